@@ -1,0 +1,22 @@
+"""The `bontrack` command. Faces hold no clinical logic: they parse, call, and print."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="bontrack",
+    help="Botulinum toxin + physical therapy pathway for chronic myofascial neck pain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,169 @@
+"""Load and validate the knowledge base shipped inside the package.
+
+The files are read once per process (``load_knowledge``); any schema or cross-reference error
+stops loading with a message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic import ValidationError
+
+from bontrack.knowledge.models import (
+    DrugClass,
+    KnowledgeFiles,
+    Muscle,
+    Product,
+    Sourced,
+)
+
+FILES = ("meta", "sources", "products", "muscles", "screening", "pathway")
+
+
+class KnowledgeError(Exception):
+    """The knowledge base on disk is inconsistent; the message says where."""
+
+
+@dataclass(frozen=True)
+class DrugMatch:
+    class_id: str
+    drug_class: DrugClass
+    generic: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Validated knowledge with case-insensitive look-ups by id, brand and drug name."""
+
+    files: KnowledgeFiles
+    _product_ids: dict[str, str] = field(repr=False)
+    _drugs: dict[str, DrugMatch] = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        return self.files.version
+
+    def product_id(self, name: str) -> str | None:
+        """The canonical product id for an id or brand alias, any case."""
+        return self._product_ids.get(name.strip().lower())
+
+    def product(self, product_id: str) -> Product:
+        return self.files.products[product_id]
+
+    def product_choices(self) -> str:
+        return ", ".join(f"{pid} ({'/'.join(p.brands)})" for pid, p in self.files.products.items())
+
+    def muscle(self, muscle_id: str) -> Muscle | None:
+        return self.files.muscles.get(muscle_id)
+
+    def drug(self, name: str) -> DrugMatch | None:
+        return self._drugs.get(name.strip().lower())
+
+    def cite(self, fact: Sourced) -> str:
+        """Human-readable citation of a fact: title, where in it, address."""
+        src = self.files.sources[fact.source]
+        where = f", {fact.where}" if fact.where else ""
+        return f"{src.title}{where} <{src.url}> [{src.confidence}]"
+
+
+def _read_files() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    folder = resources.files("bontrack.knowledge")
+    for name in FILES:
+        text = (folder / f"{name}.toml").read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise KnowledgeError(f"knowledge/{name}.toml: {exc}") from exc
+        overlap = merged.keys() & data.keys()
+        if overlap:
+            raise KnowledgeError(f"knowledge/{name}.toml redefines {sorted(overlap)}")
+        merged.update(data)
+    return merged
+
+
+def _sourced_facts(obj: Any, path: str) -> Iterator[tuple[str, Sourced]]:
+    """Every Sourced fact inside a validated model, with its dotted path."""
+    if isinstance(obj, Sourced):
+        yield path, obj
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _sourced_facts(value, f"{path}.{key}")
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from _sourced_facts(value, f"{path}[{i}]")
+    elif hasattr(obj, "model_fields"):
+        for key in type(obj).model_fields:
+            yield from _sourced_facts(getattr(obj, key), f"{path}.{key}" if path else key)
+
+
+def _check_references(kb: KnowledgeFiles) -> None:
+    problems = [
+        f"{path}: unknown source '{fact.source}'"
+        for path, fact in _sourced_facts(kb, "")
+        if fact.source not in kb.sources
+    ]
+    for pid, product in kb.products.items():
+        for cap in product.muscle_caps:
+            if cap.muscle not in kb.muscles:
+                problems.append(f"products.{pid}.muscle_caps: unknown muscle '{cap.muscle}'")
+        for vial in product.vials:
+            if product.form == "powder" and not 0 < vial.diluent_ml_min <= vial.diluent_ml_max:
+                problems.append(f"products.{pid}.vials[{vial.units}]: powder needs a diluent range")
+    for group in (kb.allergies, kb.states, kb.conditions):
+        for item_id, item in group.items():
+            problems.extend(
+                f"screening {item_id}: unknown product '{p}'"
+                for p in item.products
+                if p not in kb.products
+            )
+    if problems:
+        raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
+
+
+def _index_products(kb: KnowledgeFiles) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for pid, product in kb.products.items():
+        for name in [pid, *product.brands]:
+            key = name.lower()
+            if key in index and index[key] != pid:
+                raise KnowledgeError(f"product name '{name}' is used by {index[key]} and {pid}")
+            index[key] = pid
+    return index
+
+
+def _index_drugs(kb: KnowledgeFiles) -> dict[str, DrugMatch]:
+    index: dict[str, DrugMatch] = {}
+    for class_id, drug_class in kb.drug_classes.items():
+        names = {m: m for m in drug_class.members} | drug_class.aliases
+        for name, generic in names.items():
+            key = name.lower()
+            if key in index and index[key].class_id != class_id:
+                raise KnowledgeError(
+                    f"drug '{name}' is in both {index[key].class_id} and {class_id}"
+                )
+            index[key] = DrugMatch(class_id, drug_class, generic)
+    return index
+
+
+def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
+    """Validate raw knowledge data (as merged from the TOML files) into a KnowledgeBase."""
+    try:
+        files = KnowledgeFiles.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise KnowledgeError("knowledge base is invalid:\n  " + "\n  ".join(lines)) from exc
+    _check_references(files)
+    return KnowledgeBase(files, _index_products(files), _index_drugs(files))
+
+
+@cache
+def load_knowledge() -> KnowledgeBase:
+    """The packaged knowledge base, validated (cached per process)."""
+    return build_knowledge(_read_files())

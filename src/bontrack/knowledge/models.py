@@ -1,0 +1,139 @@
+"""Schemas of the knowledge-base files; loading validates every file against them.
+
+Every clinical number is a ``Sourced*`` fact: the value together with the id of the source it
+was read from (``sources.toml``) and a note saying where and how sure.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Severity = Literal["block", "warn", "info"]
+Confidence = Literal["label", "label-derived", "guideline", "paper", "secondary", "pathway"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """A document a fact was read from."""
+
+    title: str
+    url: str
+    confidence: Confidence
+
+
+class Sourced(Strict):
+    source: str = Field(description="id of an entry in sources.toml")
+    where: str = Field("", description="section, table or page inside the source")
+    note: str = Field("", description="why this value, and how sure")
+
+
+class SourcedNumber(Sourced):
+    value: float = Field(ge=0)
+
+
+class SourcedLimit(SourcedNumber):
+    """A dose limit with the severity of exceeding it."""
+
+    severity: Severity
+
+
+class SourcedRange(Sourced):
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SourcedRange:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        return self
+
+
+class Vial(Sourced):
+    units: int = Field(gt=0)
+    solution_ml: float = Field(0.0, ge=0, description="liquid already in the vial (0 for a powder)")
+    diluent_ml_min: float = Field(0.0, ge=0)
+    diluent_ml_max: float = Field(0.0, ge=0)
+
+
+class MuscleCap(SourcedLimit):
+    muscle: str
+    scope: Literal["per_side", "both_sides"]
+
+
+class Product(Strict):
+    name: str
+    brands: list[str]
+    serotype: Literal["A", "B"]
+    form: Literal["powder", "solution"]
+    excipients: list[str]
+    vials: list[Vial] = Field(min_length=1)
+    usable_hours_after_preparation: SourcedNumber
+    min_retreatment_days: SourcedNumber
+    min_age_years: SourcedNumber
+    typical_cervical_session_units: SourcedRange
+    max_session_units: SourcedLimit
+    max_units_rolling_12_weeks: SourcedLimit
+    max_units_per_site: SourcedLimit | None = None
+    muscle_caps: list[MuscleCap] = []
+    units_note: Sourced
+
+    def vial(self, units: float) -> Vial | None:
+        return next((v for v in self.vials if v.units == units), None)
+
+
+class Muscle(Strict):
+    name: str
+    region: Literal["neck", "shoulder", "upper_back"]
+    view: Literal["front", "back", "side"]
+    snomed: str = ""
+    code_source: str = ""
+    caution: str = ""
+
+
+class ScreeningItem(Sourced):
+    """A contraindication (block) or precaution (warn) with advice for the clinician."""
+
+    severity: Severity
+    label: str
+    advice: str
+    products: list[str] = Field(default_factory=list, description="empty: every product")
+    excipient: str = Field("", description="applies to products containing this excipient")
+
+
+class DrugClass(Sourced):
+    severity: Severity
+    label: str
+    advice: str
+    members: list[str] = Field(min_length=1)
+    aliases: dict[str, str] = Field(default_factory=dict, description="brand or synonym -> generic")
+
+
+class Pathway(Strict):
+    chronic_pain_min_weeks: SourcedNumber
+    conservative_care_min_weeks: SourcedNumber
+    physical_therapy_alongside: Sourced
+    trigger_point_per_muscle: Sourced
+    stop_review_cycles_without_response: SourcedNumber
+    bilateral_scm: Sourced
+    other_product_interval: Sourced
+    cumulative_window_days: SourcedNumber
+
+
+class KnowledgeFiles(Strict):
+    """The raw contents of the TOML files, as validated."""
+
+    version: str
+    sides: list[str]
+    sources: dict[str, Source]
+    products: dict[str, Product]
+    muscles: dict[str, Muscle]
+    allergies: dict[str, ScreeningItem]
+    states: dict[str, ScreeningItem]
+    conditions: dict[str, ScreeningItem]
+    drug_classes: dict[str, DrugClass]
+    pathway: Pathway
