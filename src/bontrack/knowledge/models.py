@@ -122,6 +122,7 @@ class Pathway(Strict):
     bilateral_scm: Sourced
     other_product_interval: Sourced
     cumulative_window_days: SourcedNumber
+    lot_expiry: Sourced
 
 
 class KnowledgeFiles(Strict):

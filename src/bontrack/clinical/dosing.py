@@ -1,0 +1,175 @@
+"""Dilution arithmetic and dose limits per site, per muscle and per session.
+
+Units are those of the planned product only; no rule here converts between products.
+Limits and their sources come from products.toml.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from bontrack.clinical.findings import Dilution, Finding, SiteDilution, finding
+from bontrack.clinical.plan import ProposedSession
+from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.models import Product, Vial
+
+# Dose sums are compared after rounding, so 33.3 + 33.3 + 33.4 is 100, not 100.00000000000001.
+_DECIMALS = 6
+
+
+def over(total: float, limit: float) -> bool:
+    """Is a dose total above its limit (reaching the limit is allowed)?"""
+    return round(total, _DECIMALS) > limit
+
+
+def fmt(units: float) -> str:
+    return f"{round(units, 3):g}"
+
+
+def dilution(plan: ProposedSession, product_id: str, vial: Vial) -> Dilution:
+    """Concentration of the prepared vial and the volume to draw for each site."""
+    volume_ml = vial.solution_ml + plan.diluent_ml
+    units_per_ml = plan.vial_units / volume_ml
+    sites = [
+        SiteDilution(
+            muscle=s.muscle, side=s.side, units=s.units, volume_ml=round(s.units / units_per_ml, 4)
+        )
+        for s in plan.sites
+    ]
+    total = sum(s.units for s in plan.sites)
+    return Dilution(
+        product=product_id,
+        units_per_ml=round(units_per_ml, 4),
+        units_per_0_1_ml=round(units_per_ml / 10, 4),
+        available_units=plan.vial_units * plan.vial_count,
+        total_units=round(total, _DECIMALS),
+        total_volume_ml=round(total / units_per_ml, 4),
+        sites=sites,
+    )
+
+
+def preparation_findings(
+    plan: ProposedSession, dil: Dilution, product: Product, vial: Vial, kb: KnowledgeBase
+) -> list[Finding]:
+    """Dilution shown as info; a diluent volume outside the label's range warns; too few units block."""
+    diluted = f"{fmt(plan.vial_units)} U in {fmt(vial.solution_ml + plan.diluent_ml)} mL"
+    out = [
+        finding(
+            kb,
+            "dilution.arithmetic",
+            "info",
+            f"{diluted}: {fmt(dil.units_per_0_1_ml)} U per 0.1 mL. "
+            + "; ".join(
+                f"{s.muscle} {s.side} {fmt(s.units)} U = {fmt(s.volume_ml)} mL" for s in dil.sites
+            )
+            + f". Total {fmt(dil.total_units)} U = {fmt(dil.total_volume_ml)} mL.",
+            vial,
+        )
+    ]
+    if not vial.diluent_ml_min <= plan.diluent_ml <= vial.diluent_ml_max:
+        out.append(
+            finding(
+                kb,
+                "dilution.volume_out_of_range",
+                "warn",
+                f"{fmt(plan.diluent_ml)} mL of diluent for a {fmt(vial.units)} U vial is outside "
+                f"{fmt(vial.diluent_ml_min)}-{fmt(vial.diluent_ml_max)} mL.",
+                vial,
+                "Check the reconstitution volume; concentrations outside the label's table are not studied.",
+            )
+        )
+    if over(dil.total_units, dil.available_units):
+        out.append(
+            finding(
+                kb,
+                "dose.exceeds_vials",
+                "block",
+                f"The plan uses {fmt(dil.total_units)} U but {plan.vial_count} x {fmt(plan.vial_units)} U "
+                f"vial(s) hold {fmt(dil.available_units)} U.",
+                vial,
+                "Correct the units, or record the number of vials prepared (plan.vial_count).",
+            )
+        )
+    return out
+
+
+def dose_findings(
+    plan: ProposedSession, product_id: str, product: Product, kb: KnowledgeBase
+) -> list[Finding]:
+    """Per-site, per-muscle and per-session limits of the planned product."""
+    out: list[Finding] = []
+    site_cap = product.max_units_per_site
+    if site_cap is not None:
+        for i, site in enumerate(plan.sites):
+            if over(site.units, site_cap.value):
+                out.append(
+                    finding(
+                        kb,
+                        "dose.site_max",
+                        site_cap.severity,
+                        f"Site {i + 1} ({site.muscle} {site.side}): {fmt(site.units)} U is above "
+                        f"{fmt(site_cap.value)} U per site for {product_id}.",
+                        site_cap,
+                        "Split the dose over more sites.",
+                    )
+                )
+    per_side: dict[tuple[str, str], float] = defaultdict(float)
+    for site in plan.sites:
+        per_side[(site.muscle, site.side)] += site.units
+    for cap in product.muscle_caps:
+        if cap.scope == "both_sides":
+            totals = {"both sides": sum(u for (m, _), u in per_side.items() if m == cap.muscle)}
+        else:
+            totals = {side: u for (m, side), u in per_side.items() if m == cap.muscle}
+        for where, units in totals.items():
+            if over(units, cap.value):
+                out.append(
+                    finding(
+                        kb,
+                        "dose.muscle_cap",
+                        cap.severity,
+                        f"{cap.muscle} ({where}): {fmt(units)} U is above the {fmt(cap.value)} U cap for "
+                        f"{product_id}.",
+                        cap,
+                        "Lower the dose in this muscle.",
+                    )
+                )
+    total = sum(s.units for s in plan.sites)
+    limit = product.max_session_units
+    if over(total, limit.value):
+        out.append(
+            finding(
+                kb,
+                "dose.session_max",
+                limit.severity,
+                f"Session total {fmt(total)} U is above the {fmt(limit.value)} U maximum for {product_id}.",
+                limit,
+                "Lower the total dose.",
+            )
+        )
+    typical = product.typical_cervical_session_units
+    if over(total, typical.high) and not over(total, limit.value):
+        out.append(
+            finding(
+                kb,
+                "dose.above_usual",
+                "warn",
+                f"Session total {fmt(total)} U is above the usual cervical range "
+                f"{fmt(typical.low)}-{fmt(typical.high)} U for {product_id}.",
+                typical,
+                "Higher doses bring more dysphagia and neck weakness; document why.",
+            )
+        )
+    sides_scm = {side for (m, side) in per_side if m == "sternocleidomastoid"}
+    if len(sides_scm) == 2:
+        out.append(
+            finding(
+                kb,
+                "dose.bilateral_scm",
+                "warn",
+                "Both sternocleidomastoids are injected: higher risk of dysphagia.",
+                kb.files.pathway.bilateral_scm,
+                "Reduce the dose or inject one side; warn the patient about swallowing.",
+            )
+        )
+    return out

@@ -1,0 +1,78 @@
+"""What a check returns: a decision and the findings behind it, each with its source."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.models import Sourced
+
+Severity = Literal["block", "warn", "info"]
+Verdict = Literal["allow", "warn", "block"]
+
+_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    message: str
+    source: str
+    advice: str = ""
+
+
+class SiteDilution(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    muscle: str
+    side: str
+    units: float
+    volume_ml: float
+
+
+class Dilution(BaseModel):
+    """Arithmetic of the prepared solution, shown to the injector."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: str
+    units_per_ml: float
+    units_per_0_1_ml: float
+    available_units: float
+    total_units: float
+    total_volume_ml: float
+    sites: list[SiteDilution]
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    decision: Verdict
+    findings: list[Finding]
+    knowledge_version: str
+    product: str
+    dilution: Dilution
+
+
+def finding(
+    kb: KnowledgeBase, code: str, severity: Severity, message: str, fact: Sourced, advice: str = ""
+) -> Finding:
+    """A finding whose source is the citation of the knowledge-base fact behind it."""
+    return Finding(
+        code=code, severity=severity, message=message, source=kb.cite(fact), advice=advice
+    )
+
+
+def verdict(findings: list[Finding]) -> Verdict:
+    """block if any finding blocks, else warn if any warns, else allow (info never changes it)."""
+    worst = max((_RANK[f.severity] for f in findings), default=0)
+    return "block" if worst == 2 else "warn" if worst == 1 else "allow"
+
+
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """Most severe first; stable within a severity, then by code, so output is reproducible."""
+    return sorted(findings, key=lambda f: (-_RANK[f.severity], f.code, f.message))

@@ -1,0 +1,253 @@
+"""The input of a safety check: a proposed injection session with the patient's context.
+
+Validation happens in two layers, both reported with the field's path (``plan.sites[0].units``):
+pydantic checks types and ranges; then the knowledge base checks ids (product, muscle, side,
+vial size) and the cross-field facts (dates in order, reconstitution required for a powder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bontrack.knowledge import KnowledgeBase
+
+Sex = Literal["female", "male", "other", "unknown"]
+# Numbers and yes/no answers are taken only as JSON numbers and booleans: "25" or "yes" is an error.
+Units = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+Flag = Annotated[bool, Field(strict=True)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Patient(_Input):
+    birth_date: date
+    sex: Sex
+    pregnant: Flag | None = None
+    breastfeeding: Flag | None = None
+    conditions: list[str] = []
+    medications: list[str] = []
+    allergies: list[str] = []
+    infection_at_injection_site: Flag | None = None
+
+    @field_validator("conditions", "medications", "allergies")
+    @classmethod
+    def _no_blank(cls, values: list[str]) -> list[str]:
+        if any(not v.strip() for v in values):
+            raise ValueError("entries must be non-empty text")
+        return values
+
+
+class TriggerPoint(_Input):
+    muscle: str
+    side: str
+
+
+class Episode(_Input):
+    pain_onset_date: date
+    conservative_care_weeks: NonNegative
+    trigger_points: list[TriggerPoint] = []
+
+
+class PastSession(_Input):
+    date: date
+    product: str
+    total_units: NonNegative
+    responded: bool | None = Field(
+        None, description="did this cycle meet the clinic's response criterion? null: not judged"
+    )
+
+
+class Site(_Input):
+    muscle: str
+    side: str
+    units: Units
+
+
+class ProposedSession(_Input):
+    product: str
+    vial_units: Units
+    vial_count: int = Field(1, ge=1, strict=True)
+    diluent_ml: NonNegative
+    lot: str = Field(min_length=1)
+    lot_expiry: date
+    reconstituted_at: datetime | None = None
+    administered_at: datetime | None = None
+    physical_therapy: Flag
+    sites: list[Site] = Field(min_length=1)
+
+
+class CheckRequest(_Input):
+    """The whole document given to `bontrack check` (see examples/ and the README)."""
+
+    date: date
+    patient: Patient
+    episode: Episode
+    history: list[PastSession] = []
+    plan: ProposedSession
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class PlanInputError(ValueError):
+    """Invalid check input; ``errors`` names each bad field and what is allowed."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(map(str, errors)))
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors(include_url=False):
+        msg = err["msg"]
+        if err["type"] == "missing":
+            msg = "is required"
+        elif err["type"] == "extra_forbidden":
+            msg = "is not a known field"
+        elif "input" in err and err["type"] not in ("model_type", "dict_type"):
+            msg = f"{msg} (got {err['input']!r})"
+        errors.append(FieldError(_loc(tuple(err["loc"])), msg))
+    return errors
+
+
+def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
+    errors: list[FieldError] = []
+    sides = kb.files.sides
+    muscles = ", ".join(kb.files.muscles)
+
+    def muscle_and_side(path: str, muscle: str, side: str) -> None:
+        if kb.muscle(muscle) is None:
+            errors.append(
+                FieldError(f"{path}.muscle", f"unknown muscle {muscle!r}; allowed: {muscles}")
+            )
+        if side not in sides:
+            errors.append(
+                FieldError(f"{path}.side", f"unknown side {side!r}; allowed: {', '.join(sides)}")
+            )
+
+    for i, tp in enumerate(req.episode.trigger_points):
+        muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)
+    for i, site in enumerate(req.plan.sites):
+        muscle_and_side(f"plan.sites[{i}]", site.muscle, site.side)
+    for i, past in enumerate(req.history):
+        if kb.product_id(past.product) is None:
+            errors.append(
+                FieldError(
+                    f"history[{i}].product",
+                    f"unknown product {past.product!r}; allowed: {kb.product_choices()}",
+                )
+            )
+        if past.date > req.date:
+            errors.append(
+                FieldError(f"history[{i}].date", f"{past.date} is after the plan date {req.date}")
+            )
+    if req.patient.birth_date > req.date:
+        errors.append(
+            FieldError("patient.birth_date", f"{req.patient.birth_date} is after the plan date")
+        )
+    if req.episode.pain_onset_date > req.date:
+        errors.append(
+            FieldError(
+                "episode.pain_onset_date", f"{req.episode.pain_onset_date} is after the plan date"
+            )
+        )
+    errors.extend(_check_product(req, kb))
+    return errors
+
+
+def _check_product(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
+    plan = req.plan
+    pid = kb.product_id(plan.product)
+    if pid is None:
+        return [
+            FieldError(
+                "plan.product", f"unknown product {plan.product!r}; allowed: {kb.product_choices()}"
+            )
+        ]
+    product = kb.product(pid)
+    errors: list[FieldError] = []
+    if product.vial(plan.vial_units) is None:
+        sizes = ", ".join(f"{v.units:g}" for v in product.vials)
+        errors.append(
+            FieldError(
+                "plan.vial_units", f"{pid} comes in vials of {sizes} units, not {plan.vial_units:g}"
+            )
+        )
+    needs_time = product.form == "powder" or plan.diluent_ml > 0
+    if product.form == "powder" and plan.diluent_ml <= 0:
+        errors.append(
+            FieldError("plan.diluent_ml", f"{pid} is a powder: give the mL of saline used (> 0)")
+        )
+    if needs_time and plan.reconstituted_at is None:
+        what = "reconstituted" if product.form == "powder" else "diluted"
+        errors.append(
+            FieldError("plan.reconstituted_at", f"is required: when the {pid} vial was {what}")
+        )
+    if plan.reconstituted_at is not None and plan.reconstituted_at.date() > req.date:
+        errors.append(
+            FieldError(
+                "plan.reconstituted_at",
+                f"{plan.reconstituted_at} is after the plan date {req.date}",
+            )
+        )
+    if plan.administered_at is not None:
+        if plan.administered_at.date() != req.date:
+            errors.append(
+                FieldError("plan.administered_at", f"must fall on the plan date {req.date}")
+            )
+        elif plan.reconstituted_at is not None and plan.administered_at < plan.reconstituted_at:
+            errors.append(FieldError("plan.administered_at", "is before plan.reconstituted_at"))
+    return errors
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    """Clock times are local clinic times; an offset, if given, is dropped after validation."""
+    return value.replace(tzinfo=None) if value is not None and value.tzinfo is not None else value
+
+
+def parse_check_request(data: Any, kb: KnowledgeBase) -> CheckRequest:
+    """Validate a check document; raise PlanInputError naming every bad field."""
+    if not isinstance(data, Mapping):
+        raise PlanInputError(
+            [FieldError("(document)", "must be a JSON object with date, patient, episode, plan")]
+        )
+    try:
+        req = CheckRequest.model_validate(data)
+    except ValidationError as exc:
+        raise PlanInputError(_pydantic_errors(exc)) from None
+    req = req.model_copy(
+        update={
+            "plan": req.plan.model_copy(
+                update={
+                    "reconstituted_at": _naive(req.plan.reconstituted_at),
+                    "administered_at": _naive(req.plan.administered_at),
+                }
+            )
+        }
+    )
+    errors = _check_ids(req, kb)
+    if errors:
+        raise PlanInputError(errors)
+    return req
