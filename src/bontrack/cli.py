@@ -1,8 +1,13 @@
-"""The `bontrack` command. Faces hold no clinical logic: they parse, call, and print."""
+"""The `bontrack` command. Faces hold no clinical logic: they parse, call, and print.
+
+Imports of heavy modules stay inside the commands, so `bontrack check` starts fast.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from bontrack.clinical.cli import check_command, tour_command
 
 app = typer.Typer(
     name="bontrack",
@@ -11,6 +16,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("check")(check_command)
+app.command("tour")(tour_command)
 
 
 @app.callback()

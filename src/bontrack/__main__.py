@@ -1,0 +1,3 @@
+from bontrack.cli import main
+
+main()

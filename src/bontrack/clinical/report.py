@@ -1,0 +1,50 @@
+"""Readable rendering of a decision (Rich), shared by `bontrack check --format text` and the tour."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bontrack.clinical.findings import Decision
+
+STYLE = {"allow": "bold green", "warn": "bold yellow", "block": "bold red", "info": "cyan"}
+
+
+def render(decision: Decision, title: str = "") -> Panel:
+    """A panel: the verdict, the dilution per site, then each finding with its advice and source."""
+    dil = decision.dilution
+    head = Text.assemble(
+        ("Decision: ", "bold"),
+        (decision.decision.upper(), STYLE[decision.decision]),
+        f"   product {decision.product}   knowledge {decision.knowledge_version}",
+    )
+    sites = Table(title="Dilution", title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("muscle", "side", "units", "mL"):
+        sites.add_column(col, justify="right" if col in ("units", "mL") else "left")
+    for s in dil.sites:
+        sites.add_row(s.muscle, s.side, f"{s.units:g}", f"{s.volume_ml:g}")
+    sites.add_row("total", "", f"{dil.total_units:g}", f"{dil.total_volume_ml:g}", style="bold")
+    sites.caption = f"{dil.units_per_0_1_ml:g} U per 0.1 mL; {dil.available_units:g} U available"
+    findings = Table(show_lines=True, expand=True)
+    findings.add_column("severity / code", no_wrap=True)
+    findings.add_column("finding", ratio=3)
+    findings.add_column("source", ratio=2, style="dim", overflow="fold")
+    for f in decision.findings:
+        body = Text(f.message)
+        if f.advice:
+            body.append(f"\n→ {f.advice}", style="italic")
+        severity = Text(f.severity, STYLE[f.severity]).append(f"\n{f.code}", style="dim")
+        findings.add_row(severity, body, f.source)
+    return Panel(Group(head, sites, findings), title=title or None, title_align="left")
+
+
+def console() -> Console:
+    """Rich console; 120 columns when writing to a file or pipe, so sources stay readable."""
+    out = Console()
+    return out if out.is_terminal else Console(width=120)
+
+
+def print_decision(decision: Decision, title: str = "", to: Console | None = None) -> None:
+    (to or console()).print(render(decision, title))

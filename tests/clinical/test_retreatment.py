@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.clinical.conftest import codes, make
+
+
+def past(
+    date: str, product: str = "onabotulinumtoxinA", units: float = 100, **kw: object
+) -> dict[str, object]:
+    return {"date": date, "product": product, "total_units": units, **kw}
+
+
+def test_same_product__day_83_blocks(run) -> None:
+    decision = run(make(history=[past("2026-09-01")]))  # 83 days before 2026-11-23
+    assert decision.decision == "block"
+    finding = next(f for f in decision.findings if f.code == "retreatment.too_soon")
+    assert "83 days ago" in finding.message
+    assert "2026-11-24" in finding.message  # earliest date
+    assert finding.source
+
+
+def test_same_product__day_84_does_not_block(run) -> None:
+    decision = run(make(history=[past("2026-08-31")]))
+    assert "retreatment.too_soon" not in codes(decision)
+    assert decision.decision == "allow"
+
+
+def test_same_product_by_brand_alias__counts_as_same(run) -> None:
+    assert "retreatment.too_soon" in codes(run(make(history=[past("2026-10-01", product="BOTOX")])))
+
+
+def test_other_product_inside_interval__warns_and_never_blocks(run) -> None:
+    decision = run(make(history=[past("2026-10-01", product="dysport", units=500)]))
+    assert decision.decision == "warn"
+    finding = next(f for f in decision.findings if f.code == "retreatment.other_product")
+    assert "not converted" in finding.message
+
+
+def test_other_product_after_interval__no_warning(run) -> None:
+    assert "retreatment.other_product" not in codes(run(make(history=[past("2026-08-31", "dysport", 500)])))
+
+
+def test_units_are_never_converted__dysport_history_does_not_count_against_botox(run) -> None:
+    doc = make(history=[past("2026-10-01", "abobotulinumtoxinA", 1000)])
+    doc["plan"]["vial_units"] = 200
+    doc["plan"]["diluent_ml"] = 4.0
+    doc["plan"]["sites"] = [
+        {"muscle": "upper_trapezius", "side": "left", "units": 100},
+        {"muscle": "upper_trapezius", "side": "right", "units": 100},
+    ]
+    decision = run(doc)
+    assert "dose.cumulative_window" not in codes(decision)
+    assert "dose.session_max" not in codes(decision)
+
+
+@pytest.mark.parametrize(
+    ("prior", "planned", "blocked"),
+    [(300, 100, False), (300, 100.5, True), (350, 50, False), (350, 51, True)],
+)
+def test_cumulative_window__limit_reached_allowed_exceeded_blocks(run, prior, planned, blocked) -> None:
+    # Botox: 400 U in any rolling 84 days. A prior dose 90 days ago is outside; one 60 days ago inside.
+    # The prior in-window dose is also too soon, so that block is excluded from the assertion.
+    doc = make(history=[past("2026-09-24", units=prior)])
+    doc["plan"]["vial_units"] = 200
+    doc["plan"]["diluent_ml"] = 4.0
+    doc["plan"]["sites"] = [{"muscle": "upper_trapezius", "side": "left", "units": planned}]
+    assert ("dose.cumulative_window" in codes(run(doc))) is blocked
+
+
+def test_cumulative_window__dose_84_days_ago_is_outside_the_window(run) -> None:
+    doc = make(history=[past("2026-08-31", units=400)])
+    assert "dose.cumulative_window" not in codes(run(doc))
+
+
+def test_stop_and_review__two_non_responses_warn(run) -> None:
+    history = [
+        past("2026-03-01", units=50, responded=False),
+        past("2026-06-01", units=50, responded=False),
+    ]
+    assert "pathway.stop_and_review" in codes(run(make(history=history)), "warn")
+
+
+@pytest.mark.parametrize("last", [True, None])
+def test_stop_and_review__not_when_the_latest_responded_or_is_unjudged(run, last) -> None:
+    history = [
+        past("2026-03-01", units=50, responded=False),
+        past("2026-06-01", units=50, responded=last),
+    ]
+    assert "pathway.stop_and_review" not in codes(run(make(history=history)))
