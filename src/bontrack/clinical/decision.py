@@ -40,7 +40,7 @@ def decide(req: CheckRequest, kb: KnowledgeBase) -> Decision:
         *stop_review_findings(req, kb),
     ]
     findings = ordered(findings)
-    return Decision(
+    return Decision.model_construct(
         decision=verdict(findings),
         findings=findings,
         knowledge_version=kb.version,

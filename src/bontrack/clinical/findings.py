@@ -61,8 +61,13 @@ class Decision(BaseModel):
 def finding(
     kb: KnowledgeBase, code: str, severity: Severity, message: str, fact: Sourced, advice: str = ""
 ) -> Finding:
-    """A finding whose source is the citation of the knowledge-base fact behind it."""
-    return Finding(code=code, severity=severity, message=message, source=kb.cite(fact), advice=advice)
+    """A finding whose source is the citation of the knowledge-base fact behind it.
+
+    Built without re-validation (model_construct): every field is produced by the engine itself.
+    """
+    return Finding.model_construct(
+        code=code, severity=severity, message=message, source=kb.cite(fact), advice=advice
+    )
 
 
 def verdict(findings: list[Finding]) -> Verdict:

@@ -44,6 +44,7 @@ class KnowledgeBase:
     files: KnowledgeFiles
     _product_ids: dict[str, str] = field(repr=False)
     _drugs: dict[str, DrugMatch] = field(repr=False)
+    _citations: dict[int, str] = field(repr=False, default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -67,6 +68,9 @@ class KnowledgeBase:
 
     def cite(self, fact: Sourced) -> str:
         """Human-readable citation of a fact: title, where in it, address."""
+        cached = self._citations.get(id(fact))
+        if cached is not None:
+            return cached
         src = self.files.sources[fact.source]
         where = f", {fact.where}" if fact.where else ""
         return f"{src.title}{where} <{src.url}> [{src.confidence}]"
@@ -156,7 +160,10 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise KnowledgeError("knowledge base is invalid:\n  " + "\n  ".join(lines)) from exc
     _check_references(files)
-    return KnowledgeBase(files, _index_products(files), _index_drugs(files))
+    kb = KnowledgeBase(files, _index_products(files), _index_drugs(files))
+    # Facts are immutable and live as long as the KnowledgeBase, so id() is a stable key.
+    kb._citations.update({id(fact): kb.cite(fact) for _, fact in _sourced_facts(files, "")})
+    return kb
 
 
 @cache

@@ -1,0 +1,159 @@
+"""`make bench`: figures as ratios against a floor measured in the same run.
+
+1. Decision engine: checks per second over 10,000 generated plans, against the floor of only
+   validating the same inputs (parse_check_request). Aim: a decision costs at most 5x validation.
+2. Cold start: wall time of `bontrack check PLAN.json` in a fresh process, against the floor of a
+   bare `python -c pass`. Aim: under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from bontrack.clinical.decision import decide
+from bontrack.clinical.plan import parse_check_request
+from bontrack.knowledge import load_knowledge
+
+ROOT = Path(__file__).resolve().parents[1]
+N_PLANS = 10_000
+
+
+def generated_plans(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Plausible plans over every product, with history, medications and trigger points."""
+    kb = load_knowledge()
+    rng = random.Random(seed)
+    base = json.loads((ROOT / "examples" / "01_allow_first_cycle.json").read_text())
+    muscles = list(kb.files.muscles)
+    drugs = ["ibuprofen", "aspirin", "warfarin", "sertraline", "cyclobenzaprine", "omeprazole"]
+    plans = []
+    for _ in range(n):
+        doc = copy.deepcopy(base)
+        pid = rng.choice(list(kb.files.products))
+        product = kb.product(pid)
+        vial = rng.choice(product.vials)
+        doc["plan"].update(
+            product=pid, vial_units=vial.units, diluent_ml=max(vial.diluent_ml_min, 0.5), vial_count=2
+        )
+        per_site = product.typical_cervical_session_units.high / 8
+        doc["plan"]["sites"] = [
+            {
+                "muscle": rng.choice(muscles),
+                "side": rng.choice(["left", "right"]),
+                "units": round(per_site, 1),
+            }
+            for _ in range(rng.randint(2, 8))
+        ]
+        doc["episode"]["trigger_points"] = [
+            {"muscle": rng.choice(muscles), "side": rng.choice(["left", "right"])} for _ in range(4)
+        ]
+        doc["patient"]["medications"] = rng.sample(drugs, rng.randint(0, 3))
+        doc["history"] = [
+            {
+                "date": f"2026-{m:02d}-15",
+                "product": pid,
+                "total_units": per_site * 4,
+                "responded": rng.random() < 0.6,
+            }
+            for m in sorted(rng.sample(range(1, 11), rng.randint(0, 3)))
+        ]
+        plans.append(doc)
+    return plans
+
+
+def best_of(runs: int, fn: Callable[[], None]) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def engine_figures(console: Console) -> tuple[float, float]:
+    kb = load_knowledge()
+    plans = generated_plans(N_PLANS)
+    requests = [
+        parse_check_request(p, kb) for p in track(plans, description="validating plans", console=console)
+    ]
+
+    def validate_only() -> None:
+        for p in plans:
+            parse_check_request(p, kb)
+
+    def decide_only() -> None:
+        for r in requests:
+            decide(r, kb)
+
+    floor = best_of(3, validate_only)
+    full = best_of(3, decide_only)
+    verdicts = [decide(r, kb).decision for r in requests]
+    console.print(
+        "verdicts in the generated set: "
+        + ", ".join(f"{v} {verdicts.count(v)}" for v in ("allow", "warn", "block"))
+    )
+    return floor, full
+
+
+def cold_start_figures() -> tuple[float, float]:
+    plan = ROOT / "examples" / "02_warn_nsaid.json"
+    exe = Path(sys.executable).with_name("bontrack")
+
+    def spawn(args: list[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run(args, capture_output=True, check=False)
+        return time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory():
+        floor = statistics.median(spawn([sys.executable, "-c", "pass"]) for _ in range(7))
+        cold = statistics.median(spawn([str(exe), "check", str(plan)]) for _ in range(7))
+    return floor, cold
+
+
+def main() -> None:
+    console = Console()
+    floor, full = engine_figures(console)
+    py_floor, cold = cold_start_figures()
+    table = Table(title=f"bontrack benchmarks ({N_PLANS:,} generated plans)")
+    for col in ("figure", "floor", "measured", "ratio", "aim"):
+        table.add_column(col)
+    ratio = full / floor
+    table.add_row(
+        "decision (decide) vs validation",
+        f"validate only: {N_PLANS / floor:,.0f} plans/s",
+        f"decide: {N_PLANS / full:,.0f} plans/s",
+        f"{ratio:.2f}x",
+        "<= 5x " + ("(met)" if ratio <= 5 else "(NOT met)"),
+    )
+    table.add_row(
+        "whole check (validate + decide)",
+        "",
+        f"{N_PLANS / (floor + full):,.0f} checks/s",
+        f"{(floor + full) / floor:.2f}x",
+        "",
+    )
+    table.add_row(
+        "cold `bontrack check` (median of 7)",
+        f"python -c pass: {py_floor * 1000:.0f} ms",
+        f"{cold * 1000:.0f} ms",
+        f"{cold / py_floor:.1f}x",
+        "< 500 ms " + ("(met)" if cold < 0.5 else "(NOT met)"),
+    )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
