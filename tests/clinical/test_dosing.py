@@ -102,3 +102,18 @@ def test_vial_count__two_vials_hold_twice_the_units(run) -> None:
     doc = with_sites(("upper_trapezius", "left", 60), ("upper_trapezius", "right", 60), vial=100, ml=2)
     doc["plan"]["vial_count"] = 2
     assert "dose.exceeds_vials" not in codes(run(doc))
+
+
+def test_first_treatment__xeomin_above_initial_120_units_warns(run) -> None:
+    doc = with_sites(("upper_trapezius", "left", 60), ("upper_trapezius", "right", 61), vial=200)
+    doc["plan"]["product"] = "xeomin"
+    assert "dose.above_initial" in codes(run(doc), "warn")
+    doc["plan"]["sites"][1]["units"] = 60
+    assert "dose.above_initial" not in codes(run(doc))
+
+
+def test_first_treatment_rule__not_after_any_toxin_history(run) -> None:
+    doc = with_sites(("upper_trapezius", "left", 100), ("upper_trapezius", "right", 100), vial=200)
+    doc["plan"]["product"] = "xeomin"
+    doc["history"] = [{"date": "2026-01-05", "product": "botox", "total_units": 100}]
+    assert "dose.above_initial" not in codes(run(doc))

@@ -109,3 +109,38 @@ def test_unknown_medication_and_condition__accepted_as_info(run) -> None:
     infos = [f for f in decision.findings if f.code in ("medication.unknown", "condition.unknown")]
     assert len(infos) == 2
     assert all(f.severity == "info" and "check it yourself" in f.message for f in infos)
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Myasthenia gravis", "condition.myasthenia_gravis"),
+        ("MG", "condition.myasthenia_gravis"),
+        ("Lambert-Eaton", "condition.lambert_eaton_syndrome"),
+        ("motor neurone disease", "condition.amyotrophic_lateral_sclerosis"),
+    ],
+)
+def test_conditions_as_people_write_them(run, written, code) -> None:
+    assert code in codes(run(make(patient={"conditions": [written]})), "block")
+
+
+@pytest.mark.parametrize("written", ["Botox", "DYSPORT", "botulinum toxin"])
+def test_allergy_to_any_toxin_product_by_name__blocks(run, written) -> None:
+    assert "allergy.botulinum_toxin" in codes(run(make(patient={"allergies": [written]})), "block")
+
+
+def test_milk_allergy_written_plainly__blocks_dysport(run) -> None:
+    doc = make(patient={"allergies": ["Cow's milk"]})
+    doc["plan"].update({"product": "dysport", "vial_units": 500, "diluent_ml": 2.5})
+    assert "allergy.cows_milk_protein" in codes(run(doc), "block")
+
+
+@pytest.mark.parametrize("written", ["Aspirin 81 mg daily", "aspirin81mg", "Warfarin 5mg"])
+def test_medication_with_dose_text__still_recognised(run, written) -> None:
+    decision = run(make(patient={"medications": [written]}))
+    assert codes(decision, "warn") & {"medication.antiplatelets", "medication.anticoagulants"}
+
+
+def test_toxin_listed_as_a_medication__warns_to_record_it_in_history(run) -> None:
+    decision = run(make(patient={"medications": ["Botox for migraine"]}))
+    assert "medication.botulinum_toxin" in codes(decision, "warn")

@@ -31,7 +31,7 @@ def decide(req: CheckRequest, kb: KnowledgeBase) -> Decision:
     findings = [
         *screen(req.patient, product_id, kb),
         *preparation_findings(req.plan, dil, product, vial, kb),
-        *dose_findings(req.plan, product_id, product, kb),
+        *dose_findings(req.plan, product_id, product, kb, toxin_naive=not req.history),
         *cumulative_findings(req, product_id, kb),
         *interval_findings(req, product_id, kb),
         *lot_findings(req, product, kb),

@@ -90,9 +90,12 @@ def preparation_findings(
 
 
 def dose_findings(
-    plan: ProposedSession, product_id: str, product: Product, kb: KnowledgeBase
+    plan: ProposedSession, product_id: str, product: Product, kb: KnowledgeBase, *, toxin_naive: bool
 ) -> list[Finding]:
-    """Per-site, per-muscle and per-session limits of the planned product."""
+    """Per-site, per-muscle and per-session limits of the planned product.
+
+    ``toxin_naive``: no botulinum toxin of any product in the history (the label's initial dose applies).
+    """
     out: list[Finding] = []
     site_cap = product.max_units_per_site
     if site_cap is not None:
@@ -154,6 +157,19 @@ def dose_findings(
                 f"{fmt(typical.low)}-{fmt(typical.high)} U for {product_id}.",
                 typical,
                 "Higher doses bring more dysphagia and neck weakness; document why.",
+            )
+        )
+    first = product.initial_session_units
+    if first is not None and toxin_naive and over(total, first.value) and not over(total, limit.value):
+        out.append(
+            finding(
+                kb,
+                "dose.above_initial",
+                first.severity,
+                f"First toxin treatment: {fmt(total)} U is above the label's initial dose of "
+                f"{fmt(first.value)} U for {product_id}.",
+                first,
+                "Start lower in a patient without toxin history; titrate at the next cycle.",
             )
         )
     sides_scm = {side for (m, side) in per_side if m == "sternocleidomastoid"}

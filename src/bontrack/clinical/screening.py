@@ -30,30 +30,17 @@ def _unknown(kb: KnowledgeBase, code: str, what: str, name: str) -> Finding:
 def screen_allergies(patient: Patient, product_id: str, kb: KnowledgeBase) -> list[Finding]:
     out = []
     for name in patient.allergies:
-        item = kb.files.allergies.get(name.strip().lower())
-        if item is None:
+        match = kb.allergy(name)
+        if match is None:
             out.append(_unknown(kb, "allergy.unknown", "Allergy", name))
-        elif _applies(item, product_id, kb):
-            out.append(
-                finding(
-                    kb,
-                    f"allergy.{name.strip().lower()}",
-                    item.severity,
-                    f"{item.label}: contraindicates {product_id}.",
-                    item,
-                    item.advice,
-                )
-            )
+            continue
+        item, code = match.item, f"allergy.{match.item_id}"
+        if _applies(item, product_id, kb):
+            message = f"{item.label} ({name!r}): contraindicates {product_id}."
+            out.append(finding(kb, code, item.severity, message, item, item.advice))
         else:
-            out.append(
-                finding(
-                    kb,
-                    f"allergy.{name.strip().lower()}",
-                    "info",
-                    f"{item.label}: recorded; does not apply to {product_id}.",
-                    item,
-                )
-            )
+            message = f"{item.label} ({name!r}): recorded; does not apply to {product_id}."
+            out.append(finding(kb, code, "info", message, item))
     return out
 
 
@@ -88,18 +75,33 @@ def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
 def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     out = []
     for name in patient.conditions:
-        key = name.strip().lower()
-        item = kb.files.conditions.get(key)
-        if item is None:
+        match = kb.condition(name)
+        if match is None:
             out.append(_unknown(kb, "condition.unknown", "Condition", name))
         else:
-            out.append(finding(kb, f"condition.{key}", item.severity, f"{item.label}.", item, item.advice))
+            item = match.item
+            code = f"condition.{match.item_id}"
+            out.append(finding(kb, code, item.severity, f"{item.label} ({name!r}).", item, item.advice))
     return out
 
 
 def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     out = []
     for name in patient.medications:
+        toxin = kb.product_id(name.split()[0]) if name.split() else None
+        if toxin is not None:
+            out.append(
+                finding(
+                    kb,
+                    "medication.botulinum_toxin",
+                    "warn",
+                    f"A botulinum toxin ({toxin}) is listed among the medications: record its dates and "
+                    "doses in the history so the interval and cumulative rules can see it.",
+                    kb.files.pathway.other_product_interval,
+                    "Ask who gives it, for what, and when it was last given.",
+                )
+            )
+            continue
         match = kb.drug(name)
         if match is None:
             out.append(_unknown(kb, "medication.unknown", "Medication", name))

@@ -20,6 +20,7 @@ from bontrack.knowledge.models import (
     KnowledgeFiles,
     Muscle,
     Product,
+    ScreeningItem,
     Sourced,
 )
 
@@ -37,6 +38,17 @@ class DrugMatch:
     generic: str
 
 
+def screening_key(name: str) -> str:
+    """How people's spellings of a condition or allergy are matched: "Cow's milk" -> cows_milk."""
+    return "_".join(name.strip().lower().replace("'", "").replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class ScreeningMatch:
+    item_id: str
+    item: ScreeningItem
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """Validated knowledge with case-insensitive look-ups by id, brand and drug name."""
@@ -45,6 +57,8 @@ class KnowledgeBase:
     _product_ids: dict[str, str] = field(repr=False)
     _drugs: dict[str, DrugMatch] = field(repr=False)
     _citations: dict[int, str] = field(repr=False, default_factory=dict)
+    _allergies: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
+    _conditions: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -64,7 +78,23 @@ class KnowledgeBase:
         return self.files.muscles.get(muscle_id)
 
     def drug(self, name: str) -> DrugMatch | None:
-        return self._drugs.get(name.strip().lower())
+        """The drug class of a medication as written: "Aspirin 81 mg daily" is found as aspirin."""
+        text = name.strip().lower()
+        match = self._drugs.get(text)
+        if match is None:
+            before_dose = text.split(next((c for c in text if c.isdigit()), "\0"))[0].strip()
+            match = self._drugs.get(before_dose) or self._drugs.get(text.split()[0] if text else "")
+        return match
+
+    def allergy(self, name: str) -> ScreeningMatch | None:
+        """An allergy id, alias, or a BoNT product's name (which means an allergy to the toxin)."""
+        found = self._allergies.get(screening_key(name))
+        if found is None and self.product_id(name) is not None:
+            found = self._allergies.get("botulinum_toxin")
+        return found
+
+    def condition(self, name: str) -> ScreeningMatch | None:
+        return self._conditions.get(screening_key(name))
 
     def cite(self, fact: Sourced) -> str:
         """Human-readable citation of a fact: title, where in it, address."""
@@ -152,6 +182,17 @@ def _index_drugs(kb: KnowledgeFiles) -> dict[str, DrugMatch]:
     return index
 
 
+def _index_screening(items: dict[str, ScreeningItem]) -> dict[str, ScreeningMatch]:
+    index: dict[str, ScreeningMatch] = {}
+    for item_id, item in items.items():
+        for name in [item_id, *item.aliases]:
+            key = screening_key(name)
+            if key in index and index[key].item_id != item_id:
+                raise KnowledgeError(f"'{name}' names both {index[key].item_id} and {item_id}")
+            index[key] = ScreeningMatch(item_id, item)
+    return index
+
+
 def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
     """Validate raw knowledge data (as merged from the TOML files) into a KnowledgeBase."""
     try:
@@ -161,6 +202,8 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
         raise KnowledgeError("knowledge base is invalid:\n  " + "\n  ".join(lines)) from exc
     _check_references(files)
     kb = KnowledgeBase(files, _index_products(files), _index_drugs(files))
+    kb._allergies.update(_index_screening(files.allergies))
+    kb._conditions.update(_index_screening(files.conditions))
     # Facts are immutable and live as long as the KnowledgeBase, so id() is a stable key.
     kb._citations.update({id(fact): kb.cite(fact) for _, fact in _sourced_facts(files, "")})
     return kb

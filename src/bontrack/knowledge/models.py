@@ -79,6 +79,9 @@ class Product(Strict):
     max_session_units: SourcedLimit
     max_units_rolling_12_weeks: SourcedLimit
     max_units_per_site: SourcedLimit | None = None
+    initial_session_units: SourcedLimit | None = Field(
+        None, description="label's initial total dose for a patient with no toxin history"
+    )
     muscle_caps: list[MuscleCap] = []
     units_note: Sourced
 
@@ -103,6 +106,7 @@ class ScreeningItem(Sourced):
     advice: str
     products: list[str] = Field(default_factory=list, description="empty: every product")
     excipient: str = Field("", description="applies to products containing this excipient")
+    aliases: list[str] = Field(default_factory=list, description="other names people write for it")
 
 
 class DrugClass(Sourced):
