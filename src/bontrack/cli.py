@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from bontrack.instruments.cli import score_app
+
 app = typer.Typer(
     name="bontrack",
     help="Botulinum toxin + physical therapy pathway for chronic myofascial neck pain.",
@@ -16,6 +18,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
+
+
+app.add_typer(score_app, name="score")
 
 
 def main() -> None:
