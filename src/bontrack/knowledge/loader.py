@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bontrack.knowledge.models import (
     DrugClass,
@@ -98,7 +98,7 @@ def _sourced_facts(obj: Any, path: str) -> Iterator[tuple[str, Sourced]]:
     elif isinstance(obj, list):
         for i, value in enumerate(obj):
             yield from _sourced_facts(value, f"{path}[{i}]")
-    elif hasattr(obj, "model_fields"):
+    elif isinstance(obj, BaseModel):
         for key in type(obj).model_fields:
             yield from _sourced_facts(getattr(obj, key), f"{path}.{key}" if path else key)
 
