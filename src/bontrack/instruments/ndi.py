@@ -72,5 +72,5 @@ def score_ndi(answers: Mapping[str, object], definition: Definition | None = Non
         scores={"total": float(total), "percent": float(percent), "raw_sum": float(raw_sum)},
         answered=len(answered),
         missing=missing,
-        band=d.band_for(float(total)).name,
+        band=d.band_for(float(total)).name if d.scoring.bands else None,
     )
