@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from bontrack.clinical.cli import check_command, tour_command
+from bontrack.instruments.cli import score_app
 
 app = typer.Typer(
     name="bontrack",
@@ -23,6 +24,9 @@ app.command("tour")(tour_command)
 @app.callback()
 def _root() -> None:
     """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
+
+
+app.add_typer(score_app, name="score")
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from bontrack.knowledge.models import (
     Sourced,
 )
 
-FILES = ("meta", "sources", "products", "muscles", "screening", "pathway")
+FILES = ("meta", "sources", "products", "muscles", "screening", "pathway", "outcomes")
 
 
 class KnowledgeError(Exception):

@@ -129,6 +129,31 @@ class Pathway(Strict):
     lot_expiry: Sourced
 
 
+class Mcid(Sourced):
+    """A minimal clinically important difference for one score; value None: none adopted."""
+
+    value: float | None = Field(None, gt=0, description="size of improvement, in the score's units")
+    unit: str
+
+    @model_validator(mode="after")
+    def _explained(self) -> Mcid:
+        if self.value is None and not self.note:
+            raise ValueError("an MCID without a value needs a note saying why")
+        return self
+
+
+class ResponderThresholds(Strict):
+    moderate_percent: SourcedNumber
+    substantial_percent: SourcedNumber
+
+
+class Outcomes(Strict):
+    """Interpreting change: responder thresholds and MCIDs by instrument id and score name."""
+
+    responder_thresholds: ResponderThresholds
+    mcid: dict[str, dict[str, Mcid]]
+
+
 class KnowledgeFiles(Strict):
     """The raw contents of the TOML files, as validated."""
 
@@ -142,3 +167,4 @@ class KnowledgeFiles(Strict):
     conditions: dict[str, ScreeningItem]
     drug_classes: dict[str, DrugClass]
     pathway: Pathway
+    outcomes: Outcomes
