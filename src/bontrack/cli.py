@@ -14,8 +14,36 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        metavar="URL",
+        help="Registry database: sqlite:///PATH (default: sqlite:///bontrack.db, a file in the current "
+        "folder) or postgresql+psycopg://USER@HOST/DB. Also read from BONTRACK_DATABASE_URL.",
+    ),
+    actor: str | None = typer.Option(
+        None, "--actor", help="Who is recorded in the audit log (default: BONTRACK_ACTOR, else cli:<login>)."
+    ),
+) -> None:
     """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
+    from bontrack.config import settings
+
+    settings.database_url = db
+    settings.actor = actor
+
+
+# ---- registry (storage); imports stay inside the commands so `check` starts fast ----------------
+db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the registry schema, or bring it up to this version (back the database up first)."""
+    from bontrack.registry_cli import db_upgrade as run
+
+    run()
 
 
 def main() -> None:
