@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -37,13 +38,24 @@ class PatientCreate(Input):
 
 class DiagnosisCode(Input):
     system: Literal["ICD-10-CM"] = "ICD-10-CM"
-    code: Annotated[str, Field(pattern=ICD10CM, description="e.g. M54.2 (cervicalgia), M79.12 (myalgia)")]
+    code: Annotated[
+        str, Field(description="e.g. M54.2 (cervicalgia), M79.12 (myalgia of auxiliary muscles, neck)")
+    ]
     label: str = Field("", max_length=200)
 
     @field_validator("code", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("code")
+    @classmethod
+    def _icd10cm(cls, value: str) -> str:
+        if not re.fullmatch(ICD10CM, value):
+            raise ValueError(
+                f"{value!r} is not an ICD-10-CM code; allowed: a letter, 2 characters, optional .1-4 (M54.2)"
+            )
+        return value
 
 
 class EpisodeCreate(Input):
