@@ -31,9 +31,7 @@ def dilution(plan: ProposedSession, product_id: str, vial: Vial) -> Dilution:
     volume_ml = vial.solution_ml + plan.diluent_ml
     units_per_ml = plan.vial_units / volume_ml
     sites = [
-        SiteDilution(
-            muscle=s.muscle, side=s.side, units=s.units, volume_ml=round(s.units / units_per_ml, 4)
-        )
+        SiteDilution(muscle=s.muscle, side=s.side, units=s.units, volume_ml=round(s.units / units_per_ml, 4))
         for s in plan.sites
     ]
     total = sum(s.units for s in plan.sites)
@@ -59,9 +57,7 @@ def preparation_findings(
             "dilution.arithmetic",
             "info",
             f"{diluted}: {fmt(dil.units_per_0_1_ml)} U per 0.1 mL. "
-            + "; ".join(
-                f"{s.muscle} {s.side} {fmt(s.units)} U = {fmt(s.volume_ml)} mL" for s in dil.sites
-            )
+            + "; ".join(f"{s.muscle} {s.side} {fmt(s.units)} U = {fmt(s.volume_ml)} mL" for s in dil.sites)
             + f". Total {fmt(dil.total_units)} U = {fmt(dil.total_volume_ml)} mL.",
             vial,
         )

@@ -62,9 +62,7 @@ def finding(
     kb: KnowledgeBase, code: str, severity: Severity, message: str, fact: Sourced, advice: str = ""
 ) -> Finding:
     """A finding whose source is the citation of the knowledge-base fact behind it."""
-    return Finding(
-        code=code, severity=severity, message=message, source=kb.cite(fact), advice=advice
-    )
+    return Finding(code=code, severity=severity, message=message, source=kb.cite(fact), advice=advice)
 
 
 def verdict(findings: list[Finding]) -> Verdict:

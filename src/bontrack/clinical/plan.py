@@ -139,13 +139,9 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
 
     def muscle_and_side(path: str, muscle: str, side: str) -> None:
         if kb.muscle(muscle) is None:
-            errors.append(
-                FieldError(f"{path}.muscle", f"unknown muscle {muscle!r}; allowed: {muscles}")
-            )
+            errors.append(FieldError(f"{path}.muscle", f"unknown muscle {muscle!r}; allowed: {muscles}"))
         if side not in sides:
-            errors.append(
-                FieldError(f"{path}.side", f"unknown side {side!r}; allowed: {', '.join(sides)}")
-            )
+            errors.append(FieldError(f"{path}.side", f"unknown side {side!r}; allowed: {', '.join(sides)}"))
 
     for i, tp in enumerate(req.episode.trigger_points):
         muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)
@@ -160,18 +156,12 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
                 )
             )
         if past.date > req.date:
-            errors.append(
-                FieldError(f"history[{i}].date", f"{past.date} is after the plan date {req.date}")
-            )
+            errors.append(FieldError(f"history[{i}].date", f"{past.date} is after the plan date {req.date}"))
     if req.patient.birth_date > req.date:
-        errors.append(
-            FieldError("patient.birth_date", f"{req.patient.birth_date} is after the plan date")
-        )
+        errors.append(FieldError("patient.birth_date", f"{req.patient.birth_date} is after the plan date"))
     if req.episode.pain_onset_date > req.date:
         errors.append(
-            FieldError(
-                "episode.pain_onset_date", f"{req.episode.pain_onset_date} is after the plan date"
-            )
+            FieldError("episode.pain_onset_date", f"{req.episode.pain_onset_date} is after the plan date")
         )
     errors.extend(_check_product(req, kb))
     return errors
@@ -182,29 +172,21 @@ def _check_product(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
     pid = kb.product_id(plan.product)
     if pid is None:
         return [
-            FieldError(
-                "plan.product", f"unknown product {plan.product!r}; allowed: {kb.product_choices()}"
-            )
+            FieldError("plan.product", f"unknown product {plan.product!r}; allowed: {kb.product_choices()}")
         ]
     product = kb.product(pid)
     errors: list[FieldError] = []
     if product.vial(plan.vial_units) is None:
         sizes = ", ".join(f"{v.units:g}" for v in product.vials)
         errors.append(
-            FieldError(
-                "plan.vial_units", f"{pid} comes in vials of {sizes} units, not {plan.vial_units:g}"
-            )
+            FieldError("plan.vial_units", f"{pid} comes in vials of {sizes} units, not {plan.vial_units:g}")
         )
     needs_time = product.form == "powder" or plan.diluent_ml > 0
     if product.form == "powder" and plan.diluent_ml <= 0:
-        errors.append(
-            FieldError("plan.diluent_ml", f"{pid} is a powder: give the mL of saline used (> 0)")
-        )
+        errors.append(FieldError("plan.diluent_ml", f"{pid} is a powder: give the mL of saline used (> 0)"))
     if needs_time and plan.reconstituted_at is None:
         what = "reconstituted" if product.form == "powder" else "diluted"
-        errors.append(
-            FieldError("plan.reconstituted_at", f"is required: when the {pid} vial was {what}")
-        )
+        errors.append(FieldError("plan.reconstituted_at", f"is required: when the {pid} vial was {what}"))
     if plan.reconstituted_at is not None and plan.reconstituted_at.date() > req.date:
         errors.append(
             FieldError(
@@ -214,9 +196,7 @@ def _check_product(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
         )
     if plan.administered_at is not None:
         if plan.administered_at.date() != req.date:
-            errors.append(
-                FieldError("plan.administered_at", f"must fall on the plan date {req.date}")
-            )
+            errors.append(FieldError("plan.administered_at", f"must fall on the plan date {req.date}"))
         elif plan.reconstituted_at is not None and plan.administered_at < plan.reconstituted_at:
             errors.append(FieldError("plan.administered_at", "is before plan.reconstituted_at"))
     return errors

@@ -33,9 +33,7 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f} h"
 
 
-def reconstitution_findings(
-    req: CheckRequest, product: Product, kb: KnowledgeBase
-) -> list[Finding]:
+def reconstitution_findings(req: CheckRequest, product: Product, kb: KnowledgeBase) -> list[Finding]:
     """Block past the usable window; warn when the window ends during the session day."""
     plan = req.plan
     if plan.reconstituted_at is None:

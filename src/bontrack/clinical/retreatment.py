@@ -68,9 +68,7 @@ def cumulative_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -
     """The planned dose plus the same product's doses inside the rolling window, against its limit."""
     window = kb.files.pathway.cumulative_window_days.value
     limit = kb.product(product_id).max_units_rolling_12_weeks
-    recent = [
-        p for p in req.history if kb.product_id(p.product) == product_id and _days(req, p) < window
-    ]
+    recent = [p for p in req.history if kb.product_id(p.product) == product_id and _days(req, p) < window]
     planned = sum(s.units for s in req.plan.sites)
     prior = sum(p.total_units for p in recent)
     if not recent or not over(prior + planned, limit.value):

@@ -69,13 +69,9 @@ def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
         item = kb.files.states[state_id]
         if answer:
             out.append(
-                finding(
-                    kb, f"screening.{state_id}", item.severity, f"{item.label}.", item, item.advice
-                )
+                finding(kb, f"screening.{state_id}", item.severity, f"{item.label}.", item, item.advice)
             )
-        elif answer is None and not (
-            state_id != "infection_at_injection_site" and patient.sex == "male"
-        ):
+        elif answer is None and not (state_id != "infection_at_injection_site" and patient.sex == "male"):
             out.append(
                 finding(
                     kb,
@@ -97,9 +93,7 @@ def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
         if item is None:
             out.append(_unknown(kb, "condition.unknown", "Condition", name))
         else:
-            out.append(
-                finding(kb, f"condition.{key}", item.severity, f"{item.label}.", item, item.advice)
-            )
+            out.append(finding(kb, f"condition.{key}", item.severity, f"{item.label}.", item, item.advice))
     return out
 
 

@@ -119,9 +119,7 @@ def _check_references(kb: KnowledgeFiles) -> None:
     for group in (kb.allergies, kb.states, kb.conditions):
         for item_id, item in group.items():
             problems.extend(
-                f"screening {item_id}: unknown product '{p}'"
-                for p in item.products
-                if p not in kb.products
+                f"screening {item_id}: unknown product '{p}'" for p in item.products if p not in kb.products
             )
     if problems:
         raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
@@ -145,9 +143,7 @@ def _index_drugs(kb: KnowledgeFiles) -> dict[str, DrugMatch]:
         for name, generic in names.items():
             key = name.lower()
             if key in index and index[key].class_id != class_id:
-                raise KnowledgeError(
-                    f"drug '{name}' is in both {index[key].class_id} and {class_id}"
-                )
+                raise KnowledgeError(f"drug '{name}' is in both {index[key].class_id} and {class_id}")
             index[key] = DrugMatch(class_id, drug_class, generic)
     return index
 
