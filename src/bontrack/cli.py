@@ -46,5 +46,20 @@ def db_upgrade() -> None:
     run()
 
 
+@app.command("due")
+def due(
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="The day to plan for (default: today)."
+    ),
+    days: int = typer.Option(14, "--days", help="Also list what falls due within this many days."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id."),
+) -> None:
+    """The worklist: outcome visits, re-injection dates, physical-therapy visits; overdue first."""
+    from bontrack.registry_cli import due as run
+
+    run(date_text=date, days=days, fmt=fmt, clinic=clinic)
+
+
 def main() -> None:
     app()

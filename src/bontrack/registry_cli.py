@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,3 +77,42 @@ def db_upgrade() -> None:
 def exit_error(field: str, message: str) -> None:
     err.print(f"[bold red]error[/] {field}: {message}", soft_wrap=True)
     sys.exit(2)
+
+
+def parse_date(field: str, text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError.one(field, f"{text!r} is not a date; allowed: YYYY-MM-DD, e.g. 2026-03-02") from None
+
+
+def due(*, date_text: str | None, days: int, fmt: str, clinic: str | None) -> None:
+    from rich.table import Table
+
+    from bontrack.db import transaction
+    from bontrack.scheduling.service import worklist
+
+    def go() -> None:
+        if fmt not in ("table", "json"):
+            raise InputError.one("--format", f"{fmt!r} is not a format; allowed: table, json")
+        if days < 0:
+            raise InputError.one("--days", f"must be 0 or more, got {days}")
+        today = parse_date("--date", date_text)
+        with transaction(engine()) as db:
+            items = worklist(db=db, actor=actor(), today=today, horizon_days=days, clinic_id=clinic)
+        if fmt == "json":
+            print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+            return
+        table = Table(title=f"Worklist on {today} (next {days} days)", show_lines=False)
+        for column in ("status", "due", "kind", "patient", "what"):
+            table.add_column(column)
+        colours = {"overdue": "bold red", "due": "yellow", "eligible": "green", "upcoming": "dim"}
+        for i in items:
+            table.add_row(
+                f"[{colours[i.status]}]{i.status}[/]", str(i.due_date), i.kind, i.record_number, i.what
+            )
+        Console().print(table if items else "Nothing due.")
+
+    run(go)
