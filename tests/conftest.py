@@ -157,3 +157,15 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = open_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def second_engine(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """Another new, empty database on the same engine kind as ``engine``."""
+    if db_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'second.db'}"
+    else:
+        url = _new_pg_database(request.getfixturevalue("pg_cluster"))
+    eng = open_engine(url)
+    yield eng
+    eng.dispose()

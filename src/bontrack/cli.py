@@ -61,5 +61,26 @@ def due(
     run(date_text=date, days=days, fmt=fmt, clinic=clinic)
 
 
+@app.command("export")
+def export(
+    target: str = typer.Argument(..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv."),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
+    ),
+) -> None:
+    """Export the registry: JSON Lines for exchange and backup, or CSV files for analysis."""
+    from bontrack.registry_cli import export as run
+
+    run(target=target, fmt=fmt)
+
+
+@app.command("import")
+def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
+    """Import a JSON Lines export, all or nothing; records already present are skipped."""
+    from bontrack.registry_cli import import_ as run
+
+    run(source=source)
+
+
 def main() -> None:
     app()

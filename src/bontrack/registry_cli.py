@@ -116,3 +116,55 @@ def due(*, date_text: str | None, days: int, fmt: str, clinic: str | None) -> No
         Console().print(table if items else "Nothing due.")
 
     run(go)
+
+
+def export(*, target: str, fmt: str) -> None:
+    from pathlib import Path
+
+    from bontrack.db import transaction
+    from bontrack.exchange.jsonl import export_lines
+    from bontrack.exchange.tabular import export_csv
+
+    def go() -> None:
+        if fmt not in ("jsonl", "csv"):
+            raise InputError.one("--format", f"{fmt!r} is not a format; allowed: jsonl, csv")
+        path = Path(target)
+        with transaction(engine()) as db:
+            if fmt == "csv":
+                if path.exists() and not path.is_dir():
+                    raise InputError.one("DIR", f"{target} is a file; give a folder for --format csv")
+                files = export_csv(db=db, actor=actor(), folder=path)
+                print(f"wrote {len(files)} files to {path}/")
+                return
+            if path.is_dir():
+                raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
+            lines = export_lines(db=db, actor=actor(), destination=str(path))
+            partial = path.with_name(path.name + ".partial")
+            try:
+                partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            except OSError as exc:
+                raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
+            partial.replace(path)  # the audit entries commit only once the file is complete
+        print(f"wrote {len(lines)} record versions to {path}")
+
+    run(go)
+
+
+def import_(*, source: str) -> None:
+    from pathlib import Path
+
+    from bontrack.db import transaction
+    from bontrack.exchange.jsonl import import_lines
+
+    def go() -> None:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
+        with transaction(engine()) as db:
+            added = import_lines(db=db, actor=actor(), lines=text.splitlines(), source=str(path))
+        print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
+
+    run(go)
