@@ -54,3 +54,15 @@ def test_ensure_schema__outdated_revision_asks_for_db_upgrade(engine: Engine) ->
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     with pytest.raises(SchemaError, match="bontrack db upgrade"):
         ensure_schema(engine)
+
+
+def test_migrations__match_the_models(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import bontrack.kinds  # noqa: F401  (registers every table)
+    from bontrack.db import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
