@@ -273,18 +273,25 @@ def find_current(
     db: Session, *, row_cls: type[R], actor: str, purpose: str | None = None, **equal: Any
 ) -> list[R]:
     """Current, non-withdrawn versions whose indexed columns equal the given values; audited."""
+    conditions = []
+    for name, value in equal.items():
+        if name != "clinic_id" and name not in row_cls.index_fields:
+            raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
+        conditions.append(getattr(row_cls, name) == value)
+    # Narrow to records that ever matched (indexed), take their newest version, then check that
+    # the newest still matches (a correction may have changed the field).
+    candidates = select(row_cls.id).where(*conditions)
     newest = (
-        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v")).group_by(row_cls.id).subquery()
+        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+        .where(row_cls.id.in_(candidates))
+        .group_by(row_cls.id)
+        .subquery()
     )
     query = (
         select(row_cls)
         .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-        .where(row_cls.withdrawn.is_(False))
+        .where(row_cls.withdrawn.is_(False), *conditions)
     )
-    for name, value in equal.items():
-        if name != "clinic_id" and name not in row_cls.index_fields:
-            raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-        query = query.where(getattr(row_cls, name) == value)
     rows = list(db.scalars(query.order_by(row_cls.recorded_at, row_cls.id)))
     _audit_read(db, rows, actor, purpose)
     return rows

@@ -141,3 +141,23 @@ def test_episode_schema__codes_are_normalised_to_upper_case() -> None:
         },
     )
     assert episode.diagnosis_codes[0].code == "M79.12"
+
+
+def test_list_patients__corrected_record_number_is_found_only_by_its_new_value(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        old = service.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+        service.update_patient(
+            db=db,
+            actor=ACTOR,
+            patient_id=world.patient_id,
+            data=old.data.model_copy(update={"record_number": "P-009"}),
+            reason="wrong number",
+        )
+        # the old number is free again, and reusing it makes a different patient
+        again = service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient("P-001"))
+        listed = {
+            p.data.record_number: p.id
+            for p in service.list_patients(db=db, actor=ACTOR, clinic_id=world.clinic_id)
+        }
+    assert listed == {"P-009": world.patient_id, "P-001": again.id}
