@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# benchmarks/ may not exist yet, and ruff fails on a missing path
+LINT_DIRS := $(wildcard src tests benchmarks)
 
 .PHONY: run test lint typecheck pytest bench clean
 

@@ -22,8 +22,72 @@ app.command("tour")(tour_command)
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        metavar="URL",
+        help="Registry database: sqlite:///PATH (default: sqlite:///bontrack.db, a file in the current "
+        "folder) or postgresql+psycopg://USER@HOST/DB. Also read from BONTRACK_DATABASE_URL.",
+    ),
+    actor: str | None = typer.Option(
+        None, "--actor", help="Who is recorded in the audit log (default: BONTRACK_ACTOR, else cli:<login>)."
+    ),
+) -> None:
     """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
+    from bontrack.config import settings
+
+    settings.database_url = db
+    settings.actor = actor
+
+
+# ---- registry (storage); imports stay inside the commands so `check` starts fast ----------------
+db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the registry schema, or bring it up to this version (back the database up first)."""
+    from bontrack.registry_cli import db_upgrade as run
+
+    run()
+
+
+@app.command("due")
+def due(
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="The day to plan for (default: today)."
+    ),
+    days: int = typer.Option(14, "--days", help="Also list what falls due within this many days."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id."),
+) -> None:
+    """The worklist: outcome visits, re-injection dates, physical-therapy visits; overdue first."""
+    from bontrack.registry_cli import due as run
+
+    run(date_text=date, days=days, fmt=fmt, clinic=clinic)
+
+
+@app.command("export")
+def export(
+    target: str = typer.Argument(..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv."),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
+    ),
+) -> None:
+    """Export the registry: JSON Lines for exchange and backup, or CSV files for analysis."""
+    from bontrack.registry_cli import export as run
+
+    run(target=target, fmt=fmt)
+
+
+@app.command("import")
+def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
+    """Import a JSON Lines export, all or nothing; records already present are skipped."""
+    from bontrack.registry_cli import import_ as run
+
+    run(source=source)
 
 
 app.add_typer(score_app, name="score")

@@ -42,6 +42,12 @@ class SourcedLimit(SourcedNumber):
     severity: Severity
 
 
+class SourcedWeeks(Sourced):
+    """A list of times in weeks (e.g. follow-up visits after a session)."""
+
+    weeks: list[int] = Field(min_length=1)
+
+
 class SourcedRange(Sourced):
     low: float = Field(ge=0)
     high: float = Field(ge=0)
@@ -127,6 +133,7 @@ class Pathway(Strict):
     other_product_interval: Sourced
     cumulative_window_days: SourcedNumber
     lot_expiry: Sourced
+    outcome_visit_weeks: SourcedWeeks
 
 
 class Mcid(Sourced):

@@ -1,0 +1,1 @@
+"""Clinical assessment: trigger points per muscle and side, pressure pain thresholds, notes."""

@@ -1,0 +1,58 @@
+"""Assessment services."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.assessments.models import AssessmentRow
+from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
+from bontrack.errors import InputError
+from bontrack.patients.service import episode_of, get_clinician
+from bontrack.schemas import muscle_side_errors
+
+
+def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
+    errors = []
+    for i, tp in enumerate(data.trigger_points):
+        errors += muscle_side_errors(f"trigger_points[{i}]", tp.muscle, tp.side)
+    for i, ppt in enumerate(data.pressure_pain_thresholds):
+        errors += muscle_side_errors(f"pressure_pain_thresholds[{i}]", ppt.muscle, ppt.side)
+    if errors:
+        raise InputError(errors)
+    episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
+    get_clinician(
+        db=db, actor=actor, clinician_id=data.assessor_id, clinic_id=episode.clinic_id, field="assessor_id"
+    )
+    return episode.clinic_id
+
+
+def create_assessment(*, db: Session, actor: str, data: AssessmentCreate) -> AssessmentRead:
+    """Record an examination of a patient's neck and shoulder muscles."""
+    clinic_id = _check(db=db, actor=actor, data=data)
+    row = records.create(db, row_cls=AssessmentRow, data=data, clinic_id=clinic_id, actor=actor)
+    return records.to_read(row, AssessmentCreate)
+
+
+def update_assessment(
+    *, db: Session, actor: str, assessment_id: str, data: AssessmentCreate, reason: str
+) -> AssessmentRead:
+    """Correct an assessment (a new version)."""
+    _check(db=db, actor=actor, data=data)
+    row = records.update(
+        db, row_cls=AssessmentRow, record_id=assessment_id, data=data, actor=actor, reason=reason
+    )
+    return records.to_read(row, AssessmentCreate)
+
+
+def latest_assessment(
+    *, db: Session, actor: str, episode_id: str, on_or_before: date
+) -> AssessmentRead | None:
+    """The most recent assessment in an episode up to a date, or None."""
+    rows = records.find_current(
+        db, row_cls=AssessmentRow, actor=actor, purpose="latest assessment", episode_id=episode_id
+    )
+    found = [a for a in (records.to_read(r, AssessmentCreate) for r in rows) if a.data.date <= on_or_before]
+    return max(found, key=lambda a: (a.data.date, a.recorded_at), default=None)

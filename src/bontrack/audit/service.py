@@ -1,0 +1,62 @@
+"""Writing and reading the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack.audit.models import ACTIONS, AuditEntry
+
+
+def utcnow() -> datetime:
+    """The clock used for recorded_at and audit times: naive UTC, microseconds kept."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def log(
+    db: Session,
+    *,
+    actor: str,
+    action: str,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    version: int | None = None,
+    clinic_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: str | None = None,
+) -> AuditEntry:
+    """Append one audit entry."""
+    if action not in ACTIONS:
+        raise ValueError(f"audit action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    if not actor.strip():
+        raise ValueError("audit actor must be non-empty")
+    entry = AuditEntry(
+        at=utcnow(),
+        actor=actor,
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        version=version,
+        clinic_id=clinic_id,
+        before=before,
+        after=after,
+        detail=detail,
+    )
+    db.add(entry)
+    return entry
+
+
+def entries(db: Session, *, record_id: str | None = None, action: str | None = None) -> Sequence[AuditEntry]:
+    """Audit entries in the order written, optionally for one record or one action."""
+    query = select(AuditEntry).order_by(AuditEntry.seq)
+    if record_id is not None:
+        query = query.where(AuditEntry.record_id == record_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    db.flush()
+    return db.scalars(query).all()

@@ -1,0 +1,119 @@
+"""Storage: engine and transactions for SQLite (default) or PostgreSQL, and schema migrations.
+
+Services never commit: a caller opens one ``transaction()`` and calls as many services as it
+likes inside it (the demo generator writes a whole clinic in one), so a failing command leaves
+the registry unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from bontrack.errors import InputError, SchemaError
+
+ALLOWED_URLS = "sqlite:///PATH (a file) or postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every bontrack table."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a database URL; a URL of another kind is an InputError naming --db."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError.one(
+            "--db", f"cannot read {url!r} as a database URL; allowed: {ALLOWED_URLS}"
+        ) from None
+    if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise InputError.one("--db", f"unsupported database {parsed.drivername!r}; allowed: {ALLOWED_URLS}")
+    if parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:"):
+        raise InputError.one(
+            "--db", f"give a file for SQLite (an in-memory database keeps nothing); allowed: {ALLOWED_URLS}"
+        )
+    engine = create_engine(parsed)
+    if parsed.drivername.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "bontrack:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this program."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at; None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Bring the schema up to the newest migration; returns the revision reached."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    return head_revision()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema in a new, empty database; refuse to work on an outdated one."""
+    revision = current_revision(engine)
+    if revision is None:
+        if inspect(engine).get_table_names():
+            raise SchemaError(
+                "the database holds tables but no bontrack schema version; is it another program's?"
+            )
+        upgrade(engine)
+    elif revision != head_revision():
+        raise SchemaError(
+            f"the database schema is at {revision}, this bontrack expects {head_revision()}: "
+            "run `bontrack db upgrade` (back the database up first)"
+        )
+
+
+def open_engine(url: str) -> Engine:
+    """An engine on a database whose schema is current (a new database is created)."""
+    engine = make_engine(url)
+    ensure_schema(engine)
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back entirely if it raises."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

@@ -1,0 +1,1 @@
+"""Export and import of the whole registry: JSON Lines (exact, every version) and CSV."""

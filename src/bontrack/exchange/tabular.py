@@ -1,0 +1,111 @@
+"""CSV export for analysis: one file per record type (every version) plus a data dictionary.
+
+Top-level content fields become columns; lists and nested objects are written as JSON text.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bontrack.audit.service import log
+from bontrack.kinds import KINDS
+from bontrack.records import all_versions
+
+ENVELOPE: dict[str, tuple[str, str]] = {
+    "id": ("text", "stable record id (UUID); the same for every version"),
+    "version": ("integer", "1 for the first version, +1 for each correction or withdrawal"),
+    "clinic_id": ("text", "id of the clinic the record belongs to"),
+    "withdrawn": ("boolean", "true: the record was withdrawn in this version"),
+    "recorded_at": ("timestamp (UTC)", "when this version was saved"),
+    "recorded_by": ("text", "who saved this version"),
+    "reason": ("text", "why this version was written (corrections and withdrawals)"),
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _describe(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[str, str]:
+    """A column's type and allowed values, read from the pydantic JSON schema."""
+    options = prop.get("anyOf") or [prop]
+    kinds: list[str] = []
+    allowed: list[str] = []
+    for option in options:
+        if "$ref" in option:
+            kinds.append(f"JSON object ({option['$ref'].split('/')[-1]})")
+        elif "enum" in option:
+            kinds.append("text")
+            allowed.extend(map(str, option["enum"]))
+        elif "const" in option:
+            kinds.append("text")
+            allowed.append(str(option["const"]))
+        elif option.get("type") == "array":
+            kinds.append("JSON list")
+        elif option.get("type") == "null":
+            allowed.append("empty")
+        else:
+            kinds.append(option.get("format") or option.get("type", "any"))
+        for bound, sign in (
+            ("minimum", ">="),
+            ("exclusiveMinimum", ">"),
+            ("maximum", "<="),
+            ("pattern", "pattern"),
+        ):
+            if bound in option:
+                allowed.append(f"{sign} {option[bound]}")
+    return " or ".join(dict.fromkeys(kinds)) or "any", "; ".join(allowed)
+
+
+def export_csv(*, db: Session, actor: str, folder: Path) -> list[Path]:
+    """Write <type>.csv for every record type and data_dictionary.csv; returns the files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    dictionary: list[list[str]] = []
+    for kind in KINDS:
+        schema = kind.schema.model_json_schema()
+        props: dict[str, Any] = schema.get("properties", {})
+        columns = [*ENVELOPE, *props]
+        for name, (typ, text) in ENVELOPE.items():
+            dictionary.append([f"{kind.name}.csv", name, typ, text, ""])
+        required = set(schema.get("required", []))
+        for name, prop in props.items():
+            typ, allowed = _describe(prop, schema.get("$defs", {}))
+            text = prop.get("description", "") + ("" if name in required else " (optional)")
+            dictionary.append([f"{kind.name}.csv", name, typ, text.strip(), allowed])
+        path = folder / f"{kind.name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(columns)
+            for row in all_versions(db, kind.row):
+                snap = row.snapshot()
+                out.writerow([_cell(snap[c]) for c in ENVELOPE] + [_cell(row.data.get(c)) for c in props])
+                log(
+                    db,
+                    actor=actor,
+                    action="export",
+                    record_type=kind.name,
+                    record_id=row.id,
+                    version=row.version,
+                    clinic_id=row.clinic_id,
+                    detail=str(path),
+                )
+        written.append(path)
+    path = folder / "data_dictionary.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["file", "column", "type", "description", "allowed"])
+        out.writerows(dictionary)
+    written.append(path)
+    return written

@@ -1,0 +1,27 @@
+"""Injection tables."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bontrack.db import Base
+from bontrack.records import VersionedRow
+
+
+class InjectionSessionRow(VersionedRow, Base):
+    __tablename__ = "injection_session_versions"
+    record_type: ClassVar[str] = "injection_session"
+    index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "episode_id")
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    episode_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class AdverseEventRow(VersionedRow, Base):
+    __tablename__ = "adverse_event_versions"
+    record_type: ClassVar[str] = "adverse_event"
+    index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "session_id")
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)

@@ -1,0 +1,76 @@
+"""Injection schemas. ``SessionCreate`` is the plan; ``SessionRecord`` adds what the engine said."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from bontrack.clinical.findings import Decision
+from bontrack.records import Stored
+from bontrack.schemas import Flag, Id, Input, Text
+
+Guidance = Literal["emg", "ultrasound", "palpation"]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class InjectionSite(Input):
+    muscle: str
+    side: str
+    units: Positive
+    volume_ml: Positive | None = Field(None, description="left out: computed from the dilution")
+
+
+class Override(Input):
+    """A clinician's decision to go ahead with a blocked plan, with the written reason."""
+
+    clinician_id: Id
+    reason: Text
+
+
+class SessionCreate(Input):
+    patient_id: Id
+    episode_id: Id
+    date: dt.date
+    injector_id: Id
+    product: Annotated[str, Field(min_length=1, description="product id or brand name")]
+    vial_units: Positive
+    vial_count: Annotated[int, Field(ge=1, le=20)] = 1
+    lot: Annotated[str, Field(min_length=1, max_length=64)]
+    lot_expiry: dt.date
+    vial_id: str = Field("", max_length=64, description="the vial's own label or barcode, if any")
+    diluent: str = Field("0.9% sodium chloride, preservative-free", max_length=200)
+    diluent_ml: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    reconstituted_at: dt.datetime | None = None
+    administered_at: dt.datetime | None = None
+    guidance: Guidance
+    sites: list[InjectionSite] = Field(min_length=1)
+    override: Override | None = None
+
+
+class SessionRecord(SessionCreate):
+    """What is stored: the plan with the canonical product, and the engine's decision."""
+
+    physical_therapy: bool
+    total_units: float
+    knowledge_version: str
+    decision: Decision
+
+
+Severity = Literal["mild", "moderate", "severe"]
+
+
+class AdverseEventCreate(Input):
+    patient_id: Id
+    session_id: Id
+    event: Text = Field(description="what happened, e.g. dysphagia, neck weakness, flu-like symptoms")
+    onset_date: dt.date
+    reported_date: dt.date
+    severity: Severity
+    serious: Flag = False
+    outcome: str = Field("", max_length=2000)
+
+
+SessionRead = Stored[SessionRecord]
+AdverseEventRead = Stored[AdverseEventCreate]

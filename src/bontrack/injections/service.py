@@ -1,0 +1,252 @@
+"""Injection services: a session is saved only after the decision engine has judged it.
+
+The engine sees what the registry holds, not what the caller claims: the stored patient, the
+latest screening and assessment up to the session date, the physical-therapy plan of the
+episode, and every earlier session of the patient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.assessments.service import latest_assessment
+from bontrack.audit.service import log
+from bontrack.clinical.decision import decide
+from bontrack.clinical.findings import Decision
+from bontrack.clinical.plan import PlanInputError, ProposedSession, parse_check_request
+from bontrack.errors import FieldError, InputError, RefusedError
+from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
+from bontrack.injections.schemas import (
+    AdverseEventCreate,
+    AdverseEventRead,
+    SessionCreate,
+    SessionRead,
+    SessionRecord,
+)
+from bontrack.knowledge import load_knowledge
+from bontrack.patients.schemas import EpisodeRead, PatientRead
+from bontrack.patients.service import episode_of, get_clinician, get_patient
+from bontrack.screening.service import latest_screening
+from bontrack.therapy.service import plan_active_on
+
+
+def sessions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[SessionRead]:
+    """Current sessions of a patient, oldest first."""
+    rows = records.find_current(db, row_cls=InjectionSessionRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, SessionRecord) for r in rows), key=lambda s: (s.data.date, s.recorded_at)
+    )
+
+
+def get_session(*, db: Session, actor: str, session_id: str, field: str = "session_id") -> SessionRead:
+    """The current version of a session."""
+    row = records.get(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor, field=field)
+    return records.to_read(row, SessionRecord)
+
+
+def _check_document(
+    *,
+    db: Session,
+    actor: str,
+    data: SessionCreate,
+    patient: PatientRead,
+    episode: EpisodeRead,
+    exclude: str | None,
+) -> dict[str, Any]:
+    """The engine's input document, built from stored records."""
+    screening = latest_screening(db=db, actor=actor, patient_id=patient.id, on_or_before=data.date)
+    assessment = latest_assessment(db=db, actor=actor, episode_id=episode.id, on_or_before=data.date)
+    history = [
+        s
+        for s in sessions_of_patient(db=db, actor=actor, patient_id=patient.id)
+        if s.id != exclude and s.data.date <= data.date
+    ]
+    answers: dict[str, Any] = {}
+    if screening is not None:
+        answers = screening.data.model_dump(
+            mode="json",
+            include={
+                "pregnant",
+                "breastfeeding",
+                "infection_at_injection_site",
+                "allergies",
+                "conditions",
+                "medications",
+            },
+        )
+    plan = data.model_dump(
+        mode="json", include=set(ProposedSession.model_fields) - {"sites", "physical_therapy"}
+    )
+    plan["sites"] = [{"muscle": s.muscle, "side": s.side, "units": s.units} for s in data.sites]
+    plan["physical_therapy"] = plan_active_on(db=db, actor=actor, episode_id=episode.id, on=data.date)
+    return {
+        "date": data.date.isoformat(),
+        "patient": {"birth_date": patient.data.birth_date.isoformat(), "sex": patient.data.sex, **answers},
+        "episode": {
+            "pain_onset_date": episode.data.pain_onset_date.isoformat(),
+            "conservative_care_weeks": episode.data.conservative_care_weeks,
+            "trigger_points": [
+                {"muscle": tp.muscle, "side": tp.side}
+                for tp in (assessment.data.trigger_points if assessment else [])
+            ],
+        },
+        # Whether a past cycle met the response criterion is judged by the outcomes work (later).
+        "history": [
+            {
+                "date": s.data.date.isoformat(),
+                "product": s.data.product,
+                "total_units": s.data.total_units,
+                "responded": None,
+            }
+            for s in history
+        ],
+        "plan": plan,
+    }
+
+
+def _field(path: str) -> str:
+    """Engine paths (plan.sites[0].units) as the caller's fields (sites[0].units)."""
+    return path.removeprefix("plan.") if path.startswith("plan.") else f"stored record: {path}"
+
+
+def judge(
+    *, db: Session, actor: str, data: SessionCreate, exclude: str | None = None
+) -> tuple[SessionRecord, Decision]:
+    """Run the decision engine on a planned session in its stored context (nothing is saved)."""
+    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
+    get_clinician(
+        db=db, actor=actor, clinician_id=data.injector_id, clinic_id=patient.clinic_id, field="injector_id"
+    )
+    kb = load_knowledge()
+    document = _check_document(
+        db=db, actor=actor, data=data, patient=patient, episode=episode, exclude=exclude
+    )
+    try:
+        request = parse_check_request(document, kb)
+    except PlanInputError as exc:
+        raise InputError([FieldError(_field(e.field), e.message) for e in exc.errors]) from None
+    decision = decide(request, kb)
+    volumes = {(s.muscle, s.side, i): s.volume_ml for i, s in enumerate(decision.dilution.sites)}
+    sites = [
+        site.model_copy(update={"volume_ml": site.volume_ml or volumes[(site.muscle, site.side, i)]})
+        for i, site in enumerate(data.sites)
+    ]
+    stored = SessionRecord(
+        **data.model_dump(exclude={"product", "sites"}),
+        product=decision.product,
+        sites=sites,
+        physical_therapy=request.plan.physical_therapy,
+        total_units=decision.dilution.total_units,
+        knowledge_version=decision.knowledge_version,
+        decision=decision,
+    )
+    return stored, decision
+
+
+def _check_override(
+    *, db: Session, actor: str, data: SessionCreate, decision: Decision, clinic_id: str
+) -> None:
+    blocks = [f.code for f in decision.findings if f.severity == "block"]
+    if decision.decision != "block":
+        return
+    if data.override is None:
+        raise RefusedError.one(
+            "override",
+            f"the plan is blocked ({', '.join(blocks)}); to save it anyway give override.clinician_id "
+            "(a clinician of this clinic) and override.reason (written text)",
+        )
+    get_clinician(
+        db=db,
+        actor=actor,
+        clinician_id=data.override.clinician_id,
+        clinic_id=clinic_id,
+        field="override.clinician_id",
+    )
+
+
+def _audit_override(
+    db: Session, *, actor: str, row: InjectionSessionRow, data: SessionCreate, decision: Decision
+) -> None:
+    if decision.decision == "block" and data.override is not None:
+        log(
+            db,
+            actor=actor,
+            action="override",
+            record_type=row.record_type,
+            record_id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            after={
+                "clinician_id": data.override.clinician_id,
+                "reason": data.override.reason,
+                "blocked_by": [f.code for f in decision.findings if f.severity == "block"],
+                "knowledge_version": decision.knowledge_version,
+            },
+            detail=data.override.reason,
+        )
+
+
+def create_session(*, db: Session, actor: str, data: SessionCreate) -> SessionRead:
+    """Judge and save an injection session; a blocked plan needs an override with a reason."""
+    stored, decision = judge(db=db, actor=actor, data=data)
+    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    _check_override(db=db, actor=actor, data=data, decision=decision, clinic_id=patient.clinic_id)
+    row = records.create(
+        db, row_cls=InjectionSessionRow, data=stored, clinic_id=patient.clinic_id, actor=actor
+    )
+    _audit_override(db, actor=actor, row=row, data=data, decision=decision)
+    return records.to_read(row, SessionRecord)
+
+
+def update_session(
+    *, db: Session, actor: str, session_id: str, data: SessionCreate, reason: str
+) -> SessionRead:
+    """Correct a session: judged again (against the other sessions) and saved as a new version."""
+    current = get_session(db=db, actor=actor, session_id=session_id)
+    if data.patient_id != current.data.patient_id:
+        raise InputError.one("patient_id", "a session cannot move to another patient")
+    stored, decision = judge(db=db, actor=actor, data=data, exclude=session_id)
+    _check_override(db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id)
+    row = records.update(
+        db, row_cls=InjectionSessionRow, record_id=session_id, data=stored, actor=actor, reason=reason
+    )
+    _audit_override(db, actor=actor, row=row, data=data, decision=decision)
+    return records.to_read(row, SessionRecord)
+
+
+def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -> SessionRead:
+    """Mark a session withdrawn (entered in error); it stays in the history."""
+    row = records.withdraw(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor, reason=reason)
+    return records.to_read(row, SessionRecord)
+
+
+def session_history(*, db: Session, actor: str, session_id: str) -> list[SessionRead]:
+    """Every version of a session, oldest first."""
+    rows = records.history(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor)
+    return [records.to_read(r, SessionRecord) for r in rows]
+
+
+def report_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> AdverseEventRead:
+    """Record an adverse event reported after a session."""
+    session = get_session(db=db, actor=actor, session_id=data.session_id)
+    if session.data.patient_id != data.patient_id:
+        raise InputError.one("session_id", f"session {data.session_id!r} belongs to another patient")
+    errors = []
+    if data.onset_date < session.data.date:
+        errors.append(FieldError("onset_date", f"is before the session date {session.data.date}"))
+    if data.reported_date < data.onset_date:
+        errors.append(FieldError("reported_date", "is before onset_date"))
+    if errors:
+        raise InputError(errors)
+    row = records.create(db, row_cls=AdverseEventRow, data=data, clinic_id=session.clinic_id, actor=actor)
+    return records.to_read(row, AdverseEventCreate)
+
+
+def adverse_events_of_session(*, db: Session, actor: str, session_id: str) -> list[AdverseEventRead]:
+    """Current adverse events reported for a session."""
+    rows = records.find_current(db, row_cls=AdverseEventRow, actor=actor, session_id=session_id)
+    return [records.to_read(r, AdverseEventCreate) for r in rows]

@@ -1,0 +1,1 @@
+"""Outcome measurements: instrument, date and the raw answers (scoring comes later)."""

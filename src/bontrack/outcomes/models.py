@@ -1,0 +1,19 @@
+"""The outcome measurement table."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bontrack.db import Base
+from bontrack.records import VersionedRow
+
+
+class OutcomeRow(VersionedRow, Base):
+    __tablename__ = "outcome_versions"
+    record_type: ClassVar[str] = "outcome"
+    index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "session_id")
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)

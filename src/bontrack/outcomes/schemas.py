@@ -1,0 +1,30 @@
+"""Outcome schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from bontrack.records import Stored
+from bontrack.schemas import Id, Input
+
+Answer = int | float | str | bool | None
+
+
+class OutcomeCreate(Input):
+    patient_id: Id
+    episode_id: Id
+    instrument: Annotated[
+        str, Field(pattern=r"^[a-z0-9_]{1,40}$", description="instrument id, e.g. nprs, ndi, rand36")
+    ]
+    date: dt.date
+    answers: dict[Annotated[str, Field(min_length=1, max_length=40)], Answer] = Field(min_length=1)
+    session_id: Id | None = Field(None, description="the injection session this follow-up belongs to")
+    weeks_after_session: Annotated[int, Field(ge=0, le=104)] | None = Field(
+        None, description="the scheduled follow-up visit this measurement completes (e.g. 2, 6, 12)"
+    )
+
+
+OutcomeRead = Stored[OutcomeCreate]

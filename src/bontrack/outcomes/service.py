@@ -1,0 +1,40 @@
+"""Outcome services."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.errors import FieldError, InputError
+from bontrack.injections.service import get_session
+from bontrack.outcomes.models import OutcomeRow
+from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
+from bontrack.patients.service import episode_of
+
+
+def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
+    """Record one completed questionnaire or measurement with its raw answers."""
+    episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
+    errors = []
+    if (data.session_id is None) != (data.weeks_after_session is None):
+        errors.append(
+            FieldError("weeks_after_session", "give both session_id and weeks_after_session, or neither")
+        )
+    if data.session_id is not None:
+        session = get_session(db=db, actor=actor, session_id=data.session_id)
+        if session.data.patient_id != data.patient_id:
+            errors.append(FieldError("session_id", f"session {data.session_id!r} belongs to another patient"))
+        elif data.date < session.data.date:
+            errors.append(FieldError("date", f"is before the session date {session.data.date}"))
+    if errors:
+        raise InputError(errors)
+    row = records.create(db, row_cls=OutcomeRow, data=data, clinic_id=episode.clinic_id, actor=actor)
+    return records.to_read(row, OutcomeCreate)
+
+
+def outcomes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[OutcomeRead]:
+    """Current outcome measurements of a patient, by date."""
+    rows = records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, OutcomeCreate) for r in rows), key=lambda o: (o.data.date, o.recorded_at)
+    )

@@ -1,0 +1,1 @@
+"""Clinics, clinicians, patients and their pain episodes."""

@@ -1,0 +1,151 @@
+"""Patients domain services. Keyword-only; every call is audited; none commits."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.errors import InputError
+from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
+from bontrack.patients.schemas import (
+    ClinicCreate,
+    ClinicianCreate,
+    ClinicianRead,
+    ClinicRead,
+    EpisodeCreate,
+    EpisodeRead,
+    PatientCreate,
+    PatientRead,
+)
+
+
+def create_clinic(*, db: Session, actor: str, data: ClinicCreate) -> ClinicRead:
+    """Register a clinic; its id is the clinic_id of everything recorded there."""
+    clinic_id = records.new_id()
+    row = records.create(
+        db, row_cls=ClinicRow, data=data, clinic_id=clinic_id, actor=actor, record_id=clinic_id
+    )
+    return records.to_read(row, ClinicCreate)
+
+
+def get_clinic(*, db: Session, actor: str, clinic_id: str, field: str = "clinic_id") -> ClinicRead:
+    """The current version of a clinic."""
+    return records.to_read(
+        records.get(db, row_cls=ClinicRow, record_id=clinic_id, actor=actor, field=field), ClinicCreate
+    )
+
+
+def create_clinician(*, db: Session, actor: str, clinic_id: str, data: ClinicianCreate) -> ClinicianRead:
+    """Register a clinician at a clinic."""
+    get_clinic(db=db, actor=actor, clinic_id=clinic_id)
+    row = records.create(db, row_cls=ClinicianRow, data=data, clinic_id=clinic_id, actor=actor)
+    return records.to_read(row, ClinicianCreate)
+
+
+def get_clinician(
+    *, db: Session, actor: str, clinician_id: str, clinic_id: str, field: str = "clinician_id"
+) -> ClinicianRead:
+    """A clinician of the given clinic (one of another clinic is not found)."""
+    row = records.get(db, row_cls=ClinicianRow, record_id=clinician_id, actor=actor, field=field)
+    if row.clinic_id != clinic_id:
+        raise InputError.one(field, f"clinician {clinician_id!r} does not work at this clinic")
+    return records.to_read(row, ClinicianCreate)
+
+
+def _check_unique_record_number(
+    db: Session, *, actor: str, clinic_id: str, record_number: str, patient_id: str | None
+) -> None:
+    same = records.find_current(
+        db,
+        row_cls=PatientRow,
+        actor=actor,
+        purpose="record number uniqueness",
+        clinic_id=clinic_id,
+        record_number=record_number,
+    )
+    if any(row.id != patient_id for row in same):
+        raise InputError.one(
+            "record_number", f"{record_number!r} is already used by another patient of this clinic"
+        )
+
+
+def create_patient(*, db: Session, actor: str, clinic_id: str, data: PatientCreate) -> PatientRead:
+    """Register a patient; the record number is unique within the clinic."""
+    get_clinic(db=db, actor=actor, clinic_id=clinic_id)
+    _check_unique_record_number(
+        db, actor=actor, clinic_id=clinic_id, record_number=data.record_number, patient_id=None
+    )
+    row = records.create(db, row_cls=PatientRow, data=data, clinic_id=clinic_id, actor=actor)
+    return records.to_read(row, PatientCreate)
+
+
+def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patient_id") -> PatientRead:
+    """The current version of a patient."""
+    row = records.get(db, row_cls=PatientRow, record_id=patient_id, actor=actor, field=field)
+    return records.to_read(row, PatientCreate)
+
+
+def update_patient(
+    *, db: Session, actor: str, patient_id: str, data: PatientCreate, reason: str
+) -> PatientRead:
+    """Correct a patient's details (a new version)."""
+    current = get_patient(db=db, actor=actor, patient_id=patient_id)
+    _check_unique_record_number(
+        db, actor=actor, clinic_id=current.clinic_id, record_number=data.record_number, patient_id=patient_id
+    )
+    row = records.update(db, row_cls=PatientRow, record_id=patient_id, data=data, actor=actor, reason=reason)
+    return records.to_read(row, PatientCreate)
+
+
+def withdraw_patient(*, db: Session, actor: str, patient_id: str, reason: str) -> PatientRead:
+    """Mark a patient withdrawn; the history stays."""
+    row = records.withdraw(db, row_cls=PatientRow, record_id=patient_id, actor=actor, reason=reason)
+    return records.to_read(row, PatientCreate)
+
+
+def patient_history(*, db: Session, actor: str, patient_id: str) -> list[PatientRead]:
+    """Every version of a patient, oldest first."""
+    return [
+        records.to_read(r, PatientCreate)
+        for r in records.history(db, row_cls=PatientRow, record_id=patient_id, actor=actor)
+    ]
+
+
+def list_patients(*, db: Session, actor: str, clinic_id: str) -> list[PatientRead]:
+    """Current patients of a clinic."""
+    rows = records.find_current(db, row_cls=PatientRow, actor=actor, clinic_id=clinic_id)
+    return [records.to_read(r, PatientCreate) for r in rows]
+
+
+def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRead:
+    """Open a pain episode for a patient."""
+    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    if data.pain_onset_date < patient.data.birth_date:
+        raise InputError.one("pain_onset_date", "is before the patient's birth date")
+    row = records.create(db, row_cls=EpisodeRow, data=data, clinic_id=patient.clinic_id, actor=actor)
+    return records.to_read(row, EpisodeCreate)
+
+
+def get_episode(*, db: Session, actor: str, episode_id: str, field: str = "episode_id") -> EpisodeRead:
+    """The current version of an episode."""
+    row = records.get(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor, field=field)
+    return records.to_read(row, EpisodeCreate)
+
+
+def update_episode(
+    *, db: Session, actor: str, episode_id: str, data: EpisodeCreate, reason: str
+) -> EpisodeRead:
+    """Correct an episode (a new version)."""
+    current = get_episode(db=db, actor=actor, episode_id=episode_id)
+    if data.patient_id != current.data.patient_id:
+        raise InputError.one("patient_id", "an episode cannot move to another patient")
+    row = records.update(db, row_cls=EpisodeRow, record_id=episode_id, data=data, actor=actor, reason=reason)
+    return records.to_read(row, EpisodeCreate)
+
+
+def episode_of(*, db: Session, actor: str, episode_id: str, patient_id: str) -> EpisodeRead:
+    """An episode that must belong to the given patient."""
+    episode = get_episode(db=db, actor=actor, episode_id=episode_id)
+    if episode.data.patient_id != patient_id:
+        raise InputError.one("episode_id", f"episode {episode_id!r} belongs to another patient")
+    return episode

@@ -1,0 +1,302 @@
+"""Versioned records: every record type is stored the same way, append-only.
+
+A record has a stable ``id`` (UUID) and versions 1, 2, 3 ...; each version is one row holding
+the validated content as JSON (``data``) plus a few indexed columns copied from it for look-ups.
+An update inserts the next version; a withdrawal inserts a version marked ``withdrawn``. No row
+is ever updated or deleted, so the whole history can be read back and exported. Two writers who
+both try to add version n+1 collide on the primary key, and the second one fails.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, and_, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bontrack.audit.service import log, utcnow
+from bontrack.errors import InputError, NotFoundError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class VersionedRow:
+    """Columns shared by every record table (mixed into each domain's model)."""
+
+    record_type: ClassVar[str]
+    index_fields: ClassVar[tuple[str, ...]] = ()
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(String(36), index=True)
+    withdrawn: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The version as the audit log and the export see it."""
+        return {
+            "type": self.record_type,
+            "id": self.id,
+            "version": self.version,
+            "clinic_id": self.clinic_id,
+            "withdrawn": self.withdrawn,
+            "recorded_at": self.recorded_at.isoformat(),
+            "recorded_by": self.recorded_by,
+            "reason": self.reason,
+            "data": self.data,
+        }
+
+
+R = TypeVar("R", bound=VersionedRow)
+
+
+class Stored(BaseModel, Generic[T]):
+    """One version of a record, as services return it (``XRead`` = ``Stored[XCreate]``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: int
+    clinic_id: str
+    withdrawn: bool
+    recorded_at: datetime
+    recorded_by: str
+    reason: str | None
+    data: T
+
+
+def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
+    """A stored row as a typed read schema."""
+    return Stored(
+        id=row.id,
+        version=row.version,
+        clinic_id=row.clinic_id,
+        withdrawn=row.withdrawn,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+        reason=row.reason,
+        data=schema.model_validate(row.data),
+    )
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _append(
+    db: Session,
+    row_cls: type[R],
+    *,
+    record_id: str,
+    version: int,
+    clinic_id: str,
+    data: dict[str, Any],
+    actor: str,
+    withdrawn: bool = False,
+    reason: str | None = None,
+) -> R:
+    row = row_cls()
+    row.id = record_id
+    row.version = version
+    row.clinic_id = clinic_id
+    row.withdrawn = withdrawn
+    row.recorded_at = utcnow()
+    row.recorded_by = actor
+    row.reason = reason
+    row.data = data
+    fill_index_columns(row)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def fill_index_columns(row: VersionedRow) -> None:
+    """Copy the indexed look-up fields from the JSON content into their columns."""
+    for name in row.index_fields:
+        setattr(row, name, row.data.get(name))
+
+
+def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
+    """The newest version of a record, withdrawn or not (no audit: callers audit)."""
+    query = select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version.desc()).limit(1)
+    return db.scalars(query).first()
+
+
+def create(
+    db: Session,
+    *,
+    row_cls: type[R],
+    data: BaseModel,
+    clinic_id: str,
+    actor: str,
+    record_id: str | None = None,
+) -> R:
+    """Save version 1 of a new record and audit it."""
+    row = _append(
+        db,
+        row_cls,
+        record_id=record_id or new_id(),
+        version=1,
+        clinic_id=clinic_id,
+        data=data.model_dump(mode="json"),
+        actor=actor,
+    )
+    log(
+        db,
+        actor=actor,
+        action="create",
+        record_type=row.record_type,
+        record_id=row.id,
+        version=1,
+        clinic_id=clinic_id,
+        after=row.snapshot(),
+    )
+    return row
+
+
+def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str) -> R:
+    row = latest(db, row_cls, record_id)
+    if row is None:
+        raise NotFoundError.one(field, f"no {row_cls.record_type} with id {record_id!r}")
+    if row.withdrawn:
+        raise NotFoundError.one(field, f"{row_cls.record_type} {record_id!r} is withdrawn")
+    return row
+
+
+def update(db: Session, *, row_cls: type[R], record_id: str, data: BaseModel, actor: str, reason: str) -> R:
+    """Save a corrected version; the previous one stays readable in the history."""
+    if not reason.strip():
+        raise InputError.one("reason", "say why the record is corrected (non-empty text)")
+    before = _current_or_raise(db, row_cls, record_id, "id")
+    row = _append(
+        db,
+        row_cls,
+        record_id=record_id,
+        version=before.version + 1,
+        clinic_id=before.clinic_id,
+        data=data.model_dump(mode="json"),
+        actor=actor,
+        reason=reason,
+    )
+    log(
+        db,
+        actor=actor,
+        action="update",
+        record_type=row.record_type,
+        record_id=record_id,
+        version=row.version,
+        clinic_id=row.clinic_id,
+        before=before.snapshot(),
+        after=row.snapshot(),
+        detail=reason,
+    )
+    return row
+
+
+def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
+    """Mark a record withdrawn (a new version); nothing is deleted."""
+    if not reason.strip():
+        raise InputError.one("reason", "say why the record is withdrawn (non-empty text)")
+    before = _current_or_raise(db, row_cls, record_id, "id")
+    row = _append(
+        db,
+        row_cls,
+        record_id=record_id,
+        version=before.version + 1,
+        clinic_id=before.clinic_id,
+        data=before.data,
+        actor=actor,
+        withdrawn=True,
+        reason=reason,
+    )
+    log(
+        db,
+        actor=actor,
+        action="withdraw",
+        record_type=row.record_type,
+        record_id=record_id,
+        version=row.version,
+        clinic_id=row.clinic_id,
+        before=before.snapshot(),
+        after=row.snapshot(),
+        detail=reason,
+    )
+    return row
+
+
+def _audit_read(db: Session, rows: Sequence[VersionedRow], actor: str, detail: str | None) -> None:
+    for row in rows:
+        log(
+            db,
+            actor=actor,
+            action="read",
+            record_type=row.record_type,
+            record_id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            detail=detail,
+        )
+
+
+def get(
+    db: Session,
+    *,
+    row_cls: type[R],
+    record_id: str,
+    actor: str,
+    field: str = "id",
+    purpose: str | None = None,
+) -> R:
+    """The current version of a record (withdrawn records are not found); audited as a read."""
+    row = _current_or_raise(db, row_cls, record_id, field)
+    _audit_read(db, [row], actor, purpose)
+    return row
+
+
+def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> list[R]:
+    """Every version of a record, oldest first, withdrawn ones included; audited as reads."""
+    rows = list(db.scalars(select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version)))
+    if not rows:
+        raise NotFoundError.one("id", f"no {row_cls.record_type} with id {record_id!r}")
+    _audit_read(db, rows, actor, "history")
+    return rows
+
+
+def find_current(
+    db: Session, *, row_cls: type[R], actor: str, purpose: str | None = None, **equal: Any
+) -> list[R]:
+    """Current, non-withdrawn versions whose indexed columns equal the given values; audited."""
+    conditions = []
+    for name, value in equal.items():
+        if name != "clinic_id" and name not in row_cls.index_fields:
+            raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
+        conditions.append(getattr(row_cls, name) == value)
+    # Narrow to records that ever matched (indexed), take their newest version, then check that
+    # the newest still matches (a correction may have changed the field).
+    candidates = select(row_cls.id).where(*conditions)
+    newest = (
+        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+        .where(row_cls.id.in_(candidates))
+        .group_by(row_cls.id)
+        .subquery()
+    )
+    query = (
+        select(row_cls)
+        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
+        .where(row_cls.withdrawn.is_(False), *conditions)
+    )
+    rows = list(db.scalars(query.order_by(row_cls.recorded_at, row_cls.id)))
+    _audit_read(db, rows, actor, purpose)
+    return rows
+
+
+def all_versions(db: Session, row_cls: type[R]) -> list[R]:
+    """Every row of a record type in a stable order (for export; the caller audits)."""
+    return list(db.scalars(select(row_cls).order_by(row_cls.id, row_cls.version)))

@@ -1,0 +1,1 @@
+"""The worklist: outcome visits, earliest re-injection dates and physical-therapy visits."""

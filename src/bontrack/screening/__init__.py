@@ -1,0 +1,1 @@
+"""Pre-injection screening: answers to the knowledge base's questions, medications."""

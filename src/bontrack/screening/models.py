@@ -1,0 +1,18 @@
+"""The screening table."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bontrack.db import Base
+from bontrack.records import VersionedRow
+
+
+class ScreeningRow(VersionedRow, Base):
+    __tablename__ = "screening_versions"
+    record_type: ClassVar[str] = "screening"
+    index_fields: ClassVar[tuple[str, ...]] = ("patient_id",)
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)

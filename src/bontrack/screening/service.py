@@ -1,0 +1,61 @@
+"""Screening services."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.errors import FieldError, InputError
+from bontrack.knowledge import load_knowledge
+from bontrack.patients.service import get_patient
+from bontrack.screening.models import ScreeningRow
+from bontrack.screening.schemas import ScreeningCreate, ScreeningRead
+
+
+def _check_ids(data: ScreeningCreate) -> None:
+    """Allergy and condition ids must be the knowledge base's, so the engine can judge them."""
+    kb = load_knowledge()
+    errors = []
+    groups = (("allergies", "allergy", kb.files.allergies), ("conditions", "condition", kb.files.conditions))
+    for field, what, known in groups:
+        for i, value in enumerate(getattr(data, field)):
+            if value.lower() not in known:
+                errors.append(
+                    FieldError(
+                        f"{field}[{i}]",
+                        f"unknown {what} {value!r}; allowed: {', '.join(known)}",
+                    )
+                )
+    if errors:
+        raise InputError(errors)
+
+
+def create_screening(*, db: Session, actor: str, data: ScreeningCreate) -> ScreeningRead:
+    """Record a screening interview."""
+    _check_ids(data)
+    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    row = records.create(db, row_cls=ScreeningRow, data=data, clinic_id=patient.clinic_id, actor=actor)
+    return records.to_read(row, ScreeningCreate)
+
+
+def update_screening(
+    *, db: Session, actor: str, screening_id: str, data: ScreeningCreate, reason: str
+) -> ScreeningRead:
+    """Correct a screening (a new version)."""
+    _check_ids(data)
+    row = records.update(
+        db, row_cls=ScreeningRow, record_id=screening_id, data=data, actor=actor, reason=reason
+    )
+    return records.to_read(row, ScreeningCreate)
+
+
+def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: date) -> ScreeningRead | None:
+    """The most recent screening of a patient up to a date, or None."""
+    rows = records.find_current(
+        db, row_cls=ScreeningRow, actor=actor, purpose="latest screening", patient_id=patient_id
+    )
+    found = [records.to_read(r, ScreeningCreate) for r in rows]
+    found = [s for s in found if s.data.date <= on_or_before]
+    return max(found, key=lambda s: (s.data.date, s.recorded_at), default=None)

@@ -1,0 +1,1 @@
+"""Physical therapy alongside the injections: plans and visits."""

@@ -1,0 +1,27 @@
+"""Therapy tables."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bontrack.db import Base
+from bontrack.records import VersionedRow
+
+
+class TherapyPlanRow(VersionedRow, Base):
+    __tablename__ = "therapy_plan_versions"
+    record_type: ClassVar[str] = "therapy_plan"
+    index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "episode_id")
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    episode_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class TherapyVisitRow(VersionedRow, Base):
+    __tablename__ = "therapy_visit_versions"
+    record_type: ClassVar[str] = "therapy_visit"
+    index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "plan_id")
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    plan_id: Mapped[str | None] = mapped_column(String(36), index=True)

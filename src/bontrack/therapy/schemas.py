@@ -1,0 +1,35 @@
+"""Therapy schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from bontrack.records import Stored
+from bontrack.schemas import Flag, Id, Input, Text
+
+
+class TherapyPlanCreate(Input):
+    patient_id: Id
+    episode_id: Id
+    therapist_id: Id
+    start_date: dt.date
+    weeks: Annotated[int, Field(ge=1, le=104)]
+    visits_per_week: Annotated[int, Field(ge=1, le=7)]
+    goals: list[Text] = Field(default_factory=list)
+    exercises: list[Text] = Field(default_factory=list)
+
+
+class TherapyVisitCreate(Input):
+    patient_id: Id
+    plan_id: Id
+    date: dt.date
+    therapist_id: Id
+    attended: Flag = True
+    notes: str = Field("", max_length=5000)
+
+
+TherapyPlanRead = Stored[TherapyPlanCreate]
+TherapyVisitRead = Stored[TherapyVisitCreate]

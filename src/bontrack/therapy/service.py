@@ -1,0 +1,67 @@
+"""Therapy services."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.errors import InputError
+from bontrack.patients.service import episode_of, get_clinician
+from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
+from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
+
+
+def create_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> TherapyPlanRead:
+    """Record a physical-therapy plan for an episode."""
+    episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
+    get_clinician(
+        db=db, actor=actor, clinician_id=data.therapist_id, clinic_id=episode.clinic_id, field="therapist_id"
+    )
+    row = records.create(db, row_cls=TherapyPlanRow, data=data, clinic_id=episode.clinic_id, actor=actor)
+    return records.to_read(row, TherapyPlanCreate)
+
+
+def get_plan(*, db: Session, actor: str, plan_id: str, field: str = "plan_id") -> TherapyPlanRead:
+    """The current version of a therapy plan."""
+    return records.to_read(
+        records.get(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor, field=field),
+        TherapyPlanCreate,
+    )
+
+
+def plans_of_episode(*, db: Session, actor: str, episode_id: str) -> list[TherapyPlanRead]:
+    """Current therapy plans of an episode."""
+    rows = records.find_current(db, row_cls=TherapyPlanRow, actor=actor, episode_id=episode_id)
+    return [records.to_read(r, TherapyPlanCreate) for r in rows]
+
+
+def plan_active_on(*, db: Session, actor: str, episode_id: str, on: date) -> bool:
+    """Is physical therapy planned in this episode around the given date (started, not ended)?"""
+    for plan in plans_of_episode(db=db, actor=actor, episode_id=episode_id):
+        end = plan.data.start_date.toordinal() + 7 * plan.data.weeks
+        # A plan that starts after the session still counts: therapy begins once the toxin acts.
+        if on.toordinal() <= end:
+            return True
+    return False
+
+
+def record_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> TherapyVisitRead:
+    """Record a physical-therapy visit (attended or missed)."""
+    plan = get_plan(db=db, actor=actor, plan_id=data.plan_id)
+    get_clinician(
+        db=db, actor=actor, clinician_id=data.therapist_id, clinic_id=plan.clinic_id, field="therapist_id"
+    )
+    if plan.data.patient_id != data.patient_id:
+        raise InputError.one("plan_id", f"therapy plan {data.plan_id!r} belongs to another patient")
+    if data.date < plan.data.start_date:
+        raise InputError.one("date", f"is before the plan's start date {plan.data.start_date}")
+    row = records.create(db, row_cls=TherapyVisitRow, data=data, clinic_id=plan.clinic_id, actor=actor)
+    return records.to_read(row, TherapyVisitCreate)
+
+
+def visits_of_plan(*, db: Session, actor: str, plan_id: str) -> list[TherapyVisitRead]:
+    """Current visits recorded for a plan, by date."""
+    rows = records.find_current(db, row_cls=TherapyVisitRow, actor=actor, plan_id=plan_id)
+    return sorted((records.to_read(r, TherapyVisitCreate) for r in rows), key=lambda v: v.data.date)

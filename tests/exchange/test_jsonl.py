@@ -1,0 +1,185 @@
+"""JSON Lines export and import: exact round trip, idempotent, all-or-nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from bontrack.audit.models import AuditEntry
+from bontrack.cli import app
+from bontrack.db import open_engine, transaction
+from bontrack.errors import InputError
+from bontrack.exchange.jsonl import export_lines, import_lines
+from bontrack.exchange.tabular import export_csv
+from bontrack.kinds import KINDS
+from bontrack.patients import service as patients
+from factories import ACTOR, clinic_world, saved_session
+
+
+def _filled(engine: Engine) -> list[str]:
+    """A registry with corrections and a withdrawal; returns its export."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        saved_session(db, world)
+        patient = patients.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+        patients.update_patient(
+            db=db,
+            actor=ACTOR,
+            patient_id=patient.id,
+            data=patient.data.model_copy(update={"name": "Ní Bhriain"}),
+            reason="spelling",
+        )
+        other = clinic_world(db, record_number="P-002")
+        patients.withdraw_patient(db=db, actor=ACTOR, patient_id=other.patient_id, reason="duplicate")
+    with transaction(engine) as db:
+        return export_lines(db=db, actor=ACTOR)
+
+
+def _fresh(tmp_path: Path, name: str = "fresh.db") -> Engine:
+    return open_engine(f"sqlite:///{tmp_path / name}")
+
+
+def _audit_count(engine: Engine) -> int:
+    with transaction(engine) as db:
+        return db.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def test_export__every_version_one_typed_object_per_line(engine: Engine) -> None:
+    lines = _filled(engine)
+    objects = [json.loads(line) for line in lines]
+    assert {o["type"] for o in objects} <= {k.name for k in KINDS}
+    patient_versions = sorted(
+        (o["data"]["record_number"], o["version"], o["withdrawn"]) for o in objects if o["type"] == "patient"
+    )
+    assert patient_versions == [
+        ("P-001", 1, False),
+        ("P-001", 2, False),
+        ("P-002", 1, False),
+        ("P-002", 2, True),
+    ]
+
+
+def test_round_trip__export_import_export_gives_same_lines(engine: Engine, second_engine: Engine) -> None:
+    lines = _filled(engine)
+    with transaction(second_engine) as db:
+        assert import_lines(db=db, actor=ACTOR, lines=lines) == len(lines)
+    with transaction(second_engine) as db:
+        assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_round_trip__across_engines_gives_same_lines(engine: Engine, tmp_path: Path) -> None:
+    lines = _filled(engine)
+    target = _fresh(tmp_path)
+    with transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines)
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_import__same_file_twice_adds_nothing(engine: Engine, tmp_path: Path) -> None:
+    lines = _filled(engine)
+    target = _fresh(tmp_path)
+    with transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines)
+    with transaction(target) as db:
+        assert import_lines(db=db, actor=ACTOR, lines=lines) == 0
+        assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_import__one_bad_line_imports_nothing_and_names_line_and_field(
+    engine: Engine, tmp_path: Path
+) -> None:
+    lines = _filled(engine)
+    bad = json.loads(lines[5])
+    assert bad["type"] == "patient"
+    bad["data"]["birth_date"] = "05/04/1978"
+    lines[5] = json.dumps(bad)
+    target = _fresh(tmp_path)
+    with pytest.raises(InputError) as info, transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines)
+    assert [e.field for e in info.value.errors] == ["line 6: data.birth_date"]
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == []
+
+
+def test_import__changed_content_of_existing_version_is_refused(engine: Engine) -> None:
+    lines = _filled(engine)
+    changed = json.loads(lines[0])
+    changed["data"]["name"] = "Renamed Clinic"
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        import_lines(db=db, actor=ACTOR, lines=[json.dumps(changed)])
+    assert info.value.errors[0].field == "line 1: version"
+
+
+def test_import__reference_to_missing_record_is_refused(tmp_path: Path, engine: Engine) -> None:
+    lines = [line for line in _filled(engine) if json.loads(line)["type"] != "patient"]
+    with pytest.raises(InputError) as info, transaction(_fresh(tmp_path)) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines)
+    assert any(e.field.endswith("data.patient_id") and "no patient" in e.message for e in info.value.errors)
+
+
+def test_import__unknown_type_names_allowed_types(tmp_path: Path) -> None:
+    line = json.dumps({"type": "invoice", "id": "x"})
+    with pytest.raises(InputError) as info, transaction(_fresh(tmp_path)) as db:
+        import_lines(db=db, actor=ACTOR, lines=[line])
+    (first, *_) = info.value.errors
+    assert first.field == "line 1: type" and "clinic" in first.message
+
+
+def test_import_command__bad_json_exits_2_and_leaves_registry_unchanged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    lines = _filled(engine)
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join([*lines[:3], "{not json", *lines[3:]]) + "\n")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = CliRunner().invoke(app, ["--db", url, "import", str(source)])
+    assert result.exit_code == 2
+    assert "line 4" in result.stderr and "Traceback" not in result.output + result.stderr
+    target = open_engine(url)
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == []
+
+
+def test_export_command__jsonl_then_import_command_round_trips(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    _filled(engine)
+    runner = CliRunner()
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert runner.invoke(app, ["--db", db_url, "export", str(first)]).exit_code == 0
+    assert runner.invoke(app, ["--db", copy, "import", str(first)]).exit_code == 0
+    assert runner.invoke(app, ["--db", copy, "export", str(second)]).exit_code == 0
+    assert first.read_text() == second.read_text() != ""
+
+
+def test_export__is_audited(engine: Engine) -> None:
+    lines = _filled(engine)
+    before = _audit_count(engine)
+    with transaction(engine) as db:
+        export_lines(db=db, actor="researcher")
+    assert _audit_count(engine) == before + len(lines)
+
+
+def test_export_csv__one_file_per_type_and_a_dictionary(engine: Engine, tmp_path: Path) -> None:
+    _filled(engine)
+    with transaction(engine) as db:
+        files = export_csv(db=db, actor=ACTOR, folder=tmp_path / "csv")
+    names = {f.name for f in files}
+    assert names == {f"{k.name}.csv" for k in KINDS} | {"data_dictionary.csv"}
+    with (tmp_path / "csv" / "patient.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["version"] for r in rows if r["record_number"] == "P-001") == ["1", "2"]
+    with (tmp_path / "csv" / "data_dictionary.csv").open() as f:
+        dictionary = {(r["file"], r["column"]): r for r in csv.DictReader(f)}
+    for kind in KINDS:
+        with (tmp_path / "csv" / f"{kind.name}.csv").open() as f:
+            header = next(csv.reader(f))
+        assert all((f"{kind.name}.csv", column) in dictionary for column in header)
+    assert dictionary[("patient.csv", "sex")]["allowed"] == "female; male; other; unknown"

@@ -1,0 +1,139 @@
+"""Saving an injection session: the engine judges the stored context; blocks need an override."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from bontrack.audit.service import entries
+from bontrack.db import transaction
+from bontrack.errors import InputError, RefusedError
+from bontrack.injections import service
+from bontrack.injections.models import InjectionSessionRow
+from bontrack.injections.schemas import AdverseEventCreate, Override
+from bontrack.knowledge import load_knowledge
+from factories import ACTOR, DAY, clinic_world, saved_session, session_input
+
+
+def _count_sessions(engine: Engine) -> int:
+    with transaction(engine) as db:
+        return db.scalar(select(func.count()).select_from(InjectionSessionRow)) or 0
+
+
+def test_create_session__allowed_plan_is_saved_with_decision_and_knowledge_version(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        saved = saved_session(db, world)
+    assert saved.data.decision.decision in ("allow", "warn")
+    assert not [f for f in saved.data.decision.findings if f.severity == "block"]
+    assert saved.data.knowledge_version == load_knowledge().version
+    assert saved.data.total_units == 50
+    assert saved.data.physical_therapy is True
+    assert [s.volume_ml for s in saved.data.sites] == [0.5, 0.5]  # 25 U of 100 U in 2 mL
+
+
+def test_create_session__brand_name_is_stored_as_product_id(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        saved = service.create_session(db=db, actor=ACTOR, data=session_input(world, product="Botox"))
+    assert saved.data.product == "onabotulinumtoxinA"
+
+
+def test_create_session__block_without_override_is_refused(engine: Engine) -> None:
+    with pytest.raises(RefusedError) as info, transaction(engine) as db:
+        world = clinic_world(db, screening={"pregnant": True})
+        saved_session(db, world)
+    assert info.value.errors[0].field == "override"
+    assert "screening.pregnant" in info.value.errors[0].message
+    assert _count_sessions(engine) == 0
+
+
+def test_create_session__block_with_override_is_saved_and_audited(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db, screening={"conditions": ["myasthenia_gravis"]})
+        reason = "Neurology review 2026-02-20: stable ocular MG, benefit judged to outweigh risk."
+        saved = service.create_session(
+            db=db,
+            actor=ACTOR,
+            data=session_input(world, override=Override(clinician_id=world.clinician_id, reason=reason)),
+        )
+        (audit,) = entries(db, record_id=saved.id, action="override")
+    assert saved.data.decision.decision == "block"
+    assert saved.data.override is not None and saved.data.override.reason == reason
+    assert audit.detail == reason
+    assert audit.after is not None and "condition.myasthenia_gravis" in audit.after["blocked_by"]
+
+
+def test_create_session__override_by_unknown_clinician_is_refused(engine: Engine) -> None:
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        world = clinic_world(db, screening={"pregnant": True})
+        service.create_session(
+            db=db,
+            actor=ACTOR,
+            data=session_input(world, override=Override(clinician_id="nobody", reason="x")),
+        )
+    assert info.value.errors[0].field == "override.clinician_id"
+
+
+def test_override_schema__blank_reason_is_refused() -> None:
+    with pytest.raises(ValueError, match="reason"):
+        Override.model_validate({"clinician_id": "c", "reason": "   "})
+
+
+def test_create_session__stored_history_blocks_too_early_reinjection(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        saved_session(db, world)
+        with pytest.raises(RefusedError) as info:
+            saved_session(db, world, day=DAY + dt.timedelta(days=30))
+    assert "retreatment" in info.value.errors[0].message or "interval" in info.value.errors[0].message
+
+
+def test_create_session__plan_errors_name_the_callers_fields(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        data = session_input(world)
+        data = data.model_copy(update={"vial_units": 123.0})
+        with pytest.raises(InputError) as info:
+            service.create_session(db=db, actor=ACTOR, data=data)
+    assert info.value.errors[0].field == "vial_units"
+
+
+def test_update_session__corrected_version_is_judged_again(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        first = saved_session(db, world)
+        fixed = service.update_session(
+            db=db,
+            actor=ACTOR,
+            session_id=first.id,
+            data=session_input(world, units=20),
+            reason="dose mis-typed",
+        )
+        history = service.session_history(db=db, actor=ACTOR, session_id=first.id)
+    assert fixed.version == 2 and fixed.data.total_units == 40
+    assert [h.data.total_units for h in history] == [50, 40]
+
+
+def test_report_adverse_event__before_session_is_refused(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        session = saved_session(db, world)
+        event = AdverseEventCreate(
+            patient_id=world.patient_id,
+            session_id=session.id,
+            event="dysphagia",
+            onset_date=DAY - dt.timedelta(days=1),
+            reported_date=DAY + dt.timedelta(days=5),
+            severity="mild",
+        )
+        with pytest.raises(InputError) as info:
+            service.report_adverse_event(db=db, actor=ACTOR, data=event)
+        ok = service.report_adverse_event(
+            db=db, actor=ACTOR, data=event.model_copy(update={"onset_date": DAY + dt.timedelta(days=3)})
+        )
+        listed = service.adverse_events_of_session(db=db, actor=ACTOR, session_id=session.id)
+    assert info.value.errors[0].field == "onset_date"
+    assert [e.id for e in listed] == [ok.id]

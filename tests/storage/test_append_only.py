@@ -1,0 +1,56 @@
+"""Clinical content is never updated or deleted in place: only INSERTs reach the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, event, inspect
+
+from bontrack.db import transaction
+from bontrack.injections import service as injections
+from bontrack.patients import service as patients
+from factories import ACTOR, clinic_world, saved_session, session_input
+
+
+def test_workflow__issues_no_update_or_delete_statements(engine: Engine) -> None:
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.lstrip().split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with transaction(engine) as db:
+            world = clinic_world(db)
+            session = saved_session(db, world)
+            injections.update_session(
+                db=db,
+                actor=ACTOR,
+                session_id=session.id,
+                data=session_input(world, units=20),
+                reason="dose corrected",
+            )
+            injections.withdraw_session(db=db, actor=ACTOR, session_id=session.id, reason="entered in error")
+            patients.withdraw_patient(db=db, actor=ACTOR, patient_id=world.patient_id, reason="moved away")
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert "INSERT" in statements
+    assert not {"UPDATE", "DELETE"} & set(statements)
+
+
+def test_schema__every_record_table_has_a_required_clinic_id(engine: Engine) -> None:
+    inspector = inspect(engine)
+    for table in inspector.get_table_names():
+        if table.endswith("_versions"):
+            columns = {c["name"]: c for c in inspector.get_columns(table)}
+            assert "clinic_id" in columns and columns["clinic_id"]["nullable"] is False, table
+
+
+def test_versions__dates_round_trip_through_storage(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+    with transaction(engine) as db:
+        patient = patients.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+    assert patient.data.birth_date == dt.date(1978, 5, 4)
+    assert patient.recorded_at.tzinfo is None
