@@ -15,7 +15,7 @@ from bontrack.audit.models import AuditEntry
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, SessionRecord
 from bontrack.outcomes.models import OutcomeRow
-from bontrack.outcomes.schemas import OutcomeCreate
+from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, EpisodeCreate, PatientCreate
 from bontrack.records import VersionedRow
@@ -73,7 +73,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "outcome",
         OutcomeRow,
-        OutcomeCreate,
+        OutcomeRecord,
         (("patient_id", "patient"), ("episode_id", "episode"), ("session_id", "injection_session")),
     ),
 )

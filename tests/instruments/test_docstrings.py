@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["__init__", "definitions", "ndi", "nprs", "rand36", "responders", "scoring", "vas"]
+MODULES = ["__init__", "definitions", "ndi", "nprs", "rand36", "responders", "response", "scoring", "vas"]
 
 
 @pytest.mark.parametrize("name", MODULES)

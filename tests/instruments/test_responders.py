@@ -105,3 +105,22 @@ def test_rand36__improvement_is_mirror_of_nprs_convention(baseline: int, followu
     down = change_from_baseline("vas", baseline, followup)
     assert up.change == down.change == followup - baseline
     assert up.improvement == -down.improvement or up.improvement == down.improvement == 0
+
+
+@pytest.mark.parametrize(
+    ("baseline", "followups", "expected"),
+    [
+        (7, [4.9], True),  # exactly 30%
+        (7, [5], False),
+        (10, [8, 7.5], False),
+        (10, [8, 7], True),
+        (0, [0], None),  # a zero baseline cannot improve
+        (None, [3], None),
+        (6, [], None),
+        (6, [None], None),
+    ],
+)
+def test_cycle_responded__boundaries(baseline, followups, expected) -> None:
+    from bontrack.instruments.response import cycle_responded
+
+    assert cycle_responded(baseline, followups, min_improvement_percent=30) is expected

@@ -48,7 +48,7 @@ def test_worklist__recorded_outcome_completes_its_visit(engine: Engine) -> None:
                 episode_id=world.episode_id,
                 instrument="nprs",
                 date=DAY + dt.timedelta(weeks=2),
-                answers={"pain_now": 3},
+                answers={"1": 3},
                 session_id=session_id,
                 weeks_after_session=2,
             ),

@@ -64,6 +64,7 @@ def _check_document(
         for s in sessions_of_patient(db=db, actor=actor, patient_id=patient.id)
         if s.id != exclude and s.data.date <= data.date
     ]
+    responded = cycle_responses(db=db, actor=actor, patient_id=patient.id, sessions=history)
     answers: dict[str, Any] = {}
     if screening is not None:
         answers = screening.data.model_dump(
@@ -93,18 +94,49 @@ def _check_document(
                 for tp in (assessment.data.trigger_points if assessment else [])
             ],
         },
-        # Whether a past cycle met the response criterion is judged by the outcomes work (later).
         "history": [
             {
                 "date": s.data.date.isoformat(),
                 "product": s.data.product,
                 "total_units": s.data.total_units,
-                "responded": None,
+                "responded": responded.get(s.id),
             }
             for s in history
         ],
         "plan": plan,
     }
+
+
+def cycle_responses(
+    *, db: Session, actor: str, patient_id: str, sessions: list[SessionRead]
+) -> dict[str, bool | None]:
+    """Whether each past cycle met the pathway's response criterion (knowledge: pathway.cycle_response).
+
+    Baseline: the patient's last measurement of that score on or before the session date.
+    Follow-ups: measurements linked to the session. No baseline or no follow-up: not judged (None).
+    """
+    from bontrack.instruments.response import cycle_responded
+    from bontrack.outcomes.models import OutcomeRow
+
+    rule = load_knowledge().files.pathway.cycle_response
+    measured = [
+        (
+            r.data["date"],
+            r.data.get("session_id"),
+            (r.data.get("scoring") or {}).get("scores", {}).get(rule.score),
+        )
+        for r in records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
+        if r.data.get("instrument") == rule.instrument
+    ]
+    out: dict[str, bool | None] = {}
+    for session in sessions:
+        day = session.data.date.isoformat()
+        before = sorted((d, v) for d, sid, v in measured if d <= day and sid != session.id and v is not None)
+        followups = [v for _, sid, v in measured if sid == session.id]
+        out[session.id] = cycle_responded(
+            before[-1][1] if before else None, followups, min_improvement_percent=rule.min_improvement_percent
+        )
+    return out
 
 
 def _field(path: str) -> str:

@@ -123,6 +123,14 @@ class DrugClass(Sourced):
     aliases: dict[str, str] = Field(default_factory=dict, description="brand or synonym -> generic")
 
 
+class CycleResponse(Sourced):
+    """What counts as a response to one injection cycle (drives stop-and-review)."""
+
+    instrument: str
+    score: str
+    min_improvement_percent: float = Field(gt=0, le=100)
+
+
 class Pathway(Strict):
     chronic_pain_min_weeks: SourcedNumber
     conservative_care_min_weeks: SourcedNumber
@@ -133,6 +141,7 @@ class Pathway(Strict):
     other_product_interval: Sourced
     cumulative_window_days: SourcedNumber
     lot_expiry: Sourced
+    cycle_response: CycleResponse
     outcome_visit_weeks: SourcedWeeks
 
 

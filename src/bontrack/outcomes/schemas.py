@@ -27,4 +27,21 @@ class OutcomeCreate(Input):
     )
 
 
-OutcomeRead = Stored[OutcomeCreate]
+class OutcomeScores(Input):
+    """The scores computed when the measurement was saved, with the scorer's version."""
+
+    scores: dict[str, float | None]
+    answered: int
+    missing: list[int]
+    band: str | None = None
+    reason: str | None = None
+    scorer_version: str
+
+
+class OutcomeRecord(OutcomeCreate):
+    """What is stored: the raw answers and their scores."""
+
+    scoring: OutcomeScores
+
+
+OutcomeRead = Stored[OutcomeRecord]

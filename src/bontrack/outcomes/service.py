@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import get_session
 from bontrack.outcomes.models import OutcomeRow
-from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
+from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
 from bontrack.patients.service import episode_of
 
 
@@ -28,13 +30,39 @@ def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRe
             errors.append(FieldError("date", f"is before the session date {session.data.date}"))
     if errors:
         raise InputError(errors)
-    row = records.create(db, row_cls=OutcomeRow, data=data, clinic_id=episode.clinic_id, actor=actor)
-    return records.to_read(row, OutcomeCreate)
+    record = OutcomeRecord(**data.model_dump(), scoring=score_answers(data.instrument, data.answers))
+    row = records.create(db, row_cls=OutcomeRow, data=record, clinic_id=episode.clinic_id, actor=actor)
+    return records.to_read(row, OutcomeRecord)
+
+
+def score_answers(instrument: str, answers: Mapping[str, object]) -> OutcomeScores:
+    """Score a form with the instrument's published rule; bad answers are an InputError."""
+    from bontrack.instruments import INSTRUMENT_IDS, SCORER_VERSION, AnswerError, InstrumentError, score
+
+    if instrument not in INSTRUMENT_IDS:
+        raise InputError.one(
+            "instrument", f"unknown instrument {instrument!r}; allowed: {', '.join(INSTRUMENT_IDS)}"
+        )
+    try:
+        result = score(instrument, answers)
+    except AnswerError as exc:
+        field = f"answers.{exc.item}" if exc.item is not None else "answers"
+        raise InputError.one(field, str(exc)) from None
+    except InstrumentError as exc:
+        raise InputError.one("answers", str(exc)) from None
+    return OutcomeScores(
+        scores=dict(result.scores),
+        answered=result.answered,
+        missing=list(result.missing),
+        band=result.band,
+        reason=result.reason,
+        scorer_version=SCORER_VERSION,
+    )
 
 
 def outcomes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[OutcomeRead]:
     """Current outcome measurements of a patient, by date."""
     rows = records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
     return sorted(
-        (records.to_read(r, OutcomeCreate) for r in rows), key=lambda o: (o.data.date, o.recorded_at)
+        (records.to_read(r, OutcomeRecord) for r in rows), key=lambda o: (o.data.date, o.recorded_at)
     )

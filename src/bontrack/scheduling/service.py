@@ -20,7 +20,7 @@ from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
-from bontrack.outcomes.schemas import OutcomeCreate
+from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
 from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, Status
@@ -64,7 +64,7 @@ def worklist(
     done_visits = {
         (o.data.session_id, o.data.weeks_after_session)
         for o in (
-            records.to_read(r, OutcomeCreate)
+            records.to_read(r, OutcomeRecord)
             for r in records.find_current(db, row_cls=OutcomeRow, actor=actor, purpose=purpose, **where)
         )
     }
