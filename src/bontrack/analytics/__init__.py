@@ -1,0 +1,1 @@
+"""Outcome analytics: pure functions over data frames (no database, no web framework)."""

@@ -1,0 +1,99 @@
+"""Per-cycle outcomes: baseline, follow-up at each visit, change and responder status.
+
+Input frames (built from the registry by the report layer):
+
+``sessions``
+    one row per injection session: ``patient_id``, ``session_id``, ``date`` (datetime64).
+``measurements``
+    one row per score: ``patient_id``, ``session_id`` (None when not a follow-up),
+    ``weeks_after_session`` (None when not a follow-up), ``date`` (datetime64), ``instrument``,
+    ``score``, ``value``.
+
+The baseline of a cycle is the patient's last value of that score on or before the session
+date. Improvement is signed so that positive is better (``better='lower'`` for pain and NDI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+Better = Literal["lower", "higher"]
+
+
+@dataclass(frozen=True)
+class ResponseRule:
+    """How change is judged; the numbers come from the knowledge base (outcomes.toml)."""
+
+    instrument: str
+    score: str
+    better: Better
+    mcid: float | None
+    moderate_percent: float
+    substantial_percent: float
+
+
+def number_cycles(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Sessions with ``cycle`` (1, 2, ... per patient, by date) and ``next_session_date``."""
+    out = sessions.sort_values(["patient_id", "date", "session_id"]).copy()
+    out["cycle"] = out.groupby("patient_id").cumcount() + 1
+    out["next_session_date"] = out.groupby("patient_id")["date"].shift(-1)
+    return out
+
+
+def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
+    """One row per (session, follow-up visit) with baseline, value, change and responder flags.
+
+    Columns: patient_id, session_id, cycle, session_date, next_session_date, weeks, date, baseline,
+    value, change, improvement, improvement_percent, responder_moderate, responder_substantial,
+    mcid_met. Flags are None where they cannot be judged (no baseline; zero baseline for percents).
+    """
+    cycles = number_cycles(sessions).rename(columns={"date": "session_date"})
+    m = measurements[(measurements["instrument"] == rule.instrument) & (measurements["score"] == rule.score)]
+    m = m.dropna(subset=["value"])
+    base = (
+        pd.merge_asof(
+            cycles.sort_values("session_date"),
+            m.sort_values("date")[["patient_id", "date", "value"]].rename(
+                columns={"date": "baseline_date", "value": "baseline"}
+            ),
+            left_on="session_date",
+            right_on="baseline_date",
+            by="patient_id",
+            direction="backward",
+        )
+        .drop(columns=["baseline_date"])
+        .set_index("session_id")
+    )
+    follow = m.dropna(subset=["session_id", "weeks_after_session"])
+    rows = follow.merge(base, left_on="session_id", right_index=True, suffixes=("", "_s"))
+    out = pd.DataFrame(
+        {
+            "patient_id": rows["patient_id"],
+            "session_id": rows["session_id"],
+            "cycle": rows["cycle"].astype(int),
+            "session_date": rows["session_date"],
+            "next_session_date": rows["next_session_date"],
+            "weeks": rows["weeks_after_session"].astype(int),
+            "date": rows["date"],
+            "baseline": rows["baseline"].astype(float),
+            "value": rows["value"].astype(float),
+        }
+    )
+    sign = -1.0 if rule.better == "lower" else 1.0
+    out["change"] = out["value"] - out["baseline"]
+    out["improvement"] = sign * out["change"]
+    nonzero = out["baseline"].where(out["baseline"] != 0)
+    out["improvement_percent"] = 100 * out["improvement"] / nonzero.abs()
+    judged = out["improvement_percent"].notna()
+    # Rounded so an exact 30% (7 -> 4.9) counts despite binary floating point.
+    pct = out["improvement_percent"].round(9)
+    out["responder_moderate"] = (pct >= rule.moderate_percent).where(judged)
+    out["responder_substantial"] = (pct >= rule.substantial_percent).where(judged)
+    if rule.mcid is None:
+        out["mcid_met"] = None
+    else:
+        out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
+    return out.sort_values(["patient_id", "cycle", "weeks"]).reset_index(drop=True)

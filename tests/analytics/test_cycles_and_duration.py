@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bontrack.analytics.cycles import ResponseRule, cycle_outcomes
+from bontrack.analytics.duration import benefit_durations, kaplan_meier
+
+NPRS = ResponseRule("nprs", "pain_intensity", "lower", mcid=2, moderate_percent=30, substantial_percent=50)
+T = pd.Timestamp
+
+
+def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    sessions = pd.DataFrame(
+        {
+            "patient_id": ["a", "a", "b"],
+            "session_id": ["a1", "a2", "b1"],
+            "date": [T("2026-01-05"), T("2026-04-06"), T("2026-02-02")],
+        }
+    )
+    rows = [
+        ("a", None, None, "2025-12-20", 8.0),  # older baseline: superseded
+        ("a", None, None, "2026-01-05", 7.0),  # baseline of a1 (same day counts)
+        ("a", "a1", 2, "2026-01-19", 4.9),  # exactly 30% better
+        ("a", "a1", 6, "2026-02-16", 3.0),
+        ("a", "a1", 12, "2026-03-30", 6.0),  # back within the MCID: benefit lost
+        ("a", "a2", 2, "2026-04-20", 5.0),  # baseline of a2 = 6.0 (last value before 2026-04-06)
+        ("b", "b1", 2, "2026-02-16", 2.0),  # b has no baseline
+    ]
+    m = pd.DataFrame(rows, columns=["patient_id", "session_id", "weeks_after_session", "date", "value"])
+    m["date"] = pd.to_datetime(m["date"])
+    m["instrument"], m["score"] = "nprs", "pain_intensity"
+    return sessions, m
+
+
+def test_cycle_outcomes__baseline_change_and_flags() -> None:
+    out = cycle_outcomes(*frames(), NPRS).set_index(["session_id", "weeks"])
+    assert out.loc[("a1", 2), "baseline"] == 7.0
+    assert out.loc[("a1", 2), "improvement_percent"] == pytest.approx(30.0)
+    assert bool(out.loc[("a1", 2), "responder_moderate"]) is True
+    assert bool(out.loc[("a1", 2), "responder_substantial"]) is False
+    assert bool(out.loc[("a1", 6), "mcid_met"]) is True
+    assert out.loc[("a2", 2), "baseline"] == 6.0 and out.loc[("a2", 2), "cycle"] == 2
+    assert pd.isna(out.loc[("b1", 2), "responder_moderate"]) and pd.isna(out.loc[("b1", 2), "baseline"])
+
+
+def test_cycle_outcomes__higher_is_better_flips_the_sign() -> None:
+    s, m = frames()
+    rule = ResponseRule("nprs", "pain_intensity", "higher", None, 30, 50)
+    out = cycle_outcomes(s, m, rule).set_index(["session_id", "weeks"])
+    assert out.loc[("a1", 6), "improvement"] == -4.0
+    assert out["mcid_met"].isna().all()
+
+
+def test_benefit_durations__loss_reinjection_and_censoring() -> None:
+    rows = cycle_outcomes(*frames(), NPRS)
+    d = benefit_durations(rows, mcid=2).set_index("session_id")
+    assert (d.loc["a1", "days"], bool(d.loc["a1", "lost"])) == (84, True)  # lost at week 12 (03-30)
+    assert (d.loc["a2", "days"], bool(d.loc["a2", "lost"])) == (14, True)  # 1 point better only: lost
+    assert "b1" not in d.index  # no baseline, no information
+
+
+def test_benefit_durations__reinjection_before_loss_is_the_event_and_last_visit_censors() -> None:
+    s = pd.DataFrame(
+        {"patient_id": ["p", "p"], "session_id": ["s1", "s2"], "date": [T("2026-01-01"), T("2026-03-01")]}
+    )
+    m = pd.DataFrame(
+        [
+            ("p", None, None, T("2026-01-01"), 8.0),
+            ("p", "s1", 2, T("2026-01-15"), 3.0),
+            ("p", None, None, T("2026-03-01"), 8.0),
+            ("p", "s2", 6, T("2026-04-12"), 2.0),
+        ],
+        columns=["patient_id", "session_id", "weeks_after_session", "date", "value"],
+    )
+    m["instrument"], m["score"] = "nprs", "pain_intensity"
+    d = benefit_durations(cycle_outcomes(s, m, NPRS), mcid=2).set_index("session_id")
+    assert (d.loc["s1", "days"], bool(d.loc["s1", "lost"])) == (59, True)  # re-injected on day 59
+    assert (d.loc["s2", "days"], bool(d.loc["s2", "lost"])) == (42, False)  # still better when last seen
+
+
+def test_kaplan_meier__freireich_6mp_reference() -> None:
+    ref = json.loads((Path(__file__).parents[1] / "reference" / "km_freireich_6mp.json").read_text())
+    km = kaplan_meier(pd.Series(ref["durations"]), pd.Series(ref["observed"]))
+    curve = dict(zip(km.timeline, km.survival, strict=True))
+    for t, expr in ref["survival"].items():
+        exact = Fraction(1)
+        for part in expr.split("*"):
+            exact *= Fraction(part)
+        assert curve[float(t)] == pytest.approx(float(exact), abs=1e-12)
+        assert round(curve[float(t)], 4) == ref["printed_4dp"][t]
+    assert km.median == ref["median"]
+    assert km.events == 9 and km.n == 21
+
+
+def _product_limit(durations: list[int], observed: list[bool]) -> dict[float, float]:
+    s, out = 1.0, {}
+    for t in sorted(set(durations)):
+        at_risk = sum(d >= t for d in durations)
+        deaths = sum(d == t and o for d, o in zip(durations, observed, strict=True))
+        s *= 1 - deaths / at_risk
+        out[float(t)] = s
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 200), st.booleans()), min_size=1, max_size=60))
+def test_kaplan_meier__agrees_with_a_direct_product_limit(data: list[tuple[int, bool]]) -> None:
+    durations, observed = [d for d, _ in data], [o for _, o in data]
+    km = kaplan_meier(pd.Series(durations), pd.Series(observed))
+    expected = _product_limit(durations, observed)
+    curve = dict(zip(km.timeline, km.survival, strict=True))
+    for t, s in expected.items():
+        assert curve[t] == pytest.approx(s, abs=1e-12)
+    assert np.all(np.diff(km.survival) <= 1e-15)
