@@ -10,7 +10,9 @@ both try to add version n+1 collide on the primary key, and the second one fails
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -86,8 +88,24 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
     )
 
 
+_id_source: ContextVar[Callable[[], str] | None] = ContextVar("bontrack_id_source", default=None)
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A new record id: a random UUID, or the next one from ``ids_from`` inside that block."""
+    source = _id_source.get()
+    return source() if source is not None else str(uuid.uuid4())
+
+
+@contextmanager
+def ids_from(source: Callable[[], str]) -> Iterator[None]:
+    """Within the block, new records take their ids from ``source`` (the synthetic clinic's
+    pre-drawn ids, so a demo is identical for a seed)."""
+    token = _id_source.set(source)
+    try:
+        yield
+    finally:
+        _id_source.reset(token)
 
 
 def _append(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +13,27 @@ from sqlalchemy.orm import Session
 
 from bontrack.audit.models import ACTIONS, AuditEntry
 
+_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("bontrack_clock", default=None)
+
 
 def utcnow() -> datetime:
     """The clock used for recorded_at and audit times: naive UTC, microseconds kept."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    clock = _clock.get()
+    return clock() if clock is not None else datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def recorded_by_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, records and audit entries take their time from ``clock``.
+
+    Only the synthetic clinic uses it: its records are dated when the story says they happened,
+    so a demo is identical for a seed. Real records always carry the machine's time.
+    """
+    token = _clock.set(clock)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 def log(
