@@ -48,12 +48,31 @@ def log(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     detail: str | None = None,
-) -> AuditEntry:
-    """Append one audit entry."""
+) -> AuditEntry | None:
+    """Append one audit entry (inside a bulk block it is inserted when the block ends: None)."""
     if action not in ACTIONS:
         raise ValueError(f"audit action must be one of {', '.join(ACTIONS)}, got {action!r}")
     if not actor.strip():
         raise ValueError("audit actor must be non-empty")
+    from bontrack.bulk import active
+
+    writer = active(db)
+    if writer is not None:
+        writer.add_audit(
+            {
+                "at": utcnow(),
+                "actor": actor,
+                "action": action,
+                "record_type": record_type,
+                "record_id": record_id,
+                "version": version,
+                "clinic_id": clinic_id,
+                "before": before,
+                "after": after,
+                "detail": detail,
+            }
+        )
+        return None
     entry = AuditEntry(
         at=utcnow(),
         actor=actor,
@@ -77,5 +96,8 @@ def entries(db: Session, *, record_id: str | None = None, action: str | None = N
         query = query.where(AuditEntry.record_id == record_id)
     if action is not None:
         query = query.where(AuditEntry.action == action)
+    from bontrack.bulk import write_out_pending
+
+    write_out_pending(db)
     db.flush()
     return db.scalars(query).all()

@@ -21,7 +21,7 @@ from bontrack.errors import RefusedError
 from bontrack.injections.service import create_session, report_adverse_event
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients import service as patients
-from bontrack.records import ids_from
+from bontrack.records import bulk, ids_from
 from bontrack.screening.service import create_screening
 from bontrack.synth.items import Item
 from bontrack.therapy.service import create_plan, record_visit
@@ -91,7 +91,7 @@ def load(
     """Write each batch of generated items (the clinic, then one batch per patient)."""
     summary = DemoSummary()
     pending = _Pending()
-    with ids_from(pending.take_id), recorded_by_clock(pending.now):
+    with bulk(db), ids_from(pending.take_id), recorded_by_clock(pending.now):
         for batch in batches:
             for item in batch:
                 pending.id, pending.at = item.id, item.at
