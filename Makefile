@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Builds the demo clinic (200 synthetic patients, seed 1) into bontrack.db when it has no patients,
+# then prints the registry summary. `bontrack tour examples` walks through the example plans.
 run: $(STAMP)
-	$(BIN)/bontrack tour examples
+	$(BIN)/bontrack demo --if-empty --patients 200 --seed 1
 
 test: lint typecheck pytest
 

@@ -93,5 +93,39 @@ def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
 app.add_typer(score_app, name="score")
 
 
+# ---- synthetic clinic ---------------------------------------------------------------------------
+@app.command("demo")
+def demo(
+    patients: int = typer.Option(200, "--patients", help="How many synthetic patients (1 to 1,000,000)."),
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed builds the same clinic."),
+    force: bool = typer.Option(
+        False, "--force", help="Add a further demo clinic to a registry that already has patients."
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Build only when the registry has no patients; then print the summary."
+    ),
+) -> None:
+    """Build a synthetic clinic (fictional patients) through the services, in one transaction."""
+    from bontrack.synth import cli as synth_cli
+
+    if if_empty:
+        synth_cli.run_demo_if_empty(patients=patients, seed=seed)
+    else:
+        synth_cli.demo(patients=patients, seed=seed, force=force)
+
+
+@app.command("summary")
+def summary(
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="Worklist day (default: the demo clinic's as-of date)."
+    ),
+    head: int = typer.Option(15, "--head", help="How many worklist rows to show."),
+) -> None:
+    """Patients, sessions by decision, overrides, adverse events, and the head of the worklist."""
+    from bontrack.synth.cli import summary as run
+
+    run(date_text=date, head=head)
+
+
 def main() -> None:
     app()

@@ -10,7 +10,9 @@ both try to add version n+1 collide on the primary key, and the second one fails
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -19,6 +21,9 @@ from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, and_, fun
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bontrack.audit.service import log, utcnow
+from bontrack.bulk import KEY as BULK_KEY
+from bontrack.bulk import BulkWriter, write_out_pending
+from bontrack.bulk import active as bulk_writer
 from bontrack.errors import InputError, NotFoundError
 
 T = TypeVar("T", bound=BaseModel)
@@ -86,8 +91,24 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
     )
 
 
+_id_source: ContextVar[Callable[[], str] | None] = ContextVar("bontrack_id_source", default=None)
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A new record id: a random UUID, or the next one from ``ids_from`` inside that block."""
+    source = _id_source.get()
+    return source() if source is not None else str(uuid.uuid4())
+
+
+@contextmanager
+def ids_from(source: Callable[[], str]) -> Iterator[None]:
+    """Within the block, new records take their ids from ``source`` (the synthetic clinic's
+    pre-drawn ids, so a demo is identical for a seed)."""
+    token = _id_source.set(source)
+    try:
+        yield
+    finally:
+        _id_source.reset(token)
 
 
 def _append(
@@ -112,6 +133,10 @@ def _append(
     row.reason = reason
     row.data = data
     fill_index_columns(row)
+    writer = bulk_writer(db)
+    if writer is not None:
+        writer.add_row(row)
+        return row
     db.add(row)
     db.flush()
     return row
@@ -125,6 +150,11 @@ def fill_index_columns(row: VersionedRow) -> None:
 
 def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
     """The newest version of a record, withdrawn or not (no audit: callers audit)."""
+    writer = bulk_writer(db)
+    if writer is not None:
+        cached = writer.latest.get((row_cls, record_id))
+        if cached is not None:
+            return cached  # type: ignore[return-value]
     query = select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version.desc()).limit(1)
     return db.scalars(query).first()
 
@@ -262,6 +292,7 @@ def get(
 
 def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> list[R]:
     """Every version of a record, oldest first, withdrawn ones included; audited as reads."""
+    write_out_pending(db)
     rows = list(db.scalars(select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version)))
     if not rows:
         raise NotFoundError.one("id", f"no {row_cls.record_type} with id {record_id!r}")
@@ -273,11 +304,20 @@ def find_current(
     db: Session, *, row_cls: type[R], actor: str, purpose: str | None = None, **equal: Any
 ) -> list[R]:
     """Current, non-withdrawn versions whose indexed columns equal the given values; audited."""
-    conditions = []
-    for name, value in equal.items():
+    for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-        conditions.append(getattr(row_cls, name) == value)
+    writer = bulk_writer(db)
+    if writer is not None:
+        rows = _find_in_bulk(db, writer, row_cls, equal)
+    else:
+        rows = _find_in_database(db, row_cls, equal)
+    _audit_read(db, rows, actor, purpose)
+    return rows
+
+
+def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
+    conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
     candidates = select(row_cls.id).where(*conditions)
@@ -292,11 +332,41 @@ def find_current(
         .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
         .where(row_cls.withdrawn.is_(False), *conditions)
     )
-    rows = list(db.scalars(query.order_by(row_cls.recorded_at, row_cls.id)))
-    _audit_read(db, rows, actor, purpose)
-    return rows
+    return list(db.scalars(query.order_by(row_cls.recorded_at, row_cls.id)))
+
+
+def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
+    """find_current inside a bulk block: memory, plus the database unless a value is a new id."""
+    ids: set[str] | None = None
+    for name, value in equal.items():
+        found = set(writer.by_field.get((row_cls, name, value), ()))
+        ids = found if ids is None else ids & found
+    memory: dict[str, R] = {}
+    for record_id in ids or ():
+        row: R = writer.latest[(row_cls, record_id)]  # type: ignore[assignment]
+        if not row.withdrawn and all(getattr(row, n) == v for n, v in equal.items()):
+            memory[record_id] = row
+    rows = list(memory.values())
+    if not any(value in writer.fresh_ids for value in equal.values()):
+        rows += [r for r in _find_in_database(db, row_cls, equal) if (row_cls, r.id) not in writer.latest]
+    return sorted(rows, key=lambda r: (r.recorded_at, r.id))
+
+
+@contextmanager
+def bulk(db: Session) -> Iterator[BulkWriter]:
+    """Many service calls, one batched write at the end (see bontrack.bulk for the rules)."""
+    if bulk_writer(db) is not None:
+        raise RuntimeError("a bulk block is already open on this session")
+    writer = BulkWriter()
+    db.info[BULK_KEY] = writer
+    try:
+        yield writer
+        writer.write_out(db)
+    finally:
+        db.info.pop(BULK_KEY, None)
 
 
 def all_versions(db: Session, row_cls: type[R]) -> list[R]:
     """Every row of a record type in a stable order (for export; the caller audits)."""
+    write_out_pending(db)
     return list(db.scalars(select(row_cls).order_by(row_cls.id, row_cls.version)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +13,27 @@ from sqlalchemy.orm import Session
 
 from bontrack.audit.models import ACTIONS, AuditEntry
 
+_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("bontrack_clock", default=None)
+
 
 def utcnow() -> datetime:
     """The clock used for recorded_at and audit times: naive UTC, microseconds kept."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    clock = _clock.get()
+    return clock() if clock is not None else datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def recorded_by_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, records and audit entries take their time from ``clock``.
+
+    Only the synthetic clinic uses it: its records are dated when the story says they happened,
+    so a demo is identical for a seed. Real records always carry the machine's time.
+    """
+    token = _clock.set(clock)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 def log(
@@ -29,12 +48,31 @@ def log(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     detail: str | None = None,
-) -> AuditEntry:
-    """Append one audit entry."""
+) -> AuditEntry | None:
+    """Append one audit entry (inside a bulk block it is inserted when the block ends: None)."""
     if action not in ACTIONS:
         raise ValueError(f"audit action must be one of {', '.join(ACTIONS)}, got {action!r}")
     if not actor.strip():
         raise ValueError("audit actor must be non-empty")
+    from bontrack.bulk import active
+
+    writer = active(db)
+    if writer is not None:
+        writer.add_audit(
+            {
+                "at": utcnow(),
+                "actor": actor,
+                "action": action,
+                "record_type": record_type,
+                "record_id": record_id,
+                "version": version,
+                "clinic_id": clinic_id,
+                "before": before,
+                "after": after,
+                "detail": detail,
+            }
+        )
+        return None
     entry = AuditEntry(
         at=utcnow(),
         actor=actor,
@@ -58,5 +96,8 @@ def entries(db: Session, *, record_id: str | None = None, action: str | None = N
         query = query.where(AuditEntry.record_id == record_id)
     if action is not None:
         query = query.where(AuditEntry.action == action)
+    from bontrack.bulk import write_out_pending
+
+    write_out_pending(db)
     db.flush()
     return db.scalars(query).all()

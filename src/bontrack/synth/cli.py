@@ -1,0 +1,151 @@
+"""`bontrack demo` and `bontrack summary`: build the synthetic clinic, and describe a registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bontrack.errors import InputError
+from bontrack.registry_cli import actor, engine, run
+
+MAX_PATIENTS = 1_000_000
+
+
+def _count_patients(db: Session) -> int:
+    from bontrack.patients.models import PatientRow
+
+    return int(db.scalar(select(func.count(func.distinct(PatientRow.id)))) or 0)
+
+
+def _count_clinics(db: Session) -> int:
+    from bontrack.patients.models import ClinicRow
+
+    return int(db.scalar(select(func.count(func.distinct(ClinicRow.id)))) or 0)
+
+
+def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) -> None:
+    """Generate and load the clinic in one transaction, with a progress bar."""
+    from bontrack.db import transaction
+    from bontrack.synth.generator import generate
+    from bontrack.synth.loader import load
+
+    if not 1 <= patients <= MAX_PATIENTS:
+        raise InputError.one("--patients", f"must be 1 to {MAX_PATIENTS:,}, got {patients}")
+    if seed < 0:
+        raise InputError.one("--seed", f"must be 0 or more, got {seed}")
+    console = Console(stderr=True, quiet=quiet)
+    eng = engine()
+    start = time.perf_counter()
+    with transaction(eng) as db:
+        existing = _count_patients(db)
+        if existing and not force:
+            raise InputError.one(
+                "--force",
+                f"the registry already holds {existing:,} patients; give --force to add a further "
+                "synthetic clinic beside them (nothing is changed or removed), or use another --db",
+            )
+        batch = _count_clinics(db) if existing or force else 0
+        with Progress(
+            TextColumn("[bold]building demo clinic"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("patients"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("patients", total=patients)
+            summary = load(
+                db,
+                actor=actor(),
+                batches=generate(patients, seed=seed, batch=batch),
+                progress=lambda: progress.advance(task),
+            )
+            # the first batch is the clinic and its staff, not a patient
+            progress.update(task, completed=patients)
+    seconds = time.perf_counter() - start
+    records = sum(summary.records.values())
+    console.print(
+        f"demo clinic {summary.clinic_id}: {summary.records['patient']:,} patients, "
+        f"{records:,} records in {seconds:.1f} s ({records / seconds:,.0f} records/s); "
+        f"sessions {dict(summary.decisions)}, {summary.overrides} overrides, "
+        f"{summary.refused} blocked plans refused (not saved); seed {seed}"
+    )
+
+
+def demo(*, patients: int, seed: int, force: bool) -> None:
+    run(lambda: build_demo(patients=patients, seed=seed, force=force))
+
+
+def print_summary(*, on: dt.date | None, head: int) -> None:
+    """Patients, sessions by decision, overrides, adverse events and the head of the worklist."""
+    from bontrack.db import transaction
+    from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
+    from bontrack.scheduling.service import worklist
+    from bontrack.synth.calibration import load_calibration
+
+    console = Console()
+    today = on or load_calibration().date("timeline.as_of")
+    with transaction(engine()) as db:
+        sessions = db.scalars(select(InjectionSessionRow).where(InjectionSessionRow.version == 1)).all()
+        decisions = {"allow": 0, "warn": 0, "block": 0}
+        overrides = 0
+        for s in sessions:
+            decisions[s.data["decision"]["decision"]] += 1
+            overrides += s.data.get("override") is not None
+        events = db.scalar(select(func.count(func.distinct(AdverseEventRow.id)))) or 0
+        patients = _count_patients(db)
+        items = worklist(db=db, actor=actor(), today=today, horizon_days=7)
+    table = Table(title="Registry summary", show_header=False)
+    table.add_row("patients", f"{patients:,}")
+    table.add_row("injection sessions", f"{len(sessions):,}")
+    for verdict, n in decisions.items():
+        label = f"  {verdict}" + (" (saved with a clinician override)" if verdict == "block" else "")
+        table.add_row(label, f"{n:,}")
+    table.add_row("overrides (with written reason)", f"{overrides:,}")
+    table.add_row("adverse events", f"{events:,}")
+    console.print(table)
+    # Visits missed long ago and those of patients who dropped out stay overdue; the head shows
+    # the last four weeks and says how many older items there are.
+    recent = [i for i in items if i.due_date >= today - dt.timedelta(days=28)]
+    older = len(items) - len(recent)
+    due = Table(
+        title=f"Worklist on {today} (from 4 weeks back to 7 days ahead): first {min(head, len(recent))} "
+        f"of {len(recent):,}; {older:,} older overdue items not shown"
+    )
+    for column in ("status", "due", "kind", "patient", "what"):
+        due.add_column(column)
+    for i in recent[:head]:
+        due.add_row(i.status, str(i.due_date), i.kind, i.record_number, i.what)
+    console.print(due)
+
+
+def summary(*, date_text: str | None, head: int) -> None:
+    from bontrack.registry_cli import parse_date
+
+    def go() -> None:
+        if head < 0:
+            raise InputError.one("--head", f"must be 0 or more, got {head}")
+        print_summary(on=parse_date("--date", date_text) if date_text else None, head=head)
+
+    run(go)
+
+
+def run_demo_if_empty(*, patients: int, seed: int) -> None:
+    """`make run`: build the demo when the registry has no patients, then summarise it."""
+    from bontrack.db import transaction
+
+    def go() -> None:
+        with transaction(engine()) as db:
+            empty = _count_patients(db) == 0
+        if empty:
+            build_demo(patients=patients, seed=seed, force=False)
+        print_summary(on=None, head=15)
+
+    run(go)

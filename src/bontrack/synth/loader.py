@@ -1,0 +1,112 @@
+"""Write the generated clinic through the domain services, in the caller's transaction.
+
+Every session goes through the decision engine and every write and read is audited, exactly as
+for a clinician's input. Plans the engine blocks (a contraindication, without an override) are
+refused and not saved, as in a real clinic; the loader counts them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bontrack.assessments.service import create_assessment
+from bontrack.audit.service import recorded_by_clock
+from bontrack.errors import RefusedError
+from bontrack.injections.service import create_session, report_adverse_event
+from bontrack.outcomes.service import record_outcome
+from bontrack.patients import service as patients
+from bontrack.records import bulk, ids_from
+from bontrack.screening.service import create_screening
+from bontrack.synth.items import Item
+from bontrack.therapy.service import create_plan, record_visit
+
+
+@dataclass
+class DemoSummary:
+    """What the loader wrote."""
+
+    clinic_id: str = ""
+    records: Counter[str] = field(default_factory=Counter)
+    decisions: Counter[str] = field(default_factory=Counter)
+    overrides: int = 0
+    refused: int = 0
+
+
+class _Pending:
+    """The id and time the next record takes (set by the loader before each service call)."""
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.at = dt.datetime(2000, 1, 1)
+
+    def take_id(self) -> str:
+        if self.id is None:
+            raise RuntimeError("a service created two records for one generated item")
+        record_id, self.id = self.id, None
+        return record_id
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+def _write(db: Session, actor: str, item: Item, summary: DemoSummary) -> None:
+    data: Any = item.data
+    match item.kind:
+        case "clinic":
+            summary.clinic_id = patients.create_clinic(db=db, actor=actor, data=data).id
+        case "clinician":
+            patients.create_clinician(db=db, actor=actor, clinic_id=item.clinic_id, data=data)
+        case "patient":
+            patients.create_patient(db=db, actor=actor, clinic_id=item.clinic_id, data=data)
+        case "episode":
+            patients.create_episode(db=db, actor=actor, data=data)
+        case "screening":
+            create_screening(db=db, actor=actor, data=data)
+        case "assessment":
+            create_assessment(db=db, actor=actor, data=data)
+        case "therapy_plan":
+            create_plan(db=db, actor=actor, data=data)
+        case "therapy_visit":
+            record_visit(db=db, actor=actor, data=data)
+        case "adverse_event":
+            report_adverse_event(db=db, actor=actor, data=data)
+        case "outcome":
+            record_outcome(db=db, actor=actor, data=data)
+        case "session":
+            session = create_session(db=db, actor=actor, data=data)
+            summary.decisions[session.data.decision.decision] += 1
+            summary.overrides += session.data.override is not None
+    summary.records[item.kind] += 1
+
+
+def load(
+    db: Session, *, actor: str, batches: Iterable[list[Item]], progress: Callable[[], None] | None = None
+) -> DemoSummary:
+    """Write each batch of generated items (the clinic, then one batch per patient)."""
+    summary = DemoSummary()
+    pending = _Pending()
+    with bulk(db), ids_from(pending.take_id), recorded_by_clock(pending.now):
+        for batch in batches:
+            for item in batch:
+                pending.id, pending.at = item.id, item.at
+                try:
+                    _write(db, actor, item, summary)
+                except RefusedError:
+                    if not item.expect_refusal:
+                        raise
+                    summary.refused += 1
+                    pending.id = None
+                    continue
+                if item.expect_refusal:
+                    raise RuntimeError(
+                        f"the engine saved a plan the generator expected it to block: {item.id}"
+                    )
+            if progress is not None:
+                progress()
+    return summary
