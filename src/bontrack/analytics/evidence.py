@@ -103,10 +103,8 @@ def tau2_dersimonian_laird(yi: np.ndarray, vi: np.ndarray) -> float:
 def tau2_reml(yi: np.ndarray, vi: np.ndarray) -> float:
     """REML estimate of tau^2 by Fisher scoring from the DL value, truncated at 0 (as metafor).
 
-    Raises
-    ------
-    PoolingError
-        If the iterations do not settle within ``REML_MAX_ITERATIONS``.
+    If scoring does not settle within ``REML_MAX_ITERATIONS``, the restricted likelihood is
+    maximized directly (bounded search); ``PoolingError`` if that fails too.
     """
     tau2 = tau2_dersimonian_laird(yi, vi)
     for _ in range(REML_MAX_ITERATIONS):
@@ -120,7 +118,34 @@ def tau2_reml(yi: np.ndarray, vi: np.ndarray) -> float:
         if abs(new - tau2) < REML_TOLERANCE:
             return new
         tau2 = new
-    raise PoolingError(f"REML estimate of tau^2 did not converge in {REML_MAX_ITERATIONS} iterations")
+    return _tau2_reml_by_search(yi, vi)
+
+
+def restricted_log_likelihood(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
+    """REML log-likelihood of the intercept-only random-effects model, up to a constant."""
+    w = 1 / (vi + tau2)
+    mu = float(np.sum(w * yi) / np.sum(w))
+    return -0.5 * float(np.sum(np.log(vi + tau2)) + math.log(np.sum(w)) + np.sum(w * (yi - mu) ** 2))
+
+
+def _tau2_reml_by_search(yi: np.ndarray, vi: np.ndarray) -> float:
+    # Fisher scoring can oscillate (e.g. one precise outlier among equal studies); then maximize
+    # the restricted likelihood directly over [0, upper], upper well beyond any plausible tau^2.
+    from scipy import optimize
+
+    upper = 10 * (float(np.var(yi)) + float(np.max(vi))) + 1.0
+    found = optimize.minimize_scalar(
+        lambda t: -restricted_log_likelihood(yi, vi, t),
+        bounds=(0.0, upper),
+        method="bounded",
+        options={"xatol": 1e-12, "maxiter": 2000},
+    )
+    best = float(found.x)
+    if restricted_log_likelihood(yi, vi, 0.0) >= restricted_log_likelihood(yi, vi, best):
+        return 0.0
+    if not found.success:
+        raise PoolingError("REML estimate of tau^2 could not be found (no convergence)")
+    return best
 
 
 def i_squared(vi: np.ndarray, tau2: float) -> float:
