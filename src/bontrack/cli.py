@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from bontrack.analytics.cli import evidence_app
 from bontrack.clinical.cli import check_command, tour_command
 from bontrack.instruments.cli import score_app
 
@@ -91,6 +92,7 @@ def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
 
 
 app.add_typer(score_app, name="score")
+app.add_typer(evidence_app, name="evidence")
 
 
 # ---- synthetic clinic ---------------------------------------------------------------------------

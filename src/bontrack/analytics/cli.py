@@ -1,0 +1,121 @@
+"""`bontrack evidence`: pool published trials, list the curated BoNT trials, draw a forest plot.
+
+Only typer and the standard library load with this module; numpy, scipy and matplotlib are
+imported inside the commands so other commands start fast. Every input error goes to stderr
+with exit code 2, naming the line and column, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from bontrack.analytics.evidence import PooledEffect
+    from bontrack.analytics.evidence_csv import StudyTable
+
+evidence_app = typer.Typer(
+    help="Published randomized trials of BoNT against placebo: pooling and forest plots.",
+    no_args_is_help=True,
+)
+
+CSV_HELP = (
+    "CSV with a study column and yi,vi | events_treat,n_treat,events_ctrl,n_ctrl | "
+    "mean_treat,sd_treat,n_treat,mean_ctrl,sd_ctrl,n_ctrl. '-' reads standard input."
+)
+MEASURE_HELP = "SMD or MD for means (default SMD), RR or OR for events (default RR); labels yi,vi."
+METHOD_HELP = "tau^2 estimator: REML (default, as metafor) or DL (DerSimonian-Laird)."
+HKSJ_HELP = "Hartung-Knapp-Sidik-Jonkman standard error with a t(k-1) interval."
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _read_table(path: Path, measure: str | None) -> StudyTable:
+    from bontrack.analytics.evidence_csv import EvidenceInputError, read_studies
+
+    stdin = str(path) == "-"
+    name = "standard input" if stdin else str(path)
+    try:
+        text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        return read_studies(text, measure)
+    except EvidenceInputError as exc:
+        _fail(f"{name}: {exc}")
+
+
+def _pool(table: StudyTable, method: str, hksj: bool) -> PooledEffect:
+    from bontrack.analytics.evidence import METHODS, PoolingError, pool
+
+    chosen = method.upper()
+    if chosen not in METHODS:
+        _fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    try:
+        return pool(table.effects, method=chosen, hksj=hksj, measure=table.measure)
+    except PoolingError as exc:
+        _fail(str(exc))
+
+
+@evidence_app.command("pool")
+def pool_command(
+    csv_path: Path = typer.Option(..., "--csv", metavar="FILE", help=CSV_HELP),
+    measure: str | None = typer.Option(None, "--measure", help=MEASURE_HELP),
+    method: str = typer.Option("REML", "--method", help=METHOD_HELP),
+    hksj: bool = typer.Option(False, "--hksj", help=HKSJ_HELP),
+) -> None:
+    """Random-effects meta-analysis; prints JSON (ratio measures on the log scale, exp_* beside them).
+
+    One study is allowed and reported as itself (tau2 = 0, i2 = 0, q = 0, q_p = null); --hksj
+    needs at least two.
+    """
+    table = _read_table(csv_path, measure)
+    result = _pool(table, method, hksj)
+    typer.echo(json.dumps(result.to_dict(), indent=2))
+
+
+@evidence_app.command("trials")
+def trials_command(
+    outcome: str = typer.Option("pain_4wk", "--outcome", help="Which outcome's rows to print."),
+    include_unverified: bool = typer.Option(
+        False, "--include-unverified", help="Also print rows whose numbers were not verified at the source."
+    ),
+) -> None:
+    """Print the curated BoNT-vs-placebo trials as CSV (pipe into `pool --csv -`)."""
+    from bontrack.analytics.trials import TrialDataError, load_trials, trials_csv
+
+    try:
+        trials = load_trials()
+        typer.echo(trials_csv(trials, outcome=outcome, include_unverified=include_unverified), nl=False)
+    except TrialDataError as exc:
+        _fail(str(exc))
+
+
+@evidence_app.command("forest")
+def forest_command(
+    csv_path: Path = typer.Option(..., "--csv", metavar="FILE", help=CSV_HELP),
+    out: Path = typer.Option(
+        ..., "--out", metavar="FILE.png", help="Where to write the plot (PNG, SVG, PDF)."
+    ),
+    measure: str | None = typer.Option(None, "--measure", help=MEASURE_HELP),
+    method: str = typer.Option("REML", "--method", help=METHOD_HELP),
+    hksj: bool = typer.Option(False, "--hksj", help=HKSJ_HELP),
+    title: str | None = typer.Option(None, "--title", help="Title above the plot."),
+) -> None:
+    """Forest plot: each study's effect and 95% CI, and the pooled random-effects diamond."""
+    from bontrack.analytics.forest import forest_plot
+
+    table = _read_table(csv_path, measure)
+    result = _pool(table, method, hksj)
+    try:
+        forest_plot(table.effects, result, out, title=title)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot write {out}: {exc}")
+    typer.echo(str(out))
