@@ -5,6 +5,8 @@ Imports of heavy modules stay inside the commands, so `bontrack check` starts fa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from bontrack.analytics.cli import evidence_app
@@ -127,6 +129,26 @@ def summary(
     from bontrack.synth.cli import summary as run
 
     run(date_text=date, head=head)
+
+
+@app.command("report")
+def report(
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="File to write (default report.html, report.pdf with --pdf, report.json with --json).",
+    ),
+    pdf: bool = typer.Option(False, "--pdf", help="Write a PDF (A4) instead of HTML."),
+    as_json: bool = typer.Option(False, "--json", help="Write every number of the report as JSON."),
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="Report date (default: today)."
+    ),
+    clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id (default: every clinic)."),
+) -> None:
+    """The clinic report: responders, duration of benefit, trajectories, RAND-36, side effects, evidence."""
+    from bontrack.reports.cli import report as run
+
+    run(out=out, pdf=pdf, as_json=as_json, date_text=date, clinic_id=clinic)
 
 
 def main() -> None:

@@ -63,7 +63,7 @@ def test_benefit_durations__loss_reinjection_and_censoring() -> None:
     rows = cycle_outcomes(*frames(), NPRS)
     d = benefit_durations(rows, mcid=2).set_index("session_id")
     assert (d.loc["a1", "days"], bool(d.loc["a1", "lost"])) == (84, True)  # lost at week 12 (03-30)
-    assert (d.loc["a2", "days"], bool(d.loc["a2", "lost"])) == (14, True)  # 1 point better only: lost
+    assert "a2" not in d.index  # 1 point better only: never had benefit, nothing to lose
     assert "b1" not in d.index  # no baseline, no information
 
 
@@ -84,6 +84,22 @@ def test_benefit_durations__reinjection_before_loss_is_the_event_and_last_visit_
     d = benefit_durations(cycle_outcomes(s, m, NPRS), mcid=2).set_index("session_id")
     assert (d.loc["s1", "days"], bool(d.loc["s1", "lost"])) == (59, True)  # re-injected on day 59
     assert (d.loc["s2", "days"], bool(d.loc["s2", "lost"])) == (42, False)  # still better when last seen
+
+
+def test_benefit_durations__benefit_that_starts_late_is_timed_from_the_injection() -> None:
+    s = pd.DataFrame({"patient_id": ["p"], "session_id": ["s1"], "date": [T("2026-01-01")]})
+    m = pd.DataFrame(
+        [
+            ("p", None, None, T("2026-01-01"), 8.0),
+            ("p", "s1", 2, T("2026-01-15"), 7.0),  # not yet better: the toxin takes time
+            ("p", "s1", 6, T("2026-02-12"), 4.0),  # benefit
+            ("p", "s1", 12, T("2026-03-26"), 7.5),  # lost
+        ],
+        columns=["patient_id", "session_id", "weeks_after_session", "date", "value"],
+    )
+    m["instrument"], m["score"] = "nprs", "pain_intensity"
+    d = benefit_durations(cycle_outcomes(s, m, NPRS), mcid=2).set_index("session_id")
+    assert (d.loc["s1", "days"], bool(d.loc["s1", "lost"])) == (84, True)
 
 
 def test_kaplan_meier__freireich_6mp_reference() -> None:

@@ -1,9 +1,12 @@
 """Duration of benefit: time from an injection until the benefit is lost, by Kaplan-Meier.
 
-Benefit is lost at the first follow-up whose improvement over baseline is below the minimal
-important difference, or at the next injection, whichever comes first (an event). A cycle with
-neither is censored at its last follow-up: the patient was still better when last seen.
-Cycles without any follow-up carry no information and are left out.
+A cycle *had benefit* when some follow-up improved on baseline by at least the minimal important
+difference (MCID). Only such cycles enter the analysis (the others never had a benefit to lose;
+the report counts them beside the curve). Benefit is lost at the first later follow-up whose
+improvement is below the MCID (pain back to within the MCID of baseline), or at the next
+injection, whichever comes first: an event. A cycle with neither is censored at its last
+follow-up: the patient was still better when last seen. Loss is dated at the visit that found
+it, so durations are the upper end of an interval (visits are weeks apart).
 """
 
 from __future__ import annotations
@@ -15,15 +18,23 @@ import pandas as pd
 
 
 def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
-    """One row per cycle: ``days`` and ``lost`` (True = event, False = censored), from cycle_outcomes."""
+    """One row per cycle that had benefit: ``days`` and ``lost`` (True = event, False = censored).
+
+    ``cycle_rows`` comes from ``cycles.cycle_outcomes``; ``mcid`` is in the score's units.
+    """
     out = []
     for (patient_id, session_id), g in cycle_rows.dropna(subset=["baseline"]).groupby(
         ["patient_id", "session_id"], sort=True
     ):
         g = g.sort_values("date")
+        better = (g["improvement"].round(9) >= mcid).to_numpy()
+        if not better.any():
+            continue
+        first = int(better.argmax())
         start = g["session_date"].iloc[0]
         nxt = g["next_session_date"].iloc[0]
-        lost_at = g.loc[g["improvement"].round(9) < mcid, "date"]
+        after = g.iloc[first + 1 :]
+        lost_at = after.loc[after["improvement"].round(9) < mcid, "date"]
         loss = lost_at.iloc[0] if len(lost_at) else None
         candidates = [d for d in (loss, nxt) if d is not None and not pd.isna(d)]
         if candidates:

@@ -24,7 +24,7 @@ from bontrack.knowledge.models import (
     Sourced,
 )
 
-FILES = ("meta", "sources", "products", "muscles", "screening", "pathway", "outcomes")
+FILES = ("meta", "sources", "products", "muscles", "screening", "pathway", "outcomes", "adverse_events")
 
 
 class KnowledgeError(Exception):
@@ -155,6 +155,11 @@ def _check_references(kb: KnowledgeFiles) -> None:
             problems.extend(
                 f"screening {item_id}: unknown product '{p}'" for p in item.products if p not in kb.products
             )
+    problems.extend(
+        f"label_adverse_reactions: unknown product '{pid}'"
+        for pid in kb.label_adverse_reactions
+        if pid not in kb.products
+    )
     if problems:
         raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
 

@@ -170,6 +170,24 @@ class Outcomes(Strict):
     mcid: dict[str, dict[str, Mcid]]
 
 
+class LabelAdverseReactions(Sourced):
+    """Adverse reactions a label reports for one product and indication, in percent of patients.
+
+    Shown beside a clinic's own rates for orientation only: the label's patients, doses and
+    ascertainment (a trial's systematic questioning) differ from a myofascial clinic's.
+    """
+
+    indication: str
+    percent: dict[str, float] = Field(min_length=1, description="event term -> percent of patients")
+
+    @model_validator(mode="after")
+    def _percentages(self) -> LabelAdverseReactions:
+        bad = {k: v for k, v in self.percent.items() if not 0 <= v <= 100}
+        if bad:
+            raise ValueError(f"percentages must be within 0-100, got {bad}")
+        return self
+
+
 class KnowledgeFiles(Strict):
     """The raw contents of the TOML files, as validated."""
 
@@ -184,3 +202,4 @@ class KnowledgeFiles(Strict):
     drug_classes: dict[str, DrugClass]
     pathway: Pathway
     outcomes: Outcomes
+    label_adverse_reactions: dict[str, LabelAdverseReactions]

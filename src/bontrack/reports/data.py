@@ -59,10 +59,15 @@ def cohort_frames(
 
     patients = pd.DataFrame(
         [
-            {"patient_id": rid, "sex": d["sex"], "birth_date": d["birth_date"]}
+            {
+                "patient_id": rid,
+                "record_number": d["record_number"],
+                "sex": d["sex"],
+                "birth_date": d["birth_date"],
+            }
             for rid, d in current(PatientRow)
         ],
-        columns=["patient_id", "sex", "birth_date"],
+        columns=["patient_id", "record_number", "sex", "birth_date"],
     )
     sessions = pd.DataFrame(
         [

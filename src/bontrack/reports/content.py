@@ -1,0 +1,653 @@
+"""What the clinic report says: every number in it, computed from the cohort frames.
+
+Pure: frames and the knowledge base in, a ``Report`` out (no database, no files). The HTML, PDF
+and JSON faces render this one object, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bontrack.analytics.cohort import (
+    adverse_event_rates,
+    compare_groups,
+    cycle_responded,
+    mean_change,
+    responder_rates,
+    stop_and_review,
+)
+from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
+from bontrack.analytics.duration import benefit_durations, kaplan_meier
+from bontrack.analytics.effect_sizes import RATIO_MEASURES, log_risk_ratio, smd
+from bontrack.analytics.evidence import pool
+from bontrack.analytics.intervals import mean_interval, wilson_interval
+from bontrack.analytics.trajectories import fit_trajectory
+from bontrack.analytics.trials import load_trials
+from bontrack.knowledge.loader import KnowledgeBase
+from bontrack.reports.data import CohortFrames
+
+RAND36_SCALES = {
+    "physical_functioning": "Physical functioning",
+    "role_physical": "Role limits (physical)",
+    "pain": "Bodily pain",
+    "general_health": "General health",
+    "energy_fatigue": "Energy / fatigue",
+    "social_functioning": "Social functioning",
+    "role_emotional": "Role limits (emotional)",
+    "emotional_wellbeing": "Emotional well-being",
+}
+# The largest group the mixed model is fitted on; larger cohorts are sampled (seeded) so the
+# report stays fast. The sample is stated in the report.
+TRAJECTORY_MAX_PATIENTS = 3000
+TRAJECTORY_MAX_CYCLES = 4
+MIN_GROUP = 10
+
+
+@dataclass(frozen=True)
+class Rate:
+    label: str
+    weeks: int
+    n: int
+    responders: int
+    rate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Mean:
+    label: str
+    weeks: int
+    n: int
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Duration:
+    cycles_judged: int
+    cycles_with_benefit: int
+    events: int
+    median_days: float | None
+    median_low: float | None
+    median_high: float | None
+    timeline: list[float]
+    survival: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+    censored_days: list[int]
+
+
+@dataclass(frozen=True)
+class TrajectorySeries:
+    score: str
+    label: str
+    points: list[str]  # "C1 0w", "C1 2w", ...
+    cycle: list[int]
+    weeks: list[int]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+    n_patients: int
+    n_observations: int
+    sampled_from: int | None
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    scale: str
+    label: str
+    n: int
+    baseline: float
+    baseline_low: float
+    baseline_high: float
+    followup: float
+    followup_low: float
+    followup_high: float
+    change: float
+    change_low: float
+    change_high: float
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: str
+    cycles: int
+    n_cycles: int
+    rate: float
+    low: float
+    high: float
+    label_percent: float | None
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    title: str
+    label_a: str
+    label_b: str
+    n_a: int
+    n_b: int
+    difference: float
+    difference_low: float
+    difference_high: float
+    hedges_g: float
+    g_low: float
+    g_high: float
+    words: str
+
+
+@dataclass(frozen=True)
+class EvidenceArm:
+    source: str
+    arm: str
+    definition: str
+    rate: float
+    low: float | None
+    high: float | None
+    n: int | None
+
+
+@dataclass(frozen=True)
+class Pooled:
+    outcome: str
+    title: str
+    measure: str
+    k: int
+    studies: list[str]
+    estimate: float
+    ci_low: float
+    ci_high: float
+    shown: str  # the estimate as a reader sees it (ratios exponentiated)
+    tau2: float
+    i2: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    arms: list[EvidenceArm]
+    pooled: list[Pooled]
+    published: list[str]
+    clinic_change: Mean | None
+    words: str
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    record_number: str
+    cycles: int
+    last_session: str
+
+
+@dataclass
+class Report:
+    generated_on: str
+    knowledge_version: str
+    summary: dict[str, Any]
+    responders: list[Rate]
+    changes: list[Mean]
+    duration: Duration | None
+    lasting_relief: dict[str, int]
+    trajectories: list[TrajectorySeries]
+    rand36_profile: list[ProfileRow]
+    adverse_events: list[EventRow]
+    label_adverse_source: str | None
+    comparisons: list[ComparisonRow]
+    comparisons_skipped: list[str]
+    evidence: Evidence
+    stop_and_review: list[ReviewRow]
+    caveats: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _finite(asdict(self))
+        return out
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _rule(kb: KnowledgeBase, instrument: str, score: str, better: Better) -> ResponseRule:
+    t = kb.files.outcomes.responder_thresholds
+    mcid = kb.files.outcomes.mcid.get(instrument, {}).get(score)
+    return ResponseRule(
+        instrument,
+        score,
+        better,
+        mcid.value if mcid is not None else None,
+        t.moderate_percent.value,
+        t.substantial_percent.value,
+    )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts (typed access for the dataclasses below)."""
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def _rates(rows: pd.DataFrame, flag: str, label: str) -> list[Rate]:
+    if rows.empty:
+        return []
+    return [
+        Rate(label, int(r["weeks"]), int(r["n"]), int(r["responders"]), r["rate"], r["low"], r["high"])
+        for r in _records(responder_rates(rows, flag))
+        if r["n"] > 0
+    ]
+
+
+def _means(rows: pd.DataFrame, label: str) -> list[Mean]:
+    if rows.empty:
+        return []
+    return [
+        Mean(label, int(r["weeks"]), int(r["n"]), r["mean"], r["low"], r["high"])
+        for r in _records(mean_change(rows))
+        if r["n"] > 0
+    ]
+
+
+def _summary(frames: CohortFrames, nprs_rows: pd.DataFrame, visit_weeks: list[int]) -> dict[str, Any]:
+    s = frames.sessions
+    per_patient = s.groupby("patient_id").size() if len(s) else pd.Series(dtype=int)
+    expected = len(s) * len(visit_weeks)
+    attended = int(
+        frames.measurements.dropna(subset=["session_id"])
+        .query("instrument == 'nprs'")
+        .drop_duplicates(["session_id", "weeks_after_session"])
+        .shape[0]
+    )
+    return {
+        "patients": len(frames.patients),
+        "patients_treated": int(s["patient_id"].nunique()) if len(s) else 0,
+        "sessions": len(s),
+        "first_session": s["date"].min().date().isoformat() if len(s) else None,
+        "last_session": s["date"].max().date().isoformat() if len(s) else None,
+        "cycles_per_patient": {str(k): int(v) for k, v in per_patient.value_counts().sort_index().items()},
+        "decisions": {str(k): int(v) for k, v in s["decision"].value_counts().sort_index().items()},
+        "overrides": int(s["override"].sum()) if len(s) else 0,
+        "products": {str(k): int(v) for k, v in s["product"].value_counts().items()},
+        "with_physical_therapy": int(s["physical_therapy"].sum()) if len(s) else 0,
+        "outcome_visits_scheduled": expected,
+        "outcome_visits_with_pain_score": attended,
+        "sessions_with_followup": int(nprs_rows["session_id"].nunique()) if len(nprs_rows) else 0,
+    }
+
+
+def _lasting_relief(rows: pd.DataFrame, last_week: int) -> dict[str, int]:
+    """Patients by the first cycle whose last scheduled visit still met the moderate threshold."""
+    if rows.empty:
+        return {}
+    late = rows[(rows["weeks"] == last_week) & rows["responder_moderate"].notna()]
+    judged = late.groupby("patient_id")
+    out: dict[str, int] = {}
+    for _, g in judged:
+        hits = g[g["responder_moderate"].astype(bool)].sort_values("cycle")
+        key = f"cycle {int(hits['cycle'].iloc[0])}" if len(hits) else "not yet"
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] == "not yet", kv[0])))
+
+
+def _trajectory(rows: pd.DataFrame, score: str, label: str, seed: int = 20261123) -> TrajectorySeries | None:
+    if rows.empty:
+        return None
+    base = rows.drop_duplicates("session_id")[["patient_id", "session_id", "cycle", "baseline"]]
+    base = base.dropna().rename(columns={"baseline": "value"}).assign(weeks=0)
+    follow = rows[["patient_id", "session_id", "cycle", "weeks", "value"]]
+    long = pd.concat([base, follow], ignore_index=True).dropna(subset=["value"])
+    long = long[long["cycle"] <= TRAJECTORY_MAX_CYCLES]
+    patients = long["patient_id"].unique()
+    sampled_from = None
+    if len(patients) > TRAJECTORY_MAX_PATIENTS:
+        rng = np.random.default_rng(seed)
+        keep = set(rng.choice(patients, TRAJECTORY_MAX_PATIENTS, replace=False))
+        long = long[long["patient_id"].isin(keep)]
+        sampled_from = len(patients)
+    long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
+    counts = long.groupby("visit")["patient_id"].nunique()
+    long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
+    if long["patient_id"].nunique() < MIN_GROUP or long["visit"].nunique() < 2:
+        return None
+    fit = fit_trajectory(long[["patient_id", "visit", "value"]])
+    cycles = [v // 1000 for v in fit.visits]
+    weeks = [v % 1000 for v in fit.visits]
+    return TrajectorySeries(
+        score=score,
+        label=label,
+        points=[f"C{c} {w}w" for c, w in zip(cycles, weeks, strict=True)],
+        cycle=cycles,
+        weeks=weeks,
+        mean=fit.mean,
+        low=fit.low,
+        high=fit.high,
+        n_patients=fit.n_patients,
+        n_observations=fit.n_observations,
+        sampled_from=sampled_from,
+    )
+
+
+def _profile(frames: CohortFrames, kb: KnowledgeBase, followup_week: int) -> list[ProfileRow]:
+    out = []
+    for scale, label in RAND36_SCALES.items():
+        rows = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", scale, "higher"))
+        rows = rows[(rows["cycle"] == 1) & (rows["weeks"] == followup_week)].dropna(subset=["baseline"])
+        if len(rows) < 2:
+            continue
+        b = mean_interval(rows["baseline"].tolist())
+        f = mean_interval(rows["value"].tolist())
+        c = mean_interval(rows["change"].tolist())
+        out.append(
+            ProfileRow(
+                scale,
+                label,
+                len(rows),
+                b.estimate,
+                b.low,
+                b.high,
+                f.estimate,
+                f.low,
+                f.high,
+                c.estimate,
+                c.low,
+                c.high,
+            )
+        )
+    return out
+
+
+def _events(frames: CohortFrames, kb: KnowledgeBase) -> tuple[list[EventRow], str | None]:
+    n_cycles = len(frames.sessions)
+    if n_cycles == 0:
+        return [], None
+    products = frames.sessions["product"].value_counts()
+    label = kb.files.label_adverse_reactions.get(str(products.index[0])) if len(products) else None
+    rates = adverse_event_rates(frames.adverse_events, n_cycles)
+    rows = [
+        EventRow(
+            str(r["event"]),
+            int(r["cycles"]),
+            int(r["n_cycles"]),
+            r["rate"],
+            r["low"],
+            r["high"],
+            label.percent.get(str(r["event"])) if label is not None else None,
+        )
+        for r in _records(rates)
+    ]
+    source = None
+    if label is not None:
+        source = f"{products.index[0]} label ({label.indication}): {kb.cite(label)}"
+    return rows, source
+
+
+def _comparisons(
+    frames: CohortFrames, rows: pd.DataFrame, week: int
+) -> tuple[list[ComparisonRow], list[str]]:
+    """Improvement in pain at ``week`` of the first cycle between registry groups (not randomized)."""
+    done: list[ComparisonRow] = []
+    skipped: list[str] = []
+    at = rows[(rows["weeks"] == week)].dropna(subset=["improvement"])
+    at = at.merge(
+        frames.sessions[["session_id", "product", "total_units", "physical_therapy"]], on="session_id"
+    )
+
+    def add(title: str, a: pd.DataFrame, b: pd.DataFrame, la: str, lb: str) -> None:
+        if len(a) < MIN_GROUP or len(b) < MIN_GROUP:
+            skipped.append(
+                f"{title}: too few cycles to compare ({la} {len(a)}, {lb} {len(b)}; need {MIN_GROUP})"
+            )
+            return
+        c = compare_groups(a["improvement"].tolist(), b["improvement"].tolist(), la, lb)
+        done.append(
+            ComparisonRow(
+                title,
+                la,
+                lb,
+                c.n_a,
+                c.n_b,
+                c.difference,
+                c.difference_low,
+                c.difference_high,
+                c.hedges_g,
+                c.g_low,
+                c.g_high,
+                c.plain_words(),
+            )
+        )
+
+    pt = at["physical_therapy"].astype(bool)
+    add("Physical therapy alongside", at[pt], at[~pt], "with physical therapy", "without physical therapy")
+    counts = at["product"].value_counts()
+    if len(counts):
+        top = str(counts.index[0])
+        for other in counts.index[1:]:
+            add(
+                f"Product: {top} vs {other}",
+                at[at["product"] == top],
+                at[at["product"] == other],
+                top,
+                str(other),
+            )
+        same = at[at["product"] == top]
+        median = float(same["total_units"].median()) if len(same) else 0.0
+        add(
+            f"Dose within {top} (units are not comparable across products)",
+            same[same["total_units"] > median],
+            same[same["total_units"] <= median],
+            f"above {median:g} U",
+            f"{median:g} U or less",
+        )
+    return done, skipped
+
+
+def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
+    trials = load_trials()
+    arms: list[EvidenceArm] = []
+    pooled: list[Pooled] = []
+    for outcome, title in trials.outcomes.items():
+        chosen = [r for r in trials.rows if r["outcome"] == outcome and r["verified"]]
+        effects = []
+        measure = "GEN"
+        for r in chosen:
+            if "events_treat" in r:
+                measure = "RR"
+                effects.append(
+                    log_risk_ratio(r["study"], r["events_treat"], r["n_treat"], r["events_ctrl"], r["n_ctrl"])
+                )
+                for arm, k, n in (
+                    ("BoNT", r["events_treat"], r["n_treat"]),
+                    ("saline", r["events_ctrl"], r["n_ctrl"]),
+                ):
+                    w = wilson_interval(int(k), int(n))
+                    arms.append(EvidenceArm(r["study"], arm, title, w.estimate, w.low, w.high, int(n)))
+            elif "mean_treat" in r:
+                measure = "SMD"
+                effects.append(
+                    smd(
+                        r["study"],
+                        r["mean_treat"],
+                        r["sd_treat"],
+                        r["n_treat"],
+                        r["mean_ctrl"],
+                        r["sd_ctrl"],
+                        r["n_ctrl"],
+                    )
+                )
+        for r in trials.rows:
+            if r["outcome"] == outcome and "percent_treat" in r:
+                for arm, pct in (("BoNT", r["percent_treat"]), ("saline", r["percent_ctrl"])):
+                    arms.append(
+                        EvidenceArm(
+                            r["study"], arm, title + " (arm sizes unverified)", pct / 100, None, None, None
+                        )
+                    )
+        if effects:
+            res = pool(effects, method="REML", measure=measure)
+            f = math.exp if res.measure in RATIO_MEASURES else float
+            shown = (
+                f"{res.measure} {f(res.estimate):.2f} (95% CI {f(res.ci_low):.2f} to {f(res.ci_high):.2f})"
+            )
+            pooled.append(
+                Pooled(
+                    outcome,
+                    title,
+                    res.measure,
+                    res.k,
+                    [e.study for e in effects],
+                    res.estimate,
+                    res.ci_low,
+                    res.ci_high,
+                    shown,
+                    res.tau2,
+                    res.i2,
+                )
+            )
+    published = [
+        f"{c['what']}: SMD {c['smd']} (95% CI {c['ci_low']} to {c['ci_high']}); {c['note']}"
+        for c in trials.checks.values()
+    ]
+    at = rows[rows["weeks"] == week]
+    judged = at["responder_moderate"].dropna().astype(bool)
+    clinic_change = None
+    if len(judged):
+        w = wilson_interval(int(judged.sum()), len(judged))
+        arms.append(
+            EvidenceArm(
+                "This clinic",
+                "BoNT + therapy (no control group)",
+                f"pain at least {moderate:g}% lower at week {week}",
+                w.estimate,
+                w.low,
+                w.high,
+                len(judged),
+            )
+        )
+        ch = mean_interval(at["improvement"].dropna().tolist())
+        clinic_change = Mean("NPRS improvement (points)", week, ch.n, ch.estimate, ch.low, ch.high)
+    words = (
+        "Trials that compared toxin with saline injections found that saline helped almost as much: "
+        "the difference in neck pain is small and uncertain. This clinic has no control group, so its "
+        "improvement includes the effect of needling and injection, of physical therapy, of attention and "
+        "expectation, and of regression to the mean (people come when pain is at its worst). Set the "
+        "clinic's figures beside both arms of the trials: improvement close to the saline arms is what "
+        "injection without an active toxin can achieve. Definitions differ (trial responders were "
+        "patients with mild or no pain; the clinic counts a 30% fall in pain), so compare with care."
+    )
+    return Evidence(arms, pooled, published, clinic_change, words)
+
+
+def _review(frames: CohortFrames, rows: pd.DataFrame, cycles: int) -> list[ReviewRow]:
+    due = stop_and_review(rows, cycles) if len(rows) else []
+    if not due:
+        return []
+    numbers = dict(zip(frames.patients["patient_id"], frames.patients["record_number"], strict=True))
+    per = number_cycles(frames.sessions)
+    out = []
+    for pid in due:
+        mine = per[per["patient_id"] == pid]
+        out.append(ReviewRow(str(numbers.get(pid, pid)), len(mine), mine["date"].max().date().isoformat()))
+    return sorted(out, key=lambda r: r.record_number)
+
+
+def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Report:
+    """Every section of the clinic report from the cohort frames."""
+    visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
+    main_week = sorted(visit_weeks)[len(visit_weeks) // 2] if visit_weeks else 6
+    last_week = max(visit_weeks) if visit_weeks else 12
+    nprs = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "nprs", "pain_intensity", "lower"))
+    ndi = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "ndi", "total", "lower"))
+    rand_pain = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", "pain", "higher"))
+    rand_ewb = cycle_outcomes(
+        frames.sessions, frames.measurements, _rule(kb, "rand36", "emotional_wellbeing", "higher")
+    )
+    t = kb.files.outcomes.responder_thresholds
+    mod, sub = t.moderate_percent.value, t.substantial_percent.value
+    ndi_mcid = kb.files.outcomes.mcid["ndi"]["total"].value
+    nprs_mcid = kb.files.outcomes.mcid["nprs"]["pain_intensity"].value
+    responders = (
+        _rates(nprs, "responder_moderate", f"Pain (NPRS) at least {mod:g}% lower")
+        + _rates(nprs, "responder_substantial", f"Pain (NPRS) at least {sub:g}% lower")
+        + _rates(ndi, "mcid_met", f"Neck Disability Index at least {ndi_mcid:g} points better")
+    )
+    changes = (
+        _means(nprs, "Pain, NPRS 0-10 (points better)")
+        + _means(ndi, "Neck Disability Index 0-50 (points better)")
+        + _means(rand_pain, "RAND-36 bodily pain 0-100 (points better)")
+        + _means(rand_ewb, "RAND-36 emotional well-being 0-100 (points better)")
+    )
+    duration = None
+    if len(nprs) and nprs_mcid is not None:
+        d = benefit_durations(nprs, nprs_mcid)
+        judged = int(nprs.dropna(subset=["baseline"])["session_id"].nunique())
+        if len(d) >= 2:
+            km = kaplan_meier(d["days"], d["lost"])
+            duration = Duration(
+                cycles_judged=judged,
+                cycles_with_benefit=len(d),
+                events=km.events,
+                median_days=km.median,
+                median_low=km.median_low,
+                median_high=km.median_high,
+                timeline=km.timeline.tolist(),
+                survival=km.survival.tolist(),
+                ci_low=km.ci_low.tolist(),
+                ci_high=km.ci_high.tolist(),
+                censored_days=sorted(int(x) for x in d.loc[~d["lost"].astype(bool), "days"]),
+            )
+    trajectories = [
+        s
+        for s in (
+            _trajectory(nprs, "nprs", "Pain (NPRS 0-10)"),
+            _trajectory(ndi, "ndi", "Neck Disability Index (0-50)"),
+        )
+        if s is not None
+    ]
+    events, label_source = _events(frames, kb)
+    comparisons, skipped = _comparisons(frames, nprs[nprs["cycle"] == 1] if len(nprs) else nprs, main_week)
+    cycles_wo = int(kb.files.pathway.stop_review_cycles_without_response.value)
+    responded = cycle_responded(nprs) if len(nprs) else pd.DataFrame()
+    caveats = [
+        "Nobody in this registry was randomized: differences between groups are associations, not effects.",
+        f"Outcome visits are scheduled {', '.join(str(w) for w in visit_weeks)} weeks after each "
+        "injection; missed visits are missing, not counted as failures, so rates describe the patients "
+        "who came back.",
+        f"Duration of benefit counts cycles whose pain improved by at least {nprs_mcid:g} points (the "
+        "MCID) at some visit; loss is dated at the visit that found it, so the curve steps only on "
+        "visit days.",
+    ]
+    return Report(
+        generated_on=today.isoformat(),
+        knowledge_version=kb.version,
+        summary=_summary(frames, nprs, visit_weeks)
+        | {
+            "cycles_judged_for_response": int(responded["responded"].notna().sum()) if len(responded) else 0,
+            "main_week": main_week,
+            "moderate_percent": mod,
+            "review_cycles": cycles_wo,
+            "profile_week": last_week,
+        },
+        responders=responders,
+        changes=changes,
+        duration=duration,
+        lasting_relief=_lasting_relief(nprs, last_week),
+        trajectories=trajectories,
+        rand36_profile=_profile(frames, kb, last_week),
+        adverse_events=events,
+        label_adverse_source=label_source,
+        comparisons=comparisons,
+        comparisons_skipped=skipped,
+        evidence=_evidence(nprs, main_week, mod),
+        stop_and_review=_review(frames, nprs, cycles_wo),
+        caveats=caveats,
+    )

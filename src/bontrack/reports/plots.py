@@ -1,0 +1,299 @@
+"""The report's figures, drawn with matplotlib (Agg) from a ``Report``; each returns PNG bytes.
+
+Every figure has a title, labelled axes with units, and its intervals drawn: a reader should not
+need the text to understand it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from bontrack.reports.content import Report
+
+BLUE = "#1f4e79"
+ORANGE = "#d35400"
+GREY = "#7f8c8d"
+GREEN = "#1e8449"
+PALETTE = [BLUE, ORANGE, GREEN, "#8e44ad", "#c0392b"]
+DPI = 130
+# Width of one cycle on the schematic trajectory axis: the last visit plus a gap, in weeks.
+CYCLE_SPAN = 16
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _style(ax: Axes) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def responders_plot(report: Report) -> bytes | None:
+    """Responder rates by visit week, one group of bars per definition, with Wilson 95% intervals."""
+    if not report.responders:
+        return None
+    labels = list(dict.fromkeys(r.label for r in report.responders))
+    weeks = sorted({r.weeks for r in report.responders})
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        rows = {r.weeks: r for r in report.responders if r.label == label}
+        xs = [j + (i - (len(labels) - 1) / 2) * width for j, w in enumerate(weeks) if w in rows]
+        rs = [rows[w] for w in weeks if w in rows]
+        ax.bar(xs, [100 * r.rate for r in rs], width * 0.92, color=PALETTE[i % len(PALETTE)], label=label)
+        ax.errorbar(
+            xs,
+            [100 * r.rate for r in rs],
+            yerr=[[100 * (r.rate - r.low) for r in rs], [100 * (r.high - r.rate) for r in rs]],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+            linewidth=1,
+        )
+        for x, r in zip(xs, rs, strict=True):
+            ax.text(x, 100 * r.high + 1.5, f"{100 * r.rate:.0f}%", ha="center", fontsize=8)
+    ax.set_xticks(range(len(weeks)), [f"week {w}" for w in weeks])
+    ax.set_ylabel("cycles responding (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Responders after each injection (95% Wilson intervals)")
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    _style(ax)
+    return _png(fig)
+
+
+def duration_plot(report: Report) -> bytes | None:
+    """Kaplan-Meier curve of the duration of benefit, with its band, censoring marks and median."""
+    d = report.duration
+    if d is None:
+        return None
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    ax.step(
+        d.timeline, [100 * s for s in d.survival], where="post", color=BLUE, linewidth=2, label="benefit kept"
+    )
+    ax.fill_between(
+        d.timeline,
+        [100 * s for s in d.ci_low],
+        [100 * s for s in d.ci_high],
+        step="post",
+        color=BLUE,
+        alpha=0.18,
+        label="95% interval",
+    )
+    if d.censored_days:
+        xs = sorted(set(d.censored_days))
+        ys = [100 * _survival_at(d.timeline, d.survival, x) for x in xs]
+        ax.plot(xs, ys, "|", color="black", markersize=10, label="still better when last seen")
+    if d.median_days is not None and math.isfinite(d.median_days):
+        ax.axhline(50, color=GREY, linestyle=":", linewidth=1)
+        ax.axvline(d.median_days, color=ORANGE, linestyle="--", linewidth=1.2)
+        ax.text(
+            d.median_days + 2,
+            53,
+            f"median {d.median_days:.0f} days",
+            color=ORANGE,
+            fontsize=9,
+        )
+    ax.set_xlabel("days after injection")
+    ax.set_ylabel("cycles still with benefit (%)")
+    ax.set_ylim(0, 102)
+    ax.set_xlim(left=0)
+    ax.set_title(
+        f"Duration of benefit (Kaplan-Meier): {d.cycles_with_benefit} cycles with benefit, {d.events} losses"
+    )
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    _style(ax)
+    return _png(fig)
+
+
+def _survival_at(timeline: list[float], survival: list[float], x: float) -> float:
+    value = 1.0
+    for t, s in zip(timeline, survival, strict=True):
+        if t <= x:
+            value = s
+    return value
+
+
+def trajectories_plot(report: Report) -> bytes | None:
+    """Mean score at each visit of cycles 1-4 (mixed model, 95% CI), injections marked."""
+    if not report.trajectories:
+        return None
+    n = len(report.trajectories)
+    fig, axes = plt.subplots(n, 1, figsize=(8.5, 3.3 * n), squeeze=False)
+    for ax, series, color in zip(axes[:, 0], report.trajectories, PALETTE, strict=False):
+        # x: weeks since the first injection on a schematic 12-week cycle
+        xs = [(c - 1) * CYCLE_SPAN + w for c, w in zip(series.cycle, series.weeks, strict=True)]
+        for c in sorted(set(series.cycle)):
+            idx = [i for i, cc in enumerate(series.cycle) if cc == c]
+            ax.plot([xs[i] for i in idx], [series.mean[i] for i in idx], "-o", color=color, markersize=4)
+            ax.fill_between(
+                [xs[i] for i in idx],
+                [series.low[i] for i in idx],
+                [series.high[i] for i in idx],
+                color=color,
+                alpha=0.18,
+            )
+            ax.axvline((c - 1) * CYCLE_SPAN, color=GREY, linestyle="--", linewidth=1)
+            ax.annotate(
+                f"injection {c}",
+                xy=((c - 1) * CYCLE_SPAN, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -12),
+                textcoords="offset points",
+                fontsize=8,
+                color=GREY,
+            )
+        ax.set_xticks(xs, [f"{w}" for w in series.weeks], fontsize=8)
+        ax.set_xlabel("weeks after each injection (cycles side by side)")
+        ax.set_ylabel(series.label + "\n(lower is better)", fontsize=9)
+        sample = f", a random {series.n_patients} of {series.sampled_from}" if series.sampled_from else ""
+        ax.set_title(
+            f"{series.label}: mean by visit, mixed model with a random intercept per patient "
+            f"({series.n_patients} patients{sample}, {series.n_observations} scores)",
+            fontsize=9,
+        )
+        _style(ax)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def rand36_plot(report: Report) -> bytes | None:
+    """RAND-36 scale means before the first injection and at its last visit, with 95% intervals."""
+    rows = report.rand36_profile
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    ys = list(range(len(rows)))[::-1]
+    week = report.summary.get("profile_week", "")
+    series = (
+        (
+            -0.12,
+            "before the first injection",
+            GREY,
+            [(r.baseline, r.baseline_low, r.baseline_high) for r in rows],
+        ),
+        (0.12, f"{week} weeks after", BLUE, [(r.followup, r.followup_low, r.followup_high) for r in rows]),
+    )
+    for offset, name, color, pts in series:
+        ax.errorbar(
+            [p[0] for p in pts],
+            [y + offset for y in ys],
+            xerr=[[p[0] - p[1] for p in pts], [p[2] - p[0] for p in pts]],
+            fmt="o",
+            color=color,
+            capsize=3,
+            label=name,
+        )
+    ax.set_yticks(ys, [r.label for r in rows])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("RAND-36 scale score (0-100, higher is better)")
+    n = max(r.n for r in rows)
+    ax.set_title(f"RAND-36 profile, first cycle ({n} patients with both scores)")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _png(fig)
+
+
+def adverse_events_plot(report: Report) -> bytes | None:
+    """Adverse events per cycle with Wilson 95% intervals; label rates marked where the label has one."""
+    rows = report.adverse_events
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda r: (r.event != "any", -r.rate))
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(rows) + 1.4))
+    ys = list(range(len(rows)))[::-1]
+    ax.errorbar(
+        [100 * r.rate for r in rows],
+        ys,
+        xerr=[[100 * (r.rate - r.low) for r in rows], [100 * (r.high - r.rate) for r in rows]],
+        fmt="o",
+        color=BLUE,
+        capsize=3,
+        label="this clinic, per cycle (95% CI)",
+    )
+    marked = [(y, r.label_percent) for y, r in zip(ys, rows, strict=True) if r.label_percent is not None]
+    if marked:
+        ax.plot(
+            [p for _, p in marked],
+            [y for y, _ in marked],
+            "D",
+            color=ORANGE,
+            label="label rate (cervical dystonia trials)",
+        )
+    ax.set_yticks(ys, [f"{r.event} ({r.cycles}/{r.n_cycles})" for r in rows], fontsize=8)
+    ax.set_xlabel("cycles with the event (%)")
+    ax.set_xlim(left=0)
+    ax.set_title("Adverse events reported after injection")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _png(fig)
+
+
+def evidence_plot(report: Report) -> bytes | None:
+    """The clinic's responder proportion beside both arms of the placebo-controlled trials."""
+    arms = report.evidence.arms
+    if not arms:
+        return None
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(arms) + 1.6))
+    ys = list(range(len(arms)))[::-1]
+    for y, a in zip(ys, arms, strict=True):
+        color = GREEN if a.source == "This clinic" else (BLUE if a.arm == "BoNT" else GREY)
+        if a.low is not None and a.high is not None:
+            ax.errorbar(
+                [100 * a.rate],
+                [y],
+                xerr=[[100 * (a.rate - a.low)], [100 * (a.high - a.rate)]],
+                fmt="o",
+                color=color,
+                capsize=3,
+            )
+        else:
+            ax.plot([100 * a.rate], [y], "o", mfc="white", color=color)
+    labels = [f"{a.source}: {a.arm}" + (f" (n={a.n})" if a.n else " (arm sizes unverified)") for a in arms]
+    ax.set_yticks(ys, labels, fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("patients responding (%), 95% Wilson interval")
+    ax.set_title("This clinic beside the toxin and saline arms of placebo-controlled trials")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _png(fig)
+
+
+FIGURES: dict[str, Callable[[Report], bytes | None]] = {
+    "responders": responders_plot,
+    "duration": duration_plot,
+    "trajectories": trajectories_plot,
+    "rand36": rand36_plot,
+    "adverse_events": adverse_events_plot,
+    "evidence": evidence_plot,
+}
+
+
+def render_figures(report: Report) -> dict[str, bytes]:
+    """Every figure that has data, by name."""
+    out = {}
+    for name, draw in FIGURES.items():
+        png = draw(report)
+        if png is not None:
+            out[name] = png
+    return out

@@ -1,0 +1,81 @@
+"""The clinic report as HTML (self-contained: figures inline), PDF (WeasyPrint) or JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bontrack.reports.content import Report
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "n/a"
+
+
+def _days(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "not reached"
+    return f"{value:.0f} days"
+
+
+def headline(report: Report) -> str:
+    """One paragraph a clinic director reads first."""
+    week = report.summary.get("main_week", 6)
+    main = [r for r in report.responders if r.weeks == week and r.label.startswith("Pain (NPRS)")]
+    parts = [
+        f"{report.summary['patients_treated']} patients had {report.summary['sessions']} injection sessions."
+    ]
+    if main:
+        r = main[0]
+        threshold = report.summary["moderate_percent"]
+        parts.append(
+            f"At week {week}, {100 * r.rate:.0f}% of judged cycles "
+            f"(95% CI {100 * r.low:.0f}-{100 * r.high:.0f}%, n = {r.n}) had pain at least "
+            f"{threshold:g}% lower than before the injection."
+        )
+    d = report.duration
+    if d is not None:
+        parts.append(f"Benefit, when it came, lasted a median of {_days(d.median_days)}.")
+    parts.append(
+        "Placebo-controlled trials found saline injections helped nearly as much as toxin; section 7 sets "
+        "this clinic's results beside them."
+    )
+    return " ".join(parts)
+
+
+def render_html(report: Report, figures: dict[str, bytes]) -> str:
+    env = Environment(
+        loader=PackageLoader("bontrack.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+    )
+    template = env.get_template("report.html.j2")
+    fig = {name: "data:image/png;base64," + base64.b64encode(png).decode() for name, png in figures.items()}
+    for name in ("responders", "duration", "trajectories", "rand36", "adverse_events", "evidence"):
+        fig.setdefault(name, "")
+    return template.render(
+        r=report,
+        s=report.summary,
+        fig=fig,
+        headline=headline(report),
+        pct=_pct,
+        days=_days,
+        thresholds=f"{report.summary.get('moderate_percent', 0):g}%",
+        review_cycles=report.summary.get("review_cycles", ""),
+    )
+
+
+def write_pdf(html: str, out: Path) -> Path:
+    """Lay the HTML out on A4 pages with WeasyPrint."""
+    from weasyprint import HTML
+
+    HTML(string=html).write_pdf(out)
+    return out
+
+
+def report_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
