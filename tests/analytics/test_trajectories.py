@@ -34,3 +34,37 @@ def test_fit_trajectory__interval_covers_truth_with_dropout() -> None:
     t = fit_trajectory(simulated(2, drop=0.3))
     for lo, hi, want in zip(t.low, t.high, [7.0, 4.5, 4.0, 5.5], strict=True):
         assert lo - 0.1 < want < hi + 0.1
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_fit_trajectory__agrees_with_statsmodels_mixedlm(seed: int) -> None:
+    """The closed-form REML fit is the model statsmodels fits: same means, intervals, variances."""
+    import statsmodels.formula.api as smf
+
+    frame = simulated(seed, n=120, drop=0.35)
+    t = fit_trajectory(frame)
+    data = frame.assign(visit=pd.Categorical(frame["visit"]))
+    result = smf.mixedlm("value ~ 0 + C(visit)", data, groups=data["patient_id"]).fit(reml=True)
+    assert t.mean == pytest.approx(list(result.fe_params), abs=1e-5)
+    # Standard errors: ours are sigma2 (X'V^-1 X)^-1 at the optimum (as lme4 and nlme report);
+    # statsmodels inverts the Hessian of all parameters jointly, which differs in the 4th digit.
+    se = np.sqrt(np.diag(result.cov_params().iloc[: len(t.visits), : len(t.visits)]))
+    half = [h - m for h, m in zip(t.high, t.mean, strict=True)]
+    assert half == pytest.approx(list(1.959963984540054 * se), rel=1e-3)
+    assert t.patient_variance == pytest.approx(float(result.cov_re.iloc[0, 0]), rel=1e-4)  # same REML optimum
+    assert t.residual_variance == pytest.approx(float(result.scale), rel=1e-4)
+
+
+def test_fit_trajectory__intervals_are_dense_gls_at_the_fitted_variances() -> None:
+    frame = simulated(6, n=40, drop=0.3).sort_values("patient_id", kind="stable")
+    t = fit_trajectory(frame)
+    visits = sorted(frame["visit"].unique())
+    x = (frame["visit"].to_numpy()[:, None] == np.array(visits)[None, :]).astype(float)
+    same = frame["patient_id"].to_numpy()[:, None] == frame["patient_id"].to_numpy()[None, :]
+    v = t.residual_variance * np.eye(len(frame)) + t.patient_variance * same
+    vinv = np.linalg.inv(v)
+    cov = np.linalg.inv(x.T @ vinv @ x)
+    beta = cov @ x.T @ vinv @ frame["value"].to_numpy()
+    assert t.mean == pytest.approx(list(beta), abs=1e-9)
+    half = [h - m for h, m in zip(t.high, t.mean, strict=True)]
+    assert half == pytest.approx(list(1.959963984540054 * np.sqrt(np.diag(cov))), rel=1e-9)

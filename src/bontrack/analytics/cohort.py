@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -45,24 +46,22 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
 
 def cycle_responded(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") -> pd.DataFrame:
     """One row per cycle: ``responded`` True if any follow-up met ``flag``, False if none, NA if unjudged."""
-
-    def judge(s: pd.Series) -> object:
-        judged = s.dropna()
-        return pd.NA if judged.empty else bool(judged.astype(bool).any())
-
-    grouped = cycle_rows.groupby(["patient_id", "session_id", "cycle"], sort=True)[flag]
-    return grouped.agg(judge).rename("responded").reset_index()
+    keys = ["patient_id", "session_id", "cycle"]
+    judged = cycle_rows[flag].map(lambda v: np.nan if v is None or pd.isna(v) else float(bool(v)))
+    best = judged.groupby([cycle_rows[k] for k in keys], sort=True).max()
+    out = best.rename("responded").reset_index()
+    out["responded"] = out["responded"].map(lambda v: pd.NA if pd.isna(v) else bool(v)).astype(object)
+    return out
 
 
 def stop_and_review(cycle_rows: pd.DataFrame, cycles_without_response: int) -> list[str]:
     """Patients whose latest ``cycles_without_response`` judged cycles all failed (knowledge: pathway)."""
     per = cycle_responded(cycle_rows).dropna(subset=["responded"]).sort_values(["patient_id", "cycle"])
-    due = []
-    for patient_id, g in per.groupby("patient_id", sort=True):
-        last = g["responded"].tail(cycles_without_response)
-        if len(last) == cycles_without_response and not last.astype(bool).any():
-            due.append(str(patient_id))
-    return due
+    per = per.assign(responded=per["responded"].astype(bool))
+    last = per.groupby("patient_id", sort=True).tail(cycles_without_response)
+    counts = last.groupby("patient_id", sort=True)["responded"].agg(["size", "any"])
+    due = counts[(counts["size"] == cycles_without_response) & ~counts["any"]]
+    return [str(p) for p in due.index]
 
 
 def adverse_event_rates(events: pd.DataFrame, n_cycles: int) -> pd.DataFrame:

@@ -22,35 +22,36 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
 
     ``cycle_rows`` comes from ``cycles.cycle_outcomes``; ``mcid`` is in the score's units.
     """
-    out = []
-    for (patient_id, session_id), g in cycle_rows.dropna(subset=["baseline"]).groupby(
-        ["patient_id", "session_id"], sort=True
-    ):
-        g = g.sort_values("date")
-        better = (g["improvement"].round(9) >= mcid).to_numpy()
-        if not better.any():
-            continue
-        first = int(better.argmax())
-        start = g["session_date"].iloc[0]
-        nxt = g["next_session_date"].iloc[0]
-        after = g.iloc[first + 1 :]
-        lost_at = after.loc[after["improvement"].round(9) < mcid, "date"]
-        loss = lost_at.iloc[0] if len(lost_at) else None
-        candidates = [d for d in (loss, nxt) if d is not None and not pd.isna(d)]
-        if candidates:
-            end, lost = min(candidates), True
-        else:
-            end, lost = g["date"].iloc[-1], False
-        out.append(
-            {
-                "patient_id": patient_id,
-                "session_id": session_id,
-                "cycle": int(g["cycle"].iloc[0]),
-                "days": int((end - start).days),
-                "lost": lost,
-            }
-        )
-    return pd.DataFrame(out, columns=["patient_id", "session_id", "cycle", "days", "lost"])
+    columns = ["patient_id", "session_id", "cycle", "days", "lost"]
+    rows = cycle_rows.dropna(subset=["baseline"]).sort_values(["patient_id", "session_id", "date"])
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows.assign(better=(rows["improvement"].round(9) >= mcid).to_numpy())
+    by = rows.groupby(["patient_id", "session_id"], sort=True)
+    # visits after the first one with benefit (cumulative count of benefit visits before this one > 0)
+    seen_before = by["better"].cumsum() - rows["better"].astype(int)
+    had = by["better"].transform("any")
+    lost_rows = rows[had & (seen_before > 0) & ~rows["better"]]
+    first_loss = lost_rows.groupby(["patient_id", "session_id"])["date"].min()
+    cycles = by.agg(
+        cycle=("cycle", "first"),
+        start=("session_date", "first"),
+        next_session=("next_session_date", "first"),
+        last_visit=("date", "max"),
+        had=("better", "any"),
+    )
+    cycles = cycles[cycles["had"]].join(first_loss.rename("loss"))
+    end_event = cycles[["loss", "next_session"]].min(axis=1)
+    lost = end_event.notna()
+    end = end_event.where(lost, cycles["last_visit"])
+    out = pd.DataFrame(
+        {
+            "cycle": cycles["cycle"].astype(int),
+            "days": (pd.to_datetime(end) - cycles["start"]).dt.days.astype(int),
+            "lost": lost.astype(bool),
+        }
+    ).reset_index()
+    return out[columns].reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,28 @@
 """Trajectories of a score over the visits of a cycle, by a linear mixed model.
 
-Model: ``value ~ C(visit) + (1 | patient)`` (statsmodels MixedLM, REML). Visits are the scheduled
-follow-ups (0 = baseline, then 2, 6, 12 weeks), so the mean at each visit is estimated without
-assuming a shape; the random intercept lets each patient keep their own level and uses every
-visit a patient attended, which is fairer to dropouts than analysing completers only.
+Model: ``value = mean[visit] + b[patient] + e`` with ``b ~ N(0, tau2)`` and ``e ~ N(0, sigma2)``,
+fitted by REML (restricted maximum likelihood). Visits are the scheduled follow-ups, so the mean
+at each visit is estimated without assuming a shape; the random intercept lets each patient keep
+their own level and uses every visit a patient attended, which is fairer to dropouts than
+analysing completers only.
+
+The fit is exact REML computed in closed form per patient: with a random intercept, each
+patient's covariance is ``sigma2 * (I + g J)`` (g = tau2 / sigma2), whose inverse and determinant
+are known, so the restricted likelihood profiled over ``sigma2`` and the fixed effects is a
+function of ``g`` alone, maximized by a bounded 1-D search. This is the model statsmodels'
+``MixedLM`` fits (the tests compare the two), but vectorized over patients, so a 100,000-patient
+registry takes seconds instead of many minutes.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
+
+Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -37,35 +47,85 @@ def visit_frame(cycle_rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([base, follow], ignore_index=True).dropna(subset=["value"])
 
 
+@dataclass(frozen=True)
+class _Sums:
+    """Per-patient sums the restricted likelihood needs, for a design of visit indicators."""
+
+    n_obs: int
+    p: int
+    sizes: np.ndarray  # observations per patient
+    xtx: np.ndarray  # X'X (diagonal: visit counts)
+    xty: np.ndarray  # X'y
+    yty: float
+    s: np.ndarray  # per patient: count of each visit (rows of X summed), shape (G, p)
+    t: np.ndarray  # per patient: sum of y
+
+
+def _sums(patient: np.ndarray, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums:
+    groups, g_index = np.unique(patient, return_inverse=True)
+    s = np.zeros((len(groups), p))
+    np.add.at(s, (g_index, visit), 1.0)
+    t = np.bincount(g_index, weights=y, minlength=len(groups))
+    counts = np.bincount(visit, minlength=p).astype(float)
+    return _Sums(
+        n_obs=len(y),
+        p=p,
+        sizes=s.sum(axis=1),
+        xtx=np.diag(counts),
+        xty=np.bincount(visit, weights=y, minlength=p),
+        yty=float(y @ y),
+        s=s,
+        t=t,
+    )
+
+
+def _gls(sums: _Sums, g: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """beta, X'WX and r'Wr for ratio g, where W = I - c J per patient, c = g / (1 + n g)."""
+    c = g / (1.0 + sums.sizes * g)
+    xwx = sums.xtx - (sums.s * c[:, None]).T @ sums.s
+    xwy = sums.xty - sums.s.T @ (c * sums.t)
+    beta = np.linalg.solve(xwx, xwy)
+    # r'Wr = y'Wy - beta'X'Wy  (beta solves the GLS normal equations)
+    ywy = sums.yty - float(c @ (sums.t * sums.t))
+    return beta, xwx, ywy - float(beta @ xwy)
+
+
+def _neg_restricted_loglik(log_g: float, sums: _Sums) -> float:
+    g = float(np.exp(log_g))
+    _, xwx, rwr = _gls(sums, g)
+    dof = sums.n_obs - sums.p
+    sign, logdet = np.linalg.slogdet(xwx)
+    if sign <= 0 or rwr <= 0:
+        return float("inf")
+    return float(0.5 * (dof * np.log(rwr / dof) + float(np.log1p(sums.sizes * g).sum()) + logdet))
+
+
 def fit_trajectory(frame: pd.DataFrame) -> Trajectory:
     """Fit the mixed model on (patient_id, visit, value) and return the mean at each visit."""
-    import statsmodels.formula.api as smf
-
     visits = sorted(int(v) for v in frame["visit"].unique())
-    data = frame.assign(visit=pd.Categorical(frame["visit"].astype(int), categories=visits))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter; the result is checked below
-        result = smf.mixedlm("value ~ C(visit)", data, groups=data["patient_id"]).fit(reml=True)
-    names = list(result.fe_params.index)
-    cov = result.cov_params().loc[names, names].to_numpy()
-    means, lows, highs = [], [], []
-    for i, _ in enumerate(visits):
-        contrast = np.zeros(len(names))
-        contrast[0] = 1.0
-        if i > 0:
-            contrast[i] = 1.0
-        m = float(contrast @ result.fe_params.to_numpy())
-        se = float(np.sqrt(contrast @ cov @ contrast))
-        means.append(m)
-        lows.append(m - 1.959963984540054 * se)
-        highs.append(m + 1.959963984540054 * se)
+    code = {v: i for i, v in enumerate(visits)}
+    visit = frame["visit"].astype(int).map(code).to_numpy()
+    y = frame["value"].astype(float).to_numpy()
+    sums = _sums(frame["patient_id"].astype(str).to_numpy(), visit, y, len(visits))
+    # The ratio tau2/sigma2 lies far inside [1e-8, 1e4] for any score we model.
+    found = optimize.minimize_scalar(
+        _neg_restricted_loglik,
+        bounds=(np.log(1e-8), np.log(1e4)),
+        args=(sums,),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    g = float(np.exp(found.x))
+    beta, xwx, rwr = _gls(sums, g)
+    sigma2 = rwr / (sums.n_obs - sums.p)
+    se = np.sqrt(np.diag(sigma2 * np.linalg.inv(xwx)))
     return Trajectory(
         visits=visits,
-        mean=means,
-        low=lows,
-        high=highs,
+        mean=[float(b) for b in beta],
+        low=[float(b - Z95 * s) for b, s in zip(beta, se, strict=True)],
+        high=[float(b + Z95 * s) for b, s in zip(beta, se, strict=True)],
         n_patients=int(frame["patient_id"].nunique()),
         n_observations=len(frame),
-        patient_variance=float(result.cov_re.iloc[0, 0]),
-        residual_variance=float(result.scale),
+        patient_variance=g * sigma2,
+        residual_variance=sigma2,
     )

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bontrack.analytics.cohort import (
@@ -22,7 +21,7 @@ from bontrack.analytics.cohort import (
     responder_rates,
     stop_and_review,
 )
-from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
+from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes
 from bontrack.analytics.duration import benefit_durations, kaplan_meier
 from bontrack.analytics.effect_sizes import RATIO_MEASURES, log_risk_ratio, smd
 from bontrack.analytics.evidence import pool
@@ -42,9 +41,6 @@ RAND36_SCALES = {
     "role_emotional": "Role limits (emotional)",
     "emotional_wellbeing": "Emotional well-being",
 }
-# The largest group the mixed model is fitted on; larger cohorts are sampled (seeded) so the
-# report stays fast. The sample is stated in the report.
-TRAJECTORY_MAX_PATIENTS = 3000
 TRAJECTORY_MAX_CYCLES = 4
 MIN_GROUP = 10
 
@@ -290,16 +286,17 @@ def _lasting_relief(rows: pd.DataFrame, last_week: int) -> dict[str, int]:
     if rows.empty:
         return {}
     late = rows[(rows["weeks"] == last_week) & rows["responder_moderate"].notna()]
-    judged = late.groupby("patient_id")
-    out: dict[str, int] = {}
-    for _, g in judged:
-        hits = g[g["responder_moderate"].astype(bool)].sort_values("cycle")
-        key = f"cycle {int(hits['cycle'].iloc[0])}" if len(hits) else "not yet"
-        out[key] = out.get(key, 0) + 1
-    return dict(sorted(out.items(), key=lambda kv: (kv[0] == "not yet", kv[0])))
+    late = late.assign(hit=late["responder_moderate"].astype(bool))
+    first = late[late["hit"]].groupby("patient_id")["cycle"].min()
+    counts = first.value_counts().sort_index()
+    out = {f"cycle {int(str(c))}": int(n) for c, n in counts.items()}
+    never = int(late["patient_id"].nunique() - len(first))
+    if never:
+        out["not yet"] = never
+    return out
 
 
-def _trajectory(rows: pd.DataFrame, score: str, label: str, seed: int = 20261123) -> TrajectorySeries | None:
+def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries | None:
     if rows.empty:
         return None
     base = rows.drop_duplicates("session_id")[["patient_id", "session_id", "cycle", "baseline"]]
@@ -307,13 +304,7 @@ def _trajectory(rows: pd.DataFrame, score: str, label: str, seed: int = 20261123
     follow = rows[["patient_id", "session_id", "cycle", "weeks", "value"]]
     long = pd.concat([base, follow], ignore_index=True).dropna(subset=["value"])
     long = long[long["cycle"] <= TRAJECTORY_MAX_CYCLES]
-    patients = long["patient_id"].unique()
     sampled_from = None
-    if len(patients) > TRAJECTORY_MAX_PATIENTS:
-        rng = np.random.default_rng(seed)
-        keep = set(rng.choice(patients, TRAJECTORY_MAX_PATIENTS, replace=False))
-        long = long[long["patient_id"].isin(keep)]
-        sampled_from = len(patients)
     long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
     counts = long.groupby("visit")["patient_id"].nunique()
     long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
@@ -552,11 +543,10 @@ def _review(frames: CohortFrames, rows: pd.DataFrame, cycles: int) -> list[Revie
     if not due:
         return []
     numbers = dict(zip(frames.patients["patient_id"], frames.patients["record_number"], strict=True))
-    per = number_cycles(frames.sessions)
-    out = []
-    for pid in due:
-        mine = per[per["patient_id"] == pid]
-        out.append(ReviewRow(str(numbers.get(pid, pid)), len(mine), mine["date"].max().date().isoformat()))
+    mine = frames.sessions[frames.sessions["patient_id"].isin(due)]
+    n = mine.groupby("patient_id")["session_id"].size().to_dict()
+    last = mine.groupby("patient_id")["date"].max().dt.strftime("%Y-%m-%d").to_dict()
+    out = [ReviewRow(str(numbers.get(pid, pid)), int(n[pid]), str(last[pid])) for pid in due]
     return sorted(out, key=lambda r: r.record_number)
 
 

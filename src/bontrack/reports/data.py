@@ -31,19 +31,26 @@ class CohortFrames:
 
 
 def _current(
-    db: Session, row_cls: type[VersionedRow], clinic_id: str | None
-) -> list[tuple[str, dict[str, Any]]]:
+    db: Session, row_cls: type[VersionedRow], clinic_id: str | None, fields: dict[str, Any]
+) -> pd.DataFrame:
+    """The current, non-withdrawn version of every record: ``id`` and the named JSON fields.
+
+    Fields are extracted by the database (JSON path expressions on SQLite and PostgreSQL), so a
+    large registry is not decoded whole in Python.
+    """
     newest = (
         select(row_cls.id.label("rid"), func.max(row_cls.version).label("v")).group_by(row_cls.id).subquery()
     )
+    columns = [row_cls.id.label("id"), *(expr.label(name) for name, expr in fields.items())]
     query = (
-        select(row_cls.id, row_cls.data)
+        select(*columns)
         .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
         .where(row_cls.withdrawn.is_(False))
     )
     if clinic_id is not None:
         query = query.where(row_cls.clinic_id == clinic_id)
-    return [(rid, data) for rid, data in db.execute(query.order_by(row_cls.id))]
+    result = db.execute(query.order_by(row_cls.id))
+    return pd.DataFrame(result.all(), columns=["id", *fields])
 
 
 def cohort_frames(
@@ -52,38 +59,29 @@ def cohort_frames(
     """Every current patient, session, scored outcome and adverse event (optionally of one clinic)."""
     read: dict[str, int] = {}
 
-    def current(row_cls: type[VersionedRow]) -> list[tuple[str, dict[str, Any]]]:
-        rows = _current(db, row_cls, clinic_id)
-        read[row_cls.record_type] = len(rows)
-        return rows
+    def current(row_cls: type[VersionedRow], **fields: Any) -> pd.DataFrame:
+        frame = _current(db, row_cls, clinic_id, fields)
+        read[row_cls.record_type] = len(frame)
+        return frame
 
-    patients = pd.DataFrame(
+    patients = current(
+        PatientRow,
+        record_number=PatientRow.data["record_number"].as_string(),
+        sex=PatientRow.data["sex"].as_string(),
+        birth_date=PatientRow.data["birth_date"].as_string(),
+    ).rename(columns={"id": "patient_id"})
+    sessions = current(
+        InjectionSessionRow,
+        patient_id=InjectionSessionRow.data["patient_id"].as_string(),
+        date=InjectionSessionRow.data["date"].as_string(),
+        product=InjectionSessionRow.data["product"].as_string(),
+        total_units=InjectionSessionRow.data["total_units"].as_float(),
+        physical_therapy=InjectionSessionRow.data["physical_therapy"].as_boolean(),
+        decision=InjectionSessionRow.data["decision"]["decision"].as_string(),
+        override=InjectionSessionRow.data["override"],
+    ).rename(columns={"id": "session_id"})
+    sessions = sessions[
         [
-            {
-                "patient_id": rid,
-                "record_number": d["record_number"],
-                "sex": d["sex"],
-                "birth_date": d["birth_date"],
-            }
-            for rid, d in current(PatientRow)
-        ],
-        columns=["patient_id", "record_number", "sex", "birth_date"],
-    )
-    sessions = pd.DataFrame(
-        [
-            {
-                "patient_id": d["patient_id"],
-                "session_id": rid,
-                "date": d["date"],
-                "product": d["product"],
-                "total_units": d["total_units"],
-                "physical_therapy": d["physical_therapy"],
-                "decision": d["decision"]["decision"],
-                "override": d.get("override") is not None,
-            }
-            for rid, d in current(InjectionSessionRow)
-        ],
-        columns=[
             "patient_id",
             "session_id",
             "date",
@@ -92,39 +90,44 @@ def cohort_frames(
             "physical_therapy",
             "decision",
             "override",
-        ],
-    )
+        ]
+    ]
     sessions["date"] = pd.to_datetime(sessions["date"])
+    sessions["physical_therapy"] = sessions["physical_therapy"].astype(bool)
+    sessions["override"] = sessions["override"].notna()
+    outcomes = current(
+        OutcomeRow,
+        patient_id=OutcomeRow.data["patient_id"].as_string(),
+        session_id=OutcomeRow.data["session_id"].as_string(),
+        weeks_after_session=OutcomeRow.data["weeks_after_session"].as_float(),
+        date=OutcomeRow.data["date"].as_string(),
+        instrument=OutcomeRow.data["instrument"].as_string(),
+        scores=OutcomeRow.data["scoring"]["scores"],
+    )
+    scores = outcomes["scores"].map(lambda d: d if isinstance(d, dict) else {})
+    long = outcomes.drop(columns=["id", "scores"]).assign(scores=scores.map(lambda d: list(d.items())))
+    long = long.explode("scores").dropna(subset=["scores"])
     measurements = pd.DataFrame(
-        [
-            {
-                "patient_id": d["patient_id"],
-                "session_id": d.get("session_id"),
-                "weeks_after_session": d.get("weeks_after_session"),
-                "date": d["date"],
-                "instrument": d["instrument"],
-                "score": name,
-                "value": value,
-            }
-            for _, d in current(OutcomeRow)
-            for name, value in (d.get("scoring") or {}).get("scores", {}).items()
-            if value is not None
-        ],
-        columns=["patient_id", "session_id", "weeks_after_session", "date", "instrument", "score", "value"],
+        {
+            "patient_id": long["patient_id"],
+            "session_id": long["session_id"],
+            "weeks_after_session": long["weeks_after_session"],
+            "date": pd.to_datetime(long["date"]),
+            "instrument": long["instrument"],
+            "score": long["scores"].map(lambda kv: kv[0]),
+            "value": long["scores"].map(lambda kv: kv[1]),
+        }
     )
-    measurements["date"] = pd.to_datetime(measurements["date"])
-    events = pd.DataFrame(
-        [
-            {
-                "session_id": d["session_id"],
-                "event": d["event"],
-                "severity": d["severity"],
-                "serious": d.get("serious", False),
-            }
-            for _, d in current(AdverseEventRow)
-        ],
-        columns=["session_id", "event", "severity", "serious"],
-    )
+    measurements = measurements.dropna(subset=["value"]).reset_index(drop=True)
+    measurements["value"] = measurements["value"].astype(float)
+    events = current(
+        AdverseEventRow,
+        session_id=AdverseEventRow.data["session_id"].as_string(),
+        event=AdverseEventRow.data["event"].as_string(),
+        severity=AdverseEventRow.data["severity"].as_string(),
+        serious=AdverseEventRow.data["serious"].as_boolean(),
+    )[["session_id", "event", "severity", "serious"]]
+    events["serious"] = events["serious"].fillna(False).astype(bool)
     for record_type, n in read.items():
         log(
             db,
