@@ -49,6 +49,8 @@ def replicate(path: Path, copies: int) -> None:
     con.execute("pragma journal_mode=off")
     con.execute("pragma synchronous=off")
     tables = record_tables(con)
+    for table in tables:  # the originals, kept aside so each copy reads only them
+        con.execute(f"create temp table base_{table} as select * from {table}")
     for k in track(range(1, copies + 1), description=f"copying the clinic {copies} times", console=console):
         suffix = f"~{k}"
         for table in tables:
@@ -74,7 +76,7 @@ def replicate(path: Path, copies: int) -> None:
                     select.append(c)
             con.execute(
                 f"insert into {table} ({', '.join(cols)}) "
-                f"select {', '.join(select)} from {table} where id not like '%~%'"
+                f"select {', '.join(select)} from base_{table}"
             )
         con.commit()
     con.close()
@@ -112,9 +114,10 @@ def run_report(url: str, out: Path) -> tuple[float, float]:
     return seconds, kb / 1024 / 1024
 
 
-def main(patients: int = PATIENTS) -> dict[str, float]:
+def main(patients: int = PATIENTS, keep: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "large.db"
+        path = keep or Path(tmp) / "large.db"
+        path.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
         base = min(BASE, patients)
         console.print(f"building a {base}-patient demo clinic, then copying it to {patients:,} patients")
@@ -132,4 +135,7 @@ def main(patients: int = PATIENTS) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else PATIENTS)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else PATIENTS,
+        Path(sys.argv[2]) if len(sys.argv) > 2 else None,  # keep the registry there, to profile it
+    )

@@ -93,7 +93,6 @@ class TrajectorySeries:
     high: list[float]
     n_patients: int
     n_observations: int
-    sampled_from: int | None
 
 
 @dataclass(frozen=True)
@@ -304,7 +303,6 @@ def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries 
     follow = rows[["patient_id", "session_id", "cycle", "weeks", "value"]]
     long = pd.concat([base, follow], ignore_index=True).dropna(subset=["value"])
     long = long[long["cycle"] <= TRAJECTORY_MAX_CYCLES]
-    sampled_from = None
     long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
     counts = long.groupby("visit")["patient_id"].nunique()
     long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
@@ -324,7 +322,6 @@ def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries 
         high=fit.high,
         n_patients=fit.n_patients,
         n_observations=fit.n_observations,
-        sampled_from=sampled_from,
     )
 
 

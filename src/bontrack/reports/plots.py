@@ -161,10 +161,9 @@ def trajectories_plot(report: Report) -> bytes | None:
         ax.set_xticks(xs, [f"{w}" for w in series.weeks], fontsize=8)
         ax.set_xlabel("weeks after each injection (cycles side by side)")
         ax.set_ylabel(series.label + "\n(lower is better)", fontsize=9)
-        sample = f", a random {series.n_patients} of {series.sampled_from}" if series.sampled_from else ""
         ax.set_title(
             f"{series.label}: mean by visit, mixed model with a random intercept per patient "
-            f"({series.n_patients} patients{sample}, {series.n_observations} scores)",
+            f"({series.n_patients} patients, {series.n_observations} scores)",
             fontsize=9,
         )
         _style(ax)
