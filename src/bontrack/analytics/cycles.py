@@ -49,8 +49,11 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
     Columns: patient_id, session_id, cycle, session_date, next_session_date, weeks, date, baseline,
     value, change, improvement, improvement_percent, responder_moderate, responder_substantial,
     mcid_met. Flags are None where they cannot be judged (no baseline; zero baseline for percents).
+    Sessions already numbered by ``number_cycles`` are used as they are (callers that judge many
+    scores number them once).
     """
-    cycles = number_cycles(sessions).rename(columns={"date": "session_date"})
+    numbered = "cycle" in sessions.columns and "next_session_date" in sessions.columns
+    cycles = (sessions if numbered else number_cycles(sessions)).rename(columns={"date": "session_date"})
     m = measurements[(measurements["instrument"] == rule.instrument) & (measurements["score"] == rule.score)]
     m = m.dropna(subset=["value"])
     base = (

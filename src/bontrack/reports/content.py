@@ -21,7 +21,7 @@ from bontrack.analytics.cohort import (
     responder_rates,
     stop_and_review,
 )
-from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes
+from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
 from bontrack.analytics.duration import benefit_durations, kaplan_meier
 from bontrack.analytics.effect_sizes import RATIO_MEASURES, log_risk_ratio, smd
 from bontrack.analytics.evidence import pool
@@ -552,6 +552,9 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
     main_week = sorted(visit_weeks)[len(visit_weeks) // 2] if visit_weeks else 6
     last_week = max(visit_weeks) if visit_weeks else 12
+    frames = CohortFrames(
+        frames.patients, number_cycles(frames.sessions), frames.measurements, frames.adverse_events
+    )
     nprs = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "nprs", "pain_intensity", "lower"))
     ndi = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "ndi", "total", "lower"))
     rand_pain = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", "pain", "higher"))
