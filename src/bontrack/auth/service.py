@@ -23,9 +23,26 @@ from bontrack.auth.models import AuthTokenRow, LoginFailureRow, UserRow
 from bontrack.auth.schemas import IssuedToken, UserCreate, UserRead
 from bontrack.errors import InputError, NotFoundError, RegistryError
 
+# argon2-cffi's defaults: Argon2id, RFC 9106 "low memory" profile (t=3, 64 MiB, p=4)
 _hasher = PasswordHasher()
-# verified against when the e-mail is unknown, so a miss costs as long as a wrong password
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+_dummy_hash: str | None = None
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Hash with other Argon2 parameters from now on (tests use cheap ones to stay fast).
+
+    Hashes made with other parameters still verify, and are re-hashed at the next log-in.
+    """
+    global _hasher, _dummy_hash
+    _hasher, _dummy_hash = hasher, None
+
+
+def _dummy() -> str:
+    """Verified against when the e-mail is unknown, so a miss costs as long as a wrong password."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not a password of anyone")
+    return _dummy_hash
 
 
 class Throttled(RegistryError):
@@ -141,7 +158,7 @@ def authenticate(
     check_throttle(db=db, email=email, client=client, now=now, policy=policy)
     row = db.scalar(select(UserRow).where(UserRow.email == email))
     try:
-        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row is not None else _dummy(), password)
         ok = row is not None and row.active
     except (VerificationError, InvalidHashError):
         ok = False
