@@ -4,6 +4,11 @@
    validating the same inputs (parse_check_request). Aim: a decision costs at most 5x validation.
 2. Cold start: wall time of `bontrack check PLAN.json` in a fresh process, against the floor of a
    bare `python -c pass`. Aim: under 0.5 s.
+3. Web API under load (benchmarks/web_load.py): p95 latency of the patient chart and of an outcome
+   submission, 32 concurrent clients against `bontrack serve` on a 10,000-patient registry, with
+   throughput as a ratio of the bare /health endpoint in the same run. Aim: p95 <= 100 ms.
+
+`python benchmarks/run.py engine cold web` runs the named parts (default: all).
 """
 
 from __future__ import annotations
@@ -124,7 +129,32 @@ def cold_start_figures() -> tuple[float, float]:
 
 
 def main() -> None:
+    parts = set(sys.argv[1:]) or {"engine", "cold", "web"}
+    unknown = parts - {"engine", "cold", "web"}
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(sorted(unknown))}; allowed: engine, cold, web")
     console = Console()
+    if parts & {"engine", "cold"}:
+        engine_and_cold(console, parts)
+    if "web" in parts:
+        web_table(console)
+
+
+def web_table(console: Console) -> None:
+    from web_load import CLIENTS, PATIENTS, summary_rows, web_figures
+
+    results = web_figures(console.print)
+    table = Table(title=f"web API, {CLIENTS} concurrent clients, {PATIENTS:,} patients (SQLite, one process)")
+    for col in ("endpoint", "throughput", "latency", "ratio", "aim"):
+        table.add_column(col)
+    for row in summary_rows(results):
+        table.add_row(*row)
+    console.print(table)
+
+
+def engine_and_cold(console: Console, parts: set[str]) -> None:
+    if "engine" not in parts or "cold" not in parts:
+        console.print("engine and cold are reported together; running both")
     floor, full = engine_figures(console)
     py_floor, cold = cold_start_figures()
     table = Table(title=f"bontrack benchmarks ({N_PLANS:,} generated plans)")

@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 
 from web.conftest import Site
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 # revoking the token would turn every later request into a 401 (tested in test_auth)
 SKIPPED = {("POST", "/api/auth/revoke")}
 

@@ -6,11 +6,13 @@ open routes (log-in, the patient link, /health, /openapi.json) are the visible e
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -55,7 +57,27 @@ def now(settings: SettingsDep) -> datetime:
 NowDep = Annotated[datetime, Depends(now)]
 
 
-def get_db(settings: SettingsDep) -> Iterator[Session]:
+_db_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
+
+
+async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
+    """SQLite: one request transaction at a time (SQLite has one writer, and every request writes
+    its audit entries). Waiting here, in the event loop, holds no worker thread and never times
+    out; waiting in SQLite's busy handler would poll, and could time out under load."""
+    if settings.engine.dialect.name != "sqlite":
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    turn = _db_turns.get(loop)
+    if turn is None:
+        turn = _db_turns[loop] = asyncio.Semaphore(1)
+    async with turn:
+        yield
+
+
+def get_db(
+    settings: SettingsDep, _turn: Annotated[None, Depends(database_turn, scope="function")]
+) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
     with transaction(settings.engine) as db:
         yield db
