@@ -72,6 +72,12 @@ def registry(console_print: Callable[[str], None]) -> Path:
         _bontrack(building, "user", "demo-logins")
         building.replace(cache)
     run_copy = ROOT / "artifacts" / "bench-web-run.db"
+    for leftover in (
+        run_copy,
+        run_copy.with_name(run_copy.name + "-wal"),
+        run_copy.with_name(run_copy.name + "-shm"),
+    ):
+        leftover.unlink(missing_ok=True)  # a stale write-ahead log would not match the new copy
     shutil.copyfile(cache, run_copy)  # outcome submissions must not grow the cached registry
     return run_copy
 
