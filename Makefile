@@ -15,9 +15,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Builds the demo clinic (200 synthetic patients, seed 1) into bontrack.db when it has no patients,
-# then prints the registry summary. `bontrack tour examples` walks through the example plans.
+# prints the registry summary and the demo logins, then serves the web app on 127.0.0.1:8000.
+# `bontrack tour examples` walks through the example plans.
 run: $(STAMP)
 	$(BIN)/bontrack demo --if-empty --patients 200 --seed 1
+	$(BIN)/bontrack user demo-logins
+	@echo "Serving the demo clinic at http://127.0.0.1:8000 (Ctrl-C stops it)"
+	$(BIN)/bontrack serve --host 127.0.0.1 --port 8000
 
 test: lint typecheck pytest
 

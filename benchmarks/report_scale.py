@@ -62,10 +62,7 @@ def replicate(path: Path, copies: int) -> None:
                 elif c == "data":
                     expr = "data"
                     for key in ID_KEYS:
-                        expr = (
-                            f"json_replace({expr}, '$.{key}', "
-                            f"json_extract(data, '$.{key}') || '{suffix}')"
-                        )
+                        expr = f"json_replace({expr}, '$.{key}', json_extract(data, '$.{key}') || '{suffix}')"
                     if table == "patient_versions":
                         expr = (
                             f"json_replace({expr}, '$.record_number', "
@@ -75,8 +72,7 @@ def replicate(path: Path, copies: int) -> None:
                 else:
                     select.append(c)
             con.execute(
-                f"insert into {table} ({', '.join(cols)}) "
-                f"select {', '.join(select)} from base_{table}"
+                f"insert into {table} ({', '.join(cols)}) select {', '.join(select)} from base_{table}"
             )
         con.commit()
     con.close()

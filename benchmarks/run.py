@@ -6,6 +6,11 @@
    bare `python -c pass`. Aim: under 0.5 s.
 3. The clinic report on a 100,000-patient registry (benchmarks/report_scale.py): wall time and
    peak memory against the floor of only reading the same rows. Aim: 60 s and 4 GB.
+4. Web API under load (benchmarks/web_load.py): p95 latency of the patient chart and of an outcome
+   submission, 32 concurrent clients against `bontrack serve` on a 10,000-patient registry, with
+   throughput as a ratio of the bare /health endpoint in the same run. Aim: p95 <= 100 ms.
+
+`python benchmarks/run.py engine cold report web` runs the named parts (default: all).
 """
 
 from __future__ import annotations
@@ -126,7 +131,39 @@ def cold_start_figures() -> tuple[float, float]:
 
 
 def main() -> None:
+    known = {"engine", "cold", "report", "web"}
+    parts = set(sys.argv[1:]) or known
+    unknown = parts - known
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
     console = Console()
+    if parts & {"engine", "cold"}:
+        engine_and_cold(console, parts)
+    if "report" in parts:
+        # The clinic report on a 100,000-patient registry (several minutes: builds the registry).
+        sys.path.insert(0, str(Path(__file__).parent))
+        import report_scale
+
+        report_scale.main()
+    if "web" in parts:
+        web_table(console)
+
+
+def web_table(console: Console) -> None:
+    from web_load import CLIENTS, PATIENTS, summary_rows, web_figures
+
+    results = web_figures(console.print)
+    table = Table(title=f"web API, {CLIENTS} concurrent clients, {PATIENTS:,} patients (SQLite, one process)")
+    for col in ("endpoint", "throughput", "latency", "ratio", "aim"):
+        table.add_column(col)
+    for row in summary_rows(results):
+        table.add_row(*row)
+    console.print(table)
+
+
+def engine_and_cold(console: Console, parts: set[str]) -> None:
+    if "engine" not in parts or "cold" not in parts:
+        console.print("engine and cold are reported together; running both")
     floor, full = engine_figures(console)
     py_floor, cold = cold_start_figures()
     table = Table(title=f"bontrack benchmarks ({N_PLANS:,} generated plans)")
@@ -155,12 +192,6 @@ def main() -> None:
         "< 500 ms " + ("(met)" if cold < 0.5 else "(NOT met)"),
     )
     console.print(table)
-
-    # 3. The clinic report on a 100,000-patient registry (several minutes: builds the registry).
-    sys.path.insert(0, str(Path(__file__).parent))
-    import report_scale
-
-    report_scale.main()
 
 
 if __name__ == "__main__":

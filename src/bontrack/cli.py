@@ -151,5 +151,62 @@ def report(
     run(out=out, pdf=pdf, as_json=as_json, date_text=date, clinic_id=clinic)
 
 
+# ---- users and the web server ------------------------------------------------------------------
+user_app = typer.Typer(help="Users of the web app and API.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    email: str = typer.Option(..., "--email", help="Log-in e-mail."),
+    role: str = typer.Option(
+        ..., "--role", help="physician, physical_therapist, staff, researcher or admin."
+    ),
+    clinic: str | None = typer.Option(
+        None, "--clinic", metavar="ID", help="The clinic the user works at (default: every clinic)."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+) -> None:
+    """Add a user; the password is asked for twice (or read from stdin)."""
+    from bontrack.auth.cli import add_user
+
+    add_user(email=email, role=role, clinic=clinic, password_stdin=password_stdin)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every user: e-mail, role, clinic, state."""
+    from bontrack.auth.cli import list_users
+
+    list_users()
+
+
+@user_app.command("demo-logins")
+def user_demo_logins() -> None:
+    """Create one demo user per role (fixed, printed passwords) unless they exist, and print them."""
+    from bontrack.auth.cli import demo_logins
+
+    demo_logins()
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Mark cookies Secure (needs HTTPS, e.g. behind a TLS proxy)."
+    ),
+    public_url: str | None = typer.Option(
+        None, "--public-url", metavar="URL", help="How patients' links begin (default: the request's URL)."
+    ),
+) -> None:
+    """Serve the web app and REST API on the registry given by --db."""
+    from bontrack.auth.cli import serve as run
+
+    run(host=host, port=port, secure_cookies=secure_cookies, public_url=public_url)
+
+
 def main() -> None:
     app()

@@ -44,14 +44,31 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(parsed)
     if parsed.drivername.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see below)
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Write-ahead log: a commit appends to one file (still synced: synchronous stays FULL), and
+    # readers in other processes are not blocked by a writer.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """Take the write lock when a transaction begins, not at its first write.
+
+    Every unit of work writes (reads leave audit entries). Begun the default (deferred) way, two
+    concurrent ones that have both read deadlock when each wants to write, and SQLite fails one
+    at once with "database is locked" instead of waiting. Begun IMMEDIATE, the second waits
+    (busy_timeout) for the first to commit.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config(connection: Any) -> Any:

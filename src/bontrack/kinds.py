@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate
 from bontrack.audit.models import AuditEntry
+from bontrack.auth.models import AUTH_TABLES
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, SessionRecord
 from bontrack.outcomes.models import OutcomeRow
@@ -78,5 +79,5 @@ KINDS: tuple[Kind, ...] = (
     ),
 )
 BY_NAME = {k.name: k for k in KINDS}
-TABLES = (AuditEntry, *(k.row for k in KINDS))
+TABLES = (AuditEntry, *(k.row for k in KINDS), *AUTH_TABLES)
 assert all(k.row.record_type == k.name for k in KINDS)

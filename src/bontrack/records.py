@@ -335,6 +335,40 @@ def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> l
     return list(db.scalars(query.order_by(row_cls.recorded_at, row_cls.id)))
 
 
+def page_current(
+    db: Session,
+    *,
+    row_cls: type[R],
+    actor: str,
+    limit: int,
+    offset: int,
+    purpose: str | None = None,
+    **equal: Any,
+) -> tuple[int, list[R]]:
+    """One page of current, non-withdrawn records (oldest first) and how many there are in all.
+
+    Only the records on the page are audited as read: the count reveals no content.
+    """
+    for name in equal:
+        if name != "clinic_id" and name not in row_cls.index_fields:
+            raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
+    write_out_pending(db)
+    conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
+    newest_query = select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+    if conditions:  # narrow to records that ever matched; the newest version must still match
+        newest_query = newest_query.where(row_cls.id.in_(select(row_cls.id).where(*conditions)))
+    newest = newest_query.group_by(row_cls.id).subquery()
+    current = (
+        select(row_cls)
+        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
+        .where(row_cls.withdrawn.is_(False), *conditions)
+    )
+    total = int(db.scalar(select(func.count()).select_from(current.subquery())) or 0)
+    rows = list(db.scalars(current.order_by(row_cls.recorded_at, row_cls.id).limit(limit).offset(offset)))
+    _audit_read(db, rows, actor, purpose)
+    return total, rows
+
+
 def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
     """find_current inside a bulk block: memory, plus the database unless a value is a new id."""
     ids: set[str] | None = None

@@ -56,3 +56,19 @@ def latest_assessment(
     )
     found = [a for a in (records.to_read(r, AssessmentCreate) for r in rows) if a.data.date <= on_or_before]
     return max(found, key=lambda a: (a.data.date, a.recorded_at), default=None)
+
+
+def get_assessment(
+    *, db: Session, actor: str, assessment_id: str, field: str = "assessment_id"
+) -> AssessmentRead:
+    """The current version of an assessment."""
+    row = records.get(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor, field=field)
+    return records.to_read(row, AssessmentCreate)
+
+
+def assessments_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AssessmentRead]:
+    """Current assessments of a patient, by date."""
+    rows = records.find_current(db, row_cls=AssessmentRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, AssessmentCreate) for r in rows), key=lambda a: (a.data.date, a.recorded_at)
+    )

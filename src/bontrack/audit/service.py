@@ -101,3 +101,20 @@ def entries(db: Session, *, record_id: str | None = None, action: str | None = N
     write_out_pending(db)
     db.flush()
     return db.scalars(query).all()
+
+
+def page_entries(
+    db: Session, *, limit: int, offset: int, record_id: str | None = None, actor: str | None = None
+) -> tuple[int, Sequence[AuditEntry]]:
+    """One page of audit entries, newest first, optionally of one record or one actor, and the total."""
+    from sqlalchemy import func
+
+    conditions = []
+    if record_id is not None:
+        conditions.append(AuditEntry.record_id == record_id)
+    if actor is not None:
+        conditions.append(AuditEntry.actor == actor)
+    db.flush()
+    total = int(db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0)
+    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
+    return total, db.scalars(query).all()

@@ -282,3 +282,12 @@ def adverse_events_of_session(*, db: Session, actor: str, session_id: str) -> li
     """Current adverse events reported for a session."""
     rows = records.find_current(db, row_cls=AdverseEventRow, actor=actor, session_id=session_id)
     return [records.to_read(r, AdverseEventCreate) for r in rows]
+
+
+def adverse_events_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AdverseEventRead]:
+    """Current adverse events of a patient, by onset date."""
+    rows = records.find_current(db, row_cls=AdverseEventRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, AdverseEventCreate) for r in rows),
+        key=lambda e: (e.data.onset_date, e.recorded_at),
+    )

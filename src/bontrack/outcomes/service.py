@@ -66,3 +66,9 @@ def outcomes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[Out
     return sorted(
         (records.to_read(r, OutcomeRecord) for r in rows), key=lambda o: (o.data.date, o.recorded_at)
     )
+
+
+def get_outcome(*, db: Session, actor: str, outcome_id: str, field: str = "outcome_id") -> OutcomeRead:
+    """The current version of an outcome measurement."""
+    row = records.get(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor, field=field)
+    return records.to_read(row, OutcomeRecord)

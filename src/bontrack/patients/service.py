@@ -149,3 +149,23 @@ def episode_of(*, db: Session, actor: str, episode_id: str, patient_id: str) -> 
     if episode.data.patient_id != patient_id:
         raise InputError.one("episode_id", f"episode {episode_id!r} belongs to another patient")
     return episode
+
+
+def page_patients(
+    *, db: Session, actor: str, clinic_id: str | None, limit: int, offset: int
+) -> tuple[int, list[PatientRead]]:
+    """One page of current patients (of a clinic, or of every clinic) and the total."""
+    where = {"clinic_id": clinic_id} if clinic_id is not None else {}
+    total, rows = records.page_current(
+        db, row_cls=PatientRow, actor=actor, limit=limit, offset=offset, **where
+    )
+    return total, [records.to_read(r, PatientCreate) for r in rows]
+
+
+def episodes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[EpisodeRead]:
+    """Current episodes of a patient, by onset date."""
+    rows = records.find_current(db, row_cls=EpisodeRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, EpisodeCreate) for r in rows),
+        key=lambda e: (e.data.pain_onset_date, e.recorded_at),
+    )

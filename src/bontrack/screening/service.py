@@ -59,3 +59,19 @@ def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: 
     found = [records.to_read(r, ScreeningCreate) for r in rows]
     found = [s for s in found if s.data.date <= on_or_before]
     return max(found, key=lambda s: (s.data.date, s.recorded_at), default=None)
+
+
+def get_screening(
+    *, db: Session, actor: str, screening_id: str, field: str = "screening_id"
+) -> ScreeningRead:
+    """The current version of a screening."""
+    row = records.get(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor, field=field)
+    return records.to_read(row, ScreeningCreate)
+
+
+def screenings_of_patient(*, db: Session, actor: str, patient_id: str) -> list[ScreeningRead]:
+    """Current screenings of a patient, by date."""
+    rows = records.find_current(db, row_cls=ScreeningRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, ScreeningCreate) for r in rows), key=lambda s: (s.data.date, s.recorded_at)
+    )

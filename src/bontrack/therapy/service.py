@@ -65,3 +65,20 @@ def visits_of_plan(*, db: Session, actor: str, plan_id: str) -> list[TherapyVisi
     """Current visits recorded for a plan, by date."""
     rows = records.find_current(db, row_cls=TherapyVisitRow, actor=actor, plan_id=plan_id)
     return sorted((records.to_read(r, TherapyVisitCreate) for r in rows), key=lambda v: v.data.date)
+
+
+def plans_of_patient(*, db: Session, actor: str, patient_id: str) -> list[TherapyPlanRead]:
+    """Current therapy plans of a patient, by start date."""
+    rows = records.find_current(db, row_cls=TherapyPlanRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, TherapyPlanCreate) for r in rows),
+        key=lambda p: (p.data.start_date, p.recorded_at),
+    )
+
+
+def visits_of_patient(*, db: Session, actor: str, patient_id: str) -> list[TherapyVisitRead]:
+    """Current therapy visits of a patient, by date."""
+    rows = records.find_current(db, row_cls=TherapyVisitRow, actor=actor, patient_id=patient_id)
+    return sorted(
+        (records.to_read(r, TherapyVisitCreate) for r in rows), key=lambda v: (v.data.date, v.recorded_at)
+    )

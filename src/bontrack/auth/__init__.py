@@ -1,0 +1,1 @@
+"""Users, roles, log-in sessions, API tokens and patients' one-time links."""

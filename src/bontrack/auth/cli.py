@@ -1,0 +1,106 @@
+"""`bontrack user ...` and `bontrack serve`: what the commands do (cli.py only declares them)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from sqlalchemy import select
+
+from bontrack.auth.schemas import UserCreate
+from bontrack.errors import InputError
+from bontrack.registry_cli import actor, engine, run
+from bontrack.schemas import parse
+
+DEMO_DOMAIN = "demo.example.org"  # a reserved domain: no real mailbox
+
+
+def demo_password(role: str) -> str:
+    """Fixed, printed, and only for a demo on a laptop."""
+    return f"bontrack-demo-{role.replace('_', '-')}"
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InputError.one(
+            "--password-stdin", "no terminal to prompt on; pipe the password with --password-stdin"
+        )
+    text: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return text
+
+
+def add_user(*, email: str, role: str, clinic: str | None, password_stdin: bool) -> None:
+    from bontrack.auth.service import create_user
+    from bontrack.db import transaction
+    from bontrack.web.settings import system_clock
+
+    def go() -> None:
+        data = parse(
+            UserCreate,
+            {"email": email, "role": role, "clinic_id": clinic, "password": _password(password_stdin)},
+        )
+        with transaction(engine()) as db:
+            user = create_user(db=db, actor=actor(), data=data, now=system_clock())
+        where = f" at clinic {user.clinic_id}" if user.clinic_id else " (every clinic)"
+        print(f"added {user.email} as {user.role}{where}")
+
+    run(go)
+
+
+def list_users() -> None:
+    from bontrack.auth.service import list_users as users
+    from bontrack.db import transaction
+
+    def go() -> None:
+        with transaction(engine()) as db:
+            for u in users(db=db):
+                state = "active" if u.active else "inactive"
+                print(f"{u.email}\t{u.role}\t{u.clinic_id or '(every clinic)'}\t{state}")
+
+    run(go)
+
+
+def demo_logins() -> None:
+    """One user per role with a printed password; clinical roles work at the oldest clinic."""
+    from bontrack.auth.models import ROLES
+    from bontrack.auth.service import create_user, get_user_by_email
+    from bontrack.db import transaction
+    from bontrack.patients.models import ClinicRow
+    from bontrack.web.settings import system_clock
+
+    def go() -> None:
+        with transaction(engine()) as db:
+            clinic = db.scalar(select(ClinicRow.id).order_by(ClinicRow.recorded_at, ClinicRow.id).limit(1))
+            if clinic is None:
+                raise InputError.one("--db", "the registry has no clinic yet; run `bontrack demo` first")
+            print("Demo logins (for a demo on this machine only; the passwords are public):")
+            for role in ROLES:
+                email = f"{role.replace('_', '-')}@{DEMO_DOMAIN}"
+                if get_user_by_email(db=db, email=email) is None:
+                    works_at = None if role in ("researcher", "admin") else clinic
+                    data = UserCreate(
+                        email=email, role=role, password=demo_password(role), clinic_id=works_at
+                    )
+                    create_user(db=db, actor=actor(), data=data, now=system_clock())
+                print(f"  {role:<19} {email:<36} {demo_password(role)}")
+
+    run(go)
+
+
+def serve(*, host: str, port: int, secure_cookies: bool, public_url: str | None) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from bontrack.web.app import create_app
+    from bontrack.web.settings import WebSettings
+
+    def build() -> FastAPI:
+        return create_app(WebSettings(engine=engine(), secure_cookies=secure_cookies, public_url=public_url))
+
+    app = run(build)
+    print(
+        f"bontrack serving {engine(create=False).url.render_as_string(hide_password=True)} at http://{host}:{port}"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,203 @@
+"""Patients' one-time links: a clinician issues one, the patient fills in the forms it names once.
+
+The link's secret is shown only when issued (stored as SHA-256). A link can be opened (read)
+any number of times until it is used or expires; submitting the forms uses it, atomically, so a
+second submission, even a concurrent one, finds it used. Outcomes submitted through a link are
+recorded by the outcomes service with the link as the actor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bontrack.audit.service import log
+from bontrack.auth.models import PatientLinkRow
+from bontrack.auth.service import digest, new_secret
+from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
+from bontrack.outcomes.schemas import Answer, OutcomeCreate, OutcomeRead
+from bontrack.schemas import Id, Input
+
+
+class LinkGone(RegistryError):
+    """The link was used already or has expired."""
+
+
+class PatientLinkCreate(Input):
+    patient_id: Id
+    episode_id: Id
+    instruments: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1, max_length=5, description="instrument ids the patient is asked to fill in, e.g. nprs"
+    )
+    session_id: Id | None = Field(None, description="the session these follow-up forms belong to")
+    weeks_after_session: Annotated[int, Field(ge=0, le=104)] | None = None
+    expires_in_hours: Annotated[int, Field(ge=1, le=720)] = 168
+
+    @field_validator("instruments")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from bontrack.instruments import INSTRUMENT_IDS
+
+        for name in value:
+            if name not in INSTRUMENT_IDS:
+                raise ValueError(f"unknown instrument {name!r}; allowed: {', '.join(INSTRUMENT_IDS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an instrument twice")
+        return value
+
+
+class PatientLinkRead(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: str
+    clinic_id: str
+    patient_id: str
+    episode_id: str
+    instruments: list[str]
+    session_id: str | None
+    weeks_after_session: int | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+    @property
+    def actor(self) -> str:
+        """How the patient appears in the audit log when acting through this link."""
+        return f"patient-link:{self.id}"
+
+
+class LinkForm(Input):
+    """One form the patient filled in through the link."""
+
+    instrument: Annotated[str, Field(min_length=1, max_length=40)]
+    answers: dict[Annotated[str, Field(min_length=1, max_length=40)], Answer] = Field(min_length=1)
+
+
+class LinkSubmission(Input):
+    forms: list[LinkForm] = Field(min_length=1, max_length=5)
+
+
+def issue_link(
+    *, db: Session, actor: str, data: PatientLinkCreate, now: datetime
+) -> tuple[str, PatientLinkRead]:
+    """A new link for a patient's episode; returns the secret (shown once) and the link."""
+    from bontrack.injections.service import get_session
+    from bontrack.patients.service import episode_of
+
+    episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
+    if (data.session_id is None) != (data.weeks_after_session is None):
+        raise InputError.one(
+            "weeks_after_session", "give both session_id and weeks_after_session, or neither"
+        )
+    if data.session_id is not None:
+        session = get_session(db=db, actor=actor, session_id=data.session_id)
+        if session.data.patient_id != data.patient_id:
+            raise InputError.one("session_id", f"session {data.session_id!r} belongs to another patient")
+    secret = new_secret()
+    row = PatientLinkRow(
+        id=str(uuid.uuid4()),
+        token_hash=digest(secret),
+        clinic_id=episode.clinic_id,
+        patient_id=data.patient_id,
+        episode_id=data.episode_id,
+        instruments=list(data.instruments),
+        session_id=data.session_id,
+        weeks_after_session=data.weeks_after_session,
+        created_at=now,
+        created_by=actor,
+        expires_at=now + timedelta(hours=data.expires_in_hours),
+        used_at=None,
+    )
+    db.add(row)
+    db.flush()
+    link = PatientLinkRead.model_validate(row)
+    log(
+        db,
+        actor=actor,
+        action="create",
+        record_type="patient_link",
+        record_id=link.id,
+        version=1,
+        clinic_id=link.clinic_id,
+        after=link.model_dump(mode="json"),
+    )
+    return secret, link
+
+
+def open_link(*, db: Session, secret: str, now: datetime) -> PatientLinkRead:
+    """The link for a secret; NotFoundError if unknown, LinkGone if used or expired."""
+    row = db.scalar(select(PatientLinkRow).where(PatientLinkRow.token_hash == digest(secret)))
+    if row is None:
+        raise NotFoundError.one("token", "no such link; ask the clinic for a new one")
+    if row.used_at is not None:
+        raise LinkGone("this link was used already; ask the clinic for a new one")
+    if row.expires_at <= now:
+        raise LinkGone("this link has expired; ask the clinic for a new one")
+    return PatientLinkRead.model_validate(row)
+
+
+def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
+    """Mark the link used; the condition makes a concurrent second use fail."""
+    result = db.execute(
+        update(PatientLinkRow)
+        .where(
+            PatientLinkRow.id == link.id,
+            PatientLinkRow.used_at.is_(None),
+            PatientLinkRow.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkGone("this link was used already; ask the clinic for a new one")
+
+
+def submit_through_link(
+    *, db: Session, secret: str, submission: LinkSubmission, now: datetime
+) -> list[OutcomeRead]:
+    """Record the patient's forms (dated today) and use the link; all or nothing."""
+    from bontrack.outcomes.service import record_outcome
+
+    link = open_link(db=db, secret=secret, now=now)
+    errors = [
+        FieldError(
+            f"forms[{i}].instrument",
+            f"this link asks for {', '.join(link.instruments)}, not {form.instrument!r}",
+        )
+        for i, form in enumerate(submission.forms)
+        if form.instrument not in link.instruments
+    ]
+    names = [f.instrument for f in submission.forms]
+    if len(set(names)) != len(names):
+        errors.append(FieldError("forms", "fills in an instrument twice"))
+    if errors:
+        raise InputError(errors)
+    _use(db, link, now)
+    saved = []
+    for i, form in enumerate(submission.forms):
+        data = OutcomeCreate(
+            patient_id=link.patient_id,
+            episode_id=link.episode_id,
+            instrument=form.instrument,
+            date=now.date(),
+            answers=form.answers,
+            session_id=link.session_id,
+            weeks_after_session=link.weeks_after_session,
+        )
+        try:
+            saved.append(record_outcome(db=db, actor=link.actor, data=data))
+        except InputError as exc:
+            raise type(exc)([FieldError(f"forms[{i}].{e.field}", e.message) for e in exc.errors]) from None
+    return saved
+
+
+def own_outcomes(*, db: Session, secret: str, now: datetime) -> tuple[PatientLinkRead, list[OutcomeRead]]:
+    """The link and the patient's own earlier measurements (read as the link, audited)."""
+    from bontrack.outcomes.service import outcomes_of_patient
+
+    link = open_link(db=db, secret=secret, now=now)
+    return link, outcomes_of_patient(db=db, actor=link.actor, patient_id=link.patient_id)

@@ -1,0 +1,85 @@
+"""Tables of users and their credentials. Not clinical records: these rows may change state
+(a token is revoked, a link is used), so they are plain tables, not versioned ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bontrack.db import Base
+
+ROLES = ("physician", "physical_therapist", "staff", "researcher", "admin")
+TOKEN_KINDS = ("session", "bearer")
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(30))
+    # None: every clinic on this server (a single-clinic install needs no more)
+    clinic_id: Mapped[str | None] = mapped_column(String(36))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class AuthTokenRow(Base):
+    """A browser session (cookie) or an API bearer token; only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "auth_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginFailureRow(Base):
+    """One failed log-in: counted per account and per client address to throttle guessing."""
+
+    __tablename__ = "login_failures"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class PatientLinkRow(Base):
+    """A one-time, expiring link through which a patient fills in their own forms."""
+
+    __tablename__ = "patient_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    clinic_id: Mapped[str] = mapped_column(String(36))
+    patient_id: Mapped[str] = mapped_column(String(36), index=True)
+    episode_id: Mapped[str] = mapped_column(String(36))
+    instruments: Mapped[list[str]] = mapped_column(JSON)
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    weeks_after_session: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ServerKeyRow(Base):
+    """Random keys made once per registry (the key that turns patient ids into pseudonyms)."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
+AUTH_TABLES: tuple[type[Any], ...] = (UserRow, AuthTokenRow, LoginFailureRow, PatientLinkRow, ServerKeyRow)

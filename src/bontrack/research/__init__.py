@@ -1,0 +1,1 @@
+"""De-identified views of the registry for researchers."""

@@ -1,0 +1,1 @@
+"""The web face: server-rendered pages and the REST API (FastAPI). No clinical logic here."""

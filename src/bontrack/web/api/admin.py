@@ -1,0 +1,68 @@
+"""The audit trail (admin) and de-identified data (researchers)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from bontrack.audit.service import log, page_entries
+from bontrack.research.service import DeidentifiedPatient, deidentified_patients
+from bontrack.web.api.common import AUTHENTICATED, ERRORS
+from bontrack.web.api.schemas import AuditEntryRead, Page
+from bontrack.web.deps import (
+    ADMIN,
+    READ_DEIDENTIFIED,
+    NowDep,
+    PageDep,
+    Principal,
+    SessionDep,
+    clinic_scope,
+    require,
+)
+
+router = APIRouter(prefix="/api", tags=["admin and research"], dependencies=AUTHENTICATED, responses=ERRORS)
+
+
+@router.get("/audit", response_model=Page[AuditEntryRead])
+def read_audit(
+    db: SessionDep,
+    principal: Annotated[Principal, Depends(require(ADMIN))],
+    page: PageDep,
+    record_id: Annotated[str | None, Query(max_length=36)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[AuditEntryRead]:
+    """The audit trail, newest first (entries hold record snapshots: reading them is audited)."""
+    total, entries = page_entries(db, limit=page.limit, offset=page.offset, record_id=record_id, actor=actor)
+    items = [AuditEntryRead.model_validate(e) for e in entries]
+    log(
+        db,
+        actor=principal.actor,
+        action="read",
+        record_type="audit_log",
+        detail=f"{len(items)} entries from offset {page.offset}"
+        + (f", record {record_id}" if record_id else "")
+        + (f", actor {actor}" if actor else ""),
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/research/patients", response_model=Page[DeidentifiedPatient])
+def list_deidentified_patients(
+    db: SessionDep,
+    principal: Annotated[Principal, Depends(require(READ_DEIDENTIFIED))],
+    page: PageDep,
+    at: NowDep,
+    clinic_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] = None,
+) -> Page[DeidentifiedPatient]:
+    """Patients without name, birth date or record number: a pseudonym, an age band, and their
+    sessions and scored outcomes dated in days from the first pain onset."""
+    total, items = deidentified_patients(
+        db=db,
+        actor=principal.actor,
+        clinic_id=clinic_scope(principal, clinic_id),
+        limit=page.limit,
+        offset=page.offset,
+        on=at.date(),
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -1,0 +1,108 @@
+"""Physical therapy, outcome measurements and the worklist."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
+from bontrack.outcomes.service import get_outcome, record_outcome
+from bontrack.scheduling.schemas import DueItem
+from bontrack.scheduling.service import worklist
+from bontrack.therapy import service as therapy
+from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
+from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
+from bontrack.web.api.schemas import Page
+from bontrack.web.deps import (
+    READ_CLINICAL,
+    WRITE_OUTCOMES,
+    WRITE_THERAPY,
+    NowDep,
+    PageDep,
+    Principal,
+    SessionDep,
+    clinic_scope,
+    require,
+    visible,
+)
+
+router = APIRouter(prefix="/api", tags=["follow-up"], dependencies=AUTHENTICATED, responses=ERRORS)
+Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
+Therapist = Annotated[Principal, Depends(require(WRITE_THERAPY))]
+
+
+@router.post("/therapy/plans", status_code=201, response_model=TherapyPlanRead)
+def create_therapy_plan(data: TherapyPlanCreate, db: SessionDep, principal: Therapist) -> TherapyPlanRead:
+    """Record a physical-therapy plan for an episode."""
+    patient_in_scope(db, principal, data.patient_id)
+    return therapy.create_plan(db=db, actor=principal.actor, data=data)
+
+
+@router.get("/therapy/plans/{plan_id}", response_model=TherapyPlanRead)
+def read_therapy_plan(plan_id: RecordId, db: SessionDep, principal: Reader) -> TherapyPlanRead:
+    """The current version of a therapy plan."""
+    found = therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
+    visible(principal, found.clinic_id, "therapy_plan", plan_id)
+    return found
+
+
+@router.get("/therapy/plans/{plan_id}/visits", response_model=list[TherapyVisitRead])
+def list_therapy_visits(plan_id: RecordId, db: SessionDep, principal: Reader) -> list[TherapyVisitRead]:
+    """Visits recorded for a plan, by date."""
+    found = therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
+    visible(principal, found.clinic_id, "therapy_plan", plan_id)
+    return therapy.visits_of_plan(db=db, actor=principal.actor, plan_id=plan_id)
+
+
+@router.post("/therapy/visits", status_code=201, response_model=TherapyVisitRead)
+def create_therapy_visit(data: TherapyVisitCreate, db: SessionDep, principal: Therapist) -> TherapyVisitRead:
+    """Record a physical-therapy visit (attended or missed)."""
+    patient_in_scope(db, principal, data.patient_id)
+    return therapy.record_visit(db=db, actor=principal.actor, data=data)
+
+
+@router.post("/outcomes", status_code=201, response_model=OutcomeRead)
+def create_outcome(
+    data: OutcomeCreate, db: SessionDep, principal: Annotated[Principal, Depends(require(WRITE_OUTCOMES))]
+) -> OutcomeRead:
+    """Record a completed questionnaire (raw answers); it is scored when saved."""
+    patient_in_scope(db, principal, data.patient_id)
+    return record_outcome(db=db, actor=principal.actor, data=data)
+
+
+@router.get("/outcomes/{outcome_id}", response_model=OutcomeRead)
+def read_outcome(outcome_id: RecordId, db: SessionDep, principal: Reader) -> OutcomeRead:
+    """The current version of an outcome measurement, with its scores."""
+    found = get_outcome(db=db, actor=principal.actor, outcome_id=outcome_id)
+    visible(principal, found.clinic_id, "outcome", outcome_id)
+    return found
+
+
+@router.get("/worklist", response_model=Page[DueItem])
+def read_worklist(
+    db: SessionDep,
+    principal: Reader,
+    page: PageDep,
+    at: NowDep,
+    date: Annotated[dt.date | None, Query(description="the day to plan for (default: today)")] = None,
+    days: Annotated[
+        int, Query(ge=0, le=366, description="also list what falls due within this many days")
+    ] = 14,
+    clinic_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] = None,
+) -> Page[DueItem]:
+    """Outcome visits, re-injection dates and physical-therapy visits; overdue first."""
+    items = worklist(
+        db=db,
+        actor=principal.actor,
+        today=date or at.date(),
+        horizon_days=days,
+        clinic_id=clinic_scope(principal, clinic_id),
+    )
+    return Page(
+        items=items[page.offset : page.offset + page.limit],
+        total=len(items),
+        limit=page.limit,
+        offset=page.offset,
+    )

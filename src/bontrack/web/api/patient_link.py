@@ -1,0 +1,36 @@
+"""What a patient reaches through their one-time link (no log-in: the link is the credential)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from bontrack.auth.links import LinkSubmission, own_outcomes, submit_through_link
+from bontrack.outcomes.schemas import OutcomeRead
+from bontrack.web.api.common import ERRORS
+from bontrack.web.api.schemas import PatientLinkView
+from bontrack.web.deps import NowDep, SessionDep
+from bontrack.web.problems import Problem
+
+router = APIRouter(
+    prefix="/api/patient-link",
+    tags=["patient link"],
+    responses={**ERRORS, 410: {"model": Problem, "description": "the link was used or has expired"}},
+)
+LinkToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.get("/{token}", response_model=PatientLinkView)
+def open_patient_link(token: LinkToken, db: SessionDep, at: NowDep) -> PatientLinkView:
+    """The forms the link asks for and the patient's own earlier measurements (nothing else)."""
+    link, outcomes = own_outcomes(db=db, secret=token, now=at)
+    return PatientLinkView(instruments=link.instruments, expires_at=link.expires_at, outcomes=outcomes)
+
+
+@router.post("/{token}/outcomes", status_code=201, response_model=list[OutcomeRead])
+def submit_patient_forms(
+    token: LinkToken, submission: LinkSubmission, db: SessionDep, at: NowDep
+) -> list[OutcomeRead]:
+    """Submit the filled-in forms; the link is then used up."""
+    return submit_through_link(db=db, secret=token, submission=submission, now=at)

@@ -1,0 +1,133 @@
+"""Patients, their episodes, the patient chart, and patients' one-time links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from bontrack.assessments.service import assessments_of_patient
+from bontrack.auth.links import PatientLinkCreate, issue_link
+from bontrack.injections.service import adverse_events_of_patient, sessions_of_patient
+from bontrack.outcomes.service import outcomes_of_patient
+from bontrack.patients import service as patients
+from bontrack.patients.schemas import EpisodeCreate, EpisodeRead, PatientCreate, PatientRead
+from bontrack.screening.service import screenings_of_patient
+from bontrack.therapy.service import plans_of_patient, visits_of_patient
+from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
+from bontrack.web.api.schemas import Page, PatientChart, PatientLinkIssued
+from bontrack.web.deps import (
+    ISSUE_LINKS,
+    READ_CLINICAL,
+    WRITE_EPISODES,
+    WRITE_PATIENTS,
+    NowDep,
+    PageDep,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    clinic_scope,
+    require,
+    visible,
+)
+from bontrack.web.problems import ProblemError
+
+router = APIRouter(prefix="/api", tags=["patients"], dependencies=AUTHENTICATED, responses=ERRORS)
+Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
+ClinicQuery = Annotated[
+    str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$", description="limit to one clinic")
+]
+
+
+@router.get("/patients", response_model=Page[PatientRead])
+def list_patients(
+    db: SessionDep, principal: Reader, page: PageDep, clinic_id: ClinicQuery = None
+) -> Page[PatientRead]:
+    """Current patients, oldest registration first."""
+    total, items = patients.page_patients(
+        db=db,
+        actor=principal.actor,
+        clinic_id=clinic_scope(principal, clinic_id),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/patients", status_code=201, response_model=PatientRead)
+def create_patient(
+    data: PatientCreate,
+    db: SessionDep,
+    principal: Annotated[Principal, Depends(require(WRITE_PATIENTS))],
+    clinic_id: ClinicQuery = None,
+) -> PatientRead:
+    """Register a patient at the user's clinic (or the ``clinic_id`` given, for users of every clinic)."""
+    clinic = clinic_scope(principal, clinic_id)
+    if clinic is None:
+        raise ProblemError(400, "Invalid input", "clinic_id: give the clinic the patient is registered at")
+    return patients.create_patient(db=db, actor=principal.actor, clinic_id=clinic, data=data)
+
+
+@router.get("/patients/{patient_id}", response_model=PatientRead)
+def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader) -> PatientRead:
+    """The current version of a patient."""
+    return patient_in_scope(db, principal, patient_id)
+
+
+@router.get("/patients/{patient_id}/chart", response_model=PatientChart)
+def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) -> PatientChart:
+    """Everything current about a patient: episodes, screenings, examinations, sessions with their
+    decisions, adverse events, physical therapy and outcomes."""
+    patient = patient_in_scope(db, principal, patient_id)
+    actor = principal.actor
+    return PatientChart(
+        patient=patient,
+        episodes=patients.episodes_of_patient(db=db, actor=actor, patient_id=patient_id),
+        screenings=screenings_of_patient(db=db, actor=actor, patient_id=patient_id),
+        assessments=assessments_of_patient(db=db, actor=actor, patient_id=patient_id),
+        sessions=sessions_of_patient(db=db, actor=actor, patient_id=patient_id),
+        adverse_events=adverse_events_of_patient(db=db, actor=actor, patient_id=patient_id),
+        therapy_plans=plans_of_patient(db=db, actor=actor, patient_id=patient_id),
+        therapy_visits=visits_of_patient(db=db, actor=actor, patient_id=patient_id),
+        outcomes=outcomes_of_patient(db=db, actor=actor, patient_id=patient_id),
+    )
+
+
+@router.get("/patients/{patient_id}/episodes", response_model=list[EpisodeRead])
+def list_episodes(patient_id: RecordId, db: SessionDep, principal: Reader) -> list[EpisodeRead]:
+    """A patient's current pain episodes."""
+    patient_in_scope(db, principal, patient_id)
+    return patients.episodes_of_patient(db=db, actor=principal.actor, patient_id=patient_id)
+
+
+@router.post("/episodes", status_code=201, response_model=EpisodeRead)
+def create_episode(
+    data: EpisodeCreate, db: SessionDep, principal: Annotated[Principal, Depends(require(WRITE_EPISODES))]
+) -> EpisodeRead:
+    """Open a pain episode for a patient."""
+    patient_in_scope(db, principal, data.patient_id)
+    return patients.create_episode(db=db, actor=principal.actor, data=data)
+
+
+@router.get("/episodes/{episode_id}", response_model=EpisodeRead)
+def read_episode(episode_id: RecordId, db: SessionDep, principal: Reader) -> EpisodeRead:
+    """The current version of an episode."""
+    episode = patients.get_episode(db=db, actor=principal.actor, episode_id=episode_id)
+    visible(principal, episode.clinic_id, "episode", episode_id)
+    return episode
+
+
+@router.post("/patient-links", status_code=201, response_model=PatientLinkIssued)
+def create_patient_link(
+    data: PatientLinkCreate,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    at: NowDep,
+    principal: Annotated[Principal, Depends(require(ISSUE_LINKS))],
+) -> PatientLinkIssued:
+    """Issue a one-time, expiring link through which the patient fills in the named forms."""
+    patient_in_scope(db, principal, data.patient_id)
+    secret, link = issue_link(db=db, actor=principal.actor, data=data, now=at)
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    return PatientLinkIssued(url=f"{base}/p/{secret}", token=secret, link=link)

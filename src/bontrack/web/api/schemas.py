@@ -1,0 +1,82 @@
+"""Shapes the API returns that no domain service defines (pages, the chart, tokens)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from bontrack.assessments.schemas import AssessmentRead
+from bontrack.auth.links import PatientLinkRead
+from bontrack.injections.schemas import AdverseEventRead, SessionRead
+from bontrack.outcomes.schemas import OutcomeRead
+from bontrack.patients.schemas import EpisodeRead, PatientRead
+from bontrack.screening.schemas import ScreeningRead
+from bontrack.therapy.schemas import TherapyPlanRead, TherapyVisitRead
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: ``total`` counts every item, ``items`` holds at most ``limit``."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PatientChart(BaseModel):
+    """Everything current about one patient."""
+
+    patient: PatientRead
+    episodes: list[EpisodeRead]
+    screenings: list[ScreeningRead]
+    assessments: list[AssessmentRead]
+    sessions: list[SessionRead]
+    adverse_events: list[AdverseEventRead]
+    therapy_plans: list[TherapyPlanRead]
+    therapy_visits: list[TherapyVisitRead]
+    outcomes: list[OutcomeRead]
+
+
+class TokenResponse(BaseModel):
+    """OAuth2 bearer token (RFC 6749 section 5.1)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    expires_at: datetime
+
+
+class PatientLinkIssued(BaseModel):
+    """A new patient link: the URL is shown only now (the registry keeps only its hash)."""
+
+    url: str
+    token: str
+    link: PatientLinkRead
+
+
+class PatientLinkView(BaseModel):
+    """What a patient sees through their link: what to fill in, and their own measurements."""
+
+    instruments: list[str]
+    expires_at: datetime
+    outcomes: list[OutcomeRead]
+
+
+class AuditEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    clinic_id: str | None
+    record_type: str | None
+    record_id: str | None
+    version: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    detail: str | None

@@ -1,0 +1,102 @@
+"""The web application: ``create_app(WebSettings(engine=...))``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bontrack import __version__
+from bontrack.db import transaction
+from bontrack.web import pages, problems
+from bontrack.web.api import admin, auth, clinical, followup, patient_link, patients
+from bontrack.web.deps import PageUser
+from bontrack.web.settings import WebSettings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # patient links carry their secret in the path: never send it on to another site
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+}
+DOCS_CSP = (  # Swagger UI loads from a CDN and runs an inline script
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (plain ASGI: cheaper than BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        no_store = str(scope["path"]).startswith(("/api/", "/login", "/logout", "/p/"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if no_store:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the route function's name."""
+    return route.name
+
+
+def create_app(settings: WebSettings) -> FastAPI:
+    """A bontrack server on one registry."""
+    from bontrack.research.service import pseudonym_key
+
+    with transaction(settings.engine) as db:
+        pseudonym_key(db)  # made now, so concurrent first requests do not race to make it
+    app = FastAPI(
+        title="bontrack",
+        version=__version__,
+        description="Registry and decision support for botulinum toxin with physical therapy "
+        "for chronic myofascial neck pain. Errors are application/problem+json naming the field.",
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    problems.install(app)
+
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers (no database, no log-in)."""
+        return {"status": "ok"}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(_principal: PageUser) -> HTMLResponse:
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="bontrack API")
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
+
+    for router in (auth.router, patients.router, clinical.router, followup.router, admin.router):
+        app.include_router(router)
+    app.include_router(patient_link.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    return app

@@ -1,0 +1,216 @@
+"""Dependencies the routes share: the request's transaction, who is asking, and role checks.
+
+Routes are authenticated by default (every router under /api depends on ``current_user``); the
+open routes (log-in, the patient link, /health, /openapi.json) are the visible exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+from weakref import WeakKeyDictionary
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from bontrack.auth.schemas import Role, UserRead
+from bontrack.auth.service import token_owner
+from bontrack.db import transaction
+from bontrack.web.problems import LoginRequired, ProblemError
+from bontrack.web.settings import WebSettings
+
+SESSION_COOKIE = "bontrack_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# Who may do what. Reading identified patient data: everyone but researchers.
+READ_CLINICAL: tuple[Role, ...] = ("physician", "physical_therapist", "staff", "admin")
+WRITE_PATIENTS: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
+WRITE_EPISODES: tuple[Role, ...] = ("physician", "physical_therapist")
+WRITE_SCREENINGS: tuple[Role, ...] = ("physician", "staff")
+WRITE_ASSESSMENTS: tuple[Role, ...] = ("physician", "physical_therapist")
+WRITE_SESSIONS: tuple[Role, ...] = ("physician",)
+WRITE_ADVERSE_EVENTS: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
+WRITE_THERAPY: tuple[Role, ...] = ("physician", "physical_therapist")
+WRITE_OUTCOMES: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
+ISSUE_LINKS: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
+READ_DEIDENTIFIED: tuple[Role, ...] = ("researcher", "admin")
+ADMIN: tuple[Role, ...] = ("admin",)
+
+
+def settings_of(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[WebSettings, Depends(settings_of)]
+
+
+def now(settings: SettingsDep) -> datetime:
+    return settings.clock()
+
+
+NowDep = Annotated[datetime, Depends(now)]
+
+
+_db_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
+
+
+async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
+    """SQLite: one request transaction at a time (SQLite has one writer, and every request writes
+    its audit entries). Waiting here, in the event loop, holds no worker thread and never times
+    out; waiting in SQLite's busy handler would poll, and could time out under load."""
+    if settings.engine.dialect.name != "sqlite":
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    turn = _db_turns.get(loop)
+    if turn is None:
+        turn = _db_turns[loop] = asyncio.Semaphore(1)
+    async with turn:
+        yield
+
+
+def get_db(
+    settings: SettingsDep, _turn: Annotated[None, Depends(database_turn, scope="function")]
+) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    with transaction(settings.engine) as db:
+        yield db
+
+
+# scope="function": the transaction ends when the route returns, before the response is sent,
+# so a client that got 201 can read what it wrote.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in user and how they authenticated (session cookie or bearer token)."""
+
+    user: UserRead
+    via: str
+    csrf_token: str | None
+
+    @property
+    def actor(self) -> str:
+        return self.user.actor
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+    def sees_clinic(self, clinic_id: str) -> bool:
+        return self.user.clinic_id is None or self.user.clinic_id == clinic_id
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    return expected is not None and given is not None and secrets.compare_digest(expected, given)
+
+
+def _from_request(request: Request, db: Session, at: datetime) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer":
+        owner = token_owner(db=db, secret=credentials.strip(), kind="bearer", now=at)
+        if owner is None:
+            raise ProblemError(
+                401,
+                "Not logged in",
+                "the bearer token is unknown, expired or revoked; get a new one from POST /api/auth/token",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return Principal(owner.user, "bearer", None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        owner = token_owner(db=db, secret=cookie, kind="session", now=at)
+        if owner is not None:
+            return Principal(owner.user, "session", owner.csrf_token)
+    return None
+
+
+def current_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
+    """The API caller; 401 without valid credentials, 403 for a cookie write without CSRF token."""
+    principal = _from_request(request, db, at)
+    if principal is None:
+        raise ProblemError(
+            401,
+            "Not logged in",
+            "log in first: POST /api/auth/token (OAuth2 password form), or the /login page",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    if (
+        principal.via == "session"
+        and request.method not in SAFE_METHODS
+        and not csrf_ok(principal.csrf_token, request.headers.get(CSRF_HEADER))
+    ):
+        raise ProblemError(
+            403, "CSRF check failed", f"send the session's CSRF token in the {CSRF_HEADER} header"
+        )
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def page_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
+    """The user of a server-rendered page; without a session the browser goes to /login."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    owner = token_owner(db=db, secret=cookie, kind="session", now=at) if cookie else None
+    if owner is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(path)
+    return Principal(owner.user, "session", owner.csrf_token)
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def require(roles: tuple[Role, ...]) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 names the roles)."""
+
+    def check(principal: CurrentUser) -> Principal:
+        if principal.role not in roles:
+            raise ProblemError(
+                403,
+                "Not allowed",
+                f"a {principal.role} cannot do this; allowed roles: {', '.join(roles)}",
+            )
+        return principal
+
+    return check
+
+
+def clinic_scope(principal: Principal, asked: str | None) -> str | None:
+    """The clinic a list is limited to: the user's own, or the one asked for if the user has none."""
+    if principal.user.clinic_id is not None:
+        if asked is not None and asked != principal.user.clinic_id:
+            raise ProblemError(403, "Not allowed", "you can list only your own clinic's records")
+        return principal.user.clinic_id
+    return asked
+
+
+def visible(principal: Principal, clinic_id: str, record_type: str, record_id: str) -> None:
+    """A record of another clinic is reported as not found (its existence is not revealed)."""
+    if not principal.sees_clinic(clinic_id):
+        raise ProblemError(404, "Not found", f"no {record_type} with id {record_id!r}")
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="how many items (1-500)")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="how many items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

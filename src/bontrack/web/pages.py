@@ -1,0 +1,147 @@
+"""Server-rendered pages: log-in, log-out, home. Later pages build on base.html and PageUser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bontrack.auth.service import Throttled, authenticate, issue_token, revoke_token, token_owner
+from bontrack.web import csrf
+from bontrack.web.api.auth import client_address
+from bontrack.web.deps import SESSION_COOKIE, NowDep, PageUser, SessionDep, SettingsDep, csrf_ok
+from bontrack.web.settings import WebSettings
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no //evil.example."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def login_form(
+    request: Request,
+    settings: WebSettings,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    email: str = "",
+    next_path: str = "/",
+) -> Response:
+    token = csrf.login_token(request)
+    response = render(
+        request, "login.html", status=status, next=next_path, error=error, email=email, csrf_token=token
+    )
+    csrf.set_login_cookie(response, token, secure=settings.secure_cookies)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request, db: SessionDep, settings: SettingsDep, at: NowDep, next: str | None = None
+) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and token_owner(db=db, secret=cookie, kind="session", now=at) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return login_form(request, settings, next_path=safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    at: NowDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str | None, Form(max_length=100)] = None,
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    next_path = safe_next(next)
+    if not csrf.login_form_ok(request, csrf_token):
+        return login_form(
+            request,
+            settings,
+            status=403,
+            error="The form had expired. Please log in again.",
+            email=email,
+            next_path=next_path,
+        )
+    try:
+        user = authenticate(
+            db=db,
+            email=email,
+            password=password,
+            client=client_address(request),
+            now=at,
+            policy=settings.throttle,
+        )
+    except Throttled as exc:
+        minutes = max(1, round(exc.retry_after_seconds / 60))
+        plural = "s" if minutes != 1 else ""
+        response = login_form(
+            request,
+            settings,
+            status=429,
+            error=f"Too many failed log-ins. Try again in about {minutes} minute{plural}.",
+            email=email,
+            next_path=next_path,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    if user is None:
+        return login_form(
+            request, settings, status=401, error="Wrong e-mail or password.", email=email, next_path=next_path
+        )
+    token = issue_token(db=db, user_id=user.id, kind="session", now=at, lifetime=settings.session_lifetime)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token.secret,
+        max_age=int(settings.session_lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    response.delete_cookie(csrf.LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    db: SessionDep,
+    principal: PageUser,
+    at: NowDep,
+    csrf_token: Annotated[str | None, Form(max_length=100)] = None,
+) -> Response:
+    if not csrf_ok(principal.csrf_token, csrf_token):
+        return render(
+            request,
+            "error.html",
+            status=403,
+            user=principal,
+            title="Form expired",
+            message="The form had expired. Go back, reload the page and try again.",
+        )
+    revoke_token(db=db, secret=request.cookies.get(SESSION_COOKIE, ""), now=at)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, principal: PageUser) -> Response:
+    return render(request, "home.html", user=principal)

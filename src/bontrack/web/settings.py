@@ -1,0 +1,31 @@
+"""What the web app is built with: the database, a clock, and the security knobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from bontrack.auth.service import ThrottlePolicy
+
+
+def system_clock() -> datetime:
+    """Naive UTC, as every stored time."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class WebSettings:
+    """One app = one registry. Tests pass their own clock to judge expiry without waiting."""
+
+    engine: Engine
+    clock: Callable[[], datetime] = system_clock
+    # Secure cookies need HTTPS: on behind a TLS proxy, off for http://127.0.0.1 on a laptop.
+    secure_cookies: bool = False
+    session_lifetime: timedelta = timedelta(hours=12)
+    token_lifetime: timedelta = timedelta(hours=12)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    # how patients' links begin (e.g. https://clinic.example.org); default: the request's own URL
+    public_url: str | None = None
