@@ -16,6 +16,10 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "n/a"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _days(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "not reached"
@@ -26,9 +30,8 @@ def headline(report: Report) -> str:
     """One paragraph a clinic director reads first."""
     week = report.summary.get("main_week", 6)
     main = [r for r in report.responders if r.weeks == week and r.label.startswith("Pain (NPRS)")]
-    parts = [
-        f"{report.summary['patients_treated']} patients had {report.summary['sessions']} injection sessions."
-    ]
+    treated, sessions = report.summary["patients_treated"], report.summary["sessions"]
+    parts = [f"{_count(treated, 'patient')} had {_count(sessions, 'injection session')}."]
     if main:
         r = main[0]
         threshold = report.summary["moderate_percent"]

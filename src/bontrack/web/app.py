@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bontrack import __version__
 from bontrack.db import transaction
-from bontrack.web import pages, problems
+from bontrack.web import pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, followup, patient_link, patients
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
@@ -98,5 +98,6 @@ def create_app(settings: WebSettings) -> FastAPI:
         app.include_router(router)
     app.include_router(patient_link.router)
     app.include_router(pages.router)
+    app.include_router(report_page.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

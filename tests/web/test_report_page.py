@@ -1,0 +1,40 @@
+"""The clinic report in the web app: behind log-in, audited, de-identified for researchers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bontrack.audit.models import AuditEntry
+from bontrack.db import transaction
+from factories import ACTOR, saved_session
+
+from .conftest import Site, log_in
+
+
+def test_report_page__needs_a_login(site: Site) -> None:
+    response = site.client.get("/report")
+    assert response.status_code in (302, 303, 307)
+    assert "/login" in response.headers["location"]
+    assert site.client.get("/api/report").status_code == 401
+
+
+def test_report_page__a_physician_reads_the_report_and_the_read_is_audited(site: Site) -> None:
+    with transaction(site.engine) as db:
+        saved_session(db, site.world)
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/report")
+    assert page.status_code == 200
+    assert "Does it work here?" in page.text and "1 patient had 1 injection session." in page.text
+    with transaction(site.engine) as db:
+        actors = set(
+            db.scalars(select(AuditEntry.actor).where(AuditEntry.record_type == "injection_session"))
+        )
+    assert any("physician" in a for a in actors) and ACTOR in actors
+
+
+def test_report_api__researcher_gets_no_patient_list(site: Site) -> None:
+    body = site.client.get("/api/report", headers=site.bearer("researcher")).json()
+    assert body["stop_and_review"] == []
+    assert any("researcher" in line for line in body["caveats"])
+    physician = site.client.get("/api/report", headers=site.bearer("physician")).json()
+    assert "researcher" not in " ".join(physician["caveats"])
