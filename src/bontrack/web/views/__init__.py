@@ -1,0 +1,9 @@
+"""Server-rendered pages beyond log-in: one module per area, each a router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bontrack.web.views import patients
+
+ROUTERS: list[APIRouter] = [patients.router]
