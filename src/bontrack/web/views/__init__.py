@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bontrack.web.views import patients
+from bontrack.web.views import injection_form, patients
 
-ROUTERS: list[APIRouter] = [patients.router]
+ROUTERS: list[APIRouter] = [patients.router, injection_form.router]

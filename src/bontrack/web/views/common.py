@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bontrack.auth.schemas import Role
-from bontrack.errors import NotFoundError
+from bontrack.errors import InputError, NotFoundError
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
 from bontrack.web.deps import Principal, csrf_ok
+from bontrack.web.forms import all_or_nothing, field_errors
 from bontrack.web.pages import templates
+
+T = TypeVar("T")
+
+
+async def form_items(request: Request) -> list[tuple[str, str]]:
+    """The posted form's fields in order (read here, so the route itself can be a plain def)."""
+    form = await request.form()
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+FormItems = Annotated[list[tuple[str, str]], Depends(form_items)]
+
+
+def csrf_of(items: list[tuple[str, str]]) -> str | None:
+    return next((v for k, v in items if k == "csrf_token"), None)
+
+
+def save(db: Session, write: Callable[[], T]) -> tuple[T | None, dict[str, str], int]:
+    """Run a write all or nothing: (result, {}, 303) or (None, errors by field, 409 if blocked else 400)."""
+    from bontrack.errors import RefusedError
+
+    try:
+        return all_or_nothing(db, write), {}, 303
+    except InputError as exc:
+        status = 409 if isinstance(exc, RefusedError) else 400
+        return None, field_errors(exc), status
 
 
 class PageProblem(Exception):
