@@ -86,3 +86,13 @@ def all_or_nothing(db: Session, write: Callable[[], T]) -> T:
     """Run a write in a savepoint: if it raises, none of it is kept, and reads before it stay audited."""
     with db.begin_nested():
         return write()
+
+
+def answer_codes(answers: dict[str, Any]) -> dict[str, Any]:
+    """Form answers as the scorers take them: a chosen code as a whole number (text left as
+    typed, so the scorer can say what is wrong with it)."""
+    out: dict[str, Any] = {}
+    for item, value in answers.items():
+        text = str(value).strip()
+        out[item] = int(text) if text.lstrip("-").isdigit() else value
+    return out

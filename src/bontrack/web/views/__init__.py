@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bontrack.web.views import injection_form, patients
+from bontrack.web.views import injection_form, patients, record_forms, self_report, worklist
 
-ROUTERS: list[APIRouter] = [patients.router, injection_form.router]
+ROUTERS: list[APIRouter] = [
+    patients.router,
+    injection_form.router,
+    record_forms.router,
+    self_report.router,
+    worklist.router,
+]
