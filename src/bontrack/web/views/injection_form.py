@@ -123,6 +123,11 @@ def create_session(
     saved, errors, status = save(db, write)
     if saved is not None:
         return RedirectResponse(f"/patients/{patient.id}?saved=injection_session&session={saved}", 303)
+    if status == 409:  # the API's wording names JSON fields; on the page they are below
+        errors["override"] = (
+            "The engine blocks this plan. To save it anyway, choose the responsible clinician "
+            "and write the reason for the override below."
+        )
     decision = None
     with suppress(InputError):  # show why it was blocked (or what else the engine says)
         _record, decision = injections.judge(db=db, actor=principal.actor, data=parse(SessionCreate, doc))
