@@ -150,7 +150,9 @@ def test_screening_form__unknown_date_is_an_inline_error(site: Site) -> None:
     assert status == 400 and 'id="err-date"' in html
     assert count(site, ScreeningRow) == before
     status, _ = post_form(
-        site, path, {"date": "2026-03-01", "pregnant": "no", "allergies": "human_albumin", "medications": "x\ny"}
+        site,
+        path,
+        {"date": "2026-03-01", "pregnant": "no", "allergies": "human_albumin", "medications": "x\ny"},
     )
     assert status == 303 and count(site, ScreeningRow) == before + 1
 
@@ -158,7 +160,12 @@ def test_screening_form__unknown_date_is_an_inline_error(site: Site) -> None:
 def test_outcome_form__answer_out_of_range_is_shown_on_the_item(site: Site) -> None:
     log_in(site, "staff")
     path = f"/patients/{site.world.patient_id}/outcomes/new"
-    fields = {"instrument": "nprs", "episode_id": site.world.episode_id, "date": "2026-03-02", "answers.1": "11"}
+    fields = {
+        "instrument": "nprs",
+        "episode_id": site.world.episode_id,
+        "date": "2026-03-02",
+        "answers.1": "11",
+    }
     status, html = post_form(site, path, fields)
     assert status == 400 and 'id="err-answers.1"' in html
     assert count(site, OutcomeRow) == 0

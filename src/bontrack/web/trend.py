@@ -44,7 +44,7 @@ def _ticks(low: float, high: float) -> list[float]:
 def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scores over time") -> Markup:
     """Stacked panels sharing the date axis; an empty chart says there is nothing to plot."""
     days = [d for s in series for d, _ in s.points] + [m.day for m in markers]
-    height = TOP + len(series) * (PANEL_H + GAP) + BOTTOM
+    height = TOP + len(series) * (PANEL_H + GAP) - GAP + BOTTOM
     out = [
         f'<svg class="trend" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
         'xmlns="http://www.w3.org/2000/svg">'

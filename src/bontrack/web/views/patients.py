@@ -154,9 +154,8 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
         score = definition.scores[definition.primary_score]
         shown = f"{value:g} {score.unit}" if value is not None else "not scored"
         when = f" ({o.data.weeks_after_session} weeks after injection)" if o.data.weeks_after_session else ""
-        rows.append(
-            {"date": o.data.date, "kind": definition.short_name, "text": f"{score.label} {shown}{when}"}
-        )
+        label = score.label.removeprefix(definition.short_name).strip() or score.label
+        rows.append({"date": o.data.date, "kind": definition.short_name, "text": f"{label} {shown}{when}"})
     return sorted(rows, key=lambda r: r["date"], reverse=True)
 
 
