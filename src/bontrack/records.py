@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, and_, func, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bontrack.audit.service import log, utcnow
@@ -343,11 +343,14 @@ def page_current(
     limit: int,
     offset: int,
     purpose: str | None = None,
+    containing: tuple[str, tuple[str, ...]] | None = None,
     **equal: Any,
 ) -> tuple[int, list[R]]:
     """One page of current, non-withdrawn records (oldest first) and how many there are in all.
 
-    Only the records on the page are audited as read: the count reveals no content.
+    ``containing=(text, fields)`` keeps records where any of these top-level text fields of
+    ``data`` contains ``text``, ignoring case (a search box). Only the records on the page are
+    audited as read: the count reveals no content.
     """
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
@@ -363,6 +366,12 @@ def page_current(
         .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
         .where(row_cls.withdrawn.is_(False), *conditions)
     )
+    if containing is not None:
+        text, fields = containing
+        needle = text.strip().lower()
+        current = current.where(
+            or_(*(func.lower(row_cls.data[f].as_string()).contains(needle, autoescape=True) for f in fields))
+        )
     total = int(db.scalar(select(func.count()).select_from(current.subquery())) or 0)
     rows = list(db.scalars(current.order_by(row_cls.recorded_at, row_cls.id).limit(limit).offset(offset)))
     _audit_read(db, rows, actor, purpose)

@@ -25,6 +25,7 @@ def test_report_page__a_physician_reads_the_report_and_the_read_is_audited(site:
     page = site.client.get("/report")
     assert page.status_code == 200
     assert "Does it work here?" in page.text and "1 patient had 1 injection session." in page.text
+    assert "style-src 'unsafe-inline'" in page.headers["content-security-policy"]  # its own, inline style
     with transaction(site.engine) as db:
         actors = set(
             db.scalars(select(AuditEntry.actor).where(AuditEntry.record_type == "injection_session"))

@@ -86,12 +86,19 @@ def cumulative_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -
     ]
 
 
+def calls_for_review(responded: list[bool | None], kb: KnowledgeBase) -> bool:
+    """Did the latest N cycles (oldest first; None: not judged) all bring no response?"""
+    n = int(kb.files.pathway.stop_review_cycles_without_response.value)
+    latest = responded[-n:]
+    return len(latest) == n and all(r is False for r in latest)
+
+
 def stop_review_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
     """The latest N cycles all judged non-responses: stop and review before another."""
     fact = kb.files.pathway.stop_review_cycles_without_response
     n = int(fact.value)
-    latest = sorted(req.history, key=lambda p: p.date)[-n:]
-    if len(latest) == n and all(p.responded is False for p in latest):
+    latest = sorted(req.history, key=lambda p: p.date)
+    if calls_for_review([p.responded for p in latest], kb):
         return [
             finding(
                 kb,

@@ -42,6 +42,12 @@ def create_clinician(*, db: Session, actor: str, clinic_id: str, data: Clinician
     return records.to_read(row, ClinicianCreate)
 
 
+def clinicians_of_clinic(*, db: Session, actor: str, clinic_id: str) -> list[ClinicianRead]:
+    """Current clinicians of a clinic, by name (the pickers of injector, assessor, therapist)."""
+    rows = records.find_current(db, row_cls=ClinicianRow, actor=actor, clinic_id=clinic_id)
+    return sorted((records.to_read(r, ClinicianCreate) for r in rows), key=lambda c: c.data.name)
+
+
 def get_clinician(
     *, db: Session, actor: str, clinician_id: str, clinic_id: str, field: str = "clinician_id"
 ) -> ClinicianRead:
@@ -152,12 +158,21 @@ def episode_of(*, db: Session, actor: str, episode_id: str, patient_id: str) -> 
 
 
 def page_patients(
-    *, db: Session, actor: str, clinic_id: str | None, limit: int, offset: int
+    *, db: Session, actor: str, clinic_id: str | None, limit: int, offset: int, search: str | None = None
 ) -> tuple[int, list[PatientRead]]:
-    """One page of current patients (of a clinic, or of every clinic) and the total."""
+    """One page of current patients (of a clinic, or of every clinic) and the total; ``search``
+    keeps those whose name or record number contains the text (any case)."""
     where = {"clinic_id": clinic_id} if clinic_id is not None else {}
+    containing = (search, ("name", "record_number")) if search and search.strip() else None
     total, rows = records.page_current(
-        db, row_cls=PatientRow, actor=actor, limit=limit, offset=offset, **where
+        db,
+        row_cls=PatientRow,
+        actor=actor,
+        limit=limit,
+        offset=offset,
+        purpose=f"search {search.strip()!r}" if containing and search else None,
+        containing=containing,
+        **where,
     )
     return total, [records.to_read(r, PatientCreate) for r in rows]
 

@@ -25,3 +25,16 @@ class DueItem(BaseModel):
     what: str
     session_id: str | None = None
     plan_id: str | None = None
+
+
+class ReviewItem(BaseModel):
+    """A patient to review before another injection (stop-and-review)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clinic_id: str
+    patient_id: str
+    record_number: str
+    last_session_id: str
+    last_session_date: dt.date
+    what: str

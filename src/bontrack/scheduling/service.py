@@ -23,7 +23,7 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
-from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, Status
+from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 
@@ -129,3 +129,39 @@ def worklist(
                 plan_id=plan.id,
             )
     return sorted(items, key=lambda i: (STATUS_ORDER[i.status], i.due_date, i.record_number, i.kind))
+
+
+def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) -> list[ReviewItem]:
+    """Patients whose latest cycles brought no response (knowledge: pathway.stop_review_cycles_
+    without_response, judged by pathway.cycle_response): review before another injection.
+
+    One look-up of outcomes per treated patient: fine for a clinic's worklist, not for a census.
+    """
+    from bontrack.clinical.retreatment import calls_for_review
+    from bontrack.injections.service import cycle_responses
+
+    where = {"clinic_id": clinic_id} if clinic_id else {}
+    purpose = "stop-and-review"
+    sessions: dict[str, list[SessionRead]] = defaultdict(list)
+    for r in records.find_current(db, row_cls=InjectionSessionRow, actor=actor, purpose=purpose, **where):
+        s = records.to_read(r, SessionRecord)
+        sessions[s.data.patient_id].append(s)
+    kb = load_knowledge()
+    n = int(kb.files.pathway.stop_review_cycles_without_response.value)
+    items = []
+    for patient_id, own in sessions.items():
+        own.sort(key=lambda s: (s.data.date, s.recorded_at))
+        responded = cycle_responses(db=db, actor=actor, patient_id=patient_id, sessions=own)
+        if calls_for_review([responded.get(s.id) for s in own], kb):
+            patient = records.get(db, row_cls=PatientRow, record_id=patient_id, actor=actor, purpose=purpose)
+            items.append(
+                ReviewItem(
+                    clinic_id=patient.clinic_id,
+                    patient_id=patient_id,
+                    record_number=str(patient.data["record_number"]),
+                    last_session_id=own[-1].id,
+                    last_session_date=own[-1].data.date,
+                    what=f"no response in the last {n} cycles: stop and review before another injection",
+                )
+            )
+    return sorted(items, key=lambda i: (i.last_session_date, i.record_number))

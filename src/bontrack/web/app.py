@@ -18,6 +18,8 @@ from bontrack.web import pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, followup, patient_link, patients
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
+from bontrack.web.views import ROUTERS
+from bontrack.web.views.common import install as install_page_errors
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -99,5 +101,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(patient_link.router)
     app.include_router(pages.router)
     app.include_router(report_page.router)
+    for view in ROUTERS:
+        app.include_router(view)
+    install_page_errors(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -17,6 +17,8 @@ from bontrack.reports.data import cohort_frames
 from bontrack.web.deps import CurrentUser, NowDep, PageUser, Principal, SessionDep
 
 router = APIRouter()
+# The report is one self-contained document: its style is inline and its figures are data: URLs.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 def _report(db: SessionDep, principal: Principal, at: NowDep) -> Report:
@@ -35,7 +37,10 @@ def report_page(principal: PageUser, db: SessionDep, at: NowDep) -> HTMLResponse
     from bontrack.reports.render import render_html
 
     report = _report(db, principal, at)
-    return HTMLResponse(render_html(report, render_figures(report)))
+    return HTMLResponse(
+        render_html(report, render_figures(report)),
+        headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/api/report", tags=["report"])

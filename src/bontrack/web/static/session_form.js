@@ -1,0 +1,150 @@
+// Injection session form: asks the decision engine (POST /api/sessions/check) as the plan is
+// edited and shows allow/warn/block with each reason and its source, and the engine's dilution.
+(function () {
+  "use strict";
+  var form = document.getElementById("session-form");
+  if (!form) return;
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var decisionBox = document.getElementById("decision");
+  var status = document.getElementById("check-status");
+  var override = document.getElementById("override");
+  var timer = null, seq = 0;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function rows() { return Array.prototype.slice.call(form.querySelectorAll("tr.site-row")); }
+  function filled(row) {
+    return Array.prototype.some.call(row.querySelectorAll("input, select"), function (i) { return i.value.trim() !== ""; });
+  }
+  // The plan as SessionCreate JSON: blank fields left out, blank site rows dropped (like the server).
+  function plan() {
+    var doc = { patient_id: form.getAttribute("data-patient-id"), sites: [] };
+    var used = [];
+    Array.prototype.forEach.call(form.elements, function (input) {
+      if (!input.name || input.name === "csrf_token" || input.name.indexOf("sites[") === 0) return;
+      var v = input.value.trim();
+      if (v === "") return;
+      var parts = input.name.split(".");
+      if (parts.length === 2) { doc[parts[0]] = doc[parts[0]] || {}; doc[parts[0]][parts[1]] = v; }
+      else doc[input.name] = v;
+    });
+    rows().forEach(function (row) {
+      if (!filled(row)) return;
+      var site = {};
+      row.querySelectorAll("input, select").forEach(function (i) {
+        if (i.value.trim() !== "") site[i.name.split(".").pop()] = i.value.trim();
+      });
+      doc.sites.push(site);
+      used.push(row);
+    });
+    return { doc: doc, rows: used };
+  }
+  function clearErrors() {
+    form.querySelectorAll(".field-error[data-live]").forEach(function (e) { e.remove(); });
+    form.querySelectorAll(".has-error[data-live]").forEach(function (e) { e.classList.remove("has-error"); e.removeAttribute("data-live"); });
+  }
+  function inputFor(field, used) {
+    var m = /^sites\[(\d+)\]\.(\w+)$/.exec(field);
+    if (m) {
+      var row = used[Number(m[1])];
+      return row ? row.querySelector('[name$=".' + m[2] + '"]') : null;
+    }
+    return form.querySelector('[name="' + field + '"]');
+  }
+  function showErrors(problem, used) {
+    var list = el("ul");
+    (problem.errors || []).forEach(function (e) {
+      var input = inputFor(e.field, used);
+      if (input) {
+        input.classList.add("has-error"); input.setAttribute("data-live", "");
+        var msg = el("span", "field-error", e.message); msg.setAttribute("data-live", "");
+        input.insertAdjacentElement("afterend", msg);
+      }
+      list.appendChild(el("li", "", e.field + ": " + e.message));
+    });
+    decisionBox.replaceChildren(el("p", "muted", "Complete the plan to see the decision:"), list);
+  }
+  function fmt(x, digits) { return Number(x).toFixed(digits).replace(/\.?0+$/, ""); }
+  function showDecision(record, used) {
+    var d = record.decision, box = el("div", "decision " + d.decision);
+    var head = el("p");
+    head.appendChild(el("span", "badge " + d.decision, d.decision));
+    head.appendChild(document.createTextNode(" " + {
+      allow: "No safety rule objects to this plan.",
+      warn: "The plan may go ahead; read each warning.",
+      block: "Blocked: it can be saved only as a physician's override with a written reason."
+    }[d.decision]));
+    box.appendChild(head);
+    if (d.findings.length) {
+      var ul = el("ul");
+      d.findings.forEach(function (f) {
+        var li = el("li");
+        li.appendChild(el("span", "badge " + f.severity, f.severity));
+        li.appendChild(document.createTextNode(" " + f.message + " "));
+        if (f.advice) li.appendChild(el("em", "", f.advice));
+        li.appendChild(el("br"));
+        li.appendChild(el("span", "source", "Source: " + f.source));
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    var dil = d.dilution;
+    box.appendChild(el("p", "dilution", "Dilution: " + fmt(dil.units_per_0_1_ml, 3) + " U per 0.1 mL (" +
+      fmt(dil.units_per_ml, 2) + " U/mL); " + fmt(dil.total_units, 2) + " U in " + fmt(dil.total_volume_ml, 2) +
+      " mL of " + fmt(dil.available_units, 2) + " U available."));
+    box.appendChild(el("p", "source", "Knowledge base " + d.knowledge_version));
+    decisionBox.replaceChildren(box);
+    rows().forEach(function (row) { row.querySelector(".site-ml").textContent = ""; });
+    dil.sites.forEach(function (s, i) {
+      if (used[i]) used[i].querySelector(".site-ml").textContent = fmt(s.volume_ml, 2) + " mL";
+    });
+    override.hidden = d.decision !== "block";
+  }
+  function check() {
+    var p = plan(), mine = ++seq;
+    status.textContent = "Checking…";
+    fetch("/api/sessions/check", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: JSON.stringify(p.doc),
+      credentials: "same-origin"
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (res) {
+      if (mine !== seq) return; // a newer check is on its way
+      clearErrors();
+      if (res.ok) { showDecision(res.body, p.rows); status.textContent = "Decision updated " + new Date().toLocaleTimeString(); }
+      else { showErrors(res.body, p.rows); status.textContent = ""; }
+    }).catch(function () { if (mine === seq) status.textContent = "Could not reach the server; the decision is shown when you save."; });
+  }
+  function later() { clearTimeout(timer); timer = setTimeout(check, 350); }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+
+  function addRow(muscle, side) {
+    var all = rows(), empty = all.filter(function (r) { return !filled(r); })[0];
+    if (!empty) {
+      empty = all[all.length - 1].cloneNode(true);
+      var n = all.length;
+      empty.querySelectorAll("input, select").forEach(function (i) {
+        i.name = i.name.replace(/sites\[\d+\]/, "sites[" + n + "]"); i.value = "";
+        i.classList.remove("has-error");
+      });
+      empty.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+      empty.querySelector(".site-ml").textContent = "";
+      all[0].parentNode.appendChild(empty);
+    }
+    if (muscle) empty.querySelector('[name$=".muscle"]').value = muscle;
+    if (side) empty.querySelector('[name$=".side"]').value = side;
+    var units = empty.querySelector('[name$=".units"]');
+    units.focus();
+    later();
+  }
+  document.getElementById("add-site").addEventListener("click", function () { addRow(); });
+  document.addEventListener("bontrack:add-site", function (ev) { addRow(ev.detail.muscle, ev.detail.side); });
+  if (form.querySelector('[name="product"]').value) later();
+})();

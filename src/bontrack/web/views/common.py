@@ -1,0 +1,112 @@
+"""What the pages share: rendering on base.html, HTML errors, role checks, the patient in scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from bontrack.auth.schemas import Role
+from bontrack.errors import InputError, NotFoundError
+from bontrack.patients.schemas import PatientRead
+from bontrack.patients.service import get_patient
+from bontrack.web.deps import Principal, csrf_ok
+from bontrack.web.forms import all_or_nothing, field_errors
+from bontrack.web.pages import templates
+
+T = TypeVar("T")
+
+
+async def form_items(request: Request) -> list[tuple[str, str]]:
+    """The posted form's fields in order (read here, so the route itself can be a plain def)."""
+    form = await request.form()
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+FormItems = Annotated[list[tuple[str, str]], Depends(form_items)]
+
+
+def csrf_of(items: list[tuple[str, str]]) -> str | None:
+    return next((v for k, v in items if k == "csrf_token"), None)
+
+
+def save(db: Session, write: Callable[[], T]) -> tuple[T | None, dict[str, str], int]:
+    """Run a write all or nothing: (result, {}, 303) or (None, errors by field, 409 if blocked else 400)."""
+    from bontrack.errors import RefusedError
+
+    try:
+        return all_or_nothing(db, write), {}, 303
+    except InputError as exc:
+        status = 409 if isinstance(exc, RefusedError) else 400
+        return None, field_errors(exc), status
+
+
+class PageProblem(Exception):
+    """A page that cannot be shown (403, 404, expired form): rendered as error.html."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        self.status = status
+        self.title = title
+        self.message = message
+        super().__init__(message)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PageProblem)
+    async def _page_problem(request: Request, exc: PageProblem) -> Response:
+        user = getattr(request.state, "principal", None)
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"user": user, "title": exc.title, "message": exc.message},
+            status_code=exc.status,
+        )
+
+
+def page(
+    request: Request, principal: Principal | None, name: str, status: int = 200, **ctx: Any
+) -> HTMLResponse:
+    """A page on base.html for the logged-in user."""
+    return templates.TemplateResponse(request, name, {"user": principal, **ctx}, status_code=status)
+
+
+ROLE_WORDS = {
+    "physician": "physicians",
+    "physical_therapist": "physical therapists",
+    "staff": "staff",
+    "researcher": "researchers",
+    "admin": "administrators",
+}
+
+
+def allow(request: Request, principal: Principal, roles: tuple[Role, ...]) -> None:
+    """403 page unless the user has one of the roles."""
+    request.state.principal = principal
+    if principal.role not in roles:
+        who = ", ".join(ROLE_WORDS[r] for r in roles)
+        raise PageProblem(
+            403, "Not allowed", f"Only {who} can do this; you are logged in as {principal.role}."
+        )
+
+
+def check_csrf(request: Request, principal: Principal, given: str | None) -> None:
+    """A form post must carry the session's token (a page of this site, not another site's)."""
+    request.state.principal = principal
+    if not csrf_ok(principal.csrf_token, given):
+        raise PageProblem(
+            403, "Form expired", "The form had expired. Go back, reload the page and try again."
+        )
+
+
+def patient_for(db: Session, principal: Principal, patient_id: str) -> PatientRead:
+    """The patient, if the user may see their clinic (else a 404 page; the read is audited)."""
+    try:
+        patient = get_patient(db=db, actor=principal.actor, patient_id=patient_id)
+    except NotFoundError:
+        raise PageProblem(404, "Not found", "There is no such patient.") from None
+    if not principal.sees_clinic(patient.clinic_id):
+        raise PageProblem(404, "Not found", "There is no such patient.")
+    return patient

@@ -1,0 +1,134 @@
+"""The injection session form: the decision engine judges the plan live (POST /api/sessions/check
+from session_form.js) and again when it is saved; a blocked plan is saved only with an override."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any, get_args
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bontrack.assessments.service import assessments_of_patient
+from bontrack.clinical.findings import Decision
+from bontrack.errors import InputError
+from bontrack.injections import service as injections
+from bontrack.injections.schemas import Guidance, SessionCreate
+from bontrack.knowledge import load_knowledge
+from bontrack.patients.schemas import PatientRead
+from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
+from bontrack.schemas import parse
+from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
+from bontrack.web.deps import WRITE_SESSIONS, NowDep, PageUser, Principal, SessionDep
+from bontrack.web.forms import nest
+from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
+
+router = APIRouter(include_in_schema=False)
+SPARE_SITE_ROWS = 2
+
+
+def flat(doc: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """A nested document as form values by field path (the inverse of ``nest``)."""
+    out: dict[str, str] = {}
+    for key, value in doc.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out |= flat(value, name)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for i, row in enumerate(value):
+                out |= flat(row, f"{name}[{i}]")
+        elif value is not None:
+            out[name] = str(value)
+    return out
+
+
+def _choices(db: Session, principal: Principal, patient: PatientRead) -> dict[str, Any]:
+    kb = load_knowledge()
+    clinicians = clinicians_of_clinic(db=db, actor=principal.actor, clinic_id=patient.clinic_id)
+    episodes = episodes_of_patient(db=db, actor=principal.actor, patient_id=patient.id)
+    return {
+        "episodes": [(e.id, f"from {e.data.pain_onset_date}") for e in reversed(episodes)],
+        "clinicians": [(c.id, f"{c.data.name} ({c.data.role})") for c in clinicians],
+        "products": [(pid, f"{p.name} ({', '.join(p.brands)})") for pid, p in kb.files.products.items()],
+        "vials": {pid: [v.units for v in p.vials] for pid, p in kb.files.products.items()},
+        "muscles": [(mid, m.name) for mid, m in kb.files.muscles.items()],
+        "sides": [(s, s) for s in kb.files.sides],
+        "guidance": [(g, g) for g in get_args(Guidance)],
+    }
+
+
+def _form(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    patient: PatientRead,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    decision: Decision | None = None,
+    status: int = 200,
+) -> Response:
+    rows = sum(1 for name in values if name.startswith("sites[") and name.endswith("].muscle"))
+    kb = load_knowledge()
+    names = {m: kb.files.muscles[m].name for m in kb.files.muscles if m in drawn_muscles()}
+    examined = assessments_of_patient(db=db, actor=principal.actor, patient_id=patient.id)
+    points = examined[-1].data.trigger_points if examined else []
+    marks = {(tp.muscle, tp.side): MuscleMark(0.0, True) for tp in points}
+    return page(
+        request,
+        principal,
+        "session_form.html",
+        status=status,
+        patient=patient,
+        values=values,
+        errors=errors or {},
+        decision=decision,
+        site_rows=max(3, rows + SPARE_SITE_ROWS),
+        maps=body_map(names, marks),
+        **_choices(db, principal, patient),
+    )
+
+
+@router.get("/patients/{patient_id}/sessions/new", response_class=HTMLResponse)
+def new_session(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep
+) -> Response:
+    allow(request, principal, WRITE_SESSIONS)
+    patient = patient_for(db, principal, patient_id)
+    choices = _choices(db, principal, patient)
+    values = {
+        "date": at.date().isoformat(),
+        "episode_id": choices["episodes"][0][0] if choices["episodes"] else "",
+        "vial_count": "1",
+        "diluent": "0.9% sodium chloride, preservative-free",
+        "reconstituted_at": at.replace(second=0, microsecond=0).isoformat(timespec="minutes"),
+    }
+    return _form(request, db, principal, patient, values)
+
+
+@router.post("/patients/{patient_id}/sessions/new", response_class=HTMLResponse)
+def create_session(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
+) -> Response:
+    allow(request, principal, WRITE_SESSIONS)
+    check_csrf(request, principal, csrf_of(items))
+    patient = patient_for(db, principal, patient_id)
+    doc = nest((k, v) for k, v in items if k != "csrf_token")
+    doc["patient_id"] = patient.id
+
+    def write() -> str:
+        return injections.create_session(db=db, actor=principal.actor, data=parse(SessionCreate, doc)).id
+
+    saved, errors, status = save(db, write)
+    if saved is not None:
+        return RedirectResponse(f"/patients/{patient.id}?saved=injection_session&session={saved}", 303)
+    if status == 409:  # the API's wording names JSON fields; on the page they are below
+        errors["override"] = (
+            "The engine blocks this plan. To save it anyway, choose the responsible clinician "
+            "and write the reason for the override below."
+        )
+    decision = None
+    with suppress(InputError):  # show why it was blocked (or what else the engine says)
+        _record, decision = injections.judge(db=db, actor=principal.actor, data=parse(SessionCreate, doc))
+    return _form(request, db, principal, patient, flat(doc), errors=errors, decision=decision, status=status)

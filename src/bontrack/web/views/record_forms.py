@@ -1,0 +1,329 @@
+"""Forms that record an examination, a screening, physical therapy and an outcome measurement.
+
+Each GET shows the form; each POST turns the fields into the service's Create schema, saves all
+or nothing, and either goes back to the chart or shows the form again with the errors inline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from bontrack.assessments.schemas import AssessmentCreate, TriggerPointFinding
+from bontrack.assessments.service import create_assessment
+from bontrack.auth.schemas import Role
+from bontrack.injections.service import sessions_of_patient
+from bontrack.instruments import INSTRUMENT_IDS
+from bontrack.instruments.definitions import load_definition
+from bontrack.knowledge import load_knowledge
+from bontrack.outcomes.schemas import OutcomeCreate
+from bontrack.outcomes.service import record_outcome
+from bontrack.patients.schemas import PatientRead
+from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
+from bontrack.schemas import parse
+from bontrack.screening.schemas import ScreeningCreate
+from bontrack.screening.service import create_screening
+from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
+from bontrack.therapy.service import create_plan, plans_of_patient, record_visit
+from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
+from bontrack.web.deps import (
+    WRITE_ASSESSMENTS,
+    WRITE_OUTCOMES,
+    WRITE_SCREENINGS,
+    WRITE_THERAPY,
+    NowDep,
+    PageUser,
+    Principal,
+    SessionDep,
+)
+from bontrack.web.forms import answer_codes, nest
+from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
+
+router = APIRouter(include_in_schema=False)
+CRITERIA = [f for f in TriggerPointFinding.model_fields if f not in ("muscle", "side")]
+STATES = ("pregnant", "breastfeeding", "infection_at_injection_site")
+YES_NO = {"yes": True, "no": False}
+
+
+def _context(db: Session, principal: Principal, patient: PatientRead) -> dict[str, Any]:
+    """The pickers every form shares: episodes, clinicians, sessions, therapy plans."""
+    actor = principal.actor
+    episodes = episodes_of_patient(db=db, actor=actor, patient_id=patient.id)
+    return {
+        "patient": patient,
+        "episodes": [(e.id, f"from {e.data.pain_onset_date}") for e in reversed(episodes)],
+        "clinicians": [
+            (c.id, f"{c.data.name} ({c.data.role})")
+            for c in clinicians_of_clinic(db=db, actor=actor, clinic_id=patient.clinic_id)
+        ],
+        "sessions": [
+            (s.id, f"{s.data.date} · {s.data.product} {s.data.total_units:g} U")
+            for s in reversed(sessions_of_patient(db=db, actor=actor, patient_id=patient.id))
+        ],
+        "plans": [
+            (p.id, f"from {p.data.start_date}, {p.data.weeks} weeks")
+            for p in reversed(plans_of_patient(db=db, actor=actor, patient_id=patient.id))
+        ],
+    }
+
+
+def _defaults(ctx: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    first = {k: ctx[k][0][0] if ctx[k] else "" for k in ("episodes", "plans")}
+    return {
+        "date": at.date().isoformat(),
+        "start_date": at.date().isoformat(),
+        "episode_id": first["episodes"],
+        "plan_id": first["plans"],
+        "attended": "yes",
+    }
+
+
+class FormSpec(BaseModel):
+    """One form: who may use it, its template, and how its fields become the service's input."""
+
+    kind: str
+    roles: tuple[Role, ...]
+    template: str
+
+
+def _show(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    patient: PatientRead,
+    spec: FormSpec,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    ctx = _context(db, principal, patient) | extra
+    return page(request, principal, spec.template, status=status, values=values, errors=errors or {}, **ctx)
+
+
+def _post(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    patient_id: str,
+    items: list[tuple[str, str]],
+    spec: FormSpec,
+    build: Callable[[list[tuple[str, str]], PatientRead], dict[str, Any]],
+    write: Callable[[dict[str, Any]], object],
+    **extra: Any,
+) -> Response:
+    allow(request, principal, spec.roles)
+    check_csrf(request, principal, csrf_of(items))
+    patient = patient_for(db, principal, patient_id)
+    fields = [(k, v) for k, v in items if k != "csrf_token"]
+    doc = build(fields, patient)
+    saved, errors, status = save(db, lambda: write(doc))
+    if saved is not None:
+        return RedirectResponse(f"/patients/{patient.id}?saved={spec.kind}", 303)
+    values = {k: v for k, v in fields} | {
+        k: [v for n, v in fields if n == k] for k in ("allergies", "conditions")
+    }
+    return _show(request, db, principal, patient, spec, values, errors, status, **extra)
+
+
+# ---- assessment ------------------------------------------------------------------------------
+
+ASSESSMENT = FormSpec(kind="assessment", roles=WRITE_ASSESSMENTS, template="assessment_form.html")
+
+
+def _assessment_extra(db: Session, principal: Principal) -> dict[str, Any]:
+    kb = load_knowledge()
+    names = {m: kb.files.muscles[m].name for m in kb.files.muscles if m in drawn_muscles()}
+    return {
+        "muscles": [(m, muscle.name) for m, muscle in kb.files.muscles.items()],
+        "sides": kb.files.sides,
+        "criteria": CRITERIA,
+        "maps": body_map(names, dict[tuple[str, str], MuscleMark]()),
+    }
+
+
+def _assessment_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+    given = dict(fields)
+    kb = load_knowledge()
+    points = []
+    for muscle in kb.files.muscles:
+        for side in kb.files.sides:
+            key = f"tp.{muscle}.{side}"
+            if f"{key}.present" in given:
+                points.append({"muscle": muscle, "side": side} | {c: f"{key}.{c}" in given for c in CRITERIA})
+    doc = nest((k, v) for k, v in fields if not k.startswith("tp."))
+    return doc | {"patient_id": patient.id, "trigger_points": points}
+
+
+@router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def new_assessment(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep
+) -> Response:
+    allow(request, principal, ASSESSMENT.roles)
+    patient = patient_for(db, principal, patient_id)
+    ctx = _context(db, principal, patient)
+    extra = _assessment_extra(db, principal)
+    return _show(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **extra)
+
+
+@router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def post_assessment(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
+) -> Response:
+    def write(doc: dict[str, Any]) -> object:
+        return create_assessment(db=db, actor=principal.actor, data=parse(AssessmentCreate, doc))
+
+    extra = _assessment_extra(db, principal)
+    return _post(request, db, principal, patient_id, items, ASSESSMENT, _assessment_doc, write, **extra)
+
+
+# ---- screening -------------------------------------------------------------------------------
+
+SCREENING = FormSpec(kind="screening", roles=WRITE_SCREENINGS, template="screening_form.html")
+
+
+def _screening_extra() -> dict[str, Any]:
+    kb = load_knowledge()
+    return {
+        "states": [(s, kb.files.states[s].label) for s in STATES],
+        "allergies": [(a, item.label) for a, item in kb.files.allergies.items()],
+        "conditions": [(c, item.label) for c, item in kb.files.conditions.items()],
+    }
+
+
+def _screening_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+    doc = nest(
+        ((k, v) for k, v in fields if k not in ("allergies", "conditions", *STATES)), lists=("medications",)
+    )
+    for state in STATES:
+        answer = dict(fields).get(state, "")
+        if answer:  # left out: not asked
+            doc[state] = YES_NO.get(answer, answer)
+    for group in ("allergies", "conditions"):
+        doc[group] = [v for k, v in fields if k == group]
+    return doc | {"patient_id": patient.id}
+
+
+@router.get("/patients/{patient_id}/screenings/new", response_class=HTMLResponse)
+def new_screening(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep
+) -> Response:
+    allow(request, principal, SCREENING.roles)
+    patient = patient_for(db, principal, patient_id)
+    values = _defaults(_context(db, principal, patient), at)
+    return _show(request, db, principal, patient, SCREENING, values, **_screening_extra())
+
+
+@router.post("/patients/{patient_id}/screenings/new", response_class=HTMLResponse)
+def post_screening(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
+) -> Response:
+    def write(doc: dict[str, Any]) -> object:
+        return create_screening(db=db, actor=principal.actor, data=parse(ScreeningCreate, doc))
+
+    return _post(
+        request, db, principal, patient_id, items, SCREENING, _screening_doc, write, **_screening_extra()
+    )
+
+
+# ---- physical therapy ------------------------------------------------------------------------
+
+PLAN = FormSpec(kind="therapy_plan", roles=WRITE_THERAPY, template="therapy_plan_form.html")
+VISIT = FormSpec(kind="therapy_visit", roles=WRITE_THERAPY, template="therapy_visit_form.html")
+
+
+def _plan_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+    return nest(fields, lists=("goals", "exercises")) | {"patient_id": patient.id}
+
+
+def _visit_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+    doc = nest((k, v) for k, v in fields if k != "attended")
+    doc["attended"] = YES_NO.get(dict(fields).get("attended", ""), dict(fields).get("attended"))
+    return doc | {"patient_id": patient.id}
+
+
+@router.get("/patients/{patient_id}/therapy/new", response_class=HTMLResponse)
+def new_plan(request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep) -> Response:
+    allow(request, principal, PLAN.roles)
+    patient = patient_for(db, principal, patient_id)
+    return _show(request, db, principal, patient, PLAN, _defaults(_context(db, principal, patient), at))
+
+
+@router.post("/patients/{patient_id}/therapy/new", response_class=HTMLResponse)
+def post_plan(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
+) -> Response:
+    def write(doc: dict[str, Any]) -> object:
+        return create_plan(db=db, actor=principal.actor, data=parse(TherapyPlanCreate, doc))
+
+    return _post(request, db, principal, patient_id, items, PLAN, _plan_doc, write)
+
+
+@router.get("/patients/{patient_id}/therapy/visit", response_class=HTMLResponse)
+def new_visit(request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep) -> Response:
+    allow(request, principal, VISIT.roles)
+    patient = patient_for(db, principal, patient_id)
+    return _show(request, db, principal, patient, VISIT, _defaults(_context(db, principal, patient), at))
+
+
+@router.post("/patients/{patient_id}/therapy/visit", response_class=HTMLResponse)
+def post_visit(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
+) -> Response:
+    def write(doc: dict[str, Any]) -> object:
+        return record_visit(db=db, actor=principal.actor, data=parse(TherapyVisitCreate, doc))
+
+    return _post(request, db, principal, patient_id, items, VISIT, _visit_doc, write)
+
+
+# ---- outcome ---------------------------------------------------------------------------------
+
+OUTCOME = FormSpec(kind="outcome", roles=WRITE_OUTCOMES, template="outcome_form.html")
+
+
+def _outcome_extra(instrument: str) -> dict[str, Any]:
+    chosen = instrument if instrument in INSTRUMENT_IDS else INSTRUMENT_IDS[0]
+    return {
+        "definition": load_definition(chosen),
+        "instruments": [(i, load_definition(i).name) for i in INSTRUMENT_IDS],
+    }
+
+
+def _outcome_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+    doc = nest(fields)
+    doc["answers"] = answer_codes(doc.get("answers") or {})
+    return doc | {"patient_id": patient.id}
+
+
+@router.get("/patients/{patient_id}/outcomes/new", response_class=HTMLResponse)
+def new_outcome(
+    request: Request,
+    patient_id: str,
+    db: SessionDep,
+    principal: PageUser,
+    at: NowDep,
+    instrument: str = "nprs",
+) -> Response:
+    allow(request, principal, OUTCOME.roles)
+    patient = patient_for(db, principal, patient_id)
+    values = _defaults(_context(db, principal, patient), at) | {"instrument": instrument}
+    return _show(request, db, principal, patient, OUTCOME, values, **_outcome_extra(instrument))
+
+
+@router.post("/patients/{patient_id}/outcomes/new", response_class=HTMLResponse)
+def post_outcome(
+    request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
+) -> Response:
+    def write(doc: dict[str, Any]) -> object:
+        return record_outcome(db=db, actor=principal.actor, data=parse(OutcomeCreate, doc))
+
+    instrument = dict(items).get("instrument", "")
+    return _post(
+        request, db, principal, patient_id, items, OUTCOME, _outcome_doc, write, **_outcome_extra(instrument)
+    )

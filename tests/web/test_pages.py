@@ -1,0 +1,205 @@
+"""The pages through TestClient: forms show field errors inline and write nothing, roles are
+enforced on pages too, researchers see pseudonyms only, and reading a page leaves audit entries."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from bontrack.audit.models import AuditEntry
+from bontrack.db import transaction
+from bontrack.injections.models import InjectionSessionRow
+from bontrack.outcomes.models import OutcomeRow
+from bontrack.screening.models import ScreeningRow
+from web.conftest import Site, csrf_from, email, log_in
+
+
+def count(site: Site, row_cls: type) -> int:
+    with transaction(site.engine) as db:
+        return int(db.scalar(select(func.count()).select_from(row_cls)) or 0)
+
+
+def audit_count(site: Site) -> int:
+    with transaction(site.engine) as db:
+        return int(db.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+def session_form(site: Site, **changes: str) -> dict[str, str]:
+    w = site.world
+    fields = {
+        "episode_id": w.episode_id,
+        "date": "2026-03-02",
+        "injector_id": w.clinician_id,
+        "guidance": "emg",
+        "product": "onabotulinumtoxinA",
+        "vial_units": "100",
+        "vial_count": "1",
+        "diluent_ml": "2",
+        "lot": "C1234",
+        "lot_expiry": "2027-01-01",
+        "reconstituted_at": "2026-03-02T08:30",
+        "sites[0].muscle": "upper_trapezius",
+        "sites[0].side": "left",
+        "sites[0].units": "25",
+        "sites[1].muscle": "",
+        "sites[1].side": "",
+        "sites[1].units": "",
+    }
+    return fields | changes
+
+
+def post_form(site: Site, path: str, fields: dict[str, str]) -> tuple[int, str]:
+    token = csrf_from(site.client.get(path).text)
+    response = site.client.post(path, data=fields | {"csrf_token": token})
+    return response.status_code, response.text
+
+
+def test_patient_list__search_by_name_and_record_number(site: Site) -> None:
+    log_in(site, "staff")
+    assert "P-001" in site.client.get("/patients?q=test patient").text
+    assert "P-001" in site.client.get("/patients?q=p-00").text
+    page = site.client.get("/patients?q=nobody-like-this")
+    assert page.status_code == 200
+    assert "P-001" not in page.text and "0 patients" in page.text
+
+
+def test_patient_list__researcher_sees_pseudonyms_only(site: Site) -> None:
+    log_in(site, "researcher")
+    page = site.client.get("/patients")
+    assert page.status_code == 200
+    assert re.search(r"R-[0-9a-f]{16}", page.text)
+    assert "Test Patient" not in page.text and "P-001" not in page.text and "1978" not in page.text
+    assert site.client.get(f"/patients/{site.world.patient_id}").status_code == 403
+
+
+def test_chart__renders_body_map_and_audits_the_read(site: Site) -> None:
+    log_in(site, "physician")
+    before = audit_count(site)
+    page = site.client.get(f"/patients/{site.world.patient_id}")
+    assert page.status_code == 200
+    assert 'data-muscle="upper_trapezius" data-side="left"' in page.text
+    assert 'data-trigger-point="true"' in page.text  # the factory's assessment found two
+    with transaction(site.engine) as db:
+        reads = db.scalars(
+            select(AuditEntry).where(AuditEntry.seq > before, AuditEntry.action == "read")
+        ).all()
+    assert {e.record_type for e in reads} >= {"patient", "assessment", "screening", "episode"}
+    assert {e.actor for e in reads} == {f"user:{email('physician')}"}
+
+
+def test_session_form__bad_input_shows_errors_inline_and_writes_nothing(site: Site) -> None:
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    before = count(site, InjectionSessionRow)
+    status, html = post_form(site, path, session_form(site, **{"sites[0].units": "-5", "lot": ""}))
+    assert status == 400
+    assert 'class="field-error" id="err-sites[0].units"' in html
+    assert 'id="err-lot"' in html
+    assert "Nothing was saved" in html
+    assert count(site, InjectionSessionRow) == before
+
+
+def test_session_form__saves_and_returns_to_the_chart(site: Site) -> None:
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    status, _ = post_form(site, path, session_form(site))
+    assert status == 303
+    assert count(site, InjectionSessionRow) == 1
+
+
+def test_session_form__blocked_plan_needs_an_override_and_shows_why(site: Site) -> None:
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    status, html = post_form(site, path, session_form(site, lot_expiry="2026-01-01"))
+    assert status == 409
+    assert "expired on 2026-01-01" in html and 'id="err-override"' in html
+    assert count(site, InjectionSessionRow) == 0
+    fields = session_form(site, lot_expiry="2026-01-01") | {
+        "override.clinician_id": site.world.clinician_id,
+        "override.reason": "Only vial in stock; pharmacy confirmed potency in writing.",
+    }
+    status, _ = post_form(site, path, fields)
+    assert status == 303
+    assert count(site, InjectionSessionRow) == 1
+
+
+def test_session_form__physical_therapist_gets_403(site: Site) -> None:
+    log_in(site, "physical_therapist")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    assert site.client.get(path).status_code == 403
+    token = csrf_from(site.client.get(f"/patients/{site.world.patient_id}/assessments/new").text)
+    response = site.client.post(path, data=session_form(site) | {"csrf_token": token})
+    assert response.status_code == 403
+    assert count(site, InjectionSessionRow) == 0
+
+
+def test_form_post__without_csrf_token_is_refused(site: Site) -> None:
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    response = site.client.post(path, data=session_form(site) | {"csrf_token": "forged"})
+    assert response.status_code == 403
+    assert count(site, InjectionSessionRow) == 0
+
+
+def test_screening_form__unknown_date_is_an_inline_error(site: Site) -> None:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/screenings/new"
+    before = count(site, ScreeningRow)
+    status, html = post_form(site, path, {"date": "2026-02-30", "pregnant": "no", "medications": "aspirin"})
+    assert status == 400 and 'id="err-date"' in html
+    assert count(site, ScreeningRow) == before
+    status, _ = post_form(
+        site,
+        path,
+        {"date": "2026-03-01", "pregnant": "no", "allergies": "human_albumin", "medications": "x\ny"},
+    )
+    assert status == 303 and count(site, ScreeningRow) == before + 1
+
+
+def test_outcome_form__answer_out_of_range_is_shown_on_the_item(site: Site) -> None:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/outcomes/new"
+    fields = {
+        "instrument": "nprs",
+        "episode_id": site.world.episode_id,
+        "date": "2026-03-02",
+        "answers.1": "11",
+    }
+    status, html = post_form(site, path, fields)
+    assert status == 400 and 'id="err-answers.1"' in html
+    assert count(site, OutcomeRow) == 0
+
+
+def test_self_report__link_from_the_chart_then_answers_once(site: Site) -> None:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/links/new"
+    status, html = post_form(
+        site, path, {"episode_id": site.world.episode_id, "instruments": "nprs", "expires_in_hours": "24"}
+    )
+    assert status == 303 or status == 200
+    url = re.search(r'id="issued-link" href="([^"]+)"', html)
+    assert url, html
+    link_path = "/p/" + url.group(1).rsplit("/p/", 1)[1]
+    site.client.cookies.clear()  # the patient has no session
+    assert site.client.get(link_path).status_code == 200
+    bad = site.client.post(link_path, data={"nprs.1": "12"})
+    assert bad.status_code == 400 and 'id="err-nprs.1"' in bad.text
+    assert count(site, OutcomeRow) == 0
+    assert site.client.post(link_path, data={"nprs.1": "4"}).status_code == 200
+    assert count(site, OutcomeRow) == 1
+    assert site.client.get(link_path).status_code == 410
+
+
+def test_worklist_and_audit_pages__by_role(site: Site) -> None:
+    log_in(site, "physician")
+    assert site.client.get("/worklist").status_code == 200
+    assert site.client.get("/audit").status_code == 403
+    site.client.cookies.clear()
+    log_in(site, "admin")
+    page = site.client.get("/audit?actor=" + f"user:{email('physician')}")
+    assert page.status_code == 200
+    assert "user:admin" not in page.text.split("<tbody>")[1]  # filtered to one actor
+    with transaction(site.engine) as db:
+        last = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    assert last.record_type == "audit_log" and last.actor == f"user:{email('admin')}"
