@@ -49,16 +49,23 @@ def visit_frame(cycle_rows: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _Sums:
-    """Per-patient sums the restricted likelihood needs, for a design of visit indicators."""
+    """Sums the restricted likelihood needs, for a design of visit indicators.
+
+    A patient's weight ``c = g / (1 + n g)`` depends only on their number of scores ``n``, so the
+    per-patient outer products are summed once per distinct ``n``; each likelihood evaluation then
+    costs a few small matrix sums, whatever the number of patients.
+    """
 
     n_obs: int
     p: int
-    sizes: np.ndarray  # observations per patient
     xtx: np.ndarray  # X'X (diagonal: visit counts)
     xty: np.ndarray  # X'y
     yty: float
-    s: np.ndarray  # per patient: count of each visit (rows of X summed), shape (G, p)
-    t: np.ndarray  # per patient: sum of y
+    sizes: np.ndarray  # distinct numbers of scores per patient, shape (k,)
+    patients: np.ndarray  # patients with each size, shape (k,)
+    ss: np.ndarray  # sum over those patients of s s', shape (k, p, p); s = visit counts of a patient
+    st: np.ndarray  # sum of s t, shape (k, p); t = a patient's sum of scores
+    tt: np.ndarray  # sum of t^2, shape (k,)
 
 
 def _sums(patient: np.ndarray, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums:
@@ -66,27 +73,35 @@ def _sums(patient: np.ndarray, visit: np.ndarray, y: np.ndarray, p: int) -> _Sum
     s = np.zeros((len(groups), p))
     np.add.at(s, (g_index, visit), 1.0)
     t = np.bincount(g_index, weights=y, minlength=len(groups))
+    n = s.sum(axis=1)
+    sizes, size_index = np.unique(n, return_inverse=True)
+    ss = np.zeros((len(sizes), p, p))
+    np.add.at(ss, size_index, s[:, :, None] * s[:, None, :])
+    st = np.zeros((len(sizes), p))
+    np.add.at(st, size_index, s * t[:, None])
     counts = np.bincount(visit, minlength=p).astype(float)
     return _Sums(
         n_obs=len(y),
         p=p,
-        sizes=s.sum(axis=1),
         xtx=np.diag(counts),
         xty=np.bincount(visit, weights=y, minlength=p),
         yty=float(y @ y),
-        s=s,
-        t=t,
+        sizes=sizes,
+        patients=np.bincount(size_index, minlength=len(sizes)).astype(float),
+        ss=ss,
+        st=st,
+        tt=np.bincount(size_index, weights=t * t, minlength=len(sizes)),
     )
 
 
 def _gls(sums: _Sums, g: float) -> tuple[np.ndarray, np.ndarray, float]:
     """beta, X'WX and r'Wr for ratio g, where W = I - c J per patient, c = g / (1 + n g)."""
     c = g / (1.0 + sums.sizes * g)
-    xwx = sums.xtx - (sums.s * c[:, None]).T @ sums.s
-    xwy = sums.xty - sums.s.T @ (c * sums.t)
+    xwx = sums.xtx - np.tensordot(c, sums.ss, axes=1)
+    xwy = sums.xty - c @ sums.st
     beta = np.linalg.solve(xwx, xwy)
     # r'Wr = y'Wy - beta'X'Wy  (beta solves the GLS normal equations)
-    ywy = sums.yty - float(c @ (sums.t * sums.t))
+    ywy = sums.yty - float(c @ sums.tt)
     return beta, xwx, ywy - float(beta @ xwy)
 
 
@@ -97,7 +112,8 @@ def _neg_restricted_loglik(log_g: float, sums: _Sums) -> float:
     sign, logdet = np.linalg.slogdet(xwx)
     if sign <= 0 or rwr <= 0:
         return float("inf")
-    return float(0.5 * (dof * np.log(rwr / dof) + float(np.log1p(sums.sizes * g).sum()) + logdet))
+    log_det_v = float(sums.patients @ np.log1p(sums.sizes * g))
+    return float(0.5 * (dof * np.log(rwr / dof) + log_det_v + logdet))
 
 
 def fit_trajectory(frame: pd.DataFrame) -> Trajectory:

@@ -3,18 +3,19 @@
 One query per record type, one audit entry per type read (a report reads the whole cohort; an
 entry per row would bury the audit log). Withdrawn records are left out.
 
-The database picks the fields out of each record's JSON (``json_extract`` on SQLite, ``#>>`` on
-PostgreSQL), so a 100,000-patient registry is not decoded whole in Python.
+Each record's JSON is read as text and decoded once, while streaming, by orjson; only the named
+fields are kept, so a 100,000-patient registry is not held in memory as Python dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandas as pd
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Text, and_, cast, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from bontrack.audit.service import log
@@ -48,30 +49,55 @@ class CohortFrames:
     adverse_events: pd.DataFrame
 
 
-def _field(db: Session, row_cls: type[VersionedRow], path: str) -> Any:
-    """A SQL expression for the plain value at a dotted ``path`` of the row's JSON (no decoding
-    in Python: SQLite's ``json_extract`` gives text, numbers and null; PostgreSQL's ``#>>`` text)."""
-    if db.get_bind().dialect.name == "sqlite":
-        return func.json_extract(row_cls.data, f"$.{path}")
-    return row_cls.data[tuple(path.split("."))].as_string()
+def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
+    keys = path.split(".")
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda d: d.get(key)
+
+    def get(d: dict[str, Any]) -> Any:
+        value: Any = d
+        for key in keys:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return get
 
 
 def _current(
     db: Session, row_cls: type[VersionedRow], clinic_id: str | None, paths: Sequence[str]
 ) -> pd.DataFrame:
-    """The current, non-withdrawn version of every record: ``id`` and the fields at ``paths``."""
+    """The current, non-withdrawn version of every record: ``id`` and the fields at ``paths``.
+
+    The JSON is read as text and decoded by orjson while streaming (SQLite's json_extract
+    re-parses the document for every field asked for; this parses it once, several times faster).
+    """
     newer = aliased(row_cls)
-    query = select(row_cls.id, *(_field(db, row_cls, p) for p in paths)).where(
+    query = select(row_cls.id, cast(row_cls.data, Text)).where(
         row_cls.withdrawn.is_(False),
         ~exists().where(and_(newer.id == row_cls.id, newer.version > row_cls.version)),
     )
     if clinic_id is not None:
         query = query.where(row_cls.clinic_id == clinic_id)
-    rows = db.connection().execute(query.order_by(row_cls.id)).all()  # Core rows: no ORM overhead
-    names = ["id", *paths]
-    if not rows:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
-    return pd.DataFrame(dict(zip(names, (list(col) for col in zip(*rows, strict=True)), strict=True)))
+    getters = [_getter(p) for p in paths]
+    ids: list[str] = []
+    columns: list[list[Any]] = [[] for _ in paths]
+    appends = [c.append for c in columns]
+    loads = orjson.loads
+    # stream for this statement only (a connection-wide option would stick to later statements)
+    result = db.connection().execute(query.order_by(row_cls.id), execution_options={"stream_results": True})
+    for chunk in result.partitions(20_000):
+        for rid, text in chunk:
+            data = loads(text)
+            ids.append(rid)
+            for append, get in zip(appends, getters, strict=True):
+                append(get(data))
+    frame = {"id": pd.Series(ids, dtype=object)}
+    for path, values in zip(paths, columns, strict=True):
+        frame[path] = pd.Series(values, dtype=object)
+    return pd.DataFrame(frame)
 
 
 def _number(series: pd.Series) -> pd.Series:
@@ -79,8 +105,8 @@ def _number(series: pd.Series) -> pd.Series:
 
 
 def _flag(series: pd.Series) -> pd.Series:
-    """JSON booleans: 1/0 from SQLite, 'true'/'false' from PostgreSQL."""
-    return series.map(lambda v: v in (1, True, "true")).astype(bool)
+    """JSON booleans (missing or null is False)."""
+    return series.map(lambda v: v is True).astype(bool)
 
 
 def cohort_frames(
