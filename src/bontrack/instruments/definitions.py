@@ -15,7 +15,8 @@ Examples
 from __future__ import annotations
 
 import tomllib
-from functools import cache
+from fractions import Fraction
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, Literal
 
@@ -72,11 +73,21 @@ class Item(_Strict):
             raise ValueError(f"item {self.number}: response codes repeat")
         return self
 
-    def codes(self) -> tuple[int, ...]:
+    @cached_property
+    def exact_values(self) -> dict[int, Fraction]:
+        """The scored values as exact fractions, for sums and means without rounding on the way."""
+        return {code: Fraction(value) for code, value in self.code_values.items()}
+
+    @cached_property
+    def code_values(self) -> dict[int, float]:
+        """Each allowed response code with its scored value (worked out once per item)."""
         if self.options:
-            return tuple(o.code for o in self.options)
+            return {o.code: o.value for o in self.options}
         assert self.min is not None and self.max is not None
-        return tuple(range(self.min, self.max + 1))
+        return {code: float(code) for code in range(self.min, self.max + 1)}
+
+    def codes(self) -> tuple[int, ...]:
+        return tuple(self.code_values)
 
     def allowed(self) -> str:
         """The allowed codes as people read them: '0-5', or '1, 3, 4' when not contiguous."""
@@ -89,7 +100,7 @@ class Item(_Strict):
         """The scored value of a response code (the caller has checked it is allowed)."""
         if not self.options:
             return float(code)
-        return next(o.value for o in self.options if o.code == code)
+        return self.code_values[code]
 
     def value_range(self) -> tuple[float, float]:
         values = [o.value for o in self.options] or [float(self.min or 0), float(self.max or 0)]
@@ -157,6 +168,11 @@ class Definition(_Strict):
 
     def item_numbers(self) -> range:
         return range(1, len(self.items) + 1)
+
+    @cached_property
+    def item_keys(self) -> dict[str, int]:
+        """Item numbers by the keys answers use ("1".."N")."""
+        return {str(n): n for n in self.item_numbers()}
 
     def band_for(self, value: float) -> Band:
         """The band containing `value` (bands are ordered by their lower bound)."""

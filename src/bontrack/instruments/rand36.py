@@ -44,7 +44,7 @@ def score_rand36(answers: Mapping[str, object], definition: Definition | None = 
     answered = check_answers(d, answers)
     scores: dict[str, float | None] = {}
     for name, scale in d.scores.items():
-        values = [Fraction(d.item(n).value_of(answered[n])) for n in scale.items if n in answered]
+        values = [d.item(n).exact_values[answered[n]] for n in scale.items if n in answered]
         scores[name] = float(sum(values, Fraction(0)) / len(values)) if values else None
     empty = [name for name, value in scores.items() if value is None]
     return ScoreResult(
