@@ -9,6 +9,7 @@ both try to add version n+1 collide on the primary key, and the second one fails
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -77,18 +78,31 @@ class Stored(BaseModel, Generic[T]):
     data: T
 
 
+_READS = "_bontrack_reads"
+
+
 def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
-    """A stored row as a typed read schema."""
-    return Stored(
-        id=row.id,
-        version=row.version,
-        clinic_id=row.clinic_id,
-        withdrawn=row.withdrawn,
-        recorded_at=row.recorded_at,
-        recorded_by=row.recorded_by,
-        reason=row.reason,
-        data=schema.model_validate(row.data),
-    )
+    """A stored row as a typed read schema.
+
+    A saved version never changes, and Stored is frozen, so the validated read is kept on the row
+    and handed out again: services read the same records many times in one unit of work (the
+    decision engine's context, each follow-up's session), and re-validating was most of the cost.
+    """
+    reads: dict[type[BaseModel], Stored[Any]] = row.__dict__.setdefault(_READS, {})
+    cached = reads.get(schema)
+    if cached is None:
+        # the envelope comes from the stored row, already typed: only the content is validated
+        cached = reads[schema] = Stored.model_construct(
+            id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            withdrawn=row.withdrawn,
+            recorded_at=row.recorded_at,
+            recorded_by=row.recorded_by,
+            reason=row.reason,
+            data=schema.model_validate(row.data),
+        )
+    return cached
 
 
 _id_source: ContextVar[Callable[[], str] | None] = ContextVar("bontrack_id_source", default=None)
@@ -123,20 +137,22 @@ def _append(
     withdrawn: bool = False,
     reason: str | None = None,
 ) -> R:
-    row = row_cls()
-    row.id = record_id
-    row.version = version
-    row.clinic_id = clinic_id
-    row.withdrawn = withdrawn
-    row.recorded_at = utcnow()
-    row.recorded_by = actor
-    row.reason = reason
-    row.data = data
-    fill_index_columns(row)
+    values: dict[str, Any] = {
+        "id": record_id,
+        "version": version,
+        "clinic_id": clinic_id,
+        "withdrawn": withdrawn,
+        "recorded_at": utcnow(),
+        "recorded_by": actor,
+        "reason": reason,
+        "data": data,
+    }
+    for name in row_cls.index_fields:
+        values[name] = data.get(name)
     writer = bulk_writer(db)
     if writer is not None:
-        writer.add_row(row)
-        return row
+        return writer.add_row(row_cls, values)
+    row = row_cls(**values)
     db.add(row)
     db.flush()
     return row
@@ -364,6 +380,7 @@ def bulk(db: Session) -> Iterator[BulkWriter]:
         writer.write_out(db)
     finally:
         db.info.pop(BULK_KEY, None)
+        gc.unfreeze()  # what the block froze (see BulkWriter.add_row) is collectable again
 
 
 def all_versions(db: Session, row_cls: type[R]) -> list[R]:
