@@ -60,6 +60,21 @@ class VersionedRow:
         }
 
 
+def snapshot_of(record_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``VersionedRow.snapshot`` of a version given as its column values (no row object needed)."""
+    return {
+        "type": record_type,
+        "id": values["id"],
+        "version": values["version"],
+        "clinic_id": values["clinic_id"],
+        "withdrawn": values["withdrawn"],
+        "recorded_at": values["recorded_at"].isoformat(),
+        "recorded_by": values["recorded_by"],
+        "reason": values["reason"],
+        "data": values["data"],
+    }
+
+
 R = TypeVar("R", bound=VersionedRow)
 
 
@@ -168,6 +183,7 @@ def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
     """The newest version of a record, withdrawn or not (no audit: callers audit)."""
     writer = bulk_writer(db)
     if writer is not None:
+        _check_readable(writer)
         cached = writer.latest.get((row_cls, record_id))
         if cached is not None:
             return cached  # type: ignore[return-value]
@@ -353,6 +369,7 @@ def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> l
 
 def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
     """find_current inside a bulk block: memory, plus the database unless a value is a new id."""
+    _check_readable(writer)
     ids: set[str] | None = None
     for name, value in equal.items():
         found = set(writer.by_field.get((row_cls, name, value), ()))
@@ -366,6 +383,11 @@ def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict
     if not any(value in writer.fresh_ids for value in equal.values()):
         rows += [r for r in _find_in_database(db, row_cls, equal) if (row_cls, r.id) not in writer.latest]
     return sorted(rows, key=lambda r: (r.recorded_at, r.id))
+
+
+def _check_readable(writer: BulkWriter) -> None:
+    if writer.merged:
+        raise RuntimeError("a bulk block that merged another block's rows cannot answer reads")
 
 
 @contextmanager

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from bontrack.audit.models import AuditEntry
 from bontrack.audit.service import recorded_by_clock
-from bontrack.db import transaction
+from bontrack.bulk import insert_many
+from bontrack.db import open_engine, transaction
 from bontrack.errors import InputError, NotFoundError
 from bontrack.exchange.jsonl import export_lines
 from bontrack.injections import service as injections
@@ -117,3 +120,44 @@ def test_bulk__one_read_entry_per_actor_record_version_and_purpose(
 def test_bulk__a_block_inside_a_block_is_refused(engine: Engine) -> None:
     with transaction(engine) as db, bulk(db), pytest.raises(RuntimeError, match="already open"), bulk(db):
         pass
+
+
+def test_bulk__reads_after_a_merge_are_refused(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+    with transaction(engine) as db, bulk(db) as writer:
+        writer.merge({}, [])
+        with pytest.raises(RuntimeError, match="cannot answer reads"):
+            patients.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+
+
+def test_insert_many__stores_exactly_what_a_core_insert_stores(tmp_path: Path) -> None:
+    """The SQLite fast path converts parameters itself: the stored bytes must not differ."""
+    at = dt.datetime(2026, 3, 2, 9, 15, 30, 123456)
+    audit = [
+        {"at": at, "actor": ACTOR, "action": "create", "clinic_id": "c", "record_type": "patient"}
+        | {"record_id": "p", "version": 1, "before": None, "after": {"é": [1, 2.5, None, True]}}
+        | {"detail": None},
+        {"at": at, "actor": ACTOR, "action": "read", "clinic_id": None, "record_type": None}
+        | {"record_id": None, "version": None, "before": {}, "after": None, "detail": "ünïcode ✓"},
+    ]
+    rows = [
+        {"id": "p", "version": 1, "clinic_id": "c", "withdrawn": False, "recorded_at": at}
+        | {"recorded_by": ACTOR, "reason": None, "data": {"name": "Ní Bhriain", "n": 1.0}}
+        | {"record_number": "P-1"},
+        {"id": "p", "version": 2, "clinic_id": "c", "withdrawn": True, "recorded_at": at}
+        | {"recorded_by": ACTOR, "reason": "moved", "data": {}, "record_number": None},
+    ]
+    dumps = []
+    for name, fast in (("fast.db", True), ("core.db", False)):
+        engine = open_engine(f"sqlite:///{tmp_path / name}")
+        with transaction(engine) as db:
+            for table, values in ((PatientRow.__table__, rows), (AuditEntry.__table__, audit)):
+                if fast:
+                    insert_many(db, table, values)  # type: ignore[arg-type]
+                else:
+                    db.execute(insert(table), values)
+        engine.dispose()
+        with sqlite3.connect(tmp_path / name) as conn:
+            dumps.append([line for line in conn.iterdump() if "INSERT INTO" in line])
+    assert dumps[0] == dumps[1] and len(dumps[0]) >= 4
