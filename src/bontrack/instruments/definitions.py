@@ -14,7 +14,9 @@ Examples
 
 from __future__ import annotations
 
+import math
 import tomllib
+from collections.abc import Iterable
 from fractions import Fraction
 from functools import cache, cached_property
 from importlib import resources
@@ -27,6 +29,16 @@ from bontrack.knowledge.models import Sourced, SourcedNumber
 INSTRUMENT_IDS = ("nprs", "vas", "ndi", "rand36")
 
 Better = Literal["lower", "higher"]
+
+
+def exact_sum(values: Iterable[Fraction]) -> Fraction:
+    """The exact sum of fractions, added as whole numbers over their least common denominator
+    (the same value as ``sum(values, Fraction(0))``, without reducing after every addition)."""
+    fractions = list(values)
+    if not fractions:
+        return Fraction(0)
+    denominator = math.lcm(*(f.denominator for f in fractions))
+    return Fraction(sum(f.numerator * (denominator // f.denominator) for f in fractions), denominator)
 
 
 class DefinitionError(Exception):

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from bontrack.instruments.answers import check_answers, missing_items
-from bontrack.instruments.definitions import Definition, load_definition
+from bontrack.instruments.definitions import Definition, exact_sum, load_definition
 from bontrack.instruments.result import ScoreResult
 
 
@@ -63,7 +63,7 @@ def score_ndi(answers: Mapping[str, object], definition: Definition | None = Non
             ),
         )
     # Fractions keep the proration exact until the final conversion.
-    raw_sum = sum((d.item(n).exact_values[code] for n, code in answered.items()), Fraction(0))
+    raw_sum = exact_sum(d.item(n).exact_values[code] for n, code in answered.items())
     item_max = Fraction(max(item.value_range()[1] for item in d.items))
     percent = raw_sum / (item_max * len(answered)) * 100
     total = percent * item_max * len(d.items) / 100

@@ -17,10 +17,9 @@ better. Worked example (``sf36_scoring_example``): energy items 23=4, 27=3, 29=3
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 
 from bontrack.instruments.answers import check_answers, missing_items
-from bontrack.instruments.definitions import Definition, load_definition
+from bontrack.instruments.definitions import Definition, exact_sum, load_definition
 from bontrack.instruments.result import ScoreResult
 
 
@@ -45,7 +44,7 @@ def score_rand36(answers: Mapping[str, object], definition: Definition | None = 
     scores: dict[str, float | None] = {}
     for name, scale in d.scores.items():
         values = [d.item(n).exact_values[answered[n]] for n in scale.items if n in answered]
-        scores[name] = float(sum(values, Fraction(0)) / len(values)) if values else None
+        scores[name] = float(exact_sum(values) / len(values)) if values else None
     empty = [name for name, value in scores.items() if value is None]
     return ScoreResult(
         instrument=d.id,
