@@ -42,6 +42,7 @@ def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) ->
     from bontrack.db import transaction
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
+    from bontrack.synth.parallel import load_parallel, worker_count
 
     check_options(patients=patients, seed=seed)
     console = Console(stderr=True, quiet=quiet)
@@ -66,12 +67,24 @@ def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) ->
             transient=False,
         ) as progress:
             task = progress.add_task("patients", total=patients)
-            summary = load(
-                db,
-                actor=actor(),
-                batches=generate(patients, seed=seed, batch=batch),
-                progress=lambda: progress.advance(task),
-            )
+            workers = worker_count(patients)
+            if workers > 1:
+                summary = load_parallel(
+                    db,
+                    actor=actor(),
+                    patients=patients,
+                    seed=seed,
+                    batch=batch,
+                    workers=workers,
+                    progress=lambda n: progress.advance(task, n),
+                )
+            else:
+                summary = load(
+                    db,
+                    actor=actor(),
+                    batches=generate(patients, seed=seed, batch=batch),
+                    progress=lambda: progress.advance(task),
+                )
             # the first batch is the clinic and its staff, not a patient
             progress.update(task, completed=patients)
     seconds = time.perf_counter() - start
