@@ -1,5 +1,8 @@
 """`make bench`: figures as ratios against a floor measured in the same run.
 
+`python benchmarks/run.py [engine] [registry]` runs a part (default: both); the registry figures
+(3 and 4) are described in registry_figures.py.
+
 1. Decision engine: checks per second over 10,000 generated plans, against the floor of only
    validating the same inputs (parse_check_request). Aim: a decision costs at most 5x validation.
 2. Cold start: wall time of `bontrack check PLAN.json` in a fresh process, against the floor of a
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from registry_figures import DEMO_AIM_S, IMPORT_AIM, PATIENTS, load_note, registry_figures
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -125,14 +129,50 @@ def cold_start_figures() -> tuple[float, float]:
 
 def main() -> None:
     console = Console()
-    floor, full = engine_figures(console)
-    py_floor, cold = cold_start_figures()
-    table = Table(title=f"bontrack benchmarks ({N_PLANS:,} generated plans)")
+    parts = set(sys.argv[1:]) or {"engine", "registry"}
+    table = Table(title="bontrack benchmarks")
     for col in ("figure", "floor", "measured", "ratio", "aim"):
         table.add_column(col)
+    if "engine" in parts:
+        engine_rows(console, table)
+    if "registry" in parts:
+        registry_rows(console, table)
+    console.print(table)
+
+
+def registry_rows(console: Console, table: Table) -> None:
+    with console.status(f"demo clinic of {PATIENTS:,} patients, its export and import ({load_note()})"):
+        f = registry_figures()
+    console.print(f"registry figures measured at {load_note()}")
+    table.add_row(
+        f"`bontrack demo --patients {f.patients:,}` ({f.workers_note})",
+        f"generate only: {f.generate_s:.1f} s",
+        f"{f.demo_s:.1f} s, {f.records / f.demo_s:,.0f} records/s",
+        f"{f.demo_s / f.generate_s:.1f}x",
+        f"< {DEMO_AIM_S:.0f} s " + ("(met)" if f.demo_s < DEMO_AIM_S else "(NOT met)"),
+    )
+    table.add_row(
+        f"`bontrack import` of its export ({f.records:,} records, SQLite)",
+        f"bare executemany: {f.records / f.floor_s:,.0f} records/s",
+        f"{f.records / f.import_s:,.0f} records/s",
+        f"{f.import_s / f.floor_s:.1f}x",
+        f">= {IMPORT_AIM:,}/s " + ("(met)" if f.records / f.import_s >= IMPORT_AIM else "(NOT met)"),
+    )
+    table.add_row(
+        "`bontrack export` (JSON Lines)",
+        "",
+        f"{f.export_s:.1f} s, {f.records / f.export_s:,.0f} records/s",
+        "",
+        "",
+    )
+
+
+def engine_rows(console: Console, table: Table) -> None:
+    floor, full = engine_figures(console)
+    py_floor, cold = cold_start_figures()
     ratio = full / floor
     table.add_row(
-        "decision (decide) vs validation",
+        f"decision (decide) vs validation, {N_PLANS:,} plans",
         f"validate only: {N_PLANS / floor:,.0f} plans/s",
         f"decide: {N_PLANS / full:,.0f} plans/s",
         f"{ratio:.2f}x",
@@ -152,7 +192,6 @@ def main() -> None:
         f"{cold / py_floor:.1f}x",
         "< 500 ms " + ("(met)" if cold < 0.5 else "(NOT met)"),
     )
-    console.print(table)
 
 
 if __name__ == "__main__":
