@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -169,7 +170,7 @@ def _qmark_insert(table: Table, dialect: Dialect, names: tuple[str, ...]) -> _In
         if len(order) < 2 or sorted(order) != sorted(names):
             raise RuntimeError(f"insert into {table.name}: parameters {order} do not match {names}")
         processors = [
-            (i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            (i, _with_none(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)))
             for i, name in enumerate(order)
         ]
         _inserts[key] = _InsertPlan(
@@ -178,6 +179,19 @@ def _qmark_insert(table: Table, dialect: Dialect, names: tuple[str, ...]) -> _In
             processors=tuple((i, p) for i, p in processors if p is not None),
         )
     return _inserts[key]
+
+
+def _with_none(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """The processor, answering None from a value worked out once (a JSON column stores None
+    as the text 'null': many audit entries have no ``before`` or ``after``)."""
+    if process is None:
+        return None
+    for_none = process(None)
+
+    def convert(value: Any) -> Any:
+        return for_none if value is None else process(value)
+
+    return convert
 
 
 _managers: dict[type[Any], Any] = {}
@@ -202,6 +216,26 @@ def detached_row(cls: type[R], values: dict[str, Any]) -> R:
     row: R = _manager(cls).new_instance()
     row.__dict__.update(values)
     return row
+
+
+@contextmanager
+def kept_out_of_gc(every: int = FREEZE_EVERY) -> Iterator[Callable[[], None]]:
+    """For a loop that keeps what it makes until it ends: call the yielded ``tick`` once per
+    kept item; every ``every`` items, all that is kept so far leaves the cyclic GC's rescans
+    (``gc.freeze``), which otherwise grow with the heap. On leaving, it is collectable again."""
+    count = 0
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        if count >= every:
+            gc.freeze()
+            count = 0
+
+    try:
+        yield tick
+    finally:
+        gc.unfreeze()
 
 
 def active(db: Session) -> BulkWriter | None:

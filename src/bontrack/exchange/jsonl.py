@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack.audit.service import log
-from bontrack.bulk import BulkWriter
+from bontrack.bulk import BulkWriter, kept_out_of_gc
 from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError
 from bontrack.kinds import BY_NAME, KINDS, Kind
@@ -126,6 +127,11 @@ def _valid_line(text: str) -> Line | None:
 
 def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str = "") -> int:
     """Load exported lines; raise InputError naming each bad line and field; returns rows added."""
+    with kept_out_of_gc() as kept:  # every line is held until the end (all or nothing)
+        return _import(db=db, actor=actor, lines=lines, source=source, kept=kept)
+
+
+def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept: Callable[[], None]) -> int:
     errors: list[FieldError] = []
     existing = _existing(db)
     known = {(t, i) for (t, i, _v) in existing}
@@ -168,6 +174,7 @@ def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str =
         new[key] = snapshot
         known.add((kind.name, line.id))
         parsed.append((number, kind, values, snapshot))
+        kept()
 
     versions = set(existing) | set(new)
     for number, kind, values, _snapshot in parsed:
@@ -188,10 +195,18 @@ def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str =
         raise InputError(shown)
 
     # Written as a bulk block (batched inserts of the same rows and audit entries, in order);
-    # inside a caller's block, into that one.
+    # inside a caller's block, into that one, where the rows are also kept for its reads. In a
+    # block of its own nothing reads them: they are only merged for the insert.
+    nested = bulk_writer(db) is not None
     with _bulk_block(db) as writer:
+        if not nested:
+            rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
+            for _number, kind, values, _snapshot in parsed:
+                rows[kind.row].append(values)
+            writer.merge(rows, [])
         for _number, kind, values, snapshot in parsed:
-            writer.add_row(kind.row, values)
+            if nested:
+                writer.add_row(kind.row, values)
             log(
                 db,
                 actor=actor,
