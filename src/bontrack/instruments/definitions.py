@@ -182,6 +182,11 @@ class Definition(_Strict):
         return range(1, len(self.items) + 1)
 
     @cached_property
+    def max_item_value(self) -> float:
+        """The highest value any item can score."""
+        return max(item.value_range()[1] for item in self.items)
+
+    @cached_property
     def item_keys(self) -> dict[str, int]:
         """Item numbers by the keys answers use ("1".."N")."""
         return {str(n): n for n in self.item_numbers()}

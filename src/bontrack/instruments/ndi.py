@@ -64,7 +64,7 @@ def score_ndi(answers: Mapping[str, object], definition: Definition | None = Non
         )
     # Fractions keep the proration exact until the final conversion.
     raw_sum = exact_sum(d.item(n).exact_values[code] for n, code in answered.items())
-    item_max = Fraction(max(item.value_range()[1] for item in d.items))
+    item_max = Fraction(d.max_item_value)
     percent = raw_sum / (item_max * len(answered)) * 100
     total = percent * item_max * len(d.items) / 100
     return ScoreResult(

@@ -44,7 +44,9 @@ def score_rand36(answers: Mapping[str, object], definition: Definition | None = 
     scores: dict[str, float | None] = {}
     for name, scale in d.scores.items():
         values = [d.item(n).exact_values[answered[n]] for n in scale.items if n in answered]
-        scores[name] = float(exact_sum(values) / len(values)) if values else None
+        total = exact_sum(values)
+        # the exact mean, rounded once: int / int is correctly rounded, as float(Fraction) is
+        scores[name] = total.numerator / (total.denominator * len(values)) if values else None
     empty = [name for name, value in scores.items() if value is None]
     return ScoreResult(
         instrument=d.id,
