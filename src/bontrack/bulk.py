@@ -52,7 +52,7 @@ class BulkWriter:
         self.pending: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
         self.audit: list[dict[str, Any]] = []
         self.reads_seen: set[tuple[str, str | None, int | None, str | None]] = set()
-        self.rows_since_freeze = 0
+        self.kept_since_freeze = 0
         self.merged = False
 
     def add_row(self, cls: type[R], values: dict[str, Any], row: R | None = None) -> R:
@@ -73,13 +73,7 @@ class BulkWriter:
             if not ids or ids[-1] != record_id:
                 ids.append(record_id)
         self.pending[cls].append({name: values.get(name) for name in _column_names(cls)})
-        self.rows_since_freeze += 1
-        if self.rows_since_freeze >= FREEZE_EVERY:
-            # Everything kept so far lives until the block ends: take it out of the cyclic
-            # garbage collector's view, which would otherwise rescan all of it again and again
-            # (a third of the demo's time at 1,000 patients, growing with the size).
-            gc.freeze()
-            self.rows_since_freeze = 0
+        self._kept(1)
         return row
 
     def add_audit(self, entry: dict[str, Any]) -> None:
@@ -108,6 +102,16 @@ class BulkWriter:
             self.pending[cls].extend(rows)
         for entry in audit:
             self.add_audit(entry)
+        self._kept(sum(map(len, pending.values())) + len(audit))
+
+    def _kept(self, count: int) -> None:
+        # What a block keeps lives until it ends (rows, audit entries, the reads seen): take it
+        # out of the cyclic garbage collector's view, which would otherwise rescan all of it
+        # again and again (a third of the demo's time at 1,000 patients, growing with the size).
+        self.kept_since_freeze += count
+        if self.kept_since_freeze >= FREEZE_EVERY:
+            gc.freeze()
+            self.kept_since_freeze = 0
 
     def write_out(self, db: Session) -> int:
         """Insert every pending row and audit entry; returns the number of record versions."""
