@@ -113,7 +113,7 @@ def demo(
     from bontrack.synth import cli as synth_cli
 
     if if_empty:
-        synth_cli.run_demo_if_empty(patients=patients, seed=seed)
+        synth_cli.run_demo_if_empty(patients=patients, seed=seed, force=force)
     else:
         synth_cli.demo(patients=patients, seed=seed, force=force)
 

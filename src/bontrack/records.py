@@ -9,6 +9,7 @@ both try to add version n+1 collide on the primary key, and the second one fails
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -59,6 +60,21 @@ class VersionedRow:
         }
 
 
+def snapshot_of(record_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``VersionedRow.snapshot`` of a version given as its column values (no row object needed)."""
+    return {
+        "type": record_type,
+        "id": values["id"],
+        "version": values["version"],
+        "clinic_id": values["clinic_id"],
+        "withdrawn": values["withdrawn"],
+        "recorded_at": values["recorded_at"].isoformat(),
+        "recorded_by": values["recorded_by"],
+        "reason": values["reason"],
+        "data": values["data"],
+    }
+
+
 R = TypeVar("R", bound=VersionedRow)
 
 
@@ -77,18 +93,31 @@ class Stored(BaseModel, Generic[T]):
     data: T
 
 
+_READS = "_bontrack_reads"
+
+
 def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
-    """A stored row as a typed read schema."""
-    return Stored(
-        id=row.id,
-        version=row.version,
-        clinic_id=row.clinic_id,
-        withdrawn=row.withdrawn,
-        recorded_at=row.recorded_at,
-        recorded_by=row.recorded_by,
-        reason=row.reason,
-        data=schema.model_validate(row.data),
-    )
+    """A stored row as a typed read schema.
+
+    A saved version never changes, and Stored is frozen, so the validated read is kept on the row
+    and handed out again: services read the same records many times in one unit of work (the
+    decision engine's context, each follow-up's session), and re-validating was most of the cost.
+    """
+    reads: dict[type[BaseModel], Stored[Any]] = row.__dict__.setdefault(_READS, {})
+    cached = reads.get(schema)
+    if cached is None:
+        # the envelope comes from the stored row, already typed: only the content is validated
+        cached = reads[schema] = Stored.model_construct(
+            id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            withdrawn=row.withdrawn,
+            recorded_at=row.recorded_at,
+            recorded_by=row.recorded_by,
+            reason=row.reason,
+            data=schema.model_validate(row.data),
+        )
+    return cached
 
 
 _id_source: ContextVar[Callable[[], str] | None] = ContextVar("bontrack_id_source", default=None)
@@ -123,20 +152,22 @@ def _append(
     withdrawn: bool = False,
     reason: str | None = None,
 ) -> R:
-    row = row_cls()
-    row.id = record_id
-    row.version = version
-    row.clinic_id = clinic_id
-    row.withdrawn = withdrawn
-    row.recorded_at = utcnow()
-    row.recorded_by = actor
-    row.reason = reason
-    row.data = data
-    fill_index_columns(row)
+    values: dict[str, Any] = {
+        "id": record_id,
+        "version": version,
+        "clinic_id": clinic_id,
+        "withdrawn": withdrawn,
+        "recorded_at": utcnow(),
+        "recorded_by": actor,
+        "reason": reason,
+        "data": data,
+    }
+    for name in row_cls.index_fields:
+        values[name] = data.get(name)
     writer = bulk_writer(db)
     if writer is not None:
-        writer.add_row(row)
-        return row
+        return writer.add_row(row_cls, values)
+    row = row_cls(**values)
     db.add(row)
     db.flush()
     return row
@@ -152,6 +183,7 @@ def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
     """The newest version of a record, withdrawn or not (no audit: callers audit)."""
     writer = bulk_writer(db)
     if writer is not None:
+        _check_readable(writer)
         cached = writer.latest.get((row_cls, record_id))
         if cached is not None:
             return cached  # type: ignore[return-value]
@@ -380,6 +412,7 @@ def page_current(
 
 def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
     """find_current inside a bulk block: memory, plus the database unless a value is a new id."""
+    _check_readable(writer)
     ids: set[str] | None = None
     for name, value in equal.items():
         found = set(writer.by_field.get((row_cls, name, value), ()))
@@ -395,6 +428,11 @@ def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict
     return sorted(rows, key=lambda r: (r.recorded_at, r.id))
 
 
+def _check_readable(writer: BulkWriter) -> None:
+    if writer.merged:
+        raise RuntimeError("a bulk block that merged another block's rows cannot answer reads")
+
+
 @contextmanager
 def bulk(db: Session) -> Iterator[BulkWriter]:
     """Many service calls, one batched write at the end (see bontrack.bulk for the rules)."""
@@ -407,6 +445,7 @@ def bulk(db: Session) -> Iterator[BulkWriter]:
         writer.write_out(db)
     finally:
         db.info.pop(BULK_KEY, None)
+        gc.unfreeze()  # what the block froze (see BulkWriter.add_row) is collectable again
 
 
 def all_versions(db: Session, row_cls: type[R]) -> list[R]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bontrack.instruments import score
-from bontrack.instruments.definitions import load_definition
+from bontrack.instruments.definitions import exact_sum, load_definition
 
 RAND = load_definition("rand36")
 NDI_ITEMS = [str(n) for n in range(1, 11)]
@@ -121,3 +123,16 @@ def test_rand36__scale_is_mean_of_answered_recodes(answers: dict[str, int | None
         assert got is not None and abs(got - sum(values) / len(values)) < 1e-9
     else:
         assert got is None
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6).map(Fraction),
+            st.fractions(max_denominator=10_000),
+        ),
+        max_size=40,
+    )
+)
+def test_exact_sum__equals_adding_fractions_one_by_one(values: list[Fraction]) -> None:
+    assert exact_sum(values) == sum(values, Fraction(0))

@@ -58,6 +58,8 @@ def log(
 
     writer = active(db)
     if writer is not None:
+        if action == "read" and (actor, record_id, version, detail) in writer.reads_seen:
+            return None  # audited once per block (see bontrack.bulk); skip building the entry
         writer.add_audit(
             {
                 "at": utcnow(),

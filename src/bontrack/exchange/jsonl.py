@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack.audit.service import log
+from bontrack.bulk import BulkWriter, kept_out_of_gc
+from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError
 from bontrack.kinds import BY_NAME, KINDS, Kind
-from bontrack.records import VersionedRow, all_versions, fill_index_columns
+from bontrack.records import VersionedRow, all_versions, bulk, snapshot_of
 from bontrack.schemas import parse
 
 MAX_REPORTED = 20
@@ -65,34 +69,43 @@ def dumps(snapshot: dict[str, Any]) -> str:
 def export_lines(*, db: Session, actor: str, destination: str = "") -> list[str]:
     """Every version of every record, parents before children; each export is audited."""
     lines = []
-    for kind in KINDS:
-        for row in all_versions(db, kind.row):
-            lines.append(dumps(row.snapshot()))
-            log(
-                db,
-                actor=actor,
-                action="export",
-                record_type=kind.name,
-                record_id=row.id,
-                version=row.version,
-                clinic_id=row.clinic_id,
-                detail=destination or None,
-            )
+    with _bulk_block(db):  # the audit entries are inserted together, in order
+        for kind in KINDS:
+            for row in all_versions(db, kind.row):
+                lines.append(dumps(row.snapshot()))
+                log(
+                    db,
+                    actor=actor,
+                    action="export",
+                    record_type=kind.name,
+                    record_id=row.id,
+                    version=row.version,
+                    clinic_id=row.clinic_id,
+                    detail=destination or None,
+                )
     return lines
 
 
-def _to_row(kind: Kind, line: Line, data: dict[str, Any]) -> VersionedRow:
-    row = kind.row()
-    row.id = line.id
-    row.version = line.version
-    row.clinic_id = line.clinic_id
-    row.withdrawn = line.withdrawn
-    row.recorded_at = line.recorded_at.replace(tzinfo=None)
-    row.recorded_by = line.recorded_by
-    row.reason = line.reason
-    row.data = data
-    fill_index_columns(row)
-    return row
+def _bulk_block(db: Session) -> AbstractContextManager[BulkWriter]:
+    """A bulk block for the caller's session, or the one the caller already has open."""
+    writer = bulk_writer(db)
+    return nullcontext(writer) if writer is not None else bulk(db)
+
+
+def _column_values(kind: Kind, line: Line, data: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": line.id,
+        "version": line.version,
+        "clinic_id": line.clinic_id,
+        "withdrawn": line.withdrawn,
+        "recorded_at": line.recorded_at.replace(tzinfo=None),
+        "recorded_by": line.recorded_by,
+        "reason": line.reason,
+        "data": data,
+    }
+    for name in kind.row.index_fields:
+        values[name] = data.get(name)
+    return values
 
 
 def _existing(db: Session) -> dict[tuple[str, str, int], VersionedRow]:
@@ -103,54 +116,76 @@ def _existing(db: Session) -> dict[tuple[str, str, int], VersionedRow]:
     return found
 
 
+def _valid_line(text: str) -> Line | None:
+    """The envelope of a well-formed line, parsed and checked in one step; None when anything is
+    wrong (the caller then parses it again step by step, to name the problem)."""
+    try:
+        return Line.model_validate_json(text)
+    except ValidationError:
+        return None
+
+
 def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str = "") -> int:
     """Load exported lines; raise InputError naming each bad line and field; returns rows added."""
+    with kept_out_of_gc() as kept:  # every line is held until the end (all or nothing)
+        return _import(db=db, actor=actor, lines=lines, source=source, kept=kept)
+
+
+def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept: Callable[[], None]) -> int:
     errors: list[FieldError] = []
     existing = _existing(db)
     known = {(t, i) for (t, i, _v) in existing}
-    new: dict[tuple[str, str, int], tuple[int, VersionedRow]] = {}
+    new: dict[tuple[str, str, int], dict[str, Any]] = {}  # snapshots of the file's versions
 
     def problem(number: int, field: str, message: str) -> None:
         errors.append(FieldError(f"line {number}: {field}", message))
 
-    parsed: list[tuple[int, Kind, VersionedRow]] = []
+    # each version as its column values and its snapshot (plain dicts: cheaper than row objects)
+    parsed: list[tuple[int, Kind, dict[str, Any], dict[str, Any]]] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem(number, "(line)", f"is not JSON ({exc.msg} at column {exc.colno})")
-            continue
-        try:
-            line = parse(Line, raw)
+            line = _valid_line(text)
+            if line is None:  # find out what is wrong, and say it as people read it
+                try:
+                    raw = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    problem(number, "(line)", f"is not JSON ({exc.msg} at column {exc.colno})")
+                    continue
+                line = parse(Line, raw)
             kind = BY_NAME[line.type]
             data = parse(kind.schema, line.data, prefix="data").model_dump(mode="json")
         except InputError as exc:
             errors.extend(FieldError(f"line {number}: {e.field}", e.message) for e in exc.errors)
             continue
-        row = _to_row(kind, line, data)
-        key = (kind.name, row.id, row.version)
-        earlier = existing.get(key) or (new[key][1] if key in new else None)
+        values = _column_values(kind, line, data)
+        snapshot = snapshot_of(kind.name, values)
+        key = (kind.name, line.id, line.version)
+        earlier = existing[key].snapshot() if key in existing else new.get(key)
         if earlier is not None:
-            if earlier.snapshot() != row.snapshot():
+            if earlier != snapshot:
                 problem(
-                    number, "version", f"{kind.name} {row.id} version {row.version} exists with other content"
+                    number,
+                    "version",
+                    f"{kind.name} {line.id} version {line.version} exists with other content",
                 )
             continue
-        new[key] = (number, row)
-        known.add((kind.name, row.id))
-        parsed.append((number, kind, row))
+        new[key] = snapshot
+        known.add((kind.name, line.id))
+        parsed.append((number, kind, values, snapshot))
+        kept()
 
     versions = set(existing) | set(new)
-    for number, kind, row in parsed:
-        if row.version > 1 and (kind.name, row.id, row.version - 1) not in versions:
-            problem(number, "version", f"version {row.version - 1} of {kind.name} {row.id} is missing")
-        clinic_ok = (kind.name == "clinic" and row.clinic_id == row.id) or ("clinic", row.clinic_id) in known
+    for number, kind, values, _snapshot in parsed:
+        record_id, version, clinic_id = values["id"], values["version"], values["clinic_id"]
+        if version > 1 and (kind.name, record_id, version - 1) not in versions:
+            problem(number, "version", f"version {version - 1} of {kind.name} {record_id} is missing")
+        clinic_ok = (kind.name == "clinic" and clinic_id == record_id) or ("clinic", clinic_id) in known
         if not clinic_ok:
-            problem(number, "clinic_id", f"no clinic {row.clinic_id!r} in the file or the registry")
+            problem(number, "clinic_id", f"no clinic {clinic_id!r} in the file or the registry")
         for field, target in kind.references:
-            value = row.data.get(field)
+            value = values["data"].get(field)
             if value is not None and (target, value) not in known:
                 problem(number, f"data.{field}", f"no {target} {value!r} in the file or the registry")
     if errors:
@@ -159,18 +194,28 @@ def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str =
             shown.append(FieldError("(file)", f"... and {len(errors) - MAX_REPORTED} more errors"))
         raise InputError(shown)
 
-    for _number, kind, row in parsed:
-        db.add(row)
-        log(
-            db,
-            actor=actor,
-            action="import",
-            record_type=kind.name,
-            record_id=row.id,
-            version=row.version,
-            clinic_id=row.clinic_id,
-            after=row.snapshot(),
-            detail=source or None,
-        )
-    db.flush()
+    # Written as a bulk block (batched inserts of the same rows and audit entries, in order);
+    # inside a caller's block, into that one, where the rows are also kept for its reads. In a
+    # block of its own nothing reads them: they are only merged for the insert.
+    nested = bulk_writer(db) is not None
+    with _bulk_block(db) as writer:
+        if not nested:
+            rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
+            for _number, kind, values, _snapshot in parsed:
+                rows[kind.row].append(values)
+            writer.merge(rows, [])
+        for _number, kind, values, snapshot in parsed:
+            if nested:
+                writer.add_row(kind.row, values)
+            log(
+                db,
+                actor=actor,
+                action="import",
+                record_type=kind.name,
+                record_id=values["id"],
+                version=values["version"],
+                clinic_id=values["clinic_id"],
+                after=snapshot,
+                detail=source or None,
+            )
     return len(parsed)

@@ -26,6 +26,8 @@ class AnswerError(InstrumentError):
 
 
 def _item_number(definition: Definition, key: object) -> int:
+    if isinstance(key, str) and key in definition.item_keys:
+        return definition.item_keys[key]  # "1".."N", as forms are stored
     n = len(definition.items)
     if isinstance(key, int) and not isinstance(key, bool):
         text = str(key)
@@ -57,20 +59,31 @@ def check_answers(definition: Definition, answers: object) -> dict[int, int]:
         if code is None:
             continue
         item = definition.item(number)
-        allowed = item.allowed()
-        name = f"{definition.short_name} item {number} ({item.title})"
+        # the message parts are built only for a wrong answer (scoring runs for every saved form)
         if isinstance(code, bool) or not isinstance(code, int):
+            allowed = item.allowed()
             raise AnswerError(
-                f"{name} must be a whole number, one of {allowed}; got {code!r}",
+                f"{_name(definition, number)} must be a whole number, one of {allowed}; got {code!r}",
                 item=number,
                 allowed=allowed,
             )
-        if code not in item.codes():
-            raise AnswerError(f"{name} must be one of {allowed}, got {code}", item=number, allowed=allowed)
+        if code not in item.code_values:
+            allowed = item.allowed()
+            raise AnswerError(
+                f"{_name(definition, number)} must be one of {allowed}, got {code}",
+                item=number,
+                allowed=allowed,
+            )
         if number in answered:
-            raise AnswerError(f"{name} is given twice", item=number, allowed=allowed)
+            raise AnswerError(
+                f"{_name(definition, number)} is given twice", item=number, allowed=item.allowed()
+            )
         answered[number] = code
     return answered
+
+
+def _name(definition: Definition, number: int) -> str:
+    return f"{definition.short_name} item {number} ({definition.item(number).title})"
 
 
 def missing_items(definition: Definition, answered: Mapping[int, int]) -> tuple[int, ...]:

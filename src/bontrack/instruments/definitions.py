@@ -14,8 +14,11 @@ Examples
 
 from __future__ import annotations
 
+import math
 import tomllib
-from functools import cache
+from collections.abc import Iterable
+from fractions import Fraction
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, Literal
 
@@ -26,6 +29,16 @@ from bontrack.knowledge.models import Sourced, SourcedNumber
 INSTRUMENT_IDS = ("nprs", "vas", "ndi", "rand36")
 
 Better = Literal["lower", "higher"]
+
+
+def exact_sum(values: Iterable[Fraction]) -> Fraction:
+    """The exact sum of fractions, added as whole numbers over their least common denominator
+    (the same value as ``sum(values, Fraction(0))``, without reducing after every addition)."""
+    fractions = list(values)
+    if not fractions:
+        return Fraction(0)
+    denominator = math.lcm(*(f.denominator for f in fractions))
+    return Fraction(sum(f.numerator * (denominator // f.denominator) for f in fractions), denominator)
 
 
 class DefinitionError(Exception):
@@ -72,11 +85,21 @@ class Item(_Strict):
             raise ValueError(f"item {self.number}: response codes repeat")
         return self
 
-    def codes(self) -> tuple[int, ...]:
+    @cached_property
+    def exact_values(self) -> dict[int, Fraction]:
+        """The scored values as exact fractions, for sums and means without rounding on the way."""
+        return {code: Fraction(value) for code, value in self.code_values.items()}
+
+    @cached_property
+    def code_values(self) -> dict[int, float]:
+        """Each allowed response code with its scored value (worked out once per item)."""
         if self.options:
-            return tuple(o.code for o in self.options)
+            return {o.code: o.value for o in self.options}
         assert self.min is not None and self.max is not None
-        return tuple(range(self.min, self.max + 1))
+        return {code: float(code) for code in range(self.min, self.max + 1)}
+
+    def codes(self) -> tuple[int, ...]:
+        return tuple(self.code_values)
 
     def allowed(self) -> str:
         """The allowed codes as people read them: '0-5', or '1, 3, 4' when not contiguous."""
@@ -89,7 +112,7 @@ class Item(_Strict):
         """The scored value of a response code (the caller has checked it is allowed)."""
         if not self.options:
             return float(code)
-        return next(o.value for o in self.options if o.code == code)
+        return self.code_values[code]
 
     def value_range(self) -> tuple[float, float]:
         values = [o.value for o in self.options] or [float(self.min or 0), float(self.max or 0)]
@@ -157,6 +180,16 @@ class Definition(_Strict):
 
     def item_numbers(self) -> range:
         return range(1, len(self.items) + 1)
+
+    @cached_property
+    def max_item_value(self) -> float:
+        """The highest value any item can score."""
+        return max(item.value_range()[1] for item in self.items)
+
+    @cached_property
+    def item_keys(self) -> dict[str, int]:
+        """Item numbers by the keys answers use ("1".."N")."""
+        return {str(n): n for n in self.item_numbers()}
 
     def band_for(self, value: float) -> Band:
         """The band containing `value` (bands are ordered by their lower bound)."""

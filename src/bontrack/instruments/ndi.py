@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from bontrack.instruments.answers import check_answers, missing_items
-from bontrack.instruments.definitions import Definition, load_definition
+from bontrack.instruments.definitions import Definition, exact_sum, load_definition
 from bontrack.instruments.result import ScoreResult
 
 
@@ -63,8 +63,8 @@ def score_ndi(answers: Mapping[str, object], definition: Definition | None = Non
             ),
         )
     # Fractions keep the proration exact until the final conversion.
-    raw_sum = sum((Fraction(d.item(n).value_of(code)) for n, code in answered.items()), Fraction(0))
-    item_max = Fraction(max(item.value_range()[1] for item in d.items))
+    raw_sum = exact_sum(d.item(n).exact_values[code] for n, code in answered.items())
+    item_max = Fraction(d.max_item_value)
     percent = raw_sum / (item_max * len(answered)) * 100
     total = percent * item_max * len(d.items) / 100
     return ScoreResult(

@@ -17,10 +17,9 @@ better. Worked example (``sf36_scoring_example``): energy items 23=4, 27=3, 29=3
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 
 from bontrack.instruments.answers import check_answers, missing_items
-from bontrack.instruments.definitions import Definition, load_definition
+from bontrack.instruments.definitions import Definition, exact_sum, load_definition
 from bontrack.instruments.result import ScoreResult
 
 
@@ -44,8 +43,10 @@ def score_rand36(answers: Mapping[str, object], definition: Definition | None = 
     answered = check_answers(d, answers)
     scores: dict[str, float | None] = {}
     for name, scale in d.scores.items():
-        values = [Fraction(d.item(n).value_of(answered[n])) for n in scale.items if n in answered]
-        scores[name] = float(sum(values, Fraction(0)) / len(values)) if values else None
+        values = [d.item(n).exact_values[answered[n]] for n in scale.items if n in answered]
+        total = exact_sum(values)
+        # the exact mean, rounded once: int / int is correctly rounded, as float(Fraction) is
+        scores[name] = total.numerator / (total.denominator * len(values)) if values else None
     empty = [name for name, value in scores.items() if value is None]
     return ScoreResult(
         instrument=d.id,

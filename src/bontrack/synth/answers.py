@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import cache
 
 from bontrack.instruments import load_definition
 from bontrack.outcomes.schemas import Answer
@@ -39,12 +40,25 @@ def ndi_answers(rng: random.Random, percent: float, cal: Calibration) -> dict[st
     return answers
 
 
+@cache
+def _rand36_options() -> tuple[tuple[str, tuple[tuple[float, int], ...]], ...]:
+    """Each RAND-36 item's key with its options' (value, code), in the form's order."""
+    return tuple(
+        (str(item.number), tuple((o.value, o.code) for o in item.options))
+        for item in load_definition("rand36").items
+    )
+
+
 def rand36_answers(rng: random.Random, health: float) -> dict[str, Answer]:
-    """Each item's option whose 0-100 value is nearest a noisy latent health level."""
-    definition = load_definition("rand36")
+    """Each item's option whose 0-100 value is nearest a noisy latent health level (the first
+    such option in the form's order on a tie)."""
     answers: dict[str, Answer] = {}
-    for item in definition.items:
+    for key, options in _rand36_options():
         target = clamp(health + rng.gauss(0, 18), 0, 100)
-        option = min(item.options, key=lambda o: abs((o.value or 0.0) - target))
-        answers[str(item.number)] = option.code
+        best_code, best_distance = options[0][1], math.inf
+        for value, code in options:
+            distance = abs(value - target)
+            if distance < best_distance:
+                best_code, best_distance = code, distance
+        answers[key] = best_code
     return answers

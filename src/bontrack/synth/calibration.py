@@ -14,6 +14,7 @@ class Calibration:
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
+        self._numbers: dict[str, float] = {}  # looked up hundreds of times per patient
 
     def get(self, path: str) -> Any:
         node: Any = self.raw
@@ -22,10 +23,13 @@ class Calibration:
         return node
 
     def num(self, path: str) -> float:
-        value = self.get(path)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"calibration {path} must be a number, got {value!r}")
-        return float(value)
+        number = self._numbers.get(path)
+        if number is None:
+            value = self.get(path)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"calibration {path} must be a number, got {value!r}")
+            number = self._numbers[path] = float(value)
+        return number
 
     def weights(self, path: str) -> dict[str, float]:
         table = self.get(path)

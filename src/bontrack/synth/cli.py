@@ -29,16 +29,22 @@ def _count_clinics(db: Session) -> int:
     return int(db.scalar(select(func.count(func.distinct(ClinicRow.id)))) or 0)
 
 
+def check_options(*, patients: int, seed: int) -> None:
+    """Refuse bad options before the registry is opened (so nothing, not even a schema, is written)."""
+    if not 1 <= patients <= MAX_PATIENTS:
+        raise InputError.one("--patients", f"must be 1 to {MAX_PATIENTS:,}, got {patients}")
+    if seed < 0:
+        raise InputError.one("--seed", f"must be 0 or more, got {seed}")
+
+
 def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) -> None:
     """Generate and load the clinic in one transaction, with a progress bar."""
     from bontrack.db import transaction
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
+    from bontrack.synth.parallel import load_parallel, worker_count
 
-    if not 1 <= patients <= MAX_PATIENTS:
-        raise InputError.one("--patients", f"must be 1 to {MAX_PATIENTS:,}, got {patients}")
-    if seed < 0:
-        raise InputError.one("--seed", f"must be 0 or more, got {seed}")
+    check_options(patients=patients, seed=seed)
     console = Console(stderr=True, quiet=quiet)
     eng = engine()
     start = time.perf_counter()
@@ -61,12 +67,24 @@ def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) ->
             transient=False,
         ) as progress:
             task = progress.add_task("patients", total=patients)
-            summary = load(
-                db,
-                actor=actor(),
-                batches=generate(patients, seed=seed, batch=batch),
-                progress=lambda: progress.advance(task),
-            )
+            workers = worker_count(patients)
+            if workers > 1:
+                summary = load_parallel(
+                    db,
+                    actor=actor(),
+                    patients=patients,
+                    seed=seed,
+                    batch=batch,
+                    workers=workers,
+                    progress=lambda n: progress.advance(task, n),
+                )
+            else:
+                summary = load(
+                    db,
+                    actor=actor(),
+                    batches=generate(patients, seed=seed, batch=batch),
+                    progress=lambda: progress.advance(task),
+                )
             # the first batch is the clinic and its staff, not a patient
             progress.update(task, completed=patients)
     seconds = time.perf_counter() - start
@@ -137,11 +155,14 @@ def summary(*, date_text: str | None, head: int) -> None:
     run(go)
 
 
-def run_demo_if_empty(*, patients: int, seed: int) -> None:
+def run_demo_if_empty(*, patients: int, seed: int, force: bool = False) -> None:
     """`make run`: build the demo when the registry has no patients, then summarise it."""
     from bontrack.db import transaction
 
     def go() -> None:
+        if force:
+            raise InputError.one("--force", "cannot be combined with --if-empty (which never adds a clinic)")
+        check_options(patients=patients, seed=seed)
         with transaction(engine()) as db:
             empty = _count_patients(db) == 0
         if empty:

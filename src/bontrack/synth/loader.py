@@ -37,8 +37,15 @@ class DemoSummary:
     overrides: int = 0
     refused: int = 0
 
+    def add(self, other: DemoSummary) -> None:
+        """Count what another part of the same load wrote (the parallel loader's workers)."""
+        self.records.update(other.records)
+        self.decisions.update(other.decisions)
+        self.overrides += other.overrides
+        self.refused += other.refused
 
-class _Pending:
+
+class Pending:
     """The id and time the next record takes (set by the loader before each service call)."""
 
     def __init__(self) -> None:
@@ -85,28 +92,31 @@ def _write(db: Session, actor: str, item: Item, summary: DemoSummary) -> None:
     summary.records[item.kind] += 1
 
 
+def write_batch(db: Session, actor: str, batch: list[Item], summary: DemoSummary, pending: Pending) -> None:
+    """Write one batch's items in order (inside a bulk block whose ids and clock read ``pending``)."""
+    for item in batch:
+        pending.id, pending.at = item.id, item.at
+        try:
+            _write(db, actor, item, summary)
+        except RefusedError:
+            if not item.expect_refusal:
+                raise
+            summary.refused += 1
+            pending.id = None
+            continue
+        if item.expect_refusal:
+            raise RuntimeError(f"the engine saved a plan the generator expected it to block: {item.id}")
+
+
 def load(
     db: Session, *, actor: str, batches: Iterable[list[Item]], progress: Callable[[], None] | None = None
 ) -> DemoSummary:
     """Write each batch of generated items (the clinic, then one batch per patient)."""
     summary = DemoSummary()
-    pending = _Pending()
+    pending = Pending()
     with bulk(db), ids_from(pending.take_id), recorded_by_clock(pending.now):
         for batch in batches:
-            for item in batch:
-                pending.id, pending.at = item.id, item.at
-                try:
-                    _write(db, actor, item, summary)
-                except RefusedError:
-                    if not item.expect_refusal:
-                        raise
-                    summary.refused += 1
-                    pending.id = None
-                    continue
-                if item.expect_refusal:
-                    raise RuntimeError(
-                        f"the engine saved a plan the generator expected it to block: {item.id}"
-                    )
+            write_batch(db, actor, batch, summary, pending)
             if progress is not None:
                 progress()
     return summary

@@ -245,7 +245,9 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
             rng, kb, cal, ids=w.ids, product_id=product, sites=sites, day=session_day, first=cycle == 0,
             lot=f"SYN{rng.randint(10000, 99999)}",
         )  # fmt: skip
-        if override is not None:
+        if override is not None and not blocked:
+            # the override was written for the early date; a contraindication found at this
+            # screening is another matter: the plan goes to the engine as it is, and is refused
             plan = plan.model_copy(update={"override": override})
         dropout = w.chance(cal.num("visits.dropout.after_cycle_responder"))  # re-drawn below by response
         response = peak + rng.gauss(0, cal.num("response.within_patient_sd"))

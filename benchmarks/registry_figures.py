@@ -1,0 +1,136 @@
+"""Registry figures for `make bench`: the demo clinic and the JSON Lines import, each against a
+floor measured in the same run.
+
+3. `bontrack demo --patients N` (N = 10,000 unless BONTRACK_BENCH_PATIENTS says otherwise): wall
+   time of the command as a user runs it, against the floor of only generating the same patients
+   (pure Python, no registry, one process). Aim: under 60 s for 10,000 patients.
+4. `bontrack import` of that clinic's export into an empty SQLite registry: records per second,
+   against the floor of a plain executemany of the same rows (already converted, JSON as text)
+   into the same tables of an empty registry. Aim: at least 10,000 records/s.
+
+Wall times depend on what else the machine runs: each figure also prints the load average.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bontrack.db import open_engine
+from bontrack.kinds import BY_NAME
+from bontrack.synth.generator import generate
+
+PATIENTS = int(os.environ.get("BONTRACK_BENCH_PATIENTS", "10000"))
+SEED = 1
+DEMO_AIM_S = 60.0
+IMPORT_AIM = 10_000
+
+
+@dataclass(frozen=True)
+class Figures:
+    patients: int
+    demo_s: float
+    generate_s: float
+    records: int
+    export_s: float
+    import_s: float
+    floor_s: float
+    workers_note: str
+
+
+def _bontrack(db: Path, *args: str) -> float:
+    """Run the command as a user does; returns its wall time (it must succeed)."""
+    exe = Path(sys.executable).with_name("bontrack")
+    start = time.perf_counter()
+    result = subprocess.run(
+        [str(exe), "--db", f"sqlite:///{db}", "--actor", "bench", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"bontrack {' '.join(args)} failed:\n{result.stderr}")
+    return elapsed
+
+
+def _generate_only(patients: int) -> float:
+    start = time.perf_counter()
+    for _batch in generate(patients, seed=SEED):
+        pass
+    return time.perf_counter() - start
+
+
+def _floor_rows(lines: list[str]) -> dict[str, tuple[str, list[tuple[Any, ...]]]]:
+    """Per table: the INSERT and the rows as the registry stores them (prepared before timing)."""
+    out: dict[str, tuple[str, list[tuple[Any, ...]]]] = {}
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in lines:
+        record = json.loads(line)
+        grouped[record["type"]].append(record)
+    for name, records in grouped.items():
+        row_cls = BY_NAME[name].row
+        table = row_cls.__table__  # type: ignore[attr-defined]
+        columns = [c.name for c in table.columns]
+        values = []
+        for r in records:
+            by_column = {
+                "id": r["id"],
+                "version": r["version"],
+                "clinic_id": r["clinic_id"],
+                "withdrawn": int(r["withdrawn"]),
+                "recorded_at": r["recorded_at"].replace("T", " "),
+                "recorded_by": r["recorded_by"],
+                "reason": r["reason"],
+                "data": json.dumps(r["data"]),
+            }
+            for field in row_cls.index_fields:
+                by_column[field] = r["data"].get(field)
+            values.append(tuple(by_column[c] for c in columns))
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        out[table.name] = (sql, values)
+    return out
+
+
+def _bare_insert(db: Path, prepared: dict[str, tuple[str, list[tuple[Any, ...]]]]) -> float:
+    open_engine(f"sqlite:///{db}").dispose()  # the same schema, empty
+    conn = sqlite3.connect(db)
+    try:
+        start = time.perf_counter()
+        for sql, rows in prepared.values():
+            conn.executemany(sql, rows)
+        conn.commit()
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
+def registry_figures(patients: int = PATIENTS) -> Figures:
+    from bontrack.synth.parallel import worker_count
+
+    with tempfile.TemporaryDirectory(prefix="bontrack-bench-") as folder:
+        tmp = Path(folder)
+        demo_db, export_file = tmp / "demo.db", tmp / "demo.jsonl"
+        demo_s = _bontrack(demo_db, "demo", "--patients", str(patients), "--seed", str(SEED))
+        generate_s = _generate_only(patients)
+        export_s = _bontrack(demo_db, "export", str(export_file))
+        import_s = _bontrack(tmp / "imported.db", "import", str(export_file))
+        lines = export_file.read_text(encoding="utf-8").splitlines()
+        floor_s = _bare_insert(tmp / "floor.db", _floor_rows(lines))
+    workers = worker_count(patients)
+    note = f"{workers} worker processes" if workers > 1 else "one process"
+    return Figures(patients, demo_s, generate_s, len(lines), export_s, import_s, floor_s, note)
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
