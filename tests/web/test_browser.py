@@ -198,7 +198,9 @@ def test_record_a_session_that_warns(browser: Any, server: str) -> None:
     assert "injection session" in page.inner_text(".notice")
     assert page.locator(".timeline .badge.warn").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "chart_after_save.png"), full_page=True)
-    assert errors == []
+    # The live check of a plan still being typed is answered 422 naming the missing fields (shown
+    # beside the inputs); the browser logs each such answer as a failed resource. Nothing else may fail.
+    assert [e for e in errors if "status of 422" not in e] == []
     context.close()
 
 
