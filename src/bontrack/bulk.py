@@ -84,6 +84,27 @@ class BulkWriter:
             self.reads_seen.add(seen)
         self.audit.append(entry)
 
+    def check_readable(self) -> None:
+        if self.merged:
+            raise RuntimeError("a bulk block that merged another block's rows cannot answer reads")
+
+    def find(self, cls: type[R], equal: dict[str, Any], from_database: Callable[[], list[R]]) -> list[R]:
+        """records.find_current inside the block: memory, plus ``from_database()`` unless a value
+        is the id of a record first written in the block (no earlier row can match it)."""
+        self.check_readable()
+        ids: set[str] | None = None
+        for name, value in equal.items():
+            found = set(self.by_field.get((cls, name, value), ()))
+            ids = found if ids is None else ids & found
+        rows: list[R] = []
+        for record_id in ids or ():
+            row: R = self.latest[(cls, record_id)]  # type: ignore[assignment]
+            if not row.withdrawn and all(getattr(row, n) == v for n, v in equal.items()):
+                rows.append(row)
+        if not any(value in self.fresh_ids for value in equal.values()):
+            rows += [r for r in from_database() if (cls, r.id) not in self.latest]
+        return sorted(rows, key=lambda r: (r.recorded_at, r.id))
+
     def take(self) -> tuple[dict[type[Any], list[dict[str, Any]]], list[dict[str, Any]]]:
         """Hand over the rows and audit entries not yet written (they will not be written here)."""
         pending, audit = dict(self.pending), self.audit
