@@ -16,6 +16,12 @@ Inside ``records.bulk(db)`` the services run unchanged (validation, decision eng
 
 Anything that reads whole tables (export, history, the audit listing) first writes out what is
 pending, so it sees everything.
+
+Two more things keep large blocks fast: what a block keeps is taken out of the cyclic garbage
+collector's rescans (``gc.freeze``; undone when the block ends), and the rows in memory are
+built without the ORM's change tracking (they are inserted by Core, never added to a session).
+``take`` and ``merge`` let one unit of work be made in several blocks (the parallel demo): a
+block that merged rows it does not hold refuses reads.
 """
 
 from __future__ import annotations
