@@ -16,6 +16,12 @@ Inside ``records.bulk(db)`` the services run unchanged (validation, decision eng
 
 Anything that reads whole tables (export, history, the audit listing) first writes out what is
 pending, so it sees everything.
+
+Two more things keep large blocks fast: what a block keeps is taken out of the cyclic garbage
+collector's rescans (``gc.freeze``; undone when the block ends), and the rows in memory are
+built without the ORM's change tracking (they are inserted by Core, never added to a session).
+``take`` and ``merge`` let one unit of work be made in several blocks (the parallel demo): a
+block that merged rows it does not hold refuses reads.
 """
 
 from __future__ import annotations
@@ -83,6 +89,27 @@ class BulkWriter:
                 return
             self.reads_seen.add(seen)
         self.audit.append(entry)
+
+    def check_readable(self) -> None:
+        if self.merged:
+            raise RuntimeError("a bulk block that merged another block's rows cannot answer reads")
+
+    def find(self, cls: type[R], equal: dict[str, Any], from_database: Callable[[], list[R]]) -> list[R]:
+        """records.find_current inside the block: memory, plus ``from_database()`` unless a value
+        is the id of a record first written in the block (no earlier row can match it)."""
+        self.check_readable()
+        ids: set[str] | None = None
+        for name, value in equal.items():
+            found = set(self.by_field.get((cls, name, value), ()))
+            ids = found if ids is None else ids & found
+        rows: list[R] = []
+        for record_id in ids or ():
+            row: R = self.latest[(cls, record_id)]  # type: ignore[assignment]
+            if not row.withdrawn and all(getattr(row, n) == v for n, v in equal.items()):
+                rows.append(row)
+        if not any(value in self.fresh_ids for value in equal.values()):
+            rows += [r for r in from_database() if (cls, r.id) not in self.latest]
+        return sorted(rows, key=lambda r: (r.recorded_at, r.id))
 
     def take(self) -> tuple[dict[type[Any], list[dict[str, Any]]], list[dict[str, Any]]]:
         """Hand over the rows and audit entries not yet written (they will not be written here)."""

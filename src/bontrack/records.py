@@ -183,7 +183,7 @@ def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
     """The newest version of a record, withdrawn or not (no audit: callers audit)."""
     writer = bulk_writer(db)
     if writer is not None:
-        _check_readable(writer)
+        writer.check_readable()
         cached = writer.latest.get((row_cls, record_id))
         if cached is not None:
             return cached  # type: ignore[return-value]
@@ -341,7 +341,7 @@ def find_current(
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
     writer = bulk_writer(db)
     if writer is not None:
-        rows = _find_in_bulk(db, writer, row_cls, equal)
+        rows = writer.find(row_cls, equal, lambda: _find_in_database(db, row_cls, equal))
     else:
         rows = _find_in_database(db, row_cls, equal)
     _audit_read(db, rows, actor, purpose)
@@ -408,29 +408,6 @@ def page_current(
     rows = list(db.scalars(current.order_by(row_cls.recorded_at, row_cls.id).limit(limit).offset(offset)))
     _audit_read(db, rows, actor, purpose)
     return total, rows
-
-
-def _find_in_bulk(db: Session, writer: BulkWriter, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
-    """find_current inside a bulk block: memory, plus the database unless a value is a new id."""
-    _check_readable(writer)
-    ids: set[str] | None = None
-    for name, value in equal.items():
-        found = set(writer.by_field.get((row_cls, name, value), ()))
-        ids = found if ids is None else ids & found
-    memory: dict[str, R] = {}
-    for record_id in ids or ():
-        row: R = writer.latest[(row_cls, record_id)]  # type: ignore[assignment]
-        if not row.withdrawn and all(getattr(row, n) == v for n, v in equal.items()):
-            memory[record_id] = row
-    rows = list(memory.values())
-    if not any(value in writer.fresh_ids for value in equal.values()):
-        rows += [r for r in _find_in_database(db, row_cls, equal) if (row_cls, r.id) not in writer.latest]
-    return sorted(rows, key=lambda r: (r.recorded_at, r.id))
-
-
-def _check_readable(writer: BulkWriter) -> None:
-    if writer.merged:
-        raise RuntimeError("a bulk block that merged another block's rows cannot answer reads")
 
 
 @contextmanager
