@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.db import transaction
 from bontrack.exchange.jsonl import export_lines
+from bontrack.synth import parallel
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from bontrack.synth.parallel import PARALLEL_FROM, load_parallel, worker_count
@@ -42,6 +44,10 @@ def test_parallel__same_records_and_audit_as_one_process(engine: Engine, second_
     assert len(lines) > PATIENTS * 10 and any(entry[3] == "read" for entry in audit)
 
 
-def test_worker_count__one_process_for_a_small_clinic() -> None:
-    assert worker_count(PARALLEL_FROM - 1) == 1
-    assert 1 <= worker_count(PARALLEL_FROM) <= 4
+@pytest.mark.parametrize(("cpus", "large", "small"), [(1, 1, 1), (2, 2, 1), (3, 3, 1), (8, 4, 1)])
+def test_worker_count__one_per_cpu_up_to_four_and_one_for_a_small_clinic(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, large: int, small: int
+) -> None:
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
+    assert worker_count(PARALLEL_FROM) == large
+    assert worker_count(PARALLEL_FROM - 1) == small
