@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -10,7 +11,6 @@ from sqlalchemy import Engine, select
 from bontrack.audit.models import AuditEntry
 from bontrack.db import transaction
 from bontrack.exchange.jsonl import export_lines
-from bontrack.synth import parallel
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from bontrack.synth.parallel import PARALLEL_FROM, load_parallel, worker_count
@@ -48,6 +48,6 @@ def test_parallel__same_records_and_audit_as_one_process(engine: Engine, second_
 def test_worker_count__one_per_cpu_up_to_four_and_one_for_a_small_clinic(
     monkeypatch: pytest.MonkeyPatch, cpus: int, large: int, small: int
 ) -> None:
-    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
     assert worker_count(PARALLEL_FROM) == large
     assert worker_count(PARALLEL_FROM - 1) == small
