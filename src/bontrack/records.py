@@ -237,29 +237,7 @@ def update(db: Session, *, row_cls: type[R], record_id: str, data: BaseModel, ac
     if not reason.strip():
         raise InputError.one("reason", "say why the record is corrected (non-empty text)")
     before = _current_or_raise(db, row_cls, record_id, "id")
-    row = _append(
-        db,
-        row_cls,
-        record_id=record_id,
-        version=before.version + 1,
-        clinic_id=before.clinic_id,
-        data=data.model_dump(mode="json"),
-        actor=actor,
-        reason=reason,
-    )
-    log(
-        db,
-        actor=actor,
-        action="update",
-        record_type=row.record_type,
-        record_id=record_id,
-        version=row.version,
-        clinic_id=row.clinic_id,
-        before=before.snapshot(),
-        after=row.snapshot(),
-        detail=reason,
-    )
-    return row
+    return _next_version(db, before, data.model_dump(mode="json"), actor, reason, withdrawn=False)
 
 
 def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
@@ -267,23 +245,30 @@ def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reaso
     if not reason.strip():
         raise InputError.one("reason", "say why the record is withdrawn (non-empty text)")
     before = _current_or_raise(db, row_cls, record_id, "id")
+    return _next_version(db, before, before.data, actor, reason, withdrawn=True)
+
+
+def _next_version(
+    db: Session, before: R, data: dict[str, Any], actor: str, reason: str, *, withdrawn: bool
+) -> R:
+    """Append version n+1 of ``before`` and audit it as an update or a withdrawal."""
     row = _append(
         db,
-        row_cls,
-        record_id=record_id,
+        type(before),
+        record_id=before.id,
         version=before.version + 1,
         clinic_id=before.clinic_id,
-        data=before.data,
+        data=data,
         actor=actor,
-        withdrawn=True,
+        withdrawn=withdrawn,
         reason=reason,
     )
     log(
         db,
         actor=actor,
-        action="withdraw",
+        action="withdraw" if withdrawn else "update",
         record_type=row.record_type,
-        record_id=record_id,
+        record_id=before.id,
         version=row.version,
         clinic_id=row.clinic_id,
         before=before.snapshot(),
