@@ -40,11 +40,12 @@ class Trajectory:
 
 
 def visit_frame(cycle_rows: pd.DataFrame) -> pd.DataFrame:
-    """Long frame (patient_id, visit, value) from cycle_outcomes: baseline as visit 0, then follow-ups."""
-    base = cycle_rows.drop_duplicates("session_id")[["patient_id", "session_id", "baseline"]]
-    base = base.dropna().rename(columns={"baseline": "value"}).assign(visit=0)
-    follow = cycle_rows[["patient_id", "session_id", "weeks", "value"]].rename(columns={"weeks": "visit"})
-    return pd.concat([base, follow], ignore_index=True).dropna(subset=["value"])
+    """Long frame (patient_id, session_id, cycle, weeks, value) from cycle_outcomes: each cycle's
+    baseline as week 0, then its follow-ups."""
+    columns = ["patient_id", "session_id", "cycle", "weeks", "value"]
+    base = cycle_rows.drop_duplicates("session_id")[["patient_id", "session_id", "cycle", "baseline"]]
+    base = base.dropna().rename(columns={"baseline": "value"}).assign(weeks=0)
+    return pd.concat([base[columns], cycle_rows[columns]], ignore_index=True).dropna(subset=["value"])
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from bontrack.analytics.duration import benefit_durations, kaplan_meier
 from bontrack.analytics.effect_sizes import RATIO_MEASURES, log_risk_ratio, smd
 from bontrack.analytics.evidence import pool
 from bontrack.analytics.intervals import mean_interval, wilson_interval
-from bontrack.analytics.trajectories import fit_trajectory
+from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.analytics.trials import load_trials
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
@@ -298,10 +298,7 @@ def _lasting_relief(rows: pd.DataFrame, last_week: int) -> dict[str, int]:
 def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries | None:
     if rows.empty:
         return None
-    base = rows.drop_duplicates("session_id")[["patient_id", "session_id", "cycle", "baseline"]]
-    base = base.dropna().rename(columns={"baseline": "value"}).assign(weeks=0)
-    follow = rows[["patient_id", "session_id", "cycle", "weeks", "value"]]
-    long = pd.concat([base, follow], ignore_index=True).dropna(subset=["value"])
+    long = visit_frame(rows)
     long = long[long["cycle"] <= TRAJECTORY_MAX_CYCLES]
     long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
     counts = long.groupby("visit")["patient_id"].nunique()
