@@ -111,10 +111,22 @@ def test_sessions__each_injected_muscle_has_a_documented_trigger_point(moderate_
             assert (site["muscle"], site["side"]) in documented or "pathway.no_trigger_point" in _warns(s)
 
 
-def test_sessions__physical_therapy_alongside(moderate_clinic: Clinic) -> None:
+def test_sessions__physical_therapy_alongside_unless_declined(moderate_clinic: Clinic) -> None:
+    """Patients who decline therapy decline it in every cycle, and each of their sessions carries the
+    engine's warning; everyone else has a plan active on the session day."""
     sessions = moderate_clinic.by_type["injection_session"]
-    assert all(s["data"]["physical_therapy"] for s in sessions)
+    with_pt: dict[str, set[bool]] = defaultdict(set)
+    for s in sessions:
+        with_pt[s["data"]["patient_id"]].add(s["data"]["physical_therapy"])
+        assert s["data"]["physical_therapy"] != ("pathway.no_physical_therapy" in _warns(s))
+    assert all(len(flags) == 1 for flags in with_pt.values())
+    declined = sum(flags == {False} for flags in with_pt.values()) / len(with_pt)
+    expected = CAL.num("therapy.declined")
+    assert abs(declined - expected) <= _four_se(expected, len(with_pt))
     plans = {p["id"]: p["data"] for p in moderate_clinic.by_type["therapy_plan"]}
+    planned = {p["patient_id"] for p in plans.values()}
+    assert {pid for pid, flags in with_pt.items() if flags == {True}} <= planned
+    assert not {pid for pid, flags in with_pt.items() if flags == {False}} & planned
     visits = moderate_clinic.by_type["therapy_visit"]
     assert {v["data"]["plan_id"] for v in visits} <= set(plans)
     attended = sum(v["data"]["attended"] for v in visits) / len(visits)

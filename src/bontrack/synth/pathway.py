@@ -224,6 +224,8 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
         + rng.gauss(0, cal.num("response.between_patient_sd"))
     )
     sites = trigger_points(w)
+    # decided once per patient: who declines therapy declines it in every cycle
+    declines_therapy = w.chance(cal.num("therapy.declined"))
     visit_weeks = kb.files.pathway.outcome_visit_weeks.weeks
     ndi_ratio = cal.num("response.ndi.ratio_to_pain")
     product = ""
@@ -265,7 +267,8 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
         )
         # the therapy plan is written at the preparation visit, before the session
         lost = session_day + 6 * WEEK if dropout else min(w.as_of, next_day)
-        therapy(w, prep, session_day + WEEK, min(lost, w.as_of))
+        if not declines_therapy:
+            therapy(w, prep, session_day + WEEK, min(lost, w.as_of))
         session_id = w.add("session", session_day, plan, refusal=blocked)
         if blocked:
             return  # the engine refuses; the clinic does not inject and the patient leaves the pathway
