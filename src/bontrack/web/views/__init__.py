@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bontrack.web.views import injection_form, patients, record_forms, self_report, worklist
+from bontrack.web.views import (
+    injection_form,
+    intake,
+    patients,
+    record_forms,
+    self_report,
+    worklist,
+)
 
 ROUTERS: list[APIRouter] = [
+    intake.router,  # before patients: /patients/new is not a patient id
     patients.router,
     injection_form.router,
     record_forms.router,

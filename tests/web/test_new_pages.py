@@ -1,0 +1,196 @@
+"""The pages that complete the pathway in the browser: new patient, new episode.
+Through TestClient on a real database."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from bontrack.audit.models import AuditEntry
+from bontrack.db import transaction
+from bontrack.knowledge import load_knowledge
+from bontrack.patients.models import EpisodeRow, PatientRow
+from bontrack.patients.schemas import DiagnosisCode
+from bontrack.patients.service import episodes_of_patient, get_patient
+from bontrack.schemas import parse
+from bontrack.web.views.intake import CONSERVATIVE_CARE, DIAGNOSES
+from web.conftest import Site, csrf_from, email, log_in
+from web.test_pages import count, post_form
+
+
+def audit_after(site: Site, seq: int, record_type: str, action: str = "create") -> list[AuditEntry]:
+    with transaction(site.engine) as db:
+        return list(
+            db.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.seq > seq, AuditEntry.record_type == record_type, AuditEntry.action == action
+                )
+            )
+        )
+
+
+def last_seq(site: Site) -> int:
+    with transaction(site.engine) as db:
+        return int(db.scalar(select(func.max(AuditEntry.seq))) or 0)
+
+
+# ---- new patient -----------------------------------------------------------------------------
+
+PATIENT = {"record_number": "P-777", "name": "Mara Quist", "birth_date": "1969-11-23", "sex": "female"}
+
+
+def test_new_patient__registers_at_the_users_clinic_and_opens_the_chart(site: Site) -> None:
+    log_in(site, "staff")
+    assert 'href="/patients/new"' in site.client.get("/patients").text
+    seq = last_seq(site)
+    token = csrf_from(site.client.get("/patients/new").text)
+    response = site.client.post("/patients/new", data=PATIENT | {"csrf_token": token})
+    assert response.status_code == 303
+    found = re.fullmatch(r"/patients/([0-9a-f-]{36})\?saved=patient", response.headers["location"])
+    assert found, response.headers["location"]
+    with transaction(site.engine) as db:
+        patient = get_patient(db=db, actor="test", patient_id=found.group(1))
+    assert patient.clinic_id == site.world.clinic_id
+    assert patient.data.name == "Mara Quist" and str(patient.data.birth_date) == "1969-11-23"
+    [entry] = audit_after(site, seq, "patient")
+    assert entry.actor == f"user:{email('staff')}" and entry.record_id == patient.id
+    chart = site.client.get(response.headers["location"])
+    assert chart.status_code == 200 and "Mara Quist" in chart.text and 'id="no-episode"' in chart.text
+
+
+def test_new_patient__bad_fields_inline_and_nothing_written(site: Site) -> None:
+    log_in(site, "physician")
+    before = count(site, PatientRow)
+    bad = PATIENT | {"record_number": "P-001", "birth_date": "1969-02-30", "name": " ", "sex": "robot"}
+    status, html = post_form(site, "/patients/new", bad)
+    assert status == 400
+    for field in ("birth_date", "name", "sex"):
+        assert f'class="field-error" id="err-{field}"' in html, field
+    assert 'value="P-001"' in html  # what was typed is kept
+    assert count(site, PatientRow) == before
+    # the record number is checked once the fields are valid: already used in this clinic
+    status, html = post_form(site, "/patients/new", PATIENT | {"record_number": "P-001"})
+    assert status == 400 and 'id="err-record_number"' in html and "already used" in html
+    assert count(site, PatientRow) == before
+
+
+def test_new_patient__researcher_and_admin_refused(site: Site) -> None:
+    for role in ("researcher", "admin"):
+        site.client.cookies.clear()
+        log_in(site, role)
+        page = site.client.get("/patients/new")
+        assert page.status_code == 403, role
+        assert 'href="/patients/new"' not in site.client.get("/patients").text
+        # a forged post with this user's own token is refused too
+        token = csrf_from(site.client.get("/").text)  # the log-out form's
+        response = site.client.post("/patients/new", data=PATIENT | {"csrf_token": token})
+        assert response.status_code == 403, role
+    assert count(site, PatientRow) == 1
+
+
+def test_new_patient__without_csrf_token_refused(site: Site) -> None:
+    log_in(site, "staff")
+    response = site.client.post("/patients/new", data=PATIENT | {"csrf_token": "forged"})
+    assert response.status_code == 403 and "Form expired" in response.text
+    assert count(site, PatientRow) == 1
+
+
+# ---- new episode -----------------------------------------------------------------------------
+
+
+def episode_path(site: Site) -> str:
+    return f"/patients/{site.world.patient_id}/episodes/new"
+
+
+def test_episode__pick_list_codes_are_valid_icd10cm_and_distinct() -> None:
+    codes = [parse(DiagnosisCode, {"code": code, "label": label}).code for code, label in DIAGNOSES]
+    assert codes == [code for code, _label in DIAGNOSES]  # already in canonical form
+    assert len(set(codes)) == len(codes) and len(set(CONSERVATIVE_CARE)) == len(CONSERVATIVE_CARE)
+
+
+def test_episode__form_shows_the_pathway_thresholds_from_the_knowledge_base(site: Site) -> None:
+    log_in(site, "physical_therapist")
+    html = site.client.get(episode_path(site)).text
+    kb = load_knowledge()
+    path = kb.files.pathway
+    for fact in (path.chronic_pain_min_weeks, path.conservative_care_min_weeks):
+        assert f"at least {fact.value:g} weeks" in html
+        assert kb.files.sources[fact.source].title.replace("'", "&#39;") in html
+    assert "ICD-10-CM" in html
+    for code, _label in DIAGNOSES:
+        assert f'value="{code}"' in html
+
+
+def test_episode__ticked_and_typed_codes_and_care_are_saved_and_audited(site: Site) -> None:
+    log_in(site, "physician")
+    seq = last_seq(site)
+    fields = {
+        "diagnosis_codes": ["M54.2", "M62.838"],
+        "diagnosis_other": "m79.12, M54.2\n",  # typed lower case; M54.2 also ticked: once
+        "pain_onset_date": "2025-06-01",
+        "conservative_care": ["NSAIDs", "Heat"],
+        "conservative_care_other": "Acupuncture\n\n",
+        "conservative_care_weeks": "8",
+    }
+    token = csrf_from(site.client.get(episode_path(site)).text)
+    response = site.client.post(episode_path(site), data=fields | {"csrf_token": token})
+    assert response.status_code == 303, response.text
+    with transaction(site.engine) as db:
+        episodes = episodes_of_patient(db=db, actor="test", patient_id=site.world.patient_id)
+    new = next(e for e in episodes if e.id != site.world.episode_id)
+    assert [d.code for d in new.data.diagnosis_codes] == ["M54.2", "M62.838", "M79.12"]
+    assert new.data.diagnosis_codes[0].label == "Cervicalgia"
+    assert new.data.conservative_care == ["NSAIDs", "Heat", "Acupuncture"]
+    assert new.data.conservative_care_weeks == 8
+    [entry] = audit_after(site, seq, "episode")
+    assert entry.actor == f"user:{email('physician')}" and entry.record_id == new.id
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    assert "M54.2, M62.838, M79.12" in chart
+
+
+def test_episode__bad_code_and_missing_weeks_inline_nothing_written(site: Site) -> None:
+    log_in(site, "physician")
+    before = count(site, EpisodeRow)
+    fields = {
+        "diagnosis_codes": "M54.2",
+        "diagnosis_other": "neck pain",
+        "pain_onset_date": "2025-06-01",
+        "conservative_care_weeks": "",
+    }
+    status, html = post_form(site, episode_path(site), fields)
+    assert status == 400
+    assert 'id="err-diagnosis_other"' in html and "is not an ICD-10-CM code" in html
+    assert 'id="err-conservative_care_weeks"' in html and "is required" in html
+    assert "neck pain" in html  # the typed text is shown again
+    assert count(site, EpisodeRow) == before
+
+
+def test_episode__no_code_and_onset_before_birth(site: Site) -> None:
+    log_in(site, "physical_therapist")
+    before = count(site, EpisodeRow)
+    status, html = post_form(
+        site, episode_path(site), {"pain_onset_date": "2025-06-01", "conservative_care_weeks": "6"}
+    )
+    assert status == 400
+    assert 'id="err-diagnosis_codes"' in html and "choose or type at least one ICD-10-CM code" in html
+    status, html = post_form(
+        site,
+        episode_path(site),
+        {"diagnosis_codes": "M54.2", "pain_onset_date": "1950-01-01", "conservative_care_weeks": "6"},
+    )
+    assert status == 400 and 'id="err-pain_onset_date"' in html and "birth date" in html
+    assert count(site, EpisodeRow) == before
+
+
+def test_episode__staff_refused_and_csrf_checked(site: Site) -> None:
+    fields = {"diagnosis_codes": "M54.2", "pain_onset_date": "2025-06-01", "conservative_care_weeks": "6"}
+    log_in(site, "staff")  # the API lets physicians and physical therapists open episodes
+    assert site.client.get(episode_path(site)).status_code == 403
+    token = csrf_from(site.client.get(f"/patients/{site.world.patient_id}/screenings/new").text)
+    assert site.client.post(episode_path(site), data=fields | {"csrf_token": token}).status_code == 403
+    site.client.cookies.clear()
+    log_in(site, "physician")
+    response = site.client.post(episode_path(site), data=fields | {"csrf_token": "forged"})
+    assert response.status_code == 403
+    assert count(site, EpisodeRow) == 1
