@@ -1,4 +1,4 @@
-"""The pages that complete the pathway in the browser: new patient, new episode.
+"""The pages that complete the pathway in the browser: new patient, new episode, adverse event.
 Through TestClient on a real database."""
 
 from __future__ import annotations
@@ -9,12 +9,15 @@ from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.db import transaction
+from bontrack.injections.models import AdverseEventRow
+from bontrack.injections.service import adverse_events_of_patient
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.patients.schemas import DiagnosisCode
 from bontrack.patients.service import episodes_of_patient, get_patient
 from bontrack.schemas import parse
 from bontrack.web.views.intake import CONSERVATIVE_CARE, DIAGNOSES
+from factories import saved_session
 from web.conftest import Site, csrf_from, email, log_in
 from web.test_pages import count, post_form
 
@@ -33,6 +36,12 @@ def audit_after(site: Site, seq: int, record_type: str, action: str = "create") 
 def last_seq(site: Site) -> int:
     with transaction(site.engine) as db:
         return int(db.scalar(select(func.max(AuditEntry.seq))) or 0)
+
+
+def with_session(site: Site) -> str:
+    """An injection session on the factory patient's first day; its id."""
+    with transaction(site.engine) as db:
+        return saved_session(db, site.world).id
 
 
 # ---- new patient -----------------------------------------------------------------------------
@@ -194,3 +203,88 @@ def test_episode__staff_refused_and_csrf_checked(site: Site) -> None:
     response = site.client.post(episode_path(site), data=fields | {"csrf_token": "forged"})
     assert response.status_code == 403
     assert count(site, EpisodeRow) == 1
+
+
+# ---- adverse event ---------------------------------------------------------------------------
+
+
+def ae_path(site: Site) -> str:
+    return f"/patients/{site.world.patient_id}/adverse-events/new"
+
+
+def ae_fields(session_id: str, **changes: str) -> dict[str, str]:
+    return {
+        "session_id": session_id,
+        "event": "Dysphagia",
+        "onset_date": "2026-03-05",
+        "reported_date": "2026-03-06",
+        "severity": "moderate",
+        "serious": "yes",
+        "outcome": "soft diet; resolved",
+    } | changes
+
+
+def test_adverse_event__form_offers_the_labels_reactions_and_the_chosen_session(site: Site) -> None:
+    session_id = with_session(site)
+    log_in(site, "physical_therapist")
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    assert f"/adverse-events/new?session={session_id}" in chart  # from the session on the timeline
+    html = site.client.get(f"{ae_path(site)}?session={session_id}").text
+    assert re.search(rf'<option value="{session_id}"\s+selected>', html)
+    for reactions in load_knowledge().files.label_adverse_reactions.values():
+        for term in reactions.percent:
+            assert f'<option value="{term}"' in html
+
+
+def test_adverse_event__saved_audited_and_on_the_chart(site: Site) -> None:
+    session_id = with_session(site)
+    log_in(site, "staff")
+    seq = last_seq(site)
+    status, _ = post_form(site, ae_path(site), ae_fields(session_id))
+    assert status == 303
+    with transaction(site.engine) as db:
+        [event] = adverse_events_of_patient(db=db, actor="test", patient_id=site.world.patient_id)
+    assert event.data.session_id == session_id and event.data.serious is True
+    assert event.data.severity == "moderate" and event.data.event == "Dysphagia"
+    [entry] = audit_after(site, seq, "adverse_event")
+    assert entry.actor == f"user:{email('staff')}" and entry.record_id == event.id
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    assert "Adverse event" in chart and "Dysphagia (moderate, serious)" in chart
+
+
+def test_adverse_event__unchecked_serious_is_false(site: Site) -> None:
+    session_id = with_session(site)
+    log_in(site, "physician")
+    fields = ae_fields(session_id)
+    del fields["serious"]
+    assert post_form(site, ae_path(site), fields)[0] == 303
+    with transaction(site.engine) as db:
+        [event] = adverse_events_of_patient(db=db, actor="test", patient_id=site.world.patient_id)
+    assert event.data.serious is False
+
+
+def test_adverse_event__bad_input_inline_and_nothing_written(site: Site) -> None:
+    session_id = with_session(site)
+    log_in(site, "physician")
+    bad = ae_fields(session_id, onset_date="2026-02-01", severity="", event="")
+    status, html = post_form(site, ae_path(site), bad)
+    assert status == 400
+    assert 'id="err-severity"' in html and 'id="err-event"' in html
+    assert count(site, AdverseEventRow) == 0
+    # once the fields are valid, the service compares the dates with the session's
+    status, html = post_form(site, ae_path(site), ae_fields(session_id, onset_date="2026-02-01"))
+    assert status == 400 and 'id="err-onset_date"' in html and "before the session date" in html
+    status, html = post_form(site, ae_path(site), ae_fields("not-a-session"))
+    assert status == 400 and 'id="err-session_id"' in html
+    assert count(site, AdverseEventRow) == 0
+
+
+def test_adverse_event__researcher_refused_and_csrf_checked(site: Site) -> None:
+    session_id = with_session(site)
+    log_in(site, "researcher")
+    assert site.client.get(ae_path(site)).status_code == 403
+    site.client.cookies.clear()
+    log_in(site, "staff")
+    response = site.client.post(ae_path(site), data=ae_fields(session_id) | {"csrf_token": "forged"})
+    assert response.status_code == 403
+    assert count(site, AdverseEventRow) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bontrack.web.views import (
+    adverse_event_form,
     injection_form,
     intake,
     patients,
@@ -16,6 +17,7 @@ from bontrack.web.views import (
 ROUTERS: list[APIRouter] = [
     intake.router,  # before patients: /patients/new is not a patient id
     patients.router,
+    adverse_event_form.router,
     injection_form.router,
     record_forms.router,
     self_report.router,
