@@ -1,5 +1,5 @@
-"""The pages that complete the pathway in the browser: new patient, new episode, adverse event.
-Through TestClient on a real database."""
+"""The pages that complete the pathway in the browser: new patient, new episode, adverse event,
+and pressure-pain thresholds on the assessment form. Through TestClient on a real database."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 
 from sqlalchemy import func, select
 
+from bontrack.assessments.models import AssessmentRow
+from bontrack.assessments.service import assessments_of_patient
 from bontrack.audit.models import AuditEntry
 from bontrack.db import transaction
 from bontrack.injections.models import AdverseEventRow
@@ -288,3 +290,57 @@ def test_adverse_event__researcher_refused_and_csrf_checked(site: Site) -> None:
     response = site.client.post(ae_path(site), data=ae_fields(session_id) | {"csrf_token": "forged"})
     assert response.status_code == 403
     assert count(site, AdverseEventRow) == 0
+
+
+# ---- pressure-pain thresholds on the assessment form -----------------------------------------
+
+
+def assessment_fields(site: Site, **changes: str) -> dict[str, str]:
+    return {
+        "episode_id": site.world.episode_id,
+        "date": "2026-03-02",
+        "assessor_id": site.world.clinician_id,
+        "tp.levator_scapulae.right.present": "on",
+        "tp.levator_scapulae.right.taut_band": "on",
+    } | changes
+
+
+def ppt(row: int, muscle: str, side: str, value: str, unit: str, device: str) -> dict[str, str]:
+    fields = {"muscle": muscle, "side": side, "value": value, "unit": unit, "device": device}
+    return {f"pressure_pain_thresholds[{row}].{k}": v for k, v in fields.items()}
+
+
+def test_assessment__pressure_pain_thresholds_saved_and_shown_on_the_chart(site: Site) -> None:
+    log_in(site, "physical_therapist")
+    path = f"/patients/{site.world.patient_id}/assessments/new"
+    assert 'name="pressure_pain_thresholds[0].value"' in site.client.get(path).text
+    # row 0 left blank, rows 1 and 2 filled: blank rows are skipped
+    fields = assessment_fields(site) | ppt(1, "levator_scapulae", "right", "185.5", "kPa", "Wagner FPX 25")
+    fields |= ppt(2, "upper_trapezius", "left", "2.4", "kg/cm2", "Baseline dolorimeter")
+    status, _ = post_form(site, path, fields)
+    assert status == 303
+    with transaction(site.engine) as db:
+        latest = assessments_of_patient(db=db, actor="test", patient_id=site.world.patient_id)[-1]
+    got = [(p.muscle, p.side, p.value, p.unit, p.device) for p in latest.data.pressure_pain_thresholds]
+    assert got == [
+        ("levator_scapulae", "right", 185.5, "kPa", "Wagner FPX 25"),
+        ("upper_trapezius", "left", 2.4, "kg/cm2", "Baseline dolorimeter"),
+    ]
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    assert "Pressure-pain thresholds: Levator scapulae (right) 185.5 kPa" in chart
+
+
+def test_assessment__bad_threshold_shown_on_its_own_row_nothing_written(site: Site) -> None:
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/assessments/new"
+    before = count(site, AssessmentRow)
+    fields = assessment_fields(site) | ppt(2, "upper_trapezius", "left", "-3", "", "Wagner FPX 25")
+    status, html = post_form(site, path, fields)
+    assert status == 400
+    # the error is on row 2, where it was typed, though rows 0 and 1 were blank
+    assert 'id="err-pressure_pain_thresholds[2].value"' in html and "greater than 0" in html
+    assert 'id="err-pressure_pain_thresholds[2].unit"' in html
+    assert 'id="err-pressure_pain_thresholds[0].value"' not in html
+    assert 'value="-3"' in html and "Wagner FPX 25" in html
+    assert 'name="pressure_pain_thresholds[3].value"' in html  # spare rows below the last filled
+    assert count(site, AssessmentRow) == before
