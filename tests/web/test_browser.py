@@ -7,6 +7,7 @@ or Playwright the tests are skipped, except under CI=true, where they fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -236,3 +237,201 @@ def test_self_report_through_a_patient_link_on_a_phone(browser: Any, server: str
     assert "cannot be used" in page.inner_text("main")
     assert errors == [] or all("410" in e for e in errors)
     phone.close()
+
+
+def _pathway_page(browser: Any, server: str, role: str, **context: Any) -> tuple[Any, Any, list[str]]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, **context)
+    page = ctx.new_page()
+    errors = _errors(page)
+    _log_in(page, server, role)
+    return ctx, page, errors
+
+
+def _save(page: Any, button: str, saved: str) -> None:
+    """Submit a form; the chart comes back saying what was saved."""
+    page.click(f"button:text-is('{button}')")
+    page.wait_for_selector(".notice")
+    assert page.inner_text(".notice") == f"Saved: {saved}."
+
+
+def test_whole_pathway_of_a_new_patient(browser: Any, server: str) -> None:
+    """Staff register a patient; a physician opens the episode, examines (trigger point and
+    pressure-pain threshold), screens and injects (the engine warns: conservative care was short);
+    a physical therapist plans therapy and records a visit; staff record an outcome and an adverse
+    event and issue a link, which the patient completes on a phone. The chart shows it all."""
+    from bontrack.knowledge import load_knowledge
+
+    pathway = load_knowledge().files.pathway
+    onset = (dt.date.today() - dt.timedelta(weeks=2 * pathway.chronic_pain_min_weeks.value)).isoformat()
+    short_care = f"{pathway.conservative_care_min_weeks.value / 2:g}"  # below the pathway's minimum
+    errors: list[str] = []
+
+    # -- staff: register the patient (first with a mistake, shown on the field)
+    staff, page, seen = _pathway_page(browser, server, "staff")
+    errors += seen
+    page.goto(f"{server}/patients")
+    page.click("text=New patient")
+    page.fill("#f-record_number", "WEB-0001")
+    page.fill("#f-name", "Ines Calder")
+    page.select_option("#f-sex", "female")
+    page.click("button:text-is('Register patient')")
+    page.wait_for_selector("#err-birth_date")
+    assert "Nothing was saved" in page.inner_text(".errors")
+    page.screenshot(path=str(ARTIFACTS / "pathway_patient_error.png"), full_page=True)
+    page.fill("#f-birth_date", "1975-04-12")
+    _save(page, "Register patient", "patient")
+    chart = page.url.split("?")[0]
+    assert "No pain episode yet" in page.inner_text("main")
+
+    # -- physician: episode, assessment, screening, injection session
+    doctor, page, seen = _pathway_page(browser, server, "physician")
+    errors += seen
+    page.goto(chart)
+    page.click("a.btn:text-is('Episode')")
+    page.check('input[name="diagnosis_codes"][value="M54.2"]')
+    page.fill("#f-diagnosis_other", "M79.12")
+    page.fill("#f-pain_onset_date", onset)
+    page.check('input[name="conservative_care"][value="NSAIDs"]')
+    page.check('input[name="conservative_care"][value="Exercise / physical therapy"]')
+    page.fill("#f-conservative_care_weeks", short_care)
+    aside = page.inner_text("aside.pathway")
+    assert f"at least {pathway.chronic_pain_min_weeks.value:g} weeks" in aside
+    assert f"at least {pathway.conservative_care_min_weeks.value:g} weeks" in aside
+    page.screenshot(path=str(ARTIFACTS / "pathway_episode.png"), full_page=True)
+    _save(page, "Open episode", "episode")
+    assert "M54.2, M79.12" in page.inner_text("main")
+
+    page.click("a.btn:text-is('Assessment')")
+    page.select_option("#f-assessor_id", index=1)
+    # one trigger point from the map, one from the table
+    page.click('.muscle[data-muscle="levator_scapulae"][data-side="right"]')
+    assert page.is_checked('input[name="tp.levator_scapulae.right.present"]')
+    page.check('input[name="tp.upper_trapezius.left.present"]')
+    for criterion in ("taut_band", "spot_tenderness", "referred_pain"):
+        page.check(f'input[name="tp.upper_trapezius.left.{criterion}"]')
+        page.check(f'input[name="tp.levator_scapulae.right.{criterion}"]')
+    thresholds = [("upper_trapezius", "left", "250"), ("levator_scapulae", "right", "180")]
+    thresholds += [("upper_trapezius", "right", "240")]  # a third row, added by the button
+    assert page.locator("tr.ppt-row").count() == len(thresholds) - 1
+    page.click("text=Add a row")
+    for row, (muscle, side, value) in enumerate(thresholds):
+        name = f"pressure_pain_thresholds[{row}]"
+        page.select_option(f'[name="{name}.muscle"]', muscle)
+        page.select_option(f'[name="{name}.side"]', side)
+        page.fill(f'[name="{name}.value"]', value)
+        page.select_option(f'[name="{name}.unit"]', "kPa")
+        page.fill(f'[name="{name}.device"]', "Wagner FPX 25")
+    page.screenshot(path=str(ARTIFACTS / "pathway_assessment.png"), full_page=True)
+    # a threshold of 0 is refused on its row; the rows come back as typed
+    page.fill('[name="pressure_pain_thresholds[2].value"]', "0")
+    page.click("button:text-is('Save assessment')")
+    page.wait_for_selector('[id="err-pressure_pain_thresholds[2].value"]')
+    assert page.input_value('[name="pressure_pain_thresholds[1].value"]') == "180"
+    assert page.is_checked('input[name="tp.levator_scapulae.right.present"]')
+    page.locator("#ppt").screenshot(path=str(ARTIFACTS / "pathway_assessment_error.png"))
+    page.fill('[name="pressure_pain_thresholds[2].value"]', "240")
+    _save(page, "Save assessment", "assessment")
+
+    page.click("a.btn:text-is('Screening')")
+    for state in ("pregnant", "breastfeeding", "infection_at_injection_site"):
+        page.check(f'input[name="{state}"][value="no"]')
+    _save(page, "Save screening", "screening")
+
+    page.click("a.btn:text-is('Injection session')")
+    page.wait_for_selector("#session-form")
+    page.select_option('[name="injector_id"]', index=1)
+    page.select_option('[name="guidance"]', "emg")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    page.fill('[name="vial_units"]', "100")
+    page.fill('[name="diluent_ml"]', "2")
+    page.fill('[name="lot"]', "C7731")
+    page.fill('[name="lot_expiry"]', "2030-12-31")
+    page.click('.muscle[data-muscle="levator_scapulae"][data-side="right"]')
+    page.fill('[name="sites[0].units"]', "15")
+    page.select_option('[name="sites[1].muscle"]', "upper_trapezius")
+    page.select_option('[name="sites[1].side"]', "left")
+    page.fill('[name="sites[1].units"]', "20")
+    page.wait_for_selector("#decision .decision.warn", timeout=10_000)
+    assert f"Conservative care tried for {short_care} weeks" in page.inner_text("#decision")
+    page.screenshot(path=str(ARTIFACTS / "pathway_session.png"), full_page=True)
+    _save(page, "Save session", "injection session")
+    doctor.close()
+
+    # -- physical therapist: plan and a visit
+    therapist, page, seen = _pathway_page(browser, server, "physical_therapist")
+    errors += seen
+    page.goto(chart)
+    page.click("a.btn:text-is('Therapy plan')")
+    page.select_option("#f-therapist_id", index=1)
+    page.fill("#f-weeks", "6")
+    page.fill("#f-visits_per_week", "2")
+    page.fill("#f-goals", "Relax the upper trapezius\nStretch and strengthen")
+    _save(page, "Save plan", "therapy plan")
+    page.click("a.btn:text-is('Therapy visit')")
+    page.select_option("#f-therapist_id", index=1)
+    page.fill("#f-notes", "Stretching taught")
+    _save(page, "Save visit", "therapy visit")
+    therapist.close()
+
+    # -- staff: an outcome, an adverse event reported after the session, a patient link
+    page = staff.pages[0]
+    page.goto(chart)
+    page.click("a.btn:text-is('Outcome')")
+    page.check('input[name="answers.1"][value="6"]')
+    _save(page, "Save NPRS", "outcome")
+    page.click(".timeline a.report-ae")
+    page.fill("#f-event", "headache")
+    page.fill("#f-onset_date", page.input_value("#f-reported_date"))
+    page.select_option("#f-severity", "mild")
+    page.fill("#f-outcome", "Resolved with paracetamol")
+    page.screenshot(path=str(ARTIFACTS / "pathway_adverse_event.png"), full_page=True)
+    _save(page, "Save adverse event", "adverse event")
+    page.click("a.btn:text-is('Patient link')")
+    page.click("text=Issue link")
+    url = page.get_attribute("#issued-link", "href")
+    assert url and "/p/" in url
+
+    # -- the patient, on a phone
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    mobile = phone.new_page()
+    errors += _errors(mobile)
+    mobile.goto(url)
+    mobile.check('input[name="nprs.1"][value="3"]')
+    for item in range(1, 11):
+        mobile.check(f'input[name="ndi.{item}"][value="1"]')
+    mobile.click("text=Send my answers")
+    mobile.wait_for_selector("text=Thank you")
+    mobile.screenshot(path=str(ARTIFACTS / "pathway_self_report_done.png"))
+    phone.close()
+
+    # -- the chart at the end
+    page.goto(chart)
+    main = page.inner_text("main")
+    assert "Ines Calder" in main and "M54.2, M79.12" in main
+    rows = [page.inner_text(f".timeline li >> nth={i}") for i in range(page.locator(".timeline li").count())]
+
+    def kind(name: str) -> list[str]:
+        return [r for r in rows if re.search(rf"\b{name}\b", r)]
+
+    assert len(rows) == 9, rows
+    [assessment] = kind("Assessment")
+    assert "Trigger points: Upper trapezius (left), Levator scapulae (right)" in assessment
+    assert (
+        "Pressure-pain thresholds: Upper trapezius (left) 250 kPa, Levator scapulae (right) 180 kPa, "
+        "Upper trapezius (right) 240 kPa"
+    ) in assessment
+    [screening] = kind("Screening")
+    assert "nothing of note" in screening
+    [injection] = kind("Injection")
+    assert "onabotulinumtoxinA 35 U at 2 sites (emg)" in injection and "WARN" in injection.upper()
+    assert page.locator(".timeline .badge.warn").count() == 1
+    assert len(kind("Therapy plan")) == 1 and len(kind("Therapy visit")) == 1
+    [event] = kind("Adverse event")
+    assert "headache (mild)" in event
+    assert len(kind("NPRS")) == 2 and len(kind("NDI")) == 1
+    assert page.locator(".trend circle").count() >= 3
+    page.screenshot(path=str(ARTIFACTS / "pathway_chart.png"), full_page=True)
+    staff.close()
+    assert [e for e in errors if "status of 422" not in e and "410" not in e] == [], errors

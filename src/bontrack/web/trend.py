@@ -15,6 +15,7 @@ from markupsafe import Markup
 WIDTH = 640
 PANEL_H = 120
 LEFT, RIGHT, TOP, GAP, BOTTOM = 46, 16, 24, 34, 24
+DATE_HALF_WIDTH = 34  # half the width of a date label ("26 Nov 2026") at font size 11
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,10 @@ def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scor
                 f'font-size="12" fill="#5b6573">not measured</text>'
             )
     for day in (first + dt.timedelta(days=span // 10), last - dt.timedelta(days=span // 10)):
+        # over a short span the dates sit at the very ends: kept inside the picture
+        x = min(max(x_of(day), DATE_HALF_WIDTH), WIDTH - DATE_HALF_WIDTH)
         out.append(
-            f'<text x="{x_of(day):.1f}" y="{bottom_axis + 16}" text-anchor="middle" font-size="11" '
+            f'<text x="{x:.1f}" y="{bottom_axis + 16}" text-anchor="middle" font-size="11" '
             f'fill="#5b6573">{day:%d %b %Y}</text>'
         )
     out.append(

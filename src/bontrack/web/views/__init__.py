@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bontrack.web.views import injection_form, patients, record_forms, self_report, worklist
+from bontrack.web.views import (
+    adverse_event_form,
+    injection_form,
+    intake,
+    patients,
+    record_forms,
+    self_report,
+    worklist,
+)
 
 ROUTERS: list[APIRouter] = [
+    intake.router,  # before patients: /patients/new is not a patient id
     patients.router,
+    adverse_event_form.router,
     injection_form.router,
     record_forms.router,
     self_report.router,

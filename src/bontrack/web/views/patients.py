@@ -117,7 +117,14 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
     kb = load_knowledge()
     for a in records["assessments"]:
         tps = ", ".join(f"{kb.files.muscles[t.muscle].name} ({t.side})" for t in a.data.trigger_points)
-        rows.append({"date": a.data.date, "kind": "Assessment", "text": f"Trigger points: {tps or 'none'}"})
+        text = f"Trigger points: {tps or 'none'}"
+        if a.data.pressure_pain_thresholds:
+            ppts = ", ".join(
+                f"{kb.files.muscles[p.muscle].name} ({p.side}) {p.value:g} {p.unit}"
+                for p in a.data.pressure_pain_thresholds
+            )
+            text += f". Pressure-pain thresholds: {ppts}"
+        rows.append({"date": a.data.date, "kind": "Assessment", "text": text})
     for s in records["screenings"]:
         items = [*s.data.allergies, *s.data.conditions, *s.data.medications]
         flags = [

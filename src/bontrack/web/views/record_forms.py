@@ -7,17 +7,19 @@ or nothing, and either goes back to the chart or shows the form again with the e
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bontrack.assessments.schemas import AssessmentCreate, TriggerPointFinding
+from bontrack.assessments.schemas import AssessmentCreate, PressureUnit, TriggerPointFinding
 from bontrack.assessments.service import create_assessment
 from bontrack.auth.schemas import Role
+from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import sessions_of_patient
 from bontrack.instruments import INSTRUMENT_IDS
 from bontrack.instruments.definitions import load_definition
@@ -135,16 +137,44 @@ def _post(
 # ---- assessment ------------------------------------------------------------------------------
 
 ASSESSMENT = FormSpec(kind="assessment", roles=WRITE_ASSESSMENTS, template="assessment_form.html")
+PPT = "pressure_pain_thresholds"
+_PPT_FIELD = re.compile(rf"^{PPT}\[(\d+)\]\.(\w+)$")
+SPARE_PPT_ROWS = 2
 
 
-def _assessment_extra(db: Session, principal: Principal) -> dict[str, Any]:
+def ppt_rows(fields: list[tuple[str, str]]) -> list[tuple[int, dict[str, str]]]:
+    """The pressure-pain threshold rows filled in, by the row number on the form (blank rows left out)."""
+    rows: dict[int, dict[str, str]] = {}
+    for name, value in fields:
+        found = _PPT_FIELD.match(name)
+        if found and value.strip():
+            rows.setdefault(int(found.group(1)), {})[found.group(2)] = value.strip()
+    return sorted(rows.items())
+
+
+def _on_form_rows(exc: InputError, rows: list[int]) -> InputError:
+    """Errors of the n-th filled row named by that row's number on the form (blank rows skipped)."""
+    out = []
+    for e in exc.errors:
+        field = e.field
+        found = re.match(rf"^{PPT}\[(\d+)\]", field)
+        if found and int(found.group(1)) < len(rows):
+            field = f"{PPT}[{rows[int(found.group(1))]}]{field[found.end() :]}"
+        out.append(FieldError(field, e.message))
+    return InputError(out)
+
+
+def _assessment_extra(items: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     kb = load_knowledge()
     names = {m: kb.files.muscles[m].name for m in kb.files.muscles if m in drawn_muscles()}
+    last = max((i for i, _row in ppt_rows(items or [])), default=-1)
     return {
         "muscles": [(m, muscle.name) for m, muscle in kb.files.muscles.items()],
         "sides": kb.files.sides,
         "criteria": CRITERIA,
         "maps": body_map(names, dict[tuple[str, str], MuscleMark]()),
+        "units": get_args(PressureUnit),
+        "ppt_rows": max(SPARE_PPT_ROWS, last + 1 + SPARE_PPT_ROWS),
     }
 
 
@@ -157,8 +187,9 @@ def _assessment_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict
             key = f"tp.{muscle}.{side}"
             if f"{key}.present" in given:
                 points.append({"muscle": muscle, "side": side} | {c: f"{key}.{c}" in given for c in CRITERIA})
-    doc = nest((k, v) for k, v in fields if not k.startswith("tp."))
-    return doc | {"patient_id": patient.id, "trigger_points": points}
+    doc = nest((k, v) for k, v in fields if not k.startswith(("tp.", PPT)))
+    thresholds = [row for _i, row in ppt_rows(fields)]
+    return doc | {"patient_id": patient.id, "trigger_points": points, PPT: thresholds}
 
 
 @router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
@@ -168,18 +199,22 @@ def new_assessment(
     allow(request, principal, ASSESSMENT.roles)
     patient = patient_for(db, principal, patient_id)
     ctx = _context(db, principal, patient)
-    extra = _assessment_extra(db, principal)
-    return _show(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **extra)
+    return _show(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **_assessment_extra())
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
 def post_assessment(
     request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
 ) -> Response:
-    def write(doc: dict[str, Any]) -> object:
-        return create_assessment(db=db, actor=principal.actor, data=parse(AssessmentCreate, doc))
+    rows = [i for i, _row in ppt_rows(items)]
 
-    extra = _assessment_extra(db, principal)
+    def write(doc: dict[str, Any]) -> object:
+        try:
+            return create_assessment(db=db, actor=principal.actor, data=parse(AssessmentCreate, doc))
+        except InputError as exc:
+            raise _on_form_rows(exc, rows) from None
+
+    extra = _assessment_extra(items)
     return _post(request, db, principal, patient_id, items, ASSESSMENT, _assessment_doc, write, **extra)
 
 
