@@ -23,9 +23,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
+from bontrack.audit.service import log
+from bontrack.bulk import write_out_pending
 from bontrack.errors import ConflictError, InputError
 from bontrack.records import R, VersionedRow
 
@@ -91,3 +94,35 @@ def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reaso
             "correct or withdraw those first, each with its own reason",
         )
     return records.withdraw(db, row_cls=row_cls, record_id=record_id, actor=actor, reason=reason)
+
+
+def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_id: str) -> list[R]:
+    """A patient's records of one type whose newest version is withdrawn (the chart's "show
+    withdrawn"); audited as reads."""
+    write_out_pending(db)
+    column = "patient_id"  # every record type a patient has indexes it
+    newest = (
+        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+        .where(row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id)))
+        .group_by(row_cls.id)
+        .subquery()
+    )
+    query = (
+        select(row_cls)
+        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
+        .where(row_cls.withdrawn.is_(True))
+        .order_by(row_cls.recorded_at, row_cls.id)
+    )
+    rows = list(db.scalars(query))
+    for row in rows:
+        log(
+            db,
+            actor=actor,
+            action="read",
+            record_type=row.record_type,
+            record_id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            detail="withdrawn records",
+        )
+    return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bontrack.web.views import injection_form, patients, record_forms, self_report, worklist
+from bontrack.web.views import corrections, injection_form, patients, record_forms, self_report, worklist
 
 ROUTERS: list[APIRouter] = [
     patients.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     record_forms.router,
     self_report.router,
     worklist.router,
+    corrections.router,
 ]
