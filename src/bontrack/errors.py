@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from bontrack.clinical.plan import FieldError
 
-__all__ = ["FieldError", "InputError", "NotFoundError", "RefusedError", "RegistryError", "SchemaError"]
+__all__ = [
+    "ConflictError",
+    "FieldError",
+    "InputError",
+    "NotFoundError",
+    "RefusedError",
+    "RegistryError",
+    "SchemaError",
+]
 
 
 class RegistryError(Exception):
@@ -29,6 +37,10 @@ class NotFoundError(InputError):
 
 class RefusedError(InputError):
     """The decision engine blocked a plan and no valid override was given."""
+
+
+class ConflictError(InputError):
+    """The change would leave other current records pointing at a withdrawn one."""
 
 
 class SchemaError(RegistryError):

@@ -34,8 +34,13 @@ def _filled(engine: Engine) -> list[str]:
             data=patient.data.model_copy(update={"name": "Ní Bhriain"}),
             reason="spelling",
         )
-        other = clinic_world(db, record_number="P-002")
-        patients.withdraw_patient(db=db, actor=ACTOR, patient_id=other.patient_id, reason="duplicate")
+        other = patients.create_patient(
+            db=db,
+            actor=ACTOR,
+            clinic_id=world.clinic_id,
+            data=patient.data.model_copy(update={"record_number": "P-002"}),
+        )
+        patients.withdraw_patient(db=db, actor=ACTOR, patient_id=other.id, reason="duplicate")
     with transaction(engine) as db:
         return export_lines(db=db, actor=ACTOR)
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from bontrack.audit.service import entries
 from bontrack.db import transaction
-from bontrack.errors import InputError, NotFoundError
+from bontrack.errors import ConflictError, InputError, NotFoundError
 from bontrack.patients import service
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import EpisodeCreate, PatientCreate
@@ -89,13 +89,24 @@ def test_get_patient__read_is_audited(engine: Engine) -> None:
 def test_withdraw_patient__hidden_from_reads_but_history_remains(engine: Engine) -> None:
     with transaction(engine) as db:
         world = clinic_world(db)
-        service.withdraw_patient(db=db, actor=ACTOR, patient_id=world.patient_id, reason="registered twice")
+        twice = service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient())
+        service.withdraw_patient(db=db, actor=ACTOR, patient_id=twice.id, reason="registered twice")
         with pytest.raises(NotFoundError, match="withdrawn"):
-            service.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
-        history = service.patient_history(db=db, actor=ACTOR, patient_id=world.patient_id)
+            service.get_patient(db=db, actor=ACTOR, patient_id=twice.id)
+        history = service.patient_history(db=db, actor=ACTOR, patient_id=twice.id)
         listed = service.list_patients(db=db, actor=ACTOR, clinic_id=world.clinic_id)
     assert [h.withdrawn for h in history] == [False, True]
-    assert listed == []
+    assert [p.id for p in listed] == [world.patient_id]
+
+
+def test_withdraw_patient__refused_while_current_records_refer_to_them(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        with pytest.raises(ConflictError) as info:
+            service.withdraw_patient(db=db, actor=ACTOR, patient_id=world.patient_id, reason="moved away")
+        assert service.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id).version == 1
+    assert info.value.errors[0].field == "id"
+    assert "1 episode" in str(info.value) and "1 therapy plan" in str(info.value)
 
 
 def test_withdraw_patient__blank_reason_is_refused(engine: Engine) -> None:

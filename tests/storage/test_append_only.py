@@ -10,6 +10,7 @@ from sqlalchemy import Engine, event, inspect
 from bontrack.db import transaction
 from bontrack.injections import service as injections
 from bontrack.patients import service as patients
+from bontrack.patients.schemas import PatientCreate
 from factories import ACTOR, clinic_world, saved_session, session_input
 
 
@@ -32,7 +33,15 @@ def test_workflow__issues_no_update_or_delete_statements(engine: Engine) -> None
                 reason="dose corrected",
             )
             injections.withdraw_session(db=db, actor=ACTOR, session_id=session.id, reason="entered in error")
-            patients.withdraw_patient(db=db, actor=ACTOR, patient_id=world.patient_id, reason="moved away")
+            twice = patients.create_patient(
+                db=db,
+                actor=ACTOR,
+                clinic_id=world.clinic_id,
+                data=PatientCreate(
+                    record_number="P-002", name="Twice", birth_date=dt.date(1980, 1, 1), sex="male"
+                ),
+            )
+            patients.withdraw_patient(db=db, actor=ACTOR, patient_id=twice.id, reason="registered twice")
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert "INSERT" in statements

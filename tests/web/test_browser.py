@@ -435,3 +435,33 @@ def test_whole_pathway_of_a_new_patient(browser: Any, server: str) -> None:
     page.screenshot(path=str(ARTIFACTS / "pathway_chart.png"), full_page=True)
     staff.close()
     assert [e for e in errors if "status of 422" not in e and "410" not in e] == [], errors
+
+
+def test_correct_a_session_and_read_its_history(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, server, "physician")
+    _open_chart(page, server, WARN_PATIENT)
+    injection = page.locator('.timeline li:has(strong:text-is("Injection"))').first
+    injection.locator("text=Correct").click()
+    page.wait_for_selector("#session-form[data-correcting]")
+    # judged live again, without the version being corrected (else it would block as a repeat)
+    page.fill('[name="sites[0].units"]', "15")
+    page.wait_for_selector("#check-status:has-text('Decision updated')", timeout=10_000)
+    assert page.locator("#decision .decision.block").count() == 0
+    assert " right 15 U = " in page.inner_text("#decision") or " left 15 U = " in page.inner_text("#decision")
+    assert "Reason for correction" in page.inner_text("#session-form")
+    page.fill("#f-reason", "units per site misread from the paper chart")
+    page.screenshot(path=str(ARTIFACTS / "session_correct.png"), full_page=True)
+    page.click("text=Save session")
+    page.wait_for_selector(".notice")
+    assert "corrected" in page.inner_text(".notice")
+    page.locator('.timeline li:has(strong:text-is("Injection"))').first.locator("text=History").click()
+    page.wait_for_selector("#v2")
+    assert "units per site misread" in page.inner_text("#v2")
+    changed = page.locator("#v2 table.diff th[scope=row]").all_inner_texts()
+    assert "sites[0].units" in changed and "lot" not in changed  # changed fields only
+    page.screenshot(path=str(ARTIFACTS / "session_history.png"), full_page=True)
+    assert errors == []
+    context.close()

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import corrections, records
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.errors import InputError
@@ -39,12 +39,27 @@ def create_assessment(*, db: Session, actor: str, data: AssessmentCreate) -> Ass
 def update_assessment(
     *, db: Session, actor: str, assessment_id: str, data: AssessmentCreate, reason: str
 ) -> AssessmentRead:
-    """Correct an assessment (a new version)."""
+    """Correct an assessment (a new version), checked as when it was recorded."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "assessment")
     _check(db=db, actor=actor, data=data)
     row = records.update(
         db, row_cls=AssessmentRow, record_id=assessment_id, data=data, actor=actor, reason=reason
     )
     return records.to_read(row, AssessmentCreate)
+
+
+def withdraw_assessment(*, db: Session, actor: str, assessment_id: str, reason: str) -> AssessmentRead:
+    """Mark an assessment withdrawn (sessions already saved keep the decision they were saved with)."""
+    row = corrections.withdraw(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor, reason=reason)
+    return records.to_read(row, AssessmentCreate)
+
+
+def assessment_history(*, db: Session, actor: str, assessment_id: str) -> list[AssessmentRead]:
+    """Every version of an assessment, oldest first."""
+    rows = records.history(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor)
+    return [records.to_read(r, AssessmentCreate) for r in rows]
 
 
 def latest_assessment(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import corrections, records
 from bontrack.assessments.service import latest_assessment
 from bontrack.audit.service import log
 from bontrack.clinical.decision import decide
@@ -234,15 +234,38 @@ def create_session(*, db: Session, actor: str, data: SessionCreate) -> SessionRe
     return records.to_read(row, SessionRecord)
 
 
+def _check_followups(*, db: Session, actor: str, session_id: str, data: SessionCreate) -> None:
+    """A corrected session date cannot move after its follow-ups: the adverse events' onset and
+    the outcome measurements linked to it (both were checked against the date when recorded)."""
+    from bontrack.outcomes.models import OutcomeRow
+
+    dates = [
+        (str(r.data["onset_date"]), "the onset of an adverse event reported for it")
+        for r in records.find_current(db, row_cls=AdverseEventRow, actor=actor, session_id=session_id)
+    ] + [
+        (str(r.data["date"]), "an outcome measurement linked to it")
+        for r in records.find_current(db, row_cls=OutcomeRow, actor=actor, session_id=session_id)
+    ]
+    earlier = [(day, what) for day, what in dates if day < data.date.isoformat()]
+    if earlier:
+        day, what = min(earlier)
+        raise InputError.one("date", f"is after {what} ({day}); correct that record first")
+
+
 def update_session(
     *, db: Session, actor: str, session_id: str, data: SessionCreate, reason: str
 ) -> SessionRead:
-    """Correct a session: judged again (against the other sessions) and saved as a new version."""
-    current = get_session(db=db, actor=actor, session_id=session_id)
-    if data.patient_id != current.data.patient_id:
-        raise InputError.one("patient_id", "a session cannot move to another patient")
+    """Correct a session: judged again (against the other sessions) and saved as a new version.
+
+    As when it was created, a plan the engine blocks is refused unless ``override`` names a
+    clinician of the clinic and gives the written reason; the override is audited again.
+    """
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "injection_session")
     stored, decision = judge(db=db, actor=actor, data=data, exclude=session_id)
     _check_override(db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id)
+    _check_followups(db=db, actor=actor, session_id=session_id, data=data)
     row = records.update(
         db, row_cls=InjectionSessionRow, record_id=session_id, data=stored, actor=actor, reason=reason
     )
@@ -251,8 +274,17 @@ def update_session(
 
 
 def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -> SessionRead:
-    """Mark a session withdrawn (entered in error); it stays in the history."""
-    row = records.withdraw(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor, reason=reason)
+    """Mark a session withdrawn (entered in error); it stays in the history.
+
+    Refused (ConflictError) while current adverse events or outcome measurements refer to it: an
+    adverse event is a safety report and must not lose its session, and a follow-up left linked
+    to a withdrawn session would silently drop out of the cycle responses and the reports. The
+    clinician corrects the link of each (to the right session) or withdraws it with its own
+    reason, then withdraws the session. See bontrack.corrections.
+    """
+    row = corrections.withdraw(
+        db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor, reason=reason
+    )
     return records.to_read(row, SessionRecord)
 
 
@@ -262,8 +294,7 @@ def session_history(*, db: Session, actor: str, session_id: str) -> list[Session
     return [records.to_read(r, SessionRecord) for r in rows]
 
 
-def report_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> AdverseEventRead:
-    """Record an adverse event reported after a session."""
+def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> str:
     session = get_session(db=db, actor=actor, session_id=data.session_id)
     if session.data.patient_id != data.patient_id:
         raise InputError.one("session_id", f"session {data.session_id!r} belongs to another patient")
@@ -274,8 +305,48 @@ def report_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -
         errors.append(FieldError("reported_date", "is before onset_date"))
     if errors:
         raise InputError(errors)
-    row = records.create(db, row_cls=AdverseEventRow, data=data, clinic_id=session.clinic_id, actor=actor)
+    return session.clinic_id
+
+
+def report_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> AdverseEventRead:
+    """Record an adverse event reported after a session."""
+    clinic_id = _check_adverse_event(db=db, actor=actor, data=data)
+    row = records.create(db, row_cls=AdverseEventRow, data=data, clinic_id=clinic_id, actor=actor)
     return records.to_read(row, AdverseEventCreate)
+
+
+def update_adverse_event(
+    *, db: Session, actor: str, event_id: str, data: AdverseEventCreate, reason: str
+) -> AdverseEventRead:
+    """Correct an adverse event (a new version), checked as when it was reported."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "adverse_event")
+    _check_adverse_event(db=db, actor=actor, data=data)
+    row = records.update(
+        db, row_cls=AdverseEventRow, record_id=event_id, data=data, actor=actor, reason=reason
+    )
+    return records.to_read(row, AdverseEventCreate)
+
+
+def withdraw_adverse_event(*, db: Session, actor: str, event_id: str, reason: str) -> AdverseEventRead:
+    """Mark an adverse event withdrawn (entered in error); the report stays in the history."""
+    row = corrections.withdraw(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor, reason=reason)
+    return records.to_read(row, AdverseEventCreate)
+
+
+def get_adverse_event(
+    *, db: Session, actor: str, event_id: str, field: str = "adverse_event_id"
+) -> AdverseEventRead:
+    """The current version of an adverse event."""
+    row = records.get(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor, field=field)
+    return records.to_read(row, AdverseEventCreate)
+
+
+def adverse_event_history(*, db: Session, actor: str, event_id: str) -> list[AdverseEventRead]:
+    """Every version of an adverse event, oldest first."""
+    rows = records.history(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor)
+    return [records.to_read(r, AdverseEventCreate) for r in rows]
 
 
 def adverse_events_of_session(*, db: Session, actor: str, session_id: str) -> list[AdverseEventRead]:

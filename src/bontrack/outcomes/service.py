@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import corrections, records
 from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import get_session
 from bontrack.outcomes.models import OutcomeRow
@@ -14,8 +14,8 @@ from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord,
 from bontrack.patients.service import episode_of
 
 
-def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
-    """Record one completed questionnaire or measurement with its raw answers."""
+def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, OutcomeRecord]:
+    """Check a measurement's references and score its answers: (clinic id, what is stored)."""
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     errors = []
     if (data.session_id is None) != (data.weeks_after_session is None):
@@ -30,9 +30,43 @@ def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRe
             errors.append(FieldError("date", f"is before the session date {session.data.date}"))
     if errors:
         raise InputError(errors)
-    record = OutcomeRecord(**data.model_dump(), scoring=score_answers(data.instrument, data.answers))
-    row = records.create(db, row_cls=OutcomeRow, data=record, clinic_id=episode.clinic_id, actor=actor)
+    return episode.clinic_id, OutcomeRecord(
+        **data.model_dump(), scoring=score_answers(data.instrument, data.answers)
+    )
+
+
+def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
+    """Record one completed questionnaire or measurement with its raw answers."""
+    clinic_id, record = _scored(db=db, actor=actor, data=data)
+    row = records.create(db, row_cls=OutcomeRow, data=record, clinic_id=clinic_id, actor=actor)
     return records.to_read(row, OutcomeRecord)
+
+
+def update_outcome(
+    *, db: Session, actor: str, outcome_id: str, data: OutcomeCreate, reason: str
+) -> OutcomeRead:
+    """Correct a measurement (a new version): checked and scored again by the current scorer, as
+    when it was recorded; the earlier version keeps its own scores and scorer version."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "outcome")
+    _clinic_id, record = _scored(db=db, actor=actor, data=data)
+    row = records.update(
+        db, row_cls=OutcomeRow, record_id=outcome_id, data=record, actor=actor, reason=reason
+    )
+    return records.to_read(row, OutcomeRecord)
+
+
+def withdraw_outcome(*, db: Session, actor: str, outcome_id: str, reason: str) -> OutcomeRead:
+    """Mark a measurement withdrawn (it leaves the chart, the reports and the cycle responses)."""
+    row = corrections.withdraw(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor, reason=reason)
+    return records.to_read(row, OutcomeRecord)
+
+
+def outcome_history(*, db: Session, actor: str, outcome_id: str) -> list[OutcomeRead]:
+    """Every version of a measurement, oldest first."""
+    rows = records.history(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor)
+    return [records.to_read(r, OutcomeRecord) for r in rows]
 
 
 def score_answers(instrument: str, answers: Mapping[str, object]) -> OutcomeScores:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import corrections, records
 from bontrack.errors import InputError
 from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
@@ -94,18 +94,30 @@ def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patie
 def update_patient(
     *, db: Session, actor: str, patient_id: str, data: PatientCreate, reason: str
 ) -> PatientRead:
-    """Correct a patient's details (a new version)."""
+    """Correct a patient's details (a new version): the record number stays unique in the clinic,
+    and the birth date cannot move after the onset of one of the patient's current episodes."""
+    corrections.check_reason(reason, "corrected")
     current = get_patient(db=db, actor=actor, patient_id=patient_id)
     _check_unique_record_number(
         db, actor=actor, clinic_id=current.clinic_id, record_number=data.record_number, patient_id=patient_id
     )
+    for episode in episodes_of_patient(db=db, actor=actor, patient_id=patient_id):
+        if episode.data.pain_onset_date < data.birth_date:
+            raise InputError.one(
+                "birth_date",
+                f"is after the pain onset date {episode.data.pain_onset_date} of an episode of the patient",
+            )
     row = records.update(db, row_cls=PatientRow, record_id=patient_id, data=data, actor=actor, reason=reason)
     return records.to_read(row, PatientCreate)
 
 
 def withdraw_patient(*, db: Session, actor: str, patient_id: str, reason: str) -> PatientRead:
-    """Mark a patient withdrawn; the history stays."""
-    row = records.withdraw(db, row_cls=PatientRow, record_id=patient_id, actor=actor, reason=reason)
+    """Mark a patient withdrawn (registered twice, or by mistake); the history stays.
+
+    Refused while any current record of the patient remains (see bontrack.corrections for why):
+    withdraw or correct those first.
+    """
+    row = corrections.withdraw(db, row_cls=PatientRow, record_id=patient_id, actor=actor, reason=reason)
     return records.to_read(row, PatientCreate)
 
 
@@ -141,12 +153,27 @@ def get_episode(*, db: Session, actor: str, episode_id: str, field: str = "episo
 def update_episode(
     *, db: Session, actor: str, episode_id: str, data: EpisodeCreate, reason: str
 ) -> EpisodeRead:
-    """Correct an episode (a new version)."""
-    current = get_episode(db=db, actor=actor, episode_id=episode_id)
-    if data.patient_id != current.data.patient_id:
-        raise InputError.one("patient_id", "an episode cannot move to another patient")
+    """Correct an episode (a new version), checked as when it was opened."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "episode")
+    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    if data.pain_onset_date < patient.data.birth_date:
+        raise InputError.one("pain_onset_date", "is before the patient's birth date")
     row = records.update(db, row_cls=EpisodeRow, record_id=episode_id, data=data, actor=actor, reason=reason)
     return records.to_read(row, EpisodeCreate)
+
+
+def withdraw_episode(*, db: Session, actor: str, episode_id: str, reason: str) -> EpisodeRead:
+    """Mark an episode withdrawn; refused while current records of the episode remain."""
+    row = corrections.withdraw(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor, reason=reason)
+    return records.to_read(row, EpisodeCreate)
+
+
+def episode_history(*, db: Session, actor: str, episode_id: str) -> list[EpisodeRead]:
+    """Every version of an episode, oldest first."""
+    rows = records.history(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor)
+    return [records.to_read(r, EpisodeCreate) for r in rows]
 
 
 def episode_of(*, db: Session, actor: str, episode_id: str, patient_id: str) -> EpisodeRead:

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import corrections, records
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import get_patient
@@ -43,12 +43,28 @@ def create_screening(*, db: Session, actor: str, data: ScreeningCreate) -> Scree
 def update_screening(
     *, db: Session, actor: str, screening_id: str, data: ScreeningCreate, reason: str
 ) -> ScreeningRead:
-    """Correct a screening (a new version)."""
+    """Correct a screening (a new version), checked as when it was recorded."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "screening")
     _check_ids(data)
+    get_patient(db=db, actor=actor, patient_id=data.patient_id)
     row = records.update(
         db, row_cls=ScreeningRow, record_id=screening_id, data=data, actor=actor, reason=reason
     )
     return records.to_read(row, ScreeningCreate)
+
+
+def withdraw_screening(*, db: Session, actor: str, screening_id: str, reason: str) -> ScreeningRead:
+    """Mark a screening withdrawn (sessions already saved keep the decision they were saved with)."""
+    row = corrections.withdraw(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor, reason=reason)
+    return records.to_read(row, ScreeningCreate)
+
+
+def screening_history(*, db: Session, actor: str, screening_id: str) -> list[ScreeningRead]:
+    """Every version of a screening, oldest first."""
+    rows = records.history(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor)
+    return [records.to_read(r, ScreeningCreate) for r in rows]
 
 
 def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: date) -> ScreeningRead | None:

@@ -6,21 +6,56 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import corrections, records
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
 
 
-def create_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> TherapyPlanRead:
-    """Record a physical-therapy plan for an episode."""
+def _check_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> str:
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     get_clinician(
         db=db, actor=actor, clinician_id=data.therapist_id, clinic_id=episode.clinic_id, field="therapist_id"
     )
-    row = records.create(db, row_cls=TherapyPlanRow, data=data, clinic_id=episode.clinic_id, actor=actor)
+    return episode.clinic_id
+
+
+def create_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> TherapyPlanRead:
+    """Record a physical-therapy plan for an episode."""
+    clinic_id = _check_plan(db=db, actor=actor, data=data)
+    row = records.create(db, row_cls=TherapyPlanRow, data=data, clinic_id=clinic_id, actor=actor)
     return records.to_read(row, TherapyPlanCreate)
+
+
+def update_plan(
+    *, db: Session, actor: str, plan_id: str, data: TherapyPlanCreate, reason: str
+) -> TherapyPlanRead:
+    """Correct a therapy plan (a new version), checked as when it was recorded; its start date
+    cannot move after a visit already recorded for it."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "therapy_plan")
+    _check_plan(db=db, actor=actor, data=data)
+    visits = visits_of_plan(db=db, actor=actor, plan_id=plan_id)
+    if visits and visits[0].data.date < data.start_date:
+        raise InputError.one(
+            "start_date", f"is after the plan's first recorded visit on {visits[0].data.date}"
+        )
+    row = records.update(db, row_cls=TherapyPlanRow, record_id=plan_id, data=data, actor=actor, reason=reason)
+    return records.to_read(row, TherapyPlanCreate)
+
+
+def withdraw_plan(*, db: Session, actor: str, plan_id: str, reason: str) -> TherapyPlanRead:
+    """Mark a therapy plan withdrawn; refused while current visits of the plan remain."""
+    row = corrections.withdraw(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor, reason=reason)
+    return records.to_read(row, TherapyPlanCreate)
+
+
+def plan_history(*, db: Session, actor: str, plan_id: str) -> list[TherapyPlanRead]:
+    """Every version of a therapy plan, oldest first."""
+    rows = records.history(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor)
+    return [records.to_read(r, TherapyPlanCreate) for r in rows]
 
 
 def get_plan(*, db: Session, actor: str, plan_id: str, field: str = "plan_id") -> TherapyPlanRead:
@@ -47,8 +82,7 @@ def plan_active_on(*, db: Session, actor: str, episode_id: str, on: date) -> boo
     return False
 
 
-def record_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> TherapyVisitRead:
-    """Record a physical-therapy visit (attended or missed)."""
+def _check_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> str:
     plan = get_plan(db=db, actor=actor, plan_id=data.plan_id)
     get_clinician(
         db=db, actor=actor, clinician_id=data.therapist_id, clinic_id=plan.clinic_id, field="therapist_id"
@@ -57,8 +91,46 @@ def record_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> Therap
         raise InputError.one("plan_id", f"therapy plan {data.plan_id!r} belongs to another patient")
     if data.date < plan.data.start_date:
         raise InputError.one("date", f"is before the plan's start date {plan.data.start_date}")
-    row = records.create(db, row_cls=TherapyVisitRow, data=data, clinic_id=plan.clinic_id, actor=actor)
+    return plan.clinic_id
+
+
+def record_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> TherapyVisitRead:
+    """Record a physical-therapy visit (attended or missed)."""
+    clinic_id = _check_visit(db=db, actor=actor, data=data)
+    row = records.create(db, row_cls=TherapyVisitRow, data=data, clinic_id=clinic_id, actor=actor)
     return records.to_read(row, TherapyVisitCreate)
+
+
+def update_visit(
+    *, db: Session, actor: str, visit_id: str, data: TherapyVisitCreate, reason: str
+) -> TherapyVisitRead:
+    """Correct a therapy visit (a new version), checked as when it was recorded."""
+    corrections.check_reason(reason, "corrected")
+    current = corrections.current(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor)
+    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "therapy_visit")
+    _check_visit(db=db, actor=actor, data=data)
+    row = records.update(
+        db, row_cls=TherapyVisitRow, record_id=visit_id, data=data, actor=actor, reason=reason
+    )
+    return records.to_read(row, TherapyVisitCreate)
+
+
+def withdraw_visit(*, db: Session, actor: str, visit_id: str, reason: str) -> TherapyVisitRead:
+    """Mark a therapy visit withdrawn."""
+    row = corrections.withdraw(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor, reason=reason)
+    return records.to_read(row, TherapyVisitCreate)
+
+
+def get_visit(*, db: Session, actor: str, visit_id: str, field: str = "visit_id") -> TherapyVisitRead:
+    """The current version of a therapy visit."""
+    row = records.get(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor, field=field)
+    return records.to_read(row, TherapyVisitCreate)
+
+
+def visit_history(*, db: Session, actor: str, visit_id: str) -> list[TherapyVisitRead]:
+    """Every version of a therapy visit, oldest first."""
+    rows = records.history(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor)
+    return [records.to_read(r, TherapyVisitCreate) for r in rows]
 
 
 def visits_of_plan(*, db: Session, actor: str, plan_id: str) -> list[TherapyVisitRead]:

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack.auth.links import LinkGone
 from bontrack.auth.service import Throttled
-from bontrack.errors import InputError, NotFoundError, RefusedError
+from bontrack.errors import ConflictError, InputError, NotFoundError, RefusedError
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -98,6 +98,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RefusedError)
     async def _refused(_request: Request, exc: RefusedError) -> Response:
         return _input_problem(exc, 409, "Blocked by the decision engine")
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_request: Request, exc: ConflictError) -> Response:
+        return _input_problem(exc, 409, "Conflict with other records")
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_request: Request, exc: NotFoundError) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.assessments.service import create_assessment, get_assessment
@@ -74,13 +74,25 @@ def read_assessment(assessment_id: RecordId, db: SessionDep, principal: Reader) 
 
 
 @router.post("/sessions/check", response_model=SessionRecord)
-def check_session(data: SessionCreate, db: SessionDep, principal: Injector) -> SessionRecord:
+def check_session(
+    data: SessionCreate,
+    db: SessionDep,
+    principal: Injector,
+    correcting: Annotated[
+        str | None,
+        Query(
+            max_length=36,
+            pattern=r"^[A-Za-z0-9-]+$",
+            description="the id of the session being corrected: judged without its earlier version",
+        ),
+    ] = None,
+) -> SessionRecord:
     """The decision engine's verdict on a proposed session in the patient's stored context.
 
     Nothing is saved. The injection form calls this as the plan is edited.
     """
     patient_in_scope(db, principal, data.patient_id)
-    record, _decision = injections.judge(db=db, actor=principal.actor, data=data)
+    record, _decision = injections.judge(db=db, actor=principal.actor, data=data, exclude=correcting)
     return record
 
 

@@ -5,17 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bontrack.assessments.schemas import AssessmentRead
 from bontrack.auth.links import PatientLinkRead
 from bontrack.injections.schemas import AdverseEventRead, SessionRead
 from bontrack.outcomes.schemas import OutcomeRead
 from bontrack.patients.schemas import EpisodeRead, PatientRead
+from bontrack.schemas import Input, Text
 from bontrack.screening.schemas import ScreeningRead
 from bontrack.therapy.schemas import TherapyPlanRead, TherapyVisitRead
 
 T = TypeVar("T")
+C = TypeVar("C", bound=BaseModel)
+
+
+class Correction(Input, Generic[C]):
+    """A correction: the whole record as when it was created, and why it is corrected."""
+
+    data: C
+    reason: Text = Field(description="why the record is corrected (kept with the new version)")
+
+
+class Withdrawal(Input):
+    """A withdrawal: why the record is withdrawn (kept with the withdrawn version)."""
+
+    reason: Text = Field(description="why the record is withdrawn, e.g. entered for the wrong patient")
 
 
 class Page(BaseModel, Generic[T]):

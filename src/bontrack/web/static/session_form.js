@@ -26,6 +26,7 @@
     var used = [];
     Array.prototype.forEach.call(form.elements, function (input) {
       if (!input.name || input.name === "csrf_token" || input.name.indexOf("sites[") === 0) return;
+      if (input.hasAttribute("data-not-plan")) return; // the reason for a correction
       var v = input.value.trim();
       if (v === "") return;
       var parts = input.name.split(".");
@@ -107,7 +108,8 @@
   function check() {
     var p = plan(), mine = ++seq;
     status.textContent = "Checking…";
-    fetch("/api/sessions/check", {
+    var correcting = form.getAttribute("data-correcting"); // judged without its earlier version
+    fetch("/api/sessions/check" + (correcting ? "?correcting=" + encodeURIComponent(correcting) : ""), {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
       body: JSON.stringify(p.doc),

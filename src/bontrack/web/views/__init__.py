@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from bontrack.web.views import (
     adverse_event_form,
+    corrections,
     injection_form,
     intake,
     patients,
@@ -22,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     record_forms.router,
     self_report.router,
     worklist.router,
+    corrections.router,
 ]

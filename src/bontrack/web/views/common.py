@@ -34,13 +34,14 @@ def csrf_of(items: list[tuple[str, str]]) -> str | None:
 
 
 def save(db: Session, write: Callable[[], T]) -> tuple[T | None, dict[str, str], int]:
-    """Run a write all or nothing: (result, {}, 303) or (None, errors by field, 409 if blocked else 400)."""
-    from bontrack.errors import RefusedError
+    """Run a write all or nothing: (result, {}, 303) or (None, errors by field, 409 if blocked by the
+    engine or by other records (a withdrawal), else 400)."""
+    from bontrack.errors import ConflictError, RefusedError
 
     try:
         return all_or_nothing(db, write), {}, 303
     except InputError as exc:
-        status = 409 if isinstance(exc, RefusedError) else 400
+        status = 409 if isinstance(exc, RefusedError | ConflictError) else 400
         return None, field_errors(exc), status
 
 

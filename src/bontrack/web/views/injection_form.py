@@ -68,6 +68,7 @@ def _form(
     errors: dict[str, str] | None = None,
     decision: Decision | None = None,
     status: int = 200,
+    **extra: Any,
 ) -> Response:
     rows = sum(1 for name in values if name.startswith("sites[") and name.endswith("].muscle"))
     kb = load_knowledge()
@@ -87,6 +88,7 @@ def _form(
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
         **_choices(db, principal, patient),
+        **extra,
     )
 
 

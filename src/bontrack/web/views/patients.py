@@ -30,6 +30,7 @@ from bontrack.web.deps import (
 )
 from bontrack.web.trend import Marker, Series, trend_svg
 from bontrack.web.views.common import allow, page, patient_for
+from bontrack.web.views.corrections import actions_for, withdrawn_lists
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -111,6 +112,20 @@ def _trend(outcomes: list[OutcomeRead], sessions: list[SessionRead]) -> Any:
     return trend_svg(series, markers, title="Pain and neck disability over time, injections marked")
 
 
+def _with_withdrawn(current: dict[str, list[Any]], withdrawn: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {name: rows + withdrawn.get(name, []) for name, rows in current.items()}
+
+
+def _ref(record_type: str, record: Any) -> dict[str, Any]:
+    """What the timeline's Correct, Withdraw and History links need to name the record."""
+    return {
+        "record_type": record_type,
+        "id": record.id,
+        "withdrawn": record.withdrawn,
+        "withdrawn_reason": record.reason if record.withdrawn else None,
+    }
+
+
 def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
     """Every record as one line of the chart's timeline, newest first."""
     rows: list[dict[str, Any]] = []
@@ -124,14 +139,14 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
                 for p in a.data.pressure_pain_thresholds
             )
             text += f". Pressure-pain thresholds: {ppts}"
-        rows.append({"date": a.data.date, "kind": "Assessment", "text": text})
+        rows.append({"date": a.data.date, "kind": "Assessment", "text": text} | _ref("assessment", a))
     for s in records["screenings"]:
         items = [*s.data.allergies, *s.data.conditions, *s.data.medications]
         flags = [
             n for n in ("pregnant", "breastfeeding", "infection_at_injection_site") if getattr(s.data, n)
         ]
         text = ", ".join([f.replace("_", " ") for f in flags] + items) or "nothing of note"
-        rows.append({"date": s.data.date, "kind": "Screening", "text": text})
+        rows.append({"date": s.data.date, "kind": "Screening", "text": text} | _ref("screening", s))
     for sess in records["sessions"]:
         d = sess.data
         rows.append(
@@ -143,18 +158,23 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
                 "override": d.override.reason if d.override else None,
                 "session_id": sess.id,
             }
+            | _ref("injection_session", sess)
         )
     for e in records["adverse_events"]:
         text = f"{e.data.event} ({e.data.severity}{', serious' if e.data.serious else ''})"
-        rows.append({"date": e.data.onset_date, "kind": "Adverse event", "text": text})
+        rows.append(
+            {"date": e.data.onset_date, "kind": "Adverse event", "text": text} | _ref("adverse_event", e)
+        )
     for p in records["plans"]:
         text = (
             f"{p.data.weeks} weeks, {p.data.visits_per_week} visits a week: {', '.join(p.data.goals) or '-'}"
         )
-        rows.append({"date": p.data.start_date, "kind": "Therapy plan", "text": text})
+        rows.append(
+            {"date": p.data.start_date, "kind": "Therapy plan", "text": text} | _ref("therapy_plan", p)
+        )
     for v in records["visits"]:
         text = ("attended" if v.data.attended else "missed") + (f": {v.data.notes}" if v.data.notes else "")
-        rows.append({"date": v.data.date, "kind": "Therapy visit", "text": text})
+        rows.append({"date": v.data.date, "kind": "Therapy visit", "text": text} | _ref("therapy_visit", v))
     for o in records["outcomes"]:
         definition = load_definition(o.data.instrument)
         value = o.data.scoring.scores.get(definition.primary_score)
@@ -162,7 +182,10 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
         shown = f"{value:g} {score.unit}" if value is not None else "not scored"
         when = f" ({o.data.weeks_after_session} weeks after injection)" if o.data.weeks_after_session else ""
         label = score.label.removeprefix(definition.short_name).strip() or score.label
-        rows.append({"date": o.data.date, "kind": definition.short_name, "text": f"{label} {shown}{when}"})
+        rows.append(
+            {"date": o.data.date, "kind": definition.short_name, "text": f"{label} {shown}{when}"}
+            | _ref("outcome", o)
+        )
     return sorted(rows, key=lambda r: r["date"], reverse=True)
 
 
@@ -174,6 +197,7 @@ def patient_chart(
     principal: PageUser,
     session: Annotated[str | None, Query(max_length=36)] = None,
     saved: Annotated[str | None, Query(max_length=40)] = None,
+    withdrawn: Annotated[bool, Query(description="also show withdrawn records, struck through")] = False,
 ) -> Response:
     """Timeline, scores over time, and the body map of one session's injections and trigger points."""
     allow(request, principal, READ_CLINICAL)
@@ -197,6 +221,16 @@ def patient_chart(
         for m, muscle in kb.files.muscles.items()
         if any(marks.get((m, side)) for side in kb.files.sides)
     ]
+    timeline: dict[str, list[Any]] = {
+        "assessments": assessments,
+        "screenings": screenings_of_patient(db=db, actor=actor, patient_id=patient_id),
+        "sessions": sessions,
+        "adverse_events": adverse_events_of_patient(db=db, actor=actor, patient_id=patient_id),
+        "plans": plans_of_patient(db=db, actor=actor, patient_id=patient_id),
+        "visits": visits_of_patient(db=db, actor=actor, patient_id=patient_id),
+        "outcomes": outcomes,
+    }
+    hidden = withdrawn_lists(db, principal, patient_id) if withdrawn else {}
     return page(
         request,
         principal,
@@ -212,13 +246,7 @@ def patient_chart(
         sides=kb.files.sides,
         trend=_trend(outcomes, sessions),
         saved=saved,
-        timeline=_timeline(
-            assessments=assessments,
-            screenings=screenings_of_patient(db=db, actor=actor, patient_id=patient_id),
-            sessions=sessions,
-            adverse_events=adverse_events_of_patient(db=db, actor=actor, patient_id=patient_id),
-            plans=plans_of_patient(db=db, actor=actor, patient_id=patient_id),
-            visits=visits_of_patient(db=db, actor=actor, patient_id=patient_id),
-            outcomes=outcomes,
-        ),
+        timeline=_timeline(**_with_withdrawn(timeline, hidden)),
+        show_withdrawn=withdrawn,
+        actions=actions_for(principal),
     )

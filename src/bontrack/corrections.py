@@ -1,0 +1,128 @@
+"""Correcting and withdrawing records: the rules every record type shares.
+
+A correction is a new version with the reason; a withdrawal is a new version marked withdrawn,
+with the reason. Nothing is deleted, and ``records.history`` shows every version.
+
+Withdrawing a record that other current records refer to is refused (``ConflictError``, 409 on
+the web), for every record type alike: a patient with current episodes, screenings, sessions ...;
+an episode with current examinations, therapy plans, sessions or outcomes; an injection session
+with current adverse events or follow-up outcomes; a therapy plan with current visits.
+
+Why refuse rather than withdraw and leave the dependants in place: the registry relies on
+"nothing current points at a withdrawn record". Reports count current sessions, outcomes and
+adverse events; the decision engine judges the next session from the current history; the
+worklist schedules follow-ups from current sessions. A dependant left pointing at a withdrawn
+record would be counted, scheduled or judged against a record that no longer counts, without
+anyone having looked at it. An adverse event is a safety report and must never quietly lose its
+session. Only the clinician knows whether each dependant was also entered in error (withdraw it,
+with its own reason) or belongs elsewhere (correct its link), so the registry names them and
+lets the clinician decide, one record and one reason at a time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.audit.service import log
+from bontrack.bulk import write_out_pending
+from bontrack.errors import ConflictError, InputError
+from bontrack.records import R, VersionedRow
+
+
+def check_reason(reason: str, done: str) -> None:
+    """A correction or withdrawal must say why (checked before anything is read or written)."""
+    if not reason.strip():
+        raise InputError.one("reason", f"say why the record is {done} (non-empty text)")
+
+
+def same_patient(new_patient_id: str, current_patient_id: str, record_type: str) -> None:
+    """A correction cannot move a record to another patient (withdraw it and record it there)."""
+    if new_patient_id != current_patient_id:
+        raise InputError.one(
+            "patient_id",
+            f"a {record_type.replace('_', ' ')} cannot move to another patient; "
+            "withdraw it and record it for the right patient",
+        )
+
+
+def current(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> R:
+    """The current version of the record being corrected or withdrawn (audited; withdrawn: 404)."""
+    return records.get(
+        db, row_cls=row_cls, record_id=record_id, actor=actor, field="id", purpose="correction"
+    )
+
+
+def referrers(db: Session, *, actor: str, row: VersionedRow) -> list[VersionedRow]:
+    """Current records that name this one (by the references kinds.KINDS declares)."""
+    from bontrack.kinds import KINDS
+
+    patient_id = row.id if row.record_type == "patient" else str(row.data["patient_id"])
+    found: list[VersionedRow] = []
+    for kind in KINDS:
+        fields = [name for name, target in kind.references if target == row.record_type]
+        if not fields:
+            continue
+        for other in records.find_current(
+            db, row_cls=kind.row, actor=actor, purpose="withdrawal check", patient_id=patient_id
+        ):
+            if any(other.data.get(name) == row.id for name in fields):
+                found.append(other)
+    return found
+
+
+def _plural(kind: str, n: int) -> str:
+    words = kind.replace("_", " ")
+    return f"{n} {words}" if n == 1 else f"{n} {words}s"
+
+
+def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
+    """Withdraw a record that no current record refers to (else ConflictError naming them)."""
+    check_reason(reason, "withdrawn")
+    row = current(db, row_cls=row_cls, record_id=record_id, actor=actor)
+    dependants = referrers(db, actor=actor, row=row)
+    if dependants:
+        counts = Counter(d.record_type for d in dependants)
+        listed = ", ".join(_plural(kind, n) for kind, n in counts.items())
+        what = row_cls.record_type.replace("_", " ")
+        raise ConflictError.one(
+            "id",
+            f"this {what} cannot be withdrawn while current records refer to it ({listed}); "
+            "correct or withdraw those first, each with its own reason",
+        )
+    return records.withdraw(db, row_cls=row_cls, record_id=record_id, actor=actor, reason=reason)
+
+
+def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_id: str) -> list[R]:
+    """A patient's records of one type whose newest version is withdrawn (the chart's "show
+    withdrawn"); audited as reads."""
+    write_out_pending(db)
+    column = "patient_id"  # every record type a patient has indexes it
+    newest = (
+        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+        .where(row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id)))
+        .group_by(row_cls.id)
+        .subquery()
+    )
+    query = (
+        select(row_cls)
+        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
+        .where(row_cls.withdrawn.is_(True))
+        .order_by(row_cls.recorded_at, row_cls.id)
+    )
+    rows = list(db.scalars(query))
+    for row in rows:
+        log(
+            db,
+            actor=actor,
+            action="read",
+            record_type=row.record_type,
+            record_id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            detail="withdrawn records",
+        )
+    return rows
