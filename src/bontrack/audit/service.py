@@ -151,19 +151,22 @@ def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
     """A savepoint rolled back drops the entries made inside it; the whole transaction, all."""
     pending: list[dict[str, Any]] | None = session.info.get(PENDING)
-    marks = session.info.get(_SAVEPOINTS, {})
-    mark = marks.get(id(previous_transaction)) if previous_transaction.nested else None
-    if pending is not None:
-        del pending[mark[0] if mark is not None else 0 :]
+    if pending is None:
+        return
+    if previous_transaction.nested:
+        mark = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
+        if mark is not None:
+            del pending[mark[0] :]
+    else:
+        pending.clear()
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    marks = session.info.get(_SAVEPOINTS)
-    if marks:
-        marks.pop(id(transaction), None)
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None and not transaction.nested:
-        session.info.pop(PENDING, None)  # committed (written) or rolled back: nothing carries over
+        # committed (written) or rolled back: nothing carries over to the next transaction
+        session.info.pop(PENDING, None)
+        session.info.pop(_SAVEPOINTS, None)
 
 
 def entries(db: Session, *, record_id: str | None = None, action: str | None = None) -> Sequence[AuditEntry]:
