@@ -111,3 +111,17 @@ def test_stop_and_review_audits_what_it_read(engine: Engine) -> None:
             select(AuditEntry.record_type).where(AuditEntry.actor == "reviewer", AuditEntry.action == "read")
         ).all()
     assert "injection_session" in read
+
+
+def test_entries_made_before_a_savepoint_survive_its_rollback_even_if_written_inside(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+    with transaction(engine) as db:
+        patients.get_patient(db=db, actor="before", patient_id=world.patient_id)
+        with pytest.raises(RuntimeError), db.begin_nested():
+            db.scalars(select(AuditEntry)).all()  # reading the log inside the savepoint
+            patients.get_patient(db=db, actor="inside", patient_id=world.patient_id)
+            raise RuntimeError("the write failed")
+    with transaction(engine) as db:
+        actors = db.scalars(select(AuditEntry.actor).where(AuditEntry.action == "read")).all()
+    assert "before" in actors and "inside" not in actors

@@ -22,7 +22,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from bontrack.audit.models import ACTIONS, AuditEntry
 
 PENDING = "bontrack.audit_pending"
-_SAVEPOINTS = "bontrack.audit_savepoints"
+_SAVEPOINTS = "bontrack.audit_savepoints"  # open savepoints: (id, entries pending when begun)
+_ENDED = "bontrack.audit_savepoint_ended"
 _clock: ContextVar[Callable[[], datetime] | None] = ContextVar("bontrack_clock", default=None)
 
 
@@ -105,16 +106,20 @@ def log(
 
 
 def write_pending(db: Session) -> int:
-    """Insert the entries the session holds (in the order made); returns how many."""
+    """Insert the entries the session holds (in the order made); returns how many.
+
+    Inside a savepoint only the entries made inside it are inserted (its rollback undoes them in
+    the database); earlier ones wait for the commit, so that rollback cannot take them along.
+    """
     pending: list[dict[str, Any]] | None = db.info.get(PENDING)
     if not pending:
         return 0
     from bontrack.bulk import insert_many
 
-    rows = list(pending)
-    pending.clear()
-    for marks in db.info.get(_SAVEPOINTS, {}).values():
-        marks[0] = 0  # what a savepoint made is in the database now: its rollback undoes it there
+    savepoints: list[tuple[int, int]] = db.info.get(_SAVEPOINTS) or []
+    since = savepoints[-1][1] if savepoints else 0
+    rows = pending[since:]
+    del pending[since:]
     insert_many(db, _audit_table(), rows)
     return len(rows)
 
@@ -126,7 +131,8 @@ def _audit_table() -> Table:
 
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
-    write_pending(session)
+    if not session.in_nested_transaction():  # a savepoint's release: its entries wait for the commit
+        write_pending(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -144,7 +150,22 @@ def _write_before_reading_audit(state: ORMExecuteState) -> None:
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:
         pending = session.info.get(PENDING) or []
-        session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = [len(pending)]
+        session.info.setdefault(_SAVEPOINTS, []).append((id(transaction), len(pending)))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        savepoints: list[tuple[int, int]] = session.info.get(_SAVEPOINTS) or []
+        for i in range(len(savepoints) - 1, -1, -1):
+            if savepoints[i][0] == id(transaction):
+                # kept for after_soft_rollback, which comes after this event
+                session.info[_ENDED] = savepoints.pop(i)
+                break
+    elif transaction.parent is None:
+        # committed (written) or rolled back: nothing carries over to the next transaction
+        for key in (PENDING, _SAVEPOINTS, _ENDED):
+            session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -154,19 +175,11 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
     if pending is None:
         return
     if previous_transaction.nested:
-        mark = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
-        if mark is not None:
-            del pending[mark[0] :]
+        ended = session.info.pop(_ENDED, None)
+        if ended is not None and ended[0] == id(previous_transaction):
+            del pending[ended[1] :]
     else:
         pending.clear()
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None and not transaction.nested:
-        # committed (written) or rolled back: nothing carries over to the next transaction
-        session.info.pop(PENDING, None)
-        session.info.pop(_SAVEPOINTS, None)
 
 
 def entries(db: Session, *, record_id: str | None = None, action: str | None = None) -> Sequence[AuditEntry]:
