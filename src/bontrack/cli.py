@@ -201,11 +201,19 @@ def serve(
     public_url: str | None = typer.Option(
         None, "--public-url", metavar="URL", help="How patients' links begin (default: the request's URL)."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Worker processes (default: 1 on SQLite, which has one writer; one per CPU, at most 4, "
+        "on PostgreSQL). Sessions, tokens and the log-in throttle live in the registry, so every "
+        "worker sees the same.",
+    ),
 ) -> None:
     """Serve the web app and REST API on the registry given by --db."""
     from bontrack.auth.cli import serve as run
 
-    run(host=host, port=port, secure_cookies=secure_cookies, public_url=public_url)
+    run(host=host, port=port, secure_cookies=secure_cookies, public_url=public_url, workers=workers)
 
 
 def main() -> None:

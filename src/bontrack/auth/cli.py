@@ -89,18 +89,23 @@ def demo_logins() -> None:
     run(go)
 
 
-def serve(*, host: str, port: int, secure_cookies: bool, public_url: str | None) -> None:
-    import uvicorn
-    from fastapi import FastAPI
+def serve(*, host: str, port: int, secure_cookies: bool, public_url: str | None, workers: int | None) -> None:
+    from bontrack.config import settings
+    from bontrack.web.serve import ServeOptions, build_app, cpu_count, default_workers
+    from bontrack.web.serve import serve as run_server
 
-    from bontrack.web.app import create_app
-    from bontrack.web.settings import WebSettings
-
-    def build() -> FastAPI:
-        return create_app(WebSettings(engine=engine(), secure_cookies=secure_cookies, public_url=public_url))
-
-    app = run(build)
-    print(
-        f"bontrack serving {engine(create=False).url.render_as_string(hide_password=True)} at http://{host}:{port}"
+    options = ServeOptions(
+        database_url=settings.resolved_database_url(),
+        secure_cookies=secure_cookies,
+        public_url=public_url,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # The schema and the pseudonym key are made here, once, before any worker process starts.
+    app = run(lambda: build_app(options))
+    dialect = app.state.settings.engine.dialect.name
+    count = workers if workers is not None else default_workers(cpu_count(), dialect)
+    url = engine(create=False).url.render_as_string(hide_password=True)
+    plural = "es" if count > 1 else ""
+    print(f"bontrack serving {url} at http://{host}:{port} ({count} worker process{plural})")
+    if count > 1:
+        app.state.settings.engine.dispose()  # each worker opens its own
+    run_server(options, host=host, port=port, workers=count, app=app if count == 1 else None)

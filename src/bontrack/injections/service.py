@@ -7,6 +7,7 @@ episode, and every earlier session of the patient.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from bontrack.injections.schemas import (
     SessionRecord,
 )
 from bontrack.knowledge import load_knowledge
+from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.schemas import EpisodeRead, PatientRead
 from bontrack.patients.service import episode_of, get_clinician, get_patient
 from bontrack.screening.service import latest_screening
@@ -108,24 +110,32 @@ def _check_document(
 
 
 def cycle_responses(
-    *, db: Session, actor: str, patient_id: str, sessions: list[SessionRead]
+    *,
+    db: Session,
+    actor: str,
+    patient_id: str,
+    sessions: list[SessionRead],
+    outcomes: Sequence[OutcomeRow] | None = None,
 ) -> dict[str, bool | None]:
     """Whether each past cycle met the pathway's response criterion (knowledge: pathway.cycle_response).
 
     Baseline: the patient's last measurement of that score on or before the session date.
     Follow-ups: measurements linked to the session. No baseline or no follow-up: not judged (None).
+    ``outcomes``: the patient's current outcome rows, when the caller has read them already
+    (stop-and-review reads a whole clinic's at once); else they are read here.
     """
     from bontrack.instruments.response import cycle_responded
-    from bontrack.outcomes.models import OutcomeRow
 
     rule = load_knowledge().files.pathway.cycle_response
+    if outcomes is None:
+        outcomes = records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
     measured = [
         (
             r.data["date"],
             r.data.get("session_id"),
             (r.data.get("scoring") or {}).get("scores", {}).get(rule.score),
         )
-        for r in records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
+        for r in outcomes
         if r.data.get("instrument") == rule.instrument
     ]
     out: dict[str, bool | None] = {}

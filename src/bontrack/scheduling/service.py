@@ -135,7 +135,7 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     """Patients whose latest cycles brought no response (knowledge: pathway.stop_review_cycles_
     without_response, judged by pathway.cycle_response): review before another injection.
 
-    One look-up of outcomes per treated patient: fine for a clinic's worklist, not for a census.
+    Three reads whatever the clinic's size: its sessions, its outcomes, and the patients to review.
     """
     from bontrack.clinical.retreatment import calls_for_review
     from bontrack.injections.service import cycle_responses
@@ -146,22 +146,34 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     for r in records.find_current(db, row_cls=InjectionSessionRow, actor=actor, purpose=purpose, **where):
         s = records.to_read(r, SessionRecord)
         sessions[s.data.patient_id].append(s)
+    outcomes: dict[str, list[OutcomeRow]] = defaultdict(list)
+    if sessions:
+        for row in records.find_current(db, row_cls=OutcomeRow, actor=actor, purpose=purpose, **where):
+            if row.patient_id in sessions:
+                outcomes[row.patient_id].append(row)
     kb = load_knowledge()
     n = int(kb.files.pathway.stop_review_cycles_without_response.value)
-    items = []
+    flagged: list[tuple[str, list[SessionRead]]] = []
     for patient_id, own in sessions.items():
         own.sort(key=lambda s: (s.data.date, s.recorded_at))
-        responded = cycle_responses(db=db, actor=actor, patient_id=patient_id, sessions=own)
+        responded = cycle_responses(
+            db=db, actor=actor, patient_id=patient_id, sessions=own, outcomes=outcomes[patient_id]
+        )
         if calls_for_review([responded.get(s.id) for s in own], kb):
-            patient = records.get(db, row_cls=PatientRow, record_id=patient_id, actor=actor, purpose=purpose)
-            items.append(
-                ReviewItem(
-                    clinic_id=patient.clinic_id,
-                    patient_id=patient_id,
-                    record_number=str(patient.data["record_number"]),
-                    last_session_id=own[-1].id,
-                    last_session_date=own[-1].data.date,
-                    what=f"no response in the last {n} cycles: stop and review before another injection",
-                )
-            )
+            flagged.append((patient_id, own))
+    patients = records.get_many(
+        db, row_cls=PatientRow, record_ids=[p for p, _ in flagged], actor=actor, purpose=purpose
+    )
+    items = [
+        ReviewItem(
+            clinic_id=patients[patient_id].clinic_id,
+            patient_id=patient_id,
+            record_number=str(patients[patient_id].data["record_number"]),
+            last_session_id=own[-1].id,
+            last_session_date=own[-1].data.date,
+            what=f"no response in the last {n} cycles: stop and review before another injection",
+        )
+        for patient_id, own in flagged
+        if patient_id in patients  # a withdrawn patient is not reviewed
+    ]
     return sorted(items, key=lambda i: (i.last_session_date, i.record_number))

@@ -86,8 +86,9 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        """Liveness: the process answers (no database, no log-in)."""
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers (no database, no log-in; async, so it needs no worker
+        thread and answers even while every thread is busy)."""
         return {"status": "ok"}
 
     @app.get("/docs", include_in_schema=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -42,7 +42,9 @@ READ_DEIDENTIFIED: tuple[Role, ...] = ("researcher", "admin")
 ADMIN: tuple[Role, ...] = ("admin",)
 
 
-def settings_of(request: Request) -> WebSettings:
+# Dependencies that only compute (no I/O) are ``async def``: FastAPI runs a plain ``def``
+# dependency in a worker thread, and each such hop costs more than the work itself.
+async def settings_of(request: Request) -> WebSettings:
     settings: WebSettings = request.app.state.settings
     return settings
 
@@ -50,7 +52,7 @@ def settings_of(request: Request) -> WebSettings:
 SettingsDep = Annotated[WebSettings, Depends(settings_of)]
 
 
-def now(settings: SettingsDep) -> datetime:
+async def now(settings: SettingsDep) -> datetime:
     return settings.clock()
 
 
@@ -170,10 +172,10 @@ def page_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
-def require(roles: tuple[Role, ...]) -> Callable[[Principal], Principal]:
+def require(roles: tuple[Role, ...]) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only these roles through (403 names the roles)."""
 
-    def check(principal: CurrentUser) -> Principal:
+    async def check(principal: CurrentUser) -> Principal:
         if principal.role not in roles:
             raise ProblemError(
                 403,
@@ -206,7 +208,7 @@ class PageParams:
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="how many items (1-500)")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="how many items to skip")] = 0,
 ) -> PageParams:

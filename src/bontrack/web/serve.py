@@ -1,0 +1,82 @@
+"""`bontrack serve`: uvicorn on the web app, in one process or several (``--workers``).
+
+Several worker processes are safe because nothing that must be shared lives in a process: users,
+sessions, bearer tokens, CSRF tokens, patients' links and the log-in throttle's failure counts
+are all rows in the registry. On SQLite each process still makes its requests take turns among
+themselves (bontrack.web.deps.database_turn), and the processes take turns at SQLite's single
+write lock (BEGIN IMMEDIATE, waiting up to busy_timeout); PostgreSQL has row-level locking.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from bontrack.config import DATABASE_ENV
+
+OPTIONS_ENV = "BONTRACK_SERVE_OPTIONS"  # how the parent hands its options to worker processes
+MAX_AUTO_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    database_url: str
+    secure_cookies: bool
+    public_url: str | None
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_workers(cpus: int, dialect: str) -> int:
+    """PostgreSQL: one worker process per CPU, at most MAX_AUTO_WORKERS. SQLite: one, because
+    every request writes (its audit entries) and SQLite has one writer: a second process only
+    waits for the lock, and polls for it (measured: no more throughput, longer tails)."""
+    if dialect == "sqlite":
+        return 1
+    return max(1, min(cpus, MAX_AUTO_WORKERS))
+
+
+def build_app(options: ServeOptions) -> FastAPI:
+    from bontrack.db import open_engine
+    from bontrack.web.app import create_app
+    from bontrack.web.settings import WebSettings
+
+    return create_app(
+        WebSettings(
+            engine=open_engine(options.database_url),
+            secure_cookies=options.secure_cookies,
+            public_url=options.public_url,
+        )
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory; the options come from the parent)."""
+    raw = json.loads(os.environ[OPTIONS_ENV])
+    return build_app(ServeOptions(**raw))
+
+
+def serve(options: ServeOptions, *, host: str, port: int, workers: int, app: FastAPI | None = None) -> None:
+    """Serve until interrupted; ``workers`` > 1 runs that many processes on one socket (``app``:
+    the one-process server's app, when the caller has built it already)."""
+    import uvicorn
+
+    if workers <= 1:
+        uvicorn.run(app or build_app(options), host=host, port=port, log_level="info")
+        return
+    os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
+    os.environ[DATABASE_ENV] = options.database_url
+    uvicorn.run(
+        "bontrack.web.serve:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
