@@ -18,13 +18,13 @@ from bontrack.schemas import parse
 from bontrack.web.deps import WRITE_ADVERSE_EVENTS, NowDep, PageUser, SessionDep
 from bontrack.web.forms import nest
 from bontrack.web.views.common import FormItems, allow, patient_for
-from bontrack.web.views.record_forms import FormSpec, _context, _post, _show
+from bontrack.web.views.record_forms import FormSpec, form_context, post_form, show_form
 
 router = APIRouter(include_in_schema=False)
 ADVERSE_EVENT = FormSpec(kind="adverse_event", roles=WRITE_ADVERSE_EVENTS, template="adverse_event_form.html")
 
 
-def _extra() -> dict[str, Any]:
+def adverse_event_extra() -> dict[str, Any]:
     """Severities, and the label's known reactions as suggestions (term, which labels list it)."""
     kb = load_knowledge()
     known: dict[str, list[str]] = {}
@@ -37,7 +37,7 @@ def _extra() -> dict[str, Any]:
     }
 
 
-def _doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+def adverse_event_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     doc = nest((k, v) for k, v in fields if k != "serious")
     doc["serious"] = dict(fields).get("serious") == "yes"
     return doc | {"patient_id": patient.id}
@@ -54,10 +54,10 @@ def new_adverse_event(
 ) -> Response:
     allow(request, principal, ADVERSE_EVENT.roles)
     patient = patient_for(db, principal, patient_id)
-    sessions = [sid for sid, _label in _context(db, principal, patient)["sessions"]]
+    sessions = [sid for sid, _label in form_context(db, principal, patient)["sessions"]]
     chosen = session if session in sessions else (sessions[0] if sessions else "")
     values = {"session_id": chosen, "reported_date": at.date().isoformat()}
-    return _show(request, db, principal, patient, ADVERSE_EVENT, values, **_extra())
+    return show_form(request, db, principal, patient, ADVERSE_EVENT, values, **adverse_event_extra())
 
 
 @router.post("/patients/{patient_id}/adverse-events/new", response_class=HTMLResponse)
@@ -67,4 +67,14 @@ def post_adverse_event(
     def write(doc: dict[str, Any]) -> object:
         return report_adverse_event(db=db, actor=principal.actor, data=parse(AdverseEventCreate, doc))
 
-    return _post(request, db, principal, patient_id, items, ADVERSE_EVENT, _doc, write, **_extra())
+    return post_form(
+        request,
+        db,
+        principal,
+        patient_id,
+        items,
+        ADVERSE_EVENT,
+        adverse_event_doc,
+        write,
+        **adverse_event_extra(),
+    )

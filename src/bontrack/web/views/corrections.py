@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -56,7 +56,7 @@ from bontrack.web.deps import (
     Principal,
     SessionDep,
 )
-from bontrack.web.views import injection_form, record_forms
+from bontrack.web.views import adverse_event_form, injection_form, intake, record_forms
 from bontrack.web.views.common import (
     FormItems,
     PageProblem,
@@ -69,6 +69,7 @@ from bontrack.web.views.common import (
 )
 
 router = APIRouter(include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
 
 # (db, actor, record id, reason) -> the withdrawn version
 Withdraw = Callable[[Session, str, str, str], Stored[Any]]
@@ -84,7 +85,7 @@ class PageKind:
     row: type[VersionedRow]
     schema: type[BaseModel]
     withdraw: Withdraw
-    # the form a correction reuses (None: no form for this type yet; the API corrects it)
+    # the record_forms form a correction reuses (None: intake's own form, or the session form)
     form: record_forms.FormSpec | None = None
     hidden: tuple[str, ...] = field(default=())
 
@@ -142,6 +143,7 @@ KINDS: dict[str, PageKind] = {
             AdverseEventRow,
             AdverseEventCreate,
             lambda db, a, i, r: injections.withdraw_adverse_event(db=db, actor=a, event_id=i, reason=r),
+            adverse_event_form.ADVERSE_EVENT,
         ),
         PageKind(
             "therapy_plan",
@@ -172,7 +174,13 @@ KINDS: dict[str, PageKind] = {
         ),
     )
 }
-CORRECTABLE = ("injection_session", *(name for name, k in KINDS.items() if k.form is not None))
+# injection sessions, patients and episodes have forms of their own (injection_form, intake)
+CORRECTABLE = (
+    "injection_session",
+    "patient",
+    "episode",
+    *(name for name, k in KINDS.items() if k.form is not None),
+)
 
 
 def actions_for(principal: Principal) -> dict[str, dict[str, bool]]:
@@ -417,6 +425,13 @@ def form_values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if kind == "injection_session":
         plan = {k: v for k, v in data.items() if k in SessionCreate.model_fields}
         return injection_form.flat(plan)
+    if kind == "patient":
+        return {k: str(data[k]) for k in PatientCreate.model_fields}
+    if kind == "episode":
+        return intake.episode_values(data)
+    if kind == "adverse_event":
+        texts = ("session_id", "event", "onset_date", "reported_date", "severity", "outcome")
+        return {k: str(data.get(k, "")) for k in texts} | {"serious": "yes" if data.get("serious") else ""}
     raise ValueError(f"no form for {kind}")
 
 
@@ -436,20 +451,23 @@ def _correcting(spec: PageKind, row: VersionedRow, patient: PatientRead) -> dict
 def _extra(kind: str, fields: list[tuple[str, str]]) -> dict[str, Any]:
     """The pickers a form needs beside its values (``fields``: the form's values as posted)."""
     if kind == "assessment":
-        return record_forms._assessment_extra(fields)
+        return record_forms.assessment_extra(fields)
     if kind == "screening":
-        return record_forms._screening_extra()
+        return record_forms.screening_extra()
     if kind == "outcome":
-        return record_forms._outcome_extra(str(dict(fields).get("instrument", "")))
+        return record_forms.outcome_extra(str(dict(fields).get("instrument", "")))
+    if kind == "adverse_event":
+        return adverse_event_form.adverse_event_extra()
     return {}
 
 
 BUILD: dict[str, Callable[[list[tuple[str, str]], PatientRead], dict[str, Any]]] = {
-    "screening": record_forms._screening_doc,
-    "assessment": record_forms._assessment_doc,
-    "therapy_plan": record_forms._plan_doc,
-    "therapy_visit": record_forms._visit_doc,
-    "outcome": record_forms._outcome_doc,
+    "screening": record_forms.screening_doc,
+    "assessment": record_forms.assessment_doc,
+    "therapy_plan": record_forms.plan_doc,
+    "therapy_visit": record_forms.visit_doc,
+    "outcome": record_forms.outcome_doc,
+    "adverse_event": adverse_event_form.adverse_event_doc,
 }
 WRITE: dict[str, tuple[type[BaseModel], Callable[..., object]]] = {
     "screening": (
@@ -478,10 +496,22 @@ WRITE: dict[str, tuple[type[BaseModel], Callable[..., object]]] = {
         SessionCreate,
         lambda db, a, i, d, r: injections.update_session(db=db, actor=a, session_id=i, data=d, reason=r),
     ),
+    "patient": (
+        PatientCreate,
+        lambda db, a, i, d, r: patients.update_patient(db=db, actor=a, patient_id=i, data=d, reason=r),
+    ),
+    "episode": (
+        EpisodeCreate,
+        lambda db, a, i, d, r: patients.update_episode(db=db, actor=a, episode_id=i, data=d, reason=r),
+    ),
+    "adverse_event": (
+        AdverseEventCreate,
+        lambda db, a, i, d, r: injections.update_adverse_event(db=db, actor=a, event_id=i, data=d, reason=r),
+    ),
 }
 
 
-def _parse_with_reason(schema: type[BaseModel], doc: dict[str, Any], reason: str) -> BaseModel:
+def _parse_with_reason(schema: type[M], doc: dict[str, Any], reason: str) -> M:
     """The corrected record and the reason, every error at once (nothing is saved on any)."""
     errors = [] if reason.strip() else [FieldError("reason", "say why the record is corrected")]
     try:
@@ -496,7 +526,7 @@ def _parse_with_reason(schema: type[BaseModel], doc: dict[str, Any], reason: str
 def _correctable(kind: str) -> PageKind:
     spec = _kind(kind)
     if kind not in CORRECTABLE:
-        raise PageProblem(404, "Not found", f"An {spec.label} is corrected through the API (no form yet).")
+        raise PageProblem(404, "Not found", f"A {spec.label} is corrected through the API (no form yet).")
     return spec
 
 
@@ -518,9 +548,13 @@ def correct_form(
         return injection_form._form(
             request, db, principal, patient, values, decision=decision, correcting=correcting
         )
+    if kind == "patient":
+        return intake.patient_form(request, principal, values, {}, patient=patient, correcting=correcting)
+    if kind == "episode":
+        return intake.episode_form(request, principal, patient, values, {}, correcting=correcting)
     assert spec.form is not None
     extra = _extra(kind, [(k, v) for k, v in values.items() if isinstance(v, str)])
-    return record_forms._show(
+    return record_forms.show_form(
         request, db, principal, patient, spec.form, values, correcting=correcting, **extra
     )
 
@@ -553,10 +587,40 @@ def correct_post(
 
     if kind == "injection_session":
         return _correct_session(request, db, principal, patient, items, correcting, write)
+    if kind == "patient":
+        return intake.save_patient(
+            request,
+            db,
+            principal,
+            items,
+            lambda doc: patients.update_patient(
+                db=db,
+                actor=principal.actor,
+                patient_id=record_id,
+                data=_parse_with_reason(PatientCreate, doc, reason),
+                reason=reason,
+            ),
+            "patient_corrected",
+            patient=patient,
+            correcting=correcting,
+        )
+    if kind == "episode":
+        labels = {d["code"]: d.get("label", "") for d in row.data.get("diagnosis_codes", [])}
+        return intake.save_episode(
+            request,
+            db,
+            principal,
+            patient,
+            items,
+            write,
+            "episode_corrected",
+            correcting=correcting,
+            labels=labels,
+        )
     assert spec.form is not None
     build = BUILD[kind]
     corrected = spec.form.model_copy(update={"kind": f"{spec.name}_corrected"})
-    return record_forms._post(
+    return record_forms.post_form(
         request,
         db,
         principal,

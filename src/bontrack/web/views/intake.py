@@ -6,10 +6,12 @@ The episode form shows, beside it, who the pathway is for: the knowledge base's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import KnowledgeBase, load_knowledge
@@ -68,20 +70,55 @@ def _no_clinic(principal: Principal) -> None:
 # ---- patient ---------------------------------------------------------------------------------
 
 
-def _patient_form(
-    request: Request, principal: Principal, values: dict[str, Any], errors: dict[str, str], status: int = 200
+def patient_form(
+    request: Request,
+    principal: Principal,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+    *,
+    patient: PatientRead | None = None,
+    correcting: dict[str, Any] | None = None,
 ) -> Response:
+    """The patient form: a new patient, or (``correcting``) a correction of ``patient``."""
     sexes = [(s, s) for s in get_args(Sex)]
     return page(
-        request, principal, "patient_form.html", status=status, values=values, errors=errors, sexes=sexes
+        request,
+        principal,
+        "patient_form.html",
+        status=status,
+        values=values,
+        errors=errors,
+        sexes=sexes,
+        patient=patient,
+        correcting=correcting,
     )
+
+
+def save_patient(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    items: list[tuple[str, str]],
+    write: Callable[[dict[str, Any]], PatientRead],
+    saved_as: str,
+    **form: Any,
+) -> Response:
+    """Save the patient form's fields with ``write`` (create or correct), or show it again with
+    the errors inline (``form``: what patient_form needs beside the values)."""
+    fields = [(k, v) for k, v in items if k != "csrf_token"]
+    doc = nest((k, v) for k, v in fields if k != "reason")
+    saved, errors, status = save(db, lambda: write(doc))
+    if saved is not None:
+        return RedirectResponse(f"/patients/{saved.id}?saved={saved_as}", 303)
+    return patient_form(request, principal, dict(fields), errors, status, **form)
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
 def new_patient(request: Request, principal: PageUser) -> Response:
     allow(request, principal, WRITE_PATIENTS)
     _no_clinic(principal)
-    return _patient_form(request, principal, {}, {})
+    return patient_form(request, principal, {}, {})
 
 
 @router.post("/patients/new", response_class=HTMLResponse)
@@ -90,16 +127,12 @@ def post_patient(request: Request, db: SessionDep, principal: PageUser, items: F
     check_csrf(request, principal, csrf_of(items))
     _no_clinic(principal)
     clinic_id = principal.user.clinic_id or ""
-    fields = [(k, v) for k, v in items if k != "csrf_token"]
 
-    def write() -> PatientRead:
-        data = parse(PatientCreate, nest(fields))
+    def write(doc: dict[str, Any]) -> PatientRead:
+        data = parse(PatientCreate, doc)
         return patients.create_patient(db=db, actor=principal.actor, clinic_id=clinic_id, data=data)
 
-    saved, errors, status = save(db, write)
-    if saved is not None:
-        return RedirectResponse(f"/patients/{saved.id}?saved=patient", 303)
-    return _patient_form(request, principal, dict(fields), errors, status)
+    return save_patient(request, db, principal, items, write, "patient")
 
 
 # ---- episode ---------------------------------------------------------------------------------
@@ -140,14 +173,17 @@ def pathway_criteria(kb: KnowledgeBase) -> list[dict[str, str]]:
     ]
 
 
-def _episode_form(
+def episode_form(
     request: Request,
     principal: Principal,
     patient: PatientRead,
     values: dict[str, Any],
     errors: dict[str, str],
     status: int = 200,
+    *,
+    correcting: dict[str, Any] | None = None,
 ) -> Response:
+    """The episode form: a new episode, or (``correcting``) a correction of one."""
     return page(
         request,
         principal,
@@ -159,6 +195,7 @@ def _episode_form(
         diagnoses=DIAGNOSES,
         care=CONSERVATIVE_CARE,
         criteria=pathway_criteria(load_knowledge()),
+        correcting=correcting,
     )
 
 
@@ -167,7 +204,7 @@ def _lines(text: str) -> list[str]:
     return [part.strip() for line in text.splitlines() for part in line.split(",") if part.strip()]
 
 
-def _episode_doc(fields: list[tuple[str, str]], patient: PatientRead) -> tuple[dict[str, Any], int, int]:
+def episode_doc(fields: list[tuple[str, str]], patient: PatientRead) -> tuple[dict[str, Any], int, int]:
     """The EpisodeCreate document, and how many codes and care items were ticked (the rest typed)."""
     given = dict(fields)
     labels = dict(DIAGNOSES)
@@ -191,7 +228,7 @@ def _episode_doc(fields: list[tuple[str, str]], patient: PatientRead) -> tuple[d
     return doc, len(set(picked)), len(care)
 
 
-def _episode_errors(exc: InputError, codes_ticked: int, care_ticked: int) -> InputError:
+def episode_errors(exc: InputError, codes_ticked: int, care_ticked: int) -> InputError:
     """Errors on the inputs the user sees: a typed code's error on the box it was typed in."""
     out = []
     for e in exc.errors:
@@ -212,7 +249,7 @@ def _episode_errors(exc: InputError, codes_ticked: int, care_ticked: int) -> Inp
 def new_episode(request: Request, patient_id: str, db: SessionDep, principal: PageUser) -> Response:
     allow(request, principal, WRITE_EPISODES)
     patient = patient_for(db, principal, patient_id)
-    return _episode_form(request, principal, patient, {}, {})
+    return episode_form(request, principal, patient, {}, {})
 
 
 @router.post("/patients/{patient_id}/episodes/new", response_class=HTMLResponse)
@@ -222,19 +259,73 @@ def post_episode(
     allow(request, principal, WRITE_EPISODES)
     check_csrf(request, principal, csrf_of(items))
     patient = patient_for(db, principal, patient_id)
+
+    def write(doc: dict[str, Any]) -> object:
+        return patients.create_episode(db=db, actor=principal.actor, data=parse(EpisodeCreate, doc))
+
+    return save_episode(request, db, principal, patient, items, write, "episode")
+
+
+def save_episode(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    patient: PatientRead,
+    items: list[tuple[str, str]],
+    write: Callable[[dict[str, Any]], object],
+    saved_as: str,
+    *,
+    correcting: dict[str, Any] | None = None,
+    labels: dict[str, str] | None = None,
+) -> Response:
+    """Save the episode form's fields with ``write`` (create or correct), or show it again with
+    the errors inline. ``labels``: the codes' labels to keep (a correction keeps those of the
+    version it corrects; the form has no input for them)."""
     fields = [(k, v) for k, v in items if k != "csrf_token"]
-    doc, codes_ticked, care_ticked = _episode_doc(fields, patient)
+    doc, codes_ticked, care_ticked = episode_doc([(k, v) for k, v in fields if k != "reason"], patient)
+    for code in doc["diagnosis_codes"]:
+        code["label"] = (labels or {}).get(code["code"], code["label"])
 
-    def write() -> object:
+    def checked() -> object:
         try:
-            return patients.create_episode(db=db, actor=principal.actor, data=parse(EpisodeCreate, doc))
+            return write(doc)
         except InputError as exc:
-            raise _episode_errors(exc, codes_ticked, care_ticked) from None
+            raise episode_errors(exc, codes_ticked, care_ticked) from None
 
-    saved, errors, status = save(db, write)
+    saved, errors, status = save(db, checked)
     if saved is not None:
-        return RedirectResponse(f"/patients/{patient.id}?saved=episode", 303)
+        return RedirectResponse(f"/patients/{patient.id}?saved={saved_as}", 303)
     values: dict[str, Any] = dict(fields) | {
         k: [v for n, v in fields if n == k] for k in ("diagnosis_codes", "conservative_care")
     }
-    return _episode_form(request, principal, patient, values, errors, status)
+    return episode_form(request, principal, patient, values, errors, status, correcting=correcting)
+
+
+def episode_values(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored episode as the form's values (the inverse of ``episode_doc``): the pick lists'
+    items ticked as long as they come in the form's order (ticked items are saved first, in that
+    order), the rest typed, so that saving the form unchanged saves the same lists."""
+    codes, codes_typed = _ticked(
+        [d["code"] for d in data.get("diagnosis_codes", [])], [c for c, _ in DIAGNOSES]
+    )
+    care, care_typed = _ticked(list(data.get("conservative_care", [])), list(CONSERVATIVE_CARE))
+    return {
+        "diagnosis_codes": codes,
+        "diagnosis_other": "\n".join(codes_typed),
+        "pain_onset_date": str(data.get("pain_onset_date", "")),
+        "conservative_care": care,
+        "conservative_care_other": "\n".join(care_typed),
+        "conservative_care_weeks": str(data.get("conservative_care_weeks", "")),
+    }
+
+
+def _ticked(items: list[str], choices: list[str]) -> tuple[list[str], list[str]]:
+    """(the leading items that are choices, in the choices' order, each once; the rest)."""
+    ticked: list[str] = []
+    for item in items:
+        if item not in choices or item in ticked:
+            break
+        if ticked and choices.index(item) < choices.index(ticked[-1]):
+            break
+        ticked.append(item)
+    return ticked, items[len(ticked) :]

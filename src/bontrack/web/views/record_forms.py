@@ -53,7 +53,7 @@ STATES = ("pregnant", "breastfeeding", "infection_at_injection_site")
 YES_NO = {"yes": True, "no": False}
 
 
-def _context(db: Session, principal: Principal, patient: PatientRead) -> dict[str, Any]:
+def form_context(db: Session, principal: Principal, patient: PatientRead) -> dict[str, Any]:
     """The pickers every form shares: episodes, clinicians, sessions, therapy plans."""
     actor = principal.actor
     episodes = episodes_of_patient(db=db, actor=actor, patient_id=patient.id)
@@ -94,7 +94,7 @@ class FormSpec(BaseModel):
     template: str
 
 
-def _show(
+def show_form(
     request: Request,
     db: Session,
     principal: Principal,
@@ -105,11 +105,11 @@ def _show(
     status: int = 200,
     **extra: Any,
 ) -> Response:
-    ctx = _context(db, principal, patient) | extra
+    ctx = form_context(db, principal, patient) | extra
     return page(request, principal, spec.template, status=status, values=values, errors=errors or {}, **ctx)
 
 
-def _post(
+def post_form(
     request: Request,
     db: Session,
     principal: Principal,
@@ -131,7 +131,7 @@ def _post(
     values = {k: v for k, v in fields} | {
         k: [v for n, v in fields if n == k] for k in ("allergies", "conditions")
     }
-    return _show(request, db, principal, patient, spec, values, errors, status, **extra)
+    return show_form(request, db, principal, patient, spec, values, errors, status, **extra)
 
 
 # ---- assessment ------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def _on_form_rows(exc: InputError, rows: list[int]) -> InputError:
     return InputError(out)
 
 
-def _assessment_extra(items: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def assessment_extra(items: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     kb = load_knowledge()
     names = {m: kb.files.muscles[m].name for m in kb.files.muscles if m in drawn_muscles()}
     last = max((i for i, _row in ppt_rows(items or [])), default=-1)
@@ -178,7 +178,7 @@ def _assessment_extra(items: list[tuple[str, str]] | None = None) -> dict[str, A
     }
 
 
-def _assessment_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+def assessment_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     given = dict(fields)
     kb = load_knowledge()
     points = []
@@ -198,8 +198,8 @@ def new_assessment(
 ) -> Response:
     allow(request, principal, ASSESSMENT.roles)
     patient = patient_for(db, principal, patient_id)
-    ctx = _context(db, principal, patient)
-    return _show(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **_assessment_extra())
+    ctx = form_context(db, principal, patient)
+    return show_form(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **assessment_extra())
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
@@ -214,8 +214,8 @@ def post_assessment(
         except InputError as exc:
             raise _on_form_rows(exc, rows) from None
 
-    extra = _assessment_extra(items)
-    return _post(request, db, principal, patient_id, items, ASSESSMENT, _assessment_doc, write, **extra)
+    extra = assessment_extra(items)
+    return post_form(request, db, principal, patient_id, items, ASSESSMENT, assessment_doc, write, **extra)
 
 
 # ---- screening -------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def post_assessment(
 SCREENING = FormSpec(kind="screening", roles=WRITE_SCREENINGS, template="screening_form.html")
 
 
-def _screening_extra() -> dict[str, Any]:
+def screening_extra() -> dict[str, Any]:
     kb = load_knowledge()
     return {
         "states": [(s, kb.files.states[s].label) for s in STATES],
@@ -232,7 +232,7 @@ def _screening_extra() -> dict[str, Any]:
     }
 
 
-def _screening_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+def screening_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     doc = nest(
         ((k, v) for k, v in fields if k not in ("allergies", "conditions", *STATES)), lists=("medications",)
     )
@@ -251,8 +251,8 @@ def new_screening(
 ) -> Response:
     allow(request, principal, SCREENING.roles)
     patient = patient_for(db, principal, patient_id)
-    values = _defaults(_context(db, principal, patient), at)
-    return _show(request, db, principal, patient, SCREENING, values, **_screening_extra())
+    values = _defaults(form_context(db, principal, patient), at)
+    return show_form(request, db, principal, patient, SCREENING, values, **screening_extra())
 
 
 @router.post("/patients/{patient_id}/screenings/new", response_class=HTMLResponse)
@@ -262,8 +262,8 @@ def post_screening(
     def write(doc: dict[str, Any]) -> object:
         return create_screening(db=db, actor=principal.actor, data=parse(ScreeningCreate, doc))
 
-    return _post(
-        request, db, principal, patient_id, items, SCREENING, _screening_doc, write, **_screening_extra()
+    return post_form(
+        request, db, principal, patient_id, items, SCREENING, screening_doc, write, **screening_extra()
     )
 
 
@@ -273,11 +273,11 @@ PLAN = FormSpec(kind="therapy_plan", roles=WRITE_THERAPY, template="therapy_plan
 VISIT = FormSpec(kind="therapy_visit", roles=WRITE_THERAPY, template="therapy_visit_form.html")
 
 
-def _plan_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+def plan_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     return nest(fields, lists=("goals", "exercises")) | {"patient_id": patient.id}
 
 
-def _visit_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+def visit_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     doc = nest((k, v) for k, v in fields if k != "attended")
     doc["attended"] = YES_NO.get(dict(fields).get("attended", ""), dict(fields).get("attended"))
     return doc | {"patient_id": patient.id}
@@ -287,7 +287,9 @@ def _visit_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str,
 def new_plan(request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep) -> Response:
     allow(request, principal, PLAN.roles)
     patient = patient_for(db, principal, patient_id)
-    return _show(request, db, principal, patient, PLAN, _defaults(_context(db, principal, patient), at))
+    return show_form(
+        request, db, principal, patient, PLAN, _defaults(form_context(db, principal, patient), at)
+    )
 
 
 @router.post("/patients/{patient_id}/therapy/new", response_class=HTMLResponse)
@@ -297,14 +299,16 @@ def post_plan(
     def write(doc: dict[str, Any]) -> object:
         return create_plan(db=db, actor=principal.actor, data=parse(TherapyPlanCreate, doc))
 
-    return _post(request, db, principal, patient_id, items, PLAN, _plan_doc, write)
+    return post_form(request, db, principal, patient_id, items, PLAN, plan_doc, write)
 
 
 @router.get("/patients/{patient_id}/therapy/visit", response_class=HTMLResponse)
 def new_visit(request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep) -> Response:
     allow(request, principal, VISIT.roles)
     patient = patient_for(db, principal, patient_id)
-    return _show(request, db, principal, patient, VISIT, _defaults(_context(db, principal, patient), at))
+    return show_form(
+        request, db, principal, patient, VISIT, _defaults(form_context(db, principal, patient), at)
+    )
 
 
 @router.post("/patients/{patient_id}/therapy/visit", response_class=HTMLResponse)
@@ -314,7 +318,7 @@ def post_visit(
     def write(doc: dict[str, Any]) -> object:
         return record_visit(db=db, actor=principal.actor, data=parse(TherapyVisitCreate, doc))
 
-    return _post(request, db, principal, patient_id, items, VISIT, _visit_doc, write)
+    return post_form(request, db, principal, patient_id, items, VISIT, visit_doc, write)
 
 
 # ---- outcome ---------------------------------------------------------------------------------
@@ -322,7 +326,7 @@ def post_visit(
 OUTCOME = FormSpec(kind="outcome", roles=WRITE_OUTCOMES, template="outcome_form.html")
 
 
-def _outcome_extra(instrument: str) -> dict[str, Any]:
+def outcome_extra(instrument: str) -> dict[str, Any]:
     chosen = instrument if instrument in INSTRUMENT_IDS else INSTRUMENT_IDS[0]
     return {
         "definition": load_definition(chosen),
@@ -330,7 +334,7 @@ def _outcome_extra(instrument: str) -> dict[str, Any]:
     }
 
 
-def _outcome_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
+def outcome_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     doc = nest(fields)
     doc["answers"] = answer_codes(doc.get("answers") or {})
     return doc | {"patient_id": patient.id}
@@ -347,8 +351,8 @@ def new_outcome(
 ) -> Response:
     allow(request, principal, OUTCOME.roles)
     patient = patient_for(db, principal, patient_id)
-    values = _defaults(_context(db, principal, patient), at) | {"instrument": instrument}
-    return _show(request, db, principal, patient, OUTCOME, values, **_outcome_extra(instrument))
+    values = _defaults(form_context(db, principal, patient), at) | {"instrument": instrument}
+    return show_form(request, db, principal, patient, OUTCOME, values, **outcome_extra(instrument))
 
 
 @router.post("/patients/{patient_id}/outcomes/new", response_class=HTMLResponse)
@@ -359,6 +363,6 @@ def post_outcome(
         return record_outcome(db=db, actor=principal.actor, data=parse(OutcomeCreate, doc))
 
     instrument = dict(items).get("instrument", "")
-    return _post(
-        request, db, principal, patient_id, items, OUTCOME, _outcome_doc, write, **_outcome_extra(instrument)
+    return post_form(
+        request, db, principal, patient_id, items, OUTCOME, outcome_doc, write, **outcome_extra(instrument)
     )
