@@ -246,3 +246,24 @@ def test_history__researcher_refused_and_another_patients_record_not_found(site:
     wrong = f"/patients/{other['id']}/records/screening/{screening['id']}/history"
     assert site.client.get(wrong).status_code == 404
     assert site.client.get(_at(site, "nonsense", screening["id"], "history")).status_code == 404
+
+
+def test_history__first_version_folded_corrections_shown(site: Site) -> None:
+    session = _session(site)
+    log_in(site, "physician")
+    path = _at(site, "injection_session", session["id"], "correct")
+    fields = _form_fields(site.client.get(path).text)
+    saved = site.client.post(path, data=fields | {"lot": "C9999", "reason": "lot misread"})
+    assert saved.status_code == 303, saved.text
+    page = site.client.get(_at(site, "injection_session", session["id"], "history")).text
+    version_1, version_2 = page.split('id="v1"')[1].split('id="v2"')
+    folded = re.search(
+        r"<details class=\"fields\"><summary>All (\d+) fields as recorded</summary>(.*?)</details>",
+        version_1,
+        re.S,
+    )
+    assert folded, "version 1's listing is not folded"
+    rows = re.findall(r'<th scope="row">([^<]+)</th>', folded.group(2))
+    assert len(rows) == int(folded.group(1)) and "decision.decision" in rows  # every field, the decision too
+    assert "<details" not in version_2  # a correction shows its changes at once
+    assert re.findall(r'<th scope="row">([^<]+)</th>', version_2) == ["lot"]
