@@ -465,3 +465,31 @@ def test_correct_a_session_and_read_its_history(browser: Any, server: str) -> No
     page.screenshot(path=str(ARTIFACTS / "session_history.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_correct_an_episode_and_read_a_session_history(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, server, "physician")
+    _open_chart(page, server, WARN_PATIENT)
+    page.click('.row-actions a[href*="/records/episode/"][href$="/correct"]')
+    page.wait_for_selector("#f-reason")
+    assert page.locator('input[name="diagnosis_codes"]:checked').count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "correct_episode.png"), full_page=True)
+    page.click("text=Save correction")
+    page.wait_for_selector("#err-reason")  # no reason: shown inline, nothing saved
+    errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+    page.fill("#f-reason", "onset date confirmed with the patient")
+    page.click("text=Save correction")
+    page.wait_for_selector(".notice")
+    assert "episode corrected" in page.inner_text(".notice")
+    page.click('.timeline a[href*="/records/injection_session/"][href$="/history"] >> nth=0')
+    page.wait_for_selector("#v1 details.fields")
+    assert page.locator("#v1 details.fields table").is_hidden()  # folded until opened
+    page.screenshot(path=str(ARTIFACTS / "history_session.png"), full_page=True)
+    page.click("#v1 details.fields summary")
+    assert page.locator("#v1 details.fields table").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "history_session_open.png"), full_page=True)
+    assert errors == []
+    context.close()

@@ -315,8 +315,13 @@ def episode_values(data: dict[str, Any]) -> dict[str, Any]:
         "pain_onset_date": str(data.get("pain_onset_date", "")),
         "conservative_care": care,
         "conservative_care_other": "\n".join(care_typed),
-        "conservative_care_weeks": str(data.get("conservative_care_weeks", "")),
+        "conservative_care_weeks": _number(data.get("conservative_care_weeks", "")),
     }
+
+
+def _number(value: object) -> str:
+    """A stored number as typed: 36, not 36.0 (every digit kept)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _ticked(items: list[str], choices: list[str]) -> tuple[list[str], list[str]]:
