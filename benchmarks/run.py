@@ -1,6 +1,6 @@
 """`make bench`: figures as ratios against a floor measured in the same run.
 
-`python benchmarks/run.py [engine] [registry] [report] [web]` runs the named parts (default: all).
+`python benchmarks/run.py [engine] [registry] [report] [web] [worklist]` runs the named parts (default: all).
 
 1. Decision engine: checks per second over 10,000 generated plans, against the floor of only
    validating the same inputs (parse_check_request). Aim: a decision costs at most 5x validation.
@@ -15,6 +15,9 @@
    throughput as a ratio of the bare /health endpoint in the same round (saturated, closed loop),
    and the same at a fixed arrival rate of 32 x 1 request/s (paced, open loop), each in 3 rounds.
    Aim: p95 <= 100 ms.
+6. The worklist (benchmarks/worklist_bench.py): `worklist` and `stop_and_review` on the same
+   10,000-patient registry, against the floor of reading the same current rows with plain sqlite3.
+   Aim: about 1 s.
 """
 
 from __future__ import annotations
@@ -136,7 +139,7 @@ def cold_start_figures() -> tuple[float, float]:
 
 
 def main() -> None:
-    known = {"engine", "registry", "report", "web"}
+    known = {"engine", "registry", "report", "web", "worklist"}
     parts = set(sys.argv[1:]) or known
     unknown = parts - known
     if unknown:
@@ -149,7 +152,8 @@ def main() -> None:
         engine_rows(console, table)
     if "registry" in parts:
         registry_rows(console, table)
-    console.print(table)
+    if parts & {"engine", "registry"}:
+        console.print(table)
     if "report" in parts:
         # The clinic report on a 100,000-patient registry (several minutes: builds the registry).
         sys.path.insert(0, str(Path(__file__).parent))
@@ -158,6 +162,27 @@ def main() -> None:
         report_scale.main()
     if "web" in parts:
         web_table(console)
+    if "worklist" in parts:
+        worklist_table(console)
+
+
+def worklist_table(console: Console) -> None:
+    import os
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from worklist_bench import source_registry, worklist_rows
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    rows = worklist_rows(source_registry(console.print))
+    table = Table(
+        title=f"worklist, one clinic of a 10,000-patient registry (SQLite); best of 3; load average before: "
+        f"{load}, after: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
+    for col in ("figure", "floor", "measured", "ratio", "aim"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def web_table(console: Console) -> None:

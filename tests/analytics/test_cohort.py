@@ -50,10 +50,36 @@ def test_mean_change__t_interval_per_visit() -> None:
     assert (m.loc[6, "low"], m.loc[6, "high"]) == (pytest.approx(low), pytest.approx(high))
 
 
-def test_stop_and_review__two_latest_judged_cycles_failed() -> None:
-    assert stop_and_review(ROWS, 2) == ["a"]
+def sessions_of(rows: pd.DataFrame, *more: tuple[str, str, int]) -> pd.DataFrame:
+    """Every session of ``rows`` plus ``more`` (sessions without follow-up rows), numbered."""
+    seen = rows[["patient_id", "session_id", "cycle"]].drop_duplicates()
+    extra = pd.DataFrame(list(more), columns=["patient_id", "session_id", "cycle"])
+    return pd.concat([seen, extra], ignore_index=True)
+
+
+def test_stop_and_review__the_latest_cycles_all_judged_and_failed() -> None:
+    assert stop_and_review(ROWS, 2, sessions_of(ROWS)) == ["a"]
+    assert stop_and_review(ROWS, 1, sessions_of(ROWS)) == ["a"]  # d's latest responded, c's unjudged
+    assert stop_and_review(ROWS, 3, sessions_of(ROWS)) == []
     per = cycle_responded(ROWS).set_index("session_id")["responded"]
     assert per["b1"] is True and pd.isna(per["c1"])
+
+
+def test_stop_and_review__an_unjudged_cycle_breaks_the_run() -> None:
+    failed = rows(
+        [
+            ("e", "e1", 1, 2, 0.0, False),
+            ("e", "e2", 2, 2, 0.0, False),
+            ("f", "f1", 1, 2, 0.0, False),
+            ("f", "f2", 2, 2, 0.0, None),  # no baseline: not judged
+            ("f", "f3", 3, 2, 0.0, False),
+        ]
+    )
+    # e's third session has no follow-up yet; f's middle cycle was not judged
+    assert stop_and_review(failed, 2, sessions_of(failed, ("e", "e3", 3))) == []
+    assert stop_and_review(failed, 2, sessions_of(failed)) == ["e"]
+    assert stop_and_review(failed, 1, sessions_of(failed, ("e", "e3", 3))) == ["f"]
+    assert stop_and_review(failed.iloc[:0], 1, sessions_of(failed)) == []
 
 
 def test_adverse_event_rates__cycles_with_an_event() -> None:

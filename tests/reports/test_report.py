@@ -156,14 +156,16 @@ def test_report__stop_and_review_lists_the_same_patients(
     pct = kb.outcomes.responder_thresholds.moderate_percent.value
     needed = int(kb.pathway.stop_review_cycles_without_response.value)
     numbers = {p["id"]: p["record_number"] for p in recs["patient"]}
-    judged: dict[str, list[bool]] = defaultdict(list)
+    # every session is a cycle; an unjudged one (None) among the latest breaks the run
+    judged: dict[str, list[bool | None]] = defaultdict(list)
     for s in cycles.sessions:
         flags = [cycles.responder(s["id"], w, pct) for w in sorted(cycles.follow[s["id"]])]
         known = [f for f in flags if f is not None]
-        if known:
-            judged[s["patient_id"]].append(any(known))
+        judged[s["patient_id"]].append(any(known) if known else None)
     expected = sorted(
-        numbers[p] for p, flags in judged.items() if len(flags) >= needed and not any(flags[-needed:])
+        numbers[p]
+        for p, flags in judged.items()
+        if len(flags) >= needed and all(f is False for f in flags[-needed:])
     )
     assert expected, "the synthetic clinic should have patients due for review"
     assert [r["record_number"] for r in report["stop_and_review"]] == expected

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bontrack.analytics.cycles import number_cycles
 from bontrack.analytics.intervals import mean_interval, wilson_interval
 
 
@@ -54,14 +55,30 @@ def cycle_responded(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") 
     return out
 
 
-def stop_and_review(cycle_rows: pd.DataFrame, cycles_without_response: int) -> list[str]:
-    """Patients whose latest ``cycles_without_response`` judged cycles all failed (knowledge: pathway)."""
-    per = cycle_responded(cycle_rows).dropna(subset=["responded"]).sort_values(["patient_id", "cycle"])
-    per = per.assign(responded=per["responded"].astype(bool))
-    last = per.groupby("patient_id", sort=True).tail(cycles_without_response)
-    counts = last.groupby("patient_id", sort=True)["responded"].agg(["size", "any"])
-    due = counts[(counts["size"] == cycles_without_response) & ~counts["any"]]
-    return [str(p) for p in due.index]
+def stop_and_review(
+    cycle_rows: pd.DataFrame, cycles_without_response: int, sessions: pd.DataFrame
+) -> list[str]:
+    """Patients whose latest ``cycles_without_response`` cycles were each judged and brought no
+    response (knowledge: pathway.stop_review_cycles_without_response; ``cycle_rows`` flagged by
+    pathway.cycle_response). Every session is a cycle: an unjudged one (no baseline, no follow-up
+    yet) among the latest breaks the run, as in the decision engine's stop-and-review warning.
+
+    ``sessions``: every session (``patient_id``, ``session_id``, ``date``), numbered by
+    ``cycles.number_cycles`` unless it has a ``cycle`` column already. Sorted patient ids.
+    """
+    numbered = sessions if "cycle" in sessions.columns else number_cycles(sessions)
+    per = cycle_responded(cycle_rows)[["session_id", "responded"]] if len(cycle_rows) else None
+    cycles = numbered[["patient_id", "session_id", "cycle"]]
+    if per is None:
+        failed = pd.Series(False, index=cycles.index)
+    else:
+        judged = dict(zip(per["session_id"], per["responded"], strict=True))
+        failed = cycles["session_id"].map(lambda s: judged.get(s) is False).astype(bool)
+    latest = cycles.assign(failed=failed).sort_values(["patient_id", "cycle"])
+    latest = latest.groupby("patient_id", sort=True).tail(cycles_without_response)
+    counts = latest.groupby("patient_id", sort=True)["failed"].agg(["size", "all"])
+    due = counts[(counts["size"] == cycles_without_response) & counts["all"]]
+    return sorted(str(p) for p in due.index)
 
 
 def adverse_event_rates(events: pd.DataFrame, n_cycles: int) -> pd.DataFrame:

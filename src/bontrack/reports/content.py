@@ -19,7 +19,6 @@ from bontrack.analytics.cohort import (
     cycle_responded,
     mean_change,
     responder_rates,
-    stop_and_review,
 )
 from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
 from bontrack.analytics.duration import benefit_durations, kaplan_meier
@@ -30,6 +29,7 @@ from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.analytics.trials import load_trials
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
+from bontrack.reports.review import due_for_review
 
 RAND36_SCALES = {
     "physical_functioning": "Physical functioning",
@@ -532,8 +532,9 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
     return Evidence(arms, pooled, published, clinic_change, words)
 
 
-def _review(frames: CohortFrames, rows: pd.DataFrame, cycles: int) -> list[ReviewRow]:
-    due = stop_and_review(rows, cycles) if len(rows) else []
+def _review(frames: CohortFrames, kb: KnowledgeBase) -> list[ReviewRow]:
+    """The worklist's rule on the report's frames (reports.review), listed by record number."""
+    due = due_for_review(frames.sessions, frames.measurements, kb)
     if not due:
         return []
     # stop_and_review names patients as text; the frames may hold ids or integer codes (_coded)
@@ -669,6 +670,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
             "main_week": main_week,
             "moderate_percent": mod,
             "review_cycles": cycles_wo,
+            "review_percent": kb.files.pathway.cycle_response.min_improvement_percent,
             "profile_week": last_week,
         },
         responders=responders,
@@ -682,6 +684,6 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         comparisons=comparisons,
         comparisons_skipped=skipped,
         evidence=_evidence(nprs, main_week, mod),
-        stop_and_review=_review(frames, nprs, cycles_wo),
+        stop_and_review=_review(frames, kb),
         caveats=caveats,
     )

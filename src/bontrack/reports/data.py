@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from sqlalchemy import Text, and_, cast, exists, func, select
+from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bontrack.audit.service import log
@@ -66,10 +66,18 @@ def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
     return get
 
 
-def _current(
-    db: Session, row_cls: type[VersionedRow], clinic_id: str | None, paths: Sequence[str]
+def current_frame(
+    db: Session,
+    row_cls: type[VersionedRow],
+    clinic_id: str | None,
+    paths: Sequence[str],
+    *,
+    columns: Sequence[str] = (),
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> pd.DataFrame:
-    """The current, non-withdrawn version of every record: ``id`` and the fields at ``paths``.
+    """The current, non-withdrawn version of every record: ``id``, the fields at ``paths`` and
+    the row ``columns`` (e.g. ``recorded_at``). ``where``: conditions on the current version
+    (an indexed column, so the database narrows the read). Not audited: the caller audits.
 
     On SQLite one json_extract call with every path picks the fields in C (one parse per row, not
     one per field) and orjson decodes the small array; elsewhere the whole JSON is read as text
@@ -77,41 +85,55 @@ def _current(
     """
     newer = aliased(row_cls)
     sqlite_pick = db.get_bind().dialect.name == "sqlite" and len(paths) >= 2
-    if sqlite_pick:
+    if not paths:  # row columns only: the JSON is not read at all
+        query = select(row_cls.id, cast(None, Text))
+    elif sqlite_pick:
         # SQLite's json_extract with several paths parses the document once, in C, and answers
         # a small JSON array of just these fields (numbers keep their original text)
         picked = func.json_extract(row_cls.data, *(f"$.{p}" for p in paths))
         query = select(row_cls.id, cast(picked, Text))
     else:
         query = select(row_cls.id, cast(row_cls.data, Text))
-    query = query.where(
+    query = query.add_columns(*(getattr(row_cls, c) for c in columns)).where(
         row_cls.withdrawn.is_(False),
         ~exists().where(and_(newer.id == row_cls.id, newer.version > row_cls.version)),
+        *where,
     )
     if clinic_id is not None:
         query = query.where(row_cls.clinic_id == clinic_id)
     getters = [_getter(p) for p in paths]
     ids: list[str] = []
-    columns: list[list[Any]] = [[] for _ in paths]
-    appends = [c.append for c in columns]
+    fields: list[list[Any]] = [[] for _ in paths]
+    appends = [c.append for c in fields]
+    extra: list[list[Any]] = [[] for _ in columns]
+    extra_appends = [c.append for c in extra]
     loads = orjson.loads
     # stream for this statement only (a connection-wide option would stick to later statements)
     result = db.connection().execute(query.order_by(row_cls.id), execution_options={"stream_results": True})
     for chunk in result.partitions(20_000):
-        if sqlite_pick:
+        if sqlite_pick and not columns:
             for rid, text in chunk:
                 ids.append(rid)
                 for append, value in zip(appends, loads(text), strict=True):
                     append(value)
             continue
-        for rid, text in chunk:
-            data = loads(text)
-            ids.append(rid)
-            for append, get in zip(appends, getters, strict=True):
-                append(get(data))
+        for row in chunk:
+            ids.append(row[0])
+            text, more = row[1], row[2:]
+            if sqlite_pick:
+                for append, value in zip(appends, loads(text), strict=True):
+                    append(value)
+            elif paths:
+                data = loads(text)
+                for append, get in zip(appends, getters, strict=True):
+                    append(get(data))
+            for append, value in zip(extra_appends, more, strict=True):
+                append(value)
     frame = {"id": pd.Series(ids, dtype=object)}
-    for path, values in zip(paths, columns, strict=True):
+    for path, values in zip(paths, fields, strict=True):
         frame[path] = pd.Series(values, dtype=object)
+    for column, values in zip(columns, extra, strict=True):
+        frame[column] = pd.Series(values, dtype=object)
     return pd.DataFrame(frame)
 
 
@@ -122,6 +144,66 @@ def _number(series: pd.Series) -> pd.Series:
 def _flag(series: pd.Series) -> pd.Series:
     """JSON booleans (missing or null is False)."""
     return series.map(lambda v: v is True).astype(bool)
+
+
+SESSION_PATHS = (
+    "patient_id",
+    "date",
+    "product",
+    "total_units",
+    "physical_therapy",
+    "decision.decision",
+    "override",
+)
+OUTCOME_PATHS = ("patient_id", "session_id", "weeks_after_session", "date", "instrument")
+
+
+def sessions_frame(read: pd.DataFrame) -> pd.DataFrame:
+    """Sessions read at ``SESSION_PATHS`` (plus any row columns) in the analytics' shape."""
+    sessions = read.rename(columns={"id": "session_id", "decision.decision": "decision"})
+    keep = ["patient_id", "session_id", "date", "product", "total_units", "physical_therapy", "decision"]
+    sessions = sessions[[*keep, "override", *(c for c in sessions.columns if c not in {*keep, "override"})]]
+    sessions["date"] = pd.to_datetime(sessions["date"])
+    sessions["total_units"] = _number(sessions["total_units"])
+    sessions["physical_therapy"] = _flag(sessions["physical_therapy"])
+    sessions["override"] = sessions["override"].notna()
+    return sessions
+
+
+def measurements_frame(outcomes: pd.DataFrame, scores: Sequence[str]) -> pd.DataFrame:
+    """Outcomes read at ``OUTCOME_PATHS`` and ``scoring.scores.<score>``: one row per score."""
+    score_paths = [f"scoring.scores.{name}" for name in scores]
+    wide = outcomes.rename(columns=dict(zip(score_paths, scores, strict=True)))
+    measurements = wide.melt(
+        id_vars=["patient_id", "session_id", "weeks_after_session", "date", "instrument"],
+        value_vars=list(scores),
+        var_name="score",
+        value_name="value",
+    ).dropna(subset=["value"])
+    return measurements.assign(
+        patient_id=measurements["patient_id"].astype(object),
+        session_id=measurements["session_id"].astype(object),
+        date=pd.to_datetime(measurements["date"]),
+        weeks_after_session=_number(measurements["weeks_after_session"]),
+        value=_number(measurements["value"]),
+        instrument=measurements["instrument"].astype("category"),
+        score=measurements["score"].astype("category"),
+    ).reset_index(drop=True)
+
+
+def audit_reads(
+    db: Session, *, actor: str, clinic_id: str | None, purpose: str, read: dict[str, int]
+) -> None:
+    """One entry per record type read clinic-wide, with the count (not one per record)."""
+    for record_type, n in read.items():
+        log(
+            db,
+            actor=actor,
+            action="read",
+            record_type=record_type,
+            clinic_id=clinic_id,
+            detail=f"{purpose}: {n} current records",
+        )
 
 
 def cohort_frames(
@@ -136,69 +218,35 @@ def cohort_frames(
     read: dict[str, int] = {}
 
     def current(row_cls: type[VersionedRow], *paths: str) -> pd.DataFrame:
-        frame = _current(db, row_cls, clinic_id, paths)
+        frame = current_frame(db, row_cls, clinic_id, paths)
         read[row_cls.record_type] = len(frame)
         return frame
 
     patients = current(PatientRow, "record_number", "sex", "birth_date").rename(columns={"id": "patient_id"})
-    sessions = current(
-        InjectionSessionRow,
-        "patient_id",
-        "date",
-        "product",
-        "total_units",
-        "physical_therapy",
-        "decision.decision",
-        "override",
-    ).rename(columns={"id": "session_id", "decision.decision": "decision"})
-    sessions = sessions[
-        [
-            "patient_id",
-            "session_id",
-            "date",
-            "product",
-            "total_units",
-            "physical_therapy",
-            "decision",
-            "override",
-        ]
-    ]
-    sessions["date"] = pd.to_datetime(sessions["date"])
-    sessions["total_units"] = _number(sessions["total_units"])
-    sessions["physical_therapy"] = _flag(sessions["physical_therapy"])
-    sessions["override"] = sessions["override"].notna()
-
+    sessions = sessions_frame(current(InjectionSessionRow, *SESSION_PATHS))
     score_paths = [f"scoring.scores.{name}" for name in scores]
-    outcomes = current(
-        OutcomeRow, "patient_id", "session_id", "weeks_after_session", "date", "instrument", *score_paths
-    )
-    wide = outcomes.rename(columns=dict(zip(score_paths, scores, strict=True)))
-    measurements = wide.melt(
-        id_vars=["patient_id", "session_id", "weeks_after_session", "date", "instrument"],
-        value_vars=list(scores),
-        var_name="score",
-        value_name="value",
-    ).dropna(subset=["value"])
-    measurements = measurements.assign(
-        patient_id=measurements["patient_id"].astype(object),
-        session_id=measurements["session_id"].astype(object),
-        date=pd.to_datetime(measurements["date"]),
-        weeks_after_session=_number(measurements["weeks_after_session"]),
-        value=_number(measurements["value"]),
-        instrument=measurements["instrument"].astype("category"),
-        score=measurements["score"].astype("category"),
-    ).reset_index(drop=True)
-
+    measurements = measurements_frame(current(OutcomeRow, *OUTCOME_PATHS, *score_paths), scores)
     events = current(AdverseEventRow, "session_id", "event", "severity", "serious")
     events = events[["session_id", "event", "severity", "serious"]]
     events["serious"] = _flag(events["serious"])
-    for record_type, n in read.items():
-        log(
-            db,
-            actor=actor,
-            action="read",
-            record_type=record_type,
-            clinic_id=clinic_id,
-            detail=f"{purpose}: {n} current records",
-        )
+    audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return CohortFrames(patients, sessions, measurements, events)
+
+
+def review_frames(
+    *, db: Session, actor: str, clinic_id: str | None, purpose: str, instrument: str, score: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What stop-and-review needs, and no more: every current session (with ``recorded_at``) and
+    the outcomes of one instrument with one score, as ``cohort_frames`` shapes them. Two reads,
+    audited like the report's (one entry per record type, with the count)."""
+    read: dict[str, int] = {}
+    raw = current_frame(db, InjectionSessionRow, clinic_id, ("patient_id", "date"), columns=("recorded_at",))
+    read[InjectionSessionRow.record_type] = len(raw)
+    sessions = raw.rename(columns={"id": "session_id"})
+    sessions["date"] = pd.to_datetime(sessions["date"])
+    path = f"scoring.scores.{score}"
+    outcomes = current_frame(db, OutcomeRow, clinic_id, (*OUTCOME_PATHS, path))
+    read[OutcomeRow.record_type] = len(outcomes)
+    outcomes = outcomes[outcomes["instrument"] == instrument]
+    audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
+    return sessions, measurements_frame(outcomes, [score])

@@ -69,6 +69,7 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
         days=_days,
         thresholds=f"{report.summary.get('moderate_percent', 0):g}%",
         review_cycles=report.summary.get("review_cycles", ""),
+        review_percent=f"{report.summary.get('review_percent', 0):g}%",
     )
 
 

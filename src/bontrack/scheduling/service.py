@@ -6,34 +6,42 @@
 * the earliest re-injection date after a patient's latest session (the product's
   min_retreatment_days);
 * the next planned physical-therapy visit of each plan (start date, visits per week, weeks).
+
+Both the due items and stop-and-review read the clinic the way the report does (reports.data: one
+query per record type, only the fields needed, audited as one entry per record type with the
+count); only the patients they list are then read as records, and audited one by one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.injections.models import InjectionSessionRow
-from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
-from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients.models import PatientRow
-from bontrack.patients.schemas import PatientCreate
+from bontrack.reports.data import audit_reads, current_frame, review_frames
+from bontrack.reports.review import cycle_response_rule, due_for_review, review_cycles
 from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
-from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
+from bontrack.therapy.schemas import TherapyPlanCreate
 
 
 def planned_therapy_dates(plan: TherapyPlanCreate) -> list[dt.date]:
     """Visit dates spread evenly over each week of the plan."""
-    per_week = plan.visits_per_week
+    return _planned_dates(plan.start_date, plan.visits_per_week, plan.weeks)
+
+
+def _planned_dates(start: dt.date, per_week: int, weeks: int) -> list[dt.date]:
     return [
-        plan.start_date + dt.timedelta(days=7 * week + (7 * i) // per_week)
-        for week in range(plan.weeks)
+        start + dt.timedelta(days=7 * week + (7 * i) // per_week)
+        for week in range(weeks)
         for i in range(per_week)
     ]
 
@@ -47,87 +55,99 @@ def _status(due: dt.date, today: dt.date, kind: Kind) -> Status:
 def worklist(
     *, db: Session, actor: str, today: dt.date, horizon_days: int = 14, clinic_id: str | None = None
 ) -> list[DueItem]:
-    """What is due up to ``today + horizon_days``, overdue first, then by date."""
+    """What is due up to ``today + horizon_days``, overdue first, then by date.
+
+    A missed outcome visit stays overdue until a later session lapses it, so every session of
+    the clinic is read (its patient, date, product and recording time: no date window can leave
+    one out); of the outcomes only the follow-ups (linked to a session, filtered in SQL), of
+    therapy visits only their plan. The patients listed are then read and audited one by one.
+    """
     if horizon_days < 0:
         raise ValueError("horizon_days must be >= 0")
-    where = {"clinic_id": clinic_id} if clinic_id else {}
     purpose = "worklist"
-    patients = {
-        r.id: records.to_read(r, PatientCreate)
-        for r in records.find_current(db, row_cls=PatientRow, actor=actor, purpose=purpose, **where)
-    }
-    sessions: dict[str, list[SessionRead]] = defaultdict(list)
-    for r in records.find_current(db, row_cls=InjectionSessionRow, actor=actor, purpose=purpose, **where):
-        s = records.to_read(r, SessionRecord)
-        if s.data.patient_id in patients:
-            sessions[s.data.patient_id].append(s)
-    done_visits = {
-        (o.data.session_id, o.data.weeks_after_session)
-        for o in (
-            records.to_read(r, OutcomeRecord)
-            for r in records.find_current(db, row_cls=OutcomeRow, actor=actor, purpose=purpose, **where)
-        )
-    }
+    end = today + dt.timedelta(days=horizon_days)
     kb = load_knowledge()
     weeks = kb.files.pathway.outcome_visit_weeks.weeks
-    items: list[DueItem] = []
+    read: dict[str, int] = {}
 
-    def add(due: dt.date, kind: Kind, patient_id: str, what: str, **ids: str) -> None:
-        if due <= today + dt.timedelta(days=horizon_days):
-            patient = patients[patient_id]
-            items.append(
-                DueItem(
-                    status=_status(due, today, kind),
-                    due_date=due,
-                    kind=kind,
-                    clinic_id=patient.clinic_id,
-                    patient_id=patient_id,
-                    record_number=patient.data.record_number,
-                    what=what,
-                    **ids,
-                )
-            )
+    def current(row_cls: type[records.VersionedRow], *paths: str, **options: Any) -> pd.DataFrame:
+        frame = current_frame(db, row_cls, clinic_id, paths, **options)
+        read[row_cls.record_type] = len(frame)
+        return frame
 
+    session_frame = current(InjectionSessionRow, "patient_id", "date", "product", columns=("recorded_at",))
+    follow_ups = current(
+        OutcomeRow, "session_id", "weeks_after_session", where=(OutcomeRow.session_id.is_not(None),)
+    )
+    visit_frame = current(TherapyVisitRow, columns=("plan_id",))
+    plan_frame = current(TherapyPlanRow, "patient_id", "start_date", "visits_per_week", "weeks")
+    audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=f"{purpose}: due items", read=read)
+
+    done_visits = set(zip(follow_ups["session_id"], follow_ups["weeks_after_session"], strict=True))
+    sessions: dict[str, list[tuple[dt.date, Any, str, str]]] = defaultdict(list)
+    for sid, pid, day, product, recorded_at in zip(
+        session_frame["id"],
+        session_frame["patient_id"],
+        session_frame["date"],
+        session_frame["product"],
+        session_frame["recorded_at"],
+        strict=True,
+    ):
+        sessions[pid].append((dt.date.fromisoformat(day), recorded_at, sid, product))
+
+    # (due, kind, patient, what, ids) of every item in the window, before the patients are read
+    found: list[tuple[dt.date, Kind, str, str, dict[str, str]]] = []
     for patient_id, own in sessions.items():
-        own.sort(key=lambda s: (s.data.date, s.recorded_at))
-        for n, session in enumerate(own):
-            later = [s.data.date for s in own[n + 1 :]]
+        own.sort(key=lambda s: (s[0], s[1]))
+        for n, (day, _, sid, _) in enumerate(own):
+            next_day = own[n + 1][0] if n + 1 < len(own) else None
             for week in weeks:
-                due = session.data.date + dt.timedelta(weeks=week)
-                if (session.id, week) in done_visits or any(d <= due for d in later):
+                due = day + dt.timedelta(weeks=week)
+                if due > end or (sid, week) in done_visits or (next_day is not None and next_day <= due):
                     continue
-                add(
-                    due,
-                    "outcome_visit",
-                    patient_id,
-                    f"{week}-week outcome visit after {session.data.date}",
-                    session_id=session.id,
-                )
-        last = own[-1]
-        gap = int(kb.product(last.data.product).min_retreatment_days.value)
-        add(
-            last.data.date + dt.timedelta(days=gap),
-            "reinjection",
-            patient_id,
-            f"earliest re-injection ({last.data.product}, {gap} days after {last.data.date})",
-            session_id=last.id,
-        )
+                what = f"{week}-week outcome visit after {day}"
+                found.append((due, "outcome_visit", patient_id, what, {"session_id": sid}))
+        day, _, sid, product = own[-1]
+        gap = int(kb.product(product).min_retreatment_days.value)
+        due = day + dt.timedelta(days=gap)
+        if due <= end:
+            what = f"earliest re-injection ({product}, {gap} days after {day})"
+            found.append((due, "reinjection", patient_id, what, {"session_id": sid}))
 
     visits: dict[str, int] = defaultdict(int)
-    for visit_row in records.find_current(db, row_cls=TherapyVisitRow, actor=actor, purpose=purpose, **where):
-        visits[records.to_read(visit_row, TherapyVisitCreate).data.plan_id] += 1
-    for plan_row in records.find_current(db, row_cls=TherapyPlanRow, actor=actor, purpose=purpose, **where):
-        plan = records.to_read(plan_row, TherapyPlanCreate)
-        planned = planned_therapy_dates(plan.data)
-        done = visits[plan.id]
-        if plan.data.patient_id in patients and done < len(planned):
-            add(
-                planned[done],
-                "therapy_visit",
-                plan.data.patient_id,
-                f"physical therapy visit {done + 1} of {len(planned)}",
-                plan_id=plan.id,
-            )
+    for plan_id in visit_frame["plan_id"]:
+        visits[plan_id] += 1
+    for plan_id, patient_id, start, per_week, plan_weeks in zip(
+        plan_frame["id"],
+        plan_frame["patient_id"],
+        plan_frame["start_date"],
+        plan_frame["visits_per_week"],
+        plan_frame["weeks"],
+        strict=True,
+    ):
+        planned = _planned_dates(dt.date.fromisoformat(start), int(per_week), int(plan_weeks))
+        done = visits[plan_id]
+        if done < len(planned) and planned[done] <= end:
+            what = f"physical therapy visit {done + 1} of {len(planned)}"
+            found.append((planned[done], "therapy_visit", patient_id, what, {"plan_id": plan_id}))
+
+    patients = records.get_many(
+        db, row_cls=PatientRow, record_ids=sorted({f[2] for f in found}), actor=actor, purpose=purpose
+    )
+    items = [
+        DueItem(
+            status=_status(due, today, kind),
+            due_date=due,
+            kind=kind,
+            clinic_id=patients[patient_id].clinic_id,
+            patient_id=patient_id,
+            record_number=str(patients[patient_id].data["record_number"]),
+            what=what,
+            **ids,
+        )
+        for due, kind, patient_id, what, ids in found
+        if patient_id in patients  # a withdrawn patient's records are not listed
+    ]
     return sorted(items, key=lambda i: (STATUS_ORDER[i.status], i.due_date, i.record_number, i.kind))
 
 
@@ -135,45 +155,41 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     """Patients whose latest cycles brought no response (knowledge: pathway.stop_review_cycles_
     without_response, judged by pathway.cycle_response): review before another injection.
 
-    Three reads whatever the clinic's size: its sessions, its outcomes, and the patients to review.
+    The clinic report's rule (reports.review) on a read like the report's (reports.data
+    ``review_frames``: the clinic's sessions and one score of its outcomes, one audit entry per
+    record type); then only the patients to review are read, and audited one by one.
     """
-    from bontrack.clinical.retreatment import calls_for_review
-    from bontrack.injections.service import cycle_responses
-
-    where = {"clinic_id": clinic_id} if clinic_id else {}
-    purpose = "stop-and-review"
-    sessions: dict[str, list[SessionRead]] = defaultdict(list)
-    for r in records.find_current(db, row_cls=InjectionSessionRow, actor=actor, purpose=purpose, **where):
-        s = records.to_read(r, SessionRecord)
-        sessions[s.data.patient_id].append(s)
-    outcomes: dict[str, list[OutcomeRow]] = defaultdict(list)
-    if sessions:
-        for row in records.find_current(db, row_cls=OutcomeRow, actor=actor, purpose=purpose, **where):
-            if row.patient_id in sessions:
-                outcomes[row.patient_id].append(row)
     kb = load_knowledge()
-    n = int(kb.files.pathway.stop_review_cycles_without_response.value)
-    flagged: list[tuple[str, list[SessionRead]]] = []
-    for patient_id, own in sessions.items():
-        own.sort(key=lambda s: (s.data.date, s.recorded_at))
-        responded = cycle_responses(
-            db=db, actor=actor, patient_id=patient_id, sessions=own, outcomes=outcomes[patient_id]
-        )
-        if calls_for_review([responded.get(s.id) for s in own], kb):
-            flagged.append((patient_id, own))
-    patients = records.get_many(
-        db, row_cls=PatientRow, record_ids=[p for p, _ in flagged], actor=actor, purpose=purpose
+    purpose = "worklist: stop-and-review"
+    rule = cycle_response_rule(kb)
+    sessions, measurements = review_frames(
+        db=db, actor=actor, clinic_id=clinic_id, purpose=purpose, instrument=rule.instrument, score=rule.score
     )
+    # a patient's cycles in the order of their history elsewhere: by date, then recording time
+    numbered = sessions.sort_values(["patient_id", "date", "recorded_at", "session_id"]).reset_index(
+        drop=True
+    )
+    by_patient = numbered.groupby("patient_id", sort=False)
+    numbered["cycle"] = by_patient.cumcount() + 1
+    numbered["next_session_date"] = by_patient["date"].shift(-1)
+    due = due_for_review(numbered, measurements, kb)
+    tail = numbered.groupby("patient_id", sort=False).tail(1)
+    last = {
+        str(pid): (str(sid), pd.Timestamp(day).date())
+        for pid, sid, day in zip(tail["patient_id"], tail["session_id"], tail["date"], strict=True)
+    }
+    patients = records.get_many(db, row_cls=PatientRow, record_ids=due, actor=actor, purpose=purpose)
+    n = review_cycles(kb)
     items = [
         ReviewItem(
             clinic_id=patients[patient_id].clinic_id,
             patient_id=patient_id,
             record_number=str(patients[patient_id].data["record_number"]),
-            last_session_id=own[-1].id,
-            last_session_date=own[-1].data.date,
+            last_session_id=last[patient_id][0],
+            last_session_date=last[patient_id][1],
             what=f"no response in the last {n} cycles: stop and review before another injection",
         )
-        for patient_id, own in flagged
+        for patient_id in due
         if patient_id in patients  # a withdrawn patient is not reviewed
     ]
     return sorted(items, key=lambda i: (i.last_session_date, i.record_number))

@@ -1,0 +1,46 @@
+"""Stop-and-review, the one rule the clinic report and the worklist share.
+
+Pure (frames and the knowledge base in, patient ids out): the report feeds it ``cohort_frames``,
+the worklist ``review_frames`` (both in reports.data, both one read per record type). The rule is
+``analytics.cohort.stop_and_review`` over ``analytics.cycles.cycle_outcomes``, with the numbers
+from the knowledge base: pathway.stop_review_cycles_without_response and pathway.cycle_response.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bontrack.analytics.cohort import stop_and_review
+from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
+from bontrack.knowledge.loader import KnowledgeBase
+
+
+def cycle_response_rule(kb: KnowledgeBase) -> ResponseRule:
+    """pathway.cycle_response as the analytics' rule: a response is a fall of at least the
+    percentage in that score (lower is better: the pathway judges pain intensity)."""
+    rule = kb.files.pathway.cycle_response
+    percent = rule.min_improvement_percent
+    return ResponseRule(rule.instrument, rule.score, "lower", None, percent, percent)
+
+
+def review_cycles(kb: KnowledgeBase) -> int:
+    """How many latest cycles without a response call for review (pathway)."""
+    return int(kb.files.pathway.stop_review_cycles_without_response.value)
+
+
+def due_for_review(sessions: pd.DataFrame, measurements: pd.DataFrame, kb: KnowledgeBase) -> list[str]:
+    """Patients (sorted ids as text) whose latest cycles all brought no response.
+
+    ``sessions``: ``patient_id``, ``session_id``, ``date``, numbered by ``number_cycles`` unless
+    they carry ``cycle`` and ``next_session_date`` already (the worklist numbers them by date and
+    recording time, as a patient's history is ordered elsewhere). ``measurements``: as
+    ``cohort_frames`` shapes them.
+    """
+    numbered = (
+        sessions if {"cycle", "next_session_date"} <= set(sessions.columns) else number_cycles(sessions)
+    )
+    if numbered.empty:
+        return []
+    rule = cycle_response_rule(kb)
+    rows = cycle_outcomes(numbered, measurements, rule) if len(measurements) else pd.DataFrame()
+    return stop_and_review(rows, review_cycles(kb), numbered)
