@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
@@ -12,6 +13,7 @@ from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.screening.models import ScreeningRow
+from factories import session_input
 from web.conftest import Site, csrf_from, email, log_in
 
 
@@ -203,3 +205,24 @@ def test_worklist_and_audit_pages__by_role(site: Site) -> None:
     with transaction(site.engine) as db:
         last = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
     assert last.record_type == "audit_log" and last.actor == f"user:{email('admin')}"
+
+
+def test_worklist_page__pages_through_due_items_keeping_the_horizon(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bontrack.web.views import worklist as view
+
+    body = session_input(site.world).model_dump(mode="json", exclude_none=True)
+    assert site.client.post("/api/sessions", json=body, headers=site.bearer("physician")).status_code == 201
+    log_in(site, "physician")
+    everything = site.client.get("/worklist?days=365").text
+    rows = re.findall(r'<tr class="(?:overdue|due|upcoming|eligible)', everything)
+    assert len(rows) >= 3
+    monkeypatch.setattr(view, "WORKLIST_PAGE", 2)
+    first = site.client.get("/worklist?days=365").text
+    assert len(re.findall(r'<tr class="(?:overdue|due|upcoming|eligible)', first)) == 2
+    assert f"{len(rows)} items" in first and "showing 1-2" in first
+    assert 'href="?days=365&amp;page=2" rel="next"' in first
+    last_no = (len(rows) + 1) // 2
+    last = site.client.get(f"/worklist?days=365&page={last_no + 5}").text  # past the end: the last page
+    assert f"Page {last_no} of {last_no}" in last and 'rel="next"' not in last

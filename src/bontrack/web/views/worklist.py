@@ -16,6 +16,7 @@ from bontrack.web.views.common import allow, page
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
+WORKLIST_PAGE = 100  # rows of due items per page (a large clinic has thousands)
 # how far ahead the worklist looks, in days (a display choice, not a clinical number)
 HORIZONS = (7, 14, 30)
 
@@ -27,18 +28,27 @@ def worklist_page(
     principal: PageUser,
     at: NowDep,
     days: Annotated[int, Query(ge=0, le=365)] = 14,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """What is due in the next days, overdue first, and who to review before another injection."""
+    """What is due in the next days, overdue first (a page at a time), and who to review before
+    another injection."""
     allow(request, principal, READ_CLINICAL)
     clinic = principal.user.clinic_id
     today = at.date()
     items = worklist(db=db, actor=principal.actor, today=today, horizon_days=days, clinic_id=clinic)
     reviews = stop_and_review(db=db, actor=principal.actor, clinic_id=clinic)
+    pages = max(1, math.ceil(len(items) / WORKLIST_PAGE))
+    page_no = min(page_no, pages)
+    start = (page_no - 1) * WORKLIST_PAGE
     return page(
         request,
         principal,
         "worklist.html",
-        items=items,
+        items=items[start : start + WORKLIST_PAGE],
+        total=len(items),
+        first=start + 1,
+        page_no=page_no,
+        pages=pages,
         reviews=reviews,
         today=today,
         days=days,
