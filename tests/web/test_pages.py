@@ -3,6 +3,7 @@ enforced on pages too, researchers see pseudonyms only, and reading a page leave
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -222,7 +223,24 @@ def test_worklist_page__pages_through_due_items_keeping_the_horizon(
     first = site.client.get("/worklist?days=365").text
     assert len(re.findall(r'<tr class="(?:overdue|due|upcoming|eligible)', first)) == 2
     assert f"{len(rows)} items" in first and "showing 1-2" in first
-    assert 'href="?days=365&amp;page=2" rel="next"' in first
+    assert 'href="?days=365&amp;back=84&amp;page=2" rel="next"' in first
     last_no = (len(rows) + 1) // 2
     last = site.client.get(f"/worklist?days=365&page={last_no + 5}").text  # past the end: the last page
     assert f"Page {last_no} of {last_no}" in last and 'rel="next"' not in last
+
+
+def test_worklist_page__overdue_items_older_than_the_look_back_are_counted_and_linked(site: Site) -> None:
+    body = session_input(site.world).model_dump(mode="json", exclude_none=True)
+    assert site.client.post("/api/sessions", json=body, headers=site.bearer("physician")).status_code == 201
+    status = r'<tr class="(?:overdue|due|upcoming|eligible)'
+    # the session's visits fall due later; looked at from a year on, they are all long overdue
+    later = dt.date.fromisoformat(body["date"]) + dt.timedelta(days=400)
+    site.clock.now = dt.datetime.combine(later, dt.time(9, 0))
+    log_in(site, "physician")
+    everything = site.client.get("/worklist?days=14&back=0").text
+    overdue = len(re.findall(r'<tr class="overdue', everything))
+    assert overdue >= 2
+    recent = site.client.get("/worklist?days=14&back=28").text
+    assert len(re.findall(status, recent)) == len(re.findall(status, everything)) - overdue
+    assert f"{overdue} items overdue for longer not shown" in recent
+    assert 'href="?days=14&amp;back=0">show all</a>' in recent

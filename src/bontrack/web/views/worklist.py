@@ -3,6 +3,7 @@ audit log for administrators."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Annotated
 
@@ -19,6 +20,9 @@ AUDIT_PAGE = 50
 WORKLIST_PAGE = 100  # rows of due items per page (a large clinic has thousands)
 # how far ahead the worklist looks, in days (a display choice, not a clinical number)
 HORIZONS = (7, 14, 30)
+# how far back overdue items are listed, in days (0: all). Visits missed long ago stay overdue
+# for ever; the page says how many older ones it leaves out and links to them. A display choice.
+LOOK_BACK = (28, 84, 365, 0)
 
 
 @router.get("/worklist", response_class=HTMLResponse)
@@ -29,6 +33,7 @@ def worklist_page(
     at: NowDep,
     days: Annotated[int, Query(ge=0, le=365)] = 14,
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    back: Annotated[int, Query(ge=0, le=3650)] = 84,
 ) -> Response:
     """What is due in the next days, overdue first (a page at a time), and who to review before
     another injection."""
@@ -37,6 +42,11 @@ def worklist_page(
     today = at.date()
     items = worklist(db=db, actor=principal.actor, today=today, horizon_days=days, clinic_id=clinic)
     reviews = stop_and_review(db=db, actor=principal.actor, clinic_id=clinic)
+    older = 0
+    if back:
+        since = today - dt.timedelta(days=back)
+        shown = [i for i in items if i.status != "overdue" or i.due_date >= since]
+        older, items = len(items) - len(shown), shown
     pages = max(1, math.ceil(len(items) / WORKLIST_PAGE))
     page_no = min(page_no, pages)
     start = (page_no - 1) * WORKLIST_PAGE
@@ -53,6 +63,9 @@ def worklist_page(
         today=today,
         days=days,
         horizons=HORIZONS,
+        back=back,
+        look_back=LOOK_BACK,
+        older=older,
         overdue=sum(1 for i in items if i.status == "overdue"),
     )
 
@@ -65,6 +78,7 @@ def audit_page(
     actor: Annotated[str, Query(max_length=200)] = "",
     record_id: Annotated[str, Query(max_length=36)] = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    back: Annotated[int, Query(ge=0, le=3650)] = 84,
 ) -> Response:
     """The audit trail, newest first, filtered by actor or record (reading it is itself audited)."""
     allow(request, principal, ADMIN)
