@@ -20,26 +20,23 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from bontrack import records
-from bontrack.assessments import service as assessments
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate
 from bontrack.auth.schemas import Role
+from bontrack.correctable import CORRECTABLE
 from bontrack.errors import FieldError, InputError, NotFoundError
 from bontrack.injections import service as injections
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, SessionCreate, SessionRecord
-from bontrack.outcomes import service as outcomes
 from bontrack.outcomes.models import OutcomeRow
-from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRecord
+from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients import service as patients
 from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.patients.schemas import EpisodeCreate, PatientCreate, PatientRead
 from bontrack.records import Stored, VersionedRow
 from bontrack.schemas import parse
-from bontrack.screening import service as screening
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate
-from bontrack.therapy import service as therapy
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 from bontrack.web.deps import (
@@ -71,9 +68,6 @@ from bontrack.web.views.common import (
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
 
-# (db, actor, record id, reason) -> the withdrawn version
-Withdraw = Callable[[Session, str, str, str], Stored[Any]]
-
 
 @dataclass(frozen=True)
 class PageKind:
@@ -84,7 +78,6 @@ class PageKind:
     roles: tuple[Role, ...]
     row: type[VersionedRow]
     schema: type[BaseModel]
-    withdraw: Withdraw
     # the record_forms form a correction reuses (None: intake's own form, or the session form)
     form: record_forms.FormSpec | None = None
     hidden: tuple[str, ...] = field(default=())
@@ -99,7 +92,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_PATIENTS,
             PatientRow,
             PatientCreate,
-            lambda db, a, i, r: patients.withdraw_patient(db=db, actor=a, patient_id=i, reason=r),
         ),
         PageKind(
             "episode",
@@ -107,7 +99,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_EPISODES,
             EpisodeRow,
             EpisodeCreate,
-            lambda db, a, i, r: patients.withdraw_episode(db=db, actor=a, episode_id=i, reason=r),
         ),
         PageKind(
             "screening",
@@ -115,7 +106,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_SCREENINGS,
             ScreeningRow,
             ScreeningCreate,
-            lambda db, a, i, r: screening.withdraw_screening(db=db, actor=a, screening_id=i, reason=r),
             record_forms.SCREENING,
         ),
         PageKind(
@@ -124,7 +114,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_ASSESSMENTS,
             AssessmentRow,
             AssessmentCreate,
-            lambda db, a, i, r: assessments.withdraw_assessment(db=db, actor=a, assessment_id=i, reason=r),
             record_forms.ASSESSMENT,
         ),
         PageKind(
@@ -133,7 +122,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_SESSIONS,
             InjectionSessionRow,
             SessionRecord,
-            lambda db, a, i, r: injections.withdraw_session(db=db, actor=a, session_id=i, reason=r),
             hidden=("vial_id", "administered_at"),
         ),
         PageKind(
@@ -142,7 +130,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_ADVERSE_EVENTS,
             AdverseEventRow,
             AdverseEventCreate,
-            lambda db, a, i, r: injections.withdraw_adverse_event(db=db, actor=a, event_id=i, reason=r),
             adverse_event_form.ADVERSE_EVENT,
         ),
         PageKind(
@@ -151,7 +138,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_THERAPY,
             TherapyPlanRow,
             TherapyPlanCreate,
-            lambda db, a, i, r: therapy.withdraw_plan(db=db, actor=a, plan_id=i, reason=r),
             record_forms.PLAN,
         ),
         PageKind(
@@ -160,7 +146,6 @@ KINDS: dict[str, PageKind] = {
             WRITE_THERAPY,
             TherapyVisitRow,
             TherapyVisitCreate,
-            lambda db, a, i, r: therapy.withdraw_visit(db=db, actor=a, visit_id=i, reason=r),
             record_forms.VISIT,
         ),
         PageKind(
@@ -169,13 +154,12 @@ KINDS: dict[str, PageKind] = {
             WRITE_OUTCOMES,
             OutcomeRow,
             OutcomeRecord,
-            lambda db, a, i, r: outcomes.withdraw_outcome(db=db, actor=a, outcome_id=i, reason=r),
             record_forms.OUTCOME,
         ),
     )
 }
 # injection sessions, patients and episodes have forms of their own (injection_form, intake)
-CORRECTABLE = (
+WITH_FORM = (
     "injection_session",
     "patient",
     "episode",
@@ -188,7 +172,7 @@ def actions_for(principal: Principal) -> dict[str, dict[str, bool]]:
     return {
         name: {
             "write": principal.role in k.roles,
-            "correct": name in CORRECTABLE and principal.role in k.roles,
+            "correct": name in WITH_FORM and principal.role in k.roles,
         }
         for name, k in KINDS.items()
     }
@@ -366,7 +350,9 @@ def withdraw_post(
     check_csrf(request, principal, csrf_of(items))
     patient, row = _current(db, principal, patient_id, spec, record_id)
     reason = dict(items).get("reason", "")
-    done, errors, status = save(db, lambda: spec.withdraw(db, principal.actor, record_id, reason))
+    done, errors, status = save(
+        db, lambda: CORRECTABLE[spec.name].withdraw(db, principal.actor, record_id, reason)
+    )
     if done is not None:
         back = f"/patients/{patient.id}" if kind != "patient" else "/patients"
         return RedirectResponse(f"{back}?saved={kind}_withdrawn", 303)
@@ -469,46 +455,6 @@ BUILD: dict[str, Callable[[list[tuple[str, str]], PatientRead], dict[str, Any]]]
     "outcome": record_forms.outcome_doc,
     "adverse_event": adverse_event_form.adverse_event_doc,
 }
-WRITE: dict[str, tuple[type[BaseModel], Callable[..., object]]] = {
-    "screening": (
-        ScreeningCreate,
-        lambda db, a, i, d, r: screening.update_screening(db=db, actor=a, screening_id=i, data=d, reason=r),
-    ),
-    "assessment": (
-        AssessmentCreate,
-        lambda db, a, i, d, r: assessments.update_assessment(
-            db=db, actor=a, assessment_id=i, data=d, reason=r
-        ),
-    ),
-    "therapy_plan": (
-        TherapyPlanCreate,
-        lambda db, a, i, d, r: therapy.update_plan(db=db, actor=a, plan_id=i, data=d, reason=r),
-    ),
-    "therapy_visit": (
-        TherapyVisitCreate,
-        lambda db, a, i, d, r: therapy.update_visit(db=db, actor=a, visit_id=i, data=d, reason=r),
-    ),
-    "outcome": (
-        OutcomeCreate,
-        lambda db, a, i, d, r: outcomes.update_outcome(db=db, actor=a, outcome_id=i, data=d, reason=r),
-    ),
-    "injection_session": (
-        SessionCreate,
-        lambda db, a, i, d, r: injections.update_session(db=db, actor=a, session_id=i, data=d, reason=r),
-    ),
-    "patient": (
-        PatientCreate,
-        lambda db, a, i, d, r: patients.update_patient(db=db, actor=a, patient_id=i, data=d, reason=r),
-    ),
-    "episode": (
-        EpisodeCreate,
-        lambda db, a, i, d, r: patients.update_episode(db=db, actor=a, episode_id=i, data=d, reason=r),
-    ),
-    "adverse_event": (
-        AdverseEventCreate,
-        lambda db, a, i, d, r: injections.update_adverse_event(db=db, actor=a, event_id=i, data=d, reason=r),
-    ),
-}
 
 
 def _parse_with_reason(schema: type[M], doc: dict[str, Any], reason: str) -> M:
@@ -525,7 +471,7 @@ def _parse_with_reason(schema: type[M], doc: dict[str, Any], reason: str) -> M:
 
 def _correctable(kind: str) -> PageKind:
     spec = _kind(kind)
-    if kind not in CORRECTABLE:
+    if kind not in WITH_FORM:
         raise PageProblem(404, "Not found", f"A {spec.label} is corrected through the API (no form yet).")
     return spec
 
@@ -580,7 +526,7 @@ def correct_post(
     patient, row = _current(db, principal, patient_id, spec, record_id)
     correcting = _correcting(spec, row, patient)
     reason = dict(items).get("reason", "")
-    schema, update = WRITE[kind]
+    schema, update = CORRECTABLE[kind].schema, CORRECTABLE[kind].update
 
     def write(doc: dict[str, Any]) -> object:
         return update(db, principal.actor, record_id, _parse_with_reason(schema, doc, reason), reason)
