@@ -39,6 +39,7 @@ from bontrack.bulk import KEY as BULK_KEY
 from bontrack.bulk import BulkWriter, write_out_pending
 from bontrack.bulk import active as bulk_writer
 from bontrack.errors import InputError, NotFoundError
+from bontrack.schemas import UtcTime
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -100,7 +101,7 @@ class Stored(BaseModel, Generic[T]):
     version: int
     clinic_id: str
     withdrawn: bool
-    recorded_at: datetime
+    recorded_at: UtcTime
     recorded_by: str
     reason: str | None
     data: T
@@ -128,7 +129,8 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
             recorded_at=row.recorded_at,
             recorded_by=row.recorded_by,
             reason=row.reason,
-            data=schema.model_validate(row.data),
+            # stored content was validated when saved: read it back as it is (no input bounds)
+            data=schema.model_validate(row.data, strict=False, context={"stored": True}),
         )
     return cached
 

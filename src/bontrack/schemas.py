@@ -2,16 +2,128 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from bontrack.dates import Bound, problem
 from bontrack.errors import FieldError
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Id = Annotated[str, Field(min_length=1, max_length=36)]
-Weeks = Annotated[float, Field(ge=0, le=5200, allow_inf_nan=False)]
+# Numbers are strict: JSON gives a number, never text ("25") or true/false. A page's form posts
+# text, and is parsed with ``parse(..., strict=False)``, which lets "25" stand for 25 there.
+Weeks = Annotated[float, Field(ge=0, le=5200, allow_inf_nan=False, strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
+
+# --- dates: text YYYY-MM-DD only, inside the bounds of bontrack.dates -------------------------
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
+
+
+def stored(info: ValidationInfo) -> bool:
+    """Whether a stored record is being read back (``records.to_read``): input rules such as the
+    date bounds are not applied again, so whatever is stored can be shown."""
+    return isinstance(info.context, dict) and bool(info.context.get("stored"))
+
+
+def _date_text(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date_type", "must be a date written YYYY-MM-DD, without a time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, str):
+        raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD")
+    raise PydanticCustomError("date_type", "must be a date written as text YYYY-MM-DD, not a number")
+
+
+def _time_text(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+        return value
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "datetime_format", "must be a date and time written YYYY-MM-DDTHH:MM, optionally with seconds"
+        )
+    raise PydanticCustomError(
+        "datetime_type", "must be a date and time written as text YYYY-MM-DDTHH:MM, not a number"
+    )
+
+
+def _bounded(bound: Bound) -> Callable[[dt.date, ValidationInfo], dt.date]:
+    def check(value: dt.date, info: ValidationInfo) -> dt.date:
+        if not stored(info):
+            wrong = problem(value, bound)
+            if wrong is not None:
+                raise PydanticCustomError("date_range", wrong)
+        return value
+
+    return check
+
+
+def _local_time(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    """A clinic's clock time: an offset, if given, is dropped (as ``bontrack check`` does)."""
+    local = value.replace(tzinfo=None) if value.tzinfo is not None else value
+    if not stored(info):
+        wrong = problem(local.date(), Bound.EVENT)
+        if wrong is not None:
+            raise PydanticCustomError("date_range", wrong)
+    return local
+
+
+BirthDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_bounded(Bound.BIRTH))]
+"""A birth date: from 1900-01-01, not after today."""
+EventDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_bounded(Bound.EVENT))]
+"""The date of something that has happened: from 1900-01-01, not after tomorrow."""
+PlannedDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_bounded(Bound.PLANNED))]
+"""The date of something planned: from 1900-01-01, at most two years ahead."""
+CalendarDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_bounded(Bound.CALENDAR))]
+"""Any other date (a lot's expiry): 1900-01-01 .. 2100-12-31."""
+LocalTime = Annotated[
+    dt.datetime,
+    BeforeValidator(_time_text),
+    AfterValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_TIME_PATTERN,
+            "description": "the clinic's local clock time, YYYY-MM-DDTHH:MM[:SS]; an offset sent "
+            "with it is accepted and dropped, and it is sent back without one",
+        }
+    ),
+]
+"""A clinic's clock time of something that has happened (reconstitution, administration)."""
+
+
+def _utc_text(value: dt.datetime) -> str:
+    aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+UtcTime = Annotated[
+    dt.datetime,
+    PlainSerializer(_utc_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A moment the server recorded (naive UTC inside), sent as RFC 3339 with its offset (Z)."""
 
 
 class Input(BaseModel):
@@ -30,14 +142,20 @@ def _loc(parts: tuple[int | str, ...], prefix: str) -> str:
     return out or "(document)"
 
 
-def parse(schema: type[M], data: object, *, prefix: str = "") -> M:
-    """Validate raw input (parsed JSON) into a schema; InputError names every bad field."""
+def parse(schema: type[M], data: object, *, prefix: str = "", strict: bool = False) -> M:
+    """Validate raw input into a schema; InputError names every bad field.
+
+    ``strict=True`` for parsed JSON (an import file): numbers must be numbers, as in the API.
+    Otherwise the input is text from a form or a command line, where "25" stands for 25. Dates
+    are text YYYY-MM-DD and inside their bounds either way.
+    """
     from pydantic import ValidationError
 
     from bontrack.errors import InputError
 
     try:
-        return schema.model_validate(data)
+        # strict=None: each field's own setting (numbers strict, dates as text)
+        return schema.model_validate(data, strict=None if strict else False)
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from bontrack.records import Stored
-from bontrack.schemas import Flag, Id, Input
+from bontrack.schemas import EventDate, Flag, Id, Input
 
 PressureUnit = Literal["kPa", "kg/cm2", "N/cm2", "lbf"]
 
@@ -28,7 +27,7 @@ class TriggerPointFinding(Input):
 class PressurePainThreshold(Input):
     muscle: str
     side: str
-    value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    value: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
     unit: PressureUnit
     device: Annotated[str, Field(min_length=1, max_length=200, description="algometer make and model")]
 
@@ -36,7 +35,7 @@ class PressurePainThreshold(Input):
 class AssessmentCreate(Input):
     patient_id: Id
     episode_id: Id
-    date: dt.date
+    date: EventDate
     assessor_id: Id
     trigger_points: list[TriggerPointFinding] = Field(default_factory=list)
     pressure_pain_thresholds: list[PressurePainThreshold] = Field(default_factory=list)

@@ -21,7 +21,7 @@ from bontrack.auth.models import PatientLinkRow
 from bontrack.auth.service import digest, new_secret
 from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
 from bontrack.outcomes.schemas import Answer, OutcomeCreate, OutcomeRead
-from bontrack.schemas import Id, Input
+from bontrack.schemas import Id, Input, UtcTime
 
 
 class LinkGone(RegistryError):
@@ -35,8 +35,8 @@ class PatientLinkCreate(Input):
         min_length=1, max_length=5, description="instrument ids the patient is asked to fill in, e.g. nprs"
     )
     session_id: Id | None = Field(None, description="the session these follow-up forms belong to")
-    weeks_after_session: Annotated[int, Field(ge=0, le=104)] | None = None
-    expires_in_hours: Annotated[int, Field(ge=1, le=720)] = 168
+    weeks_after_session: Annotated[int, Field(ge=0, le=104, strict=True)] | None = None
+    expires_in_hours: Annotated[int, Field(ge=1, le=720, strict=True)] = 168
 
     @field_validator("instruments")
     @classmethod
@@ -61,9 +61,9 @@ class PatientLinkRead(BaseModel):
     instruments: list[str]
     session_id: str | None
     weeks_after_session: int | None
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None
+    created_at: UtcTime
+    expires_at: UtcTime
+    used_at: UtcTime | None
 
     @property
     def actor(self) -> str:

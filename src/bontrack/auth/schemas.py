@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bontrack.schemas import Id, Input
+from bontrack.schemas import Id, Input, UtcTime
 
 Role = Literal["physician", "physical_therapist", "staff", "researcher", "admin"]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,7 +36,7 @@ class UserRead(BaseModel):
     role: Role
     clinic_id: str | None
     active: bool
-    created_at: datetime
+    created_at: UtcTime
 
     @property
     def actor(self) -> str:
@@ -52,4 +51,4 @@ class IssuedToken(BaseModel):
 
     secret: str
     csrf_token: str | None
-    expires_at: datetime
+    expires_at: UtcTime

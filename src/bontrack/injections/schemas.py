@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from bontrack.clinical.findings import Decision
 from bontrack.records import Stored
-from bontrack.schemas import Flag, Id, Input, Text
+from bontrack.schemas import CalendarDate, EventDate, Flag, Id, Input, LocalTime, Text
 
 Guidance = Literal["emg", "ultrasound", "palpation"]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
 class InjectionSite(Input):
@@ -32,18 +31,18 @@ class Override(Input):
 class SessionCreate(Input):
     patient_id: Id
     episode_id: Id
-    date: dt.date
+    date: EventDate
     injector_id: Id
     product: Annotated[str, Field(min_length=1, description="product id or brand name")]
     vial_units: Positive
-    vial_count: Annotated[int, Field(ge=1, le=20)] = 1
+    vial_count: Annotated[int, Field(ge=1, le=20, strict=True)] = 1
     lot: Annotated[str, Field(min_length=1, max_length=64)]
-    lot_expiry: dt.date
+    lot_expiry: CalendarDate
     vial_id: str = Field("", max_length=64, description="the vial's own label or barcode, if any")
     diluent: str = Field("0.9% sodium chloride, preservative-free", max_length=200)
-    diluent_ml: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    reconstituted_at: dt.datetime | None = None
-    administered_at: dt.datetime | None = None
+    diluent_ml: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+    reconstituted_at: LocalTime | None = None
+    administered_at: LocalTime | None = None
     guidance: Guidance
     sites: list[InjectionSite] = Field(min_length=1)
     override: Override | None = None
@@ -65,8 +64,8 @@ class AdverseEventCreate(Input):
     patient_id: Id
     session_id: Id
     event: Text = Field(description="what happened, e.g. dysphagia, neck weakness, flu-like symptoms")
-    onset_date: dt.date
-    reported_date: dt.date
+    onset_date: EventDate
+    reported_date: EventDate
     severity: Severity
     serious: Flag = False
     outcome: str = Field("", max_length=2000)

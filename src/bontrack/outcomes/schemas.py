@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from pydantic import Field
 
 from bontrack.records import Stored
-from bontrack.schemas import Id, Input
+from bontrack.schemas import EventDate, Id, Input
 
 Answer = int | float | str | bool | None
 
@@ -19,10 +18,10 @@ class OutcomeCreate(Input):
     instrument: Annotated[
         str, Field(pattern=r"^[a-z0-9_]{1,40}$", description="instrument id, e.g. nprs, ndi, rand36")
     ]
-    date: dt.date
+    date: EventDate
     answers: dict[Annotated[str, Field(min_length=1, max_length=40)], Answer] = Field(min_length=1)
     session_id: Id | None = Field(None, description="the injection session this follow-up belongs to")
-    weeks_after_session: Annotated[int, Field(ge=0, le=104)] | None = Field(
+    weeks_after_session: Annotated[int, Field(ge=0, le=104, strict=True)] | None = Field(
         None, description="the scheduled follow-up visit this measurement completes (e.g. 2, 6, 12)"
     )
 

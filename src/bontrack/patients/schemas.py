@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from bontrack.records import Stored
-from bontrack.schemas import Id, Input, Text, Weeks
+from bontrack.schemas import BirthDate, EventDate, Id, Input, Text, Weeks
 
 Sex = Literal["female", "male", "other", "unknown"]
 Role = Literal["physician", "physiotherapist", "nurse", "other"]
@@ -32,7 +31,7 @@ class PatientCreate(Input):
         str, Field(min_length=1, max_length=64, description="pseudonymous record number")
     ]
     name: Text
-    birth_date: date
+    birth_date: BirthDate
     sex: Sex
 
 
@@ -61,7 +60,7 @@ class DiagnosisCode(Input):
 class EpisodeCreate(Input):
     patient_id: Id
     diagnosis_codes: list[DiagnosisCode] = Field(min_length=1)
-    pain_onset_date: date
+    pain_onset_date: EventDate
     conservative_care: list[Text] = Field(
         default_factory=list, description="treatments tried before toxin (exercise, NSAIDs, ...)"
     )

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bontrack.audit.service import log
+from bontrack.dates import clamp_text
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
@@ -141,6 +142,14 @@ def _number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype(float)
 
 
+def _dates(series: pd.Series) -> pd.Series:
+    """Stored ISO dates as timestamps. A date outside 1900..2100 (a registry imported from
+    elsewhere can hold year 9999 or 0001) is clamped to that edge, as pandas holds only years
+    1677..2262."""
+    text = series.map(lambda v: clamp_text(v) if isinstance(v, str) else v)
+    return pd.to_datetime(text, format="%Y-%m-%d")
+
+
 def _flag(series: pd.Series) -> pd.Series:
     """JSON booleans (missing or null is False)."""
     return series.map(lambda v: v is True).astype(bool)
@@ -163,7 +172,7 @@ def sessions_frame(read: pd.DataFrame) -> pd.DataFrame:
     sessions = read.rename(columns={"id": "session_id", "decision.decision": "decision"})
     keep = ["patient_id", "session_id", "date", "product", "total_units", "physical_therapy", "decision"]
     sessions = sessions[[*keep, "override", *(c for c in sessions.columns if c not in {*keep, "override"})]]
-    sessions["date"] = pd.to_datetime(sessions["date"])
+    sessions["date"] = _dates(sessions["date"])
     sessions["total_units"] = _number(sessions["total_units"])
     sessions["physical_therapy"] = _flag(sessions["physical_therapy"])
     sessions["override"] = sessions["override"].notna()
@@ -183,7 +192,7 @@ def measurements_frame(outcomes: pd.DataFrame, scores: Sequence[str]) -> pd.Data
     return measurements.assign(
         patient_id=measurements["patient_id"].astype(object),
         session_id=measurements["session_id"].astype(object),
-        date=pd.to_datetime(measurements["date"]),
+        date=_dates(measurements["date"]),
         weeks_after_session=_number(measurements["weeks_after_session"]),
         value=_number(measurements["value"]),
         instrument=measurements["instrument"].astype("category"),
@@ -243,7 +252,7 @@ def review_frames(
     raw = current_frame(db, InjectionSessionRow, clinic_id, ("patient_id", "date"), columns=("recorded_at",))
     read[InjectionSessionRow.record_type] = len(raw)
     sessions = raw.rename(columns={"id": "session_id"})
-    sessions["date"] = pd.to_datetime(sessions["date"])
+    sessions["date"] = _dates(sessions["date"])
     path = f"scoring.scores.{score}"
     outcomes = current_frame(db, OutcomeRow, clinic_id, (*OUTCOME_PATHS, path))
     read[OutcomeRow.record_type] = len(outcomes)

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from bontrack import records
+from bontrack.dates import shift
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
@@ -40,7 +41,7 @@ def planned_therapy_dates(plan: TherapyPlanCreate) -> list[dt.date]:
 
 def _planned_dates(start: dt.date, per_week: int, weeks: int) -> list[dt.date]:
     return [
-        start + dt.timedelta(days=7 * week + (7 * i) // per_week)
+        shift(start, 7 * week + (7 * i) // per_week)  # stops at the calendar's end (year 9999)
         for week in range(weeks)
         for i in range(per_week)
     ]
@@ -65,7 +66,7 @@ def worklist(
     if horizon_days < 0:
         raise ValueError("horizon_days must be >= 0")
     purpose = "worklist"
-    end = today + dt.timedelta(days=horizon_days)
+    end = shift(today, horizon_days)
     kb = load_knowledge()
     weeks = kb.files.pathway.outcome_visit_weeks.weeks
     read: dict[str, int] = {}
@@ -102,14 +103,14 @@ def worklist(
         for n, (day, _, sid, _) in enumerate(own):
             next_day = own[n + 1][0] if n + 1 < len(own) else None
             for week in weeks:
-                due = day + dt.timedelta(weeks=week)
+                due = shift(day, 7 * week)
                 if due > end or (sid, week) in done_visits or (next_day is not None and next_day <= due):
                     continue
                 what = f"{week}-week outcome visit after {day}"
                 found.append((due, "outcome_visit", patient_id, what, {"session_id": sid}))
         day, _, sid, product = own[-1]
         gap = int(kb.product(product).min_retreatment_days.value)
-        due = day + dt.timedelta(days=gap)
+        due = shift(day, gap)
         if due <= end:
             what = f"earliest re-injection ({product}, {gap} days after {day})"
             found.append((due, "reinjection", patient_id, what, {"session_id": sid}))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import Field
 
 from bontrack.records import Stored
-from bontrack.schemas import Flag, Id, Input, Text
+from bontrack.schemas import EventDate, Flag, Id, Input, Text
 
 
 class ScreeningCreate(Input):
     patient_id: Id
-    date: dt.date
+    date: EventDate
     pregnant: Flag | None = Field(None, description="null: not asked")
     breastfeeding: Flag | None = None
     infection_at_injection_site: Flag | None = None

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from pydantic import Field
 
 from bontrack.records import Stored
-from bontrack.schemas import Flag, Id, Input, Text
+from bontrack.schemas import EventDate, Flag, Id, Input, PlannedDate, Text
 
 
 class TherapyPlanCreate(Input):
     patient_id: Id
     episode_id: Id
     therapist_id: Id
-    start_date: dt.date
-    weeks: Annotated[int, Field(ge=1, le=104)]
-    visits_per_week: Annotated[int, Field(ge=1, le=7)]
+    start_date: PlannedDate
+    weeks: Annotated[int, Field(ge=1, le=104, strict=True)]
+    visits_per_week: Annotated[int, Field(ge=1, le=7, strict=True)]
     goals: list[Text] = Field(default_factory=list)
     exercises: list[Text] = Field(default_factory=list)
 
@@ -25,7 +24,7 @@ class TherapyPlanCreate(Input):
 class TherapyVisitCreate(Input):
     patient_id: Id
     plan_id: Id
-    date: dt.date
+    date: EventDate
     therapist_id: Id
     attended: Flag = True
     notes: str = Field("", max_length=5000)

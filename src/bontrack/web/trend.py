@@ -12,9 +12,12 @@ from html import escape
 
 from markupsafe import Markup
 
+from bontrack.dates import clamp, in_range
+
 WIDTH = 640
 PANEL_H = 120
 LEFT, RIGHT, TOP, GAP, BOTTOM = 46, 16, 24, 34, 24
+FLAG_H = 16  # a line below the axis saying how many dates are drawn at its edge
 DATE_HALF_WIDTH = 34  # half the width of a date label ("26 Nov 2026") at font size 11
 
 
@@ -43,9 +46,15 @@ def _ticks(low: float, high: float) -> list[float]:
 
 
 def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scores over time") -> Markup:
-    """Stacked panels sharing the date axis; an empty chart says there is nothing to plot."""
-    days = [d for s in series for d, _ in s.points] + [m.day for m in markers]
-    height = TOP + len(series) * (PANEL_H + GAP) - GAP + BOTTOM
+    """Stacked panels sharing the date axis; an empty chart says there is nothing to plot.
+
+    A stored date outside 1900..2100 (a registry imported from elsewhere) is drawn at that edge
+    of the axis, its own date in its tooltip, and the chart says how many there are.
+    """
+    stored = [d for s in series for d, _ in s.points] + [m.day for m in markers]
+    days = [clamp(d) for d in stored]
+    outside = sum(not in_range(d) for d in stored)
+    height = TOP + len(series) * (PANEL_H + GAP) - GAP + BOTTOM + (FLAG_H if outside else 0)
     out = [
         f'<svg class="trend" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
         'xmlns="http://www.w3.org/2000/svg">'
@@ -64,7 +73,7 @@ def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scor
     plot_w = WIDTH - LEFT - RIGHT
 
     def x_of(day: dt.date) -> float:
-        return LEFT + plot_w * (day - first).days / span
+        return LEFT + plot_w * (clamp(day) - first).days / span
 
     bottom_axis = TOP + len(series) * (PANEL_H + GAP) - GAP
     for m in markers:
@@ -115,6 +124,12 @@ def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scor
         out.append(
             f'<text x="{x:.1f}" y="{bottom_axis + 16}" text-anchor="middle" font-size="11" '
             f'fill="#5b6573">{day:%d %b %Y}</text>'
+        )
+    if outside:
+        out.append(
+            f'<text x="{LEFT}" y="{bottom_axis + 16 + FLAG_H}" font-size="11" fill="#a8071a">'
+            f"{outside} date{'s' if outside > 1 else ''} outside 1900 to 2100 drawn at the edge: "
+            "check and correct</text>"
         )
     out.append(
         f'<text x="{WIDTH - RIGHT}" y="{TOP - 7}" text-anchor="end" font-size="11" '

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,6 +10,7 @@ from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
 from bontrack.outcomes.service import get_outcome, record_outcome
 from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.service import worklist
+from bontrack.schemas import CalendarDate
 from bontrack.therapy import service as therapy
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
@@ -86,7 +86,10 @@ def read_worklist(
     principal: Reader,
     page: PageDep,
     at: NowDep,
-    date: Annotated[dt.date | None, Query(description="the day to plan for (default: today)")] = None,
+    date: Annotated[
+        CalendarDate | None,
+        Query(description="the day to plan for (default: today): 1900-01-01 .. 2100-12-31"),
+    ] = None,
     days: Annotated[
         int, Query(ge=0, le=366, description="also list what falls due within this many days")
     ] = 14,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +11,7 @@ from bontrack.auth.links import PatientLinkRead
 from bontrack.injections.schemas import AdverseEventRead, SessionRead
 from bontrack.outcomes.schemas import OutcomeRead
 from bontrack.patients.schemas import EpisodeRead, PatientRead
-from bontrack.schemas import Input, Text
+from bontrack.schemas import Input, Text, UtcTime
 from bontrack.screening.schemas import ScreeningRead
 from bontrack.therapy.schemas import TherapyPlanRead, TherapyVisitRead
 
@@ -62,7 +61,7 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
-    expires_at: datetime
+    expires_at: UtcTime
 
 
 class PatientLinkIssued(BaseModel):
@@ -77,7 +76,7 @@ class PatientLinkView(BaseModel):
     """What a patient sees through their link: what to fill in, and their own measurements."""
 
     instruments: list[str]
-    expires_at: datetime
+    expires_at: UtcTime
     outcomes: list[OutcomeRead]
 
 
@@ -85,7 +84,7 @@ class AuditEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     seq: int
-    at: datetime
+    at: UtcTime
     actor: str
     action: str
     clinic_id: str | None
