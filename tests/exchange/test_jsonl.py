@@ -188,3 +188,36 @@ def test_export_csv__one_file_per_type_and_a_dictionary(engine: Engine, tmp_path
             header = next(csv.reader(f))
         assert all((f"{kind.name}.csv", column) in dictionary for column in header)
     assert dictionary[("patient.csv", "sex")]["allowed"] == "female; male; other; unknown"
+
+
+def _import_command(tmp_path: Path, text: str) -> tuple[int, str, str]:
+    """Run `bontrack import` of ``text`` into a new registry: exit code, stderr, and its export."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(text)
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    result = CliRunner().invoke(app, ["--db", url, "import", str(source)])
+    with transaction(open_engine(url)) as db:
+        written = "\n".join(export_lines(db=db, actor=ACTOR))
+    return result.exit_code, result.stderr, written
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t\n", "\n\n\n"], ids=["empty", "whitespace", "blank-lines"])
+def test_import_command__a_file_without_records_exits_2_and_writes_nothing(tmp_path: Path, text: str) -> None:
+    code, stderr, written = _import_command(tmp_path, text)
+    assert code == 2
+    assert "holds no records" in stderr and "Traceback" not in stderr
+    assert written == ""
+
+
+@pytest.mark.parametrize("version", ["1", 1.5, True, None], ids=["string", "fraction", "bool", "null"])
+def test_import_command__a_version_that_is_not_an_integer_exits_2_and_writes_nothing(
+    engine: Engine, tmp_path: Path, version: object
+) -> None:
+    lines = _filled(engine)
+    first = json.loads(lines[0])
+    assert first["version"] == 1
+    changed = json.dumps(first | {"version": version})
+    code, stderr, written = _import_command(tmp_path, "\n".join([changed, *lines[1:]]) + "\n")
+    assert code == 2
+    assert "line 1: version" in stderr and "integer" in stderr
+    assert written == ""

@@ -50,9 +50,9 @@ class Line(BaseModel):
 
     type: TypeName
     id: str = Field(min_length=1, max_length=36)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, strict=True)  # a JSON integer: "1" is refused
     clinic_id: str = Field(min_length=1, max_length=36)
-    withdrawn: bool
+    withdrawn: bool = Field(strict=True)
     recorded_at: dt.datetime
     recorded_by: str = Field(min_length=1, max_length=200)
     reason: str | None
@@ -142,9 +142,11 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
 
     # each version as its column values and its snapshot (plain dicts: cheaper than row objects)
     parsed: list[tuple[int, Kind, dict[str, Any], dict[str, Any]]] = []
+    records_given = 0
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
+        records_given += 1
         try:
             line = _valid_line(text)
             if line is None:  # find out what is wrong, and say it as people read it
@@ -153,9 +155,9 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
                 except json.JSONDecodeError as exc:
                     problem(number, "(line)", f"is not JSON ({exc.msg} at column {exc.colno})")
                     continue
-                line = parse(Line, raw)
+                line = parse(Line, raw, strict=True)
             kind = BY_NAME[line.type]
-            data = parse(kind.schema, line.data, prefix="data").model_dump(mode="json")
+            data = parse(kind.schema, line.data, prefix="data", strict=True).model_dump(mode="json")
         except InputError as exc:
             errors.extend(FieldError(f"line {number}: {e.field}", e.message) for e in exc.errors)
             continue
@@ -176,6 +178,10 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
         parsed.append((number, kind, values, snapshot))
         kept()
 
+    if not records_given:
+        raise InputError.one(
+            "(file)", "holds no records (it is empty or blank); allowed: one exported record version per line"
+        )
     versions = set(existing) | set(new)
     for number, kind, values, _snapshot in parsed:
         record_id, version, clinic_id = values["id"], values["version"], values["clinic_id"]

@@ -34,25 +34,40 @@ def event_probabilities(kb: KnowledgeBase, cal: Calibration, plan: SessionCreate
 
 
 def adverse_events(
-    rng: random.Random, kb: KnowledgeBase, cal: Calibration, plan: SessionCreate, *, session_id: str
+    rng: random.Random,
+    kb: KnowledgeBase,
+    cal: Calibration,
+    plan: SessionCreate,
+    *,
+    session_id: str,
+    as_of: dt.date,
 ) -> list[AdverseEventCreate]:
-    """The events a patient reports after a session (often none)."""
+    """The events a patient reports after a session (often none), up to ``as_of``.
+
+    Every event draws the same random numbers whether it is reported by ``as_of`` or not, so the
+    clinic of a seed stays the same; one reported later is not made (its date would be refused).
+    """
     found = []
     for name, p in event_probabilities(kb, cal, plan).items():
         if rng.random() >= p:
             continue
         onset = plan.date + dt.timedelta(days=rng.randint(1, 14))
         severity = rng.choices(["mild", "moderate", "severe"], weights=[70, 25, 5])[0]
+        reported = onset + dt.timedelta(days=rng.randint(0, 14))
+        serious = severity == "severe" and name == "dysphagia" and rng.random() < 0.3
+        outcome = rng.choice(OUTCOMES)
+        if reported > as_of:
+            continue
         found.append(
             AdverseEventCreate(
                 patient_id=plan.patient_id,
                 session_id=session_id,
                 event=name,
                 onset_date=onset,
-                reported_date=onset + dt.timedelta(days=rng.randint(0, 14)),
+                reported_date=reported,
                 severity=severity,
-                serious=severity == "severe" and name == "dysphagia" and rng.random() < 0.3,
-                outcome=rng.choice(OUTCOMES),
+                serious=serious,
+                outcome=outcome,
             )
         )
     return found

@@ -273,10 +273,9 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
         if blocked:
             return  # the engine refuses; the clinic does not inject and the patient leaves the pathway
         for event in adverse_events(
-            rng, kb, cal, plan.model_copy(update={"product": product}), session_id=session_id
+            rng, kb, cal, plan.model_copy(update={"product": product}), session_id=session_id, as_of=w.as_of
         ):
-            if event.reported_date <= w.as_of:
-                w.add("adverse_event", event.reported_date, event)
+            w.add("adverse_event", event.reported_date, event)
         for week in visit_weeks:
             day = session_day + week * WEEK
             if (
