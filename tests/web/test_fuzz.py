@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from web.conftest import Site
 
@@ -57,6 +58,8 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str], ids: di
     def run(case: Any) -> None:
         response = case.call(headers=headers)
         assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}"
+        # the body is what the OpenAPI schema says the server sends (dates, RFC 3339 times, ...)
+        case.validate_response(response, checks=[response_schema_conformance], headers=headers)
 
     run()
 
