@@ -86,6 +86,9 @@ class KnowledgeBase:
             match = self._drugs.get(before_dose) or self._drugs.get(text.split()[0] if text else "")
         return match
 
+    def drug_without_interaction(self, name: str) -> str | None:  # placeholder until the medicines list lands
+        return None
+
     def allergy(self, name: str) -> ScreeningMatch | None:
         """An allergy id, alias, or a BoNT product's name (which means an allergy to the toxin)."""
         found = self._allergies.get(screening_key(name))

@@ -131,6 +131,12 @@ class CycleResponse(Sourced):
     min_improvement_percent: float = Field(gt=0, le=100)
 
 
+class SourcedRoles(Sourced):
+    """The roles allowed to do something (e.g. inject); any other role is refused."""
+
+    roles: list[str] = Field(min_length=1)
+
+
 class Pathway(Strict):
     chronic_pain_min_weeks: SourcedNumber
     conservative_care_min_weeks: SourcedNumber
@@ -143,6 +149,10 @@ class Pathway(Strict):
     lot_expiry: Sourced
     cycle_response: CycleResponse
     outcome_visit_weeks: SourcedWeeks
+    screening_max_age_days: SourcedNumber
+    pregnancy_check_ages: SourcedRange
+    trigger_point_max_age_days: SourcedNumber
+    injector_roles: SourcedRoles
 
 
 class Mcid(Sourced):
