@@ -103,10 +103,14 @@ def _check_document(
         "episode": {
             "pain_onset_date": episode.data.pain_onset_date.isoformat(),
             "conservative_care_weeks": episode.data.conservative_care_weeks,
-            "trigger_points": [
-                {"muscle": tp.muscle, "side": tp.side, "found_on": assessment.data.date.isoformat()}
-                for tp in (assessment.data.trigger_points if assessment else [])
-            ],
+            "trigger_points": (
+                [
+                    {"muscle": tp.muscle, "side": tp.side, "found_on": assessment.data.date.isoformat()}
+                    for tp in assessment.data.trigger_points
+                ]
+                if assessment is not None
+                else []
+            ),
         },
         "history": [
             {
