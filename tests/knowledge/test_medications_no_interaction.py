@@ -177,13 +177,15 @@ def test_interacting_classes_know_their_common_brands(brand: str, class_id: str,
     assert match is not None and (match.class_id, match.generic) == (class_id, generic)
 
 
-def test_the_list_cites_the_label_drug_interactions_section() -> None:
+def test_the_list_cites_the_botox_label_drug_interactions_section() -> None:
     fact = KB.files.medications_no_interaction
     source = KB.files.sources[fact.source]
+    assert fact.source == "botox_fda_label"
     assert source.confidence == "label"
-    assert "33d066a9-34ff-4a1a-b38b-d10983df3300" in fact.where
-    assert "section 7" in fact.where
     assert source.url.startswith("https://api.fda.gov/drug/label.json")
+    assert fact.where.startswith("section 7 Drug Interactions")
+    assert "set id 33d066a9-34ff-4a1a-b38b-d10983df3300" in fact.note
+    assert "section 7 Drug Interactions" in KB.cite(fact)
 
 
 def test_a_name_also_in_an_interacting_class_is_refused(raw: dict[str, Any]) -> None:
