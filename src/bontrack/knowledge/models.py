@@ -123,6 +123,23 @@ class DrugClass(Sourced):
     aliases: dict[str, str] = Field(default_factory=dict, description="brand or synonym -> generic")
 
 
+class NoInteractionGroup(Strict):
+    """Medicines of one class, by generic name, each with the brand names and synonyms people write."""
+
+    label: str
+    drugs: dict[str, list[str]] = Field(min_length=1, description="generic -> brands and synonyms")
+
+
+class MedicationsNoInteraction(Sourced):
+    """Common medicines with no labelled interaction with botulinum toxin: the engine says nothing.
+
+    The source is the labels' Drug Interactions section, which names only the groups in the
+    screening's drug classes; a medicine is listed here only if it belongs to none of them.
+    """
+
+    groups: dict[str, NoInteractionGroup] = Field(min_length=1)
+
+
 class CycleResponse(Sourced):
     """What counts as a response to one injection cycle (drives stop-and-review)."""
 
@@ -210,6 +227,7 @@ class KnowledgeFiles(Strict):
     states: dict[str, ScreeningItem]
     conditions: dict[str, ScreeningItem]
     drug_classes: dict[str, DrugClass]
+    medications_no_interaction: MedicationsNoInteraction
     pathway: Pathway
     outcomes: Outcomes
     label_adverse_reactions: dict[str, LabelAdverseReactions]
