@@ -6,6 +6,7 @@ stops loading with a message naming the file and the field.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from bontrack.knowledge.models import (
     ScreeningItem,
     Sourced,
 )
+
+LABEL_SECTION = re.compile(r"\bsection \d+(\.\d+)*\b", re.IGNORECASE)
 
 FILES = (
     "meta",
@@ -160,13 +163,25 @@ class KnowledgeBase:
         return self._conditions.get(screening_key(name))
 
     def cite(self, fact: Sourced) -> str:
-        """Human-readable citation of a fact: title, where in it, address."""
+        """Human-readable citation of a fact: title, label identity, where in it, address.
+
+        A label fact reads "BOTOX label ..., set id 33d0..., effective 2023-11-16, section 2.1 ...";
+        a label whose effective date was not read says so instead of a date.
+        """
         cached = self._citations.get(id(fact))
         if cached is not None:
             return cached
         src = self.files.sources[fact.source]
-        where = f", {fact.where}" if fact.where else ""
-        return f"{src.title}{where} <{src.url}> [{src.confidence}]"
+        parts = [src.title]
+        if src.set_id:
+            parts.append(f"set id {src.set_id}")
+            if src.version:
+                parts.append(f"version {src.version}")
+            effective = src.effective.isoformat() if src.effective else "date not recorded"
+            parts.append(f"effective {effective}")
+        if fact.where:
+            parts.append(fact.where)
+        return f"{', '.join(parts)} <{src.url}> [{src.confidence}]"
 
 
 def _read_files() -> dict[str, Any]:
@@ -201,11 +216,16 @@ def _sourced_facts(obj: Any, path: str) -> Iterator[tuple[str, Sourced]]:
 
 
 def _check_references(kb: KnowledgeFiles) -> None:
-    problems = [
-        f"{path}: unknown source '{fact.source}'"
-        for path, fact in _sourced_facts(kb, "")
-        if fact.source not in kb.sources
-    ]
+    problems: list[str] = []
+    for path, fact in _sourced_facts(kb, ""):
+        source = kb.sources.get(fact.source)
+        if source is None:
+            problems.append(f"{path}: unknown source '{fact.source}'")
+        elif source.confidence == "label" and not LABEL_SECTION.search(fact.where):
+            problems.append(
+                f"{path}.where: a fact from a label ('{fact.source}') names its section "
+                f"(e.g. 'section 2.1'), got {fact.where!r}"
+            )
     for pid, product in kb.products.items():
         for cap in product.muscle_caps:
             if cap.muscle not in kb.muscles:

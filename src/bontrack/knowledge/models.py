@@ -6,6 +6,8 @@ was read from (``sources.toml``) and a note saying where and how sure.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,12 +20,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+WEB_ADDRESS = re.compile(r"^https?://[^/\s]+\.[^/\s]+(/\S*)?$")
+SET_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 class Source(Strict):
-    """A document a fact was read from."""
+    """A document a fact was read from.
+
+    A product label (confidence "label") is an FDA structured product label: it names its set id
+    (the label's identity across versions) and, where they were read, the version and effective
+    date. A fact citing it gives the section in its ``where``.
+    """
 
     title: str
-    url: str
+    url: str = Field(description="web address (http or https), never a local path")
     confidence: Confidence
+    set_id: str = Field("", description="FDA SPL set id of a label")
+    version: str = Field("", description="SPL version number of the label text read")
+    effective: dt.date | None = Field(None, description="effective date of that label version")
+
+    @model_validator(mode="after")
+    def _citable(self) -> Source:
+        if not WEB_ADDRESS.match(self.url):
+            raise ValueError(f"url must be a web address (http:// or https://), got {self.url!r}")
+        if self.set_id and not SET_ID.match(self.set_id):
+            raise ValueError(f"set_id must be an SPL set id (lower-case UUID), got {self.set_id!r}")
+        if self.confidence == "label" and not self.set_id:
+            raise ValueError("a label source needs its set_id")
+        return self
 
 
 class Sourced(Strict):
