@@ -104,10 +104,10 @@ def test_trials_pipe_into_pool__real_process() -> None:
 
 
 def test_trials__unverified_rows_are_excluded_by_default() -> None:
-    result = runner.invoke(app, ["evidence", "trials", "--outcome", "disability"])
+    result = runner.invoke(app, ["evidence", "trials", "--outcome", "excellent_responders"])
     assert result.exit_code == 2 and "--include-unverified" in result.stderr
-    result = runner.invoke(app, ["evidence", "trials", "--outcome", "disability", "--include-unverified"])
-    assert result.exit_code == 0 and "Wheeler 2001" in result.stdout
+    result = runner.invoke(app, ["evidence", "trials", "--outcome", "disability"])
+    assert result.exit_code == 0 and "Wheeler 2001" in result.stdout  # read in a review's table
 
 
 def test_forest__writes_png(tmp_path: Path) -> None:
@@ -140,6 +140,6 @@ def test_summary__json_every_outcome_and_bad_outcome_exits_2() -> None:
     data = json.loads(result.stdout)
     by = {d["outcome"]: d for d in data}
     assert by["responders_wk5"]["k"] == 1 and by["responders_wk5"]["result"]["exp_estimate"] > 1
-    assert by["disability"]["result"] is None and "nan" not in result.stdout.lower()
+    assert by["excellent_responders"]["result"] is None and "nan" not in result.stdout.lower()
     bad = runner.invoke(app, ["evidence", "summary", "--outcome", "nope"])
     assert bad.exit_code == 2 and "known:" in bad.stderr

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from bontrack.analytics.trials import TrialDataError, build_trials, load_trials, summarize, summarize_all
+from bontrack.analytics.trials import (
+    TrialDataError,
+    build_trials,
+    load_trials,
+    summarize,
+    summarize_all,
+    trials_csv,
+)
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 BCG: dict[str, Any] = json.loads((REFERENCE / "metafor_bcg.json").read_text(encoding="utf-8"))
@@ -112,6 +119,7 @@ def test_summary__published_estimate_shows_numbers_only_when_verified() -> None:
         ({"also": ["s", "nowhere"]}, "unknown source 'nowhere'"),
         ({"outcome": "other"}, "unknown outcome 'other'"),
         ({"exclude": "not placebo-controlled"}, "set verified = false"),
+        ({"verified_in": "memory"}, "verified_in must be one of"),
     ],
 )
 def test_build__inconsistent_rows_are_refused(bad: dict[str, Any], message: str) -> None:
@@ -157,3 +165,25 @@ def test_curated__pain_and_responders_as_verified_today() -> None:
     assert cochrane and cochrane[0].verified and cochrane[0].estimate == -0.07
     soares = [p for p in pain.published if "Soares 2014" in p.what]
     assert soares and not soares[0].verified and soares[0].estimate is None
+
+
+def test_trials_csv__unverified_rows_only_when_asked_and_excluded_never() -> None:
+    rows = [
+        row("Verified", events_treat=5, n_treat=10, events_ctrl=3, n_ctrl=10),
+        row("Unverified", verified=False, events_treat=9, n_treat=10, events_ctrl=1, n_ctrl=10),
+        row("Other", verified=False, exclude="not placebo-controlled", events_treat=1, n_treat=9,
+            events_ctrl=1, n_ctrl=9),
+    ]  # fmt: skip
+    trials = trials_of(*rows)
+    assert "Unverified" not in trials_csv(trials, outcome="o")
+    everything = trials_csv(trials, outcome="o", include_unverified=True)
+    assert "Unverified" in everything and "Other" not in everything
+
+
+def test_summary__a_number_read_in_a_review_table_is_labelled_so() -> None:
+    rows = [
+        row("A", events_treat=5, n_treat=10, events_ctrl=3, n_ctrl=10),
+        row("B", verified_in="review table", events_treat=6, n_treat=10, events_ctrl=3, n_ctrl=10),
+    ]
+    got = summarize(trials_of(*rows), "o")
+    assert got.labelled() == ["A", "B (review table)"] and got.to_dict()["read_in"][1] == "review table"

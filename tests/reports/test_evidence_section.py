@@ -57,7 +57,8 @@ def test_json__carries_the_numbers_that_make_each_estimate(rendered: tuple[str, 
     pooled = {p["outcome"]: p for p in report["evidence"]["pooled"]}
     for outcome, p in pooled.items():
         s = summarize(load_trials(), outcome)
-        assert p["k"] == s.k == len(p["yi"]) == len(p["vi"]) and p["studies"] == list(s.studies)
+        assert p["k"] == s.k == len(p["yi"]) == len(p["vi"]) and p["studies"] == s.labelled()
         assert p["method"] == s.method and p["shown"] == s.shown()
         assert all(n["status"] and n["url"].startswith("http") for n in p["not_pooled"])
-    assert set(pooled) == {"pain_4wk", "responders_wk5"}
+    assert set(pooled) == {"pain_4wk", "responders_wk5", "disability"}
+    assert pooled["disability"]["studies"] == ["Wheeler 2001 (review table)"]

@@ -140,7 +140,7 @@ def summary_command(
         return
     for s in summaries:
         typer.echo(f"{s.title} [{s.outcome}]")
-        typer.echo(f"  verified trials: k = {s.k}" + (f" ({', '.join(s.studies)})" if s.studies else ""))
+        typer.echo(f"  verified trials: k = {s.k}" + (f" ({', '.join(s.labelled())})" if s.studies else ""))
         typer.echo(f"  method: {s.method}")
         if s.result is not None:
             typer.echo(f"  toxin vs saline: {s.shown()}, tau^2 = {s.result.tau2:.3f}")

@@ -32,6 +32,7 @@ Z95 = 1.959963984540054
 REQUIRED = ("id", "study", "outcome", "verified", "source", "where", "note")
 CHECK_REQUIRED = ("what", "outcome", "verified", "source", "where", "note")
 CHECK_NUMBERS = ("measure", "k", "estimate", "ci_low", "ci_high")
+VERIFIED_IN = ("trial report", "review table")
 
 
 class TrialDataError(ValueError):
@@ -81,6 +82,11 @@ def build_trials(data: dict[str, Any], sources: dict[str, Any]) -> Trials:
         if row["outcome"] not in outcomes:
             raise TrialDataError(
                 f"evidence_trials.toml, trial {row['id']}: unknown outcome {row['outcome']!r}"
+            )
+        if row.get("verified_in", "trial report") not in VERIFIED_IN:
+            raise TrialDataError(
+                f"evidence_trials.toml, trial {row['id']}: "
+                f"verified_in must be one of {', '.join(VERIFIED_IN)}"
             )
         if row["verified"] and "exclude" in row:
             raise TrialDataError(
@@ -209,6 +215,14 @@ class OutcomeSummary:
     method: str
     not_pooled: tuple[NotPooled, ...]
     published: tuple[Published, ...]
+    read_in: tuple[str, ...] = ()  # per pooled study: "trial report" or "review table"
+
+    def labelled(self) -> list[str]:
+        """The pooled studies, each marked when its numbers were read in a review's table."""
+        read_in = self.read_in or ("trial report",) * len(self.studies)
+        return [
+            s if r == "trial report" else f"{s} ({r})" for s, r in zip(self.studies, read_in, strict=True)
+        ]
 
     @property
     def k(self) -> int:
@@ -230,6 +244,7 @@ class OutcomeSummary:
             "measure": self.measure,
             "k": self.k,
             "studies": list(self.studies),
+            "read_in": list(self.read_in),
             "effects": [{"study": e.study, "yi": e.yi, "vi": e.vi} for e in self.effects],
             "method": self.method,
             "shown": self.shown() or None,
@@ -268,7 +283,7 @@ def effect_of(row: dict[str, Any]) -> tuple[str, EffectSize] | None:
         return "RR", log_risk_ratio(
             row["study"], v["events_treat"], v["n_treat"], v["events_ctrl"], v["n_ctrl"]
         )
-    return "GEN", EffectSize(row["study"], v["yi"], v["vi"])
+    return str(row.get("measure", "GEN")), EffectSize(row["study"], v["yi"], v["vi"])
 
 
 def _published(trials: Trials, key: str, c: dict[str, Any]) -> Published:
@@ -304,6 +319,7 @@ def summarize(trials: Trials, outcome: str) -> OutcomeSummary:
     if outcome not in trials.outcomes:
         raise TrialDataError(f"unknown outcome {outcome!r}; known: {', '.join(sorted(trials.outcomes))}")
     effects: list[EffectSize] = []
+    read_in: list[str] = []
     measures: set[str] = set()
     not_pooled: list[NotPooled] = []
     for row in (r for r in trials.rows if r["outcome"] == outcome):
@@ -311,6 +327,7 @@ def summarize(trials: Trials, outcome: str) -> OutcomeSummary:
         if row["verified"] and "exclude" not in row and found is not None:
             measures.add(found[0])
             effects.append(found[1])
+            read_in.append(str(row.get("verified_in", "trial report")))
             continue
         if "exclude" in row:
             status, reason = "outside the question", str(row["exclude"])
@@ -346,6 +363,7 @@ def summarize(trials: Trials, outcome: str) -> OutcomeSummary:
         method=method,
         not_pooled=tuple(not_pooled),
         published=published,
+        read_in=tuple(read_in),
     )
 
 

@@ -490,7 +490,7 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
                 title,
                 res.measure,
                 res.k,
-                list(summary.studies),
+                summary.labelled(),
                 res.estimate,
                 res.ci_low,
                 res.ci_high,
