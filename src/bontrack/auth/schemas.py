@@ -19,6 +19,9 @@ class UserCreate(Input):
     role: Role
     password: Annotated[str, Field(min_length=MIN_PASSWORD, max_length=200)]
     clinic_id: Id | None = Field(None, description="the clinic the user works at; null: every clinic")
+    clinician_id: Id | None = Field(
+        None, description="the user's own clinician record at that clinic (physicians: needed to override)"
+    )
 
     @field_validator("email")
     @classmethod
@@ -35,6 +38,7 @@ class UserRead(BaseModel):
     email: str
     role: Role
     clinic_id: str | None
+    clinician_id: str | None = None
     active: bool
     created_at: UtcTime
 
