@@ -82,10 +82,16 @@ def exit_error(field: str, message: str) -> None:
 def parse_date(field: str, text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
+    from bontrack.dates import Bound, problem
+
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise InputError.one(field, f"{text!r} is not a date; allowed: YYYY-MM-DD, e.g. 2026-03-02") from None
+    wrong = problem(day, Bound.CALENDAR)
+    if wrong is not None:
+        raise InputError.one(field, wrong)
+    return day
 
 
 def due(*, date_text: str | None, days: int, fmt: str, clinic: str | None) -> None:

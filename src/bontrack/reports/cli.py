@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bontrack.dates import Bound, problem
 from bontrack.registry_cli import actor, engine, exit_error, run
 
 err = Console(stderr=True, highlight=False)
@@ -21,6 +22,9 @@ def report(
     except ValueError:
         exit_error("--date", f"{date_text!r} is not a date; use YYYY-MM-DD")
         return
+    wrong = problem(today, Bound.CALENDAR)
+    if wrong is not None:
+        exit_error("--date", wrong)
     if pdf and as_json:
         exit_error("--pdf", "choose one of --pdf and --json")
     if out is not None and out.is_dir():

@@ -25,6 +25,7 @@ from bontrack.analytics.duration import benefit_durations, kaplan_meier
 from bontrack.analytics.intervals import mean_interval, wilson_interval
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.analytics.trials import load_trials, summarize
+from bontrack.dates import EARLIEST, LATEST
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.review import due_for_review
@@ -597,6 +598,14 @@ def _coded(frames: CohortFrames) -> CohortFrames:
     )
 
 
+def _dates_at_the_edge(frames: CohortFrames) -> int:
+    """Session and measurement dates that reports.data clamped to 1900-01-01 or 2100-12-31."""
+    edges = [pd.Timestamp(EARLIEST), pd.Timestamp(LATEST)]
+    sessions = int(frames.sessions["date"].isin(edges).sum()) if len(frames.sessions) else 0
+    measured = frames.measurements.drop_duplicates(subset=["patient_id", "date", "instrument"])
+    return sessions + (int(measured["date"].isin(edges).sum()) if len(measured) else 0)
+
+
 def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Report:
     """Every section of the clinic report from the cohort frames."""
     visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
@@ -667,6 +676,13 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         "MCID) at some visit; loss is dated at the visit that found it, so the curve steps only on "
         "visit days.",
     ]
+    at_edge = _dates_at_the_edge(frames)
+    if at_edge:
+        caveats.append(
+            f"{at_edge} session or measurement date{'s' if at_edge > 1 else ''} lay outside 1900 to 2100 "
+            "(a typing error, or imported from elsewhere) and "
+            f"{'were' if at_edge > 1 else 'was'} counted as 1900-01-01 or 2100-12-31: correct them."
+        )
     return Report(
         generated_on=today.isoformat(),
         knowledge_version=kb.version,

@@ -20,6 +20,11 @@
   function filled(row) {
     return Array.prototype.some.call(row.querySelectorAll("input, select"), function (i) { return i.value.trim() !== ""; });
   }
+  // The API takes strict JSON: a number field is sent as a number, not as the text typed.
+  function valueOf(input) {
+    var v = input.value.trim();
+    return input.type === "number" && v !== "" && isFinite(Number(v)) ? Number(v) : v;
+  }
   // The plan as SessionCreate JSON: blank fields left out, blank site rows dropped (like the server).
   function plan() {
     var doc = { patient_id: form.getAttribute("data-patient-id"), sites: [] };
@@ -27,7 +32,7 @@
     Array.prototype.forEach.call(form.elements, function (input) {
       if (!input.name || input.name === "csrf_token" || input.name.indexOf("sites[") === 0) return;
       if (input.hasAttribute("data-not-plan")) return; // the reason for a correction
-      var v = input.value.trim();
+      var v = valueOf(input);
       if (v === "") return;
       var parts = input.name.split(".");
       if (parts.length === 2) { doc[parts[0]] = doc[parts[0]] || {}; doc[parts[0]][parts[1]] = v; }
@@ -37,7 +42,7 @@
       if (!filled(row)) return;
       var site = {};
       row.querySelectorAll("input, select").forEach(function (i) {
-        if (i.value.trim() !== "") site[i.name.split(".").pop()] = i.value.trim();
+        if (i.value.trim() !== "") site[i.name.split(".").pop()] = valueOf(i);
       });
       doc.sites.push(site);
       used.push(row);
