@@ -32,7 +32,7 @@ from bontrack.screening.service import screenings_of_patient
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyVisitCreate
 from bontrack.therapy.service import get_plan, record_visit
-from factories import ACTOR, DAY, saved_session
+from factories import ACTOR, DAY, saved_session, session_input
 from web.conftest import Site, log_in
 
 FAR = dt.date(9999, 12, 31)
@@ -237,6 +237,13 @@ def test_poisoned_registry__every_page_and_api_read_answers_without_a_server_err
         response = site.client.get(path, headers=headers)
         if response.status_code >= 500:
             failures.append(f"api {path} -> {response.status_code}")
+    # the engine judges a new plan in a stored context that holds such dates
+    for patient_id, episode_id in found.by_kind["episode"]:
+        body = session_input(site.world).model_dump(mode="json", exclude_none=True)
+        body |= {"patient_id": patient_id, "episode_id": episode_id}
+        response = site.client.post("/api/sessions/check", json=body, headers=headers)
+        if response.status_code >= 500:
+            failures.append(f"check of {patient_id}/{episode_id} -> {response.status_code}")
     assert not failures, "\n".join(failures)
 
 
@@ -255,3 +262,18 @@ def test_worklist_query_date__outside_1900_2100_is_a_4xx_naming_the_parameter(si
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "date"
     assert "1900-01-01" in response.json()["errors"][0]["message"]
+
+
+def test_page_forms__text_numbers_still_save_and_out_of_range_dates_are_shown_on_the_field(
+    site: Site,
+) -> None:
+    from web.test_pages import count, post_form, session_form
+
+    assert log_in(site, "physician") == 303
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    status, html = post_form(site, path, session_form(site, date="9999-12-31"))
+    assert status == 400 and 'id="err-date"' in html and "1900-01-01" in html
+    assert count(site, InjectionSessionRow) == 0
+    status, _html = post_form(site, path, session_form(site))  # units "25" typed in the form
+    assert status == 303
+    assert count(site, InjectionSessionRow) == 1
