@@ -237,6 +237,21 @@ def test_poisoned_registry__every_page_and_api_read_answers_without_a_server_err
         response = site.client.get(path, headers=headers)
         if response.status_code >= 500:
             failures.append(f"api {path} -> {response.status_code}")
+    # what only a researcher (de-identified: age bands, days from onset) or an admin reads
+    for role, path in [
+        ("researcher", "/api/research/patients"),
+        ("researcher", "/api/report"),
+        ("admin", "/api/audit?limit=500"),
+    ]:
+        response = site.client.get(path, headers=site.bearer(role))
+        if response.status_code != 200:
+            failures.append(f"{role} {path} -> {response.status_code}")
+    assert log_in(site, "researcher") == 303
+    for path in ("/patients", "/report"):
+        response = site.client.get(path)
+        if response.status_code != 200:
+            failures.append(f"researcher page {path} -> {response.status_code}")
+    site.client.cookies.clear()
     # the engine judges a new plan in a stored context that holds such dates
     for patient_id, episode_id in found.by_kind["episode"]:
         body = session_input(site.world).model_dump(mode="json", exclude_none=True)
