@@ -108,6 +108,8 @@ class Product(Strict):
     typical_cervical_session_units: SourcedRange
     max_session_units: SourcedLimit
     max_units_rolling_12_weeks: SourcedLimit
+    # the label's own cumulative interval in calendar months, when it is longer than the pathway's window
+    cumulative_label_months: SourcedNumber | None = None
     max_units_per_site: SourcedLimit | None = None
     initial_session_units: SourcedLimit | None = Field(
         None, description="label's initial total dose for a patient with no toxin history"
