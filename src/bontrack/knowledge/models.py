@@ -129,6 +129,9 @@ class CycleResponse(Sourced):
     instrument: str
     score: str
     min_improvement_percent: float = Field(gt=0, le=100)
+    judged_at_weeks: list[int] = Field(
+        min_length=1, description="visits a cycle is judged at, in order: the first with a score decides"
+    )
 
 
 class Pathway(Strict):
@@ -143,6 +146,7 @@ class Pathway(Strict):
     lot_expiry: Sourced
     cycle_response: CycleResponse
     outcome_visit_weeks: SourcedWeeks
+    adverse_event_window_days: SourcedNumber
 
 
 class Mcid(Sourced):
