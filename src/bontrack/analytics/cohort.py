@@ -148,7 +148,9 @@ def cycle_responded(
     return frame.sort_values(list(keys)).reset_index(drop=True)
 
 
-def stop_and_review(responded: pd.DataFrame, cycles_without_response: int, sessions: pd.DataFrame) -> list[str]:
+def stop_and_review(
+    responded: pd.DataFrame, cycles_without_response: int, sessions: pd.DataFrame
+) -> list[str]:
     """Patients whose latest ``cycles_without_response`` cycles were each judged and brought no
     response (knowledge: pathway.stop_review_cycles_without_response; ``responded`` from
     ``cycle_responded``: one row per cycle, ``session_id`` and ``responded`` True/False/None).
@@ -235,7 +237,9 @@ class Comparison:
         elif lo > 0:
             verdict = f"{_capital(self.label_a)} improved more than {self.label_b}, by {d:.2f} {unit} ({ci})."
         else:
-            verdict = f"{_capital(self.label_a)} improved less than {self.label_b}, by {-d:.2f} {unit} ({ci})."
+            verdict = (
+                f"{_capital(self.label_a)} improved less than {self.label_b}, by {-d:.2f} {unit} ({ci})."
+            )
         caveat = (
             ""
             if self.randomized

@@ -143,7 +143,9 @@ def cycle_responses(
     out: dict[str, bool | None] = {}
     for session in sessions:
         day = session.data.date.isoformat()
-        before = sorted((d, v) for d, sid, v, _ in measured if d <= day and sid != session.id and v is not None)
+        before = sorted(
+            (d, v) for d, sid, v, _ in measured if d <= day and sid != session.id and v is not None
+        )
         followups = {int(w): v for _, sid, v, w in measured if sid == session.id and w is not None}
         out[session.id] = cycle_responded(
             before[-1][1] if before else None,

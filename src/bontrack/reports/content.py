@@ -617,7 +617,14 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
         )
         ch = mean_interval(at["improvement"].dropna().tolist())
         clinic_change = Mean(
-            "NPRS improvement (points)", week, "first cycles", ch.n, ch.n, _value(ch.estimate), _value(ch.low), _value(ch.high)
+            "NPRS improvement (points)",
+            week,
+            "first cycles",
+            ch.n,
+            ch.n,
+            _value(ch.estimate),
+            _value(ch.low),
+            _value(ch.high),
         )
     words = (
         "Trials that compared toxin with saline injections found that saline helped almost as much: "
@@ -780,6 +787,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
             "review_percent": kb.files.pathway.cycle_response.min_improvement_percent,
             "review_judged_at_weeks": list(kb.files.pathway.cycle_response.judged_at_weeks),
             "profile_week": last_week,
+            "visit_weeks": visit_weeks,
             "min_judged": MIN_JUDGED,
         },
         responders=responders,

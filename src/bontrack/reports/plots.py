@@ -91,7 +91,7 @@ def responders_plot(report: Report) -> bytes | None:
     ax.set_ylabel("cycles responding (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Responders after each injection (95% intervals; all cycles: clustered by patient)")
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     _style(ax)
     return _png(fig)
 
@@ -231,7 +231,9 @@ def rand36_plot(report: Report) -> bytes | None:
 
 def adverse_events_plot(report: Report) -> bytes | None:
     """Adverse events per cycle with Wilson 95% intervals; label rates marked where the label has one."""
-    rows = [r for r in report.adverse_events if r.rate is not None and r.low is not None and r.high is not None]
+    rows = [
+        r for r in report.adverse_events if r.rate is not None and r.low is not None and r.high is not None
+    ]
     if not rows:
         return None
     rows = sorted(rows, key=lambda r: (r.event != "any", -(r.rate or 0)))

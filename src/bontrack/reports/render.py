@@ -44,7 +44,9 @@ def headline(report: Report) -> str:
         if r.weeks == week and r.label.startswith("Pain (NPRS)") and r.scope == "first cycles"
     ]
     treated, sessions = report.summary["patients_treated"], report.summary["sessions"]
-    parts = [f"As of {report.generated_on}, {_count(treated, 'patient')} had {_count(sessions, 'injection session')}."]
+    parts = [
+        f"As of {report.generated_on}, {_count(treated, 'patient')} had {_count(sessions, 'injection session')}."
+    ]
     if main:
         r = main[0]
         threshold = report.summary["moderate_percent"]
