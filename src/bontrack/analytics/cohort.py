@@ -24,7 +24,6 @@ from bontrack.analytics.intervals import (
 from bontrack.instruments.response import cycle_responded as responded
 from bontrack.instruments.response import judged_week
 
-
 SCOPES = ("first cycles", "all cycles")
 
 

@@ -49,7 +49,8 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
     Columns: patient_id, session_id, cycle, session_date, next_session_date, weeks, date, baseline,
     value, obs, baseline_obs, change, improvement, improvement_percent, responder_moderate,
     responder_substantial, mcid_met. ``obs`` numbers the follow-up score and ``baseline_obs`` the
-    baseline score (NaN without one) among the rule's scores, so a score used twice is known. Flags are None where they cannot be judged (no baseline; zero baseline for percents).
+    baseline score (NaN without one) among the rule's scores, so a score used twice is known.
+    Flags are None where they cannot be judged (no baseline; zero baseline for percents).
     Sessions already numbered by ``number_cycles`` are used as they are (callers that judge many
     scores number them once).
     """

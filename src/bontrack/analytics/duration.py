@@ -15,6 +15,7 @@ sensitivity line beside Kaplan-Meier's, which dates each loss at its visit.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,7 +119,7 @@ def turnbull(
             raise ValueError(f"interval [{lo}, {hi}] ends before it starts")
         obs[(float(lo), float(hi))] = obs.get((float(lo), float(hi)), 0) + 1
     ends = sorted([(lo, 0) for lo, _ in obs] + [(hi, 1) for _, hi in obs])
-    inner = [(a, b) for (a, ta), (b, tb) in zip(ends, ends[1:], strict=False) if ta == 0 and tb == 1]
+    inner = [(a, b) for (a, ta), (b, tb) in itertools.pairwise(ends) if ta == 0 and tb == 1]
     keys = list(obs)
     weights = np.array([obs[k] for k in keys], dtype=float)
     alpha = np.array([[1.0 if lo <= q and p <= hi else 0.0 for q, p in inner] for lo, hi in keys])

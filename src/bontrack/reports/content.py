@@ -72,7 +72,8 @@ DEFINITIONS = {
     "better than its baseline. Loss = the first later follow-up that is not. A cycle whose next injection "
     "(or last follow-up) comes before any loss is censored at its last follow-up still showing benefit. "
     "Kaplan-Meier on days from injection; median where S(t) <= 0.5 ('not reached' otherwise) with the "
-    "log-log interval; sensitivity: Turnbull's NPMLE with each loss in (last visit with benefit, loss visit].",
+    "log-log interval; sensitivity: Turnbull's NPMLE with each loss in (last visit with benefit, "
+    "loss visit].",
     "adverse_events": "Per session, over sessions dated at least the adverse-event window (42 days: the "
     "6-week visit is due) before the report date; interval as for all cycles (clustered by patient).",
     "comparisons": "Pain improvement at the main week of each patient's first cycle (one row per patient, "

@@ -192,26 +192,37 @@ def trajectories_plot(report: Report) -> bytes | None:
 
 def rand36_plot(report: Report) -> bytes | None:
     """RAND-36 scale means before the first injection and at its last visit, with 95% intervals."""
-    rows = report.rand36_profile
+    rows = [r for r in report.rand36_profile if r.change is not None]  # too few: no point drawn
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     ys = list(range(len(rows)))[::-1]
     week = report.summary.get("profile_week", "")
+
+    def pts(
+        values: list[tuple[float | None, float | None, float | None]],
+    ) -> list[tuple[float, float, float]]:
+        return [(a or 0.0, b or 0.0, c or 0.0) for a, b, c in values]
+
     series = (
         (
             -0.12,
             "before the first injection",
             GREY,
-            [(r.baseline, r.baseline_low, r.baseline_high) for r in rows],
+            pts([(r.baseline, r.baseline_low, r.baseline_high) for r in rows]),
         ),
-        (0.12, f"{week} weeks after", BLUE, [(r.followup, r.followup_low, r.followup_high) for r in rows]),
+        (
+            0.12,
+            f"{week} weeks after",
+            BLUE,
+            pts([(r.followup, r.followup_low, r.followup_high) for r in rows]),
+        ),
     )
-    for offset, name, color, pts in series:
+    for offset, name, color, points in series:
         ax.errorbar(
-            [p[0] for p in pts],
+            [p[0] for p in points],
             [y + offset for y in ys],
-            xerr=[[p[0] - p[1] for p in pts], [p[2] - p[0] for p in pts]],
+            xerr=[[p[0] - p[1] for p in points], [p[2] - p[0] for p in points]],
             fmt="o",
             color=color,
             capsize=3,

@@ -27,12 +27,12 @@ def _days(value: float | None) -> str:
 
 
 def _rate(x: float | None) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{100 * x:.0f}"
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.0f}"
 
 
 def _num(x: float | None, spec: str = ".2f") -> str:
     """A number as text; a missing one (None, nan, inf) as a dash, never 'nan'."""
-    return "–" if x is None or not math.isfinite(x) else format(x, spec)
+    return "-" if x is None or not math.isfinite(x) else format(x, spec)
 
 
 def headline(report: Report) -> str:
@@ -45,7 +45,8 @@ def headline(report: Report) -> str:
     ]
     treated, sessions = report.summary["patients_treated"], report.summary["sessions"]
     parts = [
-        f"As of {report.generated_on}, {_count(treated, 'patient')} had {_count(sessions, 'injection session')}."
+        f"As of {report.generated_on}, {_count(treated, 'patient')} had "
+        f"{_count(sessions, 'injection session')}."
     ]
     if main:
         r = main[0]
