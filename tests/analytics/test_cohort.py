@@ -193,7 +193,9 @@ def test_compare_groups__words_follow_the_interval_no_clear_difference() -> None
     c = compare_groups([1.0, 3.0, 2.0, 4.0], [2.0, 3.5, 1.5, 2.5], "with PT", "without PT")
     assert c.difference_low < 0 < c.difference_high and c.g_low < 0 < c.g_high
     words = c.plain_words()
-    assert words.startswith("No clear difference: with PT improved +0.12 points relative to without PT")
+    assert words.startswith(
+        "No clear difference between with PT and without PT: the difference in improvement is +0.12 points"
+    )
     assert "better" not in words and "worse" not in words
 
 

@@ -230,8 +230,8 @@ class Comparison:
         ci = f"95% CI {lo:.2f} to {hi:.2f}"
         if lo <= 0 <= hi:
             verdict = (
-                f"No clear difference: {self.label_a} improved {d:+.2f} {unit} relative to "
-                f"{self.label_b} ({ci}), and the interval includes no difference."
+                f"No clear difference between {self.label_a} and {self.label_b}: the difference in "
+                f"improvement is {d:+.2f} {unit} ({ci}), an interval that includes no difference."
             )
         elif lo > 0:
             verdict = f"{_capital(self.label_a)} improved more than {self.label_b}, by {d:.2f} {unit} ({ci})."

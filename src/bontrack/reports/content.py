@@ -67,7 +67,7 @@ DEFINITIONS = {
     "no rate, no interval, no bar. Missing numbers are null in JSON.",
     "cycle_response": "A cycle responded when its NPRS at the week-6 visit (if missing, at week 12) is at "
     "least 30% below its baseline; never judged on week 2 alone; a baseline of 0 is not judged. "
-    "Stop-and-review uses the same rule (instruments.response.cycle_responded).",
+    "Stop-and-review, in this report, the worklist and the injection plan's warning, uses this one rule.",
     "duration_of_benefit": "A cycle had benefit if some follow-up is at least the MCID (NPRS 2 points) "
     "better than its baseline. Loss = the first later follow-up that is not. A cycle whose next injection "
     "(or last follow-up) comes before any loss is censored at its last follow-up still showing benefit. "
