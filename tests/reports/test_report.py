@@ -538,3 +538,15 @@ def test_report__time_is_not_read_from_the_clock(clinic: tuple[str, Path]) -> No
         )
     assert (folder / "one.json").read_text() == (folder / "two.json").read_text()
     assert json.loads((folder / "one.json").read_text())["generated_on"] == "2026-11-23"
+
+
+def test_report__json_carries_the_numbers_behind_the_duration_and_trajectory_figures(
+    report: dict[str, Any],
+) -> None:
+    d = report["duration"]
+    assert len(d["loss_intervals"]) == d["cycles_with_benefit"]
+    assert sorted(hi for _, hi in d["loss_intervals"] if hi is not None) == d["event_days"]
+    assert sorted(lo for lo, hi in d["loss_intervals"] if hi is None) == d["censored_days"]
+    for t in report["trajectories"]:
+        assert sum(t["scores_per_point"]) == t["n_observations"]
+        assert min(t["patients_per_point"]) >= 10 and len(t["patients_per_point"]) == len(t["points"])

@@ -128,6 +128,8 @@ class Duration:
     ci_high: list[float]
     censored_days: list[int]
     event_days: list[int]
+    # per cycle with benefit: [last visit with benefit, loss visit or null if censored], in days
+    loss_intervals: list[tuple[int, int | None]]
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,9 @@ class TrajectorySeries:
     low: list[float]
     high: list[float]
     n_patients: int
-    n_observations: int
+    n_observations: int  # distinct scores used
+    scores_per_point: list[int]  # scores at each point (they sum to n_observations)
+    patients_per_point: list[int]
 
 
 @dataclass(frozen=True)
@@ -416,6 +420,8 @@ def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries 
         high=fit.high,
         n_patients=fit.n_patients,
         n_observations=fit.n_observations,
+        scores_per_point=[int(n) for n in long.groupby("visit").size().reindex(fit.visits)],
+        patients_per_point=[int(n) for n in counts.reindex(fit.visits)],
     )
 
 
@@ -832,4 +838,11 @@ def _duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
         ci_high=km.ci_high.tolist(),
         censored_days=sorted(int(x) for x in d.loc[~lost, "days"]),
         event_days=sorted(int(x) for x in d.loc[lost, "days"]),
+        loss_intervals=sorted(
+            (
+                (int(b), None if pd.isna(x) else int(x))
+                for b, x in zip(d["benefit_days"], d["loss_days"], strict=True)
+            ),
+            key=lambda pair: (pair[0], math.inf if pair[1] is None else pair[1]),
+        ),
     )
