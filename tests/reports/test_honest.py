@@ -157,6 +157,7 @@ def test_small_numbers__counts_only_no_bar_and_no_nan_anywhere() -> None:
     assert r.responders and all(x.n < MIN_JUDGED for x in r.responders)
     assert all(x.rate is None and x.low is None and x.high is None for x in r.responders)
     assert all(x.mean is None for x in r.changes)
+    assert r.evidence.clinic_change is None and all(a.source != "This clinic" for a in r.evidence.arms)
     figures = render_figures(r)
     assert "responders" not in figures and "adverse_events" not in figures  # no bar for too few
     html = render_html(r, figures)

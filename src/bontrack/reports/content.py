@@ -609,7 +609,7 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
     at = rows[rows["weeks"] == week]
     judged = at["responder_moderate"].dropna().astype(bool)
     clinic_change = None
-    if len(judged):
+    if len(judged) >= MIN_JUDGED:  # fewer: too few to estimate, no point drawn
         w = wilson_interval(int(judged.sum()), len(judged))
         arms.append(
             EvidenceArm(
