@@ -1,9 +1,11 @@
 """Stop-and-review, the one rule the clinic report and the worklist share.
 
 Pure (frames and the knowledge base in, patient ids out): the report feeds it ``cohort_frames``,
-the worklist ``review_frames`` (both in reports.data, both one read per record type). The rule is
-``analytics.cohort.stop_and_review`` over ``analytics.cycles.cycle_outcomes``, with the numbers
-from the knowledge base: pathway.stop_review_cycles_without_response and pathway.cycle_response.
+the worklist ``review_frames`` (both in reports.data, both one read per record type). A cycle's
+response is judged by ``instruments.response.cycle_responded`` (the NPRS at week 6, else week
+12; the decision engine's history uses the same function), the run of cycles without one by
+``analytics.cohort.stop_and_review``, with the numbers from the knowledge base:
+pathway.stop_review_cycles_without_response and pathway.cycle_response.
 """
 
 from __future__ import annotations
