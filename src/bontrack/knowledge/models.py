@@ -172,6 +172,9 @@ class CycleResponse(Sourced):
     instrument: str
     score: str
     min_improvement_percent: float = Field(gt=0, le=100)
+    judged_at_weeks: list[int] = Field(
+        min_length=1, description="visits a cycle is judged at, in order: the first with a score decides"
+    )
 
 
 class SourcedRoles(Sourced):
@@ -196,6 +199,7 @@ class Pathway(Strict):
     pregnancy_check_ages: SourcedRange
     trigger_point_max_age_days: SourcedNumber
     injector_roles: SourcedRoles
+    adverse_event_window_days: SourcedNumber
 
 
 class Mcid(Sourced):
