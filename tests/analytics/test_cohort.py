@@ -35,19 +35,47 @@ ROWS = rows(
 )
 
 
-def test_responder_rates__wilson_per_visit() -> None:
-    r = responder_rates(ROWS).set_index("weeks")
-    assert (r.loc[2, "n"], r.loc[2, "responders"]) == (3, 1)  # c is unjudged
-    low, high = proportion_confint(1, 3, method="wilson")
-    assert (r.loc[2, "low"], r.loc[2, "high"]) == (pytest.approx(low), pytest.approx(high))
+def test_responder_rates__first_cycles_plain_wilson_all_cycles_clustered_by_hand() -> None:
+    r = responder_rates(ROWS).set_index(["weeks", "scope"])
+    first = r.loc[(2, "first cycles")]
+    # week 2, first cycles: a1 no, b1 yes, c1 unjudged -> 1 of 2; plain Wilson
+    assert (first["n"], first["responders"], first["k"]) == (2, 1, 2)
+    low, high = proportion_confint(1, 2, method="wilson")
+    assert (first["low"], first["high"]) == (pytest.approx(low), pytest.approx(high))
+    # week 6, all cycles: a 0 of 1, b 1 of 1, d 1 of 2 -> n 4, p 1/2, k 3
+    # y - p m: -1/2, 1/2, 0 -> sum of squares 1/2; v = 3/2 * (1/2) / 16 = 3/64
+    # p(1-p)/v = (1/4) / (3/64) = 16/3, more than n: n_eff = min(n, 16/3) = 4, plain Wilson
+    every = r.loc[(6, "all cycles")]
+    assert (every["n"], every["responders"], every["k"]) == (4, 2, 3)
+    assert every["n_eff"] == 4
+    low, high = proportion_confint(2, 4, method="wilson")
+    assert (every["low"], every["high"]) == (pytest.approx(low), pytest.approx(high))
 
 
-def test_mean_change__t_interval_per_visit() -> None:
-    m = mean_change(ROWS).set_index("weeks")
-    xs = [0.5, 3.0, 1.0, 3.5]
-    low, high = stats.t.interval(0.95, 3, loc=sum(xs) / 4, scale=stats.sem(xs))
-    assert m.loc[6, "mean"] == pytest.approx(2.0)
-    assert (m.loc[6, "low"], m.loc[6, "high"]) == (pytest.approx(low), pytest.approx(high))
+def test_responder_rates__two_patients_three_cycles_cluster_adjusted_by_hand() -> None:
+    # patient p: 2 cycles, both respond; patient q: 1 cycle, no response (at week 6)
+    data = rows([("p", "p1", 1, 6, 3.0, True), ("p", "p2", 2, 6, 3.0, True), ("q", "q1", 1, 6, 0.0, False)])
+    every = responder_rates(data).set_index("scope").loc["all cycles"]
+    # n 3, p 2/3; y - p m: 2 - 4/3 = 2/3, 0 - 2/3; v = 2/1 * (8/9) / 9 = 16/81; n_eff = (2/9)/(16/81) = 9/8
+    assert (every["n"], every["k"], every["rate"]) == (3, 2, pytest.approx(2 / 3))
+    assert every["n_eff"] == pytest.approx(9 / 8)
+    low, high = proportion_confint(0.75 * 1.0, 9 / 8, method="wilson")  # p * n_eff successes of n_eff
+    assert (every["low"], every["high"]) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_mean_change__first_cycles_t_all_cycles_cluster_robust_by_hand() -> None:
+    m = mean_change(ROWS).set_index(["weeks", "scope"])
+    xs = [0.5, 3.0, 1.0]  # week 6, first cycles a1, b1, d1
+    low, high = stats.t.interval(0.95, 2, loc=1.5, scale=stats.sem(xs))
+    first = m.loc[(6, "first cycles")]
+    assert first["mean"] == pytest.approx(1.5)
+    assert (first["low"], first["high"]) == (pytest.approx(low), pytest.approx(high))
+    # all cycles at week 6: 0.5 (a), 3.0 (b), 1.0 and 3.5 (d); mean 2; residual sums per patient:
+    # a -1.5, b 1.0, d -1.0 + 1.5 = 0.5; se^2 = 3/2 * (2.25 + 1 + 0.25) / 16 = 21/64; t on 2 df
+    every = m.loc[(6, "all cycles")]
+    half = stats.t.ppf(0.975, 2) * (21 / 64) ** 0.5
+    assert (every["n"], every["k"], every["mean"]) == (4, 3, pytest.approx(2.0))
+    assert (every["low"], every["high"]) == (pytest.approx(2 - half), pytest.approx(2 + half))
 
 
 def sessions_of(rows: pd.DataFrame, *more: tuple[str, str, int]) -> pd.DataFrame:
@@ -57,39 +85,84 @@ def sessions_of(rows: pd.DataFrame, *more: tuple[str, str, int]) -> pd.DataFrame
     return pd.concat([seen, extra], ignore_index=True)
 
 
+def scores(data: list[tuple[str, str, int, float | None, int, float]]) -> pd.DataFrame:
+    """cycle_outcomes-like rows: patient, session, cycle, baseline, weeks, value."""
+    return pd.DataFrame(data, columns=["patient_id", "session_id", "cycle", "baseline", "weeks", "value"])
+
+
+def judged(frame: pd.DataFrame) -> pd.DataFrame:
+    return cycle_responded(frame, min_improvement_percent=30, judged_at_weeks=[6, 12])
+
+
+def test_cycle_responded__week_6_else_week_12_never_week_2_alone_baseline_0_not_judged() -> None:
+    frame = scores(
+        [
+            ("a", "a1", 1, 10.0, 2, 2.0),  # week 2 says yes ...
+            ("a", "a1", 1, 10.0, 6, 8.0),  # ... but week 6 decides: 20% lower, no
+            ("a", "a1", 1, 10.0, 12, 5.0),  # week 12 is not looked at when week 6 exists
+            ("b", "b1", 1, 10.0, 2, 2.0),  # week 2 alone: not judged
+            ("c", "c1", 1, 10.0, 2, 9.0),
+            ("c", "c1", 1, 10.0, 12, 7.0),  # no week 6: week 12, exactly 30% lower, yes
+            ("d", "d1", 1, 0.0, 6, 0.0),  # baseline 0: not judged
+            ("e", "e1", 1, None, 6, 1.0),  # no baseline: not judged
+        ]
+    )
+    per = judged(frame).set_index("session_id")
+    assert per.loc["a1", "responded"] is False and per.loc["a1", "judged_week"] == 6
+    assert per.loc["b1", "responded"] is None
+    assert per.loc["c1", "responded"] is True and per.loc["c1", "judged_week"] == 12
+    assert per.loc["d1", "responded"] is None and per.loc["e1", "responded"] is None
+
+
 def test_stop_and_review__the_latest_cycles_all_judged_and_failed() -> None:
-    assert stop_and_review(ROWS, 2, sessions_of(ROWS)) == ["a"]
-    assert stop_and_review(ROWS, 1, sessions_of(ROWS)) == ["a"]  # d's latest responded, c's unjudged
-    assert stop_and_review(ROWS, 3, sessions_of(ROWS)) == []
-    per = cycle_responded(ROWS).set_index("session_id")["responded"]
-    assert per["b1"] is True and pd.isna(per["c1"])
+    frame = scores(
+        [
+            ("a", "a1", 1, 8.0, 6, 7.0),
+            ("a", "a2", 2, 8.0, 6, 8.0),
+            ("b", "b1", 1, 8.0, 6, 2.0),
+            ("d", "d1", 1, 8.0, 6, 7.0),
+            ("d", "d2", 2, 8.0, 12, 4.0),
+        ]
+    )
+    per = judged(frame)
+    assert stop_and_review(per, 2, sessions_of(frame)) == ["a"]
+    assert stop_and_review(per, 1, sessions_of(frame)) == ["a"]  # d's latest responded
+    assert stop_and_review(per, 3, sessions_of(frame)) == []
 
 
 def test_stop_and_review__an_unjudged_cycle_breaks_the_run() -> None:
-    failed = rows(
+    frame = scores(
         [
-            ("e", "e1", 1, 2, 0.0, False),
-            ("e", "e2", 2, 2, 0.0, False),
-            ("f", "f1", 1, 2, 0.0, False),
-            ("f", "f2", 2, 2, 0.0, None),  # no baseline: not judged
-            ("f", "f3", 3, 2, 0.0, False),
+            ("e", "e1", 1, 8.0, 6, 8.0),
+            ("e", "e2", 2, 8.0, 6, 8.0),
+            ("f", "f1", 1, 8.0, 6, 8.0),
+            ("f", "f2", 2, 8.0, 2, 2.0),  # week 2 only: not judged, even though 75% lower
+            ("f", "f3", 3, 8.0, 6, 8.0),
         ]
     )
+    per = judged(frame)
     # e's third session has no follow-up yet; f's middle cycle was not judged
-    assert stop_and_review(failed, 2, sessions_of(failed, ("e", "e3", 3))) == []
-    assert stop_and_review(failed, 2, sessions_of(failed)) == ["e"]
-    assert stop_and_review(failed, 1, sessions_of(failed, ("e", "e3", 3))) == ["f"]
-    assert stop_and_review(failed.iloc[:0], 1, sessions_of(failed)) == []
+    assert stop_and_review(per, 2, sessions_of(frame, ("e", "e3", 3))) == []
+    assert stop_and_review(per, 2, sessions_of(frame)) == ["e"]
+    assert stop_and_review(per, 1, sessions_of(frame, ("e", "e3", 3))) == ["f"]
+    assert stop_and_review(per.iloc[:0], 1, sessions_of(frame)) == []
 
 
-def test_adverse_event_rates__cycles_with_an_event() -> None:
+def test_adverse_event_rates__sessions_with_an_event_clustered_by_patient() -> None:
     ev = pd.DataFrame(
-        {"session_id": ["s1", "s1", "s2", "s3"], "event": ["dysphagia", "headache", "dysphagia", "neck pain"]}
+        {
+            "session_id": ["s1", "s1", "s2", "s3", "old"],
+            "event": ["dysphagia", "headache", "dysphagia", "neck pain", "headache"],
+        }
     )
-    r = adverse_event_rates(ev, n_cycles=10).set_index("event")
+    sessions = pd.DataFrame({"patient_id": list("aabbcdefgh"), "session_id": [f"s{i}" for i in range(1, 11)]})
+    r = adverse_event_rates(ev, sessions).set_index("event")
     assert r.loc["dysphagia", "cycles"] == 2 and r.loc["any", "cycles"] == 3
-    low, high = proportion_confint(3, 10, method="wilson")
-    assert (r.loc["any", "low"], r.loc["any", "high"]) == (pytest.approx(low), pytest.approx(high))
+    assert r.loc["headache", "cycles"] == 1  # the event of a session not rated is left out
+    # any: a 2 of 2, b 1 of 2, others 0 of 1; n 10, p 0.3, k 8
+    # y - p m: 1.4, 0.4, -0.3 x 6 -> 1.96 + 0.16 + 0.54 = 2.66; v = 8/7 * 2.66 / 100
+    v = 8 / 7 * 2.66 / 100
+    assert r.loc["any", "k"] == 8 and r.loc["any", "n_eff"] == pytest.approx(min(10, 0.21 / v))
 
 
 def test_compare_groups__welch_matches_scipy_and_words_say_not_randomized() -> None:
@@ -100,5 +173,32 @@ def test_compare_groups__welch_matches_scipy_and_words_say_not_randomized() -> N
     assert (c.difference_low, c.difference_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert c.hedges_g > 0 and c.g_low < c.hedges_g < c.g_high
     assert "not randomized" in c.plain_words()
+    # g's interval is the difference's on the pooled-SD scale: the two agree about zero
+    assert c.g_low / c.difference_low == pytest.approx(c.hedges_g / c.difference)
+
+
+def test_compare_groups__words_follow_the_interval_better() -> None:
+    c = compare_groups([3.0, 4.0, 2.5, 5.0, 3.5], [1.0, 2.0, 1.5, 0.5], "with PT", "without PT")
+    assert c.difference_low > 0
+    assert c.plain_words().startswith("With PT improved more than without PT, by 2.35 points (95% CI ")
+
+
+def test_compare_groups__words_follow_the_interval_worse() -> None:
+    c = compare_groups([1.0, 2.0, 1.5, 0.5], [3.0, 4.0, 2.5, 5.0, 3.5], "with PT", "without PT")
+    assert c.difference_high < 0
+    assert c.plain_words().startswith("With PT improved less than without PT, by 2.35 points (95% CI ")
+
+
+def test_compare_groups__words_follow_the_interval_no_clear_difference() -> None:
+    c = compare_groups([1.0, 3.0, 2.0, 4.0], [2.0, 3.5, 1.5, 2.5], "with PT", "without PT")
+    assert c.difference_low < 0 < c.difference_high and c.g_low < 0 < c.g_high
+    words = c.plain_words()
+    assert words.startswith(
+        "No clear difference between with PT and without PT: the difference in improvement is +0.12 points"
+    )
+    assert "better" not in words and "worse" not in words
+
+
+def test_compare_groups__too_small_groups_refused() -> None:
     with pytest.raises(ValueError, match="at least 2"):
-        compare_groups([1.0], b, "x", "y")
+        compare_groups([1.0], [1.0, 2.0], "x", "y")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes
-from bontrack.analytics.duration import benefit_durations, kaplan_meier
+from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
 
 NPRS = ResponseRule("nprs", "pain_intensity", "lower", mcid=2, moderate_percent=30, substantial_percent=50)
 T = pd.Timestamp
@@ -67,23 +68,72 @@ def test_benefit_durations__loss_reinjection_and_censoring() -> None:
     assert "b1" not in d.index  # no baseline, no information
 
 
-def test_benefit_durations__reinjection_before_loss_is_the_event_and_last_visit_censors() -> None:
+def test_benefit_durations__reinjection_before_loss_censors_at_the_last_visit_with_benefit() -> None:
     s = pd.DataFrame(
         {"patient_id": ["p", "p"], "session_id": ["s1", "s2"], "date": [T("2026-01-01"), T("2026-03-01")]}
     )
     m = pd.DataFrame(
         [
             ("p", None, None, T("2026-01-01"), 8.0),
-            ("p", "s1", 2, T("2026-01-15"), 3.0),
-            ("p", None, None, T("2026-03-01"), 8.0),
+            ("p", "s1", 2, T("2026-01-15"), 3.0),  # day 14: benefit
+            ("p", None, None, T("2026-03-01"), 8.0),  # re-injected on day 59 before any loss
             ("p", "s2", 6, T("2026-04-12"), 2.0),
         ],
         columns=["patient_id", "session_id", "weeks_after_session", "date", "value"],
     )
     m["instrument"], m["score"] = "nprs", "pain_intensity"
     d = benefit_durations(cycle_outcomes(s, m, NPRS), mcid=2).set_index("session_id")
-    assert (d.loc["s1", "days"], bool(d.loc["s1", "lost"])) == (59, True)  # re-injected on day 59
+    # a scheduled re-injection is not a loss: censored at day 14, the last visit showing benefit
+    assert (d.loc["s1", "days"], bool(d.loc["s1", "lost"])) == (14, False)
     assert (d.loc["s2", "days"], bool(d.loc["s2", "lost"])) == (42, False)  # still better when last seen
+
+
+def test_benefit_durations__a_follow_up_after_the_next_injection_is_no_loss_of_this_cycle() -> None:
+    s = pd.DataFrame(
+        {"patient_id": ["p", "p"], "session_id": ["s1", "s2"], "date": [T("2026-01-01"), T("2026-02-01")]}
+    )
+    m = pd.DataFrame(
+        [
+            ("p", None, None, T("2026-01-01"), 8.0),
+            ("p", "s1", 2, T("2026-01-15"), 3.0),  # day 14: benefit
+            ("p", "s1", 6, T("2026-02-12"), 8.0),  # after the next injection (day 31): not a loss
+        ],
+        columns=["patient_id", "session_id", "weeks_after_session", "date", "value"],
+    )
+    m["instrument"], m["score"] = "nprs", "pain_intensity"
+    d = benefit_durations(cycle_outcomes(s, m, NPRS), mcid=2).set_index("session_id")
+    assert (d.loc["s1", "days"], bool(d.loc["s1", "lost"]), d.loc["s1", "benefit_days"]) == (14, False, 14)
+
+
+def test_benefit_durations__loss_interval_from_last_benefit_visit_to_the_loss_visit() -> None:
+    d = benefit_durations(cycle_outcomes(*frames(), NPRS), mcid=2).set_index("session_id")
+    # a1: benefit on day 14 and 42, lost on day 84 -> the loss lies in (42, 84]
+    assert (d.loc["a1", "benefit_days"], d.loc["a1", "loss_days"]) == (42, 84.0)
+
+
+def test_turnbull__two_innermost_intervals_by_hand_and_as_lifelines() -> None:
+    # losses in (14, 42] twice, (42, 84] once, (14, 84] once; censored after 42 twice.
+    # Innermost intervals [15, 42] and [43, 84] (integer days); likelihood p1^2 p2 (p1 + p2) p2^2
+    # with p1 + p2 = 1 is p1^2 p2^3: p1 = 2/5, p2 = 3/5. S(t) reaches 0.5 inside [43, 84].
+    lower = [15, 15, 43, 15, 43, 43]
+    upper = [42, 42, 84, 84, math.inf, math.inf]
+    t = turnbull(lower, upper)
+    assert t.intervals == [(15, 42), (43, 84)]
+    assert t.mass == [pytest.approx(0.4, abs=1e-6), pytest.approx(0.6, abs=1e-6)]
+    assert (t.median_low, t.median_high) == (43, 84)
+    assert t.survival_after(42) == pytest.approx(0.6, abs=1e-6)
+    from lifelines import KaplanMeierFitter
+
+    with np.errstate(all="ignore"):
+        lf = KaplanMeierFitter().fit_interval_censoring(np.array(lower, float), np.array(upper, float))
+    assert lf.survival_function_.loc[43.0].iloc[0] == pytest.approx(0.6, abs=1e-4)
+
+
+def test_turnbull__never_half_lost_is_not_reached() -> None:
+    # one loss in [15, 42], two still better after 42: S stays at 2/3 as far as anyone was seen
+    t = turnbull([15, 43, 43], [42, math.inf, math.inf])
+    assert (t.median_low, t.median_high) == (43, math.inf)
+    assert t.mass[0] == pytest.approx(1 / 3, abs=1e-6)
 
 
 def test_benefit_durations__benefit_that_starts_late_is_timed_from_the_injection() -> None:

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["effect_sizes", "evidence", "evidence_csv", "trials", "forest"]
+MODULES = ["effect_sizes", "evidence", "evidence_csv", "trials", "forest", "intervals"]
 
 
 @pytest.mark.parametrize("name", MODULES)

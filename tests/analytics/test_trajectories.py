@@ -68,3 +68,55 @@ def test_fit_trajectory__intervals_are_dense_gls_at_the_fitted_variances() -> No
     assert t.mean == pytest.approx(list(beta), abs=1e-9)
     half = [h - m for h, m in zip(t.high, t.mean, strict=True)]
     assert half == pytest.approx(list(1.959963984540054 * np.sqrt(np.diag(cov))), rel=1e-9)
+
+
+def test_visit_frame__each_score_once_a_baseline_is_week_0_of_its_cycle_only() -> None:
+    from bontrack.analytics.cycles import ResponseRule, cycle_outcomes
+    from bontrack.analytics.trajectories import visit_frame
+
+    t = pd.Timestamp
+    sessions = pd.DataFrame(
+        {
+            "patient_id": ["p", "p", "q", "q"],
+            "session_id": ["p1", "p2", "q1", "q2"],
+            "date": [t("2026-01-01"), t("2026-04-01"), t("2026-01-02"), t("2026-01-20")],
+        }
+    )
+    m = pd.DataFrame(
+        [
+            ("p", None, None, t("2026-01-01"), 8.0),  # p1's baseline
+            ("p", "p1", 2, t("2026-01-15"), 4.0),
+            ("p", "p1", 12, t("2026-03-25"), 6.0),  # p1's week 12 and p2's baseline: one score
+            ("p", "p2", 2, t("2026-04-15"), 3.0),
+            ("q", None, None, t("2026-01-01"), 7.0),  # baseline of q1 and of q2 (nothing between)
+            ("q", "q2", 2, t("2026-02-03"), 5.0),
+            ("q", "q1", 6, t("2026-02-13"), 6.0),  # q1's week 6, late: after q2 was given
+        ],
+        columns=["patient_id", "session_id", "weeks_after_session", "date", "value"],
+    )
+    m["instrument"], m["score"] = "nprs", "pain_intensity"
+    rows = cycle_outcomes(sessions, m, ResponseRule("nprs", "pain_intensity", "lower", 2, 30, 50))
+    long = visit_frame(rows)
+    got = sorted(zip(long["session_id"], long["weeks"], long["value"], strict=True))
+    # 7 distinct scores, 7 points (each cycle's baseline as an extra point gave 9): q's first
+    # score is the week 0 of q1, the earlier of the two cycles it is the baseline of
+    assert got == [
+        ("p1", 0, 8.0),
+        ("p1", 2, 4.0),
+        ("p2", 0, 6.0),
+        ("p2", 2, 3.0),
+        ("q1", 0, 7.0),
+        ("q1", 6, 6.0),
+        ("q2", 2, 5.0),
+    ]
+    # up to cycle 1 only: p's week-12 score is nobody's week 0 then, so it stays p1's follow-up
+    first = visit_frame(rows, max_cycle=1)
+    assert sorted(zip(first["session_id"], first["weeks"], strict=True)) == [
+        ("p1", 0),
+        ("p1", 2),
+        ("p1", 12),
+        ("q1", 0),
+        ("q1", 6),
+    ]
+    frame = long.assign(visit=long["weeks"])[["patient_id", "visit", "value"]]
+    assert fit_trajectory(frame).n_observations == 7

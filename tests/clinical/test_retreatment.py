@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 import pytest
 
 from tests.clinical.conftest import codes, make
@@ -88,3 +91,47 @@ def test_stop_and_review__not_when_the_latest_responded_or_is_unjudged(run, last
         past("2026-06-01", units=50, responded=last),
     ]
     assert "pathway.stop_and_review" not in codes(run(make(history=history)))
+
+
+# BOTOX label section 2.1: 400 U in a 3-month interval, longer than the pathway's 84 days.
+def _botox_after(days: int, prior: float, planned: float) -> dict[str, Any]:
+    day = date(2026, 11, 23) - timedelta(days=days)
+    doc = make(history=[{"date": day.isoformat(), "product": "botox", "total_units": prior}])
+    doc["plan"]["vial_units"] = 200
+    doc["plan"]["diluent_ml"] = 4.0
+    doc["plan"]["sites"] = [{"muscle": "upper_trapezius", "side": "left", "units": planned}]
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("days", "code"),
+    [
+        (83, "dose.cumulative_window"),  # inside 84 days: blocks
+        (84, "dose.cumulative_label_interval"),  # 2026-08-31: inside 3 months, warns
+        (91, "dose.cumulative_label_interval"),  # 2026-08-24
+        (92, None),  # 2026-08-23: exactly 3 months before, outside
+    ],
+)
+def test_botox_label_3_month_interval(run, days: int, code: str | None) -> None:
+    decision = run(_botox_after(days, prior=300, planned=150))
+    found = codes(decision) & {"dose.cumulative_window", "dose.cumulative_label_interval"}
+    assert found == ({code} if code else set())
+    if code == "dose.cumulative_label_interval":
+        warn = next(f for f in decision.findings if f.code == code)
+        assert warn.severity == "warn"
+        assert "450 U, above the label's 400 U in a 3-month interval" in warn.message
+        assert "section 2.1" in warn.source
+
+
+def test_botox_label_interval__within_the_limit_says_nothing(run) -> None:
+    assert "dose.cumulative_label_interval" not in codes(run(_botox_after(88, prior=200, planned=150)))
+
+
+def test_months_before_keeps_the_day_or_takes_the_month_s_last() -> None:
+    from bontrack.clinical.retreatment import months_before
+
+    assert months_before(date(2026, 11, 23), 3) == date(2026, 8, 23)
+    assert months_before(date(2026, 5, 31), 3) == date(2026, 2, 28)
+    assert months_before(date(2024, 5, 31), 3) == date(2024, 2, 29)
+    assert months_before(date(2026, 1, 15), 3) == date(2025, 10, 15)
+    assert months_before(date(2026, 8, 23), -3) == date(2026, 11, 23)

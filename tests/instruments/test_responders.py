@@ -110,17 +110,19 @@ def test_rand36__improvement_is_mirror_of_nprs_convention(baseline: int, followu
 @pytest.mark.parametrize(
     ("baseline", "followups", "expected"),
     [
-        (7, [4.9], True),  # exactly 30%
-        (7, [5], False),
-        (10, [8, 7.5], False),
-        (10, [8, 7], True),
-        (0, [0], None),  # a zero baseline cannot improve
-        (None, [3], None),
-        (6, [], None),
-        (6, [None], None),
+        (7, {6: 4.9}, True),  # exactly 30%
+        (7, {6: 5}, False),
+        (10, {2: 7, 6: 8}, False),  # judged at week 6, not week 2
+        (10, {2: 9, 12: 7}, True),  # no week 6: week 12
+        (10, {2: 1}, None),  # never on week 2 alone
+        (10, {6: None, 12: 6}, True),  # a missing week-6 score is no score
+        (0, {6: 0}, None),  # a zero baseline cannot improve
+        (None, {6: 3}, None),
+        (6, {}, None),
     ],
 )
 def test_cycle_responded__boundaries(baseline, followups, expected) -> None:
     from bontrack.instruments.response import cycle_responded
 
-    assert cycle_responded(baseline, followups, min_improvement_percent=30) is expected
+    got = cycle_responded(baseline, followups, min_improvement_percent=30, judged_at_weeks=[6, 12])
+    assert got is expected

@@ -66,7 +66,7 @@ def test_report__a_registry_with_year_9999_and_0001_records_renders_html_pdf_and
     data = json.loads((tmp_path / "r.json").read_text())
     assert json.dumps(data, allow_nan=False)  # plain JSON: no NaN from a date it could not place
     flagged = [c for c in data["caveats"] if "outside 1900 to 2100" in c]
-    assert flagged and "counted as 1900-01-01 or 2100-12-31" in flagged[0], data["caveats"]
+    assert flagged and "taken as 1900-01-01 or 2100-12-31" in flagged[0], data["caveats"]
 
 
 def test_report_command__a_date_outside_1900_2100_exits_2_naming_it(tmp_path: Path) -> None:

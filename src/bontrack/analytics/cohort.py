@@ -7,73 +7,162 @@ results with 95% intervals. Nothing here reads a database.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from bontrack.analytics.cycles import number_cycles
-from bontrack.analytics.intervals import mean_interval, wilson_interval
+from bontrack.analytics.intervals import (
+    clustered_mean_interval,
+    clustered_wilson,
+    mean_interval,
+    wilson_interval,
+)
+from bontrack.instruments.response import cycle_responded as responded
+from bontrack.instruments.response import judged_week
+
+SCOPES = ("first cycles", "all cycles")
+
+
+def _judged(g: pd.DataFrame, flag: str) -> pd.DataFrame:
+    out = g.dropna(subset=[flag])
+    return out.assign(hit=out[flag].astype(bool).astype(int))
 
 
 def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") -> pd.DataFrame:
-    """Per visit week: judged cycles, responders, rate and Wilson 95% interval."""
+    """Per visit week, twice: each patient's first cycle (plain Wilson 95%) and all cycles
+    (Wilson with the patient-clustered effective sample size, ``intervals.clustered_wilson``).
+
+    Columns: weeks, scope, n (judged cycles), responders, k (patients), n_eff, rate, low, high.
+    """
     out = []
     for weeks, g in cycle_rows.groupby("weeks", sort=True):
-        judged = g[flag].dropna().astype(bool)
-        r = wilson_interval(int(judged.sum()), len(judged))
+        judged = _judged(g, flag)
+        first = judged[judged["cycle"] == 1]
+        r = wilson_interval(int(first["hit"].sum()), len(first))
         out.append(
             {
                 "weeks": int(str(weeks)),
+                "scope": SCOPES[0],
                 "n": r.n,
-                "responders": int(judged.sum()),
+                "responders": int(first["hit"].sum()),
+                "k": int(first["patient_id"].nunique()),
+                "n_eff": float(r.n),
                 "rate": r.estimate,
                 "low": r.low,
                 "high": r.high,
             }
         )
-    return pd.DataFrame(out, columns=["weeks", "n", "responders", "rate", "low", "high"])
+        per = judged.groupby("patient_id", sort=True)["hit"].agg(["sum", "size"])
+        c = clustered_wilson(per["sum"].astype(int).tolist(), per["size"].astype(int).tolist())
+        out.append(
+            {
+                "weeks": int(str(weeks)),
+                "scope": SCOPES[1],
+                "n": c.n,
+                "responders": int(judged["hit"].sum()),
+                "k": c.k,
+                "n_eff": c.n_eff,
+                "rate": c.estimate,
+                "low": c.low,
+                "high": c.high,
+            }
+        )
+    columns = ["weeks", "scope", "n", "responders", "k", "n_eff", "rate", "low", "high"]
+    return pd.DataFrame(out, columns=columns)
 
 
 def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.DataFrame:
-    """Per visit week: mean of ``column`` with a t 95% interval."""
+    """Per visit week, twice: first cycles (ordinary t 95% interval) and all cycles (cluster-robust
+    standard error over patients, t on k - 1 degrees of freedom). Columns: weeks, scope, n, k,
+    mean, low, high."""
     out = []
     for weeks, g in cycle_rows.groupby("weeks", sort=True):
-        r = mean_interval(g[column].dropna().tolist())
-        out.append({"weeks": int(str(weeks)), "n": r.n, "mean": r.estimate, "low": r.low, "high": r.high})
-    return pd.DataFrame(out, columns=["weeks", "n", "mean", "low", "high"])
+        g = g.dropna(subset=[column])
+        first = g[g["cycle"] == 1]
+        r = mean_interval(first[column].tolist())
+        out.append(
+            {
+                "weeks": int(str(weeks)),
+                "scope": SCOPES[0],
+                "n": r.n,
+                "k": int(first["patient_id"].nunique()),
+                "mean": r.estimate,
+                "low": r.low,
+                "high": r.high,
+            }
+        )
+        c = clustered_mean_interval(g[column].tolist(), g["patient_id"].tolist())
+        out.append(
+            {
+                "weeks": int(str(weeks)),
+                "scope": SCOPES[1],
+                "n": c.n,
+                "k": c.k,
+                "mean": c.estimate,
+                "low": c.low,
+                "high": c.high,
+            }
+        )
+    return pd.DataFrame(out, columns=["weeks", "scope", "n", "k", "mean", "low", "high"])
 
 
-def cycle_responded(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") -> pd.DataFrame:
-    """One row per cycle: ``responded`` True if any follow-up met ``flag``, False if none, NA if unjudged."""
-    keys = ["patient_id", "session_id", "cycle"]
-    judged = cycle_rows[flag].map(lambda v: np.nan if v is None or pd.isna(v) else float(bool(v)))
-    best = judged.groupby([cycle_rows[k] for k in keys], sort=True).max()
-    out = best.rename("responded").reset_index()
-    out["responded"] = out["responded"].map(lambda v: pd.NA if pd.isna(v) else bool(v)).astype(object)
-    return out
+def cycle_responded(
+    cycle_rows: pd.DataFrame, *, min_improvement_percent: float, judged_at_weeks: Sequence[int]
+) -> pd.DataFrame:
+    """One row per cycle with follow-ups: ``responded`` by the pathway's one rule
+    (``instruments.response.cycle_responded``: the score at week 6, else week 12, at least the
+    percentage below baseline; None (not judged) otherwise), and ``judged_week``.
+
+    ``cycle_rows`` from ``cycles.cycle_outcomes`` (lower is better: the pathway judges pain).
+    """
+    keys = ("patient_id", "session_id", "cycle")
+    per: dict[Any, tuple[Any, Any, float | None, dict[int, float | None]]] = {}
+    columns = [cycle_rows[c] for c in (*keys, "baseline", "weeks", "value")]
+    for pid, sid, cyc, base, weeks, value in zip(*columns, strict=True):
+        entry = per.get(sid)
+        if entry is None:
+            entry = per[sid] = (pid, cyc, None if pd.isna(base) else float(base), {})
+        entry[3][int(weeks)] = None if pd.isna(value) else float(value)
+    out = [
+        {
+            "patient_id": pid,
+            "session_id": sid,
+            "cycle": cyc,
+            "responded": responded(
+                base,
+                follow,
+                min_improvement_percent=min_improvement_percent,
+                judged_at_weeks=judged_at_weeks,
+            ),
+            "judged_week": judged_week(follow, judged_at_weeks),
+        }
+        for sid, (pid, cyc, base, follow) in per.items()
+    ]
+    frame = pd.DataFrame(out, columns=[*keys, "responded", "judged_week"])
+    frame["responded"] = frame["responded"].astype(object)
+    return frame.sort_values(list(keys)).reset_index(drop=True)
 
 
 def stop_and_review(
-    cycle_rows: pd.DataFrame, cycles_without_response: int, sessions: pd.DataFrame
+    responded: pd.DataFrame, cycles_without_response: int, sessions: pd.DataFrame
 ) -> list[str]:
     """Patients whose latest ``cycles_without_response`` cycles were each judged and brought no
-    response (knowledge: pathway.stop_review_cycles_without_response; ``cycle_rows`` flagged by
-    pathway.cycle_response). Every session is a cycle: an unjudged one (no baseline, no follow-up
-    yet) among the latest breaks the run, as in the decision engine's stop-and-review warning.
+    response (knowledge: pathway.stop_review_cycles_without_response; ``responded`` from
+    ``cycle_responded``: one row per cycle, ``session_id`` and ``responded`` True/False/None).
+    Every session is a cycle: an unjudged one (no baseline, no week-6 or week-12 score yet)
+    among the latest breaks the run, as in the decision engine's stop-and-review warning.
 
     ``sessions``: every session (``patient_id``, ``session_id``, ``date``), numbered by
     ``cycles.number_cycles`` unless it has a ``cycle`` column already. Sorted patient ids.
     """
     numbered = sessions if "cycle" in sessions.columns else number_cycles(sessions)
-    per = cycle_responded(cycle_rows)[["session_id", "responded"]] if len(cycle_rows) else None
     cycles = numbered[["patient_id", "session_id", "cycle"]]
-    if per is None:
-        failed = pd.Series(False, index=cycles.index)
-    else:
-        judged = dict(zip(per["session_id"], per["responded"], strict=True))
-        failed = cycles["session_id"].map(lambda s: judged.get(s) is False).astype(bool)
+    judged = dict(zip(responded["session_id"], responded["responded"], strict=True))
+    failed = cycles["session_id"].map(lambda s: judged.get(s) is False).astype(bool)
     latest = cycles.assign(failed=failed).sort_values(["patient_id", "cycle"])
     latest = latest.groupby("patient_id", sort=True).tail(cycles_without_response)
     counts = latest.groupby("patient_id", sort=True)["failed"].agg(["size", "all"])
@@ -81,38 +170,37 @@ def stop_and_review(
     return sorted(str(p) for p in due.index)
 
 
-def adverse_event_rates(events: pd.DataFrame, n_cycles: int) -> pd.DataFrame:
-    """Per event term: cycles with at least one such event among ``n_cycles``, rate and Wilson interval.
+def adverse_event_rates(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """Per event term: sessions with at least one such event among ``sessions``, the rate and a
+    Wilson interval with the patient-clustered effective sample size (a patient's sessions are
+    not independent).
 
-    ``events`` has one row per report: ``session_id``, ``event``.
+    ``events`` has one row per report: ``session_id``, ``event`` (events of other sessions are
+    ignored); ``sessions``: ``patient_id``, ``session_id``, the sessions rated. Columns: event,
+    cycles (sessions with the event), n_cycles, k (patients), n_eff, rate, low, high.
     """
-    out = []
-    for term, g in events.groupby("event", sort=True):
-        k = int(g["session_id"].nunique())
-        r = wilson_interval(k, n_cycles)
-        out.append(
-            {
-                "event": term,
-                "cycles": k,
-                "n_cycles": n_cycles,
-                "rate": r.estimate,
-                "low": r.low,
-                "high": r.high,
-            }
-        )
-    any_k = int(events["session_id"].nunique()) if len(events) else 0
-    r = wilson_interval(any_k, n_cycles)
-    out.append(
-        {
-            "event": "any",
-            "cycles": any_k,
+    ids = set(sessions["session_id"])
+    events = events[events["session_id"].isin(ids)]
+    n_cycles = len(sessions)
+
+    def row(term: str, hit_sessions: set[Any]) -> dict[str, Any]:
+        hit = sessions["session_id"].isin(hit_sessions).astype(int)
+        per = hit.groupby(sessions["patient_id"], sort=True).agg(["sum", "size"])
+        c = clustered_wilson(per["sum"].astype(int).tolist(), per["size"].astype(int).tolist())
+        return {
+            "event": term,
+            "cycles": int(hit.sum()),
             "n_cycles": n_cycles,
-            "rate": r.estimate,
-            "low": r.low,
-            "high": r.high,
+            "k": c.k,
+            "n_eff": c.n_eff,
+            "rate": c.estimate,
+            "low": c.low,
+            "high": c.high,
         }
-    )
-    return pd.DataFrame(out, columns=["event", "cycles", "n_cycles", "rate", "low", "high"])
+
+    out = [row(str(term), set(g["session_id"])) for term, g in events.groupby("event", sort=True)]
+    out.append(row("any", set(events["session_id"])))
+    return pd.DataFrame(out, columns=["event", "cycles", "n_cycles", "k", "n_eff", "rate", "low", "high"])
 
 
 @dataclass(frozen=True)
@@ -135,23 +223,40 @@ class Comparison:
     g_high: float
     randomized: bool = False
 
-    def plain_words(self) -> str:
-        direction = "more" if self.difference > 0 else "less"
-        crosses = self.difference_low <= 0 <= self.difference_high
-        verdict = "the interval includes no difference" if crosses else "the interval excludes no difference"
+    def plain_words(self, unit: str = "points") -> str:
+        """The sentence, generated from the difference's 95% interval: an interval that includes
+        zero says "no clear difference"; one that excludes it says better or worse by how much."""
+        lo, hi, d = self.difference_low, self.difference_high, self.difference
+        ci = f"95% CI {lo:.2f} to {hi:.2f}"
+        if lo <= 0 <= hi:
+            verdict = (
+                f"No clear difference between {self.label_a} and {self.label_b}: the difference in "
+                f"improvement is {d:+.2f} {unit} ({ci}), an interval that includes no difference."
+            )
+        elif lo > 0:
+            verdict = f"{_capital(self.label_a)} improved more than {self.label_b}, by {d:.2f} {unit} ({ci})."
+        else:
+            verdict = (
+                f"{_capital(self.label_a)} improved less than {self.label_b}, by {-d:.2f} {unit} ({ci})."
+            )
         caveat = (
             ""
             if self.randomized
             else " The groups were not randomized, so this is an association, not an effect."
         )
-        return (
-            f"{self.label_a} improved {abs(self.difference):.2f} {direction} than {self.label_b} "
-            f"(95% CI {self.difference_low:.2f} to {self.difference_high:.2f}; {verdict}).{caveat}"
-        )
+        return verdict + caveat
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def compare_groups(a: list[float], b: list[float], label_a: str, label_b: str) -> Comparison:
-    """Welch mean difference and Hedges' g (Hedges & Olkin variance) with normal 95% intervals."""
+    """Welch mean difference with its t 95% interval, and Hedges' g on the same interval.
+
+    g's interval is the difference's interval divided by the pooled SD (times Hedges' small-sample
+    factor J), so the effect size and the difference never disagree about zero.
+    """
     n1, n2 = len(a), len(b)
     if n1 < 2 or n2 < 2:
         raise ValueError(f"each group needs at least 2 values ({label_a}: {n1}, {label_b}: {n2})")
@@ -164,9 +269,6 @@ def compare_groups(a: list[float], b: list[float], label_a: str, label_b: str) -
     diff = m1 - m2
     sp = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
     j = 1 - 3 / (4 * (n1 + n2) - 9)
-    g = j * diff / sp if sp > 0 else 0.0
-    g_se = math.sqrt((n1 + n2) / (n1 * n2) + g * g / (2 * (n1 + n2)))
-    z = float(stats.norm.ppf(0.975))
-    return Comparison(
-        label_a, label_b, n1, n2, diff, diff - t * se, diff + t * se, g, g - z * g_se, g + z * g_se
-    )
+    low, high = diff - t * se, diff + t * se
+    scale = j / sp if sp > 0 else 0.0
+    return Comparison(label_a, label_b, n1, n2, diff, low, high, scale * diff, scale * low, scale * high)

@@ -47,20 +47,25 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
     """One row per (session, follow-up visit) with baseline, value, change and responder flags.
 
     Columns: patient_id, session_id, cycle, session_date, next_session_date, weeks, date, baseline,
-    value, change, improvement, improvement_percent, responder_moderate, responder_substantial,
-    mcid_met. Flags are None where they cannot be judged (no baseline; zero baseline for percents).
+    value, obs, baseline_obs, change, improvement, improvement_percent, responder_moderate,
+    responder_substantial, mcid_met. ``obs`` numbers the follow-up score and ``baseline_obs`` the
+    baseline score (NaN without one) among the rule's scores, so a score used twice is known.
+    Flags are None where they cannot be judged (no baseline; zero baseline for percents).
     Sessions already numbered by ``number_cycles`` are used as they are (callers that judge many
     scores number them once).
     """
     numbered = "cycle" in sessions.columns and "next_session_date" in sessions.columns
     cycles = (sessions if numbered else number_cycles(sessions)).rename(columns={"date": "session_date"})
     m = measurements[(measurements["instrument"] == rule.instrument) & (measurements["score"] == rule.score)]
-    m = m.dropna(subset=["value"])
+    # each score's identity (``obs``): a score that is one cycle's baseline and another's
+    # follow-up is one observation (trajectories.visit_frame uses it once)
+    m = m.dropna(subset=["value"]).reset_index(drop=True)
+    m = m.assign(obs=m.index.to_numpy())
     base = (
         pd.merge_asof(
             cycles.sort_values("session_date"),
-            m.sort_values("date")[["patient_id", "date", "value"]].rename(
-                columns={"date": "baseline_date", "value": "baseline"}
+            m.sort_values(["date", "obs"])[["patient_id", "date", "value", "obs"]].rename(
+                columns={"date": "baseline_date", "value": "baseline", "obs": "baseline_obs"}
             ),
             left_on="session_date",
             right_on="baseline_date",
@@ -83,6 +88,8 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
             "date": rows["date"],
             "baseline": rows["baseline"].astype(float),
             "value": rows["value"].astype(float),
+            "obs": rows["obs"].astype(int),
+            "baseline_obs": rows["baseline_obs"].astype(float),
         }
     )
     sign = -1.0 if rule.better == "lower" else 1.0

@@ -2,56 +2,142 @@
 
 A cycle *had benefit* when some follow-up improved on baseline by at least the minimal important
 difference (MCID). Only such cycles enter the analysis (the others never had a benefit to lose;
-the report counts them beside the curve). Benefit is lost at the first later follow-up whose
-improvement is below the MCID (pain back to within the MCID of baseline), or at the next
-injection, whichever comes first: an event. A cycle with neither is censored at its last
-follow-up: the patient was still better when last seen. Loss is dated at the visit that found
-it, so durations are the upper end of an interval (visits are weeks apart).
+the report counts them beside the curve). Benefit is *lost* at the first later follow-up whose
+improvement is below the MCID: an event, dated at the visit that found it. A cycle whose next
+injection (or whose last follow-up) comes before any loss is *censored* at its last follow-up
+that still showed benefit: a scheduled re-injection is not a loss, so the schedule does not end
+the benefit. Follow-ups dated after the next injection belong to no loss of this cycle.
+
+Visits are weeks apart, so a loss lies somewhere between the last visit with benefit and the
+visit that found it: ``turnbull`` estimates the curve from those intervals (the NPMLE), a
+sensitivity line beside Kaplan-Meier's, which dates each loss at its visit.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
 def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
-    """One row per cycle that had benefit: ``days`` and ``lost`` (True = event, False = censored).
+    """One row per cycle that had benefit.
+
+    Columns: patient_id, session_id, cycle; ``days`` (to the loss, or to the last visit with
+    benefit when censored), ``lost`` (True = event, False = censored), ``benefit_days`` (the last
+    visit with benefit before the loss, or the censoring day) and ``loss_days`` (the loss visit;
+    NaN when censored): the loss lies in (benefit_days, loss_days].
 
     ``cycle_rows`` comes from ``cycles.cycle_outcomes``; ``mcid`` is in the score's units.
     """
-    columns = ["patient_id", "session_id", "cycle", "days", "lost"]
-    rows = cycle_rows.dropna(subset=["baseline"]).sort_values(["patient_id", "session_id", "date"])
-    if rows.empty:
-        return pd.DataFrame(columns=columns)
-    rows = rows.assign(better=(rows["improvement"].round(9) >= mcid).to_numpy())
-    by = rows.groupby(["patient_id", "session_id"], sort=True)
-    # visits after the first one with benefit (cumulative count of benefit visits before this one > 0)
-    seen_before = by["better"].cumsum() - rows["better"].astype(int)
-    had = by["better"].transform("any")
-    lost_rows = rows[had & (seen_before > 0) & ~rows["better"]]
-    first_loss = lost_rows.groupby(["patient_id", "session_id"])["date"].min()
-    cycles = by.agg(
-        cycle=("cycle", "first"),
-        start=("session_date", "first"),
-        next_session=("next_session_date", "first"),
-        last_visit=("date", "max"),
-        had=("better", "any"),
-    )
-    cycles = cycles[cycles["had"]].join(first_loss.rename("loss"))
-    end_event = cycles[["loss", "next_session"]].min(axis=1)
-    lost = end_event.notna()
-    end = end_event.where(lost, cycles["last_visit"])
-    out = pd.DataFrame(
-        {
-            "cycle": cycles["cycle"].astype(int),
-            "days": (pd.to_datetime(end) - cycles["start"]).dt.days.astype(int),
-            "lost": lost.astype(bool),
-        }
-    ).reset_index()
-    return out[columns].reset_index(drop=True)
+    columns = ["patient_id", "session_id", "cycle", "days", "lost", "benefit_days", "loss_days"]
+    rows = cycle_rows.dropna(subset=["baseline"])
+    nxt = rows["next_session_date"]
+    rows = rows[nxt.isna() | (rows["date"] <= nxt)].sort_values(["patient_id", "session_id", "date"])
+    out: list[dict[str, Any]] = []
+    current: Any = None
+    state: dict[str, Any] = {}
+
+    def close() -> None:
+        if state and state["benefit"] is not None:
+            lost = state["loss"] is not None
+            out.append(
+                {
+                    "patient_id": state["patient_id"],
+                    "session_id": state["session_id"],
+                    "cycle": state["cycle"],
+                    "days": state["loss"] if lost else state["benefit"],
+                    "lost": lost,
+                    "benefit_days": state["benefit"],
+                    "loss_days": state["loss"] if lost else math.nan,
+                }
+            )
+
+    for pid, sid, cyc, start, day, improvement in zip(
+        rows["patient_id"],
+        rows["session_id"],
+        rows["cycle"],
+        rows["session_date"],
+        rows["date"],
+        rows["improvement"],
+        strict=True,
+    ):
+        if sid != current:
+            close()
+            current = sid
+            state = {"patient_id": pid, "session_id": sid, "cycle": int(cyc), "benefit": None, "loss": None}
+        if state["loss"] is not None:
+            continue
+        days = int((pd.Timestamp(day) - pd.Timestamp(start)).days)
+        if round(float(improvement), 9) >= mcid:
+            state["benefit"] = days
+        elif state["benefit"] is not None:
+            state["loss"] = days
+    close()
+    frame = pd.DataFrame(out, columns=columns)
+    return frame.astype({"days": int, "lost": bool, "benefit_days": int, "loss_days": float})
+
+
+@dataclass(frozen=True)
+class Turnbull:
+    """The NPMLE of an interval-censored survival curve: probability mass on innermost intervals.
+
+    ``intervals``: [q_j, p_j] (closed, in days; p_j may be inf); ``mass``: the mass on each;
+    ``median_low``/``median_high``: the innermost interval in which S(t) falls to 0.5 (the NPMLE
+    does not say where inside it), inf when it never does; ``n``: observations.
+    """
+
+    intervals: list[tuple[float, float]]
+    mass: list[float]
+    median_low: float
+    median_high: float
+    n: int
+
+    def survival_after(self, t: float) -> float:
+        """S just after t for mass wholly at or before t (intervals ending by t)."""
+        return 1.0 - sum(m for (_, hi), m in zip(self.intervals, self.mass, strict=True) if hi <= t)
+
+
+def turnbull(
+    lower: Sequence[float], upper: Sequence[float], tol: float = 1e-10, max_iter: int = 100_000
+) -> Turnbull:
+    """Turnbull's self-consistency algorithm for observations known to lie in [lower_i, upper_i].
+
+    Innermost intervals are a left endpoint followed, in sorted order, by a right endpoint
+    (left before right at a tie: the intervals are closed). Identical observations are grouped.
+    """
+    if len(lower) != len(upper) or not lower:
+        raise ValueError("need one upper bound per lower bound, and at least one observation")
+    obs: dict[tuple[float, float], int] = {}
+    for lo, hi in zip(lower, upper, strict=True):
+        if hi < lo:
+            raise ValueError(f"interval [{lo}, {hi}] ends before it starts")
+        obs[(float(lo), float(hi))] = obs.get((float(lo), float(hi)), 0) + 1
+    ends = sorted([(lo, 0) for lo, _ in obs] + [(hi, 1) for _, hi in obs])
+    inner = [(a, b) for (a, ta), (b, tb) in itertools.pairwise(ends) if ta == 0 and tb == 1]
+    keys = list(obs)
+    weights = np.array([obs[k] for k in keys], dtype=float)
+    alpha = np.array([[1.0 if lo <= q and p <= hi else 0.0 for q, p in inner] for lo, hi in keys])
+    n = float(weights.sum())
+    mass = np.full(len(inner), 1.0 / len(inner))
+    for _ in range(max_iter):
+        share = alpha * mass
+        share /= share.sum(axis=1, keepdims=True)
+        new = weights @ share / n
+        done = float(np.abs(new - mass).max()) < tol
+        mass = new
+        if done:
+            break
+    cumulative = np.cumsum(mass)
+    crossing = [j for j, c in enumerate(cumulative) if c >= 0.5 - 1e-9]
+    j = crossing[0] if crossing else None
+    median_low, median_high = (inner[j][0], inner[j][1]) if j is not None else (math.inf, math.inf)
+    return Turnbull(inner, [float(m) for m in mass], median_low, median_high, int(n))
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,105 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n, confidence)
+
+
+@dataclass(frozen=True)
+class ClusteredInterval:
+    """An estimate over observations grouped in clusters (cycles within patients).
+
+    Attributes
+    ----------
+    estimate, low, high : float
+        Point estimate and interval (nan bounds when there are fewer than two clusters).
+    n : int
+        Observations (judged cycles).
+    k : int
+        Clusters (patients).
+    n_eff : float
+        Effective sample size behind a proportion's interval (``n`` for a mean).
+    """
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+    k: int
+    n_eff: float
+    confidence: float
+
+
+def _wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = 0.0 if p == 0 else max(0.0, centre - half)
+    high = 1.0 if p == 1 else min(1.0, centre + half)
+    return low, high
+
+
+def clustered_wilson(
+    successes: Sequence[int], sizes: Sequence[int], confidence: float = 0.95
+) -> ClusteredInterval:
+    """Wilson's interval with the effective sample size of clustered binary data.
+
+    Cluster i (a patient) has ``successes[i]`` responders among ``sizes[i]`` judged cycles;
+    k clusters, n = sum m_i, p = sum y_i / n. The between-cluster variance of p is
+    ``v = k/(k-1) * sum_i (y_i - p m_i)^2 / n^2`` and ``n_eff = min(n, p(1-p)/v)`` (``n`` when
+    v = 0 or p is 0 or 1); the interval is Wilson's with ``n_eff`` in place of n. nan bounds with
+    fewer than two clusters.
+
+    Examples
+    --------
+    Two patients: 2 of 2 and 0 of 1 cycles responded. p = 2/3; y_i - p m_i = 2/3 and -2/3;
+    v = 2/1 * (8/9) / 9 = 16/81; n_eff = (2/9) / (16/81) = 1.125.
+
+    >>> r = clustered_wilson([2, 0], [2, 1])
+    >>> round(r.estimate, 4), r.k, r.n, round(r.n_eff, 4)
+    (0.6667, 2, 3, 1.125)
+    """
+    if len(successes) != len(sizes):
+        raise ValueError("successes and sizes need one entry per cluster")
+    if any(not 0 <= y <= m for y, m in zip(successes, sizes, strict=True)):
+        raise ValueError("each cluster's successes must be between 0 and its size")
+    n = int(sum(sizes))
+    k = sum(1 for m in sizes if m > 0)
+    if n == 0:
+        return ClusteredInterval(math.nan, math.nan, math.nan, 0, 0, 0.0, confidence)
+    p = sum(successes) / n
+    if k < 2:
+        return ClusteredInterval(p, math.nan, math.nan, n, k, math.nan, confidence)
+    v = k / (k - 1) * sum((y - p * m) ** 2 for y, m in zip(successes, sizes, strict=True)) / (n * n)
+    n_eff = float(n) if v == 0 or p in (0.0, 1.0) else min(float(n), p * (1 - p) / v)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    low, high = _wilson_bounds(p, n_eff, z)
+    return ClusteredInterval(p, low, high, n, k, n_eff, confidence)
+
+
+def clustered_mean_interval(
+    values: Sequence[float], clusters: Sequence[object], confidence: float = 0.95
+) -> ClusteredInterval:
+    """Mean with a cluster-robust standard error and a t interval on k - 1 degrees of freedom.
+
+    ``se^2 = k/(k-1) * sum_i (sum_j (x_ij - mean))^2 / n^2`` over the k clusters (patients).
+    nan bounds with fewer than two clusters.
+
+    Examples
+    --------
+    >>> r = clustered_mean_interval([1.0, 3.0, 5.0], ["a", "a", "b"])
+    >>> r.estimate, r.k, round((r.high - r.low) / 2, 4)
+    (3.0, 2, 16.9416)
+    """
+    pairs = [(float(x), c) for x, c in zip(values, clusters, strict=True) if not math.isnan(float(x))]
+    n = len(pairs)
+    if n == 0:
+        return ClusteredInterval(math.nan, math.nan, math.nan, 0, 0, 0.0, confidence)
+    mean = sum(x for x, _ in pairs) / n
+    sums: dict[object, float] = {}
+    for x, c in pairs:
+        sums[c] = sums.get(c, 0.0) + (x - mean)
+    k = len(sums)
+    if k < 2:
+        return ClusteredInterval(mean, math.nan, math.nan, n, k, float(n), confidence)
+    se = math.sqrt(k / (k - 1) * sum(s * s for s in sums.values()) / (n * n))
+    half = float(stats.t.ppf(0.5 + confidence / 2, k - 1)) * se
+    return ClusteredInterval(mean, mean - half, mean + half, n, k, float(n), confidence)

@@ -39,13 +39,24 @@ class Trajectory:
     residual_variance: float
 
 
-def visit_frame(cycle_rows: pd.DataFrame) -> pd.DataFrame:
-    """Long frame (patient_id, session_id, cycle, weeks, value) from cycle_outcomes: each cycle's
-    baseline as week 0, then its follow-ups."""
+def visit_frame(cycle_rows: pd.DataFrame, max_cycle: int | None = None) -> pd.DataFrame:
+    """Long frame (patient_id, session_id, cycle, weeks, value) from cycle_outcomes, each score once.
+
+    Each cycle's baseline is its week-0 point, then come its follow-ups. A score that is cycle k's
+    baseline (the last score on or before injection k) is cycle k's week 0 and is not also a
+    follow-up of cycle k-1; a score that is the baseline of two cycles (no score between two
+    injections) is the week 0 of the earlier one. ``max_cycle``: only cycles up to it (a score
+    that would be the baseline of a later, left-out cycle stays a follow-up of its own).
+    """
     columns = ["patient_id", "session_id", "cycle", "weeks", "value"]
-    base = cycle_rows.drop_duplicates("session_id")[["patient_id", "session_id", "cycle", "baseline"]]
-    base = base.dropna().rename(columns={"baseline": "value"}).assign(weeks=0)
-    return pd.concat([base[columns], cycle_rows[columns]], ignore_index=True).dropna(subset=["value"])
+    rows = cycle_rows if max_cycle is None else cycle_rows[cycle_rows["cycle"] <= max_cycle]
+    base = rows.drop_duplicates("session_id").dropna(subset=["baseline"])
+    base = base.sort_values(["patient_id", "cycle"]).drop_duplicates("baseline_obs")
+    base = base[["patient_id", "session_id", "cycle", "baseline"]].rename(columns={"baseline": "value"})
+    base = base.assign(weeks=0)
+    baselines = set(rows.drop_duplicates("session_id").dropna(subset=["baseline"])["baseline_obs"])
+    follow = rows[~rows["obs"].isin(baselines)]
+    return pd.concat([base[columns], follow[columns]], ignore_index=True).dropna(subset=["value"])
 
 
 @dataclass(frozen=True)

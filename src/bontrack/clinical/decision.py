@@ -12,6 +12,7 @@ from bontrack.clinical.preparation import lot_findings, reconstitution_findings
 from bontrack.clinical.retreatment import (
     cumulative_findings,
     interval_findings,
+    label_interval_findings,
     stop_review_findings,
 )
 from bontrack.clinical.screening import screen
@@ -33,6 +34,7 @@ def decide(req: CheckRequest, kb: KnowledgeBase) -> Decision:
         *preparation_findings(req.plan, dil, product, vial, kb),
         *dose_findings(req.plan, product_id, product, kb, toxin_naive=not req.history),
         *cumulative_findings(req, product_id, kb),
+        *label_interval_findings(req, product_id, kb),
         *interval_findings(req, product_id, kb),
         *lot_findings(req, product, kb),
         *reconstitution_findings(req, product, kb),

@@ -70,7 +70,10 @@ def preparation_findings(
             "dilution.arithmetic",
             "info",
             f"{diluted}: {fmt(dil.units_per_0_1_ml)} U per 0.1 mL. "
-            + "; ".join(f"{s.muscle} {s.side} {fmt(s.units)} U = {fmt(s.volume_ml)} mL" for s in dil.sites)
+            + "; ".join(
+                f"{s.muscle.replace('_', ' ')} {s.side} {fmt(s.units)} U = {fmt(s.volume_ml)} mL"
+                for s in dil.sites
+            )
             + f". Total {fmt(dil.total_units)} U = {fmt(dil.total_volume_ml)} mL.",
             vial,
         )

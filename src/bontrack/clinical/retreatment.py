@@ -89,6 +89,48 @@ def cumulative_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -
     ]
 
 
+def months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` calendar months earlier (the month's last day if shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    for last in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # every month has a 28th
+
+
+def label_interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
+    """A label interval in months that is longer than the pathway's window: doses given between the
+    window's end and the label's interval that take the total above the limit warn."""
+    product = kb.product(product_id)
+    months = product.cumulative_label_months
+    if months is None:
+        return []
+    window = kb.files.pathway.cumulative_window_days.value
+    start = months_before(req.date, int(months.value))
+    same = [p for p in req.history if kb.product_id(p.product) == product_id and p.date > start]
+    gap = [p for p in same if _days(req, p) >= window]
+    planned = sum(s.units for s in req.plan.sites)
+    total = planned + sum(p.total_units for p in same)
+    limit = product.max_units_rolling_12_weeks
+    if not gap or not over(total, limit.value):
+        return []
+    given = "; ".join(f"{fmt(p.total_units)} U on {p.date}" for p in sorted(same, key=lambda p: p.date))
+    return [
+        finding(
+            kb,
+            "dose.cumulative_label_interval",
+            "warn",
+            f"{product_id} in the last {months.value:g} months ({given}) plus {fmt(planned)} U planned is "
+            f"{fmt(total)} U, above the label's {fmt(limit.value)} U in a {months.value:g}-month interval.",
+            months,
+            f"Lower the dose, or wait until {months_before(min(p.date for p in gap), -int(months.value))}.",
+        )
+    ]
+
+
 def calls_for_review(responded: list[bool | None], kb: KnowledgeBase) -> bool:
     """Did the latest N cycles (oldest first; None: not judged) all bring no response?"""
     n = int(kb.files.pathway.stop_review_cycles_without_response.value)

@@ -136,7 +136,8 @@ def cycle_responses(
     """Whether each past cycle met the pathway's response criterion (knowledge: pathway.cycle_response).
 
     Baseline: the patient's last measurement of that score on or before the session date.
-    Follow-ups: measurements linked to the session. No baseline or no follow-up: not judged (None).
+    Follow-ups: measurements linked to the session, by week; judged at week 6, else week 12
+    (instruments.response.cycle_responded). Not judged (None) without a baseline or such a score.
     ``outcomes``: the patient's current outcome rows, when the caller has read them already
     (stop-and-review reads a whole clinic's at once); else they are read here.
     """
@@ -150,6 +151,7 @@ def cycle_responses(
             r.data["date"],
             r.data.get("session_id"),
             (r.data.get("scoring") or {}).get("scores", {}).get(rule.score),
+            r.data.get("weeks_after_session"),
         )
         for r in outcomes
         if r.data.get("instrument") == rule.instrument
@@ -157,10 +159,15 @@ def cycle_responses(
     out: dict[str, bool | None] = {}
     for session in sessions:
         day = session.data.date.isoformat()
-        before = sorted((d, v) for d, sid, v in measured if d <= day and sid != session.id and v is not None)
-        followups = [v for _, sid, v in measured if sid == session.id]
+        before = sorted(
+            (d, v) for d, sid, v, _ in measured if d <= day and sid != session.id and v is not None
+        )
+        followups = {int(w): v for _, sid, v, w in measured if sid == session.id and w is not None}
         out[session.id] = cycle_responded(
-            before[-1][1] if before else None, followups, min_improvement_percent=rule.min_improvement_percent
+            before[-1][1] if before else None,
+            followups,
+            min_improvement_percent=rule.min_improvement_percent,
+            judged_at_weeks=rule.judged_at_weeks,
         )
     return out
 

@@ -108,6 +108,8 @@ class Product(Strict):
     typical_cervical_session_units: SourcedRange
     max_session_units: SourcedLimit
     max_units_rolling_12_weeks: SourcedLimit
+    # the label's own cumulative interval in calendar months, when it is longer than the pathway's window
+    cumulative_label_months: SourcedNumber | None = None
     max_units_per_site: SourcedLimit | None = None
     initial_session_units: SourcedLimit | None = Field(
         None, description="label's initial total dose for a patient with no toxin history"
@@ -170,6 +172,9 @@ class CycleResponse(Sourced):
     instrument: str
     score: str
     min_improvement_percent: float = Field(gt=0, le=100)
+    judged_at_weeks: list[int] = Field(
+        min_length=1, description="visits a cycle is judged at, in order: the first with a score decides"
+    )
 
 
 class SourcedRoles(Sourced):
@@ -194,6 +199,7 @@ class Pathway(Strict):
     pregnancy_check_ages: SourcedRange
     trigger_point_max_age_days: SourcedNumber
     injector_roles: SourcedRoles
+    adverse_event_window_days: SourcedNumber
 
 
 class Mcid(Sourced):

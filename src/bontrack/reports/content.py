@@ -16,19 +16,18 @@ import pandas as pd
 from bontrack.analytics.cohort import (
     adverse_event_rates,
     compare_groups,
-    cycle_responded,
     mean_change,
     responder_rates,
 )
 from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
-from bontrack.analytics.duration import benefit_durations, kaplan_meier
+from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
 from bontrack.analytics.intervals import mean_interval, wilson_interval
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.analytics.trials import load_trials, summarize
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
-from bontrack.reports.review import due_for_review
+from bontrack.reports.review import due_for_review, responses
 
 RAND36_SCALES = {
     "physical_functioning": "Physical functioning",
@@ -42,27 +41,73 @@ RAND36_SCALES = {
 }
 TRAJECTORY_MAX_CYCLES = 4
 MIN_GROUP = 10
+# A row with fewer judged cycles shows its counts only: no rate, no interval, no bar.
+MIN_JUDGED = 10
+TOO_FEW = "too few to estimate"
+
+DEFINITIONS = {
+    "as_of": "Only records whose clinical date is on or before the report date: sessions by their date, "
+    "outcomes by their date, adverse events by the date they were reported. A patient is counted when "
+    "they have a session or an outcome on or before it. A visit due after it is neither missing nor counted.",
+    "baseline": "A cycle's baseline is the patient's last score on or before the injection day.",
+    "each_score_once": "A score belongs to one cycle and one visit: a score that is cycle k's baseline is "
+    "cycle k's week-0 point and not also a follow-up of cycle k-1. n_observations counts distinct scores.",
+    "completeness": "Scored visits / visits due on or before the report date (session date + visit week "
+    "<= report date); a visit is scored when an NPRS is linked to that session and week.",
+    "responder_rates": "Per visit week, share of judged cycles whose score improved by the stated amount "
+    "on the cycle's baseline (baseline 0: not judged for percentages).",
+    "first_cycles": "Each patient's first cycle only (independent): plain Wilson 95% interval; mean "
+    "change with an ordinary t interval.",
+    "all_cycles": "Every cycle, with k patients, y_i responders among m_i judged cycles of patient i, "
+    "n = sum m_i, p = sum y_i / n: v = k/(k-1) * sum_i (y_i - p m_i)^2 / n^2, n_eff = min(n, p(1-p)/v) "
+    "(n when v = 0 or p is 0 or 1), Wilson's interval with n_eff in place of n. Mean change: "
+    "cluster-robust standard error with the same sum over patients, t with k-1 degrees of freedom.",
+    "small_numbers": f"A row with fewer than {MIN_JUDGED} judged cycles shows its counts only ('{TOO_FEW}'): "
+    "no rate, no interval, no bar. Missing numbers are null in JSON.",
+    "cycle_response": "A cycle responded when its NPRS at the week-6 visit (if missing, at week 12) is at "
+    "least 30% below its baseline; never judged on week 2 alone; a baseline of 0 is not judged. "
+    "Stop-and-review, in this report, the worklist and the injection plan's warning, uses this one rule.",
+    "duration_of_benefit": "A cycle had benefit if some follow-up is at least the MCID (NPRS 2 points) "
+    "better than its baseline. Loss = the first later follow-up that is not. A cycle whose next injection "
+    "(or last follow-up) comes before any loss is censored at its last follow-up still showing benefit. "
+    "Kaplan-Meier on days from injection; median where S(t) <= 0.5 ('not reached' otherwise) with the "
+    "log-log interval; sensitivity: Turnbull's NPMLE with each loss in (last visit with benefit, "
+    "loss visit].",
+    "adverse_events": "Per session, over sessions dated at least the adverse-event window (42 days: the "
+    "6-week visit is due) before the report date; interval as for all cycles (clustered by patient).",
+    "comparisons": "Pain improvement at the main week of each patient's first cycle (one row per patient, "
+    "so ordinary Welch standard errors are patient-clustered); Hedges' g's interval is the difference's "
+    "divided by the pooled SD. Words follow the difference's interval: includes 0 -> 'no clear "
+    "difference'; excludes it -> better or worse by the difference.",
+    "trajectories": "Linear mixed model, random intercept per patient, by exact REML; cycles 1-4; visits "
+    f"with at least {MIN_GROUP} patients.",
+}
 
 
 @dataclass(frozen=True)
 class Rate:
     label: str
     weeks: int
-    n: int
+    scope: str  # "first cycles" or "all cycles"
+    n: int  # judged cycles
     responders: int
-    rate: float
-    low: float
-    high: float
+    k: int  # patients
+    n_eff: float | None
+    rate: float | None  # None: too few to estimate
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True)
 class Mean:
     label: str
     weeks: int
+    scope: str
     n: int
-    mean: float
-    low: float
-    high: float
+    k: int
+    mean: float | None
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True)
@@ -70,14 +115,20 @@ class Duration:
     cycles_judged: int
     cycles_with_benefit: int
     events: int
+    censored: int
     median_days: float | None
     median_low: float | None
     median_high: float | None
+    turnbull_median_low: float | None
+    turnbull_median_high: float | None
     timeline: list[float]
     survival: list[float]
     ci_low: list[float]
     ci_high: list[float]
     censored_days: list[int]
+    event_days: list[int]
+    # per cycle with benefit: [last visit with benefit, loss visit or null if censored], in days
+    loss_intervals: list[tuple[int, int | None]]
 
 
 @dataclass(frozen=True)
@@ -91,7 +142,9 @@ class TrajectorySeries:
     low: list[float]
     high: list[float]
     n_patients: int
-    n_observations: int
+    n_observations: int  # distinct scores used
+    scores_per_point: list[int]  # scores at each point (they sum to n_observations)
+    patients_per_point: list[int]
 
 
 @dataclass(frozen=True)
@@ -99,15 +152,15 @@ class ProfileRow:
     scale: str
     label: str
     n: int
-    baseline: float
-    baseline_low: float
-    baseline_high: float
-    followup: float
-    followup_low: float
-    followup_high: float
-    change: float
-    change_low: float
-    change_high: float
+    baseline: float | None
+    baseline_low: float | None
+    baseline_high: float | None
+    followup: float | None
+    followup_low: float | None
+    followup_high: float | None
+    change: float | None
+    change_low: float | None
+    change_high: float | None
 
 
 @dataclass(frozen=True)
@@ -115,9 +168,11 @@ class EventRow:
     event: str
     cycles: int
     n_cycles: int
-    rate: float
-    low: float
-    high: float
+    k: int
+    n_eff: float | None
+    rate: float | None
+    low: float | None
+    high: float | None
     label_percent: float | None
 
 
@@ -205,7 +260,7 @@ class ReviewRow:
 
 @dataclass
 class Report:
-    generated_on: str
+    generated_on: str  # the report date D: "as of D"
     knowledge_version: str
     summary: dict[str, Any]
     responders: list[Rate]
@@ -221,10 +276,19 @@ class Report:
     evidence: Evidence
     stop_and_review: list[ReviewRow]
     caveats: list[str] = field(default_factory=list)
+    definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = _finite(asdict(self))
         return out
+
+
+def _value(x: Any) -> float | None:
+    """A finite float, else None (no nan or inf leaves this module)."""
+    if x is None or pd.isna(x):
+        return None
+    f = float(x)
+    return f if math.isfinite(f) else None
 
 
 def _finite(value: Any) -> Any:
@@ -259,32 +323,69 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _rates(rows: pd.DataFrame, flag: str, label: str) -> list[Rate]:
     if rows.empty:
         return []
-    return [
-        Rate(label, int(r["weeks"]), int(r["n"]), int(r["responders"]), r["rate"], r["low"], r["high"])
-        for r in _records(responder_rates(rows, flag))
-        if r["n"] > 0
-    ]
+    out = []
+    for r in _records(responder_rates(rows, flag)):
+        if r["n"] == 0:
+            continue
+        shown = r["n"] >= MIN_JUDGED
+        out.append(
+            Rate(
+                label,
+                int(r["weeks"]),
+                str(r["scope"]),
+                int(r["n"]),
+                int(r["responders"]),
+                int(r["k"]),
+                _value(r["n_eff"]),
+                _value(r["rate"]) if shown else None,
+                _value(r["low"]) if shown else None,
+                _value(r["high"]) if shown else None,
+            )
+        )
+    return out
 
 
 def _means(rows: pd.DataFrame, label: str) -> list[Mean]:
     if rows.empty:
         return []
-    return [
-        Mean(label, int(r["weeks"]), int(r["n"]), r["mean"], r["low"], r["high"])
-        for r in _records(mean_change(rows))
-        if r["n"] > 0
-    ]
+    out = []
+    for r in _records(mean_change(rows)):
+        if r["n"] == 0:
+            continue
+        shown = r["n"] >= MIN_JUDGED
+        out.append(
+            Mean(
+                label,
+                int(r["weeks"]),
+                str(r["scope"]),
+                int(r["n"]),
+                int(r["k"]),
+                _value(r["mean"]) if shown else None,
+                _value(r["low"]) if shown else None,
+                _value(r["high"]) if shown else None,
+            )
+        )
+    return out
 
 
-def _summary(frames: CohortFrames, nprs_rows: pd.DataFrame, visit_weeks: list[int]) -> dict[str, Any]:
+def _summary(
+    frames: CohortFrames, nprs_rows: pd.DataFrame, visit_weeks: list[int], today: date
+) -> dict[str, Any]:
     s = frames.sessions
     per_patient = s.groupby("patient_id").size() if len(s) else pd.Series(dtype=int)
-    expected = len(s) * len(visit_weeks)
-    attended = int(
-        frames.measurements.dropna(subset=["session_id"])
+    day = pd.Timestamp(today)
+    due_on: set[tuple[Any, int]] = set()
+    for w in visit_weeks:  # a visit is due on its session's date plus its week
+        ripe = s.loc[s["date"] + pd.Timedelta(weeks=w) <= day, "session_id"]
+        due_on |= {(sid, w) for sid in ripe}
+    scored = (
+        frames.measurements.dropna(subset=["session_id", "weeks_after_session"])
         .query("instrument == 'nprs'")
         .drop_duplicates(["session_id", "weeks_after_session"])
-        .shape[0]
+    )
+    scored_due = sum(
+        (sid, int(w)) in due_on
+        for sid, w in zip(scored["session_id"], scored["weeks_after_session"], strict=True)
     )
     return {
         "patients": len(frames.patients),
@@ -297,8 +398,9 @@ def _summary(frames: CohortFrames, nprs_rows: pd.DataFrame, visit_weeks: list[in
         "overrides": int(s["override"].sum()) if len(s) else 0,
         "products": {str(k): int(v) for k, v in s["product"].value_counts().items()},
         "with_physical_therapy": int(s["physical_therapy"].sum()) if len(s) else 0,
-        "outcome_visits_scheduled": expected,
-        "outcome_visits_with_pain_score": attended,
+        "outcome_visits_due": len(due_on),
+        "outcome_visits_not_yet_due": len(s) * len(visit_weeks) - len(due_on),
+        "outcome_visits_with_pain_score": int(scored_due),
         "sessions_with_followup": int(nprs_rows["session_id"].nunique()) if len(nprs_rows) else 0,
     }
 
@@ -321,8 +423,7 @@ def _lasting_relief(rows: pd.DataFrame, last_week: int) -> dict[str, int]:
 def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries | None:
     if rows.empty:
         return None
-    long = visit_frame(rows)
-    long = long[long["cycle"] <= TRAJECTORY_MAX_CYCLES]
+    long = visit_frame(rows, max_cycle=TRAJECTORY_MAX_CYCLES)
     long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
     counts = long.groupby("visit")["patient_id"].nunique()
     long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
@@ -342,6 +443,8 @@ def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries 
         high=fit.high,
         n_patients=fit.n_patients,
         n_observations=fit.n_observations,
+        scores_per_point=[int(n) for n in long.groupby("visit").size().reindex(fit.visits)],
+        patients_per_point=[int(n) for n in counts.reindex(fit.visits)],
     )
 
 
@@ -350,45 +453,46 @@ def _profile(frames: CohortFrames, kb: KnowledgeBase, followup_week: int) -> lis
     for scale, label in RAND36_SCALES.items():
         rows = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", scale, "higher"))
         rows = rows[(rows["cycle"] == 1) & (rows["weeks"] == followup_week)].dropna(subset=["baseline"])
-        if len(rows) < 2:
+        if rows.empty:
             continue
+        shown = len(rows) >= MIN_JUDGED
         b = mean_interval(rows["baseline"].tolist())
         f = mean_interval(rows["value"].tolist())
         c = mean_interval(rows["change"].tolist())
-        out.append(
-            ProfileRow(
-                scale,
-                label,
-                len(rows),
-                b.estimate,
-                b.low,
-                b.high,
-                f.estimate,
-                f.low,
-                f.high,
-                c.estimate,
-                c.low,
-                c.high,
-            )
-        )
+        values = [_value(x) if shown else None for r in (b, f, c) for x in (r.estimate, r.low, r.high)]
+        out.append(ProfileRow(scale, label, len(rows), *values))
     return out
 
 
-def _events(frames: CohortFrames, kb: KnowledgeBase) -> tuple[list[EventRow], str | None]:
-    n_cycles = len(frames.sessions)
-    if n_cycles == 0:
-        return [], None
-    products = frames.sessions["product"].value_counts()
+def _events(
+    frames: CohortFrames, kb: KnowledgeBase, today: date
+) -> tuple[list[EventRow], str | None, dict[str, int]]:
+    """Adverse events per session over sessions dated at least pathway.adverse_event_window_days
+    before ``today`` (their 6-week visit is due); the counts say how many were left out."""
+    window = int(kb.files.pathway.adverse_event_window_days.value)
+    sessions = frames.sessions
+    rated = sessions[sessions["date"] <= pd.Timestamp(today) - pd.Timedelta(days=window)]
+    counts = {
+        "adverse_event_window_days": window,
+        "sessions_rated_for_adverse_events": len(rated),
+        "sessions_too_recent_for_adverse_events": len(sessions) - len(rated),
+    }
+    if len(rated) == 0:
+        return [], None, counts
+    products = rated["product"].value_counts()
     label = kb.files.label_adverse_reactions.get(str(products.index[0])) if len(products) else None
-    rates = adverse_event_rates(frames.adverse_events, n_cycles)
+    rates = adverse_event_rates(frames.adverse_events, rated[["patient_id", "session_id"]])
+    shown = len(rated) >= MIN_JUDGED
     rows = [
         EventRow(
             str(r["event"]),
             int(r["cycles"]),
             int(r["n_cycles"]),
-            r["rate"],
-            r["low"],
-            r["high"],
+            int(r["k"]),
+            _value(r["n_eff"]),
+            _value(r["rate"]) if shown else None,
+            _value(r["low"]) if shown else None,
+            _value(r["high"]) if shown else None,
             label.percent.get(str(r["event"])) if label is not None else None,
         )
         for r in _records(rates)
@@ -396,7 +500,7 @@ def _events(frames: CohortFrames, kb: KnowledgeBase) -> tuple[list[EventRow], st
     source = None
     if label is not None:
         source = f"{products.index[0]} label ({label.indication}): {kb.cite(label)}"
-    return rows, source
+    return rows, source, counts
 
 
 def _comparisons(
@@ -512,7 +616,7 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
     at = rows[rows["weeks"] == week]
     judged = at["responder_moderate"].dropna().astype(bool)
     clinic_change = None
-    if len(judged):
+    if len(judged) >= MIN_JUDGED:  # fewer: too few to estimate, no point drawn
         w = wilson_interval(int(judged.sum()), len(judged))
         arms.append(
             EvidenceArm(
@@ -526,7 +630,16 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
             )
         )
         ch = mean_interval(at["improvement"].dropna().tolist())
-        clinic_change = Mean("NPRS improvement (points)", week, ch.n, ch.estimate, ch.low, ch.high)
+        clinic_change = Mean(
+            "NPRS improvement (points)",
+            week,
+            "first cycles",
+            ch.n,
+            ch.n,
+            _value(ch.estimate),
+            _value(ch.low),
+            _value(ch.high),
+        )
     words = (
         "Trials that compared toxin with saline injections found that saline helped almost as much: "
         "the difference in neck pain is small and uncertain. This clinic has no control group, so its "
@@ -606,12 +719,29 @@ def _dates_at_the_edge(frames: CohortFrames) -> int:
     return sessions + (int(measured["date"].isin(edges).sum()) if len(measured) else 0)
 
 
+def as_of(frames: CohortFrames, day: date) -> CohortFrames:
+    """Only the records whose clinical date is on or before ``day``: sessions by their date,
+    outcomes by theirs, adverse events by the date they were reported (and of a kept session);
+    patients who have a session or an outcome by then."""
+    end = pd.Timestamp(day)
+    sessions = frames.sessions[frames.sessions["date"] <= end]
+    measurements = frames.measurements[frames.measurements["date"] <= end]
+    events = frames.adverse_events
+    if "reported_date" in events.columns:
+        events = events[events["reported_date"] <= end]
+    events = events[events["session_id"].isin(set(sessions["session_id"]))]
+    seen = set(sessions["patient_id"]) | set(measurements["patient_id"])
+    patients = frames.patients[frames.patients["patient_id"].isin(seen)]
+    return CohortFrames(patients, sessions, measurements, events)
+
+
 def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Report:
-    """Every section of the clinic report from the cohort frames."""
+    """Every section of the clinic report from the cohort frames, as of ``today``."""
     visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
     main_week = sorted(visit_weeks)[len(visit_weeks) // 2] if visit_weeks else 6
     last_week = max(visit_weeks) if visit_weeks else 12
-    frames = _coded(frames)
+    at_edge = _dates_at_the_edge(frames)  # before as_of: a year-9999 date is after any report date
+    frames = as_of(_coded(frames), today)
     frames = CohortFrames(
         frames.patients, number_cycles(frames.sessions), frames.measurements, frames.adverse_events
     )
@@ -636,25 +766,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         + _means(rand_pain, "RAND-36 bodily pain 0-100 (points better)")
         + _means(rand_ewb, "RAND-36 emotional well-being 0-100 (points better)")
     )
-    duration = None
-    if len(nprs) and nprs_mcid is not None:
-        d = benefit_durations(nprs, nprs_mcid)
-        judged = int(nprs.dropna(subset=["baseline"])["session_id"].nunique())
-        if len(d) >= 2:
-            km = kaplan_meier(d["days"], d["lost"])
-            duration = Duration(
-                cycles_judged=judged,
-                cycles_with_benefit=len(d),
-                events=km.events,
-                median_days=km.median,
-                median_low=km.median_low,
-                median_high=km.median_high,
-                timeline=km.timeline.tolist(),
-                survival=km.survival.tolist(),
-                ci_low=km.ci_low.tolist(),
-                ci_high=km.ci_high.tolist(),
-                censored_days=sorted(int(x) for x in d.loc[~d["lost"].astype(bool), "days"]),
-            )
+    duration = _duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
     trajectories = [
         s
         for s in (
@@ -663,37 +775,50 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         )
         if s is not None
     ]
-    events, label_source = _events(frames, kb)
-    comparisons, skipped = _comparisons(frames, nprs[nprs["cycle"] == 1] if len(nprs) else nprs, main_week)
+    events, label_source, event_counts = _events(frames, kb, today)
+    first = nprs[nprs["cycle"] == 1] if len(nprs) else nprs
+    comparisons, skipped = _comparisons(frames, first, main_week)
     cycles_wo = int(kb.files.pathway.stop_review_cycles_without_response.value)
-    responded = cycle_responded(nprs) if len(nprs) else pd.DataFrame()
+    responded = responses(frames.sessions, frames.measurements, kb)
+    window = event_counts["adverse_event_window_days"]
     caveats = [
         "Nobody in this registry was randomized: differences between groups are associations, not effects.",
         f"Outcome visits are scheduled {', '.join(str(w) for w in visit_weeks)} weeks after each "
         "injection; missed visits are missing, not counted as failures, so rates describe the patients "
-        "who came back.",
+        "who came back. Visits not yet due on the report date are neither missing nor counted.",
+        "Each responder and mean-change row is given for each patient's first cycle (independent "
+        "patients) and for all cycles, whose intervals allow for a patient's cycles being alike "
+        f"(n_eff, k patients). Rows with fewer than {MIN_JUDGED} judged cycles show counts only.",
         f"Duration of benefit counts cycles whose pain improved by at least {nprs_mcid:g} points (the "
         "MCID) at some visit; loss is dated at the visit that found it, so the curve steps only on "
-        "visit days.",
+        "visit days; a re-injection before any loss censors the cycle (it is not a loss).",
+        f"Adverse events are rated over sessions at least {window} days old "
+        f"({event_counts['sessions_too_recent_for_adverse_events']} more recent sessions left out: "
+        "their events may not be reported yet).",
     ]
-    at_edge = _dates_at_the_edge(frames)
     if at_edge:
         caveats.append(
             f"{at_edge} session or measurement date{'s' if at_edge > 1 else ''} lay outside 1900 to 2100 "
             "(a typing error, or imported from elsewhere) and "
-            f"{'were' if at_edge > 1 else 'was'} counted as 1900-01-01 or 2100-12-31: correct them."
+            f"{'were' if at_edge > 1 else 'was'} taken as 1900-01-01 or 2100-12-31 (a date after "
+            "this report's is left out): correct them."
         )
     return Report(
         generated_on=today.isoformat(),
         knowledge_version=kb.version,
-        summary=_summary(frames, nprs, visit_weeks)
+        summary=_summary(frames, nprs, visit_weeks, today)
+        | event_counts
         | {
-            "cycles_judged_for_response": int(responded["responded"].notna().sum()) if len(responded) else 0,
+            "cycles_judged_for_response": int(responded["responded"].notna().sum()),
+            "cycles_responded": int((responded["responded"] == True).sum()),  # noqa: E712
             "main_week": main_week,
             "moderate_percent": mod,
             "review_cycles": cycles_wo,
             "review_percent": kb.files.pathway.cycle_response.min_improvement_percent,
+            "review_judged_at_weeks": list(kb.files.pathway.cycle_response.judged_at_weeks),
             "profile_week": last_week,
+            "visit_weeks": visit_weeks,
+            "min_judged": MIN_JUDGED,
         },
         responders=responders,
         changes=changes,
@@ -705,7 +830,42 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         label_adverse_source=label_source,
         comparisons=comparisons,
         comparisons_skipped=skipped,
-        evidence=_evidence(nprs, main_week, mod),
+        evidence=_evidence(first, main_week, mod),
         stop_and_review=_review(frames, kb),
         caveats=caveats,
+    )
+
+
+def _duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
+    d = benefit_durations(nprs, mcid)
+    judged = int(nprs.dropna(subset=["baseline"])["session_id"].nunique())
+    if len(d) < MIN_JUDGED:
+        return None
+    km = kaplan_meier(d["days"], d["lost"])
+    lost = d["lost"].astype(bool)
+    upper = [float(x) if ok else math.inf for x, ok in zip(d["loss_days"], lost, strict=True)]
+    tb = turnbull([float(x) + 1 for x in d["benefit_days"]], upper)
+    return Duration(
+        cycles_judged=judged,
+        cycles_with_benefit=len(d),
+        events=km.events,
+        censored=int((~lost).sum()),
+        median_days=_value(km.median),
+        median_low=_value(km.median_low),
+        median_high=_value(km.median_high),
+        turnbull_median_low=_value(tb.median_low),
+        turnbull_median_high=_value(tb.median_high),
+        timeline=km.timeline.tolist(),
+        survival=km.survival.tolist(),
+        ci_low=km.ci_low.tolist(),
+        ci_high=km.ci_high.tolist(),
+        censored_days=sorted(int(x) for x in d.loc[~lost, "days"]),
+        event_days=sorted(int(x) for x in d.loc[lost, "days"]),
+        loss_intervals=sorted(
+            (
+                (int(b), None if pd.isna(x) else int(x))
+                for b, x in zip(d["benefit_days"], d["loss_days"], strict=True)
+            ),
+            key=lambda pair: (pair[0], math.inf if pair[1] is None else pair[1]),
+        ),
     )

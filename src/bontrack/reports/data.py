@@ -235,9 +235,10 @@ def cohort_frames(
     sessions = sessions_frame(current(InjectionSessionRow, *SESSION_PATHS))
     score_paths = [f"scoring.scores.{name}" for name in scores]
     measurements = measurements_frame(current(OutcomeRow, *OUTCOME_PATHS, *score_paths), scores)
-    events = current(AdverseEventRow, "session_id", "event", "severity", "serious")
-    events = events[["session_id", "event", "severity", "serious"]]
+    events = current(AdverseEventRow, "session_id", "event", "severity", "serious", "reported_date")
+    events = events[["session_id", "event", "severity", "serious", "reported_date"]]
     events["serious"] = _flag(events["serious"])
+    events["reported_date"] = _dates(events["reported_date"])
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return CohortFrames(patients, sessions, measurements, events)
 

@@ -45,34 +45,53 @@ def _style(ax: Axes) -> None:
 
 
 def responders_plot(report: Report) -> bytes | None:
-    """Responder rates by visit week, one group of bars per definition, with Wilson 95% intervals."""
-    if not report.responders:
+    """Responder rates by visit week, one pair of bars per definition (first cycles solid, all
+    cycles hatched), with 95% intervals; rows too small to estimate have no bar."""
+    shown = [r for r in report.responders if r.rate is not None and r.low is not None and r.high is not None]
+    if not shown:
         return None
     labels = list(dict.fromkeys(r.label for r in report.responders))
+    scopes = list(dict.fromkeys(r.scope for r in report.responders))
     weeks = sorted({r.weeks for r in report.responders})
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
-    width = 0.8 / len(labels)
-    for i, label in enumerate(labels):
-        rows = {r.weeks: r for r in report.responders if r.label == label}
-        xs = [j + (i - (len(labels) - 1) / 2) * width for j, w in enumerate(weeks) if w in rows]
+    fig, ax = plt.subplots(figsize=(8.5, 4.4))
+    slots = [(label, scope) for label in labels for scope in scopes]
+    width = 0.84 / len(slots)
+    for i, (label, scope) in enumerate(slots):
+        color = PALETTE[labels.index(label) % len(PALETTE)]
+        rows = {r.weeks: r for r in shown if r.label == label and r.scope == scope}
+        xs = [j + (i - (len(slots) - 1) / 2) * width for j, w in enumerate(weeks) if w in rows]
         rs = [rows[w] for w in weeks if w in rows]
-        ax.bar(xs, [100 * r.rate for r in rs], width * 0.92, color=PALETTE[i % len(PALETTE)], label=label)
+        if not rs:
+            continue
+        first = scope == scopes[0]
+        ax.bar(
+            xs,
+            [100 * (r.rate or 0) for r in rs],
+            width * 0.92,
+            color=color if first else "white",
+            edgecolor=color,
+            hatch=None if first else "///",
+            label=f"{label}, {scope}",
+        )
         ax.errorbar(
             xs,
-            [100 * r.rate for r in rs],
-            yerr=[[100 * (r.rate - r.low) for r in rs], [100 * (r.high - r.rate) for r in rs]],
+            [100 * (r.rate or 0) for r in rs],
+            yerr=[
+                [100 * ((r.rate or 0) - (r.low or 0)) for r in rs],
+                [100 * ((r.high or 0) - (r.rate or 0)) for r in rs],
+            ],
             fmt="none",
             ecolor="black",
-            capsize=3,
-            linewidth=1,
+            capsize=2,
+            linewidth=0.8,
         )
         for x, r in zip(xs, rs, strict=True):
-            ax.text(x, 100 * r.high + 1.5, f"{100 * r.rate:.0f}%", ha="center", fontsize=8)
+            ax.text(x, 100 * (r.high or 0) + 1.5, f"{100 * (r.rate or 0):.0f}", ha="center", fontsize=6)
     ax.set_xticks(range(len(weeks)), [f"week {w}" for w in weeks])
     ax.set_ylabel("cycles responding (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("Responders after each injection (95% Wilson intervals)")
-    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    ax.set_title("Responders after each injection (95% intervals; all cycles: clustered by patient)")
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     _style(ax)
     return _png(fig)
 
@@ -163,7 +182,7 @@ def trajectories_plot(report: Report) -> bytes | None:
         ax.set_ylabel(series.label + "\n(lower is better)", fontsize=9)
         ax.set_title(
             f"{series.label}: mean by visit, mixed model with a random intercept per patient "
-            f"({series.n_patients} patients, {series.n_observations} scores)",
+            f"({series.n_patients} patients, {series.n_observations} distinct scores)",
             fontsize=9,
         )
         _style(ax)
@@ -173,26 +192,37 @@ def trajectories_plot(report: Report) -> bytes | None:
 
 def rand36_plot(report: Report) -> bytes | None:
     """RAND-36 scale means before the first injection and at its last visit, with 95% intervals."""
-    rows = report.rand36_profile
+    rows = [r for r in report.rand36_profile if r.change is not None]  # too few: no point drawn
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     ys = list(range(len(rows)))[::-1]
     week = report.summary.get("profile_week", "")
+
+    def pts(
+        values: list[tuple[float | None, float | None, float | None]],
+    ) -> list[tuple[float, float, float]]:
+        return [(a or 0.0, b or 0.0, c or 0.0) for a, b, c in values]
+
     series = (
         (
             -0.12,
             "before the first injection",
             GREY,
-            [(r.baseline, r.baseline_low, r.baseline_high) for r in rows],
+            pts([(r.baseline, r.baseline_low, r.baseline_high) for r in rows]),
         ),
-        (0.12, f"{week} weeks after", BLUE, [(r.followup, r.followup_low, r.followup_high) for r in rows]),
+        (
+            0.12,
+            f"{week} weeks after",
+            BLUE,
+            pts([(r.followup, r.followup_low, r.followup_high) for r in rows]),
+        ),
     )
-    for offset, name, color, pts in series:
+    for offset, name, color, points in series:
         ax.errorbar(
-            [p[0] for p in pts],
+            [p[0] for p in points],
             [y + offset for y in ys],
-            xerr=[[p[0] - p[1] for p in pts], [p[2] - p[0] for p in pts]],
+            xerr=[[p[0] - p[1] for p in points], [p[2] - p[0] for p in points]],
             fmt="o",
             color=color,
             capsize=3,
@@ -212,20 +242,25 @@ def rand36_plot(report: Report) -> bytes | None:
 
 def adverse_events_plot(report: Report) -> bytes | None:
     """Adverse events per cycle with Wilson 95% intervals; label rates marked where the label has one."""
-    rows = report.adverse_events
+    rows = [
+        r for r in report.adverse_events if r.rate is not None and r.low is not None and r.high is not None
+    ]
     if not rows:
         return None
-    rows = sorted(rows, key=lambda r: (r.event != "any", -r.rate))
+    rows = sorted(rows, key=lambda r: (r.event != "any", -(r.rate or 0)))
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(rows) + 1.4))
     ys = list(range(len(rows)))[::-1]
     ax.errorbar(
-        [100 * r.rate for r in rows],
+        [100 * (r.rate or 0) for r in rows],
         ys,
-        xerr=[[100 * (r.rate - r.low) for r in rows], [100 * (r.high - r.rate) for r in rows]],
+        xerr=[
+            [100 * ((r.rate or 0) - (r.low or 0)) for r in rows],
+            [100 * ((r.high or 0) - (r.rate or 0)) for r in rows],
+        ],
         fmt="o",
         color=BLUE,
         capsize=3,
-        label="this clinic, per cycle (95% CI)",
+        label="this clinic, per session (95% CI)",
     )
     marked = [(y, r.label_percent) for y, r in zip(ys, rows, strict=True) if r.label_percent is not None]
     if marked:
@@ -237,7 +272,7 @@ def adverse_events_plot(report: Report) -> bytes | None:
             label="label rate (cervical dystonia trials)",
         )
     ax.set_yticks(ys, [f"{r.event} ({r.cycles}/{r.n_cycles})" for r in rows], fontsize=8)
-    ax.set_xlabel("cycles with the event (%)")
+    ax.set_xlabel("sessions with the event (%)")
     ax.set_xlim(left=0)
     ax.set_title("Adverse events reported after injection")
     ax.legend(fontsize=8, frameon=False, loc="lower right")

@@ -26,20 +26,42 @@ def _days(value: float | None) -> str:
     return f"{value:.0f} days"
 
 
+def _rate(x: float | None) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.0f}"
+
+
+def _num(x: float | None, spec: str = ".2f") -> str:
+    """A number as text; a missing one (None, nan, inf) as a dash, never 'nan'."""
+    return "-" if x is None or not math.isfinite(x) else format(x, spec)
+
+
 def headline(report: Report) -> str:
     """One paragraph a clinic director reads first."""
     week = report.summary.get("main_week", 6)
-    main = [r for r in report.responders if r.weeks == week and r.label.startswith("Pain (NPRS)")]
+    main = [
+        r
+        for r in report.responders
+        if r.weeks == week and r.label.startswith("Pain (NPRS)") and r.scope == "first cycles"
+    ]
     treated, sessions = report.summary["patients_treated"], report.summary["sessions"]
-    parts = [f"{_count(treated, 'patient')} had {_count(sessions, 'injection session')}."]
+    parts = [
+        f"As of {report.generated_on}, {_count(treated, 'patient')} had "
+        f"{_count(sessions, 'injection session')}."
+    ]
     if main:
         r = main[0]
         threshold = report.summary["moderate_percent"]
-        parts.append(
-            f"At week {week}, {100 * r.rate:.0f}% of judged cycles "
-            f"(95% CI {100 * r.low:.0f}-{100 * r.high:.0f}%, n = {r.n}) had pain at least "
-            f"{threshold:g}% lower than before the injection."
-        )
+        if r.rate is not None and r.low is not None and r.high is not None:
+            parts.append(
+                f"At week {week} of their first cycle, {100 * r.rate:.0f}% of patients "
+                f"(95% CI {100 * r.low:.0f}-{100 * r.high:.0f}%, n = {r.n}) had pain at least "
+                f"{threshold:g}% lower than before the injection."
+            )
+        else:
+            parts.append(
+                f"At week {week} of their first cycle, {r.responders} of {r.n} patients had pain at least "
+                f"{threshold:g}% lower than before the injection (too few to estimate a rate)."
+            )
     d = report.duration
     if d is not None:
         parts.append(f"Benefit, when it came, lasted a median of {_days(d.median_days)}.")
@@ -67,6 +89,8 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
         headline=headline(report),
         pct=_pct,
         days=_days,
+        rate=_rate,
+        num=_num,
         thresholds=f"{report.summary.get('moderate_percent', 0):g}%",
         review_cycles=report.summary.get("review_cycles", ""),
         review_percent=f"{report.summary.get('review_percent', 0):g}%",

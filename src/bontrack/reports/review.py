@@ -1,16 +1,18 @@
 """Stop-and-review, the one rule the clinic report and the worklist share.
 
 Pure (frames and the knowledge base in, patient ids out): the report feeds it ``cohort_frames``,
-the worklist ``review_frames`` (both in reports.data, both one read per record type). The rule is
-``analytics.cohort.stop_and_review`` over ``analytics.cycles.cycle_outcomes``, with the numbers
-from the knowledge base: pathway.stop_review_cycles_without_response and pathway.cycle_response.
+the worklist ``review_frames`` (both in reports.data, both one read per record type). A cycle's
+response is judged by ``instruments.response.cycle_responded`` (the NPRS at week 6, else week
+12; the decision engine's history uses the same function), the run of cycles without one by
+``analytics.cohort.stop_and_review``, with the numbers from the knowledge base:
+pathway.stop_review_cycles_without_response and pathway.cycle_response.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from bontrack.analytics.cohort import stop_and_review
+from bontrack.analytics.cohort import cycle_responded, stop_and_review
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
 from bontrack.knowledge.loader import KnowledgeBase
 
@@ -41,6 +43,17 @@ def due_for_review(sessions: pd.DataFrame, measurements: pd.DataFrame, kb: Knowl
     )
     if numbered.empty:
         return []
-    rule = cycle_response_rule(kb)
-    rows = cycle_outcomes(numbered, measurements, rule) if len(measurements) else pd.DataFrame()
-    return stop_and_review(rows, review_cycles(kb), numbered)
+    return stop_and_review(responses(numbered, measurements, kb), review_cycles(kb), numbered)
+
+
+def responses(sessions: pd.DataFrame, measurements: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
+    """One row per cycle with follow-ups: ``responded`` (True, False, or None: not judged) and
+    ``judged_week``, by the pathway's one rule (instruments.response.cycle_responded: the NPRS
+    at week 6, else week 12, at least 30% below the cycle's baseline)."""
+    rule = kb.files.pathway.cycle_response
+    rows = cycle_outcomes(sessions, measurements, cycle_response_rule(kb)) if len(measurements) else None
+    if rows is None or rows.empty:
+        return pd.DataFrame(columns=["patient_id", "session_id", "cycle", "responded", "judged_week"])
+    return cycle_responded(
+        rows, min_improvement_percent=rule.min_improvement_percent, judged_at_weeks=rule.judged_at_weeks
+    )

@@ -83,7 +83,7 @@
     if (blocks.length) {
       head.appendChild(document.createTextNode(" "));
       head.appendChild(el("strong", "", blocks[0].message));
-      head.appendChild(document.createTextNode((blocks.length > 1 ? " (and " + (blocks.length - 1) + " more)" : "") +
+      head.appendChild(document.createTextNode((blocks.length > 1 ? " (and " + (blocks.length - 1) + (blocks.length === 2 ? " more block.)" : " more blocks.)") : "") +
         " It can be saved only as your override, with a written reason."));
     } else {
       head.appendChild(document.createTextNode(" " + {
@@ -99,8 +99,10 @@
         li.appendChild(el("span", "badge " + f.severity, f.severity));
         li.appendChild(document.createTextNode(" " + f.message + " "));
         if (f.advice) li.appendChild(el("em", "", f.advice));
-        li.appendChild(el("br"));
-        li.appendChild(el("span", "source", "Source: " + f.source));
+        var src = el("details", "source");
+        src.appendChild(el("summary", "", "Source"));
+        src.appendChild(document.createTextNode(f.source));
+        li.appendChild(src);
         ul.appendChild(li);
       });
       box.appendChild(ul);
