@@ -8,6 +8,7 @@ and every GET of the API: no 5xx anywhere (D1). The input side refuses such date
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -292,3 +293,15 @@ def test_page_forms__text_numbers_still_save_and_out_of_range_dates_are_shown_on
     status, _html = post_form(site, path, session_form(site))  # units "25" typed in the form
     assert status == 303
     assert count(site, InjectionSessionRow) == 1
+
+
+@pytest.mark.parametrize("stored", [FAR, EARLY, dt.date.max, dt.date.min])
+def test_trend__a_stored_date_outside_1900_2100_is_drawn_at_the_edge_and_counted(stored: dt.date) -> None:
+    from bontrack.web.trend import WIDTH, Marker, Series, trend_svg
+
+    points = [(DAY, 6.0), (stored, 3.0)]
+    svg = str(trend_svg([Series("NPRS", 0, 10, "#c0392b", points)], [Marker(stored, "session")]))
+    assert "2 dates outside 1900 to 2100 drawn at the edge" in svg
+    assert f"on {stored}" in svg  # the tooltip names the stored date
+    xs = [float(x) for x in re.findall(r'<circle cx="([-\d.]+)"', svg)]
+    assert len(xs) == 2 and all(0 <= x <= WIDTH for x in xs), xs
