@@ -183,7 +183,9 @@ def user_list() -> None:
     list_users()
 
 
-USER_ARG = typer.Argument(..., metavar="USER", help="The user's e-mail (or id, as `bontrack user list` shows).")
+USER_ARG = typer.Argument(
+    ..., metavar="USER", help="The user's e-mail (or id, as `bontrack user list` shows)."
+)
 
 
 @user_app.command("deactivate")

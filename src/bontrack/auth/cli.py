@@ -43,7 +43,9 @@ def add_user(*, email: str, role: str, clinic: str | None, password_stdin: bool)
         )
         password_hash = hash_password(data.password)  # slow: before the transaction, not inside it
         with transaction(engine()) as db:
-            user = create_user(db=db, actor=actor(), data=data, now=system_clock(), password_hash=password_hash)
+            user = create_user(
+                db=db, actor=actor(), data=data, now=system_clock(), password_hash=password_hash
+            )
         where = f" at clinic {user.clinic_id}" if user.clinic_id else " (every clinic)"
         print(f"added {user.email} as {user.role}{where}")
 

@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -147,25 +148,24 @@ def reserve_attempt(*, db: Session, key: str, limit: int, now: datetime, window:
     caller commits the count before it checks the password, so a guess that is still being
     checked already counts.
     """
-    table = LoginThrottleRow.__table__
-    stale = table.c.window_start <= now - window
+    row = LoginThrottleRow
+    stale = row.window_start <= now - window
+    # SET sees the row as it was: both CASEs judge the old window
+    counted = {
+        "attempts": case((stale, 1), else_=row.attempts + 1),
+        "window_start": case((stale, now), else_=row.window_start),
+    }
     if db.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt = pg_insert(table)
+        pg = pg_insert(row).values(key=key, window_start=now, attempts=1)
+        upsert: Any = pg.on_conflict_do_update(index_elements=[row.key], set_=counted)
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table)  # type: ignore[assignment]
-    stmt = stmt.values(key=key, window_start=now, attempts=1)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={
-            "attempts": case((stale, 1), else_=table.c.attempts + 1),
-            "window_start": case((stale, now), else_=table.c.window_start),
-        },
-    ).returning(table.c.attempts, table.c.window_start)
-    attempts, window_start = db.execute(upsert).one()
+        lite = sqlite_insert(row).values(key=key, window_start=now, attempts=1)
+        upsert = lite.on_conflict_do_update(index_elements=[row.key], set_=counted)
+    attempts, window_start = db.execute(upsert.returning(row.attempts, row.window_start)).one()
     if int(attempts) > limit:
         wait = window_start + window - now
         raise Throttled(max(1, int(wait.total_seconds()) + 1))
@@ -173,10 +173,8 @@ def reserve_attempt(*, db: Session, key: str, limit: int, now: datetime, window:
 
 def _release_attempt(db: Session, key: str) -> None:
     """Take back one counted attempt (a right password from a shared address is no guess)."""
-    table = LoginThrottleRow.__table__
-    db.execute(
-        update(table).where(table.c.key == key, table.c.attempts > 0).values(attempts=table.c.attempts - 1)
-    )
+    row = LoginThrottleRow
+    db.execute(update(row).where(row.key == key, row.attempts > 0).values(attempts=row.attempts - 1))
 
 
 @dataclass(frozen=True)
@@ -197,7 +195,9 @@ class PasswordCheck:
     new_hash: str | None = None
 
 
-def begin_login(*, db: Session, email: str, client: str, now: datetime, policy: ThrottlePolicy) -> LoginAttempt:
+def begin_login(
+    *, db: Session, email: str, client: str, now: datetime, policy: ThrottlePolicy
+) -> LoginAttempt:
     """Count the attempt (raises Throttled past the limit) and read the hash to check against.
 
     Commit this before calling check_password: the count must be seen by concurrent attempts,
@@ -246,7 +246,9 @@ def finish_login(*, db: Session, attempt: LoginAttempt, check: PasswordCheck) ->
         return None
     if check.new_hash is not None:
         row.password_hash = check.new_hash
-    db.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == _throttle_key("account", attempt.email)))
+    db.execute(
+        delete(LoginThrottleRow).where(LoginThrottleRow.key == _throttle_key("account", attempt.email))
+    )
     _release_attempt(db, _throttle_key("client", attempt.client))
     db.flush()
     return _read(row)
@@ -373,14 +375,18 @@ def find_user(*, db: Session, ref: str) -> UserRead:
     if row is None:
         row = db.get(UserRow, text[:36])
     if row is None:
-        raise NotFoundError.one("user", f"no user with e-mail or id {text!r}; `bontrack user list` shows them")
+        raise NotFoundError.one(
+            "user", f"no user with e-mail or id {text!r}; `bontrack user list` shows them"
+        )
     return _read(row)
 
 
 def _end_tokens(db: Session, user_id: str, now: datetime) -> int:
     result = db.execute(
         update(AuthTokenRow)
-        .where(AuthTokenRow.user_id == user_id, AuthTokenRow.revoked_at.is_(None), AuthTokenRow.expires_at > now)
+        .where(
+            AuthTokenRow.user_id == user_id, AuthTokenRow.revoked_at.is_(None), AuthTokenRow.expires_at > now
+        )
         .values(revoked_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -410,7 +416,8 @@ def end_sessions(*, db: Session, actor: str, user_id: str, now: datetime) -> int
 
 def _active_admins(db: Session) -> int:
     return int(
-        db.scalar(select(func.count()).select_from(UserRow).where(UserRow.role == "admin", UserRow.active)) or 0
+        db.scalar(select(func.count()).select_from(UserRow).where(UserRow.role == "admin", UserRow.active))
+        or 0
     )
 
 
@@ -428,7 +435,9 @@ def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> 
     row.active = False
     ended = _end_tokens(db, row.id, now)
     db.flush()
-    _audit_user(db, actor=actor, row=row, before=was, detail=f"deactivated; sessions and tokens ended ({ended})")
+    _audit_user(
+        db, actor=actor, row=row, before=was, detail=f"deactivated; sessions and tokens ended ({ended})"
+    )
     return _read(row)
 
 

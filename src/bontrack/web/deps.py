@@ -16,8 +16,8 @@ from typing import Annotated, TypeVar
 from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bontrack.auth.schemas import Role, UserRead
 from bontrack.auth.service import TokenOwner, token_owner

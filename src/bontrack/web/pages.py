@@ -12,7 +12,15 @@ from fastapi.templating import Jinja2Templates
 from bontrack.auth.service import Throttled, revoke_token
 from bontrack.web import csrf
 from bontrack.web.api.auth import client_address, password_log_in
-from bontrack.web.deps import SESSION_COOKIE, NowDep, PageUser, SessionDep, SettingsDep, csrf_ok, session_owner
+from bontrack.web.deps import (
+    SESSION_COOKIE,
+    NowDep,
+    PageUser,
+    SessionDep,
+    SettingsDep,
+    csrf_ok,
+    session_owner,
+)
 from bontrack.web.settings import WebSettings
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
