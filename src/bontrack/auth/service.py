@@ -382,14 +382,13 @@ def find_user(*, db: Session, ref: str) -> UserRead:
 
 
 def _end_tokens(db: Session, user_id: str, now: datetime) -> int:
-    result = db.execute(
-        update(AuthTokenRow)
-        .where(
-            AuthTokenRow.user_id == user_id, AuthTokenRow.revoked_at.is_(None), AuthTokenRow.expires_at > now
-        )
-        .values(revoked_at=now)
+    """Revoke every token of the user not revoked yet; returns how many of them were still live."""
+    open_tokens = (AuthTokenRow.user_id == user_id, AuthTokenRow.revoked_at.is_(None))
+    live = db.scalar(
+        select(func.count()).select_from(AuthTokenRow).where(*open_tokens, AuthTokenRow.expires_at > now)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    db.execute(update(AuthTokenRow).where(*open_tokens).values(revoked_at=now))
+    return int(live or 0)
 
 
 def _audit_user(db: Session, *, actor: str, row: UserRow, detail: str, before: bool | None = None) -> None:

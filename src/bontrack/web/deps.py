@@ -166,6 +166,16 @@ def session_owner(db: Session, cookie: str, at: datetime, settings: WebSettings)
 
 def current_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:
     """The API caller; 401 without valid credentials, 403 for a cookie write without CSRF token."""
+    return _api_principal(request, db, at, settings)
+
+
+async def current_user_briefly(request: Request, at: NowDep, settings: SettingsDep) -> Principal:
+    """current_user, looked up in a short transaction of its own: for routes that must not hold
+    the database while they work (those that hash a password)."""
+    return await in_transaction(settings, lambda db: _api_principal(request, db, at, settings))
+
+
+def _api_principal(request: Request, db: Session, at: datetime, settings: WebSettings) -> Principal:
     principal = _from_request(request, db, at, settings)
     if principal is None:
         raise ProblemError(
@@ -190,6 +200,15 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 
 def page_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:
     """The user of a server-rendered page; without a session the browser goes to /login."""
+    return _page_principal(request, db, at, settings)
+
+
+async def page_user_briefly(request: Request, at: NowDep, settings: SettingsDep) -> Principal:
+    """page_user, looked up in a short transaction of its own (see current_user_briefly)."""
+    return await in_transaction(settings, lambda db: _page_principal(request, db, at, settings))
+
+
+def _page_principal(request: Request, db: Session, at: datetime, settings: WebSettings) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     owner = session_owner(db, cookie, at, settings) if cookie else None
     if owner is None:
