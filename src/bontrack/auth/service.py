@@ -184,7 +184,7 @@ class LoginAttempt:
     email: str
     client: str
     user_id: str | None
-    password_hash: str
+    password_hash: str | None  # None: no such active user
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ def begin_login(
     )
     row = db.scalar(select(UserRow).where(UserRow.email == email))
     if row is None or not row.active:
-        return LoginAttempt(email=email, client=client, user_id=None, password_hash=_dummy())
+        return LoginAttempt(email=email, client=client, user_id=None, password_hash=None)
     return LoginAttempt(email=email, client=client, user_id=row.id, password_hash=row.password_hash)
 
 
@@ -226,10 +226,10 @@ def check_password(attempt: LoginAttempt, password: str) -> PasswordCheck:
     An unknown or inactive account is checked against a dummy hash and always fails, so it costs
     as long as a wrong password."""
     try:
-        _hasher.verify(attempt.password_hash, password)
+        _hasher.verify(attempt.password_hash or _dummy(), password)
     except (VerificationError, InvalidHashError):
         return PasswordCheck(ok=False)
-    if attempt.user_id is None:
+    if attempt.user_id is None or attempt.password_hash is None:
         return PasswordCheck(ok=False)
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(attempt.password_hash) else None
     return PasswordCheck(ok=True, new_hash=new_hash)
