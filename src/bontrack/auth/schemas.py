@@ -28,7 +28,9 @@ def _strong(value: str, email: str | None) -> str:
 
 class UserCreate(Input):
     # not stripped: a password's spaces are part of it (the e-mail is stripped by its validator)
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, hide_input_in_errors=True
+    )
 
     email: Annotated[str, Field(min_length=3, max_length=320)]
     role: Role
@@ -53,7 +55,9 @@ class UserCreate(Input):
 class PasswordSet(Input):
     """A new password for an existing user (checked against the user's e-mail by the service)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, hide_input_in_errors=True
+    )
 
     password: Password
 
