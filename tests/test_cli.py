@@ -95,6 +95,9 @@ EXPECTED = {
     "08_block_dysport_milk_allergy": "block",
     "09_warn_myobloc_warfarin": "warn",
     "10_warn_stop_and_review": "warn",
+    "11_block_stale_screening": "block",
+    "12_block_therapist_injector": "block",
+    "13_warn_same_drug_twice": "warn",
 }
 
 

@@ -165,6 +165,12 @@ def user_add(
     clinic: str | None = typer.Option(
         None, "--clinic", metavar="ID", help="The clinic the user works at (default: every clinic)."
     ),
+    clinician: str | None = typer.Option(
+        None,
+        "--clinician",
+        metavar="ID",
+        help="The user's own clinician record at that clinic (a physician needs one to override a block).",
+    ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of standard input."
     ),
@@ -172,7 +178,18 @@ def user_add(
     """Add a user; the password is asked for twice (or read from stdin)."""
     from bontrack.auth.cli import add_user
 
-    add_user(email=email, role=role, clinic=clinic, password_stdin=password_stdin)
+    add_user(email=email, role=role, clinic=clinic, clinician=clinician, password_stdin=password_stdin)
+
+
+@user_app.command("link")
+def user_link(
+    email: str = typer.Argument(..., help="The user's log-in e-mail."),
+    clinician: str = typer.Option(..., "--clinician", metavar="ID", help="The user's own clinician record."),
+) -> None:
+    """Link an account to the person's clinician record (a physician overrides a block as themself)."""
+    from bontrack.auth.cli import link_user
+
+    link_user(email=email, clinician=clinician)
 
 
 @user_app.command("list")

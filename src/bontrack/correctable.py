@@ -39,13 +39,29 @@ class Correctable:
     update_service: Callable[..., Any]
     withdraw_service: Callable[..., Any]
     history_service: Callable[..., Any]
+    # the update service takes the Author (the logged-in user's clinician record): sessions, whose
+    # blocked plans are overridden only by the physician saving them, as themself
+    authored: bool = False
 
     def get(self, db: Session, actor: str, record_id: str) -> Any:
         """The current version (audited; withdrawn or unknown: not found, naming ``id``)."""
         return self.get_service(db=db, actor=actor, field="id", **{self.id_param: record_id})
 
-    def update(self, db: Session, actor: str, record_id: str, data: BaseModel, reason: str) -> Any:
-        return self.update_service(db=db, actor=actor, data=data, reason=reason, **{self.id_param: record_id})
+    def update(
+        self,
+        db: Session,
+        actor: str,
+        record_id: str,
+        data: BaseModel,
+        reason: str,
+        *,
+        author_clinician_id: str | None = None,
+    ) -> Any:
+        """Correct a record; ``author_clinician_id``: the logged-in user's own clinician record."""
+        extra = {"author": injections.Author(author_clinician_id)} if self.authored else {}
+        return self.update_service(
+            db=db, actor=actor, data=data, reason=reason, **{self.id_param: record_id}, **extra
+        )
 
     def withdraw(self, db: Session, actor: str, record_id: str, reason: str) -> Any:
         return self.withdraw_service(db=db, actor=actor, reason=reason, **{self.id_param: record_id})
@@ -107,6 +123,7 @@ CORRECTABLE: dict[str, Correctable] = {
             injections.update_session,
             injections.withdraw_session,
             injections.session_history,
+            authored=True,
         ),
         Correctable(
             "adverse_event",

@@ -104,10 +104,10 @@ def test_trials_pipe_into_pool__real_process() -> None:
 
 
 def test_trials__unverified_rows_are_excluded_by_default() -> None:
-    result = runner.invoke(app, ["evidence", "trials", "--outcome", "disability"])
+    result = runner.invoke(app, ["evidence", "trials", "--outcome", "excellent_responders"])
     assert result.exit_code == 2 and "--include-unverified" in result.stderr
-    result = runner.invoke(app, ["evidence", "trials", "--outcome", "disability", "--include-unverified"])
-    assert result.exit_code == 0 and "Wheeler 2001" in result.stdout
+    result = runner.invoke(app, ["evidence", "trials", "--outcome", "disability"])
+    assert result.exit_code == 0 and "Wheeler 2001" in result.stdout  # read in a review's table
 
 
 def test_forest__writes_png(tmp_path: Path) -> None:
@@ -123,3 +123,23 @@ def test_cli_import__does_not_load_numpy() -> None:
     code = "import sys, bontrack.cli; print('numpy' in sys.modules, 'matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False False"
+
+
+def test_summary__text_names_k_the_trials_and_the_reviews_beside_them() -> None:
+    result = runner.invoke(app, ["evidence", "summary", "--outcome", "pain_4wk"])
+    assert result.exit_code == 0, result.output
+    assert "verified trials: k = 1 (Ojala 2006)" in result.output
+    assert "Langevin 2011, CD008626" in result.output and "SMD -0.07 (95% CI -0.36 to 0.21" in result.output
+    assert "Soares 2014" in result.output and "not read at the source" in result.output
+    assert "not pooled, Graboski 2005: outside the question" in result.output
+
+
+def test_summary__json_every_outcome_and_bad_outcome_exits_2() -> None:
+    result = runner.invoke(app, ["evidence", "summary", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    by = {d["outcome"]: d for d in data}
+    assert by["responders_wk5"]["k"] == 1 and by["responders_wk5"]["result"]["exp_estimate"] > 1
+    assert by["excellent_responders"]["result"] is None and "nan" not in result.stdout.lower()
+    bad = runner.invoke(app, ["evidence", "summary", "--outcome", "nope"])
+    assert bad.exit_code == 2 and "known:" in bad.stderr

@@ -17,6 +17,7 @@ BASE: dict[str, Any] = {
     "patient": {
         "birth_date": "1980-05-01",
         "sex": "female",
+        "screened_on": "2026-11-23",
         "pregnant": False,
         "breastfeeding": False,
         "conditions": [],
@@ -28,10 +29,10 @@ BASE: dict[str, Any] = {
         "pain_onset_date": "2025-09-01",
         "conservative_care_weeks": 10,
         "trigger_points": [
-            {"muscle": "upper_trapezius", "side": "left"},
-            {"muscle": "upper_trapezius", "side": "right"},
-            {"muscle": "sternocleidomastoid", "side": "left"},
-            {"muscle": "sternocleidomastoid", "side": "right"},
+            {"muscle": "upper_trapezius", "side": "left", "found_on": "2026-11-02"},
+            {"muscle": "upper_trapezius", "side": "right", "found_on": "2026-11-02"},
+            {"muscle": "sternocleidomastoid", "side": "left", "found_on": "2026-11-02"},
+            {"muscle": "sternocleidomastoid", "side": "right", "found_on": "2026-11-02"},
         ],
     },
     "history": [],
@@ -43,6 +44,7 @@ BASE: dict[str, Any] = {
         "lot_expiry": "2027-05-31",
         "reconstituted_at": "2026-11-23T08:30:00",
         "physical_therapy": True,
+        "injector_role": "physician",
         "sites": [{"muscle": "upper_trapezius", "side": "left", "units": 25}],
     },
 }

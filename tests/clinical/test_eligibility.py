@@ -26,7 +26,7 @@ def test_no_physical_therapy__warns(run) -> None:
 def test_trigger_point__needed_on_the_same_side(run) -> None:
     doc = make(episode={"trigger_points": [{"muscle": "upper_trapezius", "side": "right"}]})
     finding = next(f for f in run(doc).findings if f.code == "pathway.no_trigger_point")
-    assert "upper_trapezius (left)" in finding.message
+    assert finding.message == "No trigger point documented for: upper trapezius left."
 
 
 def test_trigger_point__one_warning_per_muscle_and_side(run) -> None:

@@ -89,3 +89,77 @@ def test_every_finding_names_a_source_and_the_decision_is_its_worst_severity(doc
 @given(plans())
 def test_the_same_input_gives_the_same_output(doc: dict[str, Any]) -> None:
     assert check(doc, KB).model_dump() == check(copy.deepcopy(doc), KB).model_dump()
+
+
+MEDICINES = [
+    "aspirin",
+    "Aspirin 81 mg",
+    "warfarin",
+    "Coumadin",
+    "warfarin 5 mg",
+    "Eliquis",
+    "ibuprofen 400 mg",
+    "Advil",
+    "gentamicin",
+    "paracetamol",
+    "Tylenol",
+    "atorvastatin 20 mg",
+    "zorblatamab",
+    "Botox 100 U",
+]
+
+
+def _summary(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f.code, f.severity, f.message) for f in check(doc, KB).findings]
+
+
+@SETTINGS
+@given(plans(), st.lists(st.sampled_from(MEDICINES), max_size=6), st.data())
+def test_repeating_a_medicine_never_adds_a_finding(
+    doc: dict[str, Any], medicines: list[str], data: st.DataObject
+) -> None:
+    doc["patient"]["medications"] = medicines
+    before = check(doc, KB).findings
+    again = copy.deepcopy(doc)
+    again["patient"]["medications"] = [*medicines, *data.draw(st.lists(st.sampled_from(medicines or ["x"])))]
+    if not medicines:
+        again["patient"]["medications"] = []
+    after = check(again, KB).findings
+    assert len(after) == len(before)
+    assert {f.code for f in after} == {f.code for f in before}
+
+
+@SETTINGS
+@given(plans(), st.lists(st.sampled_from(MEDICINES), max_size=6), st.randoms(use_true_random=False))
+def test_the_order_of_medicines_never_changes_the_findings(
+    doc: dict[str, Any], medicines: list[str], rnd: Any
+) -> None:
+    doc["patient"]["medications"] = medicines
+    shuffled = copy.deepcopy(doc)
+    rnd.shuffle(shuffled["patient"]["medications"])
+    assert _summary(shuffled) == _summary(doc)
+
+
+@SETTINGS
+@given(plans(), st.data())
+def test_repeating_a_muscle_never_adds_a_finding(doc: dict[str, Any], data: st.DataObject) -> None:
+    """Documenting a trigger point twice, or splitting a site into two sites of the same muscle
+    and side (same units in all), never adds a finding."""
+    before = check(doc, KB).findings
+    again = copy.deepcopy(doc)
+    tps = again["episode"]["trigger_points"]
+    tps.append(copy.deepcopy(data.draw(st.sampled_from(tps))))
+    i = data.draw(st.integers(0, len(again["plan"]["sites"]) - 1))
+    site = again["plan"]["sites"][i]
+    half = dict(site, units=site["units"] / 2)
+    again["plan"]["sites"][i : i + 1] = [half, dict(half)]
+    after = check(again, KB).findings
+    assert {f.code for f in after} <= {f.code for f in before}
+    assert len(after) <= len(before)
+
+
+@SETTINGS
+@given(plans())
+def test_at_most_one_finding_per_code(doc: dict[str, Any]) -> None:
+    found = [f.code for f in check(doc, KB).findings]
+    assert len(found) == len(set(found))

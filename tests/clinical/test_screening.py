@@ -104,11 +104,12 @@ def test_medications_warn_by_class(run, medication, drug_class) -> None:
 
 
 def test_unknown_medication_and_condition__accepted_as_info(run) -> None:
-    decision = run(make(patient={"medications": ["sertraline"], "conditions": ["migraine"]}))
+    decision = run(make(patient={"medications": ["zorblatamab 5 mg"], "conditions": ["migraine"]}))
     assert decision.decision == "allow"
     infos = [f for f in decision.findings if f.code in ("medication.unknown", "condition.unknown")]
     assert len(infos) == 2
-    assert all(f.severity == "info" and "check it yourself" in f.message for f in infos)
+    assert all(f.severity == "info" and "check yourself" in f.message for f in infos)
+    assert "'zorblatamab 5 mg'" in infos[-1].message
 
 
 @pytest.mark.parametrize(

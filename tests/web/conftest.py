@@ -77,7 +77,11 @@ def populate(engine: Engine) -> World:
         world = clinic_world(db)
         for role in ROLES:
             clinic = None if role in ("researcher", "admin") else world.clinic_id
-            data = UserCreate(email=email(role), role=role, password=password(role), clinic_id=clinic)
+            # the physician's account is Dr Reyes, the world's physician (she overrides as herself)
+            own = world.clinician_id if role == "physician" else None
+            data = UserCreate(
+                email=email(role), role=role, password=password(role), clinic_id=clinic, clinician_id=own
+            )
             create_user(db=db, actor="test:setup", data=data, now=START)
     return world
 

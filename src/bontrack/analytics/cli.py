@@ -119,3 +119,33 @@ def forest_command(
     except (OSError, ValueError) as exc:
         _fail(f"cannot write {out}: {exc}")
     typer.echo(str(out))
+
+
+@evidence_app.command("summary")
+def summary_command(
+    outcome: str | None = typer.Option(None, "--outcome", help="One outcome (default: every outcome)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """The curated evidence: verified trials pooled (REML + HKSJ), the rest on record and why, and
+    the published pooled estimates beside them."""
+    from bontrack.analytics.trials import TrialDataError, load_trials, summarize, summarize_all
+
+    try:
+        trials = load_trials()
+        summaries = [summarize(trials, outcome)] if outcome else summarize_all(trials)
+    except TrialDataError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False))
+        return
+    for s in summaries:
+        typer.echo(f"{s.title} [{s.outcome}]")
+        typer.echo(f"  verified trials: k = {s.k}" + (f" ({', '.join(s.labelled())})" if s.studies else ""))
+        typer.echo(f"  method: {s.method}")
+        if s.result is not None:
+            typer.echo(f"  toxin vs saline: {s.shown()}, tau^2 = {s.result.tau2:.3f}")
+        for p in s.published:
+            typer.echo(f"  beside it, {p.what}: {p.shown()} [{p.url}]")
+        for n in s.not_pooled:
+            typer.echo(f"  not pooled, {n.study}: {n.status}: {n.reason} [{n.url}]")
+        typer.echo("")

@@ -6,6 +6,7 @@ import sys
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bontrack.auth.schemas import UserCreate
 from bontrack.errors import InputError
@@ -31,7 +32,9 @@ def _password(password_stdin: bool) -> str:
     return text
 
 
-def add_user(*, email: str, role: str, clinic: str | None, password_stdin: bool) -> None:
+def add_user(
+    *, email: str, role: str, clinic: str | None, password_stdin: bool, clinician: str | None = None
+) -> None:
     from bontrack.auth.service import create_user, hash_password
     from bontrack.db import transaction
     from bontrack.web.settings import system_clock
@@ -39,7 +42,13 @@ def add_user(*, email: str, role: str, clinic: str | None, password_stdin: bool)
     def go() -> None:
         data = parse(
             UserCreate,
-            {"email": email, "role": role, "clinic_id": clinic, "password": _password(password_stdin)},
+            {
+                "email": email,
+                "role": role,
+                "clinic_id": clinic,
+                "clinician_id": clinician,
+                "password": _password(password_stdin),
+            },
         )
         password_hash = hash_password(data.password)  # slow: before the transaction, not inside it
         with transaction(engine()) as db:
@@ -48,6 +57,18 @@ def add_user(*, email: str, role: str, clinic: str | None, password_stdin: bool)
             )
         where = f" at clinic {user.clinic_id}" if user.clinic_id else " (every clinic)"
         print(f"added {user.email} as {user.role}{where}")
+
+    run(go)
+
+
+def link_user(*, email: str, clinician: str) -> None:
+    from bontrack.auth.service import link_clinician
+    from bontrack.db import transaction
+
+    def go() -> None:
+        with transaction(engine()) as db:
+            user = link_clinician(db=db, actor=actor(), email=email, clinician_id=clinician)
+        print(f"linked {user.email} to clinician record {user.clinician_id}")
 
     run(go)
 
@@ -111,6 +132,22 @@ def change_state(*, user: str, what: str) -> None:
     run(go)
 
 
+def _demo_clinicians(db: Session, clinic_id: str) -> dict[str, str]:
+    """The clinic's first physician and physiotherapist records: the demo users are these people."""
+    from bontrack import records
+    from bontrack.patients.models import ClinicianRow
+
+    rows = records.find_current(
+        db, row_cls=ClinicianRow, actor=actor(), purpose="demo logins", clinic_id=clinic_id
+    )
+    first: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: (r.recorded_at, r.id)):
+        role = {"physician": "physician", "physiotherapist": "physical_therapist"}.get(str(row.data["role"]))
+        if role is not None:
+            first.setdefault(role, row.id)
+    return first
+
+
 def demo_logins() -> None:
     """One user per role with a printed password; clinical roles work at the oldest clinic."""
     from bontrack.auth.models import ROLES
@@ -124,13 +161,18 @@ def demo_logins() -> None:
             clinic = db.scalar(select(ClinicRow.id).order_by(ClinicRow.recorded_at, ClinicRow.id).limit(1))
             if clinic is None:
                 raise InputError.one("--db", "the registry has no clinic yet; run `bontrack demo` first")
+            people = _demo_clinicians(db, clinic)
             print("Demo logins (for a demo on this machine only; the passwords are public):")
             for role in ROLES:
                 email = f"{role.replace('_', '-')}@{DEMO_DOMAIN}"
                 if get_user_by_email(db=db, email=email) is None:
                     works_at = None if role in ("researcher", "admin") else clinic
                     data = UserCreate(
-                        email=email, role=role, password=demo_password(role), clinic_id=works_at
+                        email=email,
+                        role=role,
+                        password=demo_password(role),
+                        clinic_id=works_at,
+                        clinician_id=people.get(role) if works_at else None,
                     )
                     create_user(db=db, actor=actor(), data=data, now=system_clock())
                 print(f"  {role:<19} {email:<36} {demo_password(role)}")

@@ -23,6 +23,9 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(30))
     # None: every clinic on this server (a single-clinic install needs no more)
     clinic_id: Mapped[str | None] = mapped_column(String(36))
+    # the clinician record of the person behind the account (a physician overrides a block as
+    # themself, never as someone else); None: not linked
+    clinician_id: Mapped[str | None] = mapped_column(String(36), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -36,6 +36,9 @@ class UserCreate(Input):
     role: Role
     password: Password
     clinic_id: Id | None = Field(None, description="the clinic the user works at; null: every clinic")
+    clinician_id: Id | None = Field(
+        None, description="the user's own clinician record at that clinic (physicians: needed to override)"
+    )
 
     @field_validator("email")
     @classmethod
@@ -44,6 +47,11 @@ class UserCreate(Input):
         if not EMAIL.match(value):
             raise ValueError(f"{value!r} is not an e-mail address (name@example.org)")
         return value.lower()
+
+    @field_validator("clinic_id", "clinician_id", mode="before")
+    @classmethod
+    def _trimmed(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("password")
     @classmethod
@@ -69,6 +77,7 @@ class UserRead(BaseModel):
     email: str
     role: Role
     clinic_id: str | None
+    clinician_id: str | None = None
     active: bool
     created_at: datetime
 

@@ -95,11 +95,16 @@ def create_user(
         from bontrack.patients.service import get_clinic
 
         get_clinic(db=db, actor=actor, clinic_id=data.clinic_id)
+    if data.clinician_id is not None:
+        check_own_clinician(
+            db=db, actor=actor, role=data.role, clinic_id=data.clinic_id, clinician_id=data.clinician_id
+        )
     row = UserRow(
         id=str(uuid.uuid4()),
         email=data.email,
         role=data.role,
         clinic_id=data.clinic_id,
+        clinician_id=data.clinician_id,
         password_hash=password_hash if password_hash is not None else _hasher.hash(data.password),
         active=True,
         created_at=now,
@@ -115,7 +120,60 @@ def create_user(
         record_id=row.id,
         version=1,
         clinic_id=row.clinic_id,
-        after={"email": row.email, "role": row.role, "clinic_id": row.clinic_id},
+        after={
+            "email": row.email,
+            "role": row.role,
+            "clinic_id": row.clinic_id,
+            "clinician_id": row.clinician_id,
+        },
+    )
+    return _read(row)
+
+
+# A user's role and the clinician-record role that person must have (users of other roles may be
+# linked to any clinician record of their clinic).
+_CLINICIAN_ROLE = {"physician": "physician", "physical_therapist": "physiotherapist"}
+
+
+def check_own_clinician(
+    *, db: Session, actor: str, role: str, clinic_id: str | None, clinician_id: str
+) -> None:
+    """A user's own clinician record: of the user's clinic, and a physician for a physician."""
+    from bontrack.patients.service import get_clinician
+
+    if clinic_id is None:
+        raise InputError.one("clinician_id", "give the user's clinic too: a clinician record belongs to one")
+    person = get_clinician(
+        db=db, actor=actor, clinician_id=clinician_id, clinic_id=clinic_id, field="clinician_id"
+    )
+    wanted = _CLINICIAN_ROLE.get(role)
+    if wanted is not None and person.data.role != wanted:
+        raise InputError.one(
+            "clinician_id",
+            f"{person.data.name} is recorded as {person.data.role}; a {role.replace('_', ' ')}'s account "
+            f"is linked to a clinician record of role {wanted}",
+        )
+
+
+def link_clinician(*, db: Session, actor: str, email: str, clinician_id: str) -> UserRead:
+    """Link an account to the clinician record of the same person (audited)."""
+    row = db.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+    if row is None:
+        raise InputError.one("email", f"no user {email!r}")
+    check_own_clinician(db=db, actor=actor, role=row.role, clinic_id=row.clinic_id, clinician_id=clinician_id)
+    before = row.clinician_id
+    row.clinician_id = clinician_id
+    db.flush()
+    log(
+        db,
+        actor=actor,
+        action="update",
+        record_type="user",
+        record_id=row.id,
+        version=1,
+        clinic_id=row.clinic_id,
+        after={"clinician_id": clinician_id, "before": before},
+        detail="linked to a clinician record",
     )
     return _read(row)
 

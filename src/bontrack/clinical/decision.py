@@ -6,7 +6,7 @@ from typing import Any
 
 from bontrack.clinical.dosing import dilution, dose_findings, preparation_findings
 from bontrack.clinical.eligibility import eligibility_findings
-from bontrack.clinical.findings import Decision, ordered, verdict
+from bontrack.clinical.findings import Decision, one_per_code, ordered, verdict
 from bontrack.clinical.plan import CheckRequest, parse_check_request
 from bontrack.clinical.preparation import lot_findings, reconstitution_findings
 from bontrack.clinical.retreatment import (
@@ -29,7 +29,7 @@ def decide(req: CheckRequest, kb: KnowledgeBase) -> Decision:
         raise ValueError(f"{product_id} has no {req.plan.vial_units:g} U vial")
     dil = dilution(req.plan, product_id, vial)
     findings = [
-        *screen(req.patient, product_id, kb),
+        *screen(req, product_id, kb),
         *preparation_findings(req.plan, dil, product, vial, kb),
         *dose_findings(req.plan, product_id, product, kb, toxin_naive=not req.history),
         *cumulative_findings(req, product_id, kb),
@@ -39,7 +39,7 @@ def decide(req: CheckRequest, kb: KnowledgeBase) -> Decision:
         *eligibility_findings(req, product_id, kb),
         *stop_review_findings(req, kb),
     ]
-    findings = ordered(findings)
+    findings = ordered(one_per_code(findings))
     return Decision.model_construct(
         decision=verdict(findings),
         findings=findings,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from bontrack.clinical.findings import Dilution, Finding, SiteDilution, finding
 from bontrack.clinical.plan import ProposedSession
 from bontrack.knowledge import KnowledgeBase
-from bontrack.knowledge.models import Product, Vial
+from bontrack.knowledge.models import MuscleCap, Product, Vial
 
 # Dose sums are compared after rounding, so 33.3 + 33.3 + 33.4 is 100, not 100.00000000000001.
 _DECIMALS = 6
@@ -24,6 +24,19 @@ def over(total: float, limit: float) -> bool:
 
 def fmt(units: float) -> str:
     return f"{round(units, 3):g}"
+
+
+def span(low: float, high: float) -> str:
+    """'dose 500 U' when the two ends are equal, 'range 198-300 U' when they differ."""
+    if round(low, 3) == round(high, 3):
+        return f"dose {fmt(low)} U"
+    return f"range {fmt(low)}-{fmt(high)} U"
+
+
+def _volumes(low: float, high: float) -> str:
+    if round(low, 3) == round(high, 3):
+        return f"volume {fmt(low)} mL"
+    return f"range {fmt(low)}-{fmt(high)} mL"
 
 
 def dilution(plan: ProposedSession, product_id: str, vial: Vial) -> Dilution:
@@ -68,8 +81,8 @@ def preparation_findings(
                 kb,
                 "dilution.volume_out_of_range",
                 "warn",
-                f"{fmt(plan.diluent_ml)} mL of diluent for a {fmt(vial.units)} U vial is outside "
-                f"{fmt(vial.diluent_ml_min)}-{fmt(vial.diluent_ml_max)} mL.",
+                f"{fmt(plan.diluent_ml)} mL of diluent for a {fmt(vial.units)} U vial is outside the "
+                f"labelled {_volumes(vial.diluent_ml_min, vial.diluent_ml_max)}.",
                 vial,
                 "Check the reconstitution volume; concentrations outside the label's table are not studied.",
             )
@@ -99,40 +112,48 @@ def dose_findings(
     out: list[Finding] = []
     site_cap = product.max_units_per_site
     if site_cap is not None:
-        for i, site in enumerate(plan.sites):
-            if over(site.units, site_cap.value):
-                out.append(
-                    finding(
-                        kb,
-                        "dose.site_max",
-                        site_cap.severity,
-                        f"Site {i + 1} ({site.muscle} {site.side}): {fmt(site.units)} U is above "
-                        f"{fmt(site_cap.value)} U per site for {product_id}.",
-                        site_cap,
-                        "Split the dose over more sites.",
-                    )
+        above = [
+            f"site {i + 1} ({site.muscle.replace('_', ' ')} {site.side}) {fmt(site.units)} U"
+            for i, site in enumerate(plan.sites)
+            if over(site.units, site_cap.value)
+        ]
+        if above:
+            out.append(
+                finding(
+                    kb,
+                    "dose.site_max",
+                    site_cap.severity,
+                    f"Above {fmt(site_cap.value)} U per site for {product_id}: {', '.join(above)}.",
+                    site_cap,
+                    "Split the dose over more sites.",
                 )
+            )
     per_side: dict[tuple[str, str], float] = defaultdict(float)
     for site in plan.sites:
         per_side[(site.muscle, site.side)] += site.units
+    capped: list[tuple[MuscleCap, str]] = []
     for cap in product.muscle_caps:
         if cap.scope == "both_sides":
             totals = {"both sides": sum(u for (m, _), u in per_side.items() if m == cap.muscle)}
         else:
             totals = {side: u for (m, side), u in per_side.items() if m == cap.muscle}
-        for where, units in totals.items():
-            if over(units, cap.value):
-                out.append(
-                    finding(
-                        kb,
-                        "dose.muscle_cap",
-                        cap.severity,
-                        f"{cap.muscle} ({where}): {fmt(units)} U is above the {fmt(cap.value)} U cap for "
-                        f"{product_id}.",
-                        cap,
-                        "Lower the dose in this muscle.",
-                    )
-                )
+        capped.extend(
+            (cap, f"{cap.muscle.replace('_', ' ')} ({where}) {fmt(units)} U, cap {fmt(cap.value)} U")
+            for where, units in sorted(totals.items())
+            if over(units, cap.value)
+        )
+    if capped:
+        worst = max(capped, key=lambda c: c[0].severity == "block")[0]
+        out.append(
+            finding(
+                kb,
+                "dose.muscle_cap",
+                worst.severity,
+                f"Above the muscle's cap for {product_id}: {'; '.join(text for _, text in capped)}.",
+                worst,
+                "Lower the dose in these muscles.",
+            )
+        )
     total = sum(s.units for s in plan.sites)
     limit = product.max_session_units
     if over(total, limit.value):
@@ -153,8 +174,8 @@ def dose_findings(
                 kb,
                 "dose.above_usual",
                 "warn",
-                f"Session total {fmt(total)} U is above the usual cervical range "
-                f"{fmt(typical.low)}-{fmt(typical.high)} U for {product_id}.",
+                f"Session total {fmt(total)} U is above the usual cervical {span(typical.low, typical.high)} "
+                f"for {product_id}.",
                 typical,
                 "Higher doses bring more dysphagia and neck weakness; document why.",
             )

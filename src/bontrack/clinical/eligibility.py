@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+
 from bontrack.clinical.findings import Finding, finding
 from bontrack.clinical.plan import CheckRequest
 from bontrack.knowledge import KnowledgeBase
@@ -10,6 +13,81 @@ from bontrack.knowledge import KnowledgeBase
 def _age_years(req: CheckRequest) -> int:
     born, on = req.patient.birth_date, req.date
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _muscles(pairs: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"{muscle.replace('_', ' ')} {side}" for muscle, side in sorted(set(pairs)))
+
+
+def trigger_point_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
+    """Every injected muscle and side has a documented trigger point, found recently enough.
+
+    One finding for all undocumented muscles, one for all stale ones: a trigger point counts as
+    documented when any examination found it; stale when the newest finding of it is older than the
+    pathway allows.
+    """
+    path = kb.files.pathway
+    newest: dict[tuple[str, str], date | None] = {}
+    for tp in req.episode.trigger_points:
+        key = (tp.muscle, tp.side)
+        if key not in newest:
+            newest[key] = tp.found_on
+        else:
+            known = [d for d in (newest[key], tp.found_on) if d is not None]
+            newest[key] = max(known) if known else None
+    planned = {(s.muscle, s.side) for s in req.plan.sites}
+    out: list[Finding] = []
+    missing = planned - set(newest)
+    if missing:
+        out.append(
+            finding(
+                kb,
+                "pathway.no_trigger_point",
+                "warn",
+                f"No trigger point documented for: {_muscles(missing)}.",
+                path.trigger_point_per_muscle,
+                "Examine and document the trigger points, or do not inject these muscles.",
+            )
+        )
+    limit = path.trigger_point_max_age_days
+    stale = {
+        key: found
+        for key, found in newest.items()
+        if key in planned and found is not None and (req.date - found).days > limit.value
+    }
+    if stale:
+        oldest = min(stale.values())
+        out.append(
+            finding(
+                kb,
+                "pathway.trigger_point_stale",
+                "warn",
+                f"Trigger points found more than {limit.value:g} days ago (oldest {oldest}): "
+                f"{_muscles(stale)}.",
+                limit,
+                "Examine again and document what is found today.",
+            )
+        )
+    return out
+
+
+def injector_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
+    """Only the roles the pathway allows may inject; an absent role is not judged."""
+    role = req.plan.injector_role
+    allowed = kb.files.pathway.injector_roles
+    if role is None or role in allowed.roles:
+        return []
+    return [
+        finding(
+            kb,
+            "injector.not_qualified",
+            "block",
+            f"The injector is recorded as {role.replace('_', ' ')}; only a "
+            f"{' or '.join(r.replace('_', ' ') for r in allowed.roles)} may inject botulinum toxin.",
+            allowed,
+            "A physician gives the injection.",
+        )
+    ]
 
 
 def eligibility_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
@@ -52,19 +130,8 @@ def eligibility_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) 
                 "Refer to physical therapy to relax, then stretch and strengthen.",
             )
         )
-    documented = {(tp.muscle, tp.side) for tp in req.episode.trigger_points}
-    missing = sorted({(s.muscle, s.side) for s in req.plan.sites} - documented)
-    for muscle, side in missing:
-        out.append(
-            finding(
-                kb,
-                "pathway.no_trigger_point",
-                "warn",
-                f"No trigger point is documented in {muscle} ({side}).",
-                path.trigger_point_per_muscle,
-                "Examine and document the trigger point, or do not inject this muscle.",
-            )
-        )
+    out.extend(trigger_point_findings(req, kb))
+    out.extend(injector_findings(req, kb))
     min_age = kb.product(product_id).min_age_years
     age = _age_years(req)
     if age < min_age.value:

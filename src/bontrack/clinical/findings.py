@@ -76,6 +76,32 @@ def verdict(findings: list[Finding]) -> Verdict:
     return "block" if worst == 2 else "warn" if worst == 1 else "allow"
 
 
+def one_per_code(findings: list[Finding]) -> list[Finding]:
+    """At most one finding per code. The rules already name everything a code covers in one
+    message; should two findings still share a code, they become one: the most severe first, the
+    other messages after it, each source once."""
+    by_code: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_code.setdefault(f.code, []).append(f)
+    out = []
+    for same in by_code.values():
+        if len(same) == 1:
+            out.append(same[0])
+            continue
+        same = sorted(same, key=lambda f: (-_RANK[f.severity], f.message))
+        first = same[0]
+        out.append(
+            Finding.model_construct(
+                code=first.code,
+                severity=first.severity,
+                message=" ".join(dict.fromkeys(f.message for f in same)),
+                source="; ".join(dict.fromkeys(f.source for f in same)),
+                advice=" ".join(dict.fromkeys(f.advice for f in same if f.advice)),
+            )
+        )
+    return out
+
+
 def ordered(findings: list[Finding]) -> list[Finding]:
     """Most severe first; stable within a severity, then by code, so output is reproducible."""
     return sorted(findings, key=lambda f: (-_RANK[f.severity], f.code, f.message))

@@ -23,6 +23,11 @@ NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Flag = Annotated[bool, Field(strict=True)]
 
 
+# Plausibility bounds of the input, not clinical rules: a date outside them is a typing error.
+OLDEST_AGE_YEARS = 120
+EARLIEST_LOT_EXPIRY = date(2000, 1, 1)
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -30,6 +35,9 @@ class _Input(BaseModel):
 class Patient(_Input):
     birth_date: date
     sex: Sex
+    screened_on: date | None = Field(
+        None, description="date of the screening whose answers are given here; absent: unknown (warns)"
+    )
     pregnant: Flag | None = None
     breastfeeding: Flag | None = None
     conditions: list[str] = []
@@ -48,6 +56,7 @@ class Patient(_Input):
 class TriggerPoint(_Input):
     muscle: str
     side: str
+    found_on: date | None = Field(None, description="date of the examination that found it")
 
 
 class Episode(_Input):
@@ -81,6 +90,12 @@ class ProposedSession(_Input):
     reconstituted_at: datetime | None = None
     administered_at: datetime | None = None
     physical_therapy: Flag
+    injector_role: str | None = Field(
+        None,
+        min_length=1,
+        description="role of the person who will inject (physician, physical_therapist, staff, ...); "
+        "absent: not known to the caller, no finding",
+    )
     sites: list[Site] = Field(min_length=1)
 
 
@@ -158,13 +173,51 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
             )
         if past.date > req.date:
             errors.append(FieldError(f"history[{i}].date", f"{past.date} is after the plan date {req.date}"))
-    if req.patient.birth_date > req.date:
-        errors.append(FieldError("patient.birth_date", f"{req.patient.birth_date} is after the plan date"))
-    if req.episode.pain_onset_date > req.date:
-        errors.append(
-            FieldError("episode.pain_onset_date", f"{req.episode.pain_onset_date} is after the plan date")
-        )
+    errors.extend(_check_dates(req))
     errors.extend(_check_product(req, kb))
+    return errors
+
+
+def _check_dates(req: CheckRequest) -> list[FieldError]:
+    """Dates that cannot be true: after the plan date, before birth, or implausibly old."""
+    errors: list[FieldError] = []
+    born, onset = req.patient.birth_date, req.episode.pain_onset_date
+    born_ok = False
+    if born > req.date:
+        errors.append(FieldError("patient.birth_date", f"{born} is after the plan date {req.date}"))
+    elif (born.year, born.month, born.day) < (req.date.year - OLDEST_AGE_YEARS, req.date.month, req.date.day):
+        errors.append(
+            FieldError(
+                "patient.birth_date",
+                f"{born} is more than {OLDEST_AGE_YEARS} years before the plan date {req.date}",
+            )
+        )
+    else:
+        born_ok = True
+    if onset > req.date:
+        errors.append(FieldError("episode.pain_onset_date", f"{onset} is after the plan date {req.date}"))
+    elif born_ok and onset < born:
+        errors.append(
+            FieldError("episode.pain_onset_date", f"{onset} is before the patient's birth date {born}")
+        )
+    screened = req.patient.screened_on
+    if screened is not None and screened > req.date:
+        errors.append(FieldError("patient.screened_on", f"{screened} is after the plan date {req.date}"))
+    for i, tp in enumerate(req.episode.trigger_points):
+        if tp.found_on is not None and tp.found_on > req.date:
+            errors.append(
+                FieldError(
+                    f"episode.trigger_points[{i}].found_on",
+                    f"{tp.found_on} is after the plan date {req.date}",
+                )
+            )
+    if req.plan.lot_expiry < EARLIEST_LOT_EXPIRY:
+        errors.append(
+            FieldError(
+                "plan.lot_expiry",
+                f"{req.plan.lot_expiry} is before {EARLIEST_LOT_EXPIRY}: check the date printed on the vial",
+            )
+        )
     return errors
 
 

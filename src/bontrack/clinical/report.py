@@ -12,14 +12,28 @@ from bontrack.clinical.findings import Decision
 STYLE = {"allow": "bold green", "warn": "bold yellow", "block": "bold red", "info": "cyan"}
 
 
-def render(decision: Decision, title: str = "") -> Panel:
-    """A panel: the verdict, the dilution per site, then each finding with its advice and source."""
+def headline(decision: Decision) -> str:
+    """The first line a clinician reads: the first block, else how many warnings, else all clear."""
+    blocks = [f for f in decision.findings if f.severity == "block"]
+    warns = [f for f in decision.findings if f.severity == "warn"]
+    if blocks:
+        more = (
+            f" (and {len(blocks) - 1} more block{'s' if len(blocks) > 2 else ''})" if len(blocks) > 1 else ""
+        )
+        return blocks[0].message + more
+    if warns:
+        return f"{len(warns)} warning{'s' if len(warns) > 1 else ''} to read before injecting."
+    return "no safety rule objects to this plan."
+
+
+def render(decision: Decision, title: str = "") -> Group:
+    """The verdict and its first reason on the first line; then a panel with each finding (most
+    severe first) with its advice and source, and the dilution per site."""
     dil = decision.dilution
     head = Text.assemble(
-        ("Decision: ", "bold"),
-        (decision.decision.upper(), STYLE[decision.decision]),
-        f"   product {decision.product}   knowledge {decision.knowledge_version}",
+        (decision.decision.upper(), STYLE[decision.decision]), (f": {headline(decision)}", "bold")
     )
+    about = Text(f"product {decision.product}   knowledge base {decision.knowledge_version}", style="dim")
     sites = Table(title="Dilution", title_justify="left", show_edge=False, pad_edge=False)
     for col in ("muscle", "side", "units", "mL"):
         sites.add_column(col, justify="right" if col in ("units", "mL") else "left")
@@ -37,7 +51,8 @@ def render(decision: Decision, title: str = "") -> Panel:
             body.append(f"\n→ {f.advice}", style="italic")
         severity = Text(f.severity, STYLE[f.severity]).append(f"\n{f.code}", style="dim")
         findings.add_row(severity, body, f.source)
-    return Panel(Group(head, sites, findings), title=title or None, title_align="left")
+    panel = Panel(Group(about, findings, sites), title=title or None, title_align="left")
+    return Group(head, panel)
 
 
 def console() -> Console:

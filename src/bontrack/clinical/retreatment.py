@@ -22,28 +22,31 @@ def interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> 
     out: list[Finding] = []
     product = kb.product(product_id)
     same: list[PastSession] = []
-    for past in req.history:
+    others: list[str] = []
+    interval = product.min_retreatment_days.value
+    for past in sorted(req.history, key=lambda p: p.date):
         pid = kb.product_id(past.product)
         assert pid is not None  # validated by parse_check_request
         if pid == product_id:
             same.append(past)
             continue
         other = kb.product(pid)
-        interval = max(product.min_retreatment_days.value, other.min_retreatment_days.value)
         days = _days(req, past)
-        if days < interval:
-            out.append(
-                finding(
-                    kb,
-                    "retreatment.other_product",
-                    "warn",
-                    f"{pid} was given {days} days ago ({past.date}, {fmt(past.total_units)} U of {pid}); "
-                    f"another toxin inside {interval:g} days may add weakness. Its units are not "
-                    f"converted into {product_id} units and do not count towards {product_id}'s limits.",
-                    kb.files.pathway.other_product_interval,
-                    "Wait until the earlier toxin has worn off, or lower the dose and document why.",
-                )
+        if days < max(product.min_retreatment_days.value, other.min_retreatment_days.value):
+            interval = max(interval, other.min_retreatment_days.value)
+            others.append(f"{pid} {fmt(past.total_units)} U on {past.date} ({days} days ago)")
+    if others:
+        out.append(
+            finding(
+                kb,
+                "retreatment.other_product",
+                "warn",
+                f"Another toxin inside {interval:g} days may add weakness: {'; '.join(others)}. Its units "
+                f"are not converted into {product_id} units and do not count towards {product_id}'s limits.",
+                kb.files.pathway.other_product_interval,
+                "Wait until the earlier toxin has worn off, or lower the dose and document why.",
             )
+        )
     if same:
         last = max(same, key=lambda p: p.date)
         days = _days(req, last)

@@ -1,12 +1,20 @@
-"""Screening rules: allergies, pregnancy and other states, conditions, and medications.
+"""Screening rules: allergies, pregnancy and other states, conditions, medications, and whether
+the answers are current.
 
-Sources are the knowledge base's screening.toml entries; each finding cites its own.
+Sources are the knowledge base's screening.toml and pathway.toml entries; each finding cites its own.
+One finding per code: entries that mean the same thing (a brand and its generic, "Coumadin" and
+"warfarin 5 mg") or fall under the same rule are named together in one message, in a fixed
+order, so neither repeating an entry nor reordering the list changes the findings.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
 from bontrack.clinical.findings import Finding, finding
-from bontrack.clinical.plan import Patient
+from bontrack.clinical.plan import CheckRequest, Patient
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.models import ScreeningItem
 
@@ -17,31 +25,56 @@ def _applies(item: ScreeningItem, product_id: str, kb: KnowledgeBase) -> bool:
     return not item.excipient or item.excipient in kb.product(product_id).excipients
 
 
-def _unknown(kb: KnowledgeBase, code: str, what: str, name: str) -> Finding:
-    """An entry the knowledge base does not know: accepted, but the clinician must check it."""
-    return Finding(
-        code=code,
-        severity="info",
-        message=f"{what} {name!r} is not in the knowledge base (version {kb.version}): check it yourself.",
-        source=f"bontrack knowledge base {kb.version}",
-    )
+def _distinct(names: Iterable[str]) -> list[str]:
+    """Entries as written, once each (case and spacing ignored), in alphabetical order."""
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(" ".join(name.lower().split()), name.strip())
+    return [seen[key] for key in sorted(seen)]
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in _distinct(names))
+
+
+def _unknown(kb: KnowledgeBase, code: str, what: str, names: list[str]) -> list[Finding]:
+    """Entries the knowledge base does not know: accepted, but the clinician must check them."""
+    if not names:
+        return []
+    return [
+        Finding(
+            code=code,
+            severity="info",
+            message=f"Not in the knowledge base (version {kb.version}), check yourself: {what} "
+            f"{_quoted(names)}.",
+            source=f"bontrack knowledge base {kb.version}",
+        )
+    ]
+
+
+def _age_years(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def screen_allergies(patient: Patient, product_id: str, kb: KnowledgeBase) -> list[Finding]:
     out = []
+    unknown: list[str] = []
+    by_item: dict[str, list[str]] = defaultdict(list)
     for name in patient.allergies:
         match = kb.allergy(name)
         if match is None:
-            out.append(_unknown(kb, "allergy.unknown", "Allergy", name))
-            continue
-        item, code = match.item, f"allergy.{match.item_id}"
-        if _applies(item, product_id, kb):
-            message = f"{item.label} ({name!r}): contraindicates {product_id}."
-            out.append(finding(kb, code, item.severity, message, item, item.advice))
+            unknown.append(name)
         else:
-            message = f"{item.label} ({name!r}): recorded; does not apply to {product_id}."
-            out.append(finding(kb, code, "info", message, item))
-    return out
+            by_item[match.item_id].append(name)
+    for item_id in sorted(by_item):
+        item, entered = kb.files.allergies[item_id], _quoted(by_item[item_id])
+        if _applies(item, product_id, kb):
+            message = f"{item.label} ({entered}): contraindicates {product_id}."
+            out.append(finding(kb, f"allergy.{item_id}", item.severity, message, item, item.advice))
+        else:
+            message = f"{item.label} ({entered}): recorded; does not apply to {product_id}."
+            out.append(finding(kb, f"allergy.{item_id}", "info", message, item))
+    return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
 
 
 def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
@@ -72,58 +105,136 @@ def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     return out
 
 
-def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
-    out = []
-    for name in patient.conditions:
-        match = kb.condition(name)
-        if match is None:
-            out.append(_unknown(kb, "condition.unknown", "Condition", name))
-        else:
-            item = match.item
-            code = f"condition.{match.item_id}"
-            out.append(finding(kb, code, item.severity, f"{item.label} ({name!r}).", item, item.advice))
-    return out
-
-
-def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
-    out = []
-    for name in patient.medications:
-        toxin = kb.product_id(name.split()[0]) if name.split() else None
-        if toxin is not None:
-            out.append(
-                finding(
-                    kb,
-                    "medication.botulinum_toxin",
-                    "warn",
-                    f"A botulinum toxin ({toxin}) is listed among the medications: record its dates and "
-                    "doses in the history so the interval and cumulative rules can see it.",
-                    kb.files.pathway.other_product_interval,
-                    "Ask who gives it, for what, and when it was last given.",
-                )
-            )
-            continue
-        match = kb.drug(name)
-        if match is None:
-            out.append(_unknown(kb, "medication.unknown", "Medication", name))
-            continue
-        shown = name if name.strip().lower() == match.generic else f"{name} ({match.generic})"
-        cls = match.drug_class
+def screen_currency(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
+    """Are the screening answers current? Unknown date warns; older than the pathway allows blocks;
+    a woman who may be pregnant is asked again on the day of the injection."""
+    path, patient = kb.files.pathway, req.patient
+    out: list[Finding] = []
+    screened = patient.screened_on
+    max_days = path.screening_max_age_days
+    if screened is None:
         out.append(
             finding(
                 kb,
-                f"medication.{match.class_id}",
-                cls.severity,
-                f"{cls.label}: {shown}.",
-                cls,
-                cls.advice,
+                "screening.date_unknown",
+                "warn",
+                "The date of these screening answers is not known.",
+                max_days,
+                "Confirm allergies, medicines, pregnancy and infection with the patient today.",
+            )
+        )
+    else:
+        days = (req.date - screened).days
+        if days > max_days.value:
+            out.append(
+                finding(
+                    kb,
+                    "screening.stale",
+                    "block",
+                    f"Screening is {days} days old ({screened}); the plan may rely on answers at most "
+                    f"{max_days.value:g} days old.",
+                    max_days,
+                    "Screen again today.",
+                )
+            )
+    ages = path.pregnancy_check_ages
+    if (
+        patient.sex == "female"
+        and patient.pregnant is not None
+        and ages.low <= _age_years(patient.birth_date, req.date) <= ages.high
+        and screened != req.date
+    ):
+        when = f"last asked on {screened}" if screened is not None else "date of the answer unknown"
+        out.append(
+            finding(
+                kb,
+                "screening.pregnancy_not_today",
+                "warn",
+                f"Pregnancy status not confirmed today ({when}).",
+                ages,
+                "Confirm pregnancy status today before injecting.",
             )
         )
     return out
 
 
-def screen(patient: Patient, product_id: str, kb: KnowledgeBase) -> list[Finding]:
+def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
+    out = []
+    unknown: list[str] = []
+    by_item: dict[str, list[str]] = defaultdict(list)
+    for name in patient.conditions:
+        match = kb.condition(name)
+        if match is None:
+            unknown.append(name)
+        else:
+            by_item[match.item_id].append(name)
+    for item_id in sorted(by_item):
+        item = kb.files.conditions[item_id]
+        message = f"{item.label} ({_quoted(by_item[item_id])})."
+        out.append(finding(kb, f"condition.{item_id}", item.severity, message, item, item.advice))
+    return [*out, *_unknown(kb, "condition.unknown", "condition", unknown)]
+
+
+def _named(generics: dict[str, list[str]]) -> str:
+    """'warfarin (entered as 'Coumadin', 'warfarin 5 mg')', or just 'warfarin' when typed as such."""
+    parts = []
+    for generic in sorted(generics):
+        entered = _distinct(generics[generic])
+        if [e.lower() for e in entered] == [generic]:
+            parts.append(generic)
+        else:
+            parts.append(f"{generic} (entered as {_quoted(entered)})")
+    return "; ".join(parts)
+
+
+def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
+    out = []
+    toxins: dict[str, list[str]] = defaultdict(list)
+    classes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    unknown: list[str] = []
+    for name in patient.medications:
+        words = name.split()
+        toxin = kb.product_id(words[0]) if words else None
+        if toxin is not None:
+            toxins[toxin].append(name)
+            continue
+        match = kb.drug(name)
+        if match is not None:
+            classes[match.class_id][match.generic].append(name)
+        elif kb.drug_without_interaction(name) is None:
+            unknown.append(name)
+    if toxins:
+        out.append(
+            finding(
+                kb,
+                "medication.botulinum_toxin",
+                "warn",
+                f"A botulinum toxin is listed among the medications ({_named(toxins)}): record its dates "
+                "and doses in the history so the interval and cumulative rules can see it.",
+                kb.files.pathway.other_product_interval,
+                "Ask who gives it, for what, and when it was last given.",
+            )
+        )
+    for class_id in sorted(classes):
+        cls = kb.files.drug_classes[class_id]
+        out.append(
+            finding(
+                kb,
+                f"medication.{class_id}",
+                cls.severity,
+                f"{cls.label}: {_named(classes[class_id])}.",
+                cls,
+                cls.advice,
+            )
+        )
+    return [*out, *_unknown(kb, "medication.unknown", "medication", unknown)]
+
+
+def screen(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
     """All screening findings for one patient and the planned product."""
+    patient = req.patient
     return [
+        *screen_currency(req, kb),
         *screen_allergies(patient, product_id, kb),
         *screen_states(patient, kb),
         *screen_conditions(patient, kb),

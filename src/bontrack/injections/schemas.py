@@ -25,7 +25,11 @@ class InjectionSite(Input):
 class Override(Input):
     """A clinician's decision to go ahead with a blocked plan, with the written reason."""
 
-    clinician_id: Id
+    clinician_id: Id | None = Field(
+        None,
+        description="the overriding physician's clinician record; through the API and the pages it is "
+        "always the logged-in physician's own (left out: filled in from the account; anyone else: 400)",
+    )
     reason: Text
 
 

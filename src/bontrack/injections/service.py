@@ -8,6 +8,7 @@ episode, and every earlier session of the patient.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -57,8 +58,11 @@ def _check_document(
     patient: PatientRead,
     episode: EpisodeRead,
     exclude: str | None,
+    injector_role: str,
 ) -> dict[str, Any]:
-    """The engine's input document, built from stored records."""
+    """The engine's input document, built from stored records: the latest screening on or before
+    the session date (with its date), the latest examination's trigger points (with the date they
+    were found), the injector's role, the therapy plan and the earlier sessions."""
     screening = latest_screening(db=db, actor=actor, patient_id=patient.id, on_or_before=data.date)
     assessment = latest_assessment(db=db, actor=actor, episode_id=episode.id, on_or_before=data.date)
     history = [
@@ -85,16 +89,28 @@ def _check_document(
     )
     plan["sites"] = [{"muscle": s.muscle, "side": s.side, "units": s.units} for s in data.sites]
     plan["physical_therapy"] = plan_active_on(db=db, actor=actor, episode_id=episode.id, on=data.date)
+    plan["injector_role"] = injector_role
+    patient_doc: dict[str, Any] = {
+        "birth_date": patient.data.birth_date.isoformat(),
+        "sex": patient.data.sex,
+        **answers,
+    }
+    if screening is not None:  # no screening at all: the engine warns that its date is unknown
+        patient_doc["screened_on"] = screening.data.date.isoformat()
     return {
         "date": data.date.isoformat(),
-        "patient": {"birth_date": patient.data.birth_date.isoformat(), "sex": patient.data.sex, **answers},
+        "patient": patient_doc,
         "episode": {
             "pain_onset_date": episode.data.pain_onset_date.isoformat(),
             "conservative_care_weeks": episode.data.conservative_care_weeks,
-            "trigger_points": [
-                {"muscle": tp.muscle, "side": tp.side}
-                for tp in (assessment.data.trigger_points if assessment else [])
-            ],
+            "trigger_points": (
+                [
+                    {"muscle": tp.muscle, "side": tp.side, "found_on": assessment.data.date.isoformat()}
+                    for tp in assessment.data.trigger_points
+                ]
+                if assessment is not None
+                else []
+            ),
         },
         "history": [
             {
@@ -160,12 +176,18 @@ def judge(
     """Run the decision engine on a planned session in its stored context (nothing is saved)."""
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
-    get_clinician(
+    injector = get_clinician(
         db=db, actor=actor, clinician_id=data.injector_id, clinic_id=patient.clinic_id, field="injector_id"
     )
     kb = load_knowledge()
     document = _check_document(
-        db=db, actor=actor, data=data, patient=patient, episode=episode, exclude=exclude
+        db=db,
+        actor=actor,
+        data=data,
+        patient=patient,
+        episode=episode,
+        exclude=exclude,
+        injector_role=check_role(injector.data.role),
     )
     try:
         request = parse_check_request(document, kb)
@@ -189,24 +211,88 @@ def judge(
     return stored, decision
 
 
+# A clinician record's role in the words of the check input's plan.injector_role.
+_CHECK_ROLE = {"physiotherapist": "physical_therapist"}
+
+
+def check_role(clinician_role: str) -> str:
+    return _CHECK_ROLE.get(clinician_role, clinician_role)
+
+
+@dataclass(frozen=True)
+class Author:
+    """The logged-in user who saves a session, through the web page or the API.
+
+    ``clinician_id``: the user's own clinician record (None: the account is not linked to one).
+    A block is overridden only by its author, as themself. Writers that are not a person (the
+    synthetic clinic, an import) pass no Author: their records carry the override as written.
+    """
+
+    clinician_id: str | None
+
+
+def _check_injector(*, db: Session, actor: str, data: SessionCreate, clinic_id: str) -> None:
+    """The injector of a saved session is a clinician of the clinic whose role may inject."""
+    person = get_clinician(
+        db=db, actor=actor, clinician_id=data.injector_id, clinic_id=clinic_id, field="injector_id"
+    )
+    allowed = load_knowledge().files.pathway.injector_roles.roles
+    if check_role(person.data.role) not in allowed:
+        raise InputError.one(
+            "injector_id",
+            f"{person.data.name} is recorded as {person.data.role}; only a "
+            f"{' or '.join(r.replace('_', ' ') for r in allowed)} may inject: choose the injecting physician",
+        )
+
+
 def _check_override(
-    *, db: Session, actor: str, data: SessionCreate, decision: Decision, clinic_id: str
-) -> None:
+    *,
+    db: Session,
+    actor: str,
+    data: SessionCreate,
+    decision: Decision,
+    clinic_id: str,
+    author: Author | None,
+) -> SessionCreate:
+    """A blocked plan needs an override with a reason, given by the author as themself; returns
+    the session with the override's clinician filled in from the author when it was left out."""
     blocks = [f.code for f in decision.findings if f.severity == "block"]
     if decision.decision != "block":
-        return
+        return data
     if data.override is None:
         raise RefusedError.one(
             "override",
-            f"the plan is blocked ({', '.join(blocks)}); to save it anyway give override.clinician_id "
-            "(a clinician of this clinic) and override.reason (written text)",
+            f"the plan is blocked ({', '.join(blocks)}); to save it anyway give override.reason "
+            "(written text): the override is yours, as the physician saving the session",
         )
-    get_clinician(
-        db=db,
-        actor=actor,
-        clinician_id=data.override.clinician_id,
-        clinic_id=clinic_id,
-        field="override.clinician_id",
+    clinician_id = data.override.clinician_id
+    if author is not None:
+        if author.clinician_id is None:
+            raise InputError.one(
+                "override.clinician_id",
+                "your account is not linked to your clinician record, so you cannot override a block; "
+                "an administrator links it (bontrack user link)",
+            )
+        if clinician_id is not None and clinician_id != author.clinician_id:
+            raise InputError.one(
+                "override.clinician_id",
+                "must be your own clinician record: a block is overridden only by the physician "
+                "who saves the session, as themself",
+            )
+        clinician_id = author.clinician_id
+    if clinician_id is None:
+        raise InputError.one("override.clinician_id", "is required: the physician who overrides the block")
+    person = get_clinician(
+        db=db, actor=actor, clinician_id=clinician_id, clinic_id=clinic_id, field="override.clinician_id"
+    )
+    allowed = load_knowledge().files.pathway.injector_roles.roles
+    if check_role(person.data.role) not in allowed:
+        raise InputError.one(
+            "override.clinician_id",
+            f"{person.data.name} is recorded as {person.data.role}; only a physician overrides a block",
+        )
+    return data.model_copy(
+        update={"override": data.override.model_copy(update={"clinician_id": clinician_id})}
     )
 
 
@@ -232,11 +318,18 @@ def _audit_override(
         )
 
 
-def create_session(*, db: Session, actor: str, data: SessionCreate) -> SessionRead:
-    """Judge and save an injection session; a blocked plan needs an override with a reason."""
-    stored, decision = judge(db=db, actor=actor, data=data)
+def create_session(
+    *, db: Session, actor: str, data: SessionCreate, author: Author | None = None
+) -> SessionRead:
+    """Judge and save an injection session; the injector must be a physician; a blocked plan needs
+    an override with a reason, by the author as themself (see Author)."""
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    _check_override(db=db, actor=actor, data=data, decision=decision, clinic_id=patient.clinic_id)
+    _check_injector(db=db, actor=actor, data=data, clinic_id=patient.clinic_id)
+    stored, decision = judge(db=db, actor=actor, data=data)
+    data = _check_override(
+        db=db, actor=actor, data=data, decision=decision, clinic_id=patient.clinic_id, author=author
+    )
+    stored = stored.model_copy(update={"override": data.override})
     row = records.create(
         db, row_cls=InjectionSessionRow, data=stored, clinic_id=patient.clinic_id, actor=actor
     )
@@ -263,7 +356,13 @@ def _check_followups(*, db: Session, actor: str, session_id: str, data: SessionC
 
 
 def update_session(
-    *, db: Session, actor: str, session_id: str, data: SessionCreate, reason: str
+    *,
+    db: Session,
+    actor: str,
+    session_id: str,
+    data: SessionCreate,
+    reason: str,
+    author: Author | None = None,
 ) -> SessionRead:
     """Correct a session: judged again (against the other sessions) and saved as a new version.
 
@@ -273,9 +372,13 @@ def update_session(
     corrections.check_reason(reason, "corrected")
     current = corrections.current(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor)
     corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "injection_session")
+    _check_injector(db=db, actor=actor, data=data, clinic_id=current.clinic_id)
     stored, decision = judge(db=db, actor=actor, data=data, exclude=session_id)
-    _check_override(db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id)
     _check_followups(db=db, actor=actor, session_id=session_id, data=data)
+    data = _check_override(
+        db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id, author=author
+    )
+    stored = stored.model_copy(update={"override": data.override})
     row = records.update(
         db, row_cls=InjectionSessionRow, record_id=session_id, data=stored, actor=actor, reason=reason
     )

@@ -6,6 +6,7 @@ stops loading with a message naming the file and the field.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,36 @@ from bontrack.knowledge.models import (
     Sourced,
 )
 
-FILES = ("meta", "sources", "products", "muscles", "screening", "pathway", "outcomes", "adverse_events")
+LABEL_SECTION = re.compile(r"\bsection \d+(\.\d+)*\b", re.IGNORECASE)
+
+FILES = (
+    "meta",
+    "sources",
+    "products",
+    "muscles",
+    "screening",
+    "medications_no_interaction",
+    "pathway",
+    "outcomes",
+    "adverse_events",
+)
+
+# Words that may follow a medicine's name without naming another medicine: units, forms,
+# release types and how often it is taken ("Lipitor 20 mg tablet once daily", "Tylenol ER").
+# A word outside this list (or "and", "with", "+", ...) may be a second medicine, so a
+# no-interaction look-up that would have to ignore it answers None rather than stay silent.
+_DOSE_TEXT = """
+    mg mcg µg ug g gm gram grams ml l iu u unit units meq mmol % mg/ml mcg/ml mg/day
+    tab tabs tablet tablets cap caps capsule capsules pill pills puff puffs inhaler inhalers
+    inhalation spray sprays nasal drop drops cream gel patch patches pen injection injections
+    oral po sc subcut subcutaneous im iv liquid syrup suspension solution solutions chewable
+    er xr sr cr xl la ec dr mr ods odt retard extended delayed release modified
+    regular extra strength forte
+    od bd bid tid qid qd qds tds prn qhs hs qam qpm nocte mane
+    once twice thrice daily weekly monthly a an per day days week weeks month every each other
+    morning evening night nightly bedtime at in the as needed required when times x
+"""
+_DOSE_WORDS = frozenset(_DOSE_TEXT.split())
 
 
 class KnowledgeError(Exception):
@@ -59,6 +89,7 @@ class KnowledgeBase:
     _citations: dict[int, str] = field(repr=False, default_factory=dict)
     _allergies: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
     _conditions: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
+    _no_interaction: dict[str, str] = field(repr=False, default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -86,6 +117,41 @@ class KnowledgeBase:
             match = self._drugs.get(before_dose) or self._drugs.get(text.split()[0] if text else "")
         return match
 
+    def drug_without_interaction(self, name: str) -> str | None:
+        """The generic of a medicine with no labelled interaction with botulinum toxin, else None.
+
+        "Tylenol", "paracetamol 500 mg", "Lipitor 20mg daily" and "atorvastatin" are found (as
+        acetaminophen, acetaminophen, atorvastatin, atorvastatin), in any case. As in ``drug``,
+        a strength and dose after the name are ignored; unlike it, every other word must be a
+        dose word, so "paracetamol + orphenadrine" or "Lipitor and gentamicin" give None and
+        the unrecognised part is not silenced. A name that ``drug`` or ``product_id`` knows
+        (an interacting drug or a toxin) is never reported here.
+        """
+        text = " ".join(name.strip().lower().split())
+        if not text or self.drug(text) is not None or self.product_id(text.split()[0]) is not None:
+            return None
+        words = text.split(" ")
+        heads = [(" ".join(words[:n]), words[n:]) for n in range(len(words), 0, -1)]
+        digit = next((i for i, c in enumerate(text) if c.isdigit()), None)
+        if digit is not None:  # "lipitor20mg daily": the strength is glued to the name
+            heads.append((text[:digit], text[digit:].split()))
+        for head, rest in heads:
+            generic = self._no_interaction.get(head.strip(" ,;:("))
+            if generic is not None and all(self._says_nothing_else(w, generic) for w in rest):
+                return generic
+        return None
+
+    def _says_nothing_else(self, word: str, generic: str) -> bool:
+        """A word after a medicine's name that names no other medicine: a dose word, or the
+        same medicine again ("Tylenol (acetaminophen) 500 mg")."""
+        word = word.strip(",;:.()[]")
+        return (
+            not word
+            or any(c.isdigit() for c in word)
+            or word in _DOSE_WORDS
+            or self._no_interaction.get(word) == generic
+        )
+
     def allergy(self, name: str) -> ScreeningMatch | None:
         """An allergy id, alias, or a BoNT product's name (which means an allergy to the toxin)."""
         found = self._allergies.get(screening_key(name))
@@ -97,13 +163,25 @@ class KnowledgeBase:
         return self._conditions.get(screening_key(name))
 
     def cite(self, fact: Sourced) -> str:
-        """Human-readable citation of a fact: title, where in it, address."""
+        """Human-readable citation of a fact: title, label identity, where in it, address.
+
+        A label fact reads "BOTOX label ..., set id 33d0..., effective 2023-11-16, section 2.1 ...";
+        a label whose effective date was not read says so instead of a date.
+        """
         cached = self._citations.get(id(fact))
         if cached is not None:
             return cached
         src = self.files.sources[fact.source]
-        where = f", {fact.where}" if fact.where else ""
-        return f"{src.title}{where} <{src.url}> [{src.confidence}]"
+        parts = [src.title]
+        if src.set_id:
+            parts.append(f"set id {src.set_id}")
+            if src.version:
+                parts.append(f"version {src.version}")
+            effective = src.effective.isoformat() if src.effective else "date not recorded"
+            parts.append(f"effective {effective}")
+        if fact.where:
+            parts.append(fact.where)
+        return f"{', '.join(parts)} <{src.url}> [{src.confidence}]"
 
 
 def _read_files() -> dict[str, Any]:
@@ -138,11 +216,16 @@ def _sourced_facts(obj: Any, path: str) -> Iterator[tuple[str, Sourced]]:
 
 
 def _check_references(kb: KnowledgeFiles) -> None:
-    problems = [
-        f"{path}: unknown source '{fact.source}'"
-        for path, fact in _sourced_facts(kb, "")
-        if fact.source not in kb.sources
-    ]
+    problems: list[str] = []
+    for path, fact in _sourced_facts(kb, ""):
+        source = kb.sources.get(fact.source)
+        if source is None:
+            problems.append(f"{path}: unknown source '{fact.source}'")
+        elif source.confidence == "label" and not LABEL_SECTION.search(fact.where):
+            problems.append(
+                f"{path}.where: a fact from a label ('{fact.source}') names its section "
+                f"(e.g. 'section 2.1'), got {fact.where!r}"
+            )
     for pid, product in kb.products.items():
         for cap in product.muscle_caps:
             if cap.muscle not in kb.muscles:
@@ -187,6 +270,37 @@ def _index_drugs(kb: KnowledgeFiles) -> dict[str, DrugMatch]:
     return index
 
 
+def _index_no_interaction(
+    kb: KnowledgeFiles, drugs: dict[str, DrugMatch], products: dict[str, str]
+) -> dict[str, str]:
+    """Name -> generic for medicines without a labelled interaction, refusing any clash.
+
+    A name here must not also be an interacting drug (a member or alias of a screening drug
+    class) or a toxin product, or the engine could stay silent about a real interaction.
+    """
+    index: dict[str, str] = {}
+    where: dict[str, str] = {}
+    problems = []
+    for group_id, group in kb.medications_no_interaction.groups.items():
+        for generic, aliases in group.drugs.items():
+            for name in [generic, *aliases]:
+                key = " ".join(name.lower().split())
+                place = f"medications_no_interaction.{group_id}.{generic}"
+                if key in drugs:
+                    problems.append(
+                        f"{place}: '{name}' is also in drug class {drugs[key].class_id} (screening.toml)"
+                    )
+                elif key in products:
+                    problems.append(f"{place}: '{name}' is also the product {products[key]}")
+                elif key in index and index[key] != generic:
+                    problems.append(f"{place}: '{name}' is also listed under {where[key]}")
+                index[key] = generic
+                where.setdefault(key, place)
+    if problems:
+        raise KnowledgeError("medicines without interaction clash:\n  " + "\n  ".join(problems))
+    return index
+
+
 def _index_screening(items: dict[str, ScreeningItem]) -> dict[str, ScreeningMatch]:
     index: dict[str, ScreeningMatch] = {}
     for item_id, item in items.items():
@@ -206,7 +320,9 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise KnowledgeError("knowledge base is invalid:\n  " + "\n  ".join(lines)) from exc
     _check_references(files)
-    kb = KnowledgeBase(files, _index_products(files), _index_drugs(files))
+    products, drugs = _index_products(files), _index_drugs(files)
+    kb = KnowledgeBase(files, products, drugs)
+    kb._no_interaction.update(_index_no_interaction(files, drugs, products))
     kb._allergies.update(_index_screening(files.allergies))
     kb._conditions.update(_index_screening(files.conditions))
     # Facts are immutable and live as long as the KnowledgeBase, so id() is a stable key.

@@ -6,6 +6,8 @@ was read from (``sources.toml``) and a note saying where and how sure.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,12 +20,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+WEB_ADDRESS = re.compile(r"^https?://[^/\s]+\.[^/\s]+(/\S*)?$")
+SET_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 class Source(Strict):
-    """A document a fact was read from."""
+    """A document a fact was read from.
+
+    A product label (confidence "label") is an FDA structured product label: it names its set id
+    (the label's identity across versions) and, where they were read, the version and effective
+    date. A fact citing it gives the section in its ``where``.
+    """
 
     title: str
-    url: str
+    url: str = Field(description="web address (http or https), never a local path")
     confidence: Confidence
+    set_id: str = Field("", description="FDA SPL set id of a label")
+    version: str = Field("", description="SPL version number of the label text read")
+    effective: dt.date | None = Field(None, description="effective date of that label version")
+
+    @model_validator(mode="after")
+    def _citable(self) -> Source:
+        if not WEB_ADDRESS.match(self.url):
+            raise ValueError(f"url must be a web address (http:// or https://), got {self.url!r}")
+        if self.set_id and not SET_ID.match(self.set_id):
+            raise ValueError(f"set_id must be an SPL set id (lower-case UUID), got {self.set_id!r}")
+        if self.confidence == "label" and not self.set_id:
+            raise ValueError("a label source needs its set_id")
+        return self
 
 
 class Sourced(Strict):
@@ -123,12 +147,35 @@ class DrugClass(Sourced):
     aliases: dict[str, str] = Field(default_factory=dict, description="brand or synonym -> generic")
 
 
+class NoInteractionGroup(Strict):
+    """Medicines of one class, by generic name, each with the brand names and synonyms people write."""
+
+    label: str
+    drugs: dict[str, list[str]] = Field(min_length=1, description="generic -> brands and synonyms")
+
+
+class MedicationsNoInteraction(Sourced):
+    """Common medicines with no labelled interaction with botulinum toxin: the engine says nothing.
+
+    The source is the labels' Drug Interactions section, which names only the groups in the
+    screening's drug classes; a medicine is listed here only if it belongs to none of them.
+    """
+
+    groups: dict[str, NoInteractionGroup] = Field(min_length=1)
+
+
 class CycleResponse(Sourced):
     """What counts as a response to one injection cycle (drives stop-and-review)."""
 
     instrument: str
     score: str
     min_improvement_percent: float = Field(gt=0, le=100)
+
+
+class SourcedRoles(Sourced):
+    """The roles allowed to do something (e.g. inject); any other role is refused."""
+
+    roles: list[str] = Field(min_length=1)
 
 
 class Pathway(Strict):
@@ -143,6 +190,10 @@ class Pathway(Strict):
     lot_expiry: Sourced
     cycle_response: CycleResponse
     outcome_visit_weeks: SourcedWeeks
+    screening_max_age_days: SourcedNumber
+    pregnancy_check_ages: SourcedRange
+    trigger_point_max_age_days: SourcedNumber
+    injector_roles: SourcedRoles
 
 
 class Mcid(Sourced):
@@ -200,6 +251,7 @@ class KnowledgeFiles(Strict):
     states: dict[str, ScreeningItem]
     conditions: dict[str, ScreeningItem]
     drug_classes: dict[str, DrugClass]
+    medications_no_interaction: MedicationsNoInteraction
     pathway: Pathway
     outcomes: Outcomes
     label_adverse_reactions: dict[str, LabelAdverseReactions]

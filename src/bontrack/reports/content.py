@@ -22,11 +22,9 @@ from bontrack.analytics.cohort import (
 )
 from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
 from bontrack.analytics.duration import benefit_durations, kaplan_meier
-from bontrack.analytics.effect_sizes import RATIO_MEASURES, log_risk_ratio, smd
-from bontrack.analytics.evidence import pool
 from bontrack.analytics.intervals import mean_interval, wilson_interval
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
-from bontrack.analytics.trials import load_trials
+from bontrack.analytics.trials import load_trials, summarize
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.review import due_for_review
@@ -150,18 +148,42 @@ class EvidenceArm:
 
 
 @dataclass(frozen=True)
+class PublishedEstimate:
+    what: str
+    shown: str  # the estimate with k, or why no number is shown
+    verified: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class NotPooledTrial:
+    study: str
+    status: str  # not verified | outside the question | no poolable numbers
+    reason: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Pooled:
     outcome: str
     title: str
     measure: str
     k: int
     studies: list[str]
-    estimate: float
+    estimate: float  # log scale for ratio measures, as the pooling
     ci_low: float
     ci_high: float
     shown: str  # the estimate as a reader sees it (ratios exponentiated)
     tau2: float
     i2: float
+    method: str  # REML + HKSJ for k >= 2; one trial is shown as itself
+    hksj: bool
+    df: int | None
+    se: float
+    yi: list[float]  # per-trial effects and variances, so the figure can be recomputed
+    vi: list[float]
+    published: list[PublishedEstimate]  # pooled estimates of reviews set beside this one
+    not_pooled: list[NotPooledTrial]  # trials on record that are not in it, and why
 
 
 @dataclass(frozen=True)
@@ -441,67 +463,51 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
     arms: list[EvidenceArm] = []
     pooled: list[Pooled] = []
     for outcome, title in trials.outcomes.items():
-        chosen = [r for r in trials.rows if r["outcome"] == outcome and r["verified"]]
-        effects = []
-        measure = "GEN"
-        for r in chosen:
-            if "events_treat" in r:
-                measure = "RR"
-                effects.append(
-                    log_risk_ratio(r["study"], r["events_treat"], r["n_treat"], r["events_ctrl"], r["n_ctrl"])
-                )
+        for r in trials.rows:
+            if r["outcome"] != outcome or "exclude" in r:
+                continue
+            if r["verified"] and "events_treat" in r:
                 for arm, k, n in (
                     ("BoNT", r["events_treat"], r["n_treat"]),
                     ("saline", r["events_ctrl"], r["n_ctrl"]),
                 ):
                     w = wilson_interval(int(k), int(n))
                     arms.append(EvidenceArm(r["study"], arm, title, w.estimate, w.low, w.high, int(n)))
-            elif "mean_treat" in r:
-                measure = "SMD"
-                effects.append(
-                    smd(
-                        r["study"],
-                        r["mean_treat"],
-                        r["sd_treat"],
-                        r["n_treat"],
-                        r["mean_ctrl"],
-                        r["sd_ctrl"],
-                        r["n_ctrl"],
-                    )
-                )
-        for r in trials.rows:
-            if r["outcome"] == outcome and "percent_treat" in r:
+            elif "percent_treat" in r:
                 for arm, pct in (("BoNT", r["percent_treat"]), ("saline", r["percent_ctrl"])):
                     arms.append(
                         EvidenceArm(
                             r["study"], arm, title + " (arm sizes unverified)", pct / 100, None, None, None
                         )
                     )
-        if effects:
-            res = pool(effects, method="REML", measure=measure)
-            f = math.exp if res.measure in RATIO_MEASURES else float
-            shown = (
-                f"{res.measure} {f(res.estimate):.2f} (95% CI {f(res.ci_low):.2f} to {f(res.ci_high):.2f})"
+        summary = summarize(trials, outcome)
+        res = summary.result
+        if res is None:
+            continue
+        pooled.append(
+            Pooled(
+                outcome,
+                title,
+                res.measure,
+                res.k,
+                summary.labelled(),
+                res.estimate,
+                res.ci_low,
+                res.ci_high,
+                summary.shown(),
+                res.tau2,
+                res.i2,
+                summary.method,
+                res.hksj,
+                res.df,
+                res.se,
+                [e.yi for e in summary.effects],
+                [e.vi for e in summary.effects],
+                [PublishedEstimate(p.what, p.shown(), p.verified, p.url) for p in summary.published],
+                [NotPooledTrial(n.study, n.status, n.reason, n.url) for n in summary.not_pooled],
             )
-            pooled.append(
-                Pooled(
-                    outcome,
-                    title,
-                    res.measure,
-                    res.k,
-                    [e.study for e in effects],
-                    res.estimate,
-                    res.ci_low,
-                    res.ci_high,
-                    shown,
-                    res.tau2,
-                    res.i2,
-                )
-            )
-    published = [
-        f"{c['what']}: SMD {c['smd']} (95% CI {c['ci_low']} to {c['ci_high']}); {c['note']}"
-        for c in trials.checks.values()
-    ]
+        )
+    published = [f"{p.what}: {p.shown()}" for o in trials.outcomes for p in summarize(trials, o).published]
     at = rows[rows["weeks"] == week]
     judged = at["responder_moderate"].dropna().astype(bool)
     clinic_change = None

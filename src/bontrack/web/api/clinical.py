@@ -103,10 +103,14 @@ def check_session(
     responses={409: {"model": Problem, "description": "blocked plan without a clinician override"}},
 )
 def create_session(data: SessionCreate, db: SessionDep, principal: Injector) -> SessionRead:
-    """Judge and save an injection session. A blocked plan is saved only with ``override``: a
-    clinician of this clinic and the written reason (else 409 naming ``override``)."""
+    """Judge and save an injection session. The injector must be a physician of this clinic. A
+    blocked plan is saved only with ``override``: the written reason, given by the logged-in
+    physician as themself (``override.clinician_id`` is their own clinician record, filled in when
+    left out; naming anyone else is a 400), else 409 naming ``override``."""
     patient_in_scope(db, principal, data.patient_id)
-    return injections.create_session(db=db, actor=principal.actor, data=data)
+    return injections.create_session(
+        db=db, actor=principal.actor, data=data, author=injections.Author(principal.user.clinician_id)
+    )
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)

@@ -108,7 +108,14 @@ def _add_routes(path: str, record_type: str, writer: Any, words: str) -> None:
     def correct(**values: Any) -> Any:
         record_id, db, principal = visible_current(values)
         body: Correction[Any] = values["body"]
-        return c.update(db, principal.actor, record_id, body.data, body.reason)
+        return c.update(
+            db,
+            principal.actor,
+            record_id,
+            body.data,
+            body.reason,
+            author_clinician_id=principal.user.clinician_id,
+        )
 
     def withdraw(**values: Any) -> Any:
         record_id, db, principal = visible_current(values)

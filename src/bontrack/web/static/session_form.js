@@ -74,11 +74,18 @@
     var d = record.decision, box = el("div", "decision " + d.decision);
     var head = el("p");
     head.appendChild(el("span", "badge " + d.decision, d.decision));
-    head.appendChild(document.createTextNode(" " + {
-      allow: "No safety rule objects to this plan.",
-      warn: "The plan may go ahead; read each warning.",
-      block: "Blocked: it can be saved only as a physician's override with a written reason."
-    }[d.decision]));
+    var blocks = d.findings.filter(function (f) { return f.severity === "block"; });
+    if (blocks.length) {
+      head.appendChild(document.createTextNode(" "));
+      head.appendChild(el("strong", "", blocks[0].message));
+      head.appendChild(document.createTextNode((blocks.length > 1 ? " (and " + (blocks.length - 1) + " more)" : "") +
+        " It can be saved only as your override, with a written reason."));
+    } else {
+      head.appendChild(document.createTextNode(" " + {
+        allow: "No safety rule objects to this plan.",
+        warn: "The plan may go ahead; read each warning."
+      }[d.decision]));
+    }
     box.appendChild(head);
     if (d.findings.length) {
       var ul = el("ul");

@@ -529,7 +529,14 @@ def correct_post(
     schema, update = CORRECTABLE[kind].schema, CORRECTABLE[kind].update
 
     def write(doc: dict[str, Any]) -> object:
-        return update(db, principal.actor, record_id, _parse_with_reason(schema, doc, reason), reason)
+        return update(
+            db,
+            principal.actor,
+            record_id,
+            _parse_with_reason(schema, doc, reason),
+            reason,
+            author_clinician_id=principal.user.clinician_id,
+        )
 
     if kind == "injection_session":
         return _correct_session(request, db, principal, patient, items, correcting, write)

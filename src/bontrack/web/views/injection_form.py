@@ -47,9 +47,17 @@ def _choices(db: Session, principal: Principal, patient: PatientRead) -> dict[st
     kb = load_knowledge()
     clinicians = clinicians_of_clinic(db=db, actor=principal.actor, clinic_id=patient.clinic_id)
     episodes = episodes_of_patient(db=db, actor=principal.actor, patient_id=patient.id)
+    mine = principal.user.clinician_id
     return {
         "episodes": [(e.id, f"from {e.data.pain_onset_date}") for e in reversed(episodes)],
-        "clinicians": [(c.id, f"{c.data.name} ({c.data.role})") for c in clinicians],
+        # only a physician injects (knowledge: pathway.injector_roles); the engine and the service
+        # refuse anyone else, so the list offers no one else
+        "clinicians": [
+            (c.id, c.data.name)
+            for c in clinicians
+            if injections.check_role(c.data.role) in kb.files.pathway.injector_roles.roles
+        ],
+        "overrider": next((c.data.name for c in clinicians if c.id == mine), None),
         "products": [(pid, f"{p.name} ({', '.join(p.brands)})") for pid, p in kb.files.products.items()],
         "vials": {pid: [v.units for v in p.vials] for pid, p in kb.files.products.items()},
         "muscles": [(mid, m.name) for mid, m in kb.files.muscles.items()],
@@ -101,6 +109,7 @@ def new_session(
     choices = _choices(db, principal, patient)
     values = {
         "date": at.date().isoformat(),
+        "injector_id": principal.user.clinician_id or "",
         "episode_id": choices["episodes"][0][0] if choices["episodes"] else "",
         "vial_count": "1",
         "diluent": "0.9% sodium chloride, preservative-free",
@@ -120,15 +129,19 @@ def create_session(
     doc["patient_id"] = patient.id
 
     def write() -> str:
-        return injections.create_session(db=db, actor=principal.actor, data=parse(SessionCreate, doc)).id
+        return injections.create_session(
+            db=db,
+            actor=principal.actor,
+            data=parse(SessionCreate, doc),
+            author=injections.Author(principal.user.clinician_id),
+        ).id
 
     saved, errors, status = save(db, write)
     if saved is not None:
         return RedirectResponse(f"/patients/{patient.id}?saved=injection_session&session={saved}", 303)
     if status == 409:  # the API's wording names JSON fields; on the page they are below
         errors["override"] = (
-            "The engine blocks this plan. To save it anyway, choose the responsible clinician "
-            "and write the reason for the override below."
+            "The engine blocks this plan. To save it anyway, write the reason for your override below."
         )
     decision = None
     with suppress(InputError):  # show why it was blocked (or what else the engine says)

@@ -60,6 +60,21 @@ def _clinics(db: Session) -> list[tuple[str, str]]:
     return sorted(((cid, name) for cid, (name, gone) in latest.items() if not gone), key=lambda c: c[1])
 
 
+def _clinicians(db: Session, clinic_names: dict[str, str]) -> list[tuple[str, str]]:
+    """(id, "name, role, clinic") of the current clinician records, to link a new account to."""
+    from bontrack.patients.models import ClinicianRow
+
+    latest: dict[str, tuple[str, bool]] = {}
+    for cid, clinic_id, data, withdrawn in db.execute(
+        select(ClinicianRow.id, ClinicianRow.clinic_id, ClinicianRow.data, ClinicianRow.withdrawn).order_by(
+            ClinicianRow.id, ClinicianRow.version
+        )
+    ):
+        where = clinic_names.get(clinic_id, clinic_id)
+        latest[cid] = (f"{data.get('name', cid)}, {data.get('role', '')}, {where}", bool(withdrawn))
+    return sorted(((cid, text) for cid, (text, gone) in latest.items() if not gone), key=lambda c: c[1])
+
+
 def _users_page(
     request: Request,
     db: Session,
@@ -86,6 +101,7 @@ def _users_page(
         users=users,
         clinics=clinics,
         clinic_names=dict(clinics),
+        clinicians=_clinicians(db, dict(clinics)),
         roles=[(r, ROLE_NAMES[r]) for r in ROLES],
         errors=errors or {},
         values=values or {"role": "physician"},
@@ -126,9 +142,10 @@ async def add_user(
         "email": form.get("email", ""),
         "role": form.get("role", ""),
         "clinic_id": form.get("clinic_id") or None,
+        "clinician_id": form.get("clinician_id") or None,
         "password": form.get("password", ""),
     }
-    values = {k: v for k, v in form.items() if k in ("email", "role", "clinic_id")}
+    values = {k: v for k, v in form.items() if k in ("email", "role", "clinic_id", "clinician_id")}
     try:
         data = parse(UserCreate, raw)
         password_hash = await run_in_threadpool(service.hash_password, data.password)

@@ -1,8 +1,8 @@
 """accounts: idle timeout of sessions (auth_tokens.last_used_at); an atomic log-in throttle
 (login_throttle, one counter row per account or client address) replaces login_failures
 
-Revision ID: 0003_accounts
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_accounts"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
