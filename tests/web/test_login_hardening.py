@@ -158,6 +158,39 @@ def test_throttle__a_right_password_is_refused_once_locked_and_clears_the_count(
     assert go("quiet-harbour-lantern-47", START + policy.window) == "200"  # a new window
 
 
+def test_throttle__30_concurrent_wrong_passwords_over_http_get_5_401s_and_25_429s(
+    engine: Engine, watching: WatchingHasher
+) -> None:
+    """The same through a real server (uvicorn, the app's own log-in route), 30 clients at once."""
+    with transaction(engine) as db:
+        data = UserCreate(
+            email="target@clinic.example.org", role="staff", password="quiet-harbour-lantern-47"
+        )
+        create_user(db=db, actor="test:setup", data=data, now=START)
+    watching.verified = 0
+    busy = _concurrent_engine(engine)
+    server, thread, url = _serve_settings(WebSettings(engine=busy, clock=lambda: START), None)
+    start = threading.Barrier(30)
+
+    def attempt(i: int) -> int:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            start.wait()
+            form = {"username": "target@clinic.example.org", "password": f"wrong-guess-{i}"}
+            return client.post("/api/auth/token", data=form).status_code
+
+    try:
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            codes = list(pool.map(attempt, range(30)))
+    finally:
+        server.should_exit = True
+        thread.join()
+        if busy is not engine:
+            busy.dispose()
+    # all from one address too: its limit (20) is not reached by the 5 that are counted
+    assert sorted(codes) == [401] * 5 + [429] * 25, codes
+    assert watching.verified == 5
+
+
 # ---- D4: Argon2 runs outside the write slot --------------------------------------------------------
 
 
@@ -240,6 +273,12 @@ def _free_port() -> int:
 
 def _serve(site: Site, forwarded_allow_ips: str | None) -> tuple[uvicorn.Server, threading.Thread, str]:
     settings = WebSettings(engine=site.engine, clock=site.clock, throttle=ThrottlePolicy(max_per_client=3))
+    return _serve_settings(settings, forwarded_allow_ips)
+
+
+def _serve_settings(
+    settings: WebSettings, forwarded_allow_ips: str | None
+) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings),
