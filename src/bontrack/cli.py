@@ -200,6 +200,48 @@ def user_list() -> None:
     list_users()
 
 
+USER_ARG = typer.Argument(
+    ..., metavar="USER", help="The user's e-mail (or id, as `bontrack user list` shows)."
+)
+
+
+@user_app.command("deactivate")
+def user_deactivate(user: str = USER_ARG) -> None:
+    """Close an account: no more log-ins, every session and API token ends now (records stay)."""
+    from bontrack.auth.cli import change_state
+
+    change_state(user=user, what="deactivate")
+
+
+@user_app.command("reactivate")
+def user_reactivate(user: str = USER_ARG) -> None:
+    """Open a closed account again (same password)."""
+    from bontrack.auth.cli import change_state
+
+    change_state(user=user, what="reactivate")
+
+
+@user_app.command("set-password")
+def user_set_password(
+    user: str = USER_ARG,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+) -> None:
+    """Set a new password (asked twice, or read from stdin); every session and token of the user ends."""
+    from bontrack.auth.cli import set_password
+
+    set_password(user=user, password_stdin=password_stdin)
+
+
+@user_app.command("end-sessions")
+def user_end_sessions(user: str = USER_ARG) -> None:
+    """End every browser session and API token of the user (they must log in again)."""
+    from bontrack.auth.cli import change_state
+
+    change_state(user=user, what="end-sessions")
+
+
 @user_app.command("demo-logins")
 def user_demo_logins() -> None:
     """Create one demo user per role (fixed, printed passwords) unless they exist, and print them."""
@@ -226,11 +268,25 @@ def serve(
         "on PostgreSQL). Sessions, tokens and the log-in throttle live in the registry, so every "
         "worker sees the same.",
     ),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        help="Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For is "
+        "believed (default: none; the client is whoever connects).",
+    ),
 ) -> None:
     """Serve the web app and REST API on the registry given by --db."""
     from bontrack.auth.cli import serve as run
 
-    run(host=host, port=port, secure_cookies=secure_cookies, public_url=public_url, workers=workers)
+    run(
+        host=host,
+        port=port,
+        secure_cookies=secure_cookies,
+        public_url=public_url,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 def main() -> None:

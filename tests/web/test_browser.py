@@ -499,3 +499,28 @@ def test_correct_an_episode_and_read_a_session_history(browser: Any, server: str
     page.screenshot(path=str(ARTIFACTS / "history_session_open.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_admin_closes_and_reopens_an_account(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, server, "admin")
+    page.click("nav >> text=Users")
+    page.wait_for_url(re.compile(r".*/users$"))
+    row = page.locator("tr", has_text=f"researcher@{DEMO_DOMAIN}")
+    row.locator("input[name=password]").fill("passwordpassword")
+    row.locator("text=Set password").click()
+    page.wait_for_selector(".error")
+    assert "too easy to guess" in page.inner_text(".error")
+    assert "passwordpassword" not in page.content()
+    row = page.locator("tr", has_text=f"researcher@{DEMO_DOMAIN}")
+    row.locator("text=Deactivate").click()
+    page.wait_for_selector(".notice")
+    assert "deactivated" in page.inner_text(".notice")
+    page.screenshot(path=str(ARTIFACTS / "users.png"), full_page=True)
+    page.locator("tr", has_text=f"researcher@{DEMO_DOMAIN}").locator("text=Reactivate").click()
+    page.wait_for_selector(".notice:has-text('reactivated')")
+    # the refused password's page is a 400, which the browser reports; nothing else may be
+    assert [e for e in errors if "status of 400" not in e] == []
+    context.close()
