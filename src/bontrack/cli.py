@@ -93,6 +93,38 @@ def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
     run(source=source)
 
 
+_TARGET_DB_HELP = "The registry (default: the global --db, BONTRACK_DATABASE_URL, sqlite:///bontrack.db)."
+_PG_BIN_HELP = "Folder of pg_dump and pg_restore (default: newest /usr/lib/postgresql/*/bin, else PATH)."
+
+
+@app.command("backup")
+def backup(
+    target: str = typer.Argument(..., metavar="FILE", help="The backup file to write."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=_TARGET_DB_HELP),
+    force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
+    pg_bin: str | None = typer.Option(None, "--pg-bin", metavar="DIR", help=_PG_BIN_HELP),
+) -> None:
+    """Copy the whole registry (records, versions, audit log, users, keys) while it is in use."""
+    from bontrack.registry_cli import backup as run
+
+    run(target=target, db=db, force=force, pg_bin=pg_bin)
+
+
+@app.command("restore")
+def restore(
+    source: str = typer.Argument(..., metavar="FILE", help="A file made by `bontrack backup`."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=_TARGET_DB_HELP),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a registry that holds data (refused without it)."
+    ),
+    pg_bin: str | None = typer.Option(None, "--pg-bin", metavar="DIR", help=_PG_BIN_HELP),
+) -> None:
+    """Bring back a whole registry from a backup: into a new or empty database, or --force."""
+    from bontrack.registry_cli import restore as run
+
+    run(source=source, db=db, force=force, pg_bin=pg_bin)
+
+
 app.add_typer(score_app, name="score")
 app.add_typer(evidence_app, name="evidence")
 
