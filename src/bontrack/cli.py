@@ -51,7 +51,7 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create the registry schema, or bring it up to this version (back the database up first)."""
+    """Create the registry schema, or bring it up to this version (run `bontrack backup` first)."""
     from bontrack.registry_cli import db_upgrade as run
 
     run()
@@ -79,7 +79,7 @@ def export(
         "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
     ),
 ) -> None:
-    """Export the registry: JSON Lines for exchange and backup, or CSV files for analysis."""
+    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), or CSV."""
     from bontrack.registry_cli import export as run
 
     run(target=target, fmt=fmt)

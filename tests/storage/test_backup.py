@@ -342,14 +342,13 @@ def test_restore__bad_file_exits_2_naming_it(tmp_path: Path, make_file: bytes | 
     assert not (tmp_path / "target.db").exists()
 
 
-def test_restore__sqlite_copy_into_postgres_url_is_refused(
-    engine: Engine, db_url: str, tmp_path: Path
-) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("one engine is enough: the check happens before any database is reached")
+def test_restore__sqlite_copy_into_postgres_url_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    engine = open_engine(url)
     populate(engine)
     copy = tmp_path / "registry.backup"
-    assert bontrack("backup", str(copy), "--db", db_url).returncode == 0
+    engine.dispose()
+    assert bontrack("backup", str(copy), "--db", url).returncode == 0
     done = bontrack("restore", str(copy), "--db", "postgresql+psycopg://postgres@127.0.0.1:1/x")
     assert done.returncode == 2
     assert "is a SQLite registry copy; restore it to a sqlite:///PATH URL" in done.stderr
@@ -377,3 +376,19 @@ def test_backup__existing_file_is_kept_unless_forced(
     assert copy.read_text() == "an older backup"
     assert bontrack("backup", str(copy), "--db", db_url, "--force", *extra).returncode == 0
     assert not copy.with_name(copy.name + ".partial").exists()
+
+
+def test_restore__unreachable_target_exits_2(
+    engine: Engine, db_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    extra = pg_args(db_url, request)
+    populate(engine)
+    copy = tmp_path / "registry.backup"
+    assert bontrack("backup", str(copy), "--db", db_url, *extra).returncode == 0
+    if db_url.startswith("sqlite"):
+        target, message = f"sqlite:///{tmp_path / 'no-such-folder' / 'r.db'}", "does not exist"
+    else:
+        target, message = "postgresql+psycopg://postgres@127.0.0.1:1/restored", "cannot reach the database"
+    done = bontrack("restore", str(copy), "--db", target, *extra)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
