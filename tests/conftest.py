@@ -32,21 +32,9 @@ class Cluster:
     port: int
     bin: Path
     folder: Path
-    options: str = ""
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server (`immediate`: as a crash would, no shutdown checkpoint)."""
-        pg_ctl = str(self.bin / "pg_ctl")
-        _run_as_server_user([pg_ctl, "-D", str(self.folder / "data"), "-m", mode, "-w", "stop"], self.folder)
-
-    def start(self) -> None:
-        log = str(self.folder / "server.log")
-        pg_ctl = str(self.bin / "pg_ctl")
-        data = str(self.folder / "data")
-        _run_as_server_user([pg_ctl, "-D", data, "-o", self.options, "-l", log, "-w", "start"], self.folder)
 
 
 def _server_bin() -> Path | None:
@@ -138,7 +126,7 @@ def pg_cluster() -> Iterator[Cluster]:
         folder,
     )
     try:
-        yield Cluster(port=port, bin=bin_dir, folder=folder, options=options)
+        yield Cluster(port=port, bin=bin_dir, folder=folder)
     finally:
         _run_as_server_user(
             [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], folder

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +37,28 @@ from bontrack.auth.service import create_user
 from bontrack.db import make_engine, open_engine, transaction
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
-from conftest import Cluster
+from conftest import Cluster, _run_as_server_user
 from factories import clinic_world
 
 CLIENTS = 16
 PER_PHASE = 100  # acknowledged writes between two faults
 EMAIL = "physician@fault.example.org"
 GUARD = 300.0  # seconds: a guard against hanging, not a timed assertion
+
+
+def _crash_and_restart_database(cluster: Cluster, meanwhile: Callable[[], None]) -> None:
+    """`pg_ctl stop -m immediate` (as a crash: no shutdown checkpoint), ``meanwhile``, start again."""
+    pg_ctl, data = str(cluster.bin / "pg_ctl"), str(cluster.folder / "data")
+    options = (  # as tests/conftest.py starts it
+        f"-p {cluster.port} -k {cluster.folder} -c listen_addresses=127.0.0.1"
+        " -c fsync=off -c full_page_writes=off"
+    )
+    _run_as_server_user([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], cluster.folder)
+    try:
+        meanwhile()
+    finally:
+        log = str(cluster.folder / "server.log")
+        _run_as_server_user([pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "start"], cluster.folder)
 
 
 def _free_port() -> int:
@@ -212,11 +227,8 @@ def test_kill_9_mid_write__acknowledged_writes_all_there_none_partial(
         clients.wait_for_more(PER_PHASE)  # the restarted server takes writes again
         if not db_url.startswith("sqlite"):
             cluster: Cluster = request.getfixturevalue("pg_cluster")
-            cluster.stop("immediate")  # the database crashes under the writers
-            try:
-                clients.wait_for_refusals(CLIENTS)
-            finally:
-                cluster.start()
+            # the database crashes under the writers, who get refusals until it is back
+            _crash_and_restart_database(cluster, lambda: clients.wait_for_refusals(CLIENTS))
             clients.wait_for_more(PER_PHASE)  # and the server recovers by itself
     finally:
         clients.stop.set()
