@@ -411,3 +411,31 @@ def test_restore__unreachable_target_exits_2(
     done = bontrack("restore", str(copy), "--db", target, *extra)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_backup_before_an_upgrade__older_schema_is_copied_restored_and_upgraded(
+    db_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """`bontrack backup` before `bontrack db upgrade`, as the upgrade message asks: an older schema
+    is copied and restored as it is (nothing written to its audit log by this newer program)."""
+    from alembic import command
+
+    from bontrack.db import _alembic_config, current_revision, head_revision
+
+    extra = pg_args(db_url, request)
+    old = make_engine(db_url)
+    with old.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+    old.dispose()
+    copy = tmp_path / "before-upgrade.backup"
+    done = bontrack("backup", str(copy), "--db", db_url, *extra)
+    assert done.returncode == 0, done.stderr
+    assert "schema 0001" in done.stdout and "bontrack db upgrade" in done.stderr
+    target = new_target(db_url, request, tmp_path)
+    restored = bontrack("restore", str(copy), "--db", target, *extra)
+    assert restored.returncode == 0, restored.stderr
+    assert "bontrack db upgrade" in restored.stderr
+    assert bontrack("--db", target, "db", "upgrade").returncode == 0
+    eng = make_engine(target)
+    assert current_revision(eng) == head_revision()
+    eng.dispose()
