@@ -1,8 +1,12 @@
-"""Backup under load: `bontrack backup` of a SQLite registry while 16 clients write through a real
+"""Backup under load: `bontrack backup` of a registry while 16 clients write through a real
 `bontrack serve`, against the sqlite3 shell's `.backup` (step by step) under the same load, and
 the time `bontrack restore` takes to bring the copy back.
 
     python benchmarks/backup_load.py [PATIENTS] [SHELL_LIMIT_SECONDS]
+    BACKUP_BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:PORT python benchmarks/backup_load.py
+
+With BACKUP_BENCH_PG (a PostgreSQL server, no database name) the registry is built in a new
+database there, the backup is pg_dump's, and the restore goes into another new database.
 
 The registry is a synthetic clinic (`bontrack demo --patients PATIENTS --seed 2`, default 2,000),
 built once into benchmarks/artifacts/. Each client posts new patients on its own keep-alive
@@ -19,7 +23,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bontrack.db import make_engine
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CLIENTS = 16
@@ -35,9 +40,9 @@ EMAIL = "backup-bench@example.org"
 PASSWORD = "backup-bench-Xq4v-marble-heron"
 
 
-def bontrack(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def bontrack(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bontrack", "--db", f"sqlite:///{db}", *args],
+        [sys.executable, "-m", "bontrack", "--db", url, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -50,11 +55,37 @@ def registry(patients: int) -> Path:
     if not path.exists():
         building = path.with_name(path.name + ".building")
         building.unlink(missing_ok=True)
-        done = bontrack(building, "demo", "--patients", str(patients), "--seed", "2")
+        done = bontrack(f"sqlite:///{building}", "demo", "--patients", str(patients), "--seed", "2")
         if done.returncode != 0:
             sys.exit(done.stderr)
         building.replace(path)
     return path
+
+
+def size_mb(url: str) -> float:
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        db = Path(str(engine.url.database))
+        wal = db.with_name(db.name + "-wal")
+        return (db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)) / 1e6
+    with engine.connect() as conn:
+        return float(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one()) / 1e6
+
+
+def shell_backup(url: str, target: Path, limit: float, load: Load) -> None:
+    """The sqlite3 shell's `.backup` under the same load, stopped after ``limit`` seconds."""
+    db = str(make_engine(url).url.database)
+    before, start = load.acked, time.perf_counter()
+    shell = subprocess.Popen(["sqlite3", db, f".backup {target}"])
+    try:
+        shell.wait(timeout=limit)
+        took = time.perf_counter() - start
+        writes = load.acked - before
+        print(f"sqlite3 .backup: finished in {took:.1f} s, exit {shell.returncode}, {writes} writes")
+    except subprocess.TimeoutExpired:
+        shell.kill()
+        shell.wait()
+        print(f"sqlite3 .backup: not finished after {limit:.0f} s ({load.acked - before} writes); stopped")
 
 
 def free_port() -> int:
@@ -94,18 +125,46 @@ class Load:
                     self.acked += 1
 
 
+def pg_registry(base: str, patients: int) -> tuple[str, str]:
+    """A new database holding the demo clinic on the PostgreSQL server at ``base`` (no database
+    name), and the URL of another, not yet made, for the restore."""
+    import psycopg
+
+    stamp = time.strftime("%H%M%S")
+    name = f"backup_bench_{patients}_{stamp}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = f"{base}/{name}"
+    done = subprocess.run(
+        [sys.executable, "-m", "bontrack", "--db", url, "demo", "--patients", str(patients), "--seed", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(done.stderr)
+    return url, f"{base}/backup_bench_restored_{stamp}"
+
+
 def main() -> None:
     patients = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     limit = float(sys.argv[2]) if len(sys.argv) > 2 else 75.0
-    source = registry(patients)
+    pg = os.environ.get("BACKUP_BENCH_PG")  # postgresql+psycopg://USER@HOST:PORT (no database)
     with tempfile.TemporaryDirectory(prefix="bontrack-backup-load-") as folder:
-        db = Path(folder) / "registry.db"
-        shutil.copyfile(source, db)
-        with sqlite3.connect(db) as con:
-            clinic = con.execute("SELECT id FROM clinic_versions ORDER BY recorded_at LIMIT 1").fetchone()[0]
+        if pg:
+            url, restored_url = pg_registry(pg, patients)
+        else:
+            db = Path(folder) / "registry.db"
+            shutil.copyfile(registry(patients), db)
+            url, restored_url = f"sqlite:///{db}", f"sqlite:///{Path(folder) / 'restored.db'}"
+        with make_engine(url).connect() as conn:
+            clinic = conn.exec_driver_sql(
+                "SELECT id FROM clinic_versions ORDER BY recorded_at LIMIT 1"
+            ).scalar_one()
         add = ["user", "add", "--email", EMAIL, "--role", "physician", "--clinic", clinic, "--password-stdin"]
         done = subprocess.run(
-            [sys.executable, "-m", "bontrack", "--db", f"sqlite:///{db}", *add],
+            [sys.executable, "-m", "bontrack", "--db", url, *add],
             input=PASSWORD + "\n",
             capture_output=True,
             text=True,
@@ -116,7 +175,7 @@ def main() -> None:
         port = free_port()
         log = (Path(folder) / "server.log").open("w")
         server = subprocess.Popen(
-            [sys.executable, "-m", "bontrack", "--db", f"sqlite:///{db}", "serve", "--port", str(port)],
+            [sys.executable, "-m", "bontrack", "--db", url, "serve", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -144,45 +203,26 @@ def main() -> None:
             for t in threads:
                 t.start()
             time.sleep(3)  # the load settles
-            size = db.stat().st_size + (
-                db.with_name(db.name + "-wal").stat().st_size
-                if db.with_name(db.name + "-wal").exists()
-                else 0
-            )
             print(
-                f"registry: {patients:,} patients, {size / 1e6:,.0f} MB (with its write-ahead log); "
-                f"{CLIENTS} clients writing; load average {os.getloadavg()[0]:.1f}"
+                f"registry: {patients:,} patients, {size_mb(url):,.0f} MB; {CLIENTS} clients writing; "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
-
+            copy = Path(folder) / "copy.backup"
             before, start = load.acked, time.perf_counter()
-            done = bontrack(db, "backup", str(Path(folder) / "copy.db"))
+            done = bontrack(url, "backup", str(copy))
             took, writes = time.perf_counter() - start, load.acked - before
+            size = copy.stat().st_size / 1e6 if copy.exists() else 0.0
             print(
-                f"bontrack backup: exit {done.returncode}, {took:.1f} s, {writes} writes acknowledged "
-                f"meanwhile ({writes / took:.0f}/s); {done.stderr.strip()[-300:]}"
+                f"bontrack backup: exit {done.returncode}, {took:.1f} s, {size:,.0f} MB, {writes} writes "
+                f"acknowledged meanwhile ({writes / took:.0f}/s); {done.stderr.strip()[-300:]}"
             )
-
-            before, start = load.acked, time.perf_counter()
-            shell = subprocess.Popen(["sqlite3", str(db), f".backup {Path(folder) / 'shell.db'}"])
-            try:
-                shell.wait(timeout=limit)
-                took = time.perf_counter() - start
-                print(
-                    f"sqlite3 .backup: finished in {took:.1f} s, exit {shell.returncode}, "
-                    f"{load.acked - before} writes meanwhile"
-                )
-            except subprocess.TimeoutExpired:
-                shell.kill()
-                shell.wait()
-                print(
-                    f"sqlite3 .backup: not finished after {limit:.0f} s "
-                    f"({load.acked - before} writes meanwhile); stopped"
-                )
+            if not pg:
+                shell_backup(url, Path(folder) / "shell.db", limit, load)
             load.stop.set()
             for t in threads:
                 t.join(timeout=60)
             start = time.perf_counter()
-            done = bontrack(Path(folder) / "restored.db", "restore", str(Path(folder) / "copy.db"))
+            done = bontrack(restored_url, "restore", str(copy))
             took = time.perf_counter() - start
             print(f"bontrack restore of the copy (no load): exit {done.returncode}, {took:.1f} s")
         finally:
