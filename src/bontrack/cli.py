@@ -51,7 +51,7 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create the registry schema, or bring it up to this version (back the database up first)."""
+    """Create the registry schema, or bring it up to this version (run `bontrack backup` first)."""
     from bontrack.registry_cli import db_upgrade as run
 
     run()
@@ -79,7 +79,7 @@ def export(
         "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
     ),
 ) -> None:
-    """Export the registry: JSON Lines for exchange and backup, or CSV files for analysis."""
+    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), or CSV."""
     from bontrack.registry_cli import export as run
 
     run(target=target, fmt=fmt)
@@ -91,6 +91,38 @@ def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
     from bontrack.registry_cli import import_ as run
 
     run(source=source)
+
+
+_TARGET_DB_HELP = "The registry (default: the global --db, BONTRACK_DATABASE_URL, sqlite:///bontrack.db)."
+_PG_BIN_HELP = "Folder of pg_dump and pg_restore (default: newest /usr/lib/postgresql/*/bin, else PATH)."
+
+
+@app.command("backup")
+def backup(
+    target: str = typer.Argument(..., metavar="FILE", help="The backup file to write."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=_TARGET_DB_HELP),
+    force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
+    pg_bin: str | None = typer.Option(None, "--pg-bin", metavar="DIR", help=_PG_BIN_HELP),
+) -> None:
+    """Copy the whole registry (records, versions, audit log, users, keys) while it is in use."""
+    from bontrack.registry_cli import backup as run
+
+    run(target=target, db=db, force=force, pg_bin=pg_bin)
+
+
+@app.command("restore")
+def restore(
+    source: str = typer.Argument(..., metavar="FILE", help="A file made by `bontrack backup`."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=_TARGET_DB_HELP),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a registry that holds data (refused without it)."
+    ),
+    pg_bin: str | None = typer.Option(None, "--pg-bin", metavar="DIR", help=_PG_BIN_HELP),
+) -> None:
+    """Bring back a whole registry from a backup: into a new or empty database, or --force."""
+    from bontrack.registry_cli import restore as run
+
+    run(source=source, db=db, force=force, pg_bin=pg_bin)
 
 
 app.add_typer(score_app, name="score")
