@@ -143,6 +143,11 @@ def code_session(data: Any, pk: PlanningKnowledge) -> BillingLines:
             f"{given_bu} (rounded up), and only whole billing units left in the vials are billed as "
             f"discarded. {pk.cite(pk.billing.rounding)}"
         )
+        if not discarded_bu and opened - administered > _EPS:
+            warnings.append(
+                f"The {fmt(opened - administered)} U left in the vial(s) is less than one billing unit once "
+                "the given amount is rounded up: no JW line is written."
+            )
     muscles = {(s.muscle, s.side) for s in plan.sites}
     proc = pk.billing.procedures["trigger_point_1_2" if len(muscles) <= 2 else "trigger_point_3_plus"]
     names = ", ".join(f"{m.replace('_', ' ')} {side}" for m, side in sorted(muscles))
