@@ -31,10 +31,7 @@ from bontrack.clinical.decision import decide
 from bontrack.clinical.findings import Decision
 from bontrack.clinical.plan import (
     CheckRequest,
-    Episode,
     FieldError,
-    PastSession,
-    Patient,
     PlanInputError,
     Site,
     Units,
@@ -73,14 +70,12 @@ class PlanningSession(_Input):
     injector_role: str | None = Field(None, min_length=1)
 
 
-class PlanDoseRequest(_Input):
-    date: date
-    patient: Patient
-    episode: Episode
-    history: list[PastSession] = []
+class PlanDoseParts(_Input):
+    """What a plan-dose request adds to, or changes in, a check document; the rest (date, patient,
+    episode, history, note) is validated by the check's own parser."""
+
     plan: PlanningSession
     targets: list[Target] = Field(min_length=1)
-    note: str = ""
 
 
 class PlanningError(Exception):
@@ -143,12 +138,12 @@ class DosePlan(BaseModel):
     dilution: DilutionChoice
     assumptions: list[str]
     decision: Decision
-    check_input: dict[str, Any]
+    check_input: CheckRequest = Field(description="the proposed plan as a `bontrack check` document")
 
 
 @dataclass(frozen=True)
 class Parsed:
-    request: PlanDoseRequest
+    request: PlanDoseParts
     template: CheckRequest
     product_id: str
     assumed_times: bool
@@ -165,12 +160,20 @@ def _doc_errors(data: Any) -> None:
         )
 
 
+def _day(value: Any) -> date:
+    """The request's date if it is one; else any date (the check's parser then names the field)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else date(2000, 1, 1)
+    except ValueError:
+        return date(2000, 1, 1)
+
+
 def parse_plan_dose_request(data: Any, pk: PlanningKnowledge) -> Parsed:
     """Validate a plan-dose document; raise PlanInputError naming every bad field."""
     kb = pk.kb
     _doc_errors(data)
     try:
-        req = PlanDoseRequest.model_validate(data)
+        req = PlanDoseParts.model_validate({k: data[k] for k in ("plan", "targets") if k in data})
     except ValidationError as exc:
         raise PlanInputError(_pydantic_errors(exc)) from None
     errors: list[FieldError] = []
@@ -215,7 +218,7 @@ def parse_plan_dose_request(data: Any, pk: PlanningKnowledge) -> Parsed:
     assumed = req.plan.reconstituted_at is None and req.plan.administered_at is None
     plan = dict(data["plan"])
     if assumed:
-        when = datetime.combine(req.date, _ASSUMED_HOUR).isoformat()
+        when = datetime.combine(_day(data.get("date")), _ASSUMED_HOUR).isoformat()
         plan.update(reconstituted_at=when, administered_at=when)
     elif req.plan.reconstituted_at is None:
         plan["reconstituted_at"] = plan["administered_at"]
@@ -335,10 +338,19 @@ def choose_vials(total: float, vials: list[Vial]) -> tuple[Vial, int]:
     return best, _ceil_div(total, best.units)
 
 
+_DILUENTS: dict[int, tuple[Vial, list[float]]] = {}
+
+
 def _diluents(vial: Vial) -> list[float]:
+    """Diluent volumes to try, in 0.05 mL steps across the labelled range (cached per vial)."""
+    cached = _DILUENTS.get(id(vial))
+    if cached is not None and cached[0] is vial:
+        return cached[1]
     n = round((vial.diluent_ml_max - vial.diluent_ml_min) / 0.05)
     values = [round(vial.diluent_ml_min + 0.05 * i, 2) for i in range(n + 1)]
-    return sorted({*values, vial.diluent_ml_max})
+    out = sorted({*values, vial.diluent_ml_max})
+    _DILUENTS[id(vial)] = (vial, out)
+    return out
 
 
 def choose_dilution(units: list[float], vial: Vial, pk: PlanningKnowledge) -> tuple[float, float | None]:
@@ -370,7 +382,7 @@ def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
     product = kb.product(pid)
     pp = pk.planning.products[pid]
     step = pp.dose_step_units
-    naive = not req.history
+    naive = not template.history
     down = pk.planning.first_treatment.steps_down if naive else 0
     doses: dict[tuple[str, str], float] = {}
     intensity: dict[tuple[str, str], Intensity] = {}
@@ -461,12 +473,7 @@ def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
         muscles=muscles,
         sites=sites,
         total_units=total,
-        limits=[
-            Limit(
-                name=n, units=round(u, 6), source=kb.cite(f) if f.source in kb.files.sources else pk.cite(f)
-            )
-            for n, u, f in limits
-        ],
+        limits=[Limit(name=n, units=round(u, 6), source=pk.cite(f)) for n, u, f in limits],
         vials=VialChoice(
             vial_units=vial.units,
             vial_count=count,
@@ -483,5 +490,5 @@ def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
         ),
         assumptions=assumptions,
         decision=decision,
-        check_input=check_req.model_dump(mode="json"),
+        check_input=check_req,
     )

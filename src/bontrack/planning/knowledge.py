@@ -7,7 +7,7 @@ billing.toml's own ``billing_sources``), and a fact read from a label names its 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -100,6 +100,7 @@ class PlanningKnowledge:
     files: PlanningFiles
     kb: KnowledgeBase
     sources: dict[str, Source]
+    _citations: dict[int, tuple[Sourced, str]] = field(default_factory=dict, repr=False)
 
     @property
     def planning(self) -> Planning:
@@ -110,12 +111,18 @@ class PlanningKnowledge:
         return self.files.billing
 
     def cite(self, fact: Sourced) -> str:
-        """The same citation format as KnowledgeBase.cite, over both sets of sources."""
+        """The same citation format as KnowledgeBase.cite, over both sets of sources (cached)."""
+        cached = self._citations.get(id(fact))
+        if cached is not None and cached[0] is fact:
+            return cached[1]
         if fact.source in self.kb.files.sources:
-            return self.kb.cite(fact)
-        src = self.sources[fact.source]
-        parts = [src.title, *([fact.where] if fact.where else [])]
-        return f"{', '.join(parts)} <{src.url}> [{src.confidence}]"
+            text = self.kb.cite(fact)
+        else:
+            src = self.sources[fact.source]
+            parts = [src.title, *([fact.where] if fact.where else [])]
+            text = f"{', '.join(parts)} <{src.url}> [{src.confidence}]"
+        self._citations[id(fact)] = (fact, text)
+        return text
 
 
 def build_planning(data: dict[str, Any], kb: KnowledgeBase) -> PlanningKnowledge:
