@@ -12,6 +12,7 @@ import typer
 from bontrack.analytics.cli import evidence_app
 from bontrack.clinical.cli import check_command, tour_command
 from bontrack.instruments.cli import score_app
+from bontrack.planning.cli import code_command, plan_dose_command
 
 app = typer.Typer(
     name="bontrack",
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 app.command("check")(check_command)
 app.command("tour")(tour_command)
+app.command("plan-dose")(plan_dose_command)
+app.command("code")(code_command)
 
 
 @app.callback()
