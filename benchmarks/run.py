@@ -1,6 +1,7 @@
 """`make bench`: figures as ratios against a floor measured in the same run.
 
-`python benchmarks/run.py [engine] [registry] [report] [web] [worklist]` runs the named parts (default: all).
+`python benchmarks/run.py [engine] [registry] [report] [web] [worklist] [planner]` runs the named
+parts (default: all).
 
 1. Decision engine: checks per second over 10,000 generated plans, against the floor of only
    validating the same inputs (parse_check_request). Aim: a decision costs at most 5x validation.
@@ -18,6 +19,8 @@
 6. The worklist (benchmarks/worklist_bench.py): `worklist` and `stop_and_review` on the same
    10,000-patient registry, against the floor of reading the same current rows with plain sqlite3.
    Aim: about 1 s.
+7. The dose planner (benchmarks/planner_bench.py): plan-dose per second against `bontrack check`
+   (validate + decide) on the same generated plans, in process. Aim: within 3x.
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ def cold_start_figures() -> tuple[float, float]:
 
 
 def main() -> None:
-    known = {"engine", "registry", "report", "web", "worklist"}
+    known = {"engine", "registry", "report", "web", "worklist", "planner"}
     parts = set(sys.argv[1:]) or known
     unknown = parts - known
     if unknown:
@@ -152,7 +155,9 @@ def main() -> None:
         engine_rows(console, table)
     if "registry" in parts:
         registry_rows(console, table)
-    if parts & {"engine", "registry"}:
+    if "planner" in parts:
+        planner_rows(table)
+    if parts & {"engine", "registry", "planner"}:
         console.print(table)
     if "report" in parts:
         # The clinic report on a 100,000-patient registry (several minutes: builds the registry).
@@ -164,6 +169,20 @@ def main() -> None:
         web_table(console)
     if "worklist" in parts:
         worklist_table(console)
+
+
+def planner_rows(table: Table) -> None:
+    from planner_bench import AIM, planner_figures
+
+    f = planner_figures(generated_plans(2_000))
+    ratio = f["plan_s"] / f["check_s"]
+    table.add_row(
+        f"`plan-dose` vs `check`, {f['n']:,.0f} requests ({f['refused']:,.0f} refused with a reason)",
+        f"check: {f['n'] / f['check_s']:,.0f}/s",
+        f"plan-dose: {f['n'] / f['plan_s']:,.0f}/s",
+        f"{ratio:.2f}x",
+        f"<= {AIM:g}x " + ("(met)" if ratio <= AIM else "(NOT met)"),
+    )
 
 
 def worklist_table(console: Console) -> None:

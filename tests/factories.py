@@ -139,5 +139,19 @@ def session_input(world: World, *, day: dt.date = DAY, units: float = 25, **extr
     )
 
 
+def screened_again(db: Session, world: World, day: dt.date) -> None:
+    """The pathway screens again before a session whose last screening is over 30 days old
+    (knowledge: pathway.screening_max_age_days): the same answers, dated the session day."""
+    from bontrack.knowledge import load_knowledge
+    from bontrack.screening.service import latest_screening
+
+    last = latest_screening(db=db, actor=ACTOR, patient_id=world.patient_id, on_or_before=day)
+    limit = load_knowledge().files.pathway.screening_max_age_days.value
+    if last is not None and (day - last.data.date).days > limit:
+        create_screening(db=db, actor=ACTOR, data=last.data.model_copy(update={"date": day}))
+
+
 def saved_session(db: Session, world: World, **kwargs: Any) -> SessionRead:
+    """A session saved through the service, screened again first when its screening is stale."""
+    screened_again(db, world, kwargs.get("day", DAY))
     return create_session(db=db, actor=ACTOR, data=session_input(world, **kwargs))

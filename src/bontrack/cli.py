@@ -12,6 +12,7 @@ import typer
 from bontrack.analytics.cli import evidence_app
 from bontrack.clinical.cli import check_command, tour_command
 from bontrack.instruments.cli import score_app
+from bontrack.planning.cli import code_command, plan_dose_command
 
 app = typer.Typer(
     name="bontrack",
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 app.command("check")(check_command)
 app.command("tour")(tour_command)
+app.command("plan-dose")(plan_dose_command)
+app.command("code")(code_command)
 
 
 @app.callback()
@@ -51,7 +54,7 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create the registry schema, or bring it up to this version (back the database up first)."""
+    """Create the registry schema, or bring it up to this version (run `bontrack backup` first)."""
     from bontrack.registry_cli import db_upgrade as run
 
     run()
@@ -79,7 +82,7 @@ def export(
         "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
     ),
 ) -> None:
-    """Export the registry: JSON Lines for exchange and backup, or CSV files for analysis."""
+    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), or CSV."""
     from bontrack.registry_cli import export as run
 
     run(target=target, fmt=fmt)
@@ -91,6 +94,38 @@ def import_(source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
     from bontrack.registry_cli import import_ as run
 
     run(source=source)
+
+
+_TARGET_DB_HELP = "The registry (default: the global --db, BONTRACK_DATABASE_URL, sqlite:///bontrack.db)."
+_PG_BIN_HELP = "Folder of pg_dump and pg_restore (default: newest /usr/lib/postgresql/*/bin, else PATH)."
+
+
+@app.command("backup")
+def backup(
+    target: str = typer.Argument(..., metavar="FILE", help="The backup file to write."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=_TARGET_DB_HELP),
+    force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
+    pg_bin: str | None = typer.Option(None, "--pg-bin", metavar="DIR", help=_PG_BIN_HELP),
+) -> None:
+    """Copy the whole registry (records, versions, audit log, users, keys) while it is in use."""
+    from bontrack.registry_cli import backup as run
+
+    run(target=target, db=db, force=force, pg_bin=pg_bin)
+
+
+@app.command("restore")
+def restore(
+    source: str = typer.Argument(..., metavar="FILE", help="A file made by `bontrack backup`."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=_TARGET_DB_HELP),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a registry that holds data (refused without it)."
+    ),
+    pg_bin: str | None = typer.Option(None, "--pg-bin", metavar="DIR", help=_PG_BIN_HELP),
+) -> None:
+    """Bring back a whole registry from a backup: into a new or empty database, or --force."""
+    from bontrack.registry_cli import restore as run
+
+    run(source=source, db=db, force=force, pg_bin=pg_bin)
 
 
 app.add_typer(score_app, name="score")
@@ -200,6 +235,48 @@ def user_list() -> None:
     list_users()
 
 
+USER_ARG = typer.Argument(
+    ..., metavar="USER", help="The user's e-mail (or id, as `bontrack user list` shows)."
+)
+
+
+@user_app.command("deactivate")
+def user_deactivate(user: str = USER_ARG) -> None:
+    """Close an account: no more log-ins, every session and API token ends now (records stay)."""
+    from bontrack.auth.cli import change_state
+
+    change_state(user=user, what="deactivate")
+
+
+@user_app.command("reactivate")
+def user_reactivate(user: str = USER_ARG) -> None:
+    """Open a closed account again (same password)."""
+    from bontrack.auth.cli import change_state
+
+    change_state(user=user, what="reactivate")
+
+
+@user_app.command("set-password")
+def user_set_password(
+    user: str = USER_ARG,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+) -> None:
+    """Set a new password (asked twice, or read from stdin); every session and token of the user ends."""
+    from bontrack.auth.cli import set_password
+
+    set_password(user=user, password_stdin=password_stdin)
+
+
+@user_app.command("end-sessions")
+def user_end_sessions(user: str = USER_ARG) -> None:
+    """End every browser session and API token of the user (they must log in again)."""
+    from bontrack.auth.cli import change_state
+
+    change_state(user=user, what="end-sessions")
+
+
 @user_app.command("demo-logins")
 def user_demo_logins() -> None:
     """Create one demo user per role (fixed, printed passwords) unless they exist, and print them."""
@@ -226,11 +303,25 @@ def serve(
         "on PostgreSQL). Sessions, tokens and the log-in throttle live in the registry, so every "
         "worker sees the same.",
     ),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        help="Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For is "
+        "believed (default: none; the client is whoever connects).",
+    ),
 ) -> None:
     """Serve the web app and REST API on the registry given by --db."""
     from bontrack.auth.cli import serve as run
 
-    run(host=host, port=port, secure_cookies=secure_cookies, public_url=public_url, workers=workers)
+    run(
+        host=host,
+        port=port,
+        secure_cookies=secure_cookies,
+        public_url=public_url,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 def main() -> None:

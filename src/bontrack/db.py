@@ -118,7 +118,7 @@ def ensure_schema(engine: Engine) -> None:
     elif revision != head_revision():
         raise SchemaError(
             f"the database schema is at {revision}, this bontrack expects {head_revision()}: "
-            "run `bontrack db upgrade` (back the database up first)"
+            "run `bontrack backup FILE`, then `bontrack db upgrade`"
         )
 
 

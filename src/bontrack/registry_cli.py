@@ -7,13 +7,14 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bontrack.backup import Stages, Summary
 from bontrack.config import settings
 from bontrack.errors import InputError, RegistryError
 
@@ -172,5 +173,91 @@ def import_(*, source: str) -> None:
         with transaction(engine()) as db:
             added = import_lines(db=db, actor=actor(), lines=text.splitlines(), source=str(path))
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
+
+    run(go)
+
+
+class _RichStages(Stages):
+    """Progress of a backup or restore on standard error, drawn only on a terminal."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+
+    def start(self, description: str, total: float | None = None) -> Any:
+        return self.progress.add_task(description, total=total)
+
+    def update(self, task: Any, *, completed: float | None = None, advance: float | None = None) -> None:
+        self.progress.update(task, completed=completed, advance=advance)
+
+    def finish(self, task: Any) -> None:
+        self.progress.update(task, visible=False)
+
+    def warn(self, message: str) -> None:
+        self.progress.console.print(f"[bold yellow]warning[/] {message}", soft_wrap=True)
+
+
+def _print_summary(summary: Summary, heading: str) -> None:
+    print(heading)
+    print(f"  schema {summary.revision}; {summary.size / 1e6:,.1f} MB; {summary.checked}")
+    width = max((len(name) for name in summary.tables), default=0)
+    for name, rows in summary.tables.items():
+        print(f"  {name:<{width}}  {rows:>12,}")
+    print(f"  {'(all tables)':<{width}}  {summary.rows:>12,}")
+    if not summary.audited:
+        err.print(
+            "[yellow]note[/] the registry's schema is not this bontrack's: nothing was written to its "
+            "audit log; run `bontrack db upgrade` on it before use",
+            soft_wrap=True,
+        )
+
+
+def backup(*, target: str, db: str | None, force: bool, pg_bin: str | None) -> None:
+    from pathlib import Path
+
+    from bontrack.backup import backup as run_backup
+
+    def go() -> None:
+        url = db or settings.resolved_database_url()
+        stages = _RichStages()
+        with stages.progress:
+            summary = run_backup(
+                url=url, file=Path(target), actor=actor(), force=force, pg_bin=pg_bin, stages=stages
+            )
+        _print_summary(summary, f"backed up {summary.url} to {summary.file}, rows as of the copy:")
+
+    run(go)
+
+
+def restore(*, source: str, db: str | None, force: bool, pg_bin: str | None) -> None:
+    from pathlib import Path
+
+    from bontrack.backup import restore as run_restore
+
+    def go() -> None:
+        url = db or settings.resolved_database_url()
+        stages = _RichStages()
+        with stages.progress:
+            summary = run_restore(
+                url=url, file=Path(source), actor=actor(), force=force, pg_bin=pg_bin, stages=stages
+            )
+        _print_summary(summary, f"restored {summary.file} into {summary.url}:")
 
     run(go)

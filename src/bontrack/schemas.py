@@ -133,6 +133,7 @@ class Input(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+SECRET_FIELDS = frozenset({"password"})  # an error about one of these never quotes the value
 
 
 def _loc(parts: tuple[int | str, ...], prefix: str) -> str:
@@ -165,7 +166,11 @@ def parse(schema: type[M], data: object, *, prefix: str = "", strict: bool = Fal
             elif err["type"] == "extra_forbidden":
                 allowed = ", ".join(schema.model_fields) if len(err["loc"]) == 1 else "see the schema"
                 msg = f"is not a known field; allowed: {allowed}"
-            elif "input" in err and err["type"] not in ("model_type", "dict_type"):
+            elif (
+                "input" in err
+                and err["type"] not in ("model_type", "dict_type")
+                and not (err["loc"] and err["loc"][-1] in SECRET_FIELDS)
+            ):
                 msg = f"{msg} (got {err['input']!r})"
             errors.append(FieldError(_loc(tuple(err["loc"]), prefix), msg))
         raise InputError(errors) from None

@@ -216,11 +216,14 @@ def test_clinics__a_user_of_another_clinic_does_not_see_the_patient(site: Site) 
     with transaction(site.engine) as db:
         other = create_clinic(db=db, actor="test", data=ClinicCreate(name="Elsewhere"))
         data = UserCreate(
-            email="doc@elsewhere.org", role="physician", password="elsewhere-pw-1", clinic_id=other.id
+            email="doc@elsewhere.org",
+            role="physician",
+            password="distant-otter-ledger-31",
+            clinic_id=other.id,
         )
         create_user(db=db, actor="test", data=data, now=site.clock())
     token = site.client.post(
-        "/api/auth/token", data={"username": "doc@elsewhere.org", "password": "elsewhere-pw-1"}
+        "/api/auth/token", data={"username": "doc@elsewhere.org", "password": "distant-otter-ledger-31"}
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert site.client.get(f"/api/patients/{site.world.patient_id}", headers=headers).status_code == 404

@@ -313,11 +313,11 @@ def test_clinics__a_record_of_another_clinic_is_not_found(site: Site) -> None:
     with transaction(site.engine) as db:
         other = create_clinic(db=db, actor="test", data=ClinicCreate(name="Elsewhere"))
         user = UserCreate(
-            email="staff@elsewhere.org", role="staff", password="elsewhere-pw-1", clinic_id=other.id
+            email="staff@elsewhere.org", role="staff", password="distant-otter-ledger-31", clinic_id=other.id
         )
         create_user(db=db, actor="test", data=user, now=site.clock())
     token = site.client.post(
-        "/api/auth/token", data={"username": "staff@elsewhere.org", "password": "elsewhere-pw-1"}
+        "/api/auth/token", data={"username": "staff@elsewhere.org", "password": "distant-otter-ledger-31"}
     ).json()["access_token"]
     elsewhere = {"Authorization": f"Bearer {token}"}
     before = _versions(site)

@@ -35,7 +35,7 @@ def _password(password_stdin: bool) -> str:
 def add_user(
     *, email: str, role: str, clinic: str | None, password_stdin: bool, clinician: str | None = None
 ) -> None:
-    from bontrack.auth.service import create_user
+    from bontrack.auth.service import create_user, hash_password
     from bontrack.db import transaction
     from bontrack.web.settings import system_clock
 
@@ -50,8 +50,11 @@ def add_user(
                 "password": _password(password_stdin),
             },
         )
+        password_hash = hash_password(data.password)  # slow: before the transaction, not inside it
         with transaction(engine()) as db:
-            user = create_user(db=db, actor=actor(), data=data, now=system_clock())
+            user = create_user(
+                db=db, actor=actor(), data=data, now=system_clock(), password_hash=password_hash
+            )
         where = f" at clinic {user.clinic_id}" if user.clinic_id else " (every clinic)"
         print(f"added {user.email} as {user.role}{where}")
 
@@ -76,9 +79,55 @@ def list_users() -> None:
 
     def go() -> None:
         with transaction(engine()) as db:
-            for u in users(db=db):
+            for u in users(db=db, actor=actor()):
                 state = "active" if u.active else "inactive"
-                print(f"{u.email}\t{u.role}\t{u.clinic_id or '(every clinic)'}\t{state}")
+                print(f"{u.email}\t{u.role}\t{u.clinic_id or '(every clinic)'}\t{state}\t{u.id}")
+
+    run(go)
+
+
+def set_password(*, user: str, password_stdin: bool) -> None:
+    """A new password for a user; every session and token of theirs ends."""
+    from bontrack.auth.service import find_user, hash_new_password
+    from bontrack.auth.service import set_password as store
+    from bontrack.db import transaction
+    from bontrack.web.settings import system_clock
+
+    def go() -> None:
+        eng = engine()
+        with transaction(eng) as db:
+            found = find_user(db=db, ref=user)
+        new_hash = hash_new_password(_password(password_stdin), email=found.email)  # slow: no transaction
+        with transaction(eng) as db:
+            ended = store(db=db, actor=actor(), user_id=found.id, password_hash=new_hash, now=system_clock())
+        print(f"password of {found.email} changed; {_sessions(ended)} ended")
+
+    run(go)
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''} and token{'s' if count != 1 else ''}"
+
+
+def change_state(*, user: str, what: str) -> None:
+    """deactivate, reactivate or end-sessions of one user."""
+    from bontrack.auth import service
+    from bontrack.db import transaction
+    from bontrack.web.settings import system_clock
+
+    def go() -> None:
+        with transaction(engine()) as db:
+            found = service.find_user(db=db, ref=user)
+            now = system_clock()
+            if what == "deactivate":
+                service.deactivate_user(db=db, actor=actor(), user_id=found.id, now=now)
+                print(f"{found.email} deactivated: can no longer log in; sessions and tokens ended")
+            elif what == "reactivate":
+                service.reactivate_user(db=db, actor=actor(), user_id=found.id)
+                print(f"{found.email} reactivated: can log in again with the same password")
+            else:
+                ended = service.end_sessions(db=db, actor=actor(), user_id=found.id, now=now)
+                print(f"{found.email}: {_sessions(ended)} ended")
 
     run(go)
 
@@ -131,15 +180,25 @@ def demo_logins() -> None:
     run(go)
 
 
-def serve(*, host: str, port: int, secure_cookies: bool, public_url: str | None, workers: int | None) -> None:
+def serve(
+    *,
+    host: str,
+    port: int,
+    secure_cookies: bool,
+    public_url: str | None,
+    workers: int | None,
+    forwarded_allow_ips: str | None = None,
+) -> None:
     from bontrack.config import settings
-    from bontrack.web.serve import ServeOptions, build_app, cpu_count, default_workers
+    from bontrack.web.serve import ServeOptions, build_app, cpu_count, default_workers, proxy_settings
     from bontrack.web.serve import serve as run_server
 
+    run(lambda: proxy_settings(forwarded_allow_ips))  # a wrong address: exit 2 before anything starts
     options = ServeOptions(
         database_url=settings.resolved_database_url(),
         secure_cookies=secure_cookies,
         public_url=public_url,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     # The schema and the pseudonym key are made here, once, before any worker process starts.
     app = run(lambda: build_app(options))

@@ -44,17 +44,21 @@ class AuthTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # when the token was last presented (idle timeout of browser sessions); None: never since issued
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class LoginFailureRow(Base):
-    """One failed log-in: counted per account and per client address to throttle guessing."""
+class LoginThrottleRow(Base):
+    """Log-in attempts within the current window, per account (``account:EMAIL``) or client address
+    (``client:ADDRESS``). One row per key, counted up by one atomic INSERT ... ON CONFLICT DO
+    UPDATE ... RETURNING before a password is checked, so concurrent guesses cannot all read the
+    same count (see bontrack.auth.service.reserve_attempt)."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_throttle"
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    client: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
 
 
 class PatientLinkRow(Base):
@@ -85,4 +89,4 @@ class ServerKeyRow(Base):
     value: Mapped[str] = mapped_column(String(128))
 
 
-AUTH_TABLES: tuple[type[Any], ...] = (UserRow, AuthTokenRow, LoginFailureRow, PatientLinkRow, ServerKeyRow)
+AUTH_TABLES: tuple[type[Any], ...] = (UserRow, AuthTokenRow, LoginThrottleRow, PatientLinkRow, ServerKeyRow)

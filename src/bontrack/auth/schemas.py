@@ -5,19 +5,35 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
+from bontrack.auth.passwords import MAX_LENGTH, MIN_LENGTH, RULE, password_problem
 from bontrack.schemas import Id, Input, UtcTime
 
 Role = Literal["physician", "physical_therapist", "staff", "researcher", "admin"]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
+# Checked by password_problem (its messages never repeat the password), not by length limits here:
+# pydantic's own messages would quote it.
+Password = Annotated[str, Field(description=f"{RULE} ({MIN_LENGTH}-{MAX_LENGTH} characters)")]
+
+
+def _strong(value: str, email: str | None) -> str:
+    problem = password_problem(value, email=email)
+    if problem is not None:
+        raise PydanticCustomError("weak_password", problem)
+    return value
 
 
 class UserCreate(Input):
+    # not stripped: a password's spaces are part of it (the e-mail is stripped by its validator)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, hide_input_in_errors=True
+    )
+
     email: Annotated[str, Field(min_length=3, max_length=320)]
     role: Role
-    password: Annotated[str, Field(min_length=MIN_PASSWORD, max_length=200)]
+    password: Password
     clinic_id: Id | None = Field(None, description="the clinic the user works at; null: every clinic")
     clinician_id: Id | None = Field(
         None, description="the user's own clinician record at that clinic (physicians: needed to override)"
@@ -26,9 +42,31 @@ class UserCreate(Input):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
+        value = value.strip()
         if not EMAIL.match(value):
             raise ValueError(f"{value!r} is not an e-mail address (name@example.org)")
         return value.lower()
+
+    @field_validator("clinic_id", "clinician_id", mode="before")
+    @classmethod
+    def _trimmed(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str, info: ValidationInfo) -> str:
+        email = info.data.get("email")
+        return _strong(value, email if isinstance(email, str) else None)
+
+
+class PasswordSet(Input):
+    """A new password for an existing user (checked against the user's e-mail by the service)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, hide_input_in_errors=True
+    )
+
+    password: Password
 
 
 class UserRead(BaseModel):

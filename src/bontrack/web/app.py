@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bontrack import __version__
 from bontrack.db import transaction
 from bontrack.web import pages, problems, report_page
-from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients
+from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
 from bontrack.web.views import ROUTERS
@@ -97,7 +97,14 @@ def create_app(settings: WebSettings) -> FastAPI:
         page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
-    for router in (auth.router, patients.router, clinical.router, followup.router, admin.router):
+    for router in (
+        auth.router,
+        patients.router,
+        clinical.router,
+        followup.router,
+        admin.router,
+        users.router,
+    ):
         app.include_router(router)
     app.include_router(corrections.router)
     app.include_router(patient_link.router)

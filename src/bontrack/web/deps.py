@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bontrack.auth.schemas import Role, UserRead
-from bontrack.auth.service import token_owner
+from bontrack.auth.service import TokenOwner, token_owner
 from bontrack.db import transaction
 from bontrack.web.problems import LoginRequired, ProblemError
 from bontrack.web.settings import WebSettings
@@ -62,7 +64,8 @@ NowDep = Annotated[datetime, Depends(now)]
 _db_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
 
 
-async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
+@asynccontextmanager
+async def turn_at_database(settings: WebSettings) -> AsyncIterator[None]:
     """SQLite: one request transaction at a time (SQLite has one writer, and every request writes
     its audit entries). Waiting here, in the event loop, holds no worker thread and never times
     out; waiting in SQLite's busy handler would poll, and could time out under load."""
@@ -75,6 +78,27 @@ async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
         turn = _db_turns[loop] = asyncio.Semaphore(1)
     async with turn:
         yield
+
+
+async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
+    async with turn_at_database(settings):
+        yield
+
+
+T = TypeVar("T")
+
+
+async def in_transaction(settings: WebSettings, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a transaction of its own, in a worker thread, during this request's turn at
+    the database. For routes that do slow work (password hashing) between short transactions and
+    so must not hold the database for the whole request, as SessionDep does."""
+
+    def run() -> T:
+        with transaction(settings.engine) as db:
+            return work(db)
+
+    async with turn_at_database(settings):
+        return await run_in_threadpool(run)
 
 
 def get_db(
@@ -114,7 +138,7 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
     return expected is not None and given is not None and secrets.compare_digest(expected, given)
 
 
-def _from_request(request: Request, db: Session, at: datetime) -> Principal | None:
+def _from_request(request: Request, db: Session, at: datetime, settings: WebSettings) -> Principal | None:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer":
@@ -129,15 +153,30 @@ def _from_request(request: Request, db: Session, at: datetime) -> Principal | No
         return Principal(owner.user, "bearer", None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        owner = token_owner(db=db, secret=cookie, kind="session", now=at)
+        owner = session_owner(db, cookie, at, settings)
         if owner is not None:
             return Principal(owner.user, "session", owner.csrf_token)
     return None
 
 
-def current_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
+def session_owner(db: Session, cookie: str, at: datetime, settings: WebSettings) -> TokenOwner | None:
+    """Whose browser session this is, if it is live: not past its lifetime nor its idle timeout."""
+    return token_owner(db=db, secret=cookie, kind="session", now=at, idle=settings.session_idle_timeout)
+
+
+def current_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:
     """The API caller; 401 without valid credentials, 403 for a cookie write without CSRF token."""
-    principal = _from_request(request, db, at)
+    return _api_principal(request, db, at, settings)
+
+
+async def current_user_briefly(request: Request, at: NowDep, settings: SettingsDep) -> Principal:
+    """current_user, looked up in a short transaction of its own: for routes that must not hold
+    the database while they work (those that hash a password)."""
+    return await in_transaction(settings, lambda db: _api_principal(request, db, at, settings))
+
+
+def _api_principal(request: Request, db: Session, at: datetime, settings: WebSettings) -> Principal:
+    principal = _from_request(request, db, at, settings)
     if principal is None:
         raise ProblemError(
             401,
@@ -159,10 +198,19 @@ def current_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def page_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
+def page_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:
     """The user of a server-rendered page; without a session the browser goes to /login."""
+    return _page_principal(request, db, at, settings)
+
+
+async def page_user_briefly(request: Request, at: NowDep, settings: SettingsDep) -> Principal:
+    """page_user, looked up in a short transaction of its own (see current_user_briefly)."""
+    return await in_transaction(settings, lambda db: _page_principal(request, db, at, settings))
+
+
+def _page_principal(request: Request, db: Session, at: datetime, settings: WebSettings) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
-    owner = token_owner(db=db, secret=cookie, kind="session", now=at) if cookie else None
+    owner = session_owner(db, cookie, at, settings) if cookie else None
     if owner is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)

@@ -9,10 +9,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bontrack.auth.service import Throttled, authenticate, issue_token, revoke_token, token_owner
+from bontrack.auth.service import Throttled, revoke_token
 from bontrack.web import csrf
-from bontrack.web.api.auth import client_address
-from bontrack.web.deps import SESSION_COOKIE, NowDep, PageUser, SessionDep, SettingsDep, csrf_ok
+from bontrack.web.api.auth import client_address, password_log_in
+from bontrack.web.deps import (
+    SESSION_COOKIE,
+    NowDep,
+    PageUser,
+    SessionDep,
+    SettingsDep,
+    csrf_ok,
+    session_owner,
+)
 from bontrack.web.settings import WebSettings
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -52,15 +60,14 @@ def login_page(
     request: Request, db: SessionDep, settings: SettingsDep, at: NowDep, next: str | None = None
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and token_owner(db=db, secret=cookie, kind="session", now=at) is not None:
+    if cookie and session_owner(db, cookie, at, settings) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return login_form(request, settings, next_path=safe_next(next))
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
+async def login(
     request: Request,
-    db: SessionDep,
     settings: SettingsDep,
     at: NowDep,
     email: Annotated[str, Form(max_length=320)] = "",
@@ -79,13 +86,14 @@ def login(
             next_path=next_path,
         )
     try:
-        user = authenticate(
-            db=db,
+        token = await password_log_in(
+            settings,
             email=email,
             password=password,
             client=client_address(request),
-            now=at,
-            policy=settings.throttle,
+            at=at,
+            kind="session",
+            lifetime=settings.session_lifetime,
         )
     except Throttled as exc:
         minutes = max(1, round(exc.retry_after_seconds / 60))
@@ -100,11 +108,10 @@ def login(
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
-    if user is None:
+    if token is None:
         return login_form(
             request, settings, status=401, error="Wrong e-mail or password.", email=email, next_path=next_path
         )
-    token = issue_token(db=db, user_id=user.id, kind="session", now=at, lifetime=settings.session_lifetime)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -75,6 +75,10 @@ def _message(err: dict[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "is not a known field"
     msg = str(err["msg"])
+    from bontrack.schemas import SECRET_FIELDS
+
+    if err["loc"] and err["loc"][-1] in SECRET_FIELDS:
+        return msg  # never quote a password back
     if "input" in err and err["type"] not in ("model_type", "dict_type", "model_attributes_type"):
         text = repr(err["input"])
         msg += f" (got {text[:80]}{'...' if len(text) > 80 else ''})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -26,6 +27,32 @@ class ServeOptions:
     database_url: str
     secure_cookies: bool
     public_url: str | None
+    # proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses or networks);
+    # None: nobody's, the client is the peer of the connection
+    forwarded_allow_ips: str | None = None
+
+
+def proxy_settings(forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """uvicorn's settings for forwarded headers. uvicorn's own default believes them from
+    127.0.0.1, so any local process could claim any address and slip past the per-address
+    log-in limit: here they are believed only from the proxies named."""
+    import ipaddress
+
+    from bontrack.errors import InputError
+
+    allowed = [a.strip() for a in (forwarded_allow_ips or "").split(",") if a.strip()]
+    for entry in allowed:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise InputError.one(
+                "--forwarded-allow-ips",
+                f"{entry!r} is not an IP address or network; give the proxy's addresses, "
+                "comma-separated (e.g. 127.0.0.1 or 10.0.0.0/8)",
+            ) from None
+    if not allowed:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": allowed}
 
 
 def cpu_count() -> int:
@@ -67,8 +94,9 @@ def serve(options: ServeOptions, *, host: str, port: int, workers: int, app: Fas
     the one-process server's app, when the caller has built it already)."""
     import uvicorn
 
+    proxy = proxy_settings(options.forwarded_allow_ips)
     if workers <= 1:
-        uvicorn.run(app or build_app(options), host=host, port=port, log_level="info")
+        uvicorn.run(app or build_app(options), host=host, port=port, log_level="info", **proxy)
         return
     os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
     os.environ[DATABASE_ENV] = options.database_url
@@ -79,4 +107,5 @@ def serve(options: ServeOptions, *, host: str, port: int, workers: int, app: Fas
         port=port,
         workers=workers,
         log_level="info",
+        **proxy,
     )

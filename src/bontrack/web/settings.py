@@ -24,8 +24,14 @@ class WebSettings:
     clock: Callable[[], datetime] = system_clock
     # Secure cookies need HTTPS: on behind a TLS proxy, off for http://127.0.0.1 on a laptop.
     secure_cookies: bool = False
+    # How long log-ins last (every duration of sessions and tokens is set here):
+    # a browser session ends 12 h after log-in, or after 30 minutes without a request;
+    # an API bearer token ends 12 h after it was issued. Deactivating a user or changing their
+    # password ends both at once.
     session_lifetime: timedelta = timedelta(hours=12)
+    session_idle_timeout: timedelta = timedelta(minutes=30)
     token_lifetime: timedelta = timedelta(hours=12)
+    # failed log-ins: 5 per account, 20 per client address, within 15 minutes
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     # how patients' links begin (e.g. https://clinic.example.org); default: the request's own URL
     public_url: str | None = None

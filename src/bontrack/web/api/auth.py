@@ -2,22 +2,60 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from bontrack.auth.schemas import UserRead
-from bontrack.auth.service import authenticate, issue_token, revoke_token
+from bontrack.auth.schemas import IssuedToken, UserRead
+from bontrack.auth.service import begin_login, check_password, finish_login, issue_token, revoke_token
 from bontrack.web.api.schemas import TokenResponse
-from bontrack.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
+from bontrack.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep, in_transaction
 from bontrack.web.problems import Problem, problem
+from bontrack.web.settings import WebSettings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 def client_address(request: Request) -> str:
+    """The client's address: the peer of the connection. `bontrack serve` puts a proxy's
+    X-Forwarded-For there only when the proxy's address was given with --forwarded-allow-ips."""
     return request.client.host if request.client is not None else "unknown"
+
+
+async def password_log_in(
+    settings: WebSettings,
+    *,
+    email: str,
+    password: str,
+    client: str,
+    at: datetime,
+    kind: str,
+    lifetime: timedelta,
+) -> IssuedToken | None:
+    """A log-in with e-mail and password: a new session or bearer token, or None for a wrong
+    password (counted); raises Throttled past the limit.
+
+    Three steps: count the attempt and read the stored hash (a short transaction, committed, so
+    concurrent attempts see the count); check the password with Argon2 in a worker thread holding
+    no transaction and not the request's turn at the database (so a flood of log-ins does not stall
+    other requests); then record the outcome and issue the token (another short transaction)."""
+    attempt = await in_transaction(
+        settings,
+        lambda db: begin_login(db=db, email=email, client=client[:64], now=at, policy=settings.throttle),
+    )
+    check = await run_in_threadpool(check_password, attempt, password)
+
+    def finish(db: Session) -> IssuedToken | None:
+        user = finish_login(db=db, attempt=attempt, check=check)
+        if user is None:
+            return None
+        return issue_token(db=db, user_id=user.id, kind=kind, now=at, lifetime=lifetime)
+
+    return await in_transaction(settings, finish)
 
 
 @router.post(
@@ -25,28 +63,26 @@ def client_address(request: Request) -> str:
     response_model=TokenResponse,
     responses={401: {"model": Problem}, 429: {"model": Problem}},
 )
-def create_token(
+async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
-    db: SessionDep,
     settings: SettingsDep,
     at: NowDep,
 ) -> TokenResponse | Response:
     """Exchange an e-mail (``username``) and password for a bearer token (OAuth2 password grant)."""
-    user = authenticate(
-        db=db,
+    token = await password_log_in(
+        settings,
         email=form.username,
         password=form.password,
         client=client_address(request),
-        now=at,
-        policy=settings.throttle,
+        at=at,
+        kind="bearer",
+        lifetime=settings.token_lifetime,
     )
-    if user is None:
-        # returned, not raised: the failed attempt must be committed to count towards throttling
+    if token is None:
         return problem(
             401, "Log-in failed", "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    token = issue_token(db=db, user_id=user.id, kind="bearer", now=at, lifetime=settings.token_lifetime)
     return TokenResponse(
         access_token=token.secret,
         expires_in=int(settings.token_lifetime.total_seconds()),

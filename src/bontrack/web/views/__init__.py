@@ -12,6 +12,7 @@ from bontrack.web.views import (
     patients,
     record_forms,
     self_report,
+    users,
     worklist,
 )
 
@@ -24,4 +25,5 @@ ROUTERS: list[APIRouter] = [
     self_report.router,
     worklist.router,
     corrections.router,
+    users.router,
 ]
