@@ -58,6 +58,25 @@ class Decision(BaseModel):
     dilution: Dilution
 
 
+def number(value: float, decimals: int = 3) -> str:
+    """A number as a clinician reads it: thousands separated, no exponent, no trailing zeros
+    ("10,000", "33.333", "0.5"); never "1e+06" or "10000.0"."""
+    rounded = round(value, decimals)
+    if rounded == int(rounded):
+        return f"{int(rounded):,}"
+    return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def site_name(muscle: str, side: str = "") -> str:
+    """A muscle (and side) in words: "upper trapezius left", never the id "upper_trapezius"."""
+    return f"{muscle.replace('_', ' ')} {side}".strip()
+
+
+def days_ago(days: int) -> str:
+    """'today', '1 day ago', '39 days ago'."""
+    return "today" if days == 0 else "1 day ago" if days == 1 else f"{days} days ago"
+
+
 def finding(
     kb: KnowledgeBase, code: str, severity: Severity, message: str, fact: Sourced, advice: str = ""
 ) -> Finding:

@@ -92,9 +92,8 @@ class ProposedSession(_Input):
     physical_therapy: Flag
     injector_role: str | None = Field(
         None,
-        min_length=1,
-        description="role of the person who will inject (physician, physical_therapist, staff, ...); "
-        "absent: not known to the caller, no finding",
+        description="role of the person who will inject (physician, physical_therapist, staff, ...), "
+        "in any case ('Physician'); absent: not known to the caller, no finding; empty: invalid",
     )
     sites: list[Site] = Field(min_length=1)
 
@@ -173,6 +172,14 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
             )
         if past.date > req.date:
             errors.append(FieldError(f"history[{i}].date", f"{past.date} is after the plan date {req.date}"))
+    if req.plan.injector_role is not None and not req.plan.injector_role:
+        errors.append(
+            FieldError(
+                "plan.injector_role",
+                "is empty: give the injector's role (physician, physical_therapist, staff, ...), "
+                "or leave the field out when it is not known",
+            )
+        )
     errors.extend(_check_dates(req))
     errors.extend(_check_product(req, kb))
     return errors

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bontrack.clinical.findings import Decision
+from bontrack.clinical.findings import Decision, number, site_name
 
 STYLE = {"allow": "bold green", "warn": "bold yellow", "block": "bold red", "info": "cyan"}
 
@@ -38,9 +38,9 @@ def render(decision: Decision, title: str = "") -> Group:
     for col in ("muscle", "side", "units", "mL"):
         sites.add_column(col, justify="right" if col in ("units", "mL") else "left")
     for s in dil.sites:
-        sites.add_row(s.muscle, s.side, f"{s.units:g}", f"{s.volume_ml:g}")
-    sites.add_row("total", "", f"{dil.total_units:g}", f"{dil.total_volume_ml:g}", style="bold")
-    sites.caption = f"{dil.units_per_0_1_ml:g} U per 0.1 mL; {dil.available_units:g} U available"
+        sites.add_row(site_name(s.muscle), s.side, number(s.units), number(s.volume_ml))
+    sites.add_row("total", "", number(dil.total_units), number(dil.total_volume_ml), style="bold")
+    sites.caption = f"{number(dil.units_per_0_1_ml)} U per 0.1 mL; {number(dil.available_units)} U available"
     findings = Table(show_lines=True, expand=True)
     findings.add_column("severity / code", no_wrap=True)
     findings.add_column("finding", ratio=3)

@@ -9,6 +9,7 @@ order, so neither repeating an entry nor reordering the list changes the finding
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -16,7 +17,16 @@ from datetime import date
 from bontrack.clinical.findings import Finding, finding
 from bontrack.clinical.plan import CheckRequest, Patient
 from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.loader import DrugMatch
 from bontrack.knowledge.models import ScreeningItem
+
+# How a medicine entry is cut into words: trademark signs go, and list punctuation separates
+# ("Aspirin, 81 mg", "aspirin/clopidogrel", "Coumadin®", "Plavix."). Hyphens stay inside a word,
+# so "low-dose aspirin" finds aspirin but "aspirin-free Excedrin" does not.
+_MARKS = str.maketrans({c: " " for c in "®™©*\"'"})
+_BREAKS = re.compile(r"[/+,;:&()\[\]{}]")
+_LONGEST_NAME_WORDS = 4  # "bayer aspirin", "polymyxin b", "coly-mycin m": names have at most 4 words
+UNNAMED_TOXIN = "botulinum toxin"
 
 
 def _applies(item: ScreeningItem, product_id: str, kb: KnowledgeBase) -> bool:
@@ -29,12 +39,13 @@ def _distinct(names: Iterable[str]) -> list[str]:
     """Entries as written, once each (case and spacing ignored), in alphabetical order."""
     seen: dict[str, str] = {}
     for name in names:
-        seen.setdefault(" ".join(name.lower().split()), name.strip())
+        seen.setdefault(" ".join(name.lower().split()), " ".join(name.split()))
     return [seen[key] for key in sorted(seen)]
 
 
 def _quoted(names: Iterable[str]) -> str:
-    return ", ".join(repr(n) for n in _distinct(names))
+    """'Coumadin', 'warfarin 5 mg': each entry in single quotes, as written (no Python repr)."""
+    return ", ".join(f"'{n}'" for n in _distinct(names))
 
 
 def _unknown(kb: KnowledgeBase, code: str, what: str, names: list[str]) -> list[Finding]:
@@ -137,9 +148,11 @@ def screen_currency(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
                     "Screen again today.",
                 )
             )
+    # Asked of everyone the pregnancy question is asked of (not of a male patient): a patient
+    # whose sex is "other" or "unknown" may be pregnant too.
     ages = path.pregnancy_check_ages
     if (
-        patient.sex == "female"
+        patient.sex != "male"
         and patient.pregnant is not None
         and ages.low <= _age_years(patient.birth_date, req.date) <= ages.high
         and screened != req.date
@@ -187,30 +200,92 @@ def _named(generics: dict[str, list[str]]) -> str:
     return "; ".join(parts)
 
 
+def _words(name: str) -> list[str]:
+    words = (w.strip(".") for w in _BREAKS.sub(" ", name.lower().translate(_MARKS)).split())
+    return [w for w in words if w]
+
+
+def _phrases(words: list[str]) -> list[tuple[int, str]]:
+    """Every run of up to 4 words (start index, text), longest first at each position."""
+    return [
+        (n, " ".join(words[i : i + n]))
+        for i in range(len(words))
+        for n in range(min(_LONGEST_NAME_WORDS, len(words) - i), 0, -1)
+    ]
+
+
+def _toxins_named(name: str, kb: KnowledgeBase) -> set[str]:
+    """Toxins an entry names: a product ("Botox 100 U", "Dysport®") by its id, any other
+    botulinum toxin ("botulinum toxin", "Jeuveau": an alias of the botulinum-toxin allergy) as such."""
+    found: set[str] = set()
+    for _, phrase in _phrases(_words(name)):
+        product = kb.product_id(phrase)
+        if product is not None:
+            found.add(product)
+        else:
+            allergy = kb.allergy(phrase)
+            if allergy is not None and allergy.item_id == "botulinum_toxin":
+                found.add(UNNAMED_TOXIN)
+    if len(found) > 1:
+        found.discard(UNNAMED_TOXIN)  # "Botox (botulinum toxin)" names one product
+    return found
+
+
+def _drugs_named(name: str, kb: KnowledgeBase) -> list[DrugMatch]:
+    """The interacting drugs an entry names, wherever they stand in it: "Aspirin, 81 mg",
+    "baby aspirin", "aspirin/clopidogrel" (both), "Coumadin®", "stopped warfarin" (the finding
+    quotes the entry as written, so the clinician judges). The longest name wins at each place."""
+    found: dict[tuple[str, str], DrugMatch] = {}
+    whole = kb.drug(name)
+    if whole is not None:
+        found[(whole.class_id, whole.generic)] = whole
+    words = _words(name)
+    i = 0
+    while i < len(words):
+        first = kb.drug(words[i])
+        for n in range(min(_LONGEST_NAME_WORDS, len(words) - i), 0, -1):
+            match = kb.drug(" ".join(words[i : i + n])) if n > 1 else first
+            # kb.drug reads a phrase's first word when the whole is unknown: "aspirin clopidogrel"
+            # would be aspirin alone; only a name of several words ("magnesium sulfate") counts.
+            if match is not None and (n == 1 or match != first):
+                found.setdefault((match.class_id, match.generic), match)
+                i += n
+                break
+        else:
+            i += 1
+    return list(found.values())
+
+
 def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     out = []
     toxins: dict[str, list[str]] = defaultdict(list)
     classes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     unknown: list[str] = []
     for name in patient.medications:
-        words = name.split()
-        toxin = kb.product_id(words[0]) if words else None
-        if toxin is not None:
-            toxins[toxin].append(name)
+        named = _toxins_named(name, kb)
+        if named:
+            for toxin in named:
+                toxins[toxin].append(name)
             continue
-        match = kb.drug(name)
-        if match is not None:
+        matches = _drugs_named(name, kb)
+        for match in matches:
             classes[match.class_id][match.generic].append(name)
-        elif kb.drug_without_interaction(name) is None:
+        if not matches and kb.drug_without_interaction(name) is None:
             unknown.append(name)
     if toxins:
+        record = (
+            "record its dates and doses in the history so the interval and cumulative rules can see it"
+            if UNNAMED_TOXIN not in toxins
+            else "record the dates and doses of a product the check knows in the history; for any "
+            "other, judge the interval yourself"
+        )
         out.append(
             finding(
                 kb,
                 "medication.botulinum_toxin",
                 "warn",
-                f"A botulinum toxin is listed among the medications ({_named(toxins)}): record its dates "
-                "and doses in the history so the interval and cumulative rules can see it.",
+                f"A botulinum toxin is listed among the medicines: {_named(toxins)}. {record[0].upper()}"
+                f"{record[1:]}.",
                 kb.files.pathway.other_product_interval,
                 "Ask who gives it, for what, and when it was last given.",
             )
