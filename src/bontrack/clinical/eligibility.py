@@ -97,15 +97,16 @@ def injector_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
     allowed = kb.files.pathway.injector_roles
     if role is None or role_key(role) in allowed.roles:
         return []
+    roles = " or ".join(r.replace("_", " ") for r in allowed.roles)
     return [
         finding(
             kb,
             "injector.not_qualified",
             "block",
-            f"The injector is recorded as {role_key(role).replace('_', ' ')}; only a "
-            f"{' or '.join(r.replace('_', ' ') for r in allowed.roles)} may inject botulinum toxin.",
+            f"The injector is recorded as {role_key(role).replace('_', ' ')}, not as a {roles}: only a "
+            f"{roles} may inject botulinum toxin.",
             allowed,
-            "A physician gives the injection.",
+            f"A {roles} gives the injection. If the injector is one, record the role as {roles}.",
         )
     ]
 

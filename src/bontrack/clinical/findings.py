@@ -121,6 +121,30 @@ def one_per_code(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# Within a severity, what a clinician must know first: the patient (allergy, pregnancy,
+# infection, disease, current answers, medicines), then who injects, then the product and the
+# dose, then the pathway. A pregnant patient's plan opens on the pregnancy, not on its dose.
+_TOPICS = (
+    "allergy.",
+    "screening.",
+    "condition.",
+    "medication.",
+    "injector.",
+    "retreatment.",
+    "lot.",
+    "reconstitution.",
+    "dose.",
+    "dilution.",
+    "eligibility.",
+    "pathway.",
+)
+
+
+def _topic(code: str) -> int:
+    return next((i for i, prefix in enumerate(_TOPICS) if code.startswith(prefix)), len(_TOPICS))
+
+
 def ordered(findings: list[Finding]) -> list[Finding]:
-    """Most severe first; stable within a severity, then by code, so output is reproducible."""
-    return sorted(findings, key=lambda f: (-_RANK[f.severity], f.code, f.message))
+    """Most severe first; within a severity by topic (the patient before the plan), then by
+    code, so output is reproducible."""
+    return sorted(findings, key=lambda f: (-_RANK[f.severity], _topic(f.code), f.code, f.message))
