@@ -62,8 +62,9 @@ def number(value: float, decimals: int = 3) -> str:
     """A number as a clinician reads it: thousands separated, no exponent, no trailing zeros
     ("10,000", "33.333", "0.5"); never "1e+06" or "10000.0"."""
     rounded = round(value, decimals)
-    if rounded == int(rounded):
-        return f"{int(rounded):,}"
+    whole = int(rounded)
+    if rounded == whole:
+        return str(whole) if -1000 < whole < 1000 else f"{whole:,}"
     return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
@@ -124,24 +125,29 @@ def one_per_code(findings: list[Finding]) -> list[Finding]:
 # Within a severity, what a clinician must know first: the patient (allergy, pregnancy,
 # infection, disease, current answers, medicines), then who injects, then the product and the
 # dose, then the pathway. A pregnant patient's plan opens on the pregnancy, not on its dose.
-_TOPICS = (
-    "allergy.",
-    "screening.",
-    "condition.",
-    "medication.",
-    "injector.",
-    "retreatment.",
-    "lot.",
-    "reconstitution.",
-    "dose.",
-    "dilution.",
-    "eligibility.",
-    "pathway.",
-)
+_TOPICS = {
+    topic: rank
+    for rank, topic in enumerate(
+        (
+            "allergy",
+            "screening",
+            "condition",
+            "medication",
+            "injector",
+            "retreatment",
+            "lot",
+            "reconstitution",
+            "dose",
+            "dilution",
+            "eligibility",
+            "pathway",
+        )
+    )
+}
 
 
 def _topic(code: str) -> int:
-    return next((i for i, prefix in enumerate(_TOPICS) if code.startswith(prefix)), len(_TOPICS))
+    return _TOPICS.get(code.partition(".")[0], len(_TOPICS))
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:

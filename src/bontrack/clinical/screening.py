@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from bontrack.clinical.findings import Finding, finding
@@ -205,20 +206,20 @@ def _words(name: str) -> list[str]:
     return [w for w in words if w]
 
 
-def _phrases(words: list[str]) -> list[tuple[int, str]]:
-    """Every run of up to 4 words (start index, text), longest first at each position."""
+def _phrases(words: list[str]) -> list[str]:
+    """Every run of up to 4 words, longest first at each position."""
     return [
-        (n, " ".join(words[i : i + n]))
+        " ".join(words[i : i + n])
         for i in range(len(words))
         for n in range(min(_LONGEST_NAME_WORDS, len(words) - i), 0, -1)
     ]
 
 
-def _toxins_named(name: str, kb: KnowledgeBase) -> set[str]:
+def _toxins_named(words: list[str], kb: KnowledgeBase) -> set[str]:
     """Toxins an entry names: a product ("Botox 100 U", "Dysport®") by its id, any other
     botulinum toxin ("botulinum toxin", "Jeuveau": an alias of the botulinum-toxin allergy) as such."""
     found: set[str] = set()
-    for _, phrase in _phrases(_words(name)):
+    for phrase in _phrases(words):
         product = kb.product_id(phrase)
         if product is not None:
             found.add(product)
@@ -231,7 +232,7 @@ def _toxins_named(name: str, kb: KnowledgeBase) -> set[str]:
     return found
 
 
-def _drugs_named(name: str, kb: KnowledgeBase) -> list[DrugMatch]:
+def _drugs_named(name: str, words: list[str], kb: KnowledgeBase) -> list[DrugMatch]:
     """The interacting drugs an entry names, wherever they stand in it: "Aspirin, 81 mg",
     "baby aspirin", "aspirin/clopidogrel" (both), "Coumadin®", "stopped warfarin" (the finding
     quotes the entry as written, so the clinician judges). The longest name wins at each place."""
@@ -239,7 +240,6 @@ def _drugs_named(name: str, kb: KnowledgeBase) -> list[DrugMatch]:
     whole = kb.drug(name)
     if whole is not None:
         found[(whole.class_id, whole.generic)] = whole
-    words = _words(name)
     i = 0
     while i < len(words):
         first = kb.drug(words[i])
@@ -256,21 +256,53 @@ def _drugs_named(name: str, kb: KnowledgeBase) -> list[DrugMatch]:
     return list(found.values())
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What one medicine entry names: toxins, else interacting drugs, else whether it is known."""
+
+    toxins: frozenset[str]
+    drugs: tuple[DrugMatch, ...]
+    known: bool
+
+
+# Reading an entry is pure, and clinics write the same few medicines over and over: each
+# knowledge base keeps what it has read (the cache holds the knowledge base itself, so an id is
+# never reused while cached; a new knowledge base starts afresh).
+_READ_CACHE: dict[int, tuple[KnowledgeBase, dict[str, _Read]]] = {}
+_READ_CACHE_MAX = 10_000
+
+
+def _read_entry(name: str, kb: KnowledgeBase) -> _Read:
+    held = _READ_CACHE.get(id(kb))
+    if held is None or held[0] is not kb:
+        _READ_CACHE.clear()
+        held = _READ_CACHE[id(kb)] = (kb, {})
+    cache = held[1]
+    read = cache.get(name)
+    if read is None:
+        words = _words(name)
+        toxins = frozenset(_toxins_named(words, kb))
+        drugs = () if toxins else tuple(_drugs_named(name, words, kb))
+        known = bool(toxins or drugs) or kb.drug_without_interaction(name) is not None
+        read = _Read(toxins, drugs, known)
+        if len(cache) >= _READ_CACHE_MAX:
+            cache.clear()
+        cache[name] = read
+    return read
+
+
 def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     out = []
     toxins: dict[str, list[str]] = defaultdict(list)
     classes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     unknown: list[str] = []
     for name in patient.medications:
-        named = _toxins_named(name, kb)
-        if named:
-            for toxin in named:
-                toxins[toxin].append(name)
-            continue
-        matches = _drugs_named(name, kb)
-        for match in matches:
+        read = _read_entry(name, kb)
+        for toxin in read.toxins:
+            toxins[toxin].append(name)
+        for match in read.drugs:
             classes[match.class_id][match.generic].append(name)
-        if not matches and kb.drug_without_interaction(name) is None:
+        if not read.known:
             unknown.append(name)
     if toxins:
         record = (
