@@ -8,13 +8,16 @@ Each test here was written for a fault found by trying the engine this way (see 
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 import pytest
 
+from bontrack.clinical.decision import check
 from bontrack.clinical.findings import Decision, number
 from bontrack.clinical.plan import PlanInputError, parse_check_request
+from bontrack.knowledge.loader import _read_files, build_knowledge
 from tests.clinical.conftest import codes, make
 
 
@@ -379,3 +382,14 @@ def test_an_empty_entry_is_named_by_its_place(kb, what: str) -> None:
     assert [str(e) for e in err.value.errors] == [
         f"patient.{what}[1]: is empty: write the name, or remove the entry"
     ]
+
+
+def test_a_medicine_is_read_afresh_by_another_knowledge_base(kb) -> None:
+    """Entries are remembered per knowledge base: one that does not know Coumadin says so."""
+    doc = make(patient={"medications": ["Coumadin"]})
+    assert "medication.anticoagulants" in codes(check(doc, kb))
+    raw = copy.deepcopy(_read_files())
+    del raw["drug_classes"]["anticoagulants"]["aliases"]["coumadin"]
+    other = build_knowledge(raw)
+    assert codes(check(doc, other), "info") >= {"medication.unknown"}
+    assert "medication.anticoagulants" in codes(check(doc, kb))
