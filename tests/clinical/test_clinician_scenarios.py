@@ -17,6 +17,7 @@ import pytest
 from bontrack.clinical.decision import check
 from bontrack.clinical.findings import Decision, number
 from bontrack.clinical.plan import PlanInputError, parse_check_request
+from bontrack.clinical.report import headline
 from bontrack.knowledge.loader import _read_files, build_knowledge
 from tests.clinical.conftest import codes, make
 
@@ -393,3 +394,9 @@ def test_a_medicine_is_read_afresh_by_another_knowledge_base(kb) -> None:
     other = build_knowledge(raw)
     assert codes(check(doc, other), "info") >= {"medication.unknown"}
     assert "medication.anticoagulants" in codes(check(doc, kb))
+
+
+def test_the_first_line_says_the_first_warning_itself(run) -> None:
+    decision = run(make(patient={"medications": ["Coumadin", "ibuprofen"]}))
+    assert headline(decision) == ("Anticoagulant: warfarin (entered as 'Coumadin'). (and 1 more warning)")
+    assert headline(run(make())) == "no safety rule objects to this plan."

@@ -13,16 +13,13 @@ STYLE = {"allow": "bold green", "warn": "bold yellow", "block": "bold red", "inf
 
 
 def headline(decision: Decision) -> str:
-    """The first line a clinician reads: the first block, else how many warnings, else all clear."""
-    blocks = [f for f in decision.findings if f.severity == "block"]
-    warns = [f for f in decision.findings if f.severity == "warn"]
-    if blocks:
-        more = (
-            f" (and {len(blocks) - 1} more block{'s' if len(blocks) > 2 else ''})" if len(blocks) > 1 else ""
-        )
-        return blocks[0].message + more
-    if warns:
-        return f"{len(warns)} warning{'s' if len(warns) > 1 else ''} to read before injecting."
+    """The first line a clinician reads: the first block, else the first warning (each with how
+    many more of its kind follow), else all clear."""
+    for severity, kind in (("block", "block"), ("warn", "warning")):
+        same = [f for f in decision.findings if f.severity == severity]
+        if same:
+            more = len(same) - 1
+            return same[0].message + (f" (and {more} more {kind}{'s' if more > 1 else ''})" if more else "")
     return "no safety rule objects to this plan."
 
 
