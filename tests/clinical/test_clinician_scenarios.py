@@ -400,3 +400,16 @@ def test_the_first_line_says_the_first_warning_itself(run) -> None:
     decision = run(make(patient={"medications": ["Coumadin", "ibuprofen"]}))
     assert headline(decision) == ("Anticoagulant: warfarin (entered as 'Coumadin'). (and 1 more warning)")
     assert headline(run(make())) == "no safety rule objects to this plan."
+
+
+def test_an_allergy_written_as_its_id_is_not_quoted_back(run) -> None:
+    doc = make(
+        patient={"allergies": ["cows_milk_protein"], "conditions": ["myasthenia_gravis", "MG"]},
+        plan={"product": "dysport", "vial_units": 500, "diluent_ml": 2.5},
+    )
+    decision = run(doc)
+    assert only(decision, "allergy.cows_milk_protein") == (
+        "Cow's milk protein allergy: contraindicates abobotulinumtoxinA."
+    )
+    assert only(decision, "condition.myasthenia_gravis") == "Myasthenia gravis ('MG')."
+    readable(decision)

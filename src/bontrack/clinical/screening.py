@@ -18,7 +18,7 @@ from datetime import date
 from bontrack.clinical.findings import Finding, finding
 from bontrack.clinical.plan import CheckRequest, Patient
 from bontrack.knowledge import KnowledgeBase
-from bontrack.knowledge.loader import DrugMatch
+from bontrack.knowledge.loader import DrugMatch, screening_key
 from bontrack.knowledge.models import ScreeningItem
 
 # How a medicine entry is cut into words: trademark signs go, and list punctuation separates
@@ -47,6 +47,13 @@ def _distinct(names: Iterable[str]) -> list[str]:
 def _quoted(names: Iterable[str]) -> str:
     """'Coumadin', 'warfarin 5 mg': each entry in single quotes, as written (no Python repr)."""
     return ", ".join(f"'{n}'" for n in _distinct(names))
+
+
+def _as_entered(item_id: str, names: list[str]) -> str:
+    """ " ('MG', 'Myasthenia Gravis')": the entries as written, leaving out the knowledge base's
+    own id ("cows_milk_protein" is not quoted back to the clinician); "" when nothing is left."""
+    shown = [n for n in names if screening_key(n) != item_id]
+    return f" ({_quoted(shown)})" if shown else ""
 
 
 def _unknown(kb: KnowledgeBase, code: str, what: str, names: list[str]) -> list[Finding]:
@@ -79,12 +86,12 @@ def screen_allergies(patient: Patient, product_id: str, kb: KnowledgeBase) -> li
         else:
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
-        item, entered = kb.files.allergies[item_id], _quoted(by_item[item_id])
+        item, entered = kb.files.allergies[item_id], _as_entered(item_id, by_item[item_id])
         if _applies(item, product_id, kb):
-            message = f"{item.label} ({entered}): contraindicates {product_id}."
+            message = f"{item.label}{entered}: contraindicates {product_id}."
             out.append(finding(kb, f"allergy.{item_id}", item.severity, message, item, item.advice))
         else:
-            message = f"{item.label} ({entered}): recorded; does not apply to {product_id}."
+            message = f"{item.label}{entered}: recorded; does not apply to {product_id}."
             out.append(finding(kb, f"allergy.{item_id}", "info", message, item))
     return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
 
@@ -184,7 +191,7 @@ def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
         item = kb.files.conditions[item_id]
-        message = f"{item.label} ({_quoted(by_item[item_id])})."
+        message = f"{item.label}{_as_entered(item_id, by_item[item_id])}."
         out.append(finding(kb, f"condition.{item_id}", item.severity, message, item, item.advice))
     return [*out, *_unknown(kb, "condition.unknown", "condition", unknown)]
 
