@@ -413,3 +413,17 @@ def test_an_allergy_written_as_its_id_is_not_quoted_back(run) -> None:
     )
     assert only(decision, "condition.myasthenia_gravis") == "Myasthenia gravis ('MG')."
     readable(decision)
+
+
+def test_a_toxin_and_a_drug_in_one_entry_are_both_read(run) -> None:
+    decision = run(make(patient={"medications": ["Botox, ibuprofen 400 mg"]}))
+    assert codes(decision, "warn") == {"medication.botulinum_toxin", "medication.nsaids"}
+
+
+def test_an_allowed_plan_still_says_what_to_check_on_its_first_line(run) -> None:
+    decision = run(make(patient={"medications": ["zorblatamab"]}))
+    assert decision.decision == "allow"
+    assert headline(decision) == (
+        "no safety rule objects to this plan; not in the knowledge base (version "
+        f"{decision.knowledge_version}), check yourself: medication 'zorblatamab'."
+    )

@@ -20,6 +20,10 @@ def headline(decision: Decision) -> str:
         if same:
             more = len(same) - 1
             return same[0].message + (f" (and {more} more {kind}{'s' if more > 1 else ''})" if more else "")
+    unknown = [f.message for f in decision.findings if f.code.endswith(".unknown")]
+    if unknown:  # an allowed plan still asks the clinician to check what bontrack does not know
+        also = f" (and {len(unknown) - 1} more to check)" if len(unknown) > 1 else ""
+        return f"no safety rule objects to this plan; {unknown[0][0].lower()}{unknown[0][1:]}{also}"
     return "no safety rule objects to this plan."
 
 

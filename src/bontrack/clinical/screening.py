@@ -289,7 +289,7 @@ def _read_entry(name: str, kb: KnowledgeBase) -> _Read:
     if read is None:
         words = _words(name)
         toxins = frozenset(_toxins_named(words, kb))
-        drugs = () if toxins else tuple(_drugs_named(name, words, kb))
+        drugs = tuple(_drugs_named(name, words, kb))  # "Botox, ibuprofen": both are read
         known = bool(toxins or drugs) or kb.drug_without_interaction(name) is not None
         read = _Read(toxins, drugs, known)
         if len(cache) >= _READ_CACHE_MAX:
