@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.db import Base
 
-ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export")
+ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export", "login")
 # ok: done. denied: refused (wrong password of a known user, a role without the right, a record
 # of another clinic). failed: a read made by a request that then failed (kept: its error may
 # have shown what was read).

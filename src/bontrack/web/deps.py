@@ -24,11 +24,12 @@ from bontrack.audit.service import (
     denied_attempt,
     denied_entry,
     insert_entries,
+    log_denied,
     mark_denied,
     pending_reads,
 )
 from bontrack.auth.schemas import Role, UserRead
-from bontrack.auth.service import token_owner
+from bontrack.auth.service import get_user_by_email, token_owner
 from bontrack.db import transaction
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message
 from bontrack.web.problems import LoginRequired, ProblemError
@@ -200,6 +201,14 @@ def _from_request(request: Request, db: Session, at: datetime) -> Principal | No
         if owner is not None:
             return Principal(owner.user, "session", owner.csrf_token)
     return None
+
+
+def audit_refused_login(db: Session, email: str) -> None:
+    """A refused log-in to a known account is a denied attempt in the audit trail (in the
+    request's transaction, which commits: the failure counts towards the throttle)."""
+    user = get_user_by_email(db=db, email=email.strip().lower()[:320])
+    if user is not None:
+        log_denied(db, Attempt(user.actor), action="login", detail="wrong password or inactive account")
 
 
 def current_user(request: Request, db: SessionDep, at: NowDep) -> Principal:

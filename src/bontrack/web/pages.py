@@ -12,7 +12,15 @@ from fastapi.templating import Jinja2Templates
 from bontrack.auth.service import Throttled, authenticate, issue_token, revoke_token, token_owner
 from bontrack.web import csrf
 from bontrack.web.api.auth import client_address
-from bontrack.web.deps import SESSION_COOKIE, NowDep, PageUser, SessionDep, SettingsDep, csrf_ok
+from bontrack.web.deps import (
+    SESSION_COOKIE,
+    NowDep,
+    PageUser,
+    SessionDep,
+    SettingsDep,
+    audit_refused_login,
+    csrf_ok,
+)
 from bontrack.web.settings import WebSettings
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -101,6 +109,7 @@ def login(
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     if user is None:
+        audit_refused_login(db, email)
         return login_form(
             request, settings, status=401, error="Wrong e-mail or password.", email=email, next_path=next_path
         )

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from bontrack.auth.schemas import UserRead
 from bontrack.auth.service import authenticate, issue_token, revoke_token
 from bontrack.web.api.schemas import TokenResponse
-from bontrack.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
+from bontrack.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep, audit_refused_login
 from bontrack.web.problems import Problem, problem
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -42,6 +42,7 @@ def create_token(
         policy=settings.throttle,
     )
     if user is None:
+        audit_refused_login(db, form.username)
         # returned, not raised: the failed attempt must be committed to count towards throttling
         return problem(
             401, "Log-in failed", "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"}

@@ -1,0 +1,48 @@
+"""audit_log is append-only in the database itself (issue 12, D7): UPDATE and DELETE fail on
+SQLite and PostgreSQL alike, whoever sends them, and inserting still works."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DatabaseError
+
+from bontrack.audit.service import log
+from bontrack.db import transaction
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET actor = 'someone else'",
+        "UPDATE audit_log SET outcome = 'ok' WHERE outcome = 'denied'",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE actor = 'test:auditor'",
+    ],
+)
+def test_audit_log__update_and_delete_are_refused_by_the_database(engine: Engine, statement: str) -> None:
+    with transaction(engine) as db:
+        log(db, actor="test:auditor", action="read", record_type="patient", record_id="p-1")
+        log(db, actor="test:auditor", action="login", outcome="denied", detail="wrong password")
+    before = _count(engine)
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    assert _count(engine) == before == 2
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT actor, outcome FROM audit_log ORDER BY seq")).all()
+    assert [tuple(r) for r in rows] == [("test:auditor", "ok"), ("test:auditor", "denied")]
+
+
+def test_audit_log__truncate_is_refused_on_postgresql(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    with transaction(engine) as db:
+        log(db, actor="test:auditor", action="read")
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("TRUNCATE audit_log"))
+    assert _count(engine) == 1
