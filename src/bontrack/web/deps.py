@@ -32,6 +32,7 @@ from bontrack.auth.schemas import Role, UserRead
 from bontrack.auth.service import get_user_by_email, token_owner
 from bontrack.db import transaction
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message
+from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
 from bontrack.web.settings import WebSettings
 
@@ -112,7 +113,7 @@ def get_db(
                 replacement = _hidden_withdrawal(request, exc)
                 attempt = denied_attempt(replacement or exc)
                 if attempt is not None:
-                    path = f"{request.method} {request.url.path}"
+                    path = f"{request.method} {redact_path(request.url.path)}"
                     kept = [denied_entry(attempt, action=_action_of(request), detail=path)]
                 else:
                     kept = pending_reads(db)

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import problem
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ def install(app: FastAPI, engine: Engine, every_seconds: float) -> None:
 
     async def unreachable(request: Request, exc: Exception) -> Response:
         probe.mark_down(exc)
-        logger.warning("database unreachable (%s %s): %s", request.method, request.url.path, _reason(exc))
+        path = redact_path(request.url.path)
+        logger.warning("database unreachable (%s %s): %s", request.method, path, _reason(exc))
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if request.url.path.startswith("/api/"):
             return problem(
