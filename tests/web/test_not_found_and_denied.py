@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.auth.schemas import UserCreate
@@ -21,7 +21,7 @@ from bontrack.db import transaction
 from bontrack.patients.schemas import ClinicCreate
 from bontrack.patients.service import create_clinic
 from factories import session_input
-from web.conftest import Site, csrf_from, email, log_in, password
+from web.conftest import Site, csrf_from, email, log_in, make_site, password, populate
 
 TODAY = "2026-03-02"  # the test clock's day
 OTHER_EMAIL = "doc@elsewhere.example.org"
@@ -301,3 +301,26 @@ def test_failed_request__keeps_the_reads_it_made(site: Site) -> None:
         ).all()
     assert kept and {(e.action, e.actor) for e in kept} == {("read", f"user:{email('staff')}")}
     assert password("staff") not in response.text
+
+
+def test_denied_and_failed__kept_on_each_engine_and_shown_to_admins(engine: Engine) -> None:
+    site = make_site(engine, populate(engine))
+    assert site.client.get("/api/patients", headers=site.bearer("researcher")).status_code == 403
+    screening = site.client.post(
+        "/api/screenings",
+        json={"patient_id": site.world.patient_id, "date": TODAY},
+        headers=site.bearer("staff"),
+    ).json()
+    moved = {"data": {"patient_id": str(uuid.uuid4()), "date": TODAY}, "reason": "moved"}
+    assert (
+        site.client.put(
+            f"/api/screenings/{screening['id']}", json=moved, headers=site.bearer("staff")
+        ).status_code
+        == 400
+    )
+    items = site.client.get("/api/audit?limit=500", headers=site.bearer("admin")).json()["items"]
+    outcomes = {(e["actor"], e["outcome"]) for e in items}
+    assert (f"user:{email('researcher')}", "denied") in outcomes
+    assert (f"user:{email('staff')}", "failed") in outcomes
+    assert log_in(site, "admin") == 303
+    assert "(denied)" in site.client.get("/audit").text
