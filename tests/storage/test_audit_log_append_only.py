@@ -3,8 +3,10 @@ SQLite and PostgreSQL alike, whoever sends them, and inserting still works."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DatabaseError
 
 from bontrack.audit.service import log
@@ -45,4 +47,30 @@ def test_audit_log__truncate_is_refused_on_postgresql(engine: Engine) -> None:
         log(db, actor="test:auditor", action="read")
     with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
         conn.execute(text("TRUNCATE audit_log"))
+    assert _count(engine) == 1
+
+
+def test_audit_log__the_readmes_application_role_may_append_but_not_change(engine: Engine) -> None:
+    """The grants the README gives the serving role on PostgreSQL: INSERT yes, UPDATE/DELETE no."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("roles and grants are PostgreSQL's")
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("CREATE ROLE bontrack_app", 1)[1].split("```", 1)[0]
+    grants = [line.split("--")[0].strip() for line in block.splitlines()[1:] if line.strip()]
+    with engine.begin() as conn:
+        conn.execute(text("CREATE ROLE bontrack_app LOGIN"))
+        for statement in grants:
+            conn.execute(text(statement.rstrip(";")))
+    app = create_engine(engine.url.set(username="bontrack_app"))
+    try:
+        with transaction(app) as db:
+            log(db, actor="test:app", action="read")
+        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+            with pytest.raises(DatabaseError, match="permission denied"), app.begin() as conn:
+                conn.execute(text(statement))
+        with app.begin() as conn:  # what the server does change, it may
+            conn.execute(text("DELETE FROM login_failures"))
+            conn.execute(text("UPDATE auth_tokens SET revoked_at = NULL WHERE false"))
+    finally:
+        app.dispose()
     assert _count(engine) == 1
