@@ -324,3 +324,46 @@ def test_denied_and_failed__kept_on_each_engine_and_shown_to_admins(engine: Engi
     assert (f"user:{email('staff')}", "failed") in outcomes
     assert log_in(site, "admin") == 303
     assert "(denied)" in site.client.get("/audit").text
+
+
+def test_api__a_reference_to_another_clinics_record_answers_as_a_missing_one(site: Site) -> None:
+    """A body naming one's own patient and another clinic's episode, session or plan."""
+    records = _records(site)
+    stranger = _other_clinic_user(site)
+    own = site.client.post(
+        "/api/patients",
+        json={"record_number": "E-1", "name": "Elsewhere Patient", "birth_date": "1970-06-15", "sex": "male"},
+        headers=stranger,
+    )
+    assert own.status_code == 201, own.text
+    me = own.json()["id"]
+    clinician = records["therapy/plans"]["data"]["therapist_id"]
+    bodies = {
+        "/api/outcomes": (
+            "episode_id",
+            {"patient_id": me, "instrument": "nprs", "date": TODAY, "answers": {"1": 5}},
+        ),
+        "/api/adverse-events": (
+            "session_id",
+            {
+                "patient_id": me,
+                "event": "neck weakness",
+                "onset_date": TODAY,
+                "reported_date": TODAY,
+                "severity": "mild",
+            },
+        ),
+        "/api/therapy/visits": ("plan_id", {"patient_id": me, "date": TODAY, "therapist_id": clinician}),
+        "/api/patient-links": ("episode_id", {"patient_id": me, "instruments": ["nprs"]}),
+    }
+    theirs_of = {
+        "episode_id": records["episodes"]["id"],
+        "session_id": records["sessions"]["id"],
+        "plan_id": records["therapy/plans"]["id"],
+    }
+    for path, (field, body) in bodies.items():
+        missing_id = str(uuid.uuid4())
+        theirs = site.client.post(path, json=body | {field: theirs_of[field]}, headers=stranger)
+        missing = site.client.post(path, json=body | {field: missing_id}, headers=stranger)
+        assert theirs.status_code == missing.status_code == 404, (path, theirs.text)
+        assert theirs.text.replace(theirs_of[field], "ID") == missing.text.replace(missing_id, "ID"), path

@@ -30,7 +30,7 @@ from bontrack.injections.schemas import (
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.schemas import EpisodeRead, PatientRead
-from bontrack.patients.service import episode_of, get_clinician, get_patient
+from bontrack.patients.service import episode_of, get_clinician, get_patient, not_the_patients
 from bontrack.screening.service import latest_screening
 from bontrack.therapy.service import plan_active_on
 
@@ -307,7 +307,14 @@ def session_history(*, db: Session, actor: str, session_id: str) -> list[Session
 def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> str:
     session = get_session(db=db, actor=actor, session_id=data.session_id)
     if session.data.patient_id != data.patient_id:
-        raise InputError.one("session_id", f"session {data.session_id!r} belongs to another patient")
+        raise not_the_patients(
+            db,
+            field="session_id",
+            record_type="injection_session",
+            record_id=data.session_id,
+            clinic_id=session.clinic_id,
+            patient_id=data.patient_id,
+        )
     errors = []
     if data.onset_date < session.data.date:
         errors.append(FieldError("onset_date", f"is before the session date {session.data.date}"))
