@@ -367,3 +367,15 @@ def test_api__a_reference_to_another_clinics_record_answers_as_a_missing_one(sit
         missing = site.client.post(path, json=body | {field: missing_id}, headers=stranger)
         assert theirs.status_code == missing.status_code == 404, (path, theirs.text)
         assert theirs.text.replace(theirs_of[field], "ID") == missing.text.replace(missing_id, "ID"), path
+
+
+def test_errors__never_quote_stored_patient_data(site: Site) -> None:
+    """A session dated before the stored birth date and pain onset: refused, naming the stored
+    fields, without their values (the request's own values may be quoted)."""
+    body = session_input(site.world).model_dump(mode="json", exclude_none=True) | {"date": "1950-01-02"}
+    for path in ("/api/sessions/check", "/api/sessions"):
+        response = site.client.post(path, json=body, headers=site.bearer("physician"))
+        assert response.status_code == 400, response.text
+        fields = [e["field"] for e in response.json()["errors"]]
+        assert "stored record: patient.birth_date" in fields, fields
+        assert "1978-05-04" not in response.text and "2025-01-10" not in response.text

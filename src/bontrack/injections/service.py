@@ -149,9 +149,16 @@ def cycle_responses(
     return out
 
 
-def _field(path: str) -> str:
-    """Engine paths (plan.sites[0].units) as the caller's fields (sites[0].units)."""
-    return path.removeprefix("plan.") if path.startswith("plan.") else f"stored record: {path}"
+def _caller_error(error: FieldError) -> FieldError:
+    """An engine error as the caller's: plan.sites[0].units as sites[0].units. An error about a
+    stored value (the patient's birth date, an earlier session) names it but never quotes it: an
+    error message must not show stored patient data."""
+    if error.field.startswith("plan."):
+        return FieldError(error.field.removeprefix("plan."), error.message)
+    return FieldError(
+        f"stored record: {error.field}",
+        "does not fit this session (e.g. it is dated after the session date); see it on the chart",
+    )
 
 
 def judge(
@@ -170,7 +177,7 @@ def judge(
     try:
         request = parse_check_request(document, kb)
     except PlanInputError as exc:
-        raise InputError([FieldError(_field(e.field), e.message) for e in exc.errors]) from None
+        raise InputError([_caller_error(e) for e in exc.errors]) from None
     decision = decide(request, kb)
     volumes = {(s.muscle, s.side, i): s.volume_ml for i, s in enumerate(decision.dilution.sites)}
     sites = [
