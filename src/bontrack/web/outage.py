@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -39,6 +40,13 @@ PAGE = """<!doctype html>
 <p>Please try again in a minute. If you were saving a form, check afterwards whether it was saved
 before entering it again.</p></body></html>
 """
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    app: Literal["ok"] = Field(description="the server process answers")
+    database: Literal["ok", "unreachable"]
+    reason: str | None = Field(None, description="why the database is unreachable (absent when it is ok)")
 
 
 class DatabaseProbe:
@@ -116,7 +124,12 @@ def install(app: FastAPI, engine: Engine, every_seconds: float) -> None:
     for error in UNREACHABLE:
         app.add_exception_handler(error, unreachable)
 
-    @app.get("/health", tags=["health"])
+    @app.get(
+        "/health",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "the database cannot be reached"}},
+    )
     async def health() -> JSONResponse:
         """Whether the server and its database answer: 200 when both do; 503 with Retry-After
         naming the part that is down. Needs no log-in."""
