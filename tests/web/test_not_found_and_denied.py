@@ -379,3 +379,14 @@ def test_errors__never_quote_stored_patient_data(site: Site) -> None:
         fields = [e["field"] for e in response.json()["errors"]]
         assert "stored record: patient.birth_date" in fields, fields
         assert "1978-05-04" not in response.text and "2025-01-10" not in response.text
+
+
+def test_denied__an_expired_or_revoked_token_of_a_known_user_is_audited(site: Site) -> None:
+    headers = site.bearer("staff")
+    assert site.client.post("/api/auth/revoke", headers=headers).status_code == 204
+    assert site.client.get("/api/patients", headers=headers).status_code == 401
+    assert site.client.get("/api/patients", headers={"Authorization": "Bearer made-up"}).status_code == 401
+    (entry,) = _denied(site)  # the made-up token names nobody: no entry
+    assert (entry.actor, entry.action) == (f"user:{email('staff')}", "read")
+    assert entry.detail is not None and "GET /api/patients" in entry.detail
+    assert headers["Authorization"].split()[1] not in str(entry.detail)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query, Request
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -28,8 +29,9 @@ from bontrack.audit.service import (
     mark_denied,
     pending_reads,
 )
+from bontrack.auth.models import AuthTokenRow, UserRow
 from bontrack.auth.schemas import Role, UserRead
-from bontrack.auth.service import get_user_by_email, token_owner
+from bontrack.auth.service import digest, get_user_by_email, token_owner
 from bontrack.db import transaction
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message
 from bontrack.web.log_redaction import redact_path
@@ -189,12 +191,16 @@ def _from_request(request: Request, db: Session, at: datetime) -> Principal | No
     if scheme.lower() == "bearer":
         owner = token_owner(db=db, secret=credentials.strip(), kind="bearer", now=at)
         if owner is None:
-            raise ProblemError(
+            refused = ProblemError(
                 401,
                 "Not logged in",
                 "the bearer token is unknown, expired or revoked; get a new one from POST /api/auth/token",
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+            known = _owner_of_dead_token(db, credentials.strip())
+            if known is not None:  # an expired or revoked token of a known user: a denied attempt
+                raise mark_denied(refused, Attempt(known, detail="expired or revoked bearer token"))
+            raise refused
         return Principal(owner.user, "bearer", None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -210,6 +216,16 @@ def audit_refused_login(db: Session, email: str) -> None:
     user = get_user_by_email(db=db, email=email.strip().lower()[:320])
     if user is not None:
         log_denied(db, Attempt(user.actor), action="login", detail="wrong password or inactive account")
+
+
+def _owner_of_dead_token(db: Session, secret: str) -> str | None:
+    """The audit name of the user a token was issued to, whatever its state (None if unknown)."""
+    found = db.execute(
+        select(UserRow.email)
+        .join(AuthTokenRow, AuthTokenRow.user_id == UserRow.id)
+        .where(AuthTokenRow.token_hash == digest(secret))
+    ).first()
+    return None if found is None else f"user:{found[0]}"
 
 
 def current_user(request: Request, db: SessionDep, at: NowDep) -> Principal:
