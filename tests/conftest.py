@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,24 @@ class Cluster:
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+            " -c fsync=off -c full_page_writes=off"
+        )
+        data = str(self.folder / "data")
+        log = str(self.folder / "server.log")
+        _run_as_server_user(
+            [str(self.bin / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start"], self.folder
+        )
+
+    def stop(self) -> None:
+        """Stop at once (-m immediate: like a crash; running transactions are lost)."""
+        data = str(self.folder / "data")
+        _run_as_server_user(
+            [str(self.bin / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], self.folder
+        )
 
 
 def _server_bin() -> Path | None:
@@ -80,6 +99,13 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
+    with own_cluster() as cluster:
+        yield cluster
+
+
+@contextmanager
+def own_cluster() -> Iterator[Cluster]:
+    """A new PostgreSQL cluster, running until the block ends (skips when there is none)."""
     bin_dir = _server_bin()
     if bin_dir is None:
         _unavailable("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin or PATH")
@@ -110,27 +136,12 @@ def pg_cluster() -> Iterator[Cluster]:
         ],
         folder,
     )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    _run_as_server_user(
-        [
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(folder / "server.log"),
-            "-w",
-            "start",
-        ],
-        folder,
-    )
+    cluster = Cluster(port=port, bin=bin_dir, folder=folder)
+    cluster.start()
     try:
-        yield Cluster(port=port, bin=bin_dir, folder=folder)
+        yield cluster
     finally:
-        _run_as_server_user(
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], folder
-        )
+        cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

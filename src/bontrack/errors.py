@@ -12,6 +12,8 @@ __all__ = [
     "RefusedError",
     "RegistryError",
     "SchemaError",
+    "WithdrawnError",
+    "not_found_message",
 ]
 
 
@@ -33,6 +35,23 @@ class InputError(RegistryError, ValueError):
 
 class NotFoundError(InputError):
     """A referenced record does not exist (or is withdrawn, or belongs to another clinic)."""
+
+
+class WithdrawnError(NotFoundError):
+    """The record exists but is withdrawn; ``clinic_id`` lets a face that serves several clinics
+    answer a user of another clinic as if it did not exist (bontrack.web.deps.get_db)."""
+
+    def __init__(self, field: str, record_type: str, record_id: str, clinic_id: str) -> None:
+        super().__init__([FieldError(field, f"{record_type} {record_id!r} is withdrawn")])
+        self.field = field
+        self.record_type = record_type
+        self.record_id = record_id
+        self.clinic_id = clinic_id
+
+
+def not_found_message(record_type: str, record_id: str) -> str:
+    """What every face says of a record that is not there (or that the user may not see)."""
+    return f"no {record_type} with id {record_id!r}"
 
 
 class RefusedError(InputError):

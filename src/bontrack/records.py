@@ -38,7 +38,7 @@ from bontrack.audit.service import log, utcnow, write_pending
 from bontrack.bulk import KEY as BULK_KEY
 from bontrack.bulk import BulkWriter, write_out_pending
 from bontrack.bulk import active as bulk_writer
-from bontrack.errors import InputError, NotFoundError
+from bontrack.errors import InputError, NotFoundError, WithdrawnError, not_found_message
 from bontrack.schemas import UtcTime
 
 T = TypeVar("T", bound=BaseModel)
@@ -241,9 +241,9 @@ def create(
 def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str) -> R:
     row = latest(db, row_cls, record_id)
     if row is None:
-        raise NotFoundError.one(field, f"no {row_cls.record_type} with id {record_id!r}")
+        raise NotFoundError.one(field, not_found_message(row_cls.record_type, record_id))
     if row.withdrawn:
-        raise NotFoundError.one(field, f"{row_cls.record_type} {record_id!r} is withdrawn")
+        raise WithdrawnError(field, row_cls.record_type, record_id, row.clinic_id)
     return row
 
 
@@ -367,7 +367,7 @@ def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> lis
     write_out_pending(db)
     rows = list(db.scalars(select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version)))
     if not rows:
-        raise NotFoundError.one("id", f"no {row_cls.record_type} with id {record_id!r}")
+        raise NotFoundError.one("id", not_found_message(row_cls.record_type, record_id))
     _audit_read(db, rows, actor, "history")
     return rows
 

@@ -252,6 +252,9 @@ def test_a_single_usual_dose_is_not_printed_as_a_range(run) -> None:
     ]
     doc["episode"]["trigger_points"] = doc["episode"]["trigger_points"][:2]
     doc["plan"]["vial_count"] = 2
+    # Not a first treatment: for a toxin-naive patient the label's initial dose (also 500 U)
+    # is the one finding (see test_clinician_scenarios).
+    doc["history"] = [{"date": "2026-06-01", "product": "dysport", "total_units": 500}]
     decision = run(doc)
     usual = next(f for f in decision.findings if f.code == "dose.above_usual")
     assert "usual cervical dose 500 U" in usual.message

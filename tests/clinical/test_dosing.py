@@ -87,7 +87,9 @@ def test_session_max__xeomin_400_reached_allowed_401_blocks(run) -> None:
         return d
 
     assert "dose.session_max" not in codes(run(doc(400)))
-    assert "dose.above_usual" in codes(run(doc(400)), "warn")
+    # A first treatment: one warning, the label's initial dose, naming the usual range as well.
+    above = next(f for f in run(doc(400)).findings if f.code == "dose.above_initial")
+    assert above.severity == "warn" and "usual cervical range 120-240 U" in above.message
     assert "dose.session_max" in codes(run(doc(401)), "block")
 
 

@@ -114,7 +114,7 @@ def edit(path: str, value: Any) -> dict[str, Any]:
             "history[0].product: unknown product",
         ),
         ("plan.colour", "blue", "plan.colour: is not a known field"),
-        ("patient.medications", [""], "patient.medications: Value error, entries must be non-empty text"),
+        ("patient.medications", [""], "patient.medications[0]: is empty: write the name"),
     ],
 )
 def test_invalid_field__named_with_what_is_allowed(kb, path, value, expected) -> None:

@@ -35,6 +35,8 @@ def test_an_unknown_medicine_beside_them_is_still_reported(run) -> None:
 
 def test_a_second_medicine_written_in_the_same_entry_is_not_silenced(run) -> None:
     decision = run(make(patient={"medications": ["paracetamol + orphenadrine"]}))
+    assert "medication.muscle_relaxants" in codes(decision, "warn")  # orphenadrine is found in it
+    decision = run(make(patient={"medications": ["paracetamol + zorblatamab"]}))
     assert "medication.unknown" in codes(decision, "info")
 
 

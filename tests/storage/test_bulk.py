@@ -137,9 +137,10 @@ def test_insert_many__stores_exactly_what_a_core_insert_stores(tmp_path: Path) -
     audit = [
         {"at": at, "actor": ACTOR, "action": "create", "clinic_id": "c", "record_type": "patient"}
         | {"record_id": "p", "version": 1, "before": None, "after": {"é": [1, 2.5, None, True]}}
-        | {"detail": None},
+        | {"detail": None, "outcome": "ok"},
         {"at": at, "actor": ACTOR, "action": "read", "clinic_id": None, "record_type": None}
-        | {"record_id": None, "version": None, "before": {}, "after": None, "detail": "ünïcode ✓"},
+        | {"record_id": None, "version": None, "before": {}, "after": None, "detail": "ünïcode ✓"}
+        | {"outcome": "denied"},
     ]
     rows = [
         {"id": "p", "version": 1, "clinic_id": "c", "withdrawn": False, "recorded_at": at}

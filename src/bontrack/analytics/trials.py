@@ -27,6 +27,7 @@ from typing import Any
 from bontrack.analytics.effect_sizes import RATIO_MEASURES, EffectSize, log_risk_ratio, smd
 from bontrack.analytics.evidence import PooledEffect, pool
 from bontrack.analytics.evidence_csv import EVENTS, MEANS
+from bontrack.csv_cells import safe_cell
 
 Z95 = 1.959963984540054
 REQUIRED = ("id", "study", "outcome", "verified", "source", "where", "note")
@@ -160,7 +161,7 @@ def trials_csv(trials: Trials, *, outcome: str, include_unverified: bool = False
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["study", *columns])
     for row, (_, values) in usable:
-        writer.writerow([row["study"], *(f"{values[c]:g}" for c in columns)])
+        writer.writerow([safe_cell(row["study"]), *(f"{values[c]:g}" for c in columns)])
     return out.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""The audit_log table. Rows are only ever inserted."""
+"""The audit_log table. Rows are only ever inserted (the database refuses UPDATE and DELETE on it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.db import Base
 
-ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export")
+ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export", "login")
+# ok: done. denied: refused (wrong password of a known user, a role without the right, a record
+# of another clinic). failed: a read made by a request that then failed (kept: its error may
+# have shown what was read).
+OUTCOMES = ("ok", "denied", "failed")
 
 
 class AuditEntry(Base):
@@ -27,3 +31,4 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")

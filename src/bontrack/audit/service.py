@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from bontrack.audit.models import ACTIONS, AuditEntry
+from bontrack.audit.models import ACTIONS, OUTCOMES, AuditEntry
 
 PENDING = "bontrack.audit_pending"
 _SAVEPOINTS = "bontrack.audit_savepoints"  # open savepoints: (id, entries pending when begun)
@@ -59,10 +60,13 @@ def log(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     detail: str | None = None,
+    outcome: str = "ok",
 ) -> None:
     """Append one audit entry to the session's transaction (inserted when it commits; see above)."""
     if action not in ACTIONS:
         raise ValueError(f"audit action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"audit outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     if not actor.strip():
         raise ValueError("audit actor must be non-empty")
     from bontrack.bulk import active
@@ -83,6 +87,7 @@ def log(
                 "before": before,
                 "after": after,
                 "detail": detail,
+                "outcome": outcome,
             }
         )
         return
@@ -101,6 +106,7 @@ def log(
             "before": before,
             "after": after,
             "detail": detail,
+            "outcome": outcome,
         }
     )
 
@@ -213,3 +219,92 @@ def page_entries(
     total = int(db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0)
     query = select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
     return total, db.scalars(query).all()
+
+
+# ---- attempts that failed ----------------------------------------------------------------------
+# A request's transaction rolls back when it fails, and its audit entries with it. Two kinds are
+# kept, written after the rollback in a transaction of their own (bontrack.web.deps.get_db):
+# a denied attempt (one entry, outcome "denied"), and the reads a failed request made (outcome
+# "failed": its error message may have shown something it read).
+
+DENIED_ATTRIBUTE = "bontrack_denied_attempt"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a denied request tried: who, on which record; the face adds the action and path."""
+
+    actor: str
+    action: str | None = None
+    record_type: str | None = None
+    record_id: str | None = None
+    clinic_id: str | None = None
+    detail: str | None = None
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def mark_denied(exc: E, attempt: Attempt) -> E:
+    """Mark an exception as a denial to audit (the face writes the entry after the rollback)."""
+    setattr(exc, DENIED_ATTRIBUTE, attempt)
+    return exc
+
+
+def denied_attempt(exc: BaseException) -> Attempt | None:
+    found = getattr(exc, DENIED_ATTRIBUTE, None)
+    return found if isinstance(found, Attempt) else None
+
+
+def denied_entry(attempt: Attempt, *, action: str, detail: str) -> dict[str, Any]:
+    """The audit row of a denied attempt (``action`` and ``detail`` when the attempt has none)."""
+    chosen = attempt.action or action
+    if chosen not in ACTIONS:
+        raise ValueError(f"audit action must be one of {', '.join(ACTIONS)}, got {chosen!r}")
+    return {
+        "at": utcnow(),
+        "actor": attempt.actor,
+        "action": chosen,
+        "record_type": attempt.record_type,
+        "record_id": attempt.record_id,
+        "version": None,
+        "clinic_id": attempt.clinic_id,
+        "before": None,
+        "after": None,
+        "detail": "; ".join(d for d in (attempt.detail, detail) if d),
+        "outcome": "denied",
+    }
+
+
+def pending_reads(db: Session) -> list[dict[str, Any]]:
+    """The read entries the session holds, not yet inserted, marked as reads of a failed request
+    (taken before a rollback drops them)."""
+    from bontrack.bulk import active
+
+    pending: list[dict[str, Any]] = list(db.info.get(PENDING) or [])
+    writer = active(db)
+    if writer is not None:
+        pending += writer.audit
+    return [{**e, "outcome": "failed"} for e in pending if e["action"] == "read"]
+
+
+def insert_entries(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert complete audit rows (made by denied_entry or pending_reads) as they are."""
+    from bontrack.bulk import insert_many
+
+    insert_many(db, _audit_table(), rows)
+
+
+def log_denied(db: Session, attempt: Attempt, *, action: str, detail: str) -> None:
+    """Audit a denial in the session's own transaction (a refused log-in, which commits)."""
+    entry = denied_entry(attempt, action=action, detail=detail)
+    log(
+        db,
+        actor=entry["actor"],
+        action=entry["action"],
+        record_type=entry["record_type"],
+        record_id=entry["record_id"],
+        clinic_id=entry["clinic_id"],
+        detail=entry["detail"],
+        outcome="denied",
+    )

@@ -87,7 +87,7 @@ def issue_link(
 ) -> tuple[str, PatientLinkRead]:
     """A new link for a patient's episode; returns the secret (shown once) and the link."""
     from bontrack.injections.service import get_session
-    from bontrack.patients.service import episode_of
+    from bontrack.patients.service import episode_of, not_the_patients
 
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     if (data.session_id is None) != (data.weeks_after_session is None):
@@ -97,7 +97,14 @@ def issue_link(
     if data.session_id is not None:
         session = get_session(db=db, actor=actor, session_id=data.session_id)
         if session.data.patient_id != data.patient_id:
-            raise InputError.one("session_id", f"session {data.session_id!r} belongs to another patient")
+            raise not_the_patients(
+                db,
+                field="session_id",
+                record_type="injection_session",
+                record_id=data.session_id,
+                clinic_id=session.clinic_id,
+                patient_id=data.patient_id,
+            )
     secret = new_secret()
     row = PatientLinkRow(
         id=str(uuid.uuid4()),

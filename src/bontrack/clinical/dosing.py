@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bontrack.clinical.findings import Dilution, Finding, SiteDilution, finding
+from bontrack.clinical.findings import Dilution, Finding, SiteDilution, finding, number, site_name
 from bontrack.clinical.plan import ProposedSession
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.models import MuscleCap, Product, Vial
@@ -23,7 +23,8 @@ def over(total: float, limit: float) -> bool:
 
 
 def fmt(units: float) -> str:
-    return f"{round(units, 3):g}"
+    """Units or mL in a message: "10,000", "33.333", "0.5" (see findings.number)."""
+    return number(units)
 
 
 def span(low: float, high: float) -> str:
@@ -37,6 +38,13 @@ def _volumes(low: float, high: float) -> str:
     if round(low, 3) == round(high, 3):
         return f"volume {fmt(low)} mL"
     return f"range {fmt(low)}-{fmt(high)} mL"
+
+
+def _vials(count: int, units: float) -> str:
+    """'the one 100 U vial prepared holds' / 'the 2 vials of 100 U prepared hold'."""
+    if count == 1:
+        return f"the one {fmt(units)} U vial prepared holds"
+    return f"the {count} vials of {fmt(units)} U prepared hold"
 
 
 def dilution(plan: ProposedSession, product_id: str, vial: Vial) -> Dilution:
@@ -71,8 +79,7 @@ def preparation_findings(
             "info",
             f"{diluted}: {fmt(dil.units_per_0_1_ml)} U per 0.1 mL. "
             + "; ".join(
-                f"{s.muscle.replace('_', ' ')} {s.side} {fmt(s.units)} U = {fmt(s.volume_ml)} mL"
-                for s in dil.sites
+                f"{site_name(s.muscle, s.side)} {fmt(s.units)} U = {fmt(s.volume_ml)} mL" for s in dil.sites
             )
             + f". Total {fmt(dil.total_units)} U = {fmt(dil.total_volume_ml)} mL.",
             vial,
@@ -96,10 +103,10 @@ def preparation_findings(
                 kb,
                 "dose.exceeds_vials",
                 "block",
-                f"The plan uses {fmt(dil.total_units)} U but {plan.vial_count} x {fmt(plan.vial_units)} U "
-                f"vial(s) hold {fmt(dil.available_units)} U.",
+                f"The plan uses {fmt(dil.total_units)} U but {_vials(plan.vial_count, plan.vial_units)} "
+                f"{fmt(dil.available_units)} U.",
                 vial,
-                "Correct the units, or record the number of vials prepared (plan.vial_count).",
+                "Correct the units, or record how many vials were prepared.",
             )
         )
     return out
@@ -116,7 +123,7 @@ def dose_findings(
     site_cap = product.max_units_per_site
     if site_cap is not None:
         above = [
-            f"site {i + 1} ({site.muscle.replace('_', ' ')} {site.side}) {fmt(site.units)} U"
+            f"site {i + 1} ({site_name(site.muscle, site.side)}) {fmt(site.units)} U"
             for i, site in enumerate(plan.sites)
             if over(site.units, site_cap.value)
         ]
@@ -141,7 +148,7 @@ def dose_findings(
         else:
             totals = {side: u for (m, side), u in per_side.items() if m == cap.muscle}
         capped.extend(
-            (cap, f"{cap.muscle.replace('_', ' ')} ({where}) {fmt(units)} U, cap {fmt(cap.value)} U")
+            (cap, f"{site_name(cap.muscle)} ({where}) {fmt(units)} U, cap {fmt(cap.value)} U")
             for where, units in sorted(totals.items())
             if over(units, cap.value)
         )
@@ -170,8 +177,32 @@ def dose_findings(
                 "Lower the total dose.",
             )
         )
+    # Above the session maximum only the block is said. A first treatment above the label's
+    # initial dose is said once, naming the usual range too when the total is also above it:
+    # for DYSPORT both are 500 U, and two findings would say the same thing twice.
     typical = product.typical_cervical_session_units
-    if over(total, typical.high) and not over(total, limit.value):
+    above_usual = over(total, typical.high) and not over(total, limit.value)
+    first = product.initial_session_units
+    above_first = (
+        first is not None and toxin_naive and over(total, first.value) and not over(total, limit.value)
+    )
+    merged = first is not None and above_first and above_usual and first.severity != "info"
+    if first is not None and above_first:
+        also = ""
+        if merged and round(typical.high, 3) != round(first.value, 3):
+            also = f", and above the usual cervical {span(typical.low, typical.high)}"
+        out.append(
+            finding(
+                kb,
+                "dose.above_initial",
+                first.severity,
+                f"First toxin treatment: {fmt(total)} U is above the label's initial dose of "
+                f"{fmt(first.value)} U for {product_id}{also}.",
+                first,
+                "Start lower in a patient without toxin history; titrate at the next cycle.",
+            )
+        )
+    if above_usual and not merged:
         out.append(
             finding(
                 kb,
@@ -181,19 +212,6 @@ def dose_findings(
                 f"for {product_id}.",
                 typical,
                 "Higher doses bring more dysphagia and neck weakness; document why.",
-            )
-        )
-    first = product.initial_session_units
-    if first is not None and toxin_naive and over(total, first.value) and not over(total, limit.value):
-        out.append(
-            finding(
-                kb,
-                "dose.above_initial",
-                first.severity,
-                f"First toxin treatment: {fmt(total)} U is above the label's initial dose of "
-                f"{fmt(first.value)} U for {product_id}.",
-                first,
-                "Start lower in a patient without toxin history; titrate at the next cycle.",
             )
         )
     sides_scm = {side for (m, side) in per_side if m == "sternocleidomastoid"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from bontrack.clinical.findings import Finding, finding
+from bontrack.clinical.findings import Finding, finding, number, site_name
 from bontrack.clinical.plan import CheckRequest
 from bontrack.knowledge import KnowledgeBase
 
@@ -16,7 +16,13 @@ def _age_years(req: CheckRequest) -> int:
 
 
 def _muscles(pairs: Iterable[tuple[str, str]]) -> str:
-    return ", ".join(f"{muscle.replace('_', ' ')} {side}" for muscle, side in sorted(set(pairs)))
+    return ", ".join(site_name(muscle, side) for muscle, side in sorted(set(pairs)))
+
+
+def role_key(role: str) -> str:
+    """A role as people write it, in the vocabulary's form: "Physician" -> physician,
+    "Physical Therapist" or "physical-therapist" -> physical_therapist."""
+    return "_".join(role.lower().replace("-", " ").split())
 
 
 def trigger_point_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
@@ -24,7 +30,8 @@ def trigger_point_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding
 
     One finding for all undocumented muscles, one for all stale ones: a trigger point counts as
     documented when any examination found it; stale when the newest finding of it is older than the
-    pathway allows.
+    pathway allows. Trigger points no examination date was given for (`bontrack check` input
+    without ``found_on``; the registry always dates them) are named once, as information.
     """
     path = kb.files.pathway
     newest: dict[tuple[str, str], date | None] = {}
@@ -55,6 +62,19 @@ def trigger_point_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding
         for key, found in newest.items()
         if key in planned and found is not None and (req.date - found).days > limit.value
     }
+    undated = sorted(key for key, found in newest.items() if key in planned and found is None)
+    if undated:
+        out.append(
+            finding(
+                kb,
+                "pathway.trigger_point_date_unknown",
+                "info",
+                f"No examination date given for the trigger points in: {_muscles(undated)}; they are "
+                f"current if found within {limit.value:g} days.",
+                limit,
+                f"Check when they were found; examine again if it was more than {limit.value:g} days ago.",
+            )
+        )
     if stale:
         oldest = min(stale.values())
         out.append(
@@ -75,17 +95,18 @@ def injector_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
     """Only the roles the pathway allows may inject; an absent role is not judged."""
     role = req.plan.injector_role
     allowed = kb.files.pathway.injector_roles
-    if role is None or role in allowed.roles:
+    if role is None or role_key(role) in allowed.roles:
         return []
+    roles = " or ".join(r.replace("_", " ") for r in allowed.roles)
     return [
         finding(
             kb,
             "injector.not_qualified",
             "block",
-            f"The injector is recorded as {role.replace('_', ' ')}; only a "
-            f"{' or '.join(r.replace('_', ' ') for r in allowed.roles)} may inject botulinum toxin.",
+            f"The injector is recorded as {role_key(role).replace('_', ' ')}, not as a {roles}: only a "
+            f"{roles} may inject botulinum toxin.",
             allowed,
-            "A physician gives the injection.",
+            f"A {roles} gives the injection. If the injector is one, record the role as {roles}.",
         )
     ]
 
@@ -93,14 +114,16 @@ def injector_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
 def eligibility_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
     path = kb.files.pathway
     out: list[Finding] = []
-    weeks = (req.date - req.episode.pain_onset_date).days / 7
+    days = (req.date - req.episode.pain_onset_date).days
+    weeks = days / 7
     if weeks < path.chronic_pain_min_weeks.value:
+        began = f"{days} day{'' if days == 1 else 's'}" if days < 14 else f"{weeks:.1f} weeks"
         out.append(
             finding(
                 kb,
                 "eligibility.not_chronic",
                 "warn",
-                f"Pain began {weeks:.1f} weeks before the session; the pathway treats pain lasting at "
+                f"Pain began {began} before the session; the pathway treats pain lasting at "
                 f"least {path.chronic_pain_min_weeks.value:g} weeks.",
                 path.chronic_pain_min_weeks,
                 "Continue conservative care; document why toxin now.",
@@ -113,7 +136,7 @@ def eligibility_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) 
                 kb,
                 "eligibility.conservative_care",
                 "warn",
-                f"Conservative care tried for {care:g} weeks; the pathway asks for at least "
+                f"Conservative care tried for {number(care, 1)} weeks; the pathway asks for at least "
                 f"{path.conservative_care_min_weeks.value:g} weeks first.",
                 path.conservative_care_min_weeks,
                 "Try physical therapy and other conservative care first.",
@@ -140,7 +163,8 @@ def eligibility_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) 
                 kb,
                 "eligibility.age",
                 "warn",
-                f"Patient is {age}; {product_id} is labelled for cervical use from {min_age.value:g} years.",
+                f"Patient is {age} years old; {product_id} is labelled for cervical use from "
+                f"{min_age.value:g} years.",
                 min_age,
                 "Safety and effectiveness are not established at this age: specialist review.",
             )

@@ -58,6 +58,26 @@ class Decision(BaseModel):
     dilution: Dilution
 
 
+def number(value: float, decimals: int = 3) -> str:
+    """A number as a clinician reads it: thousands separated, no exponent, no trailing zeros
+    ("10,000", "33.333", "0.5"); never "1e+06" or "10000.0"."""
+    rounded = round(value, decimals)
+    whole = int(rounded)
+    if rounded == whole:
+        return str(whole) if -1000 < whole < 1000 else f"{whole:,}"
+    return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def site_name(muscle: str, side: str = "") -> str:
+    """A muscle (and side) in words: "upper trapezius left", never the id "upper_trapezius"."""
+    return f"{muscle.replace('_', ' ')} {side}".strip()
+
+
+def days_ago(days: int) -> str:
+    """'today', '1 day ago', '39 days ago'."""
+    return "today" if days == 0 else "1 day ago" if days == 1 else f"{days} days ago"
+
+
 def finding(
     kb: KnowledgeBase, code: str, severity: Severity, message: str, fact: Sourced, advice: str = ""
 ) -> Finding:
@@ -102,6 +122,35 @@ def one_per_code(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# Within a severity, what a clinician must know first: the patient (allergy, pregnancy,
+# infection, disease, current answers, medicines), then who injects, then the product and the
+# dose, then the pathway. A pregnant patient's plan opens on the pregnancy, not on its dose.
+_TOPICS = {
+    topic: rank
+    for rank, topic in enumerate(
+        (
+            "allergy",
+            "screening",
+            "condition",
+            "medication",
+            "injector",
+            "retreatment",
+            "lot",
+            "reconstitution",
+            "dose",
+            "dilution",
+            "eligibility",
+            "pathway",
+        )
+    )
+}
+
+
+def _topic(code: str) -> int:
+    return _TOPICS.get(code.partition(".")[0], len(_TOPICS))
+
+
 def ordered(findings: list[Finding]) -> list[Finding]:
-    """Most severe first; stable within a severity, then by code, so output is reproducible."""
-    return sorted(findings, key=lambda f: (-_RANK[f.severity], f.code, f.message))
+    """Most severe first; within a severity by topic (the patient before the plan), then by
+    code, so output is reproducible."""
+    return sorted(findings, key=lambda f: (-_RANK[f.severity], _topic(f.code), f.code, f.message))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bontrack.knowledge import KnowledgeBase
 
@@ -44,13 +44,6 @@ class Patient(_Input):
     medications: list[str] = []
     allergies: list[str] = []
     infection_at_injection_site: Flag | None = None
-
-    @field_validator("conditions", "medications", "allergies")
-    @classmethod
-    def _no_blank(cls, values: list[str]) -> list[str]:
-        if any(not v.strip() for v in values):
-            raise ValueError("entries must be non-empty text")
-        return values
 
 
 class TriggerPoint(_Input):
@@ -92,9 +85,8 @@ class ProposedSession(_Input):
     physical_therapy: Flag
     injector_role: str | None = Field(
         None,
-        min_length=1,
-        description="role of the person who will inject (physician, physical_therapist, staff, ...); "
-        "absent: not known to the caller, no finding",
+        description="role of the person who will inject (physician, physical_therapist, staff, ...), "
+        "in any case ('Physician'); absent: not known to the caller, no finding; empty: invalid",
     )
     sites: list[Site] = Field(min_length=1)
 
@@ -173,6 +165,20 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
             )
         if past.date > req.date:
             errors.append(FieldError(f"history[{i}].date", f"{past.date} is after the plan date {req.date}"))
+    for what in ("conditions", "medications", "allergies"):
+        errors.extend(
+            FieldError(f"patient.{what}[{i}]", "is empty: write the name, or remove the entry")
+            for i, entry in enumerate(getattr(req.patient, what))
+            if not entry.strip()
+        )
+    if req.plan.injector_role is not None and not req.plan.injector_role:
+        errors.append(
+            FieldError(
+                "plan.injector_role",
+                "is empty: give the injector's role (physician, physical_therapist, staff, ...), "
+                "or leave the field out when it is not known",
+            )
+        )
     errors.extend(_check_dates(req))
     errors.extend(_check_product(req, kb))
     return errors

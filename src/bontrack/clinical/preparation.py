@@ -79,7 +79,7 @@ def reconstitution_findings(req: CheckRequest, product: Product, kb: KnowledgeBa
                 "reconstitution.expires_today",
                 "warn",
                 f"Prepared at {plan.reconstituted_at:%Y-%m-%d %H:%M}: usable until {expires:%Y-%m-%d %H:%M}. "
-                "Inject before then, or give plan.administered_at for an exact check.",
+                "Inject before then, or record the administration time for an exact check.",
                 fact,
             )
         ]

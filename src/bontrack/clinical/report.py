@@ -7,22 +7,23 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bontrack.clinical.findings import Decision
+from bontrack.clinical.findings import Decision, number, site_name
 
 STYLE = {"allow": "bold green", "warn": "bold yellow", "block": "bold red", "info": "cyan"}
 
 
 def headline(decision: Decision) -> str:
-    """The first line a clinician reads: the first block, else how many warnings, else all clear."""
-    blocks = [f for f in decision.findings if f.severity == "block"]
-    warns = [f for f in decision.findings if f.severity == "warn"]
-    if blocks:
-        more = (
-            f" (and {len(blocks) - 1} more block{'s' if len(blocks) > 2 else ''})" if len(blocks) > 1 else ""
-        )
-        return blocks[0].message + more
-    if warns:
-        return f"{len(warns)} warning{'s' if len(warns) > 1 else ''} to read before injecting."
+    """The first line a clinician reads: the first block, else the first warning (each with how
+    many more of its kind follow), else all clear."""
+    for severity, kind in (("block", "block"), ("warn", "warning")):
+        same = [f for f in decision.findings if f.severity == severity]
+        if same:
+            more = len(same) - 1
+            return same[0].message + (f" (and {more} more {kind}{'s' if more > 1 else ''})" if more else "")
+    unknown = [f.message for f in decision.findings if f.code.endswith(".unknown")]
+    if unknown:  # an allowed plan still asks the clinician to check what bontrack does not know
+        also = f" (and {len(unknown) - 1} more to check)" if len(unknown) > 1 else ""
+        return f"no safety rule objects to this plan; {unknown[0][0].lower()}{unknown[0][1:]}{also}"
     return "no safety rule objects to this plan."
 
 
@@ -38,9 +39,9 @@ def render(decision: Decision, title: str = "") -> Group:
     for col in ("muscle", "side", "units", "mL"):
         sites.add_column(col, justify="right" if col in ("units", "mL") else "left")
     for s in dil.sites:
-        sites.add_row(s.muscle, s.side, f"{s.units:g}", f"{s.volume_ml:g}")
-    sites.add_row("total", "", f"{dil.total_units:g}", f"{dil.total_volume_ml:g}", style="bold")
-    sites.caption = f"{dil.units_per_0_1_ml:g} U per 0.1 mL; {dil.available_units:g} U available"
+        sites.add_row(site_name(s.muscle), s.side, number(s.units), number(s.volume_ml))
+    sites.add_row("total", "", number(dil.total_units), number(dil.total_volume_ml), style="bold")
+    sites.caption = f"{number(dil.units_per_0_1_ml)} U per 0.1 mL; {number(dil.available_units)} U available"
     findings = Table(show_lines=True, expand=True)
     findings.add_column("severity / code", no_wrap=True)
     findings.add_column("finding", ratio=3)

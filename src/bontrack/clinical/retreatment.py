@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from bontrack.clinical.dosing import fmt, over
-from bontrack.clinical.findings import Finding, finding
+from bontrack.clinical.findings import Finding, days_ago, finding
 from bontrack.clinical.plan import CheckRequest, PastSession
 from bontrack.knowledge import KnowledgeBase
 
@@ -34,7 +34,7 @@ def interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> 
         days = _days(req, past)
         if days < max(product.min_retreatment_days.value, other.min_retreatment_days.value):
             interval = max(interval, other.min_retreatment_days.value)
-            others.append(f"{pid} {fmt(past.total_units)} U on {past.date} ({days} days ago)")
+            others.append(f"{pid} {fmt(past.total_units)} U on {past.date} ({days_ago(days)})")
     if others:
         out.append(
             finding(
@@ -58,7 +58,7 @@ def interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> 
                     kb,
                     "retreatment.too_soon",
                     "block",
-                    f"Last {product_id} session was {days} days ago ({last.date}); the minimum interval "
+                    f"Last {product_id} session was {days_ago(days)} ({last.date}); the minimum interval "
                     f"is {fact.value:g} days. Earliest date: {earliest}.",
                     fact,
                     "Reschedule on or after the earliest date.",

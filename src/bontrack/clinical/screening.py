@@ -9,14 +9,25 @@ order, so neither repeating an entry nor reordering the list changes the finding
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from bontrack.clinical.findings import Finding, finding
 from bontrack.clinical.plan import CheckRequest, Patient
 from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.loader import DrugMatch, screening_key
 from bontrack.knowledge.models import ScreeningItem
+
+# How a medicine entry is cut into words: trademark signs go, and list punctuation separates
+# ("Aspirin, 81 mg", "aspirin/clopidogrel", "Coumadin®", "Plavix."). Hyphens stay inside a word,
+# so "low-dose aspirin" finds aspirin but "aspirin-free Excedrin" does not.
+_MARKS = str.maketrans({c: " " for c in "®™©*\"'"})
+_BREAKS = re.compile(r"[/+,;:&()\[\]{}]")
+_LONGEST_NAME_WORDS = 4  # "bayer aspirin", "polymyxin b", "coly-mycin m": names have at most 4 words
+UNNAMED_TOXIN = "botulinum toxin"
 
 
 def _applies(item: ScreeningItem, product_id: str, kb: KnowledgeBase) -> bool:
@@ -29,12 +40,20 @@ def _distinct(names: Iterable[str]) -> list[str]:
     """Entries as written, once each (case and spacing ignored), in alphabetical order."""
     seen: dict[str, str] = {}
     for name in names:
-        seen.setdefault(" ".join(name.lower().split()), name.strip())
+        seen.setdefault(" ".join(name.lower().split()), " ".join(name.split()))
     return [seen[key] for key in sorted(seen)]
 
 
 def _quoted(names: Iterable[str]) -> str:
-    return ", ".join(repr(n) for n in _distinct(names))
+    """'Coumadin', 'warfarin 5 mg': each entry in single quotes, as written (no Python repr)."""
+    return ", ".join(f"'{n}'" for n in _distinct(names))
+
+
+def _as_entered(item_id: str, names: list[str]) -> str:
+    """ " ('MG', 'Myasthenia Gravis')": the entries as written, leaving out the knowledge base's
+    own id ("cows_milk_protein" is not quoted back to the clinician); "" when nothing is left."""
+    shown = [n for n in names if screening_key(n) != item_id]
+    return f" ({_quoted(shown)})" if shown else ""
 
 
 def _unknown(kb: KnowledgeBase, code: str, what: str, names: list[str]) -> list[Finding]:
@@ -67,12 +86,12 @@ def screen_allergies(patient: Patient, product_id: str, kb: KnowledgeBase) -> li
         else:
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
-        item, entered = kb.files.allergies[item_id], _quoted(by_item[item_id])
+        item, entered = kb.files.allergies[item_id], _as_entered(item_id, by_item[item_id])
         if _applies(item, product_id, kb):
-            message = f"{item.label} ({entered}): contraindicates {product_id}."
+            message = f"{item.label}{entered}: contraindicates {product_id}."
             out.append(finding(kb, f"allergy.{item_id}", item.severity, message, item, item.advice))
         else:
-            message = f"{item.label} ({entered}): recorded; does not apply to {product_id}."
+            message = f"{item.label}{entered}: recorded; does not apply to {product_id}."
             out.append(finding(kb, f"allergy.{item_id}", "info", message, item))
     return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
 
@@ -137,9 +156,11 @@ def screen_currency(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
                     "Screen again today.",
                 )
             )
+    # Asked of everyone the pregnancy question is asked of (not of a male patient): a patient
+    # whose sex is "other" or "unknown" may be pregnant too.
     ages = path.pregnancy_check_ages
     if (
-        patient.sex == "female"
+        patient.sex != "male"
         and patient.pregnant is not None
         and ages.low <= _age_years(patient.birth_date, req.date) <= ages.high
         and screened != req.date
@@ -170,7 +191,7 @@ def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
         item = kb.files.conditions[item_id]
-        message = f"{item.label} ({_quoted(by_item[item_id])})."
+        message = f"{item.label}{_as_entered(item_id, by_item[item_id])}."
         out.append(finding(kb, f"condition.{item_id}", item.severity, message, item, item.advice))
     return [*out, *_unknown(kb, "condition.unknown", "condition", unknown)]
 
@@ -187,30 +208,123 @@ def _named(generics: dict[str, list[str]]) -> str:
     return "; ".join(parts)
 
 
+def _words(name: str) -> list[str]:
+    words = (w.strip(".") for w in _BREAKS.sub(" ", name.lower().translate(_MARKS)).split())
+    return [w for w in words if w]
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """Every run of up to 4 words, longest first at each position."""
+    return [
+        " ".join(words[i : i + n])
+        for i in range(len(words))
+        for n in range(min(_LONGEST_NAME_WORDS, len(words) - i), 0, -1)
+    ]
+
+
+def _toxins_named(words: list[str], kb: KnowledgeBase) -> set[str]:
+    """Toxins an entry names: a product ("Botox 100 U", "Dysport®") by its id, any other
+    botulinum toxin ("botulinum toxin", "Jeuveau": an alias of the botulinum-toxin allergy) as such."""
+    found: set[str] = set()
+    for phrase in _phrases(words):
+        product = kb.product_id(phrase)
+        if product is not None:
+            found.add(product)
+        else:
+            allergy = kb.allergy(phrase)
+            if allergy is not None and allergy.item_id == "botulinum_toxin":
+                found.add(UNNAMED_TOXIN)
+    if len(found) > 1:
+        found.discard(UNNAMED_TOXIN)  # "Botox (botulinum toxin)" names one product
+    return found
+
+
+def _drugs_named(name: str, words: list[str], kb: KnowledgeBase) -> list[DrugMatch]:
+    """The interacting drugs an entry names, wherever they stand in it: "Aspirin, 81 mg",
+    "baby aspirin", "aspirin/clopidogrel" (both), "Coumadin®", "stopped warfarin" (the finding
+    quotes the entry as written, so the clinician judges). The longest name wins at each place."""
+    found: dict[tuple[str, str], DrugMatch] = {}
+    whole = kb.drug(name)
+    if whole is not None:
+        found[(whole.class_id, whole.generic)] = whole
+    i = 0
+    while i < len(words):
+        first = kb.drug(words[i])
+        for n in range(min(_LONGEST_NAME_WORDS, len(words) - i), 0, -1):
+            match = kb.drug(" ".join(words[i : i + n])) if n > 1 else first
+            # kb.drug reads a phrase's first word when the whole is unknown: "aspirin clopidogrel"
+            # would be aspirin alone; only a name of several words ("magnesium sulfate") counts.
+            if match is not None and (n == 1 or match != first):
+                found.setdefault((match.class_id, match.generic), match)
+                i += n
+                break
+        else:
+            i += 1
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What one medicine entry names: toxins, else interacting drugs, else whether it is known."""
+
+    toxins: frozenset[str]
+    drugs: tuple[DrugMatch, ...]
+    known: bool
+
+
+# Reading an entry is pure, and clinics write the same few medicines over and over: each
+# knowledge base keeps what it has read (the cache holds the knowledge base itself, so an id is
+# never reused while cached; a new knowledge base starts afresh).
+_READ_CACHE: dict[int, tuple[KnowledgeBase, dict[str, _Read]]] = {}
+_READ_CACHE_MAX = 10_000
+
+
+def _read_entry(name: str, kb: KnowledgeBase) -> _Read:
+    held = _READ_CACHE.get(id(kb))
+    if held is None or held[0] is not kb:
+        _READ_CACHE.clear()
+        held = _READ_CACHE[id(kb)] = (kb, {})
+    cache = held[1]
+    read = cache.get(name)
+    if read is None:
+        words = _words(name)
+        toxins = frozenset(_toxins_named(words, kb))
+        drugs = tuple(_drugs_named(name, words, kb))  # "Botox, ibuprofen": both are read
+        known = bool(toxins or drugs) or kb.drug_without_interaction(name) is not None
+        read = _Read(toxins, drugs, known)
+        if len(cache) >= _READ_CACHE_MAX:
+            cache.clear()
+        cache[name] = read
+    return read
+
+
 def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     out = []
     toxins: dict[str, list[str]] = defaultdict(list)
     classes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     unknown: list[str] = []
     for name in patient.medications:
-        words = name.split()
-        toxin = kb.product_id(words[0]) if words else None
-        if toxin is not None:
+        read = _read_entry(name, kb)
+        for toxin in read.toxins:
             toxins[toxin].append(name)
-            continue
-        match = kb.drug(name)
-        if match is not None:
+        for match in read.drugs:
             classes[match.class_id][match.generic].append(name)
-        elif kb.drug_without_interaction(name) is None:
+        if not read.known:
             unknown.append(name)
     if toxins:
+        record = (
+            "record its dates and doses in the history so the interval and cumulative rules can see it"
+            if UNNAMED_TOXIN not in toxins
+            else "record the dates and doses of a product the check knows in the history; for any "
+            "other, judge the interval yourself"
+        )
         out.append(
             finding(
                 kb,
                 "medication.botulinum_toxin",
                 "warn",
-                f"A botulinum toxin is listed among the medications ({_named(toxins)}): record its dates "
-                "and doses in the history so the interval and cumulative rules can see it.",
+                f"A botulinum toxin is listed among the medicines: {_named(toxins)}. {record[0].upper()}"
+                f"{record[1:]}.",
                 kb.files.pathway.other_product_interval,
                 "Ask who gives it, for what, and when it was last given.",
             )

@@ -67,23 +67,33 @@ def dumps(snapshot: dict[str, Any]) -> str:
 
 
 def export_lines(*, db: Session, actor: str, destination: str = "") -> list[str]:
-    """Every version of every record, parents before children; each export is audited."""
-    lines = []
-    with _bulk_block(db):  # the audit entries are inserted together, in order
+    """Every version of every record, parents before children. The export is audited as one
+    entry (who, when, where to, how many versions of each type), not one per version."""
+    lines: list[str] = []
+    counts: dict[str, int] = {}
+    with _bulk_block(db):
         for kind in KINDS:
-            for row in all_versions(db, kind.row):
-                lines.append(dumps(row.snapshot()))
-                log(
-                    db,
-                    actor=actor,
-                    action="export",
-                    record_type=kind.name,
-                    record_id=row.id,
-                    version=row.version,
-                    clinic_id=row.clinic_id,
-                    detail=destination or None,
-                )
+            before = len(lines)
+            lines.extend(dumps(row.snapshot()) for row in all_versions(db, kind.row))
+            counts[kind.name] = len(lines) - before
+    log_export(db=db, actor=actor, form="jsonl", destination=destination, counts=counts)
     return lines
+
+
+def log_export(*, db: Session, actor: str, form: str, destination: str, counts: dict[str, int]) -> None:
+    """The one audit entry of an export: its form, where it went, and how many versions of each
+    record type it holds (in ``detail`` in words, and in ``after`` as data)."""
+    total = sum(counts.values())
+    each = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+    log(
+        db,
+        actor=actor,
+        action="export",
+        record_type="registry",
+        detail=f"{form} export of {total} record versions to {destination or '(standard output)'}"
+        + (f": {each}" if each else ""),
+        after={"form": form, "destination": destination or None, "versions": total, "by_type": counts},
+    )
 
 
 def _bulk_block(db: Session) -> AbstractContextManager[BulkWriter]:

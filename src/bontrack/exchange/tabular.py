@@ -1,6 +1,8 @@
 """CSV export for analysis: one file per record type (every version) plus a data dictionary.
 
 Top-level content fields become columns; lists and nested objects are written as JSON text.
+Text that a spreadsheet would run as a formula is written with a leading apostrophe
+(bontrack.csv_cells; the data dictionary says so).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
+from bontrack.csv_cells import DICTIONARY_NOTE, safe_cell, safe_row
+from bontrack.exchange.jsonl import log_export
 from bontrack.kinds import KINDS
 from bontrack.records import all_versions
 
@@ -31,10 +34,12 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return str(safe_cell(json.dumps(value, sort_keys=True, ensure_ascii=False)))
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)  # a number, negative or not, stays a number
+    return str(safe_cell(str(value)))
 
 
 def _describe(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[str, str]:
@@ -72,6 +77,7 @@ def export_csv(*, db: Session, actor: str, folder: Path) -> list[Path]:
     """Write <type>.csv for every record type and data_dictionary.csv; returns the files."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    counts: dict[str, int] = {}
     dictionary: list[list[str]] = []
     for kind in KINDS:
         schema = kind.schema.model_json_schema()
@@ -87,25 +93,19 @@ def export_csv(*, db: Session, actor: str, folder: Path) -> list[Path]:
         path = folder / f"{kind.name}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f)
-            out.writerow(columns)
+            out.writerow(safe_row(columns))
+            counts[kind.name] = 0
             for row in all_versions(db, kind.row):
                 snap = row.snapshot()
                 out.writerow([_cell(snap[c]) for c in ENVELOPE] + [_cell(row.data.get(c)) for c in props])
-                log(
-                    db,
-                    actor=actor,
-                    action="export",
-                    record_type=kind.name,
-                    record_id=row.id,
-                    version=row.version,
-                    clinic_id=row.clinic_id,
-                    detail=str(path),
-                )
+                counts[kind.name] += 1
         written.append(path)
     path = folder / "data_dictionary.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["file", "column", "type", "description", "allowed"])
-        out.writerows(dictionary)
+        out.writerow(["(every file)", "(every text column)", "text", DICTIONARY_NOTE, ""])
+        out.writerows(safe_row(r) for r in dictionary)
     written.append(path)
+    log_export(db=db, actor=actor, form="csv", destination=str(folder), counts=counts)
     return written

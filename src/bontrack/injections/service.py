@@ -31,7 +31,7 @@ from bontrack.injections.schemas import (
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.schemas import EpisodeRead, PatientRead
-from bontrack.patients.service import episode_of, get_clinician, get_patient
+from bontrack.patients.service import episode_of, get_clinician, get_patient, not_the_patients
 from bontrack.screening.service import latest_screening
 from bontrack.therapy.service import plan_active_on
 
@@ -172,9 +172,16 @@ def cycle_responses(
     return out
 
 
-def _field(path: str) -> str:
-    """Engine paths (plan.sites[0].units) as the caller's fields (sites[0].units)."""
-    return path.removeprefix("plan.") if path.startswith("plan.") else f"stored record: {path}"
+def _caller_error(error: FieldError) -> FieldError:
+    """An engine error as the caller's: plan.sites[0].units as sites[0].units. An error about a
+    stored value (the patient's birth date, an earlier session) names it but never quotes it: an
+    error message must not show stored patient data."""
+    if error.field.startswith("plan."):
+        return FieldError(error.field.removeprefix("plan."), error.message)
+    return FieldError(
+        f"stored record: {error.field}",
+        "does not fit this session (e.g. it is dated after the session date); see it on the chart",
+    )
 
 
 def judge(
@@ -199,7 +206,7 @@ def judge(
     try:
         request = parse_check_request(document, kb)
     except PlanInputError as exc:
-        raise InputError([FieldError(_field(e.field), e.message) for e in exc.errors]) from None
+        raise InputError([_caller_error(e) for e in exc.errors]) from None
     decision = decide(request, kb)
     volumes = {(s.muscle, s.side, i): s.volume_ml for i, s in enumerate(decision.dilution.sites)}
     sites = [
@@ -417,7 +424,14 @@ def session_history(*, db: Session, actor: str, session_id: str) -> list[Session
 def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> str:
     session = get_session(db=db, actor=actor, session_id=data.session_id)
     if session.data.patient_id != data.patient_id:
-        raise InputError.one("session_id", f"session {data.session_id!r} belongs to another patient")
+        raise not_the_patients(
+            db,
+            field="session_id",
+            record_type="injection_session",
+            record_id=data.session_id,
+            clinic_id=session.clinic_id,
+            patient_id=data.patient_id,
+        )
     errors = []
     if data.onset_date < session.data.date:
         errors.append(FieldError("onset_date", f"is before the session date {session.data.date}"))

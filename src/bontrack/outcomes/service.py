@@ -11,7 +11,7 @@ from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import get_session
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
-from bontrack.patients.service import episode_of
+from bontrack.patients.service import episode_of, not_the_patients
 
 
 def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, OutcomeRecord]:
@@ -25,8 +25,15 @@ def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, Outco
     if data.session_id is not None:
         session = get_session(db=db, actor=actor, session_id=data.session_id)
         if session.data.patient_id != data.patient_id:
-            errors.append(FieldError("session_id", f"session {data.session_id!r} belongs to another patient"))
-        elif data.date < session.data.date:
+            raise not_the_patients(
+                db,
+                field="session_id",
+                record_type="injection_session",
+                record_id=data.session_id,
+                clinic_id=session.clinic_id,
+                patient_id=data.patient_id,
+            )
+        if data.date < session.data.date:
             errors.append(FieldError("date", f"is before the session date {session.data.date}"))
     if errors:
         raise InputError(errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bontrack import corrections, records
-from bontrack.errors import InputError
+from bontrack.errors import InputError, NotFoundError, not_found_message
 from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
     ClinicCreate,
@@ -180,8 +180,27 @@ def episode_of(*, db: Session, actor: str, episode_id: str, patient_id: str) -> 
     """An episode that must belong to the given patient."""
     episode = get_episode(db=db, actor=actor, episode_id=episode_id)
     if episode.data.patient_id != patient_id:
-        raise InputError.one("episode_id", f"episode {episode_id!r} belongs to another patient")
+        raise not_the_patients(
+            db,
+            field="episode_id",
+            record_type="episode",
+            record_id=episode_id,
+            clinic_id=episode.clinic_id,
+            patient_id=patient_id,
+        )
     return episode
+
+
+def not_the_patients(
+    db: Session, *, field: str, record_type: str, record_id: str, clinic_id: str, patient_id: str
+) -> InputError:
+    """The error for a referenced record of another patient: said so within the patient's clinic;
+    of another clinic, the very error a missing record gets (its existence is not told)."""
+    patient = records.latest(db, PatientRow, patient_id)
+    if patient is not None and patient.clinic_id == clinic_id:
+        words = {"injection_session": "session", "therapy_plan": "therapy plan"}.get(record_type, record_type)
+        return InputError.one(field, f"{words} {record_id!r} belongs to another patient")
+    return NotFoundError.one(field, not_found_message(record_type, record_id))
 
 
 def page_patients(

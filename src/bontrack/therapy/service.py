@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bontrack import corrections, records
 from bontrack.errors import InputError
-from bontrack.patients.service import episode_of, get_clinician
+from bontrack.patients.service import episode_of, get_clinician, not_the_patients
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
 
@@ -84,11 +84,18 @@ def plan_active_on(*, db: Session, actor: str, episode_id: str, on: date) -> boo
 
 def _check_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> str:
     plan = get_plan(db=db, actor=actor, plan_id=data.plan_id)
+    if plan.data.patient_id != data.patient_id:  # first: nothing else may tell the plan exists
+        raise not_the_patients(
+            db,
+            field="plan_id",
+            record_type="therapy_plan",
+            record_id=data.plan_id,
+            clinic_id=plan.clinic_id,
+            patient_id=data.patient_id,
+        )
     get_clinician(
         db=db, actor=actor, clinician_id=data.therapist_id, clinic_id=plan.clinic_id, field="therapist_id"
     )
-    if plan.data.patient_id != data.patient_id:
-        raise InputError.one("plan_id", f"therapy plan {data.plan_id!r} belongs to another patient")
     if data.date < plan.data.start_date:
         raise InputError.one("date", f"is before the plan's start date {plan.data.start_date}")
     return plan.clinic_id

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bontrack import __version__
 from bontrack.db import transaction
-from bontrack.web import pages, problems, report_page
+from bontrack.web import outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
@@ -46,7 +46,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        no_store = str(scope["path"]).startswith(("/api/", "/login", "/logout", "/p/"))
+        # Everything but the static files can hold patient data (pages, API answers, errors
+        # quoting a record): no browser or proxy may keep a copy.
+        no_store = not str(scope["path"]).startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -54,7 +56,7 @@ class SecurityHeaders:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if no_store:
-                    headers.setdefault("Cache-Control", "no-store")
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -85,11 +87,7 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
 
-    @app.get("/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process answers (no database, no log-in; async, so it needs no worker
-        thread and answers even while every thread is busy)."""
-        return {"status": "ok"}
+    outage.install(app, settings.engine, settings.health_probe_seconds)
 
     @app.get("/docs", include_in_schema=False)
     def docs(_principal: PageUser) -> HTMLResponse:

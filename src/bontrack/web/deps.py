@@ -7,24 +7,40 @@ open routes (log-in, the patient link, /health, /openapi.json) are the visible e
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bontrack.audit.service import (
+    Attempt,
+    denied_attempt,
+    denied_entry,
+    insert_entries,
+    log_denied,
+    mark_denied,
+    pending_reads,
+)
+from bontrack.auth.models import AuthTokenRow, UserRow
 from bontrack.auth.schemas import Role, UserRead
-from bontrack.auth.service import TokenOwner, token_owner
+from bontrack.auth.service import TokenOwner, digest, get_user_by_email, token_owner
 from bontrack.db import transaction
+from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message
+from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
 from bontrack.web.settings import WebSettings
 
+logger = logging.getLogger(__name__)
 SESSION_COOKIE = "bontrack_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -102,11 +118,66 @@ async def in_transaction(settings: WebSettings, work: Callable[[Session], T]) ->
 
 
 def get_db(
-    settings: SettingsDep, _turn: Annotated[None, Depends(database_turn, scope="function")]
+    request: Request,
+    settings: SettingsDep,
+    _turn: Annotated[None, Depends(database_turn, scope="function")],
 ) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
-    with transaction(settings.engine) as db:
-        yield db
+    """One transaction per request: committed when the route returns, rolled back if it raises.
+
+    What a failed request leaves in the audit trail, written after the rollback in a transaction
+    of its own: a denied attempt, one entry with outcome ``denied``; any other failure, the reads
+    it made, with outcome ``failed`` (its error message may quote what was read). A withdrawn
+    record of a clinic the user does not see is reported exactly like a missing one.
+    """
+    kept: list[dict[str, Any]] = []
+    replacement: Exception | None = None
+    try:
+        with transaction(settings.engine) as db:
+            try:
+                yield db
+            except Exception as exc:
+                replacement = _hidden_withdrawal(request, exc)
+                attempt = denied_attempt(replacement or exc)
+                if attempt is not None:
+                    path = f"{request.method} {redact_path(request.url.path)}"
+                    kept = [denied_entry(attempt, action=_action_of(request), detail=path)]
+                else:
+                    kept = pending_reads(db)
+                raise
+    except Exception:
+        if kept:
+            _write_kept(settings, kept)
+        if replacement is not None:
+            raise replacement from None
+        raise
+
+
+def _action_of(request: Request) -> str:
+    if request.method in SAFE_METHODS:
+        return "read"
+    if request.method in ("PUT", "PATCH"):
+        return "update"
+    if request.method == "DELETE" or request.url.path.endswith("/withdraw"):
+        return "withdraw"
+    return "create"
+
+
+def _hidden_withdrawal(request: Request, exc: Exception) -> Exception | None:
+    """A withdrawn record of another clinic: the same not-found error as a missing record."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(exc, WithdrawnError) or not isinstance(principal, Principal):
+        return None
+    if principal.sees_clinic(exc.clinic_id):
+        return None
+    return not_visible(principal, exc.clinic_id, exc.record_type, exc.record_id, exc.field)
+
+
+def _write_kept(settings: WebSettings, rows: list[dict[str, Any]]) -> None:
+    try:
+        with transaction(settings.engine) as db:
+            insert_entries(db, rows)
+    except SQLAlchemyError:  # the database failed too: the request's own error is the one to report
+        logger.exception("could not write the audit entries of a failed request")
 
 
 # scope="function": the transaction ends when the route returns, before the response is sent,
@@ -144,12 +215,16 @@ def _from_request(request: Request, db: Session, at: datetime, settings: WebSett
     if scheme.lower() == "bearer":
         owner = token_owner(db=db, secret=credentials.strip(), kind="bearer", now=at)
         if owner is None:
-            raise ProblemError(
+            refused = ProblemError(
                 401,
                 "Not logged in",
                 "the bearer token is unknown, expired or revoked; get a new one from POST /api/auth/token",
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+            known = _owner_of_dead_token(db, credentials.strip())
+            if known is not None:  # an expired or revoked token of a known user: a denied attempt
+                raise mark_denied(refused, Attempt(known, detail="expired or revoked bearer token"))
+            raise refused
         return Principal(owner.user, "bearer", None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -157,6 +232,24 @@ def _from_request(request: Request, db: Session, at: datetime, settings: WebSett
         if owner is not None:
             return Principal(owner.user, "session", owner.csrf_token)
     return None
+
+
+def audit_refused_login(db: Session, email: str) -> None:
+    """A refused log-in to a known account is a denied attempt in the audit trail (in the
+    request's transaction, which commits: the failure counts towards the throttle)."""
+    user = get_user_by_email(db=db, email=email.strip().lower()[:320])
+    if user is not None:
+        log_denied(db, Attempt(user.actor), action="login", detail="wrong password or inactive account")
+
+
+def _owner_of_dead_token(db: Session, secret: str) -> str | None:
+    """The audit name of the user a token was issued to, whatever its state (None if unknown)."""
+    found = db.execute(
+        select(UserRow.email)
+        .join(AuthTokenRow, AuthTokenRow.user_id == UserRow.id)
+        .where(AuthTokenRow.token_hash == digest(secret))
+    ).first()
+    return None if found is None else f"user:{found[0]}"
 
 
 def session_owner(db: Session, cookie: str, at: datetime, settings: WebSettings) -> TokenOwner | None:
@@ -177,6 +270,7 @@ async def current_user_briefly(request: Request, at: NowDep, settings: SettingsD
 
 def _api_principal(request: Request, db: Session, at: datetime, settings: WebSettings) -> Principal:
     principal = _from_request(request, db, at, settings)
+    request.state.principal = principal
     if principal is None:
         raise ProblemError(
             401,
@@ -189,8 +283,11 @@ def _api_principal(request: Request, db: Session, at: datetime, settings: WebSet
         and request.method not in SAFE_METHODS
         and not csrf_ok(principal.csrf_token, request.headers.get(CSRF_HEADER))
     ):
-        raise ProblemError(
-            403, "CSRF check failed", f"send the session's CSRF token in the {CSRF_HEADER} header"
+        raise mark_denied(
+            ProblemError(
+                403, "CSRF check failed", f"send the session's CSRF token in the {CSRF_HEADER} header"
+            ),
+            Attempt(principal.actor, detail="no valid CSRF token"),
         )
     return principal
 
@@ -214,7 +311,9 @@ def _page_principal(request: Request, db: Session, at: datetime, settings: WebSe
     if owner is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
-    return Principal(owner.user, "session", owner.csrf_token)
+    principal = Principal(owner.user, "session", owner.csrf_token)
+    request.state.principal = principal
+    return principal
 
 
 PageUser = Annotated[Principal, Depends(page_user)]
@@ -225,10 +324,13 @@ def require(roles: tuple[Role, ...]) -> Callable[[Principal], Awaitable[Principa
 
     async def check(principal: CurrentUser) -> Principal:
         if principal.role not in roles:
-            raise ProblemError(
-                403,
-                "Not allowed",
-                f"a {principal.role} cannot do this; allowed roles: {', '.join(roles)}",
+            raise mark_denied(
+                ProblemError(
+                    403,
+                    "Not allowed",
+                    f"a {principal.role} cannot do this; allowed roles: {', '.join(roles)}",
+                ),
+                Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
             )
         return principal
 
@@ -239,15 +341,32 @@ def clinic_scope(principal: Principal, asked: str | None) -> str | None:
     """The clinic a list is limited to: the user's own, or the one asked for if the user has none."""
     if principal.user.clinic_id is not None:
         if asked is not None and asked != principal.user.clinic_id:
-            raise ProblemError(403, "Not allowed", "you can list only your own clinic's records")
+            raise mark_denied(
+                ProblemError(403, "Not allowed", "you can list only your own clinic's records"),
+                Attempt(principal.actor, clinic_id=asked, detail="another clinic's list"),
+            )
         return principal.user.clinic_id
     return asked
 
 
-def visible(principal: Principal, clinic_id: str, record_type: str, record_id: str) -> None:
-    """A record of another clinic is reported as not found (its existence is not revealed)."""
+def visible(principal: Principal, clinic_id: str, record_type: str, record_id: str, field: str) -> None:
+    """A record of another clinic is not found, in the very words used for a missing one (the
+    service's: the same ``field``); the attempt is audited as denied."""
     if not principal.sees_clinic(clinic_id):
-        raise ProblemError(404, "Not found", f"no {record_type} with id {record_id!r}")
+        raise not_visible(principal, clinic_id, record_type, record_id, field)
+
+
+def not_visible(
+    principal: Principal, clinic_id: str, record_type: str, record_id: str, field: str
+) -> NotFoundError:
+    attempt = Attempt(
+        principal.actor,
+        record_type=record_type,
+        record_id=record_id,
+        clinic_id=clinic_id,
+        detail="a record of another clinic",
+    )
+    return mark_denied(NotFoundError([FieldError(field, not_found_message(record_type, record_id))]), attempt)
 
 
 @dataclass(frozen=True)

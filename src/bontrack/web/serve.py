@@ -94,9 +94,14 @@ def serve(options: ServeOptions, *, host: str, port: int, workers: int, app: Fas
     the one-process server's app, when the caller has built it already)."""
     import uvicorn
 
+    from bontrack.web.log_redaction import uvicorn_log_config
+
+    log_config = uvicorn_log_config()  # patients' link tokens never reach a log line
     proxy = proxy_settings(options.forwarded_allow_ips)
     if workers <= 1:
-        uvicorn.run(app or build_app(options), host=host, port=port, log_level="info", **proxy)
+        uvicorn.run(
+            app or build_app(options), host=host, port=port, log_level="info", log_config=log_config, **proxy
+        )
         return
     os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
     os.environ[DATABASE_ENV] = options.database_url
@@ -107,5 +112,6 @@ def serve(options: ServeOptions, *, host: str, port: int, workers: int, app: Fas
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config,
         **proxy,
     )

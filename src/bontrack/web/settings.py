@@ -35,3 +35,5 @@ class WebSettings:
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     # how patients' links begin (e.g. https://clinic.example.org); default: the request's own URL
     public_url: str | None = None
+    # /health asks the database at most this often (tests: 0, every time)
+    health_probe_seconds: float = 1.0

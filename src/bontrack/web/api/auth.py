@@ -13,7 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from bontrack.auth.schemas import IssuedToken, UserRead
 from bontrack.auth.service import begin_login, check_password, finish_login, issue_token, revoke_token
 from bontrack.web.api.schemas import TokenResponse
-from bontrack.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep, in_transaction
+from bontrack.web.deps import (
+    CurrentUser,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    audit_refused_login,
+    in_transaction,
+)
 from bontrack.web.problems import Problem, problem
 from bontrack.web.settings import WebSettings
 
@@ -52,6 +59,7 @@ async def password_log_in(
     def finish(db: Session) -> IssuedToken | None:
         user = finish_login(db=db, attempt=attempt, check=check)
         if user is None:
+            audit_refused_login(db, email)  # a known account's refused log-in: a denied attempt
             return None
         return issue_token(db=db, user_id=user.id, kind=kind, now=at, lifetime=lifetime)
 

@@ -50,7 +50,7 @@ def create_screening_record(
 def read_screening(screening_id: RecordId, db: SessionDep, principal: Reader) -> ScreeningRead:
     """The current version of a screening."""
     found = get_screening(db=db, actor=principal.actor, screening_id=screening_id)
-    visible(principal, found.clinic_id, "screening", screening_id)
+    visible(principal, found.clinic_id, "screening", screening_id, "screening_id")
     return found
 
 
@@ -69,7 +69,7 @@ def create_assessment_record(
 def read_assessment(assessment_id: RecordId, db: SessionDep, principal: Reader) -> AssessmentRead:
     """The current version of an assessment."""
     found = get_assessment(db=db, actor=principal.actor, assessment_id=assessment_id)
-    visible(principal, found.clinic_id, "assessment", assessment_id)
+    visible(principal, found.clinic_id, "assessment", assessment_id, "assessment_id")
     return found
 
 
@@ -117,7 +117,7 @@ def create_session(data: SessionCreate, db: SessionDep, principal: Injector) -> 
 def read_session(session_id: RecordId, db: SessionDep, principal: Reader) -> SessionRead:
     """The current version of a session, with the decision it was saved with."""
     found = injections.get_session(db=db, actor=principal.actor, session_id=session_id)
-    visible(principal, found.clinic_id, "injection_session", session_id)
+    visible(principal, found.clinic_id, "injection_session", session_id, "session_id")
     return found
 
 

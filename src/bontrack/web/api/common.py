@@ -26,5 +26,5 @@ def patient_in_scope(
 ) -> PatientRead:
     """The patient a request names, if the user may see their clinic (else 404)."""
     patient = get_patient(db=db, actor=principal.actor, patient_id=patient_id, field=field)
-    visible(principal, patient.clinic_id, "patient", patient_id)
+    visible(principal, patient.clinic_id, "patient", patient_id, field)
     return patient

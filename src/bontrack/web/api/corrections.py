@@ -102,7 +102,7 @@ def _add_routes(path: str, record_type: str, writer: Any, words: str) -> None:
     def visible_current(values: dict[str, Any]) -> tuple[str, Any, Principal]:
         record_id, db, principal = values[c.id_param], values["db"], values["principal"]
         found = c.get(db, principal.actor, record_id)
-        visible(principal, found.clinic_id, record_type, record_id)
+        visible(principal, found.clinic_id, record_type, record_id, "id")
         return record_id, db, principal
 
     def correct(**values: Any) -> Any:
@@ -124,7 +124,7 @@ def _add_routes(path: str, record_type: str, writer: Any, words: str) -> None:
     def history(**values: Any) -> Any:
         record_id, db, principal = values[c.id_param], values["db"], values["principal"]
         versions = c.history(db, principal.actor, record_id)
-        visible(principal, versions[-1].clinic_id, record_type, record_id)
+        visible(principal, versions[-1].clinic_id, record_type, record_id, "id")
         return versions
 
     correct.__signature__ = _signature(c.id_param, writer, Correction[c.schema])  # type: ignore[attr-defined,name-defined]
@@ -169,7 +169,7 @@ for _collection in COLLECTIONS:
 def read_adverse_event(event_id: RecordId, db: SessionDep, principal: Reader) -> AdverseEventRead:
     """The current version of an adverse event."""
     found = injections.get_adverse_event(db=db, actor=principal.actor, event_id=event_id, field="id")
-    visible(principal, found.clinic_id, "adverse_event", event_id)
+    visible(principal, found.clinic_id, "adverse_event", event_id, "id")
     return found
 
 
@@ -177,5 +177,5 @@ def read_adverse_event(event_id: RecordId, db: SessionDep, principal: Reader) ->
 def read_therapy_visit(visit_id: RecordId, db: SessionDep, principal: Reader) -> TherapyVisitRead:
     """The current version of a therapy visit."""
     found = therapy.get_visit(db=db, actor=principal.actor, visit_id=visit_id, field="id")
-    visible(principal, found.clinic_id, "therapy_visit", visit_id)
+    visible(principal, found.clinic_id, "therapy_visit", visit_id, "id")
     return found

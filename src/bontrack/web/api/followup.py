@@ -44,7 +44,7 @@ def create_therapy_plan(data: TherapyPlanCreate, db: SessionDep, principal: Ther
 def read_therapy_plan(plan_id: RecordId, db: SessionDep, principal: Reader) -> TherapyPlanRead:
     """The current version of a therapy plan."""
     found = therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
-    visible(principal, found.clinic_id, "therapy_plan", plan_id)
+    visible(principal, found.clinic_id, "therapy_plan", plan_id, "plan_id")
     return found
 
 
@@ -52,7 +52,7 @@ def read_therapy_plan(plan_id: RecordId, db: SessionDep, principal: Reader) -> T
 def list_therapy_visits(plan_id: RecordId, db: SessionDep, principal: Reader) -> list[TherapyVisitRead]:
     """Visits recorded for a plan, by date."""
     found = therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
-    visible(principal, found.clinic_id, "therapy_plan", plan_id)
+    visible(principal, found.clinic_id, "therapy_plan", plan_id, "plan_id")
     return therapy.visits_of_plan(db=db, actor=principal.actor, plan_id=plan_id)
 
 
@@ -76,7 +76,7 @@ def create_outcome(
 def read_outcome(outcome_id: RecordId, db: SessionDep, principal: Reader) -> OutcomeRead:
     """The current version of an outcome measurement, with its scores."""
     found = get_outcome(db=db, actor=principal.actor, outcome_id=outcome_id)
-    visible(principal, found.clinic_id, "outcome", outcome_id)
+    visible(principal, found.clinic_id, "outcome", outcome_id, "outcome_id")
     return found
 
 

@@ -113,7 +113,7 @@ def create_episode(
 def read_episode(episode_id: RecordId, db: SessionDep, principal: Reader) -> EpisodeRead:
     """The current version of an episode."""
     episode = patients.get_episode(db=db, actor=principal.actor, episode_id=episode_id)
-    visible(principal, episode.clinic_id, "episode", episode_id)
+    visible(principal, episode.clinic_id, "episode", episode_id, "episode_id")
     return episode
 
 

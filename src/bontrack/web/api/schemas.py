@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,3 +94,7 @@ class AuditEntryRead(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     detail: str | None
+    outcome: Literal["ok", "denied", "failed"] = Field(
+        description="ok: done; denied: refused (wrong password of a known account, a role without "
+        "the right, a record of another clinic); failed: a read made by a request that then failed"
+    )

@@ -9,8 +9,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from bontrack.audit.service import Attempt, mark_denied
 from bontrack.auth.schemas import Role
-from bontrack.errors import InputError, NotFoundError
+from bontrack.errors import InputError, NotFoundError, WithdrawnError
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
 from bontrack.web.deps import Principal, csrf_ok
@@ -88,8 +89,11 @@ def allow(request: Request, principal: Principal, roles: tuple[Role, ...]) -> No
     request.state.principal = principal
     if principal.role not in roles:
         who = ", ".join(ROLE_WORDS[r] for r in roles)
-        raise PageProblem(
-            403, "Not allowed", f"Only {who} can do this; you are logged in as {principal.role}."
+        raise mark_denied(
+            PageProblem(
+                403, "Not allowed", f"Only {who} can do this; you are logged in as {principal.role}."
+            ),
+            Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
         )
 
 
@@ -97,8 +101,9 @@ def check_csrf(request: Request, principal: Principal, given: str | None) -> Non
     """A form post must carry the session's token (a page of this site, not another site's)."""
     request.state.principal = principal
     if not csrf_ok(principal.csrf_token, given):
-        raise PageProblem(
-            403, "Form expired", "The form had expired. Go back, reload the page and try again."
+        raise mark_denied(
+            PageProblem(403, "Form expired", "The form had expired. Go back, reload the page and try again."),
+            Attempt(principal.actor, detail="no valid CSRF token"),
         )
 
 
@@ -106,8 +111,29 @@ def patient_for(db: Session, principal: Principal, patient_id: str) -> PatientRe
     """The patient, if the user may see their clinic (else a 404 page; the read is audited)."""
     try:
         patient = get_patient(db=db, actor=principal.actor, patient_id=patient_id)
+    except WithdrawnError as exc:
+        raise not_found_page(principal, "patient", patient_id, exc.clinic_id) from None
     except NotFoundError:
-        raise PageProblem(404, "Not found", "There is no such patient.") from None
+        raise PageProblem(404, "Not found", NO_PATIENT) from None
     if not principal.sees_clinic(patient.clinic_id):
-        raise PageProblem(404, "Not found", "There is no such patient.")
+        raise not_found_page(principal, "patient", patient_id, patient.clinic_id)
     return patient
+
+
+NO_PATIENT = "There is no such patient."
+
+
+def not_found_page(principal: Principal, record_type: str, record_id: str, clinic_id: str) -> PageProblem:
+    """The 404 page of a missing patient; for a patient of another clinic the same page, and the
+    attempt is audited as denied."""
+    problem = PageProblem(404, "Not found", NO_PATIENT)
+    if principal.sees_clinic(clinic_id):
+        return problem
+    attempt = Attempt(
+        principal.actor,
+        record_type=record_type,
+        record_id=record_id,
+        clinic_id=clinic_id,
+        detail="a record of another clinic",
+    )
+    return mark_denied(problem, attempt)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate
+from bontrack.audit.service import Attempt, mark_denied
 from bontrack.auth.schemas import Role
 from bontrack.correctable import CORRECTABLE
 from bontrack.errors import FieldError, InputError, NotFoundError
@@ -190,14 +191,32 @@ def _versions(
 ) -> tuple[PatientRead, list[VersionedRow]]:
     """The patient (in the user's clinic) and every version of one of their records (audited)."""
     patient = patient_for(db, principal, patient_id)
+    missing = PageProblem(404, "Not found", f"There is no such {kind.label} in this chart.")
     try:
         rows = records.history(db, row_cls=kind.row, record_id=record_id, actor=principal.actor)
     except NotFoundError:
-        raise PageProblem(404, "Not found", f"There is no such {kind.label}.") from None
+        raise missing from None
     owner = rows[-1].id if kind.name == "patient" else rows[-1].data.get("patient_id")
     if owner != patient.id:
-        raise PageProblem(404, "Not found", f"There is no such {kind.label} in this chart.")
+        raise _not_in_chart(missing, principal, kind, rows[-1])
     return patient, list(rows)
+
+
+def _not_in_chart(
+    missing: PageProblem, principal: Principal, kind: PageKind, row: VersionedRow
+) -> PageProblem:
+    """Another patient's record is not in this chart (the page a missing one gets); one of
+    another clinic is also audited as a denied attempt."""
+    if principal.sees_clinic(row.clinic_id):
+        return missing
+    attempt = Attempt(
+        principal.actor,
+        record_type=kind.name,
+        record_id=row.id,
+        clinic_id=row.clinic_id,
+        detail="a record of another clinic",
+    )
+    return mark_denied(missing, attempt)
 
 
 def _current(
@@ -205,15 +224,18 @@ def _current(
 ) -> tuple[PatientRead, VersionedRow]:
     """The patient and the current version of their record (withdrawn: a 404 page; audited)."""
     patient = patient_for(db, principal, patient_id)
+    missing = PageProblem(
+        404, "Not found", f"There is no such {kind.label} in this chart, or it is withdrawn."
+    )
     try:
         row = records.get(
             db, row_cls=kind.row, record_id=record_id, actor=principal.actor, purpose="correction"
         )
     except NotFoundError:
-        raise PageProblem(404, "Not found", f"There is no such {kind.label}, or it is withdrawn.") from None
+        raise missing from None
     owner = row.id if kind.name == "patient" else row.data.get("patient_id")
     if owner != patient.id:
-        raise PageProblem(404, "Not found", f"There is no such {kind.label} in this chart.")
+        raise _not_in_chart(missing, principal, kind, row)
     return patient, row
 
 

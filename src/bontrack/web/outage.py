@@ -1,0 +1,146 @@
+"""When the database cannot be reached: 503 with Retry-After, and /health saying what is down.
+
+The API answers 503 application/problem+json, the pages a plain 503 page (made without the
+database or the templates' user), both with ``Retry-After``. Nothing else changes: the engine's
+pool drops broken connections by itself, so requests succeed again as soon as the database is
+back, with no restart.
+
+``/health`` checks the database too, at most once per ``WebSettings.health_probe_seconds``
+(a flood of health checks must not become a flood of queries); a request that found the
+database unreachable marks it down at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Literal
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bontrack.web.log_redaction import redact_path
+from bontrack.web.problems import problem
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
+PROBE_TIMEOUT_SECONDS = 3.0
+UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable · bontrack</title></head>
+<body><h1>Temporarily unavailable</h1>
+<p>bontrack cannot reach its database just now. Nothing was changed by this page.</p>
+<p>Please try again in a minute. If you were saving a form, check afterwards whether it was saved
+before entering it again.</p></body></html>
+"""
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    app: Literal["ok"] = Field(description="the server process answers")
+    database: Literal["ok", "unreachable"]
+    reason: str | None = Field(None, description="why the database is unreachable (absent when it is ok)")
+
+
+class DatabaseProbe:
+    """The database's state as /health reports it: "ok", or "unreachable" with the reason."""
+
+    def __init__(self, engine: Engine, every_seconds: float) -> None:
+        self.engine = engine
+        self.every_seconds = every_seconds
+        self.state = "ok"
+        self.reason: str | None = None
+        self.checked = float("-inf")
+        self._lock: asyncio.Lock | None = None
+
+    def mark_down(self, exc: BaseException) -> None:
+        self.state, self.reason = "unreachable", _reason(exc)
+        self.checked = time.monotonic()
+
+    async def current(self) -> tuple[str, str | None]:
+        if time.monotonic() - self.checked < self.every_seconds:
+            return self.state, self.reason
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # one probe at a time; the others take its answer
+            if time.monotonic() - self.checked >= self.every_seconds:
+                try:
+                    with anyio.fail_after(PROBE_TIMEOUT_SECONDS):
+                        await anyio.to_thread.run_sync(self._probe, abandon_on_cancel=True)
+                    self.state, self.reason = "ok", None
+                except TimeoutError:
+                    self.state, self.reason = "unreachable", f"no answer within {PROBE_TIMEOUT_SECONDS:g} s"
+                except Exception as exc:
+                    self.state, self.reason = "unreachable", _reason(exc)
+                self.checked = time.monotonic()
+        return self.state, self.reason
+
+    def _probe(self) -> None:
+        if self.engine.dialect.name == "sqlite":
+            # a plain read outside any transaction: SQLite's BEGIN IMMEDIATE would wait for writers
+            connection = self.engine.raw_connection()
+            try:
+                connection.cursor().execute("SELECT count(*) FROM sqlite_master").fetchall()
+            finally:
+                connection.close()
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+
+def _reason(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {text[0] if text else ''}"[:300]
+
+
+def install(app: FastAPI, engine: Engine, every_seconds: float) -> None:
+    probe = DatabaseProbe(engine, every_seconds)
+    app.state.database_probe = probe
+
+    async def unreachable(request: Request, exc: Exception) -> Response:
+        probe.mark_down(exc)
+        path = redact_path(request.url.path)
+        logger.warning("database unreachable (%s %s): %s", request.method, path, _reason(exc))
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if request.url.path.startswith("/api/"):
+            return problem(
+                503,
+                "Database unavailable",
+                "the registry's database cannot be reached, so the request was not carried out; "
+                f"try again after {RETRY_AFTER_SECONDS} seconds (a write whose connection broke "
+                "while it was being committed may have been saved: read it back before sending it again)",
+                headers=headers,
+            )
+        return HTMLResponse(PAGE, status_code=503, headers=headers)
+
+    for error in UNREACHABLE:
+        app.add_exception_handler(error, unreachable)
+
+    @app.get(
+        "/health",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "the database cannot be reached"}},
+    )
+    async def health() -> JSONResponse:
+        """Whether the server and its database answer: 200 when both do; 503 with Retry-After
+        naming the part that is down. Needs no log-in."""
+        state, reason = await probe.current()
+        body: dict[str, Any] = {
+            "status": "ok" if state == "ok" else "unavailable",
+            "app": "ok",
+            "database": state,
+        }
+        if reason is not None:
+            body["reason"] = reason
+        if state == "ok":
+            return JSONResponse(body)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -1,0 +1,76 @@
+"""audit_log is append-only in the database itself (issue 12, D7): UPDATE and DELETE fail on
+SQLite and PostgreSQL alike, whoever sends them, and inserting still works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DatabaseError
+
+from bontrack.audit.service import log
+from bontrack.db import transaction
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET actor = 'someone else'",
+        "UPDATE audit_log SET outcome = 'ok' WHERE outcome = 'denied'",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE actor = 'test:auditor'",
+    ],
+)
+def test_audit_log__update_and_delete_are_refused_by_the_database(engine: Engine, statement: str) -> None:
+    with transaction(engine) as db:
+        log(db, actor="test:auditor", action="read", record_type="patient", record_id="p-1")
+        log(db, actor="test:auditor", action="login", outcome="denied", detail="wrong password")
+    before = _count(engine)
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    assert _count(engine) == before == 2
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT actor, outcome FROM audit_log ORDER BY seq")).all()
+    assert [tuple(r) for r in rows] == [("test:auditor", "ok"), ("test:auditor", "denied")]
+
+
+def test_audit_log__truncate_is_refused_on_postgresql(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    with transaction(engine) as db:
+        log(db, actor="test:auditor", action="read")
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("TRUNCATE audit_log"))
+    assert _count(engine) == 1
+
+
+def test_audit_log__the_readmes_application_role_may_append_but_not_change(engine: Engine) -> None:
+    """The grants the README gives the serving role on PostgreSQL: INSERT yes, UPDATE/DELETE no."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("roles and grants are PostgreSQL's")
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("CREATE ROLE bontrack_app", 1)[1].split("```", 1)[0]
+    grants = [line.split("--")[0].strip() for line in block.splitlines()[1:] if line.strip()]
+    with engine.begin() as conn:
+        conn.execute(text("CREATE ROLE bontrack_app LOGIN"))
+        for statement in grants:
+            conn.execute(text(statement.rstrip(";")))
+    app = create_engine(engine.url.set(username="bontrack_app"))
+    try:
+        with transaction(app) as db:
+            log(db, actor="test:app", action="read")
+        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+            with pytest.raises(DatabaseError, match="permission denied"), app.begin() as conn:
+                conn.execute(text(statement))
+        with app.begin() as conn:  # what the server does change, it may
+            conn.execute(text("DELETE FROM login_throttle"))
+            conn.execute(text("UPDATE auth_tokens SET revoked_at = NULL WHERE false"))
+    finally:
+        app.dispose()
+    assert _count(engine) == 1

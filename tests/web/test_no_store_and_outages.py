@@ -1,0 +1,141 @@
+"""No response that can hold patient data may be cached (issue 12, D11), and a database outage
+gives 503 with Retry-After, /health naming the part that is down, and recovery without a
+restart (D13)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from starlette.routing import Route
+
+from bontrack.db import open_engine
+from conftest import own_cluster
+from web.conftest import Site, log_in, make_site, populate
+from web.test_not_found_and_denied import _records
+
+KINDS = {
+    "screening_id": "screenings",
+    "assessment_id": "assessments",
+    "session_id": "sessions",
+    "plan_id": "therapy/plans",
+    "outcome_id": "outcomes",
+    "episode_id": "episodes",
+    "event_id": "adverse-events",
+    "visit_id": "therapy/visits",
+}
+
+
+def _get_paths(site: Site) -> list[str]:
+    """Every GET route of the app, its path parameters filled with real ids."""
+    records = _records(site)
+    link = site.client.post(
+        "/api/patient-links",
+        json={
+            "patient_id": site.world.patient_id,
+            "episode_id": site.world.episode_id,
+            "instruments": ["nprs"],
+        },
+        headers=site.bearer("staff"),
+    )
+    assert link.status_code == 201, link.text
+    values = {name: records[collection]["id"] for name, collection in KINDS.items()}
+    values |= {
+        "patient_id": site.world.patient_id,
+        "token": link.json()["token"],
+        "kind": "screening",
+        "record_id": records["screenings"]["id"],
+    }
+    paths = []
+    for route, prefix in _routes(site.client.app.routes, ""):  # type: ignore[attr-defined]
+        if "GET" in (route.methods or ()):
+            paths.append(re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], prefix + route.path))
+    return paths
+
+
+def _routes(routes: list[Any], prefix: str) -> Iterator[tuple[APIRoute | Route, str]]:
+    """Every route, included routers walked into (FastAPI keeps them as included routers)."""
+    for route in routes:
+        if isinstance(route, APIRoute | Route):
+            yield route, prefix
+        elif hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes, prefix + route.include_context.prefix)
+
+
+def test_no_store__on_every_route_page_and_api_and_on_errors(site: Site) -> None:
+    paths = _get_paths(site)
+    assert log_in(site, "physician") == 303
+    bearer = site.bearer("physician")
+    checked = set()
+    for path in paths:
+        response = site.client.get(path, headers=bearer if path.startswith("/api/") else {})
+        assert response.headers.get("cache-control") == "no-store", (path, response.status_code)
+        checked.add(path)
+    assert {"/patients", f"/patients/{site.world.patient_id}", "/worklist", "/audit", "/report"} <= checked
+    assert any(p.endswith("/history") for p in checked) and any(p.startswith("/p/") for p in checked)
+    assert len(checked) >= 40
+    for error in (f"/patients/{uuid.uuid4()}", f"/api/patients/{uuid.uuid4()}", "/no-such-page"):
+        response = site.client.get(error, headers=bearer)
+        assert response.status_code == 404 and response.headers["cache-control"] == "no-store"
+    site.client.cookies.clear()
+    assert site.client.get("/api/patients").headers["cache-control"] == "no-store"  # 401
+
+
+def test_no_store__not_forced_on_static_files(site: Site) -> None:
+    response = site.client.get("/static/app.css")
+    assert response.status_code in (200, 404)
+    assert response.headers.get("cache-control") != "no-store" or response.status_code == 404
+
+
+# ---- outages --------------------------------------------------------------------------------------
+
+
+def _site_on_postgresql(url: str) -> tuple[Engine, Site]:
+    engine = open_engine(url)
+    site = make_site(engine, populate(engine))
+    site.client.app.state.database_probe.every_seconds = 0  # type: ignore[attr-defined]
+    return engine, site
+
+
+def test_outage__postgresql_stopped_gives_503_and_started_again_recovers_by_itself() -> None:
+    with own_cluster() as cluster:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={cluster.port} user=postgres dbname=postgres", autocommit=True
+        ) as c:
+            c.execute("CREATE DATABASE outage")
+        engine, site = _site_on_postgresql(cluster.url("outage"))
+        try:
+            patient = f"/api/patients/{site.world.patient_id}"
+            bearer = site.bearer("physician")
+            assert log_in(site, "physician") == 303
+            assert site.client.get(patient, headers=bearer).status_code == 200
+            assert site.client.get("/health").json() == {"status": "ok", "app": "ok", "database": "ok"}
+
+            cluster.stop()
+            for method, path, body in (
+                ("GET", patient, None),
+                ("POST", "/api/screenings", {"patient_id": site.world.patient_id, "date": "2026-03-02"}),
+            ):
+                response = site.client.request(method, path, json=body, headers=bearer)
+                assert response.status_code == 503, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                assert int(response.headers["retry-after"]) > 0
+                assert response.json()["title"] == "Database unavailable"
+            page = site.client.get(f"/patients/{site.world.patient_id}")
+            assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+            assert int(page.headers["retry-after"]) > 0 and "Traceback" not in page.text
+            health = site.client.get("/health")
+            assert health.status_code == 503 and int(health.headers["retry-after"]) > 0
+            assert health.json()["app"] == "ok" and health.json()["database"] == "unreachable"
+
+            cluster.start()
+            assert site.client.get("/health").json()["database"] == "ok"
+            assert site.client.get(patient, headers=bearer).status_code == 200
+            assert site.client.get(f"/patients/{site.world.patient_id}").status_code == 200
+        finally:
+            engine.dispose()
