@@ -259,3 +259,20 @@ def test_a_single_usual_dose_is_not_printed_as_a_range(run) -> None:
     usual = next(f for f in decision.findings if f.code == "dose.above_usual")
     assert "usual cervical dose 500 U" in usual.message
     assert "500-500" not in " ".join(f.message for f in decision.findings)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ({"date": "9999-12-31"}, "date"),
+        ({"patient": {"birth_date": "0001-01-01"}}, "patient.birth_date"),
+        ({"plan": {"lot_expiry": "9999-12-31"}}, "plan.lot_expiry"),
+        ({"plan": {"reconstituted_at": "9999-12-31T23:30:00"}}, "plan.reconstituted_at"),
+    ],
+)
+def test_dates_outside_the_calendar_are_invalid_not_a_crash(kb, edit: dict[str, Any], field: str) -> None:
+    with pytest.raises(PlanInputError) as err:
+        parse_check_request(make(**edit), kb)
+    named = {e.field: e.message for e in err.value.errors}
+    assert field in named
+    assert named[field].endswith("is out of range; allowed: 1900-01-01 to 2100-12-31")

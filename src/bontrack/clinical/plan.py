@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from bontrack.dates import EARLIEST, LATEST
 from bontrack.knowledge import KnowledgeBase
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -22,6 +23,22 @@ Units = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Flag = Annotated[bool, Field(strict=True)]
 
+
+def _in_calendar(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{value} is out of range; allowed: {EARLIEST} to {LATEST}")
+    return value
+
+
+def _clock_in_calendar(value: datetime) -> datetime:
+    _in_calendar(value.date())
+    return value
+
+
+# Every date of the check lies in 1900-01-01 .. 2100-12-31 (bontrack.dates: a year 9999 or 0001 is
+# a typing error, and date arithmetic must stay inside what the calendar types hold).
+Day = Annotated[date, AfterValidator(_in_calendar)]
+Clock = Annotated[datetime, AfterValidator(_clock_in_calendar)]
 
 # Plausibility bounds of the input, not clinical rules: a date outside them is a typing error.
 OLDEST_AGE_YEARS = 120
@@ -33,9 +50,9 @@ class _Input(BaseModel):
 
 
 class Patient(_Input):
-    birth_date: date
+    birth_date: Day
     sex: Sex
-    screened_on: date | None = Field(
+    screened_on: Day | None = Field(
         None, description="date of the screening whose answers are given here; absent: unknown (warns)"
     )
     pregnant: Flag | None = None
@@ -49,17 +66,17 @@ class Patient(_Input):
 class TriggerPoint(_Input):
     muscle: str
     side: str
-    found_on: date | None = Field(None, description="date of the examination that found it")
+    found_on: Day | None = Field(None, description="date of the examination that found it")
 
 
 class Episode(_Input):
-    pain_onset_date: date
+    pain_onset_date: Day
     conservative_care_weeks: NonNegative
     trigger_points: list[TriggerPoint] = []
 
 
 class PastSession(_Input):
-    date: date
+    date: Day
     product: str
     total_units: NonNegative
     responded: bool | None = Field(
@@ -79,9 +96,9 @@ class ProposedSession(_Input):
     vial_count: int = Field(1, ge=1, strict=True)
     diluent_ml: NonNegative
     lot: str = Field(min_length=1)
-    lot_expiry: date
-    reconstituted_at: datetime | None = None
-    administered_at: datetime | None = None
+    lot_expiry: Day
+    reconstituted_at: Clock | None = None
+    administered_at: Clock | None = None
     physical_therapy: Flag
     injector_role: str | None = Field(
         None,
@@ -94,7 +111,7 @@ class ProposedSession(_Input):
 class CheckRequest(_Input):
     """The whole document given to `bontrack check` (see examples/ and the README)."""
 
-    date: date
+    date: Day
     patient: Patient
     episode: Episode
     history: list[PastSession] = []
@@ -134,6 +151,8 @@ def _pydantic_errors(exc: ValidationError) -> list[FieldError]:
             msg = "is required"
         elif err["type"] == "extra_forbidden":
             msg = "is not a known field"
+        elif err["type"] == "value_error":  # our own validators' messages already name the value
+            msg = msg.removeprefix("Value error, ")
         elif "input" in err and err["type"] not in ("model_type", "dict_type"):
             msg = f"{msg} (got {err['input']!r})"
         errors.append(FieldError(_loc(tuple(err["loc"])), msg))

@@ -31,6 +31,8 @@ from bontrack.clinical.decision import decide
 from bontrack.clinical.findings import Decision
 from bontrack.clinical.plan import (
     CheckRequest,
+    Clock,
+    Day,
     FieldError,
     PlanInputError,
     Site,
@@ -63,9 +65,9 @@ class PlanningSession(_Input):
     product: str
     vial_units: Units | None = Field(None, description="only this vial size; absent: any size")
     lot: str = Field(min_length=1)
-    lot_expiry: date
-    reconstituted_at: datetime | None = None
-    administered_at: datetime | None = None
+    lot_expiry: Day
+    reconstituted_at: Clock | None = None
+    administered_at: Clock | None = None
     physical_therapy: bool = Field(strict=True)
     injector_role: str | None = Field(None, min_length=1)
 
