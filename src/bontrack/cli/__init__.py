@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from bontrack.cli import backup, check, data, demo, plan, report, serve, users
+from bontrack.cli.common import GlobalOptions
 from bontrack.cli.evidence import evidence_app
 from bontrack.cli.score import score_app
 
@@ -36,9 +37,7 @@ def _root(
     ),
 ) -> None:
     """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
-    from bontrack.config import Settings
-
-    ctx.obj = Settings.from_options(database_url=db, actor=actor)
+    ctx.obj = GlobalOptions(database_url=db, actor=actor)
 
 
 app.command("check")(check.check_command)

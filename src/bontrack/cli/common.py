@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -82,9 +84,22 @@ def read_json(path: str) -> Any:
         fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
 
 
-def settings_of(ctx: typer.Context) -> Settings:
-    """The settings the root command built from --db, --actor and the environment."""
-    from bontrack.config import Settings
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The root command's --db and --actor; the settings are built from them (and the
+    environment) once, when a command first needs them, so `bontrack check` never loads them."""
 
-    built = ctx.find_root().obj
-    return built if isinstance(built, Settings) else Settings()
+    database_url: str | None = None
+    actor: str | None = None
+
+    @cached_property
+    def settings(self) -> Settings:
+        from bontrack.config import Settings
+
+        return Settings.from_options(database_url=self.database_url, actor=self.actor)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings of this run (from --db, --actor and the environment)."""
+    options = ctx.find_root().obj
+    return (options if isinstance(options, GlobalOptions) else GlobalOptions()).settings
