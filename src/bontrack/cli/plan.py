@@ -10,13 +10,7 @@ import json
 
 import typer
 
-from bontrack.clinical.cli import EXIT_BLOCK, EXIT_INVALID, read_json
-
-
-def _invalid(errors: list[object]) -> typer.Exit:
-    for err in errors:
-        typer.echo(f"error: {err}", err=True)
-    return typer.Exit(EXIT_INVALID)
+from bontrack.cli.common import EXIT_BLOCK, fail_each, read_json
 
 
 def plan_dose_command(
@@ -34,7 +28,7 @@ def plan_dose_command(
     try:
         result = plan_dose(parse_plan_dose_request(data, pk), pk)
     except PlanInputError as exc:
-        raise _invalid(list(exc.errors)) from None
+        fail_each(list(exc.errors))
     except PlanningError as exc:
         typer.echo(json.dumps({"planned": False, "reason": exc.reason, "source": exc.source}, indent=2))
         typer.echo(f"cannot plan: {exc.reason}", err=True)
@@ -58,5 +52,5 @@ def code_command(
     try:
         result = code_session(data, load_planning())
     except PlanInputError as exc:
-        raise _invalid(list(exc.errors)) from None
+        fail_each(list(exc.errors))
     typer.echo(result.model_dump_json(indent=2))
