@@ -33,14 +33,12 @@ from bontrack.clinical.plan import (
     CheckRequest,
     Clock,
     Day,
-    FieldError,
-    PlanInputError,
     Site,
     Units,
-    _pydantic_errors,
     parse_check_request,
 )
 from bontrack.clinical.retreatment import months_before
+from bontrack.errors import FieldError, PlanInputError, field_errors
 from bontrack.knowledge.models import Product, Sourced, Vial
 from bontrack.planning.knowledge import INTENSITIES, Intensity, PlanningKnowledge
 
@@ -177,7 +175,7 @@ def parse_plan_dose_request(data: Any, pk: PlanningKnowledge) -> Parsed:
     try:
         req = PlanDoseParts.model_validate({k: data[k] for k in ("plan", "targets") if k in data})
     except ValidationError as exc:
-        raise PlanInputError(_pydantic_errors(exc)) from None
+        raise PlanInputError(field_errors(exc)) from None
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
     sides = kb.files.sides
