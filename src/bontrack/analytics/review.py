@@ -1,7 +1,8 @@
 """Stop-and-review, the one rule the clinic report and the worklist share.
 
-Pure (frames and the knowledge base in, patient ids out): the report feeds it ``cohort_frames``,
-the worklist ``review_frames`` (both in reports.data, both one read per record type). A cycle's
+Pure (frames and the knowledge base in, patient ids out): the report feeds it ``cohort_frames``
+(reports.data), the worklist ``review_frames`` (bontrack.queries), both one read per record
+type. Cycles are numbered by ``analytics.cycles.number_cycles`` (the one cycle order); a cycle's
 response is judged by ``instruments.response.cycle_responded`` (the NPRS at week 6, else week
 12; the decision engine's history uses the same function), the run of cycles without one by
 ``analytics.cohort.stop_and_review``, with the numbers from the knowledge base:
@@ -14,15 +15,17 @@ import pandas as pd
 
 from bontrack.analytics.cohort import cycle_responded, stop_and_review
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
+from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
 
 
 def cycle_response_rule(kb: KnowledgeBase) -> ResponseRule:
-    """pathway.cycle_response as the analytics' rule: a response is a fall of at least the
-    percentage in that score (lower is better: the pathway judges pain intensity)."""
+    """pathway.cycle_response as the analytics' rule: a response is an improvement of at least
+    the percentage in that score, in the direction the instrument's definition calls better."""
     rule = kb.files.pathway.cycle_response
     percent = rule.min_improvement_percent
-    return ResponseRule(rule.instrument, rule.score, "lower", None, percent, percent)
+    better = load_definition(rule.instrument).scores[rule.score].better
+    return ResponseRule(rule.instrument, rule.score, better, None, percent, percent)
 
 
 def review_cycles(kb: KnowledgeBase) -> int:
@@ -33,10 +36,9 @@ def review_cycles(kb: KnowledgeBase) -> int:
 def due_for_review(sessions: pd.DataFrame, measurements: pd.DataFrame, kb: KnowledgeBase) -> list[str]:
     """Patients (sorted ids as text) whose latest cycles all brought no response.
 
-    ``sessions``: ``patient_id``, ``session_id``, ``date``, numbered by ``number_cycles`` unless
-    they carry ``cycle`` and ``next_session_date`` already (the worklist numbers them by date and
-    recording time, as a patient's history is ordered elsewhere). ``measurements``: as
-    ``cohort_frames`` shapes them.
+    ``sessions``: ``patient_id``, ``session_id``, ``date`` (and ``recorded_at`` where known),
+    numbered by ``number_cycles`` unless they carry ``cycle`` and ``next_session_date`` already.
+    ``measurements``: as ``cohort_frames`` shapes them.
     """
     numbered = (
         sessions if {"cycle", "next_session_date"} <= set(sessions.columns) else number_cycles(sessions)

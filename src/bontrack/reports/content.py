@@ -22,12 +22,12 @@ from bontrack.analytics.cohort import (
 from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
 from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
 from bontrack.analytics.intervals import mean_interval, wilson_interval
+from bontrack.analytics.review import due_for_review, responses
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.analytics.trials import load_trials, summarize
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
-from bontrack.reports.review import due_for_review, responses
 
 RAND36_SCALES = {
     "physical_functioning": "Physical functioning",
@@ -653,7 +653,7 @@ def _evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
 
 
 def _review(frames: CohortFrames, kb: KnowledgeBase) -> list[ReviewRow]:
-    """The worklist's rule on the report's frames (reports.review), listed by record number."""
+    """The worklist's rule on the report's frames (analytics.review), listed by record number."""
     due = due_for_review(frames.sessions, frames.measurements, kb)
     if not due:
         return []
