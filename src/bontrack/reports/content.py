@@ -19,26 +19,25 @@ from bontrack.analytics.cohort import (
     mean_change,
     responder_rates,
 )
-from bontrack.analytics.cycles import Better, ResponseRule, cycle_outcomes, number_cycles
+from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
 from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
 from bontrack.analytics.intervals import mean_interval, wilson_interval
 from bontrack.analytics.review import due_for_review, responses
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.analytics.trials import load_trials, summarize
 from bontrack.dates import EARLIEST, LATEST
+from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
-from bontrack.reports.data import CohortFrames
+from bontrack.reports.data import REPORT_SCORES, CohortFrames
 
-RAND36_SCALES = {
-    "physical_functioning": "Physical functioning",
-    "role_physical": "Role limits (physical)",
-    "pain": "Bodily pain",
-    "general_health": "General health",
-    "energy_fatigue": "Energy / fatigue",
-    "social_functioning": "Social functioning",
-    "role_emotional": "Role limits (emotional)",
-    "emotional_wellbeing": "Emotional well-being",
-}
+
+def rand36_scales() -> dict[str, str]:
+    """The RAND-36 scales the report shows (those it reads, in its order), labelled as the
+    instrument's definition (rand36.toml) labels them."""
+    scores = load_definition("rand36").scores
+    return {s: scores[s].label for s in REPORT_SCORES if s in scores}
+
+
 TRAJECTORY_MAX_CYCLES = 4
 MIN_GROUP = 10
 # A row with fewer judged cycles shows its counts only: no rate, no interval, no bar.
@@ -302,7 +301,10 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _rule(kb: KnowledgeBase, instrument: str, score: str, better: Better) -> ResponseRule:
+def _rule(kb: KnowledgeBase, instrument: str, score: str) -> ResponseRule:
+    """How change in one score is judged: the direction from the instrument's definition
+    (ScoreDef.better), the thresholds and MCID from the knowledge base."""
+    better = load_definition(instrument).scores[score].better
     t = kb.files.outcomes.responder_thresholds
     mcid = kb.files.outcomes.mcid.get(instrument, {}).get(score)
     return ResponseRule(
@@ -450,8 +452,8 @@ def _trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries 
 
 def _profile(frames: CohortFrames, kb: KnowledgeBase, followup_week: int) -> list[ProfileRow]:
     out = []
-    for scale, label in RAND36_SCALES.items():
-        rows = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", scale, "higher"))
+    for scale, label in rand36_scales().items():
+        rows = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", scale))
         rows = rows[(rows["cycle"] == 1) & (rows["weeks"] == followup_week)].dropna(subset=["baseline"])
         if rows.empty:
             continue
@@ -738,18 +740,18 @@ def as_of(frames: CohortFrames, day: date) -> CohortFrames:
 def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Report:
     """Every section of the clinic report from the cohort frames, as of ``today``."""
     visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
-    main_week = sorted(visit_weeks)[len(visit_weeks) // 2] if visit_weeks else 6
-    last_week = max(visit_weeks) if visit_weeks else 12
+    main_week = sorted(visit_weeks)[len(visit_weeks) // 2]  # the knowledge base lists at least one
+    last_week = max(visit_weeks)
     at_edge = _dates_at_the_edge(frames)  # before as_of: a year-9999 date is after any report date
     frames = as_of(_coded(frames), today)
     frames = CohortFrames(
         frames.patients, number_cycles(frames.sessions), frames.measurements, frames.adverse_events
     )
-    nprs = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "nprs", "pain_intensity", "lower"))
-    ndi = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "ndi", "total", "lower"))
-    rand_pain = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", "pain", "higher"))
+    nprs = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "nprs", "pain_intensity"))
+    ndi = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "ndi", "total"))
+    rand_pain = cycle_outcomes(frames.sessions, frames.measurements, _rule(kb, "rand36", "pain"))
     rand_ewb = cycle_outcomes(
-        frames.sessions, frames.measurements, _rule(kb, "rand36", "emotional_wellbeing", "higher")
+        frames.sessions, frames.measurements, _rule(kb, "rand36", "emotional_wellbeing")
     )
     t = kb.files.outcomes.responder_thresholds
     mod, sub = t.moderate_percent.value, t.substantial_percent.value
