@@ -28,6 +28,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"nprs", "ndi", "rand36"}),
         "the report's sections are written about these instruments (pain, neck disability, RAND-36)",
     ),
+    "reports/sections/profile.py": (frozenset({"rand36"}), "the RAND-36 profile section"),
     "reports/plots.py": (frozenset({"rand36"}), "the name of the RAND-36 figure"),
     "reports/render.py": (frozenset({"rand36"}), "the name of the RAND-36 figure"),
     "synth/answers.py": (frozenset({"rand36"}), "the synthetic clinic answers each instrument's form"),
