@@ -151,19 +151,8 @@ def parse(schema: type[M], data: object, *, prefix: str = "", strict: bool = Fal
 
 
 def muscle_side_errors(field: str, muscle: str, side: str) -> list[FieldError]:
-    """Errors for a muscle or side the knowledge base does not know."""
+    """Errors for a muscle or side the knowledge base does not know (knowledge.sites)."""
     from bontrack.knowledge import load_knowledge
+    from bontrack.knowledge.sites import muscle_side_errors as site_errors
 
-    kb = load_knowledge()
-    errors = []
-    if kb.muscle(muscle) is None:
-        errors.append(
-            FieldError(
-                f"{field}.muscle", f"unknown muscle {muscle!r}; allowed: {', '.join(kb.files.muscles)}"
-            )
-        )
-    if side not in kb.files.sides:
-        errors.append(
-            FieldError(f"{field}.side", f"unknown side {side!r}; allowed: {', '.join(kb.files.sides)}")
-        )
-    return errors
+    return site_errors(load_knowledge(), field, muscle, side)

@@ -17,6 +17,7 @@ from bontrack.dates import EARLIEST, LATEST
 from bontrack.errors import FieldError, field_errors
 from bontrack.errors import PlanInputError as PlanInputError  # the name the check contract raises
 from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.sites import muscle_side_errors
 
 Sex = Literal["female", "male", "other", "unknown"]
 # Numbers and yes/no answers are taken only as JSON numbers and booleans: "25" or "yes" is an error.
@@ -122,14 +123,9 @@ class CheckRequest(_Input):
 
 def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
     errors: list[FieldError] = []
-    sides = kb.files.sides
-    muscles = ", ".join(kb.files.muscles)
 
     def muscle_and_side(path: str, muscle: str, side: str) -> None:
-        if kb.muscle(muscle) is None:
-            errors.append(FieldError(f"{path}.muscle", f"unknown muscle {muscle!r}; allowed: {muscles}"))
-        if side not in sides:
-            errors.append(FieldError(f"{path}.side", f"unknown side {side!r}; allowed: {', '.join(sides)}"))
+        errors.extend(muscle_side_errors(kb, path, muscle, side))
 
     for i, tp in enumerate(req.episode.trigger_points):
         muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)

@@ -40,6 +40,7 @@ from bontrack.clinical.plan import (
 from bontrack.clinical.retreatment import months_before
 from bontrack.errors import FieldError, PlanInputError, field_errors
 from bontrack.knowledge.models import Product, Sourced, Vial
+from bontrack.knowledge.sites import muscle_side_errors
 from bontrack.planning.knowledge import INTENSITIES, Intensity, PlanningKnowledge
 
 _EPS = 1e-6
@@ -178,19 +179,8 @@ def parse_plan_dose_request(data: Any, pk: PlanningKnowledge) -> Parsed:
         raise PlanInputError(field_errors(exc)) from None
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
-    sides = kb.files.sides
     for i, t in enumerate(req.targets):
-        if kb.muscle(t.muscle) is None:
-            errors.append(
-                FieldError(
-                    f"targets[{i}].muscle",
-                    f"unknown muscle {t.muscle!r}; allowed: {', '.join(kb.files.muscles)}",
-                )
-            )
-        if t.side not in sides:
-            errors.append(
-                FieldError(f"targets[{i}].side", f"unknown side {t.side!r}; allowed: {', '.join(sides)}")
-            )
+        errors += muscle_side_errors(kb, f"targets[{i}]", t.muscle, t.side)
         if (t.muscle, t.side) in seen:
             errors.append(FieldError(f"targets[{i}]", f"{t.muscle} {t.side} is listed twice"))
         seen.add((t.muscle, t.side))
