@@ -15,8 +15,9 @@ from bontrack.analytics.review import responses
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
-from bontrack.reports.sections.common import MIN_GROUP, MIN_JUDGED, TOO_FEW, finite, response_rule
+from bontrack.reports.sections.common import MIN_JUDGED, finite, response_rule
 from bontrack.reports.sections.comparisons import ComparisonRow, comparisons
+from bontrack.reports.sections.definitions import definitions
 from bontrack.reports.sections.duration import Duration, duration
 from bontrack.reports.sections.evidence import Evidence, evidence
 from bontrack.reports.sections.frames import as_of, coded, dates_at_the_edge
@@ -26,45 +27,7 @@ from bontrack.reports.sections.review import ReviewRow, review
 from bontrack.reports.sections.summary import summary
 from bontrack.reports.sections.trajectories import TrajectorySeries, trajectory
 
-__all__ = ["DEFINITIONS", "MIN_JUDGED", "Report", "as_of", "build_report"]
-
-DEFINITIONS = {
-    "as_of": "Only records whose clinical date is on or before the report date: sessions by their date, "
-    "outcomes by their date, adverse events by the date they were reported. A patient is counted when "
-    "they have a session or an outcome on or before it. A visit due after it is neither missing nor counted.",
-    "baseline": "A cycle's baseline is the patient's last score on or before the injection day.",
-    "each_score_once": "A score belongs to one cycle and one visit: a score that is cycle k's baseline is "
-    "cycle k's week-0 point and not also a follow-up of cycle k-1. n_observations counts distinct scores.",
-    "completeness": "Scored visits / visits due on or before the report date (session date + visit week "
-    "<= report date); a visit is scored when an NPRS is linked to that session and week.",
-    "responder_rates": "Per visit week, share of judged cycles whose score improved by the stated amount "
-    "on the cycle's baseline (baseline 0: not judged for percentages).",
-    "first_cycles": "Each patient's first cycle only (independent): plain Wilson 95% interval; mean "
-    "change with an ordinary t interval.",
-    "all_cycles": "Every cycle, with k patients, y_i responders among m_i judged cycles of patient i, "
-    "n = sum m_i, p = sum y_i / n: v = k/(k-1) * sum_i (y_i - p m_i)^2 / n^2, n_eff = min(n, p(1-p)/v) "
-    "(n when v = 0 or p is 0 or 1), Wilson's interval with n_eff in place of n. Mean change: "
-    "cluster-robust standard error with the same sum over patients, t with k-1 degrees of freedom.",
-    "small_numbers": f"A row with fewer than {MIN_JUDGED} judged cycles shows its counts only ('{TOO_FEW}'): "
-    "no rate, no interval, no bar. Missing numbers are null in JSON.",
-    "cycle_response": "A cycle responded when its NPRS at the week-6 visit (if missing, at week 12) is at "
-    "least 30% below its baseline; never judged on week 2 alone; a baseline of 0 is not judged. "
-    "Stop-and-review, in this report, the worklist and the injection plan's warning, uses this one rule.",
-    "duration_of_benefit": "A cycle had benefit if some follow-up is at least the MCID (NPRS 2 points) "
-    "better than its baseline. Loss = the first later follow-up that is not. A cycle whose next injection "
-    "(or last follow-up) comes before any loss is censored at its last follow-up still showing benefit. "
-    "Kaplan-Meier on days from injection; median where S(t) <= 0.5 ('not reached' otherwise) with the "
-    "log-log interval; sensitivity: Turnbull's NPMLE with each loss in (last visit with benefit, "
-    "loss visit].",
-    "adverse_events": "Per session, over sessions dated at least the adverse-event window (42 days: the "
-    "6-week visit is due) before the report date; interval as for all cycles (clustered by patient).",
-    "comparisons": "Pain improvement at the main week of each patient's first cycle (one row per patient, "
-    "so ordinary Welch standard errors are patient-clustered); Hedges' g's interval is the difference's "
-    "divided by the pooled SD. Words follow the difference's interval: includes 0 -> 'no clear "
-    "difference'; excludes it -> better or worse by the difference.",
-    "trajectories": "Linear mixed model, random intercept per patient, by exact REML; cycles 1-4; visits "
-    f"with at least {MIN_GROUP} patients.",
-}
+__all__ = ["MIN_JUDGED", "Report", "as_of", "build_report"]
 
 
 @dataclass(kw_only=True)
@@ -87,7 +50,7 @@ class Report:
     evidence: Evidence
     stop_and_review: list[ReviewRow]
     caveats: list[str] = field(default_factory=list)
-    definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+    definitions: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = finite(asdict(self))
@@ -191,4 +154,5 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         evidence=evidence(first, main_week, mod),
         stop_and_review=review(frames, kb),
         caveats=caveats,
+        definitions=definitions(kb),
     )
