@@ -12,6 +12,7 @@ from typing import Any
 
 from bontrack.analytics.cycles import cycle_outcomes, number_cycles
 from bontrack.analytics.review import responses
+from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
@@ -57,6 +58,14 @@ class Report:
         return out
 
 
+def _named(instrument: str, score: str, *, short: bool = False, scale: bool = False) -> str:
+    """A score as the report names it, from its definition: "NPRS 0-10", "RAND-36 bodily pain 0-100"."""
+    d = load_definition(instrument)
+    sd = d.scores[score]
+    name = d.short_name if short else d.name
+    return f"{name}{' ' + sd.label.lower() if scale else ''} {sd.low:g}-{sd.high:g}"
+
+
 def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Report:
     """Every section of the clinic report from the cohort frames, as of ``today``."""
     visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
@@ -81,10 +90,12 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         + rates(ndi, "mcid_met", f"Neck Disability Index at least {ndi_mcid:g} points better")
     )
     changes = (
-        means(nprs, "Pain, NPRS 0-10 (points better)")
-        + means(ndi, "Neck Disability Index 0-50 (points better)")
-        + means(rand_pain, "RAND-36 bodily pain 0-100 (points better)")
-        + means(rand_ewb, "RAND-36 emotional well-being 0-100 (points better)")
+        means(nprs, f"Pain, {_named('nprs', 'pain_intensity', short=True)} (points better)")
+        + means(ndi, f"{_named('ndi', 'total')} (points better)")
+        + means(rand_pain, f"{_named('rand36', 'pain', short=True, scale=True)} (points better)")
+        + means(
+            rand_ewb, f"{_named('rand36', 'emotional_wellbeing', short=True, scale=True)} (points better)"
+        )
     )
     benefit = duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
     trajectories = [
