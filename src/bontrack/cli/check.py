@@ -20,7 +20,8 @@ def check_command(
 ) -> None:
     """Check a proposed injection session: allow, warn or block, each reason with its source."""
     from bontrack.clinical.decision import decide
-    from bontrack.clinical.plan import PlanInputError, parse_check_request
+    from bontrack.clinical.plan import parse_check_request
+    from bontrack.errors import PlanInputError
     from bontrack.knowledge import load_knowledge
 
     data = read_json(plan)
@@ -46,7 +47,8 @@ def tour_command(
     """Walk through the example plans and show each decision readably."""
     from bontrack.cli.render import console, print_decision
     from bontrack.clinical.decision import decide
-    from bontrack.clinical.plan import PlanInputError, parse_check_request
+    from bontrack.clinical.plan import parse_check_request
+    from bontrack.errors import PlanInputError
     from bontrack.knowledge import load_knowledge
 
     files = sorted(folder.glob("*.json"))

@@ -19,7 +19,7 @@ def plan_dose_command(
     ),
 ) -> None:
     """Propose a dose plan (sites, vials, dilution) within every limit, with the engine's decision."""
-    from bontrack.clinical.plan import PlanInputError
+    from bontrack.errors import PlanInputError
     from bontrack.planning.dose import PlanningError, parse_plan_dose_request, plan_dose
     from bontrack.planning.knowledge import load_planning
 
@@ -44,7 +44,7 @@ def code_command(
     ),
 ) -> None:
     """Billing lines for an administered session: HCPCS with JW/JZ, procedure codes, NDC, warnings."""
-    from bontrack.clinical.plan import PlanInputError
+    from bontrack.errors import PlanInputError
     from bontrack.planning.billing import code_session
     from bontrack.planning.knowledge import load_planning
 

@@ -1,1 +1,1 @@
-"""Outcome measurements: instrument, date, the raw answers and their scores."""
+"""Outcome measurements: instrument, date, the raw answers and their scoring (instruments.scoring)."""
