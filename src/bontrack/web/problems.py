@@ -165,8 +165,12 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn exceptions into problem documents."""
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [FieldProblem(field=_loc(tuple(e["loc"])), message=_message(e)) for e in exc.errors()]
+        if wants_page(request):
+            from bontrack.web.plain import sentence
+
+            return await error_page(request, 400, " ".join(sentence(e.field, e.message) for e in errors))
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem(422, "Invalid input", detail, errors)
 
