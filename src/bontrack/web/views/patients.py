@@ -77,7 +77,7 @@ def patient_list(
             pages=max(1, math.ceil(total / PAGE_SIZE)),
         )
     allow(request, principal, READ_CLINICAL)
-    listed = list_patients(
+    total, listed = list_patients(
         db=db,
         actor=principal.actor,
         clinic_id=clinic,
@@ -85,13 +85,14 @@ def patient_list(
         search=q or None,
         sort=sort,
         descending=order == "desc",
+        limit=PAGE_SIZE,
+        offset=offset,
     )
-    total = len(listed)
     return page(
         request,
         principal,
         "patients.html",
-        rows=listed[offset : offset + PAGE_SIZE],
+        rows=listed,
         total=total,
         q=q,
         sort=sort,
