@@ -23,7 +23,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     "instruments/vas.py": (frozenset({"vas"}), "the VAS scorer loads its own definition"),
     "instruments/ndi.py": (frozenset({"ndi"}), "the NDI scorer loads its own definition"),
     "instruments/rand36.py": (frozenset({"rand36"}), "the RAND-36 scorer loads its own definition"),
-    "instruments/cli.py": (frozenset(INSTRUMENT_IDS), "one `bontrack score <id>` command per instrument"),
+    "cli/score.py": (frozenset(INSTRUMENT_IDS), "one `bontrack score <id>` command per instrument"),
     "reports/content.py": (
         frozenset({"nprs", "ndi", "rand36"}),
         "the report's sections are written about these instruments (pain, neck disability, RAND-36)",

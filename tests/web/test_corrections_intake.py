@@ -161,7 +161,7 @@ def test_correct__missing_reason_is_inline_and_writes_nothing(site: Site, case: 
     before = _stored(site)
     response = _send(site, path, _with(fields, **{field: value, "reason": " "}))
     assert response.status_code == 400
-    assert 'id="err-reason"' in response.text and 'href="#f-reason">reason</a>' in response.text
+    assert 'id="err-reason"' in response.text and 'href="#f-reason">Reason' in response.text
     typed = f'value="{value}" selected' if field == "severity" else f'value="{value}"'
     assert typed in response.text  # what was typed is kept
     assert _stored(site) == before

@@ -184,7 +184,8 @@ def test_episode__no_code_and_onset_before_birth(site: Site) -> None:
         site, episode_path(site), {"pain_onset_date": "2025-06-01", "conservative_care_weeks": "6"}
     )
     assert status == 400
-    assert 'id="err-diagnosis_codes"' in html and "choose or type at least one ICD-10-CM code" in html
+    assert 'id="err-diagnosis_codes"' in html
+    assert "Diagnosis needs at least one ICD-10-CM code: tick one or type it." in html
     status, html = post_form(
         site,
         episode_path(site),
@@ -338,7 +339,7 @@ def test_assessment__bad_threshold_shown_on_its_own_row_nothing_written(site: Si
     status, html = post_form(site, path, fields)
     assert status == 400
     # the error is on row 2, where it was typed, though rows 0 and 1 were blank
-    assert 'id="err-pressure_pain_thresholds[2].value"' in html and "greater than 0" in html
+    assert 'id="err-pressure_pain_thresholds[2].value"' in html and "value must be more than 0." in html
     assert 'id="err-pressure_pain_thresholds[2].unit"' in html
     assert 'id="err-pressure_pain_thresholds[0].value"' not in html
     assert 'value="-3"' in html and "Wagner FPX 25" in html

@@ -39,3 +39,25 @@ def test_report_api__researcher_gets_no_patient_list(site: Site) -> None:
     assert any("researcher" in line for line in body["caveats"])
     physician = site.client.get("/api/report", headers=site.bearer("physician")).json()
     assert "researcher" not in " ".join(physician["caveats"])
+
+
+def test_report_page__has_a_way_back_into_the_app(site: Site) -> None:
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/report").text
+    nav = page.split('<nav class="app-nav"', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/"' in nav and 'href="/patients"' in nav and 'href="/worklist"' in nav
+    assert "@media print{.app-nav{display:none}}" in page  # not printed with the report
+
+
+def test_report_pdf_style__headings_kept_with_next_and_short_tables_whole() -> None:
+    """The rules WeasyPrint lays the PDF out by (the PDF itself is looked at by people)."""
+    from pathlib import Path
+
+    import bontrack.reports
+
+    template = Path(bontrack.reports.__file__).parent / "templates" / "report.html.j2"
+    style = template.read_text(encoding="utf-8").split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "h1, h2, h3, .meta { break-after: avoid;" in style
+    assert "table:not(:has(tr:nth-child(10))) { break-inside: avoid;" in style
+    assert "table { break-inside: auto; }" in style  # a long table may break between rows
+    assert "li:last-child { break-before: avoid; }" in style  # no bullet alone on a page

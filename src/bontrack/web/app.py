@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
+import fastapi_offline
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -29,11 +29,13 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
 }
-DOCS_CSP = (  # Swagger UI loads from a CDN and runs an inline script
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+DOCS_CSP = (  # Swagger UI, served by bontrack itself, sets inline styles on its elements
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
 
 
 class SecurityHeaders:
@@ -90,8 +92,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     outage.install(app, settings.engine, settings.health_probe_seconds)
 
     @app.get("/docs", include_in_schema=False)
-    def docs(_principal: PageUser) -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url="/openapi.json", title="bontrack API")
+    def docs(request: Request, _principal: PageUser) -> HTMLResponse:
+        page = pages.render(request, "docs.html")
         page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
@@ -111,5 +113,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     for view in ROUTERS:
         app.include_router(view)
     install_page_errors(app)
+    # Swagger UI 5 (Apache-2.0) as the fastapi-offline package (MIT) ships it; mounted before /static
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

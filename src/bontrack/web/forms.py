@@ -8,13 +8,14 @@ lands next to the input it is about, on the server-rendered page and in the live
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from bontrack.errors import InputError
+from bontrack.web.plain import sentence
 
 T = TypeVar("T")
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -74,11 +75,13 @@ def _drop_gaps(node: Any) -> Any:
     return node
 
 
-def field_errors(exc: InputError) -> dict[str, str]:
-    """Errors by field path; several on one field are joined."""
+def field_errors(exc: InputError, labels: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Errors by field path, each a sentence naming the field by its label (bontrack.web.plain);
+    several on one field are joined."""
     out: dict[str, str] = {}
     for error in exc.errors:
-        out[error.field] = f"{out[error.field]}; {error.message}" if error.field in out else error.message
+        text = sentence(error.field, error.message, labels)
+        out[error.field] = f"{out[error.field]} {text}" if error.field in out else text
     return out
 
 

@@ -38,7 +38,8 @@ PAGE = """<!doctype html>
 <body><h1>Temporarily unavailable</h1>
 <p>bontrack cannot reach its database just now. Nothing was changed by this page.</p>
 <p>Please try again in a minute. If you were saving a form, check afterwards whether it was saved
-before entering it again.</p></body></html>
+before entering it again.</p>
+<p><a href="/">Try the start page again</a></p></body></html>
 """
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -67,34 +69,124 @@ def _input_problem(exc: InputError, status: int, title: str) -> JSONResponse:
     return problem(status, title, "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (Accept: text/html), not an API client: it gets the app's
+    error page; /api and the OpenAPI document always answer problem+json."""
+    path = request.url.path
+    if path.startswith("/api") or path == "/openapi.json":
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+# what a person reads on the error page, by status
+PAGE_WORDS = {
+    400: ("Cannot do this", "The request could not be understood. Go back and try again."),
+    401: ("Please log in", "You need to log in to see this page."),
+    403: ("Not allowed", "Your account is not allowed to see or do this."),
+    404: (
+        "Page not found",
+        "There is nothing at this address. It may have been typed wrongly, or the link is out of date.",
+    ),
+    405: ("Not possible here", "This address cannot be used that way. Use the links of the app instead."),
+    409: ("Not saved", "This could not be saved because it conflicts with other records."),
+    410: ("No longer available", "This link or page is no longer valid."),
+    429: ("Too many attempts", "There were too many attempts. Please wait a few minutes and try again."),
+    500: (
+        "Something went wrong",
+        "The server failed to answer this request; the error was logged. Go back and try again, "
+        "and if it happens again tell your administrator.",
+    ),
+    503: ("Temporarily unavailable", "bontrack cannot answer just now. Please try again in a minute."),
+}
+
+
+async def error_page(
+    request: Request,
+    status: int,
+    message: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The app's error page for a browser: the words for the status, the user's navigation if
+    they are logged in, and a way back."""
+    from bontrack.web.pages import templates
+
+    title, words = PAGE_WORDS.get(status, PAGE_WORDS[500 if status >= 500 else 400])
+    user = getattr(request.state, "principal", None)
+    if user is None:
+        user = await _session_user(request)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"user": user, "title": title, "message": message or words},
+        status_code=status,
+        headers=headers,
+    )
+
+
+async def _session_user(request: Request) -> Any:
+    """The logged-in user of the session cookie, if any (an unknown URL has no route that looked)."""
+    from bontrack.web.deps import SESSION_COOKIE, Principal, in_transaction, session_owner
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    settings = getattr(request.app.state, "settings", None)
+    if not cookie or settings is None:
+        return None
+    try:
+        owner = await in_transaction(
+            settings, lambda db: session_owner(db, cookie, settings.clock(), settings)
+        )
+    except Exception:  # the error page must not fail: without the database, no navigation
+        return None
+    return None if owner is None else Principal(owner.user, "session", owner.csrf_token)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn exceptions into problem documents."""
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         found = field_errors(exc.errors(), skip=_PLACES, empty="(body)", cap=80)
         errors = [FieldProblem(field=e.field, message=e.message) for e in found]
+        if wants_page(request):
+            from bontrack.web.plain import sentence
+
+            return await error_page(request, 400, " ".join(sentence(e.field, e.message) for e in errors))
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem(422, "Invalid input", detail, errors)
 
+    def sentences(exc: InputError) -> str:
+        from bontrack.web.plain import sentence
+
+        return " ".join(sentence(e.field, e.message) for e in exc.errors)
+
     @app.exception_handler(RefusedError)
-    async def _refused(_request: Request, exc: RefusedError) -> Response:
+    async def _refused(request: Request, exc: RefusedError) -> Response:
+        if wants_page(request):
+            return await error_page(request, 409, "Blocked by the decision engine. " + sentences(exc))
         return _input_problem(exc, 409, "Blocked by the decision engine")
 
     @app.exception_handler(ConflictError)
-    async def _conflict(_request: Request, exc: ConflictError) -> Response:
+    async def _conflict(request: Request, exc: ConflictError) -> Response:
+        if wants_page(request):
+            return await error_page(request, 409, "Not saved: " + sentences(exc))
         return _input_problem(exc, 409, "Conflict with other records")
 
     @app.exception_handler(NotFoundError)
-    async def _not_found(_request: Request, exc: NotFoundError) -> Response:
+    async def _not_found(request: Request, exc: NotFoundError) -> Response:
+        if wants_page(request):
+            return await error_page(request, 404)
         return _input_problem(exc, 404, "Not found")
 
     @app.exception_handler(InputError)
-    async def _input(_request: Request, exc: InputError) -> Response:
+    async def _input(request: Request, exc: InputError) -> Response:
+        if wants_page(request):
+            return await error_page(request, 400, sentences(exc))
         return _input_problem(exc, 400, "Invalid input")
 
     @app.exception_handler(LinkGone)
-    async def _gone(_request: Request, exc: LinkGone) -> Response:
+    async def _gone(request: Request, exc: LinkGone) -> Response:
+        if wants_page(request):
+            return await error_page(request, 410)
         return problem(410, "Link no longer valid", str(exc))
 
     @app.exception_handler(Throttled)
@@ -104,7 +196,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(ProblemError)
-    async def _problem(_request: Request, exc: ProblemError) -> Response:
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        if wants_page(request):
+            return await error_page(request, exc.status, headers=exc.headers)
         return problem(exc.status, exc.title, exc.detail, headers=exc.headers)
 
     @app.exception_handler(LoginRequired)
@@ -114,7 +208,9 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request):
+            return await error_page(request, exc.status_code, headers=dict(exc.headers or {}))
         titles = {404: "Not found", 405: "Method not allowed"}
         return problem(
             exc.status_code,
@@ -124,5 +220,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, _exc: Exception) -> Response:
+    async def _unexpected(request: Request, _exc: Exception) -> Response:
+        if wants_page(request):
+            return await error_page(request, 500)
         return problem(500, "Internal error", "the server failed; the error was logged")

@@ -30,15 +30,36 @@ def _report(db: SessionDep, principal: Principal, at: NowDep) -> Report:
     return report
 
 
+# The page's way back into the app (the report's own HTML is also the PDF's and the CLI's file, so
+# the bar is added here); inline style, as the report's CSP allows no other.
+NAV_STYLE = (
+    "<style>.app-nav{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:center;max-width:60rem;"
+    "margin:0 auto;padding:.6rem 1rem;border-bottom:1px solid #d6e4f0;font-family:system-ui,sans-serif}"
+    ".app-nav a{color:#1f4e79;min-height:44px;display:inline-flex;align-items:center}"
+    ".app-nav .brand{font-weight:700;color:#1b2631;text-decoration:none;margin-right:auto}"
+    "@media print{.app-nav{display:none}}</style>"
+)
+
+
+def _nav(principal: Principal) -> str:
+    links = ['<a class="brand" href="/">bontrack</a>']
+    if principal.role == "researcher":
+        links.append('<a href="/patients">Research data</a>')
+    else:
+        links += ['<a href="/patients">Patients</a>', '<a href="/worklist">Worklist</a>']
+    return f'{NAV_STYLE}<nav class="app-nav" aria-label="Main">{"".join(links)}</nav>'
+
+
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
 def report_page(principal: PageUser, db: SessionDep, at: NowDep) -> HTMLResponse:
-    """The clinic report as a page (figures inline)."""
+    """The clinic report as a page (figures inline), with the app's way back."""
     from bontrack.reports.plots import render_figures
     from bontrack.reports.render import render_html
 
     report = _report(db, principal, at)
+    html = render_html(report, render_figures(report)).replace("<body>", f"<body>\n{_nav(principal)}", 1)
     return HTMLResponse(
-        render_html(report, render_figures(report)),
+        html,
         headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"},
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
@@ -34,16 +34,19 @@ def csrf_of(items: list[tuple[str, str]]) -> str | None:
     return next((v for k, v in items if k == "csrf_token"), None)
 
 
-def save(db: Session, write: Callable[[], T]) -> tuple[T | None, dict[str, str], int]:
-    """Run a write all or nothing: (result, {}, 303) or (None, errors by field, 409 if blocked by the
-    engine or by other records (a withdrawal), else 400)."""
+def save(
+    db: Session, write: Callable[[], T], labels: Mapping[str, str] | None = None
+) -> tuple[T | None, dict[str, str], int]:
+    """Run a write all or nothing: (result, {}, 303) or (None, errors by field as sentences naming
+    the field's label (``labels`` adds to the forms' own), 409 if blocked by the engine or by other
+    records (a withdrawal), else 400)."""
     from bontrack.errors import ConflictError, RefusedError
 
     try:
         return all_or_nothing(db, write), {}, 303
     except InputError as exc:
         status = 409 if isinstance(exc, RefusedError | ConflictError) else 400
-        return None, field_errors(exc), status
+        return None, field_errors(exc, labels), status
 
 
 class PageProblem(Exception):

@@ -234,7 +234,7 @@ def episode_errors(exc: InputError, codes_ticked: int, care_ticked: int) -> Inpu
     for e in exc.errors:
         field, message = e.field, e.message
         if field == "diagnosis_codes":
-            message = "choose or type at least one ICD-10-CM code"
+            message = "needs at least one ICD-10-CM code: tick one or type it"
         elif field.startswith("diagnosis_codes["):
             index = int(field.split("[")[1].split("]")[0])
             field = "diagnosis_other" if index >= codes_ticked else "diagnosis_codes"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,7 +16,8 @@ from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.schemas import OutcomeRead
 from bontrack.outcomes.service import outcomes_of_patient
-from bontrack.patients.service import episodes_of_patient, page_patients
+from bontrack.patients.listing import SortKey, list_patients
+from bontrack.patients.service import episodes_of_patient
 from bontrack.research.service import deidentified_patients
 from bontrack.screening.service import screenings_of_patient
 from bontrack.therapy.service import plans_of_patient, visits_of_patient
@@ -34,6 +35,14 @@ from bontrack.web.views.corrections import actions_for, withdrawn_lists
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+# the patient list's sortable columns: (sort key, heading)
+COLUMNS = (
+    ("name", "Name"),
+    ("record_number", "Record"),
+    ("age", "Age"),
+    ("last_visit", "Last visit"),
+    ("next_due", "Next due"),
+)
 # the scores plotted on the chart: (instrument, colour); ranges and names from the definitions
 TREND_SCORES = (("nprs", "#c0392b"), ("ndi", "#1f5fa8"))
 
@@ -46,8 +55,11 @@ def patient_list(
     at: NowDep,
     q: Annotated[str, Query(max_length=100)] = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    sort: Annotated[SortKey, Query()] = "name",
+    order: Annotated[Literal["asc", "desc"], Query()] = "asc",
 ) -> Response:
-    """Patients by name or record number, 25 a page; researchers see pseudonyms only."""
+    """Patients by name or record number, 25 a page, sorted by a column; researchers see
+    pseudonyms only."""
     clinic = principal.user.clinic_id
     offset = (page_no - 1) * PAGE_SIZE
     if principal.role not in READ_CLINICAL:
@@ -65,16 +77,27 @@ def patient_list(
             pages=max(1, math.ceil(total / PAGE_SIZE)),
         )
     allow(request, principal, READ_CLINICAL)
-    total, patients = page_patients(
-        db=db, actor=principal.actor, clinic_id=clinic, limit=PAGE_SIZE, offset=offset, search=q or None
+    total, listed = list_patients(
+        db=db,
+        actor=principal.actor,
+        clinic_id=clinic,
+        today=at.date(),
+        search=q or None,
+        sort=sort,
+        descending=order == "desc",
+        limit=PAGE_SIZE,
+        offset=offset,
     )
     return page(
         request,
         principal,
         "patients.html",
-        patients=patients,
+        rows=listed,
         total=total,
         q=q,
+        sort=sort,
+        order=order,
+        columns=COLUMNS,
         page_no=page_no,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
     )

@@ -74,16 +74,28 @@ def submit_self_report(
         submission = parse(LinkSubmission, {"forms": forms})
         return len(submit_through_link(db=db, secret=token, submission=submission, now=at))
 
-    saved, errors, _status = save(db, write)
+    definitions = [load_definition(i) for i in link.instruments]
+    labels = {
+        f"forms[{n}].answers.{item.number}": f"Question {item.number} of the {d.name}"
+        for n, d in enumerate(definitions)
+        for item in d.items
+    }
+    saved, errors, _status = save(db, write, labels)
     if saved is not None:
         return page(request, None, "self_report_done.html", count=saved)
-    # errors name forms[i].answers.N: show them on the inputs, which are named instrument.N
+    # errors name forms[i].answers.N (already sentences, see bontrack.web.plain): show them on the
+    # inputs, which are named instrument.N, in the patient's words
     by_input = {}
     for field, message in errors.items():
         found = ANSWER_FIELD.match(field)
-        if found:
-            instrument = link.instruments[int(found[1])]
-            by_input[f"{instrument}.{found[2]}" if found[2] else instrument] = message
+        if found and found[2]:
+            by_input[f"{link.instruments[int(found[1])]}.{found[2]}"] = message
+        elif found:
+            by_input[link.instruments[int(found[1])]] = (
+                "Please answer the questions of this form before sending."
+                if not answers.get(link.instruments[int(found[1])])
+                else message
+            )
         else:
             by_input[field] = message
     values = {f"{i}.{n}": v for i in link.instruments for n, v in (answers.get(i) or {}).items()}
@@ -92,7 +104,7 @@ def submit_self_report(
         None,
         "self_report.html",
         status=400,
-        forms=[load_definition(i) for i in link.instruments],
+        forms=definitions,
         token=token,
         values=values,
         errors=by_input,

@@ -1,0 +1,140 @@
+"""Plain words (issue 14, item 6): error pages for browsers, problem+json for API clients, and
+form errors as sentences naming the field's label, above all on the patient's phone form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bontrack.web.plain import label, sentence
+from web.conftest import Site, log_in
+from web.test_pages import post_form
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+RAW = ("Value error", "(got ", "should have at least", "Input should", "Field required", "Dictionary")
+
+
+def _messages(html: str) -> list[str]:
+    """What a person reads about their input: the inline errors and the summary's lines."""
+    inline = re.findall(r'class="field-error"[^>]*>([^<]*)<', html)
+    summary = re.findall(r'<li><a href="#f-[^"]*">([^<]*)</a></li>', html)
+    return inline + summary
+
+
+def test_unknown_url__html_page_for_a_browser_with_a_way_back(site: Site) -> None:
+    anonymous = site.client.get("/no/such/page", headers=BROWSER)
+    assert anonymous.status_code == 404 and anonymous.headers["content-type"].startswith("text/html")
+    assert "Page not found" in anonymous.text and 'href="/login"' in anonymous.text
+    log_in(site, "physician")
+    page = site.client.get("/no/such/page", headers=BROWSER)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Log out" in page.text, "the logged-in user keeps the app's navigation"
+    assert 'href="/">Back to the start page' in page.text
+    assert '"status"' not in page.text and "{" not in page.text.split("<main>")[1]
+
+
+def test_unknown_url__problem_json_for_an_api_client(site: Site) -> None:
+    log_in(site, "physician")
+    for path, headers in (
+        ("/api/no/such/thing", BROWSER),  # under /api: always problem+json
+        ("/no/such/page", {"accept": "application/json"}),
+        ("/no/such/page", {}),
+    ):
+        response = site.client.get(path, headers=headers)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json", (path, headers)
+        assert response.json()["status"] == 404
+
+
+def test_method_not_allowed__html_page_for_a_browser(site: Site) -> None:
+    response = site.client.put("/login", headers=BROWSER)
+    assert response.status_code == 405 and "text/html" in response.headers["content-type"]
+    assert "Not possible here" in response.text
+
+
+def test_phone_form__sent_empty_says_so_in_plain_words(site: Site) -> None:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/links/new"
+    _status, html = post_form(
+        site, path, {"episode_id": site.world.episode_id, "instruments": "nprs", "expires_in_hours": "24"}
+    )
+    url = re.search(r'id="issued-link" href="([^"]+)"', html)
+    assert url, html
+    link = "/p/" + url.group(1).rsplit("/p/", 1)[1]
+    site.client.cookies.clear()  # the patient has no session
+    empty = site.client.post(link, data={})
+    assert empty.status_code == 400
+    assert "Please answer the questions of this form before sending." in empty.text
+    out_of_range = site.client.post(link, data={"nprs.1": "-3"})
+    assert out_of_range.status_code == 400
+    assert (
+        "Question 1 of the Numeric Pain Rating Scale must be a whole number from 0 to 10."
+        in out_of_range.text
+    )
+    for response in (empty, out_of_range):
+        for raw in (*RAW, "forms[", "nprs.1:", "NPRS item"):
+            assert raw not in response.text, raw
+
+
+def test_staff_forms__errors_name_the_label_in_a_sentence(site: Site) -> None:
+    log_in(site, "physician")
+    status, html = post_form(site, "/patients/new", {"name": "", "birth_date": "2030-01-01", "sex": "x"})
+    assert status == 400
+    said = _messages(html)
+    assert "Name is required." in said
+    assert "Sex must be one of: female, male, other or unknown." in said
+    episode = f"/patients/{site.world.patient_id}/episodes/new"
+    status, html = post_form(
+        site,
+        episode,
+        {"pain_onset_date": "2026-01-01", "diagnosis_other": "not-a-code", "conservative_care_weeks": "-3"},
+    )
+    assert status == 400
+    said = _messages(html)
+    assert "Weeks of conservative care must be 0 or more." in said
+    assert any(m.startswith("Other ICD-10-CM codes: ") for m in said), said
+    for message in said:
+        assert "diagnosis_other" not in message and "conservative_care_weeks" not in message
+        assert not any(raw in message for raw in RAW), message
+
+
+@pytest.mark.parametrize(
+    ("field", "message", "expected"),
+    [
+        ("units", "Input should be greater than or equal to 0 (got '-3')", "Units must be 0 or more."),
+        ("sites[1].units", "Input should be greater than 0", "Injection site 2: units must be more than 0."),
+        (
+            "weeks",
+            "Input should be a valid number, unable to parse string as a number (got 'x')",
+            "Weeks must be a number.",
+        ),
+        (
+            "notes",
+            "String should have at most 2000 characters",
+            "Notes must be at most 2000 characters long.",
+        ),
+        ("medications", "Value error, unknown medicine 'zz'", "Medications: Unknown medicine 'zz'."),
+        (
+            "forms[0].answers",
+            "Dictionary should have at least 1 item after validation, not 0 (got {})",
+            "Form 1: the answers must have at least one entry.",
+        ),
+        (
+            "answers.3",
+            "NDI item 3 (Personal care) must be one of 0-5, got 9",
+            "Question 3 must be a whole number from 0 to 5.",
+        ),
+    ],
+)
+def test_sentence__pydantic_and_service_wording_in_plain_words(
+    field: str, message: str, expected: str
+) -> None:
+    assert sentence(field, message) == expected
+
+
+def test_label__from_the_form_templates() -> None:
+    assert label("birth_date") == "Date of birth"
+    assert label("override.reason") == "Reason for overriding the block"
+    assert label("diagnosis_other") == "Other ICD-10-CM codes"
+    assert label("diluent_ml") == "Diluent (mL)"
