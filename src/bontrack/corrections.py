@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
+from bontrack.actor import sees
 from bontrack.audit.service import log
 from bontrack.bulk import write_out_pending
 from bontrack.errors import ConflictError, InputError
@@ -113,7 +114,7 @@ def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_i
         .where(row_cls.withdrawn.is_(True))
         .order_by(row_cls.recorded_at, row_cls.id)
     )
-    rows = list(db.scalars(query))
+    rows = [row for row in db.scalars(query) if sees(actor, row.clinic_id)]
     for row in rows:
         log(
             db,

@@ -69,6 +69,7 @@ def log(
         raise ValueError(f"audit outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     if not actor.strip():
         raise ValueError("audit actor must be non-empty")
+    actor = str(actor)  # the name alone (an Actor also carries its role and clinic)
     from bontrack.bulk import active
 
     writer = active(db)
