@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bontrack.actor import Actor
 from bontrack.audit.service import (
     Attempt,
     denied_attempt,
@@ -194,8 +195,9 @@ class Principal:
     csrf_token: str | None
 
     @property
-    def actor(self) -> str:
-        return self.user.actor
+    def actor(self) -> Actor:
+        """Who acts, for the services: they return only the records of the user's clinic."""
+        return Actor(self.user.actor, clinic_id=self.user.clinic_id, role=self.user.role)
 
     @property
     def role(self) -> Role:
