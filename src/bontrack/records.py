@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import (
     Select,
-    and_,
     bindparam,
     func,
     or_,
@@ -28,17 +27,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.audit.service import Attempt, log, mark_denied, utcnow, write_pending
 from bontrack.bulk import KEY as BULK_KEY
 from bontrack.bulk import BulkWriter, write_out_pending
 from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError, NotFoundError, WithdrawnError, not_found_message
+from bontrack.storage.audit_log import Attempt, log, mark_denied, utcnow, write_pending
 
 # re-exported: the services import them from here
 from bontrack.storage.versioned import R as R
 from bontrack.storage.versioned import Stored as Stored
 from bontrack.storage.versioned import T as T
 from bontrack.storage.versioned import VersionedRow as VersionedRow
+from bontrack.storage.versioned import newest_versions
 from bontrack.storage.versioned import snapshot_of as snapshot_of
 from bontrack.storage.versioned import to_read as to_read
 
@@ -273,17 +273,7 @@ def get_many(
     else:
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
-            newest = (
-                select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-                .where(row_cls.id.in_(chunk))
-                .group_by(row_cls.id)
-                .subquery()
-            )
-            query = (
-                select(row_cls)
-                .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-                .where(row_cls.withdrawn.is_(False))
-            )
+            query = newest_versions(row_cls, among=row_cls.id.in_(chunk))
             found.update((row.id, row) for row in db.scalars(query))
     scope = clinic_of(actor)
     rows = [found[i] for i in wanted if i in found and scope in (None, found[i].clinic_id)]
@@ -353,17 +343,7 @@ def _find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
     candidates = select(row_cls.id).where(*conditions)
-    newest = (
-        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-        .where(row_cls.id.in_(candidates))
-        .group_by(row_cls.id)
-        .subquery()
-    )
-    query = (
-        select(row_cls)
-        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-        .where(row_cls.withdrawn.is_(False), *conditions)
-    )
+    query = newest_versions(row_cls, among=row_cls.id.in_(candidates)).where(*conditions)
     return query.order_by(row_cls.recorded_at, row_cls.id)
 
 
@@ -391,15 +371,9 @@ def page_current(
         return 0, []
     write_out_pending(db)
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
-    newest_query = select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-    if conditions:  # narrow to records that ever matched; the newest version must still match
-        newest_query = newest_query.where(row_cls.id.in_(select(row_cls.id).where(*conditions)))
-    newest = newest_query.group_by(row_cls.id).subquery()
-    current = (
-        select(row_cls)
-        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-        .where(row_cls.withdrawn.is_(False), *conditions)
-    )
+    # narrow to records that ever matched; the newest version must still match
+    among = row_cls.id.in_(select(row_cls.id).where(*conditions)) if conditions else None
+    current = newest_versions(row_cls, among=among).where(*conditions)
     if containing is not None:
         text, fields = containing
         needle = text.strip().lower()

@@ -9,12 +9,24 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.schemas import UtcTime
 
-__all__ = ["R", "Stored", "T", "VersionedRow", "snapshot_of", "to_read"]
+__all__ = ["R", "Stored", "T", "VersionedRow", "newest_versions", "snapshot_of", "to_read"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -108,3 +120,20 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
             data=schema.model_validate(row.data, strict=False, context={"stored": True}),
         )
     return cached
+
+
+def newest_versions(
+    row_cls: type[R], *, among: ColumnElement[bool] | None = None, withdrawn: bool = False
+) -> Select[R]:
+    """The newest version of each record of ``row_cls`` (the one query of "current" versions):
+    of the records whose ids satisfy ``among`` (e.g. ``row_cls.id.in_(...)``, so the database
+    narrows first), not withdrawn (or, ``withdrawn=True``, withdrawn)."""
+    newest = select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+    if among is not None:
+        newest = newest.where(among)
+    latest = newest.group_by(row_cls.id).subquery()
+    return (
+        select(row_cls)
+        .join(latest, and_(row_cls.id == latest.c.rid, row_cls.version == latest.c.v))
+        .where(row_cls.withdrawn.is_(withdrawn))
+    )
