@@ -176,3 +176,40 @@ def test_the_core_imports_no_command_line_or_terminal_code() -> None:
 )
 def test_domains_import_no_face_and_no_reports() -> None:
     assert _violations(DOMAINS, (), (*FACES, "reports")) == []
+
+
+STORAGE_MAY_IMPORT = (
+    "storage",
+    "errors",
+    "schemas",
+    "dates",
+    "actor",
+    "audit.models",
+    "bulk",
+    "clinical.plan",
+)
+
+
+def test_storage_imports_run_one_way() -> None:
+    """bontrack.storage imports only itself and the leaves below it (no domain, face or report)."""
+    allowed = tuple(f"{PACKAGE}.{p}" for p in STORAGE_MAY_IMPORT)
+    bad = [
+        f"{module} imports {imported}"
+        for module in sorted(_modules())
+        if _is_under(module, (f"{PACKAGE}.storage",))
+        for imported in sorted(_imports(module))
+        if imported.startswith(PACKAGE + ".") and not _is_under(imported, allowed)
+    ]
+    assert bad == []
+
+
+def test_no_listener_on_sqlalchemys_global_session() -> None:
+    """Session events are registered on bontrack's own session class (storage.unit.UnitOfWork)."""
+    found = []
+    for module, path in sorted(_modules().items()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("listen", "listens_for"):
+                target = node.args[0] if node.args else None
+                if isinstance(target, ast.Name) and target.id == "Session":
+                    found.append(f"{module}:{node.lineno}")
+    assert found == []
