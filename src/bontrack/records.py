@@ -10,10 +10,8 @@ both try to add version n+1 collide on the primary key, and the second one fails
 from __future__ import annotations
 
 import gc
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,6 +32,8 @@ from bontrack.errors import FieldError, InputError, NotFoundError, WithdrawnErro
 from bontrack.storage.audit_log import Attempt, log, mark_denied, utcnow, write_pending
 
 # re-exported: the services import them from here
+from bontrack.storage.ids import ids_from as ids_from
+from bontrack.storage.ids import new_id as new_id
 from bontrack.storage.versioned import R as R
 from bontrack.storage.versioned import Stored as Stored
 from bontrack.storage.versioned import T as T
@@ -42,26 +42,8 @@ from bontrack.storage.versioned import newest_versions
 from bontrack.storage.versioned import snapshot_of as snapshot_of
 from bontrack.storage.versioned import to_read as to_read
 
-# The row mixin and the read envelope live in bontrack.storage.versioned (which imports nothing
-# of ours that writes); they are re-exported here for the services that import them from records.
-_id_source: ContextVar[Callable[[], str] | None] = ContextVar("bontrack_id_source", default=None)
-
-
-def new_id() -> str:
-    """A new record id: a random UUID, or the next one from ``ids_from`` inside that block."""
-    source = _id_source.get()
-    return source() if source is not None else str(uuid.uuid4())
-
-
-@contextmanager
-def ids_from(source: Callable[[], str]) -> Iterator[None]:
-    """Within the block, new records take their ids from ``source`` (the synthetic clinic's
-    pre-drawn ids, so a demo is identical for a seed)."""
-    token = _id_source.set(source)
-    try:
-        yield
-    finally:
-        _id_source.reset(token)
+# The row mixin, the read envelope and record ids live in bontrack.storage (which imports nothing
+# of ours that writes); they are re-exported here for the modules that import them from records.
 
 
 def _append(
