@@ -1,36 +1,39 @@
-"""Settings read from the command line and the environment (one place, one precedence)."""
+"""Settings from the command line and the environment: built once, frozen, passed to who needs them."""
 
 from __future__ import annotations
 
 import getpass
-import os
-from dataclasses import dataclass
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///bontrack.db"
 DATABASE_ENV = "BONTRACK_DATABASE_URL"
 ACTOR_ENV = "BONTRACK_ACTOR"
 
 
-@dataclass
-class Settings:
-    """What the CLI's global options set: ``--db`` wins over the environment, then the default."""
+class Settings(BaseSettings):
+    """``--db`` and ``--actor`` win over BONTRACK_DATABASE_URL and BONTRACK_ACTOR, then the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="BONTRACK_", frozen=True, extra="ignore")
 
     database_url: str | None = None
     actor: str | None = None
 
+    @classmethod
+    def from_options(cls, *, database_url: str | None = None, actor: str | None = None) -> Settings:
+        """An option left out (or empty) falls back to the environment."""
+        given: dict[str, Any] = {"database_url": database_url, "actor": actor}
+        return cls(**{name: value for name, value in given.items() if value})
+
     def resolved_database_url(self) -> str:
-        return self.database_url or os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL
+        return self.database_url or DEFAULT_DATABASE_URL
 
     def resolved_actor(self) -> str:
-        """Who is recorded in the audit log until users and log-in exist (auth comes later)."""
+        """Who a command is recorded as in the audit log: --actor, BONTRACK_ACTOR, else cli:<login>."""
         if self.actor:
             return self.actor
-        if os.environ.get(ACTOR_ENV):
-            return os.environ[ACTOR_ENV]
         try:
             return f"cli:{getpass.getuser()}"
         except (KeyError, OSError):
             return "cli:unknown"
-
-
-settings = Settings()

@@ -29,16 +29,12 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.actor import sees
 from bontrack.bulk import write_out_pending
-from bontrack.errors import ConflictError, InputError
+from bontrack.errors import ConflictError, InputError, require_reason
 from bontrack.records import R, VersionedRow
 from bontrack.storage.audit_log import log
 from bontrack.storage.versioned import newest_versions
 
-
-def check_reason(reason: str, done: str) -> None:
-    """A correction or withdrawal must say why (checked before anything is read or written)."""
-    if not reason.strip():
-        raise InputError.one("reason", f"say why the record is {done} (non-empty text)")
+check_reason = require_reason  # the one "give a reason" check lives in bontrack.errors
 
 
 def same_patient(new_patient_id: str, current_patient_id: str, record_type: str) -> None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 
+from bontrack import clock
+
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2100, 12, 31)
 EVENT_SLACK_DAYS = 1
@@ -41,7 +43,7 @@ class Bound(Enum):
 
 def today() -> dt.date:
     """The server's date (bounds are about typing errors, not about a clinic's exact midnight)."""
-    return dt.date.today()
+    return clock.today()
 
 
 def _years_ahead(day: dt.date, years: int) -> dt.date:

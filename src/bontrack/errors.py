@@ -1,20 +1,47 @@
-"""Errors the registry reports to people: each names the field and what is allowed."""
+"""Errors reported to people, each naming the field and what is allowed, and the one translation
+of pydantic's validation errors into them (used by the check contract, the services and the faces).
+
+This module imports nothing of bontrack, so every layer (the pure core included) can use it.
+"""
 
 from __future__ import annotations
 
-from bontrack.clinical.plan import FieldError
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
 
 __all__ = [
+    "SECRET_FIELDS",
     "ConflictError",
     "FieldError",
     "InputError",
     "NotFoundError",
+    "PlanInputError",
     "RefusedError",
     "RegistryError",
     "SchemaError",
     "WithdrawnError",
+    "field_errors",
+    "field_path",
     "not_found_message",
+    "reason_errors",
+    "require_reason",
 ]
+
+SECRET_FIELDS = frozenset({"password"})  # an error about one of these never quotes the value
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: its path (``plan.sites[0].units``) and what is wrong or allowed."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class RegistryError(Exception):
@@ -31,6 +58,10 @@ class InputError(RegistryError, ValueError):
     @classmethod
     def one(cls, field: str, message: str) -> InputError:
         return cls([FieldError(field, message)])
+
+
+class PlanInputError(InputError):
+    """Invalid input of a check or plan document (``bontrack check``, ``plan-dose``, billing)."""
 
 
 class NotFoundError(InputError):
@@ -64,3 +95,69 @@ class ConflictError(InputError):
 
 class SchemaError(RegistryError):
     """The database schema is not at the version this program expects."""
+
+
+def reason_errors(reason: str, done: str) -> list[FieldError]:
+    """The one "give a reason" check: a correction or withdrawal says why (``done``: "corrected")."""
+    return [] if reason.strip() else [FieldError("reason", f"say why the record is {done} (non-empty text)")]
+
+
+def require_reason(reason: str, done: str) -> None:
+    """Raise InputError unless a reason is given (checked before anything is read or written)."""
+    if errors := reason_errors(reason, done):
+        raise InputError(errors)
+
+
+def field_path(parts: Iterable[int | str], prefix: str = "", empty: str = "(document)") -> str:
+    """A pydantic location as a field path: ("sites", 0, "units") -> sites[0].units."""
+    out = prefix
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or empty
+
+
+def _message(err: Mapping[str, Any], known: Collection[str] | None, cap: int | None) -> str:
+    msg = str(err["msg"])
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        if known is None:
+            return "is not a known field"
+        allowed = ", ".join(known) if len(err["loc"]) == 1 else "see the schema"
+        return f"is not a known field; allowed: {allowed}"
+    if kind == "value_error":  # our own validators' messages already name the value
+        return msg.removeprefix("Value error, ")
+    if err["loc"] and err["loc"][-1] in SECRET_FIELDS:
+        return msg  # never quote a password back
+    if "input" in err and kind not in ("model_type", "dict_type", "model_attributes_type"):
+        text = repr(err["input"])
+        if cap is not None and len(text) > cap:
+            text = text[:cap] + "..."
+        msg += f" (got {text})"
+    return msg
+
+
+def field_errors(
+    errors: ValidationError | Iterable[Mapping[str, Any]],
+    *,
+    prefix: str = "",
+    known: Collection[str] | None = None,
+    skip: Collection[str] = (),
+    empty: str = "(document)",
+    cap: int | None = None,
+) -> list[FieldError]:
+    """The one translation of pydantic's errors into FieldErrors naming each field.
+
+    ``prefix`` goes before every path; ``known`` (the top-level field names) is listed when an
+    unknown field is given; ``skip`` drops a leading location part (the web's "body", "query");
+    ``empty`` names the whole document; ``cap`` shortens a quoted input to that many characters.
+    """
+    items = errors.errors(include_url=False) if isinstance(errors, ValidationError) else errors
+    out = []
+    for err in items:
+        loc = tuple(err["loc"])
+        if loc and loc[0] in skip:
+            loc = loc[1:]
+        out.append(FieldError(field_path(loc, prefix, empty), _message(err, known, cap)))
+    return out

@@ -28,7 +28,7 @@ from bontrack.actor import clinic_of
 from bontrack.bulk import KEY as BULK_KEY
 from bontrack.bulk import BulkWriter, write_out_pending
 from bontrack.bulk import active as bulk_writer
-from bontrack.errors import FieldError, InputError, NotFoundError, WithdrawnError, not_found_message
+from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
 from bontrack.storage.audit_log import Attempt, log, mark_denied, utcnow, write_pending
 
 # re-exported: the services import them from here
@@ -162,16 +162,14 @@ def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str,
 
 def update(db: Session, *, row_cls: type[R], record_id: str, data: BaseModel, actor: str, reason: str) -> R:
     """Save a corrected version; the previous one stays readable in the history."""
-    if not reason.strip():
-        raise InputError.one("reason", "say why the record is corrected (non-empty text)")
+    require_reason(reason, "corrected")
     before = _current_or_raise(db, row_cls, record_id, "id", actor)
     return _next_version(db, before, data.model_dump(mode="json"), actor, reason, withdrawn=False)
 
 
 def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
     """Mark a record withdrawn (a new version); nothing is deleted."""
-    if not reason.strip():
-        raise InputError.one("reason", "say why the record is withdrawn (non-empty text)")
+    require_reason(reason, "withdrawn")
     before = _current_or_raise(db, row_cls, record_id, "id", actor)
     return _next_version(db, before, before.data, actor, reason, withdrawn=True)
 

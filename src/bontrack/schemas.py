@@ -14,13 +14,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
 from bontrack.dates import Bound, problem
-from bontrack.errors import FieldError
+from bontrack.errors import FieldError, InputError, field_errors
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Id = Annotated[str, Field(min_length=1, max_length=36)]
@@ -133,14 +134,6 @@ class Input(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
-SECRET_FIELDS = frozenset({"password"})  # an error about one of these never quotes the value
-
-
-def _loc(parts: tuple[int | str, ...], prefix: str) -> str:
-    out = prefix
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
 
 
 def parse(schema: type[M], data: object, *, prefix: str = "", strict: bool = False) -> M:
@@ -150,46 +143,16 @@ def parse(schema: type[M], data: object, *, prefix: str = "", strict: bool = Fal
     Otherwise the input is text from a form or a command line, where "25" stands for 25. Dates
     are text YYYY-MM-DD and inside their bounds either way.
     """
-    from pydantic import ValidationError
-
-    from bontrack.errors import InputError
-
     try:
         # strict=None: each field's own setting (numbers strict, dates as text)
         return schema.model_validate(data, strict=None if strict else False)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors(include_url=False):
-            msg = err["msg"]
-            if err["type"] == "missing":
-                msg = "is required"
-            elif err["type"] == "extra_forbidden":
-                allowed = ", ".join(schema.model_fields) if len(err["loc"]) == 1 else "see the schema"
-                msg = f"is not a known field; allowed: {allowed}"
-            elif (
-                "input" in err
-                and err["type"] not in ("model_type", "dict_type")
-                and not (err["loc"] and err["loc"][-1] in SECRET_FIELDS)
-            ):
-                msg = f"{msg} (got {err['input']!r})"
-            errors.append(FieldError(_loc(tuple(err["loc"]), prefix), msg))
-        raise InputError(errors) from None
+        raise InputError(field_errors(exc, prefix=prefix, known=list(schema.model_fields))) from None
 
 
 def muscle_side_errors(field: str, muscle: str, side: str) -> list[FieldError]:
-    """Errors for a muscle or side the knowledge base does not know."""
+    """Errors for a muscle or side the knowledge base does not know (knowledge.sites)."""
     from bontrack.knowledge import load_knowledge
+    from bontrack.knowledge.sites import muscle_side_errors as site_errors
 
-    kb = load_knowledge()
-    errors = []
-    if kb.muscle(muscle) is None:
-        errors.append(
-            FieldError(
-                f"{field}.muscle", f"unknown muscle {muscle!r}; allowed: {', '.join(kb.files.muscles)}"
-            )
-        )
-    if side not in kb.files.sides:
-        errors.append(
-            FieldError(f"{field}.side", f"unknown side {side!r}; allowed: {', '.join(kb.files.sides)}")
-        )
-    return errors
+    return site_errors(load_knowledge(), field, muscle, side)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import typer
 
-from bontrack.config import settings
+from bontrack.cli import demo as demo_cli
+from bontrack.config import Settings
 from bontrack.errors import InputError
-from bontrack.synth import cli as synth_cli
 from bontrack.synth import loader
 from tests.synth.conftest import bontrack, dump, export
 
@@ -160,10 +160,9 @@ def test_demo__a_failure_part_way_leaves_the_registry_unchanged(
         real_write(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "_write", failing_write)
-    monkeypatch.setattr(settings, "database_url", f"sqlite:///{db}")
-    monkeypatch.setattr(settings, "actor", "test:synth")
+    settings = Settings(database_url=f"sqlite:///{db}", actor="test:synth")
     with pytest.raises(typer.Exit) as stopped:
-        synth_cli.demo(patients=30, seed=5, force=True)
+        demo_cli.demo(settings, patients=30, seed=5, force=True)
     assert stopped.value.exit_code == 2
     assert len(seen) == 20
     assert dump(db) == before

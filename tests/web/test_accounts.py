@@ -65,8 +65,8 @@ def test_password_rule__accepts_long_unusual_passwords_and_refuses_the_users_own
 
 
 def test_password_rule__the_test_and_demo_passwords_pass_it() -> None:
-    from bontrack.auth.cli import demo_password
     from bontrack.auth.models import ROLES
+    from bontrack.cli.users import demo_password
 
     for role in ROLES:
         assert password_problem(password(role), email=email(role)) is None

@@ -36,8 +36,15 @@ class ResponseRule:
 
 
 def number_cycles(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Sessions with ``cycle`` (1, 2, ... per patient, by date) and ``next_session_date``."""
-    out = sessions.sort_values(["patient_id", "date", "session_id"]).copy()
+    """Sessions with ``cycle`` (1, 2, ... per patient) and ``next_session_date``: the one cycle
+    order, by date, then recording time (``recorded_at``, where the frame has it), then id."""
+    order = [
+        "patient_id",
+        "date",
+        *(["recorded_at"] if "recorded_at" in sessions.columns else []),
+        "session_id",
+    ]
+    out = sessions.sort_values(order).copy()
     out["cycle"] = out.groupby("patient_id").cumcount() + 1
     out["next_session_date"] = out.groupby("patient_id")["date"].shift(-1)
     return out

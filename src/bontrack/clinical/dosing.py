@@ -214,7 +214,8 @@ def dose_findings(
                 "Higher doses bring more dysphagia and neck weakness; document why.",
             )
         )
-    sides_scm = {side for (m, side) in per_side if m == "sternocleidomastoid"}
+    scm = kb.files.pathway.bilateral_scm.muscle
+    sides_scm = {side for (m, side) in per_side if m == scm}
     if len(sides_scm) == 2:
         out.append(
             finding(

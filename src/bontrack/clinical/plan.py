@@ -8,14 +8,16 @@ vial size) and the cross-field facts (dates in order, reconstitution required fo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from bontrack.dates import EARLIEST, LATEST
+from bontrack.errors import FieldError, field_errors
+from bontrack.errors import PlanInputError as PlanInputError  # the name the check contract raises
 from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.sites import muscle_side_errors
 
 Sex = Literal["female", "male", "other", "unknown"]
 # Numbers and yes/no answers are taken only as JSON numbers and booleans: "25" or "yes" is an error.
@@ -119,56 +121,11 @@ class CheckRequest(_Input):
     note: str = Field("", description="free text for people; no rule reads it")
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class PlanInputError(ValueError):
-    """Invalid check input; ``errors`` names each bad field and what is allowed."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(map(str, errors)))
-
-
-def _loc(parts: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _pydantic_errors(exc: ValidationError) -> list[FieldError]:
-    errors = []
-    for err in exc.errors(include_url=False):
-        msg = err["msg"]
-        if err["type"] == "missing":
-            msg = "is required"
-        elif err["type"] == "extra_forbidden":
-            msg = "is not a known field"
-        elif err["type"] == "value_error":  # our own validators' messages already name the value
-            msg = msg.removeprefix("Value error, ")
-        elif "input" in err and err["type"] not in ("model_type", "dict_type"):
-            msg = f"{msg} (got {err['input']!r})"
-        errors.append(FieldError(_loc(tuple(err["loc"])), msg))
-    return errors
-
-
 def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
     errors: list[FieldError] = []
-    sides = kb.files.sides
-    muscles = ", ".join(kb.files.muscles)
 
     def muscle_and_side(path: str, muscle: str, side: str) -> None:
-        if kb.muscle(muscle) is None:
-            errors.append(FieldError(f"{path}.muscle", f"unknown muscle {muscle!r}; allowed: {muscles}"))
-        if side not in sides:
-            errors.append(FieldError(f"{path}.side", f"unknown side {side!r}; allowed: {', '.join(sides)}"))
+        errors.extend(muscle_side_errors(kb, path, muscle, side))
 
     for i, tp in enumerate(req.episode.trigger_points):
         muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)
@@ -295,7 +252,7 @@ def parse_check_request(data: Any, kb: KnowledgeBase) -> CheckRequest:
     try:
         req = CheckRequest.model_validate(data)
     except ValidationError as exc:
-        raise PlanInputError(_pydantic_errors(exc)) from None
+        raise PlanInputError(field_errors(exc)) from None
     req = req.model_copy(
         update={
             "plan": req.plan.model_copy(

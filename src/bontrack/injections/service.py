@@ -18,8 +18,8 @@ from bontrack.assessments.service import latest_assessment
 from bontrack.audit.service import log
 from bontrack.clinical.decision import decide
 from bontrack.clinical.findings import Decision
-from bontrack.clinical.plan import PlanInputError, ProposedSession, parse_check_request
-from bontrack.errors import FieldError, InputError, RefusedError
+from bontrack.clinical.plan import ProposedSession, parse_check_request
+from bontrack.errors import FieldError, InputError, PlanInputError, RefusedError
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import (
     AdverseEventCreate,

@@ -168,7 +168,7 @@ def change_from_baseline(
         # Compare without dividing, so a threshold met exactly is met.
         responder_moderate = improvement * 100 >= moderate * b
         responder_substantial = improvement * 100 >= substantial * b
-    if instrument_id not in ("nprs", "vas"):
+    if instrument_id not in thresholds.defined_for:
         notes.append(
             "IMMPACT's 30%/50% thresholds were set for pain intensity on the 0-10 NRS; "
             f"for {definition.short_name} {name} they are a convention"

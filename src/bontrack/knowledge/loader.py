@@ -233,6 +233,8 @@ def _check_references(kb: KnowledgeFiles) -> None:
         for vial in product.vials:
             if product.form == "powder" and not 0 < vial.diluent_ml_min <= vial.diluent_ml_max:
                 problems.append(f"products.{pid}.vials[{vial.units}]: powder needs a diluent range")
+    if kb.pathway.bilateral_scm.muscle not in kb.muscles:
+        problems.append(f"pathway.bilateral_scm.muscle: unknown muscle '{kb.pathway.bilateral_scm.muscle}'")
     for group in (kb.allergies, kb.states, kb.conditions):
         for item_id, item in group.items():
             problems.extend(

@@ -60,6 +60,12 @@ class SourcedNumber(Sourced):
     value: float = Field(ge=0)
 
 
+class SourcedMuscle(Sourced):
+    """A fact about one muscle (e.g. the one whose bilateral injection risks dysphagia)."""
+
+    muscle: str = Field(description="id of a muscle in muscles.toml")
+
+
 class SourcedLimit(SourcedNumber):
     """A dose limit with the severity of exceeding it."""
 
@@ -189,7 +195,7 @@ class Pathway(Strict):
     physical_therapy_alongside: Sourced
     trigger_point_per_muscle: Sourced
     stop_review_cycles_without_response: SourcedNumber
-    bilateral_scm: Sourced
+    bilateral_scm: SourcedMuscle
     other_product_interval: Sourced
     cumulative_window_days: SourcedNumber
     lot_expiry: Sourced
@@ -216,6 +222,9 @@ class Mcid(Sourced):
 
 
 class ResponderThresholds(Strict):
+    defined_for: tuple[str, ...] = Field(
+        description="instrument ids the thresholds were set for; for the others they are a convention"
+    )
     moderate_percent: SourcedNumber
     substantial_percent: SourcedNumber
 

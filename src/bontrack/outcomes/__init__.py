@@ -1,1 +1,1 @@
-"""Outcome measurements: instrument, date and the raw answers (scoring comes later)."""
+"""Outcome measurements: instrument, date, the raw answers and their scoring (instruments.scoring)."""

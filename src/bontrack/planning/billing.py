@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bontrack.clinical.plan import FieldError, PlanInputError, _pydantic_errors, parse_check_request
+from bontrack.clinical.plan import parse_check_request
+from bontrack.errors import FieldError, PlanInputError, field_errors
 from bontrack.planning.knowledge import PlanningKnowledge
 
 Guidance = Literal["emg", "electrical_stimulation", "ultrasound"]
@@ -71,7 +72,7 @@ def _parse_extras(data: Mapping[str, Any]) -> _Extras:
     try:
         extras = _extras_adapter.validate_python(raw)
     except ValidationError as exc:
-        raise PlanInputError(_pydantic_errors(exc)) from None
+        raise PlanInputError(field_errors(exc)) from None
     bad = [
         FieldError(f"diagnosis_codes[{i}]", f"{c!r} is not an ICD-10-CM code (e.g. M79.18, M54.2)")
         for i, c in enumerate(extras.diagnosis_codes)

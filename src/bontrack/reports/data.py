@@ -1,28 +1,29 @@
-"""Cohort data for analysis: the current version of every record, as data frames.
+"""Cohort data for the report: the current version of every record, as data frames.
 
-One query per record type, one audit entry per type read (a report reads the whole cohort; an
-entry per row would bury the audit log). Withdrawn records are left out.
-
-Each record's JSON is read as text and decoded once, while streaming, by orjson; only the named
-fields are kept, so a 100,000-patient registry is not held in memory as Python dicts.
+One query per record type (bontrack.queries), one audit entry per type read (a report reads the
+whole cohort; an entry per row would bury the audit log). Withdrawn records are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
 import pandas as pd
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
-from bontrack.dates import clamp_text
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
+from bontrack.queries import (
+    OUTCOME_PATHS,
+    audit_reads,
+    current_frame,
+    dates_series,
+    flag_series,
+    measurements_frame,
+    number_series,
+)
 from bontrack.records import VersionedRow
 
 # The scores the report analyses, by name inside an outcome's ``scoring.scores``.
@@ -50,111 +51,6 @@ class CohortFrames:
     adverse_events: pd.DataFrame
 
 
-def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
-    keys = path.split(".")
-    if len(keys) == 1:
-        key = keys[0]
-        return lambda d: d.get(key)
-
-    def get(d: dict[str, Any]) -> Any:
-        value: Any = d
-        for key in keys:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(key)
-        return value
-
-    return get
-
-
-def current_frame(
-    db: Session,
-    row_cls: type[VersionedRow],
-    clinic_id: str | None,
-    paths: Sequence[str],
-    *,
-    columns: Sequence[str] = (),
-    where: Sequence[ColumnElement[bool]] = (),
-) -> pd.DataFrame:
-    """The current, non-withdrawn version of every record: ``id``, the fields at ``paths`` and
-    the row ``columns`` (e.g. ``recorded_at``). ``where``: conditions on the current version
-    (an indexed column, so the database narrows the read). Not audited: the caller audits.
-
-    On SQLite one json_extract call with every path picks the fields in C (one parse per row, not
-    one per field) and orjson decodes the small array; elsewhere the whole JSON is read as text
-    and decoded by orjson while streaming.
-    """
-    newer = aliased(row_cls)
-    sqlite_pick = db.get_bind().dialect.name == "sqlite" and len(paths) >= 2
-    if not paths:  # row columns only: the JSON is not read at all
-        query = select(row_cls.id, cast(None, Text))
-    elif sqlite_pick:
-        # SQLite's json_extract with several paths parses the document once, in C, and answers
-        # a small JSON array of just these fields (numbers keep their original text)
-        picked = func.json_extract(row_cls.data, *(f"$.{p}" for p in paths))
-        query = select(row_cls.id, cast(picked, Text))
-    else:
-        query = select(row_cls.id, cast(row_cls.data, Text))
-    query = query.add_columns(*(getattr(row_cls, c) for c in columns)).where(
-        row_cls.withdrawn.is_(False),
-        ~exists().where(and_(newer.id == row_cls.id, newer.version > row_cls.version)),
-        *where,
-    )
-    if clinic_id is not None:
-        query = query.where(row_cls.clinic_id == clinic_id)
-    getters = [_getter(p) for p in paths]
-    ids: list[str] = []
-    fields: list[list[Any]] = [[] for _ in paths]
-    appends = [c.append for c in fields]
-    extra: list[list[Any]] = [[] for _ in columns]
-    extra_appends = [c.append for c in extra]
-    loads = orjson.loads
-    # stream for this statement only (a connection-wide option would stick to later statements)
-    result = db.connection().execute(query.order_by(row_cls.id), execution_options={"stream_results": True})
-    for chunk in result.partitions(20_000):
-        if sqlite_pick and not columns:
-            for rid, text in chunk:
-                ids.append(rid)
-                for append, value in zip(appends, loads(text), strict=True):
-                    append(value)
-            continue
-        for row in chunk:
-            ids.append(row[0])
-            text, more = row[1], row[2:]
-            if sqlite_pick:
-                for append, value in zip(appends, loads(text), strict=True):
-                    append(value)
-            elif paths:
-                data = loads(text)
-                for append, get in zip(appends, getters, strict=True):
-                    append(get(data))
-            for append, value in zip(extra_appends, more, strict=True):
-                append(value)
-    frame = {"id": pd.Series(ids, dtype=object)}
-    for path, values in zip(paths, fields, strict=True):
-        frame[path] = pd.Series(values, dtype=object)
-    for column, values in zip(columns, extra, strict=True):
-        frame[column] = pd.Series(values, dtype=object)
-    return pd.DataFrame(frame)
-
-
-def _number(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce").astype(float)
-
-
-def _dates(series: pd.Series) -> pd.Series:
-    """Stored ISO dates as timestamps. A date outside 1900..2100 (a registry imported from
-    elsewhere can hold year 9999 or 0001) is clamped to that edge, as pandas holds only years
-    1677..2262."""
-    text = series.map(lambda v: clamp_text(v) if isinstance(v, str) else v)
-    return pd.to_datetime(text, format="%Y-%m-%d")
-
-
-def _flag(series: pd.Series) -> pd.Series:
-    """JSON booleans (missing or null is False)."""
-    return series.map(lambda v: v is True).astype(bool)
-
-
 SESSION_PATHS = (
     "patient_id",
     "date",
@@ -164,7 +60,6 @@ SESSION_PATHS = (
     "decision.decision",
     "override",
 )
-OUTCOME_PATHS = ("patient_id", "session_id", "weeks_after_session", "date", "instrument")
 
 
 def sessions_frame(read: pd.DataFrame) -> pd.DataFrame:
@@ -172,47 +67,11 @@ def sessions_frame(read: pd.DataFrame) -> pd.DataFrame:
     sessions = read.rename(columns={"id": "session_id", "decision.decision": "decision"})
     keep = ["patient_id", "session_id", "date", "product", "total_units", "physical_therapy", "decision"]
     sessions = sessions[[*keep, "override", *(c for c in sessions.columns if c not in {*keep, "override"})]]
-    sessions["date"] = _dates(sessions["date"])
-    sessions["total_units"] = _number(sessions["total_units"])
-    sessions["physical_therapy"] = _flag(sessions["physical_therapy"])
+    sessions["date"] = dates_series(sessions["date"])
+    sessions["total_units"] = number_series(sessions["total_units"])
+    sessions["physical_therapy"] = flag_series(sessions["physical_therapy"])
     sessions["override"] = sessions["override"].notna()
     return sessions
-
-
-def measurements_frame(outcomes: pd.DataFrame, scores: Sequence[str]) -> pd.DataFrame:
-    """Outcomes read at ``OUTCOME_PATHS`` and ``scoring.scores.<score>``: one row per score."""
-    score_paths = [f"scoring.scores.{name}" for name in scores]
-    wide = outcomes.rename(columns=dict(zip(score_paths, scores, strict=True)))
-    measurements = wide.melt(
-        id_vars=["patient_id", "session_id", "weeks_after_session", "date", "instrument"],
-        value_vars=list(scores),
-        var_name="score",
-        value_name="value",
-    ).dropna(subset=["value"])
-    return measurements.assign(
-        patient_id=measurements["patient_id"].astype(object),
-        session_id=measurements["session_id"].astype(object),
-        date=_dates(measurements["date"]),
-        weeks_after_session=_number(measurements["weeks_after_session"]),
-        value=_number(measurements["value"]),
-        instrument=measurements["instrument"].astype("category"),
-        score=measurements["score"].astype("category"),
-    ).reset_index(drop=True)
-
-
-def audit_reads(
-    db: Session, *, actor: str, clinic_id: str | None, purpose: str, read: dict[str, int]
-) -> None:
-    """One entry per record type read clinic-wide, with the count (not one per record)."""
-    for record_type, n in read.items():
-        log(
-            db,
-            actor=actor,
-            action="read",
-            record_type=record_type,
-            clinic_id=clinic_id,
-            detail=f"{purpose}: {n} current records",
-        )
 
 
 def cohort_frames(
@@ -237,26 +96,7 @@ def cohort_frames(
     measurements = measurements_frame(current(OutcomeRow, *OUTCOME_PATHS, *score_paths), scores)
     events = current(AdverseEventRow, "session_id", "event", "severity", "serious", "reported_date")
     events = events[["session_id", "event", "severity", "serious", "reported_date"]]
-    events["serious"] = _flag(events["serious"])
-    events["reported_date"] = _dates(events["reported_date"])
+    events["serious"] = flag_series(events["serious"])
+    events["reported_date"] = dates_series(events["reported_date"])
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return CohortFrames(patients, sessions, measurements, events)
-
-
-def review_frames(
-    *, db: Session, actor: str, clinic_id: str | None, purpose: str, instrument: str, score: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What stop-and-review needs, and no more: every current session (with ``recorded_at``) and
-    the outcomes of one instrument with one score, as ``cohort_frames`` shapes them. Two reads,
-    audited like the report's (one entry per record type, with the count)."""
-    read: dict[str, int] = {}
-    raw = current_frame(db, InjectionSessionRow, clinic_id, ("patient_id", "date"), columns=("recorded_at",))
-    read[InjectionSessionRow.record_type] = len(raw)
-    sessions = raw.rename(columns={"id": "session_id"})
-    sessions["date"] = _dates(sessions["date"])
-    path = f"scoring.scores.{score}"
-    outcomes = current_frame(db, OutcomeRow, clinic_id, (*OUTCOME_PATHS, path))
-    read[OutcomeRow.record_type] = len(outcomes)
-    outcomes = outcomes[outcomes["instrument"] == instrument]
-    audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
-    return sessions, measurements_frame(outcomes, [score])

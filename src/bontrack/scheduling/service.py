@@ -7,7 +7,7 @@
   min_retreatment_days);
 * the next planned physical-therapy visit of each plan (start date, visits per week, weeks).
 
-Both the due items and stop-and-review read the clinic the way the report does (reports.data: one
+Both the due items and stop-and-review read the clinic the way the report does (bontrack.queries: one
 query per record type, only the fields needed, audited as one entry per record type with the
 count); only the patients they list are then read as records, and audited one by one.
 """
@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.actor import list_scope
+from bontrack.analytics.cycles import number_cycles
+from bontrack.analytics.review import cycle_response_rule, due_for_review, review_cycles
 from bontrack.dates import shift
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
-from bontrack.reports.data import audit_reads, current_frame, review_frames
-from bontrack.reports.review import cycle_response_rule, due_for_review, review_cycles
+from bontrack.queries import audit_reads, current_frame, review_frames
 from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate
@@ -158,7 +159,7 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     """Patients whose latest cycles brought no response (knowledge: pathway.stop_review_cycles_
     without_response, judged by pathway.cycle_response): review before another injection.
 
-    The clinic report's rule (reports.review) on a read like the report's (reports.data
+    The clinic report's rule (analytics.review) on a read like the report's (bontrack.queries
     ``review_frames``: the clinic's sessions and one score of its outcomes, one audit entry per
     record type); then only the patients to review are read, and audited one by one.
     """
@@ -169,13 +170,7 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     sessions, measurements = review_frames(
         db=db, actor=actor, clinic_id=clinic_id, purpose=purpose, instrument=rule.instrument, score=rule.score
     )
-    # a patient's cycles in the order of their history elsewhere: by date, then recording time
-    numbered = sessions.sort_values(["patient_id", "date", "recorded_at", "session_id"]).reset_index(
-        drop=True
-    )
-    by_patient = numbered.groupby("patient_id", sort=False)
-    numbered["cycle"] = by_patient.cumcount() + 1
-    numbered["next_session_date"] = by_patient["date"].shift(-1)
+    numbered = number_cycles(sessions).reset_index(drop=True)  # by date, then recording time
     due = due_for_review(numbered, measurements, kb)
     tail = numbered.groupby("patient_id", sort=False).tail(1)
     last = {

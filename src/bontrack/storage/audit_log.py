@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bontrack.audit.models import ACTIONS, OUTCOMES, AuditEntry
+from bontrack.clock import utcnow as system_utcnow
 
 PENDING = "bontrack.audit_pending"
 _SAVEPOINTS = "bontrack.audit_savepoints"  # open savepoints: (id, entries pending when begun)
@@ -32,7 +33,7 @@ _clock: ContextVar[Callable[[], datetime] | None] = ContextVar("bontrack_clock",
 def utcnow() -> datetime:
     """The clock used for recorded_at and audit times: naive UTC, microseconds kept."""
     clock = _clock.get()
-    return clock() if clock is not None else datetime.now(UTC).replace(tzinfo=None)
+    return clock() if clock is not None else system_utcnow()
 
 
 @contextmanager

@@ -23,7 +23,7 @@ def event_probabilities(kb: KnowledgeBase, cal: Calibration, plan: SessionCreate
     product = kb.product(product_id)
     total = sum(s.units for s in plan.sites)
     scale = max(0.5, min(1.0, total / product.typical_cervical_session_units.high))
-    scm = any(s.muscle == "sternocleidomastoid" for s in plan.sites)
+    scm = any(s.muscle == kb.files.pathway.bilateral_scm.muscle for s in plan.sites)
     probs = {name: p * scale for name, p in cal.weights("adverse_events.events").items()}
     factor = "adverse_events.scm_dysphagia_factor" if scm else "adverse_events.no_scm_dysphagia_factor"
     probs["dysphagia"] = probs["dysphagia"] * cal.num(factor)

@@ -1,6 +1,6 @@
 """One synthetic patient walked through the pathway: referral, screening, cycles, follow-up.
 
-Per cycle: screening and trigger-point examination a week before, physical therapy from a week
+Per cycle: trigger-point examination a week before and screening on the day, physical therapy from a week
 after, the session, adverse events, outcome visits at the knowledge base's weeks (some missed),
 then retreatment no sooner than the product's minimum interval, or a dropout.
 """
@@ -235,8 +235,11 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
         prep = session_day - WEEK
         if session_day > w.as_of:
             return
-        screen, blocked = screening(w, prep, sex, age, first=cycle == 0)
-        w.add("screening", prep, screen)
+        # the trigger points are examined a week before; the screening questions are asked on the
+        # day of the injection, as the pathway asks (knowledge: pathway.screening_max_age_days and
+        # pathway.pregnancy_check_ages)
+        screen, blocked = screening(w, session_day, sex, age, first=cycle == 0)
+        w.add("screening", session_day, screen)  # added here, dated the session day: same draws
         w.add("assessment", prep, assessment(w, prep, sites))
         if cycle == 0:
             product = choose_product(w, screen.allergies)

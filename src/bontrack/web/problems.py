@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -12,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack.auth.links import LinkGone
 from bontrack.auth.service import Throttled
-from bontrack.errors import ConflictError, InputError, NotFoundError, RefusedError
+from bontrack.errors import ConflictError, InputError, NotFoundError, RefusedError, field_errors
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -61,28 +59,7 @@ def problem(
     return JSONResponse(body.model_dump(), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _loc(parts: tuple[Any, ...]) -> str:
-    # ("body", "sites", 0, "units") -> sites[0].units ; ("query", "limit") -> limit
-    out = ""
-    for part in parts[1:] if parts and parts[0] in ("body", "query", "path", "header", "cookie") else parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(body)"
-
-
-def _message(err: dict[str, Any]) -> str:
-    if err["type"] == "missing":
-        return "is required"
-    if err["type"] == "extra_forbidden":
-        return "is not a known field"
-    msg = str(err["msg"])
-    from bontrack.schemas import SECRET_FIELDS
-
-    if err["loc"] and err["loc"][-1] in SECRET_FIELDS:
-        return msg  # never quote a password back
-    if "input" in err and err["type"] not in ("model_type", "dict_type", "model_attributes_type"):
-        text = repr(err["input"])
-        msg += f" (got {text[:80]}{'...' if len(text) > 80 else ''})"
-    return msg
+_PLACES = ("body", "query", "path", "header", "cookie")  # where FastAPI found the field
 
 
 def _input_problem(exc: InputError, status: int, title: str) -> JSONResponse:
@@ -95,7 +72,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
-        errors = [FieldProblem(field=_loc(tuple(e["loc"])), message=_message(e)) for e in exc.errors()]
+        found = field_errors(exc.errors(), skip=_PLACES, empty="(body)", cap=80)
+        errors = [FieldProblem(field=e.field, message=e.message) for e in found]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem(422, "Invalid input", detail, errors)
 

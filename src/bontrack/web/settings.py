@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from bontrack.auth.service import ThrottlePolicy
+from bontrack.clock import utcnow
 
-
-def system_clock() -> datetime:
-    """Naive UTC, as every stored time."""
-    return datetime.now(UTC).replace(tzinfo=None)
+system_clock = utcnow  # naive UTC, as every stored time
 
 
 @dataclass

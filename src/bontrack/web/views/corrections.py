@@ -24,7 +24,7 @@ from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate
 from bontrack.auth.schemas import Role
 from bontrack.correctable import CORRECTABLE
-from bontrack.errors import FieldError, InputError, NotFoundError
+from bontrack.errors import InputError, NotFoundError, reason_errors
 from bontrack.injections import service as injections
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, SessionCreate, SessionRecord
@@ -464,7 +464,7 @@ BUILD: dict[str, Callable[[list[tuple[str, str]], PatientRead], dict[str, Any]]]
 
 def _parse_with_reason(schema: type[M], doc: dict[str, Any], reason: str) -> M:
     """The corrected record and the reason, every error at once (nothing is saved on any)."""
-    errors = [] if reason.strip() else [FieldError("reason", "say why the record is corrected")]
+    errors = reason_errors(reason, "corrected")
     try:
         data = parse(schema, doc)
     except InputError as exc:

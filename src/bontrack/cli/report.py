@@ -6,22 +6,35 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from rich.console import Console
+import typer
 
-from bontrack.dates import Bound, problem
-from bontrack.registry_cli import actor, engine, exit_error, run
-
-err = Console(stderr=True, highlight=False)
+from bontrack.cli.common import settings_of
+from bontrack.cli.registry import engine, err_console, exit_error, run
 
 
 def report(
-    *, out: Path | None, pdf: bool, as_json: bool, date_text: str | None, clinic_id: str | None
+    ctx: typer.Context,
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="File to write (default report.html, report.pdf with --pdf, report.json with --json).",
+    ),
+    pdf: bool = typer.Option(False, "--pdf", help="Write a PDF (A4) instead of HTML."),
+    as_json: bool = typer.Option(False, "--json", help="Write every number of the report as JSON."),
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="Report date (default: today)."
+    ),
+    clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id (default: every clinic)."),
 ) -> None:
+    """The clinic report: responders, duration of benefit, trajectories, RAND-36, side effects, evidence."""
+    from bontrack import clock
+    from bontrack.dates import Bound, problem
+
+    settings = settings_of(ctx)
     try:
-        today = dt.date.fromisoformat(date_text) if date_text else dt.date.today()
+        today = dt.date.fromisoformat(date) if date else clock.today()
     except ValueError:
-        exit_error("--date", f"{date_text!r} is not a date; use YYYY-MM-DD")
-        return
+        exit_error("--date", f"{date!r} is not a date; use YYYY-MM-DD")
     wrong = problem(today, Bound.CALENDAR)
     if wrong is not None:
         exit_error("--date", wrong)
@@ -47,13 +60,13 @@ def report(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
-            console=err,
+            console=err_console(),
             transient=True,
         ) as progress:
             task = progress.add_task("reading the registry", total=None)
-            eng = engine()
+            eng = engine(settings)
             with transaction(eng) as db:
-                frames = cohort_frames(db=db, actor=actor(), clinic_id=clinic_id)
+                frames = cohort_frames(db=db, actor=settings.resolved_actor(), clinic_id=clinic)
             progress.update(task, description="computing outcomes, intervals and models")
             content = build_report(frames, load_knowledge(), today=today)
             if as_json:

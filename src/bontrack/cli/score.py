@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
+
+from bontrack.cli.common import fail
 
 score_app = typer.Typer(
     help="Score outcome questionnaires (NPRS, VAS, NDI, RAND-36) and interpret change.",
@@ -23,11 +25,6 @@ ANSWERS_HELP = (
     'JSON object from item number ("1".."N") to the response code as printed on the form; '
     "a blank item is absent or null. '-' reads standard input."
 )
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -45,15 +42,15 @@ def _read_answers(path: Path) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
+        fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
-        _fail(f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+        fail(f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
     except ValueError as exc:
-        _fail(f"{name}: {exc}")
+        fail(f"{name}: {exc}")
     if not isinstance(data, dict):
-        _fail(
+        fail(
             f"{name} must hold a JSON object from item number to response code, "
             f"not a JSON {type(data).__name__}"
         )
@@ -68,7 +65,7 @@ def _score(instrument_id: str, path: Path) -> None:
     try:
         result = score(instrument_id, answers)
     except InstrumentError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(json.dumps(result.to_dict(), indent=2))
 
 
@@ -113,5 +110,5 @@ def change(
     try:
         result = change_from_baseline(instrument, baseline, followup, score)
     except InstrumentError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(json.dumps(result.to_dict(), indent=2))

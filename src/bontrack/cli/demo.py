@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+import typer
 
-from bontrack.errors import InputError
-from bontrack.registry_cli import actor, engine, run
+from bontrack.cli.common import settings_of
+from bontrack.cli.registry import engine, parse_date, run
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bontrack.config import Settings
 
 MAX_PATIENTS = 1_000_000
 
 
 def _count_patients(db: Session) -> int:
+    from sqlalchemy import func, select
+
     from bontrack.patients.models import PatientRow
 
     return int(db.scalar(select(func.count(func.distinct(PatientRow.id)))) or 0)
 
 
 def _count_clinics(db: Session) -> int:
+    from sqlalchemy import func, select
+
     from bontrack.patients.models import ClinicRow
 
     return int(db.scalar(select(func.count(func.distinct(ClinicRow.id)))) or 0)
@@ -31,22 +37,29 @@ def _count_clinics(db: Session) -> int:
 
 def check_options(*, patients: int, seed: int) -> None:
     """Refuse bad options before the registry is opened (so nothing, not even a schema, is written)."""
+    from bontrack.errors import InputError
+
     if not 1 <= patients <= MAX_PATIENTS:
         raise InputError.one("--patients", f"must be 1 to {MAX_PATIENTS:,}, got {patients}")
     if seed < 0:
         raise InputError.one("--seed", f"must be 0 or more, got {seed}")
 
 
-def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) -> None:
+def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, quiet: bool = False) -> None:
     """Generate and load the clinic in one transaction, with a progress bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from bontrack.db import transaction
+    from bontrack.errors import InputError
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
     from bontrack.synth.parallel import load_parallel, worker_count
 
     check_options(patients=patients, seed=seed)
     console = Console(stderr=True, quiet=quiet)
-    eng = engine()
+    actor = settings.resolved_actor()
+    eng = engine(settings)
     start = time.perf_counter()
     with transaction(eng) as db:
         existing = _count_patients(db)
@@ -71,7 +84,7 @@ def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) ->
             if workers > 1:
                 summary = load_parallel(
                     db,
-                    actor=actor(),
+                    actor=actor,
                     patients=patients,
                     seed=seed,
                     batch=batch,
@@ -81,7 +94,7 @@ def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) ->
             else:
                 summary = load(
                     db,
-                    actor=actor(),
+                    actor=actor,
                     batches=generate(patients, seed=seed, batch=batch),
                     progress=lambda: progress.advance(task),
                 )
@@ -97,12 +110,16 @@ def build_demo(*, patients: int, seed: int, force: bool, quiet: bool = False) ->
     )
 
 
-def demo(*, patients: int, seed: int, force: bool) -> None:
-    run(lambda: build_demo(patients=patients, seed=seed, force=force))
+def demo(settings: Settings, *, patients: int, seed: int, force: bool) -> None:
+    run(lambda: build_demo(settings, patients=patients, seed=seed, force=force))
 
 
-def print_summary(*, on: dt.date | None, head: int) -> None:
+def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     """Patients, sessions by decision, overrides, adverse events and the head of the worklist."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import func, select
+
     from bontrack.db import transaction
     from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
     from bontrack.scheduling.service import worklist
@@ -110,7 +127,7 @@ def print_summary(*, on: dt.date | None, head: int) -> None:
 
     console = Console()
     today = on or load_calibration().date("timeline.as_of")
-    with transaction(engine()) as db:
+    with transaction(engine(settings)) as db:
         sessions = db.scalars(select(InjectionSessionRow).where(InjectionSessionRow.version == 1)).all()
         decisions = {"allow": 0, "warn": 0, "block": 0}
         overrides = 0
@@ -119,7 +136,7 @@ def print_summary(*, on: dt.date | None, head: int) -> None:
             overrides += s.data.get("override") is not None
         events = db.scalar(select(func.count(func.distinct(AdverseEventRow.id)))) or 0
         patients = _count_patients(db)
-        items = worklist(db=db, actor=actor(), today=today, horizon_days=7)
+        items = worklist(db=db, actor=settings.resolved_actor(), today=today, horizon_days=7)
     table = Table(title="Registry summary", show_header=False)
     table.add_row("patients", f"{patients:,}")
     table.add_row("injection sessions", f"{len(sessions):,}")
@@ -144,29 +161,59 @@ def print_summary(*, on: dt.date | None, head: int) -> None:
     console.print(due)
 
 
-def summary(*, date_text: str | None, head: int) -> None:
-    from bontrack.registry_cli import parse_date
+def summary(settings: Settings, *, date_text: str | None, head: int) -> None:
+    from bontrack.errors import InputError
 
     def go() -> None:
         if head < 0:
             raise InputError.one("--head", f"must be 0 or more, got {head}")
-        print_summary(on=parse_date("--date", date_text) if date_text else None, head=head)
+        print_summary(settings, on=parse_date("--date", date_text) if date_text else None, head=head)
 
     run(go)
 
 
-def run_demo_if_empty(*, patients: int, seed: int, force: bool = False) -> None:
+def run_demo_if_empty(settings: Settings, *, patients: int, seed: int, force: bool = False) -> None:
     """`make run`: build the demo when the registry has no patients, then summarise it."""
     from bontrack.db import transaction
+    from bontrack.errors import InputError
 
     def go() -> None:
         if force:
             raise InputError.one("--force", "cannot be combined with --if-empty (which never adds a clinic)")
         check_options(patients=patients, seed=seed)
-        with transaction(engine()) as db:
+        with transaction(engine(settings)) as db:
             empty = _count_patients(db) == 0
         if empty:
-            build_demo(patients=patients, seed=seed, force=False)
-        print_summary(on=None, head=15)
+            build_demo(settings, patients=patients, seed=seed, force=False)
+        print_summary(settings, on=None, head=15)
 
     run(go)
+
+
+def demo_command(
+    ctx: typer.Context,
+    patients: int = typer.Option(200, "--patients", help="How many synthetic patients (1 to 1,000,000)."),
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed builds the same clinic."),
+    force: bool = typer.Option(
+        False, "--force", help="Add a further demo clinic to a registry that already has patients."
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Build only when the registry has no patients; then print the summary."
+    ),
+) -> None:
+    """Build a synthetic clinic (fictional patients) through the services, in one transaction."""
+    if if_empty:
+        run_demo_if_empty(settings_of(ctx), patients=patients, seed=seed, force=force)
+    else:
+        demo(settings_of(ctx), patients=patients, seed=seed, force=force)
+
+
+def summary_command(
+    ctx: typer.Context,
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="Worklist day (default: the demo clinic's as-of date)."
+    ),
+    head: int = typer.Option(15, "--head", help="How many worklist rows to show."),
+) -> None:
+    """Patients, sessions by decision, overrides, adverse events, and the head of the worklist."""
+    summary(settings_of(ctx), date_text=date, head=head)

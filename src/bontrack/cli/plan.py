@@ -10,13 +10,7 @@ import json
 
 import typer
 
-from bontrack.clinical.cli import EXIT_BLOCK, EXIT_INVALID, read_json
-
-
-def _invalid(errors: list[object]) -> typer.Exit:
-    for err in errors:
-        typer.echo(f"error: {err}", err=True)
-    return typer.Exit(EXIT_INVALID)
+from bontrack.cli.common import EXIT_BLOCK, fail_each, read_json
 
 
 def plan_dose_command(
@@ -25,7 +19,7 @@ def plan_dose_command(
     ),
 ) -> None:
     """Propose a dose plan (sites, vials, dilution) within every limit, with the engine's decision."""
-    from bontrack.clinical.plan import PlanInputError
+    from bontrack.errors import PlanInputError
     from bontrack.planning.dose import PlanningError, parse_plan_dose_request, plan_dose
     from bontrack.planning.knowledge import load_planning
 
@@ -34,7 +28,7 @@ def plan_dose_command(
     try:
         result = plan_dose(parse_plan_dose_request(data, pk), pk)
     except PlanInputError as exc:
-        raise _invalid(list(exc.errors)) from None
+        fail_each(list(exc.errors))
     except PlanningError as exc:
         typer.echo(json.dumps({"planned": False, "reason": exc.reason, "source": exc.source}, indent=2))
         typer.echo(f"cannot plan: {exc.reason}", err=True)
@@ -50,7 +44,7 @@ def code_command(
     ),
 ) -> None:
     """Billing lines for an administered session: HCPCS with JW/JZ, procedure codes, NDC, warnings."""
-    from bontrack.clinical.plan import PlanInputError
+    from bontrack.errors import PlanInputError
     from bontrack.planning.billing import code_session
     from bontrack.planning.knowledge import load_planning
 
@@ -58,5 +52,5 @@ def code_command(
     try:
         result = code_session(data, load_planning())
     except PlanInputError as exc:
-        raise _invalid(list(exc.errors)) from None
+        fail_each(list(exc.errors))
     typer.echo(result.model_dump_json(indent=2))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
+
+from bontrack.cli.common import fail
 
 if TYPE_CHECKING:
     from bontrack.analytics.evidence import PooledEffect
@@ -32,11 +34,6 @@ METHOD_HELP = "tau^2 estimator: REML (default, as metafor) or DL (DerSimonian-La
 HKSJ_HELP = "Hartung-Knapp-Sidik-Jonkman standard error with a t(k-1) interval."
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
 def _read_table(path: Path, measure: str | None) -> StudyTable:
     from bontrack.analytics.evidence_csv import EvidenceInputError, read_studies
 
@@ -45,11 +42,11 @@ def _read_table(path: Path, measure: str | None) -> StudyTable:
     try:
         text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
+        fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
     try:
         return read_studies(text, measure)
     except EvidenceInputError as exc:
-        _fail(f"{name}: {exc}")
+        fail(f"{name}: {exc}")
 
 
 def _pool(table: StudyTable, method: str, hksj: bool) -> PooledEffect:
@@ -57,11 +54,11 @@ def _pool(table: StudyTable, method: str, hksj: bool) -> PooledEffect:
 
     chosen = method.upper()
     if chosen not in METHODS:
-        _fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+        fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     try:
         return pool(table.effects, method=chosen, hksj=hksj, measure=table.measure)
     except PoolingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @evidence_app.command("pool")
@@ -95,7 +92,7 @@ def trials_command(
         trials = load_trials()
         typer.echo(trials_csv(trials, outcome=outcome, include_unverified=include_unverified), nl=False)
     except TrialDataError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @evidence_app.command("forest")
@@ -117,7 +114,7 @@ def forest_command(
     try:
         forest_plot(table.effects, result, out, title=title)
     except (OSError, ValueError) as exc:
-        _fail(f"cannot write {out}: {exc}")
+        fail(f"cannot write {out}: {exc}")
     typer.echo(str(out))
 
 
@@ -134,7 +131,7 @@ def summary_command(
         trials = load_trials()
         summaries = [summarize(trials, outcome)] if outcome else summarize_all(trials)
     except TrialDataError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False))
         return

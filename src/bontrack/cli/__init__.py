@@ -1,0 +1,63 @@
+"""The `bontrack` command: one module per command group; faces parse, call and print.
+
+Heavy modules (pydantic, SQLAlchemy, Rich, numpy) load inside the commands, so `bontrack check`
+and `bontrack --help` start fast. Shared options, exit codes and formats: `bontrack.cli.common`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bontrack.cli import backup, check, data, demo, plan, report, serve, users
+from bontrack.cli.common import GlobalOptions
+from bontrack.cli.evidence import evidence_app
+from bontrack.cli.score import score_app
+
+app = typer.Typer(
+    name="bontrack",
+    help="Botulinum toxin + physical therapy pathway for chronic myofascial neck pain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        metavar="URL",
+        help="Registry database: sqlite:///PATH (default: sqlite:///bontrack.db, a file in the current "
+        "folder) or postgresql+psycopg://USER@HOST/DB. Also read from BONTRACK_DATABASE_URL.",
+    ),
+    actor: str | None = typer.Option(
+        None, "--actor", help="Who is recorded in the audit log (default: BONTRACK_ACTOR, else cli:<login>)."
+    ),
+) -> None:
+    """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
+    ctx.obj = GlobalOptions(database_url=db, actor=actor)
+
+
+app.command("check")(check.check_command)
+app.command("tour")(check.tour_command)
+app.command("plan-dose")(plan.plan_dose_command)
+app.command("code")(plan.code_command)
+app.add_typer(data.db_app, name="db")
+app.command("due")(data.due)
+app.command("export")(data.export)
+app.command("import")(data.import_)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
+app.add_typer(score_app, name="score")
+app.add_typer(evidence_app, name="evidence")
+app.command("demo")(demo.demo_command)
+app.command("summary")(demo.summary_command)
+app.command("report")(report.report)
+app.add_typer(users.user_app, name="user")
+app.command("serve")(serve.serve)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,144 @@
+"""`bontrack db upgrade`, `due`, `export` and `import`: the registry's schema, worklist and exchange."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from bontrack.cli.common import Format, choose_format, settings_of
+from bontrack.cli.registry import engine, parse_date, run
+
+db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the registry schema, or bring it up to this version (run `bontrack backup` first)."""
+    from bontrack.db import current_revision, upgrade
+
+    settings = settings_of(ctx)
+
+    def go() -> None:
+        eng = engine(settings, create=False)
+        before = current_revision(eng)
+        after = upgrade(eng)
+        url = eng.url.render_as_string(hide_password=True)
+        if before == after:
+            print(f"{url}: schema already at {after}")
+        else:
+            print(f"{url}: schema upgraded from {before or '(empty)'} to {after}")
+
+    run(go)
+
+
+def due(
+    ctx: typer.Context,
+    date: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="The day to plan for (default: today)."
+    ),
+    days: int = typer.Option(14, "--days", help="Also list what falls due within this many days."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id."),
+) -> None:
+    """The worklist: outcome visits, re-injection dates, physical-therapy visits; overdue first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bontrack.db import transaction
+    from bontrack.errors import InputError
+    from bontrack.scheduling.service import worklist
+
+    settings = settings_of(ctx)
+
+    def go() -> None:
+        chosen = choose_format(fmt, Format.table, Format.json)
+        if days < 0:
+            raise InputError.one("--days", f"must be 0 or more, got {days}")
+        today = parse_date("--date", date)
+        with transaction(engine(settings)) as db:
+            items = worklist(
+                db=db, actor=settings.resolved_actor(), today=today, horizon_days=days, clinic_id=clinic
+            )
+        if chosen is Format.json:
+            print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+            return
+        table = Table(title=f"Worklist on {today} (next {days} days)", show_lines=False)
+        for column in ("status", "due", "kind", "patient", "what"):
+            table.add_column(column)
+        colours = {"overdue": "bold red", "due": "yellow", "eligible": "green", "upcoming": "dim"}
+        for i in items:
+            table.add_row(
+                f"[{colours[i.status]}]{i.status}[/]", str(i.due_date), i.kind, i.record_number, i.what
+            )
+        Console().print(table if items else "Nothing due.")
+
+    run(go)
+
+
+def export(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv."),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
+    ),
+) -> None:
+    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), or CSV."""
+    from pathlib import Path
+
+    from bontrack.db import transaction
+    from bontrack.errors import InputError
+    from bontrack.exchange.jsonl import export_lines
+    from bontrack.exchange.tabular import export_csv
+
+    settings = settings_of(ctx)
+    actor = settings.resolved_actor()
+
+    def go() -> None:
+        chosen = choose_format(fmt, Format.jsonl, Format.csv)
+        path = Path(target)
+        with transaction(engine(settings)) as db:
+            if chosen is Format.csv:
+                if path.exists() and not path.is_dir():
+                    raise InputError.one("DIR", f"{target} is a file; give a folder for --format csv")
+                files = export_csv(db=db, actor=actor, folder=path)
+                print(f"wrote {len(files)} files to {path}/")
+                return
+            if path.is_dir():
+                raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
+            lines = export_lines(db=db, actor=actor, destination=str(path))
+            partial = path.with_name(path.name + ".partial")
+            try:
+                partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            except OSError as exc:
+                raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
+            partial.replace(path)  # the audit entries commit only once the file is complete
+        print(f"wrote {len(lines)} record versions to {path}")
+
+    run(go)
+
+
+def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
+    """Import a JSON Lines export, all or nothing; records already present are skipped."""
+    from pathlib import Path
+
+    from bontrack.db import transaction
+    from bontrack.errors import InputError
+    from bontrack.exchange.jsonl import import_lines
+
+    settings = settings_of(ctx)
+
+    def go() -> None:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
+        with transaction(engine(settings)) as db:
+            added = import_lines(
+                db=db, actor=settings.resolved_actor(), lines=text.splitlines(), source=str(path)
+            )
+        print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
+
+    run(go)

@@ -1,0 +1,70 @@
+"""Report section 4: how long the benefit of a cycle lasts (Kaplan-Meier and Turnbull)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
+from bontrack.reports.sections.common import MIN_JUDGED, value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Duration:
+    """Days from the injection until the benefit (an MCID of pain) was lost, over cycles with one."""
+
+    cycles_judged: int
+    cycles_with_benefit: int
+    events: int
+    censored: int
+    median_days: float | None
+    median_low: float | None
+    median_high: float | None
+    turnbull_median_low: float | None
+    turnbull_median_high: float | None
+    timeline: list[float]
+    survival: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+    censored_days: list[int]
+    event_days: list[int]
+    # per cycle with benefit: [last visit with benefit, loss visit or null if censored], in days
+    loss_intervals: list[tuple[int, int | None]]
+
+
+def duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
+    """The section from the pain rows of ``cycle_outcomes``; None with too few cycles."""
+    d = benefit_durations(nprs, mcid)
+    judged = int(nprs.dropna(subset=["baseline"])["session_id"].nunique())
+    if len(d) < MIN_JUDGED:
+        return None
+    km = kaplan_meier(d["days"], d["lost"])
+    lost = d["lost"].astype(bool)
+    upper = [float(x) if ok else math.inf for x, ok in zip(d["loss_days"], lost, strict=True)]
+    tb = turnbull([float(x) + 1 for x in d["benefit_days"]], upper)
+    return Duration(
+        cycles_judged=judged,
+        cycles_with_benefit=len(d),
+        events=km.events,
+        censored=int((~lost).sum()),
+        median_days=value(km.median),
+        median_low=value(km.median_low),
+        median_high=value(km.median_high),
+        turnbull_median_low=value(tb.median_low),
+        turnbull_median_high=value(tb.median_high),
+        timeline=km.timeline.tolist(),
+        survival=km.survival.tolist(),
+        ci_low=km.ci_low.tolist(),
+        ci_high=km.ci_high.tolist(),
+        censored_days=sorted(int(x) for x in d.loc[~lost, "days"]),
+        event_days=sorted(int(x) for x in d.loc[lost, "days"]),
+        loss_intervals=sorted(
+            (
+                (int(b), None if pd.isna(x) else int(x))
+                for b, x in zip(d["benefit_days"], d["loss_days"], strict=True)
+            ),
+            key=lambda pair: (pair[0], math.inf if pair[1] is None else pair[1]),
+        ),
+    )

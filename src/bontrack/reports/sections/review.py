@@ -1,0 +1,38 @@
+"""Report section 10: patients to stop and review (the worklist's rule on the report's frames)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bontrack.analytics.review import due_for_review
+from bontrack.knowledge.loader import KnowledgeBase
+from bontrack.reports.data import CohortFrames
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewRow:
+    """A patient by record number, their cycles and the date of their last session."""
+
+    record_number: str
+    cycles: int
+    last_session: str
+
+
+def review(frames: CohortFrames, kb: KnowledgeBase) -> list[ReviewRow]:
+    """The worklist's rule on the report's frames (analytics.review), listed by record number."""
+    due = due_for_review(frames.sessions, frames.measurements, kb)
+    if not due:
+        return []
+    # stop_and_review names patients as text; the frames may hold ids or integer codes (frames.coded)
+    numbers = dict(
+        zip(frames.patients["patient_id"].astype(str), frames.patients["record_number"], strict=True)
+    )
+    mine = frames.sessions.assign(patient_id=frames.sessions["patient_id"].astype(str))
+    mine = mine[mine["patient_id"].isin(due)]
+    n = mine.groupby("patient_id")["session_id"].size().to_dict()
+    last = mine.groupby("patient_id")["date"].max().dt.strftime("%Y-%m-%d").to_dict()
+    out = [
+        ReviewRow(record_number=str(numbers.get(pid, pid)), cycles=int(n[pid]), last_session=str(last[pid]))
+        for pid in due
+    ]
+    return sorted(out, key=lambda r: r.record_number)

@@ -1,0 +1,57 @@
+"""Report section 5: the mean course of a score over the first cycles (a mixed model's means)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bontrack.analytics.trajectories import fit_trajectory, visit_frame
+from bontrack.reports.sections.common import MIN_GROUP, TRAJECTORY_MAX_CYCLES
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrajectorySeries:
+    """One score's fitted mean and 95% interval at each visit of the first cycles."""
+
+    score: str
+    label: str
+    points: list[str]  # "C1 0w", "C1 2w", ...
+    cycle: list[int]
+    weeks: list[int]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+    n_patients: int
+    n_observations: int  # distinct scores used
+    scores_per_point: list[int]  # scores at each point (they sum to n_observations)
+    patients_per_point: list[int]
+
+
+def trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries | None:
+    """The series from one score's ``cycle_outcomes`` rows; None with too few patients or visits."""
+    if rows.empty:
+        return None
+    long = visit_frame(rows, max_cycle=TRAJECTORY_MAX_CYCLES)
+    long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
+    counts = long.groupby("visit")["patient_id"].nunique()
+    long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
+    if long["patient_id"].nunique() < MIN_GROUP or long["visit"].nunique() < 2:
+        return None
+    fit = fit_trajectory(long[["patient_id", "visit", "value"]])
+    cycles = [v // 1000 for v in fit.visits]
+    weeks = [v % 1000 for v in fit.visits]
+    return TrajectorySeries(
+        score=score,
+        label=label,
+        points=[f"C{c} {w}w" for c, w in zip(cycles, weeks, strict=True)],
+        cycle=cycles,
+        weeks=weeks,
+        mean=fit.mean,
+        low=fit.low,
+        high=fit.high,
+        n_patients=fit.n_patients,
+        n_observations=fit.n_observations,
+        scores_per_point=[int(n) for n in long.groupby("visit").size().reindex(fit.visits)],
+        patients_per_point=[int(n) for n in counts.reindex(fit.visits)],
+    )
