@@ -32,16 +32,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Dialect, Table, insert
 from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
-if TYPE_CHECKING:
-    from bontrack.records import VersionedRow
-
-R = TypeVar("R", bound="VersionedRow")
+from bontrack.storage.versioned import R, VersionedRow
 
 KEY = "bontrack.bulk"
 CHUNK = 5000

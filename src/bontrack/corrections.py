@@ -23,14 +23,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack import records
-from bontrack.audit.service import log
+from bontrack.actor import sees
 from bontrack.bulk import write_out_pending
 from bontrack.errors import ConflictError, InputError, require_reason
 from bontrack.records import R, VersionedRow
+from bontrack.storage.audit_log import log
+from bontrack.storage.versioned import newest_versions
 
 check_reason = require_reason  # the one "give a reason" check lives in bontrack.errors
 
@@ -97,19 +99,9 @@ def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_i
     withdrawn"); audited as reads."""
     write_out_pending(db)
     column = "patient_id"  # every record type a patient has indexes it
-    newest = (
-        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-        .where(row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id)))
-        .group_by(row_cls.id)
-        .subquery()
-    )
-    query = (
-        select(row_cls)
-        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-        .where(row_cls.withdrawn.is_(True))
-        .order_by(row_cls.recorded_at, row_cls.id)
-    )
-    rows = list(db.scalars(query))
+    among = row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id))
+    query = newest_versions(row_cls, among=among, withdrawn=True).order_by(row_cls.recorded_at, row_cls.id)
+    rows = [row for row in db.scalars(query) if sees(actor, row.clinic_id)]
     for row in rows:
         log(
             db,

@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import Session
 
 from bontrack.errors import InputError, SchemaError
+from bontrack.storage.base import Base as Base
+from bontrack.storage.unit import UnitOfWork
 
 ALLOWED_URLS = "sqlite:///PATH (a file) or postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
 
 
-class Base(DeclarativeBase):
-    """Declarative base of every bontrack table."""
+# the declarative base lives in bontrack.storage.base; re-exported for the models that import it here
 
 
 def make_engine(url: str) -> Engine:
@@ -132,5 +133,5 @@ def open_engine(url: str) -> Engine:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: committed when the block ends, rolled back entirely if it raises."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    with UnitOfWork(engine, expire_on_commit=False) as session, session.begin():
         yield session

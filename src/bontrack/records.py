@@ -10,149 +10,40 @@ both try to add version n+1 collide on the primary key, and the second one fails
 from __future__ import annotations
 
 import gc
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Integer,
     Select,
-    String,
-    Text,
-    and_,
     bindparam,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log, utcnow, write_pending
+from bontrack.actor import clinic_of
 from bontrack.bulk import KEY as BULK_KEY
 from bontrack.bulk import BulkWriter, write_out_pending
 from bontrack.bulk import active as bulk_writer
-from bontrack.errors import NotFoundError, WithdrawnError, not_found_message, require_reason
-from bontrack.schemas import UtcTime
+from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
+from bontrack.storage.audit_log import Attempt, log, mark_denied, utcnow, write_pending
 
-T = TypeVar("T", bound=BaseModel)
+# re-exported: the services import them from here
+from bontrack.storage.ids import ids_from as ids_from
+from bontrack.storage.ids import new_id as new_id
+from bontrack.storage.versioned import R as R
+from bontrack.storage.versioned import Stored as Stored
+from bontrack.storage.versioned import T as T
+from bontrack.storage.versioned import VersionedRow as VersionedRow
+from bontrack.storage.versioned import newest_versions
+from bontrack.storage.versioned import snapshot_of as snapshot_of
+from bontrack.storage.versioned import to_read as to_read
 
-
-class VersionedRow:
-    """Columns shared by every record table (mixed into each domain's model)."""
-
-    record_type: ClassVar[str]
-    index_fields: ClassVar[tuple[str, ...]] = ()
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    clinic_id: Mapped[str] = mapped_column(String(36), index=True)
-    withdrawn: Mapped[bool] = mapped_column(Boolean)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime)
-    recorded_by: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-    def snapshot(self) -> dict[str, Any]:
-        """The version as the audit log and the export see it."""
-        return {
-            "type": self.record_type,
-            "id": self.id,
-            "version": self.version,
-            "clinic_id": self.clinic_id,
-            "withdrawn": self.withdrawn,
-            "recorded_at": self.recorded_at.isoformat(),
-            "recorded_by": self.recorded_by,
-            "reason": self.reason,
-            "data": self.data,
-        }
-
-
-def snapshot_of(record_type: str, values: dict[str, Any]) -> dict[str, Any]:
-    """``VersionedRow.snapshot`` of a version given as its column values (no row object needed)."""
-    return {
-        "type": record_type,
-        "id": values["id"],
-        "version": values["version"],
-        "clinic_id": values["clinic_id"],
-        "withdrawn": values["withdrawn"],
-        "recorded_at": values["recorded_at"].isoformat(),
-        "recorded_by": values["recorded_by"],
-        "reason": values["reason"],
-        "data": values["data"],
-    }
-
-
-R = TypeVar("R", bound=VersionedRow)
-
-
-class Stored(BaseModel, Generic[T]):
-    """One version of a record, as services return it (``XRead`` = ``Stored[XCreate]``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    version: int
-    clinic_id: str
-    withdrawn: bool
-    recorded_at: UtcTime
-    recorded_by: str
-    reason: str | None
-    data: T
-
-
-_READS = "_bontrack_reads"
-
-
-def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
-    """A stored row as a typed read schema.
-
-    A saved version never changes, and Stored is frozen, so the validated read is kept on the row
-    and handed out again: services read the same records many times in one unit of work (the
-    decision engine's context, each follow-up's session), and re-validating was most of the cost.
-    """
-    reads: dict[type[BaseModel], Stored[Any]] = row.__dict__.setdefault(_READS, {})
-    cached = reads.get(schema)
-    if cached is None:
-        # the envelope comes from the stored row, already typed: only the content is validated
-        cached = reads[schema] = Stored.model_construct(
-            id=row.id,
-            version=row.version,
-            clinic_id=row.clinic_id,
-            withdrawn=row.withdrawn,
-            recorded_at=row.recorded_at,
-            recorded_by=row.recorded_by,
-            reason=row.reason,
-            # stored content was validated when saved: read it back as it is (no input bounds)
-            data=schema.model_validate(row.data, strict=False, context={"stored": True}),
-        )
-    return cached
-
-
-_id_source: ContextVar[Callable[[], str] | None] = ContextVar("bontrack_id_source", default=None)
-
-
-def new_id() -> str:
-    """A new record id: a random UUID, or the next one from ``ids_from`` inside that block."""
-    source = _id_source.get()
-    return source() if source is not None else str(uuid.uuid4())
-
-
-@contextmanager
-def ids_from(source: Callable[[], str]) -> Iterator[None]:
-    """Within the block, new records take their ids from ``source`` (the synthetic clinic's
-    pre-drawn ids, so a demo is identical for a seed)."""
-    token = _id_source.set(source)
-    try:
-        yield
-    finally:
-        _id_source.reset(token)
+# The row mixin, the read envelope and record ids live in bontrack.storage (which imports nothing
+# of ours that writes); they are re-exported here for the modules that import them from records.
 
 
 def _append(
@@ -173,7 +64,7 @@ def _append(
         "clinic_id": clinic_id,
         "withdrawn": withdrawn,
         "recorded_at": utcnow(),
-        "recorded_by": actor,
+        "recorded_by": str(actor),  # the name alone (an Actor also carries its role and clinic)
         "reason": reason,
         "data": data,
     }
@@ -215,7 +106,9 @@ def create(
     actor: str,
     record_id: str | None = None,
 ) -> R:
-    """Save version 1 of a new record and audit it."""
+    """Save version 1 of a new record and audit it (in a clinic the actor sees: else not found)."""
+    if clinic_of(actor) not in (None, clinic_id):
+        raise NotFoundError.one("clinic_id", not_found_message("clinic", clinic_id))
     row = _append(
         db,
         row_cls,
@@ -238,10 +131,30 @@ def create(
     return row
 
 
-def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str) -> R:
+def hidden(actor: str, row: VersionedRow, field: str) -> NotFoundError | None:
+    """The not-found error for a record of a clinic ``actor`` does not see (marked as a denied
+    attempt for the face to audit), in the very words a missing record gets; None if visible."""
+    scope = clinic_of(actor)
+    if scope is None or row.clinic_id == scope:
+        return None
+    attempt = Attempt(
+        str(actor),
+        record_type=row.record_type,
+        record_id=row.id,
+        clinic_id=row.clinic_id,
+        detail="a record of another clinic",
+    )
+    error = NotFoundError([FieldError(field, not_found_message(row.record_type, row.id))])
+    return mark_denied(error, attempt)
+
+
+def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str, actor: str) -> R:
     row = latest(db, row_cls, record_id)
     if row is None:
         raise NotFoundError.one(field, not_found_message(row_cls.record_type, record_id))
+    error = hidden(actor, row, field)
+    if error is not None:
+        raise error
     if row.withdrawn:
         raise WithdrawnError(field, row_cls.record_type, record_id, row.clinic_id)
     return row
@@ -250,14 +163,14 @@ def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str)
 def update(db: Session, *, row_cls: type[R], record_id: str, data: BaseModel, actor: str, reason: str) -> R:
     """Save a corrected version; the previous one stays readable in the history."""
     require_reason(reason, "corrected")
-    before = _current_or_raise(db, row_cls, record_id, "id")
+    before = _current_or_raise(db, row_cls, record_id, "id", actor)
     return _next_version(db, before, data.model_dump(mode="json"), actor, reason, withdrawn=False)
 
 
 def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
     """Mark a record withdrawn (a new version); nothing is deleted."""
     require_reason(reason, "withdrawn")
-    before = _current_or_raise(db, row_cls, record_id, "id")
+    before = _current_or_raise(db, row_cls, record_id, "id", actor)
     return _next_version(db, before, before.data, actor, reason, withdrawn=True)
 
 
@@ -315,7 +228,7 @@ def get(
     purpose: str | None = None,
 ) -> R:
     """The current version of a record (withdrawn records are not found); audited as a read."""
-    row = _current_or_raise(db, row_cls, record_id, field)
+    row = _current_or_raise(db, row_cls, record_id, field, actor)
     _audit_read(db, [row], actor, purpose)
     return row
 
@@ -340,19 +253,10 @@ def get_many(
     else:
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
-            newest = (
-                select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-                .where(row_cls.id.in_(chunk))
-                .group_by(row_cls.id)
-                .subquery()
-            )
-            query = (
-                select(row_cls)
-                .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-                .where(row_cls.withdrawn.is_(False))
-            )
+            query = newest_versions(row_cls, among=row_cls.id.in_(chunk))
             found.update((row.id, row) for row in db.scalars(query))
-    rows = [found[i] for i in wanted if i in found]
+    scope = clinic_of(actor)
+    rows = [found[i] for i in wanted if i in found and scope in (None, found[i].clinic_id)]
     _audit_read(db, rows, actor, purpose)
     return {row.id: row for row in rows}
 
@@ -366,6 +270,9 @@ def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> lis
     rows = list(db.scalars(select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version)))
     if not rows:
         raise NotFoundError.one("id", not_found_message(row_cls.record_type, record_id))
+    error = hidden(actor, rows[-1], "id")
+    if error is not None:
+        raise error
     _audit_read(db, rows, actor, "history")
     return rows
 
@@ -377,6 +284,8 @@ def find_current(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
+    if not _scope(actor, equal):
+        return []
     writer = bulk_writer(db)
     if writer is not None:
         rows = writer.find(row_cls, equal, lambda: _find_in_database(db, row_cls, equal))
@@ -384,6 +293,14 @@ def find_current(
         rows = _find_in_database(db, row_cls, equal)
     _audit_read(db, rows, actor, purpose)
     return rows
+
+
+def _scope(actor: str, equal: dict[str, Any]) -> bool:
+    """Limit a look-up to the actor's clinic (in place); False if it asks for another clinic."""
+    scope = clinic_of(actor)
+    if scope is None:
+        return True
+    return bool(equal.setdefault("clinic_id", scope) == scope)
 
 
 def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
@@ -406,17 +323,7 @@ def _find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
     candidates = select(row_cls.id).where(*conditions)
-    newest = (
-        select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-        .where(row_cls.id.in_(candidates))
-        .group_by(row_cls.id)
-        .subquery()
-    )
-    query = (
-        select(row_cls)
-        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-        .where(row_cls.withdrawn.is_(False), *conditions)
-    )
+    query = newest_versions(row_cls, among=row_cls.id.in_(candidates)).where(*conditions)
     return query.order_by(row_cls.recorded_at, row_cls.id)
 
 
@@ -440,17 +347,13 @@ def page_current(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
+    if not _scope(actor, equal):
+        return 0, []
     write_out_pending(db)
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
-    newest_query = select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
-    if conditions:  # narrow to records that ever matched; the newest version must still match
-        newest_query = newest_query.where(row_cls.id.in_(select(row_cls.id).where(*conditions)))
-    newest = newest_query.group_by(row_cls.id).subquery()
-    current = (
-        select(row_cls)
-        .join(newest, and_(row_cls.id == newest.c.rid, row_cls.version == newest.c.v))
-        .where(row_cls.withdrawn.is_(False), *conditions)
-    )
+    # narrow to records that ever matched; the newest version must still match
+    among = row_cls.id.in_(select(row_cls.id).where(*conditions)) if conditions else None
+    current = newest_versions(row_cls, among=among).where(*conditions)
     if containing is not None:
         text, fields = containing
         needle = text.strip().lower()

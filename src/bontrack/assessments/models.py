@@ -7,8 +7,8 @@ from typing import ClassVar
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bontrack.db import Base
 from bontrack.records import VersionedRow
+from bontrack.storage.base import Base
 
 
 class AssessmentRow(VersionedRow, Base):

@@ -11,7 +11,10 @@ from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician
+from bontrack.repository import Repository
 from bontrack.schemas import muscle_side_errors
+
+_ASSESSMENT = Repository(AssessmentRow, AssessmentCreate)
 
 
 def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
@@ -52,14 +55,12 @@ def update_assessment(
 
 def withdraw_assessment(*, db: Session, actor: str, assessment_id: str, reason: str) -> AssessmentRead:
     """Mark an assessment withdrawn (sessions already saved keep the decision they were saved with)."""
-    row = corrections.withdraw(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor, reason=reason)
-    return records.to_read(row, AssessmentCreate)
+    return _ASSESSMENT.withdraw(db, actor, assessment_id, reason)
 
 
 def assessment_history(*, db: Session, actor: str, assessment_id: str) -> list[AssessmentRead]:
     """Every version of an assessment, oldest first."""
-    rows = records.history(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor)
-    return [records.to_read(r, AssessmentCreate) for r in rows]
+    return _ASSESSMENT.history(db, actor, assessment_id)
 
 
 def latest_assessment(
@@ -77,8 +78,7 @@ def get_assessment(
     *, db: Session, actor: str, assessment_id: str, field: str = "assessment_id"
 ) -> AssessmentRead:
     """The current version of an assessment."""
-    row = records.get(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor, field=field)
-    return records.to_read(row, AssessmentCreate)
+    return _ASSESSMENT.get(db, actor, assessment_id, field=field)
 
 
 def assessments_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AssessmentRead]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bontrack.db import Base
+from bontrack.storage.base import Base
 
 ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export", "login")
 # ok: done. denied: refused (wrong password of a known user, a role without the right, a record

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bontrack.db import Base
+from bontrack.storage.base import Base
 
 ROLES = ("physician", "physical_therapist", "staff", "researcher", "admin")
 TOKEN_KINDS = ("session", "bearer")

@@ -32,8 +32,12 @@ from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.schemas import EpisodeRead, PatientRead
 from bontrack.patients.service import episode_of, get_clinician, get_patient, not_the_patients
+from bontrack.repository import Repository
 from bontrack.screening.service import latest_screening
 from bontrack.therapy.service import plan_active_on
+
+_ADVERSE_EVENT = Repository(AdverseEventRow, AdverseEventCreate)
+_INJECTION_SESSION = Repository(InjectionSessionRow, SessionRecord)
 
 
 def sessions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[SessionRead]:
@@ -46,8 +50,7 @@ def sessions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[Ses
 
 def get_session(*, db: Session, actor: str, session_id: str, field: str = "session_id") -> SessionRead:
     """The current version of a session."""
-    row = records.get(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor, field=field)
-    return records.to_read(row, SessionRecord)
+    return _INJECTION_SESSION.get(db, actor, session_id, field=field)
 
 
 def _check_document(
@@ -409,16 +412,12 @@ def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -
     clinician corrects the link of each (to the right session) or withdraws it with its own
     reason, then withdraws the session. See bontrack.corrections.
     """
-    row = corrections.withdraw(
-        db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor, reason=reason
-    )
-    return records.to_read(row, SessionRecord)
+    return _INJECTION_SESSION.withdraw(db, actor, session_id, reason)
 
 
 def session_history(*, db: Session, actor: str, session_id: str) -> list[SessionRead]:
     """Every version of a session, oldest first."""
-    rows = records.history(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor)
-    return [records.to_read(r, SessionRecord) for r in rows]
+    return _INJECTION_SESSION.history(db, actor, session_id)
 
 
 def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> str:
@@ -465,22 +464,19 @@ def update_adverse_event(
 
 def withdraw_adverse_event(*, db: Session, actor: str, event_id: str, reason: str) -> AdverseEventRead:
     """Mark an adverse event withdrawn (entered in error); the report stays in the history."""
-    row = corrections.withdraw(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor, reason=reason)
-    return records.to_read(row, AdverseEventCreate)
+    return _ADVERSE_EVENT.withdraw(db, actor, event_id, reason)
 
 
 def get_adverse_event(
     *, db: Session, actor: str, event_id: str, field: str = "adverse_event_id"
 ) -> AdverseEventRead:
     """The current version of an adverse event."""
-    row = records.get(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor, field=field)
-    return records.to_read(row, AdverseEventCreate)
+    return _ADVERSE_EVENT.get(db, actor, event_id, field=field)
 
 
 def adverse_event_history(*, db: Session, actor: str, event_id: str) -> list[AdverseEventRead]:
     """Every version of an adverse event, oldest first."""
-    rows = records.history(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor)
-    return [records.to_read(r, AdverseEventCreate) for r in rows]
+    return _ADVERSE_EVENT.history(db, actor, event_id)
 
 
 def adverse_events_of_session(*, db: Session, actor: str, session_id: str) -> list[AdverseEventRead]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import bontrack.kinds  # noqa: F401  (registers every table on Base.metadata)
-from bontrack.db import Base
+from bontrack.storage.base import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -12,6 +12,9 @@ from bontrack.injections.service import get_session
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
 from bontrack.patients.service import episode_of, not_the_patients
+from bontrack.repository import Repository
+
+_OUTCOME = Repository(OutcomeRow, OutcomeRecord)
 
 
 def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, OutcomeRecord]:
@@ -66,14 +69,12 @@ def update_outcome(
 
 def withdraw_outcome(*, db: Session, actor: str, outcome_id: str, reason: str) -> OutcomeRead:
     """Mark a measurement withdrawn (it leaves the chart, the reports and the cycle responses)."""
-    row = corrections.withdraw(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor, reason=reason)
-    return records.to_read(row, OutcomeRecord)
+    return _OUTCOME.withdraw(db, actor, outcome_id, reason)
 
 
 def outcome_history(*, db: Session, actor: str, outcome_id: str) -> list[OutcomeRead]:
     """Every version of a measurement, oldest first."""
-    rows = records.history(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor)
-    return [records.to_read(r, OutcomeRecord) for r in rows]
+    return _OUTCOME.history(db, actor, outcome_id)
 
 
 def score_answers(instrument: str, answers: Mapping[str, object]) -> OutcomeScores:
@@ -111,5 +112,4 @@ def outcomes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[Out
 
 def get_outcome(*, db: Session, actor: str, outcome_id: str, field: str = "outcome_id") -> OutcomeRead:
     """The current version of an outcome measurement."""
-    row = records.get(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor, field=field)
-    return records.to_read(row, OutcomeRecord)
+    return _OUTCOME.get(db, actor, outcome_id, field=field)

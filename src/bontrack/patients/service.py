@@ -17,6 +17,11 @@ from bontrack.patients.schemas import (
     PatientCreate,
     PatientRead,
 )
+from bontrack.repository import Repository
+
+_CLINIC = Repository(ClinicRow, ClinicCreate)
+_EPISODE = Repository(EpisodeRow, EpisodeCreate)
+_PATIENT = Repository(PatientRow, PatientCreate)
 
 
 def create_clinic(*, db: Session, actor: str, data: ClinicCreate) -> ClinicRead:
@@ -30,9 +35,7 @@ def create_clinic(*, db: Session, actor: str, data: ClinicCreate) -> ClinicRead:
 
 def get_clinic(*, db: Session, actor: str, clinic_id: str, field: str = "clinic_id") -> ClinicRead:
     """The current version of a clinic."""
-    return records.to_read(
-        records.get(db, row_cls=ClinicRow, record_id=clinic_id, actor=actor, field=field), ClinicCreate
-    )
+    return _CLINIC.get(db, actor, clinic_id, field=field)
 
 
 def create_clinician(*, db: Session, actor: str, clinic_id: str, data: ClinicianCreate) -> ClinicianRead:
@@ -87,8 +90,7 @@ def create_patient(*, db: Session, actor: str, clinic_id: str, data: PatientCrea
 
 def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patient_id") -> PatientRead:
     """The current version of a patient."""
-    row = records.get(db, row_cls=PatientRow, record_id=patient_id, actor=actor, field=field)
-    return records.to_read(row, PatientCreate)
+    return _PATIENT.get(db, actor, patient_id, field=field)
 
 
 def update_patient(
@@ -117,16 +119,12 @@ def withdraw_patient(*, db: Session, actor: str, patient_id: str, reason: str) -
     Refused while any current record of the patient remains (see bontrack.corrections for why):
     withdraw or correct those first.
     """
-    row = corrections.withdraw(db, row_cls=PatientRow, record_id=patient_id, actor=actor, reason=reason)
-    return records.to_read(row, PatientCreate)
+    return _PATIENT.withdraw(db, actor, patient_id, reason)
 
 
 def patient_history(*, db: Session, actor: str, patient_id: str) -> list[PatientRead]:
     """Every version of a patient, oldest first."""
-    return [
-        records.to_read(r, PatientCreate)
-        for r in records.history(db, row_cls=PatientRow, record_id=patient_id, actor=actor)
-    ]
+    return _PATIENT.history(db, actor, patient_id)
 
 
 def list_patients(*, db: Session, actor: str, clinic_id: str) -> list[PatientRead]:
@@ -146,8 +144,7 @@ def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRe
 
 def get_episode(*, db: Session, actor: str, episode_id: str, field: str = "episode_id") -> EpisodeRead:
     """The current version of an episode."""
-    row = records.get(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor, field=field)
-    return records.to_read(row, EpisodeCreate)
+    return _EPISODE.get(db, actor, episode_id, field=field)
 
 
 def update_episode(
@@ -166,14 +163,12 @@ def update_episode(
 
 def withdraw_episode(*, db: Session, actor: str, episode_id: str, reason: str) -> EpisodeRead:
     """Mark an episode withdrawn; refused while current records of the episode remain."""
-    row = corrections.withdraw(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor, reason=reason)
-    return records.to_read(row, EpisodeCreate)
+    return _EPISODE.withdraw(db, actor, episode_id, reason)
 
 
 def episode_history(*, db: Session, actor: str, episode_id: str) -> list[EpisodeRead]:
     """Every version of an episode, oldest first."""
-    rows = records.history(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor)
-    return [records.to_read(r, EpisodeCreate) for r in rows]
+    return _EPISODE.history(db, actor, episode_id)
 
 
 def episode_of(*, db: Session, actor: str, episode_id: str, patient_id: str) -> EpisodeRead:

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from bontrack import records
+from bontrack.actor import list_scope
 from bontrack.analytics.cycles import number_cycles
 from bontrack.analytics.review import cycle_response_rule, due_for_review, review_cycles
 from bontrack.dates import shift
@@ -66,6 +67,7 @@ def worklist(
     """
     if horizon_days < 0:
         raise ValueError("horizon_days must be >= 0")
+    clinic_id = list_scope(actor, clinic_id)
     purpose = "worklist"
     end = shift(today, horizon_days)
     kb = load_knowledge()
@@ -161,6 +163,7 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     ``review_frames``: the clinic's sessions and one score of its outcomes, one audit entry per
     record type); then only the patients to review are read, and audited one by one.
     """
+    clinic_id = list_scope(actor, clinic_id)
     kb = load_knowledge()
     purpose = "worklist: stop-and-review"
     rule = cycle_response_rule(kb)

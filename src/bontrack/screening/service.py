@@ -10,8 +10,11 @@ from bontrack import corrections, records
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import get_patient
+from bontrack.repository import Repository
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate, ScreeningRead
+
+_SCREENING = Repository(ScreeningRow, ScreeningCreate)
 
 
 def _check_ids(data: ScreeningCreate) -> None:
@@ -57,14 +60,12 @@ def update_screening(
 
 def withdraw_screening(*, db: Session, actor: str, screening_id: str, reason: str) -> ScreeningRead:
     """Mark a screening withdrawn (sessions already saved keep the decision they were saved with)."""
-    row = corrections.withdraw(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor, reason=reason)
-    return records.to_read(row, ScreeningCreate)
+    return _SCREENING.withdraw(db, actor, screening_id, reason)
 
 
 def screening_history(*, db: Session, actor: str, screening_id: str) -> list[ScreeningRead]:
     """Every version of a screening, oldest first."""
-    rows = records.history(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor)
-    return [records.to_read(r, ScreeningCreate) for r in rows]
+    return _SCREENING.history(db, actor, screening_id)
 
 
 def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: date) -> ScreeningRead | None:
@@ -81,8 +82,7 @@ def get_screening(
     *, db: Session, actor: str, screening_id: str, field: str = "screening_id"
 ) -> ScreeningRead:
     """The current version of a screening."""
-    row = records.get(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor, field=field)
-    return records.to_read(row, ScreeningCreate)
+    return _SCREENING.get(db, actor, screening_id, field=field)
 
 
 def screenings_of_patient(*, db: Session, actor: str, patient_id: str) -> list[ScreeningRead]:

@@ -9,8 +9,12 @@ from sqlalchemy.orm import Session
 from bontrack import corrections, records
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician, not_the_patients
+from bontrack.repository import Repository
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
+
+_THERAPY_PLAN = Repository(TherapyPlanRow, TherapyPlanCreate)
+_THERAPY_VISIT = Repository(TherapyVisitRow, TherapyVisitCreate)
 
 
 def _check_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> str:
@@ -48,14 +52,12 @@ def update_plan(
 
 def withdraw_plan(*, db: Session, actor: str, plan_id: str, reason: str) -> TherapyPlanRead:
     """Mark a therapy plan withdrawn; refused while current visits of the plan remain."""
-    row = corrections.withdraw(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor, reason=reason)
-    return records.to_read(row, TherapyPlanCreate)
+    return _THERAPY_PLAN.withdraw(db, actor, plan_id, reason)
 
 
 def plan_history(*, db: Session, actor: str, plan_id: str) -> list[TherapyPlanRead]:
     """Every version of a therapy plan, oldest first."""
-    rows = records.history(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor)
-    return [records.to_read(r, TherapyPlanCreate) for r in rows]
+    return _THERAPY_PLAN.history(db, actor, plan_id)
 
 
 def get_plan(*, db: Session, actor: str, plan_id: str, field: str = "plan_id") -> TherapyPlanRead:
@@ -124,20 +126,17 @@ def update_visit(
 
 def withdraw_visit(*, db: Session, actor: str, visit_id: str, reason: str) -> TherapyVisitRead:
     """Mark a therapy visit withdrawn."""
-    row = corrections.withdraw(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor, reason=reason)
-    return records.to_read(row, TherapyVisitCreate)
+    return _THERAPY_VISIT.withdraw(db, actor, visit_id, reason)
 
 
 def get_visit(*, db: Session, actor: str, visit_id: str, field: str = "visit_id") -> TherapyVisitRead:
     """The current version of a therapy visit."""
-    row = records.get(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor, field=field)
-    return records.to_read(row, TherapyVisitCreate)
+    return _THERAPY_VISIT.get(db, actor, visit_id, field=field)
 
 
 def visit_history(*, db: Session, actor: str, visit_id: str) -> list[TherapyVisitRead]:
     """Every version of a therapy visit, oldest first."""
-    rows = records.history(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor)
-    return [records.to_read(r, TherapyVisitCreate) for r in rows]
+    return _THERAPY_VISIT.history(db, actor, visit_id)
 
 
 def visits_of_plan(*, db: Session, actor: str, plan_id: str) -> list[TherapyVisitRead]:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bontrack.actor import Actor
 from bontrack.audit.service import (
     Attempt,
     denied_attempt,
@@ -35,7 +36,6 @@ from bontrack.auth.models import AuthTokenRow, UserRow
 from bontrack.auth.schemas import Role, UserRead
 from bontrack.auth.service import TokenOwner, digest, get_user_by_email, token_owner
 from bontrack.db import transaction
-from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message
 from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
 from bontrack.web.settings import WebSettings
@@ -126,18 +126,16 @@ def get_db(
 
     What a failed request leaves in the audit trail, written after the rollback in a transaction
     of its own: a denied attempt, one entry with outcome ``denied``; any other failure, the reads
-    it made, with outcome ``failed`` (its error message may quote what was read). A withdrawn
-    record of a clinic the user does not see is reported exactly like a missing one.
+    it made, with outcome ``failed`` (its error message may quote what was read). A record of a
+    clinic the user does not see, withdrawn or not, the services report exactly like a missing one.
     """
     kept: list[dict[str, Any]] = []
-    replacement: Exception | None = None
     try:
         with transaction(settings.engine) as db:
             try:
                 yield db
             except Exception as exc:
-                replacement = _hidden_withdrawal(request, exc)
-                attempt = denied_attempt(replacement or exc)
+                attempt = denied_attempt(exc)
                 if attempt is not None:
                     path = f"{request.method} {redact_path(request.url.path)}"
                     kept = [denied_entry(attempt, action=_action_of(request), detail=path)]
@@ -147,8 +145,6 @@ def get_db(
     except Exception:
         if kept:
             _write_kept(settings, kept)
-        if replacement is not None:
-            raise replacement from None
         raise
 
 
@@ -160,16 +156,6 @@ def _action_of(request: Request) -> str:
     if request.method == "DELETE" or request.url.path.endswith("/withdraw"):
         return "withdraw"
     return "create"
-
-
-def _hidden_withdrawal(request: Request, exc: Exception) -> Exception | None:
-    """A withdrawn record of another clinic: the same not-found error as a missing record."""
-    principal = getattr(request.state, "principal", None)
-    if not isinstance(exc, WithdrawnError) or not isinstance(principal, Principal):
-        return None
-    if principal.sees_clinic(exc.clinic_id):
-        return None
-    return not_visible(principal, exc.clinic_id, exc.record_type, exc.record_id, exc.field)
 
 
 def _write_kept(settings: WebSettings, rows: list[dict[str, Any]]) -> None:
@@ -194,15 +180,13 @@ class Principal:
     csrf_token: str | None
 
     @property
-    def actor(self) -> str:
-        return self.user.actor
+    def actor(self) -> Actor:
+        """Who acts, for the services: they return only the records of the user's clinic."""
+        return Actor(self.user.actor, clinic_id=self.user.clinic_id, role=self.user.role)
 
     @property
     def role(self) -> Role:
         return self.user.role
-
-    def sees_clinic(self, clinic_id: str) -> bool:
-        return self.user.clinic_id is None or self.user.clinic_id == clinic_id
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
@@ -347,26 +331,6 @@ def clinic_scope(principal: Principal, asked: str | None) -> str | None:
             )
         return principal.user.clinic_id
     return asked
-
-
-def visible(principal: Principal, clinic_id: str, record_type: str, record_id: str, field: str) -> None:
-    """A record of another clinic is not found, in the very words used for a missing one (the
-    service's: the same ``field``); the attempt is audited as denied."""
-    if not principal.sees_clinic(clinic_id):
-        raise not_visible(principal, clinic_id, record_type, record_id, field)
-
-
-def not_visible(
-    principal: Principal, clinic_id: str, record_type: str, record_id: str, field: str
-) -> NotFoundError:
-    attempt = Attempt(
-        principal.actor,
-        record_type=record_type,
-        record_id=record_id,
-        clinic_id=clinic_id,
-        detail="a record of another clinic",
-    )
-    return mark_denied(NotFoundError([FieldError(field, not_found_message(record_type, record_id))]), attempt)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from bontrack.web.deps import (
     Principal,
     SessionDep,
     require,
-    visible,
 )
 from bontrack.web.problems import Problem
 
@@ -49,9 +48,7 @@ def create_screening_record(
 @router.get("/screenings/{screening_id}", response_model=ScreeningRead)
 def read_screening(screening_id: RecordId, db: SessionDep, principal: Reader) -> ScreeningRead:
     """The current version of a screening."""
-    found = get_screening(db=db, actor=principal.actor, screening_id=screening_id)
-    visible(principal, found.clinic_id, "screening", screening_id, "screening_id")
-    return found
+    return get_screening(db=db, actor=principal.actor, screening_id=screening_id)
 
 
 @router.post("/assessments", status_code=201, response_model=AssessmentRead)
@@ -68,9 +65,7 @@ def create_assessment_record(
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead)
 def read_assessment(assessment_id: RecordId, db: SessionDep, principal: Reader) -> AssessmentRead:
     """The current version of an assessment."""
-    found = get_assessment(db=db, actor=principal.actor, assessment_id=assessment_id)
-    visible(principal, found.clinic_id, "assessment", assessment_id, "assessment_id")
-    return found
+    return get_assessment(db=db, actor=principal.actor, assessment_id=assessment_id)
 
 
 @router.post("/sessions/check", response_model=SessionRecord)
@@ -116,9 +111,7 @@ def create_session(data: SessionCreate, db: SessionDep, principal: Injector) -> 
 @router.get("/sessions/{session_id}", response_model=SessionRead)
 def read_session(session_id: RecordId, db: SessionDep, principal: Reader) -> SessionRead:
     """The current version of a session, with the decision it was saved with."""
-    found = injections.get_session(db=db, actor=principal.actor, session_id=session_id)
-    visible(principal, found.clinic_id, "injection_session", session_id, "session_id")
-    return found
+    return injections.get_session(db=db, actor=principal.actor, session_id=session_id)
 
 
 @router.post("/adverse-events", status_code=201, response_model=AdverseEventRead)

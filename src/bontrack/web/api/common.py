@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
-from bontrack.web.deps import Principal, current_user, visible
+from bontrack.web.deps import Principal, current_user
 from bontrack.web.problems import Problem
 
 # ids are UUIDs; anything else is turned away before it reaches the database
@@ -26,5 +26,4 @@ def patient_in_scope(
 ) -> PatientRead:
     """The patient a request names, if the user may see their clinic (else 404)."""
     patient = get_patient(db=db, actor=principal.actor, patient_id=patient_id, field=field)
-    visible(principal, patient.clinic_id, "patient", patient_id, field)
     return patient

@@ -25,7 +25,6 @@ from bontrack.web.deps import (
     SessionDep,
     clinic_scope,
     require,
-    visible,
 )
 
 router = APIRouter(prefix="/api", tags=["follow-up"], dependencies=AUTHENTICATED, responses=ERRORS)
@@ -43,16 +42,13 @@ def create_therapy_plan(data: TherapyPlanCreate, db: SessionDep, principal: Ther
 @router.get("/therapy/plans/{plan_id}", response_model=TherapyPlanRead)
 def read_therapy_plan(plan_id: RecordId, db: SessionDep, principal: Reader) -> TherapyPlanRead:
     """The current version of a therapy plan."""
-    found = therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
-    visible(principal, found.clinic_id, "therapy_plan", plan_id, "plan_id")
-    return found
+    return therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
 
 
 @router.get("/therapy/plans/{plan_id}/visits", response_model=list[TherapyVisitRead])
 def list_therapy_visits(plan_id: RecordId, db: SessionDep, principal: Reader) -> list[TherapyVisitRead]:
     """Visits recorded for a plan, by date."""
-    found = therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
-    visible(principal, found.clinic_id, "therapy_plan", plan_id, "plan_id")
+    therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)  # there, and of the user's clinic
     return therapy.visits_of_plan(db=db, actor=principal.actor, plan_id=plan_id)
 
 
@@ -75,9 +71,7 @@ def create_outcome(
 @router.get("/outcomes/{outcome_id}", response_model=OutcomeRead)
 def read_outcome(outcome_id: RecordId, db: SessionDep, principal: Reader) -> OutcomeRead:
     """The current version of an outcome measurement, with its scores."""
-    found = get_outcome(db=db, actor=principal.actor, outcome_id=outcome_id)
-    visible(principal, found.clinic_id, "outcome", outcome_id, "outcome_id")
-    return found
+    return get_outcome(db=db, actor=principal.actor, outcome_id=outcome_id)
 
 
 @router.get("/worklist", response_model=Page[DueItem])

@@ -28,7 +28,6 @@ from bontrack.web.deps import (
     SettingsDep,
     clinic_scope,
     require,
-    visible,
 )
 from bontrack.web.problems import ProblemError
 
@@ -113,7 +112,6 @@ def create_episode(
 def read_episode(episode_id: RecordId, db: SessionDep, principal: Reader) -> EpisodeRead:
     """The current version of an episode."""
     episode = patients.get_episode(db=db, actor=principal.actor, episode_id=episode_id)
-    visible(principal, episode.clinic_id, "episode", episode_id, "episode_id")
     return episode
 
 

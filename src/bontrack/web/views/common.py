@@ -9,9 +9,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import Attempt, mark_denied
+from bontrack.audit.service import Attempt, denied_attempt, mark_denied
 from bontrack.auth.schemas import Role
-from bontrack.errors import InputError, NotFoundError, WithdrawnError
+from bontrack.errors import InputError, NotFoundError
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
 from bontrack.web.deps import Principal, csrf_ok
@@ -19,6 +19,7 @@ from bontrack.web.forms import all_or_nothing, field_errors
 from bontrack.web.pages import templates
 
 T = TypeVar("T")
+P = TypeVar("P", bound=BaseException)
 
 
 async def form_items(request: Request) -> list[tuple[str, str]]:
@@ -113,30 +114,16 @@ def check_csrf(request: Request, principal: Principal, given: str | None) -> Non
 def patient_for(db: Session, principal: Principal, patient_id: str) -> PatientRead:
     """The patient, if the user may see their clinic (else a 404 page; the read is audited)."""
     try:
-        patient = get_patient(db=db, actor=principal.actor, patient_id=patient_id)
-    except WithdrawnError as exc:
-        raise not_found_page(principal, "patient", patient_id, exc.clinic_id) from None
-    except NotFoundError:
-        raise PageProblem(404, "Not found", NO_PATIENT) from None
-    if not principal.sees_clinic(patient.clinic_id):
-        raise not_found_page(principal, "patient", patient_id, patient.clinic_id)
-    return patient
+        return get_patient(db=db, actor=principal.actor, patient_id=patient_id)
+    except NotFoundError as exc:  # missing, withdrawn, or of another clinic (the service says which)
+        raise carry_denial(PageProblem(404, "Not found", NO_PATIENT), exc) from None
 
 
 NO_PATIENT = "There is no such patient."
 
 
-def not_found_page(principal: Principal, record_type: str, record_id: str, clinic_id: str) -> PageProblem:
-    """The 404 page of a missing patient; for a patient of another clinic the same page, and the
-    attempt is audited as denied."""
-    problem = PageProblem(404, "Not found", NO_PATIENT)
-    if principal.sees_clinic(clinic_id):
-        return problem
-    attempt = Attempt(
-        principal.actor,
-        record_type=record_type,
-        record_id=record_id,
-        clinic_id=clinic_id,
-        detail="a record of another clinic",
-    )
-    return mark_denied(problem, attempt)
+def carry_denial(problem: P, exc: BaseException) -> P:
+    """The page for a service's not-found error; when the service refused a record of another
+    clinic, the page carries that denied attempt, for the face to audit."""
+    attempt = denied_attempt(exc)
+    return problem if attempt is None else mark_denied(problem, attempt)

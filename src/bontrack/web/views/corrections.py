@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate
-from bontrack.audit.service import Attempt, mark_denied
 from bontrack.auth.schemas import Role
 from bontrack.correctable import CORRECTABLE
 from bontrack.errors import InputError, NotFoundError, reason_errors
@@ -59,6 +58,7 @@ from bontrack.web.views.common import (
     FormItems,
     PageProblem,
     allow,
+    carry_denial,
     check_csrf,
     csrf_of,
     page,
@@ -194,29 +194,12 @@ def _versions(
     missing = PageProblem(404, "Not found", f"There is no such {kind.label} in this chart.")
     try:
         rows = records.history(db, row_cls=kind.row, record_id=record_id, actor=principal.actor)
-    except NotFoundError:
-        raise missing from None
+    except NotFoundError as exc:
+        raise carry_denial(missing, exc) from None
     owner = rows[-1].id if kind.name == "patient" else rows[-1].data.get("patient_id")
-    if owner != patient.id:
-        raise _not_in_chart(missing, principal, kind, rows[-1])
+    if owner != patient.id:  # another patient's record (of this clinic: the service scopes)
+        raise missing
     return patient, list(rows)
-
-
-def _not_in_chart(
-    missing: PageProblem, principal: Principal, kind: PageKind, row: VersionedRow
-) -> PageProblem:
-    """Another patient's record is not in this chart (the page a missing one gets); one of
-    another clinic is also audited as a denied attempt."""
-    if principal.sees_clinic(row.clinic_id):
-        return missing
-    attempt = Attempt(
-        principal.actor,
-        record_type=kind.name,
-        record_id=row.id,
-        clinic_id=row.clinic_id,
-        detail="a record of another clinic",
-    )
-    return mark_denied(missing, attempt)
 
 
 def _current(
@@ -231,11 +214,11 @@ def _current(
         row = records.get(
             db, row_cls=kind.row, record_id=record_id, actor=principal.actor, purpose="correction"
         )
-    except NotFoundError:
-        raise missing from None
+    except NotFoundError as exc:
+        raise carry_denial(missing, exc) from None
     owner = row.id if kind.name == "patient" else row.data.get("patient_id")
-    if owner != patient.id:
-        raise _not_in_chart(missing, principal, kind, row)
+    if owner != patient.id:  # another patient's record (of this clinic: the service scopes)
+        raise missing
     return patient, row
 
 

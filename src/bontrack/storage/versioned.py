@@ -1,0 +1,139 @@
+"""Versioned rows: the columns every record table shares, and a stored version read as a schema.
+
+This module imports no writer (audit, bulk, records): those import it, so storage imports run one way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bontrack.schemas import UtcTime
+
+__all__ = ["R", "Stored", "T", "VersionedRow", "newest_versions", "snapshot_of", "to_read"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class VersionedRow:
+    """Columns shared by every record table (mixed into each domain's model)."""
+
+    record_type: ClassVar[str]
+    index_fields: ClassVar[tuple[str, ...]] = ()
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(String(36), index=True)
+    withdrawn: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The version as the audit log and the export see it."""
+        return {
+            "type": self.record_type,
+            "id": self.id,
+            "version": self.version,
+            "clinic_id": self.clinic_id,
+            "withdrawn": self.withdrawn,
+            "recorded_at": self.recorded_at.isoformat(),
+            "recorded_by": self.recorded_by,
+            "reason": self.reason,
+            "data": self.data,
+        }
+
+
+def snapshot_of(record_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``VersionedRow.snapshot`` of a version given as its column values (no row object needed)."""
+    return {
+        "type": record_type,
+        "id": values["id"],
+        "version": values["version"],
+        "clinic_id": values["clinic_id"],
+        "withdrawn": values["withdrawn"],
+        "recorded_at": values["recorded_at"].isoformat(),
+        "recorded_by": values["recorded_by"],
+        "reason": values["reason"],
+        "data": values["data"],
+    }
+
+
+R = TypeVar("R", bound=VersionedRow)
+
+
+class Stored(BaseModel, Generic[T]):
+    """One version of a record, as services return it (``XRead`` = ``Stored[XCreate]``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: int
+    clinic_id: str
+    withdrawn: bool
+    recorded_at: UtcTime
+    recorded_by: str
+    reason: str | None
+    data: T
+
+
+_READS = "_bontrack_reads"
+
+
+def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
+    """A stored row as a typed read schema.
+
+    A saved version never changes, and Stored is frozen, so the validated read is kept on the row
+    and handed out again: services read the same records many times in one unit of work (the
+    decision engine's context, each follow-up's session), and re-validating was most of the cost.
+    """
+    reads: dict[type[BaseModel], Stored[Any]] = row.__dict__.setdefault(_READS, {})
+    cached = reads.get(schema)
+    if cached is None:
+        # the envelope comes from the stored row, already typed: only the content is validated
+        cached = reads[schema] = Stored.model_construct(
+            id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            withdrawn=row.withdrawn,
+            recorded_at=row.recorded_at,
+            recorded_by=row.recorded_by,
+            reason=row.reason,
+            # stored content was validated when saved: read it back as it is (no input bounds)
+            data=schema.model_validate(row.data, strict=False, context={"stored": True}),
+        )
+    return cached
+
+
+def newest_versions(
+    row_cls: type[R], *, among: ColumnElement[bool] | None = None, withdrawn: bool = False
+) -> Select[R]:
+    """The newest version of each record of ``row_cls`` (the one query of "current" versions):
+    of the records whose ids satisfy ``among`` (e.g. ``row_cls.id.in_(...)``, so the database
+    narrows first), not withdrawn (or, ``withdrawn=True``, withdrawn)."""
+    newest = select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+    if among is not None:
+        newest = newest.where(among)
+    latest = newest.group_by(row_cls.id).subquery()
+    return (
+        select(row_cls)
+        .join(latest, and_(row_cls.id == latest.c.rid, row_cls.version == latest.c.v))
+        .where(row_cls.withdrawn.is_(withdrawn))
+    )

@@ -1,0 +1,490 @@
+"""Clinic scoping in the services: every service function, called by an actor of another clinic,
+finds nothing (an empty list, None, no page) or says the record is not there, in the very words
+a missing record gets; the same calls by an actor of the record's clinic do find it.
+
+The list of calls must name every public function of the domain services (a new one fails the
+completeness test until it is added here), except the few that read no clinic's records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bontrack.actor import Actor
+from bontrack.assessments import service as assessments
+from bontrack.db import transaction
+from bontrack.errors import NotFoundError, not_found_message
+from bontrack.injections import service as injections
+from bontrack.injections.schemas import AdverseEventCreate
+from bontrack.outcomes import service as outcomes
+from bontrack.outcomes.schemas import OutcomeCreate
+from bontrack.patients import service as patients
+from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, PatientCreate
+from bontrack.research import service as research
+from bontrack.scheduling import service as scheduling
+from bontrack.screening import service as screening
+from bontrack.therapy import service as therapy
+from bontrack.therapy.schemas import TherapyVisitCreate
+from factories import ACTOR, DAY, World, clinic_world, saved_session, session_input
+
+SERVICES: tuple[ModuleType, ...] = (
+    patients,
+    injections,
+    outcomes,
+    therapy,
+    screening,
+    assessments,
+    scheduling,
+    research,
+)
+# pure helpers: they take no actor and read no clinic's records
+READ_NOTHING = {
+    "injections.check_role",
+    "outcomes.score_answers",
+    "patients.not_the_patients",  # builds an error for the caller; reads nothing it returns
+    "research.pseudonym_key",
+    "research.pseudonym",
+    "research.age_band",
+    "scheduling.planned_therapy_dates",
+}
+
+
+@dataclass
+class Ids:
+    world: World
+    session_id: str
+    event_id: str
+    outcome_id: str
+    visit_id: str
+    screening_id: str
+    assessment_id: str
+    other_clinic_id: str
+
+
+Call = Callable[[Session, str, Ids], Any]
+LATER = DAY + dt.timedelta(days=60)
+
+
+def _event(ids: Ids) -> AdverseEventCreate:
+    return AdverseEventCreate(
+        patient_id=ids.world.patient_id,
+        session_id=ids.session_id,
+        event="dysphagia",
+        onset_date=DAY + dt.timedelta(days=3),
+        reported_date=DAY + dt.timedelta(days=5),
+        severity="mild",
+    )
+
+
+def _outcome(ids: Ids) -> OutcomeCreate:
+    return OutcomeCreate(
+        patient_id=ids.world.patient_id,
+        episode_id=ids.world.episode_id,
+        instrument="nprs",
+        date=DAY,
+        answers={"1": 6},
+    )
+
+
+def _visit(ids: Ids) -> TherapyVisitCreate:
+    return TherapyVisitCreate(
+        patient_id=ids.world.patient_id,
+        plan_id=ids.world.plan_id,
+        date=DAY,
+        therapist_id=ids.world.clinician_id,
+    )
+
+
+def _current_data(db: Session, get: Callable[..., Any], **key: str) -> Any:
+    return get(db=db, actor=ACTOR, **key).data
+
+
+def _patient_data() -> PatientCreate:
+    return PatientCreate(
+        record_number="P-900", name="Other Patient", birth_date=dt.date(1980, 1, 1), sex="male"
+    )
+
+
+WHY = "entered for the wrong patient"
+# every call: (db, actor, ids) -> result
+CALLS: dict[str, Call] = {
+    # patients
+    "patients.create_clinic": None,  # type: ignore[dict-item]  # a new clinic: see the test below
+    "patients.get_clinic": lambda db, a, i: patients.get_clinic(db=db, actor=a, clinic_id=i.world.clinic_id),
+    "patients.create_clinician": lambda db, a, i: patients.create_clinician(
+        db=db, actor=a, clinic_id=i.world.clinic_id, data=ClinicianCreate(name="Dr X", role="physician")
+    ),
+    "patients.clinicians_of_clinic": lambda db, a, i: patients.clinicians_of_clinic(
+        db=db, actor=a, clinic_id=i.world.clinic_id
+    ),
+    "patients.get_clinician": lambda db, a, i: patients.get_clinician(
+        db=db, actor=a, clinician_id=i.world.clinician_id, clinic_id=i.world.clinic_id
+    ),
+    "patients.create_patient": lambda db, a, i: patients.create_patient(
+        db=db, actor=a, clinic_id=i.world.clinic_id, data=_patient_data()
+    ),
+    "patients.get_patient": lambda db, a, i: patients.get_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    "patients.update_patient": lambda db, a, i: patients.update_patient(
+        db=db,
+        actor=a,
+        patient_id=i.world.patient_id,
+        data=_current_data(db, patients.get_patient, patient_id=i.world.patient_id),
+        reason=WHY,
+    ),
+    "patients.withdraw_patient": lambda db, a, i: patients.withdraw_patient(
+        db=db, actor=a, patient_id=i.world.patient_id, reason=WHY
+    ),
+    "patients.patient_history": lambda db, a, i: patients.patient_history(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    "patients.list_patients": lambda db, a, i: patients.list_patients(
+        db=db, actor=a, clinic_id=i.world.clinic_id
+    ),
+    "patients.create_episode": lambda db, a, i: patients.create_episode(
+        db=db, actor=a, data=_current_data(db, patients.get_episode, episode_id=i.world.episode_id)
+    ),
+    "patients.get_episode": lambda db, a, i: patients.get_episode(
+        db=db, actor=a, episode_id=i.world.episode_id
+    ),
+    "patients.update_episode": lambda db, a, i: patients.update_episode(
+        db=db,
+        actor=a,
+        episode_id=i.world.episode_id,
+        data=_current_data(db, patients.get_episode, episode_id=i.world.episode_id),
+        reason=WHY,
+    ),
+    "patients.withdraw_episode": lambda db, a, i: patients.withdraw_episode(
+        db=db, actor=a, episode_id=i.world.episode_id, reason=WHY
+    ),
+    "patients.episode_history": lambda db, a, i: patients.episode_history(
+        db=db, actor=a, episode_id=i.world.episode_id
+    ),
+    "patients.episode_of": lambda db, a, i: patients.episode_of(
+        db=db, actor=a, episode_id=i.world.episode_id, patient_id=i.world.patient_id
+    ),
+    "patients.page_patients": lambda db, a, i: patients.page_patients(
+        db=db, actor=a, clinic_id=None, limit=10, offset=0
+    )[1],
+    "patients.episodes_of_patient": lambda db, a, i: patients.episodes_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    # injections
+    "injections.sessions_of_patient": lambda db, a, i: injections.sessions_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    "injections.get_session": lambda db, a, i: injections.get_session(
+        db=db, actor=a, session_id=i.session_id
+    ),
+    "injections.cycle_responses": lambda db, a, i: injections.cycle_responses(
+        db=db,
+        actor=a,
+        patient_id=i.world.patient_id,
+        sessions=injections.sessions_of_patient(db=db, actor=a, patient_id=i.world.patient_id),
+    ),
+    "injections.judge": lambda db, a, i: injections.judge(
+        db=db, actor=a, data=session_input(i.world, day=LATER)
+    ),
+    "injections.create_session": lambda db, a, i: injections.create_session(
+        db=db, actor=a, data=session_input(i.world, day=LATER)
+    ),
+    "injections.update_session": lambda db, a, i: injections.update_session(
+        db=db, actor=a, session_id=i.session_id, data=session_input(i.world, units=20), reason=WHY
+    ),
+    "injections.withdraw_session": lambda db, a, i: injections.withdraw_session(
+        db=db, actor=a, session_id=i.session_id, reason=WHY
+    ),
+    "injections.session_history": lambda db, a, i: injections.session_history(
+        db=db, actor=a, session_id=i.session_id
+    ),
+    "injections.report_adverse_event": lambda db, a, i: injections.report_adverse_event(
+        db=db, actor=a, data=_event(i)
+    ),
+    "injections.update_adverse_event": lambda db, a, i: injections.update_adverse_event(
+        db=db, actor=a, event_id=i.event_id, data=_event(i), reason=WHY
+    ),
+    "injections.withdraw_adverse_event": lambda db, a, i: injections.withdraw_adverse_event(
+        db=db, actor=a, event_id=i.event_id, reason=WHY
+    ),
+    "injections.get_adverse_event": lambda db, a, i: injections.get_adverse_event(
+        db=db, actor=a, event_id=i.event_id
+    ),
+    "injections.adverse_event_history": lambda db, a, i: injections.adverse_event_history(
+        db=db, actor=a, event_id=i.event_id
+    ),
+    "injections.adverse_events_of_session": lambda db, a, i: injections.adverse_events_of_session(
+        db=db, actor=a, session_id=i.session_id
+    ),
+    "injections.adverse_events_of_patient": lambda db, a, i: injections.adverse_events_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    # outcomes
+    "outcomes.record_outcome": lambda db, a, i: outcomes.record_outcome(db=db, actor=a, data=_outcome(i)),
+    "outcomes.update_outcome": lambda db, a, i: outcomes.update_outcome(
+        db=db, actor=a, outcome_id=i.outcome_id, data=_outcome(i), reason=WHY
+    ),
+    "outcomes.withdraw_outcome": lambda db, a, i: outcomes.withdraw_outcome(
+        db=db, actor=a, outcome_id=i.outcome_id, reason=WHY
+    ),
+    "outcomes.outcome_history": lambda db, a, i: outcomes.outcome_history(
+        db=db, actor=a, outcome_id=i.outcome_id
+    ),
+    "outcomes.outcomes_of_patient": lambda db, a, i: outcomes.outcomes_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    "outcomes.get_outcome": lambda db, a, i: outcomes.get_outcome(db=db, actor=a, outcome_id=i.outcome_id),
+    # therapy
+    "therapy.create_plan": lambda db, a, i: therapy.create_plan(
+        db=db, actor=a, data=_current_data(db, therapy.get_plan, plan_id=i.world.plan_id)
+    ),
+    "therapy.update_plan": lambda db, a, i: therapy.update_plan(
+        db=db,
+        actor=a,
+        plan_id=i.world.plan_id,
+        data=_current_data(db, therapy.get_plan, plan_id=i.world.plan_id),
+        reason=WHY,
+    ),
+    "therapy.withdraw_plan": lambda db, a, i: therapy.withdraw_plan(
+        db=db, actor=a, plan_id=i.world.plan_id, reason=WHY
+    ),
+    "therapy.plan_history": lambda db, a, i: therapy.plan_history(db=db, actor=a, plan_id=i.world.plan_id),
+    "therapy.get_plan": lambda db, a, i: therapy.get_plan(db=db, actor=a, plan_id=i.world.plan_id),
+    "therapy.plans_of_episode": lambda db, a, i: therapy.plans_of_episode(
+        db=db, actor=a, episode_id=i.world.episode_id
+    ),
+    "therapy.plan_active_on": lambda db, a, i: therapy.plan_active_on(
+        db=db, actor=a, episode_id=i.world.episode_id, on=DAY
+    ),
+    "therapy.record_visit": lambda db, a, i: therapy.record_visit(db=db, actor=a, data=_visit(i)),
+    "therapy.update_visit": lambda db, a, i: therapy.update_visit(
+        db=db, actor=a, visit_id=i.visit_id, data=_visit(i), reason=WHY
+    ),
+    "therapy.withdraw_visit": lambda db, a, i: therapy.withdraw_visit(
+        db=db, actor=a, visit_id=i.visit_id, reason=WHY
+    ),
+    "therapy.get_visit": lambda db, a, i: therapy.get_visit(db=db, actor=a, visit_id=i.visit_id),
+    "therapy.visit_history": lambda db, a, i: therapy.visit_history(db=db, actor=a, visit_id=i.visit_id),
+    "therapy.visits_of_plan": lambda db, a, i: therapy.visits_of_plan(
+        db=db, actor=a, plan_id=i.world.plan_id
+    ),
+    "therapy.plans_of_patient": lambda db, a, i: therapy.plans_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    "therapy.visits_of_patient": lambda db, a, i: therapy.visits_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    # screening
+    "screening.create_screening": lambda db, a, i: screening.create_screening(
+        db=db, actor=a, data=_current_data(db, screening.get_screening, screening_id=i.screening_id)
+    ),
+    "screening.update_screening": lambda db, a, i: screening.update_screening(
+        db=db,
+        actor=a,
+        screening_id=i.screening_id,
+        data=_current_data(db, screening.get_screening, screening_id=i.screening_id),
+        reason=WHY,
+    ),
+    "screening.withdraw_screening": lambda db, a, i: screening.withdraw_screening(
+        db=db, actor=a, screening_id=i.screening_id, reason=WHY
+    ),
+    "screening.screening_history": lambda db, a, i: screening.screening_history(
+        db=db, actor=a, screening_id=i.screening_id
+    ),
+    "screening.latest_screening": lambda db, a, i: screening.latest_screening(
+        db=db, actor=a, patient_id=i.world.patient_id, on_or_before=LATER
+    ),
+    "screening.get_screening": lambda db, a, i: screening.get_screening(
+        db=db, actor=a, screening_id=i.screening_id
+    ),
+    "screening.screenings_of_patient": lambda db, a, i: screening.screenings_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    # assessments
+    "assessments.create_assessment": lambda db, a, i: assessments.create_assessment(
+        db=db, actor=a, data=_current_data(db, assessments.get_assessment, assessment_id=i.assessment_id)
+    ),
+    "assessments.update_assessment": lambda db, a, i: assessments.update_assessment(
+        db=db,
+        actor=a,
+        assessment_id=i.assessment_id,
+        data=_current_data(db, assessments.get_assessment, assessment_id=i.assessment_id),
+        reason=WHY,
+    ),
+    "assessments.withdraw_assessment": lambda db, a, i: assessments.withdraw_assessment(
+        db=db, actor=a, assessment_id=i.assessment_id, reason=WHY
+    ),
+    "assessments.assessment_history": lambda db, a, i: assessments.assessment_history(
+        db=db, actor=a, assessment_id=i.assessment_id
+    ),
+    "assessments.latest_assessment": lambda db, a, i: assessments.latest_assessment(
+        db=db, actor=a, episode_id=i.world.episode_id, on_or_before=LATER
+    ),
+    "assessments.get_assessment": lambda db, a, i: assessments.get_assessment(
+        db=db, actor=a, assessment_id=i.assessment_id
+    ),
+    "assessments.assessments_of_patient": lambda db, a, i: assessments.assessments_of_patient(
+        db=db, actor=a, patient_id=i.world.patient_id
+    ),
+    # scheduling and research: lists of every clinic the actor sees
+    "scheduling.worklist": lambda db, a, i: scheduling.worklist(db=db, actor=a, today=DAY, horizon_days=120),
+    "scheduling.stop_and_review": lambda db, a, i: scheduling.stop_and_review(db=db, actor=a),
+    "research.deidentified_patients": lambda db, a, i: research.deidentified_patients(
+        db=db, actor=a, clinic_id=None, limit=10, offset=0, on=DAY
+    )[1],
+}
+# the clinic's own actor gets nothing here either, for a reason of the data, not of scoping
+EMPTY_FOR_EVERYONE = {"scheduling.stop_and_review"}  # no patient has two cycles without response
+
+
+def _public_functions() -> set[str]:
+    found = set()
+    for module in SERVICES:
+        short = module.__name__.split(".")[1]
+        for name, value in vars(module).items():
+            if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_"):
+                found.add(f"{short}.{name}")
+    return found
+
+
+def test_every_service_function_is_called_here() -> None:
+    assert set(CALLS) == _public_functions() - READ_NOTHING
+    assert _public_functions() >= READ_NOTHING
+
+
+@pytest.fixture
+def setting(engine: Engine) -> tuple[Ids, Actor, Actor]:
+    """Clinic A with one record of every kind; an actor of clinic A and one of clinic B."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        session = saved_session(db, world)
+        event = injections.report_adverse_event(
+            db=db,
+            actor=ACTOR,
+            data=AdverseEventCreate(
+                patient_id=world.patient_id,
+                session_id=session.id,
+                event="dysphagia",
+                onset_date=DAY + dt.timedelta(days=2),
+                reported_date=DAY + dt.timedelta(days=4),
+                severity="mild",
+            ),
+        )
+        outcome = outcomes.record_outcome(
+            db=db,
+            actor=ACTOR,
+            data=OutcomeCreate(
+                patient_id=world.patient_id,
+                episode_id=world.episode_id,
+                instrument="nprs",
+                date=DAY,
+                answers={"1": 7},
+            ),
+        )
+        visit = therapy.record_visit(
+            db=db,
+            actor=ACTOR,
+            data=TherapyVisitCreate(
+                patient_id=world.patient_id, plan_id=world.plan_id, date=DAY, therapist_id=world.clinician_id
+            ),
+        )
+        (screened, *_) = screening.screenings_of_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+        (assessed,) = assessments.assessments_of_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+        other = patients.create_clinic(db=db, actor=ACTOR, data=ClinicCreate(name="Southside Clinic"))
+        patients.create_clinician(
+            db=db, actor=ACTOR, clinic_id=other.id, data=ClinicianCreate(name="Dr B", role="physician")
+        )
+    ids = Ids(world, session.id, event.id, outcome.id, visit.id, screened.id, assessed.id, other.id)
+    own = Actor("a:doctor", clinic_id=world.clinic_id, role="physician")
+    stranger = Actor("b:doctor", clinic_id=other.id, role="physician")
+    return ids, own, stranger
+
+
+class _Undo(Exception):
+    """Raised to roll back a call's transaction, carrying what the call returned."""
+
+
+def _run(engine: Engine, call: Call, actor: Actor, ids: Ids) -> Any:
+    try:
+        with transaction(engine) as db:
+            raise _Undo(call(db, actor, ids))
+    except _Undo as undo:
+        return undo.args[0]
+
+
+def _nothing(result: Any) -> bool:
+    return result is None or result is False or (isinstance(result, list | dict | tuple) and not result)
+
+
+def test_an_actor_of_another_clinic_gets_nothing_or_not_found(
+    engine: Engine, setting: tuple[Ids, Actor, Actor]
+) -> None:
+    ids, _, stranger = setting
+    leaks: list[str] = []
+    for name, call in sorted(CALLS.items()):
+        if call is None:
+            continue
+        try:
+            result = _run(engine, call, stranger, ids)
+        except NotFoundError as error:
+            ((field, message),) = [(e.field, e.message) for e in error.errors]
+            if not message.startswith("no ") or " with id " not in message:
+                leaks.append(f"{name}: not found in other words: {field}: {message}")
+            continue
+        if not _nothing(result):
+            leaks.append(f"{name}: returned {result!r:.200}")
+    assert leaks == []
+
+
+def test_the_same_calls_by_the_clinics_own_actor_find_the_records(
+    engine: Engine, setting: tuple[Ids, Actor, Actor]
+) -> None:
+    ids, own, _ = setting
+    blind: list[str] = []
+    for name, call in sorted(CALLS.items()):
+        if call is None:
+            continue
+        try:
+            result = _run(engine, call, own, ids)
+        except NotFoundError as error:
+            blind.append(f"{name}: {error}")
+            continue
+        except Exception:  # a rule of the data (a conflict, a decision): the record was found
+            continue
+        if _nothing(result) and name not in EMPTY_FOR_EVERYONE:
+            blind.append(f"{name}: nothing")
+    assert blind == []
+
+
+def test_another_clinics_record_is_not_found_in_the_words_of_a_missing_one(
+    engine: Engine, setting: tuple[Ids, Actor, Actor]
+) -> None:
+    ids, _, stranger = setting
+    with transaction(engine) as db:
+        with pytest.raises(NotFoundError) as hidden:
+            patients.get_patient(db=db, actor=stranger, patient_id=ids.world.patient_id)
+        with pytest.raises(NotFoundError) as missing:
+            patients.get_patient(db=db, actor=stranger, patient_id="no-such-patient")
+    assert hidden.value.errors[0].field == missing.value.errors[0].field == "patient_id"
+    assert hidden.value.errors[0].message == not_found_message("patient", ids.world.patient_id)
+
+
+def test_a_new_clinic_can_be_made_only_by_an_actor_of_every_clinic(
+    engine: Engine, setting: tuple[Ids, Actor, Actor]
+) -> None:
+    _, own, _ = setting
+    with transaction(engine) as db, pytest.raises(NotFoundError):
+        patients.create_clinic(db=db, actor=own, data=ClinicCreate(name="Annex"))
+    with transaction(engine) as db:
+        assert (
+            patients.create_clinic(db=db, actor=ACTOR, data=ClinicCreate(name="Annex")).data.name == "Annex"
+        )
