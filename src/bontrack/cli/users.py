@@ -188,7 +188,7 @@ def demo_logins(settings: Settings) -> None:
             if clinic is None:
                 raise InputError.one("--db", "the registry has no clinic yet; run `bontrack demo` first")
             people = _demo_clinicians(db, actor, clinic)
-            print("Demo logins (for a demo on this machine only; the passwords are public):")
+            shown = []
             for role in ROLES:
                 email = f"{role.replace('_', '-')}@{DEMO_DOMAIN}"
                 if get_user_by_email(db=db, email=email) is None:
@@ -201,7 +201,10 @@ def demo_logins(settings: Settings) -> None:
                         clinician_id=people.get(role) if works_at else None,
                     )
                     create_user(db=db, actor=actor, data=data, now=utcnow())
-                print(f"  {role:<19} {email:<36} {demo_password(role)}")
+                shown.append(f"  {role:<19} {email:<36} {demo_password(role)}")
+        # printed once the users are saved: a closed pipe (`| head`) cannot undo them
+        print("Demo logins (for a demo on this machine only; the passwords are public):")
+        print("\n".join(shown))
 
     run(go)
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bontrack import __version__
 from bontrack.db import transaction
-from bontrack.web import outage, pages, problems, report_page
+from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
@@ -86,6 +86,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    app.state.error_page = error_page.render
 
     app.add_middleware(SecurityHeaders)
 

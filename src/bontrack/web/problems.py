@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -106,38 +104,11 @@ async def error_page(
     message: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The app's error page for a browser: the words for the status, the user's navigation if
-    they are logged in, and a way back."""
-    from bontrack.web.pages import templates
-
-    title, words = PAGE_WORDS.get(status, PAGE_WORDS[500 if status >= 500 else 400])
-    user = getattr(request.state, "principal", None)
-    if user is None:
-        user = await _session_user(request)
-    return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"user": user, "title": title, "message": message or words},
-        status_code=status,
-        headers=headers,
-    )
-
-
-async def _session_user(request: Request) -> Any:
-    """The logged-in user of the session cookie, if any (an unknown URL has no route that looked)."""
-    from bontrack.web.deps import SESSION_COOKIE, Principal, in_transaction, session_owner
-
-    cookie = request.cookies.get(SESSION_COOKIE)
-    settings = getattr(request.app.state, "settings", None)
-    if not cookie or settings is None:
-        return None
-    try:
-        owner = await in_transaction(
-            settings, lambda db: session_owner(db, cookie, settings.clock(), settings)
-        )
-    except Exception:  # the error page must not fail: without the database, no navigation
-        return None
-    return None if owner is None else Principal(owner.user, "session", owner.csrf_token)
+    """The app's error page for a browser (web/error_page.py renders it; the app registers it on
+    its state, so this module needs neither the templates nor the session look-up)."""
+    render = request.app.state.error_page
+    response: Response = await render(request, status, message, headers)
+    return response
 
 
 def install(app: FastAPI) -> None:
