@@ -48,7 +48,6 @@ SERVICES: tuple[ModuleType, ...] = (
 )
 # pure helpers: they take no actor and read no clinic's records
 READ_NOTHING = {
-    "injections.check_role",
     "outcomes.score_answers",
     "patients.not_the_patients",  # builds an error for the caller; reads nothing it returns
     "research.pseudonym_key",

@@ -8,18 +8,19 @@ episode, and every earlier session of the patient.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bontrack import corrections, records
 from bontrack.assessments.service import latest_assessment
-from bontrack.audit.service import log
 from bontrack.clinical.decision import decide
 from bontrack.clinical.findings import Decision
 from bontrack.clinical.plan import ProposedSession, parse_check_request
-from bontrack.errors import FieldError, InputError, PlanInputError, RefusedError
+from bontrack.errors import FieldError, InputError, PlanInputError
+from bontrack.injections.authority import Author as Author
+from bontrack.injections.authority import audit_override, check_injector, check_override
+from bontrack.injections.authority import check_role as check_role
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import (
     AdverseEventCreate,
@@ -228,129 +229,22 @@ def judge(
     return stored, decision
 
 
-# A clinician record's role in the words of the check input's plan.injector_role.
-_CHECK_ROLE = {"physiotherapist": "physical_therapist"}
-
-
-def check_role(clinician_role: str) -> str:
-    return _CHECK_ROLE.get(clinician_role, clinician_role)
-
-
-@dataclass(frozen=True)
-class Author:
-    """The logged-in user who saves a session, through the web page or the API.
-
-    ``clinician_id``: the user's own clinician record (None: the account is not linked to one).
-    A block is overridden only by its author, as themself. Writers that are not a person (the
-    synthetic clinic, an import) pass no Author: their records carry the override as written.
-    """
-
-    clinician_id: str | None
-
-
-def _check_injector(*, db: Session, actor: str, data: SessionCreate, clinic_id: str) -> None:
-    """The injector of a saved session is a clinician of the clinic whose role may inject."""
-    person = get_clinician(
-        db=db, actor=actor, clinician_id=data.injector_id, clinic_id=clinic_id, field="injector_id"
-    )
-    allowed = load_knowledge().files.pathway.injector_roles.roles
-    if check_role(person.data.role) not in allowed:
-        raise InputError.one(
-            "injector_id",
-            f"{person.data.name} is recorded as {person.data.role}; only a "
-            f"{' or '.join(r.replace('_', ' ') for r in allowed)} may inject: choose the injecting physician",
-        )
-
-
-def _check_override(
-    *,
-    db: Session,
-    actor: str,
-    data: SessionCreate,
-    decision: Decision,
-    clinic_id: str,
-    author: Author | None,
-) -> SessionCreate:
-    """A blocked plan needs an override with a reason, given by the author as themself; returns
-    the session with the override's clinician filled in from the author when it was left out."""
-    blocks = [f.code for f in decision.findings if f.severity == "block"]
-    if decision.decision != "block":
-        return data
-    if data.override is None:
-        raise RefusedError.one(
-            "override",
-            f"the plan is blocked ({', '.join(blocks)}); to save it anyway give override.reason "
-            "(written text): the override is yours, as the physician saving the session",
-        )
-    clinician_id = data.override.clinician_id
-    if author is not None:
-        if author.clinician_id is None:
-            raise InputError.one(
-                "override.clinician_id",
-                "your account is not linked to your clinician record, so you cannot override a block; "
-                "an administrator links it (bontrack user link)",
-            )
-        if clinician_id is not None and clinician_id != author.clinician_id:
-            raise InputError.one(
-                "override.clinician_id",
-                "must be your own clinician record: a block is overridden only by the physician "
-                "who saves the session, as themself",
-            )
-        clinician_id = author.clinician_id
-    if clinician_id is None:
-        raise InputError.one("override.clinician_id", "is required: the physician who overrides the block")
-    person = get_clinician(
-        db=db, actor=actor, clinician_id=clinician_id, clinic_id=clinic_id, field="override.clinician_id"
-    )
-    allowed = load_knowledge().files.pathway.injector_roles.roles
-    if check_role(person.data.role) not in allowed:
-        raise InputError.one(
-            "override.clinician_id",
-            f"{person.data.name} is recorded as {person.data.role}; only a physician overrides a block",
-        )
-    return data.model_copy(
-        update={"override": data.override.model_copy(update={"clinician_id": clinician_id})}
-    )
-
-
-def _audit_override(
-    db: Session, *, actor: str, row: InjectionSessionRow, data: SessionCreate, decision: Decision
-) -> None:
-    if decision.decision == "block" and data.override is not None:
-        log(
-            db,
-            actor=actor,
-            action="override",
-            record_type=row.record_type,
-            record_id=row.id,
-            version=row.version,
-            clinic_id=row.clinic_id,
-            after={
-                "clinician_id": data.override.clinician_id,
-                "reason": data.override.reason,
-                "blocked_by": [f.code for f in decision.findings if f.severity == "block"],
-                "knowledge_version": decision.knowledge_version,
-            },
-            detail=data.override.reason,
-        )
-
-
 def create_session(
     *, db: Session, actor: str, data: SessionCreate, author: Author | None = None
 ) -> SessionRead:
     """Judge and save an injection session; the injector must be a physician; a blocked plan needs
     an override with a reason, by the author as themself (see Author)."""
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    _check_injector(db=db, actor=actor, data=data, clinic_id=patient.clinic_id)
+    check_injector(db=db, actor=actor, data=data, clinic_id=patient.clinic_id)
     stored, decision = judge(db=db, actor=actor, data=data)
-    data = _check_override(
+    data = check_override(
         db=db, actor=actor, data=data, decision=decision, clinic_id=patient.clinic_id, author=author
     )
     stored = stored.model_copy(update={"override": data.override})
     row = records.create(
         db, row_cls=InjectionSessionRow, data=stored, clinic_id=patient.clinic_id, actor=actor
     )
-    _audit_override(db, actor=actor, row=row, data=data, decision=decision)
+    audit_override(db, actor=actor, row=row, data=data, decision=decision)
     return records.to_read(row, SessionRecord)
 
 
@@ -389,17 +283,17 @@ def update_session(
     corrections.check_reason(reason, "corrected")
     current = corrections.current(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor)
     corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "injection_session")
-    _check_injector(db=db, actor=actor, data=data, clinic_id=current.clinic_id)
+    check_injector(db=db, actor=actor, data=data, clinic_id=current.clinic_id)
     stored, decision = judge(db=db, actor=actor, data=data, exclude=session_id)
     _check_followups(db=db, actor=actor, session_id=session_id, data=data)
-    data = _check_override(
+    data = check_override(
         db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id, author=author
     )
     stored = stored.model_copy(update={"override": data.override})
     row = records.update(
         db, row_cls=InjectionSessionRow, record_id=session_id, data=stored, actor=actor, reason=reason
     )
-    _audit_override(db, actor=actor, row=row, data=data, decision=decision)
+    audit_override(db, actor=actor, row=row, data=data, decision=decision)
     return records.to_read(row, SessionRecord)
 
 

@@ -1,0 +1,124 @@
+"""Who may inject and who may override a block: the injector's role, the Author of a save, the
+override check and its audit entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bontrack.audit.service import log
+from bontrack.clinical.findings import Decision
+from bontrack.errors import InputError, RefusedError
+from bontrack.injections.models import InjectionSessionRow
+from bontrack.injections.schemas import (
+    SessionCreate,
+)
+from bontrack.knowledge import load_knowledge
+from bontrack.patients.service import get_clinician
+
+# A clinician record's role in the words of the check input's plan.injector_role.
+_CHECK_ROLE = {"physiotherapist": "physical_therapist"}
+
+
+def check_role(clinician_role: str) -> str:
+    return _CHECK_ROLE.get(clinician_role, clinician_role)
+
+
+@dataclass(frozen=True)
+class Author:
+    """The logged-in user who saves a session, through the web page or the API.
+
+    ``clinician_id``: the user's own clinician record (None: the account is not linked to one).
+    A block is overridden only by its author, as themself. Writers that are not a person (the
+    synthetic clinic, an import) pass no Author: their records carry the override as written.
+    """
+
+    clinician_id: str | None
+
+
+def check_injector(*, db: Session, actor: str, data: SessionCreate, clinic_id: str) -> None:
+    """The injector of a saved session is a clinician of the clinic whose role may inject."""
+    person = get_clinician(
+        db=db, actor=actor, clinician_id=data.injector_id, clinic_id=clinic_id, field="injector_id"
+    )
+    allowed = load_knowledge().files.pathway.injector_roles.roles
+    if check_role(person.data.role) not in allowed:
+        raise InputError.one(
+            "injector_id",
+            f"{person.data.name} is recorded as {person.data.role}; only a "
+            f"{' or '.join(r.replace('_', ' ') for r in allowed)} may inject: choose the injecting physician",
+        )
+
+
+def check_override(
+    *,
+    db: Session,
+    actor: str,
+    data: SessionCreate,
+    decision: Decision,
+    clinic_id: str,
+    author: Author | None,
+) -> SessionCreate:
+    """A blocked plan needs an override with a reason, given by the author as themself; returns
+    the session with the override's clinician filled in from the author when it was left out."""
+    blocks = [f.code for f in decision.findings if f.severity == "block"]
+    if decision.decision != "block":
+        return data
+    if data.override is None:
+        raise RefusedError.one(
+            "override",
+            f"the plan is blocked ({', '.join(blocks)}); to save it anyway give override.reason "
+            "(written text): the override is yours, as the physician saving the session",
+        )
+    clinician_id = data.override.clinician_id
+    if author is not None:
+        if author.clinician_id is None:
+            raise InputError.one(
+                "override.clinician_id",
+                "your account is not linked to your clinician record, so you cannot override a block; "
+                "an administrator links it (bontrack user link)",
+            )
+        if clinician_id is not None and clinician_id != author.clinician_id:
+            raise InputError.one(
+                "override.clinician_id",
+                "must be your own clinician record: a block is overridden only by the physician "
+                "who saves the session, as themself",
+            )
+        clinician_id = author.clinician_id
+    if clinician_id is None:
+        raise InputError.one("override.clinician_id", "is required: the physician who overrides the block")
+    person = get_clinician(
+        db=db, actor=actor, clinician_id=clinician_id, clinic_id=clinic_id, field="override.clinician_id"
+    )
+    allowed = load_knowledge().files.pathway.injector_roles.roles
+    if check_role(person.data.role) not in allowed:
+        raise InputError.one(
+            "override.clinician_id",
+            f"{person.data.name} is recorded as {person.data.role}; only a physician overrides a block",
+        )
+    return data.model_copy(
+        update={"override": data.override.model_copy(update={"clinician_id": clinician_id})}
+    )
+
+
+def audit_override(
+    db: Session, *, actor: str, row: InjectionSessionRow, data: SessionCreate, decision: Decision
+) -> None:
+    if decision.decision == "block" and data.override is not None:
+        log(
+            db,
+            actor=actor,
+            action="override",
+            record_type=row.record_type,
+            record_id=row.id,
+            version=row.version,
+            clinic_id=row.clinic_id,
+            after={
+                "clinician_id": data.override.clinician_id,
+                "reason": data.override.reason,
+                "blocked_by": [f.code for f in decision.findings if f.severity == "block"],
+                "knowledge_version": decision.knowledge_version,
+            },
+            detail=data.override.reason,
+        )
