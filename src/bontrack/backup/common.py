@@ -128,6 +128,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def publish(partial: Path, file: Path) -> None:
+    """Give a complete, checked copy its name: flushed to disk, renamed, the rename flushed too."""
+    _fsync(partial)
+    partial.replace(file)
+    _fsync(file.parent)
+
+
 def _target_file(file: Path, *, force: bool) -> Path:
     if file.is_dir():
         raise InputError.one("FILE", f"{file} is a folder; give a file name such as registry.backup")

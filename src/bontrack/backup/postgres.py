@@ -22,11 +22,11 @@ from bontrack.backup.common import (
     Stages,
     Summary,
     _check_revision,
-    _fsync,
     _refuse,
     _target_file,
     data_tables,
     describe,
+    publish,
     shown,
 )
 from bontrack.errors import InputError, RegistryError
@@ -193,9 +193,7 @@ def _pg_backup(url: URL, file: Path, *, force: bool, pg_bin: str | None, stages:
         partial.unlink(missing_ok=True)
         raise
     stages.finish(task)
-    _fsync(partial)
-    partial.replace(file)
-    _fsync(file.parent)
+    publish(partial, file)
     return Summary(
         url=shown(url),
         file=file,

@@ -16,11 +16,11 @@ from bontrack.backup.common import (
     Stages,
     Summary,
     _check_revision,
-    _fsync,
     _refuse,
     _target_file,
     data_tables,
     describe,
+    publish,
     shown,
 )
 from bontrack.errors import InputError, RegistryError
@@ -126,9 +126,7 @@ def _sqlite_backup(url: URL, file: Path, *, force: bool, stages: Stages) -> Summ
     if revision is None:
         partial.unlink(missing_ok=True)
         raise InputError.one("--db", f"{path} holds no bontrack registry (no schema version)")
-    _fsync(partial)
-    partial.replace(file)
-    _fsync(file.parent)
+    publish(partial, file)
     return Summary(
         url=shown(url),
         file=file,

@@ -11,6 +11,8 @@ from bontrack.cli.common import settings_of
 from bontrack.cli.registry import err_console, run
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bontrack.backup import Summary
 
 _TARGET_DB_HELP = "The registry (default: the global --db, BONTRACK_DATABASE_URL, sqlite:///bontrack.db)."
@@ -32,6 +34,35 @@ def _print_summary(summary: Summary, heading: str) -> None:
         )
 
 
+def _copy(
+    ctx: typer.Context,
+    step: Callable[..., Summary],
+    file: Path,
+    *,
+    db: str | None,
+    force: bool,
+    pg_bin: str | None,
+) -> Summary:
+    """Run a backup or a restore with its progress shown; errors become exit codes."""
+    from bontrack.cli.progress import RichStages
+
+    settings = settings_of(ctx)
+
+    def go() -> Summary:
+        stages = RichStages()
+        with stages.progress:
+            return step(
+                url=db or settings.resolved_database_url(),
+                file=file,
+                actor=settings.resolved_actor(),
+                force=force,
+                pg_bin=pg_bin,
+                stages=stages,
+            )
+
+    return run(go)
+
+
 def backup(
     ctx: typer.Context,
     target: str = typer.Argument(..., metavar="FILE", help="The backup file to write."),
@@ -41,25 +72,9 @@ def backup(
 ) -> None:
     """Copy the whole registry (records, versions, audit log, users, keys) while it is in use."""
     from bontrack.backup import backup as run_backup
-    from bontrack.cli.progress import RichStages
 
-    settings = settings_of(ctx)
-
-    def go() -> None:
-        url = db or settings.resolved_database_url()
-        stages = RichStages()
-        with stages.progress:
-            summary = run_backup(
-                url=url,
-                file=Path(target),
-                actor=settings.resolved_actor(),
-                force=force,
-                pg_bin=pg_bin,
-                stages=stages,
-            )
-        _print_summary(summary, f"backed up {summary.url} to {summary.file}, rows as of the copy:")
-
-    run(go)
+    summary = _copy(ctx, run_backup, Path(target), db=db, force=force, pg_bin=pg_bin)
+    _print_summary(summary, f"backed up {summary.url} to {summary.file}, rows as of the copy:")
 
 
 def restore(
@@ -73,22 +88,6 @@ def restore(
 ) -> None:
     """Bring back a whole registry from a backup: into a new or empty database, or --force."""
     from bontrack.backup import restore as run_restore
-    from bontrack.cli.progress import RichStages
 
-    settings = settings_of(ctx)
-
-    def go() -> None:
-        url = db or settings.resolved_database_url()
-        stages = RichStages()
-        with stages.progress:
-            summary = run_restore(
-                url=url,
-                file=Path(source),
-                actor=settings.resolved_actor(),
-                force=force,
-                pg_bin=pg_bin,
-                stages=stages,
-            )
-        _print_summary(summary, f"restored {summary.file} into {summary.url}:")
-
-    run(go)
+    summary = _copy(ctx, run_restore, Path(source), db=db, force=force, pg_bin=pg_bin)
+    _print_summary(summary, f"restored {summary.file} into {summary.url}:")
