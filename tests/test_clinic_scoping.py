@@ -185,6 +185,9 @@ CALLS: dict[str, Call] = {
     "injections.get_session": lambda db, a, i: injections.get_session(
         db=db, actor=a, session_id=i.session_id
     ),
+    "injections.session_of_patient": lambda db, a, i: injections.session_of_patient(
+        db=db, actor=a, session_id=i.session_id, patient_id=i.world.patient_id
+    ),
     "injections.cycle_responses": lambda db, a, i: injections.cycle_responses(
         db=db,
         actor=a,

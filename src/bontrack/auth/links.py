@@ -86,8 +86,8 @@ def issue_link(
     *, db: Session, actor: str, data: PatientLinkCreate, now: datetime
 ) -> tuple[str, PatientLinkRead]:
     """A new link for a patient's episode; returns the secret (shown once) and the link."""
-    from bontrack.injections.service import get_session
-    from bontrack.patients.service import episode_of, not_the_patients
+    from bontrack.injections.service import session_of_patient
+    from bontrack.patients.service import episode_of
 
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     if (data.session_id is None) != (data.weeks_after_session is None):
@@ -95,16 +95,7 @@ def issue_link(
             "weeks_after_session", "give both session_id and weeks_after_session, or neither"
         )
     if data.session_id is not None:
-        session = get_session(db=db, actor=actor, session_id=data.session_id)
-        if session.data.patient_id != data.patient_id:
-            raise not_the_patients(
-                db,
-                field="session_id",
-                record_type="injection_session",
-                record_id=data.session_id,
-                clinic_id=session.clinic_id,
-                patient_id=data.patient_id,
-            )
+        session_of_patient(db=db, actor=actor, session_id=data.session_id, patient_id=data.patient_id)
     secret = new_secret()
     row = PatientLinkRow(
         id=str(uuid.uuid4()),

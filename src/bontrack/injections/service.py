@@ -314,17 +314,24 @@ def session_history(*, db: Session, actor: str, session_id: str) -> list[Session
     return _INJECTION_SESSION.history(db, actor, session_id)
 
 
-def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> str:
-    session = get_session(db=db, actor=actor, session_id=data.session_id)
-    if session.data.patient_id != data.patient_id:
+def session_of_patient(*, db: Session, actor: str, session_id: str, patient_id: str) -> SessionRead:
+    """A session that must belong to the given patient (another patient's: the same not-found as a
+    missing one when it is another clinic's, else "belongs to another patient"), named session_id."""
+    session = get_session(db=db, actor=actor, session_id=session_id)
+    if session.data.patient_id != patient_id:
         raise not_the_patients(
             db,
             field="session_id",
             record_type="injection_session",
-            record_id=data.session_id,
+            record_id=session_id,
             clinic_id=session.clinic_id,
-            patient_id=data.patient_id,
+            patient_id=patient_id,
         )
+    return session
+
+
+def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> str:
+    session = session_of_patient(db=db, actor=actor, session_id=data.session_id, patient_id=data.patient_id)
     errors = []
     if data.onset_date < session.data.date:
         errors.append(FieldError("onset_date", f"is before the session date {session.data.date}"))

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from bontrack import corrections, records
 from bontrack.errors import FieldError, InputError
-from bontrack.injections.service import get_session
+from bontrack.injections.service import session_of_patient
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
-from bontrack.patients.service import episode_of, not_the_patients
+from bontrack.patients.service import episode_of
 from bontrack.repository import Repository
 
 _OUTCOME = Repository(OutcomeRow, OutcomeRecord)
@@ -26,16 +26,9 @@ def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, Outco
             FieldError("weeks_after_session", "give both session_id and weeks_after_session, or neither")
         )
     if data.session_id is not None:
-        session = get_session(db=db, actor=actor, session_id=data.session_id)
-        if session.data.patient_id != data.patient_id:
-            raise not_the_patients(
-                db,
-                field="session_id",
-                record_type="injection_session",
-                record_id=data.session_id,
-                clinic_id=session.clinic_id,
-                patient_id=data.patient_id,
-            )
+        session = session_of_patient(
+            db=db, actor=actor, session_id=data.session_id, patient_id=data.patient_id
+        )
         if data.date < session.data.date:
             errors.append(FieldError("date", f"is before the session date {session.data.date}"))
     if errors:
