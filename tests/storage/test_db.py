@@ -61,7 +61,7 @@ def test_migrations__match_the_models(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
 
     import bontrack.kinds  # noqa: F401  (registers every table)
-    from bontrack.storage.engine import Base
+    from bontrack.storage.base import Base
 
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
