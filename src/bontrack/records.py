@@ -5,6 +5,9 @@ the validated content as JSON (``data``) plus a few indexed columns copied from 
 An update inserts the next version; a withdrawal inserts a version marked ``withdrawn``. No row
 is ever updated or deleted, so the whole history can be read back and exported. Two writers who
 both try to add version n+1 collide on the primary key, and the second one fails.
+
+Every version is written by ``storage.append.append_version`` through the unit of work's writer
+(buffered, or bulk inside a bulk block): nothing here asks which one it is.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
+from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
 
 # re-exported: the services import them from here
 from bontrack.storage.ids import ids_from as ids_from
 from bontrack.storage.ids import new_id as new_id
-from bontrack.storage.times import utcnow
 from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import R as R
 from bontrack.storage.versioned import Stored as Stored
@@ -41,39 +44,6 @@ from bontrack.storage.versioned import to_read as to_read
 
 # The row mixin, the read envelope and record ids live in bontrack.storage (which imports nothing
 # of ours that writes); they are re-exported here for the modules that import them from records.
-
-
-def _append(
-    db: Session,
-    row_cls: type[R],
-    *,
-    record_id: str,
-    version: int,
-    clinic_id: str,
-    data: dict[str, Any],
-    actor: str,
-    withdrawn: bool = False,
-    reason: str | None = None,
-) -> R:
-    values: dict[str, Any] = {
-        "id": record_id,
-        "version": version,
-        "clinic_id": clinic_id,
-        "withdrawn": withdrawn,
-        "recorded_at": utcnow(),
-        "recorded_by": str(actor),  # the name alone (an Actor also carries its role and clinic)
-        "reason": reason,
-        "data": data,
-    }
-    for name in row_cls.index_fields:
-        values[name] = data.get(name)
-    return writer_of(db).append(db, row_cls, values)
-
-
-def fill_index_columns(row: VersionedRow) -> None:
-    """Copy the indexed look-up fields from the JSON content into their columns."""
-    for name in row.index_fields:
-        setattr(row, name, row.data.get(name))
 
 
 def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
@@ -103,7 +73,7 @@ def create(
     """Save version 1 of a new record and audit it (in a clinic the actor sees: else not found)."""
     if clinic_of(actor) not in (None, clinic_id):
         raise NotFoundError.one("clinic_id", not_found_message("clinic", clinic_id))
-    row = _append(
+    row = append_version(
         db,
         row_cls,
         record_id=record_id or new_id(),
@@ -172,7 +142,7 @@ def _next_version(
     db: Session, before: R, data: dict[str, Any], actor: str, reason: str, *, withdrawn: bool
 ) -> R:
     """Append version n+1 of ``before`` and audit it as an update or a withdrawal."""
-    row = _append(
+    row = append_version(
         db,
         type(before),
         record_id=before.id,
