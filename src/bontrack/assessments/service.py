@@ -6,7 +6,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
+from bontrack import records
+from bontrack.assessments.kind import ASSESSMENT
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.errors import InputError
@@ -14,7 +15,7 @@ from bontrack.patients.service import episode_of, get_clinician
 from bontrack.repository import Repository
 from bontrack.schemas import muscle_side_errors
 
-_ASSESSMENT = Repository(AssessmentRow, AssessmentCreate)
+_ASSESSMENT = Repository.of(ASSESSMENT)
 
 
 def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
@@ -43,14 +44,9 @@ def update_assessment(
     *, db: Session, actor: str, assessment_id: str, data: AssessmentCreate, reason: str
 ) -> AssessmentRead:
     """Correct an assessment (a new version), checked as when it was recorded."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "assessment")
-    _check(db=db, actor=actor, data=data)
-    row = records.update(
-        db, row_cls=AssessmentRow, record_id=assessment_id, data=data, actor=actor, reason=reason
+    return _ASSESSMENT.update(
+        db, actor, assessment_id, data, reason, check=lambda _current: _check(db=db, actor=actor, data=data)
     )
-    return records.to_read(row, AssessmentCreate)
 
 
 def withdraw_assessment(*, db: Session, actor: str, assessment_id: str, reason: str) -> AssessmentRead:
@@ -83,7 +79,4 @@ def get_assessment(
 
 def assessments_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AssessmentRead]:
     """Current assessments of a patient, by date."""
-    rows = records.find_current(db, row_cls=AssessmentRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, AssessmentCreate) for r in rows), key=lambda a: (a.data.date, a.recorded_at)
-    )
+    return _ASSESSMENT.of_patient(db, actor, patient_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
+from bontrack import records
 from bontrack.errors import InputError, NotFoundError, not_found_message
+from bontrack.patients.kind import CLINIC, EPISODE, PATIENT
 from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
     ClinicCreate,
@@ -19,9 +20,9 @@ from bontrack.patients.schemas import (
 )
 from bontrack.repository import Repository
 
-_CLINIC = Repository(ClinicRow, ClinicCreate)
-_EPISODE = Repository(EpisodeRow, EpisodeCreate)
-_PATIENT = Repository(PatientRow, PatientCreate)
+_CLINIC = Repository.of(CLINIC)
+_EPISODE = Repository.of(EPISODE)
+_PATIENT = Repository.of(PATIENT)
 
 
 def create_clinic(*, db: Session, actor: str, data: ClinicCreate) -> ClinicRead:
@@ -98,19 +99,23 @@ def update_patient(
 ) -> PatientRead:
     """Correct a patient's details (a new version): the record number stays unique in the clinic,
     and the birth date cannot move after the onset of one of the patient's current episodes."""
-    corrections.check_reason(reason, "corrected")
-    current = get_patient(db=db, actor=actor, patient_id=patient_id)
-    _check_unique_record_number(
-        db, actor=actor, clinic_id=current.clinic_id, record_number=data.record_number, patient_id=patient_id
-    )
-    for episode in episodes_of_patient(db=db, actor=actor, patient_id=patient_id):
-        if episode.data.pain_onset_date < data.birth_date:
-            raise InputError.one(
-                "birth_date",
-                f"is after the pain onset date {episode.data.pain_onset_date} of an episode of the patient",
-            )
-    row = records.update(db, row_cls=PatientRow, record_id=patient_id, data=data, actor=actor, reason=reason)
-    return records.to_read(row, PatientCreate)
+
+    def check(current: PatientRow) -> None:
+        _check_unique_record_number(
+            db,
+            actor=actor,
+            clinic_id=current.clinic_id,
+            record_number=data.record_number,
+            patient_id=patient_id,
+        )
+        for episode in episodes_of_patient(db=db, actor=actor, patient_id=patient_id):
+            if episode.data.pain_onset_date < data.birth_date:
+                onset = episode.data.pain_onset_date
+                raise InputError.one(
+                    "birth_date", f"is after the pain onset date {onset} of an episode of the patient"
+                )
+
+    return _PATIENT.update(db, actor, patient_id, data, reason, check=check)
 
 
 def withdraw_patient(*, db: Session, actor: str, patient_id: str, reason: str) -> PatientRead:
@@ -151,14 +156,13 @@ def update_episode(
     *, db: Session, actor: str, episode_id: str, data: EpisodeCreate, reason: str
 ) -> EpisodeRead:
     """Correct an episode (a new version), checked as when it was opened."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "episode")
-    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    if data.pain_onset_date < patient.data.birth_date:
-        raise InputError.one("pain_onset_date", "is before the patient's birth date")
-    row = records.update(db, row_cls=EpisodeRow, record_id=episode_id, data=data, actor=actor, reason=reason)
-    return records.to_read(row, EpisodeCreate)
+
+    def check(_current: EpisodeRow) -> None:
+        patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+        if data.pain_onset_date < patient.data.birth_date:
+            raise InputError.one("pain_onset_date", "is before the patient's birth date")
+
+    return _EPISODE.update(db, actor, episode_id, data, reason, check=check)
 
 
 def withdraw_episode(*, db: Session, actor: str, episode_id: str, reason: str) -> EpisodeRead:
@@ -220,8 +224,4 @@ def page_patients(
 
 def episodes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[EpisodeRead]:
     """Current episodes of a patient, by onset date."""
-    rows = records.find_current(db, row_cls=EpisodeRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, EpisodeCreate) for r in rows),
-        key=lambda e: (e.data.pain_onset_date, e.recorded_at),
-    )
+    return _EPISODE.of_patient(db, actor, patient_id)
