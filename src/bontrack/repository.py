@@ -3,7 +3,7 @@ its history, its correction, its withdrawal, read as the kind's stored schema.
 
 Every domain service had written these bodies again for each of its record types; the services
 now keep only their own rules (what a create checks, what a correction may change) and hand the
-rest to ``Repository.of(KIND)``. Scoping by the ``Actor`` and auditing stay in
+rest (and the writing of a create) to ``Repository.of(KIND)``. Scoping by the ``Actor`` and auditing stay in
 ``bontrack.records`` (an actor sees its clinic's records only; another clinic's record is not
 found, as a missing one); the withdrawal rule in ``bontrack.corrections``.
 """
@@ -35,6 +35,20 @@ class Repository(Generic[R, T]):
     def of(cls, kind: RecordKind) -> Repository[Any, Any]:
         """The repository of a record kind."""
         return Repository(kind.row, kind.schema, kind.dated_by, kind.patient_field)
+
+    def create_row(
+        self, db: Session, actor: str, data: BaseModel, clinic_id: str, *, record_id: str | None = None
+    ) -> R:
+        """Save version 1 of a new record (audited; in a clinic the actor sees, else not found)."""
+        return records.create(
+            db, row_cls=self.row, data=data, clinic_id=clinic_id, actor=actor, record_id=record_id
+        )
+
+    def create(
+        self, db: Session, actor: str, data: BaseModel, clinic_id: str, *, record_id: str | None = None
+    ) -> Stored[T]:
+        """``create_row``, read as the schema."""
+        return records.to_read(self.create_row(db, actor, data, clinic_id, record_id=record_id), self.schema)
 
     def get(self, db: Session, actor: str, record_id: str, *, field: str = "id") -> Stored[T]:
         """The current version (audited; withdrawn, unknown or of another clinic: not found)."""

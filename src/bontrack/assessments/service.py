@@ -6,9 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
 from bontrack.assessments.kind import ASSESSMENT
-from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician
@@ -36,8 +34,7 @@ def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
 def create_assessment(*, db: Session, actor: str, data: AssessmentCreate) -> AssessmentRead:
     """Record an examination of a patient's neck and shoulder muscles."""
     clinic_id = _check(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=AssessmentRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, AssessmentCreate)
+    return _ASSESSMENT.create(db, actor, data, clinic_id)
 
 
 def update_assessment(
@@ -63,10 +60,8 @@ def latest_assessment(
     *, db: Session, actor: str, episode_id: str, on_or_before: date
 ) -> AssessmentRead | None:
     """The most recent assessment in an episode up to a date, or None."""
-    rows = records.find_current(
-        db, row_cls=AssessmentRow, actor=actor, purpose="latest assessment", episode_id=episode_id
-    )
-    found = [a for a in (records.to_read(r, AssessmentCreate) for r in rows) if a.data.date <= on_or_before]
+    current = _ASSESSMENT.current(db, actor, purpose="latest assessment", episode_id=episode_id)
+    found = [a for a in current if a.data.date <= on_or_before]
     return max(found, key=lambda a: (a.data.date, a.recorded_at), default=None)
 
 

@@ -239,9 +239,7 @@ def create_session(
         db=db, actor=actor, data=data, decision=decision, clinic_id=patient.clinic_id, author=author
     )
     stored = stored.model_copy(update={"override": data.override})
-    row = records.create(
-        db, row_cls=InjectionSessionRow, data=stored, clinic_id=patient.clinic_id, actor=actor
-    )
+    row = _INJECTION_SESSION.create_row(db, actor, stored, patient.clinic_id)
     audit_override(db, actor=actor, row=row, data=data, decision=decision)
     return records.to_read(row, SessionRecord)
 
@@ -343,8 +341,7 @@ def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -
 def report_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> AdverseEventRead:
     """Record an adverse event reported after a session."""
     clinic_id = _check_adverse_event(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=AdverseEventRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, AdverseEventCreate)
+    return _ADVERSE_EVENT.create(db, actor, data, clinic_id)
 
 
 def update_adverse_event(
@@ -380,8 +377,7 @@ def adverse_event_history(*, db: Session, actor: str, event_id: str) -> list[Adv
 
 def adverse_events_of_session(*, db: Session, actor: str, session_id: str) -> list[AdverseEventRead]:
     """Current adverse events reported for a session."""
-    rows = records.find_current(db, row_cls=AdverseEventRow, actor=actor, session_id=session_id)
-    return [records.to_read(r, AdverseEventCreate) for r in rows]
+    return _ADVERSE_EVENT.current(db, actor, session_id=session_id)
 
 
 def adverse_events_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AdverseEventRead]:

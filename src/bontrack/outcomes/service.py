@@ -6,11 +6,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
 from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import session_of_patient
 from bontrack.outcomes.kind import OUTCOME
-from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
 from bontrack.patients.service import episode_of
 from bontrack.repository import Repository
@@ -42,8 +40,7 @@ def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, Outco
 def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
     """Record one completed questionnaire or measurement with its raw answers."""
     clinic_id, record = _scored(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=OutcomeRow, data=record, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, OutcomeRecord)
+    return _OUTCOME.create(db, actor, record, clinic_id)
 
 
 def update_outcome(

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.errors import InputError, NotFoundError, not_found_message
-from bontrack.patients.kind import CLINIC, EPISODE, PATIENT
-from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
+from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
+from bontrack.patients.models import ClinicianRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
     ClinicCreate,
     ClinicianCreate,
@@ -23,15 +23,13 @@ from bontrack.repository import Repository
 _CLINIC = Repository.of(CLINIC)
 _EPISODE = Repository.of(EPISODE)
 _PATIENT = Repository.of(PATIENT)
+_CLINICIAN = Repository.of(CLINICIAN)
 
 
 def create_clinic(*, db: Session, actor: str, data: ClinicCreate) -> ClinicRead:
     """Register a clinic; its id is the clinic_id of everything recorded there."""
     clinic_id = records.new_id()
-    row = records.create(
-        db, row_cls=ClinicRow, data=data, clinic_id=clinic_id, actor=actor, record_id=clinic_id
-    )
-    return records.to_read(row, ClinicCreate)
+    return _CLINIC.create(db, actor, data, clinic_id, record_id=clinic_id)
 
 
 def get_clinic(*, db: Session, actor: str, clinic_id: str, field: str = "clinic_id") -> ClinicRead:
@@ -42,14 +40,12 @@ def get_clinic(*, db: Session, actor: str, clinic_id: str, field: str = "clinic_
 def create_clinician(*, db: Session, actor: str, clinic_id: str, data: ClinicianCreate) -> ClinicianRead:
     """Register a clinician at a clinic."""
     get_clinic(db=db, actor=actor, clinic_id=clinic_id)
-    row = records.create(db, row_cls=ClinicianRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, ClinicianCreate)
+    return _CLINICIAN.create(db, actor, data, clinic_id)
 
 
 def clinicians_of_clinic(*, db: Session, actor: str, clinic_id: str) -> list[ClinicianRead]:
     """Current clinicians of a clinic, by name (the pickers of injector, assessor, therapist)."""
-    rows = records.find_current(db, row_cls=ClinicianRow, actor=actor, clinic_id=clinic_id)
-    return sorted((records.to_read(r, ClinicianCreate) for r in rows), key=lambda c: c.data.name)
+    return sorted(_CLINICIAN.current(db, actor, clinic_id=clinic_id), key=lambda c: c.data.name)
 
 
 def get_clinician(
@@ -85,8 +81,7 @@ def create_patient(*, db: Session, actor: str, clinic_id: str, data: PatientCrea
     _check_unique_record_number(
         db, actor=actor, clinic_id=clinic_id, record_number=data.record_number, patient_id=None
     )
-    row = records.create(db, row_cls=PatientRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, PatientCreate)
+    return _PATIENT.create(db, actor, data, clinic_id)
 
 
 def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patient_id") -> PatientRead:
@@ -134,8 +129,7 @@ def patient_history(*, db: Session, actor: str, patient_id: str) -> list[Patient
 
 def list_patients(*, db: Session, actor: str, clinic_id: str) -> list[PatientRead]:
     """Current patients of a clinic."""
-    rows = records.find_current(db, row_cls=PatientRow, actor=actor, clinic_id=clinic_id)
-    return [records.to_read(r, PatientCreate) for r in rows]
+    return _PATIENT.current(db, actor, clinic_id=clinic_id)
 
 
 def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRead:
@@ -143,8 +137,7 @@ def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRe
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
     if data.pain_onset_date < patient.data.birth_date:
         raise InputError.one("pain_onset_date", "is before the patient's birth date")
-    row = records.create(db, row_cls=EpisodeRow, data=data, clinic_id=patient.clinic_id, actor=actor)
-    return records.to_read(row, EpisodeCreate)
+    return _EPISODE.create(db, actor, data, patient.clinic_id)
 
 
 def get_episode(*, db: Session, actor: str, episode_id: str, field: str = "episode_id") -> EpisodeRead:

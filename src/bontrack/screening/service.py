@@ -6,7 +6,6 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import get_patient
@@ -40,8 +39,7 @@ def create_screening(*, db: Session, actor: str, data: ScreeningCreate) -> Scree
     """Record a screening interview."""
     _check_ids(data)
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    row = records.create(db, row_cls=ScreeningRow, data=data, clinic_id=patient.clinic_id, actor=actor)
-    return records.to_read(row, ScreeningCreate)
+    return _SCREENING.create(db, actor, data, patient.clinic_id)
 
 
 def update_screening(
@@ -68,11 +66,8 @@ def screening_history(*, db: Session, actor: str, screening_id: str) -> list[Scr
 
 def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: date) -> ScreeningRead | None:
     """The most recent screening of a patient up to a date, or None."""
-    rows = records.find_current(
-        db, row_cls=ScreeningRow, actor=actor, purpose="latest screening", patient_id=patient_id
-    )
-    found = [records.to_read(r, ScreeningCreate) for r in rows]
-    found = [s for s in found if s.data.date <= on_or_before]
+    current = _SCREENING.current(db, actor, purpose="latest screening", patient_id=patient_id)
+    found = [s for s in current if s.data.date <= on_or_before]
     return max(found, key=lambda s: (s.data.date, s.recorded_at), default=None)
 
 

@@ -6,12 +6,11 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import records
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician, not_the_patients
 from bontrack.repository import Repository
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
-from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
+from bontrack.therapy.models import TherapyPlanRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
 
 _THERAPY_PLAN = Repository.of(THERAPY_PLAN)
@@ -29,8 +28,7 @@ def _check_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> str:
 def create_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> TherapyPlanRead:
     """Record a physical-therapy plan for an episode."""
     clinic_id = _check_plan(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=TherapyPlanRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, TherapyPlanCreate)
+    return _THERAPY_PLAN.create(db, actor, data, clinic_id)
 
 
 def update_plan(
@@ -67,8 +65,7 @@ def get_plan(*, db: Session, actor: str, plan_id: str, field: str = "plan_id") -
 
 def plans_of_episode(*, db: Session, actor: str, episode_id: str) -> list[TherapyPlanRead]:
     """Current therapy plans of an episode."""
-    rows = records.find_current(db, row_cls=TherapyPlanRow, actor=actor, episode_id=episode_id)
-    return [records.to_read(r, TherapyPlanCreate) for r in rows]
+    return _THERAPY_PLAN.current(db, actor, episode_id=episode_id)
 
 
 def plan_active_on(*, db: Session, actor: str, episode_id: str, on: date) -> bool:
@@ -103,8 +100,7 @@ def _check_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> str:
 def record_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> TherapyVisitRead:
     """Record a physical-therapy visit (attended or missed)."""
     clinic_id = _check_visit(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=TherapyVisitRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, TherapyVisitCreate)
+    return _THERAPY_VISIT.create(db, actor, data, clinic_id)
 
 
 def update_visit(
@@ -133,8 +129,7 @@ def visit_history(*, db: Session, actor: str, visit_id: str) -> list[TherapyVisi
 
 def visits_of_plan(*, db: Session, actor: str, plan_id: str) -> list[TherapyVisitRead]:
     """Current visits recorded for a plan, by date."""
-    rows = records.find_current(db, row_cls=TherapyVisitRow, actor=actor, plan_id=plan_id)
-    return sorted((records.to_read(r, TherapyVisitCreate) for r in rows), key=lambda v: v.data.date)
+    return sorted(_THERAPY_VISIT.current(db, actor, plan_id=plan_id), key=lambda v: v.data.date)
 
 
 def plans_of_patient(*, db: Session, actor: str, patient_id: str) -> list[TherapyPlanRead]:
