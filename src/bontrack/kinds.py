@@ -19,8 +19,6 @@ from bontrack.record_kind import RecordKind
 from bontrack.screening.kind import SCREENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 
-Kind = RecordKind  # the name export and import know it by
-
 KINDS: tuple[RecordKind, ...] = (
     CLINIC,
     CLINICIAN,

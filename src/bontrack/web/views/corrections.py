@@ -5,6 +5,9 @@ required reason; the services check the corrected record exactly as when it was 
 injection session is judged again). "Withdraw" asks for the reason on a confirmation page.
 "History" shows every version with who, when and why, and the fields each version changed.
 Every post carries the CSRF token; roles are those that may create the record type.
+
+One generic view over the registry of record kinds (bontrack.kinds): what differs between kinds is
+in the kinds themselves and in their correction forms (web/views/correction_specs.py).
 """
 
 from __future__ import annotations
@@ -93,11 +96,6 @@ def _current(
     return patient, row
 
 
-def summary(kind: str, data: dict[str, Any]) -> str:
-    """One line naming a record (the withdrawal and history pages' heading)."""
-    return CORRECTABLE[kind].heading(data)
-
-
 # ---- history -----------------------------------------------------------------------------------
 
 
@@ -158,7 +156,7 @@ def record_history(
         patient=patient,
         kind=spec,
         record_id=record_id,
-        title=summary(kind, rows[-1].data),
+        title=spec.heading(rows[-1].data),
         versions=versions,
         current=rows[-1],
         actions=actions_for(principal)[kind],
@@ -187,7 +185,7 @@ def _withdraw_page(
         patient=patient,
         kind=spec,
         row=row,
-        title=summary(spec.name, row.data),
+        title=spec.heading(row.data),
         values={"reason": reason},
         errors=errors or {},
     )
