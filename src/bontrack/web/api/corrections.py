@@ -61,6 +61,7 @@ def _add_routes(kind: RecordKind) -> None:
     words = kind.words
     repository = Repository.of(kind)
     writer = Annotated[Principal, Depends(require(kind.write_roles))]
+    reader = Annotated[Principal, Depends(require(kind.read_roles))]
 
     def current(values: dict[str, Any]) -> tuple[str, Any, Principal]:
         record_id, db, principal = values[kind.id_param], values["db"], values["principal"]
@@ -83,7 +84,7 @@ def _add_routes(kind: RecordKind) -> None:
 
     correct_record.__signature__ = _signature(kind.id_param, writer, Correction[kind.correction])  # type: ignore[attr-defined,name-defined]
     withdraw.__signature__ = _signature(kind.id_param, writer, Withdrawal)  # type: ignore[attr-defined]
-    history.__signature__ = _signature(kind.id_param, Reader)  # type: ignore[attr-defined]
+    history.__signature__ = _signature(kind.id_param, reader)  # type: ignore[attr-defined]
     router.put(
         at,
         response_model=kind.read,

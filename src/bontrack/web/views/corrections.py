@@ -132,7 +132,8 @@ def record_history(
     request: Request, patient_id: str, kind: str, record_id: str, db: SessionDep, principal: PageUser
 ) -> Response:
     """Every version of a record, oldest first: who, when, why, and what changed."""
-    allow(request, principal, READ_CLINICAL)
+    known = CORRECTABLE.get(kind)
+    allow(request, principal, known.read_roles if known is not None else READ_CLINICAL)
     spec = _kind(kind)
     patient, rows = _versions(db, principal, patient_id, spec, record_id)
     versions = []
