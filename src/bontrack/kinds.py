@@ -15,11 +15,11 @@ from bontrack.auth.models import AUTH_TABLES
 from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
 from bontrack.outcomes.kind import OUTCOME
 from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
-from bontrack.record_kind import RecordKind
+from bontrack.record_kind import AnyKind
 from bontrack.screening.kind import SCREENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 
-KINDS: tuple[RecordKind, ...] = (
+KINDS: tuple[AnyKind, ...] = (
     CLINIC,
     CLINICIAN,
     PATIENT,
@@ -40,7 +40,7 @@ CORRECTABLE = {k.name: k for k in KINDS if k.correctable}
 TIMELINE = {k.timeline: k for k in KINDS if k.timeline is not None}
 
 
-def referring(name: str) -> list[tuple[RecordKind, tuple[str, ...]]]:
+def referring(name: str) -> list[tuple[AnyKind, tuple[str, ...]]]:
     """The kinds that refer to records of kind ``name``, each with the fields that name one."""
     found = []
     for kind in KINDS:

@@ -16,22 +16,22 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 from pydantic import BaseModel
 
 from bontrack.auth.schemas import Role
 from bontrack.roles import READ_CLINICAL
-from bontrack.storage.versioned import VersionedRow
+from bontrack.storage.versioned import R, T, VersionedRow
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordKind:
-    """One record type, as every part of the registry sees it."""
+class RecordKind(Generic[R, T]):
+    """One record type, as every part of the registry sees it (rows ``R``, stored as ``T``)."""
 
     name: str  # the record type (the audit log's and the export's name; the row's record_type)
-    row: type[VersionedRow]
-    schema: type[BaseModel]  # what is stored (export and import check it)
+    row: type[R]
+    schema: type[T]  # what is stored (export and import check it)
     label: str  # words for people: "injection session"
     create: type[BaseModel] | None = None  # what a create carries (None: the stored schema)
     correction: type[BaseModel] | None = None  # what a correction carries (None: not corrected)
@@ -90,3 +90,6 @@ class RecordKind:
         module, _, function = self.update.partition(":")
         found: Callable[..., Any] = getattr(importlib.import_module(module), function)
         return found
+
+
+AnyKind = RecordKind[Any, Any]  # a kind of any table and schema (the registry's lists)

@@ -32,7 +32,7 @@ class Repository(Generic[R, T]):
     patient_field: str | None = "patient_id"
 
     @classmethod
-    def of(cls, kind: RecordKind) -> Repository[Any, Any]:
+    def of(cls, kind: RecordKind[R, T]) -> Repository[R, T]:
         """The repository of a record kind."""
         return Repository(kind.row, kind.schema, kind.dated_by, kind.patient_field)
 
@@ -141,7 +141,13 @@ class Repository(Generic[R, T]):
 
 
 def correct(
-    kind: RecordKind, db: Session, actor: str, record_id: str, data: BaseModel, reason: str, **extra: Any
+    kind: RecordKind[Any, Any],
+    db: Session,
+    actor: str,
+    record_id: str,
+    data: BaseModel,
+    reason: str,
+    **extra: Any,
 ) -> Any:
     """Correct a record of any kind through its service (which checks it as when created)."""
     return kind.updater()(db=db, actor=actor, data=data, reason=reason, **{kind.id_param: record_id}, **extra)

@@ -25,7 +25,7 @@ from bontrack.bulk import BulkWriter, kept_out_of_gc
 from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError
 from bontrack.kinds import BY_NAME, KINDS
-from bontrack.record_kind import RecordKind
+from bontrack.record_kind import AnyKind
 from bontrack.records import VersionedRow, all_versions, bulk, snapshot_of
 from bontrack.schemas import parse
 
@@ -100,7 +100,7 @@ def _bulk_block(db: Session) -> AbstractContextManager[BulkWriter]:
     return nullcontext(writer) if writer is not None else bulk(db)
 
 
-def _column_values(kind: RecordKind, line: Line, data: dict[str, Any]) -> dict[str, Any]:
+def _column_values(kind: AnyKind, line: Line, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "id": line.id,
         "version": line.version,
@@ -149,7 +149,7 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
         errors.append(FieldError(f"line {number}: {field}", message))
 
     # each version as its column values and its snapshot (plain dicts: cheaper than row objects)
-    parsed: list[tuple[int, RecordKind, dict[str, Any], dict[str, Any]]] = []
+    parsed: list[tuple[int, AnyKind, dict[str, Any], dict[str, Any]]] = []
     records_given = 0
     for number, text in enumerate(lines, start=1):
         if not text.strip():

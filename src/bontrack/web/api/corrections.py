@@ -19,7 +19,7 @@ from bontrack.injections.authority import Author
 from bontrack.injections.schemas import AdverseEventRead
 from bontrack.injections.service import get_adverse_event
 from bontrack.kinds import CORRECTABLE
-from bontrack.record_kind import RecordKind
+from bontrack.record_kind import AnyKind
 from bontrack.repository import Repository, correct
 from bontrack.therapy.schemas import TherapyVisitRead
 from bontrack.therapy.service import get_visit
@@ -54,7 +54,7 @@ def _signature(id_param: str, principal: Any, body: Any = None) -> inspect.Signa
     return inspect.Signature(params)
 
 
-def _add_routes(kind: RecordKind) -> None:
+def _add_routes(kind: AnyKind) -> None:
     """PUT (correct), POST .../withdraw and GET .../history for one record kind."""
     at = f"/{kind.collection}/{{{kind.id_param}}}"
     name = kind.name.removeprefix("injection_")

@@ -26,7 +26,7 @@ from bontrack.injections.schemas import SessionCreate
 from bontrack.outcomes.kind import OUTCOME
 from bontrack.patients.kind import EPISODE, PATIENT
 from bontrack.patients.schemas import PatientCreate, PatientRead
-from bontrack.record_kind import RecordKind
+from bontrack.record_kind import AnyKind
 from bontrack.records import VersionedRow
 from bontrack.schemas import parse
 from bontrack.screening.kind import SCREENING
@@ -59,7 +59,7 @@ class CorrectionForm:
     (the form filled in), ``save`` (the posted form saved with ``write``, or shown again with the
     errors inline); ``hidden``: stored fields the form has no inputs for, carried over unchanged."""
 
-    kind: RecordKind
+    kind: AnyKind
     values: Callable[[dict[str, Any]], dict[str, Any]]
     show: Callable[[Correcting, dict[str, Any]], Response]
     save: Callable[[Correcting, Fields, Write], Response]
@@ -80,7 +80,7 @@ def _yes_no(value: Any) -> str:
 
 
 def _record_form(
-    kind: RecordKind,
+    kind: AnyKind,
     form: record_forms.FormSpec,
     values: Callable[[dict[str, Any]], dict[str, Any]],
     build: Callable[[Fields, PatientRead], dict[str, Any]],

@@ -23,7 +23,7 @@ from bontrack.errors import InputError, NotFoundError, reason_errors
 from bontrack.injections.authority import Author
 from bontrack.kinds import CORRECTABLE, TIMELINE
 from bontrack.patients.schemas import PatientRead
-from bontrack.record_kind import RecordKind
+from bontrack.record_kind import AnyKind
 from bontrack.records import Stored, VersionedRow
 from bontrack.repository import Repository, correct
 from bontrack.schemas import parse
@@ -57,7 +57,7 @@ def actions_for(principal: Principal) -> dict[str, dict[str, bool]]:
     }
 
 
-def _kind(name: str) -> RecordKind:
+def _kind(name: str) -> AnyKind:
     kind = CORRECTABLE.get(name)
     if kind is None:
         raise PageProblem(404, "Not found", "There is no such kind of record.")
@@ -65,7 +65,7 @@ def _kind(name: str) -> RecordKind:
 
 
 def _versions(
-    db: Session, principal: Principal, patient_id: str, kind: RecordKind, record_id: str
+    db: Session, principal: Principal, patient_id: str, kind: AnyKind, record_id: str
 ) -> tuple[PatientRead, list[VersionedRow]]:
     """The patient (in the user's clinic) and every version of one of their records (audited)."""
     patient = patient_for(db, principal, patient_id)
@@ -80,7 +80,7 @@ def _versions(
 
 
 def _current(
-    db: Session, principal: Principal, patient_id: str, kind: RecordKind, record_id: str
+    db: Session, principal: Principal, patient_id: str, kind: AnyKind, record_id: str
 ) -> tuple[PatientRead, VersionedRow]:
     """The patient and the current version of their record (withdrawn: a 404 page; audited)."""
     patient = patient_for(db, principal, patient_id)
@@ -171,7 +171,7 @@ def _withdraw_page(
     request: Request,
     principal: Principal,
     patient: PatientRead,
-    spec: RecordKind,
+    spec: AnyKind,
     row: VersionedRow,
     *,
     reason: str = "",
@@ -229,7 +229,7 @@ def withdraw_post(
 # ---- correct ----------------------------------------------------------------------------------
 
 
-def _form_of(kind: str) -> tuple[RecordKind, CorrectionForm]:
+def _form_of(kind: str) -> tuple[AnyKind, CorrectionForm]:
     spec = _kind(kind)
     form = FORMS.get(kind)
     if form is None:
@@ -245,7 +245,7 @@ def _correcting(
     kind: str,
     record_id: str,
     items: FormItems | None = None,
-) -> tuple[RecordKind, CorrectionForm, Correcting]:
+) -> tuple[AnyKind, CorrectionForm, Correcting]:
     """The kind, its form and the correction: the patient and the current version of their
     record (withdrawn: a 404 page; audited), the fields the form has no inputs for (carried over
     unchanged as hidden inputs). A post (``items``) carries the CSRF token."""
