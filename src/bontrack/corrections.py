@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.actor import sees
 from bontrack.errors import ConflictError, InputError, require_reason
+from bontrack.kinds import BY_NAME, referring
 from bontrack.records import R, VersionedRow
 from bontrack.storage.audit_log import log
 from bontrack.storage.unit import writer_of
@@ -55,15 +56,10 @@ def current(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> R:
 
 
 def referrers(db: Session, *, actor: str, row: VersionedRow) -> list[VersionedRow]:
-    """Current records that name this one (by the references kinds.KINDS declares)."""
-    from bontrack.kinds import KINDS
-
-    patient_id = row.id if row.record_type == "patient" else str(row.data["patient_id"])
+    """Current records that name this one (by the references the kinds declare)."""
+    patient_id = BY_NAME[row.record_type].owner(row)
     found: list[VersionedRow] = []
-    for kind in KINDS:
-        fields = [name for name, target in kind.references if target == row.record_type]
-        if not fields:
-            continue
+    for kind, fields in referring(row.record_type):
         for other in records.find_current(
             db, row_cls=kind.row, actor=actor, purpose="withdrawal check", patient_id=patient_id
         ):
