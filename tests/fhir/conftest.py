@@ -30,7 +30,9 @@ def cheap_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def fhir_template(tmp_path_factory: pytest.TempPathFactory, cheap_password_hashing: None) -> tuple[Path, World]:
+def fhir_template(
+    tmp_path_factory: pytest.TempPathFactory, cheap_password_hashing: None
+) -> tuple[Path, World]:
     path = tmp_path_factory.mktemp("fhir") / "fhir.db"
     eng = open_engine(f"sqlite:///{path}")
     world = populate(eng)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from fhir_support import all_entries, check_resource
+
 from web.conftest import Site
 
 ASYNC = {"Prefer": "respond-async"}

@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import pytest
+from fhir_support import all_entries, check_resource
 from sqlalchemy import select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.db import transaction
-from fhir_support import all_entries, check_resource
 from web.conftest import Site
 
 
@@ -112,9 +112,7 @@ def test_everything_of_one_patient(fhir_site: Site) -> None:
     types = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert {"Patient", "Condition", "Procedure", "MedicationAdministration", "Observation"} <= types
     assert {"Practitioner", "Organization"} <= types
-    subjects = {
-        e["resource"]["subject"]["reference"] for e in bundle["entry"] if "subject" in e["resource"]
-    }
+    subjects = {e["resource"]["subject"]["reference"] for e in bundle["entry"] if "subject" in e["resource"]}
     assert subjects == {f"Patient/{pid}"}
 
 
@@ -162,7 +160,9 @@ def test_a_researcher_gets_de_identified_resources(fhir_site: Site) -> None:
     real_ids = {p["id"] for p in identified}
     names = {p["name"][0]["text"] for p in identified}
     for resource_type in ("Patient", "Procedure", "Observation", "Condition", "AdverseEvent", "Encounter"):
-        found = [e["resource"] for e in all_entries(fhir_site, "researcher", f"/fhir/{resource_type}?_count=200")]
+        found = [
+            e["resource"] for e in all_entries(fhir_site, "researcher", f"/fhir/{resource_type}?_count=200")
+        ]
         assert found
         for resource in found:
             check_resource(resource)

@@ -79,7 +79,8 @@ def capability_statement(base_url: str, date: str) -> Resource:
                 "documentation": "Read and search of the pain pathway (episodes, injection sessions, "
                 "scores, adverse events, physical therapy). Patient compartment types: "
                 + ", ".join(PATIENT_TYPES)
-                + ". Paging: _count (0-500, default 50) and _offset; the Bundle's links page on.",
+                + ". Paging: _count (0-500, default 50) and _offset; the Bundle's links page on. "
+                "_summary=count gives only the total (always exact, whatever _total asks).",
                 "security": {
                     "description": "The bearer tokens of the bontrack API (POST /api/auth/token) and "
                     "its roles. Researchers get de-identified resources only (no names, identifiers, "

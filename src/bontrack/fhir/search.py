@@ -20,7 +20,7 @@ from bontrack.fhir.sources import PATIENT_TYPES, Reader
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
-COMMON = ("_id", "_lastUpdated", "_count", "_offset", "_include", "_format")
+COMMON = ("_id", "_lastUpdated", "_count", "_offset", "_include", "_format", "_total", "_summary")
 # search parameters of each type, beyond COMMON
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "Patient": ("identifier", "name", "birthdate", "gender"),
@@ -92,6 +92,15 @@ def parse(resource_type: str, params: Iterable[tuple[str, str]], *, extra: tuple
     fmt = [v for k, v in given if k == "_format"]
     if fmt and fmt[-1] not in ("json", "application/fhir+json", "application/json"):
         raise _bad("_format", "only JSON is served: _format=json (or application/fhir+json)")
+    for name, allowed_values in (
+        ("_total", ("none", "estimate", "accurate")),
+        ("_summary", ("count", "false")),
+    ):
+        chosen = [v for k, v in given if k == name]
+        if chosen and chosen[-1] not in allowed_values:
+            raise _bad(name, f"{name} must be one of {', '.join(allowed_values)} (the total is always exact)")
+    if [v for k, v in given if k == "_summary"][-1:] == ["count"]:
+        count = 0  # only the total
     includes = []
     for value in (v for k, v in given if k == "_include"):
         source, _, param = value.partition(":")

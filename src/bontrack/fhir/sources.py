@@ -121,7 +121,7 @@ class Reader:
     # --- the clinic's people ---
     def clinics(self) -> list[Resource]:
         scope = clinic_of(self.actor)
-        where = {"clinic_id": scope} if scope is not None else {}
+        where: dict[str, Any] = {"clinic_id": scope} if scope is not None else {}
         _total, rows = records.page_current(
             self.db, row_cls=ClinicRow, actor=self.actor, limit=10_000, offset=0, **where
         )
