@@ -103,3 +103,14 @@ def test_type_and_since_narrow_the_export(fhir_site: Site) -> None:
     assert manifest(fhir_site, "admin", url)["output"] == []
     url = kick_off(fhir_site, "admin", "/fhir/$export?_type=Condition")
     assert {o["type"] for o in manifest(fhir_site, "admin", url)["output"]} == {"Condition"}
+
+
+def test_a_resource_that_fhir_would_refuse_never_shares_a_validated_shape() -> None:
+    from bontrack.fhir.bulk import shape
+
+    good = {"resourceType": "Patient", "id": "a", "gender": "female", "birthDate": "1970"}
+    assert shape(good) == shape({**good, "id": "b", "gender": "male"})
+    for bad in ("", " padded", "padded "):
+        assert shape({**good, "gender": bad}) != shape(good)
+    assert shape({**good, "birthDate": 1970}) != shape(good)
+    assert shape({**good, "extra": []}) != shape(good)
