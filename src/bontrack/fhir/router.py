@@ -25,7 +25,10 @@ from bontrack.fhir.sources import ALL_TYPES, Reader
 from bontrack.research.service import pseudonym_key
 from bontrack.web.deps import READ_CLINICAL, CurrentUser, NowDep, Principal, SessionDep, SettingsDep
 
-router = APIRouter(prefix=outcome.PREFIX, tags=["fhir"], default_response_class=FhirResponse)
+# Not in /openapi.json: a FHIR server describes itself with its CapabilityStatement (/fhir/metadata).
+router = APIRouter(
+    prefix=outcome.PREFIX, tags=["fhir"], default_response_class=FhirResponse, include_in_schema=False
+)
 READERS = (*READ_CLINICAL, "researcher")
 
 
