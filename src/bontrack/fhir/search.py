@@ -304,6 +304,10 @@ class Searcher:
         t = q.resource_type
         r = self.reader
         found: list[Resource]
+        if self.deid is not None and t == "Patient" and (q.value("name") or q.value("identifier")):
+            raise FhirError(
+                403, [Issue("de-identified data cannot be searched by name or identifier", "forbidden")]
+            )
         if t == "Patient":
             from bontrack.fhir.mapping.people import patient
 
@@ -331,10 +335,6 @@ class Searcher:
         else:
             raise ValueError(t)
         if self.deid is not None:
-            if t == "Patient" and (q.value("name") or q.value("identifier")):
-                raise FhirError(
-                    403, [Issue("de-identified data cannot be searched by name or identifier", "forbidden")]
-                )
             found = [self.deid.resource(x) for x in found]
         return found
 
