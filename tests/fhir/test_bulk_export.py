@@ -114,3 +114,13 @@ def test_a_resource_that_fhir_would_refuse_never_shares_a_validated_shape() -> N
         assert shape({**good, "gender": bad}) != shape(good)
     assert shape({**good, "birthDate": 1970}) != shape(good)
     assert shape({**good, "extra": []}) != shape(good)
+
+
+def test_a_days_old_job_is_deleted_at_the_next_kick_off(fhir_site: Site) -> None:
+    first = kick_off(fhir_site, "admin", "/fhir/$export?_type=Organization")
+    manifest(fhir_site, "admin", first)
+    fhir_site.clock.advance(hours=25)
+    fhir_site.tokens.clear()  # the bearer token has expired too: log in again
+    second = kick_off(fhir_site, "admin", "/fhir/$export?_type=Organization")
+    assert fhir_site.client.get(first, headers=fhir_site.bearer("admin")).status_code == 404
+    assert manifest(fhir_site, "admin", second)["output"]

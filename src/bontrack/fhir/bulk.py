@@ -40,6 +40,7 @@ PATIENT_LEVEL_TYPES = ("Patient", *PATIENT_TYPES)
 SYSTEM_LEVEL_TYPES = (*PATIENT_LEVEL_TYPES, "Practitioner", "Organization", "Questionnaire")
 KICK_OFF_PARAMS = ("_outputFormat", "_type", "_since")
 PATIENTS_PER_TRANSACTION = 200
+KEPT_FOR = dt.timedelta(hours=24)  # a job's files (patient data) are deleted a day after it started
 STATUS = "status.json"
 # How an export validates with fhir.resources: "shapes" validates the first resource of every
 # distinct structure (the same elements, nesting and kinds of value) and trusts the rest built by
@@ -157,9 +158,11 @@ def start(
     validation: Validation = "shapes",
 ) -> str:
     """Start an export job (in a thread; ``wait``: in this thread) and return its id."""
+    remove_old_jobs(root, now)
     job_id = secrets.token_hex(16)
     job = Job(root / job_id)
-    job.folder.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    job.folder.mkdir(mode=0o700)
     job.write_status(
         owner=str(actor),
         state="running",
@@ -284,6 +287,20 @@ def shape(node: Any) -> Any:
     if isinstance(node, str):
         return "s" if node and node[0] > " " and node[-1] > " " else "!"
     return type(node)
+
+
+def remove_old_jobs(root: Path, now: dt.datetime) -> None:
+    """Delete the jobs started more than KEPT_FOR ago (run at each kick-off)."""
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        job = Job(folder)
+        try:
+            started = dt.datetime.fromisoformat(job.status()["transactionTime"].removesuffix("Z"))
+        except (OSError, ValueError, KeyError):
+            continue
+        if now - started > KEPT_FOR:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def cancel(job: Job) -> None:
