@@ -1,0 +1,1 @@
+"""FHIR R4 facade over the clinic-scoped services (fhir.resources models)."""
