@@ -17,9 +17,14 @@ fhir_app = typer.Typer(help="FHIR R4: import patients from the EHR.", no_args_is
 @fhir_app.command("import")
 def import_command(
     ctx: typer.Context,
-    source: str = typer.Argument(..., metavar="BUNDLE.json", help="A transaction Bundle or a Patient; '-' reads standard input."),
+    source: str = typer.Argument(
+        ..., metavar="BUNDLE.json", help="A transaction Bundle or a Patient; '-' reads standard input."
+    ),
     clinic: str | None = typer.Option(
-        None, "--clinic", metavar="ID", help="The clinic the patients belong to (needed when the registry has several)."
+        None,
+        "--clinic",
+        metavar="ID",
+        help="The clinic the patients belong to (needed when the registry has several).",
     ),
     date: str | None = typer.Option(
         None,

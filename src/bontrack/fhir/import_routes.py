@@ -8,13 +8,13 @@ FHIRPath of the offending element. The request is one transaction: refused, noth
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
+from starlette.types import Receive, Scope, Send
 
 from bontrack.errors import InputError, NotFoundError, field_errors
 from bontrack.fhir.import_outcome import FhirImportError, Issue, IssueCode, operation_outcome
@@ -38,31 +38,35 @@ def fhir_error(status: int, issues: list[Issue], headers: dict[str, str] | None 
 _CODES: dict[int, IssueCode] = {401: "login", 403: "forbidden", 404: "not-found"}
 
 
+async def _as_outcome(_request: Request, exc: Exception) -> Response:
+    """A failure of a /fhir import route, auth included, as an OperationOutcome."""
+    if isinstance(exc, FhirImportError):
+        return fhir_error(exc.status, exc.issues)
+    if isinstance(exc, ProblemError):
+        return fhir_error(
+            exc.status, [Issue(None, exc.detail, _CODES.get(exc.status, "invalid"))], exc.headers
+        )
+    if isinstance(exc, NotFoundError):
+        return fhir_error(404, [Issue(e.field, e.message, "not-found") for e in exc.errors])
+    if isinstance(exc, InputError):
+        return fhir_error(400, [Issue(e.field, e.message) for e in exc.errors])
+    assert isinstance(exc, RequestValidationError)
+    found = field_errors(exc.errors(), skip=("query", "path", "header"), empty="(request)")
+    return fhir_error(400, [Issue(e.field, e.message) for e in found])
+
+
+_HANDLERS = dict.fromkeys((FhirImportError, ProblemError, InputError, RequestValidationError), _as_outcome)
+
+
 class FhirRoute(APIRoute):
-    """Every failure of these routes, auth included, as an OperationOutcome. The exception has
-    passed through the request's transaction first, so it rolled back and the audit trail has
-    the denied attempt."""
+    """Routes whose failures are OperationOutcomes. The handlers are swapped in the request's
+    scope, not caught in the route: the exception must first pass through the request's
+    transaction (get_db), so that it rolls back and a denied attempt is audited."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def fhir_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except FhirImportError as exc:
-                return fhir_error(exc.status, exc.issues)
-            except ProblemError as exc:
-                code = _CODES.get(exc.status, "invalid")
-                return fhir_error(exc.status, [Issue(None, exc.detail, code)], exc.headers)
-            except NotFoundError as exc:
-                return fhir_error(404, [Issue(e.field, e.message, "not-found") for e in exc.errors])
-            except InputError as exc:
-                return fhir_error(400, [Issue(e.field, e.message) for e in exc.errors])
-            except RequestValidationError as exc:
-                found = field_errors(exc.errors(), skip=("query", "path", "header"), empty="(request)")
-                return fhir_error(400, [Issue(e.field, e.message) for e in found])
-
-        return fhir_handler
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handlers, status_handlers = scope.get("starlette.exception_handlers", ({}, {}))
+        scope["starlette.exception_handlers"] = ({**handlers, **_HANDLERS}, status_handlers)
+        await super().handle(scope, receive, send)
 
 
 _FHIR_OBJECT = {FHIR_JSON: {"schema": {"type": "object", "additionalProperties": True}}}
@@ -151,7 +155,10 @@ def fhir_create_patient(
     echoed = {
         **document,
         "id": patient.id,
-        "meta": {"versionId": str(patient.version), "lastUpdated": patient.recorded_at.strftime("%Y-%m-%dT%H:%M:%S") + "Z"},
+        "meta": {
+            "versionId": str(patient.version),
+            "lastUpdated": patient.recorded_at.strftime("%Y-%m-%dT%H:%M:%S") + "Z",
+        },
     }
     return FhirResponse(
         echoed,

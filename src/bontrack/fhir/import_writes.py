@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.errors import FieldError, InputError, field_errors
 from bontrack.fhir.import_outcome import FhirImportError, Issue, operation_outcome
-from bontrack.fhir.importing import Plan, PatientPlan
+from bontrack.fhir.importing import PatientPlan, Plan
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import DiagnosisCode, EpisodeCreate, EpisodeRead, PatientCreate, PatientRead
@@ -101,10 +101,16 @@ def _patient(db: Session, actor: str, clinic_id: str, wanted: PatientPlan) -> tu
         record_number=wanted.data.record_number,
     )
     path = wanted.path
-    places = {"record_number": f"{path}.identifier", "name": f"{path}.name", "birth_date": f"{path}.birthDate"}
+    places = {
+        "record_number": f"{path}.identifier",
+        "name": f"{path}.name",
+        "birth_date": f"{path}.birthDate",
+    }
     with _said_as(places, path):
         if not rows:
-            return patients.create_patient(db=db, actor=actor, clinic_id=clinic_id, data=wanted.data), "created"
+            return patients.create_patient(
+                db=db, actor=actor, clinic_id=clinic_id, data=wanted.data
+            ), "created"
         current = records.to_read(rows[0], PatientCreate)
         if current.data == wanted.data:
             return current, "unchanged"
@@ -115,7 +121,9 @@ def _patient(db: Session, actor: str, clinic_id: str, wanted: PatientPlan) -> tu
         return updated, "corrected"
 
 
-def _episode(db: Session, actor: str, patient: PatientRead, wanted: PatientPlan, result: ImportResult) -> None:
+def _episode(
+    db: Session, actor: str, patient: PatientRead, wanted: PatientPlan, result: ImportResult
+) -> None:
     if not wanted.diagnoses:
         return
     codes: dict[str, DiagnosisCode] = {}
@@ -188,7 +196,10 @@ def _screening(
     latest = screening.latest_screening(db=db, actor=actor, patient_id=patient.id, on_or_before=day)
     before = latest.data.model_dump() if latest is not None else {}
     lists = {name: _union(before.get(name, []), items) for name, items in sent.items()}
-    places = {"date": plan.date_path or "Bundle", **{name: f"Bundle.entry[{entries[0]}].resource" for name in sent}}
+    places = {
+        "date": plan.date_path or "Bundle",
+        **{name: f"Bundle.entry[{entries[0]}].resource" for name in sent},
+    }
     with _said_as(places, f"Bundle.entry[{entries[0]}].resource"):
         if latest is not None and latest.data.date == day:
             data = ScreeningCreate.model_validate(before | lists)
@@ -229,7 +240,11 @@ def response_bundle(result: ImportResult) -> dict[str, Any]:
             )
         return {"response": response}
 
-    body = {"resourceType": "Bundle", "type": "transaction-response", "entry": [entry(e) for e in result.entries]}
+    body = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [entry(e) for e in result.entries],
+    }
     out: dict[str, Any] = Bundle.model_validate(body).model_dump(mode="json", exclude_none=True)
     return out
 

@@ -91,7 +91,9 @@ def read_document(raw: bytes | str) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-        raise FhirImportError(400, [Issue(None, f"the body is not JSON: {reason}{where}", "structure")]) from None
+        raise FhirImportError(
+            400, [Issue(None, f"the body is not JSON: {reason}{where}", "structure")]
+        ) from None
 
 
 def parse(document: Any) -> Any:
@@ -222,7 +224,9 @@ class _Planner:
         for i, entry in enumerate(entries):
             path = f"Bundle.entry[{i}]"
             if entry.request is None:
-                self.problem(f"{path}.request", "is required in a transaction (method POST or PUT)", "required")
+                self.problem(
+                    f"{path}.request", "is required in a transaction (method POST or PUT)", "required"
+                )
             elif entry.request.method not in ("POST", "PUT"):
                 self.problem(
                     f"{path}.request.method",
@@ -275,7 +279,9 @@ class _Planner:
         if resource.birthDate is None:
             self.problem(f"{path}.birthDate", "is required: bontrack records the birth date", "required")
         elif born is None:
-            self.problem(f"{path}.birthDate", f"needs a full date YYYY-MM-DD (got {resource.birthDate!r})", "value")
+            self.problem(
+                f"{path}.birthDate", f"needs a full date YYYY-MM-DD (got {resource.birthDate!r})", "value"
+            )
         if len(self.issues) > before or record_number is None or name is None or born is None:
             return None
         try:
@@ -355,7 +361,9 @@ class _Planner:
     def condition(self, plan: Plan, owner: PatientPlan, resource: Any, i: int, path: str) -> None:
         clinical, verified = _status(resource.clinicalStatus), _status(resource.verificationStatus)
         if clinical in _NOT_CURRENT_CONDITION or verified in _NOT_TRUE:
-            plan.notes[i] = [f"not imported: the condition is {verified if verified in _NOT_TRUE else clinical}"]
+            plan.notes[i] = [
+                f"not imported: the condition is {verified if verified in _NOT_TRUE else clinical}"
+            ]
             return
         if resource.code is None:
             self.problem(f"{path}.code", "is required: what the condition is", "required")
@@ -416,7 +424,9 @@ class _Planner:
                 self.problem(where, "must refer to a Medication entry of this Bundle", "not-found")
                 return
             concept = found.code
-        rxnorm = [c.display for c in (concept.coding or []) if c.system == RXNORM and c.display] if concept else []
+        rxnorm = (
+            [c.display for c in (concept.coding or []) if c.system == RXNORM and c.display] if concept else []
+        )
         names = [concept.text] if concept is not None and concept.text else []
         names += rxnorm + _names(concept)
         name = next((" ".join(n.split()) for n in names if n and n.strip()), None)
@@ -434,7 +444,9 @@ class _Planner:
     def allergy(self, plan: Plan, owner: PatientPlan, resource: Any, i: int, path: str) -> None:
         clinical, verified = _status(resource.clinicalStatus), _status(resource.verificationStatus)
         if clinical in _NOT_CURRENT_CONDITION or verified in _NOT_TRUE:
-            plan.notes[i] = [f"not imported: the allergy is {verified if verified in _NOT_TRUE else clinical}"]
+            plan.notes[i] = [
+                f"not imported: the allergy is {verified if verified in _NOT_TRUE else clinical}"
+            ]
             return
         names = _names(resource.code)
         if not names:
