@@ -105,13 +105,19 @@ async def fhir_body(request: Request) -> bytes:
 Body = Annotated[bytes, Depends(fhir_body)]
 
 
-def _import(body: bytes, db: Any, principal: Principal, clinic_id: str | None, at: Any) -> ImportResult:
+def _document(body: bytes, kind: str, wrong: str) -> Any:
+    """The body as JSON, a resource of the kind this route takes (else 400)."""
+    document = read_document(body)
+    if not isinstance(document, dict) or document.get("resourceType") != kind:
+        raise FhirImportError(400, [Issue("resourceType", wrong, "not-supported")])
+    return document
+
+
+def _import(document: Any, db: Any, principal: Principal, clinic_id: str | None, at: Any) -> ImportResult:
     clinic = clinic_scope(principal, clinic_id)
     if clinic is None:
         raise FhirImportError(400, [Issue("clinic_id", "give the clinic the patients are registered at")])
-    return import_fhir(
-        db=db, actor=principal.actor, clinic_id=clinic, document=read_document(body), today=at.date()
-    )
+    return import_fhir(db=db, actor=principal.actor, clinic_id=clinic, document=document, today=at.date())
 
 
 @router.post(
@@ -126,11 +132,8 @@ def fhir_transaction(
     """Import a transaction Bundle from the EHR (Patient, Condition, MedicationStatement,
     AllergyIntolerance): creates or corrects the patients (matched by record number), their pain
     episode and the screening's medicines, allergies and conditions; all or nothing."""
-    result = _import(body, db, principal, clinic_id, at)
-    if not result.is_bundle:
-        raise FhirImportError(
-            400, [Issue("resourceType", "POST a Patient to /fhir/Patient; /fhir takes a transaction Bundle")]
-        )
+    wrong = "must be Bundle (type transaction); a lone Patient goes to POST /fhir/Patient"
+    result = _import(_document(body, "Bundle", wrong), db, principal, clinic_id, at)
     return FhirResponse(response_bundle(result))
 
 
@@ -146,10 +149,8 @@ def fhir_create_patient(
 ) -> Response:
     """Create a patient from a FHIR Patient, or correct the one with the same record number
     (201 created, 200 matched); the answer is the Patient with bontrack's id."""
-    document = read_document(body)
-    if not isinstance(document, dict) or document.get("resourceType") != "Patient":
-        raise FhirImportError(400, [Issue("resourceType", "must be Patient", "not-supported")])
-    result = _import(body, db, principal, clinic_id, at)
+    document = _document(body, "Patient", "must be Patient; a transaction Bundle goes to POST /fhir")
+    result = _import(document, db, principal, clinic_id, at)
     patient, what = result.patients[0]
     location = f"Patient/{patient.id}/_history/{patient.version}"
     echoed = {
