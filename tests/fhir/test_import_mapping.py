@@ -143,6 +143,6 @@ def test_patient__refusals_name_the_element(change: Any, expression: str) -> Non
 def test_patient__the_record_number_system_of_bontrack_wins_over_mr() -> None:
     doc = with_entries()
     doc["entry"][0]["resource"]["identifier"].append(
-        {"system": "urn:bontrack:record-number", "value": "P-77"}
+        {"system": "https://bontrack.invalid/fhir/sid/record-number", "value": "P-77"}
     )
     assert plan_import(parse(doc), TODAY).patients[0].data.record_number == "P-77"

@@ -37,8 +37,9 @@ from bontrack.patients.schemas import DiagnosisCode, PatientCreate
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"  # identifier types: MR = medical record number
-# bontrack's own record number (what the read facade writes in Patient.identifier)
-RECORD_NUMBER_SYSTEM = "urn:bontrack:record-number"
+# bontrack's own record number: the read facade's fhir.codes.RECORD_NUMBER (same value; on
+# merging, import it from there)
+RECORD_NUMBER_SYSTEM = "https://bontrack.invalid/fhir/sid/record-number"
 # The ICD-10-CM codes (and the families they begin) that make the neck and shoulder pain episode:
 # cervicalgia, myalgia (M79.1x), muscle spasm (M62.83x), shoulder pain (M25.51x), cervicobrachial
 # syndrome, other cervical dorsopathies. The episode form's list, plus the families they belong to.
