@@ -231,6 +231,7 @@ BAD: list[tuple[str, Any, int, str]] = [
     ),
     ("element not in R4", [*R, 9, "resource", "bogus"], 400, "Bundle.entry[9].resource.bogus"),
     ("batch, not transaction", ["type"], 422, "Bundle.type"),
+    ("screening dated in the future", ["timestamp"], 422, "Bundle.timestamp"),
     ("delete", [*R, 1, "request", "method"], 422, "Bundle.entry[1].request.method"),
     (
         "unknown resource type",
@@ -249,6 +250,7 @@ VALUES = {
     },
     "element not in R4": True,
     "batch, not transaction": "batch",
+    "screening dated in the future": "2099-01-01T00:00:00Z",
     "delete": "DELETE",
     "unknown resource type": "Observationz",
 }

@@ -97,3 +97,14 @@ def test_cli__several_clinics_need_clinic(tmp_path: Path) -> None:
     chosen = bontrack("--db", url, "fhir", "import", "--clinic", world.clinic_id, str(BUNDLE))
     assert chosen.returncode == 0, chosen.stderr
     engine.dispose()
+
+
+def test_cli__a_lone_patient(tmp_path: Path) -> None:
+    url, engine, _world = registry(tmp_path)
+    patient = json.loads(BUNDLE.read_text())["entry"][0]["resource"]
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(patient))
+    result = bontrack("--db", url, "fhir", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert counts(engine) == [2, 1, 1]  # the world's patient, episode and screening, and this patient
+    engine.dispose()
