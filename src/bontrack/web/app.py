@@ -13,6 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bontrack import __version__
+from bontrack.fhir import import_routes as fhir_import_routes
 from bontrack.fhir.router import install as install_fhir
 from bontrack.storage.engine import transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
@@ -111,6 +112,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(corrections.router)
     install_fhir(app)  # /fhir: the FHIR R4 facade (bontrack.fhir)
     app.include_router(patient_link.router)
+    app.include_router(fhir_import_routes.router, prefix="/fhir")
     app.include_router(pages.router)
     app.include_router(report_page.router)
     for view in ROUTERS:
