@@ -20,6 +20,8 @@ from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, EpisodeCreate, PatientCreate
 from bontrack.records import VersionedRow
+from bontrack.scheduling.models import WorklistActionRow
+from bontrack.scheduling.schemas import WorklistActionCreate
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
@@ -77,6 +79,8 @@ KINDS: tuple[Kind, ...] = (
         OutcomeRecord,
         (("patient_id", "patient"), ("episode_id", "episode"), ("session_id", "injection_session")),
     ),
+    # what was done about a worklist item (issue 14): after every record an item can follow
+    Kind("worklist_action", WorklistActionRow, WorklistActionCreate, (("patient_id", "patient"),)),
 )
 BY_NAME = {k.name: k for k in KINDS}
 TABLES = (AuditEntry, *(k.row for k in KINDS), *AUTH_TABLES)
