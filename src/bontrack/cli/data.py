@@ -76,7 +76,8 @@ def due(
             print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
             return
         table = Table(
-            title=f"Worklist on {today} ({window.words()}); {worked.older:,} older open items counted, not listed",
+            title=f"Worklist on {today} ({window.words()}); "
+            f"{worked.older:,} older open items counted, not listed",
             show_lines=False,
         )
         for column in ("status", "due", "kind", "patient", "what"):
