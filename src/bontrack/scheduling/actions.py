@@ -29,6 +29,7 @@ from bontrack.scheduling.models import WorklistActionRow
 from bontrack.scheduling.schemas import (
     ACTION_WORDS,
     DECISION_WORDS,
+    KIND_WORDS,
     DueItem,
     ReviewItem,
     WorklistActionCreate,
@@ -96,16 +97,20 @@ def actions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[Work
     return sorted(reads, key=lambda a: (a.data.on, a.recorded_at))
 
 
-def describe(action: WorklistActionCreate) -> str:
-    """The action in words, as the chart and the worklist show it."""
+def action_words(action: WorklistActionCreate) -> str:
+    """The action in words, as the chart's timeline shows it: "Stop and review: review done,
+    decision: change product or dose"; "Outcome visit (2-week outcome visit after ...): done"."""
     text = ACTION_WORDS[action.action]
     if action.decision:
-        text += f": {DECISION_WORDS[action.decision]}"
+        text += f", decision: {DECISION_WORDS[action.decision]}"
     if action.snooze_until:
         text += f" until {action.snooze_until}"
     if action.reason:
         text += f" ({action.reason})"
-    return text
+    item = KIND_WORDS[action.kind] + (
+        f" ({action.what})" if action.what and action.kind != "stop_review" else ""
+    )
+    return f"{item}: {text}"
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ def latest_actions(*, db: Session, actor: str, clinic_id: str | None, purpose: s
         if key in found and found[key][0] >= order:
             continue
         snooze = dt.date.fromisoformat(until) if until else None
-        words = ACTION_WORDS[action] + (f": {DECISION_WORDS[decision]}" if decision else "")
+        words = ACTION_WORDS[action] + (f", decision: {DECISION_WORDS[decision]}" if decision else "")
         words += f" until {snooze}" if snooze else ""
         words += f" ({reason})" if reason else ""
         found[key] = (order, Latest(action, day, snooze, words))

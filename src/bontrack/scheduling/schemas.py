@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bontrack.records import Stored
-from bontrack.schemas import EventDate, Id, Input
+from bontrack.schemas import EventDate, Id, Input, PlannedDate
 
 Kind = Literal["outcome_visit", "reinjection", "therapy_visit"]
 # overdue: past its date and not done; due: today; eligible: re-injection allowed from then on
@@ -108,7 +108,7 @@ class WorklistActionCreate(Input):
     on: EventDate
     what: Annotated[str, Field(max_length=300, description="the item as the worklist named it")] = ""
     reason: Annotated[str, Field(max_length=1000)] = ""
-    snooze_until: EventDate | None = None
+    snooze_until: PlannedDate | None = None
     decision: Decision | None = None
     note: Annotated[str, Field(max_length=2000)] = ""
 

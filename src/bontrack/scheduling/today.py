@@ -68,10 +68,8 @@ def today_of_clinic(
     for item in worked.items:
         if item.status == "overdue":
             day.overdue.append(item)
-        elif item.due_date <= today:  # due today, or a re-injection allowed from today on
-            (day.due_today if item.due_date == today or item.kind != "reinjection" else day.this_week).append(
-                item
-            )
+        elif item.status in ("due", "eligible"):  # due today, or a re-injection allowed by now
+            day.due_today.append(item)
         else:
             day.this_week.append(item)
     read: dict[str, int] = {}

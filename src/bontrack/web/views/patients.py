@@ -20,7 +20,7 @@ from bontrack.outcomes.service import outcomes_of_patient
 from bontrack.patients.listing import SortKey, list_patients
 from bontrack.patients.service import episodes_of_patient
 from bontrack.research.service import deidentified_patients
-from bontrack.scheduling.actions import actions_of_patient, describe
+from bontrack.scheduling.actions import action_words, actions_of_patient
 from bontrack.screening.service import screenings_of_patient
 from bontrack.therapy.service import plans_of_patient, visits_of_patient
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
@@ -217,10 +217,7 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
 def worklist_rows(db: Session, actor: str, patient_id: str) -> list[dict[str, Any]]:
     """What was done about the patient's worklist items, newest first, as timeline lines."""
     done = actions_of_patient(db=db, actor=actor, patient_id=patient_id)
-    return [
-        {"date": a.data.on, "kind": "Worklist", "text": f"{a.data.what or a.data.kind}: {describe(a.data)}"}
-        for a in reversed(done)
-    ]
+    return [{"date": a.data.on, "kind": "Worklist", "text": action_words(a.data)} for a in reversed(done)]
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)

@@ -56,6 +56,8 @@ def clinician_names(db: SessionDep, principal: Principal) -> dict[str, str]:
 def since_words(item: DueItem, today: dt.date) -> str:
     """Since when an item is due, in words."""
     days = (today - item.due_date).days
+    if item.kind == "reinjection" and days > 0:
+        return f"allowed for {days} day{'s' if days != 1 else ''}"
     if days > 0:
         return f"{days} day{'s' if days != 1 else ''} overdue"
     if days == 0:
