@@ -40,6 +40,7 @@ TypeName = Literal[
     "adverse_event",
     "therapy_visit",
     "outcome",
+    "worklist_action",
 ]
 
 
