@@ -168,6 +168,25 @@ class Worked:
     reviews: list[ReviewItem] = field(default_factory=list)  # stop-and-review flags not yet reviewed
 
 
+def _verdict(last: Latest | None, due: dt.date, today: dt.date, since: dt.date, everything: bool) -> str:
+    """Whether an item is listed, or left out as closed, snoozed or older than the look-back."""
+    if last is not None and last.action in CLOSING:
+        return "closed"
+    if last is not None and last.action == "snoozed" and last.snooze_until and last.snooze_until > today:
+        return "snoozed"
+    if due < since and not everything:  # overdue, or a re-injection allowed long ago
+        return "older"
+    return "listed"
+
+
+def _noted(item: DueItem, last: Latest | None) -> DueItem:
+    if last is None:
+        return item
+    return item.model_copy(
+        update={"last_action": last.action, "last_action_on": last.on, "last_action_note": last.words}
+    )
+
+
 def apply_actions(
     items: list[DueItem],
     reviews: list[ReviewItem],
@@ -178,28 +197,18 @@ def apply_actions(
     everything: bool = False,
 ) -> Worked:
     """Drop what is done, cancelled or snoozed; count the open items older than the look-back
-    (``everything``: list them too); note the last contact on what stays."""
+    (``everything``: list them too); note the last action on what stays."""
     since = window.since(today)
+    counts = {"closed": 0, "snoozed": 0, "older": 0}
     listed: list[DueItem] = []
-    older = closed = snoozed = 0
     for item in items:
-        last = latest.get(item.key)
-        if last is not None and last.action in CLOSING:
-            closed += 1
-            continue
-        if last is not None and last.action == "snoozed" and last.snooze_until and last.snooze_until > today:
-            snoozed += 1
-            continue
-        if item.due_date < since and not everything:  # overdue, or re-injection allowed long ago
-            older += 1
-            continue
-        if last is not None:
-            item = item.model_copy(
-                update={"last_action": last.action, "last_action_on": last.on, "last_action_note": last.words}
-            )
-        listed.append(item)
+        verdict = _verdict(latest.get(item.key), item.due_date, today, since, everything)
+        if verdict == "listed":
+            listed.append(_noted(item, latest.get(item.key)))
+        else:
+            counts[verdict] += 1
     open_reviews = [r for r in reviews if r.key not in latest or latest[r.key].action != "reviewed"]
-    return Worked(listed, older, closed, snoozed, open_reviews)
+    return Worked(listed, counts["older"], counts["closed"], counts["snoozed"], open_reviews)
 
 
 def work_list(
@@ -212,12 +221,25 @@ def work_list(
     everything: bool = False,
 ) -> Worked:
     """The worklist the pages, ``bontrack due`` and the summary show: due items up to the
-    window's look-ahead and stop-and-review flags, with the clinicians' actions applied."""
+    window's look-ahead and stop-and-review flags, with the clinicians' actions applied. What is
+    left out is decided before the patients are read, so only the patients listed are read (and
+    audited); an item of a withdrawn patient left out is still counted."""
     from bontrack.scheduling.service import stop_and_review, worklist
 
+    latest = latest_actions(db=db, actor=actor, clinic_id=clinic_id, purpose="worklist: actions")
+    since = window.since(today)
+    counts = {"closed": 0, "snoozed": 0, "older": 0}
+
+    def keep(key: str, due: dt.date) -> bool:  # decided before any patient is read
+        verdict = _verdict(latest.get(key), due, today, since, everything)
+        if verdict != "listed":
+            counts[verdict] += 1
+        return verdict == "listed"
+
     items = worklist(
-        db=db, actor=actor, today=today, horizon_days=window.look_ahead_days, clinic_id=clinic_id
+        db=db, actor=actor, today=today, horizon_days=window.look_ahead_days, clinic_id=clinic_id, keep=keep
     )
     reviews = stop_and_review(db=db, actor=actor, clinic_id=clinic_id)
-    latest = latest_actions(db=db, actor=actor, clinic_id=clinic_id, purpose="worklist: actions")
-    return apply_actions(items, reviews, latest, today=today, window=window, everything=everything)
+    worked = apply_actions(items, reviews, latest, today=today, window=window, everything=everything)
+    worked.older, worked.closed, worked.snoozed = counts["older"], counts["closed"], counts["snoozed"]
+    return worked

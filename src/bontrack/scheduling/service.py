@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -31,7 +32,7 @@ from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, current_frame, review_frames
-from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status
+from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status, item_key
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate
 
@@ -47,6 +48,11 @@ def _planned_dates(start: dt.date, per_week: int, weeks: int) -> list[dt.date]:
         for week in range(weeks)
         for i in range(per_week)
     ]
+
+
+def _key(kind: Kind, ids: dict[str, str], due: dt.date) -> str:
+    """The item's key, as DueItem.key makes it (before the row is made)."""
+    return item_key(kind, ids.get("session_id") or ids.get("plan_id"), None if kind == "reinjection" else due)
 
 
 def _ids(session_id: str, injector: dict[str, str]) -> dict[str, str]:
@@ -70,7 +76,13 @@ def _status(due: dt.date, today: dt.date, kind: Kind) -> Status:
 
 
 def worklist(
-    *, db: Session, actor: str, today: dt.date, horizon_days: int = 14, clinic_id: str | None = None
+    *,
+    db: Session,
+    actor: str,
+    today: dt.date,
+    horizon_days: int = 14,
+    clinic_id: str | None = None,
+    keep: Callable[[str, dt.date], bool] | None = None,
 ) -> list[DueItem]:
     """What is due up to ``today + horizon_days``, overdue first, then by date.
 
@@ -78,6 +90,8 @@ def worklist(
     the clinic is read (its patient, date, product and recording time: no date window can leave
     one out); of the outcomes only the follow-ups (linked to a session, filtered in SQL), of
     therapy visits only their plan. The patients listed are then read and audited one by one.
+    ``keep(key, due)``: whether to list an item (the worked worklist leaves out, before any patient
+    is read, what is done, cancelled, snoozed or older than its window).
     """
     if horizon_days < 0:
         raise ValueError("horizon_days must be >= 0")
@@ -158,6 +172,8 @@ def worklist(
             ids = {"plan_id": plan_id, "clinician_id": therapist}
             found.append((planned[done], "therapy_visit", patient_id, what, ids))
 
+    if keep is not None:  # only the items listed are made rows (and their patients read)
+        found = [f for f in found if keep(_key(f[1], f[4], f[0]), f[0])]
     patients = records.get_many(
         db, row_cls=PatientRow, record_ids=sorted({f[2] for f in found}), actor=actor, purpose=purpose
     )
