@@ -18,6 +18,7 @@ from bontrack.web.views.common import page
 from bontrack.web.views.worklist import row_helpers
 
 router = APIRouter(include_in_schema=False)
+HOME_ROWS = 25  # rows per section; the rest are a link to the worklist (a display choice)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -34,4 +35,4 @@ def home(request: Request, db: SessionDep, principal: PageUser, at: NowDep) -> R
         clinic_id=principal.user.clinic_id,
         role=principal.role,
     )
-    return page(request, principal, "home.html", day=day, here="/", **row_helpers(today))
+    return page(request, principal, "home.html", day=day, here="/", rows=HOME_ROWS, **row_helpers(today))

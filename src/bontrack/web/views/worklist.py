@@ -134,6 +134,7 @@ def worklist_page(
         page_no=page_no,
         pages=pages,
         reviews=reviews,
+        review_rows=WORKLIST_PAGE,
         worked=worked,
         today=today,
         window=window,
