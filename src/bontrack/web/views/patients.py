@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from bontrack.assessments.schemas import AssessmentRead
 from bontrack.injections.schemas import SessionRead
@@ -16,6 +17,7 @@ from bontrack.outcomes.schemas import OutcomeRead
 from bontrack.patients.listing import SortKey, list_patients
 from bontrack.patients.service import episodes_of_patient
 from bontrack.research.service import deidentified_patients
+from bontrack.scheduling.actions import action_words, actions_of_patient
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.deps import (
     READ_CLINICAL,
@@ -207,6 +209,12 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["date"], reverse=True)
 
 
+def worklist_rows(db: Session, actor: str, patient_id: str) -> list[dict[str, Any]]:
+    """What was done about the patient's worklist items, newest first, as timeline lines."""
+    done = actions_of_patient(db=db, actor=actor, patient_id=patient_id)
+    return [{"date": a.data.on, "kind": "Worklist", "text": action_words(a.data)} for a in reversed(done)]
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_chart(
     request: Request,
@@ -256,7 +264,11 @@ def patient_chart(
         sides=kb.files.sides,
         trend=_trend(outcomes, sessions),
         saved=saved,
-        timeline=_timeline(**_with_withdrawn(timeline, hidden)),
+        timeline=sorted(
+            _timeline(**_with_withdrawn(timeline, hidden)) + worklist_rows(db, actor, patient_id),
+            key=lambda r: r["date"],
+            reverse=True,
+        ),
         show_withdrawn=withdrawn,
         actions=actions_for(principal),
     )
