@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from bontrack.web.views import (
     adverse_event_form,
+    chart,
     corrections,
     injection_form,
     intake,
@@ -19,6 +20,7 @@ from bontrack.web.views import (
 ROUTERS: list[APIRouter] = [
     intake.router,  # before patients: /patients/new is not a patient id
     patients.router,
+    chart.router,
     adverse_event_form.router,
     injection_form.router,
     record_forms.router,
