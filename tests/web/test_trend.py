@@ -4,6 +4,7 @@ short or long the span; without injections, two dates of the span."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 
@@ -44,8 +45,10 @@ def test_each_injection_date_is_marked_on_the_axis(days: int) -> None:
 def test_close_injections_keep_their_ticks_and_skip_overlapping_dates() -> None:
     start = dt.date(2020, 1, 6)
     sessions = [start + dt.timedelta(days=84 * n) for n in range(30)] + [start + dt.timedelta(days=85)]
-    svg = str(trend_svg([Series("NPRS", 0, 10, "#c0392b", [(start, 5.0)])], [Marker(d, "s") for d in sessions]))
+    svg = str(
+        trend_svg([Series("NPRS", 0, 10, "#c0392b", [(start, 5.0)])], [Marker(d, "s") for d in sessions])
+    )
     xs = [float(x) for x, _ in LABEL.findall(svg)]
     assert svg.count('stroke="#7a4a9a"/>') == len(sessions)  # one tick per injection
     assert 1 < len(xs) < len(sessions)
-    assert all(b - a >= MIN_DATE_GAP for a, b in zip(xs, xs[1:], strict=False))
+    assert all(b - a >= MIN_DATE_GAP for a, b in itertools.pairwise(xs))

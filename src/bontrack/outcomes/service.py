@@ -17,7 +17,9 @@ from bontrack.repository import Repository
 _OUTCOME = Repository(OutcomeRow, OutcomeRecord)
 
 
-def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, OutcomeRecord]:
+def _scored(
+    *, db: Session, actor: str, data: OutcomeCreate, patient_reported: bool = False
+) -> tuple[str, OutcomeRecord]:
     """Check a measurement's references and score its answers: (clinic id, what is stored)."""
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     errors = []
@@ -34,13 +36,18 @@ def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, Outco
     if errors:
         raise InputError(errors)
     return episode.clinic_id, OutcomeRecord(
-        **data.model_dump(), scoring=score_answers(data.instrument, data.answers)
+        **data.model_dump(),
+        scoring=score_answers(data.instrument, data.answers),
+        patient_reported=patient_reported,
     )
 
 
-def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
-    """Record one completed questionnaire or measurement with its raw answers."""
-    clinic_id, record = _scored(db=db, actor=actor, data=data)
+def record_outcome(
+    *, db: Session, actor: str, data: OutcomeCreate, patient_reported: bool = False
+) -> OutcomeRead:
+    """Record one completed questionnaire or measurement with its raw answers; ``patient_reported``:
+    the patient filled it in themself (through a one-time link), marked so on the chart."""
+    clinic_id, record = _scored(db=db, actor=actor, data=data, patient_reported=patient_reported)
     row = records.create(db, row_cls=OutcomeRow, data=record, clinic_id=clinic_id, actor=actor)
     return records.to_read(row, OutcomeRecord)
 
@@ -53,7 +60,8 @@ def update_outcome(
     corrections.check_reason(reason, "corrected")
     current = corrections.current(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor)
     corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "outcome")
-    _clinic_id, record = _scored(db=db, actor=actor, data=data)
+    reported = bool(current.data.get("patient_reported", False))  # a correction keeps who answered
+    _clinic_id, record = _scored(db=db, actor=actor, data=data, patient_reported=reported)
     row = records.update(
         db, row_cls=OutcomeRow, record_id=outcome_id, data=record, actor=actor, reason=reason
     )

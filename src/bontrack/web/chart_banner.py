@@ -107,8 +107,6 @@ def chart_banner(
         last_judged=judged[-1] if judged and in_order[-1] is None else None,
         review=calls_for_review(in_order, kb),
         review_cycles=int(kb.files.pathway.stop_review_cycles_without_response.value),
-        open_events=[
-            e for e in adverse_events if not e.data.outcome.strip().lower().startswith(RESOLVED)
-        ],
+        open_events=[e for e in adverse_events if not e.data.outcome.strip().lower().startswith(RESOLVED)],
         responses=responded,
     )

@@ -164,7 +164,9 @@ def _fold_therapy(rows: list[dict[str, Any]], plans: dict[str, str]) -> list[dic
         elif row is visits[0]:
             attended = sum(1 for v in visits if v["attended"])
             missed = len(visits) - attended
-            text = f"{len(visits)} visits from {visits[0]['date']} to {visits[-1]['date']}: {attended} attended"
+            text = (
+                f"{len(visits)} visits from {visits[0]['date']} to {visits[-1]['date']}: {attended} attended"
+            )
             out.append(
                 {
                     "date": row["date"],

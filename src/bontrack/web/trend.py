@@ -162,8 +162,9 @@ def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scor
             )
     out.extend(_date_axis(marked, first, last, span, x_of, bottom_axis))
     if outside:
+        flag_y = bottom_axis + below - BOTTOM + 16 + FLAG_H
         out.append(
-            f'<text x="{LEFT}" y="{bottom_axis + below - BOTTOM + 16 + FLAG_H}" font-size="11" fill="#a8071a">'
+            f'<text x="{LEFT}" y="{flag_y}" font-size="11" fill="#a8071a">'
             f"{outside} date{'s' if outside > 1 else ''} outside 1900 to 2100 drawn at the edge: "
             "check and correct</text>"
         )

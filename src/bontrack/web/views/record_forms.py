@@ -75,14 +75,20 @@ def form_context(db: Session, principal: Principal, patient: PatientRead) -> dic
     }
 
 
-def _defaults(ctx: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+def _defaults(ctx: dict[str, Any], at: dt.datetime, principal: Principal) -> dict[str, Any]:
+    """A new form's values: today, the latest episode and plan, and the logged-in user as the
+    clinician (when their account is linked to a clinician record of the patient's clinic)."""
     first = {k: ctx[k][0][0] if ctx[k] else "" for k in ("episodes", "plans")}
+    mine = principal.user.clinician_id
+    me = mine if mine and any(c == mine for c, _ in ctx["clinicians"]) else ""
     return {
         "date": at.date().isoformat(),
         "start_date": at.date().isoformat(),
         "episode_id": first["episodes"],
         "plan_id": first["plans"],
         "attended": "yes",
+        "assessor_id": me,
+        "therapist_id": me,
     }
 
 
@@ -199,7 +205,9 @@ def new_assessment(
     allow(request, principal, ASSESSMENT.roles)
     patient = patient_for(db, principal, patient_id)
     ctx = form_context(db, principal, patient)
-    return show_form(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **assessment_extra())
+    return show_form(
+        request, db, principal, patient, ASSESSMENT, _defaults(ctx, at, principal), **assessment_extra()
+    )
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
@@ -251,7 +259,7 @@ def new_screening(
 ) -> Response:
     allow(request, principal, SCREENING.roles)
     patient = patient_for(db, principal, patient_id)
-    values = _defaults(form_context(db, principal, patient), at)
+    values = _defaults(form_context(db, principal, patient), at, principal)
     return show_form(request, db, principal, patient, SCREENING, values, **screening_extra())
 
 
@@ -288,7 +296,7 @@ def new_plan(request: Request, patient_id: str, db: SessionDep, principal: PageU
     allow(request, principal, PLAN.roles)
     patient = patient_for(db, principal, patient_id)
     return show_form(
-        request, db, principal, patient, PLAN, _defaults(form_context(db, principal, patient), at)
+        request, db, principal, patient, PLAN, _defaults(form_context(db, principal, patient), at, principal)
     )
 
 
@@ -307,7 +315,7 @@ def new_visit(request: Request, patient_id: str, db: SessionDep, principal: Page
     allow(request, principal, VISIT.roles)
     patient = patient_for(db, principal, patient_id)
     return show_form(
-        request, db, principal, patient, VISIT, _defaults(form_context(db, principal, patient), at)
+        request, db, principal, patient, VISIT, _defaults(form_context(db, principal, patient), at, principal)
     )
 
 
@@ -351,7 +359,7 @@ def new_outcome(
 ) -> Response:
     allow(request, principal, OUTCOME.roles)
     patient = patient_for(db, principal, patient_id)
-    values = _defaults(form_context(db, principal, patient), at) | {"instrument": instrument}
+    values = _defaults(form_context(db, principal, patient), at, principal) | {"instrument": instrument}
     return show_form(request, db, principal, patient, OUTCOME, values, **outcome_extra(instrument))
 
 

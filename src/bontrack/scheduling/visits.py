@@ -1,0 +1,48 @@
+"""Which follow-up visit a measurement completes, from the dates alone (pure: no database).
+
+The schedule is the knowledge base's (pathway.outcome_visit_weeks: the visit weeks after a
+session and the questionnaires of each). A visit on another day than the scheduled one completes
+the scheduled visit nearest to it; halfway between two, the later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bontrack.knowledge import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A visit ``days`` after a session: the scheduled ``week`` it completes and its questionnaires."""
+
+    days: int
+    week: int
+    instruments: list[str]
+
+    @property
+    def elapsed(self) -> str:
+        """ "6 weeks and 2 days": the time since the session, in words."""
+        weeks, days = divmod(self.days, 7)
+        parts = [f"{weeks} week{'s' if weeks != 1 else ''}"] if weeks else []
+        if days or not weeks:
+            parts.append(f"{days} day{'s' if days != 1 else ''}")
+        return " and ".join(parts)
+
+
+def follow_up(session_date: dt.date, on: dt.date, kb: KnowledgeBase) -> FollowUp | None:
+    """The scheduled visit a measurement on ``on`` completes for a session on ``session_date``
+    (None when ``on`` is before the session)."""
+    days = (on - session_date).days
+    if days < 0:
+        return None
+    schedule = kb.files.pathway.outcome_visit_weeks
+    week = min(schedule.weeks, key=lambda w: (abs(7 * w - days), -w))
+    return FollowUp(days, week, schedule.due_at(week))
+
+
+def baseline_instruments(kb: KnowledgeBase) -> list[str]:
+    """The questionnaires of a visit that follows no session (a baseline): every one the schedule
+    asks at any visit, in its order."""
+    return list(kb.files.pathway.outcome_visit_weeks.instruments)
