@@ -2,7 +2,8 @@
 
 The schedule is the knowledge base's (pathway.outcome_visit_weeks: the visit weeks after a
 session and the questionnaires of each). A visit on another day than the scheduled one completes
-the scheduled visit nearest to it; halfway between two, the later.
+the scheduled visit nearest to it; halfway between two, the later; well after the last one
+(``last_follow_up_day``), none: the visit follows up no session.
 """
 
 from __future__ import annotations
@@ -31,11 +32,19 @@ class FollowUp:
         return " and ".join(parts)
 
 
+def last_follow_up_day(kb: KnowledgeBase) -> int:
+    """The latest day after a session that still counts as its last visit: that visit's week plus
+    half the gap from the visit before it (12-week visit after 6: up to day 105)."""
+    weeks = sorted(kb.files.pathway.outcome_visit_weeks.weeks)
+    gap = weeks[-1] - (weeks[-2] if len(weeks) > 1 else 0)
+    return 7 * weeks[-1] + (7 * gap) // 2
+
+
 def follow_up(session_date: dt.date, on: dt.date, kb: KnowledgeBase) -> FollowUp | None:
-    """The scheduled visit a measurement on ``on`` completes for a session on ``session_date``
-    (None when ``on`` is before the session)."""
+    """The scheduled visit a measurement on ``on`` completes for a session on ``session_date``;
+    None before the session and after ``last_follow_up_day`` (then it follows up no session)."""
     days = (on - session_date).days
-    if days < 0:
+    if days < 0 or days > last_follow_up_day(kb):
         return None
     schedule = kb.files.pathway.outcome_visit_weeks
     week = min(schedule.weeks, key=lambda w: (abs(7 * w - days), -w))

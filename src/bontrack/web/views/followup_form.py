@@ -26,7 +26,7 @@ from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import episodes_of_patient
-from bontrack.scheduling.visits import FollowUp, baseline_instruments, follow_up
+from bontrack.scheduling.visits import FollowUp, baseline_instruments, follow_up, last_follow_up_day
 from bontrack.schemas import parse
 from bontrack.web.deps import WRITE_OUTCOMES, NowDep, PageUser, Principal, SessionDep
 from bontrack.web.forms import answer_codes, nest
@@ -59,10 +59,27 @@ def _visit(
         session = None
     elif session_id:
         session = next((s for s in sessions if s.id == session_id), None)
-    else:
-        session = earlier[-1] if earlier else None
+    else:  # the latest session, if the day is one of its follow-up visits
+        session = earlier[-1] if earlier and follow_up(earlier[-1].data.date, day, kb) else None
     visit = follow_up(session.data.date, day, kb) if session else None
     return session, visit, visit.instruments if visit else baseline_instruments(kb)
+
+
+def _summary(session: SessionRead | None, visit: FollowUp | None, day: dt.date) -> str:
+    """The visit in words: which scheduled visit of which session, or why it follows up none."""
+    if session is None:
+        return "A visit that follows up no injection session (a baseline)."
+    if visit is not None:
+        when = f"{visit.elapsed[:1].upper()}{visit.elapsed[1:]}"
+        return f"{when} after the session of {session.data.date}: the {visit.week}-week visit."
+    if day < session.data.date:
+        return f"The visit date is before the session of {session.data.date}: choose another date or session."
+    weeks = (day - session.data.date).days // 7
+    last = last_follow_up_day(load_knowledge()) // 7
+    return (
+        f"{weeks} weeks after the session of {session.data.date}, past its follow-up visits (up to {last} "
+        "weeks): recorded as a visit that follows up no session."
+    )
 
 
 def _form(
@@ -91,7 +108,7 @@ def _form(
         + [(s.id, f"{s.data.date} · {s.data.product} {s.data.total_units:g} U") for s in reversed(sessions)],
         session=session,
         visit=visit,
-        day=day,
+        summary=_summary(session, visit, day),
         forms=[load_definition(i) for i in due],
         values={"session_id": session.id if session else NOT_A_FOLLOW_UP, "date": day.isoformat()} | values,
         errors=errors or {},
@@ -142,7 +159,7 @@ def post_visit(
         errors = [FieldError("date", problem)] if problem else []
         if fields.get("session_id") not in (None, "", NOT_A_FOLLOW_UP) and session is None:
             errors.append(FieldError("session_id", "is not an injection session of this patient"))
-        elif session is not None and visit is None:
+        elif session is not None and day < session.data.date:
             errors.append(FieldError("date", f"must be on or after the session date {session.data.date}"))
         filled = [
             i for i in due if any(str(v).strip() for v in (answers.get(i) or {}).get("answers", {}).values())
@@ -158,7 +175,7 @@ def post_visit(
                 "instrument": instrument,
                 "date": day.isoformat(),
                 "answers": answer_codes(answers[instrument]["answers"]),
-                "session_id": session.id if session else None,
+                "session_id": session.id if visit and session else None,
                 "weeks_after_session": visit.week if visit else None,
             }
             try:

@@ -160,7 +160,7 @@ def new_link(request: Request, patient_id: str, db: SessionDep, principal: PageU
     visit = follow_up(sessions[-1].data.date, at.date(), load_knowledge()) if sessions else None
     values = {
         "instruments": visit.instruments if visit else list(DEFAULT_INSTRUMENTS),
-        "session_id": sessions[-1].id if sessions else "",
+        "session_id": sessions[-1].id if visit else "",
         "expires_in_hours": "168",
     }
     return _link_form(request, db, principal, patient_id, values=values, errors={})
