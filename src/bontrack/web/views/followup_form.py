@@ -149,7 +149,7 @@ def post_visit(
     sessions = sessions_of_patient(db=db, actor=principal.actor, patient_id=patient.id)
     session, visit, due = _visit(sessions, fields.get("session_id") or NOT_A_FOLLOW_UP, day)
     answers = nest((k, v) for k, v in items if k.split(".", 1)[0] in due)
-    labels = {
+    labels = {"date": "Visit date", "session_id": "Follow-up of session"} | {
         f"{i}.answers.{item.number}": f"Question {item.number} of the {load_definition(i).name}"
         for i in due
         for item in load_definition(i).items
