@@ -3,7 +3,8 @@
 The schedule is the knowledge base's (pathway.outcome_visit_weeks: the visit weeks after a
 session and the questionnaires of each). A visit on another day than the scheduled one completes
 the scheduled visit nearest to it; halfway between two, the later; well after the last one
-(``last_follow_up_day``), none: the visit follows up no session.
+(``last_follow_up_day``) or in the first days after the session (``first_follow_up_day``),
+none: the visit follows up no session.
 """
 
 from __future__ import annotations
@@ -40,11 +41,17 @@ def last_follow_up_day(kb: KnowledgeBase) -> int:
     return 7 * weeks[-1] + (7 * gap) // 2
 
 
+def first_follow_up_day(kb: KnowledgeBase) -> int:
+    """The earliest day after a session that counts as its first visit: half that visit's week
+    (the 2-week visit: from day 7; earlier, a measurement is the next cycle's baseline at most)."""
+    return (7 * min(kb.files.pathway.outcome_visit_weeks.weeks)) // 2
+
+
 def follow_up(session_date: dt.date, on: dt.date, kb: KnowledgeBase) -> FollowUp | None:
     """The scheduled visit a measurement on ``on`` completes for a session on ``session_date``;
-    None before the session and after ``last_follow_up_day`` (then it follows up no session)."""
+    None outside ``first_follow_up_day`` .. ``last_follow_up_day`` (it follows up no session)."""
     days = (on - session_date).days
-    if days < 0 or days > last_follow_up_day(kb):
+    if not first_follow_up_day(kb) <= days <= last_follow_up_day(kb):
         return None
     schedule = kb.files.pathway.outcome_visit_weeks
     week = min(schedule.weeks, key=lambda w: (abs(7 * w - days), -w))

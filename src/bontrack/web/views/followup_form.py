@@ -26,7 +26,13 @@ from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import episodes_of_patient
-from bontrack.scheduling.visits import FollowUp, baseline_instruments, follow_up, last_follow_up_day
+from bontrack.scheduling.visits import (
+    FollowUp,
+    baseline_instruments,
+    first_follow_up_day,
+    follow_up,
+    last_follow_up_day,
+)
 from bontrack.schemas import parse
 from bontrack.web.deps import WRITE_OUTCOMES, NowDep, PageUser, Principal, SessionDep
 from bontrack.web.forms import answer_codes, nest
@@ -74,12 +80,13 @@ def _summary(session: SessionRead | None, visit: FollowUp | None, day: dt.date) 
         return f"{when} after the session of {session.data.date}: the {visit.week}-week visit."
     if day < session.data.date:
         return f"The visit date is before the session of {session.data.date}: choose another date or session."
-    weeks = (day - session.data.date).days // 7
-    last = last_follow_up_day(load_knowledge()) // 7
-    return (
-        f"{weeks} weeks after the session of {session.data.date}, past its follow-up visits (up to {last} "
-        "weeks): recorded as a visit that follows up no session."
-    )
+    kb, days = load_knowledge(), (day - session.data.date).days
+    none = "recorded as a visit that follows up no session."
+    if days < first_follow_up_day(kb):
+        where = f"{days} days after the session of {session.data.date}, before its first follow-up visit"
+        return f"{where} (from day {first_follow_up_day(kb)}): {none}"
+    where = f"{days // 7} weeks after the session of {session.data.date}, past its follow-up visits"
+    return f"{where} (up to day {last_follow_up_day(kb)}): {none}"
 
 
 def _form(
