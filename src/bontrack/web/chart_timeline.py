@@ -132,7 +132,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
         definition = load_definition(o.data.instrument)
         value = o.data.scoring.scores.get(definition.primary_score)
         score = definition.scores[definition.primary_score]
-        shown = f"{value:g} {score.unit}" if value is not None else "not scored"
+        shown = f"{round(value, 1):g} {score.unit}" if value is not None else "not scored"
         when = f" ({o.data.weeks_after_session} weeks after injection)" if o.data.weeks_after_session else ""
         label = score.label.removeprefix(definition.short_name).strip() or score.label
         rows.append(
