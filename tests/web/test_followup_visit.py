@@ -177,3 +177,22 @@ def test_session_check_errors_carry_the_plain_sentence_the_form_shows(site: Site
     assert "Injection site 1" in text and "sites[0]" not in text and "got" not in text
     script = (Path(__file__).parents[2] / "src/bontrack/web/static/session_form.js").read_text()
     assert 'e.field + ": "' not in script and "e.text || e.message" in script
+
+
+def test_single_outcome_form__weeks_from_the_dates_not_typed(site: Site) -> None:
+    sid = _session(site)
+    _at(site, DAY + dt.timedelta(days=44))
+    path = f"/patients/{site.world.patient_id}/outcomes/new"
+    form = site.client.get(path).text
+    assert 'name="weeks_after_session"' not in form
+    fields = {"csrf_token": csrf_from(form), "instrument": "nprs", "episode_id": site.world.episode_id}
+    fields |= {"session_id": sid, "answers.1": "5"}
+    early = site.client.post(path, data=fields | {"date": str(DAY + dt.timedelta(days=3))})
+    assert early.status_code == 400 and "Date must be 7 to 105 days after the session" in early.text
+    saved = site.client.post(
+        path, data=fields | {"date": str(DAY + dt.timedelta(days=44)), "weeks_after_session": "2"}
+    )
+    assert saved.status_code == 303, saved.text
+    with transaction(site.engine) as db:
+        [outcome] = outcomes_of_patient(db=db, actor=ACTOR, patient_id=site.world.patient_id)
+    assert (outcome.data.session_id, outcome.data.weeks_after_session) == (sid, 6)

@@ -28,6 +28,7 @@ from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
+from bontrack.scheduling.visits import first_follow_up_day, follow_up, last_follow_up_day
 from bontrack.schemas import parse
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
@@ -368,7 +369,25 @@ def post_outcome(
     request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
 ) -> Response:
     def write(doc: dict[str, Any]) -> object:
-        return record_outcome(db=db, actor=principal.actor, data=parse(OutcomeCreate, doc))
+        return record_outcome(db=db, actor=principal.actor, data=parse(OutcomeCreate, with_weeks(doc)))
+
+    def with_weeks(doc: dict[str, Any]) -> dict[str, Any]:
+        """The follow-up visit computed from the session's date and this one (never typed)."""
+        doc.pop("weeks_after_session", None)
+        sessions = sessions_of_patient(db=db, actor=principal.actor, patient_id=patient_id)
+        session = next((s for s in sessions if s.id == doc.get("session_id")), None)
+        try:
+            day = dt.date.fromisoformat(str(doc.get("date", "")))
+        except ValueError:
+            return doc  # the date's own error says what is wrong
+        if session is not None:
+            visit = follow_up(session.data.date, day, load_knowledge())
+            if visit is None:
+                kb = load_knowledge()
+                days = f"{first_follow_up_day(kb)} to {last_follow_up_day(kb)} days"
+                raise InputError.one("date", f"must be {days} after the session (else: Not a follow-up)")
+            doc["weeks_after_session"] = visit.week
+        return doc
 
     instrument = dict(items).get("instrument", "")
     return post_form(
