@@ -11,6 +11,7 @@ from datetime import date
 from bontrack.clinical.dosing import fmt, over
 from bontrack.clinical.findings import Finding, days_ago, finding
 from bontrack.clinical.plan import CheckRequest, PastSession
+from bontrack.dates import shift
 from bontrack.knowledge import KnowledgeBase
 
 
@@ -21,7 +22,7 @@ def _days(req: CheckRequest, past: PastSession) -> int:
 def earliest_same_product(last: date, product_id: str, kb: KnowledgeBase) -> date:
     """The first day another session of ``product_id`` is not too soon after one on ``last``
     (retreatment.too_soon: the product's min_retreatment_days)."""
-    return date.fromordinal(last.toordinal() + int(kb.product(product_id).min_retreatment_days.value))
+    return shift(last, int(kb.product(product_id).min_retreatment_days.value))  # a stored year 9999 stays
 
 
 def next_eligible(history: Iterable[tuple[date, str]], kb: KnowledgeBase) -> dict[str, date]:
