@@ -8,7 +8,6 @@ import html
 import re
 from collections import Counter
 
-from bontrack.db import transaction
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from bontrack.outcomes.service import outcomes_of_patient, record_outcome, updat
 from bontrack.patients.listing import age_on
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
+from bontrack.storage.engine import transaction
 from bontrack.therapy.schemas import TherapyVisitCreate
 from bontrack.therapy.service import record_visit
 from factories import ACTOR, DAY, World, saved_session

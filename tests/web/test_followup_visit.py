@@ -8,11 +8,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from bontrack.db import transaction
-
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.service import outcomes_of_patient
+from bontrack.storage.engine import transaction
 from bontrack.web.views.followup_form import NOT_A_FOLLOW_UP
 from factories import ACTOR, DAY, saved_session
 from web.conftest import Site, csrf_from, log_in
