@@ -22,6 +22,8 @@ from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, EpisodeCrea
 from bontrack.records import VersionedRow
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate
+from bontrack.stock.models import StockReceiptRow, VialDiscardRow, VialOpeningRow
+from bontrack.stock.schemas import StockReceiptCreate, VialDiscardCreate, VialOpeningCreate
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 
@@ -77,6 +79,14 @@ KINDS: tuple[Kind, ...] = (
         OutcomeRecord,
         (("patient_id", "patient"), ("episode_id", "episode"), ("session_id", "injection_session")),
     ),
+    Kind("stock_receipt", StockReceiptRow, StockReceiptCreate),
+    Kind(
+        "vial_opening",
+        VialOpeningRow,
+        VialOpeningCreate,
+        (("session_id", "injection_session"), ("patient_id", "patient")),
+    ),
+    Kind("vial_discard", VialDiscardRow, VialDiscardCreate),
 )
 BY_NAME = {k.name: k for k in KINDS}
 TABLES = (AuditEntry, *(k.row for k in KINDS), *AUTH_TABLES)

@@ -245,7 +245,11 @@ def create_session(
         db, row_cls=InjectionSessionRow, data=stored, clinic_id=patient.clinic_id, actor=actor
     )
     audit_override(db, actor=actor, row=row, data=data, decision=decision)
-    return records.to_read(row, SessionRecord)
+    saved = records.to_read(row, SessionRecord)
+    from bontrack.stock.service import open_for_session  # stock imports this module
+
+    open_for_session(db=db, actor=actor, session=saved)  # its vials leave the stock, if the lot is kept
+    return saved
 
 
 def _check_followups(*, db: Session, actor: str, session_id: str, data: SessionCreate) -> None:

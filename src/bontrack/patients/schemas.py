@@ -33,6 +33,8 @@ class PatientCreate(Input):
     name: Text
     birth_date: BirthDate
     sex: Sex
+    phone: str = Field("", max_length=40, description="how to reach the patient, e.g. for a lot recall")
+    email: str = Field("", max_length=320, description="how to reach the patient, e.g. for a lot recall")
 
 
 class DiagnosisCode(Input):

@@ -417,7 +417,7 @@ def form_values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         plan = {k: v for k, v in data.items() if k in SessionCreate.model_fields}
         return injection_form.flat(plan)
     if kind == "patient":
-        return {k: str(data[k]) for k in PatientCreate.model_fields}
+        return {k: str(data.get(k, "")) for k in PatientCreate.model_fields}  # contact: added later
     if kind == "episode":
         return intake.episode_values(data)
     if kind == "adverse_event":
