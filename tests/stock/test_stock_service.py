@@ -273,3 +273,16 @@ def test_recall__an_empty_lot_names_the_field(engine: Engine) -> None:
     with pytest.raises(InputError) as info, transaction(engine) as db:
         stock.recall(db=db, actor=ACTOR, lot="  ")
     assert info.value.errors[0].field == "lot"
+
+
+def test_withdrawn_session__its_vials_return_to_stock(engine: Engine) -> None:
+    from bontrack.injections.service import withdraw_session
+
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt())
+        session = create_session(db=db, actor=ACTOR, data=session_input(world))
+        assert stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)[0].remaining == 3
+        withdraw_session(db=db, actor=ACTOR, session_id=session.id, reason="entered for the wrong patient")
+        assert stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)[0].remaining == 4
+        assert stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id) == []

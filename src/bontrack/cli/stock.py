@@ -7,6 +7,7 @@ left, an unknown product or vial size), or 1 when the database cannot be used.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import typer
@@ -221,5 +222,65 @@ def recall_command(
                 x.clinic_id,
             )
         Console().print(table if found.sessions else f"No session used lot {found.lot}.")
+
+    run(go)
+
+
+@stock_app.command("waste")
+def stock_waste(
+    ctx: typer.Context,
+    date: str | None = typer.Option(None, "--date", metavar="YYYY-MM-DD", help="Up to this day (today)."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id."),
+) -> None:
+    """Toxin waste per month and product: units bought, given, discarded and the share discarded."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from bontrack.db import transaction
+    from bontrack.reports.data import cohort_frames
+    from bontrack.reports.sections.waste import waste, waste_csv
+
+    settings = settings_of(ctx)
+
+    def go() -> None:
+        chosen = choose_format(fmt, Format.table, Format.csv, Format.json)
+        day = parse_date("--date", date)
+        with transaction(engine(settings)) as db:
+            frames = cohort_frames(
+                db=db, actor=settings.resolved_actor(), clinic_id=clinic, purpose="waste report"
+            )
+        rows = waste(frames, day)
+        if chosen is Format.csv:
+            sys.stdout.write(waste_csv(rows))
+            return
+        if chosen is Format.json:
+            print(json.dumps([asdict(r) for r in rows], indent=2))
+            return
+        table = Table(title=f"Toxin waste up to {day} (units of each product)")
+        for column in (
+            "month",
+            "product",
+            "bought",
+            "given",
+            "left in opened vials",
+            "unopened discarded",
+            "share",
+        ):
+            table.add_column(column, justify="left" if column in ("month", "product") else "right")
+        for r in rows:
+            share = "-" if r.share_discarded is None else f"{100 * r.share_discarded:.1f}%"
+            table.add_row(
+                r.month,
+                _brand(r.product),
+                _fmt(r.bought_units),
+                _fmt(r.administered_units),
+                _fmt(r.discarded_in_sessions_units),
+                _fmt(r.discarded_unopened_units),
+                share,
+            )
+        Console().print(table if rows else "No toxin given, bought or discarded yet.")
 
     run(go)

@@ -40,6 +40,9 @@ TypeName = Literal[
     "adverse_event",
     "therapy_visit",
     "outcome",
+    "stock_receipt",
+    "vial_opening",
+    "vial_discard",
 ]
 
 

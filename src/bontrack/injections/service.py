@@ -310,6 +310,9 @@ def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -
     clinician corrects the link of each (to the right session) or withdraws it with its own
     reason, then withdraws the session. See bontrack.corrections.
     """
+    from bontrack.stock.service import withdraw_openings  # stock imports this module
+
+    withdraw_openings(db=db, actor=actor, session_id=session_id, reason=reason)  # vials back in stock
     return _INJECTION_SESSION.withdraw(db, actor, session_id, reason)
 
 

@@ -21,9 +21,10 @@ class StockReceiptRow(VersionedRow, Base):
 class VialOpeningRow(VersionedRow, Base):
     __tablename__ = "vial_opening_versions"
     record_type: ClassVar[str] = "vial_opening"
-    index_fields: ClassVar[tuple[str, ...]] = ("lot", "session_id")
+    index_fields: ClassVar[tuple[str, ...]] = ("lot", "session_id", "patient_id")
     lot: Mapped[str | None] = mapped_column(String(64), index=True)
     session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class VialDiscardRow(VersionedRow, Base):

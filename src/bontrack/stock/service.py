@@ -245,6 +245,15 @@ def openings_of_session(*, db: Session, actor: str, session_id: str) -> list[Via
     return [records.to_read(r, VialOpeningCreate) for r in rows]
 
 
+def withdraw_openings(*, db: Session, actor: str, session_id: str, reason: str) -> int:
+    """Withdraw the openings of a session that is withdrawn (entered in error): its vials count as
+    in stock again. The openings stay in the history. Returns how many were withdrawn."""
+    rows = records.find_current(db, row_cls=VialOpeningRow, actor=actor, session_id=session_id)
+    for row in rows:
+        records.withdraw(db, row_cls=VialOpeningRow, record_id=row.id, actor=actor, reason=reason)
+    return len(rows)
+
+
 def discards_of_lot(*, db: Session, actor: str, lot: str) -> list[VialDiscardRead]:
     """The discards of a lot (audited)."""
     rows = records.find_current(db, row_cls=VialDiscardRow, actor=actor, lot=lot)

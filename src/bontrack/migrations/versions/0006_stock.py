@@ -18,7 +18,7 @@ depends_on = None
 # table -> its indexed look-up columns (besides clinic_id)
 TABLES = {
     "stock_receipt_versions": {"lot": 64},
-    "vial_opening_versions": {"lot": 64, "session_id": 36},
+    "vial_opening_versions": {"lot": 64, "session_id": 36, "patient_id": 36},
     "vial_discard_versions": {"lot": 64},
 }
 
