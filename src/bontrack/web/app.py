@@ -16,6 +16,7 @@ from bontrack import __version__
 from bontrack.db import transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
+from bontrack.web.api import stock as stock_api
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
 from bontrack.web.views import ROUTERS
@@ -105,6 +106,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         followup.router,
         admin.router,
         users.router,
+        stock_api.router,
     ):
         app.include_router(router)
     app.include_router(corrections.router)

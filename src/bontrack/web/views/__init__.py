@@ -12,6 +12,7 @@ from bontrack.web.views import (
     patients,
     record_forms,
     self_report,
+    stock,
     users,
     worklist,
 )
@@ -26,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     worklist.router,
     corrections.router,
     users.router,
+    stock.router,
 ]
