@@ -42,6 +42,9 @@ REPORT_SCORES = (
 )
 
 
+STOCK_COLUMNS = ["date", "product", "kind", "units"]
+
+
 @dataclass(frozen=True)
 class CohortFrames:
     """Frames in the shapes the analytics expect (see analytics.cycles)."""
@@ -52,9 +55,6 @@ class CohortFrames:
     adverse_events: pd.DataFrame
     # vials received and discarded unopened: date, product, kind (received|discarded), units
     stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOCK_COLUMNS))
-
-
-STOCK_COLUMNS = ["date", "product", "kind", "units"]
 
 
 SESSION_PATHS = (

@@ -59,23 +59,18 @@ def waste(frames: CohortFrames, today: date) -> list[WasteRow]:
     else:
         left = given * 0.0
     stock = frames.stock
-    received = stock[stock["kind"] == "received"] if len(stock) else stock
-    thrown = stock[stock["kind"] == "discarded"] if len(stock) else stock
+    received = stock[stock["kind"] == "received"]
+    thrown = stock[stock["kind"] == "discarded"]
     parts = {
-        "bought_units": _by_month(received, pd.to_numeric(received.get("units"), errors="coerce"), today)
-        if len(received)
-        else pd.Series(dtype=float),
+        "bought_units": _by_month(received, pd.to_numeric(received["units"], errors="coerce"), today),
         "administered_units": _by_month(sessions, given, today),
         "discarded_in_sessions_units": _by_month(sessions, left, today),
-        "discarded_unopened_units": _by_month(
-            thrown, pd.to_numeric(thrown.get("units"), errors="coerce"), today
-        )
-        if len(thrown)
-        else pd.Series(dtype=float),
+        "discarded_unopened_units": _by_month(thrown, pd.to_numeric(thrown["units"], errors="coerce"), today),
     }
-    table = pd.DataFrame({k: v for k, v in parts.items()}).fillna(0.0)
+    table = pd.DataFrame(parts).fillna(0.0)
     rows = []
-    for (month, product), r in table.sort_index().iterrows():
+    for key, r in table.sort_index().iterrows():
+        month, product = (str(part) for part in key)  # type: ignore[attr-defined]  # (month, product)
         discarded = float(r["discarded_in_sessions_units"] + r["discarded_unopened_units"])
         used = float(r["administered_units"]) + discarded
         rows.append(
