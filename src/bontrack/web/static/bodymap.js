@@ -42,12 +42,21 @@
     var summary = document.createElement("summary");
     summary.textContent = "Choose a muscle from a list instead of the map";
     var list = document.createElement("ul");
-    var seen = {};
+    var seen = {}, order = {}, shapes = [];
     box.querySelectorAll(".muscle").forEach(function (g) {
-      var key = g.getAttribute("data-muscle") + "." + g.getAttribute("data-side");
+      var muscle = g.getAttribute("data-muscle"), key = muscle + "." + g.getAttribute("data-side");
       g.setAttribute("tabindex", "-1");
       if (seen[key]) return;
       seen[key] = true;
+      if (!(muscle in order)) order[muscle] = Object.keys(order).length;
+      shapes.push(g);
+    });
+    // each muscle once, as the map lists them, its left side before its right
+    shapes.sort(function (a, b) {
+      return (order[a.getAttribute("data-muscle")] - order[b.getAttribute("data-muscle")]) ||
+        (a.getAttribute("data-side") === "left" ? -1 : 1);
+    });
+    shapes.forEach(function (g) {
       var item = document.createElement("li");
       var button = document.createElement("button");
       button.type = "button";
