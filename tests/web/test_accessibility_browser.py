@@ -122,6 +122,7 @@ class Finding:
     violations: list[dict[str, Any]] = field(default_factory=list)
     width_at_390: int = 0
     seconds: float = 0.0
+    status: int = 200  # of a page found by the walk (the VISITS include error pages)
 
 
 @dataclass
@@ -223,7 +224,9 @@ def walk(audit: Audit, page: Any, role: str, starts: list[str]) -> None:
             continue
         charts += key == "/patients/{id}"
         if to_check:
-            check(audit, page, key if key not in audit.findings else f"{key} as {role}", role)
+            name = key if key not in audit.findings else f"{key} as {role}"
+            check(audit, page, name, role)
+            audit.findings[name].status = response.status
             done.add(key)
         queue += [link for link in _links(page, audit.base) if link not in seen]
 
@@ -237,12 +240,13 @@ class Visit:
     steps: Callable[[Any, str], None]
 
 
-def _chart(page: Any, base: str) -> None:
-    page.goto(f"{base}/patients")
-    page.fill("#q", WARN_PATIENT)
-    page.click(".search button")
+def _chart(page: Any, base: str) -> str:
+    """Open the demo patient's chart; its URL (the steps go on by URL, not by the chart's labels)."""
+    page.goto(f"{base}/patients?q={WARN_PATIENT}")
     page.click(f'table.list a:text-is("{WARN_PATIENT}")')
     page.wait_for_url(re.compile(r".*/patients/[^/?]+$"))
+    chart: str = page.url.split("?")[0].split("#")[0]
+    return chart
 
 
 def _wrong_password(page: Any, base: str) -> None:
@@ -254,8 +258,7 @@ def _wrong_password(page: Any, base: str) -> None:
 
 
 def _session_mistakes(page: Any, base: str) -> None:
-    _chart(page, base)
-    page.click("a.btn:text-is('Injection session')")
+    page.goto(_chart(page, base) + "/sessions/new")
     page.wait_for_selector("#session-form")
     page.click("text=Save session")
     page.wait_for_selector(".errors")
@@ -268,15 +271,15 @@ def _patient_mistakes(page: Any, base: str) -> None:
 
 
 def _withdraw_without_reason(page: Any, base: str) -> None:
-    _chart(page, base)
-    page.click("a:text-is('Withdraw patient')")
+    chart = _chart(page, base)
+    patient = chart.rsplit("/", 1)[1]
+    page.goto(f"{chart}/records/patient/{patient}/withdraw")
     page.click("button:has-text('Withdraw')")
     page.wait_for_selector("#err-reason")
 
 
 def _link(page: Any, base: str) -> None:
-    _chart(page, base)
-    page.click("a.btn:text-is('Patient link')")
+    page.goto(_chart(page, base) + "/links/new")
     page.click("text=Issue link")
     page.wait_for_selector("#issued-link")
 
@@ -365,6 +368,11 @@ def test_every_expected_page_was_checked(audit: Audit) -> None:
     assert not missing, f"not reached, so not checked: {sorted(missing)}"
 
 
+def test_every_page_a_link_leads_to_answers(audit: Audit) -> None:
+    failed = {f.name: (f.url, f.status) for f in audit.findings.values() if f.status >= 400}
+    assert not failed, f"links that lead to an error: {failed}"
+
+
 def test_axe_finds_nothing_serious_on_any_page(audit: Audit) -> None:
     found = audit.serious()
     assert not found, f"{len(found)} serious or critical axe violations:\n" + "\n".join(found)
@@ -428,13 +436,13 @@ def test_session_form_with_the_keyboard_alone(browser: Any, server: str) -> None
     page = context.new_page()
     _log_in(page, server, "physician")
     # setup with the mouse: the demo patient's screening is months old, so screen again today
-    _chart(page, server)
-    page.click("a.btn:text-is('Screening')")
+    chart = _chart(page, server)
+    page.goto(f"{chart}/screenings/new")
     for state in ("pregnant", "breastfeeding", "infection_at_injection_site"):
         page.check(f'input[name="{state}"][value="no"]')
     page.click("button:text-is('Save screening')")
     page.wait_for_selector(".notice")
-    page.click("a.btn:text-is('Injection session')")
+    page.goto(f"{chart}/sessions/new")
     page.wait_for_selector("#session-form details.muscle-list")
 
     # the tab order: from the top of the page to the save button, each stop with a visible focus, in
