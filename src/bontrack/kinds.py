@@ -1,83 +1,62 @@
-"""Every record type the registry stores, in the order a parent comes before its children.
+"""The one registry of record types, in the order a parent comes before its children.
 
-Export writes types in this order; import checks and loads them in it; Alembic sees every table.
+Each kind is declared by its domain (``<domain>/kind.py``, a ``bontrack.record_kind.RecordKind``);
+adding a record type adds its line here. Export writes types in this order; import checks and
+loads them in it; Alembic sees every table; the withdrawal rule finds what refers to a record;
+the API's correct/withdraw/history routes, the chart's correction pages and timeline are built
+from ``KINDS``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pydantic import BaseModel
-
-from bontrack.assessments.models import AssessmentRow
-from bontrack.assessments.schemas import AssessmentCreate
+from bontrack.assessments.kind import ASSESSMENT
 from bontrack.audit.models import AuditEntry
 from bontrack.auth.models import AUTH_TABLES
-from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
-from bontrack.injections.schemas import AdverseEventCreate, SessionRecord
-from bontrack.outcomes.models import OutcomeRow
-from bontrack.outcomes.schemas import OutcomeRecord
-from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
-from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, EpisodeCreate, PatientCreate
-from bontrack.records import VersionedRow
-from bontrack.screening.models import ScreeningRow
-from bontrack.screening.schemas import ScreeningCreate
-from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
-from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
+from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
+from bontrack.outcomes.kind import OUTCOME
+from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
+from bontrack.record_kind import AnyKind
+from bontrack.scheduling.kind import WORKLIST_ACTION
+from bontrack.screening.kind import SCREENING
+from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 
-
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    row: type[VersionedRow]
-    schema: type[BaseModel]
-    # data field -> record type it must name (checked on import)
-    references: tuple[tuple[str, str], ...] = ()
-
-
-KINDS: tuple[Kind, ...] = (
-    Kind("clinic", ClinicRow, ClinicCreate),
-    Kind("clinician", ClinicianRow, ClinicianCreate),
-    Kind("patient", PatientRow, PatientCreate),
-    Kind("episode", EpisodeRow, EpisodeCreate, (("patient_id", "patient"),)),
-    Kind("screening", ScreeningRow, ScreeningCreate, (("patient_id", "patient"),)),
-    Kind(
-        "assessment",
-        AssessmentRow,
-        AssessmentCreate,
-        (("patient_id", "patient"), ("episode_id", "episode"), ("assessor_id", "clinician")),
-    ),
-    Kind(
-        "therapy_plan",
-        TherapyPlanRow,
-        TherapyPlanCreate,
-        (("patient_id", "patient"), ("episode_id", "episode"), ("therapist_id", "clinician")),
-    ),
-    Kind(
-        "injection_session",
-        InjectionSessionRow,
-        SessionRecord,
-        (("patient_id", "patient"), ("episode_id", "episode"), ("injector_id", "clinician")),
-    ),
-    Kind(
-        "adverse_event",
-        AdverseEventRow,
-        AdverseEventCreate,
-        (("patient_id", "patient"), ("session_id", "injection_session")),
-    ),
-    Kind(
-        "therapy_visit",
-        TherapyVisitRow,
-        TherapyVisitCreate,
-        (("patient_id", "patient"), ("plan_id", "therapy_plan"), ("therapist_id", "clinician")),
-    ),
-    Kind(
-        "outcome",
-        OutcomeRow,
-        OutcomeRecord,
-        (("patient_id", "patient"), ("episode_id", "episode"), ("session_id", "injection_session")),
-    ),
+KINDS: tuple[AnyKind, ...] = (
+    CLINIC,
+    CLINICIAN,
+    PATIENT,
+    EPISODE,
+    SCREENING,
+    ASSESSMENT,
+    THERAPY_PLAN,
+    INJECTION_SESSION,
+    ADVERSE_EVENT,
+    THERAPY_VISIT,
+    OUTCOME,
+    WORKLIST_ACTION,  # what was done about a worklist item: after every record an item can follow
 )
 BY_NAME = {k.name: k for k in KINDS}
 TABLES = (AuditEntry, *(k.row for k in KINDS), *AUTH_TABLES)
-assert all(k.row.record_type == k.name for k in KINDS)
+# the kinds a user corrects, withdraws and reads the history of (the API and the chart's pages)
+CORRECTABLE = {k.name: k for k in KINDS if k.correctable}
+# the chart timeline's lists, by name
+TIMELINE = {k.timeline: k for k in KINDS if k.timeline is not None}
+
+
+def referring(name: str) -> list[tuple[AnyKind, tuple[str, ...]]]:
+    """The kinds that refer to records of kind ``name``, each with the fields that name one."""
+    found = []
+    for kind in KINDS:
+        fields = tuple(field for field, target in kind.references if target == name)
+        if fields:
+            found.append((kind, fields))
+    return found
+
+
+def _check() -> None:
+    for kind in KINDS:
+        for _field, target in kind.references:
+            if KINDS.index(BY_NAME[target]) >= KINDS.index(kind):
+                raise ValueError(f"kind {kind.name!r} refers to {target!r}, listed after it")
+
+
+_check()

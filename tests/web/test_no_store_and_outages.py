@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.routing import Route
 
-from bontrack.db import open_engine
+from bontrack.storage.engine import open_engine
 from conftest import own_cluster
 from web.conftest import Site, log_in, make_site, populate
 from web.test_not_found_and_denied import _records
@@ -50,6 +50,11 @@ def _get_paths(site: Site) -> list[str]:
         "token": link.json()["token"],
         "kind": "screening",
         "record_id": records["screenings"]["id"],
+        # /fhir (bontrack.fhir): a resource read and an unknown export job's status and file
+        "resource_type": "Patient",
+        "resource_id": site.world.patient_id,
+        "job_id": "0" * 32,
+        "name": "Patient.ndjson",
     }
     paths = []
     for route, prefix in _routes(site.client.app.routes, ""):  # type: ignore[attr-defined]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bontrack.db import transaction
 from bontrack.kinds import KINDS
+from bontrack.storage.engine import transaction
 from web.conftest import Site, csrf_from, log_in
 
 

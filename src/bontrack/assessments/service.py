@@ -6,15 +6,14 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
-from bontrack.assessments.models import AssessmentRow
+from bontrack.assessments.kind import ASSESSMENT
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician
 from bontrack.repository import Repository
 from bontrack.schemas import muscle_side_errors
 
-_ASSESSMENT = Repository(AssessmentRow, AssessmentCreate)
+_ASSESSMENT = Repository.of(ASSESSMENT)
 
 
 def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
@@ -35,22 +34,16 @@ def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
 def create_assessment(*, db: Session, actor: str, data: AssessmentCreate) -> AssessmentRead:
     """Record an examination of a patient's neck and shoulder muscles."""
     clinic_id = _check(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=AssessmentRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, AssessmentCreate)
+    return _ASSESSMENT.create(db, actor, data, clinic_id)
 
 
 def update_assessment(
     *, db: Session, actor: str, assessment_id: str, data: AssessmentCreate, reason: str
 ) -> AssessmentRead:
     """Correct an assessment (a new version), checked as when it was recorded."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=AssessmentRow, record_id=assessment_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "assessment")
-    _check(db=db, actor=actor, data=data)
-    row = records.update(
-        db, row_cls=AssessmentRow, record_id=assessment_id, data=data, actor=actor, reason=reason
+    return _ASSESSMENT.update(
+        db, actor, assessment_id, data, reason, check=lambda _current: _check(db=db, actor=actor, data=data)
     )
-    return records.to_read(row, AssessmentCreate)
 
 
 def withdraw_assessment(*, db: Session, actor: str, assessment_id: str, reason: str) -> AssessmentRead:
@@ -67,10 +60,8 @@ def latest_assessment(
     *, db: Session, actor: str, episode_id: str, on_or_before: date
 ) -> AssessmentRead | None:
     """The most recent assessment in an episode up to a date, or None."""
-    rows = records.find_current(
-        db, row_cls=AssessmentRow, actor=actor, purpose="latest assessment", episode_id=episode_id
-    )
-    found = [a for a in (records.to_read(r, AssessmentCreate) for r in rows) if a.data.date <= on_or_before]
+    current = _ASSESSMENT.current(db, actor, purpose="latest assessment", episode_id=episode_id)
+    found = [a for a in current if a.data.date <= on_or_before]
     return max(found, key=lambda a: (a.data.date, a.recorded_at), default=None)
 
 
@@ -83,7 +74,4 @@ def get_assessment(
 
 def assessments_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AssessmentRead]:
     """Current assessments of a patient, by date."""
-    rows = records.find_current(db, row_cls=AssessmentRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, AssessmentCreate) for r in rows), key=lambda a: (a.data.date, a.recorded_at)
-    )
+    return _ASSESSMENT.of_patient(db, actor, patient_id)

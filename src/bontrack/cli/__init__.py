@@ -12,6 +12,7 @@ from bontrack.cli import backup, check, data, demo, plan, report, serve, users
 from bontrack.cli.common import GlobalOptions
 from bontrack.cli.evidence import evidence_app
 from bontrack.cli.score import score_app
+from bontrack.fhir.cli import fhir_app
 
 app = typer.Typer(
     name="bontrack",
@@ -56,6 +57,7 @@ app.command("demo")(demo.demo_command)
 app.command("summary")(demo.summary_command)
 app.command("report")(report.report)
 app.add_typer(users.user_app, name="user")
+app.add_typer(fhir_app, name="fhir")
 app.command("serve")(serve.serve)
 
 

@@ -13,34 +13,34 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
-from bontrack.bulk import BulkWriter, kept_out_of_gc
-from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError
-from bontrack.kinds import BY_NAME, KINDS, Kind
-from bontrack.records import VersionedRow, all_versions, bulk, snapshot_of
+from bontrack.kinds import BY_NAME, KINDS
+from bontrack.record_kind import AnyKind
+from bontrack.records import VersionedRow, all_versions, snapshot_of
 from bontrack.schemas import parse
+from bontrack.storage.audit_log import log
+from bontrack.storage.bulk import BulkWriter, bulk, bulk_writer_of, kept_out_of_gc
 
 MAX_REPORTED = 20
-TypeName = Literal[
-    "clinic",
-    "clinician",
-    "patient",
-    "episode",
-    "screening",
-    "assessment",
-    "therapy_plan",
-    "injection_session",
-    "adverse_event",
-    "therapy_visit",
-    "outcome",
-]
+_ALLOWED = ", ".join(repr(name) for name in BY_NAME)
+_ALLOWED = " or ".join(_ALLOWED.rsplit(", ", 1))
+
+
+def _known_type(name: str) -> str:
+    """A record type of the registry (bontrack.kinds), else the error a Literal would give."""
+    if name not in BY_NAME:
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": _ALLOWED})
+    return name
+
+
+TypeName = Annotated[str, AfterValidator(_known_type)]
 
 
 class Line(BaseModel):
@@ -57,9 +57,6 @@ class Line(BaseModel):
     recorded_by: str = Field(min_length=1, max_length=200)
     reason: str | None
     data: dict[str, Any]
-
-
-assert set(TypeName.__args__) == set(BY_NAME)  # type: ignore[attr-defined]
 
 
 def dumps(snapshot: dict[str, Any]) -> str:
@@ -98,11 +95,11 @@ def log_export(*, db: Session, actor: str, form: str, destination: str, counts: 
 
 def _bulk_block(db: Session) -> AbstractContextManager[BulkWriter]:
     """A bulk block for the caller's session, or the one the caller already has open."""
-    writer = bulk_writer(db)
+    writer = bulk_writer_of(db)
     return nullcontext(writer) if writer is not None else bulk(db)
 
 
-def _column_values(kind: Kind, line: Line, data: dict[str, Any]) -> dict[str, Any]:
+def _column_values(kind: AnyKind, line: Line, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "id": line.id,
         "version": line.version,
@@ -151,7 +148,7 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
         errors.append(FieldError(f"line {number}: {field}", message))
 
     # each version as its column values and its snapshot (plain dicts: cheaper than row objects)
-    parsed: list[tuple[int, Kind, dict[str, Any], dict[str, Any]]] = []
+    parsed: list[tuple[int, AnyKind, dict[str, Any], dict[str, Any]]] = []
     records_given = 0
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -213,7 +210,7 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
     # Written as a bulk block (batched inserts of the same rows and audit entries, in order);
     # inside a caller's block, into that one, where the rows are also kept for its reads. In a
     # block of its own nothing reads them: they are only merged for the insert.
-    nested = bulk_writer(db) is not None
+    nested = bulk_writer_of(db) is not None
     with _bulk_block(db) as writer:
         if not nested:
             rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
+from bontrack import records
 from bontrack.assessments.service import latest_assessment
 from bontrack.clinical.decision import decide
 from bontrack.clinical.findings import Decision
@@ -21,6 +21,7 @@ from bontrack.errors import FieldError, InputError, PlanInputError
 from bontrack.injections.authority import Author as Author
 from bontrack.injections.authority import audit_override, check_injector, check_override
 from bontrack.injections.authority import check_role as check_role
+from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import (
     AdverseEventCreate,
@@ -37,16 +38,13 @@ from bontrack.repository import Repository
 from bontrack.screening.service import latest_screening
 from bontrack.therapy.service import plan_active_on
 
-_ADVERSE_EVENT = Repository(AdverseEventRow, AdverseEventCreate)
-_INJECTION_SESSION = Repository(InjectionSessionRow, SessionRecord)
+_ADVERSE_EVENT = Repository.of(ADVERSE_EVENT)
+_INJECTION_SESSION = Repository.of(INJECTION_SESSION)
 
 
 def sessions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[SessionRead]:
     """Current sessions of a patient, oldest first."""
-    rows = records.find_current(db, row_cls=InjectionSessionRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, SessionRecord) for r in rows), key=lambda s: (s.data.date, s.recorded_at)
-    )
+    return _INJECTION_SESSION.of_patient(db, actor, patient_id)
 
 
 def get_session(*, db: Session, actor: str, session_id: str, field: str = "session_id") -> SessionRead:
@@ -241,9 +239,7 @@ def create_session(
         db=db, actor=actor, data=data, decision=decision, clinic_id=patient.clinic_id, author=author
     )
     stored = stored.model_copy(update={"override": data.override})
-    row = records.create(
-        db, row_cls=InjectionSessionRow, data=stored, clinic_id=patient.clinic_id, actor=actor
-    )
+    row = _INJECTION_SESSION.create_row(db, actor, stored, patient.clinic_id)
     audit_override(db, actor=actor, row=row, data=data, decision=decision)
     return records.to_read(row, SessionRecord)
 
@@ -280,20 +276,20 @@ def update_session(
     As when it was created, a plan the engine blocks is refused unless ``override`` names a
     clinician of the clinic and gives the written reason; the override is audited again.
     """
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=InjectionSessionRow, record_id=session_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "injection_session")
-    check_injector(db=db, actor=actor, data=data, clinic_id=current.clinic_id)
-    stored, decision = judge(db=db, actor=actor, data=data, exclude=session_id)
-    _check_followups(db=db, actor=actor, session_id=session_id, data=data)
-    data = check_override(
-        db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id, author=author
-    )
-    stored = stored.model_copy(update={"override": data.override})
-    row = records.update(
-        db, row_cls=InjectionSessionRow, record_id=session_id, data=stored, actor=actor, reason=reason
-    )
-    audit_override(db, actor=actor, row=row, data=data, decision=decision)
+    judged: list[tuple[SessionCreate, Decision]] = []
+
+    def check(current: InjectionSessionRow) -> SessionRecord:
+        check_injector(db=db, actor=actor, data=data, clinic_id=current.clinic_id)
+        stored, decision = judge(db=db, actor=actor, data=data, exclude=session_id)
+        _check_followups(db=db, actor=actor, session_id=session_id, data=data)
+        checked = check_override(
+            db=db, actor=actor, data=data, decision=decision, clinic_id=current.clinic_id, author=author
+        )
+        judged.append((checked, decision))
+        return stored.model_copy(update={"override": checked.override})
+
+    row = _INJECTION_SESSION.correct_row(db, actor, session_id, data, reason, check=check)
+    audit_override(db, actor=actor, row=row, data=judged[0][0], decision=judged[0][1])
     return records.to_read(row, SessionRecord)
 
 
@@ -345,22 +341,21 @@ def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -
 def report_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -> AdverseEventRead:
     """Record an adverse event reported after a session."""
     clinic_id = _check_adverse_event(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=AdverseEventRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, AdverseEventCreate)
+    return _ADVERSE_EVENT.create(db, actor, data, clinic_id)
 
 
 def update_adverse_event(
     *, db: Session, actor: str, event_id: str, data: AdverseEventCreate, reason: str
 ) -> AdverseEventRead:
     """Correct an adverse event (a new version), checked as when it was reported."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=AdverseEventRow, record_id=event_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "adverse_event")
-    _check_adverse_event(db=db, actor=actor, data=data)
-    row = records.update(
-        db, row_cls=AdverseEventRow, record_id=event_id, data=data, actor=actor, reason=reason
+    return _ADVERSE_EVENT.update(
+        db,
+        actor,
+        event_id,
+        data,
+        reason,
+        check=lambda _current: _check_adverse_event(db=db, actor=actor, data=data),
     )
-    return records.to_read(row, AdverseEventCreate)
 
 
 def withdraw_adverse_event(*, db: Session, actor: str, event_id: str, reason: str) -> AdverseEventRead:
@@ -382,14 +377,9 @@ def adverse_event_history(*, db: Session, actor: str, event_id: str) -> list[Adv
 
 def adverse_events_of_session(*, db: Session, actor: str, session_id: str) -> list[AdverseEventRead]:
     """Current adverse events reported for a session."""
-    rows = records.find_current(db, row_cls=AdverseEventRow, actor=actor, session_id=session_id)
-    return [records.to_read(r, AdverseEventCreate) for r in rows]
+    return _ADVERSE_EVENT.current(db, actor, session_id=session_id)
 
 
 def adverse_events_of_patient(*, db: Session, actor: str, patient_id: str) -> list[AdverseEventRead]:
     """Current adverse events of a patient, by onset date."""
-    rows = records.find_current(db, row_cls=AdverseEventRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, AdverseEventCreate) for r in rows),
-        key=lambda e: (e.data.onset_date, e.recorded_at),
-    )
+    return _ADVERSE_EVENT.of_patient(db, actor, patient_id)

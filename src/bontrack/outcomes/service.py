@@ -6,15 +6,14 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
 from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import session_of_patient
-from bontrack.outcomes.models import OutcomeRow
+from bontrack.outcomes.kind import OUTCOME
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
 from bontrack.patients.service import episode_of
 from bontrack.repository import Repository
 
-_OUTCOME = Repository(OutcomeRow, OutcomeRecord)
+_OUTCOME = Repository.of(OUTCOME)
 
 
 def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, OutcomeRecord]:
@@ -41,8 +40,7 @@ def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, Outco
 def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
     """Record one completed questionnaire or measurement with its raw answers."""
     clinic_id, record = _scored(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=OutcomeRow, data=record, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, OutcomeRecord)
+    return _OUTCOME.create(db, actor, record, clinic_id)
 
 
 def update_outcome(
@@ -50,14 +48,9 @@ def update_outcome(
 ) -> OutcomeRead:
     """Correct a measurement (a new version): checked and scored again by the current scorer, as
     when it was recorded; the earlier version keeps its own scores and scorer version."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=OutcomeRow, record_id=outcome_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "outcome")
-    _clinic_id, record = _scored(db=db, actor=actor, data=data)
-    row = records.update(
-        db, row_cls=OutcomeRow, record_id=outcome_id, data=record, actor=actor, reason=reason
+    return _OUTCOME.update(
+        db, actor, outcome_id, data, reason, check=lambda _current: _scored(db=db, actor=actor, data=data)[1]
     )
-    return records.to_read(row, OutcomeRecord)
 
 
 def withdraw_outcome(*, db: Session, actor: str, outcome_id: str, reason: str) -> OutcomeRead:
@@ -97,10 +90,7 @@ def score_answers(instrument: str, answers: Mapping[str, object]) -> OutcomeScor
 
 def outcomes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[OutcomeRead]:
     """Current outcome measurements of a patient, by date."""
-    rows = records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, OutcomeRecord) for r in rows), key=lambda o: (o.data.date, o.recorded_at)
-    )
+    return _OUTCOME.of_patient(db, actor, patient_id)
 
 
 def get_outcome(*, db: Session, actor: str, outcome_id: str, field: str = "outcome_id") -> OutcomeRead:

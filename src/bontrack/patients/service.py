@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
+from bontrack import records
 from bontrack.errors import InputError, NotFoundError, not_found_message
-from bontrack.patients.models import ClinicianRow, ClinicRow, EpisodeRow, PatientRow
+from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
+from bontrack.patients.models import ClinicianRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
     ClinicCreate,
     ClinicianCreate,
@@ -19,18 +20,16 @@ from bontrack.patients.schemas import (
 )
 from bontrack.repository import Repository
 
-_CLINIC = Repository(ClinicRow, ClinicCreate)
-_EPISODE = Repository(EpisodeRow, EpisodeCreate)
-_PATIENT = Repository(PatientRow, PatientCreate)
+_CLINIC = Repository.of(CLINIC)
+_EPISODE = Repository.of(EPISODE)
+_PATIENT = Repository.of(PATIENT)
+_CLINICIAN = Repository.of(CLINICIAN)
 
 
 def create_clinic(*, db: Session, actor: str, data: ClinicCreate) -> ClinicRead:
     """Register a clinic; its id is the clinic_id of everything recorded there."""
     clinic_id = records.new_id()
-    row = records.create(
-        db, row_cls=ClinicRow, data=data, clinic_id=clinic_id, actor=actor, record_id=clinic_id
-    )
-    return records.to_read(row, ClinicCreate)
+    return _CLINIC.create(db, actor, data, clinic_id, record_id=clinic_id)
 
 
 def get_clinic(*, db: Session, actor: str, clinic_id: str, field: str = "clinic_id") -> ClinicRead:
@@ -41,14 +40,12 @@ def get_clinic(*, db: Session, actor: str, clinic_id: str, field: str = "clinic_
 def create_clinician(*, db: Session, actor: str, clinic_id: str, data: ClinicianCreate) -> ClinicianRead:
     """Register a clinician at a clinic."""
     get_clinic(db=db, actor=actor, clinic_id=clinic_id)
-    row = records.create(db, row_cls=ClinicianRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, ClinicianCreate)
+    return _CLINICIAN.create(db, actor, data, clinic_id)
 
 
 def clinicians_of_clinic(*, db: Session, actor: str, clinic_id: str) -> list[ClinicianRead]:
     """Current clinicians of a clinic, by name (the pickers of injector, assessor, therapist)."""
-    rows = records.find_current(db, row_cls=ClinicianRow, actor=actor, clinic_id=clinic_id)
-    return sorted((records.to_read(r, ClinicianCreate) for r in rows), key=lambda c: c.data.name)
+    return sorted(_CLINICIAN.current(db, actor, clinic_id=clinic_id), key=lambda c: c.data.name)
 
 
 def get_clinician(
@@ -84,8 +81,7 @@ def create_patient(*, db: Session, actor: str, clinic_id: str, data: PatientCrea
     _check_unique_record_number(
         db, actor=actor, clinic_id=clinic_id, record_number=data.record_number, patient_id=None
     )
-    row = records.create(db, row_cls=PatientRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, PatientCreate)
+    return _PATIENT.create(db, actor, data, clinic_id)
 
 
 def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patient_id") -> PatientRead:
@@ -98,19 +94,23 @@ def update_patient(
 ) -> PatientRead:
     """Correct a patient's details (a new version): the record number stays unique in the clinic,
     and the birth date cannot move after the onset of one of the patient's current episodes."""
-    corrections.check_reason(reason, "corrected")
-    current = get_patient(db=db, actor=actor, patient_id=patient_id)
-    _check_unique_record_number(
-        db, actor=actor, clinic_id=current.clinic_id, record_number=data.record_number, patient_id=patient_id
-    )
-    for episode in episodes_of_patient(db=db, actor=actor, patient_id=patient_id):
-        if episode.data.pain_onset_date < data.birth_date:
-            raise InputError.one(
-                "birth_date",
-                f"is after the pain onset date {episode.data.pain_onset_date} of an episode of the patient",
-            )
-    row = records.update(db, row_cls=PatientRow, record_id=patient_id, data=data, actor=actor, reason=reason)
-    return records.to_read(row, PatientCreate)
+
+    def check(current: PatientRow) -> None:
+        _check_unique_record_number(
+            db,
+            actor=actor,
+            clinic_id=current.clinic_id,
+            record_number=data.record_number,
+            patient_id=patient_id,
+        )
+        for episode in episodes_of_patient(db=db, actor=actor, patient_id=patient_id):
+            if episode.data.pain_onset_date < data.birth_date:
+                onset = episode.data.pain_onset_date
+                raise InputError.one(
+                    "birth_date", f"is after the pain onset date {onset} of an episode of the patient"
+                )
+
+    return _PATIENT.update(db, actor, patient_id, data, reason, check=check)
 
 
 def withdraw_patient(*, db: Session, actor: str, patient_id: str, reason: str) -> PatientRead:
@@ -129,8 +129,7 @@ def patient_history(*, db: Session, actor: str, patient_id: str) -> list[Patient
 
 def list_patients(*, db: Session, actor: str, clinic_id: str) -> list[PatientRead]:
     """Current patients of a clinic."""
-    rows = records.find_current(db, row_cls=PatientRow, actor=actor, clinic_id=clinic_id)
-    return [records.to_read(r, PatientCreate) for r in rows]
+    return _PATIENT.current(db, actor, clinic_id=clinic_id)
 
 
 def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRead:
@@ -138,8 +137,7 @@ def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRe
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
     if data.pain_onset_date < patient.data.birth_date:
         raise InputError.one("pain_onset_date", "is before the patient's birth date")
-    row = records.create(db, row_cls=EpisodeRow, data=data, clinic_id=patient.clinic_id, actor=actor)
-    return records.to_read(row, EpisodeCreate)
+    return _EPISODE.create(db, actor, data, patient.clinic_id)
 
 
 def get_episode(*, db: Session, actor: str, episode_id: str, field: str = "episode_id") -> EpisodeRead:
@@ -151,14 +149,13 @@ def update_episode(
     *, db: Session, actor: str, episode_id: str, data: EpisodeCreate, reason: str
 ) -> EpisodeRead:
     """Correct an episode (a new version), checked as when it was opened."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=EpisodeRow, record_id=episode_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "episode")
-    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    if data.pain_onset_date < patient.data.birth_date:
-        raise InputError.one("pain_onset_date", "is before the patient's birth date")
-    row = records.update(db, row_cls=EpisodeRow, record_id=episode_id, data=data, actor=actor, reason=reason)
-    return records.to_read(row, EpisodeCreate)
+
+    def check(_current: EpisodeRow) -> None:
+        patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+        if data.pain_onset_date < patient.data.birth_date:
+            raise InputError.one("pain_onset_date", "is before the patient's birth date")
+
+    return _EPISODE.update(db, actor, episode_id, data, reason, check=check)
 
 
 def withdraw_episode(*, db: Session, actor: str, episode_id: str, reason: str) -> EpisodeRead:
@@ -220,8 +217,4 @@ def page_patients(
 
 def episodes_of_patient(*, db: Session, actor: str, patient_id: str) -> list[EpisodeRead]:
     """Current episodes of a patient, by onset date."""
-    rows = records.find_current(db, row_cls=EpisodeRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, EpisodeCreate) for r in rows),
-        key=lambda e: (e.data.pain_onset_date, e.recorded_at),
-    )
+    return _EPISODE.of_patient(db, actor, patient_id)

@@ -6,15 +6,15 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import get_patient
 from bontrack.repository import Repository
+from bontrack.screening.kind import SCREENING
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate, ScreeningRead
 
-_SCREENING = Repository(ScreeningRow, ScreeningCreate)
+_SCREENING = Repository.of(SCREENING)
 
 
 def _check_ids(data: ScreeningCreate) -> None:
@@ -39,23 +39,19 @@ def create_screening(*, db: Session, actor: str, data: ScreeningCreate) -> Scree
     """Record a screening interview."""
     _check_ids(data)
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    row = records.create(db, row_cls=ScreeningRow, data=data, clinic_id=patient.clinic_id, actor=actor)
-    return records.to_read(row, ScreeningCreate)
+    return _SCREENING.create(db, actor, data, patient.clinic_id)
 
 
 def update_screening(
     *, db: Session, actor: str, screening_id: str, data: ScreeningCreate, reason: str
 ) -> ScreeningRead:
     """Correct a screening (a new version), checked as when it was recorded."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=ScreeningRow, record_id=screening_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "screening")
-    _check_ids(data)
-    get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    row = records.update(
-        db, row_cls=ScreeningRow, record_id=screening_id, data=data, actor=actor, reason=reason
-    )
-    return records.to_read(row, ScreeningCreate)
+
+    def check(_current: ScreeningRow) -> None:
+        _check_ids(data)
+        get_patient(db=db, actor=actor, patient_id=data.patient_id)
+
+    return _SCREENING.update(db, actor, screening_id, data, reason, check=check)
 
 
 def withdraw_screening(*, db: Session, actor: str, screening_id: str, reason: str) -> ScreeningRead:
@@ -70,11 +66,8 @@ def screening_history(*, db: Session, actor: str, screening_id: str) -> list[Scr
 
 def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: date) -> ScreeningRead | None:
     """The most recent screening of a patient up to a date, or None."""
-    rows = records.find_current(
-        db, row_cls=ScreeningRow, actor=actor, purpose="latest screening", patient_id=patient_id
-    )
-    found = [records.to_read(r, ScreeningCreate) for r in rows]
-    found = [s for s in found if s.data.date <= on_or_before]
+    current = _SCREENING.current(db, actor, purpose="latest screening", patient_id=patient_id)
+    found = [s for s in current if s.data.date <= on_or_before]
     return max(found, key=lambda s: (s.data.date, s.recorded_at), default=None)
 
 
@@ -87,7 +80,4 @@ def get_screening(
 
 def screenings_of_patient(*, db: Session, actor: str, patient_id: str) -> list[ScreeningRead]:
     """Current screenings of a patient, by date."""
-    rows = records.find_current(db, row_cls=ScreeningRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, ScreeningCreate) for r in rows), key=lambda s: (s.data.date, s.recorded_at)
-    )
+    return _SCREENING.of_patient(db, actor, patient_id)

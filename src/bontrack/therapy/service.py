@@ -6,15 +6,15 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
 from bontrack.errors import InputError
 from bontrack.patients.service import episode_of, get_clinician, not_the_patients
 from bontrack.repository import Repository
-from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
+from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
+from bontrack.therapy.models import TherapyPlanRow
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
 
-_THERAPY_PLAN = Repository(TherapyPlanRow, TherapyPlanCreate)
-_THERAPY_VISIT = Repository(TherapyVisitRow, TherapyVisitCreate)
+_THERAPY_PLAN = Repository.of(THERAPY_PLAN)
+_THERAPY_VISIT = Repository.of(THERAPY_VISIT)
 
 
 def _check_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> str:
@@ -28,8 +28,7 @@ def _check_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> str:
 def create_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> TherapyPlanRead:
     """Record a physical-therapy plan for an episode."""
     clinic_id = _check_plan(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=TherapyPlanRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, TherapyPlanCreate)
+    return _THERAPY_PLAN.create(db, actor, data, clinic_id)
 
 
 def update_plan(
@@ -37,17 +36,16 @@ def update_plan(
 ) -> TherapyPlanRead:
     """Correct a therapy plan (a new version), checked as when it was recorded; its start date
     cannot move after a visit already recorded for it."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "therapy_plan")
-    _check_plan(db=db, actor=actor, data=data)
-    visits = visits_of_plan(db=db, actor=actor, plan_id=plan_id)
-    if visits and visits[0].data.date < data.start_date:
-        raise InputError.one(
-            "start_date", f"is after the plan's first recorded visit on {visits[0].data.date}"
-        )
-    row = records.update(db, row_cls=TherapyPlanRow, record_id=plan_id, data=data, actor=actor, reason=reason)
-    return records.to_read(row, TherapyPlanCreate)
+
+    def check(_current: TherapyPlanRow) -> None:
+        _check_plan(db=db, actor=actor, data=data)
+        visits = visits_of_plan(db=db, actor=actor, plan_id=plan_id)
+        if visits and visits[0].data.date < data.start_date:
+            raise InputError.one(
+                "start_date", f"is after the plan's first recorded visit on {visits[0].data.date}"
+            )
+
+    return _THERAPY_PLAN.update(db, actor, plan_id, data, reason, check=check)
 
 
 def withdraw_plan(*, db: Session, actor: str, plan_id: str, reason: str) -> TherapyPlanRead:
@@ -62,16 +60,12 @@ def plan_history(*, db: Session, actor: str, plan_id: str) -> list[TherapyPlanRe
 
 def get_plan(*, db: Session, actor: str, plan_id: str, field: str = "plan_id") -> TherapyPlanRead:
     """The current version of a therapy plan."""
-    return records.to_read(
-        records.get(db, row_cls=TherapyPlanRow, record_id=plan_id, actor=actor, field=field),
-        TherapyPlanCreate,
-    )
+    return _THERAPY_PLAN.get(db, actor, plan_id, field=field)
 
 
 def plans_of_episode(*, db: Session, actor: str, episode_id: str) -> list[TherapyPlanRead]:
     """Current therapy plans of an episode."""
-    rows = records.find_current(db, row_cls=TherapyPlanRow, actor=actor, episode_id=episode_id)
-    return [records.to_read(r, TherapyPlanCreate) for r in rows]
+    return _THERAPY_PLAN.current(db, actor, episode_id=episode_id)
 
 
 def plan_active_on(*, db: Session, actor: str, episode_id: str, on: date) -> bool:
@@ -106,22 +100,16 @@ def _check_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> str:
 def record_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> TherapyVisitRead:
     """Record a physical-therapy visit (attended or missed)."""
     clinic_id = _check_visit(db=db, actor=actor, data=data)
-    row = records.create(db, row_cls=TherapyVisitRow, data=data, clinic_id=clinic_id, actor=actor)
-    return records.to_read(row, TherapyVisitCreate)
+    return _THERAPY_VISIT.create(db, actor, data, clinic_id)
 
 
 def update_visit(
     *, db: Session, actor: str, visit_id: str, data: TherapyVisitCreate, reason: str
 ) -> TherapyVisitRead:
     """Correct a therapy visit (a new version), checked as when it was recorded."""
-    corrections.check_reason(reason, "corrected")
-    current = corrections.current(db, row_cls=TherapyVisitRow, record_id=visit_id, actor=actor)
-    corrections.same_patient(data.patient_id, str(current.data["patient_id"]), "therapy_visit")
-    _check_visit(db=db, actor=actor, data=data)
-    row = records.update(
-        db, row_cls=TherapyVisitRow, record_id=visit_id, data=data, actor=actor, reason=reason
+    return _THERAPY_VISIT.update(
+        db, actor, visit_id, data, reason, check=lambda _current: _check_visit(db=db, actor=actor, data=data)
     )
-    return records.to_read(row, TherapyVisitCreate)
 
 
 def withdraw_visit(*, db: Session, actor: str, visit_id: str, reason: str) -> TherapyVisitRead:
@@ -141,22 +129,14 @@ def visit_history(*, db: Session, actor: str, visit_id: str) -> list[TherapyVisi
 
 def visits_of_plan(*, db: Session, actor: str, plan_id: str) -> list[TherapyVisitRead]:
     """Current visits recorded for a plan, by date."""
-    rows = records.find_current(db, row_cls=TherapyVisitRow, actor=actor, plan_id=plan_id)
-    return sorted((records.to_read(r, TherapyVisitCreate) for r in rows), key=lambda v: v.data.date)
+    return sorted(_THERAPY_VISIT.current(db, actor, plan_id=plan_id), key=lambda v: v.data.date)
 
 
 def plans_of_patient(*, db: Session, actor: str, patient_id: str) -> list[TherapyPlanRead]:
     """Current therapy plans of a patient, by start date."""
-    rows = records.find_current(db, row_cls=TherapyPlanRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, TherapyPlanCreate) for r in rows),
-        key=lambda p: (p.data.start_date, p.recorded_at),
-    )
+    return _THERAPY_PLAN.of_patient(db, actor, patient_id)
 
 
 def visits_of_patient(*, db: Session, actor: str, patient_id: str) -> list[TherapyVisitRead]:
     """Current therapy visits of a patient, by date."""
-    rows = records.find_current(db, row_cls=TherapyVisitRow, actor=actor, patient_id=patient_id)
-    return sorted(
-        (records.to_read(r, TherapyVisitCreate) for r in rows), key=lambda v: (v.data.date, v.recorded_at)
-    )
+    return _THERAPY_VISIT.of_patient(db, actor, patient_id)

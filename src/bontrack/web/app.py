@@ -13,7 +13,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bontrack import __version__
-from bontrack.db import transaction
+from bontrack.fhir import import_routes as fhir_import_routes
+from bontrack.fhir.router import install as install_fhir
+from bontrack.storage.engine import transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.deps import PageUser
@@ -108,7 +110,9 @@ def create_app(settings: WebSettings) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(corrections.router)
+    install_fhir(app)  # /fhir: the FHIR R4 facade (bontrack.fhir)
     app.include_router(patient_link.router)
+    app.include_router(fhir_import_routes.router, prefix="/fhir")
     app.include_router(pages.router)
     app.include_router(report_page.router)
     for view in ROUTERS:

@@ -23,7 +23,22 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bontrack.actor import Actor
-from bontrack.audit.service import (
+from bontrack.auth.models import AuthTokenRow, UserRow
+from bontrack.auth.schemas import Role, UserRead
+from bontrack.auth.service import TokenOwner, digest, get_user_by_email, token_owner
+from bontrack.roles import ADMIN as ADMIN
+from bontrack.roles import ISSUE_LINKS as ISSUE_LINKS
+from bontrack.roles import READ_CLINICAL as READ_CLINICAL
+from bontrack.roles import READ_DEIDENTIFIED as READ_DEIDENTIFIED
+from bontrack.roles import WRITE_ADVERSE_EVENTS as WRITE_ADVERSE_EVENTS
+from bontrack.roles import WRITE_ASSESSMENTS as WRITE_ASSESSMENTS
+from bontrack.roles import WRITE_EPISODES as WRITE_EPISODES
+from bontrack.roles import WRITE_OUTCOMES as WRITE_OUTCOMES
+from bontrack.roles import WRITE_PATIENTS as WRITE_PATIENTS
+from bontrack.roles import WRITE_SCREENINGS as WRITE_SCREENINGS
+from bontrack.roles import WRITE_SESSIONS as WRITE_SESSIONS
+from bontrack.roles import WRITE_THERAPY as WRITE_THERAPY
+from bontrack.storage.audit_log import (
     Attempt,
     denied_attempt,
     denied_entry,
@@ -32,10 +47,7 @@ from bontrack.audit.service import (
     mark_denied,
     pending_reads,
 )
-from bontrack.auth.models import AuthTokenRow, UserRow
-from bontrack.auth.schemas import Role, UserRead
-from bontrack.auth.service import TokenOwner, digest, get_user_by_email, token_owner
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
 from bontrack.web.settings import WebSettings
@@ -45,19 +57,7 @@ SESSION_COOKIE = "bontrack_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-# Who may do what. Reading identified patient data: everyone but researchers.
-READ_CLINICAL: tuple[Role, ...] = ("physician", "physical_therapist", "staff", "admin")
-WRITE_PATIENTS: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
-WRITE_EPISODES: tuple[Role, ...] = ("physician", "physical_therapist")
-WRITE_SCREENINGS: tuple[Role, ...] = ("physician", "staff")
-WRITE_ASSESSMENTS: tuple[Role, ...] = ("physician", "physical_therapist")
-WRITE_SESSIONS: tuple[Role, ...] = ("physician",)
-WRITE_ADVERSE_EVENTS: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
-WRITE_THERAPY: tuple[Role, ...] = ("physician", "physical_therapist")
-WRITE_OUTCOMES: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
-ISSUE_LINKS: tuple[Role, ...] = ("physician", "physical_therapist", "staff")
-READ_DEIDENTIFIED: tuple[Role, ...] = ("researcher", "admin")
-ADMIN: tuple[Role, ...] = ("admin",)
+# Who may do what (bontrack.roles; re-exported: the routes import them from here).
 
 
 # Dependencies that only compute (no I/O) are ``async def``: FastAPI runs a plain ``def``

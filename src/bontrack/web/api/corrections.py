@@ -15,27 +15,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from bontrack.correctable import CORRECTABLE
-from bontrack.injections import service as injections
+from bontrack.injections.authority import Author
 from bontrack.injections.schemas import AdverseEventRead
-from bontrack.therapy import service as therapy
+from bontrack.injections.service import get_adverse_event
+from bontrack.kinds import CORRECTABLE
+from bontrack.record_kind import AnyKind
+from bontrack.repository import Repository, correct
 from bontrack.therapy.schemas import TherapyVisitRead
+from bontrack.therapy.service import get_visit
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId
 from bontrack.web.api.schemas import Correction, Withdrawal
-from bontrack.web.deps import (
-    READ_CLINICAL,
-    WRITE_ADVERSE_EVENTS,
-    WRITE_ASSESSMENTS,
-    WRITE_EPISODES,
-    WRITE_OUTCOMES,
-    WRITE_PATIENTS,
-    WRITE_SCREENINGS,
-    WRITE_SESSIONS,
-    WRITE_THERAPY,
-    Principal,
-    SessionDep,
-    require,
-)
+from bontrack.web.deps import READ_CLINICAL, Principal, SessionDep, require
 from bontrack.web.problems import Problem
 
 router = APIRouter(prefix="/api", tags=["corrections"], dependencies=AUTHENTICATED, responses=ERRORS)
@@ -48,34 +38,6 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     }
 }
 Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
-PatientWriter = Annotated[Principal, Depends(require(WRITE_PATIENTS))]
-EpisodeWriter = Annotated[Principal, Depends(require(WRITE_EPISODES))]
-ScreeningWriter = Annotated[Principal, Depends(require(WRITE_SCREENINGS))]
-AssessmentWriter = Annotated[Principal, Depends(require(WRITE_ASSESSMENTS))]
-Injector = Annotated[Principal, Depends(require(WRITE_SESSIONS))]
-AdverseEventWriter = Annotated[Principal, Depends(require(WRITE_ADVERSE_EVENTS))]
-Therapist = Annotated[Principal, Depends(require(WRITE_THERAPY))]
-OutcomeWriter = Annotated[Principal, Depends(require(WRITE_OUTCOMES))]
-
-
-# (API path, record type, dependency of the roles that may write it, words for the docs)
-COLLECTIONS: tuple[tuple[str, str, Any, str], ...] = (
-    ("patients", "patient", PatientWriter, "a patient"),
-    ("episodes", "episode", EpisodeWriter, "an episode"),
-    ("screenings", "screening", ScreeningWriter, "a screening"),
-    ("assessments", "assessment", AssessmentWriter, "an assessment"),
-    ("sessions", "injection_session", Injector, "an injection session"),
-    ("adverse-events", "adverse_event", AdverseEventWriter, "an adverse event"),
-    ("therapy/plans", "therapy_plan", Therapist, "a therapy plan"),
-    ("therapy/visits", "therapy_visit", Therapist, "a therapy visit"),
-    ("outcomes", "outcome", OutcomeWriter, "an outcome measurement"),
-)
-EXTRA_DOCS = {
-    "injection_session": " The corrected plan is judged again by the decision engine (against the "
-    "patient's other sessions); a blocked plan needs ``override`` with a clinician and the written "
-    "reason, as when it was created (else 409 naming ``override``).",
-    "outcome": " The answers are scored again, by the current scorer (its version is kept with the scores).",
-}
 
 
 def _signature(id_param: str, principal: Any, body: Any = None) -> inspect.Signature:
@@ -92,53 +54,49 @@ def _signature(id_param: str, principal: Any, body: Any = None) -> inspect.Signa
     return inspect.Signature(params)
 
 
-def _add_routes(path: str, record_type: str, writer: Any, words: str) -> None:
-    """PUT (correct), POST .../withdraw and GET .../history for one record type."""
-    c = CORRECTABLE[record_type]
-    at = f"/{path}/{{{c.id_param}}}"
-    name = record_type.removeprefix("injection_")
+def _add_routes(kind: AnyKind) -> None:
+    """PUT (correct), POST .../withdraw and GET .../history for one record kind."""
+    at = f"/{kind.collection}/{{{kind.id_param}}}"
+    name = kind.name.removeprefix("injection_")
+    words = kind.words
+    repository = Repository.of(kind)
+    writer = Annotated[Principal, Depends(require(kind.write_roles))]
+    reader = Annotated[Principal, Depends(require(kind.read_roles))]
 
     def current(values: dict[str, Any]) -> tuple[str, Any, Principal]:
-        record_id, db, principal = values[c.id_param], values["db"], values["principal"]
-        c.get(db, principal.actor, record_id)  # read and audited; another clinic's: not found
+        record_id, db, principal = values[kind.id_param], values["db"], values["principal"]
+        repository.get(db, principal.actor, record_id)  # read and audited; another clinic's: not found
         return record_id, db, principal
 
-    def correct(**values: Any) -> Any:
+    def correct_record(**values: Any) -> Any:
         record_id, db, principal = current(values)
         body: Correction[Any] = values["body"]
-        return c.update(
-            db,
-            principal.actor,
-            record_id,
-            body.data,
-            body.reason,
-            author_clinician_id=principal.user.clinician_id,
-        )
+        extra = {"author": Author(principal.user.clinician_id)} if kind.authored else {}
+        return correct(kind, db, principal.actor, record_id, body.data, body.reason, **extra)
 
     def withdraw(**values: Any) -> Any:
         record_id, db, principal = current(values)
-        return c.withdraw(db, principal.actor, record_id, values["body"].reason)
+        return repository.withdraw(db, principal.actor, record_id, values["body"].reason)
 
     def history(**values: Any) -> Any:
-        record_id, db, principal = values[c.id_param], values["db"], values["principal"]
-        versions = c.history(db, principal.actor, record_id)
-        return versions
+        record_id, db, principal = values[kind.id_param], values["db"], values["principal"]
+        return repository.history(db, principal.actor, record_id)
 
-    correct.__signature__ = _signature(c.id_param, writer, Correction[c.schema])  # type: ignore[attr-defined,name-defined]
-    withdraw.__signature__ = _signature(c.id_param, writer, Withdrawal)  # type: ignore[attr-defined]
-    history.__signature__ = _signature(c.id_param, Reader)  # type: ignore[attr-defined]
+    correct_record.__signature__ = _signature(kind.id_param, writer, Correction[kind.correction])  # type: ignore[attr-defined,name-defined]
+    withdraw.__signature__ = _signature(kind.id_param, writer, Withdrawal)  # type: ignore[attr-defined]
+    history.__signature__ = _signature(kind.id_param, reader)  # type: ignore[attr-defined]
     router.put(
         at,
-        response_model=c.read,
+        response_model=kind.read,
         responses=WRITE_ERRORS,
         name=f"correct_{name}",
         summary=f"Correct {words}",
         description=f"Correct {words}: the whole record as corrected and the reason; saved as a new "
-        f"version, the earlier one stays in the history.{EXTRA_DOCS.get(record_type, '')}",
-    )(correct)
+        f"version, the earlier one stays in the history.{kind.notes}",
+    )(correct_record)
     router.post(
         f"{at}/withdraw",
-        response_model=c.read,
+        response_model=kind.read,
         responses=WRITE_ERRORS,
         name=f"withdraw_{name}",
         summary=f"Withdraw {words}",
@@ -147,7 +105,7 @@ def _add_routes(path: str, record_type: str, writer: Any, words: str) -> None:
     )(withdraw)
     router.get(
         f"{at}/history",
-        response_model=list[c.read],  # type: ignore[name-defined]
+        response_model=list[kind.read],  # type: ignore[name-defined]
         name=f"{name}_history",
         summary=f"History of {words}",
         description=f"Every version of {words}, oldest first: version, who (recorded_by), when "
@@ -155,8 +113,8 @@ def _add_routes(path: str, record_type: str, writer: Any, words: str) -> None:
     )(history)
 
 
-for _collection in COLLECTIONS:
-    _add_routes(*_collection)
+for _kind in CORRECTABLE.values():
+    _add_routes(_kind)
 
 
 # ---- reads the other routers do not have ------------------------------------------------------
@@ -165,10 +123,10 @@ for _collection in COLLECTIONS:
 @router.get("/adverse-events/{event_id}", response_model=AdverseEventRead)
 def read_adverse_event(event_id: RecordId, db: SessionDep, principal: Reader) -> AdverseEventRead:
     """The current version of an adverse event."""
-    return injections.get_adverse_event(db=db, actor=principal.actor, event_id=event_id, field="id")
+    return get_adverse_event(db=db, actor=principal.actor, event_id=event_id, field="id")
 
 
 @router.get("/therapy/visits/{visit_id}", response_model=TherapyVisitRead)
 def read_therapy_visit(visit_id: RecordId, db: SessionDep, principal: Reader) -> TherapyVisitRead:
     """The current version of a therapy visit."""
-    return therapy.get_visit(db=db, actor=principal.actor, visit_id=visit_id, field="id")
+    return get_visit(db=db, actor=principal.actor, visit_id=visit_id, field="id")

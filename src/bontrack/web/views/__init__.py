@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from bontrack.web.views import (
     adverse_event_form,
     corrections,
+    home,
     injection_form,
     intake,
     patients,
@@ -17,6 +18,7 @@ from bontrack.web.views import (
 )
 
 ROUTERS: list[APIRouter] = [
+    home.router,
     intake.router,  # before patients: /patients/new is not a patient id
     patients.router,
     adverse_event_form.router,

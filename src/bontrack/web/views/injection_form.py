@@ -66,7 +66,7 @@ def _choices(db: Session, principal: Principal, patient: PatientRead) -> dict[st
     }
 
 
-def _form(
+def session_form(
     request: Request,
     db: Session,
     principal: Principal,
@@ -115,7 +115,7 @@ def new_session(
         "diluent": "0.9% sodium chloride, preservative-free",
         "reconstituted_at": at.replace(second=0, microsecond=0).isoformat(timespec="minutes"),
     }
-    return _form(request, db, principal, patient, values)
+    return session_form(request, db, principal, patient, values)
 
 
 @router.post("/patients/{patient_id}/sessions/new", response_class=HTMLResponse)
@@ -146,4 +146,6 @@ def create_session(
     decision = None
     with suppress(InputError):  # show why it was blocked (or what else the engine says)
         _record, decision = injections.judge(db=db, actor=principal.actor, data=parse(SessionCreate, doc))
-    return _form(request, db, principal, patient, flat(doc), errors=errors, decision=decision, status=status)
+    return session_form(
+        request, db, principal, patient, flat(doc), errors=errors, decision=decision, status=status
+    )

@@ -7,20 +7,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from bontrack.assessments.schemas import AssessmentRead
-from bontrack.assessments.service import assessments_of_patient
 from bontrack.injections.schemas import SessionRead
-from bontrack.injections.service import adverse_events_of_patient, sessions_of_patient
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.schemas import OutcomeRead
-from bontrack.outcomes.service import outcomes_of_patient
 from bontrack.patients.listing import SortKey, list_patients
 from bontrack.patients.service import episodes_of_patient
 from bontrack.research.service import deidentified_patients
-from bontrack.screening.service import screenings_of_patient
-from bontrack.therapy.service import plans_of_patient, visits_of_patient
+from bontrack.scheduling.actions import action_words, actions_of_patient
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.deps import (
     READ_CLINICAL,
@@ -31,7 +28,7 @@ from bontrack.web.deps import (
 )
 from bontrack.web.trend import Marker, Series, trend_svg
 from bontrack.web.views.common import allow, page, patient_for
-from bontrack.web.views.corrections import actions_for, withdrawn_lists
+from bontrack.web.views.corrections import actions_for, timeline_lists, withdrawn_lists
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -212,6 +209,12 @@ def _timeline(**records: list[Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["date"], reverse=True)
 
 
+def worklist_rows(db: Session, actor: str, patient_id: str) -> list[dict[str, Any]]:
+    """What was done about the patient's worklist items, newest first, as timeline lines."""
+    done = actions_of_patient(db=db, actor=actor, patient_id=patient_id)
+    return [{"date": a.data.on, "kind": "Worklist", "text": action_words(a.data)} for a in reversed(done)]
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_chart(
     request: Request,
@@ -226,9 +229,10 @@ def patient_chart(
     allow(request, principal, READ_CLINICAL)
     patient = patient_for(db, principal, patient_id)
     actor = principal.actor
-    sessions = sessions_of_patient(db=db, actor=actor, patient_id=patient_id)
-    assessments = assessments_of_patient(db=db, actor=actor, patient_id=patient_id)
-    outcomes = outcomes_of_patient(db=db, actor=actor, patient_id=patient_id)
+    timeline = timeline_lists(db, principal, patient_id)  # one list per kind on the timeline
+    sessions: list[SessionRead] = timeline["sessions"]
+    assessments: list[AssessmentRead] = timeline["assessments"]
+    outcomes: list[OutcomeRead] = timeline["outcomes"]
     chosen = next((s for s in sessions if s.id == session), sessions[-1] if sessions else None)
     examined = [a for a in assessments if chosen is None or a.data.date <= chosen.data.date]
     assessment = examined[-1] if examined else None
@@ -244,15 +248,6 @@ def patient_chart(
         for m, muscle in kb.files.muscles.items()
         if any(marks.get((m, side)) for side in kb.files.sides)
     ]
-    timeline: dict[str, list[Any]] = {
-        "assessments": assessments,
-        "screenings": screenings_of_patient(db=db, actor=actor, patient_id=patient_id),
-        "sessions": sessions,
-        "adverse_events": adverse_events_of_patient(db=db, actor=actor, patient_id=patient_id),
-        "plans": plans_of_patient(db=db, actor=actor, patient_id=patient_id),
-        "visits": visits_of_patient(db=db, actor=actor, patient_id=patient_id),
-        "outcomes": outcomes,
-    }
     hidden = withdrawn_lists(db, principal, patient_id) if withdrawn else {}
     return page(
         request,
@@ -269,7 +264,11 @@ def patient_chart(
         sides=kb.files.sides,
         trend=_trend(outcomes, sessions),
         saved=saved,
-        timeline=_timeline(**_with_withdrawn(timeline, hidden)),
+        timeline=sorted(
+            _timeline(**_with_withdrawn(timeline, hidden)) + worklist_rows(db, actor, patient_id),
+            key=lambda r: r["date"],
+            reverse=True,
+        ),
         show_withdrawn=withdrawn,
         actions=actions_for(principal),
     )
