@@ -108,7 +108,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[s
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(600):  # a minute: a loaded machine takes a while to import the app
             try:
                 with urllib.request.urlopen(f"{base}/health", timeout=1) as r:
                     if r.status == 200:

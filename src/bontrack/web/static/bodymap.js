@@ -33,6 +33,45 @@
       activate(ev.target);
     }
   });
+  // The list alternative to the map on the session form: each muscle and side as a button that does
+  // what tapping it on the map does. Keyboard users tab through the list (the map's shapes leave the
+  // tab order, so the form's fields follow the list); the shapes still answer a click or a tap.
+  document.querySelectorAll('[data-bodymap="sites"]').forEach(function (box) {
+    var details = document.createElement("details");
+    details.className = "muscle-list";
+    var summary = document.createElement("summary");
+    summary.textContent = "Choose a muscle from a list instead of the map";
+    var list = document.createElement("ul");
+    var seen = {}, order = {}, shapes = [];
+    box.querySelectorAll(".muscle").forEach(function (g) {
+      var muscle = g.getAttribute("data-muscle"), key = muscle + "." + g.getAttribute("data-side");
+      g.setAttribute("tabindex", "-1");
+      if (seen[key]) return;
+      seen[key] = true;
+      if (!(muscle in order)) order[muscle] = Object.keys(order).length;
+      shapes.push(g);
+    });
+    // each muscle once, as the map lists them, its left side before its right
+    shapes.sort(function (a, b) {
+      return (order[a.getAttribute("data-muscle")] - order[b.getAttribute("data-muscle")]) ||
+        (a.getAttribute("data-side") === "left" ? -1 : 1);
+    });
+    shapes.forEach(function (g) {
+      var item = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary muscle-pick";
+      button.setAttribute("data-muscle", g.getAttribute("data-muscle"));
+      button.setAttribute("data-side", g.getAttribute("data-side"));
+      button.textContent = "Add " + describe(g).split(":")[0];
+      button.addEventListener("click", function () { activate(g); });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    details.appendChild(summary);
+    details.appendChild(list);
+    box.insertAdjacentElement("afterend", details);
+  });
   document.querySelectorAll("[data-autosubmit]").forEach(function (sel) {
     sel.addEventListener("change", function () { sel.form.submit(); });
   });

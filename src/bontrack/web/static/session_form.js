@@ -149,6 +149,8 @@
       var n = all.length;
       empty.querySelectorAll("input, select").forEach(function (i) {
         i.name = i.name.replace(/sites\[\d+\]/, "sites[" + n + "]"); i.value = "";
+        var label = i.getAttribute("aria-label");
+        if (label) i.setAttribute("aria-label", label.replace(/\d+$/, String(n + 1)));
         i.classList.remove("has-error");
       });
       empty.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
