@@ -9,11 +9,12 @@ are skipped, and one present with different content is an error.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
@@ -23,8 +24,9 @@ from bontrack.audit.service import log
 from bontrack.bulk import BulkWriter, kept_out_of_gc
 from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError
+from bontrack.exchange.stream import every_version
 from bontrack.kinds import BY_NAME, KINDS, Kind
-from bontrack.records import VersionedRow, all_versions, bulk, snapshot_of
+from bontrack.records import VersionedRow, bulk, snapshot_of
 from bontrack.schemas import parse
 
 MAX_REPORTED = 20
@@ -66,18 +68,34 @@ def dumps(snapshot: dict[str, Any]) -> str:
     return json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def export_lines(*, db: Session, actor: str, destination: str = "") -> list[str]:
-    """Every version of every record, parents before children. The export is audited as one
-    entry (who, when, where to, how many versions of each type), not one per version."""
-    lines: list[str] = []
+def stream_lines(db: Session, counts: dict[str, int]) -> Iterator[str]:
+    """Every version of every record as its line, parents before children, read in batches:
+    the caller writes each line out and holds none. ``counts`` is filled per record type."""
+    for kind in KINDS:
+        counts[kind.name] = 0
+        for values in every_version(db, kind.row):
+            counts[kind.name] += 1
+            yield dumps(snapshot_of(kind.name, values))
+
+
+def write_export(*, db: Session, actor: str, out: TextIO, destination: str = "") -> int:
+    """Write the whole registry to ``out``, one line per version, in bounded memory; audited as
+    one entry (who, when, where to, how many versions of each type). Returns the versions written."""
     counts: dict[str, int] = {}
     with _bulk_block(db):
-        for kind in KINDS:
-            before = len(lines)
-            lines.extend(dumps(row.snapshot()) for row in all_versions(db, kind.row))
-            counts[kind.name] = len(lines) - before
+        for line in stream_lines(db, counts):
+            out.write(line)
+            out.write("\n")
     log_export(db=db, actor=actor, form="jsonl", destination=destination, counts=counts)
-    return lines
+    return sum(counts.values())
+
+
+def export_lines(*, db: Session, actor: str, destination: str = "") -> list[str]:
+    """Every version of every record as a list of lines (for small registries and tests; the
+    command writes with ``write_export``), audited the same way."""
+    buffer = io.StringIO()
+    write_export(db=db, actor=actor, out=buffer, destination=destination)
+    return buffer.getvalue().splitlines()
 
 
 def log_export(*, db: Session, actor: str, form: str, destination: str, counts: dict[str, int]) -> None:

@@ -1,0 +1,35 @@
+"""Reading a whole record table in batches, as plain column values, so an export holds one batch
+in memory whatever the registry's size (no row objects, nothing kept in the session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from bontrack.bulk import write_out_pending
+from bontrack.storage.versioned import VersionedRow, newest_versions
+
+BATCH = 2_000
+
+
+def _stream(db: Session, statement: Select[Any]) -> Iterator[dict[str, Any]]:
+    write_out_pending(db)  # inside a bulk block, what it holds is part of the registry
+    db.flush()
+    for row in db.execute(statement, execution_options={"yield_per": BATCH}):
+        yield dict(row._mapping)
+
+
+def every_version(db: Session, row_cls: type[VersionedRow]) -> Iterator[dict[str, Any]]:
+    """Every version of every record of ``row_cls`` as column values, by id then version."""
+    table = row_cls.__table__  # type: ignore[attr-defined]
+    return _stream(db, select(table).order_by(table.c.id, table.c.version))
+
+
+def current_versions(db: Session, row_cls: type[VersionedRow]) -> Iterator[dict[str, Any]]:
+    """The newest version of each record not withdrawn, as column values, by id."""
+    table = row_cls.__table__  # type: ignore[attr-defined]
+    statement = newest_versions(row_cls).with_only_columns(*table.c).order_by(table.c.id)
+    return _stream(db, statement)
