@@ -31,7 +31,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bontrack.db import make_engine
+from bontrack.storage.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).parent / "artifacts"

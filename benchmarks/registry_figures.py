@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bontrack.db import open_engine
 from bontrack.kinds import BY_NAME
+from bontrack.storage.engine import open_engine
 from bontrack.synth.generator import generate
 
 PATIENTS = int(os.environ.get("BONTRACK_BENCH_PATIENTS", "10000"))

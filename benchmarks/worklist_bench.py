@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bontrack.db import open_engine
 from bontrack.patients.models import PatientRow
 from bontrack.scheduling.service import stop_and_review, worklist
+from bontrack.storage.engine import open_engine
 
 AS_OF = dt.date(2026, 11, 23)  # the demo's as-of date
 HORIZON_DAYS = 14  # the page's default

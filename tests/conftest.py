@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bontrack.db import open_engine
+from bontrack.storage.engine import open_engine
 
 
 @dataclass

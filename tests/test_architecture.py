@@ -175,8 +175,6 @@ STORAGE_MAY_IMPORT = (
     "clock",
     "actor",
     "audit.models",
-    "bulk",
-    "clinical.plan",
 )
 
 
@@ -203,3 +201,52 @@ def test_no_listener_on_sqlalchemys_global_session() -> None:
                 if isinstance(target, ast.Name) and target.id == "Session":
                     found.append(f"{module}:{node.lineno}")
     assert found == []
+
+
+def test_storage_imports_no_domain_face_or_report() -> None:
+    """Named outright (the allow-list above already implies it): no domain, web, CLI or report."""
+    assert _violations(("storage",), (), (*DOMAINS, *FACES, "reports", "kinds", "records")) == []
+
+
+def test_no_import_cycle_within_storage() -> None:
+    """Inside storage every import counts, a package's own ``__init__`` included."""
+    modules = [m for m in _modules() if _is_under(m, (f"{PACKAGE}.storage",))]
+    graph = {m: {i for i in _imports(m) if i in modules and i != m} for m in modules}
+    assert _cycles(graph) == []
+
+
+def test_engine_and_bulk_writing_live_in_storage() -> None:
+    """No top-level db.py or bulk.py beside storage/ (their old import paths are gone)."""
+    assert not {f"{PACKAGE}.db", f"{PACKAGE}.bulk"} & set(_modules())
+    assert {f"{PACKAGE}.storage.engine", f"{PACKAGE}.storage.bulk", f"{PACKAGE}.storage.unit"} <= set(
+        _modules()
+    )
+
+
+def test_records_and_audit_write_through_the_unit_of_work_not_a_writer_they_pick() -> None:
+    """bontrack.records never asks whether a bulk block is open (it calls the unit of work's
+    writer); bontrack.audit only reads and queries the log (its writing is storage.audit_log)."""
+    for module in (f"{PACKAGE}.records", f"{PACKAGE}.corrections"):
+        assert not {i for i in _imports(module) if _is_under(i, (f"{PACKAGE}.storage.bulk",))}, module
+        source = _modules()[module].read_text(encoding="utf-8")
+        assert "BulkWriter" not in source and "bulk_writer" not in source, module
+    audit_writers = ("insert_many", "write_audit", "writer_of", "log")
+    for module in sorted(m for m in _modules() if _is_under(m, (f"{PACKAGE}.audit",))):
+        tree = ast.parse(_modules()[module].read_text(encoding="utf-8"))
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        imported = {
+            a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names
+        }
+        assert not (defined | imported) & set(audit_writers), module
+
+
+def test_session_events_are_registered_in_storage_on_the_unit_of_work_only() -> None:
+    found = []
+    for module, path in sorted(_modules().items()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("listen", "listens_for"):
+                target = node.args[0] if node.args else None
+                name = target.id if isinstance(target, ast.Name) else None
+                if name is not None and ("Session" in name or name == "UnitOfWork"):
+                    found.append((module, name))
+    assert found == [(f"{PACKAGE}.storage.unit", "UnitOfWork")]

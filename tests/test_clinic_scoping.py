@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from bontrack.actor import Actor
 from bontrack.assessments import service as assessments
-from bontrack.db import transaction
 from bontrack.errors import NotFoundError, not_found_message
 from bontrack.injections import service as injections
 from bontrack.injections.schemas import AdverseEventCreate
@@ -32,6 +31,7 @@ from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, PatientCrea
 from bontrack.research import service as research
 from bontrack.scheduling import service as scheduling
 from bontrack.screening import service as screening
+from bontrack.storage.engine import transaction
 from bontrack.therapy import service as therapy
 from bontrack.therapy.schemas import TherapyVisitCreate
 from factories import ACTOR, DAY, World, clinic_world, saved_session, session_input

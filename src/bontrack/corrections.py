@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.actor import sees
-from bontrack.bulk import write_out_pending
 from bontrack.errors import ConflictError, InputError, require_reason
 from bontrack.records import R, VersionedRow
 from bontrack.storage.audit_log import log
+from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import newest_versions
 
 check_reason = require_reason  # the one "give a reason" check lives in bontrack.errors
@@ -97,7 +97,7 @@ def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reaso
 def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_id: str) -> list[R]:
     """A patient's records of one type whose newest version is withdrawn (the chart's "show
     withdrawn"); audited as reads."""
-    write_out_pending(db)
+    writer_of(db).flush(db)
     column = "patient_id"  # every record type a patient has indexes it
     among = row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id))
     query = newest_versions(row_cls, among=among, withdrawn=True).order_by(row_cls.recorded_at, row_cls.id)

@@ -12,14 +12,15 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Text, cast, func, select
+from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
 from bontrack.dates import clamp_text
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.records import VersionedRow
+from bontrack.storage.audit_log import log
+from bontrack.storage.versioned import is_newest
 
 OUTCOME_PATHS = ("patient_id", "session_id", "weeks_after_session", "date", "instrument")
 
@@ -58,7 +59,6 @@ def current_frame(
     one per field) and orjson decodes the small array; elsewhere the whole JSON is read as text
     and decoded by orjson while streaming.
     """
-    newer = aliased(row_cls)
     sqlite_pick = db.get_bind().dialect.name == "sqlite" and len(paths) >= 2
     if not paths:  # row columns only: the JSON is not read at all
         query = select(row_cls.id, cast(None, Text))
@@ -71,7 +71,7 @@ def current_frame(
         query = select(row_cls.id, cast(row_cls.data, Text))
     query = query.add_columns(*(getattr(row_cls, c) for c in columns)).where(
         row_cls.withdrawn.is_(False),
-        ~exists().where(and_(newer.id == row_cls.id, newer.version > row_cls.version)),
+        is_newest(row_cls),
         *where,
     )
     if clinic_id is not None:

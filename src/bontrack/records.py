@@ -5,13 +5,14 @@ the validated content as JSON (``data``) plus a few indexed columns copied from 
 An update inserts the next version; a withdrawal inserts a version marked ``withdrawn``. No row
 is ever updated or deleted, so the whole history can be read back and exported. Two writers who
 both try to add version n+1 collide on the primary key, and the second one fails.
+
+Every version is written by ``storage.append.append_version`` through the unit of work's writer
+(buffered, or bulk inside a bulk block): nothing here asks which one it is.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,15 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.bulk import KEY as BULK_KEY
-from bontrack.bulk import BulkWriter, write_out_pending
-from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
-from bontrack.storage.audit_log import Attempt, log, mark_denied, utcnow, write_pending
+from bontrack.storage.append import append_version
+from bontrack.storage.audit_log import Attempt, log, mark_denied
 
 # re-exported: the services import them from here
 from bontrack.storage.ids import ids_from as ids_from
 from bontrack.storage.ids import new_id as new_id
+from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import R as R
 from bontrack.storage.versioned import Stored as Stored
 from bontrack.storage.versioned import T as T
@@ -46,55 +46,19 @@ from bontrack.storage.versioned import to_read as to_read
 # of ours that writes); they are re-exported here for the modules that import them from records.
 
 
-def _append(
-    db: Session,
-    row_cls: type[R],
-    *,
-    record_id: str,
-    version: int,
-    clinic_id: str,
-    data: dict[str, Any],
-    actor: str,
-    withdrawn: bool = False,
-    reason: str | None = None,
-) -> R:
-    values: dict[str, Any] = {
-        "id": record_id,
-        "version": version,
-        "clinic_id": clinic_id,
-        "withdrawn": withdrawn,
-        "recorded_at": utcnow(),
-        "recorded_by": str(actor),  # the name alone (an Actor also carries its role and clinic)
-        "reason": reason,
-        "data": data,
-    }
-    for name in row_cls.index_fields:
-        values[name] = data.get(name)
-    writer = bulk_writer(db)
-    if writer is not None:
-        return writer.add_row(row_cls, values)
-    row = row_cls(**values)
-    db.add(row)
-    db.flush()
-    return row
-
-
-def fill_index_columns(row: VersionedRow) -> None:
-    """Copy the indexed look-up fields from the JSON content into their columns."""
-    for name in row.index_fields:
-        setattr(row, name, row.data.get(name))
-
-
 def latest(db: Session, row_cls: type[R], record_id: str) -> R | None:
     """The newest version of a record, withdrawn or not (no audit: callers audit)."""
-    writer = bulk_writer(db)
-    if writer is not None:
-        writer.check_readable()
-        cached = writer.latest.get((row_cls, record_id))
-        if cached is not None:
-            return cached  # type: ignore[return-value]
-    query = select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version.desc()).limit(1)
-    return db.scalars(query).first()
+    held = writer_of(db).held(row_cls, record_id)
+    if held is not None:
+        return held
+    statement = _latest_statements.get(row_cls)
+    if statement is None:
+        among = row_cls.id == bindparam("record_id")
+        statement = _latest_statements[row_cls] = newest_versions(row_cls, among=among, withdrawn=None)
+    return db.scalars(statement, {"record_id": record_id}).first()
+
+
+_latest_statements: dict[type[Any], Select[Any]] = {}  # built once per record type (see _find_statements)
 
 
 def create(
@@ -109,7 +73,7 @@ def create(
     """Save version 1 of a new record and audit it (in a clinic the actor sees: else not found)."""
     if clinic_of(actor) not in (None, clinic_id):
         raise NotFoundError.one("clinic_id", not_found_message("clinic", clinic_id))
-    row = _append(
+    row = append_version(
         db,
         row_cls,
         record_id=record_id or new_id(),
@@ -178,7 +142,7 @@ def _next_version(
     db: Session, before: R, data: dict[str, Any], actor: str, reason: str, *, withdrawn: bool
 ) -> R:
     """Append version n+1 of ``before`` and audit it as an update or a withdrawal."""
-    row = _append(
+    row = append_version(
         db,
         type(before),
         record_id=before.id,
@@ -245,16 +209,18 @@ def get_many(
     withdrawn or unknown ids are left out. Audited as reads, like ``get``."""
     found: dict[str, R] = {}
     wanted = list(dict.fromkeys(record_ids))
-    if bulk_writer(db) is not None:  # a bulk block answers from memory first, one by one
-        for record_id in wanted:
-            row = latest(db, row_cls, record_id)
-            if row is not None and not row.withdrawn:
-                found[record_id] = row
-    else:
-        for start in range(0, len(wanted), _IDS_PER_QUERY):
-            chunk = wanted[start : start + _IDS_PER_QUERY]
-            query = newest_versions(row_cls, among=row_cls.id.in_(chunk))
-            found.update((row.id, row) for row in db.scalars(query))
+    writer = writer_of(db)
+    asked: list[str] = []  # ids the writer holds no version of (a bulk block holds its own)
+    for record_id in wanted:
+        held = writer.held(row_cls, record_id)
+        if held is None:
+            asked.append(record_id)
+        elif not held.withdrawn:
+            found[record_id] = held
+    for start in range(0, len(asked), _IDS_PER_QUERY):
+        chunk = asked[start : start + _IDS_PER_QUERY]
+        query = newest_versions(row_cls, among=row_cls.id.in_(chunk))
+        found.update((row.id, row) for row in db.scalars(query))
     scope = clinic_of(actor)
     rows = [found[i] for i in wanted if i in found and scope in (None, found[i].clinic_id)]
     _audit_read(db, rows, actor, purpose)
@@ -266,7 +232,7 @@ _IDS_PER_QUERY = 500  # well under every engine's limit of bound parameters
 
 def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> list[R]:
     """Every version of a record, oldest first, withdrawn ones included; audited as reads."""
-    write_out_pending(db)
+    writer_of(db).flush(db)
     rows = list(db.scalars(select(row_cls).where(row_cls.id == record_id).order_by(row_cls.version)))
     if not rows:
         raise NotFoundError.one("id", not_found_message(row_cls.record_type, record_id))
@@ -286,11 +252,7 @@ def find_current(
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
     if not _scope(actor, equal):
         return []
-    writer = bulk_writer(db)
-    if writer is not None:
-        rows = writer.find(row_cls, equal, lambda: _find_in_database(db, row_cls, equal))
-    else:
-        rows = _find_in_database(db, row_cls, equal)
+    rows = writer_of(db).find(row_cls, equal, lambda: _find_in_database(db, row_cls, equal))
     _audit_read(db, rows, actor, purpose)
     return rows
 
@@ -349,7 +311,7 @@ def page_current(
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
     if not _scope(actor, equal):
         return 0, []
-    write_out_pending(db)
+    writer_of(db).flush(db)
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
     # narrow to records that ever matched; the newest version must still match
     among = row_cls.id.in_(select(row_cls.id).where(*conditions)) if conditions else None
@@ -366,23 +328,7 @@ def page_current(
     return total, rows
 
 
-@contextmanager
-def bulk(db: Session) -> Iterator[BulkWriter]:
-    """Many service calls, one batched write at the end (see bontrack.bulk for the rules)."""
-    if bulk_writer(db) is not None:
-        raise RuntimeError("a bulk block is already open on this session")
-    write_pending(db)  # audit entries made before the block go before the block's own
-    writer = BulkWriter()
-    db.info[BULK_KEY] = writer
-    try:
-        yield writer
-        writer.write_out(db)
-    finally:
-        db.info.pop(BULK_KEY, None)
-        gc.unfreeze()  # what the block froze (see BulkWriter.add_row) is collectable again
-
-
 def all_versions(db: Session, row_cls: type[R]) -> list[R]:
     """Every row of a record type in a stable order (for export; the caller audits)."""
-    write_out_pending(db)
+    writer_of(db).flush(db)
     return list(db.scalars(select(row_cls).order_by(row_cls.id, row_cls.version)))

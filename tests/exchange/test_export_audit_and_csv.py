@@ -16,9 +16,9 @@ from bontrack.analytics.trials import load_trials, trials_csv
 from bontrack.audit.models import AuditEntry
 from bontrack.cli import app
 from bontrack.csv_cells import safe_cell
-from bontrack.db import transaction
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
+from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world
 
 HOSTILE = {

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from bontrack.audit.models import AuditEntry
 from bontrack.cli import app
-from bontrack.db import open_engine, transaction
 from bontrack.errors import InputError
 from bontrack.exchange.jsonl import export_lines, import_lines
 from bontrack.exchange.tabular import export_csv
 from bontrack.kinds import KINDS
 from bontrack.patients import service as patients
+from bontrack.storage.engine import open_engine, transaction
 from factories import ACTOR, clinic_world, saved_session
 
 

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, text
 
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.exchange.jsonl import export_lines
 from bontrack.exchange.parquet import export_parquet
 from bontrack.kinds import KINDS

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bontrack.audit.service import entries
-from bontrack.db import transaction
 from bontrack.errors import InputError, RefusedError
 from bontrack.injections import service
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, Override
 from bontrack.knowledge import load_knowledge
+from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, clinic_world, saved_session, session_input
 
 

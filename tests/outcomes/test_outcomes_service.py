@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bontrack.db import transaction
 from bontrack.errors import InputError, RefusedError
 from bontrack.injections.schemas import Override
 from bontrack.instruments import SCORER_VERSION
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import outcomes_of_patient, record_outcome
+from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, World, clinic_world, saved_session
 
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bontrack.audit.service import entries
-from bontrack.db import transaction
 from bontrack.errors import ConflictError, InputError, NotFoundError
 from bontrack.patients import service
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import EpisodeCreate, PatientCreate
 from bontrack.schemas import parse
+from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world
 
 

@@ -8,12 +8,12 @@ from sqlalchemy import Engine
 
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes
 from bontrack.audit.service import entries
-from bontrack.db import transaction
 from bontrack.injections.schemas import AdverseEventCreate
 from bontrack.injections.service import report_adverse_event, withdraw_session
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.reports.data import cohort_frames
+from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, clinic_world, saved_session
 
 NPRS = ResponseRule("nprs", "pain_intensity", "lower", 2, 30, 50)

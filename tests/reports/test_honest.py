@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from bontrack.db import transaction
 from bontrack.injections.service import cycle_responses
 from bontrack.knowledge.loader import load_knowledge
 from bontrack.outcomes.schemas import OutcomeCreate
@@ -23,6 +22,7 @@ from bontrack.reports.content import MIN_JUDGED, build_report
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.plots import render_figures
 from bontrack.reports.render import render_html, report_json
+from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, clinic_world, saved_session
 
 KB = load_knowledge()

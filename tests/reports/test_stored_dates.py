@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 
 from bontrack import records
 from bontrack.cli import app
-from bontrack.db import open_engine, transaction
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, SessionRecord
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeRecord
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
+from bontrack.storage.engine import open_engine, transaction
 
 EXTREMES = (dt.date(9999, 12, 31), dt.date(1, 1, 1))
 

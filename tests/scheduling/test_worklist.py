@@ -9,11 +9,11 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from bontrack.cli import app
-from bontrack.db import transaction
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.service import planned_therapy_dates, worklist
+from bontrack.storage.engine import transaction
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 from bontrack.therapy.service import record_visit
 from factories import ACTOR, DAY, World, clinic_world, saved_session

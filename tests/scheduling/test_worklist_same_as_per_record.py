@@ -19,7 +19,6 @@ from bontrack import records
 from bontrack.analytics.cycles import number_cycles
 from bontrack.audit.models import AuditEntry
 from bontrack.clinical.retreatment import calls_for_review
-from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.injections.service import cycle_responses
@@ -33,6 +32,7 @@ from bontrack.reports.data import cohort_frames
 from bontrack.reports.review import responses, review_cycles
 from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind
 from bontrack.scheduling.service import _status, planned_therapy_dates, stop_and_review, worklist
+from bontrack.storage.engine import transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine, event, inspect
 
-from bontrack.db import transaction
 from bontrack.injections import service as injections
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
+from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world, saved_session, session_input
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.patients import service as patients
 from bontrack.scheduling.service import stop_and_review
+from bontrack.storage.engine import transaction
 from factories import clinic_world, saved_session
 
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DatabaseError
 
-from bontrack.audit.service import log
-from bontrack.db import transaction
+from bontrack.storage.audit_log import log
+from bontrack.storage.engine import transaction
 from pg_roles import readme_grants
 
 

@@ -29,10 +29,10 @@ from sqlalchemy.exc import OperationalError
 
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import create_user
-from bontrack.db import make_engine, open_engine, transaction
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
 from bontrack.research.service import pseudonym_key
+from bontrack.storage.engine import make_engine, open_engine, transaction
 from conftest import Cluster
 from factories import clinic_world
 
@@ -420,7 +420,7 @@ def test_backup_before_an_upgrade__older_schema_is_copied_restored_and_upgraded(
     is copied and restored as it is (nothing written to its audit log by this newer program)."""
     from alembic import command
 
-    from bontrack.db import _alembic_config, current_revision, head_revision
+    from bontrack.storage.engine import _alembic_config, current_revision, head_revision
 
     extra = pg_args(db_url, request)
     old = make_engine(db_url)

@@ -1,7 +1,7 @@
 """The bulk block: the same services, the same records, reads that see the block's own writes, and
 one read audit entry per distinct (actor, record, version, purpose).
 
-Each case runs one scenario twice with the same ids and clock: once inside ``records.bulk`` and
+Each case runs one scenario twice with the same ids and clock: once inside ``storage.bulk.bulk`` and
 once without it, on two new databases, and compares what they stored.
 """
 
@@ -21,16 +21,17 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from bontrack.audit.models import AuditEntry
-from bontrack.audit.service import recorded_by_clock
-from bontrack.bulk import insert_many
-from bontrack.db import open_engine, transaction
 from bontrack.errors import InputError, NotFoundError
 from bontrack.exchange.jsonl import export_lines
 from bontrack.injections import service as injections
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
-from bontrack.records import bulk, ids_from
+from bontrack.records import ids_from
+from bontrack.storage.bulk import bulk
+from bontrack.storage.engine import open_engine, transaction
+from bontrack.storage.inserts import insert_many
+from bontrack.storage.times import recorded_by_clock
 from factories import ACTOR, World, clinic_world, saved_session
 
 OTHER = "test:auditor"
@@ -80,16 +81,19 @@ def _scenario(db: Session, before: World, *, in_bulk: bool) -> None:
     assert [p.data.record_number for p in listed] == ["P-001"]
 
 
-def _run(engine: Engine, *, in_bulk: bool) -> tuple[list[str], list[AuditKey], list[AuditKey]]:
-    """Export lines, and the audit entries of the scenario's transaction: writes in order, reads."""
+def _run(
+    engine: Engine, *, in_bulk: bool, bulk_unit: bool = False
+) -> tuple[list[str], list[AuditKey], list[AuditKey]]:
+    """Export lines, and the audit entries of the scenario's transaction: writes in order, reads.
+    ``bulk_unit``: the scenario's unit of work is opened with the bulk writer (no block inside)."""
     clock = dt.datetime(2026, 3, 2, 9, 0)
     with ids_from(_ids()), recorded_by_clock(lambda: clock):
         with transaction(engine) as db:
             before = clinic_world(db, record_number="P-001")
             db.flush()
             start = db.scalar(select(func.max(AuditEntry.seq)))
-        with transaction(engine) as db:
-            block: AbstractContextManager[object] = bulk(db) if in_bulk else nullcontext()
+        with transaction(engine, bulk=bulk_unit) as db:
+            block: AbstractContextManager[object] = bulk(db) if in_bulk and not bulk_unit else nullcontext()
             with block:
                 _scenario(db, before, in_bulk=in_bulk)
     with transaction(engine) as db:
@@ -117,8 +121,19 @@ def test_bulk__one_read_entry_per_actor_record_version_and_purpose(
     assert len([k for k in bulk_reads if k[0] == OTHER]) == 1  # another actor's read is its own entry
 
 
+def test_a_unit_of_work_opened_with_the_bulk_writer__stores_what_a_bulk_block_stores(
+    engine: Engine, second_engine: Engine
+) -> None:
+    unit_lines, unit_writes, unit_reads = _run(engine, in_bulk=True, bulk_unit=True)
+    block_lines, block_writes, block_reads = _run(second_engine, in_bulk=True)
+    assert (unit_lines, unit_writes, unit_reads) == (block_lines, block_writes, block_reads)
+    assert max(Counter(unit_reads).values()) == 1  # the bulk writer's rule of one read entry
+
+
 def test_bulk__a_block_inside_a_block_is_refused(engine: Engine) -> None:
     with transaction(engine) as db, bulk(db), pytest.raises(RuntimeError, match="already open"), bulk(db):
+        pass
+    with transaction(engine, bulk=True) as db, pytest.raises(RuntimeError, match="already open"), bulk(db):
         pass
 
 

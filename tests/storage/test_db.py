@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from bontrack.config import DEFAULT_DATABASE_URL, Settings
-from bontrack.db import current_revision, ensure_schema, head_revision, make_engine, open_engine
 from bontrack.errors import InputError, SchemaError
+from bontrack.storage.engine import current_revision, ensure_schema, head_revision, make_engine, open_engine
 
 
 def test_settings__db_option_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +61,7 @@ def test_migrations__match_the_models(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
 
     import bontrack.kinds  # noqa: F401  (registers every table)
-    from bontrack.db import Base
+    from bontrack.storage.base import Base
 
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

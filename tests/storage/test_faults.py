@@ -34,9 +34,9 @@ from sqlalchemy import Engine, select
 from bontrack.audit.models import AuditEntry
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import create_user
-from bontrack.db import make_engine, open_engine, transaction
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
+from bontrack.storage.engine import make_engine, open_engine, transaction
 from conftest import Cluster, _run_as_server_user
 from factories import clinic_world
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import DatabaseError
 
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.storage.row_security import limit_to_clinic
 from factories import clinic_world, saved_session
 from pg_roles import readme_grants

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
-from bontrack.db import transaction
 from bontrack.knowledge import load_knowledge
+from bontrack.storage.engine import transaction
 from bontrack.synth.generator import clinic_items, patient_items
 from bontrack.synth.loader import load
 from tests.synth.conftest import ACTOR

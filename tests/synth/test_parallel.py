@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.exchange.jsonl import export_lines
+from bontrack.storage.engine import transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from bontrack.synth.parallel import PARALLEL_FROM, load_parallel, worker_count

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bontrack.db import open_engine, transaction
 from bontrack.exchange.jsonl import export_lines, import_lines
+from bontrack.storage.engine import open_engine, transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import DemoSummary, load
 from tests.conftest import Cluster, _new_pg_database

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from bontrack.auth.models import ROLES
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import create_user, use_password_hasher
-from bontrack.db import open_engine, transaction
+from bontrack.storage.engine import open_engine, transaction
 from bontrack.web.app import create_app
 from bontrack.web.settings import WebSettings
 from factories import World, clinic_world

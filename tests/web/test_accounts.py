@@ -11,9 +11,9 @@ from bontrack.audit.models import AuditEntry
 from bontrack.auth.passwords import password_problem
 from bontrack.auth.schemas import UserCreate
 from bontrack.cli import app as cli_app
-from bontrack.db import transaction
 from bontrack.errors import InputError
 from bontrack.schemas import parse
+from bontrack.storage.engine import transaction
 from web.conftest import Site, csrf_from, email, log_in, password
 
 WEAK = ["aaaaaaaaaa", "1234567890", "password12", "passwordpassword", "aaaaaaaaaaaa", "123456789012"]

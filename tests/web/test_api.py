@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
+from bontrack.storage.engine import transaction
 from factories import session_input
 from web.conftest import Site, email
 

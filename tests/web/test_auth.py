@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 
 from bontrack.auth.models import AuthTokenRow
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.web.deps import SESSION_COOKIE
 from web.conftest import Site, csrf_from, email, log_in, make_site, password
 

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.instruments import SCORER_VERSION
 from bontrack.kinds import KINDS
+from bontrack.storage.engine import transaction
 from factories import session_input
 from web.conftest import Site, email, make_site, populate
 

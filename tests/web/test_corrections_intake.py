@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 import pytest
 
 from bontrack import records
-from bontrack.db import transaction
 from bontrack.injections.models import AdverseEventRow
 from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.records import VersionedRow
+from bontrack.storage.engine import transaction
 from web.conftest import Site, log_in
 from web.test_corrections_pages import _api, _at, _session, _stored
 

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from bontrack.assessments.schemas import AssessmentCreate
 from bontrack.assessments.service import create_assessment
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import ClinicianCreate, EpisodeCreate, PatientCreate
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
+from bontrack.storage.engine import transaction
 from bontrack.therapy.schemas import TherapyPlanCreate
 from bontrack.therapy.service import create_plan
 from factories import ACTOR, DAY, session_input

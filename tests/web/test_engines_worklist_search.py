@@ -18,15 +18,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from bontrack.audit.service import recorded_by_clock
 from bontrack.auth.models import ROLES
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import create_user
-from bontrack.db import open_engine, transaction
 from bontrack.patients.schemas import PatientCreate
 from bontrack.patients.service import create_patient, page_patients
 from bontrack.records import ids_from
 from bontrack.scheduling.service import stop_and_review, worklist
+from bontrack.storage.engine import open_engine, transaction
+from bontrack.storage.times import recorded_by_clock
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from bontrack.web.app import create_app

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine
 
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import Throttled, ThrottlePolicy, authenticate, create_user, use_password_hasher
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.web import deps
 from bontrack.web.app import create_app
 from bontrack.web.serve import proxy_settings

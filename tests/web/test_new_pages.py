@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.service import assessments_of_patient
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.injections.models import AdverseEventRow
 from bontrack.injections.service import adverse_events_of_patient
 from bontrack.knowledge import load_knowledge
@@ -18,6 +17,7 @@ from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.patients.schemas import DiagnosisCode
 from bontrack.patients.service import episodes_of_patient, get_patient
 from bontrack.schemas import parse
+from bontrack.storage.engine import transaction
 from bontrack.web.views.intake import CONSERVATIVE_CARE, DIAGNOSES
 from factories import saved_session
 from web.conftest import Site, csrf_from, email, log_in

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.routing import Route
 
-from bontrack.db import open_engine
+from bontrack.storage.engine import open_engine
 from conftest import own_cluster
 from web.conftest import Site, log_in, make_site, populate
 from web.test_not_found_and_denied import _records

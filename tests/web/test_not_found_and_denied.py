@@ -17,9 +17,9 @@ from sqlalchemy import Engine, select
 from bontrack.audit.models import AuditEntry
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import create_user
-from bontrack.db import transaction
 from bontrack.patients.schemas import ClinicCreate
 from bontrack.patients.service import create_clinic
+from bontrack.storage.engine import transaction
 from factories import session_input
 from web.conftest import Site, csrf_from, email, log_in, make_site, password, populate
 

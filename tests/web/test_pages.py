@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.screening.models import ScreeningRow
+from bontrack.storage.engine import transaction
 from factories import session_input
 from web.conftest import Site, csrf_from, email, log_in
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
 from bontrack.outcomes.models import OutcomeRow
+from bontrack.storage.engine import transaction
 from web.conftest import Site
 
 NPRS = {"instrument": "nprs", "answers": {"1": 4}}

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from bontrack.db import transaction
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
+from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, saved_session
 from web.conftest import Site, log_in
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bontrack.audit.models import AuditEntry
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from factories import ACTOR, saved_session
 
 from .conftest import Site, log_in

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from bontrack import records
 from bontrack.assessments.models import AssessmentRow
 from bontrack.assessments.service import assessments_of_patient
-from bontrack.db import transaction
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate
 from bontrack.injections.service import report_adverse_event
@@ -30,6 +29,7 @@ from bontrack.patients import service as patients
 from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.service import screenings_of_patient
+from bontrack.storage.engine import transaction
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyVisitCreate
 from bontrack.therapy.service import get_plan, record_visit

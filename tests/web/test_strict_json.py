@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bontrack.db import transaction
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.patients.models import PatientRow
+from bontrack.storage.engine import transaction
 from factories import session_input
 from web.conftest import Site
 

@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
 from bontrack.auth.models import PatientLinkRow
 from bontrack.auth.service import digest, new_secret
 from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
 from bontrack.outcomes.schemas import Answer, OutcomeCreate, OutcomeRead
 from bontrack.schemas import Id, Input, UtcTime
+from bontrack.storage.audit_log import log
 
 
 class LinkGone(RegistryError):

@@ -170,7 +170,7 @@ def authenticate(
     even when a guess would be right. (The web app runs the same three steps, taking its turn at
     the database only for the first and the last.)
     """
-    from bontrack.db import transaction
+    from bontrack.storage.engine import transaction
 
     with transaction(engine) as db:
         attempt = begin_login(db=db, email=email, client=client[:64], now=now, policy=policy)

@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
 from bontrack.auth.hashing import HASHER
 
 # Re-exported: the faces and the tests import these from here.
@@ -42,6 +41,7 @@ from bontrack.auth.login import user_read as _read
 from bontrack.auth.models import AuthTokenRow, LoginThrottleRow, UserRow
 from bontrack.auth.schemas import UserCreate, UserRead
 from bontrack.errors import InputError, NotFoundError
+from bontrack.storage.audit_log import log
 
 
 def create_user(

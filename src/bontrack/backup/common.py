@@ -54,7 +54,7 @@ class Summary:
 
 # ---- shared ---------------------------------------------------------------------------------------
 def _parse_url(url: str) -> URL:
-    from bontrack.db import make_engine
+    from bontrack.storage.engine import make_engine
 
     make_engine(url).dispose()  # the same checks and messages as every command (--db)
     parsed = make_url(url)
@@ -86,7 +86,7 @@ def describe(tables: dict[str, int], *, most: int = 4) -> str:
 def _known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
-    from bontrack.db import _alembic_config
+    from bontrack.storage.engine import _alembic_config
 
     return {s.revision for s in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()}
 
@@ -106,8 +106,8 @@ def _check_revision(revision: str | None, file: Path) -> None:
 
 def _audit(url: str, *, action: str, detail: str, revision: str | None, actor: str) -> bool:
     """One audit entry in the registry at ``url``; only on the schema this program writes."""
-    from bontrack.audit.service import log
-    from bontrack.db import head_revision, make_engine, transaction
+    from bontrack.storage.audit_log import log
+    from bontrack.storage.engine import head_revision, make_engine, transaction
 
     if revision != head_revision():
         return False

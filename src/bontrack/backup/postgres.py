@@ -71,7 +71,7 @@ def _unreachable(url: URL, exc: OperationalError) -> RegistryError:
 
 @contextlib.contextmanager
 def _pg_engine(url: URL) -> Iterator[Engine]:
-    from bontrack.db import make_engine
+    from bontrack.storage.engine import make_engine
 
     engine = make_engine(url.render_as_string(hide_password=False))
     try:

@@ -15,7 +15,7 @@ db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the registry schema, or bring it up to this version (run `bontrack backup` first)."""
-    from bontrack.db import current_revision, upgrade
+    from bontrack.storage.engine import current_revision, upgrade
 
     settings = settings_of(ctx)
 
@@ -45,9 +45,9 @@ def due(
     from rich.console import Console
     from rich.table import Table
 
-    from bontrack.db import transaction
     from bontrack.errors import InputError
     from bontrack.scheduling.service import worklist
+    from bontrack.storage.engine import transaction
 
     settings = settings_of(ctx)
 
@@ -92,10 +92,10 @@ def export(
     Parquet for analysts. Memory stays bounded whatever the registry's size."""
     from pathlib import Path
 
-    from bontrack.db import transaction
     from bontrack.errors import InputError
     from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
+    from bontrack.storage.engine import transaction
 
     settings = settings_of(ctx)
     actor = settings.resolved_actor()
@@ -133,9 +133,9 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
     """Import a JSON Lines export, all or nothing; records already present are skipped."""
     from pathlib import Path
 
-    from bontrack.db import transaction
     from bontrack.errors import InputError
     from bontrack.exchange.jsonl import import_lines
+    from bontrack.storage.engine import transaction
 
     settings = settings_of(ctx)
 

@@ -50,8 +50,8 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bontrack.db import transaction
     from bontrack.errors import InputError
+    from bontrack.storage.engine import transaction
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
     from bontrack.synth.parallel import load_parallel, worker_count
@@ -120,9 +120,9 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     from rich.table import Table
     from sqlalchemy import func, select
 
-    from bontrack.db import transaction
     from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
     from bontrack.scheduling.service import worklist
+    from bontrack.storage.engine import transaction
     from bontrack.synth.calibration import load_calibration
 
     console = Console()
@@ -174,8 +174,8 @@ def summary(settings: Settings, *, date_text: str | None, head: int) -> None:
 
 def run_demo_if_empty(settings: Settings, *, patients: int, seed: int, force: bool = False) -> None:
     """`make run`: build the demo when the registry has no patients, then summarise it."""
-    from bontrack.db import transaction
     from bontrack.errors import InputError
+    from bontrack.storage.engine import transaction
 
     def go() -> None:
         if force:

@@ -62,7 +62,7 @@ def run(fn: Callable[[], T]) -> T:
 
 def engine(settings: Settings, *, create: bool = True) -> Engine:
     """The engine for --db / BONTRACK_DATABASE_URL / the default, schema made current if new."""
-    from bontrack.db import make_engine, open_engine
+    from bontrack.storage.engine import make_engine, open_engine
 
     url = settings.resolved_database_url()
     return open_engine(url) if create else make_engine(url)

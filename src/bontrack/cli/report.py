@@ -49,12 +49,12 @@ def report(
     def go() -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from bontrack.db import transaction
         from bontrack.knowledge.loader import load_knowledge
         from bontrack.reports.content import build_report
         from bontrack.reports.data import cohort_frames
         from bontrack.reports.plots import render_figures
         from bontrack.reports.render import render_html, report_json, write_pdf
+        from bontrack.storage.engine import transaction
 
         with Progress(
             SpinnerColumn(),

@@ -48,8 +48,8 @@ def add_user(
     from bontrack.auth.schemas import UserCreate
     from bontrack.auth.service import create_user, hash_password
     from bontrack.clock import utcnow
-    from bontrack.db import transaction
     from bontrack.schemas import parse
+    from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 
@@ -75,7 +75,7 @@ def add_user(
 
 def link_user(settings: Settings, *, email: str, clinician: str) -> None:
     from bontrack.auth.service import link_clinician
-    from bontrack.db import transaction
+    from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 
@@ -89,7 +89,7 @@ def link_user(settings: Settings, *, email: str, clinician: str) -> None:
 
 def list_users(settings: Settings) -> None:
     from bontrack.auth.service import list_users as users
-    from bontrack.db import transaction
+    from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 
@@ -107,7 +107,7 @@ def set_password(settings: Settings, *, user: str, password_stdin: bool) -> None
     from bontrack.auth.service import find_user, hash_new_password
     from bontrack.auth.service import set_password as store
     from bontrack.clock import utcnow
-    from bontrack.db import transaction
+    from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 
@@ -131,7 +131,7 @@ def change_state(settings: Settings, *, user: str, what: str) -> None:
     """deactivate, reactivate or end-sessions of one user."""
     from bontrack.auth import service
     from bontrack.clock import utcnow
-    from bontrack.db import transaction
+    from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 
@@ -176,9 +176,9 @@ def demo_logins(settings: Settings) -> None:
     from bontrack.auth.schemas import UserCreate
     from bontrack.auth.service import create_user, get_user_by_email
     from bontrack.clock import utcnow
-    from bontrack.db import transaction
     from bontrack.errors import InputError
     from bontrack.patients.models import ClinicRow
+    from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 

@@ -20,14 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
-from bontrack.bulk import BulkWriter, kept_out_of_gc
-from bontrack.bulk import active as bulk_writer
 from bontrack.errors import FieldError, InputError
 from bontrack.exchange.stream import every_version
 from bontrack.kinds import BY_NAME, KINDS, Kind
-from bontrack.records import VersionedRow, bulk, snapshot_of
+from bontrack.records import VersionedRow, snapshot_of
 from bontrack.schemas import parse
+from bontrack.storage.audit_log import log
+from bontrack.storage.bulk import BulkWriter, bulk, bulk_writer_of, kept_out_of_gc
 
 MAX_REPORTED = 20
 TypeName = Literal[
@@ -116,7 +115,7 @@ def log_export(*, db: Session, actor: str, form: str, destination: str, counts: 
 
 def _bulk_block(db: Session) -> AbstractContextManager[BulkWriter]:
     """A bulk block for the caller's session, or the one the caller already has open."""
-    writer = bulk_writer(db)
+    writer = bulk_writer_of(db)
     return nullcontext(writer) if writer is not None else bulk(db)
 
 
@@ -231,7 +230,7 @@ def _import(*, db: Session, actor: str, lines: Iterable[str], source: str, kept:
     # Written as a bulk block (batched inserts of the same rows and audit entries, in order);
     # inside a caller's block, into that one, where the rows are also kept for its reads. In a
     # block of its own nothing reads them: they are only merged for the insert.
-    nested = bulk_writer(db) is not None
+    nested = bulk_writer_of(db) is not None
     with _bulk_block(db) as writer:
         if not nested:
             rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)

@@ -9,15 +9,14 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from bontrack.bulk import write_out_pending
+from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import VersionedRow, newest_versions
 
 BATCH = 2_000
 
 
 def _stream(db: Session, statement: Select[Any]) -> Iterator[dict[str, Any]]:
-    write_out_pending(db)  # inside a bulk block, what it holds is part of the registry
-    db.flush()
+    writer_of(db).flush(db)  # what the unit of work holds (a bulk block's rows) is part of the registry
     for row in db.execute(statement, execution_options={"yield_per": BATCH}):
         yield dict(row._mapping)
 

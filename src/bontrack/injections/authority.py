@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import log
 from bontrack.clinical.findings import Decision
 from bontrack.errors import InputError, RefusedError
 from bontrack.injections.models import InjectionSessionRow
@@ -16,6 +15,7 @@ from bontrack.injections.schemas import (
 )
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import get_clinician
+from bontrack.storage.audit_log import log
 
 # A clinician record's role in the words of the check input's plan.injector_role.
 _CHECK_ROLE = {"physiotherapist": "physical_therapist"}

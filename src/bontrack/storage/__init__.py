@@ -1,1 +1,3 @@
-"""Storage: versioned rows, and (later) the engine, transactions and the unit of work."""
+"""Storage, whose imports run one way: the engine and transactions (engine), the unit of work and
+its writers' one interface (unit; buffered, bulk), versioned rows and the current-version query
+(versioned), audit writing (audit_log), batched inserts (inserts), record ids and times."""

@@ -18,15 +18,14 @@ from sqlalchemy import (
     Select,
     String,
     Text,
-    and_,
-    func,
+    exists,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bontrack.schemas import UtcTime
 
-__all__ = ["R", "Stored", "T", "VersionedRow", "newest_versions", "snapshot_of", "to_read"]
+__all__ = ["R", "Stored", "T", "VersionedRow", "is_newest", "newest_versions", "snapshot_of", "to_read"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -122,18 +121,22 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
     return cached
 
 
+def is_newest(row_cls: type[VersionedRow]) -> ColumnElement[bool]:
+    """True for a row that is the newest version of its record (no later version exists): the
+    one condition of "current", for queries that pick their own columns (bontrack.queries)."""
+    newer = aliased(row_cls)
+    return ~exists().where(newer.id == row_cls.id, newer.version > row_cls.version)
+
+
 def newest_versions(
-    row_cls: type[R], *, among: ColumnElement[bool] | None = None, withdrawn: bool = False
+    row_cls: type[R], *, among: ColumnElement[bool] | None = None, withdrawn: bool | None = False
 ) -> Select[R]:
     """The newest version of each record of ``row_cls`` (the one query of "current" versions):
     of the records whose ids satisfy ``among`` (e.g. ``row_cls.id.in_(...)``, so the database
-    narrows first), not withdrawn (or, ``withdrawn=True``, withdrawn)."""
-    newest = select(row_cls.id.label("rid"), func.max(row_cls.version).label("v"))
+    narrows first), not withdrawn (``withdrawn=True``: withdrawn; ``None``: either)."""
+    query = select(row_cls).where(is_newest(row_cls))
     if among is not None:
-        newest = newest.where(among)
-    latest = newest.group_by(row_cls.id).subquery()
-    return (
-        select(row_cls)
-        .join(latest, and_(row_cls.id == latest.c.rid, row_cls.version == latest.c.v))
-        .where(row_cls.withdrawn.is_(withdrawn))
-    )
+        query = query.where(among)
+    if withdrawn is not None:
+        query = query.where(row_cls.withdrawn.is_(withdrawn))
+    return query

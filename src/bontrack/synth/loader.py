@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bontrack.assessments.service import create_assessment
-from bontrack.audit.service import recorded_by_clock
 from bontrack.errors import RefusedError
 from bontrack.injections.service import create_session, report_adverse_event
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients import service as patients
-from bontrack.records import bulk, ids_from
+from bontrack.records import ids_from
 from bontrack.screening.service import create_screening
+from bontrack.storage.bulk import bulk
+from bontrack.storage.times import recorded_by_clock
 from bontrack.synth.items import Item
 from bontrack.therapy.service import create_plan, record_visit
 

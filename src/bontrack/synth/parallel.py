@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import recorded_by_clock
-from bontrack.records import bulk, ids_from
+from bontrack.records import ids_from
+from bontrack.storage.bulk import bulk
+from bontrack.storage.times import recorded_by_clock
 from bontrack.synth.generator import clinic_items, patient_items
 from bontrack.synth.loader import DemoSummary, Pending, write_batch
 

@@ -13,7 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bontrack import __version__
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.deps import PageUser

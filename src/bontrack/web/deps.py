@@ -23,7 +23,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bontrack.actor import Actor
-from bontrack.audit.service import (
+from bontrack.auth.models import AuthTokenRow, UserRow
+from bontrack.auth.schemas import Role, UserRead
+from bontrack.auth.service import TokenOwner, digest, get_user_by_email, token_owner
+from bontrack.storage.audit_log import (
     Attempt,
     denied_attempt,
     denied_entry,
@@ -32,10 +35,7 @@ from bontrack.audit.service import (
     mark_denied,
     pending_reads,
 )
-from bontrack.auth.models import AuthTokenRow, UserRow
-from bontrack.auth.schemas import Role, UserRead
-from bontrack.auth.service import TokenOwner, digest, get_user_by_email, token_owner
-from bontrack.db import transaction
+from bontrack.storage.engine import transaction
 from bontrack.storage.row_security import limit_to_clinic
 from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError

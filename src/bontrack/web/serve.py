@@ -70,7 +70,7 @@ def default_workers(cpus: int, dialect: str) -> int:
 
 
 def build_app(options: ServeOptions) -> FastAPI:
-    from bontrack.db import open_engine
+    from bontrack.storage.engine import open_engine
     from bontrack.web.app import create_app
     from bontrack.web.settings import WebSettings
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from bontrack.audit.service import log, page_entries
+from bontrack.audit.service import page_entries
 from bontrack.research.service import DeidentifiedPatient, deidentified_patients
+from bontrack.storage.audit_log import log
 from bontrack.web.api.common import AUTHENTICATED, ERRORS
 from bontrack.web.api.schemas import AuditEntryRead, Page
 from bontrack.web.deps import (

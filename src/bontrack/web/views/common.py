@@ -9,11 +9,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from bontrack.audit.service import Attempt, denied_attempt, mark_denied
 from bontrack.auth.schemas import Role
 from bontrack.errors import InputError, NotFoundError
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
+from bontrack.storage.audit_log import Attempt, denied_attempt, mark_denied
 from bontrack.web.deps import Principal, csrf_ok
 from bontrack.web.forms import all_or_nothing, field_errors
 from bontrack.web.pages import templates

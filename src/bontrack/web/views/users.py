@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +22,7 @@ from bontrack.auth.passwords import MIN_LENGTH
 from bontrack.auth.schemas import UserCreate
 from bontrack.errors import ConflictError, InputError
 from bontrack.schemas import parse
+from bontrack.storage.versioned import newest_versions
 from bontrack.web.deps import ADMIN, NowDep, PageUser, Principal, SessionDep, SettingsDep, in_transaction
 from bontrack.web.deps import page_user_briefly as _page_user_briefly
 from bontrack.web.forms import field_errors
@@ -52,27 +52,19 @@ def _clinics(db: Session) -> list[tuple[str, str]]:
     """(id, name) of the current clinics (clinic names are not patient data)."""
     from bontrack.patients.models import ClinicRow
 
-    latest: dict[str, tuple[str, bool]] = {}
-    for cid, data, withdrawn in db.execute(
-        select(ClinicRow.id, ClinicRow.data, ClinicRow.withdrawn).order_by(ClinicRow.id, ClinicRow.version)
-    ):
-        latest[cid] = (str(data.get("name", cid)), bool(withdrawn))
-    return sorted(((cid, name) for cid, (name, gone) in latest.items() if not gone), key=lambda c: c[1])
+    current = db.scalars(newest_versions(ClinicRow).order_by(ClinicRow.id))
+    return sorted(((c.id, str(c.data.get("name", c.id))) for c in current), key=lambda c: c[1])
 
 
 def _clinicians(db: Session, clinic_names: dict[str, str]) -> list[tuple[str, str]]:
     """(id, "name, role, clinic") of the current clinician records, to link a new account to."""
     from bontrack.patients.models import ClinicianRow
 
-    latest: dict[str, tuple[str, bool]] = {}
-    for cid, clinic_id, data, withdrawn in db.execute(
-        select(ClinicianRow.id, ClinicianRow.clinic_id, ClinicianRow.data, ClinicianRow.withdrawn).order_by(
-            ClinicianRow.id, ClinicianRow.version
-        )
-    ):
-        where = clinic_names.get(clinic_id, clinic_id)
-        latest[cid] = (f"{data.get('name', cid)}, {data.get('role', '')}, {where}", bool(withdrawn))
-    return sorted(((cid, text) for cid, (text, gone) in latest.items() if not gone), key=lambda c: c[1])
+    described = []
+    for c in db.scalars(newest_versions(ClinicianRow).order_by(ClinicianRow.id)):
+        where = clinic_names.get(c.clinic_id, c.clinic_id)
+        described.append((c.id, f"{c.data.get('name', c.id)}, {c.data.get('role', '')}, {where}"))
+    return sorted(described, key=lambda c: c[1])
 
 
 def _users_page(

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bontrack.audit.service import log, page_entries
+from bontrack.audit.service import page_entries
 from bontrack.scheduling.service import stop_and_review, worklist
+from bontrack.storage.audit_log import log
 from bontrack.web.deps import ADMIN, READ_CLINICAL, NowDep, PageUser, SessionDep
 from bontrack.web.views.common import allow, page
 

@@ -1,6 +1,6 @@
 """Bulk writing: many service calls in one transaction without a database round trip per row.
 
-Inside ``records.bulk(db)`` the services run unchanged (validation, decision engine, audit), but:
+Inside ``bulk(db)`` the services run unchanged (validation, decision engine, audit), but:
 
 * new record versions are kept in memory and inserted together when the block ends (batched
   ``executemany``), instead of one INSERT and flush per row;
@@ -22,6 +22,9 @@ collector's rescans (``gc.freeze``; undone when the block ends), and the rows in
 built without the ORM's change tracking (they are inserted by Core, never added to a session).
 ``take`` and ``merge`` let one unit of work be made in several blocks (the parallel demo): a
 block that merged rows it does not hold refuses reads.
+
+``BulkWriter`` is one of the unit of work's writers (bontrack.storage.unit.Writer): the services
+and ``bontrack.records`` write through the same calls inside a block as outside one.
 """
 
 from __future__ import annotations
@@ -30,18 +33,16 @@ import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Dialect, Table, insert
-from sqlalchemy.orm import Session, configure_mappers
-from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy.orm import Session
 
+from bontrack.storage.buffered import audit_table, buffered_of
+from bontrack.storage.inserts import column_names, detached_row, insert_many
+from bontrack.storage.times import utcnow
+from bontrack.storage.unit import writer_of, writing_with
 from bontrack.storage.versioned import R, VersionedRow
 
-KEY = "bontrack.bulk"
-CHUNK = 5000
 FREEZE_EVERY = 1000
 
 
@@ -53,7 +54,7 @@ class BulkWriter:
         self.by_field: dict[tuple[type[Any], str, Any], list[str]] = defaultdict(list)
         self.fresh_ids: set[str] = set()
         self.pending: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
-        self.audit: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
         self.reads_seen: set[tuple[str, str | None, int | None, str | None]] = set()
         self.kept_since_freeze = 0
         self.merged = False
@@ -75,17 +76,65 @@ class BulkWriter:
             ids = self.by_field[(cls, name, values[name])]
             if not ids or ids[-1] != record_id:
                 ids.append(record_id)
-        self.pending[cls].append({name: values.get(name) for name in _column_names(cls)})
+        self.pending[cls].append({name: values.get(name) for name in column_names(cls)})
         self._kept(1)
         return row
 
+    # ---- the writer interface (bontrack.storage.unit.Writer) ----
+    def append(self, db: Session, cls: type[R], values: dict[str, Any]) -> R:
+        return self.add_row(cls, values)
+
+    def audit(
+        self,
+        db: Session,
+        *,
+        actor: str,
+        action: str,
+        record_type: str | None,
+        record_id: str | None,
+        version: int | None,
+        clinic_id: str | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        detail: str | None,
+        outcome: str,
+    ) -> None:
+        if action == "read" and (actor, record_id, version, detail) in self.reads_seen:
+            return  # audited once per block (see above); skip building the entry
+        self.add_audit(
+            {
+                "at": utcnow(),
+                "actor": actor,
+                "action": action,
+                "record_type": record_type,
+                "record_id": record_id,
+                "version": version,
+                "clinic_id": clinic_id,
+                "before": before,
+                "after": after,
+                "detail": detail,
+                "outcome": outcome,
+            }
+        )
+
+    def flush(self, db: Session) -> None:
+        self.write_out(db)
+
+    def held(self, cls: type[R], record_id: str) -> R | None:
+        self.check_readable()
+        return self.latest.get((cls, record_id))  # type: ignore[return-value]
+
+    def held_audit(self) -> list[dict[str, Any]]:
+        return list(self.entries)
+
+    # ---- what only a bulk block does ----
     def add_audit(self, entry: dict[str, Any]) -> None:
         if entry["action"] == "read":
             seen = (entry["actor"], entry["record_id"], entry["version"], entry["detail"])
             if seen in self.reads_seen:
                 return
             self.reads_seen.add(seen)
-        self.audit.append(entry)
+        self.entries.append(entry)
 
     def check_readable(self) -> None:
         if self.merged:
@@ -110,8 +159,8 @@ class BulkWriter:
 
     def take(self) -> tuple[dict[type[Any], list[dict[str, Any]]], list[dict[str, Any]]]:
         """Hand over the rows and audit entries not yet written (they will not be written here)."""
-        pending, audit = dict(self.pending), self.audit
-        self.pending, self.audit = defaultdict(list), []
+        pending, audit = dict(self.pending), self.entries
+        self.pending, self.entries = defaultdict(list), []
         return pending, audit
 
     def merge(self, pending: dict[type[Any], list[dict[str, Any]]], audit: list[dict[str, Any]]) -> None:
@@ -139,111 +188,14 @@ class BulkWriter:
 
     def write_out(self, db: Session) -> int:
         """Insert every pending row and audit entry; returns the number of record versions."""
-        from bontrack.audit.models import AuditEntry
-
         written = 0
         for cls, rows in self.pending.items():
             insert_many(db, cls.__table__, rows)
             written += len(rows)
-        insert_many(db, cast(Table, AuditEntry.__table__), self.audit)
+        insert_many(db, audit_table(), self.entries)
         self.pending.clear()
-        self.audit.clear()
+        self.entries.clear()
         return written
-
-
-def insert_many(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows that all name the same columns (None is NULL), in order, in batches.
-
-    Core inserts of complete rows, one executemany per batch (the ORM's bulk insert leaves None
-    values out, so rows that differ in which columns are None became many small statements).
-    On SQLite the parameters are converted with the columns' own SQLAlchemy bind processors
-    (JSON, DateTime, Boolean: exactly what Core would store) and handed to the driver at once,
-    which skips Core's per-row parameter bookkeeping, a third of the insert's time.
-    """
-    if not rows:
-        return
-    connection = db.connection()
-    dialect = connection.dialect
-    if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
-        for start in range(0, len(rows), CHUNK):
-            connection.execute(insert(table), rows[start : start + CHUNK])
-        return
-    plan = _qmark_insert(table, dialect, tuple(rows[0]))
-    for start in range(0, len(rows), CHUNK):
-        params = []
-        for row in rows[start : start + CHUNK]:
-            values = list(plan.values(row))
-            for i, process in plan.processors:
-                values[i] = process(values[i])
-            params.append(tuple(values))
-        connection.exec_driver_sql(plan.sql, params)
-
-
-@dataclass(frozen=True)
-class _InsertPlan:
-    sql: str
-    values: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in parameter order
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # position, bind processor
-
-
-_inserts: dict[tuple[Table, str, tuple[str, ...]], _InsertPlan] = {}
-
-
-def _qmark_insert(table: Table, dialect: Dialect, names: tuple[str, ...]) -> _InsertPlan:
-    """The INSERT statement for these columns and each bind parameter's processor, in order."""
-    key = (table, dialect.name, names)
-    if key not in _inserts:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
-        order = list(compiled.positiontup or [])
-        if len(order) < 2 or sorted(order) != sorted(names):
-            raise RuntimeError(f"insert into {table.name}: parameters {order} do not match {names}")
-        processors = [
-            (i, _with_none(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)))
-            for i, name in enumerate(order)
-        ]
-        _inserts[key] = _InsertPlan(
-            sql=str(compiled),
-            values=itemgetter(*order),
-            processors=tuple((i, p) for i, p in processors if p is not None),
-        )
-    return _inserts[key]
-
-
-def _with_none(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """The processor, answering None from a value worked out once (a JSON column stores None
-    as the text 'null': many audit entries have no ``before`` or ``after``)."""
-    if process is None:
-        return None
-    for_none = process(None)
-
-    def convert(value: Any) -> Any:
-        return for_none if value is None else process(value)
-
-    return convert
-
-
-_managers: dict[type[Any], Any] = {}
-_columns: dict[type[Any], tuple[str, ...]] = {}
-
-
-def _manager(cls: type[Any]) -> Any:
-    if cls not in _managers:
-        configure_mappers()  # a class's attributes work only once every mapper is configured
-        _managers[cls] = manager_of_class(cls)
-    return _managers[cls]
-
-
-def _column_names(cls: type[Any]) -> tuple[str, ...]:
-    if cls not in _columns:
-        _columns[cls] = tuple(c.name for c in cls.__table__.columns)
-    return _columns[cls]
-
-
-def detached_row(cls: type[R], values: dict[str, Any]) -> R:
-    """A row to read (never added to a session): its columns set without ORM change tracking."""
-    row: R = _manager(cls).new_instance()
-    row.__dict__.update(values)
-    return row
 
 
 @contextmanager
@@ -266,13 +218,22 @@ def kept_out_of_gc(every: int = FREEZE_EVERY) -> Iterator[Callable[[], None]]:
         gc.unfreeze()
 
 
-def active(db: Session) -> BulkWriter | None:
-    writer = db.info.get(KEY)
+def bulk_writer_of(db: Session) -> BulkWriter | None:
+    """The open bulk block's writer, if the session's unit of work is in one."""
+    writer = writer_of(db)
     return writer if isinstance(writer, BulkWriter) else None
 
 
-def write_out_pending(db: Session) -> None:
-    """Before a whole-table read: insert what a bulk block holds (nothing outside one)."""
-    writer = active(db)
-    if writer is not None:
-        writer.write_out(db)
+@contextmanager
+def bulk(db: Session) -> Iterator[BulkWriter]:
+    """Many service calls, one batched write at the end (see the rules above)."""
+    if bulk_writer_of(db) is not None:
+        raise RuntimeError("a bulk block is already open on this session")
+    buffered_of(db).write_audit(db)  # audit entries made before the block go before the block's own
+    writer = BulkWriter()
+    try:
+        with writing_with(db, writer):
+            yield writer
+            writer.write_out(db)
+    finally:
+        gc.unfreeze()  # what the block froze (see BulkWriter.add_row) is collectable again

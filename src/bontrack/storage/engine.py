@@ -1,4 +1,4 @@
-"""Storage: engine and transactions for SQLite (default) or PostgreSQL, and schema migrations.
+"""Engine and transactions for SQLite (default) or PostgreSQL, and schema migrations.
 
 Services never commit: a caller opens one ``transaction()`` and calls as many services as it
 likes inside it (the demo generator writes a whole clinic in one), so a failing command leaves
@@ -17,13 +17,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from bontrack.errors import InputError, SchemaError
-from bontrack.storage.base import Base as Base
+from bontrack.storage.bulk import bulk as bulk_block
 from bontrack.storage.unit import UnitOfWork
 
 ALLOWED_URLS = "sqlite:///PATH (a file) or postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
-
-
-# the declarative base lives in bontrack.storage.base; re-exported for the models that import it here
 
 
 def make_engine(url: str) -> Engine:
@@ -131,7 +128,15 @@ def open_engine(url: str) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed when the block ends, rolled back entirely if it raises."""
+def transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back entirely if it raises.
+
+    Its writer is chosen here: the buffered one, or with ``bulk=True`` the bulk writer for the
+    whole unit (bontrack.storage.bulk; a block inside may also open one with ``bulk(db)``).
+    """
     with UnitOfWork(engine, expire_on_commit=False) as session, session.begin():
-        yield session
+        if bulk:
+            with bulk_block(session):
+                yield session
+        else:
+            yield session
