@@ -57,11 +57,13 @@ class Figures:
 
 
 _PEAK = (
-    "import resource, runpy, sys\n"
+    "import runpy, sys\n"
     "sys.argv = ['bontrack', *sys.argv[1:]]\n"
     "try:\n    runpy.run_module('bontrack', run_name='__main__')\n"
     "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
-    "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    # VmHWM: this process's own peak (ru_maxrss would also count the parent's pages at fork)
+    "hwm = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+    "print('PEAK', hwm, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 

@@ -142,14 +142,11 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
     def go() -> None:
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open(encoding="utf-8") as lines, transaction(engine(settings)) as db:
+                added = import_lines(db=db, actor=settings.resolved_actor(), lines=lines, source=str(path))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
-        with transaction(engine(settings)) as db:
-            added = import_lines(
-                db=db, actor=settings.resolved_actor(), lines=text.splitlines(), source=str(path)
-            )
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
 
     run(go)

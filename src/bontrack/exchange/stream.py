@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bontrack.storage.unit import writer_of
-from bontrack.storage.versioned import VersionedRow, newest_versions
+from bontrack.storage.versioned import VersionedRow
 
 BATCH = 2_000
 
@@ -28,7 +28,14 @@ def every_version(db: Session, row_cls: type[VersionedRow]) -> Iterator[dict[str
 
 
 def current_versions(db: Session, row_cls: type[VersionedRow]) -> Iterator[dict[str, Any]]:
-    """The newest version of each record not withdrawn, as column values, by id."""
-    table = row_cls.__table__  # type: ignore[attr-defined]
-    statement = newest_versions(row_cls).with_only_columns(*table.c).order_by(table.c.id)
-    return _stream(db, statement)
+    """The newest version of each record not withdrawn, as column values, by id: read from the
+    same ordered stream as ``every_version``, keeping the last version of each id (the versions of
+    one record come together), so memory stays bounded (a GROUP BY of the newest versions made
+    the database hold every record's key)."""
+    newest: dict[str, Any] | None = None
+    for values in every_version(db, row_cls):
+        if newest is not None and newest["id"] != values["id"] and not newest["withdrawn"]:
+            yield newest
+        newest = values
+    if newest is not None and not newest["withdrawn"]:
+        yield newest
