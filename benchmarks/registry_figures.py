@@ -7,6 +7,9 @@ floor measured in the same run.
 4. `bontrack import` of that clinic's export into an empty SQLite registry: records per second,
    against the floor of a plain executemany of the same rows (already converted, JSON as text)
    into the same tables of an empty registry. Aim: at least 10,000 records/s.
+5. Peak resident memory of `bontrack export` (JSON Lines and Parquet) and `bontrack import`
+   (aim: under 300 MB whatever the registry's size), and the registry's bytes per patient, all
+   of it and its audit log (SQLite's dbstat; aim: under 30 KB a patient in all).
 
 Wall times depend on what else the machine runs: each figure also prints the load average.
 """
@@ -45,14 +48,31 @@ class Figures:
     import_s: float
     floor_s: float
     workers_note: str
+    export_peak_mb: float = 0.0
+    parquet_s: float = 0.0
+    parquet_peak_mb: float = 0.0
+    import_peak_mb: float = 0.0
+    bytes_per_patient: float = 0.0
+    audit_bytes_per_patient: float = 0.0
 
 
-def _bontrack(db: Path, *args: str) -> float:
-    """Run the command as a user does; returns its wall time (it must succeed)."""
-    exe = Path(sys.executable).with_name("bontrack")
+_PEAK = (
+    "import runpy, sys\n"
+    "sys.argv = ['bontrack', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('bontrack', run_name='__main__')\n"
+    "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+    # VmHWM: this process's own peak (ru_maxrss would also count the parent's pages at fork)
+    "hwm = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+    "print('PEAK', hwm, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _bontrack_peak(db: Path, *args: str) -> tuple[float, float]:
+    """Run the command as a user does; its wall time and peak resident memory in MB."""
     start = time.perf_counter()
     result = subprocess.run(
-        [str(exe), "--db", f"sqlite:///{db}", "--actor", "bench", *args],
+        [sys.executable, "-c", _PEAK, "--db", f"sqlite:///{db}", "--actor", "bench", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -60,7 +80,24 @@ def _bontrack(db: Path, *args: str) -> float:
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"bontrack {' '.join(args)} failed:\n{result.stderr}")
-    return elapsed
+    kb = next(line.split()[1] for line in result.stderr.splitlines() if line.startswith("PEAK"))
+    return elapsed, int(kb) / 1024
+
+
+def _bontrack(db: Path, *args: str) -> float:
+    """Run the command as a user does; returns its wall time (it must succeed)."""
+    return _bontrack_peak(db, *args)[0]
+
+
+def _bytes(db: Path) -> tuple[int, int]:
+    """The registry's bytes in all and those of its audit log (table and indexes)."""
+    conn = sqlite3.connect(db)
+    try:
+        total = sum(size for (size,) in conn.execute("select pgsize from dbstat"))
+        audit = sum(size for (size,) in conn.execute("select pgsize from dbstat where name like '%audit%'"))
+    finally:
+        conn.close()
+    return total, audit
 
 
 def _generate_only(patients: int) -> float:
@@ -122,13 +159,30 @@ def registry_figures(patients: int = PATIENTS) -> Figures:
         demo_db, export_file = tmp / "demo.db", tmp / "demo.jsonl"
         demo_s = _bontrack(demo_db, "demo", "--patients", str(patients), "--seed", str(SEED))
         generate_s = _generate_only(patients)
-        export_s = _bontrack(demo_db, "export", str(export_file))
-        import_s = _bontrack(tmp / "imported.db", "import", str(export_file))
+        total, audit = _bytes(demo_db)
+        export_s, export_peak = _bontrack_peak(demo_db, "export", str(export_file))
+        parquet_s, parquet_peak = _bontrack_peak(demo_db, "export", "--format", "parquet", str(tmp / "pq"))
+        import_s, import_peak = _bontrack_peak(tmp / "imported.db", "import", str(export_file))
         lines = export_file.read_text(encoding="utf-8").splitlines()
         floor_s = _bare_insert(tmp / "floor.db", _floor_rows(lines))
     workers = worker_count(patients)
     note = f"{workers} worker processes" if workers > 1 else "one process"
-    return Figures(patients, demo_s, generate_s, len(lines), export_s, import_s, floor_s, note)
+    return Figures(
+        patients,
+        demo_s,
+        generate_s,
+        len(lines),
+        export_s,
+        import_s,
+        floor_s,
+        note,
+        export_peak_mb=export_peak,
+        parquet_s=parquet_s,
+        parquet_peak_mb=parquet_peak,
+        import_peak_mb=import_peak,
+        bytes_per_patient=total / patients,
+        audit_bytes_per_patient=audit / patients,
+    )
 
 
 def load_note() -> str:

@@ -3,14 +3,13 @@ SQLite and PostgreSQL alike, whoever sends them, and inserting still works."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DatabaseError
 
 from bontrack.storage.audit_log import log
 from bontrack.storage.engine import transaction
+from pg_roles import readme_grants
 
 
 def _count(engine: Engine) -> int:
@@ -54,13 +53,10 @@ def test_audit_log__the_readmes_application_role_may_append_but_not_change(engin
     """The grants the README gives the serving role on PostgreSQL: INSERT yes, UPDATE/DELETE no."""
     if engine.dialect.name != "postgresql":
         pytest.skip("roles and grants are PostgreSQL's")
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    block = readme.split("CREATE ROLE bontrack_app", 1)[1].split("```", 1)[0]
-    grants = [line.split("--")[0].strip() for line in block.splitlines()[1:] if line.strip()]
     with engine.begin() as conn:
         conn.execute(text("CREATE ROLE bontrack_app LOGIN"))
-        for statement in grants:
-            conn.execute(text(statement.rstrip(";")))
+        for statement in readme_grants():
+            conn.execute(text(statement))
     app = create_engine(engine.url.set(username="bontrack_app"))
     try:
         with transaction(app) as db:

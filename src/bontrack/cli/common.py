@@ -33,6 +33,7 @@ class Format(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
 
 
 class CheckFormat(StrEnum):

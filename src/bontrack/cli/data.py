@@ -98,16 +98,22 @@ def due(
 
 def export(
     ctx: typer.Context,
-    target: str = typer.Argument(..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv."),
+    target: str = typer.Argument(
+        ..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv or parquet."
+    ),
     fmt: str = typer.Option(
-        "jsonl", "--format", help="jsonl (every record and version) or csv (+ dictionary)."
+        "jsonl",
+        "--format",
+        help="jsonl (every record and version), csv (every version + dictionary) "
+        "or parquet (current versions, typed columns + dictionary).",
     ),
 ) -> None:
-    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), or CSV."""
+    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), CSV or
+    Parquet for analysts. Memory stays bounded whatever the registry's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError
-    from bontrack.exchange.jsonl import export_lines
+    from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
     from bontrack.storage.engine import transaction
 
@@ -115,25 +121,30 @@ def export(
     actor = settings.resolved_actor()
 
     def go() -> None:
-        chosen = choose_format(fmt, Format.jsonl, Format.csv)
+        chosen = choose_format(fmt, Format.jsonl, Format.csv, Format.parquet)
         path = Path(target)
         with transaction(engine(settings)) as db:
-            if chosen is Format.csv:
+            if chosen in (Format.csv, Format.parquet):
                 if path.exists() and not path.is_dir():
-                    raise InputError.one("DIR", f"{target} is a file; give a folder for --format csv")
-                files = export_csv(db=db, actor=actor, folder=path)
+                    raise InputError.one("DIR", f"{target} is a file; give a folder for --format {chosen}")
+                if chosen is Format.parquet:
+                    from bontrack.exchange.parquet import export_parquet
+
+                    files = export_parquet(db=db, actor=actor, folder=path)
+                else:
+                    files = export_csv(db=db, actor=actor, folder=path)
                 print(f"wrote {len(files)} files to {path}/")
                 return
             if path.is_dir():
                 raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
-            lines = export_lines(db=db, actor=actor, destination=str(path))
             partial = path.with_name(path.name + ".partial")
             try:
-                partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+                with partial.open("w", encoding="utf-8") as out:
+                    written = write_export(db=db, actor=actor, out=out, destination=str(path))
             except OSError as exc:
                 raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
             partial.replace(path)  # the audit entries commit only once the file is complete
-        print(f"wrote {len(lines)} record versions to {path}")
+        print(f"wrote {written} record versions to {path}")
 
     run(go)
 
@@ -151,14 +162,11 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
     def go() -> None:
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open(encoding="utf-8") as lines, transaction(engine(settings)) as db:
+                added = import_lines(db=db, actor=settings.resolved_actor(), lines=lines, source=str(path))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
-        with transaction(engine(settings)) as db:
-            added = import_lines(
-                db=db, actor=settings.resolved_actor(), lines=text.splitlines(), source=str(path)
-            )
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
 
     run(go)

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from bontrack.csv_cells import DICTIONARY_NOTE, safe_cell, safe_row
 from bontrack.exchange.jsonl import log_export
+from bontrack.exchange.stream import every_version
 from bontrack.kinds import KINDS
-from bontrack.records import all_versions
+from bontrack.record_kind import AnyKind as Kind
+from bontrack.storage.versioned import snapshot_of
 
 ENVELOPE: dict[str, tuple[str, str]] = {
     "id": ("text", "stable record id (UUID); the same for every version"),
@@ -73,6 +75,33 @@ def _describe(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[str, str]:
     return " or ".join(dict.fromkeys(kinds)) or "any", "; ".join(allowed)
 
 
+def columns_of(kind: Kind) -> list[tuple[str, str, str, str]]:
+    """The content columns of a record type: (name, type, description, allowed values), read from
+    its schema (the data dictionary of the CSV and Parquet exports)."""
+    schema = kind.schema.model_json_schema()
+    required = set(schema.get("required", []))
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        typ, allowed = _describe(prop, schema.get("$defs", {}))
+        text = prop.get("description", "") + ("" if name in required else " (optional)")
+        found.append((name, typ, text.strip(), allowed))
+    return found
+
+
+def dictionary_rows(file: str, kind: Kind) -> list[list[str]]:
+    """The data dictionary's rows for one file: the envelope, then the content columns."""
+    rows = [[file, name, typ, text, ""] for name, (typ, text) in ENVELOPE.items()]
+    return rows + [[file, name, typ, text, allowed] for name, typ, text, allowed in columns_of(kind)]
+
+
+def write_dictionary(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["file", "column", "type", "description", "allowed"])
+        out.writerow(["(every file)", "(every text column)", "text", DICTIONARY_NOTE, ""])
+        out.writerows(safe_row(r) for r in rows)
+
+
 def export_csv(*, db: Session, actor: str, folder: Path) -> list[Path]:
     """Write <type>.csv for every record type and data_dictionary.csv; returns the files."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,32 +109,23 @@ def export_csv(*, db: Session, actor: str, folder: Path) -> list[Path]:
     counts: dict[str, int] = {}
     dictionary: list[list[str]] = []
     for kind in KINDS:
-        schema = kind.schema.model_json_schema()
-        props: dict[str, Any] = schema.get("properties", {})
+        props = [name for name, *_ in columns_of(kind)]
         columns = [*ENVELOPE, *props]
-        for name, (typ, text) in ENVELOPE.items():
-            dictionary.append([f"{kind.name}.csv", name, typ, text, ""])
-        required = set(schema.get("required", []))
-        for name, prop in props.items():
-            typ, allowed = _describe(prop, schema.get("$defs", {}))
-            text = prop.get("description", "") + ("" if name in required else " (optional)")
-            dictionary.append([f"{kind.name}.csv", name, typ, text.strip(), allowed])
+        dictionary.extend(dictionary_rows(f"{kind.name}.csv", kind))
         path = folder / f"{kind.name}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f)
             out.writerow(safe_row(columns))
             counts[kind.name] = 0
-            for row in all_versions(db, kind.row):
-                snap = row.snapshot()
-                out.writerow([_cell(snap[c]) for c in ENVELOPE] + [_cell(row.data.get(c)) for c in props])
+            for values in every_version(db, kind.row):
+                snap = snapshot_of(kind.name, values)
+                out.writerow(
+                    [_cell(snap[c]) for c in ENVELOPE] + [_cell(values["data"].get(c)) for c in props]
+                )
                 counts[kind.name] += 1
         written.append(path)
     path = folder / "data_dictionary.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(["file", "column", "type", "description", "allowed"])
-        out.writerow(["(every file)", "(every text column)", "text", DICTIONARY_NOTE, ""])
-        out.writerows(safe_row(r) for r in dictionary)
+    write_dictionary(path, dictionary)
     written.append(path)
     log_export(db=db, actor=actor, form="csv", destination=str(folder), counts=counts)
     return written

@@ -48,6 +48,7 @@ from bontrack.storage.audit_log import (
     pending_reads,
 )
 from bontrack.storage.engine import transaction
+from bontrack.storage.row_security import limit_to_clinic
 from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
 from bontrack.web.settings import WebSettings
@@ -242,8 +243,11 @@ def session_owner(db: Session, cookie: str, at: datetime, settings: WebSettings)
 
 
 def current_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:
-    """The API caller; 401 without valid credentials, 403 for a cookie write without CSRF token."""
-    return _api_principal(request, db, at, settings)
+    """The API caller; 401 without valid credentials, 403 for a cookie write without CSRF token.
+    The request's transaction is limited to the user's clinic from here on (on PostgreSQL)."""
+    principal = _api_principal(request, db, at, settings)
+    limit_to_clinic(db, principal.user.clinic_id)
+    return principal
 
 
 async def current_user_briefly(request: Request, at: NowDep, settings: SettingsDep) -> Principal:
@@ -280,8 +284,11 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
 def page_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:
-    """The user of a server-rendered page; without a session the browser goes to /login."""
-    return _page_principal(request, db, at, settings)
+    """The user of a server-rendered page; without a session the browser goes to /login. The
+    request's transaction is limited to the user's clinic from here on (on PostgreSQL)."""
+    principal = _page_principal(request, db, at, settings)
+    limit_to_clinic(db, principal.user.clinic_id)
+    return principal
 
 
 async def page_user_briefly(request: Request, at: NowDep, settings: SettingsDep) -> Principal:

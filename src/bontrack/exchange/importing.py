@@ -1,0 +1,278 @@
+"""Importing JSON Lines, all or nothing, in bounded memory whatever the file's size.
+
+Each line is read once, checked (envelope and content), and staged in a scratch SQLite file
+beside nothing else: its key (type, id, version), clinic, the ids it refers to, a digest of its
+content and its column values. What must hold across lines is then asked of the stage and of the
+registry with a few queries: a version present with other content, a missing earlier version, a
+clinic or a referenced record found neither in the file nor in the registry. Only when nothing is
+wrong are the new versions written, read back from the stage in batches, with one audit entry
+each, in the caller's transaction (which rolls back everything if anything fails). Versions
+already present with the same content are skipped, so importing a file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from bontrack.errors import FieldError, InputError
+from bontrack.exchange.envelope import dumps, parse_line
+from bontrack.kinds import BY_NAME
+from bontrack.record_kind import AnyKind as Kind
+from bontrack.storage.audit_log import log, write_held
+from bontrack.storage.bulk import bulk_writer_of
+from bontrack.storage.inserts import insert_many
+from bontrack.storage.versioned import snapshot_of
+
+MAX_REPORTED = 20
+BATCH = 2_000
+LOOKUP = 500  # ids per registry query
+
+STAGE = """
+create table seen(no integer primary key, type text not null, id text not null, version integer not null,
+                  clinic_id text not null, digest blob not null, fresh integer not null, row text);
+create unique index seen_key on seen(type, id, version);
+create table refs(no integer not null, field text not null, type text not null, id text not null);
+"""
+
+
+def _digest(kind: Kind, values: dict[str, Any]) -> bytes:
+    return hashlib.blake2b(dumps(snapshot_of(kind.name, values)).encode(), digest_size=16).digest()
+
+
+def _encode(values: dict[str, Any]) -> str:
+    return json.dumps({**values, "recorded_at": values["recorded_at"].isoformat()}, ensure_ascii=False)
+
+
+def _decode(text: str) -> dict[str, Any]:
+    values: dict[str, Any] = json.loads(text)
+    values["recorded_at"] = dt.datetime.fromisoformat(values["recorded_at"])
+    return values
+
+
+def _table(kind: Kind) -> Table:
+    return kind.row.__table__  # type: ignore[no-any-return]
+
+
+def _chunks(items: list[Any], size: int = LOOKUP) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Problems:
+    """The errors found, in line order per phase; the first MAX_REPORTED are kept, the rest counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[int, int, FieldError]] = []
+        self.total = 0
+
+    def add(self, number: int, field: str, message: str, rank: int = 0) -> None:
+        self.total += 1
+        if len(self.kept) < MAX_REPORTED:
+            named = field if field.startswith("line ") else f"line {number}: {field}"
+            self.kept.append((number, rank, FieldError(named, message)))
+
+    def error(self) -> InputError | None:
+        if not self.total:
+            return None
+        shown = [e for _n, _r, e in self.kept[:MAX_REPORTED]]
+        if self.total > len(shown):
+            shown.append(FieldError("(file)", f"... and {self.total - len(shown)} more errors"))
+        return InputError(shown)
+
+
+class _Stage:
+    def __init__(self, db: Session, stage: sqlite3.Connection) -> None:
+        self.db = db
+        self.stage = stage
+        self.pending: list[tuple[int, Kind, dict[str, Any]]] = []
+
+    def existing(self, kind: Kind, ids: list[str]) -> dict[tuple[str, int], bytes]:
+        """Digests of the registry's versions of these records."""
+        table = _table(kind)
+        found: dict[tuple[str, int], bytes] = {}
+        for chunk in _chunks(ids):
+            for row in self.db.execute(select(table).where(table.c.id.in_(chunk))):
+                values = dict(row._mapping)
+                found[(values["id"], values["version"])] = _digest(kind, values)
+        return found
+
+    def flush(self, problems: _Problems) -> None:
+        """Stage the pending lines: skip those present with the same content, refuse other content."""
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for _number, kind, values in self.pending:
+            by_kind[kind.name].append(values["id"])
+        in_registry = {name: self.existing(BY_NAME[name], sorted(set(ids))) for name, ids in by_kind.items()}
+        for number, kind, values in self.pending:
+            key = (values["id"], values["version"])
+            digest = _digest(kind, values)
+            staged = self.stage.execute(
+                "select digest from seen where type = ? and id = ? and version = ?", (kind.name, *key)
+            ).fetchone()
+            earlier = staged[0] if staged is not None else in_registry[kind.name].get(key)
+            if staged is not None and earlier == digest:
+                continue  # the same version twice in the file
+            if earlier is not None and earlier != digest:
+                message = f"{kind.name} {key[0]} version {key[1]} exists with other content"
+                problems.add(number, "version", message)
+                continue
+            fresh = earlier is None
+            self.stage.execute(
+                "insert into seen values (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number,
+                    kind.name,
+                    *key,
+                    values["clinic_id"],
+                    digest,
+                    int(fresh),
+                    _encode(values) if fresh else None,
+                ),
+            )
+            if fresh:
+                self.stage.executemany(
+                    "insert into refs values (?, ?, ?, ?)",
+                    [
+                        (number, f"data.{field}", target, values["data"][field])
+                        for field, target in kind.references
+                        if values["data"].get(field) is not None
+                    ],
+                )
+        self.pending.clear()
+
+    def in_registry(self, type_name: str, ids: set[str]) -> set[str]:
+        table = _table(BY_NAME[type_name])
+        found: set[str] = set()
+        for chunk in _chunks(sorted(ids)):
+            found.update(self.db.scalars(select(table.c.id).where(table.c.id.in_(chunk)).distinct()))
+        return found
+
+    def consistency(self, problems: _Problems) -> None:
+        """Earlier versions, clinics and references, found in the file or the registry."""
+        missing_earlier = self.stage.execute(
+            "select s.no, s.type, s.id, s.version from seen s where s.fresh = 1 and s.version > 1"
+            " and not exists (select 1 from seen p"
+            " where p.type = s.type and p.id = s.id and p.version = s.version - 1)"
+            " order by s.no"
+        ).fetchall()
+        versions: dict[str, set[tuple[str, int]]] = defaultdict(set)
+        for _no, type_name, record_id, version in missing_earlier:
+            versions[type_name].add((record_id, version - 1))
+        present: set[tuple[str, str, int]] = set()
+        for type_name, keys in versions.items():
+            table = _table(BY_NAME[type_name])
+            for chunk in _chunks(sorted({i for i, _v in keys})):
+                query = select(table.c.id, table.c.version).where(table.c.id.in_(chunk))
+                present.update((type_name, rid, v) for rid, v in self.db.execute(query))
+        found: list[tuple[int, int, str, str]] = [
+            (no, 0, "version", f"version {version - 1} of {type_name} {record_id} is missing")
+            for no, type_name, record_id, version in missing_earlier
+            if (type_name, record_id, version - 1) not in present
+        ]
+        no_clinic = self.stage.execute(
+            "select no, clinic_id from seen s where fresh = 1 and not (type = 'clinic' and clinic_id = id)"
+            " and clinic_id not in (select id from seen where type = 'clinic') order by no"
+        ).fetchall()
+        clinics = self.in_registry("clinic", {c for _no, c in no_clinic})
+        found += [
+            (no, 1, "clinic_id", f"no clinic {clinic!r} in the file or the registry")
+            for no, clinic in no_clinic
+            if clinic not in clinics
+        ]
+        dangling = self.stage.execute(
+            "select r.no, r.field, r.type, r.id from refs r where not exists"
+            " (select 1 from seen s where s.type = r.type and s.id = r.id) order by r.no"
+        ).fetchall()
+        targets: dict[str, set[str]] = defaultdict(set)
+        for _no, _field, type_name, record_id in dangling:
+            targets[type_name].add(record_id)
+        known = {t: self.in_registry(t, ids) for t, ids in targets.items()}
+        found += [
+            (no, 2, field, f"no {type_name} {record_id!r} in the file or the registry")
+            for no, field, type_name, record_id in dangling
+            if record_id not in known[type_name]
+        ]
+        for no, rank, field, message in sorted(found, key=lambda f: (f[0], f[1])):
+            problems.add(no, field, message, rank)
+
+    def write(self, *, actor: str, source: str) -> int:
+        """Insert the staged new versions in batches, each audited; returns how many."""
+        nested = bulk_writer_of(self.db)
+        cursor = self.stage.execute("select type, row from seen where fresh = 1 order by no")
+        written = 0
+        while batch := cursor.fetchmany(BATCH):
+            rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for type_name, text in batch:
+                rows[type_name].append(_decode(text))
+            for type_name, values_list in rows.items():
+                kind = BY_NAME[type_name]
+                if nested is None:
+                    insert_many(self.db, _table(kind), values_list)
+                for values in values_list:
+                    if nested is not None:  # inside a caller's bulk block: into that one, for its reads
+                        nested.add_row(kind.row, values)
+                    log(
+                        self.db,
+                        actor=actor,
+                        action="import",
+                        record_type=kind.name,
+                        record_id=values["id"],
+                        version=values["version"],
+                        clinic_id=values["clinic_id"],
+                        after=snapshot_of(kind.name, values),
+                        detail=source or None,
+                    )
+            if nested is None:
+                write_held(self.db)  # this batch's audit entries, so memory stays bounded
+            written += len(batch)
+        return written
+
+
+def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str = "") -> int:
+    """Load exported lines (a list, or a file read line by line); raise InputError naming each bad
+    line and field, with nothing written; returns the record versions added."""
+    problems = _Problems()
+    with (
+        tempfile.TemporaryDirectory(prefix="bontrack-import-") as folder,
+        closing(sqlite3.connect(Path(folder) / "stage.db")) as connection,
+    ):
+        connection.execute("pragma journal_mode = off")
+        connection.execute("pragma synchronous = off")
+        connection.executescript(STAGE)
+        stage = _Stage(db, connection)
+        records_given = 0
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            records_given += 1
+            try:
+                kind, values = parse_line(number, text)
+            except InputError as exc:
+                for e in exc.errors:
+                    problems.add(number, e.field, e.message)
+                continue
+            stage.pending.append((number, kind, values))
+            if len(stage.pending) >= BATCH:
+                stage.flush(problems)
+        stage.flush(problems)
+        if not records_given:
+            raise InputError.one(
+                "(file)",
+                "holds no records (it is empty or blank); allowed: one exported record version per line",
+            )
+        stage.consistency(problems)
+        error = problems.error()
+        if error is not None:
+            raise error
+        return stage.write(actor=actor, source=source)
