@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.errors import FieldError, InputError, field_errors
+from bontrack.fhir.import_clinical import PatientPlan, Plan
 from bontrack.fhir.import_outcome import FhirImportError, Issue, operation_outcome
-from bontrack.fhir.importing import PatientPlan, Plan
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import DiagnosisCode, EpisodeCreate, EpisodeRead, PatientCreate, PatientRead
