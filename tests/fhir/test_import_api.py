@@ -275,19 +275,78 @@ def test_bad_body__not_json_or_not_a_resource(site: Site) -> None:
     assert observation.status_code == 400 and _outcome(observation) == ["resourceType"]
 
 
-@pytest.mark.parametrize(("role", "status"), [("researcher", 403), ("admin", 403), ("staff", 200)])
-def test_roles__who_may_register_patients_may_import(site: Site, role: str, status: int) -> None:
+def _denied(site: Site, role: str) -> list[dict[str, Any]]:
+    audit = site.client.get("/api/audit?limit=50", headers=site.bearer("admin")).json()["items"]
+    return [e for e in audit if e["outcome"] == "denied" and e["actor"] == f"user:{role}@clinic.example.org"]
+
+
+@pytest.mark.parametrize("role", ["researcher", "admin"])
+def test_roles__who_may_not_register_patients_may_not_import(site: Site, role: str) -> None:
     before = versions(site.engine)
     response = post(site, bundle(), role=role)
-    assert response.status_code == status, response.text
-    if status == 403:
-        body = response.json()
-        assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "forbidden"
-        assert versions(site.engine) == before
-        audit = site.client.get("/api/audit?limit=50", headers=site.bearer("admin")).json()["items"]
-        assert any(
-            e["outcome"] == "denied" and e["actor"] == f"user:{role}@clinic.example.org" for e in audit
-        )
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "forbidden"
+    assert versions(site.engine) == before
+    assert _denied(site, role)
+
+
+# the entries of the fixture that write the pain episode (its two ICD-10-CM Conditions) and the
+# screening (apixaban, lisinopril, cow's milk protein); the others are patient, or not recorded
+EPISODE_ENTRIES = ["Bundle.entry[2]", "Bundle.entry[3]"]
+SCREENING_ENTRIES = ["Bundle.entry[6]", "Bundle.entry[8]", "Bundle.entry[9]"]
+
+
+@pytest.mark.parametrize(
+    ("role", "refused"),
+    [("physician", []), ("physical_therapist", SCREENING_ENTRIES), ("staff", EPISODE_ENTRIES)],
+)
+def test_roles__a_bundle_with_a_record_the_role_may_not_write_is_refused_naming_its_entries(
+    site: Site, role: str, refused: list[str]
+) -> None:
+    """As on /api: physical therapists open pain episodes but record no screening, staff record
+    screenings but open no episode; the whole Bundle is refused, nothing written, the denial audited."""
+    before = versions(site.engine)
+    response = post(site, bundle(), role=role)
+    if not refused:
+        assert response.status_code == 200, response.text
+        return
+    assert response.status_code == 403, response.text
+    outcome = OperationOutcome.model_validate(response.json())
+    assert _outcome(response) == refused
+    assert {i.code for i in outcome.issue} == {"forbidden"}
+    said = outcome.issue[0].diagnostics or ""
+    assert role.replace("_", " ") in said and "Nothing was imported" in said
+    assert versions(site.engine) == before
+    assert any("FHIR import refused" in (e["detail"] or "") for e in _denied(site, role))
+
+
+def _without(doc: dict[str, Any], entries: list[str]) -> dict[str, Any]:
+    gone = {int(e.split("[")[1].rstrip("]")) for e in entries}
+    doc["entry"] = [e for i, e in enumerate(doc["entry"]) if i not in gone]
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("role", "left_out"), [("physical_therapist", SCREENING_ENTRIES), ("staff", EPISODE_ENTRIES)]
+)
+def test_roles__a_user_imports_the_parts_their_role_may_write(
+    site: Site, role: str, left_out: list[str]
+) -> None:
+    response = post(site, _without(bundle(), left_out), role=role)
+    assert response.status_code == 200, response.text
+    chart = site.client.get(
+        f"/api/patients/{imported_patient(site, role)['id']}/chart", headers=site.bearer(role)
+    ).json()
+    assert len(chart["episodes"]) == (0 if left_out == EPISODE_ENTRIES else 1)
+    assert len(chart["screenings"]) == (0 if left_out == SCREENING_ENTRIES else 1)
+
+
+@pytest.mark.parametrize("role", ["physical_therapist", "staff"])
+def test_roles__every_role_that_registers_patients_may_post_a_patient(site: Site, role: str) -> None:
+    patient = bundle()["entry"][0]["resource"]
+    response = post(site, patient, role=role, path="/fhir/Patient")
+    assert response.status_code == 201, response.text
 
 
 def test_auth__no_token_is_401_as_operation_outcome(site: Site) -> None:

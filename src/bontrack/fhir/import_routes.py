@@ -1,7 +1,9 @@
 """Import from the EHR: ``POST /fhir`` (a transaction Bundle) and ``POST /fhir/Patient``.
 
 The same bearer tokens, sessions and roles as /api: whoever may register patients may import
-(physician, physical therapist, staff); a researcher or admin gets 403. Every answer, errors
+(physician, physical therapist, staff), a researcher or admin gets 403; and each entry must be one
+the user's role may write through /api (``bontrack.fhir.import_roles``), else the Bundle is
+refused (403 naming the entries). Every answer, errors
 included, is FHIR JSON (application/fhir+json): an OperationOutcome whose issues name the
 FHIRPath of the offending element. The request is one transaction: refused, nothing is written.
 """
@@ -75,7 +77,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "OperationOutcome: not FHIR R4 JSON; each issue's expression names the element"),
         (401, "OperationOutcome: not logged in"),
-        (403, "OperationOutcome: this role may not import"),
+        (403, "OperationOutcome: this role may not import, or not every entry (each named)"),
         (404, "OperationOutcome: no such clinic"),
         (422, "OperationOutcome: against bontrack's rules; each issue's expression names the element"),
     )
@@ -117,7 +119,14 @@ def _import(document: Any, db: Any, principal: Principal, clinic_id: str | None,
     clinic = clinic_scope(principal, clinic_id)
     if clinic is None:
         raise FhirImportError(400, [Issue("clinic_id", "give the clinic the patients are registered at")])
-    return import_fhir(db=db, actor=principal.actor, clinic_id=clinic, document=document, today=at.date())
+    return import_fhir(
+        db=db,
+        actor=principal.actor,
+        clinic_id=clinic,
+        document=document,
+        today=at.date(),
+        role=principal.role,
+    )
 
 
 @router.post(
