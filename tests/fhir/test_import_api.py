@@ -389,3 +389,16 @@ def test_scoping__another_clinic_imports_its_own_patient_and_sees_nothing_of_our
     )
     assert other.status_code == 403 and other.json()["resourceType"] == "OperationOutcome"
     assert east_id != site.world.clinic_id
+
+
+def test_capability_statement__lists_the_import_interactions_and_they_are_served(site: Site) -> None:
+    statement = site.client.get("/fhir/metadata").json()
+    rest = statement["rest"][0]
+    patient = next(r for r in rest["resource"] if r["type"] == "Patient")
+    assert "create" in [i["code"] for i in patient["interaction"]]
+    assert [i["code"] for i in rest["interaction"]] == ["transaction"]
+    others = [r for r in rest["resource"] if r["type"] != "Patient"]
+    assert all("create" not in [i["code"] for i in r["interaction"]] for r in others)
+    # and what it states is served: a Patient create, and a transaction Bundle at the base
+    assert post(site, bundle()["entry"][0]["resource"], path="/fhir/Patient").status_code == 201
+    assert post(site, bundle()).status_code == 200

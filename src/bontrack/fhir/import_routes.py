@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute, APIRouter
 from starlette.types import Receive, Scope, Send
 
 from bontrack.errors import InputError, NotFoundError, field_errors
+from bontrack.fhir import capability
 from bontrack.fhir.import_outcome import FhirImportError, Issue, IssueCode, operation_outcome
 from bontrack.fhir.import_writes import ImportResult, import_fhir, response_bundle
 from bontrack.fhir.importing import read_document
@@ -93,6 +94,10 @@ _BODY = {
 }
 
 router = APIRouter(tags=["fhir"], route_class=FhirRoute, dependencies=AUTHENTICATED)
+# what these routes add to the CapabilityStatement (/fhir/metadata): Patient create, and the
+# system's transaction
+capability.extend("Patient", "create")
+capability.extend(None, "transaction")
 Importer = Annotated[Principal, Depends(require(WRITE_PATIENTS))]
 ClinicQuery = Annotated[
     str | None,
