@@ -16,8 +16,9 @@ parts (default: all).
    throughput as a ratio of the bare /health endpoint in the same round (saturated, closed loop),
    and the same at a fixed arrival rate of 32 x 1 request/s (paced, open loop), each in 3 rounds.
    Aim: p95 <= 100 ms.
-6. The worklist (benchmarks/worklist_bench.py): `worklist` and `stop_and_review` on the same
-   10,000-patient registry, against the floor of reading the same current rows with plain sqlite3.
+6. The worklist (benchmarks/worklist_bench.py): `worklist`, `stop_and_review` and the home page's
+   day (`today_of_clinic`) on the same 10,000-patient registry, against the floor of reading the
+   same current rows with plain sqlite3.
    Aim: about 1 s.
 7. The dose planner (benchmarks/planner_bench.py): plan-dose per second against `bontrack check`
    (validate + decide) on the same generated plans, in process. Aim: within 3x.

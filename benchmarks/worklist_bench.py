@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from bontrack.patients.models import PatientRow
 from bontrack.scheduling.service import stop_and_review, worklist
+from bontrack.scheduling.today import today_of_clinic
+from bontrack.scheduling.window import Window
 from bontrack.storage.engine import open_engine
 
 AS_OF = dt.date(2026, 11, 23)  # the demo's as-of date
@@ -29,6 +31,9 @@ HORIZON_DAYS = 14  # the page's default
 AIM_S = 1.0  # a clinic's daily worklist opens in about a second
 WORKLIST_TABLES = ("injection_session", "outcome", "therapy_plan", "therapy_visit")
 REVIEW_TABLES = ("injection_session", "outcome")
+# the home page (issue 14): the worklist within the window, stop-and-review, the actions taken,
+# today's sessions and the self-reports since yesterday
+HOME_TABLES = (*WORKLIST_TABLES, "worklist_action")
 
 
 def best_of(n: int, f: Callable[[], Any]) -> tuple[float, Any]:
@@ -54,6 +59,18 @@ def floor_read(path: Path, record_types: tuple[str, ...], clinic_id: str) -> int
                 ).fetchall()
             )
     return n
+
+
+def _home_items(day: Any) -> list[Any]:
+    """Every row the home page lists."""
+    return [
+        *day.due_today,
+        *day.overdue,
+        *day.this_week,
+        *day.worked.reviews,
+        *day.sessions,
+        *day.self_reports,
+    ]
 
 
 def worklist_rows(source: Path) -> list[tuple[str, str, str, str, str]]:
@@ -88,6 +105,15 @@ def worklist_rows(source: Path) -> list[tuple[str, str, str, str, str]]:
                 "`stop_and_review`",
                 REVIEW_TABLES,
                 lambda db: stop_and_review(db=db, actor="bench", clinic_id=clinic),
+            ),
+            (
+                "home page's day (`today_of_clinic`, default window)",
+                HOME_TABLES,
+                lambda db: _home_items(
+                    today_of_clinic(
+                        db=db, actor="bench", today=AS_OF, window=Window(), clinic_id=clinic, role="physician"
+                    )
+                ),
             ),
         ):
             floor_s, n_rows = best_of(3, lambda t=tables: floor_read(path, t, clinic))

@@ -16,6 +16,7 @@ from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
 from bontrack.outcomes.kind import OUTCOME
 from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
 from bontrack.record_kind import AnyKind
+from bontrack.scheduling.kind import WORKLIST_ACTION
 from bontrack.screening.kind import SCREENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 
@@ -31,6 +32,7 @@ KINDS: tuple[AnyKind, ...] = (
     ADVERSE_EVENT,
     THERAPY_VISIT,
     OUTCOME,
+    WORKLIST_ACTION,  # what was done about a worklist item: after every record an item can follow
 )
 BY_NAME = {k.name: k for k in KINDS}
 TABLES = (AuditEntry, *(k.row for k in KINDS), *AUTH_TABLES)

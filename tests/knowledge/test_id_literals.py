@@ -34,7 +34,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     "synth/answers.py": (frozenset({"rand36"}), "the synthetic clinic answers each instrument's form"),
     "synth/pathway.py": (frozenset({"nprs", "ndi", "rand36"}), "the synthetic clinic's follow-up forms"),
     "web/bodymap.py": (frozenset(load_knowledge().files.muscles), "the drawing: a shape per muscle"),
-    "web/views/patients.py": (frozenset({"nprs", "ndi"}), "the chart's trend lines (a display choice)"),
+    "web/views/chart.py": (frozenset({"nprs", "ndi"}), "the chart's trend lines (a display choice)"),
     "web/views/record_forms.py": (frozenset({"nprs"}), "the outcome form shown first"),
     "web/views/self_report.py": (frozenset({"nprs", "ndi"}), "the forms a patient link asks for by default"),
 }

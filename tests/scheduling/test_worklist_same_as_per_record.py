@@ -80,6 +80,10 @@ def _reference_worklist(
                     patient_id=patient_id,
                     record_number=p.data.record_number,
                     what=what,
+                    name=p.data.name,
+                    birth_date=p.data.birth_date,
+                    phone=p.data.phone,
+                    email=p.data.email,
                     **ids,
                 )
             )
@@ -93,11 +97,19 @@ def _reference_worklist(
                 if (session.id, week) in done_visits or any(d <= due for d in later):
                     continue
                 what = f"{week}-week outcome visit after {session.data.date}"
-                add(due, "outcome_visit", patient_id, what, session_id=session.id)
+                add(
+                    due,
+                    "outcome_visit",
+                    patient_id,
+                    what,
+                    session_id=session.id,
+                    clinician_id=session.data.injector_id,
+                )
         last = own[-1]
         gap = int(kb.product(last.data.product).min_retreatment_days.value)
         what = f"earliest re-injection ({last.data.product}, {gap} days after {last.data.date})"
-        add(last.data.date + dt.timedelta(days=gap), "reinjection", patient_id, what, session_id=last.id)
+        due = last.data.date + dt.timedelta(days=gap)
+        add(due, "reinjection", patient_id, what, session_id=last.id, clinician_id=last.data.injector_id)
     visits: dict[str, int] = defaultdict(int)
     for r in records.find_current(db, row_cls=TherapyVisitRow, actor="ref", **where):
         visits[records.to_read(r, TherapyVisitCreate).data.plan_id] += 1
@@ -107,7 +119,14 @@ def _reference_worklist(
         done = visits[plan.id]
         if plan.data.patient_id in patients and done < len(planned):
             what = f"physical therapy visit {done + 1} of {len(planned)}"
-            add(planned[done], "therapy_visit", plan.data.patient_id, what, plan_id=plan.id)
+            add(
+                planned[done],
+                "therapy_visit",
+                plan.data.patient_id,
+                what,
+                plan_id=plan.id,
+                clinician_id=plan.data.therapist_id,
+            )
     return sorted(items, key=lambda i: (STATUS_ORDER[i.status], i.due_date, i.record_number, i.kind))
 
 

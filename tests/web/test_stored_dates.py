@@ -164,6 +164,7 @@ PAGE_FORMS = (
     "episodes/new",
     "adverse-events/new",
     "links/new",
+    "visits/new",
 )
 
 

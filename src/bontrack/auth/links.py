@@ -35,7 +35,9 @@ class PatientLinkCreate(Input):
         min_length=1, max_length=5, description="instrument ids the patient is asked to fill in, e.g. nprs"
     )
     session_id: Id | None = Field(None, description="the session these follow-up forms belong to")
-    weeks_after_session: Annotated[int, Field(ge=0, le=104, strict=True)] | None = None
+    weeks_after_session: Annotated[int, Field(ge=0, le=104, strict=True)] | None = Field(
+        None, description="the follow-up visit; absent with a session: computed when the patient answers"
+    )
     expires_in_hours: Annotated[int, Field(ge=1, le=720, strict=True)] = 168
 
     @field_validator("instruments")
@@ -90,9 +92,11 @@ def issue_link(
     from bontrack.patients.service import episode_of
 
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
-    if (data.session_id is None) != (data.weeks_after_session is None):
+    if data.session_id is None and data.weeks_after_session is not None:
         raise InputError.one(
-            "weeks_after_session", "give both session_id and weeks_after_session, or neither"
+            "weeks_after_session",
+            "give session_id with it (with session_id alone, the weeks are computed from the date the "
+            "patient answers)",
         )
     if data.session_id is not None:
         session_of_patient(db=db, actor=actor, session_id=data.session_id, patient_id=data.patient_id)
@@ -175,6 +179,17 @@ def submit_through_link(
     if errors:
         raise InputError(errors)
     _use(db, link, now)
+    weeks = link.weeks_after_session
+    if link.session_id is not None and weeks is None:  # the visit the answers' date makes
+        from bontrack.injections.service import session_of_patient
+        from bontrack.knowledge import load_knowledge
+        from bontrack.scheduling.visits import follow_up
+
+        session = session_of_patient(
+            db=db, actor=link.actor, session_id=link.session_id, patient_id=link.patient_id
+        )
+        visit = follow_up(session.data.date, now.date(), load_knowledge())
+        weeks = visit.week if visit else None
     saved = []
     for i, form in enumerate(submission.forms):
         data = OutcomeCreate(
@@ -183,11 +198,11 @@ def submit_through_link(
             instrument=form.instrument,
             date=now.date(),
             answers=form.answers,
-            session_id=link.session_id,
-            weeks_after_session=link.weeks_after_session,
+            session_id=link.session_id if weeks is not None else None,
+            weeks_after_session=weeks,
         )
         try:
-            saved.append(record_outcome(db=db, actor=link.actor, data=data))
+            saved.append(record_outcome(db=db, actor=link.actor, data=data, patient_reported=True))
         except InputError as exc:
             raise type(exc)([FieldError(f"forms[{i}].{e.field}", e.message) for e in exc.errors]) from None
     return saved

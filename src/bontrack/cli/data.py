@@ -37,39 +37,59 @@ def due(
     date: str | None = typer.Option(
         None, "--date", metavar="YYYY-MM-DD", help="The day to plan for (default: today)."
     ),
-    days: int = typer.Option(14, "--days", help="Also list what falls due within this many days."),
+    days: int | None = typer.Option(
+        None, "--days", help="Look ahead this many days (default: the worklist window's, 7)."
+    ),
+    back: int | None = typer.Option(
+        None, "--back", help="List overdue items up to this many days back (default: the window's, 28)."
+    ),
     fmt: str = typer.Option("table", "--format", help="table or json."),
     clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id."),
 ) -> None:
-    """The worklist: outcome visits, re-injection dates, physical-therapy visits; overdue first."""
+    """The worklist, as the web pages show it: outcome visits, re-injection dates, physical-therapy
+    visits within the one window (bontrack.scheduling.window), overdue first; done, cancelled and
+    snoozed items left out; older open items counted."""
     from rich.console import Console
     from rich.table import Table
 
     from bontrack.errors import InputError
-    from bontrack.scheduling.service import worklist
+    from bontrack.scheduling.actions import work_list
+    from bontrack.scheduling.window import load_window
     from bontrack.storage.engine import transaction
 
     settings = settings_of(ctx)
 
     def go() -> None:
         chosen = choose_format(fmt, Format.table, Format.json)
-        if days < 0:
+        if days is not None and days < 0:
             raise InputError.one("--days", f"must be 0 or more, got {days}")
+        if back is not None and back < 0:
+            raise InputError.one("--back", f"must be 0 or more, got {back}")
+        window = load_window(look_back_days=back, look_ahead_days=days)
         today = parse_date("--date", date)
         with transaction(engine(settings)) as db:
-            items = worklist(
-                db=db, actor=settings.resolved_actor(), today=today, horizon_days=days, clinic_id=clinic
+            worked = work_list(
+                db=db, actor=settings.resolved_actor(), today=today, window=window, clinic_id=clinic
             )
+        items = worked.items
         if chosen is Format.json:
             print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
             return
-        table = Table(title=f"Worklist on {today} (next {days} days)", show_lines=False)
+        table = Table(
+            title=f"Worklist on {today} ({window.words()}); "
+            f"{worked.older:,} older open items counted, not listed",
+            show_lines=False,
+        )
         for column in ("status", "due", "kind", "patient", "what"):
             table.add_column(column)
         colours = {"overdue": "bold red", "due": "yellow", "eligible": "green", "upcoming": "dim"}
         for i in items:
             table.add_row(
-                f"[{colours[i.status]}]{i.status}[/]", str(i.due_date), i.kind, i.record_number, i.what
+                f"[{colours[i.status]}]{i.status}[/]",
+                str(i.due_date),
+                i.kind,
+                f"{i.name} ({i.record_number})" if i.name else i.record_number,
+                i.what,
             )
         Console().print(table if items else "Nothing due.")
 

@@ -120,13 +120,14 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     from rich.table import Table
     from sqlalchemy import func, select
 
+    from bontrack import clock
     from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
-    from bontrack.scheduling.service import worklist
+    from bontrack.scheduling.actions import work_list
+    from bontrack.scheduling.window import load_window
     from bontrack.storage.engine import transaction
-    from bontrack.synth.calibration import load_calibration
 
     console = Console()
-    today = on or load_calibration().date("timeline.as_of")
+    today = on or clock.today()  # the day the web pages and `bontrack due` plan for
     with transaction(engine(settings)) as db:
         sessions = db.scalars(select(InjectionSessionRow).where(InjectionSessionRow.version == 1)).all()
         decisions = {"allow": 0, "warn": 0, "block": 0}
@@ -136,7 +137,8 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
             overrides += s.data.get("override") is not None
         events = db.scalar(select(func.count(func.distinct(AdverseEventRow.id)))) or 0
         patients = _count_patients(db)
-        items = worklist(db=db, actor=settings.resolved_actor(), today=today, horizon_days=7)
+        window = load_window()
+        worked = work_list(db=db, actor=settings.resolved_actor(), today=today, window=window)
     table = Table(title="Registry summary", show_header=False)
     table.add_row("patients", f"{patients:,}")
     table.add_row("injection sessions", f"{len(sessions):,}")
@@ -146,18 +148,16 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     table.add_row("overrides (with written reason)", f"{overrides:,}")
     table.add_row("adverse events", f"{events:,}")
     console.print(table)
-    # Visits missed long ago and those of patients who dropped out stay overdue; the head shows
-    # the last four weeks and says how many older items there are.
-    recent = [i for i in items if i.due_date >= today - dt.timedelta(days=28)]
-    older = len(items) - len(recent)
+    # the worklist's one window (bontrack.scheduling.window), as on the web pages and `bontrack due`
+    recent, older = worked.items, worked.older
     due = Table(
-        title=f"Worklist on {today} (from 4 weeks back to 7 days ahead): first {min(head, len(recent))} "
-        f"of {len(recent):,}; {older:,} older overdue items not shown"
+        title=f"Worklist on {today} ({window.words()}): first {min(head, len(recent))} "
+        f"of {len(recent):,}; {older:,} older open items counted, not shown"
     )
     for column in ("status", "due", "kind", "patient", "what"):
         due.add_column(column)
     for i in recent[:head]:
-        due.add_row(i.status, str(i.due_date), i.kind, i.record_number, i.what)
+        due.add_row(i.status, str(i.due_date), i.kind, f"{i.name} ({i.record_number})", i.what)
     console.print(due)
 
 
@@ -211,7 +211,7 @@ def demo_command(
 def summary_command(
     ctx: typer.Context,
     date: str | None = typer.Option(
-        None, "--date", metavar="YYYY-MM-DD", help="Worklist day (default: the demo clinic's as-of date)."
+        None, "--date", metavar="YYYY-MM-DD", help="Worklist day (default: today)."
     ),
     head: int = typer.Option(15, "--head", help="How many worklist rows to show."),
 ) -> None:

@@ -5,16 +5,34 @@ Doses are summed per product only: units of one product are never converted into
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from bontrack.clinical.dosing import fmt, over
 from bontrack.clinical.findings import Finding, days_ago, finding
 from bontrack.clinical.plan import CheckRequest, PastSession
+from bontrack.dates import shift
 from bontrack.knowledge import KnowledgeBase
 
 
 def _days(req: CheckRequest, past: PastSession) -> int:
     return (req.date - past.date).days
+
+
+def earliest_same_product(last: date, product_id: str, kb: KnowledgeBase) -> date:
+    """The first day another session of ``product_id`` is not too soon after one on ``last``
+    (retreatment.too_soon: the product's min_retreatment_days)."""
+    return shift(last, int(kb.product(product_id).min_retreatment_days.value))  # a stored year 9999 stays
+
+
+def next_eligible(history: Iterable[tuple[date, str]], kb: KnowledgeBase) -> dict[str, date]:
+    """Per product given (``(date, product)`` of past sessions): the earliest date of its next
+    session by the engine's same-product interval rule (a product given once is keyed by its id)."""
+    last: dict[str, date] = {}
+    for day, product in history:
+        pid = kb.product_id(product) or product
+        last[pid] = max(day, last.get(pid, day))
+    return {pid: earliest_same_product(day, pid, kb) for pid, day in sorted(last.items())}
 
 
 def interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
@@ -52,7 +70,7 @@ def interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> 
         days = _days(req, last)
         fact = product.min_retreatment_days
         if days < fact.value:
-            earliest = date.fromordinal(last.date.toordinal() + int(fact.value))
+            earliest = earliest_same_product(last.date, product_id, kb)
             out.append(
                 finding(
                     kb,

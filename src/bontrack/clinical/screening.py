@@ -19,7 +19,7 @@ from bontrack.clinical.findings import Finding, finding
 from bontrack.clinical.plan import CheckRequest, Patient
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.loader import DrugMatch, screening_key
-from bontrack.knowledge.models import ScreeningItem
+from bontrack.knowledge.models import ScreeningItem, Severity
 
 # How a medicine entry is cut into words: trademark signs go, and list punctuation separates
 # ("Aspirin, 81 mg", "aspirin/clopidogrel", "Coumadin®", "Plavix."). Hyphens stay inside a word,
@@ -124,6 +124,12 @@ def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     return out
 
 
+def screening_stale(screened: date, on: date, kb: KnowledgeBase) -> bool:
+    """Are screening answers of ``screened`` too old for a plan on ``on``? (pathway.screening_max_age_days:
+    day 30 passes, day 31 blocks screening.stale)"""
+    return (on - screened).days > kb.files.pathway.screening_max_age_days.value
+
+
 def screen_currency(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
     """Are the screening answers current? Unknown date warns; older than the pathway allows blocks;
     a woman who may be pregnant is asked again on the day of the injection."""
@@ -144,7 +150,7 @@ def screen_currency(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
         )
     else:
         days = (req.date - screened).days
-        if days > max_days.value:
+        if screening_stale(screened, req.date, kb):
             out.append(
                 finding(
                     kb,
@@ -342,6 +348,33 @@ def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
             )
         )
     return [*out, *_unknown(kb, "medication.unknown", "medication", unknown)]
+
+
+@dataclass(frozen=True)
+class MedicationFlag:
+    """What the engine reads in one medicine entry: the severity of its worst rule (None: a
+    medicine with no labelled interaction) and the words for it."""
+
+    entry: str
+    severity: Severity | None
+    label: str
+
+
+def medication_flags(names: Iterable[str], kb: KnowledgeBase) -> list[MedicationFlag]:
+    """Each entry as ``screen_medications`` reads it: a botulinum toxin (warn), the interacting
+    drug classes it names, not in the knowledge base (info), or nothing to flag."""
+    order = {"block": 0, "warn": 1, "info": 2}
+    out = []
+    for name in names:
+        read = _read_entry(name, kb)
+        flags: list[tuple[Severity, str]] = [("warn", "botulinum toxin")] if read.toxins else []
+        flags += [(m.drug_class.severity, m.drug_class.label) for m in read.drugs]
+        if not read.known:
+            flags.append(("info", "not in the knowledge base: check it yourself"))
+        flags.sort(key=lambda f: order[f[0]])
+        labels = "; ".join(dict.fromkeys(label for _, label in flags))
+        out.append(MedicationFlag(name, flags[0][0] if flags else None, labels or "no known interaction"))
+    return out
 
 
 def screen(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:

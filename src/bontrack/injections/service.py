@@ -34,6 +34,7 @@ from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.schemas import EpisodeRead, PatientRead
 from bontrack.patients.service import episode_of, get_clinician, get_patient, not_the_patients
+from bontrack.records import Stored
 from bontrack.repository import Repository
 from bontrack.screening.service import latest_screening
 from bontrack.therapy.service import plan_active_on
@@ -133,30 +134,31 @@ def cycle_responses(
     actor: str,
     patient_id: str,
     sessions: list[SessionRead],
-    outcomes: Sequence[OutcomeRow] | None = None,
+    outcomes: Sequence[OutcomeRow | Stored[Any]] | None = None,
 ) -> dict[str, bool | None]:
     """Whether each past cycle met the pathway's response criterion (knowledge: pathway.cycle_response).
 
     Baseline: the patient's last measurement of that score on or before the session date.
     Follow-ups: measurements linked to the session, by week; judged at week 6, else week 12
     (instruments.response.cycle_responded). Not judged (None) without a baseline or such a score.
-    ``outcomes``: the patient's current outcome rows, when the caller has read them already
-    (stop-and-review reads a whole clinic's at once); else they are read here.
+    ``outcomes``: the patient's current outcome rows (or reads, as the chart has them), when the
+    caller has read them already (stop-and-review reads a whole clinic's at once); else read here.
     """
     from bontrack.instruments.response import cycle_responded
 
     rule = load_knowledge().files.pathway.cycle_response
     if outcomes is None:
         outcomes = records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
+    docs = [r.data if isinstance(r.data, dict) else r.data.model_dump(mode="json") for r in outcomes]
     measured = [
         (
-            r.data["date"],
-            r.data.get("session_id"),
-            (r.data.get("scoring") or {}).get("scores", {}).get(rule.score),
-            r.data.get("weeks_after_session"),
+            d["date"],
+            d.get("session_id"),
+            (d.get("scoring") or {}).get("scores", {}).get(rule.score),
+            d.get("weeks_after_session"),
         )
-        for r in outcomes
-        if r.data.get("instrument") == rule.instrument
+        for d in docs
+        if d.get("instrument") == rule.instrument
     ]
     out: dict[str, bool | None] = {}
     for session in sessions:

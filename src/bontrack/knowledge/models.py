@@ -78,6 +78,25 @@ class SourcedWeeks(Sourced):
     weeks: list[int] = Field(min_length=1)
 
 
+class OutcomeVisits(SourcedWeeks):
+    """The follow-up visits after a session and the questionnaires each one asks for."""
+
+    instruments: dict[str, list[int]] = Field(
+        min_length=1, description="instrument id -> the visit weeks it is filled in at"
+    )
+
+    @model_validator(mode="after")
+    def _scheduled(self) -> OutcomeVisits:
+        stray = {i: w for i, ws in self.instruments.items() for w in ws if w not in self.weeks}
+        if stray:
+            raise ValueError(f"instruments asked at weeks that are not visit weeks: {stray}")
+        return self
+
+    def due_at(self, week: int) -> list[str]:
+        """The instruments of the visit ``week`` weeks after a session, in the file's order."""
+        return [i for i, weeks in self.instruments.items() if week in weeks]
+
+
 class SourcedRange(Sourced):
     low: float = Field(ge=0)
     high: float = Field(ge=0)
@@ -217,7 +236,7 @@ class Pathway(Strict):
     cumulative_window_days: SourcedNumber
     lot_expiry: Sourced
     cycle_response: CycleResponse
-    outcome_visit_weeks: SourcedWeeks
+    outcome_visit_weeks: OutcomeVisits
     screening_max_age_days: SourcedNumber
     pregnancy_check_ages: SourcedRange
     trigger_point_max_age_days: SourcedNumber

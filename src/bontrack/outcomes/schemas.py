@@ -41,6 +41,9 @@ class OutcomeRecord(OutcomeCreate):
     """What is stored: the raw answers and their scores."""
 
     scoring: OutcomeScores
+    patient_reported: bool = Field(
+        False, description="filled in by the patient through a one-time link (the phone form)"
+    )
 
 
 OutcomeRead = Stored[OutcomeRecord]

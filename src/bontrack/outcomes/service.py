@@ -16,7 +16,9 @@ from bontrack.repository import Repository
 _OUTCOME = Repository.of(OUTCOME)
 
 
-def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, OutcomeRecord]:
+def _scored(
+    *, db: Session, actor: str, data: OutcomeCreate, patient_reported: bool = False
+) -> tuple[str, OutcomeRecord]:
     """Check a measurement's references and score its answers: (clinic id, what is stored)."""
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     errors = []
@@ -33,13 +35,18 @@ def _scored(*, db: Session, actor: str, data: OutcomeCreate) -> tuple[str, Outco
     if errors:
         raise InputError(errors)
     return episode.clinic_id, OutcomeRecord(
-        **data.model_dump(), scoring=score_answers(data.instrument, data.answers)
+        **data.model_dump(),
+        scoring=score_answers(data.instrument, data.answers),
+        patient_reported=patient_reported,
     )
 
 
-def record_outcome(*, db: Session, actor: str, data: OutcomeCreate) -> OutcomeRead:
-    """Record one completed questionnaire or measurement with its raw answers."""
-    clinic_id, record = _scored(db=db, actor=actor, data=data)
+def record_outcome(
+    *, db: Session, actor: str, data: OutcomeCreate, patient_reported: bool = False
+) -> OutcomeRead:
+    """Record one completed questionnaire or measurement with its raw answers; ``patient_reported``:
+    the patient filled it in themself (through a one-time link), marked so on the chart."""
+    clinic_id, record = _scored(db=db, actor=actor, data=data, patient_reported=patient_reported)
     return _OUTCOME.create(db, actor, record, clinic_id)
 
 
@@ -49,7 +56,15 @@ def update_outcome(
     """Correct a measurement (a new version): checked and scored again by the current scorer, as
     when it was recorded; the earlier version keeps its own scores and scorer version."""
     return _OUTCOME.update(
-        db, actor, outcome_id, data, reason, check=lambda _current: _scored(db=db, actor=actor, data=data)[1]
+        db,
+        actor,
+        outcome_id,
+        data,
+        reason,
+        # a correction keeps who answered (the patient, through a link, or the clinic)
+        check=lambda current: _scored(
+            db=db, actor=actor, data=data, patient_reported=bool(current.data.get("patient_reported", False))
+        )[1],
     )
 
 

@@ -33,6 +33,11 @@ class PatientCreate(Input):
     name: Text
     birth_date: BirthDate
     sex: Sex
+    # how the clinic reaches the patient about a due visit (the worklist shows them); optional
+    phone: Annotated[
+        str, Field(max_length=40, pattern=r"^[0-9+()./ -]*$", description="digits, spaces, + ( ) - . /")
+    ] = ""
+    email: Annotated[str, Field(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
 
 
 class DiagnosisCode(Input):

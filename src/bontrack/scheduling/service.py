@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -31,7 +32,7 @@ from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, current_frame, review_frames
-from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status
+from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind, ReviewItem, Status, item_key
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 from bontrack.therapy.schemas import TherapyPlanCreate
 
@@ -49,6 +50,25 @@ def _planned_dates(start: dt.date, per_week: int, weeks: int) -> list[dt.date]:
     ]
 
 
+def _key(kind: Kind, ids: dict[str, str], due: dt.date) -> str:
+    """The item's key, as DueItem.key makes it (before the row is made)."""
+    return item_key(kind, ids.get("session_id") or ids.get("plan_id"), None if kind == "reinjection" else due)
+
+
+def _ids(session_id: str, injector: dict[str, str]) -> dict[str, str]:
+    return {"session_id": session_id, "clinician_id": injector[session_id]}
+
+
+def _person(data: dict[str, Any]) -> dict[str, Any]:
+    """The patient's name, birth date and contact, as a worklist row shows them."""
+    return {
+        "name": str(data.get("name") or ""),
+        "birth_date": data.get("birth_date"),
+        "phone": str(data.get("phone") or ""),
+        "email": str(data.get("email") or ""),
+    }
+
+
 def _status(due: dt.date, today: dt.date, kind: Kind) -> Status:
     if kind == "reinjection":
         return "eligible" if due <= today else "upcoming"
@@ -56,7 +76,13 @@ def _status(due: dt.date, today: dt.date, kind: Kind) -> Status:
 
 
 def worklist(
-    *, db: Session, actor: str, today: dt.date, horizon_days: int = 14, clinic_id: str | None = None
+    *,
+    db: Session,
+    actor: str,
+    today: dt.date,
+    horizon_days: int = 14,
+    clinic_id: str | None = None,
+    keep: Callable[[str, dt.date], bool] | None = None,
 ) -> list[DueItem]:
     """What is due up to ``today + horizon_days``, overdue first, then by date.
 
@@ -64,6 +90,8 @@ def worklist(
     the clinic is read (its patient, date, product and recording time: no date window can leave
     one out); of the outcomes only the follow-ups (linked to a session, filtered in SQL), of
     therapy visits only their plan. The patients listed are then read and audited one by one.
+    ``keep(key, due)``: whether to list an item (the worked worklist leaves out, before any patient
+    is read, what is done, cancelled, snoozed or older than its window).
     """
     if horizon_days < 0:
         raise ValueError("horizon_days must be >= 0")
@@ -79,25 +107,32 @@ def worklist(
         read[row_cls.record_type] = len(frame)
         return frame
 
-    session_frame = current(InjectionSessionRow, "patient_id", "date", "product", columns=("recorded_at",))
+    session_frame = current(
+        InjectionSessionRow, "patient_id", "date", "product", "injector_id", columns=("recorded_at",)
+    )
     follow_ups = current(
         OutcomeRow, "session_id", "weeks_after_session", where=(OutcomeRow.session_id.is_not(None),)
     )
     visit_frame = current(TherapyVisitRow, columns=("plan_id",))
-    plan_frame = current(TherapyPlanRow, "patient_id", "start_date", "visits_per_week", "weeks")
+    plan_frame = current(
+        TherapyPlanRow, "patient_id", "start_date", "visits_per_week", "weeks", "therapist_id"
+    )
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=f"{purpose}: due items", read=read)
 
     done_visits = set(zip(follow_ups["session_id"], follow_ups["weeks_after_session"], strict=True))
     sessions: dict[str, list[tuple[dt.date, Any, str, str]]] = defaultdict(list)
-    for sid, pid, day, product, recorded_at in zip(
+    injector: dict[str, str] = {}
+    for sid, pid, day, product, recorded_at, by in zip(
         session_frame["id"],
         session_frame["patient_id"],
         session_frame["date"],
         session_frame["product"],
         session_frame["recorded_at"],
+        session_frame["injector_id"],
         strict=True,
     ):
         sessions[pid].append((dt.date.fromisoformat(day), recorded_at, sid, product))
+        injector[sid] = by
 
     # (due, kind, patient, what, ids) of every item in the window, before the patients are read
     found: list[tuple[dt.date, Kind, str, str, dict[str, str]]] = []
@@ -110,31 +145,35 @@ def worklist(
                 if due > end or (sid, week) in done_visits or (next_day is not None and next_day <= due):
                     continue
                 what = f"{week}-week outcome visit after {day}"
-                found.append((due, "outcome_visit", patient_id, what, {"session_id": sid}))
+                found.append((due, "outcome_visit", patient_id, what, _ids(sid, injector)))
         day, _, sid, product = own[-1]
         gap = int(kb.product(product).min_retreatment_days.value)
         due = shift(day, gap)
         if due <= end:
             what = f"earliest re-injection ({product}, {gap} days after {day})"
-            found.append((due, "reinjection", patient_id, what, {"session_id": sid}))
+            found.append((due, "reinjection", patient_id, what, _ids(sid, injector)))
 
     visits: dict[str, int] = defaultdict(int)
     for plan_id in visit_frame["plan_id"]:
         visits[plan_id] += 1
-    for plan_id, patient_id, start, per_week, plan_weeks in zip(
+    for plan_id, patient_id, start, per_week, plan_weeks, therapist in zip(
         plan_frame["id"],
         plan_frame["patient_id"],
         plan_frame["start_date"],
         plan_frame["visits_per_week"],
         plan_frame["weeks"],
+        plan_frame["therapist_id"],
         strict=True,
     ):
         planned = _planned_dates(dt.date.fromisoformat(start), int(per_week), int(plan_weeks))
         done = visits[plan_id]
         if done < len(planned) and planned[done] <= end:
             what = f"physical therapy visit {done + 1} of {len(planned)}"
-            found.append((planned[done], "therapy_visit", patient_id, what, {"plan_id": plan_id}))
+            ids = {"plan_id": plan_id, "clinician_id": therapist}
+            found.append((planned[done], "therapy_visit", patient_id, what, ids))
 
+    if keep is not None:  # only the items listed are made rows (and their patients read)
+        found = [f for f in found if keep(_key(f[1], f[4], f[0]), f[0])]
     patients = records.get_many(
         db, row_cls=PatientRow, record_ids=sorted({f[2] for f in found}), actor=actor, purpose=purpose
     )
@@ -147,6 +186,7 @@ def worklist(
             patient_id=patient_id,
             record_number=str(patients[patient_id].data["record_number"]),
             what=what,
+            **_person(patients[patient_id].data),
             **ids,
         )
         for due, kind, patient_id, what, ids in found
@@ -184,6 +224,7 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
             clinic_id=patients[patient_id].clinic_id,
             patient_id=patient_id,
             record_number=str(patients[patient_id].data["record_number"]),
+            **_person(patients[patient_id].data),
             last_session_id=last[patient_id][0],
             last_session_date=last[patient_id][1],
             what=f"no response in the last {n} cycles: stop and review before another injection",

@@ -290,10 +290,12 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
                 continue
             effect = response * response_shape(week, cal)
             follow = {"session_id": session_id, "weeks_after_session": week}
-            w.outcome(day, "nprs", nprs_answers(rng, pain0 * (1 - effect), cal), **follow)
-            if week >= 6:
+            due = kb.files.pathway.outcome_visit_weeks.due_at(week)  # the visit's questionnaires
+            if "nprs" in due:
+                w.outcome(day, "nprs", nprs_answers(rng, pain0 * (1 - effect), cal), **follow)
+            if "ndi" in due:
                 w.outcome(day, "ndi", ndi_answers(rng, ndi0 * (1 - ndi_ratio * effect), cal), **follow)
-            if week == visit_weeks[-1]:
+            if "rand36" in due:
                 pain = pain0 * (1 - effect)
                 w.outcome(
                     day,

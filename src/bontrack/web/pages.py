@@ -147,8 +147,3 @@ def logout(
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: PageUser) -> Response:
-    return render(request, "home.html", user=principal)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack.auth.links import LinkGone
 from bontrack.auth.service import Throttled
-from bontrack.errors import ConflictError, InputError, NotFoundError, RefusedError, field_errors
+from bontrack.errors import (
+    ConflictError,
+    FieldError,
+    InputError,
+    NotFoundError,
+    RefusedError,
+    field_errors,
+)
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -18,6 +25,7 @@ MEDIA_TYPE = "application/problem+json"
 class FieldProblem(BaseModel):
     field: str
     message: str
+    text: str = Field("", description="the same error as a sentence a person reads, naming the field's label")
 
 
 class Problem(BaseModel):
@@ -62,8 +70,15 @@ def problem(
 _PLACES = ("body", "query", "path", "header", "cookie")  # where FastAPI found the field
 
 
+def _field_problems(found: list[FieldError]) -> list[FieldProblem]:
+    """Each error by its field path, with the sentence the pages show for it (bontrack.web.plain)."""
+    from bontrack.web.plain import sentence
+
+    return [FieldProblem(field=e.field, message=e.message, text=sentence(e.field, e.message)) for e in found]
+
+
 def _input_problem(exc: InputError, status: int, title: str) -> JSONResponse:
-    errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
+    errors = _field_problems(exc.errors)
     return problem(status, title, "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
 
@@ -117,7 +132,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         found = field_errors(exc.errors(), skip=_PLACES, empty="(body)", cap=80)
-        errors = [FieldProblem(field=e.field, message=e.message) for e in found]
+        errors = _field_problems(found)
         if wants_page(request):
             from bontrack.web.plain import sentence
 

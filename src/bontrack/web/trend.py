@@ -7,6 +7,7 @@ Presentation attributes only (no ``style``), so the page's Content-Security-Poli
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -19,6 +20,10 @@ PANEL_H = 120
 LEFT, RIGHT, TOP, GAP, BOTTOM = 46, 16, 24, 34, 24
 FLAG_H = 16  # a line below the axis saying how many dates are drawn at its edge
 DATE_HALF_WIDTH = 34  # half the width of a date label ("26 Nov 2026") at font size 11
+# each injection's date under the axis, slanted so that close dates do not overlap
+DATE_ANGLE = 40  # degrees
+DATES_H = 74  # the room the slanted dates take below the axis ("22 Aug 2025" is about 75 px long)
+MIN_DATE_GAP = 19  # px between two slanted labels (font 11: 19 x sin 40 = 12 px apart)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,41 @@ def _ticks(low: float, high: float) -> list[float]:
     return [low, low + step, high]
 
 
+def _date_axis(
+    marked: list[dt.date],
+    first: dt.date,
+    last: dt.date,
+    span: int,
+    x_of: Callable[[dt.date], float],
+    bottom: float,
+) -> list[str]:
+    """Under the axis, a tick and the date of each injection (slanted; a date closer than
+    MIN_DATE_GAP to the one before keeps its tick, its date is in the marker's tooltip); with no
+    injection, two dates of the axis' span."""
+    out = []
+    if not marked:
+        for day in (first + dt.timedelta(days=span // 10), last - dt.timedelta(days=span // 10)):
+            # over a short span the dates sit at the very ends: kept inside the picture
+            x = min(max(x_of(day), DATE_HALF_WIDTH), WIDTH - DATE_HALF_WIDTH)
+            out.append(
+                f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11" '
+                f'fill="#5b6573">{day:%d %b %Y}</text>'
+            )
+        return out
+    shown = -float(MIN_DATE_GAP)
+    for day in marked:
+        x = x_of(day)
+        out.append(f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 5}" stroke="#7a4a9a"/>')
+        if x - shown >= MIN_DATE_GAP:
+            shown = x
+            out.append(
+                f'<text class="injection-date" x="{x + 3:.1f}" y="{bottom + 14}" text-anchor="end" '
+                f'font-size="11" fill="#4a2a60" transform="rotate(-{DATE_ANGLE} {x + 3:.1f} {bottom + 14})">'
+                f"{day:%d %b %Y}</text>"
+            )
+    return out
+
+
 def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scores over time") -> Markup:
     """Stacked panels sharing the date axis; an empty chart says there is nothing to plot.
 
@@ -54,7 +94,9 @@ def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scor
     stored = [d for s in series for d, _ in s.points] + [m.day for m in markers]
     days = [clamp(d) for d in stored]
     outside = sum(not in_range(d) for d in stored)
-    height = TOP + len(series) * (PANEL_H + GAP) - GAP + BOTTOM + (FLAG_H if outside else 0)
+    marked = sorted({clamp(m.day) for m in markers})
+    below = DATES_H if marked else BOTTOM
+    height = TOP + len(series) * (PANEL_H + GAP) - GAP + below + (FLAG_H if outside else 0)
     out = [
         f'<svg class="trend" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
         'xmlns="http://www.w3.org/2000/svg">'
@@ -118,16 +160,11 @@ def trend_svg(series: list[Series], markers: list[Marker], *, title: str = "Scor
                 f'<text x="{LEFT + plot_w / 2}" y="{top + PANEL_H / 2}" text-anchor="middle" '
                 f'font-size="12" fill="#5b6573">not measured</text>'
             )
-    for day in (first + dt.timedelta(days=span // 10), last - dt.timedelta(days=span // 10)):
-        # over a short span the dates sit at the very ends: kept inside the picture
-        x = min(max(x_of(day), DATE_HALF_WIDTH), WIDTH - DATE_HALF_WIDTH)
-        out.append(
-            f'<text x="{x:.1f}" y="{bottom_axis + 16}" text-anchor="middle" font-size="11" '
-            f'fill="#5b6573">{day:%d %b %Y}</text>'
-        )
+    out.extend(_date_axis(marked, first, last, span, x_of, bottom_axis))
     if outside:
+        flag_y = bottom_axis + below - BOTTOM + 16 + FLAG_H
         out.append(
-            f'<text x="{LEFT}" y="{bottom_axis + 16 + FLAG_H}" font-size="11" fill="#a8071a">'
+            f'<text x="{LEFT}" y="{flag_y}" font-size="11" fill="#a8071a">'
             f"{outside} date{'s' if outside > 1 else ''} outside 1900 to 2100 drawn at the edge: "
             "check and correct</text>"
         )

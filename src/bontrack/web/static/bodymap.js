@@ -33,7 +33,7 @@
       activate(ev.target);
     }
   });
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+  document.querySelectorAll("[data-autosubmit]").forEach(function (sel) {
     sel.addEventListener("change", function () { sel.form.submit(); });
   });
   // marks already checked trigger points on the assessment form

@@ -67,10 +67,11 @@
       var input = inputFor(e.field, used);
       if (input) {
         input.classList.add("has-error"); input.setAttribute("data-live", "");
-        var msg = el("span", "field-error", e.message); msg.setAttribute("data-live", "");
+        var msg = el("span", "field-error", e.text || e.message); msg.setAttribute("data-live", "");
         input.insertAdjacentElement("afterend", msg);
       }
-      list.appendChild(el("li", "", e.field + ": " + e.message));
+      // the sentence the server makes of it, with the field's label (bontrack.web.plain)
+      list.appendChild(el("li", "", e.text || e.message));
     });
     decisionBox.replaceChildren(el("p", "muted", "Complete the plan to see the decision:"), list);
   }

@@ -6,7 +6,10 @@ from fastapi import APIRouter
 
 from bontrack.web.views import (
     adverse_event_form,
+    chart,
     corrections,
+    followup_form,
+    home,
     injection_form,
     intake,
     patients,
@@ -17,11 +20,14 @@ from bontrack.web.views import (
 )
 
 ROUTERS: list[APIRouter] = [
+    home.router,
     intake.router,  # before patients: /patients/new is not a patient id
     patients.router,
+    chart.router,
     adverse_event_form.router,
     injection_form.router,
     record_forms.router,
+    followup_form.router,
     self_report.router,
     worklist.router,
     corrections.router,

@@ -28,6 +28,7 @@ from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
+from bontrack.scheduling.visits import first_follow_up_day, follow_up, last_follow_up_day
 from bontrack.schemas import parse
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
@@ -75,14 +76,20 @@ def form_context(db: Session, principal: Principal, patient: PatientRead) -> dic
     }
 
 
-def _defaults(ctx: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+def _defaults(ctx: dict[str, Any], at: dt.datetime, principal: Principal) -> dict[str, Any]:
+    """A new form's values: today, the latest episode and plan, and the logged-in user as the
+    clinician (when their account is linked to a clinician record of the patient's clinic)."""
     first = {k: ctx[k][0][0] if ctx[k] else "" for k in ("episodes", "plans")}
+    mine = principal.user.clinician_id
+    me = mine if mine and any(c == mine for c, _ in ctx["clinicians"]) else ""
     return {
         "date": at.date().isoformat(),
         "start_date": at.date().isoformat(),
         "episode_id": first["episodes"],
         "plan_id": first["plans"],
         "attended": "yes",
+        "assessor_id": me,
+        "therapist_id": me,
     }
 
 
@@ -199,7 +206,9 @@ def new_assessment(
     allow(request, principal, ASSESSMENT.roles)
     patient = patient_for(db, principal, patient_id)
     ctx = form_context(db, principal, patient)
-    return show_form(request, db, principal, patient, ASSESSMENT, _defaults(ctx, at), **assessment_extra())
+    return show_form(
+        request, db, principal, patient, ASSESSMENT, _defaults(ctx, at, principal), **assessment_extra()
+    )
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
@@ -251,7 +260,7 @@ def new_screening(
 ) -> Response:
     allow(request, principal, SCREENING.roles)
     patient = patient_for(db, principal, patient_id)
-    values = _defaults(form_context(db, principal, patient), at)
+    values = _defaults(form_context(db, principal, patient), at, principal)
     return show_form(request, db, principal, patient, SCREENING, values, **screening_extra())
 
 
@@ -288,7 +297,7 @@ def new_plan(request: Request, patient_id: str, db: SessionDep, principal: PageU
     allow(request, principal, PLAN.roles)
     patient = patient_for(db, principal, patient_id)
     return show_form(
-        request, db, principal, patient, PLAN, _defaults(form_context(db, principal, patient), at)
+        request, db, principal, patient, PLAN, _defaults(form_context(db, principal, patient), at, principal)
     )
 
 
@@ -307,7 +316,7 @@ def new_visit(request: Request, patient_id: str, db: SessionDep, principal: Page
     allow(request, principal, VISIT.roles)
     patient = patient_for(db, principal, patient_id)
     return show_form(
-        request, db, principal, patient, VISIT, _defaults(form_context(db, principal, patient), at)
+        request, db, principal, patient, VISIT, _defaults(form_context(db, principal, patient), at, principal)
     )
 
 
@@ -351,7 +360,7 @@ def new_outcome(
 ) -> Response:
     allow(request, principal, OUTCOME.roles)
     patient = patient_for(db, principal, patient_id)
-    values = _defaults(form_context(db, principal, patient), at) | {"instrument": instrument}
+    values = _defaults(form_context(db, principal, patient), at, principal) | {"instrument": instrument}
     return show_form(request, db, principal, patient, OUTCOME, values, **outcome_extra(instrument))
 
 
@@ -360,7 +369,25 @@ def post_outcome(
     request: Request, patient_id: str, db: SessionDep, principal: PageUser, items: FormItems
 ) -> Response:
     def write(doc: dict[str, Any]) -> object:
-        return record_outcome(db=db, actor=principal.actor, data=parse(OutcomeCreate, doc))
+        return record_outcome(db=db, actor=principal.actor, data=parse(OutcomeCreate, with_weeks(doc)))
+
+    def with_weeks(doc: dict[str, Any]) -> dict[str, Any]:
+        """The follow-up visit computed from the session's date and this one (never typed)."""
+        doc.pop("weeks_after_session", None)
+        sessions = sessions_of_patient(db=db, actor=principal.actor, patient_id=patient_id)
+        session = next((s for s in sessions if s.id == doc.get("session_id")), None)
+        try:
+            day = dt.date.fromisoformat(str(doc.get("date", "")))
+        except ValueError:
+            return doc  # the date's own error says what is wrong
+        if session is not None:
+            visit = follow_up(session.data.date, day, load_knowledge())
+            if visit is None:
+                kb = load_knowledge()
+                days = f"{first_follow_up_day(kb)} to {last_follow_up_day(kb)} days"
+                raise InputError.one("date", f"must be {days} after the session (else: Not a follow-up)")
+            doc["weeks_after_session"] = visit.week
+        return doc
 
     instrument = dict(items).get("instrument", "")
     return post_form(

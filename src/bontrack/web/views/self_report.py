@@ -13,6 +13,7 @@ from bontrack.auth.links import (
     LinkGone,
     LinkSubmission,
     PatientLinkCreate,
+    PatientLinkRead,
     issue_link,
     open_link,
     submit_through_link,
@@ -21,7 +22,9 @@ from bontrack.errors import NotFoundError
 from bontrack.injections.service import sessions_of_patient
 from bontrack.instruments import INSTRUMENT_IDS
 from bontrack.instruments.definitions import load_definition
-from bontrack.patients.service import episodes_of_patient
+from bontrack.knowledge import load_knowledge
+from bontrack.patients.service import episodes_of_patient, get_clinic
+from bontrack.scheduling.visits import follow_up
 from bontrack.schemas import parse
 from bontrack.web.deps import ISSUE_LINKS, NowDep, PageUser, SessionDep, SettingsDep
 from bontrack.web.forms import answer_codes, nest
@@ -38,9 +41,14 @@ from bontrack.web.views.common import (
 
 router = APIRouter(include_in_schema=False)
 LinkToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
-# the forms a patient is asked for by default (the pathway's follow-up set)
+# the forms a patient is asked for by default when there is no session to follow up
 DEFAULT_INSTRUMENTS = ("nprs", "ndi")
 ANSWER_FIELD = re.compile(r"^forms\[(\d+)\]\.answers(?:\.(\w+))?$")
+
+
+def _clinic_name(db: SessionDep, link: PatientLinkRead) -> str:
+    """The name of the clinic that asks (read as the link, audited like its other reads)."""
+    return get_clinic(db=db, actor=link.actor, clinic_id=link.clinic_id).data.name
 
 
 def _gone(message: str) -> PageProblem:
@@ -55,7 +63,17 @@ def self_report(request: Request, token: LinkToken, db: SessionDep, at: NowDep) 
     except (NotFoundError, LinkGone) as exc:
         raise _gone(str(exc).split(": ", 1)[-1]) from None
     forms = [load_definition(i) for i in link.instruments]
-    return page(request, None, "self_report.html", forms=forms, token=token, values={}, errors={}, link=link)
+    return page(
+        request,
+        None,
+        "self_report.html",
+        forms=forms,
+        token=token,
+        values={},
+        errors={},
+        link=link,
+        clinic=_clinic_name(db, link),
+    )
 
 
 @router.post("/p/{token}", response_class=HTMLResponse)
@@ -82,7 +100,7 @@ def submit_self_report(
     }
     saved, errors, _status = save(db, write, labels)
     if saved is not None:
-        return page(request, None, "self_report_done.html", count=saved)
+        return page(request, None, "self_report_done.html", count=saved, clinic=_clinic_name(db, link))
     # errors name forms[i].answers.N (already sentences, see bontrack.web.plain): show them on the
     # inputs, which are named instrument.N, in the patient's words
     by_input = {}
@@ -109,6 +127,7 @@ def submit_self_report(
         values=values,
         errors=by_input,
         link=link,
+        clinic=_clinic_name(db, link),
     )
 
 
@@ -134,9 +153,16 @@ def _link_form(
 
 
 @router.get("/patients/{patient_id}/links/new", response_class=HTMLResponse)
-def new_link(request: Request, patient_id: str, db: SessionDep, principal: PageUser) -> Response:
+def new_link(request: Request, patient_id: str, db: SessionDep, principal: PageUser, at: NowDep) -> Response:
     allow(request, principal, ISSUE_LINKS)
-    values = {"instruments": list(DEFAULT_INSTRUMENTS), "expires_in_hours": "168"}
+    patient_for(db, principal, patient_id)
+    sessions = sessions_of_patient(db=db, actor=principal.actor, patient_id=patient_id)
+    visit = follow_up(sessions[-1].data.date, at.date(), load_knowledge()) if sessions else None
+    values = {
+        "instruments": visit.instruments if visit else list(DEFAULT_INSTRUMENTS),
+        "session_id": sessions[-1].id if visit else "",
+        "expires_in_hours": "168",
+    }
     return _link_form(request, db, principal, patient_id, values=values, errors={})
 
 

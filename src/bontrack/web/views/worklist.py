@@ -1,29 +1,79 @@
-"""The worklist (outcome visits, re-injection windows, stop-and-review; overdue first) and the
-audit log for administrators."""
+"""The worklist you can work (due items within the one window, stop-and-review flags; overdue
+first; done, contacted, cancelled, snoozed and review done stored as worklist_action records) and
+the audit log for administrators."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bontrack.audit.service import page_entries
-from bontrack.scheduling.service import stop_and_review, worklist
+from bontrack.patients.listing import age_on
+from bontrack.patients.service import clinicians_of_clinic
+from bontrack.scheduling.actions import record_action, work_list
+from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, WorklistActionCreate
+from bontrack.scheduling.window import load_window
+from bontrack.schemas import parse
 from bontrack.storage.audit_log import log
-from bontrack.web.deps import ADMIN, READ_CLINICAL, NowDep, PageUser, SessionDep
-from bontrack.web.views.common import allow, page
+from bontrack.web.deps import ADMIN, READ_CLINICAL, NowDep, PageUser, Principal, SessionDep
+from bontrack.web.pages import safe_next
+from bontrack.web.views.common import (
+    FormItems,
+    PageProblem,
+    allow,
+    check_csrf,
+    csrf_of,
+    page,
+    patient_for,
+    save,
+)
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
 WORKLIST_PAGE = 100  # rows of due items per page (a large clinic has thousands)
-# how far ahead the worklist looks, in days (a display choice, not a clinical number)
-HORIZONS = (7, 14, 30)
-# how far back overdue items are listed, in days (0: all). Visits missed long ago stay overdue
-# for ever; the page says how many older ones it leaves out and links to them. A display choice.
-LOOK_BACK = (28, 84, 365, 0)
+KindFilter = Literal["", "outcome_visit", "reinjection", "therapy_visit", "stop_review"]
+ACTION_LABELS = {
+    "snooze_until": "Snooze until",
+    "reason": "Reason",
+    "decision": "Decision",
+    "action": "Action",
+    "on": "Day",
+}
+
+
+def clinician_names(db: SessionDep, principal: Principal) -> dict[str, str]:
+    """The clinic's clinicians by id (none for a user who sees every clinic)."""
+    clinic = principal.user.clinic_id
+    if clinic is None:
+        return {}
+    return {c.id: c.data.name for c in clinicians_of_clinic(db=db, actor=principal.actor, clinic_id=clinic)}
+
+
+def since_words(item: DueItem, today: dt.date) -> str:
+    """Since when an item is due, in words."""
+    days = (today - item.due_date).days
+    if item.kind == "reinjection" and days > 0:
+        return f"allowed for {days} day{'s' if days != 1 else ''}"
+    if days > 0:
+        return f"{days} day{'s' if days != 1 else ''} overdue"
+    if days == 0:
+        return "today"
+    return f"in {-days} day{'s' if days != -1 else ''}"
+
+
+def row_helpers(today: dt.date) -> dict[str, Any]:
+    """What the worklist rows (templates/_work.html) need beside the items."""
+    return {
+        "age_of": lambda born: age_on(born, today) if born else None,
+        "since": lambda item: since_words(item, today),
+        "kind_words": KIND_WORDS,
+        "decision_words": DECISION_WORDS,
+    }
 
 
 @router.get("/worklist", response_class=HTMLResponse)
@@ -32,25 +82,49 @@ def worklist_page(
     db: SessionDep,
     principal: PageUser,
     at: NowDep,
-    days: Annotated[int, Query(ge=0, le=365)] = 14,
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
-    back: Annotated[int, Query(ge=0, le=3650)] = 84,
+    kind: Annotated[KindFilter, Query()] = "",
+    overdue: Annotated[bool, Query()] = False,
+    clinician: Annotated[str, Query(max_length=36)] = "",
+    days: Annotated[int | None, Query(ge=0, le=365, description="look ahead (default: the window's)")] = None,
+    back: Annotated[
+        int | None, Query(ge=0, le=3650, description="look back (default: the window's); 0: list all")
+    ] = None,
 ) -> Response:
-    """What is due in the next days, overdue first (a page at a time), and who to review before
-    another injection."""
+    """What is due within the window, overdue first (a page at a time), filtered by type, overdue
+    and clinician; who to review before another injection; each row with its actions."""
     allow(request, principal, READ_CLINICAL)
-    clinic = principal.user.clinic_id
     today = at.date()
-    items = worklist(db=db, actor=principal.actor, today=today, horizon_days=days, clinic_id=clinic)
-    reviews = stop_and_review(db=db, actor=principal.actor, clinic_id=clinic)
-    older = 0
-    if back:
-        since = today - dt.timedelta(days=back)
-        shown = [i for i in items if i.status != "overdue" or i.due_date >= since]
-        older, items = len(items) - len(shown), shown
+    window = load_window(look_ahead_days=days, look_back_days=back or None)
+    older = back == 0
+    worked = work_list(
+        db=db,
+        actor=principal.actor,
+        today=today,
+        window=window,
+        clinic_id=principal.user.clinic_id,
+        everything=older,
+    )
+    clinicians = clinician_names(db, principal)
+    mine = principal.user.clinician_id
+    wanted = mine if clinician == "mine" else clinician
+    items = [
+        i
+        for i in worked.items
+        if (not kind or i.kind == kind)
+        and (not overdue or i.status == "overdue")
+        and (not wanted or i.clinician_id == wanted)
+    ]
+    reviews = worked.reviews if kind in ("", "stop_review") and not wanted else []
+    if kind == "stop_review":
+        items = []
     pages = max(1, math.ceil(len(items) / WORKLIST_PAGE))
     page_no = min(page_no, pages)
     start = (page_no - 1) * WORKLIST_PAGE
+    filters = {"kind": kind, "overdue": "1" if overdue else "", "clinician": clinician}
+    shown = {"days": days, "back": back}
+    query = urlencode({k: v for k, v in (filters | shown).items() if v not in ("", None)})
+    all_older = urlencode({k: v for k, v in (filters | {"days": days}).items() if v not in ("", None)})
     return page(
         request,
         principal,
@@ -61,14 +135,46 @@ def worklist_page(
         page_no=page_no,
         pages=pages,
         reviews=reviews,
+        review_rows=WORKLIST_PAGE,
+        worked=worked,
         today=today,
-        days=days,
-        horizons=HORIZONS,
-        back=back,
-        look_back=LOOK_BACK,
+        window=window,
+        kind=kind,
+        overdue=overdue,
+        clinician=clinician,
+        clinicians=clinicians,
+        mine=mine,
         older=older,
-        overdue=sum(1 for i in items if i.status == "overdue"),
+        query=query,
+        all_older=all_older,
+        days=days,
+        here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+        overdue_count=sum(1 for i in items if i.status == "overdue"),
+        **row_helpers(today),
     )
+
+
+@router.post("/worklist/actions", response_class=HTMLResponse)
+def work_item(
+    request: Request, db: SessionDep, principal: PageUser, at: NowDep, items: FormItems
+) -> Response:
+    """Store what was done about one item (done, contacted, cancelled, snoozed, review done) and
+    go back to the page it was done on; a missing reason or date is a 400 page in words."""
+    allow(request, principal, READ_CLINICAL)
+    check_csrf(request, principal, csrf_of(items))
+    form = dict(items)
+    back = safe_next(form.pop("next", "/worklist"))
+    doc = {k: v for k, v in form.items() if k != "csrf_token" and v != ""}
+    doc.setdefault("on", at.date().isoformat())
+
+    def write() -> object:
+        return record_action(db=db, actor=principal.actor, data=parse(WorklistActionCreate, doc))
+
+    patient_for(db, principal, str(doc.get("patient_id", "")))  # 404 page if not seen
+    saved, errors, status = save(db, write, ACTION_LABELS)
+    if saved is None:
+        raise PageProblem(status, "Not saved", " ".join(errors.values()) + " Go back and try again.")
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/audit", response_class=HTMLResponse)

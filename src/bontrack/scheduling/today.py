@@ -1,0 +1,126 @@
+"""The home page's day: the clinic's worklist within the window (due today, due this week,
+overdue), the stop-and-review flags still open, the injection sessions dated today with their
+decision (blocks first for a physician, who decides them), and the self-reports patients sent
+since yesterday. Reads are scoped by the actor's clinic and audited like the worklist's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from bontrack import records
+from bontrack.actor import list_scope
+from bontrack.injections.models import InjectionSessionRow
+from bontrack.instruments.definitions import load_definition
+from bontrack.outcomes.models import OutcomeRow
+from bontrack.patients.models import PatientRow
+from bontrack.queries import audit_reads, current_frame
+from bontrack.scheduling.actions import Worked, work_list
+from bontrack.scheduling.schemas import DueItem
+from bontrack.scheduling.window import Window
+
+DECISION_ORDER = {"block": 0, "warn": 1, "allow": 2}
+PATIENT_LINK = "patient-link:"  # how a patient acting through a link is recorded
+
+
+@dataclass(frozen=True)
+class TodaySession:
+    patient_id: str
+    name: str
+    record_number: str
+    session_id: str
+    product: str
+    decision: str
+    overridden: bool
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    patient_id: str
+    name: str
+    record_number: str
+    instrument: str
+    date: dt.date
+    received_at: dt.datetime
+
+
+@dataclass
+class Today:
+    day: dt.date
+    window: Window
+    worked: Worked
+    due_today: list[DueItem] = field(default_factory=list)
+    this_week: list[DueItem] = field(default_factory=list)
+    overdue: list[DueItem] = field(default_factory=list)
+    sessions: list[TodaySession] = field(default_factory=list)
+    self_reports: list[SelfReport] = field(default_factory=list)
+
+
+def today_of_clinic(
+    *, db: Session, actor: str, today: dt.date, window: Window, clinic_id: str | None, role: str | None
+) -> Today:
+    scope = list_scope(actor, clinic_id)
+    worked = work_list(db=db, actor=actor, today=today, window=window, clinic_id=scope)
+    day = Today(today, window, worked)
+    for item in worked.items:
+        if item.status == "overdue":
+            day.overdue.append(item)
+        elif item.status in ("due", "eligible"):  # due today, or a re-injection allowed by now
+            day.due_today.append(item)
+        else:
+            day.this_week.append(item)
+    read: dict[str, int] = {}
+    # a session dated today was recorded at most a day before (the clinic's clock may run ahead of UTC)
+    since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time())
+    sessions = current_frame(
+        db,
+        InjectionSessionRow,
+        scope,
+        ("patient_id", "date", "product", "decision.decision", "override"),
+        where=(InjectionSessionRow.recorded_at >= since,),
+    )
+    sessions = sessions[sessions["date"] == today.isoformat()]
+    read["injection_session"] = len(sessions)
+    reports = current_frame(
+        db,
+        OutcomeRow,
+        scope,
+        ("patient_id", "instrument", "date"),
+        columns=("recorded_at",),
+        where=(OutcomeRow.recorded_at >= since, func.substr(OutcomeRow.recorded_by, 1, 13) == PATIENT_LINK),
+    )
+    read["outcome"] = len(reports)
+    audit_reads(
+        db, actor=actor, clinic_id=scope, purpose="home: today's sessions and self-reports", read=read
+    )
+    wanted = sorted(set(sessions["patient_id"]) | set(reports["patient_id"]))
+    patients = records.get_many(db, row_cls=PatientRow, record_ids=wanted, actor=actor, purpose="home")
+    for sid, pid, product, decision, override in zip(
+        sessions["id"],
+        sessions["patient_id"],
+        sessions["product"],
+        sessions["decision.decision"],
+        sessions["override"],
+        strict=True,
+    ):
+        if pid in patients:
+            p = patients[pid].data
+            day.sessions.append(
+                TodaySession(pid, p["name"], p["record_number"], sid, product, decision, override is not None)
+            )
+    blocks_first = role == "physician"
+    day.sessions.sort(key=lambda s: (DECISION_ORDER[s.decision] if blocks_first else 0, s.name))
+    for pid, instrument, date, received in zip(
+        reports["patient_id"], reports["instrument"], reports["date"], reports["recorded_at"], strict=True
+    ):
+        if pid in patients:
+            p = patients[pid].data
+            name = load_definition(instrument).name
+            day.self_reports.append(
+                SelfReport(pid, p["name"], p["record_number"], name, dt.date.fromisoformat(date), received)
+            )
+    day.self_reports.sort(key=lambda r: r.received_at, reverse=True)
+    return day

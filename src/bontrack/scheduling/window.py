@@ -1,0 +1,64 @@
+"""The worklist's one window: how far back overdue items are listed and how far ahead due ones are.
+
+The web pages (home and worklist), ``bontrack due`` and ``make run``'s summary all take it from
+here, so they list the same items on the same day (the day defaults to today).
+
+Why these defaults (a way of working, not a clinical number; a clinic may set its own with
+BONTRACK_WORKLIST_LOOK_BACK_DAYS and BONTRACK_WORKLIST_LOOK_AHEAD_DAYS):
+
+* look back 28 days: an outcome visit missed by more than four weeks can no longer be measured
+  near its planned week (the 2-week visit becomes a 6-week one), and a patient who dropped out
+  long ago is not work for today. Older open items are counted on every page, not listed; they
+  stay open (and a click shows them) until someone marks them done or cancelled.
+* look ahead 7 days: what the clinic books and calls about this week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bontrack.errors import InputError
+
+ENV_PREFIX = "BONTRACK_WORKLIST_"
+MAX_LOOK_BACK = 3650
+MAX_LOOK_AHEAD = 365
+
+
+class Window(BaseSettings):
+    """Look-back and look-ahead in days around the day the worklist is made for."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    look_back_days: int = Field(28, ge=0, le=MAX_LOOK_BACK)
+    look_ahead_days: int = Field(7, ge=0, le=MAX_LOOK_AHEAD)
+
+    def since(self, today: dt.date) -> dt.date:
+        """The oldest due date listed; items due before it are counted, not listed."""
+        return today - dt.timedelta(days=self.look_back_days)
+
+    def until(self, today: dt.date) -> dt.date:
+        return today + dt.timedelta(days=self.look_ahead_days)
+
+    def words(self) -> str:
+        return f"from {self.look_back_days} days back to {self.look_ahead_days} days ahead"
+
+
+def load_window(*, look_back_days: int | None = None, look_ahead_days: int | None = None) -> Window:
+    """The window from the environment (else the defaults), with any value given instead; a bad
+    value is an InputError naming the setting."""
+    given = {"look_back_days": look_back_days, "look_ahead_days": look_ahead_days}
+    try:
+        from_env = Window()  # the environment, else the defaults
+        return Window.model_validate(
+            from_env.model_dump() | {k: v for k, v in given.items() if v is not None}
+        )
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        name = str(err["loc"][0]) if err["loc"] else "look_back_days"
+        limit = MAX_LOOK_BACK if name == "look_back_days" else MAX_LOOK_AHEAD
+        raise InputError.one(
+            f"{ENV_PREFIX}{name.upper()}", f"must be a whole number of days from 0 to {limit}"
+        ) from None

@@ -1,0 +1,112 @@
+"""The chart's banner: what a clinician needs before deciding "can I inject today?".
+
+Made from the records the chart has read already (no query of its own, no audit entry of its
+own: the chart's reads are audited), judged by the decision engine's own rules and the
+knowledge base's numbers:
+
+- medicines flagged as the engine reads them (``clinical.screening.medication_flags``);
+- the next eligible date per product by the same-product interval (``clinical.retreatment``);
+- each cycle's response by the pathway's one rule (``injections.service.cycle_responses``) and
+  the stop-and-review flag by the engine's (``clinical.retreatment.calls_for_review``);
+- the screening's age by the engine's 30-day rule (``clinical.screening.screening_stale``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from bontrack.clinical.retreatment import calls_for_review, next_eligible
+from bontrack.clinical.screening import MedicationFlag, medication_flags, screening_stale
+from bontrack.injections.schemas import AdverseEventRead, SessionRead
+from bontrack.injections.service import cycle_responses
+from bontrack.knowledge import KnowledgeBase
+from bontrack.outcomes.schemas import OutcomeRead
+from bontrack.patients.listing import age_on
+from bontrack.patients.schemas import PatientRead
+from bontrack.screening.schemas import ScreeningRead
+
+# an adverse event whose recorded outcome begins with this word is closed; any other is open
+RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Eligible:
+    """The earliest date of a product's next session, and whether that is today or earlier."""
+
+    product: str
+    day: dt.date
+    now: bool
+
+
+@dataclass(frozen=True)
+class Banner:
+    age: int
+    allergies: list[tuple[str, str | None]] = field(default_factory=list)  # (as entered, known label)
+    medications: list[MedicationFlag] = field(default_factory=list)
+    screened_on: dt.date | None = None
+    screening_days: int | None = None
+    screening_stale: bool = False
+    last_session: SessionRead | None = None
+    last_product: str = ""
+    eligible: list[Eligible] = field(default_factory=list)
+    last_response: bool | None = None
+    last_judged: tuple[dt.date, bool] | None = None  # the latest judged cycle, when the last is not
+    review: bool = False
+    review_cycles: int = 0
+    open_events: list[AdverseEventRead] = field(default_factory=list)
+    responses: dict[str, bool | None] = field(default_factory=dict)  # by session id
+
+
+def product_name(product_id: str, kb: KnowledgeBase) -> str:
+    """'onabotulinumtoxinA (Botox)': the id and its first brand."""
+    product = kb.files.products.get(product_id)
+    return f"{product_id} ({product.brands[0].capitalize()})" if product and product.brands else product_id
+
+
+def chart_banner(
+    *,
+    db: Session,
+    actor: str,
+    patient: PatientRead,
+    sessions: list[SessionRead],
+    screenings: list[ScreeningRead],
+    outcomes: list[OutcomeRead],
+    adverse_events: list[AdverseEventRead],
+    today: dt.date,
+    kb: KnowledgeBase,
+) -> Banner:
+    """The banner's facts from the chart's records (sessions, screenings, outcomes oldest first)."""
+    screened = [s for s in screenings if s.data.date <= today]
+    screening = screened[-1] if screened else None
+    responded = cycle_responses(
+        db=db, actor=actor, patient_id=patient.id, sessions=sessions, outcomes=outcomes
+    )
+    in_order = [responded.get(s.id) for s in sessions]
+    judged = [(s.data.date, r) for s, r in zip(sessions, in_order, strict=True) if r is not None]
+    last = sessions[-1] if sessions else None
+    return Banner(
+        age=age_on(patient.data.birth_date, today),
+        allergies=[
+            (name, match.item.label if (match := kb.allergy(name)) else None)
+            for name in (screening.data.allergies if screening else [])
+        ],
+        medications=medication_flags(screening.data.medications, kb) if screening else [],
+        screened_on=screening.data.date if screening else None,
+        screening_days=(today - screening.data.date).days if screening else None,
+        screening_stale=screening is not None and screening_stale(screening.data.date, today, kb),
+        last_session=last,
+        last_product=product_name(last.data.product, kb) if last else "",
+        eligible=[
+            Eligible(product_name(pid, kb), day, day <= today)
+            for pid, day in next_eligible(((s.data.date, s.data.product) for s in sessions), kb).items()
+        ],
+        last_response=in_order[-1] if in_order else None,
+        last_judged=judged[-1] if judged and in_order[-1] is None else None,
+        review=calls_for_review(in_order, kb),
+        review_cycles=int(kb.files.pathway.stop_review_cycles_without_response.value),
+        open_events=[e for e in adverse_events if not e.data.outcome.strip().lower().startswith(RESOLVED)],
+        responses=responded,
+    )

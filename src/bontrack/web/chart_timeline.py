@@ -1,0 +1,221 @@
+"""The chart's timeline: every record as a line, grouped by cycle (an injection and what followed
+it), newest cycle first, with the therapy visits of each plan folded into one line per cycle.
+
+A record that names its session (a follow-up measurement, an adverse event) belongs to that
+session's cycle; any other belongs to the latest session on or before its date (before the first
+session: "Before the first injection"). Within a cycle, lines are in date order, a screening or
+examination of the injection day before the injection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bontrack.injections.schemas import SessionRead
+from bontrack.instruments.definitions import load_definition
+from bontrack.knowledge import load_knowledge
+
+# the timeline's filters: (category, label); a line of no chosen category is hidden
+FILTERS = (
+    ("injections", "Injections"),
+    ("outcomes", "Outcomes"),
+    ("therapy", "Therapy"),
+    ("adverse_events", "Adverse events"),
+    ("screening", "Screening and examinations"),
+    ("worklist", "Worklist actions"),
+    ("corrections", "Corrected or withdrawn"),
+)
+CATEGORIES = frozenset(c for c, _ in FILTERS)
+# the order of lines on one day: what was checked before the injection comes first
+_DAY_ORDER = {"Screening": 0, "Assessment": 1, "Injection": 2}
+# how a patient's own answers through a one-time link are recorded (auth.links: the link's actor)
+PATIENT_LINK_ACTOR = "patient-link:"
+
+
+def _ref(record_type: str, record: Any) -> dict[str, Any]:
+    """What the timeline's Correct, Withdraw and History links need to name the record."""
+    return {
+        "record_type": record_type,
+        "id": record.id,
+        "withdrawn": record.withdrawn,
+        "withdrawn_reason": record.reason if record.withdrawn else None,
+        "corrected": record.version > 1,
+    }
+
+
+def patient_reported(outcome: Any) -> bool:
+    """Filled in by the patient through a one-time link (marked when saved; older records: by
+    the link being the actor that recorded them)."""
+    return bool(getattr(outcome.data, "patient_reported", False)) or outcome.recorded_by.startswith(
+        PATIENT_LINK_ACTOR
+    )
+
+
+def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
+    """Every record as one line of the chart's timeline (not yet grouped)."""
+    rows: list[dict[str, Any]] = []
+    kb = load_knowledge()
+    for a in records["assessments"]:
+        tps = ", ".join(f"{kb.files.muscles[t.muscle].name} ({t.side})" for t in a.data.trigger_points)
+        text = f"Trigger points: {tps or 'none'}"
+        if a.data.pressure_pain_thresholds:
+            ppts = ", ".join(
+                f"{kb.files.muscles[p.muscle].name} ({p.side}) {p.value:g} {p.unit}"
+                for p in a.data.pressure_pain_thresholds
+            )
+            text += f". Pressure-pain thresholds: {ppts}"
+        rows.append(
+            {"date": a.data.date, "kind": "Assessment", "category": "screening", "text": text}
+            | _ref("assessment", a)
+        )
+    for s in records["screenings"]:
+        items = [*s.data.allergies, *s.data.conditions, *s.data.medications]
+        flags = [
+            n for n in ("pregnant", "breastfeeding", "infection_at_injection_site") if getattr(s.data, n)
+        ]
+        text = ", ".join([f.replace("_", " ") for f in flags] + items) or "nothing of note"
+        rows.append(
+            {"date": s.data.date, "kind": "Screening", "category": "screening", "text": text}
+            | _ref("screening", s)
+        )
+    for sess in records["sessions"]:
+        d = sess.data
+        rows.append(
+            {
+                "date": d.date,
+                "kind": "Injection",
+                "category": "injections",
+                "text": f"{d.product} {d.total_units:g} U at {len(d.sites)} sites ({d.guidance})",
+                "decision": d.decision.decision,
+                "override": d.override.reason if d.override else None,
+                "session_id": sess.id,
+                "of_session": sess.id,
+            }
+            | _ref("injection_session", sess)
+        )
+    for e in records["adverse_events"]:
+        text = f"{e.data.event} ({e.data.severity}{', serious' if e.data.serious else ''})"
+        if e.data.outcome:
+            text += f": {e.data.outcome}"
+        rows.append(
+            {
+                "date": e.data.onset_date,
+                "kind": "Adverse event",
+                "category": "adverse_events",
+                "text": text,
+                "of_session": e.data.session_id,
+            }
+            | _ref("adverse_event", e)
+        )
+    for p in records["plans"]:
+        text = (
+            f"{p.data.weeks} weeks, {p.data.visits_per_week} visits a week: {', '.join(p.data.goals) or '-'}"
+        )
+        rows.append(
+            {"date": p.data.start_date, "kind": "Therapy plan", "category": "therapy", "text": text}
+            | _ref("therapy_plan", p)
+        )
+    for v in records["visits"]:
+        text = ("attended" if v.data.attended else "missed") + (f": {v.data.notes}" if v.data.notes else "")
+        rows.append(
+            {
+                "date": v.data.date,
+                "kind": "Therapy visit",
+                "category": "therapy",
+                "text": text,
+                "plan_id": v.data.plan_id,
+                "attended": v.data.attended,
+            }
+            | _ref("therapy_visit", v)
+        )
+    for o in records["outcomes"]:
+        definition = load_definition(o.data.instrument)
+        value = o.data.scoring.scores.get(definition.primary_score)
+        score = definition.scores[definition.primary_score]
+        shown = f"{round(value, 1):g} {score.unit}" if value is not None else "not scored"
+        when = f" ({o.data.weeks_after_session} weeks after injection)" if o.data.weeks_after_session else ""
+        label = score.label.removeprefix(definition.short_name).strip() or score.label
+        rows.append(
+            {
+                "date": o.data.date,
+                "kind": definition.short_name,
+                "category": "outcomes",
+                "text": f"{label} {shown}{when}",
+                "of_session": o.data.session_id,
+                "patient_reported": patient_reported(o),
+            }
+            | _ref("outcome", o)
+        )
+    return rows
+
+
+def _fold_therapy(rows: list[dict[str, Any]], plans: dict[str, str]) -> list[dict[str, Any]]:
+    """The therapy visits of one plan within a cycle as one line (at its first visit), the visits
+    inside it; a single visit stays a line of its own."""
+    by_plan: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["kind"] == "Therapy visit" and not row["withdrawn"]:
+            by_plan.setdefault(row["plan_id"], []).append(row)
+    out = []
+    for row in rows:
+        visits = by_plan.get(row.get("plan_id", ""), []) if row["kind"] == "Therapy visit" else []
+        if len(visits) < 2 or row["withdrawn"]:
+            out.append(row)
+        elif row is visits[0]:
+            attended = sum(1 for v in visits if v["attended"])
+            missed = len(visits) - attended
+            text = (
+                f"{len(visits)} visits from {visits[0]['date']} to {visits[-1]['date']}: {attended} attended"
+            )
+            out.append(
+                {
+                    "date": row["date"],
+                    "kind": "Therapy visits",
+                    "category": "therapy",
+                    "text": text + (f", {missed} missed" if missed else ""),
+                    "plan": plans.get(row["plan_id"], ""),
+                    "folded": visits,
+                    "corrected": any(v["corrected"] for v in visits),
+                    "withdrawn": False,
+                }
+            )
+    return out
+
+
+def _shown(row: dict[str, Any], show: frozenset[str]) -> bool:
+    if not show:
+        return True
+    corrected = row.get("corrected") or row.get("withdrawn")
+    return row["category"] in show or ("corrections" in show and bool(corrected))
+
+
+def cycles(
+    rows: list[dict[str, Any]],
+    sessions: list[SessionRead],
+    plans: dict[str, str],
+    show: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """The lines grouped by cycle, newest cycle first: ``{"number", "session", "rows"}`` (number 0
+    and no session: before the first injection); only lines of the ``show`` categories (all when
+    empty), and cycles left with none are dropped."""
+    order = {s.id: n for n, s in enumerate(sessions, start=1)}
+    starts = [(s.data.date, n) for n, s in enumerate(sessions, start=1)]
+
+    def cycle_of(row: dict[str, Any]) -> int:
+        if row.get("of_session") in order:
+            return order[row["of_session"]]
+        day: dt.date = row["date"]
+        return max((n for start, n in starts if start <= day), default=0)
+
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(cycle_of(row), []).append(row)
+    out = []
+    for number in sorted(groups, reverse=True):
+        lines = sorted(groups[number], key=lambda r: (r["date"], _DAY_ORDER.get(r["kind"], 3)))
+        lines = [r for r in _fold_therapy(lines, plans) if _shown(r, show)]
+        if lines:
+            session = sessions[number - 1] if number else None
+            out.append({"number": number, "session": session, "rows": lines})
+    return out

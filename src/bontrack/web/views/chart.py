@@ -1,0 +1,158 @@
+"""The patient chart: the banner ("can I inject today?"), scores over time with each injection
+on the axis, the body map of one session, and the timeline grouped by cycle with filters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from bontrack.assessments.schemas import AssessmentRead
+from bontrack.injections.schemas import AdverseEventRead, SessionRead
+from bontrack.instruments.definitions import load_definition
+from bontrack.knowledge import load_knowledge
+from bontrack.outcomes.schemas import OutcomeRead
+from bontrack.patients.service import episodes_of_patient
+from bontrack.scheduling.actions import action_words, actions_of_patient
+from bontrack.screening.schemas import ScreeningRead
+from bontrack.therapy.schemas import TherapyPlanRead
+from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
+from bontrack.web.chart_banner import chart_banner, product_name
+from bontrack.web.chart_timeline import CATEGORIES, FILTERS, cycles, timeline_rows
+from bontrack.web.deps import READ_CLINICAL, NowDep, PageUser, SessionDep
+from bontrack.web.trend import Marker, Series, trend_svg
+from bontrack.web.views.common import allow, page, patient_for
+from bontrack.web.views.corrections import actions_for, timeline_lists, withdrawn_lists
+
+router = APIRouter(include_in_schema=False)
+# the scores plotted on the chart: (instrument, colour); ranges and names from the definitions
+TREND_SCORES = (("nprs", "#c0392b"), ("ndi", "#1f5fa8"))
+
+
+def _marks(
+    session: SessionRead | None, assessment: AssessmentRead | None
+) -> dict[tuple[str, str], MuscleMark]:
+    units: dict[tuple[str, str], float] = {}
+    for site in session.data.sites if session else []:
+        units[(site.muscle, site.side)] = units.get((site.muscle, site.side), 0.0) + site.units
+    points = {(tp.muscle, tp.side) for tp in (assessment.data.trigger_points if assessment else [])}
+    return {key: MuscleMark(units.get(key, 0.0), key in points) for key in set(units) | points}
+
+
+def _trend(outcomes: list[OutcomeRead], sessions: list[SessionRead]) -> Any:
+    series = []
+    for instrument, colour in TREND_SCORES:
+        definition = load_definition(instrument)
+        score = definition.scores[definition.primary_score]
+        points = [
+            (o.data.date, value)
+            for o in outcomes
+            if o.data.instrument == instrument
+            and (value := o.data.scoring.scores.get(definition.primary_score)) is not None
+        ]
+        name = (
+            score.label if definition.short_name in score.label else f"{definition.short_name} {score.label}"
+        )
+        label = f"{name} ({score.low:g}-{score.high:g} {score.unit}, {score.better} is better)"
+        series.append(Series(label, score.low, score.high, colour, points))
+    markers = [
+        Marker(s.data.date, f"{s.data.date}: {s.data.product} {s.data.total_units:g} U") for s in sessions
+    ]
+    return trend_svg(series, markers, title="Pain and neck disability over time, injections marked")
+
+
+def worklist_rows(db: Session, actor: str, patient_id: str) -> list[dict[str, Any]]:
+    """What was done about the patient's worklist items, as timeline lines."""
+    done = actions_of_patient(db=db, actor=actor, patient_id=patient_id)
+    return [
+        {"date": a.data.on, "kind": "Worklist", "category": "worklist", "text": action_words(a.data)}
+        for a in done
+    ]
+
+
+def _with_withdrawn(current: dict[str, list[Any]], withdrawn: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {name: rows + withdrawn.get(name, []) for name, rows in current.items()}
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_chart(
+    request: Request,
+    patient_id: str,
+    db: SessionDep,
+    principal: PageUser,
+    at: NowDep,
+    session: Annotated[str | None, Query(max_length=36)] = None,
+    saved: Annotated[str | None, Query(max_length=40)] = None,
+    withdrawn: Annotated[bool, Query(description="also show withdrawn records, struck through")] = False,
+    show: Annotated[list[str] | None, Query(max_length=len(FILTERS))] = None,
+) -> Response:
+    """Banner, scores over time, the body map of one session, and the timeline by cycle."""
+    allow(request, principal, READ_CLINICAL)
+    patient = patient_for(db, principal, patient_id)
+    actor = principal.actor
+    records = timeline_lists(db, principal, patient_id)  # one list per kind on the timeline
+    sessions: list[SessionRead] = records["sessions"]
+    assessments: list[AssessmentRead] = records["assessments"]
+    outcomes: list[OutcomeRead] = records["outcomes"]
+    screenings: list[ScreeningRead] = records["screenings"]
+    adverse_events: list[AdverseEventRead] = records["adverse_events"]
+    plans: list[TherapyPlanRead] = records["plans"]
+    chosen = next((s for s in sessions if s.id == session), sessions[-1] if sessions else None)
+    examined = [a for a in assessments if chosen is None or a.data.date <= chosen.data.date]
+    assessment = examined[-1] if examined else None
+    kb = load_knowledge()
+    names = {m: kb.files.muscles[m].name for m in kb.files.muscles if m in drawn_muscles()}
+    marks = _marks(chosen, assessment)
+    legend = [
+        {
+            "muscle": m,
+            "name": muscle.name,
+            "sides": {side: marks.get((m, side), MuscleMark()) for side in kb.files.sides},
+        }
+        for m, muscle in kb.files.muscles.items()
+        if any(marks.get((m, side)) for side in kb.files.sides)
+    ]
+    hidden = withdrawn_lists(db, principal, patient_id) if withdrawn else {}
+    banner = chart_banner(
+        db=db,
+        actor=actor,
+        patient=patient,
+        sessions=sessions,
+        screenings=screenings,
+        outcomes=outcomes,
+        adverse_events=adverse_events,
+        today=at.date(),
+        kb=kb,
+    )
+    chosen_filters = frozenset(show or ()) & CATEGORIES
+    plan_names = {p.id: f"plan from {p.data.start_date}" for p in plans}
+    return page(
+        request,
+        principal,
+        "chart.html",
+        patient=patient,
+        banner=banner,
+        product_name=lambda pid: product_name(pid, kb),
+        episodes=episodes_of_patient(db=db, actor=actor, patient_id=patient_id),
+        sessions=sessions,
+        chosen=chosen,
+        assessment=assessment,
+        maps=body_map(names, marks),
+        undrawn=[m.name for k, m in kb.files.muscles.items() if k not in names],
+        legend=legend,
+        sides=kb.files.sides,
+        trend=_trend(outcomes, sessions),
+        saved=saved,
+        cycles=cycles(
+            timeline_rows(**_with_withdrawn(records, hidden)) + worklist_rows(db, actor, patient_id),
+            sessions,
+            plan_names,
+            chosen_filters,
+        ),
+        filters=FILTERS,
+        chosen_filters=chosen_filters,
+        show_withdrawn=withdrawn,
+        actions=actions_for(principal),
+    )
