@@ -17,7 +17,7 @@ from bontrack.auth.service import create_user
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.patients import service as patients
 from bontrack.patients.models import EpisodeRow, PatientRow
-from bontrack.patients.schemas import ClinicCreate
+from bontrack.patients.schemas import ClinicCreate, PatientCreate
 from bontrack.screening.models import ScreeningRow
 from bontrack.storage.engine import transaction
 from factories import DAY, session_input
@@ -73,7 +73,9 @@ def test_bundle__creates_the_patient_with_screening_and_the_engine_sees_the_anti
     assert statuses[6] == "201 Created"  # apixaban: into a new screening
 
     patient = imported_patient(site, "staff")
-    assert patient["data"] == {
+    assert patient["data"] | {"phone": "", "email": ""} == {
+        "phone": "",
+        "email": "",
         "record_number": RECORD_NUMBER,
         "name": "Rosalind Adaeze Okafor (synthetic)",
         "birth_date": "1971-08-14",
@@ -141,6 +143,25 @@ def test_bundle__a_changed_bundle_corrects_and_keeps_the_earlier_versions(site: 
     assert [c["code"] for c in episode["data"]["diagnosis_codes"]] == ["M54.2", "M79.12", "M25.512"]
     [screening] = chart["screenings"]  # the same day's screening, corrected: one current screening
     assert screening["version"] == 2 and "Eliquis 5 mg" in screening["data"]["medications"]
+
+
+def test_bundle__a_correction_keeps_the_phone_and_email_the_clinic_recorded(site: Site) -> None:
+    assert post(site, bundle()).status_code == 200
+    patient = imported_patient(site)
+    with transaction(site.engine) as db:
+        data = PatientCreate.model_validate(patient["data"] | {"phone": "555 0100", "email": "r@example.org"})
+        patients.update_patient(
+            db=db, actor="test:setup", patient_id=patient["id"], data=data, reason="Reached by phone"
+        )
+    again = post(site, bundle())  # the EHR sends no phone or email: nothing to correct
+    assert again.json()["entry"][0]["response"]["status"] == "200 OK"
+    assert imported_patient(site)["version"] == 2
+    changed = bundle()
+    changed["entry"][0]["resource"]["name"][0]["family"] = "Okafor-Reyes (synthetic)"
+    assert post(site, changed).status_code == 200
+    now = imported_patient(site)
+    assert now["version"] == 3 and now["data"]["name"] == "Rosalind Adaeze Okafor-Reyes (synthetic)"
+    assert (now["data"]["phone"], now["data"]["email"]) == ("555 0100", "r@example.org")
 
 
 def test_bundle__carries_over_what_the_clinic_recorded_and_not_its_answers(site: Site) -> None:

@@ -116,12 +116,13 @@ def _patient(db: Session, actor: str, clinic_id: str, wanted: PatientPlan) -> tu
                 db=db, actor=actor, clinic_id=clinic_id, data=wanted.data
             ), "created"
         current = records.to_read(rows[0], PatientCreate)
-        if current.data == wanted.data:
+        # what the EHR sent replaces what the clinic holds; the rest (phone, email) is kept
+        sent = wanted.data.model_dump(include=wanted.data.model_fields_set)
+        data = PatientCreate.model_validate(current.data.model_dump() | sent)
+        if current.data == data:
             return current, "unchanged"
         reason = f"{REASON}: the EHR's name, birth date or sex"
-        updated = patients.update_patient(
-            db=db, actor=actor, patient_id=current.id, data=wanted.data, reason=reason
-        )
+        updated = patients.update_patient(db=db, actor=actor, patient_id=current.id, data=data, reason=reason)
         return updated, "corrected"
 
 
