@@ -18,6 +18,7 @@ from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
 from bontrack.record_kind import AnyKind
 from bontrack.scheduling.kind import WORKLIST_ACTION
 from bontrack.screening.kind import SCREENING
+from bontrack.stock.kind import STOCK_RECEIPT, VIAL_DISCARD, VIAL_OPENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 
 KINDS: tuple[AnyKind, ...] = (
@@ -33,6 +34,9 @@ KINDS: tuple[AnyKind, ...] = (
     THERAPY_VISIT,
     OUTCOME,
     WORKLIST_ACTION,  # what was done about a worklist item: after every record an item can follow
+    STOCK_RECEIPT,  # the toxin stock: vials received, opened for a session, discarded
+    VIAL_OPENING,
+    VIAL_DISCARD,
 )
 BY_NAME = {k.name: k for k in KINDS}
 TABLES = (AuditEntry, *(k.row for k in KINDS), *AUTH_TABLES)

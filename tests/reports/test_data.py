@@ -68,6 +68,6 @@ def test_cohort_frames__current_records_scores_and_one_audit_entry_per_type(engi
     assert list(frames.sessions["session_id"]) == [s1.id]  # the withdrawn session is left out
     assert len(frames.patients) == 1 and len(frames.adverse_events) == 1
     assert set(frames.measurements["value"]) == {8.0, 4.0}
-    assert after - before == 4  # patients, sessions, outcomes, adverse events
+    assert after - before == 6  # patients, sessions, outcomes, adverse events, stock receipts, discards
     rows = cycle_outcomes(frames.sessions, frames.measurements, NPRS)
     assert rows.loc[0, "improvement_percent"] == 50.0 and bool(rows.loc[0, "responder_substantial"])

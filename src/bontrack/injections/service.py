@@ -243,7 +243,11 @@ def create_session(
     stored = stored.model_copy(update={"override": data.override})
     row = _INJECTION_SESSION.create_row(db, actor, stored, patient.clinic_id)
     audit_override(db, actor=actor, row=row, data=data, decision=decision)
-    return records.to_read(row, SessionRecord)
+    saved = records.to_read(row, SessionRecord)
+    from bontrack.stock.service import open_for_session  # stock imports this module
+
+    open_for_session(db=db, actor=actor, session=saved)  # its vials leave the stock, if the lot is kept
+    return saved
 
 
 def _check_followups(*, db: Session, actor: str, session_id: str, data: SessionCreate) -> None:
@@ -304,6 +308,9 @@ def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -
     clinician corrects the link of each (to the right session) or withdraws it with its own
     reason, then withdraws the session. See bontrack.corrections.
     """
+    from bontrack.stock.service import withdraw_openings  # stock imports this module
+
+    withdraw_openings(db=db, actor=actor, session_id=session_id, reason=reason)  # vials back in stock
     return _INJECTION_SESSION.withdraw(db, actor, session_id, reason)
 
 

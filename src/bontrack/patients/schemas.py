@@ -33,7 +33,7 @@ class PatientCreate(Input):
     name: Text
     birth_date: BirthDate
     sex: Sex
-    # how the clinic reaches the patient about a due visit (the worklist shows them); optional
+    # how the clinic reaches the patient about a due visit or a recalled lot (optional)
     phone: Annotated[
         str, Field(max_length=40, pattern=r"^[0-9+()./ -]*$", description="digits, spaces, + ( ) - . /")
     ] = ""

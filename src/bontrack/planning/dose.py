@@ -35,6 +35,7 @@ from bontrack.knowledge.models import Product, Sourced, Vial
 from bontrack.planning.dose_request import Parsed
 from bontrack.planning.dose_request import parse_plan_dose_request as parse_plan_dose_request
 from bontrack.planning.knowledge import INTENSITIES, Intensity, PlanningKnowledge
+from bontrack.planning.vials import VialMix, choose_vial_mix
 
 _EPS = 1e-6
 
@@ -70,6 +71,11 @@ class VialChoice(BaseModel):
     vial_count: int
     opened_units: float
     discarded_units: float
+    mixed: VialMix | None = Field(
+        None,
+        description="the least-waste combination of sizes, when it discards fewer units or needs fewer "
+        "vials than one size (the check input and the session record hold one size)",
+    )
 
 
 class DilutionChoice(BaseModel):
@@ -322,6 +328,17 @@ def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
             "injection, so the decision does not judge the reconstitution window. Give plan.reconstituted_at "
             "(and plan.administered_at) for an exact check."
         )
+    single = (round(vial.units * count - total, 6), count)
+    mixed = choose_vial_mix(total, [v.units for v in allowed])
+    if mixed is not None and (len(mixed.vials) < 2 or (mixed.discarded_units, mixed.vial_count) >= single):
+        mixed = None
+    if mixed is not None:
+        assumptions.append(
+            "Mixed vial sizes would open "
+            + " + ".join(f"{v.count} x {fmt(v.vial_units)} U" for v in mixed.vials)
+            + f" and discard {fmt(mixed.discarded_units)} U (vials.mixed); the plan and its check input use "
+            f"{count} x {fmt(vial.units)} U, because a session records one vial size."
+        )
     if grad is None:
         assumptions.append(
             "No diluent volume gives whole syringe graduations for every site: measure each volume carefully."
@@ -351,6 +368,7 @@ def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
             vial_count=count,
             opened_units=vial.units * count,
             discarded_units=round(vial.units * count - total, 6),
+            mixed=mixed,
         ),
         dilution=DilutionChoice(
             diluent_ml=diluent,

@@ -58,10 +58,17 @@ class Graduations(Sourced):
     max_site_ml: float = Field(gt=0)
 
 
+class StockRules(Sourced):
+    """Stock: how many days before a lot's expiry the session form and `bontrack stock` warn."""
+
+    expiry_warning_days: int = Field(ge=0, le=365)
+
+
 class Planning(Strict):
     products: dict[str, ProductPlanning]
     first_treatment: FirstTreatment
     graduations: Graduations
+    stock: StockRules
 
 
 class DrugCode(Sourced):

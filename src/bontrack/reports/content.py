@@ -27,6 +27,7 @@ from bontrack.reports.sections.responders import Mean, Rate, lasting_relief, mea
 from bontrack.reports.sections.review import ReviewRow, review
 from bontrack.reports.sections.summary import summary
 from bontrack.reports.sections.trajectories import TrajectorySeries, trajectory
+from bontrack.reports.sections.waste import WasteRow, waste
 
 __all__ = ["MIN_JUDGED", "Report", "as_of", "build_report"]
 
@@ -52,6 +53,7 @@ class Report:
     stop_and_review: list[ReviewRow]
     caveats: list[str] = field(default_factory=list)
     definitions: dict[str, str] = field(default_factory=dict)
+    waste: list[WasteRow] = field(default_factory=list)  # per month and product (sections.waste)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = finite(asdict(self))
@@ -72,6 +74,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     main_week = sorted(visit_weeks)[len(visit_weeks) // 2]  # the knowledge base lists at least one
     last_week = max(visit_weeks)
     at_edge = dates_at_the_edge(frames)  # before as_of: a year-9999 date is after any report date
+    toxin_waste = waste(frames, today)  # before as_of, which keeps only the frames it knows
     frames = as_of(coded(frames), today)
     frames = replace(frames, sessions=number_cycles(frames.sessions))
     nprs = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, "nprs", "pain_intensity"))
@@ -166,4 +169,5 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         stop_and_review=review(frames, kb),
         caveats=caveats,
         definitions=definitions(kb),
+        waste=toxin_waste,
     )

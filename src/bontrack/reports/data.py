@@ -7,7 +7,7 @@ whole cohort; an entry per row would bury the audit log). Withdrawn records are 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from bontrack.queries import (
     number_series,
 )
 from bontrack.records import VersionedRow
+from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
 # The scores the report analyses, by name inside an outcome's ``scoring.scores``.
 REPORT_SCORES = (
@@ -41,6 +42,9 @@ REPORT_SCORES = (
 )
 
 
+STOCK_COLUMNS = ["date", "product", "kind", "units"]
+
+
 @dataclass(frozen=True)
 class CohortFrames:
     """Frames in the shapes the analytics expect (see analytics.cycles)."""
@@ -49,6 +53,8 @@ class CohortFrames:
     sessions: pd.DataFrame
     measurements: pd.DataFrame
     adverse_events: pd.DataFrame
+    # vials received and discarded unopened: date, product, kind (received|discarded), units
+    stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOCK_COLUMNS))
 
 
 SESSION_PATHS = (
@@ -59,6 +65,8 @@ SESSION_PATHS = (
     "physical_therapy",
     "decision.decision",
     "override",
+    "vial_units",
+    "vial_count",
 )
 
 
@@ -98,5 +106,31 @@ def cohort_frames(
     events = events[["session_id", "event", "severity", "serious", "reported_date"]]
     events["serious"] = flag_series(events["serious"])
     events["reported_date"] = dates_series(events["reported_date"])
+    stock = stock_frame(
+        current(StockReceiptRow, "received_on", "product", "vial_units", "vial_count"),
+        current(VialDiscardRow, "discarded_on", "product", "units"),
+    )
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
-    return CohortFrames(patients, sessions, measurements, events)
+    return CohortFrames(patients, sessions, measurements, events, stock)
+
+
+def stock_frame(received: pd.DataFrame, discarded: pd.DataFrame) -> pd.DataFrame:
+    """Deliveries and unopened discards as rows of (date, product, kind, units)."""
+    bought = pd.DataFrame(
+        {
+            "date": received["received_on"],
+            "product": received["product"],
+            "kind": "received",
+            "units": number_series(received["vial_units"]) * number_series(received["vial_count"]),
+        }
+    )
+    thrown = pd.DataFrame(
+        {
+            "date": discarded["discarded_on"],
+            "product": discarded["product"],
+            "kind": "discarded",
+            "units": number_series(discarded["units"]),
+        }
+    )
+    parts = [f for f in (bought, thrown) if len(f)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=STOCK_COLUMNS)

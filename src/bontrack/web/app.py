@@ -18,6 +18,7 @@ from bontrack.fhir.router import install as install_fhir
 from bontrack.storage.engine import transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
+from bontrack.web.api import stock as stock_api
 from bontrack.web.deps import PageUser
 from bontrack.web.settings import WebSettings
 from bontrack.web.views import ROUTERS
@@ -107,6 +108,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         followup.router,
         admin.router,
         users.router,
+        stock_api.router,
     ):
         app.include_router(router)
     app.include_router(corrections.router)

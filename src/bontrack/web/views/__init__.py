@@ -15,6 +15,7 @@ from bontrack.web.views import (
     patients,
     record_forms,
     self_report,
+    stock,
     users,
     worklist,
 )
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     worklist.router,
     corrections.router,
     users.router,
+    stock.router,
 ]

@@ -3,6 +3,7 @@ from session_form.js) and again when it is saved; a blocked plan is saved only w
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import suppress
 from typing import Any, get_args
 
@@ -66,6 +67,25 @@ def _choices(db: Session, principal: Principal, patient: PatientRead) -> dict[st
     }
 
 
+def _stock_choices(db: Session, principal: Principal, patient: PatientRead, day: str) -> dict[str, Any]:
+    """The lot picker's lots (vials left, not expired on the session day), the expiry warning
+    days and each product's usable hours after reconstitution (knowledge base)."""
+    from bontrack import clock
+    from bontrack.stock.service import expiry_warning_days, lots_for_session
+
+    try:
+        on = dt.date.fromisoformat(day)
+    except ValueError:
+        on = clock.today()
+    kb = load_knowledge()
+    return {
+        "stock_lots": lots_for_session(db=db, actor=principal.actor, clinic_id=patient.clinic_id, on=on),
+        "expiry_warning_days": expiry_warning_days(),
+        "usable_hours": {pid: p.usable_hours_after_preparation.value for pid, p in kb.files.products.items()},
+        "brands": {pid: p.brands[0].upper() for pid, p in kb.files.products.items()},
+    }
+
+
 def session_form(
     request: Request,
     db: Session,
@@ -84,6 +104,7 @@ def session_form(
     examined = assessments_of_patient(db=db, actor=principal.actor, patient_id=patient.id)
     points = examined[-1].data.trigger_points if examined else []
     marks = {(tp.muscle, tp.side): MuscleMark(0.0, True) for tp in points}
+    stock = _stock_choices(db, principal, patient, values.get("date", ""))
     return page(
         request,
         principal,
@@ -95,6 +116,7 @@ def session_form(
         decision=decision,
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
+        **stock,
         **_choices(db, principal, patient),
         **extra,
     )

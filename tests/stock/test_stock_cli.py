@@ -1,0 +1,68 @@
+"""`bontrack stock` and `bontrack recall` as a user runs them: a real process, exit codes, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bontrack.injections.service import create_session
+from bontrack.storage.engine import open_engine, transaction
+from factories import DAY, clinic_world, session_input
+
+
+def bontrack(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "160"}
+    return subprocess.run(
+        [sys.executable, "-m", "bontrack", "--db", f"sqlite:///{db}", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_receive_list_discard_and_recall(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    engine = open_engine(f"sqlite:///{db}")
+    with transaction(engine) as session:
+        world = clinic_world(session)
+        create_session(db=session, actor="test", data=session_input(world, lot="R-77"))
+    engine.dispose()
+    receive = bontrack(
+        db, "stock", "receive", "--product", "botox", "--lot", "AB12", "--expiry", "2026-03-20",
+        "--vial-units", "100", "--count", "3", "--supplier", "McKesson", "--clinic", world.clinic_id,
+        "--date", "2026-02-01",
+    )  # fmt: skip
+    assert receive.returncode == 0, receive.stderr
+    listed = bontrack(db, "stock", "--date", DAY.isoformat())
+    assert listed.returncode == 0, listed.stderr
+    assert "AB12" in listed.stdout and "BOTOX" in listed.stdout and "in 18 d" in listed.stdout
+    rows = json.loads(bontrack(db, "stock", "--format", "json", "--date", DAY.isoformat()).stdout)
+    assert [(r["lot"], r["remaining"], r["expiring_soon"]) for r in rows] == [("AB12", 3, True)]
+    too_many = bontrack(db, "stock", "discard", "--lot", "AB12", "--count", "4", "--reason", "broken")
+    assert too_many.returncode == 2
+    assert "vial_count" in too_many.stderr and "Traceback" not in too_many.stderr
+    assert (
+        bontrack(db, "stock", "discard", "--lot", "AB12", "--count", "1", "--reason", "dropped").returncode
+        == 0
+    )
+    rows = json.loads(bontrack(db, "stock", "--format", "json", "--date", DAY.isoformat()).stdout)
+    assert rows[0]["remaining"] == 2 and rows[0]["discarded"] == 1
+    recalled = json.loads(bontrack(db, "recall", "R-77", "--format", "json").stdout)
+    assert [s["patient_id"] for s in recalled["sessions"]] == [world.patient_id]
+    assert "P-001" in bontrack(db, "recall", "R-77").stdout
+
+
+def test_bad_input_exits_2_naming_the_field(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    bad_date = bontrack(
+        db, "stock", "receive", "--product", "botox", "--lot", "A", "--expiry", "2027-13-01",
+        "--vial-units", "100", "--count", "1", "--supplier", "x", "--clinic", "c",
+    )  # fmt: skip
+    assert bad_date.returncode == 2 and "expiry" in bad_date.stderr
+    assert "--format" in bontrack(db, "stock", "--format", "xml").stderr
+    unknown = bontrack(db, "stock", "discard", "--lot", "NOPE", "--count", "1", "--reason", "x")
+    assert unknown.returncode == 2 and "lot" in unknown.stderr

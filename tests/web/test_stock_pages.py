@@ -1,0 +1,155 @@
+"""Stock, recall and "Suggest a plan" through the real app (TestClient), no mocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bontrack.actor import Actor
+from bontrack.injections.service import create_session
+from bontrack.stock import service as stock
+from bontrack.stock.schemas import StockReceiptCreate
+from bontrack.storage.engine import transaction
+from factories import clinic_world, session_input
+from tests.web.conftest import START, Site, log_in
+
+DAY = START.date()
+
+
+def receive(site: Site, lot: str, *, expiry_days: int = 300, clinic_id: str | None = None) -> None:
+    with transaction(site.engine) as db:
+        stock.receive_vials(
+            db=db,
+            actor="test:setup",
+            clinic_id=clinic_id or site.world.clinic_id,
+            data=StockReceiptCreate(
+                product="botox",
+                lot=lot,
+                expiry=DAY + dt.timedelta(days=expiry_days),
+                vial_units=100,
+                vial_count=3,
+                supplier="McKesson",
+                received_on=DAY - dt.timedelta(days=5),
+            ),
+        )
+
+
+def plan_request(site: Site, **extra: Any) -> dict[str, Any]:
+    w = site.world
+    return {
+        "patient_id": w.patient_id,
+        "episode_id": w.episode_id,
+        "date": DAY.isoformat(),
+        "injector_id": w.clinician_id,
+        "product": "onabotulinumtoxinA",
+        "reconstituted_at": f"{DAY}T08:30",
+    } | extra
+
+
+def test_session_form__lot_picker_lists_stock_and_flags_nothing_itself(site: Site) -> None:
+    receive(site, "SOON-1", expiry_days=20)
+    receive(site, "LATER-2")
+    receive(site, "GONE-3", expiry_days=-1)
+    assert log_in(site, "physician") == 303
+    page = site.client.get(f"/patients/{site.world.patient_id}/sessions/new")
+    assert page.status_code == 200
+    assert 'id="lot-picker"' in page.text and 'data-warn-days="30"' in page.text
+    assert page.text.index("SOON-1") < page.text.index("LATER-2")  # soonest expiry first
+    assert "GONE-3" not in page.text  # expired lots are not offered
+    assert "stock_form.js" in page.text and 'id="suggest-plan"' in page.text
+
+
+def test_plan_dose_api__fills_sites_for_the_chosen_trigger_points(site: Site) -> None:
+    targets = [{"muscle": "upper_trapezius", "side": "left"}, {"muscle": "levator_scapulae", "side": "left"}]
+    response = site.client.post(
+        "/api/sessions/plan-dose", json=plan_request(site, targets=targets), headers=site.bearer("physician")
+    )
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert {(s["muscle"], s["side"]) for s in plan["sites"]} == {(t["muscle"], t["side"]) for t in targets}
+    assert plan["decision"]["decision"] in ("allow", "warn")
+    assert plan["vials"]["vial_count"] >= 1 and plan["dilution"]["diluent_ml"] > 0
+
+
+def test_plan_dose_api__without_targets_uses_the_latest_examination(site: Site) -> None:
+    response = site.client.post(
+        "/api/sessions/plan-dose", json=plan_request(site), headers=site.bearer("physician")
+    )
+    assert response.status_code == 200, response.text
+    assert {(s["muscle"], s["side"]) for s in response.json()["sites"]} == {
+        ("upper_trapezius", "left"),
+        ("upper_trapezius", "right"),
+    }
+
+
+def test_plan_dose_api__bad_input_names_the_field_and_only_a_physician_plans(site: Site) -> None:
+    bad = site.client.post(
+        "/api/sessions/plan-dose",
+        json=plan_request(site, targets=[{"muscle": "biceps", "side": "left"}]),
+        headers=site.bearer("physician"),
+    )
+    assert bad.status_code in (400, 422)
+    assert any(e["field"].startswith("targets[0]") for e in bad.json()["errors"])
+    product = site.client.post(
+        "/api/sessions/plan-dose",
+        json=plan_request(site, product="nothing"),
+        headers=site.bearer("physician"),
+    )
+    assert [e["field"] for e in product.json()["errors"]] == ["product"]
+    assert (
+        site.client.post(
+            "/api/sessions/plan-dose", json=plan_request(site), headers=site.bearer("staff")
+        ).status_code
+        == 403
+    )
+
+
+def test_plan_dose_api__too_soon_says_why(site: Site) -> None:
+    with transaction(site.engine) as db:
+        create_session(
+            db=db, actor="test:setup", data=session_input(site.world, day=DAY - dt.timedelta(days=30))
+        )
+    response = site.client.post(
+        "/api/sessions/plan-dose", json=plan_request(site), headers=site.bearer("physician")
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["field"] == "targets" and error["message"].startswith("No plan fits")
+
+
+def test_recall__admin_sees_every_clinic_physician_only_their_own(site: Site) -> None:
+    with transaction(site.engine) as db:
+        other = clinic_world(db, record_number="B-9")
+        for world in (site.world, other):
+            create_session(db=db, actor="test:setup", data=session_input(world, lot="RC-1"))
+    admin = site.client.get("/api/recall/RC-1", headers=site.bearer("admin")).json()
+    mine = site.client.get("/api/recall/RC-1", headers=site.bearer("physician")).json()
+    assert {s["patient_id"] for s in admin["sessions"]} == {site.world.patient_id, other.patient_id}
+    assert [s["patient_id"] for s in mine["sessions"]] == [site.world.patient_id]
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/stock/recall", params={"lot": "RC-1"})
+    assert page.status_code == 200
+    assert "P-001" in page.text and "B-9" not in page.text and "not recorded" in page.text
+
+
+def test_stock_page__lists_lots_and_flags_the_one_expiring_soon(site: Site) -> None:
+    receive(site, "SOON-1", expiry_days=20)
+    with transaction(site.engine) as db:
+        other = clinic_world(db, record_number="B-9")
+    receive(site, "THEIRS", clinic_id=other.clinic_id)
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/stock")
+    assert page.status_code == 200
+    assert "SOON-1" in page.text and "in 20 days" in page.text
+    assert "THEIRS" not in page.text  # another clinic's stock
+    api = site.client.get("/api/stock", headers=site.bearer("admin")).json()
+    assert {x["lot"] for x in api} == {"SOON-1", "THEIRS"}
+
+
+def test_stock_pages__scoped_actor_is_the_users_clinic(site: Site) -> None:
+    receive(site, "A-1")
+    with transaction(site.engine) as db:
+        lines = stock.stock_on_hand(
+            db=db, actor=Actor("x", clinic_id=site.world.clinic_id, role="physician"), on=DAY
+        )
+    assert [x.lot for x in lines] == ["A-1"]
