@@ -17,7 +17,7 @@ from bontrack.auth.service import create_user
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.patients import service as patients
 from bontrack.patients.models import EpisodeRow, PatientRow
-from bontrack.patients.schemas import ClinicCreate
+from bontrack.patients.schemas import ClinicCreate, PatientCreate
 from bontrack.screening.models import ScreeningRow
 from bontrack.storage.engine import transaction
 from factories import DAY, session_input
@@ -73,7 +73,9 @@ def test_bundle__creates_the_patient_with_screening_and_the_engine_sees_the_anti
     assert statuses[6] == "201 Created"  # apixaban: into a new screening
 
     patient = imported_patient(site, "staff")
-    assert patient["data"] == {
+    assert patient["data"] | {"phone": "", "email": ""} == {
+        "phone": "",
+        "email": "",
         "record_number": RECORD_NUMBER,
         "name": "Rosalind Adaeze Okafor (synthetic)",
         "birth_date": "1971-08-14",
@@ -141,6 +143,25 @@ def test_bundle__a_changed_bundle_corrects_and_keeps_the_earlier_versions(site: 
     assert [c["code"] for c in episode["data"]["diagnosis_codes"]] == ["M54.2", "M79.12", "M25.512"]
     [screening] = chart["screenings"]  # the same day's screening, corrected: one current screening
     assert screening["version"] == 2 and "Eliquis 5 mg" in screening["data"]["medications"]
+
+
+def test_bundle__a_correction_keeps_the_phone_and_email_the_clinic_recorded(site: Site) -> None:
+    assert post(site, bundle()).status_code == 200
+    patient = imported_patient(site)
+    with transaction(site.engine) as db:
+        data = PatientCreate.model_validate(patient["data"] | {"phone": "555 0100", "email": "r@example.org"})
+        patients.update_patient(
+            db=db, actor="test:setup", patient_id=patient["id"], data=data, reason="Reached by phone"
+        )
+    again = post(site, bundle())  # the EHR sends no phone or email: nothing to correct
+    assert again.json()["entry"][0]["response"]["status"] == "200 OK"
+    assert imported_patient(site)["version"] == 2
+    changed = bundle()
+    changed["entry"][0]["resource"]["name"][0]["family"] = "Okafor-Reyes (synthetic)"
+    assert post(site, changed).status_code == 200
+    now = imported_patient(site)
+    assert now["version"] == 3 and now["data"]["name"] == "Rosalind Adaeze Okafor-Reyes (synthetic)"
+    assert (now["data"]["phone"], now["data"]["email"]) == ("555 0100", "r@example.org")
 
 
 def test_bundle__carries_over_what_the_clinic_recorded_and_not_its_answers(site: Site) -> None:
@@ -275,19 +296,78 @@ def test_bad_body__not_json_or_not_a_resource(site: Site) -> None:
     assert observation.status_code == 400 and _outcome(observation) == ["resourceType"]
 
 
-@pytest.mark.parametrize(("role", "status"), [("researcher", 403), ("admin", 403), ("staff", 200)])
-def test_roles__who_may_register_patients_may_import(site: Site, role: str, status: int) -> None:
+def _denied(site: Site, role: str) -> list[dict[str, Any]]:
+    audit = site.client.get("/api/audit?limit=50", headers=site.bearer("admin")).json()["items"]
+    return [e for e in audit if e["outcome"] == "denied" and e["actor"] == f"user:{role}@clinic.example.org"]
+
+
+@pytest.mark.parametrize("role", ["researcher", "admin"])
+def test_roles__who_may_not_register_patients_may_not_import(site: Site, role: str) -> None:
     before = versions(site.engine)
     response = post(site, bundle(), role=role)
-    assert response.status_code == status, response.text
-    if status == 403:
-        body = response.json()
-        assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "forbidden"
-        assert versions(site.engine) == before
-        audit = site.client.get("/api/audit?limit=50", headers=site.bearer("admin")).json()["items"]
-        assert any(
-            e["outcome"] == "denied" and e["actor"] == f"user:{role}@clinic.example.org" for e in audit
-        )
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "forbidden"
+    assert versions(site.engine) == before
+    assert _denied(site, role)
+
+
+# the entries of the fixture that write the pain episode (its two ICD-10-CM Conditions) and the
+# screening (apixaban, lisinopril, cow's milk protein); the others are patient, or not recorded
+EPISODE_ENTRIES = ["Bundle.entry[2]", "Bundle.entry[3]"]
+SCREENING_ENTRIES = ["Bundle.entry[6]", "Bundle.entry[8]", "Bundle.entry[9]"]
+
+
+@pytest.mark.parametrize(
+    ("role", "refused"),
+    [("physician", []), ("physical_therapist", SCREENING_ENTRIES), ("staff", EPISODE_ENTRIES)],
+)
+def test_roles__a_bundle_with_a_record_the_role_may_not_write_is_refused_naming_its_entries(
+    site: Site, role: str, refused: list[str]
+) -> None:
+    """As on /api: physical therapists open pain episodes but record no screening, staff record
+    screenings but open no episode; the whole Bundle is refused, nothing written, the denial audited."""
+    before = versions(site.engine)
+    response = post(site, bundle(), role=role)
+    if not refused:
+        assert response.status_code == 200, response.text
+        return
+    assert response.status_code == 403, response.text
+    outcome = OperationOutcome.model_validate(response.json())
+    assert _outcome(response) == refused
+    assert {i.code for i in outcome.issue} == {"forbidden"}
+    said = outcome.issue[0].diagnostics or ""
+    assert role.replace("_", " ") in said and "Nothing was imported" in said
+    assert versions(site.engine) == before
+    assert any("FHIR import refused" in (e["detail"] or "") for e in _denied(site, role))
+
+
+def _without(doc: dict[str, Any], entries: list[str]) -> dict[str, Any]:
+    gone = {int(e.split("[")[1].rstrip("]")) for e in entries}
+    doc["entry"] = [e for i, e in enumerate(doc["entry"]) if i not in gone]
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("role", "left_out"), [("physical_therapist", SCREENING_ENTRIES), ("staff", EPISODE_ENTRIES)]
+)
+def test_roles__a_user_imports_the_parts_their_role_may_write(
+    site: Site, role: str, left_out: list[str]
+) -> None:
+    response = post(site, _without(bundle(), left_out), role=role)
+    assert response.status_code == 200, response.text
+    chart = site.client.get(
+        f"/api/patients/{imported_patient(site, role)['id']}/chart", headers=site.bearer(role)
+    ).json()
+    assert len(chart["episodes"]) == (0 if left_out == EPISODE_ENTRIES else 1)
+    assert len(chart["screenings"]) == (0 if left_out == SCREENING_ENTRIES else 1)
+
+
+@pytest.mark.parametrize("role", ["physical_therapist", "staff"])
+def test_roles__every_role_that_registers_patients_may_post_a_patient(site: Site, role: str) -> None:
+    patient = bundle()["entry"][0]["resource"]
+    response = post(site, patient, role=role, path="/fhir/Patient")
+    assert response.status_code == 201, response.text
 
 
 def test_auth__no_token_is_401_as_operation_outcome(site: Site) -> None:
@@ -330,3 +410,16 @@ def test_scoping__another_clinic_imports_its_own_patient_and_sees_nothing_of_our
     )
     assert other.status_code == 403 and other.json()["resourceType"] == "OperationOutcome"
     assert east_id != site.world.clinic_id
+
+
+def test_capability_statement__lists_the_import_interactions_and_they_are_served(site: Site) -> None:
+    statement = site.client.get("/fhir/metadata").json()
+    rest = statement["rest"][0]
+    patient = next(r for r in rest["resource"] if r["type"] == "Patient")
+    assert "create" in [i["code"] for i in patient["interaction"]]
+    assert [i["code"] for i in rest["interaction"]] == ["transaction"]
+    others = [r for r in rest["resource"] if r["type"] != "Patient"]
+    assert all("create" not in [i["code"] for i in r["interaction"]] for r in others)
+    # and what it states is served: a Patient create, and a transaction Bundle at the base
+    assert post(site, bundle()["entry"][0]["resource"], path="/fhir/Patient").status_code == 201
+    assert post(site, bundle()).status_code == 200

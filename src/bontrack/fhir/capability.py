@@ -7,7 +7,7 @@ from typing import Any
 
 from bontrack import __version__
 from bontrack.fhir.mapping import Resource, validate
-from bontrack.fhir.search import INCLUDES, PARAMETERS
+from bontrack.fhir.search_params import INCLUDES, PARAMETERS
 from bontrack.fhir.sources import ALL_TYPES, PATIENT_TYPES
 
 FHIR_VERSION = "4.0.1"

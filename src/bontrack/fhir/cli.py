@@ -42,6 +42,7 @@ def import_command(
     from bontrack.cli.common import read_text
     from bontrack.cli.registry import engine, err_console, parse_date, run
     from bontrack.fhir.import_outcome import FhirImportError
+    from bontrack.fhir.import_roles import WRITES
     from bontrack.fhir.import_writes import import_fhir
     from bontrack.fhir.importing import read_document
     from bontrack.storage.engine import transaction
@@ -67,9 +68,9 @@ def import_command(
         table = Table(title=f"Imported {Path(source).name}", show_lines=False)
         for column in ("record", "created", "corrected", "unchanged"):
             table.add_column(column)
-        for kind in ("patient", "episode", "screening"):
-            counts = [str(result.counts[kind, what]) for what in ("created", "corrected", "unchanged")]
-            table.add_row(kind, *counts)
+        for kind in WRITES:
+            counts = [str(result.counts[kind.name, what]) for what in ("created", "corrected", "unchanged")]
+            table.add_row(kind.label, *counts)
         console = Console()
         console.print(table)
         for patient, what in result.patients:

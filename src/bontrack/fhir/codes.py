@@ -29,6 +29,7 @@ ADVERSE_EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-se
 ADVERSE_EVENT_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 AUDIT_EVENT_TYPE = "http://dicom.nema.org/resources/ontology/DCM"
 AUDIT_EVENT_ACTION_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"  # identifier types: MR = medical record number
 
 # --- bontrack's own systems: identifiers and local codes (no standard code exists or is known) ---
 LOCAL = "https://bontrack.invalid/fhir"  # .invalid: a name only, never resolved

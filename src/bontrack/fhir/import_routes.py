@@ -1,7 +1,9 @@
 """Import from the EHR: ``POST /fhir`` (a transaction Bundle) and ``POST /fhir/Patient``.
 
 The same bearer tokens, sessions and roles as /api: whoever may register patients may import
-(physician, physical therapist, staff); a researcher or admin gets 403. Every answer, errors
+(physician, physical therapist, staff), a researcher or admin gets 403; and each entry must be one
+the user's role may write through /api (``bontrack.fhir.import_roles``), else the Bundle is
+refused (403 naming the entries). Every answer, errors
 included, is FHIR JSON (application/fhir+json): an OperationOutcome whose issues name the
 FHIRPath of the offending element. The request is one transaction: refused, nothing is written.
 """
@@ -17,6 +19,7 @@ from fastapi.routing import APIRoute, APIRouter
 from starlette.types import Receive, Scope, Send
 
 from bontrack.errors import InputError, NotFoundError, field_errors
+from bontrack.fhir import capability
 from bontrack.fhir.import_outcome import FhirImportError, Issue, IssueCode, operation_outcome
 from bontrack.fhir.import_writes import ImportResult, import_fhir, response_bundle
 from bontrack.fhir.importing import read_document
@@ -75,7 +78,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "OperationOutcome: not FHIR R4 JSON; each issue's expression names the element"),
         (401, "OperationOutcome: not logged in"),
-        (403, "OperationOutcome: this role may not import"),
+        (403, "OperationOutcome: this role may not import, or not every entry (each named)"),
         (404, "OperationOutcome: no such clinic"),
         (422, "OperationOutcome: against bontrack's rules; each issue's expression names the element"),
     )
@@ -91,6 +94,10 @@ _BODY = {
 }
 
 router = APIRouter(tags=["fhir"], route_class=FhirRoute, dependencies=AUTHENTICATED)
+# what these routes add to the CapabilityStatement (/fhir/metadata): Patient create, and the
+# system's transaction
+capability.extend("Patient", "create")
+capability.extend(None, "transaction")
 Importer = Annotated[Principal, Depends(require(WRITE_PATIENTS))]
 ClinicQuery = Annotated[
     str | None,
@@ -117,7 +124,14 @@ def _import(document: Any, db: Any, principal: Principal, clinic_id: str | None,
     clinic = clinic_scope(principal, clinic_id)
     if clinic is None:
         raise FhirImportError(400, [Issue("clinic_id", "give the clinic the patients are registered at")])
-    return import_fhir(db=db, actor=principal.actor, clinic_id=clinic, document=document, today=at.date())
+    return import_fhir(
+        db=db,
+        actor=principal.actor,
+        clinic_id=clinic,
+        document=document,
+        today=at.date(),
+        role=principal.role,
+    )
 
 
 @router.post(

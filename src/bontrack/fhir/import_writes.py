@@ -26,13 +26,17 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bontrack import records
+from bontrack.auth.schemas import Role
 from bontrack.errors import FieldError, InputError, field_errors
+from bontrack.fhir.import_clinical import PatientPlan, Plan
 from bontrack.fhir.import_outcome import FhirImportError, Issue, operation_outcome
-from bontrack.fhir.importing import PatientPlan, Plan
+from bontrack.fhir.import_roles import check_roles
 from bontrack.patients import service as patients
+from bontrack.patients.kind import EPISODE, PATIENT
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import DiagnosisCode, EpisodeCreate, EpisodeRead, PatientCreate, PatientRead
 from bontrack.screening import service as screening
+from bontrack.screening.kind import SCREENING
 from bontrack.screening.schemas import ScreeningCreate, ScreeningRead
 
 REASON = "Imported from the EHR (FHIR)"
@@ -81,7 +85,7 @@ def write_plan(*, db: Session, actor: str, clinic_id: str, plan: Plan) -> Import
     for wanted in plan.patients:
         patient, what = _patient(db, actor, clinic_id, wanted)
         result.patients.append((patient, what))
-        result.counts["patient", what] += 1
+        result.counts[PATIENT.name, what] += 1
         here = result.entries[wanted.entry or 0]
         here.status = "201 Created" if what == "created" else "200 OK"
         here.location = f"Patient/{patient.id}/_history/{patient.version}"
@@ -112,12 +116,13 @@ def _patient(db: Session, actor: str, clinic_id: str, wanted: PatientPlan) -> tu
                 db=db, actor=actor, clinic_id=clinic_id, data=wanted.data
             ), "created"
         current = records.to_read(rows[0], PatientCreate)
-        if current.data == wanted.data:
+        # what the EHR sent replaces what the clinic holds; the rest (phone, email) is kept
+        sent = wanted.data.model_dump(include=wanted.data.model_fields_set)
+        data = PatientCreate.model_validate(current.data.model_dump() | sent)
+        if current.data == data:
             return current, "unchanged"
         reason = f"{REASON}: the EHR's name, birth date or sex"
-        updated = patients.update_patient(
-            db=db, actor=actor, patient_id=current.id, data=wanted.data, reason=reason
-        )
+        updated = patients.update_patient(db=db, actor=actor, patient_id=current.id, data=data, reason=reason)
         return updated, "corrected"
 
 
@@ -162,7 +167,7 @@ def _episode(
                     db=db, actor=actor, episode_id=match.id, data=data, reason=reason
                 )
                 what = "corrected"
-    result.counts["episode", what] += 1
+    result.counts[EPISODE.name, what] += 1
     for i in sorted({d.entry for d in wanted.diagnoses if d.entry is not None}):
         entry = result.entries[i]
         entry.status = "201 Created" if what == "created" else "200 OK"
@@ -219,7 +224,7 @@ def _screening(
             if latest is not None:
                 what += f" (with the lists of the screening of {latest.data.date} carried over)"
     assert done is not None
-    result.counts["screening", what.split(" ")[0]] += 1
+    result.counts[SCREENING.name, what.split(" ")[0]] += 1
     for i in entries:
         entry = result.entries[i]
         entry.status = "201 Created" if what.startswith("created") else "200 OK"
@@ -249,9 +254,15 @@ def response_bundle(result: ImportResult) -> dict[str, Any]:
     return out
 
 
-def import_fhir(*, db: Session, actor: str, clinic_id: str, document: Any, today: Any) -> ImportResult:
-    """Parse, check and record a transaction Bundle or a Patient (JSON already decoded)."""
+def import_fhir(
+    *, db: Session, actor: str, clinic_id: str, document: Any, today: Any, role: Role | None = None
+) -> ImportResult:
+    """Parse, check and record a transaction Bundle or a Patient (JSON already decoded). ``role``:
+    the user's (the API), whose write roles every entry must respect (403 otherwise, before
+    anything is read); None for the command line, run by the registry's operator."""
     from bontrack.fhir.importing import parse, plan_import
 
     plan = plan_import(parse(document), today)
+    if role is not None:
+        check_roles(plan, role, actor, clinic_id)
     return write_plan(db=db, actor=actor, clinic_id=clinic_id, plan=plan)

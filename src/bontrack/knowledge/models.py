@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Severity = Literal["block", "warn", "info"]
 Confidence = Literal["label", "label-derived", "guideline", "paper", "secondary", "pathway"]
@@ -202,6 +202,22 @@ class CycleResponse(Sourced):
     )
 
 
+class SourcedCodes(Sourced):
+    """ICD-10-CM codes, each also standing for the codes it begins (M79.1: M79.10-M79.18)."""
+
+    codes: list[str] = Field(min_length=1)
+
+    @field_validator("codes")
+    @classmethod
+    def _icd10cm(cls, codes: list[str]) -> list[str]:
+        bad = [c for c in codes if not re.fullmatch(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?", c)]
+        if bad:
+            raise ValueError(
+                f"not ICD-10-CM codes: {bad} (a letter, 2 characters, optional .1-4, e.g. M54.2)"
+            )
+        return codes
+
+
 class SourcedRoles(Sourced):
     """The roles allowed to do something (e.g. inject); any other role is refused."""
 
@@ -213,6 +229,7 @@ class Pathway(Strict):
     conservative_care_min_weeks: SourcedNumber
     physical_therapy_alongside: Sourced
     trigger_point_per_muscle: Sourced
+    episode_diagnoses: SourcedCodes
     stop_review_cycles_without_response: SourcedNumber
     bilateral_scm: SourcedMuscle
     other_product_interval: Sourced

@@ -5,21 +5,29 @@ from __future__ import annotations
 from bontrack.audit.models import AuditEntry
 from bontrack.fhir import codes
 from bontrack.fhir.mapping import Resource, instant
+from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
+from bontrack.outcomes.kind import OUTCOME
+from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
+from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 
 # bontrack's audit actions -> AuditEvent.action (C create, R read, U update, D delete, E execute)
 ACTIONS = {"create": "C", "read": "R", "update": "U", "withdraw": "D"}
 OUTCOMES = {"ok": "0", "denied": "4", "failed": "8"}
-# record types -> the FHIR resource the record is served as
+# the registry's kinds the facade serves -> the FHIR resource a record of it is served as (by the
+# kind, never by a name written here); the others are named by display in AuditEvent.entity
 RESOURCE_OF = {
-    "patient": "Patient",
-    "episode": "Condition",
-    "injection_session": "Procedure",
-    "adverse_event": "AdverseEvent",
-    "outcome": "QuestionnaireResponse",
-    "therapy_plan": "CarePlan",
-    "therapy_visit": "Encounter",
-    "clinician": "Practitioner",
-    "clinic": "Organization",
+    kind.name: resource
+    for kind, resource in (
+        (PATIENT, "Patient"),
+        (EPISODE, "Condition"),
+        (INJECTION_SESSION, "Procedure"),
+        (ADVERSE_EVENT, "AdverseEvent"),
+        (OUTCOME, "QuestionnaireResponse"),
+        (THERAPY_PLAN, "CarePlan"),
+        (THERAPY_VISIT, "Encounter"),
+        (CLINICIAN, "Practitioner"),
+        (CLINIC, "Organization"),
+    )
 }
 
 
