@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fhir_support import all_entries, check_resource
 from sqlalchemy import Engine
 from test_bulk_export import kick_off, lines, manifest
 
 from bontrack.storage.engine import transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
+from fhir_facade.fhir_support import all_entries, check_resource
 from web.conftest import make_site, populate
 
 

@@ -1,4 +1,4 @@
-"""Helpers of the FHIR facade's tests (tests/fhir has no __init__.py: a package named ``fhir``
+"""Helpers of the FHIR facade's tests (the folder is not named ``fhir``: a package of that name
 there would hide the ``fhir.resources`` package)."""
 
 from __future__ import annotations

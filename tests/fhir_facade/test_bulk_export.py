@@ -7,8 +7,7 @@ import json
 import time
 from typing import Any
 
-from fhir_support import all_entries, check_resource
-
+from fhir_facade.fhir_support import all_entries, check_resource
 from web.conftest import Site
 
 ASYNC = {"Prefer": "respond-async"}

@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import pytest
-from fhir_support import all_entries, check_resource
 from sqlalchemy import select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.storage.engine import transaction
+from fhir_facade.fhir_support import all_entries, check_resource
 from web.conftest import Site
 
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fhir_support import check_resource
 from fhirpy import SyncFHIRClient
 
 from bontrack.storage.engine import open_engine, transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from factories import World
+from fhir_facade.fhir_support import check_resource
 from web.conftest import email, password, populate
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fhir_support import all_entries, check_resource
 
 from bontrack.fhir import codes
 from bontrack.fhir.sources import ALL_TYPES
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
+from fhir_facade.fhir_support import all_entries, check_resource
 from web.conftest import Site
 
 SERVED = [t for t in ALL_TYPES if t != "AuditEvent"]
