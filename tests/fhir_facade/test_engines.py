@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from sqlalchemy import Engine
-from test_bulk_export import kick_off, lines, manifest
+from fhir_facade.test_bulk_export import kick_off, lines, manifest
 
 from bontrack.storage.engine import transaction
 from bontrack.synth.generator import generate
