@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 from sqlalchemy import Engine
-from fhir_facade.test_bulk_export import kick_off, lines, manifest
 
 from bontrack.storage.engine import transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from fhir_facade.fhir_support import all_entries, check_resource
+from fhir_facade.test_bulk_export import kick_off, lines, manifest
 from web.conftest import make_site, populate
 
 
