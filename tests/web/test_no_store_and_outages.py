@@ -55,6 +55,7 @@ def _get_paths(site: Site) -> list[str]:
         "resource_id": site.world.patient_id,
         "job_id": "0" * 32,
         "name": "Patient.ndjson",
+        "lot": "C1234",  # a recall (bontrack.stock): the factory's lot
     }
     paths = []
     for route, prefix in _routes(site.client.app.routes, ""):  # type: ignore[attr-defined]

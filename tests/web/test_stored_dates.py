@@ -207,6 +207,9 @@ def api_paths(site: Site, found: Poisoned) -> list[str]:
             paths.append(template)
             continue
         assert len(names) == 1, template
+        if names[0] == "lot":  # a recall: the lot's text, not a record id
+            paths.append(template.replace("{lot}", "C1234"))
+            continue
         kind = PARAMS[names[0]]
         ids = [rid for _pid, rid in found.by_kind.get(kind, [])]
         if kind == "patient":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bontrack.injections.authority import check_role
-from bontrack.injections.service import check_document, get_session
+from bontrack.injections.service import _check_document, get_session
 from bontrack.patients.service import episode_of, get_clinician, get_patient
 from bontrack.planning.billing import BillingLines, code_session
 from bontrack.planning.knowledge import load_planning
@@ -27,7 +27,7 @@ def session_billing(*, db: Session, actor: str, session_id: str) -> BillingLines
     injector = get_clinician(
         db=db, actor=actor, clinician_id=data.injector_id, clinic_id=patient.clinic_id, field="injector_id"
     )
-    document = check_document(
+    document = _check_document(
         db=db,
         actor=actor,
         data=data,

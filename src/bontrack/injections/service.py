@@ -53,7 +53,7 @@ def get_session(*, db: Session, actor: str, session_id: str, field: str = "sessi
     return _INJECTION_SESSION.get(db, actor, session_id, field=field)
 
 
-def check_document(
+def _check_document(
     *,
     db: Session,
     actor: str,
@@ -198,7 +198,7 @@ def judge(
         db=db, actor=actor, clinician_id=data.injector_id, clinic_id=patient.clinic_id, field="injector_id"
     )
     kb = load_knowledge()
-    document = check_document(
+    document = _check_document(
         db=db,
         actor=actor,
         data=data,

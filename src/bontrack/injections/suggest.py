@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bontrack.errors import FieldError, InputError, PlanInputError
 from bontrack.injections.authority import check_role
 from bontrack.injections.schemas import SessionCreate
-from bontrack.injections.service import check_document
+from bontrack.injections.service import _check_document
 from bontrack.patients.service import episode_of, get_clinician, get_patient
 from bontrack.planning.dose import DosePlan, PlanningError, parse_plan_dose_request, plan_dose
 from bontrack.planning.knowledge import Intensity, load_planning
@@ -86,7 +86,7 @@ def suggest_plan(*, db: Session, actor: str, data: PlanSuggestionRequest) -> Dos
         sites=[],
         override=None,
     )
-    doc = check_document(
+    doc = _check_document(
         db=db,
         actor=actor,
         data=placeholder,
