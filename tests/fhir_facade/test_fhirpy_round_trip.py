@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -22,13 +18,8 @@ from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
 from factories import World
 from fhir_facade.fhir_support import check_resource
+from live_server import live_server
 from web.conftest import email, password, populate
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -40,40 +31,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worl
     with transaction(eng) as db:
         load(db, actor="test:setup", batches=generate(5, seed=7))
     eng.dispose()
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bontrack",
-            "--db",
-            db_url,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"the server did not start: {(folder / 'server.log').read_text()}")
-        yield base, world
+        with live_server(db_url, folder) as base:
+            yield base, world
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

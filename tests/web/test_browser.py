@@ -11,16 +11,15 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from live_server import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -63,12 +62,6 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _bontrack(db_url: str, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "bontrack", "--db", db_url, *args],
@@ -88,41 +81,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[s
     db_url = f"sqlite:///{folder / 'demo.db'}"
     _bontrack(db_url, "demo", "--patients", "20", "--seed", "5")
     _bontrack(db_url, "user", "demo-logins")
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bontrack",
-            "--db",
-            db_url,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):  # a minute: a loaded machine takes a while to import the app
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"the server did not start: {(folder / 'server.log').read_text()}")
-        ARTIFACTS.mkdir(exist_ok=True)
-        yield base
+        with live_server(db_url, folder) as base:
+            ARTIFACTS.mkdir(exist_ok=True)
+            yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+        ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(folder / "server.log", ARTIFACTS / "server.log")
 
 

@@ -10,21 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from live_server import live_server
 from tests.web.test_browser import (
     ARTIFACTS,
     WARN_PATIENT,
     _bontrack,
     _errors,
-    _free_port,
     _log_in,
     _open_chart,
     _save,
@@ -52,41 +48,11 @@ def stock_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iter
         db_url, "stock", "receive", "--product", "botox", "--lot", LOT, "--expiry", expiry,
         "--vial-units", "100", "--count", "6", "--supplier", "McKesson", "--clinic", clinic_id,
     )  # fmt: skip
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bontrack",
-            "--db",
-            db_url,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):  # a loaded machine starts the server slowly
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"the server did not start: {(folder / 'server.log').read_text()}")
-        ARTIFACTS.mkdir(exist_ok=True)
-        yield base
+        with live_server(db_url, folder) as base:
+            ARTIFACTS.mkdir(exist_ok=True)
+            yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
         shutil.copy(folder / "server.log", ARTIFACTS / "stock_server.log")
 
 
