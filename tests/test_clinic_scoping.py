@@ -22,15 +22,22 @@ from sqlalchemy.orm import Session
 from bontrack.actor import Actor
 from bontrack.assessments import service as assessments
 from bontrack.errors import NotFoundError, not_found_message
+from bontrack.injections import billing as injection_billing
 from bontrack.injections import service as injections
+from bontrack.injections import suggest as injection_suggest
 from bontrack.injections.schemas import AdverseEventCreate
 from bontrack.outcomes import service as outcomes
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, PatientCreate
 from bontrack.research import service as research
+from bontrack.scheduling import actions as worklist_actions
 from bontrack.scheduling import service as scheduling
+from bontrack.scheduling.schemas import WorklistActionCreate
+from bontrack.scheduling.window import load_window
 from bontrack.screening import service as screening
+from bontrack.stock import service as stock
+from bontrack.stock.schemas import DiscardRequest, StockReceiptCreate
 from bontrack.storage.engine import transaction
 from bontrack.therapy import service as therapy
 from bontrack.therapy.schemas import TherapyVisitCreate
@@ -44,7 +51,11 @@ SERVICES: tuple[ModuleType, ...] = (
     screening,
     assessments,
     scheduling,
+    worklist_actions,
     research,
+    stock,
+    injection_billing,
+    injection_suggest,
 )
 # pure helpers: they take no actor and read no clinic's records
 READ_NOTHING = {
@@ -54,6 +65,9 @@ READ_NOTHING = {
     "research.pseudonym",
     "research.age_band",
     "scheduling.planned_therapy_dates",
+    "scheduling.action_words",  # words for an action the caller holds
+    "scheduling.apply_actions",  # filters items the caller read
+    "stock.expiry_warning_days",  # a knowledge-base number
 }
 
 
@@ -67,6 +81,7 @@ class Ids:
     screening_id: str
     assessment_id: str
     other_clinic_id: str
+    action_id: str = ""
 
 
 Call = Callable[[Session, str, Ids], Any]
@@ -345,7 +360,98 @@ CALLS: dict[str, Call] = {
     )[1],
 }
 # the clinic's own actor gets nothing here either, for a reason of the data, not of scoping
-EMPTY_FOR_EVERYONE = {"scheduling.stop_and_review"}  # no patient has two cycles without response
+LOT = "C1234"  # the factory session's lot
+
+
+def _action(ids: Ids, action: str = "done") -> WorklistActionCreate:
+    return WorklistActionCreate(
+        patient_id=ids.world.patient_id, item_key="outcome:x:6", kind="outcome_visit", action=action, on=DAY
+    )
+
+
+CALLS.update(
+    {
+        "scheduling.record_action": lambda db, a, i: worklist_actions.record_action(
+            db=db, actor=a, data=_action(i)
+        ),
+        "scheduling.correct_action": lambda db, a, i: worklist_actions.correct_action(
+            db=db, actor=a, action_id=i.action_id, data=_action(i, "contacted"), reason="typo"
+        ),
+        "scheduling.action_history": lambda db, a, i: worklist_actions.action_history(
+            db=db, actor=a, action_id=i.action_id
+        ),
+        "scheduling.actions_of_patient": lambda db, a, i: worklist_actions.actions_of_patient(
+            db=db, actor=a, patient_id=i.world.patient_id
+        ),
+        "scheduling.latest_actions": lambda db, a, i: worklist_actions.latest_actions(
+            db=db, actor=a, clinic_id=None, purpose="worklist"
+        ),
+        "scheduling.work_list": lambda db, a, i: (
+            worklist_actions.work_list(
+                db=db, actor=a, today=DAY, window=load_window(look_back_days=365, look_ahead_days=365)
+            ).items
+        ),
+        "stock.receive_vials": lambda db, a, i: stock.receive_vials(
+            db=db,
+            actor=a,
+            clinic_id=i.world.clinic_id,
+            data=StockReceiptCreate(
+                product="onabotulinumtoxinA",
+                lot=LOT,
+                expiry=DAY + dt.timedelta(days=300),
+                vial_units=100,
+                vial_count=1,
+                supplier="McKesson",
+                received_on=DAY,
+            ),
+        ),
+        "stock.stock_on_hand": lambda db, a, i: stock.stock_on_hand(
+            db=db, actor=a, on=DAY, clinic_id=i.world.clinic_id
+        ),
+        "stock.lots_for_session": lambda db, a, i: stock.lots_for_session(
+            db=db, actor=a, clinic_id=i.world.clinic_id, on=DAY
+        ),
+        "stock.discard_vials": lambda db, a, i: stock.discard_vials(
+            db=db,
+            actor=a,
+            clinic_id=i.world.clinic_id,
+            data=DiscardRequest(lot=LOT, vial_count=1, reason="dropped", discarded_on=DAY),
+        ),
+        "stock.open_for_session": lambda db, a, i: stock.open_for_session(
+            db=db, actor=a, session=injections.get_session(db=db, actor=a, session_id=i.session_id)
+        ),
+        "stock.openings_of_session": lambda db, a, i: stock.openings_of_session(
+            db=db, actor=a, session_id=i.session_id
+        ),
+        "stock.withdraw_openings": lambda db, a, i: stock.withdraw_openings(
+            db=db, actor=a, session_id=i.session_id, reason="entered in error"
+        ),
+        "stock.discards_of_lot": lambda db, a, i: stock.discards_of_lot(db=db, actor=a, lot=LOT),
+        "stock.recall": lambda db, a, i: stock.recall(db=db, actor=a, lot=LOT).sessions,
+        "injections.session_billing": lambda db, a, i: injection_billing.session_billing(
+            db=db, actor=a, session_id=i.session_id
+        ),
+        "injections.suggest_plan": lambda db, a, i: injection_suggest.suggest_plan(
+            db=db,
+            actor=a,
+            data=injection_suggest.PlanSuggestionRequest(
+                patient_id=i.world.patient_id,
+                episode_id=i.world.episode_id,
+                date=LATER,
+                injector_id=i.world.clinician_id,
+                product="onabotulinumtoxinA",
+            ),
+        ),
+    }
+)
+# nothing of these exists in the setting for anyone (no vial opened, none discarded)
+EMPTY_FOR_EVERYONE = {
+    "scheduling.stop_and_review",
+    "stock.openings_of_session",
+    "stock.withdraw_openings",
+    "stock.discards_of_lot",
+    "stock.open_for_session",
+}  # no patient has two cycles without response
 
 
 def _public_functions() -> set[str]:
@@ -405,7 +511,32 @@ def setting(engine: Engine) -> tuple[Ids, Actor, Actor]:
         patients.create_clinician(
             db=db, actor=ACTOR, clinic_id=other.id, data=ClinicianCreate(name="Dr B", role="physician")
         )
-    ids = Ids(world, session.id, event.id, outcome.id, visit.id, screened.id, assessed.id, other.id)
+        stock.receive_vials(  # the session's lot, received after it: in stock, nothing opened
+            db=db,
+            actor=ACTOR,
+            clinic_id=world.clinic_id,
+            data=StockReceiptCreate(
+                product="onabotulinumtoxinA",
+                lot=LOT,
+                expiry=DAY + dt.timedelta(days=300),
+                vial_units=100,
+                vial_count=4,
+                supplier="McKesson",
+                received_on=DAY,
+            ),
+        )
+        done = worklist_actions.record_action(
+            db=db,
+            actor=ACTOR,
+            data=WorklistActionCreate(
+                patient_id=world.patient_id,
+                item_key="outcome:x:6",
+                kind="outcome_visit",
+                action="done",
+                on=DAY,
+            ),
+        )
+    ids = Ids(world, session.id, event.id, outcome.id, visit.id, screened.id, assessed.id, other.id, done.id)
     own = Actor("a:doctor", clinic_id=world.clinic_id, role="physician")
     stranger = Actor("b:doctor", clinic_id=other.id, role="physician")
     return ids, own, stranger
@@ -424,6 +555,8 @@ def _run(engine: Engine, call: Call, actor: Actor, ids: Ids) -> Any:
 
 
 def _nothing(result: Any) -> bool:
+    if isinstance(result, int) and not isinstance(result, bool):
+        return result == 0  # a count of records acted on
     return result is None or result is False or (isinstance(result, list | dict | tuple) and not result)
 
 

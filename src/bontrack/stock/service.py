@@ -184,6 +184,8 @@ def discard_vials(
     *, db: Session, actor: str, data: DiscardRequest, clinic_id: str | None = None
 ) -> VialDiscardRead:
     """Record unopened vials of a lot thrown away, with the reason; never more than are left."""
+    if clinic_id is not None:  # a clinic named: one the actor sees, else not found as a missing one
+        get_clinic(db=db, actor=actor, clinic_id=clinic_id)
     line = _one_line(db, actor, data.lot, clinic_id or clinic_of(actor), data.discarded_on, "lot")
     if data.vial_count > line.remaining:
         raise InputError.one(
