@@ -90,7 +90,7 @@ def create(
         record_id=row.id,
         version=1,
         clinic_id=clinic_id,
-        after=row.snapshot(),
+        # no copy of the version: the entry names it (bontrack.audit.service reads it back)
     )
     return row
 
@@ -161,9 +161,7 @@ def _next_version(
         record_id=before.id,
         version=row.version,
         clinic_id=row.clinic_id,
-        before=before.snapshot(),
-        after=row.snapshot(),
-        detail=reason,
+        detail=reason,  # the versions before and after are named, not copied (see create)
     )
     return row
 

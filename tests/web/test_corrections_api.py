@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from bontrack.audit.models import AuditEntry
+from bontrack.audit.service import with_versions
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.instruments import SCORER_VERSION
 from bontrack.kinds import KINDS
@@ -32,8 +33,13 @@ def _versions(site: Site) -> int:
 
 
 def _audit(site: Site, **equal: Any) -> list[AuditEntry]:
+    """The entries as the audit log is read (a write's versions named in it are read back)."""
     with transaction(site.engine) as db:
-        return list(db.scalars(select(AuditEntry).filter_by(**equal).order_by(AuditEntry.seq)))
+        return list(
+            with_versions(
+                db, db.scalars(select(AuditEntry).filter_by(**equal).order_by(AuditEntry.seq)).all()
+            )
+        )
 
 
 def _screening(site: Site, **changes: Any) -> dict[str, Any]:

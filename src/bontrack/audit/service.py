@@ -1,14 +1,63 @@
-"""Reading and querying the audit trail (writing it is storage's: bontrack.storage.audit_log)."""
+"""Reading and querying the audit trail (writing it is storage's: bontrack.storage.audit_log).
+
+An entry of a record write (create, update, withdraw, import) stores which version it wrote
+(record type, id, version), not a copy of it: a saved version never changes, so the copy only
+doubled the log. Read here, such an entry gets ``after`` (the version written) and, for an update
+or a withdrawal, ``before`` (the version before it) back from the record tables.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bontrack.audit.models import AuditEntry
+from bontrack.kinds import BY_NAME
 from bontrack.storage.audit_log import write_held
+from bontrack.storage.versioned import snapshot_of
+
+VERSION_WRITES = ("create", "update", "withdraw", "import")
+_CHUNK = 500
+
+
+def _referenced(entry: AuditEntry) -> bool:
+    return (
+        entry.action in VERSION_WRITES
+        and entry.after is None
+        and entry.record_type in BY_NAME
+        and entry.record_id is not None
+        and entry.version is not None
+    )
+
+
+def with_versions(db: Session, found: Sequence[AuditEntry]) -> Sequence[AuditEntry]:
+    """Fill ``before`` and ``after`` of record-write entries from the versions they name (without
+    marking the entries changed: the log is append-only)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for entry in found:
+        if _referenced(entry):
+            wanted[str(entry.record_type)].add(str(entry.record_id))
+    versions: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for name, ids in wanted.items():
+        table = BY_NAME[name].row.__table__
+        chosen = sorted(ids)
+        for start in range(0, len(chosen), _CHUNK):
+            query = select(table).where(table.c.id.in_(chosen[start : start + _CHUNK]))
+            for row in db.execute(query):
+                values = dict(row._mapping)
+                versions[(name, values["id"], values["version"])] = snapshot_of(name, values)
+    for entry in found:
+        if _referenced(entry):
+            key = (str(entry.record_type), str(entry.record_id), int(entry.version or 0))
+            set_committed_value(entry, "after", versions.get(key))
+            if entry.action in ("update", "withdraw"):
+                set_committed_value(entry, "before", versions.get((key[0], key[1], key[2] - 1)))
+    return found
 
 
 def entries(db: Session, *, record_id: str | None = None, action: str | None = None) -> Sequence[AuditEntry]:
@@ -20,7 +69,7 @@ def entries(db: Session, *, record_id: str | None = None, action: str | None = N
         query = query.where(AuditEntry.action == action)
     write_held(db)
     db.flush()
-    return db.scalars(query).all()
+    return with_versions(db, db.scalars(query).all())
 
 
 def page_entries(
@@ -36,4 +85,4 @@ def page_entries(
     db.flush()
     total = int(db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0)
     query = select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
-    return total, db.scalars(query).all()
+    return total, with_versions(db, db.scalars(query).all())

@@ -230,8 +230,7 @@ class _Stage:
                         record_id=values["id"],
                         version=values["version"],
                         clinic_id=values["clinic_id"],
-                        after=snapshot_of(kind.name, values),
-                        detail=source or None,
+                        detail=source or None,  # the version is named, not copied
                     )
             if nested is None:
                 write_held(self.db)  # this batch's audit entries, so memory stays bounded
