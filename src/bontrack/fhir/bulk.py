@@ -31,6 +31,7 @@ from bontrack.fhir.mapping import Resource, validate
 from bontrack.fhir.outcome import FhirError, Issue
 from bontrack.fhir.sources import PATIENT_TYPES, Reader
 from bontrack.storage.engine import transaction
+from bontrack.storage.row_security import limit_to_clinic
 
 logger = logging.getLogger(__name__)
 EXPORT_DIR_ENV = "BONTRACK_FHIR_EXPORT_DIR"
@@ -239,6 +240,7 @@ def write_files(
 
     try:
         with transaction(engine) as db:
+            limit_to_clinic(db, actor.clinic_id)  # a background job: the request's limit ended
             reader = Reader(db, actor)
             if patient_ids is None:
                 patient_ids = [p.id for p in reader.patients()]
@@ -256,6 +258,7 @@ def write_files(
             if not job.folder.exists() or job.status().get("state") == "cancelled":
                 return counts
             with transaction(engine) as db:
+                limit_to_clinic(db, actor.clinic_id)
                 reader = Reader(db, actor)
                 for pid in patient_ids[start_at : start_at + PATIENTS_PER_TRANSACTION]:
                     if "Patient" in files:
