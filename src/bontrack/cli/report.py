@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from bontrack.cli.common import settings_of
-from bontrack.cli.registry import engine, err_console, exit_error, run
+from bontrack.cli.registry import engine, err_console, exit_error, read_engine, run
 
 
 def report(
@@ -55,6 +55,7 @@ def report(
         from bontrack.reports.plots import render_figures
         from bontrack.reports.render import render_html, report_json, write_pdf
         from bontrack.storage.engine import transaction
+        from bontrack.storage.replica import read_session
 
         with Progress(
             SpinnerColumn(),
@@ -65,8 +66,9 @@ def report(
         ) as progress:
             task = progress.add_task("reading the registry", total=None)
             eng = engine(settings)
-            with transaction(eng) as db:
-                frames = cohort_frames(db=db, actor=settings.resolved_actor(), clinic_id=clinic)
+            # rows from the read replica if one is given; the audit entries on the primary
+            with transaction(eng) as db, read_session(read_engine(settings, eng), db, None) as source:
+                frames = cohort_frames(db=source, actor=settings.resolved_actor(), clinic_id=clinic)
             progress.update(task, description="computing outcomes, intervals and models")
             content = build_report(frames, load_knowledge(), today=today)
             if as_json:

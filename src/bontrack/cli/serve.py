@@ -45,6 +45,7 @@ def serve(
         secure_cookies=secure_cookies,
         public_url=public_url,
         forwarded_allow_ips=forwarded_allow_ips,
+        read_database_url=settings.read_database_url,
     )
     # The schema and the pseudonym key are made here, once, before any worker process starts.
     app = run(lambda: build_app(options))
@@ -55,4 +56,6 @@ def serve(
     print(f"bontrack serving {url} at http://{host}:{port} ({count} worker process{plural})")
     if count > 1:
         app.state.settings.engine.dispose()  # each worker opens its own
+        if app.state.settings.read_engine is not None:
+            app.state.settings.read_engine.dispose()
     run_server(options, host=host, port=port, workers=count, app=app if count == 1 else None)
