@@ -54,6 +54,9 @@ def serve(
     url = engine(settings, create=False).url.render_as_string(hide_password=True)
     plural = "es" if count > 1 else ""
     print(f"bontrack serving {url} at http://{host}:{port} ({count} worker process{plural})")
+    replica = app.state.settings.read_engine
+    if replica is not None:
+        print(f"reports, exports and research reads from {replica.url.render_as_string(hide_password=True)}")
     if count > 1:
         app.state.settings.engine.dispose()  # each worker opens its own
         if app.state.settings.read_engine is not None:
