@@ -23,7 +23,7 @@ class Story:
     withdrawn_id: str
 
 
-def _outcome(world: World, session_id: str, answer: int, weeks: int) -> OutcomeCreate:
+def outcome_input(world: World, session_id: str, answer: int, weeks: int) -> OutcomeCreate:
     return OutcomeCreate(
         patient_id=world.patient_id,
         episode_id=world.episode_id,
@@ -38,15 +38,15 @@ def _outcome(world: World, session_id: str, answer: int, weeks: int) -> OutcomeC
 def clinic_story(db: Session, record_number: str) -> Story:
     world = clinic_world(db, record_number=record_number)
     session = saved_session(db, world)
-    first = outcomes.record_outcome(db=db, actor=ACTOR, data=_outcome(world, session.id, 6, 6))
+    first = outcomes.record_outcome(db=db, actor=ACTOR, data=outcome_input(world, session.id, 6, 6))
     outcomes.update_outcome(
         db=db,
         actor=ACTOR,
         outcome_id=first.id,
-        data=_outcome(world, session.id, 4, 6),
+        data=outcome_input(world, session.id, 4, 6),
         reason="typed the wrong score",
     )
-    second = outcomes.record_outcome(db=db, actor=ACTOR, data=_outcome(world, session.id, 5, 12))
+    second = outcomes.record_outcome(db=db, actor=ACTOR, data=outcome_input(world, session.id, 5, 12))
     outcomes.withdraw_outcome(db=db, actor=ACTOR, outcome_id=second.id, reason="entered twice")
     log(db, actor=ACTOR, action="login", detail="an entry of no clinic")
     return Story(world, session.id, first.id, second.id)

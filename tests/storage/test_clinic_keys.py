@@ -19,8 +19,8 @@ from bontrack.errors import NotFoundError
 from bontrack.outcomes import service as outcomes
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
-from bontrack.storage.engine import _alembic_config, head_revision, make_engine, transaction
-from clinic_story import Story, _outcome, clinic_story
+from bontrack.storage.engine import _alembic_config, make_engine, transaction
+from clinic_story import Story, clinic_story, outcome_input
 from factories import ACTOR
 
 BEFORE = "0008"  # the revision before the clinic keys
@@ -137,7 +137,7 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str)
                 db=db,
                 actor=ACTOR,
                 outcome_id=a.outcome_id,
-                data=_outcome(a.world, a.session_id, 3, 6),
+                data=outcome_input(a.world, a.session_id, 3, 6),
                 reason="a second look",
             )
             assert corrected.version == 3
@@ -167,4 +167,7 @@ def test_a_record_of_another_clinic_is_still_not_found(engine: Engine) -> None:
     with pytest.raises(NotFoundError), transaction(engine) as db:
         patients.get_patient(db=db, actor=stranger, patient_id=a.world.patient_id)
     with transaction(engine) as db:
-        assert patients.get_patient(db=db, actor=stranger, patient_id=b.world.patient_id).id == b.world.patient_id
+        assert (
+            patients.get_patient(db=db, actor=stranger, patient_id=b.world.patient_id).id
+            == b.world.patient_id
+        )

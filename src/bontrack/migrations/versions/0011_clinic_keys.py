@@ -97,7 +97,7 @@ def _link_keys(*, with_clinic: bool) -> None:
                     batch_op.create_unique_constraint(f"{LINKS}_token_hash_key", unique)
         return
     for name in old_unique:
-        op.drop_constraint(name, LINKS, type_="unique")
+        op.drop_constraint(str(name), LINKS, type_="unique")
     _set_key(LINKS, key)
     op.create_unique_constraint(LINK_UNIQUE if with_clinic else f"{LINKS}_token_hash_key", LINKS, unique)
 
@@ -108,9 +108,7 @@ def _audit_upgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
         op.execute("UPDATE audit_log SET clinic_id = '' WHERE clinic_id IS NULL")
         with op.batch_alter_table(AUDIT, recreate="always") as batch_op:
-            batch_op.alter_column(
-                "clinic_id", existing_type=sa.String(36), nullable=False, server_default=""
-            )
+            batch_op.alter_column("clinic_id", existing_type=sa.String(36), nullable=False, server_default="")
         for statement in SQLITE_AUDIT_TRIGGERS:
             op.execute(statement)
         return
@@ -128,7 +126,9 @@ def _audit_downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
         with op.batch_alter_table(AUDIT, recreate="always") as batch_op:
-            batch_op.alter_column("clinic_id", existing_type=sa.String(36), nullable=True, server_default=None)
+            batch_op.alter_column(
+                "clinic_id", existing_type=sa.String(36), nullable=True, server_default=None
+            )
         op.execute("UPDATE audit_log SET clinic_id = NULL WHERE clinic_id = ''")
         for statement in SQLITE_AUDIT_TRIGGERS:
             op.execute(statement)
