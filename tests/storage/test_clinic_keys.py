@@ -171,3 +171,24 @@ def test_a_record_of_another_clinic_is_still_not_found(engine: Engine) -> None:
             patients.get_patient(db=db, actor=stranger, patient_id=b.world.patient_id).id
             == b.world.patient_id
         )
+
+
+def test_an_id_already_in_another_clinic_is_refused_on_import(engine: Engine) -> None:
+    """The key no longer makes a record id unique across clinics: the import still refuses a
+    version whose id and version exist in another clinic, and writes nothing."""
+    from bontrack.errors import InputError
+    from bontrack.exchange.jsonl import export_lines, import_lines
+
+    with transaction(engine) as db:
+        a, b = clinic_story(db, "P-A"), clinic_story(db, "P-B")
+        lines = export_lines(db=db, actor=ACTOR)
+    (patient,) = [json.loads(x) for x in lines if json.loads(x)["id"] == a.world.patient_id]
+    moved = patient | {"clinic_id": b.world.clinic_id}
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        import_lines(db=db, actor=ACTOR, lines=[json.dumps(moved)])
+    assert info.value.errors[0].field == "line 1: version"
+    with engine.connect() as conn:
+        count = conn.execute(
+            text("SELECT count(*) FROM patient_versions WHERE id = :id"), {"id": a.world.patient_id}
+        )
+        assert count.scalar() == 1
