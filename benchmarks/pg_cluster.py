@@ -134,6 +134,7 @@ def grant_serving_role(cluster: BenchCluster) -> None:
     import psycopg
 
     with psycopg.connect(cluster.libpq(), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone() is None:
+            conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
         for statement in readme_grants():
             conn.execute(statement)

@@ -97,6 +97,7 @@ def registry(console_print: Callable[[str], None]) -> Path:
         _bontrack(building, "demo", "--patients", str(PATIENTS), "--seed", str(SEED))
         _bontrack(building, "user", "demo-logins")
         building.replace(cache)
+    _bontrack(cache, "db", "upgrade")  # a registry cached by an older bontrack: its schema brought up to date
     run_copy = ROOT / "artifacts" / "bench-web-run.db"
     for leftover in (
         run_copy,

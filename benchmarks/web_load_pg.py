@@ -64,8 +64,11 @@ def kept_cluster(patients: int, seed: int, console_print: Callable[[str], None])
 def running_registry(
     patients: int, seed: int, console_print: Callable[[str], None]
 ) -> tuple[BenchCluster, str]:
-    """A running copy of the cached cluster and the URL the server connects with."""
+    """A running copy of the cached cluster and the URL the server connects with (the schema
+    brought up to date by its owner if an older bontrack built it, the role's grants renewed)."""
     cluster = copy_of(kept_cluster(patients, seed, console_print))
+    _bontrack(cluster.url(), "db", "upgrade")
+    grant_serving_role(cluster)
     return cluster, cluster.url(user=APP_ROLE)
 
 
