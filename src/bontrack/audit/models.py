@@ -1,12 +1,23 @@
-"""The audit_log table. Rows are only ever inserted (the database refuses UPDATE and DELETE on it)."""
+"""The audit log's tables and the view that reads them as one entry per record.
+
+Stored lean (issue 18): ``audit_packs`` holds one row per run of entries of one unit of work that
+share who, what, which type, clinic, detail, outcome and second (a chart read is one row naming
+every record it read), the record ids and versions packed as a JSON list; ``audit_texts`` holds
+each actor, action, record type, detail phrase and outcome once, referred to by number. The view
+``audit_log`` expands the packs back into one entry per record read or written, with the columns
+the log always had (``AuditEntry`` maps it, read-only). An entry's ``seq`` is its pack's number
+times PACK_LIMIT plus its place in the pack; its time is its pack's (the first entry's, to the
+microsecond; the others were made within the same second). All three are append-only in the
+database (migration 0010).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bontrack.storage.base import Base
 
@@ -15,20 +26,53 @@ ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export
 # of another clinic). failed: a read made by a request that then failed (kept: its error may
 # have shown what was read).
 OUTCOMES = ("ok", "denied", "failed")
+PACK_LIMIT = 1024  # entries a pack holds at most (seq = pack * PACK_LIMIT + place)
 
 
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
+class AuditPack(Base):
+    """Entries of one unit of work sharing actor, action, type, clinic, detail, outcome, second."""
+
+    __tablename__ = "audit_packs"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    at: Mapped[int] = mapped_column(BigInteger)  # microseconds since 1970-01-01 UTC
+    actor: Mapped[int] = mapped_column(Integer)  # audit_texts.id
+    action: Mapped[int] = mapped_column(Integer)  # audit_texts.id
+    clinic_id: Mapped[str | None] = mapped_column(String(36))  # text: row-level security reads it
+    record_type: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
+    detail: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
+    outcome: Mapped[int] = mapped_column(Integer)  # audit_texts.id
+    ids: Mapped[str | None] = mapped_column(Text)  # JSON [[record_id, version], ...]; NULL: no record
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"before": .., "after": ..} if given
+
+
+class AuditText(Base):
+    """A text the audit log names (actor, action, record type, detail, outcome), stored once."""
+
+    __tablename__ = "audit_texts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class _View(DeclarativeBase):
+    """Views: read through the ORM, made by the migrations, never by ``Base.metadata``."""
+
+
+class AuditEntry(_View):
+    """One logical audit entry (the view ``audit_log``): read it; write through storage.audit_log."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(20))
-    clinic_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    clinic_id: Mapped[str | None] = mapped_column(String(36))
     record_type: Mapped[str | None] = mapped_column(String(40))
-    record_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    record_id: Mapped[str | None] = mapped_column(String(36))
     version: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")
+    outcome: Mapped[str] = mapped_column(String(10))

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from bontrack.audit.models import ACTIONS, OUTCOMES
-from bontrack.storage.buffered import audit_table, buffered_of
-from bontrack.storage.inserts import insert_many
+from bontrack.storage.audit_packs import insert_entries as insert_packed
+from bontrack.storage.buffered import buffered_of
 from bontrack.storage.times import utcnow
 from bontrack.storage.unit import writer_of
 
@@ -131,7 +131,7 @@ def pending_reads(db: Session) -> list[dict[str, Any]]:
 
 def insert_entries(db: Session, rows: list[dict[str, Any]]) -> None:
     """Insert complete audit rows (made by denied_entry or pending_reads) as they are."""
-    insert_many(db, audit_table(), rows)
+    insert_packed(db, rows)
 
 
 def log_denied(db: Session, attempt: Attempt, *, action: str, detail: str) -> None:
