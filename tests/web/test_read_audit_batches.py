@@ -58,7 +58,8 @@ def test_a_batch_that_cannot_be_written_fails_its_requests_with_503_and_shows_no
     with site.engine.begin() as conn:  # the database refuses the audit log's next rows
         conn.execute(
             text(
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_packs BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_packs "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
             )
         )
     actor = f"user:{email('physician')}"
