@@ -65,6 +65,7 @@ class AuditEntry(_View):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pack: Mapped[int] = mapped_column(Integer)  # the audit_packs row it is read from (seq // PACK_LIMIT)
     at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(20))

@@ -9,7 +9,8 @@ clinic, record, version, detail, outcome, before and after. From here the packs 
 append-only as the old table was (SQLite: triggers abort UPDATE and DELETE; PostgreSQL: the
 trigger function of 0005 refuses UPDATE, DELETE and TRUNCATE), and the view refuses UPDATE and
 DELETE the same way. On PostgreSQL the packs have migration 0008's row-level security policy and
-the view reads them as the querying role (security_invoker).
+the view reads them as the querying role (security_invoker). The view's ``pack`` column (the
+pack's number) lets a reader of the newest entries, or of one entry, name the packs to expand.
 
 Revision ID: 0010_lean_audit
 Revises: 0008
@@ -35,7 +36,7 @@ _BATCH = 5000
 
 SQLITE_VIEW = """
 CREATE VIEW audit_log AS
-SELECT p.seq * 1024 + coalesce(e.key, 0) AS seq,
+SELECT p.seq * 1024 + coalesce(e.key, 0) AS seq, p.seq AS pack,
        strftime('%Y-%m-%d %H:%M:%S', p.at / 1000000, 'unixepoch') || printf('.%06d', p.at % 1000000) AS at,
        a.text AS actor, c.text AS action, p.clinic_id AS clinic_id, t.text AS record_type,
        json_extract(e.value, '$[0]') AS record_id, json_extract(e.value, '$[1]') AS version,
@@ -51,7 +52,7 @@ JOIN audit_texts o ON o.id = p.outcome
 """
 POSTGRES_VIEW = """
 CREATE VIEW audit_log WITH (security_invoker = true) AS
-SELECT p.seq::bigint * 1024 + coalesce(e.n - 1, 0) AS seq,
+SELECT p.seq::bigint * 1024 + coalesce(e.n - 1, 0) AS seq, p.seq AS pack,
        timestamp '1970-01-01' + (p.at / 1000000) * interval '1 second'
            + (p.at % 1000000) * interval '1 microsecond' AS at,
        a.text AS actor, c.text AS action, p.clinic_id AS clinic_id, t.text AS record_type,
