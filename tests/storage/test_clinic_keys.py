@@ -1,4 +1,4 @@
-"""clinic_id in every primary and unique key of every table a clinic owns (migration 0011), so
+"""clinic_id in every primary and unique key of every table a clinic owns (migration 0009), so
 the schema can be distributed by clinic; and the migration from 0008 keeps every row.
 
 Runs on SQLite and PostgreSQL. The proof that PostgreSQL accepts these keys for a table split
@@ -87,7 +87,7 @@ def test_two_writers_of_the_same_next_version_still_collide(engine: Engine) -> N
 
 def _rows(engine: Engine) -> dict[str, list[str]]:
     """Every row of every table, as sorted JSON (an audit entry's clinic '' read as NULL: the
-    value migration 0011 gives the entries of no clinic)."""
+    value migration 0009 gives the entries of no clinic)."""
     meta = MetaData()
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:
