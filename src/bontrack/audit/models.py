@@ -9,6 +9,13 @@ the log always had (``AuditEntry`` maps it, read-only). An entry's ``seq`` is it
 times PACK_LIMIT plus its place in the pack; its time is its pack's (the first entry's, to the
 microsecond; the others were made within the same second). All three are append-only in the
 database (migration 0010).
+
+A pack's key holds ``clinic_id`` beside ``seq`` on PostgreSQL, so the log can be distributed by
+clinic with the records it describes (Citus; see the README, "Distributing by clinic"). A key
+column cannot be NULL: a pack of no clinic (a log-in, a whole-registry export) is stored with the
+clinic '' and read back as None (``NoClinic``; the view gives NULL). On SQLite, which is never
+distributed, ``seq`` alone is the key (the rowid). ``audit_texts`` holds no clinic's data by
+itself (a reference table when distributed).
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from bontrack.storage.base import Base
 
@@ -27,6 +35,20 @@ ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export
 # have shown what was read).
 OUTCOMES = ("ok", "denied", "failed")
 PACK_LIMIT = 1024  # entries a pack holds at most (seq = pack * PACK_LIMIT + place)
+NO_CLINIC = ""  # the stored clinic of a pack of no clinic
+
+
+class NoClinic(TypeDecorator[str]):
+    """A clinic id that may be None in Python, stored as '' (never NULL: it is part of the key)."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str:
+        return NO_CLINIC if value is None else value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value in (None, NO_CLINIC) else value
 
 
 class AuditPack(Base):
@@ -35,15 +57,20 @@ class AuditPack(Base):
     __tablename__ = "audit_packs"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clinic_id: Mapped[str | None] = mapped_column(  # text: row-level security reads it
+        NoClinic(), primary_key=True, nullable=False, server_default=NO_CLINIC
+    )
     at: Mapped[int] = mapped_column(BigInteger)  # microseconds since 1970-01-01 UTC
     actor: Mapped[int] = mapped_column(Integer)  # audit_texts.id
     action: Mapped[int] = mapped_column(Integer)  # audit_texts.id
-    clinic_id: Mapped[str | None] = mapped_column(String(36))  # text: row-level security reads it
     record_type: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
     detail: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
     outcome: Mapped[int] = mapped_column(Integer)  # audit_texts.id
     ids: Mapped[str | None] = mapped_column(Text)  # JSON [[record_id, version], ...]; NULL: no record
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"before": .., "after": ..} if given
+
+    # seq alone identifies a pack (one sequence numbers them all)
+    __mapper_args__ = {"primary_key": [seq]}  # noqa: RUF012 (SQLAlchemy's class attribute)
 
 
 class AuditText(Base):

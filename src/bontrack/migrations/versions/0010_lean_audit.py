@@ -9,11 +9,13 @@ clinic, record, version, detail, outcome, before and after. From here the packs 
 append-only as the old table was (SQLite: triggers abort UPDATE and DELETE; PostgreSQL: the
 trigger function of 0005 refuses UPDATE, DELETE and TRUNCATE), and the view refuses UPDATE and
 DELETE the same way. On PostgreSQL the packs have migration 0008's row-level security policy and
-the view reads them as the querying role (security_invoker). The view's ``pack`` column (the
+the view reads them as the querying role (security_invoker). As 0009 keyed the old table, a
+pack's key is (seq, clinic_id) on PostgreSQL (distributable by clinic) and seq (the rowid) on
+SQLite, and a pack of no clinic has the clinic '' (the view gives NULL). The view's ``pack`` column (the
 pack's number) lets a reader of the newest entries, or of one entry, name the packs to expand.
 
 Revision ID: 0010_lean_audit
-Revises: 0008
+Revises: 0009_clinic_keys
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -27,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_lean_audit"
-down_revision = "0008"
+down_revision = "0009_clinic_keys"
 branch_labels = None
 depends_on = None
 
@@ -38,7 +40,7 @@ SQLITE_VIEW = """
 CREATE VIEW audit_log AS
 SELECT p.seq * 1024 + coalesce(e.key, 0) AS seq, p.seq AS pack,
        strftime('%Y-%m-%d %H:%M:%S', p.at / 1000000, 'unixepoch') || printf('.%06d', p.at % 1000000) AS at,
-       a.text AS actor, c.text AS action, p.clinic_id AS clinic_id, t.text AS record_type,
+       a.text AS actor, c.text AS action, nullif(p.clinic_id, '') AS clinic_id, t.text AS record_type,
        json_extract(e.value, '$[0]') AS record_id, json_extract(e.value, '$[1]') AS version,
        json_extract(p.extra, '$.before') AS before, json_extract(p.extra, '$.after') AS after,
        d.text AS detail, o.text AS outcome
@@ -55,7 +57,7 @@ CREATE VIEW audit_log WITH (security_invoker = true) AS
 SELECT p.seq::bigint * 1024 + coalesce(e.n - 1, 0) AS seq, p.seq AS pack,
        timestamp '1970-01-01' + (p.at / 1000000) * interval '1 second'
            + (p.at % 1000000) * interval '1 microsecond' AS at,
-       a.text AS actor, c.text AS action, p.clinic_id AS clinic_id, t.text AS record_type,
+       a.text AS actor, c.text AS action, nullif(p.clinic_id, '') AS clinic_id, t.text AS record_type,
        e.item ->> 0 AS record_id, (e.item ->> 1)::integer AS version,
        p.extra -> 'before' AS before, p.extra -> 'after' AS after,
        d.text AS detail, o.text AS outcome
@@ -104,7 +106,7 @@ def _postgres_guards() -> list[str]:
         "ALTER TABLE audit_packs ENABLE ROW LEVEL SECURITY",
         "ALTER TABLE audit_packs FORCE ROW LEVEL SECURITY",
         "CREATE POLICY clinic_scope ON audit_packs USING (bontrack_clinic_visible(clinic_id)) "
-        "WITH CHECK (clinic_id IS NULL OR bontrack_clinic_visible(clinic_id))",
+        "WITH CHECK (clinic_id = '' OR bontrack_clinic_visible(clinic_id))",
     ]
     return out
 
@@ -141,19 +143,20 @@ def _new_tables() -> tuple[sa.Table, sa.Table]:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("text"),
     )
+    key = ["seq"] if op.get_bind().dialect.name == "sqlite" else ["seq", "clinic_id"]
     packs = op.create_table(
         "audit_packs",
         sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("clinic_id", sa.String(length=36), nullable=False, server_default=""),
         sa.Column("at", sa.BigInteger(), nullable=False),
         sa.Column("actor", sa.Integer(), nullable=False),
         sa.Column("action", sa.Integer(), nullable=False),
-        sa.Column("clinic_id", sa.String(length=36), nullable=True),
         sa.Column("record_type", sa.Integer(), nullable=True),
         sa.Column("detail", sa.Integer(), nullable=True),
         sa.Column("outcome", sa.Integer(), nullable=False),
         sa.Column("ids", sa.Text(), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint("seq"),
+        sa.PrimaryKeyConstraint(*key, name="audit_packs_pkey"),
     )
     assert texts is not None and packs is not None
     return texts, packs
@@ -209,7 +212,7 @@ def _convert(conn: Any, texts: sa.Table, packs: sa.Table) -> None:
                     "at": _micros(row.at),
                     "actor": number(row.actor),
                     "action": number(row.action),
-                    "clinic_id": row.clinic_id,
+                    "clinic_id": row.clinic_id or "",
                     "record_type": number(row.record_type),
                     "detail": number(row.detail),
                     "outcome": number(row.outcome or "ok"),
@@ -247,7 +250,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to one row per entry (the view's rows, as a table again, with 0005's guards)."""
+    """Back to one row per entry (the view's rows, as a table again, keyed and guarded as 0009
+    left it)."""
     conn = op.get_bind()
     dialect = conn.dialect.name
     op.execute(
@@ -264,7 +268,7 @@ def downgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
-        sa.Column("clinic_id", sa.String(length=36), nullable=True),
+        sa.Column("clinic_id", sa.String(length=36), nullable=False, server_default=""),
         sa.Column("record_type", sa.String(length=40), nullable=True),
         sa.Column("record_id", sa.String(length=36), nullable=True),
         sa.Column("version", sa.Integer(), nullable=True),
@@ -272,10 +276,15 @@ def downgrade() -> None:
         sa.Column("after", sa.JSON(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("outcome", sa.String(length=10), nullable=False, server_default="ok"),
-        sa.PrimaryKeyConstraint("seq"),
+        sa.PrimaryKeyConstraint(
+            *(["seq"] if dialect == "sqlite" else ["seq", "clinic_id"]), name="audit_log_pkey"
+        ),
     )
-    columns = ", ".join(c.name for c in old.columns if c.name != "seq")
-    op.execute(f"INSERT INTO audit_log ({columns}) SELECT {columns} FROM audit_log_flat ORDER BY seq")
+    columns = ", ".join(c.name for c in old.columns if c.name not in ("seq", "clinic_id"))
+    op.execute(
+        f"INSERT INTO audit_log ({columns}, clinic_id) "
+        f"SELECT {columns}, coalesce(clinic_id, '') FROM audit_log_flat ORDER BY seq"
+    )
     op.execute("DROP TABLE audit_log_flat")
     for name in ("at", "clinic_id", "record_id"):
         op.create_index(f"ix_audit_log_{name}", "audit_log", [name])
@@ -298,5 +307,5 @@ def downgrade() -> None:
         op.execute("ALTER TABLE audit_log FORCE ROW LEVEL SECURITY")
         op.execute(
             "CREATE POLICY clinic_scope ON audit_log USING (bontrack_clinic_visible(clinic_id)) "
-            "WITH CHECK (clinic_id IS NULL OR bontrack_clinic_visible(clinic_id))"
+            "WITH CHECK (clinic_id = '' OR bontrack_clinic_visible(clinic_id))"
         )
