@@ -7,7 +7,9 @@ by clinic is tests/storage/test_hash_partitioned.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from bontrack.errors import NotFoundError
 from bontrack.outcomes import service as outcomes
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
-from bontrack.storage.engine import _alembic_config, make_engine, transaction
+from bontrack.storage.engine import _alembic_config, make_engine, open_engine, transaction
 from clinic_story import Story, clinic_story, outcome_input
 from factories import ACTOR
 
@@ -110,11 +112,28 @@ def _rows(engine: Engine) -> dict[str, list[str]]:
     return found
 
 
-def _write_at_0008(engine: Engine) -> tuple[Story, Story]:
-    with transaction(engine) as db:
+def _write_at_0008(engine: Engine, scratch: Engine) -> tuple[Story, Story]:
+    """Two clinics' stories as 0008's program left them: written through the services on a
+    registry at head (``scratch``; today's program writes today's audit log), then every record
+    row copied, and the audit entries copied as 0008's one row per entry."""
+    with transaction(scratch) as db:
         a, b = clinic_story(db, "P-A"), clinic_story(db, "P-B")
-    with engine.begin() as conn:  # as 0008's program wrote an entry of no clinic: NULL
-        conn.execute(
+    source, target = MetaData(), MetaData()
+    with scratch.connect() as old, engine.begin() as new:
+        for name in inspect(old).get_table_names():
+            if name in ("alembic_version", "audit_packs", "audit_texts"):
+                continue
+            rows = [dict(r._mapping) for r in old.execute(select(Table(name, source, autoload_with=old)))]
+            if rows:
+                new.execute(Table(name, target, autoload_with=new).insert(), rows)
+        facts = "at, actor, action, clinic_id, record_type, record_id, version, detail, outcome"
+        entries_then = [
+            dict(r._mapping) for r in old.execute(text(f"SELECT {facts} FROM audit_log ORDER BY seq"))
+        ]
+        audit = Table("audit_log", target, autoload_with=new)
+        new.execute(audit.insert(), [e | {"at": _time(e["at"])} for e in entries_then])
+        # as 0008's program wrote an entry of no clinic: NULL
+        new.execute(
             text(
                 "INSERT INTO audit_log (at, actor, action, clinic_id, outcome) "
                 "VALUES (CURRENT_TIMESTAMP, 'old:admin', 'export', NULL, 'ok')"
@@ -123,11 +142,16 @@ def _write_at_0008(engine: Engine) -> tuple[Story, Story]:
     return a, b
 
 
-def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str) -> None:
+def _time(value: Any) -> Any:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str, tmp_path: Path) -> None:
     engine = make_engine(db_url)
+    scratch = open_engine(f"sqlite:///{tmp_path / 'scratch.db'}")
     try:
         _migrate(engine, BEFORE)
-        a, b = _write_at_0008(engine)
+        a, b = _write_at_0008(engine, scratch)
         before = _rows(engine)
         assert len(before["outcome_versions"]) == 8 and before["audit_log"]
 
@@ -163,6 +187,7 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str)
             assert conn.execute(text("SELECT count(*) FROM audit_log WHERE clinic_id = ''")).scalar() == 0
     finally:
         engine.dispose()
+        scratch.dispose()
 
 
 def test_a_record_of_another_clinic_is_still_not_found(engine: Engine) -> None:

@@ -92,7 +92,6 @@ class AuditEntry(_View):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    pack: Mapped[int] = mapped_column(Integer)  # the audit_packs row it is read from (seq // PACK_LIMIT)
     at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(20))
@@ -104,3 +103,4 @@ class AuditEntry(_View):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(10))
+    pack: Mapped[int] = mapped_column(Integer)  # the audit_packs row it is read from (seq // PACK_LIMIT)

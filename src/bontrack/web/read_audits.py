@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -67,8 +69,11 @@ class _Batches:
 class ReadAuditWriter:
     """Writes the held read entries in batches, one transaction each (see above)."""
 
-    def __init__(self, settings: WebSettings) -> None:
+    def __init__(
+        self, settings: WebSettings, turn: Callable[[WebSettings], AbstractAsyncContextManager[None]]
+    ) -> None:
         self.settings = settings
+        self.turn = turn  # the requests' turn at the database (bontrack.web.deps.turn_at_database)
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = WeakKeyDictionary()
         self.batches_committed = 0
 
@@ -85,10 +90,8 @@ class ReadAuditWriter:
         await asyncio.shield(future)  # a client that goes away does not take the batch with it
 
     async def _drain(self, batches: _Batches) -> None:
-        from bontrack.web.deps import turn_at_database
-
         while batches.waiting:
-            async with turn_at_database(self.settings):
+            async with self.turn(self.settings):
                 batch, batches.waiting = batches.waiting, []
                 rows = [entry for entries, _future in batch for entry in entries]
                 try:
