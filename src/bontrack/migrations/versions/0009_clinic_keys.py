@@ -14,7 +14,7 @@ The tables are found by what they hold, not by a list: a record table is any tab
 migration tests count every table's rows before and after). SQLite rebuilds each table (batch
 mode: copy, drop, rename); PostgreSQL swaps the key constraints in place.
 
-Revision ID: 0011_clinic_keys
+Revision ID: 0009_clinic_keys
 Revises: 0008
 Create Date: 2026-12-02 03:40:00
 """
@@ -26,7 +26,7 @@ import warnings
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_clinic_keys"
+revision = "0009_clinic_keys"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
