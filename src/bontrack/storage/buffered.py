@@ -21,6 +21,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bontrack.audit.models import AuditEntry
+from bontrack.storage.derived import note
 from bontrack.storage.inserts import insert_many
 from bontrack.storage.times import utcnow
 from bontrack.storage.versioned import R
@@ -43,6 +44,7 @@ class BufferedWriter:
     # ---- the writer interface (bontrack.storage.unit.Writer) ----
     def append(self, db: Session, cls: type[R], values: dict[str, Any]) -> R:
         row = cls(**values)
+        note(db, cls.__tablename__, (values,))
         db.add(row)
         db.flush()
         return row

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bontrack.storage.buffered import EVENTS, buffered_of
+from bontrack.storage.derived import forget, refresh_before_commit
 from bontrack.storage.versioned import R
 
 KEY = "bontrack.writer"
@@ -102,3 +103,6 @@ class UnitOfWork(Session):
 
 for _name, _listener in EVENTS:
     event.listen(UnitOfWork, _name, _listener)
+# derived tables (bontrack.storage.derived) are recomputed for the patients touched, before commit
+event.listen(UnitOfWork, "before_commit", refresh_before_commit)
+event.listen(UnitOfWork, "after_transaction_end", forget)
