@@ -207,7 +207,7 @@ def work_list(
     overdue = and_(T.kind != "reinjection", T.due_date < today)
     if filters.overdue:
         listed.append(overdue)
-    rows = due_rows(db, today, *listed, limit=limit, offset=offset)
+    rows = due_rows(db, today, *listed, limit=limit, offset=offset) if limit != 0 else []
     total = len(rows) if limit is None and not offset else count(db, *listed)
     n_overdue = count(db, *listed, overdue)
     reviewing = (*in_scope(scope), or_(T.last_action.is_(None), T.last_action != "reviewed"))

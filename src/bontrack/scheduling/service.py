@@ -87,11 +87,20 @@ def due_rows(
     )
 
 
-def items_of(db: Session, actor: str, rows: Sequence[Row[Any]], today: dt.date, purpose: str) -> list[DueItem]:
-    """The rows as DueItems, with each patient's name and contact (the patients read and audited)."""
-    patients = records.get_many(
-        db, row_cls=PatientRow, record_ids=[r.patient_id for r in rows], actor=actor, purpose=purpose
-    )
+def items_of(
+    db: Session,
+    actor: str,
+    rows: Sequence[Row[Any]],
+    today: dt.date,
+    purpose: str,
+    patients: dict[str, PatientRow] | None = None,
+) -> list[DueItem]:
+    """The rows as DueItems, with each patient's name and contact (the patients read and audited,
+    unless the caller read them: ``patients``)."""
+    if patients is None:
+        patients = records.get_many(
+            db, row_cls=PatientRow, record_ids=[r.patient_id for r in rows], actor=actor, purpose=purpose
+        )
     return [
         DueItem(
             status=_status(r.due_date, today, r.kind),

@@ -85,10 +85,12 @@ def today_of_clinic(
         "due_today": or_(and_(~reinjection, T.due_date == today), and_(reinjection, T.due_date <= today)),
         "this_week": T.due_date > today,
     }
+    found = {name: due_rows(db, today, *listed, condition, limit=rows) for name, condition in sections.items()}
+    shown = [r.patient_id for rs in found.values() for r in rs]
+    people = records.get_many(db, row_cls=PatientRow, record_ids=shown, actor=actor, purpose="home")  # one read
     for name, condition in sections.items():
-        found = due_rows(db, today, *listed, condition, limit=rows)
-        getattr(day, name).extend(items_of(db, actor, found, today, "home"))
-        day.counts[name] = len(found) if rows is None else count(db, *listed, condition)
+        getattr(day, name).extend(items_of(db, actor, found[name], today, "home", patients=people))
+        day.counts[name] = len(found[name]) if rows is None else count(db, *listed, condition)
     read: dict[str, int] = {}
     # a session dated today was recorded at most a day before (the clinic's clock may run ahead of UTC)
     since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time())

@@ -2,7 +2,8 @@
 derived here from the records of an existing registry.
 
 A derived table, not a clinical record: each patient's rows are deleted and written again when
-one of their records is written; `bontrack due --rebuild` derives it all again. On PostgreSQL it
+one of their records is written; `bontrack due --rebuild` derives it all again. Sessions and
+outcomes get an index on their recording time (the home page reads those of the last day). On PostgreSQL it
 gets migration 0008's clinic policy, like every table with a clinic_id.
 
 Revision ID: 0009_due_items
@@ -21,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 TABLE = "due_items"
+RECORDED_AT = ("injection_session_versions", "outcome_versions")
 
 
 def upgrade() -> None:
@@ -43,8 +45,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("clinic_id", "patient_id", "item_key"),
     )
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
-        batch_op.create_index("ix_due_items_clinic_id_due_date", ["clinic_id", "due_date"], unique=False)
+        batch_op.create_index(
+            "ix_due_items_clinic_id_due_date",
+            ["clinic_id", "due_date", "kind", "last_action", "snooze_until"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f(f"ix_{TABLE}_due_date"), ["due_date"], unique=False)
+    # the home page's sessions and self-reports of the last day (recorded since yesterday)
+    for table in RECORDED_AT:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(f"ix_{table}_clinic_id_recorded_at", ["clinic_id", "recorded_at"], unique=False)
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
@@ -71,6 +81,9 @@ def _derive(bind: sa.Connection) -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP POLICY IF EXISTS clinic_scope ON {TABLE}")
+    for table in RECORDED_AT:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_clinic_id_recorded_at")
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index(batch_op.f(f"ix_{TABLE}_due_date"))
         batch_op.drop_index("ix_due_items_clinic_id_due_date")
