@@ -79,7 +79,9 @@ class Clinic:
             data = self._nprs(world, day + dt.timedelta(weeks=week), session_id=session_id, week=week)
         self.outcomes.append((world, record_outcome(db=db, actor=ACTOR, data=data).id, data))
 
-    def _nprs(self, world: World, day: dt.date, session_id: str | None = None, week: int | None = None) -> OutcomeCreate:
+    def _nprs(
+        self, world: World, day: dt.date, session_id: str | None = None, week: int | None = None
+    ) -> OutcomeCreate:
         answers = {"1": self.rng.choice((2, 6, 7, 8))}
         return OutcomeCreate.model_validate(
             {
@@ -135,7 +137,11 @@ class Clinic:
         if not rows:
             return
         row = self.rng.choice(rows)
-        action = "reviewed" if row["kind"] == "stop_review" else self.rng.choice(("done", "contacted", "cancelled", "snoozed"))
+        action = (
+            "reviewed"
+            if row["kind"] == "stop_review"
+            else self.rng.choice(("done", "contacted", "cancelled", "snoozed"))
+        )
         on = DAY + dt.timedelta(days=self.rng.randrange(0, 200))
         data = WorklistActionCreate.model_validate(
             {
@@ -161,9 +167,14 @@ class Clinic:
     def spare_patient(self, db: Session) -> None:
         world = self.world()
         data = PatientCreate(
-            record_number=f"S-{self.rng.randrange(10**6)}", name="Spare", birth_date=dt.date(1980, 1, 1), sex="male"
+            record_number=f"S-{self.rng.randrange(10**6)}",
+            name="Spare",
+            birth_date=dt.date(1980, 1, 1),
+            sex="male",
         )
-        self.spare.append(patients.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=data).id)
+        self.spare.append(
+            patients.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=data).id
+        )
 
     def withdraw_spare(self, db: Session) -> None:
         if self.spare:

@@ -197,9 +197,7 @@ def test_stop_and_review__the_report_lists_the_same_patients(engine: Engine, cli
     assert len(former) == len(review) + 4
 
 
-def test_stop_and_review__audited_once_then_per_patient_listed(
-    engine: Engine, clinic: str
-) -> None:
+def test_stop_and_review__audited_once_then_per_patient_listed(engine: Engine, clinic: str) -> None:
     with transaction(engine) as db:
         review = stop_and_review(db=db, actor="reviewer", clinic_id=clinic)
     with transaction(engine) as db:

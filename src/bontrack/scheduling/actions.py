@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
@@ -174,7 +175,7 @@ def work_list(
     window: Window,
     clinic_id: str | None = None,
     everything: bool = False,
-    filters: Filters = Filters(),  # noqa: B008  (frozen)
+    filters: Filters = Filters(),
     limit: int | None = None,
     offset: int = 0,
     review_limit: int | None = None,
@@ -217,6 +218,4 @@ def work_list(
     audit_reads(db, actor=actor, clinic_id=scope, purpose="worklist: due items", read=read)
     items = items_of(db, actor, rows, today, "worklist")
     reviews = reviews_of(db, actor, flags, "worklist: stop-and-review")
-    return Worked(
-        items, int(n_older), int(n_closed), int(n_snoozed), reviews, total, n_overdue, n_flags
-    )
+    return Worked(items, int(n_older), int(n_closed), int(n_snoozed), reviews, total, n_overdue, n_flags)

@@ -67,7 +67,9 @@ class Facts:
     actions: list[tuple[str, str, str, str | None, str | None, str | None, Any]] = field(default_factory=list)
 
 
-def latest_of(actions: list[tuple[str, str, str, str | None, str | None, str | None, Any]]) -> dict[str, Latest]:
+def latest_of(
+    actions: list[tuple[str, str, str, str | None, str | None, str | None, Any]],
+) -> dict[str, Latest]:
     """The latest action of each item key."""
     found: dict[str, tuple[Any, Latest]] = {}
     for key, action, on, until, decision, reason, recorded_at in actions:
@@ -150,7 +152,9 @@ NO_DATE = frozenset({"reinjection", "stop_review"})  # keyed by their session al
 
 
 def _to_review(
-    sessions: dict[str, list[tuple[dt.date, Any, str, str, str]]], measurements: pd.DataFrame | None, kb: KnowledgeBase
+    sessions: dict[str, list[tuple[dt.date, Any, str, str, str]]],
+    measurements: pd.DataFrame | None,
+    kb: KnowledgeBase,
 ) -> dict[str, tuple[str, dt.date]]:
     """Patients to stop and review -> (their last session, its date), by analytics.review's rule."""
     n = review_cycles(kb)

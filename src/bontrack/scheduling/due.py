@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import InjectionSessionRow
@@ -35,6 +35,7 @@ from bontrack.storage import derived
 from bontrack.storage.unit import writer_of
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 
+TABLE = cast(Table, DueItemRow.__table__)
 PATIENTS_PER_QUERY = 1000  # patients derived together (ids bound in one IN list)
 WATCHED: dict[str, str] = {  # table -> the column naming the patient
     PatientRow.__tablename__: "id",
@@ -57,7 +58,7 @@ def load_facts(db: Session, clinic_id: str | None, patient_ids: Sequence[str] | 
     def where(row_cls: type[VersionedRow]) -> tuple[ColumnElement[bool], ...]:
         if patient_ids is None:
             return ()
-        column = row_cls.id if row_cls is PatientRow else getattr(row_cls, "patient_id")
+        column = row_cls.id if row_cls is PatientRow else cast(Any, row_cls).patient_id
         return (column.in_(list(patient_ids)),)
 
     def frame(row_cls: type[VersionedRow], *paths: str, **options: Any) -> Any:
@@ -152,7 +153,7 @@ def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:
     for clinic_id, patient_ids in touched.items():
         for chunk in _chunks(patient_ids):
             rows = derive(load_facts(db, clinic_id, chunk), kb)
-            table = DueItemRow.__table__
+            table = TABLE
             db.execute(delete(table).where(table.c.clinic_id == clinic_id, table.c.patient_id.in_(chunk)))
             if rows:
                 db.execute(insert(table), rows)
@@ -160,7 +161,7 @@ def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:
 
 def rebuild(db: Session, clinic_id: str | None = None) -> int:
     """Derive the table again from scratch for a clinic (None: every clinic); returns the items."""
-    table = DueItemRow.__table__
+    table = TABLE
     derived.refresh(db)  # (what is pending is rewritten below anyway)
     db.execute(delete(table).where(table.c.clinic_id == clinic_id) if clinic_id else delete(table))
     query = select(PatientRow.clinic_id).distinct()
@@ -180,7 +181,7 @@ def rebuild(db: Session, clinic_id: str | None = None) -> int:
 def kept(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
     """The rows the table holds for a clinic (None: every clinic), after any pending refresh."""
     current(db)
-    table = DueItemRow.__table__
+    table = TABLE
     query = select(table)
     if clinic_id is not None:
         query = query.where(table.c.clinic_id == clinic_id)

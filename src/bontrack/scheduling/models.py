@@ -35,7 +35,9 @@ class DueItemRow(Base):
     # the pages' range queries (a clinic, a span of due dates) and their counts by action, read
     # from the index alone
     __table_args__ = (
-        Index("ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"),
+        Index(
+            "ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"
+        ),
     )
 
     clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)

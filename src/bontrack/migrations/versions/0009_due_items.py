@@ -54,7 +54,9 @@ def upgrade() -> None:
     # the home page's sessions and self-reports of the last day (recorded since yesterday)
     for table in RECORDED_AT:
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_index(f"ix_{table}_clinic_id_recorded_at", ["clinic_id", "recorded_at"], unique=False)
+            batch_op.create_index(
+                f"ix_{table}_clinic_id_recorded_at", ["clinic_id", "recorded_at"], unique=False
+            )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")

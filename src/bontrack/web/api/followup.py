@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
 from bontrack.outcomes.service import get_outcome, record_outcome
-from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.actions import work_list
+from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.window import MAX_LOOK_AHEAD, MAX_LOOK_BACK, load_window
 from bontrack.schemas import CalendarDate
 from bontrack.therapy import service as therapy
@@ -87,7 +87,9 @@ def read_worklist(
     ] = None,
     days: Annotated[
         int | None,
-        Query(ge=0, le=MAX_LOOK_AHEAD, description="look ahead this many days (default: the worklist window's)"),
+        Query(
+            ge=0, le=MAX_LOOK_AHEAD, description="look ahead this many days (default: the worklist window's)"
+        ),
     ] = None,
     back: Annotated[
         int | None,
