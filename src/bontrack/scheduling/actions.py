@@ -26,6 +26,7 @@ from bontrack.errors import FieldError, InputError
 from bontrack.patients.service import get_patient
 from bontrack.queries import audit_reads, current_frame
 from bontrack.scheduling.derive import Latest, latest_of
+from bontrack.scheduling.due_query import T, count, due_rows, in_scope, items_of, review_rows, reviews_of
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.scheduling.schemas import (
     ACTION_WORDS,
@@ -158,8 +159,6 @@ def window_conditions(
     """In SQL, on the due items: (in the clinic and up to the look-ahead, not a stop-and-review
     flag; open; closed: done or cancelled; snoozed to a later day). Each condition is true or
     false, never NULL, so that its negation is the rest."""
-    from bontrack.scheduling.service import T, in_scope
-
     closed = and_(T.last_action.is_not(None), T.last_action.in_(sorted(CLOSING)))
     snoozed = and_(T.last_action.is_not(None), T.last_action == "snoozed", T.snooze_until.is_not(None))
     snoozed = and_(snoozed, T.snooze_until > today)
@@ -188,7 +187,6 @@ def work_list(
     items listed (``limit`` from ``offset``, and ``review_limit`` flags) are then made rows, their
     patients read and audited."""
     from bontrack.scheduling import due
-    from bontrack.scheduling.service import T, count, due_rows, in_scope, items_of, review_rows, reviews_of
 
     scope = list_scope(actor, clinic_id)
     due.current(db)

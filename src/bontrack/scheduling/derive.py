@@ -27,7 +27,7 @@ import pandas as pd
 
 from bontrack.analytics.cycles import number_cycles
 from bontrack.analytics.review import due_for_review, review_cycles
-from bontrack.dates import shift
+from bontrack.dates import clamp_text, shift
 from bontrack.knowledge import KnowledgeBase
 from bontrack.scheduling.schemas import ACTION_WORDS, DECISION_WORDS, item_key
 
@@ -162,10 +162,17 @@ def _to_review(
     if not candidates or measurements is None:
         return {}
     frame = pd.DataFrame(
-        [(pid, sid, pd.Timestamp(day), at) for pid, own in candidates.items() for day, at, sid, _, _ in own],
+        [(pid, sid, day.isoformat(), at) for pid, own in candidates.items() for day, at, sid, _, _ in own],
         columns=["patient_id", "session_id", "date", "recorded_at"],
     )
-    numbered = number_cycles(frame).reset_index(drop=True)  # by date, then recording time
+    # as the report reads them (bontrack.queries.dates_series): a date outside 1900..2100 at that edge
+    frame["date"] = pd.to_datetime(frame["date"].map(clamp_text), format="%Y-%m-%d")
+    numbered = number_cycles(frame).reset_index(drop=True)  # by date, then recording time, then id
     wanted = measurements[measurements["patient_id"].isin(candidates)]
-    due = due_for_review(numbered, wanted, kb)
-    return {pid: (candidates[pid][-1][2], candidates[pid][-1][0]) for pid in due}
+    due = set(due_for_review(numbered, wanted, kb))
+    tail = numbered.groupby("patient_id", sort=False).tail(1)
+    return {
+        str(pid): (str(sid), pd.Timestamp(day).date())
+        for pid, sid, day in zip(tail["patient_id"], tail["session_id"], tail["date"], strict=True)
+        if pid in due
+    }

@@ -21,8 +21,8 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, current_frame
 from bontrack.scheduling.actions import Worked, window_conditions, work_list
+from bontrack.scheduling.due_query import T, count, due_rows, items_of
 from bontrack.scheduling.schemas import DueItem
-from bontrack.scheduling.service import T, count, due_rows, items_of
 from bontrack.scheduling.window import Window
 
 DECISION_ORDER = {"block": 0, "warn": 1, "allow": 2}

@@ -4,8 +4,9 @@ A derived table (the scheduling domain's due items) is recomputed for the patien
 changed. Storage only notes which patients were touched: every record version written (the
 buffered writer's ``append``, every batched ``insert_many`` of the bulk writer and the import)
 passes through ``note``, which keeps, per clinic, the ids of the patients of the watched tables.
-Before the transaction commits (and whenever a reader of a derived table asks, ``refresh``), each
-registered refresher recomputes what it derives for those patients.
+Before the transaction commits (bontrack.storage.unit, after the unit's writer wrote out what it
+held) and whenever a reader of a derived table asks (``refresh``), each registered refresher
+recomputes what it derives for those patients.
 
 A domain registers its refresher with ``register`` (the tables it watches, and which column of
 each names the patient); storage imports nothing of it.
@@ -65,14 +66,6 @@ def refresh(db: Session) -> None:
         return
     for registered in _registered:
         registered.refresh(db, touched)
-
-
-def refresh_before_commit(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint's release: the outer commit refreshes
-        from bontrack.storage.unit import writer_of
-
-        writer_of(session).flush(session)  # a bulk block's rows still held are written (and noted)
-        refresh(session)
 
 
 def forget(session: Session, transaction: SessionTransaction) -> None:
