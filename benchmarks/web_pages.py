@@ -99,7 +99,10 @@ async def measure(url: str, server_pid: int, db: Path, rounds: int) -> list[Page
     return out
 
 
-def pages_figures(console_print: Callable[[str], None], rounds: int = 3) -> list[PagesRound]:
+def pages_figures(console_print: Callable[[str], None], rounds: int | None = None) -> list[PagesRound]:
+    """``rounds``: 3, or BONTRACK_BENCH_ROUNDS (a server that cannot keep up makes each round last
+    as long as its backlog)."""
+    rounds = rounds or int(os.environ.get("BONTRACK_BENCH_ROUNDS", "3"))
     db = registry(console_print)
     server, url = start_server(db)
     try:

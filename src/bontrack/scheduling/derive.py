@@ -90,11 +90,15 @@ def derive(facts: Facts, kb: KnowledgeBase) -> list[dict[str, Any]]:
     weeks = kb.files.pathway.outcome_visit_weeks.weeks
     latest = latest_of(facts.actions)
     rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
 
     def add(kind: str, patient_id: str, due: dt.date, what: str, **ids: str | None) -> None:
         if patient_id not in facts.patients:  # a withdrawn patient has no items
             return
         key = item_key(kind, ids.get("session_id") or ids.get("plan_id"), None if kind in NO_DATE else due)
+        if key in seen:  # dates at the calendar's end (a stored year 9999) fall on one day: one item
+            return
+        seen.add(key)
         last = latest.get(key)
         clinic_id, record_number = facts.patients[patient_id]
         rows.append(
