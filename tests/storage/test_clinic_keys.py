@@ -124,7 +124,9 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str)
         assert len(before["outcome_versions"]) == 8 and before["audit_log"]
 
         _migrate(engine, "head")
-        assert _rows(engine) == before
+        after = _rows(engine)
+        assert after.pop("due_items", None) is not None  # a derived table, made at 0009_due_items
+        assert after == before
         assert_clinic_in_every_key(engine)
         with engine.connect() as conn:  # no NULL clinic is left in the log
             assert conn.execute(text("SELECT count(*) FROM audit_log WHERE clinic_id IS NULL")).scalar() == 0

@@ -17,10 +17,11 @@ Nothing here is audited: no person reads it here (the pages that read it audit w
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Engine, Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import InjectionSessionRow
@@ -147,8 +148,25 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
         yield ordered[start : start + PATIENTS_PER_QUERY]
 
 
+def _has_table(db: Session) -> bool:
+    """Whether the database has the table yet (a registry written at an older schema, in the
+    migration tests, has not: nothing is kept until migration 0009 derives it all)."""
+    connection = db.connection()
+    if connection.engine in _engines_with_table:
+        return True
+    if inspect(connection).has_table(DueItemRow.__tablename__):
+        _engines_with_table.add(connection.engine)
+        return True
+    return False
+
+
+_engines_with_table: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:
     """Derive again the items of the patients touched (clinic id -> patient ids) and replace theirs."""
+    if not _has_table(db):
+        return
     kb = load_knowledge()
     for clinic_id, patient_ids in touched.items():
         for chunk in _chunks(patient_ids):

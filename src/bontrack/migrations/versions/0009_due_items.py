@@ -7,7 +7,7 @@ outcomes get an index on their recording time (the home page reads those of the 
 gets migration 0008's clinic policy, like every table with a clinic_id.
 
 Revision ID: 0009_due_items
-Revises: 0008
+Revises: 0009_clinic_keys
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_due_items"
-down_revision = "0008"
+down_revision = "0009_clinic_keys"
 branch_labels = None
 depends_on = None
 
