@@ -90,9 +90,7 @@ async def measure(url: str, server_pid: int, db: Path, rounds: int, seconds: flo
             PagesRound(
                 await paced("GET /health", url, server_pid, seconds, fixed("health")),  # type: ignore[arg-type]
                 await paced("GET / (home page)", url, server_pid, seconds, fixed("home")),  # type: ignore[arg-type]
-                await paced(
-                    "GET /patients/{id} (chart page)", url, server_pid, seconds, chart, first=first
-                ),
+                await paced("GET /patients/{id} (chart page)", url, server_pid, seconds, chart, first=first),
                 await paced("GET /worklist (first page)", url, server_pid, seconds, fixed("worklist")),  # type: ignore[arg-type]
             )
         )

@@ -144,7 +144,7 @@ def worklist_rows(source: Path) -> list[tuple[str, str, str, str, str]]:
                 ),
             ),
             (
-                "the clinic's due items derived from scratch (`due --rebuild`, migration 0009)",
+                "the clinic's due items derived from scratch (`due --rebuild`, migration 0011)",
                 (*HOME_TABLES, "patient"),
                 lambda db: derive_clinic(db, clinic),
             ),

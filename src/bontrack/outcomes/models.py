@@ -13,7 +13,7 @@ from bontrack.storage.base import Base
 
 class OutcomeRow(VersionedRow, Base):
     __tablename__ = "outcome_versions"
-    # (the home page reads the sessions and self-reports recorded since yesterday; migration 0009)
+    # (the home page reads the sessions and self-reports recorded since yesterday; migration 0011)
     __table_args__ = (Index("ix_outcome_versions_clinic_id_recorded_at", "clinic_id", "recorded_at"),)
     record_type: ClassVar[str] = "outcome"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "session_id")

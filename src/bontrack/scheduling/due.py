@@ -10,7 +10,7 @@ generator, an import) notes every patient it wrote; they are derived together at
 thousand patients a query.
 
 The table is derived, not a clinical record: it is rewritten per patient, and ``rebuild`` (the
-command ``bontrack due --rebuild``; migration 0009) derives it for whole clinics from scratch.
+command ``bontrack due --rebuild``; migration 0011) derives it for whole clinics from scratch.
 Nothing here is audited: no person reads it here (the pages that read it audit what they show).
 """
 
@@ -150,7 +150,7 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
 
 def _has_table(db: Session) -> bool:
     """Whether the database has the table yet (a registry written at an older schema, in the
-    migration tests, has not: nothing is kept until migration 0009 derives it all)."""
+    migration tests, has not: nothing is kept until migration 0011 derives it all)."""
     connection = db.connection()
     if connection.engine in _engines_with_table:
         return True

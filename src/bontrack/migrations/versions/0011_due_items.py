@@ -6,8 +6,8 @@ one of their records is written; `bontrack due --rebuild` derives it all again. 
 outcomes get an index on their recording time (the home page reads those of the last day). On PostgreSQL it
 gets migration 0008's clinic policy, like every table with a clinic_id.
 
-Revision ID: 0009_due_items
-Revises: 0009_clinic_keys
+Revision ID: 0011_due_items
+Revises: 0010_lean_audit
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_due_items"
-down_revision = "0009_clinic_keys"
+revision = "0011_due_items"
+down_revision = "0010_lean_audit"
 branch_labels = None
 depends_on = None
 
