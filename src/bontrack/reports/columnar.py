@@ -27,8 +27,10 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
@@ -125,7 +127,8 @@ def _arrow_batch(rows: Sequence[Sequence[Any]], extra: Sequence[str]) -> pa.Tabl
 
 def _sqlite_file(db: Session) -> Path | None:
     """The SQLite database's file, when the registry is one (not in memory)."""
-    url = db.get_bind().url
+    bind = db.get_bind()
+    url = bind.engine.url
     name = url.database
     if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
         return None
@@ -173,19 +176,23 @@ def read_current(
     *,
     columns: Sequence[str] = (),
     duck: duckdb.DuckDBPyConnection | None = None,
+    committed: bool = False,
 ) -> pa.Table:
     """``id``, the ``fields`` and the row ``columns`` of the current, non-withdrawn version of
     every record (of one clinic, or all), sorted by id. Not audited: the caller audits.
 
-    A SQLite file is read by the ADBC driver on a read-only connection of its own; PostgreSQL
-    (and SQLite in memory) through the session's connection."""
+    Rows are read through the session's connection (PostgreSQL: a server-side cursor), so the
+    transaction's own writes are seen. ``committed``: the caller's transaction has written
+    nothing yet, so a SQLite file may be read by the ADBC driver on a read-only connection of its
+    own (straight into Arrow, no Python object per row): it sees the same rows, as the session's
+    transaction holds SQLite's write lock from its start (storage.engine: BEGIN IMMEDIATE)."""
     duck = duck or duckdb.connect()
     table = row_cls.__table__.name  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     data = "data" if dialect == "sqlite" else "cast(data as text)"
     extra = "".join(f", {c}" for c in columns)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
-    path = _sqlite_file(db)
+    path = _sqlite_file(db) if committed else None
     batches = _adbc_batches(path, sql) if path is not None else _cursor_batches(db, sql, columns)
     picks = _json_picks(fields, columns)
     parts: list[pa.Table] = []
@@ -237,12 +244,26 @@ def read_parquet(
     return duck.sql(f"select {picks} from {source} where {where} order by id").to_arrow_table()
 
 
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """Text as a column of Python strings, each distinct text made once (ids repeat across
+    millions of rows: shared objects cost no memory and hash once); missing is None."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    texts = np.asarray([*encoded.dictionary.to_pylist(), None], dtype=object)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    out: np.ndarray = texts[codes]  # -1: the None at the end
+    return out
+
+
 def to_frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow table as the pandas frame the analysis takes: text as objects, timestamps in ns."""
-    frame = table.to_pandas()
+    """An Arrow table as the pandas frame the analysis takes: text as Python strings (objects),
+    timestamps in ns."""
+    frame = {}
     for name, typ in zip(table.column_names, table.schema.types, strict=True):
-        if pa.types.is_timestamp(typ):
-            frame[name] = frame[name].astype("datetime64[ns]")
-        elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
-            frame[name] = frame[name].astype(object)
-    return frame
+        column = table.column(name)
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            frame[name] = pd.Series(_objects(column), dtype=object)
+        elif pa.types.is_timestamp(typ):
+            frame[name] = column.to_pandas().astype("datetime64[ns]")
+        else:
+            frame[name] = column.to_pandas()
+    return pd.DataFrame(frame, columns=table.column_names)

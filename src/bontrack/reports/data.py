@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
@@ -101,14 +102,16 @@ def cohort_frames(
     clinic_id: str | None = None,
     purpose: str = "report",
     scores: Sequence[str] = REPORT_SCORES,
+    committed: bool = False,
 ) -> CohortFrames:
     """Every current patient, session, scored outcome and adverse event (optionally of one
-    clinic), read in bulk through DuckDB (reports.columnar); one audit entry per type read."""
+    clinic), read in bulk through DuckDB (reports.columnar); one audit entry per type read.
+    ``committed``: this transaction has written nothing yet (reports.columnar.read_current)."""
     read: dict[str, int] = {}
     duck = duckdb.connect()
 
     def reader(row_cls: type[VersionedRow], fields: Sequence[Field]) -> pa.Table:
-        table = read_current(db, row_cls, clinic_id, fields, duck=duck)
+        table = read_current(db, row_cls, clinic_id, fields, duck=duck, committed=committed)
         read[row_cls.record_type] = table.num_rows
         return table
 
@@ -148,20 +151,23 @@ def _assemble(reader: Reader, duck: duckdb.DuckDBPyConnection, scores: Sequence[
 
 def _measurements(duck: duckdb.DuckDBPyConnection, outcomes: pa.Table, scores: Sequence[str]) -> pd.DataFrame:
     """One row per score of each outcome (as ``queries.measurements_frame``: score by score, in
-    the outcomes' order), unpivoted by DuckDB."""
-    names = [f"score_{i}" for i in range(len(scores))]
-    outcomes = outcomes.append_column("rn", pa.array(range(outcomes.num_rows), pa.int64()))
-    duck.register("outcomes", outcomes)
-    position = " ".join(f"when '{n}' then {i}" for i, n in enumerate(names))
-    label = " ".join(f"when '{n}' then '{s}'" for n, s in zip(names, scores, strict=True))
-    scored = duck.sql(
-        "select patient_id, session_id, weeks_after_session, date, instrument, "
-        f"(case score {label} end) as score, try_cast(raw as double) as value "
-        f"from (unpivot outcomes on {', '.join(names)} into name score value raw) "
-        f"order by (case score {position} end), rn"
+    the outcomes' order; a score missing or null is left out, one that is not a number is NaN)."""
+    keep = [f.name for f in OUTCOME_FIELDS]
+    parts = []
+    for i, score in enumerate(scores):
+        raw = outcomes.column(f"score_{i}")
+        present = pc.is_valid(raw)
+        part = outcomes.select(keep).filter(present)
+        names = pa.array([score] * part.num_rows, pa.string())
+        parts.append(part.append_column("score", names).append_column("raw", raw.filter(present)))
+    table = pa.concat_tables(parts)
+    duck.register("scored", table)
+    # DuckDB keeps the rows' order in a plain projection
+    table = duck.sql(
+        f"select {', '.join(keep)}, score, try_cast(raw as double) as value from scored"
     ).to_arrow_table()
-    duck.unregister("outcomes")
-    frame = to_frame(scored)
+    duck.unregister("scored")
+    frame = to_frame(table)
     frame["instrument"] = frame["instrument"].astype("category")
     frame["score"] = frame["score"].astype("category")
     return frame
