@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -151,23 +152,25 @@ def _assemble(reader: Reader, duck: duckdb.DuckDBPyConnection, scores: Sequence[
 
 def _measurements(duck: duckdb.DuckDBPyConnection, outcomes: pa.Table, scores: Sequence[str]) -> pd.DataFrame:
     """One row per score of each outcome (as ``queries.measurements_frame``: score by score, in
-    the outcomes' order; a score missing or null is left out, one that is not a number is NaN)."""
+    the outcomes' order; a score missing or null is left out, one that is not a number is NaN):
+    the outcomes made a frame once, then taken row by row for each score."""
     keep = [f.name for f in OUTCOME_FIELDS]
-    parts = []
-    for i, score in enumerate(scores):
-        raw = outcomes.column(f"score_{i}")
-        present = pc.is_valid(raw)
-        part = outcomes.select(keep).filter(present)
-        names = pa.array([score] * part.num_rows, pa.string())
-        parts.append(part.append_column("score", names).append_column("raw", raw.filter(present)))
-    table = pa.concat_tables(parts)
-    duck.register("scored", table)
+    names = [f"score_{i}" for i in range(len(scores))]
+    duck.register("outcomes", outcomes)
     # DuckDB keeps the rows' order in a plain projection
-    table = duck.sql(
-        f"select {', '.join(keep)}, score, try_cast(raw as double) as value from scored"
+    numbers = duck.sql(
+        f"select {', '.join(f'try_cast({n} as double) as {n}' for n in names)} from outcomes"
     ).to_arrow_table()
-    duck.unregister("scored")
-    frame = to_frame(table)
+    duck.unregister("outcomes")
+    rows, values, which = [], [], []
+    for i, name in enumerate(names):
+        present = np.flatnonzero(pc.is_valid(outcomes.column(name)).to_numpy(zero_copy_only=False))
+        rows.append(present)
+        values.append(numbers.column(name).to_numpy()[present])
+        which.append(np.full(len(present), i))
+    frame = to_frame(outcomes.select(keep)).take(np.concatenate(rows)).reset_index(drop=True)
+    frame["score"] = pd.Series(np.asarray(scores, dtype=object)[np.concatenate(which)], dtype=object)
+    frame["value"] = np.concatenate(values).astype(float)
     frame["instrument"] = frame["instrument"].astype("category")
     frame["score"] = frame["score"].astype("category")
     return frame
