@@ -426,6 +426,12 @@ CALLS.update(
         "stock.withdraw_openings": lambda db, a, i: stock.withdraw_openings(
             db=db, actor=a, session_id=i.session_id, reason="entered in error"
         ),
+        "stock.reopen_for_session": lambda db, a, i: stock.reopen_for_session(
+            db=db,
+            actor=a,
+            session=injections.get_session(db=db, actor=a, session_id=i.session_id),
+            reason="corrected",
+        ),
         "stock.discards_of_lot": lambda db, a, i: stock.discards_of_lot(db=db, actor=a, lot=LOT),
         "stock.recall": lambda db, a, i: stock.recall(db=db, actor=a, lot=LOT).sessions,
         "injections.session_billing": lambda db, a, i: injection_billing.session_billing(
@@ -451,6 +457,7 @@ EMPTY_FOR_EVERYONE = {
     "stock.withdraw_openings",
     "stock.discards_of_lot",
     "stock.open_for_session",
+    "stock.reopen_for_session",
 }  # no patient has two cycles without response
 
 

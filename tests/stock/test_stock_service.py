@@ -21,7 +21,7 @@ from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
 from bontrack.stock import service as stock
 from bontrack.stock.models import StockReceiptRow, VialOpeningRow
-from bontrack.stock.schemas import DiscardRequest, StockReceiptCreate
+from bontrack.stock.schemas import DiscardRequest, StockReceiptCreate, VialOpeningCreate
 from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, World, clinic_world, session_input
 
@@ -286,3 +286,78 @@ def test_withdrawn_session__its_vials_return_to_stock(engine: Engine) -> None:
         withdraw_session(db=db, actor=ACTOR, session_id=session.id, reason="entered for the wrong patient")
         assert stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)[0].remaining == 4
         assert stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id) == []
+
+
+def test_corrected_session__its_openings_follow_the_lot_and_vials(engine: Engine) -> None:
+    from bontrack.injections.service import update_session
+
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt())
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("D5678"))
+        session = create_session(db=db, actor=ACTOR, data=session_input(world))
+        left = {x.lot: x.remaining for x in stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)}
+        assert left == {"C1234": 3, "D5678": 4}
+        # a correction that leaves what was taken from stock alone: the opening is not touched
+        update_session(
+            db=db,
+            actor=ACTOR,
+            session_id=session.id,
+            data=session_input(world, guidance="ultrasound"),
+            reason="typo",
+        )
+        [first] = stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)
+        assert first.version == 1
+        # the lot was wrong: C1234's vial goes back, D5678's comes out
+        update_session(
+            db=db,
+            actor=ACTOR,
+            session_id=session.id,
+            data=session_input(world, lot="D5678"),
+            reason="lot misread from the carton",
+        )
+        left = {x.lot: x.remaining for x in stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)}
+        assert left == {"C1234": 4, "D5678": 3}
+        [now] = stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)
+        assert (now.data.lot, now.data.vial_count) == ("D5678", 1)
+        history = records_history(db, first.id)
+        assert [v.withdrawn for v in history] == [False, True]
+        assert history[-1].reason == "session corrected: lot misread from the carton"
+
+
+def test_corrected_session__more_vials_than_left_is_refused_and_nothing_changes(engine: Engine) -> None:
+    from bontrack.injections.service import update_session
+
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt(vial_count=1))
+        session = create_session(db=db, actor=ACTOR, data=session_input(world))
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        update_session(
+            db=db, actor=ACTOR, session_id=session.id, data=session_input(world, lot="NOPE1"), reason="x"
+        )
+        # a lot not kept in stock: the earlier opening is withdrawn and nothing is taken (allowed);
+        # then ask for more vials than the stock holds, in the same transaction
+        update_session(
+            db=db,
+            actor=ACTOR,
+            session_id=session.id,
+            data=session_input(world, vial_count=2),
+            reason="two vials",
+        )
+    assert info.value.errors[0].field == "vial_count"
+    with transaction(engine) as db:
+        [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY, include_empty=True)
+        assert (
+            line.remaining == 0
+            and len(stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)) == 1
+        )
+
+
+def records_history(db: Session, opening_id: str) -> list[Any]:
+    from bontrack import records
+
+    return [
+        records.to_read(r, VialOpeningCreate)
+        for r in records.history(db, row_cls=VialOpeningRow, record_id=opening_id, actor=ACTOR)
+    ]

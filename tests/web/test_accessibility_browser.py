@@ -84,6 +84,8 @@ EXPECTED = {
     "/patients/{id}/records/outcome/{id}/correct",
     "/worklist",
     "/report",
+    "/stock",
+    "/stock/receive",
     "/users",
     "/audit",
     "/p/{id}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from bontrack.actor import Actor
@@ -153,3 +154,88 @@ def test_stock_pages__scoped_actor_is_the_users_clinic(site: Site) -> None:
             db=db, actor=Actor("x", clinic_id=site.world.clinic_id, role="physician"), on=DAY
         )
     assert [x.lot for x in lines] == ["A-1"]
+
+
+def _delivery(**extra: Any) -> dict[str, Any]:
+    return {
+        "product": "onabotulinumtoxinA",
+        "lot": "NEW-7",
+        "expiry": (DAY + dt.timedelta(days=200)).isoformat(),
+        "vial_units": "100",
+        "vial_count": "4",
+        "supplier": "McKesson",
+        "received_on": DAY.isoformat(),
+    } | extra
+
+
+def _post_form(site: Site, path: str, fields: dict[str, Any]) -> Any:
+    from tests.web.conftest import csrf_from
+
+    form = site.client.get(path)
+    assert form.status_code == 200, form.text
+    return site.client.post(path, data=fields | {"csrf_token": csrf_from(form.text)}, follow_redirects=False)
+
+
+def test_delivery_form__saves_and_the_stock_page_lists_the_lot(site: Site) -> None:
+    assert log_in(site, "physician") == 303
+    assert 'href="/stock/receive"' in site.client.get("/stock").text
+    saved = _post_form(site, "/stock/receive", _delivery())
+    assert saved.status_code == 303 and saved.headers["location"] == "/stock?saved=delivery"
+    page = site.client.get("/stock?saved=delivery")
+    assert "NEW-7" in page.text and "Saved: the delivery." in page.text
+    with transaction(site.engine) as db:
+        lines = stock.stock_on_hand(db=db, actor="test:check", on=DAY)
+    assert [(x.lot, x.remaining, x.vial_units) for x in lines] == [("NEW-7", 4, 100.0)]
+
+
+def test_delivery_form__bad_size_and_count_named_in_words_and_nothing_saved(site: Site) -> None:
+    assert log_in(site, "physician") == 303
+    bad = _post_form(site, "/stock/receive", _delivery(vial_units="150", vial_count="0"))
+    assert bad.status_code == 400
+    assert "Nothing was saved" in bad.text
+    assert "Number of vials must be 1 or more." in bad.text
+    shown = re.sub(r"<[^>]+>", " ", bad.text)  # the words a person reads, no field id among them
+    assert "vial_count" not in shown and "vial_units" not in shown
+    with transaction(site.engine) as db:
+        assert stock.stock_on_hand(db=db, actor="test:check", on=DAY, include_empty=True) == []
+    sized = _post_form(site, "/stock/receive", _delivery(vial_units="150"))
+    assert sized.status_code == 400 and "comes in vials of" in sized.text
+
+
+def test_discard_form__takes_vials_out_and_refuses_more_than_are_left(site: Site) -> None:
+    receive(site, "D-1")  # 3 vials
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/stock")
+    assert 'href="/stock/discard?lot=D-1"' in page.text
+    fields = {"lot": "D-1", "vial_count": "5", "reason": "cold chain broken", "discarded_on": DAY.isoformat()}
+    too_many = _post_form(site, "/stock/discard?lot=D-1", fields)
+    assert too_many.status_code == 400 and "3 unopened vial(s) of lot D-1 are left" in too_many.text
+    done = _post_form(site, "/stock/discard?lot=D-1", fields | {"vial_count": "2"})
+    assert done.status_code == 303 and done.headers["location"] == "/stock?saved=discard"
+    with transaction(site.engine) as db:
+        [line] = stock.stock_on_hand(db=db, actor="test:check", on=DAY)
+    assert (line.remaining, line.discarded) == (1, 2)
+
+
+def test_stock_forms__only_physicians_and_their_api(site: Site) -> None:
+    assert log_in(site, "staff") == 303
+    assert site.client.get("/stock/receive").status_code == 403
+    assert 'href="/stock/receive"' not in site.client.get("/stock").text
+    api = site.client.post(
+        "/api/stock/receipts",
+        json=_delivery(vial_units=100, vial_count=2),
+        headers=site.bearer("physician"),
+    )
+    assert api.status_code == 201, api.text
+    assert api.json()["data"]["lot"] == "NEW-7"
+    refused = site.client.post(
+        "/api/stock/discards",
+        json={"lot": "NEW-7", "vial_count": 3, "reason": "expired", "discarded_on": DAY.isoformat()},
+        headers=site.bearer("physician"),
+    )
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["vial_count"]
+    staff = site.client.post(
+        "/api/stock/receipts", json=_delivery(vial_units=100, vial_count=2), headers=site.bearer("staff")
+    )
+    assert staff.status_code == 403

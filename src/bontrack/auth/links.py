@@ -149,6 +149,7 @@ def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
         update(PatientLinkRow)
         .where(
             PatientLinkRow.id == link.id,
+            PatientLinkRow.clinic_id == link.clinic_id,  # the whole key (one shard when distributed)
             PatientLinkRow.used_at.is_(None),
             PatientLinkRow.expires_at > now,
         )

@@ -1,12 +1,18 @@
 """Tables of users and their credentials. Not clinical records: these rows may change state
-(a token is revoked, a link is used), so they are plain tables, not versioned ones."""
+(a token is revoked, a link is used), so they are plain tables, not versioned ones.
+
+Distributed by clinic (Citus, see the README): only ``patient_links``, which belongs to one
+clinic's patient, so ``clinic_id`` is in its keys. Users, tokens, the log-in throttle and the
+server keys belong to no clinic (a user's ``clinic_id`` is the scope of an account, None for all
+clinics): they are small, read on every request, and are Citus reference tables.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.storage.base import Base
@@ -65,10 +71,12 @@ class PatientLinkRow(Base):
     """A one-time, expiring link through which a patient fills in their own forms."""
 
     __tablename__ = "patient_links"
+    # the clinic in every key (distributed by clinic); the token's look-up uses the unique index
+    __table_args__ = (UniqueConstraint("token_hash", "clinic_id", name="uq_patient_links_token_hash"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    clinic_id: Mapped[str] = mapped_column(String(36))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(36), index=True)
     episode_id: Mapped[str] = mapped_column(String(36))
     instruments: Mapped[list[str]] = mapped_column(JSON)

@@ -277,7 +277,8 @@ def update_session(
     reason: str,
     author: Author | None = None,
 ) -> SessionRead:
-    """Correct a session: judged again (against the other sessions) and saved as a new version.
+    """Correct a session: judged again (against the other sessions) and saved as a new version;
+    when what it took from stock changed, its vial openings follow (bontrack.stock.service).
 
     As when it was created, a plan the engine blocks is refused unless ``override`` names a
     clinician of the clinic and gives the written reason; the override is audited again.
@@ -296,7 +297,11 @@ def update_session(
 
     row = _INJECTION_SESSION.correct_row(db, actor, session_id, data, reason, check=check)
     audit_override(db, actor=actor, row=row, data=judged[0][0], decision=judged[0][1])
-    return records.to_read(row, SessionRecord)
+    saved = records.to_read(row, SessionRecord)
+    from bontrack.stock.service import reopen_for_session  # stock imports this module
+
+    reopen_for_session(db=db, actor=actor, session=saved, reason=reason)  # its vials, as corrected
+    return saved
 
 
 def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -> SessionRead:

@@ -18,7 +18,7 @@ from bontrack import records
 from bontrack.actor import clinic_of
 from bontrack.errors import FieldError, InputError, NotFoundError
 from bontrack.injections.models import InjectionSessionRow
-from bontrack.injections.schemas import SessionRead
+from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.models import PatientRow
 from bontrack.patients.service import get_clinic
@@ -225,7 +225,7 @@ def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOp
         raise InputError.one(
             "vial_count", f"only {line.remaining} unopened vial(s) of lot {data.lot} are left in stock"
         )
-    opened_at = data.reconstituted_at or data.administered_at or dt.datetime.combine(data.date, dt.time())
+    opened_at = _opening_of(data)[4]
     hours = line.usable_hours_after_reconstitution
     record = VialOpeningCreate(
         product=line.product,
@@ -239,6 +239,38 @@ def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOp
     )
     row = records.create(db, row_cls=VialOpeningRow, data=record, clinic_id=session.clinic_id, actor=actor)
     return records.to_read(row, VialOpeningCreate)
+
+
+def _opening_of(data: SessionRecord) -> tuple[str, str, float, int, dt.datetime]:
+    """What a session takes from stock: product, lot, vial size, vials, and when they were opened."""
+    opened_at = data.reconstituted_at or data.administered_at or dt.datetime.combine(data.date, dt.time())
+    return data.product, data.lot, float(data.vial_units), data.vial_count, opened_at
+
+
+def reopen_for_session(*, db: Session, actor: str, session: SessionRead, reason: str) -> int:
+    """After a session is corrected: when its product, lot, vial size, vial count or opening time
+    changed, its earlier openings are withdrawn (the vials back in stock, the openings kept in the
+    history) and the corrected session's vials are taken out again, with the same checks as when it
+    was saved. Returns how many openings were withdrawn (0: nothing that stock counts changed)."""
+    rows = records.find_current(db, row_cls=VialOpeningRow, actor=actor, session_id=session.id)
+    kept = [
+        (
+            r.data["product"],
+            r.data["lot"],
+            float(r.data["vial_units"]),
+            int(r.data["vial_count"]),
+            dt.datetime.fromisoformat(str(r.data["opened_at"])),
+        )
+        for r in rows
+    ]
+    if kept == [_opening_of(session.data)]:
+        return 0
+    for row in rows:
+        records.withdraw(
+            db, row_cls=VialOpeningRow, record_id=row.id, actor=actor, reason=f"session corrected: {reason}"
+        )
+    open_for_session(db=db, actor=actor, session=session)
+    return len(rows)
 
 
 def openings_of_session(*, db: Session, actor: str, session_id: str) -> list[VialOpeningRead]:

@@ -31,14 +31,22 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class VersionedRow:
-    """Columns shared by every record table (mixed into each domain's model)."""
+    """Columns shared by every record table (mixed into each domain's model).
+
+    The primary key is (id, version, clinic_id): ``clinic_id`` is in it so the table can be
+    distributed by clinic (Citus hash-distributes by one column, which every primary and unique
+    key must hold; see the README, "Distributing by clinic"). It comes last so the key's index
+    still serves every look-up by ``id`` (``latest``, ``is_newest``). A record's versions all
+    carry its clinic (a correction copies it), so two writers adding the same version n+1 still
+    collide on the key.
+    """
 
     record_type: ClassVar[str]
     index_fields: ClassVar[tuple[str, ...]] = ()
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    clinic_id: Mapped[str] = mapped_column(String(36), index=True)
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
     recorded_by: Mapped[str] = mapped_column(String(200))
@@ -123,9 +131,14 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
 
 def is_newest(row_cls: type[VersionedRow]) -> ColumnElement[bool]:
     """True for a row that is the newest version of its record (no later version exists): the
-    one condition of "current", for queries that pick their own columns (bontrack.queries)."""
+    one condition of "current", for queries that pick their own columns (bontrack.queries).
+
+    The later version is looked for in the same clinic too (all of a record's versions are): the
+    same answer, and a query Citus can run inside each clinic's shard (co-located)."""
     newer = aliased(row_cls)
-    return ~exists().where(newer.id == row_cls.id, newer.version > row_cls.version)
+    return ~exists().where(
+        newer.id == row_cls.id, newer.clinic_id == row_cls.clinic_id, newer.version > row_cls.version
+    )
 
 
 def newest_versions(

@@ -28,3 +28,12 @@ def record_number(batch: int, number: int) -> str:
 
 def patient_name(rng: random.Random) -> str:
     return f"{rng.choice(GIVEN)} {rng.choice(FAMILY)} (synthetic)"
+
+
+def contact(batch: int, number: int) -> tuple[str, str]:
+    """An obviously fictional phone (the 555-01xx numbers reserved for fiction) and an e-mail at
+    example.org (reserved for examples); every third patient has no e-mail. Derived from the
+    record number, so the generator's random draws (and every figure built on them) stay as they were."""
+    phone = f"+1 202 555 01{number % 100:02d}"
+    email = "" if number % 3 == 0 else f"{record_number(batch, number).lower()}@example.org"
+    return phone, email

@@ -24,7 +24,7 @@ from bontrack.synth.answers import clamp, ndi_answers, nprs_answers, rand36_answ
 from bontrack.synth.calibration import Calibration
 from bontrack.synth.events import adverse_events, override_reason
 from bontrack.synth.items import Item, ItemKind, Staff, draw_id
-from bontrack.synth.names import patient_name, record_number
+from bontrack.synth.names import contact, patient_name, record_number
 from bontrack.synth.plans import Site, plan_session, weighted
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 
@@ -185,11 +185,14 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
     first = cal.date("timeline.first_referral")
     referral = first + dt.timedelta(days=rng.randrange((w.as_of - first).days - 14))
     birth = referral - dt.timedelta(days=age * 365 + rng.randrange(365))
+    phone, email = contact(batch, number)
     patient = PatientCreate(
         record_number=record_number(batch, number),
         name=patient_name(rng),
         birth_date=birth,
         sex=sex,
+        phone=phone,
+        email=email,
     )
     w.ids["patient"] = w.add("patient", referral, patient)
     w.ids["injector"] = rng.choice(w.staff.physicians)

@@ -9,8 +9,15 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from bontrack.injections.suggest import PlanSuggestionRequest, suggest_plan
 from bontrack.planning.dose import DosePlan
-from bontrack.stock.schemas import Recall, StockLine
-from bontrack.stock.service import recall, stock_on_hand
+from bontrack.stock.schemas import (
+    DiscardRequest,
+    Recall,
+    StockLine,
+    StockReceiptCreate,
+    StockReceiptRead,
+    VialDiscardRead,
+)
+from bontrack.stock.service import discard_vials, recall, receive_vials, stock_on_hand
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, patient_in_scope
 from bontrack.web.deps import READ_CLINICAL, WRITE_SESSIONS, NowDep, Principal, SessionDep, require
 
@@ -47,3 +54,18 @@ def recall_lot(
     """Every session that used the lot, with the patient's contact details (audited). A
     physician sees their own clinic's; an administrator every clinic's."""
     return recall(db=db, actor=principal.actor, lot=lot)
+
+
+@router.post("/stock/receipts", response_model=StockReceiptRead, status_code=201)
+def receive_delivery(data: StockReceiptCreate, db: SessionDep, principal: Injector) -> StockReceiptRead:
+    """Record a delivery of vials of one lot at the user's clinic. A product or vial size the
+    knowledge base does not know, or a lot received before with another product, size or expiry,
+    is a 400 naming the field."""
+    return receive_vials(db=db, actor=principal.actor, data=data)
+
+
+@router.post("/stock/discards", response_model=VialDiscardRead, status_code=201)
+def discard(data: DiscardRequest, db: SessionDep, principal: Injector) -> VialDiscardRead:
+    """Record unopened vials of a lot thrown away, with the reason; more vials than are left, or a
+    lot not in the clinic's stock, is a 400 naming the field."""
+    return discard_vials(db=db, actor=principal.actor, data=data)
