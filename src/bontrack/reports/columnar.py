@@ -216,7 +216,8 @@ def _current(
     clinic = "" if clinic_id is None else f"and clinic_id = {_literal(clinic_id)}"
     duck.register("versions", versions)
     current = duck.sql(
-        f"select {keep} from (select *, row_number() over (partition by clinic_id, id order by version desc) as newest "
+        f"select {keep} from (select *, row_number() over "
+        "(partition by clinic_id, id order by version desc) as newest "
         f"from versions) where newest = 1 and not withdrawn {clinic} order by id"
     ).to_arrow_table()
     duck.unregister("versions")
