@@ -212,16 +212,21 @@ def _current(
     fields: Sequence[Field],
     columns: Sequence[str],
 ) -> pa.Table:
-    keep = ", ".join(["id", *(_quote(f.name) for f in fields), *columns])
-    clinic = "" if clinic_id is None else f"and clinic_id = {_literal(clinic_id)}"
+    keep = ["id", *(f.name for f in fields), *columns]
     duck.register("versions", versions)
-    current = duck.sql(
-        f"select {keep} from (select *, row_number() over "
-        "(partition by clinic_id, id order by version desc) as newest "
-        f"from versions) where newest = 1 and not withdrawn {clinic} order by id"
-    ).to_arrow_table()
+    # one sort: by id, and each record's versions newest first; the newest is the first of its run
+    ordered = duck.sql("select * from versions order by id, clinic_id, version desc").to_arrow_table()
     duck.unregister("versions")
-    return current
+    ids, clinics = ordered.column("id"), ordered.column("clinic_id")
+    n = ordered.num_rows
+    if n == 0:
+        return ordered.select(keep)
+    same = pc.and_(pc.equal(ids[1:], ids[:-1]), pc.equal(clinics[1:], clinics[:-1]))
+    newest = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks())])
+    chosen = pc.and_(newest, pc.invert(ordered.column("withdrawn").combine_chunks()))
+    if clinic_id is not None:
+        chosen = pc.and_(chosen, pc.equal(clinics.combine_chunks(), clinic_id))
+    return ordered.filter(chosen).select(keep)
 
 
 def read_parquet(
