@@ -54,6 +54,7 @@ class Figures:
     import_peak_mb: float = 0.0
     bytes_per_patient: float = 0.0
     audit_bytes_per_patient: float = 0.0
+    audit_bytes_per_entry: float = 0.0
 
 
 _PEAK = (
@@ -89,15 +90,17 @@ def _bontrack(db: Path, *args: str) -> float:
     return _bontrack_peak(db, *args)[0]
 
 
-def _bytes(db: Path) -> tuple[int, int]:
-    """The registry's bytes in all and those of its audit log (table and indexes)."""
+def _bytes(db: Path) -> tuple[int, int, int]:
+    """The registry's bytes in all, those of its audit log (tables and indexes) and its entries
+    (one per record read or written, as the view audit_log gives them)."""
     conn = sqlite3.connect(db)
     try:
         total = sum(size for (size,) in conn.execute("select pgsize from dbstat"))
         audit = sum(size for (size,) in conn.execute("select pgsize from dbstat where name like '%audit%'"))
+        (entries,) = conn.execute("select count(*) from audit_log").fetchone()
     finally:
         conn.close()
-    return total, audit
+    return total, audit, int(entries)
 
 
 def _generate_only(patients: int) -> float:
@@ -159,7 +162,7 @@ def registry_figures(patients: int = PATIENTS) -> Figures:
         demo_db, export_file = tmp / "demo.db", tmp / "demo.jsonl"
         demo_s = _bontrack(demo_db, "demo", "--patients", str(patients), "--seed", str(SEED))
         generate_s = _generate_only(patients)
-        total, audit = _bytes(demo_db)
+        total, audit, entries = _bytes(demo_db)
         export_s, export_peak = _bontrack_peak(demo_db, "export", str(export_file))
         parquet_s, parquet_peak = _bontrack_peak(demo_db, "export", "--format", "parquet", str(tmp / "pq"))
         import_s, import_peak = _bontrack_peak(tmp / "imported.db", "import", str(export_file))
@@ -182,6 +185,7 @@ def registry_figures(patients: int = PATIENTS) -> Figures:
         import_peak_mb=import_peak,
         bytes_per_patient=total / patients,
         audit_bytes_per_patient=audit / patients,
+        audit_bytes_per_entry=audit / max(entries, 1),
     )
 
 

@@ -274,7 +274,7 @@ def registry_rows(console: Console, table: Table) -> None:
     )
     table.add_row(
         "registry bytes per patient (SQLite, demo)",
-        f"audit log: {f.audit_bytes_per_patient / 1024:,.1f} KB",
+        f"audit log: {f.audit_bytes_per_patient / 1024:,.1f} KB ({f.audit_bytes_per_entry:,.0f} B an entry)",
         f"{f.bytes_per_patient / 1024:,.1f} KB in all",
         f"audit {f.audit_bytes_per_patient / f.bytes_per_patient:.0%}",
         "< 30 KB " + ("(met)" if f.bytes_per_patient < BYTES_AIM else "(NOT met)"),

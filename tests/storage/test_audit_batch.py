@@ -26,7 +26,7 @@ def test_reads_of_a_unit_of_work_are_one_insert_in_the_order_made(engine: Engine
     inserts: list[int] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_PACKS"):
             inserts.append(len(params) if many else 1)
 
     event.listen(engine, "before_cursor_execute", capture)

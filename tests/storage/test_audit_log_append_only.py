@@ -1,5 +1,7 @@
 """audit_log is append-only in the database itself (issue 12, D7): UPDATE and DELETE fail on
-SQLite and PostgreSQL alike, whoever sends them, and inserting still works."""
+SQLite and PostgreSQL alike, whoever sends them, and inserting still works. Since migration 0010
+``audit_log`` is a view of the tables that store it (audit_packs, audit_texts): the view and both
+tables refuse them."""
 
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ def _count(engine: Engine) -> int:
         "UPDATE audit_log SET outcome = 'ok' WHERE outcome = 'denied'",
         "DELETE FROM audit_log",
         "DELETE FROM audit_log WHERE actor = 'test:auditor'",
+        "UPDATE audit_packs SET actor = actor",
+        "DELETE FROM audit_packs",
+        "UPDATE audit_texts SET text = 'someone else' WHERE text = 'test:auditor'",
+        "DELETE FROM audit_texts",
     ],
 )
 def test_audit_log__update_and_delete_are_refused_by_the_database(engine: Engine, statement: str) -> None:
@@ -44,8 +50,9 @@ def test_audit_log__truncate_is_refused_on_postgresql(engine: Engine) -> None:
         pytest.skip("SQLite has no TRUNCATE")
     with transaction(engine) as db:
         log(db, actor="test:auditor", action="read")
-    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
-        conn.execute(text("TRUNCATE audit_log"))
+    for table in ("audit_packs", "audit_texts"):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {table}"))
     assert _count(engine) == 1
 
 
@@ -61,7 +68,14 @@ def test_audit_log__the_readmes_application_role_may_append_but_not_change(engin
     try:
         with transaction(app) as db:
             log(db, actor="test:app", action="read")
-        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        for statement in (
+            "UPDATE audit_log SET actor = 'x'",
+            "DELETE FROM audit_log",
+            "UPDATE audit_packs SET actor = actor",
+            "DELETE FROM audit_texts",
+            "TRUNCATE audit_packs",
+            "TRUNCATE audit_texts",
+        ):
             with pytest.raises(DatabaseError, match="permission denied"), app.begin() as conn:
                 conn.execute(text(statement))
         with app.begin() as conn:  # what the server does change, it may

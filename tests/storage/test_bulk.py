@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from bontrack.audit.models import AuditEntry
+from bontrack.audit.models import AuditEntry, AuditPack
 from bontrack.errors import InputError, NotFoundError
 from bontrack.exchange.jsonl import export_lines
 from bontrack.injections import service as injections
@@ -149,13 +149,11 @@ def test_bulk__reads_after_a_merge_are_refused(engine: Engine) -> None:
 def test_insert_many__stores_exactly_what_a_core_insert_stores(tmp_path: Path) -> None:
     """The SQLite fast path converts parameters itself: the stored bytes must not differ."""
     at = dt.datetime(2026, 3, 2, 9, 15, 30, 123456)
-    audit = [
-        {"at": at, "actor": ACTOR, "action": "create", "clinic_id": "c", "record_type": "patient"}
-        | {"record_id": "p", "version": 1, "before": None, "after": {"é": [1, 2.5, None, True]}}
-        | {"detail": None, "outcome": "ok"},
-        {"at": at, "actor": ACTOR, "action": "read", "clinic_id": None, "record_type": None}
-        | {"record_id": None, "version": None, "before": {}, "after": None, "detail": "ünïcode ✓"}
-        | {"outcome": "denied"},
+    audit = [  # audit_packs rows: texts by number, record ids packed as JSON text
+        {"at": 1_772_442_930_123_456, "actor": 1, "action": 2, "clinic_id": "c", "record_type": 3}
+        | {"detail": None, "outcome": 4, "ids": '[["p",1]]', "extra": {"é": [1, 2.5, None, True]}},
+        {"at": -1, "actor": 1, "action": 5, "clinic_id": None, "record_type": None}
+        | {"detail": 6, "outcome": 7, "ids": None, "extra": None},
     ]
     rows = [
         {"id": "p", "version": 1, "clinic_id": "c", "withdrawn": False, "recorded_at": at}
@@ -168,7 +166,7 @@ def test_insert_many__stores_exactly_what_a_core_insert_stores(tmp_path: Path) -
     for name, fast in (("fast.db", True), ("core.db", False)):
         engine = open_engine(f"sqlite:///{tmp_path / name}")
         with transaction(engine) as db:
-            for table, values in ((PatientRow.__table__, rows), (AuditEntry.__table__, audit)):
+            for table, values in ((PatientRow.__table__, rows), (AuditPack.__table__, audit)):
                 if fast:
                     insert_many(db, table, values)  # type: ignore[arg-type]
                 else:

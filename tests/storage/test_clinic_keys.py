@@ -7,7 +7,9 @@ by clinic is tests/storage/test_hash_partitioned.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from bontrack.errors import NotFoundError
 from bontrack.outcomes import service as outcomes
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
-from bontrack.storage.engine import _alembic_config, make_engine, transaction
+from bontrack.storage.engine import _alembic_config, make_engine, open_engine, transaction
 from clinic_story import Story, clinic_story, outcome_input
 from factories import ACTOR
 
@@ -54,10 +56,11 @@ def clinic_keys(engine: Engine) -> dict[str, list[list[str]]]:
 
 def assert_clinic_in_every_key(engine: Engine) -> None:
     keys = clinic_keys(engine)
-    assert {"patient_versions", "outcome_versions", "patient_links", "audit_log"} <= set(keys)
+    # the audit log is stored in audit_packs (migration 0010; audit_log is the view reading it)
+    assert {"patient_versions", "outcome_versions", "patient_links", "audit_packs"} <= set(keys)
     if engine.dialect.name == "sqlite":  # there the log's key is the rowid: SQLite is not distributed
-        assert keys["audit_log"][0] == ["seq"]
-        keys["audit_log"] = keys["audit_log"][1:]
+        assert keys["audit_packs"][0] == ["seq"]
+        keys["audit_packs"] = keys["audit_packs"][1:]
     missing = {t: k for t, ks in keys.items() for k in ks if "clinic_id" not in k}
     assert not missing, missing
     nullable = {
@@ -73,7 +76,7 @@ def test_every_key_of_a_table_a_clinic_owns_holds_the_clinic(engine: Engine) -> 
     record_key = inspect(engine).get_pk_constraint("patient_versions")["constrained_columns"]
     assert record_key == ["id", "version", "clinic_id"]  # id first: the key serves look-ups by id
     if engine.dialect.name == "postgresql":
-        assert clinic_keys(engine)["audit_log"][0] == ["seq", "clinic_id"]
+        assert clinic_keys(engine)["audit_packs"][0] == ["seq", "clinic_id"]
 
 
 def test_two_writers_of_the_same_next_version_still_collide(engine: Engine) -> None:
@@ -85,28 +88,52 @@ def test_two_writers_of_the_same_next_version_still_collide(engine: Engine) -> N
         db.execute(PatientRow.__table__.insert(), [values])  # version 1 again, same clinic
 
 
+AUDIT_FACTS = "actor, action, clinic_id, record_type, record_id, version, detail, outcome"
+
+
 def _rows(engine: Engine) -> dict[str, list[str]]:
     """Every row of every table, as sorted JSON (an audit entry's clinic '' read as NULL: the
-    value migration 0009 gives the entries of no clinic)."""
+    value migration 0009 gives the entries of no clinic). The audit log by its entries' facts
+    (at 0010 it is a view over packed rows, its seq and times to the microsecond renumbered)."""
     meta = MetaData()
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:
+        audit = conn.execute(text(f"SELECT {AUDIT_FACTS} FROM audit_log ORDER BY seq"))
+        found["audit_log"] = [
+            json.dumps(r | {"clinic_id": r["clinic_id"] or None}, sort_keys=True)
+            for r in (dict(row._mapping) for row in audit)
+        ]
         for name in inspect(conn).get_table_names():
-            if name == "alembic_version":
+            if name in ("alembic_version", "audit_log", "audit_packs", "audit_texts"):
                 continue
             table = Table(name, meta, autoload_with=conn)
             rows: list[dict[str, Any]] = [dict(r._mapping) for r in conn.execute(select(table))]
-            if name == "audit_log":
-                rows = [r | {"clinic_id": r["clinic_id"] or None} for r in rows]
             found[name] = sorted(json.dumps(r, default=str, sort_keys=True) for r in rows)
     return found
 
 
-def _write_at_0008(engine: Engine) -> tuple[Story, Story]:
-    with transaction(engine) as db:
+def _write_at_0008(engine: Engine, scratch: Engine) -> tuple[Story, Story]:
+    """Two clinics' stories as 0008's program left them: written through the services on a
+    registry at head (``scratch``; today's program writes today's audit log), then every record
+    row copied, and the audit entries copied as 0008's one row per entry."""
+    with transaction(scratch) as db:
         a, b = clinic_story(db, "P-A"), clinic_story(db, "P-B")
-    with engine.begin() as conn:  # as 0008's program wrote an entry of no clinic: NULL
-        conn.execute(
+    source, target = MetaData(), MetaData()
+    with scratch.connect() as old, engine.begin() as new:
+        for name in inspect(old).get_table_names():
+            if name in ("alembic_version", "audit_packs", "audit_texts"):
+                continue
+            rows = [dict(r._mapping) for r in old.execute(select(Table(name, source, autoload_with=old)))]
+            if rows:
+                new.execute(Table(name, target, autoload_with=new).insert(), rows)
+        facts = "at, actor, action, clinic_id, record_type, record_id, version, detail, outcome"
+        entries_then = [
+            dict(r._mapping) for r in old.execute(text(f"SELECT {facts} FROM audit_log ORDER BY seq"))
+        ]
+        audit = Table("audit_log", target, autoload_with=new)
+        new.execute(audit.insert(), [e | {"at": _time(e["at"])} for e in entries_then])
+        # as 0008's program wrote an entry of no clinic: NULL
+        new.execute(
             text(
                 "INSERT INTO audit_log (at, actor, action, clinic_id, outcome) "
                 "VALUES (CURRENT_TIMESTAMP, 'old:admin', 'export', NULL, 'ok')"
@@ -115,11 +142,16 @@ def _write_at_0008(engine: Engine) -> tuple[Story, Story]:
     return a, b
 
 
-def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str) -> None:
+def _time(value: Any) -> Any:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str, tmp_path: Path) -> None:
     engine = make_engine(db_url)
+    scratch = open_engine(f"sqlite:///{tmp_path / 'scratch.db'}")
     try:
         _migrate(engine, BEFORE)
-        a, b = _write_at_0008(engine)
+        a, b = _write_at_0008(engine, scratch)
         before = _rows(engine)
         assert len(before["outcome_versions"]) == 8 and before["audit_log"]
 
@@ -127,7 +159,8 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str)
         assert _rows(engine) == before
         assert_clinic_in_every_key(engine)
         with engine.connect() as conn:  # no NULL clinic is left in the log
-            assert conn.execute(text("SELECT count(*) FROM audit_log WHERE clinic_id IS NULL")).scalar() == 0
+            nulls = text("SELECT count(*) FROM audit_packs WHERE clinic_id IS NULL")
+            assert conn.execute(nulls).scalar() == 0
 
         with transaction(engine) as db:
             # the services read and correct as before, and an old entry of no clinic reads None
@@ -154,6 +187,7 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str)
             assert conn.execute(text("SELECT count(*) FROM audit_log WHERE clinic_id = ''")).scalar() == 0
     finally:
         engine.dispose()
+        scratch.dispose()
 
 
 def test_a_record_of_another_clinic_is_still_not_found(engine: Engine) -> None:

@@ -38,7 +38,14 @@ def test_make_engine__unsupported_url_names_db_option(url: str) -> None:
 def test_open_engine__new_database_gets_current_schema(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
-    assert {"audit_log", "patient_versions", "injection_session_versions", "outcome_versions"} <= tables
+    assert {
+        "audit_packs",
+        "audit_texts",
+        "patient_versions",
+        "injection_session_versions",
+        "outcome_versions",
+    } <= tables
+    assert "audit_log" in inspect(engine).get_view_names()  # the log read as one entry per record
 
 
 def test_ensure_schema__foreign_tables_without_version_are_refused(tmp_path: Path) -> None:

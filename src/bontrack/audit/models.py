@@ -1,11 +1,21 @@
-"""The audit_log table. Rows are only ever inserted (the database refuses UPDATE and DELETE on it).
+"""The audit log's tables and the view that reads them as one entry per record.
 
-Its key holds ``clinic_id`` beside ``seq`` on PostgreSQL, so the log can be distributed by clinic
-with the records it describes (Citus; see the README, "Distributing by clinic"). A key column
-cannot be NULL: an entry of no clinic (a log-in, a whole-registry export) is stored with the
-clinic '' and read back as None (``NoClinic``). ``seq`` alone still names an entry (one sequence
-numbers them all): it is the ORM's identity, and on SQLite, which is never distributed, the
-table's key (the rowid, the cheapest insert).
+Stored lean (issue 18): ``audit_packs`` holds one row per run of entries of one unit of work that
+share who, what, which type, clinic, detail, outcome and second (a chart read is one row naming
+every record it read), the record ids and versions packed as a JSON list; ``audit_texts`` holds
+each actor, action, record type, detail phrase and outcome once, referred to by number. The view
+``audit_log`` expands the packs back into one entry per record read or written, with the columns
+the log always had (``AuditEntry`` maps it, read-only). An entry's ``seq`` is its pack's number
+times PACK_LIMIT plus its place in the pack; its time is its pack's (the first entry's, to the
+microsecond; the others were made within the same second). All three are append-only in the
+database (migration 0010).
+
+A pack's key holds ``clinic_id`` beside ``seq`` on PostgreSQL, so the log can be distributed by
+clinic with the records it describes (Citus; see the README, "Distributing by clinic"). A key
+column cannot be NULL: a pack of no clinic (a log-in, a whole-registry export) is stored with the
+clinic '' and read back as None (``NoClinic``; the view gives NULL). On SQLite, which is never
+distributed, ``seq`` alone is the key (the rowid). ``audit_texts`` holds no clinic's data by
+itself (a reference table when distributed).
 """
 
 from __future__ import annotations
@@ -13,8 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bontrack.storage.base import Base
@@ -24,9 +34,8 @@ ACTIONS = ("read", "create", "update", "withdraw", "override", "import", "export
 # of another clinic). failed: a read made by a request that then failed (kept: its error may
 # have shown what was read).
 OUTCOMES = ("ok", "denied", "failed")
-
-
-NO_CLINIC = ""  # the stored clinic of an entry of no clinic
+PACK_LIMIT = 1024  # entries a pack holds at most (seq = pack * PACK_LIMIT + place)
+NO_CLINIC = ""  # the stored clinic of a pack of no clinic
 
 
 class NoClinic(TypeDecorator[str]):
@@ -42,23 +51,56 @@ class NoClinic(TypeDecorator[str]):
         return None if value in (None, NO_CLINIC) else value
 
 
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
+class AuditPack(Base):
+    """Entries of one unit of work sharing actor, action, type, clinic, detail, outcome, second."""
+
+    __tablename__ = "audit_packs"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    clinic_id: Mapped[str | None] = mapped_column(
-        NoClinic(), primary_key=True, nullable=False, index=True, server_default=NO_CLINIC
+    clinic_id: Mapped[str | None] = mapped_column(  # text: row-level security reads it
+        NoClinic(), primary_key=True, nullable=False, server_default=NO_CLINIC
     )
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    at: Mapped[int] = mapped_column(BigInteger)  # microseconds since 1970-01-01 UTC
+    actor: Mapped[int] = mapped_column(Integer)  # audit_texts.id
+    action: Mapped[int] = mapped_column(Integer)  # audit_texts.id
+    record_type: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
+    detail: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
+    outcome: Mapped[int] = mapped_column(Integer)  # audit_texts.id
+    ids: Mapped[str | None] = mapped_column(Text)  # JSON [[record_id, version], ...]; NULL: no record
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"before": .., "after": ..} if given
+
+    # seq alone identifies a pack (one sequence numbers them all)
+    __mapper_args__ = {"primary_key": [seq]}  # noqa: RUF012 (SQLAlchemy's class attribute)
+
+
+class AuditText(Base):
+    """A text the audit log names (actor, action, record type, detail, outcome), stored once."""
+
+    __tablename__ = "audit_texts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class _View(DeclarativeBase):
+    """Views: read through the ORM, made by the migrations, never by ``Base.metadata``."""
+
+
+class AuditEntry(_View):
+    """One logical audit entry (the view ``audit_log``): read it; write through storage.audit_log."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(20))
+    clinic_id: Mapped[str | None] = mapped_column(String(36))
     record_type: Mapped[str | None] = mapped_column(String(40))
-    record_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    record_id: Mapped[str | None] = mapped_column(String(36))
     version: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")
-
-    # seq alone identifies an entry (one sequence numbers them all): ``db.get(AuditEntry, seq)``
-    __mapper_args__ = {"primary_key": [seq]}  # noqa: RUF012 (SQLAlchemy's class attribute)
+    outcome: Mapped[str] = mapped_column(String(10))
+    pack: Mapped[int] = mapped_column(Integer)  # the audit_packs row it is read from (seq // PACK_LIMIT)

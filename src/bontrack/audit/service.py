@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, ColumnElement, Table, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bontrack.audit.models import AuditEntry
+from bontrack.audit.models import PACK_LIMIT, AuditEntry, AuditPack
 from bontrack.kinds import BY_NAME
 from bontrack.storage.audit_log import write_held
 from bontrack.storage.versioned import snapshot_of
@@ -72,6 +72,37 @@ def entries(db: Session, *, record_id: str | None = None, action: str | None = N
     return with_versions(db, db.scalars(query).all())
 
 
+def _count_in_pack(db: Session) -> ColumnElement[int]:
+    """How many entries a pack holds (one when it names no record)."""
+    ids: ColumnElement[Any] = AuditPack.__table__.c.ids
+    if db.get_bind().dialect.name == "postgresql":
+        ids = cast(ids, JSON)
+    return func.coalesce(func.json_array_length(ids), 1)
+
+
+def _newest_packs(db: Session, wanted: int) -> tuple[int, int | None]:
+    """All entries, and the oldest pack the newest ``wanted`` entries lie in (None: no entries):
+    read from the packs, so the view expands only those (it cannot index an entry's seq)."""
+    packs: Table = AuditPack.__table__  # type: ignore[assignment]
+    counted = _count_in_pack(db)
+    total = int(db.scalar(select(func.coalesce(func.sum(counted), 0)).select_from(packs)) or 0)
+    bound, seen = None, 0
+    for seq, count in db.execute(select(packs.c.seq, counted).order_by(packs.c.seq.desc()).limit(wanted)):
+        bound, seen = seq, seen + count
+        if seen >= wanted:
+            break
+    return total, bound
+
+
+def entry(db: Session, seq: int) -> AuditEntry | None:
+    """One audit entry by its seq (its pack named, so the view expands that pack only)."""
+    write_held(db)
+    db.flush()
+    query = select(AuditEntry).where(AuditEntry.pack == seq // PACK_LIMIT, AuditEntry.seq == seq)
+    found = db.scalars(query).all()
+    return with_versions(db, found)[0] if found else None
+
+
 def page_entries(
     db: Session, *, limit: int, offset: int, record_id: str | None = None, actor: str | None = None
 ) -> tuple[int, Sequence[AuditEntry]]:
@@ -83,6 +114,12 @@ def page_entries(
         conditions.append(AuditEntry.actor == actor)
     write_held(db)
     db.flush()
-    total = int(db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0)
+    if conditions:
+        total = int(db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0)
+    else:
+        total, bound = _newest_packs(db, offset + limit)
+        if bound is None:
+            return 0, []
+        conditions.append(AuditEntry.pack >= bound)
     query = select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
     return total, with_versions(db, db.scalars(query).all())

@@ -39,6 +39,7 @@ from bontrack.backup.sqlite import (
     _sqlite_restore,
 )
 from bontrack.errors import InputError, RegistryError
+from bontrack.storage.audit_packs import forget_texts
 
 __all__ = ["Stages", "Summary", "backup", "describe", "restore"]
 
@@ -98,6 +99,7 @@ def restore(
             summary = _pg_restore(parsed, file, force=force, pg_bin=pg_bin, stages=stages)
     except OSError as exc:
         raise RegistryError(f"cannot restore {file}: {exc.strerror or exc}") from None
+    forget_texts()  # the audit log's text numbers this process knew were the replaced database's
     replaced = f"; replaced {describe(summary.replaced)}" if summary.replaced else ""
     summary.audited = _audit(
         url,

@@ -192,9 +192,9 @@ class Reader:
         return match
 
     def _audit_event(self, rid: str) -> Resource:
-        from bontrack.audit.models import AuditEntry
+        from bontrack.audit.service import entry as audit_entry
 
-        entry = self.db.get(AuditEntry, int(rid)) if rid.isdigit() else None
+        entry = audit_entry(self.db, int(rid)) if rid.isdigit() else None
         if entry is None:
             raise NotFoundError.one("id", f"no AuditEvent {rid!r}")
         return audit.audit_event(entry)

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from bontrack.audit.models import ACTIONS, OUTCOMES
-from bontrack.storage.buffered import audit_table, buffered_of
-from bontrack.storage.inserts import insert_many
+from bontrack.storage.audit_packs import insert_entries as insert_packed
+from bontrack.storage.buffered import buffered_of
 from bontrack.storage.times import utcnow
 from bontrack.storage.unit import writer_of
 
@@ -129,9 +129,24 @@ def pending_reads(db: Session) -> list[dict[str, Any]]:
     return [{**e, "outcome": "failed"} for e in pending if e["action"] == "read"]
 
 
+def take_reads(db: Session) -> list[dict[str, Any]]:
+    """The entries the unit of work holds, taken out so it will not insert them, when every one
+    is a read and no savepoint or bulk block is open; else none (they stay, written with it).
+    For a caller that writes them itself, durably, before answering (bontrack.web.read_audits)."""
+    buffered = buffered_of(db)
+    pending = buffered.pending
+    if writer_of(db) is not buffered or buffered.savepoints or not pending:
+        return []
+    if any(entry["action"] != "read" for entry in pending):
+        return []
+    taken = list(pending)
+    pending.clear()
+    return taken
+
+
 def insert_entries(db: Session, rows: list[dict[str, Any]]) -> None:
     """Insert complete audit rows (made by denied_entry or pending_reads) as they are."""
-    insert_many(db, audit_table(), rows)
+    insert_packed(db, rows)
 
 
 def log_denied(db: Session, attempt: Attempt, *, action: str, detail: str) -> None:

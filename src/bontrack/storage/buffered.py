@@ -2,9 +2,9 @@
 and flushed), and the audit entries are held and written together with what they record.
 
 Entries are appended to the session's transaction, not inserted one by one: the writer keeps them
-(in order), and they are inserted together, one executemany, when the transaction commits, or
-earlier when something reads the audit log through the session. They are part of the same
-transaction as what they record: a transaction that rolls back keeps none of them, and a
+(in order), and they are inserted together (packed: bontrack.storage.audit_packs) when the
+transaction commits, or earlier when something reads the audit log through the session. They are
+part of the same transaction as what they record: a transaction that rolls back keeps none of them, and a
 savepoint that rolls back (``Session.begin_nested``) drops those made inside it. A unit of work
 that reads a patient's chart (dozens of records, each audited) so costs one INSERT, not dozens.
 
@@ -17,19 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from sqlalchemy import Table
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bontrack.audit.models import AuditEntry
-from bontrack.storage.inserts import insert_many
+from bontrack.storage.audit_packs import insert_entries
 from bontrack.storage.times import utcnow
 from bontrack.storage.versioned import R
 
 KEY = "bontrack.buffered_writer"
-
-
-def audit_table() -> Table:
-    return cast(Table, AuditEntry.__table__)
 
 
 class BufferedWriter:
@@ -102,7 +97,7 @@ class BufferedWriter:
         since = self.savepoints[-1][1] if self.savepoints else 0
         rows = self.pending[since:]
         del self.pending[since:]
-        insert_many(db, audit_table(), rows)
+        insert_entries(db, rows)
         return len(rows)
 
     def clear(self) -> None:

@@ -37,7 +37,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bontrack.storage.buffered import audit_table, buffered_of
+from bontrack.storage.audit_packs import insert_entries
+from bontrack.storage.buffered import buffered_of
 from bontrack.storage.inserts import column_names, detached_row, insert_many
 from bontrack.storage.times import utcnow
 from bontrack.storage.unit import writer_of, writing_with
@@ -192,7 +193,7 @@ class BulkWriter:
         for cls, rows in self.pending.items():
             insert_many(db, cls.__table__, rows)
             written += len(rows)
-        insert_many(db, audit_table(), self.entries)
+        insert_entries(db, self.entries)
         self.pending.clear()
         self.entries.clear()
         return written

@@ -19,7 +19,8 @@ from bontrack.storage.engine import transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.api import stock as stock_api
-from bontrack.web.deps import PageUser
+from bontrack.web.deps import PageUser, turn_at_database
+from bontrack.web.read_audits import ReadAudits, ReadAuditWriter
 from bontrack.web.settings import WebSettings
 from bontrack.web.views import ROUTERS
 from bontrack.web.views.common import install as install_page_errors
@@ -91,6 +92,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     problems.install(app)
     app.state.error_page = error_page.render
 
+    app.state.read_audits = ReadAuditWriter(settings, turn_at_database)
+    app.add_middleware(ReadAudits)  # inside SecurityHeaders: its 503 gets the headers too
     app.add_middleware(SecurityHeaders)
 
     outage.install(app, settings.engine, settings.health_probe_seconds)

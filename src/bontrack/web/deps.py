@@ -46,11 +46,13 @@ from bontrack.storage.audit_log import (
     log_denied,
     mark_denied,
     pending_reads,
+    take_reads,
 )
 from bontrack.storage.engine import transaction
 from bontrack.storage.row_security import limit_to_clinic
 from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
+from bontrack.web.read_audits import hold
 from bontrack.web.settings import WebSettings
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,9 @@ def get_db(
     of its own: a denied attempt, one entry with outcome ``denied``; any other failure, the reads
     it made, with outcome ``failed`` (its error message may quote what was read). A record of a
     clinic the user does not see, withdrawn or not, the services report exactly like a missing one.
+
+    A read request (GET, HEAD) whose entries are all reads hands them over to be group-committed
+    before it is answered (bontrack.web.read_audits) instead of writing them itself.
     """
     kept: list[dict[str, Any]] = []
     try:
@@ -143,6 +148,10 @@ def get_db(
                 else:
                     kept = pending_reads(db)
                 raise
+            if request.method in SAFE_METHODS:
+                taken = take_reads(db)
+                if taken and not hold(request, taken):
+                    insert_entries(db, taken)
     except Exception:
         if kept:
             _write_kept(settings, kept)

@@ -1,0 +1,135 @@
+"""Inserting audit entries the lean way (bontrack.audit.models): packed, their texts stored once.
+
+``insert_entries`` takes entries as the writers hold them (one dict per record read or written,
+the columns of the view ``audit_log``), packs each run of consecutive entries that share actor,
+action, record type, clinic, detail, outcome and second into one ``audit_packs`` row (the order
+of entries is kept: only neighbours are packed), and refers to their texts by number.
+
+Text numbers are looked up in ``audit_texts`` and the missing ones inserted (ON CONFLICT DO
+NOTHING: two transactions adding the same text wait for each other, then both read the one row).
+Numbers found by a look-up of a text this unit of work did not insert are committed ones and are
+remembered for the engine (``forget_texts`` after a restore); a number inserted by a transaction
+that may still roll back is not.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, cast
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bontrack.audit.models import PACK_LIMIT, AuditPack, AuditText
+from bontrack.storage.inserts import insert_many
+
+_known: WeakKeyDictionary[Any, dict[str, int]] = WeakKeyDictionary()  # per engine: text -> number
+_EPOCH = datetime(1970, 1, 1)
+_TEXTS = ("actor", "action", "record_type", "detail", "outcome")
+
+
+def packs_table() -> Table:
+    return cast(Table, AuditPack.__table__)
+
+
+def micros(at: datetime) -> int:
+    """A naive UTC time as whole microseconds since 1970 (what a pack stores)."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    at: datetime = entry["at"]
+    return (
+        entry["actor"],
+        entry["action"],
+        entry["record_type"],
+        entry["clinic_id"],
+        entry["detail"],
+        entry["outcome"],
+        at.replace(microsecond=0),
+    )
+
+
+def pack(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[list[Any]] | None]]:
+    """Runs of neighbouring entries that share a key: (the first entry, [[id, version], ...] or
+    None for an entry that names no record). An entry carrying ``before``/``after`` stands alone."""
+    out: list[tuple[dict[str, Any], list[list[Any]] | None]] = []
+    last_key: tuple[Any, ...] | None = None
+    for entry in entries:
+        record = entry["record_id"] is not None or entry["version"] is not None
+        alone = not record or entry.get("before") is not None or entry.get("after") is not None
+        key = None if alone else _key(entry)
+        if key is not None and key == last_key and len(out[-1][1] or ()) < PACK_LIMIT:
+            cast(list[list[Any]], out[-1][1]).append([entry["record_id"], entry["version"]])
+            continue
+        out.append((entry, [[entry["record_id"], entry["version"]]] if record else None))
+        last_key = key
+    return out
+
+
+def text_numbers(db: Session, texts: set[str]) -> dict[str, int]:
+    """The number of each text in audit_texts (inserted when missing)."""
+    bind = db.get_bind()
+    known = _known.setdefault(getattr(bind, "engine", bind), {})
+    found = {t: known[t] for t in texts if t in known}
+    missing = sorted(texts - set(found))
+    if not missing:
+        return found
+    inserted: set[str] = db.info.setdefault("bontrack.audit_texts_inserted", set())
+    table = cast(Table, AuditText.__table__)
+    connection = db.connection()
+    for row in connection.execute(select(table.c.text, table.c.id).where(table.c.text.in_(missing))):
+        found[row.text] = row.id
+    absent = [t for t in missing if t not in found]
+    if absent:
+        make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(make(table).on_conflict_do_nothing(), [{"text": t} for t in absent])
+        for row in connection.execute(select(table.c.text, table.c.id).where(table.c.text.in_(absent))):
+            found[row.text] = row.id
+        inserted.update(absent)
+    for text in missing:
+        if text not in inserted:
+            known[text] = found[text]
+    return found
+
+
+def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit_packs rows of these entries, in order."""
+    packed = pack(entries)
+    texts = {str(e[name]) for e, _ids in packed for name in _TEXTS if e[name] is not None}
+    number = text_numbers(db, texts)
+    rows = []
+    for first, ids in packed:
+        before, after = first.get("before"), first.get("after")
+        rows.append(
+            {
+                "at": micros(first["at"]),
+                "actor": number[first["actor"]],
+                "action": number[first["action"]],
+                "clinic_id": first["clinic_id"],
+                "record_type": None if first["record_type"] is None else number[first["record_type"]],
+                "detail": None if first["detail"] is None else number[first["detail"]],
+                "outcome": number[first["outcome"]],
+                "ids": None if ids is None else json.dumps(ids, separators=(",", ":")),
+                "extra": None if before is None and after is None else {"before": before, "after": after},
+            }
+        )
+    return rows
+
+
+def insert_entries(db: Session, entries: list[dict[str, Any]]) -> None:
+    """Insert audit entries (dicts of the view's columns but seq), packed, in the order given."""
+    if entries:
+        insert_many(db, packs_table(), pack_rows(db, entries))
+
+
+def forget_texts() -> None:
+    """Forget the text numbers remembered (a restore replaced the database under its engines)."""
+    _known.clear()
