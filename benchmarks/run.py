@@ -1,7 +1,7 @@
 """`make bench`: figures as ratios against a floor measured in the same run.
 
-`python benchmarks/run.py [engine] [registry] [report] [web] [worklist] [planner]` runs the named
-parts (default: all).
+`python benchmarks/run.py [engine] [registry] [report] [web] [pages] [worklist] [planner]` runs the
+named parts (default: all; `web` includes `pages`).
 
 1. Decision engine: checks per second over 10,000 generated plans, against the floor of only
    validating the same inputs (parse_check_request). Aim: a decision costs at most 5x validation.
@@ -17,6 +17,8 @@ parts (default: all).
    throughput as a ratio of the bare /health endpoint in the same round (saturated, closed loop),
    and the same at a fixed arrival rate of 32 x 1 request/s (paced, open loop), each in 3 rounds.
    Aim: p95 <= 100 ms.
+   The pages (benchmarks/web_pages.py): the home page, the chart page and the worklist page at
+   32 x 1 request/s with a physician's session cookie. Aim: p95 under 150 ms.
 6. The worklist (benchmarks/worklist_bench.py): `worklist`, `stop_and_review` and the home page's
    day (`today_of_clinic`) on the same 10,000-patient registry, against the floor of reading the
    same current rows with plain sqlite3.
@@ -145,7 +147,7 @@ def cold_start_figures() -> tuple[float, float]:
 
 
 def main() -> None:
-    known = {"engine", "registry", "report", "web", "worklist", "planner"}
+    known = {"engine", "registry", "report", "web", "pages", "worklist", "planner"}
     parts = set(sys.argv[1:]) or known
     unknown = parts - known
     if unknown:
@@ -172,6 +174,8 @@ def main() -> None:
             report_scale.main(1_000_000)
     if "web" in parts:
         web_table(console)
+    if parts & {"web", "pages"}:
+        pages_table(console)
     if "worklist" in parts:
         worklist_table(console)
 
@@ -225,6 +229,25 @@ def web_table(console: Console) -> None:
     for col in ("endpoint, load shape", "throughput", "latency (median round)", "ratio", "CPU", "aim"):
         table.add_column(col)
     for row in summary_rows(closed, open_):
+        table.add_row(*row)
+    console.print(table)
+
+
+def pages_table(console: Console) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from web_load import CLIENTS
+    from web_load import PATIENTS as WEB_PATIENTS
+    from web_pages import load_note, pages_figures, pages_rows
+
+    before = load_note()
+    rounds = pages_figures(console.print)
+    table = Table(
+        title=f"web pages, {CLIENTS} clients x 1 request/s, physician's session cookie, {WEB_PATIENTS:,} "
+        f"patients (SQLite); {len(rounds)} rounds; load average before: {before}, after: {load_note()}"
+    )
+    for col in ("page, load shape", "throughput", "latency (median round)", "CPU", "aim"):
+        table.add_column(col)
+    for row in pages_rows(rounds):
         table.add_row(*row)
     console.print(table)
 

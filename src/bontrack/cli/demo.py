@@ -138,7 +138,9 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
         events = db.scalar(select(func.count(func.distinct(AdverseEventRow.id)))) or 0
         patients = _count_patients(db)
         window = load_window()
-        worked = work_list(db=db, actor=settings.resolved_actor(), today=today, window=window)
+        worked = work_list(
+            db=db, actor=settings.resolved_actor(), today=today, window=window, limit=head, review_limit=0
+        )
     table = Table(title="Registry summary", show_header=False)
     table.add_row("patients", f"{patients:,}")
     table.add_row("injection sessions", f"{len(sessions):,}")
@@ -151,8 +153,8 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     # the worklist's one window (bontrack.scheduling.window), as on the web pages and `bontrack due`
     recent, older = worked.items, worked.older
     due = Table(
-        title=f"Worklist on {today} ({window.words()}): first {min(head, len(recent))} "
-        f"of {len(recent):,}; {older:,} older open items counted, not shown"
+        title=f"Worklist on {today} ({window.words()}): first {min(head, worked.total)} "
+        f"of {worked.total:,}; {older:,} older open items counted, not shown"
     )
     for column in ("status", "due", "kind", "patient", "what"):
         due.add_column(column)
