@@ -166,7 +166,7 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
 
     from bontrack.errors import InputError
     from bontrack.exchange.jsonl import import_lines
-    from bontrack.storage.engine import transaction
+    from bontrack.storage.engine import refresh_statistics, transaction
 
     settings = settings_of(ctx)
 
@@ -178,6 +178,8 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
+        if added:
+            refresh_statistics(engine(settings))
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
 
     run(go)

@@ -51,7 +51,7 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from bontrack.errors import InputError
-    from bontrack.storage.engine import transaction
+    from bontrack.storage.engine import refresh_statistics, transaction
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
     from bontrack.synth.parallel import load_parallel, worker_count
@@ -100,6 +100,7 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
                 )
             # the first batch is the clinic and its staff, not a patient
             progress.update(task, completed=patients)
+    refresh_statistics(eng)  # the planner's view of the tables just filled
     seconds = time.perf_counter() - start
     records = sum(summary.records.values())
     console.print(
