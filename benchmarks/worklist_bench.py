@@ -1,5 +1,8 @@
-"""The worklist on a 10,000-patient registry: the service calls against a floor of reading the
-same current rows with plain sqlite3 (no JSON decoding, no audit), in the same run.
+"""The worklist on a 10,000-patient registry: the service calls, which read the due items kept as
+records are written (bontrack.scheduling.due), against a floor of reading the current records the
+items derive from with plain sqlite3 (no JSON decoding, no audit), in the same run; and the
+derivation of the whole clinic's items from scratch (what `bontrack due --rebuild` and migration
+0009 do), against the same floor.
 
 `python benchmarks/run.py worklist`. The registry is web_load's (built once into artifacts/);
 BONTRACK_BENCH_DB names another SQLite file instead (it is copied, never changed).
@@ -21,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack.patients.models import PatientRow
+from bontrack.scheduling.actions import work_list
+from bontrack.scheduling.due import derive_clinic
 from bontrack.scheduling.service import stop_and_review, worklist
 from bontrack.scheduling.today import today_of_clinic
 from bontrack.scheduling.window import Window
@@ -34,6 +39,8 @@ REVIEW_TABLES = ("injection_session", "outcome")
 # the home page (issue 14): the worklist within the window, stop-and-review, the actions taken,
 # today's sessions and the self-reports since yesterday
 HOME_TABLES = (*WORKLIST_TABLES, "worklist_action")
+HOME_ROWS = 25  # the home page's rows a section (bontrack.web.views.home)
+PAGE_ROWS = 100  # the worklist page's rows (bontrack.web.views.worklist)
 
 
 def best_of(n: int, f: Callable[[], Any]) -> tuple[float, Any]:
@@ -107,13 +114,39 @@ def worklist_rows(source: Path) -> list[tuple[str, str, str, str, str]]:
                 lambda db: stop_and_review(db=db, actor="bench", clinic_id=clinic),
             ),
             (
-                "home page's day (`today_of_clinic`, default window)",
+                f"home page's day (`today_of_clinic`, default window, {HOME_ROWS} rows a section)",
                 HOME_TABLES,
                 lambda db: _home_items(
                     today_of_clinic(
-                        db=db, actor="bench", today=AS_OF, window=Window(), clinic_id=clinic, role="physician"
+                        db=db,
+                        actor="bench",
+                        today=AS_OF,
+                        window=Window(),
+                        clinic_id=clinic,
+                        role="physician",
+                        rows=HOME_ROWS,
                     )
                 ),
+            ),
+            (
+                f"worklist page (`work_list`, default window, first {PAGE_ROWS} rows)",
+                HOME_TABLES,
+                lambda db: (
+                    work_list(
+                        db=db,
+                        actor="bench",
+                        today=AS_OF,
+                        window=Window(),
+                        clinic_id=clinic,
+                        limit=PAGE_ROWS,
+                        review_limit=PAGE_ROWS,
+                    ).items
+                ),
+            ),
+            (
+                "the clinic's due items derived from scratch (`due --rebuild`, migration 0011)",
+                (*HOME_TABLES, "patient"),
+                lambda db: derive_clinic(db, clinic),
             ),
         ):
             floor_s, n_rows = best_of(3, lambda t=tables: floor_read(path, t, clinic))

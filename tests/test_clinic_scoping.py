@@ -66,7 +66,7 @@ READ_NOTHING = {
     "research.age_band",
     "scheduling.planned_therapy_dates",
     "scheduling.action_words",  # words for an action the caller holds
-    "scheduling.apply_actions",  # filters items the caller read
+    "scheduling.window_conditions",  # SQL conditions of the worklist's window
     "stock.expiry_warning_days",  # a knowledge-base number
 }
 
@@ -355,6 +355,9 @@ CALLS: dict[str, Call] = {
     # scheduling and research: lists of every clinic the actor sees
     "scheduling.worklist": lambda db, a, i: scheduling.worklist(db=db, actor=a, today=DAY, horizon_days=120),
     "scheduling.stop_and_review": lambda db, a, i: scheduling.stop_and_review(db=db, actor=a),
+    "scheduling.next_due": lambda db, a, i: scheduling.next_due(
+        db=db, actor=a, today=DAY, horizon_days=365, clinic_id=None
+    ),
     "research.deidentified_patients": lambda db, a, i: research.deidentified_patients(
         db=db, actor=a, clinic_id=None, limit=10, offset=0, on=DAY
     )[1],

@@ -121,7 +121,7 @@ def _write_at_0008(engine: Engine, scratch: Engine) -> tuple[Story, Story]:
     source, target = MetaData(), MetaData()
     with scratch.connect() as old, engine.begin() as new:
         for name in inspect(old).get_table_names():
-            if name in ("alembic_version", "audit_packs", "audit_texts"):
+            if name in ("alembic_version", "audit_packs", "audit_texts", "due_items"):  # (not at 0008)
                 continue
             rows = [dict(r._mapping) for r in old.execute(select(Table(name, source, autoload_with=old)))]
             if rows:
@@ -156,7 +156,9 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str,
         assert len(before["outcome_versions"]) == 8 and before["audit_log"]
 
         _migrate(engine, "head")
-        assert _rows(engine) == before
+        after = _rows(engine)
+        assert after.pop("due_items", None) is not None  # a derived table, made at 0011_due_items
+        assert after == before
         assert_clinic_in_every_key(engine)
         with engine.connect() as conn:  # no NULL clinic is left in the log
             nulls = text("SELECT count(*) FROM audit_packs WHERE clinic_id IS NULL")

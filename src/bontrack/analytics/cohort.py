@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -21,8 +22,6 @@ from bontrack.analytics.intervals import (
     mean_interval,
     wilson_interval,
 )
-from bontrack.instruments.response import cycle_responded as responded
-from bontrack.instruments.response import judged_week
 
 SCOPES = ("first cycles", "all cycles")
 
@@ -119,32 +118,36 @@ def cycle_responded(
 
     ``cycle_rows`` from ``cycles.cycle_outcomes`` (lower is better: the pathway judges pain).
     """
-    keys = ("patient_id", "session_id", "cycle")
-    per: dict[Any, tuple[Any, Any, float | None, dict[int, float | None]]] = {}
-    columns = [cycle_rows[c] for c in (*keys, "baseline", "weeks", "value")]
-    for pid, sid, cyc, base, weeks, value in zip(*columns, strict=True):
-        entry = per.get(sid)
-        if entry is None:
-            entry = per[sid] = (pid, cyc, None if pd.isna(base) else float(base), {})
-        entry[3][int(weeks)] = None if pd.isna(value) else float(value)
-    out = [
+    keys = ["patient_id", "session_id", "cycle"]
+    # a cycle's score at each visit week: the last row of that week (as a dict keyed by week
+    # would keep it), its baseline from its first row
+    per = cycle_rows.drop_duplicates(subset="session_id", keep="first")[[*keys, "baseline"]]
+    visits = cycle_rows.drop_duplicates(subset=["session_id", "weeks"], keep="last")
+    week = np.full(len(per), np.nan)
+    score = np.full(len(per), np.nan)
+    for w in reversed(list(judged_at_weeks)):  # the first week (in the order given) with a score wins
+        at = visits[visits["weeks"] == w]
+        found = per["session_id"].map(pd.Series(at["value"].to_numpy(), index=at["session_id"]))
+        has = found.notna().to_numpy()
+        week[has] = w
+        score[has] = found.to_numpy()[has]
+    base = per["baseline"].to_numpy(dtype=float)
+    judged = ~np.isnan(week) & ~np.isnan(base) & (base > 0)
+    with np.errstate(invalid="ignore"):
+        # as instruments.response.cycle_responded: integers of basis points
+        hit = np.round((base - score) * 10000) >= np.round(base * min_improvement_percent * 100)
+    frame = pd.DataFrame(
         {
-            "patient_id": pid,
-            "session_id": sid,
-            "cycle": cyc,
-            "responded": responded(
-                base,
-                follow,
-                min_improvement_percent=min_improvement_percent,
-                judged_at_weeks=judged_at_weeks,
-            ),
-            "judged_week": judged_week(follow, judged_at_weeks),
-        }
-        for sid, (pid, cyc, base, follow) in per.items()
-    ]
-    frame = pd.DataFrame(out, columns=[*keys, "responded", "judged_week"])
+            "patient_id": per["patient_id"].to_numpy(),
+            "session_id": per["session_id"].to_numpy(),
+            "cycle": per["cycle"].to_numpy(),
+            "responded": [bool(h) if j else None for h, j in zip(hit.tolist(), judged.tolist(), strict=True)],
+            "judged_week": [None if math.isnan(w) else int(w) for w in week.tolist()],
+        },
+        columns=[*keys, "responded", "judged_week"],
+    )
     frame["responded"] = frame["responded"].astype(object)
-    return frame.sort_values(list(keys)).reset_index(drop=True)
+    return frame.sort_values(keys).reset_index(drop=True)
 
 
 def stop_and_review(

@@ -19,7 +19,6 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,47 +38,36 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
     rows = cycle_rows.dropna(subset=["baseline"])
     nxt = rows["next_session_date"]
     rows = rows[nxt.isna() | (rows["date"] <= nxt)].sort_values(["patient_id", "session_id", "date"])
-    out: list[dict[str, Any]] = []
-    current: Any = None
-    state: dict[str, Any] = {}
-
-    def close() -> None:
-        if state and state["benefit"] is not None:
-            lost = state["loss"] is not None
-            out.append(
-                {
-                    "patient_id": state["patient_id"],
-                    "session_id": state["session_id"],
-                    "cycle": state["cycle"],
-                    "days": state["loss"] if lost else state["benefit"],
-                    "lost": lost,
-                    "benefit_days": state["benefit"],
-                    "loss_days": state["loss"] if lost else math.nan,
-                }
-            )
-
-    for pid, sid, cyc, start, day, improvement in zip(
-        rows["patient_id"],
-        rows["session_id"],
-        rows["cycle"],
-        rows["session_date"],
-        rows["date"],
-        rows["improvement"],
-        strict=True,
-    ):
-        if sid != current:
-            close()
-            current = sid
-            state = {"patient_id": pid, "session_id": sid, "cycle": int(cyc), "benefit": None, "loss": None}
-        if state["loss"] is not None:
-            continue
-        days = int((pd.Timestamp(day) - pd.Timestamp(start)).days)
-        if round(float(improvement), 9) >= mcid:
-            state["benefit"] = days
-        elif state["benefit"] is not None:
-            state["loss"] = days
-    close()
-    frame = pd.DataFrame(out, columns=columns)
+    # each cycle's rows in date order; a visit with benefit sets ``benefit``, the first later
+    # one without sets ``loss`` and ends the cycle's story (rows after it are not read)
+    sid = rows["session_id"].to_numpy()
+    n = len(rows)
+    group = np.cumsum(np.r_[True, sid[1:] != sid[:-1]]) - 1 if n else np.zeros(0, dtype=int)
+    days = (rows["date"] - rows["session_date"]).dt.days.to_numpy()
+    benefit = (rows["improvement"].round(9) >= mcid).to_numpy(dtype=bool)
+    seen = pd.Series(benefit).groupby(group).cummax().to_numpy(dtype=bool)
+    position = np.arange(n)
+    loss_at = pd.Series(np.where(~benefit & seen, position, n)).groupby(group).min().to_numpy()
+    kept = benefit & (position < loss_at[group])
+    benefit_at = pd.Series(np.where(kept, position, -1)).groupby(group).max().to_numpy()
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if n else np.zeros(0, dtype=int)
+    had = benefit_at >= 0
+    lost = loss_at[had] < n
+    benefit_days = days[benefit_at[had]]
+    loss_days = np.where(lost, days[np.minimum(loss_at[had], n - 1)], np.nan) if n else np.zeros(0)
+    start = first[had]
+    frame = pd.DataFrame(
+        {
+            "patient_id": rows["patient_id"].to_numpy()[start],
+            "session_id": sid[start],
+            "cycle": rows["cycle"].to_numpy()[start].astype(int),
+            "days": np.where(lost, loss_days, benefit_days),
+            "lost": lost,
+            "benefit_days": benefit_days,
+            "loss_days": loss_days,
+        },
+        columns=columns,
+    )
     return frame.astype({"days": int, "lost": bool, "benefit_days": int, "loss_days": float})
 
 

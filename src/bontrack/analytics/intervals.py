@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -132,16 +134,20 @@ def clustered_wilson(
     """
     if len(successes) != len(sizes):
         raise ValueError("successes and sizes need one entry per cluster")
-    if any(not 0 <= y <= m for y, m in zip(successes, sizes, strict=True)):
+    ys = np.asarray(successes, dtype=np.int64)
+    ms = np.asarray(sizes, dtype=np.int64)
+    if np.any((ys < 0) | (ys > ms)):
         raise ValueError("each cluster's successes must be between 0 and its size")
-    n = int(sum(sizes))
-    k = sum(1 for m in sizes if m > 0)
+    n = int(ms.sum())
+    k = int((ms > 0).sum())
     if n == 0:
         return ClusteredInterval(math.nan, math.nan, math.nan, 0, 0, 0.0, confidence)
-    p = sum(successes) / n
+    p = int(ys.sum()) / n
     if k < 2:
         return ClusteredInterval(p, math.nan, math.nan, n, k, math.nan, confidence)
-    v = k / (k - 1) * sum((y - p * m) ** 2 for y, m in zip(successes, sizes, strict=True)) / (n * n)
+    # the squares added one by one in order (cumsum), as Python's sum would: the same float
+    residual = ys - p * ms
+    v = k / (k - 1) * float(np.cumsum(residual * residual)[-1]) / (n * n)
     n_eff = float(n) if v == 0 or p in (0.0, 1.0) else min(float(n), p * (1 - p) / v)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     low, high = _wilson_bounds(p, n_eff, z)
@@ -162,17 +168,23 @@ def clustered_mean_interval(
     >>> r.estimate, r.k, round((r.high - r.low) / 2, 4)
     (3.0, 2, 16.9416)
     """
-    pairs = [(float(x), c) for x, c in zip(values, clusters, strict=True) if not math.isnan(float(x))]
-    n = len(pairs)
+    if len(values) != len(clusters):
+        raise ValueError("values and clusters need one entry each")
+    xs = np.asarray(values, dtype=float)
+    keep = ~np.isnan(xs)
+    xs = xs[keep]
+    n = len(xs)
     if n == 0:
         return ClusteredInterval(math.nan, math.nan, math.nan, 0, 0, 0.0, confidence)
-    mean = sum(x for x, _ in pairs) / n
-    sums: dict[object, float] = {}
-    for x, c in pairs:
-        sums[c] = sums.get(c, 0.0) + (x - mean)
-    k = len(sums)
+    # sums added one by one in order (cumsum, bincount), as Python's sum would: the same float
+    mean = float(np.cumsum(xs)[-1]) / n
+    found, _ = pd.factorize(
+        pd.Series(np.asarray(clusters, dtype=object)[keep], dtype=object), use_na_sentinel=False
+    )
+    k = int(found.max()) + 1
     if k < 2:
         return ClusteredInterval(mean, math.nan, math.nan, n, k, float(n), confidence)
-    se = math.sqrt(k / (k - 1) * sum(s * s for s in sums.values()) / (n * n))
+    sums = np.bincount(found, weights=xs - mean, minlength=k)
+    se = math.sqrt(k / (k - 1) * float(np.cumsum(sums * sums)[-1]) / (n * n))
     half = float(stats.t.ppf(0.5 + confidence / 2, k - 1)) * se
     return ClusteredInterval(mean, mean - half, mean + half, n, k, float(n), confidence)

@@ -45,6 +45,12 @@ def due(
     ),
     fmt: str = typer.Option("table", "--format", help="table or json."),
     clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id."),
+    rebuild: bool = typer.Option(
+        False,
+        "--rebuild",
+        help="Derive the due items again from every record (they are kept as records are written; "
+        "the table is derived, not a clinical record), then list them.",
+    ),
 ) -> None:
     """The worklist, as the web pages show it: outcome visits, re-injection dates, physical-therapy
     visits within the one window (bontrack.scheduling.window), overdue first; done, cancelled and
@@ -68,6 +74,11 @@ def due(
         window = load_window(look_back_days=back, look_ahead_days=days)
         today = parse_date("--date", date)
         with transaction(engine(settings)) as db:
+            if rebuild:
+                from bontrack.scheduling.due import rebuild as rebuild_items
+
+                n = rebuild_items(db, clinic)
+                Console(stderr=True).print(f"Due items derived again from the records: {n:,}.")
             worked = work_list(
                 db=db, actor=settings.resolved_actor(), today=today, window=window, clinic_id=clinic
             )
@@ -161,7 +172,7 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
 
     from bontrack.errors import InputError
     from bontrack.exchange.jsonl import import_lines
-    from bontrack.storage.engine import transaction
+    from bontrack.storage.engine import refresh_statistics, transaction
 
     settings = settings_of(ctx)
 
@@ -173,6 +184,8 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
+        if added:
+            refresh_statistics(engine(settings))
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
 
     run(go)

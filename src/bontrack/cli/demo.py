@@ -51,7 +51,7 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from bontrack.errors import InputError
-    from bontrack.storage.engine import transaction
+    from bontrack.storage.engine import refresh_statistics, transaction
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
     from bontrack.synth.parallel import load_parallel, worker_count
@@ -100,6 +100,7 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
                 )
             # the first batch is the clinic and its staff, not a patient
             progress.update(task, completed=patients)
+    refresh_statistics(eng)  # the planner's view of the tables just filled
     seconds = time.perf_counter() - start
     records = sum(summary.records.values())
     console.print(
@@ -138,7 +139,9 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
         events = db.scalar(select(func.count(func.distinct(AdverseEventRow.id)))) or 0
         patients = _count_patients(db)
         window = load_window()
-        worked = work_list(db=db, actor=settings.resolved_actor(), today=today, window=window)
+        worked = work_list(
+            db=db, actor=settings.resolved_actor(), today=today, window=window, limit=head, review_limit=0
+        )
     table = Table(title="Registry summary", show_header=False)
     table.add_row("patients", f"{patients:,}")
     table.add_row("injection sessions", f"{len(sessions):,}")
@@ -151,8 +154,8 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     # the worklist's one window (bontrack.scheduling.window), as on the web pages and `bontrack due`
     recent, older = worked.items, worked.older
     due = Table(
-        title=f"Worklist on {today} ({window.words()}): first {min(head, len(recent))} "
-        f"of {len(recent):,}; {older:,} older open items counted, not shown"
+        title=f"Worklist on {today} ({window.words()}): first {min(head, worked.total)} "
+        f"of {worked.total:,}; {older:,} older open items counted, not shown"
     )
     for column in ("status", "due", "kind", "patient", "what"):
         due.add_column(column)

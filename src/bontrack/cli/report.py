@@ -25,6 +25,13 @@ def report(
         None, "--date", metavar="YYYY-MM-DD", help="Report date (default: today)."
     ),
     clinic: str | None = typer.Option(None, "--clinic", help="Only this clinic id (default: every clinic)."),
+    from_parquet: Path | None = typer.Option(
+        None,
+        "--from-parquet",
+        metavar="DIR",
+        help="Read the records from a Parquet export folder (bontrack export --format parquet) "
+        "instead of the registry.",
+    ),
 ) -> None:
     """The clinic report: responders, duration of benefit, trajectories, RAND-36, side effects, evidence."""
     from bontrack import clock
@@ -44,6 +51,19 @@ def report(
         exit_error("--out", f"{out} is a folder; give a file name")
     if out is not None and not out.parent.exists():
         exit_error("--out", f"folder {out.parent} does not exist")
+    if from_parquet is not None:
+        wanted = ("patient", "injection_session", "outcome", "adverse_event")
+        missing = [f"{n}.parquet" for n in wanted if not (from_parquet / f"{n}.parquet").is_file()]
+        if not from_parquet.is_dir():
+            exit_error(
+                "--from-parquet", f"{from_parquet} is not a folder; give the folder of a Parquet export"
+            )
+        if missing:
+            exit_error(
+                "--from-parquet",
+                f"{from_parquet} holds no {', '.join(missing)}; give the folder written by "
+                "bontrack export --format parquet",
+            )
     target = out or Path("report.pdf" if pdf else "report.json" if as_json else "report.html")
 
     def go() -> None:
@@ -51,7 +71,7 @@ def report(
 
         from bontrack.knowledge.loader import load_knowledge
         from bontrack.reports.content import build_report
-        from bontrack.reports.data import cohort_frames
+        from bontrack.reports.data import cohort_frames, parquet_frames
         from bontrack.reports.plots import render_figures
         from bontrack.reports.render import render_html, report_json, write_pdf
         from bontrack.storage.engine import transaction
@@ -65,10 +85,17 @@ def report(
             transient=True,
         ) as progress:
             task = progress.add_task("reading the registry", total=None)
-            eng = engine(settings)
-            # rows from the read replica if one is given; the audit entries on the primary
-            with transaction(eng) as db, read_session(read_engine(settings, eng), db, None) as source:
-                frames = cohort_frames(db=source, actor=settings.resolved_actor(), clinic_id=clinic)
+            if from_parquet is not None:
+                # files an export wrote (and audited), not the registry: nothing to audit here
+                frames = parquet_frames(from_parquet, clinic_id=clinic)
+            else:
+                eng = engine(settings)
+                # rows from the read replica if one is given; the audit entries on the primary
+                with transaction(eng) as db, read_session(read_engine(settings, eng), db, None) as source:
+                    # the transaction has written nothing before this read (its audit comes after)
+                    frames = cohort_frames(
+                        db=source, actor=settings.resolved_actor(), clinic_id=clinic, committed=True
+                    )
             progress.update(task, description="computing outcomes, intervals and models")
             content = build_report(frames, load_knowledge(), today=today)
             if as_json:

@@ -50,6 +50,10 @@ def serve(
     # The schema and the pseudonym key are made here, once, before any worker process starts.
     app = run(lambda: build_app(options))
     dialect = app.state.settings.engine.dialect.name
+    if dialect == "sqlite":  # a registry copied or filled elsewhere: the planner's statistics now
+        from bontrack.storage.engine import refresh_statistics
+
+        refresh_statistics(app.state.settings.engine)
     count = workers if workers is not None else default_workers(cpu_count(), dialect)
     url = engine(settings, create=False).url.render_as_string(hide_password=True)
     plural = "es" if count > 1 else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
@@ -13,6 +13,10 @@ from bontrack.storage.base import Base
 
 class InjectionSessionRow(VersionedRow, Base):
     __tablename__ = "injection_session_versions"
+    # (the home page reads the sessions and self-reports recorded since yesterday; migration 0011)
+    __table_args__ = (
+        Index("ix_injection_session_versions_clinic_id_recorded_at", "clinic_id", "recorded_at"),
+    )
     record_type: ClassVar[str] = "injection_session"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "episode_id")
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)

@@ -60,7 +60,7 @@ def list_patients(
     (name or record number containing the text, any case), sorted, and their number. A patient
     without a last visit or next due date comes last whichever the direction. The clinic is read
     as a frame (one audit entry per record type); the patients shown are read as records."""
-    from bontrack.scheduling.service import worklist
+    from bontrack.scheduling.service import next_due
 
     read: dict[str, int] = {}
     frame = current_frame(db, PatientRow, clinic_id, ("name", "record_number", "birth_date"))
@@ -83,12 +83,7 @@ def list_patients(
                 last[patient_id] = date
     purpose = f"patient list, search {search.strip()!r}" if needle and search else "patient list"
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
-    due: dict[str, tuple[dt.date, str]] = {}
-    for item in worklist(
-        db=db, actor=actor, today=today, horizon_days=NEXT_DUE_HORIZON_DAYS, clinic_id=clinic_id
-    ):
-        if item.patient_id not in due or item.due_date < due[item.patient_id][0]:
-            due[item.patient_id] = (item.due_date, item.what)
+    due = next_due(db=db, actor=actor, today=today, horizon_days=NEXT_DUE_HORIZON_DAYS, clinic_id=clinic_id)
     for person in people:
         person.last_visit = last.get(person.id)
         if person.id in due:

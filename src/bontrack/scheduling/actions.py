@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -25,7 +25,9 @@ from bontrack.actor import list_scope
 from bontrack.errors import FieldError, InputError
 from bontrack.patients.service import get_patient
 from bontrack.queries import audit_reads, current_frame
-from bontrack.scheduling.models import WorklistActionRow
+from bontrack.scheduling.derive import Latest, latest_of
+from bontrack.scheduling.due_query import T, count, due_rows, in_scope, items_of, review_rows, reviews_of
+from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.scheduling.schemas import (
     ACTION_WORDS,
     DECISION_WORDS,
@@ -113,16 +115,6 @@ def action_words(action: WorklistActionCreate) -> str:
     return f"{item}: {text}"
 
 
-@dataclass(frozen=True)
-class Latest:
-    """The latest action of one item."""
-
-    action: str
-    on: dt.date
-    snooze_until: dt.date | None
-    words: str
-
-
 def latest_actions(*, db: Session, actor: str, clinic_id: str | None, purpose: str) -> dict[str, Latest]:
     """The latest current action of every item of the clinic (one read, audited with its count)."""
     scope = list_scope(actor, clinic_id)
@@ -134,81 +126,44 @@ def latest_actions(*, db: Session, actor: str, clinic_id: str | None, purpose: s
         columns=("recorded_at",),
     )
     audit_reads(db, actor=actor, clinic_id=scope, purpose=purpose, read={"worklist_action": len(frame)})
-    found: dict[str, tuple[Any, Latest]] = {}
-    for key, action, on, until, decision, reason, recorded_at in zip(
-        frame["item_key"],
-        frame["action"],
-        frame["on"],
-        frame["snooze_until"],
-        frame["decision"],
-        frame["reason"],
-        frame["recorded_at"],
-        strict=True,
-    ):
-        day = dt.date.fromisoformat(on)
-        order = (day, recorded_at)
-        if key in found and found[key][0] >= order:
-            continue
-        snooze = dt.date.fromisoformat(until) if until else None
-        words = ACTION_WORDS[action] + (f", decision: {DECISION_WORDS[decision]}" if decision else "")
-        words += f" until {snooze}" if snooze else ""
-        words += f" ({reason})" if reason else ""
-        found[key] = (order, Latest(action, day, snooze, words))
-    return {key: latest for key, (_, latest) in found.items()}
+    columns = ("item_key", "action", "on", "snooze_until", "decision", "reason", "recorded_at")
+    return latest_of(list(zip(*(frame[c] for c in columns), strict=True)))
 
 
 @dataclass
 class Worked:
     """The worklist on a day once the actions are applied, within the window."""
 
-    items: list[DueItem]  # listed: open, not snoozed, due within the window
+    items: list[DueItem]  # listed: open, not snoozed, due within the window (the page asked for)
     older: int  # open, due before the window's look-back (overdue or eligible): counted, not listed
     closed: int  # done or cancelled (not listed)
     snoozed: int  # snoozed to a later day (not listed)
     reviews: list[ReviewItem] = field(default_factory=list)  # stop-and-review flags not yet reviewed
+    total: int = 0  # items listed (those the filters keep), of which ``items`` is the page asked for
+    overdue: int = 0  # of those, overdue
+    review_total: int = 0  # stop-and-review flags not yet reviewed, of which ``reviews`` are shown
 
 
-def _verdict(last: Latest | None, due: dt.date, today: dt.date, since: dt.date, everything: bool) -> str:
-    """Whether an item is listed, or left out as closed, snoozed or older than the look-back."""
-    if last is not None and last.action in CLOSING:
-        return "closed"
-    if last is not None and last.action == "snoozed" and last.snooze_until and last.snooze_until > today:
-        return "snoozed"
-    if due < since and not everything:  # overdue, or a re-injection allowed long ago
-        return "older"
-    return "listed"
+@dataclass(frozen=True)
+class Filters:
+    """The worklist page's filters, applied in the query: a kind, overdue only, a clinician."""
+
+    kind: str = ""
+    overdue: bool = False
+    clinician_id: str = ""
 
 
-def _noted(item: DueItem, last: Latest | None) -> DueItem:
-    if last is None:
-        return item
-    return item.model_copy(
-        update={"last_action": last.action, "last_action_on": last.on, "last_action_note": last.words}
-    )
-
-
-def apply_actions(
-    items: list[DueItem],
-    reviews: list[ReviewItem],
-    latest: dict[str, Latest],
-    *,
-    today: dt.date,
-    window: Window,
-    everything: bool = False,
-) -> Worked:
-    """Drop what is done, cancelled or snoozed; count the open items older than the look-back
-    (``everything``: list them too); note the last action on what stays."""
-    since = window.since(today)
-    counts = {"closed": 0, "snoozed": 0, "older": 0}
-    listed: list[DueItem] = []
-    for item in items:
-        verdict = _verdict(latest.get(item.key), item.due_date, today, since, everything)
-        if verdict == "listed":
-            listed.append(_noted(item, latest.get(item.key)))
-        else:
-            counts[verdict] += 1
-    open_reviews = [r for r in reviews if r.key not in latest or latest[r.key].action != "reviewed"]
-    return Worked(listed, counts["older"], counts["closed"], counts["snoozed"], open_reviews)
+def window_conditions(
+    scope: str | None, today: dt.date, window: Window
+) -> tuple[list[ColumnElement[bool]], ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """In SQL, on the due items: (in the clinic and up to the look-ahead, not a stop-and-review
+    flag; open; closed: done or cancelled; snoozed to a later day). Each condition is true or
+    false, never NULL, so that its negation is the rest."""
+    closed = and_(T.last_action.is_not(None), T.last_action.in_(sorted(CLOSING)))
+    snoozed = and_(T.last_action.is_not(None), T.last_action == "snoozed", T.snooze_until.is_not(None))
+    snoozed = and_(snoozed, T.snooze_until > today)
+    in_window = [*in_scope(scope), T.kind != "stop_review", T.due_date <= window.until(today)]
+    return in_window, and_(~closed, ~snoozed), closed, snoozed
 
 
 def work_list(
@@ -219,27 +174,46 @@ def work_list(
     window: Window,
     clinic_id: str | None = None,
     everything: bool = False,
+    filters: Filters = Filters(),
+    limit: int | None = None,
+    offset: int = 0,
+    review_limit: int | None = None,
 ) -> Worked:
     """The worklist the pages, ``bontrack due`` and the summary show: due items up to the
-    window's look-ahead and stop-and-review flags, with the clinicians' actions applied. What is
-    left out is decided before the patients are read, so only the patients listed are read (and
-    audited); an item of a withdrawn patient left out is still counted."""
-    from bontrack.scheduling.service import stop_and_review, worklist
+    window's look-ahead and stop-and-review flags, with the clinicians' latest actions applied
+    (done or cancelled: closed; snoozed to a later day: snoozed; due before the look-back: older,
+    unless ``everything``; all three counted, not listed). Read from the due items kept as records
+    are written, with the window and the actions as conditions of indexed range queries; the
+    items listed (``limit`` from ``offset``, and ``review_limit`` flags) are then made rows, their
+    patients read and audited."""
+    from bontrack.scheduling import due
 
-    latest = latest_actions(db=db, actor=actor, clinic_id=clinic_id, purpose="worklist: actions")
+    scope = list_scope(actor, clinic_id)
+    due.current(db)
+    in_window, open_, closed, snoozed = window_conditions(scope, today, window)
     since = window.since(today)
-    counts = {"closed": 0, "snoozed": 0, "older": 0}
-
-    def keep(key: str, due: dt.date) -> bool:  # decided before any patient is read
-        verdict = _verdict(latest.get(key), due, today, since, everything)
-        if verdict != "listed":
-            counts[verdict] += 1
-        return verdict == "listed"
-
-    items = worklist(
-        db=db, actor=actor, today=today, horizon_days=window.look_ahead_days, clinic_id=clinic_id, keep=keep
-    )
-    reviews = stop_and_review(db=db, actor=actor, clinic_id=clinic_id)
-    worked = apply_actions(items, reviews, latest, today=today, window=window, everything=everything)
-    worked.older, worked.closed, worked.snoozed = counts["older"], counts["closed"], counts["snoozed"]
-    return worked
+    verdicts = select(
+        func.count().filter(closed),
+        func.count().filter(snoozed),
+        func.count().filter(and_(open_, T.due_date < since)) if not everything else literal(0),
+    ).where(*in_window)
+    n_closed, n_snoozed, n_older = db.execute(verdicts.select_from(DueItemRow.__table__)).one()
+    listed = [*in_window, open_, *(() if everything else (T.due_date >= since,))]
+    if filters.kind:
+        listed.append(T.kind == filters.kind)
+    if filters.clinician_id:
+        listed.append(T.clinician_id == filters.clinician_id)
+    overdue = and_(T.kind != "reinjection", T.due_date < today)
+    if filters.overdue:
+        listed.append(overdue)
+    rows = due_rows(db, today, *listed, limit=limit, offset=offset) if limit != 0 else []
+    total = len(rows) if limit is None and not offset else count(db, *listed)
+    n_overdue = count(db, *listed, overdue)
+    reviewing = (*in_scope(scope), or_(T.last_action.is_(None), T.last_action != "reviewed"))
+    flags = review_rows(db, *reviewing, limit=review_limit)
+    n_flags = len(flags) if review_limit is None else count(db, T.kind == "stop_review", *reviewing)
+    read = {"due_item": total + n_closed + n_snoozed + n_older + n_flags}
+    audit_reads(db, actor=actor, clinic_id=scope, purpose="worklist: due items", read=read)
+    items = items_of(db, actor, rows, today, "worklist")
+    reviews = reviews_of(db, actor, flags, "worklist: stop-and-review")
+    return Worked(items, int(n_older), int(n_closed), int(n_snoozed), reviews, total, n_overdue, n_flags)

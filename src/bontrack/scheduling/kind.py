@@ -16,3 +16,6 @@ WORKLIST_ACTION = RecordKind(
     write_roles=READ_CLINICAL,  # whoever works the worklist (its page's roles)
     references=(("patient_id", "patient"),),
 )
+
+# the due items are kept as records are written: importing the module registers its refresher
+import bontrack.scheduling.due  # noqa: E402, F401

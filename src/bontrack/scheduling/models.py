@@ -1,10 +1,12 @@
-"""The worklist's one stored record type: what was done about an item (append-only versions)."""
+"""The worklist's one stored record type, what was done about an item (append-only versions), and
+the due items derived from the records (a table kept up to date, not a record type)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import String
+from sqlalchemy import Date, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
@@ -17,3 +19,38 @@ class WorklistActionRow(VersionedRow, Base):
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "item_key")
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     item_key: Mapped[str | None] = mapped_column(String(120), index=True)
+
+
+class DueItemRow(Base):
+    """One item due for a patient, derived from their records (bontrack.scheduling.due): an outcome
+    visit, the earliest re-injection, the next physical-therapy visit of a plan, or a
+    stop-and-review flag (``kind`` "stop_review", dated by the last session judged), with the latest
+    worklist action on it.
+
+    Not a clinical record: the rows of a patient are deleted and written again whenever one of
+    their records is written, and the whole table can be rebuilt from the records at any time.
+    """
+
+    __tablename__ = "due_items"
+    # the pages' range queries (a clinic, a span of due dates) and their counts by action, read
+    # from the index alone
+    __table_args__ = (
+        Index(
+            "ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"
+        ),
+    )
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    record_number: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(Text)
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    plan_id: Mapped[str | None] = mapped_column(String(36))
+    clinician_id: Mapped[str | None] = mapped_column(String(36))
+    last_action: Mapped[str | None] = mapped_column(String(20))
+    last_action_on: Mapped[dt.date | None] = mapped_column(Date)
+    snooze_until: Mapped[dt.date | None] = mapped_column(Date)
+    last_action_note: Mapped[str] = mapped_column(Text)

@@ -1,14 +1,16 @@
 """The home page's day: the clinic's worklist within the window (due today, due this week,
-overdue), the stop-and-review flags still open, the injection sessions dated today with their
-decision (blocks first for a physician, who decides them), and the self-reports patients sent
-since yesterday. Reads are scoped by the actor's clinic and audited like the worklist's."""
+overdue: each section's count and its first rows, read from the due items with indexed range
+queries, bontrack.scheduling.actions), the stop-and-review flags still open, the injection
+sessions dated today with their decision (blocks first for a physician, who decides them), and the
+self-reports patients sent since yesterday. Reads are scoped by the actor's clinic and audited
+like the worklist's."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -18,7 +20,8 @@ from bontrack.instruments.definitions import load_definition
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, current_frame
-from bontrack.scheduling.actions import Worked, work_list
+from bontrack.scheduling.actions import Worked, window_conditions, work_list
+from bontrack.scheduling.due_query import T, count, due_rows, items_of
 from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.window import Window
 
@@ -55,23 +58,46 @@ class Today:
     due_today: list[DueItem] = field(default_factory=list)
     this_week: list[DueItem] = field(default_factory=list)
     overdue: list[DueItem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # per section: all its items (rows: the first)
     sessions: list[TodaySession] = field(default_factory=list)
     self_reports: list[SelfReport] = field(default_factory=list)
 
 
 def today_of_clinic(
-    *, db: Session, actor: str, today: dt.date, window: Window, clinic_id: str | None, role: str | None
+    *,
+    db: Session,
+    actor: str,
+    today: dt.date,
+    window: Window,
+    clinic_id: str | None,
+    role: str | None,
+    rows: int | None = None,
 ) -> Today:
+    """The day; each section of due items (and the stop-and-review flags) holds its first ``rows``
+    (None: all) and ``counts`` how many there are."""
     scope = list_scope(actor, clinic_id)
-    worked = work_list(db=db, actor=actor, today=today, window=window, clinic_id=scope)
+    worked = work_list(
+        db=db, actor=actor, today=today, window=window, clinic_id=scope, limit=0, review_limit=rows
+    )
     day = Today(today, window, worked)
-    for item in worked.items:
-        if item.status == "overdue":
-            day.overdue.append(item)
-        elif item.status in ("due", "eligible"):  # due today, or a re-injection allowed by now
-            day.due_today.append(item)
-        else:
-            day.this_week.append(item)
+    in_window, open_, _, _ = window_conditions(scope, today, window)
+    listed = (*in_window, open_, T.due_date >= window.since(today))
+    reinjection = T.kind == "reinjection"
+    sections = {
+        "overdue": and_(~reinjection, T.due_date < today),
+        "due_today": or_(and_(~reinjection, T.due_date == today), and_(reinjection, T.due_date <= today)),
+        "this_week": T.due_date > today,
+    }
+    found = {
+        name: due_rows(db, today, *listed, condition, limit=rows) for name, condition in sections.items()
+    }
+    shown = [r.patient_id for rs in found.values() for r in rs]
+    people = records.get_many(
+        db, row_cls=PatientRow, record_ids=shown, actor=actor, purpose="home"
+    )  # one read
+    for name, condition in sections.items():
+        getattr(day, name).extend(items_of(db, actor, found[name], today, "home", patients=people))
+        day.counts[name] = len(found[name]) if rows is None else count(db, *listed, condition)
     read: dict[str, int] = {}
     # a session dated today was recorded at most a day before (the clinic's clock may run ahead of UTC)
     since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time())

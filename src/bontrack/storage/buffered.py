@@ -21,6 +21,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bontrack.audit.models import AuditEntry
 from bontrack.storage.audit_packs import insert_entries
+from bontrack.storage.derived import note
 from bontrack.storage.times import utcnow
 from bontrack.storage.versioned import R
 
@@ -38,6 +39,7 @@ class BufferedWriter:
     # ---- the writer interface (bontrack.storage.unit.Writer) ----
     def append(self, db: Session, cls: type[R], values: dict[str, Any]) -> R:
         row = cls(**values)
+        note(db, getattr(cls, "__tablename__"), (values,))  # noqa: B009  (R: any record row)
         db.add(row)
         db.flush()
         return row

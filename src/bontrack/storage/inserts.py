@@ -12,6 +12,7 @@ from sqlalchemy import Dialect, Table, insert
 from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
+from bontrack.storage.derived import note
 from bontrack.storage.versioned import R
 
 CHUNK = 5000
@@ -28,6 +29,7 @@ def insert_many(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
+    note(db, table.name, rows)  # the patients whose derived rows to recompute (storage.derived)
     connection = db.connection()
     dialect = connection.dialect
     if dialect.name != "sqlite" or dialect.paramstyle != "qmark":

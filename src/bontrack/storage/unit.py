@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bontrack.storage import derived
 from bontrack.storage.buffered import EVENTS, buffered_of
 from bontrack.storage.versioned import R
 
@@ -100,5 +101,17 @@ class UnitOfWork(Session):
         self.info[KEY] = buffered_of(self)
 
 
-for _name, _listener in EVENTS:
+def refresh_derived(session: Session) -> None:
+    """Before the commit: the derived tables (bontrack.storage.derived) recomputed for the patients
+    the unit wrote (a bulk block's rows still held are written out first, and so noted)."""
+    if not session.in_nested_transaction():  # a savepoint's release: the outer commit refreshes
+        writer_of(session).flush(session)
+        derived.refresh(session)
+
+
+DERIVED_EVENTS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("before_commit", refresh_derived),
+    ("after_transaction_end", derived.forget),
+)
+for _name, _listener in (*EVENTS, *DERIVED_EVENTS):
     event.listen(UnitOfWork, _name, _listener)

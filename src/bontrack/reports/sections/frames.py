@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from bontrack.dates import EARLIEST, LATEST
@@ -19,36 +20,39 @@ def coded(frames: CohortFrames) -> CohortFrames:
     names patients by record number, never by id, so nothing shown changes.
     """
 
-    def codes(*columns: pd.Series) -> pd.Index:
-        values = pd.concat([c.dropna() for c in columns], ignore_index=True).unique()
-        index: pd.Index = pd.Index(sorted(values))
-        return index
+    def codes(*columns: pd.Series) -> list[pd.Series]:
+        """Each column's ids as their rank among the distinct ids of all the columns (one hash
+        pass over every id, then a sort of the distinct ones only); a missing id: -1."""
+        values = pd.concat(columns, ignore_index=True)
+        found, distinct = pd.factorize(values, use_na_sentinel=True)
+        rank = np.empty(len(distinct), dtype="int64")
+        rank[np.argsort(np.asarray(distinct, dtype=object), kind="stable")] = np.arange(len(distinct))
+        coded = np.where(found >= 0, rank[np.maximum(found, 0)], -1)
+        out, start = [], 0
+        for c in columns:
+            out.append(pd.Series(coded[start : start + len(c)], index=c.index, dtype="int64"))
+            start += len(c)
+        return out
 
-    patients = codes(
+    p_patients, p_sessions, p_measured = codes(
         frames.patients["patient_id"], frames.sessions["patient_id"], frames.measurements["patient_id"]
     )
-    sessions = codes(
+    s_sessions, s_measured, s_events = codes(
         frames.sessions["session_id"], frames.measurements["session_id"], frames.adverse_events["session_id"]
     )
 
-    def patient(c: pd.Series) -> pd.Series:
-        return pd.Series(patients.get_indexer(pd.Index(c)), index=c.index, dtype="int64")
-
-    def session(c: pd.Series) -> pd.Series:
-        coded = pd.Series(sessions.get_indexer(pd.Index(c)), index=c.index, dtype="float64")
-        return coded.where(c.notna())
+    def session(coded: pd.Series, c: pd.Series) -> pd.Series:
+        return coded.astype("float64").where(c.notna())
 
     return CohortFrames(
-        frames.patients.assign(patient_id=patient(frames.patients["patient_id"])),
+        frames.patients.assign(patient_id=p_patients),
         frames.sessions.assign(
-            patient_id=patient(frames.sessions["patient_id"]),
-            session_id=session(frames.sessions["session_id"]),
+            patient_id=p_sessions, session_id=session(s_sessions, frames.sessions["session_id"])
         ),
         frames.measurements.assign(
-            patient_id=patient(frames.measurements["patient_id"]),
-            session_id=session(frames.measurements["session_id"]),
+            patient_id=p_measured, session_id=session(s_measured, frames.measurements["session_id"])
         ),
-        frames.adverse_events.assign(session_id=session(frames.adverse_events["session_id"])),
+        frames.adverse_events.assign(session_id=session(s_events, frames.adverse_events["session_id"])),
     )
 
 

@@ -43,7 +43,9 @@ def _by_month(frame: pd.DataFrame, units: pd.Series, today: date) -> pd.Series:
         return pd.Series(dtype=float)
     dates = pd.to_datetime(frame["date"], errors="coerce")
     keep = dates.notna() & (dates <= pd.Timestamp(today))
-    month = dates[keep].dt.strftime("%Y-%m")
+    kept = dates[keep]
+    code = kept.dt.year * 100 + kept.dt.month  # YYYYMM, written as text once per month
+    month = code.map({c: f"{c // 100:04d}-{c % 100:02d}" for c in code.unique()})
     return units[keep].groupby([month, frame.loc[keep, "product"]]).sum()
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
 from bontrack.outcomes.service import get_outcome, record_outcome
+from bontrack.scheduling.actions import work_list
 from bontrack.scheduling.schemas import DueItem
-from bontrack.scheduling.service import worklist
+from bontrack.scheduling.window import MAX_LOOK_AHEAD, MAX_LOOK_BACK, load_window
 from bontrack.schemas import CalendarDate
 from bontrack.therapy import service as therapy
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
@@ -85,21 +86,33 @@ def read_worklist(
         Query(description="the day to plan for (default: today): 1900-01-01 .. 2100-12-31"),
     ] = None,
     days: Annotated[
-        int, Query(ge=0, le=366, description="also list what falls due within this many days")
-    ] = 14,
+        int | None,
+        Query(
+            ge=0, le=MAX_LOOK_AHEAD, description="look ahead this many days (default: the worklist window's)"
+        ),
+    ] = None,
+    back: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_LOOK_BACK,
+            description="look back this many days (default: the worklist window's); 0: every open item",
+        ),
+    ] = None,
     clinic_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] = None,
 ) -> Page[DueItem]:
-    """Outcome visits, re-injection dates and physical-therapy visits; overdue first."""
-    items = worklist(
+    """Outcome visits, re-injection dates and physical-therapy visits within the worklist's window
+    (the web page's and `bontrack due`'s), with the worklist actions applied (done, cancelled and
+    snoozed items left out); overdue first."""
+    worked = work_list(
         db=db,
         actor=principal.actor,
         today=date or at.date(),
-        horizon_days=days,
+        window=load_window(look_ahead_days=days, look_back_days=back or None),
         clinic_id=clinic_scope(principal, clinic_id),
-    )
-    return Page(
-        items=items[page.offset : page.offset + page.limit],
-        total=len(items),
+        everything=back == 0,
         limit=page.limit,
         offset=page.offset,
+        review_limit=0,
     )
+    return Page(items=worked.items, total=worked.total, limit=page.limit, offset=page.offset)

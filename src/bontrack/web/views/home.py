@@ -34,5 +34,6 @@ def home(request: Request, db: SessionDep, principal: PageUser, at: NowDep) -> R
         window=load_window(),
         clinic_id=principal.user.clinic_id,
         role=principal.role,
+        rows=HOME_ROWS,
     )
     return page(request, principal, "home.html", day=day, here="/", rows=HOME_ROWS, **row_helpers(today))

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bontrack.audit.service import page_entries
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
-from bontrack.scheduling.actions import record_action, work_list
+from bontrack.scheduling.actions import Filters, record_action, work_list
 from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, WorklistActionCreate
 from bontrack.scheduling.window import load_window
 from bontrack.schemas import parse
@@ -97,30 +97,43 @@ def worklist_page(
     today = at.date()
     window = load_window(look_ahead_days=days, look_back_days=back or None)
     older = back == 0
-    worked = work_list(
+    clinicians = clinician_names(db, principal)
+    mine = principal.user.clinician_id
+    wanted = (mine or "") if clinician == "mine" else clinician
+    only_reviews = kind == "stop_review"
+    chosen = Filters(kind="" if only_reviews else kind, overdue=overdue, clinician_id=wanted)
+    first_try = work_list(  # the page asked for; a page past the last shows the last
         db=db,
         actor=principal.actor,
         today=today,
         window=window,
         clinic_id=principal.user.clinic_id,
         everything=older,
+        filters=chosen,
+        limit=0 if only_reviews else WORKLIST_PAGE,
+        offset=0 if only_reviews else (page_no - 1) * WORKLIST_PAGE,
+        review_limit=WORKLIST_PAGE if kind in ("", "stop_review") and not wanted else 0,
     )
-    clinicians = clinician_names(db, principal)
-    mine = principal.user.clinician_id
-    wanted = mine if clinician == "mine" else clinician
-    items = [
-        i
-        for i in worked.items
-        if (not kind or i.kind == kind)
-        and (not overdue or i.status == "overdue")
-        and (not wanted or i.clinician_id == wanted)
-    ]
-    reviews = worked.reviews if kind in ("", "stop_review") and not wanted else []
-    if kind == "stop_review":
-        items = []
-    pages = max(1, math.ceil(len(items) / WORKLIST_PAGE))
-    page_no = min(page_no, pages)
+    total = 0 if only_reviews else first_try.total
+    pages = max(1, math.ceil(total / WORKLIST_PAGE))
+    worked = first_try
+    if page_no > pages:
+        page_no = pages
+        worked = work_list(
+            db=db,
+            actor=principal.actor,
+            today=today,
+            window=window,
+            clinic_id=principal.user.clinic_id,
+            everything=older,
+            filters=chosen,
+            limit=WORKLIST_PAGE,
+            offset=(page_no - 1) * WORKLIST_PAGE,
+            review_limit=WORKLIST_PAGE if kind in ("", "stop_review") and not wanted else 0,
+        )
     start = (page_no - 1) * WORKLIST_PAGE
+    items = [] if only_reviews else worked.items
+    reviews = worked.reviews
     filters = {"kind": kind, "overdue": "1" if overdue else "", "clinician": clinician}
     shown = {"days": days, "back": back}
     query = urlencode({k: v for k, v in (filters | shown).items() if v not in ("", None)})
@@ -129,12 +142,13 @@ def worklist_page(
         request,
         principal,
         "worklist.html",
-        items=items[start : start + WORKLIST_PAGE],
-        total=len(items),
+        items=items,
+        total=total,
         first=start + 1,
         page_no=page_no,
         pages=pages,
         reviews=reviews,
+        review_total=worked.review_total if reviews else 0,
         review_rows=WORKLIST_PAGE,
         worked=worked,
         today=today,
@@ -149,7 +163,7 @@ def worklist_page(
         all_older=all_older,
         days=days,
         here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
-        overdue_count=sum(1 for i in items if i.status == "overdue"),
+        overdue_count=0 if only_reviews else worked.overdue,
         **row_helpers(today),
     )
 

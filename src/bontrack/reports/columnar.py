@@ -1,0 +1,275 @@
+"""The report's rows read in bulk, in columns: from the database (SQLite or PostgreSQL) or from a
+Parquet export folder, into DuckDB, which picks the fields and the current versions.
+
+From a database, the driver's cursor hands over the rows of every version (id, version,
+withdrawn, clinic, the JSON text) in batches of ``BATCH`` rows; each batch becomes an Arrow table
+(DuckDB reads it in place, no copy), and DuckDB's JSON functions pick the named fields out of the
+text in C++, so only the picked fields are kept (the JSON text of a large registry never is held
+whole). DuckDB then keeps each record's newest version, drops it when withdrawn (and, with a
+clinic, keeps that clinic's), and sorts by id, as ``queries.current_frame`` does in SQL.
+
+From Parquet (``bontrack export --format parquet DIR``), the export already holds only current
+versions in typed columns (nested objects as JSON text); the same fields are picked from them.
+A value the export could not type is in the row's ``unparsed`` column and is read from there.
+
+Fields are typed as the analysis needs them: text, number (double; not a number: missing),
+date (ISO text clamped to 1900-01-01..2100-12-31 as ``queries.dates_series`` does, then a
+timestamp), flag (JSON true; anything else False), present (the value is there and not null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.orm import Session
+
+from bontrack.dates import EARLIEST, LATEST
+from bontrack.records import VersionedRow
+
+Kind = Literal["text", "number", "date", "flag", "present"]
+BATCH = 100_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a record (``path``: dotted, inside the record's content) as column ``name``."""
+
+    name: str
+    path: str
+    kind: Kind = "text"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _typed(text: str, json_value: str | None, kind: Kind) -> str:
+    """The column ``kind`` from an expression giving the value as text (NULL: missing or null);
+    ``json_value`` gives it as JSON (for flags: only a JSON true is True)."""
+    if kind == "number":
+        return f"try_cast({text} as double)"
+    if kind == "date":
+        low, high = _literal(EARLIEST.isoformat()), _literal(LATEST.isoformat())
+        return f"strptime(least(greatest({text}, {low}), {high}), '%Y-%m-%d')"
+    if kind == "flag":
+        if json_value is None:
+            return f"coalesce({text} = 'true', false)"
+        return f"coalesce(json_type({json_value}) = 'BOOLEAN' and {text} = 'true', false)"
+    if kind == "present":
+        return f"({text} is not null)"
+    return text
+
+
+def _json_picks(fields: Sequence[Field], columns: Sequence[str]) -> str:
+    """The select over a ``batch`` of versions picking ``fields`` out of its JSON ``data``: one
+    parse of each document for all the fields (DuckDB's list form of json_extract_string)."""
+    extra = "".join(f", {c}" for c in columns)
+    envelope = f"id, version, cast(withdrawn as boolean) as withdrawn, clinic_id{extra}"
+    paths = ", ".join(_literal("$." + f.path) for f in fields)
+    flags = [f for f in fields if f.kind == "flag"]
+    inner = f"select {envelope}, json_extract_string(data, [{paths}]) as _s"
+    if flags:
+        inner += f", json_extract(data, [{', '.join(_literal('$.' + f.path) for f in flags)}]) as _j"
+    picks = []
+    for i, f in enumerate(fields):
+        as_json = f"_j[{flags.index(f) + 1}]" if f in flags else None
+        picks.append(f"{_typed(f'_s[{i + 1}]', as_json, f.kind)} as {_quote(f.name)}")
+    return f"select id, version, withdrawn, clinic_id, {', '.join(picks)}{extra} from ({inner} from batch)"
+
+
+def _from_parquet(f: Field, columns: set[str]) -> str:
+    """The field from the export's typed column (its first key), or inside that column's JSON
+    text (the rest of the path), else from ``unparsed`` where the export put what it could not type."""
+    head, _, rest = f.path.partition(".")
+    if head not in columns:
+        return f"{_typed('cast(NULL as varchar)', None, f.kind)} as {_quote(f.name)}"
+    col = _quote(head)
+    if rest:
+        text = f"json_extract_string({col}, {_literal('$.' + rest)})"
+        json_value: str | None = f"json_extract({col}, {_literal('$.' + rest)})"
+    else:
+        text = f"cast({col} as varchar)"
+        json_value = None
+    if "unparsed" in columns:
+        text = f"coalesce({text}, json_extract_string(unparsed, {_literal('$.' + head)}))"
+    if f.kind == "flag" and not rest:
+        return f"coalesce({col} = true, false) as {_quote(f.name)}"
+    return f"{_typed(text, json_value, f.kind)} as {_quote(f.name)}"
+
+
+def _arrow_batch(rows: Sequence[Sequence[Any]], extra: Sequence[str]) -> pa.Table:
+    names = ["id", "version", "withdrawn", "clinic_id", "data", *extra]
+    columns = list(zip(*rows, strict=True)) or [() for _ in names]
+    arrays = [
+        pa.array(columns[0], pa.string()),
+        pa.array(columns[1], pa.int64()),
+        pa.array([bool(w) for w in columns[2]], pa.bool_()),
+        pa.array(columns[3], pa.string()),
+        pa.array(columns[4], pa.string()),
+        *(pa.array(c) if c else pa.array([], pa.string()) for c in columns[5:]),
+    ]
+    return pa.table(dict(zip(names, arrays, strict=True)))
+
+
+def _sqlite_file(db: Session) -> Path | None:
+    """The SQLite database's file, when the registry is one (not in memory)."""
+    bind = db.get_bind()
+    url = bind.engine.url
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).resolve()
+
+
+def _adbc_batches(path: Path, sql: str) -> Iterator[pa.Table]:
+    """The rows of ``sql`` on the SQLite file, read by the ADBC driver straight into Arrow (in C:
+    no Python object per row), ``BATCH`` rows at a time, on a read-only connection of its own."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(f"file:{quote(str(path))}?mode=ro") as conn, conn.cursor() as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH)})
+        cursor.execute(sql)
+        for batch in cursor.fetch_record_batch():
+            yield pa.Table.from_batches([batch])
+
+
+def _cursor_batches(db: Session, sql: str, extra: Sequence[str]) -> Iterator[pa.Table]:
+    """The rows of ``sql`` through the session's own connection (PostgreSQL: a server-side
+    cursor), ``BATCH`` rows at a time, as Arrow."""
+    conn = db.connection()
+    raw: Any = conn.connection
+    if conn.dialect.name == "postgresql":
+        cursor = raw.driver_connection.cursor(name="bontrack_columnar")
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        empty = True
+        while rows := cursor.fetchmany(BATCH):
+            empty = False
+            yield _arrow_batch(rows, extra)
+        if empty:
+            yield _arrow_batch([], extra)
+    finally:
+        cursor.close()
+
+
+def read_current(
+    db: Session,
+    row_cls: type[VersionedRow],
+    clinic_id: str | None,
+    fields: Sequence[Field],
+    *,
+    columns: Sequence[str] = (),
+    duck: duckdb.DuckDBPyConnection | None = None,
+    committed: bool = False,
+) -> pa.Table:
+    """``id``, the ``fields`` and the row ``columns`` of the current, non-withdrawn version of
+    every record (of one clinic, or all), sorted by id. Not audited: the caller audits.
+
+    Rows are read through the session's connection (PostgreSQL: a server-side cursor), so the
+    transaction's own writes are seen. ``committed``: the caller's transaction has written
+    nothing yet, so a SQLite file may be read by the ADBC driver on a read-only connection of its
+    own (straight into Arrow, no Python object per row): it sees the same rows, as the session's
+    transaction holds SQLite's write lock from its start (storage.engine: BEGIN IMMEDIATE)."""
+    duck = duck or duckdb.connect()
+    table = row_cls.__table__.name  # type: ignore[attr-defined]
+    dialect = db.get_bind().dialect.name
+    data = "data" if dialect == "sqlite" else "cast(data as text)"
+    extra = "".join(f", {c}" for c in columns)
+    sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
+    path = _sqlite_file(db) if committed else None
+    batches = _adbc_batches(path, sql) if path is not None else _cursor_batches(db, sql, columns)
+    picks = _json_picks(fields, columns)
+    parts: list[pa.Table] = []
+    for batch in chain(batches, [_arrow_batch([], columns)]):
+        if batch.num_rows == 0 and parts:
+            continue
+        duck.register("batch", batch)
+        parts.append(duck.sql(picks).to_arrow_table())
+        duck.unregister("batch")
+    return _current(duck, pa.concat_tables(parts), clinic_id, fields, columns)
+
+
+def _current(
+    duck: duckdb.DuckDBPyConnection,
+    versions: pa.Table,
+    clinic_id: str | None,
+    fields: Sequence[Field],
+    columns: Sequence[str],
+) -> pa.Table:
+    keep = ["id", *(f.name for f in fields), *columns]
+    duck.register("versions", versions)
+    # one sort: by id, and each record's versions newest first; the newest is the first of its run
+    ordered = duck.sql("select * from versions order by id, clinic_id, version desc").to_arrow_table()
+    duck.unregister("versions")
+    ids, clinics = ordered.column("id"), ordered.column("clinic_id")
+    n = ordered.num_rows
+    if n == 0:
+        return ordered.select(keep)
+    same = pc.and_(pc.equal(ids[1:], ids[:-1]), pc.equal(clinics[1:], clinics[:-1]))
+    newest = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks())])
+    chosen = pc.and_(newest, pc.invert(ordered.column("withdrawn").combine_chunks()))
+    if clinic_id is not None:
+        chosen = pc.and_(chosen, pc.equal(clinics.combine_chunks(), clinic_id))
+    return ordered.filter(chosen).select(keep)
+
+
+def read_parquet(
+    folder: Path,
+    name: str,
+    clinic_id: str | None,
+    fields: Sequence[Field],
+    *,
+    columns: Sequence[str] = (),
+    duck: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """As ``read_current``, from ``folder/<name>.parquet`` of a Parquet export (current versions)."""
+    duck = duck or duckdb.connect()
+    path = folder / f"{name}.parquet"
+    source = f"read_parquet({_literal(str(path))})"
+    present = {r[0] for r in duck.execute(f"describe select * from {source}").fetchall()}
+    picks = ", ".join(["id", *(_from_parquet(f, present) for f in fields), *columns])
+    where = "not coalesce(withdrawn, false)"
+    if clinic_id is not None:
+        where += f" and clinic_id = {_literal(clinic_id)}"
+    return duck.sql(f"select {picks} from {source} where {where} order by id").to_arrow_table()
+
+
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """Text as a column of Python strings, each distinct text made once (ids repeat across
+    millions of rows: shared objects cost no memory and hash once); missing is None."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    texts = np.asarray([*encoded.dictionary.to_pylist(), None], dtype=object)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    out: np.ndarray = texts[codes]  # -1: the None at the end
+    return out
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as the pandas frame the analysis takes: text as Python strings (objects),
+    timestamps in ns."""
+    frame = {}
+    for name, typ in zip(table.column_names, table.schema.types, strict=True):
+        column = table.column(name)
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            frame[name] = pd.Series(_objects(column), dtype=object)
+        elif pa.types.is_timestamp(typ):
+            frame[name] = column.to_pandas().astype("datetime64[ns]")
+        else:
+            frame[name] = column.to_pandas()
+    return pd.DataFrame(frame, columns=table.column_names)

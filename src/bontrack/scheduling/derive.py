@@ -1,0 +1,182 @@
+"""Due items from a set of patients' records: the one derivation shared by the table kept as records
+are written (bontrack.scheduling.due, one patient at a time) and the from-scratch rebuild of a
+clinic (all its patients at once). Pure: facts in, rows out; no database.
+
+* outcome visits at the knowledge base's weeks after each session (pathway.outcome_visit_weeks);
+  a visit is done when an outcome names that session and week; it lapses once a later session
+  took place on or before its date;
+* the earliest re-injection date after a patient's latest session (the product's
+  min_retreatment_days);
+* the next planned physical-therapy visit of each plan (start date, visits per week, weeks);
+* stop-and-review: patients whose latest cycles brought no response (the clinic report's rule,
+  bontrack.analytics.review; pathway.stop_review_cycles_without_response and
+  pathway.cycle_response), dated by their last session.
+
+Every item carries the latest worklist action on it (by the day of the action, then the time it
+was recorded). Items are kept whatever their date: the window is applied when they are read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bontrack.analytics.cycles import number_cycles
+from bontrack.analytics.review import due_for_review, review_cycles
+from bontrack.dates import clamp_text, shift
+from bontrack.knowledge import KnowledgeBase
+from bontrack.scheduling.schemas import ACTION_WORDS, DECISION_WORDS, item_key
+
+
+def planned_dates(start: dt.date, per_week: int, weeks: int) -> list[dt.date]:
+    """Visit dates spread evenly over each week of a therapy plan."""
+    return [
+        shift(start, 7 * week + (7 * i) // per_week)  # stops at the calendar's end (year 9999)
+        for week in range(weeks)
+        for i in range(per_week)
+    ]
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The latest action of one item."""
+
+    action: str
+    on: dt.date
+    snooze_until: dt.date | None
+    words: str
+
+
+@dataclass
+class Facts:
+    """What the due items of some patients derive from (current, non-withdrawn records only)."""
+
+    patients: dict[str, tuple[str, str]]  # patient id -> (clinic id, record number)
+    # (session id, patient id, date, product, recorded at, injector id)
+    sessions: list[tuple[str, str, dt.date, str, Any, str]] = field(default_factory=list)
+    follow_ups: set[tuple[str, Any]] = field(default_factory=set)  # (session id, weeks after session)
+    # (plan id, patient id, start date, visits per week, weeks, therapist id)
+    plans: list[tuple[str, str, dt.date, int, int, str]] = field(default_factory=list)
+    visits: dict[str, int] = field(default_factory=dict)  # plan id -> therapy visits recorded
+    measurements: pd.DataFrame | None = None  # the review rule's score (bontrack.queries.measurements_frame)
+    # (item key, action, on, snooze until, decision, reason, recorded at)
+    actions: list[tuple[str, str, str, str | None, str | None, str | None, Any]] = field(default_factory=list)
+
+
+def latest_of(
+    actions: list[tuple[str, str, str, str | None, str | None, str | None, Any]],
+) -> dict[str, Latest]:
+    """The latest action of each item key."""
+    found: dict[str, tuple[Any, Latest]] = {}
+    for key, action, on, until, decision, reason, recorded_at in actions:
+        day = dt.date.fromisoformat(on)
+        order = (day, recorded_at)
+        if key in found and found[key][0] >= order:
+            continue
+        snooze = dt.date.fromisoformat(until) if until else None
+        words = ACTION_WORDS[action] + (f", decision: {DECISION_WORDS[decision]}" if decision else "")
+        words += f" until {snooze}" if snooze else ""
+        words += f" ({reason})" if reason else ""
+        found[key] = (order, Latest(action, day, snooze, words))
+    return {key: latest for key, (_, latest) in found.items()}
+
+
+def derive(facts: Facts, kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """The due items (rows of the ``due_items`` table) of the patients in ``facts``."""
+    weeks = kb.files.pathway.outcome_visit_weeks.weeks
+    latest = latest_of(facts.actions)
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def add(kind: str, patient_id: str, due: dt.date, what: str, **ids: str | None) -> None:
+        if patient_id not in facts.patients:  # a withdrawn patient has no items
+            return
+        key = item_key(kind, ids.get("session_id") or ids.get("plan_id"), None if kind in NO_DATE else due)
+        if key in seen:  # dates at the calendar's end (a stored year 9999) fall on one day: one item
+            return
+        seen.add(key)
+        last = latest.get(key)
+        clinic_id, record_number = facts.patients[patient_id]
+        rows.append(
+            {
+                "clinic_id": clinic_id,
+                "patient_id": patient_id,
+                "item_key": key,
+                "kind": kind,
+                "due_date": due,
+                "record_number": record_number,
+                "what": what,
+                "session_id": ids.get("session_id"),
+                "plan_id": ids.get("plan_id"),
+                "clinician_id": ids.get("clinician_id"),
+                "last_action": last.action if last else None,
+                "last_action_on": last.on if last else None,
+                "snooze_until": last.snooze_until if last and last.action == "snoozed" else None,
+                "last_action_note": last.words if last else "",
+            }
+        )
+
+    sessions: dict[str, list[tuple[dt.date, Any, str, str, str]]] = defaultdict(list)
+    for sid, pid, day, product, recorded_at, by in facts.sessions:
+        sessions[pid].append((day, recorded_at, sid, product, by))
+    for patient_id, own in sessions.items():
+        own.sort(key=lambda s: (s[0], s[1], s[2]))  # date, recording time, id
+        for n, (day, _, sid, _, by) in enumerate(own):
+            next_day = own[n + 1][0] if n + 1 < len(own) else None
+            for week in weeks:
+                due = shift(day, 7 * week)
+                if (sid, week) in facts.follow_ups or (next_day is not None and next_day <= due):
+                    continue
+                what = f"{week}-week outcome visit after {day}"
+                add("outcome_visit", patient_id, due, what, session_id=sid, clinician_id=by)
+        day, _, sid, product, by = own[-1]
+        gap = int(kb.product(product).min_retreatment_days.value)
+        what = f"earliest re-injection ({product}, {gap} days after {day})"
+        add("reinjection", patient_id, shift(day, gap), what, session_id=sid, clinician_id=by)
+
+    for plan_id, patient_id, start, per_week, plan_weeks, therapist in facts.plans:
+        planned = planned_dates(start, per_week, plan_weeks)
+        done = facts.visits.get(plan_id, 0)
+        if done < len(planned):
+            what = f"physical therapy visit {done + 1} of {len(planned)}"
+            add("therapy_visit", patient_id, planned[done], what, plan_id=plan_id, clinician_id=therapist)
+
+    n = review_cycles(kb)
+    for patient_id, (sid, day) in _to_review(sessions, facts.measurements, kb).items():
+        what = f"no response in the last {n} cycles: stop and review before another injection"
+        add("stop_review", patient_id, day, what, session_id=sid)
+    return rows
+
+
+NO_DATE = frozenset({"reinjection", "stop_review"})  # keyed by their session alone
+
+
+def _to_review(
+    sessions: dict[str, list[tuple[dt.date, Any, str, str, str]]],
+    measurements: pd.DataFrame | None,
+    kb: KnowledgeBase,
+) -> dict[str, tuple[str, dt.date]]:
+    """Patients to stop and review -> (their last session, its date), by analytics.review's rule."""
+    n = review_cycles(kb)
+    candidates = {pid: own for pid, own in sessions.items() if len(own) >= n}  # fewer cycles: never
+    if not candidates or measurements is None:
+        return {}
+    frame = pd.DataFrame(
+        [(pid, sid, day.isoformat(), at) for pid, own in candidates.items() for day, at, sid, _, _ in own],
+        columns=["patient_id", "session_id", "date", "recorded_at"],
+    )
+    # as the report reads them (bontrack.queries.dates_series): a date outside 1900..2100 at that edge
+    frame["date"] = pd.to_datetime(frame["date"].map(clamp_text), format="%Y-%m-%d")
+    numbered = number_cycles(frame).reset_index(drop=True)  # by date, then recording time, then id
+    wanted = measurements[measurements["patient_id"].isin(candidates)]
+    due = set(due_for_review(numbered, wanted, kb))
+    tail = numbered.groupby("patient_id", sort=False).tail(1)
+    return {
+        str(pid): (str(sid), pd.Timestamp(day).date())
+        for pid, sid, day in zip(tail["patient_id"], tail["session_id"], tail["date"], strict=True)
+        if pid in due
+    }

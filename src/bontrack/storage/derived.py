@@ -1,0 +1,74 @@
+"""Derived tables kept up to date as records are written, in the same transaction.
+
+A derived table (the scheduling domain's due items) is recomputed for the patients whose records
+changed. Storage only notes which patients were touched: every record version written (the
+buffered writer's ``append``, every batched ``insert_many`` of the bulk writer and the import)
+passes through ``note``, which keeps, per clinic, the ids of the patients of the watched tables.
+Before the transaction commits (bontrack.storage.unit, after the unit's writer wrote out what it
+held) and whenever a reader of a derived table asks (``refresh``), each registered refresher
+recomputes what it derives for those patients.
+
+A domain registers its refresher with ``register`` (the tables it watches, and which column of
+each names the patient); storage imports nothing of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, SessionTransaction
+
+KEY = "bontrack.touched_patients"
+Refresher = Callable[[Session, dict[str, set[str]]], None]  # (session, clinic id -> patient ids)
+
+
+@dataclass(frozen=True)
+class _Registered:
+    watched: dict[str, str]  # table name -> the column naming the patient
+    refresh: Refresher
+
+
+_registered: list[_Registered] = []
+_watched: dict[str, str] = {}
+
+
+def register(watched: dict[str, str], refresh: Refresher) -> None:
+    """Recompute with ``refresh`` what derives from the tables in ``watched`` (table name -> the
+    column that names the patient), for the patients touched, before each commit."""
+    if any(r.refresh is refresh for r in _registered):
+        return
+    _registered.append(_Registered(dict(watched), refresh))
+    _watched.update(watched)
+
+
+def note(db: Session, table: str, rows: Iterable[dict[str, Any]]) -> None:
+    """Remember the patients of rows written to ``table`` (nothing if no refresher watches it)."""
+    column = _watched.get(table)
+    if column is None:
+        return
+    touched: dict[str, set[str]] = db.info.setdefault(KEY, {})
+    for values in rows:
+        patient = values.get(column)
+        if patient is not None:
+            touched.setdefault(values["clinic_id"], set()).add(patient)
+
+
+def pending(db: Session) -> bool:
+    return bool(db.info.get(KEY))
+
+
+def refresh(db: Session) -> None:
+    """Recompute the derived tables for the patients touched since the last refresh."""
+    touched: dict[str, set[str]] | None = db.info.pop(KEY, None)
+    if not touched:
+        return
+    for registered in _registered:
+        registered.refresh(db, touched)
+
+
+def forget(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction that ended (committed or rolled back) leaves nothing to refresh."""
+    if transaction.parent is None:
+        session.info.pop(KEY, None)

@@ -1,0 +1,267 @@
+"""The due items kept as records are written (bontrack.scheduling.due) equal the derivation from
+scratch after any sequence of writes through the services: sessions, outcomes (follow-ups and
+baselines), corrections, withdrawals, therapy visits, worklist actions, patient corrections; in
+single units of work, several writes a unit, savepoints rolled back and bulk blocks. Real SQLite and
+PostgreSQL (``engine``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from bontrack.errors import InputError
+from bontrack.injections.service import withdraw_session
+from bontrack.outcomes.schemas import OutcomeCreate
+from bontrack.outcomes.service import record_outcome, update_outcome, withdraw_outcome
+from bontrack.patients import service as patients
+from bontrack.patients.schemas import PatientCreate
+from bontrack.scheduling import due
+from bontrack.scheduling.actions import record_action, work_list
+from bontrack.scheduling.models import DueItemRow
+from bontrack.scheduling.schemas import WorklistActionCreate
+from bontrack.scheduling.window import Window
+from bontrack.storage.bulk import bulk
+from bontrack.storage.engine import transaction
+from bontrack.therapy.schemas import TherapyVisitCreate
+from bontrack.therapy.service import record_visit, withdraw_visit
+from factories import ACTOR, DAY, World, clinic_world, saved_session
+
+WRITES = 60
+WORLDS = 3
+
+
+def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["clinic_id"], r["patient_id"], r["item_key"]))
+
+
+def _same(db: Session) -> list[dict[str, Any]]:
+    kept = _sorted(due.kept(db, None))
+    assert kept == _sorted(due.derive_clinic(db, None))
+    return kept
+
+
+class Clinic:
+    """The worlds (one patient each) and what was written for them, to choose the next write."""
+
+    def __init__(self, worlds: list[World], rng: random.Random) -> None:
+        self.worlds = worlds
+        self.rng = rng
+        self.sessions: dict[str, list[tuple[str, dt.date]]] = {w.patient_id: [] for w in worlds}
+        self.outcomes: list[tuple[World, str, OutcomeCreate]] = []
+        self.visits: list[str] = []
+        self.spare: list[str] = []  # patients with no records (they may be withdrawn)
+
+    def world(self) -> World:
+        return self.rng.choice(self.worlds)
+
+    def session(self, db: Session) -> None:
+        world = self.world()
+        own = self.sessions[world.patient_id]
+        if len(own) >= 3:
+            return
+        day = DAY + dt.timedelta(days=100 * len(own) + self.rng.randrange(0, 5))
+        self.sessions[world.patient_id].append((saved_session(db, world, day=day).id, day))
+
+    def outcome(self, db: Session) -> None:
+        world = self.world()
+        own = self.sessions[world.patient_id]
+        if not own:  # a baseline
+            data = self._nprs(world, DAY - dt.timedelta(days=1))
+        else:
+            session_id, day = self.rng.choice(own)
+            week = self.rng.choice((2, 6, 12))
+            data = self._nprs(world, day + dt.timedelta(weeks=week), session_id=session_id, week=week)
+        self.outcomes.append((world, record_outcome(db=db, actor=ACTOR, data=data).id, data))
+
+    def _nprs(
+        self, world: World, day: dt.date, session_id: str | None = None, week: int | None = None
+    ) -> OutcomeCreate:
+        answers = {"1": self.rng.choice((2, 6, 7, 8))}
+        return OutcomeCreate.model_validate(
+            {
+                "patient_id": world.patient_id,
+                "episode_id": world.episode_id,
+                "instrument": "nprs",
+                "date": day,
+                "answers": answers,
+                "session_id": session_id,
+                "weeks_after_session": week,
+            }
+        )
+
+    def correct_outcome(self, db: Session) -> None:
+        if not self.outcomes:
+            return
+        _world, outcome_id, data = self.rng.choice(self.outcomes)
+        changed = data.model_copy(update={"answers": {"1": self.rng.choice((1, 7, 9))}})
+        if data.session_id is not None:
+            changed = changed.model_copy(update={"weeks_after_session": self.rng.choice((2, 6, 12))})
+        update_outcome(db=db, actor=ACTOR, outcome_id=outcome_id, data=changed, reason="typed wrong")
+
+    def withdraw_outcome(self, db: Session) -> None:
+        if self.outcomes:
+            _world, outcome_id, _ = self.outcomes.pop(self.rng.randrange(len(self.outcomes)))
+            withdraw_outcome(db=db, actor=ACTOR, outcome_id=outcome_id, reason="entered twice")
+
+    def withdraw_session(self, db: Session) -> None:
+        world = self.world()
+        own = self.sessions[world.patient_id]
+        if own:
+            session_id, _ = own[-1]
+            withdraw_session(db=db, actor=ACTOR, session_id=session_id, reason="wrong patient")
+            own.pop()
+
+    def visit(self, db: Session) -> None:
+        world = self.world()
+        data = TherapyVisitCreate(
+            patient_id=world.patient_id,
+            plan_id=world.plan_id,
+            date=DAY + dt.timedelta(days=self.rng.randrange(0, 40)),
+            therapist_id=world.clinician_id,
+        )
+        self.visits.append(record_visit(db=db, actor=ACTOR, data=data).id)
+
+    def withdraw_visit(self, db: Session) -> None:
+        if self.visits:
+            visit_id = self.visits.pop(self.rng.randrange(len(self.visits)))
+            withdraw_visit(db=db, actor=ACTOR, visit_id=visit_id, reason="did not come")
+
+    def act(self, db: Session) -> None:
+        rows = due.kept(db, None)
+        if not rows:
+            return
+        row = self.rng.choice(rows)
+        action = (
+            "reviewed"
+            if row["kind"] == "stop_review"
+            else self.rng.choice(("done", "contacted", "cancelled", "snoozed"))
+        )
+        on = DAY + dt.timedelta(days=self.rng.randrange(0, 200))
+        data = WorklistActionCreate.model_validate(
+            {
+                "patient_id": row["patient_id"],
+                "item_key": row["item_key"],
+                "kind": row["kind"],
+                "action": action,
+                "on": on,
+                "reason": "moved away" if action == "cancelled" else "",
+                "snooze_until": on + dt.timedelta(days=9) if action == "snoozed" else None,
+                "decision": "continue" if action == "reviewed" else None,
+            }
+        )
+        record_action(db=db, actor=ACTOR, data=data)
+
+    def rename(self, db: Session) -> None:
+        world = self.world()
+        current = patients.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
+        number = f"P-{self.rng.randrange(10_000):04d}-{world.patient_id[:4]}"
+        data = current.data.model_copy(update={"record_number": number})
+        patients.update_patient(db=db, actor=ACTOR, patient_id=world.patient_id, data=data, reason="typo")
+
+    def spare_patient(self, db: Session) -> None:
+        world = self.world()
+        data = PatientCreate(
+            record_number=f"S-{self.rng.randrange(10**6)}",
+            name="Spare",
+            birth_date=dt.date(1980, 1, 1),
+            sex="male",
+        )
+        self.spare.append(
+            patients.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=data).id
+        )
+
+    def withdraw_spare(self, db: Session) -> None:
+        if self.spare:
+            patient_id = self.spare.pop()
+            patients.withdraw_patient(db=db, actor=ACTOR, patient_id=patient_id, reason="registered twice")
+
+    def writes(self) -> list[tuple[Callable[[Session], None], int]]:
+        return [
+            (self.session, 5),
+            (self.outcome, 8),
+            (self.correct_outcome, 3),
+            (self.withdraw_outcome, 2),
+            (self.withdraw_session, 1),
+            (self.visit, 3),
+            (self.withdraw_visit, 1),
+            (self.act, 3),
+            (self.rename, 1),
+            (self.spare_patient, 1),
+            (self.withdraw_spare, 1),
+        ]
+
+    def one(self, db: Session) -> None:
+        writes, weights = zip(*self.writes(), strict=True)
+        write = self.rng.choices(writes, weights=weights)[0]
+        savepoint = db.begin_nested()
+        try:
+            write(db)
+        except InputError:  # refused (a withdrawal others refer to, a blocked plan ...): nothing kept
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kept_items__equal_the_derivation_from_scratch_after_random_writes(engine: Engine, seed: int) -> None:
+    rng = random.Random(seed)
+    with transaction(engine) as db:
+        worlds = [clinic_world(db, record_number=f"P-{n:03d}") for n in range(WORLDS)]
+    clinic = Clinic(worlds, rng)
+    written = 0
+    while written < WRITES:
+        unit = rng.randrange(1, 5)
+        with transaction(engine) as db:
+            if rng.random() < 0.25:  # a bulk block (the generator's and the import's writer)
+                with bulk(db):
+                    for _ in range(unit):
+                        clinic.one(db)
+            else:
+                for _ in range(unit):
+                    clinic.one(db)
+                    if rng.random() < 0.3:  # read within the unit: kept up to date before reading
+                        _same(db)
+        written += unit
+        with transaction(engine) as db:  # and as committed
+            _same(db)
+    with transaction(engine) as db:
+        kinds = {r["kind"] for r in _same(db)}
+        actions = {r["last_action"] for r in due.kept(db, None)}
+    assert {"outcome_visit", "reinjection", "therapy_visit"} <= kinds
+    assert actions - {None}, "some items carry a worklist action"
+
+
+def test_rebuild__derives_the_table_again_from_the_records(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        saved_session(db, world)
+    with transaction(engine) as db:
+        before = _same(db)
+        db.execute(delete(DueItemRow.__table__))  # (a derived table: lost, it is derived again)
+    with transaction(engine) as db:
+        assert due.kept(db, world.clinic_id) == []
+        assert due.rebuild(db) == len(before)
+    with transaction(engine) as db:
+        assert _sorted(due.kept(db, None)) == before
+
+
+def test_withdrawn_session__its_items_leave_in_the_same_unit_of_work(engine: Engine) -> None:
+    window = Window(look_back_days=28, look_ahead_days=7)
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        session = saved_session(db, world)
+        listed = work_list(db=db, actor=ACTOR, today=DAY + dt.timedelta(weeks=2), window=window).items
+        assert any(i.session_id == session.id for i in listed)
+        withdraw_session(db=db, actor=ACTOR, session_id=session.id, reason="wrong patient")
+        listed = work_list(db=db, actor=ACTOR, today=DAY + dt.timedelta(weeks=2), window=window).items
+        assert not any(i.session_id == session.id for i in listed)
+        left = db.scalar(
+            select(func.count()).select_from(DueItemRow.__table__).where(DueItemRow.session_id == session.id)
+        )
+    assert left == 0
