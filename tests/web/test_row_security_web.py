@@ -154,7 +154,7 @@ def test_row_security_web__a_clinic_user_gets_only_their_clinics_records(shared:
     assert (
         shared.client.get(f"/api/patients/{shared.b.patient_id}/chart", headers=physician).status_code == 404
     )
-    worklist = shared.client.get("/api/worklist?date=2026-03-02&days=366", headers=physician).json()
+    worklist = shared.client.get("/api/worklist?date=2026-03-02&days=365&back=0", headers=physician).json()
     assert worklist["items"] and {i["clinic_id"] for i in worklist["items"]} == {shared.a.clinic_id}
     report = shared.client.get("/api/report", headers=physician).json()
     assert report["summary"]["patients"] == 1 and report["summary"]["sessions"] == 1
@@ -212,7 +212,7 @@ def test_row_security_web__every_record_read_of_a_clinic_user_runs_limited(share
     for path in (
         f"/api/patients/{a.patient_id}/chart",
         "/api/patients",
-        "/api/worklist?date=2026-03-02&days=366",
+        "/api/worklist?date=2026-03-02&days=365&back=0",
         "/api/report",
         f"/fhir/Patient/{a.patient_id}",
         f"/fhir/Patient/{a.patient_id}/$everything",
