@@ -15,8 +15,8 @@ named parts (default: all; `web` includes `pages`).
 5. Web API under load (benchmarks/web_load.py): p95 latency of the patient chart and of an outcome
    submission, 32 concurrent clients against `bontrack serve` on a 10,000-patient registry, with
    throughput as a ratio of the bare /health endpoint in the same round (saturated, closed loop),
-   and the same at a fixed arrival rate of 32 x 1 request/s (paced, open loop), each in 3 rounds.
-   Aim: p95 <= 100 ms.
+   and the same at a fixed arrival rate of 32 x 1 request/s (paced, open loop), each in 3 rounds;
+   on SQLite and on PostgreSQL (benchmarks/web_load_pg.py). Aim: p95 <= 100 ms.
    The pages (benchmarks/web_pages.py): the home page, the chart page and the worklist page at
    32 x 1 request/s with a physician's session cookie. Aim: p95 under 150 ms.
 6. The worklist (benchmarks/worklist_bench.py): `worklist`, `stop_and_review` and the home page's
@@ -214,21 +214,30 @@ def worklist_table(console: Console) -> None:
 
 
 def web_table(console: Console) -> None:
+    """The same rounds on SQLite and on PostgreSQL (the same registry in a throwaway cluster),
+    each with `bontrack serve`'s default workers, in one table."""
     import os
 
     from web_load import CLIENTS, summary_rows, web_figures
     from web_load import PATIENTS as WEB_PATIENTS
 
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    closed, open_ = web_figures(console.print)
+    def load() -> str:
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    rows: list[tuple[str, ...]] = []
+    notes = []
+    for engine, name in (("sqlite", "SQLite, 1 worker"), ("postgresql", "PostgreSQL 15, default workers")):
+        before = load()
+        closed, open_ = web_figures(console.print, engine=engine)
+        notes.append(f"{name}: {len(closed)} rounds, load average {before} before, {load()} after")
+        rows += [(f"{name}: {row[0]}", *row[1:]) for row in summary_rows(closed, open_)]
     table = Table(
-        title=f"web API, {CLIENTS} concurrent clients, {WEB_PATIENTS:,} patients (SQLite, `bontrack serve` "
-        f"defaults); {len(closed)} rounds; load average before: {load}, after: "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        title=f"web API, {CLIENTS} concurrent clients, {WEB_PATIENTS:,} patients "
+        f"(`bontrack serve` defaults); " + "; ".join(notes)
     )
     for col in ("endpoint, load shape", "throughput", "latency (median round)", "ratio", "CPU", "aim"):
         table.add_column(col)
-    for row in summary_rows(closed, open_):
+    for row in rows:
         table.add_row(*row)
     console.print(table)
 

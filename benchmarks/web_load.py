@@ -25,9 +25,7 @@ The registry is built once with `bontrack demo --patients 10000` and kept in art
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import resource
 import shutil
 import socket
 import sqlite3
@@ -35,12 +33,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import orjson
+from http_client import Connection, Request, cpu_of_tree, own_cpu, request_head
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = 10_000
@@ -72,67 +71,6 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-# ---- a minimal HTTP/1.1 client ---------------------------------------------------------------
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: writes a request, reads status, headers and body.
-
-    Enough for this server's answers (Content-Length or chunked bodies); nothing is decoded.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(head + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(raw[9:12])
-        length, chunked, close = 0, False, False
-        for line in raw.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif name == b"connection":
-                close = b"close" in value.lower()
-        if chunked:
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                parts.append(await self.reader.readexactly(size + 2))
-                if size == 0:
-                    break
-            content = b"".join(p[:-2] for p in parts)
-        else:
-            content = await self.reader.readexactly(length)
-        if close:
-            self.close()
-        return status, content
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-def request_head(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
-    if body or method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-Request = Callable[[Connection, int], Awaitable[int]]  # sends request number i, returns the status
-
-
 # ---- the server under test -------------------------------------------------------------------
 
 
@@ -159,6 +97,7 @@ def registry(console_print: Callable[[str], None]) -> Path:
         _bontrack(building, "demo", "--patients", str(PATIENTS), "--seed", str(SEED))
         _bontrack(building, "user", "demo-logins")
         building.replace(cache)
+    _bontrack(cache, "db", "upgrade")  # a registry cached by an older bontrack: its schema brought up to date
     run_copy = ROOT / "artifacts" / "bench-web-run.db"
     for leftover in (
         run_copy,
@@ -177,10 +116,10 @@ def _free_port() -> int:
         return port
 
 
-def start_server(db: Path, workers: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(db_url: str, workers: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     exe = str(Path(sys.executable).with_name("bontrack"))
-    args = [exe, "--db", f"sqlite:///{db}", "serve", "--port", str(port)]
+    args = [exe, "--db", db_url, "serve", "--port", str(port)]
     if workers is not None:
         args += ["--workers", str(workers)]
     server = subprocess.Popen(
@@ -197,35 +136,6 @@ def start_server(db: Path, workers: int | None = None) -> tuple[subprocess.Popen
             time.sleep(0.1)
     server.kill()
     raise RuntimeError("bontrack serve did not answer /health within 30 s")
-
-
-def _cpu_of_tree(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its descendants (Linux /proc; else 0)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(times.get(p, 0.0) for p in tree)
-
-
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # ---- load shapes -----------------------------------------------------------------------------
@@ -254,7 +164,7 @@ async def saturated(
             latencies.append((time.perf_counter() - start) * 1000)
             errors += status != ok
 
-    cpu, server_cpu, start = _own_cpu(), _cpu_of_tree(server_pid), time.perf_counter()
+    cpu, server_cpu, start = own_cpu(), cpu_of_tree(server_pid), time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
     seconds = time.perf_counter() - start
     result = LoadResult(
@@ -264,8 +174,8 @@ async def saturated(
         seconds,
         latencies,
         errors,
-        _own_cpu() - cpu,
-        _cpu_of_tree(server_pid) - server_cpu,
+        own_cpu() - cpu,
+        cpu_of_tree(server_pid) - server_cpu,
     )
     for c in connections:
         c.close()
@@ -295,7 +205,7 @@ async def paced(
             latencies.append((time.perf_counter() - due) * 1000)
             errors += status != ok
 
-    cpu, server_cpu = _own_cpu(), _cpu_of_tree(server_pid)
+    cpu, server_cpu = own_cpu(), cpu_of_tree(server_pid)
     await asyncio.gather(*(client(n, c) for n, c in enumerate(connections)))
     wall = time.perf_counter() - t0
     result = LoadResult(
@@ -305,8 +215,8 @@ async def paced(
         wall,
         latencies,
         errors,
-        _own_cpu() - cpu,
-        _cpu_of_tree(server_pid) - server_cpu,
+        own_cpu() - cpu,
+        cpu_of_tree(server_pid) - server_cpu,
     )
     for c in connections:
         c.close()
@@ -316,10 +226,17 @@ async def paced(
 # ---- the measured requests -------------------------------------------------------------------
 
 
-def _targets(db: Path, n: int) -> list[tuple[str, str]]:
-    """Random (patient id, episode id) pairs, read straight from the file (set-up, not measured)."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT DISTINCT patient_id, id FROM episode_versions").fetchall()
+def _targets(db_url: str, n: int) -> list[tuple[str, str]]:
+    """Random (patient id, episode id) pairs, read straight from the database (set-up, not measured)."""
+    query = "SELECT DISTINCT patient_id, id FROM episode_versions ORDER BY patient_id, id"
+    if db_url.startswith("sqlite:///"):
+        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+            rows = conn.execute(query).fetchall()
+    else:
+        import psycopg
+
+        with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+            rows = [tuple(r) for r in pg.execute(query).fetchall()]
     rng = random.Random(SEED)
     return [rows[rng.randrange(len(rows))] for _ in range(n)]
 
@@ -341,9 +258,9 @@ class Round:
 
 
 async def measure(
-    url: str, server_pid: int, db: Path, n: int, rounds: int
+    url: str, server_pid: int, db_url: str, n: int, rounds: int
 ) -> tuple[list[Round], list[Round]]:
-    targets = _targets(db, n * rounds + CLIENTS * 4 + int(CLIENTS * PACED_RATE * PACED_SECONDS) * rounds)
+    targets = _targets(db_url, n * rounds + CLIENTS * 4 + int(CLIENTS * PACED_RATE * PACED_SECONDS) * rounds)
     physician = {"Authorization": f"Bearer {_token(url, 'physician')}"}
     staff = {"Authorization": f"Bearer {_token(url, 'staff')}", "Content-Type": "application/json"}
     health_head = request_head("GET", "/health", {})
@@ -405,13 +322,30 @@ def _event_loop_policy() -> None:
 
 
 def web_figures(
-    console_print: Callable[[str], None], requests: int = 1000, rounds: int = 3, workers: int | None = None
+    console_print: Callable[[str], None],
+    requests: int = 1000,
+    rounds: int = 3,
+    workers: int | None = None,
+    engine: str = "sqlite",
 ) -> tuple[list[Round], list[Round]]:
-    db = registry(console_print)
-    server, url = start_server(db, workers)
+    """The rounds on SQLite, or with ``engine="postgresql"`` on a copy of the same registry in a
+    throwaway PostgreSQL cluster (benchmarks/web_load_pg.py)."""
+    if engine == "sqlite":
+        return _figures(f"sqlite:///{registry(console_print)}", requests, rounds, workers)
+    from web_load_pg import discard, running_registry
+
+    cluster, db_url = running_registry(PATIENTS, SEED, console_print)
+    try:
+        return _figures(db_url, requests, rounds, workers)
+    finally:
+        discard(cluster)
+
+
+def _figures(db_url: str, requests: int, rounds: int, workers: int | None) -> tuple[list[Round], list[Round]]:
+    server, url = start_server(db_url, workers)
     try:
         _event_loop_policy()
-        return asyncio.run(measure(url, server.pid, db, requests, rounds))
+        return asyncio.run(measure(url, server.pid, db_url, requests, rounds))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -22,6 +22,7 @@ from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
 from bontrack.outcomes.schemas import Answer, OutcomeCreate, OutcomeRead
 from bontrack.schemas import Id, Input, UtcTime
 from bontrack.storage.audit_log import log
+from bontrack.storage.row_security import limit_to_clinic
 
 
 class LinkGone(RegistryError):
@@ -140,6 +141,8 @@ def open_link(*, db: Session, secret: str, now: datetime) -> PatientLinkRead:
         raise LinkGone("this link was used already; ask the clinic for a new one")
     if row.expires_at <= now:
         raise LinkGone("this link has expired; ask the clinic for a new one")
+    # the rest of the transaction sees only the link's clinic (PostgreSQL row-level security)
+    limit_to_clinic(db, row.clinic_id)
     return PatientLinkRead.model_validate(row)
 
 

@@ -36,9 +36,16 @@ def _root(
     actor: str | None = typer.Option(
         None, "--actor", help="Who is recorded in the audit log (default: BONTRACK_ACTOR, else cli:<login>)."
     ),
+    read_db: str | None = typer.Option(
+        None,
+        "--read-db",
+        metavar="URL",
+        help="A read replica (PostgreSQL standby of --db) for reports, exports and research reads; "
+        "writes and audit entries go to --db. Also read from BONTRACK_READ_DATABASE_URL.",
+    ),
 ) -> None:
     """bontrack: safety checks, registry and outcomes for BoNT neck-pain clinics."""
-    ctx.obj = GlobalOptions(database_url=db, actor=actor)
+    ctx.obj = GlobalOptions(database_url=db, actor=actor, read_database_url=read_db)
 
 
 app.command("check")(check.check_command)

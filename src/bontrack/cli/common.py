@@ -92,12 +92,15 @@ class GlobalOptions:
 
     database_url: str | None = None
     actor: str | None = None
+    read_database_url: str | None = None
 
     @cached_property
     def settings(self) -> Settings:
         from bontrack.config import Settings
 
-        return Settings.from_options(database_url=self.database_url, actor=self.actor)
+        return Settings.from_options(
+            database_url=self.database_url, actor=self.actor, read_database_url=self.read_database_url
+        )
 
 
 def settings_of(ctx: typer.Context) -> Settings:

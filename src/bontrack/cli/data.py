@@ -7,7 +7,7 @@ import json
 import typer
 
 from bontrack.cli.common import Format, choose_format, settings_of
-from bontrack.cli.registry import engine, parse_date, run
+from bontrack.cli.registry import engine, parse_date, read_engine, run
 
 db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
 
@@ -127,6 +127,7 @@ def export(
     from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
     from bontrack.storage.engine import transaction
+    from bontrack.storage.replica import read_session
 
     settings = settings_of(ctx)
     actor = settings.resolved_actor()
@@ -134,7 +135,12 @@ def export(
     def go() -> None:
         chosen = choose_format(fmt, Format.jsonl, Format.csv, Format.parquet)
         path = Path(target)
-        with transaction(engine(settings)) as db:
+        primary = engine(settings)
+        # rows from the read replica if one is given; the export's audit entry on the primary
+        with (
+            transaction(primary) as audited,
+            read_session(read_engine(settings, primary), audited, None) as db,
+        ):
             if chosen in (Format.csv, Format.parquet):
                 if path.exists() and not path.is_dir():
                     raise InputError.one("DIR", f"{target} is a file; give a folder for --format {chosen}")

@@ -68,6 +68,14 @@ def engine(settings: Settings, *, create: bool = True) -> Engine:
     return open_engine(url) if create else make_engine(url)
 
 
+def read_engine(settings: Settings, primary: Engine) -> Engine | None:
+    """The read replica's engine (--read-db / BONTRACK_READ_DATABASE_URL), or None: read the primary."""
+    from bontrack.storage.replica import open_read_engine
+
+    url = settings.read_database_url
+    return open_read_engine(url, primary) if url else None
+
+
 def exit_error(field: str, message: str) -> NoReturn:
     """Stop with 'error FIELD: message' and exit code 2."""
     err_console().print(f"[bold red]error[/] {field}: {message}", soft_wrap=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from bontrack.cli.common import settings_of
-from bontrack.cli.registry import engine, err_console, exit_error, run
+from bontrack.cli.registry import engine, err_console, exit_error, read_engine, run
 
 
 def report(
@@ -75,6 +75,7 @@ def report(
         from bontrack.reports.plots import render_figures
         from bontrack.reports.render import render_html, report_json, write_pdf
         from bontrack.storage.engine import transaction
+        from bontrack.storage.replica import read_session
 
         with Progress(
             SpinnerColumn(),
@@ -88,10 +89,12 @@ def report(
                 # files an export wrote (and audited), not the registry: nothing to audit here
                 frames = parquet_frames(from_parquet, clinic_id=clinic)
             else:
-                with transaction(engine(settings)) as db:
+                eng = engine(settings)
+                # rows from the read replica if one is given; the audit entries on the primary
+                with transaction(eng) as db, read_session(read_engine(settings, eng), db, None) as source:
                     # the transaction has written nothing before this read (its audit comes after)
                     frames = cohort_frames(
-                        db=db, actor=settings.resolved_actor(), clinic_id=clinic, committed=True
+                        db=source, actor=settings.resolved_actor(), clinic_id=clinic, committed=True
                     )
             progress.update(task, description="computing outcomes, intervals and models")
             content = build_report(frames, load_knowledge(), today=today)

@@ -45,6 +45,7 @@ def serve(
         secure_cookies=secure_cookies,
         public_url=public_url,
         forwarded_allow_ips=forwarded_allow_ips,
+        read_database_url=settings.read_database_url,
     )
     # The schema and the pseudonym key are made here, once, before any worker process starts.
     app = run(lambda: build_app(options))
@@ -57,6 +58,11 @@ def serve(
     url = engine(settings, create=False).url.render_as_string(hide_password=True)
     plural = "es" if count > 1 else ""
     print(f"bontrack serving {url} at http://{host}:{port} ({count} worker process{plural})")
+    replica = app.state.settings.read_engine
+    if replica is not None:
+        print(f"reports, exports and research reads from {replica.url.render_as_string(hide_password=True)}")
     if count > 1:
         app.state.settings.engine.dispose()  # each worker opens its own
+        if app.state.settings.read_engine is not None:
+            app.state.settings.read_engine.dispose()
     run_server(options, host=host, port=port, workers=count, app=app if count == 1 else None)

@@ -31,6 +31,8 @@ from bontrack.fhir.mapping import Resource, validate
 from bontrack.fhir.outcome import FhirError, Issue
 from bontrack.fhir.sources import PATIENT_TYPES, Reader
 from bontrack.storage.engine import transaction
+from bontrack.storage.replica import read_session
+from bontrack.storage.row_security import limit_to_clinic
 
 logger = logging.getLogger(__name__)
 EXPORT_DIR_ENV = "BONTRACK_FHIR_EXPORT_DIR"
@@ -150,6 +152,7 @@ def start(
     actor: Actor,
     request: Request,
     request_url: str,
+    read_engine: Engine | None = None,
     file_base: str,
     deidentify_key: bytes | None,
     now: dt.datetime,
@@ -179,6 +182,7 @@ def start(
             counts = write_files(
                 job=job,
                 engine=engine,
+                read_engine=read_engine,
                 actor=actor,
                 request=request,
                 deidentifier=Deidentifier(deidentify_key, now.date()) if deidentify_key is not None else None,
@@ -209,6 +213,7 @@ def write_files(
     job: Job,
     engine: Engine,
     actor: Actor,
+    read_engine: Engine | None = None,
     request: Request,
     deidentifier: Deidentifier | None,
     patient_ids: list[str] | None,
@@ -238,8 +243,11 @@ def write_files(
         counts[resource["resourceType"]] += 1
 
     try:
-        with transaction(engine) as db:
-            reader = Reader(db, actor)
+        # a background job: the request's limit ended; rows from the read replica if any, the
+        # audit entries on the primary
+        with transaction(engine) as db, read_session(read_engine, db, actor.clinic_id) as source:
+            limit_to_clinic(db, actor.clinic_id)
+            reader = Reader(source, actor)
             if patient_ids is None:
                 patient_ids = [p.id for p in reader.patients()]
             if request.level == "system":
@@ -255,8 +263,9 @@ def write_files(
         for start_at in range(0, total, PATIENTS_PER_TRANSACTION):
             if not job.folder.exists() or job.status().get("state") == "cancelled":
                 return counts
-            with transaction(engine) as db:
-                reader = Reader(db, actor)
+            with transaction(engine) as db, read_session(read_engine, db, actor.clinic_id) as source:
+                limit_to_clinic(db, actor.clinic_id)
+                reader = Reader(source, actor)
                 for pid in patient_ids[start_at : start_at + PATIENTS_PER_TRANSACTION]:
                     if "Patient" in files:
                         from bontrack.fhir.mapping.people import patient

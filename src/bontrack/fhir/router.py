@@ -109,6 +109,7 @@ def _kick_off(
     job_id = bulk.start(
         root=_export_root(request),
         engine=settings.engine,
+        read_engine=settings.read_engine,
         actor=principal.actor,
         request=wanted,
         request_url=str(request.url),

@@ -116,9 +116,17 @@ def _deidentify(
 
 
 def deidentified_patients(
-    *, db: Session, actor: str, clinic_id: str | None, limit: int, offset: int, on: dt.date
+    *,
+    db: Session,
+    actor: str,
+    clinic_id: str | None,
+    limit: int,
+    offset: int,
+    on: dt.date,
+    key: bytes | None = None,
 ) -> tuple[int, list[DeidentifiedPatient]]:
-    """One page of de-identified patients with their sessions and scored outcomes, and the total."""
-    key = pseudonym_key(db)
+    """One page of de-identified patients with their sessions and scored outcomes, and the total.
+    ``key``: the pseudonym key, when ``db`` is a read replica's session (the key is the primary's)."""
+    key = key if key is not None else pseudonym_key(db)
     total, patients = page_patients(db=db, actor=actor, clinic_id=clinic_id, limit=limit, offset=offset)
     return total, [_deidentify(db, actor, key, p, on) for p in patients]

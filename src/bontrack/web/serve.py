@@ -30,6 +30,8 @@ class ServeOptions:
     # proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses or networks);
     # None: nobody's, the client is the peer of the connection
     forwarded_allow_ips: str | None = None
+    # a read replica for reports and research reads (bontrack.storage.replica)
+    read_database_url: str | None = None
 
 
 def proxy_settings(forwarded_allow_ips: str | None) -> dict[str, Any]:
@@ -71,12 +73,17 @@ def default_workers(cpus: int, dialect: str) -> int:
 
 def build_app(options: ServeOptions) -> FastAPI:
     from bontrack.storage.engine import open_engine
+    from bontrack.storage.replica import open_read_engine
     from bontrack.web.app import create_app
     from bontrack.web.settings import WebSettings
 
+    engine = open_engine(options.database_url)
     return create_app(
         WebSettings(
-            engine=open_engine(options.database_url),
+            engine=engine,
+            read_engine=open_read_engine(options.read_database_url, engine)
+            if options.read_database_url
+            else None,
             secure_cookies=options.secure_cookies,
             public_url=options.public_url,
         )

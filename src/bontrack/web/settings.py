@@ -19,6 +19,9 @@ class WebSettings:
     """One app = one registry. Tests pass their own clock to judge expiry without waiting."""
 
     engine: Engine
+    # reports and research reads come from here when set (a PostgreSQL standby; see
+    # bontrack.storage.replica); writes and every audit entry go to ``engine``
+    read_engine: Engine | None = None
     clock: Callable[[], datetime] = system_clock
     # Secure cookies need HTTPS: on behind a TLS proxy, off for http://127.0.0.1 on a laptop.
     secure_cookies: bool = False

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from bontrack.audit.service import page_entries
-from bontrack.research.service import DeidentifiedPatient, deidentified_patients
+from bontrack.research.service import DeidentifiedPatient, deidentified_patients, pseudonym_key
 from bontrack.storage.audit_log import log
+from bontrack.storage.replica import read_session
 from bontrack.web.api.common import AUTHENTICATED, ERRORS
 from bontrack.web.api.schemas import AuditEntryRead, Page
 from bontrack.web.deps import (
@@ -18,6 +19,7 @@ from bontrack.web.deps import (
     PageDep,
     Principal,
     SessionDep,
+    SettingsDep,
     clinic_scope,
     require,
 )
@@ -54,16 +56,21 @@ def list_deidentified_patients(
     principal: Annotated[Principal, Depends(require(READ_DEIDENTIFIED))],
     page: PageDep,
     at: NowDep,
+    settings: SettingsDep,
     clinic_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] = None,
 ) -> Page[DeidentifiedPatient]:
     """Patients without name, birth date or record number: a pseudonym, an age band, and their
-    sessions and scored outcomes dated in days from the first pain onset."""
-    total, items = deidentified_patients(
-        db=db,
-        actor=principal.actor,
-        clinic_id=clinic_scope(principal, clinic_id),
-        limit=page.limit,
-        offset=page.offset,
-        on=at.date(),
-    )
+    sessions and scored outcomes dated in days from the first pain onset (from the read replica
+    if there is one)."""
+    key = pseudonym_key(db)
+    with read_session(settings.read_engine, db, principal.user.clinic_id) as source:
+        total, items = deidentified_patients(
+            db=source,
+            actor=principal.actor,
+            clinic_id=clinic_scope(principal, clinic_id),
+            limit=page.limit,
+            offset=page.offset,
+            on=at.date(),
+            key=key,
+        )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

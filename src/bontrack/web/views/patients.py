@@ -9,13 +9,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bontrack.patients.listing import SortKey, list_patients
-from bontrack.research.service import deidentified_patients
+from bontrack.research.service import deidentified_patients, pseudonym_key
+from bontrack.storage.replica import read_session
 from bontrack.web.deps import (
     READ_CLINICAL,
     READ_DEIDENTIFIED,
     NowDep,
     PageUser,
     SessionDep,
+    SettingsDep,
 )
 from bontrack.web.views.common import allow, page
 
@@ -37,6 +39,7 @@ def patient_list(
     db: SessionDep,
     principal: PageUser,
     at: NowDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(max_length=100)] = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
     sort: Annotated[SortKey, Query()] = "name",
@@ -48,9 +51,17 @@ def patient_list(
     offset = (page_no - 1) * PAGE_SIZE
     if principal.role not in READ_CLINICAL:
         allow(request, principal, READ_DEIDENTIFIED)
-        total, rows = deidentified_patients(
-            db=db, actor=principal.actor, clinic_id=clinic, limit=PAGE_SIZE, offset=offset, on=at.date()
-        )
+        key = pseudonym_key(db)
+        with read_session(settings.read_engine, db, clinic) as source:  # the replica, if any
+            total, rows = deidentified_patients(
+                db=source,
+                actor=principal.actor,
+                clinic_id=clinic,
+                limit=PAGE_SIZE,
+                offset=offset,
+                on=at.date(),
+                key=key,
+            )
         return page(
             request,
             principal,
