@@ -159,3 +159,15 @@ def test_home__the_therapy_visit_due_today_links_to_its_form(site: Site) -> None
     assert today is not None and "physical therapy visit 1 of 12" in today.group(0)
     assert f'href="/patients/{site.world.patient_id}/therapy/visit">Record the visit</a>' in today.group(0)
     assert "Nothing is overdue within the last 28 days." in html
+
+
+def test_worklist__a_page_past_the_last_shows_the_last_and_reviews_alone_list_no_items(site: Site) -> None:
+    _session_then_two_weeks(site)
+    log_in(site, "physician")
+    first = site.client.get("/worklist")
+    past = site.client.get("/worklist?page=999")
+    assert first.status_code == past.status_code == 200
+    assert "2-week outcome visit" in first.text and "2-week outcome visit" in past.text
+    reviews = site.client.get("/worklist?kind=stop_review")
+    assert reviews.status_code == 200
+    assert "2-week outcome visit" not in reviews.text  # only the stop-and-review list

@@ -3,10 +3,12 @@ discarded) and the recall of a lot (every patient given it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from bontrack.knowledge import load_knowledge
 from bontrack.schemas import parse
@@ -107,16 +109,35 @@ def receive_form(request: Request, principal: PageUser, at: NowDep) -> Response:
 def receive_post(request: Request, db: SessionDep, principal: PageUser, items: FormItems) -> Response:
     """Save the delivery all or nothing, back to the stock page; or the form again with its errors."""
     allow(request, principal, STOCK_RECEIPT.write_roles)
+    return _save_form(
+        request,
+        db,
+        principal,
+        items,
+        lambda values: receive_vials(db=db, actor=principal.actor, data=parse(StockReceiptCreate, values)),
+        saved="delivery",
+        again=_receipt_form,
+    )
+
+
+def _save_form(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    items: list[tuple[str, str]],
+    write: Callable[[dict[str, Any]], object],
+    *,
+    saved: str,
+    again: Callable[[Request, Principal, dict[str, Any], dict[str, str], int], Response],
+) -> Response:
+    """A stock form's post: the write all or nothing, then back to the stock page saying what was
+    saved; or the form ``again`` with its errors in words, nothing saved."""
     check_csrf(request, principal, csrf_of(items))
     values = _fields(items)
-    saved, errors, status = save(
-        db,
-        lambda: receive_vials(db=db, actor=principal.actor, data=parse(StockReceiptCreate, values)),
-        LABELS,
-    )
-    if saved is not None:
-        return RedirectResponse("/stock?saved=delivery", 303)
-    return _receipt_form(request, principal, values, errors, status)
+    done, errors, status = save(db, lambda: write(values), LABELS)
+    if done is not None:
+        return RedirectResponse(f"/stock?saved={saved}", 303)
+    return again(request, principal, values, errors, status)
 
 
 def _discard_form(
@@ -141,13 +162,12 @@ def discard_form(
 def discard_post(request: Request, db: SessionDep, principal: PageUser, items: FormItems) -> Response:
     """Save the discard (never more vials than are left), back to the stock page; or the form again."""
     allow(request, principal, VIAL_DISCARD.write_roles)
-    check_csrf(request, principal, csrf_of(items))
-    values = _fields(items)
-    saved, errors, status = save(
+    return _save_form(
+        request,
         db,
-        lambda: discard_vials(db=db, actor=principal.actor, data=parse(DiscardRequest, values)),
-        LABELS,
+        principal,
+        items,
+        lambda values: discard_vials(db=db, actor=principal.actor, data=parse(DiscardRequest, values)),
+        saved="discard",
+        again=_discard_form,
     )
-    if saved is not None:
-        return RedirectResponse("/stock?saved=discard", 303)
-    return _discard_form(request, principal, values, errors, status)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bontrack.audit.service import page_entries
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
-from bontrack.scheduling.actions import Filters, record_action, work_list
+from bontrack.scheduling.actions import Filters, Worked, record_action, work_list
 from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, WorklistActionCreate
 from bontrack.scheduling.window import load_window
 from bontrack.schemas import parse
@@ -102,24 +102,10 @@ def worklist_page(
     wanted = (mine or "") if clinician == "mine" else clinician
     only_reviews = kind == "stop_review"
     chosen = Filters(kind="" if only_reviews else kind, overdue=overdue, clinician_id=wanted)
-    first_try = work_list(  # the page asked for; a page past the last shows the last
-        db=db,
-        actor=principal.actor,
-        today=today,
-        window=window,
-        clinic_id=principal.user.clinic_id,
-        everything=older,
-        filters=chosen,
-        limit=0 if only_reviews else WORKLIST_PAGE,
-        offset=0 if only_reviews else (page_no - 1) * WORKLIST_PAGE,
-        review_limit=WORKLIST_PAGE if kind in ("", "stop_review") and not wanted else 0,
-    )
-    total = 0 if only_reviews else first_try.total
-    pages = max(1, math.ceil(total / WORKLIST_PAGE))
-    worked = first_try
-    if page_no > pages:
-        page_no = pages
-        worked = work_list(
+    reviews_shown = WORKLIST_PAGE if kind in ("", "stop_review") and not wanted else 0
+
+    def page_of(number: int, *, rows: int = WORKLIST_PAGE) -> Worked:
+        return work_list(
             db=db,
             actor=principal.actor,
             today=today,
@@ -127,10 +113,17 @@ def worklist_page(
             clinic_id=principal.user.clinic_id,
             everything=older,
             filters=chosen,
-            limit=WORKLIST_PAGE,
-            offset=(page_no - 1) * WORKLIST_PAGE,
-            review_limit=WORKLIST_PAGE if kind in ("", "stop_review") and not wanted else 0,
+            limit=rows,
+            offset=(number - 1) * rows,
+            review_limit=reviews_shown,
         )
+
+    worked = page_of(1, rows=0) if only_reviews else page_of(page_no)
+    total = 0 if only_reviews else worked.total
+    pages = max(1, math.ceil(total / WORKLIST_PAGE))
+    if page_no > pages:  # a page past the last shows the last
+        page_no = pages
+        worked = page_of(page_no)
     start = (page_no - 1) * WORKLIST_PAGE
     items = [] if only_reviews else worked.items
     reviews = worked.reviews
