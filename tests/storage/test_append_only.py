@@ -10,6 +10,7 @@ from sqlalchemy import Engine, event, inspect
 from bontrack.injections import service as injections
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
+from bontrack.scheduling.models import DueItemRow
 from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world, saved_session, session_input
 
@@ -18,7 +19,10 @@ def test_workflow__issues_no_update_or_delete_statements(engine: Engine) -> None
     statements: list[str] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.lstrip().split()[0].upper())
+        words = statement.split()
+        if words[0].upper() == "DELETE" and words[2].strip('"') == DueItemRow.__tablename__:
+            return  # the derived due items, replaced per patient (not a record: see storage/derived.py)
+        statements.append(words[0].upper())
 
     event.listen(engine, "before_cursor_execute", capture)
     try:

@@ -52,8 +52,9 @@ def report(
     if out is not None and not out.parent.exists():
         exit_error("--out", f"folder {out.parent} does not exist")
     if from_parquet is not None:
-        wanted = ("patient", "injection_session", "outcome", "adverse_event")
-        missing = [f"{n}.parquet" for n in wanted if not (from_parquet / f"{n}.parquet").is_file()]
+        from bontrack.reports.data import parquet_files
+
+        missing = [name for name in parquet_files() if not (from_parquet / name).is_file()]
         if not from_parquet.is_dir():
             exit_error(
                 "--from-parquet", f"{from_parquet} is not a folder; give the folder of a Parquet export"

@@ -121,6 +121,22 @@ def cohort_frames(
     return frames
 
 
+# the record types the report reads from a Parquet export (``parquet_frames``), in that order
+PARQUET_ROWS: tuple[type[VersionedRow], ...] = (
+    PatientRow,
+    InjectionSessionRow,
+    OutcomeRow,
+    AdverseEventRow,
+    StockReceiptRow,
+    VialDiscardRow,
+)
+
+
+def parquet_files() -> list[str]:
+    """The files of a Parquet export folder the report reads."""
+    return [f"{KIND_FILES[row.record_type]}.parquet" for row in PARQUET_ROWS]
+
+
 def parquet_frames(
     folder: Path, *, clinic_id: str | None = None, scores: Sequence[str] = REPORT_SCORES
 ) -> CohortFrames:

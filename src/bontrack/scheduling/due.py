@@ -38,14 +38,6 @@ from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 
 TABLE = cast(Table, DueItemRow.__table__)
 PATIENTS_PER_QUERY = 1000  # patients derived together (ids bound in one IN list)
-WATCHED: dict[str, str] = {  # table -> the column naming the patient
-    PatientRow.__tablename__: "id",
-    InjectionSessionRow.__tablename__: "patient_id",
-    OutcomeRow.__tablename__: "patient_id",
-    TherapyPlanRow.__tablename__: "patient_id",
-    TherapyVisitRow.__tablename__: "patient_id",
-    WorklistActionRow.__tablename__: "patient_id",
-}
 
 
 def _date(text: Any) -> dt.date:
@@ -210,6 +202,3 @@ def current(db: Session) -> None:
     """Bring the table up to date with what this unit of work wrote so far (before reading it)."""
     writer_of(db).flush(db)  # a bulk block's rows still held are written (and their patients noted)
     derived.refresh(db)
-
-
-derived.register(WATCHED, refresh_patients)

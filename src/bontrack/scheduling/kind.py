@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from bontrack.injections.models import InjectionSessionRow
+from bontrack.outcomes.models import OutcomeRow
+from bontrack.patients.models import PatientRow
 from bontrack.record_kind import RecordKind
 from bontrack.roles import READ_CLINICAL
 from bontrack.scheduling.models import WorklistActionRow
 from bontrack.scheduling.schemas import WorklistActionCreate, WorklistActionRead
+from bontrack.storage import derived
+from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 
 WORKLIST_ACTION = RecordKind(
     name="worklist_action",
@@ -17,5 +24,24 @@ WORKLIST_ACTION = RecordKind(
     references=(("patient_id", "patient"),),
 )
 
-# the due items are kept as records are written: importing the module registers its refresher
-import bontrack.scheduling.due  # noqa: E402, F401
+# The due items are kept as records are written: the tables they derive from (table -> the column
+# naming the patient), registered with storage when the kinds are. The rules (pandas, the review
+# analytics) are imported on the first write that needs them, not by every command that reads.
+WATCHED: dict[str, str] = {
+    PatientRow.__tablename__: "id",
+    InjectionSessionRow.__tablename__: "patient_id",
+    OutcomeRow.__tablename__: "patient_id",
+    TherapyPlanRow.__tablename__: "patient_id",
+    TherapyVisitRow.__tablename__: "patient_id",
+    WorklistActionRow.__tablename__: "patient_id",
+}
+
+
+def refresh_due_items(db: Session, touched: dict[str, set[str]]) -> None:
+    """Derive again the due items of the patients whose records this unit of work wrote."""
+    from bontrack.scheduling.due import refresh_patients
+
+    refresh_patients(db, touched)
+
+
+derived.register(WATCHED, refresh_due_items)
