@@ -66,3 +66,23 @@ def test_bad_input_exits_2_naming_the_field(tmp_path: Path) -> None:
     assert "--format" in bontrack(db, "stock", "--format", "xml").stderr
     unknown = bontrack(db, "stock", "discard", "--lot", "NOPE", "--count", "1", "--reason", "x")
     assert unknown.returncode == 2 and "lot" in unknown.stderr
+
+
+def test_receive__without_clinic_takes_the_only_one_and_asks_when_there_are_several(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    engine = open_engine(f"sqlite:///{db}")
+    with transaction(engine) as session:
+        world = clinic_world(session)
+    engine.dispose()
+    delivery = ["stock", "receive", "--product", "botox", "--expiry", "2027-03-20", "--vial-units", "100",
+                "--count", "2", "--supplier", "McKesson", "--date", "2026-02-01"]  # fmt: skip
+    one = bontrack(db, *delivery, "--lot", "ONE1")
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["clinic_id"] == world.clinic_id
+    engine = open_engine(f"sqlite:///{db}")
+    with transaction(engine) as session:
+        other = clinic_world(session, record_number="B-1")
+    engine.dispose()
+    two = bontrack(db, *delivery, "--lot", "TWO2")
+    assert two.returncode == 2
+    assert "--clinic" in two.stderr and other.clinic_id in two.stderr and "Traceback" not in two.stderr

@@ -123,7 +123,9 @@ def stock_receive(
     received_on: str | None = typer.Option(
         None, "--date", metavar="YYYY-MM-DD", help="Day received (today)."
     ),
-    clinic: str | None = typer.Option(None, "--clinic", help="The clinic id that received them."),
+    clinic: str | None = typer.Option(
+        None, "--clinic", help="The clinic id that received them (default: the only clinic)."
+    ),
 ) -> None:
     """Record a delivery of vials of one lot."""
     from bontrack.schemas import parse
@@ -145,10 +147,35 @@ def stock_receive(
         }
         data = parse(StockReceiptCreate, doc)
         with transaction(engine(settings)) as db:
-            saved = receive_vials(db=db, actor=settings.resolved_actor(), data=data, clinic_id=clinic)
+            actor = settings.resolved_actor()
+            chosen = clinic or _only_clinic(db, actor)
+            saved = receive_vials(db=db, actor=actor, data=data, clinic_id=chosen)
         print(json.dumps(saved.model_dump(mode="json"), indent=2))
 
     run(go)
+
+
+def _only_clinic(db: Any, actor: str) -> str:
+    """The clinic that received the vials when --clinic is not given: the actor's own, else the
+    registry's only clinic; several clinics: exit 2 asking for --clinic (with their ids)."""
+    from bontrack import records
+    from bontrack.actor import clinic_of
+    from bontrack.errors import InputError
+    from bontrack.patients.models import ClinicRow
+
+    own = clinic_of(actor)
+    if own is not None:
+        return own
+    clinics = records.find_current(db, row_cls=ClinicRow, actor=actor, purpose="stock: which clinic")
+    if len(clinics) == 1:
+        return clinics[0].id
+    if not clinics:
+        raise InputError.one("--clinic", "the registry holds no clinic yet")
+    names = ", ".join(f"{c.id} ({c.data.get('name', '')})" for c in clinics)
+    raise InputError.one(
+        "--clinic",
+        f"the registry holds {len(clinics)} clinics; name the one that received the vials: {names}",
+    )
 
 
 @stock_app.command("discard")
