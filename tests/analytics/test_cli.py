@@ -143,3 +143,11 @@ def test_summary__json_every_outcome_and_bad_outcome_exits_2() -> None:
     assert by["excellent_responders"]["result"] is None and "nan" not in result.stdout.lower()
     bad = runner.invoke(app, ["evidence", "summary", "--outcome", "nope"])
     assert bad.exit_code == 2 and "known:" in bad.stderr
+
+
+def test_due_items_rules__do_not_load_scipy() -> None:
+    # every write derives the patient's due items: the rules load pandas, never SciPy (about 60 MB
+    # and a second more; the import's and export's 300 MB aim counts it)
+    code = "import sys, bontrack.scheduling.due; print('scipy' in sys.modules, 'pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False True"

@@ -8,11 +8,10 @@ from statsmodels.stats.proportion import proportion_confint
 from bontrack.analytics.cohort import (
     adverse_event_rates,
     compare_groups,
-    cycle_responded,
     mean_change,
     responder_rates,
-    stop_and_review,
 )
+from bontrack.analytics.response_rules import cycle_responded, stop_and_review
 
 
 def rows(data: list[tuple[str, str, int, int, float, object]]) -> pd.DataFrame:

@@ -5,7 +5,7 @@ Pure (frames and the knowledge base in, patient ids out): the report feeds it ``
 type. Cycles are numbered by ``analytics.cycles.number_cycles`` (the one cycle order); a cycle's
 response is judged by ``instruments.response.cycle_responded`` (the NPRS at week 6, else week
 12; the decision engine's history uses the same function), the run of cycles without one by
-``analytics.cohort.stop_and_review``, with the numbers from the knowledge base:
+``analytics.response_rules.stop_and_review``, with the numbers from the knowledge base:
 pathway.stop_review_cycles_without_response and pathway.cycle_response.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bontrack.analytics.cohort import cycle_responded, stop_and_review
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
+from bontrack.analytics.response_rules import cycle_responded, stop_and_review
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
 
