@@ -104,6 +104,11 @@ def _check_revision(revision: str | None, file: Path) -> None:
         )
 
 
+# the backup's one audit entry waits for SQLite's write lock behind a clinic's steady writers (a
+# request waits 5 s; SQLite does not queue, so a late-comer can wait out several writers in turn)
+AUDIT_LOCK_WAIT_MS = 60_000
+
+
 def _audit(url: str, *, action: str, detail: str, revision: str | None, actor: str) -> bool:
     """One audit entry in the registry at ``url``; only on the schema this program writes."""
     from bontrack.storage.audit_log import log
@@ -111,7 +116,7 @@ def _audit(url: str, *, action: str, detail: str, revision: str | None, actor: s
 
     if revision != head_revision():
         return False
-    engine = make_engine(url)
+    engine = make_engine(url, lock_wait_ms=AUDIT_LOCK_WAIT_MS)
     try:
         with transaction(engine) as db:
             log(db, actor=actor, action=action, detail=detail)

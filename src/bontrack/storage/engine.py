@@ -7,6 +7,7 @@ the registry unchanged.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,8 +24,12 @@ from bontrack.storage.unit import UnitOfWork
 ALLOWED_URLS = "sqlite:///PATH (a file) or postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for a database URL; a URL of another kind is an InputError naming --db."""
+def make_engine(url: str, *, lock_wait_ms: int = 5000) -> Engine:
+    """An engine for a database URL; a URL of another kind is an InputError naming --db.
+
+    ``lock_wait_ms``: how long a SQLite transaction waits for the write lock (busy_timeout). SQLite
+    does not queue waiters: a one-off command (a backup's audit entry) beside steady writers may
+    need longer than a request's 5 s to find the lock free."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -41,17 +46,17 @@ def make_engine(url: str) -> Engine:
         )
     engine = create_engine(parsed)
     if parsed.drivername.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, lock_wait_ms=lock_wait_ms))
         event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, lock_wait_ms: int = 5000) -> None:
     # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see below)
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
     # Write-ahead log: a commit appends to one file (still synced: synchronous stays FULL), and
     # readers in other processes are not blocked by a writer.
     cursor.execute("PRAGMA journal_mode=WAL")
