@@ -60,8 +60,10 @@ def dates_at_the_edge(frames: CohortFrames) -> int:
     """Session and measurement dates that reports.data clamped to 1900-01-01 or 2100-12-31."""
     edges = [pd.Timestamp(EARLIEST), pd.Timestamp(LATEST)]
     sessions = int(frames.sessions["date"].isin(edges).sum()) if len(frames.sessions) else 0
-    measured = frames.measurements.drop_duplicates(subset=["patient_id", "date", "instrument"])
-    return sessions + (int(measured["date"].isin(edges).sum()) if len(measured) else 0)
+    m = frames.measurements
+    # only the rows at an edge can count: their distinct (patient, date, instrument)
+    measured = m[m["date"].isin(edges)].drop_duplicates(subset=["patient_id", "date", "instrument"])
+    return sessions + len(measured)
 
 
 def as_of(frames: CohortFrames, day: date) -> CohortFrames:
