@@ -83,7 +83,16 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
         .set_index("session_id")
     )
     follow = m.dropna(subset=["session_id", "weeks_after_session"])
-    rows = follow.merge(base, left_on="session_id", right_index=True, suffixes=("", "_s"))
+    taken = ["cycle", "session_date", "next_session_date", "baseline", "baseline_obs"]
+    if base.index.is_unique and not set(taken) & set(follow.columns):
+        # each follow-up's session looked up by position (the inner merge's rows, in its order)
+        at = base.index.get_indexer(follow["session_id"])
+        follow = follow[at >= 0]
+        session = base.iloc[at[at >= 0]]
+        looked_up = pd.DataFrame({c: session[c].to_numpy() for c in taken}, index=follow.index)
+        rows = pd.concat([follow, looked_up], axis=1)
+    else:
+        rows = follow.merge(base, left_on="session_id", right_index=True, suffixes=("", "_s"))
     out = pd.DataFrame(
         {
             "patient_id": rows["patient_id"],
