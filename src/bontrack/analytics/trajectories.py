@@ -98,7 +98,9 @@ def _sums(patient: pd.Series, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums
     n = s.sum(axis=1)
     sizes, size_index = np.unique(n, return_inverse=True)
     ss = np.zeros((len(sizes), p, p))
-    np.add.at(ss, size_index, s[:, :, None] * s[:, None, :])
+    for k in range(len(sizes)):  # S'S of each size's patients: sums of products of counts, exact
+        block = s[size_index == k]
+        ss[k] = block.T @ block
     st = np.zeros((len(sizes), p))
     np.add.at(st, size_index, s * t[:, None])
     counts = np.bincount(visit, minlength=p).astype(float)
