@@ -86,7 +86,7 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
     taken = ["cycle", "session_date", "next_session_date", "baseline", "baseline_obs"]
     if base.index.is_unique and not set(taken) & set(follow.columns):
         # each follow-up's session looked up by position (the inner merge's rows, in its order)
-        at = base.index.get_indexer(follow["session_id"])
+        at = base.index.get_indexer(pd.Index(follow["session_id"]))
         follow = follow[at >= 0]
         session = base.iloc[at[at >= 0]]
         looked_up = pd.DataFrame({c: session[c].to_numpy() for c in taken}, index=follow.index)
