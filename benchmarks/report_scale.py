@@ -88,18 +88,18 @@ def replicate(path: Path, copies: int) -> None:
     con.close()
 
 
-def floor_read(path: Path) -> float:
-    """Seconds to read the rows the report reads, as it reads them (ADBC into Arrow)."""
+def floor_read(path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds to read the rows the report reads, as it reads them (ADBC into Arrow)."""
     from bontrack.reports.columnar import _adbc_batches
     from bontrack.reports.data import PARQUET_ROWS
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     n = 0
     for row in PARQUET_ROWS:  # the six record types the report reads
         table = row.__table__.name  # type: ignore[attr-defined]
         sql = f"select id, version, withdrawn, clinic_id, data from {table}"
         n += sum(batch.num_rows for batch in _adbc_batches(path.resolve(), sql))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def sqlite3_floor(path: Path) -> float:
@@ -121,23 +121,25 @@ PHASES = (
 )
 
 
-def run_report(url: str, out: Path) -> tuple[float, float, dict[str, float]]:
-    """Wall seconds, peak resident memory (GB: the child's own VmHWM, from /proc) and the
-    seconds of each phase (``PHASES``) of `bontrack report` in a fresh process."""
+def run_report(url: str, out: Path) -> tuple[float, float, float, dict[str, tuple[float, float]]]:
+    """Wall seconds, peak resident memory (GB: the child's own VmHWM, from /proc), CPU seconds
+    and the (wall, CPU) seconds of each phase (``PHASES``) of `bontrack report` in a fresh process."""
     code = (
         "import re, sys, runpy, time, importlib; sys.argv = ['bontrack', *sys.argv[1:]];\n"
         f"PHASES = {PHASES!r}\n"
         "def timed(module, name, phase):\n"
         "    m = importlib.import_module(module); f = getattr(m, name)\n"
         "    def run(*a, **k):\n"
-        "        t = time.perf_counter(); out = f(*a, **k)\n"
-        "        print('PHASE', phase, time.perf_counter() - t, file=sys.stderr); return out\n"
+        "        t, c = time.perf_counter(), time.process_time(); out = f(*a, **k)\n"
+        "        print('PHASE', phase, time.perf_counter() - t, time.process_time() - c, file=sys.stderr)\n"
+        "        return out\n"
         "    setattr(m, name, run)\n"
         "for spec in PHASES: timed(*spec)\n"
         "try:\n    runpy.run_module('bontrack', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
         "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
         "print('MAXRSS', hwm, file=sys.stderr)\n"
+        "print('CPU', time.process_time(), file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     start = time.perf_counter()
@@ -151,8 +153,9 @@ def run_report(url: str, out: Path) -> tuple[float, float, dict[str, float]]:
         raise SystemExit(f"report failed: {done.stderr[-2000:]}")
     lines = [line.split() for line in done.stderr.splitlines()]
     kb = int(next(words[1] for words in lines if words[:1] == ["MAXRSS"]))
-    phases = {words[1]: float(words[2]) for words in lines if words[:1] == ["PHASE"]}
-    return seconds, kb / 1024 / 1024, phases
+    phases = {words[1]: (float(words[2]), float(words[3])) for words in lines if words[:1] == ["PHASE"]}
+    cpu = float(next(words[1] for words in lines if words[:1] == ["CPU"]))
+    return seconds, kb / 1024 / 1024, cpu, phases
 
 
 def main(patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = False) -> dict[str, float]:
@@ -167,14 +170,16 @@ def main(patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = Fa
             bontrack("--db", url, "demo", "--patients", str(base), "--seed", "1")
             replicate(path, patients // base - 1)
         size = os.path.getsize(path) / 1e9
-        floor = min(floor_read(path) for _ in range(2))
+        floors = [floor_read(path) for _ in range(2)]
         old_floor = sqlite3_floor(path)
-        seconds, gb, phases = run_report(url, Path(tmp) / "report.html")
-        floor = min(floor, floor_read(path))  # once more after the report: the same load on both sides
+        seconds, gb, cpu, phases = run_report(url, Path(tmp) / "report.html")
+        floors.append(floor_read(path))  # once more after the report: the same load on both sides
+    floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     load = os.getloadavg()[0]
     aim_s = 60 if patients > PATIENTS else 3 * floor
-    read, analysis = phases.get("read", 0.0), phases.get("analysis", 0.0)
-    drawn = phases.get("figures", 0.0) + phases.get("html", 0.0)
+    (read, read_cpu), (analysis, analysis_cpu) = phases["read"], phases["analysis"]
+    drawn = phases["figures"][0] + phases["html"][0]
+    drawn_cpu = phases["figures"][1] + phases["html"][1]
     console.print(
         f"report on {patients:,} patients ({size:.1f} GB registry): {seconds:.1f} s, peak {gb:.2f} GB; "
         f"floor (reading the same rows by ADBC) {floor:.1f} s (sqlite3 floor {old_floor:.1f} s); "
@@ -182,10 +187,16 @@ def main(patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = Fa
         f"Aim: <= {aim_s:.0f} s and 4 GB: {'met' if seconds <= aim_s and gb <= 4 else 'NOT met'}"
     )
     console.print(
-        f"  phases: read {read:.1f} s ({read / floor:.1f}x the floor), analysis {analysis:.1f} s, "
+        f"  phases (wall): read {read:.1f} s ({read / floor:.1f}x the floor), analysis {analysis:.1f} s, "
         f"read + analysis {read + analysis:.1f} s ({(read + analysis) / floor:.1f}x the floor); "
         f"figures and HTML {drawn:.1f} s (a fixed cost); starting and importing "
         f"{seconds - read - analysis - drawn:.1f} s"
+    )
+    console.print(
+        f"  CPU seconds (less moved by the load): report {cpu:.1f}, floor {floor_cpu:.1f} "
+        f"({cpu / floor_cpu:.1f}x); read {read_cpu:.1f} ({read_cpu / floor_cpu:.1f}x), analysis "
+        f"{analysis_cpu:.1f}, read + analysis {(read_cpu + analysis_cpu) / floor_cpu:.1f}x; figures "
+        f"and HTML {drawn_cpu:.1f}"
     )
     return {
         "seconds": seconds,
@@ -196,6 +207,10 @@ def main(patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = Fa
         "read_seconds": read,
         "analysis_seconds": analysis,
         "drawn_seconds": drawn,
+        "cpu_seconds": cpu,
+        "floor_cpu_seconds": floor_cpu,
+        "read_cpu_seconds": read_cpu,
+        "analysis_cpu_seconds": analysis_cpu,
         "load": load,
     }
 
