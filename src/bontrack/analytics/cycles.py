@@ -63,6 +63,8 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
     """
     numbered = "cycle" in sessions.columns and "next_session_date" in sessions.columns
     cycles = (sessions if numbered else number_cycles(sessions)).rename(columns={"date": "session_date"})
+    # only the columns the rows take (the sessions' other fields need not be sorted and merged)
+    cycles = cycles[["patient_id", "session_id", "cycle", "session_date", "next_session_date"]]
     m = measurements[(measurements["instrument"] == rule.instrument) & (measurements["score"] == rule.score)]
     # each score's identity (``obs``): a score that is one cycle's baseline and another's
     # follow-up is one observation (trajectories.visit_frame uses it once)
