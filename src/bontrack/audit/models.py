@@ -56,7 +56,10 @@ class AuditPack(Base):
 
     __tablename__ = "audit_packs"
     # the log filtered by actor reads that actor's packs only (migration 0012)
-    __table_args__ = (Index("ix_audit_packs_actor", "actor"),)
+    # No RETURNING on insert (nothing reads a new pack's seq back): on PostgreSQL, RETURNING makes
+    # the new row pass the read policy too, and a pack of no clinic ('', a list of users, a
+    # log-in) is not readable in a transaction limited to a clinic, though it may be written there.
+    __table_args__ = (Index("ix_audit_packs_actor", "actor"), {"implicit_returning": False})
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     clinic_id: Mapped[str | None] = mapped_column(  # text: row-level security reads it
