@@ -51,6 +51,7 @@ def _fill(engine: Engine) -> None:
             clinic_id=CLINIC,
         )
         log(db, actor="bob", action="login", outcome="denied", detail="wrong password")
+        log(db, actor="bob", action="read", record_type="patient", version=1, clinic_id=CLINIC)  # no record id
     with transaction(engine) as db:
         log(
             db,
@@ -84,7 +85,7 @@ def test_filters_by_record_and_actor_equal_the_whole_log_filtered(engine: Engine
     _fill(engine)
     with transaction(engine) as db:
         everything = list(entries(db))
-        assert len(everything) == 12
+        assert len(everything) == 13
         records = {e.record_id for e in everything if e.record_id} | {"nobody", "abcdefgh"}
         actors = {e.actor for e in everything} | {"nobody"}
         for record_id in records:

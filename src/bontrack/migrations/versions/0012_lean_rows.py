@@ -33,10 +33,10 @@ CLINIC_ONLY = ("outcome_versions", "injection_session_versions")
 TABLE = "audit_record_packs"
 KEY = 8
 
+# (OR IGNORE skips a record named twice in a pack, and an entry of no record id: its key is NULL)
 SQLITE_FILE = (
     f"INSERT OR IGNORE INTO {TABLE} (record_key, pack) "
-    "SELECT DISTINCT substr(json_extract(e.value, '$[0]'), 1, 8), {seq} "
-    "FROM {source}json_each({ids}) e WHERE json_extract(e.value, '$[0]') IS NOT NULL"
+    "SELECT substr(json_extract(e.value, '$[0]'), 1, 8), {seq} FROM {source}json_each({ids}) e"
 )
 POSTGRES_FILE = (
     f"INSERT INTO {TABLE} (record_key, pack, clinic_id) "
