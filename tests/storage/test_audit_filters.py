@@ -51,7 +51,8 @@ def _fill(engine: Engine) -> None:
             clinic_id=CLINIC,
         )
         log(db, actor="bob", action="login", outcome="denied", detail="wrong password")
-        log(db, actor="bob", action="read", record_type="patient", version=1, clinic_id=CLINIC)  # no record id
+        # an entry of no record id, packed with the twin read before it
+        log(db, actor="bob", action="read", record_type="patient", version=1, clinic_id=CLINIC)
     with transaction(engine) as db:
         log(
             db,
