@@ -51,7 +51,7 @@ def _fill(engine: Engine) -> None:
             clinic_id=CLINIC,
         )
         log(db, actor="bob", action="login", outcome="denied", detail="wrong password")
-        # an entry of no record id, packed with the twin read before it
+        # an entry naming a version but no record id (its pack is filed under no key)
         log(db, actor="bob", action="read", record_type="patient", version=1, clinic_id=CLINIC)
     with transaction(engine) as db:
         log(
