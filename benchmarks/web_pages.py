@@ -105,7 +105,7 @@ def pages_figures(console_print: Callable[[str], None], rounds: int | None = Non
     # as its backlog, so a short run is BONTRACK_BENCH_SECONDS=3
     seconds = float(os.environ.get("BONTRACK_BENCH_SECONDS", str(PACED_SECONDS)))
     db = registry(console_print)
-    server, url = start_server(db)
+    server, url = start_server(f"sqlite:///{db}")
     try:
         _event_loop_policy()
         return asyncio.run(measure(url, server.pid, db, rounds, seconds))
