@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, select
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -47,6 +47,113 @@ def status_rank(today: dt.date) -> ColumnElement[int]:
     )
 
 
+Dates = tuple[dt.date | None, dt.date | None]  # the first and last due date (None: no bound)
+DAY = dt.timedelta(days=1)
+
+
+def within(dates: Dates) -> list[ColumnElement[bool]]:
+    """The due dates as one range of the index (one lower and one upper bound at most: SQLite
+    bounds its index range by one of each, and would scan from the looser one)."""
+    first, last = dates
+    bounds = [] if first is None else [T.due_date >= first]
+    return bounds if last is None else [*bounds, T.due_date <= last]
+
+
+def meet(a: Dates, b: Dates) -> Dates:
+    """The due dates in both ranges."""
+    firsts = [d for d in (a[0], b[0]) if d is not None]
+    lasts = [d for d in (a[1], b[1]) if d is not None]
+    return (max(firsts) if firsts else None, min(lasts) if lasts else None)
+
+
+def segments(today: dt.date) -> dict[Status, tuple[tuple[ColumnElement[bool], ...], Dates]]:
+    """The worklist's order in parts (a kind condition and a range of due dates each): within each a
+    row's status is the same, so each part is ordered by due date, record number and kind alone
+    (the order of the due items' index)."""
+    reinjection = T.kind == "reinjection"
+    return {
+        "overdue": ((T.kind != "reinjection",), (None, today - DAY)),
+        "due": ((T.kind != "reinjection",), (today, today)),
+        "eligible": ((reinjection,), (None, today)),
+        "upcoming": ((), (today + DAY, None)),
+    }
+
+
+def segment_counts(
+    db: Session, today: dt.date, dates: Dates, *where: ColumnElement[bool]
+) -> dict[Status, int]:
+    """How many due items (not stop-and-review) with due dates in ``dates`` meeting ``where`` each
+    status has: one query, one range of the index."""
+    parts = segments(today)
+    counted = (func.count().filter(and_(*kinds, *within(span))) for kinds, span in parts.values())
+    query = select(*counted).select_from(DueItemRow.__table__)
+    found = db.execute(query.where(T.kind != REVIEW, *where, *within(dates))).one()
+    return {status: int(n or 0) for status, n in zip(parts, found, strict=True)}
+
+
+def ordered_rows(
+    db: Session, dates: Dates, *where: ColumnElement[bool], limit: int, offset: int = 0
+) -> list[Row[Any]]:
+    """Rows with due dates in ``dates`` meeting ``where`` (within one segment: one status),
+    ``limit`` from ``offset`` in the order by due date, record number and kind. The due dates the
+    page spans are found on the index (clinic, due date, kind, last action, snoozed to; no row
+    read), then only the rows of those dates are read and sorted, not every row of the window."""
+    if limit <= 0:
+        return []
+    days = select(T.due_date).where(*where, *within(dates)).order_by(T.due_date)
+    last = db.scalar(days.offset(offset + limit - 1).limit(1))  # None: the rows end within the page
+    first, skip = None, 0
+    if offset:
+        first = db.scalar(days.offset(offset).limit(1))
+        if first is None:
+            return []
+        skip = count(db, *where, *within(meet(dates, (None, first - DAY))))
+    query = (
+        select(DueItemRow.__table__)
+        .where(*where, *within(meet(dates, (first, last))))
+        .order_by(T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)
+        .offset(offset - skip)
+        .limit(limit)
+    )
+    return list(db.execute(query))
+
+
+def segment_rows(
+    db: Session, today: dt.date, status: Status, dates: Dates, *where: ColumnElement[bool], limit: int | None
+) -> list[Row[Any]]:
+    """The first ``limit`` rows (None: all) of one status, with due dates in ``dates``, meeting ``where``."""
+    kinds, span = segments(today)[status]
+    both = meet(dates, span)
+    if limit is None:
+        return due_rows(db, today, T.kind != REVIEW, *where, *kinds, *within(both))
+    return ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit)
+
+
+def page_rows(
+    db: Session,
+    today: dt.date,
+    counts: dict[Status, int],
+    dates: Dates,
+    *where: ColumnElement[bool],
+    limit: int,
+    offset: int = 0,
+) -> list[Row[Any]]:
+    """The rows ``due_rows`` would give for ``limit`` from ``offset``, read segment by segment
+    (``counts``: segment_counts of the same ``dates`` and ``where``), each with ``ordered_rows``."""
+    out: list[Row[Any]] = []
+    for status, (kinds, span) in segments(today).items():
+        n = counts[status]
+        if offset >= n:
+            offset -= n
+            continue
+        both = meet(dates, span)
+        out += ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit - len(out), offset=offset)
+        offset = 0
+        if len(out) >= limit:
+            break
+    return out
+
+
 def in_scope(clinic_id: str | None) -> tuple[ColumnElement[bool], ...]:
     return () if clinic_id is None else (T.clinic_id == clinic_id,)
 
@@ -63,7 +170,7 @@ def due_rows(
     query = (
         select(DueItemRow.__table__)
         .where(T.kind != REVIEW, *where)
-        .order_by(status_rank(today), T.due_date, T.record_number, T.kind)
+        .order_by(status_rank(today), T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)
         .offset(offset)
     )
     if limit is not None:
@@ -116,10 +223,19 @@ def items_of(
     ]
 
 
-def reviews_of(db: Session, actor: str, rows: Sequence[Row[Any]], purpose: str) -> list[ReviewItem]:
-    patients = records.get_many(
-        db, row_cls=PatientRow, record_ids=[r.patient_id for r in rows], actor=actor, purpose=purpose
-    )
+def reviews_of(
+    db: Session,
+    actor: str,
+    rows: Sequence[Row[Any]],
+    purpose: str,
+    patients: dict[str, PatientRow] | None = None,
+) -> list[ReviewItem]:
+    """The stop-and-review rows as ReviewItems (their patients read and audited, unless the caller
+    read them: ``patients``)."""
+    if patients is None:
+        patients = records.get_many(
+            db, row_cls=PatientRow, record_ids=[r.patient_id for r in rows], actor=actor, purpose=purpose
+        )
     return [
         ReviewItem(
             clinic_id=r.clinic_id,
@@ -133,6 +249,11 @@ def reviews_of(db: Session, actor: str, rows: Sequence[Row[Any]], purpose: str) 
         for r in rows
         if r.patient_id in patients
     ]
+
+
+def not_reviewed() -> ColumnElement[bool]:
+    """A stop-and-review flag not marked "review done" (since its last session was judged)."""
+    return or_(T.last_action.is_(None), T.last_action != "reviewed")
 
 
 def review_rows(db: Session, *where: ColumnElement[bool], limit: int | None = None) -> list[Row[Any]]:
