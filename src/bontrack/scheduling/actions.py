@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -39,7 +39,7 @@ from bontrack.scheduling.due_query import (
     page_rows,
     review_rows,
     reviews_of,
-    segment_counts,
+    segments,
     within,
 )
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
@@ -206,27 +206,71 @@ def listed_conditions(
     return dates, listed
 
 
-def _verdicts(
-    db: Session, scope: str | None, today: dt.date, window: Window, *, everything: bool
-) -> tuple[int, int, int, int]:
-    """The counts over the clinic's whole history (closed, snoozed, older than the look-back; the
-    stop-and-review flags not yet reviewed) in two scans of the due items' index: the items with an
-    action (few of all), and every item by kind and look-back (no expression per row but two)."""
+@dataclass(frozen=True)
+class Counts:
+    closed: int  # done or cancelled, up to the look-ahead
+    snoozed: int  # snoozed to a later day, up to the look-ahead
+    older: int  # open, due before the look-back (0 with ``everything``)
+    flags: int  # stop-and-review flags not yet reviewed
+    by_status: dict[Status, int]  # the items listed (the filters kept), by status
+
+
+def counts(
+    db: Session,
+    scope: str | None,
+    today: dt.date,
+    window: Window,
+    dates: Dates,
+    listed: list[ColumnElement[bool]],
+    *,
+    everything: bool,
+) -> Counts:
+    """Every count of the worklist in one query of three parts, each one scan of the due items'
+    index (no row read): the items with an action (few of all: the expressions are evaluated for
+    them only), every item of the clinic by kind and look-back, and the items listed (``dates``,
+    ``listed``) by status."""
     flag = T.kind == REVIEW
     until, since = window.until(today), window.since(today)
     closed = T.last_action.in_(sorted(CLOSING))
     snoozed = and_(T.last_action == "snoozed", T.snooze_until.is_not(None), T.snooze_until > today)
-    acted = select(
-        func.count().filter(and_(~flag, T.due_date <= until, closed)),
-        func.count().filter(and_(~flag, T.due_date <= until, snoozed)),
-        func.count().filter(and_(~flag, T.due_date < since, or_(closed, snoozed))),
-        func.count().filter(and_(flag, T.last_action == "reviewed")),
-    ).where(*in_scope(scope), T.last_action.is_not(None))
-    n_closed, n_snoozed, put_by, reviewed = db.execute(acted.select_from(DueItemRow.__table__)).one()
-    every = select(func.count().filter(flag), func.count().filter(and_(~flag, T.due_date < since)))
-    flags, before = db.execute(every.select_from(DueItemRow.__table__).where(*in_scope(scope))).one()
-    older = 0 if everything else int(before or 0) - int(put_by or 0)
-    return int(n_closed or 0), int(n_snoozed or 0), older, int(flags or 0) - int(reviewed or 0)
+    table = DueItemRow.__table__
+    acted = (
+        select(
+            func.count().filter(and_(~flag, T.due_date <= until, closed)).label("closed"),
+            func.count().filter(and_(~flag, T.due_date <= until, snoozed)).label("snoozed"),
+            func.count().filter(and_(~flag, T.due_date < since, or_(closed, snoozed))).label("put_by"),
+            func.count().filter(and_(flag, T.last_action == "reviewed")).label("reviewed"),
+        )
+        .select_from(table)
+        .where(*in_scope(scope), T.last_action.is_not(None))
+        .cte("acted")
+    )
+    every = (
+        select(
+            func.count().filter(flag).label("flags"),
+            func.count().filter(and_(~flag, T.due_date < since)).label("before"),
+        )
+        .select_from(table)
+        .where(*in_scope(scope))
+        .cte("every")
+    )
+    statuses = segments(today)
+    shown = (
+        select(*(func.count().filter(and_(*k, *within(span))).label(s) for s, (k, span) in statuses.items()))
+        .select_from(table)
+        .where(T.kind != REVIEW, *listed, *within(dates))
+        .cte("shown")
+    )
+    query = select(acted, every, shown).select_from(acted.join(every, true()).join(shown, true()))
+    row = db.execute(query).one()._mapping
+    n = {k: int(v or 0) for k, v in row.items()}
+    return Counts(
+        closed=n["closed"],
+        snoozed=n["snoozed"],
+        older=0 if everything else n["before"] - n["put_by"],
+        flags=n["flags"] - n["reviewed"],
+        by_status={s: n[s] for s in statuses},
+    )
 
 
 def work_list(
@@ -253,22 +297,22 @@ def work_list(
 
     scope = list_scope(actor, clinic_id)
     due.current(db)
-    n_closed, n_snoozed, n_older, n_flags = _verdicts(db, scope, today, window, everything=everything)
     dates, listed = listed_conditions(scope, today, window, everything=everything, filters=filters)
-    by_status = segment_counts(db, today, dates, *listed)  # one query: the page's counts
+    n = counts(db, scope, today, window, dates, listed, everything=everything)  # one query
+    by_status = n.by_status
     total = sum(by_status.values())
     if limit is None:
         rows = due_rows(db, today, *listed, *within(dates), offset=offset)
     else:
         rows = page_rows(db, today, by_status, dates, *listed, limit=limit, offset=offset)
     flags = review_rows(db, *in_scope(scope), not_reviewed(), limit=review_limit) if review_limit != 0 else []
-    read = {"due_item": total + n_closed + n_snoozed + n_older + n_flags}
+    read = {"due_item": total + n.closed + n.snoozed + n.older + n.flags}
     audit_reads(db, actor=actor, clinic_id=scope, purpose="worklist: due items", read=read)
     items = items_of(db, actor, rows, today, "worklist")
     reviews = reviews_of(db, actor, flags, "worklist: stop-and-review")
     n_overdue = by_status["overdue"]
     return Worked(
-        items, n_older, n_closed, n_snoozed, reviews, total, n_overdue, n_flags, by_status=dict(by_status)
+        items, n.older, n.closed, n.snoozed, reviews, total, n_overdue, n.flags, by_status=dict(by_status)
     )
 
 

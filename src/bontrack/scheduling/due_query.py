@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -49,6 +49,7 @@ def status_rank(today: dt.date) -> ColumnElement[int]:
 
 Dates = tuple[dt.date | None, dt.date | None]  # the first and last due date (None: no bound)
 DAY = dt.timedelta(days=1)
+LAST_DAY = dt.date(9999, 12, 31)
 
 
 def within(dates: Dates) -> list[ColumnElement[bool]]:
@@ -79,18 +80,6 @@ def segments(today: dt.date) -> dict[Status, tuple[tuple[ColumnElement[bool], ..
     }
 
 
-def segment_counts(
-    db: Session, today: dt.date, dates: Dates, *where: ColumnElement[bool]
-) -> dict[Status, int]:
-    """How many due items (not stop-and-review) with due dates in ``dates`` meeting ``where`` each
-    status has: one query, one range of the index."""
-    parts = segments(today)
-    counted = (func.count().filter(and_(*kinds, *within(span))) for kinds, span in parts.values())
-    query = select(*counted).select_from(DueItemRow.__table__)
-    found = db.execute(query.where(T.kind != REVIEW, *where, *within(dates))).one()
-    return {status: int(n or 0) for status, n in zip(parts, found, strict=True)}
-
-
 def ordered_rows(
     db: Session, dates: Dates, *where: ColumnElement[bool], limit: int, offset: int = 0
 ) -> list[Row[Any]]:
@@ -101,6 +90,12 @@ def ordered_rows(
     if limit <= 0:
         return []
     days = select(T.due_date).where(*where, *within(dates)).order_by(T.due_date)
+    order = (T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)
+    if not offset:  # one statement: the last date of the page found in a subquery
+        cut = func.coalesce(days.offset(limit - 1).limit(1).scalar_subquery(), dates[1] or LAST_DAY)
+        # the window's last date is left out: the one upper bound (the cut) bounds the index range
+        query = select(DueItemRow.__table__).where(*where, *within((dates[0], None)), T.due_date <= cut)
+        return list(db.execute(query.order_by(*order).limit(limit)))
     last = db.scalar(days.offset(offset + limit - 1).limit(1))  # None: the rows end within the page
     first, skip = None, 0
     if offset:
@@ -111,7 +106,7 @@ def ordered_rows(
     query = (
         select(DueItemRow.__table__)
         .where(*where, *within(meet(dates, (first, last))))
-        .order_by(T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)
+        .order_by(*order)
         .offset(offset - skip)
         .limit(limit)
     )
@@ -139,7 +134,8 @@ def page_rows(
     offset: int = 0,
 ) -> list[Row[Any]]:
     """The rows ``due_rows`` would give for ``limit`` from ``offset``, read segment by segment
-    (``counts``: segment_counts of the same ``dates`` and ``where``), each with ``ordered_rows``."""
+    (``counts``: how many each status has with the same ``dates`` and ``where``), each with
+    ``ordered_rows``."""
     out: list[Row[Any]] = []
     for status, (kinds, span) in segments(today).items():
         n = counts[status]

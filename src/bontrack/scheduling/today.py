@@ -8,10 +8,11 @@ like the worklist's."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -72,13 +73,17 @@ class Today:
     self_reports: list[SelfReport] = field(default_factory=list)
 
 
-def _current(db: Session, row_cls: type[R], scope: str | None, *where: ColumnElement[bool]) -> list[R]:
-    """The current versions (newest, not withdrawn) of a clinic's records meeting ``where``: the
-    few of a day, read whole (the caller audits them)."""
-    query = select(row_cls).where(row_cls.withdrawn.is_(False), is_newest(row_cls), *where)
-    if scope is not None:
-        query = query.where(row_cls.clinic_id == scope)
-    return list(db.scalars(query))
+@functools.cache
+def _recent(row_cls: type[R], scoped: bool, by_link: bool) -> Select[R]:
+    """The current versions (newest, not withdrawn) of a clinic's records (``scope``) recorded
+    since a time (``since``), or those of them a patient sent through a link: built once (the
+    day's few rows are read whole; the caller audits them)."""
+    query = select(row_cls).where(
+        row_cls.withdrawn.is_(False), is_newest(row_cls), row_cls.recorded_at >= bindparam("since")
+    )
+    if by_link:
+        query = query.where(func.substr(row_cls.recorded_by, 1, len(PATIENT_LINK)) == PATIENT_LINK)
+    return query.where(row_cls.clinic_id == bindparam("scope")) if scoped else query
 
 
 def today_of_clinic(
@@ -119,13 +124,10 @@ def today_of_clinic(
     flags = review_rows(db, *in_scope(scope), not_reviewed(), limit=rows)
     # a session dated today was recorded at most a day before (the clinic's clock may run ahead of UTC)
     since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time())
-    sessions = [
-        s
-        for s in _current(db, InjectionSessionRow, scope, InjectionSessionRow.recorded_at >= since)
-        if s.data.get("date") == today.isoformat()
-    ]
-    by_link = func.substr(OutcomeRow.recorded_by, 1, len(PATIENT_LINK)) == PATIENT_LINK
-    reports = _current(db, OutcomeRow, scope, OutcomeRow.recorded_at >= since, by_link)
+    asked = {"since": since, "scope": scope}
+    recent = db.scalars(_recent(InjectionSessionRow, scope is not None, False), asked)
+    sessions = [s for s in recent if s.data.get("date") == today.isoformat()]
+    reports = list(db.scalars(_recent(OutcomeRow, scope is not None, True), asked))
     read = {"injection_session": len(sessions), "outcome": len(reports)}
     audit_reads(
         db, actor=actor, clinic_id=scope, purpose="home: today's sessions and self-reports", read=read
