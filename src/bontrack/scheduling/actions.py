@@ -225,30 +225,24 @@ def counts(
     *,
     everything: bool,
 ) -> Counts:
-    """Every count of the worklist in one query of three parts, each one scan of the due items'
-    index (no row read): the items with an action (few of all: the expressions are evaluated for
-    them only), every item of the clinic by kind and look-back, and the items listed (``dates``,
+    """Every count of the worklist in one query of two parts, each one scan of the due items' index
+    (no row read): every item of the clinic by kind, look-back and action (the expressions of the
+    actions are evaluated for the few items with one only), and the items listed (``dates``,
     ``listed``) by status."""
     flag = T.kind == REVIEW
     until, since = window.until(today), window.since(today)
     closed = T.last_action.in_(sorted(CLOSING))
     snoozed = and_(T.last_action == "snoozed", T.snooze_until.is_not(None), T.snooze_until > today)
     table = DueItemRow.__table__
-    acted = (
-        select(
-            func.count().filter(and_(~flag, T.due_date <= until, closed)).label("closed"),
-            func.count().filter(and_(~flag, T.due_date <= until, snoozed)).label("snoozed"),
-            func.count().filter(and_(~flag, T.due_date < since, or_(closed, snoozed))).label("put_by"),
-            func.count().filter(and_(flag, T.last_action == "reviewed")).label("reviewed"),
-        )
-        .select_from(table)
-        .where(*in_scope(scope), T.last_action.is_not(None))
-        .cte("acted")
-    )
+    acted = T.last_action.is_not(None)  # first: the few items with an action stop there
     every = (
         select(
             func.count().filter(flag).label("flags"),
-            func.count().filter(and_(~flag, T.due_date < since)).label("before"),
+            func.count().filter(and_(T.due_date < since, ~flag)).label("before"),
+            func.count().filter(and_(acted, ~flag, T.due_date <= until, closed)).label("closed"),
+            func.count().filter(and_(acted, ~flag, T.due_date <= until, snoozed)).label("snoozed"),
+            func.count().filter(and_(acted, ~flag, T.due_date < since, or_(closed, snoozed))).label("put_by"),
+            func.count().filter(and_(acted, flag, T.last_action == "reviewed")).label("reviewed"),
         )
         .select_from(table)
         .where(*in_scope(scope))
@@ -261,7 +255,7 @@ def counts(
         .where(T.kind != REVIEW, *listed, *within(dates))
         .cte("shown")
     )
-    query = select(acted, every, shown).select_from(acted.join(every, true()).join(shown, true()))
+    query = select(every, shown).select_from(every.join(shown, true()))
     row = db.execute(query).one()._mapping
     n = {k: int(v or 0) for k, v in row.items()}
     return Counts(

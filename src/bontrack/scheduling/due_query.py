@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -50,6 +51,8 @@ def status_rank(today: dt.date) -> ColumnElement[int]:
 Dates = tuple[dt.date | None, dt.date | None]  # the first and last due date (None: no bound)
 DAY = dt.timedelta(days=1)
 LAST_DAY = dt.date(9999, 12, 31)
+STATUSES: tuple[Status, ...] = ("overdue", "due", "eligible", "upcoming")  # the worklist's order
+ORDER = (T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)  # within a status
 
 
 def within(dates: Dates) -> list[ColumnElement[bool]]:
@@ -90,12 +93,11 @@ def ordered_rows(
     if limit <= 0:
         return []
     days = select(T.due_date).where(*where, *within(dates)).order_by(T.due_date)
-    order = (T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)
     if not offset:  # one statement: the last date of the page found in a subquery
         cut = func.coalesce(days.offset(limit - 1).limit(1).scalar_subquery(), dates[1] or LAST_DAY)
         # the window's last date is left out: the one upper bound (the cut) bounds the index range
         query = select(DueItemRow.__table__).where(*where, *within((dates[0], None)), T.due_date <= cut)
-        return list(db.execute(query.order_by(*order).limit(limit)))
+        return list(db.execute(query.order_by(*ORDER).limit(limit)))
     last = db.scalar(days.offset(offset + limit - 1).limit(1))  # None: the rows end within the page
     first, skip = None, 0
     if offset:
@@ -106,7 +108,7 @@ def ordered_rows(
     query = (
         select(DueItemRow.__table__)
         .where(*where, *within(meet(dates, (first, last))))
-        .order_by(*order)
+        .order_by(*ORDER)
         .offset(offset - skip)
         .limit(limit)
     )
@@ -122,6 +124,32 @@ def segment_rows(
     if limit is None:
         return due_rows(db, today, T.kind != REVIEW, *where, *kinds, *within(both))
     return ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit)
+
+
+def first_rows(
+    db: Session, today: dt.date, dates: Dates, *where: ColumnElement[bool], limits: dict[Status, int]
+) -> dict[Status, list[Row[Any]]]:
+    """The first rows of several statuses at once (``limits``: how many of each), with due dates in
+    ``dates``, meeting ``where``: one statement, a part per status as in ``ordered_rows``."""
+    parts = []
+    for status, n in limits.items():
+        kinds, span = segments(today)[status]
+        first, last = meet(dates, span)
+        conditions = (T.kind != REVIEW, *where, *kinds)
+        days = select(T.due_date).where(*conditions, *within((first, last))).order_by(T.due_date)
+        cut = func.coalesce(days.offset(max(n, 1) - 1).limit(1).scalar_subquery(), last or LAST_DAY)
+        part = (
+            select(DueItemRow.__table__, literal(status).label("segment"))
+            .where(*conditions, *within((first, None)), T.due_date <= cut)
+            .order_by(*ORDER)
+            .limit(n)
+        )
+        parts.append(select(part.subquery()))
+    out: dict[Status, list[Row[Any]]] = {status: [] for status in limits}
+    for row in db.execute(union_all(*parts)):
+        out[row.segment].append(row)
+    key = attrgetter("due_date", "record_number", "kind", "patient_id", "item_key")
+    return {status: sorted(rows, key=key) for status, rows in out.items()}
 
 
 def page_rows(

@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -24,6 +23,8 @@ from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads
 from bontrack.scheduling.actions import Worked, listed_conditions, work_list
 from bontrack.scheduling.due_query import (
+    STATUSES,
+    first_rows,
     in_scope,
     items_of,
     not_reviewed,
@@ -31,7 +32,7 @@ from bontrack.scheduling.due_query import (
     reviews_of,
     segment_rows,
 )
-from bontrack.scheduling.schemas import DueItem, Status
+from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.window import Window
 from bontrack.storage.versioned import R, is_newest
 
@@ -106,15 +107,16 @@ def today_of_clinic(
     day = Today(today, window, worked)
     dates, listed = listed_conditions(scope, today, window)
 
-    def first(status: Status, n: int | None) -> list[Row[Any]]:
-        return segment_rows(db, today, status, dates, *listed, limit=n)
-
+    if rows is None:
+        part = {s: segment_rows(db, today, s, dates, *listed, limit=None) for s in STATUSES}
+    else:  # one statement
+        part = first_rows(db, today, dates, *listed, limits=dict.fromkeys(STATUSES, rows))
     by = worked.by_status
-    due_now = first("due", rows)
+    due_now = part["due"]
     found = {
-        "overdue": first("overdue", rows),
-        "due_today": due_now + first("eligible", None if rows is None else rows - len(due_now)),
-        "this_week": first("upcoming", rows),
+        "overdue": part["overdue"],
+        "due_today": due_now + part["eligible"][: None if rows is None else max(0, rows - len(due_now))],
+        "this_week": part["upcoming"],
     }
     day.counts = {
         "overdue": by["overdue"],
