@@ -114,3 +114,35 @@ def test_static_file_links_keep_each_requests_own_address(engine: Engine) -> Non
         assert page.status_code == 200
         assert f'href="{scheme}://testserver/static/style.css"' in page.text
         assert f'src="{scheme}://testserver/static/bodymap.js"' in page.text
+
+
+def _trend_of(site: Site) -> str:
+    page = site.client.get(f"/patients/{site.world.patient_id}")
+    assert page.status_code == 200, page.text
+    start = page.text.index('<svg class="trend"')
+    return page.text[start : page.text.index("</svg>", start)]
+
+
+def test_a_kept_plot_is_drawn_again_after_a_correction(engine: Engine) -> None:
+    site = make_site(engine, populate(engine))
+    assert log_in(site, "physician") == 303
+    body = {
+        "patient_id": site.world.patient_id,
+        "episode_id": site.world.episode_id,
+        "instrument": "nprs",
+        "date": "2026-04-13",
+        "answers": {"1": 3},
+    }
+    saved = site.client.post("/api/outcomes", json=body, headers=site.bearer("staff"))
+    assert saved.status_code == 201, saved.text
+    first = _trend_of(site)
+    assert " 3 on 2026-04-13</title>" in first
+    assert _trend_of(site) == first  # drawn once, kept
+    corrected = site.client.put(
+        f"/api/outcomes/{saved.json()['id']}",
+        json={"data": body | {"answers": {"1": 7}}, "reason": "misheard the score"},
+        headers=site.bearer("physician"),
+    )
+    assert corrected.status_code == 200, corrected.text
+    after = _trend_of(site)
+    assert " 7 on 2026-04-13</title>" in after and " 3 on 2026-04-13</title>" not in after
