@@ -48,7 +48,7 @@ def _marks(
 # every record in it. A saved version never changes, so a plot kept is the plot of those very
 # versions; a correction or a new record makes another key, drawn at once. Shared by the requests
 # of a process (worker threads, hence the lock); the least recently used go first.
-_PLOTS_KEPT = 2_000
+_PLOTS_KEPT = 500  # SVG text, a few KB each
 _plots: OrderedDict[Hashable, Any] = OrderedDict()
 _plots_lock = threading.Lock()
 
