@@ -55,6 +55,7 @@ class Figures:
     bytes_per_patient: float = 0.0
     audit_bytes_per_patient: float = 0.0
     audit_bytes_per_entry: float = 0.0
+    largest: tuple[tuple[str, float], ...] = ()  # (table, bytes a patient with its indexes), largest first
 
 
 _PEAK = (
@@ -101,6 +102,21 @@ def _bytes(db: Path) -> tuple[int, int, int]:
     finally:
         conn.close()
     return total, audit, int(entries)
+
+
+def bytes_by_table(db: Path) -> dict[str, int]:
+    """Each table's bytes with its indexes' (SQLite's dbstat), largest first."""
+    conn = sqlite3.connect(db)
+    try:
+        owner = dict(
+            conn.execute("select name, tbl_name from sqlite_master where type in ('table', 'index')")
+        )
+        sizes: dict[str, int] = defaultdict(int)
+        for name, size in conn.execute("select name, sum(pgsize) from dbstat group by name"):
+            sizes[owner.get(name, name)] += int(size)
+    finally:
+        conn.close()
+    return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 
 
 def _generate_only(patients: int) -> float:
@@ -163,6 +179,7 @@ def registry_figures(patients: int = PATIENTS) -> Figures:
         demo_s = _bontrack(demo_db, "demo", "--patients", str(patients), "--seed", str(SEED))
         generate_s = _generate_only(patients)
         total, audit, entries = _bytes(demo_db)
+        largest = tuple((name, size / patients) for name, size in list(bytes_by_table(demo_db).items())[:5])
         export_s, export_peak = _bontrack_peak(demo_db, "export", str(export_file))
         parquet_s, parquet_peak = _bontrack_peak(demo_db, "export", "--format", "parquet", str(tmp / "pq"))
         import_s, import_peak = _bontrack_peak(tmp / "imported.db", "import", str(export_file))
@@ -186,6 +203,7 @@ def registry_figures(patients: int = PATIENTS) -> Figures:
         bytes_per_patient=total / patients,
         audit_bytes_per_patient=audit / patients,
         audit_bytes_per_entry=audit / max(entries, 1),
+        largest=largest,
     )
 
 

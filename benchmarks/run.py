@@ -311,6 +311,13 @@ def registry_rows(console: Console, table: Table) -> None:
         f"audit {f.audit_bytes_per_patient / f.bytes_per_patient:.0%}",
         "< 30 KB " + ("(met)" if f.bytes_per_patient < BYTES_AIM else "(NOT met)"),
     )
+    table.add_row(
+        "largest tables with their indexes (KB a patient)",
+        ", ".join(f"{name} {size / 1024:,.1f}" for name, size in f.largest),
+        "",
+        "",
+        "",
+    )
 
 
 def engine_rows(console: Console, table: Table) -> None:

@@ -30,6 +30,8 @@ def _count(engine: Engine) -> int:
         "DELETE FROM audit_packs",
         "UPDATE audit_texts SET text = 'someone else' WHERE text = 'test:auditor'",
         "DELETE FROM audit_texts",
+        "UPDATE audit_record_packs SET pack = pack",  # the packs naming a record (migration 0012)
+        "DELETE FROM audit_record_packs",
     ],
 )
 def test_audit_log__update_and_delete_are_refused_by_the_database(engine: Engine, statement: str) -> None:
@@ -50,7 +52,7 @@ def test_audit_log__truncate_is_refused_on_postgresql(engine: Engine) -> None:
         pytest.skip("SQLite has no TRUNCATE")
     with transaction(engine) as db:
         log(db, actor="test:auditor", action="read")
-    for table in ("audit_packs", "audit_texts"):
+    for table in ("audit_packs", "audit_texts", "audit_record_packs"):
         with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {table}"))
     assert _count(engine) == 1
@@ -75,6 +77,7 @@ def test_audit_log__the_readmes_application_role_may_append_but_not_change(engin
             "DELETE FROM audit_texts",
             "TRUNCATE audit_packs",
             "TRUNCATE audit_texts",
+            "DELETE FROM audit_record_packs",
         ):
             with pytest.raises(DatabaseError, match="permission denied"), app.begin() as conn:
                 conn.execute(text(statement))

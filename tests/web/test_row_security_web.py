@@ -244,3 +244,71 @@ def test_row_security_web__every_record_read_of_a_clinic_user_runs_limited(share
         if clinic != a.clinic_id and t - {"users", "audit_log", "audit_packs", "audit_texts", "patient_links"}
     ]
     assert shared.statements and unlimited == []
+
+
+def test_row_security_web__a_one_clinic_admins_users_pages_run_limited_to_that_clinic(shared: Shared) -> None:
+    """An administrator of clinic A manages A's accounts only: the users pages list A's users,
+    refuse a user of B or of every clinic (nothing written), cannot reach B's users, and every
+    statement of those pages on a table with a clinic runs limited to A, the short transactions
+    around the password hashing too, except the log-in's own look-up of the session's user."""
+    a, b = shared.a.clinic_id, shared.b.clinic_id
+    with transaction(shared.owner) as db:
+        admin_a = "admin-a@clinic.example.org"
+        data = UserCreate(email=admin_a, role="admin", password=password("admin-a"), clinic_id=a)
+        create_user(db=db, actor="test:setup", data=data, now=START)
+        b_user = db.execute(text("SELECT id FROM users WHERE email = 'b@clinic.example.org'")).scalar_one()
+    client = shared.client
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "email": admin_a,
+            "password": password("admin-a"),
+            "csrf_token": csrf_from(page.text),
+            "next": "/",
+        },
+    )
+    assert response.status_code == 303, response.text
+    shared.statements.clear()
+    users = client.get("/users")
+    assert users.status_code == 200, users.text
+    assert email("physician") in users.text and admin_a in users.text
+    assert (
+        "b@clinic.example.org" not in users.text and email("admin") not in users.text
+    )  # B's; every clinic's
+    csrf = csrf_from(users.text)
+
+    def add(new: str, clinic: str) -> int:
+        form = {
+            "csrf_token": csrf,
+            "email": new,
+            "role": "staff",
+            "clinic_id": clinic,
+            "password": password(new),
+        }
+        return client.post("/users", data=form).status_code
+
+    assert add("new-b@clinic.example.org", b) == 400
+    assert add("new-all@clinic.example.org", "") == 400
+    assert add("new-a@clinic.example.org", a) == 303
+    for action in ("deactivate", "end-sessions"):
+        assert client.post(f"/users/{b_user}/{action}", data={"csrf_token": csrf}).status_code == 404
+    form = {"csrf_token": csrf, "password": password("b-again")}
+    assert client.post(f"/users/{b_user}/password", data=form).status_code == 404
+    with shared.owner.connect() as conn:
+        accounts = dict(
+            conn.execute(text("SELECT email, clinic_id FROM users WHERE email LIKE 'new-%'")).all()
+        )
+        b_active = conn.execute(text("SELECT active FROM users WHERE id = :id"), {"id": b_user}).scalar_one()
+    assert accounts == {"new-a@clinic.example.org": a} and b_active
+    # the probe can fail: the page's own transactions (listing, adding) read users limited to A
+    on_users = [(c, s) for t, c, s in shared.statements if "users" in t]
+    assert any(c == a and "FROM users" in s for c, s in on_users), on_users
+    unlimited = [
+        (sorted(t), s)
+        for t, c, s in shared.statements
+        if c != a
+        and t - {"audit_log", "audit_packs", "audit_texts"}
+        and not (t == {"users"} and "auth_tokens" in s)  # the log-in's look-up of the session's user
+    ]
+    assert unlimited == [], unlimited

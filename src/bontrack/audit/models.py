@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -55,6 +55,11 @@ class AuditPack(Base):
     """Entries of one unit of work sharing actor, action, type, clinic, detail, outcome, second."""
 
     __tablename__ = "audit_packs"
+    # the log filtered by actor reads that actor's packs only (migration 0012)
+    # No RETURNING on insert (nothing reads a new pack's seq back): on PostgreSQL, RETURNING makes
+    # the new row pass the read policy too, and a pack of no clinic ('', a list of users, a
+    # log-in) is not readable in a transaction limited to a clinic, though it may be written there.
+    __table_args__ = (Index("ix_audit_packs_actor", "actor"), {"implicit_returning": False})
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     clinic_id: Mapped[str | None] = mapped_column(  # text: row-level security reads it
@@ -80,6 +85,37 @@ class AuditText(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     text: Mapped[str] = mapped_column(Text, unique=True)
+
+
+RECORD_KEY = 8  # characters of a record id that audit_record_packs keeps
+
+
+class AuditRecordPack(Base):
+    """Which packs name a record (migration 0012): the log filtered by record reads those packs
+    only, not every entry. Kept by a trigger on ``audit_packs`` (every writer, the bulk import and
+    the restore too), append-only like the packs.
+
+    A record is keyed by the first RECORD_KEY characters of its id (a UUID's first 32 random bits),
+    not the whole id: a third of the bytes, and the entries read from the packs found are filtered
+    by the whole id, so two records sharing a key cost a pack read, never a wrong entry. The
+    clinic is the pack's on PostgreSQL (row-level security, distribution by clinic; last in the
+    key, so a look-up by record uses it) and '' on SQLite (no row-level security there: the clinic
+    is not repeated).
+    """
+
+    __tablename__ = "audit_record_packs"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (one B-tree: the key is the row)
+
+    record_key: Mapped[str] = mapped_column(String(RECORD_KEY), primary_key=True)
+    pack: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clinic_id: Mapped[str | None] = mapped_column(
+        NoClinic(), primary_key=True, nullable=False, server_default=NO_CLINIC
+    )
+
+
+def record_key(record_id: str) -> str:
+    """The key audit_record_packs files a record under."""
+    return record_id[:RECORD_KEY]
 
 
 class _View(DeclarativeBase):

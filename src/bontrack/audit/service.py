@@ -16,7 +16,7 @@ from sqlalchemy import JSON, ColumnElement, Table, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bontrack.audit.models import PACK_LIMIT, AuditEntry, AuditPack
+from bontrack.audit.models import PACK_LIMIT, AuditEntry, AuditPack, AuditRecordPack, AuditText, record_key
 from bontrack.kinds import BY_NAME
 from bontrack.storage.audit_log import write_held
 from bontrack.storage.versioned import snapshot_of
@@ -60,11 +60,26 @@ def with_versions(db: Session, found: Sequence[AuditEntry]) -> Sequence[AuditEnt
     return found
 
 
-def entries(db: Session, *, record_id: str | None = None, action: str | None = None) -> Sequence[AuditEntry]:
-    """Audit entries in the order written, optionally for one record or one action."""
-    query = select(AuditEntry).order_by(AuditEntry.seq)
+def filters(*, record_id: str | None = None, actor: str | None = None) -> list[ColumnElement[bool]]:
+    """The view's conditions for the entries of one record and/or one actor, each narrowed first
+    to the packs that can hold them (migration 0012: ``audit_record_packs`` by the record's key,
+    the packs' index on their actor), so the view expands those packs only, not the whole log."""
+    conditions: list[ColumnElement[bool]] = []
     if record_id is not None:
-        query = query.where(AuditEntry.record_id == record_id)
+        named = select(AuditRecordPack.pack).where(AuditRecordPack.record_key == record_key(record_id))
+        conditions += [AuditEntry.pack.in_(named), AuditEntry.record_id == record_id]
+    if actor is not None:
+        number = select(AuditText.id).where(AuditText.text == actor).scalar_subquery()
+        by_actor = select(AuditPack.seq).where(AuditPack.actor == number)
+        conditions += [AuditEntry.pack.in_(by_actor), AuditEntry.actor == actor]
+    return conditions
+
+
+def entries(
+    db: Session, *, record_id: str | None = None, action: str | None = None, actor: str | None = None
+) -> Sequence[AuditEntry]:
+    """Audit entries in the order written, optionally for one record, one action, one actor."""
+    query = select(AuditEntry).where(*filters(record_id=record_id, actor=actor)).order_by(AuditEntry.seq)
     if action is not None:
         query = query.where(AuditEntry.action == action)
     write_held(db)
@@ -107,11 +122,7 @@ def page_entries(
     db: Session, *, limit: int, offset: int, record_id: str | None = None, actor: str | None = None
 ) -> tuple[int, Sequence[AuditEntry]]:
     """One page of audit entries, newest first, optionally of one record or one actor, and the total."""
-    conditions = []
-    if record_id is not None:
-        conditions.append(AuditEntry.record_id == record_id)
-    if actor is not None:
-        conditions.append(AuditEntry.actor == actor)
+    conditions = filters(record_id=record_id, actor=actor)
     write_held(db)
     db.flush()
     if conditions:

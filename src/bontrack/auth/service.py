@@ -45,12 +45,24 @@ from bontrack.storage.audit_log import log
 
 
 def create_user(
-    *, db: Session, actor: str, data: UserCreate, now: datetime, password_hash: str | None = None
+    *,
+    db: Session,
+    actor: str,
+    data: UserCreate,
+    now: datetime,
+    password_hash: str | None = None,
+    within: str | None = None,
 ) -> UserRead:
     """Add a user; the e-mail is unique; a clinic, when given, must exist.
 
     ``password_hash``: hash_password(data.password), made before the transaction began (hashing is
-    slow; a server should not hold the database meanwhile). Without it the password is hashed here."""
+    slow; a server should not hold the database meanwhile). Without it the password is hashed here.
+    ``within``: the clinic of an administrator of one clinic, who adds users of that clinic only
+    (not of another, nor of every clinic)."""
+    if within is not None and data.clinic_id != within:
+        raise InputError.one(
+            "clinic_id", "an administrator of one clinic adds users of that clinic only: choose your clinic"
+        )
     if db.scalar(select(UserRow.id).where(UserRow.email == data.email)) is not None:
         raise InputError.one("email", f"{data.email!r} already has an account")
     if data.clinic_id is not None:

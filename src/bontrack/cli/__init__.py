@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bontrack.cli import backup, check, data, demo, plan, report, serve, stock, users
+from bontrack.cli import audit, backup, check, data, demo, plan, report, serve, stock, users
 from bontrack.cli.common import GlobalOptions
 from bontrack.cli.evidence import evidence_app
 from bontrack.cli.score import score_app
@@ -64,6 +64,7 @@ app.command("demo")(demo.demo_command)
 app.command("summary")(demo.summary_command)
 app.command("report")(report.report)
 app.add_typer(users.user_app, name="user")
+app.command("audit")(audit.audit_command)
 app.add_typer(fhir_app, name="fhir")
 app.command("serve")(serve.serve)
 app.add_typer(stock.stock_app, name="stock")

@@ -19,6 +19,10 @@ class InjectionSessionRow(VersionedRow, Base):
     )
     record_type: ClassVar[str] = "injection_session"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "episode_id")
+    # no index of its own: the (clinic_id, recorded_at) index's prefix serves it (migration 0012)
+    clinic_id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, sort_order=1
+    )  # key: id, version, clinic
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     episode_id: Mapped[str | None] = mapped_column(String(36), index=True)
 

@@ -17,5 +17,9 @@ class OutcomeRow(VersionedRow, Base):
     __table_args__ = (Index("ix_outcome_versions_clinic_id_recorded_at", "clinic_id", "recorded_at"),)
     record_type: ClassVar[str] = "outcome"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "session_id")
+    # no index of its own: the (clinic_id, recorded_at) index's prefix serves it (migration 0012)
+    clinic_id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, sort_order=1
+    )  # key: id, version, clinic
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     session_id: Mapped[str | None] = mapped_column(String(36), index=True)

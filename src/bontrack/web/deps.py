@@ -107,13 +107,17 @@ async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
 T = TypeVar("T")
 
 
-async def in_transaction(settings: WebSettings, work: Callable[[Session], T]) -> T:
+async def in_transaction(
+    settings: WebSettings, work: Callable[[Session], T], *, clinic_id: str | None = None
+) -> T:
     """Run ``work`` in a transaction of its own, in a worker thread, during this request's turn at
     the database. For routes that do slow work (password hashing) between short transactions and
-    so must not hold the database for the whole request, as SessionDep does."""
+    so must not hold the database for the whole request, as SessionDep does. ``clinic_id``: the
+    transaction is limited to it (the user's clinic, as SessionDep's is after the log-in)."""
 
     def run() -> T:
         with transaction(settings.engine) as db:
+            limit_to_clinic(db, clinic_id)
             return work(db)
 
     async with turn_at_database(settings):

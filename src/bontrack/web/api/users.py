@@ -45,7 +45,11 @@ class SessionsEnded(BaseModel):
 @router.get("", response_model=list[UserRead])
 async def list_users(principal: Admin, settings: SettingsDep) -> list[UserRead]:
     """Every user, by e-mail (the reading is audited)."""
-    return await in_transaction(settings, lambda db: service.list_users(db=db, actor=principal.actor))
+    return await in_transaction(
+        settings,
+        lambda db: service.list_users(db=db, actor=principal.actor),
+        clinic_id=principal.user.clinic_id,
+    )
 
 
 @router.post("", status_code=201, response_model=UserRead)
@@ -56,8 +60,14 @@ async def create_user(data: UserCreate, principal: Admin, settings: SettingsDep,
     return await in_transaction(
         settings,
         lambda db: service.create_user(
-            db=db, actor=principal.actor, data=data, now=at, password_hash=password_hash
+            db=db,
+            actor=principal.actor,
+            data=data,
+            now=at,
+            password_hash=password_hash,
+            within=principal.user.clinic_id,
         ),
+        clinic_id=principal.user.clinic_id,
     )
 
 
@@ -68,7 +78,9 @@ async def deactivate_user(user_id: RecordId, principal: Admin, settings: Setting
     if user_id == principal.user.id:
         raise ConflictError.one("user_id", "you cannot deactivate your own account; ask another admin")
     return await in_transaction(
-        settings, lambda db: service.deactivate_user(db=db, actor=principal.actor, user_id=user_id, now=at)
+        settings,
+        lambda db: service.deactivate_user(db=db, actor=principal.actor, user_id=user_id, now=at),
+        clinic_id=principal.user.clinic_id,
     )
 
 
@@ -76,7 +88,9 @@ async def deactivate_user(user_id: RecordId, principal: Admin, settings: Setting
 async def reactivate_user(user_id: RecordId, principal: Admin, settings: SettingsDep) -> UserRead:
     """Open a closed account again (with the password it had)."""
     return await in_transaction(
-        settings, lambda db: service.reactivate_user(db=db, actor=principal.actor, user_id=user_id)
+        settings,
+        lambda db: service.reactivate_user(db=db, actor=principal.actor, user_id=user_id),
+        clinic_id=principal.user.clinic_id,
     )
 
 
@@ -85,7 +99,9 @@ async def set_password(
     user_id: RecordId, data: PasswordSet, principal: Admin, settings: SettingsDep, at: NowDep
 ) -> SessionsEnded:
     """Set a new password (same rules as for a new user); every session and token of the user ends."""
-    user = await in_transaction(settings, lambda db: service.get_user(db=db, user_id=user_id))
+    user = await in_transaction(
+        settings, lambda db: service.get_user(db=db, user_id=user_id), clinic_id=principal.user.clinic_id
+    )
     password_hash = await run_in_threadpool(service.hash_new_password, data.password, email=user.email)
 
     def store(db: Session) -> SessionsEnded:
@@ -94,7 +110,7 @@ async def set_password(
         )
         return SessionsEnded(user=service.get_user(db=db, user_id=user_id), sessions_ended=ended)
 
-    return await in_transaction(settings, store)
+    return await in_transaction(settings, store, clinic_id=principal.user.clinic_id)
 
 
 @router.post("/{user_id}/end-sessions", response_model=SessionsEnded)
@@ -107,4 +123,4 @@ async def end_sessions(
         ended = service.end_sessions(db=db, actor=principal.actor, user_id=user_id, now=at)
         return SessionsEnded(user=service.get_user(db=db, user_id=user_id), sessions_ended=ended)
 
-    return await in_transaction(settings, end)
+    return await in_transaction(settings, end, clinic_id=principal.user.clinic_id)

@@ -109,7 +109,8 @@ def _done(code: str, user_id: str) -> RedirectResponse:
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, db: SessionDep, principal: PageUser) -> Response:
-    """Every account, with what an administrator can do to it."""
+    """Every account, with what an administrator can do to it (an administrator of one clinic:
+    that clinic's; on PostgreSQL every transaction of these pages is limited to it)."""
     allow(request, principal, ADMIN)
     return _users_page(request, db, principal)
 
@@ -118,7 +119,9 @@ async def _show_errors(
     request: Request, settings: WebSettings, principal: Principal, status: int, **shown: Any
 ) -> Response:
     return await in_transaction(
-        settings, lambda db: _users_page(request, db, principal, status=status, **shown)
+        settings,
+        lambda db: _users_page(request, db, principal, status=status, **shown),
+        clinic_id=principal.user.clinic_id,
     )
 
 
@@ -144,8 +147,14 @@ async def add_user(
         user = await in_transaction(
             settings,
             lambda db: service.create_user(
-                db=db, actor=principal.actor, data=data, now=at, password_hash=password_hash
+                db=db,
+                actor=principal.actor,
+                data=data,
+                now=at,
+                password_hash=password_hash,
+                within=principal.user.clinic_id,
             ),
+            clinic_id=principal.user.clinic_id,
         )
     except InputError as exc:
         return await _show_errors(request, settings, principal, 400, errors=field_errors(exc), values=values)
@@ -164,7 +173,7 @@ async def _act(
     check_csrf(request, principal, csrf_of(items))
     allow(request, principal, ADMIN)
     try:
-        await in_transaction(settings, work)
+        await in_transaction(settings, work, clinic_id=principal.user.clinic_id)
     except InputError as exc:
         status = 409 if isinstance(exc, ConflictError) else 404 if exc.errors[0].field == "user_id" else 400
         message = "; ".join(e.message for e in exc.errors)
@@ -238,7 +247,9 @@ async def set_password(
     allow(request, principal, ADMIN)
     password = dict(items).get("password", "")
     try:
-        user = await in_transaction(settings, lambda db: service.get_user(db=db, user_id=user_id))
+        user = await in_transaction(
+            settings, lambda db: service.get_user(db=db, user_id=user_id), clinic_id=principal.user.clinic_id
+        )
         password_hash = await run_in_threadpool(service.hash_new_password, password, email=user.email)
     except InputError as exc:
         status = 404 if exc.errors[0].field == "user_id" else 400
