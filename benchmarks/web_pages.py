@@ -103,7 +103,7 @@ def pages_figures(console_print: Callable[[str], None], rounds: int | None = Non
     # seconds a row (default web_load's 10): a page that cannot keep up makes its row last as long
     # as its backlog, so a short run is BONTRACK_BENCH_SECONDS=3
     seconds = float(os.environ.get("BONTRACK_BENCH_SECONDS", str(PACED_SECONDS)))
-    db_url = f"sqlite:///{registry(console_print)}"
+    db_url = f"sqlite:///{registry(console_print)}"  # web_load's server and targets take a URL
     server, url = start_server(db_url)
     try:
         _event_loop_policy()

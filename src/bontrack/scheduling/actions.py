@@ -108,10 +108,14 @@ def action_history(*, db: Session, actor: str, action_id: str) -> list[WorklistA
 
 def actions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[WorklistActionRead]:
     """A patient's current actions, oldest first (for the chart's timeline); audited."""
-    rows = records.find_current(
-        db, row_cls=WorklistActionRow, actor=actor, purpose="chart", patient_id=patient_id
+    reads = records.find_current_read(
+        db,
+        row_cls=WorklistActionRow,
+        schema=WorklistActionCreate,
+        actor=actor,
+        purpose="chart",
+        patient_id=patient_id,
     )
-    reads = [records.to_read(r, WorklistActionCreate) for r in rows]
     return sorted(reads, key=lambda a: (a.data.on, a.recorded_at))
 
 
