@@ -343,7 +343,7 @@ def find_current_read(
     return reads
 
 
-# Versions read as their schemas, by (schema, record type, id, version, clinic): shared by the
+# Versions read as their schemas, by (schema, record type, id, version, clinic, recorded at): shared by the
 # requests of a process (worker threads, hence the lock); the least recently used go first.
 # A few dozen charts' worth (a chart holds about 40 versions): a chart opened again, as after each
 # save, is read from here but for what changed. Not more: every version kept is about 11 objects
@@ -351,13 +351,15 @@ def find_current_read(
 # (11,500 versions kept, 51 MB, doubled a full collection's time).
 _read_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}  # see _find_statements
 _VERSIONS_KEPT = 2_000
-_versions_read: OrderedDict[tuple[type[Any], str, str, int, str], Any] = OrderedDict()
+_versions_read: OrderedDict[tuple[type[Any], str, str, int, str, Any], Any] = OrderedDict()
 _versions_lock = threading.Lock()
 
 
 def _read_version(schema: type[T], record_type: str, found: Any) -> Stored[T]:
     record_id, version, clinic_id, recorded_at, recorded_by, reason, raw = found
-    key = (schema, record_type, record_id, version, clinic_id)
+    # the time it was recorded too: two registries in one process (a test's, a restored one) may
+    # hold the same id and version with other content; never at the same microsecond
+    key = (schema, record_type, record_id, version, clinic_id, recorded_at)
     with _versions_lock:
         kept = _versions_read.get(key)
         if kept is not None:
