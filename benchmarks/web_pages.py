@@ -13,7 +13,6 @@ import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from web_load import (
@@ -62,9 +61,9 @@ class PagesRound:
     worklist: LoadResult
 
 
-async def measure(url: str, server_pid: int, db: Path, rounds: int, seconds: float) -> list[PagesRound]:
+async def measure(url: str, server_pid: int, db_url: str, rounds: int, seconds: float) -> list[PagesRound]:
     per_round = int(CLIENTS * PACED_RATE * seconds)
-    targets = _targets(db, per_round * rounds + CLIENTS * 2)
+    targets = _targets(db_url, per_round * rounds + CLIENTS * 2)
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_cookie(url)}", "Accept": "text/html"}
     heads = {
         "health": request_head("GET", "/health", {}),
@@ -104,11 +103,11 @@ def pages_figures(console_print: Callable[[str], None], rounds: int | None = Non
     # seconds a row (default web_load's 10): a page that cannot keep up makes its row last as long
     # as its backlog, so a short run is BONTRACK_BENCH_SECONDS=3
     seconds = float(os.environ.get("BONTRACK_BENCH_SECONDS", str(PACED_SECONDS)))
-    db = registry(console_print)
-    server, url = start_server(db)
+    db_url = f"sqlite:///{registry(console_print)}"  # web_load's server and targets take a URL
+    server, url = start_server(db_url)
     try:
         _event_loop_policy()
-        return asyncio.run(measure(url, server.pid, db, rounds, seconds))
+        return asyncio.run(measure(url, server.pid, db_url, rounds, seconds))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -123,8 +123,9 @@ class Repository(Generic[R, T]):
         self, db: Session, actor: str, *, purpose: str | None = None, **equal: Any
     ) -> list[Stored[T]]:
         """Current records whose indexed fields equal the given values (audited), oldest first."""
-        rows = records.find_current(db, row_cls=self.row, actor=actor, purpose=purpose, **equal)
-        return [records.to_read(r, self.schema) for r in rows]
+        return records.find_current_read(
+            db, row_cls=self.row, schema=self.schema, actor=actor, purpose=purpose, **equal
+        )
 
     def of_patient(self, db: Session, actor: str, patient_id: str) -> list[Stored[T]]:
         """A patient's current records (audited), by ``dated_by`` and then by when recorded."""

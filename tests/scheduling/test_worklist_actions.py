@@ -21,11 +21,12 @@ from bontrack.scheduling.actions import (
     action_history,
     actions_of_patient,
     correct_action,
+    item_of,
     record_action,
     work_list,
 )
 from bontrack.scheduling.models import WorklistActionRow
-from bontrack.scheduling.schemas import DueItem, WorklistActionCreate
+from bontrack.scheduling.schemas import DueItem, ReviewItem, WorklistActionCreate
 from bontrack.scheduling.today import today_of_clinic
 from bontrack.scheduling.window import Window, load_window
 from bontrack.storage.engine import transaction
@@ -288,3 +289,79 @@ def test_today__sessions_dated_today_and_self_reports_since_yesterday(engine: En
     assert tomorrow.sessions == [] and tomorrow.self_reports == []
     # the therapy plan's first visit fell due in March: counted, not listed
     assert day.worked.older == 1 and not day.due_today + day.overdue + day.this_week
+
+
+def test_pages__the_whole_list_cut_in_pages_of_any_size_and_the_homes_first_rows(
+    engine: Engine, synthetic: str
+) -> None:
+    """A page is read segment by segment (overdue, due, eligible, upcoming) from the due dates it
+    spans: the pages put together are the whole list, in its order, whatever their size."""
+    today = dt.date(2026, 11, 23)
+    window = Window(look_back_days=120, look_ahead_days=60)
+    with transaction(engine) as db:
+        whole = work_list(db=db, actor=ACTOR, today=today, window=window)
+        keys = [i.key for i in whole.items]
+        statuses = [i.status for i in whole.items]
+        assert len(set(statuses)) >= 3 and whole.total == len(keys) > 20
+        assert whole.by_status == {s: statuses.count(s) for s in ("overdue", "due", "eligible", "upcoming")}
+        assert whole.overdue == statuses.count("overdue")
+        for size in (1, 7, 40):
+            paged = []
+            for offset in range(0, whole.total + size, size):
+                page = work_list(db=db, actor=ACTOR, today=today, window=window, limit=size, offset=offset)
+                assert page.total == whole.total and len(page.items) <= size
+                paged += [i.key for i in page.items]
+            assert paged == keys, size
+        day = today_of_clinic(
+            db=db, actor=ACTOR, today=today, window=window, clinic_id=synthetic, role="staff", rows=3
+        )
+        everything = today_of_clinic(
+            db=db, actor=ACTOR, today=today, window=window, clinic_id=synthetic, role="staff"
+        )
+    by_key = {i.key: i for i in whole.items}
+    for section, wanted in (
+        ("overdue", {"overdue"}),
+        ("due_today", {"due", "eligible"}),
+        ("this_week", {"upcoming"}),
+    ):
+        listed = [k for k in keys if by_key[k].status in wanted]
+        assert [i.key for i in getattr(everything, section)] == listed
+        assert [i.key for i in getattr(day, section)] == listed[:3]
+        assert day.counts[section] == everything.counts[section] == len(listed)
+    assert day.worked.review_total == everything.worked.review_total == len(everything.worked.reviews)
+
+
+def test_item_of__a_due_item_or_a_flag_of_ones_clinic_until_it_is_closed(
+    engine: Engine, synthetic: str
+) -> None:
+    today = dt.date(2026, 11, 23)
+    with transaction(engine) as db:
+        worked = work_list(db=db, actor=ACTOR, today=today, window=WINDOW)
+        item, flag = worked.items[0], worked.reviews[0]
+
+        def one(patient_id: str, key: str, actor: str = ACTOR) -> DueItem | ReviewItem | None:
+            return item_of(
+                db=db, actor=actor, clinic_id=None, patient_id=patient_id, item_key=key, today=today
+            )
+
+        assert one(item.patient_id, item.key) == item
+        found = one(flag.patient_id, flag.key)
+        assert isinstance(found, ReviewItem) and found == flag
+        assert one(item.patient_id, "outcome_visit:no-such-session:2026-01-01") is None
+        assert one(flag.patient_id, item.key) is None  # another patient's item
+        assert (
+            one(
+                item.patient_id,
+                item.key,
+                actor=Actor("user:other", clinic_id="another-clinic", role="physician"),
+            )
+            is None
+        )
+    _act(engine, item, "done")
+    with transaction(engine) as db:
+        assert (
+            item_of(
+                db=db, actor=ACTOR, clinic_id=None, patient_id=item.patient_id, item_key=item.key, today=today
+            )
+            is None
+        )

@@ -83,6 +83,7 @@ EXPECTED = {
     "/patients/{id}/records/assessment/{id}/correct",
     "/patients/{id}/records/outcome/{id}/correct",
     "/worklist",
+    "/worklist/item",
     "/report",
     "/stock",
     "/stock/receive",

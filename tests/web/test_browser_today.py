@@ -74,13 +74,16 @@ def test_a_physicians_day_from_the_home_page(browser: Any, server: str, size: st
     page.locator("table.work tbody tr").first.locator('button[value="done"]').click()
     page.wait_for_load_state()
     assert done not in page.content()
-    snoozed = _first_key(page, "snoozed")
-    row = page.locator("table.work tbody tr").first
-    row.locator("details.work-more summary").click()
-    row.locator('input[name="snooze_until"]').fill((dt.date.today() + dt.timedelta(days=30)).isoformat())
+    snoozed = _first_key(page, "done")
+    # the row links to the item's own page for the rest (snooze to a date, cancel with a reason)
+    page.locator("table.work tbody tr").first.locator("a.work-more").click()
+    page.wait_for_selector('input[name="snooze_until"]')
+    assert page.locator('input[name="item_key"]').first.get_attribute("value") == snoozed
+    _no_sideways_scroll(page, width)
+    page.locator('input[name="snooze_until"]').fill((dt.date.today() + dt.timedelta(days=30)).isoformat())
     page.screenshot(path=str(ARTIFACTS / f"today_snooze_{size}.png"), full_page=True)
-    row.locator('button[value="snoozed"]').click()
-    page.wait_for_load_state()
+    page.locator('button[value="snoozed"]').click()
+    page.wait_for_url(f"{server}/worklist?back=0")
     assert snoozed not in page.content()
     assert "snoozed" in page.inner_text("main")
 

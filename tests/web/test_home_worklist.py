@@ -4,7 +4,9 @@ the real app on a real SQLite registry, through the TestClient."""
 from __future__ import annotations
 
 import datetime as dt
+import html as html_text
 import re
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy import func, select
 
@@ -31,6 +33,11 @@ def _forms(html: str, value: str) -> list[dict[str, str]]:
         if f'value="{value}"' in form:
             out.append(dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)))
     return out
+
+
+def _item_pages(html: str) -> list[str]:
+    """The links of the rows to their items' own pages (snooze, cancel)."""
+    return [html_text.unescape(h) for h in re.findall(r'href="(/worklist/item\?[^"]+)"', html)]
 
 
 def _actions(site: Site) -> int:
@@ -81,7 +88,10 @@ def test_worklist__done_leaves_the_list_and_shows_on_the_chart(site: Site) -> No
 def test_worklist__snooze_hides_until_the_date(site: Site) -> None:
     _session_then_two_weeks(site)
     log_in(site, "staff")
-    form = next(f for f in _forms(site.client.get("/").text, "snoozed") if f["kind"] == "outcome_visit")
+    home = site.client.get("/").text
+    assert 'value="snoozed"' not in home  # the rows link to the item's page for the rest
+    pages = [site.client.get(link).text for link in _item_pages(home)]
+    form = next(f for p in pages for f in _forms(p, "snoozed") if f["kind"] == "outcome_visit")
     until = (site.clock.now.date() + dt.timedelta(days=2)).isoformat()
     response = site.client.post("/worklist/actions", data=form | {"action": "snoozed", "snooze_until": until})
     assert response.status_code == 303 and response.headers["location"] == "/"
@@ -94,7 +104,8 @@ def test_worklist__snooze_hides_until_the_date(site: Site) -> None:
 def test_worklist__cancel_without_reason_is_a_page_in_words_and_nothing_written(site: Site) -> None:
     _session_then_two_weeks(site)
     log_in(site, "physician")
-    form = _forms(site.client.get("/worklist").text, "cancelled")[0]
+    (link, *_) = _item_pages(site.client.get("/worklist").text)
+    form = _forms(site.client.get(link).text, "cancelled")[0]
     response = site.client.post("/worklist/actions", data=form | {"action": "cancelled"})
     assert response.status_code == 400
     assert "Reason" in response.text and "reason:" not in response.text and "Traceback" not in response.text
@@ -171,3 +182,44 @@ def test_worklist__a_page_past_the_last_shows_the_last_and_reviews_alone_list_no
     reviews = site.client.get("/worklist?kind=stop_review")
     assert reviews.status_code == 200
     assert "2-week outcome visit" not in reviews.text  # only the stop-and-review list
+
+
+def test_worklist_item__its_own_page_has_every_action_and_goes_back_where_it_came_from(site: Site) -> None:
+    _session_then_two_weeks(site)
+    log_in(site, "physician")
+    listed = site.client.get("/worklist?kind=outcome_visit").text
+    (row,) = re.findall(r'<tr class="(?:overdue|due|upcoming|eligible).*?</tr>', listed, re.S)
+    assert [f["item_key"] for f in _forms(row, "done")] and not _forms(row, "snoozed")  # a light row
+    (link,) = _item_pages(row)
+    assert parse_qs(urlsplit(link).query)["next"] == ["/worklist?kind=outcome_visit"]
+    item = site.client.get(link)
+    assert item.status_code == 200 and "Test Patient" in item.text and "2-week outcome visit" in item.text
+    done, snooze, cancel = (_forms(item.text, v) for v in ("done", "snoozed", "cancelled"))
+    assert len(done) == len(snooze) == len(cancel) == 1
+    assert snooze[0]["item_key"] == _forms(row, "done")[0]["item_key"] == cancel[0]["item_key"]
+    assert 'name="snooze_until"' in item.text and 'name="reason"' in item.text
+    assert "patient_id" not in re.sub(r"<[^>]+>", "", item.text)
+    # the form on the item's page (no JavaScript: a plain post) saves and goes back to the list
+    response = site.client.post(
+        "/worklist/actions", data=cancel[0] | {"action": "cancelled", "reason": "moved away"}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/worklist?kind=outcome_visit"
+    assert _actions(site) == 1
+    assert "Nothing to do with these filters." in site.client.get("/worklist?kind=outcome_visit").text
+    # once closed, the item's page says so in words
+    gone = site.client.get(link)
+    assert gone.status_code == 404 and "not on the worklist" in gone.text and "Traceback" not in gone.text
+
+
+def test_worklist_item__only_ones_own_clinics_items_and_clinical_roles(site: Site) -> None:
+    _session_then_two_weeks(site)
+    log_in(site, "physician")
+    (link, *_) = _item_pages(site.client.get("/worklist").text)
+    asked = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    unknown = site.client.get("/worklist/item?" + urlencode(asked | {"patient_id": "0" * 8}))
+    assert unknown.status_code == 404
+    outside = site.client.get("/worklist/item?" + urlencode(asked | {"next": "https://evil.example/"}))
+    assert outside.status_code == 200 and "https://evil.example" not in outside.text
+    site.client.cookies.clear()
+    log_in(site, "researcher")
+    assert site.client.get(link).status_code == 403

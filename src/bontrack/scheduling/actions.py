@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -26,7 +26,22 @@ from bontrack.errors import FieldError, InputError
 from bontrack.patients.service import get_patient
 from bontrack.queries import audit_reads, current_frame
 from bontrack.scheduling.derive import Latest, latest_of
-from bontrack.scheduling.due_query import T, count, due_rows, in_scope, items_of, review_rows, reviews_of
+from bontrack.scheduling.due_query import (
+    DAY,
+    REVIEW,
+    Dates,
+    T,
+    due_rows,
+    in_scope,
+    items_of,
+    meet,
+    not_reviewed,
+    page_rows,
+    review_rows,
+    reviews_of,
+    segments,
+    within,
+)
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.scheduling.schemas import (
     ACTION_WORDS,
@@ -34,6 +49,7 @@ from bontrack.scheduling.schemas import (
     KIND_WORDS,
     DueItem,
     ReviewItem,
+    Status,
     WorklistActionCreate,
     WorklistActionRead,
 )
@@ -92,10 +108,14 @@ def action_history(*, db: Session, actor: str, action_id: str) -> list[WorklistA
 
 def actions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[WorklistActionRead]:
     """A patient's current actions, oldest first (for the chart's timeline); audited."""
-    rows = records.find_current(
-        db, row_cls=WorklistActionRow, actor=actor, purpose="chart", patient_id=patient_id
+    reads = records.find_current_read(
+        db,
+        row_cls=WorklistActionRow,
+        schema=WorklistActionCreate,
+        actor=actor,
+        purpose="chart",
+        patient_id=patient_id,
     )
-    reads = [records.to_read(r, WorklistActionCreate) for r in rows]
     return sorted(reads, key=lambda a: (a.data.on, a.recorded_at))
 
 
@@ -142,6 +162,7 @@ class Worked:
     total: int = 0  # items listed (those the filters keep), of which ``items`` is the page asked for
     overdue: int = 0  # of those, overdue
     review_total: int = 0  # stop-and-review flags not yet reviewed, of which ``reviews`` are shown
+    by_status: dict[Status, int] = field(default_factory=dict)  # ``total`` by status (overdue, due, ...)
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,90 @@ def window_conditions(
     snoozed = and_(snoozed, T.snooze_until > today)
     in_window = [*in_scope(scope), T.kind != "stop_review", T.due_date <= window.until(today)]
     return in_window, and_(~closed, ~snoozed), closed, snoozed
+
+
+def listed_conditions(
+    scope: str | None,
+    today: dt.date,
+    window: Window,
+    *,
+    everything: bool = False,
+    filters: Filters = Filters(),
+) -> tuple[Dates, list[ColumnElement[bool]]]:
+    """What the list holds, in SQL: the range of due dates (the window's; from the first with
+    ``everything``) and the other conditions (the clinic, open items, the filters)."""
+    _, open_, _, _ = window_conditions(scope, today, window)
+    dates: Dates = (None if everything else window.since(today), window.until(today))
+    listed = [*in_scope(scope), T.kind != REVIEW, open_]
+    if filters.kind:
+        listed.append(T.kind == filters.kind)
+    if filters.clinician_id:
+        listed.append(T.clinician_id == filters.clinician_id)
+    if filters.overdue:
+        listed.append(T.kind != "reinjection")
+        dates = meet(dates, (None, today - DAY))
+    return dates, listed
+
+
+@dataclass(frozen=True)
+class Counts:
+    closed: int  # done or cancelled, up to the look-ahead
+    snoozed: int  # snoozed to a later day, up to the look-ahead
+    older: int  # open, due before the look-back (0 with ``everything``)
+    flags: int  # stop-and-review flags not yet reviewed
+    by_status: dict[Status, int]  # the items listed (the filters kept), by status
+
+
+def counts(
+    db: Session,
+    scope: str | None,
+    today: dt.date,
+    window: Window,
+    dates: Dates,
+    listed: list[ColumnElement[bool]],
+    *,
+    everything: bool,
+) -> Counts:
+    """Every count of the worklist in one query of two parts, each one scan of the due items' index
+    (no row read): every item of the clinic by kind, look-back and action (the expressions of the
+    actions are evaluated for the few items with one only), and the items listed (``dates``,
+    ``listed``) by status."""
+    flag = T.kind == REVIEW
+    until, since = window.until(today), window.since(today)
+    closed = T.last_action.in_(sorted(CLOSING))
+    snoozed = and_(T.last_action == "snoozed", T.snooze_until.is_not(None), T.snooze_until > today)
+    table = DueItemRow.__table__
+    acted = T.last_action.is_not(None)  # first: the few items with an action stop there
+    every = (
+        select(
+            func.count().filter(flag).label("flags"),
+            func.count().filter(and_(T.due_date < since, ~flag)).label("before"),
+            func.count().filter(and_(acted, ~flag, T.due_date <= until, closed)).label("closed"),
+            func.count().filter(and_(acted, ~flag, T.due_date <= until, snoozed)).label("snoozed"),
+            func.count().filter(and_(acted, ~flag, T.due_date < since, or_(closed, snoozed))).label("put_by"),
+            func.count().filter(and_(acted, flag, T.last_action == "reviewed")).label("reviewed"),
+        )
+        .select_from(table)
+        .where(*in_scope(scope))
+        .cte("every")
+    )
+    statuses = segments(today)
+    shown = (
+        select(*(func.count().filter(and_(*k, *within(span))).label(s) for s, (k, span) in statuses.items()))
+        .select_from(table)
+        .where(T.kind != REVIEW, *listed, *within(dates))
+        .cte("shown")
+    )
+    query = select(every, shown).select_from(every.join(shown, true()))
+    row = db.execute(query).one()._mapping
+    n = {k: int(v or 0) for k, v in row.items()}
+    return Counts(
+        closed=n["closed"],
+        snoozed=n["snoozed"],
+        older=0 if everything else n["before"] - n["put_by"],
+        flags=n["flags"] - n["reviewed"],
+        by_status={s: n[s] for s in statuses},
+    )
 
 
 def work_list(
@@ -190,30 +295,45 @@ def work_list(
 
     scope = list_scope(actor, clinic_id)
     due.current(db)
-    in_window, open_, closed, snoozed = window_conditions(scope, today, window)
-    since = window.since(today)
-    verdicts = select(
-        func.count().filter(closed),
-        func.count().filter(snoozed),
-        func.count().filter(and_(open_, T.due_date < since)) if not everything else literal(0),
-    ).where(*in_window)
-    n_closed, n_snoozed, n_older = db.execute(verdicts.select_from(DueItemRow.__table__)).one()
-    listed = [*in_window, open_, *(() if everything else (T.due_date >= since,))]
-    if filters.kind:
-        listed.append(T.kind == filters.kind)
-    if filters.clinician_id:
-        listed.append(T.clinician_id == filters.clinician_id)
-    overdue = and_(T.kind != "reinjection", T.due_date < today)
-    if filters.overdue:
-        listed.append(overdue)
-    rows = due_rows(db, today, *listed, limit=limit, offset=offset) if limit != 0 else []
-    total = len(rows) if limit is None and not offset else count(db, *listed)
-    n_overdue = count(db, *listed, overdue)
-    reviewing = (*in_scope(scope), or_(T.last_action.is_(None), T.last_action != "reviewed"))
-    flags = review_rows(db, *reviewing, limit=review_limit)
-    n_flags = len(flags) if review_limit is None else count(db, T.kind == "stop_review", *reviewing)
-    read = {"due_item": total + n_closed + n_snoozed + n_older + n_flags}
+    dates, listed = listed_conditions(scope, today, window, everything=everything, filters=filters)
+    n = counts(db, scope, today, window, dates, listed, everything=everything)  # one query
+    by_status = n.by_status
+    total = sum(by_status.values())
+    if limit is None:
+        rows = due_rows(db, today, *listed, *within(dates), offset=offset)
+    else:
+        rows = page_rows(db, today, by_status, dates, *listed, limit=limit, offset=offset)
+    flags = review_rows(db, *in_scope(scope), not_reviewed(), limit=review_limit) if review_limit != 0 else []
+    read = {"due_item": total + n.closed + n.snoozed + n.older + n.flags}
     audit_reads(db, actor=actor, clinic_id=scope, purpose="worklist: due items", read=read)
     items = items_of(db, actor, rows, today, "worklist")
     reviews = reviews_of(db, actor, flags, "worklist: stop-and-review")
-    return Worked(items, int(n_older), int(n_closed), int(n_snoozed), reviews, total, n_overdue, n_flags)
+    n_overdue = by_status["overdue"]
+    return Worked(
+        items, n.older, n.closed, n.snoozed, reviews, total, n_overdue, n.flags, by_status=dict(by_status)
+    )
+
+
+def item_of(
+    *, db: Session, actor: str, clinic_id: str | None, patient_id: str, item_key: str, today: dt.date
+) -> DueItem | ReviewItem | None:
+    """One item of the worklist (a due item or a stop-and-review flag) of a patient the actor
+    sees, as its own page shows it (None: no such item, not the actor's, or done, cancelled or
+    reviewed already); read and audited."""
+    from bontrack.scheduling import due
+
+    scope = list_scope(actor, clinic_id)
+    due.current(db)
+    query = select(DueItemRow.__table__).where(
+        *in_scope(scope), T.patient_id == patient_id, T.item_key == item_key
+    )
+    row = db.execute(query).first()
+    if row is None or row.last_action in CLOSING:
+        return None
+    audit_reads(db, actor=actor, clinic_id=scope, purpose="worklist: one item", read={"due_item": 1})
+    found: list[DueItem] | list[ReviewItem]
+    if row.kind == REVIEW:
+        found = reviews_of(db, actor, [row], "worklist: one item")
+    else:
+        found = items_of(db, actor, [row], today, "worklist: one item")
+    return found[0] if found else None

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, select
+from sqlalchemy import ColumnElement, Row, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -47,6 +48,136 @@ def status_rank(today: dt.date) -> ColumnElement[int]:
     )
 
 
+Dates = tuple[dt.date | None, dt.date | None]  # the first and last due date (None: no bound)
+DAY = dt.timedelta(days=1)
+LAST_DAY = dt.date(9999, 12, 31)
+STATUSES: tuple[Status, ...] = ("overdue", "due", "eligible", "upcoming")  # the worklist's order
+ORDER = (T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)  # within a status
+
+
+def within(dates: Dates) -> list[ColumnElement[bool]]:
+    """The due dates as one range of the index (one lower and one upper bound at most: SQLite
+    bounds its index range by one of each, and would scan from the looser one)."""
+    first, last = dates
+    bounds = [] if first is None else [T.due_date >= first]
+    return bounds if last is None else [*bounds, T.due_date <= last]
+
+
+def meet(a: Dates, b: Dates) -> Dates:
+    """The due dates in both ranges."""
+    firsts = [d for d in (a[0], b[0]) if d is not None]
+    lasts = [d for d in (a[1], b[1]) if d is not None]
+    return (max(firsts) if firsts else None, min(lasts) if lasts else None)
+
+
+def segments(today: dt.date) -> dict[Status, tuple[tuple[ColumnElement[bool], ...], Dates]]:
+    """The worklist's order in parts (a kind condition and a range of due dates each): within each a
+    row's status is the same, so each part is ordered by due date, record number and kind alone
+    (the order of the due items' index)."""
+    reinjection = T.kind == "reinjection"
+    return {
+        "overdue": ((T.kind != "reinjection",), (None, today - DAY)),
+        "due": ((T.kind != "reinjection",), (today, today)),
+        "eligible": ((reinjection,), (None, today)),
+        "upcoming": ((), (today + DAY, None)),
+    }
+
+
+def ordered_rows(
+    db: Session, dates: Dates, *where: ColumnElement[bool], limit: int, offset: int = 0
+) -> list[Row[Any]]:
+    """Rows with due dates in ``dates`` meeting ``where`` (within one segment: one status),
+    ``limit`` from ``offset`` in the order by due date, record number and kind. The due dates the
+    page spans are found on the index (clinic, due date, kind, last action, snoozed to; no row
+    read), then only the rows of those dates are read and sorted, not every row of the window."""
+    if limit <= 0:
+        return []
+    days = select(T.due_date).where(*where, *within(dates)).order_by(T.due_date)
+    if not offset:  # one statement: the last date of the page found in a subquery
+        cut = func.coalesce(days.offset(limit - 1).limit(1).scalar_subquery(), dates[1] or LAST_DAY)
+        # the window's last date is left out: the one upper bound (the cut) bounds the index range
+        query = select(DueItemRow.__table__).where(*where, *within((dates[0], None)), T.due_date <= cut)
+        return list(db.execute(query.order_by(*ORDER).limit(limit)))
+    last = db.scalar(days.offset(offset + limit - 1).limit(1))  # None: the rows end within the page
+    first, skip = None, 0
+    if offset:
+        first = db.scalar(days.offset(offset).limit(1))
+        if first is None:
+            return []
+        skip = count(db, *where, *within(meet(dates, (None, first - DAY))))
+    query = (
+        select(DueItemRow.__table__)
+        .where(*where, *within(meet(dates, (first, last))))
+        .order_by(*ORDER)
+        .offset(offset - skip)
+        .limit(limit)
+    )
+    return list(db.execute(query))
+
+
+def segment_rows(
+    db: Session, today: dt.date, status: Status, dates: Dates, *where: ColumnElement[bool], limit: int | None
+) -> list[Row[Any]]:
+    """The first ``limit`` rows (None: all) of one status, with due dates in ``dates``, meeting ``where``."""
+    kinds, span = segments(today)[status]
+    both = meet(dates, span)
+    if limit is None:
+        return due_rows(db, today, T.kind != REVIEW, *where, *kinds, *within(both))
+    return ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit)
+
+
+def first_rows(
+    db: Session, today: dt.date, dates: Dates, *where: ColumnElement[bool], limits: dict[Status, int]
+) -> dict[Status, list[Row[Any]]]:
+    """The first rows of several statuses at once (``limits``: how many of each), with due dates in
+    ``dates``, meeting ``where``: one statement, a part per status as in ``ordered_rows``."""
+    parts = []
+    for status, n in limits.items():
+        kinds, span = segments(today)[status]
+        first, last = meet(dates, span)
+        conditions = (T.kind != REVIEW, *where, *kinds)
+        days = select(T.due_date).where(*conditions, *within((first, last))).order_by(T.due_date)
+        cut = func.coalesce(days.offset(max(n, 1) - 1).limit(1).scalar_subquery(), last or LAST_DAY)
+        part = (
+            select(DueItemRow.__table__, literal(status).label("segment"))
+            .where(*conditions, *within((first, None)), T.due_date <= cut)
+            .order_by(*ORDER)
+            .limit(n)
+        )
+        parts.append(select(part.subquery()))
+    out: dict[Status, list[Row[Any]]] = {status: [] for status in limits}
+    for row in db.execute(union_all(*parts)):
+        out[row.segment].append(row)
+    key = attrgetter("due_date", "record_number", "kind", "patient_id", "item_key")
+    return {status: sorted(rows, key=key) for status, rows in out.items()}
+
+
+def page_rows(
+    db: Session,
+    today: dt.date,
+    counts: dict[Status, int],
+    dates: Dates,
+    *where: ColumnElement[bool],
+    limit: int,
+    offset: int = 0,
+) -> list[Row[Any]]:
+    """The rows ``due_rows`` would give for ``limit`` from ``offset``, read segment by segment
+    (``counts``: how many each status has with the same ``dates`` and ``where``), each with
+    ``ordered_rows``."""
+    out: list[Row[Any]] = []
+    for status, (kinds, span) in segments(today).items():
+        n = counts[status]
+        if offset >= n:
+            offset -= n
+            continue
+        both = meet(dates, span)
+        out += ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit - len(out), offset=offset)
+        offset = 0
+        if len(out) >= limit:
+            break
+    return out
+
+
 def in_scope(clinic_id: str | None) -> tuple[ColumnElement[bool], ...]:
     return () if clinic_id is None else (T.clinic_id == clinic_id,)
 
@@ -63,7 +194,7 @@ def due_rows(
     query = (
         select(DueItemRow.__table__)
         .where(T.kind != REVIEW, *where)
-        .order_by(status_rank(today), T.due_date, T.record_number, T.kind)
+        .order_by(status_rank(today), T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)
         .offset(offset)
     )
     if limit is not None:
@@ -116,10 +247,19 @@ def items_of(
     ]
 
 
-def reviews_of(db: Session, actor: str, rows: Sequence[Row[Any]], purpose: str) -> list[ReviewItem]:
-    patients = records.get_many(
-        db, row_cls=PatientRow, record_ids=[r.patient_id for r in rows], actor=actor, purpose=purpose
-    )
+def reviews_of(
+    db: Session,
+    actor: str,
+    rows: Sequence[Row[Any]],
+    purpose: str,
+    patients: dict[str, PatientRow] | None = None,
+) -> list[ReviewItem]:
+    """The stop-and-review rows as ReviewItems (their patients read and audited, unless the caller
+    read them: ``patients``)."""
+    if patients is None:
+        patients = records.get_many(
+            db, row_cls=PatientRow, record_ids=[r.patient_id for r in rows], actor=actor, purpose=purpose
+        )
     return [
         ReviewItem(
             clinic_id=r.clinic_id,
@@ -133,6 +273,11 @@ def reviews_of(db: Session, actor: str, rows: Sequence[Row[Any]], purpose: str) 
         for r in rows
         if r.patient_id in patients
     ]
+
+
+def not_reviewed() -> ColumnElement[bool]:
+    """A stop-and-review flag not marked "review done" (since its last session was judged)."""
+    return or_(T.last_action.is_(None), T.last_action != "reviewed")
 
 
 def review_rows(db: Session, *where: ColumnElement[bool], limit: int | None = None) -> list[Row[Any]]:

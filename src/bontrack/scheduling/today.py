@@ -8,9 +8,10 @@ like the worklist's."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -19,11 +20,21 @@ from bontrack.injections.models import InjectionSessionRow
 from bontrack.instruments.definitions import load_definition
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
-from bontrack.queries import audit_reads, current_frame
-from bontrack.scheduling.actions import Worked, window_conditions, work_list
-from bontrack.scheduling.due_query import T, count, due_rows, items_of
+from bontrack.queries import audit_reads
+from bontrack.scheduling.actions import Worked, listed_conditions, work_list
+from bontrack.scheduling.due_query import (
+    STATUSES,
+    first_rows,
+    in_scope,
+    items_of,
+    not_reviewed,
+    review_rows,
+    reviews_of,
+    segment_rows,
+)
 from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.window import Window
+from bontrack.storage.versioned import R, is_newest
 
 DECISION_ORDER = {"block": 0, "warn": 1, "allow": 2}
 PATIENT_LINK = "patient-link:"  # how a patient acting through a link is recorded
@@ -63,6 +74,19 @@ class Today:
     self_reports: list[SelfReport] = field(default_factory=list)
 
 
+@functools.cache
+def _recent(row_cls: type[R], scoped: bool, by_link: bool) -> Select[R]:
+    """The current versions (newest, not withdrawn) of a clinic's records (``scope``) recorded
+    since a time (``since``), or those of them a patient sent through a link: built once (the
+    day's few rows are read whole; the caller audits them)."""
+    query = select(row_cls).where(
+        row_cls.withdrawn.is_(False), is_newest(row_cls), row_cls.recorded_at >= bindparam("since")
+    )
+    if by_link:
+        query = query.where(func.substr(row_cls.recorded_by, 1, len(PATIENT_LINK)) == PATIENT_LINK)
+    return query.where(row_cls.clinic_id == bindparam("scope")) if scoped else query
+
+
 def today_of_clinic(
     *,
     db: Session,
@@ -76,77 +100,83 @@ def today_of_clinic(
     """The day; each section of due items (and the stop-and-review flags) holds its first ``rows``
     (None: all) and ``counts`` how many there are."""
     scope = list_scope(actor, clinic_id)
+    # the flags' rows are read here, so that their patients and the sections' are read at once
     worked = work_list(
-        db=db, actor=actor, today=today, window=window, clinic_id=scope, limit=0, review_limit=rows
+        db=db, actor=actor, today=today, window=window, clinic_id=scope, limit=0, review_limit=0
     )
     day = Today(today, window, worked)
-    in_window, open_, _, _ = window_conditions(scope, today, window)
-    listed = (*in_window, open_, T.due_date >= window.since(today))
-    reinjection = T.kind == "reinjection"
-    sections = {
-        "overdue": and_(~reinjection, T.due_date < today),
-        "due_today": or_(and_(~reinjection, T.due_date == today), and_(reinjection, T.due_date <= today)),
-        "this_week": T.due_date > today,
-    }
+    dates, listed = listed_conditions(scope, today, window)
+
+    if rows is None:
+        part = {s: segment_rows(db, today, s, dates, *listed, limit=None) for s in STATUSES}
+    else:  # one statement
+        part = first_rows(db, today, dates, *listed, limits=dict.fromkeys(STATUSES, rows))
+    by = worked.by_status
+    due_now = part["due"]
     found = {
-        name: due_rows(db, today, *listed, condition, limit=rows) for name, condition in sections.items()
+        "overdue": part["overdue"],
+        "due_today": due_now + part["eligible"][: None if rows is None else max(0, rows - len(due_now))],
+        "this_week": part["upcoming"],
     }
-    shown = [r.patient_id for rs in found.values() for r in rs]
-    people = records.get_many(
-        db, row_cls=PatientRow, record_ids=shown, actor=actor, purpose="home"
-    )  # one read
-    for name, condition in sections.items():
-        getattr(day, name).extend(items_of(db, actor, found[name], today, "home", patients=people))
-        day.counts[name] = len(found[name]) if rows is None else count(db, *listed, condition)
-    read: dict[str, int] = {}
+    day.counts = {
+        "overdue": by["overdue"],
+        "due_today": by["due"] + by["eligible"],
+        "this_week": by["upcoming"],
+    }
+    flags = review_rows(db, *in_scope(scope), not_reviewed(), limit=rows)
     # a session dated today was recorded at most a day before (the clinic's clock may run ahead of UTC)
     since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time())
-    sessions = current_frame(
-        db,
-        InjectionSessionRow,
-        scope,
-        ("patient_id", "date", "product", "decision.decision", "override"),
-        where=(InjectionSessionRow.recorded_at >= since,),
-    )
-    sessions = sessions[sessions["date"] == today.isoformat()]
-    read["injection_session"] = len(sessions)
-    reports = current_frame(
-        db,
-        OutcomeRow,
-        scope,
-        ("patient_id", "instrument", "date"),
-        columns=("recorded_at",),
-        where=(OutcomeRow.recorded_at >= since, func.substr(OutcomeRow.recorded_by, 1, 13) == PATIENT_LINK),
-    )
-    read["outcome"] = len(reports)
+    asked = {"since": since, "scope": scope}
+    recent = db.scalars(_recent(InjectionSessionRow, scope is not None, False), asked)
+    sessions = [s for s in recent if s.data.get("date") == today.isoformat()]
+    reports = list(db.scalars(_recent(OutcomeRow, scope is not None, True), asked))
+    read = {"injection_session": len(sessions), "outcome": len(reports)}
     audit_reads(
         db, actor=actor, clinic_id=scope, purpose="home: today's sessions and self-reports", read=read
     )
-    wanted = sorted(set(sessions["patient_id"]) | set(reports["patient_id"]))
-    patients = records.get_many(db, row_cls=PatientRow, record_ids=wanted, actor=actor, purpose="home")
-    for sid, pid, product, decision, override in zip(
-        sessions["id"],
-        sessions["patient_id"],
-        sessions["product"],
-        sessions["decision.decision"],
-        sessions["override"],
-        strict=True,
-    ):
+    shown = [
+        *(r.patient_id for rs in found.values() for r in rs),
+        *(r.patient_id for r in flags),
+        *(str(s.data["patient_id"]) for s in sessions),
+        *(str(r.data["patient_id"]) for r in reports),
+    ]
+    patients = records.get_many(
+        db, row_cls=PatientRow, record_ids=shown, actor=actor, purpose="home"
+    )  # one read
+    for name in found:
+        getattr(day, name).extend(items_of(db, actor, found[name], today, "home", patients=patients))
+    worked.reviews = reviews_of(db, actor, flags, "home", patients=patients)
+    for session in sessions:
+        pid, data = str(session.data["patient_id"]), session.data
         if pid in patients:
             p = patients[pid].data
             day.sessions.append(
-                TodaySession(pid, p["name"], p["record_number"], sid, product, decision, override is not None)
+                TodaySession(
+                    pid,
+                    p["name"],
+                    p["record_number"],
+                    session.id,
+                    data["product"],
+                    data["decision"]["decision"],
+                    data.get("override") is not None,
+                )
             )
     blocks_first = role == "physician"
     day.sessions.sort(key=lambda s: (DECISION_ORDER[s.decision] if blocks_first else 0, s.name))
-    for pid, instrument, date, received in zip(
-        reports["patient_id"], reports["instrument"], reports["date"], reports["recorded_at"], strict=True
-    ):
+    for report in reports:
+        pid, data = str(report.data["patient_id"]), report.data
         if pid in patients:
             p = patients[pid].data
-            name = load_definition(instrument).name
+            name = load_definition(data["instrument"]).name
             day.self_reports.append(
-                SelfReport(pid, p["name"], p["record_number"], name, dt.date.fromisoformat(date), received)
+                SelfReport(
+                    pid,
+                    p["name"],
+                    p["record_number"],
+                    name,
+                    dt.date.fromisoformat(data["date"]),
+                    report.recorded_at,
+                )
             )
     day.self_reports.sort(key=lambda r: r.received_at, reverse=True)
     return day

@@ -3,6 +3,9 @@ on the axis, the body map of one session, and the timeline grouped by cycle with
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -41,7 +44,40 @@ def _marks(
     return {key: MuscleMark(units.get(key, 0.0), key in points) for key in set(units) | points}
 
 
+# The plots drawn (SVG), by what they are drawn from: the kind of plot and the id and version of
+# every record in it. A saved version never changes, so a plot kept is the plot of those very
+# versions; a correction or a new record makes another key, drawn at once. Shared by the requests
+# of a process (worker threads, hence the lock); the least recently used go first.
+_PLOTS_KEPT = 500  # SVG text, a few KB each
+_plots: OrderedDict[Hashable, Any] = OrderedDict()
+_plots_lock = threading.Lock()
+
+
+def versions_of(reads: Sequence[Any]) -> tuple[tuple[str, int], ...]:
+    return tuple((r.id, r.version) for r in reads)
+
+
+def kept_plot(key: Hashable, draw: Callable[[], Any]) -> Any:
+    """The plot kept under ``key``, or drawn now (and kept)."""
+    with _plots_lock:
+        plot = _plots.get(key)
+        if plot is not None:
+            _plots.move_to_end(key)
+            return plot
+    plot = draw()
+    with _plots_lock:
+        _plots[key] = plot
+        if len(_plots) > _PLOTS_KEPT:
+            _plots.popitem(last=False)
+    return plot
+
+
 def _trend(outcomes: list[OutcomeRead], sessions: list[SessionRead]) -> Any:
+    key = ("trend", versions_of(outcomes), versions_of(sessions))
+    return kept_plot(key, lambda: _draw_trend(outcomes, sessions))
+
+
+def _draw_trend(outcomes: list[OutcomeRead], sessions: list[SessionRead]) -> Any:
     series = []
     for instrument, colour in TREND_SCORES:
         definition = load_definition(instrument)
@@ -139,7 +175,10 @@ def patient_chart(
         sessions=sessions,
         chosen=chosen,
         assessment=assessment,
-        maps=body_map(names, marks),
+        maps=kept_plot(
+            ("body map", versions_of([r for r in (chosen, assessment) if r is not None])),
+            lambda: body_map(names, marks),
+        ),
         undrawn=[m.name for k, m in kb.files.muscles.items() if k not in names],
         legend=legend,
         sides=kb.files.sides,

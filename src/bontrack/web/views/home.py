@@ -18,7 +18,7 @@ from bontrack.web.views.common import page
 from bontrack.web.views.worklist import row_helpers
 
 router = APIRouter(include_in_schema=False)
-HOME_ROWS = 25  # rows per section; the rest are a link to the worklist (a display choice)
+HOME_ROWS = 10  # rows per section (what a person reads at a glance); the rest: a link to the worklist
 
 
 @router.get("/", response_class=HTMLResponse)

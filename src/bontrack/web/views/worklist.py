@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bontrack.audit.service import page_entries
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
-from bontrack.scheduling.actions import Filters, Worked, record_action, work_list
-from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, WorklistActionCreate
+from bontrack.scheduling.actions import Filters, Worked, item_of, record_action, work_list
+from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, ReviewItem, WorklistActionCreate
 from bontrack.scheduling.window import load_window
 from bontrack.schemas import parse
 from bontrack.storage.audit_log import log
@@ -35,7 +35,9 @@ from bontrack.web.views.common import (
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
-WORKLIST_PAGE = 100  # rows of due items per page (a large clinic has thousands)
+WORKLIST_PAGE = 50  # rows of due items per page (a large clinic has thousands; a person reads a few dozen)
+STATUS_BADGES = {"overdue": "block", "due": "warn", "eligible": "allow", "upcoming": "info"}
+REVIEWS_BESIDE = 10  # stop-and-review flags under the items (the rest: ?kind=stop_review)
 KindFilter = Literal["", "outcome_visit", "reinjection", "therapy_visit", "stop_review"]
 ACTION_LABELS = {
     "snooze_until": "Snooze until",
@@ -73,6 +75,7 @@ def row_helpers(today: dt.date) -> dict[str, Any]:
         "since": lambda item: since_words(item, today),
         "kind_words": KIND_WORDS,
         "decision_words": DECISION_WORDS,
+        "status_badges": STATUS_BADGES,
     }
 
 
@@ -102,7 +105,10 @@ def worklist_page(
     wanted = (mine or "") if clinician == "mine" else clinician
     only_reviews = kind == "stop_review"
     chosen = Filters(kind="" if only_reviews else kind, overdue=overdue, clinician_id=wanted)
-    reviews_shown = WORKLIST_PAGE if kind in ("", "stop_review") and not wanted else 0
+    # the flags: a few under the items, a page of them when asked for alone
+    reviews_shown = (
+        (REVIEWS_BESIDE if kind == "" else WORKLIST_PAGE) if kind in ("", "stop_review") and not wanted else 0
+    )
 
     def page_of(number: int, *, rows: int = WORKLIST_PAGE) -> Worked:
         return work_list(
@@ -142,7 +148,7 @@ def worklist_page(
         pages=pages,
         reviews=reviews,
         review_total=worked.review_total if reviews else 0,
-        review_rows=WORKLIST_PAGE,
+        review_rows=reviews_shown,
         worked=worked,
         today=today,
         window=window,
@@ -157,6 +163,48 @@ def worklist_page(
         days=days,
         here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         overdue_count=0 if only_reviews else worked.overdue,
+        **row_helpers(today),
+    )
+
+
+@router.get("/worklist/item", response_class=HTMLResponse)
+def worklist_item(
+    request: Request,
+    db: SessionDep,
+    principal: PageUser,
+    at: NowDep,
+    patient_id: Annotated[str, Query(max_length=36)],
+    key: Annotated[str, Query(max_length=120)],
+    next_page: Annotated[str, Query(alias="next", max_length=2000)] = "/worklist",
+) -> Response:
+    """One item's own page with every action (the lists carry Done and Contacted, and link here
+    for the rest): done, contacted, snoozed to a date, cancelled with a reason; review done with
+    the decision for a stop-and-review flag. Each form goes back to ``next`` once saved."""
+    allow(request, principal, READ_CLINICAL)
+    today = at.date()
+    item = item_of(
+        db=db,
+        actor=principal.actor,
+        clinic_id=principal.user.clinic_id,
+        patient_id=patient_id,
+        item_key=key,
+        today=today,
+    )
+    if item is None:
+        raise PageProblem(
+            404,
+            "Not on the worklist",
+            "This item is not on the worklist: it may have been done or cancelled, or it is no longer "
+            "due. Go back to the worklist and reload it.",
+        )
+    return page(
+        request,
+        principal,
+        "worklist_item.html",
+        item=item,
+        reviewing=isinstance(item, ReviewItem),
+        back=safe_next(next_page),
+        tomorrow=today + dt.timedelta(days=1),
         **row_helpers(today),
     )
 

@@ -1,0 +1,148 @@
+"""The chart's reads (issue 14, issue 18 item 6): current versions are read as plain columns and a
+version read before is handed out again (bontrack.records.find_current_read), so a chart read
+again costs less; a correction must still show at once, and every read must still be audited
+with the version it showed, exactly as the ORM read path audits it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from bontrack.actor import Actor
+from bontrack.audit.models import AuditEntry
+from bontrack.audit.service import with_versions
+from bontrack.records import find_current, find_current_read, to_read
+from bontrack.screening.models import ScreeningRow
+from bontrack.screening.schemas import ScreeningCreate
+from bontrack.storage.engine import transaction
+from web.conftest import Site, email, log_in, make_site, populate
+
+
+def _chart(site: Site) -> dict[str, Any]:
+    response = site.client.get(
+        f"/api/patients/{site.world.patient_id}/chart", headers=site.bearer("physician")
+    )
+    assert response.status_code == 200, response.text
+    chart: dict[str, Any] = response.json()
+    return chart
+
+
+def _reads_of(site: Site, record_id: str) -> list[tuple[str, int | None, str]]:
+    """(actor, version, outcome) of each read of the record, in the order written."""
+    with transaction(site.engine) as db:
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.record_id == record_id, AuditEntry.action == "read")
+            .order_by(AuditEntry.seq)
+        )
+        return [(e.actor, e.version, e.outcome) for e in with_versions(db, db.scalars(query).all())]
+
+
+def test_a_correction_shows_on_the_chart_at_once_and_its_read_names_the_new_version(engine: Engine) -> None:
+    site = make_site(engine, populate(engine))
+    reader = f"user:{email('physician')}"
+    first = _chart(site)
+    assert _chart(site) == first  # read again (the versions kept): the same chart
+    (screening,) = first["screenings"]
+    assert screening["version"] == 1 and screening["data"]["medications"] == []
+    corrected = screening["data"] | {"medications": ["warfarin"]}
+    response = site.client.put(
+        f"/api/screenings/{screening['id']}",
+        json={"data": corrected, "reason": "warfarin left off"},
+        headers=site.bearer("physician"),
+    )
+    assert response.status_code == 200, response.text
+    after = _chart(site)
+    (shown,) = after["screenings"]
+    assert shown["version"] == 2 and shown["data"]["medications"] == ["warfarin"]
+    reads = [r for r in _reads_of(site, screening["id"]) if r[0] == reader]
+    versions = [v for _, v, _ in reads]
+    # the two chart reads of version 1 (and the correction's own), then the chart's of version 2
+    assert versions[:2] == [1, 1] and versions[-1] == 2 and versions.count(2) == 1
+    assert all(outcome == "ok" for _, _, outcome in reads)
+    assert log_in(site, "physician") == 303  # the page too shows the corrected version
+    page = site.client.get(f"/patients/{site.world.patient_id}")
+    assert page.status_code == 200 and "warfarin" in page.text.lower()
+
+
+def test_reading_as_columns_gives_the_same_records_and_audit_entries_as_the_orm_read(engine: Engine) -> None:
+    site = make_site(engine, populate(engine))
+    _chart(site)  # the patient's versions read once already: handed out again below
+    actor = "test:reader"
+    with transaction(site.engine) as db:
+        rows = find_current(db, row_cls=ScreeningRow, actor=actor, patient_id=site.world.patient_id)
+        by_orm = [to_read(r, ScreeningCreate) for r in rows]
+    with transaction(site.engine) as db:
+        by_columns = find_current_read(
+            db, row_cls=ScreeningRow, schema=ScreeningCreate, actor=actor, patient_id=site.world.patient_id
+        )
+    assert by_columns == by_orm and by_columns
+    with transaction(site.engine) as db:
+        found = db.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.seq)).all()
+        logged = [
+            (e.action, e.record_type, e.record_id, e.version, e.clinic_id, e.detail, e.outcome)
+            for e in with_versions(db, found)
+        ]
+    half = len(logged) // 2
+    assert half == len(by_orm) and logged[:half] == logged[half:]
+    assert logged[0] == ("read", "screening", by_orm[0].id, 1, site.world.clinic_id, None, "ok")
+
+
+def test_another_clinics_user_reads_none_of_the_kept_versions(engine: Engine) -> None:
+    site = make_site(engine, populate(engine))
+    _chart(site)  # kept by this process now
+    with transaction(site.engine) as db:
+        other = find_current_read(
+            db,
+            row_cls=ScreeningRow,
+            schema=ScreeningCreate,
+            actor=Actor("test:other", clinic_id="another-clinic"),
+            patient_id=site.world.patient_id,
+        )
+    assert other == []
+
+
+def test_static_file_links_keep_each_requests_own_address(engine: Engine) -> None:
+    world = populate(engine)
+    for secure, scheme in ((False, "http"), (True, "https")):
+        site = make_site(engine, world, secure_cookies=secure)
+        login = site.client.get("/login")
+        assert f'href="{scheme}://testserver/static/style.css"' in login.text
+        assert log_in(site, "physician") == 303
+        page = site.client.get(f"/patients/{world.patient_id}")
+        assert page.status_code == 200
+        assert f'href="{scheme}://testserver/static/style.css"' in page.text
+        assert f'src="{scheme}://testserver/static/bodymap.js"' in page.text
+
+
+def _trend_of(site: Site) -> str:
+    page = site.client.get(f"/patients/{site.world.patient_id}")
+    assert page.status_code == 200, page.text
+    start = page.text.index('<svg class="trend"')
+    return page.text[start : page.text.index("</svg>", start)]
+
+
+def test_a_kept_plot_is_drawn_again_after_a_correction(engine: Engine) -> None:
+    site = make_site(engine, populate(engine))
+    assert log_in(site, "physician") == 303
+    body = {
+        "patient_id": site.world.patient_id,
+        "episode_id": site.world.episode_id,
+        "instrument": "nprs",
+        "date": "2026-04-13",
+        "answers": {"1": 3},
+    }
+    saved = site.client.post("/api/outcomes", json=body, headers=site.bearer("staff"))
+    assert saved.status_code == 201, saved.text
+    first = _trend_of(site)
+    assert " 3 on 2026-04-13</title>" in first
+    assert _trend_of(site) == first  # drawn once, kept
+    corrected = site.client.put(
+        f"/api/outcomes/{saved.json()['id']}",
+        json={"data": body | {"answers": {"1": 7}}, "reason": "misheard the score"},
+        headers=site.bearer("physician"),
+    )
+    assert corrected.status_code == 200, corrected.text
+    after = _trend_of(site)
+    assert " 7 on 2026-04-13</title>" in after and " 3 on 2026-04-13</title>" not in after
