@@ -10,7 +10,8 @@ named parts (default: all; `web` includes `pages`).
 3. Registry (benchmarks/registry_figures.py): `bontrack demo --patients 10000` against generating
    only (aim < 60 s) and `bontrack import` against a bare executemany (aim >= 10,000 records/s).
 4. The clinic report on a 100,000-patient registry (benchmarks/report_scale.py): wall time and
-   peak memory (VmHWM) against the floor of only reading the same rows. Aim: within 3x the floor
+   peak memory (VmHWM) against the floor of only reading the same rows the same way (the same ADBC
+   reader, the same six tables), with the report's phases and CPU seconds. Aim: within 3x the floor
    and 4 GB; with BONTRACK_BENCH_MILLION=1 also on 1,000,000 patients (aim: 60 s and 4 GB).
 5. Web API under load (benchmarks/web_load.py): p95 latency of the patient chart and of an outcome
    submission, 32 concurrent clients against `bontrack serve` on a 10,000-patient registry, with

@@ -63,6 +63,8 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
     """
     numbered = "cycle" in sessions.columns and "next_session_date" in sessions.columns
     cycles = (sessions if numbered else number_cycles(sessions)).rename(columns={"date": "session_date"})
+    # only the columns the rows take (the sessions' other fields need not be sorted and merged)
+    cycles = cycles[["patient_id", "session_id", "cycle", "session_date", "next_session_date"]]
     m = measurements[(measurements["instrument"] == rule.instrument) & (measurements["score"] == rule.score)]
     # each score's identity (``obs``): a score that is one cycle's baseline and another's
     # follow-up is one observation (trajectories.visit_frame uses it once)
@@ -83,7 +85,16 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
         .set_index("session_id")
     )
     follow = m.dropna(subset=["session_id", "weeks_after_session"])
-    rows = follow.merge(base, left_on="session_id", right_index=True, suffixes=("", "_s"))
+    taken = ["cycle", "session_date", "next_session_date", "baseline", "baseline_obs"]
+    if base.index.is_unique and not set(taken) & set(follow.columns):
+        # each follow-up's session looked up by position (the inner merge's rows, in its order)
+        at = base.index.get_indexer(pd.Index(follow["session_id"]))
+        follow = follow[at >= 0]
+        session = base.iloc[at[at >= 0]]
+        looked_up = pd.DataFrame({c: session[c].to_numpy() for c in taken}, index=follow.index)
+        rows = pd.concat([follow, looked_up], axis=1)
+    else:
+        rows = follow.merge(base, left_on="session_id", right_index=True, suffixes=("", "_s"))
     out = pd.DataFrame(
         {
             "patient_id": rows["patient_id"],

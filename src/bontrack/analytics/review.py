@@ -33,27 +33,47 @@ def review_cycles(kb: KnowledgeBase) -> int:
     return int(kb.files.pathway.stop_review_cycles_without_response.value)
 
 
-def due_for_review(sessions: pd.DataFrame, measurements: pd.DataFrame, kb: KnowledgeBase) -> list[str]:
+def due_for_review(
+    sessions: pd.DataFrame,
+    measurements: pd.DataFrame,
+    kb: KnowledgeBase,
+    *,
+    responded: pd.DataFrame | None = None,
+) -> list[str]:
     """Patients (sorted ids as text) whose latest cycles all brought no response.
 
     ``sessions``: ``patient_id``, ``session_id``, ``date`` (and ``recorded_at`` where known),
     numbered by ``number_cycles`` unless they carry ``cycle`` and ``next_session_date`` already.
-    ``measurements``: as ``cohort_frames`` shapes them.
+    ``measurements``: as ``cohort_frames`` shapes them. ``responded``: ``responses`` of these
+    frames when the caller has them already (the report does).
     """
     numbered = (
         sessions if {"cycle", "next_session_date"} <= set(sessions.columns) else number_cycles(sessions)
     )
     if numbered.empty:
         return []
-    return stop_and_review(responses(numbered, measurements, kb), review_cycles(kb), numbered)
+    if responded is None:
+        responded = responses(numbered, measurements, kb)
+    return stop_and_review(responded, review_cycles(kb), numbered)
 
 
-def responses(sessions: pd.DataFrame, measurements: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
+def responses(
+    sessions: pd.DataFrame,
+    measurements: pd.DataFrame,
+    kb: KnowledgeBase,
+    *,
+    rows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per cycle with follow-ups: ``responded`` (True, False, or None: not judged) and
     ``judged_week``, by the pathway's one rule (instruments.response.cycle_responded: the NPRS
-    at week 6, else week 12, at least 30% below the cycle's baseline)."""
+    at week 6, else week 12, at least 30% below the cycle's baseline).
+
+    ``rows``: ``cycle_outcomes`` of these frames for the rule's instrument and score, when the
+    caller has them already (under any thresholds: the response is judged from the baseline and
+    the scores, not from the rows' flags); else they are computed here."""
     rule = kb.files.pathway.cycle_response
-    rows = cycle_outcomes(sessions, measurements, cycle_response_rule(kb)) if len(measurements) else None
+    if rows is None and len(measurements):
+        rows = cycle_outcomes(sessions, measurements, cycle_response_rule(kb))
     if rows is None or rows.empty:
         return pd.DataFrame(columns=["patient_id", "session_id", "cycle", "responded", "judged_week"])
     return cycle_responded(

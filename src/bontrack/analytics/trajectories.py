@@ -80,15 +80,27 @@ class _Sums:
     tt: np.ndarray  # sum of t^2, shape (k,)
 
 
-def _sums(patient: np.ndarray, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums:
-    groups, g_index = np.unique(patient, return_inverse=True)
-    s = np.zeros((len(groups), p))
+def _groups(patient: pd.Series) -> tuple[int, np.ndarray]:
+    """The number of distinct patients and each row's patient as its rank among them, in the
+    order of the ids as text (``np.unique`` of the text, as the sums were always made): one hash
+    pass over the rows, then a sort of the distinct ids only, not of every row's text."""
+    found, distinct = pd.factorize(patient)
+    rank = np.empty(len(distinct), dtype=np.intp)
+    rank[np.argsort(np.asarray(distinct).astype(str), kind="stable")] = np.arange(len(distinct))
+    return len(distinct), rank[found]
+
+
+def _sums(patient: pd.Series, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums:
+    n_groups, g_index = _groups(patient)
+    s = np.zeros((n_groups, p))
     np.add.at(s, (g_index, visit), 1.0)
-    t = np.bincount(g_index, weights=y, minlength=len(groups))
+    t = np.bincount(g_index, weights=y, minlength=n_groups)
     n = s.sum(axis=1)
     sizes, size_index = np.unique(n, return_inverse=True)
     ss = np.zeros((len(sizes), p, p))
-    np.add.at(ss, size_index, s[:, :, None] * s[:, None, :])
+    for k in range(len(sizes)):  # S'S of each size's patients: sums of products of counts, exact
+        block = s[size_index == k]
+        ss[k] = block.T @ block
     st = np.zeros((len(sizes), p))
     np.add.at(st, size_index, s * t[:, None])
     counts = np.bincount(visit, minlength=p).astype(float)
@@ -134,7 +146,7 @@ def fit_trajectory(frame: pd.DataFrame) -> Trajectory:
     code = {v: i for i, v in enumerate(visits)}
     visit = frame["visit"].astype(int).map(code).to_numpy()
     y = frame["value"].astype(float).to_numpy()
-    sums = _sums(frame["patient_id"].astype(str).to_numpy(), visit, y, len(visits))
+    sums = _sums(frame["patient_id"], visit, y, len(visits))
     # The ratio tau2/sigma2 lies far inside [1e-8, 1e4] for any score we model.
     found = optimize.minimize_scalar(
         _neg_restricted_loglik,

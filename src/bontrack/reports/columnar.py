@@ -76,18 +76,24 @@ def _typed(text: str, json_value: str | None, kind: Kind) -> str:
 
 def _json_picks(fields: Sequence[Field], columns: Sequence[str]) -> str:
     """The select over a ``batch`` of versions picking ``fields`` out of its JSON ``data``: one
-    parse of each document for all the fields (DuckDB's list form of json_extract_string)."""
+    parse of each document for all the fields (DuckDB's list form of json_extract_string, or,
+    when a flag must tell a JSON true from the text "true", of json_extract, each value then
+    read as text from its own small JSON)."""
     extra = "".join(f", {c}" for c in columns)
     envelope = f"id, version, cast(withdrawn as boolean) as withdrawn, clinic_id{extra}"
     paths = ", ".join(_literal("$." + f.path) for f in fields)
-    flags = [f for f in fields if f.kind == "flag"]
-    inner = f"select {envelope}, json_extract_string(data, [{paths}]) as _s"
-    if flags:
-        inner += f", json_extract(data, [{', '.join(_literal('$.' + f.path) for f in flags)}]) as _j"
     picks = []
-    for i, f in enumerate(fields):
-        as_json = f"_j[{flags.index(f) + 1}]" if f in flags else None
-        picks.append(f"{_typed(f'_s[{i + 1}]', as_json, f.kind)} as {_quote(f.name)}")
+    if any(f.kind == "flag" for f in fields):
+        inner = f"select {envelope}, json_extract(data, [{paths}]) as _j"
+        for i, f in enumerate(fields):
+            if f.kind == "flag":  # only a JSON true: its JSON text is the bare word
+                picks.append(f"coalesce(cast(_j[{i + 1}] as varchar) = 'true', false) as {_quote(f.name)}")
+            else:
+                text = f"json_extract_string(_j[{i + 1}], '$')"
+                picks.append(f"{_typed(text, None, f.kind)} as {_quote(f.name)}")
+    else:
+        inner = f"select {envelope}, json_extract_string(data, [{paths}]) as _s"
+        picks = [f"{_typed(f'_s[{i + 1}]', None, f.kind)} as {_quote(f.name)}" for i, f in enumerate(fields)]
     return f"select id, version, withdrawn, clinic_id, {', '.join(picks)}{extra} from ({inner} from batch)"
 
 

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from bontrack.analytics.cycles import cycle_outcomes, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
@@ -77,12 +79,20 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     toxin_waste = waste(frames, today)  # before as_of, which keeps only the frames it knows
     frames = as_of(coded(frames), today)
     frames = replace(frames, sessions=number_cycles(frames.sessions))
-    nprs = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, "nprs", "pain_intensity"))
-    ndi = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, "ndi", "total"))
-    rand_pain = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, "rand36", "pain"))
-    rand_ewb = cycle_outcomes(
-        frames.sessions, frames.measurements, response_rule(kb, "rand36", "emotional_wellbeing")
-    )
+    computed: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def outcomes(instrument: str, score: str) -> pd.DataFrame:
+        """``cycle_outcomes`` of one score by ``response_rule``, computed once per score."""
+        key = (instrument, score)
+        if key not in computed:
+            rule = response_rule(kb, instrument, score)
+            computed[key] = cycle_outcomes(frames.sessions, frames.measurements, rule)
+        return computed[key]
+
+    nprs = outcomes("nprs", "pain_intensity")
+    ndi = outcomes("ndi", "total")
+    rand_pain = outcomes("rand36", "pain")
+    rand_ewb = outcomes("rand36", "emotional_wellbeing")
     t = kb.files.outcomes.responder_thresholds
     mod, sub = t.moderate_percent.value, t.substantial_percent.value
     ndi_mcid = kb.files.outcomes.mcid["ndi"]["total"].value
@@ -114,7 +124,13 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     first = nprs[nprs["cycle"] == 1] if len(nprs) else nprs
     compared = comparisons(frames, first, main_week)
     cycles_wo = int(kb.files.pathway.stop_review_cycles_without_response.value)
-    responded = responses(frames.sessions, frames.measurements, kb)
+    pathway_rule = kb.files.pathway.cycle_response  # its rows: the same score's, judged by its own rule
+    responded = responses(
+        frames.sessions,
+        frames.measurements,
+        kb,
+        rows=outcomes(pathway_rule.instrument, pathway_rule.score) if len(frames.measurements) else None,
+    )
     window = event_counts["adverse_event_window_days"]
     caveats = [
         "Nobody in this registry was randomized: differences between groups are associations, not effects.",
@@ -160,13 +176,13 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         duration=benefit,
         lasting_relief=lasting_relief(nprs, last_week),
         trajectories=trajectories,
-        rand36_profile=profile(frames, kb, last_week),
+        rand36_profile=profile(frames, kb, last_week, outcomes),
         adverse_events=events.rows,
         label_adverse_source=events.label_source,
         comparisons=compared.rows,
         comparisons_skipped=compared.skipped,
         evidence=evidence(first, main_week, mod),
-        stop_and_review=review(frames, kb),
+        stop_and_review=review(frames, kb, responded),
         caveats=caveats,
         definitions=definitions(kb),
         waste=toxin_waste,

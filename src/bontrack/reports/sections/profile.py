@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import pandas as pd
 
 from bontrack.analytics.cycles import cycle_outcomes
 from bontrack.analytics.intervals import mean_interval
@@ -37,11 +40,21 @@ def rand36_scales() -> dict[str, str]:
     return {s: scores[s].label for s in REPORT_SCORES if s in scores}
 
 
-def profile(frames: CohortFrames, kb: KnowledgeBase, followup_week: int) -> list[ProfileRow]:
-    """A row per scale with first-cycle scores at ``followup_week`` (scales without any are left out)."""
+def profile(
+    frames: CohortFrames,
+    kb: KnowledgeBase,
+    followup_week: int,
+    outcomes: Callable[[str, str], pd.DataFrame] | None = None,
+) -> list[ProfileRow]:
+    """A row per scale with first-cycle scores at ``followup_week`` (scales without any are left out).
+    ``outcomes(instrument, score)``: ``cycle_outcomes`` of the frames by ``response_rule``, when
+    the caller keeps them (the report computes each score's rows once)."""
     out = []
     for scale, label in rand36_scales().items():
-        rows = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, "rand36", scale))
+        if outcomes is None:
+            rows = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, "rand36", scale))
+        else:
+            rows = outcomes("rand36", scale)
         rows = rows[(rows["cycle"] == 1) & (rows["weeks"] == followup_week)].dropna(subset=["baseline"])
         if rows.empty:
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from bontrack.analytics.review import due_for_review
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
@@ -18,9 +20,10 @@ class ReviewRow:
     last_session: str
 
 
-def review(frames: CohortFrames, kb: KnowledgeBase) -> list[ReviewRow]:
-    """The worklist's rule on the report's frames (analytics.review), listed by record number."""
-    due = due_for_review(frames.sessions, frames.measurements, kb)
+def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | None = None) -> list[ReviewRow]:
+    """The worklist's rule on the report's frames (analytics.review), listed by record number;
+    ``responded``: ``analytics.review.responses`` of these frames, when computed already."""
+    due = due_for_review(frames.sessions, frames.measurements, kb, responded=responded)
     if not due:
         return []
     # stop_and_review names patients as text; the frames may hold ids or integer codes (frames.coded)

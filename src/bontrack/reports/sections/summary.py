@@ -21,19 +21,29 @@ def summary(
     s = frames.sessions
     per_patient = s.groupby("patient_id").size() if len(s) else pd.Series(dtype=int)
     day = pd.Timestamp(today)
-    due_on: set[tuple[Any, int]] = set()
-    for w in visit_weeks:
-        ripe = s.loc[s["date"] + pd.Timedelta(weeks=w) <= day, "session_id"]
-        due_on |= {(sid, w) for sid in ripe}
+    # the distinct (session, week) pairs whose visit is due by the report date
+    due_on = pd.concat(
+        [
+            pd.DataFrame(
+                {"session_id": s.loc[s["date"] + pd.Timedelta(weeks=w) <= day, "session_id"], "w": w}
+            )
+            for w in dict.fromkeys(visit_weeks)
+        ],
+        ignore_index=True,
+    ).drop_duplicates()
     scored = (
         frames.measurements.dropna(subset=["session_id", "weeks_after_session"])
         .query("instrument == 'nprs'")
         .drop_duplicates(["session_id", "weeks_after_session"])
     )
-    scored_due = sum(
-        (sid, int(w)) in due_on
-        for sid, w in zip(scored["session_id"], scored["weeks_after_session"], strict=True)
+    scored = pd.DataFrame(
+        {
+            "session_id": scored["session_id"].to_numpy(),
+            "w": scored["weeks_after_session"].to_numpy().astype(int),
+        }
     )
+    # each scored (session, week) is one row; those due are the ones among due_on
+    scored_due = len(scored.merge(due_on, on=["session_id", "w"], how="inner"))
     return {
         "patients": len(frames.patients),
         "patients_treated": int(s["patient_id"].nunique()) if len(s) else 0,
