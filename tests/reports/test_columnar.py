@@ -84,3 +84,26 @@ def test_report__from_parquet_names_a_folder_that_is_not_an_export(tmp_path: Pat
     assert result.exit_code == 2
     assert "--from-parquet" in result.output and "patient.parquet" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_frames__a_missing_date_stays_missing_in_the_columnar_read(
+    registry: tuple[str, Path], tmp_path: Path
+) -> None:
+    # a registry imported from elsewhere may hold an adverse event with no reported date: the
+    # pandas read gives NaT; DuckDB's greatest() passes NULL over and gave 1900-01-01
+    import sqlite3
+
+    _url, folder = registry
+    copy = tmp_path / "copy.db"
+    copy.write_bytes((folder / "clinic.db").read_bytes())
+    with sqlite3.connect(copy) as con:
+        changed = con.execute(
+            "update adverse_event_versions set data = json_remove(data, '$.reported_date') "
+            "where rowid = (select min(rowid) from adverse_event_versions)"
+        ).rowcount
+    assert changed == 1
+    with transaction(make_engine(f"sqlite:///{copy}")) as db:
+        through_session = cohort_frames(db=db, actor="test")
+        through_adbc = cohort_frames(db=db, actor="test", committed=True)
+    assert through_session.adverse_events["reported_date"].isna().sum() == 1
+    pd.testing.assert_frame_equal(through_adbc.adverse_events, through_session.adverse_events)

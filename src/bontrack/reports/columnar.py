@@ -64,7 +64,9 @@ def _typed(text: str, json_value: str | None, kind: Kind) -> str:
         return f"try_cast({text} as double)"
     if kind == "date":
         low, high = _literal(EARLIEST.isoformat()), _literal(LATEST.isoformat())
-        return f"strptime(least(greatest({text}, {low}), {high}), '%Y-%m-%d')"
+        # (DuckDB's greatest() passes NULL over: a missing date must stay missing, as pandas' NaT)
+        clamped = f"strptime(least(greatest({text}, {low}), {high}), '%Y-%m-%d')"
+        return f"(case when {text} is null then null else {clamped} end)"
     if kind == "flag":
         if json_value is None:
             return f"coalesce({text} = 'true', false)"
