@@ -104,7 +104,8 @@ def pages_figures(console_print: Callable[[str], None], rounds: int | None = Non
     # as its backlog, so a short run is BONTRACK_BENCH_SECONDS=3
     seconds = float(os.environ.get("BONTRACK_BENCH_SECONDS", str(PACED_SECONDS)))
     db_url = f"sqlite:///{registry(console_print)}"  # web_load's server and targets take a URL
-    server, url = start_server(db_url)
+    workers = os.environ.get("BONTRACK_BENCH_WORKERS")  # default: bontrack serve's own
+    server, url = start_server(db_url, int(workers) if workers else None)
     try:
         _event_loop_policy()
         return asyncio.run(measure(url, server.pid, db_url, rounds, seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,12 +214,19 @@ IDLE_TOUCH = timedelta(minutes=1)  # last_used_at is written at most this often 
 
 
 def token_owner(
-    *, db: Session, secret: str, kind: str, now: datetime, idle: timedelta | None = None
+    *,
+    db: Session,
+    secret: str,
+    kind: str,
+    now: datetime,
+    idle: timedelta | None = None,
+    touch: Callable[[str, datetime], None] | None = None,
 ) -> TokenOwner | None:
     """The active user of a live (not expired, not revoked) token of this kind, or None.
 
     With ``idle``, a token last presented longer ago than that is dead too (the idle timeout of
-    browser sessions), and presenting it keeps it alive (its last use is recorded)."""
+    browser sessions), and presenting it keeps it alive (its last use is recorded: by ``touch``
+    (token hash, time) when given, as a read-only unit of work cannot write it)."""
     found = db.execute(
         select(AuthTokenRow, UserRow)
         .join(UserRow, UserRow.id == AuthTokenRow.user_id)
@@ -234,7 +242,10 @@ def token_owner(
         if last + idle <= now:
             return None
         if now - last >= IDLE_TOUCH:
-            token.last_used_at = now
+            if touch is None:
+                token.last_used_at = now
+            else:
+                touch(token.token_hash, now)
     return TokenOwner(user=user_read(user), kind=token.kind, csrf_token=token.csrf_token)
 
 

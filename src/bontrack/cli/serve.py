@@ -22,8 +22,8 @@ def serve(
         None,
         "--workers",
         min=1,
-        help="Worker processes (default: 1 on SQLite, which has one writer; one per CPU, at most 4, "
-        "on PostgreSQL). Sessions, tokens and the log-in throttle live in the registry, so every "
+        help="Worker processes (default: one per CPU, at most 2 on SQLite, whose writes take turns, "
+        "and 4 on PostgreSQL). Sessions, tokens and the log-in throttle live in the registry, so every "
         "worker sees the same.",
     ),
     forwarded_allow_ips: str | None = typer.Option(

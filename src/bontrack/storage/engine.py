@@ -25,12 +25,18 @@ from bontrack.storage.unit import UnitOfWork
 ALLOWED_URLS = "sqlite:///PATH (a file) or postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
 
 
-def make_engine(url: str, *, lock_wait_ms: int = 5000) -> Engine:
+def make_engine(url: str, *, lock_wait_ms: int = 5000, read_only: bool = False) -> Engine:
     """An engine for a database URL; a URL of another kind is an InputError naming --db.
 
     ``lock_wait_ms``: how long a SQLite transaction waits for the write lock (busy_timeout). SQLite
     does not queue waiters: a one-off command (a backup's audit entry) beside steady writers may
-    need longer than a request's 5 s to find the lock free."""
+    need longer than a request's 5 s to find the lock free.
+
+    ``read_only`` (SQLite): transactions begin deferred, as readers (no write lock: in WAL mode
+    they run beside the writer and each other, each on one snapshot from its first read), and
+    the connections refuse writes (``PRAGMA query_only``), so a write through them fails at once
+    instead of waiting for a lock it cannot upgrade to. The web app's read requests use one
+    (bontrack.web.deps.get_db); see ``is_read_only``."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -45,11 +51,22 @@ def make_engine(url: str, *, lock_wait_ms: int = 5000) -> Engine:
         raise InputError.one(
             "--db", f"give a file for SQLite (an in-memory database keeps nothing); allowed: {ALLOWED_URLS}"
         )
-    engine = create_engine(parsed, json_serializer=json_text)
-    if parsed.drivername.startswith("sqlite"):
-        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, lock_wait_ms=lock_wait_ms))
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+    sqlite = parsed.drivername.startswith("sqlite")
+    options = {READ_ONLY: True} if read_only and sqlite else {}
+    engine = create_engine(parsed, json_serializer=json_text, execution_options=options)
+    if sqlite:
+        pragmas = functools.partial(_sqlite_pragmas, lock_wait_ms=lock_wait_ms, read_only=read_only)
+        event.listen(engine, "connect", pragmas)
+        event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
     return engine
+
+
+READ_ONLY = "bontrack_read_only"
+
+
+def is_read_only(db: Session) -> bool:
+    """Whether this unit of work runs on a read-only engine (``make_engine(read_only=True)``)."""
+    return bool(db.get_bind().get_execution_options().get(READ_ONLY))
 
 
 def json_text(value: Any) -> str:
@@ -63,17 +80,28 @@ def json_text(value: Any) -> str:
 SQLITE_PAGE_SIZE = 8192
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, lock_wait_ms: int = 5000) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: Any, _record: Any, *, lock_wait_ms: int = 5000, read_only: bool = False
+) -> None:
     # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see below)
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
+    if read_only:  # the writer's connections made the file and chose its journal
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+        return
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # no effect once the file has tables
     # Write-ahead log: a commit appends to one file (still synced: synchronous stays FULL), and
     # readers in other processes are not blocked by a writer.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin_deferred(conn: Any) -> None:
+    """A reader's transaction: one snapshot for all its queries, taken at its first read."""
+    conn.exec_driver_sql("BEGIN")
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:

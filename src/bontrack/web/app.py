@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bontrack import __version__
 from bontrack.fhir import import_routes as fhir_import_routes
 from bontrack.fhir.router import install as install_fhir
-from bontrack.storage.engine import transaction
+from bontrack.storage.engine import make_engine, transaction
 from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.api import stock as stock_api
@@ -93,6 +93,10 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.state.error_page = error_page.render
 
     app.state.read_audits = ReadAuditWriter(settings, turn_at_database)
+    if settings.engine.dialect.name == "sqlite" and settings.local_reads is None:
+        settings.local_reads = make_engine(
+            settings.engine.url.render_as_string(hide_password=False), read_only=True
+        )
     app.add_middleware(ReadAudits)  # inside SecurityHeaders: its 503 gets the headers too
     app.add_middleware(SecurityHeaders)
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -48,7 +48,7 @@ from bontrack.storage.audit_log import (
     pending_reads,
     take_reads,
 )
-from bontrack.storage.engine import transaction
+from bontrack.storage.engine import is_read_only, transaction
 from bontrack.storage.row_security import limit_to_clinic
 from bontrack.web.log_redaction import redact_path
 from bontrack.web.problems import LoginRequired, ProblemError
@@ -99,7 +99,32 @@ async def turn_at_database(settings: WebSettings) -> AsyncIterator[None]:
         yield
 
 
-async def database_turn(settings: SettingsDep) -> AsyncIterator[None]:
+def reads_engine(request: Request, settings: WebSettings) -> Engine | None:
+    """The engine a read request's transaction runs on without a turn (SQLite's read-only one),
+    or None: the request takes its turn on the writer's engine.
+
+    A GET or HEAD, when the app group-commits read audits (its entries go to the batch writer,
+    which takes its own turn) and the route writes nothing else: on a read-only connection a
+    write fails at once (PRAGMA query_only), and every test of the web app runs through here. A
+    browser session's idle clock is kept by a short write of its own (``session_owner``)."""
+    if settings.local_reads is None or request.method not in ("GET", "HEAD"):
+        return None
+    if getattr(request.app.state, "read_audits", None) is None:
+        return None
+    route = request.scope.get("route")
+    if getattr(route, "path", None) in WRITING_READS:
+        return None
+    return settings.local_reads
+
+
+# GET routes that write (they take their turn on the writer's engine)
+WRITING_READS: frozenset[str] = frozenset()
+
+
+async def database_turn(request: Request, settings: SettingsDep) -> AsyncIterator[None]:
+    if reads_engine(request, settings) is not None:  # a reader: WAL lets it run beside the writer
+        yield
+        return
     async with turn_at_database(settings):
         yield
 
@@ -141,7 +166,7 @@ def get_db(
     """
     kept: list[dict[str, Any]] = []
     try:
-        with transaction(settings.engine) as db:
+        with transaction(reads_engine(request, settings) or settings.engine) as db:
             try:
                 yield db
             except Exception as exc:
@@ -251,8 +276,24 @@ def _owner_of_dead_token(db: Session, secret: str) -> str | None:
 
 
 def session_owner(db: Session, cookie: str, at: datetime, settings: WebSettings) -> TokenOwner | None:
-    """Whose browser session this is, if it is live: not past its lifetime nor its idle timeout."""
-    return token_owner(db=db, secret=cookie, kind="session", now=at, idle=settings.session_idle_timeout)
+    """Whose browser session this is, if it is live: not past its lifetime nor its idle timeout.
+
+    In a read request's read-only transaction the session's last use (written at most once a
+    minute) is recorded by a short transaction of its own on the writer's engine."""
+    touch = None
+    if is_read_only(db):
+
+        def touch(token_hash: str, when: datetime) -> None:
+            with transaction(settings.engine) as own:
+                own.execute(
+                    update(AuthTokenRow)
+                    .where(AuthTokenRow.token_hash == token_hash)
+                    .values(last_used_at=when)
+                )
+
+    return token_owner(
+        db=db, secret=cookie, kind="session", now=at, idle=settings.session_idle_timeout, touch=touch
+    )
 
 
 def current_user(request: Request, db: SessionDep, at: NowDep, settings: SettingsDep) -> Principal:

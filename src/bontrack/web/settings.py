@@ -22,6 +22,9 @@ class WebSettings:
     # reports and research reads come from here when set (a PostgreSQL standby; see
     # bontrack.storage.replica); writes and every audit entry go to ``engine``
     read_engine: Engine | None = None
+    # SQLite: the read requests' engine on the same file (read-only, deferred transactions: no
+    # write lock, no turn; bontrack.web.deps.get_db). Made by create_app; None on PostgreSQL.
+    local_reads: Engine | None = None
     clock: Callable[[], datetime] = system_clock
     # Secure cookies need HTTPS: on behind a TLS proxy, off for http://127.0.0.1 on a laptop.
     secure_cookies: bool = False

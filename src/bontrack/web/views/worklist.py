@@ -35,7 +35,7 @@ from bontrack.web.views.common import (
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
-WORKLIST_PAGE = 50  # rows of due items per page (a large clinic has thousands; a person reads a few dozen)
+WORKLIST_PAGE = 25  # rows of due items per page (a large clinic has thousands; a person reads a few dozen)
 STATUS_BADGES = {"overdue": "block", "due": "warn", "eligible": "allow", "upcoming": "info"}
 REVIEWS_BESIDE = 10  # stop-and-review flags under the items (the rest: ?kind=stop_review)
 KindFilter = Literal["", "outcome_visit", "reinjection", "therapy_visit", "stop_review"]
