@@ -227,7 +227,8 @@ def web_table(console: Console) -> None:
 
     rows: list[tuple[str, ...]] = []
     notes = []
-    for engine, name in (("sqlite", "SQLite, default workers"), ("postgresql", "PostgreSQL 15, default workers")):
+    engines = (("sqlite", "SQLite, default workers"), ("postgresql", "PostgreSQL 15, default workers"))
+    for engine, name in engines:
         before = load()
         closed, open_ = web_figures(console.print, engine=engine)
         notes.append(f"{name}: {len(closed)} rounds, load average {before} before, {load()} after")
