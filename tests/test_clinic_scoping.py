@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bontrack.actor import Actor
@@ -33,6 +33,7 @@ from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, PatientCrea
 from bontrack.research import service as research
 from bontrack.scheduling import actions as worklist_actions
 from bontrack.scheduling import service as scheduling
+from bontrack.scheduling.models import DueItemRow
 from bontrack.scheduling.schemas import WorklistActionCreate
 from bontrack.scheduling.window import load_window
 from bontrack.screening import service as screening
@@ -67,6 +68,7 @@ READ_NOTHING = {
     "scheduling.planned_therapy_dates",
     "scheduling.action_words",  # words for an action the caller holds
     "scheduling.window_conditions",  # SQL conditions of the worklist's window
+    "scheduling.listed_conditions",  # SQL conditions of the items a list holds
     "stock.expiry_warning_days",  # a knowledge-base number
 }
 
@@ -366,6 +368,17 @@ CALLS: dict[str, Call] = {
 LOT = "C1234"  # the factory session's lot
 
 
+def _an_open_item(db: Session, ids: Ids) -> str:
+    """The key of one open due item of the setting's patient (read as setup, unscoped)."""
+    found = db.scalars(
+        select(DueItemRow.item_key)
+        .where(DueItemRow.patient_id == ids.world.patient_id, DueItemRow.last_action.is_(None))
+        .order_by(DueItemRow.item_key)
+    ).first()
+    assert found is not None
+    return found
+
+
 def _action(ids: Ids, action: str = "done") -> WorklistActionCreate:
     return WorklistActionCreate(
         patient_id=ids.world.patient_id, item_key="outcome:x:6", kind="outcome_visit", action=action, on=DAY
@@ -389,6 +402,20 @@ CALLS.update(
         "scheduling.latest_actions": lambda db, a, i: worklist_actions.latest_actions(
             db=db, actor=a, clinic_id=None, purpose="worklist"
         ),
+        "scheduling.item_of": lambda db, a, i: [
+            found
+            for found in [
+                worklist_actions.item_of(
+                    db=db,
+                    actor=a,
+                    clinic_id=None,
+                    patient_id=i.world.patient_id,
+                    item_key=_an_open_item(db, i),
+                    today=DAY,
+                )
+            ]
+            if found is not None
+        ],
         "scheduling.work_list": lambda db, a, i: (
             worklist_actions.work_list(
                 db=db, actor=a, today=DAY, window=load_window(look_back_days=365, look_ahead_days=365)

@@ -219,7 +219,7 @@ class Counts:
     by_status: dict[Status, int]  # the items listed (the filters kept), by status
 
 
-def counts(
+def _counts(
     db: Session,
     scope: str | None,
     today: dt.date,
@@ -296,7 +296,7 @@ def work_list(
     scope = list_scope(actor, clinic_id)
     due.current(db)
     dates, listed = listed_conditions(scope, today, window, everything=everything, filters=filters)
-    n = counts(db, scope, today, window, dates, listed, everything=everything)  # one query
+    n = _counts(db, scope, today, window, dates, listed, everything=everything)  # one query
     by_status = n.by_status
     total = sum(by_status.values())
     if limit is None:
