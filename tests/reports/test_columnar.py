@@ -97,13 +97,14 @@ def test_frames__a_missing_date_stays_missing_in_the_columnar_read(
     copy = tmp_path / "copy.db"
     copy.write_bytes((folder / "clinic.db").read_bytes())
     with sqlite3.connect(copy) as con:
+        # every version of every event (which versions are current depends on the demo's order)
         changed = con.execute(
-            "update adverse_event_versions set data = json_remove(data, '$.reported_date') "
-            "where rowid = (select min(rowid) from adverse_event_versions)"
+            "update adverse_event_versions set data = json_remove(data, '$.reported_date')"
         ).rowcount
-    assert changed == 1
+    assert changed > 0
     with transaction(make_engine(f"sqlite:///{copy}")) as db:
         through_session = cohort_frames(db=db, actor="test")
         through_adbc = cohort_frames(db=db, actor="test", committed=True)
-    assert through_session.adverse_events["reported_date"].isna().sum() == 1
+    events = through_session.adverse_events
+    assert len(events) > 0 and events["reported_date"].isna().all()
     pd.testing.assert_frame_equal(through_adbc.adverse_events, through_session.adverse_events)
