@@ -95,7 +95,9 @@ def test_frames__a_missing_date_stays_missing_in_the_columnar_read(
 
     _url, folder = registry
     copy = tmp_path / "copy.db"
-    copy.write_bytes((folder / "clinic.db").read_bytes())
+    # SQLite's own copy: the registry's latest pages may still be in its write-ahead log
+    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
     with sqlite3.connect(copy) as con:
         # every version of every event (which versions are current depends on the demo's order)
         changed = con.execute(
