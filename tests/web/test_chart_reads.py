@@ -1,7 +1,7 @@
 """The chart's reads (issue 14, issue 18 item 6): current versions are read as plain columns and a
-version read before is handed out again (bontrack.records.find_current_read), so a chart read
-again costs less; a correction must still show at once, and every read must still be audited
-with the version it showed, exactly as the ORM read path audits it."""
+version read before is handed out again (bontrack.records.find_current_read, kept by
+bontrack.current_reads), so a chart read again costs less; a correction must still show at once,
+and every read must still be audited with the version it showed, exactly as the ORM read path audits it."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Several worker processes are safe because nothing that must be shared lives in a process: users,
 sessions, bearer tokens, CSRF tokens, patients' links and the log-in throttle's failure counts
 are all rows in the registry. On SQLite each process still makes its writing requests take turns
-among themselves (bontrack.web.deps.database_turn; read requests run on read-only connections,
+among themselves (bontrack.web.db_turns.database_turn; read requests run on read-only connections,
 beside them), and the processes take turns at SQLite's single write lock (BEGIN IMMEDIATE,
 waiting up to busy_timeout); PostgreSQL has row-level locking.
 """
