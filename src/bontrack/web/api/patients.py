@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import TypeAdapter
 
 from bontrack.assessments.service import assessments_of_patient
 from bontrack.auth.links import PatientLinkCreate, issue_link
@@ -73,13 +74,19 @@ def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader) -> Pat
     return patient_in_scope(db, principal, patient_id)
 
 
+# The chart's JSON, written in the route's own worker thread: FastAPI would check the returned
+# chart against response_model again in another (a hop to the thread pool per request) before
+# writing the same JSON (by alias, as here).
+_CHART_JSON = TypeAdapter(PatientChart)
+
+
 @router.get("/patients/{patient_id}/chart", response_model=PatientChart)
-def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) -> PatientChart:
+def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) -> Response:
     """Everything current about a patient: episodes, screenings, examinations, sessions with their
     decisions, adverse events, physical therapy and outcomes."""
     patient = patient_in_scope(db, principal, patient_id)
     actor = principal.actor
-    return PatientChart(
+    chart = PatientChart(
         patient=patient,
         episodes=patients.episodes_of_patient(db=db, actor=actor, patient_id=patient_id),
         screenings=screenings_of_patient(db=db, actor=actor, patient_id=patient_id),
@@ -90,6 +97,7 @@ def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) 
         therapy_visits=visits_of_patient(db=db, actor=actor, patient_id=patient_id),
         outcomes=outcomes_of_patient(db=db, actor=actor, patient_id=patient_id),
     )
+    return Response(_CHART_JSON.dump_json(chart, by_alias=True), media_type="application/json")
 
 
 @router.get("/patients/{patient_id}/episodes", response_model=list[EpisodeRead])
