@@ -250,14 +250,14 @@ def find_current(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not _scope(actor, equal):
+    if not scope(actor, equal):
         return []
     rows = writer_of(db).find(row_cls, equal, lambda: _find_in_database(db, row_cls, equal))
     _audit_read(db, rows, actor, purpose)
     return rows
 
 
-def _scope(actor: str, equal: dict[str, Any]) -> bool:
+def scope(actor: str, equal: dict[str, Any]) -> bool:
     """Limit a look-up to the actor's clinic (in place); False if it asks for another clinic."""
     scope = clinic_of(actor)
     if scope is None:
@@ -267,11 +267,11 @@ def _scope(actor: str, equal: dict[str, Any]) -> bool:
 
 def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
     if any(value is None for value in equal.values()):  # IS NULL: built for the values at hand
-        return list(db.scalars(_find_statement(row_cls, equal)))
+        return list(db.scalars(find_statement(row_cls, equal)))
     statement = _find_statements.get((row_cls, tuple(equal)))
     if statement is None:
         names: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in equal}
-        statement = _find_statements[(row_cls, tuple(equal))] = _find_statement(row_cls, names)
+        statement = _find_statements[(row_cls, tuple(equal))] = find_statement(row_cls, names)
     return list(db.scalars(statement, {f"eq_{name}": value for name, value in equal.items()}))
 
 
@@ -280,7 +280,7 @@ def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> l
 _find_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}
 
 
-def _find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
+def find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
@@ -301,14 +301,22 @@ def find_current_read(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not _scope(actor, equal):
+    if not scope(actor, equal):
         return []
     if type(writer_of(db)) is not BufferedWriter or any(value is None for value in equal.values()):
         rows = find_current(db, row_cls=row_cls, actor=actor, purpose=purpose, **equal)
         return [to_read(row, schema) for row in rows]
-    statement = read_statement(row_cls, tuple(equal), _find_statement)
+    statement = read_statement(row_cls, tuple(equal), find_statement)
     record_type = row_cls.record_type
     reads = read_found(db, statement, equal, schema, record_type)
+    log_reads(db, actor, record_type, reads, purpose)
+    return reads
+
+
+def log_reads(
+    db: Session, actor: str, record_type: str, reads: Sequence[Stored[Any]], purpose: str | None
+) -> None:
+    """Audit versions read (as ``_audit_read`` does rows)."""
     for read in reads:
         log(
             db,
@@ -320,7 +328,6 @@ def find_current_read(
             clinic_id=read.clinic_id,
             detail=purpose,
         )
-    return reads
 
 
 def page_current(
@@ -343,7 +350,7 @@ def page_current(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not _scope(actor, equal):
+    if not scope(actor, equal):
         return 0, []
     writer_of(db).flush(db)
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
