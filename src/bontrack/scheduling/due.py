@@ -172,8 +172,8 @@ def load_facts(db: Session, clinic_id: str | None, patient_ids: Sequence[str] | 
 
 
 def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
-    """Every due item of a clinic (None: of every clinic), derived from scratch."""
-    return derive(load_facts(db, clinic_id), load_knowledge())
+    """Every due item of a clinic (None: of every clinic), derived from scratch (over frames)."""
+    return derive(load_facts(db, clinic_id), load_knowledge(), frames=True)
 
 
 def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
@@ -223,7 +223,7 @@ def rebuild(db: Session, clinic_id: str | None = None) -> int:
     for clinic in clinics:
         patients = db.scalars(select(PatientRow.id).where(PatientRow.clinic_id == clinic).distinct())
         for chunk in _chunks(patients):
-            rows = derive(load_facts(db, clinic, chunk), kb)
+            rows = derive(load_facts(db, clinic, chunk), kb, frames=True)
             if rows:
                 db.execute(insert(table), rows)
             written += len(rows)
