@@ -92,9 +92,10 @@ def latest_of(
     return {key: latest for key, (_, latest) in found.items()}
 
 
-# up to this many patients the stop-and-review rule runs over plain lists, above it over frames
-# (measured: about 1 ms of CPU a patient plain and a fixed 30 ms for the frames, at one patient;
-# the frames pay off from a few dozen)
+# up to this many patients the stop-and-review rule runs over plain lists, above it over frames.
+# Measured on the 10,000-patient demo registry, reads and derivation: one patient 1.7 ms of CPU
+# plain, 52 ms with frames (building them is the cost); 30 patients 16 ms and 68 ms; 1,000
+# patients 0.94 s and 0.85 s (the reads dominate). The rebuild always uses frames.
 PLAIN_UP_TO = 50
 
 
