@@ -81,7 +81,8 @@ def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader) -> Pat
 # chart against response_model again in another (a hop to the thread pool per request) before
 # writing the same JSON (by alias, as here).
 _CHART_JSON = TypeAdapter(PatientChart)
-# what the chart holds besides the patient, in one query (as each service's ``..._of_patient``)
+# what the chart holds besides the patient, in one query: each service's ``..._of_patient`` is its
+# kind's Repository.of_patient and nothing more (were one to do more, the chart must call it)
 _CHART_KINDS = tuple(
     Repository.of(kind)
     for kind in (
