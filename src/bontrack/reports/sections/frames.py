@@ -17,8 +17,11 @@ def coded(frames: CohortFrames) -> CohortFrames:
     Every merge, sort and group-by of the analysis keys on these ids; on 36-character text they
     cost most of the report's time, on integers a fraction. Sorting the codes sorts as the ids
     did, so ties are broken the same way; a missing session id stays missing (NaN). The report
-    names patients by record number, never by id, so nothing shown changes.
+    names patients by record number, never by id, so nothing shown changes. Frames read with their
+    ids coded already (``cohort_frames(coded_ids=True)``) are returned as they are.
     """
+    if frames.ids_coded:
+        return frames
 
     def codes(*columns: pd.Series) -> list[pd.Series]:
         """Each column's ids as their rank among the distinct ids of all the columns (one hash
@@ -57,6 +60,7 @@ def coded(frames: CohortFrames) -> CohortFrames:
             patient_id=p_measured, session_id=session(s_measured, frames.measurements["session_id"])
         ),
         frames.adverse_events.assign(session_id=session(s_events, frames.adverse_events["session_id"])),
+        ids_coded=True,
     )
 
 
