@@ -42,7 +42,7 @@ from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
 
 Kind = Literal["text", "number", "date", "flag", "present", "measure"]
-BATCH = 100_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
+BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
 MEMORY = "1GB"  # DuckDB's own memory for the picked fields (past it: its temporary folder)
 
 
@@ -238,14 +238,21 @@ def load_current(
         duck.unregister("batch")
         made = True
     keep = ", ".join(_quote(c) for c in ["id", *(f.name for f in fields), *columns])
-    where = "_newest = 1 and not withdrawn"
+    where = "not withdrawn"
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
+    corrected = duck.execute(f"select count(*) from {staged} where version <> 1").fetchall()[0][0]
+    if corrected:  # each record's newest version (within its clinic)
+        source = (
+            f"(select *, row_number() over (partition by id, clinic_id order by version desc) as _newest "
+            f"from {staged})"
+        )
+        where = f"_newest = 1 and {where}"
+    else:  # every record has its first version only (the key (id, version, clinic_id) is unique)
+        source = staged
     run(
         duck,
-        f"create table {_quote(into)} as select {keep} from (select *, row_number() over "
-        f"(partition by id, clinic_id order by version desc) as _newest from {staged}) "
-        f"where {where} order by id, clinic_id",
+        f"create table {_quote(into)} as select {keep} from {source} where {where} order by id, clinic_id",
     )
     run(duck, f"drop table {staged}")
     return _count(duck, into)
@@ -264,7 +271,7 @@ def _count(duck: duckdb.DuckDBPyConnection, table: str) -> int:
 def _prefetched(path: Path, sql: str) -> Iterator[pa.Table]:
     """``_adbc_batches`` read ahead by a thread of their own (the driver and DuckDB both work
     without Python's lock, so reading the next batch and picking the fields of this one overlap)."""
-    ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=2)
+    ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def work() -> None:
