@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
@@ -226,36 +227,51 @@ def load_current(
     extra = "".join(f", {c}" for c in columns)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
     path = _sqlite_file(db) if committed else None
-    batches = _prefetched(path, sql) if path is not None else _cursor_batches(db, sql, columns)
-    picks = _json_picks(fields, columns)
-    staged = _quote(f"{into}_versions")
-    made = False
-    for batch in chain(batches, [_arrow_batch([], columns)]):
-        if batch.num_rows == 0 and made:
-            continue
-        duck.register("batch", batch)
-        run(duck, f"insert into {staged} {picks}" if made else f"create table {staged} as {picks}")
-        duck.unregister("batch")
-        made = True
+    # a record with a second version? (the key's index answers it without reading the rows)
+    check = f"select count(*) from (select 1 from {table} where version <> 1 limit 1) as later"
+    if path is not None:
+        corrected = any(t.column(0)[0].as_py() for t in _adbc_batches(path, check))
+        batches = _prefetched(path, sql)
+    else:
+        corrected = bool(db.execute(text(check)).scalar())
+        batches = _cursor_batches(db, sql, columns)
     keep = ", ".join(_quote(c) for c in ["id", *(f.name for f in fields), *columns])
     where = "not withdrawn"
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
-    corrected = duck.execute(f"select count(*) from {staged} where version <> 1").fetchall()[0][0]
+    picks = f"({_json_picks(fields, columns)})"
     if corrected:  # each record's newest version (within its clinic)
-        source = (
-            f"(select *, row_number() over (partition by id, clinic_id order by version desc) as _newest "
-            f"from {staged})"
-        )
+        newest = "row_number() over (partition by id, clinic_id order by version desc) as _newest"
+        picks = f"(select *, {newest} from {picks})"
         where = f"_newest = 1 and {where}"
-    else:  # every record has its first version only (the key (id, version, clinic_id) is unique)
-        source = staged
-    run(
-        duck,
-        f"create table {_quote(into)} as select {keep} from {source} where {where} order by id, clinic_id",
-    )
-    run(duck, f"drop table {staged}")
+    # else every record has its first version only: the key (id, version, clinic_id) is unique
+    # DuckDB takes the batches as they come (a stream: the JSON of one batch held at a time)
+    # and keeps only the picked fields, sorted by id
+    stream = _stream(chain(batches, [_arrow_batch([], columns)]), columns)
+    duck.register("batch", stream)
+    try:
+        run(
+            duck,
+            f"create table {_quote(into)} as select {keep} from {picks} where {where} order by id, clinic_id",
+        )
+    finally:
+        duck.unregister("batch")
     return _count(duck, into)
+
+
+def _stream(batches: Iterator[pa.Table], columns: Sequence[str]) -> pa.RecordBatchReader:
+    """The batches as one Arrow stream of one schema (the envelope typed as ``_arrow_batch``
+    types it; the row ``columns`` as the first batch has them), for DuckDB to read as it goes."""
+    first = next(batches)
+    schema = _arrow_batch([], ()).schema
+    for name in columns:
+        schema = schema.append(first.schema.field(name))
+
+    def typed() -> Iterator[pa.RecordBatch]:
+        for table in chain([first], batches):
+            yield from table.select(schema.names).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, typed())
 
 
 def run(duck: duckdb.DuckDBPyConnection, sql: str) -> None:
