@@ -86,15 +86,15 @@ def _bontrack(db: Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def registry(console_print: Callable[[str], None]) -> Path:
+def registry(console_print: Callable[[str], None], patients: int = PATIENTS, seed: int = SEED) -> Path:
     """The 10,000-patient registry with demo logins, built once and copied for each run."""
-    cache = ROOT / "artifacts" / f"bench-web-{PATIENTS}-seed{SEED}.db"
+    cache = ROOT / "artifacts" / f"bench-web-{patients}-seed{seed}.db"
     if not cache.exists():
         cache.parent.mkdir(exist_ok=True)
         building = cache.with_suffix(".building")
         building.unlink(missing_ok=True)
-        console_print(f"building a {PATIENTS:,}-patient synthetic registry (once; 1-5 minutes) ...")
-        _bontrack(building, "demo", "--patients", str(PATIENTS), "--seed", str(SEED))
+        console_print(f"building a {patients:,}-patient synthetic registry (once; 1-5 minutes) ...")
+        _bontrack(building, "demo", "--patients", str(patients), "--seed", str(seed))
         _bontrack(building, "user", "demo-logins")
         building.replace(cache)
     _bontrack(cache, "db", "upgrade")  # a registry cached by an older bontrack: its schema brought up to date

@@ -3,7 +3,9 @@ throwaway cluster (benchmarks/pg_cluster.py), kept stopped in artifacts/, and se
 `bontrack serve` with its default workers, connected as the README's serving role (not a
 superuser, so row-level security applies as in a clinic's deployment).
 
-`python benchmarks/web_load_pg.py build` builds the cached cluster alone (minutes).
+The registry is the SQLite benchmark registry's rows copied in with COPY (benchmarks/pg_from_sqlite.py:
+about a minute; building the demo on PostgreSQL through the services took far longer).
+`python benchmarks/web_load_pg.py build` builds the cached cluster alone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pg_cluster import (
     grant_serving_role,
     new_cluster,
 )
+from pg_from_sqlite import copy_rows, migrate
 
 __all__ = ["discard", "kept_cluster", "running_registry"]
 
@@ -47,9 +50,11 @@ def kept_cluster(patients: int, seed: int, console_print: Callable[[str], None])
     try:
         cluster.start()
         create_database(cluster)
-        url = cluster.url()
-        _bontrack(url, "demo", "--patients", str(patients), "--seed", str(seed))
-        _bontrack(url, "user", "demo-logins")
+        from web_load import registry
+
+        source = registry(console_print, patients=patients, seed=seed)
+        migrate(cluster.url())
+        copy_rows(source, cluster.libpq(), console_print)
         grant_serving_role(cluster)
         cluster.stop()
         building = kept.with_name(kept.name + ".building")

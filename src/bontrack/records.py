@@ -12,26 +12,21 @@ Every version is written by ``storage.append.append_version`` through the unit o
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
 from sqlalchemy import (
     Select,
-    Text,
     bindparam,
     func,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
+from bontrack.current_reads import read_found, read_statement
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
@@ -255,14 +250,14 @@ def find_current(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not _scope(actor, equal):
+    if not scope(actor, equal):
         return []
     rows = writer_of(db).find(row_cls, equal, lambda: _find_in_database(db, row_cls, equal))
     _audit_read(db, rows, actor, purpose)
     return rows
 
 
-def _scope(actor: str, equal: dict[str, Any]) -> bool:
+def scope(actor: str, equal: dict[str, Any]) -> bool:
     """Limit a look-up to the actor's clinic (in place); False if it asks for another clinic."""
     scope = clinic_of(actor)
     if scope is None:
@@ -272,11 +267,11 @@ def _scope(actor: str, equal: dict[str, Any]) -> bool:
 
 def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
     if any(value is None for value in equal.values()):  # IS NULL: built for the values at hand
-        return list(db.scalars(_find_statement(row_cls, equal)))
+        return list(db.scalars(find_statement(row_cls, equal)))
     statement = _find_statements.get((row_cls, tuple(equal)))
     if statement is None:
         names: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in equal}
-        statement = _find_statements[(row_cls, tuple(equal))] = _find_statement(row_cls, names)
+        statement = _find_statements[(row_cls, tuple(equal))] = find_statement(row_cls, names)
     return list(db.scalars(statement, {f"eq_{name}": value for name, value in equal.items()}))
 
 
@@ -285,7 +280,7 @@ def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> l
 _find_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}
 
 
-def _find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
+def find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
@@ -298,37 +293,30 @@ def find_current_read(
     db: Session, *, row_cls: type[R], schema: type[T], actor: str, purpose: str | None = None, **equal: Any
 ) -> list[Stored[T]]:
     """``find_current``, read as ``schema``: the same versions in the same order, audited the
-    same way, but read as plain columns (no ORM object per version), and a version read before
-    (by any request of this process) is handed out again instead of being decoded and validated
-    again: a saved version never changes (bontrack.storage.versioned.to_read), and which versions
-    are current is asked of the database every time, so a correction shows at once.
+    same way, but read as plain columns, a version read before handed out again
+    (bontrack.current_reads; which versions are current is asked every time).
 
     Inside a bulk block (whose writer holds versions of its own) or for a look-up by a missing
     value, this is ``find_current`` and ``to_read``."""
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not _scope(actor, equal):
+    if not scope(actor, equal):
         return []
     if type(writer_of(db)) is not BufferedWriter or any(value is None for value in equal.values()):
         rows = find_current(db, row_cls=row_cls, actor=actor, purpose=purpose, **equal)
         return [to_read(row, schema) for row in rows]
-    statement = _read_statements.get((row_cls, tuple(equal)))
-    if statement is None:
-        names: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in equal}
-        columns: Select[Any] = _find_statement(row_cls, names).with_only_columns(  # type: ignore[assignment]
-            row_cls.id,
-            row_cls.version,
-            row_cls.clinic_id,
-            row_cls.recorded_at,
-            row_cls.recorded_by,
-            row_cls.reason,
-            type_coerce(row_cls.data, Text),  # decoded only when not read before
-        )
-        statement = _read_statements[(row_cls, tuple(equal))] = columns
-    found = db.execute(statement, {f"eq_{name}": value for name, value in equal.items()}).all()
+    statement = read_statement(row_cls, tuple(equal), find_statement)
     record_type = row_cls.record_type
-    reads = [_read_version(schema, record_type, r) for r in found]
+    reads = read_found(db, statement, equal, schema, record_type)
+    log_reads(db, actor, record_type, reads, purpose)
+    return reads
+
+
+def log_reads(
+    db: Session, actor: str, record_type: str, reads: Sequence[Stored[Any]], purpose: str | None
+) -> None:
+    """Audit versions read (as ``_audit_read`` does rows)."""
     for read in reads:
         log(
             db,
@@ -340,58 +328,6 @@ def find_current_read(
             clinic_id=read.clinic_id,
             detail=purpose,
         )
-    return reads
-
-
-# Versions read as their schemas, by (schema, record type, id, version, clinic, recorded at): shared by the
-# requests of a process (worker threads, hence the lock); the least recently used go first.
-# A few dozen charts' worth (a chart holds about 40 versions): a chart opened again, as after each
-# save, is read from here but for what changed. Not more: every version kept is about 11 objects
-# the garbage collector walks in each full collection, which stops every request meanwhile
-# (11,500 versions kept, 51 MB, doubled a full collection's time).
-_read_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}  # see _find_statements
-_VERSIONS_KEPT = 2_000
-_versions_read: OrderedDict[tuple[type[Any], str, str, int, str, Any], Any] = OrderedDict()
-_versions_lock = threading.Lock()
-
-
-def _read_version(schema: type[T], record_type: str, found: Any) -> Stored[T]:
-    record_id, version, clinic_id, recorded_at, recorded_by, reason, raw = found
-    # the time it was recorded too: two registries in one process (a test's, a restored one) may
-    # hold the same id and version with other content; never at the same microsecond
-    key = (schema, record_type, record_id, version, clinic_id, recorded_at)
-    with _versions_lock:
-        kept = _versions_read.get(key)
-        if kept is not None:
-            _versions_read.move_to_end(key)
-            return kept  # type: ignore[no-any-return]
-    data = _decoded(raw)
-    read: Stored[T] = Stored.model_construct(
-        id=record_id,
-        version=version,
-        clinic_id=clinic_id,
-        withdrawn=False,
-        recorded_at=recorded_at,
-        recorded_by=recorded_by,
-        reason=reason,
-        # as to_read: stored content was validated when saved (no input bounds)
-        data=schema.model_validate(data, strict=False, context={"stored": True}),
-    )
-    with _versions_lock:
-        _versions_read[key] = read
-        if len(_versions_read) > _VERSIONS_KEPT:
-            _versions_read.popitem(last=False)
-    return read
-
-
-def _decoded(raw: Any) -> Any:
-    """The stored JSON as Python (SQLite gives its text; PostgreSQL's driver decodes it itself)."""
-    if not isinstance(raw, str | bytes):
-        return raw
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:  # what the json module writes and orjson refuses (NaN)
-        return json.loads(raw)
 
 
 def page_current(
@@ -414,7 +350,7 @@ def page_current(
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not _scope(actor, equal):
+    if not scope(actor, equal):
         return 0, []
     writer_of(db).flush(db)
     conditions = [getattr(row_cls, name) == value for name, value in equal.items()]

@@ -21,7 +21,7 @@ def _plan(db: Path) -> list[str]:
         patient_id, clinic_id = con.execute(
             "SELECT patient_id, clinic_id FROM outcome_versions LIMIT 1"
         ).fetchone()
-        statement = records._find_statement(OutcomeRow, {"patient_id": patient_id, "clinic_id": clinic_id})
+        statement = records.find_statement(OutcomeRow, {"patient_id": patient_id, "clinic_id": clinic_id})
         sql = str(statement.compile(dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True}))
         return [row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}")]
 

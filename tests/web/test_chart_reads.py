@@ -1,7 +1,7 @@
 """The chart's reads (issue 14, issue 18 item 6): current versions are read as plain columns and a
-version read before is handed out again (bontrack.records.find_current_read), so a chart read
-again costs less; a correction must still show at once, and every read must still be audited
-with the version it showed, exactly as the ORM read path audits it."""
+version read before is handed out again (bontrack.records.find_current_read, kept by
+bontrack.current_reads), so a chart read again costs less; a correction must still show at once,
+and every read must still be audited with the version it showed, exactly as the ORM read path audits it."""
 
 from __future__ import annotations
 
@@ -12,10 +12,17 @@ from sqlalchemy import Engine, select
 from bontrack.actor import Actor
 from bontrack.audit.models import AuditEntry
 from bontrack.audit.service import with_versions
+from bontrack.injections.kind import INJECTION_SESSION as SESSION
+from bontrack.outcomes.kind import OUTCOME
+from bontrack.patient_reads import current_of_patient
+from bontrack.patients.kind import EPISODE
 from bontrack.records import find_current, find_current_read, to_read
+from bontrack.repository import Repository
+from bontrack.screening.kind import SCREENING
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.storage.engine import transaction
+from bontrack.therapy.kind import THERAPY_VISIT
 from web.conftest import Site, email, log_in, make_site, populate
 
 
@@ -87,6 +94,40 @@ def test_reading_as_columns_gives_the_same_records_and_audit_entries_as_the_orm_
     half = len(logged) // 2
     assert half == len(by_orm) and logged[:half] == logged[half:]
     assert logged[0] == ("read", "screening", by_orm[0].id, 1, site.world.clinic_id, None, "ok")
+
+
+def _logged(site: Site, actor: str) -> list[tuple[Any, ...]]:
+    with transaction(site.engine) as db:
+        found = db.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.seq)).all()
+        return [
+            (e.action, e.record_type, e.record_id, e.version, e.clinic_id, e.detail, e.outcome)
+            for e in with_versions(db, found)
+        ]
+
+
+def test_the_charts_one_query_gives_each_kinds_records_order_and_audit_entries(engine: Engine) -> None:
+    """bontrack.patient_reads: the eight kinds in one UNION ALL, as eight of_patient reads."""
+    site = make_site(engine, populate(engine))
+    kinds = [Repository.of(k) for k in (EPISODE, SCREENING, SESSION, THERAPY_VISIT, OUTCOME)]
+    patient_id, clinic_id = site.world.patient_id, site.world.clinic_id
+    for day, score in (("2026-04-20", 5), ("2026-04-13", 3)):  # recorded out of date order
+        body = {"patient_id": patient_id, "episode_id": site.world.episode_id, "instrument": "nprs"}
+        body |= {"date": day, "answers": {"1": score}}
+        saved = site.client.post("/api/outcomes", json=body, headers=site.bearer("staff"))
+        assert saved.status_code == 201, saved.text
+    many = Actor("test:many", clinic_id=clinic_id)
+    with transaction(site.engine) as db:
+        one_by_one = [kind.of_patient(db, many, patient_id) for kind in kinds]
+    assert [len(reads) for reads in one_by_one] == [1, 1, 0, 0, 2]
+    assert [str(o.data.date) for o in one_by_one[-1]] == ["2026-04-13", "2026-04-20"]  # by date
+    for actor in (Actor("test:one", clinic_id=clinic_id), "test:every-clinic"):
+        with transaction(site.engine) as db:
+            together = current_of_patient(db, actor, patient_id, kinds)
+        assert together == one_by_one
+        assert _logged(site, actor) == _logged(site, "test:many")
+    with transaction(site.engine) as db:
+        other = current_of_patient(db, Actor("test:other", clinic_id="another-clinic"), patient_id, kinds)
+    assert other == [[] for _ in kinds] and _logged(site, "test:other") == []
 
 
 def test_another_clinics_user_reads_none_of_the_kept_versions(engine: Engine) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import Throttled, ThrottlePolicy, authenticate, create_user, use_password_hasher
 from bontrack.storage.engine import transaction
-from bontrack.web import deps
+from bontrack.web import db_turns
 from bontrack.web.app import create_app
 from bontrack.web.serve import proxy_settings
 from bontrack.web.settings import WebSettings
@@ -60,7 +60,7 @@ class WatchingHasher(PasswordHasher):
                 state["write_lock_free"] = False
             finally:
                 other.close()
-        state["turn_held"] = any(turn.locked() for turn in list(deps._db_turns.values()))
+        state["turn_held"] = any(turn.locked() for turn in list(db_turns._db_turns.values()))
         with self.lock:
             self.seen.append(state)
 

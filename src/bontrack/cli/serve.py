@@ -65,4 +65,5 @@ def serve(
         app.state.settings.engine.dispose()  # each worker opens its own
         if app.state.settings.read_engine is not None:
             app.state.settings.read_engine.dispose()
-    run_server(options, host=host, port=port, workers=count, app=app if count == 1 else None)
+    # a port in use: exit 2 with a message (several workers bind it here, bontrack.web.serve)
+    run(lambda: run_server(options, host=host, port=port, workers=count, app=app if count == 1 else None))

@@ -6,7 +6,7 @@ are all reads hands them over instead of inserting them (``hold``; bontrack.web.
 and its transaction commits with nothing written: no fsync of its own. When the response is
 about to start, ``ReadAudits`` (the ASGI middleware) gives the entries to the loop's writer and
 waits. The writer takes its turn at the database (SQLite's one-writer turn,
-bontrack.web.deps.turn_at_database; none on PostgreSQL), takes every entry handed over by then,
+bontrack.web.db_turns.turn_at_database; none on PostgreSQL), takes every entry handed over by then,
 inserts them in one transaction and commits (one fsync for all those requests), then answers
 them; entries handed over meanwhile wait for the next batch. Concurrent readers so share a
 commit.
@@ -73,7 +73,7 @@ class ReadAuditWriter:
         self, settings: WebSettings, turn: Callable[[WebSettings], AbstractAsyncContextManager[None]]
     ) -> None:
         self.settings = settings
-        self.turn = turn  # the requests' turn at the database (bontrack.web.deps.turn_at_database)
+        self.turn = turn  # the requests' turn at the database (bontrack.web.db_turns.turn_at_database)
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = WeakKeyDictionary()
         self.batches_committed = 0
 

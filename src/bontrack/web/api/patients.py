@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import TypeAdapter
 
-from bontrack.assessments.service import assessments_of_patient
+from bontrack.assessments.kind import ASSESSMENT
 from bontrack.auth.links import PatientLinkCreate, issue_link
-from bontrack.injections.service import adverse_events_of_patient, sessions_of_patient
-from bontrack.outcomes.service import outcomes_of_patient
+from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
+from bontrack.outcomes.kind import OUTCOME
+from bontrack.patient_reads import current_of_patient
 from bontrack.patients import service as patients
+from bontrack.patients.kind import EPISODE
 from bontrack.patients.schemas import EpisodeCreate, EpisodeRead, PatientCreate, PatientRead
-from bontrack.screening.service import screenings_of_patient
-from bontrack.therapy.service import plans_of_patient, visits_of_patient
+from bontrack.repository import Repository
+from bontrack.screening.kind import SCREENING
+from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
 from bontrack.web.api.schemas import Page, PatientChart, PatientLinkIssued
 from bontrack.web.deps import (
@@ -73,23 +77,47 @@ def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader) -> Pat
     return patient_in_scope(db, principal, patient_id)
 
 
+# The chart's JSON, written in the route's own worker thread: FastAPI would check the returned
+# chart against response_model again in another (a hop to the thread pool per request) before
+# writing the same JSON (by alias, as here).
+_CHART_JSON = TypeAdapter(PatientChart)
+# what the chart holds besides the patient, in one query: each service's ``..._of_patient`` is its
+# kind's Repository.of_patient and nothing more (were one to do more, the chart must call it)
+_CHART_KINDS = tuple(
+    Repository.of(kind)
+    for kind in (
+        EPISODE,
+        SCREENING,
+        ASSESSMENT,
+        INJECTION_SESSION,
+        ADVERSE_EVENT,
+        THERAPY_PLAN,
+        THERAPY_VISIT,
+        OUTCOME,
+    )
+)
+
+
 @router.get("/patients/{patient_id}/chart", response_model=PatientChart)
-def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) -> PatientChart:
+def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) -> Response:
     """Everything current about a patient: episodes, screenings, examinations, sessions with their
     decisions, adverse events, physical therapy and outcomes."""
     patient = patient_in_scope(db, principal, patient_id)
-    actor = principal.actor
-    return PatientChart(
-        patient=patient,
-        episodes=patients.episodes_of_patient(db=db, actor=actor, patient_id=patient_id),
-        screenings=screenings_of_patient(db=db, actor=actor, patient_id=patient_id),
-        assessments=assessments_of_patient(db=db, actor=actor, patient_id=patient_id),
-        sessions=sessions_of_patient(db=db, actor=actor, patient_id=patient_id),
-        adverse_events=adverse_events_of_patient(db=db, actor=actor, patient_id=patient_id),
-        therapy_plans=plans_of_patient(db=db, actor=actor, patient_id=patient_id),
-        therapy_visits=visits_of_patient(db=db, actor=actor, patient_id=patient_id),
-        outcomes=outcomes_of_patient(db=db, actor=actor, patient_id=patient_id),
+    episodes, screenings, assessments, sessions, adverse_events, plans, visits, outcomes = current_of_patient(
+        db, principal.actor, patient_id, _CHART_KINDS
     )
+    chart = PatientChart(
+        patient=patient,
+        episodes=episodes,
+        screenings=screenings,
+        assessments=assessments,
+        sessions=sessions,
+        adverse_events=adverse_events,
+        therapy_plans=plans,
+        therapy_visits=visits,
+        outcomes=outcomes,
+    )
+    return Response(_CHART_JSON.dump_json(chart, by_alias=True), media_type="application/json")
 
 
 @router.get("/patients/{patient_id}/episodes", response_model=list[EpisodeRead])
