@@ -14,8 +14,14 @@ import pytest
 
 
 @pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="SO_REUSEPORT is Linux's and BSD's")
-def test_serve__workers_on_a_port_in_use__exit_2_naming_the_port(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["plain", "another_serve"])
+def test_serve__workers_on_a_port_in_use__exit_2_naming_the_port(tmp_path: Path, reuse_port: bool) -> None:
+    """``another_serve``: the port is held as another `bontrack serve --workers 2` holds it (with
+    SO_REUSEPORT), which the kernel would let a second server share: two registries answering on
+    one port at random. It must be refused all the same."""
     taken = socket.socket()
+    if reuse_port:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]

@@ -155,6 +155,15 @@ def _reuse_port(sock: socket.socket, address: tuple[str, int]) -> None:
     sock.set_inheritable(True)
 
 
+def _refuse_a_shared_port(address: tuple[str, int]) -> None:
+    """Bind the address once WITHOUT SO_REUSEPORT and let it go: this fails while any socket holds
+    the port, even another server's bound with SO_REUSEPORT, which the kernel would otherwise let
+    this server share (two registries answering on one port, connection by connection)."""
+    with socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+
+
 def _worker_socket(address: tuple[str, int]) -> socket.socket:
     """A worker's own socket on the shared address (uvicorn makes it listen)."""
     sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
@@ -166,6 +175,7 @@ def _placeholder(address: tuple[str, int]) -> _ReusePortSocket:
     sock = _ReusePortSocket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
     sock.address = address
     try:
+        _refuse_a_shared_port(address)
         _reuse_port(sock, address)
     except OSError as exc:
         sock.close()
