@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 import typer
 
@@ -110,7 +111,9 @@ def due(
 def export(
     ctx: typer.Context,
     target: str = typer.Argument(
-        ..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv or parquet."
+        ...,
+        metavar="FILE|DIR",
+        help="FILE.jsonl (FILE.jsonl.gz: compressed), or a folder with --format csv or parquet.",
     ),
     fmt: str = typer.Option(
         "jsonl",
@@ -124,6 +127,7 @@ def export(
     from pathlib import Path
 
     from bontrack.errors import InputError
+    from bontrack.exchange.files import open_for_writing
     from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
     from bontrack.storage.engine import transaction
@@ -156,7 +160,7 @@ def export(
                 raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
             partial = path.with_name(path.name + ".partial")
             try:
-                with partial.open("w", encoding="utf-8") as out:
+                with open_for_writing(partial, compressed=path.suffix == ".gz") as out:
                     written = write_export(db=db, actor=actor, out=out, destination=str(path))
             except OSError as exc:
                 raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
@@ -166,11 +170,24 @@ def export(
     run(go)
 
 
+def _unreadable(exc: Exception) -> str:
+    """Why a file to import could not be read, in words (the transaction has rolled back)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, EOFError):
+        return "the compressed file is cut short (it ends before gzip's end marker)"
+    if isinstance(exc, zlib.error) or (isinstance(exc, OSError) and exc.strerror is None):
+        return f"the compressed file is damaged ({exc})"
+    return str(exc.strerror)
+
+
 def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
-    """Import a JSON Lines export, all or nothing; records already present are skipped."""
+    """Import a JSON Lines export (plain or gzip-compressed), all or nothing; records already
+    present are skipped. Memory stays bounded whatever the file's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError
+    from bontrack.exchange.files import open_for_reading
     from bontrack.exchange.jsonl import import_lines
     from bontrack.storage.engine import refresh_statistics, transaction
 
@@ -179,11 +196,10 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
     def go() -> None:
         path = Path(source)
         try:
-            with path.open(encoding="utf-8") as lines, transaction(engine(settings)) as db:
+            with open_for_reading(path) as lines, transaction(engine(settings)) as db:
                 added = import_lines(db=db, actor=settings.resolved_actor(), lines=lines, source=str(path))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            raise InputError.one("FILE", f"cannot read {source}: {_unreadable(exc)}") from None
         if added:
             refresh_statistics(engine(settings))
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
