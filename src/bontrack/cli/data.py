@@ -176,9 +176,9 @@ def _unreadable(exc: Exception) -> str:
         return "not UTF-8 text"
     if isinstance(exc, EOFError):
         return "the compressed file is cut short (it ends before gzip's end marker)"
-    if isinstance(exc, zlib.error) or (isinstance(exc, OSError) and exc.strerror is None):
-        return f"the compressed file is damaged ({exc})"
-    return str(exc.strerror)
+    if isinstance(exc, OSError) and exc.strerror is not None:
+        return exc.strerror
+    return f"the compressed file is damaged ({exc})"  # zlib's error, or gzip's (an OSError)
 
 
 def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
