@@ -310,3 +310,20 @@ def test_import_command__a_damaged_gz_exits_2_and_writes_nothing(
     with transaction(open_engine(url)) as db:
         assert export_lines(db=db, actor=ACTOR) == []
     assert len(lines) > 1
+
+
+def test_import_command__sqlite_registry_keeps_its_write_ahead_log(engine: Engine, tmp_path: Path) -> None:
+    """The import writes with a rollback journal (see make_engine's bulk_load); afterwards the
+    file is in write-ahead-log mode again, whether the import succeeded or failed."""
+    import sqlite3
+
+    lines = _filled(engine)
+    target = tmp_path / "target.db"
+    for text in ("\n".join(lines) + "\n", "{not json\n"):
+        source = tmp_path / "in.jsonl"
+        source.write_text(text)
+        CliRunner().invoke(app, ["--db", f"sqlite:///{target}", "import", str(source)])
+        with sqlite3.connect(target) as con:
+            assert con.execute("pragma journal_mode").fetchone() == ("wal",)
+    with transaction(open_engine(f"sqlite:///{target}")) as db:
+        assert export_lines(db=db, actor=ACTOR) == lines

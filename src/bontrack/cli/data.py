@@ -189,19 +189,25 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
     from bontrack.errors import InputError
     from bontrack.exchange.files import open_for_reading
     from bontrack.exchange.jsonl import import_lines
-    from bontrack.storage.engine import refresh_statistics, transaction
+    from bontrack.storage.engine import make_engine, refresh_statistics, transaction
 
     settings = settings_of(ctx)
 
     def go() -> None:
         path = Path(source)
+        engine(settings).dispose()  # the schema made current (a new registry created)
+        # one transaction, written once in place on SQLite (see make_engine's bulk_load)
+        loading = make_engine(settings.resolved_database_url(), bulk_load=True)
         try:
-            with open_for_reading(path) as lines, transaction(engine(settings)) as db:
+            with open_for_reading(path) as lines, transaction(loading) as db:
                 added = import_lines(db=db, actor=settings.resolved_actor(), lines=lines, source=str(path))
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
             raise InputError.one("FILE", f"cannot read {source}: {_unreadable(exc)}") from None
+        finally:
+            loading.dispose()
+            restored = engine(settings)  # SQLite: the write-ahead log again
         if added:
-            refresh_statistics(engine(settings))
+            refresh_statistics(restored)
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
 
     run(go)
