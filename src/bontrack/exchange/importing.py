@@ -27,6 +27,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -55,7 +56,15 @@ TYPE_NAME = dict(enumerate(BY_NAME))
 
 
 def _digest(kind: Kind, values: dict[str, Any]) -> bytes:
-    return hashlib.blake2b(dumps(snapshot_of(kind.name, values)).encode(), digest_size=16).digest()
+    """A version's content as 16 bytes: the line it exports as (keys sorted), hashed. orjson
+    writes it (a line's content was validated: no NaN, which orjson would write as null);
+    what orjson refuses (an integer beyond 64 bits) is written by ``dumps``."""
+    snapshot = snapshot_of(kind.name, values)
+    try:
+        text = orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        text = dumps(snapshot).encode()
+    return hashlib.blake2b(text, digest_size=16).digest()
 
 
 def _table(kind: Kind) -> Table:
