@@ -130,7 +130,7 @@ def export(
     from bontrack.exchange.files import open_for_writing
     from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
-    from bontrack.storage.engine import transaction
+    from bontrack.storage.engine import make_engine, transaction
     from bontrack.storage.replica import read_session
 
     settings = settings_of(ctx)
@@ -140,10 +140,16 @@ def export(
         chosen = choose_format(fmt, Format.jsonl, Format.csv, Format.parquet)
         path = Path(target)
         primary = engine(settings)
-        # rows from the read replica if one is given; the export's audit entry on the primary
+        reader = read_engine(settings, primary)
+        if reader is None and primary.dialect.name == "sqlite":
+            # a read transaction on the same file: the export (minutes on a large registry) holds
+            # no write lock, so the clinic's writes go on beside it (WAL: it reads one snapshot)
+            reader = make_engine(settings.resolved_database_url(), read_only=True)
+        # rows from the read replica or reader; the export's audit entry on the primary, committed
+        # once the file is complete
         with (
             transaction(primary) as audited,
-            read_session(read_engine(settings, primary), audited, None) as db,
+            read_session(reader, audited, None) as db,
         ):
             if chosen in (Format.csv, Format.parquet):
                 if path.exists() and not path.is_dir():
