@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -327,3 +328,33 @@ def test_import_command__sqlite_registry_keeps_its_write_ahead_log(engine: Engin
             assert con.execute("pragma journal_mode").fetchone() == ("wal",)
     with transaction(open_engine(f"sqlite:///{target}")) as db:
         assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_export__sqlite_reads_through_a_read_transaction_beside_a_writer(engine: Engine, db_url: str) -> None:
+    """As the export command reads a SQLite registry (a read-only engine on the same file, its
+    audit entry written by the primary's transaction): midway through the export, a clinic's
+    writer takes the write lock at once and commits; the export reads on from its snapshot."""
+    import sqlite3
+
+    from bontrack.exchange.jsonl import stream_lines, write_export
+    from bontrack.storage.engine import make_engine
+    from bontrack.storage.replica import read_session
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    lines = _filled(engine)
+    before = _audit_count(engine)
+    reader = make_engine(db_url, read_only=True)
+    with transaction(engine) as audited, read_session(reader, audited, None) as db:
+        read = stream_lines(db, {})
+        first = next(read)  # the read transaction is open
+        writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
+        writer.execute("BEGIN IMMEDIATE")  # "database is locked" if the export held the lock
+        writer.execute("COMMIT")
+        writer.close()
+        assert [first, *read] == lines
+        buffer = io.StringIO()
+        write_export(db=db, actor=ACTOR, out=buffer)
+    reader.dispose()
+    assert buffer.getvalue().splitlines() == lines
+    assert _audit_count(engine) == before + 1
