@@ -35,6 +35,7 @@ from bontrack.errors import FieldError, InputError
 from bontrack.exchange.envelope import dumps, parse_line
 from bontrack.kinds import BY_NAME
 from bontrack.record_kind import AnyKind as Kind
+from bontrack.storage import derived
 from bontrack.storage.audit_log import log, write_held
 from bontrack.storage.bulk import bulk_writer_of
 from bontrack.storage.inserts import insert_many
@@ -42,6 +43,7 @@ from bontrack.storage.versioned import snapshot_of
 
 MAX_REPORTED = 20
 BATCH = 2_000
+DERIVED_PART = 2_000  # patients whose derived rows are recomputed together
 LOOKUP = 500  # ids per registry query
 
 STAGE = """
@@ -49,8 +51,10 @@ create table seen(no integer primary key, type integer not null, id text not nul
                   clinic_id text not null, digest blob not null, fresh integer not null);
 create unique index seen_key on seen(type, id, version);
 create table refs(no integer not null, field text not null, type integer not null, id text not null);
+create table touched(clinic_id text not null, patient_id text not null, primary key (clinic_id, patient_id))
+    without rowid;
 """
-STAGE_CACHE_KB = 64_000  # the stage's page cache: its key index is inserted at random
+STAGE_CACHE_KB = 24_000  # the stage's page cache: its key index is inserted at random
 TYPE_NO = {name: no for no, name in enumerate(BY_NAME)}  # a record type as a number in the stage
 TYPE_NAME = dict(enumerate(BY_NAME))
 
@@ -197,6 +201,22 @@ class _Stage:
             self.written += len(values_list)
         if self.nested is None:
             write_held(self.db)
+            # the patients whose derived rows (due items) to recompute, kept here, not in memory
+            for clinic_id, patients in derived.taken(self.db).items():
+                self.stage.executemany(
+                    "insert or ignore into touched values (?, ?)", ((clinic_id, p) for p in patients)
+                )
+
+    def refresh_derived(self) -> None:
+        """Recompute the derived rows of the patients the import touched, a part at a time."""
+        cursor = self.stage.execute(
+            "select clinic_id, patient_id from touched order by clinic_id, patient_id"
+        )
+        while part := cursor.fetchmany(DERIVED_PART):
+            touched: dict[str, set[str]] = defaultdict(set)
+            for clinic_id, patient_id in part:
+                touched[clinic_id].add(patient_id)
+            derived.refresh_for(self.db, touched)
 
     def in_registry(self, type_name: str, ids: set[str]) -> set[str]:
         table = _table(BY_NAME[type_name])
@@ -296,4 +316,5 @@ def import_lines(
         error = problems.error()
         if error is not None:
             raise error  # the caller's transaction rolls back what was written
+        stage.refresh_derived()
         return stage.written

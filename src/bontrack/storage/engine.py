@@ -93,7 +93,7 @@ def json_text(value: Any) -> str:
 SQLITE_PAGE_SIZE = 8192
 
 
-BULK_LOAD_CACHE_KB = 32_000  # a bulk load's page cache (its keys' indexes are inserted at random)
+BULK_LOAD_CACHE_KB = 24_000  # a bulk load's page cache (its keys' indexes are inserted at random)
 
 
 def _sqlite_pragmas(
