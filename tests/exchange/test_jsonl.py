@@ -358,3 +358,19 @@ def test_export__sqlite_reads_through_a_read_transaction_beside_a_writer(engine:
     reader.dispose()
     assert buffer.getvalue().splitlines() == lines
     assert _audit_count(engine) == before + 1
+
+
+def test_import__the_imported_patients_due_items_are_derived(engine: Engine, tmp_path: Path) -> None:
+    """The patients touched are kept in the stage and their due items derived in parts before the
+    commit: the same items as deriving them again from scratch."""
+    from bontrack.scheduling.due import TABLE, rebuild
+
+    lines = _filled(engine)
+    target = _fresh(tmp_path)
+    with transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines, batch=2)
+    with transaction(target) as db:
+        kept = sorted(tuple(row) for row in db.execute(select(TABLE)))
+        rebuild(db)
+        again = sorted(tuple(row) for row in db.execute(select(TABLE)))
+    assert kept and kept == again
