@@ -1,13 +1,16 @@
 """The due items kept as records are written (bontrack.scheduling.due) equal the derivation from
 scratch after any sequence of writes through the services: sessions, outcomes (follow-ups and
 baselines), corrections, withdrawals, therapy visits, worklist actions, patient corrections; in
-single units of work, several writes a unit, savepoints rolled back and bulk blocks. Real SQLite and
-PostgreSQL (``engine``)."""
+single units of work, several writes a unit, savepoints rolled back and bulk blocks. One patient's
+derivation (plain lists, a write's) equals the rebuild's (data frames) for every patient of demo
+clinics, with outcomes added, corrected and withdrawn at random. Real SQLite and PostgreSQL
+(``engine``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -15,19 +18,28 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from bontrack import clock, records
 from bontrack.errors import InputError
+from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.service import withdraw_session
+from bontrack.knowledge import load_knowledge
+from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome, update_outcome, withdraw_outcome
 from bontrack.patients import service as patients
+from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.patients.schemas import PatientCreate
 from bontrack.scheduling import due
 from bontrack.scheduling.actions import record_action, work_list
+from bontrack.scheduling.derive import PLAIN_UP_TO
 from bontrack.scheduling.models import DueItemRow
 from bontrack.scheduling.schemas import WorklistActionCreate
 from bontrack.scheduling.window import Window
 from bontrack.storage.bulk import bulk
 from bontrack.storage.engine import transaction
+from bontrack.storage.ids import ids_from
+from bontrack.synth.generator import generate
+from bontrack.synth.loader import load
 from bontrack.therapy.schemas import TherapyVisitCreate
 from bontrack.therapy.service import record_visit, withdraw_visit
 from factories import ACTOR, DAY, World, clinic_world, saved_session
@@ -265,3 +277,165 @@ def test_withdrawn_session__its_items_leave_in_the_same_unit_of_work(engine: Eng
             select(func.count()).select_from(DueItemRow.__table__).where(DueItemRow.session_id == session.id)
         )
     assert left == 0
+
+
+# ---- one patient's derivation (plain lists) against the rebuild's (frames), every demo patient ----
+
+DEMO_PATIENTS = 30
+DEMO_WRITES = 40
+
+
+def _derived_alone(db: Session, clinic_id: str, patient_ids: list[str]) -> list[dict[str, Any]]:
+    """Each patient derived on their own, as a write derives them (plain lists)."""
+    kb = load_knowledge()
+    rows = []
+    for patient_id in patient_ids:
+        rows += due.derive(due.load_facts(db, clinic_id, [patient_id]), kb, frames=False)
+    return _sorted(rows)
+
+
+class Outcomes:
+    """NPRS scores added, corrected and withdrawn at random on a demo clinic's patients: baselines
+    (some on a session's day, some on one day twice) and follow-ups at the judging weeks and others,
+    with scores near the response threshold, so cycles flip between responded, not, and unjudged."""
+
+    def __init__(self, db: Session, rng: random.Random) -> None:
+        self.rng = rng
+        self.episode = {r.patient_id: r.id for r in records.find_current(db, row_cls=EpisodeRow, actor=ACTOR)}
+        self.sessions: dict[str, list[tuple[str, dt.date]]] = {}
+        for r in records.find_current(db, row_cls=InjectionSessionRow, actor=ACTOR):
+            self.sessions.setdefault(str(r.patient_id), []).append(
+                (r.id, dt.date.fromisoformat(r.data["date"]))
+            )
+        self.added: list[tuple[str, OutcomeCreate]] = []
+
+    def one(self, db: Session) -> None:
+        write = self.rng.choice((self.add, self.add, self.add, self.correct, self.withdraw))
+        savepoint = db.begin_nested()
+        try:
+            write(db)
+        except InputError:  # refused (a date after today ...): nothing kept
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+
+    def add(self, db: Session) -> None:
+        patient_id = self.rng.choice(sorted(self.sessions))
+        session_id, day = self.rng.choice(self.sessions[patient_id])
+        if self.rng.random() < 0.3:  # a baseline: on the session's day or the day before
+            data = self._nprs(patient_id, day - dt.timedelta(days=self.rng.choice((0, 0, 1))))
+        else:
+            week = self.rng.choice((2, 6, 6, 12, 12, 24))
+            if day + dt.timedelta(weeks=week) > clock.today():  # not measured yet
+                return
+            data = self._nprs(patient_id, day + dt.timedelta(weeks=week), session_id, week)
+        self.added.append((record_outcome(db=db, actor=ACTOR, data=data).id, data))
+
+    def correct(self, db: Session) -> None:
+        if self.added:
+            outcome_id, data = self.rng.choice(self.added)
+            changed = data.model_copy(update={"answers": {"1": self.rng.randrange(0, 11)}})
+            update_outcome(db=db, actor=ACTOR, outcome_id=outcome_id, data=changed, reason="typed wrong")
+
+    def withdraw(self, db: Session) -> None:
+        rows = records.find_current(db, row_cls=OutcomeRow, actor=ACTOR)
+        if rows:
+            outcome_id = self.rng.choice(rows).id
+            withdraw_outcome(db=db, actor=ACTOR, outcome_id=outcome_id, reason="entered twice")
+            self.added = [(i, d) for i, d in self.added if i != outcome_id]
+
+    def _nprs(
+        self, patient_id: str, day: dt.date, session_id: str | None = None, week: int | None = None
+    ) -> OutcomeCreate:
+        return OutcomeCreate.model_validate(
+            {
+                "patient_id": patient_id,
+                "episode_id": self.episode[patient_id],
+                "instrument": "nprs",
+                "date": day,
+                "answers": {"1": self.rng.choice((2, 4, 5, 6, 7, 8, 10))},  # 7 -> 5 is not 30%, 7 -> 4 is
+                "session_id": session_id,
+                "weeks_after_session": week,
+            }
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_patients_derivation__equals_the_rebuild_for_every_demo_patient(
+    engine: Engine, seed: int
+) -> None:
+    assert DEMO_PATIENTS <= PLAIN_UP_TO  # the demo's bulk block derives them as writes do, too
+    with transaction(engine) as db:
+        summary = load(db, actor="test:setup", batches=generate(DEMO_PATIENTS, seed=seed))
+    clinic_id = summary.clinic_id
+    assert clinic_id is not None
+    rng = random.Random(seed)
+    seen_review: set[str] = set()
+    with transaction(engine) as db:
+        outcomes = Outcomes(db, rng)
+    for step in range(DEMO_WRITES // 4 + 1):
+        with transaction(engine) as db:
+            if step:  # the demo as generated first, then after each few writes
+                for _ in range(4):
+                    outcomes.one(db)
+            patient_ids = sorted(r.id for r in records.find_current(db, row_cls=PatientRow, actor=ACTOR))
+            rebuilt = _sorted(due.derive_clinic(db, clinic_id))  # over frames
+            assert _derived_alone(db, clinic_id, patient_ids) == rebuilt
+            assert _sorted(due.kept(db, clinic_id)) == rebuilt  # kept by the writes, one patient each
+            seen_review |= {r["patient_id"] for r in rebuilt if r["kind"] == "stop_review"}
+    assert seen_review, "some patient is due for stop-and-review (the rule is exercised)"
+
+
+def test_plain_and_frame_rules__agree_on_ties_and_edges(engine: Engine) -> None:
+    """Two baselines on one day and two scores at one week (of each, the one whose id sorts last
+    counts, in both forms), a week-12 score judged when week 6 has none, exactly 30% (a response)
+    and a baseline of 0 (never judged)."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        sessions = [saved_session(db, world, day=DAY + dt.timedelta(days=100 * n)) for n in range(3)]
+
+    def nprs(db: Session, n: int, days: int, score: int, week: int | None = None, *, last: str = "") -> str:
+        day = DAY + dt.timedelta(days=100 * n + 7 * (week or 0) + days)
+        data = OutcomeCreate.model_validate(
+            {
+                "patient_id": world.patient_id,
+                "episode_id": world.episode_id,
+                "instrument": "nprs",
+                "date": day,
+                "answers": {"1": score},
+                "session_id": sessions[n].id if week else None,
+                "weeks_after_session": week,
+            }
+        )
+        # its id first or last among the patient's ("0": before every random id, "f": after)
+        head = {"": None, "0": "00000000-0000", "f": "ffffffff-0000", "ff": "ffffffff-ffff"}[last]
+        random_id = str(uuid.uuid4())
+        with ids_from(lambda: random_id if head is None else head + random_id[13:]):
+            return record_outcome(db=db, actor=ACTOR, data=data).id
+
+    def stop_review() -> list[str | None]:
+        with transaction(engine) as db:
+            rebuilt = _same(db)  # kept (plain, as written) == rebuilt (frames)
+            assert _derived_alone(db, world.clinic_id, [world.patient_id]) == rebuilt
+            return [r["session_id"] for r in rebuilt if r["kind"] == "stop_review"]
+
+    with transaction(engine) as db:
+        nprs(db, 0, 0, 8)
+        nprs(db, 0, 0, 6, 6)  # the first cycle: 8 -> 6, no response
+        nprs(db, 1, 0, 10)
+        nprs(db, 1, 0, 1, 2)  # week 2: never judged on
+        nprs(db, 1, 0, 8, 12)  # week 12 (no week 6): 10 -> 8, no response
+        nprs(db, 2, 0, 10, last="0")
+        nprs(db, 2, 0, 5, last="f")  # the same day, its id last: the baseline (5, not 10)
+        nprs(db, 2, 0, 3, 6, last="0")
+        nprs(db, 2, 0, 6, 6, last="f")  # week 6 twice, its id last: 5 -> 6 (not 3), no response
+    assert stop_review() == [sessions[2].id]
+    with transaction(engine) as db:
+        exactly = nprs(db, 1, 0, 7, 12, last="f")  # 10 -> 7: exactly 30%, a response
+    assert stop_review() == []
+    with transaction(engine) as db:
+        withdraw_outcome(db=db, actor=ACTOR, outcome_id=exactly, reason="entered twice")
+    assert stop_review() == [sessions[2].id]
+    with transaction(engine) as db:
+        nprs(db, 2, 0, 0, last="ff")  # a baseline of 0: the third cycle is not judged
+    assert stop_review() == []

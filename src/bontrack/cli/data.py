@@ -130,8 +130,9 @@ def export(
     from bontrack.exchange.files import open_for_writing
     from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
-    from bontrack.storage.engine import make_engine, transaction
+    from bontrack.storage.engine import make_engine, write_turn
     from bontrack.storage.replica import read_session
+    from bontrack.storage.unit import UnitOfWork
 
     settings = settings_of(ctx)
     actor = settings.resolved_actor()
@@ -139,38 +140,44 @@ def export(
     def go() -> None:
         chosen = choose_format(fmt, Format.jsonl, Format.csv, Format.parquet)
         path = Path(target)
+        if chosen in (Format.csv, Format.parquet) and path.exists() and not path.is_dir():
+            raise InputError.one("DIR", f"{target} is a file; give a folder for --format {chosen}")
+        if chosen is Format.jsonl and path.is_dir():
+            raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
         primary = engine(settings)
         reader = read_engine(settings, primary)
         if reader is None and primary.dialect.name == "sqlite":
             # a read transaction on the same file: the export (minutes on a large registry) holds
-            # no write lock, so the clinic's writes go on beside it (WAL: it reads one snapshot)
+            # neither the write lock nor the writers' turn, so the clinic's writes go on beside it
             reader = make_engine(settings.resolved_database_url(), read_only=True)
-        # rows from the read replica or reader; the export's audit entry on the primary, committed
-        # once the file is complete
-        with (
-            transaction(primary) as audited,
-            read_session(reader, audited, None) as db,
-        ):
-            if chosen in (Format.csv, Format.parquet):
-                if path.exists() and not path.is_dir():
-                    raise InputError.one("DIR", f"{target} is a file; give a folder for --format {chosen}")
+        partial = path.with_name(path.name + ".partial")
+        # rows from the read replica or reader; the export's audit entry held by the primary's
+        # unit of work, committed once the files are complete
+        with UnitOfWork(primary, expire_on_commit=False) as audited:
+            with read_session(reader, audited, None) as db:
                 if chosen is Format.parquet:
                     from bontrack.exchange.parquet import export_parquet
 
                     files = export_parquet(db=db, actor=actor, folder=path)
-                else:
+                elif chosen is Format.csv:
                     files = export_csv(db=db, actor=actor, folder=path)
-                print(f"wrote {len(files)} files to {path}/")
-                return
-            if path.is_dir():
-                raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
-            partial = path.with_name(path.name + ".partial")
+                else:
+                    try:
+                        with open_for_writing(partial, compressed=path.suffix == ".gz") as out:
+                            written = write_export(db=db, actor=actor, out=out, destination=str(path))
+                    except OSError as exc:
+                        partial.unlink(missing_ok=True)
+                        raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
             try:
-                with open_for_writing(partial, compressed=path.suffix == ".gz") as out:
-                    written = write_export(db=db, actor=actor, out=out, destination=str(path))
-            except OSError as exc:
-                raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
-            partial.replace(path)  # the audit entries commit only once the file is complete
+                with write_turn(primary):
+                    audited.commit()  # the audit entries, before the file is in place
+            except Exception:
+                partial.unlink(missing_ok=True)
+                raise
+        if chosen is not Format.jsonl:
+            print(f"wrote {len(files)} files to {path}/")
+            return
+        partial.replace(path)
         print(f"wrote {written} record versions to {path}")
 
     run(go)

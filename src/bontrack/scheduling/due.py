@@ -18,22 +18,26 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Engine, Table, delete, insert, inspect, select
+import orjson
+from sqlalchemy import Engine, Table, Text, bindparam, delete, func, insert, inspect, select
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
-from bontrack.queries import OUTCOME_PATHS, current_frame, measurements_frame
+from bontrack.queries import OUTCOME_PATHS
 from bontrack.records import VersionedRow
 from bontrack.scheduling.derive import Facts, derive
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.storage import derived
 from bontrack.storage.unit import writer_of
+from bontrack.storage.versioned import is_newest
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 
 TABLE = cast(Table, DueItemRow.__table__)
@@ -44,67 +48,116 @@ def _date(text: Any) -> dt.date:
     return dt.date.fromisoformat(str(text))
 
 
+def _current(
+    db: Session,
+    row_cls: type[VersionedRow],
+    clinic_id: str | None,
+    patient_ids: Sequence[str] | None,
+    paths: Sequence[str],
+    columns: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """The current, non-withdrawn version of each record (of ``patient_ids`` only, when given), in
+    the order of their ids: (id, the fields at ``paths``, the row ``columns``), as plain tuples.
+    The same records as bontrack.queries.current_frame reads (``is_newest``), without a frame:
+    for one patient's few rows building frames cost more than the query. Not audited."""
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    key = (row_cls, tuple(paths), tuple(columns), sqlite, clinic_id is not None, patient_ids is not None)
+    query = _statements.get(key)
+    if query is None:
+        query = _statements[key] = _statement(row_cls, paths, columns, sqlite, *key[4:])
+    params: dict[str, Any] = {}
+    if clinic_id is not None:
+        params["clinic_id"] = clinic_id
+    if patient_ids is not None:
+        params["patient_ids"] = list(patient_ids)
+    rows = db.connection().execute(query, params)
+    if not paths:
+        return [(rid, *more) for rid, _, *more in rows]
+    loads = orjson.loads
+    if sqlite and len(paths) >= 2:  # one small JSON array of the fields (json_extract, in C)
+        return [(rid, *loads(text), *more) for rid, text, *more in rows]
+    getters = [_getter(p) for p in paths]
+    out = []
+    for rid, text, *more in rows:
+        data = loads(text)
+        out.append((rid, *(get(data) for get in getters), *more))
+    return out
+
+
+def _statement(
+    row_cls: type[VersionedRow],
+    paths: Sequence[str],
+    columns: Sequence[str],
+    sqlite: bool,
+    by_clinic: bool,
+    by_patients: bool,
+) -> Any:
+    if not paths:  # row columns only: the JSON is not read at all
+        query = select(row_cls.id, sa_cast(None, Text))
+    elif sqlite and len(paths) >= 2:
+        picked = func.json_extract(row_cls.data, *(f"$.{p}" for p in paths))
+        query = select(row_cls.id, sa_cast(picked, Text))
+    else:
+        query = select(row_cls.id, sa_cast(row_cls.data, Text))
+    query = query.add_columns(*(getattr(row_cls, c) for c in columns)).where(
+        row_cls.withdrawn.is_(False), is_newest(row_cls)
+    )
+    if by_clinic:
+        query = query.where(row_cls.clinic_id == bindparam("clinic_id"))
+    if by_patients:
+        column = row_cls.id if row_cls is PatientRow else cast(Any, row_cls).patient_id
+        query = query.where(column.in_(bindparam("patient_ids", expanding=True)))
+    return query.order_by(row_cls.id)
+
+
+_statements: dict[tuple[Any, ...], Any] = {}  # (the statements of ``_current``, built once)
+
+
+def _getter(path: str) -> Any:
+    keys = path.split(".")
+
+    def get(data: Any) -> Any:
+        for key in keys:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(key)
+        return data
+
+    return get
+
+
 def load_facts(db: Session, clinic_id: str | None, patient_ids: Sequence[str] | None = None) -> Facts:
     """The current records the due items of a clinic (``patient_ids``: of those patients only)
-    derive from: one query per record type, only the fields needed. Not audited."""
+    derive from: one query per record type, only the fields needed, as plain lists. Not audited."""
 
-    def where(row_cls: type[VersionedRow]) -> tuple[ColumnElement[bool], ...]:
-        if patient_ids is None:
-            return ()
-        column = row_cls.id if row_cls is PatientRow else cast(Any, row_cls).patient_id
-        return (column.in_(list(patient_ids)),)
+    def read(row_cls: type[VersionedRow], *paths: str, columns: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+        return _current(db, row_cls, clinic_id, patient_ids, paths, columns)
 
-    def frame(row_cls: type[VersionedRow], *paths: str, **options: Any) -> Any:
-        conditions = (*where(row_cls), *options.pop("also", ()))
-        return current_frame(db, row_cls, clinic_id, paths, where=conditions, **options)
-
-    patients = frame(PatientRow, "record_number", columns=("clinic_id",))
     facts = Facts(
         patients={
             pid: (clinic, str(number))
-            for pid, number, clinic in zip(
-                patients["id"], patients["record_number"], patients["clinic_id"], strict=True
-            )
+            for pid, number, clinic in read(PatientRow, "record_number", columns=("clinic_id",))
         }
     )
-    sessions = frame(
+    sessions = read(
         InjectionSessionRow, "patient_id", "date", "product", "injector_id", columns=("recorded_at",)
     )
-    facts.sessions = [
-        (sid, pid, _date(day), product, at, by)
-        for sid, pid, day, product, by, at in zip(
-            sessions["id"],
-            sessions["patient_id"],
-            sessions["date"],
-            sessions["product"],
-            sessions["injector_id"],
-            sessions["recorded_at"],
-            strict=True,
-        )
+    facts.sessions = [(sid, pid, _date(day), product, at, by) for sid, pid, day, product, by, at in sessions]
+    rule = load_knowledge().files.pathway.cycle_response
+    outcomes = read(OutcomeRow, *OUTCOME_PATHS, f"scoring.scores.{rule.score}")
+    facts.follow_ups = {(sid, weeks) for _, _, sid, weeks, _, _, _ in outcomes if sid is not None}
+    facts.scores = [
+        (pid, sid, weeks, day, value)
+        for _, pid, sid, weeks, day, instrument, value in outcomes
+        if instrument == rule.instrument
     ]
-    kb = load_knowledge()
-    rule = kb.files.pathway.cycle_response
-    score_path = f"scoring.scores.{rule.score}"
-    outcomes = frame(OutcomeRow, *OUTCOME_PATHS, score_path)
-    linked = outcomes[outcomes["session_id"].notna()]
-    facts.follow_ups = set(zip(linked["session_id"], linked["weeks_after_session"], strict=True))
-    facts.measurements = measurements_frame(outcomes[outcomes["instrument"] == rule.instrument], [rule.score])
-    plans = frame(TherapyPlanRow, "patient_id", "start_date", "visits_per_week", "weeks", "therapist_id")
+    plans = read(TherapyPlanRow, "patient_id", "start_date", "visits_per_week", "weeks", "therapist_id")
     facts.plans = [
         (plan_id, pid, _date(start), int(per_week), int(weeks), therapist)
-        for plan_id, pid, start, per_week, weeks, therapist in zip(
-            plans["id"],
-            plans["patient_id"],
-            plans["start_date"],
-            plans["visits_per_week"],
-            plans["weeks"],
-            plans["therapist_id"],
-            strict=True,
-        )
+        for plan_id, pid, start, per_week, weeks, therapist in plans
     ]
-    visits = frame(TherapyVisitRow, columns=("plan_id",))
-    facts.visits = visits["plan_id"].value_counts().to_dict() if len(visits) else {}
-    actions = frame(
+    facts.visits = dict(Counter(plan_id for _, plan_id in read(TherapyVisitRow, columns=("plan_id",))))
+    actions = read(
         WorklistActionRow,
         "item_key",
         "action",
@@ -114,24 +167,13 @@ def load_facts(db: Session, clinic_id: str | None, patient_ids: Sequence[str] | 
         "reason",
         columns=("recorded_at",),
     )
-    facts.actions = list(
-        zip(
-            actions["item_key"],
-            actions["action"],
-            actions["on"],
-            actions["snooze_until"],
-            actions["decision"],
-            actions["reason"],
-            actions["recorded_at"],
-            strict=True,
-        )
-    )
+    facts.actions = [tuple(row[1:]) for row in actions]
     return facts
 
 
 def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
-    """Every due item of a clinic (None: of every clinic), derived from scratch."""
-    return derive(load_facts(db, clinic_id), load_knowledge())
+    """Every due item of a clinic (None: of every clinic), derived from scratch (over frames)."""
+    return derive(load_facts(db, clinic_id), load_knowledge(), frames=True)
 
 
 def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
@@ -181,7 +223,7 @@ def rebuild(db: Session, clinic_id: str | None = None) -> int:
     for clinic in clinics:
         patients = db.scalars(select(PatientRow.id).where(PatientRow.clinic_id == clinic).distinct())
         for chunk in _chunks(patients):
-            rows = derive(load_facts(db, clinic, chunk), kb)
+            rows = derive(load_facts(db, clinic, chunk), kb, frames=True)
             if rows:
                 db.execute(insert(table), rows)
             written += len(rows)

@@ -4,8 +4,9 @@ Several worker processes are safe because nothing that must be shared lives in a
 sessions, bearer tokens, CSRF tokens, patients' links and the log-in throttle's failure counts
 are all rows in the registry. On SQLite each process still makes its writing requests take turns
 among themselves (bontrack.web.deps.database_turn; read requests run on read-only connections,
-beside them), and the processes take turns at SQLite's single write lock (BEGIN IMMEDIATE,
-waiting up to busy_timeout); PostgreSQL has row-level locking.
+beside them), and the processes take turns at SQLite's single write lock (BEGIN IMMEDIATE, after
+waiting in the writers' queue, bontrack.storage.engine.write_turn); PostgreSQL has row-level
+locking.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from bontrack.auth import service
 from bontrack.auth.schemas import PasswordSet, UserCreate, UserRead
 from bontrack.errors import ConflictError
+from bontrack.web.accounts import add_user
 from bontrack.web.api.common import ERRORS, RecordId
 from bontrack.web.deps import ADMIN, NowDep, Principal, SettingsDep, current_user_briefly, in_transaction
 from bontrack.web.problems import ProblemError
@@ -56,19 +57,7 @@ async def list_users(principal: Admin, settings: SettingsDep) -> list[UserRead]:
 async def create_user(data: UserCreate, principal: Admin, settings: SettingsDep, at: NowDep) -> UserRead:
     """Add a user. The password: at least 12 characters, and not easy to guess (a common
     password, a word or name on its own, a run of keys, a repeat, the e-mail are refused)."""
-    password_hash = await run_in_threadpool(service.hash_password, data.password)
-    return await in_transaction(
-        settings,
-        lambda db: service.create_user(
-            db=db,
-            actor=principal.actor,
-            data=data,
-            now=at,
-            password_hash=password_hash,
-            within=principal.user.clinic_id,
-        ),
-        clinic_id=principal.user.clinic_id,
-    )
+    return await add_user(settings, principal, data, at)
 
 
 @router.post("/{user_id}/deactivate", response_model=UserRead)

@@ -23,6 +23,7 @@ from bontrack.auth.schemas import UserCreate
 from bontrack.errors import ConflictError, InputError
 from bontrack.schemas import parse
 from bontrack.storage.versioned import newest_versions
+from bontrack.web import accounts
 from bontrack.web.deps import ADMIN, NowDep, PageUser, Principal, SessionDep, SettingsDep, in_transaction
 from bontrack.web.deps import page_user_briefly as _page_user_briefly
 from bontrack.web.forms import field_errors
@@ -143,19 +144,7 @@ async def add_user(
     values = {k: v for k, v in form.items() if k in ("email", "role", "clinic_id", "clinician_id")}
     try:
         data = parse(UserCreate, raw)
-        password_hash = await run_in_threadpool(service.hash_password, data.password)
-        user = await in_transaction(
-            settings,
-            lambda db: service.create_user(
-                db=db,
-                actor=principal.actor,
-                data=data,
-                now=at,
-                password_hash=password_hash,
-                within=principal.user.clinic_id,
-            ),
-            clinic_id=principal.user.clinic_id,
-        )
+        user = await accounts.add_user(settings, principal, data, at)
     except InputError as exc:
         return await _show_errors(request, settings, principal, 400, errors=field_errors(exc), values=values)
     return _done("added", user.id)
