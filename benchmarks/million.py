@@ -10,7 +10,9 @@ builds it about twice as fast. Record numbers take the suffix ``~k`` as in ``rep
 Then ``bontrack export`` (``.jsonl.gz``) and ``bontrack import`` into a new registry, each in its
 own process: wall seconds and peak resident memory (VmHWM), records a second, file sizes.
 
-Run alone: ``python benchmarks/million.py build|export|import [PATIENTS] [FOLDER]``.
+Run alone: ``python benchmarks/million.py build|export|import [PATIENTS] [FOLDER]`` (the README's
+1M figures: build 28 minutes and 39.8 GB; the export and the import were stopped part way and
+extrapolated, on a machine shared by other jobs: see the README, "A million patients").
 """
 
 from __future__ import annotations
@@ -123,9 +125,10 @@ def run_peak(db: Path, *args: str) -> tuple[float, float, float, str]:
         text=True,
     )
     seconds = time.perf_counter() - start
-    words = next(line.split() for line in done.stderr.splitlines() if line.startswith("PEAK"))
-    if done.returncode != 0:
-        raise SystemExit(f"bontrack {' '.join(args)} failed: {done.stderr[-3000:]}")
+    peak = [line.split() for line in done.stderr.splitlines() if line.startswith("PEAK")]
+    if done.returncode != 0 or not peak:  # (stopped, or failed)
+        raise SystemExit(f"bontrack {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}")
+    words = peak[0]
     return seconds, int(words[1]) / 1024, float(words[3]), done.stdout.strip()
 
 
