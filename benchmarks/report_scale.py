@@ -18,7 +18,9 @@ fields picked, the current versions, the frames), the analysis (``build_report``
 and the HTML; the rest is starting Python and importing. The read and the analysis grow with
 the registry; the figures and the HTML are drawn from the report's numbers (a fixed cost).
 
-Run alone: ``python benchmarks/report_scale.py [PATIENTS] [KEEP.db] [--reuse]``.
+Run alone: ``python benchmarks/report_scale.py [PATIENTS] [KEEP.db] [--reuse | --read-only]``
+(``--read-only``: KEEP.db is another job's registry, e.g. the 1,000,000-patient one of the
+exchange benchmark: it is read, not written, so the read's six audit entries are left out).
 """
 
 from __future__ import annotations
@@ -121,9 +123,37 @@ PHASES = (
 )
 
 
-def run_report(url: str, out: Path) -> tuple[float, float, float, dict[str, tuple[float, float]]]:
+# The report's steps as `bontrack report` takes them, on a registry another job owns, opened
+# without writing to it: the rows read as the command reads them (the ADBC reader, ids coded by
+# DuckDB), but the six audit entries of the read not written (the one difference from the command).
+READ_ONLY_REPORT = (
+    "import datetime\n"
+    "import bontrack.reports.data as data\n"
+    "data.audit_reads = lambda *a, **k: None  # another job's registry: nothing written to it\n"
+    "from sqlalchemy import create_engine\n"
+    "from sqlalchemy.orm import Session\n"
+    "from bontrack.knowledge.loader import load_knowledge\n"
+    "import bontrack.reports.content as content, bontrack.reports.plots as plots\n"
+    "import bontrack.reports.render as render\n"
+    "path, out = sys.argv[1], sys.argv[2]\n"
+    "with Session(create_engine('sqlite:///' + path)) as db:\n"
+    "    frames = data.cohort_frames(db=db, actor='bench', committed=True, coded_ids=True)\n"
+    "report = content.build_report(frames, load_knowledge(), today=datetime.date(2026, 11, 23))\n"
+    "open(out, 'w').write(render.render_html(report, plots.render_figures(report)))\n"
+    "code = 0\n"
+)
+
+
+def run_report(
+    url: str, out: Path, *, read_only: Path | None = None
+) -> tuple[float, float, float, dict[str, tuple[float, float]]]:
     """Wall seconds, peak resident memory (GB: the child's own VmHWM, from /proc), CPU seconds
-    and the (wall, CPU) seconds of each phase (``PHASES``) of `bontrack report` in a fresh process."""
+    and the (wall, CPU) seconds of each phase (``PHASES``) of `bontrack report` in a fresh process.
+    ``read_only``: the registry's file, owned by another job: ``READ_ONLY_REPORT`` instead."""
+    run_command = (
+        "try:\n    runpy.run_module('bontrack', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+    )
     code = (
         "import re, sys, runpy, time, importlib; sys.argv = ['bontrack', *sys.argv[1:]];\n"
         f"PHASES = {PHASES!r}\n"
@@ -135,19 +165,18 @@ def run_report(url: str, out: Path) -> tuple[float, float, float, dict[str, tupl
         "        return out\n"
         "    setattr(m, name, run)\n"
         "for spec in PHASES: timed(*spec)\n"
-        "try:\n    runpy.run_module('bontrack', run_name='__main__')\n"
-        "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
-        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        + (READ_ONLY_REPORT if read_only else run_command)
+        + "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
         "print('MAXRSS', hwm, file=sys.stderr)\n"
         "print('CPU', time.process_time(), file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
+    args = ["--db", url, "report", "--out", str(out), "--date", "2026-11-23"]
+    if read_only:
+        code = code.replace("sys.argv = ['bontrack', *sys.argv[1:]];", "")
+        args = [str(read_only), str(out)]
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code, "--db", url, "report", "--out", str(out), "--date", "2026-11-23"],
-        capture_output=True,
-        text=True,
-    )
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"report failed: {done.stderr[-2000:]}")
@@ -158,12 +187,17 @@ def run_report(url: str, out: Path) -> tuple[float, float, float, dict[str, tupl
     return seconds, kb / 1024 / 1024, cpu, phases
 
 
-def main(patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = False) -> dict[str, float]:
-    """``keep``: build the registry there (and leave it); ``reuse``: a registry already there."""
+def main(
+    patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = False, read_only: bool = False
+) -> dict[str, float]:
+    """``keep``: build the registry there (and leave it); ``reuse``: a registry already there;
+    ``read_only``: that registry belongs to another job (nothing is written to it: see ``run_report``)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "large.db"
         url = f"sqlite:///{path}"
-        if not (reuse and path.exists()):
+        if read_only and not path.exists():
+            raise SystemExit(f"{path}: no registry there to read")
+        if not (reuse and path.exists()) and not read_only:
             path.unlink(missing_ok=True)
             base = min(BASE, patients)
             console.print(f"building a {base}-patient demo clinic, then copying it to {patients:,} patients")
@@ -171,8 +205,10 @@ def main(patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = Fa
             replicate(path, patients // base - 1)
         size = os.path.getsize(path) / 1e9
         floors = [floor_read(path) for _ in range(2)]
-        old_floor = sqlite3_floor(path)
-        seconds, gb, cpu, phases = run_report(url, Path(tmp) / "report.html")
+        old_floor = sqlite3_floor(path) if not read_only else float("nan")
+        seconds, gb, cpu, phases = run_report(
+            url, Path(tmp) / "report.html", read_only=path if read_only else None
+        )
         floors.append(floor_read(path))  # once more after the report: the same load on both sides
     floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     load = os.getloadavg()[0]
@@ -220,4 +256,5 @@ if __name__ == "__main__":
         int(sys.argv[1]) if len(sys.argv) > 1 else PATIENTS,
         Path(sys.argv[2]) if len(sys.argv) > 2 else None,  # keep the registry there, to profile it
         reuse="--reuse" in sys.argv,  # measure again on the registry kept there
+        read_only="--read-only" in sys.argv,  # another job's registry: read it, write nothing to it
     )

@@ -5,8 +5,12 @@ restart (D13)."""
 from __future__ import annotations
 
 import re
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -14,9 +18,10 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.routing import Route
 
-from bontrack.storage.engine import open_engine
+from bontrack.storage.engine import make_engine, open_engine
+from bontrack.web.outage import is_busy
 from conftest import own_cluster
-from web.conftest import Site, log_in, make_site, populate
+from web.conftest import Site, World, log_in, make_site, populate
 from web.test_not_found_and_denied import _records
 
 KINDS = {
@@ -145,3 +150,46 @@ def test_outage__postgresql_stopped_gives_503_and_started_again_recovers_by_itse
             assert site.client.get(f"/patients/{site.world.patient_id}").status_code == 200
         finally:
             engine.dispose()
+
+
+def test_busy__a_write_that_waited_out_its_lock_wait_gives_503_busy_saves_nothing_and_health_stays_ok(
+    tmp_path: Path, template_db: tuple[Path, World]
+) -> None:
+    """Another program holds SQLite's write lock longer than a request waits: the write is
+    answered 503 "Registry busy" (nothing saved, Retry-After), the database is not marked down,
+    and the same write goes through once the lock is free."""
+    copy = tmp_path / "busy.db"
+    shutil.copyfile(template_db[0], copy)
+    engine = make_engine(f"sqlite:///{copy}", lock_wait_ms=100)
+    site = make_site(engine, template_db[1])
+    site.client.app.state.database_probe.every_seconds = 0  # type: ignore[attr-defined]
+    bearer = site.bearer("physician")
+    body = {"patient_id": site.world.patient_id, "date": "2026-03-02"}
+    count = "select count(*) from screening_versions"
+    with closing(sqlite3.connect(copy, isolation_level=None)) as holder:
+        before = holder.execute(count).fetchone()[0]
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            busy = site.client.post("/api/screenings", json=body, headers=bearer)
+            assert busy.status_code == 503, busy.text
+            assert busy.json()["title"] == "Registry busy" and "nothing was saved" in busy.json()["detail"]
+            assert int(busy.headers["retry-after"]) > 0
+            health = site.client.get("/health")
+            assert health.status_code == 200 and health.json()["database"] == "ok"
+        finally:
+            holder.execute("ROLLBACK")
+        assert holder.execute(count).fetchone()[0] == before
+        again = site.client.post("/api/screenings", json=body, headers=bearer)
+        assert again.status_code == 201, again.text
+        assert holder.execute(count).fetchone()[0] == before + 1
+    engine.dispose()
+
+
+def test_busy__postgresql_lock_timeout_and_serialization_failures_count_as_busy_not_down() -> None:
+    """The kinds of error the server answers as busy, by their SQL state (no cluster needed)."""
+    assert is_busy(psycopg.errors.LockNotAvailable("lock timeout"))
+    assert is_busy(psycopg.errors.SerializationFailure("could not serialize"))
+    assert is_busy(psycopg.errors.DeadlockDetected("deadlock"))
+    assert not is_busy(psycopg.errors.AdminShutdown("terminating connection"))
+    assert not is_busy(psycopg.OperationalError("connection refused"))
+    assert not is_busy(sqlite3.OperationalError("unable to open database file"))

@@ -88,14 +88,18 @@ def report(
             task = progress.add_task("reading the registry", total=None)
             if from_parquet is not None:
                 # files an export wrote (and audited), not the registry: nothing to audit here
-                frames = parquet_frames(from_parquet, clinic_id=clinic)
+                frames = parquet_frames(from_parquet, clinic_id=clinic, coded_ids=True)
             else:
                 eng = engine(settings)
                 # rows from the read replica if one is given; the audit entries on the primary
                 with transaction(eng) as db, read_session(read_engine(settings, eng), db, None) as source:
                     # the transaction has written nothing before this read (its audit comes after)
                     frames = cohort_frames(
-                        db=source, actor=settings.resolved_actor(), clinic_id=clinic, committed=True
+                        db=source,
+                        actor=settings.resolved_actor(),
+                        clinic_id=clinic,
+                        committed=True,
+                        coded_ids=True,  # the ids coded by DuckDB (build_report codes them otherwise)
                     )
             progress.update(task, description="computing outcomes, intervals and models")
             content = build_report(frames, load_knowledge(), today=today)

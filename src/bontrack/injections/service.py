@@ -136,44 +136,36 @@ def cycle_responses(
     sessions: list[SessionRead],
     outcomes: Sequence[OutcomeRow | Stored[Any]] | None = None,
 ) -> dict[str, bool | None]:
-    """Whether each past cycle met the pathway's response criterion (knowledge: pathway.cycle_response).
-
-    Baseline: the patient's last measurement of that score on or before the session date.
-    Follow-ups: measurements linked to the session, by week; judged at week 6, else week 12
-    (instruments.response.cycle_responded). Not judged (None) without a baseline or such a score.
+    """Whether each past cycle met the pathway's response criterion (knowledge: pathway.cycle_response),
+    by the same rule the report and the worklist's stop-and-review judge cycles with
+    (``analytics.response_rules.cycle_judgements``): the baseline is the patient's last score of
+    that instrument dated on or before the session (of one day's, the last by record id); the
+    follow-ups are the scores linked to the session, by week, judged at week 6, else week 12.
+    Not judged (None) without a baseline or such a follow-up.
     ``outcomes``: the patient's current outcome rows (or reads, as the chart has them), when the
-    caller has read them already (stop-and-review reads a whole clinic's at once); else read here.
+    caller has read them already; else read here.
     """
-    from bontrack.instruments.response import cycle_responded
+    from bontrack.analytics.response_rules import Score, cycle_judgements
 
     rule = load_knowledge().files.pathway.cycle_response
     if outcomes is None:
         outcomes = records.find_current(db, row_cls=OutcomeRow, actor=actor, patient_id=patient_id)
-    docs = [r.data if isinstance(r.data, dict) else r.data.model_dump(mode="json") for r in outcomes]
-    measured = [
-        (
-            d["date"],
-            d.get("session_id"),
-            (d.get("scoring") or {}).get("scores", {}).get(rule.score),
-            d.get("weeks_after_session"),
-        )
-        for d in docs
-        if d.get("instrument") == rule.instrument
-    ]
-    out: dict[str, bool | None] = {}
-    for session in sessions:
-        day = session.data.date.isoformat()
-        before = sorted(
-            (d, v) for d, sid, v, _ in measured if d <= day and sid != session.id and v is not None
-        )
-        followups = {int(w): v for _, sid, v, w in measured if sid == session.id and w is not None}
-        out[session.id] = cycle_responded(
-            before[-1][1] if before else None,
-            followups,
-            min_improvement_percent=rule.min_improvement_percent,
-            judged_at_weeks=rule.judged_at_weeks,
-        )
-    return out
+    scores: list[Score] = []
+    for row in sorted(outcomes, key=lambda r: r.id):  # (the order the report reads them in)
+        d = row.data if isinstance(row.data, dict) else row.data.model_dump(mode="json")
+        value = (d.get("scoring") or {}).get("scores", {}).get(rule.score)
+        week = d.get("weeks_after_session")
+        if d.get("instrument") != rule.instrument or not isinstance(value, int | float) or not d.get("date"):
+            continue
+        linked = d.get("session_id") if week is not None else None
+        scores.append((str(d["date"]), linked, None if week is None else int(week), float(value)))
+    judged = cycle_judgements(
+        [(session.id, session.data.date.isoformat()) for session in sessions],
+        scores,
+        min_improvement_percent=rule.min_improvement_percent,
+        judged_at_weeks=rule.judged_at_weeks,
+    )
+    return {session.id: j for session, j in zip(sessions, judged, strict=True)}
 
 
 def _caller_error(error: FieldError) -> FieldError:

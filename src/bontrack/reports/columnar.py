@@ -14,11 +14,16 @@ A value the export could not type is in the row's ``unparsed`` column and is rea
 
 Fields are typed as the analysis needs them: text, number (double; not a number: missing),
 date (ISO text clamped to 1900-01-01..2100-12-31 as ``queries.dates_series`` does, then a
-timestamp), flag (JSON true; anything else False), present (the value is there and not null).
+timestamp), flag (JSON true; anything else False), present (the value is there and not null),
+measure (a score: a number; NULL when missing or null, NaN when there but not a number).
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -31,13 +36,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
 
-Kind = Literal["text", "number", "date", "flag", "present"]
-BATCH = 100_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
+Kind = Literal["text", "number", "date", "flag", "present", "measure"]
+BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
+MEMORY = "1GB"  # DuckDB's own memory for the picked fields (past it: its temporary folder)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ def _typed(text: str, json_value: str | None, kind: Kind) -> str:
     ``json_value`` gives it as JSON (for flags: only a JSON true is True)."""
     if kind == "number":
         return f"try_cast({text} as double)"
+    if kind == "measure":  # a score: NULL when missing or null, NaN when there but not a number
+        number = f"coalesce(try_cast({text} as double), 'NaN'::double)"
+        return f"(case when {text} is null then null else {number} end)"
     if kind == "date":
         low, high = _literal(EARLIEST.isoformat()), _literal(LATEST.isoformat())
         # (DuckDB's greatest() passes NULL over: a missing date must stay missing, as pandas' NaT)
@@ -176,78 +186,148 @@ def _cursor_batches(db: Session, sql: str, extra: Sequence[str]) -> Iterator[pa.
         cursor.close()
 
 
-def read_current(
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for one report's read: in memory, within ``MEMORY`` (past it DuckDB
+    moves its tables' blocks to a temporary folder of its own, removed when it closes)."""
+    duck = duckdb.connect()
+    folder = Path(tempfile.gettempdir()) / f"bontrack-report-{os.getpid()}-{id(duck):x}"
+    run(duck, f"set temp_directory = {_literal(str(folder))}")
+    run(duck, f"set memory_limit = {_literal(MEMORY)}")
+    return duck
+
+
+def load_current(
     db: Session,
     row_cls: type[VersionedRow],
     clinic_id: str | None,
     fields: Sequence[Field],
     *,
+    duck: duckdb.DuckDBPyConnection,
+    into: str,
     columns: Sequence[str] = (),
-    duck: duckdb.DuckDBPyConnection | None = None,
     committed: bool = False,
-) -> pa.Table:
-    """``id``, the ``fields`` and the row ``columns`` of the current, non-withdrawn version of
-    every record (of one clinic, or all), sorted by id. Not audited: the caller audits.
+) -> int:
+    """DuckDB table ``into``: ``id``, the ``fields`` and the row ``columns`` of the current,
+    non-withdrawn version of every record (of one clinic, or all), in the order of id (rows read
+    in the table's order). Returns its number of rows. Not audited: the caller audits.
 
     Rows are read through the session's connection (PostgreSQL: a server-side cursor), so the
     transaction's own writes are seen. ``committed``: the caller's transaction has written
     nothing yet, so a SQLite file may be read by the ADBC driver on a read-only connection of its
-    own (straight into Arrow, no Python object per row): it sees the same rows, as the session's
-    transaction holds SQLite's write lock from its start (storage.engine: BEGIN IMMEDIATE)."""
-    duck = duck or duckdb.connect()
+    own (straight into Arrow, no Python object per row, in a thread of its own while DuckDB
+    picks the fields of the batch before): it sees the same rows, as the session's transaction
+    holds SQLite's write lock from its start (storage.engine: BEGIN IMMEDIATE).
+
+    Only the picked fields of each version are kept (typed columns in DuckDB, not Python
+    objects); DuckDB then keeps each record's newest version (within its clinic), drops it when
+    withdrawn (and, with a clinic, keeps that clinic's), and orders by id."""
     table = row_cls.__table__.name  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     data = "data" if dialect == "sqlite" else "cast(data as text)"
     extra = "".join(f", {c}" for c in columns)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
     path = _sqlite_file(db) if committed else None
-    batches = _adbc_batches(path, sql) if path is not None else _cursor_batches(db, sql, columns)
-    picks = _json_picks(fields, columns)
-    parts: list[pa.Table] = []
-    for batch in chain(batches, [_arrow_batch([], columns)]):
-        if batch.num_rows == 0 and parts:
-            continue
-        duck.register("batch", batch)
-        parts.append(duck.sql(picks).to_arrow_table())
-        duck.unregister("batch")
-    return _current(duck, pa.concat_tables(parts), clinic_id, fields, columns)
-
-
-def _current(
-    duck: duckdb.DuckDBPyConnection,
-    versions: pa.Table,
-    clinic_id: str | None,
-    fields: Sequence[Field],
-    columns: Sequence[str],
-) -> pa.Table:
-    keep = ["id", *(f.name for f in fields), *columns]
-    duck.register("versions", versions)
-    # one sort: by id, and each record's versions newest first; the newest is the first of its run
-    ordered = duck.sql("select * from versions order by id, clinic_id, version desc").to_arrow_table()
-    duck.unregister("versions")
-    ids, clinics = ordered.column("id"), ordered.column("clinic_id")
-    n = ordered.num_rows
-    if n == 0:
-        return ordered.select(keep)
-    same = pc.and_(pc.equal(ids[1:], ids[:-1]), pc.equal(clinics[1:], clinics[:-1]))
-    newest = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks())])
-    chosen = pc.and_(newest, pc.invert(ordered.column("withdrawn").combine_chunks()))
+    # a record with a second version? (the key's index answers it without reading the rows)
+    check = f"select count(*) from (select 1 from {table} where version <> 1 limit 1) as later"
+    if path is not None:
+        corrected = any(t.column(0)[0].as_py() for t in _adbc_batches(path, check))
+        batches = _prefetched(path, sql)
+    else:
+        corrected = bool(db.execute(text(check)).scalar())
+        batches = _cursor_batches(db, sql, columns)
+    keep = ", ".join(_quote(c) for c in ["id", *(f.name for f in fields), *columns])
+    where = "not withdrawn"
     if clinic_id is not None:
-        chosen = pc.and_(chosen, pc.equal(clinics.combine_chunks(), clinic_id))
-    return ordered.filter(chosen).select(keep)
+        where += f" and clinic_id = {_literal(clinic_id)}"
+    picks = f"({_json_picks(fields, columns)})"
+    if corrected:  # each record's newest version (within its clinic)
+        newest = "row_number() over (partition by id, clinic_id order by version desc) as _newest"
+        picks = f"(select *, {newest} from {picks})"
+        where = f"_newest = 1 and {where}"
+    # else every record has its first version only: the key (id, version, clinic_id) is unique
+    # DuckDB takes the batches as they come (a stream: the JSON of one batch held at a time)
+    # and keeps only the picked fields, sorted by id
+    stream = _stream(chain(batches, [_arrow_batch([], columns)]), columns)
+    duck.register("batch", stream)
+    try:
+        run(
+            duck,
+            f"create table {_quote(into)} as select {keep} from {picks} where {where} order by id, clinic_id",
+        )
+    finally:
+        duck.unregister("batch")
+    return _count(duck, into)
 
 
-def read_parquet(
+def _stream(batches: Iterator[pa.Table], columns: Sequence[str]) -> pa.RecordBatchReader:
+    """The batches as one Arrow stream of one schema (the envelope typed as ``_arrow_batch``
+    types it; the row ``columns`` as the first batch has them), for DuckDB to read as it goes."""
+    first = next(batches)
+    schema = _arrow_batch([], ()).schema
+    for name in columns:
+        schema = schema.append(first.schema.field(name))
+
+    def typed() -> Iterator[pa.RecordBatch]:
+        for table in chain([first], batches):
+            yield from table.select(schema.names).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, typed())
+
+
+def run(duck: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """A statement run to its end (DuckDB takes no other work while a result is unfinished)."""
+    duck.execute(sql).fetchall()
+
+
+def _count(duck: duckdb.DuckDBPyConnection, table: str) -> int:
+    rows = duck.execute(f"select count(*) from {_quote(table)}").fetchall()
+    return int(rows[0][0])
+
+
+def _prefetched(path: Path, sql: str) -> Iterator[pa.Table]:
+    """``_adbc_batches`` read ahead by a thread of their own (the driver and DuckDB both work
+    without Python's lock, so reading the next batch and picking the fields of this one overlap)."""
+    ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for batch in _adbc_batches(path, sql):
+                while not stop.is_set():
+                    try:
+                        ahead.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as error:  # handed to the reader, raised there
+            ahead.put(error)
+
+    worker = threading.Thread(target=work, name="bontrack-adbc-read", daemon=True)
+    worker.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def load_parquet(
     folder: Path,
     name: str,
     clinic_id: str | None,
     fields: Sequence[Field],
     *,
+    duck: duckdb.DuckDBPyConnection,
+    into: str,
     columns: Sequence[str] = (),
-    duck: duckdb.DuckDBPyConnection | None = None,
-) -> pa.Table:
-    """As ``read_current``, from ``folder/<name>.parquet`` of a Parquet export (current versions)."""
-    duck = duck or duckdb.connect()
+) -> int:
+    """As ``load_current``, from ``folder/<name>.parquet`` of a Parquet export (current versions)."""
     path = folder / f"{name}.parquet"
     source = f"read_parquet({_literal(str(path))})"
     present = {r[0] for r in duck.execute(f"describe select * from {source}").fetchall()}
@@ -255,7 +335,8 @@ def read_parquet(
     where = "not coalesce(withdrawn, false)"
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
-    return duck.sql(f"select {picks} from {source} where {where} order by id").to_arrow_table()
+    run(duck, f"create table {_quote(into)} as select {picks} from {source} where {where} order by id")
+    return _count(duck, into)
 
 
 def _objects(column: pa.ChunkedArray) -> np.ndarray:

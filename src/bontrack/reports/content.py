@@ -80,14 +80,26 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     frames = as_of(coded(frames), today)
     frames = replace(frames, sessions=number_cycles(frames.sessions))
     computed: dict[tuple[str, str], pd.DataFrame] = {}
+    pathway_rule = kb.files.pathway.cycle_response  # its rows: the same score's, judged by its own rule
+    # the scores whose rows more than one section reads are kept; the others (the RAND-36 profile's
+    # other scales) are computed when asked and let go, so memory holds a few scores' rows, not all
+    kept = {
+        ("nprs", "pain_intensity"),
+        ("ndi", "total"),
+        ("rand36", "pain"),
+        ("rand36", "emotional_wellbeing"),
+        (pathway_rule.instrument, pathway_rule.score),
+    }
 
     def outcomes(instrument: str, score: str) -> pd.DataFrame:
-        """``cycle_outcomes`` of one score by ``response_rule``, computed once per score."""
+        """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score."""
         key = (instrument, score)
-        if key not in computed:
-            rule = response_rule(kb, instrument, score)
-            computed[key] = cycle_outcomes(frames.sessions, frames.measurements, rule)
-        return computed[key]
+        if key in computed:
+            return computed[key]
+        rows = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, instrument, score))
+        if key in kept:
+            computed[key] = rows
+        return rows
 
     nprs = outcomes("nprs", "pain_intensity")
     ndi = outcomes("ndi", "total")
@@ -124,7 +136,6 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     first = nprs[nprs["cycle"] == 1] if len(nprs) else nprs
     compared = comparisons(frames, first, main_week)
     cycles_wo = int(kb.files.pathway.stop_review_cycles_without_response.value)
-    pathway_rule = kb.files.pathway.cycle_response  # its rows: the same score's, judged by its own rule
     responded = responses(
         frames.sessions,
         frames.measurements,

@@ -13,8 +13,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
@@ -23,7 +21,7 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, number_series
 from bontrack.records import VersionedRow
-from bontrack.reports.columnar import Field, Kind, read_current, read_parquet, to_frame
+from bontrack.reports.columnar import Field, Kind, connect, load_current, load_parquet, run, to_frame
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
 # The scores the report analyses, by name inside an outcome's ``scoring.scores``.
@@ -54,6 +52,8 @@ class CohortFrames:
     adverse_events: pd.DataFrame
     # vials received and discarded unopened: date, product, kind (received|discarded), units
     stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOCK_COLUMNS))
+    # patient and session ids already integer codes (reports.sections.frames.coded)
+    ids_coded: bool = False
 
 
 def _fields(*specs: tuple[str, str, Kind] | str) -> list[Field]:
@@ -93,7 +93,8 @@ DISCARD_FIELDS = _fields("discarded_on", "product", ("units", "units", "number")
 
 # a record type's Parquet file (the export names its files by kind)
 KIND_FILES = {k.row.record_type: k.name for k in KINDS}
-Reader = Callable[[type[VersionedRow], Sequence[Field]], pa.Table]
+# loads a record type's current rows (its fields) into the named DuckDB table; returns how many
+Loader = Callable[[type[VersionedRow], Sequence[Field], str], int]
 
 
 def cohort_frames(
@@ -104,19 +105,25 @@ def cohort_frames(
     purpose: str = "report",
     scores: Sequence[str] = REPORT_SCORES,
     committed: bool = False,
+    coded_ids: bool = False,
 ) -> CohortFrames:
     """Every current patient, session, scored outcome and adverse event (optionally of one
     clinic), read in bulk through DuckDB (reports.columnar); one audit entry per type read.
-    ``committed``: this transaction has written nothing yet (reports.columnar.read_current)."""
+    ``committed``: this transaction has written nothing yet (reports.columnar.load_current).
+    ``coded_ids``: patient and session ids as ``reports.sections.frames.coded`` makes them
+    (integer codes in the ids' order), coded by DuckDB: no Python object per id."""
     read: dict[str, int] = {}
-    duck = duckdb.connect()
+    duck = connect()
 
-    def reader(row_cls: type[VersionedRow], fields: Sequence[Field]) -> pa.Table:
-        table = read_current(db, row_cls, clinic_id, fields, duck=duck, committed=committed)
-        read[row_cls.record_type] = table.num_rows
-        return table
+    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str) -> int:
+        n = load_current(db, row_cls, clinic_id, fields, duck=duck, into=into, committed=committed)
+        read[row_cls.record_type] = n
+        return n
 
-    frames = _assemble(reader, duck, scores)
+    try:
+        frames = _assemble(load, duck, scores, coded_ids=coded_ids)
+    finally:
+        duck.close()
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return frames
 
@@ -138,58 +145,158 @@ def parquet_files() -> list[str]:
 
 
 def parquet_frames(
-    folder: Path, *, clinic_id: str | None = None, scores: Sequence[str] = REPORT_SCORES
+    folder: Path,
+    *,
+    clinic_id: str | None = None,
+    scores: Sequence[str] = REPORT_SCORES,
+    coded_ids: bool = False,
 ) -> CohortFrames:
     """``cohort_frames`` from a Parquet export folder (``bontrack export --format parquet``):
     the same rows, so the same report. Files, not the registry: nothing is audited here (the
     export was)."""
-    duck = duckdb.connect()
+    duck = connect()
 
-    def reader(row_cls: type[VersionedRow], fields: Sequence[Field]) -> pa.Table:
-        return read_parquet(folder, KIND_FILES[row_cls.record_type], clinic_id, fields, duck=duck)
+    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str) -> int:
+        name = KIND_FILES[row_cls.record_type]
+        return load_parquet(folder, name, clinic_id, fields, duck=duck, into=into)
 
-    return _assemble(reader, duck, scores)
+    try:
+        return _assemble(load, duck, scores, coded_ids=coded_ids)
+    finally:
+        duck.close()
 
 
-def _assemble(reader: Reader, duck: duckdb.DuckDBPyConnection, scores: Sequence[str]) -> CohortFrames:
-    patients = to_frame(reader(PatientRow, PATIENT_FIELDS)).rename(columns={"id": "patient_id"})
-    sessions = to_frame(reader(InjectionSessionRow, SESSION_FIELDS)).rename(columns={"id": "session_id"})
-    names = [f.name for f in SESSION_FIELDS]
-    sessions = sessions[[names[0], "session_id", *names[1:]]]
-    score_fields = [Field(f"score_{i}", f"scoring.scores.{name}") for i, name in enumerate(scores)]
-    outcomes = reader(OutcomeRow, [*OUTCOME_FIELDS, *score_fields])
-    measurements = _measurements(duck, outcomes, scores)
-    events = to_frame(reader(AdverseEventRow, EVENT_FIELDS)).drop(columns=["id"])
+def _assemble(
+    load: Loader, duck: duckdb.DuckDBPyConnection, scores: Sequence[str], *, coded_ids: bool
+) -> CohortFrames:
+    score_fields = [Field(f"score_{i}", f"scoring.scores.{name}", "measure") for i, name in enumerate(scores)]
+    load(PatientRow, PATIENT_FIELDS, "patients")
+    load(InjectionSessionRow, SESSION_FIELDS, "sessions")
+    load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes")
+    load(AdverseEventRow, EVENT_FIELDS, "events")
+    load(StockReceiptRow, RECEIPT_FIELDS, "receipts")
+    load(VialDiscardRow, DISCARD_FIELDS, "discards")
+    # an outcome is in the measurements when it has a score (a number, or not one: NaN)
+    measured = " or ".join(f"score_{i} is not null" for i in range(len(scores))) or "false"
+    if coded_ids:
+        _code_ids(duck, measured)
+    rest = ", ".join(f.name for f in PATIENT_FIELDS)
+    patients = _frame(duck, f"select id as patient_id, {rest} from patients")
+    rest = ", ".join(f.name for f in SESSION_FIELDS[1:])
+    sessions = _frame(duck, f"select patient_id, id as session_id, {rest} from sessions")
+    rest = ", ".join(f.name for f in EVENT_FIELDS)
+    events = _frame(duck, f"select {rest} from events")
+    measurements = _measurements(duck, scores, measured)
     stock = stock_frame(
-        to_frame(reader(StockReceiptRow, RECEIPT_FIELDS)), to_frame(reader(VialDiscardRow, DISCARD_FIELDS))
+        _frame(duck, "select * exclude (id) from receipts"),
+        _frame(duck, "select * exclude (id) from discards"),
     )
-    return CohortFrames(patients, sessions, measurements, events, stock)
+    return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids)
 
 
-def _measurements(duck: duckdb.DuckDBPyConnection, outcomes: pa.Table, scores: Sequence[str]) -> pd.DataFrame:
+def _frame(duck: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    return to_frame(duck.sql(sql).to_arrow_table())
+
+
+def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str) -> None:
+    """Patient and session ids replaced, in the tables, by their codes as ``frames.coded`` makes
+    them: each id's rank among the distinct ids of the frames' columns (patients, sessions' and
+    measurements' patient ids; sessions', measurements' and adverse events' session ids), in the
+    ids' order (DuckDB orders text by its bytes: UTF-8's order is the characters' order, as
+    Python's); a missing patient id -1, a missing session id NULL (NaN). Rows keep their order."""
+    run(
+        duck,
+        "create table patient_codes as select id, "
+        "cast(row_number() over (order by id) - 1 as bigint) as code "
+        "from (select id from patients union select patient_id from sessions "
+        f"union select patient_id from outcomes where {measured}) where id is not null",
+    )
+    run(
+        duck,
+        "create table session_codes as select id, "
+        "cast(row_number() over (order by id) - 1 as double) as code "
+        "from (select id from sessions union select session_id from outcomes where "
+        f"{measured} union select session_id from events) where id is not null",
+    )
+
+    def recode(table: str, patient: str | None, session: str | None) -> None:
+        joins, columns = [], []
+        if patient is not None:
+            joins.append(f"left join patient_codes p on p.id = t.{patient}")
+            columns.append(f"coalesce(p.code, -1) as {patient}")
+        if session is not None:
+            joins.append(f"left join session_codes s on s.id = t.{session}")
+            columns.append(f"s.code as {session}")
+        run(
+            duck,
+            f"create table {table}_coded as select t.* replace ({', '.join(columns)}) from {table} t "
+            f"{' '.join(joins)} order by t.rowid",
+        )
+        run(duck, f"drop table {table}")
+        run(duck, f"alter table {table}_coded rename to {table}")
+
+    recode("patients", "id", None)
+    recode("sessions", "patient_id", "id")
+    recode("outcomes", "patient_id", "session_id")
+    recode("events", None, "session_id")
+
+
+def _measurements(duck: duckdb.DuckDBPyConnection, scores: Sequence[str], measured: str) -> pd.DataFrame:
     """One row per score of each outcome (as ``queries.measurements_frame``: score by score, in
-    the outcomes' order; a score missing or null is left out, one that is not a number is NaN):
-    the outcomes made a frame once, then taken row by row for each score."""
-    keep = [f.name for f in OUTCOME_FIELDS]
-    names = [f"score_{i}" for i in range(len(scores))]
-    duck.register("outcomes", outcomes)
-    # DuckDB keeps the rows' order in a plain projection
-    numbers = duck.sql(
-        f"select {', '.join(f'try_cast({n} as double) as {n}' for n in names)} from outcomes"
-    ).to_arrow_table()
-    duck.unregister("outcomes")
-    rows, values, which = [], [], []
-    for i, name in enumerate(names):
-        present = np.flatnonzero(pc.is_valid(outcomes.column(name)).to_numpy(zero_copy_only=False))
-        rows.append(present)
-        values.append(numbers.column(name).to_numpy()[present])
-        which.append(np.full(len(present), i))
-    frame = to_frame(outcomes.select(keep)).take(np.concatenate(rows)).reset_index(drop=True)
-    frame["score"] = pd.Series(np.asarray(scores, dtype=object)[np.concatenate(which)], dtype=object)
-    frame["value"] = np.concatenate(values).astype(float)
-    frame["instrument"] = frame["instrument"].astype("category")
-    frame["score"] = frame["score"].astype("category")
-    return frame
+    the outcomes' order; a score missing or null is left out, one that is not a number is NaN),
+    each score's rows fetched from DuckDB in turn into columns made once at their full length."""
+    keep = [f.name for f in OUTCOME_FIELDS if f.name != "instrument"]
+    row = duck.execute(
+        f"select {', '.join(f'count(score_{i})' for i in range(len(scores)))} from outcomes"
+        if scores
+        else "select 0"
+    ).fetchall()[0]
+    counts = [int(c) for c in (row or ())] if scores else []
+    total = sum(counts)
+    instruments = [
+        r[0]
+        for r in duck.execute(
+            f"select distinct instrument from outcomes where ({measured}) and instrument is not null "
+            "order by instrument"
+        ).fetchall()
+    ]
+    which = " ".join(f"when {_sql_text(name)} then {i}" for i, name in enumerate(instruments))
+    instrument_code = f"(case instrument {which} else -1 end)" if instruments else "-1"
+    present = sorted({name for name, n in zip(scores, counts, strict=True) if n})
+    columns: dict[str, np.ndarray] = {}
+    instrument = np.empty(total, dtype=np.int64)
+    score = np.empty(total, dtype=np.int64)
+    value = np.empty(total, dtype=np.float64)
+    start = 0
+    for i, (name, n) in enumerate(zip(scores, counts, strict=True)):
+        if not n:
+            continue
+        part = duck.sql(
+            f"select {', '.join(keep)}, {instrument_code} as _instrument, score_{i} as _value "
+            f"from outcomes where score_{i} is not null"
+        ).to_arrow_table()
+        frame = to_frame(part.select(keep))
+        for c in keep:
+            values = frame[c].to_numpy()
+            if c not in columns:
+                columns[c] = np.empty(total, dtype=values.dtype)
+            columns[c][start : start + n] = values
+        instrument[start : start + n] = part.column("_instrument").to_numpy()
+        score[start : start + n] = present.index(name)
+        value[start : start + n] = part.column("_value").to_numpy()
+        start += n
+    if not total:  # no scores: the columns' types from an empty fetch
+        empty = to_frame(duck.sql(f"select {', '.join(keep)} from outcomes limit 0").to_arrow_table())
+        columns = {c: empty[c].to_numpy() for c in keep}
+    out = pd.DataFrame({c: columns[c] for c in keep})
+    out["instrument"] = pd.Categorical.from_codes(instrument, categories=pd.Index(instruments, dtype=object))
+    out["score"] = pd.Categorical.from_codes(score, categories=pd.Index(present, dtype=object))
+    out["value"] = value
+    return out
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def stock_frame(received: pd.DataFrame, discarded: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,11 @@ back, with no restart.
 ``/health`` checks the database too, at most once per ``WebSettings.health_probe_seconds``
 (a flood of health checks must not become a flood of queries); a request that found the
 database unreachable marks it down at once.
+
+A database that answers but is busy is not down: a write that waited its whole lock wait for
+other writers (SQLite's "database is locked", PostgreSQL's lock timeout, a serialization
+failure or deadlock) gets 503 "Registry busy" with Retry-After, saying nothing was saved, and
+/health stays "ok".
 """
 
 from __future__ import annotations
@@ -40,6 +45,15 @@ PAGE = """<!doctype html>
 <p>Please try again in a minute. If you were saving a form, check afterwards whether it was saved
 before entering it again.</p>
 <p><a href="/">Try the start page again</a></p></body></html>
+"""
+
+BUSY_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Busy, please try again · bontrack</title></head>
+<body><h1>Busy, please try again</h1>
+<p>bontrack was busy saving other changes and could not finish this one in time. Nothing was
+changed by this page.</p>
+<p>Go back and send the form again in a few seconds.</p>
+<p><a href="/">Back to the start page</a></p></body></html>
 """
 
 
@@ -96,6 +110,20 @@ class DatabaseProbe:
             conn.exec_driver_sql("SELECT 1")
 
 
+BUSY_SQLITE_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+BUSY_SQLSTATE_PREFIXES = ("40", "55P03")  # transaction rollback (serialization, deadlock); lock not available
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database answered but other transactions held what was needed."""
+    original = getattr(exc, "orig", None) or exc
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in BUSY_SQLITE_CODES  # (an extended code keeps its primary in the low byte)
+    sqlstate = getattr(original, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(BUSY_SQLSTATE_PREFIXES)
+
+
 def _reason(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()
@@ -107,10 +135,21 @@ def install(app: FastAPI, engine: Engine, every_seconds: float) -> None:
     app.state.database_probe = probe
 
     async def unreachable(request: Request, exc: Exception) -> Response:
-        probe.mark_down(exc)
         path = redact_path(request.url.path)
-        logger.warning("database unreachable (%s %s): %s", request.method, path, _reason(exc))
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_busy(exc):
+            logger.warning("database busy (%s %s): %s", request.method, path, _reason(exc))
+            if request.url.path.startswith("/api/"):
+                return problem(
+                    503,
+                    "Registry busy",
+                    "the registry was busy with other changes for longer than a request waits, so "
+                    f"nothing was saved; send it again after {RETRY_AFTER_SECONDS} seconds",
+                    headers=headers,
+                )
+            return HTMLResponse(BUSY_PAGE, status_code=503, headers=headers)
+        probe.mark_down(exc)
+        logger.warning("database unreachable (%s %s): %s", request.method, path, _reason(exc))
         if request.url.path.startswith("/api/"):
             return problem(
                 503,

@@ -17,8 +17,11 @@ def coded(frames: CohortFrames) -> CohortFrames:
     Every merge, sort and group-by of the analysis keys on these ids; on 36-character text they
     cost most of the report's time, on integers a fraction. Sorting the codes sorts as the ids
     did, so ties are broken the same way; a missing session id stays missing (NaN). The report
-    names patients by record number, never by id, so nothing shown changes.
+    names patients by record number, never by id, so nothing shown changes. Frames read with their
+    ids coded already (``cohort_frames(coded_ids=True)``) are returned as they are.
     """
+    if frames.ids_coded:
+        return frames
 
     def codes(*columns: pd.Series) -> list[pd.Series]:
         """Each column's ids as their rank among the distinct ids of all the columns (one hash
@@ -57,6 +60,7 @@ def coded(frames: CohortFrames) -> CohortFrames:
             patient_id=p_measured, session_id=session(s_measured, frames.measurements["session_id"])
         ),
         frames.adverse_events.assign(session_id=session(s_events, frames.adverse_events["session_id"])),
+        ids_coded=True,
     )
 
 
@@ -75,13 +79,20 @@ def as_of(frames: CohortFrames, day: date) -> CohortFrames:
     outcomes by theirs, adverse events by the date they were reported (and of a kept session);
     patients who have a session or an outcome by then."""
     end = pd.Timestamp(day)
-    sessions = frames.sessions[frames.sessions["date"] <= end]
-    measurements = frames.measurements[frames.measurements["date"] <= end]
+
+    def upto(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        """The rows dated on or before ``end`` (the frame itself when that is all of them: no copy)."""
+        kept = frame[column] <= end
+        return frame if bool(kept.all()) else frame[kept]
+
+    sessions = upto(frames.sessions, "date")
+    measurements = upto(frames.measurements, "date")
     events = frames.adverse_events
     if "reported_date" in events.columns:
-        events = events[events["reported_date"] <= end]
+        events = upto(events, "reported_date")
     # hashed in bulk (no Python set of every row's id): the same rows as with sets
     events = events[events["session_id"].isin(sessions["session_id"].unique())]
     seen = pd.concat([sessions["patient_id"], measurements["patient_id"]], ignore_index=True).unique()
-    patients = frames.patients[frames.patients["patient_id"].isin(seen)]
+    known = frames.patients["patient_id"].isin(seen)
+    patients = frames.patients if bool(known.all()) else frames.patients[known]
     return CohortFrames(patients, sessions, measurements, events)
