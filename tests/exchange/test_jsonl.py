@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -221,3 +222,155 @@ def test_import_command__a_version_that_is_not_an_integer_exits_2_and_writes_not
     assert code == 2
     assert "line 1: version" in stderr and "integer" in stderr
     assert written == ""
+
+
+def test_import__a_bad_last_line_after_batches_were_written_leaves_nothing(
+    engine: Engine, second_engine: Engine
+) -> None:
+    """Batches of two lines are written as they are checked; the last line's error rolls them
+    all back, with their audit entries."""
+    lines = _filled(engine)
+    last = json.loads(lines[-1])
+    last["data"]["no_such_field"] = 1
+    before = _audit_count(second_engine)
+    with pytest.raises(InputError) as info, transaction(second_engine) as db:
+        import_lines(db=db, actor=ACTOR, lines=[*lines[:-1], json.dumps(last)], batch=2)
+    assert [e.field for e in info.value.errors] == [f"line {len(lines)}: data.no_such_field"]
+    with transaction(second_engine) as db:
+        assert export_lines(db=db, actor=ACTOR) == []
+    assert _audit_count(second_engine) == before + 1  # the export's entry just above, no import's
+    with transaction(second_engine) as db:  # the same lines, good, in batches of two: all written
+        assert import_lines(db=db, actor=ACTOR, lines=lines, batch=2) == len(lines)
+    with transaction(second_engine) as db:
+        assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_import__a_reference_to_a_record_later_in_the_file_is_found(engine: Engine, tmp_path: Path) -> None:
+    """The children first, their patients at the end, in batches of two: nothing is refused."""
+    lines = _filled(engine)
+    patients_last = sorted(lines, key=lambda line: json.loads(line)["type"] == "patient")
+    assert patients_last != lines
+    target = _fresh(tmp_path)
+    with transaction(target) as db:
+        assert import_lines(db=db, actor=ACTOR, lines=patients_last, batch=2) == len(lines)
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_import__the_same_version_twice_in_one_file_with_other_content_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    lines = _filled(engine)
+    changed = json.loads(lines[0])
+    changed["data"]["name"] = "Renamed Clinic"
+    target = _fresh(tmp_path)
+    with pytest.raises(InputError) as info, transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=[*lines, lines[0], json.dumps(changed)], batch=2)
+    assert [e.field for e in info.value.errors] == [f"line {len(lines) + 2}: version"]
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == []
+
+
+def test_export_command__gz_is_compressed_and_imports_back(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    import gzip
+
+    lines = _filled(engine)
+    runner = CliRunner()
+    packed, plain = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl"
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert runner.invoke(app, ["--db", db_url, "export", str(packed)]).exit_code == 0
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed.read_bytes()).decode().splitlines() == lines
+    assert runner.invoke(app, ["--db", copy, "import", str(packed)]).exit_code == 0
+    again = runner.invoke(app, ["--db", copy, "import", str(packed)])  # idempotent
+    assert again.exit_code == 0 and "nothing new" in again.output
+    assert runner.invoke(app, ["--db", copy, "export", str(plain)]).exit_code == 0
+    assert plain.read_text().splitlines() == lines
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbled"])
+def test_import_command__a_damaged_gz_exits_2_and_writes_nothing(
+    engine: Engine, db_url: str, tmp_path: Path, damage: str
+) -> None:
+    lines = _filled(engine)
+    packed = tmp_path / "a.jsonl.gz"
+    assert CliRunner().invoke(app, ["--db", db_url, "export", str(packed)]).exit_code == 0
+    data = packed.read_bytes()
+    if damage == "cut":  # the first lines read well, then the file ends
+        packed.write_bytes(data[: len(data) * 2 // 3])
+        expected = "cut short"
+    else:
+        packed.write_bytes(data[:2] + b"\x63" + data[3:])  # an unknown compression method
+        expected = "damaged"
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    result = CliRunner().invoke(app, ["--db", url, "import", str(packed)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr and "Traceback" not in result.output + result.stderr
+    with transaction(open_engine(url)) as db:
+        assert export_lines(db=db, actor=ACTOR) == []
+    assert len(lines) > 1
+
+
+def test_import_command__sqlite_registry_keeps_its_write_ahead_log(engine: Engine, tmp_path: Path) -> None:
+    """The import writes with a rollback journal (see make_engine's bulk_load); afterwards the
+    file is in write-ahead-log mode again, whether the import succeeded or failed."""
+    import sqlite3
+
+    lines = _filled(engine)
+    target = tmp_path / "target.db"
+    for text in ("\n".join(lines) + "\n", "{not json\n"):
+        source = tmp_path / "in.jsonl"
+        source.write_text(text)
+        CliRunner().invoke(app, ["--db", f"sqlite:///{target}", "import", str(source)])
+        with sqlite3.connect(target) as con:
+            assert con.execute("pragma journal_mode").fetchone() == ("wal",)
+    with transaction(open_engine(f"sqlite:///{target}")) as db:
+        assert export_lines(db=db, actor=ACTOR) == lines
+
+
+def test_export__sqlite_reads_through_a_read_transaction_beside_a_writer(engine: Engine, db_url: str) -> None:
+    """As the export command reads a SQLite registry (a read-only engine on the same file, its
+    audit entry written by the primary's transaction): midway through the export, a clinic's
+    writer takes the write lock at once and commits; the export reads on from its snapshot."""
+    import sqlite3
+
+    from bontrack.exchange.jsonl import stream_lines, write_export
+    from bontrack.storage.engine import make_engine
+    from bontrack.storage.replica import read_session
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    lines = _filled(engine)
+    before = _audit_count(engine)
+    reader = make_engine(db_url, read_only=True)
+    with transaction(engine) as audited, read_session(reader, audited, None) as db:
+        read = stream_lines(db, {})
+        first = next(read)  # the read transaction is open
+        writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
+        writer.execute("BEGIN IMMEDIATE")  # "database is locked" if the export held the lock
+        writer.execute("COMMIT")
+        writer.close()
+        assert [first, *read] == lines
+        buffer = io.StringIO()
+        write_export(db=db, actor=ACTOR, out=buffer)
+    reader.dispose()
+    assert buffer.getvalue().splitlines() == lines
+    assert _audit_count(engine) == before + 1
+
+
+def test_import__the_imported_patients_due_items_are_derived(engine: Engine, tmp_path: Path) -> None:
+    """The patients touched are kept in the stage and their due items derived in parts before the
+    commit: the same items as deriving them again from scratch."""
+    from bontrack.scheduling.due import TABLE, rebuild
+
+    lines = _filled(engine)
+    target = _fresh(tmp_path)
+    with transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines, batch=2)
+    with transaction(target) as db:
+        kept = sorted(tuple(row) for row in db.execute(select(TABLE)))
+        rebuild(db)
+        again = sorted(tuple(row) for row in db.execute(select(TABLE)))
+    assert kept and kept == again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 import typer
 
@@ -110,7 +111,9 @@ def due(
 def export(
     ctx: typer.Context,
     target: str = typer.Argument(
-        ..., metavar="FILE|DIR", help="FILE.jsonl, or a folder with --format csv or parquet."
+        ...,
+        metavar="FILE|DIR",
+        help="FILE.jsonl (FILE.jsonl.gz: compressed), or a folder with --format csv or parquet.",
     ),
     fmt: str = typer.Option(
         "jsonl",
@@ -124,10 +127,12 @@ def export(
     from pathlib import Path
 
     from bontrack.errors import InputError
+    from bontrack.exchange.files import open_for_writing
     from bontrack.exchange.jsonl import write_export
     from bontrack.exchange.tabular import export_csv
-    from bontrack.storage.engine import transaction
+    from bontrack.storage.engine import make_engine, write_turn
     from bontrack.storage.replica import read_session
+    from bontrack.storage.unit import UnitOfWork
 
     settings = settings_of(ctx)
     actor = settings.resolved_actor()
@@ -135,57 +140,87 @@ def export(
     def go() -> None:
         chosen = choose_format(fmt, Format.jsonl, Format.csv, Format.parquet)
         path = Path(target)
+        if chosen in (Format.csv, Format.parquet) and path.exists() and not path.is_dir():
+            raise InputError.one("DIR", f"{target} is a file; give a folder for --format {chosen}")
+        if chosen is Format.jsonl and path.is_dir():
+            raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
         primary = engine(settings)
-        # rows from the read replica if one is given; the export's audit entry on the primary
-        with (
-            transaction(primary) as audited,
-            read_session(read_engine(settings, primary), audited, None) as db,
-        ):
-            if chosen in (Format.csv, Format.parquet):
-                if path.exists() and not path.is_dir():
-                    raise InputError.one("DIR", f"{target} is a file; give a folder for --format {chosen}")
+        reader = read_engine(settings, primary)
+        if reader is None and primary.dialect.name == "sqlite":
+            # a read transaction on the same file: the export (minutes on a large registry) holds
+            # neither the write lock nor the writers' turn, so the clinic's writes go on beside it
+            reader = make_engine(settings.resolved_database_url(), read_only=True)
+        partial = path.with_name(path.name + ".partial")
+        # rows from the read replica or reader; the export's audit entry held by the primary's
+        # unit of work, committed once the files are complete
+        with UnitOfWork(primary, expire_on_commit=False) as audited:
+            with read_session(reader, audited, None) as db:
                 if chosen is Format.parquet:
                     from bontrack.exchange.parquet import export_parquet
 
                     files = export_parquet(db=db, actor=actor, folder=path)
-                else:
+                elif chosen is Format.csv:
                     files = export_csv(db=db, actor=actor, folder=path)
-                print(f"wrote {len(files)} files to {path}/")
-                return
-            if path.is_dir():
-                raise InputError.one("FILE", f"{target} is a folder; give a file name such as registry.jsonl")
-            partial = path.with_name(path.name + ".partial")
+                else:
+                    try:
+                        with open_for_writing(partial, compressed=path.suffix == ".gz") as out:
+                            written = write_export(db=db, actor=actor, out=out, destination=str(path))
+                    except OSError as exc:
+                        partial.unlink(missing_ok=True)
+                        raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
             try:
-                with partial.open("w", encoding="utf-8") as out:
-                    written = write_export(db=db, actor=actor, out=out, destination=str(path))
-            except OSError as exc:
-                raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
-            partial.replace(path)  # the audit entries commit only once the file is complete
+                with write_turn(primary):
+                    audited.commit()  # the audit entries, before the file is in place
+            except Exception:
+                partial.unlink(missing_ok=True)
+                raise
+        if chosen is not Format.jsonl:
+            print(f"wrote {len(files)} files to {path}/")
+            return
+        partial.replace(path)
         print(f"wrote {written} record versions to {path}")
 
     run(go)
 
 
+def _unreadable(exc: Exception) -> str:
+    """Why a file to import could not be read, in words (the transaction has rolled back)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, EOFError):
+        return "the compressed file is cut short (it ends before gzip's end marker)"
+    if isinstance(exc, OSError) and exc.strerror is not None:
+        return exc.strerror
+    return f"the compressed file is damaged ({exc})"  # zlib's error, or gzip's (an OSError)
+
+
 def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
-    """Import a JSON Lines export, all or nothing; records already present are skipped."""
+    """Import a JSON Lines export (plain or gzip-compressed), all or nothing; records already
+    present are skipped. Memory stays bounded whatever the file's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError
+    from bontrack.exchange.files import open_for_reading
     from bontrack.exchange.jsonl import import_lines
-    from bontrack.storage.engine import refresh_statistics, transaction
+    from bontrack.storage.engine import make_engine, refresh_statistics, transaction
 
     settings = settings_of(ctx)
 
     def go() -> None:
         path = Path(source)
+        engine(settings).dispose()  # the schema made current (a new registry created)
+        # one transaction, written once in place on SQLite (see make_engine's bulk_load)
+        loading = make_engine(settings.resolved_database_url(), bulk_load=True)
         try:
-            with path.open(encoding="utf-8") as lines, transaction(engine(settings)) as db:
+            with open_for_reading(path) as lines, transaction(loading) as db:
                 added = import_lines(db=db, actor=settings.resolved_actor(), lines=lines, source=str(path))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise InputError.one("FILE", f"cannot read {source}: {reason}") from None
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            raise InputError.one("FILE", f"cannot read {source}: {_unreadable(exc)}") from None
+        finally:
+            loading.dispose()
+            restored = engine(settings)  # SQLite: the write-ahead log again
         if added:
-            refresh_statistics(engine(settings))
+            refresh_statistics(restored)
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")
 
     run(go)

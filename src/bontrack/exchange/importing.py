@@ -1,20 +1,24 @@
-"""Importing JSON Lines, all or nothing, in bounded memory whatever the file's size.
+"""Importing JSON Lines, all or nothing, in bounded memory and disk whatever the file's size.
 
-Each line is read once, checked (envelope and content), and staged in a scratch SQLite file
-beside nothing else: its key (type, id, version), clinic, the ids it refers to, a digest of its
-content and its column values. What must hold across lines is then asked of the stage and of the
-registry with a few queries: a version present with other content, a missing earlier version, a
-clinic or a referenced record found neither in the file nor in the registry. Only when nothing is
-wrong are the new versions written, read back from the stage in batches, with one audit entry
-each, in the caller's transaction (which rolls back everything if anything fails). Versions
-already present with the same content are skipped, so importing a file twice adds nothing.
+One pass over the file. Each line is read once and checked (envelope and content); its key (type,
+id, version), clinic and a digest of its content are kept in a scratch SQLite file (the stage:
+about 100 bytes a line, not the line itself), with the records it refers to that are not yet
+known. A version not in the registry is written at once, in batches, with one audit entry each,
+in the caller's transaction; a version already present with the same content is skipped (so
+importing a file twice adds nothing), and one with other content is an error. What must hold
+across lines is then asked of the stage and the registry with a few queries: a missing earlier
+version, a clinic or a referenced record found neither in the file nor in the registry.
+
+All or nothing: once anything is wrong nothing more is written, and the error is raised at the
+end, naming every bad line (the first 20) and field; the caller's transaction then rolls back
+every version and audit entry written. So the file is read once, the registry is its own stage
+(the stage holds keys, never rows), and a good file costs its lines' checks and the inserts.
+Lookups in the registry are skipped for a record type whose table was empty when the import began.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import sqlite3
 import tempfile
 from collections import defaultdict
@@ -23,6 +27,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +35,7 @@ from bontrack.errors import FieldError, InputError
 from bontrack.exchange.envelope import dumps, parse_line
 from bontrack.kinds import BY_NAME
 from bontrack.record_kind import AnyKind as Kind
+from bontrack.storage import derived
 from bontrack.storage.audit_log import log, write_held
 from bontrack.storage.bulk import bulk_writer_of
 from bontrack.storage.inserts import insert_many
@@ -37,28 +43,32 @@ from bontrack.storage.versioned import snapshot_of
 
 MAX_REPORTED = 20
 BATCH = 2_000
+DERIVED_PART = 2_000  # patients whose derived rows are recomputed together
 LOOKUP = 500  # ids per registry query
 
 STAGE = """
-create table seen(no integer primary key, type text not null, id text not null, version integer not null,
-                  clinic_id text not null, digest blob not null, fresh integer not null, row text);
+create table seen(no integer primary key, type integer not null, id text not null, version integer not null,
+                  clinic_id text not null, digest blob not null, fresh integer not null);
 create unique index seen_key on seen(type, id, version);
-create table refs(no integer not null, field text not null, type text not null, id text not null);
+create table refs(no integer not null, field text not null, type integer not null, id text not null);
+create table touched(clinic_id text not null, patient_id text not null, primary key (clinic_id, patient_id))
+    without rowid;
 """
+STAGE_CACHE_KB = 24_000  # the stage's page cache: its key index is inserted at random
+TYPE_NO = {name: no for no, name in enumerate(BY_NAME)}  # a record type as a number in the stage
+TYPE_NAME = dict(enumerate(BY_NAME))
 
 
 def _digest(kind: Kind, values: dict[str, Any]) -> bytes:
-    return hashlib.blake2b(dumps(snapshot_of(kind.name, values)).encode(), digest_size=16).digest()
-
-
-def _encode(values: dict[str, Any]) -> str:
-    return json.dumps({**values, "recorded_at": values["recorded_at"].isoformat()}, ensure_ascii=False)
-
-
-def _decode(text: str) -> dict[str, Any]:
-    values: dict[str, Any] = json.loads(text)
-    values["recorded_at"] = dt.datetime.fromisoformat(values["recorded_at"])
-    return values
+    """A version's content as 16 bytes: the line it exports as (keys sorted), hashed. orjson
+    writes it (a line's content was validated: no NaN, which orjson would write as null);
+    what orjson refuses (an integer beyond 64 bits) is written by ``dumps``."""
+    snapshot = snapshot_of(kind.name, values)
+    try:
+        text = orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        text = dumps(snapshot).encode()
+    return hashlib.blake2b(text, digest_size=16).digest()
 
 
 def _table(kind: Kind) -> Table:
@@ -93,13 +103,26 @@ class _Problems:
 
 
 class _Stage:
-    def __init__(self, db: Session, stage: sqlite3.Connection) -> None:
+    def __init__(self, db: Session, stage: sqlite3.Connection, *, actor: str, source: str) -> None:
         self.db = db
         self.stage = stage
+        self.actor = actor
+        self.source = source
         self.pending: list[tuple[int, Kind, dict[str, Any]]] = []
+        self.written = 0
+        self.nested = bulk_writer_of(db)
+        # record types with no version in the registry before the import: nothing to look up
+        self.was_empty = {
+            kind.name
+            for kind in BY_NAME.values()
+            if db.execute(select(_table(kind).c.id).limit(1)).first() is None
+        }
 
     def existing(self, kind: Kind, ids: list[str]) -> dict[tuple[str, int], bytes]:
-        """Digests of the registry's versions of these records."""
+        """Digests of the registry's versions of these records (as they were before the import:
+        a version this import wrote is found in the stage first)."""
+        if kind.name in self.was_empty:
+            return {}
         table = _table(kind)
         found: dict[tuple[str, int], bytes] = {}
         for chunk in _chunks(ids):
@@ -109,16 +132,20 @@ class _Stage:
         return found
 
     def flush(self, problems: _Problems) -> None:
-        """Stage the pending lines: skip those present with the same content, refuse other content."""
+        """Stage the pending lines and write the new versions (none once anything is wrong): skip
+        those present with the same content, refuse other content."""
         by_kind: dict[str, list[str]] = defaultdict(list)
         for _number, kind, values in self.pending:
             by_kind[kind.name].append(values["id"])
         in_registry = {name: self.existing(BY_NAME[name], sorted(set(ids))) for name, ids in by_kind.items()}
+        fresh_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        execute = self.stage.execute
         for number, kind, values in self.pending:
             key = (values["id"], values["version"])
+            type_no = TYPE_NO[kind.name]
             digest = _digest(kind, values)
-            staged = self.stage.execute(
-                "select digest from seen where type = ? and id = ? and version = ?", (kind.name, *key)
+            staged = execute(
+                "select digest from seen where type = ? and id = ? and version = ?", (type_no, *key)
             ).fetchone()
             earlier = staged[0] if staged is not None else in_registry[kind.name].get(key)
             if staged is not None and earlier == digest:
@@ -128,28 +155,68 @@ class _Stage:
                 problems.add(number, "version", message)
                 continue
             fresh = earlier is None
-            self.stage.execute(
-                "insert into seen values (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    number,
-                    kind.name,
-                    *key,
-                    values["clinic_id"],
-                    digest,
-                    int(fresh),
-                    _encode(values) if fresh else None,
-                ),
+            execute(
+                "insert into seen values (?, ?, ?, ?, ?, ?, ?)",
+                (number, type_no, *key, values["clinic_id"], digest, int(fresh)),
             )
-            if fresh:
-                self.stage.executemany(
-                    "insert into refs values (?, ?, ?, ?)",
-                    [
-                        (number, f"data.{field}", target, values["data"][field])
-                        for field, target in kind.references
-                        if values["data"].get(field) is not None
-                    ],
-                )
+            if not fresh:
+                continue
+            fresh_rows[kind.name].append(values)
+            for field, target in kind.references:
+                target_id = values["data"].get(field)
+                if target_id is None:
+                    continue
+                target_no = TYPE_NO[target]
+                known = execute(
+                    "select 1 from seen where type = ? and id = ? limit 1", (target_no, target_id)
+                ).fetchone()
+                if known is None:  # later in the file, in the registry, or nowhere: asked at the end
+                    execute(
+                        "insert into refs values (?, ?, ?, ?)",
+                        (number, f"data.{field}", target_no, target_id),
+                    )
         self.pending.clear()
+        if not problems.total:
+            self.write(fresh_rows)
+
+    def write(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """Insert a batch's new versions, each audited, and write them out (memory stays bounded)."""
+        for type_name, values_list in rows.items():
+            kind = BY_NAME[type_name]
+            if self.nested is None:
+                insert_many(self.db, _table(kind), values_list)
+            for values in values_list:
+                if self.nested is not None:  # inside a caller's bulk block: into that one, for its reads
+                    self.nested.add_row(kind.row, values)
+                log(
+                    self.db,
+                    actor=self.actor,
+                    action="import",
+                    record_type=kind.name,
+                    record_id=values["id"],
+                    version=values["version"],
+                    clinic_id=values["clinic_id"],
+                    detail=self.source or None,  # the version is named, not copied
+                )
+            self.written += len(values_list)
+        if self.nested is None:
+            write_held(self.db)
+            # the patients whose derived rows (due items) to recompute, kept here, not in memory
+            for clinic_id, patients in derived.taken(self.db).items():
+                self.stage.executemany(
+                    "insert or ignore into touched values (?, ?)", ((clinic_id, p) for p in patients)
+                )
+
+    def refresh_derived(self) -> None:
+        """Recompute the derived rows of the patients the import touched, a part at a time."""
+        cursor = self.stage.execute(
+            "select clinic_id, patient_id from touched order by clinic_id, patient_id"
+        )
+        while part := cursor.fetchmany(DERIVED_PART):
+            touched: dict[str, set[str]] = defaultdict(set)
+            for clinic_id, patient_id in part:
+                touched[clinic_id].add(patient_id)
+            derived.refresh_for(self.db, touched)
 
     def in_registry(self, type_name: str, ids: set[str]) -> set[str]:
         table = _table(BY_NAME[type_name])
@@ -167,8 +234,8 @@ class _Stage:
             " order by s.no"
         ).fetchall()
         versions: dict[str, set[tuple[str, int]]] = defaultdict(set)
-        for _no, type_name, record_id, version in missing_earlier:
-            versions[type_name].add((record_id, version - 1))
+        for _no, type_no, record_id, version in missing_earlier:
+            versions[TYPE_NAME[type_no]].add((record_id, version - 1))
         present: set[tuple[str, str, int]] = set()
         for type_name, keys in versions.items():
             table = _table(BY_NAME[type_name])
@@ -176,13 +243,14 @@ class _Stage:
                 query = select(table.c.id, table.c.version).where(table.c.id.in_(chunk))
                 present.update((type_name, rid, v) for rid, v in self.db.execute(query))
         found: list[tuple[int, int, str, str]] = [
-            (no, 0, "version", f"version {version - 1} of {type_name} {record_id} is missing")
-            for no, type_name, record_id, version in missing_earlier
-            if (type_name, record_id, version - 1) not in present
+            (no, 0, "version", f"version {version - 1} of {TYPE_NAME[type_no]} {record_id} is missing")
+            for no, type_no, record_id, version in missing_earlier
+            if (TYPE_NAME[type_no], record_id, version - 1) not in present
         ]
+        clinic = TYPE_NO["clinic"]
         no_clinic = self.stage.execute(
-            "select no, clinic_id from seen s where fresh = 1 and not (type = 'clinic' and clinic_id = id)"
-            " and clinic_id not in (select id from seen where type = 'clinic') order by no"
+            f"select no, clinic_id from seen s where fresh = 1 and not (type = {clinic} and clinic_id = id)"
+            f" and clinic_id not in (select id from seen where type = {clinic}) order by no"
         ).fetchall()
         clinics = self.in_registry("clinic", {c for _no, c in no_clinic})
         found += [
@@ -195,52 +263,25 @@ class _Stage:
             " (select 1 from seen s where s.type = r.type and s.id = r.id) order by r.no"
         ).fetchall()
         targets: dict[str, set[str]] = defaultdict(set)
-        for _no, _field, type_name, record_id in dangling:
-            targets[type_name].add(record_id)
+        for _no, _field, type_no, record_id in dangling:
+            targets[TYPE_NAME[type_no]].add(record_id)
         known = {t: self.in_registry(t, ids) for t, ids in targets.items()}
         found += [
-            (no, 2, field, f"no {type_name} {record_id!r} in the file or the registry")
-            for no, field, type_name, record_id in dangling
-            if record_id not in known[type_name]
+            (no, 2, field, f"no {TYPE_NAME[type_no]} {record_id!r} in the file or the registry")
+            for no, field, type_no, record_id in dangling
+            if record_id not in known[TYPE_NAME[type_no]]
         ]
         for no, rank, field, message in sorted(found, key=lambda f: (f[0], f[1])):
             problems.add(no, field, message, rank)
 
-    def write(self, *, actor: str, source: str) -> int:
-        """Insert the staged new versions in batches, each audited; returns how many."""
-        nested = bulk_writer_of(self.db)
-        cursor = self.stage.execute("select type, row from seen where fresh = 1 order by no")
-        written = 0
-        while batch := cursor.fetchmany(BATCH):
-            rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for type_name, text in batch:
-                rows[type_name].append(_decode(text))
-            for type_name, values_list in rows.items():
-                kind = BY_NAME[type_name]
-                if nested is None:
-                    insert_many(self.db, _table(kind), values_list)
-                for values in values_list:
-                    if nested is not None:  # inside a caller's bulk block: into that one, for its reads
-                        nested.add_row(kind.row, values)
-                    log(
-                        self.db,
-                        actor=actor,
-                        action="import",
-                        record_type=kind.name,
-                        record_id=values["id"],
-                        version=values["version"],
-                        clinic_id=values["clinic_id"],
-                        detail=source or None,  # the version is named, not copied
-                    )
-            if nested is None:
-                write_held(self.db)  # this batch's audit entries, so memory stays bounded
-            written += len(batch)
-        return written
 
-
-def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str = "") -> int:
+def import_lines(
+    *, db: Session, actor: str, lines: Iterable[str], source: str = "", batch: int = BATCH
+) -> int:
     """Load exported lines (a list, or a file read line by line); raise InputError naming each bad
-    line and field, with nothing written; returns the record versions added."""
+    line and field (the caller's transaction must then roll back: versions may have been written
+    before a bad line was found); returns the record versions added. ``batch``: lines checked and
+    written together."""
     problems = _Problems()
     with (
         tempfile.TemporaryDirectory(prefix="bontrack-import-") as folder,
@@ -248,8 +289,9 @@ def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str =
     ):
         connection.execute("pragma journal_mode = off")
         connection.execute("pragma synchronous = off")
+        connection.execute(f"pragma cache_size = -{STAGE_CACHE_KB}")
         connection.executescript(STAGE)
-        stage = _Stage(db, connection)
+        stage = _Stage(db, connection, actor=actor, source=source)
         records_given = 0
         for number, text in enumerate(lines, start=1):
             if not text.strip():
@@ -262,7 +304,7 @@ def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str =
                     problems.add(number, e.field, e.message)
                 continue
             stage.pending.append((number, kind, values))
-            if len(stage.pending) >= BATCH:
+            if len(stage.pending) >= batch:
                 stage.flush(problems)
         stage.flush(problems)
         if not records_given:
@@ -273,5 +315,6 @@ def import_lines(*, db: Session, actor: str, lines: Iterable[str], source: str =
         stage.consistency(problems)
         error = problems.error()
         if error is not None:
-            raise error
-        return stage.write(actor=actor, source=source)
+            raise error  # the caller's transaction rolls back what was written
+        stage.refresh_derived()
+        return stage.written

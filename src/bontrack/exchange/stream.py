@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bontrack.storage.unit import writer_of
@@ -21,10 +21,14 @@ def _stream(db: Session, statement: Select[Any]) -> Iterator[dict[str, Any]]:
         yield dict(row._mapping)
 
 
-def every_version(db: Session, row_cls: type[VersionedRow]) -> Iterator[dict[str, Any]]:
-    """Every version of every record of ``row_cls`` as column values, by id then version."""
+def every_version(
+    db: Session, row_cls: type[VersionedRow], *, raw_data: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Every version of every record of ``row_cls`` as column values, by id then version;
+    ``raw_data``: the content as the database gives it (SQLite: its JSON text, not decoded)."""
     table = row_cls.__table__  # type: ignore[attr-defined]
-    return _stream(db, select(table).order_by(table.c.id, table.c.version))
+    columns = [type_coerce(c, Text).label(c.name) if raw_data and c.name == "data" else c for c in table.c]
+    return _stream(db, select(*columns).order_by(table.c.id, table.c.version))
 
 
 def current_versions(db: Session, row_cls: type[VersionedRow]) -> Iterator[dict[str, Any]]:

@@ -68,6 +68,20 @@ def refresh(db: Session) -> None:
         registered.refresh(db, touched)
 
 
+def taken(db: Session) -> dict[str, set[str]]:
+    """The patients touched since the last refresh (clinic id -> patient ids), no longer pending:
+    a writer of millions of records keeps them elsewhere and refreshes them in parts with
+    ``refresh_for`` before it commits (the import: bontrack.exchange.importing)."""
+    touched: dict[str, set[str]] = db.info.pop(KEY, None) or {}
+    return touched
+
+
+def refresh_for(db: Session, touched: dict[str, set[str]]) -> None:
+    """Recompute the derived tables for these patients (clinic id -> patient ids)."""
+    for registered in _registered:
+        registered.refresh(db, touched)
+
+
 def forget(session: Session, transaction: SessionTransaction) -> None:
     """A transaction that ended (committed or rolled back) leaves nothing to refresh."""
     if transaction.parent is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +33,9 @@ except ImportError:  # (not on Windows: no queue there, SQLite's busy handler al
 ALLOWED_URLS = "sqlite:///PATH (a file) or postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
 
 
-def make_engine(url: str, *, lock_wait_ms: int = 5000, read_only: bool = False) -> Engine:
+def make_engine(
+    url: str, *, lock_wait_ms: int = 5000, read_only: bool = False, bulk_load: bool = False
+) -> Engine:
     """An engine for a database URL; a URL of another kind is an InputError naming --db.
 
     ``lock_wait_ms``: how long a SQLite transaction waits for the write lock: for its turn in the
@@ -45,7 +48,15 @@ def make_engine(url: str, *, lock_wait_ms: int = 5000, read_only: bool = False) 
     they run beside the writer and each other, each on one snapshot from its first read), and
     the connections refuse writes (``PRAGMA query_only``), so a write through them fails at once
     instead of waiting for a lock it cannot upgrade to. The web app's read requests use one
-    (bontrack.web.deps.get_db); see ``is_read_only``."""
+    (bontrack.web.deps.get_db); see ``is_read_only``.
+
+    ``bulk_load`` (SQLite): for one large transaction (``bontrack import``), the file is switched
+    to a rollback journal while the engine's connections are open: pages the transaction adds to
+    the file are written once, in place (a write-ahead log would hold the whole transaction, then
+    copy it into the file: twice the registry's size on disk), and only pages that existed are
+    journalled, so rolling back still restores the file. Readers wait while it commits. When
+    another process has the file open the switch cannot be made and the log is kept.
+    ``open_engine`` switches the file back to the write-ahead log."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -66,7 +77,9 @@ def make_engine(url: str, *, lock_wait_ms: int = 5000, read_only: bool = False) 
         options[WRITE_QUEUE] = (os.path.abspath(str(parsed.database)) + QUEUE_SUFFIX, lock_wait_ms / 1000)
     engine = create_engine(parsed, json_serializer=json_text, execution_options=options)
     if sqlite:
-        pragmas = functools.partial(_sqlite_pragmas, lock_wait_ms=lock_wait_ms, read_only=read_only)
+        pragmas = functools.partial(
+            _sqlite_pragmas, lock_wait_ms=lock_wait_ms, read_only=read_only, bulk_load=bulk_load
+        )
         event.listen(engine, "connect", pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
     return engine
@@ -93,8 +106,16 @@ def json_text(value: Any) -> str:
 SQLITE_PAGE_SIZE = 8192
 
 
+BULK_LOAD_CACHE_KB = 24_000  # a bulk load's page cache (its keys' indexes are inserted at random)
+
+
 def _sqlite_pragmas(
-    dbapi_connection: Any, _record: Any, *, lock_wait_ms: int = 5000, read_only: bool = False
+    dbapi_connection: Any,
+    _record: Any,
+    *,
+    lock_wait_ms: int = 5000,
+    read_only: bool = False,
+    bulk_load: bool = False,
 ) -> None:
     # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see below)
     dbapi_connection.isolation_level = None
@@ -106,6 +127,14 @@ def _sqlite_pragmas(
         cursor.close()
         return
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # no effect once the file has tables
+    if bulk_load:
+        cursor.execute(f"PRAGMA cache_size=-{BULK_LOAD_CACHE_KB}")
+        try:
+            cursor.execute("PRAGMA journal_mode=DELETE")
+            cursor.close()
+            return
+        except sqlite3.OperationalError:  # another connection has the file open: keep its log
+            pass
     # Write-ahead log: a commit appends to one file (still synced: synchronous stays FULL), and
     # readers in other processes are not blocked by a writer.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -102,7 +102,10 @@ def _first_line(exc: Exception) -> str:
 @contextmanager
 def read_session(read_engine: Engine | None, primary: Session, clinic_id: str | None) -> Iterator[Session]:
     """A session to read from: on the replica if there is one (audited into ``primary``), else
-    ``primary`` itself. ``clinic_id`` limits the replica's transaction as the primary's is."""
+    ``primary`` itself. ``clinic_id`` limits the replica's transaction as the primary's is.
+    ``read_engine`` may also be a read-only engine on the primary's own SQLite file
+    (``make_engine(url, read_only=True)``): a long read (an export) then holds no write lock, and
+    its audit entries are written by ``primary`` when it commits."""
     if read_engine is None:
         yield primary
         return
@@ -115,6 +118,7 @@ def read_session(read_engine: Engine | None, primary: Session, clinic_id: str | 
     with connection, Session(bind=connection, expire_on_commit=False) as db:
         db.info[KEY] = AuditToPrimary(primary)
         with db.begin():
-            db.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            if read_engine.dialect.name == "postgresql":  # a read-only SQLite engine: one snapshot
+                db.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             limit_to_clinic(db, clinic_id)
             yield db
