@@ -23,9 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 
 from bontrack.storage.engine import open_engine
+
+# No per-example time limit in any property test: speed belongs in benchmarks, and a busy machine
+# (CI, or a shared one) made a 200 ms deadline fail a correct test.
+hypothesis_settings.register_profile("bontrack", deadline=None)
+hypothesis_settings.load_profile("bontrack")
 
 
 @dataclass
