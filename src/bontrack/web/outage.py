@@ -130,36 +130,39 @@ def _reason(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text[0] if text else ''}"[:300]
 
 
+def _unavailable(request: Request, title: str, detail: str, page: str) -> Response:
+    """503 with Retry-After: problem+json for the API, the plain page for the pages."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.url.path.startswith("/api/"):
+        return problem(503, title, detail, headers=headers)
+    return HTMLResponse(page, status_code=503, headers=headers)
+
+
 def install(app: FastAPI, engine: Engine, every_seconds: float) -> None:
     probe = DatabaseProbe(engine, every_seconds)
     app.state.database_probe = probe
 
     async def unreachable(request: Request, exc: Exception) -> Response:
         path = redact_path(request.url.path)
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if is_busy(exc):
             logger.warning("database busy (%s %s): %s", request.method, path, _reason(exc))
-            if request.url.path.startswith("/api/"):
-                return problem(
-                    503,
-                    "Registry busy",
-                    "the registry was busy with other changes for longer than a request waits, so "
-                    f"nothing was saved; send it again after {RETRY_AFTER_SECONDS} seconds",
-                    headers=headers,
-                )
-            return HTMLResponse(BUSY_PAGE, status_code=503, headers=headers)
+            return _unavailable(
+                request,
+                "Registry busy",
+                "the registry was busy with other changes for longer than a request waits, so "
+                f"nothing was saved; send it again after {RETRY_AFTER_SECONDS} seconds",
+                BUSY_PAGE,
+            )
         probe.mark_down(exc)
         logger.warning("database unreachable (%s %s): %s", request.method, path, _reason(exc))
-        if request.url.path.startswith("/api/"):
-            return problem(
-                503,
-                "Database unavailable",
-                "the registry's database cannot be reached, so the request was not carried out; "
-                f"try again after {RETRY_AFTER_SECONDS} seconds (a write whose connection broke "
-                "while it was being committed may have been saved: read it back before sending it again)",
-                headers=headers,
-            )
-        return HTMLResponse(PAGE, status_code=503, headers=headers)
+        return _unavailable(
+            request,
+            "Database unavailable",
+            "the registry's database cannot be reached, so the request was not carried out; "
+            f"try again after {RETRY_AFTER_SECONDS} seconds (a write whose connection broke "
+            "while it was being committed may have been saved: read it back before sending it again)",
+            PAGE,
+        )
 
     for error in UNREACHABLE:
         app.add_exception_handler(error, unreachable)
