@@ -7,36 +7,25 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from bontrack.cli import app
 from bontrack.knowledge.loader import load_knowledge
 from bontrack.reports.content import build_report
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
 from bontrack.reports.sections.frames import coded
 from bontrack.storage.engine import make_engine, transaction
+from demo_exports import demo_with_parquet
 
-runner = CliRunner()
 NAMES = ("patients", "sessions", "measurements", "adverse_events")
-
-
-def bontrack(*args: str) -> Any:
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """A demo clinic and its Parquet export."""
     folder = tmp_path_factory.mktemp("coded")
-    url = f"sqlite:///{folder / 'clinic.db'}"
-    assert bontrack("--db", url, "demo", "--patients", "40", "--seed", "99").exit_code == 0
-    result = bontrack("--db", url, "export", "--format", "parquet", str(folder / "parquet"))
-    assert result.exit_code == 0, result.output
-    return url, folder
+    return demo_with_parquet(folder, patients=40, seed=99), folder
 
 
 def _same(frames: CohortFrames, expected: CohortFrames, label: str) -> None:

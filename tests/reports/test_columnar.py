@@ -5,33 +5,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from bontrack.cli import app
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
 from bontrack.storage.engine import make_engine, transaction
+from demo_exports import bontrack, demo_with_parquet
 
-runner = CliRunner()
 AS_OF = "2026-08-31"
-
-
-def bontrack(*args: str) -> Any:
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """A demo clinic with a withdrawn session, and its Parquet export."""
     folder = tmp_path_factory.mktemp("columnar")
-    url = f"sqlite:///{folder / 'clinic.db'}"
-    assert bontrack("--db", url, "demo", "--patients", "60", "--seed", "4242").exit_code == 0
-    result = bontrack("--db", url, "export", "--format", "parquet", str(folder / "parquet"))
-    assert result.exit_code == 0, result.output
-    return url, folder
+    return demo_with_parquet(folder, patients=60, seed=4242), folder
 
 
 def _frames(frames: CohortFrames) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,26 @@
+"""A demo clinic built and exported to Parquet through the CLI, as the report tests read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from bontrack.cli import app
+
+runner = CliRunner()
+
+
+def bontrack(*args: str) -> Any:
+    """The CLI, in process; an exception is raised, not caught."""
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def demo_with_parquet(folder: Path, *, patients: int, seed: int) -> str:
+    """A demo clinic in ``folder/clinic.db`` and its Parquet export in ``folder/parquet``; its URL."""
+    url = f"sqlite:///{folder / 'clinic.db'}"
+    assert bontrack("--db", url, "demo", "--patients", str(patients), "--seed", str(seed)).exit_code == 0
+    result = bontrack("--db", url, "export", "--format", "parquet", str(folder / "parquet"))
+    assert result.exit_code == 0, result.output
+    return url
