@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, case, delete, select, update
+from sqlalchemy import Engine, bindparam, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from bontrack.auth.hashing import HASHER, digest, new_secret
@@ -213,6 +213,34 @@ class TokenOwner:
 IDLE_TOUCH = timedelta(minutes=1)  # last_used_at is written at most this often per session
 
 
+# The columns a presented token is checked by, and its user's: plain columns, no ORM objects (a
+# look-up on every request; the ORM's identity map and entity loading cost most of it).
+_TOKEN_COLUMNS = (
+    AuthTokenRow.token_hash,
+    AuthTokenRow.kind,
+    AuthTokenRow.csrf_token,
+    AuthTokenRow.created_at,
+    AuthTokenRow.expires_at,
+    AuthTokenRow.revoked_at,
+    AuthTokenRow.last_used_at,
+)
+_USER_COLUMNS = (
+    UserRow.id,
+    UserRow.email,
+    UserRow.role,
+    UserRow.clinic_id,
+    UserRow.clinician_id,
+    UserRow.active,
+    UserRow.created_at,
+)
+_TOKEN_LOOKUP = (
+    select(*_TOKEN_COLUMNS, *_USER_COLUMNS)
+    .join(UserRow, UserRow.id == AuthTokenRow.user_id)
+    .where(AuthTokenRow.token_hash == bindparam("token_hash"), AuthTokenRow.kind == bindparam("kind"))
+)
+_USER_FIELDS = tuple(column.key for column in _USER_COLUMNS)
+
+
 def token_owner(
     *,
     db: Session,
@@ -227,26 +255,25 @@ def token_owner(
     With ``idle``, a token last presented longer ago than that is dead too (the idle timeout of
     browser sessions), and presenting it keeps it alive (its last use is recorded: by ``touch``
     (token hash, time) when given, as a read-only unit of work cannot write it)."""
-    found = db.execute(
-        select(AuthTokenRow, UserRow)
-        .join(UserRow, UserRow.id == AuthTokenRow.user_id)
-        .where(AuthTokenRow.token_hash == digest(secret), AuthTokenRow.kind == kind)
-    ).first()
+    found = db.execute(_TOKEN_LOOKUP, {"token_hash": digest(secret), "kind": kind}).first()
     if found is None:
         return None
-    token, user = found
-    if token.revoked_at is not None or token.expires_at <= now or not user.active:
+    token_hash, token_kind, csrf_token, created_at, expires_at, revoked_at, last_used_at = found[:7]
+    user = dict(zip(_USER_FIELDS, found[7:], strict=True))
+    if revoked_at is not None or expires_at <= now or not user["active"]:
         return None
     if idle is not None:
-        last = token.last_used_at or token.created_at
+        last = last_used_at or created_at
         if last + idle <= now:
             return None
         if now - last >= IDLE_TOUCH:
             if touch is None:
-                token.last_used_at = now
+                db.execute(
+                    update(AuthTokenRow).where(AuthTokenRow.token_hash == token_hash).values(last_used_at=now)
+                )
             else:
-                touch(token.token_hash, now)
-    return TokenOwner(user=user_read(user), kind=token.kind, csrf_token=token.csrf_token)
+                touch(token_hash, now)
+    return TokenOwner(user=UserRead.model_validate(user), kind=token_kind, csrf_token=csrf_token)
 
 
 def revoke_token(*, db: Session, secret: str, now: datetime) -> None:
