@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +25,11 @@ def demo_with_parquet(folder: Path, *, patients: int, seed: int) -> str:
     result = bontrack("--db", url, "export", "--format", "parquet", str(folder / "parquet"))
     assert result.exit_code == 0, result.output
     return url
+
+
+def copy_of_registry(folder: Path, copy: Path) -> Path:
+    """A copy of ``folder/clinic.db`` made by SQLite itself (the registry's latest pages may still
+    be in its write-ahead log), for a test that changes stored rows."""
+    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    return copy

@@ -50,6 +50,15 @@ def _fresh(tmp_path: Path, name: str = "fresh.db") -> Engine:
     return open_engine(f"sqlite:///{tmp_path / name}")
 
 
+def _imported(tmp_path: Path, lines: list[str], batch: int | None = None) -> tuple[Engine, int]:
+    """A fresh registry with ``lines`` imported (in batches of ``batch``), and how many were new."""
+    target = _fresh(tmp_path)
+    options = {} if batch is None else {"batch": batch}
+    with transaction(target) as db:
+        added = import_lines(db=db, actor=ACTOR, lines=lines, **options)
+    return target, added
+
+
 def _audit_count(engine: Engine) -> int:
     with transaction(engine) as db:
         return db.scalar(select(func.count()).select_from(AuditEntry)) or 0
@@ -80,18 +89,14 @@ def test_round_trip__export_import_export_gives_same_lines(engine: Engine, secon
 
 def test_round_trip__across_engines_gives_same_lines(engine: Engine, tmp_path: Path) -> None:
     lines = _filled(engine)
-    target = _fresh(tmp_path)
-    with transaction(target) as db:
-        import_lines(db=db, actor=ACTOR, lines=lines)
+    target, _added = _imported(tmp_path, lines)
     with transaction(target) as db:
         assert export_lines(db=db, actor=ACTOR) == lines
 
 
 def test_import__same_file_twice_adds_nothing(engine: Engine, tmp_path: Path) -> None:
     lines = _filled(engine)
-    target = _fresh(tmp_path)
-    with transaction(target) as db:
-        import_lines(db=db, actor=ACTOR, lines=lines)
+    target, _added = _imported(tmp_path, lines)
     with transaction(target) as db:
         assert import_lines(db=db, actor=ACTOR, lines=lines) == 0
         assert export_lines(db=db, actor=ACTOR) == lines
@@ -250,9 +255,8 @@ def test_import__a_reference_to_a_record_later_in_the_file_is_found(engine: Engi
     lines = _filled(engine)
     patients_last = sorted(lines, key=lambda line: json.loads(line)["type"] == "patient")
     assert patients_last != lines
-    target = _fresh(tmp_path)
-    with transaction(target) as db:
-        assert import_lines(db=db, actor=ACTOR, lines=patients_last, batch=2) == len(lines)
+    target, added = _imported(tmp_path, patients_last, batch=2)
+    assert added == len(lines)
     with transaction(target) as db:
         assert export_lines(db=db, actor=ACTOR) == lines
 
@@ -366,9 +370,7 @@ def test_import__the_imported_patients_due_items_are_derived(engine: Engine, tmp
     from bontrack.scheduling.due import TABLE, rebuild
 
     lines = _filled(engine)
-    target = _fresh(tmp_path)
-    with transaction(target) as db:
-        import_lines(db=db, actor=ACTOR, lines=lines, batch=2)
+    target, _added = _imported(tmp_path, lines, batch=2)
     with transaction(target) as db:
         kept = sorted(tuple(row) for row in db.execute(select(TABLE)))
         rebuild(db)

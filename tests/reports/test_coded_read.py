@@ -16,7 +16,7 @@ from bontrack.reports.content import build_report
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
 from bontrack.reports.sections.frames import coded
 from bontrack.storage.engine import make_engine, transaction
-from demo_exports import demo_with_parquet
+from demo_exports import copy_of_registry, demo_with_parquet
 
 NAMES = ("patients", "sessions", "measurements", "adverse_events")
 
@@ -72,9 +72,7 @@ def test_coded_read__a_corrected_record_counts_once_at_its_newest_version(
 ) -> None:
     # a second version of a session (as a correction adds): the newest is read, the first is not
     _url, folder = registry
-    copy = tmp_path / "copy.db"
-    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_of_registry(folder, tmp_path / "copy.db")
     with sqlite3.connect(copy) as con:
         (session_id,) = con.execute(
             "select id from injection_session_versions order by id limit 1"

@@ -11,7 +11,7 @@ import pytest
 
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
 from bontrack.storage.engine import make_engine, transaction
-from demo_exports import bontrack, demo_with_parquet
+from demo_exports import bontrack, copy_of_registry, demo_with_parquet
 
 AS_OF = "2026-08-31"
 
@@ -83,10 +83,7 @@ def test_frames__a_missing_date_stays_missing_in_the_columnar_read(
     import sqlite3
 
     _url, folder = registry
-    copy = tmp_path / "copy.db"
-    # SQLite's own copy: the registry's latest pages may still be in its write-ahead log
-    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_of_registry(folder, tmp_path / "copy.db")
     with sqlite3.connect(copy) as con:
         # every version of every event (which versions are current depends on the demo's order)
         changed = con.execute(

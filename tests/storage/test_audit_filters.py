@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
+from tests.storage.audit_entries import entry
 
 from bontrack.audit.models import AuditEntry
 from bontrack.audit.service import entries, filters, page_entries
@@ -23,59 +24,17 @@ TWINS = ("abcdefgh-0001", "abcdefgh-0002")
 def _fill(engine: Engine) -> None:
     with transaction(engine) as db:  # one unit of work: runs of reads become packs
         for n in range(5):
-            log(
-                db,
-                actor="ann",
-                action="read",
-                record_type="patient",
-                record_id=f"p-{n}",
-                version=1,
-                clinic_id=CLINIC,
-            )
-        log(
-            db,
-            actor="ann",
-            action="read",
-            record_type="patient",
-            record_id=TWINS[0],
-            version=1,
-            clinic_id=CLINIC,
-        )
-        log(
-            db,
-            actor="bob",
-            action="read",
-            record_type="patient",
-            record_id=TWINS[1],
-            version=1,
-            clinic_id=CLINIC,
-        )
+            entry(db, "ann", f"p-{n}", clinic_id=CLINIC)
+        entry(db, "ann", TWINS[0], clinic_id=CLINIC)
+        entry(db, "bob", TWINS[1], clinic_id=CLINIC)
         log(db, actor="bob", action="login", outcome="denied", detail="wrong password")
         # an entry naming a version but no record id (its pack is filed under no key)
         log(db, actor="bob", action="read", record_type="patient", version=1, clinic_id=CLINIC)
     with transaction(engine) as db:
-        log(
-            db,
-            actor="bob",
-            action="read",
-            record_type="patient",
-            record_id="p-2",
-            version=1,
-            clinic_id=CLINIC,
-        )
-        log(
-            db,
-            actor="bob",
-            action="read",
-            record_type="patient",
-            record_id=TWINS[0],
-            version=1,
-            clinic_id=CLINIC,
-        )
+        entry(db, "bob", "p-2", clinic_id=CLINIC)
+        entry(db, "bob", TWINS[0], clinic_id=CLINIC)
         log(db, actor="ann", action="update", record_type="user", record_id="p-2", after={"active": False})
-        log(
-            db, actor="cy", action="read", record_type="episode", record_id="e-1", version=2, clinic_id=CLINIC
-        )
+        entry(db, "cy", "e-1", 2, clinic_id=CLINIC, record_type="episode")
 
 
 def _facts(found: Any) -> list[tuple[Any, ...]]:

@@ -9,9 +9,9 @@ import json
 
 from alembic import command
 from sqlalchemy import Engine, inspect, text
+from tests.storage.audit_entries import entry
 
 from bontrack.audit.service import entries
-from bontrack.storage.audit_log import log
 from bontrack.storage.engine import _alembic_config, make_engine, transaction
 
 CLINIC = "c-1"
@@ -40,33 +40,9 @@ def test_migration_0012_keeps_every_version_and_files_the_existing_log(db_url: s
                     {"v": version, "c": CLINIC, "data": OLD_TEXT},
                 )
         with transaction(engine) as db:  # the 0011 schema's log (packs, no record files)
-            log(
-                db,
-                actor="ann",
-                action="read",
-                record_type="patient",
-                record_id="p-1",
-                version=2,
-                clinic_id=CLINIC,
-            )
-            log(
-                db,
-                actor="ann",
-                action="read",
-                record_type="patient",
-                record_id="p-2",
-                version=1,
-                clinic_id=CLINIC,
-            )
-            log(
-                db,
-                actor="bob",
-                action="update",
-                record_type="patient",
-                record_id="p-1",
-                version=2,
-                clinic_id=CLINIC,
-            )
+            entry(db, "ann", "p-1", 2, clinic_id=CLINIC)
+            entry(db, "ann", "p-2", clinic_id=CLINIC)
+            entry(db, "bob", "p-1", 2, clinic_id=CLINIC, action="update")
         with engine.connect() as conn:
             before_log = conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).all()
         _migrate(engine, "head")
