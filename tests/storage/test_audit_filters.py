@@ -1,17 +1,21 @@
 """The audit log filtered by record or by actor reads only the packs that can hold those entries
 (migration 0012: ``audit_record_packs`` and the packs' index on their actor), and gives exactly
-the entries of the whole log filtered in Python. Runs on SQLite and PostgreSQL."""
+the entries of the whole log filtered in Python, whether the packs are filed by record yet or
+not (SQLite files them in batches, migration 0013). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DatabaseError
 from tests.storage.audit_entries import entry
 
 from bontrack.audit.models import AuditEntry
 from bontrack.audit.service import entries, filters, page_entries
+from bontrack.storage import audit_packs
 from bontrack.storage.audit_log import log
 from bontrack.storage.engine import transaction
 
@@ -41,8 +45,12 @@ def _facts(found: Any) -> list[tuple[Any, ...]]:
     return [(e.seq, e.actor, e.action, e.record_id, e.version) for e in found]
 
 
-def test_filters_by_record_and_actor_equal_the_whole_log_filtered(engine: Engine) -> None:
+@pytest.mark.parametrize("filed", [False, True], ids=["packs-waiting", "packs-filed"])
+def test_filters_by_record_and_actor_equal_the_whole_log_filtered(engine: Engine, filed: bool) -> None:
     _fill(engine)
+    if filed:
+        with transaction(engine) as db:
+            audit_packs.file_records(db)
     with transaction(engine) as db:
         everything = list(entries(db))
         assert len(everything) == 13
@@ -70,7 +78,9 @@ def test_filters_by_record_and_actor_equal_the_whole_log_filtered(engine: Engine
 
 
 def _plan(engine: Engine, **wanted: str) -> str:
-    query = select(func.count()).select_from(AuditEntry).where(*filters(**wanted))
+    query = (
+        select(func.count()).select_from(AuditEntry).where(*filters(**wanted, dialect=engine.dialect.name))
+    )
     with engine.connect() as conn:
         sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         if conn.dialect.name == "sqlite":
@@ -98,10 +108,52 @@ def test_the_filters_read_the_packs_through_their_indexes(engine: Engine) -> Non
             assert "Seq Scan on audit_packs" not in plan, plan
 
 
-def test_every_pack_naming_records_is_filed(engine: Engine) -> None:
-    """The trigger files each record of each pack (the bulk writer's and the buffered one's)."""
-    _fill(engine)
+def _filed_and_named(engine: Engine) -> tuple[set[Any], set[Any]]:
     with engine.connect() as conn:
         filed = set(conn.execute(text("SELECT record_key, pack FROM audit_record_packs")).all())
         named = {(str(r)[:8], p) for p, r in conn.execute(text("SELECT pack, record_id FROM audit_log")) if r}
+    return filed, named
+
+
+def test_every_pack_naming_records_is_filed(engine: Engine) -> None:
+    """Each record of each pack is filed (the bulk writer's and the buffered one's): on
+    PostgreSQL by the trigger as the pack is written, on SQLite when the waiting packs are filed."""
+    _fill(engine)
+    filed, named = _filed_and_named(engine)
+    if engine.dialect.name == "sqlite":
+        assert filed == set()  # fewer than FILE_EVERY packs: they wait (the filters read them)
+        with transaction(engine) as db:
+            assert audit_packs.file_records(db) > 0
+            assert audit_packs.file_records(db) == 0  # nothing waits any more
+        filed, named = _filed_and_named(engine)
+    assert filed == named and named
+
+
+def test_sqlite_writers_file_the_waiting_packs_once_enough_wait(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL files each pack by its trigger")
+    monkeypatch.setattr(audit_packs, "CHECK_EVERY", 2)
+    monkeypatch.setattr(audit_packs, "FILE_EVERY", 3)
+    marks = []
+    for n in range(8):  # a pack a transaction
+        with transaction(engine) as db:
+            entry(db, "ann", f"r-{n}", clinic_id=CLINIC)
+        with engine.connect() as conn:
+            marks.append(conn.execute(text("SELECT upto FROM audit_filed")).scalar_one())
+    # looked after the 2nd, 4th, 6th and 8th pack; filed when 3 or more waited
+    assert marks == [0, 0, 0, 4, 4, 4, 4, 8]
+    filed, named = _filed_and_named(engine)
     assert filed == named
+
+
+def test_sqlite_filing_mark_only_moves_on(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps no mark")
+    _fill(engine)
+    with transaction(engine) as db:
+        audit_packs.file_records(db)
+    for statement in ("UPDATE audit_filed SET upto = upto - 1", "DELETE FROM audit_filed"):
+        with pytest.raises(DatabaseError, match="audit_filed"), engine.begin() as conn:
+            conn.execute(text(statement))

@@ -121,7 +121,14 @@ def _write_at_0008(engine: Engine, scratch: Engine) -> tuple[Story, Story]:
     source, target = MetaData(), MetaData()
     with scratch.connect() as old, engine.begin() as new:
         for name in inspect(old).get_table_names():
-            if name in ("alembic_version", "audit_packs", "audit_texts", "due_items", "audit_record_packs"):
+            if name in (
+                "alembic_version",
+                "audit_packs",
+                "audit_texts",
+                "due_items",
+                "audit_record_packs",
+                "audit_filed",
+            ):
                 continue  # (not at 0008)
             rows = [dict(r._mapping) for r in old.execute(select(Table(name, source, autoload_with=old)))]
             if rows:
@@ -158,7 +165,8 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str,
         _migrate(engine, "head")
         after = _rows(engine)
         assert after.pop("due_items", None) is not None  # a derived table, made at 0011_due_items
-        assert after.pop("audit_record_packs", None)  # the packs filed by record (0012_lean_rows)
+        assert after.pop("audit_record_packs", None) is not None  # the packs filed by record (0012)
+        assert after.pop("audit_filed", None) is not None  # how far they are filed (0013; SQLite)
         assert after == before
         assert_clinic_in_every_key(engine)
         with engine.connect() as conn:  # no NULL clinic is left in the log

@@ -92,8 +92,10 @@ RECORD_KEY = 8  # characters of a record id that audit_record_packs keeps
 
 class AuditRecordPack(Base):
     """Which packs name a record (migration 0012): the log filtered by record reads those packs
-    only, not every entry. Kept by a trigger on ``audit_packs`` (every writer, the bulk import and
-    the restore too), append-only like the packs.
+    only, not every entry. Append-only like the packs. Filled by a trigger on ``audit_packs`` on
+    PostgreSQL; on SQLite in batches, sorted by key (migration 0013, ``AuditFiled``): a trigger
+    inserting each pack's keys at random places in the index wrote a page per key, 80% of the
+    cost of auditing a chart read.
 
     A record is keyed by the first RECORD_KEY characters of its id (a UUID's first 32 random bits),
     not the whole id: a third of the bytes, and the entries read from the packs found are filtered
@@ -111,6 +113,21 @@ class AuditRecordPack(Base):
     clinic_id: Mapped[str | None] = mapped_column(
         NoClinic(), primary_key=True, nullable=False, server_default=NO_CLINIC
     )
+
+
+class AuditFiled(Base):
+    """How far the packs are filed in ``audit_record_packs`` (migration 0013): on SQLite, every
+    pack up to ``upto`` is; the packs after it are filed in batches by the writers
+    (``storage.audit_packs.file_records``), and the log filtered by record reads them as well
+    (a few thousand at most). One row. On PostgreSQL a trigger files each pack as it is
+    inserted (its concurrent writers commit packs out of order, so a mark could pass one still
+    being written) and the table stays empty.
+    """
+
+    __tablename__ = "audit_filed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    upto: Mapped[int] = mapped_column(BigInteger)
 
 
 def record_key(record_id: str) -> str:

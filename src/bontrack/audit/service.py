@@ -12,11 +12,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, cast, func, select
+from sqlalchemy import JSON, ColumnElement, Table, cast, func, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bontrack.audit.models import PACK_LIMIT, AuditEntry, AuditPack, AuditRecordPack, AuditText, record_key
+from bontrack.audit.models import (
+    PACK_LIMIT,
+    AuditEntry,
+    AuditFiled,
+    AuditPack,
+    AuditRecordPack,
+    AuditText,
+    record_key,
+)
 from bontrack.kinds import BY_NAME
 from bontrack.storage.audit_log import write_held
 from bontrack.storage.versioned import snapshot_of
@@ -60,13 +68,20 @@ def with_versions(db: Session, found: Sequence[AuditEntry]) -> Sequence[AuditEnt
     return found
 
 
-def filters(*, record_id: str | None = None, actor: str | None = None) -> list[ColumnElement[bool]]:
+def filters(
+    *, record_id: str | None = None, actor: str | None = None, dialect: str = "sqlite"
+) -> list[ColumnElement[bool]]:
     """The view's conditions for the entries of one record and/or one actor, each narrowed first
     to the packs that can hold them (migration 0012: ``audit_record_packs`` by the record's key,
-    the packs' index on their actor), so the view expands those packs only, not the whole log."""
+    the packs' index on their actor), so the view expands those packs only, not the whole log.
+    On SQLite the packs not yet filed by record (migration 0013: after ``audit_filed.upto``, a
+    few thousand at most) are read too."""
     conditions: list[ColumnElement[bool]] = []
     if record_id is not None:
-        named = select(AuditRecordPack.pack).where(AuditRecordPack.record_key == record_key(record_id))
+        named: Any = select(AuditRecordPack.pack).where(AuditRecordPack.record_key == record_key(record_id))
+        if dialect == "sqlite":
+            mark = select(AuditFiled.upto).where(AuditFiled.id == 1).scalar_subquery()
+            named = union_all(named, select(AuditPack.seq).where(AuditPack.seq > mark))
         conditions += [AuditEntry.pack.in_(named), AuditEntry.record_id == record_id]
     if actor is not None:
         number = select(AuditText.id).where(AuditText.text == actor).scalar_subquery()
@@ -79,7 +94,8 @@ def entries(
     db: Session, *, record_id: str | None = None, action: str | None = None, actor: str | None = None
 ) -> Sequence[AuditEntry]:
     """Audit entries in the order written, optionally for one record, one action, one actor."""
-    query = select(AuditEntry).where(*filters(record_id=record_id, actor=actor)).order_by(AuditEntry.seq)
+    conditions = filters(record_id=record_id, actor=actor, dialect=db.get_bind().dialect.name)
+    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.seq)
     if action is not None:
         query = query.where(AuditEntry.action == action)
     write_held(db)
@@ -122,7 +138,7 @@ def page_entries(
     db: Session, *, limit: int, offset: int, record_id: str | None = None, actor: str | None = None
 ) -> tuple[int, Sequence[AuditEntry]]:
     """One page of audit entries, newest first, optionally of one record or one actor, and the total."""
-    conditions = filters(record_id=record_id, actor=actor)
+    conditions = filters(record_id=record_id, actor=actor, dialect=db.get_bind().dialect.name)
     write_held(db)
     db.flush()
     if conditions:

@@ -14,6 +14,8 @@ from bontrack.errors import InputError
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 SCHEMA_TABLE = "alembic_version"  # holds the schema revision; not data
+# bookkeeping an empty registry holds too: how far its audit packs are filed (migration 0013)
+BOOKKEEPING = (SCHEMA_TABLE, "audit_filed")
 FORMATS = "a SQLite registry copy made by `bontrack backup`, or a PostgreSQL dump made by it (pg_dump -Fc)"
 
 
@@ -70,8 +72,8 @@ def shown(url: URL) -> str:
 
 
 def data_tables(tables: dict[str, int]) -> dict[str, int]:
-    """Tables that hold data (not the schema revision) and have rows."""
-    return {name: n for name, n in tables.items() if n and name != SCHEMA_TABLE}
+    """Tables that hold data (not the schema revision, nor other bookkeeping) and have rows."""
+    return {name: n for name, n in tables.items() if n and name not in BOOKKEEPING}
 
 
 def describe(tables: dict[str, int], *, most: int = 4) -> str:
