@@ -11,10 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.knowledge.loader import load_knowledge
 from bontrack.reports.content import build_report
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
-from bontrack.reports.sections.frames import coded
+from bontrack.reports.sections.common import response_rule
+from bontrack.reports.sections.frames import as_of, coded
+from bontrack.reports.sections.profile import rand36_scales
 from bontrack.storage.engine import make_engine, transaction
 from demo_exports import demo_with_parquet
 
@@ -100,3 +103,61 @@ def test_coded_read__a_corrected_record_counts_once_at_its_newest_version(
     assert (sessions["session_id"] == session_id).sum() == 1
     assert sessions.loc[sessions["session_id"] == session_id, "product"].item() == "corrected"
     _same(ids_coded, coded(text_ids), "corrected")
+
+
+def _each_score_as_pandas_joins_it(frames: CohortFrames, day: dt.date) -> int:
+    """Every report score's rows from DuckDB (``CohortFrames.cycle_rows``) against
+    ``cycle_outcomes`` of the frames as of ``day``: the same rows, values and order. Returns
+    how many rows were compared."""
+    kb = load_knowledge()
+    assert frames.cycle_rows is not None
+    kept = as_of(frames, day)
+    sessions = number_cycles(kept.sessions)
+    compared = 0
+    for instrument, score in [("nprs", "pain_intensity"), ("ndi", "total")] + [
+        ("rand36", s) for s in rand36_scales()
+    ]:
+        rule = response_rule(kb, instrument, score)
+        expected = cycle_outcomes(sessions, kept.measurements, rule)
+        got = judged_rows(frames.cycle_rows.rows(instrument, score, day), rule)
+        # obs numbers a score (its identity); the two number them differently, each consistently
+        for which in (expected, got):
+            which["obs"] = which["obs"].rank(method="dense")
+            which["baseline_obs"] = which["baseline_obs"].rank(method="dense")
+        assert len(expected) == len(got)
+        if len(expected):  # the ranks of the scores used: the same scores, in the same roles
+            pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=f"{instrument} {score}")
+        compared += len(got)
+    return compared
+
+
+def test_coded_read__each_scores_cycle_rows_joined_by_duckdb_as_pandas_joins_them(
+    registry: tuple[str, Path], tmp_path: Path
+) -> None:
+    # a second score of the same instrument on the same day as another (the baseline is the
+    # later of the two in the read's order) and the report date cutting cycles in two
+    _url, folder = registry
+    copy = tmp_path / "ties.db"
+    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as con:
+        columns = [r[1] for r in con.execute("pragma table_info(outcome_versions)")]
+        values = ", ".join(
+            "id || '-again'"
+            if c == "id"
+            else "json_set(data, '$.scoring.scores.pain_intensity', 3)"
+            if c == "data"
+            else c
+            for c in columns
+        )
+        con.execute(
+            f"insert into outcome_versions ({', '.join(columns)}) select {values} from outcome_versions "
+            "where json_extract(data, '$.instrument') = 'nprs' and rowid % 3 = 0"
+        )
+    with transaction(make_engine(f"sqlite:///{copy}")) as db:
+        frames = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
+    dates = frames.sessions["date"].sort_values()
+    middle = dates.iloc[len(dates) // 2].date()
+    assert _each_score_as_pandas_joins_it(frames, dt.date(2026, 11, 23)) > 100
+    assert _each_score_as_pandas_joins_it(frames, middle) > 10
+    assert _each_score_as_pandas_joins_it(frames, middle + dt.timedelta(days=1)) > 10

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from bontrack.analytics.cycles import cycle_outcomes, number_cycles
+from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
@@ -96,7 +96,11 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         key = (instrument, score)
         if key in computed:
             return computed[key]
-        rows = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, instrument, score))
+        rule = response_rule(kb, instrument, score)
+        if frames.cycle_rows is not None:  # joined by DuckDB as of the day, judged here
+            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today), rule)
+        else:
+            rows = cycle_outcomes(frames.sessions, frames.measurements, rule)
         if key in kept:
             computed[key] = rows
         return rows

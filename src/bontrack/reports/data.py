@@ -22,6 +22,7 @@ from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, number_series
 from bontrack.records import VersionedRow
 from bontrack.reports.columnar import Field, Kind, connect, load_current, load_parquet, run, to_frame
+from bontrack.reports.cycle_rows import CycleRows
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
 # The scores the report analyses, by name inside an outcome's ``scoring.scores``.
@@ -54,6 +55,9 @@ class CohortFrames:
     stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOCK_COLUMNS))
     # patient and session ids already integer codes (reports.sections.frames.coded)
     ids_coded: bool = False
+    # the per-cycle rows of each score joined by DuckDB from the read's tables (the read with ids
+    # coded keeps them: reports.cycle_rows); None: the analysis joins them in pandas
+    cycle_rows: CycleRows | None = field(default=None, compare=False, repr=False)
 
 
 def _fields(*specs: tuple[str, str, Kind] | str) -> list[Field]:
@@ -111,7 +115,8 @@ def cohort_frames(
     clinic), read in bulk through DuckDB (reports.columnar); one audit entry per type read.
     ``committed``: this transaction has written nothing yet (reports.columnar.load_current).
     ``coded_ids``: patient and session ids as ``reports.sections.frames.coded`` makes them
-    (integer codes in the ids' order), coded by DuckDB: no Python object per id."""
+    (integer codes in the ids' order), coded by DuckDB: no Python object per id; the frames then
+    keep the read's DuckDB tables for the per-cycle rows (``CohortFrames.cycle_rows``)."""
     read: dict[str, int] = {}
     duck = connect()
 
@@ -120,10 +125,7 @@ def cohort_frames(
         read[row_cls.record_type] = n
         return n
 
-    try:
-        frames = _assemble(load, duck, scores, coded_ids=coded_ids)
-    finally:
-        duck.close()
+    frames = _kept(duck, lambda: _assemble(load, duck, scores, coded_ids=coded_ids))
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return frames
 
@@ -160,10 +162,19 @@ def parquet_frames(
         name = KIND_FILES[row_cls.record_type]
         return load_parquet(folder, name, clinic_id, fields, duck=duck, into=into)
 
+    return _kept(duck, lambda: _assemble(load, duck, scores, coded_ids=coded_ids))
+
+
+def _kept(duck: duckdb.DuckDBPyConnection, assemble: Callable[[], CohortFrames]) -> CohortFrames:
+    """The frames ``assemble`` makes; the DuckDB connection closed unless they keep it."""
     try:
-        return _assemble(load, duck, scores, coded_ids=coded_ids)
-    finally:
+        frames = assemble()
+    except BaseException:
         duck.close()
+        raise
+    if frames.cycle_rows is None:
+        duck.close()
+    return frames
 
 
 def _assemble(
@@ -191,7 +202,8 @@ def _assemble(
         _frame(duck, "select * exclude (id) from receipts"),
         _frame(duck, "select * exclude (id) from discards"),
     )
-    return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids)
+    rows = CycleRows(duck, scores) if coded_ids else None
+    return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids, cycle_rows=rows)
 
 
 def _frame(duck: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:

@@ -95,4 +95,4 @@ def as_of(frames: CohortFrames, day: date) -> CohortFrames:
     seen = pd.concat([sessions["patient_id"], measurements["patient_id"]], ignore_index=True).unique()
     known = frames.patients["patient_id"].isin(seen)
     patients = frames.patients if bool(known.all()) else frames.patients[known]
-    return CohortFrames(patients, sessions, measurements, events)
+    return CohortFrames(patients, sessions, measurements, events, cycle_rows=frames.cycle_rows)

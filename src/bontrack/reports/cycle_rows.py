@@ -1,0 +1,126 @@
+"""The per-cycle rows of the report's scores joined in DuckDB, over the tables of the report's read.
+
+``analytics.cycles.cycle_outcomes`` joins, in pandas, each session to its baseline (the
+patient's last score on or before the session's date) and to its follow-ups (the scores naming
+it); over a long frame of every score of every outcome (2.9 million at 100,000 patients, 29
+million at 1,000,000) that join was most of the analysis, ten times over. Here DuckDB makes the
+same rows from the read's own tables (``sessions`` and the wide ``outcomes``, ids coded: see
+``reports.data``), as of the report date, so pandas receives only the rows of one score
+(``CycleRows.rows``); ``analytics.cycles.judged_rows`` then judges them, the one definition of
+change and response, so the rows are those of ``cycle_outcomes`` on the frames as of that date,
+value for value and in the same order (tested: the report from both is the same).
+
+The join, as ``cycle_outcomes`` makes it on the frames ``sections.frames.as_of`` keeps:
+
+- sessions dated on or before the day, numbered per patient by date, then id (``number_cycles``;
+  the report's sessions carry no recording time), with the next session's date;
+- the score's values: outcomes of the instrument dated on or before the day whose score is a
+  number (``obs``: the outcome's row in the read, so the order of the long frame's rows);
+- a session's baseline: the score with the latest (date, obs) on or before the session's date,
+  of the same patient (``merge_asof``, backward, of rows sorted by date then obs): DuckDB's
+  ASOF join over each patient's last score of each day (so no two candidates tie);
+- a follow-up: a score naming a session (and a week) among those sessions; rows ordered by
+  patient, cycle, whole weeks, then obs (the stable sort of the long frame's order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from bontrack.reports.columnar import run, to_frame
+
+COLUMNS = (
+    "patient_id",
+    "session_id",
+    "cycle",
+    "session_date",
+    "next_session_date",
+    "weeks",
+    "date",
+    "baseline",
+    "value",
+    "obs",
+    "baseline_obs",
+)
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class CycleRows:
+    """Per-cycle rows of one score at a time, as of a day, from the read's DuckDB tables.
+
+    ``duck`` holds ``sessions`` (id and patient_id coded, date) and ``outcomes`` (patient_id,
+    session_id coded, weeks_after_session, date, instrument, ``score_i`` for each of ``scores``),
+    each in the order of the records' ids; this object keeps the connection (and so those tables)
+    open until it is closed or let go."""
+
+    def __init__(self, duck: duckdb.DuckDBPyConnection, scores: Sequence[str]) -> None:
+        self._duck: duckdb.DuckDBPyConnection | None = duck
+        self._scores = list(scores)
+        self._day: date | None = None
+
+    def close(self) -> None:
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._duck is None:
+            raise RuntimeError("the report's read is closed: its cycle rows are gone")
+        return self._duck
+
+    def _cycles(self, day: date) -> None:
+        """Table ``cycles``: the sessions dated on or before ``day``, numbered (made once per day)."""
+        if self._day == day:
+            return
+        duck = self._connection()
+        order = "partition by patient_id order by date, id"
+        run(
+            duck,
+            "create or replace table cycles as select id as session_id, patient_id, "
+            f"row_number() over ({order}) as cycle, date as session_date, "
+            f"lead(date) over ({order}) as next_session_date "
+            f"from sessions where date <= {_text(day.isoformat())}::timestamp",
+        )
+        self._day = day
+
+    def rows(self, instrument: str, score: str, day: date) -> pd.DataFrame:
+        """The joined rows (``COLUMNS``) of ``score`` of ``instrument`` as of ``day``, for
+        ``analytics.cycles.judged_rows``."""
+        self._cycles(day)
+        duck = self._connection()
+        # a score not read has no values
+        value = f"score_{self._scores.index(score)}" if score in self._scores else "cast(null as double)"
+        on_or_before = f"{_text(day.isoformat())}::timestamp"
+        sql = f"""
+            with m as (
+                select rowid as obs, patient_id, session_id, weeks_after_session as w, date,
+                       {value} as value
+                from outcomes
+                where instrument = {_text(instrument)} and {value} is not null
+                      and not isnan({value}) and date <= {on_or_before}
+            ),
+            latest as (  -- each patient's last score of each day: (date, obs) has no ties
+                select patient_id, date, max(obs) as obs from m group by patient_id, date
+            ),
+            base as (
+                select c.session_id, c.cycle, c.session_date, c.next_session_date,
+                       b.value as baseline, cast(l.obs as double) as baseline_obs
+                from cycles c
+                asof left join latest l on l.patient_id = c.patient_id and c.session_date >= l.date
+                left join m b on b.obs = l.obs
+            )
+            select m.patient_id, m.session_id, base.cycle, base.session_date,
+                   base.next_session_date, cast(trunc(m.w) as bigint) as weeks, m.date,
+                   base.baseline, m.value, m.obs, base.baseline_obs
+            from m join base on base.session_id = m.session_id
+            where m.w is not null
+            order by m.patient_id, base.cycle, weeks, m.obs
+        """
+        return to_frame(duck.sql(sql).to_arrow_table())
