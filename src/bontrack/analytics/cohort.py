@@ -80,7 +80,7 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
     for weeks, g in cycle_rows.groupby("weeks", sort=True):
         g = g.dropna(subset=[column])
         first = g[g["cycle"] == 1]
-        r = mean_interval(first[column].tolist())
+        r = mean_interval(first[column].to_numpy(dtype=float))
         out.append(
             {
                 "weeks": int(str(weeks)),

@@ -206,6 +206,7 @@ def load_current(
     into: str,
     columns: Sequence[str] = (),
     committed: bool = False,
+    ordered: bool = True,
 ) -> int:
     """DuckDB table ``into``: ``id``, the ``fields`` and the row ``columns`` of the current,
     non-withdrawn version of every record (of one clinic, or all), in the order of id (rows read
@@ -220,7 +221,8 @@ def load_current(
 
     Only the picked fields of each version are kept (typed columns in DuckDB, not Python
     objects); DuckDB then keeps each record's newest version (within its clinic), drops it when
-    withdrawn (and, with a clinic, keeps that clinic's), and orders by id."""
+    withdrawn (and, with a clinic, keeps that clinic's), and orders by id (``ordered``; else the
+    rows stay in the order read: no sort of the table, whose readers order what they need)."""
     table = row_cls.__table__.name  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     data = "data" if dialect == "sqlite" else "cast(data as text)"
@@ -249,11 +251,9 @@ def load_current(
     # and keeps only the picked fields, sorted by id
     stream = _stream(chain(batches, [_arrow_batch([], columns)]), columns)
     duck.register("batch", stream)
+    order = " order by id, clinic_id" if ordered else ""
     try:
-        run(
-            duck,
-            f"create table {_quote(into)} as select {keep} from {picks} where {where} order by id, clinic_id",
-        )
+        run(duck, f"create table {_quote(into)} as select {keep} from {picks} where {where}{order}")
     finally:
         duck.unregister("batch")
     return _count(duck, into)
@@ -326,6 +326,7 @@ def load_parquet(
     duck: duckdb.DuckDBPyConnection,
     into: str,
     columns: Sequence[str] = (),
+    ordered: bool = True,
 ) -> int:
     """As ``load_current``, from ``folder/<name>.parquet`` of a Parquet export (current versions)."""
     path = folder / f"{name}.parquet"
@@ -335,7 +336,8 @@ def load_parquet(
     where = "not coalesce(withdrawn, false)"
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
-    run(duck, f"create table {_quote(into)} as select {picks} from {source} where {where} order by id")
+    order = " order by id" if ordered else ""
+    run(duck, f"create table {_quote(into)} as select {picks} from {source} where {where}{order}")
     return _count(duck, into)
 
 

@@ -105,6 +105,14 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
             computed[key] = rows
         return rows
 
+    def profiled(instrument: str, score: str) -> pd.DataFrame:
+        """The rows the RAND-36 profile reads (first cycles at the last visit week, among
+        ``outcomes``): of a score not kept, DuckDB joins only those."""
+        if frames.cycle_rows is None or (instrument, score) in kept:
+            return outcomes(instrument, score)
+        only = frames.cycle_rows.rows(instrument, score, today, cycle=1, weeks=last_week)
+        return judged_rows(only, response_rule(kb, instrument, score))
+
     nprs = outcomes("nprs", "pain_intensity")
     ndi = outcomes("ndi", "total")
     rand_pain = outcomes("rand36", "pain")
@@ -144,7 +152,9 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         frames.sessions,
         frames.measurements,
         kb,
-        rows=outcomes(pathway_rule.instrument, pathway_rule.score) if len(frames.measurements) else None,
+        rows=outcomes(pathway_rule.instrument, pathway_rule.score)
+        if len(frames.measurements) or frames.cycle_rows is not None
+        else None,
     )
     window = event_counts["adverse_event_window_days"]
     caveats = [
@@ -191,7 +201,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         duration=benefit,
         lasting_relief=lasting_relief(nprs, last_week),
         trajectories=trajectories,
-        rand36_profile=profile(frames, kb, last_week, outcomes),
+        rand36_profile=profile(frames, kb, last_week, profiled),
         adverse_events=events.rows,
         label_adverse_source=events.label_source,
         comparisons=compared.rows,

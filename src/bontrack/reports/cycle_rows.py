@@ -15,12 +15,18 @@ The join, as ``cycle_outcomes`` makes it on the frames ``sections.frames.as_of``
 - sessions dated on or before the day, numbered per patient by date, then id (``number_cycles``;
   the report's sessions carry no recording time), with the next session's date;
 - the score's values: outcomes of the instrument dated on or before the day whose score is a
-  number (``obs``: the outcome's row in the read, so the order of the long frame's rows);
+  number (``obs``: the outcome's row in the ``outcomes`` table, which holds them in the order
+  of their ids, as the long frame does: the read sorts them once, when it codes their ids);
 - a session's baseline: the score with the latest (date, obs) on or before the session's date,
   of the same patient (``merge_asof``, backward, of rows sorted by date then obs): DuckDB's
   ASOF join over each patient's last score of each day (so no two candidates tie);
 - a follow-up: a score naming a session (and a week) among those sessions; rows ordered by
   patient, cycle, whole weeks, then obs (the stable sort of the long frame's order).
+
+The other readers of the long frame read here too: the patients with a score by the day
+(``sections.frames.as_of``), the scores dated at the clamped edges (``dates_at_the_edge``) and
+the follow-up visits scored (``sections.summary``). So the read need not sort the outcomes nor
+hand pandas a row per score (``cohort_frames(every_score=False)``).
 """
 
 from __future__ import annotations
@@ -60,9 +66,11 @@ class CycleRows:
     each in the order of the records' ids; this object keeps the connection (and so those tables)
     open until it is closed or let go."""
 
-    def __init__(self, duck: duckdb.DuckDBPyConnection, scores: Sequence[str]) -> None:
+    def __init__(self, duck: duckdb.DuckDBPyConnection, scores: Sequence[str], measured: str) -> None:
+        """``measured``: the SQL condition of an outcome in the long frame (it has a score)."""
         self._duck: duckdb.DuckDBPyConnection | None = duck
         self._scores = list(scores)
+        self._measured = measured
         self._day: date | None = None
 
     def close(self) -> None:
@@ -90,10 +98,15 @@ class CycleRows:
         )
         self._day = day
 
-    def rows(self, instrument: str, score: str, day: date) -> pd.DataFrame:
+    def rows(
+        self, instrument: str, score: str, day: date, *, cycle: int | None = None, weeks: int | None = None
+    ) -> pd.DataFrame:
         """The joined rows (``COLUMNS``) of ``score`` of ``instrument`` as of ``day``, for
-        ``analytics.cycles.judged_rows``."""
+        ``analytics.cycles.judged_rows``; only those of the ``cycle``-th cycles and the visits
+        at ``weeks`` when given (the same rows as the others left out after the join)."""
         self._cycles(day)
+        only = "" if cycle is None else f" where cycle = {int(cycle)}"
+        at = "" if weeks is None else f" and trunc(m.w) = {int(weeks)}"
         duck = self._connection()
         # a score not read has no values
         value = f"score_{self._scores.index(score)}" if score in self._scores else "cast(null as double)"
@@ -112,7 +125,7 @@ class CycleRows:
             base as (
                 select c.session_id, c.cycle, c.session_date, c.next_session_date,
                        b.value as baseline, cast(l.obs as double) as baseline_obs
-                from cycles c
+                from (select * from cycles{only}) c
                 asof left join latest l on l.patient_id = c.patient_id and c.session_date >= l.date
                 left join m b on b.obs = l.obs
             )
@@ -120,7 +133,42 @@ class CycleRows:
                    base.next_session_date, cast(trunc(m.w) as bigint) as weeks, m.date,
                    base.baseline, m.value, m.obs, base.baseline_obs
             from m join base on base.session_id = m.session_id
-            where m.w is not null
+            where m.w is not null{at}
             order by m.patient_id, base.cycle, weeks, m.obs
         """
         return to_frame(duck.sql(sql).to_arrow_table())
+
+    def patients_scored(self, day: date) -> pd.Series:
+        """The patients (codes) with a score dated on or before ``day`` (-1: an outcome without one)."""
+        table = (
+            self._connection()
+            .sql(
+                f"select distinct patient_id from outcomes where ({self._measured}) "
+                f"and date <= {_text(day.isoformat())}::timestamp"
+            )
+            .to_arrow_table()
+        )
+        return pd.Series(table.column(0).to_numpy(), dtype="int64")
+
+    def scores_dated(self, days: Sequence[date]) -> int:
+        """Distinct (patient, date, instrument) among the scores dated on one of ``days``."""
+        within = ", ".join(f"{_text(d.isoformat())}::timestamp" for d in days)
+        rows = self._connection().execute(
+            "select count(*) from (select distinct patient_id, date, instrument from outcomes "
+            f"where ({self._measured}) and date in ({within}))"
+        )
+        return int(rows.fetchall()[0][0])
+
+    def visits_scored(self, instrument: str, day: date) -> pd.DataFrame:
+        """The distinct (session_id, weeks_after_session) of the follow-up scores of ``instrument``
+        dated on or before ``day``."""
+        return to_frame(
+            self._connection()
+            .sql(
+                "select distinct session_id, weeks_after_session from outcomes "
+                f"where ({self._measured}) and instrument = {_text(instrument)} "
+                f"and date <= {_text(day.isoformat())}::timestamp "
+                "and session_id is not null and weeks_after_session is not null"
+            )
+            .to_arrow_table()
+        )
