@@ -120,14 +120,14 @@ class CycleRows:
                       and not isnan({value}) and date <= {on_or_before}
             ),
             latest as (  -- each patient's last score of each day: (date, obs) has no ties
-                select patient_id, date, max(obs) as obs from m group by patient_id, date
+                select patient_id, date, max(obs) as obs, arg_max(value, obs) as value
+                from m group by patient_id, date
             ),
             base as (
                 select c.session_id, c.cycle, c.session_date, c.next_session_date,
-                       b.value as baseline, cast(l.obs as double) as baseline_obs
+                       l.value as baseline, cast(l.obs as double) as baseline_obs
                 from (select * from cycles{only}) c
                 asof left join latest l on l.patient_id = c.patient_id and c.session_date >= l.date
-                left join m b on b.obs = l.obs
             )
             select m.patient_id, m.session_id, base.cycle, base.session_date,
                    base.next_session_date, cast(trunc(m.w) as bigint) as weeks, m.date,
