@@ -19,7 +19,7 @@ The join, as ``cycle_outcomes`` makes it on the frames ``sections.frames.as_of``
   of their ids, as the long frame does: the read sorts them once, when it codes their ids);
 - a session's baseline: the score with the latest (date, obs) on or before the session's date,
   of the same patient (``merge_asof``, backward, of rows sorted by date then obs): DuckDB's
-  ASOF join over each patient's last score of each day (so no two candidates tie);
+  ASOF join on (day, obs) as one number (so no two candidates tie);
 - a follow-up: a score naming a session (and a week) among those sessions; rows ordered by
   patient, cycle, whole weeks, then obs (the stable sort of the long frame's order).
 
@@ -52,6 +52,11 @@ COLUMNS = (
     "obs",
     "baseline_obs",
 )
+
+
+def _key(timestamp: str, obs: str) -> str:
+    """A day (a midnight timestamp) and a row number below 2**32 as one increasing integer."""
+    return f"((epoch_ms({timestamp}) // 86400000) * 4294967296 + {obs})"
 
 
 def _text(value: str) -> str:
@@ -119,15 +124,12 @@ class CycleRows:
                 where instrument = {_text(instrument)} and {value} is not null
                       and not isnan({value}) and date <= {on_or_before}
             ),
-            latest as (  -- each patient's last score of each day: (date, obs) has no ties
-                select patient_id, date, max(obs) as obs, arg_max(value, obs) as value
-                from m group by patient_id, date
-            ),
-            base as (
+            base as (  -- (day, obs) as one number: the latest score on or before, no ties
                 select c.session_id, c.cycle, c.session_date, c.next_session_date,
                        l.value as baseline, cast(l.obs as double) as baseline_obs
-                from (select * from cycles{only}) c
-                asof left join latest l on l.patient_id = c.patient_id and c.session_date >= l.date
+                from (select *, {_key("session_date", "4294967295")} as key from cycles{only}) c
+                asof left join (select patient_id, value, obs, {_key("date", "obs")} as key from m) l
+                on l.patient_id = c.patient_id and c.key >= l.key
             )
             select m.patient_id, m.session_id, base.cycle, base.session_date,
                    base.next_session_date, cast(trunc(m.w) as bigint) as weeks, m.date,
