@@ -242,10 +242,13 @@ def load_current(
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
     picks = f"({_json_picks(fields, columns)})"
-    if corrected:  # each record's newest version (within its clinic)
-        newest = "row_number() over (partition by id, clinic_id order by version desc) as _newest"
-        picks = f"(select *, {newest} from {picks})"
-        where = f"_newest = 1 and {where}"
+    if corrected:  # each record's newest version (within its clinic): a hash aggregate, no sort
+        # ((id, version, clinic_id) is the key: one newest version per id and clinic)
+        newest = ", ".join(
+            f"arg_max({_quote(c)}, version) as {_quote(c)}"
+            for c in ["withdrawn", *(f.name for f in fields), *columns]
+        )
+        picks = f"(select id, clinic_id, {newest} from {picks} group by id, clinic_id)"
     # else every record has its first version only: the key (id, version, clinic_id) is unique
     # DuckDB takes the batches as they come (a stream: the JSON of one batch held at a time)
     # and keeps only the picked fields, sorted by id
