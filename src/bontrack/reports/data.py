@@ -219,6 +219,9 @@ def _assemble(
         _frame(duck, "select * exclude (id) from discards"),
     )
     rows = CycleRows(duck, scores, measured) if coded_ids else None
+    if rows is not None:  # what cycle_rows does not read, let go (DuckDB keeps sessions and outcomes)
+        for table in ("patients", "events", "receipts", "discards", "patient_codes", "session_codes"):
+            run(duck, f"drop table {table}")
     return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids, cycle_rows=rows)
 
 
@@ -259,7 +262,9 @@ def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool =
             columns.append(f"s.code as {session}")
         run(
             duck,
-            f"create table {table}_coded as select t.* replace ({', '.join(columns)}) from {table} t "
+            # the outcomes' text ids, once they have ordered the rows, are read by nobody after
+            f"create table {table}_coded as select t.*{'' if keep_order else ' exclude (id)'} "
+            f"replace ({', '.join(columns)}) from {table} t "
             f"{' '.join(joins)} order by {'t.rowid' if keep_order else 't.id'}",
         )
         run(duck, f"drop table {table}")
