@@ -131,8 +131,9 @@ class CycleRows:
                 asof left join (select patient_id, value, obs, {_key("date", "obs")} as key from m) l
                 on l.patient_id = c.patient_id and c.key >= l.key
             )
-            select m.patient_id, m.session_id, base.cycle, base.session_date,
-                   base.next_session_date, cast(trunc(m.w) as bigint) as weeks, m.date,
+            select m.patient_id, m.session_id, base.cycle, base.session_date::timestamp_ns as session_date,
+                   base.next_session_date::timestamp_ns as next_session_date,
+                   cast(trunc(m.w) as bigint) as weeks, m.date::timestamp_ns as date,
                    base.baseline, m.value, m.obs, base.baseline_obs
             from m join base on base.session_id = m.session_id
             where m.w is not null{at}
