@@ -8,13 +8,17 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.knowledge.loader import load_knowledge
 from bontrack.reports.content import build_report
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
-from bontrack.reports.sections.frames import coded
+from bontrack.reports.sections.common import response_rule
+from bontrack.reports.sections.frames import as_of, coded
+from bontrack.reports.sections.profile import rand36_scales
 from bontrack.storage.engine import make_engine, transaction
 from demo_exports import copy_of_registry, demo_with_parquet
 
@@ -98,3 +102,98 @@ def test_coded_read__a_corrected_record_counts_once_at_its_newest_version(
     assert (sessions["session_id"] == session_id).sum() == 1
     assert sessions.loc[sessions["session_id"] == session_id, "product"].item() == "corrected"
     _same(ids_coded, coded(text_ids), "corrected")
+
+
+def _identities(rows: pd.DataFrame) -> np.ndarray:
+    """``obs`` and ``baseline_obs`` (which identify a score, each join numbering them its own
+    way) as the order in which each score first appears along the rows: the same scores in the
+    same roles give the same numbers."""
+    both = np.column_stack([rows["obs"].to_numpy(float), rows["baseline_obs"].to_numpy(float)]).ravel()
+    codes, _ = pd.factorize(both)
+    return codes
+
+
+def _each_score_as_pandas_joins_it(frames: CohortFrames, long: CohortFrames, day: dt.date) -> int:
+    """Every report score's rows from DuckDB (``frames.cycle_rows``) against ``cycle_outcomes``
+    of the long frame of the same read (``long``) as of ``day``: the same rows, values and
+    order. Returns how many rows were compared."""
+    kb = load_knowledge()
+    assert frames.cycle_rows is not None
+    kept = as_of(long, day)
+    sessions = number_cycles(kept.sessions)
+    compared = 0
+    for instrument, score in [("nprs", "pain_intensity"), ("ndi", "total")] + [
+        ("rand36", s) for s in rand36_scales()
+    ]:
+        rule = response_rule(kb, instrument, score)
+        expected = cycle_outcomes(sessions, kept.measurements, rule)
+        got = judged_rows(frames.cycle_rows.rows(instrument, score, day), rule)
+        assert len(expected) == len(got)
+        np.testing.assert_array_equal(_identities(got), _identities(expected))
+        if len(expected):
+            pd.testing.assert_frame_equal(
+                got.drop(columns=["obs", "baseline_obs"]),
+                expected.drop(columns=["obs", "baseline_obs"]),
+                check_dtype=False,
+                obj=f"{instrument} {score}",
+            )
+        compared += len(got)
+    return compared
+
+
+def test_coded_read__each_scores_cycle_rows_joined_by_duckdb_as_pandas_joins_them(
+    registry: tuple[str, Path], tmp_path: Path
+) -> None:
+    # a second score of the same instrument on the same day as another (the baseline is the
+    # later of the two in the order of their ids) and the report date cutting cycles in two;
+    # the rows from a read that sorted the outcomes and from one that did not (every_score=False)
+    _url, folder = registry
+    copy = tmp_path / "ties.db"
+    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as con:
+        columns = [r[1] for r in con.execute("pragma table_info(outcome_versions)")]
+        values = ", ".join(
+            "id || '-again'"
+            if c == "id"
+            else "json_set(data, '$.scoring.scores.pain_intensity', 3)"
+            if c == "data"
+            else c
+            for c in columns
+        )
+        # rows appended: in the table's order they come last, in the ids' order beside their twin
+        con.execute(
+            f"insert into outcome_versions ({', '.join(columns)}) select {values} from outcome_versions "
+            "where json_extract(data, '$.instrument') = 'nprs' and rowid % 3 = 0"
+        )
+    with transaction(make_engine(f"sqlite:///{copy}")) as db:
+        long = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
+        lean = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, every_score=False)
+    assert len(lean.measurements) == 0 and len(long.measurements) > 100
+    dates = long.sessions["date"].sort_values()
+    middle = dates.iloc[len(dates) // 2].date()
+    for frames in (long, lean):
+        assert _each_score_as_pandas_joins_it(frames, long, dt.date(2026, 11, 23)) > 100
+        assert _each_score_as_pandas_joins_it(frames, long, middle) > 10
+        assert _each_score_as_pandas_joins_it(frames, long, middle + dt.timedelta(days=1)) > 10
+
+
+def test_coded_read__the_same_report_without_the_long_frame(registry: tuple[str, Path]) -> None:
+    # what bontrack report reads: the scores left in DuckDB (no long frame, outcomes unsorted),
+    # from the SQLite file, the session's connection and the Parquet export, as of two dates
+    url, folder = registry
+    kb = load_knowledge()
+    with transaction(make_engine(url)) as db:
+        text_ids = cohort_frames(db=db, actor="test", committed=True)
+        lean = [
+            cohort_frames(db=db, actor="test", committed=True, coded_ids=True, every_score=False),
+            cohort_frames(db=db, actor="test", coded_ids=True, every_score=False),
+        ]
+    lean.append(parquet_frames(folder / "parquet", coded_ids=True, every_score=False))
+    middle = text_ids.sessions["date"].sort_values().iloc[len(text_ids.sessions) // 2].date()
+    for day in (dt.date(2026, 11, 23), middle):
+        expected = build_report(text_ids, kb, today=day).to_dict()
+        assert expected["summary"]["outcome_visits_with_pain_score"] > 0
+        for frames in lean:
+            assert len(frames.measurements) == 0
+            assert build_report(frames, kb, today=day).to_dict() == expected

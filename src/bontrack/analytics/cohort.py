@@ -8,9 +8,11 @@ results with 95% intervals. Nothing here reads a database.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -80,7 +82,7 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
     for weeks, g in cycle_rows.groupby("weeks", sort=True):
         g = g.dropna(subset=[column])
         first = g[g["cycle"] == 1]
-        r = mean_interval(first[column].tolist())
+        r = mean_interval(first[column].to_numpy(dtype=float))
         out.append(
             {
                 "weeks": int(str(weeks)),
@@ -188,7 +190,9 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def compare_groups(a: list[float], b: list[float], label_a: str, label_b: str) -> Comparison:
+def compare_groups(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, label_a: str, label_b: str
+) -> Comparison:
     """Welch mean difference with its t 95% interval, and Hedges' g on the same interval.
 
     g's interval is the difference's interval divided by the pooled SD (times Hedges' small-sample
@@ -197,9 +201,11 @@ def compare_groups(a: list[float], b: list[float], label_a: str, label_b: str) -
     n1, n2 = len(a), len(b)
     if n1 < 2 or n2 < 2:
         raise ValueError(f"each group needs at least 2 values ({label_a}: {n1}, {label_b}: {n2})")
-    m1, m2 = sum(a) / n1, sum(b) / n2
-    v1 = sum((x - m1) ** 2 for x in a) / (n1 - 1)
-    v2 = sum((x - m2) ** 2 for x in b) / (n2 - 1)
+    # sums added one by one in order (cumsum), as Python's sum adds them: the same floats
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    m1, m2 = float(np.cumsum(xa)[-1]) / n1, float(np.cumsum(xb)[-1]) / n2
+    v1 = float(np.cumsum((xa - m1) * (xa - m1))[-1]) / (n1 - 1)
+    v2 = float(np.cumsum((xb - m2) * (xb - m2))[-1]) / (n2 - 1)
     se = math.sqrt(v1 / n1 + v2 / n2)
     df = se**4 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1)) if se > 0 else float(n1 + n2 - 2)
     t = float(stats.t.ppf(0.975, df))

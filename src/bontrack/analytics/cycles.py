@@ -110,6 +110,16 @@ def cycle_outcomes(sessions: pd.DataFrame, measurements: pd.DataFrame, rule: Res
             "baseline_obs": rows["baseline_obs"].astype(float),
         }
     )
+    return judged_rows(out, rule)
+
+
+def judged_rows(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
+    """The rows of ``cycle_outcomes`` from their joined columns (patient_id, session_id, cycle,
+    session_date, next_session_date, weeks, date, baseline, value, obs, baseline_obs; in the order
+    of the measurements they came from): change, improvement and the responder flags judged by
+    ``rule``, sorted by patient, cycle and week (stable). The one definition of the judgement,
+    whoever joined the rows (this module in pandas, or the report's read in DuckDB:
+    ``reports.cycle_rows``). The columns are added to ``out`` itself (a frame made for it)."""
     sign = -1.0 if rule.better == "lower" else 1.0
     out["change"] = out["value"] - out["baseline"]
     out["improvement"] = sign * out["change"]

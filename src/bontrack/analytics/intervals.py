@@ -64,16 +64,23 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
     return Interval(p, low, high, n, confidence)
 
 
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Mean with a Student-t interval (nan bounds with fewer than two values)."""
-    xs = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
+    """Mean with a Student-t interval (nan bounds with fewer than two values; None and nan are
+    left out)."""
+    if isinstance(values, np.ndarray):  # a column's values, as they are
+        given = values.astype(float, copy=False)
+    else:
+        given = np.array([math.nan if v is None else float(v) for v in values], dtype=float)
+    xs = given[~np.isnan(given)]
     n = len(xs)
     if n == 0:
         return Interval(math.nan, math.nan, math.nan, 0, confidence)
-    mean = sum(xs) / n
+    # the sums added one by one in order (cumsum), as Python's sum adds them: the same float
+    mean = float(np.cumsum(xs)[-1]) / n
     if n < 2:
         return Interval(mean, math.nan, math.nan, n, confidence)
-    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+    deviations = xs - mean
+    sd = math.sqrt(float(np.cumsum(deviations * deviations)[-1]) / (n - 1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n, confidence)
 

@@ -88,7 +88,7 @@ def report(
             task = progress.add_task("reading the registry", total=None)
             if from_parquet is not None:
                 # files an export wrote (and audited), not the registry: nothing to audit here
-                frames = parquet_frames(from_parquet, clinic_id=clinic, coded_ids=True)
+                frames = parquet_frames(from_parquet, clinic_id=clinic, coded_ids=True, every_score=False)
             else:
                 eng = engine(settings)
                 # rows from the read replica if one is given; the audit entries on the primary
@@ -100,6 +100,7 @@ def report(
                         clinic_id=clinic,
                         committed=True,
                         coded_ids=True,  # the ids coded by DuckDB (build_report codes them otherwise)
+                        every_score=False,  # the scores read in DuckDB (reports.cycle_rows)
                     )
             progress.update(task, description="computing outcomes, intervals and models")
             content = build_report(frames, load_knowledge(), today=today)

@@ -206,6 +206,7 @@ def load_current(
     into: str,
     columns: Sequence[str] = (),
     committed: bool = False,
+    ordered: bool = True,
 ) -> int:
     """DuckDB table ``into``: ``id``, the ``fields`` and the row ``columns`` of the current,
     non-withdrawn version of every record (of one clinic, or all), in the order of id (rows read
@@ -220,7 +221,8 @@ def load_current(
 
     Only the picked fields of each version are kept (typed columns in DuckDB, not Python
     objects); DuckDB then keeps each record's newest version (within its clinic), drops it when
-    withdrawn (and, with a clinic, keeps that clinic's), and orders by id."""
+    withdrawn (and, with a clinic, keeps that clinic's), and orders by id (``ordered``; else the
+    rows stay in the order read: no sort of the table, whose readers order what they need)."""
     table = row_cls.__table__.name  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     data = "data" if dialect == "sqlite" else "cast(data as text)"
@@ -240,20 +242,21 @@ def load_current(
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
     picks = f"({_json_picks(fields, columns)})"
-    if corrected:  # each record's newest version (within its clinic)
-        newest = "row_number() over (partition by id, clinic_id order by version desc) as _newest"
-        picks = f"(select *, {newest} from {picks})"
-        where = f"_newest = 1 and {where}"
+    if corrected:  # each record's newest version (within its clinic): a hash aggregate, no sort
+        # ((id, version, clinic_id) is the key: one newest version per id and clinic)
+        newest = ", ".join(
+            f"arg_max({_quote(c)}, version) as {_quote(c)}"
+            for c in ["withdrawn", *(f.name for f in fields), *columns]
+        )
+        picks = f"(select id, clinic_id, {newest} from {picks} group by id, clinic_id)"
     # else every record has its first version only: the key (id, version, clinic_id) is unique
     # DuckDB takes the batches as they come (a stream: the JSON of one batch held at a time)
     # and keeps only the picked fields, sorted by id
     stream = _stream(chain(batches, [_arrow_batch([], columns)]), columns)
     duck.register("batch", stream)
+    order = " order by id, clinic_id" if ordered else ""
     try:
-        run(
-            duck,
-            f"create table {_quote(into)} as select {keep} from {picks} where {where} order by id, clinic_id",
-        )
+        run(duck, f"create table {_quote(into)} as select {keep} from {picks} where {where}{order}")
     finally:
         duck.unregister("batch")
     return _count(duck, into)
@@ -326,6 +329,7 @@ def load_parquet(
     duck: duckdb.DuckDBPyConnection,
     into: str,
     columns: Sequence[str] = (),
+    ordered: bool = True,
 ) -> int:
     """As ``load_current``, from ``folder/<name>.parquet`` of a Parquet export (current versions)."""
     path = folder / f"{name}.parquet"
@@ -335,7 +339,8 @@ def load_parquet(
     where = "not coalesce(withdrawn, false)"
     if clinic_id is not None:
         where += f" and clinic_id = {_literal(clinic_id)}"
-    run(duck, f"create table {_quote(into)} as select {picks} from {source} where {where} order by id")
+    order = " order by id" if ordered else ""
+    run(duck, f"create table {_quote(into)} as select {picks} from {source} where {where}{order}")
     return _count(duck, into)
 
 

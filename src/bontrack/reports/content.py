@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from bontrack.analytics.cycles import cycle_outcomes, number_cycles
+from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
@@ -96,10 +96,22 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         key = (instrument, score)
         if key in computed:
             return computed[key]
-        rows = cycle_outcomes(frames.sessions, frames.measurements, response_rule(kb, instrument, score))
+        rule = response_rule(kb, instrument, score)
+        if frames.cycle_rows is not None:  # joined by DuckDB as of the day, judged here
+            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today), rule)
+        else:
+            rows = cycle_outcomes(frames.sessions, frames.measurements, rule)
         if key in kept:
             computed[key] = rows
         return rows
+
+    def profiled(instrument: str, score: str) -> pd.DataFrame:
+        """The rows the RAND-36 profile reads (first cycles at the last visit week, among
+        ``outcomes``): of a score not kept, DuckDB joins only those."""
+        if frames.cycle_rows is None or (instrument, score) in kept:
+            return outcomes(instrument, score)
+        only = frames.cycle_rows.rows(instrument, score, today, cycle=1, weeks=last_week)
+        return judged_rows(only, response_rule(kb, instrument, score))
 
     nprs = outcomes("nprs", "pain_intensity")
     ndi = outcomes("ndi", "total")
@@ -140,7 +152,9 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         frames.sessions,
         frames.measurements,
         kb,
-        rows=outcomes(pathway_rule.instrument, pathway_rule.score) if len(frames.measurements) else None,
+        rows=outcomes(pathway_rule.instrument, pathway_rule.score)
+        if len(frames.measurements) or frames.cycle_rows is not None
+        else None,
     )
     window = event_counts["adverse_event_window_days"]
     caveats = [
@@ -187,7 +201,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         duration=benefit,
         lasting_relief=lasting_relief(nprs, last_week),
         trajectories=trajectories,
-        rand36_profile=profile(frames, kb, last_week, outcomes),
+        rand36_profile=profile(frames, kb, last_week, profiled),
         adverse_events=events.rows,
         label_adverse_source=events.label_source,
         comparisons=compared.rows,

@@ -22,6 +22,7 @@ from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, number_series
 from bontrack.records import VersionedRow
 from bontrack.reports.columnar import Field, Kind, connect, load_current, load_parquet, run, to_frame
+from bontrack.reports.cycle_rows import CycleRows
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
 # The scores the report analyses, by name inside an outcome's ``scoring.scores``.
@@ -54,6 +55,9 @@ class CohortFrames:
     stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOCK_COLUMNS))
     # patient and session ids already integer codes (reports.sections.frames.coded)
     ids_coded: bool = False
+    # the per-cycle rows of each score joined by DuckDB from the read's tables (the read with ids
+    # coded keeps them: reports.cycle_rows); None: the analysis joins them in pandas
+    cycle_rows: CycleRows | None = field(default=None, compare=False, repr=False)
 
 
 def _fields(*specs: tuple[str, str, Kind] | str) -> list[Field]:
@@ -93,8 +97,9 @@ DISCARD_FIELDS = _fields("discarded_on", "product", ("units", "units", "number")
 
 # a record type's Parquet file (the export names its files by kind)
 KIND_FILES = {k.row.record_type: k.name for k in KINDS}
-# loads a record type's current rows (its fields) into the named DuckDB table; returns how many
-Loader = Callable[[type[VersionedRow], Sequence[Field], str], int]
+# loads a record type's current rows (its fields) into the named DuckDB table, in the order of
+# their ids unless the last argument is False; returns how many
+Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
 
 
 def cohort_frames(
@@ -106,24 +111,28 @@ def cohort_frames(
     scores: Sequence[str] = REPORT_SCORES,
     committed: bool = False,
     coded_ids: bool = False,
+    every_score: bool = True,
 ) -> CohortFrames:
     """Every current patient, session, scored outcome and adverse event (optionally of one
     clinic), read in bulk through DuckDB (reports.columnar); one audit entry per type read.
     ``committed``: this transaction has written nothing yet (reports.columnar.load_current).
     ``coded_ids``: patient and session ids as ``reports.sections.frames.coded`` makes them
-    (integer codes in the ids' order), coded by DuckDB: no Python object per id."""
+    (integer codes in the ids' order), coded by DuckDB: no Python object per id; the frames then
+    keep the read's DuckDB tables for the report's sections (``CohortFrames.cycle_rows``).
+    ``every_score`` False (with ``coded_ids``): ``measurements`` left empty (no long frame of
+    every score in pandas, and the outcomes not sorted): the report reads them through
+    ``cycle_rows``."""
     read: dict[str, int] = {}
     duck = connect()
 
-    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str) -> int:
-        n = load_current(db, row_cls, clinic_id, fields, duck=duck, into=into, committed=committed)
+    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
+        n = load_current(
+            db, row_cls, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered
+        )
         read[row_cls.record_type] = n
         return n
 
-    try:
-        frames = _assemble(load, duck, scores, coded_ids=coded_ids)
-    finally:
-        duck.close()
+    frames = _kept(duck, lambda: _assemble(load, duck, scores, coded_ids=coded_ids, every_score=every_score))
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return frames
 
@@ -150,60 +159,84 @@ def parquet_frames(
     clinic_id: str | None = None,
     scores: Sequence[str] = REPORT_SCORES,
     coded_ids: bool = False,
+    every_score: bool = True,
 ) -> CohortFrames:
     """``cohort_frames`` from a Parquet export folder (``bontrack export --format parquet``):
     the same rows, so the same report. Files, not the registry: nothing is audited here (the
     export was)."""
     duck = connect()
 
-    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str) -> int:
+    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
         name = KIND_FILES[row_cls.record_type]
-        return load_parquet(folder, name, clinic_id, fields, duck=duck, into=into)
+        return load_parquet(folder, name, clinic_id, fields, duck=duck, into=into, ordered=ordered)
 
+    return _kept(duck, lambda: _assemble(load, duck, scores, coded_ids=coded_ids, every_score=every_score))
+
+
+def _kept(duck: duckdb.DuckDBPyConnection, assemble: Callable[[], CohortFrames]) -> CohortFrames:
+    """The frames ``assemble`` makes; the DuckDB connection closed unless they keep it."""
     try:
-        return _assemble(load, duck, scores, coded_ids=coded_ids)
-    finally:
+        frames = assemble()
+    except BaseException:
         duck.close()
+        raise
+    if frames.cycle_rows is None:
+        duck.close()
+    return frames
 
 
 def _assemble(
-    load: Loader, duck: duckdb.DuckDBPyConnection, scores: Sequence[str], *, coded_ids: bool
+    load: Loader,
+    duck: duckdb.DuckDBPyConnection,
+    scores: Sequence[str],
+    *,
+    coded_ids: bool,
+    every_score: bool = True,
 ) -> CohortFrames:
     score_fields = [Field(f"score_{i}", f"scoring.scores.{name}", "measure") for i, name in enumerate(scores)]
-    load(PatientRow, PATIENT_FIELDS, "patients")
-    load(InjectionSessionRow, SESSION_FIELDS, "sessions")
-    load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes")
-    load(AdverseEventRow, EVENT_FIELDS, "events")
-    load(StockReceiptRow, RECEIPT_FIELDS, "receipts")
-    load(VialDiscardRow, DISCARD_FIELDS, "discards")
+    long_frame = every_score or not coded_ids  # without cycle_rows the sections read the long frame
+    load(PatientRow, PATIENT_FIELDS, "patients", True)
+    load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
+    # the outcomes in the order of their ids only for the long frame (cycle_rows orders its rows)
+    load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
+    load(AdverseEventRow, EVENT_FIELDS, "events", True)
+    load(StockReceiptRow, RECEIPT_FIELDS, "receipts", True)
+    load(VialDiscardRow, DISCARD_FIELDS, "discards", True)
     # an outcome is in the measurements when it has a score (a number, or not one: NaN)
     measured = " or ".join(f"score_{i} is not null" for i in range(len(scores))) or "false"
     if coded_ids:
-        _code_ids(duck, measured)
+        _code_ids(duck, measured, ordered=long_frame)
     rest = ", ".join(f.name for f in PATIENT_FIELDS)
     patients = _frame(duck, f"select id as patient_id, {rest} from patients")
     rest = ", ".join(f.name for f in SESSION_FIELDS[1:])
     sessions = _frame(duck, f"select patient_id, id as session_id, {rest} from sessions")
     rest = ", ".join(f.name for f in EVENT_FIELDS)
     events = _frame(duck, f"select {rest} from events")
-    measurements = _measurements(duck, scores, measured)
+    # without the long frame: its columns, no rows (cycle_rows reads the scores)
+    measurements = _measurements(duck, scores, measured) if long_frame else _measurements(duck, [], "false")
     stock = stock_frame(
         _frame(duck, "select * exclude (id) from receipts"),
         _frame(duck, "select * exclude (id) from discards"),
     )
-    return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids)
+    rows = CycleRows(duck, scores, measured) if coded_ids else None
+    if rows is not None:  # what cycle_rows does not read, let go (DuckDB keeps sessions and outcomes)
+        for table in ("patients", "events", "receipts", "discards", "patient_codes", "session_codes"):
+            run(duck, f"drop table {table}")
+    return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids, cycle_rows=rows)
 
 
 def _frame(duck: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return to_frame(duck.sql(sql).to_arrow_table())
 
 
-def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str) -> None:
+def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = True) -> None:
     """Patient and session ids replaced, in the tables, by their codes as ``frames.coded`` makes
     them: each id's rank among the distinct ids of the frames' columns (patients, sessions' and
     measurements' patient ids; sessions', measurements' and adverse events' session ids), in the
     ids' order (DuckDB orders text by its bytes: UTF-8's order is the characters' order, as
-    Python's); a missing patient id -1, a missing session id NULL (NaN). Rows keep their order."""
+    Python's); a missing patient id -1, a missing session id NULL (NaN). Rows keep their order;
+    the outcomes', unless ``ordered`` (the load sorted them), are sorted by id here (one sort:
+    ``cycle_rows`` breaks ties by this order, as the long frame's)."""
     run(
         duck,
         "create table patient_codes as select id, "
@@ -219,7 +252,7 @@ def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str) -> None:
         f"{measured} union select session_id from events) where id is not null",
     )
 
-    def recode(table: str, patient: str | None, session: str | None) -> None:
+    def recode(table: str, patient: str | None, session: str | None, keep_order: bool = True) -> None:
         joins, columns = [], []
         if patient is not None:
             joins.append(f"left join patient_codes p on p.id = t.{patient}")
@@ -229,15 +262,17 @@ def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str) -> None:
             columns.append(f"s.code as {session}")
         run(
             duck,
-            f"create table {table}_coded as select t.* replace ({', '.join(columns)}) from {table} t "
-            f"{' '.join(joins)} order by t.rowid",
+            # the outcomes' text ids, once they have ordered the rows, are read by nobody after
+            f"create table {table}_coded as select t.*{'' if keep_order else ' exclude (id)'} "
+            f"replace ({', '.join(columns)}) from {table} t "
+            f"{' '.join(joins)} order by {'t.rowid' if keep_order else 't.id'}",
         )
         run(duck, f"drop table {table}")
         run(duck, f"alter table {table}_coded rename to {table}")
 
     recode("patients", "id", None)
     recode("sessions", "patient_id", "id")
-    recode("outcomes", "patient_id", "session_id")
+    recode("outcomes", "patient_id", "session_id", ordered)
     recode("events", None, "session_id")
 
 

@@ -52,7 +52,9 @@ def comparisons(frames: CohortFrames, rows: pd.DataFrame, week: int) -> Comparis
                 f"{title}: too few cycles to compare ({la} {len(a)}, {lb} {len(b)}; need {MIN_GROUP})"
             )
             return
-        c = compare_groups(a["improvement"].tolist(), b["improvement"].tolist(), la, lb)
+        c = compare_groups(
+            a["improvement"].to_numpy(dtype=float), b["improvement"].to_numpy(dtype=float), la, lb
+        )
         done.append(
             ComparisonRow(
                 title=title,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
@@ -60,11 +61,20 @@ def duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
         ci_high=km.ci_high.tolist(),
         censored_days=sorted(int(x) for x in d.loc[~lost, "days"]),
         event_days=sorted(int(x) for x in d.loc[lost, "days"]),
-        loss_intervals=sorted(
-            (
-                (int(b), None if pd.isna(x) else int(x))
-                for b, x in zip(d["benefit_days"], d["loss_days"], strict=True)
-            ),
-            key=lambda pair: (pair[0], math.inf if pair[1] is None else pair[1]),
-        ),
+        loss_intervals=_loss_intervals(d),
     )
+
+
+def _loss_intervals(d: pd.DataFrame) -> list[tuple[int, int | None]]:
+    """(last visit with benefit, loss visit or None when censored), sorted (None after any day)."""
+    benefit = d["benefit_days"].to_numpy(dtype=np.int64)
+    loss = d["loss_days"].to_numpy(dtype=float)
+    lost = ~np.isnan(loss)
+    order = np.lexsort((np.where(lost, loss, np.inf), benefit))
+    days = np.where(lost, loss, 0).astype(np.int64)
+    return [
+        (b, x if was_lost else None)
+        for b, x, was_lost in zip(
+            benefit[order].tolist(), days[order].tolist(), lost[order].tolist(), strict=True
+        )
+    ]

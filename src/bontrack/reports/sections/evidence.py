@@ -180,7 +180,7 @@ def evidence(rows: pd.DataFrame, week: int, moderate: float) -> Evidence:
                 n=len(judged),
             )
         )
-        ch = mean_interval(at["improvement"].dropna().tolist())
+        ch = mean_interval(at["improvement"].dropna().to_numpy(dtype=float))
         clinic_change = Mean(
             label="NPRS improvement (points)",
             weeks=week,

@@ -68,6 +68,8 @@ def dates_at_the_edge(frames: CohortFrames) -> int:
     """Session and measurement dates that reports.data clamped to 1900-01-01 or 2100-12-31."""
     edges = [pd.Timestamp(EARLIEST), pd.Timestamp(LATEST)]
     sessions = int(frames.sessions["date"].isin(edges).sum()) if len(frames.sessions) else 0
+    if frames.cycle_rows is not None:  # the scores are in the read's DuckDB tables
+        return sessions + frames.cycle_rows.scores_dated([EARLIEST, LATEST])
     m = frames.measurements
     # only the rows at an edge can count: their distinct (patient, date, instrument)
     measured = m[m["date"].isin(edges)].drop_duplicates(subset=["patient_id", "date", "instrument"])
@@ -92,7 +94,10 @@ def as_of(frames: CohortFrames, day: date) -> CohortFrames:
         events = upto(events, "reported_date")
     # hashed in bulk (no Python set of every row's id): the same rows as with sets
     events = events[events["session_id"].isin(sessions["session_id"].unique())]
-    seen = pd.concat([sessions["patient_id"], measurements["patient_id"]], ignore_index=True).unique()
+    scored = (
+        measurements["patient_id"] if frames.cycle_rows is None else frames.cycle_rows.patients_scored(day)
+    )
+    seen = pd.concat([sessions["patient_id"], scored], ignore_index=True).unique()
     known = frames.patients["patient_id"].isin(seen)
     patients = frames.patients if bool(known.all()) else frames.patients[known]
-    return CohortFrames(patients, sessions, measurements, events)
+    return CohortFrames(patients, sessions, measurements, events, cycle_rows=frames.cycle_rows)

@@ -48,7 +48,8 @@ def profile(
 ) -> list[ProfileRow]:
     """A row per scale with first-cycle scores at ``followup_week`` (scales without any are left out).
     ``outcomes(instrument, score)``: ``cycle_outcomes`` of the frames by ``response_rule``, when
-    the caller keeps them (the report computes each score's rows once)."""
+    the caller keeps them (the report computes each score's rows once), or at least their rows
+    of first cycles at ``followup_week`` (the only ones read here)."""
     out = []
     for scale, label in rand36_scales().items():
         if outcomes is None:
@@ -59,7 +60,8 @@ def profile(
         if rows.empty:
             continue
         shown = len(rows) >= MIN_JUDGED
-        b, f, c = (mean_interval(rows[column].tolist()) for column in ("baseline", "value", "change"))
+        columns = ("baseline", "value", "change")
+        b, f, c = (mean_interval(rows[column].to_numpy(dtype=float)) for column in columns)
         out.append(
             ProfileRow(
                 scale=scale,

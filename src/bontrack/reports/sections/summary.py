@@ -31,11 +31,14 @@ def summary(
         ],
         ignore_index=True,
     ).drop_duplicates()
-    scored = (
-        frames.measurements.dropna(subset=["session_id", "weeks_after_session"])
-        .query("instrument == 'nprs'")
-        .drop_duplicates(["session_id", "weeks_after_session"])
-    )
+    if frames.cycle_rows is not None:  # the scores are in the read's DuckDB tables
+        scored = frames.cycle_rows.visits_scored("nprs", today)
+    else:
+        scored = (
+            frames.measurements.dropna(subset=["session_id", "weeks_after_session"])
+            .query("instrument == 'nprs'")
+            .drop_duplicates(["session_id", "weeks_after_session"])
+        )
     scored = pd.DataFrame(
         {
             "session_id": scored["session_id"].to_numpy(),

@@ -1,0 +1,177 @@
+"""The per-cycle rows of the report's scores joined in DuckDB, over the tables of the report's read.
+
+``analytics.cycles.cycle_outcomes`` joins, in pandas, each session to its baseline (the
+patient's last score on or before the session's date) and to its follow-ups (the scores naming
+it); over a long frame of every score of every outcome (2.9 million at 100,000 patients, 29
+million at 1,000,000) that join was most of the analysis, ten times over. Here DuckDB makes the
+same rows from the read's own tables (``sessions`` and the wide ``outcomes``, ids coded: see
+``reports.data``), as of the report date, so pandas receives only the rows of one score
+(``CycleRows.rows``); ``analytics.cycles.judged_rows`` then judges them, the one definition of
+change and response, so the rows are those of ``cycle_outcomes`` on the frames as of that date,
+value for value and in the same order (tested: the report from both is the same).
+
+The join, as ``cycle_outcomes`` makes it on the frames ``sections.frames.as_of`` keeps:
+
+- sessions dated on or before the day, numbered per patient by date, then id (``number_cycles``;
+  the report's sessions carry no recording time), with the next session's date;
+- the score's values: outcomes of the instrument dated on or before the day whose score is a
+  number (``obs``: the outcome's row in the ``outcomes`` table, which holds them in the order
+  of their ids, as the long frame does: the read sorts them once, when it codes their ids);
+- a session's baseline: the score with the latest (date, obs) on or before the session's date,
+  of the same patient (``merge_asof``, backward, of rows sorted by date then obs): DuckDB's
+  ASOF join on (day, obs) as one number (so no two candidates tie);
+- a follow-up: a score naming a session (and a week) among those sessions; rows ordered by
+  patient, cycle, whole weeks, then obs (the stable sort of the long frame's order).
+
+The other readers of the long frame read here too: the patients with a score by the day
+(``sections.frames.as_of``), the scores dated at the clamped edges (``dates_at_the_edge``) and
+the follow-up visits scored (``sections.summary``). So the read need not sort the outcomes nor
+hand pandas a row per score (``cohort_frames(every_score=False)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from bontrack.reports.columnar import run, to_frame
+
+COLUMNS = (
+    "patient_id",
+    "session_id",
+    "cycle",
+    "session_date",
+    "next_session_date",
+    "weeks",
+    "date",
+    "baseline",
+    "value",
+    "obs",
+    "baseline_obs",
+)
+
+
+def _key(timestamp: str, obs: str) -> str:
+    """A day (a midnight timestamp) and a row number below 2**32 as one increasing integer."""
+    return f"((epoch_ms({timestamp}) // 86400000) * 4294967296 + {obs})"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class CycleRows:
+    """Per-cycle rows of one score at a time, as of a day, from the read's DuckDB tables.
+
+    ``duck`` holds ``sessions`` (id and patient_id coded, date) and ``outcomes`` (patient_id,
+    session_id coded, weeks_after_session, date, instrument, ``score_i`` for each of ``scores``),
+    each in the order of the records' ids; this object keeps the connection (and so those tables)
+    open until it is closed or let go."""
+
+    def __init__(self, duck: duckdb.DuckDBPyConnection, scores: Sequence[str], measured: str) -> None:
+        """``measured``: the SQL condition of an outcome in the long frame (it has a score)."""
+        self._duck: duckdb.DuckDBPyConnection | None = duck
+        self._scores = list(scores)
+        self._measured = measured
+        self._day: date | None = None
+
+    def close(self) -> None:
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._duck is None:
+            raise RuntimeError("the report's read is closed: its cycle rows are gone")
+        return self._duck
+
+    def _cycles(self, day: date) -> None:
+        """Table ``cycles``: the sessions dated on or before ``day``, numbered (made once per day)."""
+        if self._day == day:
+            return
+        duck = self._connection()
+        order = "partition by patient_id order by date, id"
+        run(
+            duck,
+            "create or replace table cycles as select id as session_id, patient_id, "
+            f"row_number() over ({order}) as cycle, date as session_date, "
+            f"lead(date) over ({order}) as next_session_date "
+            f"from sessions where date <= {_text(day.isoformat())}::timestamp",
+        )
+        self._day = day
+
+    def rows(
+        self, instrument: str, score: str, day: date, *, cycle: int | None = None, weeks: int | None = None
+    ) -> pd.DataFrame:
+        """The joined rows (``COLUMNS``) of ``score`` of ``instrument`` as of ``day``, for
+        ``analytics.cycles.judged_rows``; only those of the ``cycle``-th cycles and the visits
+        at ``weeks`` when given (the same rows as the others left out after the join)."""
+        self._cycles(day)
+        only = "" if cycle is None else f" where cycle = {int(cycle)}"
+        at = "" if weeks is None else f" and trunc(m.w) = {int(weeks)}"
+        duck = self._connection()
+        # a score not read has no values
+        value = f"score_{self._scores.index(score)}" if score in self._scores else "cast(null as double)"
+        on_or_before = f"{_text(day.isoformat())}::timestamp"
+        sql = f"""
+            with m as (
+                select rowid as obs, patient_id, session_id, weeks_after_session as w, date,
+                       {value} as value
+                from outcomes
+                where instrument = {_text(instrument)} and {value} is not null
+                      and not isnan({value}) and date <= {on_or_before}
+            ),
+            base as (  -- (day, obs) as one number: the latest score on or before, no ties
+                select c.session_id, c.cycle, c.session_date, c.next_session_date,
+                       l.value as baseline, cast(l.obs as double) as baseline_obs
+                from (select *, {_key("session_date", "4294967295")} as key from cycles{only}) c
+                asof left join (select patient_id, value, obs, {_key("date", "obs")} as key from m) l
+                on l.patient_id = c.patient_id and c.key >= l.key
+            )
+            select m.patient_id, m.session_id, base.cycle, base.session_date::timestamp_ns as session_date,
+                   base.next_session_date::timestamp_ns as next_session_date,
+                   cast(trunc(m.w) as bigint) as weeks, m.date::timestamp_ns as date,
+                   base.baseline, m.value, m.obs, base.baseline_obs
+            from m join base on base.session_id = m.session_id
+            where m.w is not null{at}
+            order by m.patient_id, base.cycle, weeks, m.obs
+        """
+        return to_frame(duck.sql(sql).to_arrow_table())
+
+    def patients_scored(self, day: date) -> pd.Series:
+        """The patients (codes) with a score dated on or before ``day`` (-1: an outcome without one)."""
+        table = (
+            self._connection()
+            .sql(
+                f"select distinct patient_id from outcomes where ({self._measured}) "
+                f"and date <= {_text(day.isoformat())}::timestamp"
+            )
+            .to_arrow_table()
+        )
+        return pd.Series(table.column(0).to_numpy(), dtype="int64")
+
+    def scores_dated(self, days: Sequence[date]) -> int:
+        """Distinct (patient, date, instrument) among the scores dated on one of ``days``."""
+        within = ", ".join(f"{_text(d.isoformat())}::timestamp" for d in days)
+        rows = self._connection().execute(
+            "select count(*) from (select distinct patient_id, date, instrument from outcomes "
+            f"where ({self._measured}) and date in ({within}))"
+        )
+        return int(rows.fetchall()[0][0])
+
+    def visits_scored(self, instrument: str, day: date) -> pd.DataFrame:
+        """The distinct (session_id, weeks_after_session) of the follow-up scores of ``instrument``
+        dated on or before ``day``."""
+        return to_frame(
+            self._connection()
+            .sql(
+                "select distinct session_id, weeks_after_session from outcomes "
+                f"where ({self._measured}) and instrument = {_text(instrument)} "
+                f"and date <= {_text(day.isoformat())}::timestamp "
+                "and session_id is not null and weeks_after_session is not null"
+            )
+            .to_arrow_table()
+        )
