@@ -148,9 +148,7 @@ def test_coded_read__each_scores_cycle_rows_joined_by_duckdb_as_pandas_joins_the
     # later of the two in the order of their ids) and the report date cutting cycles in two;
     # the rows from a read that sorted the outcomes and from one that did not (every_score=False)
     _url, folder = registry
-    copy = tmp_path / "ties.db"
-    with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_of_registry(folder, tmp_path / "ties.db")
     with sqlite3.connect(copy) as con:
         columns = [r[1] for r in con.execute("pragma table_info(outcome_versions)")]
         values = ", ".join(
