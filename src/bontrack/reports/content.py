@@ -182,7 +182,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     return Report(
         generated_on=today.isoformat(),
         knowledge_version=kb.version,
-        summary=summary(frames, nprs, visit_weeks, today)
+        summary=summary(frames, nprs, visit_weeks, today, pain="nprs")
         | event_counts
         | {
             "cycles_judged_for_response": int(responded["responded"].notna().sum()),

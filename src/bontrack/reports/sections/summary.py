@@ -11,12 +11,12 @@ from bontrack.reports.data import CohortFrames
 
 
 def summary(
-    frames: CohortFrames, nprs_rows: pd.DataFrame, visit_weeks: list[int], today: date
+    frames: CohortFrames, nprs_rows: pd.DataFrame, visit_weeks: list[int], today: date, *, pain: str
 ) -> dict[str, Any]:
     """The summary counts as a JSON object (keys as the report's JSON has them).
 
-    A visit is due on its session's date plus its week; it is scored when a pain score of the
-    pathway's instrument names that session and week.
+    A visit is due on its session's date plus its week; it is scored when a score of ``pain``
+    (the pathway's pain instrument) names that session and week.
     """
     s = frames.sessions
     per_patient = s.groupby("patient_id").size() if len(s) else pd.Series(dtype=int)
@@ -32,11 +32,11 @@ def summary(
         ignore_index=True,
     ).drop_duplicates()
     if frames.cycle_rows is not None:  # the scores are in the read's DuckDB tables
-        scored = frames.cycle_rows.visits_scored("nprs", today)
+        scored = frames.cycle_rows.visits_scored(pain, today)
     else:
         scored = (
             frames.measurements.dropna(subset=["session_id", "weeks_after_session"])
-            .query("instrument == 'nprs'")
+            .query("instrument == @pain")
             .drop_duplicates(["session_id", "weeks_after_session"])
         )
     scored = pd.DataFrame(
