@@ -11,8 +11,8 @@ Then ``bontrack export`` (``.jsonl.gz``) and ``bontrack import`` into a new regi
 own process: wall seconds and peak resident memory (VmHWM), records a second, file sizes.
 
 Run alone: ``python benchmarks/million.py build|export|import [PATIENTS] [FOLDER]`` (the README's
-1M figures: build 28 minutes and 39.8 GB; the export and the import were stopped part way and
-extrapolated, on a machine shared by other jobs: see the README, "A million patients").
+1M figures, "A million patients, run to the end": build 701 s and 39.8 GB, the export and the
+import each to their end, on a machine shared by other jobs).
 """
 
 from __future__ import annotations

@@ -33,3 +33,14 @@ def copy_of_registry(folder: Path, copy: Path) -> Path:
     with sqlite3.connect(folder / "clinic.db") as source, sqlite3.connect(copy) as target:
         source.backup(target)
     return copy
+
+
+def add_copies(registry: Path, table: str, changed: dict[str, str], where: str, *params: Any) -> None:
+    """Insert into ``table`` a copy of each of its rows matching ``where``, with the columns in
+    ``changed`` set to their SQL expressions (e.g. ``{"version": "version + 1"}``: a correction)."""
+    with sqlite3.connect(registry) as con:
+        columns = [r[1] for r in con.execute(f"pragma table_info({table})")]
+        values = ", ".join(changed.get(c, c) for c in columns)
+        con.execute(
+            f"insert into {table} ({', '.join(columns)}) select {values} from {table} where {where}", params
+        )

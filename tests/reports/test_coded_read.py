@@ -20,7 +20,7 @@ from bontrack.reports.sections.common import response_rule
 from bontrack.reports.sections.frames import as_of, coded
 from bontrack.reports.sections.profile import rand36_scales
 from bontrack.storage.engine import make_engine, transaction
-from demo_exports import copy_of_registry, demo_with_parquet
+from demo_exports import add_copies, copy_of_registry, demo_with_parquet
 
 NAMES = ("patients", "sessions", "measurements", "adverse_events")
 
@@ -81,20 +81,8 @@ def test_coded_read__a_corrected_record_counts_once_at_its_newest_version(
         (session_id,) = con.execute(
             "select id from injection_session_versions order by id limit 1"
         ).fetchone()
-        columns = [r[1] for r in con.execute("pragma table_info(injection_session_versions)")]
-        values = ", ".join(
-            "version + 1"
-            if c == "version"
-            else "json_set(data, '$.product', 'corrected')"
-            if c == "data"
-            else c
-            for c in columns
-        )
-        con.execute(
-            f"insert into injection_session_versions ({', '.join(columns)}) "
-            f"select {values} from injection_session_versions where id = ?",
-            (session_id,),
-        )
+    corrected = {"version": "version + 1", "data": "json_set(data, '$.product', 'corrected')"}
+    add_copies(copy, "injection_session_versions", corrected, "id = ?", session_id)
     with transaction(make_engine(f"sqlite:///{copy}")) as db:
         text_ids = cohort_frames(db=db, actor="test", committed=True)
         ids_coded = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
@@ -149,21 +137,11 @@ def test_coded_read__each_scores_cycle_rows_joined_by_duckdb_as_pandas_joins_the
     # the rows from a read that sorted the outcomes and from one that did not (every_score=False)
     _url, folder = registry
     copy = copy_of_registry(folder, tmp_path / "ties.db")
-    with sqlite3.connect(copy) as con:
-        columns = [r[1] for r in con.execute("pragma table_info(outcome_versions)")]
-        values = ", ".join(
-            "id || '-again'"
-            if c == "id"
-            else "json_set(data, '$.scoring.scores.pain_intensity', 3)"
-            if c == "data"
-            else c
-            for c in columns
-        )
-        # rows appended: in the table's order they come last, in the ids' order beside their twin
-        con.execute(
-            f"insert into outcome_versions ({', '.join(columns)}) select {values} from outcome_versions "
-            "where json_extract(data, '$.instrument') = 'nprs' and rowid % 3 = 0"
-        )
+    again = {"id": "id || '-again'", "data": "json_set(data, '$.scoring.scores.pain_intensity', 3)"}
+    # rows appended: in the table's order they come last, in the ids' order beside their twin
+    add_copies(
+        copy, "outcome_versions", again, "json_extract(data, '$.instrument') = 'nprs' and rowid % 3 = 0"
+    )
     with transaction(make_engine(f"sqlite:///{copy}")) as db:
         long = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
         lean = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, every_score=False)
