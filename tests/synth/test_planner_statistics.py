@@ -3,14 +3,19 @@ patient's index, not the clinic's (on a one-clinic registry the clinic's index r
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.outcomes.models import OutcomeRow
+from bontrack.scheduling import due
 from bontrack.storage.engine import make_engine, refresh_statistics
 from tests.synth.conftest import Clinic
 
@@ -54,3 +59,47 @@ def test_without_statistics_the_clinic_index_is_read_and_refreshing_mends_it(
     finally:
         engine.dispose()
     assert "INDEX ix_outcome_versions_patient_id" in _outer_read(_plan(db))
+
+
+def test_due_items_of_a_thousand_patients_are_read_by_the_patients_index(
+    moderate_clinic: Clinic, tmp_path: Path
+) -> None:
+    """The due items of the patients a bulk block wrote (an import's, a thousand a query) read
+    those patients' rows by the patient index, in a registry without statistics (an import's, as
+    it runs), not the whole clinic by its index nor the whole table in key order (at a million
+    patients each query read every row)."""
+    db = tmp_path / "copy.db"
+    shutil.copy(moderate_clinic.db, db)
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM sqlite_stat1")
+        clinic_id = con.execute("SELECT clinic_id FROM patient_versions LIMIT 1").fetchone()[0]
+        patient_ids = [row[0] for row in con.execute("SELECT DISTINCT id FROM patient_versions")]
+    assert 1 < len(patient_ids) <= due.PATIENTS_PER_QUERY
+    engine = make_engine(f"sqlite:///{db}")
+    statements: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with Session(engine) as db_session:
+            facts = due.load_facts(db_session, clinic_id, patient_ids)
+    finally:
+        engine.dispose()
+    assert len(facts.patients) == len(patient_ids)
+    reads = [(s, p) for s, p in statements if "_versions" in s]
+    assert len(reads) >= 5, statements
+    with sqlite3.connect(db) as con:
+        for statement, parameters in reads:
+            table = re.search(r"FROM (\w+_versions)", statement)
+            assert table, statement
+            plan = [row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            outer = next(step for step in plan if re.match(rf"(SEARCH|SCAN) {table[1]} ", step + " "))
+            assert outer.startswith(f"SEARCH {table[1]} USING INDEX "), (outer, statement)
+            if table[1] == "patient_versions":
+                assert "(id=?)" in outer, outer
+            else:
+                assert "(patient_id=?)" in outer, outer
+            # the ids' order is kept without a sort of every row of the clinic
+    assert list(facts.patients) == sorted(facts.patients)
