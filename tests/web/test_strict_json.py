@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bontrack import clock
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.patients.models import PatientRow
 from bontrack.storage.engine import transaction
@@ -21,6 +22,8 @@ from factories import session_input
 from web.conftest import Site
 
 TODAY = dt.date.today()
+"""The day the tests run; each date-bound test pins the server's clock to it, so a run across
+midnight cannot move the bounds between the test's arithmetic and the server's check."""
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -125,7 +128,8 @@ def test_sessions_check__dates_out_of_range_are_a_4xx_naming_the_field(
     assert "1900-01-01" in message and "allowed" in message
 
 
-def test_bounds__birth_event_and_planned_dates(site: Site) -> None:
+def test_bounds__birth_event_and_planned_dates(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "today", lambda: TODAY)
     headers = site.bearer("physician")
     tomorrow, later = TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=2)
     born = site.client.post("/api/patients", json=_patient(birth_date=tomorrow.isoformat()), headers=headers)
