@@ -367,3 +367,115 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         else:
             frame[name] = column.to_pandas()
     return pd.DataFrame(frame, columns=table.column_names)
+
+
+# The derived table of current outcome scores (bontrack.outcomes.scores_kept), one row per score:
+# its columns as the driver hands them over, none NULL (the SQLite driver types a column by its
+# first rows: a NULL there would make it an integer), what is missing marked ('' for a text,
+# a flag for a number)
+SCORE_COLUMNS = pa.schema(
+    [
+        ("outcome_id", pa.string()),
+        ("clinic_id", pa.string()),
+        ("patient_id", pa.string()),
+        ("session_id", pa.string()),
+        ("no_weeks", pa.int64()),
+        ("weeks_after_session", pa.float64()),
+        ("date", pa.string()),
+        ("instrument", pa.string()),
+        ("score", pa.string()),
+        ("no_value", pa.int64()),
+        ("value", pa.float64()),
+    ]
+)
+# how each outcome field is read from those columns (as ``_typed`` reads it from the JSON text)
+_SCORE_FIELD_SQL = {
+    "patient_id": "nullif(patient_id, '')",
+    "session_id": "nullif(session_id, '')",
+    "weeks_after_session": "(case when no_weeks = 1 then null else weeks_after_session end)",
+    "date": _typed("nullif(date, '')", None, "date"),
+    "instrument": "nullif(instrument, '')",
+}
+
+
+def _score_sql(dialect: str, scores: Sequence[str], clinic_id: str | None) -> str:
+    date = "date" if dialect == "sqlite" else "cast(date as text)"
+    where = f"score in ({', '.join(_literal(s) for s in scores)})" if scores else "1 = 0"
+    if clinic_id is not None:
+        where += f" and clinic_id = {_literal(clinic_id)}"
+    return (
+        "select outcome_id, clinic_id, coalesce(patient_id, '') as patient_id, "
+        "coalesce(session_id, '') as session_id, "
+        "(case when weeks_after_session is null then 1 else 0 end) as no_weeks, "
+        "coalesce(weeks_after_session, 0.0) as weeks_after_session, "
+        f"coalesce({date}, '') as date, coalesce(instrument, '') as instrument, score, "
+        "(case when value is null then 1 else 0 end) as no_value, coalesce(value, 0.0) as value "
+        f"from outcome_scores where {where}"
+    )
+
+
+def _rows_batches(db: Session, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The rows of ``sql`` through the session's own connection (PostgreSQL: a server-side
+    cursor), ``BATCH`` rows at a time, as Arrow tables of ``schema``."""
+    conn = db.connection()
+    raw: Any = conn.connection
+    if conn.dialect.name == "postgresql":
+        cursor = raw.driver_connection.cursor(name="bontrack_columnar_scores")
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(BATCH):
+            columns = list(zip(*rows, strict=True))
+            yield pa.table([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
+    finally:
+        cursor.close()
+
+
+def load_scores(
+    db: Session,
+    clinic_id: str | None,
+    fields: Sequence[Field],
+    scores: Sequence[tuple[str, str]],
+    *,
+    duck: duckdb.DuckDBPyConnection,
+    into: str,
+    committed: bool = False,
+    ordered: bool = True,
+) -> int:
+    """DuckDB table ``into`` as ``load_current`` makes it for the outcomes (``id``, the outcome
+    ``fields``, and a ``measure`` column per score: ``scores`` as (column, score name)), read from
+    the derived table of current scores (bontrack.outcomes.scores_kept: typed columns, no JSON)
+    instead of every version: one row per outcome with at least one of the scores (an outcome
+    with none is in no frame of the report). Returns its number of rows (the outcomes read).
+    ``committed``: as ``load_current`` (a SQLite file then read by the ADBC driver)."""
+    dialect = db.get_bind().dialect.name
+    sql = _score_sql(dialect, [name for _, name in scores], clinic_id)
+    path = _sqlite_file(db) if committed else None
+    batches = _prefetched(path, sql) if path is not None else _rows_batches(db, sql, SCORE_COLUMNS)
+
+    def typed() -> Iterator[pa.RecordBatch]:
+        for table in batches:
+            yield from table.select(SCORE_COLUMNS.names).cast(SCORE_COLUMNS).to_batches()
+
+    stream = pa.RecordBatchReader.from_batches(SCORE_COLUMNS, typed())
+    picks = []
+    for f in fields:
+        expr = _SCORE_FIELD_SQL.get(f.name)
+        if expr is None or f.path != f.name:
+            raise ValueError(f"outcome field {f.name} ({f.path}) is not in the derived scores")
+        picks.append(f"any_value({expr}) as {_quote(f.name)}")
+    for column, name in scores:
+        value = "(case when no_value = 1 then 'NaN'::double else value end)"
+        picks.append(f"max(case when score = {_literal(name)} then {value} end) as {_quote(column)}")
+    keep = ", ".join(_quote(c) for c in ["id", *(f.name for f in fields), *(c for c, _ in scores)])
+    grouped = (
+        f"select outcome_id as id, clinic_id, {', '.join(picks)} from scores group by outcome_id, clinic_id"
+    )
+    order = " order by id, clinic_id" if ordered else ""
+    duck.register("scores", stream)
+    try:
+        run(duck, f"create table {_quote(into)} as select {keep} from ({grouped}){order}")
+    finally:
+        duck.unregister("scores")
+    return _count(duck, into)
