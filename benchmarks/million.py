@@ -42,7 +42,12 @@ _PEAK = (
 
 
 def _record_tables(con: sqlite3.Connection) -> list[str]:
-    rows = con.execute("select name from sqlite_master where type='table' and name like '%_versions'")
+    """The record tables, and the derived table of current outcome scores the report reads
+    (bontrack.outcomes.scores_kept: its ids replaced as the records' are)."""
+    rows = con.execute(
+        "select name from sqlite_master where type='table' "
+        "and (name like '%_versions' or name = 'outcome_scores')"
+    )
     return [r[0] for r in rows]
 
 
