@@ -14,8 +14,9 @@ than it was; it is printed too, as "sqlite3 floor".) Since the report reads the 
 derived table of their current scores (``outcome_scores``, migration 0014: typed columns, no JSON),
 a second floor reads what it now reads: that table's rows the report asks for in place of the
 outcomes' versions (the other five types' versions as before); both ratios are printed. The
-copies include that table (``DERIVED_COPIED``), so the copied registry is a real one. Aim: the report within 3x the floor at
-100,000 patients, and within 60 s at 1,000,000; 4 GB either way (the report process's VmHWM).
+copies include that table (``DERIVED_COPIED``), so the copied registry is a real one. Aim: the
+report within 3x the floor at 100,000 patients, and within 60 s at 1,000,000; 4 GB either way (the
+report process's VmHWM).
 
 The report's child process times its phases: reading (``cohort_frames``: the rows, the JSON
 fields picked, the current versions, the frames), the analysis (``build_report``), the figures
@@ -109,7 +110,7 @@ def floor_read(path: Path, *, scores_table: bool = False) -> tuple[float, float]
     With it (the report's rows since the table of current outcome scores): the outcomes' rows of
     that table the report reads (its own query) in place of the outcomes' versions."""
     from bontrack.reports.columnar import _adbc_batches, _score_sql
-    from bontrack.reports.data import PARQUET_ROWS, REPORT_SCORES
+    from bontrack.reports.data import PARQUET_ROWS
 
     start, cpu = time.perf_counter(), time.process_time()
     n = 0
@@ -117,7 +118,7 @@ def floor_read(path: Path, *, scores_table: bool = False) -> tuple[float, float]
         table = row.__table__.name  # type: ignore[attr-defined]
         sql = f"select id, version, withdrawn, clinic_id, data from {table}"
         if scores_table and table == "outcome_versions":
-            sql = _score_sql("sqlite", REPORT_SCORES, None)
+            sql = _score_sql("sqlite", None)
         n += sum(batch.num_rows for batch in _adbc_batches(path.resolve(), sql))
     return time.perf_counter() - start, time.process_time() - cpu
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import Date, Float, Index, String
+from sqlalchemy import Date, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
@@ -27,10 +27,10 @@ class OutcomeRow(VersionedRow, Base):
 
 
 class OutcomeScoreRow(Base):
-    """One score of an outcome's current version (newest, not withdrawn), its fields typed: derived
-    from the records (bontrack.outcomes.scores_kept) so the report reads typed columns, not every
-    version's JSON. A score missing or null has no row; one that is there but not a number has
-    ``value`` NULL (the report reads it as NaN, as it read the JSON).
+    """An outcome's current version (newest, not withdrawn) in typed columns, with its scores:
+    derived from the records (bontrack.outcomes.scores_kept) so the report reads these columns
+    and each outcome's small object of scores, not every version's whole JSON. ``scores`` is the
+    version's ``scoring.scores`` as compact JSON text, as stored (NULL when it has none).
 
     Not a clinical record: a patient's rows are deleted and written again whenever one of their
     outcomes is written, and the whole table can be derived again from the records at any time.
@@ -40,10 +40,9 @@ class OutcomeScoreRow(Base):
 
     clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     outcome_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    score: Mapped[str] = mapped_column(String(64), primary_key=True)
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     session_id: Mapped[str | None] = mapped_column(String(36))
     weeks_after_session: Mapped[float | None] = mapped_column(Float)
     date: Mapped[dt.date | None] = mapped_column(Date)
     instrument: Mapped[str | None] = mapped_column(String(64))
-    value: Mapped[float | None] = mapped_column(Float)
+    scores: Mapped[str | None] = mapped_column(Text)

@@ -369,10 +369,10 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(frame, columns=table.column_names)
 
 
-# The derived table of current outcome scores (bontrack.outcomes.scores_kept), one row per score:
-# its columns as the driver hands them over, none NULL (the SQLite driver types a column by its
-# first rows: a NULL there would make it an integer), what is missing marked ('' for a text,
-# a flag for a number)
+# The derived table of current outcomes (bontrack.outcomes.scores_kept), one row per outcome: its
+# columns as the driver hands them over, none NULL (the SQLite driver types a column by its first
+# rows: a NULL there would make it an integer), what is missing marked ('' for a text, a flag for
+# a number)
 SCORE_COLUMNS = pa.schema(
     [
         ("outcome_id", pa.string()),
@@ -383,9 +383,7 @@ SCORE_COLUMNS = pa.schema(
         ("weeks_after_session", pa.float64()),
         ("date", pa.string()),
         ("instrument", pa.string()),
-        ("score", pa.string()),
-        ("no_value", pa.int64()),
-        ("value", pa.float64()),
+        ("scores", pa.string()),
     ]
 )
 # how each outcome field is read from those columns (as ``_typed`` reads it from the JSON text)
@@ -396,21 +394,19 @@ _SCORE_FIELD_SQL = {
     "date": _typed("nullif(date, '')", None, "date"),
     "instrument": "nullif(instrument, '')",
 }
+SCORES_PATH = "scoring.scores."  # the report's score fields' paths (the table keeps that object)
 
 
-def _score_sql(dialect: str, scores: Sequence[str], clinic_id: str | None) -> str:
+def _score_sql(dialect: str, clinic_id: str | None) -> str:
     date = "date" if dialect == "sqlite" else "cast(date as text)"
-    where = f"score in ({', '.join(_literal(s) for s in scores)})" if scores else "1 = 0"
-    if clinic_id is not None:
-        where += f" and clinic_id = {_literal(clinic_id)}"
+    where = "" if clinic_id is None else f" where clinic_id = {_literal(clinic_id)}"
     return (
         "select outcome_id, clinic_id, coalesce(patient_id, '') as patient_id, "
         "coalesce(session_id, '') as session_id, "
         "(case when weeks_after_session is null then 1 else 0 end) as no_weeks, "
         "coalesce(weeks_after_session, 0.0) as weeks_after_session, "
-        f"coalesce({date}, '') as date, coalesce(instrument, '') as instrument, score, "
-        "(case when value is null then 1 else 0 end) as no_value, coalesce(value, 0.0) as value "
-        f"from outcome_scores where {where}"
+        f"coalesce({date}, '') as date, coalesce(instrument, '') as instrument, "
+        f"coalesce(scores, '') as scores from outcome_scores{where}"
     )
 
 
@@ -436,21 +432,19 @@ def load_scores(
     db: Session,
     clinic_id: str | None,
     fields: Sequence[Field],
-    scores: Sequence[tuple[str, str]],
     *,
     duck: duckdb.DuckDBPyConnection,
     into: str,
     committed: bool = False,
     ordered: bool = True,
 ) -> int:
-    """DuckDB table ``into`` as ``load_current`` makes it for the outcomes (``id``, the outcome
-    ``fields``, and a ``measure`` column per score: ``scores`` as (column, score name)), read from
-    the derived table of current scores (bontrack.outcomes.scores_kept: typed columns, no JSON)
-    instead of every version: one row per outcome with at least one of the scores (an outcome
-    with none is in no frame of the report). Returns its number of rows (the outcomes read).
-    ``committed``: as ``load_current`` (a SQLite file then read by the ADBC driver)."""
-    dialect = db.get_bind().dialect.name
-    sql = _score_sql(dialect, [name for _, name in scores], clinic_id)
+    """DuckDB table ``into`` as ``load_current`` makes it for the outcomes (``id`` and the
+    ``fields``: the outcome's own, and its scores at ``scoring.scores.<name>``), read from the
+    derived table of current outcomes (bontrack.outcomes.scores_kept: typed columns and each
+    outcome's small object of scores) instead of every version's whole JSON; the same rows.
+    Returns its number of rows. ``committed``: as ``load_current`` (a SQLite file then read by
+    the ADBC driver, in a thread of its own)."""
+    sql = _score_sql(db.get_bind().dialect.name, clinic_id)
     path = _sqlite_file(db) if committed else None
     batches = _prefetched(path, sql) if path is not None else _rows_batches(db, sql, SCORE_COLUMNS)
 
@@ -459,23 +453,31 @@ def load_scores(
             yield from table.select(SCORE_COLUMNS.names).cast(SCORE_COLUMNS).to_batches()
 
     stream = pa.RecordBatchReader.from_batches(SCORE_COLUMNS, typed())
+    own = [f for f in fields if not f.path.startswith(SCORES_PATH)]
+    scored = [f for f in fields if f.path.startswith(SCORES_PATH)]
     picks = []
-    for f in fields:
-        expr = _SCORE_FIELD_SQL.get(f.name)
-        if expr is None or f.path != f.name:
-            raise ValueError(f"outcome field {f.name} ({f.path}) is not in the derived scores")
-        picks.append(f"any_value({expr}) as {_quote(f.name)}")
-    for column, name in scores:
-        value = "(case when no_value = 1 then 'NaN'::double else value end)"
-        picks.append(f"max(case when score = {_literal(name)} then {value} end) as {_quote(column)}")
-    keep = ", ".join(_quote(c) for c in ["id", *(f.name for f in fields), *(c for c, _ in scores)])
-    grouped = (
-        f"select outcome_id as id, clinic_id, {', '.join(picks)} from scores group by outcome_id, clinic_id"
-    )
+    for f in own:
+        expr = _SCORE_FIELD_SQL.get(f.path)
+        if expr is None or f.kind != {"weeks_after_session": "number", "date": "date"}.get(f.path, "text"):
+            raise ValueError(f"outcome field {f.name} ({f.path}, {f.kind}) is not in the derived table")
+        picks.append(f"{expr} as {_quote(f.name)}")
+    if scored:  # one parse of each outcome's small object of scores, typed as from the record
+        paths = ", ".join(_literal("$." + f.path.removeprefix(SCORES_PATH)) for f in scored)
+        inner = f"json_extract_string(nullif(scores, ''), [{paths}])"
+        picks += [f"{_typed(f'_s[{i + 1}]', None, f.kind)} as {_quote(f.name)}" for i, f in enumerate(scored)]
+        if any(f.kind == "flag" for f in scored):
+            raise ValueError("a flag among the scores: read them from the records")
+    else:
+        inner = "null"
     order = " order by id, clinic_id" if ordered else ""
+    select_all = ", ".join(["id", *picks])
     duck.register("scores", stream)
     try:
-        run(duck, f"create table {_quote(into)} as select {keep} from ({grouped}){order}")
+        run(
+            duck,
+            f"create table {_quote(into)} as select {select_all} from "
+            f"(select *, outcome_id as id, {inner} as _s from scores){order}",
+        )
     finally:
         duck.unregister("scores")
     return _count(duck, into)

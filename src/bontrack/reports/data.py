@@ -109,10 +109,9 @@ KIND_FILES = {k.row.record_type: k.name for k in KINDS}
 # loads a record type's current rows (its fields) into the named DuckDB table, in the order of
 # their ids unless the last argument is False; returns how many
 Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
-# loads the outcomes' fields and their scores ((column, score name) pairs) into the named table
-# from the derived table of current scores (``columnar.load_scores``), as ``Loader`` would from
-# the versions' JSON; returns how many outcomes
-ScoresLoader = Callable[[Sequence[Field], Sequence[tuple[str, str]], str, bool], int]
+# loads the outcomes' fields (their scores' too) into the named table from the derived table of
+# current outcomes (``columnar.load_scores``), as ``Loader`` would from the versions' JSON
+ScoresLoader = Callable[[Sequence[Field], str, bool], int]
 
 
 def cohort_frames(
@@ -136,10 +135,10 @@ def cohort_frames(
     every score in pandas, and the outcomes not sorted): the report reads them through
     ``cycle_rows``.
 
-    The outcomes are read from the derived table of their current scores (typed columns kept as
-    outcomes are written: bontrack.outcomes.scores_kept), not from every version's JSON; only the
-    outcomes with one of ``scores`` are read (and counted as read). A registry without the table
-    (before migration 0014) is read from the versions' JSON."""
+    The outcomes are read from the derived table of current outcomes (typed columns and each
+    outcome's object of scores, kept as outcomes are written: bontrack.outcomes.scores_kept), not
+    from every version's whole JSON: the same rows. A registry without the table (before
+    migration 0014) is read from the versions' JSON."""
     from bontrack.outcomes import scores_kept
 
     read: dict[str, int] = {}
@@ -155,12 +154,8 @@ def cohort_frames(
         read[row_cls.record_type] = n
         return n
 
-    def load_outcomes(
-        fields: Sequence[Field], named: Sequence[tuple[str, str]], into: str, ordered: bool
-    ) -> int:
-        n = load_scores(
-            db, clinic_id, fields, named, duck=duck, into=into, committed=committed, ordered=ordered
-        )
+    def load_outcomes(fields: Sequence[Field], into: str, ordered: bool) -> int:
+        n = load_scores(db, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered)
         read[OutcomeRow.record_type] = n
         return n
 
@@ -241,10 +236,8 @@ def _assemble(
     load(PatientRow, PATIENT_FIELDS, "patients", True)
     load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
     # the outcomes in the order of their ids only for the long frame (cycle_rows orders its rows)
-    if load_outcomes is not None:  # from the derived table of current scores (typed, no JSON)
-        load_outcomes(
-            OUTCOME_FIELDS, [(f"score_{i}", name) for i, name in enumerate(scores)], "outcomes", long_frame
-        )
+    if load_outcomes is not None:  # from the derived table (typed columns, small JSON)
+        load_outcomes([*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
     else:
         load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
     load(AdverseEventRow, EVENT_FIELDS, "events", True)

@@ -1,6 +1,6 @@
-"""outcome_scores: the current outcome scores in typed columns, kept as records are written
-(bontrack.outcomes.scores_kept) for the report, and derived here from the records of an existing
-registry.
+"""outcome_scores: each outcome's current version in typed columns with its object of scores,
+kept as records are written (bontrack.outcomes.scores_kept) for the report, and derived here from
+the records of an existing registry.
 
 A derived table, not a clinical record: each patient's rows are deleted and written again when
 one of their outcomes is written. On PostgreSQL it gets migration 0008's clinic policy, like every
@@ -29,14 +29,13 @@ def upgrade() -> None:
         TABLE,
         sa.Column("clinic_id", sa.String(length=36), nullable=False),
         sa.Column("outcome_id", sa.String(length=36), nullable=False),
-        sa.Column("score", sa.String(length=64), nullable=False),
         sa.Column("patient_id", sa.String(length=36), nullable=True),
         sa.Column("session_id", sa.String(length=36), nullable=True),
         sa.Column("weeks_after_session", sa.Float(), nullable=True),
         sa.Column("date", sa.Date(), nullable=True),
         sa.Column("instrument", sa.String(length=64), nullable=True),
-        sa.Column("value", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("clinic_id", "outcome_id", "score"),
+        sa.Column("scores", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("clinic_id", "outcome_id"),
     )
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.create_index(batch_op.f(f"ix_{TABLE}_patient_id"), ["patient_id"], unique=False)
