@@ -155,7 +155,8 @@ ODD_NUMBERS: list[Any] = [7, 0, -2.5, 1e-17, 33.333333333333336, "4.5", "abc", "
 def test_weeks__typed_as_the_report_typed_them_from_the_json() -> None:
     scores = {"pain_intensity": 4}
     outcomes = [(f"o{i}", "p", "s", v, "2026-01-02", "nprs", scores) for i, v in enumerate(ODD_NUMBERS)]
-    rows = scores_kept.outcome_rows("c", [*outcomes, ("x", "p", None, None, None, None, "x")])
+    odd = [("x", "p", None, None, "2026-13-45", None, "x"), ("y", "p", None, None, None, None, "x")]
+    rows = scores_kept.outcome_rows("c", [*outcomes, *odd])
     duck = duckdb.connect()
     for row, number in zip(rows, ODD_NUMBERS, strict=False):
         text = json.dumps(number)
@@ -164,6 +165,7 @@ def test_weeks__typed_as_the_report_typed_them_from_the_json() -> None:
         assert row["weeks_after_session"] == expected, (text, row["weeks_after_session"], expected)
         assert row["date"] == dt.date(2026, 1, 2) and json.loads(row["scores"]) == scores
     assert rows[-1]["scores"] is None and rows[-1]["date"] is None  # no object of scores: none kept
+    assert rows[-2]["date"] is None  # not a date: none (a derived row never stops a write)
 
 
 def _literal(text: str) -> str:

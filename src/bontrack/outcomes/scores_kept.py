@@ -68,11 +68,14 @@ def _text(value: Any) -> str | None:
 
 
 def _day(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
+    """The date (ISO text, as the schemas write it); None when missing or not a date (a derived
+    row never stops a write: the record itself was checked by its schema)."""
+    if value is None or isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(str(value))
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
 
 
 def outcome_rows(clinic_id: str, outcomes: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
