@@ -42,7 +42,12 @@ _PEAK = (
 
 
 def _record_tables(con: sqlite3.Connection) -> list[str]:
-    rows = con.execute("select name from sqlite_master where type='table' and name like '%_versions'")
+    """The record tables, and the derived table of current outcome scores the report reads
+    (bontrack.outcomes.scores_kept: its ids replaced as the records' are)."""
+    rows = con.execute(
+        "select name from sqlite_master where type='table' "
+        "and (name like '%_versions' or name = 'outcome_scores')"
+    )
     return [r[0] for r in rows]
 
 
@@ -86,7 +91,8 @@ def replicate(path: Path, copies: int, log: bool = True) -> None:
     start = time.perf_counter()
     for k in range(1, copies + 1):
         for sql in plans.values():
-            con.execute(sql, (f"x{k:03d}", f"~{k}"))
+            # (a table without a ``data`` column, the derived one, binds the id marker only)
+            con.execute(sql, (f"x{k:03d}", f"~{k}") if "?2" in sql else (f"x{k:03d}",))
         con.commit()
         if log and k % 50 == 0:
             seconds, size = time.perf_counter() - start, path.stat().st_size / 1e9

@@ -9,6 +9,9 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bontrack.cli import app
+from bontrack.outcomes.models import OutcomeRow
+from bontrack.outcomes.scores_kept import rebuild
+from bontrack.storage.engine import make_engine, transaction
 
 runner = CliRunner()
 
@@ -44,3 +47,7 @@ def add_copies(registry: Path, table: str, changed: dict[str, str], where: str, 
         con.execute(
             f"insert into {table} ({', '.join(columns)}) select {values} from {table} where {where}", params
         )
+    if table == OutcomeRow.__tablename__:  # versions written in SQL, past their upkeep: the
+        # derived table of current scores the report reads is derived again from the records
+        with transaction(make_engine(f"sqlite:///{registry}")) as db:
+            rebuild(db)

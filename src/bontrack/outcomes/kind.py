@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord
 from bontrack.record_kind import RecordKind
 from bontrack.roles import WRITE_OUTCOMES
+from bontrack.storage import derived
 
 
 def _outcome(data: Mapping[str, Any]) -> str:
@@ -33,3 +36,14 @@ OUTCOME = RecordKind(
     update="bontrack.outcomes.service:update_outcome",
     notes=" The answers are scored again, by the current scorer (its version is kept with the scores).",
 )
+
+
+def refresh_outcome_scores(db: Session, touched: dict[str, set[str]]) -> None:
+    """Derive again the current scores (outcome_scores) of the patients whose outcomes were written."""
+    from bontrack.outcomes.scores_kept import refresh_patients
+
+    refresh_patients(db, touched)
+
+
+# the report's typed scores are kept as outcomes are written (bontrack.outcomes.scores_kept)
+derived.register({OutcomeRow.__tablename__: "patient_id"}, refresh_outcome_scores)

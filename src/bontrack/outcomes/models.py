@@ -1,10 +1,11 @@
-"""The outcome measurement table."""
+"""The outcome measurement table, and the current scores derived from it (outcome_scores)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import Index, String
+from sqlalchemy import Date, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
@@ -23,3 +24,25 @@ class OutcomeRow(VersionedRow, Base):
     )  # key: id, version, clinic
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class OutcomeScoreRow(Base):
+    """An outcome's current version (newest, not withdrawn) in typed columns, with its scores:
+    derived from the records (bontrack.outcomes.scores_kept) so the report reads these columns
+    and each outcome's small object of scores, not every version's whole JSON. ``scores`` is the
+    version's ``scoring.scores`` as compact JSON text, as stored (NULL when it has none).
+
+    Not a clinical record: a patient's rows are deleted and written again whenever one of their
+    outcomes is written, and the whole table can be derived again from the records at any time.
+    """
+
+    __tablename__ = "outcome_scores"
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    outcome_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    weeks_after_session: Mapped[float | None] = mapped_column(Float)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    instrument: Mapped[str | None] = mapped_column(String(64))
+    scores: Mapped[str | None] = mapped_column(Text)

@@ -21,7 +21,16 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, number_series
 from bontrack.records import VersionedRow
-from bontrack.reports.columnar import Field, Kind, connect, load_current, load_parquet, run, to_frame
+from bontrack.reports.columnar import (
+    Field,
+    Kind,
+    connect,
+    load_current,
+    load_parquet,
+    load_scores,
+    run,
+    to_frame,
+)
 from bontrack.reports.cycle_rows import CycleRows
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
@@ -100,6 +109,9 @@ KIND_FILES = {k.row.record_type: k.name for k in KINDS}
 # loads a record type's current rows (its fields) into the named DuckDB table, in the order of
 # their ids unless the last argument is False; returns how many
 Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
+# loads the outcomes' fields (their scores' too) into the named table from the derived table of
+# current outcomes (``columnar.load_scores``), as ``Loader`` would from the versions' JSON
+ScoresLoader = Callable[[Sequence[Field], str, bool], int]
 
 
 def cohort_frames(
@@ -121,8 +133,18 @@ def cohort_frames(
     keep the read's DuckDB tables for the report's sections (``CohortFrames.cycle_rows``).
     ``every_score`` False (with ``coded_ids``): ``measurements`` left empty (no long frame of
     every score in pandas, and the outcomes not sorted): the report reads them through
-    ``cycle_rows``."""
+    ``cycle_rows``.
+
+    The outcomes are read from the derived table of current outcomes (typed columns and each
+    outcome's object of scores, kept as outcomes are written: bontrack.outcomes.scores_kept), not
+    from every version's whole JSON: the same rows. A registry without the table (before
+    migration 0014) is read from the versions' JSON."""
+    from bontrack.outcomes import scores_kept
+
     read: dict[str, int] = {}
+    by_scores = scores_kept.has_table(db)
+    if by_scores and not committed:  # what this unit of work wrote, derived before it is read
+        scores_kept.current(db)
     duck = connect()
 
     def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
@@ -132,7 +154,22 @@ def cohort_frames(
         read[row_cls.record_type] = n
         return n
 
-    frames = _kept(duck, lambda: _assemble(load, duck, scores, coded_ids=coded_ids, every_score=every_score))
+    def load_outcomes(fields: Sequence[Field], into: str, ordered: bool) -> int:
+        n = load_scores(db, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered)
+        read[OutcomeRow.record_type] = n
+        return n
+
+    frames = _kept(
+        duck,
+        lambda: _assemble(
+            load,
+            duck,
+            scores,
+            coded_ids=coded_ids,
+            every_score=every_score,
+            load_outcomes=load_outcomes if by_scores else None,
+        ),
+    )
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return frames
 
@@ -192,13 +229,17 @@ def _assemble(
     *,
     coded_ids: bool,
     every_score: bool = True,
+    load_outcomes: ScoresLoader | None = None,
 ) -> CohortFrames:
     score_fields = [Field(f"score_{i}", f"scoring.scores.{name}", "measure") for i, name in enumerate(scores)]
     long_frame = every_score or not coded_ids  # without cycle_rows the sections read the long frame
     load(PatientRow, PATIENT_FIELDS, "patients", True)
     load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
     # the outcomes in the order of their ids only for the long frame (cycle_rows orders its rows)
-    load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
+    if load_outcomes is not None:  # from the derived table (typed columns, small JSON)
+        load_outcomes([*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
+    else:
+        load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
     load(AdverseEventRow, EVENT_FIELDS, "events", True)
     load(StockReceiptRow, RECEIPT_FIELDS, "receipts", True)
     load(VialDiscardRow, DISCARD_FIELDS, "discards", True)

@@ -121,6 +121,7 @@ def _statement(
     return query if by_patients else query.order_by(row_cls.id)
 
 
+current_fields = _current  # (the same read for the other tables derived from records: outcome_scores)
 _statements: dict[tuple[Any, ...], Any] = {}  # (the statements of ``_current``, built once)
 _first = itemgetter(0)
 
