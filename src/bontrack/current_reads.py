@@ -30,17 +30,22 @@ def read_statement(
     statement = _read_statements.get((row_cls, names))
     if statement is None:
         bound: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in names}
-        columns: Select[Any] = find_statement(row_cls, bound).with_only_columns(  # type: ignore[assignment]
-            row_cls.id,
-            row_cls.version,
-            row_cls.clinic_id,
-            row_cls.recorded_at,
-            row_cls.recorded_by,
-            row_cls.reason,
-            type_coerce(row_cls.data, Text),  # decoded only when not read before
-        )
+        columns: Select[Any] = find_statement(row_cls, bound).with_only_columns(*read_columns(row_cls))
         statement = _read_statements[(row_cls, names)] = columns
     return statement
+
+
+def read_columns(row_cls: type[Any]) -> tuple[Any, ...]:
+    """The columns ``read_version`` reads a version from, in its order."""
+    return (
+        row_cls.id,
+        row_cls.version,
+        row_cls.clinic_id,
+        row_cls.recorded_at,
+        row_cls.recorded_by,
+        row_cls.reason,
+        type_coerce(row_cls.data, Text),  # decoded only when not read before
+    )
 
 
 def read_found(
