@@ -28,7 +28,7 @@ from bontrack.storage.engine import make_engine
 from bontrack.web.app import create_app
 from bontrack.web.settings import WebSettings
 
-CLIENTS = 32
+CLIENTS = int(os.environ.get("CHART_CLIENTS", "32"))
 
 
 def _app(url: str) -> Any:
@@ -112,14 +112,17 @@ async def _measure(url: str, charts: int, runs: int, profile: str | None) -> Non
         chosen = random.Random(run).sample(ids, min(charts, len(ids)))
         if profiler is not None:
             profiler.enable()
+        batches = app.state.read_audits.batches_committed
         cpu, wall, errors = await _run(app, chosen, headers)
+        batches = app.state.read_audits.batches_committed - batches
         if profiler is not None:
             profiler.disable()
         per_chart.append(cpu / len(chosen) * 1000)
         load = os.getloadavg()[0]
         print(
             f"run {run}: {len(chosen)} charts, {per_chart[-1]:.2f} ms CPU a chart, "
-            f"{len(chosen) / wall:.0f} charts/s wall, errors {errors}, load {load:.2f}",
+            f"{len(chosen) / wall:.0f} charts/s wall, {batches} audit batches, errors {errors}, "
+            f"load {load:.2f}",
             flush=True,
         )
     low, high = min(per_chart), max(per_chart)
