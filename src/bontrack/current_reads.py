@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, Text, bindparam, type_coerce
+from sqlalchemy import Executable, Select, Text, bindparam, type_coerce
 from sqlalchemy.orm import Session
 
 from bontrack.storage.versioned import R, Stored, T
@@ -46,6 +46,16 @@ def read_columns(row_cls: type[Any]) -> tuple[Any, ...]:
         row_cls.reason,
         type_coerce(row_cls.data, Text),  # decoded only when not read before
     )
+
+
+def read_rows(db: Session, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    """``db.execute(statement, params).all()`` for a select of plain columns that reads no audit
+    table, run on the session's connection after the session's autoflush: the same rows without
+    the ORM's execution of the statement (about a third of a chart query's cost in SQLAlchemy;
+    the session's only hook on executions concerns reads of the audit log)."""
+    if db.autoflush:
+        db.flush()
+    return db.connection().execute(statement, params).all()
 
 
 def read_found(

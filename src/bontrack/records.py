@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.current_reads import read_columns, read_found, read_statement, read_version
+from bontrack.current_reads import read_columns, read_found, read_rows, read_statement, read_version
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
@@ -223,8 +223,9 @@ def get_read(
         statement = _latest_read_statements[row_cls] = newest_versions(
             row_cls, among=among, withdrawn=None
         ).with_only_columns(*read_columns(row_cls), row_cls.withdrawn)
-    found = db.execute(statement, {"record_id": record_id}).first()
+    rows = read_rows(db, statement, {"record_id": record_id})
     record_type = row_cls.record_type
+    found = rows[0] if rows else None
     if found is None:
         raise NotFoundError.one(field, not_found_message(record_type, record_id))
     clinic_id = found[2]
