@@ -123,7 +123,7 @@ def _chart_path(patient_id: RecordId) -> None:
 
 
 _CHART_PATH = get_dependant(path="/api/patients/{patient_id}/chart", call=_chart_path).path_params
-# the parameter FastAPI would document for ``patient_id: RecordId`` (tests/web/test_chart_reads.py
+# the parameter FastAPI would document for ``patient_id: RecordId`` (tests/web/test_chart_route.py
 # compares it with GET /api/patients/{patient_id}'s)
 _CHART_PARAMETERS = [
     {
