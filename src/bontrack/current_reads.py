@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, Text, bindparam, type_coerce
+from sqlalchemy import Executable, Select, Text, bindparam, type_coerce
 from sqlalchemy.orm import Session
 
 from bontrack.storage.versioned import R, Stored, T
@@ -30,17 +30,32 @@ def read_statement(
     statement = _read_statements.get((row_cls, names))
     if statement is None:
         bound: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in names}
-        columns: Select[Any] = find_statement(row_cls, bound).with_only_columns(  # type: ignore[assignment]
-            row_cls.id,
-            row_cls.version,
-            row_cls.clinic_id,
-            row_cls.recorded_at,
-            row_cls.recorded_by,
-            row_cls.reason,
-            type_coerce(row_cls.data, Text),  # decoded only when not read before
-        )
+        columns: Select[Any] = find_statement(row_cls, bound).with_only_columns(*read_columns(row_cls))
         statement = _read_statements[(row_cls, names)] = columns
     return statement
+
+
+def read_columns(row_cls: type[Any]) -> tuple[Any, ...]:
+    """The columns ``read_version`` reads a version from, in its order."""
+    return (
+        row_cls.id,
+        row_cls.version,
+        row_cls.clinic_id,
+        row_cls.recorded_at,
+        row_cls.recorded_by,
+        row_cls.reason,
+        type_coerce(row_cls.data, Text),  # decoded only when not read before
+    )
+
+
+def read_rows(db: Session, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    """``db.execute(statement, params).all()`` for a select of plain columns that reads no audit
+    table, run on the session's connection after the session's autoflush: the same rows without
+    the ORM's execution of the statement (about a third of a chart query's cost in SQLAlchemy;
+    the session's only hook on executions concerns reads of the audit log)."""
+    if db.autoflush:
+        db.flush()
+    return db.connection().execute(statement, params).all()
 
 
 def read_found(

@@ -17,7 +17,7 @@ from sqlalchemy import CompoundSelect, literal_column, union_all
 from sqlalchemy.orm import Session
 
 from bontrack import records
-from bontrack.current_reads import read_statement, read_version
+from bontrack.current_reads import read_rows, read_statement, read_version
 from bontrack.repository import Repository
 from bontrack.storage.buffered import BufferedWriter
 from bontrack.storage.unit import writer_of
@@ -41,7 +41,7 @@ def current_of_patient(
     if type(writer_of(db)) is not BufferedWriter or len(set(names)) != 1:  # inside a bulk block
         return [repository.of_patient(db, actor, patient_id) for repository in repositories]
     statement = _statement(tuple(r.row for r in repositories), names[0])
-    found = db.execute(statement, {f"eq_{name}": value for name, value in looked_up[0].items()}).all()
+    found = read_rows(db, statement, {f"eq_{name}": value for name, value in looked_up[0].items()})
     by_kind: list[list[Any]] = [[] for _ in repositories]
     for row in found:
         by_kind[row[7]].append(row[:7])

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.current_reads import read_found, read_statement
+from bontrack.current_reads import read_columns, read_found, read_rows, read_statement, read_version
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
@@ -100,17 +100,21 @@ def create(
 def hidden(actor: str, row: VersionedRow, field: str) -> NotFoundError | None:
     """The not-found error for a record of a clinic ``actor`` does not see (marked as a denied
     attempt for the face to audit), in the very words a missing record gets; None if visible."""
+    return _hidden(actor, row.record_type, row.id, row.clinic_id, field)
+
+
+def _hidden(actor: str, record_type: str, record_id: str, clinic_id: str, field: str) -> NotFoundError | None:
     scope = clinic_of(actor)
-    if scope is None or row.clinic_id == scope:
+    if scope is None or clinic_id == scope:
         return None
     attempt = Attempt(
         str(actor),
-        record_type=row.record_type,
-        record_id=row.id,
-        clinic_id=row.clinic_id,
+        record_type=record_type,
+        record_id=record_id,
+        clinic_id=clinic_id,
         detail="a record of another clinic",
     )
-    error = NotFoundError([FieldError(field, not_found_message(row.record_type, row.id))])
+    error = NotFoundError([FieldError(field, not_found_message(record_type, record_id))])
     return mark_denied(error, attempt)
 
 
@@ -195,6 +199,47 @@ def get(
     row = _current_or_raise(db, row_cls, record_id, field, actor)
     _audit_read(db, [row], actor, purpose)
     return row
+
+
+def get_read(
+    db: Session,
+    *,
+    row_cls: type[R],
+    schema: type[T],
+    record_id: str,
+    actor: str,
+    field: str = "id",
+    purpose: str | None = None,
+) -> Stored[T]:
+    """``get``, read as ``schema``: the same version, the same errors and the same audit entry,
+    but read as plain columns, a version read before handed out again (bontrack.current_reads),
+    instead of as an ORM object validated again. Inside a bulk block: ``get`` and ``to_read``."""
+    if type(writer_of(db)) is not BufferedWriter:  # a bulk block's writer holds versions of its own
+        row = get(db, row_cls=row_cls, record_id=record_id, actor=actor, field=field, purpose=purpose)
+        return to_read(row, schema)
+    statement = _latest_read_statements.get(row_cls)
+    if statement is None:
+        among = row_cls.id == bindparam("record_id")
+        statement = _latest_read_statements[row_cls] = newest_versions(
+            row_cls, among=among, withdrawn=None
+        ).with_only_columns(*read_columns(row_cls), row_cls.withdrawn)
+    rows = read_rows(db, statement, {"record_id": record_id})
+    record_type = row_cls.record_type
+    found = rows[0] if rows else None
+    if found is None:
+        raise NotFoundError.one(field, not_found_message(record_type, record_id))
+    clinic_id = found[2]
+    error = _hidden(actor, record_type, found[0], clinic_id, field)
+    if error is not None:
+        raise error
+    if found[7]:
+        raise WithdrawnError(field, record_type, record_id, clinic_id)
+    read: Stored[T] = read_version(schema, record_type, found[:7])
+    log_reads(db, actor, record_type, [read], purpose)
+    return read
+
+
+_latest_read_statements: dict[type[Any], Select[Any]] = {}  # built once per record type
 
 
 def get_many(

@@ -55,6 +55,13 @@ class Repository(Generic[R, T]):
         row = records.get(db, row_cls=self.row, record_id=record_id, actor=actor, field=field)
         return records.to_read(row, self.schema)
 
+    def read(self, db: Session, actor: str, record_id: str, *, field: str = "id") -> Stored[T]:
+        """``get``: the same version, errors and audit entry, read as plain columns (a version
+        read before handed out again; ``records.get_read``)."""
+        return records.get_read(
+            db, row_cls=self.row, schema=self.schema, record_id=record_id, actor=actor, field=field
+        )
+
     def current_row(self, db: Session, actor: str, record_id: str, *, purpose: str | None = None) -> R:
         """The current version as stored (audited; withdrawn, unknown or of another clinic: not found)."""
         return records.get(db, row_cls=self.row, record_id=record_id, actor=actor, purpose=purpose)

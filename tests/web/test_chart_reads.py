@@ -5,6 +5,7 @@ and every read must still be audited with the version it showed, exactly as the 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -15,12 +16,16 @@ from bontrack.audit.service import with_versions
 from bontrack.injections.kind import INJECTION_SESSION as SESSION
 from bontrack.outcomes.kind import OUTCOME
 from bontrack.patient_reads import current_of_patient
+from bontrack.patients import service as patients
 from bontrack.patients.kind import EPISODE
-from bontrack.records import find_current, find_current_read, to_read
+from bontrack.patients.models import PatientRow
+from bontrack.patients.schemas import PatientCreate
+from bontrack.records import find_current, find_current_read, get, get_read, to_read
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate
+from bontrack.storage.audit_log import denied_attempt
 from bontrack.storage.engine import transaction
 from bontrack.therapy.kind import THERAPY_VISIT
 from web.conftest import Site, email, log_in, make_site, populate
@@ -187,3 +192,69 @@ def test_a_kept_plot_is_drawn_again_after_a_correction(engine: Engine) -> None:
     assert corrected.status_code == 200, corrected.text
     after = _trend_of(site)
     assert " 7 on 2026-04-13</title>" in after and " 3 on 2026-04-13</title>" not in after
+
+
+def _outcome_of(read: Any) -> tuple[Any, ...]:
+    """What a read gave: the version, or the error (its type, its words, its denied attempt)."""
+    if isinstance(read, Exception):
+        attempt = denied_attempt(read)  # (its actor is the reader's: they differ below)
+        denied = None if attempt is None else (attempt.record_type, attempt.record_id, attempt.clinic_id)
+        return (type(read).__name__, str(read), denied, getattr(read, "clinic_id", None))
+    return ("read", read)
+
+
+def test_a_patient_read_as_columns_is_the_orm_reads_version_error_and_audit_entry(engine: Engine) -> None:
+    """records.get_read (the chart's patient): for a current, withdrawn, unknown or other clinic's
+    patient, the same version or error and the same audit entries as records.get and to_read."""
+    site = make_site(engine, populate(engine))
+    clinic_id = site.world.clinic_id
+    with transaction(site.engine) as db:
+        gone = patients.create_patient(
+            db=db,
+            actor="test:setup",
+            clinic_id=clinic_id,
+            data=PatientCreate(record_number="P-2", name="Gone", birth_date=dt.date(1980, 1, 2), sex="male"),
+        )
+        patients.withdraw_patient(db=db, actor="test:setup", patient_id=gone.id, reason="registered twice")
+    asked = (site.world.patient_id, gone.id, "0" * 36)
+    actors = {
+        "orm": (Actor("test:orm", clinic_id=clinic_id), Actor("test:orm-other", clinic_id="another-clinic")),
+        "columns": (
+            Actor("test:col", clinic_id=clinic_id),
+            Actor("test:col-other", clinic_id="another-clinic"),
+        ),
+    }
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for way, pair in actors.items():
+        found[way] = []
+        for actor in pair:
+            for patient_id in asked:
+                with transaction(site.engine) as db:
+                    try:
+                        if way == "orm":
+                            row = get(
+                                db, row_cls=PatientRow, record_id=patient_id, actor=actor, field="patient_id"
+                            )
+                            read: Any = to_read(row, PatientCreate)
+                        else:
+                            read = get_read(
+                                db,
+                                row_cls=PatientRow,
+                                schema=PatientCreate,
+                                record_id=patient_id,
+                                actor=actor,
+                                field="patient_id",
+                            )
+                    except Exception as exc:  # the error is what is compared
+                        read = exc
+                found[way].append(_outcome_of(read))
+    assert found["columns"] == found["orm"]
+    assert [o[0] for o in found["orm"]] == ["read", "WithdrawnError", "NotFoundError"] + ["NotFoundError"] * 3
+    assert found["orm"][3][2] == ("patient", site.world.patient_id, clinic_id)  # a denied attempt
+    for by_orm, by_columns in zip(actors["orm"], actors["columns"], strict=True):
+        assert _logged(site, by_columns) == _logged(site, by_orm)
+    # the current patient's read (the failed reads' transactions were rolled back: the face
+    # writes their denied attempts, tests/web/test_chart_route.py)
+    assert [e[:4] for e in _logged(site, actors["columns"][0])] == [
+        ("read", "patient", site.world.patient_id, 1)
+    ]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bontrack.auth.hashing import HASHER, digest, new_secret
 from bontrack.auth.models import AuthTokenRow, LoginThrottleRow, UserRow
 from bontrack.auth.schemas import IssuedToken, UserRead
+from bontrack.current_reads import read_rows
 from bontrack.errors import RegistryError
 
 
@@ -255,9 +256,10 @@ def token_owner(
     With ``idle``, a token last presented longer ago than that is dead too (the idle timeout of
     browser sessions), and presenting it keeps it alive (its last use is recorded: by ``touch``
     (token hash, time) when given, as a read-only unit of work cannot write it)."""
-    found = db.execute(_TOKEN_LOOKUP, {"token_hash": digest(secret), "kind": kind}).first()
-    if found is None:
+    rows = read_rows(db, _TOKEN_LOOKUP, {"token_hash": digest(secret), "kind": kind})
+    if not rows:
         return None
+    found = rows[0]
     token_hash, token_kind, csrf_token, created_at, expires_at, revoked_at, last_used_at = found[:7]
     user = dict(zip(_USER_FIELDS, found[7:], strict=True))
     if revoked_at is not None or expires_at <= now or not user["active"]:

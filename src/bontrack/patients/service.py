@@ -86,7 +86,7 @@ def create_patient(*, db: Session, actor: str, clinic_id: str, data: PatientCrea
 
 def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patient_id") -> PatientRead:
     """The current version of a patient."""
-    return _PATIENT.get(db, actor, patient_id, field=field)
+    return _PATIENT.read(db, actor, patient_id, field=field)
 
 
 def update_patient(

@@ -111,6 +111,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     for router in (
         auth.router,
         patients.router,
+        patients.chart_router,
         clinical.router,
         followup.router,
         admin.router,

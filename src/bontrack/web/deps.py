@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -90,6 +91,13 @@ def get_db(
     settings: SettingsDep,
     _turn: Annotated[None, Depends(request_turn, scope="function")],
 ) -> Iterator[Session]:
+    """One transaction per request (``request_unit``), held until the route returns."""
+    with request_unit(request, settings) as db:
+        yield db
+
+
+@contextmanager
+def request_unit(request: Request, settings: WebSettings) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it raises.
 
     What a failed request leaves in the audit trail, written after the rollback in a transaction
@@ -99,6 +107,9 @@ def get_db(
 
     A read request (GET, HEAD) whose entries are all reads hands them over to be group-committed
     before it is answered (bontrack.web.read_audits) instead of writing them itself.
+
+    ``get_db`` (SessionDep) is this as a dependency; a route that does all its work in one worker
+    thread (the chart) opens it itself, during its turn at the database (``database_turn``).
     """
     kept: list[dict[str, Any]] = []
     try:
@@ -304,18 +315,23 @@ def require(roles: tuple[Role, ...]) -> Callable[[Principal], Awaitable[Principa
     """A dependency that lets only these roles through (403 names the roles)."""
 
     async def check(principal: CurrentUser) -> Principal:
-        if principal.role not in roles:
-            raise mark_denied(
-                ProblemError(
-                    403,
-                    "Not allowed",
-                    f"a {principal.role} cannot do this; allowed roles: {', '.join(roles)}",
-                ),
-                Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
-            )
-        return principal
+        return check_role(principal, roles)
 
     return check
+
+
+def check_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    """The principal, if its role is one of these; else 403 naming the roles (a denied attempt)."""
+    if principal.role not in roles:
+        raise mark_denied(
+            ProblemError(
+                403,
+                "Not allowed",
+                f"a {principal.role} cannot do this; allowed roles: {', '.join(roles)}",
+            ),
+            Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
+        )
+    return principal
 
 
 def clinic_scope(principal: Principal, asked: str | None) -> str | None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.dependencies.utils import get_dependant, request_params_to_args
+from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bontrack.assessments.kind import ASSESSMENT
 from bontrack.auth.links import PatientLinkCreate, issue_link
@@ -20,6 +25,7 @@ from bontrack.screening.kind import SCREENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
 from bontrack.web.api.schemas import Page, PatientChart, PatientLinkIssued
+from bontrack.web.db_turns import database_turn
 from bontrack.web.deps import (
     ISSUE_LINKS,
     READ_CLINICAL,
@@ -30,10 +36,14 @@ from bontrack.web.deps import (
     Principal,
     SessionDep,
     SettingsDep,
+    check_role,
     clinic_scope,
+    current_user,
+    request_unit,
     require,
 )
 from bontrack.web.problems import ProblemError
+from bontrack.web.settings import WebSettings
 
 router = APIRouter(prefix="/api", tags=["patients"], dependencies=AUTHENTICATED, responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
@@ -98,10 +108,63 @@ _CHART_KINDS = tuple(
 )
 
 
-@router.get("/patients/{patient_id}/chart", response_model=PatientChart)
-def read_patient_chart(patient_id: RecordId, db: SessionDep, principal: Reader) -> Response:
+# The chart is read in one worker thread, not four: its dependencies are not FastAPI's (get_db's
+# entry and exit, current_user and the route would each hop to the thread pool, and solving them
+# cost more than reading the chart). The same steps in the same order, by the same functions: the
+# request's turn at the database, its transaction (``request_unit``, as SessionDep), the log-in
+# (``current_user``), the role, then the path parameter checked as FastAPI checks a route's
+# (after the log-in: a bad id without a token is 401, not 422), then the chart.
+chart_router = APIRouter(prefix="/api", tags=["patients"], responses=ERRORS)
+
+
+def _chart_path(patient_id: RecordId) -> None:
+    """The chart route's path parameter, as the other routes declare it (checked by FastAPI's own
+    function, ``request_params_to_args``)."""
+
+
+_CHART_PATH = get_dependant(path="/api/patients/{patient_id}/chart", call=_chart_path).path_params
+# the parameter FastAPI would document for ``patient_id: RecordId`` (tests/web/test_chart_route.py
+# compares it with GET /api/patients/{patient_id}'s)
+_CHART_PARAMETERS = [
+    {
+        "name": "patient_id",
+        "in": "path",
+        "required": True,
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 36,
+            "pattern": "^[A-Za-z0-9-]+$",
+            "title": "Patient Id",
+        },
+    }
+]
+
+
+@chart_router.get(
+    "/patients/{patient_id}/chart",
+    response_model=PatientChart,
+    openapi_extra={"parameters": _CHART_PARAMETERS},
+)
+async def read_patient_chart(request: Request) -> Response:
     """Everything current about a patient: episodes, screenings, examinations, sessions with their
     decisions, adverse events, physical therapy and outcomes."""
+    settings: WebSettings = request.app.state.settings
+    at = settings.clock()
+    async with database_turn(request, settings):
+        return await run_in_threadpool(_chart_response, request, settings, at)
+
+
+def _chart_response(request: Request, settings: WebSettings, at: datetime) -> Response:
+    with request_unit(request, settings) as db:
+        principal = check_role(current_user(request, db, at, settings), READ_CLINICAL)
+        path, errors = request_params_to_args(_CHART_PATH, request.path_params)
+        if errors:
+            raise RequestValidationError(errors, body=None)
+        return _chart(db, principal, str(path["patient_id"]))
+
+
+def _chart(db: Session, principal: Principal, patient_id: str) -> Response:
     patient = patient_in_scope(db, principal, patient_id)
     episodes, screenings, assessments, sessions, adverse_events, plans, visits, outcomes = current_of_patient(
         db, principal.actor, patient_id, _CHART_KINDS
