@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.dependencies.utils import get_dependant, request_params_to_args
 from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -117,12 +116,11 @@ _CHART_KINDS = tuple(
 chart_router = APIRouter(prefix="/api", tags=["patients"], responses=ERRORS)
 
 
-def _chart_path(patient_id: RecordId) -> None:
-    """The chart route's path parameter, as the other routes declare it (checked by FastAPI's own
-    function, ``request_params_to_args``)."""
+# the path parameter, checked by pydantic as FastAPI checks a route's (the same constraints, the
+# same errors at the same place), with public APIs only: no FastAPI internals to break on upgrade
+_CHART_PATH: TypeAdapter[str] = TypeAdapter(RecordId)
 
 
-_CHART_PATH = get_dependant(path="/api/patients/{patient_id}/chart", call=_chart_path).path_params
 # the parameter FastAPI would document for ``patient_id: RecordId`` (tests/web/test_chart_route.py
 # compares it with GET /api/patients/{patient_id}'s)
 _CHART_PARAMETERS = [
@@ -158,10 +156,13 @@ async def read_patient_chart(request: Request) -> Response:
 def _chart_response(request: Request, settings: WebSettings, at: datetime) -> Response:
     with request_unit(request, settings) as db:
         principal = check_role(current_user(request, db, at, settings), READ_CLINICAL)
-        path, errors = request_params_to_args(_CHART_PATH, request.path_params)
-        if errors:
-            raise RequestValidationError(errors, body=None)
-        return _chart(db, principal, str(path["patient_id"]))
+        try:
+            patient_id = _CHART_PATH.validate_python(request.path_params["patient_id"])
+        except ValidationError as invalid:
+            found = invalid.errors(include_url=False)
+            errors = [e | {"loc": ("path", "patient_id", *e["loc"])} for e in found]
+            raise RequestValidationError(errors, body=None) from None
+        return _chart(db, principal, patient_id)
 
 
 def _chart(db: Session, principal: Principal, patient_id: str) -> Response:
