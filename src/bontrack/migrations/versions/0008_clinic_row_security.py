@@ -20,6 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from bontrack.migrations.clinic_policy import scoped_to_clinic
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -46,12 +48,8 @@ def upgrade() -> None:
         return
     op.execute(FUNCTION)
     for table in tables_with_clinic():
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY clinic_scope ON {table} USING (bontrack_clinic_visible(clinic_id)) "
-            "WITH CHECK (clinic_id IS NULL OR bontrack_clinic_visible(clinic_id))"
-        )
+        for statement in scoped_to_clinic(table):
+            op.execute(statement)
 
 
 def downgrade() -> None:

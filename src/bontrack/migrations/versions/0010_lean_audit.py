@@ -28,6 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from bontrack.migrations.clinic_policy import NO_CLINIC_EMPTY, scoped_to_clinic
+
 revision = "0010_lean_audit"
 down_revision = "0009_clinic_keys"
 branch_labels = None
@@ -102,12 +104,7 @@ def _postgres_guards() -> list[str]:
         "CREATE TRIGGER audit_log_no_update_or_delete INSTEAD OF UPDATE OR DELETE ON audit_log "
         "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
     )
-    out += [
-        "ALTER TABLE audit_packs ENABLE ROW LEVEL SECURITY",
-        "ALTER TABLE audit_packs FORCE ROW LEVEL SECURITY",
-        "CREATE POLICY clinic_scope ON audit_packs USING (bontrack_clinic_visible(clinic_id)) "
-        "WITH CHECK (clinic_id = '' OR bontrack_clinic_visible(clinic_id))",
-    ]
+    out += scoped_to_clinic("audit_packs", NO_CLINIC_EMPTY)
     return out
 
 
@@ -303,9 +300,5 @@ def downgrade() -> None:
             "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
             "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
         )
-        op.execute("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
-        op.execute("ALTER TABLE audit_log FORCE ROW LEVEL SECURITY")
-        op.execute(
-            "CREATE POLICY clinic_scope ON audit_log USING (bontrack_clinic_visible(clinic_id)) "
-            "WITH CHECK (clinic_id = '' OR bontrack_clinic_visible(clinic_id))"
-        )
+        for statement in scoped_to_clinic("audit_log", NO_CLINIC_EMPTY):
+            op.execute(statement)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from bontrack.migrations.clinic_policy import derive, scoped_to_clinic
+
 revision = "0011_due_items"
 down_revision = "0010_lean_audit"
 branch_labels = None
@@ -59,25 +61,16 @@ def upgrade() -> None:
             )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY clinic_scope ON {TABLE} USING (bontrack_clinic_visible(clinic_id)) "
-            "WITH CHECK (clinic_id IS NULL OR bontrack_clinic_visible(clinic_id))"
-        )
+        for statement in scoped_to_clinic(TABLE):
+            op.execute(statement)
     _derive(bind)
 
 
 def _derive(bind: sa.Connection) -> None:
     """The due items of every clinic, from its records (nothing to do in a new registry)."""
-    from sqlalchemy.orm import Session
-
-    import bontrack.kinds  # noqa: F401  (every table mapped)
     from bontrack.scheduling.due import rebuild
 
-    with Session(bind=bind) as db:
-        rebuild(db)
-        db.flush()
+    derive(bind, rebuild)
 
 
 def downgrade() -> None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from bontrack.migrations.clinic_policy import NO_CLINIC_EMPTY, scoped_to_clinic
+
 revision = "0012_lean_rows"
 down_revision = "0011_due_items"
 branch_labels = None
@@ -98,12 +100,8 @@ def upgrade() -> None:
         f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
         "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
     )
-    op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY clinic_scope ON {TABLE} USING (bontrack_clinic_visible(clinic_id)) "
-        "WITH CHECK (clinic_id = '' OR bontrack_clinic_visible(clinic_id))"
-    )
+    for statement in scoped_to_clinic(TABLE, NO_CLINIC_EMPTY):
+        op.execute(statement)
     op.execute(POSTGRES_FILE.format(seq="p.seq", clinic="p.clinic_id", source="audit_packs p, ", ids="p.ids"))
 
 
