@@ -1,6 +1,6 @@
 """Current versions read as their schemas from plain columns, and kept by version.
 
-``bontrack.records.find_current_read`` reads the current versions a look-up finds as plain
+``bontrack.record_reads.find_current_read`` reads the current versions a look-up finds as plain
 columns (no ORM object per version); a version read before (by any request of this process) is
 handed out again from here instead of being decoded and validated again: a saved version never
 changes (bontrack.storage.versioned.to_read), and which versions are current is asked of the

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, literal_column, union_all
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import record_reads, records
 from bontrack.current_reads import read_rows, read_statement, read_version
 from bontrack.repository import Repository
 from bontrack.storage.buffered import BufferedWriter
@@ -49,7 +49,7 @@ def current_of_patient(
     for repository, rows in zip(repositories, by_kind, strict=True):
         record_type = repository.row.record_type
         reads = [read_version(repository.schema, record_type, row) for row in rows]
-        records.log_reads(db, actor, record_type, reads, None)
+        record_reads.log_reads(db, actor, record_type, reads, None)
         if repository.dated_by is not None:
             dated_by = repository.dated_by
             reads.sort(key=lambda s: (getattr(s.data, dated_by), s.recorded_at))

@@ -26,11 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.current_reads import read_columns, read_found, read_rows, read_statement, read_version
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
-from bontrack.storage.buffered import BufferedWriter
 
 # re-exported: the services import them from here
 from bontrack.storage.ids import ids_from as ids_from
@@ -100,10 +98,13 @@ def create(
 def hidden(actor: str, row: VersionedRow, field: str) -> NotFoundError | None:
     """The not-found error for a record of a clinic ``actor`` does not see (marked as a denied
     attempt for the face to audit), in the very words a missing record gets; None if visible."""
-    return _hidden(actor, row.record_type, row.id, row.clinic_id, field)
+    return hidden_by_id(actor, row.record_type, row.id, row.clinic_id, field)
 
 
-def _hidden(actor: str, record_type: str, record_id: str, clinic_id: str, field: str) -> NotFoundError | None:
+def hidden_by_id(
+    actor: str, record_type: str, record_id: str, clinic_id: str, field: str
+) -> NotFoundError | None:
+    """``hidden`` for a record known by its type, id and clinic."""
     scope = clinic_of(actor)
     if scope is None or clinic_id == scope:
         return None
@@ -201,47 +202,6 @@ def get(
     return row
 
 
-def get_read(
-    db: Session,
-    *,
-    row_cls: type[R],
-    schema: type[T],
-    record_id: str,
-    actor: str,
-    field: str = "id",
-    purpose: str | None = None,
-) -> Stored[T]:
-    """``get``, read as ``schema``: the same version, the same errors and the same audit entry,
-    but read as plain columns, a version read before handed out again (bontrack.current_reads),
-    instead of as an ORM object validated again. Inside a bulk block: ``get`` and ``to_read``."""
-    if type(writer_of(db)) is not BufferedWriter:  # a bulk block's writer holds versions of its own
-        row = get(db, row_cls=row_cls, record_id=record_id, actor=actor, field=field, purpose=purpose)
-        return to_read(row, schema)
-    statement = _latest_read_statements.get(row_cls)
-    if statement is None:
-        among = row_cls.id == bindparam("record_id")
-        statement = _latest_read_statements[row_cls] = newest_versions(
-            row_cls, among=among, withdrawn=None
-        ).with_only_columns(*read_columns(row_cls), row_cls.withdrawn)
-    rows = read_rows(db, statement, {"record_id": record_id})
-    record_type = row_cls.record_type
-    found = rows[0] if rows else None
-    if found is None:
-        raise NotFoundError.one(field, not_found_message(record_type, record_id))
-    clinic_id = found[2]
-    error = _hidden(actor, record_type, found[0], clinic_id, field)
-    if error is not None:
-        raise error
-    if found[7]:
-        raise WithdrawnError(field, record_type, record_id, clinic_id)
-    read: Stored[T] = read_version(schema, record_type, found[:7])
-    log_reads(db, actor, record_type, [read], purpose)
-    return read
-
-
-_latest_read_statements: dict[type[Any], Select[Any]] = {}  # built once per record type
-
-
 def get_many(
     db: Session,
     *,
@@ -332,47 +292,6 @@ def find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
     candidates = select(row_cls.id).where(*conditions)
     query = newest_versions(row_cls, among=row_cls.id.in_(candidates)).where(*conditions)
     return query.order_by(row_cls.recorded_at, row_cls.id)
-
-
-def find_current_read(
-    db: Session, *, row_cls: type[R], schema: type[T], actor: str, purpose: str | None = None, **equal: Any
-) -> list[Stored[T]]:
-    """``find_current``, read as ``schema``: the same versions in the same order, audited the
-    same way, but read as plain columns, a version read before handed out again
-    (bontrack.current_reads; which versions are current is asked every time).
-
-    Inside a bulk block (whose writer holds versions of its own) or for a look-up by a missing
-    value, this is ``find_current`` and ``to_read``."""
-    for name in equal:
-        if name != "clinic_id" and name not in row_cls.index_fields:
-            raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
-    if not scope(actor, equal):
-        return []
-    if type(writer_of(db)) is not BufferedWriter or any(value is None for value in equal.values()):
-        rows = find_current(db, row_cls=row_cls, actor=actor, purpose=purpose, **equal)
-        return [to_read(row, schema) for row in rows]
-    statement = read_statement(row_cls, tuple(equal), find_statement)
-    record_type = row_cls.record_type
-    reads = read_found(db, statement, equal, schema, record_type)
-    log_reads(db, actor, record_type, reads, purpose)
-    return reads
-
-
-def log_reads(
-    db: Session, actor: str, record_type: str, reads: Sequence[Stored[Any]], purpose: str | None
-) -> None:
-    """Audit versions read (as ``_audit_read`` does rows)."""
-    for read in reads:
-        log(
-            db,
-            actor=actor,
-            action="read",
-            record_type=record_type,
-            record_id=read.id,
-            version=read.version,
-            clinic_id=read.clinic_id,
-            detail=purpose,
-        )
 
 
 def page_current(

@@ -17,7 +17,7 @@ from typing import Any, Generic
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bontrack import corrections, records
+from bontrack import corrections, record_reads, records
 from bontrack.record_kind import RecordKind
 from bontrack.records import R, Stored, T
 
@@ -57,8 +57,8 @@ class Repository(Generic[R, T]):
 
     def read(self, db: Session, actor: str, record_id: str, *, field: str = "id") -> Stored[T]:
         """``get``: the same version, errors and audit entry, read as plain columns (a version
-        read before handed out again; ``records.get_read``)."""
-        return records.get_read(
+        read before handed out again; ``record_reads.get_read``)."""
+        return record_reads.get_read(
             db, row_cls=self.row, schema=self.schema, record_id=record_id, actor=actor, field=field
         )
 
@@ -130,7 +130,7 @@ class Repository(Generic[R, T]):
         self, db: Session, actor: str, *, purpose: str | None = None, **equal: Any
     ) -> list[Stored[T]]:
         """Current records whose indexed fields equal the given values (audited), oldest first."""
-        return records.find_current_read(
+        return record_reads.find_current_read(
             db, row_cls=self.row, schema=self.schema, actor=actor, purpose=purpose, **equal
         )
 

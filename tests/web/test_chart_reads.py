@@ -1,5 +1,5 @@
 """The chart's reads (issue 14, issue 18 item 6): current versions are read as plain columns and a
-version read before is handed out again (bontrack.records.find_current_read, kept by
+version read before is handed out again (bontrack.record_reads.find_current_read, kept by
 bontrack.current_reads), so a chart read again costs less; a correction must still show at once,
 and every read must still be audited with the version it showed, exactly as the ORM read path audits it."""
 
@@ -20,7 +20,8 @@ from bontrack.patients import service as patients
 from bontrack.patients.kind import EPISODE
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
-from bontrack.records import find_current, find_current_read, get, get_read, to_read
+from bontrack.record_reads import find_current_read, get_read
+from bontrack.records import find_current, get, to_read
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
 from bontrack.screening.models import ScreeningRow
@@ -204,7 +205,7 @@ def _outcome_of(read: Any) -> tuple[Any, ...]:
 
 
 def test_a_patient_read_as_columns_is_the_orm_reads_version_error_and_audit_entry(engine: Engine) -> None:
-    """records.get_read (the chart's patient): for a current, withdrawn, unknown or other clinic's
+    """record_reads.get_read (the chart's patient): for a current, withdrawn, unknown or other clinic's
     patient, the same version or error and the same audit entries as records.get and to_read."""
     site = make_site(engine, populate(engine))
     clinic_id = site.world.clinic_id

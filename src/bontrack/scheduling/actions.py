@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import record_reads, records
 from bontrack.actor import list_scope
 from bontrack.errors import FieldError, InputError
 from bontrack.patients.service import get_patient
@@ -108,7 +108,7 @@ def action_history(*, db: Session, actor: str, action_id: str) -> list[WorklistA
 
 def actions_of_patient(*, db: Session, actor: str, patient_id: str) -> list[WorklistActionRead]:
     """A patient's current actions, oldest first (for the chart's timeline); audited."""
-    reads = records.find_current_read(
+    reads = record_reads.find_current_read(
         db,
         row_cls=WorklistActionRow,
         schema=WorklistActionCreate,
