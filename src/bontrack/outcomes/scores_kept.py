@@ -21,12 +21,11 @@ reads it here (the report audits what it reads).
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Engine, Table, delete, insert, inspect, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
@@ -105,25 +104,14 @@ def _read(db: Session, clinic_id: str, patient_ids: Sequence[str]) -> list[tuple
     return current_fields(db, OutcomeRow, clinic_id, patient_ids, [*OUTCOME_PATHS, SCORES])
 
 
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), PATIENTS_PER_QUERY):
-        yield ordered[start : start + PATIENTS_PER_QUERY]
-
-
 def has_table(db: Session) -> bool:
     """Whether the database has the table yet (a registry at an older schema has not: nothing is
     kept until migration 0014 derives it all; the report then reads the outcomes' JSON)."""
-    connection = db.connection()
-    if connection.engine in _engines_with_table:
-        return True
-    if inspect(connection).has_table(OutcomeScoreRow.__tablename__):
-        _engines_with_table.add(connection.engine)
-        return True
-    return False
+    return derived.has_table(db, OutcomeScoreRow.__tablename__)
 
 
-_engines_with_table: weakref.WeakSet[Engine] = weakref.WeakSet()
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    return derived.in_parts(ids, PATIENTS_PER_QUERY)
 
 
 def _of_patients(db: Session, clinic_id: str, chunk: list[str]) -> Any:

@@ -17,14 +17,13 @@ Nothing here is audited: no person reads it here (the pages that read it audit w
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Engine, Table, Text, bindparam, delete, func, insert, inspect, select
+from sqlalchemy import Table, Text, bindparam, delete, func, insert, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
@@ -189,25 +188,14 @@ def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
     return derive(load_facts(db, clinic_id), load_knowledge(), frames=True)
 
 
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), PATIENTS_PER_QUERY):
-        yield ordered[start : start + PATIENTS_PER_QUERY]
-
-
 def _has_table(db: Session) -> bool:
     """Whether the database has the table yet (a registry written at an older schema, in the
     migration tests, has not: nothing is kept until migration 0011 derives it all)."""
-    connection = db.connection()
-    if connection.engine in _engines_with_table:
-        return True
-    if inspect(connection).has_table(DueItemRow.__tablename__):
-        _engines_with_table.add(connection.engine)
-        return True
-    return False
+    return derived.has_table(db, DueItemRow.__tablename__)
 
 
-_engines_with_table: weakref.WeakSet[Engine] = weakref.WeakSet()
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    return derived.in_parts(ids, PATIENTS_PER_QUERY)
 
 
 def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:

@@ -14,10 +14,12 @@ each names the patient); storage imports nothing of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, SessionTransaction
 
 KEY = "bontrack.touched_patients"
@@ -86,3 +88,27 @@ def forget(session: Session, transaction: SessionTransaction) -> None:
     """A transaction that ended (committed or rolled back) leaves nothing to refresh."""
     if transaction.parent is None:
         session.info.pop(KEY, None)
+
+
+def in_parts(ids: Iterable[str], size: int) -> Iterator[list[str]]:
+    """The patient ids in order, ``size`` at a time (bound in one IN list each)."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def has_table(db: Session, name: str) -> bool:
+    """Whether the database has the derived table ``name`` yet: a registry written at an older
+    schema has not, and nothing is kept in it until its migration derives it all. Asked of the
+    database once per engine and table."""
+    connection = db.connection()
+    seen = _tables_seen.setdefault(connection.engine, set())
+    if name in seen:
+        return True
+    if inspect(connection).has_table(name):
+        seen.add(name)
+        return True
+    return False
+
+
+_tables_seen: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
