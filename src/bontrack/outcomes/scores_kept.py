@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
 from bontrack.queries import OUTCOME_PATHS
 from bontrack.storage import derived
-from bontrack.storage.unit import writer_of
+from bontrack.storage.unit import derived_rows, derived_up_to_date
 
 TABLE = cast(Table, OutcomeScoreRow.__table__)
 PATIENTS_PER_QUERY = 1000  # patients derived together (ids bound in one IN list)
@@ -163,14 +163,7 @@ def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
 
 def kept(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
     """The rows the table holds for a clinic (None: every clinic), after any pending refresh."""
-    current(db)
-    query = select(TABLE)
-    if clinic_id is not None:
-        query = query.where(TABLE.c.clinic_id == clinic_id)
-    return [dict(r._mapping) for r in db.execute(query)]
+    return derived_rows(db, TABLE, clinic_id)
 
 
-def current(db: Session) -> None:
-    """Bring the table up to date with what this unit of work wrote so far (before reading it)."""
-    writer_of(db).flush(db)  # a bulk block's rows still held are written (and their patients noted)
-    derived.refresh(db)
+current = derived_up_to_date  # brings the table up to date before it is read

@@ -36,7 +36,7 @@ from bontrack.records import VersionedRow
 from bontrack.scheduling.derive import Facts, derive
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.storage import derived
-from bontrack.storage.unit import writer_of
+from bontrack.storage.unit import derived_rows, derived_up_to_date
 from bontrack.storage.versioned import is_newest
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
 
@@ -233,15 +233,7 @@ def rebuild(db: Session, clinic_id: str | None = None) -> int:
 
 def kept(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
     """The rows the table holds for a clinic (None: every clinic), after any pending refresh."""
-    current(db)
-    table = TABLE
-    query = select(table)
-    if clinic_id is not None:
-        query = query.where(table.c.clinic_id == clinic_id)
-    return [dict(r._mapping) for r in db.execute(query)]
+    return derived_rows(db, TABLE, clinic_id)
 
 
-def current(db: Session) -> None:
-    """Bring the table up to date with what this unit of work wrote so far (before reading it)."""
-    writer_of(db).flush(db)  # a bulk block's rows still held are written (and their patients noted)
-    derived.refresh(db)
+current = derived_up_to_date  # brings the table up to date before it is read

@@ -79,6 +79,22 @@ def writer_of(db: Session) -> Writer:
     return writer
 
 
+def derived_up_to_date(db: Session) -> None:
+    """Bring the derived tables up to date with what this unit of work wrote so far (before
+    reading one): a bulk block's rows still held are written, and their patients noted."""
+    writer_of(db).flush(db)
+    derived.refresh(db)
+
+
+def derived_rows(db: Session, table: Any, clinic_id: str | None) -> list[dict[str, Any]]:
+    """The rows a derived table holds for a clinic (None: every clinic), up to date."""
+    derived_up_to_date(db)
+    query = table.select()
+    if clinic_id is not None:
+        query = query.where(table.c.clinic_id == clinic_id)
+    return [dict(r._mapping) for r in db.execute(query)]
+
+
 @contextmanager
 def writing_with(db: Session, writer: Writer) -> Iterator[None]:
     """Within the block, the unit of work writes through ``writer`` (then through its own again)."""
