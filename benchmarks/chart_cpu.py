@@ -26,13 +26,17 @@ from sqlalchemy import text
 
 from bontrack.storage.engine import make_engine
 from bontrack.web.app import create_app
+from bontrack.web.serve import settle_heap
 from bontrack.web.settings import WebSettings
 
 CLIENTS = int(os.environ.get("CHART_CLIENTS", "32"))
 
 
 def _app(url: str) -> Any:
-    return create_app(WebSettings(engine=make_engine(url)))
+    """The app as the server builds it (bontrack.web.serve.build_app): created, then settled."""
+    app = create_app(WebSettings(engine=make_engine(url)))
+    settle_heap()
+    return app
 
 
 def _patients(app: Any) -> list[str]:

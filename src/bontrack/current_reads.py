@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import Executable, Select, Text, bindparam, type_coerce
 from sqlalchemy.orm import Session
 
@@ -89,7 +90,6 @@ def read_version(schema: type[T], record_type: str, found: Any) -> Stored[T]:
         if kept is not None:
             _versions_read.move_to_end(key)
             return kept  # type: ignore[no-any-return]
-    data = decoded(raw)
     read: Stored[T] = Stored.model_construct(
         id=record_id,
         version=version,
@@ -98,14 +98,28 @@ def read_version(schema: type[T], record_type: str, found: Any) -> Stored[T]:
         recorded_at=recorded_at,
         recorded_by=recorded_by,
         reason=reason,
-        # as to_read: stored content was validated when saved (no input bounds)
-        data=schema.model_validate(data, strict=False, context={"stored": True}),
+        data=validated(schema, raw),
     )
     with _versions_lock:
         _versions_read[key] = read
         if len(_versions_read) > _VERSIONS_KEPT:
             _versions_read.popitem(last=False)
     return read
+
+
+def validated(schema: type[T], raw: Any) -> T:
+    """Stored content read as its schema: as to_read, it was validated when saved (no input
+    bounds). SQLite's JSON text is validated as JSON by pydantic itself, without first making
+    Python objects of it (about a sixth less CPU for a chart's versions read for the first
+    time; the same values: every chart of a 2,000-patient demo is byte for byte the same JSON).
+    What it refuses is read the Python way, so a refusal is that way's."""
+    stored = {"stored": True}
+    if isinstance(raw, str | bytes):
+        try:
+            return schema.model_validate_json(raw, strict=False, context=stored)
+        except ValidationError:
+            pass
+    return schema.model_validate(decoded(raw), strict=False, context=stored)
 
 
 def decoded(raw: Any) -> Any:

@@ -115,8 +115,9 @@ LocalTime = Annotated[
 
 
 def _utc_text(value: dt.datetime) -> str:
-    aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    return aware.isoformat().replace("+00:00", "Z")
+    if value.tzinfo is None:  # naive UTC, as every stored time: its text with Z (no copy made)
+        return value.isoformat() + "Z"
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 UtcTime = Annotated[

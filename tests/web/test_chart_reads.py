@@ -8,16 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from bontrack.actor import Actor
 from bontrack.audit.models import AuditEntry
 from bontrack.audit.service import with_versions
+from bontrack.current_reads import decoded, validated
 from bontrack.injections.kind import INJECTION_SESSION as SESSION
 from bontrack.outcomes.kind import OUTCOME
 from bontrack.patient_reads import current_of_patient
 from bontrack.patients import service as patients
-from bontrack.patients.kind import EPISODE
+from bontrack.patients.kind import EPISODE, PATIENT
 from bontrack.patients.models import PatientRow
 from bontrack.patients.schemas import PatientCreate
 from bontrack.record_reads import find_current_read, get_read
@@ -27,8 +30,9 @@ from bontrack.screening.kind import SCREENING
 from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.storage.audit_log import denied_attempt
-from bontrack.storage.engine import transaction
+from bontrack.storage.engine import json_text, transaction
 from bontrack.therapy.kind import THERAPY_VISIT
+from bontrack.web.api.patients import _CHART_KINDS
 from web.conftest import Site, email, log_in, make_site, populate
 
 
@@ -259,3 +263,29 @@ def test_a_patient_read_as_columns_is_the_orm_reads_version_error_and_audit_entr
     assert [e[:4] for e in _logged(site, actors["columns"][0])] == [
         ("read", "patient", site.world.patient_id, 1)
     ]
+
+
+def test_stored_json_text_is_read_as_decoding_and_validating_it_reads(engine: Engine) -> None:
+    """SQLite's JSON text is validated as JSON by pydantic (current_reads.validated): every stored
+    record of the chart's kinds is read as the decoded content validated the Python way (the same
+    values, the same JSON out), and a content that way refuses is refused with its errors."""
+    site = make_site(engine, populate(engine))
+    kinds = set()
+    with transaction(site.engine) as db:
+        for repository in (Repository.of(PATIENT), *_CHART_KINDS):
+            schema = repository.schema
+            for row in db.scalars(select(repository.row)).all():
+                text = json_text(row.data)
+                python = schema.model_validate(decoded(text), strict=False, context={"stored": True})
+                for raw in (text, text.encode()):
+                    read = validated(schema, raw)
+                    assert read == python and type(read) is type(python)
+                    assert read.model_dump_json(by_alias=True) == python.model_dump_json(by_alias=True)
+                kinds.add(schema)
+    assert len(kinds) >= 3  # the world's patient, episode, screening and more
+    broken = json_text({"patient_id": 5, "medications": "none"})
+    with pytest.raises(ValidationError) as python_way:
+        ScreeningCreate.model_validate(decoded(broken), strict=False, context={"stored": True})
+    with pytest.raises(ValidationError) as json_way:
+        validated(ScreeningCreate, broken)
+    assert json_way.value.errors() == python_way.value.errors()

@@ -6,13 +6,17 @@ headers) and audit entries must be the patient route's, and its documentation th
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.storage.engine import transaction
+from bontrack.storage.times import recorded_by_clock
 from web.conftest import Site, make_site, populate
 
 CALLERS = ("physician", "staff", "researcher", "admin", "no token", "unknown token", "basic")
@@ -86,3 +90,25 @@ def test_the_chart_is_documented_as_before(site: Site) -> None:
         "$ref": "#/components/schemas/PatientChart"
     }
     assert set(chart["responses"]) == set(patient["responses"])
+
+
+def test_the_chart_thread_runs_in_the_requests_context(engine: Engine) -> None:
+    """The chart's worker thread runs in a copy of the request's context (as run_in_threadpool's
+    threads do): the audit clock set around the request (bontrack.storage.times) dates the
+    chart's read entries."""
+    site = make_site(engine, populate(engine))
+    headers = site.bearer("physician")
+    stamped = dt.datetime(2031, 1, 2, 3, 4, 5)
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=site.client.app)
+        with recorded_by_clock(lambda: stamped):
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                return await client.get(f"/api/patients/{site.world.patient_id}/chart", headers=headers)
+
+    before = _last_seq(site)
+    response = asyncio.run(ask())
+    assert response.status_code == 200, response.text
+    with transaction(site.engine) as db:
+        dated = db.scalars(select(AuditEntry.at).where(before < _SEQ)).all()
+    assert len(dated) > 1 and set(dated) == {stamped}

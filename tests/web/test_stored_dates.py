@@ -309,3 +309,24 @@ def test_trend__a_stored_date_outside_1900_2100_is_drawn_at_the_edge_and_counted
     assert f"on {stored}" in svg  # the tooltip names the stored date
     xs = [float(x) for x in re.findall(r'<circle cx="([-\d.]+)"', svg)]
     assert len(xs) == 2 and all(0 <= x <= WIDTH for x in xs), xs
+
+
+def test_a_recorded_time_is_sent_as_utc_with_z_whether_naive_or_with_an_offset() -> None:
+    """UtcTime's JSON: a naive time (UTC, as stored) as its text with Z, microseconds kept; one
+    with an offset converted to UTC first; the year-0001 and year-9999 extremes too."""
+    from pydantic import TypeAdapter
+
+    from bontrack.schemas import UtcTime
+
+    sent = TypeAdapter(UtcTime)
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    cases = {
+        dt.datetime(2026, 3, 2, 9, 0): "2026-03-02T09:00:00Z",
+        dt.datetime(2026, 3, 2, 9, 0, 0, 1): "2026-03-02T09:00:00.000001Z",
+        dt.datetime(2026, 3, 2, 9, 0, tzinfo=plus_two): "2026-03-02T07:00:00Z",
+        dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC): "2026-03-02T09:00:00Z",
+        dt.datetime(1, 1, 1): "0001-01-01T00:00:00Z",
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999): "9999-12-31T23:59:59.999999Z",
+    }
+    for value, text in cases.items():
+        assert sent.dump_json(value) == f'"{text}"'.encode(), value

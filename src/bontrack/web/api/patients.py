@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated
 
@@ -9,7 +13,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from bontrack.assessments.kind import ASSESSMENT
 from bontrack.auth.links import PatientLinkCreate, issue_link
@@ -21,6 +24,7 @@ from bontrack.patients.kind import EPISODE
 from bontrack.patients.schemas import EpisodeCreate, EpisodeRead, PatientCreate, PatientRead
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
+from bontrack.storage.engine import POOL_SIZE
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
 from bontrack.web.api.schemas import Page, PatientChart, PatientLinkIssued
@@ -150,7 +154,29 @@ async def read_patient_chart(request: Request) -> Response:
     settings: WebSettings = request.app.state.settings
     at = settings.clock()
     async with database_turn(request, settings):
-        return await run_in_threadpool(_chart_response, request, settings, at)
+        return await _in_chart_thread(request, settings, at)
+
+
+# The charts' worker threads: as many as an engine's pool has connections (a chart holds one while
+# it reads; more threads would wait for one). Handed the work directly, as run_in_threadpool
+# would hand it to anyio's threads, but without anyio's per-call machinery (its capacity
+# limiter, cancel scopes and run-time variables cost more on the event loop than the hop itself).
+_CHART_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="bontrack-chart")
+
+
+async def _in_chart_thread(request: Request, settings: WebSettings, at: datetime) -> Response:
+    """``_chart_response`` in a chart thread, in a copy of the request's context (as
+    run_in_threadpool). As there, a request cancelled meanwhile waits for its thread to finish
+    before it lets go of its turn at the database."""
+    context = contextvars.copy_context()
+    work = _CHART_THREADS.submit(context.run, _chart_response, request, settings, at)
+    try:
+        return await asyncio.wrap_future(work)
+    except asyncio.CancelledError:
+        if not work.cancelled():  # it had started: wait for it (its outcome is not the answer)
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(work)
+        raise
 
 
 def _chart_response(request: Request, settings: WebSettings, at: datetime) -> Response:
