@@ -18,7 +18,7 @@ from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
-from bontrack.reports.sections.common import MIN_JUDGED, finite, response_rule
+from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, finite, response_rule
 from bontrack.reports.sections.comparisons import ComparisonRow, comparisons
 from bontrack.reports.sections.definitions import definitions
 from bontrack.reports.sections.duration import Duration, duration
@@ -28,7 +28,7 @@ from bontrack.reports.sections.profile import ProfileRow, profile
 from bontrack.reports.sections.responders import Mean, Rate, lasting_relief, means, rates
 from bontrack.reports.sections.review import ReviewRow, review
 from bontrack.reports.sections.summary import summary
-from bontrack.reports.sections.trajectories import TrajectorySeries, trajectory
+from bontrack.reports.sections.trajectories import TrajectorySeries, fitted, trajectory
 from bontrack.reports.sections.waste import WasteRow, waste
 
 __all__ = ["MIN_JUDGED", "Report", "as_of", "build_report"]
@@ -116,12 +116,23 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         only = frames.cycle_rows.rows(instrument, score, today, cycle=1, weeks=last_week)
         return judged_rows(only, response_rule(kb, instrument, score))
 
+    def trajectory_of(instrument: str, score: str, rows: pd.DataFrame, label: str) -> TrajectorySeries | None:
+        """The score's trajectory: from its visits as DuckDB makes them (``CycleRows.visits``),
+        else from its rows (``analytics.trajectories.visit_frame``)."""
+        if frames.cycle_rows is None:
+            return trajectory(rows, instrument, label)
+        if rows.empty:
+            return None
+        visits = frames.cycle_rows.visits(instrument, score, today, max_cycle=TRAJECTORY_MAX_CYCLES)
+        return fitted(visits, instrument, label)
+
     def let_go(instrument: str, score: str, rows: pd.DataFrame) -> None:
         """Keep of a score's rows, before they are let go, the part the profile reads."""
         if instrument == "rand36":
             first_at_last[(instrument, score)] = rows[(rows["cycle"] == 1) & (rows["weeks"] == last_week)]
 
     nprs = outcomes("nprs", "pain_intensity")
+    nprs_trajectory = trajectory_of("nprs", "pain_intensity", nprs, "Pain (NPRS 0-10)")
     t = kb.files.outcomes.responder_thresholds
     mod, sub = t.moderate_percent.value, t.substantial_percent.value
     ndi_mcid = kb.files.outcomes.mcid["ndi"]["total"].value
@@ -130,7 +141,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     ndi = outcomes("ndi", "total")
     ndi_rates = rates(ndi, "mcid_met", f"Neck Disability Index at least {ndi_mcid:g} points better")
     ndi_means = means(ndi, f"{_named('ndi', 'total')} (points better)")
-    ndi_trajectory = trajectory(ndi, "ndi", "Neck Disability Index (0-50)")
+    ndi_trajectory = trajectory_of("ndi", "total", ndi, "Neck Disability Index (0-50)")
     del ndi
     rand_means = []
     for scale in ("pain", "emotional_wellbeing"):
@@ -149,9 +160,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         + rand_means
     )
     benefit = duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
-    trajectories = [
-        s for s in (trajectory(nprs, "nprs", "Pain (NPRS 0-10)"), ndi_trajectory) if s is not None
-    ]
+    trajectories = [s for s in (nprs_trajectory, ndi_trajectory) if s is not None]
     events = adverse_events(frames, kb, today)
     event_counts = events.counts
     first = nprs[nprs["cycle"] == 1] if len(nprs) else nprs
