@@ -13,6 +13,7 @@ import pytest
 from bontrack.analytics.cycles import cycle_outcomes, number_cycles
 from bontrack.analytics.trajectories import visit_frame
 from bontrack.knowledge.loader import load_knowledge
+from bontrack.reports.cycle_rows import NARROW
 from bontrack.reports.data import cohort_frames
 from bontrack.reports.sections.common import TRAJECTORY_MAX_CYCLES, response_rule
 from bontrack.reports.sections.frames import as_of
@@ -78,3 +79,20 @@ def test_duckdb_sections__each_scores_visits_as_visit_frame_makes_them(
             firsts = rows.drop_duplicates("session_id").dropna(subset=["baseline"])
             shared += int(firsts["baseline_obs"].duplicated().sum())
     assert compared > 1000 and shared > 0
+
+
+def test_duckdb_sections__a_scores_narrow_rows_are_its_rows_columns(registry: tuple[str, Path]) -> None:
+    # the scores other than the pain score are read in the columns their sections read (NARROW):
+    # the same rows in the same order as those columns of every row; the join kept per score
+    url, _folder = registry
+    with transaction(make_engine(url)) as db:
+        lean = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, every_score=False)
+    assert lean.cycle_rows is not None
+    day = dt.date(2026, 11, 23)
+    for instrument, score in [("ndi", "total"), ("rand36", "pain"), ("nprs", "pain_intensity")]:
+        every = lean.cycle_rows.rows(instrument, score, day)
+        narrow = lean.cycle_rows.rows(instrument, score, day, columns=NARROW)
+        assert list(narrow.columns) == list(NARROW) and len(every) > 10
+        pd.testing.assert_frame_equal(narrow, every[list(NARROW)], obj=f"{instrument} {score}")
+    with pytest.raises(ValueError, match="every row"):
+        lean.cycle_rows.rows("ndi", "total", day, cycle=1, columns=NARROW)

@@ -16,6 +16,7 @@ from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
+from bontrack.reports.cycle_rows import COLUMNS, NARROW
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
 from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, finite, response_rule
@@ -91,13 +92,15 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     first_at_last: dict[tuple[str, str], pd.DataFrame] = {}
 
     def outcomes(instrument: str, score: str) -> pd.DataFrame:
-        """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score."""
+        """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score;
+        of a score not kept, from DuckDB only the columns its sections read (``NARROW``)."""
         key = (instrument, score)
         if key in computed:
             return computed[key]
         rule = response_rule(kb, instrument, score)
         if frames.cycle_rows is not None:  # joined by DuckDB as of the day, judged here
-            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today), rule)
+            columns = COLUMNS if key in kept else NARROW
+            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today, columns=columns), rule)
         else:
             rows = cycle_outcomes(frames.sessions, frames.measurements, rule)
         if key in kept:

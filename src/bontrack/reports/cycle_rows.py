@@ -53,6 +53,10 @@ COLUMNS = (
     "baseline_obs",
 )
 
+# the columns ``analytics.cycles.judged_rows`` reads, and the report's sections of a score other
+# than the pain score's (rates, means, the RAND-36 profile)
+NARROW = ("patient_id", "cycle", "weeks", "baseline", "value")
+
 
 def _key(timestamp: str, obs: str) -> str:
     """A day (a midnight timestamp) and a row number below 2**32 as one increasing integer."""
@@ -105,18 +109,26 @@ class CycleRows:
         self._day = day
 
     def rows(
-        self, instrument: str, score: str, day: date, *, cycle: int | None = None, weeks: int | None = None
+        self,
+        instrument: str,
+        score: str,
+        day: date,
+        *,
+        cycle: int | None = None,
+        weeks: int | None = None,
+        columns: Sequence[str] = COLUMNS,
     ) -> pd.DataFrame:
         """The joined rows (``COLUMNS``) of ``score`` of ``instrument`` as of ``day``, for
         ``analytics.cycles.judged_rows``; only those of the ``cycle``-th cycles and the visits
-        at ``weeks`` when given (the same rows as the others left out after the join)."""
+        at ``weeks`` when given (the same rows as the others left out after the join).
+        ``columns``: only these of every row (``NARROW``: what ``judged_rows`` reads)."""
         if cycle is None and weeks is None:  # every row: joined once, kept for ``visits``
             self._keep(instrument, score, day)
-            return to_frame(
-                self._connection()
-                .sql("select * from joined order by patient_id, cycle, weeks, obs")
-                .to_arrow_table()
-            )
+            picked = ", ".join(COLUMNS[COLUMNS.index(c)] for c in columns)
+            ordered = f"select {picked} from joined order by patient_id, cycle, weeks, obs"
+            return to_frame(self._connection().sql(ordered).to_arrow_table())
+        if tuple(columns) != COLUMNS:
+            raise ValueError("only every row may be read in fewer columns")
         sql = self._joined(instrument, score, day, cycle=cycle, weeks=weeks)
         return to_frame(
             self._connection().sql(f"{sql} order by m.patient_id, base.cycle, weeks, m.obs").to_arrow_table()
