@@ -13,7 +13,7 @@ import pytest
 from bontrack.analytics.cycles import cycle_outcomes, number_cycles
 from bontrack.analytics.trajectories import visit_frame
 from bontrack.knowledge.loader import load_knowledge
-from bontrack.reports.cycle_rows import NARROW
+from bontrack.reports.cycle_rows import NARROW, SECTIONS
 from bontrack.reports.data import cohort_frames
 from bontrack.reports.sections.common import TRAJECTORY_MAX_CYCLES, response_rule
 from bontrack.reports.sections.frames import as_of
@@ -91,8 +91,10 @@ def test_duckdb_sections__a_scores_narrow_rows_are_its_rows_columns(registry: tu
     day = dt.date(2026, 11, 23)
     for instrument, score in [("ndi", "total"), ("rand36", "pain"), ("nprs", "pain_intensity")]:
         every = lean.cycle_rows.rows(instrument, score, day)
-        narrow = lean.cycle_rows.rows(instrument, score, day, columns=NARROW)
-        assert list(narrow.columns) == list(NARROW) and len(every) > 10
-        pd.testing.assert_frame_equal(narrow, every[list(NARROW)], obj=f"{instrument} {score}")
+        assert len(every) > 10
+        for columns in (NARROW, SECTIONS):
+            narrow = lean.cycle_rows.rows(instrument, score, day, columns=columns)
+            assert list(narrow.columns) == list(columns)
+            pd.testing.assert_frame_equal(narrow, every[list(columns)], obj=f"{instrument} {score}")
     with pytest.raises(ValueError, match="every row"):
         lean.cycle_rows.rows("ndi", "total", day, cycle=1, columns=NARROW)

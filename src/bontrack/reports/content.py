@@ -16,7 +16,7 @@ from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
-from bontrack.reports.cycle_rows import COLUMNS, NARROW
+from bontrack.reports.cycle_rows import NARROW, SECTIONS
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
 from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, finite, response_rule
@@ -93,13 +93,13 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
 
     def outcomes(instrument: str, score: str) -> pd.DataFrame:
         """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score;
-        of a score not kept, from DuckDB only the columns its sections read (``NARROW``)."""
+        from DuckDB only the columns the sections read (``SECTIONS``; of a score not kept ``NARROW``)."""
         key = (instrument, score)
         if key in computed:
             return computed[key]
         rule = response_rule(kb, instrument, score)
         if frames.cycle_rows is not None:  # joined by DuckDB as of the day, judged here
-            columns = COLUMNS if key in kept else NARROW
+            columns = SECTIONS if key in kept else NARROW
             rows = judged_rows(frames.cycle_rows.rows(instrument, score, today, columns=columns), rule)
         else:
             rows = cycle_outcomes(frames.sessions, frames.measurements, rule)

@@ -53,6 +53,9 @@ COLUMNS = (
     "baseline_obs",
 )
 
+# the columns the report's sections read of the pain score's rows: all but the scores' identities
+# (``obs``, ``baseline_obs``), which only ``visit_frame`` reads (the report's is ``visits``)
+SECTIONS = tuple(c for c in COLUMNS if c not in ("obs", "baseline_obs"))
 # the columns ``analytics.cycles.judged_rows`` reads, and the report's sections of a score other
 # than the pain score's (rates, means, the RAND-36 profile)
 NARROW = ("patient_id", "cycle", "weeks", "baseline", "value")
