@@ -118,14 +118,20 @@ def adverse_event_rates(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.Data
     ignored); ``sessions``: ``patient_id``, ``session_id``, the sessions rated. Columns: event,
     cycles (sessions with the event), n_cycles, k (patients), n_eff, rate, low, high.
     """
-    ids = set(sessions["session_id"])
-    events = events[events["session_id"].isin(ids)]
+    session_ids = sessions["session_id"]
+    events = events[events["session_id"].isin(session_ids.unique())]
     n_cycles = len(sessions)
+    # each session's patient as its rank among the patients (groupby's sorted groups; a missing
+    # patient in none, as groupby leaves it out), counted once for every term
+    patient, _ = pd.factorize(sessions["patient_id"], sort=True)
+    grouped = patient >= 0
+    k = int(patient.max()) + 1 if grouped.any() else 0
+    sizes = np.bincount(patient[grouped], minlength=k).tolist()
 
-    def row(term: str, hit_sessions: set[Any]) -> dict[str, Any]:
-        hit = sessions["session_id"].isin(hit_sessions).astype(int)
-        per = hit.groupby(sessions["patient_id"], sort=True).agg(["sum", "size"])
-        c = clustered_wilson(per["sum"].astype(int).tolist(), per["size"].astype(int).tolist())
+    def row(term: str, hit_sessions: np.ndarray) -> dict[str, Any]:
+        hit = session_ids.isin(hit_sessions).to_numpy()
+        sums = np.bincount(patient[grouped & hit], minlength=k)
+        c = clustered_wilson(sums.tolist(), sizes)
         return {
             "event": term,
             "cycles": int(hit.sum()),
@@ -137,8 +143,8 @@ def adverse_event_rates(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.Data
             "high": c.high,
         }
 
-    out = [row(str(term), set(g["session_id"])) for term, g in events.groupby("event", sort=True)]
-    out.append(row("any", set(events["session_id"])))
+    out = [row(str(term), g["session_id"].unique()) for term, g in events.groupby("event", sort=True)]
+    out.append(row("any", events["session_id"].unique()))
     return pd.DataFrame(out, columns=["event", "cycles", "n_cycles", "k", "n_eff", "rate", "low", "high"])
 
 

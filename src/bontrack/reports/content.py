@@ -16,9 +16,10 @@ from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
+from bontrack.reports.cycle_rows import NARROW, SECTIONS
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
-from bontrack.reports.sections.common import MIN_JUDGED, finite, response_rule
+from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, finite, response_rule
 from bontrack.reports.sections.comparisons import ComparisonRow, comparisons
 from bontrack.reports.sections.definitions import definitions
 from bontrack.reports.sections.duration import Duration, duration
@@ -28,7 +29,7 @@ from bontrack.reports.sections.profile import ProfileRow, profile
 from bontrack.reports.sections.responders import Mean, Rate, lasting_relief, means, rates
 from bontrack.reports.sections.review import ReviewRow, review
 from bontrack.reports.sections.summary import summary
-from bontrack.reports.sections.trajectories import TrajectorySeries, trajectory
+from bontrack.reports.sections.trajectories import TrajectorySeries, fitted, trajectory
 from bontrack.reports.sections.waste import WasteRow, waste
 
 __all__ = ["MIN_JUDGED", "Report", "as_of", "build_report"]
@@ -81,24 +82,25 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     frames = replace(frames, sessions=number_cycles(frames.sessions))
     computed: dict[tuple[str, str], pd.DataFrame] = {}
     pathway_rule = kb.files.pathway.cycle_response  # its rows: the same score's, judged by its own rule
-    # the scores whose rows more than one section reads are kept; the others (the RAND-36 profile's
-    # other scales) are computed when asked and let go, so memory holds a few scores' rows, not all
-    kept = {
-        ("nprs", "pain_intensity"),
-        ("ndi", "total"),
-        ("rand36", "pain"),
-        ("rand36", "emotional_wellbeing"),
-        (pathway_rule.instrument, pathway_rule.score),
-    }
+    # only the pain score's rows (and the pathway rule's) are kept: most sections read them. Each
+    # other score's rows are computed, read by their few sections and let go before the next
+    # score's (at 1,000,000 patients a score's rows are millions), keeping only the small part
+    # the RAND-36 profile reads (first cycles at the last visit week); so memory holds two
+    # scores' rows at most, not five
+    kept = {("nprs", "pain_intensity"), (pathway_rule.instrument, pathway_rule.score)}
+    # the RAND-36 profile's rows of the scores read above (first cycles at the last visit week)
+    first_at_last: dict[tuple[str, str], pd.DataFrame] = {}
 
     def outcomes(instrument: str, score: str) -> pd.DataFrame:
-        """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score."""
+        """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score;
+        from DuckDB only the columns the sections read (``SECTIONS``; of a score not kept ``NARROW``)."""
         key = (instrument, score)
         if key in computed:
             return computed[key]
         rule = response_rule(kb, instrument, score)
         if frames.cycle_rows is not None:  # joined by DuckDB as of the day, judged here
-            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today), rule)
+            columns = SECTIONS if key in kept else NARROW
+            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today, columns=columns), rule)
         else:
             rows = cycle_outcomes(frames.sessions, frames.measurements, rule)
         if key in kept:
@@ -107,42 +109,61 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
 
     def profiled(instrument: str, score: str) -> pd.DataFrame:
         """The rows the RAND-36 profile reads (first cycles at the last visit week, among
-        ``outcomes``): of a score not kept, DuckDB joins only those."""
-        if frames.cycle_rows is None or (instrument, score) in kept:
+        ``outcomes``): those kept when the score's rows were read, else (of a score not read
+        before) DuckDB joins only those."""
+        key = (instrument, score)
+        if key in first_at_last:
+            return first_at_last[key]
+        if frames.cycle_rows is None or key in kept:
             return outcomes(instrument, score)
         only = frames.cycle_rows.rows(instrument, score, today, cycle=1, weeks=last_week)
         return judged_rows(only, response_rule(kb, instrument, score))
 
+    def trajectory_of(instrument: str, score: str, rows: pd.DataFrame, label: str) -> TrajectorySeries | None:
+        """The score's trajectory: from its visits as DuckDB makes them (``CycleRows.visits``),
+        else from its rows (``analytics.trajectories.visit_frame``)."""
+        if frames.cycle_rows is None:
+            return trajectory(rows, instrument, label)
+        if rows.empty:
+            return None
+        visits = frames.cycle_rows.visits(instrument, score, today, max_cycle=TRAJECTORY_MAX_CYCLES)
+        return fitted(visits, instrument, label)
+
+    def let_go(instrument: str, score: str, rows: pd.DataFrame) -> None:
+        """Keep of a score's rows, before they are let go, the part the profile reads."""
+        if instrument == "rand36":
+            first_at_last[(instrument, score)] = rows[(rows["cycle"] == 1) & (rows["weeks"] == last_week)]
+
     nprs = outcomes("nprs", "pain_intensity")
-    ndi = outcomes("ndi", "total")
-    rand_pain = outcomes("rand36", "pain")
-    rand_ewb = outcomes("rand36", "emotional_wellbeing")
+    nprs_trajectory = trajectory_of("nprs", "pain_intensity", nprs, "Pain (NPRS 0-10)")
     t = kb.files.outcomes.responder_thresholds
     mod, sub = t.moderate_percent.value, t.substantial_percent.value
     ndi_mcid = kb.files.outcomes.mcid["ndi"]["total"].value
     nprs_mcid = kb.files.outcomes.mcid["nprs"]["pain_intensity"].value
+    # each other score read by its sections in turn (the lists keep the report's order)
+    ndi = outcomes("ndi", "total")
+    ndi_rates = rates(ndi, "mcid_met", f"Neck Disability Index at least {ndi_mcid:g} points better")
+    ndi_means = means(ndi, f"{_named('ndi', 'total')} (points better)")
+    ndi_trajectory = trajectory_of("ndi", "total", ndi, "Neck Disability Index (0-50)")
+    del ndi
+    rand_means = []
+    for scale in ("pain", "emotional_wellbeing"):
+        rows = outcomes("rand36", scale)
+        rand_means += means(rows, f"{_named('rand36', scale, short=True, scale=True)} (points better)")
+        let_go("rand36", scale, rows)
+        del rows
     responders = (
         rates(nprs, "responder_moderate", f"Pain (NPRS) at least {mod:g}% lower")
         + rates(nprs, "responder_substantial", f"Pain (NPRS) at least {sub:g}% lower")
-        + rates(ndi, "mcid_met", f"Neck Disability Index at least {ndi_mcid:g} points better")
+        + ndi_rates
     )
     changes = (
         means(nprs, f"Pain, {_named('nprs', 'pain_intensity', short=True)} (points better)")
-        + means(ndi, f"{_named('ndi', 'total')} (points better)")
-        + means(rand_pain, f"{_named('rand36', 'pain', short=True, scale=True)} (points better)")
-        + means(
-            rand_ewb, f"{_named('rand36', 'emotional_wellbeing', short=True, scale=True)} (points better)"
-        )
+        + ndi_means
+        + rand_means
     )
     benefit = duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
-    trajectories = [
-        s
-        for s in (
-            trajectory(nprs, "nprs", "Pain (NPRS 0-10)"),
-            trajectory(ndi, "ndi", "Neck Disability Index (0-50)"),
-        )
-        if s is not None
-    ]
+    trajectories = [s for s in (nprs_trajectory, ndi_trajectory) if s is not None]
     events = adverse_events(frames, kb, today)
     event_counts = events.counts
     first = nprs[nprs["cycle"] == 1] if len(nprs) else nprs

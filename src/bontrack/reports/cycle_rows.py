@@ -53,6 +53,13 @@ COLUMNS = (
     "baseline_obs",
 )
 
+# the columns the report's sections read of the pain score's rows: all but the scores' identities
+# (``obs``, ``baseline_obs``), which only ``visit_frame`` reads (the report's is ``visits``)
+SECTIONS = tuple(c for c in COLUMNS if c not in ("obs", "baseline_obs"))
+# the columns ``analytics.cycles.judged_rows`` reads, and the report's sections of a score other
+# than the pain score's (rates, means, the RAND-36 profile)
+NARROW = ("patient_id", "cycle", "weeks", "baseline", "value")
+
 
 def _key(timestamp: str, obs: str) -> str:
     """A day (a midnight timestamp) and a row number below 2**32 as one increasing integer."""
@@ -77,6 +84,7 @@ class CycleRows:
         self._scores = list(scores)
         self._measured = measured
         self._day: date | None = None
+        self._joined_key: tuple[str, str, date] | None = None  # the score in table ``joined``
 
     def close(self) -> None:
         if self._duck is not None:
@@ -104,19 +112,48 @@ class CycleRows:
         self._day = day
 
     def rows(
-        self, instrument: str, score: str, day: date, *, cycle: int | None = None, weeks: int | None = None
+        self,
+        instrument: str,
+        score: str,
+        day: date,
+        *,
+        cycle: int | None = None,
+        weeks: int | None = None,
+        columns: Sequence[str] = COLUMNS,
     ) -> pd.DataFrame:
         """The joined rows (``COLUMNS``) of ``score`` of ``instrument`` as of ``day``, for
         ``analytics.cycles.judged_rows``; only those of the ``cycle``-th cycles and the visits
-        at ``weeks`` when given (the same rows as the others left out after the join)."""
+        at ``weeks`` when given (the same rows as the others left out after the join).
+        ``columns``: only these of every row (``NARROW``: what ``judged_rows`` reads)."""
+        if cycle is None and weeks is None:  # every row: joined once, kept for ``visits``
+            self._keep(instrument, score, day)
+            picked = ", ".join(COLUMNS[COLUMNS.index(c)] for c in columns)
+            ordered = f"select {picked} from joined order by patient_id, cycle, weeks, obs"
+            return to_frame(self._connection().sql(ordered).to_arrow_table())
+        if tuple(columns) != COLUMNS:
+            raise ValueError("only every row may be read in fewer columns")
+        sql = self._joined(instrument, score, day, cycle=cycle, weeks=weeks)
+        return to_frame(
+            self._connection().sql(f"{sql} order by m.patient_id, base.cycle, weeks, m.obs").to_arrow_table()
+        )
+
+    def _joined(
+        self,
+        instrument: str,
+        score: str,
+        day: date,
+        *,
+        cycle: int | None = None,
+        weeks: int | None = None,
+    ) -> str:
+        """The select of ``rows`` (its rows in no order; ``m`` the scores, ``base`` the cycles)."""
         self._cycles(day)
         only = "" if cycle is None else f" where cycle = {int(cycle)}"
         at = "" if weeks is None else f" and trunc(m.w) = {int(weeks)}"
-        duck = self._connection()
         # a score not read has no values
         value = f"score_{self._scores.index(score)}" if score in self._scores else "cast(null as double)"
         on_or_before = f"{_text(day.isoformat())}::timestamp"
-        sql = f"""
+        return f"""
             with m as (
                 select rowid as obs, patient_id, session_id, weeks_after_session as w, date,
                        {value} as value
@@ -137,9 +174,44 @@ class CycleRows:
                    base.baseline, m.value, m.obs, base.baseline_obs
             from m join base on base.session_id = m.session_id
             where m.w is not null{at}
-            order by m.patient_id, base.cycle, weeks, m.obs
         """
-        return to_frame(duck.sql(sql).to_arrow_table())
+
+    def _keep(self, instrument: str, score: str, day: date) -> None:
+        """Table ``joined``: every row (``_joined``) of the score as of the day (made once; the
+        previous score's replaced), for the readers of a score's rows."""
+        if self._joined_key == (instrument, score, day):
+            return
+        run(self._connection(), f"create or replace table joined as {self._joined(instrument, score, day)}")
+        self._joined_key = (instrument, score, day)
+
+    def visits(self, instrument: str, score: str, day: date, *, max_cycle: int) -> pd.DataFrame:
+        """``analytics.trajectories.visit_frame`` of the ``rows`` of cycles up to ``max_cycle``,
+        made by DuckDB (patient_id, cycle, weeks, value; in its order): each cycle's baseline as
+        its week 0 (by patient and cycle; a score that is the baseline of two cycles only the
+        earlier one's), then the follow-ups in the rows' order, those that are some cycle's
+        baseline left out. Only these narrow rows reach pandas."""
+        self._keep(instrument, score, day)
+        sql = f"""
+            with r as (select * from joined where cycle <= {int(max_cycle)}),
+            firsts as (  -- each session's baseline (the same on all its rows)
+                select distinct session_id, patient_id, cycle, baseline, baseline_obs
+                from r where baseline is not null
+            ),
+            base as (  -- a baseline used by two cycles: the week 0 of the earlier (patient, cycle)
+                select patient_id, cycle, 0::bigint as weeks, baseline as value,
+                       row_number() over (partition by baseline_obs order by patient_id, cycle) as nth
+                from firsts
+            )
+            select patient_id, cycle, weeks, value from (
+                select patient_id, cycle, weeks, value, 0 as part, patient_id as k1, cycle as k2,
+                       0::bigint as k3, 0::bigint as k4
+                from base where nth = 1
+                union all
+                select patient_id, cycle, weeks, value, 1, patient_id, cycle, weeks, obs
+                from r where cast(obs as double) not in (select baseline_obs from firsts)
+            ) order by part, k1, k2, k3, k4
+        """
+        return to_frame(self._connection().sql(sql).to_arrow_table())
 
     def patients_scored(self, day: date) -> pd.Series:
         """The patients (codes) with a score dated on or before ``day`` (-1: an outcome without one)."""

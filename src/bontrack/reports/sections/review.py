@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bontrack.analytics.review import due_for_review
@@ -26,12 +27,14 @@ def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | No
     due = due_for_review(frames.sessions, frames.measurements, kb, responded=responded)
     if not due:
         return []
-    # stop_and_review names patients as text; the frames may hold ids or integer codes (frames.coded)
-    numbers = dict(
-        zip(frames.patients["patient_id"].astype(str), frames.patients["record_number"], strict=True)
-    )
-    mine = frames.sessions.assign(patient_id=frames.sessions["patient_id"].astype(str))
-    mine = mine[mine["patient_id"].isin(due)]
+    # stop_and_review names patients as text; the frames may hold ids or integer codes
+    # (frames.coded): only the due patients' rows are named as text (each distinct id once)
+    ids = pd.unique(frames.sessions["patient_id"])
+    chosen = ids[np.isin(np.asarray(ids).astype(str), due)]
+    patients = frames.patients[frames.patients["patient_id"].isin(chosen)]
+    numbers = dict(zip(patients["patient_id"].astype(str), patients["record_number"], strict=True))
+    mine = frames.sessions[frames.sessions["patient_id"].isin(chosen)]
+    mine = mine.assign(patient_id=mine["patient_id"].astype(str))
     n = mine.groupby("patient_id")["session_id"].size().to_dict()
     last = mine.groupby("patient_id")["date"].max().dt.strftime("%Y-%m-%d").to_dict()
     out = [

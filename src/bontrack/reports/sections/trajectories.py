@@ -32,7 +32,13 @@ def trajectory(rows: pd.DataFrame, score: str, label: str) -> TrajectorySeries |
     """The series from one score's ``cycle_outcomes`` rows; None with too few patients or visits."""
     if rows.empty:
         return None
-    long = visit_frame(rows, max_cycle=TRAJECTORY_MAX_CYCLES)
+    return fitted(visit_frame(rows, max_cycle=TRAJECTORY_MAX_CYCLES), score, label)
+
+
+def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | None:
+    """The series from one score's ``visit_frame`` (patient_id, cycle, weeks, value) of the first
+    ``TRAJECTORY_MAX_CYCLES`` cycles (the report's read makes it in DuckDB: ``CycleRows.visits``);
+    None with too few patients or visits."""
     long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
     counts = long.groupby("visit")["patient_id"].nunique()
     long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
