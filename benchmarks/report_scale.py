@@ -109,7 +109,8 @@ def floor_read(path: Path, *, scores_table: bool = False) -> tuple[float, float]
     Without ``scores_table`` (the old floor): every version of the six record types (their JSON).
     With it (the report's rows since the table of current outcome scores): the outcomes' rows of
     that table the report reads (its own query) in place of the outcomes' versions."""
-    from bontrack.reports.columnar import _adbc_batches, _score_sql
+    from bontrack.reports.columnar import _adbc_batches
+    from bontrack.reports.columnar_scores import _score_sql
     from bontrack.reports.data import PARQUET_ROWS
 
     start, cpu = time.perf_counter(), time.process_time()

@@ -25,7 +25,8 @@ from tests.scheduling.test_due_items_kept import WORLDS, Clinic, Outcomes
 from bontrack.exchange.jsonl import export_lines, import_lines
 from bontrack.outcomes import scores_kept
 from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
-from bontrack.reports.columnar import Field, _typed, connect, load_current, load_scores, to_frame
+from bontrack.reports.columnar import Field, _typed, connect, load_current, to_frame
+from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.data import OUTCOME_FIELDS, REPORT_SCORES, cohort_frames
 from bontrack.storage.bulk import bulk
 from bontrack.storage.engine import _alembic_config, make_engine, transaction

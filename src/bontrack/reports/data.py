@@ -27,10 +27,10 @@ from bontrack.reports.columnar import (
     connect,
     load_current,
     load_parquet,
-    load_scores,
     run,
     to_frame,
 )
+from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.cycle_rows import CycleRows
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
@@ -110,7 +110,7 @@ KIND_FILES = {k.row.record_type: k.name for k in KINDS}
 # their ids unless the last argument is False; returns how many
 Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
 # loads the outcomes' fields (their scores' too) into the named table from the derived table of
-# current outcomes (``columnar.load_scores``), as ``Loader`` would from the versions' JSON
+# current outcomes (``columnar_scores.load_scores``), as ``Loader`` would from the versions' JSON
 ScoresLoader = Callable[[Sequence[Field], str, bool], int]
 
 
