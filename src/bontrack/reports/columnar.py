@@ -166,22 +166,28 @@ def _adbc_batches(path: Path, sql: str) -> Iterator[pa.Table]:
 
 
 def _cursor_batches(db: Session, sql: str, extra: Sequence[str]) -> Iterator[pa.Table]:
+    """The rows of ``sql`` through the session's own connection, as Arrow (``fetched``)."""
+    empty = True
+    for rows in fetched(db, sql, "bontrack_columnar"):
+        empty = False
+        yield _arrow_batch(rows, extra)
+    if empty:
+        yield _arrow_batch([], extra)
+
+
+def fetched(db: Session, sql: str, cursor_name: str) -> Iterator[Sequence[Any]]:
     """The rows of ``sql`` through the session's own connection (PostgreSQL: a server-side
-    cursor), ``BATCH`` rows at a time, as Arrow."""
+    cursor named ``cursor_name``), ``BATCH`` rows at a time."""
     conn = db.connection()
     raw: Any = conn.connection
     if conn.dialect.name == "postgresql":
-        cursor = raw.driver_connection.cursor(name="bontrack_columnar")
+        cursor = raw.driver_connection.cursor(name=cursor_name)
     else:
         cursor = raw.cursor()
     try:
         cursor.execute(sql)
-        empty = True
         while rows := cursor.fetchmany(BATCH):
-            empty = False
-            yield _arrow_batch(rows, extra)
-        if empty:
-            yield _arrow_batch([], extra)
+            yield rows
     finally:
         cursor.close()
 

@@ -6,14 +6,12 @@ types, from far fewer bytes to parse."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from bontrack.reports.columnar import (
-    BATCH,
     Field,
     _count,
     _literal,
@@ -21,6 +19,7 @@ from bontrack.reports.columnar import (
     _quote,
     _sqlite_file,
     _typed,
+    fetched,
     run,
 )
 
@@ -66,21 +65,11 @@ def _score_sql(dialect: str, clinic_id: str | None) -> str:
 
 
 def _rows_batches(db: Session, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
-    """The rows of ``sql`` through the session's own connection (PostgreSQL: a server-side
-    cursor), ``BATCH`` rows at a time, as Arrow tables of ``schema``."""
-    conn = db.connection()
-    raw: Any = conn.connection
-    if conn.dialect.name == "postgresql":
-        cursor = raw.driver_connection.cursor(name="bontrack_columnar_scores")
-    else:
-        cursor = raw.cursor()
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(BATCH):
-            columns = list(zip(*rows, strict=True))
-            yield pa.table([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
-    finally:
-        cursor.close()
+    """The rows of ``sql`` through the session's own connection (``columnar.fetched``), as
+    Arrow tables of ``schema``."""
+    for rows in fetched(db, sql, "bontrack_columnar_scores"):
+        columns = list(zip(*rows, strict=True))
+        yield pa.table([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def load_scores(
