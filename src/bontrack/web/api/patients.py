@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated
@@ -47,6 +44,7 @@ from bontrack.web.deps import (
 )
 from bontrack.web.problems import ProblemError
 from bontrack.web.settings import WebSettings
+from bontrack.web.worker_threads import in_pool
 
 router = APIRouter(prefix="/api", tags=["patients"], dependencies=AUTHENTICATED, responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
@@ -165,18 +163,9 @@ _CHART_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="b
 
 
 async def _in_chart_thread(request: Request, settings: WebSettings, at: datetime) -> Response:
-    """``_chart_response`` in a chart thread, in a copy of the request's context (as
-    run_in_threadpool). As there, a request cancelled meanwhile waits for its thread to finish
-    before it lets go of its turn at the database."""
-    context = contextvars.copy_context()
-    work = _CHART_THREADS.submit(context.run, _chart_response, request, settings, at)
-    try:
-        return await asyncio.wrap_future(work)
-    except asyncio.CancelledError:
-        if not work.cancelled():  # it had started: wait for it (its outcome is not the answer)
-            with contextlib.suppress(Exception):
-                await asyncio.wrap_future(work)
-        raise
+    """``_chart_response`` in a chart thread (``worker_threads.in_pool``: a request cancelled
+    meanwhile waits for its thread to finish before it lets go of its turn at the database)."""
+    return await in_pool(_CHART_THREADS, _chart_response, request, settings, at)
 
 
 def _chart_response(request: Request, settings: WebSettings, at: datetime) -> Response:
