@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from bontrack.analytics.distributions import t_quantile
 from bontrack.analytics.intervals import (
     clustered_mean_interval,
     clustered_wilson,
@@ -214,7 +214,7 @@ def compare_groups(
     v2 = float(np.cumsum((xb - m2) * (xb - m2))[-1]) / (n2 - 1)
     se = math.sqrt(v1 / n1 + v2 / n2)
     df = se**4 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1)) if se > 0 else float(n1 + n2 - 2)
-    t = float(stats.t.ppf(0.975, df))
+    t = t_quantile(0.975, df)
     diff = m1 - m2
     sp = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
     j = 1 - 3 / (4 * (n1 + n2) - 9)

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
+from bontrack.analytics.distributions import chi2_sf, normal_quantile, normal_sf, t_quantile, t_sf
 from bontrack.analytics.effect_sizes import RATIO_MEASURES, EffectSize
 
 Method = Literal["REML", "DL"]
@@ -201,23 +201,23 @@ def pool(
     else:
         tau2 = tau2_reml(yi, vi) if method == "REML" else tau2_dersimonian_laird(yi, vi)
         q = cochran_q(yi, vi)
-        q_p = float(stats.chi2.sf(q, k - 1))
+        q_p = chi2_sf(q, k - 1)
     w = 1 / (vi + tau2)
     estimate = float(np.sum(w * yi) / np.sum(w))
     alpha = 1 - level
     if hksj:
         df: int | None = k - 1
         se = math.sqrt(float(np.sum(w * (yi - estimate) ** 2)) / ((k - 1) * float(np.sum(w))))
-        critical = float(stats.t.ppf(1 - alpha / 2, k - 1))
+        critical = t_quantile(1 - alpha / 2, k - 1)
         # identical effects give se = 0 (as in metafor); the test statistic is then undefined
         statistic = estimate / se if se > 0 else math.nan
-        p = float(2 * stats.t.sf(abs(statistic), k - 1)) if se > 0 else math.nan
+        p = 2 * t_sf(abs(statistic), k - 1) if se > 0 else math.nan
     else:
         df = None
         se = math.sqrt(1 / float(np.sum(w)))
-        critical = float(stats.norm.ppf(1 - alpha / 2))
+        critical = normal_quantile(1 - alpha / 2)
         statistic = estimate / se
-        p = float(2 * stats.norm.sf(abs(statistic)))
+        p = 2 * normal_sf(abs(statistic))
     return PooledEffect(
         k=k,
         estimate=estimate,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from bontrack.analytics.distributions import normal_quantile, t_quantile
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
         raise ValueError(f"successes must be between 0 and n ({n}), got {successes}")
     if n == 0:
         return Interval(math.nan, math.nan, math.nan, 0, confidence)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = normal_quantile(0.5 + confidence / 2)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -81,7 +82,7 @@ def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95
         return Interval(mean, math.nan, math.nan, n, confidence)
     deviations = xs - mean
     sd = math.sqrt(float(np.cumsum(deviations * deviations)[-1]) / (n - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n, confidence)
 
 
@@ -156,7 +157,7 @@ def clustered_wilson(
     residual = ys - p * ms
     v = k / (k - 1) * float(np.cumsum(residual * residual)[-1]) / (n * n)
     n_eff = float(n) if v == 0 or p in (0.0, 1.0) else min(float(n), p * (1 - p) / v)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = normal_quantile(0.5 + confidence / 2)
     low, high = _wilson_bounds(p, n_eff, z)
     return ClusteredInterval(p, low, high, n, k, n_eff, confidence)
 
@@ -193,5 +194,5 @@ def clustered_mean_interval(
         return ClusteredInterval(mean, math.nan, math.nan, n, k, float(n), confidence)
     sums = np.bincount(found, weights=xs - mean, minlength=k)
     se = math.sqrt(k / (k - 1) * float(np.cumsum(sums * sums)[-1]) / (n * n))
-    half = float(stats.t.ppf(0.5 + confidence / 2, k - 1)) * se
+    half = t_quantile(0.5 + confidence / 2, k - 1) * se
     return ClusteredInterval(mean, mean - half, mean + half, n, k, float(n), confidence)
