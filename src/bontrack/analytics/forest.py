@@ -10,11 +10,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.ticker import NullLocator
 
@@ -55,7 +51,8 @@ def forest_plot(
     weights = [1 / (e.vi + result.tau2) for e in effects]
     total = sum(weights)
     fig_height = 1.6 + 0.42 * (k + 2)
-    fig, ax = plt.subplots(figsize=(10, fig_height))
+    fig = Figure(figsize=(10, fig_height))
+    ax = fig.subplots()
     rows = list(range(k + 1, 1, -1))  # first study at the top; the pooled row is 0
     for e, w, y in zip(effects, weights, rows, strict=True):
         low, high = e.yi - Z95 * math.sqrt(e.vi), e.yi + Z95 * math.sqrt(e.vi)
@@ -111,5 +108,4 @@ def forest_plot(
     ax.tick_params(axis="y", length=0)
     fig.tight_layout()
     fig.savefig(out, dpi=150, bbox_inches="tight")
-    plt.close(fig)
     return out

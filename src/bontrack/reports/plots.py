@@ -10,11 +10,6 @@ import io
 import math
 from collections.abc import Callable
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -33,7 +28,6 @@ CYCLE_SPAN = 16
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -53,7 +47,8 @@ def responders_plot(report: Report) -> bytes | None:
     labels = list(dict.fromkeys(r.label for r in report.responders))
     scopes = list(dict.fromkeys(r.scope for r in report.responders))
     weeks = sorted({r.weeks for r in report.responders})
-    fig, ax = plt.subplots(figsize=(8.5, 4.4))
+    fig = Figure(figsize=(8.5, 4.4))
+    ax = fig.subplots()
     slots = [(label, scope) for label in labels for scope in scopes]
     width = 0.84 / len(slots)
     for i, (label, scope) in enumerate(slots):
@@ -101,7 +96,8 @@ def duration_plot(report: Report) -> bytes | None:
     d = report.duration
     if d is None:
         return None
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    fig = Figure(figsize=(8.5, 4.2))
+    ax = fig.subplots()
     ax.step(
         d.timeline, [100 * s for s in d.survival], where="post", color=BLUE, linewidth=2, label="benefit kept"
     )
@@ -153,7 +149,8 @@ def trajectories_plot(report: Report) -> bytes | None:
     if not report.trajectories:
         return None
     n = len(report.trajectories)
-    fig, axes = plt.subplots(n, 1, figsize=(8.5, 3.3 * n), squeeze=False)
+    fig = Figure(figsize=(8.5, 3.3 * n))
+    axes = fig.subplots(n, 1, squeeze=False)
     for ax, series, color in zip(axes[:, 0], report.trajectories, PALETTE, strict=False):
         # x: weeks since the first injection on a schematic 12-week cycle
         xs = [(c - 1) * CYCLE_SPAN + w for c, w in zip(series.cycle, series.weeks, strict=True)]
@@ -195,7 +192,8 @@ def rand36_plot(report: Report) -> bytes | None:
     rows = [r for r in report.rand36_profile if r.change is not None]  # too few: no point drawn
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    fig = Figure(figsize=(8.5, 4.2))
+    ax = fig.subplots()
     ys = list(range(len(rows)))[::-1]
     week = report.summary.get("profile_week", "")
 
@@ -248,7 +246,8 @@ def adverse_events_plot(report: Report) -> bytes | None:
     if not rows:
         return None
     rows = sorted(rows, key=lambda r: (r.event != "any", -(r.rate or 0)))
-    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(rows) + 1.4))
+    fig = Figure(figsize=(8.5, 0.45 * len(rows) + 1.4))
+    ax = fig.subplots()
     ys = list(range(len(rows)))[::-1]
     ax.errorbar(
         [100 * (r.rate or 0) for r in rows],
@@ -287,7 +286,8 @@ def evidence_plot(report: Report) -> bytes | None:
     arms = report.evidence.arms
     if not arms:
         return None
-    fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(arms) + 1.6))
+    fig = Figure(figsize=(8.5, 0.5 * len(arms) + 1.6))
+    ax = fig.subplots()
     ys = list(range(len(arms)))[::-1]
     for y, a in zip(ys, arms, strict=True):
         color = GREEN if a.source == "This clinic" else (BLUE if a.arm == "BoNT" else GREY)
