@@ -94,7 +94,8 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
                 "high": r.high,
             }
         )
-        c = clustered_mean_interval(g[column].tolist(), g["patient_id"].tolist())
+        # arrays, not lists: ids that are numbers (the report's coded ids) factorized as numbers
+        c = clustered_mean_interval(g[column].to_numpy(dtype=float), g["patient_id"].to_numpy())
         out.append(
             {
                 "weeks": int(str(weeks)),

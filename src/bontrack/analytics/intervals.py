@@ -163,7 +163,7 @@ def clustered_wilson(
 
 
 def clustered_mean_interval(
-    values: Sequence[float], clusters: Sequence[object], confidence: float = 0.95
+    values: Sequence[float] | np.ndarray, clusters: Sequence[object] | np.ndarray, confidence: float = 0.95
 ) -> ClusteredInterval:
     """Mean with a cluster-robust standard error and a t interval on k - 1 degrees of freedom.
 
@@ -186,9 +186,12 @@ def clustered_mean_interval(
         return ClusteredInterval(math.nan, math.nan, math.nan, 0, 0, 0.0, confidence)
     # sums added one by one in order (cumsum, bincount), as Python's sum would: the same float
     mean = float(np.cumsum(xs)[-1]) / n
-    found, _ = pd.factorize(
-        pd.Series(np.asarray(clusters, dtype=object)[keep], dtype=object), use_na_sentinel=False
-    )
+    if isinstance(clusters, np.ndarray) and clusters.dtype != object:  # numbers (coded ids): as they are
+        found, _ = pd.factorize(clusters[keep], use_na_sentinel=False)
+    else:
+        found, _ = pd.factorize(
+            pd.Series(np.asarray(clusters, dtype=object)[keep], dtype=object), use_na_sentinel=False
+        )
     k = int(found.max()) + 1
     if k < 2:
         return ClusteredInterval(mean, math.nan, math.nan, n, k, float(n), confidence)
