@@ -42,11 +42,12 @@ _PEAK = (
 
 
 def _record_tables(con: sqlite3.Connection) -> list[str]:
-    """The record tables, and the derived table of current outcome scores the report reads
-    (bontrack.outcomes.scores_kept: its ids replaced as the records' are)."""
+    """The record tables, and the derived tables the report reads: the current outcome scores
+    (bontrack.outcomes.scores_kept) and sessions' fields (bontrack.injections.fields_kept), their
+    ids replaced as the records' are."""
     rows = con.execute(
         "select name from sqlite_master where type='table' "
-        "and (name like '%_versions' or name = 'outcome_scores')"
+        "and (name like '%_versions' or name in ('outcome_scores', 'session_fields'))"
     )
     return [r[0] for r in rows]
 

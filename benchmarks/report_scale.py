@@ -56,8 +56,9 @@ def bontrack(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 # derived tables copied with the records (their ids suffixed like the records'): the report reads
-# the current outcome scores (bontrack.outcomes.scores_kept) instead of the outcomes' JSON
-DERIVED_COPIED = ("outcome_scores",)
+# the current outcome scores (bontrack.outcomes.scores_kept) instead of the outcomes' JSON, and
+# the current sessions' fields (bontrack.injections.fields_kept) instead of the sessions' JSON
+DERIVED_COPIED = ("outcome_scores", "session_fields")
 
 
 def record_tables(con: sqlite3.Connection) -> list[str]:
@@ -104,13 +105,15 @@ def replicate(path: Path, copies: int) -> None:
     con.close()
 
 
-def floor_read(path: Path, *, scores_table: bool = False) -> tuple[float, float]:
+def floor_read(path: Path, *, scores_table: bool = False, sessions_table: bool = True) -> tuple[float, float]:
     """Wall and CPU seconds to read the rows the report reads, as it reads them (ADBC into Arrow).
     Without ``scores_table`` (the old floor): every version of the six record types (their JSON).
     With it (the report's rows since the table of current outcome scores): the outcomes' rows of
-    that table the report reads (its own query) in place of the outcomes' versions."""
+    that table the report reads (its own query) in place of the outcomes' versions, and (unless
+    ``sessions_table`` is False) the sessions' rows of ``session_fields`` in place of their versions."""
     from bontrack.reports.columnar import _adbc_batches
     from bontrack.reports.columnar_scores import _score_sql
+    from bontrack.reports.columnar_sessions import _session_sql
     from bontrack.reports.data import PARQUET_ROWS
 
     start, cpu = time.perf_counter(), time.process_time()
@@ -120,16 +123,23 @@ def floor_read(path: Path, *, scores_table: bool = False) -> tuple[float, float]
         sql = f"select id, version, withdrawn, clinic_id, data from {table}"
         if scores_table and table == "outcome_versions":
             sql = _score_sql("sqlite", None)
+        sessions = scores_table and sessions_table and table == "injection_session_versions"
+        if sessions and has_table(path, "session_fields"):
+            sql = _session_sql("sqlite", None)
         n += sum(batch.num_rows for batch in _adbc_batches(path.resolve(), sql))
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def has_scores_table(path: Path) -> bool:
+def has_table(path: Path, name: str) -> bool:
     con = sqlite3.connect(path)
     try:
-        return bool(con.execute("select 1 from sqlite_master where name = 'outcome_scores'").fetchall())
+        return bool(con.execute("select 1 from sqlite_master where name = ?", (name,)).fetchall())
     finally:
         con.close()
+
+
+def has_scores_table(path: Path) -> bool:
+    return has_table(path, "outcome_scores")
 
 
 def sqlite3_floor(path: Path) -> float:
@@ -172,12 +182,18 @@ READ_ONLY_REPORT = (
 )
 
 
+# The sessions read as before their derived table (migration 0015): from every version's JSON,
+# the table left unread (``--json-sessions``: the same registry measured the old way)
+JSON_SESSIONS = "import bontrack.injections.fields_kept as _fk\n_fk.has_table = lambda db: False\n"
+
+
 def run_report(
-    url: str, out: Path, *, read_only: Path | None = None
+    url: str, out: Path, *, read_only: Path | None = None, json_sessions: bool = False
 ) -> tuple[float, float, float, dict[str, tuple[float, float]]]:
     """Wall seconds, peak resident memory (GB: the child's own VmHWM, from /proc), CPU seconds
     and the (wall, CPU) seconds of each phase (``PHASES``) of `bontrack report` in a fresh process.
-    ``read_only``: the registry's file, owned by another job: ``READ_ONLY_REPORT`` instead."""
+    ``read_only``: the registry's file, owned by another job: ``READ_ONLY_REPORT`` instead.
+    ``json_sessions``: the sessions read from their versions' JSON (``JSON_SESSIONS``)."""
     run_command = (
         "try:\n    runpy.run_module('bontrack', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
@@ -193,6 +209,7 @@ def run_report(
         "        return out\n"
         "    setattr(m, name, run)\n"
         "for spec in PHASES: timed(*spec)\n"
+        + (JSON_SESSIONS if json_sessions else "")
         + (READ_ONLY_REPORT if read_only else run_command)
         + "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
         "print('MAXRSS', hwm, file=sys.stderr)\n"
@@ -216,10 +233,16 @@ def run_report(
 
 
 def main(
-    patients: int = PATIENTS, keep: Path | None = None, *, reuse: bool = False, read_only: bool = False
+    patients: int = PATIENTS,
+    keep: Path | None = None,
+    *,
+    reuse: bool = False,
+    read_only: bool = False,
+    json_sessions: bool = False,
 ) -> dict[str, float]:
     """``keep``: build the registry there (and leave it); ``reuse``: a registry already there;
-    ``read_only``: that registry belongs to another job (nothing is written to it: see ``run_report``)."""
+    ``read_only``: that registry belongs to another job (nothing is written to it: see ``run_report``);
+    ``json_sessions``: the report reads the sessions from their JSON, as before migration 0015."""
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "large.db"
         url = f"sqlite:///{path}"
@@ -234,14 +257,15 @@ def main(
         size = os.path.getsize(path) / 1e9
         floors = [floor_read(path) for _ in range(2)]
         scored = has_scores_table(path)  # the report reads the outcomes from outcome_scores
-        new_floors = [floor_read(path, scores_table=True) for _ in range(2 if scored else 0)]
+        kept = not json_sessions  # the sessions read from session_fields
+        new_floors = [floor_read(path, scores_table=True, sessions_table=kept) for _ in range(2 * scored)]
         old_floor = sqlite3_floor(path) if not read_only else float("nan")
         seconds, gb, cpu, phases = run_report(
-            url, Path(tmp) / "report.html", read_only=path if read_only else None
+            url, Path(tmp) / "report.html", read_only=path if read_only else None, json_sessions=json_sessions
         )
         floors.append(floor_read(path))  # once more after the report: the same load on both sides
         if scored:
-            new_floors.append(floor_read(path, scores_table=True))
+            new_floors.append(floor_read(path, scores_table=True, sessions_table=kept))
     floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     new_floor = min((f[0] for f in new_floors), default=float("nan"))
     new_floor_cpu = min((f[1] for f in new_floors), default=float("nan"))
@@ -257,9 +281,14 @@ def main(
         f"Aim: <= {aim_s:.0f} s and 4 GB: {'met' if seconds <= aim_s and gb <= 4 else 'NOT met'}"
     )
     if scored:
+        how = (
+            "the sessions' versions (--json-sessions)"
+            if json_sessions
+            else "the sessions from session_fields"
+        )
         console.print(
-            f"  against the rows the report now reads (the outcomes from outcome_scores, the other "
-            f"five types' versions): floor {new_floor:.1f} s / {new_floor_cpu:.1f} s CPU; ratio "
+            f"  against the rows the report now reads (the outcomes from outcome_scores, {how}, the other "
+            f"types' versions): floor {new_floor:.1f} s / {new_floor_cpu:.1f} s CPU; ratio "
             f"{seconds / new_floor:.1f}x / {cpu / new_floor_cpu:.1f}x CPU (the ratio above is against "
             f"every version of the six types, the old floor)"
         )
@@ -300,4 +329,5 @@ if __name__ == "__main__":
         Path(sys.argv[2]) if len(sys.argv) > 2 else None,  # keep the registry there, to profile it
         reuse="--reuse" in sys.argv,  # measure again on the registry kept there
         read_only="--read-only" in sys.argv,  # another job's registry: read it, write nothing to it
+        json_sessions="--json-sessions" in sys.argv,  # the sessions read from their JSON (as before 0015)
     )

@@ -9,6 +9,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bontrack.cli import app
+from bontrack.injections import fields_kept
+from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.scores_kept import rebuild
 from bontrack.storage.engine import make_engine, transaction
@@ -51,3 +53,6 @@ def add_copies(registry: Path, table: str, changed: dict[str, str], where: str, 
         # derived table of current scores the report reads is derived again from the records
         with transaction(make_engine(f"sqlite:///{registry}")) as db:
             rebuild(db)
+    if table == InjectionSessionRow.__tablename__:  # so is the table of current sessions' fields
+        with transaction(make_engine(f"sqlite:///{registry}")) as db:
+            fields_kept.rebuild(db)

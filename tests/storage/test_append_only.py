@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, event, inspect
 
 from bontrack.injections import service as injections
+from bontrack.injections.models import SessionFieldRow
 from bontrack.outcomes.models import OutcomeScoreRow
 from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
@@ -16,7 +17,7 @@ from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world, saved_session, session_input
 
 # the derived tables (the due items, the report's current outcomes): rows replaced per patient
-DERIVED = {DueItemRow.__tablename__, OutcomeScoreRow.__tablename__}
+DERIVED = {DueItemRow.__tablename__, OutcomeScoreRow.__tablename__, SessionFieldRow.__tablename__}
 
 
 def test_workflow__issues_no_update_or_delete_statements(engine: Engine) -> None:

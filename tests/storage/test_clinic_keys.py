@@ -127,6 +127,7 @@ def _write_at_0008(engine: Engine, scratch: Engine) -> tuple[Story, Story]:
                 "audit_texts",
                 "due_items",
                 "outcome_scores",
+                "session_fields",
                 "audit_record_packs",
                 "audit_filed",
             ):
@@ -169,6 +170,7 @@ def test_upgrade_from_0008_keeps_every_row_and_the_services_work_on(db_url: str,
         assert after.pop("audit_record_packs", None) is not None  # the packs filed by record (0012)
         assert after.pop("audit_filed", None) is not None  # how far they are filed (0013; SQLite)
         assert after.pop("outcome_scores", None)  # the current scores, derived at 0014
+        assert after.pop("session_fields", None)  # the current sessions' fields, derived at 0015
         assert after == before
         assert_clinic_in_every_key(engine)
         with engine.connect() as conn:  # no NULL clinic is left in the log

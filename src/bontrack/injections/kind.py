@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import (
     AdverseEventCreate,
@@ -15,6 +17,7 @@ from bontrack.injections.schemas import (
 )
 from bontrack.record_kind import RecordKind
 from bontrack.roles import WRITE_ADVERSE_EVENTS, WRITE_SESSIONS
+from bontrack.storage import derived
 
 
 def _session(data: Mapping[str, Any]) -> str:
@@ -62,3 +65,15 @@ ADVERSE_EVENT = RecordKind(
     describe=_adverse_event,
     update="bontrack.injections.service:update_adverse_event",
 )
+
+
+def refresh_session_fields(db: Session, touched: dict[str, set[str]]) -> None:
+    """Derive again the report's session fields (session_fields) of the patients whose sessions
+    were written."""
+    from bontrack.injections.fields_kept import refresh_patients
+
+    refresh_patients(db, touched)
+
+
+# the report's typed session fields are kept as sessions are written (bontrack.injections.fields_kept)
+derived.register({InjectionSessionRow.__tablename__: "patient_id"}, refresh_session_fields)

@@ -31,6 +31,7 @@ from bontrack.reports.columnar import (
     to_frame,
 )
 from bontrack.reports.columnar_scores import load_scores
+from bontrack.reports.columnar_sessions import load_sessions
 from bontrack.reports.cycle_rows import CycleRows
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
@@ -112,6 +113,9 @@ Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
 # loads the outcomes' fields (their scores' too) into the named table from the derived table of
 # current outcomes (``columnar_scores.load_scores``), as ``Loader`` would from the versions' JSON
 ScoresLoader = Callable[[Sequence[Field], str, bool], int]
+# loads the sessions' fields into the named table from the derived table of current sessions'
+# fields (``columnar_sessions.load_sessions``), as ``Loader`` would from the versions' JSON
+SessionsLoader = Callable[[Sequence[Field], str, bool], int]
 
 
 def cohort_frames(
@@ -138,13 +142,16 @@ def cohort_frames(
     The outcomes are read from the derived table of current outcomes (typed columns and each
     outcome's object of scores, kept as outcomes are written: bontrack.outcomes.scores_kept), not
     from every version's whole JSON: the same rows. A registry without the table (before
-    migration 0014) is read from the versions' JSON."""
+    migration 0014) is read from the versions' JSON. So are the sessions: from the derived table
+    of their current fields (bontrack.injections.fields_kept, migration 0015) when it is there."""
+    from bontrack.injections import fields_kept
     from bontrack.outcomes import scores_kept
 
     read: dict[str, int] = {}
     by_scores = scores_kept.has_table(db)
-    if by_scores and not committed:  # what this unit of work wrote, derived before it is read
-        scores_kept.current(db)
+    by_fields = fields_kept.has_table(db)
+    if (by_scores or by_fields) and not committed:  # what this unit wrote, derived before it is read
+        scores_kept.current(db)  # (every derived table: bontrack.storage.unit.derived_up_to_date)
     duck = connect()
 
     def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
@@ -159,6 +166,11 @@ def cohort_frames(
         read[OutcomeRow.record_type] = n
         return n
 
+    def load_sessions_kept(fields: Sequence[Field], into: str, ordered: bool) -> int:
+        n = load_sessions(db, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered)
+        read[InjectionSessionRow.record_type] = n
+        return n
+
     frames = _kept(
         duck,
         lambda: _assemble(
@@ -168,6 +180,7 @@ def cohort_frames(
             coded_ids=coded_ids,
             every_score=every_score,
             load_outcomes=load_outcomes if by_scores else None,
+            load_sessions=load_sessions_kept if by_fields else None,
         ),
     )
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
@@ -230,11 +243,15 @@ def _assemble(
     coded_ids: bool,
     every_score: bool = True,
     load_outcomes: ScoresLoader | None = None,
+    load_sessions: SessionsLoader | None = None,
 ) -> CohortFrames:
     score_fields = [Field(f"score_{i}", f"scoring.scores.{name}", "measure") for i, name in enumerate(scores)]
     long_frame = every_score or not coded_ids  # without cycle_rows the sections read the long frame
     load(PatientRow, PATIENT_FIELDS, "patients", True)
-    load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
+    if load_sessions is not None:  # from the derived table (typed columns, no JSON)
+        load_sessions(SESSION_FIELDS, "sessions", True)
+    else:
+        load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
     # the outcomes in the order of their ids only for the long frame (cycle_rows orders its rows)
     if load_outcomes is not None:  # from the derived table (typed columns, small JSON)
         load_outcomes([*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
