@@ -263,3 +263,8 @@ def test_migration_0015__derives_the_table_and_its_downgrade_drops_it(db_url: st
             assert _same(db) == before and len(before) > 10
     finally:
         engine.dispose()
+
+
+def test_the_table_keeps_exactly_the_fields_the_report_reads_of_a_session() -> None:
+    """The storage side cannot import the report's field list: the two are kept equal here."""
+    assert {f.path: f.kind for f in SESSION_FIELDS} == fields_kept.SESSION_PATHS

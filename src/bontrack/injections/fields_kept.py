@@ -28,9 +28,8 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import InjectionSessionRow, SessionFieldRow
-from bontrack.outcomes.scores_kept import _day, _number
-from bontrack.outcomes.scores_kept import _text as _scalar_text
 from bontrack.storage import derived
+from bontrack.storage.typed_values import as_date, as_number, as_text
 from bontrack.storage.unit import derived_rows, derived_up_to_date
 
 TABLE = cast(Table, SessionFieldRow.__table__)
@@ -53,13 +52,13 @@ SESSION_PATHS: dict[str, str] = {
 
 def _text(value: Any) -> str | None:
     """A JSON value's text as the report reads it (json_extract_string): an object or a list as
-    its compact JSON (a scalar: bontrack.outcomes.scores_kept's reading)."""
+    its compact JSON (a scalar: storage.typed_values.as_text)."""
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
-    return _scalar_text(value)
+    return as_text(value)
 
 
-_TYPED = {"text": _text, "number": _number, "date": _day}
+_TYPED = {"text": _text, "number": as_number, "date": as_date}
 
 
 def column(path: str) -> str:

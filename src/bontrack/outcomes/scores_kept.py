@@ -20,7 +20,6 @@ reads it here (the report audits what it reads).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -31,50 +30,12 @@ from sqlalchemy.orm import Session
 from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
 from bontrack.queries import OUTCOME_PATHS
 from bontrack.storage import derived
+from bontrack.storage.typed_values import as_date, as_number, as_text
 from bontrack.storage.unit import derived_rows, derived_up_to_date
 
 TABLE = cast(Table, OutcomeScoreRow.__table__)
 PATIENTS_PER_QUERY = 1000  # patients derived together (ids bound in one IN list)
 SCORES = "scoring.scores"
-
-
-def _number(value: Any) -> float | None:
-    """A JSON value as the report's "number" typing reads it (DuckDB's try_cast of its text to a
-    double): a number as itself, a text of a number as that number, anything else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    """A JSON scalar's text as the report reads it (json_extract_string): None for null."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return repr(value)
-    return str(value)
-
-
-def _day(value: Any) -> dt.date | None:
-    """The date (ISO text, as the schemas write it); None when missing or not a date (a derived
-    row never stops a write: the record itself was checked by its schema)."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
 
 
 def outcome_rows(clinic_id: str, outcomes: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -85,11 +46,11 @@ def outcome_rows(clinic_id: str, outcomes: Iterable[Sequence[Any]]) -> list[dict
             {
                 "clinic_id": clinic_id,
                 "outcome_id": outcome_id,
-                "patient_id": _text(patient),
-                "session_id": _text(session),
-                "weeks_after_session": _number(weeks),
-                "date": _day(day),
-                "instrument": _text(instrument),
+                "patient_id": as_text(patient),
+                "session_id": as_text(session),
+                "weeks_after_session": as_number(weeks),
+                "date": as_date(day),
+                "instrument": as_text(instrument),
                 # the object as stored (compact JSON): the report types each score from it as it
                 # typed it from the whole record
                 "scores": orjson.dumps(scores).decode() if isinstance(scores, dict) else None,
