@@ -2,13 +2,13 @@
 
 Stored lean (issue 18): ``audit_packs`` holds one row per run of entries of one unit of work that
 share who, what, which type, clinic, detail, outcome and second (a chart read is one row naming
-every record it read), the record ids and versions packed as a JSON list; ``audit_texts`` holds
-each actor, action, record type, detail phrase and outcome once, referred to by number. The view
-``audit_log`` expands the packs back into one entry per record read or written, with the columns
-the log always had (``AuditEntry`` maps it, read-only). An entry's ``seq`` is its pack's number
-times PACK_LIMIT plus its place in the pack; its time is its pack's (the first entry's, to the
-microsecond; the others were made within the same second). All three are append-only in the
-database (migration 0010).
+every record it read), the record ids and versions packed as bytes (bontrack.storage.audit_ids);
+``audit_texts`` holds each actor, action, record type, detail phrase and outcome once, referred to
+by number. The view ``audit_log`` expands the packs back into one entry per record read or
+written, with the columns the log always had (``AuditEntry`` maps it, read-only). An entry's
+``seq`` is its pack's number times PACK_LIMIT plus its place in the pack; its time is its pack's
+(the first entry's, to the microsecond; the others were made within the same second). All three
+are append-only in the database (migration 0010).
 
 A pack's key holds ``clinic_id`` beside ``seq`` on PostgreSQL, so the log can be distributed by
 clinic with the records it describes (Citus; see the README, "Distributing by clinic"). A key
@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -71,8 +71,11 @@ class AuditPack(Base):
     record_type: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
     detail: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
     outcome: Mapped[int] = mapped_column(Integer)  # audit_texts.id
-    ids: Mapped[str | None] = mapped_column(Text)  # JSON [[record_id, version], ...]; NULL: no record
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"before": .., "after": ..} if given
+    # the record ids and versions (bontrack.storage.audit_ids: 17 bytes an entry, migration 0016);
+    # NULL: no record
+    ids: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # {"before": .., "after": ..} if given; NULL (not the JSON text 'null') if not
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     # seq alone identifies a pack (one sequence numbers them all)
     __mapper_args__ = {"primary_key": [seq]}  # noqa: RUF012 (SQLAlchemy's class attribute)

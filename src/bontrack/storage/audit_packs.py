@@ -19,7 +19,6 @@ so each page of the index is written once for many keys.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -30,6 +29,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bontrack.audit.models import PACK_LIMIT, AuditFiled, AuditPack, AuditText
+from bontrack.storage import audit_ids
+from bontrack.storage.audit_ids import SQLITE_FILE
 from bontrack.storage.inserts import insert_many
 
 _known: WeakKeyDictionary[Any, dict[str, int]] = WeakKeyDictionary()  # per engine: text -> number
@@ -62,19 +63,19 @@ def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def pack(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[list[Any]] | None]]:
-    """Runs of neighbouring entries that share a key: (the first entry, [[id, version], ...] or
+def pack(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[tuple[Any, Any]] | None]]:
+    """Runs of neighbouring entries that share a key: (the first entry, [(id, version), ...] or
     None for an entry that names no record). An entry carrying ``before``/``after`` stands alone."""
-    out: list[tuple[dict[str, Any], list[list[Any]] | None]] = []
+    out: list[tuple[dict[str, Any], list[tuple[Any, Any]] | None]] = []
     last_key: tuple[Any, ...] | None = None
     for entry in entries:
         record = entry["record_id"] is not None or entry["version"] is not None
         alone = not record or entry.get("before") is not None or entry.get("after") is not None
         key = None if alone else _key(entry)
         if key is not None and key == last_key and len(out[-1][1] or ()) < PACK_LIMIT:
-            cast(list[list[Any]], out[-1][1]).append([entry["record_id"], entry["version"]])
+            cast(list[tuple[Any, Any]], out[-1][1]).append((entry["record_id"], entry["version"]))
             continue
-        out.append((entry, [[entry["record_id"], entry["version"]]] if record else None))
+        out.append((entry, [(entry["record_id"], entry["version"])] if record else None))
         last_key = key
     return out
 
@@ -122,7 +123,7 @@ def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]
                 "record_type": None if first["record_type"] is None else number[first["record_type"]],
                 "detail": None if first["detail"] is None else number[first["detail"]],
                 "outcome": number[first["outcome"]],
-                "ids": None if ids is None else json.dumps(ids, separators=(",", ":")),
+                "ids": None if ids is None else audit_ids.encode(ids),
                 "extra": None if before is None and after is None else {"before": before, "after": after},
             }
         )
@@ -144,13 +145,9 @@ def insert_entries(db: Session, entries: list[dict[str, Any]]) -> None:
 CHECK_EVERY = 256
 FILE_EVERY = 2048
 _inserted: WeakKeyDictionary[Any, int] = WeakKeyDictionary()  # per engine: packs since the last look
-# (OR IGNORE skips a record named twice in a pack, and an entry of no record id: its key is NULL)
-_FILE_SQL = (
-    "INSERT OR IGNORE INTO audit_record_packs (record_key, pack) "
-    "SELECT substr(json_extract(e.value, '$[0]'), 1, 8) AS record_key, p.seq "
-    "FROM audit_packs p, json_each(p.ids) e WHERE p.seq > ? AND p.seq <= ? AND p.ids IS NOT NULL "
-    "ORDER BY 1, 2"
-)
+# (OR IGNORE skips a record named twice in a pack, and an entry of no record id: its key is NULL;
+# the packs' ids decoded in SQL as migration 0016's view does)
+_FILE_SQL = SQLITE_FILE
 
 
 def _file_when_due(db: Session, added: int) -> None:
