@@ -14,8 +14,9 @@ A pack's key holds ``clinic_id`` beside ``seq`` on PostgreSQL, so the log can be
 clinic with the records it describes (Citus; see the README, "Distributing by clinic"). A key
 column cannot be NULL: a pack of no clinic (a log-in, a whole-registry export) is stored with the
 clinic '' and read back as None (``NoClinic``; the view gives NULL). On SQLite, which is never
-distributed, ``seq`` alone is the key (the rowid). ``audit_texts`` holds no clinic's data by
-itself (a reference table when distributed).
+distributed, ``seq`` alone is the key (the rowid), and the clinic is stored by number (its id in
+``audit_texts``). ``audit_texts`` holds no clinic's data by itself (a reference table when
+distributed).
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ class AuditPack(Base):
     __table_args__ = (Index("ix_audit_packs_actor", "actor"), {"implicit_returning": False})
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    clinic_id: Mapped[str | None] = mapped_column(  # text: row-level security reads it
-        NoClinic(), primary_key=True, nullable=False, server_default=NO_CLINIC
+    # PostgreSQL: the clinic id (row-level security reads it); SQLite: the clinic id's number in
+    # audit_texts, 0 for none (migration 0016; bontrack.storage.audit_packs writes it)
+    clinic_id: Mapped[Any] = mapped_column(
+        NoClinic().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        nullable=False,
+        server_default=NO_CLINIC,
     )
     at: Mapped[int] = mapped_column(BigInteger)  # microseconds since 1970-01-01 UTC
     actor: Mapped[int] = mapped_column(Integer)  # audit_texts.id

@@ -36,6 +36,7 @@ from bontrack.storage.inserts import insert_many
 _known: WeakKeyDictionary[Any, dict[str, int]] = WeakKeyDictionary()  # per engine: text -> number
 _EPOCH = datetime(1970, 1, 1)
 _TEXTS = ("actor", "action", "record_type", "detail", "outcome")
+NO_CLINIC_NUMBER = 0  # SQLite: the clinic number of a pack of no clinic
 
 
 def packs_table() -> Table:
@@ -110,6 +111,9 @@ def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]
     """The audit_packs rows of these entries, in order."""
     packed = pack(entries)
     texts = {str(e[name]) for e, _ids in packed for name in _TEXTS if e[name] is not None}
+    by_number = db.connection().dialect.name == "sqlite"  # the clinic by number (migration 0016)
+    if by_number:
+        texts |= {str(e["clinic_id"]) for e, _ids in packed if e["clinic_id"] is not None}
     number = text_numbers(db, texts)
     rows = []
     for first, ids in packed:
@@ -119,7 +123,9 @@ def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]
                 "at": micros(first["at"]),
                 "actor": number[first["actor"]],
                 "action": number[first["action"]],
-                "clinic_id": first["clinic_id"],
+                "clinic_id": (NO_CLINIC_NUMBER if first["clinic_id"] is None else number[first["clinic_id"]])
+                if by_number
+                else first["clinic_id"],
                 "record_type": None if first["record_type"] is None else number[first["record_type"]],
                 "detail": None if first["detail"] is None else number[first["detail"]],
                 "outcome": number[first["outcome"]],

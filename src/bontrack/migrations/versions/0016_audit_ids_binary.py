@@ -9,7 +9,11 @@ the first 8 characters of the id's text, so the packs filed so far stay filed) d
 in SQL. Every entry reads back with the same facts; the downgrade writes the JSON text again.
 
 SQLite: ``audit_packs`` is rebuilt (its ``ids`` column becomes a BLOB), the rows copied in order
-with the same ``seq``, batch by batch; its index, guards and the view are made again.
+with the same ``seq``, batch by batch; its index, guards and the view are made again. Its clinic
+becomes a number: the clinic id's number in ``audit_texts`` (0: no clinic), a few bytes, not 36
+(SQLite has no row-level security reading it, and is never distributed). On PostgreSQL the
+clinic stays the text it is: the row-level security policy and the key (distribution by clinic)
+read it.
 PostgreSQL: ``ids`` becomes ``bytea`` and ``extra`` loses its 'null' by ``ALTER COLUMN ... TYPE
 ... USING`` (a rewrite of the table keeping its key, partitions, policy and triggers; no UPDATE,
 which the append-only guard refuses), and the trigger filing packs by record reads the bytes.
@@ -108,13 +112,14 @@ SQLITE_VIEW = f"""
 CREATE VIEW audit_log AS
 SELECT p.seq * 1024 + coalesce(e.key, 0) AS seq, p.seq AS pack,
        strftime('%Y-%m-%d %H:%M:%S', p.at / 1000000, 'unixepoch') || printf('.%06d', p.at % 1000000) AS at,
-       a.text AS actor, c.text AS action, nullif(p.clinic_id, '') AS clinic_id, t.text AS record_type,
+       a.text AS actor, c.text AS action, k.text AS clinic_id, t.text AS record_type,
        {_sq(_SQ_ID)} AS record_id,
        {_sq(_SQ_VERSION)} AS version,
        json_extract(p.extra, '$.before') AS before, json_extract(p.extra, '$.after') AS after,
        d.text AS detail, o.text AS outcome
 FROM audit_packs p
 LEFT JOIN {_sq(_SQ_EACH)} e
+LEFT JOIN audit_texts k ON k.id = p.clinic_id
 JOIN audit_texts a ON a.id = p.actor
 JOIN audit_texts c ON c.id = p.action
 LEFT JOIN audit_texts t ON t.id = p.record_type
@@ -252,11 +257,11 @@ $$
 )
 
 
-def _sqlite_packs(ids_type: Any) -> None:
+def _sqlite_packs(ids_type: Any, clinic_type: Any, no_clinic: str) -> None:
     op.create_table(
         "audit_packs",
         sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("clinic_id", sa.String(length=36), nullable=False, server_default=""),
+        sa.Column("clinic_id", clinic_type, nullable=False, server_default=no_clinic),
         sa.Column("at", sa.BigInteger(), nullable=False),
         sa.Column("actor", sa.Integer(), nullable=False),
         sa.Column("action", sa.Integer(), nullable=False),
@@ -269,20 +274,33 @@ def _sqlite_packs(ids_type: Any) -> None:
     )
 
 
-def _sqlite_rebuild(ids_type: Any, convert: Any, view: str) -> None:
-    """audit_packs made again with ``ids_type``, each row's ids through ``convert``, in order."""
+def _sqlite_rebuild(ids_type: Any, convert: Any, view: str, *, numbered: bool) -> None:
+    """audit_packs made again with ``ids_type``, each row's ids through ``convert``, in order;
+    its clinic by number (``numbered``: the clinic's audit_texts id, 0 for none) or as text."""
     conn = op.get_bind()
     op.execute("DROP VIEW audit_log")  # its INSTEAD OF guards go with it
     for name in ("update", "delete"):
         op.execute(f"DROP TRIGGER audit_packs_no_{name}")
     op.drop_index("ix_audit_packs_actor", table_name="audit_packs")
     op.execute("ALTER TABLE audit_packs RENAME TO audit_packs_old")
-    _sqlite_packs(ids_type)
+    if numbered:
+        _sqlite_packs(ids_type, sa.Integer(), "0")
+        op.execute(  # the clinics named as texts (append-only as the others; known ones kept)
+            "INSERT OR IGNORE INTO audit_texts (text) "
+            "SELECT DISTINCT clinic_id FROM audit_packs_old WHERE clinic_id <> '' ORDER BY clinic_id"
+        )
+        clinic = (
+            "coalesce((SELECT t.id FROM audit_texts t WHERE t.text = o.clinic_id AND o.clinic_id <> ''), 0)"
+        )
+    else:
+        _sqlite_packs(ids_type, sa.String(length=36), "")
+        clinic = "coalesce((SELECT t.text FROM audit_texts t WHERE t.id = o.clinic_id), '')"
     columns = "seq, clinic_id, at, actor, action, record_type, detail, outcome, ids, extra"
+    read = columns.replace("clinic_id", clinic)
     last = 0
     while True:
         rows = conn.exec_driver_sql(
-            f"SELECT {columns} FROM audit_packs_old WHERE seq > ? ORDER BY seq LIMIT {_BATCH}", (last,)
+            f"SELECT {read} FROM audit_packs_old o WHERE seq > ? ORDER BY seq LIMIT {_BATCH}", (last,)
         ).all()
         if not rows:
             break
@@ -310,7 +328,7 @@ def _sqlite_rebuild(ids_type: Any, convert: Any, view: str) -> None:
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _sqlite_rebuild(sa.LargeBinary(), lambda ids: _encode(json.loads(ids)), SQLITE_VIEW)
+        _sqlite_rebuild(sa.LargeBinary(), lambda ids: _encode(json.loads(ids)), SQLITE_VIEW, numbered=True)
         return
     op.execute("DROP VIEW audit_log")
     op.execute(_PG_TO_BYTES)
@@ -329,7 +347,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_rebuild(
-            sa.Text(), lambda ids: json.dumps(_decode(ids), separators=(",", ":")), OLD_SQLITE_VIEW
+            sa.Text(),
+            lambda ids: json.dumps(_decode(ids), separators=(",", ":")),
+            OLD_SQLITE_VIEW,
+            numbered=False,
         )
         return
     op.execute("DROP VIEW audit_log")
