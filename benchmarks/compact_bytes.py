@@ -10,7 +10,9 @@ dbstat (every table and index, as the README's bytes per patient):
 * ``DEDUP``: the JSON leaves out the fields that are also id columns (patient_id, episode_id ...);
 * ``TIMES``: recorded_at as integer microseconds, recorded_by as a number (text stored once);
 * ``AUDIT``: the audit packs' record ids as binary (16 bytes and a version byte each, not JSON
-  text), their clinic as a number, an absent ``extra`` as NULL rather than the JSON text 'null';
+  text), their clinic as a number, an absent ``extra`` as NULL rather than the JSON text 'null'
+  (bontrack stores them so from migration 0016, with a first byte and a JSON fallback; what is
+  left of this idea on such a registry is ``audit_record_packs`` keyed by 4 bytes, not 8 characters);
 * ``KEYS``: the JSON's keys replaced by short codes from one dictionary of all keys;
 * ``JSONIDS``: UUIDs inside the JSON as 22-character base64url.
 
@@ -34,6 +36,8 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from bontrack.storage import audit_ids
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 COMBINATIONS = (
@@ -137,10 +141,15 @@ class Compactor:
         for values in self.src.execute("select * from audit_packs"):
             row = dict(zip(columns, values, strict=True))
             if "AUDIT" in self.ideas:
-                row["clinic_id"] = self.clinic(row["clinic_id"]) if row["clinic_id"] else 0
+                if isinstance(row["clinic_id"], str):  # a number already from migration 0016 on
+                    row["clinic_id"] = self.clinic(row["clinic_id"]) if row["clinic_id"] else 0
                 row["extra"] = None if row["extra"] == "null" else row["extra"]
-                if row["ids"] is not None:
-                    ids = json.loads(row["ids"])
+                if row["ids"] is not None:  # JSON text before migration 0016, bytes from it on
+                    ids = (
+                        json.loads(row["ids"])
+                        if isinstance(row["ids"], str)
+                        else audit_ids.decode(row["ids"])
+                    )
                     row["ids"] = b"".join(_id_bytes(rid) + bytes([version or 0]) for rid, version in ids)
                     filed += [(_id_bytes(rid)[:4], row["seq"], row["clinic_id"]) for rid, _v in ids]
             packs.append(tuple(row[c] for c in columns))

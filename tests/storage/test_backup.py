@@ -124,6 +124,8 @@ def drop_entries(rows: dict[str, list[tuple[str, ...]]], engine: Engine, prefix:
         )
     )
     named = ("actor", "action", "record_type", "detail", "outcome")
+    if engine.dialect.name == "sqlite":
+        named += ("clinic_id",)  # a pack's clinic by number, 0 for none (migration 0016)
     packs = list(zip(*(column(engine, rows, "audit_packs", n) for n in named), strict=True))
     dropped = {i for i, p in enumerate(packs) if p[3] is not None and texts[p[3]].startswith(prefix)}
     rows["audit_packs"] = [r for i, r in enumerate(rows["audit_packs"]) if i not in dropped]

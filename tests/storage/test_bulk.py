@@ -149,10 +149,12 @@ def test_bulk__reads_after_a_merge_are_refused(engine: Engine) -> None:
 def test_insert_many__stores_exactly_what_a_core_insert_stores(tmp_path: Path) -> None:
     """The SQLite fast path converts parameters itself: the stored bytes must not differ."""
     at = dt.datetime(2026, 3, 2, 9, 15, 30, 123456)
-    audit = [  # audit_packs rows: texts by number, record ids packed as JSON text
-        {"at": 1_772_442_930_123_456, "actor": 1, "action": 2, "clinic_id": "c", "record_type": 3}
-        | {"detail": None, "outcome": 4, "ids": '[["p",1]]', "extra": {"é": [1, 2.5, None, True]}},
-        {"at": -1, "actor": 1, "action": 5, "clinic_id": None, "record_type": None}
+    audit = [  # audit_packs rows: texts (and on SQLite the clinic) by number, record ids as bytes
+        {"at": 1_772_442_930_123_456, "actor": 1, "action": 2, "clinic_id": 8, "record_type": 3}
+        | {"detail": None, "outcome": 4, "ids": b'[["p",1]]', "extra": {"é": [1, 2.5, None, True]}},
+        {"at": 1_772_442_930_123_457, "actor": 1, "action": 2, "clinic_id": 8, "record_type": 3}
+        | {"detail": None, "outcome": 4, "ids": b"\x00" + bytes(range(16)) + b"\xff", "extra": None},
+        {"at": -1, "actor": 1, "action": 5, "clinic_id": 0, "record_type": None}
         | {"detail": 6, "outcome": 7, "ids": None, "extra": None},
     ]
     rows = [

@@ -9,7 +9,6 @@ import json
 
 from alembic import command
 from sqlalchemy import Engine, inspect, text
-from tests.storage.audit_entries import entry
 
 from bontrack.audit.service import entries
 from bontrack.storage.engine import _alembic_config, make_engine, transaction
@@ -39,10 +38,17 @@ def test_migration_0012_keeps_every_version_and_files_the_existing_log(db_url: s
                     ),
                     {"v": version, "c": CLINIC, "data": OLD_TEXT},
                 )
-        with transaction(engine) as db:  # the 0011 schema's log (packs, no record files)
-            entry(db, "ann", "p-1", 2, clinic_id=CLINIC)
-            entry(db, "ann", "p-2", clinic_id=CLINIC)
-            entry(db, "bob", "p-1", 2, clinic_id=CLINIC, action="update")
+        with engine.begin() as conn:  # the 0011 schema's log (packs, no record files), as 0011 wrote it
+            for n, value in enumerate(("ann", "read", "patient", "ok", "bob", "update"), start=1):
+                conn.execute(text("INSERT INTO audit_texts (id, text) VALUES (:i, :t)"), {"i": n, "t": value})
+            for actor, action, ids in ((1, 2, '[["p-1",2],["p-2",1]]'), (5, 6, '[["p-1",2]]')):
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_packs (clinic_id, at, actor, action, record_type, outcome, ids) "
+                        "VALUES (:c, 1772442930123456, :a, :x, 3, 4, :ids)"
+                    ),
+                    {"c": CLINIC, "a": actor, "x": action, "ids": ids},
+                )
         with engine.connect() as conn:
             before_log = conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).all()
         _migrate(engine, "head")

@@ -2,20 +2,21 @@
 
 Stored lean (issue 18): ``audit_packs`` holds one row per run of entries of one unit of work that
 share who, what, which type, clinic, detail, outcome and second (a chart read is one row naming
-every record it read), the record ids and versions packed as a JSON list; ``audit_texts`` holds
-each actor, action, record type, detail phrase and outcome once, referred to by number. The view
-``audit_log`` expands the packs back into one entry per record read or written, with the columns
-the log always had (``AuditEntry`` maps it, read-only). An entry's ``seq`` is its pack's number
-times PACK_LIMIT plus its place in the pack; its time is its pack's (the first entry's, to the
-microsecond; the others were made within the same second). All three are append-only in the
-database (migration 0010).
+every record it read), the record ids and versions packed as bytes (bontrack.storage.audit_ids);
+``audit_texts`` holds each actor, action, record type, detail phrase and outcome once, referred to
+by number. The view ``audit_log`` expands the packs back into one entry per record read or
+written, with the columns the log always had (``AuditEntry`` maps it, read-only). An entry's
+``seq`` is its pack's number times PACK_LIMIT plus its place in the pack; its time is its pack's
+(the first entry's, to the microsecond; the others were made within the same second). All three
+are append-only in the database (migration 0010).
 
 A pack's key holds ``clinic_id`` beside ``seq`` on PostgreSQL, so the log can be distributed by
 clinic with the records it describes (Citus; see the README, "Distributing by clinic"). A key
 column cannot be NULL: a pack of no clinic (a log-in, a whole-registry export) is stored with the
 clinic '' and read back as None (``NoClinic``; the view gives NULL). On SQLite, which is never
-distributed, ``seq`` alone is the key (the rowid). ``audit_texts`` holds no clinic's data by
-itself (a reference table when distributed).
+distributed, ``seq`` alone is the key (the rowid), and the clinic is stored by number (its id in
+``audit_texts``). ``audit_texts`` holds no clinic's data by itself (a reference table when
+distributed).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -62,8 +63,13 @@ class AuditPack(Base):
     __table_args__ = (Index("ix_audit_packs_actor", "actor"), {"implicit_returning": False})
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    clinic_id: Mapped[str | None] = mapped_column(  # text: row-level security reads it
-        NoClinic(), primary_key=True, nullable=False, server_default=NO_CLINIC
+    # PostgreSQL: the clinic id (row-level security reads it); SQLite: the clinic id's number in
+    # audit_texts, 0 for none (migration 0016; bontrack.storage.audit_packs writes it)
+    clinic_id: Mapped[Any] = mapped_column(
+        NoClinic().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        nullable=False,
+        server_default=NO_CLINIC,
     )
     at: Mapped[int] = mapped_column(BigInteger)  # microseconds since 1970-01-01 UTC
     actor: Mapped[int] = mapped_column(Integer)  # audit_texts.id
@@ -71,8 +77,11 @@ class AuditPack(Base):
     record_type: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
     detail: Mapped[int | None] = mapped_column(Integer)  # audit_texts.id
     outcome: Mapped[int] = mapped_column(Integer)  # audit_texts.id
-    ids: Mapped[str | None] = mapped_column(Text)  # JSON [[record_id, version], ...]; NULL: no record
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"before": .., "after": ..} if given
+    # the record ids and versions (bontrack.storage.audit_ids: 17 bytes an entry, migration 0016);
+    # NULL: no record
+    ids: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # {"before": .., "after": ..} if given; NULL (not the JSON text 'null') if not
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     # seq alone identifies a pack (one sequence numbers them all)
     __mapper_args__ = {"primary_key": [seq]}  # noqa: RUF012 (SQLAlchemy's class attribute)

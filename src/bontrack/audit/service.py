@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, cast, func, select, union_all
+from sqlalchemy import ColumnElement, Table, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +26,7 @@ from bontrack.audit.models import (
     record_key,
 )
 from bontrack.kinds import BY_NAME
+from bontrack.storage import audit_ids
 from bontrack.storage.audit_log import write_held
 from bontrack.storage.versioned import snapshot_of
 
@@ -104,11 +105,10 @@ def entries(
 
 
 def _count_in_pack(db: Session) -> ColumnElement[int]:
-    """How many entries a pack holds (one when it names no record)."""
-    ids: ColumnElement[Any] = AuditPack.__table__.c.ids
-    if db.get_bind().dialect.name == "postgresql":
-        ids = cast(ids, JSON)
-    return func.coalesce(func.json_array_length(ids), 1)
+    """How many entries a pack holds (one when it names no record; bontrack.storage.audit_ids)."""
+    dialect = db.get_bind().dialect.name
+    counted = audit_ids.POSTGRES_COUNT if dialect == "postgresql" else audit_ids.SQLITE_COUNT
+    return func.coalesce(literal_column(audit_ids.sql(counted, ids="audit_packs.ids")), 1)
 
 
 def _newest_packs(db: Session, wanted: int) -> tuple[int, int | None]:

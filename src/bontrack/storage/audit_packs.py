@@ -19,7 +19,6 @@ so each page of the index is written once for many keys.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -30,11 +29,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bontrack.audit.models import PACK_LIMIT, AuditFiled, AuditPack, AuditText
+from bontrack.storage import audit_ids
+from bontrack.storage.audit_ids import SQLITE_FILE
 from bontrack.storage.inserts import insert_many
 
 _known: WeakKeyDictionary[Any, dict[str, int]] = WeakKeyDictionary()  # per engine: text -> number
 _EPOCH = datetime(1970, 1, 1)
 _TEXTS = ("actor", "action", "record_type", "detail", "outcome")
+NO_CLINIC_NUMBER = 0  # SQLite: the clinic number of a pack of no clinic
 
 
 def packs_table() -> Table:
@@ -62,19 +64,19 @@ def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def pack(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[list[Any]] | None]]:
-    """Runs of neighbouring entries that share a key: (the first entry, [[id, version], ...] or
+def pack(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[tuple[Any, Any]] | None]]:
+    """Runs of neighbouring entries that share a key: (the first entry, [(id, version), ...] or
     None for an entry that names no record). An entry carrying ``before``/``after`` stands alone."""
-    out: list[tuple[dict[str, Any], list[list[Any]] | None]] = []
+    out: list[tuple[dict[str, Any], list[tuple[Any, Any]] | None]] = []
     last_key: tuple[Any, ...] | None = None
     for entry in entries:
         record = entry["record_id"] is not None or entry["version"] is not None
         alone = not record or entry.get("before") is not None or entry.get("after") is not None
         key = None if alone else _key(entry)
         if key is not None and key == last_key and len(out[-1][1] or ()) < PACK_LIMIT:
-            cast(list[list[Any]], out[-1][1]).append([entry["record_id"], entry["version"]])
+            cast(list[tuple[Any, Any]], out[-1][1]).append((entry["record_id"], entry["version"]))
             continue
-        out.append((entry, [[entry["record_id"], entry["version"]]] if record else None))
+        out.append((entry, [(entry["record_id"], entry["version"])] if record else None))
         last_key = key
     return out
 
@@ -109,6 +111,9 @@ def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]
     """The audit_packs rows of these entries, in order."""
     packed = pack(entries)
     texts = {str(e[name]) for e, _ids in packed for name in _TEXTS if e[name] is not None}
+    by_number = db.connection().dialect.name == "sqlite"  # the clinic by number (migration 0016)
+    if by_number:
+        texts |= {str(e["clinic_id"]) for e, _ids in packed if e["clinic_id"] is not None}
     number = text_numbers(db, texts)
     rows = []
     for first, ids in packed:
@@ -118,11 +123,13 @@ def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]
                 "at": micros(first["at"]),
                 "actor": number[first["actor"]],
                 "action": number[first["action"]],
-                "clinic_id": first["clinic_id"],
+                "clinic_id": (NO_CLINIC_NUMBER if first["clinic_id"] is None else number[first["clinic_id"]])
+                if by_number
+                else first["clinic_id"],
                 "record_type": None if first["record_type"] is None else number[first["record_type"]],
                 "detail": None if first["detail"] is None else number[first["detail"]],
                 "outcome": number[first["outcome"]],
-                "ids": None if ids is None else json.dumps(ids, separators=(",", ":")),
+                "ids": None if ids is None else audit_ids.encode(ids),
                 "extra": None if before is None and after is None else {"before": before, "after": after},
             }
         )
@@ -144,13 +151,9 @@ def insert_entries(db: Session, entries: list[dict[str, Any]]) -> None:
 CHECK_EVERY = 256
 FILE_EVERY = 2048
 _inserted: WeakKeyDictionary[Any, int] = WeakKeyDictionary()  # per engine: packs since the last look
-# (OR IGNORE skips a record named twice in a pack, and an entry of no record id: its key is NULL)
-_FILE_SQL = (
-    "INSERT OR IGNORE INTO audit_record_packs (record_key, pack) "
-    "SELECT substr(json_extract(e.value, '$[0]'), 1, 8) AS record_key, p.seq "
-    "FROM audit_packs p, json_each(p.ids) e WHERE p.seq > ? AND p.seq <= ? AND p.ids IS NOT NULL "
-    "ORDER BY 1, 2"
-)
+# (OR IGNORE skips a record named twice in a pack, and an entry of no record id: its key is NULL;
+# the packs' ids decoded in SQL as migration 0016's view does)
+_FILE_SQL = SQLITE_FILE
 
 
 def _file_when_due(db: Session, added: int) -> None:
