@@ -16,12 +16,12 @@ from bontrack.audit.service import entries, page_entries
 from bontrack.storage import audit_ids
 from bontrack.storage.engine import _alembic_config, make_engine, transaction
 
-BEFORE = "0014_outcome_scores"
+BEFORE = "0015_session_fields"
 U1 = "0f8fad5b-d9cb-469f-a165-70867728950e"
 U2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 U3 = "16fd2706-8baf-433b-82eb-8c7fabf12345"
 TEXTS = ["ann@example.org", "read", "update", "patient", "ok", "denied", "login", "wrong password"]
-# (clinic, actor, action, record type, detail, outcome, ids as 0014 stored them, extra)
+# (clinic, actor, action, record type, detail, outcome, ids as 0015 and earlier stored them, extra)
 PACKS: list[tuple[str, int, int, int | None, int | None, int, str | None, str | None]] = [
     ("c-1", 1, 2, 4, None, 5, json.dumps([[U1, 1], [U2, 3], [U3, None]]), "null"),  # a chart read
     ("c-1", 1, 2, 4, None, 5, json.dumps([[U1, 300], [U2, 1]]), "null"),  # a version above a byte

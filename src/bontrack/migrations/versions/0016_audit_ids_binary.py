@@ -19,7 +19,7 @@ PostgreSQL: ``ids`` becomes ``bytea`` and ``extra`` loses its 'null' by ``ALTER 
 which the append-only guard refuses), and the trigger filing packs by record reads the bytes.
 
 Revision ID: 0016_audit_ids_binary
-Revises: 0014_outcome_scores
+Revises: 0015_session_fields
 Create Date: 2026-12-03 06:00:00
 """
 
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_audit_ids_binary"
-down_revision = "0014_outcome_scores"
+down_revision = "0015_session_fields"
 branch_labels = None
 depends_on = None
 
