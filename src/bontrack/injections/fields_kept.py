@@ -24,13 +24,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import InjectionSessionRow, SessionFieldRow
-from bontrack.storage import derived
+from bontrack.storage.kept import KeptByPatient
 from bontrack.storage.typed_values import as_date, as_number, as_text
-from bontrack.storage.unit import derived_rows, derived_up_to_date
+from bontrack.storage.unit import derived_up_to_date
 
 TABLE = cast(Table, SessionFieldRow.__table__)
 PATIENTS_PER_QUERY = 1000  # patients derived together (ids bound in one IN list)
@@ -89,67 +89,9 @@ def _read(db: Session, clinic_id: str, patient_ids: Sequence[str] | None) -> lis
     return current_fields(db, InjectionSessionRow, clinic_id, patient_ids, list(SESSION_PATHS))
 
 
-def has_table(db: Session) -> bool:
-    """Whether the database has the table yet (a registry at an older schema has not: nothing is
-    kept until migration 0015 derives it all; the report then reads the sessions' JSON)."""
-    return derived.has_table(db, SessionFieldRow.__tablename__)
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    return derived.in_parts(ids, PATIENTS_PER_QUERY)
-
-
-def _of_patients(db: Session, clinic_id: str, chunk: list[str]) -> Any:
-    clinic: Any = TABLE.c.clinic_id
-    if db.get_bind().dialect.name == "sqlite":  # by the patients' index, not the clinic's key
-        clinic = clinic + ""  # (as bontrack.scheduling.due reads a chunk of patients)
-    return delete(TABLE).where(clinic == clinic_id, TABLE.c.patient_id.in_(chunk))
-
-
-def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:
-    """Derive again the sessions' rows of the patients touched (clinic id -> patient ids)."""
-    if not has_table(db):
-        return
-    for clinic_id, patient_ids in touched.items():
-        for chunk in _chunks(patient_ids):
-            rows = session_rows(clinic_id, _read(db, clinic_id, chunk))
-            db.execute(_of_patients(db, clinic_id, chunk))
-            if rows:
-                db.execute(insert(TABLE), rows)
-
-
-def rebuild(db: Session, clinic_id: str | None = None) -> int:
-    """Derive the table again from scratch for a clinic (None: every clinic); returns the rows."""
-    derived.refresh(db)  # (what is pending is rewritten below anyway)
-    db.execute(delete(TABLE).where(TABLE.c.clinic_id == clinic_id) if clinic_id else delete(TABLE))
-    row = InjectionSessionRow
-    clinics = [clinic_id] if clinic_id else list(db.scalars(select(row.clinic_id).distinct()))
-    written = 0
-    for clinic in clinics:
-        patients = [
-            p for p in db.scalars(select(row.patient_id).where(row.clinic_id == clinic).distinct()) if p
-        ]
-        for chunk in _chunks(patients):
-            rows = session_rows(clinic, _read(db, clinic, chunk))
-            if rows:
-                db.execute(insert(TABLE), rows)
-            written += len(rows)
-    return written
-
-
-def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
-    """Every row of a clinic (None: of every clinic), derived from scratch from the records."""
-    row = InjectionSessionRow
-    clinics = [clinic_id] if clinic_id else list(db.scalars(select(row.clinic_id).distinct()))
-    rows: list[dict[str, Any]] = []
-    for clinic in clinics:
-        rows += session_rows(clinic, _read(db, clinic, None))
-    return rows
-
-
-def kept(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
-    """The rows the table holds for a clinic (None: every clinic), after any pending refresh."""
-    return derived_rows(db, TABLE, clinic_id)
+KEPT = KeptByPatient(TABLE, InjectionSessionRow, _read, session_rows, PATIENTS_PER_QUERY)
+has_table, refresh_patients, rebuild = KEPT.has_table, KEPT.refresh_patients, KEPT.rebuild
+derive_clinic, kept = KEPT.derive_clinic, KEPT.kept
 
 
 current = derived_up_to_date  # brings the table up to date before it is read

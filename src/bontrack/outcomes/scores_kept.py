@@ -24,14 +24,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
 from bontrack.queries import OUTCOME_PATHS
-from bontrack.storage import derived
+from bontrack.storage.kept import KeptByPatient
 from bontrack.storage.typed_values import as_date, as_number, as_text
-from bontrack.storage.unit import derived_rows, derived_up_to_date
+from bontrack.storage.unit import derived_up_to_date
 
 TABLE = cast(Table, OutcomeScoreRow.__table__)
 PATIENTS_PER_QUERY = 1000  # patients derived together (ids bound in one IN list)
@@ -59,72 +59,15 @@ def outcome_rows(clinic_id: str, outcomes: Iterable[Sequence[Any]]) -> list[dict
     return rows
 
 
-def _read(db: Session, clinic_id: str, patient_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+def _read(db: Session, clinic_id: str, patient_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
     from bontrack.scheduling.due import current_fields
 
     return current_fields(db, OutcomeRow, clinic_id, patient_ids, [*OUTCOME_PATHS, SCORES])
 
 
-def has_table(db: Session) -> bool:
-    """Whether the database has the table yet (a registry at an older schema has not: nothing is
-    kept until migration 0014 derives it all; the report then reads the outcomes' JSON)."""
-    return derived.has_table(db, OutcomeScoreRow.__tablename__)
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    return derived.in_parts(ids, PATIENTS_PER_QUERY)
-
-
-def _of_patients(db: Session, clinic_id: str, chunk: list[str]) -> Any:
-    clinic: Any = TABLE.c.clinic_id
-    if db.get_bind().dialect.name == "sqlite":  # by the patients' index, not the clinic's key
-        clinic = clinic + ""  # (as bontrack.scheduling.due reads a chunk of patients)
-    return delete(TABLE).where(clinic == clinic_id, TABLE.c.patient_id.in_(chunk))
-
-
-def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:
-    """Derive again the scores of the patients touched (clinic id -> patient ids), replacing theirs."""
-    if not has_table(db):
-        return
-    for clinic_id, patient_ids in touched.items():
-        for chunk in _chunks(patient_ids):
-            rows = outcome_rows(clinic_id, _read(db, clinic_id, chunk))
-            db.execute(_of_patients(db, clinic_id, chunk))
-            if rows:
-                db.execute(insert(TABLE), rows)
-
-
-def rebuild(db: Session, clinic_id: str | None = None) -> int:
-    """Derive the table again from scratch for a clinic (None: every clinic); returns the rows."""
-    derived.refresh(db)  # (what is pending is rewritten below anyway)
-    db.execute(delete(TABLE).where(TABLE.c.clinic_id == clinic_id) if clinic_id else delete(TABLE))
-    clinics = [clinic_id] if clinic_id else list(db.scalars(select(OutcomeRow.clinic_id).distinct()))
-    written = 0
-    for clinic in clinics:
-        query = select(OutcomeRow.patient_id).where(OutcomeRow.clinic_id == clinic).distinct()
-        patients = [p for p in db.scalars(query) if p is not None]
-        for chunk in _chunks(patients):
-            rows = outcome_rows(clinic, _read(db, clinic, chunk))
-            if rows:
-                db.execute(insert(TABLE), rows)
-            written += len(rows)
-    return written
-
-
-def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
-    """Every row of a clinic (None: of every clinic), derived from scratch from the records."""
-    from bontrack.scheduling.due import current_fields
-
-    clinics = [clinic_id] if clinic_id else list(db.scalars(select(OutcomeRow.clinic_id).distinct()))
-    rows: list[dict[str, Any]] = []
-    for clinic in clinics:
-        rows += outcome_rows(clinic, current_fields(db, OutcomeRow, clinic, None, [*OUTCOME_PATHS, SCORES]))
-    return rows
-
-
-def kept(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
-    """The rows the table holds for a clinic (None: every clinic), after any pending refresh."""
-    return derived_rows(db, TABLE, clinic_id)
+KEPT = KeptByPatient(TABLE, OutcomeRow, _read, outcome_rows, PATIENTS_PER_QUERY)
+has_table, refresh_patients, rebuild = KEPT.has_table, KEPT.refresh_patients, KEPT.rebuild
+derive_clinic, kept = KEPT.derive_clinic, KEPT.kept
 
 
 current = derived_up_to_date  # brings the table up to date before it is read
