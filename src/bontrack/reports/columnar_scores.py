@@ -72,6 +72,20 @@ def _rows_batches(db: Session, sql: str, schema: pa.Schema) -> Iterator[pa.Table
         yield pa.table([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
+def derived_stream(db: Session, sql: str, schema: pa.Schema, *, committed: bool) -> pa.RecordBatchReader:
+    """The rows of ``sql`` over a derived table as one Arrow stream of ``schema``: from a
+    committed SQLite file by the ADBC driver in a thread of its own (as ``load_current``), else
+    through the session's connection."""
+    path = _sqlite_file(db) if committed else None
+    batches = _prefetched(path, sql) if path is not None else _rows_batches(db, sql, schema)
+
+    def typed() -> Iterator[pa.RecordBatch]:
+        for table in batches:
+            yield from table.select(schema.names).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, typed())
+
+
 def load_scores(
     db: Session,
     clinic_id: str | None,
@@ -89,14 +103,7 @@ def load_scores(
     Returns its number of rows. ``committed``: as ``load_current`` (a SQLite file then read by
     the ADBC driver, in a thread of its own)."""
     sql = _score_sql(db.get_bind().dialect.name, clinic_id)
-    path = _sqlite_file(db) if committed else None
-    batches = _prefetched(path, sql) if path is not None else _rows_batches(db, sql, SCORE_COLUMNS)
-
-    def typed() -> Iterator[pa.RecordBatch]:
-        for table in batches:
-            yield from table.select(SCORE_COLUMNS.names).cast(SCORE_COLUMNS).to_batches()
-
-    stream = pa.RecordBatchReader.from_batches(SCORE_COLUMNS, typed())
+    stream = derived_stream(db, sql, SCORE_COLUMNS, committed=committed)
     own = [f for f in fields if not f.path.startswith(SCORES_PATH)]
     scored = [f for f in fields if f.path.startswith(SCORES_PATH)]
     picks = []

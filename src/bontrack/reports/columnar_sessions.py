@@ -4,7 +4,7 @@ them from every version's JSON: the same rows and types, no JSON to parse."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
@@ -15,13 +15,11 @@ from bontrack.reports.columnar import (
     Field,
     _count,
     _literal,
-    _prefetched,
     _quote,
-    _sqlite_file,
     _typed,
     run,
 )
-from bontrack.reports.columnar_scores import _rows_batches
+from bontrack.reports.columnar_scores import derived_stream
 
 # The table's columns as the driver hands them over, none NULL (the SQLite driver types a column
 # by its first rows: a NULL there would make it an integer), what is missing marked: '' for a
@@ -87,14 +85,7 @@ def load_sessions(
             raise ValueError(f"session field {f.name} ({f.path}, {f.kind}) is not in the derived table")
         picks.append(f"{_field_sql(f.path, f.kind)} as {_quote(f.name)}")
     sql = _session_sql(db.get_bind().dialect.name, clinic_id)
-    path = _sqlite_file(db) if committed else None
-    batches = _prefetched(path, sql) if path is not None else _rows_batches(db, sql, SESSION_COLUMNS)
-
-    def typed() -> Iterator[pa.RecordBatch]:
-        for table in batches:
-            yield from table.select(SESSION_COLUMNS.names).cast(SESSION_COLUMNS).to_batches()
-
-    stream = pa.RecordBatchReader.from_batches(SESSION_COLUMNS, typed())
+    stream = derived_stream(db, sql, SESSION_COLUMNS, committed=committed)
     order = " order by id, clinic_id" if ordered else ""
     duck.register("session_rows", stream)
     try:
