@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, number_series
 from bontrack.records import VersionedRow
+from bontrack.reports.coded import code_ids, long_scores
 from bontrack.reports.columnar import (
     Field,
     Kind,
@@ -263,7 +263,7 @@ def _assemble(
     # an outcome is in the measurements when it has a score (a number, or not one: NaN)
     measured = " or ".join(f"score_{i} is not null" for i in range(len(scores))) or "false"
     if coded_ids:
-        _code_ids(duck, measured, ordered=long_frame)
+        code_ids(duck, measured, ordered=long_frame)
     rest = ", ".join(f.name for f in PATIENT_FIELDS)
     patients = _frame(duck, f"select id as patient_id, {rest} from patients")
     rest = ", ".join(f.name for f in SESSION_FIELDS[1:])
@@ -271,7 +271,10 @@ def _assemble(
     rest = ", ".join(f.name for f in EVENT_FIELDS)
     events = _frame(duck, f"select {rest} from events")
     # without the long frame: its columns, no rows (cycle_rows reads the scores)
-    measurements = _measurements(duck, scores, measured) if long_frame else _measurements(duck, [], "false")
+    own = [f.name for f in OUTCOME_FIELDS if f.name != "instrument"]
+    measurements = (
+        long_scores(duck, scores, measured, own) if long_frame else long_scores(duck, [], "false", own)
+    )
     stock = stock_frame(
         _frame(duck, "select * exclude (id) from receipts"),
         _frame(duck, "select * exclude (id) from discards"),
@@ -285,111 +288,6 @@ def _assemble(
 
 def _frame(duck: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return to_frame(duck.sql(sql).to_arrow_table())
-
-
-def _code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = True) -> None:
-    """Patient and session ids replaced, in the tables, by their codes as ``frames.coded`` makes
-    them: each id's rank among the distinct ids of the frames' columns (patients, sessions' and
-    measurements' patient ids; sessions', measurements' and adverse events' session ids), in the
-    ids' order (DuckDB orders text by its bytes: UTF-8's order is the characters' order, as
-    Python's); a missing patient id -1, a missing session id NULL (NaN). Rows keep their order;
-    the outcomes', unless ``ordered`` (the load sorted them), are sorted by id here (one sort:
-    ``cycle_rows`` breaks ties by this order, as the long frame's)."""
-    run(
-        duck,
-        "create table patient_codes as select id, "
-        "cast(row_number() over (order by id) - 1 as bigint) as code "
-        "from (select id from patients union select patient_id from sessions "
-        f"union select patient_id from outcomes where {measured}) where id is not null",
-    )
-    run(
-        duck,
-        "create table session_codes as select id, "
-        "cast(row_number() over (order by id) - 1 as double) as code "
-        "from (select id from sessions union select session_id from outcomes where "
-        f"{measured} union select session_id from events) where id is not null",
-    )
-
-    def recode(table: str, patient: str | None, session: str | None, keep_order: bool = True) -> None:
-        joins, columns = [], []
-        if patient is not None:
-            joins.append(f"left join patient_codes p on p.id = t.{patient}")
-            columns.append(f"coalesce(p.code, -1) as {patient}")
-        if session is not None:
-            joins.append(f"left join session_codes s on s.id = t.{session}")
-            columns.append(f"s.code as {session}")
-        run(
-            duck,
-            # the outcomes' text ids, once they have ordered the rows, are read by nobody after
-            f"create table {table}_coded as select t.*{'' if keep_order else ' exclude (id)'} "
-            f"replace ({', '.join(columns)}) from {table} t "
-            f"{' '.join(joins)} order by {'t.rowid' if keep_order else 't.id'}",
-        )
-        run(duck, f"drop table {table}")
-        run(duck, f"alter table {table}_coded rename to {table}")
-
-    recode("patients", "id", None)
-    recode("sessions", "patient_id", "id")
-    recode("outcomes", "patient_id", "session_id", ordered)
-    recode("events", None, "session_id")
-
-
-def _measurements(duck: duckdb.DuckDBPyConnection, scores: Sequence[str], measured: str) -> pd.DataFrame:
-    """One row per score of each outcome (as ``queries.measurements_frame``: score by score, in
-    the outcomes' order; a score missing or null is left out, one that is not a number is NaN),
-    each score's rows fetched from DuckDB in turn into columns made once at their full length."""
-    keep = [f.name for f in OUTCOME_FIELDS if f.name != "instrument"]
-    row = duck.execute(
-        f"select {', '.join(f'count(score_{i})' for i in range(len(scores)))} from outcomes"
-        if scores
-        else "select 0"
-    ).fetchall()[0]
-    counts = [int(c) for c in (row or ())] if scores else []
-    total = sum(counts)
-    instruments = [
-        r[0]
-        for r in duck.execute(
-            f"select distinct instrument from outcomes where ({measured}) and instrument is not null "
-            "order by instrument"
-        ).fetchall()
-    ]
-    which = " ".join(f"when {_sql_text(name)} then {i}" for i, name in enumerate(instruments))
-    instrument_code = f"(case instrument {which} else -1 end)" if instruments else "-1"
-    present = sorted({name for name, n in zip(scores, counts, strict=True) if n})
-    columns: dict[str, np.ndarray] = {}
-    instrument = np.empty(total, dtype=np.int64)
-    score = np.empty(total, dtype=np.int64)
-    value = np.empty(total, dtype=np.float64)
-    start = 0
-    for i, (name, n) in enumerate(zip(scores, counts, strict=True)):
-        if not n:
-            continue
-        part = duck.sql(
-            f"select {', '.join(keep)}, {instrument_code} as _instrument, score_{i} as _value "
-            f"from outcomes where score_{i} is not null"
-        ).to_arrow_table()
-        frame = to_frame(part.select(keep))
-        for c in keep:
-            values = frame[c].to_numpy()
-            if c not in columns:
-                columns[c] = np.empty(total, dtype=values.dtype)
-            columns[c][start : start + n] = values
-        instrument[start : start + n] = part.column("_instrument").to_numpy()
-        score[start : start + n] = present.index(name)
-        value[start : start + n] = part.column("_value").to_numpy()
-        start += n
-    if not total:  # no scores: the columns' types from an empty fetch
-        empty = to_frame(duck.sql(f"select {', '.join(keep)} from outcomes limit 0").to_arrow_table())
-        columns = {c: empty[c].to_numpy() for c in keep}
-    out = pd.DataFrame({c: columns[c] for c in keep})
-    out["instrument"] = pd.Categorical.from_codes(instrument, categories=pd.Index(instruments, dtype=object))
-    out["score"] = pd.Categorical.from_codes(score, categories=pd.Index(present, dtype=object))
-    out["value"] = value
-    return out
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def stock_frame(received: pd.DataFrame, discarded: pd.DataFrame) -> pd.DataFrame:
