@@ -120,7 +120,7 @@ def test_the_view_and_the_filing_read_what_was_written(engine: Engine) -> None:
         packs = conn.execute(
             text("SELECT seq, ids FROM audit_packs WHERE ids IS NOT NULL ORDER BY seq")
         ).all()
-        filed = set(conn.execute(text("SELECT record_key, pack FROM audit_record_packs")).tuples())
+        filed = {tuple(r) for r in conn.execute(text("SELECT record_key, pack FROM audit_record_packs"))}
         assert conn.execute(text("SELECT count(*) FROM audit_packs WHERE extra IS NOT NULL")).scalar() == 0
     assert [p for _s, ids in packs for p in audit_ids.decode(ids)] == written
     named = {(i[:8], seq) for seq, ids in packs for i, _v in audit_ids.decode(ids) if i is not None}
