@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.distributions import normal_quantile
+
 
 def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
     """One row per cycle that had benefit.
@@ -153,22 +155,58 @@ class KaplanMeier:
 
 
 def kaplan_meier(durations: pd.Series, observed: pd.Series, confidence: float = 0.95) -> KaplanMeier:
-    """Fit Kaplan-Meier with lifelines and return its curve and median with interval."""
-    from lifelines import KaplanMeierFitter
-    from lifelines.utils import median_survival_times
+    """Kaplan-Meier's product-limit estimate, its log-log (exponential Greenwood) band and median
+    with interval, computed as lifelines' ``KaplanMeierFitter`` computes them (the same floats:
+    tests/analytics/test_kaplan_meier_as_lifelines.py), without importing lifelines (whose import
+    cost more than a clinic's whole analysis).
 
-    kmf = KaplanMeierFitter(alpha=1 - confidence)
-    kmf.fit(durations.astype(float), event_observed=observed.astype(bool))
-    ci = kmf.confidence_interval_
-    med_ci = median_survival_times(ci)
+    As lifelines: one row per distinct time, with the start (0, or the earliest time if below 0)
+    among them; at each, the log of the survival's factor log(n - d) - log(n) and Greenwood's
+    d / (n (n - d)) (0 when all at risk die) summed; S = exp of the sum; the band
+    exp(-exp(log(-log S) -/+ z sqrt(var) / log S)), 1 where undefined; a median is the first time
+    with S <= 0.5 (infinite if S stays above it)."""
+    times = np.asarray(durations, dtype=float)
+    events = np.asarray(observed).astype(bool)
+    if not np.isfinite(times).all():
+        raise ValueError("durations must be finite numbers")
+    start = min(0.0, float(times.min()))  # everyone enters at the start (no late entry)
+    timeline, where = np.unique(np.concatenate([times, [start]]), return_inverse=True)
+    removed = np.bincount(where[:-1], minlength=len(timeline))
+    deaths = np.bincount(where[:-1], weights=events, minlength=len(timeline)).astype(np.int64)
+    # at risk at each time: everyone, less those removed at earlier times
+    at_risk = len(times) - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    population = at_risk.astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_factor = np.log(population - deaths) - np.log(population)
+        greenwood = deaths / (population.astype(np.float64) * (population - deaths).astype(np.float64))
+    greenwood[greenwood == np.inf] = 0.0
+    # summed as pandas sums (a missing term skipped, then filled from the time before)
+    log_survival = pd.Series(log_factor).cumsum().ffill().to_numpy()
+    variance = pd.Series(greenwood).cumsum().ffill().to_numpy()
+    survival = np.exp(log_survival)
+    z = normal_quantile(1 - (1 - confidence) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.log(survival)
+        ci_low = np.exp(-np.exp(np.log(-v) - z * np.sqrt(variance) / v))
+        ci_high = np.exp(-np.exp(np.log(-v) + z * np.sqrt(variance) / v))
+    ci_low[np.isnan(ci_low)] = 1.0
+    ci_high[np.isnan(ci_high)] = 1.0
     return KaplanMeier(
-        timeline=kmf.survival_function_.index.to_numpy(),
-        survival=kmf.survival_function_.iloc[:, 0].to_numpy(),
-        ci_low=ci.iloc[:, 0].to_numpy(),
-        ci_high=ci.iloc[:, 1].to_numpy(),
-        median=float(kmf.median_survival_time_),
-        median_low=float(med_ci.iloc[0, 0]),
-        median_high=float(med_ci.iloc[0, 1]),
-        n=len(durations),
-        events=int(observed.astype(bool).sum()),
+        timeline=timeline,
+        survival=survival,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        median=_median(timeline, survival),
+        median_low=_median(timeline, ci_low),
+        median_high=_median(timeline, ci_high),
+        n=len(times),
+        events=int(events.sum()),
     )
+
+
+def _median(timeline: np.ndarray, curve: np.ndarray) -> float:
+    """The first time the curve is at or below 0.5 (lifelines' ``qth_survival_time``: a search of
+    the negated curve, which is sorted), infinite when it ends above 0.5."""
+    if curve[-1] > 0.5:
+        return math.inf
+    return float(timeline[np.searchsorted(-curve, -0.5)])
