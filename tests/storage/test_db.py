@@ -5,11 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from bontrack.config import DEFAULT_DATABASE_URL, Settings
 from bontrack.errors import InputError, SchemaError
-from bontrack.storage.engine import current_revision, ensure_schema, head_revision, make_engine, open_engine
+from bontrack.storage.engine import (
+    SCHEMA_HEAD,
+    _at_head,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    make_engine,
+    open_engine,
+)
 
 
 def test_settings__db_option_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,3 +82,32 @@ def test_migrations__match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_schema_head__is_the_newest_migration_alembic_finds() -> None:
+    # a new migration must name itself in SCHEMA_HEAD, or every command would take a database at
+    # the new head for an outdated one
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_ensure_schema__at_head_without_alembic_and_otherwise_as_alembic_says(engine: Engine) -> None:
+    assert _at_head(engine)
+    ensure_schema(engine)  # at head: nothing to do
+    with engine.begin() as conn:  # two stamped revisions: not recognised, alembic refuses
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0000')"))
+    assert not _at_head(engine)
+    with pytest.raises(CommandError, match="more than one head"):
+        ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0000'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0015_session_fields'"))
+    assert not _at_head(engine)
+    with pytest.raises(SchemaError, match="0015_session_fields"):
+        ensure_schema(engine)
+
+
+def test_at_head__a_database_without_the_version_table_is_not_at_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert not _at_head(create_engine(url))
+    assert open_engine(url) is not None  # and a new database is still created at head
+    assert _at_head(create_engine(url))
