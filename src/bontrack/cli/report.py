@@ -73,7 +73,6 @@ def report(
         from bontrack.knowledge.loader import load_knowledge
         from bontrack.reports.content import build_report
         from bontrack.reports.data import cohort_frames, parquet_frames
-        from bontrack.reports.plots import render_figures
         from bontrack.reports.render import render_html, report_json, write_pdf
         from bontrack.storage.engine import transaction
         from bontrack.storage.replica import read_session
@@ -108,6 +107,8 @@ def report(
                 target.write_text(report_json(content), encoding="utf-8")
             else:
                 progress.update(task, description="drawing figures")
+                from bontrack.reports.plots import render_figures  # matplotlib: not for the JSON
+
                 html = render_html(content, render_figures(content))
                 if pdf:
                     progress.update(task, description="laying out the PDF")

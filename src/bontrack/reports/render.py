@@ -7,8 +7,6 @@ import json
 import math
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from bontrack.reports.content import Report
 
 
@@ -73,6 +71,8 @@ def headline(report: Report) -> str:
 
 
 def render_html(report: Report, figures: dict[str, bytes]) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape  # (not for JSON)
+
     env = Environment(
         loader=PackageLoader("bontrack.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
