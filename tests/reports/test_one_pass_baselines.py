@@ -221,7 +221,13 @@ def test_one_pass_baselines__every_scores_rows_and_visits_as_an_asof_join_per_sc
     assert duck.sql(f"select count(*) from outcomes where isnan(score_{pain})").fetchall()[0][0] > 5
     weeks = load_knowledge().files.pathway.outcome_visit_weeks.weeks
     rand36 = [("rand36", s) for s in REPORT_SCORES if s in load_definition("rand36").scores]
-    scores = [("nprs", "pain_intensity"), ("ndi", "total"), *rand36, ("ndi", "nothing")]
+    scores = [
+        ("nprs", "pain_intensity"),
+        ("ndi", "total"),
+        *rand36,
+        ("ndi", "nothing"),
+        ("no such instrument", "total"),
+    ]
     middle = lean.sessions["date"].sort_values().iloc[len(lean.sessions) // 2].date()
     compared = differing = 0
     for day in (dt.date(2026, 11, 23), middle):

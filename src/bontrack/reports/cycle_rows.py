@@ -162,7 +162,8 @@ class CycleRows:
             on_or_before = f"{_text(day.isoformat())}::timestamp"
             mine = f"instrument = {_text(instrument)} and date <= {on_or_before}"
             valid = [f"(score_{i} is not null and not isnan(score_{i}))" for i in range(len(self._scores))]
-            counted = ", ".join(f"count(*) filter (where {v})" for v in valid) or "0"
+            # (an aggregate: one row, even of no outcomes)
+            counted = ", ".join(f"count(*) filter (where {v})" for v in valid) or "count(*)"
             counts = duck.execute(f"select {counted} from outcomes where {mine}").fetchall()[0]
             present = [i for i, n in enumerate(counts[: len(valid)]) if n]
             _follow(duck, present, mine, valid)
@@ -270,8 +271,9 @@ def _follow(duck: duckdb.DuckDBPyConnection, present: Sequence[int], mine: str, 
         on l.patient_id = c.patient_id and c.key >= l.key
         """,
     )
+    # (an aggregate: one row, even of no sessions)
     left = ", ".join(f"count(*) filter (where found is not null and baseline_{i} is null)" for i in present)
-    counts = duck.execute(f"select {left or 0} from based").fetchall()[0]
+    counts = duck.execute(f"select {left or 'count(*)'} from based").fetchall()[0]
     baselines, fallbacks = "", ""
     for i, n in zip(present, counts, strict=False):
         if not n:
