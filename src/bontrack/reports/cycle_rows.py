@@ -19,7 +19,8 @@ The join, as ``cycle_outcomes`` makes it on the frames ``sections.frames.as_of``
   of their ids, as the long frame does: the read sorts them once, when it codes their ids);
 - a session's baseline: the score with the latest (date, obs) on or before the session's date,
   of the same patient (``merge_asof``, backward, of rows sorted by date then obs): DuckDB's
-  ASOF join on (day, obs) as one number (so no two candidates tie);
+  ASOF join on (day, obs) as one number (so no two candidates tie), once for all the scores of
+  an instrument (table ``followed``, kept per instrument and day: ``_follow``);
 - a follow-up: a score naming a session (and a week) among those sessions; rows ordered by
   patient, cycle, whole weeks, then obs (the stable sort of the long frame's order).
 
