@@ -19,7 +19,8 @@ The join, as ``cycle_outcomes`` makes it on the frames ``sections.frames.as_of``
   of their ids, as the long frame does: the read sorts them once, when it codes their ids);
 - a session's baseline: the score with the latest (date, obs) on or before the session's date,
   of the same patient (``merge_asof``, backward, of rows sorted by date then obs): DuckDB's
-  ASOF join on (day, obs) as one number (so no two candidates tie);
+  ASOF join on (day, obs) as one number (so no two candidates tie), once for all the scores of
+  an instrument (table ``followed``, kept per instrument and day: ``_follow``);
 - a follow-up: a score naming a session (and a week) among those sessions; rows ordered by
   patient, cycle, whole weeks, then obs (the stable sort of the long frame's order).
 
@@ -84,7 +85,8 @@ class CycleRows:
         self._scores = list(scores)
         self._measured = measured
         self._day: date | None = None
-        self._joined_key: tuple[str, str, date] | None = None  # the score in table ``joined``
+        self._followed_key: tuple[str, date] | None = None  # the instrument in table ``followed``
+        self._present: list[int] = []  # its scores with a value (their numbers in ``scores``)
 
     def close(self) -> None:
         if self._duck is not None:
@@ -125,64 +127,52 @@ class CycleRows:
         ``analytics.cycles.judged_rows``; only those of the ``cycle``-th cycles and the visits
         at ``weeks`` when given (the same rows as the others left out after the join).
         ``columns``: only these of every row (``NARROW``: what ``judged_rows`` reads)."""
-        if cycle is None and weeks is None:  # every row: joined once, kept for ``visits``
-            self._keep(instrument, score, day)
-            picked = ", ".join(COLUMNS[COLUMNS.index(c)] for c in columns)
-            ordered = f"select {picked} from joined order by patient_id, cycle, weeks, obs"
-            return to_frame(self._connection().sql(ordered).to_arrow_table())
-        if tuple(columns) != COLUMNS:
+        if (cycle is not None or weeks is not None) and tuple(columns) != COLUMNS:
             raise ValueError("only every row may be read in fewer columns")
-        sql = self._joined(instrument, score, day, cycle=cycle, weeks=weeks)
+        only = "" if cycle is None else f" and cycle = {int(cycle)}"
+        at = "" if weeks is None else f" and weeks = {int(weeks)}"
+        picked = ", ".join(COLUMNS[COLUMNS.index(c)] for c in columns)
+        ordered = f"select {picked} from ({self._score_rows(instrument, score, day)}{only}{at}) "
         return to_frame(
-            self._connection().sql(f"{sql} order by m.patient_id, base.cycle, weeks, m.obs").to_arrow_table()
+            self._connection().sql(f"{ordered} order by patient_id, cycle, weeks, obs").to_arrow_table()
         )
 
-    def _joined(
-        self,
-        instrument: str,
-        score: str,
-        day: date,
-        *,
-        cycle: int | None = None,
-        weeks: int | None = None,
-    ) -> str:
-        """The select of ``rows`` (its rows in no order; ``m`` the scores, ``base`` the cycles)."""
-        self._cycles(day)
-        only = "" if cycle is None else f" where cycle = {int(cycle)}"
-        at = "" if weeks is None else f" and trunc(m.w) = {int(weeks)}"
-        # a score not read has no values
-        value = f"score_{self._scores.index(score)}" if score in self._scores else "cast(null as double)"
-        on_or_before = f"{_text(day.isoformat())}::timestamp"
-        return f"""
-            with m as (
-                select rowid as obs, patient_id, session_id, weeks_after_session as w, date,
-                       {value} as value
-                from outcomes
-                where instrument = {_text(instrument)} and {value} is not null
-                      and not isnan({value}) and date <= {on_or_before}
-            ),
-            base as (  -- (day, obs) as one number: the latest score on or before, no ties
-                select c.session_id, c.cycle, c.session_date, c.next_session_date,
-                       l.value as baseline, cast(l.obs as double) as baseline_obs
-                from (select *, {_key("session_date", "4294967295")} as key from cycles{only}) c
-                asof left join (select patient_id, value, obs, {_key("date", "obs")} as key from m) l
-                on l.patient_id = c.patient_id and c.key >= l.key
+    def _score_rows(self, instrument: str, score: str, day: date) -> str:
+        """The select of every row (``COLUMNS``, in no order) of ``score`` of ``instrument`` as of
+        ``day``, from table ``followed`` (``_keep``); ends in its where clause."""
+        i = self._keep(instrument, score, day)
+        if i is None:  # a score not read, or without any value: no rows
+            return (
+                "select patient_id, session_id, cycle, session_date, next_session_date, weeks, date, "
+                "cast(null as double) as baseline, cast(null as double) as value, obs, "
+                "cast(null as double) as baseline_obs from followed where false"
             )
-            select m.patient_id, m.session_id, base.cycle, base.session_date::timestamp_ns as session_date,
-                   base.next_session_date::timestamp_ns as next_session_date,
-                   cast(trunc(m.w) as bigint) as weeks, m.date::timestamp_ns as date,
-                   base.baseline, m.value, m.obs, base.baseline_obs
-            from m join base on base.session_id = m.session_id
-            where m.w is not null{at}
-        """
+        return (
+            "select patient_id, session_id, cycle, session_date, next_session_date, weeks, date, "
+            f"baseline_{i} as baseline, value_{i} as value, obs, baseline_obs_{i} as baseline_obs "
+            f"from followed where value_{i} is not null"
+        )
 
-    def _keep(self, instrument: str, score: str, day: date) -> None:
-        """Table ``joined``: every row (``_joined``) of the score as of the day (made once; the
-        previous score's replaced), for the readers of a score's rows."""
-        if self._joined_key == (instrument, score, day):
-            return
-        run(self._connection(), f"create or replace table joined as {self._joined(instrument, score, day)}")
-        self._joined_key = (instrument, score, day)
+    def _keep(self, instrument: str, score: str, day: date) -> int | None:
+        """Table ``followed``: the follow-ups of ``instrument`` as of ``day`` with, for each of its
+        scores, the value and the session's baseline (made once per instrument and day, the
+        previous one's replaced). Returns the column number of ``score`` (None: not there)."""
+        if self._followed_key != (instrument, day):
+            self._cycles(day)
+            duck = self._connection()
+            on_or_before = f"{_text(day.isoformat())}::timestamp"
+            mine = f"instrument = {_text(instrument)} and date <= {on_or_before}"
+            valid = [f"(score_{i} is not null and not isnan(score_{i}))" for i in range(len(self._scores))]
+            # (an aggregate: one row, even of no outcomes)
+            counted = ", ".join(f"count(*) filter (where {v})" for v in valid) or "count(*)"
+            counts = duck.execute(f"select {counted} from outcomes where {mine}").fetchall()[0]
+            present = [i for i, n in enumerate(counts[: len(valid)]) if n]
+            _follow(duck, present, mine, valid)
+            self._followed_key = (instrument, day)
+            self._present = present
+        if score not in self._scores or self._scores.index(score) not in self._present:
+            return None
+        return self._scores.index(score)
 
     def visits(self, instrument: str, score: str, day: date, *, max_cycle: int) -> pd.DataFrame:
         """``analytics.trajectories.visit_frame`` of the ``rows`` of cycles up to ``max_cycle``,
@@ -190,9 +180,9 @@ class CycleRows:
         its week 0 (by patient and cycle; a score that is the baseline of two cycles only the
         earlier one's), then the follow-ups in the rows' order, those that are some cycle's
         baseline left out. Only these narrow rows reach pandas."""
-        self._keep(instrument, score, day)
+        joined = self._score_rows(instrument, score, day)
         sql = f"""
-            with r as (select * from joined where cycle <= {int(max_cycle)}),
+            with r as ({joined} and cycle <= {int(max_cycle)}),
             firsts as (  -- each session's baseline (the same on all its rows)
                 select distinct session_id, patient_id, cycle, baseline, baseline_obs
                 from r where baseline is not null
@@ -247,3 +237,79 @@ class CycleRows:
             )
             .to_arrow_table()
         )
+
+
+def _follow(duck: duckdb.DuckDBPyConnection, present: Sequence[int], mine: str, valid: Sequence[str]) -> None:
+    """Table ``followed`` (``CycleRows._keep``): the follow-ups of the outcomes of one instrument
+    as of the day (``mine``) with the ``present`` scores' values (``valid``: a number) and each
+    one's baseline at the session the follow-up names, in one ASOF join for all the scores.
+
+    A session's baseline of a score is its latest (day, obs) value on or before the session's day
+    (an ASOF join per score did it). One ASOF join finds, per session, the latest outcome with a
+    value of any of the scores: of a score valued there, that is its baseline; of a score not
+    valued there (a scale left out of that outcome), the latest value before it is found by an
+    ASOF join of that score, only over the sessions left so and their patients' values."""
+    values = "".join(f", case when {valid[i]} then score_{i} end as v{i}" for i in present)
+    any_valid = " or ".join(valid[i] for i in present) or "false"
+    scored = (
+        f"select rowid as obs, patient_id, session_id, weeks_after_session as w, date{values} from outcomes "
+    )
+    scored += f"where {mine} and ({any_valid})"
+    session_key = _key("session_date", "4294967295")
+    found = "".join(
+        f", l.v{i} as baseline_{i}"
+        f", cast(case when l.v{i} is not null then l.obs end as double) as baseline_obs_{i}"
+        for i in present
+    )
+    run(
+        duck,
+        f"""
+        create or replace temporary table based as
+        select c.session_id, c.patient_id, c.cycle, c.session_date, c.next_session_date, c.key,
+               l.obs as found{found}
+        from (select *, {session_key} as key from cycles) c
+        asof left join (select *, {_key("date", "obs")} as key from ({scored})) l
+        on l.patient_id = c.patient_id and c.key >= l.key
+        """,
+    )
+    # (an aggregate: one row, even of no sessions)
+    left = ", ".join(f"count(*) filter (where found is not null and baseline_{i} is null)" for i in present)
+    counts = duck.execute(f"select {left or 'count(*)'} from based").fetchall()[0]
+    baselines, fallbacks = "", ""
+    for i, n in zip(present, counts, strict=False):
+        if not n:
+            baselines += f", base.baseline_{i}, base.baseline_obs_{i}"
+            continue
+        # the sessions whose latest outcome had no value of this score, and their patients' values
+        run(
+            duck,
+            f"""
+            create or replace temporary table fallback_{i} as
+            with s as (select session_id, patient_id, key from based
+                       where found is not null and baseline_{i} is null)
+            select s.session_id, l.v{i} as baseline, cast(l.obs as double) as baseline_obs
+            from s asof left join (
+                select patient_id, obs, v{i}, {_key("date", "obs")} as key from ({scored})
+                where v{i} is not null and patient_id in (select patient_id from s)
+            ) l on l.patient_id = s.patient_id and s.key >= l.key
+            """,
+        )
+        baselines += (
+            f", coalesce(base.baseline_{i}, f{i}.baseline) as baseline_{i}"
+            f", coalesce(base.baseline_obs_{i}, f{i}.baseline_obs) as baseline_obs_{i}"
+        )
+        fallbacks += f" left join fallback_{i} f{i} on f{i}.session_id = base.session_id"
+    run(
+        duck,
+        f"""
+        create or replace table followed as
+        select o.patient_id, o.session_id, base.cycle, base.session_date::timestamp_ns as session_date,
+               base.next_session_date::timestamp_ns as next_session_date,
+               cast(trunc(o.w) as bigint) as weeks, o.date::timestamp_ns as date, o.obs
+               {"".join(f", o.v{i} as value_{i}" for i in present)}{baselines}
+        from ({scored}) o join based base on base.session_id = o.session_id{fallbacks}
+        where o.w is not null
+        """,
+    )
+    for table in ["based", *(f"fallback_{i}" for i in present)]:
+        run(duck, f"drop table if exists {table}")
