@@ -163,7 +163,8 @@ PHASES = (
 
 # The report's steps as `bontrack report` takes them, on a registry another job owns, opened
 # without writing to it: the rows read as the command reads them (the ADBC reader, ids coded by
-# DuckDB), but the six audit entries of the read not written (the one difference from the command).
+# DuckDB, the scores read through cycle_rows: no long frame), but the six audit entries of the read
+# not written (the one difference from the command).
 READ_ONLY_REPORT = (
     "import datetime\n"
     "import bontrack.reports.data as data\n"
@@ -175,7 +176,9 @@ READ_ONLY_REPORT = (
     "import bontrack.reports.render as render\n"
     "path, out = sys.argv[1], sys.argv[2]\n"
     "with Session(create_engine('sqlite:///' + path)) as db:\n"
-    "    frames = data.cohort_frames(db=db, actor='bench', committed=True, coded_ids=True)\n"
+    "    frames = data.cohort_frames(\n"
+    "        db=db, actor='bench', committed=True, coded_ids=True, every_score=False\n"
+    "    )\n"
     "report = content.build_report(frames, load_knowledge(), today=datetime.date(2026, 11, 23))\n"
     "open(out, 'w').write(render.render_html(report, plots.render_figures(report)))\n"
     "code = 0\n"
