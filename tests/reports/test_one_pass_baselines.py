@@ -24,7 +24,7 @@ from bontrack.knowledge.loader import load_knowledge
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.reports.columnar import run, to_frame
-from bontrack.reports.cycle_rows import COLUMNS, NARROW, CycleRows
+from bontrack.reports.cycle_rows import COLUMNS, NARROW, CycleRows, visits_sql
 from bontrack.reports.data import REPORT_SCORES, cohort_frames
 from bontrack.reports.sections.common import TRAJECTORY_MAX_CYCLES
 from bontrack.storage.engine import make_engine, transaction
@@ -107,26 +107,8 @@ class AsofPerScore:
 
     def visits(self, instrument: str, score: str, day: date, *, max_cycle: int) -> pd.DataFrame:
         run(self._duck, f"create or replace table ref_joined as {self._joined(instrument, score, day)}")
-        sql = f"""
-            with r as (select * from ref_joined where cycle <= {int(max_cycle)}),
-            firsts as (
-                select distinct session_id, patient_id, cycle, baseline, baseline_obs
-                from r where baseline is not null
-            ),
-            base as (
-                select patient_id, cycle, 0::bigint as weeks, baseline as value,
-                       row_number() over (partition by baseline_obs order by patient_id, cycle) as nth
-                from firsts
-            )
-            select patient_id, cycle, weeks, value from (
-                select patient_id, cycle, weeks, value, 0 as part, patient_id as k1, cycle as k2,
-                       0::bigint as k3, 0::bigint as k4
-                from base where nth = 1
-                union all
-                select patient_id, cycle, weeks, value, 1, patient_id, cycle, weeks, obs
-                from r where cast(obs as double) not in (select baseline_obs from firsts)
-            ) order by part, k1, k2, k3, k4
-        """
+        # the visits made the same way from the reference rows (only the rows differ)
+        sql = visits_sql(f"select * from ref_joined where cycle <= {int(max_cycle)}")
         return to_frame(self._duck.sql(sql).to_arrow_table())
 
 

@@ -180,27 +180,8 @@ class CycleRows:
         its week 0 (by patient and cycle; a score that is the baseline of two cycles only the
         earlier one's), then the follow-ups in the rows' order, those that are some cycle's
         baseline left out. Only these narrow rows reach pandas."""
-        joined = self._score_rows(instrument, score, day)
-        sql = f"""
-            with r as ({joined} and cycle <= {int(max_cycle)}),
-            firsts as (  -- each session's baseline (the same on all its rows)
-                select distinct session_id, patient_id, cycle, baseline, baseline_obs
-                from r where baseline is not null
-            ),
-            base as (  -- a baseline used by two cycles: the week 0 of the earlier (patient, cycle)
-                select patient_id, cycle, 0::bigint as weeks, baseline as value,
-                       row_number() over (partition by baseline_obs order by patient_id, cycle) as nth
-                from firsts
-            )
-            select patient_id, cycle, weeks, value from (
-                select patient_id, cycle, weeks, value, 0 as part, patient_id as k1, cycle as k2,
-                       0::bigint as k3, 0::bigint as k4
-                from base where nth = 1
-                union all
-                select patient_id, cycle, weeks, value, 1, patient_id, cycle, weeks, obs
-                from r where cast(obs as double) not in (select baseline_obs from firsts)
-            ) order by part, k1, k2, k3, k4
-        """
+        rows = f"{self._score_rows(instrument, score, day)} and cycle <= {int(max_cycle)}"
+        sql = visits_sql(rows)
         return to_frame(self._connection().sql(sql).to_arrow_table())
 
     def patients_scored(self, day: date) -> pd.Series:
@@ -313,3 +294,27 @@ def _follow(duck: duckdb.DuckDBPyConnection, present: Sequence[int], mine: str, 
     )
     for table in ["based", *(f"fallback_{i}" for i in present)]:
         run(duck, f"drop table if exists {table}")
+
+
+def visits_sql(rows: str) -> str:
+    """The select of ``CycleRows.visits`` over ``rows``, a select of per-cycle rows (``COLUMNS``)."""
+    return f"""
+        with r as ({rows}),
+        firsts as (  -- each session's baseline (the same on all its rows)
+            select distinct session_id, patient_id, cycle, baseline, baseline_obs
+            from r where baseline is not null
+        ),
+        base as (  -- a baseline used by two cycles: the week 0 of the earlier (patient, cycle)
+            select patient_id, cycle, 0::bigint as weeks, baseline as value,
+                   row_number() over (partition by baseline_obs order by patient_id, cycle) as nth
+            from firsts
+        )
+        select patient_id, cycle, weeks, value from (
+            select patient_id, cycle, weeks, value, 0 as part, patient_id as k1, cycle as k2,
+                   0::bigint as k3, 0::bigint as k4
+            from base where nth = 1
+            union all
+            select patient_id, cycle, weeks, value, 1, patient_id, cycle, weeks, obs
+            from r where cast(obs as double) not in (select baseline_obs from firsts)
+        ) order by part, k1, k2, k3, k4
+    """
