@@ -31,6 +31,12 @@ def _judged(g: pd.DataFrame, flag: str) -> pd.DataFrame:
     return out.assign(hit=out[flag].astype(bool).astype(int))
 
 
+def _narrow(cycle_rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows' columns ``responder_rates`` and ``mean_change`` read: weeks, cycle, patient_id
+    and ``column``."""
+    return cycle_rows[list(dict.fromkeys(["weeks", "cycle", "patient_id", column]))]
+
+
 def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") -> pd.DataFrame:
     """Per visit week, twice: each patient's first cycle (plain Wilson 95%) and all cycles
     (Wilson with the patient-clustered effective sample size, ``intervals.clustered_wilson``).
@@ -38,7 +44,8 @@ def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") 
     Columns: weeks, scope, n (judged cycles), responders, k (patients), n_eff, rate, low, high.
     """
     out = []
-    for weeks, g in cycle_rows.groupby("weeks", sort=True):
+    # only the columns read here are split by week (the rows of ``cycle_outcomes`` have 17)
+    for weeks, g in _narrow(cycle_rows, flag).groupby("weeks", sort=True):
         judged = _judged(g, flag)
         first = judged[judged["cycle"] == 1]
         r = wilson_interval(int(first["hit"].sum()), len(first))
@@ -79,7 +86,8 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
     standard error over patients, t on k - 1 degrees of freedom). Columns: weeks, scope, n, k,
     mean, low, high."""
     out = []
-    for weeks, g in cycle_rows.groupby("weeks", sort=True):
+    # only the columns read here are split by week (the rows of ``cycle_outcomes`` have 17)
+    for weeks, g in _narrow(cycle_rows, column).groupby("weeks", sort=True):
         g = g.dropna(subset=[column])
         first = g[g["cycle"] == 1]
         r = mean_interval(first[column].to_numpy(dtype=float))

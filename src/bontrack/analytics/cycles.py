@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 Better = Literal["lower", "higher"]
@@ -134,4 +135,26 @@ def judged_rows(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
         out["mcid_met"] = None
     else:
         out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
-    return out.sort_values(["patient_id", "cycle", "weeks"]).reset_index(drop=True)
+    return sort_rows(out, ["patient_id", "cycle", "weeks"]).reset_index(drop=True)
+
+
+def sort_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(by)`` (two keys or more: a stable sort), or the frame itself when its
+    rows are in that order already (numeric keys, none missing), as the report's rows joined by
+    DuckDB come: a sort of sorted rows (and its copy) is then saved, the same rows in the same
+    order. Callers must not modify the result in place when it may be ``frame``."""
+    if len(by) < 2 or not _in_order(frame, by):
+        return frame.sort_values(by)
+    return frame
+
+
+def _in_order(frame: pd.DataFrame, by: list[str]) -> bool:
+    """Whether each row's keys ``by`` are at most the next row's (compared in turn), all numeric
+    and present."""
+    keys = [frame[c].to_numpy() for c in by]
+    if any(k.dtype.kind not in "iuf" or (k.dtype.kind == "f" and np.isnan(k).any()) for k in keys):
+        return False
+    ordered = np.ones(max(len(frame) - 1, 0), dtype=bool)  # the rows after: at least as large
+    for k in reversed(keys):
+        ordered = (k[:-1] < k[1:]) | ((k[:-1] == k[1:]) & ordered)
+    return bool(ordered.all())
