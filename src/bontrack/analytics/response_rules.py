@@ -75,7 +75,7 @@ def cycle_responded(
         columns=[*keys, "responded", "judged_week"],
     )
     frame["responded"] = frame["responded"].astype(object)
-    return frame.sort_values(keys).reset_index(drop=True)
+    return sort_rows(frame, keys).reset_index(drop=True)
 
 
 # False and True as Python objects (indexed by a flag: 0 or 1)
@@ -100,7 +100,7 @@ def stop_and_review(
     # in bulk (a dict of every judgement and a Python call per session cost most of this rule)
     flags = responded["responded"].to_numpy()
     last = ~responded["session_id"].duplicated(keep="last").to_numpy()
-    false = np.fromiter((v is False for v in flags), dtype=bool, count=len(flags))
+    false = np.array([v is False for v in flags], dtype=bool)
     failed = cycles["session_id"].isin(responded["session_id"].to_numpy()[false & last])
     latest = sort_rows(cycles.assign(failed=failed), ["patient_id", "cycle"])
     latest = latest.groupby("patient_id", sort=True).tail(cycles_without_response)
