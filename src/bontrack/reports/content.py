@@ -6,7 +6,7 @@ and JSON faces render this one object, so they cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -18,8 +18,9 @@ from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.cycle_rows import NARROW, SECTIONS
 from bontrack.reports.data import CohortFrames
+from bontrack.reports.plain import plain
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
-from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, finite, response_rule
+from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, response_rule
 from bontrack.reports.sections.comparisons import ComparisonRow, comparisons
 from bontrack.reports.sections.definitions import definitions
 from bontrack.reports.sections.duration import Duration, duration
@@ -59,7 +60,8 @@ class Report:
     waste: list[WasteRow] = field(default_factory=list)  # per month and product (sections.waste)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = finite(asdict(self))
+        """``finite(asdict(self))``, in one pass (``reports.plain``)."""
+        out: dict[str, Any] = plain(self)
         return out
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import math
 from pathlib import Path
 
 from bontrack.reports.content import Report
+from bontrack.reports.plain import indented
 
 
 def _pct(part: int, whole: int) -> str:
@@ -106,4 +106,6 @@ def write_pdf(html: str, out: Path) -> Path:
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    """``json.dumps(report.to_dict(), indent=2, ensure_ascii=False)`` and a newline, the same
+    bytes written faster (``reports.plain.indented``)."""
+    return indented(report.to_dict()) + "\n"
