@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bontrack.analytics.cycles import ResponseRule, cycle_outcomes
-from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
+from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, sort_rows
+from bontrack.analytics.duration import _grouped, benefit_durations, kaplan_meier, turnbull
 
 NPRS = ResponseRule("nprs", "pain_intensity", "lower", mcid=2, moderate_percent=30, substantial_percent=50)
 T = pd.Timestamp
@@ -186,3 +186,55 @@ def test_kaplan_meier__agrees_with_a_direct_product_limit(data: list[tuple[int, 
     for t, s in expected.items():
         assert curve[t] == pytest.approx(s, abs=1e-12)
     assert np.all(np.diff(km.survival) <= 1e-15)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4)), min_size=1, max_size=40))
+def test_turnbull__observations_grouped_in_bulk_as_a_dict_of_the_pairs_counts_them(
+    pairs: list[tuple[int, int]],
+) -> None:
+    # intervals of whole weeks, some open-ended; repeated in any order
+    lower = [7.0 * a + 1 for a, _ in pairs]
+    upper = [math.inf if d == 4 else 7.0 * (a + d + 1) for a, d in pairs]
+    counted: dict[tuple[float, float], int] = {}
+    for key in zip(lower, upper, strict=True):
+        counted[key] = counted.get(key, 0) + 1
+    keys, weights = _grouped(lower, upper)
+    assert keys == list(counted)  # in the order they first appear
+    assert weights.tolist() == [float(n) for n in counted.values()]
+    assert all(type(x) is float for key in keys for x in key)
+
+
+def test_turnbull__the_first_interval_that_ends_before_it_starts_is_named() -> None:
+    with pytest.raises(ValueError, match=r"interval \[43, 20\] ends before it starts"):
+        turnbull([15, 43, 50], [42, 20, 10])
+
+
+def test_sort_rows__rows_in_order_are_kept_as_they_are_others_sorted() -> None:
+    ordered = pd.DataFrame({"patient_id": [1, 1, 2, 2], "cycle": [1, 2, 1, 1], "weeks": [6, 2, 6, 6]})
+    assert sort_rows(ordered, ["patient_id", "cycle", "weeks"]) is ordered
+    shuffled = ordered.iloc[[2, 0, 3, 1]]
+    again = sort_rows(shuffled, ["patient_id", "cycle", "weeks"])
+    assert again.index.tolist() == [0, 1, 2, 3]  # sorted, ties kept in their order
+    # a missing key: sorted as sort_values sorts it (missing last)
+    missing = pd.DataFrame({"patient_id": [1.0, np.nan, 2.0], "cycle": [1, 1, 1]})
+    assert sort_rows(missing, ["patient_id", "cycle"]).index.tolist() == [0, 2, 1]
+    # text keys: sorted by sort_values
+    text = pd.DataFrame({"patient_id": ["b", "a"], "cycle": [1, 1]})
+    assert sort_rows(text, ["patient_id", "cycle"]).index.tolist() == [1, 0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 3)), max_size=30))
+def test_sort_rows__numbers_and_dates_in_the_order_of_sort_values(rows: list[tuple[int, int, int]]) -> None:
+    frame = pd.DataFrame(
+        {
+            "patient_id": [p for p, _, _ in rows],
+            "session_id": [float(s) for _, s, _ in rows],
+            "date": [T("2026-01-01") + pd.Timedelta(days=d) for _, _, d in rows],
+            "row": range(len(rows)),  # ties: kept in the order given (a stable sort)
+        },
+        columns=["patient_id", "session_id", "date", "row"],
+    )
+    for by in (["patient_id", "session_id", "date"], ["date", "patient_id"]):
+        pd.testing.assert_frame_equal(sort_rows(frame, by), frame.sort_values(by))

@@ -26,9 +26,19 @@ from bontrack.analytics.intervals import (
 SCOPES = ("first cycles", "all cycles")
 
 
-def _judged(g: pd.DataFrame, flag: str) -> pd.DataFrame:
-    out = g.dropna(subset=[flag])
-    return out.assign(hit=out[flag].astype(bool).astype(int))
+def _judged(g: pd.DataFrame, flag: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows whose ``flag`` is judged (not missing): each one's hit (1 or 0), cycle and
+    patient, as arrays (no frame of them copied: ``responder_rates`` reads them per week)."""
+    flags = g[flag].to_numpy()
+    judged = pd.notna(flags)
+    hit = flags[judged].astype(bool).astype(int)
+    return hit, g["cycle"].to_numpy()[judged], g["patient_id"].to_numpy()[judged]
+
+
+def _narrow(cycle_rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows' columns ``responder_rates`` and ``mean_change`` read: weeks, cycle, patient_id
+    and ``column``."""
+    return cycle_rows[list(dict.fromkeys(["weeks", "cycle", "patient_id", column]))]
 
 
 def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") -> pd.DataFrame:
@@ -38,31 +48,37 @@ def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") 
     Columns: weeks, scope, n (judged cycles), responders, k (patients), n_eff, rate, low, high.
     """
     out = []
-    for weeks, g in cycle_rows.groupby("weeks", sort=True):
-        judged = _judged(g, flag)
-        first = judged[judged["cycle"] == 1]
-        r = wilson_interval(int(first["hit"].sum()), len(first))
+    # only the columns read here are split by week (the rows of ``cycle_outcomes`` have 17)
+    for weeks, g in _narrow(cycle_rows, flag).groupby("weeks", sort=True):
+        hit, cycle, patient = _judged(g, flag)
+        first = cycle == 1
+        r = wilson_interval(int(hit[first].sum()), int(first.sum()))
         out.append(
             {
                 "weeks": int(str(weeks)),
                 "scope": SCOPES[0],
                 "n": r.n,
-                "responders": int(first["hit"].sum()),
-                "k": int(first["patient_id"].nunique()),
+                "responders": int(hit[first].sum()),
+                "k": int(pd.Series(patient[first]).nunique()),
                 "n_eff": float(r.n),
                 "rate": r.estimate,
                 "low": r.low,
                 "high": r.high,
             }
         )
-        per = judged.groupby("patient_id", sort=True)["hit"].agg(["sum", "size"])
-        c = clustered_wilson(per["sum"].astype(int).tolist(), per["size"].astype(int).tolist())
+        # per patient (in the sorted order of groupby's groups; a missing patient in none): the
+        # hits and the judged cycles, counted by bincount over the patients' codes
+        code, patients = pd.factorize(patient, sort=True)
+        grouped = code >= 0
+        sums = np.bincount(code[grouped], weights=hit[grouped], minlength=len(patients))
+        sizes = np.bincount(code[grouped], minlength=len(patients))
+        c = clustered_wilson(sums.astype(int).tolist(), sizes.astype(int).tolist())
         out.append(
             {
                 "weeks": int(str(weeks)),
                 "scope": SCOPES[1],
                 "n": c.n,
-                "responders": int(judged["hit"].sum()),
+                "responders": int(hit.sum()),
                 "k": c.k,
                 "n_eff": c.n_eff,
                 "rate": c.estimate,
@@ -79,7 +95,8 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
     standard error over patients, t on k - 1 degrees of freedom). Columns: weeks, scope, n, k,
     mean, low, high."""
     out = []
-    for weeks, g in cycle_rows.groupby("weeks", sort=True):
+    # only the columns read here are split by week (the rows of ``cycle_outcomes`` have 17)
+    for weeks, g in _narrow(cycle_rows, column).groupby("weeks", sort=True):
         g = g.dropna(subset=[column])
         first = g[g["cycle"] == 1]
         r = mean_interval(first[column].to_numpy(dtype=float))

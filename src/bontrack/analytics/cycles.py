@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 Better = Literal["lower", "higher"]
@@ -44,7 +45,9 @@ def number_cycles(sessions: pd.DataFrame) -> pd.DataFrame:
         *(["recorded_at"] if "recorded_at" in sessions.columns else []),
         "session_id",
     ]
-    out = sessions.sort_values(order).copy()
+    out = sort_rows(sessions, order)
+    if out is sessions:  # (in that order already) a copy: the columns are added to it
+        out = out.copy()
     out["cycle"] = out.groupby("patient_id").cumcount() + 1
     out["next_session_date"] = out.groupby("patient_id")["date"].shift(-1)
     return out
@@ -134,4 +137,35 @@ def judged_rows(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
         out["mcid_met"] = None
     else:
         out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
-    return out.sort_values(["patient_id", "cycle", "weeks"]).reset_index(drop=True)
+    return sort_rows(out, ["patient_id", "cycle", "weeks"]).reset_index(drop=True)
+
+
+def sort_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(by)`` (two keys or more: a stable sort). Of keys that are numbers or
+    dates, none missing (the report's coded ids, cycles, weeks and dates): the frame itself when
+    its rows are in that order already (as the report's rows joined by DuckDB come), else the
+    rows taken in the order of ``np.lexsort`` (stable too: the same order, without sort_values'
+    factorizing of every key). Callers must not modify the result in place: it may be ``frame``."""
+    keys = _plain_keys(frame, by) if len(by) >= 2 else None
+    if keys is None:
+        return frame.sort_values(by)
+    ordered = np.ones(max(len(frame) - 1, 0), dtype=bool)  # each row's keys at most the next's
+    for k in reversed(keys):
+        ordered = (k[:-1] < k[1:]) | ((k[:-1] == k[1:]) & ordered)
+    if bool(ordered.all()):
+        return frame
+    return frame.take(np.lexsort(keys[::-1]))
+
+
+def _plain_keys(frame: pd.DataFrame, by: list[str]) -> list[np.ndarray] | None:
+    """The columns ``by`` as arrays of numbers (dates as int64), or None when one is of another
+    kind or has a missing value (sorted by sort_values, as it places them)."""
+    keys = []
+    for c in by:
+        k = frame[c].to_numpy()
+        if k.dtype.kind == "M" and not np.isnat(k).any():
+            k = k.view(np.int64)
+        elif k.dtype.kind not in "iuf" or (k.dtype.kind == "f" and np.isnan(k).any()):
+            return None
+        keys.append(k)
+    return keys

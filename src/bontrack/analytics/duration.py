@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.cycles import sort_rows
 from bontrack.analytics.distributions import normal_quantile
 
 
@@ -37,9 +38,11 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
     ``cycle_rows`` comes from ``cycles.cycle_outcomes``; ``mcid`` is in the score's units.
     """
     columns = ["patient_id", "session_id", "cycle", "days", "lost", "benefit_days", "loss_days"]
-    rows = cycle_rows.dropna(subset=["baseline"])
+    # only the columns read here are filtered and sorted (the rows of ``cycle_outcomes`` have 17)
+    read = ["patient_id", "session_id", "cycle", "session_date", "next_session_date", "date"]
+    rows = cycle_rows[[*read, "baseline", "improvement"]].dropna(subset=["baseline"])
     nxt = rows["next_session_date"]
-    rows = rows[nxt.isna() | (rows["date"] <= nxt)].sort_values(["patient_id", "session_id", "date"])
+    rows = sort_rows(rows[nxt.isna() | (rows["date"] <= nxt)], ["patient_id", "session_id", "date"])
     # each cycle's rows in date order; a visit with benefit sets ``benefit``, the first later
     # one without sets ``loss`` and ends the cycle's story (rows after it are not read)
     sid = rows["session_id"].to_numpy()
@@ -103,15 +106,9 @@ def turnbull(
     """
     if len(lower) != len(upper) or not lower:
         raise ValueError("need one upper bound per lower bound, and at least one observation")
-    obs: dict[tuple[float, float], int] = {}
-    for lo, hi in zip(lower, upper, strict=True):
-        if hi < lo:
-            raise ValueError(f"interval [{lo}, {hi}] ends before it starts")
-        obs[(float(lo), float(hi))] = obs.get((float(lo), float(hi)), 0) + 1
-    ends = sorted([(lo, 0) for lo, _ in obs] + [(hi, 1) for _, hi in obs])
+    keys, weights = _grouped(lower, upper)
+    ends = sorted([(lo, 0) for lo, _ in keys] + [(hi, 1) for _, hi in keys])
     inner = [(a, b) for (a, ta), (b, tb) in itertools.pairwise(ends) if ta == 0 and tb == 1]
-    keys = list(obs)
-    weights = np.array([obs[k] for k in keys], dtype=float)
     alpha = np.array([[1.0 if lo <= q and p <= hi else 0.0 for q, p in inner] for lo, hi in keys])
     n = float(weights.sum())
     mass = np.full(len(inner), 1.0 / len(inner))
@@ -128,6 +125,36 @@ def turnbull(
     j = crossing[0] if crossing else None
     median_low, median_high = (inner[j][0], inner[j][1]) if j is not None else (math.inf, math.inf)
     return Turnbull(inner, [float(m) for m in mass], median_low, median_high, int(n))
+
+
+def _grouped(lower: Sequence[float], upper: Sequence[float]) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """The distinct observations (lower, upper) as floats, in the order they first appear, and
+    how many of each (as floats); an interval ending before it starts is an error. Counted in
+    bulk (a report's tens of thousands of cycles); with a missing bound (NaN, None) one by one,
+    as a dict of the pairs counts them (each NaN its own pair; None an error)."""
+    lo_a, hi_a = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    if np.isnan(lo_a).any() or np.isnan(hi_a).any():
+        obs: dict[tuple[float, float], int] = {}
+        for lo, hi in zip(lower, upper, strict=True):
+            if hi < lo:
+                raise ValueError(f"interval [{lo}, {hi}] ends before it starts")
+            obs[(float(lo), float(hi))] = obs.get((float(lo), float(hi)), 0) + 1
+        return list(obs), np.array(list(obs.values()), dtype=float)
+    bad = np.flatnonzero(hi_a < lo_a)
+    if len(bad):
+        i = int(bad[0])  # the first, as a loop over the pairs finds it
+        raise ValueError(f"interval [{list(lower)[i]}, {list(upper)[i]}] ends before it starts")
+    lo_code, lo_values = pd.factorize(lo_a)  # each in the order of first appearance
+    hi_code, hi_values = pd.factorize(hi_a)
+    pair, first = pd.factorize(lo_code * len(hi_values) + hi_code)
+    keys = list(
+        zip(
+            lo_values[first // len(hi_values)].tolist(),
+            hi_values[first % len(hi_values)].tolist(),
+            strict=True,
+        )
+    )
+    return keys, np.bincount(pair, minlength=len(first)).astype(float)
 
 
 @dataclass(frozen=True)

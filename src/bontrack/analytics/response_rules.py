@@ -10,13 +10,12 @@ Re-exported by ``analytics.cohort``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from bontrack.analytics.cycles import number_cycles
+from bontrack.analytics.cycles import number_cycles, sort_rows
 from bontrack.instruments.response import cycle_responded as one_cycle_responded
 
 # one score of a patient, as ``cycle_judgements`` reads it: (date as ISO text, the session it
@@ -51,18 +50,36 @@ def cycle_responded(
     with np.errstate(invalid="ignore"):
         # as instruments.response.cycle_responded: integers of basis points
         hit = np.round((base - score) * 10000) >= np.round(base * min_improvement_percent * 100)
+    # the columns as lists of Python objects made them (True/False/None; the weeks as ints, or
+    # floats with NaN when some are missing, or None when all are), from arrays: a cycle's
+    # object per row in bulk, not a list built row by row (at 100,000 patients 230,000 rows)
+    responded = _BOOLS[hit.astype(np.intp)]
+    responded[~judged] = None
+    missing = np.isnan(week)
+    if not len(week):
+        weeks: np.ndarray = np.array([], dtype=object)
+    elif not missing.any():
+        weeks = week.astype(np.int64)
+    elif missing.all():
+        weeks = np.full(len(week), None, dtype=object)
+    else:
+        weeks = week
     frame = pd.DataFrame(
         {
             "patient_id": per["patient_id"].to_numpy(),
             "session_id": per["session_id"].to_numpy(),
             "cycle": per["cycle"].to_numpy(),
-            "responded": [bool(h) if j else None for h, j in zip(hit.tolist(), judged.tolist(), strict=True)],
-            "judged_week": [None if math.isnan(w) else int(w) for w in week.tolist()],
+            "responded": responded,
+            "judged_week": weeks,
         },
         columns=[*keys, "responded", "judged_week"],
     )
     frame["responded"] = frame["responded"].astype(object)
-    return frame.sort_values(keys).reset_index(drop=True)
+    return sort_rows(frame, keys).reset_index(drop=True)
+
+
+# False and True as Python objects (indexed by a flag: 0 or 1)
+_BOOLS = np.array([False, True], dtype=object)
 
 
 def stop_and_review(
@@ -79,9 +96,13 @@ def stop_and_review(
     """
     numbered = sessions if "cycle" in sessions.columns else number_cycles(sessions)
     cycles = numbered[["patient_id", "session_id", "cycle"]]
-    judged = dict(zip(responded["session_id"], responded["responded"], strict=True))
-    failed = cycles["session_id"].map(lambda s: judged.get(s) is False).astype(bool)
-    latest = cycles.assign(failed=failed).sort_values(["patient_id", "cycle"])
+    # a session failed when its (last) judgement is False itself: the sessions judged so, hashed
+    # in bulk (a dict of every judgement and a Python call per session cost most of this rule)
+    flags = responded["responded"].to_numpy()
+    last = ~responded["session_id"].duplicated(keep="last").to_numpy()
+    false = np.array([v is False for v in flags], dtype=bool)
+    failed = cycles["session_id"].isin(responded["session_id"].to_numpy()[false & last])
+    latest = sort_rows(cycles.assign(failed=failed), ["patient_id", "cycle"])
     latest = latest.groupby("patient_id", sort=True).tail(cycles_without_response)
     counts = latest.groupby("patient_id", sort=True)["failed"].agg(["size", "all"])
     due = counts[(counts["size"] == cycles_without_response) & counts["all"]]

@@ -38,13 +38,16 @@ class Duration:
 def duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
     """The section from the pain rows of ``cycle_outcomes``; None with too few cycles."""
     d = benefit_durations(nprs, mcid)
-    judged = int(nprs.dropna(subset=["baseline"])["session_id"].nunique())
+    judged = int(nprs.loc[nprs["baseline"].notna(), "session_id"].nunique())
     if len(d) < MIN_JUDGED:
         return None
     km = kaplan_meier(d["days"], d["lost"])
     lost = d["lost"].astype(bool)
-    upper = [float(x) if ok else math.inf for x, ok in zip(d["loss_days"], lost, strict=True)]
-    tb = turnbull([float(x) + 1 for x in d["benefit_days"]], upper)
+    # (lists of Python numbers iterated, not the columns' boxed values)
+    upper = [
+        float(x) if ok else math.inf for x, ok in zip(d["loss_days"].tolist(), lost.tolist(), strict=True)
+    ]
+    tb = turnbull([float(x) + 1 for x in d["benefit_days"].tolist()], upper)
     return Duration(
         cycles_judged=judged,
         cycles_with_benefit=len(d),
@@ -59,8 +62,8 @@ def duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
         survival=km.survival.tolist(),
         ci_low=km.ci_low.tolist(),
         ci_high=km.ci_high.tolist(),
-        censored_days=sorted(int(x) for x in d.loc[~lost, "days"]),
-        event_days=sorted(int(x) for x in d.loc[lost, "days"]),
+        censored_days=sorted(int(x) for x in d.loc[~lost, "days"].tolist()),
+        event_days=sorted(int(x) for x in d.loc[lost, "days"].tolist()),
         loss_intervals=_loss_intervals(d),
     )
 

@@ -32,13 +32,20 @@ def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | No
     ids = pd.unique(frames.sessions["patient_id"])
     chosen = ids[np.isin(np.asarray(ids).astype(str), due)]
     patients = frames.patients[frames.patients["patient_id"].isin(chosen)]
-    numbers = dict(zip(patients["patient_id"].astype(str), patients["record_number"], strict=True))
     mine = frames.sessions[frames.sessions["patient_id"].isin(chosen)]
     mine = mine.assign(patient_id=mine["patient_id"].astype(str))
-    n = mine.groupby("patient_id")["session_id"].size().to_dict()
-    last = mine.groupby("patient_id")["date"].max().dt.strftime("%Y-%m-%d").to_dict()
+    # each due patient's record number (the last row of an id; the id itself without one), number
+    # of sessions and last session date, looked up for the list ``due`` in bulk (tens of
+    # thousands of due patients at 100,000: dicts of them and a lookup each cost more)
+    named = pd.Series(patients["record_number"].to_numpy(), index=patients["patient_id"].astype(str))
+    named = named[~named.index.duplicated(keep="last")]
+    at = named.index.get_indexer(pd.Index(due))
+    record = named.to_numpy()
+    numbers = [str(record[i]) if i >= 0 else pid for i, pid in zip(at.tolist(), due, strict=True)]
+    n = mine.groupby("patient_id")["session_id"].size().reindex(due).astype(int).tolist()
+    last = mine.groupby("patient_id")["date"].max().dt.strftime("%Y-%m-%d").reindex(due).tolist()
     out = [
-        ReviewRow(record_number=str(numbers.get(pid, pid)), cycles=int(n[pid]), last_session=str(last[pid]))
-        for pid in due
+        ReviewRow(record_number=number, cycles=cycles, last_session=str(day))
+        for number, cycles, day in zip(numbers, n, last, strict=True)
     ]
     return sorted(out, key=lambda r: r.record_number)

@@ -41,7 +41,9 @@ def _by_month(frame: pd.DataFrame, units: pd.Series, today: date) -> pd.Series:
     """Units summed by (month, product) over rows dated on or before ``today``."""
     if len(frame) == 0:
         return pd.Series(dtype=float)
-    dates = pd.to_datetime(frame["date"], errors="coerce")
+    dates = frame["date"]
+    if not pd.api.types.is_datetime64_dtype(dates):  # (dates already, as the sessions': no copy)
+        dates = pd.to_datetime(dates, errors="coerce")
     keep = dates.notna() & (dates <= pd.Timestamp(today))
     kept = dates[keep]
     code = kept.dt.year * 100 + kept.dt.month  # YYYYMM, written as text once per month
