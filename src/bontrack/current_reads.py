@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Executable, Select, Text, bindparam, type_coerce
 from sqlalchemy.orm import Session
 
-from bontrack.storage.versioned import R, Stored, T
+from bontrack.storage.versioned import R, Stored, T, stored_version
 
 
 def read_statement(
@@ -90,7 +90,7 @@ def read_version(schema: type[T], record_type: str, found: Any) -> Stored[T]:
         if kept is not None:
             _versions_read.move_to_end(key)
             return kept  # type: ignore[no-any-return]
-    read: Stored[T] = Stored.model_construct(
+    read: Stored[T] = stored_version(
         id=record_id,
         version=version,
         clinic_id=clinic_id,

@@ -12,11 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import Engine, func, select
 
 from bontrack.audit.models import AuditEntry
+from bontrack.patient_reads import current_of_patient
+from bontrack.patients.service import get_patient
 from bontrack.storage.engine import transaction
 from bontrack.storage.times import recorded_by_clock
+from bontrack.web.api.patients import _CHART_KINDS
+from bontrack.web.api.schemas import PatientChart
+from factories import ACTOR
 from web.conftest import Site, make_site, populate
 
 CALLERS = ("physician", "staff", "researcher", "admin", "no token", "unknown token", "basic")
@@ -112,3 +118,20 @@ def test_the_chart_thread_runs_in_the_requests_context(engine: Engine) -> None:
     with transaction(site.engine) as db:
         dated = db.scalars(select(AuditEntry.at).where(before < _SEQ)).all()
     assert len(dated) > 1 and set(dated) == {stamped}
+
+
+def test_the_chart_is_its_response_model_as_json(engine: Engine) -> None:
+    """The chart's JSON is written from the versions as read, not through a PatientChart: it must be
+    byte for byte the JSON of the PatientChart it documents (response_model), built from the same
+    reads."""
+    site = make_site(engine, populate(engine))
+    patient_id = site.world.patient_id
+    response = site.client.get(f"/api/patients/{patient_id}/chart", headers=site.bearer("physician"))
+    assert response.status_code == 200, response.text
+    with transaction(site.engine) as db:
+        patient = get_patient(db=db, actor=ACTOR, patient_id=patient_id)
+        kinds = current_of_patient(db, ACTOR, patient_id, _CHART_KINDS)
+    names = [name for name in PatientChart.model_fields if name != "patient"]
+    chart = PatientChart(patient=patient, **dict(zip(names, kinds, strict=True)))
+    assert sum(1 for found in kinds if found) >= 4  # the world's episode, screening, examination, plan
+    assert response.content == TypeAdapter(PatientChart).dump_json(chart, by_alias=True)

@@ -25,7 +25,17 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bontrack.schemas import UtcTime
 
-__all__ = ["R", "Stored", "T", "VersionedRow", "is_newest", "newest_versions", "snapshot_of", "to_read"]
+__all__ = [
+    "R",
+    "Stored",
+    "T",
+    "VersionedRow",
+    "is_newest",
+    "newest_versions",
+    "snapshot_of",
+    "stored_version",
+    "to_read",
+]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -101,6 +111,33 @@ class Stored(BaseModel, Generic[T]):
     data: T
 
 
+# What Stored.model_construct sets for a version given all its fields, set directly: its generic
+# loop (aliases, defaults, post-init, extras: Stored has none of them) was most of a version's cost
+# when read from plain columns. Checked by tests/storage/test_stored_version.py against
+# model_construct, and skipped (model_construct itself) should Stored ever have any of them.
+_STORED_FIELDS = frozenset(Stored.model_fields)
+_LEAN = (
+    not Stored.__pydantic_post_init__
+    and not Stored.__pydantic_root_model__
+    and Stored.model_config.get("extra") != "allow"
+    and all(f.alias in (None, name) and f.validation_alias is None for name, f in Stored.model_fields.items())
+)
+_new = BaseModel.__new__
+_set = object.__setattr__
+
+
+def stored_version(**fields: Any) -> Stored[Any]:
+    """``Stored.model_construct(**fields)`` (no validation), for every field of Stored given."""
+    if not _LEAN or fields.keys() != _STORED_FIELDS:
+        return Stored.model_construct(**fields)
+    version: Stored[Any] = _new(Stored)
+    _set(version, "__dict__", fields)
+    _set(version, "__pydantic_fields_set__", set(_STORED_FIELDS))
+    _set(version, "__pydantic_extra__", None)
+    _set(version, "__pydantic_private__", None)
+    return version
+
+
 _READS = "_bontrack_reads"
 
 
@@ -115,7 +152,7 @@ def to_read(row: VersionedRow, schema: type[T]) -> Stored[T]:
     cached = reads.get(schema)
     if cached is None:
         # the envelope comes from the stored row, already typed: only the content is validated
-        cached = reads[schema] = Stored.model_construct(
+        cached = reads[schema] = stored_version(
             id=row.id,
             version=row.version,
             clinic_id=row.clinic_id,

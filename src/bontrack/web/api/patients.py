@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from bontrack.assessments.kind import ASSESSMENT
 from bontrack.auth.links import PatientLinkCreate, issue_link
@@ -22,6 +23,7 @@ from bontrack.patients.schemas import EpisodeCreate, EpisodeRead, PatientCreate,
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
 from bontrack.storage.engine import POOL_SIZE
+from bontrack.storage.versioned import Stored
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
 from bontrack.web.api.schemas import Page, PatientChart, PatientLinkIssued
@@ -90,8 +92,23 @@ def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader) -> Pat
 
 # The chart's JSON, written in the route's own worker thread: FastAPI would check the returned
 # chart against response_model again in another (a hop to the thread pool per request) before
-# writing the same JSON (by alias, as here).
-_CHART_JSON = TypeAdapter(PatientChart)
+# writing the same JSON (by alias, as here). Written from the versions as read, without building
+# a PatientChart: that would validate each version again (each is a plain ``Stored``, read as its
+# schema, not a ``Stored[XCreate]``) only to write the same JSON: the response_model
+# (PatientChart) documents it, and tests/web/test_chart_route.py checks the two agree.
+class _ChartJson(TypedDict):
+    patient: Stored  # type: ignore[type-arg]
+    episodes: list[Stored]  # type: ignore[type-arg]
+    screenings: list[Stored]  # type: ignore[type-arg]
+    assessments: list[Stored]  # type: ignore[type-arg]
+    sessions: list[Stored]  # type: ignore[type-arg]
+    adverse_events: list[Stored]  # type: ignore[type-arg]
+    therapy_plans: list[Stored]  # type: ignore[type-arg]
+    therapy_visits: list[Stored]  # type: ignore[type-arg]
+    outcomes: list[Stored]  # type: ignore[type-arg]
+
+
+_CHART_JSON: TypeAdapter[_ChartJson] = TypeAdapter(_ChartJson)
 # what the chart holds besides the patient, in one query: each service's ``..._of_patient`` is its
 # kind's Repository.of_patient and nothing more (were one to do more, the chart must call it)
 _CHART_KINDS = tuple(
@@ -185,17 +202,17 @@ def _chart(db: Session, principal: Principal, patient_id: str) -> Response:
     episodes, screenings, assessments, sessions, adverse_events, plans, visits, outcomes = current_of_patient(
         db, principal.actor, patient_id, _CHART_KINDS
     )
-    chart = PatientChart(
-        patient=patient,
-        episodes=episodes,
-        screenings=screenings,
-        assessments=assessments,
-        sessions=sessions,
-        adverse_events=adverse_events,
-        therapy_plans=plans,
-        therapy_visits=visits,
-        outcomes=outcomes,
-    )
+    chart: _ChartJson = {
+        "patient": patient,
+        "episodes": episodes,
+        "screenings": screenings,
+        "assessments": assessments,
+        "sessions": sessions,
+        "adverse_events": adverse_events,
+        "therapy_plans": plans,
+        "therapy_visits": visits,
+        "outcomes": outcomes,
+    }
     return Response(_CHART_JSON.dump_json(chart, by_alias=True), media_type="application/json")
 
 
