@@ -205,6 +205,7 @@ def refresh_patients(db: Session, touched: dict[str, set[str]]) -> None:
     kb = load_knowledge()
     for clinic_id, patient_ids in touched.items():
         for chunk in _chunks(patient_ids):
+            derived.one_writer(db, TABLE.name, clinic_id, chunk)
             rows = derive(load_facts(db, clinic_id, chunk), kb)
             table = TABLE
             db.execute(delete(table).where(table.c.clinic_id == clinic_id, table.c.patient_id.in_(chunk)))

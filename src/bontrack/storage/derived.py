@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, bindparam, inspect, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.types import Text
 
 KEY = "bontrack.touched_patients"
 Refresher = Callable[[Session, dict[str, set[str]]], None]  # (session, clinic id -> patient ids)
@@ -95,6 +97,25 @@ def in_parts(ids: Iterable[str], size: int) -> Iterator[list[str]]:
     ordered = sorted(ids)
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
+
+
+# a transaction's lock on each key, in the keys' order (unnest yields the array's order)
+_LOCKS = text("select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(:keys) as k").bindparams(
+    bindparam("keys", type_=ARRAY(Text()))
+)
+
+
+def one_writer(db: Session, table: str, clinic_id: str, patient_ids: Iterable[str]) -> None:
+    """Before a refresh reads the records of these patients to derive their rows of ``table``
+    again: on PostgreSQL, a lock for each (table, clinic, patient), held to the commit, so one
+    transaction at a time refreshes a patient's rows. Two writers of one patient (READ
+    COMMITTED) would otherwise each read the records without the other's, and the second's
+    insert meet the first's rows (a duplicate key), or the kept rows miss a record. The locks
+    are taken in one order (sorted), so two writers never wait for each other; a hash shared by
+    two patients only makes one wait. SQLite commits one writer at a time already."""
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    db.execute(_LOCKS, {"keys": sorted(f"{table}/{clinic_id}/{p}" for p in patient_ids)})
 
 
 def has_table(db: Session, name: str) -> bool:

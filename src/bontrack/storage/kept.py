@@ -55,6 +55,7 @@ class KeptByPatient:
             return
         for clinic_id, patient_ids in touched.items():
             for chunk in derived.in_parts(patient_ids, self.per_query):
+                derived.one_writer(db, self.table.name, clinic_id, chunk)
                 rows = self.rows(clinic_id, self.read(db, clinic_id, chunk))
                 db.execute(self._of_patients(db, clinic_id, chunk))
                 if rows:

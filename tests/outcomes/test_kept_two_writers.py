@@ -1,0 +1,98 @@
+"""Two transactions writing outcomes of the same patient at once (PostgreSQL, READ COMMITTED: a
+physician and a therapist saving at the same moment, or the web benchmark's 32 writers): the
+second waits for the first's refresh of the patient's kept rows (bontrack.storage.kept: the
+outcomes' scores; bontrack.scheduling.due: the due items), then derives them from both writers'
+records; neither fails on a duplicate key, and each table equals its derivation from scratch.
+SQLite has one writer at a time, so there the two never overlap. (Here the outcomes' lock is
+taken first and so serializes the due items' refresh too; the due items take the same lock for
+writes that touch no kept table, which this test does not isolate.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bontrack.outcomes import scores_kept
+from bontrack.outcomes.schemas import OutcomeCreate
+from bontrack.outcomes.service import record_outcome
+from bontrack.scheduling import due
+from bontrack.storage import derived
+from bontrack.storage.engine import transaction
+from factories import ACTOR, clinic_world, saved_session
+
+
+def _nprs(patient_id: str, episode_id: str, day: int, score: int) -> OutcomeCreate:
+    return OutcomeCreate.model_validate(
+        {
+            "patient_id": patient_id,
+            "episode_id": episode_id,
+            "instrument": "nprs",
+            "date": dt.date(2026, 3, day),
+            "answers": {"1": score},
+        }
+    )
+
+
+def _waiting_on_a_lock(engine: Engine, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    query = text("select count(*) from pg_stat_activity where wait_event_type = 'Lock'")
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one() > 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def test_two_writers_of_one_patient_refresh_its_kept_rows_one_after_the_other(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite commits one writer at a time: two never overlap")
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        saved_session(db, world)  # so the patient has due items too (bontrack.scheduling.due)
+        record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 3, 7))
+    errors: list[BaseException] = []
+    first_refreshed = threading.Event()
+    first_may_commit = threading.Event()
+
+    def first() -> None:
+        try:
+            with transaction(engine) as db:
+                record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 4, 5))
+                derived.refresh(db)  # the patient's rows replaced, not committed yet
+                first_refreshed.set()
+                first_may_commit.wait(30)
+        except BaseException as error:
+            errors.append(error)
+            first_refreshed.set()
+
+    def second() -> None:
+        try:
+            with transaction(engine) as db:
+                record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 5, 4))
+        except BaseException as error:
+            errors.append(error)
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_refreshed.wait(30)
+    two = threading.Thread(target=second)
+    two.start()
+    try:
+        assert _waiting_on_a_lock(engine), "the second writer waits for the first"
+    finally:
+        first_may_commit.set()
+        one.join(30)
+        two.join(30)
+    assert errors == []
+    with transaction(engine) as db:
+        kept = sorted(scores_kept.kept(db, None), key=lambda r: str(r["date"]))
+        assert kept == sorted(scores_kept.derive_clinic(db, None), key=lambda r: str(r["date"]))
+        items = sorted(due.kept(db, None), key=lambda r: r["item_key"])
+        assert items, "the patient has due items"
+        assert items == sorted(due.derive_clinic(db, None), key=lambda r: r["item_key"])
+    assert [r["date"] for r in kept] == [dt.date(2026, 3, d) for d in (3, 4, 5)]
