@@ -90,6 +90,7 @@ def forget(session: Session, transaction: SessionTransaction) -> None:
     """A transaction that ended (committed or rolled back) leaves nothing to refresh."""
     if transaction.parent is None:
         session.info.pop(KEY, None)
+        session.info.pop(_LOCKED, None)  # (its locks ended with it)
 
 
 def in_parts(ids: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -99,23 +100,43 @@ def in_parts(ids: Iterable[str], size: int) -> Iterator[list[str]]:
         yield ordered[start : start + size]
 
 
-# a transaction's lock on each key, in the keys' order (unnest yields the array's order)
-_LOCKS = text("select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(:keys) as k").bindparams(
-    bindparam("keys", type_=ARRAY(Text()))
-)
+# On PostgreSQL, a transaction's locks for refreshing a table's patients (one_writer): the
+# table's lock of the clinic shared, then each patient's, in the keys' order (Append runs its
+# parts in order; unnest yields the array's order); or the clinic's whole, alone
+_PATIENTS = text(
+    "select pg_advisory_xact_lock_shared(hashtextextended(:whole, 0)) union all "
+    "select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(:keys) as k"
+).bindparams(bindparam("keys", type_=ARRAY(Text())))
+_WHOLE = text("select pg_advisory_xact_lock(hashtextextended(:whole, 0))")
+# patients' locks a transaction takes on one table of one clinic before it locks the clinic's
+# whole table instead (PostgreSQL's lock table holds max_locks_per_transaction x connections:
+# an import of thousands of patients in one transaction must not take a lock for each)
+PATIENT_LOCKS = 256
+_LOCKED = "bontrack_derived_locked"
 
 
 def one_writer(db: Session, table: str, clinic_id: str, patient_ids: Iterable[str]) -> None:
     """Before a refresh reads the records of these patients to derive their rows of ``table``
-    again: on PostgreSQL, a lock for each (table, clinic, patient), held to the commit, so one
-    transaction at a time refreshes a patient's rows. Two writers of one patient (READ
-    COMMITTED) would otherwise each read the records without the other's, and the second's
-    insert meet the first's rows (a duplicate key), or the kept rows miss a record. The locks
-    are taken in one order (sorted), so two writers never wait for each other; a hash shared by
-    two patients only makes one wait. SQLite commits one writer at a time already."""
+    again: on PostgreSQL, locks held to the commit, so one transaction at a time refreshes a
+    patient's rows. Two writers of one patient (READ COMMITTED) would otherwise each read the
+    records without the other's, and the second's insert meet the first's rows (a duplicate
+    key), or the kept rows miss a record. A lock for each patient (sorted, after the clinic's
+    table's lock shared: two writers never wait for each other in a circle within one refresh);
+    a transaction past ``PATIENT_LOCKS`` patients (an import) locks the clinic's whole table
+    instead, and the writers of that clinic wait for its commit. A hash shared by two keys only
+    makes one wait. SQLite commits one writer at a time already."""
     if db.get_bind().dialect.name != "postgresql":
         return
-    db.execute(_LOCKS, {"keys": sorted(f"{table}/{clinic_id}/{p}" for p in patient_ids)})
+    whole = f"{table}/{clinic_id}"
+    ids = sorted(set(patient_ids))
+    locked: dict[str, int] = db.info.setdefault(_LOCKED, {})
+    taken = locked.get(whole, 0)
+    if taken < 0 or taken + len(ids) > PATIENT_LOCKS:  # (taken again: a savepoint's rollback frees it)
+        db.execute(_WHOLE, {"whole": whole})
+        locked[whole] = -1
+        return
+    db.execute(_PATIENTS, {"whole": whole, "keys": [f"{whole}/{p}" for p in ids]})
+    locked[whole] = taken + len(ids)
 
 
 def has_table(db: Session, name: str) -> bool:
