@@ -6,10 +6,16 @@ action, record type, clinic, detail, outcome and second into one ``audit_packs``
 of entries is kept: only neighbours are packed), and refers to their texts by number.
 
 Text numbers are looked up in ``audit_texts`` and the missing ones inserted (ON CONFLICT DO
-NOTHING: two transactions adding the same text wait for each other, then both read the one row).
-Numbers found by a look-up of a text this unit of work did not insert are committed ones and are
-remembered for the engine (``forget_texts`` after a restore); a number inserted by a transaction
-that may still roll back is not.
+NOTHING). On PostgreSQL a new text is inserted and committed at once, in a short transaction on a
+connection of its own: inserted by the unit of work itself, a second transaction adding the same
+text would wait for the first's commit, and a first that meanwhile waits for a lock the second
+holds (a patient's derived rows: bontrack.storage.derived.one_writer) would deadlock with it
+(tests/scheduling/test_due_two_writers.py). A text is not patient data: one left by a unit of work
+that rolls back is harmless. On SQLite the unit of work inserts it (one writer at a time: a
+second connection would wait for the unit's own lock). Numbers found by a look-up of a text this
+unit of work did not insert are committed ones and are remembered for the engine
+(``forget_texts`` after a restore); a number inserted by a transaction that may still roll back
+is not.
 
 On SQLite the packs are filed by record (``audit_record_packs``) in batches, not one by one
 (migration 0013): each writer, every ``CHECK_EVERY`` packs it inserts, looks whether
@@ -23,10 +29,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Engine, Table, create_engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bontrack.audit.models import PACK_LIMIT, AuditFiled, AuditPack, AuditText
 from bontrack.storage import audit_ids
@@ -95,6 +102,11 @@ def text_numbers(db: Session, texts: set[str]) -> dict[str, int]:
     for row in connection.execute(select(table.c.text, table.c.id).where(table.c.text.in_(missing))):
         found[row.text] = row.id
     absent = [t for t in missing if t not in found]
+    if absent and connection.dialect.name == "postgresql":
+        _insert_committed(connection.engine, table, absent)
+        for row in connection.execute(select(table.c.text, table.c.id).where(table.c.text.in_(absent))):
+            found[row.text] = row.id
+        absent = [t for t in absent if t not in found]  # (a snapshot older than the insert: below)
     if absent:
         make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         connection.execute(make(table).on_conflict_do_nothing(), [{"text": t} for t in absent])
@@ -105,6 +117,20 @@ def text_numbers(db: Session, texts: set[str]) -> dict[str, int]:
         if text not in inserted:
             known[text] = found[text]
     return found
+
+
+_own_connection: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()  # per engine
+
+
+def _insert_committed(engine: Engine, table: Table, texts: list[str]) -> None:
+    """PostgreSQL: insert ``texts`` into audit_texts and commit, on a connection of their own
+    (opened for it and closed: new texts are rare, and the engine's pool may be all in use by
+    units of work that wait for this one)."""
+    own = _own_connection.get(engine)
+    if own is None:
+        own = _own_connection[engine] = create_engine(engine.url, poolclass=NullPool)
+    with own.begin() as connection:
+        connection.execute(pg_insert(table).on_conflict_do_nothing(), [{"text": t} for t in texts])
 
 
 def pack_rows(db: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
