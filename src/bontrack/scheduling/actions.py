@@ -229,28 +229,43 @@ def _counts(
     *,
     everything: bool,
 ) -> Counts:
-    """Every count of the worklist in one query of two parts, each one scan of the due items' index
-    (no row read): every item of the clinic by kind, look-back and action (the expressions of the
-    actions are evaluated for the few items with one only), and the items listed (``dates``,
-    ``listed``) by status."""
+    """Every count of the worklist in one query, each part a range of an index and no row read:
+    the clinic's items due before the look-back (the one part that grows with its history: a
+    plain count of one index range), the stop-and-review flags (their own partial index), the
+    items with an action (theirs: the few whose counts need conditions), and the items listed
+    (``dates``, ``listed``) by status. Evaluating the actions' and kinds' conditions for every
+    item of the clinic's history, in one scan, cost most of the home page's query."""
     flag = T.kind == REVIEW
     until, since = window.until(today), window.since(today)
     closed = T.last_action.in_(sorted(CLOSING))
     snoozed = and_(T.last_action == "snoozed", T.snooze_until.is_not(None), T.snooze_until > today)
     table = DueItemRow.__table__
-    acted = T.last_action.is_not(None)  # first: the few items with an action stop there
-    every = (
+    scoped = in_scope(scope)
+    history = (  # every kind: the flags' share is taken off below
+        select(func.count().label("all_before"))
+        .select_from(table)
+        .where(*scoped, T.due_date < since)
+        .cte("history")
+    )
+    flags = (  # ix_due_items_flags (migration 0017)
         select(
-            func.count().filter(flag).label("flags"),
-            func.count().filter(and_(T.due_date < since, ~flag)).label("before"),
-            func.count().filter(and_(acted, ~flag, T.due_date <= until, closed)).label("closed"),
-            func.count().filter(and_(acted, ~flag, T.due_date <= until, snoozed)).label("snoozed"),
-            func.count().filter(and_(acted, ~flag, T.due_date < since, or_(closed, snoozed))).label("put_by"),
-            func.count().filter(and_(acted, flag, T.last_action == "reviewed")).label("reviewed"),
+            func.count().label("flags"),
+            func.count().filter(T.due_date < since).label("flags_before"),
+            func.count().filter(T.last_action == "reviewed").label("reviewed"),
         )
         .select_from(table)
-        .where(*in_scope(scope))
-        .cte("every")
+        .where(*scoped, flag)
+        .cte("flags")
+    )
+    acted = (  # ix_due_items_acted (migration 0017)
+        select(
+            func.count().filter(and_(T.due_date <= until, closed)).label("closed"),
+            func.count().filter(and_(T.due_date <= until, snoozed)).label("snoozed"),
+            func.count().filter(and_(T.due_date < since, or_(closed, snoozed))).label("put_by"),
+        )
+        .select_from(table)
+        .where(*scoped, T.last_action.is_not(None), T.kind != REVIEW)
+        .cte("acted")
     )
     statuses = segments(today)
     shown = (
@@ -259,13 +274,14 @@ def _counts(
         .where(T.kind != REVIEW, *listed, *within(dates))
         .cte("shown")
     )
-    query = select(every, shown).select_from(every.join(shown, true()))
-    row = db.execute(query).one()._mapping
+    parts = history.join(flags, true()).join(acted, true()).join(shown, true())
+    row = db.execute(select(history, flags, acted, shown).select_from(parts)).one()._mapping
     n = {k: int(v or 0) for k, v in row.items()}
+    before = n["all_before"] - n["flags_before"]  # due before the look-back, not a flag
     return Counts(
         closed=n["closed"],
         snoozed=n["snoozed"],
-        older=0 if everything else n["before"] - n["put_by"],
+        older=0 if everything else before - n["put_by"],
         flags=n["flags"] - n["reviewed"],
         by_status={s: n[s] for s in statuses},
     )

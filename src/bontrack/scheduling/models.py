@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import Date, Index, String, Text
+from sqlalchemy import Date, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
@@ -21,6 +21,11 @@ class WorklistActionRow(VersionedRow, Base):
     item_key: Mapped[str | None] = mapped_column(String(120), index=True)
 
 
+# the partial indexes' conditions (the queries that use them state the same terms)
+FLAGS_ONLY = "kind = 'stop_review'"
+ACTED_ONLY = "last_action IS NOT NULL"
+
+
 class DueItemRow(Base):
     """One item due for a patient, derived from their records (bontrack.scheduling.due): an outcome
     visit, the earliest re-injection, the next physical-therapy visit of a plan, or a
@@ -32,11 +37,32 @@ class DueItemRow(Base):
     """
 
     __tablename__ = "due_items"
-    # the pages' range queries (a clinic, a span of due dates) and their counts by action, read
-    # from the index alone
+    # the pages' range queries (a clinic, a span of due dates) and their counts, read from the
+    # indexes alone: the stop-and-review flags and the items with an action (few of the clinic's
+    # history) each in a partial index of their own (migration 0017), so that counting them
+    # does not test every item (bontrack.scheduling.actions._counts)
     __table_args__ = (
         Index(
             "ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"
+        ),
+        Index(
+            "ix_due_items_flags",
+            "clinic_id",
+            "kind",
+            "due_date",
+            "last_action",
+            sqlite_where=text(FLAGS_ONLY),
+            postgresql_where=text(FLAGS_ONLY),
+        ),
+        Index(
+            "ix_due_items_acted",
+            "clinic_id",
+            "kind",
+            "due_date",
+            "last_action",
+            "snooze_until",
+            sqlite_where=text(ACTED_ONLY),
+            postgresql_where=text(ACTED_ONLY),
         ),
     )
 
