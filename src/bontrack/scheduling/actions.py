@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from bontrack import record_reads, records
@@ -235,7 +235,9 @@ def _counts(
     items with an action (theirs: the few whose counts need conditions), and the items listed
     (``dates``, ``listed``) by status. Evaluating the actions' and kinds' conditions for every
     item of the clinic's history, in one scan, cost most of the home page's query."""
-    flag = T.kind == REVIEW
+    # the flags' index is partial: its condition written as it is (PostgreSQL's generic plans do
+    # not look into a bound value)
+    flag = T.kind == literal(REVIEW, literal_execute=True)
     until, since = window.until(today), window.since(today)
     closed = T.last_action.in_(sorted(CLOSING))
     snoozed = and_(T.last_action == "snoozed", T.snooze_until.is_not(None), T.snooze_until > today)
