@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
+from bontrack.injections.models import AdverseEventRow, InjectionSessionRow, SessionFieldRow
 from bontrack.injections.schemas import (
     AdverseEventCreate,
     AdverseEventRead,
@@ -76,4 +76,8 @@ def refresh_session_fields(db: Session, touched: dict[str, set[str]]) -> None:
 
 
 # the report's typed session fields are kept as sessions are written (bontrack.injections.fields_kept)
-derived.register({InjectionSessionRow.__tablename__: "patient_id"}, refresh_session_fields)
+derived.register(
+    {InjectionSessionRow.__tablename__: "patient_id"},
+    refresh_session_fields,
+    table=SessionFieldRow.__tablename__,
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bontrack.outcomes.models import OutcomeRow
+from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord
 from bontrack.record_kind import RecordKind
 from bontrack.roles import WRITE_OUTCOMES
@@ -46,4 +46,6 @@ def refresh_outcome_scores(db: Session, touched: dict[str, set[str]]) -> None:
 
 
 # the report's typed scores are kept as outcomes are written (bontrack.outcomes.scores_kept)
-derived.register({OutcomeRow.__tablename__: "patient_id"}, refresh_outcome_scores)
+derived.register(
+    {OutcomeRow.__tablename__: "patient_id"}, refresh_outcome_scores, table=OutcomeScoreRow.__tablename__
+)

@@ -9,7 +9,7 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.record_kind import RecordKind
 from bontrack.roles import READ_CLINICAL
-from bontrack.scheduling.models import WorklistActionRow
+from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.scheduling.schemas import WorklistActionCreate, WorklistActionRead
 from bontrack.storage import derived
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
@@ -44,4 +44,4 @@ def refresh_due_items(db: Session, touched: dict[str, set[str]]) -> None:
     refresh_patients(db, touched)
 
 
-derived.register(WATCHED, refresh_due_items)
+derived.register(WATCHED, refresh_due_items, table=DueItemRow.__tablename__)

@@ -3,13 +3,16 @@
 A derived table (the scheduling domain's due items) is recomputed for the patients whose records
 changed. Storage only notes which patients were touched: every record version written (the
 buffered writer's ``append``, every batched ``insert_many`` of the bulk writer and the import)
-passes through ``note``, which keeps, per clinic, the ids of the patients of the watched tables.
-Before the transaction commits (bontrack.storage.unit, after the unit's writer wrote out what it
-held) and whenever a reader of a derived table asks (``refresh``), each registered refresher
-recomputes what it derives for those patients.
+passes through ``note``, which keeps, per table and clinic, the ids of the patients of the
+watched tables. Before the transaction commits (bontrack.storage.unit, after the unit's writer
+wrote out what it held) and whenever a reader of a derived table asks (``refresh``), each
+registered refresher recomputes what it derives for the patients touched in the tables it
+watches (an outcome written does not derive the session fields again). One that has nothing to
+derive still takes its locks for the patients touched (``one_writer``), in the order of
+registration as the others: every transaction locks a patient's derived tables in one order.
 
 A domain registers its refresher with ``register`` (the tables it watches, and which column of
-each names the patient); storage imports nothing of it.
+each names the patient; the table it derives); storage imports nothing of it.
 """
 
 from __future__ import annotations
@@ -25,25 +28,27 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import Text
 
 KEY = "bontrack.touched_patients"
-Refresher = Callable[[Session, dict[str, set[str]]], None]  # (session, clinic id -> patient ids)
+Touched = dict[str, set[str]]  # clinic id -> patient ids
+Refresher = Callable[[Session, Touched], None]
 
 
 @dataclass(frozen=True)
 class _Registered:
     watched: dict[str, str]  # table name -> the column naming the patient
     refresh: Refresher
+    table: str  # the table it derives (its locks' name)
 
 
 _registered: list[_Registered] = []
 _watched: dict[str, str] = {}
 
 
-def register(watched: dict[str, str], refresh: Refresher) -> None:
+def register(watched: dict[str, str], refresh: Refresher, *, table: str) -> None:
     """Recompute with ``refresh`` what derives from the tables in ``watched`` (table name -> the
-    column that names the patient), for the patients touched, before each commit."""
+    column that names the patient) into ``table``, for the patients touched, before each commit."""
     if any(r.refresh is refresh for r in _registered):
         return
-    _registered.append(_Registered(dict(watched), refresh))
+    _registered.append(_Registered(dict(watched), refresh, table))
     _watched.update(watched)
 
 
@@ -52,7 +57,8 @@ def note(db: Session, table: str, rows: Iterable[dict[str, Any]]) -> None:
     column = _watched.get(table)
     if column is None:
         return
-    touched: dict[str, set[str]] = db.info.setdefault(KEY, {})
+    by_table: dict[str, Touched] = db.info.setdefault(KEY, {})
+    touched = by_table.setdefault(table, {})
     for values in rows:
         patient = values.get(column)
         if patient is not None:
@@ -60,24 +66,39 @@ def note(db: Session, table: str, rows: Iterable[dict[str, Any]]) -> None:
 
 
 def pending(db: Session) -> bool:
-    return bool(db.info.get(KEY))
+    return any(db.info.get(KEY, {}).values())
+
+
+def _merged(parts: Iterable[Touched]) -> Touched:
+    merged: Touched = {}
+    for part in parts:
+        for clinic_id, patients in part.items():
+            merged.setdefault(clinic_id, set()).update(patients)
+    return merged
 
 
 def refresh(db: Session) -> None:
-    """Recompute the derived tables for the patients touched since the last refresh."""
-    touched: dict[str, set[str]] | None = db.info.pop(KEY, None)
-    if not touched:
+    """Recompute the derived tables for the patients touched since the last refresh: each from
+    the patients of the tables it watches; one with none of them locks the patients touched."""
+    by_table: dict[str, Touched] | None = db.info.pop(KEY, None)
+    if not by_table or not any(by_table.values()):
         return
+    every: Touched | None = None
     for registered in _registered:
-        registered.refresh(db, touched)
+        own = _merged(by_table[t] for t in registered.watched if t in by_table)
+        if any(own.values()):
+            registered.refresh(db, own)
+        elif db.get_bind().dialect.name == "postgresql":
+            every = _merged(by_table.values()) if every is None else every
+            for clinic_id, patients in every.items():
+                one_writer(db, registered.table, clinic_id, patients)
 
 
-def taken(db: Session) -> dict[str, set[str]]:
+def taken(db: Session) -> Touched:
     """The patients touched since the last refresh (clinic id -> patient ids), no longer pending:
     a writer of millions of records keeps them elsewhere and refreshes them in parts with
-    ``refresh_for`` before it commits (the import: bontrack.exchange.importing)."""
-    touched: dict[str, set[str]] = db.info.pop(KEY, None) or {}
-    return touched
+    ``refresh_for`` (every refresher) before it commits (the import: bontrack.exchange.importing)."""
+    return _merged((db.info.pop(KEY, None) or {}).values())
 
 
 def refresh_for(db: Session, touched: dict[str, set[str]]) -> None:
