@@ -211,6 +211,31 @@ def test_window__from_the_environment_named_when_wrong(monkeypatch: pytest.Monke
     assert caught.value.errors[0].field == "BONTRACK_WORKLIST_LOOK_BACK_DAYS"
 
 
+def test_window__kept_until_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_window keeps the window it made for the same settings, and reads them again as soon as
+    a BONTRACK_WORKLIST_* variable is set, changed or removed (in any case, as pydantic-settings
+    reads them); a bad value is refused on every call, not once."""
+    for name in ("BONTRACK_WORKLIST_LOOK_BACK_DAYS", "BONTRACK_WORKLIST_LOOK_AHEAD_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    first = load_window()
+    assert first == Window(look_back_days=28, look_ahead_days=7) and load_window() is first
+    monkeypatch.setenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS", "3")
+    assert load_window() == Window(look_back_days=28, look_ahead_days=3)
+    assert load_window(look_back_days=5) == Window(look_back_days=5, look_ahead_days=3)
+    monkeypatch.setenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS", "4")
+    assert load_window().look_ahead_days == 4
+    monkeypatch.setenv("bontrack_worklist_look_back_days", "9")
+    assert load_window() == Window() == Window(look_back_days=9, look_ahead_days=4)
+    monkeypatch.delenv("bontrack_worklist_look_back_days")
+    monkeypatch.delenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS")
+    assert load_window() == first
+    monkeypatch.setenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS", "400")
+    for _ in range(2):
+        with pytest.raises(InputError) as caught:
+            load_window()
+        assert caught.value.errors[0].field == "BONTRACK_WORKLIST_LOOK_AHEAD_DAYS"
+
+
 def test_due_command__the_same_window_and_actions_as_the_pages(engine: Engine, db_url: str) -> None:
     _world(engine)
     item = _outcome_visit(_listed(engine))
