@@ -356,6 +356,45 @@ def test_pages__the_whole_list_cut_in_pages_of_any_size_and_the_homes_first_rows
     assert day.worked.review_total == everything.worked.review_total == len(everything.worked.reviews)
 
 
+def test_today__first_rows_follow_the_day_window_clinic_and_records(engine: Engine, synthetic: str) -> None:
+    """The home page's statements are kept per clinic, day, window and rows (they hold only those
+    conditions): each call lists what the whole day lists first, whichever was asked before, and
+    an action recorded since takes its item off at once (the rows are read on every call)."""
+    days = (dt.date(2026, 11, 23), dt.date(2026, 11, 30))
+    windows = (WINDOW, Window(look_back_days=120, look_ahead_days=60))
+
+    def first(today: dt.date, window: Window, clinic: str | None) -> tuple[list[list[str]], list[str]]:
+        with transaction(engine) as db:
+            day = today_of_clinic(
+                db=db, actor=ACTOR, today=today, window=window, clinic_id=clinic, role="staff", rows=3
+            )
+            whole = today_of_clinic(
+                db=db, actor=ACTOR, today=today, window=window, clinic_id=clinic, role="staff"
+            )
+        sections = [
+            [i.key for i in getattr(d, s)]
+            for d in (day, whole)
+            for s in ("overdue", "due_today", "this_week")
+        ]
+        assert sections[:3] == [keys[:3] for keys in sections[3:]]
+        assert [r.key for r in day.worked.reviews] == [r.key for r in whole.worked.reviews][:3]
+        return sections[:3], [r.key for r in day.worked.reviews]
+
+    seen = {(d, w, c): first(d, w, c) for c in (synthetic, None) for w in windows for d in days}
+    assert len({str(v) for v in seen.values()}) > 2  # the days and windows list different rows
+    for (d, w, c), listed in reversed(seen.items()):  # asked again in another order: the same
+        assert first(d, w, c) == listed
+    today = days[0]
+    (overdue, _, _), _ = seen[(today, WINDOW, synthetic)]
+    with transaction(engine) as db:
+        item = next(
+            i for i in work_list(db=db, actor=ACTOR, today=today, window=WINDOW).items if i.key == overdue[0]
+        )
+    _act(engine, item, "done")
+    (now_overdue, _, _), _ = first(today, WINDOW, synthetic)
+    assert now_overdue[:2] == overdue[1:] and item.key not in now_overdue
+
+
 def test_item_of__a_due_item_or_a_flag_of_ones_clinic_until_it_is_closed(
     engine: Engine, synthetic: str
 ) -> None:
