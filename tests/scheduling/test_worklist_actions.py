@@ -211,6 +211,31 @@ def test_window__from_the_environment_named_when_wrong(monkeypatch: pytest.Monke
     assert caught.value.errors[0].field == "BONTRACK_WORKLIST_LOOK_BACK_DAYS"
 
 
+def test_window__kept_until_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_window keeps the window it made for the same settings, and reads them again as soon as
+    a BONTRACK_WORKLIST_* variable is set, changed or removed (in any case, as pydantic-settings
+    reads them); a bad value is refused on every call, not once."""
+    for name in ("BONTRACK_WORKLIST_LOOK_BACK_DAYS", "BONTRACK_WORKLIST_LOOK_AHEAD_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    first = load_window()
+    assert first == Window(look_back_days=28, look_ahead_days=7) and load_window() is first
+    monkeypatch.setenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS", "3")
+    assert load_window() == Window(look_back_days=28, look_ahead_days=3)
+    assert load_window(look_back_days=5) == Window(look_back_days=5, look_ahead_days=3)
+    monkeypatch.setenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS", "4")
+    assert load_window().look_ahead_days == 4
+    monkeypatch.setenv("bontrack_worklist_look_back_days", "9")
+    assert load_window() == Window() == Window(look_back_days=9, look_ahead_days=4)
+    monkeypatch.delenv("bontrack_worklist_look_back_days")
+    monkeypatch.delenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS")
+    assert load_window() == first
+    monkeypatch.setenv("BONTRACK_WORKLIST_LOOK_AHEAD_DAYS", "400")
+    for _ in range(2):
+        with pytest.raises(InputError) as caught:
+            load_window()
+        assert caught.value.errors[0].field == "BONTRACK_WORKLIST_LOOK_AHEAD_DAYS"
+
+
 def test_due_command__the_same_window_and_actions_as_the_pages(engine: Engine, db_url: str) -> None:
     _world(engine)
     item = _outcome_visit(_listed(engine))
@@ -329,6 +354,45 @@ def test_pages__the_whole_list_cut_in_pages_of_any_size_and_the_homes_first_rows
         assert [i.key for i in getattr(day, section)] == listed[:3]
         assert day.counts[section] == everything.counts[section] == len(listed)
     assert day.worked.review_total == everything.worked.review_total == len(everything.worked.reviews)
+
+
+def test_today__first_rows_follow_the_day_window_clinic_and_records(engine: Engine, synthetic: str) -> None:
+    """The home page's statements are kept per clinic, day, window and rows (they hold only those
+    conditions): each call lists what the whole day lists first, whichever was asked before, and
+    an action recorded since takes its item off at once (the rows are read on every call)."""
+    days = (dt.date(2026, 11, 23), dt.date(2026, 11, 30))
+    windows = (WINDOW, Window(look_back_days=120, look_ahead_days=60))
+
+    def first(today: dt.date, window: Window, clinic: str | None) -> tuple[list[list[str]], list[str]]:
+        with transaction(engine) as db:
+            day = today_of_clinic(
+                db=db, actor=ACTOR, today=today, window=window, clinic_id=clinic, role="staff", rows=3
+            )
+            whole = today_of_clinic(
+                db=db, actor=ACTOR, today=today, window=window, clinic_id=clinic, role="staff"
+            )
+        sections = [
+            [i.key for i in getattr(d, s)]
+            for d in (day, whole)
+            for s in ("overdue", "due_today", "this_week")
+        ]
+        assert sections[:3] == [keys[:3] for keys in sections[3:]]
+        assert [r.key for r in day.worked.reviews] == [r.key for r in whole.worked.reviews][:3]
+        return sections[:3], [r.key for r in day.worked.reviews]
+
+    seen = {(d, w, c): first(d, w, c) for c in (synthetic, None) for w in windows for d in days}
+    assert len({str(v) for v in seen.values()}) > 2  # the days and windows list different rows
+    for (d, w, c), listed in reversed(seen.items()):  # asked again in another order: the same
+        assert first(d, w, c) == listed
+    today = days[0]
+    (overdue, _, _), _ = seen[(today, WINDOW, synthetic)]
+    with transaction(engine) as db:
+        item = next(
+            i for i in work_list(db=db, actor=ACTOR, today=today, window=WINDOW).items if i.key == overdue[0]
+        )
+    _act(engine, item, "done")
+    (now_overdue, _, _), _ = first(today, WINDOW, synthetic)
+    assert now_overdue[:2] == overdue[1:] and item.key not in now_overdue
 
 
 def test_item_of__a_due_item_or_a_flag_of_ones_clinic_until_it_is_closed(

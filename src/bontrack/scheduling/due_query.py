@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -131,6 +131,14 @@ def first_rows(
 ) -> dict[Status, list[Row[Any]]]:
     """The first rows of several statuses at once (``limits``: how many of each), with due dates in
     ``dates``, meeting ``where``: one statement, a part per status as in ``ordered_rows``."""
+    return first_rows_of(db, first_rows_statement(today, dates, *where, limits=limits), limits)
+
+
+def first_rows_statement(
+    today: dt.date, dates: Dates, *where: ColumnElement[bool], limits: dict[Status, int]
+) -> CompoundSelect[Any]:
+    """``first_rows``'s statement (a caller that runs it again keeps it: building it costs more
+    than running it)."""
     parts = []
     for status, n in limits.items():
         kinds, span = segments(today)[status]
@@ -145,8 +153,15 @@ def first_rows(
             .limit(n)
         )
         parts.append(select(part.subquery()))
+    return union_all(*parts)
+
+
+def first_rows_of(
+    db: Session, statement: CompoundSelect[Any], limits: dict[Status, int]
+) -> dict[Status, list[Row[Any]]]:
+    """``first_rows`` from its statement (``first_rows_statement``)."""
     out: dict[Status, list[Row[Any]]] = {status: [] for status in limits}
-    for row in db.execute(union_all(*parts)):
+    for row in db.execute(statement):
         out[row.segment].append(row)
     key = attrgetter("due_date", "record_number", "kind", "patient_id", "item_key")
     return {status: sorted(rows, key=key) for status, rows in out.items()}
@@ -282,9 +297,18 @@ def not_reviewed() -> ColumnElement[bool]:
 
 def review_rows(db: Session, *where: ColumnElement[bool], limit: int | None = None) -> list[Row[Any]]:
     """Stop-and-review rows meeting ``where``, the oldest last session first."""
+    return review_rows_of(db, review_statement(*where, limit=limit))
+
+
+def review_statement(*where: ColumnElement[bool], limit: int | None = None) -> Select[Any]:
+    """``review_rows``'s statement (a caller that runs it again may keep it)."""
     query = select(DueItemRow.__table__).where(T.kind == REVIEW, *where).order_by(T.due_date, T.record_number)
-    rows = list(db.execute(query if limit is None else query.limit(limit)))
-    return sorted(rows, key=lambda r: (r.due_date, r.record_number))
+    return query if limit is None else query.limit(limit)
+
+
+def review_rows_of(db: Session, statement: Select[Any]) -> list[Row[Any]]:
+    """``review_rows`` from its statement (``review_statement``)."""
+    return sorted(db.execute(statement), key=lambda r: (r.due_date, r.record_number))
 
 
 def count(db: Session, *where: ColumnElement[bool]) -> int:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import CompoundSelect, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -24,11 +25,14 @@ from bontrack.queries import audit_reads
 from bontrack.scheduling.actions import Worked, listed_conditions, work_list
 from bontrack.scheduling.due_query import (
     STATUSES,
-    first_rows,
+    first_rows_of,
+    first_rows_statement,
     in_scope,
     items_of,
     not_reviewed,
     review_rows,
+    review_rows_of,
+    review_statement,
     reviews_of,
     segment_rows,
 )
@@ -87,6 +91,19 @@ def _recent(row_cls: type[R], scoped: bool, by_link: bool) -> Select[R]:
     return query.where(row_cls.clinic_id == bindparam("scope")) if scoped else query
 
 
+@functools.lru_cache(maxsize=64)
+def _statements(
+    scope: str | None, today: dt.date, window: Window, rows: int
+) -> tuple[CompoundSelect[Any], Select[Any]]:
+    """The statements of a day's first ``rows`` of each section (``first_rows``) and of the
+    stop-and-review flags (``review_rows``) for a clinic (None: every clinic) and window, built
+    once and kept: building them cost more than running them. They hold no record, only the
+    conditions (the clinic's id, the window's dates), and each is made for exactly those."""
+    dates, listed = listed_conditions(scope, today, window)
+    sections = first_rows_statement(today, dates, *listed, limits=dict.fromkeys(STATUSES, rows))
+    return sections, review_statement(*in_scope(scope), not_reviewed(), limit=rows)
+
+
 def today_of_clinic(
     *,
     db: Session,
@@ -105,12 +122,14 @@ def today_of_clinic(
         db=db, actor=actor, today=today, window=window, clinic_id=scope, limit=0, review_limit=0
     )
     day = Today(today, window, worked)
-    dates, listed = listed_conditions(scope, today, window)
-
     if rows is None:
+        dates, listed = listed_conditions(scope, today, window)
         part = {s: segment_rows(db, today, s, dates, *listed, limit=None) for s in STATUSES}
-    else:  # one statement
-        part = first_rows(db, today, dates, *listed, limits=dict.fromkeys(STATUSES, rows))
+        flags = review_rows(db, *in_scope(scope), not_reviewed())
+    else:  # one statement for the sections, one for the flags (both kept for the day)
+        sections, flagged = _statements(scope, today, window, rows)
+        part = first_rows_of(db, sections, dict.fromkeys(STATUSES, rows))
+        flags = review_rows_of(db, flagged)
     by = worked.by_status
     due_now = part["due"]
     found = {
@@ -123,7 +142,6 @@ def today_of_clinic(
         "due_today": by["due"] + by["eligible"],
         "this_week": by["upcoming"],
     }
-    flags = review_rows(db, *in_scope(scope), not_reviewed(), limit=rows)
     # a session dated today was recorded at most a day before (the clinic's clock may run ahead of UTC)
     since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time())
     asked = {"since": since, "scope": scope}

@@ -16,6 +16,8 @@ BONTRACK_WORKLIST_LOOK_BACK_DAYS and BONTRACK_WORKLIST_LOOK_AHEAD_DAYS):
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,7 +50,27 @@ class Window(BaseSettings):
 
 def load_window(*, look_back_days: int | None = None, look_ahead_days: int | None = None) -> Window:
     """The window from the environment (else the defaults), with any value given instead; a bad
-    value is an InputError naming the setting."""
+    value is an InputError naming the setting.
+
+    Read again whenever the environment's BONTRACK_WORKLIST_* variables change: the window made
+    from the same variables and the same values given is kept (a Window is frozen), since reading
+    the settings cost more than a page's own work with them."""
+    return _window(_settings_in_environment(), look_back_days, look_ahead_days)
+
+
+def _settings_in_environment() -> tuple[tuple[str, str], ...]:
+    """The environment's variables that Window reads (by prefix, in any case, as pydantic-settings
+    matches them)."""
+    prefix = ENV_PREFIX.lower()
+    return tuple(sorted((k.lower(), v) for k, v in os.environ.items() if k.lower().startswith(prefix)))
+
+
+@functools.lru_cache(maxsize=256)  # the worklist page's look-back and look-ahead are a few values
+def _window(
+    environment: tuple[tuple[str, str], ...], look_back_days: int | None, look_ahead_days: int | None
+) -> Window:
+    """``load_window`` for the environment whose settings are ``environment`` (a bad value raises
+    each time: an exception is not kept)."""
     given = {"look_back_days": look_back_days, "look_ahead_days": look_ahead_days}
     try:
         from_env = Window()  # the environment, else the defaults
