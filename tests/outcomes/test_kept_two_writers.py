@@ -10,8 +10,6 @@ writes that touch no kept table, which this test does not isolate.)"""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 
 import pytest
 from sqlalchemy import Engine, text
@@ -23,6 +21,7 @@ from bontrack.scheduling import due
 from bontrack.storage import derived
 from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world, saved_session
+from two_writers import two_writers
 
 
 def _nprs(patient_id: str, episode_id: str, day: int, score: int) -> OutcomeCreate:
@@ -37,17 +36,6 @@ def _nprs(patient_id: str, episode_id: str, day: int, score: int) -> OutcomeCrea
     )
 
 
-def _waiting_on_a_lock(engine: Engine, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    query = text("select count(*) from pg_stat_activity where wait_event_type = 'Lock'")
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(query).scalar_one() > 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
 def test_two_writers_of_one_patient_refresh_its_kept_rows_one_after_the_other(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite commits one writer at a time: two never overlap")
@@ -55,39 +43,12 @@ def test_two_writers_of_one_patient_refresh_its_kept_rows_one_after_the_other(en
         world = clinic_world(db)
         saved_session(db, world)  # so the patient has due items too (bontrack.scheduling.due)
         record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 3, 7))
-    errors: list[BaseException] = []
-    first_refreshed = threading.Event()
-    first_may_commit = threading.Event()
-
-    def first() -> None:
-        try:
-            with transaction(engine) as db:
-                record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 4, 5))
-                derived.refresh(db)  # the patient's rows replaced, not committed yet
-                first_refreshed.set()
-                first_may_commit.wait(30)
-        except BaseException as error:
-            errors.append(error)
-            first_refreshed.set()
-
-    def second() -> None:
-        try:
-            with transaction(engine) as db:
-                record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 5, 4))
-        except BaseException as error:
-            errors.append(error)
-
-    one = threading.Thread(target=first)
-    one.start()
-    assert first_refreshed.wait(30)
-    two = threading.Thread(target=second)
-    two.start()
-    try:
-        assert _waiting_on_a_lock(engine), "the second writer waits for the first"
-    finally:
-        first_may_commit.set()
-        one.join(30)
-        two.join(30)
+    waited, errors = two_writers(
+        engine,
+        lambda db: record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 4, 5)),
+        lambda db: record_outcome(db=db, actor=ACTOR, data=_nprs(world.patient_id, world.episode_id, 5, 4)),
+    )
+    assert waited, "the second writer waits for the first"
     assert errors == []
     with transaction(engine) as db:
         kept = sorted(scores_kept.kept(db, None), key=lambda r: str(r["date"]))

@@ -13,18 +13,16 @@ tests/storage/test_audit_texts_committed.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from bontrack.scheduling import due
-from bontrack.storage import derived
 from bontrack.storage.engine import transaction
 from bontrack.therapy.schemas import TherapyVisitCreate
 from bontrack.therapy.service import record_visit
 from factories import ACTOR, DAY, World, clinic_world, saved_session
+from two_writers import two_writers
 
 
 def _visit(world: World, days: int) -> TherapyVisitCreate:
@@ -34,17 +32,6 @@ def _visit(world: World, days: int) -> TherapyVisitCreate:
         date=DAY + dt.timedelta(days=days),
         therapist_id=world.clinician_id,
     )
-
-
-def _waiting_on_a_lock(engine: Engine, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    query = text("select count(*) from pg_stat_activity where wait_event_type = 'Lock'")
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(query).scalar_one() > 0:
-                return True
-        time.sleep(0.05)
-    return False
 
 
 def _sorted(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -59,39 +46,12 @@ def test_two_writers_of_one_patients_visits_refresh_its_due_items_one_after_the_
         saved_session(db, world)  # so the patient has due items
     with transaction(engine) as db:
         assert due.kept(db, None), "the patient has due items before the two writers"
-    errors: list[BaseException] = []
-    first_refreshed = threading.Event()
-    first_may_commit = threading.Event()
-
-    def first() -> None:
-        try:
-            with transaction(engine) as db:
-                record_visit(db=db, actor=ACTOR, data=_visit(world, 3))
-                derived.refresh(db)  # the patient's due items replaced, not committed yet
-                first_refreshed.set()
-                first_may_commit.wait(30)
-        except BaseException as error:
-            errors.append(error)
-            first_refreshed.set()
-
-    def second() -> None:
-        try:
-            with transaction(engine) as db:
-                record_visit(db=db, actor=ACTOR, data=_visit(world, 5))
-        except BaseException as error:
-            errors.append(error)
-
-    one = threading.Thread(target=first)
-    one.start()
-    assert first_refreshed.wait(30)
-    two = threading.Thread(target=second)
-    two.start()
-    try:
-        assert _waiting_on_a_lock(engine), "the second writer waits for the first"
-    finally:
-        first_may_commit.set()
-        one.join(30)
-        two.join(30)
+    waited, errors = two_writers(
+        engine,
+        lambda db: record_visit(db=db, actor=ACTOR, data=_visit(world, 3)),
+        lambda db: record_visit(db=db, actor=ACTOR, data=_visit(world, 5)),
+    )
+    assert waited, "the second writer waits for the first"
     assert errors == []
     with transaction(engine) as db:
         items = _sorted(due.kept(db, None))
