@@ -126,19 +126,12 @@ def segment_rows(
     return ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit)
 
 
-def first_rows(
-    db: Session, today: dt.date, dates: Dates, *where: ColumnElement[bool], limits: dict[Status, int]
-) -> dict[Status, list[Row[Any]]]:
-    """The first rows of several statuses at once (``limits``: how many of each), with due dates in
-    ``dates``, meeting ``where``: one statement, a part per status as in ``ordered_rows``."""
-    return first_rows_of(db, first_rows_statement(today, dates, *where, limits=limits), limits)
-
-
 def first_rows_statement(
     today: dt.date, dates: Dates, *where: ColumnElement[bool], limits: dict[Status, int]
 ) -> CompoundSelect[Any]:
-    """``first_rows``'s statement (a caller that runs it again keeps it: building it costs more
-    than running it)."""
+    """The first rows of several statuses at once (``limits``: how many of each), with due dates in
+    ``dates``, meeting ``where``: one statement, a part per status as in ``ordered_rows``, run by
+    ``first_rows_of`` (a caller that runs it again keeps it: building it costs more than running it)."""
     parts = []
     for status, n in limits.items():
         kinds, span = segments(today)[status]
@@ -159,7 +152,7 @@ def first_rows_statement(
 def first_rows_of(
     db: Session, statement: CompoundSelect[Any], limits: dict[Status, int]
 ) -> dict[Status, list[Row[Any]]]:
-    """``first_rows`` from its statement (``first_rows_statement``)."""
+    """Each status's rows from a ``first_rows_statement``, in the worklist's order."""
     out: dict[Status, list[Row[Any]]] = {status: [] for status in limits}
     for row in db.execute(statement):
         out[row.segment].append(row)

@@ -95,7 +95,7 @@ def _recent(row_cls: type[R], scoped: bool, by_link: bool) -> Select[R]:
 def _statements(
     scope: str | None, today: dt.date, window: Window, rows: int
 ) -> tuple[CompoundSelect[Any], Select[Any]]:
-    """The statements of a day's first ``rows`` of each section (``first_rows``) and of the
+    """The statements of a day's first ``rows`` of each section (``first_rows_statement``) and of the
     stop-and-review flags (``review_rows``) for a clinic (None: every clinic) and window, built
     once and kept: building them cost more than running them. They hold no record, only the
     conditions (the clinic's id, the window's dates), and each is made for exactly those."""

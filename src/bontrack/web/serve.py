@@ -101,14 +101,25 @@ def build_app(options: ServeOptions) -> FastAPI:
     return app
 
 
+# Young objects looked at every 10,000 allocations, not Python's 700: a chart read makes a few
+# thousand objects that die with its request, and the default looked at them (and promoted the
+# survivors into older generations, looked at again) several times a chart: 0.87 s of 1,800 charts'
+# ~8.6 s of CPU went to the collector (benchmarks/chart_cpu.py), 0.2 s at these thresholds, the
+# chart 4.65-4.96 -> 4.46-4.69 ms of CPU (docs/scale.md, session 17). A young collection stays
+# short (about 2 ms): a request waits for it.
+SERVER_GC_THRESHOLDS = (10_000, 10, 10)
+
+
 def settle_heap() -> None:
     """Once the app is built, what it holds for the process's life (modules, routes, schemas, the
     knowledge base: some 250,000 objects) leaves the cyclic garbage collector's view
     (``gc.freeze``). Otherwise every older-generation collection walks all of it again while
     every request waits: measured on the chart (benchmarks/chart_cpu.py, which settles its app
-    the same way), about 1 ms of CPU a chart. Objects made later are collected as before."""
+    the same way), about 1 ms of CPU a chart. Objects made later are collected as before, at the
+    server's pace (``SERVER_GC_THRESHOLDS``)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*SERVER_GC_THRESHOLDS)
 
 
 def worker_app() -> FastAPI:
