@@ -10,13 +10,15 @@ compare equal. On PostgreSQL nothing changes: the column stays ``varchar(36)`` t
 
 Every reader through SQLAlchemy gets the text back (the type's result processing). A reader of the
 SQLite file without SQLAlchemy (the report's ADBC read, the benchmarks' copies) sees the BLOB and
-decodes it (``id_text`` here; in SQL, ``ID_TEXT_SQL``).
+decodes it (``id_text`` here; the report's reads: bontrack.reports.stored_ids).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import ColumnElement, String
@@ -25,10 +27,26 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["RecordId", "id_bytes", "id_sql_text", "id_text", "is_uuid_text", "no_index"]
+__all__ = ["RecordId", "id_bytes", "id_text", "ids_stored_as_text", "is_uuid_text", "no_index"]
 
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _fullmatch = _CANONICAL.fullmatch
+
+
+# True inside ``ids_stored_as_text``: a migration before 0018 working on a registry whose ids are
+# all still text (it derives a table through today's models)
+_as_text: ContextVar[bool] = ContextVar("bontrack_ids_as_text", default=False)
+
+
+@contextmanager
+def ids_stored_as_text() -> Iterator[None]:
+    """Within the block, ids are bound as their text on SQLite too: for the migrations before
+    0018, which derive tables through today's models from a registry whose ids are text."""
+    token = _as_text.set(True)
+    try:
+        yield
+    finally:
+        _as_text.reset(token)
 
 
 def is_uuid_text(value: object) -> bool:
@@ -53,16 +71,6 @@ def id_text(value: Any) -> Any:
     return value
 
 
-def id_sql_text(column: str) -> str:
-    """SQLite SQL giving the text of the id in ``column`` (a BLOB of 16 as the UUID's text)."""
-    h = f"lower(hex({column}))"
-    return (
-        f"(CASE WHEN typeof({column}) = 'blob' AND length({column}) = 16 THEN "
-        f"substr({h}, 1, 8) || '-' || substr({h}, 9, 4) || '-' || substr({h}, 13, 4) || '-' || "
-        f"substr({h}, 17, 4) || '-' || substr({h}, 21) ELSE {column} END)"
-    )
-
-
 class RecordId(TypeDecorator[str]):
     """A record's id (or a clinic's, or one a record points to): see the module."""
 
@@ -70,7 +78,7 @@ class RecordId(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return id_bytes(value) if dialect.name == "sqlite" else value
+        return id_bytes(value) if dialect.name == "sqlite" and not _as_text.get() else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return id_text(value) if dialect.name == "sqlite" else value
@@ -83,7 +91,7 @@ class RecordId(TypeDecorator[str]):
         quoted = text
 
         def literal(value: Any) -> str:
-            stored = id_bytes(value)
+            stored = value if _as_text.get() else id_bytes(value)
             return f"X'{stored.hex()}'" if isinstance(stored, bytes) else quoted(value)
 
         return literal
