@@ -23,10 +23,10 @@ from bontrack.storage.record_ids import id_bytes, id_text
 
 FLAG = "__uuid"  # the flag column's suffix: 1 where the id was stored as a UUID's 16 bytes
 
-# each byte's two lowercase hexadecimal digits, as ASCII codes
-_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint8).reshape(256, 2)
-# where each of the 32 digits goes in the 36 characters of the canonical text
-_PLACES = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+# each byte's two lowercase hexadecimal digits, as one 16-bit number (the two ASCII codes in memory order)
+_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint16)
+# where the 32 digits' five groups go in the 36 characters of the canonical text: (from, to, at)
+_GROUPS = ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24))
 
 
 def id_select(column: str, dialect: str, name: str | None = None) -> str:
@@ -50,25 +50,34 @@ def id_literal(value: str, dialect: str) -> str:
 def uuid_texts(raw: np.ndarray) -> pa.Array:
     """The canonical texts of UUIDs given as rows of 16 bytes (a uint8 array of shape (n, 16))."""
     n = len(raw)
+    digits = _HEX[raw].view(np.uint8)  # (n, 32): each byte's two digits, in order
     out = np.full((n, 36), ord("-"), np.uint8)
-    out[:, _PLACES] = _HEX[raw].reshape(n, 32)
+    for start, end, at in _GROUPS:
+        out[:, at : at + end - start] = digits[:, start:end]
     offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
 
 
 def _texts(values: pa.Array, flags: pa.Array) -> pa.Array:
     flagged = pc.fill_null(pc.cast(flags, pa.bool_()), False)
+    n = pc.sum(flagged).as_py() or 0
+    if n == len(values) and not values.null_count:  # every id a UUID's 16 bytes (bontrack's own)
+        return uuid_texts(_rows_of_16(values, n))
     plain = pc.if_else(flagged, pa.scalar(None, values.type), values)
     texts = pc.cast(plain, pa.string())  # the ids stored as text (their UTF-8 again)
-    n = pc.sum(flagged).as_py() or 0
     if not n:
         return texts
-    uuids = pc.filter(values, flagged)
-    if not isinstance(uuids, pa.BinaryArray) or uuids.null_count:
+    return pc.replace_with_mask(texts, flagged, uuid_texts(_rows_of_16(pc.filter(values, flagged), n)))
+
+
+def _rows_of_16(values: pa.Array, n: int) -> np.ndarray:
+    """The bytes of ``n`` binary values of 16 bytes each, as a uint8 array of shape (n, 16)."""
+    if not isinstance(values, pa.BinaryArray) or values.null_count:
         raise ValueError("an id flagged as 16 bytes is not")
-    offsets = np.frombuffer(uuids.buffers()[1], np.int32, len(uuids) + 1, uuids.offset * 4)
-    data = np.frombuffer(uuids.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-    return pc.replace_with_mask(texts, flagged, uuid_texts(data.reshape(n, 16)))
+    offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, values.offset * 4)
+    if offsets[-1] - offsets[0] != 16 * n:
+        raise ValueError("an id flagged as 16 bytes is not")
+    return np.frombuffer(values.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(n, 16)
 
 
 def with_id_texts(table: pa.Table) -> pa.Table:
