@@ -5,7 +5,8 @@ types, from far fewer bytes to parse."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
@@ -52,6 +53,12 @@ _SCORE_FIELD_SQL = {
 SCORES_PATH = "scoring.scores."  # the report's score fields' paths (the table keeps that object)
 
 
+class DerivedSql(Protocol):
+    """The select of a derived table's rows (``flagged``: the ids as the driver reads them)."""
+
+    def __call__(self, dialect: str, clinic_id: str | None, *, flagged: bool = False) -> str: ...
+
+
 def _score_sql(dialect: str, clinic_id: str | None, *, flagged: bool = False) -> str:
     """The derived table's rows; ``flagged``: the ids as the driver reads them (reports.stored_ids)."""
     date = "date" if dialect == "sqlite" else "cast(date as text)"
@@ -78,13 +85,17 @@ def _rows_batches(db: Session, sql: str, schema: pa.Schema) -> Iterator[pa.Table
 
 
 def derived_stream(
-    db: Session, sql: Callable[[bool], str], schema: pa.Schema, *, committed: bool
+    db: Session, sql: DerivedSql, clinic_id: str | None, schema: pa.Schema, *, committed: bool
 ) -> pa.RecordBatchReader:
-    """The rows of ``sql(flagged)`` over a derived table as one Arrow stream of ``schema``: from a
-    committed SQLite file by the ADBC driver in a thread of its own (as ``load_current``; the ids
-    flagged, reports.stored_ids), else through the session's connection."""
+    """The rows ``sql`` selects from a derived table (of a clinic, or all) as one Arrow stream of
+    ``schema``: from a committed SQLite file by the ADBC driver in a thread of its own (as
+    ``load_current``; the ids flagged, reports.stored_ids), else through the session's connection."""
+    dialect = db.get_bind().dialect.name
     path = _sqlite_file(db) if committed else None
-    batches = _prefetched(path, sql(True)) if path is not None else _rows_batches(db, sql(False), schema)
+    if path is not None:
+        batches = _prefetched(path, sql(dialect, clinic_id, flagged=True))
+    else:
+        batches = _rows_batches(db, sql(dialect, clinic_id, flagged=False), schema)
 
     def typed() -> Iterator[pa.RecordBatch]:
         for table in batches:
@@ -109,13 +120,7 @@ def load_scores(
     outcome's small object of scores) instead of every version's whole JSON; the same rows.
     Returns its number of rows. ``committed``: as ``load_current`` (a SQLite file then read by
     the ADBC driver, in a thread of its own)."""
-    dialect = db.get_bind().dialect.name
-    stream = derived_stream(
-        db,
-        lambda flagged: _score_sql(dialect, clinic_id, flagged=flagged),
-        SCORE_COLUMNS,
-        committed=committed,
-    )
+    stream = derived_stream(db, _score_sql, clinic_id, SCORE_COLUMNS, committed=committed)
     own = [f for f in fields if not f.path.startswith(SCORES_PATH)]
     scored = [f for f in fields if f.path.startswith(SCORES_PATH)]
     picks = []

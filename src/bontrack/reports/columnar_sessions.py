@@ -86,13 +86,7 @@ def load_sessions(
         if SESSION_PATHS.get(f.path) != f.kind:
             raise ValueError(f"session field {f.name} ({f.path}, {f.kind}) is not in the derived table")
         picks.append(f"{_field_sql(f.path, f.kind)} as {_quote(f.name)}")
-    dialect = db.get_bind().dialect.name
-    stream = derived_stream(
-        db,
-        lambda flagged: _session_sql(dialect, clinic_id, flagged=flagged),
-        SESSION_COLUMNS,
-        committed=committed,
-    )
+    stream = derived_stream(db, _session_sql, clinic_id, SESSION_COLUMNS, committed=committed)
     order = " order by id, clinic_id" if ordered else ""
     duck.register("session_rows", stream)
     try:
