@@ -32,6 +32,7 @@ import urllib.parse
 from pathlib import Path
 
 from bontrack.storage.engine import make_engine
+from bontrack.storage.record_ids import id_text
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -159,9 +160,11 @@ def main() -> None:
             shutil.copyfile(registry(patients), db)
             url, restored_url = f"sqlite:///{db}", f"sqlite:///{Path(folder) / 'restored.db'}"
         with make_engine(url).connect() as conn:
-            clinic = conn.exec_driver_sql(
-                "SELECT id FROM clinic_versions ORDER BY recorded_at LIMIT 1"
-            ).scalar_one()
+            clinic = id_text(
+                conn.exec_driver_sql(
+                    "SELECT id FROM clinic_versions ORDER BY recorded_at LIMIT 1"
+                ).scalar_one()
+            )
         add = ["user", "add", "--email", EMAIL, "--role", "physician", "--clinic", clinic, "--password-stdin"]
         done = subprocess.run(
             [sys.executable, "-m", "bontrack", "--db", url, *add],

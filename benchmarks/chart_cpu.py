@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import text
 
 from bontrack.storage.engine import make_engine
+from bontrack.storage.record_ids import id_text
 from bontrack.web.app import create_app
 from bontrack.web.serve import settle_heap
 from bontrack.web.settings import WebSettings
@@ -41,7 +42,9 @@ def _app(url: str) -> Any:
 
 def _patients(app: Any) -> list[str]:
     with app.state.settings.engine.connect() as conn:
-        return [r[0] for r in conn.execute(text("SELECT DISTINCT id FROM patient_versions ORDER BY id"))]
+        return [
+            id_text(r[0]) for r in conn.execute(text("SELECT DISTINCT id FROM patient_versions ORDER BY id"))
+        ]
 
 
 async def _token(client: httpx.AsyncClient, role: str = "physician") -> dict[str, str]:

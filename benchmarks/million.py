@@ -2,8 +2,8 @@
 
 Build: a ``bontrack demo`` clinic of ``BASE`` patients copied in SQL until it holds ``PATIENTS``
 patients, as ``report_scale.replicate`` does, with two differences: each copy's ids keep the
-length of a UUID (the first four characters become ``x`` and the copy's number: ``x001...``, so
-the registry can be exported and imported again: an id holds at most 36 characters), and the JSON
+shape of a UUID (its first four hexadecimal digits become the copy's number: ``0001...``, so the
+registry can be exported and imported again, and SQLite stores them as 16 bytes), and the JSON
 edits are made once per base row (a marker), each copy then only replacing the marker, which
 builds it about twice as fast. Record numbers take the suffix ``~k`` as in ``report_scale``.
 
@@ -53,15 +53,35 @@ def _record_tables(con: sqlite3.Connection) -> list[str]:
 
 
 def _new_id(expr: str) -> str:
-    """The id with its first four characters replaced by the marker (ids shorter kept as they are)."""
-    return f"case when length({expr}) >= 5 then '{ID_MARK}' || substr({expr}, 5) else {expr} end"
+    """The id's text with its first four characters replaced by the marker and, at a UUID's length,
+    its version digit by 0 (so no copy is any original's id: bontrack's are version 4); ids shorter
+    than five characters kept as they are. ``copied_id`` does the same to the id columns."""
+    at_length = f"'{ID_MARK}' || substr({expr}, 5, 10) || '0' || substr({expr}, 16)"
+    return (
+        f"case when length({expr}) = 36 then {at_length} "
+        f"when length({expr}) >= 5 then '{ID_MARK}' || substr({expr}, 5) else {expr} end"
+    )
+
+
+def copied_id(value: object, prefix: str) -> object:
+    """The copy's id for an id as SQLite stores it (bontrack.storage.record_ids), as ``_new_id``
+    makes the JSON's: a UUID's 16 bytes with its first two bytes the copy's number (``prefix``, 4
+    hexadecimal digits) and its version digit 0; any other id's text likewise."""
+    if isinstance(value, bytes) and len(value) == 16:
+        return bytes.fromhex(prefix) + value[2:6] + bytes([value[6] & 0x0F]) + value[7:]
+    if isinstance(value, str) and len(value) == 36:
+        return f"{prefix}{value[4:14]}0{value[15:]}"
+    if isinstance(value, str) and len(value) >= 5:
+        return prefix + value[4:]
+    return value
 
 
 def replicate(path: Path, copies: int, log: bool = True) -> None:
-    """Append ``copies`` copies of every record version, ids prefixed ``x001``, ``x002``... ."""
+    """Append ``copies`` copies of every record version, ids prefixed ``0001``, ``0002``... ."""
     if copies > 999:
-        raise SystemExit("at most 999 copies (a 3-digit copy number keeps ids at 36 characters)")
+        raise SystemExit("at most 999 copies")
     con = sqlite3.connect(path)
+    con.create_function("copied_id", 2, copied_id, deterministic=True)
     con.execute("pragma journal_mode=off")
     con.execute("pragma synchronous=off")
     con.execute("pragma cache_size=-1000000")  # 1 GB: the keys' indexes are inserted at random
@@ -72,8 +92,8 @@ def replicate(path: Path, copies: int, log: bool = True) -> None:
         base, copy = [], []
         for c in cols:
             if c == "id" or (c.endswith("_id") and c != "clinic_id"):
-                base.append(f"{_new_id(c)} as {c}")
-                copy.append(f"replace({c}, '{ID_MARK}', ?1)")
+                base.append(c)
+                copy.append(f"copied_id({c}, ?1)")
             elif c == "data":
                 expr = "data"
                 for key in ID_KEYS:
@@ -93,7 +113,7 @@ def replicate(path: Path, copies: int, log: bool = True) -> None:
     for k in range(1, copies + 1):
         for sql in plans.values():
             # (a table without a ``data`` column, the derived one, binds the id marker only)
-            con.execute(sql, (f"x{k:03d}", f"~{k}") if "?2" in sql else (f"x{k:03d}",))
+            con.execute(sql, (f"{k:04x}", f"~{k}") if "?2" in sql else (f"{k:04x}",))
         con.commit()
         if log and k % 50 == 0:
             seconds, size = time.perf_counter() - start, path.stat().st_size / 1e9

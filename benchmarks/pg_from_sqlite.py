@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bontrack.storage.record_ids import id_text
+
 SKIPPED = ("alembic_version",)
 SKIPPED_PREFIX = ("audit_", "sqlite_")
 
@@ -53,12 +55,11 @@ def copy_rows(sqlite_path: Path, libpq: str, console_print: Any = print) -> int:
             quoted = ", ".join(f'"{n}"' for n in names)
             with pg.cursor().copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in source.execute(f"SELECT {quoted} FROM {table}"):
-                    if booleans:
-                        values = list(row)
-                        for i in booleans:
-                            values[i] = None if values[i] is None else bool(values[i])
-                        row = tuple(values)
-                    copy.write_row(row)
+                    # a record id SQLite holds as a UUID's 16 bytes is PostgreSQL's text
+                    values = [id_text(v) for v in row]
+                    for i in booleans:
+                        values[i] = None if values[i] is None else bool(values[i])
+                    copy.write_row(values)
                     copied += 1
             console_print(f"  copied {table}")
         for table, column, sequence in pg.execute(

@@ -30,6 +30,7 @@ from typing import Any
 
 from bontrack.kinds import BY_NAME
 from bontrack.storage.engine import open_engine
+from bontrack.storage.record_ids import RecordId, id_bytes
 from bontrack.synth.generator import generate
 
 PATIENTS = int(os.environ.get("BONTRACK_BENCH_PATIENTS", "10000"))
@@ -137,6 +138,7 @@ def _floor_rows(lines: list[str]) -> dict[str, tuple[str, list[tuple[Any, ...]]]
         row_cls = BY_NAME[name].row
         table = row_cls.__table__  # type: ignore[attr-defined]
         columns = [c.name for c in table.columns]
+        ids = {c.name for c in table.columns if isinstance(c.type, RecordId)}  # (16 bytes on SQLite)
         values = []
         for r in records:
             by_column = {
@@ -151,7 +153,7 @@ def _floor_rows(lines: list[str]) -> dict[str, tuple[str, list[tuple[Any, ...]]]
             }
             for field in row_cls.index_fields:
                 by_column[field] = r["data"].get(field)
-            values.append(tuple(by_column[c] for c in columns))
+            values.append(tuple(id_bytes(by_column[c]) if c in ids else by_column[c] for c in columns))
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         out[table.name] = (sql, values)
     return out

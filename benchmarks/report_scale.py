@@ -42,6 +42,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
+from bontrack.storage.record_ids import is_uuid_text
+
 BASE = 1_000
 PATIENTS = 100_000
 TABLES_READ = ("patient_versions", "injection_session_versions", "outcome_versions", "adverse_event_versions")
@@ -76,9 +78,30 @@ def record_tables(con: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def copied_id(value: object, k: int) -> object:
+    """Copy ``k``'s id for an id as SQLite stores it (bontrack.storage.record_ids): a UUID's 16
+    bytes with its first two bytes the copy's number and its version digit 0 (no copy is any
+    original's id: bontrack's are version 4; still a UUID's bytes), any other id suffixed ``~k``."""
+    if isinstance(value, bytes) and len(value) == 16:
+        return k.to_bytes(2, "big") + value[2:6] + bytes([value[6] & 0x0F]) + value[7:]
+    return None if value is None else f"{value}~{k}"
+
+
+def copied_text(value: object, k: int) -> object:
+    """``copied_id`` of the same id as the records' JSON holds it (its text)."""
+    if is_uuid_text(value):
+        text = str(value)
+        return f"{k:04x}{text[4:14]}0{text[15:]}"
+    return None if value is None else f"{value}~{k}"
+
+
 def replicate(path: Path, copies: int) -> None:
-    """Append ``copies`` copies of every record, with ids suffixed ``~k`` (inside ``data`` too)."""
+    """Append ``copies`` copies of every record, with new ids (``copied_id``; inside ``data`` too)."""
+    if copies > 0xFFFF:
+        raise SystemExit("at most 65,535 copies (a copy's number is two bytes of its ids)")
     con = sqlite3.connect(path)
+    con.create_function("copied_id", 2, copied_id, deterministic=True)
+    con.create_function("copied_text", 2, copied_text, deterministic=True)
     con.execute("pragma journal_mode=off")
     con.execute("pragma synchronous=off")
     tables = record_tables(con)
@@ -91,11 +114,12 @@ def replicate(path: Path, copies: int) -> None:
             select = []
             for c in cols:
                 if c == "id" or (c.endswith("_id") and c != "clinic_id"):
-                    select.append(f"{c} || '{suffix}'")
+                    select.append(f"copied_id({c}, {k})")
                 elif c == "data":
                     expr = "data"
                     for key in ID_KEYS:
-                        expr = f"json_replace({expr}, '$.{key}', json_extract(data, '$.{key}') || '{suffix}')"
+                        value = f"copied_text(json_extract(data, '$.{key}'), {k})"
+                        expr = f"json_replace({expr}, '$.{key}', {value})"
                     if table == "patient_versions":
                         expr = (
                             f"json_replace({expr}, '$.record_number', "
@@ -121,17 +145,19 @@ def floor_read(path: Path, *, scores_table: bool = False, sessions_table: bool =
     from bontrack.reports.columnar_scores import _score_sql
     from bontrack.reports.columnar_sessions import _session_sql
     from bontrack.reports.data import PARQUET_ROWS
+    from bontrack.reports.stored_ids import id_select
 
     start, cpu = time.perf_counter(), time.process_time()
     n = 0
     for row in PARQUET_ROWS:  # the six record types the report reads
         table = row.__table__.name  # type: ignore[attr-defined]
-        sql = f"select id, version, withdrawn, clinic_id, data from {table}"
+        ids = f"{id_select('id', 'sqlite')}, version, withdrawn, {id_select('clinic_id', 'sqlite')}"
+        sql = f"select {ids}, data from {table}"  # (as columnar.load_current reads them)
         if scores_table and table == "outcome_versions":
-            sql = _score_sql("sqlite", None)
+            sql = _score_sql("sqlite", None, flagged=True)
         sessions = scores_table and sessions_table and table == "injection_session_versions"
         if sessions and has_table(path, "session_fields"):
-            sql = _session_sql("sqlite", None)
+            sql = _session_sql("sqlite", None, flagged=True)
         n += sum(batch.num_rows for batch in _adbc_batches(path.resolve(), sql))
     return time.perf_counter() - start, time.process_time() - cpu
 

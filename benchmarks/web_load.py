@@ -41,6 +41,8 @@ import httpx
 import orjson
 from http_client import Connection, Request, cpu_of_tree, own_cpu, request_head
 
+from bontrack.storage.record_ids import id_text
+
 ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = 10_000
 CLIENTS = 32
@@ -231,7 +233,7 @@ def _targets(db_url: str, n: int) -> list[tuple[str, str]]:
     query = "SELECT DISTINCT patient_id, id FROM episode_versions ORDER BY patient_id, id"
     if db_url.startswith("sqlite:///"):
         with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
-            rows = conn.execute(query).fetchall()
+            rows = [tuple(id_text(v) for v in r) for r in conn.execute(query).fetchall()]
     else:
         import psycopg
 

@@ -30,6 +30,7 @@ from bontrack.scheduling.service import stop_and_review, worklist
 from bontrack.scheduling.today import today_of_clinic
 from bontrack.scheduling.window import Window
 from bontrack.storage.engine import open_engine
+from bontrack.storage.record_ids import id_bytes
 
 AS_OF = dt.date(2026, 11, 23)  # the demo's as-of date
 HORIZON_DAYS = 14  # the page's default
@@ -62,7 +63,7 @@ def floor_read(path: Path, record_types: tuple[str, ...], clinic_id: str) -> int
                 c.execute(
                     f"SELECT id, data FROM {table} r WHERE clinic_id = ? AND withdrawn = 0 AND NOT EXISTS "
                     f"(SELECT 1 FROM {table} n WHERE n.id = r.id AND n.version > r.version)",
-                    (clinic_id,),
+                    (id_bytes(clinic_id),),
                 ).fetchall()
             )
     return n

@@ -14,6 +14,7 @@ from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.scores_kept import rebuild
 from bontrack.storage.engine import make_engine, transaction
+from bontrack.storage.record_ids import id_bytes, id_text
 
 runner = CliRunner()
 
@@ -42,8 +43,13 @@ def copy_of_registry(folder: Path, copy: Path) -> Path:
 
 def add_copies(registry: Path, table: str, changed: dict[str, str], where: str, *params: Any) -> None:
     """Insert into ``table`` a copy of each of its rows matching ``where``, with the columns in
-    ``changed`` set to their SQL expressions (e.g. ``{"version": "version + 1"}``: a correction)."""
+    ``changed`` set to their SQL expressions (e.g. ``{"version": "version + 1"}``: a correction).
+    The expressions may use ``id_text(column)`` (an id column's text: SQLite holds a UUID as its
+    16 bytes) and ``stored_id(text)`` (a text as an id column stores it), e.g. a new id
+    ``stored_id(id_text(id) || '-again')``."""
     with sqlite3.connect(registry) as con:
+        con.create_function("id_text", 1, id_text, deterministic=True)
+        con.create_function("stored_id", 1, id_bytes, deterministic=True)
         columns = [r[1] for r in con.execute(f"pragma table_info({table})")]
         values = ", ".join(changed.get(c, c) for c in columns)
         con.execute(

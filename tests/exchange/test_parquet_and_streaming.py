@@ -179,16 +179,25 @@ def _peak_mb(db: Path, *args: str) -> float:
     return int(kb) / 1024
 
 
+def _copied_id(value: Any, k: int) -> Any:
+    """Copy ``k``'s id: a UUID's 16 bytes (as SQLite stores it) with its first byte ``k`` and its
+    version digit 0 (bontrack's are 4: no original's id), any other id's text prefixed ``x``."""
+    if isinstance(value, bytes) and len(value) == 16:
+        return bytes([k]) + value[1:6] + bytes([value[6] & 0x0F]) + value[7:]
+    return f"x{k:03d}{value[4:]}"
+
+
 def _copy(db: Path, copies: int) -> None:
     """Append ``copies`` copies of every record with new ids of the same length (the copies refer
     to the originals' records, which are in the registry too)."""
     con = sqlite3.connect(db)
+    con.create_function("copied_id", 2, _copied_id, deterministic=True)
     tables = [r[0] for r in con.execute("select name from sqlite_master where name like '%_versions'")]
     for table in tables:
         con.execute(f"create temp table base_{table} as select * from {table}")
         cols = [r[1] for r in con.execute(f"pragma table_info({table})")]
         for k in range(1, copies + 1):
-            new_id = f"printf('x%03d', {k}) || substr(id, 5)"  # a UUID never starts with x
+            new_id = f"copied_id(id, {k})"
             picked = ", ".join(new_id if c == "id" else c for c in cols)
             con.execute(f"insert into {table} ({', '.join(cols)}) select {picked} from base_{table}")
     con.commit()

@@ -20,6 +20,7 @@ from bontrack.reports.sections.common import response_rule
 from bontrack.reports.sections.frames import as_of, coded
 from bontrack.reports.sections.profile import rand36_scales
 from bontrack.storage.engine import make_engine, transaction
+from bontrack.storage.record_ids import id_text
 from demo_exports import add_copies, copy_of_registry, demo_with_parquet
 
 NAMES = ("patients", "sessions", "measurements", "adverse_events")
@@ -78,11 +79,10 @@ def test_coded_read__a_corrected_record_counts_once_at_its_newest_version(
     _url, folder = registry
     copy = copy_of_registry(folder, tmp_path / "copy.db")
     with sqlite3.connect(copy) as con:
-        (session_id,) = con.execute(
-            "select id from injection_session_versions order by id limit 1"
-        ).fetchone()
+        (stored,) = con.execute("select id from injection_session_versions order by id limit 1").fetchone()
     corrected = {"version": "version + 1", "data": "json_set(data, '$.product', 'corrected')"}
-    add_copies(copy, "injection_session_versions", corrected, "id = ?", session_id)
+    add_copies(copy, "injection_session_versions", corrected, "id = ?", stored)
+    session_id = id_text(stored)  # (stored as 16 bytes)
     with transaction(make_engine(f"sqlite:///{copy}")) as db:
         text_ids = cohort_frames(db=db, actor="test", committed=True)
         ids_coded = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
@@ -137,7 +137,10 @@ def test_coded_read__each_scores_cycle_rows_joined_by_duckdb_as_pandas_joins_the
     # the rows from a read that sorted the outcomes and from one that did not (every_score=False)
     _url, folder = registry
     copy = copy_of_registry(folder, tmp_path / "ties.db")
-    again = {"id": "id || '-again'", "data": "json_set(data, '$.scoring.scores.pain_intensity', 3)"}
+    again = {
+        "id": "stored_id(id_text(id) || '-again')",
+        "data": "json_set(data, '$.scoring.scores.pain_intensity', 3)",
+    }
     # rows appended: in the table's order they come last, in the ids' order beside their twin
     add_copies(
         copy, "outcome_versions", again, "json_extract(data, '$.instrument') = 'nprs' and rowid % 3 = 0"

@@ -36,24 +36,27 @@ def test_duckdb_sections__each_scores_visits_as_visit_frame_makes_them(
     # cycle's baseline left out; the same rows, values and order as visit_frame of the rows
     _url, folder = registry
     copy = copy_of_registry(folder, tmp_path / "visits.db")
-    again = {"id": "id || '-again'", "data": "json_set(data, '$.scoring.scores.pain_intensity', 3)"}
+    again = {
+        "id": "stored_id(id_text(id) || '-again')",
+        "data": "json_set(data, '$.scoring.scores.pain_intensity', 3)",
+    }
     add_copies(
         copy, "outcome_versions", again, "json_extract(data, '$.instrument') = 'nprs' and rowid % 3 = 0"
     )
     # a session repeated the next day with its follow-ups (no score between the two sessions):
     # one baseline for two cycles
-    repeated = "select id from injection_session_versions where rowid % 4 = 0"
+    repeated = "select id_text(id) from injection_session_versions where rowid % 4 = 0"
     follow = {
-        "id": "id || '-next'",
+        "id": "stored_id(id_text(id) || '-next')",
         "data": "json_set(data, '$.session_id', json_extract(data, '$.session_id') || '-next', "
         "'$.date', date(json_extract(data, '$.date'), '+1 day'))",
     }
     add_copies(copy, "outcome_versions", follow, f"json_extract(data, '$.session_id') in ({repeated})")
     later = {
-        "id": "id || '-next'",
+        "id": "stored_id(id_text(id) || '-next')",
         "data": "json_set(data, '$.date', date(json_extract(data, '$.date'), '+1 day'))",
     }
-    add_copies(copy, "injection_session_versions", later, f"id in ({repeated})")
+    add_copies(copy, "injection_session_versions", later, f"id_text(id) in ({repeated})")
     with transaction(make_engine(f"sqlite:///{copy}")) as db:
         long = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
         lean = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, every_score=False)

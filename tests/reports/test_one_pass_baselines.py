@@ -28,6 +28,7 @@ from bontrack.reports.cycle_rows import COLUMNS, NARROW, CycleRows, visits_sql
 from bontrack.reports.data import REPORT_SCORES, cohort_frames
 from bontrack.reports.sections.common import TRAJECTORY_MAX_CYCLES
 from bontrack.storage.engine import make_engine, transaction
+from bontrack.storage.record_ids import id_text
 from demo_exports import add_copies, bontrack
 
 ACTOR = "test"
@@ -137,7 +138,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ).fetchall()
     of_patient: dict[str, list[tuple[str, str]]] = {}
     for session_id, patient_id, day in sessions:
-        of_patient.setdefault(patient_id, []).append((session_id, day))
+        of_patient.setdefault(patient_id, []).append((id_text(session_id), day))  # (stored as 16 bytes)
     scales = list(load_definition("rand36").scores)
     last_week = max(load_knowledge().files.pathway.outcome_visit_weeks.weeks)
     added = 0
@@ -179,14 +180,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_copies(
         path,
         "outcome_versions",
-        {"id": "id || '-nan'", "data": "json_set(data, '$.scoring.scores.pain', 'n/a')"},
+        {"id": "stored_id(id_text(id) || '-nan')", "data": "json_set(data, '$.scoring.scores.pain', 'n/a')"},
         "json_extract(data, '$.instrument') = 'rand36' and rowid % 3 = 0",
     )
     nothing = ", ".join(f"'$.scoring.scores.{s}', 'n/a'" for s in scales)
     add_copies(
         path,
         "outcome_versions",
-        {"id": "id || '-none'", "data": f"json_set(data, {nothing})"},
+        {"id": "stored_id(id_text(id) || '-none')", "data": f"json_set(data, {nothing})"},
         "json_extract(data, '$.instrument') = 'rand36' and rowid % 7 = 0",
     )
     return path

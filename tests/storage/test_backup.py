@@ -33,6 +33,7 @@ from bontrack.patients import service as patients
 from bontrack.patients.schemas import PatientCreate
 from bontrack.research.service import pseudonym_key
 from bontrack.storage.engine import make_engine, open_engine, transaction
+from bontrack.storage.record_ids import id_text
 from conftest import Cluster
 from factories import clinic_world
 
@@ -79,6 +80,10 @@ def populate(engine: Engine) -> str:
     return world.clinic_id
 
 
+def _json(value: Any) -> str:
+    return json.dumps(id_text(value), sort_keys=True, default=str)
+
+
 def table_rows(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table, each value as JSON text, in primary-key order; and the audit
     log as read (the view ``audit_log``: one entry per record, over audit_packs and audit_texts)."""
@@ -91,7 +96,10 @@ def table_rows(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
                 [table.c.seq] if name == "audit_log" else list(table.columns)
             )
             found = conn.execute(select(table).order_by(*key)).all()
-            rows[name] = [tuple(json.dumps(v, sort_keys=True, default=str) for v in row) for row in found]
+            # (a reflected table's raw values: a record id stored as 16 bytes read as its text)
+            rows[name] = [
+                tuple(json.dumps(id_text(v), sort_keys=True, default=str) for v in row) for row in found
+            ]
     return rows
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, Table, inspect, select, text
+from sqlalchemy import Engine, MetaData, Table, bindparam, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bontrack.audit.service import entries
@@ -22,6 +22,7 @@ from bontrack.outcomes import service as outcomes
 from bontrack.patients import service as patients
 from bontrack.patients.models import PatientRow
 from bontrack.storage.engine import _alembic_config, make_engine, open_engine, transaction
+from bontrack.storage.record_ids import RecordId, id_text
 from clinic_story import Story, clinic_story, outcome_input
 from factories import ACTOR
 
@@ -107,7 +108,8 @@ def _rows(engine: Engine) -> dict[str, list[str]]:
             if name in ("alembic_version", "audit_log", "audit_packs", "audit_texts"):
                 continue
             table = Table(name, meta, autoload_with=conn)
-            rows: list[dict[str, Any]] = [dict(r._mapping) for r in conn.execute(select(table))]
+            # (a record id stored as 16 bytes since 0018 read as its text)
+            rows = [{k: id_text(v) for k, v in r._mapping.items()} for r in conn.execute(select(table))]
             found[name] = sorted(json.dumps(r, default=str, sort_keys=True) for r in rows)
     return found
 
@@ -132,7 +134,8 @@ def _write_at_0008(engine: Engine, scratch: Engine) -> tuple[Story, Story]:
                 "audit_filed",
             ):
                 continue  # (not at 0008)
-            rows = [dict(r._mapping) for r in old.execute(select(Table(name, source, autoload_with=old)))]
+            found = old.execute(select(Table(name, source, autoload_with=old)))
+            rows = [{k: id_text(v) for k, v in r._mapping.items()} for r in found]  # (0008: ids as text)
             if rows:
                 new.execute(Table(name, target, autoload_with=new).insert(), rows)
         facts = "at, actor, action, clinic_id, record_type, record_id, version, detail, outcome"
@@ -237,7 +240,8 @@ def test_an_id_already_in_another_clinic_is_refused_on_import(engine: Engine) ->
         import_lines(db=db, actor=ACTOR, lines=[json.dumps(moved)])
     assert info.value.errors[0].field == "line 1: version"
     with engine.connect() as conn:
-        count = conn.execute(
-            text("SELECT count(*) FROM patient_versions WHERE id = :id"), {"id": a.world.patient_id}
+        same_id = text("SELECT count(*) FROM patient_versions WHERE id = :id").bindparams(
+            bindparam("id", type_=RecordId())
         )
+        count = conn.execute(same_id, {"id": a.world.patient_id})
         assert count.scalar() == 1

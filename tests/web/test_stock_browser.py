@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bontrack.storage.record_ids import id_text
 from live_server import live_server
 from tests.web.test_browser import (
     ARTIFACTS,
@@ -42,7 +43,7 @@ def stock_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iter
     import sqlite3
 
     with sqlite3.connect(folder / "demo.db") as conn:
-        clinic_id = conn.execute("SELECT id FROM clinic_versions LIMIT 1").fetchone()[0]
+        clinic_id = id_text(conn.execute("SELECT id FROM clinic_versions LIMIT 1").fetchone()[0])
     expiry = (dt.date.today() + dt.timedelta(days=20)).isoformat()
     _bontrack(
         db_url, "stock", "receive", "--product", "botox", "--lot", LOT, "--expiry", expiry,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
+from bontrack.storage.record_ids import RecordId
 
 
 class AssessmentRow(VersionedRow, Base):
     __tablename__ = "assessment_versions"
     record_type: ClassVar[str] = "assessment"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "episode_id")
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    episode_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
+    episode_id: Mapped[str | None] = mapped_column(RecordId, index=True)

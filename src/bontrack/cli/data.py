@@ -33,6 +33,44 @@ def db_upgrade(ctx: typer.Context) -> None:
     run(go)
 
 
+@db_app.command("compact")
+def db_compact(ctx: typer.Context) -> None:
+    """Give the space of rows deleted or stored shorter back to the disk (SQLite: VACUUM, which
+    rewrites the file and needs it to itself for a while; PostgreSQL: VACUUM ANALYZE). Worth
+    running once after the upgrade to migration 0018 (ids stored as 16 bytes: about a fifth of
+    a SQLite registry's bytes)."""
+    from pathlib import Path
+
+    settings = settings_of(ctx)
+
+    def go() -> None:
+        eng = engine(settings, create=False)
+        url = eng.url.render_as_string(hide_password=True)
+        if eng.dialect.name == "sqlite" and eng.url.database:
+            path = Path(eng.url.database)
+            log = path.with_name(path.name + "-wal")
+
+            def size() -> int:  # the file and its write-ahead log
+                return path.stat().st_size + (log.stat().st_size if log.exists() else 0)
+
+            before = size()
+            raw = eng.raw_connection()  # (VACUUM runs outside any transaction)
+            try:
+                cursor = raw.cursor()
+                cursor.execute("VACUUM")
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page back in the file
+            finally:
+                raw.close()
+            after = size()
+            print(f"{url}: {before / 1e6:,.1f} MB -> {after / 1e6:,.1f} MB")
+        else:
+            with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM (ANALYZE)")
+            print(f"{url}: vacuumed and analysed")
+
+    run(go)
+
+
 def due(
     ctx: typer.Context,
     date: str | None = typer.Option(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
+from bontrack.storage.record_ids import RecordId
 
 
 class InjectionSessionRow(VersionedRow, Base):
@@ -22,18 +23,18 @@ class InjectionSessionRow(VersionedRow, Base):
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "episode_id")
     # no index of its own: the (clinic_id, recorded_at) index's prefix serves it (migration 0012)
     clinic_id: Mapped[str] = mapped_column(
-        String(36), primary_key=True, sort_order=1
+        RecordId, primary_key=True, sort_order=1
     )  # key: id, version, clinic
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    episode_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
+    episode_id: Mapped[str | None] = mapped_column(RecordId, index=True)
 
 
 class AdverseEventRow(VersionedRow, Base):
     __tablename__ = "adverse_event_versions"
     record_type: ClassVar[str] = "adverse_event"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "session_id")
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
+    session_id: Mapped[str | None] = mapped_column(RecordId, index=True)
 
 
 class SessionFieldRow(Base):
@@ -48,8 +49,9 @@ class SessionFieldRow(Base):
 
     __tablename__ = "session_fields"
 
-    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(RecordId, primary_key=True)
+    session_id: Mapped[str] = mapped_column(RecordId, primary_key=True)
+    # the session's patient_id as the report reads it from the JSON (any value's text): text
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     date: Mapped[dt.date | None] = mapped_column(Date)
     product: Mapped[str | None] = mapped_column(Text)

@@ -31,7 +31,9 @@ def derive(bind: sa.Connection, rebuild: Callable[[Session], object]) -> None:
     """A derived table filled for every clinic from its records (nothing to do in a new
     registry), every record table mapped first."""
     import bontrack.kinds  # noqa: F401  (every table mapped)
+    from bontrack.storage.record_ids import ids_stored_as_text
 
-    with Session(bind=bind) as db:
+    # (called by migrations before 0018: the registry's ids are still text, as they bind them)
+    with Session(bind=bind) as db, ids_stored_as_text():
         rebuild(db)
         db.flush()

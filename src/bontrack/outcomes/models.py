@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
+from bontrack.storage.record_ids import RecordId
 
 
 class OutcomeRow(VersionedRow, Base):
@@ -20,10 +21,10 @@ class OutcomeRow(VersionedRow, Base):
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "session_id")
     # no index of its own: the (clinic_id, recorded_at) index's prefix serves it (migration 0012)
     clinic_id: Mapped[str] = mapped_column(
-        String(36), primary_key=True, sort_order=1
+        RecordId, primary_key=True, sort_order=1
     )  # key: id, version, clinic
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
+    session_id: Mapped[str | None] = mapped_column(RecordId, index=True)
 
 
 class OutcomeScoreRow(Base):
@@ -38,10 +39,10 @@ class OutcomeScoreRow(Base):
 
     __tablename__ = "outcome_scores"
 
-    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    outcome_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    session_id: Mapped[str | None] = mapped_column(String(36))
+    clinic_id: Mapped[str] = mapped_column(RecordId, primary_key=True)
+    outcome_id: Mapped[str] = mapped_column(RecordId, primary_key=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
+    session_id: Mapped[str | None] = mapped_column(RecordId)
     weeks_after_session: Mapped[float | None] = mapped_column(Float)
     date: Mapped[dt.date | None] = mapped_column(Date)
     instrument: Mapped[str | None] = mapped_column(String(64))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
+from bontrack.storage.record_ids import RecordId
 
 
 class ClinicRow(VersionedRow, Base):
@@ -32,4 +33,4 @@ class EpisodeRow(VersionedRow, Base):
     __tablename__ = "episode_versions"
     record_type: ClassVar[str] = "episode"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id",)
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)

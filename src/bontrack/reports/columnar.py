@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
+from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts
 
 Kind = Literal["text", "number", "date", "flag", "present", "measure"]
 BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
@@ -170,7 +171,7 @@ def _cursor_batches(db: Session, sql: str, extra: Sequence[str]) -> Iterator[pa.
     empty = True
     for rows in fetched(db, sql, "bontrack_columnar"):
         empty = False
-        yield _arrow_batch(rows, extra)
+        yield _arrow_batch(id_texts_of(rows, (0, 3)), extra)
     if empty:
         yield _arrow_batch([], extra)
 
@@ -235,11 +236,14 @@ def load_current(
     extra = "".join(f", {c}" for c in columns)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
     path = _sqlite_file(db) if committed else None
+    # (the driver's read: on SQLite each id as its bytes and whether it is a UUID's 16: reports.stored_ids)
+    flagged = f"select {id_select('id', dialect)}, version, withdrawn, {id_select('clinic_id', dialect)}"
+    adbc_sql = f"{flagged}, {data} as data{extra} from {table}"
     # a record with a second version? (the key's index answers it without reading the rows)
     check = f"select count(*) from (select 1 from {table} where version <> 1 limit 1) as later"
     if path is not None:
         corrected = any(t.column(0)[0].as_py() for t in _adbc_batches(path, check))
-        batches = _prefetched(path, sql)
+        batches = _prefetched(path, adbc_sql)
     else:
         corrected = bool(db.execute(text(check)).scalar())
         batches = _cursor_batches(db, sql, columns)
@@ -278,7 +282,7 @@ def _stream(batches: Iterator[pa.Table], columns: Sequence[str]) -> pa.RecordBat
 
     def typed() -> Iterator[pa.RecordBatch]:
         for table in chain([first], batches):
-            yield from table.select(schema.names).cast(schema).to_batches()
+            yield from with_id_texts(table).select(schema.names).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, typed())
 

@@ -6,6 +6,7 @@ types, from far fewer bytes to parse."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +23,7 @@ from bontrack.reports.columnar import (
     fetched,
     run,
 )
+from bontrack.reports.stored_ids import id_literal, id_select, id_texts_of, with_id_texts
 
 # The derived table of current outcomes (bontrack.outcomes.scores_kept), one row per outcome: its
 # columns as the driver hands them over, none NULL (the SQLite driver types a column by its first
@@ -51,12 +53,21 @@ _SCORE_FIELD_SQL = {
 SCORES_PATH = "scoring.scores."  # the report's score fields' paths (the table keeps that object)
 
 
-def _score_sql(dialect: str, clinic_id: str | None) -> str:
+class DerivedSql(Protocol):
+    """The select of a derived table's rows (``flagged``: the ids as the driver reads them)."""
+
+    def __call__(self, dialect: str, clinic_id: str | None, *, flagged: bool = False) -> str: ...
+
+
+def _score_sql(dialect: str, clinic_id: str | None, *, flagged: bool = False) -> str:
+    """The derived table's rows; ``flagged``: the ids as the driver reads them (reports.stored_ids)."""
     date = "date" if dialect == "sqlite" else "cast(date as text)"
-    where = "" if clinic_id is None else f" where clinic_id = {_literal(clinic_id)}"
+    where = "" if clinic_id is None else f" where clinic_id = {id_literal(clinic_id, dialect)}"
+    ids = ("outcome_id", "clinic_id", "coalesce(patient_id, '')", "coalesce(session_id, '')")
+    names = ("outcome_id", "clinic_id", "patient_id", "session_id")
+    kind = dialect if flagged else "text"
     return (
-        "select outcome_id, clinic_id, coalesce(patient_id, '') as patient_id, "
-        "coalesce(session_id, '') as session_id, "
+        f"select {', '.join(id_select(i, kind, n) for i, n in zip(ids, names, strict=True))}, "
         "(case when weeks_after_session is null then 1 else 0 end) as no_weeks, "
         "coalesce(weeks_after_session, 0.0) as weeks_after_session, "
         f"coalesce({date}, '') as date, coalesce(instrument, '') as instrument, "
@@ -66,22 +77,29 @@ def _score_sql(dialect: str, clinic_id: str | None) -> str:
 
 def _rows_batches(db: Session, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
     """The rows of ``sql`` through the session's own connection (``columnar.fetched``), as
-    Arrow tables of ``schema``."""
+    Arrow tables of ``schema`` (its columns named ``*_id``: ids, as their text)."""
+    places = [i for i, f in enumerate(schema) if f.name.endswith("_id")]
     for rows in fetched(db, sql, "bontrack_columnar_scores"):
-        columns = list(zip(*rows, strict=True))
+        columns = list(zip(*id_texts_of(rows, places), strict=True))
         yield pa.table([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
-def derived_stream(db: Session, sql: str, schema: pa.Schema, *, committed: bool) -> pa.RecordBatchReader:
-    """The rows of ``sql`` over a derived table as one Arrow stream of ``schema``: from a
-    committed SQLite file by the ADBC driver in a thread of its own (as ``load_current``), else
-    through the session's connection."""
+def derived_stream(
+    db: Session, sql: DerivedSql, clinic_id: str | None, schema: pa.Schema, *, committed: bool
+) -> pa.RecordBatchReader:
+    """The rows ``sql`` selects from a derived table (of a clinic, or all) as one Arrow stream of
+    ``schema``: from a committed SQLite file by the ADBC driver in a thread of its own (as
+    ``load_current``; the ids flagged, reports.stored_ids), else through the session's connection."""
+    dialect = db.get_bind().dialect.name
     path = _sqlite_file(db) if committed else None
-    batches = _prefetched(path, sql) if path is not None else _rows_batches(db, sql, schema)
+    if path is not None:
+        batches = _prefetched(path, sql(dialect, clinic_id, flagged=True))
+    else:
+        batches = _rows_batches(db, sql(dialect, clinic_id, flagged=False), schema)
 
     def typed() -> Iterator[pa.RecordBatch]:
         for table in batches:
-            yield from table.select(schema.names).cast(schema).to_batches()
+            yield from with_id_texts(table).select(schema.names).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, typed())
 
@@ -102,8 +120,7 @@ def load_scores(
     outcome's small object of scores) instead of every version's whole JSON; the same rows.
     Returns its number of rows. ``committed``: as ``load_current`` (a SQLite file then read by
     the ADBC driver, in a thread of its own)."""
-    sql = _score_sql(db.get_bind().dialect.name, clinic_id)
-    stream = derived_stream(db, sql, SCORE_COLUMNS, committed=committed)
+    stream = derived_stream(db, _score_sql, clinic_id, SCORE_COLUMNS, committed=committed)
     own = [f for f in fields if not f.path.startswith(SCORES_PATH)]
     scored = [f for f in fields if f.path.startswith(SCORES_PATH)]
     picks = []

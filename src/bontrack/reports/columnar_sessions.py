@@ -14,12 +14,12 @@ from bontrack.injections.fields_kept import SESSION_PATHS, column
 from bontrack.reports.columnar import (
     Field,
     _count,
-    _literal,
     _quote,
     _typed,
     run,
 )
 from bontrack.reports.columnar_scores import derived_stream
+from bontrack.reports.stored_ids import id_literal, id_select
 
 # The table's columns as the driver hands them over, none NULL (the SQLite driver types a column
 # by its first rows: a NULL there would make it an integer), what is missing marked: '' for a
@@ -51,10 +51,12 @@ def _field_sql(path: str, kind: str) -> str:
     return f"({name} = 1)"  # flag, present
 
 
-def _session_sql(dialect: str, clinic_id: str | None) -> str:
+def _session_sql(dialect: str, clinic_id: str | None, *, flagged: bool = False) -> str:
+    """The derived table's rows; ``flagged``: the ids as the driver reads them (reports.stored_ids)."""
     date = "date" if dialect == "sqlite" else "cast(date as text)"
-    where = "" if clinic_id is None else f" where clinic_id = {_literal(clinic_id)}"
-    picks = ["session_id", "clinic_id"]
+    where = "" if clinic_id is None else f" where clinic_id = {id_literal(clinic_id, dialect)}"
+    kind = dialect if flagged else "text"
+    picks = [id_select("session_id", kind), id_select("clinic_id", kind)]
     picks += [
         f"coalesce({date}, '') as date" if n == "date" else f"coalesce('=' || {n}, '') as {n}" for n in _TEXTS
     ]
@@ -84,8 +86,7 @@ def load_sessions(
         if SESSION_PATHS.get(f.path) != f.kind:
             raise ValueError(f"session field {f.name} ({f.path}, {f.kind}) is not in the derived table")
         picks.append(f"{_field_sql(f.path, f.kind)} as {_quote(f.name)}")
-    sql = _session_sql(db.get_bind().dialect.name, clinic_id)
-    stream = derived_stream(db, sql, SESSION_COLUMNS, committed=committed)
+    stream = derived_stream(db, _session_sql, clinic_id, SESSION_COLUMNS, committed=committed)
     order = " order by id, clinic_id" if ordered else ""
     duck.register("session_rows", stream)
     try:

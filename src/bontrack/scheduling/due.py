@@ -36,6 +36,7 @@ from bontrack.records import VersionedRow
 from bontrack.scheduling.derive import Facts, derive
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.storage import derived
+from bontrack.storage.record_ids import no_index
 from bontrack.storage.unit import derived_rows, derived_up_to_date
 from bontrack.storage.versioned import is_newest
 from bontrack.therapy.models import TherapyPlanRow, TherapyVisitRow
@@ -113,9 +114,9 @@ def _statement(
             # SQLite plans "clinic = ? AND patient IN (a thousand ids)" by the clinic's index
             # (every row of a clinic; without statistics) or, ordered by id, by scanning the whole
             # table in key order (with them, one clinic): at a million patients each thousand read
-            # every row. ``clinic_id || ''`` is the same value but no index's column, so the
+            # every row. ``+clinic_id`` is the same value but no index's column, so the
             # patients' index is the one left; the rows are sorted here, not by an index.
-            clinic = row_cls.clinic_id + ""
+            clinic = no_index(row_cls.clinic_id)
         query = query.where(clinic == bindparam("clinic_id"))
     return query if by_patients else query.order_by(row_cls.id)
 

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
+from bontrack.storage.record_ids import RecordId
 
 
 class WorklistActionRow(VersionedRow, Base):
     __tablename__ = "worklist_action_versions"
     record_type: ClassVar[str] = "worklist_action"
     index_fields: ClassVar[tuple[str, ...]] = ("patient_id", "item_key")
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
     item_key: Mapped[str | None] = mapped_column(String(120), index=True)
 
 
@@ -66,16 +67,16 @@ class DueItemRow(Base):
         ),
     )
 
-    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(RecordId, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(RecordId, primary_key=True)
     item_key: Mapped[str] = mapped_column(String(120), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     due_date: Mapped[dt.date] = mapped_column(Date, index=True)
     record_number: Mapped[str] = mapped_column(String(64))
     what: Mapped[str] = mapped_column(Text)
-    session_id: Mapped[str | None] = mapped_column(String(36))
-    plan_id: Mapped[str | None] = mapped_column(String(36))
-    clinician_id: Mapped[str | None] = mapped_column(String(36))
+    session_id: Mapped[str | None] = mapped_column(RecordId)
+    plan_id: Mapped[str | None] = mapped_column(RecordId)
+    clinician_id: Mapped[str | None] = mapped_column(RecordId)
     last_action: Mapped[str | None] = mapped_column(String(20))
     last_action_on: Mapped[dt.date | None] = mapped_column(Date)
     snooze_until: Mapped[dt.date | None] = mapped_column(Date)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
+from bontrack.storage.record_ids import RecordId
 
 
 class StockReceiptRow(VersionedRow, Base):
@@ -23,8 +24,8 @@ class VialOpeningRow(VersionedRow, Base):
     record_type: ClassVar[str] = "vial_opening"
     index_fields: ClassVar[tuple[str, ...]] = ("lot", "session_id", "patient_id")
     lot: Mapped[str | None] = mapped_column(String(64), index=True)
-    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    session_id: Mapped[str | None] = mapped_column(RecordId, index=True)
+    patient_id: Mapped[str | None] = mapped_column(RecordId, index=True)
 
 
 class VialDiscardRow(VersionedRow, Base):

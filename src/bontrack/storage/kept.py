@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from bontrack.storage import derived
+from bontrack.storage.record_ids import no_index
 from bontrack.storage.unit import derived_rows
 
 # the current versions' fields of a clinic's patients (None: all of them), as tuples
@@ -46,7 +47,7 @@ class KeptByPatient:
     def _of_patients(self, db: Session, clinic_id: str, chunk: list[str]) -> Any:
         clinic: Any = self.table.c.clinic_id
         if db.get_bind().dialect.name == "sqlite":  # by the patients' index, not the clinic's key
-            clinic = clinic + ""  # (as bontrack.scheduling.due reads a chunk of patients)
+            clinic = no_index(clinic)  # (as bontrack.scheduling.due reads a chunk of patients)
         return delete(self.table).where(clinic == clinic_id, self.table.c.patient_id.in_(chunk))
 
     def refresh_patients(self, db: Session, touched: dict[str, set[str]]) -> None:

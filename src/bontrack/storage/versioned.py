@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bontrack.schemas import UtcTime
+from bontrack.storage.record_ids import RecordId
 
 __all__ = [
     "R",
@@ -54,9 +55,9 @@ class VersionedRow:
     record_type: ClassVar[str]
     index_fields: ClassVar[tuple[str, ...]] = ()
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(RecordId, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    clinic_id: Mapped[str] = mapped_column(RecordId, primary_key=True, index=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
     recorded_by: Mapped[str] = mapped_column(String(200))

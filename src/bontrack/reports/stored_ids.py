@@ -1,0 +1,105 @@
+"""Record ids as the report's reads hand them to DuckDB: always their text.
+
+On SQLite a UUID id is stored as its 16 bytes (bontrack.storage.record_ids); any other id as the
+text it is. The ADBC driver types a column by its first rows, so the read asks SQLite for every id
+as bytes (``cast(... as blob)``: a text's are its UTF-8) and for a flag, whether it was stored as a
+UUID's 16 bytes (``id_select``); ``with_id_texts`` then writes the flagged ones as the UUID's
+canonical text, vectorised (a table of the 256 bytes' two hexadecimal digits), and the others as
+the text they were. The flag, not the length, tells them apart: a text id of 16 characters stays
+that text. Through the session's own connection (the sqlite3 module hands over ``bytes`` for a
+BLOB and ``str`` for a TEXT) ``id_texts_of`` decodes row values one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bontrack.storage.record_ids import id_bytes, id_text
+
+FLAG = "__uuid"  # the flag column's suffix: 1 where the id was stored as a UUID's 16 bytes
+
+# each byte's two lowercase hexadecimal digits, as one 16-bit number (the two ASCII codes in memory order)
+_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint16)
+# where the 32 digits' five groups go in the 36 characters of the canonical text: (from, to, at)
+_GROUPS = ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24))
+
+
+def id_select(column: str, dialect: str, name: str | None = None) -> str:
+    """The select list's items for an id ``column`` (an SQL expression) read as ``name``: on SQLite
+    its bytes and its flag (see the module); elsewhere the column (text) as it is."""
+    name = name or column
+    if dialect != "sqlite":
+        return f"{column} as {name}" if name != column else column
+    stored_as_uuid = f"(typeof({column}) = 'blob' and length({column}) = 16)"
+    return f"cast({column} as blob) as {name}, {stored_as_uuid} as {name}{FLAG}"
+
+
+def id_literal(value: str, dialect: str) -> str:
+    """An id as an SQL literal that equals it as stored (on SQLite a UUID's 16 bytes: X'...')."""
+    stored = id_bytes(value) if dialect == "sqlite" else value
+    if isinstance(stored, bytes):
+        return f"X'{stored.hex()}'"
+    return "'" + str(stored).replace("'", "''") + "'"
+
+
+def uuid_texts(raw: np.ndarray) -> pa.Array:
+    """The canonical texts of UUIDs given as rows of 16 bytes (a uint8 array of shape (n, 16))."""
+    n = len(raw)
+    digits = _HEX[raw].view(np.uint8)  # (n, 32): each byte's two digits, in order
+    out = np.full((n, 36), ord("-"), np.uint8)
+    for start, end, at in _GROUPS:
+        out[:, at : at + end - start] = digits[:, start:end]
+    offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+
+
+def _texts(values: pa.Array, flags: pa.Array) -> pa.Array:
+    flagged = pc.fill_null(pc.cast(flags, pa.bool_()), False)
+    n = pc.sum(flagged).as_py() or 0
+    if n == len(values) and not values.null_count:  # every id a UUID's 16 bytes (bontrack's own)
+        return uuid_texts(_rows_of_16(values, n))
+    plain = pc.if_else(flagged, pa.scalar(None, values.type), values)
+    texts = pc.cast(plain, pa.string())  # the ids stored as text (their UTF-8 again)
+    if not n:
+        return texts
+    return pc.replace_with_mask(texts, flagged, uuid_texts(_rows_of_16(pc.filter(values, flagged), n)))
+
+
+def _rows_of_16(values: pa.Array, n: int) -> np.ndarray:
+    """The bytes of ``n`` binary values of 16 bytes each, as a uint8 array of shape (n, 16)."""
+    if not isinstance(values, pa.BinaryArray) or values.null_count:
+        raise ValueError("an id flagged as 16 bytes is not")
+    offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, values.offset * 4)
+    if offsets[-1] - offsets[0] != 16 * n:
+        raise ValueError("an id flagged as 16 bytes is not")
+    return np.frombuffer(values.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(n, 16)
+
+
+def with_id_texts(table: pa.Table) -> pa.Table:
+    """``table`` with each id column that has a flag (``id_select``) as its text, the flags dropped."""
+    for name in [n for n in table.column_names if n.endswith(FLAG)]:
+        column = name.removesuffix(FLAG)
+        values = table.column(column).combine_chunks()
+        flags = table.column(name).combine_chunks()
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            texts = values  # (no row was a BLOB: the driver typed the column as text)
+        else:
+            texts = _texts(values, flags)
+        table = table.set_column(table.column_names.index(column), column, texts).drop_columns([name])
+    return table
+
+
+def id_texts_of(rows: Sequence[Sequence[Any]], places: Sequence[int]) -> list[tuple[Any, ...]]:
+    """Rows from the sqlite3 module with the ids at ``places`` as their text (``id_text``)."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in places:
+            values[i] = id_text(values[i])
+        out.append(tuple(values))
+    return out
