@@ -23,7 +23,8 @@ from bontrack.reports.columnar import (
     fetched,
     run,
 )
-from bontrack.reports.stored_ids import id_literal, id_select, id_texts_of, with_id_texts
+from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts
+from bontrack.storage.record_ids import id_literal
 
 # The derived table of current outcomes (bontrack.outcomes.scores_kept), one row per outcome: its
 # columns as the driver hands them over, none NULL (the SQLite driver types a column by its first

@@ -19,7 +19,8 @@ from bontrack.reports.columnar import (
     run,
 )
 from bontrack.reports.columnar_scores import derived_stream
-from bontrack.reports.stored_ids import id_literal, id_select
+from bontrack.reports.stored_ids import id_select
+from bontrack.storage.record_ids import id_literal
 
 # The table's columns as the driver hands them over, none NULL (the SQLite driver types a column
 # by its first rows: a NULL there would make it an integer), what is missing marked: '' for a

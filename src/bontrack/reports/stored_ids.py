@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bontrack.storage.record_ids import id_bytes, id_text
+from bontrack.storage.record_ids import id_text
 
 FLAG = "__uuid"  # the flag column's suffix: 1 where the id was stored as a UUID's 16 bytes
 
@@ -37,14 +37,6 @@ def id_select(column: str, dialect: str, name: str | None = None) -> str:
         return f"{column} as {name}" if name != column else column
     stored_as_uuid = f"(typeof({column}) = 'blob' and length({column}) = 16)"
     return f"cast({column} as blob) as {name}, {stored_as_uuid} as {name}{FLAG}"
-
-
-def id_literal(value: str, dialect: str) -> str:
-    """An id as an SQL literal that equals it as stored (on SQLite a UUID's 16 bytes: X'...')."""
-    stored = id_bytes(value) if dialect == "sqlite" else value
-    if isinstance(stored, bytes):
-        return f"X'{stored.hex()}'"
-    return "'" + str(stored).replace("'", "''") + "'"
 
 
 def uuid_texts(raw: np.ndarray) -> pa.Array:

@@ -27,7 +27,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["RecordId", "id_bytes", "id_text", "ids_stored_as_text", "is_uuid_text", "no_index"]
+__all__ = ["RecordId", "id_bytes", "id_literal", "id_text", "ids_stored_as_text", "is_uuid_text", "no_index"]
 
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _fullmatch = _CANONICAL.fullmatch
@@ -85,16 +85,16 @@ class RecordId(TypeDecorator[str]):
 
     def literal_processor(self, dialect: Dialect) -> Callable[[Any], str] | None:
         # (not process_literal_param: its answer would be quoted as text by String's processor)
-        text = self.impl_instance.literal_processor(dialect)
-        if dialect.name != "sqlite" or text is None:
-            return text
-        quoted = text
+        name = dialect.name
+        return lambda value: id_literal(value, name)
 
-        def literal(value: Any) -> str:
-            stored = value if _as_text.get() else id_bytes(value)
-            return f"X'{stored.hex()}'" if isinstance(stored, bytes) else quoted(value)
 
-        return literal
+def id_literal(value: str, dialect: str) -> str:
+    """An id as an SQL literal equal to it as stored (on SQLite a UUID's 16 bytes: X'...')."""
+    stored = id_bytes(value) if dialect == "sqlite" and not _as_text.get() else value
+    if isinstance(stored, bytes):
+        return f"X'{stored.hex()}'"
+    return "'" + str(stored).replace("'", "''") + "'"
 
 
 def no_index(column: Any) -> ColumnElement[Any]:
