@@ -84,7 +84,7 @@ def copied_id(value: object, k: int) -> object:
     original's id: bontrack's are version 4; still a UUID's bytes), any other id suffixed ``~k``."""
     if isinstance(value, bytes) and len(value) == 16:
         return k.to_bytes(2, "big") + value[2:6] + bytes([value[6] & 0x0F]) + value[7:]
-    return None if value is None else f"{value}~{k}"
+    return copied_text(value, k)  # (a UUID's text in a text column: session_fields.patient_id)
 
 
 def copied_text(value: object, k: int) -> object:
