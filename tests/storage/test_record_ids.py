@@ -100,6 +100,9 @@ def test_the_reports_driver_read_decodes_every_id(tmp_path: Path) -> None:
     with engine.begin() as conn:
         conn.execute(insert(links), [{"n": n, "ref": i} for n, i in enumerate(values)])
     engine.dispose()
+    with sqlite3.connect(tmp_path / "ids.db") as raw:  # a BLOB not of 16 bytes: not bontrack's, still shown
+        raw.execute("INSERT INTO links VALUES (?, ?)", (len(values), b"abc"))
+    values.append("abc")
     for order in ("n", "n DESC"):  # the driver types a column by its first rows
         sql = f"SELECT n, {id_select('ref', 'sqlite')} FROM links ORDER BY {order}"
         with adbc.connect(str(tmp_path / "ids.db")) as conn, conn.cursor() as cursor:

@@ -2,10 +2,10 @@
 
 On SQLite a UUID id is stored as its 16 bytes (bontrack.storage.record_ids); any other id as the
 text it is. The ADBC driver types a column by its first rows, so the read asks SQLite for every id
-as bytes (``cast(... as blob)``: a text's are its UTF-8) and for a flag, whether it was stored as a
-UUID's 16 bytes (``id_select``); ``with_id_texts`` then writes the flagged ones as the UUID's
-canonical text, vectorised (a table of the 256 bytes' two hexadecimal digits), and the others as
-the text they were. The flag, not the length, tells them apart: a text id of 16 characters stays
+as bytes (``cast(... as blob)``: a text's are its UTF-8) and for a flag, whether it was stored as
+a BLOB (``id_select``); ``with_id_texts`` then writes the BLOBs of 16 bytes as the UUID's canonical
+text, vectorised (a table of the 256 bytes' two hexadecimal digits), and the others as the text
+they were. The flag, not the length alone, tells them apart: a text id of 16 characters stays
 that text. Through the session's own connection (the sqlite3 module hands over ``bytes`` for a
 BLOB and ``str`` for a TEXT) ``id_texts_of`` decodes row values one by one.
 """
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from bontrack.storage.record_ids import id_text
 
-FLAG = "__uuid"  # the flag column's suffix: 1 where the id was stored as a UUID's 16 bytes
+FLAG = "__uuid"  # the flag column's suffix: 1 where the id was stored as a BLOB (a UUID's 16 bytes)
 
 # each byte's two lowercase hexadecimal digits, as one 16-bit number (the two ASCII codes in memory order)
 _HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint16)
@@ -35,8 +35,8 @@ def id_select(column: str, dialect: str, name: str | None = None) -> str:
     name = name or column
     if dialect != "sqlite":
         return f"{column} as {name}" if name != column else column
-    stored_as_uuid = f"(typeof({column}) = 'blob' and length({column}) = 16)"
-    return f"cast({column} as blob) as {name}, {stored_as_uuid} as {name}{FLAG}"
+    # (a BLOB's length is checked in Arrow: asking SQLite cost more)
+    return f"cast({column} as blob) as {name}, typeof({column}) = 'blob' as {name}{FLAG}"
 
 
 def uuid_texts(raw: np.ndarray) -> pa.Array:
@@ -51,24 +51,27 @@ def uuid_texts(raw: np.ndarray) -> pa.Array:
 
 
 def _texts(values: pa.Array, flags: pa.Array) -> pa.Array:
-    flagged = pc.fill_null(pc.cast(flags, pa.bool_()), False)
-    n = pc.sum(flagged).as_py() or 0
+    blob = pc.fill_null(pc.cast(flags, pa.bool_()), False)
+    uuid = pc.and_(blob, pc.equal(pc.binary_length(values), 16))
+    n = pc.sum(uuid).as_py() or 0
     if n == len(values) and not values.null_count:  # every id a UUID's 16 bytes (bontrack's own)
         return uuid_texts(_rows_of_16(values, n))
-    plain = pc.if_else(flagged, pa.scalar(None, values.type), values)
-    texts = pc.cast(plain, pa.string())  # the ids stored as text (their UTF-8 again)
+    if pc.any(pc.xor(blob, uuid)).as_py():  # a BLOB of another length: not written by bontrack
+        pairs = zip(values.to_pylist(), blob.to_pylist(), strict=True)
+        shown = [
+            id_text(v) if is_blob else None if v is None else v.decode("utf-8", "replace")
+            for v, is_blob in pairs
+        ]
+        return pa.array(shown, pa.string())  # (shown, not lost)
+    texts = pc.cast(pc.if_else(blob, pa.scalar(None, values.type), values), pa.string())
     if not n:
-        return texts
-    return pc.replace_with_mask(texts, flagged, uuid_texts(_rows_of_16(pc.filter(values, flagged), n)))
+        return texts  # the ids stored as text (their UTF-8 again)
+    return pc.replace_with_mask(texts, uuid, uuid_texts(_rows_of_16(pc.filter(values, uuid), n)))
 
 
 def _rows_of_16(values: pa.Array, n: int) -> np.ndarray:
     """The bytes of ``n`` binary values of 16 bytes each, as a uint8 array of shape (n, 16)."""
-    if not isinstance(values, pa.BinaryArray) or values.null_count:
-        raise ValueError("an id flagged as 16 bytes is not")
     offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, values.offset * 4)
-    if offsets[-1] - offsets[0] != 16 * n:
-        raise ValueError("an id flagged as 16 bytes is not")
     return np.frombuffer(values.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(n, 16)
 
 
