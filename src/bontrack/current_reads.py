@@ -17,9 +17,10 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Executable, Select, Text, bindparam, type_coerce
+from sqlalchemy import Executable, Select, bindparam
 from sqlalchemy.orm import Session
 
+from bontrack.storage.record_json import raw_of, unpack
 from bontrack.storage.versioned import R, Stored, T, stored_version
 
 
@@ -45,7 +46,7 @@ def read_columns(row_cls: type[Any]) -> tuple[Any, ...]:
         row_cls.recorded_at,
         row_cls.recorded_by,
         row_cls.reason,
-        type_coerce(row_cls.data, Text),  # decoded only when not read before
+        raw_of(row_cls.data),  # decoded only when not read before
     )
 
 
@@ -98,7 +99,7 @@ def read_version(schema: type[T], record_type: str, found: Any) -> Stored[T]:
         recorded_at=recorded_at,
         recorded_by=recorded_by,
         reason=reason,
-        data=validated(schema, raw),
+        data=validated(schema, unpack(raw)),  # (SQLite: packed, storage.record_json)
     )
     with _versions_lock:
         _versions_read[key] = read

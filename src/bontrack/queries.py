@@ -19,6 +19,7 @@ from bontrack.dates import clamp_text
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.records import VersionedRow
+from bontrack.storage import record_json
 from bontrack.storage.audit_log import log
 from bontrack.storage.versioned import is_newest
 
@@ -65,8 +66,10 @@ def current_frame(
     elif sqlite_pick:
         # SQLite's json_extract with several paths parses the document once, in C, and answers
         # a small JSON array of just these fields (numbers keep their original text)
-        picked = func.json_extract(row_cls.data, *(f"$.{p}" for p in paths))
+        picked = func.json_extract(record_json.json_of(row_cls.data), *(f"$.{p}" for p in paths))
         query = select(row_cls.id, cast(picked, Text))
+    elif db.get_bind().dialect.name == "sqlite":  # (packed: storage.record_json)
+        query = select(row_cls.id, record_json.raw_of(row_cls.data))
     else:
         query = select(row_cls.id, cast(row_cls.data, Text))
     query = query.add_columns(*(getattr(row_cls, c) for c in columns)).where(
@@ -99,7 +102,7 @@ def current_frame(
                 for append, value in zip(appends, loads(text), strict=True):
                     append(value)
             elif paths:
-                data = loads(text)
+                data = record_json.loads(text)
                 for append, get in zip(appends, getters, strict=True):
                     append(get(data))
             for append, value in zip(extra_appends, more, strict=True):

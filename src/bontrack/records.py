@@ -33,6 +33,7 @@ from bontrack.storage.audit_log import Attempt, log, mark_denied
 # re-exported: the services import them from here
 from bontrack.storage.ids import ids_from as ids_from
 from bontrack.storage.ids import new_id as new_id
+from bontrack.storage.record_json import json_of
 from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import R as R
 from bontrack.storage.versioned import Stored as Stored
@@ -336,7 +337,12 @@ def page_current(
         text, fields = containing
         needle = text.strip().lower()
         current = current.where(
-            or_(*(func.lower(row_cls.data[f].as_string()).contains(needle, autoescape=True) for f in fields))
+            or_(
+                *(
+                    func.lower(json_of(row_cls.data)[f].as_string()).contains(needle, autoescape=True)
+                    for f in fields
+                )
+            )
         )
     total = int(db.scalar(select(func.count()).select_from(current.subquery())) or 0)
     rows = list(db.scalars(current.order_by(row_cls.recorded_at, row_cls.id).limit(limit).offset(offset)))

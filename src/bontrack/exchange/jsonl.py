@@ -23,6 +23,7 @@ from bontrack.exchange.stream import every_version
 from bontrack.kinds import KINDS
 from bontrack.storage.audit_log import log
 from bontrack.storage.bulk import BulkWriter, bulk, bulk_writer_of
+from bontrack.storage.record_json import unpack
 from bontrack.storage.versioned import snapshot_of
 
 __all__ = ["Line", "TypeName", "dumps", "export_lines", "import_lines", "log_export", "write_export"]
@@ -44,7 +45,9 @@ def stream_lines(db: Session, counts: dict[str, int]) -> Iterator[str]:
 
 
 def _line(type_name: str, values: dict[str, Any]) -> str:
-    raw = values["data"]
+    raw = unpack(values["data"])  # (SQLite: packed, storage.record_json)
+    if isinstance(raw, bytes) and (b"NaN" in raw or b"Infinity" in raw):
+        raw = raw.decode("utf-8", "replace")
     if isinstance(raw, str) and ("NaN" in raw or "Infinity" in raw):
         values["data"] = json.loads(raw)
         return dumps(snapshot_of(type_name, values))

@@ -25,7 +25,8 @@ def every_version(
     db: Session, row_cls: type[VersionedRow], *, raw_data: bool = False
 ) -> Iterator[dict[str, Any]]:
     """Every version of every record of ``row_cls`` as column values, by id then version;
-    ``raw_data``: the content as the database gives it (SQLite: its JSON text, not decoded)."""
+    ``raw_data``: the content as the database gives it (SQLite: its JSON text or packed bytes,
+    not decoded: ``storage.record_json.unpack``)."""
     table = row_cls.__table__  # type: ignore[attr-defined]
     columns = [type_coerce(c, Text).label(c.name) if raw_data and c.name == "data" else c for c in table.c]
     return _stream(db, select(*columns).order_by(table.c.id, table.c.version))

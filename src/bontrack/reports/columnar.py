@@ -41,7 +41,14 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
-from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts
+from bontrack.reports.stored_ids import (
+    data_select,
+    data_text_of,
+    id_select,
+    id_texts_of,
+    with_data_text,
+    with_id_texts,
+)
 
 Kind = Literal["text", "number", "date", "flag", "present", "measure"]
 BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
@@ -171,7 +178,7 @@ def _cursor_batches(db: Session, sql: str, extra: Sequence[str]) -> Iterator[pa.
     empty = True
     for rows in fetched(db, sql, "bontrack_columnar"):
         empty = False
-        yield _arrow_batch(id_texts_of(rows, (0, 3)), extra)
+        yield _arrow_batch([(*r[:4], data_text_of(r[4]), *r[5:]) for r in id_texts_of(rows, (0, 3))], extra)
     if empty:
         yield _arrow_batch([], extra)
 
@@ -234,11 +241,12 @@ def load_current(
     dialect = db.get_bind().dialect.name
     data = "data" if dialect == "sqlite" else "cast(data as text)"
     extra = "".join(f", {c}" for c in columns)
+    # (through the session's connection SQLite hands over text or the packed bytes: _cursor_batches)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
     path = _sqlite_file(db) if committed else None
     # (the driver's read: on SQLite each id as its bytes and whether it is a UUID's 16: reports.stored_ids)
     flagged = f"select {id_select('id', dialect)}, version, withdrawn, {id_select('clinic_id', dialect)}"
-    adbc_sql = f"{flagged}, {data} as data{extra} from {table}"
+    adbc_sql = f"{flagged}, {data_select(dialect)}{extra} from {table}"
     # a record with a second version? (the key's index answers it without reading the rows)
     check = f"select count(*) from (select 1 from {table} where version <> 1 limit 1) as later"
     if path is not None:
@@ -282,7 +290,7 @@ def _stream(batches: Iterator[pa.Table], columns: Sequence[str]) -> pa.RecordBat
 
     def typed() -> Iterator[pa.RecordBatch]:
         for table in chain([first], batches):
-            yield from with_id_texts(table).select(schema.names).cast(schema).to_batches()
+            yield from with_data_text(with_id_texts(table)).select(schema.names).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, typed())
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bontrack.storage.record_ids import id_text
+from bontrack.storage.record_json import unpack_text
 
 FLAG = "__uuid"  # the flag column's suffix: 1 where the id was stored as a BLOB (a UUID's 16 bytes)
 
@@ -98,3 +99,37 @@ def id_texts_of(rows: Sequence[Sequence[Any]], places: Sequence[int]) -> list[tu
             values[i] = id_text(values[i])
         out.append(tuple(values))
     return out
+
+
+# A version's content: on SQLite packed as a BLOB (bontrack.storage.record_json), or text written
+# before migration 0019 or by another program; read as its bytes and a flag, as the ids are
+PACKED = "__packed"
+
+
+def data_select(dialect: str) -> str:
+    """The select list's items for a version's content, read as ``data``: on SQLite its bytes
+    and whether it is a BLOB (``with_data_text`` makes its JSON text of them); elsewhere its text."""
+    if dialect != "sqlite":
+        return "cast(data as text) as data"
+    return f"cast(data as blob) as data, typeof(data) = 'blob' as data{PACKED}"
+
+
+def with_data_text(table: pa.Table) -> pa.Table:
+    """``table`` with its ``data`` read by ``data_select`` as JSON text (a packed BLOB unpacked,
+    a text as it was), the flag dropped."""
+    flag = "data" + PACKED
+    if flag not in table.column_names:
+        return table
+    values = table.column("data").to_pylist()
+    packed = table.column(flag).to_pylist()
+    texts = [
+        None if v is None else unpack_text(v) if p else v.decode("utf-8", "replace")
+        for v, p in zip(values, packed, strict=True)
+    ]
+    at = table.column_names.index("data")
+    return table.set_column(at, "data", pa.array(texts, pa.string())).drop_columns([flag])
+
+
+def data_text_of(raw: Any) -> str | None:
+    """A version's content from the sqlite3 module (str, or the packed bytes) as its JSON text."""
+    return unpack_text(raw)

@@ -35,7 +35,7 @@ from bontrack.queries import OUTCOME_PATHS
 from bontrack.records import VersionedRow
 from bontrack.scheduling.derive import Facts, derive
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
-from bontrack.storage import derived
+from bontrack.storage import derived, record_json
 from bontrack.storage.record_ids import no_index
 from bontrack.storage.unit import derived_rows, derived_up_to_date
 from bontrack.storage.versioned import is_newest
@@ -76,13 +76,13 @@ def _current(
         rows = sorted(rows, key=_first)
     if not paths:
         return [(rid, *more) for rid, _, *more in rows]
-    loads = orjson.loads
     if sqlite and len(paths) >= 2:  # one small JSON array of the fields (json_extract, in C)
+        loads = orjson.loads
         return [(rid, *loads(text), *more) for rid, text, *more in rows]
     getters = [_getter(p) for p in paths]
     out = []
     for rid, text, *more in rows:
-        data = loads(text)
+        data = record_json.loads(text)  # (SQLite: packed, storage.record_json)
         out.append((rid, *(get(data) for get in getters), *more))
     return out
 
@@ -98,10 +98,12 @@ def _statement(
     if not paths:  # row columns only: the JSON is not read at all
         query = select(row_cls.id, sa_cast(None, Text))
     elif sqlite and len(paths) >= 2:
-        picked = func.json_extract(row_cls.data, *(f"$.{p}" for p in paths))
+        picked = func.json_extract(record_json.json_of(row_cls.data), *(f"$.{p}" for p in paths))
         query = select(row_cls.id, sa_cast(picked, Text))
     else:
-        query = select(row_cls.id, sa_cast(row_cls.data, Text))
+        query = select(
+            row_cls.id, record_json.raw_of(row_cls.data) if sqlite else sa_cast(row_cls.data, Text)
+        )
     query = query.add_columns(*(getattr(row_cls, c) for c in columns)).where(
         row_cls.withdrawn.is_(False), is_newest(row_cls)
     )

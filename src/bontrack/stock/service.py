@@ -38,6 +38,7 @@ from bontrack.stock.schemas import (
     VialOpeningRead,
 )
 from bontrack.storage.audit_log import log
+from bontrack.storage.record_json import json_of
 
 
 def expiry_warning_days() -> int:
@@ -305,7 +306,7 @@ def recall(*, db: Session, actor: str, lot: str) -> Recall:
     if not wanted:
         raise InputError.one("lot", "give the lot number printed on the carton")
     purpose = f"recall of lot {wanted}"
-    condition = func.upper(func.trim(InjectionSessionRow.data["lot"].as_string())) == wanted.upper()
+    condition = func.upper(func.trim(json_of(InjectionSessionRow.data)["lot"].as_string())) == wanted.upper()
     frame = current_frame(
         db,
         InjectionSessionRow,

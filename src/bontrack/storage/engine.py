@@ -8,7 +8,6 @@ the registry unchanged.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 import threading
@@ -22,7 +21,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from bontrack.errors import InputError, SchemaError
+from bontrack.storage import record_json
 from bontrack.storage.bulk import bulk as bulk_block
+from bontrack.storage.record_json import json_text
 from bontrack.storage.unit import UnitOfWork
 
 try:
@@ -106,12 +107,6 @@ def is_read_only(db: Session) -> bool:
     return bool(db.get_bind().get_execution_options().get(READ_ONLY))
 
 
-def json_text(value: Any) -> str:
-    """A JSON column's stored text: compact (no blank after ',' and ':') and UTF-8 as it is (no
-    \\u escapes), the same document in fewer bytes (migration 0012 minified the stored ones)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 # a new SQLite registry's page: a session's version (2-3 KB of JSON) left most of a 4 KB page
 # empty; 8 KB pages hold three (the size is fixed when the first table is made)
 SQLITE_PAGE_SIZE = 8192
@@ -130,6 +125,7 @@ def _sqlite_pragmas(
 ) -> None:
     # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see below)
     dbapi_connection.isolation_level = None
+    record_json.register(dbapi_connection)  # bontrack_json(data): a version's JSON in SQL
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
@@ -181,7 +177,7 @@ def _alembic_config(connection: Any) -> Any:
 # imports it and every migration (about 0.4 s of CPU, a fixed cost of every command), so a database
 # already at this revision is recognised without it (``ensure_schema``);
 # tests/storage/test_db.py checks that the two agree, so a new migration must name itself here.
-SCHEMA_HEAD = "0018_ids_as_bytes"
+SCHEMA_HEAD = "0019_packed_json"
 
 
 def head_revision() -> str:

@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
-    JSON,
     Boolean,
     ColumnElement,
     DateTime,
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bontrack.schemas import UtcTime
 from bontrack.storage.record_ids import RecordId
+from bontrack.storage.record_json import RecordJson
 
 __all__ = [
     "R",
@@ -62,7 +62,7 @@ class VersionedRow:
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
     recorded_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(RecordJson)  # packed on SQLite (storage.record_json)
 
     def snapshot(self) -> dict[str, Any]:
         """The version as the audit log and the export see it."""
