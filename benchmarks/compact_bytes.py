@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bontrack.storage import audit_ids
+from bontrack.storage.record_json import unpack_text
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 COMBINATIONS = (
@@ -70,7 +71,7 @@ class Compactor:
         counts: collections.Counter[str] = collections.Counter()
         for table in self.tables:
             for (data,) in source.execute(f"select data from {table}"):
-                _count_keys(json.loads(data), counts)
+                _count_keys(json.loads(unpack_text(data) or "null"), counts)
         self.codes = {key: _code(i) for i, (key, _n) in enumerate(counts.most_common())}
 
     def short(self, value: Any) -> Any:
@@ -120,7 +121,7 @@ class Compactor:
             target.executemany(f"insert into {table} values ({marks})", rows)
 
     def compact_version(self, row: dict[str, Any], columns: list[str]) -> None:
-        data = json.loads(row["data"])
+        data = json.loads(unpack_text(row["data"]) or "null")  # (packed since 0019: storage.record_json)
         if "DEDUP" in self.ideas:
             for column in columns:
                 if column.endswith("_id") and column != "clinic_id" and data.get(column) == row[column]:

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from bontrack.storage import record_json
+
 BASE = 1_000
 PATIENTS = 1_000_000
 ID_KEYS = ("patient_id", "episode_id", "session_id", "plan_id", "assessment_id", "screening_id")
@@ -82,6 +84,8 @@ def replicate(path: Path, copies: int, log: bool = True) -> None:
         raise SystemExit("at most 999 copies")
     con = sqlite3.connect(path)
     con.create_function("copied_id", 2, copied_id, deterministic=True)
+    record_json.register(con)  # bontrack_json(data): the JSON text of a packed version
+    con.create_function("bontrack_pack", 1, record_json.pack, deterministic=True)
     con.execute("pragma journal_mode=off")
     con.execute("pragma synchronous=off")
     con.execute("pragma cache_size=-1000000")  # 1 GB: the keys' indexes are inserted at random
@@ -94,16 +98,16 @@ def replicate(path: Path, copies: int, log: bool = True) -> None:
             if c == "id" or (c.endswith("_id") and c != "clinic_id"):
                 base.append(c)
                 copy.append(f"copied_id({c}, ?1)")
-            elif c == "data":
-                expr = "data"
+            elif c == "data":  # (its JSON text: bontrack.storage.record_json; packed again when copied)
+                expr = "bontrack_json(data)"
                 for key in ID_KEYS:
-                    value = _new_id(f"json_extract(data, '$.{key}')")
+                    value = _new_id(f"json_extract(bontrack_json(data), '$.{key}')")
                     expr = f"json_replace({expr}, '$.{key}', {value})"
                 if table == "patient_versions":
-                    number = "json_extract(data, '$.record_number')"
+                    number = "json_extract(bontrack_json(data), '$.record_number')"
                     expr = f"json_replace({expr}, '$.record_number', {number} || '{NUMBER_MARK}')"
                 base.append(f"{expr} as data")
-                copy.append(f"replace(replace(data, '{ID_MARK}', ?1), '{NUMBER_MARK}', ?2)")
+                copy.append(f"bontrack_pack(replace(replace(data, '{ID_MARK}', ?1), '{NUMBER_MARK}', ?2))")
             else:
                 base.append(c)
                 copy.append(c)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bontrack.storage.record_ids import id_text
+from bontrack.storage.record_json import unpack_text
 
 SKIPPED = ("alembic_version",)
 SKIPPED_PREFIX = ("audit_", "sqlite_")
@@ -52,11 +53,14 @@ def copy_rows(sqlite_path: Path, libpq: str, console_print: Any = print) -> int:
                 continue
             names = [name for name, _ in columns]
             booleans = [i for i, (_, kind) in enumerate(columns) if kind == "boolean"]
+            content = names.index("data") if table.endswith("_versions") and "data" in names else None
             quoted = ", ".join(f'"{n}"' for n in names)
             with pg.cursor().copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in source.execute(f"SELECT {quoted} FROM {table}"):
                     # a record id SQLite holds as a UUID's 16 bytes is PostgreSQL's text
                     values = [id_text(v) for v in row]
+                    if content is not None:  # a version's JSON, packed on SQLite (storage.record_json)
+                        values[content] = unpack_text(row[content])
                     for i in booleans:
                         values[i] = None if values[i] is None else bool(values[i])
                     copy.write_row(values)

@@ -42,6 +42,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
+from bontrack.storage import record_json
 from bontrack.storage.record_ids import is_uuid_text
 
 BASE = 1_000
@@ -102,6 +103,8 @@ def replicate(path: Path, copies: int) -> None:
     con = sqlite3.connect(path)
     con.create_function("copied_id", 2, copied_id, deterministic=True)
     con.create_function("copied_text", 2, copied_text, deterministic=True)
+    record_json.register(con)  # bontrack_json(data): the JSON text of a packed version
+    con.create_function("bontrack_pack", 1, record_json.pack, deterministic=True)
     con.execute("pragma journal_mode=off")
     con.execute("pragma synchronous=off")
     tables = record_tables(con)
@@ -115,17 +118,17 @@ def replicate(path: Path, copies: int) -> None:
             for c in cols:
                 if c == "id" or (c.endswith("_id") and c != "clinic_id"):
                     select.append(f"copied_id({c}, {k})")
-                elif c == "data":
-                    expr = "data"
+                elif c == "data":  # (its JSON text: bontrack.storage.record_json; packed again)
+                    expr = "bontrack_json(data)"
                     for key in ID_KEYS:
-                        value = f"copied_text(json_extract(data, '$.{key}'), {k})"
+                        value = f"copied_text(json_extract(bontrack_json(data), '$.{key}'), {k})"
                         expr = f"json_replace({expr}, '$.{key}', {value})"
                     if table == "patient_versions":
                         expr = (
                             f"json_replace({expr}, '$.record_number', "
-                            f"json_extract(data, '$.record_number') || '{suffix}')"
+                            f"json_extract(bontrack_json(data), '$.record_number') || '{suffix}')"
                         )
-                    select.append(expr)
+                    select.append(f"bontrack_pack({expr})")
                 else:
                     select.append(c)
             con.execute(
@@ -145,14 +148,14 @@ def floor_read(path: Path, *, scores_table: bool = False, sessions_table: bool =
     from bontrack.reports.columnar_scores import _score_sql
     from bontrack.reports.columnar_sessions import _session_sql
     from bontrack.reports.data import PARQUET_ROWS
-    from bontrack.reports.stored_ids import id_select
+    from bontrack.reports.stored_ids import data_select, id_select
 
     start, cpu = time.perf_counter(), time.process_time()
     n = 0
     for row in PARQUET_ROWS:  # the six record types the report reads
         table = row.__table__.name  # type: ignore[attr-defined]
         ids = f"{id_select('id', 'sqlite')}, version, withdrawn, {id_select('clinic_id', 'sqlite')}"
-        sql = f"select {ids}, data from {table}"  # (as columnar.load_current reads them)
+        sql = f"select {ids}, {data_select('sqlite')} from {table}"  # (as columnar.load_current reads them)
         if scores_table and table == "outcome_versions":
             sql = _score_sql("sqlite", None, flagged=True)
         sessions = scores_table and sessions_table and table == "injection_session_versions"

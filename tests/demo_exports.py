@@ -13,10 +13,19 @@ from bontrack.injections import fields_kept
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.scores_kept import rebuild
+from bontrack.storage import record_json
 from bontrack.storage.engine import make_engine, transaction
 from bontrack.storage.record_ids import id_bytes, id_text
 
 runner = CliRunner()
+
+
+def packed_sql(con: sqlite3.Connection) -> sqlite3.Connection:
+    """``con`` with ``bontrack_json(data)`` (a version's JSON text, packed or not) and
+    ``bontrack_pack(text)`` (the text as bontrack stores it), for tests that write SQL."""
+    record_json.register(con)
+    con.create_function("bontrack_pack", 1, record_json.pack, deterministic=True)
+    return con
 
 
 def bontrack(*args: str) -> Any:
@@ -46,14 +55,21 @@ def add_copies(registry: Path, table: str, changed: dict[str, str], where: str, 
     ``changed`` set to their SQL expressions (e.g. ``{"version": "version + 1"}``: a correction).
     The expressions may use ``id_text(column)`` (an id column's text: SQLite holds a UUID as its
     16 bytes) and ``stored_id(text)`` (a text as an id column stores it), e.g. a new id
-    ``stored_id(id_text(id) || '-again')``."""
+    ``stored_id(id_text(id) || '-again')``. In them and in ``where``, ``data`` is a version's JSON
+    text (SQLite holds it packed: bontrack.storage.record_json), and the copy's is packed again."""
     with sqlite3.connect(registry) as con:
+        packed_sql(con)
         con.create_function("id_text", 1, id_text, deterministic=True)
         con.create_function("stored_id", 1, id_bytes, deterministic=True)
         columns = [r[1] for r in con.execute(f"pragma table_info({table})")]
-        values = ", ".join(changed.get(c, c) for c in columns)
+        values = ", ".join(
+            f"bontrack_pack({changed.get(c, c)})" if c == "data" else changed.get(c, c) for c in columns
+        )
+        source = ", ".join("bontrack_json(data) as data" if c == "data" else c for c in columns)
         con.execute(
-            f"insert into {table} ({', '.join(columns)}) select {values} from {table} where {where}", params
+            f"insert into {table} ({', '.join(columns)}) select {values} "
+            f"from (select {source}, rowid as rowid from {table}) where {where}",
+            params,
         )
     if table == OutcomeRow.__tablename__:  # versions written in SQL, past their upkeep: the
         # derived table of current scores the report reads is derived again from the records

@@ -11,7 +11,7 @@ import pytest
 
 from bontrack.reports.data import CohortFrames, cohort_frames, parquet_frames
 from bontrack.storage.engine import make_engine, transaction
-from demo_exports import bontrack, copy_of_registry, demo_with_parquet
+from demo_exports import bontrack, copy_of_registry, demo_with_parquet, packed_sql
 
 AS_OF = "2026-08-31"
 
@@ -84,10 +84,11 @@ def test_frames__a_missing_date_stays_missing_in_the_columnar_read(
 
     _url, folder = registry
     copy = copy_of_registry(folder, tmp_path / "copy.db")
-    with sqlite3.connect(copy) as con:
+    with packed_sql(sqlite3.connect(copy)) as con:
         # every version of every event (which versions are current depends on the demo's order)
         changed = con.execute(
-            "update adverse_event_versions set data = json_remove(data, '$.reported_date')"
+            "update adverse_event_versions "
+            "set data = bontrack_pack(json_remove(bontrack_json(data), '$.reported_date'))"
         ).rowcount
     assert changed > 0
     with transaction(make_engine(f"sqlite:///{copy}")) as db:

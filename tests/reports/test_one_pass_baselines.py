@@ -29,7 +29,7 @@ from bontrack.reports.data import REPORT_SCORES, cohort_frames
 from bontrack.reports.sections.common import TRAJECTORY_MAX_CYCLES
 from bontrack.storage.engine import make_engine, transaction
 from bontrack.storage.record_ids import id_text
-from demo_exports import add_copies, bontrack
+from demo_exports import add_copies, bontrack, packed_sql
 
 ACTOR = "test"
 
@@ -127,14 +127,16 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("one_pass") / "clinic.db"
     url = f"sqlite:///{path}"
     assert bontrack("--db", url, "demo", "--patients", "40", "--seed", "41").exit_code == 0
-    with sqlite3.connect(path) as con:
+    with packed_sql(sqlite3.connect(path)) as con:  # (the JSON packed: bontrack_json unpacks it)
         forms = con.execute(
-            "select data from outcome_versions where json_extract(data, '$.instrument') = 'rand36' "
+            "select bontrack_json(data) from outcome_versions "
+            "where json_extract(bontrack_json(data), '$.instrument') = 'rand36' "
             "and version = 1 order by id"
         ).fetchall()
         sessions = con.execute(
-            "select id, json_extract(data, '$.patient_id'), json_extract(data, '$.date') "
-            "from injection_session_versions where version = 1 order by json_extract(data, '$.date'), id"
+            "select id, json_extract(j, '$.patient_id'), json_extract(j, '$.date') from "
+            "(select id, bontrack_json(data) as j from injection_session_versions where version = 1) "
+            "order by json_extract(j, '$.date'), id"
         ).fetchall()
     of_patient: dict[str, list[tuple[str, str]]] = {}
     for session_id, patient_id, day in sessions:

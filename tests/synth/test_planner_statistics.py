@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.scheduling import due
+from bontrack.storage import record_json
 from bontrack.storage.engine import make_engine, refresh_statistics
 from tests.synth.conftest import Clinic
 
@@ -92,6 +93,7 @@ def test_due_items_of_a_thousand_patients_are_read_by_the_patients_index(
     reads = [(s, p) for s, p in statements if "_versions" in s]
     assert len(reads) >= 5, statements
     with sqlite3.connect(db) as con:
+        record_json.register(con)  # bontrack_json(data), which the statements call
         for statement, parameters in reads:
             table = re.search(r"FROM (\w+_versions)", statement)
             assert table, statement
