@@ -22,6 +22,8 @@ of either form, so SQL still reads the content (``json_extract(bontrack_json(dat
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import threading
 from importlib import resources
@@ -92,12 +94,111 @@ def unpack(raw: Any) -> Any:
     if isinstance(raw, bytes | bytearray | memoryview):
         data = bytes(raw)
         if data[:1] == b"\x01":
+            frame = data[1:]
+            if _held is not None:
+                unpacked = _held.decompress(frame)
+                if unpacked is not None:
+                    return unpacked
             try:
-                return _decompressor().decompress(data[1:])
+                return _decompressor().decompress(frame)
             except zstandard.ZstdError:
                 return data
         return data
     return raw
+
+
+class _HeldDecompressor:
+    """The system's libzstd called through ``ctypes.PyDLL``, which keeps Python's lock (the GIL)
+    during the call. The zstandard module lets it go around every decompression: with the web
+    server's 32 threads asking for it back after each one (a version takes ~1 us), a chart read
+    cost 20% more CPU (5.4 -> 6.5 ms, benchmarks/chart_cpu.py at 32 clients; +3% kept held, as
+    without packing). Used where the library is found (Linux: libzstd1, which apt itself needs);
+    else, and for a document of more than ``BUFFER`` bytes, the zstandard module. Both give the same
+    bytes (tests/storage/test_record_json.py)."""
+
+    BUFFER = 1 << 16  # a thread's output buffer (a version's JSON is 0.2-3 KB; a larger one: zstandard)
+
+    def __init__(self, name: str) -> None:
+        lib = ctypes.PyDLL(name)
+        lib.ZSTD_versionNumber.restype = ctypes.c_uint
+        if lib.ZSTD_versionNumber() < 10400:  # the magicless format's parameter: 1.4.0
+            raise OSError("libzstd older than 1.4.0")
+        lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+        lib.ZSTD_isError.restype = ctypes.c_uint
+        lib.ZSTD_createDDict.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        lib.ZSTD_createDDict.restype = ctypes.c_void_p
+        lib.ZSTD_createDCtx.restype = ctypes.c_void_p
+        lib.ZSTD_freeDCtx.argtypes = [ctypes.c_void_p]
+        lib.ZSTD_freeDCtx.restype = ctypes.c_size_t
+        lib.ZSTD_DCtx_setParameter.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        lib.ZSTD_DCtx_setParameter.restype = ctypes.c_size_t
+        lib.ZSTD_DCtx_refDDict.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        lib.ZSTD_DCtx_refDDict.restype = ctypes.c_size_t
+        lib.ZSTD_decompressDCtx.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+        ]
+        lib.ZSTD_decompressDCtx.restype = ctypes.c_size_t
+        self._lib = lib
+        self._dictionary = _dictionary_bytes()  # (kept: the digested dictionary is made from it)
+        self._ddict = lib.ZSTD_createDDict(self._dictionary, len(self._dictionary))
+        if not self._ddict:
+            raise OSError("libzstd refused the dictionary")
+        self._local = threading.local()
+        self._context()  # a first one now: a library that refuses the format fails here, not later
+
+    def _context(self) -> _Context:
+        made: _Context | None = getattr(self._local, "context", None)
+        if made is None:
+            made = self._local.context = _Context(self._lib, self._ddict, self.BUFFER)
+        return made
+
+    def decompress(self, frame: bytes) -> bytes | None:
+        """The frame's content; None when the library cannot give it (too large for the buffer,
+        or not a frame): the caller then asks the zstandard module."""
+        context = self._context()
+        n = self._lib.ZSTD_decompressDCtx(context.dctx, context.buffer, self.BUFFER, frame, len(frame))
+        if self._lib.ZSTD_isError(n):
+            return None
+        return ctypes.string_at(context.buffer, n)
+
+
+class _Context:
+    """One thread's decompression context and output buffer (freed with the thread)."""
+
+    FORMAT = 1000  # ZSTD_d_format (ZSTD_d_experimentalParam1)
+    MAGICLESS = 1  # ZSTD_f_zstd1_magicless
+
+    def __init__(self, lib: Any, ddict: int, size: int) -> None:
+        self._lib = lib
+        self.dctx = lib.ZSTD_createDCtx()
+        self.buffer = ctypes.create_string_buffer(size)
+        if not self.dctx or lib.ZSTD_isError(
+            lib.ZSTD_DCtx_setParameter(self.dctx, self.FORMAT, self.MAGICLESS)
+        ):
+            raise OSError("libzstd refused the magicless format")
+        if lib.ZSTD_isError(lib.ZSTD_DCtx_refDDict(self.dctx, ddict)):
+            raise OSError("libzstd refused the dictionary")
+
+    def __del__(self) -> None:
+        if getattr(self, "dctx", None):
+            self._lib.ZSTD_freeDCtx(self.dctx)
+
+
+def _held_decompressor() -> _HeldDecompressor | None:
+    name = ctypes.util.find_library("zstd")
+    if name is None:
+        return None
+    try:
+        return _HeldDecompressor(name)
+    except (OSError, AttributeError):
+        return None
+
+
+_held = _held_decompressor()
 
 
 def unpack_text(raw: Any) -> str | None:
