@@ -260,8 +260,10 @@ def test_import__memory_does_not_grow_with_the_file(two_sizes: tuple[Path, Path]
         for db in two_sizes
     ]
     # the earlier import held every line and row: about 4 KB a record, 250 MB more here; the
-    # staged import grows by SQLite's and the allocator's settling (measured 105 -> 136 MB)
-    assert peaks[1] - peaks[0] < 45, peaks
+    # staged import grows by SQLite's and the allocator's settling, most of it in its last second
+    # (measured 105 -> 136 MB once; 209 -> 252 MB at main 15aad49; 199-204 -> 249-255 MB with each
+    # version's JSON packed, migration 0019: its smaller file peaks lower, its larger a little higher)
+    assert peaks[1] - peaks[0] < 60, peaks
     assert peaks[1] < 300, peaks
     again = _peak_mb(tmp_path / "into-large.db", "import", str(tmp_path / "large.jsonl"))  # adds nothing
     assert again < 300, (peaks, again)

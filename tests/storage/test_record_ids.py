@@ -24,6 +24,7 @@ from bontrack.patients.models import PatientRow
 from bontrack.reports.content import build_report
 from bontrack.reports.data import cohort_frames
 from bontrack.reports.stored_ids import id_select, uuid_texts, with_id_texts
+from bontrack.storage import record_json
 from bontrack.storage.engine import _alembic_config, make_engine, transaction
 from bontrack.storage.record_ids import RecordId, id_text, is_uuid_text, no_index
 from demo_exports import bontrack
@@ -80,7 +81,7 @@ def test_every_id_reads_back_and_is_found_as_written(engine: Engine) -> None:
         if sqlite:  # as stored: the canonical UUIDs as 16 bytes, every other id as its text
             kind = "typeof(id) || length(CAST(id AS BLOB))"
             stored = dict(conn.execute(text(f"SELECT data, {kind} FROM patient_versions")).all())
-            kinds = {IDS[json.loads(d)["n"]]: kind for d, kind in stored.items()}
+            kinds = {IDS[record_json.loads(d)["n"]]: kind for d, kind in stored.items()}
             for i in IDS:
                 expected = "blob16" if is_uuid_text(i) else f"text{len(i.encode())}"
                 assert kinds[i] == expected, i

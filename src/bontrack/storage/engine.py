@@ -79,6 +79,8 @@ def make_engine(
     engine = create_engine(
         parsed,
         json_serializer=json_text,
+        # any JSON column read back, a table reflected too: a version's packed content unpacked
+        json_deserializer=record_json.loads,
         execution_options=options,
         pool_size=POOL_SIZE,
         max_overflow=0,
