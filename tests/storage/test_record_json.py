@@ -32,6 +32,8 @@ DICTIONARY_1_SHA256 = "31c76aba0174fb0f69845da934784f6ab9382555660f002a38e26ae14
 
 TABLES = "select name from sqlite_master where type = 'table' and name like '%_versions'"
 DAY = "2026-11-23"
+TABLES = "select name from sqlite_master where type = 'table' and name like '%_versions'"
+DAY = "2026-11-23"
 DOCUMENTS: list[Any] = [
     {"patient_id": "5ad97fbf-6eea-42ab-8bbd-cd90267c67c8", "date": "2025-03-22", "answers": {"1": 7}},
     {"notes": "é, ü, 漢字 and an emoji 🙂", "nested": [1, 2.5, None, True, {"k": ""}]},
@@ -169,16 +171,16 @@ def _migrate(url: str, revision: str, *, down: bool) -> None:
     engine.dispose()
 
 
+def _record_tables(con: sqlite3.Connection) -> list[str]:
+    """The record tables' names, ``bontrack_json`` registered on ``con``."""
+    con.create_function("bontrack_json", 1, unpack_text, deterministic=True)
+    return [r[0] for r in con.execute(TABLES)]
+
+
 def _documents(path: Path) -> dict[str, list[tuple[str, str]]]:
     """Every record table's (id, content as stored text), unpacked, sorted."""
     with sqlite3.connect(path) as con:
-        con.create_function("bontrack_json", 1, unpack_text, deterministic=True)
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select name from sqlite_master where type='table' and name like '%_versions'"
-            )
-        ]
+        tables = _record_tables(con)
         return {
             t: sorted(con.execute(f"select hex(id), bontrack_json(data) from {t}").fetchall()) for t in tables
         }
@@ -195,9 +197,7 @@ def test_migration_0019_keeps_every_document_both_ways(tmp_path: Path) -> None:
     assert bontrack("--db", url, "demo", "--patients", "8", "--seed", "4").exit_code == 0
     before = _documents(path)
     assert _stored_types(path) == {"blob"}
-    report = bontrack(
-        "--db", url, "report", "--json", "--date", "2026-11-23", "--out", str(tmp_path / "a.json")
-    )
+    report = bontrack("--db", url, "report", "--json", "--date", DAY, "--out", str(tmp_path / "a.json"))
     assert report.exit_code == 0, report.output
     _migrate(url, "0018_ids_as_bytes", down=True)
     assert _stored_types(path) == {"text"}
@@ -205,9 +205,7 @@ def test_migration_0019_keeps_every_document_both_ways(tmp_path: Path) -> None:
     _migrate(url, "head", down=False)
     assert _stored_types(path) == {"blob"}
     assert _documents(path) == before
-    again = bontrack(
-        "--db", url, "report", "--json", "--date", "2026-11-23", "--out", str(tmp_path / "b.json")
-    )
+    again = bontrack("--db", url, "report", "--json", "--date", DAY, "--out", str(tmp_path / "b.json"))
     assert again.exit_code == 0, again.output
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
 
@@ -217,13 +215,7 @@ def test_a_demo_registrys_json_takes_under_a_third_of_its_text(tmp_path: Path) -
     path = tmp_path / "r.db"
     assert bontrack("--db", f"sqlite:///{path}", "demo", "--patients", "40", "--seed", "7").exit_code == 0
     with sqlite3.connect(path) as con:
-        con.create_function("bontrack_json", 1, unpack_text, deterministic=True)
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select name from sqlite_master where type='table' and name like '%_versions'"
-            )
-        ]
+        tables = _record_tables(con)
         packed = plain = 0
         for t in tables:
             a, b = con.execute(
