@@ -108,8 +108,10 @@ def replicate(path: Path, copies: int) -> None:
     con.execute("pragma journal_mode=off")
     con.execute("pragma synchronous=off")
     tables = record_tables(con)
-    for table in tables:  # the originals, kept aside so each copy reads only them
-        con.execute(f"create temp table base_{table} as select * from {table}")
+    for table in tables:  # the originals, kept aside so each copy reads only them (JSON unpacked)
+        cols = [r[1] for r in con.execute(f"pragma table_info({table})")]
+        kept = ", ".join("bontrack_json(data) as data" if c == "data" else c for c in cols)
+        con.execute(f"create temp table base_{table} as select {kept} from {table}")
     for k in track(range(1, copies + 1), description=f"copying the clinic {copies} times", console=console):
         suffix = f"~{k}"
         for table in tables:
@@ -118,15 +120,15 @@ def replicate(path: Path, copies: int) -> None:
             for c in cols:
                 if c == "id" or (c.endswith("_id") and c != "clinic_id"):
                     select.append(f"copied_id({c}, {k})")
-                elif c == "data":  # (its JSON text: bontrack.storage.record_json; packed again)
-                    expr = "bontrack_json(data)"
+                elif c == "data":  # (its JSON text in base_: bontrack.storage.record_json; packed again)
+                    expr = "data"
                     for key in ID_KEYS:
-                        value = f"copied_text(json_extract(bontrack_json(data), '$.{key}'), {k})"
+                        value = f"copied_text(json_extract(data, '$.{key}'), {k})"
                         expr = f"json_replace({expr}, '$.{key}', {value})"
                     if table == "patient_versions":
                         expr = (
                             f"json_replace({expr}, '$.record_number', "
-                            f"json_extract(bontrack_json(data), '$.record_number') || '{suffix}')"
+                            f"json_extract(data, '$.record_number') || '{suffix}')"
                         )
                     select.append(f"bontrack_pack({expr})")
                 else:
