@@ -43,12 +43,12 @@ from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
 from bontrack.reports.stored_ids import (
     data_select,
-    data_text_of,
     id_select,
     id_texts_of,
     with_data_text,
     with_id_texts,
 )
+from bontrack.storage.record_json import unpack_text
 
 Kind = Literal["text", "number", "date", "flag", "present", "measure"]
 BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
@@ -178,7 +178,7 @@ def _cursor_batches(db: Session, sql: str, extra: Sequence[str]) -> Iterator[pa.
     empty = True
     for rows in fetched(db, sql, "bontrack_columnar"):
         empty = False
-        yield _arrow_batch([(*r[:4], data_text_of(r[4]), *r[5:]) for r in id_texts_of(rows, (0, 3))], extra)
+        yield _arrow_batch([(*r[:4], unpack_text(r[4]), *r[5:]) for r in id_texts_of(rows, (0, 3))], extra)
     if empty:
         yield _arrow_batch([], extra)
 

@@ -128,8 +128,3 @@ def with_data_text(table: pa.Table) -> pa.Table:
     ]
     at = table.column_names.index("data")
     return table.set_column(at, "data", pa.array(texts, pa.string())).drop_columns([flag])
-
-
-def data_text_of(raw: Any) -> str | None:
-    """A version's content from the sqlite3 module (str, or the packed bytes) as its JSON text."""
-    return unpack_text(raw)
