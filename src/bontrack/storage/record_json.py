@@ -40,7 +40,7 @@ from sqlalchemy.types import TypeDecorator
 
 TAG_1 = 1  # the first byte of a BLOB packed with dictionary 1
 DICTIONARY_1 = "record_json_1.zdict"
-LEVEL = 3  # zstd's default level: a version packs in ~15 us, unpacks in ~1 us
+LEVEL = 3  # zstd's default level: a version packs in ~2.7 us, unpacks in ~1.6 us (a 400-patient demo)
 SQL_FUNCTION = "bontrack_json"
 
 
