@@ -42,11 +42,13 @@ from sqlalchemy.orm import Session
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
 from bontrack.reports.stored_ids import (
+    as_uuid,
     data_select,
     id_select,
     id_texts_of,
     with_data_text,
     with_id_texts,
+    with_id_uuids,
 )
 from bontrack.storage.record_json import unpack_text
 
@@ -221,6 +223,8 @@ def load_current(
     columns: Sequence[str] = (),
     committed: bool = False,
     ordered: bool = True,
+    uuids: bool = False,
+    references: Sequence[str] = (),
 ) -> int:
     """DuckDB table ``into``: ``id``, the ``fields`` and the row ``columns`` of the current,
     non-withdrawn version of every record (of one clinic, or all), in the order of id (rows read
@@ -236,7 +240,11 @@ def load_current(
     Only the picked fields of each version are kept (typed columns in DuckDB, not Python
     objects); DuckDB then keeps each record's newest version (within its clinic), drops it when
     withdrawn (and, with a clinic, keeps that clinic's), and orders by id (``ordered``; else the
-    rows stay in the order read: no sort of the table, whose readers order what they need)."""
+    rows stay in the order read: no sort of the table, whose readers order what they need).
+
+    ``uuids`` (a SQLite file read by the driver, ``committed``): the ids, and the ``references``
+    (fields holding another record's id), as DuckDB UUIDs, not text (reports.stored_ids:
+    ``NotUuid``, or DuckDB's error of ``NOT_UUID``, when one is not)."""
     table = row_cls.__table__.name  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     data = "data" if dialect == "sqlite" else "cast(data as text)"
@@ -244,6 +252,7 @@ def load_current(
     # (through the session's connection SQLite hands over text or the packed bytes: _cursor_batches)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
     path = _sqlite_file(db) if committed else None
+    uuids = uuids and path is not None
     # (the driver's read: on SQLite each id as its bytes and whether it is a UUID's 16: reports.stored_ids)
     flagged = f"select {id_select('id', dialect)}, version, withdrawn, {id_select('clinic_id', dialect)}"
     adbc_sql = f"{flagged}, {data_select(dialect)}{extra} from {table}"
@@ -255,10 +264,14 @@ def load_current(
     else:
         corrected = bool(db.execute(text(check)).scalar())
         batches = _cursor_batches(db, sql, columns)
-    keep = ", ".join(_quote(c) for c in ["id", *(f.name for f in fields), *columns])
+    names = ["id", *(f.name for f in fields), *columns]
+    keep = ", ".join(
+        f"{as_uuid(_quote(c))} as {_quote(c)}" if uuids and c in references else _quote(c) for c in names
+    )
     where = "not withdrawn"
     if clinic_id is not None:
-        where += f" and clinic_id = {_literal(clinic_id)}"
+        clinic = f"try_cast({_literal(clinic_id)} as uuid)" if uuids else _literal(clinic_id)
+        where += f" and clinic_id = {clinic}"
     picks = f"({_json_picks(fields, columns)})"
     if corrected:  # each record's newest version (within its clinic): a hash aggregate, no sort
         # ((id, version, clinic_id) is the key: one newest version per id and clinic)
@@ -270,7 +283,7 @@ def load_current(
     # else every record has its first version only: the key (id, version, clinic_id) is unique
     # DuckDB takes the batches as they come (a stream: the JSON of one batch held at a time)
     # and keeps only the picked fields, sorted by id
-    stream = _stream(chain(batches, [_arrow_batch([], columns)]), columns)
+    stream = _stream(chain(batches, [_arrow_batch([], columns)]), columns, uuids=uuids)
     duck.register("batch", stream)
     order = " order by id, clinic_id" if ordered else ""
     try:
@@ -280,19 +293,34 @@ def load_current(
     return _count(duck, into)
 
 
-def _stream(batches: Iterator[pa.Table], columns: Sequence[str]) -> pa.RecordBatchReader:
+def _stream(
+    batches: Iterator[pa.Table], columns: Sequence[str], *, uuids: bool = False
+) -> pa.RecordBatchReader:
     """The batches as one Arrow stream of one schema (the envelope typed as ``_arrow_batch``
-    types it; the row ``columns`` as the first batch has them), for DuckDB to read as it goes."""
+    types it, its ids as UUIDs when ``uuids``; the row ``columns`` as the first batch has them),
+    for DuckDB to read as it goes."""
     first = next(batches)
     schema = _arrow_batch([], ()).schema
+    if uuids:
+        schema = uuid_ids(schema)
     for name in columns:
         schema = schema.append(first.schema.field(name))
+    ids = with_id_uuids if uuids else with_id_texts
 
     def typed() -> Iterator[pa.RecordBatch]:
         for table in chain([first], batches):
-            yield from with_data_text(with_id_texts(table)).select(schema.names).cast(schema).to_batches()
+            if uuids and not table.num_rows:  # (the empty batch ending the stream: its ids are text)
+                continue
+            yield from with_data_text(ids(table)).select(schema.names).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, typed())
+
+
+def uuid_ids(schema: pa.Schema, ids: Sequence[str] = ("id", "clinic_id")) -> pa.Schema:
+    """``schema`` with its id columns ``ids`` typed as UUIDs."""
+    for name in ids:
+        schema = schema.set(schema.get_field_index(name), pa.field(name, pa.uuid()))
+    return schema
 
 
 def run(duck: duckdb.DuckDBPyConnection, sql: str) -> None:

@@ -22,8 +22,9 @@ from bontrack.reports.columnar import (
     _typed,
     fetched,
     run,
+    uuid_ids,
 )
-from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts
+from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts, with_id_uuids
 from bontrack.storage.record_ids import id_literal
 
 # The derived table of current outcomes (bontrack.outcomes.scores_kept), one row per outcome: its
@@ -43,6 +44,7 @@ SCORE_COLUMNS = pa.schema(
         ("scores", pa.string()),
     ]
 )
+SCORE_IDS = ("outcome_id", "clinic_id", "patient_id", "session_id")  # (flagged: ``_score_sql``)
 # how each outcome field is read from those columns (as ``_typed`` reads it from the JSON text)
 _SCORE_FIELD_SQL = {
     "patient_id": "nullif(patient_id, '')",
@@ -86,23 +88,37 @@ def _rows_batches(db: Session, sql: str, schema: pa.Schema) -> Iterator[pa.Table
 
 
 def derived_stream(
-    db: Session, sql: DerivedSql, clinic_id: str | None, schema: pa.Schema, *, committed: bool
-) -> pa.RecordBatchReader:
+    db: Session,
+    sql: DerivedSql,
+    clinic_id: str | None,
+    schema: pa.Schema,
+    *,
+    committed: bool,
+    uuids: Sequence[str] = (),
+) -> tuple[pa.RecordBatchReader, bool]:
     """The rows ``sql`` selects from a derived table (of a clinic, or all) as one Arrow stream of
     ``schema``: from a committed SQLite file by the ADBC driver in a thread of its own (as
-    ``load_current``; the ids flagged, reports.stored_ids), else through the session's connection."""
+    ``load_current``; the ids flagged, reports.stored_ids), else through the session's connection;
+    and whether its id columns ``uuids`` (those ``sql`` flags) are UUIDs: when asked for and read
+    by the driver (an empty text then a missing id: reports.stored_ids.with_id_uuids)."""
     dialect = db.get_bind().dialect.name
     path = _sqlite_file(db) if committed else None
+    as_uuids = bool(uuids) and path is not None
     if path is not None:
         batches = _prefetched(path, sql(dialect, clinic_id, flagged=True))
     else:
         batches = _rows_batches(db, sql(dialect, clinic_id, flagged=False), schema)
+    if as_uuids:
+        schema = uuid_ids(schema, uuids)
+    ids = with_id_uuids if as_uuids else with_id_texts
 
     def typed() -> Iterator[pa.RecordBatch]:
         for table in batches:
-            yield from with_id_texts(table).select(schema.names).cast(schema).to_batches()
+            if as_uuids and not table.num_rows:
+                continue
+            yield from ids(table).select(schema.names).cast(schema).to_batches()
 
-    return pa.RecordBatchReader.from_batches(schema, typed())
+    return pa.RecordBatchReader.from_batches(schema, typed()), as_uuids
 
 
 def load_scores(
@@ -114,19 +130,22 @@ def load_scores(
     into: str,
     committed: bool = False,
     ordered: bool = True,
+    uuids: bool = False,
 ) -> int:
     """DuckDB table ``into`` as ``load_current`` makes it for the outcomes (``id`` and the
     ``fields``: the outcome's own, and its scores at ``scoring.scores.<name>``), read from the
     derived table of current outcomes (bontrack.outcomes.scores_kept: typed columns and each
     outcome's small object of scores) instead of every version's whole JSON; the same rows.
     Returns its number of rows. ``committed``: as ``load_current`` (a SQLite file then read by
-    the ADBC driver, in a thread of its own)."""
-    stream = derived_stream(db, _score_sql, clinic_id, SCORE_COLUMNS, committed=committed)
+    the ADBC driver, in a thread of its own); ``uuids``: as ``load_current``."""
+    ids = SCORE_IDS if uuids else ()
+    stream, uuids = derived_stream(db, _score_sql, clinic_id, SCORE_COLUMNS, committed=committed, uuids=ids)
     own = [f for f in fields if not f.path.startswith(SCORES_PATH)]
     scored = [f for f in fields if f.path.startswith(SCORES_PATH)]
     picks = []
     for f in own:
-        expr = _SCORE_FIELD_SQL.get(f.path)
+        # (as UUIDs, a missing id is missing already)
+        expr = f.path if uuids and f.path in ("patient_id", "session_id") else _SCORE_FIELD_SQL.get(f.path)
         if expr is None or f.kind != {"weeks_after_session": "number", "date": "date"}.get(f.path, "text"):
             raise ValueError(f"outcome field {f.name} ({f.path}, {f.kind}) is not in the derived table")
         picks.append(f"{expr} as {_quote(f.name)}")

@@ -19,7 +19,7 @@ from bontrack.reports.columnar import (
     run,
 )
 from bontrack.reports.columnar_scores import derived_stream
-from bontrack.reports.stored_ids import id_select
+from bontrack.reports.stored_ids import as_uuid, id_select
 from bontrack.storage.record_ids import id_literal
 
 # The table's columns as the driver hands them over, none NULL (the SQLite driver types a column
@@ -76,18 +76,25 @@ def load_sessions(
     into: str,
     committed: bool = False,
     ordered: bool = True,
+    uuids: bool = False,
+    references: Sequence[str] = (),
 ) -> int:
     """DuckDB table ``into`` as ``load_current`` makes it for the sessions (``id`` and the
     ``fields``, each one of ``SESSION_PATHS`` with its kind), read from the derived table of
     current sessions' fields (bontrack.injections.fields_kept) instead of every version's whole
     JSON; the same rows. Returns its number of rows. ``committed``: as ``load_current`` (a SQLite
-    file then read by the ADBC driver, in a thread of its own)."""
+    file then read by the ADBC driver, in a thread of its own); ``uuids`` and ``references``: as
+    ``load_current``."""
+    ids = ("session_id", "clinic_id") if uuids else ()  # (flagged: ``_session_sql``)
+    stream, uuids = derived_stream(
+        db, _session_sql, clinic_id, SESSION_COLUMNS, committed=committed, uuids=ids
+    )
     picks = []
     for f in fields:
         if SESSION_PATHS.get(f.path) != f.kind:
             raise ValueError(f"session field {f.name} ({f.path}, {f.kind}) is not in the derived table")
-        picks.append(f"{_field_sql(f.path, f.kind)} as {_quote(f.name)}")
-    stream = derived_stream(db, _session_sql, clinic_id, SESSION_COLUMNS, committed=committed)
+        expr = _field_sql(f.path, f.kind)
+        picks.append(f"{as_uuid(expr) if uuids and f.name in references else expr} as {_quote(f.name)}")
     order = " order by id, clinic_id" if ordered else ""
     duck.register("session_rows", stream)
     try:

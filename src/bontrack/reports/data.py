@@ -33,6 +33,7 @@ from bontrack.reports.columnar import (
 from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.columnar_sessions import load_sessions
 from bontrack.reports.cycle_rows import CycleRows
+from bontrack.reports.stored_ids import not_uuid
 from bontrack.stock.models import StockReceiptRow, VialDiscardRow
 
 # The scores the report analyses, by name inside an outcome's ``scoring.scores``.
@@ -104,6 +105,8 @@ RECEIPT_FIELDS = _fields(
     "received_on", "product", ("vial_units", "vial_units", "number"), ("vial_count", "vial_count", "number")
 )
 DISCARD_FIELDS = _fields("discarded_on", "product", ("units", "units", "number"))
+# the fields holding another record's id (read as UUIDs with the ids: reports.stored_ids)
+REFERENCES = ("patient_id", "session_id")
 
 # a record type's Parquet file (the export names its files by kind)
 KIND_FILES = {k.row.record_type: k.name for k in KINDS}
@@ -152,37 +155,73 @@ def cohort_frames(
     by_fields = fields_kept.has_table(db)
     if (by_scores or by_fields) and not committed:  # what this unit wrote, derived before it is read
         scores_kept.current(db)  # (every derived table: bontrack.storage.unit.derived_up_to_date)
-    duck = connect()
 
-    def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
-        n = load_current(
-            db, row_cls, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered
-        )
-        read[row_cls.record_type] = n
-        return n
+    def assembled(uuids: bool) -> CohortFrames:
+        duck = connect()
 
-    def load_outcomes(fields: Sequence[Field], into: str, ordered: bool) -> int:
-        n = load_scores(db, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered)
-        read[OutcomeRow.record_type] = n
-        return n
+        def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
+            n = load_current(
+                db,
+                row_cls,
+                clinic_id,
+                fields,
+                duck=duck,
+                into=into,
+                ordered=ordered,
+                references=REFERENCES,
+                committed=committed,
+                uuids=uuids,
+            )
+            read[row_cls.record_type] = n
+            return n
 
-    def load_sessions_kept(fields: Sequence[Field], into: str, ordered: bool) -> int:
-        n = load_sessions(db, clinic_id, fields, duck=duck, into=into, committed=committed, ordered=ordered)
-        read[InjectionSessionRow.record_type] = n
-        return n
+        def load_outcomes(fields: Sequence[Field], into: str, ordered: bool) -> int:
+            n = load_scores(
+                db, clinic_id, fields, duck=duck, into=into, ordered=ordered, committed=committed, uuids=uuids
+            )
+            read[OutcomeRow.record_type] = n
+            return n
 
-    frames = _kept(
-        duck,
-        lambda: _assemble(
-            load,
+        def load_sessions_kept(fields: Sequence[Field], into: str, ordered: bool) -> int:
+            n = load_sessions(
+                db,
+                clinic_id,
+                fields,
+                duck=duck,
+                into=into,
+                ordered=ordered,
+                references=REFERENCES,
+                committed=committed,
+                uuids=uuids,
+            )
+            read[InjectionSessionRow.record_type] = n
+            return n
+
+        return _kept(
             duck,
-            scores,
-            coded_ids=coded_ids,
-            every_score=every_score,
-            load_outcomes=load_outcomes if by_scores else None,
-            load_sessions=load_sessions_kept if by_fields else None,
-        ),
-    )
+            lambda: _assemble(
+                load,
+                duck,
+                scores,
+                coded_ids=coded_ids,
+                every_score=every_score,
+                load_outcomes=load_outcomes if by_scores else None,
+                load_sessions=load_sessions_kept if by_fields else None,
+            ),
+        )
+
+    # ids coded: only joined and ordered, so read as UUIDs when every one is (reports.stored_ids),
+    # else (an id imported as text, or a registry from before migration 0018) read again as text
+    if coded_ids:
+        try:
+            frames = assembled(uuids=True)
+        except Exception as error:
+            if not not_uuid(error):
+                raise
+            read.clear()
+            frames = assembled(uuids=False)
+    else:
+        frames = assembled(uuids=False)
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return frames
 

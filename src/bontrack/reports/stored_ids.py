@@ -8,6 +8,13 @@ text, vectorised (a table of the 256 bytes' two hexadecimal digits), and the oth
 they were. The flag, not the length alone, tells them apart: a text id of 16 characters stays
 that text. Through the session's own connection (the sqlite3 module hands over ``bytes`` for a
 BLOB and ``str`` for a TEXT) ``id_texts_of`` decodes row values one by one.
+
+A read that only joins and orders the ids (the report's coded read: ``reports.data``) may take
+them as DuckDB UUIDs instead (``with_id_uuids``): the 16 bytes as they are, no text made. DuckDB
+orders UUIDs as their canonical texts, so every order and join is the text's. Only where every id
+is a UUID's 16 bytes: any other id raises ``NotUuid`` (its message ``NOT_UUID``, also the error
+DuckDB raises for an id picked from the JSON that is not a canonical UUID's text: ``as_uuid``),
+and the read is made again with ids as text.
 """
 
 from __future__ import annotations
@@ -74,6 +81,72 @@ def _rows_of_16(values: pa.Array, n: int) -> np.ndarray:
     """The bytes of ``n`` binary values of 16 bytes each, as a uint8 array of shape (n, 16)."""
     offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, values.offset * 4)
     return np.frombuffer(values.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(n, 16)
+
+
+# the message of an id read as a UUID that is not one (raised here, or by DuckDB: ``as_uuid``)
+NOT_UUID = "bontrack: an id read as a UUID is not one"
+
+
+class NotUuid(ValueError):
+    """An id read as a UUID (``with_id_uuids``) was not a UUID's 16 bytes."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_UUID)
+
+
+def not_uuid(error: BaseException) -> bool:
+    """Whether ``error`` is a read of ids as UUIDs meeting one that is not (here or in DuckDB)."""
+    return isinstance(error, NotUuid) or NOT_UUID in str(error)
+
+
+def as_uuid(text: str) -> str:
+    """The DuckDB expression of an id given as text (``text``: an SQL expression) as a UUID: NULL
+    when missing; an error (``NOT_UUID``) when it is not a UUID's canonical text (lowercase, with
+    its hyphens), which as text would not equal the UUID's: the read is then made with text ids."""
+    cast = f"try_cast({text} as uuid)"
+    return (
+        f"(case when {text} is null then null when cast({cast} as varchar) = {text} then {cast} "
+        f"else error('{NOT_UUID}') end)"
+    )
+
+
+def with_id_uuids(table: pa.Table) -> pa.Table:
+    """``table`` with each id column that has a flag (``id_select``) as UUIDs (Arrow's ``uuid``
+    extension type, which DuckDB reads as its UUID), the flags dropped. An empty text (a derived
+    table's missing id) is missing; any id that is not a UUID's 16 bytes raises ``NotUuid``."""
+    for name in [n for n in table.column_names if n.endswith(FLAG)]:
+        column = name.removesuffix(FLAG)
+        uuids = _uuids(table.column(column).combine_chunks(), table.column(name).combine_chunks())
+        table = table.set_column(table.column_names.index(column), column, uuids).drop_columns([name])
+    return table
+
+
+def _uuids(values: pa.Array, flags: pa.Array) -> pa.Array:
+    n = len(values)
+    if not n:
+        return pa.array([], pa.uuid())
+    if values.null_count:
+        raise NotUuid()
+    lengths = pc.binary_length(values)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        uuid = pa.array(np.zeros(n, bool))  # (no row was a BLOB: the driver typed the column as text)
+    else:
+        uuid = pc.and_(pc.fill_null(pc.cast(flags, pa.bool_()), False), pc.equal(lengths, 16))
+    k = pc.sum(uuid).as_py() or 0
+    if k == n:
+        storage = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(16), n, [None, pa.py_buffer(_rows_of_16(values, n))]
+        )
+        return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+    mask = uuid.to_numpy(zero_copy_only=False)
+    if not pc.all(pc.equal(pc.filter(lengths, pc.invert(uuid)), 0)).as_py():
+        raise NotUuid()  # (an empty text is a missing id; any other, not a UUID)
+    rows = np.zeros((n, 16), np.uint8)
+    if k:  # (the empty texts add no bytes: the values' bytes are the k UUIDs')
+        rows[mask] = _rows_of_16(values, k)
+    valid = pa.py_buffer(np.packbits(mask, bitorder="little"))
+    storage = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [valid, pa.py_buffer(rows)], n - k)
+    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
 def with_id_texts(table: pa.Table) -> pa.Table:
