@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from bontrack.scheduling import due
 from bontrack.scheduling.actions import CLOSING, Filters, record_action, work_list
@@ -116,3 +116,42 @@ def test_counts__equal_to_counting_every_due_item(engine: Engine, acted: list[di
         assert got == want, (today, window, everything, filters)
         seen.update(k for k in ("closed", "snoozed", "older", "flags") if want[k])
     assert set(seen) == {"closed", "snoozed", "older", "flags"}, "each count is non-zero in some case"
+
+
+def _counts_statement(engine: Engine) -> tuple[str, Any]:
+    """The counts' query as the worklist sends it to the database, with its parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "flags_before" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with transaction(engine) as db:
+            work_list(
+                db=db, actor=ACTOR, limit=0, today=DAY, window=Window(look_back_days=28, look_ahead_days=7)
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(sent) == 1
+    return sent[0]
+
+
+def test_counts__read_through_the_partial_indexes(engine: Engine, acted: list[dict[str, Any]]) -> None:
+    """The flags' and the acted items' counts are ranges of migration 0017's partial indexes, on
+    SQLite and on PostgreSQL: each index's condition is written in the query as the index has it
+    (a bound value would keep PostgreSQL's generic plans from seeing that the index applies).
+    On PostgreSQL sequential scans are turned off for the plan, so that the plan shows which
+    indexes can serve the query (on a table this small a scan of it costs less)."""
+    statement, parameters = _counts_statement(engine)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("analyze due_items")
+            conn.exec_driver_sql("set local enable_seqscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql("explain " + statement, parameters))
+        else:
+            rows = conn.exec_driver_sql("explain query plan " + statement, parameters)
+            plan = "\n".join(str(r[-1]) for r in rows)
+    assert "ix_due_items_flags" in plan, plan
+    assert "ix_due_items_acted" in plan, plan
