@@ -137,7 +137,15 @@ def judged_rows(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
         out["mcid_met"] = None
     else:
         out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
-    return sort_rows(out, ["patient_id", "cycle", "weeks"]).reset_index(drop=True)
+    rows = sort_rows(out, ["patient_id", "cycle", "weeks"])
+    if rows is out and _numbered(out.index):  # in order already, numbered 0..n-1: a copy would be all
+        return out
+    return rows.reset_index(drop=True)
+
+
+def _numbered(index: pd.Index) -> bool:
+    """Whether ``index`` is what ``reset_index`` would make: 0, 1, ... n-1."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def sort_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -40,9 +40,12 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
     columns = ["patient_id", "session_id", "cycle", "days", "lost", "benefit_days", "loss_days"]
     # only the columns read here are filtered and sorted (the rows of ``cycle_outcomes`` have 17)
     read = ["patient_id", "session_id", "cycle", "session_date", "next_session_date", "date"]
-    rows = cycle_rows[[*read, "baseline", "improvement"]].dropna(subset=["baseline"])
-    nxt = rows["next_session_date"]
-    rows = sort_rows(rows[nxt.isna() | (rows["date"] <= nxt)], ["patient_id", "session_id", "date"])
+    # the rows with a baseline, dated before the next session: one mask, one copy of the columns
+    nxt = cycle_rows["next_session_date"]
+    keep = cycle_rows["baseline"].notna() & (nxt.isna() | (cycle_rows["date"] <= nxt))
+    rows = sort_rows(
+        cycle_rows.loc[keep.to_numpy(), [*read, "improvement"]], ["patient_id", "session_id", "date"]
+    )
     # each cycle's rows in date order; a visit with benefit sets ``benefit``, the first later
     # one without sets ``loss`` and ends the cycle's story (rows after it are not read)
     sid = rows["session_id"].to_numpy()

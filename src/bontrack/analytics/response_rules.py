@@ -35,8 +35,11 @@ def cycle_responded(
     keys = ["patient_id", "session_id", "cycle"]
     # a cycle's score at each visit week: the last row of that week (as a dict keyed by week
     # would keep it), its baseline from its first row
-    per = cycle_rows.drop_duplicates(subset="session_id", keep="first")[[*keys, "baseline"]]
-    visits = cycle_rows.drop_duplicates(subset=["session_id", "weeks"], keep="last")
+    # (of the columns read only: the rows of ``cycle_outcomes`` have 17)
+    per = cycle_rows[[*keys, "baseline"]].drop_duplicates(subset="session_id", keep="first")
+    visits = cycle_rows[["session_id", "weeks", "value"]].drop_duplicates(
+        subset=["session_id", "weeks"], keep="last"
+    )
     week = np.full(len(per), np.nan)
     score = np.full(len(per), np.nan)
     for w in reversed(list(judged_at_weeks)):  # the first week (in the order given) with a score wins

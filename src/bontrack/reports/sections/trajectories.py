@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
@@ -39,9 +40,14 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
     """The series from one score's ``visit_frame`` (patient_id, cycle, weeks, value) of the first
     ``TRAJECTORY_MAX_CYCLES`` cycles (the report's read makes it in DuckDB: ``CycleRows.visits``);
     None with too few patients or visits."""
-    long = long.assign(visit=long["cycle"].astype(int) * 1000 + long["weeks"].astype(int))
-    counts = long.groupby("visit")["patient_id"].nunique()
-    long = long[long["visit"].isin(counts[counts >= MIN_GROUP].index)]
+    # (three columns made from arrays: the visit's rows filtered, not a copy of every column)
+    visit = long["cycle"].astype(int).to_numpy() * 1000 + long["weeks"].astype(int).to_numpy()
+    patient = long["patient_id"].to_numpy()
+    counts = pd.Series(patient).groupby(visit).nunique()
+    keep = np.isin(visit, counts[counts >= MIN_GROUP].index.to_numpy())
+    long = pd.DataFrame(
+        {"patient_id": patient[keep], "visit": visit[keep], "value": long["value"].to_numpy()[keep]}
+    )
     if long["patient_id"].nunique() < MIN_GROUP or long["visit"].nunique() < 2:
         return None
     fit = fit_trajectory(long[["patient_id", "visit", "value"]])
