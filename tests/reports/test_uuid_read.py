@@ -21,7 +21,9 @@ from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.data import EVENT_FIELDS, OUTCOME_FIELDS, REFERENCES, cohort_frames
 from bontrack.reports.sections.frames import coded
 from bontrack.reports.stored_ids import FLAG, NOT_UUID, NotUuid, not_uuid, with_id_uuids
-from bontrack.storage.engine import make_engine, transaction
+from bontrack.storage.engine import make_engine, open_engine, transaction
+from bontrack.synth.generator import generate
+from bontrack.synth.loader import load
 from demo_exports import add_copies, copy_of_registry, demo_with_parquet
 
 
@@ -108,6 +110,9 @@ def test_a_registry_written_by_bontrack_is_read_with_uuids(registry: Path) -> No
     rows = duck.sql(as_text).fetchall()
     assert rows == text.sql(as_text).fetchall()
     assert any(r[2] is None for r in rows) and len(rows) > 100
+    with transaction(make_engine(url)) as db:
+        assert cohort_frames(db=db, actor="test", committed=True, coded_ids=True).uuid_ids
+        assert not cohort_frames(db=db, actor="test", committed=True).uuid_ids  # (ids wanted as text)
 
 
 def _same_as_text(folder: Path) -> None:
@@ -116,7 +121,7 @@ def _same_as_text(folder: Path) -> None:
         expected = coded(cohort_frames(db=db, actor="test", committed=True))
         frames = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
     _same(frames, expected, "read again as text")
-    assert len(expected.patients) > 0
+    assert len(expected.patients) > 0 and not frames.uuid_ids
 
 
 def test_an_id_imported_as_text_reads_every_id_as_text(registry: Path, tmp_path: Path) -> None:
@@ -133,3 +138,29 @@ def test_a_reference_not_a_canonical_uuid_reads_every_id_as_text(registry: Path,
     }
     add_copies(copy, "adverse_event_versions", changed, "rowid = 1")
     _same_as_text(copy)
+
+
+def test_one_clinics_read_with_uuids_is_its_read_with_text(tmp_path: Path) -> None:
+    """Two clinics in one registry (the synthetic clinic's batches 0 and 1): each clinic's coded
+    read (its filter on the UUIDs) gives what coding its text read gives; a clinic id that is no
+    clinic's, UUID or not, reads nothing."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'two.db'}")
+    for batch in (0, 1):
+        with transaction(engine) as db:
+            load(db, actor="test:setup", batches=generate(12, seed=8, batch=batch))
+    with transaction(engine) as db:
+        clinics = sorted({p.clinic_id for p in db.query(PatientRow)})
+        assert len(clinics) == 2
+        every = cohort_frames(db=db, actor="test", committed=True, coded_ids=True)
+        counts = []
+        for clinic in clinics:
+            expected = coded(cohort_frames(db=db, actor="test", committed=True, clinic_id=clinic))
+            frames = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, clinic_id=clinic)
+            _same(frames, expected, f"clinic {clinic}")
+            assert frames.uuid_ids
+            counts.append(len(frames.patients))
+        assert sum(counts) == len(every.patients) and min(counts) > 0
+        for nobody in (str(uuid.UUID(int=5)), "no-such-clinic"):
+            frames = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, clinic_id=nobody)
+            assert len(frames.patients) == len(frames.sessions) == len(frames.adverse_events) == 0
+    engine.dispose()

@@ -7,7 +7,7 @@ whole cohort; an entry per row would bury the audit log). Withdrawn records are 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -69,6 +69,8 @@ class CohortFrames:
     # the per-cycle rows of each score joined by DuckDB from the read's tables (the read with ids
     # coded keeps them: reports.cycle_rows); None: the analysis joins them in pandas
     cycle_rows: CycleRows | None = field(default=None, compare=False, repr=False)
+    # the read took the ids as DuckDB UUIDs (their stored 16 bytes: reports.stored_ids), not text
+    uuid_ids: bool = field(default=False, compare=False)
 
 
 def _fields(*specs: tuple[str, str, Kind] | str) -> list[Field]:
@@ -214,7 +216,7 @@ def cohort_frames(
     # else (an id imported as text, or a registry from before migration 0018) read again as text
     if coded_ids:
         try:
-            frames = assembled(uuids=True)
+            frames = replace(assembled(uuids=True), uuid_ids=True)
         except Exception as error:
             if not not_uuid(error):
                 raise
