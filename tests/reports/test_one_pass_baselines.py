@@ -70,7 +70,7 @@ class AsofPerScore:
         on_or_before = f"{_text(day.isoformat())}::timestamp"
         return f"""
             with m as (
-                select rowid as obs, patient_id, session_id, weeks_after_session as w, date,
+                select obs, patient_id, session_id, weeks_after_session as w, date,
                        {value} as value
                 from outcomes
                 where instrument = {_text(instrument)} and {value} is not null

@@ -19,7 +19,15 @@ def code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = 
     ids' order (DuckDB orders text by its bytes: UTF-8's order is the characters' order, as
     Python's); a missing patient id -1, a missing session id NULL (NaN). Rows keep their order;
     the outcomes', unless ``ordered`` (the load sorted them), are sorted by id here (one sort:
-    ``cycle_rows`` breaks ties by this order, as the long frame's)."""
+    ``cycle_rows`` breaks ties by this order, as the long frame's).
+
+    The outcomes are then read through the view ``outcomes`` (``_outcomes_view``), whose ``obs``
+    numbers each outcome in the order of the ids: with ``ordered``, over one table, so the long
+    frame reads them in that order; else over a table per instrument holding only the scores that
+    instrument has (at 1,000,000 patients the one table, ten score columns mostly empty, passed
+    DuckDB's memory and every statement on it was read back from its temporary folder), each in
+    the order of the ids, ``obs`` numbering that instrument's outcomes: the per-cycle rows compare
+    the ``obs`` of one instrument's outcomes only (``cycle_rows``)."""
     run(
         duck,
         "create table patient_codes as select id, "
@@ -35,7 +43,8 @@ def code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = 
         f"{measured} union select session_id from events) where id is not null",
     )
 
-    def recode(table: str, patient: str | None, session: str | None, keep_order: bool = True) -> None:
+    def coded(table: str, patient: str | None, session: str | None) -> str:
+        """The select list and joins of ``table`` (as ``t``) with its ids replaced by their codes."""
         joins, columns = [], []
         if patient is not None:
             joins.append(f"left join patient_codes p on p.id = t.{patient}")
@@ -43,20 +52,79 @@ def code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = 
         if session is not None:
             joins.append(f"left join session_codes s on s.id = t.{session}")
             columns.append(f"s.code as {session}")
+        return f"replace ({', '.join(columns)}) from {table} t {' '.join(joins)}"
+
+    def recode(table: str, patient: str | None, session: str | None) -> None:
         run(
             duck,
-            # the outcomes' text ids, once they have ordered the rows, are read by nobody after
-            f"create table {table}_coded as select t.*{'' if keep_order else ' exclude (id)'} "
-            f"replace ({', '.join(columns)}) from {table} t "
-            f"{' '.join(joins)} order by {'t.rowid' if keep_order else 't.id'}",
+            f"create table {table}_coded as select t.* {coded(table, patient, session)} order by t.rowid",
         )
         run(duck, f"drop table {table}")
         run(duck, f"alter table {table}_coded rename to {table}")
 
     recode("patients", "id", None)
     recode("sessions", "patient_id", "id")
-    recode("outcomes", "patient_id", "session_id", ordered)
     recode("events", None, "session_id")
+    # the outcomes' ids, once they have ordered the rows, are read by nobody after
+    outcomes = coded("outcomes", "patient_id", "session_id")
+    columns = [r[0] for r in duck.execute("describe outcomes").fetchall() if r[0] != "id"]
+    scores = [c for c in columns if c.startswith("score_")]
+    groups = _scored_by_instrument(duck, scores) if not ordered else []
+    if not groups:  # one table in the order of the ids
+        order = "t.rowid" if ordered else "t.id"
+        run(duck, f"create table outcomes_0 as select t.* exclude (id) {outcomes} order by {order}")
+        groups = [(None, scores)]
+    else:
+        for k, (instrument, present) in enumerate(groups):
+            which = (
+                "t.instrument is null" if instrument is None else f"t.instrument = {_sql_text(instrument)}"
+            )
+            left_out = ", ".join(["id", "instrument", *(c for c in scores if c not in present)])
+            run(
+                duck,
+                f"create table outcomes_{k} as select t.* exclude ({left_out}) {outcomes} "
+                f"where {which} order by t.id",
+            )
+    run(duck, "drop table outcomes")
+    run(duck, _outcomes_view(columns, scores, groups, one_table=len(groups) == 1 and groups[0][0] is None))
+
+
+def _scored_by_instrument(
+    duck: duckdb.DuckDBPyConnection, scores: Sequence[str]
+) -> list[tuple[str | None, list[str]]]:
+    """Each instrument of the outcomes (None: outcomes without one) and its score columns holding
+    a value in some outcome."""
+    counted = "".join(f", count({c})" for c in scores)
+    rows = duck.execute(
+        f"select instrument{counted} from outcomes group by instrument order by instrument"
+    ).fetchall()
+    return [(r[0], [c for c, n in zip(scores, r[1:], strict=True) if n]) for r in rows]
+
+
+def _outcomes_view(
+    columns: Sequence[str],
+    scores: Sequence[str],
+    groups: Sequence[tuple[str | None, list[str]]],
+    *,
+    one_table: bool,
+) -> str:
+    """The view ``outcomes``: ``obs`` and ``columns`` of the tables ``outcomes_<k>`` (one per
+    instrument of ``groups``, or one of every outcome), a score an instrument lacks as NULL."""
+    if one_table:
+        return f"create view outcomes as select rowid as obs, {', '.join(columns)} from outcomes_0"
+    parts = []
+    for k, (instrument, present) in enumerate(groups):
+        picks = []
+        for c in columns:
+            if c == "instrument":
+                named = "null" if instrument is None else _sql_text(instrument)
+                picks.append(f"cast({named} as varchar) as instrument")
+            elif c in scores and c not in present:
+                picks.append(f"cast(null as double) as {c}")
+            else:
+                picks.append(c)
+        parts.append(f"select rowid as obs, {', '.join(picks)} from outcomes_{k}")
+    return "create view outcomes as " + " union all ".join(parts)
 
 
 def long_scores(

@@ -232,9 +232,7 @@ def _follow(duck: duckdb.DuckDBPyConnection, present: Sequence[int], mine: str, 
     ASOF join of that score, only over the sessions left so and their patients' values."""
     values = "".join(f", case when {valid[i]} then score_{i} end as v{i}" for i in present)
     any_valid = " or ".join(valid[i] for i in present) or "false"
-    scored = (
-        f"select rowid as obs, patient_id, session_id, weeks_after_session as w, date{values} from outcomes "
-    )
+    scored = f"select obs, patient_id, session_id, weeks_after_session as w, date{values} from outcomes "
     scored += f"where {mine} and ({any_valid})"
     session_key = _key("session_date", "4294967295")
     found = "".join(
