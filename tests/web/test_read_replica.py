@@ -72,7 +72,8 @@ def _standby_of(primary: Cluster) -> Cluster:
     folder = Path(tempfile.mkdtemp(prefix="bontrack-pg-standby-"))
     if os.geteuid() == 0:
         shutil.chown(folder, user="postgres", group=pwd.getpwnam("postgres").pw_gid)
-    where = ["-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "--no-sync"]
+    # (a fast checkpoint: the default spreads it over minutes on an idle server)
+    where = ["-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "--no-sync", "-c", "fast"]
     backup = [str(primary.bin / "pg_basebackup"), "-D", str(folder / "data"), "-R", "-X", "stream", *where]
     _run_as_server_user(backup, folder)
     standby = Cluster(port=_free_port(), bin=primary.bin, folder=folder)
