@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -161,42 +162,27 @@ def cohort_frames(
     def assembled(uuids: bool) -> CohortFrames:
         duck = connect()
 
+        # (each loader with the read's connection and way of reading; the references as UUIDs too)
+        current = partial(load_current, duck=duck, committed=committed, uuids=uuids, references=REFERENCES)
+        kept_sessions = partial(
+            load_sessions, duck=duck, committed=committed, uuids=uuids, references=REFERENCES
+        )
+        kept_scores = partial(load_scores, duck=duck, committed=committed, uuids=uuids)
+
         def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
-            n = load_current(
-                db,
-                row_cls,
-                clinic_id,
-                fields,
-                duck=duck,
-                into=into,
-                ordered=ordered,
-                references=REFERENCES,
-                committed=committed,
-                uuids=uuids,
+            read[row_cls.record_type] = n = current(
+                db, row_cls, clinic_id, fields, into=into, ordered=ordered
             )
-            read[row_cls.record_type] = n
             return n
 
         def load_outcomes(fields: Sequence[Field], into: str, ordered: bool) -> int:
-            n = load_scores(
-                db, clinic_id, fields, duck=duck, into=into, ordered=ordered, committed=committed, uuids=uuids
-            )
-            read[OutcomeRow.record_type] = n
+            read[OutcomeRow.record_type] = n = kept_scores(db, clinic_id, fields, into=into, ordered=ordered)
             return n
 
         def load_sessions_kept(fields: Sequence[Field], into: str, ordered: bool) -> int:
-            n = load_sessions(
-                db,
-                clinic_id,
-                fields,
-                duck=duck,
-                into=into,
-                ordered=ordered,
-                references=REFERENCES,
-                committed=committed,
-                uuids=uuids,
+            read[InjectionSessionRow.record_type] = n = kept_sessions(
+                db, clinic_id, fields, into=into, ordered=ordered
             )
-            read[InjectionSessionRow.record_type] = n
             return n
 
         return _kept(
