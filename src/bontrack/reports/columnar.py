@@ -9,8 +9,8 @@ whole). DuckDB then keeps each record's newest version, drops it when withdrawn 
 clinic, keeps that clinic's), and sorts by id, as ``queries.current_frame`` does in SQL.
 
 From Parquet (``bontrack export --format parquet DIR``), the export already holds only current
-versions in typed columns (nested objects as JSON text); the same fields are picked from them.
-A value the export could not type is in the row's ``unparsed`` column and is read from there.
+versions in typed columns (nested objects as JSON text); the same fields are picked from them
+(``reports.columnar_parquet``).
 
 Fields are typed as the analysis needs them: text, number (double; not a number: missing),
 date (ISO text clamped to 1900-01-01..2100-12-31 as ``queries.dates_series`` does, then a
@@ -117,26 +117,6 @@ def _json_picks(fields: Sequence[Field], columns: Sequence[str]) -> str:
         inner = f"select {envelope}, json_extract_string(data, [{paths}]) as _s"
         picks = [f"{_typed(f'_s[{i + 1}]', None, f.kind)} as {_quote(f.name)}" for i, f in enumerate(fields)]
     return f"select id, version, withdrawn, clinic_id, {', '.join(picks)}{extra} from ({inner} from batch)"
-
-
-def _from_parquet(f: Field, columns: set[str]) -> str:
-    """The field from the export's typed column (its first key), or inside that column's JSON
-    text (the rest of the path), else from ``unparsed`` where the export put what it could not type."""
-    head, _, rest = f.path.partition(".")
-    if head not in columns:
-        return f"{_typed('cast(NULL as varchar)', None, f.kind)} as {_quote(f.name)}"
-    col = _quote(head)
-    if rest:
-        text = f"json_extract_string({col}, {_literal('$.' + rest)})"
-        json_value: str | None = f"json_extract({col}, {_literal('$.' + rest)})"
-    else:
-        text = f"cast({col} as varchar)"
-        json_value = None
-    if "unparsed" in columns:
-        text = f"coalesce({text}, json_extract_string(unparsed, {_literal('$.' + head)}))"
-    if f.kind == "flag" and not rest:
-        return f"coalesce({col} = true, false) as {_quote(f.name)}"
-    return f"{_typed(text, json_value, f.kind)} as {_quote(f.name)}"
 
 
 def _arrow_batch(rows: Sequence[Sequence[Any]], extra: Sequence[str]) -> pa.Table:
@@ -364,30 +344,6 @@ def _prefetched(path: Path, sql: str) -> Iterator[pa.Table]:
     finally:
         stop.set()
         worker.join()
-
-
-def load_parquet(
-    folder: Path,
-    name: str,
-    clinic_id: str | None,
-    fields: Sequence[Field],
-    *,
-    duck: duckdb.DuckDBPyConnection,
-    into: str,
-    columns: Sequence[str] = (),
-    ordered: bool = True,
-) -> int:
-    """As ``load_current``, from ``folder/<name>.parquet`` of a Parquet export (current versions)."""
-    path = folder / f"{name}.parquet"
-    source = f"read_parquet({_literal(str(path))})"
-    present = {r[0] for r in duck.execute(f"describe select * from {source}").fetchall()}
-    picks = ", ".join(["id", *(_from_parquet(f, present) for f in fields), *columns])
-    where = "not coalesce(withdrawn, false)"
-    if clinic_id is not None:
-        where += f" and clinic_id = {_literal(clinic_id)}"
-    order = " order by id" if ordered else ""
-    run(duck, f"create table {_quote(into)} as select {picks} from {source} where {where}{order}")
-    return _count(duck, into)
 
 
 def _objects(column: pa.ChunkedArray) -> np.ndarray:

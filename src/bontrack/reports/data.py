@@ -27,10 +27,10 @@ from bontrack.reports.columnar import (
     Kind,
     connect,
     load_current,
-    load_parquet,
     run,
     to_frame,
 )
+from bontrack.reports.columnar_parquet import load_parquet
 from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.columnar_sessions import load_sessions
 from bontrack.reports.cycle_rows import CycleRows
