@@ -70,7 +70,8 @@ def code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = 
     columns = [r[0] for r in duck.execute("describe outcomes").fetchall() if r[0] != "id"]
     scores = [c for c in columns if c.startswith("score_")]
     groups = _scored_by_instrument(duck, scores) if not ordered else []
-    if not groups:  # one table in the order of the ids
+    one_table = not groups
+    if one_table:  # in the order of the ids
         order = "t.rowid" if ordered else "t.id"
         run(duck, f"create table outcomes_0 as select t.* exclude (id) {outcomes} order by {order}")
         groups = [(None, scores)]
@@ -86,7 +87,7 @@ def code_ids(duck: duckdb.DuckDBPyConnection, measured: str, *, ordered: bool = 
                 f"where {which} order by t.id",
             )
     run(duck, "drop table outcomes")
-    run(duck, _outcomes_view(columns, scores, groups, one_table=len(groups) == 1 and groups[0][0] is None))
+    run(duck, _outcomes_view(columns, scores, groups, one_table=one_table))
 
 
 def _scored_by_instrument(
