@@ -20,9 +20,7 @@ measure (a score: a number; NULL when missing or null, NaN when there but not a 
 
 from __future__ import annotations
 
-import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
+from bontrack.reports.scratch import scratch_folder
 from bontrack.reports.stored_ids import (
     as_uuid,
     data_select,
@@ -186,7 +185,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for one report's read: in memory, within ``MEMORY`` (past it DuckDB
     moves its tables' blocks to a temporary folder of its own, removed when it closes)."""
     duck = duckdb.connect()
-    folder = Path(tempfile.gettempdir()) / f"bontrack-report-{os.getpid()}-{id(duck):x}"
+    folder = scratch_folder(f"{id(duck):x}")  # (those left by killed reports removed first)
     run(duck, f"set temp_directory = {_literal(str(folder))}")
     run(duck, f"set memory_limit = {_literal(MEMORY)}")
     return duck
