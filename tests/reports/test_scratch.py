@@ -11,10 +11,14 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from bontrack.reports import scratch
+from bontrack.reports import columnar, scratch
 from bontrack.reports.columnar import connect
+from bontrack.reports.data import cohort_frames
+from bontrack.storage.engine import make_engine, transaction
+from demo_exports import demo_with_parquet
 
 # a report's read, killed after DuckDB moved blocks to its folder (os._exit: DuckDB never closes)
 _KILLED_READ = textwrap.dedent(
@@ -100,3 +104,30 @@ def test_a_file_or_link_with_the_name_is_left_alone(tmp_root: Path) -> None:
     os.utime(plain, (then, then))
     assert scratch.remove_stale(tmp_root) == []
     assert link.is_symlink() and plain.exists() and (target / "duckdb_temp_block-1.block").exists()
+
+
+def test_duckdb_memory__more_while_reading_than_beside_the_analysis(tmp_path: Path) -> None:
+    """The read's connection keeps within ``MEMORY``; the one the frames keep for the analysis,
+    within ``ANALYSIS_MEMORY`` (the analysis's frames are held beside it)."""
+    url = demo_with_parquet(tmp_path, patients=12, seed=5)
+
+    def limit(setting: str) -> str:
+        duck = duckdb.connect()
+        duck.execute(f"set memory_limit = '{setting}'")
+        return str(duck.execute("select current_setting('memory_limit')").fetchall()[0][0])
+
+    assert limit(columnar.MEMORY) != limit(columnar.ANALYSIS_MEMORY)
+    read = connect()
+    try:
+        assert read.execute("select current_setting('memory_limit')").fetchall()[0][0] == limit(
+            columnar.MEMORY
+        )
+    finally:
+        read.close()
+    with transaction(make_engine(url)) as db:
+        frames = cohort_frames(db=db, actor="test", committed=True, coded_ids=True, every_score=False)
+    assert frames.cycle_rows is not None
+    kept = frames.cycle_rows._connection()
+    assert kept.execute("select current_setting('memory_limit')").fetchall()[0][0] == limit(
+        columnar.ANALYSIS_MEMORY
+    )

@@ -25,6 +25,7 @@ from bontrack.reports.coded import code_ids, long_scores
 from bontrack.reports.columnar import (
     Field,
     Kind,
+    analysis_memory,
     connect,
     load_current,
     run,
@@ -310,6 +311,7 @@ def _assemble(
     if rows is not None:  # what cycle_rows does not read, let go (DuckDB keeps sessions and outcomes)
         for table in ("patients", "events", "receipts", "discards", "patient_codes", "session_codes"):
             run(duck, f"drop table {table}")
+        analysis_memory(duck)
     return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids, cycle_rows=rows)
 
 
