@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bontrack.web.worker_threads import in_pool
+from bontrack.storage.engine import POOL_SIZE
+from bontrack.web.api import patients as patients_api
+from bontrack.web.worker_threads import busy_threads, in_pool
 
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
 WAIT = 10.0  # seconds a test waits for a thread before it fails (never reached when all is well)
@@ -89,3 +92,18 @@ def test_cancelled_before_a_thread_took_it_the_work_never_runs() -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert asyncio.run(scenario())
     assert ran == []
+
+
+def test_busy_threads__two_per_usable_cpu_within_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert busy_threads(15) == 4
+    assert busy_threads(3) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert busy_threads(15) == 15
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert busy_threads(15) == 2
+    assert busy_threads(0) == 1
+
+
+def test_the_chart_pool__as_many_threads_as_busy_threads_gives() -> None:
+    assert patients_api._CHART_THREADS._max_workers == busy_threads(POOL_SIZE)

@@ -46,7 +46,7 @@ from bontrack.web.deps import (
 )
 from bontrack.web.problems import ProblemError
 from bontrack.web.settings import WebSettings
-from bontrack.web.worker_threads import in_pool
+from bontrack.web.worker_threads import busy_threads, in_pool
 
 router = APIRouter(prefix="/api", tags=["patients"], dependencies=AUTHENTICATED, responses=ERRORS)
 Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
@@ -172,11 +172,12 @@ async def read_patient_chart(request: Request) -> Response:
         return await _in_chart_thread(request, settings, at)
 
 
-# The charts' worker threads: as many as an engine's pool has connections (a chart holds one while
-# it reads; more threads would wait for one). Handed the work directly, as run_in_threadpool
-# would hand it to anyio's threads, but without anyio's per-call machinery (its capacity
-# limiter, cancel scopes and run-time variables cost more on the event loop than the hop itself).
-_CHART_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="bontrack-chart")
+# The charts' worker threads: two per CPU (``busy_threads``), no more than an engine's pool has
+# connections (a chart holds one while it reads; more threads would wait for one). Handed the
+# work directly, as run_in_threadpool would hand it to anyio's threads, but without anyio's
+# per-call machinery (its capacity limiter, cancel scopes and run-time variables cost more on the
+# event loop than the hop itself).
+_CHART_THREADS = ThreadPoolExecutor(max_workers=busy_threads(POOL_SIZE), thread_name_prefix="bontrack-chart")
 
 
 async def _in_chart_thread(request: Request, settings: WebSettings, at: datetime) -> Response:
