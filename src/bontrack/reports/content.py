@@ -16,7 +16,7 @@ from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
-from bontrack.reports.cycle_rows import NARROW, SECTIONS
+from bontrack.reports.cycle_rows import NARROW, SECTIONS, rows_call, visits_call
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.plain import plain
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
@@ -93,6 +93,10 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     # the RAND-36 profile's rows of the scores read above (first cycles at the last visit week)
     first_at_last: dict[tuple[str, str], pd.DataFrame] = {}
 
+    def columns_of(key: tuple[str, str]) -> tuple[str, ...]:
+        """The columns ``outcomes`` reads of a score from DuckDB."""
+        return SECTIONS if key in kept else NARROW
+
     def outcomes(instrument: str, score: str) -> pd.DataFrame:
         """``cycle_outcomes`` of one score by ``response_rule``, computed once per kept score;
         from DuckDB only the columns the sections read (``SECTIONS``; of a score not kept ``NARROW``)."""
@@ -101,8 +105,9 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
             return computed[key]
         rule = response_rule(kb, instrument, score)
         if frames.cycle_rows is not None:  # joined by DuckDB as of the day, judged here
-            columns = SECTIONS if key in kept else NARROW
-            rows = judged_rows(frames.cycle_rows.rows(instrument, score, today, columns=columns), rule)
+            rows = judged_rows(
+                frames.cycle_rows.rows(instrument, score, today, columns=columns_of(key)), rule
+            )
         else:
             rows = cycle_outcomes(frames.sessions, frames.measurements, rule)
         if key in kept:
@@ -136,6 +141,16 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         if instrument == "rand36":
             first_at_last[(instrument, score)] = rows[(rows["cycle"] == 1) & (rows["weeks"] == last_week)]
 
+    if frames.cycle_rows is not None:  # DuckDB's joins in the order read below, each made ahead
+        joined = [
+            ("nprs", "pain_intensity"),
+            ("ndi", "total"),
+            ("rand36", "pain"),
+            ("rand36", "emotional_wellbeing"),
+        ]
+        calls = [rows_call(*key, today, columns=columns_of(key)) for key in joined]
+        visits = [visits_call(*key, today, max_cycle=TRAJECTORY_MAX_CYCLES) for key in joined[:2]]
+        frames.cycle_rows.plan([calls[0], visits[0], calls[1], visits[1], *calls[2:]])
     nprs = outcomes("nprs", "pain_intensity")
     nprs_trajectory = trajectory_of("nprs", "pain_intensity", nprs, "Pain (NPRS 0-10)")
     t = kb.files.outcomes.responder_thresholds

@@ -32,12 +32,14 @@ hand pandas a row per score (``cohort_frames(every_score=False)``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date
 
 import duckdb
 import pandas as pd
 
+from bontrack.reports.ahead import Ahead, Call
 from bontrack.reports.columnar import run, to_frame
 
 COLUMNS = (
@@ -87,11 +89,22 @@ class CycleRows:
         self._day: date | None = None
         self._followed_key: tuple[str, date] | None = None  # the instrument in table ``followed``
         self._present: list[int] = []  # its scores with a value (their numbers in ``scores``)
+        self._turn = threading.RLock()  # one statement at a time on the connection, whichever thread
+        self._ahead: Ahead[pd.DataFrame] = Ahead(self, self._turn, "bontrack-cycle-rows")
 
     def close(self) -> None:
-        if self._duck is not None:
-            self._duck.close()
-            self._duck = None
+        """Let go of the read's tables (a call being made ahead finishes first)."""
+        self._ahead.close()
+        with self._turn:
+            if self._duck is not None:
+                self._duck.close()
+                self._duck = None
+
+    def plan(self, calls: Sequence[Call[pd.DataFrame]]) -> None:
+        """The ``rows`` and ``visits`` the report will ask for (``rows_call``, ``visits_call``),
+        in its order: each made ahead, DuckDB joining the next score while pandas judges this
+        one (``reports.ahead``). The answers are the same, planned or not."""
+        self._ahead.plan(calls)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._duck is None:
@@ -114,6 +127,21 @@ class CycleRows:
         self._day = day
 
     def rows(
+        self,
+        instrument: str,
+        score: str,
+        day: date,
+        *,
+        cycle: int | None = None,
+        weeks: int | None = None,
+        columns: Sequence[str] = COLUMNS,
+    ) -> pd.DataFrame:
+        """``_rows``, made ahead when planned (``plan``, ``rows_call``)."""
+        return self._ahead.answer(
+            rows_call(instrument, score, day, cycle=cycle, weeks=weeks, columns=columns)
+        )
+
+    def _rows(
         self,
         instrument: str,
         score: str,
@@ -175,6 +203,10 @@ class CycleRows:
         return self._scores.index(score)
 
     def visits(self, instrument: str, score: str, day: date, *, max_cycle: int) -> pd.DataFrame:
+        """``_visits``, made ahead when planned (``plan``, ``visits_call``)."""
+        return self._ahead.answer(visits_call(instrument, score, day, max_cycle=max_cycle))
+
+    def _visits(self, instrument: str, score: str, day: date, *, max_cycle: int) -> pd.DataFrame:
         """``analytics.trajectories.visit_frame`` of the ``rows`` of cycles up to ``max_cycle``,
         made by DuckDB (patient_id, cycle, weeks, value; in its order): each cycle's baseline as
         its week 0 (by patient and cycle; a score that is the baseline of two cycles only the
@@ -186,38 +218,41 @@ class CycleRows:
 
     def patients_scored(self, day: date) -> pd.Series:
         """The patients (codes) with a score dated on or before ``day`` (-1: an outcome without one)."""
-        table = (
-            self._connection()
-            .sql(
-                f"select distinct patient_id from outcomes where ({self._measured}) "
-                f"and date <= {_text(day.isoformat())}::timestamp"
+        with self._turn:
+            table = (
+                self._connection()
+                .sql(
+                    f"select distinct patient_id from outcomes where ({self._measured}) "
+                    f"and date <= {_text(day.isoformat())}::timestamp"
+                )
+                .to_arrow_table()
             )
-            .to_arrow_table()
-        )
-        return pd.Series(table.column(0).to_numpy(), dtype="int64")
+            return pd.Series(table.column(0).to_numpy(), dtype="int64")
 
     def scores_dated(self, days: Sequence[date]) -> int:
         """Distinct (patient, date, instrument) among the scores dated on one of ``days``."""
-        within = ", ".join(f"{_text(d.isoformat())}::timestamp" for d in days)
-        rows = self._connection().execute(
-            "select count(*) from (select distinct patient_id, date, instrument from outcomes "
-            f"where ({self._measured}) and date in ({within}))"
-        )
-        return int(rows.fetchall()[0][0])
+        with self._turn:
+            within = ", ".join(f"{_text(d.isoformat())}::timestamp" for d in days)
+            rows = self._connection().execute(
+                "select count(*) from (select distinct patient_id, date, instrument from outcomes "
+                f"where ({self._measured}) and date in ({within}))"
+            )
+            return int(rows.fetchall()[0][0])
 
     def visits_scored(self, instrument: str, day: date) -> pd.DataFrame:
         """The distinct (session_id, weeks_after_session) of the follow-up scores of ``instrument``
         dated on or before ``day``."""
-        return to_frame(
-            self._connection()
-            .sql(
-                "select distinct session_id, weeks_after_session from outcomes "
-                f"where ({self._measured}) and instrument = {_text(instrument)} "
-                f"and date <= {_text(day.isoformat())}::timestamp "
-                "and session_id is not null and weeks_after_session is not null"
+        with self._turn:
+            return to_frame(
+                self._connection()
+                .sql(
+                    "select distinct session_id, weeks_after_session from outcomes "
+                    f"where ({self._measured}) and instrument = {_text(instrument)} "
+                    f"and date <= {_text(day.isoformat())}::timestamp "
+                    "and session_id is not null and weeks_after_session is not null"
+                )
+                .to_arrow_table()
             )
-            .to_arrow_table()
-        )
 
 
 def _follow(duck: duckdb.DuckDBPyConnection, present: Sequence[int], mine: str, valid: Sequence[str]) -> None:
@@ -316,3 +351,28 @@ def visits_sql(rows: str) -> str:
             from r where cast(obs as double) not in (select baseline_obs from firsts)
         ) order by part, k1, k2, k3, k4
     """
+
+
+def rows_call(
+    instrument: str,
+    score: str,
+    day: date,
+    *,
+    cycle: int | None = None,
+    weeks: int | None = None,
+    columns: Sequence[str] = COLUMNS,
+) -> Call[pd.DataFrame]:
+    """``CycleRows.rows`` of these arguments, for ``CycleRows.plan``."""
+    columns = tuple(columns)
+    return Call(
+        ("rows", instrument, score, day, cycle, weeks, columns),
+        lambda rows: rows._rows(instrument, score, day, cycle=cycle, weeks=weeks, columns=columns),
+    )
+
+
+def visits_call(instrument: str, score: str, day: date, *, max_cycle: int) -> Call[pd.DataFrame]:
+    """``CycleRows.visits`` of these arguments, for ``CycleRows.plan``."""
+    return Call(
+        ("visits", instrument, score, day, max_cycle),
+        lambda rows: rows._visits(instrument, score, day, max_cycle=max_cycle),
+    )
