@@ -147,3 +147,22 @@ def test_the_report_made_ahead_equals_the_report_made_when_asked(
     assert report() == ahead
     assert threads and not any(t.startswith("bontrack-cycle-rows") for t in threads)
     assert ahead["trajectories"] and ahead["responders"]
+
+
+def test_the_owner_is_let_go_when_its_reader_lets_go_of_it() -> None:
+    """No cycle through the plan: the owner (the report's DuckDB tables) goes with its last reference."""
+    import gc
+    import weakref
+
+    owner = Owner()
+    ahead: Ahead[str] = Ahead(owner, owner.turn, "test-ahead")
+    owner.ahead = ahead  # type: ignore[attr-defined]  # as CycleRows holds its Ahead
+    ahead.plan([owner.call("a")])
+    assert ahead.answer(owner.call("a")) == "answer a"
+    gone = weakref.ref(owner)
+    gc.disable()
+    try:
+        del owner, ahead
+        assert gone() is None
+    finally:
+        gc.enable()

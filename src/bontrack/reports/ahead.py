@@ -13,6 +13,7 @@ thread makes it, so the answers are those made in turn.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +35,9 @@ class Ahead(Generic[T]):
     """The planned calls of one owner, and the thread that makes them ahead."""
 
     def __init__(self, owner: object, turn: threading.RLock, name: str) -> None:
-        self._owner = owner
+        # (not the owner itself: it holds this, and a cycle would keep its DuckDB tables until the
+        # collector's next full pass instead of letting them go when the report lets go of it)
+        self._owner = weakref.ref(owner)
         self._turn = turn  # held while a call is made (the owner's other work holds it too)
         self._name = name
         self._planned: list[Call[T]] = []  # planned, not yet started
@@ -77,5 +80,8 @@ class Ahead(Generic[T]):
         self._started[call] = self._worker.submit(self._made, call)
 
     def _made(self, call: Call[T]) -> T:
+        owner = self._owner()
+        if owner is None:
+            raise RuntimeError("the calls' owner is gone")
         with self._turn:
-            return call.make(self._owner)
+            return call.make(owner)
