@@ -58,6 +58,7 @@ BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the regi
 # reading moved 0.7 GB of the outcomes to the folder and back: 8 s of 23)
 MEMORY = "2GB"
 ANALYSIS_MEMORY = "1GB"
+LOCK_WAIT_MS = 5000  # how long the driver's read waits for a lock (as storage.engine's connections)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,10 @@ def _adbc_batches(path: Path, sql: str) -> Iterator[pa.Table]:
     import adbc_driver_sqlite.dbapi as adbc
 
     with adbc.connect(f"file:{quote(str(path))}?mode=ro") as conn, conn.cursor() as cursor:
+        # (two such reads at once, or one beside a writer, may find the file briefly locked, as
+        # the engine's connections may: they wait as long, not fail at once)
+        cursor.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_MS}")
+        cursor.fetchall()
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH)})
         cursor.execute(sql)
         for batch in cursor.fetch_record_batch():

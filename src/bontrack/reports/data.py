@@ -6,7 +6,9 @@ whole cohort; an entry per row would bury the audit log). Withdrawn records are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -25,6 +27,7 @@ from bontrack.reports.coded import code_ids, long_scores
 from bontrack.reports.columnar import (
     Field,
     Kind,
+    _sqlite_file,
     analysis_memory,
     connect,
     load_current,
@@ -118,8 +121,9 @@ KIND_FILES = {k.row.record_type: k.name for k in KINDS}
 # their ids unless the last argument is False; returns how many
 Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
 # loads the outcomes' fields (their scores' too) into the named table from the derived table of
-# current outcomes (``columnar_scores.load_scores``), as ``Loader`` would from the versions' JSON
-ScoresLoader = Callable[[Sequence[Field], str, bool], int]
+# current outcomes (``columnar_scores.load_scores``), as ``Loader`` would from the versions' JSON;
+# on the given connection to the read's DuckDB database when one is given (a cursor of its own)
+ScoresLoader = Callable[[Sequence[Field], str, bool, duckdb.DuckDBPyConnection | None], int]
 # loads the sessions' fields into the named table from the derived table of current sessions'
 # fields (``columnar_sessions.load_sessions``), as ``Loader`` would from the versions' JSON
 SessionsLoader = Callable[[Sequence[Field], str, bool], int]
@@ -176,8 +180,11 @@ def cohort_frames(
             )
             return n
 
-        def load_outcomes(fields: Sequence[Field], into: str, ordered: bool) -> int:
-            read[OutcomeRow.record_type] = n = kept_scores(db, clinic_id, fields, into=into, ordered=ordered)
+        def load_outcomes(
+            fields: Sequence[Field], into: str, ordered: bool, on: duckdb.DuckDBPyConnection | None = None
+        ) -> int:
+            n = kept_scores(db, clinic_id, fields, into=into, ordered=ordered, duck=on or duck)
+            read[OutcomeRow.record_type] = n
             return n
 
         def load_sessions_kept(fields: Sequence[Field], into: str, ordered: bool) -> int:
@@ -196,6 +203,8 @@ def cohort_frames(
                 every_score=every_score,
                 load_outcomes=load_outcomes if by_scores else None,
                 load_sessions=load_sessions_kept if by_fields else None,
+                # each load reads the file by the driver on a connection of its own
+                beside=committed and _sqlite_file(db) is not None,
             ),
         )
 
@@ -211,6 +220,8 @@ def cohort_frames(
             frames = assembled(uuids=False)
     else:
         frames = assembled(uuids=False)
+    # (in the order of the types, whichever load ended first)
+    read = {row.record_type: read[row.record_type] for row in PARQUET_ROWS if row.record_type in read} | read
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
     return frames
 
@@ -272,22 +283,30 @@ def _assemble(
     every_score: bool = True,
     load_outcomes: ScoresLoader | None = None,
     load_sessions: SessionsLoader | None = None,
+    beside: bool = False,
 ) -> CohortFrames:
+    """The frames from the loads' DuckDB tables. ``beside``: the loads may run at once (each reads
+    on a connection of its own), so the outcomes' (from the derived table: most of the rows) is
+    made in a thread of its own while the other types are loaded."""
     score_fields = [Field(f"score_{i}", f"scoring.scores.{name}", "measure") for i, name in enumerate(scores)]
     long_frame = every_score or not coded_ids  # without cycle_rows the sections read the long frame
-    load(PatientRow, PATIENT_FIELDS, "patients", True)
-    if load_sessions is not None:  # from the derived table (typed columns, no JSON)
-        load_sessions(SESSION_FIELDS, "sessions", True)
-    else:
-        load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
+    outcome_fields = [*OUTCOME_FIELDS, *score_fields]
     # the outcomes in the order of their ids only for the long frame (cycle_rows orders its rows)
-    if load_outcomes is not None:  # from the derived table (typed columns, small JSON)
-        load_outcomes([*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
-    else:
-        load(OutcomeRow, [*OUTCOME_FIELDS, *score_fields], "outcomes", long_frame)
-    load(AdverseEventRow, EVENT_FIELDS, "events", True)
-    load(StockReceiptRow, RECEIPT_FIELDS, "receipts", True)
-    load(VialDiscardRow, DISCARD_FIELDS, "discards", True)
+    with _beside(duck, load_outcomes if beside else None, outcome_fields, long_frame) as loading:
+        load(PatientRow, PATIENT_FIELDS, "patients", True)
+        if load_sessions is not None:  # from the derived table (typed columns, no JSON)
+            load_sessions(SESSION_FIELDS, "sessions", True)
+        else:
+            load(InjectionSessionRow, SESSION_FIELDS, "sessions", True)
+        if loading is not None:  # (being loaded beside)
+            pass
+        elif load_outcomes is not None:  # from the derived table (typed columns, small JSON)
+            load_outcomes(outcome_fields, "outcomes", long_frame, None)
+        else:
+            load(OutcomeRow, outcome_fields, "outcomes", long_frame)
+        load(AdverseEventRow, EVENT_FIELDS, "events", True)
+        load(StockReceiptRow, RECEIPT_FIELDS, "receipts", True)
+        load(VialDiscardRow, DISCARD_FIELDS, "discards", True)
     # an outcome is in the measurements when it has a score (a number, or not one: NaN)
     measured = " or ".join(f"score_{i} is not null" for i in range(len(scores))) or "false"
     if coded_ids:
@@ -313,6 +332,30 @@ def _assemble(
             run(duck, f"drop table {table}")
         analysis_memory(duck)
     return CohortFrames(patients, sessions, measurements, events, stock, ids_coded=coded_ids, cycle_rows=rows)
+
+
+@contextmanager
+def _beside(
+    duck: duckdb.DuckDBPyConnection,
+    load_outcomes: ScoresLoader | None,
+    fields: Sequence[Field],
+    ordered: bool,
+) -> Iterator[Future[int] | None]:
+    """With ``load_outcomes``: the outcomes loaded into table ``outcomes`` in a thread of its own,
+    on a cursor of the read's DuckDB database, while the block loads the rest; its end waits for
+    that load (whatever the block did) and raises its error. Without: nothing (None)."""
+    if load_outcomes is None:
+        yield None
+        return
+    cursor = duck.cursor()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bontrack-read-outcomes") as pool:
+        loading = pool.submit(load_outcomes, fields, "outcomes", ordered, cursor)
+        try:
+            yield loading
+        finally:
+            wait([loading])
+            cursor.close()
+    loading.result()
 
 
 def _frame(duck: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
