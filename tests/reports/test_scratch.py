@@ -16,9 +16,10 @@ import pytest
 
 from bontrack.reports import columnar, scratch
 from bontrack.reports.columnar import connect
+from bontrack.reports.cycle_rows import CycleRows
 from bontrack.reports.data import cohort_frames
 from bontrack.storage.engine import make_engine, transaction
-from demo_exports import demo_with_parquet
+from demo_exports import bontrack, demo_with_parquet
 
 # a report's read, killed after DuckDB moved blocks to its folder (os._exit: DuckDB never closes)
 _KILLED_READ = textwrap.dedent(
@@ -131,3 +132,23 @@ def test_duckdb_memory__more_while_reading_than_beside_the_analysis(tmp_path: Pa
     assert kept.execute("select current_setting('memory_limit')").fetchall()[0][0] == limit(
         columnar.ANALYSIS_MEMORY
     )
+
+
+def test_bontrack_report_lets_go_of_its_duckdb_read_once_the_numbers_are_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command closes the read's DuckDB connection (its tables, its temporary folder) after
+    the analysis, before the figures: not left to the interpreter's exit."""
+    url = demo_with_parquet(tmp_path, patients=12, seed=6)
+    closed: list[bool] = []
+    real_close = CycleRows.close
+
+    def close(self: CycleRows) -> None:
+        closed.append(self._duck is not None)
+        real_close(self)
+
+    monkeypatch.setattr(CycleRows, "close", close)
+    out = tmp_path / "report.json"
+    result = bontrack("--db", url, "report", "--json", "--date", "2026-11-23", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert closed == [True] and out.stat().st_size > 1000

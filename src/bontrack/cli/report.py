@@ -102,7 +102,11 @@ def report(
                         every_score=False,  # the scores read in DuckDB (reports.cycle_rows)
                     )
             progress.update(task, description="computing outcomes, intervals and models")
-            content = build_report(frames, load_knowledge(), today=today)
+            try:
+                content = build_report(frames, load_knowledge(), today=today)
+            finally:  # the read's DuckDB tables (and its temporary folder) let go before the figures
+                if frames.cycle_rows is not None:
+                    frames.cycle_rows.close()
             if as_json:
                 target.write_text(report_json(content), encoding="utf-8")
             else:
