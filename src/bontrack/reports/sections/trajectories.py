@@ -43,7 +43,7 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
     # (three columns made from arrays: the visit's rows filtered, not a copy of every column)
     visit = long["cycle"].astype(int).to_numpy() * 1000 + long["weeks"].astype(int).to_numpy()
     patient = long["patient_id"].to_numpy()
-    counts = pd.Series(patient).groupby(visit).nunique()
+    counts = patients_per_visit(visit, patient)
     keep = np.isin(visit, counts[counts >= MIN_GROUP].index.to_numpy())
     long = pd.DataFrame(
         {"patient_id": patient[keep], "visit": visit[keep], "value": long["value"].to_numpy()[keep]}
@@ -67,3 +67,17 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
         scores_per_point=[int(n) for n in long.groupby("visit").size().reindex(fit.visits)],
         patients_per_point=[int(n) for n in counts.reindex(fit.visits)],
     )
+
+
+def patients_per_visit(visit: np.ndarray, patient: np.ndarray) -> pd.Series:
+    """``pd.Series(patient).groupby(visit).nunique()``: the distinct patients at each visit (in
+    the visits' order). Of integer patients (the report's codes), the distinct (visit, patient)
+    pairs by one hash of a number each, then counted per visit: a third of groupby's time."""
+    if not len(patient) or not np.issubdtype(patient.dtype, np.integer):
+        return pd.Series(patient).groupby(visit).nunique()
+    low, span = int(patient.min()), int(patient.max()) - int(patient.min()) + 1
+    codes, visits = pd.factorize(visit, sort=True)
+    if span * len(visits) >= 2**62:  # (pairs as one number would not fit)
+        return pd.Series(patient).groupby(visit).nunique()
+    pairs = pd.unique(codes.astype(np.int64) * span + (patient.astype(np.int64) - low))
+    return pd.Series(np.bincount(pairs // span, minlength=len(visits)), index=pd.Index(visits))
