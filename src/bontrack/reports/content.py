@@ -16,7 +16,7 @@ from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
-from bontrack.reports.cycle_rows import NARROW, SECTIONS, rows_call, visits_call
+from bontrack.reports.cycle_rows import NARROW, SECTIONS, Rows, rows_call, visits_call
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.plain import plain
 from bontrack.reports.sections.adverse_events import EventRow, adverse_events
@@ -148,7 +148,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
             ("rand36", "pain"),
             ("rand36", "emotional_wellbeing"),
         ]
-        calls = [rows_call(*key, today, columns=columns_of(key)) for key in joined]
+        calls = [rows_call(Rows(*key, today, columns=columns_of(key))) for key in joined]
         visits = [visits_call(*key, today, max_cycle=TRAJECTORY_MAX_CYCLES) for key in joined[:2]]
         frames.cycle_rows.plan([calls[0], visits[0], calls[1], visits[1], *calls[2:]])
     nprs = outcomes("nprs", "pain_intensity")

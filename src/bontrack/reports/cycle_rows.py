@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -137,24 +138,15 @@ class CycleRows:
         columns: Sequence[str] = COLUMNS,
     ) -> pd.DataFrame:
         """``_rows``, made ahead when planned (``plan``, ``rows_call``)."""
-        return self._ahead.answer(
-            rows_call(instrument, score, day, cycle=cycle, weeks=weeks, columns=columns)
-        )
+        return self._ahead.answer(rows_call(Rows(instrument, score, day, cycle, weeks, tuple(columns))))
 
-    def _rows(
-        self,
-        instrument: str,
-        score: str,
-        day: date,
-        *,
-        cycle: int | None = None,
-        weeks: int | None = None,
-        columns: Sequence[str] = COLUMNS,
-    ) -> pd.DataFrame:
+    def _rows(self, asked: Rows) -> pd.DataFrame:
         """The joined rows (``COLUMNS``) of ``score`` of ``instrument`` as of ``day``, for
         ``analytics.cycles.judged_rows``; only those of the ``cycle``-th cycles and the visits
         at ``weeks`` when given (the same rows as the others left out after the join).
         ``columns``: only these of every row (``NARROW``: what ``judged_rows`` reads)."""
+        instrument, score, day, columns = asked.instrument, asked.score, asked.day, asked.columns
+        cycle, weeks = asked.cycle, asked.weeks
         if (cycle is not None or weeks is not None) and tuple(columns) != COLUMNS:
             raise ValueError("only every row may be read in fewer columns")
         only = "" if cycle is None else f" and cycle = {int(cycle)}"
@@ -353,21 +345,21 @@ def visits_sql(rows: str) -> str:
     """
 
 
-def rows_call(
-    instrument: str,
-    score: str,
-    day: date,
-    *,
-    cycle: int | None = None,
-    weeks: int | None = None,
-    columns: Sequence[str] = COLUMNS,
-) -> Call[pd.DataFrame]:
+@dataclass(frozen=True)
+class Rows:
+    """What ``CycleRows.rows`` is asked for (its arguments)."""
+
+    instrument: str
+    score: str
+    day: date
+    cycle: int | None = None
+    weeks: int | None = None
+    columns: tuple[str, ...] = COLUMNS
+
+
+def rows_call(asked: Rows) -> Call[pd.DataFrame]:
     """``CycleRows.rows`` of these arguments, for ``CycleRows.plan``."""
-    columns = tuple(columns)
-    return Call(
-        ("rows", instrument, score, day, cycle, weeks, columns),
-        lambda rows: rows._rows(instrument, score, day, cycle=cycle, weeks=weeks, columns=columns),
-    )
+    return Call(("rows", asked), lambda rows: rows._rows(asked))
 
 
 def visits_call(instrument: str, score: str, day: date, *, max_cycle: int) -> Call[pd.DataFrame]:
