@@ -238,3 +238,61 @@ def test_sort_rows__numbers_and_dates_in_the_order_of_sort_values(rows: list[tup
     )
     for by in (["patient_id", "session_id", "date"], ["date", "patient_id"]):
         pd.testing.assert_frame_equal(sort_rows(frame, by), frame.sort_values(by))
+
+
+_KEY_VALUES = st.one_of(
+    st.integers(-3, 3),  # small numbers, ties
+    st.integers(-(2**62), 2**62),  # wide: the keys no longer fit in 63 bits together
+    st.sampled_from([0.5, -0.0, 2.0**40, -(2.0**53)]),  # a fraction; minus zero; whole floats
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_KEY_VALUES, st.integers(0, 5), st.integers(-400, 400), st.integers(0, 86_399)), max_size=25
+    )
+)
+def test_sort_rows__packed_keys_sort_as_sort_values_whatever_their_range(
+    rows: list[tuple[float, int, int, int]],
+) -> None:
+    # dates at midnight (packed by the day) and dates with a time of day (too wide to pack)
+    midnight = [T("2026-01-01") + pd.Timedelta(days=d) for _, _, d, _ in rows]
+    frame = pd.DataFrame(
+        {
+            "a": pd.Series(
+                [a for a, _, _, _ in rows],
+                dtype=float if any(isinstance(r[0], float) for r in rows) else "int64",
+            ),
+            "b": [b for _, b, _, _ in rows],
+            "day": pd.Series(midnight, dtype="datetime64[ns]"),
+            "at": pd.Series(
+                [m + pd.Timedelta(seconds=s) for m, (_, _, _, s) in zip(midnight, rows)],
+                dtype="datetime64[ns]",
+            ),
+            "row": range(len(rows)),
+        }
+    )
+    for by in (["a", "b"], ["b", "day", "a"], ["day", "b"], ["at", "b"], ["b", "a", "at"]):
+        pd.testing.assert_frame_equal(sort_rows(frame, by), frame.sort_values(by, kind="stable"))
+
+
+def test_packed_key__one_number_a_row_in_the_keys_order_or_none_when_they_do_not_fit() -> None:
+    from bontrack.analytics.cycles import packed_key
+
+    day = 86_400 * 10**9
+    patient = np.array([2, 1, 2, 1], dtype=np.int64)
+    session = np.array([7.0, 9.0, 3.0, 9.0])
+    date = np.array([3 * day, 5 * day, 4 * day, 1 * day], dtype=np.int64)  # (midnights: packed by the day)
+    packed = packed_key([patient, session, date])
+    assert packed is not None
+    assert (
+        np.argsort(packed, kind="stable").tolist()
+        == np.lexsort([date, session, patient]).tolist()
+        == [3, 1, 2, 0]
+    )
+    assert packed.max() < 2**8  # 1 bit of patient, 3 of session (span 6), 3 of days (span 4)
+    assert packed_key([np.array([0.0, 0.5])]) is None  # a fraction
+    assert packed_key([np.array([0, 2**62]), np.array([0, 3])]) is None  # 63 bits and 2 more
+    assert packed_key([np.array([-(2**62), 2**62])]) is None  # a span past 63 bits
+    assert packed_key([np.array([], dtype=np.int64)]).tolist() == []

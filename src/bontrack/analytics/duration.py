@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bontrack.analytics.cycles import sort_rows
+from bontrack.analytics.cycles import sort_order
 from bontrack.analytics.distributions import normal_quantile
 
 
@@ -38,27 +38,38 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
     ``cycle_rows`` comes from ``cycles.cycle_outcomes``; ``mcid`` is in the score's units.
     """
     columns = ["patient_id", "session_id", "cycle", "days", "lost", "benefit_days", "loss_days"]
-    # only the columns read here are filtered and sorted (the rows of ``cycle_outcomes`` have 17)
-    read = ["patient_id", "session_id", "cycle", "session_date", "next_session_date", "date"]
-    # the rows with a baseline, dated before the next session: one mask, one copy of the columns
+    # the rows with a baseline, dated before the next session (of ``cycle_outcomes``' 17 columns
+    # only those read here are taken)
     nxt = cycle_rows["next_session_date"]
     keep = cycle_rows["baseline"].notna() & (nxt.isna() | (cycle_rows["date"] <= nxt))
-    rows = sort_rows(
-        cycle_rows.loc[keep.to_numpy(), [*read, "improvement"]], ["patient_id", "session_id", "date"]
-    )
+    # the kept rows' positions in (patient, session, date) order: only the keys are copied to be
+    # sorted, then each column read is taken once in that order (no frame of the rows made)
+    positions = np.flatnonzero(keep.to_numpy())
+    by = ["patient_id", "session_id", "date"]
+    order = sort_order(pd.DataFrame({c: cycle_rows[c].to_numpy()[positions] for c in by}), by)
+    if order is not None:
+        positions = positions[order]
+
+    def column(name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """The column's kept rows in that order (or those of them at ``rows``)."""
+        return cycle_rows[name].to_numpy()[positions if rows is None else positions[rows]]
+
     # each cycle's rows in date order; a visit with benefit sets ``benefit``, the first later
     # one without sets ``loss`` and ends the cycle's story (rows after it are not read)
-    sid = rows["session_id"].to_numpy()
-    n = len(rows)
-    group = np.cumsum(np.r_[True, sid[1:] != sid[:-1]]) - 1 if n else np.zeros(0, dtype=int)
-    days = (rows["date"] - rows["session_date"]).dt.days.to_numpy()
-    benefit = (rows["improvement"].round(9) >= mcid).to_numpy(dtype=bool)
-    seen = pd.Series(benefit).groupby(group).cummax().to_numpy(dtype=bool)
+    sid = column("session_id")
+    n = len(positions)
+    fresh = np.r_[True, sid[1:] != sid[:-1]] if n else np.zeros(0, dtype=bool)
+    group = np.cumsum(fresh) - 1
+    first = np.flatnonzero(fresh)  # each cycle's first row (its rows follow it)
+    days = pd.Series(column("date") - column("session_date")).dt.days.to_numpy()
+    benefit = (pd.Series(column("improvement")).round(9) >= mcid).to_numpy(dtype=bool)
     position = np.arange(n)
-    loss_at = pd.Series(np.where(~benefit & seen, position, n)).groupby(group).min().to_numpy()
+    # (per cycle, by ``reduceat`` over its rows: the first row with benefit, the first after it
+    # without (the loss; n when none) and the last with benefit before the loss (-1 when none))
+    seen = position >= _per_cycle(np.minimum, np.where(benefit, position, n), first)[group]
+    loss_at = _per_cycle(np.minimum, np.where(~benefit & seen, position, n), first)
     kept = benefit & (position < loss_at[group])
-    benefit_at = pd.Series(np.where(kept, position, -1)).groupby(group).max().to_numpy()
-    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if n else np.zeros(0, dtype=int)
+    benefit_at = _per_cycle(np.maximum, np.where(kept, position, -1), first)
     had = benefit_at >= 0
     lost = loss_at[had] < n
     benefit_days = days[benefit_at[had]]
@@ -66,9 +77,9 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
     start = first[had]
     frame = pd.DataFrame(
         {
-            "patient_id": rows["patient_id"].to_numpy()[start],
+            "patient_id": column("patient_id", start),
             "session_id": sid[start],
-            "cycle": rows["cycle"].to_numpy()[start].astype(int),
+            "cycle": column("cycle", start).astype(int),
             "days": np.where(lost, loss_days, benefit_days),
             "lost": lost,
             "benefit_days": benefit_days,
@@ -77,6 +88,12 @@ def benefit_durations(cycle_rows: pd.DataFrame, mcid: float) -> pd.DataFrame:
         columns=columns,
     )
     return frame.astype({"days": int, "lost": bool, "benefit_days": int, "loss_days": float})
+
+
+def _per_cycle(reduce: np.ufunc, values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """``reduce`` (np.minimum, np.maximum) of ``values`` over each cycle's rows (they start at
+    ``first``, in order): one value a cycle."""
+    return reduce.reduceat(values, first) if len(first) else values[:0]
 
 
 @dataclass(frozen=True)
