@@ -267,7 +267,7 @@ def test_sort_rows__packed_keys_sort_as_sort_values_whatever_their_range(
             "b": [b for _, b, _, _ in rows],
             "day": pd.Series(midnight, dtype="datetime64[ns]"),
             "at": pd.Series(
-                [m + pd.Timedelta(seconds=s) for m, (_, _, _, s) in zip(midnight, rows)],
+                [m + pd.Timedelta(seconds=s) for m, (_, _, _, s) in zip(midnight, rows, strict=True)],
                 dtype="datetime64[ns]",
             ),
             "row": range(len(rows)),

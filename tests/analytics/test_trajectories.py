@@ -120,3 +120,21 @@ def test_visit_frame__each_score_once_a_baseline_is_week_0_of_its_cycle_only() -
     ]
     frame = long.assign(visit=long["weeks"])[["patient_id", "visit", "value"]]
     assert fit_trajectory(frame).n_observations == 7
+
+
+@pytest.mark.parametrize(
+    "patient",
+    [
+        np.array([5, 5, 7, -1, -1, 7, 5, 9, 10, 0, 100, 12, 3]),  # codes (-1: none), "10" before "5"
+        np.array([2**40, 3, 3, -(2**40), 17]),  # too wide for flags: a hash
+        np.array(["b", "a", "b", "c10", "c9"], dtype=object),
+    ],
+)
+def test_groups__ranks_in_the_ids_text_order_by_flags_or_by_hash(patient: np.ndarray) -> None:
+    from bontrack.analytics.trajectories import _groups
+
+    n, index = _groups(pd.Series(patient))
+    texts = np.asarray(patient).astype(str)
+    distinct, expected = np.unique(texts, return_inverse=True)  # (the sums' order ever since)
+    assert n == len(distinct)
+    assert index.tolist() == expected.ravel().tolist()

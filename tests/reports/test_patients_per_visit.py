@@ -37,3 +37,16 @@ def test_patients_per_visit__no_rows() -> None:
     empty = np.array([], dtype=np.int64)
     expected = pd.Series(empty).groupby(empty).nunique()
     pd.testing.assert_series_equal(patients_per_visit(empty, empty), expected)
+
+
+def test_patients_per_visit__past_the_flags_array_by_one_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bontrack.reports.sections import trajectories
+
+    rng = np.random.default_rng(11)
+    patient = rng.integers(-1, 5_000, 50_000)
+    visit = rng.choice(np.array([1000, 1006, 2012]), 50_000)
+    expected = pd.Series(patient).groupby(visit).nunique()
+    monkeypatch.setattr(trajectories, "DENSE_PAIRS", 3 * 5_002 - 1)  # (one place short of them)
+    pd.testing.assert_series_equal(patients_per_visit(visit, patient), expected)
+    monkeypatch.setattr(trajectories, "DENSE_PAIRS", 3 * 5_002)  # (the flags: just enough)
+    pd.testing.assert_series_equal(patients_per_visit(visit, patient), expected)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import distinct_count, groups, sorted_codes
 from bontrack.analytics.distributions import t_quantile
 from bontrack.analytics.intervals import (
     clustered_mean_interval,
@@ -26,19 +27,10 @@ from bontrack.analytics.intervals import (
 SCOPES = ("first cycles", "all cycles")
 
 
-def _judged(g: pd.DataFrame, flag: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows whose ``flag`` is judged (not missing): each one's hit (1 or 0), cycle and
-    patient, as arrays (no frame of them copied: ``responder_rates`` reads them per week)."""
-    flags = g[flag].to_numpy()
-    judged = pd.notna(flags)
-    hit = flags[judged].astype(bool).astype(int)
-    return hit, g["cycle"].to_numpy()[judged], g["patient_id"].to_numpy()[judged]
-
-
-def _narrow(cycle_rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """The rows' columns ``responder_rates`` and ``mean_change`` read: weeks, cycle, patient_id
-    and ``column``."""
-    return cycle_rows[list(dict.fromkeys(["weeks", "cycle", "patient_id", column]))]
+def _columns(cycle_rows: pd.DataFrame, *names: str) -> list[np.ndarray]:
+    """The rows' columns ``names`` as arrays (each week's rows are taken from them: no frame
+    is split by week)."""
+    return [cycle_rows[name].to_numpy() for name in names]
 
 
 def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") -> pd.DataFrame:
@@ -48,9 +40,13 @@ def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") 
     Columns: weeks, scope, n (judged cycles), responders, k (patients), n_eff, rate, low, high.
     """
     out = []
-    # only the columns read here are split by week (the rows of ``cycle_outcomes`` have 17)
-    for weeks, g in _narrow(cycle_rows, flag).groupby("weeks", sort=True):
-        hit, cycle, patient = _judged(g, flag)
+    weeks_of, flags_of, cycle_of, patient_of = _columns(cycle_rows, "weeks", flag, "cycle", "patient_id")
+    for weeks, rows in groups(weeks_of):  # (as groupby("weeks"): in order, a missing week in none)
+        # the rows whose flag is judged (not missing): each one's hit (1 or 0), cycle and patient
+        flags = flags_of[rows]
+        judged = pd.notna(flags)
+        hit = flags[judged].astype(bool).astype(int)
+        cycle, patient = cycle_of[rows][judged], patient_of[rows][judged]
         first = cycle == 1
         r = wilson_interval(int(hit[first].sum()), int(first.sum()))
         out.append(
@@ -59,7 +55,7 @@ def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") 
                 "scope": SCOPES[0],
                 "n": r.n,
                 "responders": int(hit[first].sum()),
-                "k": int(pd.Series(patient[first]).nunique()),
+                "k": distinct_count(patient[first]),
                 "n_eff": float(r.n),
                 "rate": r.estimate,
                 "low": r.low,
@@ -68,11 +64,11 @@ def responder_rates(cycle_rows: pd.DataFrame, flag: str = "responder_moderate") 
         )
         # per patient (in the sorted order of groupby's groups; a missing patient in none): the
         # hits and the judged cycles, counted by bincount over the patients' codes
-        code, patients = pd.factorize(patient, sort=True)
+        code, patients = sorted_codes(patient)
         grouped = code >= 0
         sums = np.bincount(code[grouped], weights=hit[grouped], minlength=len(patients))
         sizes = np.bincount(code[grouped], minlength=len(patients))
-        c = clustered_wilson(sums.astype(int).tolist(), sizes.astype(int).tolist())
+        c = clustered_wilson(sums.astype(np.int64), sizes.astype(np.int64))
         out.append(
             {
                 "weeks": int(str(weeks)),
@@ -95,24 +91,27 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
     standard error over patients, t on k - 1 degrees of freedom). Columns: weeks, scope, n, k,
     mean, low, high."""
     out = []
-    # only the columns read here are split by week (the rows of ``cycle_outcomes`` have 17)
-    for weeks, g in _narrow(cycle_rows, column).groupby("weeks", sort=True):
-        g = g.dropna(subset=[column])
-        first = g[g["cycle"] == 1]
-        r = mean_interval(first[column].to_numpy(dtype=float))
+    weeks_of, values_of, cycle_of, patient_of = _columns(cycle_rows, "weeks", column, "cycle", "patient_id")
+    for weeks, rows in groups(weeks_of):  # (as groupby("weeks"): in order, a missing week in none)
+        values = values_of[rows]
+        present = pd.notna(values)  # (the rows of the week with a value)
+        values = values[present].astype(float)
+        cycle, patient = cycle_of[rows][present], patient_of[rows][present]
+        first = cycle == 1
+        r = mean_interval(values[first])
         out.append(
             {
                 "weeks": int(str(weeks)),
                 "scope": SCOPES[0],
                 "n": r.n,
-                "k": int(first["patient_id"].nunique()),
+                "k": distinct_count(patient[first]),
                 "mean": r.estimate,
                 "low": r.low,
                 "high": r.high,
             }
         )
         # arrays, not lists: ids that are numbers (the report's coded ids) factorized as numbers
-        c = clustered_mean_interval(g[column].to_numpy(dtype=float), g["patient_id"].to_numpy())
+        c = clustered_mean_interval(values, patient)
         out.append(
             {
                 "weeks": int(str(weeks)),

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from bontrack.analytics.codes import dense_codes
+
 Z95 = 1.959963984540054
 
 
@@ -69,6 +71,7 @@ class _Sums:
     """
 
     n_obs: int
+    n_patients: int  # distinct patients
     p: int
     xtx: np.ndarray  # X'X (diagonal: visit counts)
     xty: np.ndarray  # X'y
@@ -82,9 +85,11 @@ class _Sums:
 
 def _groups(patient: pd.Series) -> tuple[int, np.ndarray]:
     """The number of distinct patients and each row's patient as its rank among them, in the
-    order of the ids as text (``np.unique`` of the text, as the sums were always made): one hash
-    pass over the rows, then a sort of the distinct ids only, not of every row's text."""
-    found, distinct = pd.factorize(patient)
+    order of the ids as text (``np.unique`` of the text, as the sums were always made): one pass
+    over the rows (integer ids, the report's codes: flags, ``codes.dense_codes``; others one
+    hash), then a sort of the distinct ids only, not of every row's text."""
+    dense = dense_codes(patient.to_numpy())
+    found, distinct = dense if dense is not None else pd.factorize(patient)
     rank = np.empty(len(distinct), dtype=np.intp)
     rank[np.argsort(np.asarray(distinct).astype(str), kind="stable")] = np.arange(len(distinct))
     return len(distinct), rank[found]
@@ -108,6 +113,7 @@ def _sums(patient: pd.Series, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums
     counts = np.bincount(visit, minlength=p).astype(float)
     return _Sums(
         n_obs=len(y),
+        n_patients=n_groups,
         p=p,
         xtx=np.diag(counts),
         xty=np.bincount(visit, weights=y, minlength=p),
@@ -167,7 +173,7 @@ def fit_trajectory(frame: pd.DataFrame) -> Trajectory:
         mean=[float(b) for b in beta],
         low=[float(b - Z95 * s) for b, s in zip(beta, se, strict=True)],
         high=[float(b + Z95 * s) for b, s in zip(beta, se, strict=True)],
-        n_patients=int(frame["patient_id"].nunique()),
+        n_patients=sums.n_patients,  # (as ``nunique``: a missing id is none)
         n_observations=len(frame),
         patient_variance=g * sigma2,
         residual_variance=sigma2,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import distinct_count
 from bontrack.analytics.duration import benefit_durations, kaplan_meier, turnbull
 from bontrack.reports.sections.common import MIN_JUDGED, value
 
@@ -38,7 +39,7 @@ class Duration:
 def duration(nprs: pd.DataFrame, mcid: float) -> Duration | None:
     """The section from the pain rows of ``cycle_outcomes``; None with too few cycles."""
     d = benefit_durations(nprs, mcid)
-    judged = int(nprs.loc[nprs["baseline"].notna(), "session_id"].nunique())
+    judged = distinct_count(nprs["session_id"].to_numpy()[nprs["baseline"].notna().to_numpy()])
     if len(d) < MIN_JUDGED:
         return None
     km = kaplan_meier(d["days"], d["lost"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import distinct_count
 from bontrack.analytics.trajectories import fit_trajectory, visit_frame
 from bontrack.reports.sections.common import MIN_GROUP, TRAJECTORY_MAX_CYCLES
 
@@ -48,7 +49,7 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
     long = pd.DataFrame(
         {"patient_id": patient[keep], "visit": visit[keep], "value": long["value"].to_numpy()[keep]}
     )
-    if long["patient_id"].nunique() < MIN_GROUP or long["visit"].nunique() < 2:
+    if distinct_count(patient[keep]) < MIN_GROUP or distinct_count(visit[keep]) < 2:
         return None
     fit = fit_trajectory(long[["patient_id", "visit", "value"]])
     cycles = [v // 1000 for v in fit.visits]
@@ -69,15 +70,27 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
     )
 
 
+# (at most this many (visit, patient) places are marked in one array of flags: 64 MB)
+DENSE_PAIRS = 2**26
+
+
 def patients_per_visit(visit: np.ndarray, patient: np.ndarray) -> pd.Series:
     """``pd.Series(patient).groupby(visit).nunique()``: the distinct patients at each visit (in
-    the visits' order). Of integer patients (the report's codes), the distinct (visit, patient)
-    pairs by one hash of a number each, then counted per visit: a third of groupby's time."""
+    the visits' order). Of integer patients (the report's codes): each (visit, patient) pair
+    marked in an array of flags, a row per visit, then each row's marks counted (a twentieth of
+    groupby's time at 1,000,000 patients); when that array would pass ``DENSE_PAIRS``, the
+    distinct pairs by one hash of a number each (a third of groupby's time)."""
     if not len(patient) or not np.issubdtype(patient.dtype, np.integer):
         return pd.Series(patient).groupby(visit).nunique()
     low, span = int(patient.min()), int(patient.max()) - int(patient.min()) + 1
     codes, visits = pd.factorize(visit, sort=True)
     if span * len(visits) >= 2**62:  # (pairs as one number would not fit)
         return pd.Series(patient).groupby(visit).nunique()
-    pairs = pd.unique(codes.astype(np.int64) * span + (patient.astype(np.int64) - low))
-    return pd.Series(np.bincount(pairs // span, minlength=len(visits)), index=pd.Index(visits))
+    pairs = codes.astype(np.int64) * span + (patient.astype(np.int64) - low)
+    if span * len(visits) <= DENSE_PAIRS:
+        marked = np.zeros(span * len(visits), dtype=bool)
+        marked[pairs] = True
+        counts = np.count_nonzero(marked.reshape(len(visits), span), axis=1)
+    else:
+        counts = np.bincount(pd.unique(pairs) // span, minlength=len(visits))
+    return pd.Series(counts.astype(np.int64), index=pd.Index(visits))

@@ -1,0 +1,79 @@
+"""Values coded by their rank among the distinct values, and split into groups, as pandas'
+``factorize(sort=True)`` and ``groupby(sort=True)`` make them, quicker for the report's columns.
+
+The report's patient and session ids are integer codes (reports.sections.frames.coded) and its
+weeks and cycles small integers: their distinct values are found by marking each in an array of
+flags (one pass, no hash), when the values span at most ``DENSE_SPAN`` (or four a row); any other
+column is left to pandas. The results are the same arrays either way (tests/analytics/test_codes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+DENSE_SPAN = 2**24  # integers spanning at most this many (or four a row): flags, not a hash
+
+
+def _span(values: np.ndarray) -> tuple[int, int] | None:
+    """The least value and the span of integer ``values`` when flags may mark them, else None."""
+    if not len(values) or not np.issubdtype(values.dtype, np.integer):
+        return None
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    return (low, span) if span <= max(DENSE_SPAN, 4 * len(values)) else None
+
+
+def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)``: each value's rank among the distinct values (-1 for
+    a missing one) and the distinct values in order."""
+    dense = dense_codes(values)
+    if dense is not None:
+        return dense
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, np.asarray(uniques)
+
+
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``sorted_codes`` of integer ``values`` by flags; None when they are not integers spanning
+    few enough."""
+    dense = _span(values)
+    if dense is None:
+        return None
+    low, span = dense
+    offset = values.astype(np.int64) - low
+    marked = np.zeros(span, dtype=bool)
+    marked[offset] = True
+    rank = np.cumsum(marked) - 1  # (each marked value's place among them)
+    return rank[offset], (np.flatnonzero(marked) + low).astype(values.dtype)
+
+
+def distinct_count(values: np.ndarray) -> int:
+    """``pd.Series(values).nunique()``: the distinct values, a missing one not counted (whole
+    numbers as floats, the report's session codes, counted as integers)."""
+    if values.dtype.kind == "f":
+        present = values[~np.isnan(values)]
+        whole = present.astype(np.int64)
+        if bool((whole == present).all()):  # (each a whole number within int64's range)
+            values = whole
+    dense = _span(values)
+    if dense is None:
+        return int(pd.Series(values).nunique())
+    low, span = dense
+    marked = np.zeros(span, dtype=bool)
+    marked[values.astype(np.int64) - low] = True
+    return int(np.count_nonzero(marked))
+
+
+def groups(keys: np.ndarray) -> Iterator[tuple[object, np.ndarray]]:
+    """``groupby(keys, sort=True)``'s groups: each distinct key, in order (a missing key in
+    none), and the positions of its rows, in their order."""
+    codes, uniques = sorted_codes(keys)
+    # (codes in the smallest integers that hold them: numpy's stable sort of them is a radix sort)
+    narrow = codes.astype(np.int16) if len(uniques) < 2**15 else codes
+    order = np.argsort(narrow, kind="stable")
+    bounds = np.searchsorted(narrow[order], np.arange(len(uniques) + 1))
+    for i, key in enumerate(uniques):
+        yield key, order[bounds[i] : bounds[i + 1]]

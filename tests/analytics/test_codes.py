@@ -1,0 +1,57 @@
+"""``analytics.codes``: the same codes, counts and groups as pandas makes them, whether the
+values are marked by flags (integers of a small span) or left to pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bontrack.analytics import codes
+from bontrack.analytics.codes import distinct_count, groups, sorted_codes
+
+_rng = np.random.default_rng(5)
+ARRAYS = [
+    np.array([5, 5, 7, -1, -1, 7, 5, 9, 10, 0]),  # codes, -1 for a missing patient
+    _rng.integers(-1, 50_000, 100_000),  # many: flags
+    np.array([2**40, 3, 3, -(2**40), 17]),  # too wide for flags: pandas
+    np.array([3.0, np.nan, 1.0, 3.0, -0.0, 0.0]),  # whole floats and a missing one (session codes)
+    np.array([0.5, 0.5, 1.0, np.nan]),  # fractions
+    np.array(["b", "a", None, "b", "c"], dtype=object),
+    np.array([], dtype=np.int64),
+    np.array([7], dtype=np.int32),
+]
+
+
+@pytest.mark.parametrize("values", ARRAYS)
+def test_sorted_codes_and_distinct_count__as_pandas(values: np.ndarray) -> None:
+    found, uniques = sorted_codes(values)
+    expected, expected_uniques = pd.factorize(values, sort=True)
+    assert found.tolist() == expected.tolist()
+    assert np.asarray(uniques).tolist() == np.asarray(expected_uniques).tolist()
+    assert distinct_count(values) == pd.Series(values).nunique()
+
+
+@pytest.mark.parametrize("values", ARRAYS)
+def test_groups__as_groupby_sort_true(values: np.ndarray) -> None:
+    got = [(key, rows.tolist()) for key, rows in groups(values)]
+    expected = [
+        (key, list(rows)) for key, rows in pd.Series(values).groupby(values, sort=True).indices.items()
+    ]
+    assert [k for k, _ in got] == [k for k, _ in expected]
+    assert [r for _, r in got] == [r for _, r in expected]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-5, 40), max_size=60), st.integers(1, 64))
+def test_flags_and_hash__the_same_answers(values: list[int], limit: int) -> None:
+    array = np.array(values, dtype=np.int64)
+    hashed, hashed_uniques = pd.factorize(array, sort=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(codes, "DENSE_SPAN", limit)  # (some spans past it: pandas; others flags)
+        found, uniques = sorted_codes(array)
+        assert found.tolist() == hashed.tolist()
+        assert uniques.tolist() == hashed_uniques.tolist()
+        assert distinct_count(array) == len(set(values))
