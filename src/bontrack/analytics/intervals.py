@@ -121,7 +121,7 @@ def _wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
 
 
 def clustered_wilson(
-    successes: Sequence[int], sizes: Sequence[int], confidence: float = 0.95
+    successes: Sequence[int] | np.ndarray, sizes: Sequence[int] | np.ndarray, confidence: float = 0.95
 ) -> ClusteredInterval:
     """Wilson's interval with the effective sample size of clustered binary data.
 
