@@ -55,3 +55,21 @@ def test_flags_and_hash__the_same_answers(values: list[int], limit: int) -> None
         assert found.tolist() == hashed.tolist()
         assert uniques.tolist() == hashed_uniques.tolist()
         assert distinct_count(array) == len(set(values))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([5, 10, 9, 1, 0, -1, -10, -2, 100, 11, -100, 99, 999, 10**17 - 1, -(10**17 - 1)]),
+        _rng.integers(-(10**17), 10**17, 20_000),
+        _rng.integers(-1, 2_000_000, 50_000),  # (ties: kept in their order)
+        np.array([10**18, 3, 20]),  # past 18 digits: by their texts
+        np.array(["b10", "b9", "a"], dtype=object),
+        np.array([], dtype=np.int64),
+    ],
+)
+def test_text_order__as_the_texts_sort(values: np.ndarray) -> None:
+    from bontrack.analytics.codes import text_order
+
+    expected = np.argsort(values.astype(str), kind="stable")
+    assert text_order(values).tolist() == expected.tolist()

@@ -296,3 +296,41 @@ def test_packed_key__one_number_a_row_in_the_keys_order_or_none_when_they_do_not
     assert packed_key([np.array([0, 2**62]), np.array([0, 3])]) is None  # 63 bits and 2 more
     assert packed_key([np.array([-(2**62), 2**62])]) is None  # a span past 63 bits
     assert packed_key([np.array([], dtype=np.int64)]).tolist() == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 4),  # session (patient = session // 2, cycle = session % 2 + 1)
+            st.sampled_from([0, 6, 12, 18]),  # weeks
+            st.one_of(st.none(), st.floats(0, 10, allow_nan=False)),  # value
+        ),
+        max_size=30,
+    ),
+    st.lists(st.one_of(st.none(), st.floats(0, 10, allow_nan=False)), min_size=5, max_size=5),
+)
+def test_cycle_responded__rows_in_runs_read_in_place_as_hashed(
+    rows: list[tuple[int, int, float | None]], baselines: list[float | None]
+) -> None:
+    from bontrack.analytics import response_rules
+    from bontrack.analytics.response_rules import cycle_responded
+
+    frame = pd.DataFrame(
+        {
+            "patient_id": [s // 2 for s, _, _ in rows],
+            "session_id": [float(s) for s, _, _ in rows],
+            "cycle": [s % 2 + 1 for s, _, _ in rows],
+            "baseline": [np.nan if baselines[s] is None else baselines[s] for s, _, _ in rows],
+            "weeks": [w for _, w, _ in rows],
+            "value": [np.nan if v is None else v for _, _, v in rows],
+        }
+    )
+    in_runs = frame.sort_values(["patient_id", "cycle", "weeks"], kind="stable").reset_index(drop=True)
+    assert len(in_runs) == 0 or response_rules._session_runs(in_runs) is not None
+    for given_rows in (in_runs, frame):  # (the rows as given: in runs or not, hashed when not)
+        got = cycle_responded(given_rows, min_improvement_percent=30, judged_at_weeks=[6, 12])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(response_rules, "_session_runs", lambda _rows: None)
+            hashed = cycle_responded(given_rows, min_improvement_percent=30, judged_at_weeks=[6, 12])
+        pd.testing.assert_frame_equal(got, hashed)

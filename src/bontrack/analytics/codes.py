@@ -77,3 +77,24 @@ def groups(keys: np.ndarray) -> Iterator[tuple[object, np.ndarray]]:
     bounds = np.searchsorted(narrow[order], np.arange(len(uniques) + 1))
     for i, key in enumerate(uniques):
         yield key, order[bounds[i] : bounds[i + 1]]
+
+
+_TEXT_DIGITS = 18  # integers of at most this many digits are ordered as text without the text
+_POWERS = np.array([10**d for d in range(1, _TEXT_DIGITS)], dtype=np.int64)
+
+
+def text_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values.astype(str), kind="stable")``: the positions of ``values`` in the order
+    of their texts. Of integers, without making the texts: a number's digits left-aligned (as
+    text compares them: "10" before "9"), a shorter one first at a tie ("1" before "10"), the
+    negative ones ("-" before any digit) first, ordered so by their digits too."""
+    if not len(values) or not np.issubdtype(values.dtype, np.integer):
+        return np.argsort(np.asarray(values).astype(str), kind="stable")
+    if int(values.min()) <= -(10**_TEXT_DIGITS) or int(values.max()) >= 10**_TEXT_DIGITS:
+        return np.argsort(np.asarray(values).astype(str), kind="stable")
+    size = np.abs(values.astype(np.int64))
+    # each number's count of digits: 1 and the powers of ten 10, 100, ... it reaches
+    digits = 1 + np.searchsorted(_POWERS, size, side="right").astype(np.int64)
+    aligned = size * (10 ** (_TEXT_DIGITS - digits))  # (at most 18 digits: within int64)
+    positive = (values >= 0).astype(np.int64)
+    return np.lexsort((digits, aligned, positive))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import distinct_count
 from bontrack.analytics.cycles import number_cycles, sort_rows
 from bontrack.instruments.response import cycle_responded as one_cycle_responded
 
@@ -35,20 +36,14 @@ def cycle_responded(
     keys = ["patient_id", "session_id", "cycle"]
     # a cycle's score at each visit week: the last row of that week (as a dict keyed by week
     # would keep it), its baseline from its first row
-    # (of the columns read only: the rows of ``cycle_outcomes`` have 17)
-    per = cycle_rows[[*keys, "baseline"]].drop_duplicates(subset="session_id", keep="first")
-    visits = cycle_rows[["session_id", "weeks", "value"]].drop_duplicates(
-        subset=["session_id", "weeks"], keep="last"
-    )
-    week = np.full(len(per), np.nan)
-    score = np.full(len(per), np.nan)
-    for w in reversed(list(judged_at_weeks)):  # the first week (in the order given) with a score wins
-        at = visits[visits["weeks"] == w]
-        found = per["session_id"].map(pd.Series(at["value"].to_numpy(), index=at["session_id"]))
-        has = found.notna().to_numpy()
-        week[has] = w
-        score[has] = found.to_numpy()[has]
-    base = per["baseline"].to_numpy(dtype=float)
+    runs = _session_runs(cycle_rows)
+    if runs is not None:  # each cycle's rows together, their weeks in order: read in place
+        first, week, score = _scores_in_runs(cycle_rows, runs, judged_at_weeks)
+        per: dict[str, np.ndarray] = {c: cycle_rows[c].to_numpy()[first] for c in [*keys, "baseline"]}
+    else:
+        hashed, week, score = _scores_by_hash(cycle_rows, keys, judged_at_weeks)
+        per = {c: hashed[c].to_numpy() for c in [*keys, "baseline"]}
+    base = np.asarray(per["baseline"], dtype=float)
     judged = ~np.isnan(week) & ~np.isnan(base) & (base > 0)
     with np.errstate(invalid="ignore"):
         # as instruments.response.cycle_responded: integers of basis points
@@ -69,9 +64,9 @@ def cycle_responded(
         weeks = week
     frame = pd.DataFrame(
         {
-            "patient_id": per["patient_id"].to_numpy(),
-            "session_id": per["session_id"].to_numpy(),
-            "cycle": per["cycle"].to_numpy(),
+            "patient_id": np.asarray(per["patient_id"]),
+            "session_id": np.asarray(per["session_id"]),
+            "cycle": np.asarray(per["cycle"]),
             "responded": responded,
             "judged_week": weeks,
         },
@@ -79,6 +74,61 @@ def cycle_responded(
     )
     frame["responded"] = frame["responded"].astype(object)
     return sort_rows(frame, keys).reset_index(drop=True)
+
+
+def _session_runs(cycle_rows: pd.DataFrame) -> np.ndarray | None:
+    """Whether each row starts its cycle's rows, when every cycle's rows are together (as the
+    report's rows come: by patient, cycle, weeks) and their weeks in order; else None."""
+    sid = cycle_rows["session_id"].to_numpy()
+    weeks = cycle_rows["weeks"].to_numpy()
+    if not len(sid) or sid.dtype.kind not in "iuf" or weeks.dtype.kind not in "iuf":
+        return None
+    fresh: np.ndarray = np.r_[True, sid[1:] != sid[:-1]]
+    # (a missing id, or weeks, is never equal to the row before: the rows are then hashed)
+    if int(fresh.sum()) != distinct_count(sid) or not bool(((weeks[1:] >= weeks[:-1]) | fresh[1:]).all()):
+        return None
+    return fresh
+
+
+def _scores_in_runs(
+    cycle_rows: pd.DataFrame, fresh: np.ndarray, judged_at_weeks: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cycle's first row, and its judged week and score (NaN when none), of rows in runs
+    (``_session_runs``): a week's score is the value of the last of its rows of that week."""
+    first = np.flatnonzero(fresh)
+    cycle = np.cumsum(fresh) - 1
+    weeks = cycle_rows["weeks"].to_numpy()
+    value = cycle_rows["value"].to_numpy(dtype=float)
+    last = np.r_[fresh[1:] | (weeks[1:] != weeks[:-1]), True]  # the last row of its week
+    week = np.full(len(first), np.nan)
+    score = np.full(len(first), np.nan)
+    for w in reversed(list(judged_at_weeks)):  # the first week (in the order given) with a score wins
+        rows = np.flatnonzero(last & (weeks == w))
+        rows = rows[~np.isnan(value[rows])]
+        week[cycle[rows]] = w
+        score[cycle[rows]] = value[rows]
+    return first, week, score
+
+
+def _scores_by_hash(
+    cycle_rows: pd.DataFrame, keys: list[str], judged_at_weeks: Sequence[int]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """``_scores_in_runs`` of rows in any order: each cycle's first row (its keys and baseline)
+    and its judged week and score, by hashing the cycles' ids."""
+    # (of the columns read only: the rows of ``cycle_outcomes`` have 17)
+    per = cycle_rows[[*keys, "baseline"]].drop_duplicates(subset="session_id", keep="first")
+    visits = cycle_rows[["session_id", "weeks", "value"]].drop_duplicates(
+        subset=["session_id", "weeks"], keep="last"
+    )
+    week = np.full(len(per), np.nan)
+    score = np.full(len(per), np.nan)
+    for w in reversed(list(judged_at_weeks)):  # the first week (in the order given) with a score wins
+        at = visits[visits["weeks"] == w]
+        found = per["session_id"].map(pd.Series(at["value"].to_numpy(), index=at["session_id"]))
+        has = found.notna().to_numpy()
+        week[has] = w
+        score[has] = found.to_numpy()[has]
+    return per, week, score
 
 
 # False and True as Python objects (indexed by a flag: 0 or 1)

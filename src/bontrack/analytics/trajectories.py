@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from bontrack.analytics.codes import dense_codes
+from bontrack.analytics.codes import dense_codes, sorted_codes, text_order
 
 Z95 = 1.959963984540054
 
@@ -83,19 +83,20 @@ class _Sums:
     tt: np.ndarray  # sum of t^2, shape (k,)
 
 
-def _groups(patient: pd.Series) -> tuple[int, np.ndarray]:
+def _groups(patient: np.ndarray) -> tuple[int, np.ndarray]:
     """The number of distinct patients and each row's patient as its rank among them, in the
     order of the ids as text (``np.unique`` of the text, as the sums were always made): one pass
     over the rows (integer ids, the report's codes: flags, ``codes.dense_codes``; others one
-    hash), then a sort of the distinct ids only, not of every row's text."""
-    dense = dense_codes(patient.to_numpy())
+    hash), then a sort of the distinct ids only, not of every row's text (of integers, not even
+    theirs: ``codes.text_order``)."""
+    dense = dense_codes(patient)
     found, distinct = dense if dense is not None else pd.factorize(patient)
     rank = np.empty(len(distinct), dtype=np.intp)
-    rank[np.argsort(np.asarray(distinct).astype(str), kind="stable")] = np.arange(len(distinct))
+    rank[text_order(np.asarray(distinct))] = np.arange(len(distinct))
     return len(distinct), rank[found]
 
 
-def _sums(patient: pd.Series, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums:
+def _sums(patient: np.ndarray, visit: np.ndarray, y: np.ndarray, p: int) -> _Sums:
     n_groups, g_index = _groups(patient)
     # (counts and sums by bincount: np.add.at's sums, in the same order, without its slow loop)
     s = np.bincount(g_index * p + visit, minlength=n_groups * p).reshape(n_groups, p).astype(float)
@@ -150,12 +151,21 @@ def _neg_restricted_loglik(log_g: float, sums: _Sums) -> float:
 
 def fit_trajectory(frame: pd.DataFrame) -> Trajectory:
     """Fit the mixed model on (patient_id, visit, value) and return the mean at each visit."""
-    visits = sorted(int(v) for v in frame["visit"].unique())
-    # each row's visit as its position among ``visits`` (sorted, distinct): a binary search in
-    # bulk, the same numbers as a dict's lookup row by row (``Series.map``)
-    visit = np.searchsorted(np.asarray(visits, dtype=np.int64), frame["visit"].astype(int).to_numpy())
-    y = frame["value"].astype(float).to_numpy()
-    sums = _sums(frame["patient_id"], visit, y, len(visits))
+    return fit_visits(
+        frame["patient_id"].to_numpy(),
+        frame["visit"].astype(int).to_numpy(),
+        frame["value"].astype(float).to_numpy(),
+    )
+
+
+def fit_visits(patient: np.ndarray, visit_of: np.ndarray, y: np.ndarray) -> Trajectory:
+    """``fit_trajectory`` of the columns as arrays: each row's patient, visit (an integer) and
+    value (a float)."""
+    # each row's visit as its position among the visits (sorted, distinct: ``codes``), the same
+    # numbers as a dict's lookup row by row (``Series.map``)
+    visit, distinct = sorted_codes(visit_of)
+    visits = [int(v) for v in distinct]
+    sums = _sums(patient, visit, y, len(visits))
     # The ratio tau2/sigma2 lies far inside [1e-8, 1e4] for any score we model.
     found = optimize.minimize_scalar(
         _neg_restricted_loglik,
@@ -174,7 +184,7 @@ def fit_trajectory(frame: pd.DataFrame) -> Trajectory:
         low=[float(b - Z95 * s) for b, s in zip(beta, se, strict=True)],
         high=[float(b + Z95 * s) for b, s in zip(beta, se, strict=True)],
         n_patients=sums.n_patients,  # (as ``nunique``: a missing id is none)
-        n_observations=len(frame),
+        n_observations=len(y),
         patient_variance=g * sigma2,
         residual_variance=sigma2,
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bontrack.analytics.codes import distinct_count
-from bontrack.analytics.trajectories import fit_trajectory, visit_frame
+from bontrack.analytics.codes import distinct_count, sorted_codes
+from bontrack.analytics.trajectories import fit_visits, visit_frame
 from bontrack.reports.sections.common import MIN_GROUP, TRAJECTORY_MAX_CYCLES
 
 
@@ -41,17 +41,17 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
     """The series from one score's ``visit_frame`` (patient_id, cycle, weeks, value) of the first
     ``TRAJECTORY_MAX_CYCLES`` cycles (the report's read makes it in DuckDB: ``CycleRows.visits``);
     None with too few patients or visits."""
-    # (three columns made from arrays: the visit's rows filtered, not a copy of every column)
+    # (the columns as arrays: the kept visits' rows taken, no frame of them made)
     visit = long["cycle"].astype(int).to_numpy() * 1000 + long["weeks"].astype(int).to_numpy()
     patient = long["patient_id"].to_numpy()
     counts = patients_per_visit(visit, patient)
     keep = np.isin(visit, counts[counts >= MIN_GROUP].index.to_numpy())
-    long = pd.DataFrame(
-        {"patient_id": patient[keep], "visit": visit[keep], "value": long["value"].to_numpy()[keep]}
-    )
-    if distinct_count(patient[keep]) < MIN_GROUP or distinct_count(visit[keep]) < 2:
+    patient, visit = patient[keep], visit[keep]
+    if distinct_count(patient) < MIN_GROUP or distinct_count(visit) < 2:
         return None
-    fit = fit_trajectory(long[["patient_id", "visit", "value"]])
+    fit = fit_visits(patient, visit, long["value"].to_numpy()[keep].astype(float))
+    found, _ = sorted_codes(visit)  # (each row's place among the visits: fit.visits, in order)
+    scores = np.bincount(found, minlength=len(fit.visits))
     cycles = [v // 1000 for v in fit.visits]
     weeks = [v % 1000 for v in fit.visits]
     return TrajectorySeries(
@@ -65,7 +65,7 @@ def fitted(long: pd.DataFrame, score: str, label: str) -> TrajectorySeries | Non
         high=fit.high,
         n_patients=fit.n_patients,
         n_observations=fit.n_observations,
-        scores_per_point=[int(n) for n in long.groupby("visit").size().reindex(fit.visits)],
+        scores_per_point=[int(n) for n in scores],
         patients_per_point=[int(n) for n in counts.reindex(fit.visits)],
     )
 
@@ -83,7 +83,7 @@ def patients_per_visit(visit: np.ndarray, patient: np.ndarray) -> pd.Series:
     if not len(patient) or not np.issubdtype(patient.dtype, np.integer):
         return pd.Series(patient).groupby(visit).nunique()
     low, span = int(patient.min()), int(patient.max()) - int(patient.min()) + 1
-    codes, visits = pd.factorize(visit, sort=True)
+    codes, visits = sorted_codes(visit)
     if span * len(visits) >= 2**62:  # (pairs as one number would not fit)
         return pd.Series(patient).groupby(visit).nunique()
     pairs = codes.astype(np.int64) * span + (patient.astype(np.int64) - low)
