@@ -334,3 +334,53 @@ def test_cycle_responded__rows_in_runs_read_in_place_as_hashed(
             patch.setattr(response_rules, "_session_runs", lambda _rows: None)
             hashed = cycle_responded(given_rows, min_improvement_percent=30, judged_at_weeks=[6, 12])
         pd.testing.assert_frame_equal(got, hashed)
+
+
+def _judged_by_pandas(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
+    """judged_rows' columns as pandas made them (before they were made from the arrays)."""
+    out = out.copy()
+    sign = -1.0 if rule.better == "lower" else 1.0
+    out["change"] = out["value"] - out["baseline"]
+    out["improvement"] = sign * out["change"]
+    nonzero = out["baseline"].where(out["baseline"] != 0)
+    out["improvement_percent"] = 100 * out["improvement"] / nonzero.abs()
+    judged = out["improvement_percent"].notna()
+    pct = out["improvement_percent"].round(9)
+    out["responder_moderate"] = (pct >= rule.moderate_percent).where(judged)
+    out["responder_substantial"] = (pct >= rule.substantial_percent).where(judged)
+    if rule.mcid is None:
+        out["mcid_met"] = None
+    else:
+        out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
+    return out
+
+
+_SCORES = st.one_of(st.none(), st.sampled_from([0.0, 4.9, 7.0, 10.0, 3.5, -2.0]), st.floats(-20, 20))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.tuples(_SCORES, _SCORES), max_size=25),
+    st.sampled_from(["lower", "higher"]),
+    st.one_of(st.none(), st.sampled_from([2.0, 1.0])),
+)
+def test_judged_rows__from_the_arrays_as_pandas_judged_them(
+    rows: list[tuple[float | None, float | None]], better: str, mcid: float | None
+) -> None:
+    from bontrack.analytics.cycles import judged_rows
+
+    frame = pd.DataFrame(
+        {
+            "patient_id": list(range(len(rows))),
+            "cycle": [1] * len(rows),
+            "weeks": [6] * len(rows),
+            "baseline": np.array([np.nan if b is None else b for b, _ in rows], dtype=float),
+            "value": np.array([np.nan if v is None else v for _, v in rows], dtype=float),
+        }
+    )
+    rule = ResponseRule("nprs", "pain_intensity", better, mcid, 30.0, 50.0)  # type: ignore[arg-type]
+    expected = _judged_by_pandas(frame, rule)
+    got = judged_rows(frame.copy(), rule)
+    pd.testing.assert_frame_equal(got, expected)
+    for c in ("responder_moderate", "responder_substantial", "mcid_met"):
+        assert [type(x) for x in got[c]] == [type(x) for x in expected[c]]

@@ -30,7 +30,9 @@ def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | No
     # stop_and_review names patients as text; the frames may hold ids or integer codes
     # (frames.coded): only the due patients' rows are named as text (each distinct id once)
     ids = pd.unique(frames.sessions["patient_id"])
-    chosen = ids[np.isin(np.asarray(ids).astype(str), due)]
+    chosen = ids[np.isin(np.asarray(ids), _as_codes(due))] if ids.dtype.kind in "iu" else None
+    if chosen is None:  # (ids of any kind: compared as their texts)
+        chosen = ids[np.isin(np.asarray(ids).astype(str), due)]
     patients = frames.patients[frames.patients["patient_id"].isin(chosen)]
     mine = frames.sessions[frames.sessions["patient_id"].isin(chosen)]
     mine = mine.assign(patient_id=mine["patient_id"].astype(str))
@@ -49,3 +51,10 @@ def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | No
         for number, cycles, day in zip(numbers, n, last, strict=True)
     ]
     return sorted(out, key=lambda r: r.record_number)
+
+
+def _as_codes(due: list[str]) -> np.ndarray:
+    """The due patients' texts as the integer codes they name (``frames.coded``: each code's
+    text is ``str`` of it); a text no code has (not an integer's own text) is left out."""
+    codes = [int(t) for t in due if t.lstrip("-").isdecimal() and str(int(t)) == t]
+    return np.array(codes, dtype=np.int64)
