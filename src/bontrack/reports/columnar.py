@@ -54,10 +54,13 @@ from bontrack.storage.record_json import unpack_text
 Kind = Literal["text", "number", "date", "flag", "present", "measure"]
 BATCH = 50_000  # rows a fetch hands to DuckDB: bounded memory whatever the registry's size
 # DuckDB's own memory (past it: its temporary folder): while the rows are read, and then while the
-# report's analysis holds its frames beside DuckDB's tables (at 1,000,000 patients, 1 GB while
-# reading moved 0.7 GB of the outcomes to the folder and back: 8 s of 23)
-MEMORY = "2GB"
-ANALYSIS_MEMORY = "1GB"
+# report's analysis holds its frames beside DuckDB's tables. At 1,000,000 patients the read's
+# tables take 2.5 GB: at 2 GB, 0.5 GB of them went to the folder and every coding statement read
+# them back (the read 32-36 s; at 3 GB 26-29 s, its peak 3.2 GB). Beside the analysis's frames
+# 1.25 GB (at 1 GB its joins spilled: the analysis 35 s, at 1.25 GB 34 s and a peak of 3.6 GB;
+# at 1.5 GB 32 s and 3.75 GB, too near the 4 GB aim)
+MEMORY = "3GB"
+ANALYSIS_MEMORY = "1.25GB"
 LOCK_WAIT_MS = 5000  # how long the driver's read waits for a lock (as storage.engine's connections)
 
 
