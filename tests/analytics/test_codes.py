@@ -73,3 +73,44 @@ def test_text_order__as_the_texts_sort(values: np.ndarray) -> None:
 
     expected = np.argsort(values.astype(str), kind="stable")
     assert text_order(values).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "wanted"),
+    [
+        (np.array([5, 7, -1, 9, 5]), np.array([5, 9, 100])),
+        (np.array([3.0, 1.0, 2.0]), np.array([1, 3])),  # whole floats (session codes) and integers
+        (np.array([3.0, np.nan, 2.0]), np.array([np.nan, 2.0])),  # a missing value: pandas
+        (np.array([0.5, 1.0]), np.array([0.5])),
+        (np.array([2**40, 3]), np.array([3])),  # too wide for flags
+        (np.array(["a", "b"], dtype=object), np.array(["b"], dtype=object)),
+        (np.array([], dtype=np.int64), np.array([1])),
+        (np.array([1, 2]), np.array([], dtype=np.int64)),
+        (_rng.integers(-1, 50_000, 100_000), _rng.integers(0, 60_000, 5_000)),
+    ],
+)
+def test_isin__as_pandas(values: np.ndarray, wanted: np.ndarray) -> None:
+    from bontrack.analytics.codes import isin
+
+    assert isin(values, wanted).tolist() == pd.Series(values).isin(wanted).tolist()
+
+
+@pytest.mark.parametrize(
+    ("index", "values"),
+    [
+        (np.array([5.0, 7.0, 1.0, 9.0]), np.array([9.0, 2.0, 5.0, 12.0, -3.0, 1.0])),  # session codes
+        (np.array([3, 1, 2]), np.array([1.0, 2.5, 3.0])),  # a fraction: pandas
+        (np.array([2**40, 3]), np.array([3, 2**40, 4])),  # too wide for an array of places
+        (np.array(["a", "b"], dtype=object), np.array(["b", "c"], dtype=object)),
+        (np.array([], dtype=np.int64), np.array([1])),
+        (_rng.permutation(60_000)[:40_000].astype(float), _rng.integers(-5, 70_000, 10_000).astype(float)),
+    ],
+)
+def test_positions_and_all_distinct__as_pandas(index: np.ndarray, values: np.ndarray) -> None:
+    from bontrack.analytics.codes import all_distinct, positions
+
+    expected = pd.Index(index).get_indexer(pd.Index(values))
+    assert positions(index, values).tolist() == expected.tolist()
+    assert all_distinct(index) is True
+    assert all_distinct(np.concatenate([index, index[:1]])) is (len(index) == 0)
+    assert all_distinct(np.array([1.0, np.nan, np.nan])) is False  # (pandas: NaN twice is a repeat)

@@ -55,7 +55,7 @@ def distinct_count(values: np.ndarray) -> int:
     numbers as floats, the report's session codes, counted as integers)."""
     if values.dtype.kind == "f":
         present = values[~np.isnan(values)]
-        whole = present.astype(np.int64)
+        whole = present.astype(np.int64) if bool(np.isfinite(present).all()) else present
         if bool((whole == present).all()):  # (each a whole number within int64's range)
             values = whole
     dense = _span(values)
@@ -98,3 +98,60 @@ def text_order(values: np.ndarray) -> np.ndarray:
     aligned = size * (10 ** (_TEXT_DIGITS - digits))  # (at most 18 digits: within int64)
     positive = (values >= 0).astype(np.int64)
     return np.lexsort((digits, aligned, positive))
+
+
+def _integers(values: np.ndarray) -> np.ndarray | None:
+    """``values`` as int64 when each is an integer (or a float that is a whole number; none
+    missing), else None."""
+    values = np.asarray(values)
+    if np.issubdtype(values.dtype, np.integer):
+        return values.astype(np.int64, copy=False)
+    if values.dtype.kind == "f":
+        if not bool(np.isfinite(values).all()):
+            return None
+        whole = values.astype(np.int64)
+        return whole if bool((whole == values).all()) else None
+    return None
+
+
+def isin(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).isin(wanted)``'s flags. Of integers (the report's codes, also as
+    whole floats): each wanted one marked in an array of flags, each value's flag read (no hash)."""
+    v, w = _integers(values), _integers(wanted)
+    if v is None or w is None or not len(v) or not len(w):
+        return np.asarray(pd.Series(values).isin(wanted).to_numpy(), dtype=bool)
+    low = min(int(v.min()), int(w.min()))
+    span = max(int(v.max()), int(w.max())) - low + 1
+    if span > max(DENSE_SPAN, 4 * (len(v) + len(w))):
+        return np.asarray(pd.Series(values).isin(wanted).to_numpy(), dtype=bool)
+    marked = np.zeros(span, dtype=bool)
+    marked[w - low] = True
+    flags: np.ndarray = marked[v - low]
+    return flags
+
+
+def all_distinct(values: np.ndarray) -> bool:
+    """``pd.Series(values).is_unique``: no value twice (integers, or whole floats: by flags)."""
+    v = _integers(values)
+    if v is None or _span(v) is None:
+        return bool(pd.Series(values).is_unique)
+    return distinct_count(v) == len(v)
+
+
+def positions(index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``pd.Index(index).get_indexer(values)`` of distinct ``index`` values: each value's position
+    in ``index``, -1 when it is not there. Of integers (or whole floats), by an array of the
+    positions, one place a possible value."""
+    i, v = _integers(index), _integers(values)
+    dense = _span(i) if i is not None and v is not None else None
+    if i is None or v is None or dense is None:
+        found: np.ndarray = pd.Index(index).get_indexer(pd.Index(values))
+        return found
+    low, span = dense
+    at = np.full(span, -1, dtype=np.intp)
+    at[i - low] = np.arange(len(i))
+    offset = v - low
+    inside = (offset >= 0) & (offset < span)
+    out = np.full(len(v), -1, dtype=np.intp)
+    out[inside] = at[offset[inside]]
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bontrack.analytics.codes import distinct_count, groups, sorted_codes
+from bontrack.analytics.codes import distinct_count, groups, isin, sorted_codes
 from bontrack.analytics.distributions import t_quantile
 from bontrack.analytics.intervals import (
     clustered_mean_interval,
@@ -135,20 +135,20 @@ def adverse_event_rates(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.Data
     ignored); ``sessions``: ``patient_id``, ``session_id``, the sessions rated. Columns: event,
     cycles (sessions with the event), n_cycles, k (patients), n_eff, rate, low, high.
     """
-    session_ids = sessions["session_id"]
-    events = events[events["session_id"].isin(session_ids.unique())]
+    session_ids = sessions["session_id"].to_numpy()
+    events = events[isin(events["session_id"].to_numpy(), session_ids)]
     n_cycles = len(sessions)
     # each session's patient as its rank among the patients (groupby's sorted groups; a missing
     # patient in none, as groupby leaves it out), counted once for every term
-    patient, _ = pd.factorize(sessions["patient_id"], sort=True)
+    patient, _ = sorted_codes(sessions["patient_id"].to_numpy())
     grouped = patient >= 0
     k = int(patient.max()) + 1 if grouped.any() else 0
-    sizes = np.bincount(patient[grouped], minlength=k).tolist()
+    sizes = np.bincount(patient[grouped], minlength=k)
 
     def row(term: str, hit_sessions: np.ndarray) -> dict[str, Any]:
-        hit = session_ids.isin(hit_sessions).to_numpy()
+        hit = isin(session_ids, hit_sessions)
         sums = np.bincount(patient[grouped & hit], minlength=k)
-        c = clustered_wilson(sums.tolist(), sizes)
+        c = clustered_wilson(sums, sizes)
         return {
             "event": term,
             "cycles": int(hit.sum()),

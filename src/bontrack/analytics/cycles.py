@@ -156,9 +156,10 @@ def _judged_floats(out: pd.DataFrame, rule: ResponseRule, sign: float) -> None:
     improvement = sign * change
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (as pandas: no warning)
         percent = 100 * improvement / np.abs(np.where(baseline != 0, baseline, np.nan))
+        # Rounded so an exact 30% (7 -> 4.9) counts despite binary floating point.
+        pct = np.round(percent, 9)
+        improvement_9 = np.round(improvement, 9)
     judged = ~np.isnan(percent)
-    # Rounded so an exact 30% (7 -> 4.9) counts despite binary floating point.
-    pct = np.round(percent, 9)
     out["change"] = change
     out["improvement"] = improvement
     out["improvement_percent"] = percent
@@ -167,7 +168,7 @@ def _judged_floats(out: pd.DataFrame, rule: ResponseRule, sign: float) -> None:
     if rule.mcid is None:
         out["mcid_met"] = None
     else:
-        out["mcid_met"] = _where(np.round(improvement, 9) >= rule.mcid, ~np.isnan(baseline))
+        out["mcid_met"] = _where(improvement_9 >= rule.mcid, ~np.isnan(baseline))
 
 
 def _where(flags: np.ndarray, kept: np.ndarray) -> np.ndarray:
@@ -233,6 +234,8 @@ def packed_key(keys: list[np.ndarray]) -> np.ndarray | None:
     shift = 0
     for k in reversed(keys):
         if k.dtype.kind == "f":
+            if not bool(np.isfinite(k).all()):
+                return None
             whole = k.astype(np.int64)
             if not bool((whole == k).all()):  # (a fraction, or past int64's range)
                 return None

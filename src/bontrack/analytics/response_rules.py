@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bontrack.analytics.codes import distinct_count
+from bontrack.analytics.codes import distinct_count, isin
 from bontrack.analytics.cycles import number_cycles, sort_rows
 from bontrack.instruments.response import cycle_responded as one_cycle_responded
 
@@ -154,7 +154,7 @@ def stop_and_review(
     flags = responded["responded"].to_numpy()
     last = ~responded["session_id"].duplicated(keep="last").to_numpy()
     false = np.array([v is False for v in flags], dtype=bool)
-    failed = cycles["session_id"].isin(responded["session_id"].to_numpy()[false & last])
+    failed = isin(cycles["session_id"].to_numpy(), responded["session_id"].to_numpy()[false & last])
     latest = sort_rows(cycles.assign(failed=failed), ["patient_id", "cycle"])
     latest = latest.groupby("patient_id", sort=True).tail(cycles_without_response)
     counts = latest.groupby("patient_id", sort=True)["failed"].agg(["size", "all"])

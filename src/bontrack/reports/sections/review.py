@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import isin
 from bontrack.analytics.review import due_for_review
 from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.data import CohortFrames
@@ -29,12 +30,12 @@ def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | No
         return []
     # stop_and_review names patients as text; the frames may hold ids or integer codes
     # (frames.coded): only the due patients' rows are named as text (each distinct id once)
-    ids = pd.unique(frames.sessions["patient_id"])
-    chosen = ids[np.isin(np.asarray(ids), _as_codes(due))] if ids.dtype.kind in "iu" else None
+    ids = np.asarray(pd.unique(frames.sessions["patient_id"]))
+    chosen = ids[isin(ids, _as_codes(due))] if ids.dtype.kind in "iu" else None
     if chosen is None:  # (ids of any kind: compared as their texts)
-        chosen = ids[np.isin(np.asarray(ids).astype(str), due)]
-    patients = frames.patients[frames.patients["patient_id"].isin(chosen)]
-    mine = frames.sessions[frames.sessions["patient_id"].isin(chosen)]
+        chosen = ids[np.isin(ids.astype(str), due)]
+    patients = frames.patients[isin(frames.patients["patient_id"].to_numpy(), chosen)]
+    mine = frames.sessions[isin(frames.sessions["patient_id"].to_numpy(), chosen)]
     mine = mine.assign(patient_id=mine["patient_id"].astype(str))
     # each due patient's record number (the last row of an id; the id itself without one), number
     # of sessions and last session date, looked up for the list ``due`` in bulk (tens of

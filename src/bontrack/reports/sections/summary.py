@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import all_distinct, distinct_count, positions, sorted_codes
 from bontrack.reports.data import CohortFrames
 
 
@@ -19,7 +21,9 @@ def summary(
     (the pathway's pain instrument) names that session and week.
     """
     s = frames.sessions
-    per_patient = s.groupby("patient_id").size() if len(s) else pd.Series(dtype=int)
+    # each patient's sessions (a missing patient in none, as groupby leaves it out)
+    patient, _ = sorted_codes(s["patient_id"].to_numpy())
+    per_patient = pd.Series(np.bincount(patient[patient >= 0])) if len(s) else pd.Series(dtype=int)
     day = pd.Timestamp(today)
     weeks = list(dict.fromkeys(visit_weeks))
     # each session's visit at each week: due by the report date?
@@ -27,7 +31,7 @@ def summary(
     # one row per session (its id unique, as the read makes them): the distinct due (session,
     # week) pairs are those of ``due``, counted and looked up by position (no frame of the pairs
     # made, deduplicated and merged: a third of this section at 100,000 patients)
-    unique = bool(s["session_id"].is_unique)
+    unique = all_distinct(s["session_id"].to_numpy())
     due_on = (
         None
         if unique
@@ -55,13 +59,13 @@ def summary(
         scored_due = len(scored.merge(due_on, on=["session_id", "w"], how="inner"))
         due_count = len(due_on)
     else:
-        at = pd.Index(s["session_id"]).get_indexer(pd.Index(scored["session_id"]))
+        at = positions(s["session_id"].to_numpy(), scored["session_id"].to_numpy())
         w_scored = scored["w"].to_numpy()
         scored_due = sum(int(due[w][at[(w_scored == w) & (at >= 0)]].sum()) for w in weeks)
         due_count = sum(int(d.sum()) for d in due.values())
     return {
         "patients": len(frames.patients),
-        "patients_treated": int(s["patient_id"].nunique()) if len(s) else 0,
+        "patients_treated": distinct_count(s["patient_id"].to_numpy()) if len(s) else 0,
         "sessions": len(s),
         "first_session": s["date"].min().date().isoformat() if len(s) else None,
         "last_session": s["date"].max().date().isoformat() if len(s) else None,
@@ -73,5 +77,5 @@ def summary(
         "outcome_visits_due": due_count,
         "outcome_visits_not_yet_due": len(s) * len(visit_weeks) - due_count,
         "outcome_visits_with_pain_score": int(scored_due),
-        "sessions_with_followup": int(nprs_rows["session_id"].nunique()) if len(nprs_rows) else 0,
+        "sessions_with_followup": distinct_count(nprs_rows["session_id"].to_numpy()) if len(nprs_rows) else 0,
     }
