@@ -4,6 +4,7 @@ import json
 import math
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -385,3 +386,29 @@ def test_judged_rows__from_the_arrays_as_pandas_judged_them(
     pd.testing.assert_frame_equal(got, expected)
     for c in ("responder_moderate", "responder_substantial", "mcid_met"):
         assert [type(x) for x in got[c]] == [type(x) for x in expected[c]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-1, 6), st.sampled_from([True, False, None])), max_size=40),
+    st.integers(1, 3),
+    st.randoms(use_true_random=False),
+)
+def test_stop_and_review__integer_patients_in_runs_as_grouped(
+    rows: list[tuple[int, bool | None]], latest: int, rnd: Any
+) -> None:
+    from bontrack.analytics.response_rules import stop_and_review
+
+    cycle_of: dict[int, int] = {}
+    sessions = []
+    for k, (patient, _) in enumerate(rows):  # each patient's cycles numbered in turn
+        cycle_of[patient] = cycle_of.get(patient, 0) + 1
+        sessions.append((patient, float(k), cycle_of[patient]))
+    rnd.shuffle(sessions)  # (rows in any order: sorted by patient and cycle by the rule)
+    frame = pd.DataFrame(sessions, columns=["patient_id", "session_id", "cycle"])
+    responded = pd.DataFrame(
+        {"session_id": [float(k) for k in range(len(rows))], "responded": [r for _, r in rows]}
+    )
+    responded["responded"] = responded["responded"].astype(object)
+    as_text = frame.assign(patient_id=frame["patient_id"].astype(str).astype(object))
+    assert stop_and_review(responded, latest, frame) == stop_and_review(responded, latest, as_text)

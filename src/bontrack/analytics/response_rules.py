@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bontrack.analytics.codes import distinct_count, isin
-from bontrack.analytics.cycles import number_cycles, sort_rows
+from bontrack.analytics.codes import all_distinct, distinct_count, isin
+from bontrack.analytics.cycles import number_cycles, sort_order, sort_rows
 from bontrack.instruments.response import cycle_responded as one_cycle_responded
 
 # one score of a patient, as ``cycle_judgements`` reads it: (date as ISO text, the session it
@@ -152,14 +152,41 @@ def stop_and_review(
     # a session failed when its (last) judgement is False itself: the sessions judged so, hashed
     # in bulk (a dict of every judgement and a Python call per session cost most of this rule)
     flags = responded["responded"].to_numpy()
-    last = ~responded["session_id"].duplicated(keep="last").to_numpy()
+    judged = responded["session_id"].to_numpy()
+    one_each = all_distinct(judged)  # (the report's: one row per cycle)
+    last = (
+        np.ones(len(judged), dtype=bool)
+        if one_each
+        else ~responded["session_id"].duplicated(keep="last").to_numpy()
+    )
     false = np.array([v is False for v in flags], dtype=bool)
-    failed = isin(cycles["session_id"].to_numpy(), responded["session_id"].to_numpy()[false & last])
+    failed = isin(cycles["session_id"].to_numpy(), judged[false & last])
+    if cycles["patient_id"].dtype.kind in "iu":  # (integer codes: each patient's rows are a run)
+        return _latest_failed(cycles, failed, cycles_without_response)
     latest = sort_rows(cycles.assign(failed=failed), ["patient_id", "cycle"])
     latest = latest.groupby("patient_id", sort=True).tail(cycles_without_response)
     counts = latest.groupby("patient_id", sort=True)["failed"].agg(["size", "all"])
     due = counts[(counts["size"] == cycles_without_response) & counts["all"]]
     return sorted(str(p) for p in due.index)
+
+
+def _latest_failed(cycles: pd.DataFrame, failed: np.ndarray, latest: int) -> list[str]:
+    """``stop_and_review``'s patients from the sessions (integer patients) and whether each
+    failed: those whose ``latest`` last cycles (at least that many) all failed, found in the
+    rows sorted by patient and cycle (each patient's a run) without grouping them."""
+    order = sort_order(cycles, ["patient_id", "cycle"])
+    patient = cycles["patient_id"].to_numpy()
+    if order is not None:
+        patient, failed = patient[order], failed[order]
+    n = len(patient)
+    fresh = np.r_[True, patient[1:] != patient[:-1]] if n else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(fresh)
+    ends = np.r_[starts[1:], n]
+    run = np.cumsum(fresh) - 1
+    kept = ends[run] - np.arange(n) <= latest  # (a patient's last ``latest`` rows)
+    passed = np.bincount(run[kept & ~failed], minlength=len(starts))  # (kept rows not failed)
+    due = patient[starts][(ends - starts >= latest) & (passed == 0)]
+    return sorted(str(p) for p in due.tolist())
 
 
 def cycle_judgements(
