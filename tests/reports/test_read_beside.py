@@ -117,3 +117,17 @@ def test_an_error_in_the_other_loads__raised_once_the_outcomes_are_loaded(
         _read(url, "failing2@example.org", every_score=False)
     assert loaded.is_set()  # waited for: its cursor was closed after it, not under it
     assert not [t for t in threading.enumerate() if t.name.startswith("bontrack-read-outcomes")]
+
+
+def test_derived_tables_read_in_batches_of_any_size__the_same_frames(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The derived tables (outcomes' scores, sessions' fields) are read by the driver in batches
+    of ``DERIVED_BATCH`` rows: split into batches of 7 rows, or read in one, the same frames."""
+    whole = _read(url, "batches@example.org", every_score=True)
+    monkeypatch.setattr(columnar, "DERIVED_BATCH", 7)
+    monkeypatch.setattr(columnar_scores, "DERIVED_BATCH", 7)
+    split = _read(url, "batches@example.org", every_score=True)
+    for name in NAMES:
+        pd.testing.assert_frame_equal(getattr(split, name), getattr(whole, name))
+    assert len(whole.measurements) > 7

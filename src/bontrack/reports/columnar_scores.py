@@ -14,6 +14,7 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from bontrack.reports.columnar import (
+    DERIVED_BATCH,
     Field,
     _count,
     _literal,
@@ -109,7 +110,7 @@ def derived_stream(
     path = _sqlite_file(db) if committed else None
     as_uuids = bool(uuids) and path is not None
     if path is not None:
-        batches = _prefetched(path, sql(dialect, clinic_id, flagged=True))
+        batches = _prefetched(path, sql(dialect, clinic_id, flagged=True), DERIVED_BATCH)
     else:
         batches = _rows_batches(db, sql(dialect, clinic_id, flagged=False), schema)
     if as_uuids:
