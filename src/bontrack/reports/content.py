@@ -183,7 +183,14 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     trajectories = [s for s in (nprs_trajectory, ndi_trajectory) if s is not None]
     events = adverse_events(frames, kb, today)
     event_counts = events.counts
-    first = nprs[nprs["cycle"] == 1] if len(nprs) else nprs
+    # the first cycles' pain at the main week, as the comparisons and the evidence read it (their
+    # columns only: not a copy of every column of every first cycle's rows)
+    read = ["session_id", "weeks", "improvement", "responder_moderate"]
+    first = (
+        nprs.loc[(nprs["cycle"] == 1).to_numpy() & (nprs["weeks"] == main_week).to_numpy(), read]
+        if len(nprs)
+        else nprs
+    )
     compared = comparisons(frames, first, main_week)
     cycles_wo = int(kb.files.pathway.stop_review_cycles_without_response.value)
     responded = responses(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bontrack.analytics.codes import all_distinct, positions
 from bontrack.analytics.cohort import compare_groups
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.sections.common import MIN_GROUP
@@ -42,9 +43,7 @@ def comparisons(frames: CohortFrames, rows: pd.DataFrame, week: int) -> Comparis
     done: list[ComparisonRow] = []
     skipped: list[str] = []
     at = rows[(rows["weeks"] == week)].dropna(subset=["improvement"])
-    at = at.merge(
-        frames.sessions[["session_id", "product", "total_units", "physical_therapy"]], on="session_id"
-    )
+    at = _with_sessions(at, frames.sessions[["session_id", "product", "total_units", "physical_therapy"]])
 
     def add(title: str, a: pd.DataFrame, b: pd.DataFrame, la: str, lb: str) -> None:
         if len(a) < MIN_GROUP or len(b) < MIN_GROUP:
@@ -95,3 +94,19 @@ def comparisons(frames: CohortFrames, rows: pd.DataFrame, week: int) -> Comparis
             f"{median:g} U or less",
         )
     return Comparisons(rows=done, skipped=skipped)
+
+
+def _with_sessions(rows: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """``rows.merge(sessions, on="session_id")``: each row with its session's columns (a row
+    without one left out), in the rows' order. Of distinct sessions (as the read makes them),
+    each row's session found by its position (``codes.positions``), not by a merge."""
+    ids = sessions["session_id"].to_numpy()
+    if not all_distinct(ids):
+        return rows.merge(sessions, on="session_id")
+    at = positions(ids, rows["session_id"].to_numpy())
+    found = at >= 0
+    out = rows[found].reset_index(drop=True)
+    for name in sessions.columns:
+        if name != "session_id":
+            out[name] = sessions[name].iloc[at[found]].reset_index(drop=True)  # (its type kept)
+    return out
