@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bontrack.analytics.codes import distinct_count
 from bontrack.analytics.cohort import mean_change, responder_rates
 from bontrack.reports.sections.common import MIN_JUDGED, records, value
 
@@ -94,12 +95,15 @@ def lasting_relief(rows: pd.DataFrame, last_week: int) -> dict[str, int]:
     """Patients by the first cycle whose last scheduled visit still met the moderate threshold."""
     if rows.empty:
         return {}
-    late = rows[(rows["weeks"] == last_week) & rows["responder_moderate"].notna()]
-    late = late.assign(hit=late["responder_moderate"].astype(bool))
-    first = late[late["hit"]].groupby("patient_id")["cycle"].min()
+    # (the three columns read, as arrays: no copy of the rows' other columns)
+    flags = rows["responder_moderate"].to_numpy()
+    late = (rows["weeks"] == last_week).to_numpy() & pd.notna(flags)
+    patient = rows["patient_id"].to_numpy()[late]
+    hit = flags[late].astype(bool)
+    first = pd.Series(rows["cycle"].to_numpy()[late][hit]).groupby(patient[hit]).min()
     counts = first.value_counts().sort_index()
     out = {f"cycle {int(str(c))}": int(n) for c, n in counts.items()}
-    never = int(late["patient_id"].nunique() - len(first))
+    never = distinct_count(patient) - len(first)
     if never:
         out["not yet"] = never
     return out

@@ -13,6 +13,7 @@ import csv
 import io
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import cast
 
 import pandas as pd
 
@@ -46,9 +47,13 @@ def _by_month(frame: pd.DataFrame, units: pd.Series, today: date) -> pd.Series:
         dates = pd.to_datetime(dates, errors="coerce")
     keep = dates.notna() & (dates <= pd.Timestamp(today))
     kept = dates[keep]
-    code = kept.dt.year * 100 + kept.dt.month  # YYYYMM, written as text once per month
-    month = code.map({c: f"{c // 100:04d}-{c % 100:02d}" for c in code.unique()})
-    return units[keep].groupby([month, frame.loc[keep, "product"]]).sum()
+    code = kept.dt.year * 100 + kept.dt.month  # YYYYMM (grouped as a number, in the texts' order)
+    summed = units[keep].groupby([code, frame.loc[keep, "product"]]).sum()
+    # each month written as its text once ("2026-05"), in the groups' index
+    index = cast(pd.MultiIndex, summed.index)  # (grouped by two keys)
+    months = [f"{c // 100:04d}-{c % 100:02d}" for c in index.levels[0]]
+    summed.index = index.set_levels([months], level=[0])
+    return summed
 
 
 def waste(frames: CohortFrames, today: date) -> list[WasteRow]:
