@@ -412,3 +412,26 @@ def test_stop_and_review__integer_patients_in_runs_as_grouped(
     responded["responded"] = responded["responded"].astype(object)
     as_text = frame.assign(patient_id=frame["patient_id"].astype(str).astype(object))
     assert stop_and_review(responded, latest, frame) == stop_and_review(responded, latest, as_text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 12), st.integers(0, 40)), max_size=40))
+def test_number_cycles__integer_patients_numbered_in_place_as_grouped(rows: list[tuple[int, int]]) -> None:
+    from bontrack.analytics.cycles import number_cycles
+
+    sessions = pd.DataFrame(
+        {
+            "patient_id": [p for p, _ in rows],
+            "session_id": [float(k) for k in range(len(rows))],
+            "date": pd.Series(
+                [T("2026-01-01") + pd.Timedelta(days=d) for _, d in rows], dtype="datetime64[ns]"
+            ),
+        }
+    )
+    got = number_cycles(sessions)
+    grouped = number_cycles(sessions.assign(patient_id=sessions["patient_id"].astype(str)))
+    by_session = ["session_id"]
+    got = got.sort_values(by_session).reset_index(drop=True)
+    grouped = grouped.sort_values(by_session).reset_index(drop=True)
+    pd.testing.assert_series_equal(got["cycle"], grouped["cycle"])
+    pd.testing.assert_series_equal(got["next_session_date"], grouped["next_session_date"])

@@ -48,6 +48,21 @@ def number_cycles(sessions: pd.DataFrame) -> pd.DataFrame:
     out = sort_rows(sessions, order)
     if out is sessions:  # (in that order already) a copy: the columns are added to it
         out = out.copy()
+    patient = out["patient_id"].to_numpy()
+    date = out["date"].to_numpy()
+    if patient.dtype.kind in "iu" and date.dtype == np.dtype("datetime64[ns]"):
+        # integer patients (the report's codes), sorted: each patient's sessions are a run, numbered
+        # and followed in place (as groupby's cumcount and shift number and follow them)
+        n = len(patient)
+        fresh = np.r_[True, patient[1:] != patient[:-1]] if n else np.zeros(0, dtype=bool)
+        starts = np.flatnonzero(fresh)
+        run = np.cumsum(fresh) - 1
+        out["cycle"] = np.arange(n, dtype=np.int64) - starts[run] + 1
+        following = np.empty_like(date)
+        following[:-1] = date[1:]
+        following[np.r_[fresh[1:], True] if n else fresh] = np.datetime64("NaT")  # (a patient's last)
+        out["next_session_date"] = following
+        return out
     out["cycle"] = out.groupby("patient_id").cumcount() + 1
     out["next_session_date"] = out.groupby("patient_id")["date"].shift(-1)
     return out

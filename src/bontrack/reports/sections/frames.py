@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from bontrack.analytics.codes import isin
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.reports.data import CohortFrames
 
@@ -93,11 +94,11 @@ def as_of(frames: CohortFrames, day: date) -> CohortFrames:
     if "reported_date" in events.columns:
         events = upto(events, "reported_date")
     # hashed in bulk (no Python set of every row's id): the same rows as with sets
-    events = events[events["session_id"].isin(sessions["session_id"].unique())]
+    events = events[isin(events["session_id"].to_numpy(), sessions["session_id"].to_numpy())]
     scored = (
         measurements["patient_id"] if frames.cycle_rows is None else frames.cycle_rows.patients_scored(day)
     )
-    seen = pd.concat([sessions["patient_id"], scored], ignore_index=True).unique()
-    known = frames.patients["patient_id"].isin(seen)
+    seen = pd.concat([sessions["patient_id"], scored], ignore_index=True).to_numpy()
+    known = isin(frames.patients["patient_id"].to_numpy(), seen)
     patients = frames.patients if bool(known.all()) else frames.patients[known]
     return CohortFrames(patients, sessions, measurements, events, cycle_rows=frames.cycle_rows)
