@@ -206,7 +206,7 @@ def sort_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     dates, none missing (the report's coded ids, cycles, weeks and dates): the frame itself when
     its rows are in that order already (as the report's rows joined by DuckDB come), else the
     rows taken in the order of one stable sort of the keys packed into one number a row
-    (``packed_key``; at 1,000,000 patients a twentieth of ``np.lexsort``'s time), or when they do
+    (``packed_key``; 12 million rows of three keys: a quarter of ``np.lexsort``'s time), or when they do
     not fit of ``np.lexsort`` (stable too: the same order, without sort_values' factorizing of
     every key). Callers must not modify the result in place: it may be ``frame``."""
     order = sort_order(frame, by)
