@@ -337,25 +337,6 @@ def test_cycle_responded__rows_in_runs_read_in_place_as_hashed(
         pd.testing.assert_frame_equal(got, hashed)
 
 
-def _judged_by_pandas(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
-    """judged_rows' columns as pandas made them (before they were made from the arrays)."""
-    out = out.copy()
-    sign = -1.0 if rule.better == "lower" else 1.0
-    out["change"] = out["value"] - out["baseline"]
-    out["improvement"] = sign * out["change"]
-    nonzero = out["baseline"].where(out["baseline"] != 0)
-    out["improvement_percent"] = 100 * out["improvement"] / nonzero.abs()
-    judged = out["improvement_percent"].notna()
-    pct = out["improvement_percent"].round(9)
-    out["responder_moderate"] = (pct >= rule.moderate_percent).where(judged)
-    out["responder_substantial"] = (pct >= rule.substantial_percent).where(judged)
-    if rule.mcid is None:
-        out["mcid_met"] = None
-    else:
-        out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
-    return out
-
-
 _SCORES = st.one_of(st.none(), st.sampled_from([0.0, 4.9, 7.0, 10.0, 3.5, -2.0]), st.floats(-20, 20))
 
 
@@ -368,7 +349,7 @@ _SCORES = st.one_of(st.none(), st.sampled_from([0.0, 4.9, 7.0, 10.0, 3.5, -2.0])
 def test_judged_rows__from_the_arrays_as_pandas_judged_them(
     rows: list[tuple[float | None, float | None]], better: str, mcid: float | None
 ) -> None:
-    from bontrack.analytics.cycles import judged_rows
+    from bontrack.analytics.cycles import judged_by_pandas, judged_rows
 
     frame = pd.DataFrame(
         {
@@ -380,8 +361,9 @@ def test_judged_rows__from_the_arrays_as_pandas_judged_them(
         }
     )
     rule = ResponseRule("nprs", "pain_intensity", better, mcid, 30.0, 50.0)  # type: ignore[arg-type]
+    expected = frame.copy()
     with np.errstate(all="ignore"):  # (pandas' rounding of a huge percentage overflows, to inf)
-        expected = _judged_by_pandas(frame, rule)
+        judged_by_pandas(expected, rule, -1.0 if better == "lower" else 1.0)  # (as pandas made them)
     got = judged_rows(frame.copy(), rule)
     pd.testing.assert_frame_equal(got, expected)
     for c in ("responder_moderate", "responder_substantial", "mcid_met"):

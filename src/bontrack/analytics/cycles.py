@@ -142,23 +142,28 @@ def judged_rows(out: pd.DataFrame, rule: ResponseRule) -> pd.DataFrame:
     if out["value"].dtype == np.float64 and out["baseline"].dtype == np.float64:
         _judged_floats(out, rule, sign)  # (the same numbers from the arrays: a third of the time)
     else:
-        out["change"] = out["value"] - out["baseline"]
-        out["improvement"] = sign * out["change"]
-        nonzero = out["baseline"].where(out["baseline"] != 0)
-        out["improvement_percent"] = 100 * out["improvement"] / nonzero.abs()
-        judged = out["improvement_percent"].notna()
-        # Rounded so an exact 30% (7 -> 4.9) counts despite binary floating point.
-        pct = out["improvement_percent"].round(9)
-        out["responder_moderate"] = (pct >= rule.moderate_percent).where(judged)
-        out["responder_substantial"] = (pct >= rule.substantial_percent).where(judged)
-        if rule.mcid is None:
-            out["mcid_met"] = None
-        else:
-            out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
+        judged_by_pandas(out, rule, sign)
     rows = sort_rows(out, ["patient_id", "cycle", "weeks"])
     if rows is out and _numbered(out.index):  # in order already, numbered 0..n-1: a copy would be all
         return out
     return rows.reset_index(drop=True)
+
+
+def judged_by_pandas(out: pd.DataFrame, rule: ResponseRule, sign: float) -> None:
+    """``judged_rows``' columns added to ``out`` by pandas' operations (rows of any types)."""
+    out["change"] = out["value"] - out["baseline"]
+    out["improvement"] = sign * out["change"]
+    nonzero = out["baseline"].where(out["baseline"] != 0)
+    out["improvement_percent"] = 100 * out["improvement"] / nonzero.abs()
+    judged = out["improvement_percent"].notna()
+    # Rounded so an exact 30% (7 -> 4.9) counts despite binary floating point.
+    pct = out["improvement_percent"].round(9)
+    out["responder_moderate"] = (pct >= rule.moderate_percent).where(judged)
+    out["responder_substantial"] = (pct >= rule.substantial_percent).where(judged)
+    if rule.mcid is None:
+        out["mcid_met"] = None
+    else:
+        out["mcid_met"] = (out["improvement"].round(9) >= rule.mcid).where(out["baseline"].notna())
 
 
 def _judged_floats(out: pd.DataFrame, rule: ResponseRule, sign: float) -> None:
