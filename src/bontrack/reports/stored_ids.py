@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bontrack.storage import record_json_many
 from bontrack.storage.record_ids import id_text
 from bontrack.storage.record_json import unpack_text
 
@@ -193,11 +194,15 @@ def with_data_text(table: pa.Table) -> pa.Table:
     flag = "data" + PACKED
     if flag not in table.column_names:
         return table
-    values = table.column("data").to_pylist()
-    packed = table.column(flag).to_pylist()
+    at = table.column_names.index("data")
+    column, flags = table.column("data").combine_chunks(), table.column(flag).combine_chunks()
+    unpacked = record_json_many.texts(column, flags)  # (a column of packed versions, at once)
+    if unpacked is not None:
+        return table.set_column(at, "data", unpacked).drop_columns([flag])
+    values = column.to_pylist()
+    packed = flags.to_pylist()
     texts = [
         None if v is None else unpack_text(v) if p else v.decode("utf-8", "replace")
         for v, p in zip(values, packed, strict=True)
     ]
-    at = table.column_names.index("data")
     return table.set_column(at, "data", pa.array(texts, pa.string())).drop_columns([flag])

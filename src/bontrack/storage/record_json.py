@@ -143,6 +143,7 @@ class _HeldDecompressor:
         ]
         lib.ZSTD_decompressDCtx.restype = ctypes.c_size_t
         self._lib = lib
+        self.name = name  # (record_json_many calls the same library without Python's lock)
         self._dictionary = _dictionary_bytes()  # (kept: the digested dictionary is made from it)
         self._ddict = lib.ZSTD_createDDict(self._dictionary, len(self._dictionary))
         if not self._ddict:
