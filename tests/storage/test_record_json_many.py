@@ -16,7 +16,7 @@ from bontrack.storage import record_json, record_json_many
 from bontrack.storage.record_json import json_text, pack, unpack_text
 from demo_exports import bontrack
 
-pytestmark = pytest.mark.skipif(record_json_many._lib is None, reason="libzstd is not on this machine")
+pytestmark = pytest.mark.skipif(not record_json_many.AVAILABLE, reason="libzstd is not on this machine")
 
 # contents whose sizes take each width of the frame header's size field: 1 byte (single
 # segment, under 256), 2 bytes (256 to 65,791, stored less 256) and 4 bytes

@@ -143,7 +143,11 @@ class _HeldDecompressor:
         ]
         lib.ZSTD_decompressDCtx.restype = ctypes.c_size_t
         self._lib = lib
-        self.name = name  # (record_json_many calls the same library without Python's lock)
+        # the same call bound again without Python's lock: many frames at once (record_json_many)
+        bulk = ctypes.CDLL(name).ZSTD_decompressDCtx
+        bulk.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]
+        bulk.restype = ctypes.c_size_t
+        self._bulk = bulk
         self._dictionary = _dictionary_bytes()  # (kept: the digested dictionary is made from it)
         self._ddict = lib.ZSTD_createDDict(self._dictionary, len(self._dictionary))
         if not self._ddict:
@@ -165,6 +169,13 @@ class _HeldDecompressor:
         if self._lib.ZSTD_isError(n):
             return None
         return ctypes.string_at(context.buffer, n)
+
+    def decompress_into(self, out: int, capacity: int, frames: int, length: int) -> int | None:
+        """Frames laid end to end (``length`` bytes at address ``frames``) decompressed into
+        ``out`` (``capacity`` bytes) in one call, without Python's lock; the bytes written, or
+        None when the library refuses them."""
+        n = self._bulk(self._context().dctx, out, capacity, frames, length)
+        return None if self._lib.ZSTD_isError(n) else int(n)
 
 
 class _Context:
@@ -200,6 +211,16 @@ def _held_decompressor() -> _HeldDecompressor | None:
 
 
 _held = _held_decompressor()
+
+
+def unpack_frames_into(out: int, capacity: int, frames: int, length: int) -> int | None:
+    """``_HeldDecompressor.decompress_into`` (record_json_many); None without libzstd."""
+    return None if _held is None else _held.decompress_into(out, capacity, frames, length)
+
+
+def unpacks_frames() -> bool:
+    """Whether ``unpack_frames_into`` can work here (libzstd was found)."""
+    return _held is not None
 
 
 def unpack_text(raw: Any) -> str | None:

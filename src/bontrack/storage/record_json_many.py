@@ -17,9 +17,6 @@ with the same answer.
 
 from __future__ import annotations
 
-import ctypes
-from typing import Any
-
 import numpy as np
 import pyarrow as pa
 
@@ -30,34 +27,13 @@ DICT_ID_BYTES = np.array([0, 1, 2, 4])  # Dictionary_ID's bytes by its flag
 RESERVED_BIT = 0x08
 
 
-def _library() -> Any:
-    """libzstd's one-shot decompression, called without Python's lock (``ctypes.CDLL``)."""
-    held = record_json._held
-    if held is None:
-        return None
-    lib = ctypes.CDLL(held.name)
-    lib.ZSTD_decompressDCtx.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-    ]
-    lib.ZSTD_decompressDCtx.restype = ctypes.c_size_t
-    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
-    lib.ZSTD_isError.restype = ctypes.c_uint
-    return lib
-
-
-_lib = _library()
+AVAILABLE = record_json.unpacks_frames()  # (else every column is read version by version)
 
 
 def content_sizes(frames: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
     """Each magicless frame's content size, read from its header (frames[starts[i]:ends[i]]);
     None when a frame does not say it or its header does not fit in the frame."""
     n = len(starts)
-    if n == 0:
-        return np.zeros(0, np.int64)
     if np.any(ends - starts < 2):
         return None
     descriptor = frames[starts].astype(np.int64)
@@ -86,7 +62,7 @@ def texts(values: pa.Array, packed: pa.Array) -> pa.Array | None:
     """The JSON text of each value (what ``record_json.unpack_text`` gives, as an Arrow string
     column), every value being a packed BLOB of tag 1; None when this way cannot tell (see the
     module): the caller then unpacks each value."""
-    if _lib is None or values.null_count or packed.null_count or not pa.types.is_binary(values.type):
+    if not AVAILABLE or values.null_count or packed.null_count or not pa.types.is_binary(values.type):
         return None
     n = len(values)
     if n == 0:
@@ -108,19 +84,17 @@ def texts(values: pa.Array, packed: pa.Array) -> pa.Array | None:
     if sizes is None:
         return None
     total = int(sizes.sum())
-    out = np.empty(max(total, 1), np.uint8)
-    context = record_json._held._context()  # type: ignore[union-attr]
-    written = _lib.ZSTD_decompressDCtx(context.dctx, out.ctypes.data, total, frames.ctypes.data, len(frames))
-    if _lib.ZSTD_isError(written) or written != total:
+    if total >= 2**31:  # (past a string column's 32-bit offsets)
         return None
-    ends_out = np.zeros(n + 1, np.int64)
+    out = np.empty(max(total, 1), np.uint8)
+    written = record_json.unpack_frames_into(out.ctypes.data, total, frames.ctypes.data, len(frames))
+    if written != total:
+        return None
+    ends_out = np.zeros(n + 1, np.int32)
     np.cumsum(sizes, out=ends_out[1:])
-    kind, width = (pa.string(), np.int32) if total < 2**31 else (pa.large_string(), np.int64)
-    result = pa.Array.from_buffers(
-        kind, n, [None, pa.py_buffer(ends_out.astype(width)), pa.py_buffer(out[:total])]
-    )
+    result = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(ends_out), pa.py_buffer(out[:total])])
     try:
         result.validate(full=True)  # (UTF-8 throughout)
     except pa.ArrowInvalid:
         return None
-    return result.cast(pa.string())
+    return result
