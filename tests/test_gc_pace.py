@@ -7,8 +7,10 @@ when the server's app is settled, and the test process's own collector is left a
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 
 def _run(code: str) -> dict[str, object]:
@@ -51,4 +53,38 @@ def test_the_servers_app_settles_at_the_servers_pace() -> None:
         " 'frozen': gc.get_freeze_count() - before}))\n"
     )
     assert answer["now"] == answer["pace"] == [10_000, 10, 10]
+    assert isinstance(answer["frozen"], int) and answer["frozen"] > 10_000
+
+
+def test_a_command_closes_its_databases_and_freezes_its_heap_for_the_exit(tmp_path: Path) -> None:
+    """``cli.main`` ends every command by closing its engines' connections, then freezing the heap
+    (the exit's collections skip it). Frozen without the closing, the SQLite connection is never
+    closed and its write-ahead log stays beside the file (checked: a file copied alone would lack
+    those commits); closed first, the file alone holds everything."""
+    db = tmp_path / "registry.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "bontrack", "--db", f"sqlite:///{db}", "demo", "--patients", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "registry.db-wal").exists()
+    with sqlite3.connect(db) as con:  # the demo's patients are in the file itself
+        assert con.execute("select count(distinct id) from patient_versions").fetchone()[0] == 3
+    answer = _run(
+        "import gc, json\n"
+        "from sqlalchemy import text\n"
+        "import bontrack.cli as cli\n"
+        "from bontrack.storage.engine import open_engine\n"
+        f"engine = open_engine('sqlite:///{tmp_path / 'other.db'}')\n"
+        "with engine.connect() as c:\n"
+        "    c.execute(text('select 1'))\n"
+        "kept = engine.pool.checkedin()\n"
+        "cli.leave()\n"
+        "after, frozen = engine.pool.checkedin(), gc.get_freeze_count()\n"
+        "print(json.dumps({'kept': kept, 'after': after, 'frozen': frozen}))\n"
+    )
+    assert answer["kept"] == 1 and answer["after"] == 0
     assert isinstance(answer["frozen"], int) and answer["frozen"] > 10_000

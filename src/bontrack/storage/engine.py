@@ -11,6 +11,7 @@ import functools
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -91,7 +92,19 @@ def make_engine(
         )
         event.listen(engine, "connect", pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
+    _MADE.add(engine)
     return engine
+
+
+_MADE: weakref.WeakSet[Engine] = weakref.WeakSet()  # every engine made, while anything holds it
+
+
+def dispose_all() -> None:
+    """Close every engine's pooled connections (a command's last step, ``cli.main``). SQLite's
+    last connection to a file folds its write-ahead log into it, so the file alone holds every
+    commit; PostgreSQL's server processes end at once instead of when the client's socket goes."""
+    for engine in list(_MADE):
+        engine.dispose()
 
 
 # Connections an engine keeps open, and the most it opens at once: SQLAlchemy's default, 5 kept
