@@ -17,13 +17,11 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import clamp_text
 from bontrack.injections.models import InjectionSessionRow
-from bontrack.outcomes.models import OutcomeRow
+from bontrack.outcomes.models import OUTCOME_PATHS, OutcomeRow
 from bontrack.records import VersionedRow
 from bontrack.storage import record_json
 from bontrack.storage.audit_log import log
 from bontrack.storage.versioned import is_newest
-
-OUTCOME_PATHS = ("patient_id", "session_id", "weeks_after_session", "date", "instrument")
 
 
 def _getter(path: str) -> Callable[[dict[str, Any]], Any]:

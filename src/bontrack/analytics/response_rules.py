@@ -5,7 +5,8 @@ building frames cost more than the write itself). The two forms are checked agai
 every patient of the demo registry (tests/scheduling/test_due_items_kept.py); a cycle is judged by
 ``instruments.response.cycle_responded`` in both (the frame form as integers of basis points, as it).
 
-Re-exported by ``analytics.cohort``.
+The plain form lives in ``analytics.patient_rules`` (no numpy or pandas: a record's write imports
+it) and is re-exported here. Re-exported by ``analytics.cohort``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ import pandas as pd
 
 from bontrack.analytics.codes import all_distinct, distinct_count, isin
 from bontrack.analytics.cycles import number_cycles, sort_order, sort_rows
-from bontrack.instruments.response import cycle_responded as one_cycle_responded
-
-# one score of a patient, as ``cycle_judgements`` reads it: (date as ISO text, the session it
-# follows up or None, weeks after that session or None, value)
-Score = tuple[str, str | None, int | None, float]
+from bontrack.analytics.patient_rules import Score as Score
+from bontrack.analytics.patient_rules import cycle_judgements as cycle_judgements
+from bontrack.analytics.patient_rules import stops_for_review as stops_for_review
 
 
 def cycle_responded(
@@ -187,51 +186,3 @@ def _latest_failed(cycles: pd.DataFrame, failed: np.ndarray, latest: int) -> lis
     passed = np.bincount(run[kept & ~failed], minlength=len(starts))  # (kept rows not failed)
     due = patient[starts][(ends - starts >= latest) & (passed == 0)]
     return sorted(str(p) for p in due.tolist())
-
-
-def cycle_judgements(
-    cycles: Sequence[tuple[str, str]],
-    scores: Sequence[Score],
-    *,
-    min_improvement_percent: float,
-    judged_at_weeks: Sequence[int],
-) -> list[bool | None]:
-    """One patient's cycles judged as ``cycle_responded`` judges a cohort's frames: True, False,
-    or None (not judged), one per cycle in the order given.
-
-    ``cycles``: (session id, date as ISO text), in cycle order (``cycles.number_cycles``').
-    ``scores``: the patient's values of the rule's score, in the order they were read (by record
-    id, as the frames are). A cycle's baseline is the last score dated on or before its session
-    (of scores on one day, the last read), as ``cycles.cycle_outcomes``' as-of merge finds it; its
-    follow-up at a week is the last score linked to its session at that week; the cycle is judged
-    by ``instruments.response.cycle_responded`` (week 6, else week 12).
-    """
-    judged: list[bool | None] = []
-    for session_id, day in cycles:
-        baseline: float | None = None
-        baseline_day = ""
-        followups: dict[int, float | None] = {}
-        for date, linked, week, value in scores:
-            if date <= day and date >= baseline_day:
-                baseline, baseline_day = value, date
-            if linked == session_id and week is not None:
-                followups[week] = value
-        judged.append(
-            one_cycle_responded(
-                baseline,
-                followups,
-                min_improvement_percent=min_improvement_percent,
-                judged_at_weeks=judged_at_weeks,
-            )
-            if followups
-            else None
-        )
-    return judged
-
-
-def stops_for_review(judged: Sequence[bool | None], cycles_without_response: int) -> bool:
-    """``stop_and_review`` for one patient: their latest ``cycles_without_response`` cycles (one
-    judgement each, in cycle order, from ``cycle_judgements``) were each judged and brought no
-    response; fewer cycles, or an unjudged one among the latest, never."""
-    n = cycles_without_response
-    return 0 < n <= len(judged) and all(j is False for j in judged[-n:])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
+from bontrack.analytics.patient_rules import review_cycles as review_cycles
 from bontrack.analytics.response_rules import cycle_responded, stop_and_review
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
@@ -26,11 +27,6 @@ def cycle_response_rule(kb: KnowledgeBase) -> ResponseRule:
     percent = rule.min_improvement_percent
     better = load_definition(rule.instrument).scores[rule.score].better
     return ResponseRule(rule.instrument, rule.score, better, None, percent, percent)
-
-
-def review_cycles(kb: KnowledgeBase) -> int:
-    """How many latest cycles without a response call for review (pathway)."""
-    return int(kb.files.pathway.stop_review_cycles_without_response.value)
 
 
 def due_for_review(

@@ -145,7 +145,7 @@ def cycle_responses(
     ``outcomes``: the patient's current outcome rows (or reads, as the chart has them), when the
     caller has read them already; else read here.
     """
-    from bontrack.analytics.response_rules import Score, cycle_judgements
+    from bontrack.analytics.patient_rules import Score, cycle_judgements
 
     rule = load_knowledge().files.pathway.cycle_response
     if outcomes is None:

@@ -12,6 +12,11 @@ from bontrack.records import VersionedRow
 from bontrack.storage.base import Base
 from bontrack.storage.record_ids import RecordId
 
+# The fields of an outcome every per-patient reading of them takes (the report's frames, the due
+# items and the current scores derived as outcomes are written): here, beside the table, so the
+# writers' refreshers need not import the data-frame module (bontrack.queries: pandas).
+OUTCOME_PATHS = ("patient_id", "session_id", "weeks_after_session", "date", "instrument")
+
 
 class OutcomeRow(VersionedRow, Base):
     __tablename__ = "outcome_versions"

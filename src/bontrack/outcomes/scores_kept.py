@@ -27,8 +27,7 @@ import orjson
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from bontrack.outcomes.models import OutcomeRow, OutcomeScoreRow
-from bontrack.queries import OUTCOME_PATHS
+from bontrack.outcomes.models import OUTCOME_PATHS, OutcomeRow, OutcomeScoreRow
 from bontrack.storage.kept import KeptByPatient
 from bontrack.storage.typed_values import as_date, as_number, as_text
 from bontrack.storage.unit import derived_up_to_date

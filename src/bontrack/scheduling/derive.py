@@ -27,11 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
-from bontrack.analytics.cycles import number_cycles
-from bontrack.analytics.response_rules import Score, cycle_judgements, stops_for_review
-from bontrack.analytics.review import due_for_review, review_cycles
+from bontrack.analytics.patient_rules import Score, cycle_judgements, review_cycles, stops_for_review
 from bontrack.dates import clamp_text, shift
 from bontrack.knowledge import KnowledgeBase
 from bontrack.scheduling.schemas import ACTION_WORDS, DECISION_WORDS, item_key
@@ -92,17 +88,14 @@ def latest_of(
     return {key: latest for key, (_, latest) in found.items()}
 
 
-# up to this many patients the stop-and-review rule runs over plain lists, above it over frames.
-# Measured on the 10,000-patient demo registry, reads and derivation: one patient 1.7 ms of CPU
-# plain, 52 ms with frames (building them is the cost); 30 patients 16 ms and 68 ms; 1,000
-# patients 0.94 s and 0.85 s (the reads dominate). The rebuild always uses frames.
-PLAIN_UP_TO = 50
-
-
-def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool | None = None) -> list[dict[str, Any]]:
+def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dict[str, Any]]:
     """The due items (rows of the ``due_items`` table) of the patients in ``facts``; ``frames``:
-    stop-and-review over data frames (True) or plain lists (False); by default frames for more
-    than PLAIN_UP_TO patients."""
+    stop-and-review over data frames (the rebuild from scratch, the report's rule as it runs it)
+    or over plain lists (the patients a write touched, however many: an import's parts of 2,000
+    too). Measured on the 10,000-patient demo registry, reads and derivation: one patient 1.7 ms
+    of CPU plain, 52 ms with frames (building them is the cost); 1,000 patients 0.94 s plain and
+    0.85 s with frames (the reads dominate). Plain for every write, so a command that writes
+    records never loads pandas (about 95 MB of memory and 0.3 s of start: the import's peak)."""
     weeks = kb.files.pathway.outcome_visit_weeks.weeks
     latest = latest_of(facts.actions)
     rows: list[dict[str, Any]] = []
@@ -162,8 +155,6 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool | None = None) -> li
             add("therapy_visit", patient_id, planned[done], what, plan_id=plan_id, clinician_id=therapist)
 
     n = review_cycles(kb)
-    if frames is None:
-        frames = len(facts.patients) > PLAIN_UP_TO
     to_review = (_to_review if frames else _to_review_plain)(sessions, facts.scores, kb)
     for patient_id, (sid, day) in to_review.items():
         what = f"no response in the last {n} cycles: stop and review before another injection"
@@ -182,7 +173,12 @@ def _to_review(
 ) -> dict[str, tuple[str, dt.date]]:
     """Patients to stop and review -> (their last session, its date), by analytics.review's rule
     over data frames (the clinic report's)."""
-    from bontrack.queries import OUTCOME_PATHS, measurements_frame
+    import pandas as pd  # (the frames' form only: a write takes the plain one, below)
+
+    from bontrack.analytics.cycles import number_cycles
+    from bontrack.analytics.review import due_for_review
+    from bontrack.outcomes.models import OUTCOME_PATHS
+    from bontrack.queries import measurements_frame
 
     n = review_cycles(kb)
     candidates = {pid: own for pid, own in sessions.items() if len(own) >= n}  # fewer cycles: never

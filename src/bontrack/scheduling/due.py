@@ -29,9 +29,8 @@ from sqlalchemy.orm import Session
 
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.knowledge import load_knowledge
-from bontrack.outcomes.models import OutcomeRow
+from bontrack.outcomes.models import OUTCOME_PATHS, OutcomeRow
 from bontrack.patients.models import PatientRow
-from bontrack.queries import OUTCOME_PATHS
 from bontrack.records import VersionedRow
 from bontrack.scheduling.derive import Facts, derive
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
