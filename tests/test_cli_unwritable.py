@@ -1,4 +1,4 @@
-"""`bontrack export` given a file or folder that cannot be written: exit
+"""`bontrack export` and `bontrack report` given a file or folder that cannot be written: exit
 code 2 and one line `error FIELD: cannot write ...` naming the argument, no traceback, and nothing
 left behind (no partial file, no half an export). Real processes on a real SQLite registry
 (`bontrack backup`: tests/storage/test_backup.py).
@@ -59,3 +59,9 @@ def test_export_tabular__a_file_that_cannot_be_written_midway_leaves_no_export(
     blocked.mkdir()  # the last file cannot be written: the files before it were
     _refused(bontrack("--db", db_url, "export", "--format", fmt, str(folder)), "DIR", str(folder))
     assert [p.name for p in folder.iterdir()] == [blocked.name]  # no file of this export, partial or not
+
+
+@pytest.mark.parametrize("flags", [["--json"], []], ids=["json", "html"])
+def test_report__an_out_file_that_cannot_be_written_exits_2_naming_out(db_url: str, flags: list[str]) -> None:
+    target = f"/proc/bontrack-report.{'json' if flags else 'html'}"
+    _refused(bontrack("--db", db_url, "report", "--out", target, *flags), "--out", target)
