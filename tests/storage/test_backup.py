@@ -428,6 +428,21 @@ def test_backup__existing_file_is_kept_unless_forced(
     assert not copy.with_name(copy.name + ".partial").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_backup__a_file_that_cannot_be_written_exits_2_naming_it(
+    engine: Engine, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    extra = pg_args(db_url, request)
+    populate(engine)
+    target = "/proc/bontrack.backup"  # not writable even by root (file permissions do not stop root)
+    done = bontrack("backup", target, "--db", db_url, *extra)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error FILE: cannot write {target}: "), (
+        done.stderr
+    )
+
+
 def test_restore__unreachable_target_exits_2(
     engine: Engine, db_url: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from bontrack.backup.common import (
     _file_kind,
     _is_sqlite,
     _parse_url,
+    cannot_write,
     describe,
 )
 from bontrack.backup.postgres import (
@@ -62,7 +63,7 @@ def backup(
         else:
             summary = _pg_backup(parsed, file, force=force, pg_bin=pg_bin, stages=stages)
     except OSError as exc:
-        raise RegistryError(f"cannot write {file}: {exc.strerror or exc}") from None
+        raise cannot_write(file, exc) from None
     summary.audited = _audit(
         url,
         action="export",

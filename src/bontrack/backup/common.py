@@ -155,6 +155,20 @@ def _target_file(file: Path, *, force: bool) -> Path:
     return partial
 
 
+def _start_file(partial: Path, file: Path) -> None:
+    """Make the empty partial file the copy is written into, so that a folder that cannot be
+    written is said in the system's words, naming FILE (sqlite3 says only "unable to open
+    database file"; pg_dump, its own words)."""
+    try:
+        partial.touch()
+    except OSError as exc:
+        raise cannot_write(file, exc) from None
+
+
+def cannot_write(file: Path, exc: OSError) -> InputError:
+    return InputError.one("FILE", f"cannot write {file}: {exc.strerror or exc}")
+
+
 def _file_kind(file: Path) -> str:
     if not file.exists():
         raise InputError.one("FILE", f"{file} does not exist")

@@ -23,6 +23,7 @@ from bontrack.backup.common import (
     Summary,
     _check_revision,
     _refuse,
+    _start_file,
     _target_file,
     data_tables,
     describe,
@@ -163,6 +164,7 @@ def _pg_backup(url: URL, file: Path, *, force: bool, pg_bin: str | None, stages:
                 raise InputError.one("--db", f"{shown(url)} holds no bontrack registry (no schema version)")
             task = stages.start("pg_dump", total=len(tables))
             try:
+                _start_file(partial, file)
                 _run_tool(
                     [
                         str(pg_dump),

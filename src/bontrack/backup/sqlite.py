@@ -17,6 +17,7 @@ from bontrack.backup.common import (
     Summary,
     _check_revision,
     _refuse,
+    _start_file,
     _target_file,
     data_tables,
     describe,
@@ -105,6 +106,7 @@ def _sqlite_backup(url: URL, file: Path, *, force: bool, stages: Stages) -> Summ
     try:
         page_size = int(source.execute("PRAGMA page_size").fetchone()[0])
         pages = int(source.execute("PRAGMA page_count").fetchone()[0])
+        _start_file(partial, file)
         copy = sqlite3.connect(partial, check_same_thread=False, isolation_level=None)
         try:
             task = stages.start(f"copying {path.name}", total=page_size * pages)

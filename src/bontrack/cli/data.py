@@ -193,19 +193,20 @@ def export(
         # unit of work, committed once the files are complete
         with UnitOfWork(primary, expire_on_commit=False) as audited:
             with read_session(reader, audited, None) as db:
-                if chosen is Format.parquet:
-                    from bontrack.exchange.parquet import export_parquet
+                try:
+                    if chosen is Format.parquet:
+                        from bontrack.exchange.parquet import export_parquet
 
-                    files = export_parquet(db=db, actor=actor, folder=path)
-                elif chosen is Format.csv:
-                    files = export_csv(db=db, actor=actor, folder=path)
-                else:
-                    try:
+                        files = export_parquet(db=db, actor=actor, folder=path)
+                    elif chosen is Format.csv:
+                        files = export_csv(db=db, actor=actor, folder=path)
+                    else:
                         with open_for_writing(partial, compressed=path.suffix == ".gz") as out:
                             written = write_export(db=db, actor=actor, out=out, destination=str(path))
-                    except OSError as exc:
-                        partial.unlink(missing_ok=True)
-                        raise InputError.one("FILE", f"cannot write {target}: {exc.strerror}") from None
+                except OSError as exc:  # csv and parquet removed what they had written (staged_files)
+                    partial.unlink(missing_ok=True)
+                    field = "FILE" if chosen is Format.jsonl else "DIR"
+                    raise InputError.one(field, f"cannot write {target}: {exc.strerror or exc}") from None
             try:
                 with write_turn(primary):
                     audited.commit()  # the audit entries, before the file is in place

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import typer
@@ -108,7 +110,8 @@ def report(
                 if frames.cycle_rows is not None:
                     frames.cycle_rows.close()
             if as_json:
-                target.write_text(report_json(content), encoding="utf-8")
+                text = report_json(content)
+                write_out(target, lambda path: path.write_text(text, encoding="utf-8"))
             else:
                 progress.update(task, description="drawing figures")
                 from bontrack.reports.plots import render_figures  # matplotlib: not for the JSON
@@ -116,9 +119,9 @@ def report(
                 html = render_html(content, render_figures(content))
                 if pdf:
                     progress.update(task, description="laying out the PDF")
-                    write_pdf(html, target)
+                    write_out(target, lambda path: write_pdf(html, path))
                 else:
-                    target.write_text(html, encoding="utf-8")
+                    write_out(target, lambda path: path.write_text(html, encoding="utf-8"))
         s = content.summary
         print(
             f"wrote {target}: {s['patients']} patients, {s['sessions']} sessions, "
@@ -127,3 +130,23 @@ def report(
         )
 
     run(go)
+
+
+def write_out(target: Path, write: Callable[[Path], object]) -> None:
+    """Write the report as TARGET.partial and give it its name once complete, so a full disk
+    leaves no half of a report; a file that cannot be written is an error naming --out (exit 2).
+    A device or a link (--out /dev/stdout) is written in place: renaming onto it would replace it.
+    """
+    from bontrack.errors import InputError
+
+    in_place = target.is_symlink() or (target.exists() and not target.is_file())
+    partial = target if in_place else target.with_name(target.name + ".partial")
+    try:
+        write(partial)
+        if not in_place:
+            partial.replace(target)
+    except OSError as exc:
+        if not in_place:
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
+        raise InputError.one("--out", f"cannot write {target}: {exc.strerror or exc}") from None

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
+from bontrack.exchange.files import staged_files
 from bontrack.exchange.jsonl import log_export
 from bontrack.exchange.stream import BATCH, current_versions
 from bontrack.exchange.tabular import ENVELOPE, dictionary_rows, write_dictionary
@@ -179,25 +180,22 @@ def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def export_parquet(*, db: Session, actor: str, folder: Path) -> list[Path]:
-    """Write <type>.parquet for every record type and data_dictionary.csv; returns the files."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write <type>.parquet for every record type and data_dictionary.csv, all or none of them
+    (``staged_files``: a file that cannot be written leaves no export); returns the files."""
     written: list[Path] = []
     counts: dict[str, int] = {}
     dictionary: list[list[str]] = []
-    for kind in KINDS:
-        table = _Table(kind)
-        dictionary.extend(table.dictionary)
-        path = folder / f"{kind.name}.parquet"
-        partial = path.with_name(path.name + ".partial")
-        counts[kind.name] = 0
-        with pq.ParquetWriter(partial, table.schema, compression="zstd") as out:
-            for rows in _batches(current_versions(db, kind.row)):
-                out.write_batch(table.batch(rows))
-                counts[kind.name] += len(rows)
-        partial.replace(path)
-        written.append(path)
-    path = folder / "data_dictionary.csv"
-    write_dictionary(path, dictionary)
-    written.append(path)
+    with staged_files(folder) as stage:
+        for kind in KINDS:
+            table = _Table(kind)
+            dictionary.extend(table.dictionary)
+            counts[kind.name] = 0
+            with pq.ParquetWriter(stage(f"{kind.name}.parquet"), table.schema, compression="zstd") as out:
+                for rows in _batches(current_versions(db, kind.row)):
+                    out.write_batch(table.batch(rows))
+                    counts[kind.name] += len(rows)
+            written.append(folder / f"{kind.name}.parquet")
+        write_dictionary(stage("data_dictionary.csv"), dictionary)
+        written.append(folder / "data_dictionary.csv")
     log_export(db=db, actor=actor, form="parquet", destination=str(folder), counts=counts)
     return written

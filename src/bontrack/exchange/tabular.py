@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bontrack.csv_cells import DICTIONARY_NOTE, safe_cell, safe_row
+from bontrack.exchange.files import staged_files
 from bontrack.exchange.jsonl import log_export
 from bontrack.exchange.stream import every_version
 from bontrack.kinds import KINDS
@@ -103,29 +104,28 @@ def write_dictionary(path: Path, rows: list[list[str]]) -> None:
 
 
 def export_csv(*, db: Session, actor: str, folder: Path) -> list[Path]:
-    """Write <type>.csv for every record type and data_dictionary.csv; returns the files."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write <type>.csv for every record type and data_dictionary.csv, all or none of them
+    (``staged_files``: a file that cannot be written leaves no export); returns the files."""
     written = []
     counts: dict[str, int] = {}
     dictionary: list[list[str]] = []
-    for kind in KINDS:
-        props = [name for name, *_ in columns_of(kind)]
-        columns = [*ENVELOPE, *props]
-        dictionary.extend(dictionary_rows(f"{kind.name}.csv", kind))
-        path = folder / f"{kind.name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f)
-            out.writerow(safe_row(columns))
-            counts[kind.name] = 0
-            for values in every_version(db, kind.row):
-                snap = snapshot_of(kind.name, values)
-                out.writerow(
-                    [_cell(snap[c]) for c in ENVELOPE] + [_cell(values["data"].get(c)) for c in props]
-                )
-                counts[kind.name] += 1
-        written.append(path)
-    path = folder / "data_dictionary.csv"
-    write_dictionary(path, dictionary)
-    written.append(path)
+    with staged_files(folder) as stage:
+        for kind in KINDS:
+            props = [name for name, *_ in columns_of(kind)]
+            columns = [*ENVELOPE, *props]
+            dictionary.extend(dictionary_rows(f"{kind.name}.csv", kind))
+            with stage(f"{kind.name}.csv").open("w", newline="", encoding="utf-8") as f:
+                out = csv.writer(f)
+                out.writerow(safe_row(columns))
+                counts[kind.name] = 0
+                for values in every_version(db, kind.row):
+                    snap = snapshot_of(kind.name, values)
+                    out.writerow(
+                        [_cell(snap[c]) for c in ENVELOPE] + [_cell(values["data"].get(c)) for c in props]
+                    )
+                    counts[kind.name] += 1
+            written.append(folder / f"{kind.name}.csv")
+        write_dictionary(stage("data_dictionary.csv"), dictionary)
+        written.append(folder / "data_dictionary.csv")
     log_export(db=db, actor=actor, form="csv", destination=str(folder), counts=counts)
     return written

@@ -15,7 +15,7 @@ from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
 from bontrack.storage.audit_log import Attempt, denied_attempt, mark_denied
 from bontrack.web.deps import Principal, csrf_ok
-from bontrack.web.forms import all_or_nothing, field_errors
+from bontrack.web.forms import MAX_FORM_FIELDS, all_or_nothing, field_errors
 from bontrack.web.pages import templates
 
 T = TypeVar("T")
@@ -23,8 +23,9 @@ P = TypeVar("P", bound=BaseException)
 
 
 async def form_items(request: Request) -> list[tuple[str, str]]:
-    """The posted form's fields in order (read here, so the route itself can be a plain def)."""
-    form = await request.form()
+    """The posted form's fields in order (read here, so the route itself can be a plain def); at
+    most MAX_FORM_FIELDS of them, which also bounds a row number (bontrack.web.forms.nest)."""
+    form = await request.form(max_fields=MAX_FORM_FIELDS)
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 

@@ -35,7 +35,7 @@ from bontrack.scheduling.visits import (
 )
 from bontrack.schemas import parse
 from bontrack.web.deps import WRITE_OUTCOMES, NowDep, PageUser, Principal, SessionDep
-from bontrack.web.forms import answer_codes, nest
+from bontrack.web.forms import answer_codes, nest, section
 from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
 
 router = APIRouter(include_in_schema=False)
@@ -156,6 +156,7 @@ def post_visit(
     sessions = sessions_of_patient(db=db, actor=principal.actor, patient_id=patient.id)
     session, visit, due = _visit(sessions, fields.get("session_id") or NOT_A_FOLLOW_UP, day)
     answers = nest((k, v) for k, v in items if k.split(".", 1)[0] in due)
+    given = {i: answer_codes(section(answers, i).get("answers"), f"{i}.answers") for i in due}
     labels = {"date": "Visit date", "session_id": "Follow-up of session"} | {
         f"{i}.answers.{item.number}": f"Question {item.number} of the {load_definition(i).name}"
         for i in due
@@ -168,9 +169,7 @@ def post_visit(
             errors.append(FieldError("session_id", "is not an injection session of this patient"))
         elif session is not None and day < session.data.date:
             errors.append(FieldError("date", f"must be on or after the session date {session.data.date}"))
-        filled = [
-            i for i in due if any(str(v).strip() for v in (answers.get(i) or {}).get("answers", {}).values())
-        ]
+        filled = [i for i in due if any(str(v).strip() for v in given[i].values())]
         if not errors and not filled:
             errors.append(FieldError("", "Answer at least one questionnaire before saving"))
         if errors:
@@ -181,7 +180,7 @@ def post_visit(
                 "episode_id": fields.get("episode_id", ""),
                 "instrument": instrument,
                 "date": day.isoformat(),
-                "answers": answer_codes(answers[instrument]["answers"]),
+                "answers": given[instrument],
                 "session_id": session.id if visit and session else None,
                 "weeks_after_session": visit.week if visit else None,
             }

@@ -345,7 +345,7 @@ def outcome_extra(instrument: str) -> dict[str, Any]:
 
 def outcome_doc(fields: list[tuple[str, str]], patient: PatientRead) -> dict[str, Any]:
     doc = nest(fields)
-    doc["answers"] = answer_codes(doc.get("answers") or {})
+    doc["answers"] = answer_codes(doc.get("answers"))
     return doc | {"patient_id": patient.id}
 
 

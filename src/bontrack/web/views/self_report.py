@@ -86,7 +86,7 @@ def submit_self_report(
     except (NotFoundError, LinkGone) as exc:
         raise _gone(str(exc).split(": ", 1)[-1]) from None
     answers = nest(items)
-    forms = [{"instrument": i, "answers": answer_codes(answers.get(i) or {})} for i in link.instruments]
+    forms = [{"instrument": i, "answers": answer_codes(answers.get(i), i)} for i in link.instruments]
 
     def write() -> int:
         submission = parse(LinkSubmission, {"forms": forms})
