@@ -17,6 +17,8 @@ clamp what they cannot draw (see ``clamp``) instead of failing.
 - **Any other calendar date** (a vial lot's expiry) and dates in queries (``?date=``): within
   1900-01-01 .. 2100-12-31, so that date arithmetic (a look-ahead, a chart's axis) stays inside
   what the calendar types can hold.
+- **A patient's clinical date** (``before_birth``): not before the patient's birth date. The one
+  bound that needs the stored patient, so the services and the import apply it, not the schemas.
 """
 
 from __future__ import annotations
@@ -81,6 +83,18 @@ def problem(value: dt.date, bound: Bound, on: dt.date | None = None) -> str | No
     rule = _ALLOWED[bound]
     upper = f"{rule} {last.isoformat()}" if bound is Bound.CALENDAR else f"{rule} ({last.isoformat()})"
     return f"{value.isoformat()} is out of range; allowed: from {EARLIEST.isoformat()}, {upper}"
+
+
+def before_birth(day: dt.date, born: dt.date) -> str | None:
+    """What is wrong with a patient's clinical date (an examination, a measurement, an injection,
+    the onset of pain or of an adverse event) that falls before the patient's birth (None: it does
+    not), as people read it after the field's name. Such a date cannot be true: a year of birth
+    typed for the visit's, or the wrong patient. The one rule for every record a patient's date
+    is on (their services, ``bontrack check``, ``bontrack import``); it quotes the date given,
+    never the stored birth date (an error does not show stored patient data)."""
+    if day >= born:
+        return None
+    return f"{day.isoformat()} is before the patient's birth date"
 
 
 def clamp(value: dt.date) -> dt.date:

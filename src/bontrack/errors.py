@@ -17,6 +17,7 @@ __all__ = [
     "ConflictError",
     "FieldError",
     "InputError",
+    "NotAllowedError",
     "NotFoundError",
     "PlanInputError",
     "RefusedError",
@@ -83,6 +84,12 @@ class WithdrawnError(NotFoundError):
 def not_found_message(record_type: str, record_id: str) -> str:
     """What every face says of a record that is not there (or that the user may not see)."""
     return f"no {record_type} with id {record_id!r}"
+
+
+class NotAllowedError(InputError):
+    """The actor's role may not do this: a rule the service holds itself (not only a face's
+    role check), so every face refuses it alike. The web answers 403 and audits it as a denied
+    attempt (``bontrack.storage.audit_log.mark_denied``)."""
 
 
 class RefusedError(InputError):

@@ -16,7 +16,7 @@ from bontrack.actor import Actor
 from bontrack.audit.models import AuditEntry
 from bontrack.auth.links import LinkSubmission, PatientLinkCreate, issue_link, submit_through_link
 from bontrack.cli import app
-from bontrack.errors import InputError, NotFoundError
+from bontrack.errors import InputError, NotAllowedError, NotFoundError
 from bontrack.scheduling.actions import (
     action_history,
     actions_of_patient,
@@ -29,6 +29,7 @@ from bontrack.scheduling.models import WorklistActionRow
 from bontrack.scheduling.schemas import DueItem, ReviewItem, WorklistActionCreate
 from bontrack.scheduling.today import today_of_clinic
 from bontrack.scheduling.window import Window, load_window
+from bontrack.storage.audit_log import denied_attempt
 from bontrack.storage.engine import transaction
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
@@ -428,4 +429,48 @@ def test_item_of__a_due_item_or_a_flag_of_ones_clinic_until_it_is_closed(
                 db=db, actor=ACTOR, clinic_id=None, patient_id=item.patient_id, item_key=item.key, today=today
             )
             is None
+        )
+
+
+@pytest.mark.parametrize("role", ["staff", "physical_therapist", "admin"])
+def test_review_done__only_a_physician_decides_nothing_written_for_another_role(
+    engine: Engine, synthetic: str, role: str
+) -> None:
+    """After cycles without response, going on injecting is a physician's call: the service
+    refuses the decision from any other signed-in role (whatever face sent it), writes nothing,
+    and marks the refusal for the face to audit; a physician's is saved."""
+    today = dt.date(2026, 11, 23)
+    with transaction(engine) as db:
+        flag = work_list(db=db, actor=ACTOR, today=today, window=WINDOW).reviews[0]
+    data = WorklistActionCreate(
+        patient_id=flag.patient_id,
+        item_key=flag.key,
+        kind="stop_review",
+        action="reviewed",
+        decision="continue",
+        on=today,
+        what=flag.what,
+    )
+    other = Actor(f"user:{role}", clinic_id=synthetic, role=role)
+    with transaction(engine) as db, pytest.raises(NotAllowedError) as caught:
+        record_action(db=db, actor=other, data=data)
+    assert caught.value.errors[0].field == "decision"
+    assert caught.value.errors[0].message.startswith(
+        "only a physician can record the stop-and-review decision"
+    )
+    assert denied_attempt(caught.value) is not None
+    with transaction(engine) as db:
+        assert db.scalar(select(func.count()).select_from(WorklistActionRow)) == 0
+    physician = Actor("user:physician", clinic_id=synthetic, role="physician")
+    with transaction(engine) as db:
+        saved = record_action(db=db, actor=physician, data=data)
+    assert (saved.recorded_by, saved.data.decision) == ("user:physician", "continue")
+    # nor may the other role correct the physician's decision into another
+    with transaction(engine) as db, pytest.raises(NotAllowedError):
+        correct_action(
+            db=db,
+            actor=other,
+            action_id=saved.id,
+            data=data.model_copy(update={"decision": "stop"}),
+            reason="changed my mind",
         )

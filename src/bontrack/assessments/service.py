@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from bontrack.assessments.kind import ASSESSMENT
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.errors import InputError
-from bontrack.patients.service import episode_of, get_clinician
+from bontrack.patients.service import born_by, episode_of, get_clinician
 from bontrack.repository import Repository
 from bontrack.schemas import muscle_side_errors
 
@@ -28,6 +28,7 @@ def _check(*, db: Session, actor: str, data: AssessmentCreate) -> str:
     get_clinician(
         db=db, actor=actor, clinician_id=data.assessor_id, clinic_id=episode.clinic_id, field="assessor_id"
     )
+    born_by(db=db, actor=actor, patient_id=data.patient_id, date=data.date)
     return episode.clinic_id
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from bontrack.dates import EARLIEST, LATEST
+from bontrack.dates import EARLIEST, LATEST, before_birth
 from bontrack.errors import FieldError, field_errors
 from bontrack.errors import PlanInputError as PlanInputError  # the name the check contract raises
 from bontrack.knowledge import KnowledgeBase
@@ -178,10 +178,8 @@ def _check_dates(req: CheckRequest) -> list[FieldError]:
         born_ok = True
     if onset > req.date:
         errors.append(FieldError("episode.pain_onset_date", f"{onset} is after the plan date {req.date}"))
-    elif born_ok and onset < born:
-        errors.append(
-            FieldError("episode.pain_onset_date", f"{onset} is before the patient's birth date {born}")
-        )
+    elif born_ok and (before := before_birth(onset, born)) is not None:
+        errors.append(FieldError("episode.pain_onset_date", before))
     screened = req.patient.screened_on
     if screened is not None and screened > req.date:
         errors.append(FieldError("patient.screened_on", f"{screened} is after the plan date {req.date}"))

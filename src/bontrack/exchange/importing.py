@@ -7,7 +7,9 @@ known. A version not in the registry is written at once, in batches, with one au
 in the caller's transaction; a version already present with the same content is skipped (so
 importing a file twice adds nothing), and one with other content is an error. What must hold
 across lines is then asked of the stage and the registry with a few queries: a missing earlier
-version, a clinic or a referenced record found neither in the file nor in the registry.
+version, a clinic or a referenced record found neither in the file nor in the registry, a
+patient's record dated before the patient's birth (the services' rule, bontrack.dates.before_birth,
+against the birth date of the patient's newest version in the file, else in the registry).
 
 All or nothing: once anything is wrong nothing more is written, and the error is raised at the
 end, naming every bad line (the first 20) and field; the caller's transaction then rolls back
@@ -18,6 +20,7 @@ Lookups in the registry are skipped for a record type whose table was empty when
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import sqlite3
 import tempfile
@@ -31,6 +34,7 @@ import orjson
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from bontrack.dates import before_birth
 from bontrack.errors import FieldError, InputError
 from bontrack.exchange.envelope import dumps, parse_line
 from bontrack.kinds import BY_NAME
@@ -53,6 +57,8 @@ create unique index seen_key on seen(type, id, version);
 create table refs(no integer not null, field text not null, type integer not null, id text not null);
 create table touched(clinic_id text not null, patient_id text not null, primary key (clinic_id, patient_id))
     without rowid;
+create table born(id text primary key, version integer not null, birth_date text not null) without rowid;
+create table dated(no integer not null, field text not null, patient_id text not null, day text not null);
 """
 STAGE_CACHE_KB = 24_000  # the stage's page cache: its key index is inserted at random
 TYPE_NO = {name: no for no, name in enumerate(BY_NAME)}  # a record type as a number in the stage
@@ -162,6 +168,7 @@ class _Stage:
             if not fresh:
                 continue
             fresh_rows[kind.name].append(values)
+            self.note_dates(number, kind, values)
             for field, target in kind.references:
                 target_id = values["data"].get(field)
                 if target_id is None:
@@ -178,6 +185,57 @@ class _Stage:
         self.pending.clear()
         if not problems.total:
             self.write(fresh_rows)
+
+    def note_dates(self, number: int, kind: Kind, values: dict[str, Any]) -> None:
+        """Stage what the birth-date rule needs of a new version: a patient's birth date (its
+        newest version in the file), a current record's clinical date and patient."""
+        data = values["data"]
+        if kind.name == "patient":
+            self.stage.execute(
+                "insert into born values (?, ?, ?) on conflict(id) do update set version = excluded.version,"
+                " birth_date = excluded.birth_date where excluded.version > born.version",
+                (values["id"], values["version"], data["birth_date"]),
+            )
+        elif kind.dated_by and kind.patient_field and not values["withdrawn"]:
+            day, patient_id = data.get(kind.dated_by), data.get(kind.patient_field)
+            if day is not None and patient_id is not None:
+                self.stage.execute(
+                    "insert into dated values (?, ?, ?, ?)",
+                    (number, f"data.{kind.dated_by}", patient_id, day),
+                )
+
+    def before_births(self) -> list[tuple[int, int, str, str]]:
+        """The new records dated before their patient's birth (a part at a time: the patients
+        not in the file looked up in the registry, their newest version's birth date)."""
+        found: list[tuple[int, int, str, str]] = []
+        cursor = self.stage.execute(
+            "select d.no, d.field, d.patient_id, d.day, b.birth_date from dated d"
+            " left join born b on b.id = d.patient_id order by d.no"
+        )
+        while part := cursor.fetchmany(LOOKUP):
+            registry = self.births_in_registry({pid for _n, _f, pid, _d, born in part if born is None})
+            for no, field, patient_id, day, in_file in part:
+                born = in_file or registry.get(patient_id)
+                if born is None:  # no such patient: the reference check names it
+                    continue
+                message = before_birth(dt.date.fromisoformat(day), dt.date.fromisoformat(born))
+                if message is not None:
+                    found.append((no, 3, field, message))
+        return found
+
+    def births_in_registry(self, ids: set[str]) -> dict[str, str]:
+        """The birth dates of these patients' newest versions in the registry."""
+        if "patient" in self.was_empty:
+            return {}
+        table = _table(BY_NAME["patient"])
+        newest: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(sorted(ids)):
+            for record_id, version, data in self.db.execute(
+                select(table.c.id, table.c.version, table.c.data).where(table.c.id.in_(chunk))
+            ):
+                if record_id not in newest or version > newest[record_id][0]:
+                    newest[record_id] = (version, str(data["birth_date"]))
+        return {record_id: born for record_id, (_v, born) in newest.items()}
 
     def write(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         """Insert a batch's new versions, each audited, and write them out (memory stays bounded)."""
@@ -271,6 +329,7 @@ class _Stage:
             for no, field, type_no, record_id in dangling
             if record_id not in known[TYPE_NAME[type_no]]
         ]
+        found += self.before_births()
         for no, rank, field, message in sorted(found, key=lambda f: (f[0], f[1])):
             problems.add(no, field, message, rank)
 

@@ -33,7 +33,7 @@ from bontrack.injections.schemas import (
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.schemas import EpisodeRead, PatientRead
-from bontrack.patients.service import episode_of, get_clinician, get_patient, not_the_patients
+from bontrack.patients.service import born_by, episode_of, get_clinician, get_patient, not_the_patients
 from bontrack.records import Stored
 from bontrack.repository import Repository
 from bontrack.screening.service import latest_screening
@@ -341,6 +341,7 @@ def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -
         errors.append(FieldError("reported_date", "is before onset_date"))
     if errors:
         raise InputError(errors)
+    born_by(db=db, actor=actor, patient_id=data.patient_id, onset_date=data.onset_date)
     return session.clinic_id
 
 

@@ -10,7 +10,7 @@ from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import session_of_patient
 from bontrack.outcomes.kind import OUTCOME
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead, OutcomeRecord, OutcomeScores
-from bontrack.patients.service import episode_of
+from bontrack.patients.service import born_by, episode_of
 from bontrack.repository import Repository
 
 _OUTCOME = Repository.of(OUTCOME)
@@ -34,6 +34,7 @@ def _scored(
             errors.append(FieldError("date", f"is before the session date {session.data.date}"))
     if errors:
         raise InputError(errors)
+    born_by(db=db, actor=actor, patient_id=data.patient_id, date=data.date)
     return episode.clinic_id, OutcomeRecord(
         **data.model_dump(),
         scoring=score_answers(data.instrument, data.answers),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
 from bontrack import records
-from bontrack.errors import InputError, NotFoundError, not_found_message
+from bontrack.dates import before_birth
+from bontrack.errors import FieldError, InputError, NotFoundError, not_found_message
 from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
 from bontrack.patients.models import ClinicianRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
@@ -89,6 +92,18 @@ def get_patient(*, db: Session, actor: str, patient_id: str, field: str = "patie
     return _PATIENT.read(db, actor, patient_id, field=field)
 
 
+def born_by(*, db: Session, actor: str, patient_id: str, **dates: dt.date) -> PatientRead:
+    """The patient (read and audited), once each of the record's clinical dates (by field) is
+    found on or after their birth date; else InputError naming each field (bontrack.dates.before_birth:
+    the one rule, for every record a patient's date is on, created or corrected)."""
+    patient = get_patient(db=db, actor=actor, patient_id=patient_id)
+    born = patient.data.birth_date
+    errors = [FieldError(f, m) for f, day in dates.items() if (m := before_birth(day, born)) is not None]
+    if errors:
+        raise InputError(errors)
+    return patient
+
+
 def update_patient(
     *, db: Session, actor: str, patient_id: str, data: PatientCreate, reason: str
 ) -> PatientRead:
@@ -134,9 +149,7 @@ def list_patients(*, db: Session, actor: str, clinic_id: str) -> list[PatientRea
 
 def create_episode(*, db: Session, actor: str, data: EpisodeCreate) -> EpisodeRead:
     """Open a pain episode for a patient."""
-    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-    if data.pain_onset_date < patient.data.birth_date:
-        raise InputError.one("pain_onset_date", "is before the patient's birth date")
+    patient = born_by(db=db, actor=actor, patient_id=data.patient_id, pain_onset_date=data.pain_onset_date)
     return _EPISODE.create(db, actor, data, patient.clinic_id)
 
 
@@ -151,9 +164,7 @@ def update_episode(
     """Correct an episode (a new version), checked as when it was opened."""
 
     def check(_current: EpisodeRow) -> None:
-        patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
-        if data.pain_onset_date < patient.data.birth_date:
-            raise InputError.one("pain_onset_date", "is before the patient's birth date")
+        born_by(db=db, actor=actor, patient_id=data.patient_id, pain_onset_date=data.pain_onset_date)
 
     return _EPISODE.update(db, actor, episode_id, data, reason, check=check)
 

@@ -5,7 +5,8 @@ the worklist as it stands once they are applied.
 * snoozed to a date: the item leaves the list until that date, then comes back;
 * contacted: the item stays, with the day the patient was contacted;
 * review done (a stop-and-review flag), with the decision: continue, change product or dose,
-  stop. The flag leaves the list until a later session is judged again.
+  stop. The flag leaves the list until a later session is judged again. Only a physician records
+  it (bontrack.scheduling.deciders); the other roles see the flag, not the decision's form.
 
 The latest action of an item counts (by the day of the action, then the time it was recorded);
 a correction is a new version of the action (the old one stays in its history) and a withdrawn
@@ -25,6 +26,7 @@ from bontrack.actor import list_scope
 from bontrack.errors import FieldError, InputError
 from bontrack.patients.service import get_patient
 from bontrack.queries import audit_reads, current_frame
+from bontrack.scheduling.deciders import check_decider
 from bontrack.scheduling.derive import Latest, latest_of
 from bontrack.scheduling.due_query import (
     DAY,
@@ -72,7 +74,8 @@ def _check(data: WorklistActionCreate) -> None:
             FieldError("action", "a stop-and-review flag is marked 'review done'; other items are not")
         )
     if data.action == "reviewed" and data.decision is None:
-        errors.append(FieldError("decision", "choose continue, change product or dose, or stop"))
+        choices = ", ".join(DECISION_WORDS.values())
+        errors.append(FieldError("decision", f"is required: choose one of {choices}"))
     if data.action != "reviewed" and data.decision is not None:
         errors.append(FieldError("decision", "only a review done has a decision"))
     if errors:
@@ -80,7 +83,9 @@ def _check(data: WorklistActionCreate) -> None:
 
 
 def record_action(*, db: Session, actor: str, data: WorklistActionCreate) -> WorklistActionRead:
-    """Save what was done about an item of a patient the actor sees (else: patient not found)."""
+    """Save what was done about an item of a patient the actor sees (else: patient not found); a
+    stop-and-review decision only by a role that may make it (bontrack.scheduling.deciders)."""
+    check_decider(actor, data)
     _check(data)
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
     row = records.create(db, row_cls=WorklistActionRow, data=data, clinic_id=patient.clinic_id, actor=actor)
@@ -91,6 +96,7 @@ def correct_action(
     *, db: Session, actor: str, action_id: str, data: WorklistActionCreate, reason: str
 ) -> WorklistActionRead:
     """A corrected version of an action (same patient and item); the earlier one stays in its history."""
+    check_decider(actor, data)
     _check(data)
     current = records.get(db, row_cls=WorklistActionRow, record_id=action_id, actor=actor, field="action_id")
     if (current.data["patient_id"], current.data["item_key"]) != (data.patient_id, data.item_key):

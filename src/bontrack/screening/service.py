@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import load_knowledge
-from bontrack.patients.service import get_patient
+from bontrack.patients.service import born_by
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
 from bontrack.screening.models import ScreeningRow
@@ -38,7 +38,7 @@ def _check_ids(data: ScreeningCreate) -> None:
 def create_screening(*, db: Session, actor: str, data: ScreeningCreate) -> ScreeningRead:
     """Record a screening interview."""
     _check_ids(data)
-    patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    patient = born_by(db=db, actor=actor, patient_id=data.patient_id, date=data.date)
     return _SCREENING.create(db, actor, data, patient.clinic_id)
 
 
@@ -49,7 +49,7 @@ def update_screening(
 
     def check(_current: ScreeningRow) -> None:
         _check_ids(data)
-        get_patient(db=db, actor=actor, patient_id=data.patient_id)
+        born_by(db=db, actor=actor, patient_id=data.patient_id, date=data.date)
 
     return _SCREENING.update(db, actor, screening_id, data, reason, check=check)
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from bontrack.errors import InputError
-from bontrack.patients.service import episode_of, get_clinician, not_the_patients
+from bontrack.patients.service import born_by, episode_of, get_clinician, not_the_patients
 from bontrack.repository import Repository
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.therapy.models import TherapyPlanRow
@@ -22,6 +22,7 @@ def _check_plan(*, db: Session, actor: str, data: TherapyPlanCreate) -> str:
     get_clinician(
         db=db, actor=actor, clinician_id=data.therapist_id, clinic_id=episode.clinic_id, field="therapist_id"
     )
+    born_by(db=db, actor=actor, patient_id=data.patient_id, start_date=data.start_date)
     return episode.clinic_id
 
 
@@ -94,6 +95,7 @@ def _check_visit(*, db: Session, actor: str, data: TherapyVisitCreate) -> str:
     )
     if data.date < plan.data.start_date:
         raise InputError.one("date", f"is before the plan's start date {plan.data.start_date}")
+    born_by(db=db, actor=actor, patient_id=data.patient_id, date=data.date)
     return plan.clinic_id
 
 

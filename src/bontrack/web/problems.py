@@ -14,6 +14,7 @@ from bontrack.errors import (
     ConflictError,
     FieldError,
     InputError,
+    NotAllowedError,
     NotFoundError,
     RefusedError,
     field_errors,
@@ -156,6 +157,14 @@ def install(app: FastAPI) -> None:
         if wants_page(request):
             return await error_page(request, 409, "Not saved: " + sentences(exc))
         return _input_problem(exc, 409, "Conflict with other records")
+
+    @app.exception_handler(NotAllowedError)
+    async def _not_allowed(request: Request, exc: NotAllowedError) -> Response:
+        # a service's own role rule: the same 403 as a face's, in the service's words
+        if wants_page(request):
+            words = " ".join(e.message[:1].upper() + e.message[1:] + "." for e in exc.errors)
+            return await error_page(request, 403, words + " Nothing was saved.")
+        return _input_problem(exc, 403, "Not allowed")
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> Response:

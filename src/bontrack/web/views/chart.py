@@ -100,10 +100,17 @@ def _draw_trend(outcomes: list[OutcomeRead], sessions: list[SessionRead]) -> Any
 
 
 def worklist_rows(db: Session, actor: str, patient_id: str) -> list[dict[str, Any]]:
-    """What was done about the patient's worklist items, as timeline lines."""
+    """What was done about the patient's worklist items, as timeline lines, each naming who
+    recorded it (the version's ``recorded_by``, as the record's history page names it): a
+    stop-and-review decision is a physician's, and the chart says whose."""
     done = actions_of_patient(db=db, actor=actor, patient_id=patient_id)
     return [
-        {"date": a.data.on, "kind": "Worklist", "category": "worklist", "text": action_words(a.data)}
+        {
+            "date": a.data.on,
+            "kind": "Worklist",
+            "category": "worklist",
+            "text": f"{action_words(a.data)}, recorded by {a.recorded_by.removeprefix('user:')}",
+        }
         for a in done
     ]
 

@@ -41,11 +41,14 @@ def save(
 ) -> tuple[T | None, dict[str, str], int]:
     """Run a write all or nothing: (result, {}, 303) or (None, errors by field as sentences naming
     the field's label (``labels`` adds to the forms' own), 409 if blocked by the engine or by other
-    records (a withdrawal), else 400)."""
-    from bontrack.errors import ConflictError, RefusedError
+    records (a withdrawal), else 400). A role the service refuses is no error of the form's: it
+    goes on to the app's 403 page (audited as denied), nothing written."""
+    from bontrack.errors import ConflictError, NotAllowedError, RefusedError
 
     try:
         return all_or_nothing(db, write), {}, 303
+    except NotAllowedError:
+        raise
     except InputError as exc:
         status = 409 if isinstance(exc, RefusedError | ConflictError) else 400
         return None, field_errors(exc, labels), status

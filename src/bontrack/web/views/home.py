@@ -36,4 +36,6 @@ def home(request: Request, db: SessionDep, principal: PageUser, at: NowDep) -> R
         role=principal.role,
         rows=HOME_ROWS,
     )
-    return page(request, principal, "home.html", day=day, here="/", rows=HOME_ROWS, **row_helpers(today))
+    return page(
+        request, principal, "home.html", day=day, here="/", rows=HOME_ROWS, **row_helpers(today, principal)
+    )

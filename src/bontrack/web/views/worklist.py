@@ -16,6 +16,7 @@ from bontrack.audit.service import page_entries
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
 from bontrack.scheduling.actions import Filters, Worked, item_of, record_action, work_list
+from bontrack.scheduling.deciders import may_decide_review, review_deciders
 from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, ReviewItem, WorklistActionCreate
 from bontrack.scheduling.window import load_window
 from bontrack.schemas import parse
@@ -68,9 +69,13 @@ def since_words(item: DueItem, today: dt.date) -> str:
     return f"in {-days} day{'s' if days != -1 else ''}"
 
 
-def row_helpers(today: dt.date) -> dict[str, Any]:
-    """What the worklist rows (templates/_work.html) need beside the items."""
+def row_helpers(today: dt.date, principal: Principal) -> dict[str, Any]:
+    """What the worklist rows (templates/_work.html) need beside the items: ``may_decide``, whether
+    the user gets a stop-and-review flag's decision form (the service's rule; a role it refuses
+    sees the flag and who decides, ``deciders``)."""
     return {
+        "may_decide": may_decide_review(principal.actor),
+        "deciders": " or ".join(f"a {r.replace('_', ' ')}" for r in review_deciders()),
         "age_of": lambda born: age_on(born, today) if born else None,
         "since": lambda item: since_words(item, today),
         "kind_words": KIND_WORDS,
@@ -163,7 +168,7 @@ def worklist_page(
         days=days,
         here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         overdue_count=0 if only_reviews else worked.overdue,
-        **row_helpers(today),
+        **row_helpers(today, principal),
     )
 
 
@@ -205,7 +210,7 @@ def worklist_item(
         reviewing=isinstance(item, ReviewItem),
         back=safe_next(next_page),
         tomorrow=today + dt.timedelta(days=1),
-        **row_helpers(today),
+        **row_helpers(today, principal),
     )
 
 
