@@ -3,13 +3,14 @@ interval and stop-and-review rules, judged without a product, in the words ``dec
 
 from __future__ import annotations
 
+import doctest
 from typing import Any
 
 import pytest
 
 from bontrack.clinical.decision import check
 from bontrack.clinical.plan import PatientContext, PlanInputError, parse_patient_context
-from bontrack.clinical.standing import standing_findings
+from bontrack.clinical.standing import before_planning, standing_findings
 from bontrack.knowledge import KnowledgeBase
 from clinical.conftest import make
 
@@ -97,3 +98,25 @@ def test_parse_patient_context__names_the_bad_field(kb: KnowledgeBase) -> None:
     with pytest.raises(PlanInputError) as raised:
         context(doc, kb)
     assert [e.field for e in raised.value.errors] == ["history[0].date"]
+
+
+def test_before_planning__a_block_of_every_product_reads_before_a_block_of_some(kb: KnowledgeBase) -> None:
+    """Sorted by the engine, the cow's milk allergy (allergy topic) would come before pregnancy;
+    the first line read must be the one that stops any injection."""
+    judged = before_planning(context(make(patient={"allergies": ["milk"], "pregnant": True}), kb), kb)
+    assert [f.code for f in judged.findings] == ["screening.pregnant", "allergy.cows_milk_protein"]
+    assert judged.every_product_blocked and judged.blocked == tuple(kb.files.products)
+
+
+def test_before_planning__a_block_of_one_product_names_it(kb: KnowledgeBase) -> None:
+    judged = before_planning(context(make(patient={"allergies": ["milk"]}), kb), kb)
+    assert judged.blocked == ("abobotulinumtoxinA",) and not judged.every_product_blocked
+    clean = before_planning(context(make(), kb), kb)
+    assert clean.blocked == () and not clean.every_product_blocked and clean.findings == []
+
+
+def test_standing__docstring_examples_run() -> None:
+    import bontrack.clinical.standing as module
+
+    failed, tried = doctest.testmod(module)
+    assert tried and not failed
