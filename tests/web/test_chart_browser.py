@@ -37,7 +37,8 @@ def test_chart_banner_filters_and_axis(browser: Any, server: str, size: str) -> 
     for fact in ("Allergies", "Medications", "Screening", "Last session", "Next eligible", "Last cycle"):
         assert fact in banner
     assert "Open adverse events" in banner
-    assert "Stop and review" in banner and "no response" in banner
+    # the engine's stop-and-review warning, among what stands today
+    assert "no response: stop and review before another injection" in banner
     assert re.search(r"Record SYN-000009", banner)
     # every injection's date under the plot's axis
     sessions = page.locator("#session option").all_inner_texts()

@@ -9,13 +9,8 @@ from bontrack.clinical.eligibility import eligibility_findings
 from bontrack.clinical.findings import Decision, one_per_code, ordered, verdict
 from bontrack.clinical.plan import CheckRequest, parse_check_request
 from bontrack.clinical.preparation import lot_findings, reconstitution_findings
-from bontrack.clinical.retreatment import (
-    cumulative_findings,
-    interval_findings,
-    label_interval_findings,
-    stop_review_findings,
-)
-from bontrack.clinical.screening import screen
+from bontrack.clinical.retreatment import cumulative_findings, label_interval_findings
+from bontrack.clinical.standing import standing_findings
 from bontrack.knowledge import KnowledgeBase, load_knowledge
 
 
@@ -30,16 +25,14 @@ def decide(req: CheckRequest, kb: KnowledgeBase) -> Decision:
         raise ValueError(f"{product_id} has no {req.plan.vial_units:g} U vial")
     dil = dilution(req.plan, product_id, vial)
     findings = [
-        *screen(req, product_id, kb),
+        *standing_findings(req, kb, product_id),  # screening, interval, stop-and-review
         *preparation_findings(req.plan, dil, product, vial, kb),
         *dose_findings(req.plan, product_id, product, kb, toxin_naive=not req.history),
         *cumulative_findings(req, product_id, kb),
         *label_interval_findings(req, product_id, kb),
-        *interval_findings(req, product_id, kb),
         *lot_findings(req, product, kb),
         *reconstitution_findings(req, product, kb),
         *eligibility_findings(req, product_id, kb),
-        *stop_review_findings(req, kb),
     ]
     findings = ordered(one_per_code(findings))
     return Decision.model_construct(

@@ -110,6 +110,15 @@ class ProposedSession(_Input):
     sites: list[Site] = Field(min_length=1)
 
 
+class PatientContext(_Input):
+    """What the rules that stand before any plan read: the day, the patient's screening answers
+    and the earlier sessions (``clinical.standing``); a check request without its episode and plan."""
+
+    date: Day
+    patient: Patient
+    history: list[PastSession] = []
+
+
 class CheckRequest(_Input):
     """The whole document given to `bontrack check` (see examples/ and the README)."""
 
@@ -119,6 +128,11 @@ class CheckRequest(_Input):
     history: list[PastSession] = []
     plan: ProposedSession
     note: str = Field("", description="free text for people; no rule reads it")
+
+
+# What the patient-level rules (screening, interval, stop-and-review) read: a whole check request
+# or the patient's context alone; both have the same ``date``, ``patient`` and ``history``.
+Context = CheckRequest | PatientContext
 
 
 def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
@@ -131,6 +145,23 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
         muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)
     for i, site in enumerate(req.plan.sites):
         muscle_and_side(f"plan.sites[{i}]", site.muscle, site.side)
+    errors.extend(_history_and_entry_errors(req, kb))
+    if req.plan.injector_role is not None and not req.plan.injector_role:
+        errors.append(
+            FieldError(
+                "plan.injector_role",
+                "is empty: give the injector's role (physician, physical_therapist, staff, ...), "
+                "or leave the field out when it is not known",
+            )
+        )
+    errors.extend(_check_dates(req))
+    errors.extend(_check_product(req, kb))
+    return errors
+
+
+def _history_and_entry_errors(req: Context, kb: KnowledgeBase) -> list[FieldError]:
+    """Earlier sessions of unknown products or after the plan date; empty screening entries."""
+    errors: list[FieldError] = []
     for i, past in enumerate(req.history):
         if kb.product_id(past.product) is None:
             errors.append(
@@ -147,42 +178,41 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
             for i, entry in enumerate(getattr(req.patient, what))
             if not entry.strip()
         )
-    if req.plan.injector_role is not None and not req.plan.injector_role:
-        errors.append(
-            FieldError(
-                "plan.injector_role",
-                "is empty: give the injector's role (physician, physical_therapist, staff, ...), "
-                "or leave the field out when it is not known",
-            )
-        )
-    errors.extend(_check_dates(req))
-    errors.extend(_check_product(req, kb))
     return errors
 
 
-def _check_dates(req: CheckRequest) -> list[FieldError]:
-    """Dates that cannot be true: after the plan date, before birth, or implausibly old."""
-    errors: list[FieldError] = []
-    born, onset = req.patient.birth_date, req.episode.pain_onset_date
-    born_ok = False
+def _birth_errors(req: Context) -> list[FieldError]:
+    """A birth date after the plan date, or implausibly long before it."""
+    born = req.patient.birth_date
     if born > req.date:
-        errors.append(FieldError("patient.birth_date", f"{born} is after the plan date {req.date}"))
-    elif (born.year, born.month, born.day) < (req.date.year - OLDEST_AGE_YEARS, req.date.month, req.date.day):
-        errors.append(
+        return [FieldError("patient.birth_date", f"{born} is after the plan date {req.date}")]
+    if (born.year, born.month, born.day) < (req.date.year - OLDEST_AGE_YEARS, req.date.month, req.date.day):
+        return [
             FieldError(
                 "patient.birth_date",
                 f"{born} is more than {OLDEST_AGE_YEARS} years before the plan date {req.date}",
             )
-        )
-    else:
-        born_ok = True
+        ]
+    return []
+
+
+def _screened_errors(req: Context) -> list[FieldError]:
+    screened = req.patient.screened_on
+    if screened is not None and screened > req.date:
+        return [FieldError("patient.screened_on", f"{screened} is after the plan date {req.date}")]
+    return []
+
+
+def _check_dates(req: CheckRequest) -> list[FieldError]:
+    """Dates that cannot be true: after the plan date, before birth, or implausibly old."""
+    errors = _birth_errors(req)
+    born_ok = not errors
+    born, onset = req.patient.birth_date, req.episode.pain_onset_date
     if onset > req.date:
         errors.append(FieldError("episode.pain_onset_date", f"{onset} is after the plan date {req.date}"))
     elif born_ok and (before := before_birth(onset, born)) is not None:
         errors.append(FieldError("episode.pain_onset_date", before))
-    screened = req.patient.screened_on
-    if screened is not None and screened > req.date:
-        errors.append(FieldError("patient.screened_on", f"{screened} is after the plan date {req.date}"))
+    errors.extend(_screened_errors(req))
     for i, tp in enumerate(req.episode.trigger_points):
         if tp.found_on is not None and tp.found_on > req.date:
             errors.append(
@@ -265,3 +295,18 @@ def parse_check_request(data: Any, kb: KnowledgeBase) -> CheckRequest:
     if errors:
         raise PlanInputError(errors)
     return req
+
+
+def parse_patient_context(data: Any, kb: KnowledgeBase) -> PatientContext:
+    """Validate a patient context (a check document without episode and plan) as
+    ``parse_check_request`` validates those parts; raise PlanInputError naming every bad field."""
+    if not isinstance(data, Mapping):
+        raise PlanInputError([FieldError("(document)", "must be a JSON object with date, patient")])
+    try:
+        ctx = PatientContext.model_validate(data)
+    except ValidationError as exc:
+        raise PlanInputError(field_errors(exc)) from None
+    errors = [*_history_and_entry_errors(ctx, kb), *_birth_errors(ctx), *_screened_errors(ctx)]
+    if errors:
+        raise PlanInputError(errors)
+    return ctx

@@ -10,12 +10,12 @@ from datetime import date
 
 from bontrack.clinical.dosing import fmt, over
 from bontrack.clinical.findings import Finding, days_ago, finding
-from bontrack.clinical.plan import CheckRequest, PastSession
+from bontrack.clinical.plan import CheckRequest, Context, PastSession
 from bontrack.dates import shift
 from bontrack.knowledge import KnowledgeBase
 
 
-def _days(req: CheckRequest, past: PastSession) -> int:
+def _days(req: Context, past: PastSession) -> int:
     return (req.date - past.date).days
 
 
@@ -35,7 +35,7 @@ def next_eligible(history: Iterable[tuple[date, str]], kb: KnowledgeBase) -> dic
     return {pid: earliest_same_product(day, pid, kb) for pid, day in sorted(last.items())}
 
 
-def interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
+def interval_findings(req: Context, product_id: str, kb: KnowledgeBase) -> list[Finding]:
     """Same product sooner than its interval blocks; another product inside the interval warns."""
     out: list[Finding] = []
     product = kb.product(product_id)
@@ -156,7 +156,7 @@ def calls_for_review(responded: list[bool | None], kb: KnowledgeBase) -> bool:
     return len(latest) == n and all(r is False for r in latest)
 
 
-def stop_review_findings(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
+def stop_review_findings(req: Context, kb: KnowledgeBase) -> list[Finding]:
     """The latest N cycles all judged non-responses: stop and review before another."""
     fact = kb.files.pathway.stop_review_cycles_without_response
     n = int(fact.value)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bontrack.clinical.findings import Finding, finding
-from bontrack.clinical.plan import CheckRequest, Patient
+from bontrack.clinical.plan import Context, Patient
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.loader import DrugMatch, screening_key
 from bontrack.knowledge.models import ScreeningItem, Severity
@@ -75,7 +75,10 @@ def _age_years(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def screen_allergies(patient: Patient, product_id: str, kb: KnowledgeBase) -> list[Finding]:
+def screen_allergies(patient: Patient, product_id: str | None, kb: KnowledgeBase) -> list[Finding]:
+    """Allergies against the planned product; without one (None), against every product: an
+    allergy names the products it contraindicates, "every botulinum toxin product" if all."""
+    products = list(kb.files.products) if product_id is None else [product_id]
     out = []
     unknown: list[str] = []
     by_item: dict[str, list[str]] = defaultdict(list)
@@ -87,11 +90,14 @@ def screen_allergies(patient: Patient, product_id: str, kb: KnowledgeBase) -> li
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
         item, entered = kb.files.allergies[item_id], _as_entered(item_id, by_item[item_id])
-        if _applies(item, product_id, kb):
-            message = f"{item.label}{entered}: contraindicates {product_id}."
+        hit = [pid for pid in products if _applies(item, pid, kb)]
+        if hit:
+            every = product_id is None and len(hit) == len(products) > 1
+            which = "every botulinum toxin product" if every else ", ".join(hit)
+            message = f"{item.label}{entered}: contraindicates {which}."
             out.append(finding(kb, f"allergy.{item_id}", item.severity, message, item, item.advice))
         else:
-            message = f"{item.label}{entered}: recorded; does not apply to {product_id}."
+            message = f"{item.label}{entered}: recorded; does not apply to {product_id or 'any product'}."
             out.append(finding(kb, f"allergy.{item_id}", "info", message, item))
     return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
 
@@ -130,7 +136,7 @@ def screening_stale(screened: date, on: date, kb: KnowledgeBase) -> bool:
     return (on - screened).days > kb.files.pathway.screening_max_age_days.value
 
 
-def screen_currency(req: CheckRequest, kb: KnowledgeBase) -> list[Finding]:
+def screen_currency(req: Context, kb: KnowledgeBase) -> list[Finding]:
     """Are the screening answers current? Unknown date warns; older than the pathway allows blocks;
     a woman who may be pregnant is asked again on the day of the injection."""
     path, patient = kb.files.pathway, req.patient
@@ -375,15 +381,3 @@ def medication_flags(names: Iterable[str], kb: KnowledgeBase) -> list[Medication
         labels = "; ".join(dict.fromkeys(label for _, label in flags))
         out.append(MedicationFlag(name, flags[0][0] if flags else None, labels or "no known interaction"))
     return out
-
-
-def screen(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:
-    """All screening findings for one patient and the planned product."""
-    patient = req.patient
-    return [
-        *screen_currency(req, kb),
-        *screen_allergies(patient, product_id, kb),
-        *screen_states(patient, kb),
-        *screen_conditions(patient, kb),
-        *screen_medications(patient, kb),
-    ]

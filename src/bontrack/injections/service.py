@@ -8,6 +8,7 @@ episode, and every earlier session of the patient.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,10 +18,12 @@ from bontrack.assessments.service import latest_assessment
 from bontrack.clinical.decision import decide
 from bontrack.clinical.findings import Decision
 from bontrack.clinical.plan import ProposedSession, parse_check_request
+from bontrack.clinical.standing import Standing, before_planning
 from bontrack.errors import FieldError, InputError, PlanInputError
 from bontrack.injections.authority import Author as Author
 from bontrack.injections.authority import audit_override, check_injector, check_override
 from bontrack.injections.authority import check_role as check_role
+from bontrack.injections.context import history_document, patient_context, patient_document
 from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.injections.schemas import (
@@ -74,35 +77,15 @@ def _check_document(
         if s.id != exclude and s.data.date <= data.date
     ]
     responded = cycle_responses(db=db, actor=actor, patient_id=patient.id, sessions=history)
-    answers: dict[str, Any] = {}
-    if screening is not None:
-        answers = screening.data.model_dump(
-            mode="json",
-            include={
-                "pregnant",
-                "breastfeeding",
-                "infection_at_injection_site",
-                "allergies",
-                "conditions",
-                "medications",
-            },
-        )
     plan = data.model_dump(
         mode="json", include=set(ProposedSession.model_fields) - {"sites", "physical_therapy"}
     )
     plan["sites"] = [{"muscle": s.muscle, "side": s.side, "units": s.units} for s in data.sites]
     plan["physical_therapy"] = plan_active_on(db=db, actor=actor, episode_id=episode.id, on=data.date)
     plan["injector_role"] = injector_role
-    patient_doc: dict[str, Any] = {
-        "birth_date": patient.data.birth_date.isoformat(),
-        "sex": patient.data.sex,
-        **answers,
-    }
-    if screening is not None:  # no screening at all: the engine warns that its date is unknown
-        patient_doc["screened_on"] = screening.data.date.isoformat()
     return {
         "date": data.date.isoformat(),
-        "patient": patient_doc,
+        "patient": patient_document(patient, screening),
         "episode": {
             "pain_onset_date": episode.data.pain_onset_date.isoformat(),
             "conservative_care_weeks": episode.data.conservative_care_weeks,
@@ -115,15 +98,7 @@ def _check_document(
                 else []
             ),
         },
-        "history": [
-            {
-                "date": s.data.date.isoformat(),
-                "product": s.data.product,
-                "total_units": s.data.total_units,
-                "responded": responded.get(s.id),
-            }
-            for s in history
-        ],
+        "history": history_document(history, responded),
         "plan": plan,
     }
 
@@ -219,6 +194,26 @@ def judge(
         decision=decision,
     )
     return stored, decision
+
+
+def standing(*, db: Session, actor: str, patient_id: str, on: date) -> Standing:
+    """What stands before any plan on ``on`` (``clinical.standing.before_planning``), from the
+    records ``judge`` would read for a plan of that day: the latest screening and the earlier sessions."""
+    patient = get_patient(db=db, actor=actor, patient_id=patient_id)
+    history = [s for s in sessions_of_patient(db=db, actor=actor, patient_id=patient.id) if s.data.date <= on]
+    kb = load_knowledge()
+    try:
+        ctx = patient_context(
+            patient=patient,
+            screening=latest_screening(db=db, actor=actor, patient_id=patient.id, on_or_before=on),
+            sessions=history,
+            responded=cycle_responses(db=db, actor=actor, patient_id=patient.id, sessions=history),
+            on=on,
+            kb=kb,
+        )
+    except PlanInputError as exc:
+        raise InputError([_caller_error(e) for e in exc.errors]) from None
+    return before_planning(ctx, kb)
 
 
 def create_session(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -67,7 +68,13 @@ def screening_history(*, db: Session, actor: str, screening_id: str) -> list[Scr
 def latest_screening(*, db: Session, actor: str, patient_id: str, on_or_before: date) -> ScreeningRead | None:
     """The most recent screening of a patient up to a date, or None."""
     current = _SCREENING.current(db, actor, purpose="latest screening", patient_id=patient_id)
-    found = [s for s in current if s.data.date <= on_or_before]
+    return latest_of(current, on_or_before)
+
+
+def latest_of(screenings: Iterable[ScreeningRead], on_or_before: date) -> ScreeningRead | None:
+    """Of screenings already read, the one the engine judges a plan of that day by: the latest
+    dated on or before it (of one day's, the last recorded)."""
+    found = [s for s in screenings if s.data.date <= on_or_before]
     return max(found, key=lambda s: (s.data.date, s.recorded_at), default=None)
 
 

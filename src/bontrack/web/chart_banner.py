@@ -4,22 +4,30 @@ Made from the records the chart has read already (no query of its own, no audit 
 own: the chart's reads are audited), judged by the decision engine's own rules and the
 knowledge base's numbers:
 
+- first, what stands against an injection today whatever is then planned: the engine's screening,
+  interval and stop-and-review findings judged without a product (``clinical.standing``), from
+  the same screening and earlier sessions a plan of today would be judged by
+  (``injections.context``), blocks first;
 - medicines flagged as the engine reads them (``clinical.screening.medication_flags``);
-- the next eligible date per product by the same-product interval (``clinical.retreatment``);
-- each cycle's response by the pathway's one rule (``injections.service.cycle_responses``) and
-  the stop-and-review flag by the engine's (``clinical.retreatment.calls_for_review``);
+- the next eligible date per product by the same-product interval (``clinical.retreatment``),
+  "now" only when nothing blocks a plan of that product today;
+- each cycle's response by the pathway's one rule (``injections.service.cycle_responses``);
 - the screening's age by the engine's 30-day rule (``clinical.screening.screening_stale``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bontrack.clinical.retreatment import calls_for_review, next_eligible
+from bontrack.clinical.plan import PlanInputError
+from bontrack.clinical.retreatment import next_eligible
 from bontrack.clinical.screening import MedicationFlag, medication_flags, screening_stale
+from bontrack.clinical.standing import Standing, before_planning
+from bontrack.injections.context import patient_context
 from bontrack.injections.schemas import AdverseEventRead, SessionRead
 from bontrack.injections.service import cycle_responses
 from bontrack.knowledge import KnowledgeBase
@@ -27,6 +35,7 @@ from bontrack.outcomes.schemas import OutcomeRead
 from bontrack.patients.listing import age_on
 from bontrack.patients.schemas import PatientRead
 from bontrack.screening.schemas import ScreeningRead
+from bontrack.screening.service import latest_of
 
 # an adverse event whose recorded outcome begins with this word is closed; any other is open
 RESOLVED = "resolved"
@@ -34,16 +43,21 @@ RESOLVED = "resolved"
 
 @dataclass(frozen=True)
 class Eligible:
-    """The earliest date of a product's next session, and whether that is today or earlier."""
+    """The earliest date of a product's next session, whether that is today or earlier, and
+    whether a finding that stands today blocks a plan of that product all the same."""
 
     product: str
     day: dt.date
     now: bool
+    blocked: bool = False
 
 
 @dataclass(frozen=True)
 class Banner:
     age: int
+    # what stands today, before any plan (clinical.standing); None: a stored record does not fit
+    # the engine's input (a product it no longer knows), so nothing was judged
+    standing: Standing | None = None
     allergies: list[tuple[str, str | None]] = field(default_factory=list)  # (as entered, known label)
     medications: list[MedicationFlag] = field(default_factory=list)
     screened_on: dt.date | None = None
@@ -54,8 +68,6 @@ class Banner:
     eligible: list[Eligible] = field(default_factory=list)
     last_response: bool | None = None
     last_judged: tuple[dt.date, bool] | None = None  # the latest judged cycle, when the last is not
-    review: bool = False
-    review_cycles: int = 0
     open_events: list[AdverseEventRead] = field(default_factory=list)
     responses: dict[str, bool | None] = field(default_factory=dict)  # by session id
 
@@ -79,16 +91,23 @@ def chart_banner(
     kb: KnowledgeBase,
 ) -> Banner:
     """The banner's facts from the chart's records (sessions, screenings, outcomes oldest first)."""
-    screened = [s for s in screenings if s.data.date <= today]
-    screening = screened[-1] if screened else None
+    screening = latest_of(screenings, today)
     responded = cycle_responses(
         db=db, actor=actor, patient_id=patient.id, sessions=sessions, outcomes=outcomes
     )
+    standing = None
+    with suppress(PlanInputError):
+        ctx = patient_context(
+            patient=patient, screening=screening, sessions=sessions, responded=responded, on=today, kb=kb
+        )
+        standing = before_planning(ctx, kb)
+    blocked = standing.blocked if standing else ()
     in_order = [responded.get(s.id) for s in sessions]
     judged = [(s.data.date, r) for s, r in zip(sessions, in_order, strict=True) if r is not None]
     last = sessions[-1] if sessions else None
     return Banner(
         age=age_on(patient.data.birth_date, today),
+        standing=standing,
         allergies=[
             (name, match.item.label if (match := kb.allergy(name)) else None)
             for name in (screening.data.allergies if screening else [])
@@ -100,13 +119,11 @@ def chart_banner(
         last_session=last,
         last_product=product_name(last.data.product, kb) if last else "",
         eligible=[
-            Eligible(product_name(pid, kb), day, day <= today)
+            Eligible(product_name(pid, kb), day, day <= today, pid in blocked)
             for pid, day in next_eligible(((s.data.date, s.data.product) for s in sessions), kb).items()
         ],
         last_response=in_order[-1] if in_order else None,
         last_judged=judged[-1] if judged and in_order[-1] is None else None,
-        review=calls_for_review(in_order, kb),
-        review_cycles=int(kb.files.pathway.stop_review_cycles_without_response.value),
         open_events=[e for e in adverse_events if not e.data.outcome.strip().lower().startswith(RESOLVED)],
         responses=responded,
     )

@@ -8,6 +8,10 @@
   var decisionBox = document.getElementById("decision");
   var status = document.getElementById("check-status");
   var override = document.getElementById("override");
+  // what stands against any plan today (shown when the form opens): the plan's own decision
+  // repeats those findings, so the box gives way to it and comes back while the plan is incomplete
+  var standing = document.getElementById("standing");
+  function showStanding(shown) { if (standing) standing.hidden = !shown; }
   var timer = null, seq = 0;
 
   function el(tag, cls, text) {
@@ -74,6 +78,7 @@
       list.appendChild(el("li", "", e.text || e.message));
     });
     decisionBox.replaceChildren(el("p", "muted", "Complete the plan to see the decision:"), list);
+    showStanding(true);
   }
   function fmt(x, digits) { return Number(x).toFixed(digits).replace(/\.?0+$/, ""); }
   function showDecision(record, used) {
@@ -114,6 +119,7 @@
       " mL of " + fmt(dil.available_units, 2) + " U available."));
     box.appendChild(el("p", "source", "Knowledge base " + d.knowledge_version));
     decisionBox.replaceChildren(box);
+    showStanding(false);
     rows().forEach(function (row) { row.querySelector(".site-ml").textContent = ""; });
     dil.sites.forEach(function (s, i) {
       if (used[i]) used[i].querySelector(".site-ml").textContent = fmt(s.volume_ml, 2) + " mL";

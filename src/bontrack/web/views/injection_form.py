@@ -1,5 +1,7 @@
 """The injection session form: the decision engine judges the plan live (POST /api/sessions/check
-from session_form.js) and again when it is saved; a blocked plan is saved only with an override."""
+from session_form.js) and again when it is saved; a blocked plan is saved only with an override.
+Until there is a plan to judge, the form opens on what already stands against an injection that
+day whatever is planned (``injections.service.standing``), in the engine's words."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.assessments.service import assessments_of_patient
 from bontrack.clinical.findings import Decision
+from bontrack.clinical.standing import Standing
 from bontrack.errors import InputError
 from bontrack.injections import service as injections
 from bontrack.injections.schemas import Guidance, SessionCreate
@@ -95,6 +98,7 @@ def session_form(
     *,
     errors: dict[str, str] | None = None,
     decision: Decision | None = None,
+    standing: Standing | None = None,
     status: int = 200,
     **extra: Any,
 ) -> Response:
@@ -114,6 +118,7 @@ def session_form(
         values=values,
         errors=errors or {},
         decision=decision,
+        standing=standing,
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
         **stock,
@@ -137,7 +142,9 @@ def new_session(
         "diluent": "0.9% sodium chloride, preservative-free",
         "reconstituted_at": at.replace(second=0, microsecond=0).isoformat(timespec="minutes"),
     }
-    return session_form(request, db, principal, patient, values)
+    return session_form(
+        request, db, principal, patient, values, standing=_standing(db, principal, patient, at.date())
+    )
 
 
 @router.post("/patients/{patient_id}/sessions/new", response_class=HTMLResponse)
@@ -168,6 +175,31 @@ def create_session(
     decision = None
     with suppress(InputError):  # show why it was blocked (or what else the engine says)
         _record, decision = injections.judge(db=db, actor=principal.actor, data=parse(SessionCreate, doc))
+    standing = None
+    if decision is None:  # no plan to judge yet: what stands on its day, else today
+        from bontrack import clock
+
+        on = clock.today()
+        with suppress(ValueError, TypeError):
+            on = dt.date.fromisoformat(str(doc.get("date")))
+        standing = _standing(db, principal, patient, on)
     return session_form(
-        request, db, principal, patient, flat(doc), errors=errors, decision=decision, status=status
+        request,
+        db,
+        principal,
+        patient,
+        flat(doc),
+        errors=errors,
+        decision=decision,
+        standing=standing,
+        status=status,
     )
+
+
+def _standing(db: Session, principal: Principal, patient: PatientRead, on: dt.date) -> Standing | None:
+    """What stands on ``on`` before any plan; None when a stored record does not fit the engine
+    (the plan's check then names it)."""
+    try:
+        return injections.standing(db=db, actor=principal.actor, patient_id=patient.id, on=on)
+    except InputError:
+        return None
