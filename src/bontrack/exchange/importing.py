@@ -218,7 +218,11 @@ class _Stage:
                 born = in_file or registry.get(patient_id)
                 if born is None:  # no such patient: the reference check names it
                     continue
-                message = before_birth(dt.date.fromisoformat(day), dt.date.fromisoformat(born))
+                try:  # a registry written elsewhere may hold a birth date that is no date
+                    dates = dt.date.fromisoformat(day), dt.date.fromisoformat(born)
+                except ValueError:
+                    continue  # (not judged: the rule needs two dates)
+                message = before_birth(*dates)
                 if message is not None:
                     found.append((no, 3, field, message))
         return found
