@@ -139,3 +139,21 @@ def test_pages__the_decision_form_only_for_a_physician_with_no_decision_preset(c
             else:
                 assert 'name="decision"' not in html and 'value="reviewed"' not in html, (role, path)
                 assert "To be reviewed by a physician" in html, (role, path)
+
+
+def test_a_rows_next_step_is_a_link_only_for_a_role_that_may_take_it(clinic: Site) -> None:
+    """The worklist's rows link each due item to its form (re-injection: plan a session) only for
+    a role whose form would not refuse it; another role reads who takes that step instead of a
+    link that answers 403 (a physical therapist or staff member cannot plan a session)."""
+    pages = {}
+    for role in ROLES:
+        _log_in(clinic, role)
+        pages[role] = clinic.client.get("/worklist?kind=reinjection&back=3650").text
+    assert re.search(r'href="/patients/[^"]+/sessions/new">Plan a session<', pages["physician"])
+    for role in ("physical_therapist", "staff"):
+        assert "/sessions/new" not in pages[role], role
+        assert "Plan a session: a physician" in pages[role], role
+    for role in ROLES:  # and the role's own forms keep their links (a therapist's visits, everyone's outcomes)
+        _log_in(clinic, role)
+        outcomes = clinic.client.get("/worklist?kind=outcome_visit&back=3650").text
+        assert re.search(r'href="/patients/[^"]+/outcomes/new">Record the follow-up<', outcomes), role

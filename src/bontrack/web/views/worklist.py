@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bontrack.audit.service import page_entries
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
+from bontrack.roles import WRITE_OUTCOMES, WRITE_SESSIONS, WRITE_THERAPY
 from bontrack.scheduling.actions import Filters, Worked, item_of, record_action, work_list
 from bontrack.scheduling.deciders import may_decide_review, review_deciders
 from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, ReviewItem, WorklistActionCreate
@@ -81,7 +82,27 @@ def row_helpers(today: dt.date, principal: Principal) -> dict[str, Any]:
         "kind_words": KIND_WORDS,
         "decision_words": DECISION_WORDS,
         "status_badges": STATUS_BADGES,
+        "next_steps": next_steps(principal),
     }
+
+
+# What a row's link opens for each kind of due item, and the roles that may do it (bontrack.roles)
+_STEPS = {
+    "outcome_visit": ("outcomes/new", "Record the follow-up", WRITE_OUTCOMES),
+    "reinjection": ("sessions/new", "Plan a session", WRITE_SESSIONS),
+    "therapy_visit": ("therapy/visit", "Record the visit", WRITE_THERAPY),
+}
+
+
+def next_steps(principal: Principal) -> dict[str, dict[str, Any]]:
+    """Each kind of due item's next step for this user: a link to its form if their role may
+    write it, else who does it (a link the form would refuse with 403 is not offered)."""
+    steps = {}
+    for kind, (path, words, roles) in _STEPS.items():
+        by = " or ".join(f"a {r.replace('_', ' ')}" for r in roles)
+        allowed = principal.role in roles
+        steps[kind] = {"path": path, "words": words, "allowed": allowed, "by": f"{words}: {by}"}
+    return steps
 
 
 @router.get("/worklist", response_class=HTMLResponse)
