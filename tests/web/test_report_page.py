@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bontrack.audit.models import AuditEntry
@@ -47,6 +49,20 @@ def test_report_page__has_a_way_back_into_the_app(site: Site) -> None:
     nav = page.split('<nav class="app-nav"', 1)[1].split("</nav>", 1)[0]
     assert 'href="/"' in nav and 'href="/patients"' in nav and 'href="/worklist"' in nav
     assert "@media print{.app-nav{display:none}}" in page  # not printed with the report
+
+
+def test_report_page__bar_is_every_pages_bar_with_the_way_out(site: Site) -> None:
+    """The report's bar has the links and the log-out every other page's bar has for the role
+    (it had only Patients and Worklist, and no way to log out)."""
+    for role in ("physician", "researcher"):
+        site.client.cookies.clear()
+        assert log_in(site, role) == 303
+        home = site.client.get("/").text
+        bar = home.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
+        nav = site.client.get("/report").text.split('<nav class="app-nav"', 1)[1].split("</nav>", 1)[0]
+        links = re.findall(r'href="(/[^"]*)"', bar)
+        assert links and all(f'href="{link}"' in nav for link in links), role
+        assert 'action="/logout"' in nav and "Log out" in nav and 'name="csrf_token" value="' in nav
 
 
 def test_report_pdf_style__headings_kept_with_next_and_short_tables_whole() -> None:

@@ -43,17 +43,22 @@ NAV_STYLE = (
     "margin:0 auto;padding:.6rem 1rem;border-bottom:1px solid #d6e4f0;font-family:system-ui,sans-serif}"
     ".app-nav a{color:#1f4e79;min-height:44px;display:inline-flex;align-items:center}"
     ".app-nav .brand{font-weight:700;color:#1b2631;text-decoration:none;margin-right:auto}"
+    ".app-nav .who{color:#4a5561}.app-nav form{margin:0}"
+    ".app-nav button{background:none;border:0;padding:0;min-height:44px;font:inherit;color:#1f4e79;"
+    "text-decoration:underline;cursor:pointer}"
     "@media print{.app-nav{display:none}}</style>"
 )
 
 
 def _nav(principal: Principal) -> str:
-    links = ['<a class="brand" href="/">bontrack</a>']
-    if principal.role == "researcher":
-        links.append('<a href="/patients">Research data</a>')
-    else:
-        links += ['<a href="/patients">Patients</a>', '<a href="/worklist">Worklist</a>']
-    return f'{NAV_STYLE}<nav class="app-nav" aria-label="Main">{"".join(links)}</nav>'
+    """The app's bar: the same links and the same way out as every page's (templates/base.html)."""
+    from bontrack.web.pages import templates
+
+    parts = [
+        templates.get_template(name).render(user=principal) for name in ("_nav_links.html", "_nav_user.html")
+    ]
+    brand = '<a class="brand" href="/">bontrack</a>'
+    return f'{NAV_STYLE}<nav class="app-nav" aria-label="Main">{brand}{"".join(parts)}</nav>'
 
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
