@@ -235,3 +235,25 @@ def test_import__a_record_before_its_patients_birth_refused_all_or_nothing(
     assert result.exit_code != 0 and "1970-01-01 is before the patient's birth date" in " ".join(
         result.output.split()
     )
+
+
+def test_an_adverse_event_reported_before_its_onset_is_refused_in_words(engine: Engine) -> None:
+    """The message names both dates in words (it read "is before onset_date", a field's id)."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        session = saved_session(db, world)
+    later = session.data.date + dt.timedelta(days=10)
+    event = AdverseEventCreate(
+        patient_id=world.patient_id,
+        session_id=session.id,
+        onset_date=later,
+        reported_date=later - dt.timedelta(days=3),
+        event="neck weakness",
+        severity="mild",
+    )
+    with transaction(engine) as db, pytest.raises(InputError) as caught:
+        report_adverse_event(db=db, actor=ACTOR, data=event)
+    [error] = caught.value.errors
+    assert error.field == "reported_date"
+    assert error.message == f"{event.reported_date} is before the onset date {event.onset_date}"
+    assert "onset_date" not in error.message

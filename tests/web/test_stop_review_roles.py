@@ -153,7 +153,7 @@ def test_a_rows_next_step_is_a_link_only_for_a_role_that_may_take_it(clinic: Sit
     for role in ("physical_therapist", "staff"):
         assert "/sessions/new" not in pages[role], role
         assert "Plan a session: a physician" in pages[role], role
-    for role in ROLES:  # and the role's own forms keep their links (a therapist's visits, everyone's outcomes)
+    for role in ROLES:  # the role's own forms keep their links (everyone's outcomes)
         _log_in(clinic, role)
         outcomes = clinic.client.get("/worklist?kind=outcome_visit&back=3650").text
         assert re.search(r'href="/patients/[^"]+/outcomes/new">Record the follow-up<', outcomes), role

@@ -333,7 +333,9 @@ def _check_adverse_event(*, db: Session, actor: str, data: AdverseEventCreate) -
     if data.onset_date < session.data.date:
         errors.append(FieldError("onset_date", f"is before the session date {session.data.date}"))
     if data.reported_date < data.onset_date:
-        errors.append(FieldError("reported_date", "is before onset_date"))
+        errors.append(
+            FieldError("reported_date", f"{data.reported_date} is before the onset date {data.onset_date}")
+        )
     if errors:
         raise InputError(errors)
     born_by(db=db, actor=actor, patient_id=data.patient_id, onset_date=data.onset_date)

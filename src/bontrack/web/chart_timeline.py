@@ -86,7 +86,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "date": d.date,
                 "kind": "Injection",
                 "category": "injections",
-                "text": f"{d.product} {d.total_units:g} U at {len(d.sites)} sites ({d.guidance})",
+                "text": f"{d.product} {d.total_units:g} U at {_count(len(d.sites), 'site')} ({d.guidance})",
                 "decision": d.decision.decision,
                 "override": d.override.reason if d.override else None,
                 "session_id": sess.id,
@@ -219,3 +219,8 @@ def cycles(
             session = sessions[number - 1] if number else None
             out.append({"number": number, "session": session, "rows": lines})
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 site``, ``3 sites``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
