@@ -70,6 +70,7 @@ READ_NOTHING = {
     "scheduling.window_conditions",  # SQL conditions of the worklist's window
     "scheduling.listed_conditions",  # SQL conditions of the items a list holds
     "stock.expiry_warning_days",  # a knowledge-base number
+    "screening.latest_of",  # picks among screenings the caller has read
 }
 
 
@@ -464,6 +465,12 @@ CALLS.update(
         ),
         "stock.discards_of_lot": lambda db, a, i: stock.discards_of_lot(db=db, actor=a, lot=LOT),
         "stock.recall": lambda db, a, i: stock.recall(db=db, actor=a, lot=LOT).sessions,
+        "patients.born_by": lambda db, a, i: patients.born_by(
+            db=db, actor=a, patient_id=i.world.patient_id, date=DAY
+        ),
+        "injections.standing": lambda db, a, i: injections.standing(
+            db=db, actor=a, patient_id=i.world.patient_id, on=LATER
+        ),
         "injections.session_billing": lambda db, a, i: injection_billing.session_billing(
             db=db, actor=a, session_id=i.session_id
         ),
