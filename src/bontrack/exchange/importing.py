@@ -210,7 +210,7 @@ class _Stage:
         found: list[tuple[int, int, str, str]] = []
         cursor = self.stage.execute(
             "select d.no, d.field, d.patient_id, d.day, b.birth_date from dated d"
-            " left join born b on b.id = d.patient_id order by d.no"
+            " left join born b on b.id = d.patient_id"  # (the problems are sorted by line at the end)
         )
         while part := cursor.fetchmany(LOOKUP):
             registry = self.births_in_registry({pid for _n, _f, pid, _d, born in part if born is None})
