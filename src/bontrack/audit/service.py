@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Table, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -70,13 +70,19 @@ def with_versions(db: Session, found: Sequence[AuditEntry]) -> Sequence[AuditEnt
 
 
 def filters(
-    *, record_id: str | None = None, actor: str | None = None, dialect: str = "sqlite"
+    *,
+    record_id: str | None = None,
+    actor: str | None = None,
+    dialect: str = "sqlite",
+    clinic_id: str | None = None,
 ) -> list[ColumnElement[bool]]:
     """The view's conditions for the entries of one record and/or one actor, each narrowed first
     to the packs that can hold them (migration 0012: ``audit_record_packs`` by the record's key,
     the packs' index on their actor), so the view expands those packs only, not the whole log.
     On SQLite the packs not yet filed by record (migration 0013: after ``audit_filed.upto``, a
-    few thousand at most) are read too."""
+    few thousand at most) are read too. ``clinic_id``: that clinic's entries only (the reader is
+    limited to one clinic: entries of no clinic, a log-in or a list of every user, are another
+    clinic's business too), narrowed to its packs first."""
     conditions: list[ColumnElement[bool]] = []
     if record_id is not None:
         named: Any = select(AuditRecordPack.pack).where(AuditRecordPack.record_key == record_key(record_id))
@@ -88,6 +94,12 @@ def filters(
         number = select(AuditText.id).where(AuditText.text == actor).scalar_subquery()
         by_actor = select(AuditPack.seq).where(AuditPack.actor == number)
         conditions += [AuditEntry.pack.in_(by_actor), AuditEntry.actor == actor]
+    if clinic_id is not None:
+        stored: Any = literal(clinic_id)
+        if dialect == "sqlite":  # the clinic by number (migration 0016)
+            stored = select(AuditText.id).where(AuditText.text == clinic_id).scalar_subquery()
+        of_clinic = select(AuditPack.seq).where(AuditPack.clinic_id == stored)
+        conditions += [AuditEntry.pack.in_(of_clinic), AuditEntry.clinic_id == clinic_id]
     return conditions
 
 
@@ -125,20 +137,32 @@ def _newest_packs(db: Session, wanted: int) -> tuple[int, int | None]:
     return total, bound
 
 
-def entry(db: Session, seq: int) -> AuditEntry | None:
-    """One audit entry by its seq (its pack named, so the view expands that pack only)."""
+def entry(db: Session, seq: int, *, clinic_id: str | None = None) -> AuditEntry | None:
+    """One audit entry by its seq (its pack named, so the view expands that pack only); with
+    ``clinic_id``, None unless it is that clinic's."""
     write_held(db)
     db.flush()
     query = select(AuditEntry).where(AuditEntry.pack == seq // PACK_LIMIT, AuditEntry.seq == seq)
+    if clinic_id is not None:
+        query = query.where(AuditEntry.clinic_id == clinic_id)
     found = db.scalars(query).all()
     return with_versions(db, found)[0] if found else None
 
 
 def page_entries(
-    db: Session, *, limit: int, offset: int, record_id: str | None = None, actor: str | None = None
+    db: Session,
+    *,
+    limit: int,
+    offset: int,
+    record_id: str | None = None,
+    actor: str | None = None,
+    clinic_id: str | None = None,
 ) -> tuple[int, Sequence[AuditEntry]]:
-    """One page of audit entries, newest first, optionally of one record or one actor, and the total."""
-    conditions = filters(record_id=record_id, actor=actor, dialect=db.get_bind().dialect.name)
+    """One page of audit entries, newest first, optionally of one record or one actor, and the
+    total; ``clinic_id``: of that clinic only (a reader limited to one clinic: see ``filters``)."""
+    conditions = filters(
+        record_id=record_id, actor=actor, dialect=db.get_bind().dialect.name, clinic_id=clinic_id
+    )
     write_held(db)
     db.flush()
     if conditions:

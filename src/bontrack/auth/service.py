@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bontrack.actor import clinic_of
 from bontrack.auth.hashing import HASHER
 
 # Re-exported: the faces and the tests import these from here.
@@ -110,9 +111,17 @@ _CLINICIAN_ROLE = {"physician": "physician", "physical_therapist": "physiotherap
 
 
 def check_own_clinician(
-    *, db: Session, actor: str, role: str, clinic_id: str | None, clinician_id: str
+    *,
+    db: Session,
+    actor: str,
+    role: str,
+    clinic_id: str | None,
+    clinician_id: str,
+    user_id: str | None = None,
 ) -> None:
-    """A user's own clinician record: of the user's clinic, and a physician for a physician."""
+    """A user's own clinician record: of the user's clinic, a physician for a physician, and no
+    other active account's (one person, one log-in: an override is signed by the clinician record
+    of whoever is logged in). ``user_id``: the account being linked, if it exists already."""
     from bontrack.patients.service import get_clinician
 
     if clinic_id is None:
@@ -127,6 +136,16 @@ def check_own_clinician(
             f"{person.data.name} is recorded as {person.data.role}; a {role.replace('_', ' ')}'s account "
             f"is linked to a clinician record of role {wanted}",
         )
+    others = select(UserRow.email).where(UserRow.clinician_id == clinician_id, UserRow.active)
+    if user_id is not None:
+        others = others.where(UserRow.id != user_id)
+    taken = db.scalar(others.order_by(UserRow.email).limit(1))
+    if taken is not None:
+        raise InputError.one(
+            "clinician_id",
+            f"{person.data.name}'s clinician record is already linked to the account {taken}: one person, "
+            "one account (deactivate that account first if it is no longer used)",
+        )
 
 
 def link_clinician(*, db: Session, actor: str, email: str, clinician_id: str) -> UserRead:
@@ -134,7 +153,9 @@ def link_clinician(*, db: Session, actor: str, email: str, clinician_id: str) ->
     row = db.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
     if row is None:
         raise InputError.one("email", f"no user {email!r}")
-    check_own_clinician(db=db, actor=actor, role=row.role, clinic_id=row.clinic_id, clinician_id=clinician_id)
+    check_own_clinician(
+        db=db, actor=actor, role=row.role, clinic_id=row.clinic_id, clinician_id=clinician_id, user_id=row.id
+    )
     before = row.clinician_id
     row.clinician_id = clinician_id
     db.flush()
@@ -159,19 +180,33 @@ def get_user_by_email(*, db: Session, email: str) -> UserRead | None:
 
 
 def list_users(*, db: Session, actor: str | None = None) -> list[UserRead]:
-    """Every user, by e-mail (with ``actor``: the reading is audited)."""
-    users = [_read(r) for r in db.scalars(select(UserRow).order_by(UserRow.email))]
+    """Every user, by e-mail (with ``actor``: the reading is audited, and an actor limited to one
+    clinic lists that clinic's users only: not another clinic's, nor those of every clinic)."""
+    query = select(UserRow).order_by(UserRow.email)
+    scope = clinic_of(actor) if actor is not None else None
+    if scope is not None:
+        query = query.where(UserRow.clinic_id == scope)
+    users = [_read(r) for r in db.scalars(query)]
     if actor is not None:
         log(db, actor=actor, action="read", record_type="user", detail=f"list of {len(users)} users")
     return users
 
 
-def get_user(*, db: Session, user_id: str) -> UserRead:
-    """A user by id."""
+def get_user(*, db: Session, user_id: str, actor: str | None = None) -> UserRead:
+    """A user by id (with ``actor`` limited to one clinic: that clinic's users only; another's is
+    answered as a missing one)."""
     row = db.get(UserRow, user_id)
-    if row is None:
+    if row is None or not _manages(actor, row):
         raise NotFoundError.one("user_id", f"no user with id {user_id!r}")
     return _read(row)
+
+
+def _manages(actor: str | None, row: UserRow) -> bool:
+    """Whether ``actor`` may see and change this account: an actor of every clinic (or none given:
+    the command line) any; an administrator of one clinic the accounts of that clinic only, not
+    another clinic's nor those of every clinic (which would reach every clinic's patients)."""
+    scope = clinic_of(actor) if actor is not None else None
+    return scope is None or row.clinic_id == scope
 
 
 # ---- managing accounts ------------------------------------------------------------------------
@@ -188,9 +223,9 @@ def hash_new_password(password: str, *, email: str) -> str:
     return HASHER.current.hash(password)
 
 
-def _user_row(db: Session, user_id: str) -> UserRow:
+def _user_row(db: Session, user_id: str, actor: str) -> UserRow:
     row = db.get(UserRow, user_id, with_for_update=True)
-    if row is None:
+    if row is None or not _manages(actor, row):
         raise NotFoundError.one("user_id", f"no user with id {user_id!r}")
     return row
 
@@ -234,7 +269,7 @@ def _audit_user(db: Session, *, actor: str, row: UserRow, detail: str, before: b
 
 def end_sessions(*, db: Session, actor: str, user_id: str, now: datetime) -> int:
     """End every browser session and API token of a user; returns how many were live."""
-    row = _user_row(db, user_id)
+    row = _user_row(db, user_id, actor)
     ended = _end_tokens(db, row.id, now)
     _audit_user(db, actor=actor, row=row, detail=f"sessions and tokens ended ({ended})")
     return ended
@@ -250,7 +285,7 @@ def _active_admins(db: Session) -> int:
 def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> UserRead:
     """Close an account: it can no longer log in, and its sessions and tokens end now. The user's
     records and audit entries stay (nothing is deleted); reactivate_user opens it again."""
-    row = _user_row(db, user_id)
+    row = _user_row(db, user_id, actor)
     if row.active and row.role == "admin" and _active_admins(db) <= 1:
         from bontrack.errors import ConflictError
 
@@ -269,7 +304,7 @@ def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> 
 
 def reactivate_user(*, db: Session, actor: str, user_id: str) -> UserRead:
     """Open a closed account again (with the password it had; sessions ended stay ended)."""
-    row = _user_row(db, user_id)
+    row = _user_row(db, user_id, actor)
     was = row.active
     row.active = True
     db.flush()
@@ -280,7 +315,7 @@ def reactivate_user(*, db: Session, actor: str, user_id: str) -> UserRead:
 def set_password(*, db: Session, actor: str, user_id: str, password_hash: str, now: datetime) -> int:
     """Store a new password (hashed beforehand by hash_new_password) and end every session and
     token of the user; returns how many were ended. Also lifts a log-in lock on the account."""
-    row = _user_row(db, user_id)
+    row = _user_row(db, user_id, actor)
     row.password_hash = password_hash
     ended = _end_tokens(db, row.id, now)
     db.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == _throttle_key("account", row.email)))

@@ -194,7 +194,7 @@ class Reader:
     def _audit_event(self, rid: str) -> Resource:
         from bontrack.audit.service import entry as audit_entry
 
-        entry = audit_entry(self.db, int(rid)) if rid.isdigit() else None
+        entry = audit_entry(self.db, int(rid), clinic_id=clinic_of(self.actor)) if rid.isdigit() else None
         if entry is None:
             raise NotFoundError.one("id", f"no AuditEvent {rid!r}")
         return audit.audit_event(entry)
@@ -202,7 +202,7 @@ class Reader:
     def audit_events(self, limit: int, offset: int) -> tuple[int, list[Resource]]:
         from bontrack.audit.service import page_entries
 
-        total, entries = page_entries(self.db, limit=limit, offset=offset)
+        total, entries = page_entries(self.db, limit=limit, offset=offset, clinic_id=clinic_of(self.actor))
         return total, [audit.audit_event(e) for e in entries]
 
     def questionnaires(self) -> list[Resource]:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from bontrack.actor import clinic_of
 from bontrack.audit.service import page_entries
 from bontrack.research.service import DeidentifiedPatient, deidentified_patients, pseudonym_key
 from bontrack.storage.audit_log import log
@@ -36,7 +37,14 @@ def read_audit(
     actor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AuditEntryRead]:
     """The audit trail, newest first (entries hold record snapshots: reading them is audited)."""
-    total, entries = page_entries(db, limit=page.limit, offset=page.offset, record_id=record_id, actor=actor)
+    total, entries = page_entries(
+        db,
+        limit=page.limit,
+        offset=page.offset,
+        record_id=record_id,
+        actor=actor,
+        clinic_id=clinic_of(principal.actor),
+    )
     items = [AuditEntryRead.model_validate(e) for e in entries]
     log(
         db,

@@ -89,7 +89,9 @@ async def set_password(
 ) -> SessionsEnded:
     """Set a new password (same rules as for a new user); every session and token of the user ends."""
     user = await in_transaction(
-        settings, lambda db: service.get_user(db=db, user_id=user_id), clinic_id=principal.user.clinic_id
+        settings,
+        lambda db: service.get_user(db=db, user_id=user_id, actor=principal.actor),
+        clinic_id=principal.user.clinic_id,
     )
     password_hash = await run_in_threadpool(service.hash_new_password, data.password, email=user.email)
 
@@ -97,7 +99,9 @@ async def set_password(
         ended = service.set_password(
             db=db, actor=principal.actor, user_id=user_id, password_hash=password_hash, now=at
         )
-        return SessionsEnded(user=service.get_user(db=db, user_id=user_id), sessions_ended=ended)
+        return SessionsEnded(
+            user=service.get_user(db=db, user_id=user_id, actor=principal.actor), sessions_ended=ended
+        )
 
     return await in_transaction(settings, store, clinic_id=principal.user.clinic_id)
 
@@ -110,6 +114,8 @@ async def end_sessions(
 
     def end(db: Session) -> SessionsEnded:
         ended = service.end_sessions(db=db, actor=principal.actor, user_id=user_id, now=at)
-        return SessionsEnded(user=service.get_user(db=db, user_id=user_id), sessions_ended=ended)
+        return SessionsEnded(
+            user=service.get_user(db=db, user_id=user_id, actor=principal.actor), sessions_ended=ended
+        )
 
     return await in_transaction(settings, end, clinic_id=principal.user.clinic_id)

@@ -237,7 +237,9 @@ async def set_password(
     password = dict(items).get("password", "")
     try:
         user = await in_transaction(
-            settings, lambda db: service.get_user(db=db, user_id=user_id), clinic_id=principal.user.clinic_id
+            settings,
+            lambda db: service.get_user(db=db, user_id=user_id, actor=principal.actor),
+            clinic_id=principal.user.clinic_id,
         )
         password_hash = await run_in_threadpool(service.hash_new_password, password, email=user.email)
     except InputError as exc:

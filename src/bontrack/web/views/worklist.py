@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bontrack.actor import clinic_of
 from bontrack.audit.service import page_entries
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
@@ -272,7 +273,12 @@ def audit_page(
     allow(request, principal, ADMIN)
     offset = (page_no - 1) * AUDIT_PAGE
     total, entries = page_entries(
-        db, limit=AUDIT_PAGE, offset=offset, record_id=record_id or None, actor=actor or None
+        db,
+        limit=AUDIT_PAGE,
+        offset=offset,
+        record_id=record_id or None,
+        actor=actor or None,
+        clinic_id=clinic_of(principal.actor),
     )
     log(
         db,
