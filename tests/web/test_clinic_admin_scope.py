@@ -179,3 +179,32 @@ def test_one_person_one_account__a_clinician_record_is_linked_to_one_active_acco
     assert "already linked to the account" in refused.text and email("physician") in refused.text
     with transaction(site.engine) as db:
         assert get_user_by_email(db=db, email="second@clinic.example.org") is None
+
+
+def test_one_person_one_account__reactivating_a_second_account_of_the_same_person_is_refused(
+    site: Site,
+) -> None:
+    """The first account closed, a new one linked to the same person; the old one cannot come back."""
+    old = _id_of(site, email("physician"))
+    assert site.client.post(f"/api/users/{old}/deactivate", headers=site.bearer("admin")).status_code == 200
+    second = {
+        "email": "second@clinic.example.org",
+        "role": "physician",
+        "password": "quiet-harbour-lantern-47",
+        "clinic_id": site.world.clinic_id,
+        "clinician_id": site.world.clinician_id,
+    }
+    assert site.client.post("/api/users", json=second, headers=site.bearer("admin")).status_code == 201
+    again = site.client.post(f"/api/users/{old}/reactivate", headers=site.bearer("admin"))
+    assert again.status_code == 409, again.text
+    assert "second@clinic.example.org" in again.text
+    with transaction(site.engine) as db:
+        found = get_user_by_email(db=db, email=email("physician"))
+        assert found is not None and found.active is False
+
+
+def _id_of(site: Site, who: str) -> str:
+    with transaction(site.engine) as db:
+        found = get_user_by_email(db=db, email=who)
+        assert found is not None
+        return found.id

@@ -305,6 +305,19 @@ def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> 
 def reactivate_user(*, db: Session, actor: str, user_id: str) -> UserRead:
     """Open a closed account again (with the password it had; sessions ended stay ended)."""
     row = _user_row(db, user_id, actor)
+    if not row.active and row.clinician_id is not None:
+        others = select(UserRow.email).where(
+            UserRow.clinician_id == row.clinician_id, UserRow.active, UserRow.id != row.id
+        )
+        taken = db.scalar(others.order_by(UserRow.email).limit(1))
+        if taken is not None:
+            from bontrack.errors import ConflictError
+
+            raise ConflictError.one(
+                "user",
+                f"{row.email} is linked to the same clinician record as the active account {taken}: "
+                "one person, one account (deactivate that one first)",
+            )
     was = row.active
     row.active = True
     db.flush()
