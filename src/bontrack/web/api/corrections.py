@@ -20,7 +20,7 @@ from bontrack.injections.schemas import AdverseEventRead
 from bontrack.injections.service import get_adverse_event
 from bontrack.kinds import CORRECTABLE
 from bontrack.record_kind import AnyKind
-from bontrack.repository import Repository, correct
+from bontrack.repository import Repository, correct, withdraw_record
 from bontrack.therapy.schemas import TherapyVisitRead
 from bontrack.therapy.service import get_visit
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId
@@ -76,7 +76,7 @@ def _add_routes(kind: AnyKind) -> None:
 
     def withdraw(**values: Any) -> Any:
         record_id, db, principal = current(values)
-        return repository.withdraw(db, principal.actor, record_id, values["body"].reason)
+        return withdraw_record(kind, db, principal.actor, record_id, values["body"].reason)
 
     def history(**values: Any) -> Any:
         record_id, db, principal = values[kind.id_param], values["db"], values["principal"]

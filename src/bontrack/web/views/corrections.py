@@ -25,7 +25,7 @@ from bontrack.kinds import CORRECTABLE, TIMELINE
 from bontrack.patients.schemas import PatientRead
 from bontrack.record_kind import AnyKind
 from bontrack.records import Stored, VersionedRow
-from bontrack.repository import Repository, correct
+from bontrack.repository import Repository, correct, withdraw_record
 from bontrack.schemas import parse
 from bontrack.web.deps import READ_CLINICAL, PageUser, Principal, SessionDep
 from bontrack.web.views import injection_form
@@ -217,9 +217,7 @@ def withdraw_post(
     check_csrf(request, principal, csrf_of(items))
     patient, row = _current(db, principal, patient_id, spec, record_id)
     reason = dict(items).get("reason", "")
-    done, errors, status = save(
-        db, lambda: Repository.of(spec).withdraw(db, principal.actor, record_id, reason)
-    )
+    done, errors, status = save(db, lambda: withdraw_record(spec, db, principal.actor, record_id, reason))
     if done is not None:
         back = "/patients" if spec.patient_field is None else f"/patients/{patient.id}"
         return RedirectResponse(f"{back}?saved={kind}_withdrawn", 303)
