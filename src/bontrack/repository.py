@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bontrack import corrections, record_reads, records
 from bontrack.record_kind import RecordKind
 from bontrack.records import R, Stored, T
+from bontrack.records import expecting as expecting  # the faces' expected version (optimistic concurrency)
 
 
 @dataclass(frozen=True)
