@@ -23,6 +23,7 @@ __all__ = [
     "RefusedError",
     "RegistryError",
     "SchemaError",
+    "StaleError",
     "WithdrawnError",
     "field_errors",
     "field_path",
@@ -98,6 +99,16 @@ class RefusedError(InputError):
 
 class ConflictError(InputError):
     """The change would leave other current records pointing at a withdrawn one."""
+
+
+class StaleError(ConflictError):
+    """A correction or withdrawal made from a version that is no longer the current one: another
+    version was saved since the form was opened (or at the same moment). Nothing is saved; the
+    message says who saved the current version and when (``field``: "version")."""
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__([FieldError("version", message)])
+        self.current_version = current_version
 
 
 class SchemaError(RegistryError):

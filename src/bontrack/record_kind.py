@@ -49,6 +49,10 @@ class RecordKind(Generic[R, T]):
     # the service's correction, "module:function", called with the kind's id_param, data, reason
     # (named, not imported: the services import the registry's withdrawal rule)
     update: str | None = None
+    # the service's withdrawal, "module:function", called with the kind's id_param and reason, for
+    # a kind whose withdrawal does more than mark the record (a session: its vials back in stock);
+    # None: the generic one (bontrack.corrections.withdraw)
+    withdraw: str | None = None
     authored: bool = False  # the correction takes the Author (the clinician signed in)
     notes: str = ""  # what the API documentation adds about correcting it
 
@@ -87,9 +91,18 @@ class RecordKind(Generic[R, T]):
         """The service function that corrects a record of this kind."""
         if self.update is None:
             raise LookupError(f"a {self.label} is not corrected")
-        module, _, function = self.update.partition(":")
-        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
-        return found
+        return _named(self.update)
+
+    def withdrawer(self) -> Callable[..., Any] | None:
+        """The service function that withdraws a record of this kind (None: the generic one)."""
+        return None if self.withdraw is None else _named(self.withdraw)
+
+
+def _named(path: str) -> Callable[..., Any]:
+    """A service function named "module:function" (imported when first used)."""
+    module, _, function = path.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+    return found
 
 
 AnyKind = RecordKind[Any, Any]  # a kind of any table and schema (the registry's lists)

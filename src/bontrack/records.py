@@ -4,7 +4,9 @@ A record has a stable ``id`` (UUID) and versions 1, 2, 3 ...; each version is on
 the validated content as JSON (``data``) plus a few indexed columns copied from it for look-ups.
 An update inserts the next version; a withdrawal inserts a version marked ``withdrawn``. No row
 is ever updated or deleted, so the whole history can be read back and exported. Two writers who
-both try to add version n+1 collide on the primary key, and the second one fails.
+both try to add version n+1 collide on the primary key, and the second one fails: as a
+``StaleError`` (409 on the web), as when a face's expected version (``expecting``: the version a
+form was opened at, an API client's If-Match) is no longer the current one.
 
 Every version is written by ``storage.append.append_version`` through the unit of work's writer
 (buffered, or bulk inside a bulk block): nothing here asks which one it is.
@@ -12,7 +14,8 @@ Every version is written by ``storage.append.append_version`` through the unit o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,10 +26,18 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
+from bontrack.errors import (
+    FieldError,
+    NotFoundError,
+    StaleError,
+    WithdrawnError,
+    not_found_message,
+    require_reason,
+)
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
 
@@ -146,21 +157,75 @@ def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reaso
     return _next_version(db, before, before.data, actor, reason, withdrawn=True)
 
 
+_EXPECTED = "bontrack.expected_versions"  # db.info: record id -> the version a face expects current
+
+
+@contextmanager
+def expecting(db: Session, record_id: str, version: int | None) -> Iterator[None]:
+    """Within the block, the next correction or withdrawal of ``record_id`` is saved only if
+    ``version`` is still its current version, else ``StaleError`` and nothing of it is written
+    (None: no check). The compare and the insert of the next version are in one transaction, and
+    a writer that inserted the same next version first makes the insert fail on the primary key:
+    the same ``StaleError``. The faces use it for the version a form was opened at, or an API
+    client's If-Match; the services are unchanged (a session's vial openings, written with it,
+    are not checked)."""
+    if version is None:
+        yield
+        return
+    expected: dict[str, int] = db.info.setdefault(_EXPECTED, {})
+    expected[record_id] = version
+    try:
+        yield
+    finally:
+        expected.pop(record_id, None)
+
+
+def stale(row: VersionedRow, expected: int | None) -> StaleError:
+    """The refusal of a change made from ``expected`` when ``row`` is the current version, in words
+    for people: who saved the current version and when."""
+    what = row.record_type.replace("_", " ")
+    if expected is not None and expected > row.version:
+        message = (
+            f"This {what} has no version {expected} (its current version is {row.version}); "
+            "your changes were not saved. Open it again to see the current version."
+        )
+    else:
+        who = row.recorded_by.removeprefix("user:")
+        when = row.recorded_at.strftime("%Y-%m-%d %H:%M UTC")
+        done = "withdrawn" if row.withdrawn else "changed"
+        message = (
+            f"This {what} was {done} by {who} at {when} since you opened it; your changes were "
+            "not saved. Open it again to see the current version."
+        )
+    return StaleError(message, row.version)
+
+
 def _next_version(
     db: Session, before: R, data: dict[str, Any], actor: str, reason: str, *, withdrawn: bool
 ) -> R:
-    """Append version n+1 of ``before`` and audit it as an update or a withdrawal."""
-    row = append_version(
-        db,
-        type(before),
-        record_id=before.id,
-        version=before.version + 1,
-        clinic_id=before.clinic_id,
-        data=data,
-        actor=actor,
-        withdrawn=withdrawn,
-        reason=reason,
-    )
+    """Append version n+1 of ``before`` and audit it as an update or a withdrawal (refused with
+    StaleError when the face expected another version, or another writer added n+1 first)."""
+    expected = db.info.get(_EXPECTED, {}).pop(before.id, None)  # checked once, at the first change
+    if expected is not None and expected != before.version:
+        raise stale(before, expected)
+    try:
+        row = append_version(
+            db,
+            type(before),
+            record_id=before.id,
+            version=before.version + 1,
+            clinic_id=before.clinic_id,
+            data=data,
+            actor=actor,
+            withdrawn=withdrawn,
+            reason=reason,
+        )
+    except IntegrityError:
+        # the writer wrote version n+1 in a savepoint, rolled back: the winner can be read
+        winner = latest(db, type(before), before.id)
+        if winner is None or winner.version <= before.version:
+            raise
+        raise stale(winner, before.version) from None
     log(
         db,
         actor=actor,

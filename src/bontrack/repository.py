@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bontrack import corrections, record_reads, records
 from bontrack.record_kind import RecordKind
 from bontrack.records import R, Stored, T
+from bontrack.records import expecting as expecting  # the faces' expected version (optimistic concurrency)
 
 
 @dataclass(frozen=True)
@@ -159,3 +160,12 @@ def correct(
 ) -> Any:
     """Correct a record of any kind through its service (which checks it as when created)."""
     return kind.updater()(db=db, actor=actor, data=data, reason=reason, **{kind.id_param: record_id}, **extra)
+
+
+def withdraw_record(kind: RecordKind[Any, Any], db: Session, actor: str, record_id: str, reason: str) -> Any:
+    """Withdraw a record of any kind: through its service when it has one (an injection session's
+    vial openings are withdrawn with it, in the same transaction), else the generic withdrawal."""
+    service = kind.withdrawer()
+    if service is not None:
+        return service(db=db, actor=actor, reason=reason, **{kind.id_param: record_id})
+    return Repository.of(kind).withdraw(db, actor, record_id, reason)

@@ -44,6 +44,7 @@ INJECTION_SESSION = RecordKind(
     dated_by="date",
     describe=_session,
     update="bontrack.injections.service:update_session",
+    withdraw="bontrack.injections.service:withdraw_session",  # its vial openings too
     authored=True,
     notes=" The corrected plan is judged again by the decision engine (against the "
     "patient's other sessions); a blocked plan needs ``override`` with a clinician and the written "

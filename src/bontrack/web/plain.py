@@ -136,11 +136,16 @@ def wording(message: str) -> str:
     return text.strip().rstrip(".")
 
 
+# fields whose message is a whole sentence of its own: the document's, and "version" (a change
+# refused because someone saved another version since the form was opened: bontrack.records.stale)
+_WHOLE = ("", "(document)", "(body)", "version")
+
+
 def sentence(field: str, message: str, labels: Mapping[str, str] | None = None) -> str:
     """One error as a sentence that names the field by its label: "Units must be 0 or more."."""
     words = wording(message)
     name = label(field, labels)
-    if field in ("", "(document)", "(body)"):
+    if field in _WHOLE:
         return f"{words[:1].upper()}{words[1:]}."
     if words.startswith(_VERBS):
         return f"{name} {words}."

@@ -17,6 +17,7 @@ from bontrack.errors import (
     NotAllowedError,
     NotFoundError,
     RefusedError,
+    StaleError,
     field_errors,
 )
 
@@ -156,6 +157,10 @@ def install(app: FastAPI) -> None:
     async def _conflict(request: Request, exc: ConflictError) -> Response:
         if wants_page(request):
             return await error_page(request, 409, "Not saved: " + sentences(exc))
+        if isinstance(exc, StaleError):  # a change made from an earlier version: the current one's ETag
+            answer = _input_problem(exc, 409, "Changed since you read it")
+            answer.headers["ETag"] = f'"{exc.current_version}"'
+            return answer
         return _input_problem(exc, 409, "Conflict with other records")
 
     @app.exception_handler(NotAllowedError)

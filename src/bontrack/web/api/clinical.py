@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from bontrack.assessments.schemas import AssessmentCreate, AssessmentRead
 from bontrack.assessments.service import create_assessment, get_assessment
@@ -18,7 +18,7 @@ from bontrack.injections.schemas import (
 )
 from bontrack.screening.schemas import ScreeningCreate, ScreeningRead
 from bontrack.screening.service import create_screening, get_screening
-from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
+from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope, tagged
 from bontrack.web.deps import (
     READ_CLINICAL,
     WRITE_ADVERSE_EVENTS,
@@ -46,9 +46,14 @@ def create_screening_record(
 
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningRead)
-def read_screening(screening_id: RecordId, db: SessionDep, principal: Reader) -> ScreeningRead:
+def read_screening(
+    screening_id: RecordId,
+    db: SessionDep,
+    principal: Reader,
+    response: Response,
+) -> ScreeningRead:
     """The current version of a screening."""
-    return get_screening(db=db, actor=principal.actor, screening_id=screening_id)
+    return tagged(response, get_screening(db=db, actor=principal.actor, screening_id=screening_id))
 
 
 @router.post("/assessments", status_code=201, response_model=AssessmentRead)
@@ -63,9 +68,14 @@ def create_assessment_record(
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead)
-def read_assessment(assessment_id: RecordId, db: SessionDep, principal: Reader) -> AssessmentRead:
+def read_assessment(
+    assessment_id: RecordId,
+    db: SessionDep,
+    principal: Reader,
+    response: Response,
+) -> AssessmentRead:
     """The current version of an assessment."""
-    return get_assessment(db=db, actor=principal.actor, assessment_id=assessment_id)
+    return tagged(response, get_assessment(db=db, actor=principal.actor, assessment_id=assessment_id))
 
 
 @router.post("/sessions/check", response_model=SessionRecord)
@@ -109,9 +119,9 @@ def create_session(data: SessionCreate, db: SessionDep, principal: Injector) -> 
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)
-def read_session(session_id: RecordId, db: SessionDep, principal: Reader) -> SessionRead:
+def read_session(session_id: RecordId, db: SessionDep, principal: Reader, response: Response) -> SessionRead:
     """The current version of a session, with the decision it was saved with."""
-    return injections.get_session(db=db, actor=principal.actor, session_id=session_id)
+    return tagged(response, injections.get_session(db=db, actor=principal.actor, session_id=session_id))
 
 
 @router.post("/adverse-events", status_code=201, response_model=AdverseEventRead)

@@ -2,7 +2,11 @@
 
 ``PUT /api/<collection>/{id}`` takes ``{"data": <the Create schema>, "reason": "..."}`` and saves a
 new version; ``POST /api/<collection>/{id}/withdraw`` takes ``{"reason": "..."}`` and saves a
-withdrawn version; ``GET /api/<collection>/{id}/history`` lists every version, oldest first. The
+withdrawn version; ``GET /api/<collection>/{id}/history`` lists every version, oldest first.
+Optimistic concurrency: a change may name the version it was made from (``If-Match: "3"``, the
+ETag a read returned, or ``"version": 3`` in the body); when another version is current it is
+refused (409, who saved it and when) and nothing is written. Without either it is made to the
+current version, as before (older clients). The
 roles that may correct or withdraw a record are those that may create it; every role that reads
 identified records may read histories (researchers may not). A record of another clinic is not
 found (404), as on the reads.
@@ -13,17 +17,17 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from bontrack.injections.authority import Author
 from bontrack.injections.schemas import AdverseEventRead
 from bontrack.injections.service import get_adverse_event
 from bontrack.kinds import CORRECTABLE
 from bontrack.record_kind import AnyKind
-from bontrack.repository import Repository, correct
+from bontrack.repository import Repository, correct, expecting, withdraw_record
 from bontrack.therapy.schemas import TherapyVisitRead
 from bontrack.therapy.service import get_visit
-from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId
+from bontrack.web.api.common import AUTHENTICATED, ERRORS, IfMatch, RecordId, expected_version, tagged
 from bontrack.web.api.schemas import Correction, Withdrawal
 from bontrack.web.deps import READ_CLINICAL, Principal, SessionDep, require
 from bontrack.web.problems import Problem
@@ -33,8 +37,10 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {
         "model": Problem,
         "content": {"application/problem+json": {}},
-        "description": "withdrawal refused while current records refer to the record, "
-        "or a corrected injection plan the engine blocks without a clinician override",
+        "description": "the version named (If-Match or ``version``) is no longer the current one "
+        "(nothing saved; the message says who changed it and when), a withdrawal refused while "
+        "current records refer to the record, or a corrected injection plan the engine blocks "
+        "without a clinician override",
     }
 }
 Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
@@ -47,6 +53,8 @@ def _signature(id_param: str, principal: Any, body: Any = None) -> inspect.Signa
     params = [inspect.Parameter(id_param, keyword, annotation=RecordId)]
     if body is not None:
         params.append(inspect.Parameter("body", keyword, annotation=body))
+        params.append(inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None))
+        params.append(inspect.Parameter("response", keyword, annotation=Response))
     params += [
         inspect.Parameter("db", keyword, annotation=SessionDep),
         inspect.Parameter("principal", keyword, annotation=principal),
@@ -72,11 +80,16 @@ def _add_routes(kind: AnyKind) -> None:
         record_id, db, principal = current(values)
         body: Correction[Any] = values["body"]
         extra = {"author": Author(principal.user.clinician_id)} if kind.authored else {}
-        return correct(kind, db, principal.actor, record_id, body.data, body.reason, **extra)
+        with expecting(db, record_id, expected_version(values["if_match"], body.version)):
+            saved = correct(kind, db, principal.actor, record_id, body.data, body.reason, **extra)
+        return tagged(values["response"], saved)
 
     def withdraw(**values: Any) -> Any:
         record_id, db, principal = current(values)
-        return repository.withdraw(db, principal.actor, record_id, values["body"].reason)
+        body: Withdrawal = values["body"]
+        with expecting(db, record_id, expected_version(values["if_match"], body.version)):
+            saved = withdraw_record(kind, db, principal.actor, record_id, body.reason)
+        return tagged(values["response"], saved)
 
     def history(**values: Any) -> Any:
         record_id, db, principal = values[kind.id_param], values["db"], values["principal"]
@@ -121,12 +134,22 @@ for _kind in CORRECTABLE.values():
 
 
 @router.get("/adverse-events/{event_id}", response_model=AdverseEventRead)
-def read_adverse_event(event_id: RecordId, db: SessionDep, principal: Reader) -> AdverseEventRead:
+def read_adverse_event(
+    event_id: RecordId,
+    db: SessionDep,
+    principal: Reader,
+    response: Response,
+) -> AdverseEventRead:
     """The current version of an adverse event."""
-    return get_adverse_event(db=db, actor=principal.actor, event_id=event_id, field="id")
+    return tagged(response, get_adverse_event(db=db, actor=principal.actor, event_id=event_id, field="id"))
 
 
 @router.get("/therapy/visits/{visit_id}", response_model=TherapyVisitRead)
-def read_therapy_visit(visit_id: RecordId, db: SessionDep, principal: Reader) -> TherapyVisitRead:
+def read_therapy_visit(
+    visit_id: RecordId,
+    db: SessionDep,
+    principal: Reader,
+    response: Response,
+) -> TherapyVisitRead:
     """The current version of a therapy visit."""
-    return get_visit(db=db, actor=principal.actor, visit_id=visit_id, field="id")
+    return tagged(response, get_visit(db=db, actor=principal.actor, visit_id=visit_id, field="id"))

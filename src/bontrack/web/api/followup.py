@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from bontrack.outcomes.schemas import OutcomeCreate, OutcomeRead
 from bontrack.outcomes.service import get_outcome, record_outcome
@@ -14,7 +14,7 @@ from bontrack.scheduling.window import MAX_LOOK_AHEAD, MAX_LOOK_BACK, load_windo
 from bontrack.schemas import CalendarDate
 from bontrack.therapy import service as therapy
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
-from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
+from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope, tagged
 from bontrack.web.api.schemas import Page
 from bontrack.web.deps import (
     READ_CLINICAL,
@@ -41,9 +41,14 @@ def create_therapy_plan(data: TherapyPlanCreate, db: SessionDep, principal: Ther
 
 
 @router.get("/therapy/plans/{plan_id}", response_model=TherapyPlanRead)
-def read_therapy_plan(plan_id: RecordId, db: SessionDep, principal: Reader) -> TherapyPlanRead:
+def read_therapy_plan(
+    plan_id: RecordId,
+    db: SessionDep,
+    principal: Reader,
+    response: Response,
+) -> TherapyPlanRead:
     """The current version of a therapy plan."""
-    return therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id)
+    return tagged(response, therapy.get_plan(db=db, actor=principal.actor, plan_id=plan_id))
 
 
 @router.get("/therapy/plans/{plan_id}/visits", response_model=list[TherapyVisitRead])
@@ -70,9 +75,9 @@ def create_outcome(
 
 
 @router.get("/outcomes/{outcome_id}", response_model=OutcomeRead)
-def read_outcome(outcome_id: RecordId, db: SessionDep, principal: Reader) -> OutcomeRead:
+def read_outcome(outcome_id: RecordId, db: SessionDep, principal: Reader, response: Response) -> OutcomeRead:
     """The current version of an outcome measurement, with its scores."""
-    return get_outcome(db=db, actor=principal.actor, outcome_id=outcome_id)
+    return tagged(response, get_outcome(db=db, actor=principal.actor, outcome_id=outcome_id))
 
 
 @router.get("/worklist", response_model=Page[DueItem])

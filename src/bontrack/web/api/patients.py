@@ -25,7 +25,7 @@ from bontrack.screening.kind import SCREENING
 from bontrack.storage.engine import POOL_SIZE
 from bontrack.storage.versioned import Stored
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
-from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope
+from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope, tagged
 from bontrack.web.api.schemas import Page, PatientChart, PatientLinkIssued
 from bontrack.web.db_turns import database_turn
 from bontrack.web.deps import (
@@ -85,9 +85,9 @@ def create_patient(
 
 
 @router.get("/patients/{patient_id}", response_model=PatientRead)
-def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader) -> PatientRead:
+def read_patient(patient_id: RecordId, db: SessionDep, principal: Reader, response: Response) -> PatientRead:
     """The current version of a patient."""
-    return patient_in_scope(db, principal, patient_id)
+    return tagged(response, patient_in_scope(db, principal, patient_id))
 
 
 # The chart's JSON, written in the route's own worker thread: FastAPI would check the returned
@@ -234,10 +234,10 @@ def create_episode(
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeRead)
-def read_episode(episode_id: RecordId, db: SessionDep, principal: Reader) -> EpisodeRead:
+def read_episode(episode_id: RecordId, db: SessionDep, principal: Reader, response: Response) -> EpisodeRead:
     """The current version of an episode."""
     episode = patients.get_episode(db=db, actor=principal.actor, episode_id=episode_id)
-    return episode
+    return tagged(response, episode)
 
 
 @router.post("/patient-links", status_code=201, response_model=PatientLinkIssued)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,15 @@ from bontrack.therapy.schemas import TherapyPlanRead, TherapyVisitRead
 
 T = TypeVar("T")
 C = TypeVar("C", bound=BaseModel)
+Version = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        description="the version the change is made from (as read; or the If-Match header): when "
+        "another version is current, 409 and nothing is saved. Optional: without it the change is "
+        "made to whatever version is current.",
+    ),
+]
 
 
 class Correction(Input, Generic[C]):
@@ -24,12 +33,14 @@ class Correction(Input, Generic[C]):
 
     data: C
     reason: Text = Field(description="why the record is corrected (kept with the new version)")
+    version: Version = None
 
 
 class Withdrawal(Input):
     """A withdrawal: why the record is withdrawn (kept with the withdrawn version)."""
 
     reason: Text = Field(description="why the record is withdrawn, e.g. entered for the wrong patient")
+    version: Version = None
 
 
 class Page(BaseModel, Generic[T]):

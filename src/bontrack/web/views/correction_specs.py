@@ -225,7 +225,7 @@ def _save_session(c: Correcting, items: Fields, write: Write) -> Response:
         return RedirectResponse(
             f"/patients/{c.patient.id}?saved=injection_session_corrected&session={c.row.id}", 303
         )
-    if status == 409:
+    if status == 409 and "version" not in errors:  # blocked, not changed by someone else meanwhile
         errors["override"] = (
             "The engine blocks this plan. To save the correction anyway, choose the responsible "
             "clinician and write the reason for the override below."

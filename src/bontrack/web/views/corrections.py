@@ -25,7 +25,7 @@ from bontrack.kinds import CORRECTABLE, TIMELINE
 from bontrack.patients.schemas import PatientRead
 from bontrack.record_kind import AnyKind
 from bontrack.records import Stored, VersionedRow
-from bontrack.repository import Repository, correct
+from bontrack.repository import Repository, correct, expecting, withdraw_record
 from bontrack.schemas import parse
 from bontrack.web.deps import READ_CLINICAL, PageUser, Principal, SessionDep
 from bontrack.web.views import injection_form
@@ -177,7 +177,10 @@ def _withdraw_page(
     reason: str = "",
     errors: dict[str, str] | None = None,
     status: int = 200,
+    version: int | None = None,
 ) -> Response:
+    """The confirmation page; ``version``: the one it was opened at (the current one when None),
+    posted back so a withdrawal confirmed after someone else's change is refused."""
     return page(
         request,
         principal,
@@ -189,6 +192,8 @@ def _withdraw_page(
         title=spec.heading(row.data),
         values={"reason": reason},
         errors=errors or {},
+        version=row.version if version is None else version,
+        history=f"/patients/{patient.id}/records/{spec.name}/{row.id}/history",
     )
 
 
@@ -217,13 +222,30 @@ def withdraw_post(
     check_csrf(request, principal, csrf_of(items))
     patient, row = _current(db, principal, patient_id, spec, record_id)
     reason = dict(items).get("reason", "")
-    done, errors, status = save(
-        db, lambda: Repository.of(spec).withdraw(db, principal.actor, record_id, reason)
-    )
+    version = opened_at(items)
+
+    def write() -> Any:
+        with expecting(db, record_id, version):
+            return withdraw_record(spec, db, principal.actor, record_id, reason)
+
+    done, errors, status = save(db, write)
     if done is not None:
         back = "/patients" if spec.patient_field is None else f"/patients/{patient.id}"
         return RedirectResponse(f"{back}?saved={kind}_withdrawn", 303)
-    return _withdraw_page(request, principal, patient, spec, row, reason=reason, errors=errors, status=status)
+    return _withdraw_page(
+        request, principal, patient, spec, row, reason=reason, errors=errors, status=status, version=version
+    )
+
+
+def opened_at(items: FormItems) -> int | None:
+    """The version a correction or withdrawal form was opened at (its hidden ``version``; None
+    when absent, e.g. a form opened before the pages sent it: then no version is checked)."""
+    text = dict(items).get("version", "").strip()
+    if text and not text.isdigit():
+        raise PageProblem(
+            400, "Not saved", "This form is damaged (its version is not a number). Open it again."
+        )
+    return int(text) if text else None
 
 
 # ---- correct ----------------------------------------------------------------------------------
@@ -255,10 +277,12 @@ def _correcting(
         check_csrf(request, principal, csrf_of(items))
     patient, row = _current(db, principal, patient_id, spec, record_id)
     kept = {k: row.data[k] for k in form.hidden if row.data.get(k) not in (None, [], "")}
+    opened = opened_at(items) if items is not None else None
     shown = {
         "id": row.id,
-        "version": row.version,
+        "version": row.version if opened is None else opened,  # posted back: checked when saved
         "action": f"/patients/{patient.id}/records/{spec.name}/{row.id}/correct",
+        "history": f"/patients/{patient.id}/records/{spec.name}/{row.id}/history",
         "hidden": injection_form.flat(kept) if kept else {},
         "label": spec.label,
     }
@@ -304,11 +328,14 @@ def correct_post(
     schema = spec.correction
     extra = {"author": Author(principal.user.clinician_id)} if spec.authored else {}
 
+    version = opened_at(items)
+
     def write(doc: dict[str, Any]) -> Any:
         data = _parse_with_reason(schema, doc, reason)
-        return correct(spec, db, principal.actor, record_id, data, reason, **extra)
+        with expecting(db, record_id, version):  # refused if someone saved another version since
+            return correct(spec, db, principal.actor, record_id, data, reason, **extra)
 
-    return form.save(correcting, items, write)
+    return form.save(correcting, [(k, v) for k, v in items if k != "version"], write)
 
 
 def withdrawn_lists(db: Session, principal: Principal, patient_id: str) -> dict[str, list[Stored[Any]]]:
