@@ -100,7 +100,7 @@ def test_link__patient_sees_only_their_own_records(site: Site) -> None:
         assert site.client.post("/api/outcomes", json=body, headers=staff).status_code == 201
     token = _issue(site)["token"]
     view = site.client.get(f"/api/patient-link/{token}")
-    assert [o["data"]["patient_id"] for o in view.json()["outcomes"]] == [site.world.patient_id]
+    assert view.status_code == 200
     assert "Someone Else" not in view.text and other["id"] not in view.text
 
 
@@ -127,3 +127,115 @@ def test_link__researcher_cannot_issue_and_unknown_token_is_404(site: Site) -> N
         "/api/patient-links", json=body | {"instruments": ["tarot"]}, headers=site.bearer("staff")
     )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "instruments"
+
+
+def test_link__view_shows_the_patient_only_what_they_need(site: Site) -> None:
+    """The link's view names the clinic, the forms (with their titles), whether they were sent and
+    the expiry; no record, clinic, patient or episode ids, no scoring, no staff e-mail."""
+    staff = site.bearer("staff")
+    body = {"patient_id": site.world.patient_id, "episode_id": site.world.episode_id, "date": "2026-02-01"}
+    earlier = site.client.post("/api/outcomes", json=body | NPRS, headers=staff)
+    assert earlier.status_code == 201, earlier.text
+    token = _issue(site, instruments=["nprs", "ndi"])["token"]
+    view = site.client.get(f"/api/patient-link/{token}")
+    assert view.status_code == 200, view.text
+    shown = view.json()
+    assert set(shown) == {"clinic", "instruments", "forms", "submitted", "expires_at"}
+    assert shown["forms"] == [
+        {"instrument": "nprs", "title": "Numeric Pain Rating Scale"},
+        {"instrument": "ndi", "title": "Neck Disability Index"},
+    ]
+    assert shown["submitted"] is False and shown["clinic"]
+    for secret in (
+        site.world.patient_id,
+        site.world.episode_id,
+        site.world.clinic_id,
+        earlier.json()["id"],
+        "clinic.example.org",
+        "scoring",
+        "recorded_by",
+    ):
+        assert secret not in view.text, secret
+
+
+def _new_episode(site: Site) -> str:
+    response = site.client.post(
+        "/api/episodes",
+        json={
+            "patient_id": site.world.patient_id,
+            "diagnosis_codes": [{"code": "M54.2"}],
+            "pain_onset_date": "2025-06-01",
+            "conservative_care_weeks": 8,
+        },
+        headers=site.bearer("physician"),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def test_link__episode_withdrawn_after_the_link_was_sent_is_410_not_500(site: Site) -> None:
+    episode_id = _new_episode(site)
+    token = _issue(site, episode_id=episode_id)["token"]
+    withdrawn = site.client.post(
+        f"/api/episodes/{episode_id}/withdraw",
+        json={"reason": "opened twice"},
+        headers=site.bearer("physician"),
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    api = site.client.post(f"/api/patient-link/{token}/outcomes", json={"forms": [NPRS]})
+    assert api.status_code == 410, api.text
+    assert "ask the clinic for a new one" in api.json()["detail"]
+    assert site.client.get(f"/api/patient-link/{token}").status_code == 410
+    for method in ("get", "post"):
+        kwargs: dict[str, Any] = {"data": {"nprs.1": "4"}} if method == "post" else {}
+        page = getattr(site.client, method)(f"/p/{token}", headers={"accept": "text/html"}, **kwargs)
+        assert page.status_code == 410, page.text
+        assert "can no longer be used" in page.text and "ask the clinic for a new one" in page.text
+    assert _outcomes_saved(site) == 0
+
+
+def test_link__field_errors_of_any_error_type_are_named_under_the_form() -> None:
+    """The re-wrapping of a service's field errors keeps the error's type, whatever its constructor."""
+    from bontrack.auth.links import _prefixed
+    from bontrack.errors import InputError, WithdrawnError
+
+    for exc in (
+        WithdrawnError("episode_id", "episode", "e-1", "c-1"),
+        InputError.one("answers.1", "must be 0 to 10"),
+    ):
+        wrapped = _prefixed(exc, "forms[0].")
+        assert type(wrapped) is type(exc)
+        assert wrapped.errors[0].field.startswith("forms[0].")
+        assert str(wrapped).startswith("forms[0].")
+
+
+def test_link__forms_without_answers_are_refused_and_the_link_stays_usable(site: Site) -> None:
+    token = _issue(site, instruments=["nprs", "ndi", "rand36"])["token"]
+    empty = [
+        {"instrument": "nprs", "answers": {"1": None}},
+        {"instrument": "ndi", "answers": {str(n): None for n in range(1, 11)}},
+        {"instrument": "rand36", "answers": {"1": 3}},
+    ]
+    for form in empty:
+        response = site.client.post(f"/api/patient-link/{token}/outcomes", json={"forms": [form]})
+        assert response.status_code == 400, (form, response.text)
+        (error,) = response.json()["errors"]
+        assert error["field"] == "forms[0].answers"
+        assert "answer the questions of this form" in error["message"]
+    assert _outcomes_saved(site) == 0
+    assert site.client.get(f"/api/patient-link/{token}").status_code == 200
+    assert site.client.post(f"/api/patient-link/{token}/outcomes", json={"forms": [NPRS]}).status_code == 201
+
+
+def test_link__patient_pages_show_no_citations_and_no_administrator(site: Site) -> None:
+    token = _issue(site, instruments=["nprs", "ndi"])["token"]
+    page = site.client.get(f"/p/{token}")
+    assert page.status_code == 200
+    for citation in ("Farrar", "Vernon H", "J Manipulative Physiol Ther"):
+        assert citation not in page.text, citation
+    gone = site.client.get("/p/" + "x" * 43, headers={"accept": "text/html"})
+    assert gone.status_code in (404, 410)
+    assert "administrator" not in gone.text and "Log in" not in gone.text
+    from bontrack.web.problems import PATIENT_PAGE_WORDS
+
+    assert "Please try again later or contact the clinic" in PATIENT_PAGE_WORDS[500][1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, update
@@ -26,7 +26,11 @@ from bontrack.storage.row_security import limit_to_clinic
 
 
 class LinkGone(RegistryError):
-    """The link was used already or has expired."""
+    """The link was used already, has expired, or what it is for was withdrawn."""
+
+
+# the words when the patient, episode or session a link is for was withdrawn after it was sent
+NO_LONGER_USABLE = "this link can no longer be used; ask the clinic for a new one"
 
 
 class PatientLinkCreate(Input):
@@ -143,7 +147,59 @@ def open_link(*, db: Session, secret: str, now: datetime) -> PatientLinkRead:
         raise LinkGone("this link has expired; ask the clinic for a new one")
     # the rest of the transaction sees only the link's clinic (PostgreSQL row-level security)
     limit_to_clinic(db, row.clinic_id)
-    return PatientLinkRead.model_validate(row)
+    link = PatientLinkRead.model_validate(row)
+    if not _still_current(db, link):
+        raise LinkGone(NO_LONGER_USABLE)
+    return link
+
+
+def _still_current(db: Session, link: PatientLinkRead) -> bool:
+    """Whether the patient, episode and session the link is for are all still current (none was
+    withdrawn after the link was sent). Read without an audit entry: nothing of them is shown."""
+    from bontrack.injections.models import InjectionSessionRow
+    from bontrack.patients.models import EpisodeRow, PatientRow
+    from bontrack.records import latest
+
+    wanted: list[tuple[Any, str]] = [(PatientRow, link.patient_id), (EpisodeRow, link.episode_id)]
+    if link.session_id is not None:
+        wanted.append((InjectionSessionRow, link.session_id))
+    for row_cls, record_id in wanted:
+        found = latest(db, row_cls, record_id)
+        if found is None or found.withdrawn:
+            return False
+    return True
+
+
+def _prefixed(exc: InputError, prefix: str) -> InputError:
+    """The same error (its type and attributes kept) with each field named under ``prefix``. The
+    error is changed in place: an error type's constructor need not take a list of FieldErrors
+    (WithdrawnError takes a field, a record type, an id and a clinic)."""
+    exc.errors = [FieldError(f"{prefix}{e.field}", e.message) for e in exc.errors]
+    exc.args = ("; ".join(map(str, exc.errors)),)
+    return exc
+
+
+def _unscorable(i: int, form: LinkForm) -> FieldError | None:
+    """A form the patient sent without enough answers for its main score (every answer empty,
+    say): refused as the web form refuses an empty form, and the link is not used up."""
+    from bontrack.instruments.definitions import load_definition
+    from bontrack.outcomes.service import score_answers
+
+    definition = load_definition(form.instrument)
+    try:
+        scores = score_answers(form.instrument, form.answers).scores
+    except InputError:
+        return None  # a bad answer: the outcomes service names it
+    if scores.get(definition.primary_score) is not None:
+        return None
+    if all(v is None for v in form.answers.values()):
+        return FieldError(f"forms[{i}].answers", "Please answer the questions of this form before sending.")
+    label = definition.scores[definition.primary_score].label
+    return FieldError(
+        f"forms[{i}].answers",
+        f"Too few questions are answered to give the {definition.short_name} {label} score: "
+        "please answer the questions of this form before sending.",
+    )
 
 
 def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
@@ -180,6 +236,8 @@ def submit_through_link(
     names = [f.instrument for f in submission.forms]
     if len(set(names)) != len(names):
         errors.append(FieldError("forms", "fills in an instrument twice"))
+    if not errors:
+        errors = [e for i, form in enumerate(submission.forms) if (e := _unscorable(i, form)) is not None]
     if errors:
         raise InputError(errors)
     _use(db, link, now)
@@ -208,13 +266,5 @@ def submit_through_link(
         try:
             saved.append(record_outcome(db=db, actor=link.actor, data=data, patient_reported=True))
         except InputError as exc:
-            raise type(exc)([FieldError(f"forms[{i}].{e.field}", e.message) for e in exc.errors]) from None
+            raise _prefixed(exc, f"forms[{i}].") from None
     return saved
-
-
-def own_outcomes(*, db: Session, secret: str, now: datetime) -> tuple[PatientLinkRead, list[OutcomeRead]]:
-    """The link and the patient's own earlier measurements (read as the link, audited)."""
-    from bontrack.outcomes.service import outcomes_of_patient
-
-    link = open_link(db=db, secret=secret, now=now)
-    return link, outcomes_of_patient(db=db, actor=link.actor, patient_id=link.patient_id)

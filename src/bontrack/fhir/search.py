@@ -37,6 +37,7 @@ class Searcher:
     def search(self, q: Query, path: str) -> Resource:
         if q.resource_type == "AuditEvent":
             return self._audit_search(q, path)
+        self._refuse_last_updated(q)
         matches = [r for r in self._all(q) if keep(q, r)]
         page = matches[q.offset : q.offset + q.count]
         included = self._included(q, page)
@@ -44,6 +45,7 @@ class Searcher:
 
     def everything(self, patient_id: str, q: Query, path: str) -> Resource:
         """Patient/$everything: the patient, their records, and the practitioners and clinic cited."""
+        self._refuse_last_updated(q)
         if self.deid is not None:
             patient_id = self._real_patient_id(patient_id)
         patient = self.reader.read("Patient", patient_id)
@@ -51,9 +53,26 @@ class Searcher:
         for t in PATIENT_TYPES:
             found += self.reader.compartment(patient_id, t)
         found += self._referenced(found, ("Practitioner", "Organization"))
-        found = [self._out(r) for r in found if keep(q, r)]
+        # filtered as the user sees them: a researcher's dates are years (no exact-date oracle)
+        found = [r for r in map(self._out, found) if keep(q, r)]
         page = found[q.offset : q.offset + q.count]
         return self.bundle(q, path, len(found), page, [])
+
+    def _refuse_last_updated(self, q: Query) -> None:
+        """De-identified resources carry no meta (the times they were saved are exact dates):
+        ``_lastUpdated`` is refused for researchers rather than silently matching nothing."""
+        if self.deid is not None and q.values("_lastUpdated"):
+            raise FhirError(
+                400,
+                [
+                    Issue(
+                        "_lastUpdated cannot be searched on de-identified data: it carries no times "
+                        "of saving (dates are given to the year only)",
+                        "not-supported",
+                        "_lastUpdated",
+                    )
+                ],
+            )
 
     def _real_patient_id(self, given: str) -> str:
         assert self.deid is not None
@@ -117,8 +136,27 @@ class Searcher:
     def _audit_search(self, q: Query, path: str) -> Resource:
         if self.deid is not None:
             self.deid.refuse("AuditEvent")
+        if q.values("_lastUpdated"):
+            raise FhirError(
+                400,
+                [
+                    Issue(
+                        "_lastUpdated is not supported for AuditEvent (an entry is never updated)",
+                        "not-supported",
+                        "_lastUpdated",
+                    )
+                ],
+            )
+        if q.values("_id"):  # filtered before paging: the total counts the matches
+            wanted = [set(v.split(",")) for v in q.values("_id")]
+            # an AuditEvent's id is its entry's seq: newest first, as the pages are
+            ids = sorted((i for i in set.intersection(*wanted) if i.isdigit() and len(i) <= 18), key=int)[
+                ::-1
+            ]
+            matches = [e for e in map(self.reader.audit_event, ids) if e is not None]
+            page = matches[q.offset : q.offset + q.count]
+            return self.bundle(q, path, len(matches), page, [])
         total, page = self.reader.audit_events(limit=q.count, offset=q.offset)
-        page = [x for x in page if keep(q, x)]
         return self.bundle(q, path, total, page, [])
 
     # --- _include ---

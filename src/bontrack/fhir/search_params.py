@@ -106,8 +106,8 @@ def parse(resource_type: str, params: Iterable[tuple[str, str]], *, extra: tuple
                 "_include", f"_include={value!r} is not supported for {resource_type}; supported: {known}"
             )
         includes.append((source, param))
-    for value in (v for k, v in given if k in ("_lastUpdated", "birthdate", "date")):
-        _date_filter(value)  # checked now: a bad date is reported before any read
+    for name, value in ((k, v) for k, v in given if k in ("_lastUpdated", "birthdate", "date")):
+        _date_filter(value, name)  # checked now: a bad date is reported before any read
     return Query(resource_type, given, count, offset, includes)
 
 
@@ -121,53 +121,90 @@ def _int(given: list[tuple[str, str]], name: str, default: int, low: int, high: 
     return int(text)
 
 
-_DATE = re.compile(r"^(\d{4})(-(\d{2})(-(\d{2}))?)?(T.*)?$")
+_DATE = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
 
 
-def _date_filter(value: str) -> tuple[str, dt.date, dt.date]:
-    """A date search value: prefix, and the first and last day it covers (2025 = the whole year)."""
+def date_range(text: str) -> tuple[dt.datetime, dt.datetime]:
+    """The implicit range of a FHIR date, dateTime or instant, as naive UTC: its first moment and
+    the first moment after it (2025: the whole year; 2025-03-04T10:15Z: that minute; with
+    seconds, that second). A time without a zone is taken as UTC. ValueError if it is not one
+    (an impossible month, day, hour or minute included)."""
+    m = _DATE.match(text)
+    if m is None:
+        raise ValueError(text)
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    if day is None:
+        first = dt.datetime(int(year), int(month or 1), 1)
+        if month is None:
+            return first, first.replace(year=first.year + 1)
+        after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return first, after
+    if hour is None:
+        first = dt.datetime(int(year), int(month), int(day))
+        return first, first + dt.timedelta(days=1)
+    micro = int((fraction or ".0")[1:].ljust(6, "0"))
+    first = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError(text)
+        first -= sign * dt.timedelta(hours=hours, minutes=minutes)
+    step = (
+        dt.timedelta(microseconds=10 ** (6 - len(fraction) + 1))
+        if fraction
+        else dt.timedelta(seconds=1)
+        if second is not None
+        else dt.timedelta(minutes=1)
+    )
+    return first, first + step
+
+
+def _date_filter(value: str, param: str = "date") -> tuple[str, dt.datetime, dt.datetime]:
+    """A date search value: its prefix, and the range its precision implies (FHIR search: 2025 is
+    the whole year, 2026-12-06T02:38:00Z that second)."""
     prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
     text = value[2:] if value[:2] in DATE_PREFIXES else value
-    m = _DATE.match(text)
     try:
-        if m is None:
-            raise ValueError
-        year, month, day = int(m.group(1)), m.group(3), m.group(5)
-        if day is not None:
-            first = last = dt.date(year, int(month or 1), int(day))
-        elif month is not None:
-            first = dt.date(year, int(month), 1)
-            last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        else:
-            first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        low, high = date_range(text)
     except ValueError:
         raise FhirError(
             400,
             [
                 Issue(
-                    f"{value!r} is not a date: give YYYY, YYYY-MM or YYYY-MM-DD, optionally after "
-                    "a prefix (eq, ne, gt, lt, ge, le, sa, eb)",
+                    f"{param}={value!r} is not a date: give YYYY, YYYY-MM, YYYY-MM-DD or an instant "
+                    "such as 2026-12-06T02:38:00Z (hours 00-23, minutes and seconds 00-59), "
+                    "optionally after a prefix (eq, ne, gt, lt, ge, le, sa, eb)",
                     "invalid",
+                    param,
                 )
             ],
         ) from None
-    return prefix, first, last
+    return prefix, low, high
 
 
-def date_matches(value: str, when: str | None) -> bool:
+def date_matches(value: str, when: str | None, param: str = "date") -> bool:
+    """Whether a resource's date, dateTime or instant ``when`` matches a search value, comparing
+    the two implicit ranges as the FHIR search specification says for each prefix."""
     if not when:
         return False
-    prefix, first, last = _date_filter(value)
-    day = dt.date.fromisoformat(when[:10]) if len(when) >= 10 else dt.date(int(when[:4]), 1, 1)
+    prefix, low, high = _date_filter(value, param)
+    try:
+        start, end = date_range(when)
+    except ValueError:
+        return False
+    inside = low <= start and end <= high
     return {
-        "eq": first <= day <= last,
-        "ne": not first <= day <= last,
-        "gt": day > last,
-        "sa": day > last,
-        "lt": day < first,
-        "eb": day < first,
-        "ge": day >= first,
-        "le": day <= last,
+        "eq": inside,
+        "ne": not inside,
+        "gt": end > high,
+        "lt": start < low,
+        "ge": end > high or inside,
+        "le": start < low or inside,
+        "sa": start >= high,
+        "eb": end <= low,
     }[prefix]
 
 
@@ -194,13 +231,15 @@ def keep(q: Query, resource: Resource) -> bool:
     for name, value in q.params:
         if name == "_id" and resource.get("id") not in value.split(","):
             return False
-        if name == "_lastUpdated" and not date_matches(value, resource.get("meta", {}).get("lastUpdated")):
+        if name == "_lastUpdated" and not date_matches(
+            value, resource.get("meta", {}).get("lastUpdated"), name
+        ):
             return False
-        if name in ("date",) and not date_matches(value, _when(resource)):
+        if name in ("date",) and not date_matches(value, _when(resource), name):
             return False
         if name == "code" and not set(value.split(",")) & _codes(resource):
             return False
-        if name == "birthdate" and not date_matches(value, resource.get("birthDate")):
+        if name == "birthdate" and not date_matches(value, resource.get("birthDate"), name):
             return False
         if name == "gender" and resource.get("gender") != value:
             return False

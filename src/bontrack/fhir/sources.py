@@ -199,6 +199,13 @@ class Reader:
             raise NotFoundError.one("id", f"no AuditEvent {rid!r}")
         return audit.audit_event(entry)
 
+    def audit_event(self, rid: str) -> Resource | None:
+        """One audit entry by id (its seq), or None when there is none."""
+        try:
+            return self._audit_event(rid)
+        except NotFoundError:
+            return None
+
     def audit_events(self, limit: int, offset: int) -> tuple[int, list[Resource]]:
         from bontrack.audit.service import page_entries
 

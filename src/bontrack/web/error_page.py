@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from bontrack.web.deps import SESSION_COOKIE, Principal, in_transaction, session_owner
 from bontrack.web.pages import templates
-from bontrack.web.problems import PAGE_WORDS
+from bontrack.web.problems import PAGE_WORDS, PATIENT_PAGE_WORDS, is_patient_page
 
 
 async def render(
@@ -22,6 +22,15 @@ async def render(
 ) -> Response:
     """The app's error page for a browser: the words for the status, the user's navigation if
     they are logged in, and a way back."""
+    if is_patient_page(request.url.path):  # a patient: the clinic's words, no log-in link
+        title, words = PATIENT_PAGE_WORDS.get(status, PATIENT_PAGE_WORDS[500 if status >= 500 else 400])
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"user": None, "patient": True, "title": title, "message": message or words},
+            status_code=status,
+            headers=headers,
+        )
     title, words = PAGE_WORDS.get(status, PAGE_WORDS[500 if status >= 500 else 400])
     user = getattr(request.state, "principal", None)
     if user is None:
@@ -29,7 +38,7 @@ async def render(
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"user": user, "title": title, "message": message or words},
+        {"user": user, "patient": False, "title": title, "message": message or words},
         status_code=status,
         headers=headers,
     )

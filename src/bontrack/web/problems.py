@@ -113,6 +113,30 @@ PAGE_WORDS = {
     ),
     503: ("Temporarily unavailable", "bontrack cannot answer just now. Please try again in a minute."),
 }
+# what a patient reads on an error page of their link (/p/...): they have no administrator and
+# no log-in; the clinic is who they can ask
+PATIENT_PAGE_WORDS = {
+    400: ("Cannot do this", "This could not be understood. Please go back and try again."),
+    404: ("Link not found", "This link does not work. Please ask the clinic for a new one."),
+    410: (
+        "This link cannot be used",
+        "This link can no longer be used. Please ask the clinic for a new one.",
+    ),
+    429: ("Too many attempts", "There were too many attempts. Please wait a few minutes and try again."),
+    500: (
+        "Something went wrong",
+        "Your answers could not be handled just now. Please try again later or contact the clinic.",
+    ),
+    503: (
+        "Temporarily unavailable",
+        "This page cannot be shown just now. Please try again later or contact the clinic.",
+    ),
+}
+
+
+def is_patient_page(path: str) -> bool:
+    """Whether a path is a patient's link page (no log-in, no staff words)."""
+    return path.startswith("/p/")
 
 
 async def error_page(

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from bontrack.knowledge.loader import load_knowledge
+from bontrack.knowledge.loader import KnowledgeBase, load_knowledge
 from bontrack.reports.content import Report, build_report
 from bontrack.reports.data import cohort_frames
 from bontrack.storage.replica import read_session
@@ -29,11 +30,52 @@ def _report(db: SessionDep, principal: Principal, at: NowDep, settings: WebSetti
     clinic = principal.user.clinic_id
     with read_session(settings.read_engine, db, clinic) as source:
         frames = cohort_frames(db=source, actor=principal.actor, clinic_id=clinic)
-    report = build_report(frames, load_knowledge(), today=at.date())
-    if principal.role == "researcher":
-        report = replace(report, stop_and_review=[])
-        report.caveats.append("Shown to a researcher: the list of patients due for review is left out.")
+    kb = load_knowledge()
+    researcher = principal.role == "researcher"
+    if researcher:
+        frames = replace(frames, adverse_events=coded_events(frames.adverse_events, kb))
+    report = build_report(frames, kb, today=at.date())
+    if researcher:
+        summary = dict(report.summary)
+        for key in ("first_session", "last_session"):  # dates to the year, as every de-identified date
+            if summary.get(key):
+                summary[key] = str(summary[key])[:4]
+        report = replace(report, stop_and_review=[], summary=summary)
+        report.caveats.append(
+            "Shown to a researcher: the list of patients due for review is left out, session dates "
+            "are given to the year, and adverse events described in the clinician's own words "
+            f"are counted as {OTHER_EVENT!r}."
+        )
     return report
+
+
+# Adverse-event terms a researcher sees as they are: the labels' terms (knowledge) and these common
+# ones. Any other event is the clinician's own words (free text, which may name a person or a
+# place) and is counted under OTHER_EVENT.
+COMMON_EVENT_TERMS = (
+    "dysphagia",
+    "neck pain",
+    "neck weakness",
+    "headache",
+    "injection-site pain",
+    "flu-like symptoms",
+    "dry mouth",
+    "upper respiratory infection",
+)
+OTHER_EVENT = "other (described in words)"
+
+
+def coded_events(events: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
+    """The adverse events with each term that is not a known one replaced by OTHER_EVENT."""
+    known = {t.lower() for t in COMMON_EVENT_TERMS} | {
+        term.lower() for label in kb.files.label_adverse_reactions.values() for term in label.percent
+    }
+    if "event" not in events.columns or len(events) == 0:
+        return events
+    terms = events["event"].astype(str).str.strip().str.lower()
+    out = events.copy()
+    out["event"] = terms.where(terms.isin(known), OTHER_EVENT)
+    return out
 
 
 # The page's way back into the app (the report's own HTML is also the PDF's and the CLI's file, so

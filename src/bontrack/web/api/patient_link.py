@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from bontrack.auth.links import LinkSubmission, own_outcomes, submit_through_link
+from bontrack.auth.links import LinkSubmission, open_link, submit_through_link
+from bontrack.instruments.definitions import load_definition
 from bontrack.outcomes.schemas import OutcomeRead
+from bontrack.patients.service import get_clinic
 from bontrack.web.api.common import ERRORS
-from bontrack.web.api.schemas import PatientLinkView
+from bontrack.web.api.schemas import PatientLinkForm, PatientLinkView
 from bontrack.web.deps import NowDep, SessionDep
 from bontrack.web.problems import Problem
 
@@ -23,9 +25,17 @@ LinkToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-
 
 @router.get("/{token}", response_model=PatientLinkView)
 def open_patient_link(token: LinkToken, db: SessionDep, at: NowDep) -> PatientLinkView:
-    """The forms the link asks for and the patient's own earlier measurements (nothing else)."""
-    link, outcomes = own_outcomes(db=db, secret=token, now=at)
-    return PatientLinkView(instruments=link.instruments, expires_at=link.expires_at, outcomes=outcomes)
+    """The clinic that asks, the forms the link asks for with their titles, whether they were sent
+    and until when the link works (nothing else: no ids, scoring or staff names)."""
+    link = open_link(db=db, secret=token, now=at)
+    clinic = get_clinic(db=db, actor=link.actor, clinic_id=link.clinic_id)  # read as the link, audited
+    return PatientLinkView(
+        clinic=clinic.data.name,
+        instruments=link.instruments,
+        forms=[PatientLinkForm(instrument=i, title=load_definition(i).name) for i in link.instruments],
+        submitted=link.used_at is not None,
+        expires_at=link.expires_at,
+    )
 
 
 @router.post("/{token}/outcomes", status_code=201, response_model=list[OutcomeRead])

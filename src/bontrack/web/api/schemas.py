@@ -83,12 +83,23 @@ class PatientLinkIssued(BaseModel):
     link: PatientLinkRead
 
 
-class PatientLinkView(BaseModel):
-    """What a patient sees through their link: what to fill in, and their own measurements."""
+class PatientLinkForm(BaseModel):
+    """One form a link asks the patient to fill in."""
 
+    instrument: str
+    title: str
+
+
+class PatientLinkView(BaseModel):
+    """What a patient sees through their link: the clinic that asks, the forms to fill in, whether
+    they were sent, and until when the link works. Nothing else: no record ids, no clinic or patient
+    ids, no scoring and no staff names (a used link answers 410)."""
+
+    clinic: str
     instruments: list[str]
+    forms: list[PatientLinkForm]
+    submitted: bool
     expires_at: UtcTime
-    outcomes: list[OutcomeRead]
 
 
 class AuditEntryRead(BaseModel):

@@ -17,6 +17,7 @@ from bontrack.storage.audit_log import Attempt, denied_attempt, mark_denied
 from bontrack.web.deps import Principal, csrf_ok
 from bontrack.web.forms import MAX_FORM_FIELDS, all_or_nothing, field_errors
 from bontrack.web.pages import templates
+from bontrack.web.problems import is_patient_page
 
 T = TypeVar("T")
 P = TypeVar("P", bound=BaseException)
@@ -71,7 +72,12 @@ def install(app: FastAPI) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"user": user, "title": exc.title, "message": exc.message},
+            {
+                "user": user,
+                "patient": is_patient_page(request.url.path),  # no log-in link for a patient
+                "title": exc.title,
+                "message": exc.message,
+            },
             status_code=exc.status,
         )
 
