@@ -94,6 +94,13 @@ class RecordKind(Generic[R, T]):
         label = self.label[:1].upper() + self.label[1:]
         return " · ".join(str(p) for p in (label, day, words) if p)
 
+    def dated_words(self, day: object) -> str:
+        """A record by its kind and date, for a message: "injection session of 2025-03-01",
+        "episode (pain onset date 2025-01-10)"."""
+        if self.dated_by in (None, "date"):
+            return f"{self.label} of {day}"
+        return f"{self.label} ({str(self.dated_by).replace('_', ' ')} {day})"
+
     def updater(self) -> Callable[..., Any]:
         """The service function that corrects a record of this kind."""
         if self.update is None:
