@@ -22,7 +22,9 @@ lets the clinician decide, one record and one reason at a time.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Literal
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from bontrack.records import R, VersionedRow
 from bontrack.storage.audit_log import log
 from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import newest_versions
+from bontrack.writers import check_writer
 
 check_reason = require_reason  # the one "give a reason" check lives in bontrack.errors
 
@@ -53,6 +56,18 @@ def current(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> R:
     return records.get(
         db, row_cls=row_cls, record_id=record_id, actor=actor, field="id", purpose="correction"
     )
+
+
+def check_rewriter(
+    actor: str, row: VersionedRow, action: Literal["update", "withdraw"], data: BaseModel | None = None
+) -> None:
+    """Refuse correcting (``update``, to ``data``) or withdrawing ``row`` by a role that may not
+    record it: its kind's one rule (bontrack.writers), for the record as it stands and as
+    corrected. 403 on every face, audited as a denied attempt."""
+    kind = BY_NAME[row.record_type]
+    for record in (row.data, data):
+        if record is not None:
+            check_writer(actor, kind, record, action=action, record_id=row.id, clinic_id=row.clinic_id)
 
 
 def referrers(db: Session, *, actor: str, row: VersionedRow) -> list[VersionedRow]:
@@ -77,6 +92,7 @@ def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reaso
     """Withdraw a record that no current record refers to (else ConflictError naming them)."""
     check_reason(reason, "withdrawn")
     row = current(db, row_cls=row_cls, record_id=record_id, actor=actor)
+    check_rewriter(actor, row, "withdraw")
     dependants = referrers(db, actor=actor, row=row)
     if dependants:
         counts = Counter(d.record_type for d in dependants)

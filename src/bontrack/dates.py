@@ -18,7 +18,9 @@ clamp what they cannot draw (see ``clamp``) instead of failing.
   1900-01-01 .. 2100-12-31, so that date arithmetic (a look-ahead, a chart's axis) stays inside
   what the calendar types can hold.
 - **A patient's clinical date** (``before_birth``): not before the patient's birth date. The one
-  bound that needs the stored patient, so the services and the import apply it, not the schemas.
+  bound that needs the stored patient, so the services and the import apply it, not the schemas;
+  and so a correction of the birth date may not move it after a current record's date
+  (``born_after``).
 """
 
 from __future__ import annotations
@@ -95,6 +97,22 @@ def before_birth(day: dt.date, born: dt.date) -> str | None:
     if day >= born:
         return None
     return f"{day.isoformat()} is before the patient's birth date"
+
+
+def born_after(born: dt.date, earliest: str, day: dt.date, others: int = 0) -> str | None:
+    """What is wrong with a birth date (a patient's, as corrected) later than the date of the
+    patient's earliest current record (``earliest``, in words with its date ``day``; ``others``:
+    how many more are dated before the birth date), as people read it after the field's name; None
+    when it is not later. ``before_birth`` seen from the patient's side: a correction of the birth
+    date may not leave a record dated before it (a year typed wrong, or the wrong patient)."""
+    if born <= day:
+        return None
+    more = f" and {others} later record{'' if others == 1 else 's'}" if others else ""
+    first = "those records" if others else "that record"
+    return (
+        f"{born.isoformat()} is after the date of the patient's {earliest}{more}; allowed: on or "
+        f"before {day.isoformat()}, or correct or withdraw {first} first"
+    )
 
 
 def clamp(value: dt.date) -> dt.date:

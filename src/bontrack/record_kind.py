@@ -40,6 +40,9 @@ class RecordKind(Generic[R, T]):
     collection: str | None = None  # the API path of its correct/withdraw/history routes
     read_roles: tuple[Role, ...] = READ_CLINICAL
     write_roles: tuple[Role, ...] = ()  # may create, correct and withdraw it
+    # the roles that may write one record of it, when that depends on the record (None: write_roles);
+    # given the record's data as stored (a mapping), the one rule of creating, correcting, withdrawing
+    writers: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None
     # data field -> record type it must name (checked on import; withdrawal refused while named)
     references: tuple[tuple[str, str], ...] = ()
     patient_field: str | None = "patient_id"  # the data field naming its patient (None: it is one)
@@ -73,6 +76,14 @@ class RecordKind(Generic[R, T]):
     def correctable(self) -> bool:
         return self.correction is not None
 
+    def roles_for(self, data: Mapping[str, Any] | BaseModel | None = None) -> tuple[str, ...]:
+        """The roles that may create, correct or withdraw this record (``data``; none given: any
+        record of the kind, ``write_roles``). Enforced by the services (bontrack.writers)."""
+        if self.writers is None or data is None:
+            return self.write_roles
+        stored = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        return self.writers(stored)
+
     def owner(self, row: VersionedRow) -> str | None:
         """The patient a record belongs to (a patient record: itself)."""
         if self.patient_field is None:
@@ -86,6 +97,13 @@ class RecordKind(Generic[R, T]):
         words = self.describe(data) if self.describe else ""
         label = self.label[:1].upper() + self.label[1:]
         return " · ".join(str(p) for p in (label, day, words) if p)
+
+    def dated_words(self, day: object) -> str:
+        """A record by its kind and date, for a message: "injection session of 2025-03-01",
+        "episode (pain onset date 2025-01-10)"."""
+        if self.dated_by in (None, "date"):
+            return f"{self.label} of {day}"
+        return f"{self.label} ({str(self.dated_by).replace('_', ' ')} {day})"
 
     def updater(self) -> Callable[..., Any]:
         """The service function that corrects a record of this kind."""

@@ -92,11 +92,13 @@ class Repository(Generic[R, T]):
         check: Callable[[R], object] | None = None,
     ) -> R:
         """Save a correction as the next version: the reason is required, the record is current
-        (audited as read for the correction), it stays with its patient, and ``check`` (the
+        (audited as read for the correction), the actor's role may record it as it stands and as
+        corrected (bontrack.corrections.check_rewriter), it stays with its patient, and ``check`` (the
         kind's own rules, given the current version) passes; when ``check`` returns a model, that
         is stored instead of ``data`` (e.g. the answers scored again)."""
         corrections.check_reason(reason, "corrected")
         current = corrections.current(db, row_cls=self.row, record_id=record_id, actor=actor)
+        corrections.check_rewriter(actor, current, "update", data)
         if self.patient_field is not None:
             corrections.same_patient(
                 str(getattr(data, self.patient_field)),

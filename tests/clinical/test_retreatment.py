@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from bontrack.clinical.decision import check
+from bontrack.knowledge import KnowledgeBase
 from tests.clinical.conftest import codes, make
 
 
@@ -135,3 +138,53 @@ def test_months_before_keeps_the_day_or_takes_the_month_s_last() -> None:
     assert months_before(date(2024, 5, 31), 3) == date(2024, 2, 29)
     assert months_before(date(2026, 1, 15), 3) == date(2025, 10, 15)
     assert months_before(date(2026, 8, 23), -3) == date(2026, 11, 23)
+
+
+def _with_review_cycles(kb: KnowledgeBase, n: float) -> KnowledgeBase:
+    """The knowledge base with pathway.stop_review_cycles_without_response set to ``n``."""
+    pathway = kb.files.pathway
+    fact = pathway.stop_review_cycles_without_response.model_copy(update={"value": n})
+    files = kb.files.model_copy(
+        update={"pathway": pathway.model_copy(update={"stop_review_cycles_without_response": fact})}
+    )
+    return dataclasses.replace(kb, files=files)
+
+
+@pytest.mark.parametrize(
+    "judged",
+    [[], [False], [False, False], [True, False, False], [False, None], [None, False, False], [True]],
+)
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_stop_and_review__the_engine_and_the_worklist_ask_one_rule(kb, judged, n) -> None:
+    """The engine's warning and the worklist's flag (``analytics.patient_rules``, the due items)
+    are one rule (``clinical.review.stops_for_review``); until session 24 the engine had its own
+    copy, which with N = 0 warned a patient never injected ("the last 0 cycles brought no
+    response"). N = 0 turns the rule off, everywhere."""
+    from bontrack.analytics.patient_rules import stops_for_review as worklist_rule
+    from bontrack.clinical.review import stops_for_review
+
+    assert worklist_rule is stops_for_review
+    history = [
+        past(f"202{4 + i // 4}-{1 + 3 * (i % 4):02d}-01", units=50, responded=r) for i, r in enumerate(judged)
+    ]
+    warned = "pathway.stop_and_review" in codes(check(make(history=history), _with_review_cycles(kb, n)))
+    expected = 0 < n <= len(judged) and all(j is False for j in judged[-n:])
+    assert warned == stops_for_review(judged, n) == expected
+
+
+@pytest.mark.parametrize("judged", [[], [False, False]])
+def test_stop_and_review__none_asked_for_never_warns(kb, judged) -> None:
+    """N = 0 cycles without response: the rule is off. The engine's old copy warned a patient
+    never injected ("The last 0 cycles brought no response"), where the worklist flagged no one."""
+    history = [past(f"2026-0{1 + 3 * i}-01", units=50, responded=r) for i, r in enumerate(judged)]
+    decision = check(make(history=history), _with_review_cycles(kb, 0))
+    assert "pathway.stop_and_review" not in codes(decision)
+
+
+def test_stop_and_review__docstring_examples_run() -> None:
+    import doctest
+
+    import bontrack.clinical.review as module
+
+    failed, tried = doctest.testmod(module)
+    assert tried and not failed

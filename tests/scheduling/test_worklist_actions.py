@@ -474,3 +474,64 @@ def test_review_done__only_a_physician_decides_nothing_written_for_another_role(
             data=data.model_copy(update={"decision": "stop"}),
             reason="changed my mind",
         )
+
+
+@pytest.mark.parametrize("role", ["staff", "physical_therapist"])
+def test_review_done__another_role_cannot_undo_the_decision_under_another_kind(
+    engine: Engine, synthetic: str, role: str
+) -> None:
+    """An action on a flag's item is the flag's latest action, whatever kind it claims: a role
+    that may not decide cannot supersede a physician's decision (contacted: the flag reopens;
+    cancelled: it closes without one), nor correct the decision into such an action, nor withdraw
+    it (the kind's one rule, bontrack.corrections). Refused, marked denied, nothing written."""
+    from bontrack.corrections import withdraw
+
+    today = dt.date(2026, 11, 23)
+    with transaction(engine) as db:
+        flag = work_list(db=db, actor=ACTOR, today=today, window=WINDOW).reviews[0]
+    decision = WorklistActionCreate(
+        patient_id=flag.patient_id,
+        item_key=flag.key,
+        kind="stop_review",
+        action="reviewed",
+        decision="stop",
+        on=today,
+        what=flag.what,
+    )
+    physician = Actor("user:physician", clinic_id=synthetic, role="physician")
+    with transaction(engine) as db:
+        saved = record_action(db=db, actor=physician, data=decision)
+    other = Actor(f"user:{role}", clinic_id=synthetic, role=role)
+    disguised = [
+        decision.model_copy(update={"kind": "outcome_visit", "action": "contacted", "decision": None}),
+        decision.model_copy(
+            update={"kind": "reinjection", "action": "cancelled", "decision": None, "reason": "not needed"}
+        ),
+    ]
+    for data in disguised:
+        with transaction(engine) as db, pytest.raises(NotAllowedError) as caught:
+            record_action(db=db, actor=other, data=data)
+        assert caught.value.errors[0].message.startswith(
+            "only a physician can record the stop-and-review decision"
+        )
+        assert denied_attempt(caught.value) is not None
+        with transaction(engine) as db, pytest.raises(NotAllowedError) as caught:
+            correct_action(db=db, actor=other, action_id=saved.id, data=data, reason="mistake")
+        assert caught.value.errors[0].message.startswith(
+            "only a physician can correct the stop-and-review decision"
+        )
+    with transaction(engine) as db, pytest.raises(NotAllowedError) as caught:
+        withdraw(db, row_cls=WorklistActionRow, record_id=saved.id, actor=other, reason="mistake")
+    attempt = denied_attempt(caught.value)
+    assert attempt is not None and (attempt.action, attempt.record_type) == ("withdraw", "worklist_action")
+    assert caught.value.errors[0].message == (
+        f"only a physician can withdraw a worklist action; your account's role is {role.replace('_', ' ')}"
+    )
+    with transaction(engine) as db:
+        assert db.scalar(select(func.count()).select_from(WorklistActionRow)) == 1
+        assert [
+            a.data.decision for a in actions_of_patient(db=db, actor=ACTOR, patient_id=flag.patient_id)
+        ] == ["stop"]
+    # the physician may withdraw their own decision (the flag is back for review)
+    with transaction(engine) as db:
+        withdraw(db, row_cls=WorklistActionRow, record_id=saved.id, actor=physician, reason="wrong patient")

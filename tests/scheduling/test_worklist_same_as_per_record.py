@@ -3,7 +3,7 @@ per-record reading answered before, and the report's stop-and-review lists the s
 
 The reference below is the earlier implementation: every record read through the services'
 per-record path (``records.find_current``), stop-and-review judged per patient by the decision
-engine's rule (``cycle_responses`` and ``calls_for_review``). Both engines, via ``engine``.
+engine's rule (``cycle_responses`` and ``clinical.review.stops_for_review``). Both engines, via ``engine``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.analytics.cycles import number_cycles
 from bontrack.audit.models import AuditEntry
-from bontrack.clinical.retreatment import calls_for_review
+from bontrack.clinical.review import stops_for_review
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.injections.service import cycle_responses
@@ -143,7 +143,10 @@ def _reference_review(db: Session, clinic_id: str | None) -> list[tuple[str, str
     for patient_id, own in sessions.items():
         own.sort(key=lambda s: (s.data.date, s.recorded_at))
         responded = cycle_responses(db=db, actor="ref", patient_id=patient_id, sessions=own)
-        if patient_id in patients and calls_for_review([responded.get(s.id) for s in own], kb):
+        if patient_id in patients and stops_for_review(
+            [responded.get(s.id) for s in own],
+            int(kb.files.pathway.stop_review_cycles_without_response.value),
+        ):
             out.append((patient_id, own[-1].id, own[-1].data.date))
     return sorted(out, key=lambda r: (r[2], r[0]))
 

@@ -504,3 +504,53 @@ def test_admin_closes_and_reopens_an_account(browser: Any, server: str) -> None:
     # the refused password's page is a 400, which the browser reports; nothing else may be
     assert [e for e in errors if "status of 400" not in e] == []
     context.close()
+
+
+# A select cut short: its chosen option's text (in its own font) wider than the room beside its
+# arrow. Chromium's scrollWidth of a select does not count the arrow ("rig▾" for "right" passed).
+_CUT_SELECTS = """() => {
+  const canvas = document.createElement('canvas').getContext('2d');
+  const cut = [];
+  for (const s of document.querySelectorAll('#sites tr.site-row select')) {
+    if (!s.value) continue;
+    const style = getComputedStyle(s);
+    canvas.font = style.font;
+    const text = canvas.measureText(s.selectedOptions[0].text).width;
+    const room = s.clientWidth - parseFloat(style.paddingLeft) - 20;  // the arrow takes ~20 px
+    const name = s.getAttribute('aria-label');
+    if (text > room) cut.push(`${name}: ${Math.round(text)} px in ${Math.round(room)}`);
+  }
+  return cut;
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_session_site_rows_show_whole_muscle_and_side_names(browser: Any, server: str, width: int) -> None:
+    """At 390 px the four columns of a site row cut the muscle and the side ("Upper trap▾ |
+    rig▾ | 40"), so like muscles could not be told apart. On a phone each row wraps (the muscle on
+    a line of its own, then side, units and mL); no select is narrower than its text, at either
+    width, with the longest muscle names, and nothing scrolls sideways."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, server, "physician")
+    _open_chart(page, server, WARN_PATIENT)
+    page.click("text=Injection session")
+    page.wait_for_selector("#session-form")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    longest = ["semispinalis_capitis", "sternocleidomastoid", "longissimus_capitis"]
+    for row, (muscle, side) in enumerate(zip(longest, ["right", "left", "right"], strict=True)):
+        page.select_option(f'[name="sites[{row}].muscle"]', muscle)
+        page.select_option(f'[name="sites[{row}].side"]', side)
+        page.fill(f'[name="sites[{row}].units"]', "15")
+    assert page.evaluate(_CUT_SELECTS) == []
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= width
+    first, second = (page.locator(f'[name="sites[0].{f}"]').bounding_box() for f in ("muscle", "side"))
+    assert first is not None and second is not None
+    if width == 390:  # the side under the muscle, which has the row's width
+        assert second["y"] >= first["y"] + first["height"] and first["width"] > 250
+    else:  # the table as it was: one line a row
+        assert abs(second["y"] - first["y"]) < 4
+    page.locator("#sites").screenshot(path=str(ARTIFACTS / f"session_sites_{width}.png"))
+    assert errors == []
+    context.close()

@@ -157,3 +157,28 @@ def test_a_rows_next_step_is_a_link_only_for_a_role_that_may_take_it(clinic: Sit
         _log_in(clinic, role)
         outcomes = clinic.client.get("/worklist?kind=outcome_visit&back=3650").text
         assert re.search(r'href="/patients/[^"]+/outcomes/new">Record the follow-up<', outcomes), role
+
+
+@pytest.mark.parametrize("role", ["staff", "physical_therapist"])
+def test_decision__not_undone_by_another_role_posting_another_kind_on_the_flag(
+    clinic: Site, role: str
+) -> None:
+    """The worklist form's kind is a hidden field: posted as a due item's kind on the flag's own
+    item, "patient contacted" would become the flag's latest action and reopen it, undoing the
+    physician's decision. The service judges the item, not the kind it claims: 403, audited,
+    nothing written, the decision stands."""
+    flag = _flag(clinic)
+    decided = clinic.client.post("/worklist/actions", data=flag | {"action": "reviewed", "decision": "stop"})
+    assert decided.status_code == 303 and _actions(clinic) == 1
+    _log_in(clinic, role)
+    token = csrf_from(clinic.client.get("/").text)
+    posted = flag | {"csrf_token": token, "kind": "outcome_visit", "action": "contacted"}
+    response = clinic.client.post("/worklist/actions", data=posted, headers={"Accept": "text/html"})
+    assert response.status_code == 403, response.text
+    assert "Only a physician can record the stop-and-review decision" in response.text
+    assert _actions(clinic) == 1
+    with transaction(clinic.engine) as db:
+        denied = db.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
+    assert [(e.actor, e.record_type) for e in denied] == [(f"user:{_email(role)}", "worklist_action")]
+    _log_in(clinic, "physician")
+    assert flag["item_key"] not in _review_section(clinic.client.get("/").text)  # still reviewed

@@ -6,13 +6,15 @@ not load them (about 95 MB and 0.3 s of its start).
 The cohort's form over data frames, the report's, is ``analytics.response_rules``, which
 re-exports these; the two are checked against each other on every patient of the demo registry
 (tests/scheduling/test_due_items_kept.py). A cycle is judged by
-``instruments.response.cycle_responded`` in both.
+``instruments.response.cycle_responded`` in both. Whether a patient's judged cycles call for
+review is the decision engine's own rule (``clinical.review.stops_for_review``), re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bontrack.clinical.review import stops_for_review as stops_for_review
 from bontrack.instruments.response import cycle_responded as one_cycle_responded
 from bontrack.knowledge.loader import KnowledgeBase
 
@@ -59,14 +61,6 @@ def cycle_judgements(
             else None
         )
     return judged
-
-
-def stops_for_review(judged: Sequence[bool | None], cycles_without_response: int) -> bool:
-    """``stop_and_review`` for one patient: their latest ``cycles_without_response`` cycles (one
-    judgement each, in cycle order, from ``cycle_judgements``) were each judged and brought no
-    response; fewer cycles, or an unjudged one among the latest, never."""
-    n = cycles_without_response
-    return 0 < n <= len(judged) and all(j is False for j in judged[-n:])
 
 
 def review_cycles(kb: KnowledgeBase) -> int:

@@ -11,6 +11,7 @@ from datetime import date
 from bontrack.clinical.dosing import fmt, over
 from bontrack.clinical.findings import Finding, days_ago, finding
 from bontrack.clinical.plan import CheckRequest, Context, PastSession
+from bontrack.clinical.review import stops_for_review
 from bontrack.dates import shift
 from bontrack.knowledge import KnowledgeBase
 
@@ -149,19 +150,13 @@ def label_interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBas
     ]
 
 
-def calls_for_review(responded: list[bool | None], kb: KnowledgeBase) -> bool:
-    """Did the latest N cycles (oldest first; None: not judged) all bring no response?"""
-    n = int(kb.files.pathway.stop_review_cycles_without_response.value)
-    latest = responded[-n:]
-    return len(latest) == n and all(r is False for r in latest)
-
-
 def stop_review_findings(req: Context, kb: KnowledgeBase) -> list[Finding]:
-    """The latest N cycles all judged non-responses: stop and review before another."""
+    """The latest N cycles all judged non-responses: stop and review before another
+    (``review.stops_for_review``, the worklist's rule too; N = 0: never)."""
     fact = kb.files.pathway.stop_review_cycles_without_response
     n = int(fact.value)
     latest = sorted(req.history, key=lambda p: p.date)
-    if calls_for_review([p.responded for p in latest], kb):
+    if stops_for_review([p.responded for p in latest], n):
         return [
             finding(
                 kb,

@@ -9,7 +9,8 @@ importing a file twice adds nothing), and one with other content is an error. Wh
 across lines is then asked of the stage and the registry with a few queries: a missing earlier
 version, a clinic or a referenced record found neither in the file nor in the registry, a
 patient's record dated before the patient's birth (the services' rule, bontrack.dates.before_birth,
-against the birth date of the patient's newest version in the file, else in the registry).
+against the birth date of the patient's newest version in the file, else in the registry), and a
+birth date corrected to after a current record's date in the registry (``exchange.births``).
 
 All or nothing: once anything is wrong nothing more is written, and the error is raised at the
 end, naming every bad line (the first 20) and field; the caller's transaction then rolls back
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import before_birth
 from bontrack.errors import FieldError, InputError
+from bontrack.exchange.births import births_after
 from bontrack.exchange.envelope import dumps, parse_line
 from bontrack.kinds import BY_NAME
 from bontrack.record_kind import AnyKind as Kind
@@ -57,7 +59,8 @@ create unique index seen_key on seen(type, id, version);
 create table refs(no integer not null, field text not null, type integer not null, id text not null);
 create table touched(clinic_id text not null, patient_id text not null, primary key (clinic_id, patient_id))
     without rowid;
-create table born(id text primary key, version integer not null, birth_date text not null) without rowid;
+create table born(id text primary key, version integer not null, birth_date text not null,
+                  no integer not null) without rowid;
 create table dated(no integer not null, field text not null, patient_id text not null, day text not null);
 """
 STAGE_CACHE_KB = 24_000  # the stage's page cache: its key index is inserted at random
@@ -192,9 +195,10 @@ class _Stage:
         data = values["data"]
         if kind.name == "patient":
             self.stage.execute(
-                "insert into born values (?, ?, ?) on conflict(id) do update set version = excluded.version,"
-                " birth_date = excluded.birth_date where excluded.version > born.version",
-                (values["id"], values["version"], data["birth_date"]),
+                "insert into born values (?, ?, ?, ?) on conflict(id) do update set"
+                " version = excluded.version, birth_date = excluded.birth_date, no = excluded.no"
+                " where excluded.version > born.version",
+                (values["id"], values["version"], data["birth_date"], number),
             )
         elif kind.dated_by and kind.patient_field and not values["withdrawn"]:
             day, patient_id = data.get(kind.dated_by), data.get(kind.patient_field)
@@ -334,6 +338,7 @@ class _Stage:
             if record_id not in known[TYPE_NAME[type_no]]
         ]
         found += self.before_births()
+        found += births_after(self.db, self.stage, TYPE_NO, self.was_empty)  # a birth date corrected
         for no, rank, field, message in sorted(found, key=lambda f: (f[0], f[1])):
             problems.add(no, field, message, rank)
 

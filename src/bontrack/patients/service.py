@@ -7,8 +7,10 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from bontrack import records
-from bontrack.dates import before_birth
+from bontrack.dates import before_birth, born_after
 from bontrack.errors import FieldError, InputError, NotFoundError, not_found_message
+from bontrack.kinds import KINDS
+from bontrack.patient_reads import current_of_patient
 from bontrack.patients.kind import CLINIC, CLINICIAN, EPISODE, PATIENT
 from bontrack.patients.models import ClinicianRow, EpisodeRow, PatientRow
 from bontrack.patients.schemas import (
@@ -108,7 +110,8 @@ def update_patient(
     *, db: Session, actor: str, patient_id: str, data: PatientCreate, reason: str
 ) -> PatientRead:
     """Correct a patient's details (a new version): the record number stays unique in the clinic,
-    and the birth date cannot move after the onset of one of the patient's current episodes."""
+    and the birth date cannot move after the date of any of the patient's current records
+    (``born_after``: the earliest is named with its date)."""
 
     def check(current: PatientRow) -> None:
         _check_unique_record_number(
@@ -118,14 +121,29 @@ def update_patient(
             record_number=data.record_number,
             patient_id=patient_id,
         )
-        for episode in episodes_of_patient(db=db, actor=actor, patient_id=patient_id):
-            if episode.data.pain_onset_date < data.birth_date:
-                onset = episode.data.pain_onset_date
-                raise InputError.one(
-                    "birth_date", f"is after the pain onset date {onset} of an episode of the patient"
-                )
+        if data.birth_date > dt.date.fromisoformat(str(current.data["birth_date"])):
+            message = _records_before(db, actor, patient_id, data.birth_date)
+            if message is not None:
+                raise InputError.one("birth_date", message)
 
     return _PATIENT.update(db, actor, patient_id, data, reason, check=check)
+
+
+def _records_before(db: Session, actor: str, patient_id: str, born: dt.date) -> str | None:
+    """What is wrong with ``born`` as the patient's birth date given their current records of
+    every dated kind (read in one query, audited): the earliest one dated before it, named."""
+    kinds = [k for k in KINDS if k.dated_by is not None and k.patient_field == "patient_id"]
+    found = current_of_patient(db, actor, patient_id, [Repository.of(k) for k in kinds])
+    before = [
+        (day, kind)
+        for kind, reads in zip(kinds, found, strict=True)
+        for read in reads
+        if (day := getattr(read.data, str(kind.dated_by))) < born
+    ]
+    if not before:
+        return None
+    day, kind = min(before, key=lambda b: b[0])
+    return born_after(born, kind.dated_words(day), day, len(before) - 1)
 
 
 def withdraw_patient(*, db: Session, actor: str, patient_id: str, reason: str) -> PatientRead:

@@ -44,6 +44,7 @@ from bontrack.scheduling.due_query import (
     segments,
     within,
 )
+from bontrack.scheduling.kind import WORKLIST_ACTION
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.scheduling.schemas import (
     ACTION_WORDS,
@@ -56,6 +57,7 @@ from bontrack.scheduling.schemas import (
     WorklistActionRead,
 )
 from bontrack.scheduling.window import Window
+from bontrack.writers import check_writer
 
 CLOSING = frozenset({"done", "cancelled", "reviewed"})
 
@@ -95,10 +97,14 @@ def record_action(*, db: Session, actor: str, data: WorklistActionCreate) -> Wor
 def correct_action(
     *, db: Session, actor: str, action_id: str, data: WorklistActionCreate, reason: str
 ) -> WorklistActionRead:
-    """A corrected version of an action (same patient and item); the earlier one stays in its history."""
-    check_decider(actor, data)
+    """A corrected version of an action (same patient and item); the earlier one stays in its
+    history. By a role that may record it as it was and as corrected (a stop-and-review decision:
+    a physician; bontrack.scheduling.deciders), else 403 on every face."""
+    check_decider(actor, data, action="update")
     _check(data)
     current = records.get(db, row_cls=WorklistActionRow, record_id=action_id, actor=actor, field="action_id")
+    check_decider(actor, current.data, action="update")  # nor undo a physician's decision
+    check_writer(actor, WORKLIST_ACTION, current.data, action="update", record_id=action_id)
     if (current.data["patient_id"], current.data["item_key"]) != (data.patient_id, data.item_key):
         raise InputError.one("item_key", "a correction stays with the same patient and item")
     row = records.update(

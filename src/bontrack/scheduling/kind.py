@@ -9,6 +9,7 @@ from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.record_kind import RecordKind
 from bontrack.roles import READ_CLINICAL
+from bontrack.scheduling.deciders import action_writers
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.scheduling.schemas import WorklistActionCreate, WorklistActionRead
 from bontrack.storage import derived
@@ -21,6 +22,7 @@ WORKLIST_ACTION = RecordKind(
     label="worklist action",
     read=WorklistActionRead,
     write_roles=READ_CLINICAL,  # whoever works the worklist (its page's roles)
+    writers=action_writers,  # but a stop-and-review decision: a physician's (deciders)
     references=(("patient_id", "patient"),),
 )
 
