@@ -13,6 +13,7 @@ from bontrack.auth.schemas import Role
 from bontrack.errors import InputError, NotFoundError
 from bontrack.patients.schemas import PatientRead
 from bontrack.patients.service import get_patient
+from bontrack.roles import a_role
 from bontrack.storage.audit_log import Attempt, denied_attempt, mark_denied
 from bontrack.web.deps import Principal, csrf_ok
 from bontrack.web.forms import MAX_FORM_FIELDS, all_or_nothing, field_errors
@@ -99,7 +100,7 @@ def allow(request: Request, principal: Principal, roles: tuple[Role, ...]) -> No
         who = ", ".join(ROLE_WORDS[r] for r in roles)
         raise mark_denied(
             PageProblem(
-                403, "Not allowed", f"Only {who} can do this; you are logged in as {principal.role}."
+                403, "Not allowed", f"Only {who} can do this; you are logged in as {a_role(principal.role)}."
             ),
             Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
         )
