@@ -9,9 +9,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from bontrack import records
 from bontrack.auth.schemas import Role
 from bontrack.errors import InputError, NotFoundError
-from bontrack.patients.schemas import PatientRead
+from bontrack.patients.models import PatientRow
+from bontrack.patients.schemas import PatientCreate, PatientRead
 from bontrack.patients.service import get_patient
 from bontrack.roles import a_role
 from bontrack.storage.audit_log import Attempt, denied_attempt, mark_denied
@@ -58,10 +60,11 @@ def save(
 class PageProblem(Exception):
     """A page that cannot be shown (403, 404, expired form): rendered as error.html."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(self, status: int, title: str, message: str, link: tuple[str, str] | None = None) -> None:
         self.status = status
         self.title = title
         self.message = message
+        self.link = link  # (href, words): where to go instead
         super().__init__(message)
 
 
@@ -72,7 +75,7 @@ def install(app: FastAPI) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"user": user, "title": exc.title, "message": exc.message},
+            {"user": user, "title": exc.title, "message": exc.message, "link": exc.link},
             status_code=exc.status,
         )
 
@@ -125,6 +128,43 @@ def patient_for(db: Session, principal: Principal, patient_id: str) -> PatientRe
 
 
 NO_PATIENT = "There is no such patient."
+
+
+def withdrawn_patient(db: Session, principal: Principal, patient_id: str) -> PatientRead | None:
+    """The last version of a patient whose record was withdrawn, if the user may see their
+    clinic (the history is read and audited, as the API's); None for any other patient."""
+    try:
+        rows = records.history(db, row_cls=PatientRow, record_id=patient_id, actor=principal.actor)
+    except NotFoundError:
+        return None
+    return records.to_read(rows[-1], PatientCreate) if rows[-1].withdrawn else None
+
+
+def patient_for_history(db: Session, principal: Principal, patient_id: str) -> PatientRead:
+    """The patient, current or withdrawn (a withdrawn patient's history stays readable)."""
+    try:
+        return patient_for(db, principal, patient_id)
+    except PageProblem:
+        withdrawn = withdrawn_patient(db, principal, patient_id)
+        if withdrawn is None:
+            raise
+        return withdrawn
+
+
+def patient_for_chart(db: Session, principal: Principal, patient_id: str) -> PatientRead:
+    """The current patient for their chart; a withdrawn one: a 404 page linking to the history."""
+    try:
+        return patient_for(db, principal, patient_id)
+    except PageProblem as problem:
+        if withdrawn_patient(db, principal, patient_id) is None:
+            raise
+        raise PageProblem(
+            404,
+            "Patient withdrawn",
+            "This patient's record was withdrawn (entered in error): there is no chart. "
+            "Its history, with who withdrew it and why, is kept.",
+            link=(f"/patients/{patient_id}/records/patient/{patient_id}/history", "The patient's history"),
+        ) from problem
 
 
 def carry_denial(problem: P, exc: BaseException) -> P:
