@@ -70,6 +70,9 @@ READ_NOTHING = {
     "scheduling.window_conditions",  # SQL conditions of the worklist's window
     "scheduling.listed_conditions",  # SQL conditions of the items a list holds
     "stock.expiry_warning_days",  # a knowledge-base number
+    "stock.same_lot",  # compares two lot numbers given
+    "stock.receipt_warnings",  # words about a delivery the caller holds
+    "stock.lot_mismatch",  # judges a stock line the caller has read
     "screening.latest_of",  # picks among screenings the caller has read
 }
 
@@ -462,6 +465,9 @@ CALLS.update(
             actor=a,
             session=injections.get_session(db=db, actor=a, session_id=i.session_id),
             reason="corrected",
+        ),
+        "stock.stock_line_for": lambda db, a, i: stock.stock_line_for(
+            db=db, actor=a, clinic_id=i.world.clinic_id, lot=LOT.lower(), on=DAY
         ),
         "stock.discards_of_lot": lambda db, a, i: stock.discards_of_lot(db=db, actor=a, lot=LOT),
         "stock.recall": lambda db, a, i: stock.recall(db=db, actor=a, lot=LOT).sessions,

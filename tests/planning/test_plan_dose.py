@@ -290,6 +290,18 @@ def test_too_soon_cannot_be_planned(pk: PlanningKnowledge) -> None:
     assert "2026-11-24" in exc.value.reason and exc.value.source
 
 
+@pytest.mark.parametrize(
+    ("back", "words"), [(1, "was 1 day ago ("), (0, "was today ("), (2, "was 2 days ago (")]
+)
+def test_too_soon__the_days_since_the_last_session_in_words(
+    pk: PlanningKnowledge, back: int, words: str
+) -> None:
+    last = [{"date": (PLAN_DATE - timedelta(days=back)).isoformat(), "product": "botox", "total_units": 50}]
+    with pytest.raises(PlanningError) as exc:
+        run(request(BOTOX_TARGETS, history=last, plan={"product": "botox"}), pk)
+    assert words in exc.value.reason
+
+
 def test_a_used_up_label_interval_cannot_be_planned(pk: PlanningKnowledge) -> None:
     # 400 U of BOTOX 85 days ago: outside the 84-day interval but inside the label's 3 months
     used = [{"date": "2026-08-30", "product": "botox", "total_units": 400}]

@@ -361,3 +361,99 @@ def records_history(db: Session, opening_id: str) -> list[Any]:
         records.to_read(r, VialOpeningCreate)
         for r in records.history(db, row_cls=VialOpeningRow, record_id=opening_id, actor=ACTOR)
     ]
+
+
+# ---- one physical lot, possible histories (QA R4, R5) -----------------------------------------
+
+
+def test_receive__the_same_lot_in_another_case_joins_the_lot_as_first_written(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("STK-A1"))
+        again = stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt(" stk-a1 "))
+        assert again.data.lot == "STK-A1"
+        [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)
+        assert (line.lot, line.received) == ("STK-A1", 8)
+        # a discard and a session naming it in another case take from the one line
+        stock.discard_vials(
+            db=db, actor=ACTOR, data=DiscardRequest(lot="stk-a1", vial_count=1, reason="x", discarded_on=DAY)
+        )
+        create_session(db=db, actor=ACTOR, data=session_input(world, lot="Stk-A1"))
+        [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)
+        assert (line.discarded, line.opened, line.remaining) == (1, 1, 6)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"product": "Dysport", "vial_units": 300}, "lot", "lot STK-A1 (the same lot"),
+        ({"expiry": DAY + dt.timedelta(days=10)}, "expiry", "lot STK-A1 (the same lot"),
+    ],
+)
+def test_receive__the_same_lot_in_another_case_with_other_details_names_it_as_written(
+    engine: Engine, extra: dict[str, Any], field: str, words: str
+) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("STK-A1"))
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("stk-a1", **extra))
+    [error] = info.value.errors
+    assert error.field == field and error.message.startswith(words), error.message
+    with transaction(engine) as db:
+        assert len(db.scalars(select(StockReceiptRow)).all()) == 1
+
+
+def test_receive__an_expiry_before_2000_is_refused_as_a_sessions_lot_is(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        stock.receive_vials(
+            db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt(expiry=dt.date(1999, 1, 1))
+        )
+    [error] = info.value.errors
+    assert error.field == "expiry"
+    assert error.message == "1999-01-01 is before 2000-01-01: check the date printed on the vial"
+
+
+def test_receive__an_expired_lot_is_saved_with_a_warning(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        data = receipt("OLD-1", expiry=DAY - dt.timedelta(days=30))
+        saved = stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=data)
+        [warning] = stock.receipt_warnings(saved.data)
+        assert "OLD-1 expired on" in warning and "never offered for a session" in warning
+        assert stock.receipt_warnings(receipt().model_copy()) == []
+
+
+def test_discard__dated_before_the_lot_was_received_is_refused_naming_both_dates(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt())
+    early = DAY - dt.timedelta(days=30)
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        stock.discard_vials(
+            db=db, actor=ACTOR, data=DiscardRequest(lot="C1234", vial_count=1, reason="x", discarded_on=early)
+        )
+    [error] = info.value.errors
+    received = DAY - dt.timedelta(days=20)
+    assert error.field == "discarded_on"
+    assert error.message == f"lot C1234 was received on {received}, after the discard's date {early}"
+
+
+def test_session_dated_before_the_lot_was_received_is_refused_on_the_lot(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(
+            db=db,
+            actor=ACTOR,
+            clinic_id=world.clinic_id,
+            data=receipt(received_on=DAY + dt.timedelta(days=1)),
+        )
+    with pytest.raises(InputError) as info, transaction(engine) as db:
+        create_session(db=db, actor=ACTOR, data=session_input(world))
+    [error] = info.value.errors
+    assert error.field == "lot"
+    assert error.message == (
+        f"lot C1234 was received on {DAY + dt.timedelta(days=1)}, after the session's date {DAY}"
+    )

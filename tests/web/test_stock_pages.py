@@ -6,7 +6,10 @@ import datetime as dt
 import re
 from typing import Any
 
+import pytest
+
 from bontrack.actor import Actor
+from bontrack.errors import InputError
 from bontrack.injections.service import create_session
 from bontrack.stock import service as stock
 from bontrack.stock.schemas import StockReceiptCreate
@@ -180,8 +183,8 @@ def test_delivery_form__saves_and_the_stock_page_lists_the_lot(site: Site) -> No
     assert log_in(site, "physician") == 303
     assert 'href="/stock/receive"' in site.client.get("/stock").text
     saved = _post_form(site, "/stock/receive", _delivery())
-    assert saved.status_code == 303 and saved.headers["location"] == "/stock?saved=delivery"
-    page = site.client.get("/stock?saved=delivery")
+    assert saved.status_code == 303 and saved.headers["location"] == "/stock?saved=delivery&lot=NEW-7"
+    page = site.client.get(saved.headers["location"])
     assert "NEW-7" in page.text and "Saved: the delivery." in page.text
     with transaction(site.engine) as db:
         lines = stock.stock_on_hand(db=db, actor="test:check", on=DAY)
@@ -239,3 +242,100 @@ def test_stock_forms__only_physicians_and_their_api(site: Site) -> None:
         "/api/stock/receipts", json=_delivery(vial_units=100, vial_count=2), headers=site.bearer("staff")
     )
     assert staff.status_code == 403
+
+
+# ---- QA R4, R5, R6, C2, C4 ----------------------------------------------------------------------
+
+
+def test_delivery__an_expired_lot_is_saved_with_a_warning_in_the_api_and_on_the_page(site: Site) -> None:
+    expired = _delivery(lot="OLD-1", expiry=(DAY - dt.timedelta(days=3)).isoformat())
+    api = site.client.post(
+        "/api/stock/receipts",
+        json=expired | {"vial_units": 100, "vial_count": 1},
+        headers=site.bearer("physician"),
+    )
+    assert api.status_code == 201, api.text
+    [warning] = api.json()["warnings"]
+    assert "OLD-1 expired on" in warning and "never offered for a session" in warning
+    fresh = site.client.post(
+        "/api/stock/receipts", json=_delivery(vial_units=100, vial_count=1), headers=site.bearer("physician")
+    )
+    assert fresh.status_code == 201 and fresh.json()["warnings"] == []
+    assert log_in(site, "physician") == 303
+    saved = _post_form(site, "/stock/receive", expired | {"lot": "old-1"})
+    assert saved.status_code == 303
+    page = site.client.get(saved.headers["location"])
+    assert "Lot OLD-1 expired on" in page.text and "record its vials as discarded" in page.text
+    assert page.text.count('<td data-label="Lot" class="lot">OLD-1</td>') == 1  # one line, as first written
+
+
+def test_delivery__expiry_before_2000_is_a_400_naming_the_field(site: Site) -> None:
+    api = site.client.post(
+        "/api/stock/receipts",
+        json=_delivery(expiry="1999-01-01", vial_units=100, vial_count=1),
+        headers=site.bearer("physician"),
+    )
+    assert api.status_code == 400
+    [error] = [{k: e[k] for k in ("field", "message")} for e in api.json()["errors"]]
+    assert error == {
+        "field": "expiry",
+        "message": "1999-01-01 is before 2000-01-01: check the date printed on the vial",
+    }
+
+
+def test_plan_dose_api__a_stock_lot_of_another_product_is_refused_as_the_save_refuses_it(site: Site) -> None:
+    with transaction(site.engine) as db:
+        stock.receive_vials(
+            db=db,
+            actor="test:setup",
+            clinic_id=site.world.clinic_id,
+            data=StockReceiptCreate(
+                product="dysport",
+                lot="DY-1",
+                expiry=DAY + dt.timedelta(days=300),
+                vial_units=300,
+                vial_count=3,
+                supplier="McKesson",
+                received_on=DAY - dt.timedelta(days=5),
+            ),
+        )
+    response = site.client.post(
+        "/api/sessions/plan-dose", json=plan_request(site, lot="dy-1"), headers=site.bearer("physician")
+    )
+    assert response.status_code == 400, response.text
+    assert [{k: e[k] for k in ("field", "message")} for e in response.json()["errors"]] == [
+        {"field": "lot", "message": "lot DY-1 in stock is DYSPORT, not BOTOX"}
+    ]
+    with transaction(site.engine) as db, pytest.raises(InputError) as info:
+        create_session(db=db, actor="test:setup", data=session_input(site.world, lot="DY-1"))
+    assert [(e.field, e.message) for e in info.value.errors] == [
+        ("lot", "lot DY-1 in stock is DYSPORT, not BOTOX")
+    ]
+
+
+def test_plan_dose_api__a_date_before_birth_says_so(site: Site) -> None:
+    response = site.client.post(
+        "/api/sessions/plan-dose",
+        json=plan_request(site, date="1970-01-01"),
+        headers=site.bearer("physician"),
+    )
+    assert response.status_code == 400
+    assert [{k: e[k] for k in ("field", "message")} for e in response.json()["errors"]] == [
+        {"field": "date", "message": "1970-01-01 is before the patient's birth date"}
+    ]
+
+
+def test_refusals_name_the_role_in_words_with_its_article(site: Site) -> None:
+    for path in ("/api/sessions/plan-dose", "/api/stock/receipts"):
+        refused = site.client.post(path, json={}, headers=site.bearer("admin"))
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "an administrator cannot do this; allowed: physician"
+
+
+def test_stock_page__a_lot_expiring_today_reads_today(site: Site) -> None:
+    receive(site, "NOW-1", expiry_days=0)
+    receive(site, "TMRW-1", expiry_days=1)
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/stock")
+    assert ">today</span>" in page.text and ">tomorrow</span>" in page.text and "in 0 days" not in page.text
+    assert '<div class="scroll-x">' in page.text  # a wide table scrolls inside its card

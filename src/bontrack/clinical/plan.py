@@ -47,6 +47,14 @@ OLDEST_AGE_YEARS = 120
 EARLIEST_LOT_EXPIRY = date(2000, 1, 1)
 
 
+def lot_expiry_problem(expiry: date) -> str | None:
+    """What is wrong with a lot's expiry date as typed (None: nothing): the one bound for a
+    session's lot, a planned one and a delivery received into stock."""
+    if expiry < EARLIEST_LOT_EXPIRY:
+        return f"{expiry} is before {EARLIEST_LOT_EXPIRY}: check the date printed on the vial"
+    return None
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -221,13 +229,8 @@ def _check_dates(req: CheckRequest) -> list[FieldError]:
                     f"{tp.found_on} is after the plan date {req.date}",
                 )
             )
-    if req.plan.lot_expiry < EARLIEST_LOT_EXPIRY:
-        errors.append(
-            FieldError(
-                "plan.lot_expiry",
-                f"{req.plan.lot_expiry} is before {EARLIEST_LOT_EXPIRY}: check the date printed on the vial",
-            )
-        )
+    if (wrong := lot_expiry_problem(req.plan.lot_expiry)) is not None:
+        errors.append(FieldError("plan.lot_expiry", wrong))
     return errors
 
 

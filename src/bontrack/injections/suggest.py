@@ -13,10 +13,12 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from bontrack.dates import before_birth
 from bontrack.errors import FieldError, InputError, PlanInputError
 from bontrack.injections.authority import check_role
 from bontrack.injections.schemas import SessionCreate
 from bontrack.injections.service import _check_document
+from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import episode_of, get_clinician, get_patient
 from bontrack.planning.dose import DosePlan, PlanningError, parse_plan_dose_request, plan_dose
 from bontrack.planning.knowledge import Intensity, load_planning
@@ -58,14 +60,30 @@ def _form_field(field: str) -> str:
     return field.removeprefix("plan.")
 
 
+def _check_stock_lot(*, db: Session, actor: str, clinic_id: str, data: PlanSuggestionRequest) -> None:
+    """A lot kept in the clinic's stock must be of the planned product and received by the plan's
+    date: refused with the words the session's save uses (stock.service.lot_mismatch)."""
+    from bontrack.stock.service import lot_mismatch, stock_line_for  # stock imports injections
+
+    pid = load_knowledge().product_id(data.product)
+    if not data.lot or pid is None:  # no lot yet; an unknown product: the planner names it
+        return
+    line = stock_line_for(db=db, actor=actor, clinic_id=clinic_id, lot=data.lot, on=data.date)
+    if line is not None and (wrong := lot_mismatch(line, pid, data.date)) is not None:
+        raise InputError.one("lot", wrong)
+
+
 def suggest_plan(*, db: Session, actor: str, data: PlanSuggestionRequest) -> DosePlan:
     """The planner's proposal for this patient, product and trigger points (nothing is saved;
     the patient, episode and injector reads are audited as the engine's check is)."""
     patient = get_patient(db=db, actor=actor, patient_id=data.patient_id)
+    if (before := before_birth(data.date, patient.data.birth_date)) is not None:
+        raise InputError.one("date", before)
     episode = episode_of(db=db, actor=actor, episode_id=data.episode_id, patient_id=data.patient_id)
     injector = get_clinician(
         db=db, actor=actor, clinician_id=data.injector_id, clinic_id=patient.clinic_id, field="injector_id"
     )
+    _check_stock_lot(db=db, actor=actor, clinic_id=patient.clinic_id, data=data)
     # the session the registry would judge, with a placeholder site the planner replaces
     placeholder = SessionCreate.model_construct(
         patient_id=data.patient_id,

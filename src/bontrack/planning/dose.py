@@ -25,7 +25,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from bontrack.clinical.decision import decide
-from bontrack.clinical.findings import Decision
+from bontrack.clinical.findings import Decision, days_ago
 from bontrack.clinical.plan import (
     CheckRequest,
     Site,
@@ -135,7 +135,7 @@ def _budget(
         if days < interval.value:
             earliest = date.fromordinal(last.toordinal() + int(interval.value))
             raise PlanningError(
-                f"The last {pid} session was {days} days ago ({last}); the minimum interval is "
+                f"The last {pid} session was {days_ago(days)} ({last}); the minimum interval is "
                 f"{interval.value:g} days. No plan before {earliest}.",
                 kb.cite(interval),
             )

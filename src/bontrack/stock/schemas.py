@@ -64,6 +64,14 @@ class DiscardRequest(Input):
 
 
 StockReceiptRead = Stored[StockReceiptCreate]
+
+
+class StockReceiptSaved(StockReceiptRead):
+    """A delivery as saved, with what the person should know about it (an expired lot)."""
+
+    warnings: list[str] = Field(default_factory=list)
+
+
 VialOpeningRead = Stored[VialOpeningCreate]
 VialDiscardRead = Stored[VialDiscardCreate]
 
@@ -81,6 +89,7 @@ class StockLine(BaseModel):
     discarded: int
     remaining: int
     suppliers: list[str]
+    first_received_on: dt.date = Field(description="the day its first delivery was received")
     days_to_expiry: int
     expiring_soon: bool = Field(description="expires within stock.expiry_warning_days of the day asked")
     expired: bool

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
 from bontrack.actor import clinic_of
+from bontrack.clinical.plan import lot_expiry_problem
 from bontrack.errors import FieldError, InputError, NotFoundError
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import SessionRead, SessionRecord
@@ -60,39 +61,86 @@ def _product_errors(product: str, vial_units: float) -> tuple[str, list[FieldErr
     return pid, []
 
 
+def _brand(pid: str) -> str:
+    return load_knowledge().product(pid).brands[0].upper()
+
+
+def same_lot(a: str, b: str) -> bool:
+    """Whether two lot numbers as written name the same lot: case and surrounding spaces aside
+    (as the recall matches them)."""
+    return a.strip().upper() == b.strip().upper()
+
+
+def _lot_as_received(db: Session, actor: str, clinic_id: str | None, lot: str) -> str:
+    """The lot as written when it was first received at the clinic, when ``lot`` names it in
+    another case or with spaces around it (one physical lot is one stock line); else ``lot``.
+    ``clinic_id`` None: any clinic the actor sees. Reads only lot numbers of the actor's clinics
+    (no record content: not audited)."""
+    scope = clinic_of(actor)
+    if scope is not None and clinic_id not in (None, scope):
+        return lot
+    clinic_id = clinic_id or scope
+    wanted = [func.upper(func.trim(StockReceiptRow.lot)) == lot.strip().upper()]
+    if clinic_id is not None:
+        wanted.append(StockReceiptRow.clinic_id == clinic_id)
+    found = db.scalar(
+        select(StockReceiptRow.lot)
+        .where(*wanted)
+        .order_by(StockReceiptRow.recorded_at, StockReceiptRow.id, StockReceiptRow.version)
+        .limit(1)
+    )
+    return found if found is not None else lot
+
+
 def receive_vials(
     *, db: Session, actor: str, data: StockReceiptCreate, clinic_id: str | None = None
 ) -> StockReceiptRead:
     """Record a delivery of vials of one lot at the actor's clinic (or ``clinic_id``, for an actor
-    who sees every clinic). A lot received before must have the same product, size and expiry."""
+    who sees every clinic). A lot received before (in any case: the same lot) must have the same
+    product, size and expiry; the delivery joins it, stored as the lot was first written."""
     clinic_id = clinic_id or clinic_of(actor)
     if clinic_id is None:
         raise InputError.one("clinic_id", "name the clinic that received the vials")
     get_clinic(db=db, actor=actor, clinic_id=clinic_id)
     pid, errors = _product_errors(data.product, data.vial_units)
+    if (wrong := lot_expiry_problem(data.expiry)) is not None:
+        errors.append(FieldError("expiry", wrong))
     if errors:
         raise InputError(errors)
-    earlier = records.find_current(
-        db, row_cls=StockReceiptRow, actor=actor, lot=data.lot, clinic_id=clinic_id
-    )
+    lot = _lot_as_received(db, actor, clinic_id, data.lot)
+    earlier = records.find_current(db, row_cls=StockReceiptRow, actor=actor, lot=lot, clinic_id=clinic_id)
+    named = lot if lot == data.lot else f"{lot} (the same lot, written so when first received)"
     for row in earlier:
         if row.data["product"] != pid:
-            errors.append(FieldError("lot", f"lot {data.lot} was received before as {row.data['product']}"))
+            errors.append(
+                FieldError("lot", f"lot {named} was received before as {_brand(row.data['product'])}")
+            )
         elif row.data["expiry"] != data.expiry.isoformat():
             errors.append(
-                FieldError("expiry", f"lot {data.lot} was received before expiring on {row.data['expiry']}")
+                FieldError("expiry", f"lot {named} was received before expiring on {row.data['expiry']}")
             )
         elif float(row.data["vial_units"]) != data.vial_units:
             errors.append(
                 FieldError(
-                    "vial_units", f"lot {data.lot} was received before in {row.data['vial_units']:g} U vials"
+                    "vial_units", f"lot {named} was received before in {row.data['vial_units']:g} U vials"
                 )
             )
         if errors:
             raise InputError(errors[:1])
-    stored = data.model_copy(update={"product": pid})
+    stored = data.model_copy(update={"product": pid, "lot": lot})
     row = records.create(db, row_cls=StockReceiptRow, data=stored, clinic_id=clinic_id, actor=actor)
     return records.to_read(row, StockReceiptCreate)
+
+
+def receipt_warnings(data: StockReceiptCreate) -> list[str]:
+    """What a person should know about a delivery just saved (an expired lot is kept, to be
+    discarded, but never offered for a session)."""
+    if data.expiry < data.received_on:
+        return [
+            f"Lot {data.lot} expired on {data.expiry}, before it was received on {data.received_on}: "
+            "it is never offered for a session; record its vials as discarded."
+        ]
+    return []
 
 
 def _lines(
@@ -136,6 +184,7 @@ def _lines(
                 discarded=thrown[key],
                 remaining=count - used[key] - thrown[key],
                 suppliers=sorted({str(r.data["supplier"]) for r in rows}),
+                first_received_on=min(dt.date.fromisoformat(str(r.data["received_on"])) for r in rows),
                 days_to_expiry=days,
                 expiring_soon=0 <= days <= warn_days,
                 expired=days < 0,
@@ -173,6 +222,7 @@ def lots_for_session(*, db: Session, actor: str, clinic_id: str, on: dt.date) ->
 
 
 def _one_line(db: Session, actor: str, lot: str, clinic_id: str | None, on: dt.date, field: str) -> StockLine:
+    lot = _lot_as_received(db, actor, clinic_id, lot)
     lines = _lines(db, actor, on, clinic_id=clinic_id, lot=lot)
     if not lines:
         raise NotFoundError.one(field, f"no lot {lot!r} in stock")
@@ -188,6 +238,12 @@ def discard_vials(
     if clinic_id is not None:  # a clinic named: one the actor sees, else not found as a missing one
         get_clinic(db=db, actor=actor, clinic_id=clinic_id)
     line = _one_line(db, actor, data.lot, clinic_id or clinic_of(actor), data.discarded_on, "lot")
+    if data.discarded_on < line.first_received_on:
+        raise InputError.one(
+            "discarded_on",
+            f"lot {line.lot} was received on {line.first_received_on}, after the discard's date "
+            f"{data.discarded_on}",
+        )
     if data.vial_count > line.remaining:
         raise InputError.one(
             "vial_count", f"only {line.remaining} unopened vial(s) of lot {data.lot} are left in stock"
@@ -210,14 +266,15 @@ def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOp
     in stock, e.g. bought before stock was kept, is left alone). The lot must match the stock's
     product, vial size and expiry and have the vials left, else an error naming the field."""
     data = session.data
+    lot = _lot_as_received(db, actor, session.clinic_id, data.lot)
     receipts = records.find_current(
-        db, row_cls=StockReceiptRow, actor=actor, lot=data.lot, clinic_id=session.clinic_id, purpose="stock"
+        db, row_cls=StockReceiptRow, actor=actor, lot=lot, clinic_id=session.clinic_id, purpose="stock"
     )
     if not receipts:
         return None
-    line = _one_line(db, actor, data.lot, session.clinic_id, data.date, "lot")
-    if line.product != data.product:
-        raise InputError.one("lot", f"lot {data.lot} in stock is {line.product}, not {data.product}")
+    line = _one_line(db, actor, lot, session.clinic_id, data.date, "lot")
+    if (wrong := lot_mismatch(line, data.product, data.date)) is not None:
+        raise InputError.one("lot", wrong)
     if line.vial_units != data.vial_units:
         raise InputError.one("vial_units", f"lot {data.lot} in stock holds {line.vial_units:g} U vials")
     if line.expiry != data.lot_expiry:
@@ -242,6 +299,24 @@ def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOp
     return records.to_read(row, VialOpeningCreate)
 
 
+def lot_mismatch(line: StockLine, product: str, on: dt.date) -> str | None:
+    """Why a session (or a plan) on day ``on`` with ``product`` cannot take vials of this lot in
+    stock (None: it may): another product, or a lot received after the session's date."""
+    if line.product != product:
+        return f"lot {line.lot} in stock is {_brand(line.product)}, not {_brand(product)}"
+    if line.first_received_on > on:
+        return f"lot {line.lot} was received on {line.first_received_on}, after the session's date {on}"
+    return None
+
+
+def stock_line_for(*, db: Session, actor: str, clinic_id: str, lot: str, on: dt.date) -> StockLine | None:
+    """The clinic's stock line of a lot as written on a session (any case), or None when the lot
+    is not kept in stock."""
+    lot = _lot_as_received(db, actor, clinic_id, lot)
+    lines = _lines(db, actor, on, clinic_id=clinic_id, lot=lot)
+    return lines[0] if lines else None
+
+
 def _opening_of(data: SessionRecord) -> tuple[str, str, float, int, dt.datetime]:
     """What a session takes from stock: product, lot, vial size, vials, and when they were opened."""
     opened_at = data.reconstituted_at or data.administered_at or dt.datetime.combine(data.date, dt.time())
@@ -257,14 +332,15 @@ def reopen_for_session(*, db: Session, actor: str, session: SessionRead, reason:
     kept = [
         (
             r.data["product"],
-            r.data["lot"],
+            r.data["lot"].strip().upper(),
             float(r.data["vial_units"]),
             int(r.data["vial_count"]),
             dt.datetime.fromisoformat(str(r.data["opened_at"])),
         )
         for r in rows
     ]
-    if kept == [_opening_of(session.data)]:
+    product, lot, units, count, opened_at = _opening_of(session.data)
+    if kept == [(product, lot.strip().upper(), units, count, opened_at)]:
         return 0
     for row in rows:
         records.withdraw(

@@ -35,6 +35,7 @@ from bontrack.roles import WRITE_PATIENTS as WRITE_PATIENTS
 from bontrack.roles import WRITE_SCREENINGS as WRITE_SCREENINGS
 from bontrack.roles import WRITE_SESSIONS as WRITE_SESSIONS
 from bontrack.roles import WRITE_THERAPY as WRITE_THERAPY
+from bontrack.roles import not_allowed
 from bontrack.storage.audit_log import (
     Attempt,
     denied_attempt,
@@ -327,7 +328,7 @@ def check_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
             ProblemError(
                 403,
                 "Not allowed",
-                f"a {principal.role} cannot do this; allowed roles: {', '.join(roles)}",
+                not_allowed(principal.role, roles),
             ),
             Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
         )

@@ -14,10 +14,10 @@ from bontrack.stock.schemas import (
     Recall,
     StockLine,
     StockReceiptCreate,
-    StockReceiptRead,
+    StockReceiptSaved,
     VialDiscardRead,
 )
-from bontrack.stock.service import discard_vials, recall, receive_vials, stock_on_hand
+from bontrack.stock.service import discard_vials, recall, receipt_warnings, receive_vials, stock_on_hand
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, patient_in_scope
 from bontrack.web.deps import READ_CLINICAL, WRITE_SESSIONS, NowDep, Principal, SessionDep, require
 
@@ -56,12 +56,14 @@ def recall_lot(
     return recall(db=db, actor=principal.actor, lot=lot)
 
 
-@router.post("/stock/receipts", response_model=StockReceiptRead, status_code=201)
-def receive_delivery(data: StockReceiptCreate, db: SessionDep, principal: Injector) -> StockReceiptRead:
+@router.post("/stock/receipts", response_model=StockReceiptSaved, status_code=201)
+def receive_delivery(data: StockReceiptCreate, db: SessionDep, principal: Injector) -> StockReceiptSaved:
     """Record a delivery of vials of one lot at the user's clinic. A product or vial size the
-    knowledge base does not know, or a lot received before with another product, size or expiry,
-    is a 400 naming the field."""
-    return receive_vials(db=db, actor=principal.actor, data=data)
+    knowledge base does not know, an expiry before 2000, or a lot received before (in any case)
+    with another product, size or expiry, is a 400 naming the field. A lot already expired when
+    received is saved, with a warning (it is never offered for a session)."""
+    saved = receive_vials(db=db, actor=principal.actor, data=data)
+    return StockReceiptSaved(**dict(saved), warnings=receipt_warnings(saved.data))
 
 
 @router.post("/stock/discards", response_model=VialDiscardRead, status_code=201)

@@ -26,7 +26,7 @@ from bontrack.web.chart_banner import chart_banner, product_name
 from bontrack.web.chart_timeline import CATEGORIES, FILTERS, cycles, timeline_rows
 from bontrack.web.deps import READ_CLINICAL, NowDep, PageUser, SessionDep
 from bontrack.web.trend import Marker, Series, trend_svg
-from bontrack.web.views.common import allow, page, patient_for
+from bontrack.web.views.common import allow, page, patient_for_chart
 from bontrack.web.views.corrections import actions_for, timeline_lists, withdrawn_lists
 
 router = APIRouter(include_in_schema=False)
@@ -133,7 +133,7 @@ def patient_chart(
 ) -> Response:
     """Banner, scores over time, the body map of one session, and the timeline by cycle."""
     allow(request, principal, READ_CLINICAL)
-    patient = patient_for(db, principal, patient_id)
+    patient = patient_for_chart(db, principal, patient_id)
     actor = principal.actor
     records = timeline_lists(db, principal, patient_id)  # one list per kind on the timeline
     sessions: list[SessionRead] = records["sessions"]

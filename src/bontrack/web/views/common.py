@@ -9,10 +9,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from bontrack import records
 from bontrack.auth.schemas import Role
 from bontrack.errors import InputError, NotFoundError
-from bontrack.patients.schemas import PatientRead
+from bontrack.patients.models import PatientRow
+from bontrack.patients.schemas import PatientCreate, PatientRead
 from bontrack.patients.service import get_patient
+from bontrack.roles import a_role
 from bontrack.storage.audit_log import Attempt, denied_attempt, mark_denied
 from bontrack.web.deps import Principal, csrf_ok
 from bontrack.web.forms import MAX_FORM_FIELDS, all_or_nothing, field_errors
@@ -58,10 +61,11 @@ def save(
 class PageProblem(Exception):
     """A page that cannot be shown (403, 404, expired form): rendered as error.html."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(self, status: int, title: str, message: str, link: tuple[str, str] | None = None) -> None:
         self.status = status
         self.title = title
         self.message = message
+        self.link = link  # (href, words): where to go instead
         super().__init__(message)
 
 
@@ -77,6 +81,7 @@ def install(app: FastAPI) -> None:
                 "patient": is_patient_page(request.url.path),  # no log-in link for a patient
                 "title": exc.title,
                 "message": exc.message,
+                "link": exc.link,
             },
             status_code=exc.status,
         )
@@ -105,7 +110,7 @@ def allow(request: Request, principal: Principal, roles: tuple[Role, ...]) -> No
         who = ", ".join(ROLE_WORDS[r] for r in roles)
         raise mark_denied(
             PageProblem(
-                403, "Not allowed", f"Only {who} can do this; you are logged in as {principal.role}."
+                403, "Not allowed", f"Only {who} can do this; you are logged in as {a_role(principal.role)}."
             ),
             Attempt(principal.actor, detail=f"role {principal.role} not allowed"),
         )
@@ -130,6 +135,43 @@ def patient_for(db: Session, principal: Principal, patient_id: str) -> PatientRe
 
 
 NO_PATIENT = "There is no such patient."
+
+
+def withdrawn_patient(db: Session, principal: Principal, patient_id: str) -> PatientRead | None:
+    """The last version of a patient whose record was withdrawn, if the user may see their
+    clinic (the history is read and audited, as the API's); None for any other patient."""
+    try:
+        rows = records.history(db, row_cls=PatientRow, record_id=patient_id, actor=principal.actor)
+    except NotFoundError:
+        return None
+    return records.to_read(rows[-1], PatientCreate) if rows[-1].withdrawn else None
+
+
+def patient_for_history(db: Session, principal: Principal, patient_id: str) -> PatientRead:
+    """The patient, current or withdrawn (a withdrawn patient's history stays readable)."""
+    try:
+        return patient_for(db, principal, patient_id)
+    except PageProblem:
+        withdrawn = withdrawn_patient(db, principal, patient_id)
+        if withdrawn is None:
+            raise
+        return withdrawn
+
+
+def patient_for_chart(db: Session, principal: Principal, patient_id: str) -> PatientRead:
+    """The current patient for their chart; a withdrawn one: a 404 page linking to the history."""
+    try:
+        return patient_for(db, principal, patient_id)
+    except PageProblem as problem:
+        if withdrawn_patient(db, principal, patient_id) is None:
+            raise
+        raise PageProblem(
+            404,
+            "Patient withdrawn",
+            "This patient's record was withdrawn (entered in error): there is no chart. "
+            "Its history, with who withdrew it and why, is kept.",
+            link=(f"/patients/{patient_id}/records/patient/{patient_id}/history", "The patient's history"),
+        ) from problem
 
 
 def carry_denial(problem: P, exc: BaseException) -> P:

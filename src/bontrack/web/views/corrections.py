@@ -38,6 +38,7 @@ from bontrack.web.views.common import (
     csrf_of,
     page,
     patient_for,
+    patient_for_history,
     save,
 )
 from bontrack.web.views.correction_specs import FORMS, Correcting, CorrectionForm
@@ -67,8 +68,9 @@ def _kind(name: str) -> AnyKind:
 def _versions(
     db: Session, principal: Principal, patient_id: str, kind: AnyKind, record_id: str
 ) -> tuple[PatientRead, list[VersionedRow]]:
-    """The patient (in the user's clinic) and every version of one of their records (audited)."""
-    patient = patient_for(db, principal, patient_id)
+    """The patient (in the user's clinic; withdrawn too) and every version of one of their
+    records (audited)."""
+    patient = patient_for_history(db, principal, patient_id)
     missing = PageProblem(404, "Not found", f"There is no such {kind.label} in this chart.")
     try:
         rows = Repository.of(kind).versions(db, principal.actor, record_id)

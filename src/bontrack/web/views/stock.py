@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,6 +20,7 @@ from bontrack.stock.service import (
     expiry_warning_days,
     recall,
     receive_vials,
+    same_lot,
     stock_on_hand,
 )
 from bontrack.web.deps import READ_CLINICAL, NowDep, PageUser, Principal, SessionDep
@@ -47,6 +49,9 @@ def stock_page(request: Request, db: SessionDep, principal: PageUser, at: NowDep
     allow(request, principal, READ_CLINICAL)
     today = at.date()
     lines = stock_on_hand(db=db, actor=principal.actor, on=today)
+    saved = request.query_params.get("saved")
+    received = request.query_params.get("lot", "") if saved == "delivery" else ""
+    expired = [x for x in lines if x.expired and received and same_lot(x.lot, received)]
     return page(
         request,
         principal,
@@ -55,7 +60,8 @@ def stock_page(request: Request, db: SessionDep, principal: PageUser, at: NowDep
         today=today,
         warn_days=expiry_warning_days(),
         brands=_brands(),
-        saved=request.query_params.get("saved"),
+        saved=saved,
+        expired_delivery=expired[0] if expired else None,
         may_write=principal.role in STOCK_RECEIPT.write_roles,
     )
 
@@ -115,7 +121,7 @@ def receive_post(request: Request, db: SessionDep, principal: PageUser, items: F
         principal,
         items,
         lambda values: receive_vials(db=db, actor=principal.actor, data=parse(StockReceiptCreate, values)),
-        saved="delivery",
+        saved=lambda values: urlencode({"saved": "delivery", "lot": values.get("lot", "")}),
         again=_receipt_form,
     )
 
@@ -127,7 +133,7 @@ def _save_form(
     items: list[tuple[str, str]],
     write: Callable[[dict[str, Any]], object],
     *,
-    saved: str,
+    saved: str | Callable[[dict[str, Any]], str],
     again: Callable[[Request, Principal, dict[str, Any], dict[str, str], int], Response],
 ) -> Response:
     """A stock form's post: the write all or nothing, then back to the stock page saying what was
@@ -136,7 +142,7 @@ def _save_form(
     values = _fields(items)
     done, errors, status = save(db, lambda: write(values), LABELS)
     if done is not None:
-        return RedirectResponse(f"/stock?saved={saved}", 303)
+        return RedirectResponse(f"/stock?{saved(values) if callable(saved) else 'saved=' + saved}", 303)
     return again(request, principal, values, errors, status)
 
 
