@@ -91,6 +91,21 @@ def test_create_session__stored_history_blocks_too_early_reinjection(engine: Eng
     assert "retreatment" in info.value.errors[0].message or "interval" in info.value.errors[0].message
 
 
+def test_create_session__a_second_session_the_same_day_says_to_correct_the_first(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        first = saved_session(db, world, units=12.5)
+        with pytest.raises(RefusedError) as info:
+            saved_session(db, world)
+        _record, decision = service.judge(db=db, actor=ACTOR, data=session_input(world))
+    assert "retreatment.too_soon" in info.value.errors[0].message
+    (block,) = [f for f in decision.findings if f.severity == "block"]
+    assert block.message.startswith(
+        f"A session of onabotulinumtoxinA was already recorded on the same day ({first.data.date}, 25 U)"
+    )
+    assert "added by correcting that session" in block.message
+
+
 def test_create_session__plan_errors_name_the_callers_fields(engine: Engine) -> None:
     with transaction(engine) as db:
         world = clinic_world(db)
