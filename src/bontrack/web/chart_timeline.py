@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bontrack.injections.schemas import SessionRead
+from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
 
@@ -31,6 +31,15 @@ CATEGORIES = frozenset(c for c, _ in FILTERS)
 _DAY_ORDER = {"Screening": 0, "Assessment": 1, "Injection": 2}
 # how a patient's own answers through a one-time link are recorded (auth.links: the link's actor)
 PATIENT_LINK_ACTOR = "patient-link:"
+
+
+def _override_text(override: Override) -> str:
+    """An override as the chart shows it: the reason, then the blocks acknowledged in words
+    (a record saved before blocks were acknowledged shows its reason alone)."""
+    if not override.acknowledged:
+        return override.reason
+    blocks = ", ".join(code.replace(".", " ").replace("_", " ") for code in override.acknowledged)
+    return f"{override.reason} (blocks acknowledged: {blocks})"
 
 
 def _ref(record_type: str, record: Any) -> dict[str, Any]:
@@ -88,7 +97,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "category": "injections",
                 "text": f"{d.product} {d.total_units:g} U at {_count(len(d.sites), 'site')} ({d.guidance})",
                 "decision": d.decision.decision,
-                "override": d.override.reason if d.override else None,
+                "override": _override_text(d.override) if d.override else None,
                 "session_id": sess.id,
                 "of_session": sess.id,
             }
