@@ -15,6 +15,7 @@ from typing import Any
 from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
+from bontrack.web.entries import at_most, once_each
 
 # the timeline's filters: (category, label); a line of no chosen category is hidden
 FILTERS = (
@@ -79,7 +80,8 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
             | _ref("assessment", a)
         )
     for s in records["screenings"]:
-        items = [*s.data.allergies, *s.data.conditions, *s.data.medications]
+        listed, more = at_most(once_each([*s.data.allergies, *s.data.conditions, *s.data.medications]))
+        items = [*listed, *([f"and {more:,} more"] if more else [])]
         flags = [
             n for n in ("pregnant", "breastfeeding", "infection_at_injection_site") if getattr(s.data, n)
         ]
