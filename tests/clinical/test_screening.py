@@ -160,3 +160,12 @@ def test_the_same_entry_many_times_in_any_case__one_finding_naming_it_once(run) 
     assert unknown.endswith("check yourself: medication 'zzqx'.")
     (condition,) = [f.message for f in decision.findings if f.code.startswith("condition.")]
     assert condition == "Myasthenia gravis ('MG')."  # the knowledge base's own words are not quoted back
+
+
+def test_states_asked__doctests() -> None:
+    import doctest
+
+    import bontrack.clinical.screening
+
+    failed, tried = doctest.testmod(bontrack.clinical.screening)
+    assert tried and not failed
