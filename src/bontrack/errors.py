@@ -148,7 +148,8 @@ def _message(err: Mapping[str, Any], known: Collection[str] | None, cap: int | N
         return msg.removeprefix("Value error, ")
     if err["loc"] and err["loc"][-1] in SECRET_FIELDS:
         return msg  # never quote a password back
-    if "input" in err and kind not in ("model_type", "dict_type", "model_attributes_type"):
+    # a list that is too long is not quoted back (bontrack.schemas.at_most: its length is named)
+    if "input" in err and kind not in ("model_type", "dict_type", "model_attributes_type", "too_many_items"):
         text = repr(err["input"])
         if cap is not None and len(text) > cap:
             text = text[:cap] + "..."

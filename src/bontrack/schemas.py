@@ -90,6 +90,25 @@ def _local_time(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
     return local
 
 
+TOO_MANY = "too_many_items"  # an error of at_most: errors.field_errors does not quote the list back
+
+
+def at_most(limit: int, what: str) -> AfterValidator:
+    """A list of at most ``limit`` items ("can have at most 100 medicines; 10,000 were given").
+    A stored record is read back as it is, however long its list (every stored value renders)."""
+
+    def check(value: list[object], info: ValidationInfo) -> list[object]:
+        if not stored(info) and len(value) > limit:
+            raise PydanticCustomError(
+                TOO_MANY,
+                "can have at most {limit} {what}; {given} were given",
+                {"limit": limit, "what": what, "given": f"{len(value):,}"},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 BirthDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_bounded(Bound.BIRTH))]
 """A birth date: from 1900-01-01, not after today."""
 EventDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_bounded(Bound.EVENT))]

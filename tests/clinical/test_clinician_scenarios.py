@@ -329,10 +329,10 @@ def test_messages_name_no_field_of_the_input(run) -> None:
 # ---- days and dates --------------------------------------------------------------------------
 
 
-def test_a_session_earlier_the_same_day_reads_today(run) -> None:
+def test_a_session_earlier_the_same_day_reads_the_same_day(run) -> None:
     decision = run(make(history=[{"date": "2026-11-23", "product": "botox", "total_units": 50}]))
     assert only(decision, "retreatment.too_soon").startswith(
-        "Last onabotulinumtoxinA session was today (2026-11-23);"
+        "A session of onabotulinumtoxinA was already recorded on the same day (2026-11-23, 50 U):"
     )
 
 

@@ -26,6 +26,27 @@ def test_same_product__day_83_blocks(run) -> None:
     assert finding.source
 
 
+def test_same_product__the_same_day_says_a_session_was_already_recorded_and_to_correct_it(run) -> None:
+    decision = run(make(history=[past("2026-11-23", units=25)]))  # the plan's own date
+    finding = next(f for f in decision.findings if f.code == "retreatment.too_soon")
+    assert finding.severity == "block" and finding.source
+    assert finding.message.startswith(
+        "A session of onabotulinumtoxinA was already recorded on the same day (2026-11-23, 25 U)"
+    )
+    assert "correcting that session, not saved as a new session" in finding.message
+    assert "Correct the session of 2026-11-23" in finding.advice
+    assert "0 days" not in finding.message and "Reschedule" not in finding.advice
+
+
+def test_same_product__several_sessions_that_day_are_each_named(run) -> None:
+    history = [past("2026-11-23", units=25), past("2026-11-23", units=50), past("2026-08-01")]
+    finding = next(f for f in run(make(history=history)).findings if f.code == "retreatment.too_soon")
+    assert finding.message.startswith(
+        "2 sessions of onabotulinumtoxinA were already recorded on the same day (2026-11-23: 25 U, 50 U)"
+    )
+    assert "correcting one of those sessions" in finding.message
+
+
 def test_same_product__day_84_does_not_block(run) -> None:
     decision = run(make(history=[past("2026-08-31")]))
     assert "retreatment.too_soon" not in codes(decision)

@@ -145,3 +145,27 @@ def test_medication_with_dose_text__still_recognised(run, written) -> None:
 def test_toxin_listed_as_a_medication__warns_to_record_it_in_history(run) -> None:
     decision = run(make(patient={"medications": ["Botox for migraine"]}))
     assert "medication.botulinum_toxin" in codes(decision, "warn")
+
+
+def test_the_same_entry_many_times_in_any_case__one_finding_naming_it_once(run) -> None:
+    medications = ["ibuprofen"] * 5_000 + ["Ibuprofen", "IBUPROFEN ", "Advil", "advil", "zzqx", "ZZQX"]
+    decision = run(
+        make(patient={"medications": medications, "conditions": ["MG", "mg", "Myasthenia gravis"]})
+    )
+    nsaid = [f for f in decision.findings if f.code == "medication.nsaids"]
+    assert [f.message for f in nsaid] == [
+        "Non-steroidal anti-inflammatory drug: ibuprofen (entered as 'Advil', 'ibuprofen')."
+    ]
+    (unknown,) = [f.message for f in decision.findings if f.code == "medication.unknown"]
+    assert unknown.endswith("check yourself: medication 'zzqx'.")
+    (condition,) = [f.message for f in decision.findings if f.code.startswith("condition.")]
+    assert condition == "Myasthenia gravis ('MG')."  # the knowledge base's own words are not quoted back
+
+
+def test_states_asked__doctests() -> None:
+    import doctest
+
+    import bontrack.clinical.screening
+
+    failed, tried = doctest.testmod(bontrack.clinical.screening)
+    assert tried and not failed

@@ -103,3 +103,22 @@ def test_capability_statement_lists_exactly_what_is_served(fhir_site: Site) -> N
     assert {p["name"] for p in patient["searchParam"]} >= {"identifier", "name", "birthdate"}
     assert {o["name"] for o in patient["operation"]} == {"everything", "export"}
     assert rest["operation"][0]["name"] == "export"
+
+
+def test_an_overridden_session_names_the_blocks_acknowledged(fhir_site: Site) -> None:
+    from factories import session_input
+
+    body = session_input(fhir_site.world, units=400).model_dump(mode="json", exclude_none=True)
+    acknowledged = ["dose.exceeds_vials", "dose.session_max"]
+    body["override"] = {"reason": "Dose agreed with the clinic lead.", "acknowledged": acknowledged}
+    saved = fhir_site.client.post("/api/sessions", json=body, headers=fhir_site.bearer("physician"))
+    assert saved.status_code == 201, saved.text
+    response = fhir_site.client.get(
+        f"/fhir/Procedure/{saved.json()['id']}", headers=fhir_site.bearer("admin")
+    )
+    procedure = response.json()
+    check_resource(procedure)
+    (override,) = [e for e in procedure["extension"] if e["url"].endswith("/override")]
+    parts = [(p["url"], p.get("valueCode") or p.get("valueString")) for p in override["extension"]]
+    assert ("reason", "Dose agreed with the clinic lead.") in parts
+    assert [v for url, v in parts if url == "acknowledged"] == acknowledged

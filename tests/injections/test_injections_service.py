@@ -54,16 +54,109 @@ def test_create_session__block_with_override_is_saved_and_audited(engine: Engine
     with transaction(engine) as db:
         world = clinic_world(db, screening={"conditions": ["myasthenia_gravis"]})
         reason = "Neurology review 2026-02-20: stable ocular MG, benefit judged to outweigh risk."
-        saved = service.create_session(
-            db=db,
-            actor=ACTOR,
-            data=session_input(world, override=Override(clinician_id=world.clinician_id, reason=reason)),
+        override = Override(
+            clinician_id=world.clinician_id, reason=reason, acknowledged=["condition.myasthenia_gravis"]
         )
+        saved = service.create_session(db=db, actor=ACTOR, data=session_input(world, override=override))
         (audit,) = entries(db, record_id=saved.id, action="override")
     assert saved.data.decision.decision == "block"
     assert saved.data.override is not None and saved.data.override.reason == reason
+    assert saved.data.override.acknowledged == ["condition.myasthenia_gravis"]
     assert audit.detail == reason
     assert audit.after is not None and "condition.myasthenia_gravis" in audit.after["blocked_by"]
+    assert audit.after["acknowledged"] == ["condition.myasthenia_gravis"]
+
+
+REASON = "Patient informed; benefit judged to outweigh the risk."
+
+
+def test_create_session__a_stale_screening_and_a_session_that_day_need_both_acknowledged(
+    engine: Engine,
+) -> None:
+    """The QA pass's case: a second BOTOX session on the day of one already saved, with a stale
+    screening: one override no longer clears every block at once."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        later = DAY + dt.timedelta(days=40)  # the screening (DAY - 7) is 47 days old
+
+        def override(*codes: str) -> Override:
+            return Override(clinician_id=world.clinician_id, reason=REASON, acknowledged=list(codes))
+
+        first = service.create_session(
+            db=db, actor=ACTOR, data=session_input(world, day=later, override=override("screening.stale"))
+        )
+        with pytest.raises(RefusedError) as info:
+            service.create_session(
+                db=db, actor=ACTOR, data=session_input(world, day=later, override=override("screening.stale"))
+            )
+        both = override("retreatment.too_soon", "screening.stale")
+        second = service.create_session(
+            db=db, actor=ACTOR, data=session_input(world, day=later, override=both)
+        )
+        (audit,) = entries(db, record_id=second.id, action="override")
+    assert first.data.override is not None and first.data.override.acknowledged == ["screening.stale"]
+    (error,) = info.value.errors
+    assert error.field == "override.acknowledged"
+    assert error.message.startswith(
+        "must list the code of every block: retreatment.too_soon is not acknowledged"
+    )
+    assert f"already recorded on the same day ({later}, 50 U)" in error.message
+    # recorded in the decision's order: the block first (the patient before the plan)
+    assert second.data.override is not None
+    assert second.data.override.acknowledged == ["screening.stale", "retreatment.too_soon"]
+    assert audit.after is not None and audit.after["acknowledged"] == [
+        "screening.stale",
+        "retreatment.too_soon",
+    ]
+
+
+def test_create_session__each_block_must_be_acknowledged_on_its_own(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db, screening={"pregnant": True, "conditions": ["myasthenia_gravis"]})
+        one = Override(clinician_id=world.clinician_id, reason=REASON, acknowledged=["screening.pregnant"])
+        with pytest.raises(RefusedError) as info:
+            service.create_session(db=db, actor=ACTOR, data=session_input(world, override=one))
+    (error,) = info.value.errors
+    assert error.field == "override.acknowledged"
+    assert "condition.myasthenia_gravis is not acknowledged (Myasthenia gravis)" in error.message
+    assert _count_sessions(engine) == 0
+
+
+def test_create_session__a_one_character_reason_is_refused_with_the_minimum(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db, screening={"pregnant": True})
+        short = Override(clinician_id=world.clinician_id, reason="x", acknowledged=["screening.pregnant"])
+        with pytest.raises(RefusedError) as info:
+            service.create_session(db=db, actor=ACTOR, data=session_input(world, override=short))
+        # spaces do not count: 14 letters spread out are still short
+        spread = short.model_copy(update={"reason": "p a t i e n t  i n f o r m"})
+        with pytest.raises(RefusedError) as again:
+            service.create_session(db=db, actor=ACTOR, data=session_input(world, override=spread))
+    least = load_knowledge().files.pathway.override_reason_min_chars.value
+    assert least == 15
+    ((field, message),) = [(e.field, e.message) for e in info.value.errors]
+    assert field == "override.reason"
+    assert "at least 15 characters other than spaces; 1 written" in message
+    assert "13 written" in again.value.errors[0].message
+    assert _count_sessions(engine) == 0
+
+
+def test_create_session__a_code_that_does_not_block_is_not_recorded(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db, screening={"pregnant": True})
+        extra = Override(
+            clinician_id=world.clinician_id,
+            reason="Patient informed; benefit outweighs the risk.",
+            acknowledged=["lot.expired", "screening.pregnant", "screening.pregnant"],
+        )
+        saved = service.create_session(db=db, actor=ACTOR, data=session_input(world, override=extra))
+    assert saved.data.override is not None and saved.data.override.acknowledged == ["screening.pregnant"]
+
+
+def test_stored_override__without_acknowledgements_or_with_a_short_reason_still_reads() -> None:
+    # a record saved before the blocks were acknowledged, with the reason it was given then
+    stored = Override.model_validate({"clinician_id": "c", "reason": "x"}, context={"stored": True})
+    assert stored.acknowledged == [] and stored.reason == "x"
 
 
 def test_create_session__override_by_unknown_clinician_is_refused(engine: Engine) -> None:
@@ -89,6 +182,21 @@ def test_create_session__stored_history_blocks_too_early_reinjection(engine: Eng
         with pytest.raises(RefusedError) as info:
             saved_session(db, world, day=DAY + dt.timedelta(days=30))
     assert "retreatment" in info.value.errors[0].message or "interval" in info.value.errors[0].message
+
+
+def test_create_session__a_second_session_the_same_day_says_to_correct_the_first(engine: Engine) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        first = saved_session(db, world, units=12.5)
+        with pytest.raises(RefusedError) as info:
+            saved_session(db, world)
+        _record, decision = service.judge(db=db, actor=ACTOR, data=session_input(world))
+    assert "retreatment.too_soon" in info.value.errors[0].message
+    (block,) = [f for f in decision.findings if f.severity == "block"]
+    assert block.message.startswith(
+        f"A session of onabotulinumtoxinA was already recorded on the same day ({first.data.date}, 25 U)"
+    )
+    assert "added by correcting that session" in block.message
 
 
 def test_create_session__plan_errors_name_the_callers_fields(engine: Engine) -> None:

@@ -111,7 +111,9 @@ def test_override_reference_is_unaffected(engine: Engine) -> None:
             world,
             day=DAY + dt.timedelta(days=30),
             override=Override(
-                clinician_id=world.clinician_id, reason="Severe relapse; discussed with patient"
+                clinician_id=world.clinician_id,
+                reason="Severe relapse; discussed with patient",
+                acknowledged=["retreatment.too_soon"],
             ),
         )
     assert ok.data.decision.decision == "block"

@@ -46,6 +46,19 @@ def test_every_fact_cites_a_web_source(pk: PlanningKnowledge) -> None:
     assert derived and all("not a label number" in f.note for f in derived)
 
 
+def test_no_citation_repeats_the_sources_last_word(pk: PlanningKnowledge) -> None:
+    """A fact's ``where`` does not begin with the word its source's title ends with ("...PubMed
+    abstract, abstract: Dysport 400 U" read it twice)."""
+    facts = [
+        *(p.per_muscle for p in pk.planning.products.values()),
+        *(p.max_sites for p in pk.planning.products.values() if p.max_sites is not None),
+    ]
+    for fact in facts:
+        last = pk.sources[fact.source].title.split()[-1].lower()
+        assert not fact.where.lower().startswith(last), pk.cite(fact)
+        assert f"{last}, {last}" not in pk.cite(fact).lower()
+
+
 def broken(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     data = copy.deepcopy(_read())
     edit(data)

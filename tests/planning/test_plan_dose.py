@@ -283,6 +283,35 @@ def test_units_are_never_converted_between_products(pk: PlanningKnowledge) -> No
     assert "retreatment.other_product" in {f.code for f in plan.decision.findings}
 
 
+def test_more_sites_than_the_cited_study_warns_with_its_source(pk: PlanningKnowledge) -> None:
+    every = [{"muscle": m, "side": s} for m in MUSCLES for s in ("left", "right")]
+    plan = run(request(every, history=EARLIER, plan={"product": "botox"}), pk)
+    cited = pk.planning.products["onabotulinumtoxinA"].max_sites
+    assert cited is not None and cited.value == 5  # Ferrante 2005: "up to five active trigger points"
+    assert len(plan.sites) > cited.value
+    (found,) = plan.findings
+    assert (found.code, found.severity) == ("planning.site_count", "warn")
+    assert f"{len(plan.sites)} injection sites" in found.message
+    assert "at most 5 trigger points" in found.message
+    assert found.source == pk.cite(cited) and "Ferrante et al. 2005" in found.source
+    assert "five active trigger points" in found.source
+    # the engine's decision stays what `bontrack check` says of the check input
+    assert "planning.site_count" not in {f.code for f in plan.decision.findings}
+
+
+def test_sites_up_to_the_cited_number_give_no_finding(pk: PlanningKnowledge) -> None:
+    five = [{"muscle": m, "side": "left"} for m in MUSCLES[:5]]
+    plan = run(request(five, history=EARLIER, plan={"product": "botox"}), pk)
+    assert len(plan.sites) == 5 and plan.findings == []
+    # DYSPORT's doses come from Gobel 2006's 10 trigger points; a label-derived range cites none
+    eleven = [{"muscle": m, "side": s} for m in MUSCLES[:6] for s in ("left", "right")][:11]
+    dysport = run(request(eleven, history=EARLIER, plan={"product": "dysport"}), pk)
+    assert len(dysport.sites) == 11 and [f.code for f in dysport.findings] == ["planning.site_count"]
+    assert "Gobel et al. 2006" in dysport.findings[0].source
+    xeomin = run(request(eleven, history=EARLIER, plan={"product": "xeomin"}), pk)
+    assert len(xeomin.sites) == 11 and xeomin.findings == []
+
+
 def test_too_soon_cannot_be_planned(pk: PlanningKnowledge) -> None:
     soon = [{"date": "2026-09-01", "product": "botox", "total_units": 100}]
     with pytest.raises(PlanningError) as exc:

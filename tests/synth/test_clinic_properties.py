@@ -54,6 +54,9 @@ def test_sessions__saved_only_when_allowed_warned_or_overridden_with_a_reason(
     for s in overridden:
         override = s["data"]["override"]
         assert override is not None and override["reason"].strip()
+        # every block acknowledged, each on its own, in the decision's order
+        in_order = [f["code"] for f in s["data"]["decision"]["findings"] if f["severity"] == "block"]
+        assert override["acknowledged"] == in_order
         assert clinicians[override["clinician_id"]]["clinic_id"] == s["clinic_id"]
     with sqlite3.connect(moderate_clinic.db) as conn:
         audited = {

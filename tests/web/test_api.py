@@ -68,22 +68,55 @@ def test_sessions_check__returns_the_decision_and_saves_nothing(site: Site) -> N
     assert _sessions_saved(site) == 0
 
 
+BLOCKS_400_U = ["dose.exceeds_vials", "dose.session_max"]  # 2 x 400 U from one 100 U vial
+
+
 def test_sessions__blocked_plan_needs_an_override_with_a_reason(site: Site) -> None:
     blocked = _session_body(site, units=400)
     refused = site.client.post("/api/sessions", json=blocked, headers=site.bearer("physician"))
     assert refused.status_code == 409
     assert refused.json()["errors"][0]["field"] == "override"
-    no_reason = blocked | {"override": {"clinician_id": site.world.clinician_id, "reason": " "}}
+    no_reason = blocked | {"override": {"reason": " ", "acknowledged": BLOCKS_400_U}}
     invalid = site.client.post("/api/sessions", json=no_reason, headers=site.bearer("physician"))
     assert invalid.status_code == 422
     assert invalid.json()["errors"][0]["field"] == "override.reason"
     assert _sessions_saved(site) == 0
     reason = "patient informed; dose agreed with the clinic lead"
-    overridden = blocked | {"override": {"clinician_id": site.world.clinician_id, "reason": reason}}
+    overridden = blocked | {"override": {"reason": reason, "acknowledged": BLOCKS_400_U}}
     saved = site.client.post("/api/sessions", json=overridden, headers=site.bearer("physician"))
     assert saved.status_code == 201, saved.text
+    assert saved.json()["data"]["override"]["acknowledged"] == BLOCKS_400_U
     (entry,) = _audit(site, action="override", record_id=saved.json()["id"])
     assert entry.actor == f"user:{email('physician')}" and entry.detail == reason
+    assert entry.after is not None and entry.after["acknowledged"] == BLOCKS_400_U
+
+
+def test_sessions__a_one_character_reason_and_one_override_for_every_block_are_refused(site: Site) -> None:
+    """The QA pass: override.reason "x" cleared every block at once."""
+    blocked = _session_body(site, units=400)
+    one_for_all = blocked | {"override": {"reason": "x"}}
+    refused = site.client.post("/api/sessions", json=one_for_all, headers=site.bearer("physician"))
+    assert refused.status_code == 409, refused.text
+    errors = [(e["field"], e["message"]) for e in refused.json()["errors"]]
+    assert errors[0] == (
+        "override.reason",
+        "must say why going ahead outweighs the blocks in at least 15 characters other than spaces; "
+        "1 written",
+    )
+    # one error per block not acknowledged, each naming it: its code and its words
+    assert [f for f, _ in errors[1:]] == ["override.acknowledged"] * 2
+    assert errors[1][1].startswith(
+        "must list the code of every block: dose.exceeds_vials is not acknowledged ("
+    )
+    assert "dose.session_max is not acknowledged (" in errors[2][1]
+    half = blocked | {
+        "override": {"reason": "dose agreed with the clinic lead", "acknowledged": BLOCKS_400_U[:1]}
+    }
+    refused = site.client.post("/api/sessions", json=half, headers=site.bearer("physician"))
+    assert refused.status_code == 409
+    ((field, message),) = [(e["field"], e["message"]) for e in refused.json()["errors"]]
+    assert field == "override.acknowledged" and "dose.session_max is not acknowledged" in message
+    assert _sessions_saved(site) == 0
 
 
 def test_research__researcher_cannot_read_identified_patients(site: Site) -> None:

@@ -191,6 +191,53 @@ def test_record_a_session_that_warns(browser: Any, server: str) -> None:
     context.close()
 
 
+def test_a_blocked_plan_is_saved_only_with_each_block_ticked_and_a_reason(browser: Any, server: str) -> None:
+    """The live check draws one checkbox per block in the finding's words; a tick survives the
+    plan being judged again; a one-character reason is refused; every block ticked saves it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, server, "physician")
+    _open_chart(page, server, WARN_PATIENT)
+    page.click("text=Injection session")
+    page.wait_for_selector("#session-form")
+    page.select_option('[name="injector_id"]', index=1)
+    page.select_option('[name="guidance"]', "emg")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    page.fill('[name="vial_units"]', "100")
+    page.fill('[name="diluent_ml"]', "2")
+    page.fill('[name="lot"]', "C0001")
+    page.fill('[name="lot_expiry"]', "2020-01-31")  # expired: lot.expired blocks
+    page.select_option('[name="sites[0].muscle"]', "upper_trapezius")
+    page.select_option('[name="sites[0].side"]', "left")
+    page.fill('[name="sites[0].units"]', "20")
+    page.wait_for_selector("#decision .decision.block", timeout=10_000)
+    assert page.locator("#override").is_visible()
+    expired = page.locator('#override-blocks input[value="lot.expired"]')
+    expired.wait_for(timeout=10_000)
+    assert "expired on 2020-01-31" in page.inner_text("#override-blocks")
+    expired.check()
+    page.fill('[name="sites[0].units"]', "25")  # judged again: the same blocks, the tick kept
+    page.wait_for_selector("#decision p.dilution:has-text('; 25 U in')", timeout=10_000)
+    assert expired.is_checked()
+    page.fill('[name="override.reason"]', "x")
+    page.click("text=Save session")
+    page.wait_for_selector("#err-override\\.reason")
+    assert "at least 15 characters" in page.inner_text("#err-override\\.reason")
+    page.screenshot(path=str(ARTIFACTS / "session_override_refused.png"), full_page=True)
+    for box in page.locator('#override-blocks input[type="checkbox"]').all():
+        box.check()  # every block there is (today's earlier session of this patient, if any, too)
+    page.fill('[name="override.reason"]', "Only lot in stock; potency confirmed by the pharmacy.")
+    page.click("text=Save session")
+    page.wait_for_selector(".notice")
+    assert "injection session" in page.inner_text(".notice")
+    assert "blocks acknowledged: " in page.inner_text(".timeline")
+    page.screenshot(path=str(ARTIFACTS / "chart_after_override.png"), full_page=True)
+    # the live check of an unfinished plan (422) and the refused save (409, the page shown again)
+    assert [e for e in errors if "status of 422" not in e and "status of 409" not in e] == []
+    context.close()
+
+
 def test_self_report_through_a_patient_link_on_a_phone(browser: Any, server: str) -> None:
     staff = browser.new_context(viewport={"width": 1280, "height": 900})
     page = staff.new_page()

@@ -235,3 +235,82 @@ def test_plot__each_injection_date_is_on_the_axis(site: Site) -> None:
     dates = re.findall(r'class="injection-date"[^>]*>([^<]+)</text>', page)
     second = DAY + dt.timedelta(days=INTERVAL)
     assert dates == [f"{DAY:%d %b %Y}", f"{second:%d %b %Y}"]
+
+
+def test_screening_api__a_list_of_10000_medicines_is_refused_naming_the_field_and_the_maximum(
+    site: Site,
+) -> None:
+    body = {"patient_id": site.world.patient_id, "date": str(DAY), "medications": ["ibuprofen"] * 10_000}
+    refused = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert refused.status_code == 422
+    ((field, message, text),) = [(e["field"], e["message"], e["text"]) for e in refused.json()["errors"]]
+    assert (field, message) == ("medications", "can have at most 100 medicines; 10,000 were given")
+    assert text == "Medications can have at most 100 medicines; 10,000 were given."
+    for field, words in (("allergies", "allergies"), ("conditions", "conditions")):
+        many = {"patient_id": site.world.patient_id, "date": str(DAY), field: ["dysphagia"] * 101}
+        error = site.client.post("/api/screenings", json=many, headers=site.bearer("staff")).json()["errors"][
+            0
+        ]
+        assert (error["field"], error["message"]) == (field, f"can have at most 100 {words}; 101 were given")
+    body["medications"] = [f"medicine {n}" for n in range(100)]
+    assert site.client.post("/api/screenings", json=body, headers=site.bearer("staff")).status_code == 201
+
+
+def test_screening_form__too_many_medicines_in_plain_words(site: Site) -> None:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/screenings/new"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', site.client.get(path).text)
+    assert token
+    fields = {"csrf_token": token.group(1), "date": str(DAY), "medications": "ibuprofen\n" * 150}
+    page = site.client.post(path, data=fields)
+    assert page.status_code == 400
+    assert "Medications can have at most 100 medicines; 150 were given." in html.unescape(page.text)
+
+
+def test_banner__each_medicine_once_and_a_long_stored_list_capped(site: Site) -> None:
+    """A screening stored before lists had a maximum (10,000 entries) still renders: each entry
+    once, case and spacing ignored, at most 20 of them, every flagged one among them."""
+    from bontrack.screening.service import _SCREENING
+
+    w = site.world
+    listed = [f"vitamin {n}" for n in range(40)] + ["warfarin 5 mg"]
+    stored = ScreeningCreate.model_validate(
+        {
+            "patient_id": w.patient_id,
+            "date": str(DAY),
+            "medications": ["ibuprofen", "Ibuprofen ", "IBUPROFEN"] * 3_000 + listed + ["ibuprofen"] * 999,
+            "allergies": ["albumin", "Albumin", "ALBUMIN"],
+        },
+        context={"stored": True},  # as read back: no maximum applies
+    )
+    with transaction(site.engine) as db:
+        _SCREENING.create(db, ACTOR, stored, w.clinic_id)
+    site.clock.now = dt.datetime.combine(DAY, dt.time(9))
+    log_in(site, "physician")
+    page = site.client.get(f"/patients/{w.patient_id}")
+    assert page.status_code == 200
+    shown = {
+        name: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+        for name, body in re.findall(r"<dt>(\w+)</dt><dd>(.*?)</dd>", page.text)
+    }
+    medicines = shown["Medications"]
+    assert medicines.lower().count("ibuprofen") == 1 and medicines.startswith("ibuprofen warn")  # once
+    assert "warfarin 5 mg warn" in medicines  # flagged: shown although it comes after the cap
+    assert "vitamin 17" in medicines and "vitamin 18" not in medicines  # 20 shown: 2 flagged, 18 others
+    assert medicines.endswith("and 22 more")  # 42 distinct entries
+    assert shown["Allergies"] == "Allergy to human albumin"  # "albumin", "Albumin", "ALBUMIN": once
+    # the decision's findings, among what stands today: one per distinct drug, each written once
+    standing = banner_text(page.text)
+    assert standing.count("Non-steroidal anti-inflammatory drug: ibuprofen.") == 1
+    assert standing.count("Anticoagulant: warfarin (entered as 'warfarin 5 mg').") == 1
+    # the screening's line on the timeline: 43 distinct entries (with the allergy), 20 shown
+    assert "and 23 more" in page.text
+
+
+def test_entries__doctests() -> None:
+    import doctest
+
+    import bontrack.web.entries
+
+    failed, tried = doctest.testmod(bontrack.web.entries)
+    assert tried and not failed

@@ -260,7 +260,11 @@ def test_session_correction__judged_again_and_a_block_needs_an_override(site: Si
     assert blocked.status_code == 409
     assert blocked.json()["errors"][0]["field"] == "override"
     assert _session_rows(site) == rows
-    override = {"clinician_id": site.world.clinician_id, "reason": "dose agreed with the clinic lead"}
+    override = {
+        "clinician_id": site.world.clinician_id,
+        "reason": "dose agreed with the clinic lead",
+        "acknowledged": ["dose.exceeds_vials", "dose.session_max"],
+    }
     saved = site.client.put(
         path,
         json={"data": _session_body(site, units=400, override=override), "reason": "more"},

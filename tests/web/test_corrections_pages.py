@@ -157,9 +157,14 @@ def test_session_correction__shows_the_decision_and_a_block_needs_an_override(si
     refused = site.client.post(path, data=blocked)
     assert refused.status_code == 409
     assert "To save the correction anyway" in refused.text and 'class="decision block"' in refused.text
+    # one checkbox per block, in the finding's words
+    assert 'name="override.acknowledged" value="dose.session_max"' in refused.text
     assert _count(site, InjectionSessionRow) == rows
     override = {"override.clinician_id": site.world.clinician_id, "override.reason": "agreed with the lead"}
-    saved = site.client.post(path, data=blocked | override)
+    unticked = site.client.post(path, data=blocked | override)
+    assert unticked.status_code == 409 and "Tick each block you override; not ticked:" in unticked.text
+    ticked = {"override.acknowledged": ["dose.exceeds_vials", "dose.session_max"]}  # two boxes ticked
+    saved = site.client.post(path, data=blocked | override | ticked)
     assert saved.status_code == 303, saved.text
     current = site.client.get(f"/api/sessions/{session['id']}", headers=site.bearer("staff")).json()
     assert current["version"] == 2 and current["data"]["decision"]["decision"] == "block"

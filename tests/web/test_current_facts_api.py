@@ -204,10 +204,13 @@ def test_override__only_as_the_logged_in_physician(site: Site) -> None:
         assert refused.json()["errors"][0]["field"] == "override.clinician_id"
     assert _saved(site) == before
     mine = site.client.post(
-        "/api/sessions", json=body | {"override": {"reason": REASON}}, headers=site.bearer("physician")
+        "/api/sessions",
+        json=body | {"override": {"reason": REASON, "acknowledged": ["screening.stale"]}},
+        headers=site.bearer("physician"),
     )
     assert mine.status_code == 201, mine.text
     assert mine.json()["data"]["override"]["clinician_id"] == site.world.clinician_id
+    assert mine.json()["data"]["override"]["acknowledged"] == ["screening.stale"]
     with transaction(site.engine) as db:
         audited = db.scalars(
             select(AuditEntry).where(

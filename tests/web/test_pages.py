@@ -119,8 +119,10 @@ def test_session_form__blocked_plan_needs_an_override_and_shows_why(site: Site) 
     assert status == 409
     assert "expired on 2026-01-01" in html and 'id="err-override"' in html
     assert count(site, InjectionSessionRow) == 0
+    assert 'name="override.acknowledged" value="lot.expired"' in html  # one tick per block
     fields = session_form(site, lot_expiry="2026-01-01") | {
         "override.clinician_id": site.world.clinician_id,
+        "override.acknowledged": "lot.expired",
         "override.reason": "Only vial in stock; pharmacy confirmed potency in writing.",
     }
     status, _ = post_form(site, path, fields)
@@ -247,3 +249,51 @@ def test_worklist_page__overdue_items_older_than_the_look_back_are_counted_and_l
     assert len(re.findall(status, recent)) == 0 and older > overdue
     assert f"{older} open items due more than 28 days ago not listed" in recent
     assert 'href="?days=14&amp;back=0">list them too</a>' in recent
+
+
+def test_session_form__a_second_session_that_day_needs_each_block_ticked_and_a_real_reason(
+    site: Site,
+) -> None:
+    """The QA pass: 'override.reason=x' saved a second session the same day, every block cleared at once."""
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    assert post_form(site, path, session_form(site))[0] == 303
+    expired = session_form(site, lot_expiry="2026-01-01")
+    status, html = post_form(site, path, expired | {"override.reason": "x"})
+    assert status == 409
+    assert (
+        "Reason for overriding the block must say why going ahead outweighs the blocks in at least 15 "
+        in html
+    )
+    # one checkbox per block, in the finding's words, the same-day block first
+    boxes = re.findall(r'name="override.acknowledged" value="([^"]+)"', html)
+    assert boxes == ["retreatment.too_soon", "lot.expired"]
+    assert "A session of onabotulinumtoxinA was already recorded on the same day (2026-03-02, 25 U)" in html
+    assert "added by correcting that session" in html
+    reason = {"override.reason": "Only vial in stock; pharmacy confirmed potency in writing."}
+    status, html = post_form(site, path, expired | reason | {"override.acknowledged": "lot.expired"})
+    assert status == 409
+    assert "Tick each block you override; not ticked: A session of onabotulinumtoxinA was already" in html
+    assert count(site, InjectionSessionRow) == 1
+    token = csrf_from(site.client.get(path).text)
+    both = {"override.acknowledged": ["retreatment.too_soon", "lot.expired"], "csrf_token": token}
+    saved = site.client.post(path, data=expired | reason | both)
+    assert saved.status_code == 303, saved.text
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    assert "(blocks acknowledged: retreatment too soon, lot expired)" in chart
+
+
+def test_chart__an_override_stored_before_blocks_were_acknowledged_still_shows(site: Site) -> None:
+    from bontrack.injections.schemas import Override
+    from bontrack.injections.service import _INJECTION_SESSION, judge
+
+    with transaction(site.engine) as db:  # written as the service wrote it before: no rule for the reason
+        record, _decision = judge(db=db, actor="test", data=session_input(site.world))
+        old = Override(clinician_id=site.world.clinician_id, reason="x")
+        _INJECTION_SESSION.create_row(
+            db, "test", record.model_copy(update={"override": old}), site.world.clinic_id
+        )
+    log_in(site, "physician")
+    chart = site.client.get(f"/patients/{site.world.patient_id}")
+    assert chart.status_code == 200
+    assert re.search(r"Override: x\s*</span>", chart.text)

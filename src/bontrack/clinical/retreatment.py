@@ -70,7 +70,9 @@ def interval_findings(req: Context, product_id: str, kb: KnowledgeBase) -> list[
         last = max(same, key=lambda p: p.date)
         days = _days(req, last)
         fact = product.min_retreatment_days
-        if days < fact.value:
+        if days == 0:
+            out.append(_same_day(req, product_id, [p for p in same if p.date == req.date], kb))
+        elif days < fact.value:
             earliest = earliest_same_product(last.date, product_id, kb)
             out.append(
                 finding(
@@ -84,6 +86,35 @@ def interval_findings(req: Context, product_id: str, kb: KnowledgeBase) -> list[
                 )
             )
     return out
+
+
+def _same_day(req: Context, product_id: str, that_day: list[PastSession], kb: KnowledgeBase) -> Finding:
+    """retreatment.too_soon on the day of an earlier session of the same product: a second
+    session that day would count as another treatment cycle, so the sites given that day belong
+    in the session already recorded (corrected), not in a new one."""
+    fact = kb.product(product_id).min_retreatment_days
+    earliest = earliest_same_product(req.date, product_id, kb)
+    units = ", ".join(f"{fmt(p.total_units)} U" for p in that_day)
+    if len(that_day) == 1:
+        already = f"A session of {product_id} was already recorded on the same day ({req.date}, {units})"
+        which = "that session"
+    else:
+        already = (
+            f"{len(that_day)} sessions of {product_id} were already recorded on the same day "
+            f"({req.date}: {units})"
+        )
+        which = "one of those sessions"
+    return finding(
+        kb,
+        "retreatment.too_soon",
+        "block",
+        f"{already}: another session that day would count as a new treatment cycle. Sites given that "
+        f"day are added by correcting {which}, not saved as a new session. The minimum interval is "
+        f"{fact.value:g} days; the next session is due on or after {earliest}.",
+        fact,
+        f"Correct the session of {req.date} to add these sites (its total and limits are judged again); "
+        "do not save a second session.",
+    )
 
 
 def cumulative_findings(req: CheckRequest, product_id: str, kb: KnowledgeBase) -> list[Finding]:

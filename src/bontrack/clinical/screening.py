@@ -102,21 +102,40 @@ def screen_allergies(patient: Patient, product_id: str | None, kb: KnowledgeBase
     return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
 
 
+STATES = ("pregnant", "breastfeeding", "infection_at_injection_site")
+NOT_ASKED_OF_MALE = ("pregnant", "breastfeeding")
+
+
+def states_asked(sex: str) -> tuple[str, ...]:
+    """The screening's yes/no questions asked of a patient of this recorded sex: pregnancy and
+    breastfeeding are not asked of a male patient (anyone else, "other" and "unknown" included,
+    is asked). An answer given all the same is judged like any other: a "yes" still blocks.
+
+    >>> states_asked("male")
+    ('infection_at_injection_site',)
+    >>> states_asked("unknown")
+    ('pregnant', 'breastfeeding', 'infection_at_injection_site')
+    """
+    return tuple(s for s in STATES if not (sex == "male" and s in NOT_ASKED_OF_MALE))
+
+
 def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
-    """Pregnancy, breastfeeding and infection at the site; an unanswered question warns."""
+    """Pregnancy, breastfeeding and infection at the site; an unanswered question warns (one
+    not asked of the patient, ``states_asked``, does not)."""
     out = []
     answers = {
         "pregnant": patient.pregnant,
         "breastfeeding": patient.breastfeeding,
         "infection_at_injection_site": patient.infection_at_injection_site,
     }
+    asked = states_asked(patient.sex)
     for state_id, answer in answers.items():
         item = kb.files.states[state_id]
         if answer:
             out.append(
                 finding(kb, f"screening.{state_id}", item.severity, f"{item.label}.", item, item.advice)
             )
-        elif answer is None and not (state_id != "infection_at_injection_site" and patient.sex == "male"):
+        elif answer is None and state_id in asked:
             out.append(
                 finding(
                     kb,

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bontrack.clinical.findings import Decision
-from bontrack.errors import InputError, RefusedError
+from bontrack.clinical.findings import Decision, Finding
+from bontrack.errors import FieldError, InputError, RefusedError
 from bontrack.injections.models import InjectionSessionRow
-from bontrack.injections.schemas import (
-    SessionCreate,
-)
+from bontrack.injections.schemas import Override, SessionCreate
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import get_clinician
 from bontrack.storage.audit_log import log
@@ -60,16 +58,23 @@ def check_override(
     clinic_id: str,
     author: Author | None,
 ) -> SessionCreate:
-    """A blocked plan needs an override with a reason, given by the author as themself; returns
-    the session with the override's clinician filled in from the author when it was left out."""
-    blocks = [f.code for f in decision.findings if f.severity == "block"]
+    """A blocked plan needs an override given by the author as themself, that acknowledges every
+    block of the decision, each on its own, with a written reason of at least the pathway's
+    ``override_reason_min_chars`` (RefusedError naming each block not acknowledged). Returns the
+    session with the override's clinician filled in from the author when it was left out, and
+    its ``acknowledged`` as the blocks acknowledged, in the decision's order."""
+    blocks = [f for f in decision.findings if f.severity == "block"]
     if decision.decision != "block":
-        return data
+        if data.override is None or not data.override.acknowledged:
+            return data
+        # nothing blocks: no block was acknowledged (the codes sent do not stand in the record)
+        return data.model_copy(update={"override": data.override.model_copy(update={"acknowledged": []})})
     if data.override is None:
         raise RefusedError.one(
             "override",
-            f"the plan is blocked ({', '.join(blocks)}); to save it anyway give override.reason "
-            "(written text): the override is yours, as the physician saving the session",
+            f"the plan is blocked ({', '.join(f.code for f in blocks)}); to save it anyway give "
+            "override.acknowledged (the code of each block) and override.reason (written text): the "
+            "override is yours, as the physician saving the session",
         )
     clinician_id = data.override.clinician_id
     if author is not None:
@@ -97,9 +102,50 @@ def check_override(
             "override.clinician_id",
             f"{person.data.name} is recorded as {person.data.role}; only a physician overrides a block",
         )
+    problems = _override_problems(data.override, blocks)
+    if problems:
+        raise RefusedError(problems)
+    given = set(data.override.acknowledged)
+    acknowledged = [f.code for f in blocks if f.code in given]
     return data.model_copy(
-        update={"override": data.override.model_copy(update={"clinician_id": clinician_id})}
+        update={
+            "override": data.override.model_copy(
+                update={"clinician_id": clinician_id, "acknowledged": acknowledged}
+            )
+        }
     )
+
+
+def reason_chars(reason: str) -> int:
+    """The characters of a written reason other than spaces (what the minimum counts)."""
+    return len("".join(reason.split()))
+
+
+def _override_problems(override: Override, blocks: list[Finding]) -> list[FieldError]:
+    """A reason shorter than the pathway's minimum, and each block the override does not
+    acknowledge (one error per block, in the decision's order: the block first)."""
+    fact = load_knowledge().files.pathway.override_reason_min_chars
+    least = int(fact.value)
+    problems = []
+    written = reason_chars(override.reason)
+    if written < least:
+        problems.append(
+            FieldError(
+                "override.reason",
+                f"must say why going ahead outweighs the blocks in at least {least} characters other than "
+                f"spaces; {written} written",
+            )
+        )
+    given = set(override.acknowledged)
+    problems.extend(
+        FieldError(
+            "override.acknowledged",
+            f"must list the code of every block: {f.code} is not acknowledged ({f.message.rstrip('.')})",
+        )
+        for f in blocks
+        if f.code not in given
+    )
+    return problems
 
 
 def audit_override(
@@ -118,6 +164,7 @@ def audit_override(
                 "clinician_id": data.override.clinician_id,
                 "reason": data.override.reason,
                 "blocked_by": [f.code for f in decision.findings if f.severity == "block"],
+                "acknowledged": list(data.override.acknowledged),
                 "knowledge_version": decision.knowledge_version,
             },
             detail=data.override.reason,

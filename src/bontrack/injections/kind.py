@@ -47,8 +47,9 @@ INJECTION_SESSION = RecordKind(
     withdraw="bontrack.injections.service:withdraw_session",  # its vial openings too
     authored=True,
     notes=" The corrected plan is judged again by the decision engine (against the "
-    "patient's other sessions); a blocked plan needs ``override`` with a clinician and the written "
-    "reason, as when it was created (else 409 naming ``override``).",
+    "patient's other sessions); a blocked plan needs ``override`` acknowledging each block of the "
+    "corrected plan (``acknowledged``) with the written reason, as when it was created (else 409 "
+    "naming ``override``, the block not acknowledged or the reason too short).",
 )
 ADVERSE_EVENT = RecordKind(
     name="adverse_event",

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bontrack.clinical.findings import Decision
 from bontrack.records import Stored
-from bontrack.schemas import CalendarDate, EventDate, Flag, Id, Input, LocalTime, Text
+from bontrack.schemas import CalendarDate, EventDate, Flag, Id, Input, LocalTime, Text, at_most
 
 Guidance = Literal["emg", "ultrasound", "palpation"]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
@@ -21,15 +21,30 @@ class InjectionSite(Input):
     volume_ml: Positive | None = Field(None, description="left out: computed from the dilution")
 
 
+FindingCode = Annotated[str, Field(min_length=1, max_length=80, description="a finding's code")]
+MAX_ACKNOWLEDGED = 50  # more codes than the engine has block rules: no plan has more blocks
+
+
 class Override(Input):
-    """A clinician's decision to go ahead with a blocked plan, with the written reason."""
+    """A clinician's decision to go ahead with a blocked plan: every block acknowledged, each on
+    its own, and the written reason (``injections.authority.check_override``)."""
 
     clinician_id: Id | None = Field(
         None,
         description="the overriding physician's clinician record; through the API and the pages it is "
         "always the logged-in physician's own (left out: filled in from the account; anyone else: 400)",
     )
-    reason: Text
+    reason: Text = Field(
+        description="why going ahead outweighs the blocks: at least the knowledge base's "
+        "pathway.override_reason_min_chars (15) characters other than spaces when the plan is saved"
+    )
+    acknowledged: Annotated[list[FindingCode], at_most(MAX_ACKNOWLEDGED, "codes")] = Field(
+        default_factory=list,
+        description="the code of every blocking finding the physician overrides (decision.findings with "
+        "severity block, e.g. screening.stale); it must cover each block present when the session is "
+        "saved (else 409 naming the block). Stored as the blocks acknowledged, in the decision's order; "
+        "empty in records saved before it was asked",
+    )
 
 
 class SessionCreate(Input):

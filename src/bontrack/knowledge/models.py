@@ -242,6 +242,7 @@ class Pathway(Strict):
     trigger_point_max_age_days: SourcedNumber
     injector_roles: SourcedRoles
     adverse_event_window_days: SourcedNumber
+    override_reason_min_chars: SourcedNumber
 
 
 class Mcid(Sourced):

@@ -14,7 +14,8 @@ own; no number here converts one product's units into another's.
    then the fewest vials.
 5. Dilution: the least diluent in the vial's labelled range that gives every site a volume that is
    a whole number of syringe graduations (0.05 mL, else 0.01 mL) between 0.1 and 1 mL.
-6. The engine's decision on the resulting check document.
+6. The engine's decision on the resulting check document, and the planner's own findings: more
+   injection sites than the study behind the per-muscle doses injected warns (planning.site_count).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from bontrack.clinical.decision import decide
-from bontrack.clinical.findings import Decision, days_ago
+from bontrack.clinical.findings import Decision, Finding, days_ago
 from bontrack.clinical.plan import (
     CheckRequest,
     Site,
@@ -34,7 +35,7 @@ from bontrack.clinical.retreatment import months_before
 from bontrack.knowledge.models import Product, Sourced, Vial
 from bontrack.planning.dose_request import Parsed
 from bontrack.planning.dose_request import parse_plan_dose_request as parse_plan_dose_request
-from bontrack.planning.knowledge import INTENSITIES, Intensity, PlanningKnowledge
+from bontrack.planning.knowledge import INTENSITIES, Intensity, PlanningKnowledge, ProductPlanning
 from bontrack.planning.vials import VialMix, choose_vial_mix
 
 _EPS = 1e-6
@@ -104,6 +105,10 @@ class DosePlan(BaseModel):
     vials: VialChoice
     dilution: DilutionChoice
     assumptions: list[str]
+    findings: list[Finding] = Field(
+        description="the planner's own findings about the plan, each with its source (the engine's "
+        "findings are in decision, which is what `bontrack check` says of check_input)"
+    )
     decision: Decision
     check_input: CheckRequest = Field(description="the proposed plan as a `bontrack check` document")
 
@@ -254,6 +259,25 @@ def choose_dilution(units: list[float], vial: Vial, pk: PlanningKnowledge) -> tu
     return candidates[0], None
 
 
+def site_count_findings(sites: int, pp: ProductPlanning, pk: PlanningKnowledge) -> list[Finding]:
+    """More injection sites than the study behind the per-muscle doses injected in a session
+    warns (planning.toml ``max_sites``: BOTOX, Ferrante 2005; DYSPORT, Gobel 2006)."""
+    cited = pp.max_sites
+    if cited is None or sites <= cited.value:
+        return []
+    return [
+        Finding(
+            code="planning.site_count",
+            severity="warn",
+            message=f"{sites} injection sites planned: the doses per muscle come from a study that injected "
+            f"at most {cited.value} trigger points in a session, and were not studied at more sites.",
+            source=pk.cite(cited),
+            advice=f"Treat the {cited.value} most tender trigger points, or lower the doses and record why "
+            "more sites are needed.",
+        )
+    ]
+
+
 def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
     kb = pk.kb
     req, template, pid = parsed.request, parsed.template, parsed.product_id
@@ -379,6 +403,7 @@ def plan_dose(parsed: Parsed, pk: PlanningKnowledge) -> DosePlan:
             source=pk.cite(grads),
         ),
         assumptions=assumptions,
+        findings=site_count_findings(len(sites), pp, pk),
         decision=decision,
         check_input=check_req,
     )

@@ -39,10 +39,19 @@ class MuscleDose(Sourced):
         return float(getattr(self, intensity))
 
 
+class SiteCount(Sourced):
+    """How many trigger points the study behind a product's per-muscle doses injected in a session."""
+
+    value: int = Field(ge=1)
+
+
 class ProductPlanning(Strict):
     dose_step_units: float = Field(gt=0)
     per_muscle: MuscleDose
     muscles: dict[str, MuscleDose] = Field(default_factory=dict, description="per-muscle overrides")
+    max_sites: SiteCount | None = Field(
+        None, description="more injection sites than this warns (planning.site_count); None: no cited number"
+    )
 
     def dose(self, muscle: str) -> MuscleDose:
         return self.muscles.get(muscle, self.per_muscle)

@@ -29,6 +29,10 @@ from bontrack.synth.plans import Site, plan_session, weighted
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 
 WEEK = dt.timedelta(weeks=1)
+# the blocks an early retreatment brings, which its override acknowledges: the interval, and the
+# rolling window when the earlier dose and this one together pass its limit (an acknowledged code
+# that does not block that plan is not recorded: injections.authority.check_override)
+EARLY_BLOCKS = ["retreatment.too_soon", "dose.cumulative_window"]
 
 
 @dataclass
@@ -308,5 +312,9 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
                 )
         if dropout:
             return
-        override = Override(clinician_id=w.ids["injector"], reason=override_reason(rng)) if early else None
+        override = (
+            Override(clinician_id=w.ids["injector"], reason=override_reason(rng), acknowledged=EARLY_BLOCKS)
+            if early
+            else None
+        )
         session_day = next_day

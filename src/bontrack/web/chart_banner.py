@@ -8,7 +8,9 @@ knowledge base's numbers:
   interval and stop-and-review findings judged without a product (``clinical.standing``), from
   the same screening and earlier sessions a plan of today would be judged by
   (``injections.context``), blocks first;
-- medicines flagged as the engine reads them (``clinical.screening.medication_flags``);
+- medicines flagged as the engine reads them (``clinical.screening.medication_flags``), each
+  entry once and at most ``web.entries.SHOWN_AT_MOST`` of them, every flagged one among them
+  ("and N more" for the rest); allergies likewise, every known one shown;
 - the next eligible date per product by the same-product interval (``clinical.retreatment``),
   "now" only when nothing blocks a plan of that product today;
 - each cycle's response by the pathway's one rule (``injections.service.cycle_responses``);
@@ -36,6 +38,7 @@ from bontrack.patients.listing import age_on
 from bontrack.patients.schemas import PatientRead
 from bontrack.screening.schemas import ScreeningRead
 from bontrack.screening.service import latest_of
+from bontrack.web.entries import at_most, once_each
 
 # an adverse event whose recorded outcome begins with this word is closed; any other is open
 RESOLVED = "resolved"
@@ -59,7 +62,9 @@ class Banner:
     # the engine's input (a product it no longer knows), so nothing was judged
     standing: Standing | None = None
     allergies: list[tuple[str, str | None]] = field(default_factory=list)  # (as entered, known label)
+    allergies_more: int = 0  # entries not shown (web.entries.at_most)
     medications: list[MedicationFlag] = field(default_factory=list)
+    medications_more: int = 0
     screened_on: dt.date | None = None
     screening_days: int | None = None
     screening_stale: bool = False
@@ -105,14 +110,24 @@ def chart_banner(
     in_order = [responded.get(s.id) for s in sessions]
     judged = [(s.data.date, r) for s, r in zip(sessions, in_order, strict=True) if r is not None]
     last = sessions[-1] if sessions else None
+    allergies, allergies_more = at_most(
+        [
+            (name, match.item.label if (match := kb.allergy(name)) else None)
+            for name in once_each(screening.data.allergies if screening else [])
+        ],
+        always=lambda entry: entry[1] is not None,
+    )
+    medications, medications_more = at_most(
+        medication_flags(once_each(screening.data.medications), kb) if screening else [],
+        always=lambda flag: flag.severity in ("block", "warn"),
+    )
     return Banner(
         age=age_on(patient.data.birth_date, today),
         standing=standing,
-        allergies=[
-            (name, match.item.label if (match := kb.allergy(name)) else None)
-            for name in (screening.data.allergies if screening else [])
-        ],
-        medications=medication_flags(screening.data.medications, kb) if screening else [],
+        allergies=allergies,
+        allergies_more=allergies_more,
+        medications=medications,
+        medications_more=medications_more,
         screened_on=screening.data.date if screening else None,
         screening_days=(today - screening.data.date).days if screening else None,
         screening_stale=screening is not None and screening_stale(screening.data.date, today, kb),

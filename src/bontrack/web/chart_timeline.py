@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bontrack.injections.schemas import SessionRead
+from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
+from bontrack.web.entries import at_most, once_each
 
 # the timeline's filters: (category, label); a line of no chosen category is hidden
 FILTERS = (
@@ -31,6 +32,15 @@ CATEGORIES = frozenset(c for c, _ in FILTERS)
 _DAY_ORDER = {"Screening": 0, "Assessment": 1, "Injection": 2}
 # how a patient's own answers through a one-time link are recorded (auth.links: the link's actor)
 PATIENT_LINK_ACTOR = "patient-link:"
+
+
+def _override_text(override: Override) -> str:
+    """An override as the chart shows it: the reason, then the blocks acknowledged in words
+    (a record saved before blocks were acknowledged shows its reason alone)."""
+    if not override.acknowledged:
+        return override.reason
+    blocks = ", ".join(code.replace(".", " ").replace("_", " ") for code in override.acknowledged)
+    return f"{override.reason} (blocks acknowledged: {blocks})"
 
 
 def _ref(record_type: str, record: Any) -> dict[str, Any]:
@@ -70,7 +80,8 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
             | _ref("assessment", a)
         )
     for s in records["screenings"]:
-        items = [*s.data.allergies, *s.data.conditions, *s.data.medications]
+        listed, more = at_most(once_each([*s.data.allergies, *s.data.conditions, *s.data.medications]))
+        items = [*listed, *([f"and {more:,} more"] if more else [])]
         flags = [
             n for n in ("pregnant", "breastfeeding", "infection_at_injection_site") if getattr(s.data, n)
         ]
@@ -88,7 +99,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "category": "injections",
                 "text": f"{d.product} {d.total_units:g} U at {_count(len(d.sites), 'site')} ({d.guidance})",
                 "decision": d.decision.decision,
-                "override": d.override.reason if d.override else None,
+                "override": _override_text(d.override) if d.override else None,
                 "session_id": sess.id,
                 "of_session": sess.id,
             }

@@ -37,6 +37,7 @@ LABELS = {
     "instrument": "Questionnaire",
     "patient_id": "Patient",
     "reason": "Reason",
+    "override.acknowledged": "Blocks you override",
 }
 _HINT = re.compile(r"\s*\([^)]* [^)]*\)\s*$")
 _GOT = re.compile(r"\s*\(got .*\)\s*$", re.DOTALL)

@@ -71,6 +71,7 @@ def procedure(s: SessionRead) -> Resource:
             parts.insert(
                 0, {"url": "clinician", "valueReference": ref("Practitioner", override.clinician_id)}
             )
+        parts.extend({"url": "acknowledged", "valueCode": code} for code in override.acknowledged)
         extensions.append({"url": EXT_OVERRIDE, "extension": parts})
         notes.append({"text": f"Overridden by the physician: {override.reason}"})
     return {

@@ -109,9 +109,14 @@ def check_session(
 )
 def create_session(data: SessionCreate, db: SessionDep, principal: Injector) -> SessionRead:
     """Judge and save an injection session. The injector must be a physician of this clinic. A
-    blocked plan is saved only with ``override``: the written reason, given by the logged-in
-    physician as themself (``override.clinician_id`` is their own clinician record, filled in when
-    left out; naming anyone else is a 400), else 409 naming ``override``."""
+    blocked plan is saved only with ``override``, given by the logged-in physician as themself
+    (``override.clinician_id`` is their own clinician record, filled in when left out; naming
+    anyone else is a 400): ``override.acknowledged`` lists the code of every blocking finding of
+    the decision at save time (``POST /api/sessions/check`` shows them), and ``override.reason``
+    says why in at least 15 characters other than spaces (the knowledge base's
+    ``pathway.override_reason_min_chars``). Else 409: naming ``override`` when there is none,
+    ``override.acknowledged`` once per block not acknowledged (its code and words), or
+    ``override.reason``. The override is stored and audited with the blocks it acknowledged."""
     patient_in_scope(db, principal, data.patient_id)
     return injections.create_session(
         db=db, actor=principal.actor, data=data, author=injections.Author(principal.user.clinician_id)

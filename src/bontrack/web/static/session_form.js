@@ -29,13 +29,17 @@
     var v = input.value.trim();
     return input.type === "number" && v !== "" && isFinite(Number(v)) ? Number(v) : v;
   }
-  // The plan as SessionCreate JSON: blank fields left out, blank site rows dropped (like the server).
+  // The plan as SessionCreate JSON: blank fields left out, blank site rows dropped (like the
+  // server), the override left out.
   function plan() {
     var doc = { patient_id: form.getAttribute("data-patient-id"), sites: [] };
     var used = [];
     Array.prototype.forEach.call(form.elements, function (input) {
       if (!input.name || input.name === "csrf_token" || input.name.indexOf("sites[") === 0) return;
       if (input.hasAttribute("data-not-plan")) return; // the reason for a correction
+      // the override is judged when the session is saved, not by the live check of the plan (a
+      // block ticked before the reason is written is not an error of the plan)
+      if (input.name.indexOf("override.") === 0) return;
       var v = valueOf(input);
       if (v === "") return;
       var parts = input.name.split(".");
@@ -90,7 +94,7 @@
       head.appendChild(document.createTextNode(" "));
       head.appendChild(el("strong", "", blocks[0].message));
       head.appendChild(document.createTextNode((blocks.length > 1 ? " (and " + (blocks.length - 1) + (blocks.length === 2 ? " more block.)" : " more blocks.)") : "") +
-        " It can be saved only as your override, with a written reason."));
+        " It can be saved only as your override: tick each block and write the reason."));
     } else {
       head.appendChild(document.createTextNode(" " + {
         allow: "No safety rule objects to this plan.",
@@ -125,6 +129,31 @@
       if (used[i]) used[i].querySelector(".site-ml").textContent = fmt(s.volume_ml, 2) + " mL";
     });
     override.hidden = d.decision !== "block";
+    showBlocks(blocks);
+  }
+  // One checkbox per block of the current decision, in the finding's words; a block still there
+  // keeps its tick. Rebuilt only when the blocks change, so a tick is never lost while checking.
+  var blockList = document.getElementById("override-blocks"), shownBlocks = null;
+  function showBlocks(blocks) {
+    if (!blockList) return;
+    var key = JSON.stringify(blocks.map(function (f) { return [f.code, f.message]; }));
+    if (shownBlocks === null) {
+      shownBlocks = JSON.stringify(Array.prototype.map.call(blockList.querySelectorAll("label"), function (l) {
+        var i = l.querySelector("input");
+        return [i.value, l.textContent.trim()];
+      }));
+    }
+    if (key === shownBlocks) return;
+    var ticked = {};
+    blockList.querySelectorAll("input:checked").forEach(function (i) { ticked[i.value] = true; });
+    blockList.replaceChildren.apply(blockList, blocks.map(function (f) {
+      var label = el("label"), box = el("input");
+      box.type = "checkbox"; box.name = "override.acknowledged"; box.value = f.code; box.checked = !!ticked[f.code];
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + f.message));
+      return label;
+    }));
+    shownBlocks = key;
   }
   function check() {
     var p = plan(), mine = ++seq;

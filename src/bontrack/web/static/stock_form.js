@@ -139,6 +139,7 @@
       (plan.sites.length === 1 ? "" : "s") + "; " + v.vial_count + " × " + v.vial_units + " U vial" +
       (v.vial_count === 1 ? "" : "s") + " (" + v.discarded_units + " U left over) in " + plan.dilution.diluent_ml +
       " mL. Check every row before saving; the engine's decision is below." +
+      (plan.findings.length ? " " + plan.findings.map(function (f) { return "Warning: " + f.message + " " + f.advice; }).join(" ") : "") +
       (plan.assumptions.length ? " " + plan.assumptions.join(" ") : "");
   }
   button.addEventListener("click", function () {

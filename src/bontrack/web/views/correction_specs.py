@@ -32,7 +32,6 @@ from bontrack.schemas import parse
 from bontrack.screening.kind import SCREENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.web.deps import Principal
-from bontrack.web.forms import nest
 from bontrack.web.views import adverse_event_form, injection_form, intake, record_forms
 from bontrack.web.views.common import save
 
@@ -198,7 +197,10 @@ def _save_episode(c: Correcting, items: Fields, write: Write) -> Response:
 
 
 def _session_values(data: dict[str, Any]) -> dict[str, Any]:
-    return injection_form.flat({k: v for k, v in data.items() if k in SessionCreate.model_fields})
+    values = injection_form.flat({k: v for k, v in data.items() if k in SessionCreate.model_fields})
+    # the blocks are acknowledged again at each save (the corrected plan is judged again)
+    values.pop(injection_form.ACKNOWLEDGED, None)
+    return values
 
 
 def _judged(c: Correcting, plan: dict[str, Any]) -> Any:
@@ -218,18 +220,16 @@ def _show_session(c: Correcting, values: dict[str, Any]) -> Response:
 
 
 def _save_session(c: Correcting, items: Fields, write: Write) -> Response:
-    fields = [(k, v) for k, v in items if k not in ("csrf_token", "reason")]
-    doc = nest(fields) | {"patient_id": c.patient.id}
+    doc = injection_form.session_doc(items, leave_out=("csrf_token", "reason")) | {"patient_id": c.patient.id}
     saved, errors, status = save(c.db, lambda: write(doc))
     if saved is not None:
         return RedirectResponse(
             f"/patients/{c.patient.id}?saved=injection_session_corrected&session={c.row.id}", 303
         )
-    if status == 409 and "version" not in errors:  # blocked, not changed by someone else meanwhile
-        errors["override"] = (
-            "The engine blocks this plan. To save the correction anyway, choose the responsible "
-            "clinician and write the reason for the override below."
-        )
+    decision = _judged(c, doc)
+    ticked = [v for k, v in items if k == injection_form.ACKNOWLEDGED]
+    # (a stale version's 409 names "version", not "override": no override words then)
+    errors = injection_form.override_errors(errors, status, decision, ticked, correcting=True)
     values = injection_form.flat(doc) | {"reason": dict(items).get("reason", "")}
     return injection_form.session_form(
         c.request,
@@ -238,7 +238,7 @@ def _save_session(c: Correcting, items: Fields, write: Write) -> Response:
         c.patient,
         values,
         errors=errors,
-        decision=_judged(c, doc),
+        decision=decision,
         status=status,
         correcting=c.form,
     )

@@ -32,9 +32,13 @@ router = APIRouter(include_in_schema=False)
 SPARE_SITE_ROWS = 2
 
 
-def flat(doc: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """A nested document as form values by field path (the inverse of ``nest``)."""
-    out: dict[str, str] = {}
+ACKNOWLEDGED = "override.acknowledged"  # one checkbox per block, each posting its code
+
+
+def flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested document as form values by field path (the inverse of ``nest``); a list of
+    values (the blocks acknowledged) stays a list of texts."""
+    out: dict[str, Any] = {}
     for key, value in doc.items():
         name = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):
@@ -42,8 +46,51 @@ def flat(doc: dict[str, Any], prefix: str = "") -> dict[str, str]:
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             for i, row in enumerate(value):
                 out |= flat(row, f"{name}[{i}]")
+        elif isinstance(value, list):
+            out[name] = [str(v) for v in value]
         elif value is not None:
             out[name] = str(value)
+    return out
+
+
+def session_doc(
+    items: list[tuple[str, str]], *, leave_out: tuple[str, ...] = ("csrf_token",)
+) -> dict[str, Any]:
+    """The posted session form as the service's document: the ticked blocks' codes as the
+    override's ``acknowledged`` list (a checkbox posts its value once for each tick)."""
+    acknowledged = [v.strip() for k, v in items if k == ACKNOWLEDGED and v.strip()]
+    doc = nest((k, v) for k, v in items if k not in (*leave_out, ACKNOWLEDGED))
+    override = doc.get("override")
+    if acknowledged and (override is None or isinstance(override, dict)):
+        doc["override"] = (override or {}) | {"acknowledged": acknowledged}
+    return doc
+
+
+def override_errors(
+    errors: dict[str, str],
+    status: int,
+    decision: Decision | None,
+    acknowledged: list[str],
+    *,
+    correcting: bool,
+) -> dict[str, str]:
+    """A refused override in the page's words: the API's errors name the JSON fields (override,
+    override.acknowledged with each block's code); on the page they are the ticks below."""
+    if status != 409:
+        return errors
+    out = dict(errors)
+    if "override" in out:
+        what = "the correction" if correcting else "it"
+        out["override"] = (
+            f"The engine blocks this plan. To save {what} anyway, tick each block you override and write "
+            "the reason below."
+        )
+    if ACKNOWLEDGED in out and decision is not None:
+        missing = [
+            f.message for f in decision.findings if f.severity == "block" and f.code not in acknowledged
+        ]
+        if missing:
+            out[ACKNOWLEDGED] = "Tick each block you override; not ticked: " + " ".join(missing)
     return out
 
 
@@ -94,7 +141,7 @@ def session_form(
     db: Session,
     principal: Principal,
     patient: PatientRead,
-    values: dict[str, str],
+    values: dict[str, Any],
     *,
     errors: dict[str, str] | None = None,
     decision: Decision | None = None,
@@ -121,6 +168,7 @@ def session_form(
         standing=standing,
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
+        override_min_chars=f"{kb.files.pathway.override_reason_min_chars.value:g}",
         **stock,
         **_choices(db, principal, patient),
         **extra,
@@ -154,7 +202,7 @@ def create_session(
     allow(request, principal, WRITE_SESSIONS)
     check_csrf(request, principal, csrf_of(items))
     patient = patient_for(db, principal, patient_id)
-    doc = nest((k, v) for k, v in items if k != "csrf_token")
+    doc = session_doc(items)
     doc["patient_id"] = patient.id
 
     def write() -> str:
@@ -168,13 +216,11 @@ def create_session(
     saved, errors, status = save(db, write)
     if saved is not None:
         return RedirectResponse(f"/patients/{patient.id}?saved=injection_session&session={saved}", 303)
-    if status == 409:  # the API's wording names JSON fields; on the page they are below
-        errors["override"] = (
-            "The engine blocks this plan. To save it anyway, write the reason for your override below."
-        )
     decision = None
     with suppress(InputError):  # show why it was blocked (or what else the engine says)
         _record, decision = injections.judge(db=db, actor=principal.actor, data=parse(SessionCreate, doc))
+    ticked = [v for k, v in items if k == ACKNOWLEDGED]
+    errors = override_errors(errors, status, decision, ticked, correcting=False)
     standing = None
     if decision is None:  # no plan to judge yet: what stands on its day, else today
         from bontrack import clock

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from bontrack.assessments.schemas import AssessmentCreate, PressureUnit, TriggerPointFinding
 from bontrack.assessments.service import create_assessment
 from bontrack.auth.schemas import Role
+from bontrack.clinical.screening import STATES as STATES  # the yes/no questions, in order
+from bontrack.clinical.screening import states_asked
 from bontrack.errors import FieldError, InputError
 from bontrack.injections.service import sessions_of_patient
 from bontrack.instruments import INSTRUMENT_IDS
@@ -26,7 +28,7 @@ from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
-from bontrack.patients.schemas import PatientRead
+from bontrack.patients.schemas import PatientRead, Sex
 from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
 from bontrack.scheduling.visits import first_follow_up_day, follow_up, last_follow_up_day
 from bontrack.schemas import parse
@@ -50,7 +52,6 @@ from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, pag
 
 router = APIRouter(include_in_schema=False)
 CRITERIA = [f for f in TriggerPointFinding.model_fields if f not in ("muscle", "side")]
-STATES = ("pregnant", "breastfeeding", "infection_at_injection_site")
 YES_NO = {"yes": True, "no": False}
 
 
@@ -233,9 +234,13 @@ SCREENING = FormSpec(kind="screening", roles=WRITE_SCREENINGS, template="screeni
 
 
 def screening_extra() -> dict[str, Any]:
+    """The screening form's questions; ``not_asked``: by recorded sex, the questions the form
+    leaves out (pregnancy and breastfeeding of a male patient: ``clinical.screening.states_asked``)
+    unless the values being shown hold an answer to them (a stored one is never dropped)."""
     kb = load_knowledge()
     return {
         "states": [(s, kb.files.states[s].label) for s in STATES],
+        "not_asked": {sex: [s for s in STATES if s not in states_asked(sex)] for sex in get_args(Sex)},
         "allergies": [(a, item.label) for a, item in kb.files.allergies.items()],
         "conditions": [(c, item.label) for c, item in kb.files.conditions.items()],
     }
