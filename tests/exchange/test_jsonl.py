@@ -376,3 +376,24 @@ def test_import__the_imported_patients_due_items_are_derived(engine: Engine, tmp
         rebuild(db)
         again = sorted(tuple(row) for row in db.execute(select(TABLE)))
     assert kept and kept == again
+
+
+def test_import__control_characters_are_refused_naming_line_and_field(engine: Engine, tmp_path: Path) -> None:
+    lines = _filled(engine)
+    patient_lines = [n for n, line in enumerate(lines) if json.loads(line)["type"] == "patient"]
+    first, corrected = patient_lines[0], patient_lines[1]
+    bad = json.loads(lines[first])
+    bad["data"]["name"] = "Test\x00Patient\x07"
+    lines[first] = json.dumps(bad)
+    envelope = json.loads(lines[corrected])
+    envelope["reason"] = "spelling\x1b[2J"
+    lines[corrected] = json.dumps(envelope)
+    target = _fresh(tmp_path)
+    with pytest.raises(InputError) as info, transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines)
+    named, *others = info.value.errors  # (the records of the refused patient then refer to none)
+    refused = [named, *(e for e in others if "control character" in e.message)]
+    assert [e.field for e in refused] == [f"line {first + 1}: data.name", f"line {corrected + 1}: reason"]
+    assert "found U+0000 at character 5" in named.message
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == []

@@ -8,15 +8,15 @@ from pydantic import Field
 
 from bontrack.clinical.findings import Decision
 from bontrack.records import Stored
-from bontrack.schemas import CalendarDate, EventDate, Flag, Id, Input, LocalTime, Text
+from bontrack.schemas import CalendarDate, EventDate, Flag, FreeText, Id, Input, LocalTime, NoControls, Text
 
 Guidance = Literal["emg", "ultrasound", "palpation"]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
 class InjectionSite(Input):
-    muscle: str
-    side: str
+    muscle: FreeText
+    side: FreeText
     units: Positive
     volume_ml: Positive | None = Field(None, description="left out: computed from the dilution")
 
@@ -37,13 +37,15 @@ class SessionCreate(Input):
     episode_id: Id
     date: EventDate
     injector_id: Id
-    product: Annotated[str, Field(min_length=1, description="product id or brand name")]
+    product: Annotated[str, Field(min_length=1, description="product id or brand name"), NoControls]
     vial_units: Positive
     vial_count: Annotated[int, Field(ge=1, le=20, strict=True)] = 1
-    lot: Annotated[str, Field(min_length=1, max_length=64)]
+    lot: Annotated[str, Field(min_length=1, max_length=64), NoControls]
     lot_expiry: CalendarDate
-    vial_id: str = Field("", max_length=64, description="the vial's own label or barcode, if any")
-    diluent: str = Field("0.9% sodium chloride, preservative-free", max_length=200)
+    vial_id: Annotated[
+        str, Field(max_length=64, description="the vial's own label or barcode, if any"), NoControls
+    ] = ""
+    diluent: Annotated[str, Field(max_length=200), NoControls] = "0.9% sodium chloride, preservative-free"
     diluent_ml: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
     reconstituted_at: LocalTime | None = None
     administered_at: LocalTime | None = None
@@ -72,7 +74,7 @@ class AdverseEventCreate(Input):
     reported_date: EventDate
     severity: Severity
     serious: Flag = False
-    outcome: str = Field("", max_length=2000)
+    outcome: Annotated[str, Field(max_length=2000), NoControls] = ""
 
 
 SessionRead = Stored[SessionRecord]
