@@ -29,6 +29,7 @@ from bontrack.actor import clinic_of
 from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
+from bontrack.storage.caseless import Caseless as Caseless
 
 # re-exported: the services import them from here
 from bontrack.storage.ids import ids_from as ids_from
@@ -263,7 +264,8 @@ def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> lis
 def find_current(
     db: Session, *, row_cls: type[R], actor: str, purpose: str | None = None, **equal: Any
 ) -> list[R]:
-    """Current, non-withdrawn versions whose indexed columns equal the given values; audited."""
+    """Current, non-withdrawn versions whose indexed columns equal the given values (a value
+    ``Caseless(text)``: whatever the case of its letters); audited."""
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
@@ -283,8 +285,8 @@ def scope(actor: str, equal: dict[str, Any]) -> bool:
 
 
 def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
-    if any(value is None for value in equal.values()):  # IS NULL: built for the values at hand
-        return list(db.scalars(find_statement(row_cls, equal)))
+    if any(value is None or isinstance(value, Caseless) for value in equal.values()):
+        return list(db.scalars(find_statement(row_cls, equal)))  # built for the values at hand
     statement = _find_statements.get((row_cls, tuple(equal)))
     if statement is None:
         names: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in equal}
@@ -298,7 +300,12 @@ _find_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}
 
 
 def find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
-    conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
+    conditions = [
+        value.condition(getattr(row_cls, name))
+        if isinstance(value, Caseless)
+        else getattr(row_cls, name) == value
+        for name, value in equal.items()
+    ]
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
     candidates = select(row_cls.id).where(*conditions)

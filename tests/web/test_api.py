@@ -290,3 +290,20 @@ def test_outcomes__no_answer_given_is_refused_naming_the_answers(site: Site) -> 
         json={"forms": [{"instrument": "nprs", "answers": {"1": None}}]},
     )
     assert sent.status_code == 422 and sent.json()["errors"][0]["field"] == "forms[0].answers"
+
+
+def test_patients__record_number_in_another_case_is_refused_on_the_api_and_the_form(site: Site) -> None:
+    from web.conftest import log_in
+    from web.test_pages import post_form
+
+    body = {"record_number": "p-001", "name": "Other Patient", "birth_date": "1970-06-15", "sex": "female"}
+    response = site.client.post("/api/patients", json=body, headers=site.bearer("staff"))
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"] == "record_number" and "'P-001'" in error["message"]
+    listed = site.client.get("/api/patients", headers=site.bearer("staff")).json()
+    assert listed["total"] == 1
+    log_in(site, "staff")
+    status, html = post_form(site, "/patients/new", body)
+    assert status == 400
+    assert "Record number: &#39;p-001&#39; is already used by another patient of this clinic" in html
