@@ -12,7 +12,7 @@ Every version is written by ``storage.append.append_version`` through the unit o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,7 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of
-from bontrack.errors import FieldError, NotFoundError, WithdrawnError, not_found_message, require_reason
+from bontrack.errors import (
+    FieldError,
+    InputError,
+    NotFoundError,
+    WithdrawnError,
+    not_found_message,
+    require_reason,
+)
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
 from bontrack.storage.caseless import Caseless as Caseless
@@ -133,11 +140,32 @@ def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str,
     return row
 
 
-def update(db: Session, *, row_cls: type[R], record_id: str, data: BaseModel, actor: str, reason: str) -> R:
-    """Save a corrected version; the previous one stays readable in the history."""
+NOTHING_CHANGED = (
+    "Nothing was changed; change at least one field before saving a correction (the record is kept as it is)"
+)
+
+
+def update(
+    db: Session,
+    *,
+    row_cls: type[R],
+    record_id: str,
+    data: BaseModel,
+    actor: str,
+    reason: str,
+    given: Collection[str] | None = None,
+) -> R:
+    """Save a corrected version; the previous one stays readable in the history. A correction
+    that changes none of the fields given (``given``: the input's fields, where what is stored
+    adds what the program works out, such as a session's decision; else all) is refused:
+    InputError, nothing written."""
     require_reason(reason, "corrected")
     before = _current_or_raise(db, row_cls, record_id, "id", actor)
-    return _next_version(db, before, data.model_dump(mode="json"), actor, reason, withdrawn=False)
+    after = data.model_dump(mode="json")
+    stored = before.data
+    if all(after.get(name) == stored.get(name) for name in (after if given is None else given)):
+        raise InputError.one("(document)", NOTHING_CHANGED)
+    return _next_version(db, before, after, actor, reason, withdrawn=False)
 
 
 def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
