@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from bontrack.clinical.findings import number
 from bontrack.dates import EARLIEST, LATEST, before_birth
 from bontrack.errors import FieldError, field_errors
 from bontrack.errors import PlanInputError as PlanInputError  # the name the check contract raises
@@ -44,6 +45,7 @@ Clock = Annotated[datetime, AfterValidator(_clock_in_calendar)]
 
 # Plausibility bounds of the input, not clinical rules: a date outside them is a typing error.
 OLDEST_AGE_YEARS = 120
+MAX_VIALS = 20  # vials prepared for one session (the registry's bound too: injections.schemas)
 EARLIEST_LOT_EXPIRY = date(2000, 1, 1)
 
 
@@ -95,7 +97,7 @@ class Site(_Input):
 class ProposedSession(_Input):
     product: str
     vial_units: Units
-    vial_count: int = Field(1, ge=1, strict=True)
+    vial_count: int = Field(1, ge=1, le=MAX_VIALS, strict=True)
     diluent_ml: NonNegative
     lot: str = Field(min_length=1)
     lot_expiry: Day
@@ -145,6 +147,8 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
         muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)
     for i, site in enumerate(req.plan.sites):
         muscle_and_side(f"plan.sites[{i}]", site.muscle, site.side)
+        if (wrong := site_units_problem(site.units, kb)) is not None:
+            errors.append(FieldError(f"plan.sites[{i}].units", f"{wrong} (got {site.units:.6g})"))
     errors.extend(_history_and_entry_errors(req, kb))
     if req.plan.injector_role is not None and not req.plan.injector_role:
         errors.append(
@@ -157,6 +161,15 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
     errors.extend(_check_dates(req))
     errors.extend(_check_product(req, kb))
     return errors
+
+
+def site_units_problem(units: float, kb: KnowledgeBase) -> str | None:
+    """What is wrong with the units of one site beyond the input bound (None: nothing)."""
+    bound = kb.largest_session_units
+    if units <= bound:
+        return None
+    largest = "the largest single-session dose of any product in the knowledge base"
+    return f"must be at most {number(bound)} ({largest})"
 
 
 def _history_and_entry_errors(req: Context, kb: KnowledgeBase) -> list[FieldError]:

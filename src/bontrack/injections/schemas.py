@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from bontrack.clinical.findings import Decision
+from bontrack.clinical.plan import MAX_VIALS, site_units_problem
 from bontrack.records import Stored
 from bontrack.schemas import CalendarDate, EventDate, Flag, FreeText, Id, Input, LocalTime, NoControls, Text
 
@@ -14,10 +16,28 @@ Guidance = Literal["emg", "ultrasound", "palpation"]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
+def _site_units(units: float) -> float:
+    """At most the largest single-session dose of any product (the knowledge base's), as
+    ``bontrack check`` bounds it: a sane input bound, not the label's limit (the engine's)."""
+    from bontrack.knowledge import load_knowledge
+
+    wrong = site_units_problem(units, load_knowledge())
+    if wrong is not None:
+        raise PydanticCustomError("units_bound", wrong)
+    return units
+
+
+SiteUnits = Annotated[
+    Positive,
+    AfterValidator(_site_units),
+    Field(description="at most the largest single-session dose of any product in the knowledge base"),
+]
+
+
 class InjectionSite(Input):
     muscle: FreeText
     side: FreeText
-    units: Positive
+    units: SiteUnits
     volume_ml: Positive | None = Field(None, description="left out: computed from the dilution")
 
 
@@ -39,7 +59,7 @@ class SessionCreate(Input):
     injector_id: Id
     product: Annotated[str, Field(min_length=1, description="product id or brand name"), NoControls]
     vial_units: Positive
-    vial_count: Annotated[int, Field(ge=1, le=20, strict=True)] = 1
+    vial_count: Annotated[int, Field(ge=1, le=MAX_VIALS, strict=True)] = 1
     lot: Annotated[str, Field(min_length=1, max_length=64), NoControls]
     lot_expiry: CalendarDate
     vial_id: Annotated[
