@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bontrack.dates import Bound, problem
+from bontrack.dates import Bound, not_a_date, not_a_time, problem
 from bontrack.errors import FieldError, InputError, field_errors
 
 
@@ -82,6 +82,8 @@ def _date_text(value: object) -> object:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        if (wrong := not_a_date(value)) is not None:  # 2026-02-30: pydantic's words name no field
+            raise PydanticCustomError("date_value", wrong)
         return value
     if isinstance(value, str):
         raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD")
@@ -92,6 +94,8 @@ def _time_text(value: object) -> object:
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+        if (wrong := not_a_time(value)) is not None:
+            raise PydanticCustomError("datetime_value", wrong)
         return value
     if isinstance(value, str):
         raise PydanticCustomError(
