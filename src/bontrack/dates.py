@@ -87,6 +87,25 @@ def problem(value: dt.date, bound: Bound, on: dt.date | None = None) -> str | No
     return f"{value.isoformat()} is out of range; allowed: from {EARLIEST.isoformat()}, {upper}"
 
 
+def not_a_date(text: str) -> str | None:
+    """What is wrong with text written YYYY-MM-DD that is no day of the calendar (2026-02-30),
+    in the words every face uses; None when it is one."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return f"{text} is not a date; use YYYY-MM-DD"
+    return None
+
+
+def not_a_time(text: str) -> str | None:
+    """``not_a_date`` for a date and time written YYYY-MM-DDTHH:MM (2026-02-30T08:30, 08:75)."""
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return f"{text} is not a date and time; use YYYY-MM-DDTHH:MM"
+    return None
+
+
 def before_birth(day: dt.date, born: dt.date) -> str | None:
     """What is wrong with a patient's clinical date (an examination, a measurement, an injection,
     the onset of pain or of an adverse event) that falls before the patient's birth (None: it does

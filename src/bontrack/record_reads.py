@@ -75,7 +75,9 @@ def find_current_read(
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
     if not records.scope(actor, equal):
         return []
-    if type(writer_of(db)) is not BufferedWriter or any(value is None for value in equal.values()):
+    if type(writer_of(db)) is not BufferedWriter or any(
+        value is None or isinstance(value, records.Caseless) for value in equal.values()
+    ):
         rows = records.find_current(db, row_cls=row_cls, actor=actor, purpose=purpose, **equal)
         return [to_read(row, schema) for row in rows]
     statement = read_statement(row_cls, tuple(equal), records.find_statement)

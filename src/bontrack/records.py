@@ -14,7 +14,7 @@ Every version is written by ``storage.append.append_version`` through the unit o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from bontrack.actor import clinic_of
 from bontrack.errors import (
     FieldError,
+    InputError,
     NotFoundError,
     StaleError,
     WithdrawnError,
@@ -40,6 +41,7 @@ from bontrack.errors import (
 )
 from bontrack.storage.append import append_version
 from bontrack.storage.audit_log import Attempt, log, mark_denied
+from bontrack.storage.caseless import Caseless as Caseless
 
 # re-exported: the services import them from here
 from bontrack.storage.ids import ids_from as ids_from
@@ -143,11 +145,32 @@ def _current_or_raise(db: Session, row_cls: type[R], record_id: str, field: str,
     return row
 
 
-def update(db: Session, *, row_cls: type[R], record_id: str, data: BaseModel, actor: str, reason: str) -> R:
-    """Save a corrected version; the previous one stays readable in the history."""
+NOTHING_CHANGED = (
+    "Nothing was changed; change at least one field before saving a correction (the record is kept as it is)"
+)
+
+
+def update(
+    db: Session,
+    *,
+    row_cls: type[R],
+    record_id: str,
+    data: BaseModel,
+    actor: str,
+    reason: str,
+    given: Collection[str] | None = None,
+) -> R:
+    """Save a corrected version; the previous one stays readable in the history. A correction
+    that changes none of the fields given (``given``: the input's fields, where what is stored
+    adds what the program works out, such as a session's decision; else all) is refused:
+    InputError, nothing written."""
     require_reason(reason, "corrected")
     before = _current_or_raise(db, row_cls, record_id, "id", actor)
-    return _next_version(db, before, data.model_dump(mode="json"), actor, reason, withdrawn=False)
+    after = data.model_dump(mode="json")
+    stored = before.data
+    if all(after.get(name) == stored.get(name) for name in (after if given is None else given)):
+        raise InputError.one("(document)", NOTHING_CHANGED)
+    return _next_version(db, before, after, actor, reason, withdrawn=False)
 
 
 def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reason: str) -> R:
@@ -328,7 +351,8 @@ def history(db: Session, *, row_cls: type[R], record_id: str, actor: str) -> lis
 def find_current(
     db: Session, *, row_cls: type[R], actor: str, purpose: str | None = None, **equal: Any
 ) -> list[R]:
-    """Current, non-withdrawn versions whose indexed columns equal the given values; audited."""
+    """Current, non-withdrawn versions whose indexed columns equal the given values (a value
+    ``Caseless(text)``: whatever the case of its letters); audited."""
     for name in equal:
         if name != "clinic_id" and name not in row_cls.index_fields:
             raise ValueError(f"{row_cls.record_type} has no indexed field {name!r}")
@@ -348,8 +372,8 @@ def scope(actor: str, equal: dict[str, Any]) -> bool:
 
 
 def _find_in_database(db: Session, row_cls: type[R], equal: dict[str, Any]) -> list[R]:
-    if any(value is None for value in equal.values()):  # IS NULL: built for the values at hand
-        return list(db.scalars(find_statement(row_cls, equal)))
+    if any(value is None or isinstance(value, Caseless) for value in equal.values()):
+        return list(db.scalars(find_statement(row_cls, equal)))  # built for the values at hand
     statement = _find_statements.get((row_cls, tuple(equal)))
     if statement is None:
         names: dict[str, Any] = {name: bindparam(f"eq_{name}") for name in equal}
@@ -363,7 +387,12 @@ _find_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}
 
 
 def find_statement(row_cls: type[R], equal: dict[str, Any]) -> Select[Any]:
-    conditions = [getattr(row_cls, name) == value for name, value in equal.items()]
+    conditions = [
+        value.condition(getattr(row_cls, name))
+        if isinstance(value, Caseless)
+        else getattr(row_cls, name) == value
+        for name, value in equal.items()
+    ]
     # Narrow to records that ever matched (indexed), take their newest version, then check that
     # the newest still matches (a correction may have changed the field).
     candidates = select(row_cls.id).where(*conditions)

@@ -113,6 +113,7 @@ class Repository(Generic[R, T]):
             data=checked if isinstance(checked, BaseModel) else data,
             actor=actor,
             reason=reason,
+            given=type(data).model_fields,  # (a session's decision, an outcome's scores: worked out)
         )
 
     def update(

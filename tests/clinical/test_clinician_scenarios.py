@@ -281,12 +281,37 @@ def test_numbers_are_written_for_people(value: float, text: str) -> None:
 
 
 def test_a_typing_error_of_a_million_units_reads_as_a_number(run) -> None:
-    decision = run(make(plan={"sites": sites(("upper_trapezius", "left", 1_000_000))}))
+    # a site is at most the largest session dose of any product (10,000 U): a million over many
+    many = sites(*[("upper_trapezius", side, 10_000) for side in ("left", "right")] * 50)
+    decision = run(make(plan={"sites": many}))
     assert decision.decision == "block"
     assert decision.findings[0].message == (
         "The plan uses 1,000,000 U but the one 100 U vial prepared holds 100 U."
     )
     readable(decision)
+
+
+@pytest.mark.parametrize("units", [10_001, 1_000_000, 1e308])
+def test_a_site_beyond_any_products_session_maximum_is_refused_as_input(run, units: float) -> None:
+    with pytest.raises(PlanInputError) as caught:
+        run(make(plan={"sites": sites(("upper_trapezius", "left", units))}))
+    (error,) = caught.value.errors
+    assert error.field == "plan.sites[0].units"
+    assert error.message.startswith("must be at most 10,000 (the largest single-session dose of any product")
+    assert len(error.message) < 160  # never the number in 309 digits
+
+
+def test_vials_beyond_the_registrys_bound_are_refused_as_input(run) -> None:
+    with pytest.raises(PlanInputError) as caught:
+        run(make(plan={"vial_count": 10**30}))
+    (error,) = caught.value.errors
+    assert error.field == "plan.vial_count" and "less than or equal to 20" in error.message
+
+
+def test_an_earlier_total_beyond_any_dose_is_said_short(run) -> None:
+    doc = make(history=[{"date": "2026-10-20", "product": "botox", "total_units": 1e308}])
+    for finding in run(doc).findings:
+        assert len(finding.message) < 400 and "000,000,000" not in finding.message, finding.message
 
 
 def test_myobloc_numbers_have_thousands_separators(run) -> None:
@@ -296,7 +321,7 @@ def test_myobloc_numbers_have_thousands_separators(run) -> None:
             "product": "myobloc",
             "vial_units": 10000,
             "diluent_ml": 0,
-            "sites": sites(("upper_trapezius", "left", 10001)),
+            "sites": sites(("upper_trapezius", "left", 5001), ("upper_trapezius", "right", 5000)),
         },
     )
     del doc["plan"]["reconstituted_at"]

@@ -49,12 +49,12 @@ def edit(path: str, value: Any) -> dict[str, Any]:
         ("plan.sites[0].units", "lots", "plan.sites[0].units: Input should be a valid number"),
         ("plan.sites[0].units", float("nan"), "plan.sites[0].units: Input should be a finite number"),
         ("plan.sites", [], "plan.sites: List should have at least 1 item"),
-        ("date", "2026-02-30", "date: Input should be a valid date"),
+        ("date", "2026-02-30", "date: 2026-02-30 is not a date; use YYYY-MM-DD"),
         ("plan.lot_expiry", "tomorrow", "plan.lot_expiry: Input should be a valid date"),
         (
             "plan.reconstituted_at",
             "2026-11-23T25:00:00",
-            "plan.reconstituted_at: Input should be a valid datetime",
+            "plan.reconstituted_at: 2026-11-23T25:00:00 is not a date and time; use YYYY-MM-DDTHH:MM",
         ),
         ("episode", KeyError, "episode: is required"),
         ("plan", KeyError, "plan: is required"),
@@ -85,7 +85,7 @@ def edit(path: str, value: Any) -> dict[str, Any]:
         (
             "plan.administered_at",
             "2026-11-23T08:00:00",
-            "plan.administered_at: is before plan.reconstituted_at",
+            "plan.administered_at: 2026-11-23 08:00 is before the reconstitution time 2026-11-23 08:30",
         ),
         ("patient.birth_date", "2030-01-01", "patient.birth_date: 2030-01-01 is after the plan date"),
         (

@@ -50,9 +50,11 @@ def _fresh(tmp_path: Path, name: str = "fresh.db") -> Engine:
     return open_engine(f"sqlite:///{tmp_path / name}")
 
 
-def _imported(tmp_path: Path, lines: list[str], batch: int | None = None) -> tuple[Engine, int]:
+def _imported(
+    tmp_path: Path, lines: list[str], name: str = "fresh.db", batch: int | None = None
+) -> tuple[Engine, int]:
     """A fresh registry with ``lines`` imported (in batches of ``batch``), and how many were new."""
-    target = _fresh(tmp_path)
+    target = _fresh(tmp_path, name)
     options = {} if batch is None else {"batch": batch}
     with transaction(target) as db:
         added = import_lines(db=db, actor=ACTOR, lines=lines, **options)
@@ -376,3 +378,54 @@ def test_import__the_imported_patients_due_items_are_derived(engine: Engine, tmp
         rebuild(db)
         again = sorted(tuple(row) for row in db.execute(select(TABLE)))
     assert kept and kept == again
+
+
+def test_import__control_characters_are_refused_naming_line_and_field(engine: Engine, tmp_path: Path) -> None:
+    lines = _filled(engine)
+    patient_lines = [n for n, line in enumerate(lines) if json.loads(line)["type"] == "patient"]
+    first, corrected = patient_lines[0], patient_lines[1]
+    bad = json.loads(lines[first])
+    bad["data"]["name"] = "Test\x00Patient\x07"
+    lines[first] = json.dumps(bad)
+    envelope = json.loads(lines[corrected])
+    envelope["reason"] = "spelling\x1b[2J"
+    lines[corrected] = json.dumps(envelope)
+    target = _fresh(tmp_path)
+    with pytest.raises(InputError) as info, transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=lines)
+    named, *others = info.value.errors  # (the records of the refused patient then refer to none)
+    refused = [named, *(e for e in others if "control character" in e.message)]
+    assert [e.field for e in refused] == [f"line {first + 1}: data.name", f"line {corrected + 1}: reason"]
+    assert "found U+0000 at character 5" in named.message
+    with transaction(target) as db:
+        assert export_lines(db=db, actor=ACTOR) == []
+
+
+def _new_patient_line(lines: list[str], number: str, record_id: str) -> str:
+    """A new patient of the first patient's clinic with ``number``."""
+    first = next(json.loads(line) for line in lines if json.loads(line)["type"] == "patient")
+    first["id"], first["version"], first["withdrawn"], first["reason"] = record_id, 1, False, None
+    first["data"]["record_number"] = number
+    return json.dumps(first)
+
+
+def test_import__a_record_number_in_another_case_is_refused_in_the_file_and_against_the_registry(
+    engine: Engine, tmp_path: Path
+) -> None:
+    lines = _filled(engine)
+    twin = _new_patient_line(lines, "p-001", "00000000-0000-4000-8000-0000000000aa")
+    with pytest.raises(InputError) as info, transaction(_fresh(tmp_path)) as db:
+        import_lines(db=db, actor=ACTOR, lines=[*lines, twin])
+    (error,) = info.value.errors
+    assert error.field == f"line {len(lines) + 1}: data.record_number"
+    assert "'p-001' is already used by another patient of this clinic (line" in error.message
+    assert "(written 'P-001')" in error.message
+    target, _added = _imported(tmp_path, lines, "second.db")
+    with pytest.raises(InputError) as info, transaction(target) as db:
+        import_lines(db=db, actor=ACTOR, lines=[twin])
+    (error,) = info.value.errors
+    assert error.field == "line 1: data.record_number" and "in the registry" in error.message
+    # the withdrawn P-002's number is free; another clinic's patient may have P-001
+    free = _new_patient_line(lines, "p-002", "00000000-0000-4000-8000-0000000000bb")
+    with transaction(target) as db:
+        assert import_lines(db=db, actor=ACTOR, lines=[free]) == 1

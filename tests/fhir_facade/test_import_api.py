@@ -208,6 +208,18 @@ def test_patient__created_then_matched_by_record_number(site: Site) -> None:
     assert wrong.json()["issue"][0]["expression"] == ["resourceType"]
 
 
+def test_patient__matched_by_record_number_whatever_its_case(site: Site) -> None:
+    patient = bundle()["entry"][0]["resource"]
+    created = post(site, patient, path="/fhir/Patient")
+    assert created.status_code == 201, created.text
+    lower = json.loads(json.dumps(patient).replace(RECORD_NUMBER, RECORD_NUMBER.lower()))
+    again = post(site, lower, path="/fhir/Patient")
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == created.json()["id"]  # the same patient, not a second one
+    found = site.client.get("/api/patients?limit=500", headers=site.bearer("physician")).json()
+    assert found["total"] == 2  # the world's patient and this one
+
+
 def _outcome(response: Any) -> list[str]:
     body = response.json()
     OperationOutcome.model_validate(body)

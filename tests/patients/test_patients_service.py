@@ -11,7 +11,7 @@ from bontrack.audit.service import entries
 from bontrack.errors import ConflictError, InputError, NotFoundError
 from bontrack.patients import service
 from bontrack.patients.models import PatientRow
-from bontrack.patients.schemas import EpisodeCreate, PatientCreate
+from bontrack.patients.schemas import ClinicCreate, EpisodeCreate, PatientCreate
 from bontrack.schemas import parse
 from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world
@@ -27,6 +27,69 @@ def test_create_patient__duplicate_record_number_in_clinic_is_refused(engine: En
         with pytest.raises(InputError) as info:
             service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient("P-001"))
     assert info.value.errors[0].field == "record_number"
+
+
+@pytest.mark.parametrize("number", ["p-001", "P-001", "p-00\u0031"])
+def test_create_patient__record_number_differing_only_in_case_is_refused(engine: Engine, number: str) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        with pytest.raises(InputError) as info:
+            service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient(number))
+    (error,) = info.value.errors
+    assert (
+        error.field == "record_number" and "already used by another patient of this clinic" in error.message
+    )
+    if number != "P-001":
+        assert "(written 'P-001')" in error.message and "whatever the case" in error.message
+
+
+def test_record_number__case_checked_in_a_bulk_block_and_beyond_ten_letters(engine: Engine) -> None:
+    from bontrack.storage.bulk import bulk
+
+    long_number = "MRN-ABCDEFGHIJKLM-7"  # 13 letters: more spellings than are looked up one by one
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient(long_number))
+    with transaction(engine) as db, pytest.raises(InputError):
+        service.create_patient(
+            db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient(long_number.lower())
+        )
+    with transaction(engine) as db, pytest.raises(InputError), bulk(db):
+        service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient("Q-1"))
+        service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient("q-1"))
+    with transaction(engine) as db:  # another clinic may use it
+        other = service.create_clinic(db=db, actor=ACTOR, data=world_clinic("Eastside"))
+        service.create_patient(db=db, actor=ACTOR, clinic_id=other.id, data=_patient("p-001"))
+
+
+def test_update_patient__a_correction_to_another_patients_number_in_other_case_is_refused(
+    engine: Engine,
+) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        second = service.create_patient(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=_patient("P-002"))
+        with pytest.raises(InputError) as info:
+            service.update_patient(
+                db=db,
+                actor=ACTOR,
+                patient_id=second.id,
+                data=second.data.model_copy(update={"record_number": "p-001"}),
+                reason="typo",
+            )
+        assert info.value.errors[0].field == "record_number"
+        # its own number in another case is a correction of that patient
+        own = service.update_patient(
+            db=db,
+            actor=ACTOR,
+            patient_id=second.id,
+            data=second.data.model_copy(update={"record_number": "p-002"}),
+            reason="lower case",
+        )
+    assert own.data.record_number == "p-002"
+
+
+def world_clinic(name: str) -> ClinicCreate:
+    return ClinicCreate(name=name)
 
 
 def test_create_patient__unknown_clinic_is_refused(engine: Engine) -> None:

@@ -286,3 +286,57 @@ def test_outcomes__recorded_and_scored(site: Site) -> None:
     assert response.json()["data"]["scoring"]["scores"]
     bad = site.client.post("/api/outcomes", json=body | {"answers": {"1": 11}}, headers=site.bearer("staff"))
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"].startswith("answers")
+
+
+def test_outcomes__no_answer_given_is_refused_naming_the_answers(site: Site) -> None:
+    body = {
+        "patient_id": site.world.patient_id,
+        "episode_id": site.world.episode_id,
+        "instrument": "nprs",
+        "date": "2026-03-01",
+        "answers": {"1": None},
+    }
+    ndi_blank = {str(n): None for n in range(1, 11)}
+    for answers, instrument in (({"1": None}, "nprs"), (ndi_blank, "ndi"), ({"1": ""}, "nprs")):
+        response = site.client.post(
+            "/api/outcomes",
+            json=body | {"instrument": instrument, "answers": answers},
+            headers=site.bearer("staff"),
+        )
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert error["field"] == "answers"
+        assert error["text"].startswith("The answers must have at least one entry that is answered")
+    chart = site.client.get(f"/api/patients/{site.world.patient_id}/chart", headers=site.bearer("staff"))
+    assert chart.json()["outcomes"] == []
+    link = site.client.post(
+        "/api/patient-links",
+        json={
+            "patient_id": site.world.patient_id,
+            "episode_id": site.world.episode_id,
+            "instruments": ["nprs"],
+        },
+        headers=site.bearer("staff"),
+    ).json()
+    sent = site.client.post(
+        f"/api/patient-link/{link['token']}/outcomes",
+        json={"forms": [{"instrument": "nprs", "answers": {"1": None}}]},
+    )
+    assert sent.status_code == 422 and sent.json()["errors"][0]["field"] == "forms[0].answers"
+
+
+def test_patients__record_number_in_another_case_is_refused_on_the_api_and_the_form(site: Site) -> None:
+    from web.conftest import log_in
+    from web.test_pages import post_form
+
+    body = {"record_number": "p-001", "name": "Other Patient", "birth_date": "1970-06-15", "sex": "female"}
+    response = site.client.post("/api/patients", json=body, headers=site.bearer("staff"))
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"] == "record_number" and "'P-001'" in error["message"]
+    listed = site.client.get("/api/patients", headers=site.bearer("staff")).json()
+    assert listed["total"] == 1
+    log_in(site, "staff")
+    status, html = post_form(site, "/patients/new", body)
+    assert status == 400
+    assert "Record number: &#39;p-001&#39; is already used by another patient of this clinic" in html

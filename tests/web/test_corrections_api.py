@@ -15,7 +15,7 @@ from bontrack.audit.models import AuditEntry
 from bontrack.audit.service import with_versions
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.instruments import SCORER_VERSION
-from bontrack.kinds import KINDS
+from bontrack.kinds import CORRECTABLE, KINDS
 from bontrack.storage.engine import transaction
 from factories import session_input
 from web.conftest import Site, email, make_site, populate
@@ -343,3 +343,85 @@ def test_clinics__a_record_of_another_clinic_is_not_found(site: Site) -> None:
     assert site.client.post(f"{path}/withdraw", json={"reason": REASON}, headers=elsewhere).status_code == 404
     assert site.client.get(f"{path}/history", headers=elsewhere).status_code == 404
     assert _versions(site) == before
+
+
+def _one_of_each(site: Site) -> dict[str, str]:
+    """A current record of every correctable kind: the world's, and a session with what follows it."""
+    from bontrack.injections.schemas import AdverseEventCreate
+    from bontrack.injections.service import report_adverse_event
+    from bontrack.outcomes.schemas import OutcomeCreate
+    from bontrack.outcomes.service import record_outcome
+    from bontrack.therapy.schemas import TherapyVisitCreate
+    from bontrack.therapy.service import record_visit
+    from factories import ACTOR, DAY, saved_session
+
+    world = site.world
+    with transaction(site.engine) as db:
+        session = saved_session(db, world)
+        report_adverse_event(
+            db=db,
+            actor=ACTOR,
+            data=AdverseEventCreate(
+                patient_id=world.patient_id,
+                session_id=session.id,
+                event="neck weakness",
+                onset_date=DAY,
+                reported_date=DAY,
+                severity="mild",
+            ),
+        )
+        record_visit(
+            db=db,
+            actor=ACTOR,
+            data=TherapyVisitCreate(
+                patient_id=world.patient_id, plan_id=world.plan_id, date=DAY, therapist_id=world.clinician_id
+            ),
+        )
+        record_outcome(
+            db=db,
+            actor=ACTOR,
+            data=OutcomeCreate.model_validate(
+                {
+                    "patient_id": world.patient_id,
+                    "episode_id": world.episode_id,
+                    "instrument": "nprs",
+                    "date": DAY,
+                    "answers": {"1": 6},
+                }
+            ),
+        )
+        return {k.name: str(db.scalars(select(k.row.id).limit(1)).one()) for k in CORRECTABLE.values()}
+
+
+def test_correct__a_correction_that_changes_nothing_is_refused_for_every_record_type(site: Site) -> None:
+    ids = _one_of_each(site)
+    headers = site.bearer("physician")
+    given = {}
+    for kind in CORRECTABLE.values():
+        path = f"/api/{kind.collection}/{ids[kind.name]}"
+        stored = site.client.get(f"{path}/history", headers=headers).json()[-1]["data"]
+        given[path] = {k: v for k, v in stored.items() if k in kind.correction.model_fields and v is not None}
+    before = _versions(site)
+    for kind, (path, data) in zip(CORRECTABLE.values(), given.items(), strict=True):
+        response = site.client.put(path, json={"data": data, "reason": "checked again"}, headers=headers)
+        assert response.status_code == 400, (kind.name, response.text)
+        (error,) = response.json()["errors"]
+        assert error["text"].startswith("Nothing was changed; change at least one field"), kind.name
+    assert _versions(site) == before  # no version and no audited write
+    # a real change is still saved
+    path = f"/api/screenings/{ids['screening']}"
+    stored = site.client.get(f"{path}/history", headers=site.bearer("staff")).json()[-1]["data"]
+    changed = stored | {"medications": ["warfarin"]}
+    saved = site.client.put(path, json={"data": changed, "reason": "warfarin"}, headers=site.bearer("staff"))
+    assert saved.status_code == 200 and saved.json()["version"] == 2
+
+
+def test_correct__the_product_by_its_brand_is_the_product_stored(site: Site) -> None:
+    saved = _saved(site, "/api/sessions", _session_body(site))
+    same = _session_body(site, product="BOTOX")
+    response = site.client.put(
+        f"/api/sessions/{saved['id']}",
+        json={"data": same, "reason": "no change"},
+        headers=site.bearer("physician"),
+    )
+    assert response.status_code == 400 and "Nothing was changed" in response.text

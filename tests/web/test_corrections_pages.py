@@ -277,3 +277,17 @@ def test_history__first_version_folded_corrections_shown(site: Site) -> None:
     assert len(rows) == int(folded.group(1)) and "decision.decision" in rows  # every field, the decision too
     assert "<details" not in version_2  # a correction shows its changes at once
     assert re.findall(r'<th scope="row">([^<]+)</th>', version_2) == ["lot"]
+
+
+def test_correct_form__nothing_changed_is_refused_in_words_and_writes_nothing(site: Site) -> None:
+    screening = _screening(site)
+    session = _session(site)
+    log_in(site, "physician")
+    for kind, record in (("screening", screening), ("injection_session", session)):
+        path = _at(site, kind, record["id"], "correct")
+        fields = _form_fields(site.client.get(path).text)
+        before = _stored(site)
+        response = site.client.post(path, data=fields | {"reason": "looked at it again"})
+        assert response.status_code == 400, kind
+        assert "Nothing was changed; change at least one field before saving a correction" in response.text
+        assert _stored(site) == before

@@ -252,7 +252,7 @@ def test_adverse_event__saved_audited_and_on_the_chart(site: Site) -> None:
     [entry] = audit_after(site, seq, "adverse_event")
     assert entry.actor == f"user:{email('staff')}" and entry.record_id == event.id
     chart = site.client.get(f"/patients/{site.world.patient_id}").text
-    assert "Adverse event" in chart and "Dysphagia (moderate, serious)" in chart
+    assert "Adverse event" in chart and "<bdi>Dysphagia</bdi> (moderate, serious)" in chart
 
 
 def test_adverse_event__unchecked_serious_is_false(site: Site) -> None:

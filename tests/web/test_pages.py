@@ -104,6 +104,28 @@ def test_session_form__bad_input_shows_errors_inline_and_writes_nothing(site: Si
     assert count(site, InjectionSessionRow) == before
 
 
+def test_session_form__absurd_units_are_a_field_error_not_a_block(site: Site) -> None:
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    before = count(site, InjectionSessionRow)
+    status, html = post_form(site, path, session_form(site, **{"sites[0].units": "1000000000"}))
+    assert status == 400
+    assert (
+        "Injection site 1: units must be at most 10,000 (the largest single-session dose of any "
+        "product in the knowledge base)."
+    ) in html
+    assert count(site, InjectionSessionRow) == before
+    site.client.cookies.clear()
+    body = session_input(site.world).model_dump(mode="json", exclude_none=True)
+    body["sites"][0]["units"] = 1e308
+    body["vial_count"] = 21
+    for path in ("/api/sessions", "/api/sessions/check"):
+        response = site.client.post(path, json=body, headers=site.bearer("physician"))
+        assert response.status_code == 422, response.text
+        assert {e["field"] for e in response.json()["errors"]} == {"sites[0].units", "vial_count"}
+    assert count(site, InjectionSessionRow) == before
+
+
 def test_session_form__saves_and_returns_to_the_chart(site: Site) -> None:
     log_in(site, "physician")
     path = f"/patients/{site.world.patient_id}/sessions/new"

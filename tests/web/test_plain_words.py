@@ -138,3 +138,27 @@ def test_label__from_the_form_templates() -> None:
     assert label("override.reason") == "Reason for overriding the block"
     assert label("diagnosis_other") == "Other ICD-10-CM codes"
     assert label("diluent_ml") == "Diluent (mL)"
+
+
+def test_impossible_dates__named_by_the_forms_label_and_written_as_allowed(site: Site) -> None:
+    from web.test_pages import session_form
+
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/sessions/new"
+    fields = session_form(site, date="2026-02-30", reconstituted_at="2026-02-30T08:30")
+    status, html = post_form(site, path, fields)
+    assert status == 400
+    said = _messages(html)
+    assert "Session date: 2026-02-30 is not a date; use YYYY-MM-DD." in said
+    assert "Reconstituted at: 2026-02-30T08:30 is not a date and time; use YYYY-MM-DDTHH:MM." in said
+    screening = f"/patients/{site.world.patient_id}/screenings/new"
+    status, html = post_form(site, screening, {"date": "2026-02-30"})
+    assert status == 400 and "Date: 2026-02-30 is not a date; use YYYY-MM-DD." in _messages(html)
+    body = {"record_number": "P-9", "name": "X", "birth_date": "1970-02-30", "sex": "female"}
+    response = site.client.post("/api/patients", json=body, headers=site.bearer("staff"))
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "birth_date"
+    assert error["text"] == "Date of birth: 1970-02-30 is not a date; use YYYY-MM-DD."
+    for message in said:
+        assert not any(raw in message for raw in RAW), message

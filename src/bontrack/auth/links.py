@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from bontrack.auth.models import PatientLinkRow
 from bontrack.auth.service import digest, new_secret
 from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
-from bontrack.outcomes.schemas import Answer, OutcomeCreate, OutcomeRead
-from bontrack.schemas import Id, Input, UtcTime
+from bontrack.outcomes.schemas import Answers, OutcomeCreate, OutcomeRead
+from bontrack.schemas import Id, Input, NoControls, UtcTime
 from bontrack.storage.audit_log import log
 from bontrack.storage.row_security import limit_to_clinic
 
@@ -36,7 +36,7 @@ NO_LONGER_USABLE = "this link can no longer be used; ask the clinic for a new on
 class PatientLinkCreate(Input):
     patient_id: Id
     episode_id: Id
-    instruments: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    instruments: list[Annotated[str, Field(min_length=1, max_length=40), NoControls]] = Field(
         min_length=1, max_length=5, description="instrument ids the patient is asked to fill in, e.g. nprs"
     )
     session_id: Id | None = Field(None, description="the session these follow-up forms belong to")
@@ -81,8 +81,8 @@ class PatientLinkRead(BaseModel):
 class LinkForm(Input):
     """One form the patient filled in through the link."""
 
-    instrument: Annotated[str, Field(min_length=1, max_length=40)]
-    answers: dict[Annotated[str, Field(min_length=1, max_length=40)], Answer] = Field(min_length=1)
+    instrument: Annotated[str, Field(min_length=1, max_length=40), NoControls]
+    answers: Answers
 
 
 class LinkSubmission(Input):

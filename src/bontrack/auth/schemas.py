@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from bontrack.auth.passwords import MAX_LENGTH, MIN_LENGTH, RULE, password_problem
-from bontrack.schemas import Id, Input, UtcTime
+from bontrack.schemas import Id, Input, NoControls, UtcTime
 
 Role = Literal["physician", "physical_therapist", "staff", "researcher", "admin"]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,7 +31,7 @@ class UserCreate(Input):
         extra="forbid", frozen=True, str_strip_whitespace=False, hide_input_in_errors=True
     )
 
-    email: Annotated[str, Field(min_length=3, max_length=320)]
+    email: Annotated[str, Field(min_length=3, max_length=320), NoControls]
     role: Role
     password: Password
     clinic_id: Id | None = Field(None, description="the clinic the user works at; null: every clinic")

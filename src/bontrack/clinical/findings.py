@@ -58,9 +58,15 @@ class Decision(BaseModel):
     dilution: Dilution
 
 
+NO_DOSE = 1e12  # beyond any dose or volume: a number this large is a typing error, said short
+
+
 def number(value: float, decimals: int = 3) -> str:
     """A number as a clinician reads it: thousands separated, no exponent, no trailing zeros
-    ("10,000", "33.333", "0.5"); never "1e+06" or "10000.0"."""
+    ("10,000", "33.333", "0.5"); never "1e+06" or "10000.0". A number beyond any dose (1e+308,
+    a typing error of an earlier session's total) is said as 1e+308, not in 309 digits."""
+    if not abs(value) < NO_DOSE:
+        return f"{value:.3g}"
     rounded = round(value, decimals)
     whole = int(rounded)
     if rounded == whole:

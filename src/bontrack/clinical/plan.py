@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
-from bontrack.dates import EARLIEST, LATEST, before_birth
+from bontrack.clinical.findings import number
+from bontrack.dates import EARLIEST, LATEST, before_birth, not_a_date, not_a_time
 from bontrack.errors import FieldError, field_errors
 from bontrack.errors import PlanInputError as PlanInputError  # the name the check contract raises
 from bontrack.knowledge import KnowledgeBase
@@ -37,13 +39,27 @@ def _clock_in_calendar(value: datetime) -> datetime:
     return value
 
 
+def _calendar_day(value: object) -> object:
+    """Text of a day that is none (2026-02-30) in the words every face uses, not pydantic's."""
+    if isinstance(value, str) and len(value) == 10 and (wrong := not_a_date(value)) is not None:
+        raise PydanticCustomError("date_value", wrong)
+    return value
+
+
+def _calendar_time(value: object) -> object:
+    if isinstance(value, str) and value[:4].isdigit() and (wrong := not_a_time(value)) is not None:
+        raise PydanticCustomError("datetime_value", wrong)
+    return value
+
+
 # Every date of the check lies in 1900-01-01 .. 2100-12-31 (bontrack.dates: a year 9999 or 0001 is
 # a typing error, and date arithmetic must stay inside what the calendar types hold).
-Day = Annotated[date, AfterValidator(_in_calendar)]
-Clock = Annotated[datetime, AfterValidator(_clock_in_calendar)]
+Day = Annotated[date, BeforeValidator(_calendar_day), AfterValidator(_in_calendar)]
+Clock = Annotated[datetime, BeforeValidator(_calendar_time), AfterValidator(_clock_in_calendar)]
 
 # Plausibility bounds of the input, not clinical rules: a date outside them is a typing error.
 OLDEST_AGE_YEARS = 120
+MAX_VIALS = 20  # vials prepared for one session (the registry's bound too: injections.schemas)
 EARLIEST_LOT_EXPIRY = date(2000, 1, 1)
 
 
@@ -103,7 +119,7 @@ class Site(_Input):
 class ProposedSession(_Input):
     product: str
     vial_units: Units
-    vial_count: int = Field(1, ge=1, strict=True)
+    vial_count: int = Field(1, ge=1, le=MAX_VIALS, strict=True)
     diluent_ml: NonNegative
     lot: str = Field(min_length=1)
     lot_expiry: Day
@@ -153,6 +169,8 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
         muscle_and_side(f"episode.trigger_points[{i}]", tp.muscle, tp.side)
     for i, site in enumerate(req.plan.sites):
         muscle_and_side(f"plan.sites[{i}]", site.muscle, site.side)
+        if (wrong := site_units_problem(site.units, kb)) is not None:
+            errors.append(FieldError(f"plan.sites[{i}].units", f"{wrong} (got {site.units:.6g})"))
     errors.extend(_history_and_entry_errors(req, kb))
     if req.plan.injector_role is not None and not req.plan.injector_role:
         errors.append(
@@ -165,6 +183,15 @@ def _check_ids(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
     errors.extend(_check_dates(req))
     errors.extend(_check_product(req, kb))
     return errors
+
+
+def site_units_problem(units: float, kb: KnowledgeBase) -> str | None:
+    """What is wrong with the units of one site beyond the input bound (None: nothing)."""
+    bound = kb.largest_session_units
+    if units <= bound:
+        return None
+    largest = "the largest single-session dose of any product in the knowledge base"
+    return f"must be at most {number(bound)} ({largest})"
 
 
 def _history_and_entry_errors(req: Context, kb: KnowledgeBase) -> list[FieldError]:
@@ -265,7 +292,13 @@ def _check_product(req: CheckRequest, kb: KnowledgeBase) -> list[FieldError]:
         if plan.administered_at.date() != req.date:
             errors.append(FieldError("plan.administered_at", f"must fall on the plan date {req.date}"))
         elif plan.reconstituted_at is not None and plan.administered_at < plan.reconstituted_at:
-            errors.append(FieldError("plan.administered_at", "is before plan.reconstituted_at"))
+            errors.append(
+                FieldError(
+                    "plan.administered_at",
+                    f"{plan.administered_at:%Y-%m-%d %H:%M} is before the reconstitution time "
+                    f"{plan.reconstituted_at:%Y-%m-%d %H:%M}",
+                )
+            )
     return errors
 
 

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from bontrack.errors import FieldError, InputError
 from bontrack.kinds import BY_NAME
 from bontrack.record_kind import AnyKind as Kind
-from bontrack.schemas import parse
+from bontrack.schemas import NoControls, parse
 
 _ALLOWED = ", ".join(repr(name) for name in BY_NAME)
 _ALLOWED = " or ".join(_ALLOWED.rsplit(", ", 1))
@@ -38,13 +38,13 @@ class Line(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: TypeName
-    id: str = Field(min_length=1, max_length=36)
+    id: Annotated[str, Field(min_length=1, max_length=36), NoControls]
     version: int = Field(ge=1, strict=True)  # a JSON integer: "1" is refused
-    clinic_id: str = Field(min_length=1, max_length=36)
+    clinic_id: Annotated[str, Field(min_length=1, max_length=36), NoControls]
     withdrawn: bool = Field(strict=True)
     recorded_at: dt.datetime
-    recorded_by: str = Field(min_length=1, max_length=200)
-    reason: str | None
+    recorded_by: Annotated[str, Field(min_length=1, max_length=200), NoControls]
+    reason: Annotated[str, NoControls] | None
     data: dict[str, Any]
 
 

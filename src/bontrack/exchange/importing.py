@@ -9,8 +9,9 @@ importing a file twice adds nothing), and one with other content is an error. Wh
 across lines is then asked of the stage and the registry with a few queries: a missing earlier
 version, a clinic or a referenced record found neither in the file nor in the registry, a
 patient's record dated before the patient's birth (the services' rule, bontrack.dates.before_birth,
-against the birth date of the patient's newest version in the file, else in the registry), and a
-birth date corrected to after a current record's date in the registry (``exchange.births``).
+against the birth date of the patient's newest version in the file, else in the registry), a
+birth date corrected to after a current record's date in the registry (``exchange.births``), and
+a record number another patient of the clinic has, whatever its case (exchange.record_numbers).
 
 All or nothing: once anything is wrong nothing more is written, and the error is raised at the
 end, naming every bad line (the first 20) and field; the caller's transaction then rolls back
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import before_birth
 from bontrack.errors import FieldError, InputError
+from bontrack.exchange import record_numbers
 from bontrack.exchange.births import births_after
 from bontrack.exchange.envelope import dumps, parse_line
 from bontrack.kinds import BY_NAME
@@ -194,6 +196,7 @@ class _Stage:
         newest version in the file), a current record's clinical date and patient."""
         data = values["data"]
         if kind.name == "patient":
+            record_numbers.note(self.stage, number, values)
             self.stage.execute(
                 "insert into born values (?, ?, ?, ?) on conflict(id) do update set"
                 " version = excluded.version, birth_date = excluded.birth_date, no = excluded.no"
@@ -339,6 +342,9 @@ class _Stage:
         ]
         found += self.before_births()
         found += births_after(self.db, self.stage, TYPE_NO, self.was_empty)  # a birth date corrected
+        found += record_numbers.twins(
+            self.stage, self.db, registry_has_patients="patient" not in self.was_empty
+        )
         for no, rank, field, message in sorted(found, key=lambda f: (f[0], f[1])):
             problems.add(no, field, message, rank)
 
@@ -358,7 +364,7 @@ def import_lines(
         connection.execute("pragma journal_mode = off")
         connection.execute("pragma synchronous = off")
         connection.execute(f"pragma cache_size = -{STAGE_CACHE_KB}")
-        connection.executescript(STAGE)
+        connection.executescript(STAGE + record_numbers.STAGE)
         stage = _Stage(db, connection, actor=actor, source=source)
         records_given = 0
         for number, text in enumerate(lines, start=1):

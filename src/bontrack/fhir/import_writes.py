@@ -102,7 +102,7 @@ def _patient(db: Session, actor: str, clinic_id: str, wanted: PatientPlan) -> tu
         actor=actor,
         purpose="FHIR import: match by record number",
         clinic_id=clinic_id,
-        record_number=wanted.data.record_number,
+        record_number=records.Caseless(wanted.data.record_number),  # (as the clinic's are unique)
     )
     path = wanted.path
     places = {

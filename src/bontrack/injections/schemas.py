@@ -4,20 +4,51 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from bontrack.clinical.findings import Decision
+from bontrack.clinical.plan import MAX_VIALS, site_units_problem
 from bontrack.records import Stored
-from bontrack.schemas import CalendarDate, EventDate, Flag, Id, Input, LocalTime, Text, at_most
+from bontrack.schemas import (
+    CalendarDate,
+    EventDate,
+    Flag,
+    FreeText,
+    Id,
+    Input,
+    LocalTime,
+    NoControls,
+    Text,
+    at_most,
+)
 
 Guidance = Literal["emg", "ultrasound", "palpation"]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
+def _site_units(units: float) -> float:
+    """At most the largest single-session dose of any product (the knowledge base's), as
+    ``bontrack check`` bounds it: a sane input bound, not the label's limit (the engine's)."""
+    from bontrack.knowledge import load_knowledge
+
+    wrong = site_units_problem(units, load_knowledge())
+    if wrong is not None:
+        raise PydanticCustomError("units_bound", wrong)
+    return units
+
+
+SiteUnits = Annotated[
+    Positive,
+    AfterValidator(_site_units),
+    Field(description="at most the largest single-session dose of any product in the knowledge base"),
+]
+
+
 class InjectionSite(Input):
-    muscle: str
-    side: str
-    units: Positive
+    muscle: FreeText
+    side: FreeText
+    units: SiteUnits
     volume_ml: Positive | None = Field(None, description="left out: computed from the dilution")
 
 
@@ -52,13 +83,15 @@ class SessionCreate(Input):
     episode_id: Id
     date: EventDate
     injector_id: Id
-    product: Annotated[str, Field(min_length=1, description="product id or brand name")]
+    product: Annotated[str, Field(min_length=1, description="product id or brand name"), NoControls]
     vial_units: Positive
-    vial_count: Annotated[int, Field(ge=1, le=20, strict=True)] = 1
-    lot: Annotated[str, Field(min_length=1, max_length=64)]
+    vial_count: Annotated[int, Field(ge=1, le=MAX_VIALS, strict=True)] = 1
+    lot: Annotated[str, Field(min_length=1, max_length=64), NoControls]
     lot_expiry: CalendarDate
-    vial_id: str = Field("", max_length=64, description="the vial's own label or barcode, if any")
-    diluent: str = Field("0.9% sodium chloride, preservative-free", max_length=200)
+    vial_id: Annotated[
+        str, Field(max_length=64, description="the vial's own label or barcode, if any"), NoControls
+    ] = ""
+    diluent: Annotated[str, Field(max_length=200), NoControls] = "0.9% sodium chloride, preservative-free"
     diluent_ml: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
     reconstituted_at: LocalTime | None = None
     administered_at: LocalTime | None = None
@@ -87,7 +120,7 @@ class AdverseEventCreate(Input):
     reported_date: EventDate
     severity: Severity
     serious: Flag = False
-    outcome: str = Field("", max_length=2000)
+    outcome: Annotated[str, Field(max_length=2000), NoControls] = ""
 
 
 SessionRead = Stored[SessionRecord]

@@ -22,12 +22,12 @@ from bontrack.knowledge import load_knowledge
 from bontrack.patients.service import episode_of, get_clinician, get_patient
 from bontrack.planning.dose import DosePlan, PlanningError, parse_plan_dose_request, plan_dose
 from bontrack.planning.knowledge import Intensity, load_planning
-from bontrack.schemas import CalendarDate, EventDate, Id, Input, LocalTime
+from bontrack.schemas import CalendarDate, EventDate, FreeText, Id, Input, LocalTime, NoControls
 
 
 class SuggestTarget(Input):
-    muscle: str
-    side: str
+    muscle: FreeText
+    side: FreeText
     intensity: Intensity = "usual"
 
 
@@ -38,11 +38,11 @@ class PlanSuggestionRequest(Input):
     episode_id: Id
     date: EventDate
     injector_id: Id
-    product: Annotated[str, Field(min_length=1, description="product id or brand name")]
+    product: Annotated[str, Field(min_length=1, description="product id or brand name"), NoControls]
     vial_units: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)] | None = Field(
         None, description="only this vial size (left out: the planner chooses)"
     )
-    lot: str = Field("", max_length=64)
+    lot: Annotated[str, Field(max_length=64), NoControls] = ""
     lot_expiry: CalendarDate | None = None
     reconstituted_at: LocalTime | None = None
     administered_at: LocalTime | None = None

@@ -102,6 +102,13 @@ class KnowledgeBase:
     def product(self, product_id: str) -> Product:
         return self.files.products[product_id]
 
+    @property
+    def largest_session_units(self) -> float:
+        """The largest single-session dose of any product (its label's session maximum): the
+        input bound of the units of one injection site, on every face. Units of one product are
+        never another's; this only keeps an absurd number (1e308) out, named as the field's."""
+        return max(float(p.max_session_units.value) for p in self.files.products.values())
+
     def product_choices(self) -> str:
         return ", ".join(f"{pid} ({'/'.join(p.brands)})" for pid, p in self.files.products.items())
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from bontrack.records import Stored
-from bontrack.schemas import BirthDate, EventDate, Id, Input, Text, Weeks
+from bontrack.schemas import BirthDate, EventDate, Id, Input, NoControls, Text, Weeks
 
 Sex = Literal["female", "male", "other", "unknown"]
 Role = Literal["physician", "physiotherapist", "nurse", "other"]
@@ -23,12 +23,14 @@ class ClinicCreate(Input):
 class ClinicianCreate(Input):
     name: Text
     role: Role
-    registration: str = Field("", max_length=100, description="professional registration number")
+    registration: Annotated[
+        str, Field(max_length=100, description="professional registration number"), NoControls
+    ] = ""
 
 
 class PatientCreate(Input):
     record_number: Annotated[
-        str, Field(min_length=1, max_length=64, description="pseudonymous record number")
+        str, Field(min_length=1, max_length=64, description="pseudonymous record number"), NoControls
     ]
     name: Text
     birth_date: BirthDate
@@ -37,7 +39,7 @@ class PatientCreate(Input):
     phone: Annotated[
         str, Field(max_length=40, pattern=r"^[0-9+()./ -]*$", description="digits, spaces, + ( ) - . /")
     ] = ""
-    email: Annotated[str, Field(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
+    email: Annotated[str, Field(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"), NoControls] = ""
 
 
 class DiagnosisCode(Input):
@@ -45,7 +47,7 @@ class DiagnosisCode(Input):
     code: Annotated[
         str, Field(description="e.g. M54.2 (cervicalgia), M79.12 (myalgia of auxiliary muscles, neck)")
     ]
-    label: str = Field("", max_length=200)
+    label: Annotated[str, Field(max_length=200), NoControls] = ""
 
     @field_validator("code", mode="before")
     @classmethod

@@ -66,17 +66,24 @@ def get_clinician(
 def _check_unique_record_number(
     db: Session, *, actor: str, clinic_id: str, record_number: str, patient_id: str | None
 ) -> None:
+    """A record number is one patient's in the clinic, whatever the case of its letters
+    ("syn-000002" is "SYN-000002"): checked here, so every face (API, pages, FHIR import,
+    corrections) refuses it alike. Registries that already hold such twins keep them."""
     same = records.find_current(
         db,
         row_cls=PatientRow,
         actor=actor,
         purpose="record number uniqueness",
         clinic_id=clinic_id,
-        record_number=record_number,
+        record_number=records.Caseless(record_number),
     )
-    if any(row.id != patient_id for row in same):
+    other = next((row for row in same if row.id != patient_id), None)
+    if other is not None:
+        written = "" if other.record_number == record_number else f" (written {other.record_number!r})"
         raise InputError.one(
-            "record_number", f"{record_number!r} is already used by another patient of this clinic"
+            "record_number",
+            f"{record_number!r} is already used by another patient of this clinic{written}; record "
+            "numbers are the same whatever the case of their letters",
         )
 
 

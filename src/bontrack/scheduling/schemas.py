@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bontrack.records import Stored
-from bontrack.schemas import EventDate, Id, Input, PlannedDate
+from bontrack.schemas import EventDate, Id, Input, NoControls, PlannedDate
 
 Kind = Literal["outcome_visit", "reinjection", "therapy_visit"]
 # overdue: past its date and not done; due: today; eligible: re-injection allowed from then on
@@ -102,15 +102,17 @@ class WorklistActionCreate(Input):
     """What was done about one worklist item, on which day; corrections are new versions."""
 
     patient_id: Id
-    item_key: Annotated[str, Field(min_length=1, max_length=120)]
+    item_key: Annotated[str, Field(min_length=1, max_length=120), NoControls]
     kind: ActionKind
     action: Action
     on: EventDate
-    what: Annotated[str, Field(max_length=300, description="the item as the worklist named it")] = ""
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    what: Annotated[
+        str, Field(max_length=300, description="the item as the worklist named it"), NoControls
+    ] = ""
+    reason: Annotated[str, Field(max_length=1000), NoControls] = ""
     snooze_until: PlannedDate | None = None
     decision: Decision | None = None
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Annotated[str, Field(max_length=2000), NoControls] = ""
 
 
 WorklistActionRead = Stored[WorklistActionCreate]

@@ -8,9 +8,11 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from bontrack.records import Stored
-from bontrack.schemas import CalendarDate, EventDate, Id, Input, LocalTime, Text
+from bontrack.schemas import CalendarDate, EventDate, FreeText, Id, Input, LocalTime, NoControls, Text
 
-Lot = Annotated[str, Field(min_length=1, max_length=64, description="the lot number on the carton")]
+Lot = Annotated[
+    str, Field(min_length=1, max_length=64, description="the lot number on the carton"), NoControls
+]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 VialCount = Annotated[int, Field(ge=1, le=1000, strict=True)]
 
@@ -18,7 +20,7 @@ VialCount = Annotated[int, Field(ge=1, le=1000, strict=True)]
 class StockReceiptCreate(Input):
     """A delivery of vials of one lot."""
 
-    product: Annotated[str, Field(min_length=1, description="product id or brand name")]
+    product: Annotated[str, Field(min_length=1, description="product id or brand name"), NoControls]
     lot: Lot
     expiry: CalendarDate
     vial_units: Positive
@@ -30,7 +32,7 @@ class StockReceiptCreate(Input):
 class VialOpeningCreate(Input):
     """Vials of a lot opened (reconstituted) for a session; the usable window starts at reconstitution."""
 
-    product: str
+    product: FreeText
     lot: Lot
     vial_units: Positive
     vial_count: VialCount
@@ -45,7 +47,7 @@ class VialOpeningCreate(Input):
 class VialDiscardCreate(Input):
     """Unopened vials of a lot thrown away (expired, damaged, recalled, cold chain broken)."""
 
-    product: str
+    product: FreeText
     lot: Lot
     vial_units: Positive
     vial_count: VialCount

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.storage.audit_packs import insert_entries
 from bontrack.storage.buffered import buffered_of
+from bontrack.storage.caseless import Caseless, matches
 from bontrack.storage.inserts import column_names, detached_row, insert_many
 from bontrack.storage.times import utcnow
 from bontrack.storage.unit import writer_of, writing_with
@@ -147,16 +148,29 @@ class BulkWriter:
         self.check_readable()
         ids: set[str] | None = None
         for name, value in equal.items():
-            found = set(self.by_field.get((cls, name, value), ()))
+            found = self._ids_of(cls, name, value)
             ids = found if ids is None else ids & found
         rows: list[R] = []
         for record_id in ids or ():
             row: R = self.latest[(cls, record_id)]  # type: ignore[assignment]
-            if not row.withdrawn and all(getattr(row, n) == v for n, v in equal.items()):
+            if not row.withdrawn and all(matches(v, getattr(row, n)) for n, v in equal.items()):
                 rows.append(row)
-        if not any(value in self.fresh_ids for value in equal.values()):
+        if not any(isinstance(value, str) and value in self.fresh_ids for value in equal.values()):
             rows += [r for r in from_database() if (cls, r.id) not in self.latest]
         return sorted(rows, key=lambda r: (r.recorded_at, r.id))
+
+    def _ids_of(self, cls: type[Any], name: str, value: Any) -> set[str]:
+        """The records written in the block whose field ever had the value (a Caseless one: any
+        of its spellings)."""
+        if not isinstance(value, Caseless):
+            return set(self.by_field.get((cls, name, value), ()))
+        spellings = value.spellings()
+        if spellings is None:  # too many to look up: every value of the field held
+            held = (
+                ids for (c, n, v), ids in self.by_field.items() if c is cls and n == name and value.matches(v)
+            )
+            return set().union(*held)
+        return set().union(*(self.by_field.get((cls, name, s), ()) for s in spellings))
 
     def take(self) -> tuple[dict[type[Any], list[dict[str, Any]]], list[dict[str, Any]]]:
         """Hand over the rows and audit entries not yet written (they will not be written here)."""

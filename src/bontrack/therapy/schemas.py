@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from bontrack.records import Stored
-from bontrack.schemas import EventDate, Flag, Id, Input, PlannedDate, Text
+from bontrack.schemas import EventDate, Flag, Id, Input, NoControls, PlannedDate, Text
 
 
 class TherapyPlanCreate(Input):
@@ -27,7 +27,7 @@ class TherapyVisitCreate(Input):
     date: EventDate
     therapist_id: Id
     attended: Flag = True
-    notes: str = Field("", max_length=5000)
+    notes: Annotated[str, Field(max_length=5000), NoControls] = ""
 
 
 TherapyPlanRead = Stored[TherapyPlanCreate]

@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from markupsafe import Markup
+
 from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
 from bontrack.web.entries import at_most, once_each
+from bontrack.web.isolate import isolated, joined
 
 # the timeline's filters: (category, label); a line of no chosen category is hidden
 FILTERS = (
@@ -63,18 +66,19 @@ def patient_reported(outcome: Any) -> bool:
 
 
 def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
-    """Every record as one line of the chart's timeline (not yet grouped)."""
+    """Every record as one line of the chart's timeline (not yet grouped); a line's ``text`` is
+    Markup, what a person entered in it isolated (``bontrack.web.isolate``)."""
     rows: list[dict[str, Any]] = []
     kb = load_knowledge()
     for a in records["assessments"]:
         tps = ", ".join(f"{kb.files.muscles[t.muscle].name} ({t.side})" for t in a.data.trigger_points)
-        text = f"Trigger points: {tps or 'none'}"
+        text = Markup("Trigger points: {}").format(tps or "none")
         if a.data.pressure_pain_thresholds:
             ppts = ", ".join(
                 f"{kb.files.muscles[p.muscle].name} ({p.side}) {p.value:g} {p.unit}"
                 for p in a.data.pressure_pain_thresholds
             )
-            text += f". Pressure-pain thresholds: {ppts}"
+            text += Markup(". Pressure-pain thresholds: {}").format(ppts)
         rows.append(
             {"date": a.data.date, "kind": "Assessment", "category": "screening", "text": text}
             | _ref("assessment", a)
@@ -85,7 +89,8 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
         flags = [
             n for n in ("pregnant", "breastfeeding", "infection_at_injection_site") if getattr(s.data, n)
         ]
-        text = ", ".join([f.replace("_", " ") for f in flags] + items) or "nothing of note"
+        said = [Markup.escape(f.replace("_", " ")) for f in flags] + [isolated(i) for i in items]
+        text = Markup(", ").join(said) or Markup("nothing of note")
         rows.append(
             {"date": s.data.date, "kind": "Screening", "category": "screening", "text": text}
             | _ref("screening", s)
@@ -97,7 +102,9 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "date": d.date,
                 "kind": "Injection",
                 "category": "injections",
-                "text": f"{d.product} {d.total_units:g} U at {_count(len(d.sites), 'site')} ({d.guidance})",
+                "text": Markup("{} {} U at {} ({})").format(
+                    d.product, f"{d.total_units:g}", _count(len(d.sites), "site"), d.guidance
+                ),
                 "decision": d.decision.decision,
                 "override": _override_text(d.override) if d.override else None,
                 "session_id": sess.id,
@@ -106,9 +113,11 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
             | _ref("injection_session", sess)
         )
     for e in records["adverse_events"]:
-        text = f"{e.data.event} ({e.data.severity}{', serious' if e.data.serious else ''})"
+        text = Markup("{} ({}{})").format(
+            isolated(e.data.event), e.data.severity, ", serious" if e.data.serious else ""
+        )
         if e.data.outcome:
-            text += f": {e.data.outcome}"
+            text += Markup(": {}").format(isolated(e.data.outcome))
         rows.append(
             {
                 "date": e.data.onset_date,
@@ -120,15 +129,17 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
             | _ref("adverse_event", e)
         )
     for p in records["plans"]:
-        text = (
-            f"{p.data.weeks} weeks, {p.data.visits_per_week} visits a week: {', '.join(p.data.goals) or '-'}"
+        text = Markup("{} weeks, {} visits a week: {}").format(
+            p.data.weeks, p.data.visits_per_week, joined(p.data.goals) or "-"
         )
         rows.append(
             {"date": p.data.start_date, "kind": "Therapy plan", "category": "therapy", "text": text}
             | _ref("therapy_plan", p)
         )
     for v in records["visits"]:
-        text = ("attended" if v.data.attended else "missed") + (f": {v.data.notes}" if v.data.notes else "")
+        text = Markup("attended" if v.data.attended else "missed")
+        if v.data.notes:
+            text += Markup(": {}").format(isolated(v.data.notes))
         rows.append(
             {
                 "date": v.data.date,
@@ -152,7 +163,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "date": o.data.date,
                 "kind": definition.short_name,
                 "category": "outcomes",
-                "text": f"{label} {shown}{when}",
+                "text": Markup("{} {}{}").format(label, shown, when),
                 "of_session": o.data.session_id,
                 "patient_reported": patient_reported(o),
             }
@@ -176,15 +187,15 @@ def _fold_therapy(rows: list[dict[str, Any]], plans: dict[str, str]) -> list[dic
         elif row is visits[0]:
             attended = sum(1 for v in visits if v["attended"])
             missed = len(visits) - attended
-            text = (
-                f"{len(visits)} visits from {visits[0]['date']} to {visits[-1]['date']}: {attended} attended"
+            text = Markup("{} visits from {} to {}: {} attended").format(
+                len(visits), visits[0]["date"], visits[-1]["date"], attended
             )
             out.append(
                 {
                     "date": row["date"],
                     "kind": "Therapy visits",
                     "category": "therapy",
-                    "text": text + (f", {missed} missed" if missed else ""),
+                    "text": text + (Markup(", {} missed").format(missed) if missed else ""),
                     "plan": plans.get(row["plan_id"], ""),
                     "folded": visits,
                     "corrected": any(v["corrected"] for v in visits),

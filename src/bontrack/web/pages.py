@@ -23,6 +23,7 @@ from bontrack.web.deps import (
     csrf_ok,
     session_owner,
 )
+from bontrack.web.isolate import isolated
 from bontrack.web.settings import WebSettings
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -52,6 +53,8 @@ def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> Any:
 
 
 templates.env.globals["url_for"] = _url_for
+
+templates.env.filters["bdi"] = isolated  # {{ patient.data.name | bdi }}: entered text, isolated
 router = APIRouter(include_in_schema=False)
 
 

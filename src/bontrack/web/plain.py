@@ -88,13 +88,21 @@ _VERBS = ("must ", "is ", "are ", "was ", "needs ", "can ", "cannot ", "has ", "
 
 @cache
 def template_labels() -> dict[str, str]:
-    """Field path -> the label its form shows, from the templates' input/select/textarea macros."""
+    """Field path -> the label its form shows, from the templates' input/select/textarea macros
+    (where forms label one field differently, the first template's: ``form_labels`` has one's)."""
     labels: dict[str, str] = {}
     for template in sorted(_TEMPLATES.glob("*.html")):
-        for found in _MACRO.finditer(template.read_text(encoding="utf-8")):
-            # a hint in brackets ("(one a line)") stays on the form; a unit ("(mL)") stays here
-            labels.setdefault(found[2], _HINT.sub("", found[4]).rstrip(" :"))
+        for path, words in form_labels(template.name).items():
+            labels.setdefault(path, words)
     return labels
+
+
+@cache
+def form_labels(template: str) -> dict[str, str]:
+    """Field path -> label of one form (``session_form.html``: date is "Session date")."""
+    text = (_TEMPLATES / template).read_text(encoding="utf-8")
+    # a hint in brackets ("(one a line)") stays on the form; a unit ("(mL)") stays here
+    return {found[2]: _HINT.sub("", found[4]).rstrip(" :") for found in _MACRO.finditer(text)}
 
 
 def label(field: str, labels: Mapping[str, str] | None = None) -> str:

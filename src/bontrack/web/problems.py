@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack.auth.links import LinkGone
@@ -69,6 +70,7 @@ def problem(
     return JSONResponse(body.model_dump(), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+NUL_WORDS = "A value given holds a NUL character (U+0000), which no field takes"
 _PLACES = ("body", "query", "path", "header", "cookie")  # where FastAPI found the field
 
 
@@ -242,6 +244,17 @@ def install(app: FastAPI) -> None:
             str(exc.detail),
             headers=dict(exc.headers or {}),
         )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        # PostgreSQL stores no NUL in text, and its driver refuses one before sending it. Every
+        # input schema refuses control characters (bontrack.schemas.NoControls); this is for a
+        # value no schema holds (a search, an id in an address, a log-in name): 400, not 500.
+        if "NUL" not in str(exc.orig):
+            return await _unexpected(request, exc)
+        if wants_page(request):
+            return await error_page(request, 400, NUL_WORDS + ".")
+        return problem(400, "Invalid input", NUL_WORDS)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> Response:

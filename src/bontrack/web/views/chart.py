@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from bontrack.assessments.schemas import AssessmentRead
@@ -25,6 +26,7 @@ from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.chart_banner import chart_banner, product_name
 from bontrack.web.chart_timeline import CATEGORIES, FILTERS, cycles, timeline_rows
 from bontrack.web.deps import READ_CLINICAL, NowDep, PageUser, SessionDep
+from bontrack.web.isolate import isolated
 from bontrack.web.trend import Marker, Series, trend_svg
 from bontrack.web.views.common import allow, page, patient_for_chart
 from bontrack.web.views.corrections import actions_for, timeline_lists, withdrawn_lists
@@ -109,7 +111,9 @@ def worklist_rows(db: Session, actor: str, patient_id: str) -> list[dict[str, An
             "date": a.data.on,
             "kind": "Worklist",
             "category": "worklist",
-            "text": f"{action_words(a.data)}, recorded by {a.recorded_by.removeprefix('user:')}",
+            "text": Markup("{}, recorded by {}").format(
+                isolated(action_words(a.data)), isolated(a.recorded_by.removeprefix("user:"))
+            ),
         }
         for a in done
     ]

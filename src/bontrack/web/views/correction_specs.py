@@ -221,7 +221,7 @@ def _show_session(c: Correcting, values: dict[str, Any]) -> Response:
 
 def _save_session(c: Correcting, items: Fields, write: Write) -> Response:
     doc = injection_form.session_doc(items, leave_out=("csrf_token", "reason")) | {"patient_id": c.patient.id}
-    saved, errors, status = save(c.db, lambda: write(doc))
+    saved, errors, status = save(c.db, lambda: write(doc), injection_form.LABELS)
     if saved is not None:
         return RedirectResponse(
             f"/patients/{c.patient.id}?saved=injection_session_corrected&session={c.row.id}", 303

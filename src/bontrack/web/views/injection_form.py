@@ -26,10 +26,12 @@ from bontrack.schemas import parse
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.deps import WRITE_SESSIONS, NowDep, PageUser, Principal, SessionDep
 from bontrack.web.forms import nest
+from bontrack.web.plain import form_labels
 from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
 
 router = APIRouter(include_in_schema=False)
 SPARE_SITE_ROWS = 2
+LABELS = form_labels("session_form.html")  # its date is the "Session date"
 
 
 ACKNOWLEDGED = "override.acknowledged"  # one checkbox per block, each posting its code
@@ -213,7 +215,7 @@ def create_session(
             author=injections.Author(principal.user.clinician_id),
         ).id
 
-    saved, errors, status = save(db, write)
+    saved, errors, status = save(db, write, LABELS)
     if saved is not None:
         return RedirectResponse(f"/patients/{patient.id}?saved=injection_session&session={saved}", 303)
     decision = None
