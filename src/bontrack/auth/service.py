@@ -136,16 +136,21 @@ def check_own_clinician(
             f"{person.data.name} is recorded as {person.data.role}; a {role.replace('_', ' ')}'s account "
             f"is linked to a clinician record of role {wanted}",
         )
-    others = select(UserRow.email).where(UserRow.clinician_id == clinician_id, UserRow.active)
-    if user_id is not None:
-        others = others.where(UserRow.id != user_id)
-    taken = db.scalar(others.order_by(UserRow.email).limit(1))
+    taken = _active_account_of(db, clinician_id, besides=user_id)
     if taken is not None:
         raise InputError.one(
             "clinician_id",
             f"{person.data.name}'s clinician record is already linked to the account {taken}: one person, "
             "one account (deactivate that account first if it is no longer used)",
         )
+
+
+def _active_account_of(db: Session, clinician_id: str, *, besides: str | None) -> str | None:
+    """The e-mail of an active account linked to this clinician record, other than ``besides``."""
+    others = select(UserRow.email).where(UserRow.clinician_id == clinician_id, UserRow.active)
+    if besides is not None:
+        others = others.where(UserRow.id != besides)
+    return db.scalar(others.order_by(UserRow.email).limit(1))
 
 
 def link_clinician(*, db: Session, actor: str, email: str, clinician_id: str) -> UserRead:
@@ -306,10 +311,7 @@ def reactivate_user(*, db: Session, actor: str, user_id: str) -> UserRead:
     """Open a closed account again (with the password it had; sessions ended stay ended)."""
     row = _user_row(db, user_id, actor)
     if not row.active and row.clinician_id is not None:
-        others = select(UserRow.email).where(
-            UserRow.clinician_id == row.clinician_id, UserRow.active, UserRow.id != row.id
-        )
-        taken = db.scalar(others.order_by(UserRow.email).limit(1))
+        taken = _active_account_of(db, row.clinician_id, besides=row.id)
         if taken is not None:
             from bontrack.errors import ConflictError
 
