@@ -36,6 +36,9 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 DEMO_DOMAIN = "demo.example.org"
 # SYN-000007 of the seed-5 demo: screened, examined, therapy plan over, so a plan today warns
 WARN_PATIENT = "SYN-000007"
+# SYN-000004 of the seed-5 demo: no session yet (the override test's session is not in the way of
+# the tests that correct WARN_PATIENT's latest session)
+NO_SESSION_PATIENT = "SYN-000004"
 
 
 def _missing() -> str | None:
@@ -198,7 +201,7 @@ def test_a_blocked_plan_is_saved_only_with_each_block_ticked_and_a_reason(browse
     page = context.new_page()
     errors = _errors(page)
     _log_in(page, server, "physician")
-    _open_chart(page, server, WARN_PATIENT)
+    _open_chart(page, server, NO_SESSION_PATIENT)
     page.click("text=Injection session")
     page.wait_for_selector("#session-form")
     page.select_option('[name="injector_id"]', index=1)
@@ -226,7 +229,7 @@ def test_a_blocked_plan_is_saved_only_with_each_block_ticked_and_a_reason(browse
     assert "at least 15 characters" in page.inner_text("#err-override\\.reason")
     page.screenshot(path=str(ARTIFACTS / "session_override_refused.png"), full_page=True)
     for box in page.locator('#override-blocks input[type="checkbox"]').all():
-        box.check()  # every block there is (today's earlier session of this patient, if any, too)
+        box.check()  # every block there is (the lot's, and whatever else stands for this patient)
     page.fill('[name="override.reason"]', "Only lot in stock; potency confirmed by the pharmacy.")
     page.click("text=Save session")
     page.wait_for_selector(".notice")
