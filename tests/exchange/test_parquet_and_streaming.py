@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from bontrack.exchange.jsonl import export_lines
 from bontrack.exchange.parquet import export_parquet
 from bontrack.kinds import KINDS
+from bontrack.storage import record_json
 from bontrack.storage.engine import transaction
 from factories import ACTOR, clinic_world, saved_session
 
@@ -189,16 +190,25 @@ def _copied_id(value: Any, k: int) -> Any:
 
 def _copy(db: Path, copies: int) -> None:
     """Append ``copies`` copies of every record with new ids of the same length (the copies refer
-    to the originals' records, which are in the registry too)."""
+    to the originals' records, which are in the registry too), and the copied patients' record
+    numbers suffixed ``~k``: a record number is one patient's in a clinic (the import refuses two
+    patients sharing one, as the services do)."""
     con = sqlite3.connect(db)
     con.create_function("copied_id", 2, _copied_id, deterministic=True)
+    record_json.register(con)  # bontrack_json(data): the JSON text of a packed version
+    con.create_function("bontrack_pack", 1, record_json.pack, deterministic=True)
     tables = [r[0] for r in con.execute("select name from sqlite_master where name like '%_versions'")]
     for table in tables:
         con.execute(f"create temp table base_{table} as select * from {table}")
         cols = [r[1] for r in con.execute(f"pragma table_info({table})")]
         for k in range(1, copies + 1):
-            new_id = f"copied_id(id, {k})"
-            picked = ", ".join(new_id if c == "id" else c for c in cols)
+            copied = {"id": f"copied_id(id, {k})"}
+            if table == "patient_versions":
+                number = "json_extract(bontrack_json(data), '$.record_number')"
+                renumbered = f"json_replace(bontrack_json(data), '$.record_number', {number} || '~{k}')"
+                copied["record_number"] = f"record_number || '~{k}'"
+                copied["data"] = f"bontrack_pack({renumbered})"
+            picked = ", ".join(copied.get(c, c) for c in cols)
             con.execute(f"insert into {table} ({', '.join(cols)}) select {picked} from base_{table}")
     con.commit()
     con.close()
