@@ -162,3 +162,33 @@ def test_impossible_dates__named_by_the_forms_label_and_written_as_allowed(site:
     assert error["text"] == "Date of birth: 1970-02-30 is not a date; use YYYY-MM-DD."
     for message in said:
         assert not any(raw in message for raw in RAW), message
+
+
+def test_worklist_page__an_unknown_type_lists_the_options_in_words(site: Site) -> None:
+    log_in(site, "staff")
+    response = site.client.get("/worklist?kind=bogus", headers=BROWSER)
+    assert response.status_code == 400
+    assert (
+        "Type must be one of: All, Outcome visit, Re-injection, Physical therapy or Stop and review."
+        in response.text
+    )
+    assert "outcome_visit" not in response.text.split("<main")[1]
+    assert site.client.get("/worklist?kind=reinjection", headers=BROWSER).status_code == 200
+
+
+def test_query_parameters__one_an_address_does_not_take_is_refused_naming_it(site: Site) -> None:
+    log_in(site, "staff")
+    for path in ("/worklist?date=2026-02-30", "/worklist?kind=&date=2026-01-01", "/report?date=2026-01-01"):
+        page = site.client.get(path, headers=BROWSER)
+        assert page.status_code == 400, path
+        assert "This page&#39;s address does not take “date”" in page.text, path
+    assert site.client.get("/worklist?kind=&days=14&back=0&page=1", headers=BROWSER).status_code == 200
+    site.client.cookies.clear()
+    headers = site.bearer("staff")
+    report = site.client.get("/api/report?date=2026-01-01&x=1", headers=headers)
+    assert report.status_code == 400
+    assert [e["field"] for e in report.json()["errors"]] == ["date", "x"]
+    assert "is not a query parameter of /api/report" in report.json()["errors"][0]["message"]
+    assert site.client.get("/api/worklist?date=2026-03-02", headers=headers).status_code == 200
+    assert site.client.get("/api/patients?limit=5&offset=0", headers=headers).status_code == 200
+    assert site.client.get("/api/patients?q=Test", headers=headers).status_code == 400  # no search here
