@@ -125,6 +125,18 @@ def test_staff_forms__errors_name_the_label_in_a_sentence(site: Site) -> None:
             "NDI item 3 (Personal care) must be one of 0-5, got 9",
             "Question 3 must be a whole number from 0 to 5.",
         ),
+        (  # the whole number said once (it read "a whole number, a whole number from 0 to 10")
+            "answers.1",
+            "NPRS item 1 (Pain intensity) must be a whole number, one of 0-10; got 5.5",
+            "Question 1 must be a whole number from 0 to 10.",
+        ),
+        (
+            "allergies[0]",
+            "unknown allergy 'pollen'; allowed: ids of screening.toml",
+            "Allergy 1: Unknown allergy 'pollen'; allowed: ids of screening.toml.",
+        ),
+        ("sites[0].units", "must be more than 0", "Injection site 1: units must be more than 0."),
+        ("diagnosis_codes[1].code", "is required", "Diagnosis 2: code is required."),
     ],
 )
 def test_sentence__pydantic_and_service_wording_in_plain_words(
@@ -192,3 +204,48 @@ def test_query_parameters__one_an_address_does_not_take_is_refused_naming_it(sit
     assert site.client.get("/api/worklist?date=2026-03-02", headers=headers).status_code == 200
     assert site.client.get("/api/patients?limit=5&offset=0", headers=headers).status_code == 200
     assert site.client.get("/api/patients?q=Test", headers=headers).status_code == 400  # no search here
+
+
+def _link(site: Site) -> str:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/links/new"
+    _status, html = post_form(
+        site, path, {"episode_id": site.world.episode_id, "instruments": "nprs", "expires_in_hours": "24"}
+    )
+    url = re.search(r'id="issued-link" href="([^"]+)"', html)
+    assert url, html
+    site.client.cookies.clear()  # the patient has no session
+    return "/p/" + url.group(1).rsplit("/p/", 1)[1]
+
+
+def test_phone_form__a_link_cut_short_or_wrong_reads_as_any_unusable_link(site: Site) -> None:
+    link = _link(site)
+    said = "This link is incomplete or wrong; ask the clinic for a new one."
+    for path in ("/p/bogus-token", link[:-3], link + "x" * 200, link[:-2] + "zz", "/p/" + "a" * 30):
+        for response in (
+            site.client.get(path, headers=BROWSER),
+            site.client.post(path, data={"nprs.1": "3"}),
+        ):
+            assert response.status_code == 410, path
+            assert said in response.text, path
+            assert "Token" not in response.text and "characters" not in response.text
+
+
+def test_phone_form__a_half_point_or_a_letter_says_the_whole_number_once(site: Site) -> None:
+    link = _link(site)
+    for answer in ("5.5", "x"):
+        response = site.client.post(link, data={"nprs.1": answer})
+        assert response.status_code == 400
+        assert (
+            "Question 1 of the Numeric Pain Rating Scale must be a whole number from 0 to 10."
+            in response.text
+        )
+        assert "whole number, a whole number" not in response.text
+
+
+def test_phone_form__thank_you_names_the_clinic_without_two_brackets_in_a_row(site: Site) -> None:
+    link = _link(site)
+    done = site.client.post(link, data={"nprs.1": "3"})
+    assert done.status_code == 200
+    assert "Your answers to 1 questionnaire were sent to <bdi>Northside Pain Clinic</bdi>." in done.text
+    assert ") (" not in done.text
