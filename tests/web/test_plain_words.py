@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bontrack.web.plain import label, sentence
+from factories import session_input
 from web.conftest import Site, log_in
 from web.test_pages import post_form
 
@@ -249,3 +250,30 @@ def test_phone_form__thank_you_names_the_clinic_without_two_brackets_in_a_row(si
     assert done.status_code == 200
     assert "Your answers to 1 questionnaire were sent to <bdi>Northside Pain Clinic</bdi>." in done.text
     assert ") (" not in done.text
+
+
+def test_products_and_units__one_name_and_one_way_of_writing_units_on_every_page(site: Site) -> None:
+    from bontrack.storage.engine import transaction
+    from factories import saved_session
+
+    with transaction(site.engine) as db:
+        saved_session(db, site.world, units=25)
+    log_in(site, "physician")
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    form = site.client.get(f"/patients/{site.world.patient_id}/sessions/new").text
+    for page in (chart, form):
+        assert "(botox)" not in page and "BOTOX" not in page
+    assert "onabotulinumtoxinA (Botox) 50 U · " in chart  # the body map's session picker
+    assert "onabotulinumtoxinA (Botox) 50 U at 2 sites" in chart  # the timeline
+    assert "Cycle 1: injection on 2026-03-02 · onabotulinumtoxinA (Botox) 50 U" in chart
+    assert "<td>25 U <span" in chart and ".0 U" not in chart  # the muscle table
+    assert 'value="daxibotulinumtoxinA" >daxibotulinumtoxinA-lanm (Daxxify)</option>' in form
+    site.client.cookies.clear()
+    body = session_input(site.world, product="daxi").model_dump(mode="json", exclude_none=True)
+    refused = site.client.post("/api/sessions/check", json=body, headers=site.bearer("physician"))
+    (error,) = refused.json()["errors"]
+    assert "onabotulinumtoxinA (Botox)" in error["message"]
+    assert "daxibotulinumtoxinA-lanm (Daxxify), by name or brand" in error["message"]
+    body["product"] = "DaxibotulinumtoxinA-LANM"  # the name a message gives is taken
+    named = site.client.post("/api/sessions/check", json=body, headers=site.bearer("physician"))
+    assert "unknown product" not in named.text

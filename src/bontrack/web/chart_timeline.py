@@ -17,6 +17,7 @@ from markupsafe import Markup
 from bontrack.injections.schemas import SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
+from bontrack.web.display import product, units
 from bontrack.web.isolate import isolated, joined
 
 # the timeline's filters: (category, label); a line of no chosen category is hidden
@@ -92,7 +93,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "kind": "Injection",
                 "category": "injections",
                 "text": Markup("{} {} U at {} ({})").format(
-                    d.product, f"{d.total_units:g}", _count(len(d.sites), "site"), d.guidance
+                    product(d.product), units(d.total_units), _count(len(d.sites), "site"), d.guidance
                 ),
                 "decision": d.decision.decision,
                 "override": d.override.reason if d.override else None,
