@@ -35,7 +35,7 @@ def edit(path: str, value: Any) -> dict[str, Any]:
         (
             "plan.product",
             "botax",
-            "plan.product: unknown product 'botax'; allowed: onabotulinumtoxinA (botox)",
+            "plan.product: unknown product 'botax'; allowed: onabotulinumtoxinA (Botox), abobotulinumtoxinA",
         ),
         (
             "plan.sites[0].muscle",

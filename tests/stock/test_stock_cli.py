@@ -39,7 +39,11 @@ def test_receive_list_discard_and_recall(tmp_path: Path) -> None:
     assert receive.returncode == 0, receive.stderr
     listed = bontrack(db, "stock", "--date", DAY.isoformat())
     assert listed.returncode == 0, listed.stderr
-    assert "AB12" in listed.stdout and "BOTOX" in listed.stdout and "in 18 d" in listed.stdout
+    assert (
+        "AB12" in listed.stdout
+        and "onabotulinumtoxinA (Botox)" in listed.stdout
+        and "in 18 d" in listed.stdout
+    )
     rows = json.loads(bontrack(db, "stock", "--format", "json", "--date", DAY.isoformat()).stdout)
     assert [(r["lot"], r["remaining"], r["expiring_soon"]) for r in rows] == [("AB12", 3, True)]
     too_many = bontrack(db, "stock", "discard", "--lot", "AB12", "--count", "4", "--reason", "broken")

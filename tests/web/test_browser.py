@@ -461,7 +461,7 @@ def test_whole_pathway_of_a_new_patient(browser: Any, server: str) -> None:
     [screening] = kind("Screening")
     assert "nothing of note" in screening
     [injection] = kind("Injection")
-    assert "onabotulinumtoxinA 35 U at 2 sites (emg)" in injection and "WARN" in injection.upper()
+    assert "onabotulinumtoxinA (Botox) 35 U at 2 sites (emg)" in injection and "WARN" in injection.upper()
     assert page.locator(".timeline .badge.warn").count() == 1
     assert len(kind("Therapy plan")) == 1 and len(kind("Therapy visit")) == 1
     [event] = kind("Adverse event")
@@ -517,6 +517,13 @@ def test_correct_an_episode_and_read_a_session_history(browser: Any, server: str
     page.wait_for_selector("#err-reason")  # no reason: shown inline, nothing saved
     errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
     page.fill("#f-reason", "onset date confirmed with the patient")
+    page.click("text=Save correction")
+    page.wait_for_selector(".errors")  # nothing changed: refused in words, nothing saved
+    assert "Nothing was changed" in page.inner_text(".errors")
+    errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+    weeks = page.input_value("#f-conservative_care_weeks")
+    page.fill("#f-conservative_care_weeks", str(float(weeks) + 1))
+    page.fill("#f-reason", "two more weeks of physiotherapy than recorded")
     page.click("text=Save correction")
     page.wait_for_selector(".notice")
     assert "episode corrected" in page.inner_text(".notice")

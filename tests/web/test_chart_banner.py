@@ -195,7 +195,10 @@ def test_timeline__grouped_by_cycle_newest_first_with_filters_and_folded_therapy
             db=db,
             actor=ACTOR,
             outcome_id=follow[0].id,
-            data=OutcomeCreate(**follow[0].data.model_dump(exclude={"scoring", "patient_reported"})),
+            data=OutcomeCreate(
+                **follow[0].data.model_dump(exclude={"scoring", "patient_reported", "date"}),
+                date=follow[0].data.date + dt.timedelta(days=1),
+            ),
             reason="typed on the wrong day",
         )
     site.clock.now = dt.datetime.combine(DAY + dt.timedelta(days=2 * INTERVAL), dt.time(9))

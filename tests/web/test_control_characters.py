@@ -150,6 +150,8 @@ def test_stored_bidi_and_control_characters__every_page_shows_them_isolated(site
     assert other_chart.status_code == 200
     assert f"<bdi>Ann {RLO}Lee\x00\x07</bdi>" in other_chart.text
     assert f"Record <bdi>P{RLO}-77</bdi>" in other_chart.text
+    listed = site.client.get("/patients?q=Ann").text  # a link isolates what it shows (dir="auto")
+    assert f'dir="auto">Ann {RLO}Lee\x00\x07</a>' in listed
     for path in (
         "/",
         "/patients",

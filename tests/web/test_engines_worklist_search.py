@@ -149,7 +149,9 @@ def answers(clinic: Clinic) -> dict[str, Any]:
     for needle in ("sample", "SYN-00001", "50%", "_"):
         response = clinic.client.get("/patients", params={"q": needle})
         assert response.status_code == 200, response.text
-        out[f"page search {needle!r}"] = re.findall(r'<a href="/patients/([0-9a-f-]+)">SYN', response.text)
+        out[f"page search {needle!r}"] = re.findall(
+            r'<a href="/patients/([0-9a-f-]+)"[^>]*>SYN', response.text
+        )
     response = clinic.client.get("/worklist", params={"days": 30})
     assert response.status_code == 200, response.text
     out["page worklist"] = re.findall(r'href="/patients/([0-9a-f-]+)"', response.text)

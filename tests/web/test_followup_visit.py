@@ -153,7 +153,7 @@ def test_phone_self_report__names_the_clinic_weeks_from_the_dates_marked_patient
     page = site.client.get(phone).text
     assert "Northside Pain Clinic" in page
     done = site.client.post(phone, data={"nprs.1": "3"})
-    assert done.status_code == 200 and "sent to Northside Pain Clinic" in done.text
+    assert done.status_code == 200 and "sent to <bdi>Northside Pain Clinic</bdi>" in done.text
     with transaction(site.engine) as db:
         saved = outcomes_of_patient(db=db, actor=ACTOR, patient_id=site.world.patient_id)
     assert [(o.data.session_id, o.data.weeks_after_session, o.data.patient_reported) for o in saved] == [

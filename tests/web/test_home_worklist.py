@@ -143,7 +143,7 @@ def test_worklist__filters_by_type_overdue_and_clinician(site: Site) -> None:
     nobody = site.client.get("/worklist?clinician=someone-else").text
     assert re.findall(rows, nobody) == [] and "Nothing to do with these filters." in nobody
     bogus = site.client.get("/worklist?kind=bogus", headers={"accept": "text/html"})
-    assert bogus.status_code == 400 and "Kind must be one of" in bogus.text
+    assert bogus.status_code == 400 and "Type must be one of: All, Outcome visit" in bogus.text
 
 
 def test_worklist_and_home__reads_and_writes_audited(site: Site) -> None:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bontrack.web.plain import label, sentence
+from factories import session_input
 from web.conftest import Site, log_in
 from web.test_pages import post_form
 
@@ -125,6 +126,18 @@ def test_staff_forms__errors_name_the_label_in_a_sentence(site: Site) -> None:
             "NDI item 3 (Personal care) must be one of 0-5, got 9",
             "Question 3 must be a whole number from 0 to 5.",
         ),
+        (  # the whole number said once (it read "a whole number, a whole number from 0 to 10")
+            "answers.1",
+            "NPRS item 1 (Pain intensity) must be a whole number, one of 0-10; got 5.5",
+            "Question 1 must be a whole number from 0 to 10.",
+        ),
+        (
+            "allergies[0]",
+            "unknown allergy 'pollen'; allowed: ids of screening.toml",
+            "Allergy 1: Unknown allergy 'pollen'; allowed: ids of screening.toml.",
+        ),
+        ("sites[0].units", "must be more than 0", "Injection site 1: units must be more than 0."),
+        ("diagnosis_codes[1].code", "is required", "Diagnosis 2: code is required."),
     ],
 )
 def test_sentence__pydantic_and_service_wording_in_plain_words(
@@ -162,3 +175,105 @@ def test_impossible_dates__named_by_the_forms_label_and_written_as_allowed(site:
     assert error["text"] == "Date of birth: 1970-02-30 is not a date; use YYYY-MM-DD."
     for message in said:
         assert not any(raw in message for raw in RAW), message
+
+
+def test_worklist_page__an_unknown_type_lists_the_options_in_words(site: Site) -> None:
+    log_in(site, "staff")
+    response = site.client.get("/worklist?kind=bogus", headers=BROWSER)
+    assert response.status_code == 400
+    assert (
+        "Type must be one of: All, Outcome visit, Re-injection, Physical therapy or Stop and review."
+        in response.text
+    )
+    assert "outcome_visit" not in response.text.split("<main")[1]
+    assert site.client.get("/worklist?kind=reinjection", headers=BROWSER).status_code == 200
+
+
+def test_query_parameters__one_an_address_does_not_take_is_refused_naming_it(site: Site) -> None:
+    log_in(site, "staff")
+    for path in ("/worklist?date=2026-02-30", "/worklist?kind=&date=2026-01-01", "/report?date=2026-01-01"):
+        page = site.client.get(path, headers=BROWSER)
+        assert page.status_code == 400, path
+        assert "This page&#39;s address does not take “date”" in page.text, path
+    assert site.client.get("/worklist?kind=&days=14&back=0&page=1", headers=BROWSER).status_code == 200
+    site.client.cookies.clear()
+    headers = site.bearer("staff")
+    report = site.client.get("/api/report?date=2026-01-01&x=1", headers=headers)
+    assert report.status_code == 400
+    assert [e["field"] for e in report.json()["errors"]] == ["date", "x"]
+    assert "is not a query parameter of /api/report" in report.json()["errors"][0]["message"]
+    assert site.client.get("/api/worklist?date=2026-03-02", headers=headers).status_code == 200
+    assert site.client.get("/api/patients?limit=5&offset=0", headers=headers).status_code == 200
+    assert site.client.get("/api/patients?q=Test", headers=headers).status_code == 400  # no search here
+
+
+def _link(site: Site) -> str:
+    log_in(site, "staff")
+    path = f"/patients/{site.world.patient_id}/links/new"
+    _status, html = post_form(
+        site, path, {"episode_id": site.world.episode_id, "instruments": "nprs", "expires_in_hours": "24"}
+    )
+    url = re.search(r'id="issued-link" href="([^"]+)"', html)
+    assert url, html
+    site.client.cookies.clear()  # the patient has no session
+    return "/p/" + url.group(1).rsplit("/p/", 1)[1]
+
+
+def test_phone_form__a_link_cut_short_or_wrong_reads_as_any_unusable_link(site: Site) -> None:
+    link = _link(site)
+    said = "This link is incomplete or wrong; ask the clinic for a new one."
+    for path in ("/p/bogus-token", link[:-3], link + "x" * 200, link[:-2] + "zz", "/p/" + "a" * 30):
+        for response in (
+            site.client.get(path, headers=BROWSER),
+            site.client.post(path, data={"nprs.1": "3"}),
+        ):
+            assert response.status_code == 410, path
+            assert said in response.text, path
+            assert "Token" not in response.text and "characters" not in response.text
+
+
+def test_phone_form__a_half_point_or_a_letter_says_the_whole_number_once(site: Site) -> None:
+    link = _link(site)
+    for answer in ("5.5", "x"):
+        response = site.client.post(link, data={"nprs.1": answer})
+        assert response.status_code == 400
+        assert (
+            "Question 1 of the Numeric Pain Rating Scale must be a whole number from 0 to 10."
+            in response.text
+        )
+        assert "whole number, a whole number" not in response.text
+
+
+def test_phone_form__thank_you_names_the_clinic_without_two_brackets_in_a_row(site: Site) -> None:
+    link = _link(site)
+    done = site.client.post(link, data={"nprs.1": "3"})
+    assert done.status_code == 200
+    assert "Your answers to 1 questionnaire were sent to <bdi>Northside Pain Clinic</bdi>." in done.text
+    assert ") (" not in done.text
+
+
+def test_products_and_units__one_name_and_one_way_of_writing_units_on_every_page(site: Site) -> None:
+    from bontrack.storage.engine import transaction
+    from factories import saved_session
+
+    with transaction(site.engine) as db:
+        saved_session(db, site.world, units=25)
+    log_in(site, "physician")
+    chart = site.client.get(f"/patients/{site.world.patient_id}").text
+    form = site.client.get(f"/patients/{site.world.patient_id}/sessions/new").text
+    for page in (chart, form):
+        assert "(botox)" not in page and "BOTOX" not in page
+    assert "onabotulinumtoxinA (Botox) 50 U · " in chart  # the body map's session picker
+    assert "onabotulinumtoxinA (Botox) 50 U at 2 sites" in chart  # the timeline
+    assert "Cycle 1: injection on 2026-03-02 · onabotulinumtoxinA (Botox) 50 U" in chart
+    assert "<td>25 U <span" in chart and ".0 U" not in chart  # the muscle table
+    assert 'value="daxibotulinumtoxinA" >daxibotulinumtoxinA-lanm (Daxxify)</option>' in form
+    site.client.cookies.clear()
+    body = session_input(site.world, product="daxi").model_dump(mode="json", exclude_none=True)
+    refused = site.client.post("/api/sessions/check", json=body, headers=site.bearer("physician"))
+    (error,) = refused.json()["errors"]
+    assert "onabotulinumtoxinA (Botox)" in error["message"]
+    assert "daxibotulinumtoxinA-lanm (Daxxify), by name or brand" in error["message"]
+    body["product"] = "DaxibotulinumtoxinA-LANM"  # the name a message gives is taken
+    named = site.client.post("/api/sessions/check", json=body, headers=site.bearer("physician"))
+    assert "unknown product" not in named.text

@@ -26,11 +26,10 @@ def _fmt(units: float) -> str:
 
 
 def _brand(product_id: str) -> str:
-    """The product's first brand name (BOTOX), shorter in a table than its id."""
+    """The product as every face names it ("onabotulinumtoxinA (Botox)")."""
     from bontrack.knowledge import load_knowledge
 
-    kb = load_knowledge()
-    return kb.product(product_id).brands[0].upper() if kb.product_id(product_id) else product_id
+    return load_knowledge().product_name(product_id)
 
 
 @stock_app.callback()

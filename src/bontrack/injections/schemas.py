@@ -52,7 +52,7 @@ class InjectionSite(Input):
     volume_ml: Positive | None = Field(None, description="left out: computed from the dilution")
 
 
-FindingCode = Annotated[str, Field(min_length=1, max_length=80, description="a finding's code")]
+FindingCode = Annotated[str, Field(min_length=1, max_length=80, description="a finding's code"), NoControls]
 MAX_ACKNOWLEDGED = 50  # more codes than the engine has block rules: no plan has more blocks
 
 

@@ -110,7 +110,15 @@ class KnowledgeBase:
         return max(float(p.max_session_units.value) for p in self.files.products.values())
 
     def product_choices(self) -> str:
-        return ", ".join(f"{pid} ({'/'.join(p.brands)})" for pid, p in self.files.products.items())
+        """The products as every face names them, for an error's "allowed": each is found by
+        its name, its id or its brand, in any case."""
+        return ", ".join(p.display_name for p in self.files.products.values()) + ", by name or brand"
+
+    def product_name(self, product_id: str) -> str:
+        """The product's display name (``Product.display_name``); an id it does not know, as given
+        (a registry imported from elsewhere)."""
+        product = self.files.products.get(product_id)
+        return product.display_name if product is not None else product_id
 
     def muscle(self, muscle_id: str) -> Muscle | None:
         return self.files.muscles.get(muscle_id)
@@ -259,7 +267,7 @@ def _check_references(kb: KnowledgeFiles) -> None:
 def _index_products(kb: KnowledgeFiles) -> dict[str, str]:
     index: dict[str, str] = {}
     for pid, product in kb.products.items():
-        for name in [pid, *product.brands]:
+        for name in dict.fromkeys([pid, product.name, *product.brands]):
             key = name.lower()
             if key in index and index[key] != pid:
                 raise KnowledgeError(f"product name '{name}' is used by {index[key]} and {pid}")

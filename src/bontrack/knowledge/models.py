@@ -145,6 +145,13 @@ class Product(Strict):
     def vial(self, units: float) -> Vial | None:
         return next((v for v in self.vials if v.units == units), None)
 
+    @property
+    def display_name(self) -> str:
+        """How every page, command and message names the product: its nonproprietary name and
+        first brand, capitalised as a word ("onabotulinumtoxinA (Botox)"; the brands are kept
+        lower case, as look-up keys)."""
+        return f"{self.name} ({self.brands[0].capitalize()})" if self.brands else self.name
+
 
 class Muscle(Strict):
     name: str

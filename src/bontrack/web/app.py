@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +20,7 @@ from bontrack.web import error_page, outage, pages, problems, report_page
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.api import stock as stock_api
 from bontrack.web.deps import PageUser, turn_at_database
+from bontrack.web.query_params import only_declared
 from bontrack.web.read_audits import ReadAudits, ReadAuditWriter
 from bontrack.web.settings import WebSettings
 from bontrack.web.views import ROUTERS
@@ -87,6 +88,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(only_declared)],  # an API route's query: only what it declares
     )
     app.state.settings = settings
     problems.install(app)

@@ -78,9 +78,8 @@ class Banner:
 
 
 def product_name(product_id: str, kb: KnowledgeBase) -> str:
-    """'onabotulinumtoxinA (Botox)': the id and its first brand."""
-    product = kb.files.products.get(product_id)
-    return f"{product_id} ({product.brands[0].capitalize()})" if product and product.brands else product_id
+    """'onabotulinumtoxinA (Botox)': the product's display name (knowledge: Product.display_name)."""
+    return kb.product_name(product_id)
 
 
 def chart_banner(

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
+from bontrack.web.display import product, units
 from bontrack.web.entries import at_most, once_each
 from bontrack.web.isolate import isolated, joined
 
@@ -103,7 +104,7 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
                 "kind": "Injection",
                 "category": "injections",
                 "text": Markup("{} {} U at {} ({})").format(
-                    d.product, f"{d.total_units:g}", _count(len(d.sites), "site"), d.guidance
+                    product(d.product), units(d.total_units), _count(len(d.sites), "site"), d.guidance
                 ),
                 "decision": d.decision.decision,
                 "override": _override_text(d.override) if d.override else None,

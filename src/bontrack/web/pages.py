@@ -12,7 +12,7 @@ from jinja2 import pass_context
 from starlette.datastructures import URLPath
 
 from bontrack.auth.service import Throttled, revoke_token
-from bontrack.web import csrf
+from bontrack.web import csrf, display
 from bontrack.web.api.auth import client_address, password_log_in
 from bontrack.web.deps import (
     SESSION_COOKIE,
@@ -55,6 +55,8 @@ def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> Any:
 templates.env.globals["url_for"] = _url_for
 
 templates.env.filters["bdi"] = isolated  # {{ patient.data.name | bdi }}: entered text, isolated
+templates.env.filters["units"] = display.units  # {{ s.total_units | units }} U: 120, 12.5, 10,000
+templates.env.filters["product"] = display.product  # the knowledge base's one name of a product
 router = APIRouter(include_in_schema=False)
 
 

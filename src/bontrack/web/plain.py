@@ -82,7 +82,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Input should be (.*)$", re.DOTALL), r"must be \1"),
 ]
 _CHOICES = re.compile(r"^must be ('[^']*'(?:, '[^']*')*(?: or '[^']*')?)$")
-_RANGE = re.compile(r"\bone of (\d+)-(\d+)\b")
+_RANGE = re.compile(r"\b(?:a whole number, )?one of (\d+)-(\d+)\b")  # (said once, not twice)
 _VERBS = ("must ", "is ", "are ", "was ", "needs ", "can ", "cannot ", "has ", "should ", "may ")
 
 
@@ -118,7 +118,7 @@ def label(field: str, labels: Mapping[str, str] | None = None) -> str:
     for index, key in _TOKEN.findall(field):
         if index:  # a row of a list: "Injection site 2"
             if words:
-                words[-1] = f"{words[-1].removesuffix('s')} {int(index) + 1}"
+                words[-1] = f"{_singular(words[-1])} {int(index) + 1}"
             continue
         if key.isdigit() and words and words[-1] in ("The answers", "answers"):
             words[-1] = f"Question {key}"  # an instrument's item, keyed by its number
@@ -129,6 +129,16 @@ def label(field: str, labels: Mapping[str, str] | None = None) -> str:
         return "This form"
     text = ": ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def _singular(words: str) -> str:
+    """A list's label as one of its rows: "Allergies" -> "Allergy", "Injection sites" ->
+    "Injection site"; "Diagnosis" stays."""
+    if words.endswith("ies"):
+        return words[:-3] + "y"
+    if words.endswith(("ss", "sis", "us")):
+        return words
+    return words.removesuffix("s")
 
 
 def wording(message: str) -> str:

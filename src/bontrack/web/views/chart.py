@@ -23,9 +23,10 @@ from bontrack.scheduling.actions import action_words, actions_of_patient
 from bontrack.screening.schemas import ScreeningRead
 from bontrack.therapy.schemas import TherapyPlanRead
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
-from bontrack.web.chart_banner import chart_banner, product_name
+from bontrack.web.chart_banner import chart_banner
 from bontrack.web.chart_timeline import CATEGORIES, FILTERS, cycles, timeline_rows
 from bontrack.web.deps import READ_CLINICAL, NowDep, PageUser, SessionDep
+from bontrack.web.display import product, units
 from bontrack.web.isolate import isolated
 from bontrack.web.trend import Marker, Series, trend_svg
 from bontrack.web.views.common import allow, page, patient_for_chart
@@ -96,7 +97,8 @@ def _draw_trend(outcomes: list[OutcomeRead], sessions: list[SessionRead]) -> Any
         label = f"{name} ({score.low:g}-{score.high:g} {score.unit}, {score.better} is better)"
         series.append(Series(label, score.low, score.high, colour, points))
     markers = [
-        Marker(s.data.date, f"{s.data.date}: {s.data.product} {s.data.total_units:g} U") for s in sessions
+        Marker(s.data.date, f"{s.data.date}: {product(s.data.product)} {units(s.data.total_units)} U")
+        for s in sessions
     ]
     return trend_svg(series, markers, title="Pain and neck disability over time, injections marked")
 
@@ -181,7 +183,6 @@ def patient_chart(
         "chart.html",
         patient=patient,
         banner=banner,
-        product_name=lambda pid: product_name(pid, kb),
         episodes=episodes_of_patient(db=db, actor=actor, patient_id=patient_id),
         sessions=sessions,
         chosen=chosen,

@@ -35,6 +35,7 @@ from bontrack.scheduling.visits import (
 )
 from bontrack.schemas import parse
 from bontrack.web.deps import WRITE_OUTCOMES, NowDep, PageUser, Principal, SessionDep
+from bontrack.web.display import session_words
 from bontrack.web.forms import answer_codes, nest, section
 from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
 
@@ -112,7 +113,7 @@ def _form(
         patient=patient,
         episodes=[(e.id, f"from {e.data.pain_onset_date}") for e in reversed(episodes)],
         sessions=[(NOT_A_FOLLOW_UP, "None: a visit before any injection")]
-        + [(s.id, f"{s.data.date} · {s.data.product} {s.data.total_units:g} U") for s in reversed(sessions)],
+        + [(s.id, session_words(s)) for s in reversed(sessions)],
         session=session,
         visit=visit,
         summary=_summary(session, visit, day),

@@ -111,7 +111,7 @@ def _choices(db: Session, principal: Principal, patient: PatientRead) -> dict[st
             if injections.check_role(c.data.role) in kb.files.pathway.injector_roles.roles
         ],
         "overrider": next((c.data.name for c in clinicians if c.id == mine), None),
-        "products": [(pid, f"{p.name} ({', '.join(p.brands)})") for pid, p in kb.files.products.items()],
+        "products": [(pid, p.display_name) for pid, p in kb.files.products.items()],
         "vials": {pid: [v.units for v in p.vials] for pid, p in kb.files.products.items()},
         "muscles": [(mid, m.name) for mid, m in kb.files.muscles.items()],
         "sides": [(s, s) for s in kb.files.sides],
@@ -134,7 +134,6 @@ def _stock_choices(db: Session, principal: Principal, patient: PatientRead, day:
         "stock_lots": lots_for_session(db=db, actor=principal.actor, clinic_id=patient.clinic_id, on=on),
         "expiry_warning_days": expiry_warning_days(),
         "usable_hours": {pid: p.usable_hours_after_preparation.value for pid, p in kb.files.products.items()},
-        "brands": {pid: p.brands[0].upper() for pid, p in kb.files.products.items()},
     }
 
 

@@ -47,6 +47,7 @@ from bontrack.web.deps import (
     Principal,
     SessionDep,
 )
+from bontrack.web.display import session_words
 from bontrack.web.forms import answer_codes, nest
 from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
 
@@ -67,7 +68,7 @@ def form_context(db: Session, principal: Principal, patient: PatientRead) -> dic
             for c in clinicians_of_clinic(db=db, actor=actor, clinic_id=patient.clinic_id)
         ],
         "sessions": [
-            (s.id, f"{s.data.date} · {s.data.product} {s.data.total_units:g} U")
+            (s.id, session_words(s))
             for s in reversed(sessions_of_patient(db=db, actor=actor, patient_id=patient.id))
         ],
         "plans": [

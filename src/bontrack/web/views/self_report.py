@@ -3,6 +3,7 @@ the page on which staff issue such a link from the chart."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from bontrack.patients.service import episodes_of_patient, get_clinic
 from bontrack.scheduling.visits import follow_up
 from bontrack.schemas import parse
 from bontrack.web.deps import ISSUE_LINKS, NowDep, PageUser, SessionDep, SettingsDep
+from bontrack.web.display import session_words
 from bontrack.web.forms import answer_codes, nest
 from bontrack.web.views.common import (
     FormItems,
@@ -40,7 +42,11 @@ from bontrack.web.views.common import (
 )
 
 router = APIRouter(include_in_schema=False)
-LinkToken = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+# The token in the address is checked here, not by FastAPI: a patient with a link cut short or
+# mistyped reads what every unusable link says, not a rule about its length.
+LinkToken = Annotated[str, Path(description="the link's secret")]
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+WRONG_LINK = "this link is incomplete or wrong; ask the clinic for a new one"
 # the forms a patient is asked for by default when there is no session to follow up
 DEFAULT_INSTRUMENTS = ("nprs", "ndi")
 ANSWER_FIELD = re.compile(r"^forms\[(\d+)\]\.answers(?:\.(\w+))?$")
@@ -55,13 +61,22 @@ def _gone(message: str) -> PageProblem:
     return PageProblem(410, "This link cannot be used", f"{message[0].upper()}{message[1:]}.")
 
 
+def _opened(db: SessionDep, token: str, at: dt.datetime) -> PatientLinkRead:
+    """The link, else the page every unusable link gets (cut short, unknown, used, expired)."""
+    if TOKEN.fullmatch(token) is None:
+        raise _gone(WRONG_LINK)
+    try:
+        return open_link(db=db, secret=token, now=at)
+    except NotFoundError:
+        raise _gone(WRONG_LINK) from None
+    except LinkGone as exc:
+        raise _gone(str(exc)) from None
+
+
 @router.get("/p/{token}", response_class=HTMLResponse)
 def self_report(request: Request, token: LinkToken, db: SessionDep, at: NowDep) -> Response:
     """The forms the link asks for, one column, big tap targets."""
-    try:
-        link = open_link(db=db, secret=token, now=at)
-    except (NotFoundError, LinkGone) as exc:
-        raise _gone(str(exc).split(": ", 1)[-1]) from None
+    link = _opened(db, token, at)
     forms = [load_definition(i) for i in link.instruments]
     return page(
         request,
@@ -81,10 +96,7 @@ def submit_self_report(
     request: Request, token: LinkToken, db: SessionDep, at: NowDep, items: FormItems
 ) -> Response:
     """Record the answers all or nothing; the link is then used up."""
-    try:
-        link = open_link(db=db, secret=token, now=at)
-    except (NotFoundError, LinkGone) as exc:
-        raise _gone(str(exc).split(": ", 1)[-1]) from None
+    link = _opened(db, token, at)
     answers = nest(items)
     forms = [{"instrument": i, "answers": answer_codes(answers.get(i), i)} for i in link.instruments]
 
@@ -144,9 +156,7 @@ def _link_form(
         status=int(str(ctx.pop("status", 200))),
         patient=patient,
         episodes=[(e.id, f"from {e.data.pain_onset_date}") for e in reversed(episodes)],
-        sessions=[
-            (s.id, f"{s.data.date} · {s.data.product} {s.data.total_units:g} U") for s in reversed(sessions)
-        ],
+        sessions=[(s.id, session_words(s)) for s in reversed(sessions)],
         instruments=[(i, load_definition(i).name) for i in INSTRUMENT_IDS],
         **ctx,
     )

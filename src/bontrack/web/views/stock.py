@@ -29,17 +29,13 @@ from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, pag
 router = APIRouter(include_in_schema=False)
 
 
-def _brands() -> dict[str, str]:
-    return {pid: p.brands[0].upper() for pid, p in load_knowledge().files.products.items()}
-
-
 def _products() -> list[tuple[str, str]]:
-    """(product id, its brand and the vial sizes it comes in), for the delivery form."""
+    """(product id, its name and the vial sizes it comes in), for the delivery form."""
     out = []
     for pid, p in load_knowledge().files.products.items():
         each = [f"{v.units:g}" for v in p.vials]
         sizes = f"{', '.join(each[:-1])} or {each[-1]}" if len(each) > 1 else each[0]
-        out.append((pid, f"{p.brands[0].upper()} ({sizes} U vials)"))
+        out.append((pid, f"{p.display_name}: {sizes} U vials"))
     return out
 
 
@@ -59,7 +55,6 @@ def stock_page(request: Request, db: SessionDep, principal: PageUser, at: NowDep
         lines=lines,
         today=today,
         warn_days=expiry_warning_days(),
-        brands=_brands(),
         saved=saved,
         expired_delivery=expired[0] if expired else None,
         may_write=principal.role in STOCK_RECEIPT.write_roles,
@@ -76,7 +71,7 @@ def recall_page(
     """Every patient and session given a lot, with contact details (audited)."""
     allow(request, principal, READ_CLINICAL)
     found = recall(db=db, actor=principal.actor, lot=lot)
-    return page(request, principal, "recall.html", found=found, brands=_brands())
+    return page(request, principal, "recall.html", found=found)
 
 
 # ---- a delivery received, vials discarded -----------------------------------------------------

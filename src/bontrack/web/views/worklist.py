@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -113,7 +113,7 @@ def worklist_page(
     principal: PageUser,
     at: NowDep,
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
-    kind: Annotated[KindFilter, Query()] = "",
+    kind: Annotated[str, Query(max_length=40)] = "",
     overdue: Annotated[bool, Query()] = False,
     clinician: Annotated[str, Query(max_length=36)] = "",
     days: Annotated[int | None, Query(ge=0, le=365, description="look ahead (default: the window's)")] = None,
@@ -124,6 +124,11 @@ def worklist_page(
     """What is due within the window, overdue first (a page at a time), filtered by type, overdue
     and clinician; who to review before another injection; each row with its actions."""
     allow(request, principal, READ_CLINICAL)
+    if kind not in get_args(KindFilter):  # the options in the filter's words, not their ids
+        options = ["All", *KIND_WORDS.values()]
+        raise PageProblem(
+            400, "Cannot do this", f"Type must be one of: {', '.join(options[:-1])} or {options[-1]}."
+        )
     today = at.date()
     window = load_window(look_ahead_days=days, look_back_days=back or None)
     older = back == 0
