@@ -98,7 +98,11 @@ def _poisoned(site: Site) -> tuple[str, str]:
             db,
             site.world,
             units=400,
-            override={"reason": "agreed with the lead", "clinician_id": site.world.clinician_id},
+            override={
+                "reason": "agreed with the lead",
+                "clinician_id": site.world.clinician_id,
+                "acknowledged": ["dose.exceeds_vials", "dose.session_max"],
+            },
         )
         data = session.data.model_copy(
             update={"override": session.data.override.model_copy(update={"reason": f"{RLO}dose agreed\x1b"})}  # type: ignore[union-attr]
@@ -139,7 +143,7 @@ def test_stored_bidi_and_control_characters__every_page_shows_them_isolated(site
     chart = site.client.get(f"/patients/{site.world.patient_id}")
     assert chart.status_code == 200
     # each entered value isolated: the override, the event, its outcome
-    assert f"Override: <bdi>{RLO}dose agreed\x1b</bdi>" in chart.text
+    assert f"Override: <bdi>{RLO}dose agreed\x1b</bdi> (blocks acknowledged: " in chart.text
     assert f"<bdi>{RLO}dysphagia</bdi> (mild): <bdi>better\x00</bdi>" in chart.text
     timeline = chart.text.split('id="timeline"')[1]
     for row in re.findall(r"<li[^>]*>(.*?)</li>", timeline, re.DOTALL):

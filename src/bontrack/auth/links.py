@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bontrack.auth.models import PatientLinkRow
 from bontrack.auth.service import digest, new_secret
 from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
-from bontrack.outcomes.schemas import Answers, OutcomeCreate, OutcomeRead
+from bontrack.outcomes.schemas import Answer, ItemKey, OutcomeCreate, OutcomeRead
 from bontrack.schemas import Id, Input, NoControls, UtcTime
 from bontrack.storage.audit_log import log
 from bontrack.storage.row_security import limit_to_clinic
@@ -82,7 +82,9 @@ class LinkForm(Input):
     """One form the patient filled in through the link."""
 
     instrument: Annotated[str, Field(min_length=1, max_length=40), NoControls]
-    answers: Answers
+    # blanks pass the schema: a form without enough answers is refused in the patient's words
+    # (``_unscorable``), where the clinician's API names the field (outcomes.schemas.Answers)
+    answers: Annotated[dict[ItemKey, Answer], Field(min_length=1)]
 
 
 class LinkSubmission(Input):

@@ -38,13 +38,11 @@ _DAY_ORDER = {"Screening": 0, "Assessment": 1, "Injection": 2}
 PATIENT_LINK_ACTOR = "patient-link:"
 
 
-def _override_text(override: Override) -> str:
-    """An override as the chart shows it: the reason, then the blocks acknowledged in words
-    (a record saved before blocks were acknowledged shows its reason alone)."""
-    if not override.acknowledged:
-        return override.reason
+def _override_text(override: Override) -> dict[str, str]:
+    """An override as the chart shows it: the reason (entered text, shown isolated), then the
+    blocks acknowledged in words (a record saved before blocks were acknowledged: none)."""
     blocks = ", ".join(code.replace(".", " ").replace("_", " ") for code in override.acknowledged)
-    return f"{override.reason} (blocks acknowledged: {blocks})"
+    return {"reason": override.reason, "blocks": blocks}
 
 
 def _ref(record_type: str, record: Any) -> dict[str, Any]:
