@@ -150,6 +150,11 @@ def test_adverse_events__rated_over_sessions_at_least_the_window_old_and_the_res
     any_event = next(e for e in r.adverse_events if e.event == "any")
     assert (any_event.cycles, any_event.n_cycles, any_event.k) == (1, 2, 2)
     assert any_event.rate is None and any_event.low is None  # fewer than 10: counts only
+    # one session left out: said in the singular, on the page and in the caveats
+    html = render_html(r, render_figures(r))
+    assert "1 more recent session was left out because its events may not be reported yet" in html
+    assert "(1 more recent session left out: its events may not be reported yet)" in html
+    assert "(s)" not in re.sub(r"<[^>]+>", "", html)
 
 
 def test_small_numbers__counts_only_no_bar_and_no_nan_anywhere() -> None:

@@ -202,6 +202,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         else None,
     )
     window = event_counts["adverse_event_window_days"]
+    recent = event_counts["sessions_too_recent_for_adverse_events"]
     caveats = [
         "Nobody in this registry was randomized: differences between groups are associations, not effects.",
         f"Outcome visits are scheduled {', '.join(str(w) for w in visit_weeks)} weeks after each "
@@ -214,8 +215,8 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         "MCID) at some visit; loss is dated at the visit that found it, so the curve steps only on "
         "visit days; a re-injection before any loss censors the cycle (it is not a loss).",
         f"Adverse events are rated over sessions at least {window} days old "
-        f"({event_counts['sessions_too_recent_for_adverse_events']} more recent sessions left out: "
-        "their events may not be reported yet).",
+        f"({recent} more recent session{'' if recent == 1 else 's'} left out: "
+        f"{'its' if recent == 1 else 'their'} events may not be reported yet).",
     ]
     if at_edge:
         caveats.append(
