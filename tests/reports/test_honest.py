@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
 
+from bontrack import reports
 from bontrack.injections.service import cycle_responses
 from bontrack.knowledge.loader import load_knowledge
 from bontrack.outcomes.schemas import OutcomeCreate
@@ -169,6 +171,9 @@ def test_small_numbers__counts_only_no_bar_and_no_nan_anywhere() -> None:
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
     assert "too few to estimate" in text and "as of 2026-04-20" in text.lower()
     assert not re.search(r"\b(nan|inf|NaN|None)\b", text)
+    # on a phone each cell is a "Column: value" line: none has an empty column name (a lone ": ")
+    template = (Path(reports.__file__).parent / "templates" / "report.html.j2").read_text()
+    assert 'data-label=""' not in template and 'data-label=""' not in html
 
     def refuse(name: str) -> None:
         raise AssertionError(f"{name} in the JSON")

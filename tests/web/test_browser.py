@@ -611,3 +611,25 @@ def test_session_site_rows_show_whole_muscle_and_side_names(browser: Any, server
     page.locator("#sites").screenshot(path=str(ARTIFACTS / f"session_sites_{width}.png"))
     assert errors == []
     context.close()
+
+
+def test_report_on_a_phone_shows_no_label_without_a_value(browser: Any, server: str) -> None:
+    """At 390 px each table row of the report is a card of "Column: value" lines; a cell with
+    nothing in it (no effective n for too few cycles, no label) is left out, and no cell carries
+    an empty column name (a lone ": ")."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    _log_in(page, server, "physician")
+    page.goto(f"{server}/report")
+    assert "too few to estimate" in page.inner_text("body")
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll('td')].filter(td => td.offsetParent !== null)
+            .map(td => [td.textContent.trim(), td.getAttribute('data-label'),
+                        getComputedStyle(td, '::before').content])"""
+    )
+    assert shown
+    empty = [before for text, _, before in shown if not text]
+    assert empty == [], empty  # a label alone, with no value after it
+    lone = [text for text, label, _ in shown if label == ""]
+    assert lone == [], lone  # an empty column name: the line would begin with ": "
+    phone.close()
