@@ -224,9 +224,10 @@ def test_engine_and_bulk_writing_live_in_storage() -> None:
 
 
 def test_records_and_audit_write_through_the_unit_of_work_not_a_writer_they_pick() -> None:
-    """bontrack.records never asks whether a bulk block is open (it calls the unit of work's
-    writer); bontrack.audit only reads and queries the log (its writing is storage.audit_log)."""
-    for module in (f"{PACKAGE}.records", f"{PACKAGE}.corrections"):
+    """bontrack.records (and its look-ups, bontrack.record_lookups) never asks whether a bulk block
+    is open (it calls the unit of work's writer); bontrack.audit only reads and queries the log
+    (its writing is storage.audit_log)."""
+    for module in (f"{PACKAGE}.records", f"{PACKAGE}.record_lookups", f"{PACKAGE}.corrections"):
         assert not {i for i in _imports(module) if _is_under(i, (f"{PACKAGE}.storage.bulk",))}, module
         source = _modules()[module].read_text(encoding="utf-8")
         assert "BulkWriter" not in source and "bulk_writer" not in source, module

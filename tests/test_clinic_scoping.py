@@ -37,6 +37,7 @@ from bontrack.scheduling.models import DueItemRow
 from bontrack.scheduling.schemas import WorklistActionCreate
 from bontrack.scheduling.window import load_window
 from bontrack.screening import service as screening
+from bontrack.stock import openings as stock_openings
 from bontrack.stock import service as stock
 from bontrack.stock.schemas import DiscardRequest, StockReceiptCreate
 from bontrack.storage.engine import transaction
@@ -55,6 +56,7 @@ SERVICES: tuple[ModuleType, ...] = (
     worklist_actions,
     research,
     stock,
+    stock_openings,
     injection_billing,
     injection_suggest,
 )
@@ -451,16 +453,16 @@ CALLS.update(
             clinic_id=i.world.clinic_id,
             data=DiscardRequest(lot=LOT, vial_count=1, reason="dropped", discarded_on=DAY),
         ),
-        "stock.open_for_session": lambda db, a, i: stock.open_for_session(
+        "stock.open_for_session": lambda db, a, i: stock_openings.open_for_session(
             db=db, actor=a, session=injections.get_session(db=db, actor=a, session_id=i.session_id)
         ),
-        "stock.openings_of_session": lambda db, a, i: stock.openings_of_session(
+        "stock.openings_of_session": lambda db, a, i: stock_openings.openings_of_session(
             db=db, actor=a, session_id=i.session_id
         ),
-        "stock.withdraw_openings": lambda db, a, i: stock.withdraw_openings(
+        "stock.withdraw_openings": lambda db, a, i: stock_openings.withdraw_openings(
             db=db, actor=a, session_id=i.session_id, reason="entered in error"
         ),
-        "stock.reopen_for_session": lambda db, a, i: stock.reopen_for_session(
+        "stock.reopen_for_session": lambda db, a, i: stock_openings.reopen_for_session(
             db=db,
             actor=a,
             session=injections.get_session(db=db, actor=a, session_id=i.session_id),

@@ -74,7 +74,7 @@ def read_found(
 # save, is read from here but for what changed. Not more: every version kept is about 11 objects
 # the garbage collector walks in each full collection, which stops every request meanwhile
 # (11,500 versions kept, 51 MB, doubled a full collection's time).
-_read_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}  # see records._find_statements
+_read_statements: dict[tuple[type[Any], tuple[str, ...]], Select[Any]] = {}  # see record_lookups
 _VERSIONS_KEPT = 2_000
 _versions_read: OrderedDict[tuple[type[Any], str, str, int, str, Any], Any] = OrderedDict()
 _versions_lock = threading.Lock()

@@ -57,7 +57,7 @@ def current_of_patient(
     return answer
 
 
-# Built once per set of kinds and fields (see records._find_statements).
+# Built once per set of kinds and fields (see record_lookups._find_statements).
 _statements: dict[tuple[tuple[type[Any], ...], tuple[str, ...]], CompoundSelect[Any]] = {}
 
 

@@ -90,7 +90,7 @@ def find_current_read(
 def log_reads(
     db: Session, actor: str, record_type: str, reads: Sequence[Stored[Any]], purpose: str | None
 ) -> None:
-    """Audit versions read (as ``_audit_read`` does rows)."""
+    """Audit versions read (as ``record_lookups.audit_read`` does rows)."""
     for read in reads:
         log(
             db,

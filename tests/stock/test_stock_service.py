@@ -21,6 +21,7 @@ from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
 from bontrack.stock import service as stock
 from bontrack.stock.models import StockReceiptRow, VialOpeningRow
+from bontrack.stock.openings import openings_of_session
 from bontrack.stock.schemas import DiscardRequest, StockReceiptCreate, VialOpeningCreate
 from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, World, clinic_world, session_input
@@ -176,7 +177,7 @@ def test_session_from_stock__opens_vials_and_starts_the_usable_window(engine: En
         world = clinic_world(db)
         stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt())
         session = create_session(db=db, actor=ACTOR, data=session_input(world, vial_count=2))
-        opened = stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)
+        opened = openings_of_session(db=db, actor=ACTOR, session_id=session.id)
         line = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)[0]
     assert len(opened) == 1
     assert opened[0].data.vial_count == 2
@@ -201,7 +202,7 @@ def test_session_with_a_lot_not_in_stock__is_saved_without_opening(engine: Engin
     with transaction(engine) as db:
         world = clinic_world(db)
         session = create_session(db=db, actor=ACTOR, data=session_input(world, lot="ELSEWHERE"))
-        assert stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id) == []
+        assert openings_of_session(db=db, actor=ACTOR, session_id=session.id) == []
 
 
 def test_discard__counts_units_and_refuses_more_than_left(engine: Engine) -> None:
@@ -285,7 +286,7 @@ def test_withdrawn_session__its_vials_return_to_stock(engine: Engine) -> None:
         assert stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)[0].remaining == 3
         withdraw_session(db=db, actor=ACTOR, session_id=session.id, reason="entered for the wrong patient")
         assert stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)[0].remaining == 4
-        assert stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id) == []
+        assert openings_of_session(db=db, actor=ACTOR, session_id=session.id) == []
 
 
 def test_corrected_session__its_openings_follow_the_lot_and_vials(engine: Engine) -> None:
@@ -306,7 +307,7 @@ def test_corrected_session__its_openings_follow_the_lot_and_vials(engine: Engine
             data=session_input(world, guidance="ultrasound"),
             reason="typo",
         )
-        [first] = stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)
+        [first] = openings_of_session(db=db, actor=ACTOR, session_id=session.id)
         assert first.version == 1
         # the lot was wrong: C1234's vial goes back, D5678's comes out
         update_session(
@@ -318,7 +319,7 @@ def test_corrected_session__its_openings_follow_the_lot_and_vials(engine: Engine
         )
         left = {x.lot: x.remaining for x in stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)}
         assert left == {"C1234": 4, "D5678": 3}
-        [now] = stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)
+        [now] = openings_of_session(db=db, actor=ACTOR, session_id=session.id)
         assert (now.data.lot, now.data.vial_count) == ("D5678", 1)
         history = records_history(db, first.id)
         assert [v.withdrawn for v in history] == [False, True]
@@ -349,8 +350,7 @@ def test_corrected_session__more_vials_than_left_is_refused_and_nothing_changes(
     with transaction(engine) as db:
         [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY, include_empty=True)
         assert (
-            line.remaining == 0
-            and len(stock.openings_of_session(db=db, actor=ACTOR, session_id=session.id)) == 1
+            line.remaining == 0 and len(openings_of_session(db=db, actor=ACTOR, session_id=session.id)) == 1
         )
 
 

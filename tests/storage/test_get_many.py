@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bontrack import records
+from bontrack import record_lookups, records
 from bontrack.actor import Actor
 from bontrack.audit.models import AuditEntry
 from bontrack.patients import service as patients
@@ -42,7 +42,7 @@ def test_get_many__current_versions_of_the_ids_asked_each_call_in_chunks(
             db=db, actor=ACTOR, patient_id=made[1], data=_patient("G-1b"), reason="typo in the number"
         )
         patients.withdraw_patient(db=db, actor=ACTOR, patient_id=made[4], reason="registered twice")
-    monkeypatch.setattr(records, "_IDS_PER_QUERY", 2)  # several chunks through the one statement
+    monkeypatch.setattr(record_lookups, "_IDS_PER_QUERY", 2)  # several chunks through the one statement
     scoped = Actor(ACTOR, clinic_id=world.clinic_id, role="physician")
     with transaction(engine) as db:
         before = _reads(db)

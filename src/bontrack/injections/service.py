@@ -231,7 +231,7 @@ def create_session(
     row = _INJECTION_SESSION.create_row(db, actor, stored, patient.clinic_id)
     audit_override(db, actor=actor, row=row, data=data, decision=decision)
     saved = records.to_read(row, SessionRecord)
-    from bontrack.stock.service import open_for_session  # stock imports this module
+    from bontrack.stock.openings import open_for_session  # stock imports this module
 
     open_for_session(db=db, actor=actor, session=saved)  # its vials leave the stock, if the lot is kept
     return saved
@@ -265,7 +265,7 @@ def update_session(
     author: Author | None = None,
 ) -> SessionRead:
     """Correct a session: judged again (against the other sessions) and saved as a new version;
-    when what it took from stock changed, its vial openings follow (bontrack.stock.service).
+    when what it took from stock changed, its vial openings follow (bontrack.stock.openings).
 
     As when it was created, a plan the engine blocks is refused unless ``override`` names a
     clinician of the clinic and gives the written reason; the override is audited again.
@@ -285,7 +285,7 @@ def update_session(
     row = _INJECTION_SESSION.correct_row(db, actor, session_id, data, reason, check=check)
     audit_override(db, actor=actor, row=row, data=judged[0][0], decision=judged[0][1])
     saved = records.to_read(row, SessionRecord)
-    from bontrack.stock.service import reopen_for_session  # stock imports this module
+    from bontrack.stock.openings import reopen_for_session  # stock imports this module
 
     reopen_for_session(db=db, actor=actor, session=saved, reason=reason)  # its vials, as corrected
     return saved
@@ -300,7 +300,7 @@ def withdraw_session(*, db: Session, actor: str, session_id: str, reason: str) -
     clinician corrects the link of each (to the right session) or withdraws it with its own
     reason, then withdraws the session. See bontrack.corrections.
     """
-    from bontrack.stock.service import withdraw_openings  # stock imports this module
+    from bontrack.stock.openings import withdraw_openings  # stock imports this module
 
     withdraw_openings(db=db, actor=actor, session_id=session_id, reason=reason)  # vials back in stock
     return _INJECTION_SESSION.withdraw(db, actor, session_id, reason)

@@ -11,9 +11,9 @@ own; no number here converts one product's units into another's.
    product's earlier doses. Doses are lowered in proportion and rounded down to the product's step.
 3. Sites: a muscle side's dose is split over as few sites as keep each within the per-site limit.
 4. Vials: one size, the number that holds the total; the size with the least discarded units,
-   then the fewest vials.
+   then the fewest vials (bontrack.planning.preparation).
 5. Dilution: the least diluent in the vial's labelled range that gives every site a volume that is
-   a whole number of syringe graduations (0.05 mL, else 0.01 mL) between 0.1 and 1 mL.
+   a whole number of syringe graduations (0.05 mL, else 0.01 mL) between 0.1 and 1 mL (ibid.).
 6. The engine's decision on the resulting check document, and the planner's own findings: more
    injection sites than the study behind the per-muscle doses injected warns (planning.site_count).
 """
@@ -32,10 +32,11 @@ from bontrack.clinical.plan import (
     Site,
 )
 from bontrack.clinical.retreatment import months_before
-from bontrack.knowledge.models import Product, Sourced, Vial
+from bontrack.knowledge.models import Product, Sourced
 from bontrack.planning.dose_request import Parsed
 from bontrack.planning.dose_request import parse_plan_dose_request as parse_plan_dose_request
 from bontrack.planning.knowledge import INTENSITIES, Intensity, PlanningKnowledge, ProductPlanning
+from bontrack.planning.preparation import choose_dilution, choose_vials
 from bontrack.planning.vials import VialMix, choose_vial_mix
 
 _EPS = 1e-6
@@ -211,52 +212,6 @@ def _split(units: float, cap: float | None, step: float) -> list[float]:
     steps = round(units / step)
     base, extra = divmod(steps, n)
     return [(base + (1 if i < extra else 0)) * step for i in range(n)]
-
-
-def choose_vials(total: float, vials: list[Vial]) -> tuple[Vial, int]:
-    """The vial size and count holding ``total`` with the least discarded units, then fewest vials."""
-    best = min(
-        vials, key=lambda v: (_ceil_div(total, v.units) * v.units - total, _ceil_div(total, v.units), v.units)
-    )
-    return best, _ceil_div(total, best.units)
-
-
-_DILUENTS: dict[int, tuple[Vial, list[float]]] = {}
-
-
-def _diluents(vial: Vial) -> list[float]:
-    """Diluent volumes to try, in 0.05 mL steps across the labelled range (cached per vial)."""
-    cached = _DILUENTS.get(id(vial))
-    if cached is not None and cached[0] is vial:
-        return cached[1]
-    n = round((vial.diluent_ml_max - vial.diluent_ml_min) / 0.05)
-    values = [round(vial.diluent_ml_min + 0.05 * i, 2) for i in range(n + 1)]
-    out = sorted({*values, vial.diluent_ml_max})
-    _DILUENTS[id(vial)] = (vial, out)
-    return out
-
-
-def choose_dilution(units: list[float], vial: Vial, pk: PlanningKnowledge) -> tuple[float, float | None]:
-    """The least diluent (mL) giving whole-graduation volumes in range; the graduation used."""
-    g = pk.planning.graduations
-    candidates = _diluents(vial)
-    for bounded in (True, False):
-        for grad in g.ml:
-            for diluent in candidates:
-                conc = vial.units / (vial.solution_ml + diluent)
-                ok = True
-                for u in units:
-                    vol = u / conc
-                    k = vol / grad
-                    if abs(k - round(k)) > 1e-6 or round(k) < 1:
-                        ok = False
-                        break
-                    if bounded and not g.min_site_ml - _EPS <= vol <= g.max_site_ml + _EPS:
-                        ok = False
-                        break
-                if ok:
-                    return diluent, grad
-    return candidates[0], None
 
 
 def site_count_findings(sites: int, pp: ProductPlanning, pk: PlanningKnowledge) -> list[Finding]:

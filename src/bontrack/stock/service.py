@@ -1,5 +1,7 @@
 """Stock services: deliveries, openings and discards of toxin vials by lot, scoped by the actor's
-clinic and audited like every record (bontrack.records); the recall of a lot.
+clinic and audited like every record (bontrack.records); the recall of a lot. A session's vial
+openings (taken out when it is saved, again when corrected, back when withdrawn) are written by
+bontrack.stock.openings, from the stock lines here.
 
 A lot's stock in a clinic is what was received, less the vials opened for sessions and the vials
 discarded unopened. The units left in an opened vial after a session are not a discard record:
@@ -19,7 +21,6 @@ from bontrack.actor import clinic_of
 from bontrack.clinical.plan import lot_expiry_problem
 from bontrack.errors import FieldError, InputError, NotFoundError
 from bontrack.injections.models import InjectionSessionRow
-from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.models import PatientRow
 from bontrack.patients.service import get_clinic
@@ -35,8 +36,6 @@ from bontrack.stock.schemas import (
     StockReceiptRead,
     VialDiscardCreate,
     VialDiscardRead,
-    VialOpeningCreate,
-    VialOpeningRead,
 )
 from bontrack.storage.audit_log import log
 from bontrack.storage.buffered import BufferedWriter
@@ -265,44 +264,6 @@ def discard_vials(
     return records.to_read(row, VialDiscardCreate)
 
 
-def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOpeningRead | None:
-    """Take a saved session's vials out of stock when its lot is in the clinic's stock (a lot not
-    in stock, e.g. bought before stock was kept, is left alone). The lot must match the stock's
-    product, vial size and expiry and have the vials left, else an error naming the field."""
-    data = session.data
-    lot = _lot_as_received(db, actor, session.clinic_id, data.lot)
-    receipts = records.find_current(
-        db, row_cls=StockReceiptRow, actor=actor, lot=lot, clinic_id=session.clinic_id, purpose="stock"
-    )
-    if not receipts:
-        return None
-    line = _one_line(db, actor, lot, session.clinic_id, data.date, "lot")
-    if (wrong := lot_mismatch(line, data.product, data.date)) is not None:
-        raise InputError.one("lot", wrong)
-    if line.vial_units != data.vial_units:
-        raise InputError.one("vial_units", f"lot {data.lot} in stock holds {line.vial_units:g} U vials")
-    if line.expiry != data.lot_expiry:
-        raise InputError.one("lot_expiry", f"lot {data.lot} expires on {line.expiry} (the stock's record)")
-    if data.vial_count > line.remaining:
-        raise InputError.one(
-            "vial_count", f"only {line.remaining} unopened vial(s) of lot {data.lot} are left in stock"
-        )
-    opened_at = _opening_of(data)[4]
-    hours = line.usable_hours_after_reconstitution
-    record = VialOpeningCreate(
-        product=line.product,
-        lot=line.lot,
-        vial_units=line.vial_units,
-        vial_count=data.vial_count,
-        session_id=session.id,
-        patient_id=data.patient_id,
-        opened_at=opened_at,
-        usable_until=opened_at + dt.timedelta(hours=hours) if hours is not None else None,
-    )
-    row = records.create(db, row_cls=VialOpeningRow, data=record, clinic_id=session.clinic_id, actor=actor)
-    return records.to_read(row, VialOpeningCreate)
-
-
 def lot_mismatch(line: StockLine, product: str, on: dt.date) -> str | None:
     """Why a session (or a plan) on day ``on`` with ``product`` cannot take vials of this lot in
     stock (None: it may): another product, or a lot received after the session's date."""
@@ -319,54 +280,6 @@ def stock_line_for(*, db: Session, actor: str, clinic_id: str, lot: str, on: dt.
     lot = _lot_as_received(db, actor, clinic_id, lot)
     lines = _lines(db, actor, on, clinic_id=clinic_id, lot=lot)
     return lines[0] if lines else None
-
-
-def _opening_of(data: SessionRecord) -> tuple[str, str, float, int, dt.datetime]:
-    """What a session takes from stock: product, lot, vial size, vials, and when they were opened."""
-    opened_at = data.reconstituted_at or data.administered_at or dt.datetime.combine(data.date, dt.time())
-    return data.product, data.lot, float(data.vial_units), data.vial_count, opened_at
-
-
-def reopen_for_session(*, db: Session, actor: str, session: SessionRead, reason: str) -> int:
-    """After a session is corrected: when its product, lot, vial size, vial count or opening time
-    changed, its earlier openings are withdrawn (the vials back in stock, the openings kept in the
-    history) and the corrected session's vials are taken out again, with the same checks as when it
-    was saved. Returns how many openings were withdrawn (0: nothing that stock counts changed)."""
-    rows = records.find_current(db, row_cls=VialOpeningRow, actor=actor, session_id=session.id)
-    kept = [
-        (
-            r.data["product"],
-            r.data["lot"].strip().upper(),
-            float(r.data["vial_units"]),
-            int(r.data["vial_count"]),
-            dt.datetime.fromisoformat(str(r.data["opened_at"])),
-        )
-        for r in rows
-    ]
-    product, lot, units, count, opened_at = _opening_of(session.data)
-    if kept == [(product, lot.strip().upper(), units, count, opened_at)]:
-        return 0
-    for row in rows:
-        records.withdraw(
-            db, row_cls=VialOpeningRow, record_id=row.id, actor=actor, reason=f"session corrected: {reason}"
-        )
-    open_for_session(db=db, actor=actor, session=session)
-    return len(rows)
-
-
-def openings_of_session(*, db: Session, actor: str, session_id: str) -> list[VialOpeningRead]:
-    """The vials taken from stock for a session (audited)."""
-    rows = records.find_current(db, row_cls=VialOpeningRow, actor=actor, session_id=session_id)
-    return [records.to_read(r, VialOpeningCreate) for r in rows]
-
-
-def withdraw_openings(*, db: Session, actor: str, session_id: str, reason: str) -> int:
-    """Withdraw the openings of a session that is withdrawn (entered in error): its vials count as
-    in stock again. The openings stay in the history. Returns how many were withdrawn."""
-    rows = records.find_current(db, row_cls=VialOpeningRow, actor=actor, session_id=session_id)
-    for row in rows:
-        records.withdraw(db, row_cls=VialOpeningRow, record_id=row.id, actor=actor, reason=reason)
-    return len(rows)
 
 
 def discards_of_lot(*, db: Session, actor: str, lot: str) -> list[VialDiscardRead]:

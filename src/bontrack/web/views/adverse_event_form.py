@@ -18,7 +18,7 @@ from bontrack.schemas import parse
 from bontrack.web.deps import WRITE_ADVERSE_EVENTS, NowDep, PageUser, SessionDep
 from bontrack.web.forms import nest
 from bontrack.web.views.common import FormItems, allow, patient_for
-from bontrack.web.views.record_forms import FormSpec, form_context, post_form, show_form
+from bontrack.web.views.form_pages import FormSpec, form_context, post_form, show_form
 
 router = APIRouter(include_in_schema=False)
 ADVERSE_EVENT = FormSpec(kind="adverse_event", roles=WRITE_ADVERSE_EVENTS, template="adverse_event_form.html")

@@ -32,7 +32,7 @@ from bontrack.schemas import parse
 from bontrack.screening.kind import SCREENING
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
 from bontrack.web.deps import Principal
-from bontrack.web.views import adverse_event_form, injection_form, intake, record_forms
+from bontrack.web.views import adverse_event_form, form_pages, injection_form, intake, record_forms
 from bontrack.web.views.common import save
 
 Fields = list[tuple[str, str]]
@@ -80,7 +80,7 @@ def _yes_no(value: Any) -> str:
 
 def _record_form(
     kind: AnyKind,
-    form: record_forms.FormSpec,
+    form: form_pages.FormSpec,
     values: Callable[[dict[str, Any]], dict[str, Any]],
     build: Callable[[Fields, PatientRead], dict[str, Any]],
     extra: Callable[[Fields], dict[str, Any]] = lambda _fields: {},
@@ -91,12 +91,12 @@ def _record_form(
 
     def show(c: Correcting, shown: dict[str, Any]) -> Response:
         more = extra([(k, v) for k, v in shown.items() if isinstance(v, str)])
-        return record_forms.show_form(
+        return form_pages.show_form(
             c.request, c.db, c.principal, c.patient, form, shown, correcting=c.form, **more
         )
 
     def save_form(c: Correcting, items: Fields, write: Write) -> Response:
-        return record_forms.post_form(
+        return form_pages.post_form(
             c.request,
             c.db,
             c.principal,

@@ -1,24 +1,21 @@
 """Forms that record an examination, a screening, physical therapy and an outcome measurement.
 
 Each GET shows the form; each POST turns the fields into the service's Create schema, saves all
-or nothing, and either goes back to the chart or shows the form again with the errors inline.
+or nothing, and either goes back to the chart or shows the form again with the errors inline
+(the machinery these forms share: bontrack.web.views.form_pages).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any, get_args
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from fastapi.responses import HTMLResponse, Response
 
 from bontrack.assessments.schemas import AssessmentCreate, PressureUnit, TriggerPointFinding
 from bontrack.assessments.service import create_assessment
-from bontrack.auth.schemas import Role
 from bontrack.clinical.screening import STATES as STATES  # the yes/no questions, in order
 from bontrack.clinical.screening import states_asked
 from bontrack.errors import FieldError, InputError
@@ -29,13 +26,12 @@ from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.schemas import OutcomeCreate
 from bontrack.outcomes.service import record_outcome
 from bontrack.patients.schemas import PatientRead, Sex
-from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
 from bontrack.scheduling.visits import first_follow_up_day, follow_up, last_follow_up_day
 from bontrack.schemas import parse
 from bontrack.screening.schemas import ScreeningCreate
 from bontrack.screening.service import create_screening
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
-from bontrack.therapy.service import create_plan, plans_of_patient, record_visit
+from bontrack.therapy.service import create_plan, record_visit
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.deps import (
     WRITE_ASSESSMENTS,
@@ -47,35 +43,13 @@ from bontrack.web.deps import (
     Principal,
     SessionDep,
 )
-from bontrack.web.display import session_words
 from bontrack.web.forms import answer_codes, nest
-from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
+from bontrack.web.views.common import FormItems, allow, patient_for
+from bontrack.web.views.form_pages import FormSpec, form_context, post_form, show_form
 
 router = APIRouter(include_in_schema=False)
 CRITERIA = [f for f in TriggerPointFinding.model_fields if f not in ("muscle", "side")]
 YES_NO = {"yes": True, "no": False}
-
-
-def form_context(db: Session, principal: Principal, patient: PatientRead) -> dict[str, Any]:
-    """The pickers every form shares: episodes, clinicians, sessions, therapy plans."""
-    actor = principal.actor
-    episodes = episodes_of_patient(db=db, actor=actor, patient_id=patient.id)
-    return {
-        "patient": patient,
-        "episodes": [(e.id, f"from {e.data.pain_onset_date}") for e in reversed(episodes)],
-        "clinicians": [
-            (c.id, f"{c.data.name} ({c.data.role})")
-            for c in clinicians_of_clinic(db=db, actor=actor, clinic_id=patient.clinic_id)
-        ],
-        "sessions": [
-            (s.id, session_words(s))
-            for s in reversed(sessions_of_patient(db=db, actor=actor, patient_id=patient.id))
-        ],
-        "plans": [
-            (p.id, f"from {p.data.start_date}, {p.data.weeks} weeks")
-            for p in reversed(plans_of_patient(db=db, actor=actor, patient_id=patient.id))
-        ],
-    }
 
 
 def _defaults(ctx: dict[str, Any], at: dt.datetime, principal: Principal) -> dict[str, Any]:
@@ -93,54 +67,6 @@ def _defaults(ctx: dict[str, Any], at: dt.datetime, principal: Principal) -> dic
         "assessor_id": me,
         "therapist_id": me,
     }
-
-
-class FormSpec(BaseModel):
-    """One form: who may use it, its template, and how its fields become the service's input."""
-
-    kind: str
-    roles: tuple[Role, ...]
-    template: str
-
-
-def show_form(
-    request: Request,
-    db: Session,
-    principal: Principal,
-    patient: PatientRead,
-    spec: FormSpec,
-    values: dict[str, Any],
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
-    ctx = form_context(db, principal, patient) | extra
-    return page(request, principal, spec.template, status=status, values=values, errors=errors or {}, **ctx)
-
-
-def post_form(
-    request: Request,
-    db: Session,
-    principal: Principal,
-    patient_id: str,
-    items: list[tuple[str, str]],
-    spec: FormSpec,
-    build: Callable[[list[tuple[str, str]], PatientRead], dict[str, Any]],
-    write: Callable[[dict[str, Any]], object],
-    **extra: Any,
-) -> Response:
-    allow(request, principal, spec.roles)
-    check_csrf(request, principal, csrf_of(items))
-    patient = patient_for(db, principal, patient_id)
-    fields = [(k, v) for k, v in items if k != "csrf_token"]
-    doc = build(fields, patient)
-    saved, errors, status = save(db, lambda: write(doc))
-    if saved is not None:
-        return RedirectResponse(f"/patients/{patient.id}?saved={spec.kind}", 303)
-    values = {k: v for k, v in fields} | {
-        k: [v for n, v in fields if n == k] for k in ("allergies", "conditions")
-    }
-    return show_form(request, db, principal, patient, spec, values, errors, status, **extra)
 
 
 # ---- assessment ------------------------------------------------------------------------------
