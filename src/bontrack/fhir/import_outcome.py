@@ -43,8 +43,8 @@ class Issue:
 
 
 class FhirImportError(Exception):
-    """Input the import refuses: 400 (not parsable as FHIR R4) or 422 (against bontrack's rules).
-    Raised before or during the writes, so the request's one transaction rolls back."""
+    """Input the import refuses: 400 (not parsable as FHIR R4), 415 (not JSON) or 422 (against
+    bontrack's rules). Raised before or during the writes, so the request's one transaction rolls back."""
 
     def __init__(self, status: int, issues: list[Issue]) -> None:
         self.status = status

@@ -23,6 +23,7 @@ from bontrack.fhir import capability
 from bontrack.fhir.import_outcome import FhirImportError, Issue, IssueCode, operation_outcome
 from bontrack.fhir.import_writes import ImportResult, import_fhir, response_bundle
 from bontrack.fhir.importing import read_document
+from bontrack.fhir.negotiation import JSON_TYPES, is_json_body, json_accepted
 from bontrack.web.api.common import AUTHENTICATED
 from bontrack.web.deps import WRITE_PATIENTS, NowDep, Principal, SessionDep, clinic_scope, require
 from bontrack.web.problems import ProblemError
@@ -77,6 +78,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": _FHIR_OBJECT}
     for status, text in (
         (400, "OperationOutcome: not FHIR R4 JSON; each issue's expression names the element"),
+        (406, "OperationOutcome: the request accepts no JSON (Accept or _format)"),
+        (415, "OperationOutcome: the body is not JSON (Content-Type)"),
         (401, "OperationOutcome: not logged in"),
         (403, "OperationOutcome: this role may not import, or not every entry (each named)"),
         (404, "OperationOutcome: no such clinic"),
@@ -93,7 +96,9 @@ _BODY = {
     }
 }
 
-router = APIRouter(tags=["fhir"], route_class=FhirRoute, dependencies=AUTHENTICATED)
+router = APIRouter(
+    tags=["fhir"], route_class=FhirRoute, dependencies=[*AUTHENTICATED, Depends(json_accepted)]
+)
 # what these routes add to the CapabilityStatement (/fhir/metadata): Patient create, and the
 # system's transaction
 capability.extend("Patient", "create")
@@ -106,6 +111,20 @@ ClinicQuery = Annotated[
 
 
 async def fhir_body(request: Request) -> bytes:
+    """The body, when its Content-Type is JSON (none given: taken as JSON); else 415."""
+    content_type = request.headers.get("content-type", "")
+    if not is_json_body(content_type):
+        raise FhirImportError(
+            415,
+            [
+                Issue(
+                    None,
+                    f"the body's Content-Type {content_type[:80]!r} is not served: send FHIR JSON as "
+                    + " or ".join(JSON_TYPES[:2]),
+                    "not-supported",
+                )
+            ],
+        )
     return await request.body()
 
 

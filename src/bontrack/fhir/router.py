@@ -8,6 +8,7 @@ errors are OperationOutcome. Researchers get de-identified resources (fhir/deide
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from bontrack.fhir import bulk, outcome
 from bontrack.fhir.capability import capability_statement
 from bontrack.fhir.deidentify import Deidentifier
 from bontrack.fhir.mapping import instant
+from bontrack.fhir.negotiation import json_accepted, ndjson_accepted
 from bontrack.fhir.outcome import FhirError, FhirResponse, Issue
 from bontrack.fhir.search import Searcher, parse
 from bontrack.fhir.sources import ALL_TYPES, Reader
@@ -26,9 +28,21 @@ from bontrack.storage.audit_log import Attempt, mark_denied
 from bontrack.web.deps import READ_CLINICAL, CurrentUser, NowDep, Principal, SessionDep, SettingsDep
 
 # Not in /openapi.json: a FHIR server describes itself with its CapabilityStatement (/fhir/metadata).
+# Every route answers JSON only: 406 when the request accepts none (fhir/negotiation.py).
 router = APIRouter(
-    prefix=outcome.PREFIX, tags=["fhir"], default_response_class=FhirResponse, include_in_schema=False
+    prefix=outcome.PREFIX,
+    tags=["fhir"],
+    default_response_class=FhirResponse,
+    include_in_schema=False,
+    dependencies=[Depends(json_accepted)],
 )
+# the Bulk Data files: NDJSON
+files = APIRouter(
+    prefix=outcome.PREFIX, tags=["fhir"], include_in_schema=False, dependencies=[Depends(ndjson_accepted)]
+)
+READ = ["GET", "HEAD"]  # HEAD answers where GET does (the server sends no body)
+# FHIR's id rule (datatypes.html#id): no resource here has another id
+ID_RULE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 READERS = (*READ_CLINICAL, "researcher")
 
 
@@ -73,6 +87,23 @@ def _known_type(resource_type: str) -> None:
         )
 
 
+def _known_id(resource_type: str, resource_id: str) -> None:
+    """An id outside FHIR's id rule names no resource: 404 saying so (a long one cut short)."""
+    if not ID_RULE.fullmatch(resource_id):
+        shown = resource_id if len(resource_id) <= 64 else resource_id[:64] + "…"
+        raise FhirError(
+            404,
+            [
+                Issue(
+                    f"no {resource_type} {shown!r}: a FHIR id is 1-64 letters, digits, '-' or '.' "
+                    f"(got {len(resource_id)} characters)",
+                    "not-found",
+                    "id",
+                )
+            ],
+        )
+
+
 def _audit_event_reader(principal: Principal, resource_type: str) -> None:
     if resource_type == "AuditEvent" and principal.role != "admin":
         if principal.role == "researcher":
@@ -82,7 +113,7 @@ def _audit_event_reader(principal: Principal, resource_type: str) -> None:
         raise _refused(principal, "AuditEvent is for administrators only")
 
 
-@router.get("/metadata")
+@router.api_route("/metadata", methods=READ)
 async def metadata(request: Request, settings: SettingsDep, at: NowDep) -> FhirResponse:
     """The CapabilityStatement: what this FHIR server supports (no log-in needed)."""
     return FhirResponse(capability_statement(base_url(request, settings.public_url), instant(at)))
@@ -166,7 +197,7 @@ def export_cancel(request: Request, job_id: str, principal: Reading) -> Response
     return Response(status_code=202)
 
 
-@router.get("/$export-file/{job_id}/{name}")
+@files.get("/$export-file/{job_id}/{name}")
 def export_file(request: Request, job_id: str, name: str, principal: Reading) -> Response:
     """One NDJSON file of a finished job (only to the user who started it)."""
     job = bulk.find_job(_export_root(request), job_id, str(principal.actor))
@@ -174,7 +205,7 @@ def export_file(request: Request, job_id: str, name: str, principal: Reading) ->
 
 
 # --- read and search ---
-@router.get("/Patient/{patient_id}/$everything")
+@router.api_route("/Patient/{patient_id}/$everything", methods=READ)
 def patient_everything(
     request: Request,
     patient_id: str,
@@ -184,12 +215,13 @@ def patient_everything(
     at: NowDep,
 ) -> FhirResponse:
     """Everything about one patient, as a searchset Bundle (paged with _count and _offset)."""
+    _known_id("Patient", patient_id)
     searcher = _searcher(request, db, principal, settings, at)
     q = parse("Patient", request.query_params.multi_items())
     return FhirResponse(searcher.everything(patient_id, q, request.url.path.removeprefix(outcome.PREFIX)))
 
 
-@router.get("/{resource_type}")
+@router.api_route("/{resource_type}", methods=READ)
 def search_type(
     request: Request,
     resource_type: str,
@@ -206,7 +238,7 @@ def search_type(
     return FhirResponse(searcher.search(q, f"/{resource_type}"))
 
 
-@router.get("/{resource_type}/{resource_id}")
+@router.api_route("/{resource_type}/{resource_id}", methods=READ)
 def read_resource(
     request: Request,
     resource_type: str,
@@ -218,6 +250,7 @@ def read_resource(
 ) -> FhirResponse:
     """One resource by id (404 OperationOutcome when the user does not see it)."""
     _known_type(resource_type)
+    _known_id(resource_type, resource_id)
     _audit_event_reader(principal, resource_type)
     searcher = _searcher(request, db, principal, settings, at)
     return FhirResponse(searcher.read(resource_type, resource_id))
@@ -229,3 +262,4 @@ def install(app: FastAPI, export_dir: str | Path | None = None) -> None:
     app.state.fhir_export_dir = bulk.export_root(export_dir)
     outcome.install(app)
     app.include_router(router)
+    app.include_router(files)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bontrack.fhir.mapping import Resource
+from bontrack.fhir.mapping.people import GENDER
+from bontrack.fhir.negotiation import check_format
 from bontrack.fhir.outcome import FhirError, Issue
 from bontrack.fhir.sources import PATIENT_TYPES
 
@@ -86,8 +88,16 @@ def parse(resource_type: str, params: Iterable[tuple[str, str]], *, extra: tuple
     count = _int(given, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
     offset = _int(given, "_offset", 0, 0, 10_000_000)
     fmt = [v for k, v in given if k == "_format"]
-    if fmt and fmt[-1] not in ("json", "application/fhir+json", "application/json"):
-        raise _bad("_format", "only JSON is served: _format=json (or application/fhir+json)")
+    if fmt:
+        check_format(fmt[-1])
+    for value in (v for k, v in given if k == "gender"):
+        unknown = [g for g in value.split(",") if g not in GENDER.values()]
+        if unknown:
+            raise _bad(
+                "gender",
+                f"gender={unknown[0][:40]!r} is not a gender; allowed: {', '.join(GENDER.values())} "
+                "(several, comma-separated, match any of them)",
+            )
     for name, allowed_values in (
         ("_total", ("none", "estimate", "accurate")),
         ("_summary", ("count", "false")),
@@ -241,7 +251,7 @@ def keep(q: Query, resource: Resource) -> bool:
             return False
         if name == "birthdate" and not date_matches(value, resource.get("birthDate"), name):
             return False
-        if name == "gender" and resource.get("gender") != value:
+        if name == "gender" and resource.get("gender") not in value.split(","):
             return False
         if name == "url" and resource.get("url") != value:
             return False

@@ -7,6 +7,9 @@ Optimistic concurrency: a change may name the version it was made from (``If-Mat
 ETag a read returned, or ``"version": 3`` in the body); when another version is current it is
 refused (409, who saved it and when) and nothing is written. Without either it is made to the
 current version, as before (older clients). The
+``data`` of a read may be sent back whole: the fields bontrack computes (a session's decision and
+total units, an outcome's scoring) are ignored when they are as stored and refused (400 naming the
+field) when they differ. The
 roles that may correct or withdraw a record are those that may create it; every role that reads
 identified records may read histories (researchers may not). A record of another clinic is not
 found (404), as on the reads.
@@ -18,7 +21,9 @@ import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field, create_model
 
+from bontrack.errors import InputError
 from bontrack.injections.authority import Author
 from bontrack.injections.schemas import AdverseEventRead
 from bontrack.injections.service import get_adverse_event
@@ -62,6 +67,46 @@ def _signature(id_param: str, principal: Any, body: Any = None) -> inspect.Signa
     return inspect.Signature(params)
 
 
+def computed_fields(kind: AnyKind) -> tuple[str, ...]:
+    """The fields of the kind's ``data`` as read that a correction does not carry: bontrack
+    computes them (a session's decision and total units, an outcome's scoring)."""
+    assert kind.correction is not None
+    data: type[BaseModel] = kind.read.model_fields["data"].annotation
+    return tuple(f for f in data.model_fields if f not in kind.correction.model_fields)
+
+
+def _as_read(kind: AnyKind) -> type[BaseModel]:
+    """The correction's ``data`` schema that also takes the computed fields, so that a record's
+    ``data`` as read can be sent back with one field changed."""
+    assert kind.correction is not None
+    computed = computed_fields(kind)
+    if not computed:
+        return kind.correction
+    note = "computed by bontrack: may be sent as read (ignored); a different value is refused"
+    fields: dict[str, Any] = {f: (Any, Field(default=None, description=note)) for f in computed}
+    return create_model(
+        f"{kind.correction.__name__}AsRead", __base__=kind.correction, __module__=__name__, **fields
+    )
+
+
+def _without_computed(kind: AnyKind, current: Any, data: BaseModel, check: bool) -> BaseModel:
+    """The correction ``data`` without the computed fields, each checked (when ``check``) to be
+    as stored in ``current``; else InputError naming it."""
+    assert kind.correction is not None
+    computed = [f for f in computed_fields(kind) if f in data.model_fields_set]
+    if check and computed:
+        stored = current.model_dump(mode="json", by_alias=True)["data"]
+        for field in computed:
+            if getattr(data, field) != stored.get(field):
+                raise InputError.one(
+                    f"data.{field}",
+                    "is computed by bontrack and cannot be corrected: leave it out, or send it as read",
+                )
+    kept = set(kind.correction.model_fields)
+    values = {f: getattr(data, f) for f in kept}
+    return kind.correction.model_construct(data.model_fields_set & kept, **values)
+
+
 def _add_routes(kind: AnyKind) -> None:
     """PUT (correct), POST .../withdraw and GET .../history for one record kind."""
     at = f"/{kind.collection}/{{{kind.id_param}}}"
@@ -71,21 +116,24 @@ def _add_routes(kind: AnyKind) -> None:
     writer = Annotated[Principal, Depends(require(kind.write_roles))]
     reader = Annotated[Principal, Depends(require(kind.read_roles))]
 
-    def current(values: dict[str, Any]) -> tuple[str, Any, Principal]:
+    def current(values: dict[str, Any]) -> tuple[str, Any, Principal, Any]:
         record_id, db, principal = values[kind.id_param], values["db"], values["principal"]
-        repository.get(db, principal.actor, record_id)  # read and audited; another clinic's: not found
-        return record_id, db, principal
+        # read and audited; another clinic's: not found
+        return record_id, db, principal, repository.get(db, principal.actor, record_id)
 
     def correct_record(**values: Any) -> Any:
-        record_id, db, principal = current(values)
+        record_id, db, principal, read = current(values)
         body: Correction[Any] = values["body"]
         extra = {"author": Author(principal.user.clinician_id)} if kind.authored else {}
-        with expecting(db, record_id, expected_version(values["if_match"], body.version)):
-            saved = correct(kind, db, principal.actor, record_id, body.data, body.reason, **extra)
+        version = expected_version(values["if_match"], body.version)
+        # made from another version: that is the error (409 below), not its computed values
+        data = _without_computed(kind, read, body.data, check=version in (None, read.version))
+        with expecting(db, record_id, version):
+            saved = correct(kind, db, principal.actor, record_id, data, body.reason, **extra)
         return tagged(values["response"], saved)
 
     def withdraw(**values: Any) -> Any:
-        record_id, db, principal = current(values)
+        record_id, db, principal, _read = current(values)
         body: Withdrawal = values["body"]
         with expecting(db, record_id, expected_version(values["if_match"], body.version)):
             saved = withdraw_record(kind, db, principal.actor, record_id, body.reason)
@@ -95,7 +143,7 @@ def _add_routes(kind: AnyKind) -> None:
         record_id, db, principal = values[kind.id_param], values["db"], values["principal"]
         return repository.history(db, principal.actor, record_id)
 
-    correct_record.__signature__ = _signature(kind.id_param, writer, Correction[kind.correction])  # type: ignore[attr-defined,name-defined]
+    correct_record.__signature__ = _signature(kind.id_param, writer, Correction[_as_read(kind)])  # type: ignore[attr-defined,misc]
     withdraw.__signature__ = _signature(kind.id_param, writer, Withdrawal)  # type: ignore[attr-defined]
     history.__signature__ = _signature(kind.id_param, reader)  # type: ignore[attr-defined]
     router.put(
