@@ -165,3 +165,24 @@ def test_read__an_id_outside_the_id_rule_is_404_saying_so_without_echoing_it(
         assert issue["expression"] == ["id"]
         assert len(issue["diagnostics"]) < 300, path
         assert "1-64" in issue["diagnostics"], path
+
+
+LONG = "z" * 5000
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"/fhir/Patient?{LONG}=1",  # an unknown search parameter
+        f"/fhir/Patient?_count={LONG}",
+        f"/fhir/Procedure?date={LONG}",
+        f"/fhir/Patient?_include={LONG}",
+        f"/fhir/Patient?gender={LONG}",
+    ],
+)
+def test_search__a_long_value_sent_is_not_echoed_whole(fhir_site: Site, query: str) -> None:
+    """What a client sent is repeated in an error's words and expression cut at 64 characters."""
+    response = fhir_site.client.get(query, headers=fhir_site.bearer("admin"))
+    (issue,) = _outcome(response, 400)["issue"]
+    assert "z" * 65 not in issue["diagnostics"] and len(issue["diagnostics"]) < 500, issue["diagnostics"]
+    assert all(len(e) <= 64 for e in issue.get("expression", []))

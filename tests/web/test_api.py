@@ -322,7 +322,9 @@ def test_outcomes__no_answer_given_is_refused_naming_the_answers(site: Site) -> 
         f"/api/patient-link/{link['token']}/outcomes",
         json={"forms": [{"instrument": "nprs", "answers": {"1": None}}]},
     )
-    assert sent.status_code == 422 and sent.json()["errors"][0]["field"] == "forms[0].answers"
+    # the patient is told in their words (test_patient_link: the link stays usable)
+    assert sent.status_code == 400 and sent.json()["errors"][0]["field"] == "forms[0].answers"
+    assert "Please answer the questions of this form" in sent.json()["errors"][0]["message"]
 
 
 def test_patients__record_number_in_another_case_is_refused_on_the_api_and_the_form(site: Site) -> None:

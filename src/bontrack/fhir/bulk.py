@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from bontrack.actor import Actor
 from bontrack.fhir.deidentify import Deidentifier
 from bontrack.fhir.mapping import Resource, validate
-from bontrack.fhir.outcome import FhirError, Issue
+from bontrack.fhir.outcome import FhirError, Issue, shown
 from bontrack.fhir.sources import PATIENT_TYPES, Reader
 from bontrack.storage.engine import transaction
 from bontrack.storage.replica import read_session
@@ -70,7 +70,11 @@ def parse_kick_off(params: Iterable[tuple[str, str]], prefer: str | None, level:
     given = list(params)
     allowed_types = SYSTEM_LEVEL_TYPES if level == "system" else PATIENT_LEVEL_TYPES
     issues = [
-        Issue(f"unknown $export parameter {k!r}; supported: {', '.join(KICK_OFF_PARAMS)}", "not-supported", k)
+        Issue(
+            f"unknown $export parameter {shown(k)}; supported: {', '.join(KICK_OFF_PARAMS)}",
+            "not-supported",
+            k,
+        )
         for k, _v in given
         if k not in KICK_OFF_PARAMS
     ]
@@ -89,7 +93,7 @@ def parse_kick_off(params: Iterable[tuple[str, str]], prefer: str | None, level:
             if t not in allowed_types:
                 issues.append(
                     Issue(
-                        f"_type {t!r} cannot be exported here; allowed: {', '.join(allowed_types)}",
+                        f"_type {shown(t)} cannot be exported here; allowed: {', '.join(allowed_types)}",
                         "invalid",
                         "_type",
                     )
@@ -104,7 +108,7 @@ def parse_kick_off(params: Iterable[tuple[str, str]], prefer: str | None, level:
         except ValueError:
             issues.append(
                 Issue(
-                    f"_since must be a FHIR instant (2026-01-31T00:00:00Z), got {value!r}",
+                    f"_since must be a FHIR instant (2026-01-31T00:00:00Z), got {shown(value)}",
                     "invalid",
                     "_since",
                 )
@@ -141,7 +145,7 @@ def find_job(root: Path, job_id: str, owner: str) -> Job:
     folder = root / job_id
     job = Job(folder)
     if not (job_id.isalnum() and job.status_file.exists()) or job.status().get("owner") != owner:
-        raise FhirError(404, [Issue(f"no export job {job_id!r} of yours", "not-found")])
+        raise FhirError(404, [Issue(f"no export job {shown(job_id)} of yours", "not-found")])
     return job
 
 
@@ -322,5 +326,5 @@ def file_path(job: Job, name: str) -> Path:
     resource_type = name.removesuffix(".ndjson")
     path = job.folder / f"{resource_type}.ndjson"
     if not name.endswith(".ndjson") or resource_type not in SYSTEM_LEVEL_TYPES or not path.exists():
-        raise FhirError(404, [Issue(f"no file {name!r} in this export", "not-found")])
+        raise FhirError(404, [Issue(f"no file {shown(name)} in this export", "not-found")])
     return path

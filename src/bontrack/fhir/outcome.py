@@ -58,6 +58,16 @@ class Issue:
     severity: str = "error"
 
 
+ECHO_LIMIT = 64  # characters of what a client sent that an error repeats (a FHIR id's longest)
+
+
+def shown(value: object) -> str:
+    """What a client sent, quoted for an error's words: cut after ``ECHO_LIMIT`` characters (a
+    5,000-character parameter is not repeated whole)."""
+    text = str(value)
+    return repr(text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…")
+
+
 class FhirError(Exception):
     """An error of the FHIR facade, answered as an OperationOutcome with this status."""
 
@@ -85,7 +95,7 @@ def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
                 "severity": i.severity,
                 "code": i.code,
                 "diagnostics": i.diagnostics,
-                **({"expression": [i.expression]} if i.expression else {}),
+                **({"expression": [i.expression[:ECHO_LIMIT]]} if i.expression else {}),
             }
             for i in issues
         ],

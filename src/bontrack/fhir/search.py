@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from bontrack.errors import NotFoundError
 from bontrack.fhir.deidentify import Deidentifier
 from bontrack.fhir.mapping import Resource, validate
-from bontrack.fhir.outcome import FhirError, Issue
+from bontrack.fhir.outcome import FhirError, Issue, shown
 from bontrack.fhir.search_params import INCLUDES, Query, keep, parse, reference_id
 from bontrack.fhir.sources import PATIENT_TYPES, Reader
 
@@ -29,7 +29,7 @@ class Searcher:
             self.deid.refuse(resource_type)
             found = [r for r in self._all(parse(resource_type, [("_id", rid)])) if r["id"] == rid]
             if not found:
-                raise NotFoundError.one("id", f"no {resource_type} {rid!r}")
+                raise NotFoundError.one("id", f"no {resource_type} {shown(rid)}")
             return validate(found[0])
         return validate(self.reader.read(resource_type, rid))
 
@@ -79,7 +79,7 @@ class Searcher:
         for p in self.reader.patients():
             if self.deid.pseudonym(p.id) == given:
                 return p.id
-        raise NotFoundError.one("id", f"no Patient {given!r}")
+        raise NotFoundError.one("id", f"no Patient {shown(given)}")
 
     def _out(self, resource: Resource) -> Resource:
         return self.deid.resource(resource) if self.deid is not None else resource

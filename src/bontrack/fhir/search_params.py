@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bontrack.fhir.mapping import Resource
 from bontrack.fhir.mapping.people import GENDER
 from bontrack.fhir.negotiation import check_format
-from bontrack.fhir.outcome import FhirError, Issue
+from bontrack.fhir.outcome import FhirError, Issue, shown
 from bontrack.fhir.sources import PATIENT_TYPES
 
 DEFAULT_COUNT = 50
@@ -77,7 +77,7 @@ def parse(resource_type: str, params: Iterable[tuple[str, str]], *, extra: tuple
             400,
             [
                 Issue(
-                    f"unknown search parameter {k!r} for {resource_type}; supported: "
+                    f"unknown search parameter {shown(k)} for {resource_type}; supported: "
                     + ", ".join(sorted(allowed)),
                     "not-supported",
                     k,
@@ -113,7 +113,8 @@ def parse(resource_type: str, params: Iterable[tuple[str, str]], *, extra: tuple
         if (source, param) not in INCLUDES or source != resource_type:
             known = ", ".join(f"{s}:{p}" for s, p in INCLUDES if s == resource_type) or "none"
             raise _bad(
-                "_include", f"_include={value!r} is not supported for {resource_type}; supported: {known}"
+                "_include",
+                f"_include={shown(value)} is not supported for {resource_type}; supported: {known}",
             )
         includes.append((source, param))
     for name, value in ((k, v) for k, v in given if k in ("_lastUpdated", "birthdate", "date")):
@@ -127,7 +128,7 @@ def _int(given: list[tuple[str, str]], name: str, default: int, low: int, high: 
         return default
     text = values[-1]
     if not re.fullmatch(r"\d{1,9}", text) or not low <= int(text) <= high:
-        raise _bad(name, f"{name} must be a whole number from {low} to {high}, got {text!r}")
+        raise _bad(name, f"{name} must be a whole number from {low} to {high}, got {shown(text)}")
     return int(text)
 
 
@@ -184,7 +185,7 @@ def _date_filter(value: str, param: str = "date") -> tuple[str, dt.datetime, dt.
             400,
             [
                 Issue(
-                    f"{param}={value!r} is not a date: give YYYY, YYYY-MM, YYYY-MM-DD or an instant "
+                    f"{param}={shown(value)} is not a date: give YYYY, YYYY-MM, YYYY-MM-DD or an instant "
                     "such as 2026-12-06T02:38:00Z (hours 00-23, minutes and seconds 00-59), "
                     "optionally after a prefix (eq, ne, gt, lt, ge, le, sa, eb)",
                     "invalid",
