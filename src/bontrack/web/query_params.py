@@ -1,6 +1,6 @@
 """Query parameters an address does not take are refused (400 naming them), not ignored: a
-``?date=2026-01-01`` on ``/api/report`` or the worklist page looked like a report or a worklist of
-that day and was today's. Every API route, and the pages whose address a person edits for what
+``?date=2026-01-01`` on the worklist page (or on ``/api/report``, before it took one) looked like a
+worklist or a report of that day and was today's. Every API route, and the pages whose address a person edits for what
 they show (the worklist, the report), take only the parameters they declare.
 """
 
