@@ -191,16 +191,20 @@ def test_worklist_page__an_unknown_type_lists_the_options_in_words(site: Site) -
 
 def test_query_parameters__one_an_address_does_not_take_is_refused_naming_it(site: Site) -> None:
     log_in(site, "staff")
-    for path in ("/worklist?date=2026-02-30", "/worklist?kind=&date=2026-01-01", "/report?date=2026-01-01"):
+    for path, name in (
+        ("/worklist?date=2026-02-30", "date"),
+        ("/worklist?kind=&date=2026-01-01", "date"),
+        ("/report?since=2026-01-01", "since"),  # the report takes date (tests/web/test_report_filters.py)
+    ):
         page = site.client.get(path, headers=BROWSER)
         assert page.status_code == 400, path
-        assert "This page&#39;s address does not take “date”" in page.text, path
+        assert f"This page&#39;s address does not take “{name}”" in page.text, path
     assert site.client.get("/worklist?kind=&days=14&back=0&page=1", headers=BROWSER).status_code == 200
     site.client.cookies.clear()
     headers = site.bearer("staff")
-    report = site.client.get("/api/report?date=2026-01-01&x=1", headers=headers)
+    report = site.client.get("/api/report?since=2026-01-01&x=1", headers=headers)
     assert report.status_code == 400
-    assert [e["field"] for e in report.json()["errors"]] == ["date", "x"]
+    assert [e["field"] for e in report.json()["errors"]] == ["since", "x"]
     assert "is not a query parameter of /api/report" in report.json()["errors"][0]["message"]
     assert site.client.get("/api/worklist?date=2026-03-02", headers=headers).status_code == 200
     assert site.client.get("/api/patients?limit=5&offset=0", headers=headers).status_code == 200

@@ -8,6 +8,7 @@ or a withdrawal, ``before`` (the version before it) back from the record tables.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from bontrack.audit.models import (
 from bontrack.kinds import BY_NAME
 from bontrack.storage import audit_ids
 from bontrack.storage.audit_log import write_held
+from bontrack.storage.audit_packs import micros
 from bontrack.storage.versioned import snapshot_of
 
 VERSION_WRITES = ("create", "update", "withdraw", "import")
@@ -75,6 +77,8 @@ def filters(
     actor: str | None = None,
     dialect: str = "sqlite",
     clinic_id: str | None = None,
+    from_day: dt.date | None = None,
+    to_day: dt.date | None = None,
 ) -> list[ColumnElement[bool]]:
     """The view's conditions for the entries of one record and/or one actor, each narrowed first
     to the packs that can hold them (migration 0012: ``audit_record_packs`` by the record's key,
@@ -82,7 +86,8 @@ def filters(
     On SQLite the packs not yet filed by record (migration 0013: after ``audit_filed.upto``, a
     few thousand at most) are read too. ``clinic_id``: that clinic's entries only (the reader is
     limited to one clinic: entries of no clinic, a log-in or a list of every user, are another
-    clinic's business too), narrowed to its packs first."""
+    clinic's business too), narrowed to its packs first. ``from_day`` and ``to_day``: the
+    entries of those days only (UTC days, both included; an entry's time is its pack's)."""
     conditions: list[ColumnElement[bool]] = []
     if record_id is not None:
         named: Any = select(AuditRecordPack.pack).where(AuditRecordPack.record_key == record_key(record_id))
@@ -100,6 +105,14 @@ def filters(
             stored = select(AuditText.id).where(AuditText.text == clinic_id).scalar_subquery()
         of_clinic = select(AuditPack.seq).where(AuditPack.clinic_id == stored)
         conditions += [AuditEntry.pack.in_(of_clinic), AuditEntry.clinic_id == clinic_id]
+    if from_day is not None or to_day is not None:
+        in_days = select(AuditPack.seq)
+        if from_day is not None:
+            in_days = in_days.where(AuditPack.at >= micros(dt.datetime.combine(from_day, dt.time())))
+        if to_day is not None:
+            after = dt.datetime.combine(to_day + dt.timedelta(days=1), dt.time())
+            in_days = in_days.where(AuditPack.at < micros(after))
+        conditions.append(AuditEntry.pack.in_(in_days))
     return conditions
 
 
@@ -157,11 +170,19 @@ def page_entries(
     record_id: str | None = None,
     actor: str | None = None,
     clinic_id: str | None = None,
+    from_day: dt.date | None = None,
+    to_day: dt.date | None = None,
 ) -> tuple[int, Sequence[AuditEntry]]:
-    """One page of audit entries, newest first, optionally of one record or one actor, and the
-    total; ``clinic_id``: of that clinic only (a reader limited to one clinic: see ``filters``)."""
+    """One page of audit entries, newest first, optionally of one record, one actor, the days
+    ``from_day`` to ``to_day`` (UTC, both included), and the total; ``clinic_id``: of that clinic
+    only (a reader limited to one clinic: see ``filters``)."""
     conditions = filters(
-        record_id=record_id, actor=actor, dialect=db.get_bind().dialect.name, clinic_id=clinic_id
+        record_id=record_id,
+        actor=actor,
+        dialect=db.get_bind().dialect.name,
+        clinic_id=clinic_id,
+        from_day=from_day,
+        to_day=to_day,
     )
     write_held(db)
     db.flush()

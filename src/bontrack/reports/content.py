@@ -58,6 +58,7 @@ class Report:
     caveats: list[str] = field(default_factory=list)
     definitions: dict[str, str] = field(default_factory=dict)
     waste: list[WasteRow] = field(default_factory=list)  # per month and product (sections.waste)
+    covers: str = ""  # the clinic or clinics it covers, in words ("" where the reader knows it)
 
     def to_dict(self) -> dict[str, Any]:
         """``finite(asdict(self))``, in one pass (``reports.plain``)."""

@@ -1,7 +1,8 @@
 """Query parameters an address does not take are refused (400 naming them), not ignored: a
-``?date=2026-01-01`` on ``/api/report`` or the worklist page looked like a report or a worklist of
-that day and was today's. Every API route, and the pages whose address a person edits for what
-they show (the worklist, the report), take only the parameters they declare.
+``?date=2026-01-01`` on the worklist page (or on ``/api/report``, before it took one) looked like a
+worklist or a report of that day and was today's. Every API route, and the pages whose address a
+person edits for what they show (the worklist, the report, the audit log), take only the parameters
+they declare.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import Request
 
 from bontrack.errors import FieldError, InputError
 
-PAGES = frozenset({"/worklist", "/report"})  # pages whose query a person edits (filters, days)
+PAGES = frozenset({"/worklist", "/report", "/audit"})  # pages whose query a person edits (filters, days)
 _declared: dict[int, frozenset[str]] = {}  # by route: the names its handler and dependencies read
 
 

@@ -2,21 +2,41 @@
 
 Researchers get it without the stop-and-review list (the only part that names patients); every
 other number in the report is aggregated.
+
+Filters, as the command's ``--date`` and ``--clinic``: ``date`` (the report as of that day, not
+after today) and ``clinic`` (one clinic the user sees: a user of one clinic may give their own;
+another is refused as every other clinic's list is, whether it exists or not). A researcher's
+date is today or the end of a year (YYYY-12-31): the report's counts change on the day of each
+session, so a report of any day would date each session to the day, and a researcher sees
+session dates to the year.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from bontrack.dates import EARLIEST, not_a_date
+from bontrack.errors import FieldError, InputError
 from bontrack.knowledge.loader import KnowledgeBase, load_knowledge
+from bontrack.patients.service import get_clinic
 from bontrack.reports.content import Report, build_report
 from bontrack.reports.data import cohort_frames
 from bontrack.storage.replica import read_session
-from bontrack.web.deps import CurrentUser, NowDep, PageUser, Principal, SessionDep, SettingsDep
+from bontrack.web.deps import (
+    CurrentUser,
+    NowDep,
+    PageUser,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    clinic_scope,
+)
 from bontrack.web.settings import WebSettings
 
 router = APIRouter()
@@ -24,17 +44,81 @@ router = APIRouter()
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
-def _report(db: SessionDep, principal: Principal, at: NowDep, settings: WebSettings) -> Report:
+DateQuery = Annotated[
+    str,
+    Query(
+        max_length=40,
+        description="the report as of this day, YYYY-MM-DD, not after today (default: today); "
+        "a researcher's: today or the end of a year, YYYY-12-31",
+    ),
+]
+ClinicQuery = Annotated[
+    str,
+    Query(
+        max_length=36,
+        description="one clinic's id, of the clinics the user sees (default: the user's clinic, "
+        "or every clinic for a user of none)",
+    ),
+]
+EVERY_CLINIC = "Every clinic"
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report covers: the day it is as of and the clinic (None: every clinic the user sees)."""
+
+    day: dt.date
+    clinic_id: str | None
+    covers: str  # the clinic's name, or EVERY_CLINIC
+
+
+def _day(text: str, today: dt.date, *, researcher: bool) -> dt.date:
+    """The report's day from ``date`` (today when not given), or an InputError naming ``date``."""
+    if not text:
+        return today
+    wrong = not_a_date(text)
+    if wrong is not None:
+        raise InputError([FieldError("date", wrong)])
+    day = dt.date.fromisoformat(text)
+    if not EARLIEST <= day <= today:
+        where = "after today" if day > today else "out of range"
+        allowed = f"allowed: YYYY-MM-DD from {EARLIEST.isoformat()} to today ({today.isoformat()})"
+        raise InputError([FieldError("date", f"{text} is {where}; {allowed}")])
+    if researcher and day != today and (day.month, day.day) != (12, 31):
+        raise InputError(
+            [
+                FieldError(
+                    "date",
+                    f"{text} is not 31 December; a researcher's report is as of today or the end "
+                    "of a year (YYYY-12-31), as session dates are shown to the year",
+                )
+            ]
+        )
+    return day
+
+
+def report_filter(db: SessionDep, principal: Principal, at: NowDep, date: str, clinic: str) -> ReportFilter:
+    """The filter asked for, checked: a clinic the user does not see is refused (403, the same
+    answer whether it exists or not), an unknown one of a user of every clinic is not found
+    (404 naming ``clinic``); a wrong date is a 400 naming ``date``."""
+    chosen = clinic_scope(principal, clinic or None)
+    day = _day(date, at.date(), researcher=principal.role == "researcher")
+    if chosen is None:
+        return ReportFilter(day, None, EVERY_CLINIC)
+    found = get_clinic(db=db, actor=principal.actor, clinic_id=chosen, field="clinic")
+    return ReportFilter(day, chosen, found.data.name)
+
+
+def _report(db: SessionDep, principal: Principal, settings: WebSettings, chosen: ReportFilter) -> Report:
     """Rows from the read replica if there is one; the reads are audited in ``db`` (the primary),
     committed before the answer leaves."""
-    clinic = principal.user.clinic_id
-    with read_session(settings.read_engine, db, clinic) as source:
-        frames = cohort_frames(db=source, actor=principal.actor, clinic_id=clinic)
+    with read_session(settings.read_engine, db, principal.user.clinic_id) as source:
+        frames = cohort_frames(db=source, actor=principal.actor, clinic_id=chosen.clinic_id)
     kb = load_knowledge()
     researcher = principal.role == "researcher"
     if researcher:
         frames = replace(frames, adverse_events=coded_events(frames.adverse_events, kb))
-    report = build_report(frames, kb, today=at.date())
+    report = replace(build_report(frames, kb, today=chosen.day), covers=chosen.covers)
     if researcher:
         summary = dict(report.summary)
         for key in ("first_session", "last_session"):  # dates to the year, as every de-identified date
@@ -88,7 +172,14 @@ NAV_STYLE = (
     ".app-nav .who{color:#4a5561}.app-nav form{margin:0}"
     ".app-nav button{background:none;border:0;padding:0;min-height:44px;font:inherit;color:#1f4e79;"
     "text-decoration:underline;cursor:pointer}"
-    "@media print{.app-nav{display:none}}</style>"
+    "@media print{.app-nav{display:none}}"
+    ".report-filter{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:flex-end;max-width:60rem;"
+    "margin:.8rem auto 0;padding:0 1rem;box-sizing:border-box;font-family:system-ui,sans-serif}"
+    ".report-filter div{max-width:100%}.report-filter label{display:block;color:#4a5561}"
+    ".report-filter input,.report-filter select,.report-filter button{min-height:44px;font:inherit;"
+    "max-width:100%;box-sizing:border-box}"
+    ".report-filter button{background:#1f4e79;color:#fff;border:0;border-radius:4px;padding:0 1.2rem;"
+    "cursor:pointer}@media print{.report-filter{display:none}}</style>"
 )
 
 
@@ -103,14 +194,52 @@ def _nav(principal: Principal) -> str:
     return f'{NAV_STYLE}<nav class="app-nav" aria-label="Main">{brand}{"".join(parts)}</nav>'
 
 
+def _filter_form(
+    db: SessionDep, principal: Principal, chosen: ReportFilter, report: Report, today: dt.date
+) -> str:
+    """The form above the report: the day (a researcher: today or the end of a year since the
+    first session) and, for a user who sees every clinic, the clinic; the values shown kept."""
+    from bontrack.web.pages import templates
+    from bontrack.web.views.common import clinic_choices
+
+    years: list[int] = []
+    if principal.role == "researcher":
+        first = str(report.summary.get("first_session") or "")[:4]
+        start = int(first) if first.isdigit() else chosen.day.year
+        years = sorted(set(range(start, today.year)) | ({chosen.day.year} if chosen.day != today else set()))
+    return templates.get_template("_report_filter.html").render(
+        day=chosen.day.isoformat(),
+        today=today.isoformat(),
+        researcher=principal.role == "researcher",
+        years=years,
+        clinics=clinic_choices(db) if principal.user.clinic_id is None else [],
+        clinic=chosen.clinic_id or "",
+    )
+
+
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
-def report_page(principal: PageUser, db: SessionDep, at: NowDep, settings: SettingsDep) -> HTMLResponse:
-    """The clinic report as a page (figures inline), with the app's way back."""
+def report_page(
+    principal: PageUser,
+    db: SessionDep,
+    at: NowDep,
+    settings: SettingsDep,
+    date: DateQuery = "",
+    clinic: ClinicQuery = "",
+) -> HTMLResponse:
+    """The clinic report as a page (figures inline), with the app's way back and its filters;
+    a wrong date is a page in words with the way to today's report."""
     from bontrack.reports.plots import render_figures
     from bontrack.reports.render import render_html
+    from bontrack.web.views.common import PageProblem
 
-    report = _report(db, principal, at, settings)
-    html = render_html(report, render_figures(report)).replace("<body>", f"<body>\n{_nav(principal)}", 1)
+    try:
+        chosen = report_filter(db, principal, at, date, clinic)
+    except InputError as exc:
+        words = " ".join(f"The report date {e.message}." for e in exc.errors)
+        raise PageProblem(400, "Cannot show this report", words, link=("/report", "Today's report")) from exc
+    report = _report(db, principal, settings, chosen)
+    top = _nav(principal) + _filter_form(db, principal, chosen, report, at.date())
+    html = render_html(report, render_figures(report)).replace("<body>", f"<body>\n{top}", 1)
     return HTMLResponse(
         html,
         headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"},
@@ -118,6 +247,15 @@ def report_page(principal: PageUser, db: SessionDep, at: NowDep, settings: Setti
 
 
 @router.get("/api/report", tags=["report"])
-def report_json(principal: CurrentUser, db: SessionDep, at: NowDep, settings: SettingsDep) -> JSONResponse:
-    """Every number of the clinic report (the user's clinic, or all clinics for users of none)."""
-    return JSONResponse(_report(db, principal, at, settings).to_dict())
+def report_json(
+    principal: CurrentUser,
+    db: SessionDep,
+    at: NowDep,
+    settings: SettingsDep,
+    date: DateQuery = "",
+    clinic: ClinicQuery = "",
+) -> JSONResponse:
+    """Every number of the clinic report (the user's clinic, or all clinics for users of none),
+    as of ``date`` and of ``clinic`` if given (``covers`` names the clinic or clinics)."""
+    chosen = report_filter(db, principal, at, date, clinic)
+    return JSONResponse(_report(db, principal, settings, chosen).to_dict())

@@ -13,6 +13,7 @@ from bontrack.storage.audit_log import log
 from bontrack.storage.replica import read_session
 from bontrack.web.api.common import AUTHENTICATED, ERRORS
 from bontrack.web.api.schemas import AuditEntryRead, Page
+from bontrack.web.audit_days import audit_days
 from bontrack.web.deps import (
     ADMIN,
     READ_DEIDENTIFIED,
@@ -35,8 +36,16 @@ def read_audit(
     page: PageDep,
     record_id: Annotated[str | None, Query(max_length=36)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
+    from_text: Annotated[
+        str, Query(alias="from", max_length=40, description="entries of this day or later, YYYY-MM-DD (UTC)")
+    ] = "",
+    to_text: Annotated[
+        str, Query(alias="to", max_length=40, description="entries of this day or earlier, YYYY-MM-DD (UTC)")
+    ] = "",
 ) -> Page[AuditEntryRead]:
-    """The audit trail, newest first (entries hold record snapshots: reading them is audited)."""
+    """The audit trail, newest first (entries hold record snapshots: reading them is audited);
+    ``from`` and ``to``: the entries of those days only (UTC, both included)."""
+    from_day, to_day = audit_days(from_text, to_text)
     total, entries = page_entries(
         db,
         limit=page.limit,
@@ -44,6 +53,8 @@ def read_audit(
         record_id=record_id,
         actor=actor,
         clinic_id=clinic_of(principal.actor),
+        from_day=from_day,
+        to_day=to_day,
     )
     items = [AuditEntryRead.model_validate(e) for e in entries]
     log(
@@ -53,7 +64,9 @@ def read_audit(
         record_type="audit_log",
         detail=f"{len(items)} entries from offset {page.offset}"
         + (f", record {record_id}" if record_id else "")
-        + (f", actor {actor}" if actor else ""),
+        + (f", actor {actor}" if actor else "")
+        + (f", from {from_day}" if from_day else "")
+        + (f", to {to_day}" if to_day else ""),
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

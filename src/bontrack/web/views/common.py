@@ -179,3 +179,13 @@ def carry_denial(problem: P, exc: BaseException) -> P:
     clinic, the page carries that denied attempt, for the face to audit."""
     attempt = denied_attempt(exc)
     return problem if attempt is None else mark_denied(problem, attempt)
+
+
+def clinic_choices(db: Session) -> list[tuple[str, str]]:
+    """(id, name) of the current clinics, by name (clinic names are not patient data): for the
+    choices of a user who sees every clinic (the users page, the report's filter)."""
+    from bontrack.patients.models import ClinicRow
+    from bontrack.storage.versioned import newest_versions
+
+    current = db.scalars(newest_versions(ClinicRow).order_by(ClinicRow.id))
+    return sorted(((c.id, str(c.data.get("name", c.id))) for c in current), key=lambda c: c[1])

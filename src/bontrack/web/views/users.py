@@ -28,7 +28,7 @@ from bontrack.web.deps import ADMIN, NowDep, PageUser, Principal, SessionDep, Se
 from bontrack.web.deps import page_user_briefly as _page_user_briefly
 from bontrack.web.forms import field_errors
 from bontrack.web.settings import WebSettings
-from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page
+from bontrack.web.views.common import FormItems, allow, check_csrf, clinic_choices, csrf_of, page
 
 router = APIRouter(include_in_schema=False)
 UserId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
@@ -47,14 +47,6 @@ DONE = {
     "password": "has a new password; every session and API token ended",
     "ended": "every session and API token ended",
 }
-
-
-def _clinics(db: Session) -> list[tuple[str, str]]:
-    """(id, name) of the current clinics (clinic names are not patient data)."""
-    from bontrack.patients.models import ClinicRow
-
-    current = db.scalars(newest_versions(ClinicRow).order_by(ClinicRow.id))
-    return sorted(((c.id, str(c.data.get("name", c.id))) for c in current), key=lambda c: c[1])
 
 
 def _clinicians(db: Session, clinic_names: dict[str, str]) -> list[tuple[str, str]]:
@@ -80,7 +72,7 @@ def _users_page(
     notice: str | None = None,
 ) -> HTMLResponse:
     users = service.list_users(db=db, actor=principal.actor)
-    clinics = _clinics(db)
+    clinics = clinic_choices(db)
     if notice is None:
         done, who = request.query_params.get("done", ""), request.query_params.get("user", "")
         user = next((u for u in users if u.id == who), None)

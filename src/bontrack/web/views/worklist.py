@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bontrack.actor import clinic_of
 from bontrack.audit.service import page_entries
+from bontrack.errors import InputError
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
 from bontrack.roles import WRITE_OUTCOMES, WRITE_SESSIONS, WRITE_THERAPY
@@ -23,6 +24,7 @@ from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, Rev
 from bontrack.scheduling.window import load_window
 from bontrack.schemas import parse
 from bontrack.storage.audit_log import log
+from bontrack.web.audit_days import audit_days
 from bontrack.web.deps import ADMIN, READ_CLINICAL, NowDep, PageUser, Principal, SessionDep
 from bontrack.web.pages import safe_next
 from bontrack.web.views.common import (
@@ -264,6 +266,18 @@ def work_item(
     return RedirectResponse(back, status_code=303)
 
 
+AUDIT_DAY_LABELS = {"from": "“From”", "to": "“To”"}
+
+
+def _audit_days_words(from_day: dt.date | None, to_day: dt.date | None) -> str:
+    """The days shown, as the page says them (UTC, as the times of the entries)."""
+    if from_day and to_day:
+        return f"From {from_day.isoformat()} to {to_day.isoformat()} (UTC)."
+    if from_day:
+        return f"From {from_day.isoformat()} (UTC) on."
+    return f"Up to {to_day.isoformat()} (UTC)." if to_day else ""
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -272,10 +286,20 @@ def audit_page(
     actor: Annotated[str, Query(max_length=200)] = "",
     record_id: Annotated[str, Query(max_length=36)] = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
-    back: Annotated[int, Query(ge=0, le=3650)] = 84,
+    from_text: Annotated[str, Query(alias="from", max_length=40)] = "",
+    to_text: Annotated[str, Query(alias="to", max_length=40)] = "",
 ) -> Response:
-    """The audit trail, newest first, filtered by actor or record (reading it is itself audited)."""
+    """The audit trail, newest first, filtered by actor, record and days (``from``, ``to``: UTC
+    days, both included); reading it is itself audited. Wrong days are a 400 page in words; a page
+    beyond the last is a 404 page in words with the way to the last."""
     allow(request, principal, ADMIN)
+    try:
+        from_day, to_day = audit_days(from_text, to_text, AUDIT_DAY_LABELS)
+    except InputError as exc:
+        words = " ".join(f"{AUDIT_DAY_LABELS[e.field]} {e.message}." for e in exc.errors)
+        raise PageProblem(
+            400, "Cannot show the audit log", words, link=("/audit", "The whole audit log")
+        ) from exc
     offset = (page_no - 1) * AUDIT_PAGE
     total, entries = page_entries(
         db,
@@ -284,7 +308,20 @@ def audit_page(
         record_id=record_id or None,
         actor=actor or None,
         clinic_id=clinic_of(principal.actor),
+        from_day=from_day,
+        to_day=to_day,
     )
+    pages = max(1, math.ceil(total / AUDIT_PAGE))
+    if page_no > pages:
+        last = urlencode(
+            {"actor": actor, "record_id": record_id, "from": from_text, "to": to_text, "page": pages}
+        )
+        raise PageProblem(
+            404,
+            "No such page",
+            f"There is no page {page_no}: the audit log as filtered has {pages} page{'s' * (pages != 1)}.",
+            link=(f"/audit?{last}", f"Go to the last page ({pages})"),
+        )
     log(
         db,
         actor=principal.actor,
@@ -292,7 +329,9 @@ def audit_page(
         record_type="audit_log",
         detail=f"{len(entries)} entries from offset {offset} (page)"
         + (f", record {record_id}" if record_id else "")
-        + (f", actor {actor}" if actor else ""),
+        + (f", actor {actor}" if actor else "")
+        + (f", from {from_day}" if from_day else "")
+        + (f", to {to_day}" if to_day else ""),
     )
     return page(
         request,
@@ -302,6 +341,9 @@ def audit_page(
         total=total,
         actor=actor,
         record_id=record_id,
+        from_day=from_day.isoformat() if from_day else "",
+        to_day=to_day.isoformat() if to_day else "",
+        days_words=_audit_days_words(from_day, to_day),
         page_no=page_no,
-        pages=max(1, math.ceil(total / AUDIT_PAGE)),
+        pages=pages,
     )
