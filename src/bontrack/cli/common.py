@@ -107,3 +107,27 @@ def settings_of(ctx: typer.Context) -> Settings:
     """The settings of this run (from --db, --actor and the environment)."""
     options = ctx.find_root().obj
     return (options if isinstance(options, GlobalOptions) else GlobalOptions()).settings
+
+
+def clinic_name(db: Any, actor: str, clinic_id: str) -> str:
+    """The name of the clinic ``--clinic`` names (its id if it has none). An id the registry does
+    not hold (or the actor may not see) is an InputError naming --clinic with the clinics it holds,
+    not an empty answer that looks like a clinic with nothing recorded."""
+    from bontrack import records
+    from bontrack.errors import InputError
+    from bontrack.patients.models import ClinicRow
+
+    clinics = records.find_current(db, row_cls=ClinicRow, actor=actor, purpose="--clinic: which clinic")
+    for found in clinics:
+        if found.id == clinic_id:
+            return str(found.data.get("name") or found.id)
+    held = ", ".join(f"{c.id} ({c.data.get('name', '')})" for c in clinics[:20]) or "none yet"
+    more = f" and {len(clinics) - 20:,} more" if len(clinics) > 20 else ""
+    raise InputError.one(
+        "--clinic", f"no clinic {clinic_id[:64]!r} in this registry; its clinics: {held}{more}"
+    )
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 patient``, ``3 patients``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

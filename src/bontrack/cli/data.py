@@ -7,7 +7,7 @@ import zlib
 
 import typer
 
-from bontrack.cli.common import Format, choose_format, settings_of
+from bontrack.cli.common import Format, choose_format, clinic_name, settings_of
 from bontrack.cli.registry import engine, parse_date, read_engine, run
 
 db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
@@ -113,6 +113,8 @@ def due(
         window = load_window(look_back_days=back, look_ahead_days=days)
         today = parse_date("--date", date)
         with transaction(engine(settings)) as db:
+            if clinic is not None:
+                clinic_name(db, settings.resolved_actor(), clinic)
             if rebuild:
                 from bontrack.scheduling.due import rebuild as rebuild_items
 

@@ -6,11 +6,12 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from bontrack.cli.common import settings_of
+from bontrack.cli.common import clinic_name, settings_of
 from bontrack.cli.registry import engine, err_console, exit_error, read_engine, run
 
 
@@ -79,6 +80,10 @@ def report(
         from bontrack.storage.engine import transaction
         from bontrack.storage.replica import read_session
 
+        covers = "" if clinic is None else clinic  # a Parquet export's clinic: its id
+        if clinic is not None and from_parquet is None:  # an id of no clinic: exit 2, not an empty report
+            with transaction(engine(settings)) as db:
+                covers = clinic_name(db, settings.resolved_actor(), clinic)
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -105,7 +110,7 @@ def report(
                     )
             progress.update(task, description="computing outcomes, intervals and models")
             try:
-                content = build_report(frames, load_knowledge(), today=today)
+                content = replace(build_report(frames, load_knowledge(), today=today), covers=covers)
             finally:  # the read's DuckDB tables (and its temporary folder) let go before the figures
                 if frames.cycle_rows is not None:
                     frames.cycle_rows.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from bontrack.cli.common import Format, choose_format, settings_of
+from bontrack.cli.common import Format, choose_format, clinic_name, counted, settings_of
 from bontrack.cli.registry import engine, parse_date, run
 
 stock_app = typer.Typer(
@@ -56,6 +56,8 @@ def stock_list(
         chosen = choose_format(fmt, Format.table, Format.json)
         day = parse_date("--date", date)
         with transaction(engine(settings)) as db:
+            if clinic is not None:
+                clinic_name(db, settings.resolved_actor(), clinic)
             lines = stock_on_hand(
                 db=db,
                 actor=settings.resolved_actor(),
@@ -231,8 +233,8 @@ def recall_command(
             print(json.dumps(found.model_dump(mode="json"), indent=2))
             return
         table = Table(
-            title=f"Lot {found.lot}: {found.patients} patient(s), {len(found.sessions)} session(s), "
-            f"{found.clinics} clinic(s)"
+            title=f"Lot {found.lot}: {counted(found.patients, 'patient')}, "
+            f"{counted(len(found.sessions), 'session')}, {counted(found.clinics, 'clinic')}"
         )
         for column in ("record", "name", "phone", "email", "session date", "product", "units", "clinic"):
             table.add_column(column)
@@ -275,6 +277,8 @@ def stock_waste(
         chosen = choose_format(fmt, Format.table, Format.csv, Format.json)
         day = parse_date("--date", date)
         with transaction(engine(settings)) as db:
+            if clinic is not None:
+                clinic_name(db, settings.resolved_actor(), clinic)
             frames = cohort_frames(
                 db=db, actor=settings.resolved_actor(), clinic_id=clinic, purpose="waste report"
             )
