@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import functools
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bontrack.reports.content import Report
 from bontrack.reports.plain import indented
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 
 def _pct(part: int, whole: int) -> str:
@@ -70,15 +75,23 @@ def headline(report: Report) -> str:
     return " ".join(parts)
 
 
-def render_html(report: Report, figures: dict[str, bytes]) -> str:
+@functools.cache
+def report_template() -> Template:
+    """The report's template, read once: a server keeps the template it started with, as it keeps
+    its code (a package upgraded under a running server does not pair new pages with old code)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape  # (not for JSON)
 
     env = Environment(
         loader=PackageLoader("bontrack.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined,
+        auto_reload=False,
     )
-    template = env.get_template("report.html.j2")
+    return env.get_template("report.html.j2")
+
+
+def render_html(report: Report, figures: dict[str, bytes]) -> str:
+    template = report_template()
     fig = {name: "data:image/png;base64," + base64.b64encode(png).decode() for name, png in figures.items()}
     for name in ("responders", "duration", "trajectories", "rand36", "adverse_events", "evidence"):
         fig.setdefault(name, "")

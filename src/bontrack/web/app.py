@@ -91,6 +91,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         dependencies=[Depends(only_declared)],  # an API route's query: only what it declares
     )
     app.state.settings = settings
+    pages.load_templates()  # the pages of the code that starts, read now
     problems.install(app)
     app.state.error_page = error_page.render
 

@@ -54,6 +54,20 @@ def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> Any:
 
 templates.env.globals["url_for"] = _url_for
 
+templates.env.auto_reload = False  # read once (load_templates): pages stay those of the code running
+
+
+def load_templates() -> None:
+    """Read and compile every page's template (and the report's) now, at the server's start: a
+    package upgraded under a running server then changes neither its code nor its pages until it
+    is restarted, instead of pairing new templates with old code (a 500)."""
+    from bontrack.reports.render import report_template
+
+    for name in templates.env.list_templates():
+        templates.env.get_template(name)
+    report_template()
+
+
 templates.env.filters["bdi"] = isolated  # {{ patient.data.name | bdi }}: entered text, isolated
 templates.env.filters["units"] = display.units  # {{ s.total_units | units }} U: 120, 12.5, 10,000
 templates.env.filters["product"] = display.product  # the knowledge base's one name of a product
