@@ -157,6 +157,9 @@ def test_adverse_events__rated_over_sessions_at_least_the_window_old_and_the_res
     assert "1 more recent session was left out because its events may not be reported yet" in html
     assert "(1 more recent session left out: its events may not be reported yet)" in html
     assert "(s)" not in re.sub(r"<[^>]+>", "", html)
+    # the cohort's counts in words: a, b and c had one cycle each (3 sessions, all allowed)
+    assert '<td class="num">1 cycle: 3 patients</td>' in html
+    assert '<td class="num">allow: 3 sessions</td>' in html
 
 
 def test_small_numbers__counts_only_no_bar_and_no_nan_anywhere() -> None:
