@@ -32,8 +32,8 @@ from bontrack import records
 from bontrack.actor import sees
 from bontrack.errors import ConflictError, InputError, require_reason
 from bontrack.kinds import BY_NAME, referring
+from bontrack.record_lookups import audit_read
 from bontrack.records import R, VersionedRow
-from bontrack.storage.audit_log import log
 from bontrack.storage.unit import writer_of
 from bontrack.storage.versioned import newest_versions
 from bontrack.writers import check_writer
@@ -114,15 +114,5 @@ def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_i
     among = row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id))
     query = newest_versions(row_cls, among=among, withdrawn=True).order_by(row_cls.recorded_at, row_cls.id)
     rows = [row for row in db.scalars(query) if sees(actor, row.clinic_id)]
-    for row in rows:
-        log(
-            db,
-            actor=actor,
-            action="read",
-            record_type=row.record_type,
-            record_id=row.id,
-            version=row.version,
-            clinic_id=row.clinic_id,
-            detail="withdrawn records",
-        )
+    audit_read(db, rows, actor, "withdrawn records")
     return rows
