@@ -97,6 +97,20 @@ def test_a_kick_off_is_checked(fhir_site: Site) -> None:
     assert fhir_site.client.get("/fhir/$export", headers={**fhir_site.bearer("staff")}).status_code == 400
 
 
+def test_a_researchers_since_is_refused_as_lastupdated_is(fhir_site: Site) -> None:
+    """Exports since one instant and the next would date each change exactly, where de-identified
+    data gives dates to the year: 400 naming _since, nothing started; an admin's works."""
+    headers = {**fhir_site.bearer("researcher"), **ASYNC}
+    for since in ("2026-01-31T00:00:00Z", "soon"):
+        refused = fhir_site.client.get(f"/fhir/$export?_since={since}", headers=headers)
+        assert refused.status_code == 400, refused.text
+        (issue,) = refused.json()["issue"]
+        assert issue["expression"] == ["_since"] and "de-identified" in issue["diagnostics"]
+        assert "Content-Location" not in refused.headers
+    assert kick_off(fhir_site, "researcher")  # without _since: started
+    assert kick_off(fhir_site, "admin", "/fhir/$export?_since=2026-01-31T00:00:00Z")
+
+
 def test_type_and_since_narrow_the_export(fhir_site: Site) -> None:
     url = kick_off(fhir_site, "admin", "/fhir/$export?_type=Patient,Condition&_since=2999-01-01T00:00:00Z")
     assert manifest(fhir_site, "admin", url)["output"] == []

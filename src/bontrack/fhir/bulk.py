@@ -66,7 +66,12 @@ class Request:
     level: str  # "system" or "patient"
 
 
-def parse_kick_off(params: Iterable[tuple[str, str]], prefer: str | None, level: str) -> Request:
+def parse_kick_off(
+    params: Iterable[tuple[str, str]], prefer: str | None, level: str, *, deidentified: bool = False
+) -> Request:
+    """The kick-off's parameters checked, every problem at once (400). ``deidentified`` (a
+    researcher's export): ``_since`` is refused, as ``_lastUpdated`` is on the searches: repeated
+    exports since one instant and the next would date each change exactly."""
     given = list(params)
     allowed_types = SYSTEM_LEVEL_TYPES if level == "system" else PATIENT_LEVEL_TYPES
     issues = [
@@ -101,6 +106,16 @@ def parse_kick_off(params: Iterable[tuple[str, str]], prefer: str | None, level:
             types.append(t)
     since = None
     for value in (v for k, v in given if k == "_since"):
+        if deidentified:
+            issues.append(
+                Issue(
+                    "_since cannot be used on de-identified data: the times records were saved are "
+                    "exact dates, and dates are given to the year only; export everything instead",
+                    "not-supported",
+                    "_since",
+                )
+            )
+            break
         try:
             since = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
             if since.tzinfo is not None:

@@ -134,9 +134,12 @@ def _kick_off(
     level: str,
     patient_ids: list[str] | None,
 ) -> Response:
-    wanted = bulk.parse_kick_off(request.query_params.multi_items(), request.headers.get("prefer"), level)
+    researcher = principal.role == "researcher"
+    wanted = bulk.parse_kick_off(
+        request.query_params.multi_items(), request.headers.get("prefer"), level, deidentified=researcher
+    )
     base = base_url(request, settings.public_url)
-    key = pseudonym_key(db) if principal.role == "researcher" else None
+    key = pseudonym_key(db) if researcher else None
     job_id = bulk.start(
         root=_export_root(request),
         engine=settings.engine,
