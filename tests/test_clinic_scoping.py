@@ -299,6 +299,7 @@ CALLS: dict[str, Call] = {
     ),
     "therapy.get_visit": lambda db, a, i: therapy.get_visit(db=db, actor=a, visit_id=i.visit_id),
     "therapy.visit_history": lambda db, a, i: therapy.visit_history(db=db, actor=a, visit_id=i.visit_id),
+    "therapy.visit_warnings": lambda db, a, i: therapy.visit_warnings(db=db, actor=a, visit_id=i.visit_id),
     "therapy.visits_of_plan": lambda db, a, i: therapy.visits_of_plan(
         db=db, actor=a, plan_id=i.world.plan_id
     ),
@@ -503,6 +504,7 @@ EMPTY_FOR_EVERYONE = {
     "stock.discards_of_lot",
     "stock.open_for_session",
     "stock.reopen_for_session",
+    "therapy.visit_warnings",  # the visit is within its plan's number: nothing to say
 }  # no patient has two cycles without response
 
 

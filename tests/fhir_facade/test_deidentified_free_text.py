@@ -25,6 +25,7 @@ from fhir_facade.test_bulk_export import kick_off, lines, manifest
 from web.conftest import Site, log_in
 
 MARK = "QUIX"  # every planted text holds it; nothing else in the registry does
+AFTER_FIRST_PLAN = DAY + dt.timedelta(weeks=6)  # the day after the world's 6-week therapy plan
 
 
 def _plant(site: Site) -> None:
@@ -70,7 +71,7 @@ def _plant(site: Site) -> None:
                 patient_id=world.patient_id,
                 episode_id=episode.id,
                 therapist_id=therapist.id,
-                start_date=DAY,
+                start_date=AFTER_FIRST_PLAN,  # (one plan covers a day: the world's runs 6 weeks)
                 weeks=4,
                 visits_per_week=1,
                 goals=["QUIXGOAL walk the dog"],
@@ -83,7 +84,7 @@ def _plant(site: Site) -> None:
             data=TherapyVisitCreate(
                 patient_id=world.patient_id,
                 plan_id=plan.id,
-                date=DAY,
+                date=AFTER_FIRST_PLAN,
                 therapist_id=therapist.id,
                 notes="QUIXVISIT talked about her son",
             ),

@@ -39,8 +39,8 @@ from bontrack.storage.engine import transaction
 from bontrack.storage.ids import ids_from
 from bontrack.synth.generator import generate
 from bontrack.synth.loader import load
-from bontrack.therapy.schemas import TherapyVisitCreate
-from bontrack.therapy.service import record_visit, withdraw_visit
+from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
+from bontrack.therapy.service import create_plan, record_visit, withdraw_visit
 from factories import ACTOR, DAY, World, clinic_world, saved_session
 
 WRITES = 60
@@ -66,6 +66,10 @@ class Clinic:
         self.sessions: dict[str, list[tuple[str, dt.date]]] = {w.patient_id: [] for w in worlds}
         self.outcomes: list[tuple[World, str, OutcomeCreate]] = []
         self.visits: list[str] = []
+        # each patient's plans: (id, start date, weeks), the world's own first
+        self.plans: dict[str, list[tuple[str, dt.date, int]]] = {
+            w.patient_id: [(w.plan_id, DAY, 6)] for w in worlds
+        }
         self.spare: list[str] = []  # patients with no records (they may be withdrawn)
 
     def world(self) -> World:
@@ -76,7 +80,9 @@ class Clinic:
         own = self.sessions[world.patient_id]
         if len(own) >= 3:
             return
-        day = DAY + dt.timedelta(days=100 * len(own) + self.rng.randrange(0, 5))
+        # 90 days apart (past the 84-day retreatment): a third session's 12-week outcome is before
+        # 2026-12 (outcomes may not be dated after tomorrow)
+        day = DAY + dt.timedelta(days=90 * len(own) + self.rng.randrange(0, 5))
         self.sessions[world.patient_id].append((saved_session(db, world, day=day).id, day))
 
     def outcome(self, db: Session) -> None:
@@ -130,13 +136,31 @@ class Clinic:
 
     def visit(self, db: Session) -> None:
         world = self.world()
-        data = TherapyVisitCreate(
+        plan_id, start, weeks = self.rng.choice(self.plans[world.patient_id])
+        data = TherapyVisitCreate(  # (on a day of the plan that has one: refused, nothing kept)
             patient_id=world.patient_id,
-            plan_id=world.plan_id,
-            date=DAY + dt.timedelta(days=self.rng.randrange(0, 40)),
+            plan_id=plan_id,
+            date=start + dt.timedelta(days=self.rng.randrange(0, 7 * weeks + 7)),
             therapist_id=world.clinician_id,
         )
         self.visits.append(record_visit(db=db, actor=ACTOR, data=data).id)
+
+    def new_plan(self, db: Session) -> None:
+        """A newer plan (the older one's last visit lapses once it is under way), now and then
+        one that overlaps the last (refused, nothing kept)."""
+        world = self.world()
+        _, start, weeks = self.plans[world.patient_id][-1]
+        day = start + dt.timedelta(days=7 * weeks + self.rng.randrange(-10, 120))
+        data = TherapyPlanCreate(
+            patient_id=world.patient_id,
+            episode_id=world.episode_id,
+            therapist_id=world.clinician_id,
+            start_date=day,
+            weeks=self.rng.randrange(1, 5),
+            visits_per_week=self.rng.randrange(1, 3),
+        )
+        plan = create_plan(db=db, actor=ACTOR, data=data)
+        self.plans[world.patient_id].append((plan.id, day, data.weeks))
 
     def withdraw_visit(self, db: Session) -> None:
         if self.visits:
@@ -200,6 +224,7 @@ class Clinic:
             (self.withdraw_outcome, 2),
             (self.withdraw_session, 1),
             (self.visit, 3),
+            (self.new_plan, 2),
             (self.withdraw_visit, 1),
             (self.act, 3),
             (self.rename, 1),
@@ -246,6 +271,7 @@ def test_kept_items__equal_the_derivation_from_scratch_after_random_writes(engin
         actions = {r["last_action"] for r in due.kept(db, None)}
     assert {"outcome_visit", "reinjection", "therapy_visit"} <= kinds
     assert actions - {None}, "some items carry a worklist action"
+    assert any(len(own) > 1 for own in clinic.plans.values()), "some patients have a newer plan"
 
 
 def test_rebuild__derives_the_table_again_from_the_records(engine: Engine) -> None:

@@ -313,8 +313,9 @@ def test_today__sessions_dated_today_and_self_reports_since_yesterday(engine: En
     (report,) = day.self_reports
     assert (report.name, report.date) == ("Test Patient", today)
     assert tomorrow.sessions == [] and tomorrow.self_reports == []
-    # the therapy plan's first visit fell due in March: counted, not listed
-    assert day.worked.older == 1 and not day.due_today + day.overdue + day.this_week
+    # the therapy plan's first visit fell due in March, but today's session came after the plan's
+    # period (a new cycle): the old plan's visit lapsed, neither counted nor listed
+    assert day.worked.older == 0 and not day.due_today + day.overdue + day.this_week
 
 
 def test_pages__the_whole_list_cut_in_pages_of_any_size_and_the_homes_first_rows(

@@ -248,6 +248,7 @@ class Pathway(Strict):
     pregnancy_check_ages: SourcedRange
     trigger_point_max_age_days: SourcedNumber
     injector_roles: SourcedRoles
+    therapist_roles: SourcedRoles
     adverse_event_window_days: SourcedNumber
     override_reason_min_chars: SourcedNumber
 

@@ -7,7 +7,12 @@ clinic (all its patients at once). Pure: facts in, rows out; no database.
   took place on or before its date;
 * the earliest re-injection date after a patient's latest session (the product's
   min_retreatment_days);
-* the next planned physical-therapy visit of each plan (start date, visits per week, weeks);
+* the next planned physical-therapy visit of each plan (start date, visits per week, weeks); it
+  lapses once the plan is superseded: a newer plan of the patient (by start date, then recording
+  time, then id) starts on or before its date or has a visit recorded, or an injection session is
+  dated after the plan's last day (a new cycle began after the plan's period). So a plan whose
+  last visit was never recorded does not stay overdue once the patient moved on, and two plans of
+  one period (history imported as it was) give one item, the newer plan's;
 * stop-and-review: patients whose latest cycles brought no response (the clinic report's rule,
   bontrack.analytics.review; pathway.stop_review_cycles_without_response and
   pathway.cycle_response), dated by their last session. Over data frames for many patients (the
@@ -60,8 +65,8 @@ class Facts:
     # (session id, patient id, date, product, recorded at, injector id)
     sessions: list[tuple[str, str, dt.date, str, Any, str]] = field(default_factory=list)
     follow_ups: set[tuple[str, Any]] = field(default_factory=set)  # (session id, weeks after session)
-    # (plan id, patient id, start date, visits per week, weeks, therapist id)
-    plans: list[tuple[str, str, dt.date, int, int, str]] = field(default_factory=list)
+    # (plan id, patient id, start date, visits per week, weeks, therapist id, recorded at)
+    plans: list[tuple[str, str, dt.date, int, int, str, Any]] = field(default_factory=list)
     visits: dict[str, int] = field(default_factory=dict)  # plan id -> therapy visits recorded
     # the review rule's instrument's outcomes, as stored, in the order of their ids: (patient id,
     # session id, weeks after session, date, the rule's score)
@@ -147,12 +152,26 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
         what = f"earliest re-injection ({product}, {gap} days after {day})"
         add("reinjection", patient_id, shift(day, gap), what, session_id=sid, clinician_id=by)
 
-    for plan_id, patient_id, start, per_week, plan_weeks, therapist in facts.plans:
-        planned = planned_dates(start, per_week, plan_weeks)
-        done = facts.visits.get(plan_id, 0)
-        if done < len(planned):
+    plans: dict[str, list[tuple[dt.date, Any, str, int, int, str]]] = defaultdict(list)
+    for plan_id, patient_id, start, per_week, plan_weeks, therapist, recorded_at in facts.plans:
+        plans[patient_id].append((start, recorded_at, plan_id, per_week, plan_weeks, therapist))
+    for patient_id, own_plans in plans.items():
+        own_plans.sort(key=lambda p: (p[0], p[1], p[2]))  # start date, recording time, id
+        session_days = [s[0] for s in sessions.get(patient_id, [])]
+        for n, (start, _, plan_id, per_week, plan_weeks, therapist) in enumerate(own_plans):
+            planned = planned_dates(start, per_week, plan_weeks)
+            done = facts.visits.get(plan_id, 0)
+            if done >= len(planned):
+                continue
+            due = planned[done]
+            newer = own_plans[n + 1 :]
+            if any(p[0] <= due or facts.visits.get(p[2], 0) for p in newer):
+                continue  # superseded by a newer plan under way
+            last = shift(start, 7 * plan_weeks - 1)
+            if any(day > last for day in session_days):
+                continue  # a new cycle began after the plan's period
             what = f"physical therapy visit {done + 1} of {len(planned)}"
-            add("therapy_visit", patient_id, planned[done], what, plan_id=plan_id, clinician_id=therapist)
+            add("therapy_visit", patient_id, due, what, plan_id=plan_id, clinician_id=therapist)
 
     n = review_cycles(kb)
     to_review = (_to_review if frames else _to_review_plain)(sessions, facts.scores, kb)

@@ -165,10 +165,18 @@ def load_facts(db: Session, clinic_id: str | None, patient_ids: Sequence[str] | 
         for _, pid, sid, weeks, day, instrument, value in outcomes
         if instrument == rule.instrument
     ]
-    plans = read(TherapyPlanRow, "patient_id", "start_date", "visits_per_week", "weeks", "therapist_id")
+    plans = read(
+        TherapyPlanRow,
+        "patient_id",
+        "start_date",
+        "visits_per_week",
+        "weeks",
+        "therapist_id",
+        columns=("recorded_at",),
+    )
     facts.plans = [
-        (plan_id, pid, _date(start), int(per_week), int(weeks), therapist)
-        for plan_id, pid, start, per_week, weeks, therapist in plans
+        (plan_id, pid, _date(start), int(per_week), int(weeks), therapist, at)
+        for plan_id, pid, start, per_week, weeks, therapist, at in plans
     ]
     facts.visits = dict(Counter(plan_id for _, plan_id in read(TherapyVisitRow, columns=("plan_id",))))
     actions = read(

@@ -32,3 +32,9 @@ class TherapyVisitCreate(Input):
 
 TherapyPlanRead = Stored[TherapyPlanCreate]
 TherapyVisitRead = Stored[TherapyVisitCreate]
+
+
+class TherapyVisitSaved(TherapyVisitRead):
+    """A visit as saved, with what the person should know about it (a visit beyond the plan)."""
+
+    warnings: list[str] = Field(default_factory=list)

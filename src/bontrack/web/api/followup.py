@@ -13,7 +13,13 @@ from bontrack.scheduling.schemas import DueItem
 from bontrack.scheduling.window import MAX_LOOK_AHEAD, MAX_LOOK_BACK, load_window
 from bontrack.schemas import CalendarDate
 from bontrack.therapy import service as therapy
-from bontrack.therapy.schemas import TherapyPlanCreate, TherapyPlanRead, TherapyVisitCreate, TherapyVisitRead
+from bontrack.therapy.schemas import (
+    TherapyPlanCreate,
+    TherapyPlanRead,
+    TherapyVisitCreate,
+    TherapyVisitRead,
+    TherapyVisitSaved,
+)
 from bontrack.web.api.common import AUTHENTICATED, ERRORS, RecordId, patient_in_scope, tagged
 from bontrack.web.api.schemas import Page
 from bontrack.web.deps import (
@@ -33,9 +39,12 @@ Reader = Annotated[Principal, Depends(require(READ_CLINICAL))]
 Therapist = Annotated[Principal, Depends(require(WRITE_THERAPY))]
 
 
-@router.post("/therapy/plans", status_code=201, response_model=TherapyPlanRead)
+@router.post("/therapy/plans", status_code=201, response_model=TherapyPlanRead, responses={409: ERRORS[400]})
 def create_therapy_plan(data: TherapyPlanCreate, db: SessionDep, principal: Therapist) -> TherapyPlanRead:
-    """Record a physical-therapy plan for an episode."""
+    """Record a physical-therapy plan for an episode. A period that overlaps a current plan of the
+    patient is a 409 naming ``start_date`` and that plan (correct it instead); a therapist whose
+    role does not deliver therapy (knowledge: pathway.therapist_roles) is a 400 naming
+    ``therapist_id``."""
     patient_in_scope(db, principal, data.patient_id)
     return therapy.create_plan(db=db, actor=principal.actor, data=data)
 
@@ -58,11 +67,18 @@ def list_therapy_visits(plan_id: RecordId, db: SessionDep, principal: Reader) ->
     return therapy.visits_of_plan(db=db, actor=principal.actor, plan_id=plan_id)
 
 
-@router.post("/therapy/visits", status_code=201, response_model=TherapyVisitRead)
-def create_therapy_visit(data: TherapyVisitCreate, db: SessionDep, principal: Therapist) -> TherapyVisitRead:
-    """Record a physical-therapy visit (attended or missed)."""
+@router.post(
+    "/therapy/visits", status_code=201, response_model=TherapyVisitSaved, responses={409: ERRORS[400]}
+)
+def create_therapy_visit(data: TherapyVisitCreate, db: SessionDep, principal: Therapist) -> TherapyVisitSaved:
+    """Record a physical-therapy visit (attended or missed). A second visit of the plan on the same
+    day is a 409 naming ``date`` (correct that visit instead); a visit beyond the plan's planned
+    number is saved, with a warning in ``warnings``."""
     patient_in_scope(db, principal, data.patient_id)
-    return therapy.record_visit(db=db, actor=principal.actor, data=data)
+    saved = therapy.record_visit(db=db, actor=principal.actor, data=data)
+    return TherapyVisitSaved(
+        **dict(saved), warnings=therapy.visit_warnings(db=db, actor=principal.actor, visit_id=saved.id)
+    )
 
 
 @router.post("/outcomes", status_code=201, response_model=OutcomeRead)

@@ -22,6 +22,7 @@ from bontrack.patients.service import episodes_of_patient
 from bontrack.scheduling.actions import action_words, actions_of_patient
 from bontrack.screening.schemas import ScreeningRead
 from bontrack.therapy.schemas import TherapyPlanRead
+from bontrack.therapy.service import visit_warnings
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.chart_banner import chart_banner
 from bontrack.web.chart_timeline import CATEGORIES, FILTERS, cycles, timeline_rows
@@ -134,6 +135,7 @@ def patient_chart(
     at: NowDep,
     session: Annotated[str | None, Query(max_length=36)] = None,
     saved: Annotated[str | None, Query(max_length=40)] = None,
+    visit: Annotated[str | None, Query(max_length=36, description="the therapy visit just saved")] = None,
     withdrawn: Annotated[bool, Query(description="also show withdrawn records, struck through")] = False,
     show: Annotated[list[str] | None, Query(max_length=len(FILTERS))] = None,
 ) -> Response:
@@ -196,6 +198,13 @@ def patient_chart(
         sides=kb.files.sides,
         trend=_trend(outcomes, sessions),
         saved=saved,
+        warnings=(
+            visit_warnings(db=db, actor=actor, visit_id=visit)
+            if saved == "therapy_visit"
+            and visit is not None
+            and any(v.id == visit for v in records["visits"])  # this patient's
+            else []
+        ),
         cycles=cycles(
             timeline_rows(**_with_withdrawn(records, hidden)) + worklist_rows(db, actor, patient_id),
             sessions,

@@ -80,8 +80,12 @@ def post_form(
     spec: FormSpec,
     build: Callable[[list[tuple[str, str]], PatientRead], dict[str, Any]],
     write: Callable[[dict[str, Any]], object],
+    *,
+    more: Callable[[Any], str] | None = None,
     **extra: Any,
 ) -> Response:
+    """Save the form's record and go to the chart (``more``: what the chart's address adds for the
+    record saved, e.g. the visit whose warnings it shows); or the form again with its errors."""
     allow(request, principal, spec.roles)
     check_csrf(request, principal, csrf_of(items))
     patient = patient_for(db, principal, patient_id)
@@ -89,7 +93,8 @@ def post_form(
     doc = build(fields, patient)
     saved, errors, status = save(db, lambda: write(doc))
     if saved is not None:
-        return RedirectResponse(f"/patients/{patient.id}?saved={spec.kind}", 303)
+        added = f"&{more(saved)}" if more is not None else ""
+        return RedirectResponse(f"/patients/{patient.id}?saved={spec.kind}{added}", 303)
     values = {k: v for k, v in fields} | {
         k: [v for n, v in fields if n == k] for k in ("allergies", "conditions")
     }

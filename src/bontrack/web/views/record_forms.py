@@ -259,7 +259,10 @@ def post_visit(
     def write(doc: dict[str, Any]) -> object:
         return record_visit(db=db, actor=principal.actor, data=parse(TherapyVisitCreate, doc))
 
-    return post_form(request, db, principal, patient_id, items, VISIT, visit_doc, write)
+    # the chart says what to know about the visit saved (one beyond the plan's number)
+    return post_form(
+        request, db, principal, patient_id, items, VISIT, visit_doc, write, more=lambda v: f"visit={v.id}"
+    )
 
 
 # ---- outcome ---------------------------------------------------------------------------------
