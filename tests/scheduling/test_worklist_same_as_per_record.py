@@ -92,10 +92,13 @@ def _reference_worklist(
         own.sort(key=lambda s: (s.data.date, s.recorded_at))
         for n, session in enumerate(own):
             later = [s.data.date for s in own[n + 1 :]]
-            for week in kb.files.pathway.outcome_visit_weeks.weeks:
+            weeks = kb.files.pathway.outcome_visit_weeks.weeks
+            for week in weeks:
                 due = session.data.date + dt.timedelta(weeks=week)
                 if (session.id, week) in done_visits or any(d <= due for d in later):
                     continue
+                if any((session.id, w) in done_visits for w in weeks if w > week):
+                    continue  # a later visit of the cycle was made: this one lapsed
                 what = f"{week}-week outcome visit after {session.data.date}"
                 add(
                     due,

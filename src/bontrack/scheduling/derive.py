@@ -4,7 +4,8 @@ clinic (all its patients at once). Pure: facts in, rows out; no database.
 
 * outcome visits at the knowledge base's weeks after each session (pathway.outcome_visit_weeks);
   a visit is done when an outcome names that session and week; it lapses once a later session
-  took place on or before its date;
+  took place on or before its date, or once a later visit of the same cycle was recorded (a
+  2-week visit missed and the 6-week one made: the 2-week measurement can no longer be taken);
 * the earliest re-injection date after a patient's latest session (the product's
   min_retreatment_days);
 * the next planned physical-therapy visit of each plan (start date, visits per week, weeks); it
@@ -145,6 +146,8 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
                 due = shift(day, 7 * week)
                 if (sid, week) in facts.follow_ups or (next_day is not None and next_day <= due):
                     continue
+                if any((sid, later) in facts.follow_ups for later in weeks if later > week):
+                    continue  # a later visit of the cycle was recorded: this one can no longer be made
                 what = f"{week}-week outcome visit after {day}"
                 add("outcome_visit", patient_id, due, what, session_id=sid, clinician_id=by)
         day, _, sid, product, by = own[-1]
