@@ -112,7 +112,7 @@ def worklist_rows(source: Path) -> list[tuple[str, str, str, str, str]]:
             (
                 "`stop_and_review`",
                 REVIEW_TABLES,
-                lambda db: stop_and_review(db=db, actor="bench", clinic_id=clinic),
+                lambda db: stop_and_review(db=db, actor="bench", today=AS_OF, clinic_id=clinic),
             ),
             (
                 f"home page's day (`today_of_clinic`, default window, {HOME_ROWS} rows a section)",

@@ -363,7 +363,9 @@ CALLS: dict[str, Call] = {
     ),
     # scheduling and research: lists of every clinic the actor sees
     "scheduling.worklist": lambda db, a, i: scheduling.worklist(db=db, actor=a, today=DAY, horizon_days=120),
-    "scheduling.stop_and_review": lambda db, a, i: scheduling.stop_and_review(db=db, actor=a),
+    "scheduling.stop_and_review": lambda db, a, i: scheduling.stop_and_review(
+        db=db, actor=a, today=dt.date(2100, 1, 1)
+    ),
     "scheduling.next_due": lambda db, a, i: scheduling.next_due(
         db=db, actor=a, today=DAY, horizon_days=365, clinic_id=None
     ),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from scipy import stats
@@ -81,7 +83,18 @@ def sessions_of(rows: pd.DataFrame, *more: tuple[str, str, int]) -> pd.DataFrame
     """Every session of ``rows`` plus ``more`` (sessions without follow-up rows), numbered."""
     seen = rows[["patient_id", "session_id", "cycle"]].drop_duplicates()
     extra = pd.DataFrame(list(more), columns=["patient_id", "session_id", "cycle"])
-    return pd.concat([seen, extra], ignore_index=True)
+    both = pd.concat([seen, extra], ignore_index=True)
+    # cycle k on 2026-01-01 + 90 (k - 1) days: cycle 3 (2026-06-30) awaits its visits on REVIEW_DAY
+    return both.assign(date=pd.Timestamp("2026-01-01") + pd.to_timedelta((both["cycle"] - 1) * 90, unit="D"))
+
+
+REVIEW_DAY = dt.date(2026, 7, 15)
+
+
+def review(
+    per: pd.DataFrame, n: int, sessions: pd.DataFrame, today: dt.date | None = REVIEW_DAY
+) -> list[str]:
+    return stop_and_review(per, n, sessions, today=today, judged_at_weeks=[6, 12])
 
 
 def scores(data: list[tuple[str, str, int, float | None, int, float]]) -> pd.DataFrame:
@@ -124,12 +137,12 @@ def test_stop_and_review__the_latest_cycles_all_judged_and_failed() -> None:
         ]
     )
     per = judged(frame)
-    assert stop_and_review(per, 2, sessions_of(frame)) == ["a"]
-    assert stop_and_review(per, 1, sessions_of(frame)) == ["a"]  # d's latest responded
-    assert stop_and_review(per, 3, sessions_of(frame)) == []
+    assert review(per, 2, sessions_of(frame)) == ["a"]
+    assert review(per, 1, sessions_of(frame)) == ["a"]  # d's latest responded
+    assert review(per, 3, sessions_of(frame)) == []
 
 
-def test_stop_and_review__an_unjudged_cycle_breaks_the_run() -> None:
+def test_stop_and_review__an_unjudged_cycle_awaiting_its_visits_breaks_the_run_a_missed_one_not() -> None:
     frame = scores(
         [
             ("e", "e1", 1, 8.0, 6, 8.0),
@@ -140,11 +153,17 @@ def test_stop_and_review__an_unjudged_cycle_breaks_the_run() -> None:
         ]
     )
     per = judged(frame)
-    # e's third session has no follow-up yet; f's middle cycle was not judged
-    assert stop_and_review(per, 2, sessions_of(frame, ("e", "e3", 3))) == []
-    assert stop_and_review(per, 2, sessions_of(frame)) == ["e"]
-    assert stop_and_review(per, 1, sessions_of(frame, ("e", "e3", 3))) == ["f"]
-    assert stop_and_review(per.iloc[:0], 1, sessions_of(frame)) == []
+    # e's third session (2026-06-30) has no follow-up yet, and its visits are still to come on
+    # 2026-07-15: it may yet be a response. f's middle cycle (2026-04-01) was not judged and its
+    # week-12 visit has passed: skipped (until session 25 it broke f's run, and f was not flagged)
+    assert review(per, 2, sessions_of(frame, ("e", "e3", 3))) == ["f"]
+    assert review(per, 2, sessions_of(frame)) == ["e", "f"]
+    assert review(per, 1, sessions_of(frame, ("e", "e3", 3))) == ["f"]
+    assert review(per.iloc[:0], 1, sessions_of(frame)) == []
+    # e's third cycle is missed once its week-12 visit (2026-09-22) has passed
+    assert review(per, 2, sessions_of(frame, ("e", "e3", 3)), dt.date(2026, 9, 22)) == ["f"]
+    assert review(per, 2, sessions_of(frame, ("e", "e3", 3)), dt.date(2026, 9, 23)) == ["e", "f"]
+    assert review(per, 2, sessions_of(frame, ("e", "e3", 3)), None) == ["e", "f"]
 
 
 def test_adverse_event_rates__sessions_with_an_event_clustered_by_patient() -> None:

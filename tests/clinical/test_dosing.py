@@ -119,3 +119,52 @@ def test_first_treatment_rule__not_after_any_toxin_history(run) -> None:
     doc["plan"]["product"] = "xeomin"
     doc["history"] = [{"date": "2026-01-05", "product": "botox", "total_units": 100}]
     assert "dose.above_initial" not in codes(run(doc))
+
+
+def _myobloc_first(units_each: float) -> dict[str, object]:
+    both = [("upper_trapezius", side, units_each) for side in ("left", "right")]
+    doc = with_sites(*both, vial=2500)
+    doc["plan"].update({"product": "myobloc", "diluent_ml": 0.0})
+    doc["history"] = []
+    return doc
+
+
+def test_first_treatment__myobloc_2500_units_warns_the_label_asks_lower(run) -> None:
+    # MYOBLOC label section 2.2: 2,500 to 5,000 U for a patient who tolerated toxin before; one
+    # without that history "should receive a lower initial dose": 2,500 U itself is not lower.
+    decision = run(_myobloc_first(1250))
+    above = next(f for f in decision.findings if f.code == "dose.above_initial")
+    assert above.severity == "warn" and decision.decision == "warn"
+    assert "lower initial dose than 2,500 U" in above.message
+    assert "without a history of tolerating botulinum toxin" in above.message
+    assert "dose.above_initial" not in codes(run(_myobloc_first(1125)))  # 2,250 U: lower
+
+
+def test_first_treatment__myobloc_2500_units_after_toxin_history_is_allowed(run) -> None:
+    doc = _myobloc_first(1250)
+    doc["history"] = [{"date": "2026-01-05", "product": "botox", "total_units": 100}]
+    assert "dose.above_initial" not in codes(run(doc))
+
+
+def test_first_treatment__xeomin_at_120_units_still_allowed(run) -> None:
+    # XEOMIN's label gives 120 U as the initial dose itself: reaching it does not warn
+    doc = with_sites(("upper_trapezius", "left", 60), ("upper_trapezius", "right", 60), vial=200)
+    doc["plan"]["product"] = "xeomin"
+    doc["history"] = []
+    assert "dose.above_initial" not in codes(run(doc))
+
+
+def test_first_treatment__above_session_max_blocks_and_still_says_the_initial_dose(run) -> None:
+    # DYSPORT, first treatment, 1,040 U: the block first, and the initial-dose warning too (a
+    # different reason: lowering to the 1,000 U maximum would still be above 500 U)
+    doc = with_sites(("upper_trapezius", "left", 520), ("upper_trapezius", "right", 520), vial=500, ml=2.5)
+    doc["plan"].update({"product": "dysport", "vial_count": 3})
+    doc["history"] = []
+    decision = run(doc)
+    found = [(f.code, f.severity) for f in decision.findings if f.code.startswith("dose.")]
+    assert ("dose.session_max", "block") in found and ("dose.above_initial", "warn") in found
+    assert decision.decision == "block"
+    order = [f.code for f in decision.findings]
+    assert order.index("dose.session_max") < order.index("dose.above_initial")
+    above = next(f for f in decision.findings if f.code == "dose.above_initial")
+    assert "500 U" in above.message and "usual" not in above.message  # the usual range is the block's

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bontrack.clinical.plan import LOT_NOT_CHOSEN
 from tests.clinical.conftest import codes, make
 
 
@@ -51,6 +52,25 @@ def test_myobloc_diluted__four_hour_window(run) -> None:
     assert "reconstitution.too_old" in codes(run(make(plan=plan)), "block")
 
 
+@pytest.mark.parametrize("administered", [None, "2026-11-23T14:00:00"])
+def test_myobloc_undiluted__an_opening_time_gets_no_diluted_window(run, administered) -> None:
+    # The label's 4 hours are for diluted solution; undiluted nothing was prepared (the stored
+    # label copy says only: one session, one patient, discard what is left)
+    plan = {
+        "product": "myobloc",
+        "vial_units": 5000,
+        "diluent_ml": 0,
+        "reconstituted_at": "2026-11-23T08:30:00",
+        "administered_at": administered,
+        "sites": [{"muscle": "upper_trapezius", "side": "left", "units": 1000}],
+    }
+    found = codes(run(make(plan=plan)))
+    assert not {"reconstitution.expires_today", "reconstitution.too_old"} & found
+    plan["diluent_ml"] = 1.0  # diluted: the window applies
+    found = codes(run(make(plan=plan)))
+    assert {"reconstitution.expires_today", "reconstitution.too_old"} & found
+
+
 def test_myobloc_undiluted__needs_no_preparation_time(run) -> None:
     doc = make(
         plan={
@@ -73,3 +93,12 @@ def test_decision_does_not_read_the_clock(run) -> None:
     assert "lot.expired" in codes(run(doc), "block")
     doc["plan"]["lot_expiry"] = "2031-01-10"
     assert "lot.expired" not in codes(run(doc))
+
+
+def test_lot_expiry__a_lot_not_chosen_yet_is_not_named(run) -> None:
+    # a plan suggested before a vial was picked: the expiry was typed, the lot was not
+    doc = make(plan={"lot": LOT_NOT_CHOSEN, "lot_expiry": "2026-11-01"})
+    expired = next(f for f in run(doc).findings if f.code == "lot.expired")
+    assert expired.message == "The lot's expiry 2026-11-01 is before the session date 2026-11-23."
+    named = next(f for f in run(make(plan={"lot_expiry": "2026-11-01"})).findings if f.code == "lot.expired")
+    assert named.message.startswith("Lot ") and "expired on 2026-11-01" in named.message

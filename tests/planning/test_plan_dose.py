@@ -75,8 +75,10 @@ def limits_hold(plan: DosePlan, doc: dict[str, Any]) -> None:
             assert dose <= cap.value
     assert total <= product.max_session_units.value
     assert total <= product.typical_cervical_session_units.high
-    if not doc["history"] and product.initial_session_units is not None:
-        assert total <= product.initial_session_units.value
+    initial = product.initial_session_units
+    if not doc["history"] and initial is not None:
+        # the label's initial dose; below it when the label asks for a lower dose than it (MYOBLOC)
+        assert total < initial.value if initial.lower_than else total <= initial.value
     same = [p for p in doc["history"] if KB.product_id(p["product"]) == plan.product]
     window = KB.files.pathway.cumulative_window_days.value
     recent = [p for p in same if (PLAN_DATE - date.fromisoformat(p["date"])).days < window]
@@ -133,8 +135,10 @@ def justified_refusal(exc: PlanningError, doc: dict[str, Any], pk: PlanningKnowl
         return
     window = KB.files.pathway.cumulative_window_days.value
     room = [product.max_session_units.value, product.typical_cervical_session_units.high]
-    if not doc["history"] and product.initial_session_units is not None:
-        room.append(product.initial_session_units.value)
+    initial = product.initial_session_units
+    if not doc["history"] and initial is not None:
+        step = pk.planning.products[pid].dose_step_units
+        room.append(initial.value - (step if initial.lower_than else 0))
     recent = [
         p["total_units"]
         for p in doc["history"]
@@ -231,6 +235,17 @@ def test_initial_dose_limit_scales_a_first_treatment_down(pk: PlanningKnowledge)
     assert plan.total_units <= KB.product("incobotulinumtoxinA").initial_session_units.value  # type: ignore[union-attr]
     assert "initial dose" in min(plan.limits, key=lambda lim: lim.units).name
     assert all(m.units >= 5 for m in plan.muscles)
+
+
+def test_first_treatment__myobloc_stays_below_2500_units(pk: PlanningKnowledge) -> None:
+    # MYOBLOC label section 2.2: a patient without toxin history gets a lower initial dose than
+    # the tolerant range's 2,500 U; the planner keeps one dose step (250 U) below it
+    targets = [{"muscle": m, "side": s, "intensity": "high"} for m in MUSCLES[:4] for s in ("left", "right")]
+    plan = run(request(targets, plan={"product": "myobloc"}), pk)
+    tightest = min(plan.limits, key=lambda lim: lim.units)
+    assert "initial dose" in tightest.name and tightest.units == 2250
+    assert plan.first_treatment and plan.total_units < 2500
+    assert "dose.above_initial" not in {f.code for f in plan.decision.findings}
 
 
 def test_a_dose_above_the_site_limit_is_split() -> None:

@@ -337,8 +337,16 @@ def test_report__stop_and_review_lists_the_same_patients(
     needed = int(KB.pathway.stop_review_cycles_without_response.value)
     numbers = {p["id"]: p["record_number"] for p in recs["patient"]}
     judged: dict[str, list[bool | None]] = defaultdict(list)
-    for s in cycles.sessions:  # every session is a cycle; an unjudged one breaks the run
-        judged[s["patient_id"]].append(cycles.responded(s["id"]))
+    # Every session is a cycle. Since session 25 an unjudged one whose week-12 visit passed
+    # before the report's date (visits missed) is left out; one still awaiting its visits (it
+    # may yet respond) breaks the run: it is kept, and it is not a failure.
+    last_week = max(KB.pathway.cycle_response.judged_at_weeks)
+    day = date.fromisoformat(AS_OF)
+    for s in cycles.sessions:
+        verdict = cycles.responded(s["id"])
+        missed = (day - date.fromisoformat(s["date"])).days > 7 * last_week
+        if verdict is not None or not missed:
+            judged[s["patient_id"]].append(verdict)
     expected = sorted(
         numbers[p]
         for p, flags in judged.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -105,7 +106,10 @@ def test_stop_and_review_audits_what_it_read(engine: Engine) -> None:
         world = clinic_world(db)
         saved_session(db, world)
     with transaction(engine) as db:
-        assert stop_and_review(db=db, actor="reviewer", clinic_id=world.clinic_id) == []
+        assert (
+            stop_and_review(db=db, actor="reviewer", today=dt.date(2100, 1, 1), clinic_id=world.clinic_id)
+            == []
+        )
     with transaction(engine) as db:
         read = db.scalars(
             select(AuditEntry.record_type).where(AuditEntry.actor == "reviewer", AuditEntry.action == "read")

@@ -118,7 +118,7 @@ def test_banner__the_facts_for_can_i_inject_today_on_each_engine(engine: Engine)
     assert f"onabotulinumtoxinA (Botox): {last + dt.timedelta(days=INTERVAL)}" in text
     assert "Last cycle no response" in text
     # the engine's stop-and-review warning, among what stands today (once: no separate flag)
-    assert text.count("The last 2 cycles brought no response: stop and review") == 1
+    assert text.count("The last 2 cycles brought no 30% fall in pain: stop and review") == 1
     assert "dysphagia (mild) since" in text and "neck weakness" not in text  # only the open event
     # the screening (re-done on the second session day) is 60 days old: red, and the engine's
     # 30-day rule blocks, said once, among what stands today

@@ -138,7 +138,7 @@ def answers(clinic: Clinic) -> dict[str, Any]:
             out[f"worklist {days}"] = [i.model_dump(mode="json") for i in items]
         out["review"] = [
             r.model_dump(mode="json")
-            for r in stop_and_review(db=db, actor="test:read", clinic_id=clinic.clinic_id)
+            for r in stop_and_review(db=db, actor="test:read", today=AS_OF, clinic_id=clinic.clinic_id)
         ]
     physician = _bearer(clinic, "physician")
     for days in (0, 30):

@@ -79,6 +79,15 @@ def test_pick_a_lot_and_suggest_a_plan(browser: Any, stock_server: str) -> None:
     page.wait_for_selector("#lot-warning:not([hidden])")
     assert "in 20 days" in page.inner_text("#lot-warning")
     assert "usable until" in page.inner_text("#usable-until")
+    # MYOBLOC given undiluted was not prepared: no usable-until window (its 4 h are for diluted solution)
+    page.select_option('[name="product"]', "rimabotulinumtoxinB")
+    page.fill('[name="diluent_ml"]', "0")
+    assert page.inner_text("#usable-until") == ""
+    page.fill('[name="diluent_ml"]', "1")
+    assert "usable until" in page.inner_text("#usable-until")
+    page.fill('[name="diluent_ml"]', "")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    assert "usable until" in page.inner_text("#usable-until")
     # trigger points chosen on the map and in the table (no units), then the planner fills the rows
     page.click('.muscle[data-muscle="levator_scapulae"][data-side="right"]')
     page.select_option('[name="sites[1].muscle"]', "upper_trapezius")

@@ -75,6 +75,15 @@ def test_plan_dose_api__fills_sites_for_the_chosen_trigger_points(site: Site) ->
     assert plan["vials"]["vial_count"] >= 1 and plan["dilution"]["diluent_ml"] > 0
 
 
+def test_plan_dose_api__an_expiry_without_a_lot_names_no_lot(site: Site) -> None:
+    expiry = (DAY - dt.timedelta(days=5)).isoformat()
+    body = plan_request(site, lot_expiry=expiry)
+    response = site.client.post("/api/sessions/plan-dose", json=body, headers=site.bearer("physician"))
+    assert response.status_code == 200, response.text
+    expired = [f for f in response.json()["decision"]["findings"] if f["code"] == "lot.expired"]
+    assert [f["message"] for f in expired] == [f"The lot's expiry {expiry} is before the session date {DAY}."]
+
+
 def test_plan_dose_api__without_targets_uses_the_latest_examination(site: Site) -> None:
     response = site.client.post(
         "/api/sessions/plan-dose", json=plan_request(site), headers=site.bearer("physician")

@@ -11,6 +11,7 @@ it) and is re-exported here. Re-exported by ``analytics.cohort``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from bontrack.analytics.cycles import number_cycles, sort_order, sort_rows
 from bontrack.analytics.patient_rules import Score as Score
 from bontrack.analytics.patient_rules import cycle_judgements as cycle_judgements
 from bontrack.analytics.patient_rules import stops_for_review as stops_for_review
+from bontrack.clinical.review import DAYS_PER_WEEK
 
 
 def cycle_responded(
@@ -135,13 +137,20 @@ _BOOLS = np.array([False, True], dtype=object)
 
 
 def stop_and_review(
-    responded: pd.DataFrame, cycles_without_response: int, sessions: pd.DataFrame
+    responded: pd.DataFrame,
+    cycles_without_response: int,
+    sessions: pd.DataFrame,
+    *,
+    today: dt.date | None,
+    judged_at_weeks: Sequence[int],
 ) -> list[str]:
-    """Patients whose latest ``cycles_without_response`` cycles were each judged and brought no
-    response (knowledge: pathway.stop_review_cycles_without_response; ``responded`` from
+    """Patients whose latest ``cycles_without_response`` judged cycles brought no response
+    (knowledge: pathway.stop_review_cycles_without_response; ``responded`` from
     ``cycle_responded``: one row per cycle, ``session_id`` and ``responded`` True/False/None).
-    Every session is a cycle: an unjudged one (no baseline, no week-6 or week-12 score yet)
-    among the latest breaks the run, as in the decision engine's stop-and-review warning.
+    Every session is a cycle: an unjudged one (no baseline, no week-6 or week-12 score) whose
+    last judging visit (``judged_at_weeks``) passed before ``today`` was missed and is skipped;
+    one still awaiting its visits breaks the run, as in the decision engine's warning
+    (``clinical.review.review_run``). ``today`` None: once every awaited visit has passed.
 
     ``sessions``: every session (``patient_id``, ``session_id``, ``date``), numbered by
     ``cycles.number_cycles`` unless it has a ``cycle`` column already. Sorted patient ids.
@@ -160,6 +169,15 @@ def stop_and_review(
     )
     false = np.array([v is False for v in flags], dtype=bool)
     failed = isin(cycles["session_id"].to_numpy(), judged[false & last])
+    true = np.array([v is True for v in flags], dtype=bool)
+    judged_any = failed | isin(cycles["session_id"].to_numpy(), judged[true & last])
+    if today is None:
+        missed = ~judged_any
+    else:  # (the last judging visit's day is still in time: clinical.review.lapsed)
+        cutoff = pd.Timestamp(today - dt.timedelta(days=DAYS_PER_WEEK * max(judged_at_weeks)))
+        missed = ~judged_any & (pd.to_datetime(numbered["date"]).to_numpy() < cutoff.to_datetime64())
+    if missed.any():
+        cycles, failed = cycles[~missed], failed[~missed]
     if cycles["patient_id"].dtype.kind in "iu":  # (integer codes: each patient's rows are a run)
         return _latest_failed(cycles, failed, cycles_without_response)
     latest = sort_rows(cycles.assign(failed=failed), ["patient_id", "cycle"])

@@ -11,6 +11,8 @@ pathway.stop_review_cycles_without_response and pathway.cycle_response.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from bontrack.analytics.cycles import ResponseRule, cycle_outcomes, number_cycles
@@ -34,9 +36,12 @@ def due_for_review(
     measurements: pd.DataFrame,
     kb: KnowledgeBase,
     *,
+    today: dt.date | None,
     responded: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Patients (sorted ids as text) whose latest cycles all brought no response.
+    """Patients (sorted ids as text) whose latest judged cycles all brought no response, on
+    ``today`` (a cycle not judged whose visits have passed is skipped; None: once every awaited
+    visit has passed; ``response_rules.stop_and_review``).
 
     ``sessions``: ``patient_id``, ``session_id``, ``date`` (and ``recorded_at`` where known),
     numbered by ``number_cycles`` unless they carry ``cycle`` and ``next_session_date`` already.
@@ -50,7 +55,8 @@ def due_for_review(
         return []
     if responded is None:
         responded = responses(numbered, measurements, kb)
-    return stop_and_review(responded, review_cycles(kb), numbered)
+    weeks = kb.files.pathway.cycle_response.judged_at_weeks
+    return stop_and_review(responded, review_cycles(kb), numbered, today=today, judged_at_weeks=weeks)
 
 
 def responses(

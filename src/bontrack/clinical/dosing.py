@@ -177,27 +177,38 @@ def dose_findings(
                 "Lower the total dose.",
             )
         )
-    # Above the session maximum only the block is said. A first treatment above the label's
+    # Above the session maximum the block says the total is too high; the usual range is not
+    # said again, but a first treatment above the label's initial dose still is (another reason:
+    # lowered to the maximum, the total would still be above it). A first treatment above the
     # initial dose is said once, naming the usual range too when the total is also above it:
     # for DYSPORT both are 500 U, and two findings would say the same thing twice.
     typical = product.typical_cervical_session_units
-    above_usual = over(total, typical.high) and not over(total, limit.value)
+    above_max = over(total, limit.value)
+    above_usual = over(total, typical.high) and not above_max
     first = product.initial_session_units
-    above_first = (
-        first is not None and toxin_naive and over(total, first.value) and not over(total, limit.value)
-    )
+    above_first = first is not None and toxin_naive and first.exceeded(total, _DECIMALS)
     merged = first is not None and above_first and above_usual and first.severity != "info"
     if first is not None and above_first:
         also = ""
         if merged and round(typical.high, 3) != round(first.value, 3):
             also = f", and above the usual cervical {span(typical.low, typical.high)}"
+        if first.lower_than:
+            message = (
+                f"First toxin treatment: {fmt(total)} U of {product_id}{also}. A patient without a "
+                "history of tolerating botulinum toxin should receive a lower initial dose than "
+                f"{fmt(first.value)} U."
+            )
+        else:
+            message = (
+                f"First toxin treatment: {fmt(total)} U is above the label's initial dose of "
+                f"{fmt(first.value)} U for {product_id}{also}."
+            )
         out.append(
             finding(
                 kb,
                 "dose.above_initial",
                 first.severity,
-                f"First toxin treatment: {fmt(total)} U is above the label's initial dose of "
-                f"{fmt(first.value)} U for {product_id}{also}.",
+                message,
                 first,
                 "Start lower in a patient without toxin history; titrate at the next cycle.",
             )

@@ -116,6 +116,11 @@ class Site(_Input):
     units: Units
 
 
+# The lot of a plan suggested before a vial was picked (``injections.suggest``): its expiry may be
+# known (typed) while the lot is not; a message names no such lot.
+LOT_NOT_CHOSEN = "not chosen yet"
+
+
 class ProposedSession(_Input):
     product: str
     vial_units: Units

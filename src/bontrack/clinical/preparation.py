@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from bontrack.clinical.findings import Finding, finding
-from bontrack.clinical.plan import CheckRequest
+from bontrack.clinical.plan import LOT_NOT_CHOSEN, CheckRequest
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.models import Product
 
@@ -16,12 +16,16 @@ from bontrack.knowledge.models import Product
 def lot_findings(req: CheckRequest, product: Product, kb: KnowledgeBase) -> list[Finding]:
     plan = req.plan
     if plan.lot_expiry < req.date:
+        if plan.lot == LOT_NOT_CHOSEN:  # an expiry typed before a lot was picked
+            message = f"The lot's expiry {plan.lot_expiry} is before the session date {req.date}."
+        else:
+            message = f"Lot {plan.lot} expired on {plan.lot_expiry}, before the session date {req.date}."
         return [
             finding(
                 kb,
                 "lot.expired",
                 "block",
-                f"Lot {plan.lot} expired on {plan.lot_expiry}, before the session date {req.date}.",
+                message,
                 kb.files.pathway.lot_expiry,
                 "Use an in-date vial.",
             )
@@ -34,9 +38,12 @@ def _hours(delta: timedelta) -> str:
 
 
 def reconstitution_findings(req: CheckRequest, product: Product, kb: KnowledgeBase) -> list[Finding]:
-    """Block past the usable window; warn when the window ends during the session day."""
+    """Block past the usable window; warn when the window ends during the session day.
+
+    A ready-to-use solution (MYOBLOC) given undiluted was not prepared: its window, which its
+    label ties to dilution, does not apply (products.toml, usable_hours_after_preparation)."""
     plan = req.plan
-    if plan.reconstituted_at is None:
+    if plan.reconstituted_at is None or (product.form == "solution" and plan.diluent_ml == 0):
         return []
     fact = product.usable_hours_after_preparation
     window = timedelta(hours=fact.value)

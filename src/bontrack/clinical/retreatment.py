@@ -11,7 +11,7 @@ from datetime import date
 from bontrack.clinical.dosing import fmt, over
 from bontrack.clinical.findings import Finding, days_ago, finding
 from bontrack.clinical.plan import CheckRequest, Context, PastSession
-from bontrack.clinical.review import stops_for_review
+from bontrack.clinical.review import lapsed, review_run
 from bontrack.dates import shift
 from bontrack.knowledge import KnowledgeBase
 
@@ -182,20 +182,33 @@ def label_interval_findings(req: CheckRequest, product_id: str, kb: KnowledgeBas
 
 
 def stop_review_findings(req: Context, kb: KnowledgeBase) -> list[Finding]:
-    """The latest N cycles all judged non-responses: stop and review before another
-    (``review.stops_for_review``, the worklist's rule too; N = 0: never)."""
+    """The latest N judged cycles all non-responses: stop and review before another
+    (``review.review_run``, the worklist's and the report's rule too; N = 0: never). A cycle not
+    judged whose week-12 visit has passed by the plan date is skipped and named; one still
+    awaiting its visits breaks the run."""
     fact = kb.files.pathway.stop_review_cycles_without_response
+    rule = kb.files.pathway.cycle_response
     n = int(fact.value)
     latest = sorted(req.history, key=lambda p: p.date)
-    if stops_for_review([p.responded for p in latest], n):
-        return [
-            finding(
-                kb,
-                "pathway.stop_and_review",
-                "warn",
-                f"The last {n} cycles brought no response: stop and review before another injection.",
-                fact,
-                "Reassess the diagnosis, the muscles chosen and the therapy plan; consider stopping.",
-            )
-        ]
-    return []
+    missed = [p.responded is None and lapsed(p.date, req.date, rule.judged_at_weeks) for p in latest]
+    run = review_run([p.responded for p in latest], n, missed)
+    if run is None:
+        return []
+    fall = f"{rule.min_improvement_percent:g}% fall in pain"
+    last_week = max(rule.judged_at_weeks)
+    if run:
+        days = ", ".join(str(latest[i].date) for i in run)
+        which = f"the cycle of {days} was" if len(run) == 1 else f"the cycles of {days} were"
+        said = f"The last {n} judged cycles brought no {fall} ({which} not judged by week {last_week})"
+    else:
+        said = f"The last {n} cycles brought no {fall}"
+    return [
+        finding(
+            kb,
+            "pathway.stop_and_review",
+            "warn",
+            f"{said}: stop and review before another injection.",
+            fact,
+            "Reassess the diagnosis, the muscles chosen and the therapy plan; consider stopping.",
+        )
+    ]

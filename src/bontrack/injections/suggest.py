@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from bontrack.clinical.plan import LOT_NOT_CHOSEN
 from bontrack.dates import before_birth
 from bontrack.errors import FieldError, InputError, PlanInputError
 from bontrack.injections.authority import check_role
@@ -93,7 +94,7 @@ def suggest_plan(*, db: Session, actor: str, data: PlanSuggestionRequest) -> Dos
         product=data.product,
         vial_units=data.vial_units or 1.0,
         vial_count=1,
-        lot=data.lot or "not chosen yet",
+        lot=data.lot or LOT_NOT_CHOSEN,
         lot_expiry=data.lot_expiry or data.date,
         vial_id="",
         diluent="",

@@ -72,6 +72,21 @@ class SourcedLimit(SourcedNumber):
     severity: Severity
 
 
+class InitialDose(SourcedLimit):
+    """A label's initial total dose for a patient with no toxin history, and whether the value
+    itself is too much: ``lower_than`` when the label asks for a dose lower than the value
+    (MYOBLOC: "a lower initial dose" than the tolerant range's 2,500 U), else the value is the
+    initial dose and only a total above it warns (XEOMIN 120 U, DYSPORT 500 U)."""
+
+    lower_than: bool = False
+
+    def exceeded(self, total: float, decimals: int = 6) -> bool:
+        """Does a first session's total go beyond the initial dose (reaching it, when the label
+        asks for less than the value)?"""
+        total = round(total, decimals)
+        return total >= self.value if self.lower_than else total > self.value
+
+
 class SourcedWeeks(Sourced):
     """A list of times in weeks (e.g. follow-up visits after a session)."""
 
@@ -136,7 +151,7 @@ class Product(Strict):
     # the label's own cumulative interval in calendar months, when it is longer than the pathway's window
     cumulative_label_months: SourcedNumber | None = None
     max_units_per_site: SourcedLimit | None = None
-    initial_session_units: SourcedLimit | None = Field(
+    initial_session_units: InitialDose | None = Field(
         None, description="label's initial total dose for a patient with no toxin history"
     )
     muscle_caps: list[MuscleCap] = []

@@ -153,14 +153,11 @@ def _budget(
             product.typical_cervical_session_units,
         ),
     ]
-    if naive and product.initial_session_units is not None:
-        limits.append(
-            (
-                "initial dose (no toxin history)",
-                product.initial_session_units.value,
-                product.initial_session_units,
-            )
-        )
+    first = product.initial_session_units
+    if naive and first is not None:
+        # a label that asks for less than its value (MYOBLOC) is kept one dose step below it
+        step = pk.planning.products[pid].dose_step_units if first.lower_than else 0.0
+        limits.append(("initial dose (no toxin history)", first.value - step, first))
     window = kb.files.pathway.cumulative_window_days.value
     rolling = product.max_units_rolling_12_weeks
     prior = sum(p.total_units for p in same if (req.date - p.date).days < window)

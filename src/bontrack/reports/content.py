@@ -254,7 +254,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         comparisons=compared.rows,
         comparisons_skipped=compared.skipped,
         evidence=evidence(first, main_week, mod),
-        stop_and_review=review(frames, kb, responded),
+        stop_and_review=review(frames, kb, responded, today=today),
         caveats=caveats,
         definitions=definitions(kb),
         waste=toxin_waste,

@@ -34,6 +34,7 @@ from bontrack.scheduling.due_query import (
     Dates,
     T,
     due_rows,
+    flag_on,
     in_scope,
     items_of,
     meet,
@@ -261,11 +262,12 @@ def _counts(
         .where(*scoped, T.due_date < since)
         .cte("history")
     )
+    on = flag_on(today)  # (a flag that holds from a later day is not on yet)
     flags = (  # ix_due_items_flags (migration 0017)
         select(
-            func.count().label("flags"),
-            func.count().filter(T.due_date < since).label("flags_before"),
-            func.count().filter(T.last_action == "reviewed").label("reviewed"),
+            func.count().filter(on).label("flags"),
+            func.count().filter(T.due_date < since).label("flags_before"),  # every flag: history's
+            func.count().filter(and_(on, T.last_action == "reviewed")).label("reviewed"),
         )
         .select_from(table)
         .where(*scoped, flag)
@@ -333,7 +335,11 @@ def work_list(
         rows = due_rows(db, today, *listed, *within(dates), offset=offset)
     else:
         rows = page_rows(db, today, by_status, dates, *listed, limit=limit, offset=offset)
-    flags = review_rows(db, *in_scope(scope), not_reviewed(), limit=review_limit) if review_limit != 0 else []
+    flags = (
+        review_rows(db, *in_scope(scope), not_reviewed(today), limit=review_limit)
+        if review_limit != 0
+        else []
+    )
     read = {"due_item": total + n.closed + n.snoozed + n.older + n.flags}
     audit_reads(db, actor=actor, clinic_id=scope, purpose="worklist: due items", read=read)
     items = items_of(db, actor, rows, today, "worklist")

@@ -14,9 +14,11 @@ clinic (all its patients at once). Pure: facts in, rows out; no database.
   dated after the plan's last day (a new cycle began after the plan's period). So a plan whose
   last visit was never recorded does not stay overdue once the patient moved on, and two plans of
   one period (history imported as it was) give one item, the newer plan's;
-* stop-and-review: patients whose latest cycles brought no response (the clinic report's rule,
-  bontrack.analytics.review; pathway.stop_review_cycles_without_response and
-  pathway.cycle_response), dated by their last session. Over data frames for many patients (the
+* stop-and-review: patients whose latest judged cycles brought no response (the clinic report's
+  rule, bontrack.analytics.review; pathway.stop_review_cycles_without_response and
+  pathway.cycle_response), dated by their last session, or by the day the last cycle awaiting
+  its visits inside the run lapses (clinical.review.flagged_from): the list shows a flag from
+  its date, so a flag that time alone turns on needs no write. Over data frames for many patients (the
   rebuild, a bulk block's thousands), over each patient's plain lists for a few (a write: frames
   cost more than the write itself); the two forms of the rule are analytics.response_rules', and
   give the same items (tests/scheduling/test_due_items_kept.py checks every demo patient).
@@ -33,7 +35,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from bontrack.analytics.patient_rules import Score, cycle_judgements, review_cycles, stops_for_review
+from bontrack.analytics.patient_rules import Score, cycle_judgements, review_cycles
+from bontrack.clinical.review import flagged_from
 from bontrack.dates import clamp_text, shift
 from bontrack.knowledge import KnowledgeBase
 from bontrack.scheduling.schemas import ACTION_WORDS, DECISION_WORDS, item_key
@@ -107,7 +110,9 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
 
-    def add(kind: str, patient_id: str, due: dt.date, what: str, **ids: str | None) -> None:
+    def add(
+        kind: str, patient_id: str, due: dt.date, what: str, since: dt.date | None = None, **ids: str | None
+    ) -> None:
         if patient_id not in facts.patients:  # a withdrawn patient has no items
             return
         key = item_key(kind, ids.get("session_id") or ids.get("plan_id"), None if kind in NO_DATE else due)
@@ -130,7 +135,11 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
                 "clinician_id": ids.get("clinician_id"),
                 "last_action": last.action if last else None,
                 "last_action_on": last.on if last else None,
-                "snooze_until": last.snooze_until if last and last.action == "snoozed" else None,
+                # a flag is never snoozed (only "reviewed"): its column holds the day a flag that
+                # time alone turns on is shown from (FLAG_FROM), None when shown at once
+                "snooze_until": since
+                if kind == "stop_review"
+                else (last.snooze_until if last and last.action == "snoozed" else None),
                 "last_action_note": last.words if last else "",
             }
         )
@@ -178,9 +187,9 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
 
     n = review_cycles(kb)
     to_review = (_to_review if frames else _to_review_plain)(sessions, facts.scores, kb)
-    for patient_id, (sid, day) in to_review.items():
-        what = f"no response in the last {n} cycles: stop and review before another injection"
-        add("stop_review", patient_id, day, what, session_id=sid)
+    for patient_id, (sid, day, since) in to_review.items():
+        what = f"no response in the last {n} judged cycles: stop and review before another injection"
+        add("stop_review", patient_id, day, what, since if since > day else None, session_id=sid)
     return rows
 
 
@@ -192,13 +201,14 @@ Sessions = dict[str, list[tuple[dt.date, Any, str, str, str]]]  # patient id -> 
 
 def _to_review(
     sessions: Sessions, scores: list[tuple[str, Any, Any, Any, Any]], kb: KnowledgeBase
-) -> dict[str, tuple[str, dt.date]]:
-    """Patients to stop and review -> (their last session, its date), by analytics.review's rule
-    over data frames (the clinic report's)."""
+) -> dict[str, tuple[str, dt.date, dt.date]]:
+    """Patients to stop and review -> (their last session, its date, the day the flag holds
+    from: ``clinical.review.flagged_from``), by analytics.review's rule over data frames (the
+    clinic report's), as once every awaited visit has passed."""
     import pandas as pd  # (the frames' form only: a write takes the plain one, below)
 
-    from bontrack.analytics.cycles import number_cycles
-    from bontrack.analytics.review import due_for_review
+    from bontrack.analytics.cycles import number_cycles, sort_rows
+    from bontrack.analytics.review import due_for_review, responses
     from bontrack.outcomes.models import OUTCOME_PATHS
     from bontrack.queries import measurements_frame
 
@@ -222,18 +232,25 @@ def _to_review(
     )
     measurements = measurements_frame(outcomes, [rule.score])
     wanted = measurements[measurements["patient_id"].isin(candidates)]
-    due = set(due_for_review(numbered, wanted, kb))
-    tail = numbered.groupby("patient_id", sort=False).tail(1)
-    return {
-        str(pid): (str(sid), pd.Timestamp(day).date())
-        for pid, sid, day in zip(tail["patient_id"], tail["session_id"], tail["date"], strict=True)
-        if pid in due
-    }
+    responded = responses(numbered, wanted, kb)
+    # flagged once every awaited visit has passed; the item is dated from the day it holds
+    due = set(due_for_review(numbered, wanted, kb, today=None, responded=responded))
+    judged = dict(zip(responded["session_id"], responded["responded"], strict=True))
+    mine = sort_rows(numbered[numbered["patient_id"].isin(due)], ["patient_id", "cycle"])
+    own: dict[str, list[tuple[str, dt.date, bool | None]]] = defaultdict(list)
+    for pid, sid, day in zip(mine["patient_id"], mine["session_id"], mine["date"], strict=True):
+        own[str(pid)].append((str(sid), pd.Timestamp(day).date(), judged.get(sid)))
+    found: dict[str, tuple[str, dt.date, dt.date]] = {}
+    for pid, cycles in own.items():
+        since = flagged_from([(day, j) for _, day, j in cycles], n, rule.judged_at_weeks)
+        if since is not None:
+            found[pid] = (cycles[-1][0], cycles[-1][1], since)
+    return found
 
 
 def _to_review_plain(
     sessions: Sessions, scores: list[tuple[str, Any, Any, Any, Any]], kb: KnowledgeBase
-) -> dict[str, tuple[str, dt.date]]:
+) -> dict[str, tuple[str, dt.date, dt.date]]:
     """``_to_review`` over each patient's plain lists (analytics.response_rules' plain form)."""
     n = review_cycles(kb)
     candidates = {pid: own for pid, own in sessions.items() if len(own) >= n}  # fewer cycles: never
@@ -248,7 +265,7 @@ def _to_review_plain(
         week = _number(weeks)
         linked = sid if week is not None else None
         own_scores[pid].append((clamp_text(day), linked, None if week is None else int(week), number))
-    found: dict[str, tuple[str, dt.date]] = {}
+    found: dict[str, tuple[str, dt.date, dt.date]] = {}
     for pid, own in candidates.items():
         # the one cycle order (analytics.cycles.number_cycles): date as the report reads it (a
         # date outside 1900..2100 at that edge), then recording time, then id
@@ -259,9 +276,10 @@ def _to_review_plain(
             min_improvement_percent=rule.min_improvement_percent,
             judged_at_weeks=rule.judged_at_weeks,
         )
-        if stops_for_review(judged, n):
-            day, _, sid = cycles[-1]
-            found[pid] = (sid, dt.date.fromisoformat(day))
+        dated = [(dt.date.fromisoformat(day), j) for (day, _, _), j in zip(cycles, judged, strict=True)]
+        since = flagged_from(dated, n, rule.judged_at_weeks)  # once every awaited visit has passed
+        if since is not None:
+            found[pid] = (cycles[-1][2], dt.date.fromisoformat(cycles[-1][0]), since)
     return found
 
 

@@ -10,7 +10,19 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from bontrack import records
@@ -283,9 +295,17 @@ def reviews_of(
     ]
 
 
-def not_reviewed() -> ColumnElement[bool]:
-    """A stop-and-review flag not marked "review done" (since its last session was judged)."""
-    return or_(T.last_action.is_(None), T.last_action != "reviewed")
+def flag_on(today: dt.date) -> ColumnElement[bool]:
+    """A stop-and-review flag shown on ``today``: one that a cycle's missed visits turn on holds
+    from the day they lapse (scheduling.derive keeps it in ``snooze_until``, which a flag, never
+    snoozed, has no other use for); the others at once."""
+    return or_(T.snooze_until.is_(None), T.snooze_until <= today)
+
+
+def not_reviewed(today: dt.date) -> ColumnElement[bool]:
+    """A stop-and-review flag shown on ``today`` (``flag_on``) and not marked "review done"
+    (since its last session was judged)."""
+    return and_(flag_on(today), or_(T.last_action.is_(None), T.last_action != "reviewed"))
 
 
 def review_rows(db: Session, *where: ColumnElement[bool], limit: int | None = None) -> list[Row[Any]]:

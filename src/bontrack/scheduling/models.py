@@ -31,7 +31,9 @@ class DueItemRow(Base):
     """One item due for a patient, derived from their records (bontrack.scheduling.due): an outcome
     visit, the earliest re-injection, the next physical-therapy visit of a plan, or a
     stop-and-review flag (``kind`` "stop_review", dated by the last session judged), with the latest
-    worklist action on it.
+    worklist action on it. A flag is never snoozed (its one action is "reviewed"): its
+    ``snooze_until`` holds the day it is shown from when time alone turns it on (a cycle awaiting
+    its visits inside the run lapses on that day: scheduling.derive, due_query.flag_on).
 
     Not a clinical record: the rows of a patient are deleted and written again whenever one of
     their records is written, and the whole table can be rebuilt from the records at any time.

@@ -18,7 +18,16 @@ from bontrack.dates import shift
 from bontrack.queries import audit_reads
 from bontrack.scheduling import due
 from bontrack.scheduling.derive import planned_dates
-from bontrack.scheduling.due_query import REVIEW, T, due_rows, in_scope, items_of, review_rows, reviews_of
+from bontrack.scheduling.due_query import (
+    REVIEW,
+    T,
+    due_rows,
+    flag_on,
+    in_scope,
+    items_of,
+    review_rows,
+    reviews_of,
+)
 from bontrack.scheduling.due_query import status_of as _status  # noqa: F401  (the tests' name)
 from bontrack.scheduling.schemas import DueItem, ReviewItem
 from bontrack.therapy.schemas import TherapyPlanCreate
@@ -78,9 +87,12 @@ def next_due(
     return found
 
 
-def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) -> list[ReviewItem]:
-    """Patients whose latest cycles brought no response (knowledge: pathway.stop_review_cycles_
-    without_response, judged by pathway.cycle_response): review before another injection.
+def stop_and_review(
+    *, db: Session, actor: str, today: dt.date, clinic_id: str | None = None
+) -> list[ReviewItem]:
+    """Patients whose latest judged cycles brought no response on ``today`` (knowledge:
+    pathway.stop_review_cycles_without_response, judged by pathway.cycle_response; a cycle whose
+    visits were missed is skipped): review before another injection.
 
     The clinic report's rule (analytics.review), kept per patient in the due items; one query,
     audited with the count; then only the patients to review are read, and audited one by one.
@@ -88,6 +100,6 @@ def stop_and_review(*, db: Session, actor: str, clinic_id: str | None = None) ->
     clinic_id = list_scope(actor, clinic_id)
     purpose = "worklist: stop-and-review"
     due.current(db)
-    rows = review_rows(db, *in_scope(clinic_id))
+    rows = review_rows(db, *in_scope(clinic_id), flag_on(today))
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read={"due_item": len(rows)})
     return reviews_of(db, actor, rows, purpose)

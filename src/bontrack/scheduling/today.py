@@ -101,7 +101,7 @@ def _statements(
     conditions (the clinic's id, the window's dates), and each is made for exactly those."""
     dates, listed = listed_conditions(scope, today, window)
     sections = first_rows_statement(today, dates, *listed, limits=dict.fromkeys(STATUSES, rows))
-    return sections, review_statement(*in_scope(scope), not_reviewed(), limit=rows)
+    return sections, review_statement(*in_scope(scope), not_reviewed(today), limit=rows)
 
 
 def today_of_clinic(
@@ -125,7 +125,7 @@ def today_of_clinic(
     if rows is None:
         dates, listed = listed_conditions(scope, today, window)
         part = {s: segment_rows(db, today, s, dates, *listed, limit=None) for s in STATUSES}
-        flags = review_rows(db, *in_scope(scope), not_reviewed())
+        flags = review_rows(db, *in_scope(scope), not_reviewed(today))
     else:  # one statement for the sections, one for the flags (both kept for the day)
         sections, flagged = _statements(scope, today, window, rows)
         part = first_rows_of(db, sections, dict.fromkeys(STATUSES, rows))

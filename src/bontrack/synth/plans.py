@@ -29,8 +29,10 @@ def dose_step(product: Product) -> float:
 def session_ceiling(product: Product, first: bool) -> float:
     """The most a routine plan gives: the typical upper dose, the session limit, the initial dose."""
     ceiling = min(product.typical_cervical_session_units.high, product.max_session_units.value)
-    if first and product.initial_session_units is not None:
-        ceiling = min(ceiling, product.initial_session_units.value)
+    initial = product.initial_session_units
+    if first and initial is not None:
+        # below the value when the label asks for a lower dose than it (MYOBLOC)
+        ceiling = min(ceiling, initial.value - (dose_step(product) if initial.lower_than else 0.0))
     return ceiling
 
 

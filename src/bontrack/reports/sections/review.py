@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,10 +23,13 @@ class ReviewRow:
     last_session: str
 
 
-def review(frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | None = None) -> list[ReviewRow]:
-    """The worklist's rule on the report's frames (analytics.review), listed by record number;
-    ``responded``: ``analytics.review.responses`` of these frames, when computed already."""
-    due = due_for_review(frames.sessions, frames.measurements, kb, responded=responded)
+def review(
+    frames: CohortFrames, kb: KnowledgeBase, responded: pd.DataFrame | None = None, *, today: dt.date
+) -> list[ReviewRow]:
+    """The worklist's rule on the report's frames (analytics.review) on the report's day, listed
+    by record number; ``responded``: ``analytics.review.responses`` of these frames, when
+    computed already."""
+    due = due_for_review(frames.sessions, frames.measurements, kb, today=today, responded=responded)
     if not due:
         return []
     # stop_and_review names patients as text; the frames may hold ids or integer codes

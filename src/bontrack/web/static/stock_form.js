@@ -26,6 +26,7 @@
   var usable = document.getElementById("usable-until");
   var warnDays = box ? Number(box.getAttribute("data-warn-days")) : 0;
   var usableHours = box ? JSON.parse(box.getAttribute("data-usable-hours") || "{}") : {};
+  var readySolutions = box ? JSON.parse(box.getAttribute("data-ready-solutions") || "[]") : [];
 
   function stockOption(lot) {
     if (!picker || !lot) return null;
@@ -50,7 +51,10 @@
     if (!usable) return;
     var at = field("reconstituted_at").value, product = field("product").value;
     var hours = usableHours[product];
-    if (!at || !hours) { usable.textContent = ""; return; }
+    // a ready-to-use solution (MYOBLOC) given undiluted was not prepared: its window is for diluted solution
+    var diluent = field("diluent_ml");
+    var undiluted = readySolutions.indexOf(product) >= 0 && diluent && diluent.value !== "" && Number(diluent.value) === 0;
+    if (!at || !hours || undiluted) { usable.textContent = ""; return; }
     var start = new Date(at);
     if (isNaN(start.getTime())) { usable.textContent = ""; return; }
     var end = new Date(start.getTime() + hours * 3600000);
@@ -79,7 +83,7 @@
         showLotWarning();
       });
     });
-    ["reconstituted_at", "product"].forEach(function (name) {
+    ["reconstituted_at", "product", "diluent_ml"].forEach(function (name) {
       var input = field(name);
       if (input) { input.addEventListener("input", showUsableUntil); input.addEventListener("change", showUsableUntil); }
     });

@@ -134,6 +134,8 @@ def _stock_choices(db: Session, principal: Principal, patient: PatientRead, day:
         "stock_lots": lots_for_session(db=db, actor=principal.actor, clinic_id=patient.clinic_id, on=on),
         "expiry_warning_days": expiry_warning_days(),
         "usable_hours": {pid: p.usable_hours_after_preparation.value for pid, p in kb.files.products.items()},
+        # a ready-to-use solution given undiluted was not prepared: no window (clinical.preparation)
+        "ready_solutions": [pid for pid, p in kb.files.products.items() if p.form == "solution"],
     }
 
 
