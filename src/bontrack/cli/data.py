@@ -21,7 +21,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
 
     def go() -> None:
-        eng = engine(settings, create=False)
+        eng = engine(settings, create=False, new=True)
         before = current_revision(eng)
         after = upgrade(eng)
         url = eng.url.render_as_string(hide_password=True)
@@ -236,8 +236,10 @@ def _unreadable(exc: Exception) -> str:
 
 
 def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
-    """Import a JSON Lines export (plain or gzip-compressed), all or nothing; records already
-    present are skipped. Memory stays bounded whatever the file's size."""
+    """Import a JSON Lines export (plain or gzip-compressed), all or nothing.
+
+    Records already present are skipped; a new registry is created, or none if the import fails.
+    Memory stays bounded whatever the file's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError
@@ -249,7 +251,7 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
 
     def go() -> None:
         path = Path(source)
-        engine(settings).dispose()  # the schema made current (a new registry created)
+        engine(settings, new=True).dispose()  # the schema made current (a new registry created)
         # one transaction, written once in place on SQLite (see make_engine's bulk_load)
         loading = make_engine(settings.resolved_database_url(), bulk_load=True)
         try:
@@ -259,7 +261,7 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
             raise InputError.one("FILE", f"cannot read {source}: {_unreadable(exc)}") from None
         finally:
             loading.dispose()
-            restored = engine(settings)  # SQLite: the write-ahead log again
+            restored = engine(settings, new=True)  # SQLite: the write-ahead log again
         if added:
             refresh_statistics(restored)
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")

@@ -39,7 +39,8 @@ def reported() -> Iterator[None]:
 
     err = err_console()
     try:
-        yield
+        with _new_registry_removed_on_failure():
+            yield
     except InputError as exc:
         for e in exc.errors:
             err.print(f"[bold red]error[/] {e.field}: {e.message}", markup=True, soft_wrap=True)
@@ -60,12 +61,67 @@ def run(fn: Callable[[], T]) -> T:
         return fn()
 
 
-def engine(settings: Settings, *, create: bool = True) -> Engine:
-    """The engine for --db / BONTRACK_DATABASE_URL / the default, schema made current if new."""
-    from bontrack.storage.engine import make_engine, open_engine
+# A command that creates a registry (``engine(new=True)``) and then fails removes it (see
+# ``reported``): the SQLite files it made, so a failed `bontrack import` leaves nothing behind.
+_CREATED: list[str] = []
+
+NO_REGISTRY_HINT = (
+    "`bontrack db upgrade` creates an empty one, `bontrack demo` a synthetic clinic, "
+    "`bontrack import FILE` one from an export"
+)
+
+
+def require_registry(settings: Settings) -> None:
+    """Refuse a SQLite registry file that does not exist (a mistyped --db would otherwise be
+    created empty, and a report or export of it would look like a clinic with nothing recorded).
+    PostgreSQL is left to the server to answer."""
+    from pathlib import Path
+
+    from bontrack.errors import InputError
+    from bontrack.storage.engine import sqlite_file
+
+    path = sqlite_file(settings.resolved_database_url())
+    if path is not None and not Path(path).exists():
+        raise InputError.one("--db", f"no registry at {path[:200]}; {NO_REGISTRY_HINT}")
+
+
+def engine(settings: Settings, *, create: bool = True, new: bool = False) -> Engine:
+    """The engine for --db / BONTRACK_DATABASE_URL / the default, schema made current if new
+    (``create``). Only a command that makes a registry (``new``: demo, import, db upgrade) may
+    be given a SQLite file that does not exist yet; it is removed again if the command fails."""
+    from pathlib import Path
+
+    from bontrack.storage.engine import make_engine, open_engine, sqlite_file
 
     url = settings.resolved_database_url()
+    if not new:
+        require_registry(settings)
+    else:
+        path = sqlite_file(url)
+        if path is not None and not Path(path).exists() and path not in _CREATED:
+            _CREATED.append(path)
     return open_engine(url) if create else make_engine(url)
+
+
+@contextmanager
+def _new_registry_removed_on_failure() -> Iterator[None]:
+    """A registry this command created is deleted (with its side files) if the command fails."""
+    import sys
+    from pathlib import Path
+
+    try:
+        yield
+    except BaseException as exc:
+        if _CREATED and not (isinstance(exc, typer.Exit) and exc.exit_code == 0):
+            engines = sys.modules.get("bontrack.storage.engine")
+            if engines is not None:
+                engines.dispose_all()
+                for path in _CREATED:
+                    for suffix in ("", *engines.SQLITE_SIDE_FILES):
+                        Path(path + suffix).unlink(missing_ok=True)
+            _CREATED.clear()
+        raise
+    _CREATED.clear()  # the command succeeded: what it created stays
 
 
 def read_engine(settings: Settings, primary: Engine) -> Engine | None:
