@@ -59,6 +59,12 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
+def fail_option(option: str, message: str) -> NoReturn:
+    """Stop with 'error OPTION: message' (as the registry's commands print it) and exit code 2."""
+    typer.echo(f"error {option}: {message}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
 def fail_each(errors: list[object]) -> NoReturn:
     """Stop with one 'error: ...' line per error and exit code 2."""
     for err in errors:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bontrack.cli.common import fail
+from bontrack.cli.common import fail, fail_option
 
 if TYPE_CHECKING:
     from bontrack.analytics.evidence import PooledEffect
@@ -109,13 +109,20 @@ def forest_command(
     """Forest plot: each study's effect and 95% CI, and the pooled random-effects diamond."""
     from bontrack.analytics.forest import forest_plot
 
+    if out.is_dir():
+        fail_option("--out", f"{out} is a folder; give a file name such as forest.png")
+    if not out.parent.is_dir():
+        fail_option("--out", f"folder {out.parent} does not exist")
+    written = out if out.suffix else out.with_name(out.name + ".png")  # (as matplotlib would name it)
     table = _read_table(csv_path, measure)
     result = _pool(table, method, hksj)
     try:
-        forest_plot(table.effects, result, out, title=title)
-    except (OSError, ValueError) as exc:
-        fail(f"cannot write {out}: {exc}")
-    typer.echo(str(out))
+        forest_plot(table.effects, result, written, title=title)
+    except OSError as exc:
+        fail_option("--out", f"cannot write {written}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail_option("--out", f"cannot write {written}: {exc}")
+    typer.echo(str(written))
 
 
 @evidence_app.command("summary")
