@@ -88,7 +88,9 @@ def read_json(path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        fail(
+            f"{path} is not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
+        )
 
 
 @dataclass(frozen=True)

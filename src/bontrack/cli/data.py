@@ -35,10 +35,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("compact")
 def db_compact(ctx: typer.Context) -> None:
-    """Give the space of rows deleted or stored shorter back to the disk (SQLite: VACUUM, which
-    rewrites the file and needs it to itself for a while; PostgreSQL: VACUUM ANALYZE). Worth
-    running once after the upgrade to migration 0018 (ids stored as 16 bytes: about a fifth of
-    a SQLite registry's bytes)."""
+    """Give the space of rows deleted or stored shorter back to the disk.
+
+    SQLite: VACUUM, which rewrites the file and needs it to itself for a while; PostgreSQL: VACUUM
+    ANALYZE. Worth running once after the upgrade to migration 0018 (ids stored as 16 bytes: about
+    a fifth of a SQLite registry's bytes)."""
     from pathlib import Path
 
     settings = settings_of(ctx)
@@ -91,9 +92,11 @@ def due(
         "the table is derived, not a clinical record), then list them.",
     ),
 ) -> None:
-    """The worklist, as the web pages show it: outcome visits, re-injection dates, physical-therapy
-    visits within the one window (bontrack.scheduling.window), overdue first; done, cancelled and
-    snoozed items left out; older open items counted."""
+    """The worklist, as the web pages show it, overdue first.
+
+    Outcome visits, re-injection dates and physical-therapy visits within the one window
+    (bontrack.scheduling.window); done, cancelled and snoozed items left out; older open items
+    counted."""
     from rich.console import Console
     from rich.table import Table
 
@@ -162,8 +165,9 @@ def export(
         "or parquet (current versions, typed columns + dictionary).",
     ),
 ) -> None:
-    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), CSV or
-    Parquet for analysts. Memory stays bounded whatever the registry's size."""
+    """Export the registry: JSON Lines for exchange, CSV or Parquet for analysts.
+
+    Not a backup (see `bontrack backup`). Memory stays bounded whatever the registry's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError

@@ -41,8 +41,10 @@ def _read_table(path: Path, measure: str | None) -> StudyTable:
     name = "standard input" if stdin else str(path)
     try:
         text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
+    except UnicodeDecodeError:
+        fail(f"{name} is not UTF-8 text")
+    except OSError as exc:
+        fail(f"cannot read {name}: {exc.strerror or exc}")
     try:
         return read_studies(text, measure)
     except EvidenceInputError as exc:
@@ -130,8 +132,10 @@ def summary_command(
     outcome: str | None = typer.Option(None, "--outcome", help="One outcome (default: every outcome)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
-    """The curated evidence: verified trials pooled (REML + HKSJ), the rest on record and why, and
-    the published pooled estimates beside them."""
+    """The curated evidence: verified trials pooled, the rest on record and why.
+
+    Verified trials are pooled with REML + HKSJ; the published pooled estimates are shown beside
+    them."""
     from bontrack.analytics.trials import TrialDataError, load_trials, summarize, summarize_all
 
     try:
