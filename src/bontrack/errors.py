@@ -126,15 +126,23 @@ def require_reason(reason: str, done: str) -> None:
         raise InputError(errors)
 
 
+QUOTE_CAP = 64  # characters of a value (or a field's name) quoted back in an error, then "…"
+
+
+def cut(text: str, cap: int = QUOTE_CAP) -> str:
+    """``text`` cut to ``cap`` characters and "…": a huge value given is not echoed whole."""
+    return text if len(text) <= cap else text[:cap] + "…"
+
+
 def field_path(parts: Iterable[int | str], prefix: str = "", empty: str = "(document)") -> str:
     """A pydantic location as a field path: ("sites", 0, "units") -> sites[0].units."""
     out = prefix
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{cut(part)}" if out else cut(str(part)))
     return out or empty
 
 
-def _message(err: Mapping[str, Any], known: Collection[str] | None, cap: int | None) -> str:
+def _message(err: Mapping[str, Any], known: Collection[str] | None, cap: int) -> str:
     msg = str(err["msg"])
     kind = err["type"]
     if kind == "missing":
@@ -145,15 +153,12 @@ def _message(err: Mapping[str, Any], known: Collection[str] | None, cap: int | N
         allowed = ", ".join(known) if len(err["loc"]) == 1 else "see the schema"
         return f"is not a known field; allowed: {allowed}"
     if kind == "value_error":  # our own validators' messages already name the value
-        return msg.removeprefix("Value error, ")
+        return cut(msg.removeprefix("Value error, "), 1000)  # (their lists of what is allowed kept)
     if err["loc"] and err["loc"][-1] in SECRET_FIELDS:
         return msg  # never quote a password back
     # a list that is too long is not quoted back (bontrack.schemas.at_most: its length is named)
     if "input" in err and kind not in ("model_type", "dict_type", "model_attributes_type", "too_many_items"):
-        text = repr(err["input"])
-        if cap is not None and len(text) > cap:
-            text = text[:cap] + "..."
-        msg += f" (got {text})"
+        msg += f" (got {cut(repr(err['input']), cap)})"
     return msg
 
 
@@ -164,13 +169,13 @@ def field_errors(
     known: Collection[str] | None = None,
     skip: Collection[str] = (),
     empty: str = "(document)",
-    cap: int | None = None,
+    cap: int = QUOTE_CAP,
 ) -> list[FieldError]:
     """The one translation of pydantic's errors into FieldErrors naming each field.
 
     ``prefix`` goes before every path; ``known`` (the top-level field names) is listed when an
     unknown field is given; ``skip`` drops a leading location part (the web's "body", "query");
-    ``empty`` names the whole document; ``cap`` shortens a quoted input to that many characters.
+    ``empty`` names the whole document; ``cap`` shortens a quoted input to that many characters (and "…").
     """
     items = errors.errors(include_url=False) if isinstance(errors, ValidationError) else errors
     out = []

@@ -119,6 +119,36 @@ def test_forest__writes_png(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_forest__a_folder_as_out_exits_2_naming_out_and_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    result = runner.invoke(
+        app, ["evidence", "forest", "--csv", write(tmp_path, bcg_csv()), "--out", str(folder)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == f"error --out: {folder} is a folder; give a file name such as forest.png\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots", "studies.csv"]
+
+
+def test_forest__a_name_without_extension_prints_the_png_written(tmp_path: Path) -> None:
+    out = tmp_path / "noext"
+    result = runner.invoke(
+        app, ["evidence", "forest", "--csv", write(tmp_path, bcg_csv()), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{out}.png\n"
+    assert (tmp_path / "noext.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_forest__a_missing_folder_is_named_in_words(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "f.png"
+    result = runner.invoke(
+        app, ["evidence", "forest", "--csv", write(tmp_path, bcg_csv()), "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == f"error --out: folder {tmp_path / 'missing'} does not exist\n"
+
+
 def test_cli_import__does_not_load_numpy() -> None:
     code = "import sys, bontrack.cli; print('numpy' in sys.modules, 'matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

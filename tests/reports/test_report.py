@@ -530,7 +530,9 @@ def test_report__bad_options_exit_2_naming_the_option(tmp_path: Path, args: list
 
 def test_report__empty_registry_says_there_is_nothing_to_report(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    result = bontrack("--db", f"sqlite:///{tmp_path / 'empty.db'}", "report", "--out", str(out))
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert bontrack("--db", empty, "db", "upgrade").exit_code == 0  # (a missing registry is refused)
+    result = bontrack("--db", empty, "report", "--out", str(out))
     assert result.exit_code == 0
     assert "holds no injection sessions yet" in out.read_text()
 

@@ -48,7 +48,7 @@ def test_receive_list_discard_and_recall(tmp_path: Path) -> None:
     assert [(r["lot"], r["remaining"], r["expiring_soon"]) for r in rows] == [("AB12", 3, True)]
     too_many = bontrack(db, "stock", "discard", "--lot", "AB12", "--count", "4", "--reason", "broken")
     assert too_many.returncode == 2
-    assert "vial_count" in too_many.stderr and "Traceback" not in too_many.stderr
+    assert too_many.stderr.startswith("error --count: ") and "Traceback" not in too_many.stderr
     assert (
         bontrack(db, "stock", "discard", "--lot", "AB12", "--count", "1", "--reason", "dropped").returncode
         == 0
@@ -62,6 +62,7 @@ def test_receive_list_discard_and_recall(tmp_path: Path) -> None:
 
 def test_bad_input_exits_2_naming_the_field(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
+    open_engine(f"sqlite:///{db}").dispose()  # a registry (a missing one is refused naming --db)
     bad_date = bontrack(
         db, "stock", "receive", "--product", "botox", "--lot", "A", "--expiry", "2027-13-01",
         "--vial-units", "100", "--count", "1", "--supplier", "x", "--clinic", "c",

@@ -44,6 +44,11 @@ def test_serve__access_log_redacts_patient_link_tokens(tmp_path: Path, workers: 
     port = _free_port()
     log_path = tmp_path / "server.log"
     token = "TOKEN" + secrets.token_urlsafe(24)
+    made = subprocess.run(  # an empty registry: serve refuses one that does not exist
+        [sys.executable, "-m", "bontrack", "--db", f"sqlite:///{tmp_path / 'r.db'}", "db", "upgrade"],
+        capture_output=True,
+    )
+    assert made.returncode == 0, made.stderr
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [

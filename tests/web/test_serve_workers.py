@@ -26,6 +26,10 @@ def test_serve__workers_on_a_port_in_use__exit_2_naming_the_port(tmp_path: Path,
     taken.listen()
     port = taken.getsockname()[1]
     exe = str(Path(sys.executable).with_name("bontrack"))
+    made = subprocess.run(
+        [exe, "--db", f"sqlite:///{tmp_path / 'r.db'}", "db", "upgrade"], capture_output=True
+    )
+    assert made.returncode == 0, made.stderr  # (a registry that does not exist is refused first)
     try:
         done = subprocess.run(
             [exe, "--db", f"sqlite:///{tmp_path / 'r.db'}", "serve", "--port", str(port), "--workers", "2"],

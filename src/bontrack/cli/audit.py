@@ -55,8 +55,15 @@ def show_audit(settings: Settings, *, record: str | None, actor: str | None, lim
             values: tuple[object, ...] = (e.seq, e.at.isoformat(sep=" "), e.actor, e.action, e.outcome)
             values += (e.record_type, e.record_id, e.version, e.clinic_id, e.detail)
             print("\t".join("" if v is None else str(v) for v in values))
-        shown = f"{offset + 1}-{offset + len(found)}" if found else "none"
-        typer.echo(f"entries {shown} of {total:,}, newest first", err=True)
+        if found:
+            typer.echo(f"entries {offset + 1}-{offset + len(found)} of {total:,}, newest first", err=True)
+        elif total:
+            typer.echo(f"no entries on page {page}: {total:,} in all, newest first", err=True)
+        else:
+            typer.echo(
+                "no entries" + (f" of record {record}" if record else "") + (f" by {actor}" if actor else ""),
+                err=True,
+            )
 
     run(go)
 

@@ -59,6 +59,12 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
+def fail_option(option: str, message: str) -> NoReturn:
+    """Stop with 'error OPTION: message' (as the registry's commands print it) and exit code 2."""
+    typer.echo(f"error {option}: {message}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
 def fail_each(errors: list[object]) -> NoReturn:
     """Stop with one 'error: ...' line per error and exit code 2."""
     for err in errors:
@@ -82,7 +88,9 @@ def read_json(path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        fail(
+            f"{path} is not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
+        )
 
 
 @dataclass(frozen=True)

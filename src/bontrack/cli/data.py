@@ -21,7 +21,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
 
     def go() -> None:
-        eng = engine(settings, create=False)
+        eng = engine(settings, create=False, new=True)
         before = current_revision(eng)
         after = upgrade(eng)
         url = eng.url.render_as_string(hide_password=True)
@@ -35,10 +35,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("compact")
 def db_compact(ctx: typer.Context) -> None:
-    """Give the space of rows deleted or stored shorter back to the disk (SQLite: VACUUM, which
-    rewrites the file and needs it to itself for a while; PostgreSQL: VACUUM ANALYZE). Worth
-    running once after the upgrade to migration 0018 (ids stored as 16 bytes: about a fifth of
-    a SQLite registry's bytes)."""
+    """Give the space of rows deleted or stored shorter back to the disk.
+
+    SQLite: VACUUM, which rewrites the file and needs it to itself for a while; PostgreSQL: VACUUM
+    ANALYZE. Worth running once after the upgrade to migration 0018 (ids stored as 16 bytes: about
+    a fifth of a SQLite registry's bytes)."""
     from pathlib import Path
 
     settings = settings_of(ctx)
@@ -91,9 +92,11 @@ def due(
         "the table is derived, not a clinical record), then list them.",
     ),
 ) -> None:
-    """The worklist, as the web pages show it: outcome visits, re-injection dates, physical-therapy
-    visits within the one window (bontrack.scheduling.window), overdue first; done, cancelled and
-    snoozed items left out; older open items counted."""
+    """The worklist, as the web pages show it, overdue first.
+
+    Outcome visits, re-injection dates and physical-therapy visits within the one window
+    (bontrack.scheduling.window); done, cancelled and snoozed items left out; older open items
+    counted."""
     from rich.console import Console
     from rich.table import Table
 
@@ -162,8 +165,9 @@ def export(
         "or parquet (current versions, typed columns + dictionary).",
     ),
 ) -> None:
-    """Export the registry: JSON Lines for exchange (not a backup: see `bontrack backup`), CSV or
-    Parquet for analysts. Memory stays bounded whatever the registry's size."""
+    """Export the registry: JSON Lines for exchange, CSV or Parquet for analysts.
+
+    Not a backup (see `bontrack backup`). Memory stays bounded whatever the registry's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError
@@ -236,8 +240,10 @@ def _unreadable(exc: Exception) -> str:
 
 
 def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.jsonl")) -> None:
-    """Import a JSON Lines export (plain or gzip-compressed), all or nothing; records already
-    present are skipped. Memory stays bounded whatever the file's size."""
+    """Import a JSON Lines export (plain or gzip-compressed), all or nothing.
+
+    Records already present are skipped; a new registry is created, or none if the import fails.
+    Memory stays bounded whatever the file's size."""
     from pathlib import Path
 
     from bontrack.errors import InputError
@@ -249,7 +255,7 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
 
     def go() -> None:
         path = Path(source)
-        engine(settings).dispose()  # the schema made current (a new registry created)
+        engine(settings, new=True).dispose()  # the schema made current (a new registry created)
         # one transaction, written once in place on SQLite (see make_engine's bulk_load)
         loading = make_engine(settings.resolved_database_url(), bulk_load=True)
         try:
@@ -259,7 +265,7 @@ def import_(ctx: typer.Context, source: str = typer.Argument(..., metavar="FILE.
             raise InputError.one("FILE", f"cannot read {source}: {_unreadable(exc)}") from None
         finally:
             loading.dispose()
-            restored = engine(settings)  # SQLite: the write-ahead log again
+            restored = engine(settings, new=True)  # SQLite: the write-ahead log again
         if added:
             refresh_statistics(restored)
         print(f"imported {added} record versions from {path}" if added else f"nothing new in {path}")

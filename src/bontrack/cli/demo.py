@@ -59,7 +59,7 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
     check_options(patients=patients, seed=seed)
     console = Console(stderr=True, quiet=quiet)
     actor = settings.resolved_actor()
-    eng = engine(settings)
+    eng = engine(settings, new=True)
     start = time.perf_counter()
     with transaction(eng) as db:
         existing = _count_patients(db)
@@ -184,7 +184,7 @@ def run_demo_if_empty(settings: Settings, *, patients: int, seed: int, force: bo
         if force:
             raise InputError.one("--force", "cannot be combined with --if-empty (which never adds a clinic)")
         check_options(patients=patients, seed=seed)
-        with transaction(engine(settings)) as db:
+        with transaction(engine(settings, new=True)) as db:
             empty = _count_patients(db) == 0
         if empty:
             build_demo(settings, patients=patients, seed=seed, force=False)

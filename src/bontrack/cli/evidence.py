@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bontrack.cli.common import fail
+from bontrack.cli.common import fail, fail_option
 
 if TYPE_CHECKING:
     from bontrack.analytics.evidence import PooledEffect
@@ -41,8 +41,10 @@ def _read_table(path: Path, measure: str | None) -> StudyTable:
     name = "standard input" if stdin else str(path)
     try:
         text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
+    except UnicodeDecodeError:
+        fail(f"{name} is not UTF-8 text")
+    except OSError as exc:
+        fail(f"cannot read {name}: {exc.strerror or exc}")
     try:
         return read_studies(text, measure)
     except EvidenceInputError as exc:
@@ -109,13 +111,20 @@ def forest_command(
     """Forest plot: each study's effect and 95% CI, and the pooled random-effects diamond."""
     from bontrack.analytics.forest import forest_plot
 
+    if out.is_dir():
+        fail_option("--out", f"{out} is a folder; give a file name such as forest.png")
+    if not out.parent.is_dir():
+        fail_option("--out", f"folder {out.parent} does not exist")
+    written = out if out.suffix else out.with_name(out.name + ".png")  # (as matplotlib would name it)
     table = _read_table(csv_path, measure)
     result = _pool(table, method, hksj)
     try:
-        forest_plot(table.effects, result, out, title=title)
-    except (OSError, ValueError) as exc:
-        fail(f"cannot write {out}: {exc}")
-    typer.echo(str(out))
+        forest_plot(table.effects, result, written, title=title)
+    except OSError as exc:
+        fail_option("--out", f"cannot write {written}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail_option("--out", f"cannot write {written}: {exc}")
+    typer.echo(str(written))
 
 
 @evidence_app.command("summary")
@@ -123,8 +132,10 @@ def summary_command(
     outcome: str | None = typer.Option(None, "--outcome", help="One outcome (default: every outcome)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
-    """The curated evidence: verified trials pooled (REML + HKSJ), the rest on record and why, and
-    the published pooled estimates beside them."""
+    """The curated evidence: verified trials pooled, the rest on record and why.
+
+    Verified trials are pooled with REML + HKSJ; the published pooled estimates are shown beside
+    them."""
     from bontrack.analytics.trials import TrialDataError, load_trials, summarize, summarize_all
 
     try:

@@ -41,12 +41,16 @@ def _read_answers(path: Path) -> dict[str, Any]:
     name = "standard input" if stdin else str(path)
     try:
         text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
+    except UnicodeDecodeError:
+        fail(f"{name} is not UTF-8 text")
+    except OSError as exc:
+        fail(f"cannot read {name}: {exc.strerror or exc}")
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
-        fail(f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+        fail(
+            f"{name} is not valid JSON: {exc.msg.removesuffix(' at')} (line {exc.lineno}, column {exc.colno})"
+        )
     except ValueError as exc:
         fail(f"{name}: {exc}")
     if not isinstance(data, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bontrack.cli.common import settings_of
-from bontrack.cli.registry import engine, run
+from bontrack.cli.registry import engine, require_registry, run
 
 
 def serve(
@@ -40,6 +40,7 @@ def serve(
 
     settings = settings_of(ctx)
     run(lambda: proxy_settings(forwarded_allow_ips))  # a wrong address: exit 2 before anything starts
+    run(lambda: require_registry(settings))  # a mistyped --db is not served as an empty registry
     options = ServeOptions(
         database_url=settings.resolved_database_url(),
         secure_cookies=secure_cookies,

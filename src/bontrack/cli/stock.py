@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from bontrack.cli.common import Format, choose_format, clinic_name, counted, settings_of
-from bontrack.cli.registry import engine, parse_date, run
+from bontrack.cli.registry import engine, options_named, parse_date, parse_options, run
 
 stock_app = typer.Typer(
     help="Toxin stock by lot: list it, receive a delivery, discard unopened vials.",
@@ -110,6 +110,26 @@ def stock_list(
     run(go)
 
 
+# the schemas' fields as the options that fill them, for errors in the operator's words
+RECEIVE_OPTIONS = {
+    "product": "--product",
+    "lot": "--lot",
+    "expiry": "--expiry",
+    "vial_units": "--vial-units",
+    "vial_count": "--count",
+    "supplier": "--supplier",
+    "received_on": "--date",
+    "clinic_id": "--clinic",
+}
+DISCARD_OPTIONS = {
+    "lot": "--lot",
+    "vial_count": "--count",
+    "reason": "--reason",
+    "discarded_on": "--date",
+    "clinic_id": "--clinic",
+}
+
+
 @stock_app.command("receive")
 def stock_receive(
     ctx: typer.Context,
@@ -129,7 +149,6 @@ def stock_receive(
     ),
 ) -> None:
     """Record a delivery of vials of one lot."""
-    from bontrack.schemas import parse
     from bontrack.stock.schemas import StockReceiptCreate
     from bontrack.stock.service import receive_vials
     from bontrack.storage.engine import transaction
@@ -146,8 +165,8 @@ def stock_receive(
             "supplier": supplier,
             "received_on": parse_date("--date", received_on).isoformat(),
         }
-        data = parse(StockReceiptCreate, doc)
-        with transaction(engine(settings)) as db:
+        data = parse_options(StockReceiptCreate, doc, RECEIVE_OPTIONS)
+        with transaction(engine(settings)) as db, options_named(RECEIVE_OPTIONS):
             actor = settings.resolved_actor()
             chosen = clinic or _only_clinic(db, actor)
             saved = receive_vials(db=db, actor=actor, data=data, clinic_id=chosen)
@@ -189,7 +208,6 @@ def stock_discard(
     clinic: str | None = typer.Option(None, "--clinic", help="The clinic id, when the lot is at several."),
 ) -> None:
     """Record unopened vials of a lot thrown away (their units count as discarded)."""
-    from bontrack.schemas import parse
     from bontrack.stock.schemas import DiscardRequest
     from bontrack.stock.service import discard_vials
     from bontrack.storage.engine import transaction
@@ -203,8 +221,8 @@ def stock_discard(
             "reason": reason,
             "discarded_on": parse_date("--date", day).isoformat(),
         }
-        data = parse(DiscardRequest, doc)
-        with transaction(engine(settings)) as db:
+        data = parse_options(DiscardRequest, doc, DISCARD_OPTIONS)
+        with transaction(engine(settings)) as db, options_named(DISCARD_OPTIONS):
             saved = discard_vials(db=db, actor=settings.resolved_actor(), data=data, clinic_id=clinic)
         print(json.dumps(saved.model_dump(mode="json"), indent=2))
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bontrack.cli.common import settings_of
-from bontrack.cli.registry import engine, run
+from bontrack.cli.common import clinic_name, settings_of
+from bontrack.cli.registry import engine, options_named, parse_options, require_registry, run
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,6 +36,10 @@ def _password(password_stdin: bool) -> str:
     return text
 
 
+# UserCreate's fields as `user add`'s options (the password keeps its name: typed, or --password-stdin)
+USER_OPTIONS = {"email": "--email", "role": "--role", "clinic_id": "--clinic", "clinician_id": "--clinician"}
+
+
 def add_user(
     settings: Settings,
     *,
@@ -48,24 +52,31 @@ def add_user(
     from bontrack.auth.schemas import UserCreate
     from bontrack.auth.service import create_user, hash_password
     from bontrack.clock import utcnow
-    from bontrack.schemas import parse
+    from bontrack.errors import InputError
     from bontrack.storage.engine import transaction
 
     actor = settings.resolved_actor()
 
     def go() -> None:
-        data = parse(
-            UserCreate,
-            {
-                "email": email,
-                "role": role,
-                "clinic_id": clinic,
-                "clinician_id": clinician,
-                "password": _password(password_stdin),
-            },
-        )
+        doc: dict[str, object] = {
+            "email": email,
+            "role": role,
+            "clinic_id": clinic,
+            "clinician_id": clinician,
+        }
+        try:  # the e-mail, the role and the registry first: no password typed twice for a misspelt role
+            parse_options(UserCreate, doc | {"password": None}, USER_OPTIONS)
+        except InputError as exc:
+            if wrong := [e for e in exc.errors if e.field != "password"]:
+                raise InputError(wrong) from None
+        if clinic is not None:  # a clinic the registry does not hold, named with those it holds
+            with transaction(engine(settings)) as db:
+                clinic_name(db, actor, clinic.strip())
+        else:
+            require_registry(settings)
+        data = parse_options(UserCreate, doc | {"password": _password(password_stdin)}, USER_OPTIONS)
         password_hash = hash_password(data.password)  # slow: before the transaction, not inside it
-        with transaction(engine(settings)) as db:
+        with transaction(engine(settings)) as db, options_named(USER_OPTIONS):
             user = create_user(db=db, actor=actor, data=data, now=utcnow(), password_hash=password_hash)
         where = f" at clinic {user.clinic_id}" if user.clinic_id else " (every clinic)"
         print(f"added {user.email} as {user.role}{where}")

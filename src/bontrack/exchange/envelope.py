@@ -77,6 +77,19 @@ def _valid_line(text: str) -> Line | None:
         return None
 
 
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in words: "a list", "a number"."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "null"
+    return "a number"
+
+
 def parse_line(number: int, text: str) -> tuple[Kind, dict[str, Any]]:
     """A line's record type and column values; InputError naming ``line N: field`` otherwise."""
     try:
@@ -85,8 +98,11 @@ def parse_line(number: int, text: str) -> tuple[Kind, dict[str, Any]]:
             try:
                 raw = json.loads(text)
             except json.JSONDecodeError as exc:
-                message = f"is not JSON ({exc.msg} at column {exc.colno})"
+                message = f"is not JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
                 raise InputError([FieldError("(line)", message)]) from None
+            if not isinstance(raw, dict):
+                message = f"each line must be one JSON object (a record); this line is {_json_kind(raw)}"
+                raise InputError([FieldError("(line)", message)])
             line = parse(Line, raw, strict=True)
         kind = BY_NAME[line.type]
         data = parse(kind.schema, line.data, prefix="data", strict=True).model_dump(mode="json")

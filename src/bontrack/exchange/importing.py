@@ -50,6 +50,7 @@ from bontrack.storage.inserts import insert_many
 from bontrack.storage.versioned import snapshot_of
 
 MAX_REPORTED = 20
+MAX_REFUSED_IDS = 100_000  # ids of refused lines remembered, to leave out errors that follow from them
 BATCH = 2_000
 DERIVED_PART = 2_000  # patients whose derived rows are recomputed together
 LOOKUP = 500  # ids per registry query
@@ -97,6 +98,21 @@ class _Problems:
     def __init__(self) -> None:
         self.kept: list[tuple[int, int, FieldError]] = []
         self.total = 0
+        self.refused: dict[str, int] = {}  # the id of a line that was refused -> its line number
+        self.notes: list[FieldError] = []  # said after the errors, whatever their number
+
+    def refuse(self, number: int, text: str) -> None:
+        """Remember the id of a line refused (if it names one), so that lines referring to that
+        record are summed up once instead of each reported as referring to nothing."""
+        if len(self.refused) >= MAX_REFUSED_IDS:
+            return
+        try:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return
+        record_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(record_id, str):
+            self.refused.setdefault(record_id, number)
 
     def add(self, number: int, field: str, message: str, rank: int = 0) -> None:
         self.total += 1
@@ -110,7 +126,7 @@ class _Problems:
         shown = [e for _n, _r, e in self.kept[:MAX_REPORTED]]
         if self.total > len(shown):
             shown.append(FieldError("(file)", f"... and {self.total - len(shown)} more errors"))
-        return InputError(shown)
+        return InputError(shown + self.notes)
 
 
 class _Stage:
@@ -311,10 +327,13 @@ class _Stage:
             for chunk in _chunks(sorted({i for i, _v in keys})):
                 query = select(table.c.id, table.c.version).where(table.c.id.in_(chunk))
                 present.update((type_name, rid, v) for rid, v in self.db.execute(query))
+        refused = problems.refused
+        following: dict[int, int] = defaultdict(int)  # a refused line -> lines that refer to its record
         found: list[tuple[int, int, str, str]] = [
             (no, 0, "version", f"version {version - 1} of {TYPE_NAME[type_no]} {record_id} is missing")
             for no, type_no, record_id, version in missing_earlier
             if (TYPE_NAME[type_no], record_id, version - 1) not in present
+            and not _follows(refused, following, record_id)
         ]
         clinic = TYPE_NO["clinic"]
         no_clinic = self.stage.execute(
@@ -325,7 +344,7 @@ class _Stage:
         found += [
             (no, 1, "clinic_id", f"no clinic {clinic!r} in the file or the registry")
             for no, clinic in no_clinic
-            if clinic not in clinics
+            if clinic not in clinics and not _follows(refused, following, clinic)
         ]
         dangling = self.stage.execute(
             "select r.no, r.field, r.type, r.id from refs r where not exists"
@@ -338,7 +357,16 @@ class _Stage:
         found += [
             (no, 2, field, f"no {TYPE_NAME[type_no]} {record_id!r} in the file or the registry")
             for no, field, type_no, record_id in dangling
-            if record_id not in known[TYPE_NAME[type_no]]
+            if record_id not in known[TYPE_NAME[type_no]] and not _follows(refused, following, record_id)
+        ]
+        found += [
+            (
+                no,
+                3,
+                f"line {no}",
+                f"{_lines(n)} refer to this line's record and are not listed; fix this line first",
+            )
+            for no, n in following.items()
         ]
         found += self.before_births()
         found += births_after(self.db, self.stage, TYPE_NO, self.was_empty)  # a birth date corrected
@@ -347,6 +375,24 @@ class _Stage:
         )
         for no, rank, field, message in sorted(found, key=lambda f: (f[0], f[1])):
             problems.add(no, field, message, rank)
+
+
+def _follows(refused: dict[str, int], following: dict[int, int], record_id: str) -> bool:
+    """Whether ``record_id`` is the record of a refused line (then counted against that line)."""
+    number = refused.get(record_id)
+    if number is None:
+        return False
+    following[number] += 1
+    return True
+
+
+def _lines(n: int) -> str:
+    return f"{n:,} more line{'' if n == 1 else 's'}"
+
+
+def _unknown_shape(errors: list[FieldError]) -> bool:
+    """Whether a refused line's errors are of a field or record type this bontrack does not know."""
+    return any(e.message.startswith("is not a known field") or e.field.endswith(": type") for e in errors)
 
 
 def import_lines(
@@ -367,6 +413,7 @@ def import_lines(
         connection.executescript(STAGE + record_numbers.STAGE)
         stage = _Stage(db, connection, actor=actor, source=source)
         records_given = 0
+        unknown_shape = 0  # lines refused for a field or record type this version does not know
         for number, text in enumerate(lines, start=1):
             if not text.strip():
                 continue
@@ -376,6 +423,8 @@ def import_lines(
             except InputError as exc:
                 for e in exc.errors:
                     problems.add(number, e.field, e.message)
+                problems.refuse(number, text)
+                unknown_shape += _unknown_shape(exc.errors)
                 continue
             stage.pending.append((number, kind, values))
             if len(stage.pending) >= batch:
@@ -387,6 +436,17 @@ def import_lines(
                 "holds no records (it is empty or blank); allowed: one exported record version per line",
             )
         stage.consistency(problems)
+        if unknown_shape * 2 > records_given:
+            from bontrack.storage.engine import SCHEMA_HEAD
+
+            problems.notes.append(
+                FieldError(
+                    "(file)",
+                    f"{unknown_shape:,} of {records_given:,} lines have fields or record types this "
+                    "bontrack does not know: the file may come from another version of bontrack "
+                    f"(this one writes and reads the export of schema {SCHEMA_HEAD})",
+                )
+            )
         error = problems.error()
         if error is not None:
             raise error  # the caller's transaction rolls back what was written

@@ -96,6 +96,18 @@ def make_engine(
     return engine
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names (as given: relative to the current folder), or None: another
+    database, an in-memory one, or a URL that cannot be read (``make_engine`` says why)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return str(parsed.database)
+
+
 _MADE: weakref.WeakSet[Engine] = weakref.WeakSet()  # every engine made, while anything holds it
 
 
@@ -115,6 +127,7 @@ POOL_SIZE = 15
 READ_ONLY = "bontrack_read_only"
 WRITE_QUEUE = "bontrack_write_queue"  # (the queue's file, seconds a writer waits in it)
 QUEUE_SUFFIX = "-queue"  # beside the database file, as SQLite's own -wal and -shm
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal", QUEUE_SUFFIX)  # beside a SQLite file, while in use
 
 
 def is_read_only(db: Session) -> bool:
