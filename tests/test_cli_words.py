@@ -5,7 +5,6 @@ audit page says "no entries", and `bontrack --help` lists each command in one sh
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,17 +81,3 @@ def test_each_command_is_listed_in_one_short_sentence() -> None:
         if "\n" in text.split("\n\n")[0].strip() or len(text.split("\n\n")[0]) > 100
     ]
     assert long == []
-
-
-def test_help_shows_no_type_for_a_flag() -> None:
-    shown = subprocess.run(
-        [sys.executable, "-m", "bontrack", "due", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-        env={**os.environ, "COLUMNS": "120"},
-    ).stdout
-    assert "--rebuild" in shown and "--help" in shown
-    assert "<bool>" not in shown
-    assert "<int>" in shown  # (--days: an option that takes a value keeps its type)

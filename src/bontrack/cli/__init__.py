@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any
 
 # The cyclic garbage collector looks at young objects every 700 allocations by default; a command's
 # start creates some 250,000 objects that live as long as it does (modules, schemas, the knowledge
@@ -27,24 +26,6 @@ from bontrack.cli.common import GlobalOptions
 from bontrack.cli.evidence import evidence_app
 from bontrack.cli.score import score_app
 from bontrack.fhir.cli import fhir_app
-
-
-def _flags_without_a_type() -> None:
-    """Typer 0.29 shows each option's type in --help, a flag's as ``<bool>`` (``--force <bool>``),
-    which reads as if the flag took a value: a flag shows none. (Older Typers show no types.)"""
-    from typer.core import TyperOption
-
-    shown = getattr(TyperOption, "display_type_rich", None)
-    if shown is None:
-        return
-
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:  # (ctx: Typer's click Context)
-        return None if self.is_flag else shown(self, ctx)
-
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
-
-
-_flags_without_a_type()
 
 app = typer.Typer(
     name="bontrack",
