@@ -3,6 +3,7 @@ override check and its audit entry."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -12,7 +13,9 @@ from bontrack.errors import FieldError, InputError, RefusedError
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import Override, SessionCreate
 from bontrack.knowledge import load_knowledge
+from bontrack.patients.schemas import ClinicianRead
 from bontrack.patients.service import get_clinician
+from bontrack.roles import role_words
 from bontrack.storage.audit_log import log
 
 # A clinician record's role in the words of the check input's plan.injector_role.
@@ -35,18 +38,31 @@ class Author:
     clinician_id: str | None
 
 
+def clinician_in_role(
+    *, db: Session, actor: str, clinician_id: str, clinic_id: str, field: str, roles: Sequence[str], task: str
+) -> ClinicianRead:
+    """A clinician of the clinic whose role is one of ``roles`` (a knowledge-base list); else an
+    InputError naming ``field``: who the person is recorded as, then ``task`` (what is allowed)."""
+    person = get_clinician(db=db, actor=actor, clinician_id=clinician_id, clinic_id=clinic_id, field=field)
+    role = check_role(person.data.role)
+    if role not in roles:
+        raise InputError.one(field, f"{person.data.name} is recorded as {role_words(role)}; {task}")
+    return person
+
+
 def check_injector(*, db: Session, actor: str, data: SessionCreate, clinic_id: str) -> None:
     """The injector of a saved session is a clinician of the clinic whose role may inject."""
-    person = get_clinician(
-        db=db, actor=actor, clinician_id=data.injector_id, clinic_id=clinic_id, field="injector_id"
-    )
     allowed = load_knowledge().files.pathway.injector_roles.roles
-    if check_role(person.data.role) not in allowed:
-        raise InputError.one(
-            "injector_id",
-            f"{person.data.name} is recorded as {person.data.role}; only a "
-            f"{' or '.join(r.replace('_', ' ') for r in allowed)} may inject: choose the injecting physician",
-        )
+    clinician_in_role(
+        db=db,
+        actor=actor,
+        clinician_id=data.injector_id,
+        clinic_id=clinic_id,
+        field="injector_id",
+        roles=allowed,
+        task=f"only a {' or a '.join(role_words(r) for r in allowed)} may inject: "
+        "choose the injecting physician",
+    )
 
 
 def check_override(
@@ -93,15 +109,15 @@ def check_override(
         clinician_id = author.clinician_id
     if clinician_id is None:
         raise InputError.one("override.clinician_id", "is required: the physician who overrides the block")
-    person = get_clinician(
-        db=db, actor=actor, clinician_id=clinician_id, clinic_id=clinic_id, field="override.clinician_id"
+    clinician_in_role(
+        db=db,
+        actor=actor,
+        clinician_id=clinician_id,
+        clinic_id=clinic_id,
+        field="override.clinician_id",
+        roles=load_knowledge().files.pathway.injector_roles.roles,
+        task="only a physician overrides a block",
     )
-    allowed = load_knowledge().files.pathway.injector_roles.roles
-    if check_role(person.data.role) not in allowed:
-        raise InputError.one(
-            "override.clinician_id",
-            f"{person.data.name} is recorded as {person.data.role}; only a physician overrides a block",
-        )
     problems = _override_problems(data.override, blocks)
     if problems:
         raise RefusedError(problems)

@@ -7,9 +7,9 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from bontrack.errors import ConflictError, InputError
-from bontrack.injections.authority import check_role
+from bontrack.injections.authority import clinician_in_role
 from bontrack.knowledge import load_knowledge
-from bontrack.patients.service import born_by, episode_of, get_clinician, not_the_patients
+from bontrack.patients.service import born_by, episode_of, not_the_patients
 from bontrack.repository import Repository
 from bontrack.roles import role_words
 from bontrack.therapy.kind import THERAPY_PLAN, THERAPY_VISIT
@@ -23,16 +23,17 @@ _THERAPY_VISIT = Repository.of(THERAPY_VISIT)
 def _check_therapist(*, db: Session, actor: str, therapist_id: str, clinic_id: str) -> None:
     """The therapist is a clinician of the clinic whose role may deliver physical therapy
     (knowledge: pathway.therapist_roles, a clinic policy)."""
-    person = get_clinician(
-        db=db, actor=actor, clinician_id=therapist_id, clinic_id=clinic_id, field="therapist_id"
-    )
     allowed = load_knowledge().files.pathway.therapist_roles.roles
-    if check_role(person.data.role) not in allowed:
-        raise InputError.one(
-            "therapist_id",
-            f"{person.data.name} is recorded as {role_words(check_role(person.data.role))}; physical therapy "
-            f"is delivered by a {' or a '.join(role_words(r) for r in allowed)}: choose the therapist",
-        )
+    clinician_in_role(
+        db=db,
+        actor=actor,
+        clinician_id=therapist_id,
+        clinic_id=clinic_id,
+        field="therapist_id",
+        roles=allowed,
+        task=f"physical therapy is delivered by a {' or a '.join(role_words(r) for r in allowed)}: "
+        "choose the therapist",
+    )
 
 
 def _last_day(plan: TherapyPlanCreate) -> date:
