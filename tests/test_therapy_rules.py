@@ -52,10 +52,8 @@ def test_create_plan__overlapping_a_current_plan_is_refused_naming_it(engine: En
             therapy.create_plan(db=db, actor=ACTOR, data=_plan(world, start))
         (error,) = refused.value.errors
         assert error.field == "start_date"
-        assert (
-            world.plan_id in error.message
-            and f"{DAY} to {DAY + 6 * WEEK - dt.timedelta(days=1)}" in error.message
-        )
+        assert f"{DAY} to {DAY + 6 * WEEK - dt.timedelta(days=1)}" in error.message  # named by its days
+        assert world.plan_id not in error.message  # words for people: no record id
         assert "correct that plan" in error.message
     with transaction(engine) as db:
         assert [p.id for p in therapy.plans_of_patient(db=db, actor=ACTOR, patient_id=world.patient_id)] == [
@@ -82,7 +80,7 @@ def test_update_plan__keeps_its_own_period_but_cannot_move_onto_another(engine: 
         therapy.update_plan(
             db=db, actor=ACTOR, plan_id=later.id, data=_plan(world, DAY + 4 * WEEK), reason="earlier"
         )
-    assert refused.value.errors[0].field == "start_date" and world.plan_id in refused.value.errors[0].message
+    assert refused.value.errors[0].field == "start_date" and "overlaps" in refused.value.errors[0].message
 
 
 def test_record_visit__a_second_visit_of_the_plan_on_one_day_is_refused(engine: Engine) -> None:
@@ -92,7 +90,8 @@ def test_record_visit__a_second_visit_of_the_plan_on_one_day_is_refused(engine: 
     with transaction(engine) as db, pytest.raises(ConflictError) as refused:
         therapy.record_visit(db=db, actor=ACTOR, data=_visit(world, world.plan_id, DAY, attended=False))
     (error,) = refused.value.errors
-    assert error.field == "date" and first.id in error.message and "already recorded" in error.message
+    assert error.field == "date" and "already recorded (attended)" in error.message
+    assert first.id not in error.message  # the visit named by its day, in words: no record id
     assert "correct that visit" in error.message
     with transaction(engine) as db:  # correcting the visit itself keeps its day
         fixed = _visit(world, world.plan_id, DAY, notes="stretching taught")

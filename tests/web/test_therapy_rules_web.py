@@ -52,7 +52,7 @@ def test_api__duplicate_plans_and_visits_are_refused_and_a_visit_beyond_the_plan
     assert again.status_code == 409, again.text
     problem = again.json()
     assert problem["errors"][0]["field"] == "start_date"
-    assert first.json()["id"] in problem["errors"][0]["message"]
+    assert f"therapy plan of {start}" in problem["errors"][0]["message"]
     plan_id = first.json()["id"]
     ok = site.client.post("/api/therapy/visits", json=_visit(site, plan_id, start), headers=headers)
     assert ok.status_code == 201 and ok.json()["warnings"] == []

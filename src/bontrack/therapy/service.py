@@ -54,7 +54,7 @@ def _check_no_overlap(*, db: Session, actor: str, data: TherapyPlanCreate, plan_
             "start_date",
             f"the period {data.start_date} to {end} overlaps the patient's therapy plan of "
             f"{other.data.start_date} to {_last_day(other.data)} ({other.data.weeks} weeks, "
-            f"{other.data.visits_per_week} a week; record {other.id}); one plan covers a period: "
+            f"{other.data.visits_per_week} a week); one plan covers a period: "
             "correct that plan (its weeks, visits, goals or exercises) instead of recording another",
         )
 
@@ -148,7 +148,7 @@ def _check_visit(*, db: Session, actor: str, data: TherapyVisitCreate, visit_id:
         raise ConflictError.one(
             "date",
             f"a visit of this plan on {data.date} is already recorded "
-            f"({'attended' if same.data.attended else 'missed'}; record {same.id}): correct that visit "
+            f"({'attended' if same.data.attended else 'missed'}): correct that visit "
             "instead of recording another",
         )
     return plan.clinic_id
