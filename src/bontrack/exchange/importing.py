@@ -37,10 +37,11 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from bontrack.dates import before_birth
-from bontrack.errors import FieldError, InputError
+from bontrack.errors import InputError
 from bontrack.exchange import record_numbers
 from bontrack.exchange.births import births_after
 from bontrack.exchange.envelope import dumps, parse_line
+from bontrack.exchange.import_problems import Problems, follows, more_lines, unknown_shape
 from bontrack.kinds import BY_NAME
 from bontrack.record_kind import AnyKind as Kind
 from bontrack.storage import derived
@@ -49,8 +50,6 @@ from bontrack.storage.bulk import bulk_writer_of
 from bontrack.storage.inserts import insert_many
 from bontrack.storage.versioned import snapshot_of
 
-MAX_REPORTED = 20
-MAX_REFUSED_IDS = 100_000  # ids of refused lines remembered, to leave out errors that follow from them
 BATCH = 2_000
 DERIVED_PART = 2_000  # patients whose derived rows are recomputed together
 LOOKUP = 500  # ids per registry query
@@ -92,43 +91,6 @@ def _chunks(items: list[Any], size: int = LOOKUP) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-class _Problems:
-    """The errors found, in line order per phase; the first MAX_REPORTED are kept, the rest counted."""
-
-    def __init__(self) -> None:
-        self.kept: list[tuple[int, int, FieldError]] = []
-        self.total = 0
-        self.refused: dict[str, int] = {}  # the id of a line that was refused -> its line number
-        self.notes: list[FieldError] = []  # said after the errors, whatever their number
-
-    def refuse(self, number: int, text: str) -> None:
-        """Remember the id of a line refused (if it names one), so that lines referring to that
-        record are summed up once instead of each reported as referring to nothing."""
-        if len(self.refused) >= MAX_REFUSED_IDS:
-            return
-        try:
-            raw = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return
-        record_id = raw.get("id") if isinstance(raw, dict) else None
-        if isinstance(record_id, str):
-            self.refused.setdefault(record_id, number)
-
-    def add(self, number: int, field: str, message: str, rank: int = 0) -> None:
-        self.total += 1
-        if len(self.kept) < MAX_REPORTED:
-            named = field if field.startswith("line ") else f"line {number}: {field}"
-            self.kept.append((number, rank, FieldError(named, message)))
-
-    def error(self) -> InputError | None:
-        if not self.total:
-            return None
-        shown = [e for _n, _r, e in self.kept[:MAX_REPORTED]]
-        if self.total > len(shown):
-            shown.append(FieldError("(file)", f"... and {self.total - len(shown)} more errors"))
-        return InputError(shown + self.notes)
-
-
 class _Stage:
     def __init__(self, db: Session, stage: sqlite3.Connection, *, actor: str, source: str) -> None:
         self.db = db
@@ -158,7 +120,7 @@ class _Stage:
                 found[(values["id"], values["version"])] = _digest(kind, values)
         return found
 
-    def flush(self, problems: _Problems) -> None:
+    def flush(self, problems: Problems) -> None:
         """Stage the pending lines and write the new versions (none once anything is wrong): skip
         those present with the same content, refuse other content."""
         by_kind: dict[str, list[str]] = defaultdict(list)
@@ -310,7 +272,7 @@ class _Stage:
             found.update(self.db.scalars(select(table.c.id).where(table.c.id.in_(chunk)).distinct()))
         return found
 
-    def consistency(self, problems: _Problems) -> None:
+    def consistency(self, problems: Problems) -> None:
         """Earlier versions, clinics and references, found in the file or the registry."""
         missing_earlier = self.stage.execute(
             "select s.no, s.type, s.id, s.version from seen s where s.fresh = 1 and s.version > 1"
@@ -333,7 +295,7 @@ class _Stage:
             (no, 0, "version", f"version {version - 1} of {TYPE_NAME[type_no]} {record_id} is missing")
             for no, type_no, record_id, version in missing_earlier
             if (TYPE_NAME[type_no], record_id, version - 1) not in present
-            and not _follows(refused, following, record_id)
+            and not follows(refused, following, record_id)
         ]
         clinic = TYPE_NO["clinic"]
         no_clinic = self.stage.execute(
@@ -344,7 +306,7 @@ class _Stage:
         found += [
             (no, 1, "clinic_id", f"no clinic {clinic!r} in the file or the registry")
             for no, clinic in no_clinic
-            if clinic not in clinics and not _follows(refused, following, clinic)
+            if clinic not in clinics and not follows(refused, following, clinic)
         ]
         dangling = self.stage.execute(
             "select r.no, r.field, r.type, r.id from refs r where not exists"
@@ -357,14 +319,14 @@ class _Stage:
         found += [
             (no, 2, field, f"no {TYPE_NAME[type_no]} {record_id!r} in the file or the registry")
             for no, field, type_no, record_id in dangling
-            if record_id not in known[TYPE_NAME[type_no]] and not _follows(refused, following, record_id)
+            if record_id not in known[TYPE_NAME[type_no]] and not follows(refused, following, record_id)
         ]
         found += [
             (
                 no,
                 3,
                 f"line {no}",
-                f"{_lines(n)} refer to this line's record and are not listed; fix this line first",
+                f"{more_lines(n)} refer to this line's record and are not listed; fix this line first",
             )
             for no, n in following.items()
         ]
@@ -377,24 +339,6 @@ class _Stage:
             problems.add(no, field, message, rank)
 
 
-def _follows(refused: dict[str, int], following: dict[int, int], record_id: str) -> bool:
-    """Whether ``record_id`` is the record of a refused line (then counted against that line)."""
-    number = refused.get(record_id)
-    if number is None:
-        return False
-    following[number] += 1
-    return True
-
-
-def _lines(n: int) -> str:
-    return f"{n:,} more line{'' if n == 1 else 's'}"
-
-
-def _unknown_shape(errors: list[FieldError]) -> bool:
-    """Whether a refused line's errors are of a field or record type this bontrack does not know."""
-    return any(e.message.startswith("is not a known field") or e.field.endswith(": type") for e in errors)
-
-
 def import_lines(
     *, db: Session, actor: str, lines: Iterable[str], source: str = "", batch: int = BATCH
 ) -> int:
@@ -402,7 +346,7 @@ def import_lines(
     line and field (the caller's transaction must then roll back: versions may have been written
     before a bad line was found); returns the record versions added. ``batch``: lines checked and
     written together."""
-    problems = _Problems()
+    problems = Problems()
     with (
         tempfile.TemporaryDirectory(prefix="bontrack-import-") as folder,
         closing(sqlite3.connect(Path(folder) / "stage.db")) as connection,
@@ -413,7 +357,7 @@ def import_lines(
         connection.executescript(STAGE + record_numbers.STAGE)
         stage = _Stage(db, connection, actor=actor, source=source)
         records_given = 0
-        unknown_shape = 0  # lines refused for a field or record type this version does not know
+        unknown = 0  # lines refused for a field or record type this version does not know
         for number, text in enumerate(lines, start=1):
             if not text.strip():
                 continue
@@ -424,7 +368,7 @@ def import_lines(
                 for e in exc.errors:
                     problems.add(number, e.field, e.message)
                 problems.refuse(number, text)
-                unknown_shape += _unknown_shape(exc.errors)
+                unknown += unknown_shape(exc.errors)
                 continue
             stage.pending.append((number, kind, values))
             if len(stage.pending) >= batch:
@@ -436,17 +380,7 @@ def import_lines(
                 "holds no records (it is empty or blank); allowed: one exported record version per line",
             )
         stage.consistency(problems)
-        if unknown_shape * 2 > records_given:
-            from bontrack.storage.engine import SCHEMA_HEAD
-
-            problems.notes.append(
-                FieldError(
-                    "(file)",
-                    f"{unknown_shape:,} of {records_given:,} lines have fields or record types this "
-                    "bontrack does not know: the file may come from another version of bontrack "
-                    f"(this one writes and reads the export of schema {SCHEMA_HEAD})",
-                )
-            )
+        problems.note_another_version(unknown, records_given)
         error = problems.error()
         if error is not None:
             raise error  # the caller's transaction rolls back what was written
