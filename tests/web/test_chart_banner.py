@@ -317,3 +317,21 @@ def test_entries__doctests() -> None:
 
     failed, tried = doctest.testmod(bontrack.web.entries)
     assert tried and not failed
+
+
+def test_timeline__a_therapy_plan_counts_in_words() -> None:
+    from types import SimpleNamespace
+
+    from bontrack.web.chart_timeline import timeline_rows
+
+    def plan(weeks: int, visits: int) -> SimpleNamespace:
+        goals = ["reduce neck pain"]
+        data = SimpleNamespace(start_date=DAY, weeks=weeks, visits_per_week=visits, goals=goals)
+        return SimpleNamespace(id=f"plan-{weeks}-{visits}", data=data, withdrawn=False, version=1, reason="")
+
+    kinds = ("assessments", "screenings", "sessions", "outcomes", "adverse_events", "visits", "followups")
+    empty: dict[str, list[object]] = {k: [] for k in kinds}
+    rows = timeline_rows(**empty, plans=[plan(1, 1), plan(6, 2)])
+    texts = [str(r["text"]) for r in rows if r["kind"] == "Therapy plan"]
+    goal = "<bdi>reduce neck pain</bdi>"
+    assert texts == [f"1 week, 1 visit a week: {goal}", f"6 weeks, 2 visits a week: {goal}"]

@@ -128,8 +128,8 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
             | _ref("adverse_event", e)
         )
     for p in records["plans"]:
-        text = Markup("{} weeks, {} visits a week: {}").format(
-            p.data.weeks, p.data.visits_per_week, joined(p.data.goals) or "-"
+        text = Markup("{}, {} a week: {}").format(
+            _count(p.data.weeks, "week"), _count(p.data.visits_per_week, "visit"), joined(p.data.goals) or "-"
         )
         rows.append(
             {"date": p.data.start_date, "kind": "Therapy plan", "category": "therapy", "text": text}
