@@ -130,6 +130,8 @@ class Finding:
     role: str
     violations: list[dict[str, Any]] = field(default_factory=list)
     width_at_390: int = 0
+    # form controls (buttons, inputs, lists) in another typeface than the text around them
+    odd_fonts: list[str] = field(default_factory=list)
     seconds: float = 0.0
     status: int = 200  # of a page found by the walk (the VISITS include error pages)
 
@@ -174,6 +176,16 @@ def axe(page: Any) -> list[dict[str, Any]]:
     ]
 
 
+# a browser draws buttons, inputs and lists in its own control font unless the page says otherwise
+ODD_FONTS = """() => {
+  const font = el => getComputedStyle(el).fontFamily;
+  return [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea')]
+    .filter(el => font(el) !== font(el.parentElement))
+    .map(el => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 30)}": `
+      + getComputedStyle(el).fontFamily);
+}"""
+
+
 def check(audit: Audit, page: Any, name: str, role: str) -> None:
     """axe at 1280 px and at 390 px (the same page, resized: a page reached by a POST is not sent
     again), the width at 390 px, a screenshot at each size."""
@@ -181,6 +193,7 @@ def check(audit: Audit, page: Any, name: str, role: str) -> None:
     page.set_viewport_size(WIDE)
     found = Finding(name=name, url=page.url.replace(audit.base, ""), role=role)
     found.violations = axe(page)
+    found.odd_fonts = page.evaluate(ODD_FONTS)
     page.screenshot(path=str(SHOTS / f"{_shot_name(name)}.1280.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.evaluate(SETTLED)
@@ -392,6 +405,11 @@ def test_axe_finds_nothing_serious_on_any_page(audit: Audit) -> None:
 def test_every_page_fits_a_390_px_phone(audit: Audit) -> None:
     wide = {f.name: f.width_at_390 for f in audit.findings.values() if f.width_at_390 > PHONE["width"]}
     assert not wide, f"wider than 390 px (px): {wide}"
+
+
+def test_every_form_control_is_in_the_typeface_around_it(audit: Audit) -> None:
+    odd = {f.name: f.odd_fonts[:3] for f in audit.findings.values() if f.odd_fonts}
+    assert not odd, f"controls in another typeface than the text around them: {odd}"
 
 
 # ---- the injection session form with the keyboard alone -------------------------------------------
