@@ -135,14 +135,13 @@ def due(
             f"{worked.older:,} older open items counted, not listed",
             show_lines=False,
         )
-        for column in ("status", "due", "kind", "patient", "what"):
+        for column in ("status", "due", "patient", "what"):  # "what" names the kind of item
             table.add_column(column)
         colours = {"overdue": "bold red", "due": "yellow", "eligible": "green", "upcoming": "dim"}
         for i in items:
             table.add_row(
                 f"[{colours[i.status]}]{i.status}[/]",
                 str(i.due_date),
-                i.kind,
                 f"{i.name} ({i.record_number})" if i.name else i.record_number,
                 i.what,
             )

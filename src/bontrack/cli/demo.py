@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import typer
 
-from bontrack.cli.common import settings_of
+from bontrack.cli.common import counted, settings_of
 from bontrack.cli.registry import engine, parse_date, run
 
 if TYPE_CHECKING:
@@ -106,9 +107,22 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
     console.print(
         f"demo clinic {summary.clinic_id}: {summary.records['patient']:,} patients, "
         f"{records:,} records in {seconds:.1f} s ({records / seconds:,.0f} records/s); "
-        f"sessions {dict(summary.decisions)}, {summary.overrides} overrides, "
-        f"{summary.refused} blocked plans refused (not saved); seed {seed}"
+        f"sessions: {_decisions_in_words(summary.decisions)}; "
+        f"{counted(summary.refused, 'blocked plan')} refused (not saved); seed {seed}"
     )
+
+
+# each decision's count as the summaries say it (``allow`` is a code, not a word for a person)
+DECISION_COUNTED = {
+    "allow": "allowed",
+    "warn": "with a warning",
+    "block": "blocked (saved with a clinician override)",
+}
+
+
+def _decisions_in_words(decisions: Mapping[str, int]) -> str:
+    """``171 allowed, 298 with a warning, 1 blocked (saved with a clinician override)``."""
+    return ", ".join(f"{decisions.get(code, 0):,} {words}" for code, words in DECISION_COUNTED.items())
 
 
 def demo(settings: Settings, *, patients: int, seed: int, force: bool) -> None:
@@ -146,8 +160,7 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
     table.add_row("patients", f"{patients:,}")
     table.add_row("injection sessions", f"{len(sessions):,}")
     for verdict, n in decisions.items():
-        label = f"  {verdict}" + (" (saved with a clinician override)" if verdict == "block" else "")
-        table.add_row(label, f"{n:,}")
+        table.add_row(f"  {DECISION_COUNTED[verdict]}", f"{n:,}")
     table.add_row("overrides (with written reason)", f"{overrides:,}")
     table.add_row("adverse events", f"{events:,}")
     console.print(table)
@@ -157,10 +170,10 @@ def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
         title=f"Worklist on {today} ({window.words()}): first {min(head, worked.total)} "
         f"of {worked.total:,}; {older:,} older open items counted, not shown"
     )
-    for column in ("status", "due", "kind", "patient", "what"):
+    for column in ("status", "due", "patient", "what"):  # "what" names the kind of item
         due.add_column(column)
     for i in recent[:head]:
-        due.add_row(i.status, str(i.due_date), i.kind, f"{i.name} ({i.record_number})", i.what)
+        due.add_row(i.status, str(i.due_date), f"{i.name} ({i.record_number})", i.what)
     console.print(due)
 
 
