@@ -68,9 +68,9 @@ def _expected(
         "closed": sum(1 for r in items if r["due_date"] <= until and closed(r)),
         "snoozed": sum(1 for r in items if r["due_date"] <= until and snoozed(r)),
         "older": 0 if everything else len(older),
-        # a flag that a cycle's missed visits turn on is shown from that day (its snooze_until)
+        # a flag that a cycle's missed visits turn on is shown from that day (its shown_from)
         "flags": sum(
-            1 for r in flags if r["last_action"] != "reviewed" and (r["snooze_until"] or today) <= today
+            1 for r in flags if r["last_action"] != "reviewed" and (r["shown_from"] or today) <= today
         ),
         "by_status": Counter(status_of(r["due_date"], today, r["kind"]) for r in listed),
     }

@@ -262,7 +262,7 @@ def _counts(
         .where(*scoped, T.due_date < since)
         .cte("history")
     )
-    on = flag_on(today)  # (a flag that holds from a later day is not on yet)
+    on = flag_on(today)  # (a flag shown from a later day is not on yet)
     flags = (  # ix_due_items_flags (migration 0017)
         select(
             func.count().filter(on).label("flags"),
