@@ -44,7 +44,8 @@ class DueItemRow(Base):
     # the pages' range queries (a clinic, a span of due dates) and their counts, read from the
     # indexes alone: the stop-and-review flags and the items with an action (few of the clinic's
     # history) each in a partial index of their own (migration 0017), so that counting them
-    # does not test every item (bontrack.scheduling.actions._counts)
+    # does not test every item (bontrack.scheduling.actions._counts); the flags' index holds the
+    # day each is shown from, so that the flags shown on a day are counted from it alone (0021)
     __table_args__ = (
         Index(
             "ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"
@@ -55,6 +56,7 @@ class DueItemRow(Base):
             "kind",
             "due_date",
             "last_action",
+            "shown_from",
             sqlite_where=text(FLAGS_ONLY),
             postgresql_where=text(FLAGS_ONLY),
         ),

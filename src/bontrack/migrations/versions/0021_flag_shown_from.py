@@ -1,7 +1,9 @@
 """due_items.shown_from: the day a stop-and-review flag that time alone turns on is shown from (a
 cycle awaiting its visits inside the run lapses on that day), in a column of its own. Until now
 it was kept in the flag's ``snooze_until``, a column meant for snoozed items (a flag is never
-snoozed).
+snoozed). The flags' partial index (0017) holds the new column, so that the flags shown on a day
+are counted from the index alone (bontrack.scheduling.actions._counts; the day was in no index
+of the flags before, and the count read each flag's row for it).
 
 The items are derived again from the records, as `bontrack due --rebuild` would (the table is
 derived, not a clinical record): the code that derives them writes this column, so this is the
@@ -29,11 +31,27 @@ branch_labels = None
 depends_on = None
 
 TABLE = "due_items"
+FLAGS = "ix_due_items_flags"
+# as bontrack.scheduling.models.DueItemRow declares it (a migration keeps its own copy)
 FLAGS_ONLY = "kind = 'stop_review'"
+FLAG_COLUMNS = ["clinic_id", "kind", "due_date", "last_action"]
+
+
+def _flags_index(columns: list[str]) -> None:
+    op.create_index(
+        FLAGS,
+        TABLE,
+        columns,
+        unique=False,
+        sqlite_where=sa.text(FLAGS_ONLY),
+        postgresql_where=sa.text(FLAGS_ONLY),
+    )
 
 
 def upgrade() -> None:
     op.add_column(TABLE, sa.Column("shown_from", sa.Date(), nullable=True))
+    op.drop_index(FLAGS, table_name=TABLE)
+    _flags_index([*FLAG_COLUMNS, "shown_from"])
 
     import bontrack.kinds  # noqa: F401  (every table mapped)
     from bontrack.scheduling.due import rebuild
@@ -45,4 +63,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"UPDATE {TABLE} SET snooze_until = shown_from WHERE {FLAGS_ONLY}")
+    op.drop_index(FLAGS, table_name=TABLE)
     op.drop_column(TABLE, "shown_from")
+    _flags_index(FLAG_COLUMNS)
