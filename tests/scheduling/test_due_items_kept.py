@@ -467,4 +467,5 @@ def test_plain_and_frame_rules__agree_on_ties_and_edges(engine: Engine) -> None:
     assert stop_review() == [sessions[2].id]
     with transaction(engine) as db:
         flags = [r for r in _same(db) if r["kind"] == "stop_review"]
-    assert [r["snooze_until"] for r in flags] == [DAY + dt.timedelta(days=200 + 7 * 12 + 1)]
+    lapses = DAY + dt.timedelta(days=200 + 7 * 12 + 1)
+    assert [(r["shown_from"], r["snooze_until"]) for r in flags] == [(lapses, None)]  # (never snoozed)

@@ -17,7 +17,7 @@ from typing import Any
 import adbc_driver_sqlite.dbapi as adbc
 import numpy as np
 from alembic import command
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, bindparam, insert, select, text
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, bindparam, case, insert, select, text
 
 from bontrack.knowledge.loader import load_knowledge
 from bontrack.patients.models import PatientRow
@@ -125,15 +125,23 @@ def test_uuid_texts_are_pythons() -> None:
 
 def _rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows as read without SQLAlchemy's types (ids decoded by ``id_text``), sorted;
-    not the audit log's (each report read adds to it; the migration does not touch it)."""
+    not the audit log's (each report read adds to it; the migration does not touch it). The due
+    items as the schema before 0021 holds them (the downgrade to 0017 passes it): a flag's day
+    in its ``snooze_until``, no ``shown_from``."""
     meta = MetaData()
     meta.reflect(engine)
     rows = {}
     with engine.connect() as conn:
         for name, table in meta.tables.items():
             if name != "alembic_version" and not name.startswith("audit_"):
+                columns: list[Any] = [c for c in table.c if c.name != "shown_from"]
+                if "shown_from" in table.c:
+                    day = case(
+                        (table.c.kind == "stop_review", table.c.shown_from), else_=table.c.snooze_until
+                    )
+                    columns = [day if c.name == "snooze_until" else c for c in columns]
                 rows[name] = sorted(
-                    tuple(repr(id_text(v)) for v in row) for row in conn.execute(select(table))
+                    tuple(repr(id_text(v)) for v in row) for row in conn.execute(select(*columns))
                 )
     return rows
 

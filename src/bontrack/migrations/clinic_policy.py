@@ -1,6 +1,6 @@
 """What several migrations do alike: a table's rows limited to the transaction's clinic by
 PostgreSQL's row-level security (the policy of migration 0008), and a derived table filled from
-the records (due items, current outcome scores).
+the records (current outcome scores, current sessions' fields).
 
 Kept here, not copied into each migration; a change to these changes every migration that calls
 them, so they only ever say what 0008 said."""

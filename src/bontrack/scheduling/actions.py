@@ -262,8 +262,8 @@ def _counts(
         .where(*scoped, T.due_date < since)
         .cte("history")
     )
-    on = flag_on(today)  # (a flag that holds from a later day is not on yet)
-    flags = (  # ix_due_items_flags (migration 0017)
+    on = flag_on(today)  # (a flag shown from a later day is not on yet)
+    flags = (  # ix_due_items_flags (migration 0017; with the day each flag is shown from, 0021)
         select(
             func.count().filter(on).label("flags"),
             func.count().filter(T.due_date < since).label("flags_before"),  # every flag: history's

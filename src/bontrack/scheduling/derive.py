@@ -16,12 +16,13 @@ clinic (all its patients at once). Pure: facts in, rows out; no database.
   one period (history imported as it was) give one item, the newer plan's;
 * stop-and-review: patients whose latest judged cycles brought no response (the clinic report's
   rule, bontrack.analytics.review; pathway.stop_review_cycles_without_response and
-  pathway.cycle_response), dated by their last session, or by the day the last cycle awaiting
-  its visits inside the run lapses (clinical.review.flagged_from): the list shows a flag from
-  its date, so a flag that time alone turns on needs no write. Over data frames for many patients (the
-  rebuild, a bulk block's thousands), over each patient's plain lists for a few (a write: frames
-  cost more than the write itself); the two forms of the rule are analytics.response_rules', and
-  give the same items (tests/scheduling/test_due_items_kept.py checks every demo patient).
+  pathway.cycle_response), dated by their last session. A flag that holds only once the last
+  cycle awaiting its visits inside the run lapses (clinical.review.flagged_from) keeps that day
+  in ``shown_from``, and the list shows it from then: a flag that time alone turns on needs no
+  write. Over data frames for many patients (the rebuild, a bulk block's thousands), over each
+  patient's plain lists for a few (a write: frames cost more than the write itself); the two
+  forms of the rule are analytics.response_rules', and give the same items
+  (tests/scheduling/test_due_items_kept.py checks every demo patient).
 
 Every item carries the latest worklist action on it (by the day of the action, then the time it
 was recorded). Items are kept whatever their date: the window is applied when they are read.
@@ -111,7 +112,12 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
     seen: set[str] = set()
 
     def add(
-        kind: str, patient_id: str, due: dt.date, what: str, since: dt.date | None = None, **ids: str | None
+        kind: str,
+        patient_id: str,
+        due: dt.date,
+        what: str,
+        shown_from: dt.date | None = None,
+        **ids: str | None,
     ) -> None:
         if patient_id not in facts.patients:  # a withdrawn patient has no items
             return
@@ -135,12 +141,9 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
                 "clinician_id": ids.get("clinician_id"),
                 "last_action": last.action if last else None,
                 "last_action_on": last.on if last else None,
-                # a flag is never snoozed (only "reviewed"): its column holds the day a flag that
-                # time alone turns on is shown from (FLAG_FROM), None when shown at once
-                "snooze_until": since
-                if kind == "stop_review"
-                else (last.snooze_until if last and last.action == "snoozed" else None),
+                "snooze_until": last.snooze_until if last and last.action == "snoozed" else None,
                 "last_action_note": last.words if last else "",
+                "shown_from": shown_from,  # a flag that time alone turns on: the day it does
             }
         )
 

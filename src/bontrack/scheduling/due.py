@@ -10,7 +10,7 @@ generator, an import) notes every patient it wrote; they are derived together at
 thousand patients a query.
 
 The table is derived, not a clinical record: it is rewritten per patient, and ``rebuild`` (the
-command ``bontrack due --rebuild``; migration 0011) derives it for whole clinics from scratch.
+command ``bontrack due --rebuild``; migration 0021) derives it for whole clinics from scratch.
 Nothing here is audited: no person reads it here (the pages that read it audit what they show).
 """
 
@@ -199,9 +199,10 @@ def derive_clinic(db: Session, clinic_id: str | None) -> list[dict[str, Any]]:
 
 
 def _has_table(db: Session) -> bool:
-    """Whether the database has the table yet (a registry written at an older schema, in the
-    migration tests, has not: nothing is kept until migration 0011 derives it all)."""
-    return derived.has_table(db, DueItemRow.__tablename__)
+    """Whether the database has the table as this code writes it yet (a registry written at an
+    older schema, in the migration tests, has not: nothing is kept until migration 0021 adds its
+    last column, ``shown_from``, and derives it all)."""
+    return derived.has_table(db, DueItemRow.__tablename__, "shown_from")
 
 
 def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:

@@ -296,10 +296,9 @@ def reviews_of(
 
 
 def flag_on(today: dt.date) -> ColumnElement[bool]:
-    """A stop-and-review flag shown on ``today``: one that a cycle's missed visits turn on holds
-    from the day they lapse (scheduling.derive keeps it in ``snooze_until``, which a flag, never
-    snoozed, has no other use for); the others at once."""
-    return or_(T.snooze_until.is_(None), T.snooze_until <= today)
+    """A stop-and-review flag shown on ``today``: one that a cycle's missed visits turn on from
+    the day they lapse (its ``shown_from``, scheduling.derive), the others (no such day) at once."""
+    return or_(T.shown_from.is_(None), T.shown_from <= today)
 
 
 def not_reviewed(today: dt.date) -> ColumnElement[bool]:

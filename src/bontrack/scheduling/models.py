@@ -31,9 +31,10 @@ class DueItemRow(Base):
     """One item due for a patient, derived from their records (bontrack.scheduling.due): an outcome
     visit, the earliest re-injection, the next physical-therapy visit of a plan, or a
     stop-and-review flag (``kind`` "stop_review", dated by the last session judged), with the latest
-    worklist action on it. A flag is never snoozed (its one action is "reviewed"): its
-    ``snooze_until`` holds the day it is shown from when time alone turns it on (a cycle awaiting
-    its visits inside the run lapses on that day: scheduling.derive, due_query.flag_on).
+    worklist action on it: ``snooze_until`` the day a snoozed item comes back. A flag that time
+    alone turns on (a cycle awaiting its visits inside the run lapses on that day) is shown from
+    ``shown_from`` (scheduling.derive, due_query.flag_on; migration 0021); None for every other
+    item, and for a flag shown at once.
 
     Not a clinical record: the rows of a patient are deleted and written again whenever one of
     their records is written, and the whole table can be rebuilt from the records at any time.
@@ -43,7 +44,8 @@ class DueItemRow(Base):
     # the pages' range queries (a clinic, a span of due dates) and their counts, read from the
     # indexes alone: the stop-and-review flags and the items with an action (few of the clinic's
     # history) each in a partial index of their own (migration 0017), so that counting them
-    # does not test every item (bontrack.scheduling.actions._counts)
+    # does not test every item (bontrack.scheduling.actions._counts); the flags' index holds the
+    # day each is shown from, so that the flags shown on a day are counted from it alone (0021)
     __table_args__ = (
         Index(
             "ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"
@@ -54,6 +56,7 @@ class DueItemRow(Base):
             "kind",
             "due_date",
             "last_action",
+            "shown_from",
             sqlite_where=text(FLAGS_ONLY),
             postgresql_where=text(FLAGS_ONLY),
         ),
@@ -83,3 +86,4 @@ class DueItemRow(Base):
     last_action_on: Mapped[dt.date | None] = mapped_column(Date)
     snooze_until: Mapped[dt.date | None] = mapped_column(Date)
     last_action_note: Mapped[str] = mapped_column(Text)
+    shown_from: Mapped[dt.date | None] = mapped_column(Date)  # (last: added by migration 0021)

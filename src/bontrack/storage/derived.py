@@ -160,18 +160,23 @@ def one_writer(db: Session, table: str, clinic_id: str, patient_ids: Iterable[st
     locked[whole] = taken + len(ids)
 
 
-def has_table(db: Session, name: str) -> bool:
-    """Whether the database has the derived table ``name`` yet: a registry written at an older
-    schema has not, and nothing is kept in it until its migration derives it all. Asked of the
-    database once per engine and table."""
+def has_table(db: Session, name: str, column: str | None = None) -> bool:
+    """Whether the database has the derived table ``name`` yet (with ``column``: and that column
+    of it, one a later migration added): a registry written at an older schema has not, and
+    nothing is kept in it until its migration derives it all. Asked of the database once per
+    engine and table."""
     connection = db.connection()
     seen = _tables_seen.setdefault(connection.engine, set())
-    if name in seen:
+    key = name if column is None else f"{name}.{column}"
+    if key in seen:
         return True
-    if inspect(connection).has_table(name):
-        seen.add(name)
-        return True
-    return False
+    inspector = inspect(connection)
+    found = inspector.has_table(name)
+    if found and column is not None:
+        found = any(c["name"] == column for c in inspector.get_columns(name))
+    if found:
+        seen.add(key)
+    return found
 
 
 _tables_seen: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()

@@ -1,5 +1,6 @@
-"""due_items: the worklist's due items, kept as records are written (bontrack.scheduling.due), and
-derived here from the records of an existing registry.
+"""due_items: the worklist's due items, kept as records are written (bontrack.scheduling.due). An
+existing registry's items are derived from its records by migration 0021, not here: the code
+that derives them writes 0021's column (``shown_from``), which this table has not yet.
 
 A derived table, not a clinical record: each patient's rows are deleted and written again when
 one of their records is written; `bontrack due --rebuild` derives it all again. Sessions and
@@ -16,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bontrack.migrations.clinic_policy import derive, scoped_to_clinic
+from bontrack.migrations.clinic_policy import scoped_to_clinic
 
 revision = "0011_due_items"
 down_revision = "0010_lean_audit"
@@ -59,18 +60,9 @@ def upgrade() -> None:
             batch_op.create_index(
                 f"ix_{table}_clinic_id_recorded_at", ["clinic_id", "recorded_at"], unique=False
             )
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
+    if op.get_bind().dialect.name == "postgresql":
         for statement in scoped_to_clinic(TABLE):
             op.execute(statement)
-    _derive(bind)
-
-
-def _derive(bind: sa.Connection) -> None:
-    """The due items of every clinic, from its records (nothing to do in a new registry)."""
-    from bontrack.scheduling.due import rebuild
-
-    derive(bind, rebuild)
 
 
 def downgrade() -> None:

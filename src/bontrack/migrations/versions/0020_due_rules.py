@@ -3,8 +3,10 @@ change. Stop-and-review counts judged cycles only (a cycle whose visits were mis
 ends the run: the flag is shown from the day it lapses), a missed outcome visit lapses once a
 later visit of its cycle is recorded, and a therapy plan's next visit lapses once the plan is
 superseded. The kept table is derived again only when a patient's record is written, so an
-existing registry's items are derived again here, as `bontrack due --rebuild` would (the
-table is derived, not a clinical record; a new registry has nothing to derive).
+existing registry's items are derived again, as `bontrack due --rebuild` would (the table is
+derived, not a clinical record; a new registry has nothing to derive): since 0021 by that
+migration, not here: the code that derives them writes 0021's column (``shown_from``), which
+this schema has not, and `bontrack db upgrade` goes on to the newest migration, 0021 included.
 
 Revision ID: 0020_due_rules
 Revises: 0019_packed_json
@@ -13,9 +15,6 @@ Create Date: 2026-12-06 07:00:00
 
 from __future__ import annotations
 
-from alembic import op
-from sqlalchemy.orm import Session
-
 revision = "0020_due_rules"
 down_revision = "0019_packed_json"
 branch_labels = None
@@ -23,12 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    import bontrack.kinds  # noqa: F401  (every table mapped)
-    from bontrack.scheduling.due import rebuild
-
-    with Session(bind=op.get_bind()) as db:
-        rebuild(db)
-        db.flush()
+    """Nothing here: migration 0021 derives the items again (see above)."""
 
 
 def downgrade() -> None:
