@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from bontrack.cli.common import fail, fail_option
+from bontrack.cli.help_layout import App
 
 if TYPE_CHECKING:
     from bontrack.analytics.evidence import PooledEffect
     from bontrack.analytics.evidence_csv import StudyTable
 
-evidence_app = typer.Typer(
+evidence_app = App(
     help="Published randomized trials of BoNT against placebo: pooling and forest plots.",
     no_args_is_help=True,
 )
