@@ -44,8 +44,8 @@ def _root(
         None,
         "--db",
         metavar="URL",
-        help="Registry database: sqlite:///PATH (default: sqlite:///bontrack.db, a file in the current "
-        "folder) or postgresql+psycopg://USER@HOST/DB. Also read from BONTRACK_DATABASE_URL.",
+        help="Registry database: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB (default: "
+        "sqlite:///bontrack.db, a file in the current folder). Also read from BONTRACK_DATABASE_URL.",
     ),
     actor: str | None = typer.Option(
         None, "--actor", help="Who is recorded in the audit log (default: BONTRACK_ACTOR, else cli:<login>)."

@@ -27,8 +27,8 @@ evidence_app = App(
 )
 
 CSV_HELP = (
-    "CSV with a study column and yi,vi | events_treat,n_treat,events_ctrl,n_ctrl | "
-    "mean_treat,sd_treat,n_treat,mean_ctrl,sd_ctrl,n_ctrl. '-' reads standard input."
+    "CSV with a study column and the columns yi, vi; or events_treat, n_treat, events_ctrl, n_ctrl; "
+    "or mean_treat, sd_treat, n_treat, mean_ctrl, sd_ctrl, n_ctrl. '-' reads standard input."
 )
 MEASURE_HELP = "SMD or MD for means (default SMD), RR or OR for events (default RR); labels yi,vi."
 METHOD_HELP = "tau^2 estimator: REML (default, as metafor) or DL (DerSimonian-Laird)."
