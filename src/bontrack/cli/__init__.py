@@ -24,10 +24,11 @@ import typer
 from bontrack.cli import audit, backup, check, data, demo, plan, report, serve, stock, users
 from bontrack.cli.common import GlobalOptions
 from bontrack.cli.evidence import evidence_app
+from bontrack.cli.help_layout import App
 from bontrack.cli.score import score_app
 from bontrack.fhir.cli import fhir_app
 
-app = typer.Typer(
+app = App(
     name="bontrack",
     help="Botulinum toxin + physical therapy pathway for chronic myofascial neck pain.",
     no_args_is_help=True,
@@ -43,8 +44,8 @@ def _root(
         None,
         "--db",
         metavar="URL",
-        help="Registry database: sqlite:///PATH (default: sqlite:///bontrack.db, a file in the current "
-        "folder) or postgresql+psycopg://USER@HOST/DB. Also read from BONTRACK_DATABASE_URL.",
+        help="Registry database: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB (default: "
+        "sqlite:///bontrack.db, a file in the current folder). Also read from BONTRACK_DATABASE_URL.",
     ),
     actor: str | None = typer.Option(
         None, "--actor", help="Who is recorded in the audit log (default: BONTRACK_ACTOR, else cli:<login>)."

@@ -8,9 +8,10 @@ import zlib
 import typer
 
 from bontrack.cli.common import Format, choose_format, clinic_name, settings_of
+from bontrack.cli.help_layout import App
 from bontrack.cli.registry import engine, parse_date, read_engine, run
 
-db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
+db_app = App(help="Registry database maintenance.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")

@@ -15,19 +15,20 @@ from typing import TYPE_CHECKING
 import typer
 
 from bontrack.cli.common import fail, fail_option
+from bontrack.cli.help_layout import App
 
 if TYPE_CHECKING:
     from bontrack.analytics.evidence import PooledEffect
     from bontrack.analytics.evidence_csv import StudyTable
 
-evidence_app = typer.Typer(
+evidence_app = App(
     help="Published randomized trials of BoNT against placebo: pooling and forest plots.",
     no_args_is_help=True,
 )
 
 CSV_HELP = (
-    "CSV with a study column and yi,vi | events_treat,n_treat,events_ctrl,n_ctrl | "
-    "mean_treat,sd_treat,n_treat,mean_ctrl,sd_ctrl,n_ctrl. '-' reads standard input."
+    "CSV with a study column and the columns yi, vi; or events_treat, n_treat, events_ctrl, n_ctrl; "
+    "or mean_treat, sd_treat, n_treat, mean_ctrl, sd_ctrl, n_ctrl. '-' reads standard input."
 )
 MEASURE_HELP = "SMD or MD for means (default SMD), RR or OR for events (default RR); labels yi,vi."
 METHOD_HELP = "tau^2 estimator: REML (default, as metafor) or DL (DerSimonian-Laird)."

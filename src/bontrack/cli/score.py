@@ -15,8 +15,9 @@ from typing import Any
 import typer
 
 from bontrack.cli.common import fail
+from bontrack.cli.help_layout import App
 
-score_app = typer.Typer(
+score_app = App(
     help="Score outcome questionnaires (NPRS, VAS, NDI, RAND-36) and interpret change.",
     no_args_is_help=True,
 )

@@ -13,9 +13,10 @@ from typing import Any
 import typer
 
 from bontrack.cli.common import Format, choose_format, clinic_name, counted, settings_of
+from bontrack.cli.help_layout import App
 from bontrack.cli.registry import engine, options_named, parse_date, parse_options, run
 
-stock_app = typer.Typer(
+stock_app = App(
     help="Toxin stock by lot: list it, receive a delivery, discard unopened vials.",
     invoke_without_command=True,
 )

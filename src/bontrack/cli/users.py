@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bontrack.cli.common import clinic_name, settings_of
+from bontrack.cli.help_layout import App
 from bontrack.cli.registry import engine, options_named, parse_options, require_registry, run
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ def demo_logins(settings: Settings) -> None:
     run(go)
 
 
-user_app = typer.Typer(help="Users of the web app and API.", no_args_is_help=True)
+user_app = App(help="Users of the web app and API.", no_args_is_help=True)
 PASSWORD_STDIN = typer.Option(
     False, "--password-stdin", help="Read the password from the first line of standard input."
 )

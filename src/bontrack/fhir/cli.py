@@ -10,8 +10,9 @@ from __future__ import annotations
 import typer
 
 from bontrack.cli.common import EXIT_INVALID, settings_of
+from bontrack.cli.help_layout import App
 
-fhir_app = typer.Typer(help="FHIR R4: import patients from the EHR.", no_args_is_help=True)
+fhir_app = App(help="FHIR R4: import patients from the EHR.", no_args_is_help=True)
 
 
 @fhir_app.command("import")
