@@ -17,6 +17,23 @@ from html import escape
 
 from markupsafe import Markup
 
+from bontrack.web.bodymap_layout import (
+    BADGE_FONT,
+    HEAD,
+    LABEL_FONT,
+    LIFT,
+    MARGIN,
+    OUTLINE,
+    SIDE_AT,
+    SIDE_FONT,
+    TITLE_FONT,
+    WIDTH,
+    Layout,
+    labels,
+    layout,
+    text_width,
+)
+
 
 @dataclass(frozen=True)
 class Ellipse:
@@ -59,15 +76,6 @@ FRONT: dict[str, Shape] = {
 VIEWS: dict[str, dict[str, Shape]] = {"back": BACK, "front": FRONT}
 # which patient side is drawn on the viewer's left
 VIEWER_LEFT = {"back": "left", "front": "right"}
-
-WIDTH, HEIGHT = 480, 420
-FIGURE_X, FIGURE_TOP, SCALE = 312, 22, 1.15  # where the figure's midline and top are, in the canvas
-LABEL_X = 132  # right edge of the label column
-SIDE_FONT = 'font-size="15" font-weight="700" fill="#5b6573"'
-OUTLINE = (
-    "M -22 80 L -24 112 Q -62 122 -116 134 Q -142 142 -144 170 L -142 340 L 142 340 L 144 170 "
-    "Q 142 142 116 134 Q 62 122 24 112 L 22 80 Z"
-)
 
 
 @dataclass(frozen=True)
@@ -116,23 +124,27 @@ def _fmt_units(units: float) -> str:
     return f"{units:g}"
 
 
-def _canvas(x: float, y: float) -> tuple[float, float]:
-    return FIGURE_X + SCALE * x, FIGURE_TOP + SCALE * y
+def _title(view: str) -> str:
+    return f"{view.capitalize()} view"
 
 
-def _labels(names: Mapping[str, str], shapes: dict[str, Shape]) -> list[tuple[str, float, float, float]]:
-    """(name, label y, target x, target y) in the canvas for the viewer's left side, spread so
-    none overlap and centred on their targets."""
-    rows = sorted(((names[m], *_canvas(*_centre(s))) for m, s in shapes.items()), key=lambda r: r[2])
-    gap = 16.0
-    ys = [cy + 4 for _, _, cy in rows]
-    for i in range(1, len(ys)):  # push down where two would overlap ...
-        ys[i] = max(ys[i], ys[i - 1] + gap)
-    shift = (sum(cy + 4 for _, _, cy in rows) - sum(ys)) / max(1, len(ys))
-    ys = [max(gap, y + shift) for y in ys]  # ... then move the block back up to centre it
-    for i in range(1, len(ys)):
-        ys[i] = max(ys[i], ys[i - 1] + gap)
-    return [(name, y, cx, cy) for (name, cx, cy), y in zip(rows, ys, strict=True)]
+def _layout(names: Mapping[str, str]) -> Layout:
+    """One layout for both views, so they are drawn at one scale."""
+    views = tuple(
+        tuple((names[m], *_centre(shape)) for m, shape in shapes.items() if m in names)
+        for shapes in VIEWS.values()
+    )
+    return layout(views, tuple(_title(view) for view in VIEWS))
+
+
+def _badge(text: str, cx: float, cy: float, size: float) -> str:
+    w, h = text_width(text, size) + 0.5 * size, 1.3 * size
+    return (
+        f'<g class="units" pointer-events="none"><rect x="{cx - w / 2:.1f}" y="{cy - 0.1 * h:.1f}" '
+        f'width="{w:.1f}" height="{h:.1f}" rx="{0.25 * size:.1f}" fill="#1d2430" opacity="0.85"/>'
+        f'<text x="{cx:.1f}" y="{cy + 0.4 * h + 0.36 * size:.1f}" text-anchor="middle" '
+        f'font-size="{size:.1f}" font-weight="700" fill="#fff">{text}</text></g>'
+    )
 
 
 def view_svg(
@@ -145,17 +157,20 @@ def view_svg(
     """One view ('back' or 'front') as an <svg> element; ``names`` maps muscle id to its name."""
     shapes = {m: s for m, s in VIEWS[view].items() if m in names}
     most = max((mark.units for mark in marks.values()), default=0.0)
+    at = _layout(names)
+    height = at.height + (LABEL_FONT + 4 if caption else 0)
     left_side = VIEWER_LEFT[view]
     right_side = "right" if left_side == "left" else "left"
-    title = f"{view.capitalize()} view"
+    title = _title(view)
     parts = [
-        f'<svg class="bodymap" viewBox="0 0 {WIDTH} {HEIGHT}" role="group" '
+        f'<svg class="bodymap" viewBox="0 0 {WIDTH} {height:.1f}" role="group" '
         f'aria-label="{escape(title)}: muscles by side" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{FIGURE_X}" y="15" text-anchor="middle" font-size="13" font-weight="600" '
-        f'fill="#1d2430">{escape(title)}</text>',
-        f'<g transform="translate({FIGURE_X} {FIGURE_TOP}) scale({SCALE})">',
-        f'<path d="{OUTLINE}" fill="#eef1f5" stroke="#9aa5b1" stroke-width="1.5"/>',
-        '<ellipse cx="0" cy="50" rx="31" ry="38" fill="#eef1f5" stroke="#9aa5b1" stroke-width="1.5"/>',
+        f'<text x="{at.figure_x:.1f}" y="{TITLE_FONT:g}" text-anchor="middle" font-size="{TITLE_FONT:g}" '
+        f'font-weight="600" fill="#1d2430">{escape(title)}</text>',
+        f'<g transform="translate({at.figure_x:.1f} {at.top:.1f}) scale({at.scale:.4f})">',
+        f'<path class="outline" d="{OUTLINE}" fill="#eef1f5" stroke="#9aa5b1" stroke-width="1.5"/>',
+        f'<ellipse class="outline" cx="{HEAD[0]}" cy="{HEAD[1]}" rx="{HEAD[2]}" ry="{HEAD[3]}" '
+        'fill="#eef1f5" stroke="#9aa5b1" stroke-width="1.5"/>',
         '<line x1="-108" y1="200" x2="-106" y2="340" stroke="#9aa5b1"/>',
         '<line x1="108" y1="200" x2="106" y2="340" stroke="#9aa5b1"/>',
     ]
@@ -167,12 +182,15 @@ def view_svg(
             '<path d="M 8 140 Q 60 132 112 140" fill="none" stroke="#9aa5b1" stroke-width="2"/>',
             '<path d="M -12 70 Q 0 80 12 70" fill="none" stroke="#9aa5b1"/>',
         ]
-    parts += [
-        f'<text x="-132" y="128" {SIDE_FONT}>{left_side[0].upper()}</text>',
-        f'<text x="122" y="128" {SIDE_FONT}>{right_side[0].upper()}</text>',
+    letter = f'font-size="{SIDE_FONT / at.scale:.1f}" font-weight="700" fill="#5b6573"'
+    parts += [  # low in the torso, where no leader line goes
+        f'<text x="{SIDE_AT[0]}" y="{SIDE_AT[1]}" {letter}>{left_side[0].upper()}</text>',
+        f'<text x="{-SIDE_AT[0]}" y="{SIDE_AT[1]}" text-anchor="end" {letter}>{right_side[0].upper()}</text>',
     ]
     badges = []
     placed: list[tuple[float, float, float]] = []
+    size = BADGE_FONT / at.scale  # the badges are drawn in figure units
+    dot = 5.5 / at.scale
     for muscle, shape in shapes.items():
         for side, flip in ((left_side, False), (right_side, True)):
             mark = marks.get((muscle, side), MuscleMark())
@@ -195,37 +213,33 @@ def view_svg(
             cx = _mirror_x(cx, flip)
             if mark.trigger_point:
                 badges.append(
-                    f'<circle cx="{cx + 5:g}" cy="{cy - 7:g}" r="4" fill="#c62828" stroke="#fff" '
-                    'stroke-width="1.2" pointer-events="none"/>'
+                    f'<circle class="trigger-point" cx="{cx + dot:.1f}" cy="{cy - 2 * dot:.1f}" '
+                    f'r="{dot:.1f}" fill="#c62828" stroke="#fff" stroke-width="1.2" pointer-events="none"/>'
                 )
             if mark.units > 0:
                 text = _fmt_units(mark.units)
-                w = 7 * len(text) + 6
-                step = -15.0  # above a badge already placed (not on top of it), else below
+                w, h = text_width(text, size) + 0.5 * size, 1.3 * size
+                step = -(h + 1)  # above a badge already placed (not on top of it), else below
                 start = cy
-                while any(abs(cx - bx) < (w + bw) / 2 and abs(cy - by) < 15 for bx, by, bw in placed):
+                while any(abs(cx - bx) < (w + bw) / 2 and abs(cy - by) < h + 1 for bx, by, bw in placed):
                     cy += step
-                    if cy < start - 30:
-                        cy, step = start + 15, 15.0
+                    if cy < start - 2 * h:
+                        cy, step = start + h + 1, h + 1
                 placed.append((cx, cy, w))
-                badges.append(
-                    f'<g pointer-events="none"><rect x="{cx - w / 2:g}" y="{cy - 2:g}" width="{w:g}" '
-                    f'height="14" rx="4" fill="#1d2430" opacity="0.85"/><text x="{cx:g}" y="{cy + 9:g}" '
-                    f'text-anchor="middle" font-size="11" font-weight="700" fill="#fff">{text}</text></g>'
-                )
+                badges.append(_badge(text, cx, cy, size))
     parts += badges
     parts.append("</g>")
-    for name, y, tx, ty in _labels(names, shapes):
+    for row in labels(at, [(names[m], *_centre(shape)) for m, shape in shapes.items()]):
         parts.append(
-            f'<line x1="{LABEL_X + 2}" y1="{y - 4:g}" x2="{tx:g}" y2="{ty:g}" stroke="#8792a2" '
-            'stroke-width="0.7"/>'
-            f'<text x="{LABEL_X}" y="{y:g}" text-anchor="end" font-size="11" '
-            f'fill="#1d2430">{escape(name)}</text>'
+            f'<line x1="{row.x + 3:.1f}" y1="{row.y - LIFT:.1f}" x2="{row.target_x:.1f}" '
+            f'y2="{row.target_y:.1f}" stroke="#8792a2" stroke-width="0.8"/>'
+            f'<text class="label" x="{MARGIN:g}" y="{row.y:.1f}" font-size="{LABEL_FONT:g}" '
+            f'fill="#1d2430">{escape(row.name)}</text>'
         )
     if caption:
         parts.append(
-            f'<text x="{WIDTH / 2:g}" y="{HEIGHT - 2}" text-anchor="middle" font-size="11" '
-            f'fill="#5b6573">{escape(caption)}</text>'
+            f'<text x="{WIDTH / 2:g}" y="{height - MARGIN:.1f}" text-anchor="middle" '
+            f'font-size="{LABEL_FONT:g}" fill="#5b6573">{escape(caption)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
