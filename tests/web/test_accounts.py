@@ -150,7 +150,7 @@ def test_api_deactivate__ends_every_session_and_token_and_stops_log_in(site: Sit
     assert response.json()["active"] is False
 
     assert site.client.get("/api/patients", headers=staff_bearer).status_code == 401
-    assert site.client.get("/patients").headers["location"] == "/login?next=/patients"
+    assert site.client.get("/patients").headers["location"] == "/login?next=/patients&ended=ended"
     login = site.client.post(
         "/api/auth/token", data={"username": email("staff"), "password": password("staff")}
     )
@@ -392,3 +392,28 @@ def test_cli_serve__refuses_a_forwarded_address_that_is_not_one(site: Site) -> N
     result = runner.invoke(cli_app, ["--db", url, "serve", "--forwarded-allow-ips", "proxy.example.org"])
     assert result.exit_code == 2
     assert "--forwarded-allow-ips" in result.output
+
+
+def test_session__the_log_in_page_says_it_ended_and_that_a_form_sent_then_was_not_saved(site: Site) -> None:
+    site.client.cookies.clear()
+    fresh = site.client.get("/patients", follow_redirects=False)  # never logged in: nothing to say
+    assert fresh.headers["location"] == "/login?next=/patients"
+    assert "Your session has ended" not in site.client.get(fresh.headers["location"]).text
+
+    assert log_in(site, "staff") == 303
+    token = csrf_from(site.client.get("/patients/new").text)
+    site.clock.advance(minutes=31)
+    read = site.client.get("/patients?q=x", follow_redirects=False)
+    assert read.headers["location"] == "/login?next=/patients%3Fq%3Dx&ended=ended"
+    page = site.client.get(read.headers["location"]).text
+    said = "Your session has ended: after 30 minutes without use, at its 12-hour limit, or because"
+    assert said in page
+    assert "not saved" not in page
+
+    sent = site.client.post(
+        "/patients/new", data={"csrf_token": token, "name": "Typed Before Lunch"}, follow_redirects=False
+    )
+    assert sent.status_code == 303 and sent.headers["location"].endswith("&ended=unsaved")
+    page = site.client.get(sent.headers["location"]).text
+    assert "What you had just sent was not saved: please enter it again." in page
+    assert "Typed Before Lunch" not in site.client.get("/login?ended=nonsense").text

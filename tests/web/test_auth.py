@@ -139,7 +139,7 @@ def test_logout__ends_the_session_even_for_a_kept_cookie(site: Site) -> None:
     assert response.status_code == 303 and response.headers["location"] == "/login"
     assert site.client.get("/").status_code == 303
     site.client.cookies.set(SESSION_COOKIE, kept)
-    assert site.client.get("/").headers["location"] == "/login?next=/"
+    assert site.client.get("/").headers["location"] == "/login?next=/&ended=ended"
     assert site.client.get("/api/auth/me").status_code == 401
 
 

@@ -303,7 +303,8 @@ def _page_principal(request: Request, db: Session, at: datetime, settings: WebSe
     owner = session_owner(db, cookie, at, settings) if cookie else None
     if owner is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path)
+        ended = None if not cookie else "unsaved" if request.method == "POST" else "ended"
+        raise LoginRequired(path, ended)
     principal = Principal(owner.user, "session", owner.csrf_token)
     request.state.principal = principal
     return principal

@@ -93,10 +93,18 @@ def login_form(
     error: str | None = None,
     email: str = "",
     next_path: str = "/",
+    notice: str | None = None,
 ) -> Response:
     token = csrf.login_token(request)
     response = render(
-        request, "login.html", status=status, next=next_path, error=error, email=email, csrf_token=token
+        request,
+        "login.html",
+        status=status,
+        next=next_path,
+        error=error,
+        notice=notice,
+        email=email,
+        csrf_token=token,
     )
     csrf.set_login_cookie(response, token, secure=settings.secure_cookies)
     return response
@@ -104,12 +112,32 @@ def login_form(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, db: SessionDep, settings: SettingsDep, at: NowDep, next: str | None = None
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    at: NowDep,
+    next: str | None = None,
+    ended: str | None = None,
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and session_owner(db, cookie, at, settings) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return login_form(request, settings, next_path=safe_next(next))
+    return login_form(request, settings, next_path=safe_next(next), notice=_ended_words(ended, settings))
+
+
+def _ended_words(ended: str | None, settings: WebSettings) -> str | None:
+    """Why the log-in page is shown again, when a session ended under the user's hands."""
+    if ended not in ("ended", "unsaved"):
+        return None
+    minutes = round(settings.session_idle_timeout.total_seconds() / 60)
+    hours = round(settings.session_lifetime.total_seconds() / 3600)
+    words = (
+        f"Your session has ended: after {minutes} minutes without use, at its {hours}-hour limit, "
+        "or because an administrator ended it. Log in again to go on."
+    )
+    if ended == "unsaved":
+        words += " What you had just sent was not saved: please enter it again."
+    return words
 
 
 @router.post("/login", response_class=HTMLResponse)

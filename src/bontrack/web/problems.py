@@ -53,10 +53,13 @@ class ProblemError(Exception):
 
 
 class LoginRequired(Exception):
-    """A page needs a logged-in user: the browser is sent to the log-in page."""
+    """A page needs a logged-in user: the browser is sent to the log-in page. ``ended``: the
+    browser still held a session that had ended (idle, past its lifetime): "unsaved" when what
+    it sent was a form, which was not saved, else "ended"; None for a browser never logged in."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, ended: str | None = None) -> None:
         self.next_path = next_path
+        self.ended = ended
 
 
 def problem(
@@ -231,7 +234,8 @@ def install(app: FastAPI) -> None:
     async def _login(_request: Request, exc: LoginRequired) -> Response:
         from urllib.parse import quote
 
-        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+        ended = f"&ended={exc.ended}" if exc.ended else ""
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}{ended}", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
