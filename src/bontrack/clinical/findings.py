@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bontrack.knowledge import KnowledgeBase
-from bontrack.knowledge.models import Sourced
+from bontrack.knowledge.models import ProductSourced, Sourced
 
 Severity = Literal["block", "warn", "info"]
 Verdict = Literal["allow", "warn", "block"]
@@ -93,6 +93,23 @@ def finding(
     """
     return Finding.model_construct(
         code=code, severity=severity, message=message, source=kb.cite(fact), advice=advice
+    )
+
+
+def screening_finding(
+    kb: KnowledgeBase,
+    code: str,
+    severity: Severity,
+    message: str,
+    fact: ProductSourced,
+    product_id: str | None,
+    advice: str = "",
+) -> Finding:
+    """A screening finding whose source is cited for the planned product (``KnowledgeBase.cite_for``):
+    that product's own label section where recorded, else the fact as the class's; ``product_id``
+    None (no plan yet), the class's."""
+    return Finding.model_construct(
+        code=code, severity=severity, message=message, source=kb.cite_for(fact, product_id), advice=advice
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from bontrack.clinical.findings import Finding, finding
+from bontrack.clinical.findings import Finding, finding, screening_finding
 from bontrack.clinical.medicine_entries import UNNAMED_TOXIN, read_entry
 from bontrack.clinical.plan import Context, Patient
 from bontrack.knowledge import KnowledgeBase
@@ -87,10 +87,14 @@ def screen_allergies(patient: Patient, product_id: str | None, kb: KnowledgeBase
             every = product_id is None and len(hit) == len(products) > 1
             which = "every botulinum toxin product" if every else ", ".join(hit)
             message = f"{item.label}{entered}: contraindicates {which}."
-            out.append(finding(kb, f"allergy.{item_id}", item.severity, message, item, item.advice))
+            out.append(
+                screening_finding(
+                    kb, f"allergy.{item_id}", item.severity, message, item, product_id, item.advice
+                )
+            )
         else:
             message = f"{item.label}{entered}: recorded; does not apply to {product_id or 'any product'}."
-            out.append(finding(kb, f"allergy.{item_id}", "info", message, item))
+            out.append(screening_finding(kb, f"allergy.{item_id}", "info", message, item, product_id))
     return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
 
 
@@ -111,9 +115,10 @@ def states_asked(sex: str) -> tuple[str, ...]:
     return tuple(s for s in STATES if not (sex == "male" and s in NOT_ASKED_OF_MALE))
 
 
-def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
+def screen_states(patient: Patient, kb: KnowledgeBase, product_id: str | None = None) -> list[Finding]:
     """Pregnancy, breastfeeding and infection at the site; an unanswered question warns (one
-    not asked of the patient, ``states_asked``, does not)."""
+    not asked of the patient, ``states_asked``, does not). Each cites the planned product's own
+    label where recorded, else the class's fact (``product_id`` None: no plan yet)."""
     out = []
     answers = {
         "pregnant": patient.pregnant,
@@ -125,16 +130,25 @@ def screen_states(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
         item = kb.files.states[state_id]
         if answer:
             out.append(
-                finding(kb, f"screening.{state_id}", item.severity, f"{item.label}.", item, item.advice)
+                screening_finding(
+                    kb,
+                    f"screening.{state_id}",
+                    item.severity,
+                    f"{item.label}.",
+                    item,
+                    product_id,
+                    item.advice,
+                )
             )
         elif answer is None and state_id in asked:
             out.append(
-                finding(
+                screening_finding(
                     kb,
                     f"screening.{state_id}.unanswered",
                     "warn",
                     f"Screening question not answered: {item.label.lower()}. Ask before injecting.",
                     item,
+                    product_id,
                     item.advice,
                 )
             )
@@ -202,7 +216,8 @@ def screen_currency(req: Context, kb: KnowledgeBase) -> list[Finding]:
     return out
 
 
-def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
+def screen_conditions(patient: Patient, kb: KnowledgeBase, product_id: str | None = None) -> list[Finding]:
+    """Conditions, each citing the planned product's own label where recorded, else the class's fact."""
     out = []
     unknown: list[str] = []
     by_item: dict[str, list[str]] = defaultdict(list)
@@ -215,7 +230,11 @@ def screen_conditions(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     for item_id in sorted(by_item):
         item = kb.files.conditions[item_id]
         message = f"{item.label}{_as_entered(item_id, by_item[item_id])}."
-        out.append(finding(kb, f"condition.{item_id}", item.severity, message, item, item.advice))
+        out.append(
+            screening_finding(
+                kb, f"condition.{item_id}", item.severity, message, item, product_id, item.advice
+            )
+        )
     return [*out, *_unknown(kb, "condition.unknown", "condition", unknown)]
 
 
@@ -231,7 +250,9 @@ def _named(generics: dict[str, list[str]]) -> str:
     return "; ".join(parts)
 
 
-def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
+def screen_medications(patient: Patient, kb: KnowledgeBase, product_id: str | None = None) -> list[Finding]:
+    """Medicines by drug class, each citing the planned product's own label where recorded, else
+    the class's fact; a botulinum toxin among them cites the pathway's interval rule."""
     out = []
     toxins: dict[str, list[str]] = defaultdict(list)
     classes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -265,12 +286,13 @@ def screen_medications(patient: Patient, kb: KnowledgeBase) -> list[Finding]:
     for class_id in sorted(classes):
         cls = kb.files.drug_classes[class_id]
         out.append(
-            finding(
+            screening_finding(
                 kb,
                 f"medication.{class_id}",
                 cls.severity,
                 f"{cls.label}: {_named(classes[class_id])}.",
                 cls,
+                product_id,
                 cls.advice,
             )
         )

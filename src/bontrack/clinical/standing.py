@@ -29,8 +29,9 @@ TOO_SOON = "retreatment.too_soon"
 def standing_findings(ctx: Context, kb: KnowledgeBase, product_id: str | None = None) -> list[Finding]:
     """The screening, re-treatment interval and stop-and-review findings, most severe first.
 
-    With ``product_id``: exactly those ``decide`` gives a plan of that product. Without: those of
-    a plan of any product. An allergy names the products it contraindicates
+    With ``product_id``: exactly those ``decide`` gives a plan of that product, each screening
+    finding citing that product's own label where recorded. Without: those of a plan of any
+    product, citing the class's facts. An allergy names the products it contraindicates
     (``screen_allergies``); the interval is judged for each product given before, and only its
     block counts (Last ... session was 20 days ago): another product inside the interval only
     warns, and whether one is chosen is not known yet.
@@ -48,9 +49,9 @@ def standing_findings(ctx: Context, kb: KnowledgeBase, product_id: str | None = 
     found = [
         *screen_currency(ctx, kb),
         *screen_allergies(patient, product_id, kb),
-        *screen_states(patient, kb),
-        *screen_conditions(patient, kb),
-        *screen_medications(patient, kb),
+        *screen_states(patient, kb, product_id),
+        *screen_conditions(patient, kb, product_id),
+        *screen_medications(patient, kb, product_id),
         *stop_review_findings(ctx, kb),
     ]
     if product_id is not None:

@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bontrack.knowledge.citing import citation_for, product_source_problems, screening_facts
 from bontrack.knowledge.models import (
     DrugClass,
     KnowledgeFiles,
     Muscle,
     Product,
+    ProductSourced,
     ScreeningItem,
     Sourced,
 )
@@ -87,6 +89,7 @@ class KnowledgeBase:
     _product_ids: dict[str, str] = field(repr=False)
     _drugs: dict[str, DrugMatch] = field(repr=False)
     _citations: dict[int, str] = field(repr=False, default_factory=dict)
+    _product_citations: dict[tuple[int, str | None], str] = field(repr=False, default_factory=dict)
     _allergies: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
     _conditions: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
     _no_interaction: dict[str, str] = field(repr=False, default_factory=dict)
@@ -198,6 +201,15 @@ class KnowledgeBase:
             parts.append(fact.where)
         return f"{', '.join(parts)} <{src.url}> [{src.confidence}]"
 
+    def cite_for(self, fact: ProductSourced, product_id: str | None) -> str:
+        """A screening fact's citation for a plan of one product: its own label's section where
+        recorded, else the fact as the class's, saying the product's own section was not read;
+        ``product_id`` None (no plan yet): the class's (``knowledge.citing``)."""
+        cached = self._product_citations.get((id(fact), product_id))
+        if cached is not None:
+            return cached
+        return citation_for(self.files, fact, product_id, self.cite, self.product_name)
+
 
 def _read_files() -> dict[str, Any]:
     merged: dict[str, Any] = {}
@@ -255,6 +267,7 @@ def _check_references(kb: KnowledgeFiles) -> None:
             problems.extend(
                 f"screening {item_id}: unknown product '{p}'" for p in item.products if p not in kb.products
             )
+    problems.extend(product_source_problems(kb))
     problems.extend(
         f"label_adverse_reactions: unknown product '{pid}'"
         for pid in kb.label_adverse_reactions
@@ -344,6 +357,13 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
     kb._conditions.update(_index_screening(files.conditions))
     # Facts are immutable and live as long as the KnowledgeBase, so id() is a stable key.
     kb._citations.update({id(fact): kb.cite(fact) for _, fact in _sourced_facts(files, "")})
+    kb._product_citations.update(
+        {
+            (id(fact), pid): kb.cite_for(fact, pid)
+            for _, fact in screening_facts(files)
+            for pid in [None, *files.products]
+        }
+    )
     return kb
 
 

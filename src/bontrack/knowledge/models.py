@@ -38,6 +38,7 @@ class Source(Strict):
     set_id: str = Field("", description="FDA SPL set id of a label")
     version: str = Field("", description="SPL version number of the label text read")
     effective: dt.date | None = Field(None, description="effective date of that label version")
+    label_of: str = Field("", description="id of the product this is the FDA label of")
 
     @model_validator(mode="after")
     def _citable(self) -> Source:
@@ -177,7 +178,21 @@ class Muscle(Strict):
     caution: str = ""
 
 
-class ScreeningItem(Sourced):
+class ProductSourced(Sourced):
+    """A screening fact cited, by default, from one label (``source``, ``where``) and, in
+    ``sources``, from each product's own label where that label was read to say it.
+
+    A plan of a product with no entry cites the default; when the default is another product's
+    label, the citation says the fact is the class's and that the product's own label section
+    was not read (``KnowledgeBase.cite_for``).
+    """
+
+    sources: dict[str, Sourced] = Field(
+        default_factory=dict, description="product id -> where that product's own label says it"
+    )
+
+
+class ScreeningItem(ProductSourced):
     """A contraindication (block) or precaution (warn) with advice for the clinician."""
 
     severity: Severity
@@ -188,7 +203,7 @@ class ScreeningItem(Sourced):
     aliases: list[str] = Field(default_factory=list, description="other names people write for it")
 
 
-class DrugClass(Sourced):
+class DrugClass(ProductSourced):
     severity: Severity
     label: str
     advice: str

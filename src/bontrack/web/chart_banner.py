@@ -7,7 +7,9 @@ knowledge base's numbers:
 - first, what stands against an injection today whatever is then planned: the engine's screening,
   interval and stop-and-review findings judged without a product (``clinical.standing``), from
   the same screening and earlier sessions a plan of today would be judged by
-  (``injections.context``), blocks first;
+  (``injections.context``), blocks first; with no product chosen yet, a screening fact cites the
+  botulinum toxin class's label fact and each product's own label section where one is recorded
+  (``KnowledgeBase.cite_for``);
 - medicines flagged as the engine reads them (``clinical.screening.medication_flags``), each
   entry once and at most ``web.entries.SHOWN_AT_MOST`` of them, every flagged one among them
   ("and N more" for the rest); allergies likewise, every known one shown;
