@@ -49,7 +49,7 @@ RULES = {
         "section 7.1",
     ),
 }
-NOT_READ = "label's own section on it was not read"
+NOT_READ = "label's own section not checked"
 
 
 def _plan(kb: KnowledgeBase, pid: str, patient: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def test_another_products_plan_says_the_fact_is_the_class_and_its_own_section_un
     """Before: a DYSPORT plan cited "BOTOX label ..., section 4.2" as though it were DYSPORT's."""
     source = _source(kb, pid, code)
     assert source.startswith(
-        "A fact of the botulinum toxin class, cited from the onabotulinumtoxinA (Botox) label"
+        "Class fact, from the onabotulinumtoxinA (Botox) label"
     )
     assert f"the {kb.product_name(pid)} {NOT_READ}" in source
     assert source.endswith(kb.cite(_item(kb, code)))  # the BOTOX citation itself is kept whole
@@ -141,7 +141,7 @@ def test_the_chart_banner_cites_the_class_and_every_recorded_label() -> None:
         found = {f.code: f.source for f in before_planning(ctx, kb).findings}
         for code in ("screening.infection_at_injection_site", "condition.myasthenia_gravis"):
             assert found[code].startswith(
-                "A fact of the botulinum toxin class, cited from the onabotulinumtoxinA"
+                "Class fact, from the onabotulinumtoxinA"
             )
             assert NOT_READ not in found[code]
         dysport = "; the abobotulinumtoxinA (Dysport) label: DYSPORT label"

@@ -29,8 +29,8 @@ from bontrack.knowledge.models import (
     Sourced,
 )
 
-CLASS = "A fact of the botulinum toxin class, cited from the {owner} label"
-NOT_READ = " (the {product} label's own section on it was not read)"
+CLASS = "Class fact, from the {owner} label"
+NOT_READ = " (the {product} label's own section not checked)"
 
 
 def screening_facts(files: KnowledgeFiles) -> Iterator[tuple[str, ProductSourced]]:
