@@ -87,9 +87,7 @@ def test_another_products_plan_says_the_fact_is_the_class_and_its_own_section_un
 ) -> None:
     """Before: a DYSPORT plan cited "BOTOX label ..., section 4.2" as though it were DYSPORT's."""
     source = _source(kb, pid, code)
-    assert source.startswith(
-        "Class fact, from the onabotulinumtoxinA (Botox) label"
-    )
+    assert source.startswith("Class fact, from the onabotulinumtoxinA (Botox) label")
     assert f"the {kb.product_name(pid)} {NOT_READ}" in source
     assert source.endswith(kb.cite(_item(kb, code)))  # the BOTOX citation itself is kept whole
     assert RULES[code][3] in source
@@ -140,9 +138,7 @@ def test_the_chart_banner_cites_the_class_and_every_recorded_label() -> None:
     for kb, recorded in ((load_knowledge(), False), (build_knowledge(raw), True)):
         found = {f.code: f.source for f in before_planning(ctx, kb).findings}
         for code in ("screening.infection_at_injection_site", "condition.myasthenia_gravis"):
-            assert found[code].startswith(
-                "Class fact, from the onabotulinumtoxinA"
-            )
+            assert found[code].startswith("Class fact, from the onabotulinumtoxinA")
             assert NOT_READ not in found[code]
         dysport = "; the abobotulinumtoxinA (Dysport) label: DYSPORT label"
         assert (dysport in found["screening.infection_at_injection_site"]) is recorded
