@@ -148,7 +148,7 @@ def test_report__the_json_and_the_page_carry_the_serious_events() -> None:
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
     assert "<h3>Serious adverse events</h3>" in text
     assert '<td data-label="Serious events" class="num">2</td>' in text
-    assert '<td data-label="Patients with one" class="num">1 / 8</td>' in text
+    assert '<td data-label="Patients affected" class="num">1 / 8</td>' in text
     low, high = (
         100 * (by_product["onabotulinumtoxinA"]["low"]),
         100 * by_product["onabotulinumtoxinA"]["high"],
