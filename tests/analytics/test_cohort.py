@@ -12,7 +12,9 @@ from bontrack.analytics.cohort import (
     compare_groups,
     mean_change,
     responder_rates,
+    serious_events,
 )
+from bontrack.analytics.intervals import clustered_wilson, wilson_interval
 from bontrack.analytics.response_rules import cycle_responded, stop_and_review
 
 
@@ -220,3 +222,66 @@ def test_compare_groups__words_follow_the_interval_no_clear_difference() -> None
 def test_compare_groups__too_small_groups_refused() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         compare_groups([1.0], [1.0, 2.0], "x", "y")
+
+
+def test_adverse_event_rates__spellings_of_one_event_are_one_row() -> None:
+    # the QA example: "Dysphagia", "DYSPHAGIA " and "dysphagia" were three rows
+    ev = pd.DataFrame(
+        {
+            "session_id": ["s1", "s2", "s3", "s3", "s4", "s5"],
+            "event": [
+                "Dysphagia",
+                "DYSPHAGIA ",
+                "dysphagia",
+                "Dysphagia\u00a0",
+                "difficulty  Swallowing",
+                "Rash",
+            ],
+        }
+    )
+    sessions = pd.DataFrame({"patient_id": list("abcdefghij"), "session_id": [f"s{i}" for i in range(1, 11)]})
+    r = adverse_event_rates(ev, sessions)
+    # unknown to the rule: each row named by its form written most often ("Dysphagia": twice)
+    assert r["event"].tolist() == ["difficulty Swallowing", "Dysphagia", "Rash", "any"]
+    dysphagia = r.set_index("event").loc["Dysphagia"]
+    assert dysphagia["cycles"] == 3  # s1, s2 and s3 (twice in s3: once a session)
+    assert dysphagia["rate"] == pytest.approx(0.3)
+    # a known reaction's other name is the reaction itself, shown by its own name
+    known = {"dysphagia": "dysphagia", "difficulty swallowing": "dysphagia"}
+    r = adverse_event_rates(ev, sessions, known).set_index("event")
+    assert r.index.tolist() == ["dysphagia", "Rash", "any"]
+    assert r.loc["dysphagia", "cycles"] == 4 and r.loc["any", "cycles"] == 5
+
+
+def test_serious_events__per_product_events_patients_and_sessions_clustered() -> None:
+    sessions = pd.DataFrame(
+        {
+            "patient_id": [*"aabbc", *"defghijklmn"],
+            "session_id": [f"s{i}" for i in range(1, 17)],
+            "product": ["x"] * 5 + ["y"] * 11,
+        }
+    )
+    ev = pd.DataFrame(
+        {
+            "session_id": ["s1", "s1", "s2", "s3", "s9", "s6", "old"],
+            "serious": [True, True, True, False, True, False, True],
+        }
+    )
+    r = serious_events(ev, sessions).set_index("product")
+    x, y = r.loc["x"], r.loc["y"]
+    # x: 3 serious reports, on s1 (twice) and s2, both patient a's; 5 sessions, 3 patients
+    assert (x["events"], x["patients"], x["n_patients"], x["cycles"], x["n_cycles"], x["k"]) == (
+        3,
+        1,
+        3,
+        2,
+        5,
+        3,
+    )
+    # the same clustered Wilson as the event rows: a 2 of 2, b 0 of 2, c 0 of 1
+    c = clustered_wilson([2, 0, 0], [2, 2, 1])
+    assert (x["rate"], x["low"], x["high"], x["n_eff"]) == (c.estimate, c.low, c.high, c.n_eff)
+    assert (y["events"], y["patients"], y["n_patients"], y["cycles"], y["n_cycles"]) == (1, 1, 11, 1, 11)
+    none = serious_events(ev.assign(serious=False), sessions).set_index("product")
+    assert none["events"].tolist() == [0, 0] and none["rate"].tolist() == [0.0, 0.0]
+    assert none.loc["y", "high"] == pytest.approx(wilson_interval(0, 11).high)

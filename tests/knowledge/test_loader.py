@@ -126,3 +126,14 @@ def test_cap_on_unknown_muscle_is_refused(raw: dict[str, Any]) -> None:
     raw["products"]["onabotulinumtoxinA"]["muscle_caps"][0]["muscle"] = "biceps"
     with pytest.raises(KnowledgeError, match=re.escape("unknown muscle 'biceps'")):
         build_knowledge(raw)
+
+
+def test_adverse_event_aliases__name_a_listed_reaction_and_no_name_twice() -> None:
+    from bontrack.reports.sections.adverse_events import known_events
+
+    known = known_events(load_knowledge())  # no name claimed by two reactions
+    assert known["difficulty swallowing"] == "dysphagia" and known["dysphagia"] == "dysphagia"
+    data = copy.deepcopy(_read_files())
+    data["adverse_event_aliases"] = {"dry mouth": ["xerostomia"]}
+    with pytest.raises(KnowledgeError, match="adverse_event_aliases: 'dry mouth' is not a reaction"):
+        build_knowledge(data)

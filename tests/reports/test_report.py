@@ -17,7 +17,9 @@ import datetime as dt
 import json
 import math
 import statistics
-from collections import defaultdict
+import unicodedata
+import uuid
+from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,21 @@ def _corrected(lines: list[str]) -> list[str]:
         for i, rec in enumerate(sorted((r for r in recs if r["type"] == kind), key=lambda r: r["id"])):
             if i % every == 1:
                 again(rec, withdrawn=True)
+    # events as people type them, beside the demo's (QA finding: one event split into rows), and
+    # serious ones: a copy of every fifth event, on the same session, written another way
+    spellings = (
+        lambda e: e.upper() + " ",
+        lambda e: e.title(),
+        lambda e: "\u00a0" + e.replace(" ", "\t"),
+        lambda e: "difficulty  Swallowing" if e == "dysphagia" else e.capitalize(),
+    )
+    events = sorted((r for r in recs if r["type"] == "adverse_event"), key=lambda r: r["id"])
+    for i, rec in enumerate(events[::5]):
+        new = copy.deepcopy(rec)
+        new["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, rec["id"] + "/spelt"))
+        new["data"]["event"] = spellings[i % len(spellings)](rec["data"]["event"])
+        new["data"]["serious"] = i % 3 == 0
+        out.append(json.dumps(new, sort_keys=True, separators=(",", ":")))
     return out
 
 
@@ -327,6 +344,84 @@ def test_report__adverse_events_per_session_over_sessions_at_least_42_days_old(
     )
     s = report["summary"]
     assert s["sessions_too_recent_for_adverse_events"] == len(recs["injection_session"]) - len(rated) > 0
+
+
+def one_event(text: str) -> str:
+    """The README's rule, written here again: NFKC, case folded, NFKC, white space as one space."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())
+
+
+def test_report__an_event_written_in_several_ways_is_one_row(
+    clinic: tuple[str, Path], report: dict[str, Any]
+) -> None:
+    recs = current(clinic[1])
+    cutoff = (date.fromisoformat(AS_OF) - dt.timedelta(days=42)).isoformat()
+    rated = [s for s in recs["injection_session"] if s["date"] <= cutoff]
+    patient_of = {s["id"]: s["patient_id"] for s in rated}
+    # the knowledge base's reactions and their other names, read from its file
+    known = {one_event(t): t for label in KB.label_adverse_reactions.values() for t in label.percent}
+    known |= {one_event(a): name for name, many in KB.adverse_event_aliases.items() for a in many}
+    sessions: dict[str, set[str]] = defaultdict(set)
+    forms: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for e in recs["adverse_event"]:
+        if e["session_id"] in patient_of:
+            key = one_event(known.get(one_event(e["event"]), e["event"]))
+            sessions[key].add(e["session_id"])
+            forms[key][" ".join(e["event"].split())] += 1
+    assert any(len(f) > 1 for f in forms.values())  # spelt in more than one way
+    rows = [x for x in report["adverse_events"] if x["event"] != "any"]
+    assert [one_event(x["event"]) for x in rows] == sorted(sessions)
+    # the label of the product most rated sessions used (the one the rows are set beside)
+    counts = sorted(Counter(s["product"] for s in rated).items(), key=lambda kv: -kv[1])
+    assert len(counts) == 1 or counts[0][1] > counts[1][1]
+    label = KB.label_adverse_reactions.get(counts[0][0])
+    for x, key in zip(rows, sorted(sessions), strict=True):
+        name = known.get(key) or min(forms[key], key=lambda f, k=key: (-forms[k][f], f))
+        per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for s in rated:
+            per[s["patient_id"]][0] += int(s["id"] in sessions[key])
+            per[s["patient_id"]][1] += 1
+        rate, low, high, n_eff = clustered(list(map(tuple, per.values())))  # type: ignore[arg-type]
+        assert (x["event"], x["cycles"], x["n_cycles"]) == (name, len(sessions[key]), len(rated))
+        assert (x["rate"], x["low"], x["high"], x["n_eff"]) == (
+            pytest.approx(rate, abs=1e-12),
+            pytest.approx(low, abs=1e-12),
+            pytest.approx(high, abs=1e-12),
+            pytest.approx(n_eff, abs=1e-9),
+        )
+        assert x["label_percent"] == (label.percent.get(name) if label else None)
+
+
+def test_report__serious_events_per_product(clinic: tuple[str, Path], report: dict[str, Any]) -> None:
+    recs = current(clinic[1])
+    cutoff = (date.fromisoformat(AS_OF) - dt.timedelta(days=42)).isoformat()
+    rated = {s["id"]: s for s in recs["injection_session"] if s["date"] <= cutoff}
+    serious = [e for e in recs["adverse_event"] if e["serious"] and e["session_id"] in rated]
+    products = sorted({s["product"] for s in rated.values()})
+    assert [x["product"] for x in report["serious_events"]] == products
+    assert sum(x["events"] for x in report["serious_events"]) == len(serious) > 0
+    for x in report["serious_events"]:
+        mine = [s for s in rated.values() if s["product"] == x["product"]]
+        hit = {e["session_id"] for e in serious if rated[e["session_id"]]["product"] == x["product"]}
+        per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for s in mine:
+            per[s["patient_id"]][0] += int(s["id"] in hit)
+            per[s["patient_id"]][1] += 1
+        events = sum(1 for e in serious if rated[e["session_id"]]["product"] == x["product"])
+        patients = len({rated[h]["patient_id"] for h in hit})
+        assert (x["events"], x["patients"], x["n_patients"]) == (events, patients, len(per))
+        assert (x["cycles"], x["n_cycles"], x["k"]) == (len(hit), len(mine), len(per))
+        if len(mine) < report["summary"]["min_judged"]:
+            assert x["rate"] is None and x["low"] is None and x["high"] is None
+            continue
+        rate, low, high, n_eff = clustered(list(map(tuple, per.values())))  # type: ignore[arg-type]
+        assert (x["rate"], x["low"], x["high"], x["n_eff"]) == (
+            pytest.approx(rate, abs=1e-12),
+            pytest.approx(low, abs=1e-12),
+            pytest.approx(high, abs=1e-12),
+            pytest.approx(n_eff, abs=1e-9),
+        )
 
 
 def test_report__stop_and_review_lists_the_same_patients(

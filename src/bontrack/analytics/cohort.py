@@ -8,7 +8,7 @@ results with 95% intervals. Nothing here reads a database.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import pandas as pd
 
 from bontrack.analytics.codes import distinct_count, groups, isin, sorted_codes
 from bontrack.analytics.distributions import t_quantile
+from bontrack.analytics.event_terms import event_groups
 from bontrack.analytics.intervals import (
     clustered_mean_interval,
     clustered_wilson,
@@ -126,17 +127,40 @@ def mean_change(cycle_rows: pd.DataFrame, column: str = "improvement") -> pd.Dat
     return pd.DataFrame(out, columns=["weeks", "scope", "n", "k", "mean", "low", "high"])
 
 
-def adverse_event_rates(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """Per event term: sessions with at least one such event among ``sessions``, the rate and a
+def adverse_event_rates(
+    events: pd.DataFrame, sessions: pd.DataFrame, known: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Per event: sessions with at least one such event among ``sessions``, the rate and a
     Wilson interval with the patient-clustered effective sample size (a patient's sessions are
     not independent).
 
     ``events`` has one row per report: ``session_id``, ``event`` (events of other sessions are
-    ignored); ``sessions``: ``patient_id``, ``session_id``, the sessions rated. Columns: event,
-    cycles (sessions with the event), n_cycles, k (patients), n_eff, rate, low, high.
+    ignored); ``sessions``: ``patient_id``, ``session_id``, the sessions rated. Events are one
+    event when ``analytics.event_terms.event_key`` makes them so ("Dysphagia", "DYSPHAGIA "),
+    or a known reaction's name or other name (``known``: ``event_terms.known_names``) names
+    them; a row is named as ``event_terms.event_groups`` says, the rows in the order of their
+    keys. Columns: event, cycles (sessions with the event), n_cycles, k (patients), n_eff, rate,
+    low, high.
     """
     session_ids = sessions["session_id"].to_numpy()
     events = events[isin(events["session_id"].to_numpy(), session_ids)]
+    row = _session_rate(sessions)
+    grouped = event_groups(events["event"].to_numpy(), known or {})
+    hit_of = events["session_id"].to_numpy()
+    # each group's events in the order of the keys (groups() of the codes: -1, no event, first)
+    out = []
+    for code, at in groups(grouped.codes):
+        if (i := int(str(code))) >= 0:
+            out.append(row(grouped.names[i], hit_of[at]))
+    out.append(row("any", hit_of))
+    return pd.DataFrame(out, columns=["event", "cycles", "n_cycles", "k", "n_eff", "rate", "low", "high"])
+
+
+def _session_rate(sessions: pd.DataFrame) -> Callable[[str, np.ndarray], dict[str, Any]]:
+    """The row of a kind of event among ``sessions`` (``patient_id``, ``session_id``): named,
+    given the ids of the sessions with it (an id twice, or of another session, counts once or
+    not at all)."""
+    session_ids = sessions["session_id"].to_numpy()
     n_cycles = len(sessions)
     # each session's patient as its rank among the patients (groupby's sorted groups; a missing
     # patient in none, as groupby leaves it out), counted once for every term
@@ -160,9 +184,52 @@ def adverse_event_rates(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.Data
             "high": c.high,
         }
 
-    out = [row(str(term), g["session_id"].unique()) for term, g in events.groupby("event", sort=True)]
-    out.append(row("any", events["session_id"].unique()))
-    return pd.DataFrame(out, columns=["event", "cycles", "n_cycles", "k", "n_eff", "rate", "low", "high"])
+    return row
+
+
+SERIOUS_COLUMNS = [
+    "product",
+    "events",
+    "patients",
+    "n_patients",
+    "cycles",
+    "n_cycles",
+    "k",
+    "n_eff",
+    "rate",
+    "low",
+    "high",
+]
+
+
+def serious_events(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """Per product (in their order), the serious adverse events of its sessions among ``sessions``
+    (``patient_id``, ``session_id``, ``product``): how many were reported (events), the patients
+    with one (of n_patients treated), and the sessions with one (cycles of n_cycles) with their
+    rate and interval as ``adverse_event_rates`` gives them (Wilson, patient-clustered n_eff).
+    ``events``: ``session_id``, ``serious`` (events of other sessions are ignored)."""
+    kept = events[isin(events["session_id"].to_numpy(), sessions["session_id"].to_numpy())]
+    flagged = kept["serious"].to_numpy()
+    serious = kept["session_id"].to_numpy()[pd.notna(flagged) & (flagged == True)]  # noqa: E712
+    out = []
+    products = sessions["product"].to_numpy()
+    for product, at in groups(products):
+        mine = sessions.iloc[at]
+        ids = mine["session_id"].to_numpy()
+        hit = isin(serious, ids)
+        r = _session_rate(mine)(str(product), serious[hit])
+        with_one = isin(ids, serious[hit])
+        r.pop("event")
+        out.append(
+            {
+                "product": str(product),
+                "events": int(hit.sum()),
+                "patients": distinct_count(mine["patient_id"].to_numpy()[with_one]),
+                "n_patients": distinct_count(mine["patient_id"].to_numpy()),
+            }
+            | r
+        )
+    return pd.DataFrame(out, columns=SERIOUS_COLUMNS)
 
 
 @dataclass(frozen=True)

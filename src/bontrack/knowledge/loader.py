@@ -273,6 +273,12 @@ def _check_references(kb: KnowledgeFiles) -> None:
         for pid in kb.label_adverse_reactions
         if pid not in kb.products
     )
+    listed = {term for label in kb.label_adverse_reactions.values() for term in label.percent}
+    problems.extend(
+        f"adverse_event_aliases: '{term}' is not a reaction a label lists"
+        for term in kb.adverse_event_aliases
+        if term not in listed
+    )
     if problems:
         raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
 

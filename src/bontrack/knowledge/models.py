@@ -345,3 +345,5 @@ class KnowledgeFiles(Strict):
     pathway: Pathway
     outcomes: Outcomes
     label_adverse_reactions: dict[str, LabelAdverseReactions]
+    # other names of a reaction the labels list (adverse_events.toml): counted as the reaction
+    adverse_event_aliases: dict[str, list[str]] = Field(default_factory=dict)

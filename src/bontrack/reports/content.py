@@ -19,7 +19,7 @@ from bontrack.knowledge.loader import KnowledgeBase
 from bontrack.reports.cycle_rows import NARROW, SECTIONS, Rows, rows_call, visits_call
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.plain import plain
-from bontrack.reports.sections.adverse_events import EventRow, adverse_events
+from bontrack.reports.sections.adverse_events import EventRow, SeriousRow, adverse_events
 from bontrack.reports.sections.common import MIN_JUDGED, TRAJECTORY_MAX_CYCLES, response_rule
 from bontrack.reports.sections.comparisons import ComparisonRow, comparisons
 from bontrack.reports.sections.definitions import definitions
@@ -51,6 +51,7 @@ class Report:
     rand36_profile: list[ProfileRow]
     adverse_events: list[EventRow]
     label_adverse_source: str | None
+    serious_events: list[SeriousRow] = field(default_factory=list)  # per product (sections.adverse_events)
     comparisons: list[ComparisonRow]
     comparisons_skipped: list[str]
     evidence: Evidence
@@ -251,6 +252,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         rand36_profile=profile(frames, kb, last_week, profiled),
         adverse_events=events.rows,
         label_adverse_source=events.label_source,
+        serious_events=events.serious,
         comparisons=compared.rows,
         comparisons_skipped=compared.skipped,
         evidence=evidence(first, main_week, mod),

@@ -17,16 +17,19 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from bontrack.analytics.event_terms import event_key, known_names
 from bontrack.dates import EARLIEST, not_a_date
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge.loader import KnowledgeBase, load_knowledge
 from bontrack.patients.service import get_clinic
 from bontrack.reports.content import Report, build_report
 from bontrack.reports.data import cohort_frames
+from bontrack.reports.sections.adverse_events import known_events
 from bontrack.storage.replica import read_session
 from bontrack.web.deps import (
     CurrentUser,
@@ -150,15 +153,15 @@ OTHER_EVENT = "other (described in words)"
 
 
 def coded_events(events: pd.DataFrame, kb: KnowledgeBase) -> pd.DataFrame:
-    """The adverse events with each term that is not a known one replaced by OTHER_EVENT."""
-    known = {t.lower() for t in COMMON_EVENT_TERMS} | {
-        term.lower() for label in kb.files.label_adverse_reactions.values() for term in label.percent
-    }
+    """The adverse events with each term that is not a known one replaced by OTHER_EVENT; a
+    known one by its own name (matched as the report groups events: analytics.event_terms)."""
+    known = known_names(COMMON_EVENT_TERMS, {}) | known_events(kb)
     if "event" not in events.columns or len(events) == 0:
         return events
-    terms = events["event"].astype(str).str.strip().str.lower()
+    codes, uniques = pd.factorize(events["event"].to_numpy(dtype=object))
+    names = [known.get(event_key(u), OTHER_EVENT) if isinstance(u, str) else OTHER_EVENT for u in uniques]
     out = events.copy()
-    out["event"] = terms.where(terms.isin(known), OTHER_EVENT)
+    out["event"] = np.array([*names, OTHER_EVENT], dtype=object)[codes]
     return out
 
 

@@ -38,7 +38,12 @@ TEXT = {
     "loss visit].",
     "adverse_events": "Per session, over sessions dated at least the adverse-event window "
     "({window} days: the {window_weeks}-week visit is due) before the report date; "
-    "interval as for all cycles (clustered by patient).",
+    "interval as for all cycles (clustered by patient). Events are one event when their texts are "
+    "after Unicode NFKC, case folding and white space made one space (none at the ends), or when "
+    "the knowledge base names the text as another name of a label's reaction.",
+    "serious_events": "Per product, over the same sessions as the adverse events: events recorded "
+    "as serious, patients with one, and sessions with one (rate and interval as for the adverse "
+    "events; fewer than {min_judged} sessions: {too_few}).",
     "comparisons": "Pain improvement at the main week of each patient's first cycle (one row per patient, "
     "so ordinary Welch standard errors are patient-clustered); Hedges' g's interval is the difference's "
     "divided by the pooled SD. Words follow the difference's interval: includes 0 -> 'no clear "
