@@ -48,6 +48,19 @@ def test_check__block_exits_3(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["decision"] == "block"
 
 
+@pytest.mark.parametrize("allergy", ["Botox (hives)", "human serum albumin"])
+def test_check__an_allergy_written_with_its_reaction_or_label_name_blocks_exits_3(
+    tmp_path: Path, allergy: str
+) -> None:
+    """QA pass 4, finding 1: these were "allow", exit 0, with only "Not in the knowledge base"."""
+    result = bontrack("check", write(tmp_path, make(patient={"allergies": [allergy]})))
+    assert result.returncode == 3, result.stdout
+    out = json.loads(result.stdout)
+    assert out["decision"] == "block"
+    blocks = [f for f in out["findings"] if f["severity"] == "block"]
+    assert len(blocks) == 1 and f"entered as '{allergy}'" in blocks[0]["message"] and blocks[0]["source"]
+
+
 def test_check__invalid_input_exits_2_naming_the_field(tmp_path: Path) -> None:
     doc = make()
     doc["plan"]["sites"][0]["units"] = "twenty"

@@ -132,7 +132,8 @@ def test_allergy_aliases_are_one_finding_quoted_without_python_repr(run) -> None
     decision = run(doc)
     assert decision.decision == "block"
     assert only(decision, "allergy.cows_milk_protein") == (
-        "Cow's milk protein allergy ('Cow's milk', 'dairy', 'milk'): contraindicates abobotulinumtoxinA."
+        "Cow's milk protein allergy (entered as 'Cow's milk', 'dairy', 'milk'): "
+        "contraindicates abobotulinumtoxinA."
     )
 
 
@@ -436,7 +437,7 @@ def test_an_allergy_written_as_its_id_is_not_quoted_back(run) -> None:
     assert only(decision, "allergy.cows_milk_protein") == (
         "Cow's milk protein allergy: contraindicates abobotulinumtoxinA."
     )
-    assert only(decision, "condition.myasthenia_gravis") == "Myasthenia gravis ('MG')."
+    assert only(decision, "condition.myasthenia_gravis") == "Myasthenia gravis (entered as 'MG')."
     readable(decision)
 
 

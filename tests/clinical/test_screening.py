@@ -159,7 +159,8 @@ def test_the_same_entry_many_times_in_any_case__one_finding_naming_it_once(run) 
     (unknown,) = [f.message for f in decision.findings if f.code == "medication.unknown"]
     assert unknown.endswith("check yourself: medication 'zzqx'.")
     (condition,) = [f.message for f in decision.findings if f.code.startswith("condition.")]
-    assert condition == "Myasthenia gravis ('MG')."  # the knowledge base's own words are not quoted back
+    # the knowledge base's own words are not quoted back
+    assert condition == "Myasthenia gravis (entered as 'MG')."
 
 
 def test_states_asked__doctests() -> None:

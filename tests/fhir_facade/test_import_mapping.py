@@ -72,6 +72,33 @@ def test_screening_conditions_and_allergies__matched_by_name_as_the_ehr_writes_i
     assert plan.screening_date == dt.date(2026, 2, 27)  # the Bundle's timestamp
 
 
+def test_allergies__read_by_the_one_rule_of_every_face() -> None:
+    """The EHR's wording, as ``bontrack check`` reads it (knowledge.screening_names): the label's
+    "Human serum albumin", the openFDA ingredient name, a reaction after the product's name."""
+    written = ["Human serum albumin", "ALBUMIN HUMAN", "Botox (hives)", "Cow's milk protein allergy"]
+    doc = with_entries(
+        *(
+            {"resourceType": "AllergyIntolerance", "patient": {"reference": PATIENT}, "code": {"text": text}}
+            for text in written
+        ),
+        {
+            "resourceType": "AllergyIntolerance",
+            "patient": {"reference": PATIENT},
+            "code": concept("Penicillin"),
+        },
+    )
+    plan = plan_import(parse(doc), TODAY)
+    [patient] = plan.patients
+    assert [a for a, _ in patient.allergies] == [
+        "human_albumin",
+        "human_albumin",
+        "botulinum_toxin",
+        "cows_milk_protein",
+    ]
+    assert plan.notes[1] == ["recorded in the screening: Allergy to human albumin"]
+    assert plan.notes[5][0].startswith("not recorded: screening asks only about")
+
+
 def test_medications__by_reference_and_by_status() -> None:
     medication = {
         "resourceType": "Medication",

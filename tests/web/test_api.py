@@ -11,7 +11,7 @@ from bontrack.audit.models import AuditEntry
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.storage.engine import transaction
 from factories import session_input
-from web.conftest import Site, email
+from web.conftest import Site, email, log_in
 
 
 def _session_body(site: Site, **extra: Any) -> dict[str, Any]:
@@ -167,6 +167,30 @@ def test_problems__service_input_error_is_400_naming_the_field(site: Site) -> No
     response = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "allergies[0]"
+
+
+def test_screening__an_allergy_is_kept_as_written_when_it_names_one_the_check_knows(site: Site) -> None:
+    """The API reads an allergy as the check does (knowledge.screening_names): "Botox (hives)" and
+    the label's "Albumin (Human)" are accepted as written; one naming none is still a 400."""
+    written = ["Botox (hives)", "Albumin (Human)", "HSA", "cows_milk_protein"]
+    body = {"patient_id": site.world.patient_id, "date": "2026-03-01", "allergies": written}
+    saved = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["data"]["allergies"] == written
+    body["allergies"] = ["Botox (hives)", "penicillin (rash)"]
+    refused = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert (
+        error["field"] == "allergies[1]"
+        and "'penicillin (rash)' names none of the allergies" in error["message"]
+    )
+    # the screening form keeps an entry as written: a correction does not drop it unseen
+    log_in(site, "physician")
+    path = f"/patients/{site.world.patient_id}/records/screening/{saved.json()['id']}/correct"
+    form = site.client.get(path).text
+    assert '<input type="checkbox" name="allergies" value="Botox (hives)" checked> Botox (hives)' in form
+    assert 'value="cows_milk_protein" checked' in form
 
 
 def test_problems__unknown_record_is_404_naming_the_field(site: Site) -> None:

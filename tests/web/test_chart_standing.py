@@ -113,3 +113,32 @@ def test_session_form__opens_on_the_blocks_before_any_product_is_chosen(site: Si
     for message in BLOCKS:  # the chart's words
         assert text.count(f"block {message}") == 1, (message, text)
     assert "The plan itself is judged below as you complete it." in text
+
+
+def test_banner__a_block_of_one_product_is_not_counted_among_the_reasons_against_any_injection(
+    site: Site,
+) -> None:
+    """QA pass 4, finding 13: pregnancy and a cow's milk allergy read "Injection blocked today for
+    these 2 reasons", though the allergy blocks Dysport only, and the allergy came last."""
+    screened_today(site, pregnant=True, allergies=["milk (anaphylaxis)"], medications=["ibuprofen"])
+    log_in(site, "physician")
+    text = banner_text(site.client.get(f"/patients/{site.world.patient_id}").text)
+    assert "these 2 reasons" not in text
+    verdict = text.index("Injection blocked today for this reason: block Pregnancy.")
+    also = text.index(
+        "block Also blocked for abobotulinumtoxinA (Dysport): Cow's milk protein allergy "
+        "(entered as 'milk (anaphylaxis)'): contraindicates abobotulinumtoxinA."
+    )
+    warning = text.index("warn Non-steroidal anti-inflammatory drug: ibuprofen.")
+    assert verdict < also < warning < text.index("Allergies")  # blocks before warnings
+    assert text.count("Source") == 3
+
+
+def test_banner__a_one_product_block_alone_names_its_product(site: Site) -> None:
+    screened_today(site, allergies=["Cow's milk (hives)"])
+    log_in(site, "physician")
+    text = banner_text(site.client.get(f"/patients/{site.world.patient_id}").text)
+    assert (
+        "Blocked today for abobotulinumtoxinA (not for other products), for this reason: block Cow's milk "
+        "protein allergy (entered as 'Cow's milk (hives)'): contraindicates abobotulinumtoxinA."
+    ) in text

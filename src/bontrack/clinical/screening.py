@@ -20,6 +20,7 @@ from bontrack.clinical.plan import Context, Patient
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.loader import screening_key
 from bontrack.knowledge.models import ScreeningItem, Severity
+from bontrack.knowledge.screening_names import allergies_named
 
 
 def _applies(item: ScreeningItem, product_id: str, kb: KnowledgeBase) -> bool:
@@ -42,10 +43,11 @@ def _quoted(names: Iterable[str]) -> str:
 
 
 def _as_entered(item_id: str, names: list[str]) -> str:
-    """ " ('MG', 'Myasthenia Gravis')": the entries as written, leaving out the knowledge base's
-    own id ("cows_milk_protein" is not quoted back to the clinician); "" when nothing is left."""
+    """ " (entered as 'MG', 'Myasthenia Gravis')": the entries as written, leaving out the
+    knowledge base's own id ("cows_milk_protein" is not quoted back to the clinician); "" when
+    nothing is left."""
     shown = [n for n in names if screening_key(n) != item_id]
-    return f" ({_quoted(shown)})" if shown else ""
+    return f" (entered as {_quoted(shown)})" if shown else ""
 
 
 def _unknown(kb: KnowledgeBase, code: str, what: str, names: list[str]) -> list[Finding]:
@@ -69,16 +71,18 @@ def _age_years(born: date, on: date) -> int:
 
 def screen_allergies(patient: Patient, product_id: str | None, kb: KnowledgeBase) -> list[Finding]:
     """Allergies against the planned product; without one (None), against every product: an
-    allergy names the products it contraindicates, "every botulinum toxin product" if all."""
+    allergy names the products it contraindicates, "every botulinum toxin product" if all. An
+    entry is read by ``knowledge.screening_names.allergies_named`` ("Botox (hives)" is an allergy
+    to botulinum toxin); one naming none is "not in the knowledge base" (info)."""
     products = list(kb.files.products) if product_id is None else [product_id]
     out = []
     unknown: list[str] = []
     by_item: dict[str, list[str]] = defaultdict(list)
     for name in patient.allergies:
-        match = kb.allergy(name)
-        if match is None:
+        matches = allergies_named(name, kb)
+        if not matches:
             unknown.append(name)
-        else:
+        for match in matches:
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
         item, entered = kb.files.allergies[item_id], _as_entered(item_id, by_item[item_id])

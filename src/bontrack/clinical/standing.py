@@ -9,7 +9,7 @@ product, so the words before and after planning are the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bontrack.clinical.findings import Finding, one_per_code, ordered
 from bontrack.clinical.plan import Context
@@ -75,6 +75,21 @@ class Standing:
     findings: list[Finding]
     blocked: tuple[str, ...]
     every_product_blocked: bool
+    # a block that stops a plan of some products only (a cow's milk allergy, too soon after
+    # Botox): its code -> those products, in the knowledge base's order. A block not here stops
+    # every product (pregnancy).
+    only_for: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def blocks_every_product(self) -> list[Finding]:
+        """The blocks that stop any injection today, in order: the reasons "Injection blocked
+        today" counts."""
+        return [f for f in self.findings if f.severity == "block" and f.code not in self.only_for]
+
+    @property
+    def blocks_some_products(self) -> list[tuple[Finding, tuple[str, ...]]]:
+        """The blocks of some products only, each with those products, in order."""
+        return [(f, self.only_for[f.code]) for f in self.findings if f.code in self.only_for]
 
 
 def before_planning(ctx: Context, kb: KnowledgeBase) -> Standing:
@@ -89,6 +104,8 @@ def before_planning(ctx: Context, kb: KnowledgeBase) -> Standing:
     >>> judged = before_planning(ctx, load_knowledge())
     >>> judged.blocked, judged.every_product_blocked
     (('abobotulinumtoxinA',), False)
+    >>> [(f.code, products) for f, products in judged.blocks_some_products]
+    [('allergy.cows_milk_protein', ('abobotulinumtoxinA',))]
     """
     by_product = {
         pid: {f.code for f in standing_findings(ctx, kb, pid) if f.severity == "block"}
@@ -99,4 +116,11 @@ def before_planning(ctx: Context, kb: KnowledgeBase) -> Standing:
     # a stable sort: within each group, the order ``ordered`` gave (the patient before the plan)
     found.sort(key=lambda f: (("block", "warn", "info").index(f.severity), f.code not in everywhere))
     blocked = tuple(pid for pid, codes in by_product.items() if codes)
-    return Standing(found, blocked, bool(blocked) and len(blocked) == len(by_product))
+    only_for = {
+        f.code: tuple(pid for pid, codes in by_product.items() if f.code in codes)
+        for f in found
+        if f.severity == "block"
+        and f.code not in everywhere
+        and any(f.code in c for c in by_product.values())
+    }
+    return Standing(found, blocked, bool(blocked) and len(blocked) == len(by_product), only_for)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ from bontrack.errors import field_errors
 from bontrack.fhir.codes import ICD10CM, RXNORM
 from bontrack.fhir.import_outcome import FhirImportError, Issue
 from bontrack.knowledge import load_knowledge
-from bontrack.knowledge.models import ScreeningItem
+from bontrack.knowledge.loader import ScreeningMatch
+from bontrack.knowledge.screening_names import allergies_named, conditions_named
 from bontrack.patients.schemas import DiagnosisCode, PatientCreate
 
 IMPORTED = ("Patient", "Condition", "MedicationStatement", "AllergyIntolerance")
@@ -60,10 +62,6 @@ class Plan:
     is_bundle: bool = True
 
 
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "").replace("\u2019", "")).split()
-
-
 def _names(concept: Any) -> list[str]:
     """What a CodeableConcept calls itself: its text and its codings' displays, without SNOMED's
     semantic tag ("Myasthenia gravis (disorder)" -> "Myasthenia gravis")."""
@@ -73,27 +71,11 @@ def _names(concept: Any) -> list[str]:
     return [re.sub(r"\s*\([a-z ]+\)\s*$", "", n).strip() for n in found if n and n.strip()]
 
 
-def _screening_item(names: list[str], items: dict[str, ScreeningItem], exact: Any) -> str | None:
-    """The knowledge base's item a name means: exactly (an id, alias, or a toxin's brand for an
-    allergy), or one of its names (4 letters or more) standing as words inside the name."""
-    for name in names:
-        found = exact(name)
-        if found is not None:
-            return str(found.item_id)
-    for name in names:
-        words = _words(name)
-        for item_id, item in items.items():
-            for phrase in [item_id.replace("_", " "), *item.aliases]:
-                said = _words(phrase)
-                if len("".join(said)) < 4:
-                    continue
-                if any(words[k : k + len(said)] == said for k in range(len(words) - len(said) + 1)):
-                    return item_id
-        for word in words:  # "Allergy to Botox": a product's name means the toxin
-            found = exact(word) if len(word) >= 4 else None
-            if found is not None:
-                return str(found.item_id)
-    return None
+def _screening_items(names: list[str], named: Callable[[str], list[ScreeningMatch]]) -> list[str]:
+    """The knowledge base's items the resource's names name, each once, as every face reads a
+    screening entry (``knowledge.screening_names``: a known name standing as words inside it,
+    "Human serum albumin", "Allergy to Botox", "Myasthenia gravis")."""
+    return list(dict.fromkeys(m.item_id for name in names for m in named(name)))
 
 
 def _status(concept: Any) -> str | None:
@@ -168,10 +150,11 @@ class Planner:
             return
         names = _names(resource.code)
         kb = self.kb
-        item = _screening_item(names, kb.files.conditions, kb.condition)
-        if item is not None:
-            owner.conditions.append((item, i))
-            plan.notes[i] = [f"recorded in the screening: {kb.files.conditions[item].label}"]
+        items = _screening_items(names, lambda name: conditions_named(name, kb))
+        if items:
+            owner.conditions += [(item, i) for item in items]
+            labels = ", ".join(kb.files.conditions[item].label for item in items)
+            plan.notes[i] = [f"recorded in the screening: {labels}"]
             return
         codings = [(k, c) for k, c in enumerate(resource.code.coding or []) if c.system == ICD10CM and c.code]
         episode = tuple(kb.files.pathway.episode_diagnoses.codes)
@@ -256,10 +239,11 @@ class Planner:
             )
             return
         kb = self.kb
-        item = _screening_item(names, kb.files.allergies, kb.allergy)
-        if item is None:
+        items = _screening_items(names, lambda name: allergies_named(name, kb))
+        if not items:
             asked = ", ".join(a.label for a in kb.files.allergies.values())
             plan.notes[i] = [f"not recorded: screening asks only about {asked}"]
             return
-        owner.allergies.append((item, i))
-        plan.notes[i] = [f"recorded in the screening: {kb.files.allergies[item].label}"]
+        owner.allergies += [(item, i) for item in items]
+        labels = ", ".join(kb.files.allergies[item].label for item in items)
+        plan.notes[i] = [f"recorded in the screening: {labels}"]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge import load_knowledge
+from bontrack.knowledge.screening_names import allergies_named
 from bontrack.patients.service import born_by
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
@@ -19,19 +20,27 @@ _SCREENING = Repository.of(SCREENING)
 
 
 def _check_ids(data: ScreeningCreate) -> None:
-    """Allergy and condition ids must be the knowledge base's, so the engine can judge them."""
+    """Every allergy must name one the knowledge base knows, so the engine can judge it: its id
+    or an alias, or an entry that names one as the check reads it ("Botox (hives)", "Albumin
+    (Human)": ``knowledge.screening_names.allergies_named``), kept as written. Conditions are the
+    knowledge base's ids."""
     kb = load_knowledge()
-    errors = []
-    groups = (("allergies", "allergy", kb.files.allergies), ("conditions", "condition", kb.files.conditions))
-    for field, what, known in groups:
-        for i, value in enumerate(getattr(data, field)):
-            if value.lower() not in known:
-                errors.append(
-                    FieldError(
-                        f"{field}[{i}]",
-                        f"unknown {what} {value!r}; allowed: {', '.join(known)}",
-                    )
-                )
+    errors = [
+        FieldError(
+            f"allergies[{i}]",
+            f"{value!r} names none of the allergies screening asks about; allowed: their ids "
+            f"({', '.join(kb.files.allergies)}), or any entry that names one ('Botox (hives)', "
+            "'Albumin (Human)')",
+        )
+        for i, value in enumerate(data.allergies)
+        if not allergies_named(value, kb)
+    ]
+    known = kb.files.conditions
+    errors += [
+        FieldError(f"conditions[{i}]", f"unknown condition {value!r}; allowed: {', '.join(known)}")
+        for i, value in enumerate(data.conditions)
+        if value.lower() not in known
+    ]
     if errors:
         raise InputError(errors)
 

@@ -35,6 +35,7 @@ from bontrack.injections.context import patient_context
 from bontrack.injections.schemas import AdverseEventRead, SessionRead
 from bontrack.injections.service import cycle_responses
 from bontrack.knowledge import KnowledgeBase
+from bontrack.knowledge.screening_names import allergies_named
 from bontrack.outcomes.schemas import OutcomeRead
 from bontrack.patients.listing import age_on
 from bontrack.patients.schemas import PatientRead
@@ -113,7 +114,7 @@ def chart_banner(
     last = sessions[-1] if sessions else None
     allergies, allergies_more = at_most(
         [
-            (name, match.item.label if (match := kb.allergy(name)) else None)
+            (name, "; ".join(m.item.label for m in named) if (named := allergies_named(name, kb)) else None)
             for name in once_each(screening.data.allergies if screening else [])
         ],
         always=lambda entry: entry[1] is not None,

@@ -1,0 +1,116 @@
+"""Allergy entries as people write them (QA pass 4, finding 1): a known name standing as whole
+words in the entry is the allergy it names, for the check, the API, the FHIR import and the chart
+alike (``knowledge.screening_names.allergies_named``)."""
+
+from __future__ import annotations
+
+import doctest
+from typing import Any
+
+import pytest
+
+import bontrack.knowledge.screening_names
+from bontrack.knowledge.screening_names import allergies_named, conditions_named
+from tests.clinical.conftest import codes, make
+
+# the plan fields of a product, so that only the allergy decides
+PLANS: dict[str, dict[str, Any]] = {
+    "botox": {"product": "botox", "vial_units": 100, "diluent_ml": 2.0},
+    "dysport": {"product": "dysport", "vial_units": 500, "diluent_ml": 2.5},
+    "xeomin": {"product": "xeomin", "vial_units": 100, "diluent_ml": 2.0},
+    "daxxify": {"product": "daxxify", "vial_units": 100, "diluent_ml": 1.2},
+}
+
+
+def with_allergies(product: str, *entries: str) -> dict[str, Any]:
+    doc = make(patient={"allergies": list(entries)})
+    doc["plan"].update(PLANS[product])
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("entry", "product", "code"),
+    [
+        ("Botox (hives)", "botox", "allergy.botulinum_toxin"),
+        ("Botox (hives)", "dysport", "allergy.botulinum_toxin"),
+        ("allergic to DYSPORT - rash", "xeomin", "allergy.botulinum_toxin"),
+        ("milk (anaphylaxis)", "dysport", "allergy.cows_milk_protein"),
+        ("Cow\u2019s milk protein (CMPA)", "dysport", "allergy.cows_milk_protein"),
+        ("Albumin (Human)", "botox", "allergy.human_albumin"),
+        ("ALBUMIN HUMAN", "xeomin", "allergy.human_albumin"),
+        ("albumin, human", "dysport", "allergy.human_albumin"),
+        ("human serum albumin", "botox", "allergy.human_albumin"),
+        ("HSA", "dysport", "allergy.human_albumin"),
+        ("HSA (urticaria)", "xeomin", "allergy.human_albumin"),
+    ],
+)
+def test_allergy_as_written__blocks_the_products_it_contraindicates(run, entry, product, code) -> None:
+    decision = run(with_allergies(product, entry))
+    assert decision.decision == "block"
+    assert code in codes(decision, "block")
+    assert "allergy.unknown" not in codes(decision)
+    (found,) = [f for f in decision.findings if f.code == code]
+    assert f"(entered as '{entry}')" in found.message
+
+
+@pytest.mark.parametrize(
+    ("entry", "product", "code"),
+    [
+        ("milk", "botox", "allergy.cows_milk_protein"),
+        ("milk (anaphylaxis)", "xeomin", "allergy.cows_milk_protein"),
+        ("ALBUMIN HUMAN", "daxxify", "allergy.human_albumin"),
+        ("human serum albumin", "daxxify", "allergy.human_albumin"),
+    ],
+)
+def test_allergy_as_written__recorded_not_blocking_a_product_it_does_not_concern(
+    run, entry, product, code
+) -> None:
+    decision = run(with_allergies(product, entry))
+    assert code in codes(decision, "info")
+    assert decision.decision == "allow"
+
+
+@pytest.mark.parametrize("entry", ["penicillin (rash)", "latex", "Botoxin", "egg"])
+def test_an_entry_naming_no_known_allergy__stays_not_in_the_knowledge_base(run, entry) -> None:
+    decision = run(with_allergies("botox", entry))
+    assert {c for c in codes(decision) if c.startswith("allergy.")} == {"allergy.unknown"}
+    assert decision.decision == "allow"
+
+
+def test_one_finding_per_reason_each_with_its_source(run, kb) -> None:
+    entries = ["Botox (hives)", "botox", "milk (anaphylaxis)", "Albumin (Human)", "HSA", "penicillin"]
+    decision = run(with_allergies("dysport", *entries))
+    allergy = [f for f in decision.findings if f.code.startswith("allergy.")]
+    assert sorted(f.code for f in allergy) == [
+        "allergy.botulinum_toxin",
+        "allergy.cows_milk_protein",
+        "allergy.human_albumin",
+        "allergy.unknown",
+    ]
+    assert all(f.source for f in allergy)
+    by_code = {f.code: f for f in allergy}
+    assert by_code["allergy.botulinum_toxin"].message == (
+        "Hypersensitivity to a botulinum toxin product (entered as 'botox', 'Botox (hives)'): "
+        "contraindicates abobotulinumtoxinA."
+    )
+    assert by_code["allergy.human_albumin"].message.startswith(
+        "Allergy to human albumin (entered as 'Albumin (Human)', 'HSA'):"
+    )
+    assert by_code["allergy.cows_milk_protein"].source == kb.cite(kb.files.allergies["cows_milk_protein"])
+
+
+def test_an_entry_naming_two_allergies__is_read_as_both(run) -> None:
+    decision = run(with_allergies("dysport", "milk, albumin"))
+    assert {"allergy.cows_milk_protein", "allergy.human_albumin"} <= codes(decision, "block")
+
+
+def test_the_knowledge_base_own_ids_and_aliases__still_matched(kb) -> None:
+    for item_id, item in kb.files.allergies.items():
+        for name in (item_id, *item.aliases):
+            assert [m.item_id for m in allergies_named(name, kb)] == [item_id], name
+    assert [m.item_id for m in conditions_named("Myasthenia gravis (ocular)", kb)] == ["myasthenia_gravis"]
+
+
+def test_screening_names__doctests() -> None:
+    failed, tried = doctest.testmod(bontrack.knowledge.screening_names)
+    assert tried and not failed
