@@ -114,3 +114,21 @@ def test_the_knowledge_base_own_ids_and_aliases__still_matched(kb) -> None:
 def test_screening_names__doctests() -> None:
     failed, tried = doctest.testmod(bontrack.knowledge.screening_names)
     assert tried and not failed
+
+
+@pytest.mark.parametrize(
+    ("entry", "code"),
+    [
+        ("Myasthenia gravis (ocular)", "condition.myasthenia_gravis"),
+        ("MG - on pyridostigmine", "condition.myasthenia_gravis"),
+        ("Lambert-Eaton syndrome", "condition.lambert_eaton_syndrome"),
+        ("ALS, early", "condition.amyotrophic_lateral_sclerosis"),
+    ],
+)
+def test_a_condition_as_written__is_judged_as_the_condition_it_names(run, entry, code) -> None:
+    """Before: the check read conditions whole, and "Myasthenia gravis (ocular)" was allowed with
+    only a "not in the knowledge base" line."""
+    decision = run(make(patient={"conditions": [entry]}))
+    assert decision.decision == "block"
+    assert code in codes(decision, "block")
+    assert "condition.unknown" not in codes(decision)

@@ -20,7 +20,7 @@ from bontrack.clinical.plan import Context, Patient
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.loader import screening_key
 from bontrack.knowledge.models import ScreeningItem, Severity
-from bontrack.knowledge.screening_names import allergies_named
+from bontrack.knowledge.screening_names import allergies_named, conditions_named
 
 
 def _applies(item: ScreeningItem, product_id: str, kb: KnowledgeBase) -> bool:
@@ -221,15 +221,17 @@ def screen_currency(req: Context, kb: KnowledgeBase) -> list[Finding]:
 
 
 def screen_conditions(patient: Patient, kb: KnowledgeBase, product_id: str | None = None) -> list[Finding]:
-    """Conditions, each citing the planned product's own label where recorded, else the class's fact."""
+    """Conditions, each citing the planned product's own label where recorded, else the class's
+    fact. An entry is read as allergies are (``knowledge.screening_names.conditions_named``): a
+    known name standing as whole words in it, so "Myasthenia gravis (ocular)" is myasthenia gravis."""
     out = []
     unknown: list[str] = []
     by_item: dict[str, list[str]] = defaultdict(list)
     for name in patient.conditions:
-        match = kb.condition(name)
-        if match is None:
+        matches = conditions_named(name, kb)
+        if not matches:
             unknown.append(name)
-        else:
+        for match in matches:
             by_item[match.item_id].append(name)
     for item_id in sorted(by_item):
         item = kb.files.conditions[item_id]
