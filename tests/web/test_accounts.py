@@ -201,6 +201,10 @@ def test_api_users__admins_only_and_own_account_or_last_admin_cannot_be_deactiva
         assert site.client.get("/api/users", headers=site.bearer(role)).status_code == 403
         response = site.client.post(f"/api/users/{admin}/deactivate", headers=site.bearer(role))
         assert response.status_code == 403
+    # the words of every other route's 403: the role in words, "allowed: administrator"
+    for role, words in (("physical_therapist", "a physical therapist"), ("staff", "a staff member")):
+        refused = site.client.get("/api/users", headers=site.bearer(role))
+        assert refused.json()["detail"] == f"{words} cannot do this; allowed: administrator"
     own = site.client.post(f"/api/users/{admin}/deactivate", headers=site.bearer("admin"))
     assert own.status_code == 409
     assert (

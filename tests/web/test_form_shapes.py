@@ -146,7 +146,7 @@ def test_self_report__answers_of_the_wrong_shape_are_a_400_and_the_link_stays_us
         assert response.status_code == 400, (fields, response.text[:300])
         assert "Something went wrong" not in response.text
     assert count(site, OutcomeRow) == 0
-    assert site.client.post(link_path, data={"nprs.1": "4"}).status_code == 200
+    assert site.client.post(link_path, data={"nprs.1": "4"}).status_code == 303
     assert count(site, OutcomeRow) == 1
 
 

@@ -214,9 +214,16 @@ def test_self_report__link_from_the_chart_then_answers_once(site: Site) -> None:
     bad = site.client.post(link_path, data={"nprs.1": "12"})
     assert bad.status_code == 400 and 'id="err-nprs.1"' in bad.text
     assert count(site, OutcomeRow) == 0
-    assert site.client.post(link_path, data={"nprs.1": "4"}).status_code == 200
+    sent = site.client.post(link_path, data={"nprs.1": "4"})
+    assert (sent.status_code, sent.headers["location"]) == (303, link_path)  # post, redirect, get
     assert count(site, OutcomeRow) == 1
-    assert site.client.get(link_path).status_code == 410
+    # the link's page now says the answers arrived; Back or Reload shows that, a second post too
+    received = "Your answers were received on 2 March 2026. Thank you — there is nothing more to do."
+    again = site.client.get(link_path)
+    assert again.status_code == 200 and received in again.text
+    resent = site.client.post(link_path, data={"nprs.1": "5"})
+    assert (resent.status_code, resent.headers["location"]) == (303, link_path)
+    assert count(site, OutcomeRow) == 1
 
 
 def test_worklist_and_audit_pages__by_role(site: Site) -> None:

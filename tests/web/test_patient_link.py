@@ -212,16 +212,25 @@ def test_link__field_errors_of_any_error_type_are_named_under_the_form() -> None
 def test_link__forms_without_answers_are_refused_and_the_link_stays_usable(site: Site) -> None:
     token = _issue(site, instruments=["nprs", "ndi", "rand36"])["token"]
     empty = [
-        {"instrument": "nprs", "answers": {"1": None}},
-        {"instrument": "ndi", "answers": {str(n): None for n in range(1, 11)}},
-        {"instrument": "rand36", "answers": {"1": 3}},
+        (
+            {"instrument": "nprs", "answers": {"1": None}},
+            "Question 1 of the Numeric Pain Rating Scale is not answered yet.",
+        ),
+        (
+            {"instrument": "ndi", "answers": {str(n): None for n in range(1, 11)}},
+            "Questions 1 to 10 of the Neck Disability Index are not answered yet.",
+        ),
+        (
+            {"instrument": "rand36", "answers": {"1": 3}},
+            "Questions 21 and 22 of the RAND 36-Item Health Survey 1.0 are not answered yet.",
+        ),
     ]
-    for form in empty:
+    for form, said in empty:
         response = site.client.post(f"/api/patient-link/{token}/outcomes", json={"forms": [form]})
         assert response.status_code == 400, (form, response.text)
         (error,) = response.json()["errors"]
         assert error["field"] == "forms[0].answers"
-        assert "answer the questions of this form" in error["message"]
+        assert said in error["message"] and said in error["text"] and said in response.json()["detail"]
     assert _outcomes_saved(site) == 0
     assert site.client.get(f"/api/patient-link/{token}").status_code == 200
     assert site.client.post(f"/api/patient-link/{token}/outcomes", json={"forms": [NPRS]}).status_code == 201

@@ -16,6 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bontrack.auth.link_words import (
+    NOT_IN_FORM,
+    NOT_IN_LINK,
+    SENT_TWICE,
+    PatientWords,
+    needed_unanswered,
+    unanswered,
+)
 from bontrack.auth.models import PatientLinkRow
 from bontrack.auth.service import digest, new_secret
 from bontrack.errors import FieldError, InputError, NotFoundError, RegistryError
@@ -27,6 +35,15 @@ from bontrack.storage.row_security import limit_to_clinic
 
 class LinkGone(RegistryError):
     """The link was used already, has expired, or what it is for was withdrawn."""
+
+
+class LinkUsed(LinkGone):
+    """The link was used: the patient's answers were received (``used_at``: when; None when a
+    concurrent submission used it a moment ago)."""
+
+    def __init__(self, used_at: datetime | None) -> None:
+        super().__init__("this link was used already; ask the clinic for a new one")
+        self.used_at = used_at
 
 
 # the words when the patient, episode or session a link is for was withdrawn after it was sent
@@ -144,7 +161,7 @@ def open_link(*, db: Session, secret: str, now: datetime) -> PatientLinkRead:
     if row is None:
         raise NotFoundError.one("token", "no such link; ask the clinic for a new one")
     if row.used_at is not None:
-        raise LinkGone("this link was used already; ask the clinic for a new one")
+        raise LinkUsed(row.used_at)
     if row.expires_at <= now:
         raise LinkGone("this link has expired; ask the clinic for a new one")
     # the rest of the transaction sees only the link's clinic (PostgreSQL row-level security)
@@ -183,7 +200,8 @@ def _prefixed(exc: InputError, prefix: str) -> InputError:
 
 def _unscorable(i: int, form: LinkForm) -> FieldError | None:
     """A form the patient sent without enough answers for its main score (every answer empty,
-    say): refused as the web form refuses an empty form, and the link is not used up."""
+    say): refused as the web form refuses an empty form, naming the questions not answered that
+    it needs, and the link is not used up."""
     from bontrack.instruments.definitions import load_definition
     from bontrack.outcomes.service import score_answers
 
@@ -194,14 +212,18 @@ def _unscorable(i: int, form: LinkForm) -> FieldError | None:
         return None  # a bad answer: the outcomes service names it
     if scores.get(definition.primary_score) is not None:
         return None
-    if all(v is None for v in form.answers.values()):
-        return FieldError(f"forms[{i}].answers", "Please answer the questions of this form before sending.")
-    label = definition.scores[definition.primary_score].label
-    return FieldError(
-        f"forms[{i}].answers",
-        f"Too few questions are answered to give the {definition.short_name} {label} score: "
-        "please answer the questions of this form before sending.",
-    )
+    needed = needed_unanswered(form.instrument, form.answers)
+    return PatientWords(f"forms[{i}].answers", unanswered(definition.name, needed), needed)
+
+
+def _not_in_form(i: int, form: LinkForm) -> FieldError | None:
+    """An answer to a question the form does not have (a page's field made up or left over)."""
+    from bontrack.instruments.definitions import load_definition
+
+    known = load_definition(form.instrument).item_keys
+    if all(key in known for key in form.answers):
+        return None
+    return PatientWords(f"forms[{i}].answers", NOT_IN_FORM)
 
 
 def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
@@ -217,7 +239,7 @@ def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
         .values(used_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise LinkGone("this link was used already; ask the clinic for a new one")
+        raise LinkUsed(None)
 
 
 def submit_through_link(
@@ -227,17 +249,17 @@ def submit_through_link(
     from bontrack.outcomes.service import record_outcome
 
     link = open_link(db=db, secret=secret, now=now)
-    errors = [
-        FieldError(
-            f"forms[{i}].instrument",
-            f"this link asks for {', '.join(link.instruments)}, not {form.instrument!r}",
-        )
+    # in words the patient's page and app show as they stand (bontrack.auth.link_words)
+    errors: list[FieldError] = [
+        PatientWords(f"forms[{i}].instrument", NOT_IN_LINK)
         for i, form in enumerate(submission.forms)
         if form.instrument not in link.instruments
     ]
     names = [f.instrument for f in submission.forms]
     if len(set(names)) != len(names):
-        errors.append(FieldError("forms", "fills in an instrument twice"))
+        errors.append(PatientWords("forms", SENT_TWICE))
+    if not errors:
+        errors = [e for i, form in enumerate(submission.forms) if (e := _not_in_form(i, form)) is not None]
     if not errors:
         errors = [e for i, form in enumerate(submission.forms) if (e := _unscorable(i, form)) is not None]
     if errors:

@@ -44,11 +44,19 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Raised by the web face for auth and permission failures."""
 
-    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        errors: list[FieldProblem] | None = None,
+    ) -> None:
         self.status = status
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        self.errors = errors or []
         super().__init__(detail)
 
 
@@ -163,6 +171,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         found = field_errors(exc.errors(), skip=_PLACES, empty="(body)", cap=80)
+        if request.url.path.startswith("/api/patient-link/"):  # a patient's app: plain words
+            from bontrack.web.patient_words import request_words
+
+            said = request_words(found)
+            words = [FieldProblem(field=s.field, message=s.text, text=s.text) for s in said]
+            return problem(422, "Answers not sent", " ".join(s.text for s in said), words)
         errors = _field_problems(found)
         if wants_page(request):
             from bontrack.web.plain import sentence
@@ -228,7 +242,7 @@ def install(app: FastAPI) -> None:
     async def _problem(request: Request, exc: ProblemError) -> Response:
         if wants_page(request):
             return await error_page(request, exc.status, headers=exc.headers)
-        return problem(exc.status, exc.title, exc.detail, headers=exc.headers)
+        return problem(exc.status, exc.title, exc.detail, exc.errors, headers=exc.headers)
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, exc: LoginRequired) -> Response:

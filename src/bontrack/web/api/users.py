@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from bontrack.auth import service
 from bontrack.auth.schemas import PasswordSet, UserCreate, UserRead
 from bontrack.errors import ConflictError
+from bontrack.roles import not_allowed
 from bontrack.web.accounts import add_user
 from bontrack.web.api.common import ERRORS, RecordId
 from bontrack.web.deps import ADMIN, NowDep, Principal, SettingsDep, current_user_briefly, in_transaction
@@ -27,9 +28,8 @@ router = APIRouter(prefix="/api/users", tags=["users"], responses={**ERRORS, 409
 
 async def admin_briefly(principal: Annotated[Principal, Depends(current_user_briefly)]) -> Principal:
     if principal.role not in ADMIN:
-        raise ProblemError(
-            403, "Not allowed", f"a {principal.role} cannot do this; allowed roles: {', '.join(ADMIN)}"
-        )
+        # the words of every other route's 403 (bontrack.web.deps.check_role)
+        raise ProblemError(403, "Not allowed", not_allowed(principal.role, ADMIN))
     return principal
 
 

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bontrack.auth.link_words import NOT_ANSWERED
 from bontrack.auth.links import (
     LinkGone,
     LinkSubmission,
+    LinkUsed,
     PatientLinkCreate,
     PatientLinkRead,
     issue_link,
     open_link,
     submit_through_link,
 )
-from bontrack.errors import NotFoundError
+from bontrack.errors import InputError, NotFoundError
 from bontrack.injections.service import sessions_of_patient
 from bontrack.instruments import INSTRUMENT_IDS
 from bontrack.instruments.definitions import load_definition
@@ -29,7 +31,8 @@ from bontrack.scheduling.visits import follow_up
 from bontrack.schemas import parse
 from bontrack.web.deps import ISSUE_LINKS, NowDep, PageUser, SessionDep, SettingsDep
 from bontrack.web.display import session_words
-from bontrack.web.forms import answer_codes, nest
+from bontrack.web.forms import all_or_nothing, answer_codes, nest
+from bontrack.web.patient_words import WRONG_LINK, Said, gone, received, told
 from bontrack.web.views.common import (
     FormItems,
     PageProblem,
@@ -46,10 +49,8 @@ router = APIRouter(include_in_schema=False)
 # mistyped reads what every unusable link says, not a rule about its length.
 LinkToken = Annotated[str, Path(description="the link's secret")]
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
-WRONG_LINK = "this link is incomplete or wrong; ask the clinic for a new one"
 # the forms a patient is asked for by default when there is no session to follow up
 DEFAULT_INSTRUMENTS = ("nprs", "ndi")
-ANSWER_FIELD = re.compile(r"^forms\[(\d+)\]\.answers(?:\.(\w+))?$")
 
 
 def _clinic_name(db: SessionDep, link: PatientLinkRead) -> str:
@@ -58,34 +59,54 @@ def _clinic_name(db: SessionDep, link: PatientLinkRead) -> str:
 
 
 def _gone(message: str) -> PageProblem:
-    return PageProblem(410, "This link cannot be used", f"{message[0].upper()}{message[1:]}.")
+    return PageProblem(410, "This link cannot be used", message)
 
 
 def _opened(db: SessionDep, token: str, at: dt.datetime) -> PatientLinkRead:
-    """The link, else the page every unusable link gets (cut short, unknown, used, expired)."""
+    """The link, else the page every unusable link gets (cut short, unknown, expired, withdrawn);
+    a used link raises LinkUsed (its page says the answers were received)."""
     if TOKEN.fullmatch(token) is None:
         raise _gone(WRONG_LINK)
     try:
         return open_link(db=db, secret=token, now=at)
     except NotFoundError:
         raise _gone(WRONG_LINK) from None
+    except LinkUsed:
+        raise
     except LinkGone as exc:
-        raise _gone(str(exc)) from None
+        raise _gone(gone(exc)) from None
+
+
+def _received(request: Request, used: LinkUsed) -> Response:
+    """A used link's page: the answers were received, and when; nothing about the patient or the
+    clinic (whoever holds the link later reads no more than that)."""
+    return page(request, None, "self_report_done.html", said=received(used.used_at))
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
 def self_report(request: Request, token: LinkToken, db: SessionDep, at: NowDep) -> Response:
-    """The forms the link asks for, one column, big tap targets."""
-    link = _opened(db, token, at)
-    forms = [load_definition(i) for i in link.instruments]
+    """The forms the link asks for, one column, big tap targets; once sent, the thank-you page."""
+    try:
+        link = _opened(db, token, at)
+    except LinkUsed as used:
+        return _received(request, used)
+    return _form_page(request, db, link, token)
+
+
+def _form_page(
+    request: Request, db: SessionDep, link: PatientLinkRead, token: str, **shown: object
+) -> Response:
     return page(
         request,
         None,
         "self_report.html",
-        forms=forms,
+        status=400 if shown else 200,
+        forms=[load_definition(i) for i in link.instruments],
         token=token,
-        values={},
-        errors={},
+        values=shown.pop("values", {}),
+        errors=shown.pop("errors", {}),
+        form_errors=shown.pop("form_errors", {}),
+        summary=shown.pop("summary", []),
         link=link,
         clinic=_clinic_name(db, link),
     )
@@ -95,52 +116,55 @@ def self_report(request: Request, token: LinkToken, db: SessionDep, at: NowDep) 
 def submit_self_report(
     request: Request, token: LinkToken, db: SessionDep, at: NowDep, items: FormItems
 ) -> Response:
-    """Record the answers all or nothing; the link is then used up."""
-    link = _opened(db, token, at)
+    """Record the answers all or nothing; the link is then used up, and the browser is sent on
+    to the link's own address (303), which now says the answers were received: Back or Reload
+    shows that page again, and never posts the answers a second time."""
+    sent_on = RedirectResponse(f"/p/{token}", status_code=303)
+    try:
+        link = _opened(db, token, at)
+    except LinkUsed:
+        return sent_on
     answers = nest(items)
-    forms = [{"instrument": i, "answers": answer_codes(answers.get(i), i)} for i in link.instruments]
+    forms = []
+    for i in link.instruments:
+        # every question of the form, blank unless answered: a form left empty is named as such
+        blanks: dict[str, object] = dict.fromkeys(load_definition(i).item_keys)
+        forms.append({"instrument": i, "answers": blanks | answer_codes(answers.get(i), i)})
 
-    def write() -> int:
+    def write() -> None:
         submission = parse(LinkSubmission, {"forms": forms})
-        return len(submit_through_link(db=db, secret=token, submission=submission, now=at))
+        submit_through_link(db=db, secret=token, submission=submission, now=at)
 
-    definitions = [load_definition(i) for i in link.instruments]
-    labels = {
-        f"forms[{n}].answers.{item.number}": f"Question {item.number} of the {d.name}"
-        for n, d in enumerate(definitions)
-        for item in d.items
-    }
-    saved, errors, _status = save(db, write, labels)
-    if saved is not None:
-        return page(request, None, "self_report_done.html", count=saved, clinic=_clinic_name(db, link))
-    # errors name forms[i].answers.N (already sentences, see bontrack.web.plain): show them on the
-    # inputs, which are named instrument.N, in the patient's words
-    by_input = {}
-    for field, message in errors.items():
-        found = ANSWER_FIELD.match(field)
-        if found and found[2]:
-            by_input[f"{link.instruments[int(found[1])]}.{found[2]}"] = message
-        elif found:
-            by_input[link.instruments[int(found[1])]] = (
-                "Please answer the questions of this form before sending."
-                if not answers.get(link.instruments[int(found[1])])
-                else message
-            )
-        else:
-            by_input[field] = message
-    values = {f"{i}.{n}": v for i in link.instruments for n, v in (answers.get(i) or {}).items()}
-    return page(
-        request,
-        None,
-        "self_report.html",
-        status=400,
-        forms=definitions,
-        token=token,
-        values=values,
-        errors=by_input,
-        link=link,
-        clinic=_clinic_name(db, link),
-    )
+    try:
+        all_or_nothing(db, write)
+    except LinkUsed:  # sent a moment ago, by another tap
+        return sent_on
+    except InputError as exc:
+        values = {f"{i}.{n}": v for i in link.instruments for n, v in (answers.get(i) or {}).items()}
+        return _form_page(request, db, link, token, values=values, **_marks(told(exc, link.instruments)))
+    return sent_on
+
+
+def _marks(said: list[Said]) -> dict[str, Any]:
+    """Where the page shows each refusal: ``errors`` by input name (each question to mark),
+    ``form_errors`` by form, ``summary`` the banner's list, each linking to its question."""
+    errors: dict[str, str] = {}
+    form_errors: dict[str, str] = {}
+    summary: list[tuple[str, str]] = []
+    for s in said:
+        if s.instrument is None:
+            summary.append(("#answers", s.text))
+            continue
+        if s.item is not None:
+            errors[f"{s.instrument}.{s.item}"] = s.text
+            summary.append((f"#q-{s.instrument}.{s.item}", s.text))
+            continue
+        form_errors[s.instrument] = s.text
+        for n in s.items:
+            errors.setdefault(f"{s.instrument}.{n}", NOT_ANSWERED)
+        first = f"#q-{s.instrument}.{s.items[0]}" if s.items else f"#form-{s.instrument}"
+        summary.append((first, s.text))
+    return {"errors": errors, "form_errors": form_errors, "summary": summary}
 
 
 def _link_form(
