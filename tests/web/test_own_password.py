@@ -98,7 +98,11 @@ def test_page__other_sessions_and_tokens_end_this_browser_gets_a_new_session(sit
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
-        ({"current_password": "not-my-password-at-all"}, "current_password", "The current password is not right."),
+        (
+            {"current_password": "not-my-password-at-all"},
+            "current_password",
+            "The current password is not right.",
+        ),
         ({"current_password": ""}, "current_password", "The current password is empty"),
         ({"new_password_again": NEW + "x"}, "new_password_again", "The two new passwords differ"),
         ({"new_password_again": ""}, "new_password_again", "The two new passwords differ"),
