@@ -28,7 +28,13 @@ COMPUTED = {
     ("OutcomeScores", "scores"),
 }
 # a password is whatever the person chose (checked for strength, never echoed)
-SECRET = {("UserCreate", "password"), ("PasswordSet", "password")}
+SECRET = {
+    ("UserCreate", "password"),
+    ("PasswordSet", "password"),
+    ("PasswordChange", "current_password"),
+    ("PasswordChange", "new_password"),
+    ("PasswordChange", "new_password_again"),
+}
 
 
 def _input_schemas() -> list[type[BaseModel]]:

@@ -89,6 +89,7 @@ EXPECTED = {
     "/stock/receive",
     "/users",
     "/audit",
+    "/account/password",
     "/p/{id}",
     "404",
     "403",
@@ -102,6 +103,7 @@ EXPECTED = {
     "phone form sent",
     "phone form used again",
     "patient link issued",
+    "own password form with mistakes",
 }
 
 ID = re.compile(
@@ -304,6 +306,15 @@ def _withdraw_without_reason(page: Any, base: str) -> None:
     page.wait_for_selector("#err-reason")
 
 
+def _own_password_mistakes(page: Any, base: str) -> None:
+    """Change my password, sent with every field wrong (the current one left empty: not counted)."""
+    page.goto(f"{base}/account/password")
+    page.fill("#f-new_password", "password1234")
+    page.fill("#f-new_password_again", "password12345")
+    page.click("button:text-is('Change my password')")
+    page.wait_for_selector(".errors")
+
+
 def _link(page: Any, base: str) -> None:
     page.goto(_chart(page, base) + "/links/new")
     page.click("text=Issue link")
@@ -373,6 +384,7 @@ VISITS = [
     Visit("session form with mistakes", "physician", _session_mistakes),
     Visit("patient form with mistakes", "staff", _patient_mistakes),
     Visit("withdraw without a reason", "staff", _withdraw_without_reason),
+    Visit("own password form with mistakes", "staff", _own_password_mistakes),
     Visit("patient link issued", "staff", PhoneForm.issue),
     Visit("/p/{id}", None, PhoneForm.form),
     Visit("phone form sent empty", None, PhoneForm.empty),

@@ -69,6 +69,23 @@ class PasswordSet(Input):
     password: Password
 
 
+class PasswordChange(Input):
+    """A user's own new password: the current one, and the new one (twice, as a form asks for it).
+
+    Judged by the service (bontrack.auth.own_password), which names each field that is wrong and
+    never says a password back; none is stripped."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, hide_input_in_errors=True
+    )
+
+    current_password: str = Field(description="the password the user logs in with now")
+    new_password: Password
+    new_password_again: str | None = Field(
+        None, description="the new password typed again; when given, it must be the same"
+    )
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -38,6 +38,10 @@ LABELS = {
     "patient_id": "Patient",
     "reason": "Reason",
     "override.acknowledged": "Blocks you override",
+    # the own-password form (bontrack.auth.own_password words the rest)
+    "current_password": "The current password",
+    "new_password": "The new password",
+    "new_password_again": "The two new passwords",
 }
 _HINT = re.compile(r"\s*\([^)]* [^)]*\)\s*$")
 _GOT = re.compile(r"\s*\(got .*\)\s*$", re.DOTALL)
@@ -83,7 +87,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 _CHOICES = re.compile(r"^must be ('[^']*'(?:, '[^']*')*(?: or '[^']*')?)$")
 _RANGE = re.compile(r"\b(?:a whole number, )?one of (\d+)-(\d+)\b")  # (said once, not twice)
-_VERBS = ("must ", "is ", "are ", "was ", "needs ", "can ", "cannot ", "has ", "should ", "may ")
+_VERBS = ("must ", "is ", "are ", "was ", "needs ", "can ", "cannot ", "has ", "should ", "may ", "differ")
 
 
 @cache

@@ -1,4 +1,4 @@
-"""API log-in: OAuth2 password form for a bearer token; revoke; who am I."""
+"""API log-in: OAuth2 password form for a bearer token; revoke; who am I; change my password."""
 
 from __future__ import annotations
 
@@ -10,21 +10,26 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from bontrack.auth.schemas import IssuedToken, UserRead
+from bontrack.auth.schemas import IssuedToken, PasswordChange, UserRead
 from bontrack.auth.service import begin_login, check_password, finish_login, issue_token, revoke_token
-from bontrack.web.api.schemas import TokenResponse
+from bontrack.web.accounts import change_own_password
+from bontrack.web.api.schemas import OwnPasswordChanged, TokenResponse
 from bontrack.web.deps import (
+    SESSION_COOKIE,
     CurrentUser,
     NowDep,
+    Principal,
     SessionDep,
     SettingsDep,
     audit_refused_login,
+    current_user_briefly,
     in_transaction,
 )
 from bontrack.web.problems import Problem, problem
 from bontrack.web.settings import WebSettings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+CHANGED = "Your password was changed; you were logged out everywhere else."
 
 
 def client_address(request: Request) -> str:
@@ -98,14 +103,17 @@ async def create_token(
     )
 
 
+def presented_secret(request: Request, principal: Principal) -> str:
+    """The secret of the bearer token, or browser session, this request was made with."""
+    if principal.via == "bearer":
+        return request.headers["authorization"].partition(" ")[2].strip()
+    return request.cookies.get(SESSION_COOKIE, "")
+
+
 @router.post("/revoke", status_code=204, responses={401: {"model": Problem}})
 def revoke_own_token(request: Request, principal: CurrentUser, db: SessionDep, at: NowDep) -> Response:
     """End the bearer token (or the browser session) this request was made with."""
-    if principal.via == "bearer":
-        secret = request.headers["authorization"].partition(" ")[2].strip()
-    else:
-        secret = request.cookies.get("bontrack_session", "")
-    revoke_token(db=db, secret=secret, now=at)
+    revoke_token(db=db, secret=presented_secret(request, principal), now=at)
     return Response(status_code=204)
 
 
@@ -113,3 +121,30 @@ def revoke_own_token(request: Request, principal: CurrentUser, db: SessionDep, a
 def who_am_i(principal: CurrentUser) -> UserRead:
     """The logged-in user."""
     return principal.user
+
+
+@router.post(
+    "/password",
+    response_model=OwnPasswordChanged,
+    responses={400: {"model": Problem}, 401: {"model": Problem}, 429: {"model": Problem}},
+)
+async def change_password(
+    data: PasswordChange,
+    request: Request,
+    principal: Annotated[Principal, Depends(current_user_briefly)],
+    settings: SettingsDep,
+    at: NowDep,
+) -> OwnPasswordChanged:
+    """Change your own password: give the current one and the new one (same rules as for a new
+    user; ``new_password_again``, when given, must be the same). Every other session and API token
+    of yours ends; the token this request was made with goes on working. A wrong current password
+    counts as a failed log-in (too many lock the account for a while: 429). Audited."""
+    ended, _ = await change_own_password(
+        settings,
+        principal,
+        data,
+        client=client_address(request),
+        at=at,
+        kept=presented_secret(request, principal),
+    )
+    return OwnPasswordChanged(sessions_ended=ended, detail=CHANGED)

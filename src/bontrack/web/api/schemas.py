@@ -75,6 +75,13 @@ class TokenResponse(BaseModel):
     expires_at: UtcTime
 
 
+class OwnPasswordChanged(BaseModel):
+    """Your own password was changed: how many of your other sessions and API tokens ended."""
+
+    sessions_ended: int
+    detail: str
+
+
 class PatientLinkIssued(BaseModel):
     """A new patient link: the URL is shown only now (the registry keeps only its hash)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bontrack.web.views import (
+    account,
     adverse_event_form,
     chart,
     corrections,
@@ -35,5 +36,6 @@ ROUTERS: list[APIRouter] = [
     worklist.router,
     corrections.router,
     users.router,
+    account.router,
     stock.router,
 ]
