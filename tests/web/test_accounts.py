@@ -61,6 +61,8 @@ def test_password_rule__refuses_short_and_common_passwords_without_quoting_them(
 
 def test_password_rule__accepts_long_unusual_passwords_and_refuses_the_users_own_e_mail() -> None:
     assert password_problem(STRONG, email="a@clinic.example.org") is None
+    common = password_problem("password1234", email="a@clinic.example.org")
+    assert common is not None and "too easy to guess (this is a very common password);" in common
     assert password_problem("physician.jones@clinic.org", email="physician.jones@clinic.org") is not None
 
 

@@ -33,7 +33,8 @@ def password_problem(password: str, *, email: str | None = None) -> str | None:
     if int(result["score"]) >= MIN_SCORE:
         return None
     warning = str(result["feedback"].get("warning") or "").strip()
-    why = f" ({warning.rstrip('.')})" if warning else ""
+    # zxcvbn's sentence ("This is a very common password.") read inside ours, in lower case
+    why = f" ({warning[:1].lower()}{warning[1:].rstrip('.')})" if warning else ""
     return (
         f"is too easy to guess{why}; use at least {MIN_LENGTH} characters that are not a common "
         "password, a word or name on its own, a run of keys or a repeat (a few unusual words work well)"
