@@ -29,7 +29,7 @@ from __future__ import annotations
 import inspect
 import os
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -65,8 +65,14 @@ def first_paragraph(help_text: str | None) -> str:
     return " ".join(inspect.cleandoc(help_text or "").split("\n\n")[0].split())
 
 
+class _Marked(Protocol):
+    """A command or group: Typer's markup setting of its help."""
+
+    rich_markup_mode: Any
+
+
 @contextmanager
-def plain_if_narrow(command: TyperCommand | TyperGroup) -> Iterator[None]:
+def plain_if_narrow(command: _Marked) -> Iterator[None]:
     """Within: ``command``'s help is Typer's plain layout (its ``rich_markup_mode`` None, Typer's
     setting for it) if the terminal is narrower than ``RICH_HELP_COLUMNS``, else as it was."""
     if terminal_columns() >= RICH_HELP_COLUMNS:
@@ -79,38 +85,33 @@ def plain_if_narrow(command: TyperCommand | TyperGroup) -> Iterator[None]:
         command.rich_markup_mode = mode
 
 
-class Command(TyperCommand):
-    """A command whose help shows flags bare and cuts no word (see the module's text)."""
+class _Help:
+    """What a command and a group share: flags shown bare, and no word cut (the module's text)."""
+
+    rich_markup_mode: Any
+    help: str | None
+    short_help: str | None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        unlabel_flags(self.get_params(ctx))
+        unlabel_flags(self.get_params(ctx))  # type: ignore[attr-defined]
         with plain_if_narrow(self):
-            super().format_help(ctx, formatter)
+            super().format_help(ctx, formatter)  # type: ignore[misc]
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with plain_if_narrow(self):  # the errors, and a group's help when run without a command
-            return super().main(*args, **kwargs)
+            return super().main(*args, **kwargs)  # type: ignore[misc]
 
     def get_short_help_str(self, limit: int = 45) -> str:
         """Its line in the plain layout's list of commands: its whole first paragraph."""
         return first_paragraph(self.short_help or self.help)
 
 
-class Group(TyperGroup):
+class Command(_Help, TyperCommand):
+    """A command whose help shows flags bare and cuts no word."""
+
+
+class Group(_Help, TyperGroup):
     """A group (``bontrack``, ``bontrack db``, ...) whose help shows flags bare and cuts no word."""
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        unlabel_flags(self.get_params(ctx))
-        with plain_if_narrow(self):
-            super().format_help(ctx, formatter)
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        with plain_if_narrow(self):  # the errors, and a group's help when run without a command
-            return super().main(*args, **kwargs)
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        """Its line in the plain layout's list of commands: its whole first paragraph."""
-        return first_paragraph(self.short_help or self.help)
 
 
 class App(typer.Typer):

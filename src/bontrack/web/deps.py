@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -58,6 +58,22 @@ from bontrack.web.settings import WebSettings
 
 logger = logging.getLogger(__name__)
 SESSION_COOKIE = "bontrack_session"
+
+
+def set_session_cookie(response: Response, secret: str, settings: WebSettings) -> None:
+    """The browser's session cookie (log-in, and a password changed by its user): for the
+    session's lifetime, out of scripts' reach, sent on this site's own navigations only."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(settings.session_lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

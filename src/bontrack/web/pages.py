@@ -22,6 +22,7 @@ from bontrack.web.deps import (
     SettingsDep,
     csrf_ok,
     session_owner,
+    set_session_cookie,
 )
 from bontrack.web.isolate import isolated
 from bontrack.web.settings import WebSettings
@@ -188,15 +189,7 @@ async def login(
             request, settings, status=401, error="Wrong e-mail or password.", email=email, next_path=next_path
         )
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token.secret,
-        max_age=int(settings.session_lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
+    set_session_cookie(response, token.secret, settings)
     response.delete_cookie(csrf.LOGIN_CSRF_COOKIE, path="/login")
     return response
 

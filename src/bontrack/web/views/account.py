@@ -20,7 +20,15 @@ from bontrack.auth.service import Throttled
 from bontrack.errors import InputError
 from bontrack.web.accounts import change_own_password
 from bontrack.web.api.auth import CHANGED, client_address
-from bontrack.web.deps import SESSION_COOKIE, NowDep, PageUser, Principal, SettingsDep, page_user_briefly
+from bontrack.web.deps import (
+    SESSION_COOKIE,
+    NowDep,
+    PageUser,
+    Principal,
+    SettingsDep,
+    page_user_briefly,
+    set_session_cookie,
+)
 from bontrack.web.forms import field_errors
 from bontrack.web.views.common import FormItems, check_csrf, csrf_of, page
 
@@ -94,13 +102,5 @@ async def change_password(
         return response
     done = RedirectResponse(f"{PATH}?done=changed", status_code=303)
     assert token is not None  # a session is replaced by a new one
-    done.set_cookie(
-        SESSION_COOKIE,
-        token.secret,
-        max_age=int(settings.session_lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
+    set_session_cookie(done, token.secret, settings)
     return done
