@@ -55,6 +55,11 @@ def test_vas__a_line_touched_by_tap_or_key_and_blank_until_then(browser: Any, se
     mark = int(page.input_value('input[type=hidden][name="vas.1"]'))
     assert 35 <= mark <= 45
     assert page.inner_text("#said-vas\\.1") == f"You marked {mark} out of 100."
+    # answered now: its "not answered yet" mark is gone (it stayed until the next send before)
+    assert not page.locator("#err-vas\\.1").is_visible()
+    assert line.get_attribute("aria-invalid") is None
+    assert "err-" not in (line.get_attribute("aria-describedby") or "")
+    assert page.locator("fieldset#q-vas\\.1.has-error").count() == 0
     # the keys move it one step at a time, End to the worst pain imaginable
     line.focus()
     page.keyboard.press("ArrowLeft")

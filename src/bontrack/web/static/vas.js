@@ -44,6 +44,26 @@
     });
   }
   document.querySelectorAll("[data-vas]").forEach(line);
+  // a question marked "not answered yet" by a refused send loses the mark once it is answered
+  // (a radio chosen, a number typed, the line marked): the page no longer says what is not so
+  document.querySelectorAll("fieldset.question.has-error").forEach(function (q) {
+    function answered() {
+      q.classList.remove("has-error");
+      var said = q.querySelector(".field-error");
+      if (said) said.remove();
+      q.querySelectorAll("[aria-invalid]").forEach(function (el) {
+        el.removeAttribute("aria-invalid");
+        var rest = (el.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && id.indexOf("err-") !== 0;
+        });
+        if (rest.length) el.setAttribute("aria-describedby", rest.join(" "));
+        else el.removeAttribute("aria-describedby");
+      });
+    }
+    q.addEventListener("change", answered);
+    q.addEventListener("input", answered);
+    q.addEventListener("pointerup", function (e) { if (e.target.type === "range") answered(); });
+  });
   // the form's own words about the line, once there is one
   if (document.querySelector("[data-vas] [data-line]:not([hidden])")) {
     document.querySelectorAll("p[data-line]").forEach(function (p) { p.hidden = false; });
