@@ -187,6 +187,7 @@ def test_another_clinic__404_for_the_list_and_the_revoke(site: Site) -> None:
     stranger = {"Authorization": f"Bearer {token.json()['access_token']}"}
     at = f"/api/patients/{site.world.patient_id}/links"
     assert site.client.get(at, headers=stranger).status_code == 404
+    assert _links(site).status_code == 200  # the clinic's own staff see them
     revoke = site.client.post(f"{at}/{issued['link']['id']}/revoke", json={"reason": "x"}, headers=stranger)
     assert revoke.status_code == 404
     assert site.client.get(f"/api/patient-link/{issued['token']}").status_code == 200
