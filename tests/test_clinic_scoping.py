@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from bontrack.actor import Actor
 from bontrack.assessments import service as assessments
+from bontrack.auth import link_list
+from bontrack.auth.links import PatientLinkCreate, issue_link
 from bontrack.errors import NotFoundError, not_found_message
 from bontrack.injections import billing as injection_billing
 from bontrack.injections import service as injections
@@ -59,6 +61,7 @@ SERVICES: tuple[ModuleType, ...] = (
     stock_openings,
     injection_billing,
     injection_suggest,
+    link_list,
 )
 # pure helpers: they take no actor and read no clinic's records
 READ_NOTHING = {
@@ -90,10 +93,12 @@ class Ids:
     assessment_id: str
     other_clinic_id: str
     action_id: str = ""
+    link_id: str = ""
 
 
 Call = Callable[[Session, str, Ids], Any]
 LATER = DAY + dt.timedelta(days=60)
+ISSUED = dt.datetime.combine(DAY, dt.time(9))  # a patient link's issue, and its revocation
 
 
 def _event(ids: Ids) -> AdverseEventCreate:
@@ -485,6 +490,12 @@ CALLS.update(
         "injections.session_billing": lambda db, a, i: injection_billing.session_billing(
             db=db, actor=a, session_id=i.session_id
         ),
+        "auth.links_of_patient": lambda db, a, i: link_list.links_of_patient(
+            db=db, actor=a, patient_id=i.world.patient_id
+        ),
+        "auth.revoke_link": lambda db, a, i: link_list.revoke_link(
+            db=db, actor=a, patient_id=i.world.patient_id, link_id=i.link_id, reason=WHY, now=ISSUED
+        ),
         "injections.suggest_plan": lambda db, a, i: injection_suggest.suggest_plan(
             db=db,
             actor=a,
@@ -592,7 +603,16 @@ def setting(engine: Engine) -> tuple[Ids, Actor, Actor]:
                 on=DAY,
             ),
         )
+        _, link = issue_link(
+            db=db,
+            actor=ACTOR,
+            data=PatientLinkCreate(
+                patient_id=world.patient_id, episode_id=world.episode_id, instruments=["nprs"]
+            ),
+            now=ISSUED,
+        )
     ids = Ids(world, session.id, event.id, outcome.id, visit.id, screened.id, assessed.id, other.id, done.id)
+    ids.link_id = link.id
     own = Actor("a:doctor", clinic_id=world.clinic_id, role="physician")
     stranger = Actor("b:doctor", clinic_id=other.id, role="physician")
     return ids, own, stranger

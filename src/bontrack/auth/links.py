@@ -34,7 +34,7 @@ from bontrack.storage.row_security import limit_to_clinic
 
 
 class LinkGone(RegistryError):
-    """The link was used already, has expired, or what it is for was withdrawn."""
+    """The link was used already, has expired, was revoked, or what it is for was withdrawn."""
 
 
 class LinkUsed(LinkGone):
@@ -48,6 +48,15 @@ class LinkUsed(LinkGone):
 
 # the words when the patient, episode or session a link is for was withdrawn after it was sent
 NO_LONGER_USABLE = "this link can no longer be used; ask the clinic for a new one"
+# the words when the clinic revoked the link (bontrack.auth.link_list.revoke_link)
+REVOKED = "this link was withdrawn by the clinic; ask the clinic for a new one"
+
+
+class LinkRevoked(LinkGone):
+    """The clinic revoked the link before it was used."""
+
+    def __init__(self) -> None:
+        super().__init__(REVOKED)
 
 
 class PatientLinkCreate(Input):
@@ -162,6 +171,8 @@ def open_link(*, db: Session, secret: str, now: datetime) -> PatientLinkRead:
         raise NotFoundError.one("token", "no such link; ask the clinic for a new one")
     if row.used_at is not None:
         raise LinkUsed(row.used_at)
+    if row.revoked_at is not None:
+        raise LinkRevoked()
     if row.expires_at <= now:
         raise LinkGone("this link has expired; ask the clinic for a new one")
     # the rest of the transaction sees only the link's clinic (PostgreSQL row-level security)
@@ -234,12 +245,18 @@ def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
             PatientLinkRow.id == link.id,
             PatientLinkRow.clinic_id == link.clinic_id,  # the whole key (one shard when distributed)
             PatientLinkRow.used_at.is_(None),
+            PatientLinkRow.revoked_at.is_(None),
             PatientLinkRow.expires_at > now,
         )
         .values(used_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise LinkUsed(None)
+        revoked = db.scalar(
+            select(PatientLinkRow.revoked_at).where(
+                PatientLinkRow.id == link.id, PatientLinkRow.clinic_id == link.clinic_id
+            )
+        )
+        raise LinkRevoked() if revoked is not None else LinkUsed(None)
 
 
 def submit_through_link(

@@ -86,6 +86,10 @@ class PatientLinkRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # withdrawn by the clinic before it was used (sent to the wrong phone, say): when, by whom, why
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class ServerKeyRow(Base):

@@ -28,7 +28,10 @@ from bontrack.web.problems import FieldProblem, Problem, ProblemError
 router = APIRouter(
     prefix="/api/patient-link",
     tags=["patient link"],
-    responses={**ERRORS, 410: {"model": Problem, "description": "the link was used or has expired"}},
+    responses={
+        **ERRORS,
+        410: {"model": Problem, "description": "the link was used, has expired or was revoked"},
+    },
 )
 # checked here, not by FastAPI, so that a link cut short reads as any unknown link
 LinkToken = Annotated[str, Path(description="the link's secret: 20 to 100 of A-Z, a-z, 0-9, _ and -")]

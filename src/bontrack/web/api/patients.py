@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from bontrack.assessments.kind import ASSESSMENT
+from bontrack.auth.link_list import LinkRevoke, PatientLinkListed, links_of_patient, revoke_link
 from bontrack.auth.links import PatientLinkCreate, issue_link
 from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
 from bontrack.outcomes.kind import OUTCOME
@@ -254,3 +255,34 @@ def create_patient_link(
     secret, link = issue_link(db=db, actor=principal.actor, data=data, now=at)
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     return PatientLinkIssued(url=f"{base}/p/{secret}", token=secret, link=link)
+
+
+LinkIssuer = Annotated[Principal, Depends(require(ISSUE_LINKS))]
+
+
+@router.get("/patients/{patient_id}/links", response_model=list[PatientLinkListed])
+def list_patient_links(
+    patient_id: RecordId, db: SessionDep, principal: LinkIssuer
+) -> list[PatientLinkListed]:
+    """The patient's one-time links, newest first: when issued and by whom, the forms, when they
+    expire, and when used or revoked (by whom, why). Never a link's secret (only its hash is kept)."""
+    patient_in_scope(db, principal, patient_id)
+    return links_of_patient(db=db, actor=principal.actor, patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/links/{link_id}/revoke", response_model=PatientLinkListed)
+def revoke_patient_link(
+    patient_id: RecordId,
+    link_id: RecordId,
+    data: LinkRevoke,
+    db: SessionDep,
+    at: NowDep,
+    principal: LinkIssuer,
+) -> PatientLinkListed:
+    """Revoke a link that is still usable (sent to the wrong phone, say), with the reason: it stops
+    working at once, and opens to "This link was withdrawn by the clinic; ask the clinic for a new
+    one." (410). A link used, expired or revoked already: 409, nothing changed."""
+    patient_in_scope(db, principal, patient_id)
+    return revoke_link(
+        db=db, actor=principal.actor, patient_id=patient_id, link_id=link_id, reason=data.reason, now=at
+    )

@@ -32,6 +32,7 @@ from bontrack.web.isolate import isolated
 from bontrack.web.trend import Marker, Series, trend_svg
 from bontrack.web.views.common import allow, page, patient_for_chart
 from bontrack.web.views.corrections import actions_for, timeline_lists, withdrawn_lists
+from bontrack.web.views.patient_links import chart_links
 
 router = APIRouter(include_in_schema=False)
 # the scores plotted on the chart: (instrument, colour); ranges and names from the definitions
@@ -215,4 +216,5 @@ def patient_chart(
         chosen_filters=chosen_filters,
         show_withdrawn=withdrawn,
         actions=actions_for(principal),
+        links=chart_links(db, principal, patient_id, at),
     )
