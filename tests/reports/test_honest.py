@@ -158,8 +158,30 @@ def test_adverse_events__rated_over_sessions_at_least_the_window_old_and_the_res
     assert "(1 more recent session left out: its events may not be reported yet)" in html
     assert "(s)" not in re.sub(r"<[^>]+>", "", html)
     # the cohort's counts in words: a, b and c had one cycle each (3 sessions, all allowed)
-    assert '<td class="num">1 cycle: 3 patients</td>' in html
-    assert '<td class="num">allow: 3 sessions</td>' in html
+    assert "<td>1 cycle: 3 patients</td>" in html
+    assert "<td>3 sessions allowed</td>" in html  # a decision in words, not its code ("allow: 3")
+
+
+def test_headline__a_median_not_reached_is_said_in_words() -> None:
+    """Before: "Benefit, when it came, lasted a median of not reached."."""
+    import dataclasses
+
+    from bontrack.reports.render import headline
+    from bontrack.reports.sections.duration import Duration
+
+    r = report(frames(SESSIONS, SCORES, EVENTS))
+    kept = Duration(
+        cycles_judged=30, cycles_with_benefit=20, events=3, censored=17, median_days=None,
+        median_low=None, median_high=None, turnbull_median_low=None, turnbull_median_high=None,
+        timeline=[0.0, 42.0, 84.0], survival=[1.0, 0.9, 0.8], ci_low=[1.0, 0.7, 0.6],
+        ci_high=[1.0, 1.0, 0.95], censored_days=[84] * 17, event_days=[42] * 3, loss_intervals=[],
+    )  # fmt: skip
+    said = headline(dataclasses.replace(r, duration=kept))
+    words = "Benefit, when it came, had not worn off in half of the cycles by the last visits, 84 days"
+    assert f"{words} after the injection (median not reached)." in said
+    assert "median of not reached" not in said
+    lost = dataclasses.replace(r, duration=dataclasses.replace(kept, median_days=63.0))
+    assert "Benefit, when it came, lasted a median of 63 days." in headline(lost)
 
 
 def test_small_numbers__counts_only_no_bar_and_no_nan_anywhere() -> None:

@@ -67,7 +67,15 @@ def headline(report: Report) -> str:
             )
     d = report.duration
     if d is not None:
-        parts.append(f"Benefit, when it came, lasted a median of {_days(d.median_days)}.")
+        if d.median_days is None or not math.isfinite(d.median_days):
+            last = max(d.timeline, default=0.0)
+            followed = f", {last:.0f} days after the injection" if last > 0 else ""
+            parts.append(
+                "Benefit, when it came, had not worn off in half of the cycles by the last visits"
+                f"{followed} (median not reached)."
+            )
+        else:
+            parts.append(f"Benefit, when it came, lasted a median of {_days(d.median_days)}.")
     parts.append(
         "Placebo-controlled trials found saline injections helped nearly as much as toxin; section 7 sets "
         "this clinic's results beside them."
