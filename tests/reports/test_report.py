@@ -584,6 +584,27 @@ def test_report__html_and_pdf_as_a_user_runs_them(clinic: tuple[str, Path]) -> N
     assert pdf_path.read_bytes()[:5] == b"%PDF-" and pdf_path.stat().st_size > 50_000
 
 
+def test_report__every_table_and_figure_fits_the_a4_page(clinic: tuple[str, Path]) -> None:
+    """The PDF as WeasyPrint lays it out (what ``render.write_pdf`` prints): no table, cell or
+    figure reaches past the page's right margin. Before: the stock table's headings kept to one
+    line and its last column ("Share discarded") was cut off the page; the evidence table's
+    estimates too. (A page's boxes are WeasyPrint's ``_page_box``: no public API lists them.)"""
+    from weasyprint import HTML
+
+    url, folder = clinic
+    assert bontrack("--db", url, "report", "--out", str(folder / "a4.html")).exit_code == 0
+    past = []
+    for n, page in enumerate(HTML(string=(folder / "a4.html").read_text()).render().pages, start=1):
+        body = page._page_box
+        right = page.width - body.margin_right - body.padding_right - body.border_right_width
+        for box in body.descendants():
+            if box.element_tag in ("table", "td", "th", "img") and hasattr(box, "border_width"):
+                end = box.position_x + box.margin_left + box.border_width()
+                if end > right + 1:
+                    past.append(f"page {n}: a {box.element_tag} {end - right:.0f} pt past the margin")
+    assert not past, past
+
+
 def test_report__every_read_is_audited(clinic: tuple[str, Path]) -> None:
     url, folder = clinic
     assert (
