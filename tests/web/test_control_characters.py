@@ -144,7 +144,7 @@ def test_stored_bidi_and_control_characters__every_page_shows_them_isolated(site
     assert chart.status_code == 200
     # each entered value isolated: the override, the event, its outcome
     assert f"Override: <bdi>{RLO}dose agreed\x1b</bdi> (blocks acknowledged: " in chart.text
-    assert f"<bdi>{RLO}dysphagia</bdi> (mild): <bdi>better\x00</bdi>" in chart.text
+    assert f"<bdi>{RLO}dysphagia</bdi> (mild) · status not recorded: <bdi>better\x00</bdi>" in chart.text
     timeline = chart.text.split('id="timeline"')[1]
     for row in re.findall(r"<li[^>]*>(.*?)</li>", timeline, re.DOTALL):
         for found in re.finditer(RLO, row):  # no U+202E outside an isolate

@@ -126,6 +126,8 @@ ALLOWED: dict[str, frozenset[str]] = {
             *_under("seriousness", *_CODING),
             *_under("severity", *_CODING),
             "suspectEntity.instance.reference",
+            *_under("suspectEntity.causality.assessment", *_CODING),  # a code, never words typed
+            *_under("outcome", *_CODING),  # the status's code; its text is the clinician's notes
         ),
         "CarePlan": (
             "status",

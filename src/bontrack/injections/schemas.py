@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WrapValidator
 from pydantic_core import PydanticCustomError
 
 from bontrack.clinical.findings import Decision
 from bontrack.clinical.plan import MAX_VIALS, site_units_problem
+from bontrack.injections.ae_terms import Relatedness, Status, coded
 from bontrack.records import Stored
 from bontrack.schemas import (
     CalendarDate,
@@ -120,7 +121,26 @@ class AdverseEventCreate(Input):
     reported_date: EventDate
     severity: Severity
     serious: Flag = False
-    outcome: Annotated[str, Field(max_length=2000), NoControls] = ""
+    status: Annotated[
+        Status | None,
+        WrapValidator(coded("status")),
+        Field(
+            description="how the event stands now, a FHIR R4 AdverseEvent.outcome code (resolved, "
+            "recovering, ongoing, resolvedWithSequelae, fatal, unknown); left out: not recorded yet "
+            "(records saved before it was asked have none). Open: recovering, ongoing or unknown",
+        ),
+    ] = None
+    relatedness: Annotated[
+        Relatedness | None,
+        WrapValidator(coded("relatedness")),
+        Field(
+            description="how likely the injection caused the event, a WHO-UMC causality category "
+            "(certain, probable, possible, unlikely, conditional, unassessable); left out: not assessed yet",
+        ),
+    ] = None
+    outcome: Annotated[
+        str, Field(max_length=2000, description="notes on the outcome, in the clinician's words"), NoControls
+    ] = ""
 
 
 SessionRead = Stored[SessionRecord]

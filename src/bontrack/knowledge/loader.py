@@ -279,6 +279,14 @@ def _check_references(kb: KnowledgeFiles) -> None:
         for term in kb.adverse_event_aliases
         if term not in listed
     )
+    problems.extend(
+        f"{name}.fhir_source: unknown source '{terms.fhir_source}'"
+        for name, terms in (
+            ("adverse_event_status", kb.adverse_event_status),
+            ("adverse_event_relatedness", kb.adverse_event_relatedness),
+        )
+        if terms.fhir_source and terms.fhir_source not in kb.sources
+    )
     if problems:
         raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
 

@@ -329,6 +329,23 @@ class LabelAdverseReactions(Sourced):
         return self
 
 
+class CodedTerms(Sourced):
+    """A coded field of a record: each code with the words pages show for it, and the code the
+    FHIR facade sends for it in ``system`` (adverse_events.toml: an adverse event's status and
+    relatedness)."""
+
+    system: str = Field(description="the FHIR code system of the ``fhir`` codes")
+    words: dict[str, str] = Field(min_length=1, description="code -> words shown for it")
+    fhir: dict[str, str] = Field(description="code -> the code in ``system``")
+    fhir_source: str = Field("", description="id of the source of the FHIR codes, when not ``source``")
+
+    @model_validator(mode="after")
+    def _every_code_mapped(self) -> CodedTerms:
+        if set(self.fhir) != set(self.words):
+            raise ValueError(f"fhir must map every code of words, got {sorted(self.fhir)}")
+        return self
+
+
 class KnowledgeFiles(Strict):
     """The raw contents of the TOML files, as validated."""
 
@@ -347,3 +364,6 @@ class KnowledgeFiles(Strict):
     label_adverse_reactions: dict[str, LabelAdverseReactions]
     # other names of a reaction the labels list (adverse_events.toml): counted as the reaction
     adverse_event_aliases: dict[str, list[str]] = Field(default_factory=dict)
+    # an adverse event's coded status and relatedness (adverse_events.toml)
+    adverse_event_status: CodedTerms
+    adverse_event_relatedness: CodedTerms

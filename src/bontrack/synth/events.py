@@ -14,7 +14,23 @@ OVERRIDE_REASONS = (
     "Severe relapse with sleep loss; a week short of the interval. Lower dose agreed, patient informed.",
     "Scheduling conflict with surgery; retreat now rather than wait 5 months. Consent documented.",
 )
-OUTCOMES = ("resolved", "resolved", "resolved", "improving", "resolved with soft diet")
+# (status, notes on the outcome): drawn with one random number, as the notes alone once were
+OUTCOMES = (
+    ("resolved", ""),
+    ("resolved", "within a few days"),
+    ("resolved", "no treatment needed"),
+    ("recovering", "improving"),
+    ("resolved", "with a soft diet"),
+)
+RECENT_DAYS = 28  # an event reported this close to the as-of date may still be going on
+LONG_AGO_DAYS = 90  # one reported longer ago than this, recovering then, has resolved since
+# how likely the injection caused each event (WHO-UMC): the label's reactions mostly probable
+RELATEDNESS = {
+    "dysphagia": (("probable", 60), ("possible", 30), ("certain", 10)),
+    "neck weakness": (("probable", 60), ("possible", 40)),
+    "injection-site pain": (("certain", 50), ("probable", 50)),
+}
+OTHER_RELATEDNESS = (("possible", 55), ("probable", 20), ("unlikely", 20), ("unassessable", 5))
 
 
 def event_probabilities(kb: KnowledgeBase, cal: Calibration, plan: SessionCreate) -> dict[str, float]:
@@ -55,9 +71,19 @@ def adverse_events(
         severity = rng.choices(["mild", "moderate", "severe"], weights=[70, 25, 5])[0]
         reported = onset + dt.timedelta(days=rng.randint(0, 14))
         serious = severity == "severe" and name == "dysphagia" and rng.random() < 0.3
-        outcome = rng.choice(OUTCOMES)
+        status, outcome = rng.choice(OUTCOMES)
         if reported > as_of:
             continue
+        # status and relatedness from a generator of their own, so the clinic of a seed is unchanged
+        own = random.Random(f"{session_id}:{name}")
+        if (as_of - reported).days <= RECENT_DAYS and own.random() < 0.5:
+            status, outcome = own.choice(
+                (("ongoing", "still present at the last contact"), ("recovering", "improving"))
+            )
+        elif status == "recovering" and (as_of - reported).days > LONG_AGO_DAYS:
+            status, outcome = "resolved", "over some weeks"
+        options = RELATEDNESS.get(name, OTHER_RELATEDNESS)
+        relatedness = own.choices([o for o, _w in options], weights=[w for _o, w in options])[0]
         found.append(
             AdverseEventCreate(
                 patient_id=plan.patient_id,
@@ -67,6 +93,8 @@ def adverse_events(
                 reported_date=reported,
                 severity=severity,
                 serious=serious,
+                status=status,
+                relatedness=relatedness,
                 outcome=outcome,
             )
         )

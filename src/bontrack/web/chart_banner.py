@@ -16,7 +16,9 @@ knowledge base's numbers:
 - the next eligible date per product by the same-product interval (``clinical.retreatment``),
   "now" only when nothing blocks a plan of that product today;
 - each cycle's response by the pathway's one rule (``injections.service.cycle_responses``);
-- the screening's age by the engine's 30-day rule (``clinical.screening.screening_stale``).
+- the screening's age by the engine's 30-day rule (``clinical.screening.screening_stale``);
+- the adverse events still open (``injections.ae_terms.is_open``: by their status, or for a record
+  saved without one by its outcome note's first word, shown as "status not recorded").
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bontrack.clinical.plan import PlanInputError
 from bontrack.clinical.retreatment import next_eligible
 from bontrack.clinical.screening import MedicationFlag, medication_flags, screening_stale
 from bontrack.clinical.standing import Standing, before_planning
+from bontrack.injections.ae_terms import is_open
 from bontrack.injections.context import patient_context
 from bontrack.injections.schemas import AdverseEventRead, SessionRead
 from bontrack.injections.service import cycle_responses
@@ -42,9 +45,6 @@ from bontrack.patients.schemas import PatientRead
 from bontrack.screening.schemas import ScreeningRead
 from bontrack.screening.service import latest_of
 from bontrack.web.entries import at_most, once_each
-
-# an adverse event whose recorded outcome begins with this word is closed; any other is open
-RESOLVED = "resolved"
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,6 @@ def chart_banner(
         ],
         last_response=in_order[-1] if in_order else None,
         last_judged=judged[-1] if judged and in_order[-1] is None else None,
-        open_events=[e for e in adverse_events if not e.data.outcome.strip().lower().startswith(RESOLVED)],
+        open_events=[e for e in adverse_events if is_open(e.data)],
         responses=responded,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from bontrack.injections.ae_terms import status_text, words
 from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge import load_knowledge
@@ -115,8 +116,13 @@ def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:
         text = Markup("{} ({}{})").format(
             isolated(e.data.event), e.data.severity, ", serious" if e.data.serious else ""
         )
+        text += Markup(" · {}").format(status_text(e.data))
         if e.data.outcome:
             text += Markup(": {}").format(isolated(e.data.outcome))
+        if e.data.relatedness:
+            text += Markup(" · relation to the injection: {}").format(
+                words("relatedness", e.data.relatedness)
+            )
         rows.append(
             {
                 "date": e.data.onset_date,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from jinja2 import pass_context
 from starlette.datastructures import URLPath
 
 from bontrack.auth.service import Throttled, revoke_token
+from bontrack.injections import ae_terms
 from bontrack.web import csrf, display
 from bontrack.web.api.auth import client_address, password_log_in
 from bontrack.web.deps import (
@@ -72,6 +74,8 @@ def load_templates() -> None:
 templates.env.filters["bdi"] = isolated  # {{ patient.data.name | bdi }}: entered text, isolated
 templates.env.filters["units"] = display.units  # {{ s.total_units | units }} U: 120, 12.5, 10,000
 templates.env.filters["product"] = display.product  # the knowledge base's one name of a product
+templates.env.filters["ae_status"] = ae_terms.status_text  # {{ e.data | ae_status }}: words, or not recorded
+templates.env.filters["ae_related"] = partial(ae_terms.words, "relatedness")  # a relatedness code in words
 router = APIRouter(include_in_schema=False)
 
 

@@ -51,6 +51,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # an instrument's answer (bontrack.instruments.answers): the label already says which question
     (re.compile(r"^\S+ item \d+ \([^)]*\) (must .*?|is given twice)(?:[,;] got .*)?$", re.DOTALL), r"\1"),
     (re.compile(r"^Value error, (.*)$", re.DOTALL), r"\1"),
+    # a coded field's refusal (injections.ae_terms.refused): the words, not the codes
+    (re.compile(r"^must be one of the words: (.*?); as codes: .*$", re.DOTALL), r"must be one of: \1"),
     (re.compile(r"^Assertion failed, (.*)$", re.DOTALL), r"\1"),
     (re.compile(r"^Field required$"), "is required"),
     (re.compile(rf"^Input should be greater than or equal to {_NUMBER}$"), r"must be \1 or more"),

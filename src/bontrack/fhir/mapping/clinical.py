@@ -8,6 +8,7 @@ from typing import Any
 from bontrack.clinical.findings import site_name
 from bontrack.fhir import codes
 from bontrack.fhir.mapping import Resource, meta, ref
+from bontrack.injections import ae_terms
 from bontrack.injections.schemas import AdverseEventRead, InjectionSite, SessionRead
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.schemas import EpisodeRead
@@ -179,9 +180,24 @@ def adverse_event(a: AdverseEventRead) -> Resource:
         },
         "severity": {"coding": [{"system": codes.ADVERSE_EVENT_SEVERITY, "code": data.severity}]},
         "suspectEntity": [
-            {"instance": ref("MedicationAdministration", data.session_id)},
+            {"instance": ref("MedicationAdministration", data.session_id)} | _causality(data.relatedness),
         ],
     }
-    if data.outcome:
-        out["outcome"] = {"text": data.outcome}
+    outcome: Resource = {}
+    if data.status is not None:  # the FHIR R4 AdverseEvent.outcome code (injections.ae_terms)
+        terms = ae_terms.terms("status")
+        outcome["coding"] = [{"system": terms.system, "code": terms.fhir[data.status]}]
+    if data.outcome:  # the clinician's notes on it
+        outcome["text"] = data.outcome
+    if outcome:
+        out["outcome"] = outcome
     return out
+
+
+def _causality(relatedness: str | None) -> Resource:
+    """The WHO-UMC category as FHIR's causality assessment code, with its words."""
+    if relatedness is None:
+        return {}
+    terms = ae_terms.terms("relatedness")
+    coding = {"system": terms.system, "code": terms.fhir[relatedness]}
+    return {"causality": [{"assessment": {"coding": [coding], "text": terms.words[relatedness]}}]}

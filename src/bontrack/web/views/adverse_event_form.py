@@ -1,6 +1,8 @@
 """The adverse-event form: what a patient reported after an injection session.
 
 The event is free text; the label's known reactions (knowledge base) are offered as suggestions.
+Its status and its relation to the injection are chosen by their words (``injections.ae_terms``);
+a blank choice posts nothing: not recorded yet.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from bontrack.injections import ae_terms
 from bontrack.injections.schemas import AdverseEventCreate, Severity
 from bontrack.injections.service import report_adverse_event
 from bontrack.knowledge import load_knowledge
@@ -25,7 +28,8 @@ ADVERSE_EVENT = FormSpec(kind="adverse_event", roles=WRITE_ADVERSE_EVENTS, templ
 
 
 def adverse_event_extra() -> dict[str, Any]:
-    """Severities, and the label's known reactions as suggestions (term, which labels list it)."""
+    """Severities, statuses and relatedness in words (injections.ae_terms), and the label's known
+    reactions as suggestions (term, which labels list it)."""
     kb = load_knowledge()
     known: dict[str, list[str]] = {}
     for product_id, reactions in kb.files.label_adverse_reactions.items():
@@ -33,6 +37,8 @@ def adverse_event_extra() -> dict[str, Any]:
             known.setdefault(term, []).append(f"{kb.product(product_id).name} label ({reactions.indication})")
     return {
         "severities": [(s, s) for s in get_args(Severity)],
+        "statuses": ae_terms.choices("status"),
+        "relatedness": ae_terms.choices("relatedness"),
         "known_events": sorted((term, "; ".join(where)) for term, where in known.items()),
     }
 

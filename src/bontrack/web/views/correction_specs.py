@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.assessments.kind import ASSESSMENT
 from bontrack.errors import InputError
+from bontrack.injections import ae_terms
 from bontrack.injections import service as injections
 from bontrack.injections.kind import ADVERSE_EVENT, INJECTION_SESSION
 from bontrack.injections.schemas import SessionCreate
@@ -63,6 +64,8 @@ class CorrectionForm:
     show: Callable[[Correcting, dict[str, Any]], Response]
     save: Callable[[Correcting, Fields, Write], Response]
     hidden: tuple[str, ...] = ()
+    # a stored value as the history page shows it, by field path (codes in words)
+    shown: Callable[[str, str], str] | None = None
 
 
 def _lines(items: list[str]) -> str:
@@ -84,6 +87,7 @@ def _record_form(
     values: Callable[[dict[str, Any]], dict[str, Any]],
     build: Callable[[Fields, PatientRead], dict[str, Any]],
     extra: Callable[[Fields], dict[str, Any]] = lambda _fields: {},
+    shown: Callable[[str, str], str] | None = None,
 ) -> CorrectionForm:
     """A correction with one of the record_forms forms (``extra``: the pickers it needs beside
     its values, given the values as posted)."""
@@ -109,7 +113,7 @@ def _record_form(
             **extra(items),
         )
 
-    return CorrectionForm(kind=kind, values=values, show=show, save=save_form)
+    return CorrectionForm(kind=kind, values=values, show=show, save=save_form, shown=shown)
 
 
 def _screening_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -156,8 +160,17 @@ def _outcome_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _adverse_event_values(data: dict[str, Any]) -> dict[str, Any]:
-    texts = ("session_id", "event", "onset_date", "reported_date", "severity", "outcome")
-    return {k: str(data.get(k, "")) for k in texts} | {"serious": "yes" if data.get("serious") else ""}
+    texts = (
+        "session_id",
+        "event",
+        "onset_date",
+        "reported_date",
+        "severity",
+        "status",
+        "relatedness",
+        "outcome",
+    )
+    return {k: str(data.get(k) or "") for k in texts} | {"serious": "yes" if data.get("serious") else ""}
 
 
 # ---- intake's forms: the patient and the episode ---------------------------------------------
@@ -281,6 +294,7 @@ FORMS: dict[str, CorrectionForm] = {
             _adverse_event_values,
             adverse_event_form.adverse_event_doc,
             lambda _fields: adverse_event_form.adverse_event_extra(),
+            ae_terms.history_words,
         ),
         _record_form(THERAPY_PLAN, record_forms.PLAN, _plan_values, record_forms.plan_doc),
         _record_form(THERAPY_VISIT, record_forms.VISIT, _visit_values, record_forms.visit_doc),

@@ -12,6 +12,7 @@ in the kinds themselves and in their correction forms (web/views/correction_spec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -121,10 +122,15 @@ def flat_values(value: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(field, before, after) for every field that differs; all fields for the first version."""
+def changes(
+    before: dict[str, Any] | None, after: dict[str, Any], shown: Callable[[str, str], str] | None = None
+) -> list[tuple[str, str, str]]:
+    """(field, before, after) for every field that differs; all fields for the first version.
+    ``shown`` gives a field's value in words (an adverse event's coded status and relatedness)."""
     old = flat_values(before) if before is not None else {}
     new = flat_values(after)
+    if shown is not None:
+        old, new = ({k: shown(k, v) for k, v in values.items()} for values in (old, new))
     names = list(new) + [n for n in old if n not in new]
     return [(n, old.get(n, "—"), new.get(n, "—")) for n in names if old.get(n) != new.get(n)]
 
@@ -139,6 +145,7 @@ def record_history(
     spec = _kind(kind)
     patient, rows = _versions(db, principal, patient_id, spec, record_id)
     versions = []
+    shown = form.shown if (form := FORMS.get(kind)) is not None else None  # codes in words
     for i, row in enumerate(rows):
         before = rows[i - 1] if i else None
         if row.withdrawn and before is not None and row.data == before.data:
@@ -149,7 +156,9 @@ def record_history(
             {
                 "row": row,
                 "what": what,
-                "changes": [] if what == "withdrawn" else changes(before.data if before else None, row.data),
+                "changes": []
+                if what == "withdrawn"
+                else changes(before.data if before else None, row.data, shown),
             }
         )
     return page(

@@ -1,7 +1,8 @@
 """The injection session form: the decision engine judges the plan live (POST /api/sessions/check
 from session_form.js) and again when it is saved; a blocked plan is saved only with an override.
 Until there is a plan to judge, the form opens on what already stands against an injection that
-day whatever is planned (``injections.service.standing``), in the engine's words."""
+day whatever is planned (``injections.service.standing``), in the engine's words. Above it, the
+patient's open or serious adverse events after earlier sessions (``web.earlier_events``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bontrack.patients.service import clinicians_of_clinic, episodes_of_patient
 from bontrack.schemas import parse
 from bontrack.web.bodymap import MuscleMark, body_map, drawn_muscles
 from bontrack.web.deps import WRITE_SESSIONS, NowDep, PageUser, Principal, SessionDep
+from bontrack.web.earlier_events import open_or_serious
 from bontrack.web.forms import nest
 from bontrack.web.plain import form_labels
 from bontrack.web.views.common import FormItems, allow, check_csrf, csrf_of, page, patient_for, save
@@ -159,6 +161,10 @@ def session_form(
     points = examined[-1].data.trigger_points if examined else []
     marks = {(tp.muscle, tp.side): MuscleMark(0.0, True) for tp in points}
     stock = _stock_choices(db, principal, patient, values.get("date", ""))
+    correcting = extra.get("correcting")
+    earlier = open_or_serious(
+        db=db, actor=principal.actor, patient_id=patient.id, leave_out=getattr(correcting, "id", None)
+    )
     return page(
         request,
         principal,
@@ -172,6 +178,7 @@ def session_form(
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
         override_min_chars=f"{kb.files.pathway.override_reason_min_chars.value:g}",
+        earlier_events=earlier,
         **stock,
         **_choices(db, principal, patient),
         **extra,
