@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bontrack.actor import clinic_of, sees
-from bontrack.auth.links import PatientLinkRead
+from bontrack.auth.links import PatientLinkRead, still_usable
 from bontrack.auth.models import PatientLinkRow
 from bontrack.errors import ConflictError, FieldError, InputError, NotFoundError, not_found_message
 from bontrack.schemas import Input, NoControls, UtcTime
@@ -111,13 +111,7 @@ def revoke_link(
         raise refused
     done = db.execute(
         update(PatientLinkRow)
-        .where(
-            PatientLinkRow.id == row.id,
-            PatientLinkRow.clinic_id == row.clinic_id,  # the whole key (one shard when distributed)
-            PatientLinkRow.used_at.is_(None),
-            PatientLinkRow.revoked_at.is_(None),
-            PatientLinkRow.expires_at > now,
-        )
+        .where(still_usable(row.id, row.clinic_id, now))
         .values(revoked_at=now, revoked_by=str(actor), revoked_reason=reason.strip())
         .execution_options(synchronize_session=False)
     )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from bontrack.auth.link_words import (
@@ -237,18 +237,22 @@ def _not_in_form(i: int, form: LinkForm) -> FieldError | None:
     return PatientWords(f"forms[{i}].answers", NOT_IN_FORM)
 
 
+def still_usable(link_id: str, clinic_id: str, now: datetime) -> ColumnElement[bool]:
+    """The link's row while it can still be used (not used, not revoked, not expired): the
+    condition of the one write that uses it or revokes it, so that of two at once one fails."""
+    return and_(
+        PatientLinkRow.id == link_id,
+        PatientLinkRow.clinic_id == clinic_id,  # the whole key (one shard when distributed)
+        PatientLinkRow.used_at.is_(None),
+        PatientLinkRow.revoked_at.is_(None),
+        PatientLinkRow.expires_at > now,
+    )
+
+
 def _use(db: Session, link: PatientLinkRead, now: datetime) -> None:
     """Mark the link used; the condition makes a concurrent second use fail."""
     result = db.execute(
-        update(PatientLinkRow)
-        .where(
-            PatientLinkRow.id == link.id,
-            PatientLinkRow.clinic_id == link.clinic_id,  # the whole key (one shard when distributed)
-            PatientLinkRow.used_at.is_(None),
-            PatientLinkRow.revoked_at.is_(None),
-            PatientLinkRow.expires_at > now,
-        )
-        .values(used_at=now)
+        update(PatientLinkRow).where(still_usable(link.id, link.clinic_id, now)).values(used_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         revoked = db.scalar(
