@@ -285,3 +285,5 @@ def test_session_form__shows_open_and_serious_events_of_earlier_sessions(site: S
     assert f"anaphylaxis (severe, serious) since {ONSET}" in shown and "Resolved" in shown
     assert "headache" not in shown
     assert page.index('id="earlier-events"') < page.index('id="session-form"')  # near the top
+    # the standing decision first (a block is read first), then the events
+    assert page.index('id="standing"') < page.index('id="earlier-events"')
