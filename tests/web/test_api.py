@@ -348,7 +348,8 @@ def test_outcomes__no_answer_given_is_refused_naming_the_answers(site: Site) -> 
     )
     # the patient is told in their words (test_patient_link: the link stays usable)
     assert sent.status_code == 400 and sent.json()["errors"][0]["field"] == "forms[0].answers"
-    assert "Please answer the questions of this form" in sent.json()["errors"][0]["message"]
+    said = "Question 1 of the Numeric Pain Rating Scale is not answered yet."  # the patient's words
+    assert sent.json()["errors"][0]["message"] == said
 
 
 def test_patients__record_number_in_another_case_is_refused_on_the_api_and_the_form(site: Site) -> None:
