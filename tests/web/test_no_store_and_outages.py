@@ -53,6 +53,7 @@ def _get_paths(site: Site) -> list[str]:
     values |= {
         "patient_id": site.world.patient_id,
         "token": link.json()["token"],
+        "link_id": link.json()["link"]["id"],  # its revoke page (bontrack.web.views.patient_links)
         "kind": "screening",
         "record_id": records["screenings"]["id"],
         # /fhir (bontrack.fhir): a resource read and an unknown export job's status and file
