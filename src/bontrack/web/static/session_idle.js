@@ -22,6 +22,7 @@
   var endsAt = Date.now() + (idle - TOUCH) * 1000; // the soonest this page's session may end unused
   var shownWords = "";
   var ended = false;
+  var typed = false; // something was typed in the page since it was opened
 
   function same(a, b) { return a.trim().toLowerCase() === b.trim().toLowerCase(); }
 
@@ -78,8 +79,8 @@
   function showEnded() {
     ended = true;
     clearTimeout(timer);
-    say("Your session has ended because it was not used. What you typed is still here: " +
-      "saving will ask you to log in again.");
+    say(typed ? "Your session has ended. What you typed is still here: saving it will ask you to log in again."
+      : "Your session has ended. Log in again to go on.");
     keep.hidden = true;
     again.hidden = false;
     bar.hidden = false;
@@ -121,7 +122,8 @@
 
   // typing does not keep the session alive; near the end it makes sure the warning is shown
   var lastAsked = 0;
-  function nearEnd() {
+  function nearEnd(event) {
+    if (event && event.type === "input") typed = true;
     if (ended || !bar.hidden) return;
     if (Date.now() < endsAt - (LEAD + 30) * 1000 || Date.now() - lastAsked < 10000) return;
     lastAsked = Date.now();
@@ -191,7 +193,7 @@
     pending = form ? { form: form, submitter: submitter } : null;
     dialog.querySelector("#relogin-why").textContent = form
       ? "What you typed is still here. Log in again as " + pageEmail + " and it is saved as you asked."
-      : "What you typed is still here. Log in again as " + pageEmail + " to go on.";
+      : (typed ? "What you typed is still here. " : "") + "Log in again as " + pageEmail + " to go on.";
     dialog.querySelector("button[type=submit]").textContent = form ? "Log in and save" : "Log in";
     var error = dialog.querySelector(".error");
     error.hidden = true;
