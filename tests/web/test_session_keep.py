@@ -63,11 +63,15 @@ def test_page__a_logged_in_page_knows_its_idle_timeout_and_user_the_log_in_page_
 def test_state__says_how_long_the_session_lives_yet_without_keeping_it_alive(site: Site) -> None:
     assert _state(site)["live"] is False  # no session at all
     assert log_in(site, "staff") == 303
-    assert _state(site) == {"live": True, "seconds_left": 1800}
+    assert _state(site) == {"live": True, "seconds_left": 1800, "ends": "idle"}
     site.clock.advance(minutes=20)
-    assert _state(site) == {"live": True, "seconds_left": 600}
+    assert _state(site) == {"live": True, "seconds_left": 600, "ends": "idle"}
     site.clock.advance(minutes=9)
-    assert _state(site) == {"live": True, "seconds_left": 60}  # asking 20 min later did not touch it
+    assert _state(site) == {
+        "live": True,
+        "seconds_left": 60,
+        "ends": "idle",
+    }  # asking 20 min later did not touch it
     site.clock.advance(minutes=1)
     ended = _state(site)
     assert ended["live"] is False and ended["login_token"]
@@ -80,10 +84,10 @@ def test_keep__starts_the_idle_clock_again(site: Site) -> None:
     site.clock.advance(minutes=28)
     kept = site.client.post("/session/keep", headers={"X-CSRF-Token": token})
     assert kept.status_code == 200, kept.text
-    assert kept.json() == {"seconds_left": 1800}
+    assert kept.json() == {"seconds_left": 1800, "ends": "idle"}
     assert kept.headers["cache-control"] == "no-store"
     site.clock.advance(minutes=29)  # 57 minutes after the last page: still logged in
-    assert _state(site) == {"live": True, "seconds_left": 60}
+    assert _state(site) == {"live": True, "seconds_left": 60, "ends": "idle"}
     assert site.client.get("/").status_code == 200
 
 
@@ -91,7 +95,22 @@ def test_keep__within_a_minute_of_the_last_use_still_restarts_the_clock(site: Si
     assert log_in(site, "staff") == 303
     token = _page_csrf(site)
     site.clock.advance(seconds=30)  # the server writes a page's use at most once a minute
-    assert site.client.post("/session/keep", headers={"X-CSRF-Token": token}).json() == {"seconds_left": 1800}
+    assert site.client.post("/session/keep", headers={"X-CSRF-Token": token}).json() == {
+        "seconds_left": 1800,
+        "ends": "idle",
+    }
+
+
+def test_state__near_the_12_hour_limit_says_the_session_ends_however_used(site: Site) -> None:
+    assert log_in(site, "staff") == 303
+    token = _page_csrf(site)
+    for _ in range(24):
+        site.clock.advance(minutes=29)
+        assert site.client.post("/session/keep", headers={"X-CSRF-Token": token}).status_code == 200
+    site.clock.advance(minutes=12 * 60 - 24 * 29 - 2)
+    assert _state(site) == {"live": True, "seconds_left": 120, "ends": "lifetime"}
+    kept = site.client.post("/session/keep", headers={"X-CSRF-Token": token})
+    assert kept.json() == {"seconds_left": 120, "ends": "lifetime"}  # nothing moves the limit
 
 
 def test_keep__needs_the_csrf_header_and_a_live_session(site: Site) -> None:
@@ -119,7 +138,7 @@ def test_renew__logs_the_same_user_in_again_with_a_new_csrf_token(site: Site) ->
     assert status == 200, body
     assert body["csrf_token"] and body["csrf_token"] != old
     assert _page_csrf(site) == body["csrf_token"]  # the new session's own token
-    assert _state(site) == {"live": True, "seconds_left": 1800}
+    assert _state(site) == {"live": True, "seconds_left": 1800, "ends": "idle"}
     assert "bontrack_login_csrf" not in site.client.cookies  # the log-in form token is used up
 
 

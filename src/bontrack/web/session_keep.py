@@ -57,9 +57,10 @@ class SessionRenew(Input):
     page_email: Annotated[str, Field(min_length=1, max_length=320), NoControls]
 
 
-def seconds_left(db: Session, cookie: str, at: datetime, settings: WebSettings) -> int | None:
-    """How long this browser session lives yet without another use (its idle end, or its lifetime
-    end if sooner), in whole seconds; None if it has ended. Reads only: the session is not touched."""
+def seconds_left(db: Session, cookie: str, at: datetime, settings: WebSettings) -> tuple[int, str] | None:
+    """How long this browser session lives yet, in whole seconds, and why it would end then:
+    "idle" (unused; a use keeps it alive) or "lifetime" (its 12-hour limit, which nothing moves);
+    None if it has ended. Reads only: the session is not touched."""
     if token_owner(db=db, secret=cookie, kind="session", now=at) is None:  # no idle: no touch
         return None
     row = db.execute(
@@ -67,10 +68,10 @@ def seconds_left(db: Session, cookie: str, at: datetime, settings: WebSettings) 
             AuthTokenRow.token_hash == digest(cookie)
         )
     ).one()
-    last = row.last_used_at or row.created_at
-    left = min(last + settings.session_idle_timeout, row.expires_at) - at
-    whole = int(left.total_seconds())
-    return whole if whole > 0 else None
+    idle_end = (row.last_used_at or row.created_at) + settings.session_idle_timeout
+    reason = "idle" if idle_end <= row.expires_at else "lifetime"
+    whole = int((min(idle_end, row.expires_at) - at).total_seconds())
+    return (whole, reason) if whole > 0 else None
 
 
 @router.get("/login/state")
@@ -78,7 +79,7 @@ def session_state(request: Request, db: SessionDep, settings: SettingsDep, at: N
     cookie = request.cookies.get(SESSION_COOKIE)
     left = seconds_left(db, cookie, at, settings) if cookie else None
     if left is not None:
-        return JSONResponse({"live": True, "seconds_left": left})
+        return JSONResponse({"live": True, "seconds_left": left[0], "ends": left[1]})
     token = csrf.login_token(request)
     response = JSONResponse({"live": False, "seconds_left": 0, "login_token": token})
     csrf.set_login_cookie(response, token, secure=settings.secure_cookies)
@@ -96,7 +97,10 @@ def keep_session(
         )
     cookie = request.cookies.get(SESSION_COOKIE, "")
     db.execute(update(AuthTokenRow).where(AuthTokenRow.token_hash == digest(cookie)).values(last_used_at=at))
-    return JSONResponse({"seconds_left": seconds_left(db, cookie, at, settings) or 0})
+    left = seconds_left(db, cookie, at, settings)
+    return JSONResponse(
+        {"seconds_left": left[0], "ends": left[1]} if left else {"seconds_left": 0, "ends": "idle"}
+    )
 
 
 def _same(a: str, b: str) -> bool:

@@ -66,9 +66,13 @@
     schedule(secondsLeft - LEAD);
   }
 
-  function words(left) {
+  function words(left, ends) {
     var minutes = Math.ceil(left / 60);
     var when = left < 60 ? "in less than a minute" : minutes === 1 ? "in 1 minute" : "in " + minutes + " minutes";
+    if (ends === "lifetime") { // nothing keeps it longer: say so, and what to do
+      return "Your session will end " + when + ": it has reached its time limit. " +
+        "Save what you are typing; you will be asked to log in again.";
+    }
     return "Your session will end " + when + " because it has not been used.";
   }
 
@@ -91,9 +95,9 @@
       if (!s.live) { showEnded(); return; }
       endsAt = Date.now() + s.seconds_left * 1000;
       if (s.seconds_left > LEAD + 5) { bar.hidden = true; shownWords = ""; schedule(s.seconds_left - LEAD); return; }
-      keep.hidden = false;
+      keep.hidden = s.ends === "lifetime";
       again.hidden = true;
-      say(words(s.seconds_left));
+      say(words(s.seconds_left, s.ends));
       var wasHidden = bar.hidden;
       bar.hidden = false;
       if (wasHidden && (document.activeElement === body || !document.activeElement)) keep.focus();
