@@ -183,3 +183,16 @@ def test_renew__needs_the_log_in_form_token(site: Site) -> None:
     status, body = _renew(site, email("physician"), password("physician"), email("physician"), "forged")
     assert status == 403 and body["detail"] == "The log-in form had expired. Please try again."
     assert site.client.get("/").status_code == 303
+
+
+def test_renew__after_an_administrator_ended_the_session_the_same_user_logs_in_again(site: Site) -> None:
+    assert log_in(site, "physician") == 303
+    me = site.client.get("/api/auth/me", headers=site.bearer("physician")).json()
+    ended = site.client.post(f"/api/users/{me['id']}/end-sessions", headers=site.bearer("admin"))
+    assert ended.status_code == 200, ended.text
+    assert _state(site)["live"] is False
+    status, body = _renew(site, email("staff"), password("staff"), email("staff"))
+    assert status == 409  # the ended session still names its user
+    status, body = _renew(site, email("physician"), password("physician"), email("physician"))
+    assert status == 200 and body["csrf_token"]
+    assert site.client.get("/").status_code == 200
