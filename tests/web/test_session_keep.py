@@ -50,6 +50,11 @@ def _denied_logins(site: Site) -> list[str]:
         return [entry.actor for entry in db.scalars(query)]
 
 
+def _audit_count(site: Site) -> int:
+    with transaction(site.engine) as db:
+        return len(db.scalars(select(AuditEntry.seq)).all())
+
+
 def test_page__a_logged_in_page_knows_its_idle_timeout_and_user_the_log_in_page_does_not(site: Site) -> None:
     login_page = site.client.get("/login").text
     assert "session_idle.js" not in login_page and "data-idle-seconds" not in login_page
@@ -82,7 +87,9 @@ def test_keep__starts_the_idle_clock_again(site: Site) -> None:
     assert log_in(site, "staff") == 303
     token = _page_csrf(site)
     site.clock.advance(minutes=28)
+    entries = _audit_count(site)
     kept = site.client.post("/session/keep", headers={"X-CSRF-Token": token})
+    assert _audit_count(site) == entries  # keeping a session alive is no event of the audit trail
     assert kept.status_code == 200, kept.text
     assert kept.json() == {"seconds_left": 1800, "ends": "idle"}
     assert kept.headers["cache-control"] == "no-store"

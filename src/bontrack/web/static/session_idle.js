@@ -155,13 +155,19 @@
     if ((form.getAttribute("method") || "").toLowerCase() !== "post" || form.getAttribute("action") === "/logout") return;
     if (form.hasAttribute("data-session-checked")) { form.removeAttribute("data-session-checked"); return; }
     event.preventDefault();
+    if (form.hasAttribute("data-session-asking")) return; // a second press while the first is asked about
+    form.setAttribute("data-session-asking", "");
     var submitter = event.submitter || null;
     state().then(function (s) {
+      form.removeAttribute("data-session-asking");
       if (s.live) { send(form, submitter); return; }
       loginToken = s.login_token || "";
       showEnded();
       openDialog(form, submitter);
-    }, function () { send(form, submitter); }); // no answer: send as before (the server decides)
+    }, function () { // no answer: send as before (the server decides)
+      form.removeAttribute("data-session-asking");
+      send(form, submitter);
+    });
   });
 
   function buildDialog() {
