@@ -34,6 +34,7 @@ SECRET = {
     ("PasswordChange", "current_password"),
     ("PasswordChange", "new_password"),
     ("PasswordChange", "new_password_again"),
+    ("SessionRenew", "password"),  # the page's own log-in dialog (bontrack.web.session_keep)
 }
 
 

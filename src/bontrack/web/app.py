@@ -16,7 +16,7 @@ from bontrack import __version__
 from bontrack.fhir import import_routes as fhir_import_routes
 from bontrack.fhir.router import install as install_fhir
 from bontrack.storage.engine import make_engine, transaction
-from bontrack.web import error_page, outage, pages, problems, report_page
+from bontrack.web import error_page, outage, pages, problems, report_page, session_keep
 from bontrack.web.api import admin, auth, clinical, corrections, followup, patient_link, patients, users
 from bontrack.web.api import stock as stock_api
 from bontrack.web.deps import PageUser, turn_at_database
@@ -127,6 +127,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(patient_link.router)
     app.include_router(fhir_import_routes.router, prefix="/fhir")
     app.include_router(pages.router)
+    app.include_router(session_keep.router)  # the pages' idle warning and in-page log-in
     app.include_router(report_page.router)
     for view in ROUTERS:
         app.include_router(view)

@@ -57,6 +57,16 @@ def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> Any:
 
 templates.env.globals["url_for"] = _url_for
 
+
+@pass_context
+def _idle_seconds(context: dict[str, Any]) -> int:
+    """How long a browser session lasts without use (WebSettings), for the page's idle warning."""
+    settings: WebSettings = context["request"].app.state.settings
+    return int(settings.session_idle_timeout.total_seconds())
+
+
+templates.env.globals["idle_seconds"] = _idle_seconds
+
 templates.env.auto_reload = False  # read once (load_templates): pages stay those of the code running
 
 

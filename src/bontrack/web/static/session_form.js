@@ -4,7 +4,8 @@
   "use strict";
   var form = document.getElementById("session-form");
   if (!form) return;
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  // read at each request: a log-in in the page after the session ended (session_idle.js) renews it
+  function csrf() { return document.querySelector('meta[name="csrf-token"]').getAttribute("content"); }
   var decisionBox = document.getElementById("decision");
   var status = document.getElementById("check-status");
   var override = document.getElementById("override");
@@ -161,7 +162,7 @@
     var correcting = form.getAttribute("data-correcting"); // judged without its earlier version
     fetch("/api/sessions/check" + (correcting ? "?correcting=" + encodeURIComponent(correcting) : ""), {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf(), "Accept": "application/json" },
       body: JSON.stringify(p.doc),
       credentials: "same-origin"
     }).then(function (r) {

@@ -6,7 +6,8 @@
   "use strict";
   var form = document.getElementById("session-form");
   if (!form) return;
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  // read at each request: a log-in in the page after the session ended (session_idle.js) renews it
+  function csrf() { return document.querySelector('meta[name="csrf-token"]').getAttribute("content"); }
   function field(name) { return form.querySelector('[name="' + name + '"]'); }
   function set(name, value) {
     var input = field(name);
@@ -151,7 +152,7 @@
     button.disabled = true;
     fetch("/api/sessions/plan-dose", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf(), "Accept": "application/json" },
       body: JSON.stringify(request()),
       credentials: "same-origin"
     }).then(function (r) {

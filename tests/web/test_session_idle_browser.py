@@ -1,0 +1,199 @@
+"""The idle end of a page's session in a real browser (static/session_idle.js): the warning two
+minutes before it, "Stay logged in", and a typed form sent after the session ended, which opens a
+log-in dialog and is then saved with what was typed.
+
+Headless Chromium (Playwright) against the app on a real uvicorn server in this process, whose
+clock the test moves; the page's timers run on Playwright's clock, moved alongside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine, select
+
+from bontrack.auth.models import AuthTokenRow
+from bontrack.storage.engine import transaction
+from bontrack.web.app import create_app
+from bontrack.web.settings import WebSettings
+from factories import World
+from live_server import free_port
+from web.conftest import Clock, email, password
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+# screenshots for people to look at (not committed): EYE_DIR, else tests/web/artifacts
+EYE = Path(os.environ.get("EYE_DIR") or Path(__file__).parent / "artifacts")
+WARNING = "Your session will end in 2 minutes because it has not been used."
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("the playwright package is not installed")
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no Chromium at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+class Served:
+    def __init__(self, engine: Engine, world: World) -> None:
+        self.engine = engine
+        self.world = world
+        self.clock = Clock()
+        self.settings = WebSettings(engine=engine, clock=self.clock)
+        port = free_port()
+        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.base = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        for _ in range(1000):  # until it listens (a readiness poll, not a timed assertion)
+            if self.server.started:
+                return
+            time.sleep(0.01)
+        pytest.fail("the server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def last_used(self) -> list[dt.datetime | None]:
+        with transaction(self.engine) as db:
+            return list(db.scalars(select(AuthTokenRow.last_used_at).where(AuthTokenRow.kind == "session")))
+
+
+@pytest.fixture
+def served(sqlite_engine: Engine, template_db: tuple[Path, World], browser: Any) -> Iterator[Served]:
+    site = Served(sqlite_engine, template_db[1])
+    site.start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.clock.install()
+    yield tab
+    context.close()
+    assert errors == []
+
+
+def _log_in(page: Any, served: Served, role: str, next_path: str) -> None:
+    page.goto(f"{served.base}/login?next={next_path}")
+    page.fill("#email", email(role))
+    page.fill("#password", password(role))
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(".*" + re.escape(next_path) + "$"))
+
+
+def _shoot(page: Any, name: str) -> None:
+    EYE.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.screenshot(path=str(EYE / f"{name}-{width}.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_warning__shown_two_minutes_before_the_idle_end_and_stay_logged_in_keeps_the_session(
+    served: Served, page: Any
+) -> None:
+    _log_in(page, served, "staff", "/patients")
+    warning = page.locator(".idle-warning")
+    assert warning.is_hidden()
+    served.clock.advance(minutes=28, seconds=30)
+    page.clock.fast_forward("27:05")  # the page asks the server at 27 minutes: 90 seconds left
+    warning.wait_for(state="visible")
+    assert warning.locator("p").inner_text() == WARNING
+    assert warning.locator("p").get_attribute("aria-live") == "assertive"
+    keep = warning.get_by_role("button", name="Stay logged in")
+    assert keep.evaluate("b => document.activeElement === b")  # nothing else had the focus
+    _shoot(page, "idle-warning")
+
+    keep.press("Enter")  # by keyboard
+    warning.wait_for(state="hidden")
+    assert served.last_used() == [served.clock.now]  # the idle clock starts again now
+    served.clock.advance(minutes=29)  # 57 minutes after the page was opened
+    page.goto(f"{served.base}/patients")
+    assert page.url.endswith("/patients")
+
+
+def test_warning__typing_near_the_end_shows_it_but_does_not_keep_the_session(
+    served: Served, page: Any
+) -> None:
+    _log_in(page, served, "physician", "/patients/new")
+    served.clock.advance(minutes=28, seconds=30)
+    # the page's time moves on but its timer has not run (a background tab's timers may run late)
+    now_ms = page.evaluate("Date.now()")
+    page.clock.set_system_time(dt.datetime.fromtimestamp(now_ms / 1000 + 27 * 60, dt.UTC))
+    assert page.locator(".idle-warning").is_hidden()
+    before = served.last_used()
+    page.fill("#f-name", "Typed")
+    page.locator(".idle-warning").wait_for(state="visible")
+    assert served.last_used() == before  # typing did not reach the server
+
+
+def test_ended__a_typed_form_is_saved_after_logging_in_again_in_the_page(served: Served, page: Any) -> None:
+    _log_in(page, served, "physician", "/patients/new")
+    page.fill("#f-record_number", "IDLE-31")
+    page.fill("#f-name", "Typed Before Lunch")
+    page.fill("#f-birth_date", "1971-04-05")
+    page.select_option("#f-sex", "female")
+    served.clock.advance(minutes=31)  # the session ended on the server while the person was away
+
+    page.click("button:text('Register patient')")
+    dialog = page.locator("dialog.relogin")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("h2").inner_text() == "Your session has ended"
+    assert dialog.locator("#relogin-email").input_value() == email("physician")
+    assert page.url.endswith("/patients/new")  # nothing sent yet
+    _shoot(page, "relogin-dialog")
+
+    # another user may not send this page's form
+    page.fill("#relogin-email", email("staff"))
+    page.fill("#relogin-password", password("staff"))
+    dialog.get_by_role("button", name="Log in and save").click()
+    refused = dialog.locator(".error")
+    refused.wait_for(state="visible")
+    assert refused.inner_text().startswith(f"This page was filled in by {email('physician')}.")
+    _shoot(page, "relogin-other-user")
+
+    page.fill("#relogin-email", email("physician"))
+    page.fill("#relogin-password", "wrong-password-1")
+    dialog.get_by_role("button", name="Log in and save").click()
+    expect(refused).to_have_text("Wrong e-mail or password.")
+
+    page.fill("#relogin-password", password("physician"))
+    dialog.get_by_role("button", name="Log in and save").click()
+    page.wait_for_url(re.compile(r".*/patients/[0-9a-f-]{36}\?saved=patient$"))
+    assert "Typed Before Lunch" in page.inner_text("main")
+    assert "IDLE-31" in page.inner_text("main")
