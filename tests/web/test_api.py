@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
@@ -100,8 +101,9 @@ def test_sessions__a_one_character_reason_and_one_override_for_every_block_are_r
     errors = [(e["field"], e["message"]) for e in refused.json()["errors"]]
     assert errors[0] == (
         "override.reason",
-        "must say why going ahead outweighs the blocks in at least 15 characters other than spaces; "
-        "1 written",
+        "Write why going ahead outweighs the blocks in a few words of your own: at least 3 different "
+        "words with 15 letters between them (a word written again counts once; numbers and punctuation "
+        "do not count); written: 0 different words, 0 letters",
     )
     # one error per block not acknowledged, each naming it: its code and its words
     assert [f for f, _ in errors[1:]] == ["override.acknowledged"] * 2
@@ -116,6 +118,21 @@ def test_sessions__a_one_character_reason_and_one_override_for_every_block_are_r
     assert refused.status_code == 409
     ((field, message),) = [(e["field"], e["message"]) for e in refused.json()["errors"]]
     assert field == "override.acknowledged" and "dose.session_max is not acknowledged" in message
+    assert _sessions_saved(site) == 0
+
+
+@pytest.mark.parametrize(
+    "reason", ["aaaaaaaaaaaaaaa", "override override override", "...............", "123456789012345"]
+)
+def test_sessions__a_reason_that_fills_the_length_without_words_is_refused(site: Site, reason: str) -> None:
+    """Filler passed the 15 characters: the reason now needs 3 different words (pathway.toml)."""
+    blocked = _session_body(site, units=400)
+    filler = blocked | {"override": {"reason": reason, "acknowledged": BLOCKS_400_U}}
+    refused = site.client.post("/api/sessions", json=filler, headers=site.bearer("physician"))
+    assert refused.status_code == 409, refused.text
+    ((field, message),) = [(e["field"], e["message"]) for e in refused.json()["errors"]]
+    assert field == "override.reason"
+    assert message.startswith("Write why going ahead outweighs the blocks in a few words of your own")
     assert _sessions_saved(site) == 0
 
 

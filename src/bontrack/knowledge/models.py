@@ -281,6 +281,7 @@ class Pathway(Strict):
     therapist_roles: SourcedRoles
     adverse_event_window_days: SourcedNumber
     override_reason_min_chars: SourcedNumber
+    override_reason_min_words: SourcedNumber
 
 
 class Mcid(Sourced):

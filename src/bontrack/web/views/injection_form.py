@@ -177,6 +177,7 @@ def session_form(
         standing=standing,
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
+        override_min_words=f"{kb.files.pathway.override_reason_min_words.value:g}",
         override_min_chars=f"{kb.files.pathway.override_reason_min_chars.value:g}",
         earlier_events=earlier,
         **stock,
