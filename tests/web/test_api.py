@@ -210,6 +210,23 @@ def test_screening__an_allergy_is_kept_as_written_when_it_names_one_the_check_kn
     assert 'value="cows_milk_protein" checked' in form
 
 
+def test_screening__a_plant_milk_is_not_cow_milk_protein_and_the_refusal_says_why(site: Site) -> None:
+    """Before: "coconut milk" was kept as a cow's milk protein allergy (it blocked DYSPORT)."""
+    body = {"patient_id": site.world.patient_id, "date": "2026-03-01", "allergies": ["coconut milk"]}
+    refused = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert refused.status_code == 400, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "allergies[0]"
+    assert error["message"].startswith(
+        "'coconut milk' names none of the allergies screening asks about (coconut milk: a plant milk, "
+        "pressed from coconut flesh; no cow's milk protein); allowed:"
+    )
+    body["allergies"] = ["milk thistle, cow's milk"]  # both: kept, as written
+    saved = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["data"]["allergies"] == ["milk thistle, cow's milk"]
+
+
 def test_problems__unknown_record_is_404_naming_the_field(site: Site) -> None:
     response = site.client.get("/api/patients/0000-no-such", headers=site.bearer("staff"))
     assert response.status_code == 404
