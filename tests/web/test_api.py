@@ -102,8 +102,8 @@ def test_sessions__a_one_character_reason_and_one_override_for_every_block_are_r
     assert errors[0] == (
         "override.reason",
         "Write why going ahead outweighs the blocks in a few words of your own: at least 3 different "
-        "words with 15 letters between them (a word written again counts once; numbers and punctuation "
-        "do not count); written: 0 different words, 0 letters",
+        "words with 15 letters between them (a word written again counts once; numbers, punctuation and "
+        "one letter repeated do not count); written: 0 different words, 0 letters",
     )
     # one error per block not acknowledged, each naming it: its code and its words
     assert [f for f, _ in errors[1:]] == ["override.acknowledged"] * 2

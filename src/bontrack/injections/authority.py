@@ -153,6 +153,12 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def reason_written(reason: str) -> str:
+    """What a written reason holds, as the rule counts it: "1 different word, 8 letters"."""
+    words = reason_words(reason)
+    return f"{_count(len(words), 'different word')}, {_count(sum(len(w) for w in words), 'letter')}"
+
+
 def reason_problem(reason: str) -> str | None:
     """What a written override reason lacks, in the clinician's words, or None when it says
     something: at least the pathway's ``override_reason_min_words`` different words with at least
@@ -162,14 +168,13 @@ def reason_problem(reason: str) -> str | None:
     least_words = int(pathway.override_reason_min_words.value)
     least_letters = int(pathway.override_reason_min_chars.value)
     words = reason_words(reason)
-    letters = sum(len(w) for w in words)
-    if len(words) >= least_words and letters >= least_letters:
+    if len(words) >= least_words and sum(len(w) for w in words) >= least_letters:
         return None
-    written = f"{_count(len(words), 'different word')}, {_count(letters, 'letter')}"
     return (
         "Write why going ahead outweighs the blocks in a few words of your own: at least "
         f"{least_words} different words with {least_letters} letters between them (a word written "
-        f"again counts once; numbers and punctuation do not count); written: {written}"
+        f"again counts once; numbers, punctuation and one letter repeated do not count); written: "
+        f"{reason_written(reason)}"
     )
 
 
