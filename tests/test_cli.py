@@ -61,6 +61,17 @@ def test_check__an_allergy_written_with_its_reaction_or_label_name_blocks_exits_
     assert len(blocks) == 1 and f"entered as '{allergy}'" in blocks[0]["message"] and blocks[0]["source"]
 
 
+@pytest.mark.parametrize("allergy", ["egg albumin", "Egg white albumin (rash)"])
+def test_check__an_egg_albumin_allergy_is_not_human_albumin_exits_0(tmp_path: Path, allergy: str) -> None:
+    """Before: "egg albumin" blocked every product with human albumin (screening.toml not_when)."""
+    result = bontrack("check", write(tmp_path, make(patient={"allergies": [allergy]})))
+    assert result.returncode == 0, result.stdout
+    out = json.loads(result.stdout)
+    assert out["decision"] == "allow"
+    (unknown,) = [f for f in out["findings"] if f["code"] == "allergy.unknown"]
+    assert f"'{allergy}'" in unknown["message"] and "not human albumin" in unknown["message"]
+
+
 def test_check__invalid_input_exits_2_naming_the_field(tmp_path: Path) -> None:
     doc = make()
     doc["plan"]["sites"][0]["units"] = "twenty"

@@ -132,3 +132,70 @@ def test_a_condition_as_written__is_judged_as_the_condition_it_names(run, entry,
     assert decision.decision == "block"
     assert code in codes(decision, "block")
     assert "condition.unknown" not in codes(decision)
+
+
+# ---- phrases that contain an allergen's name but are not it (screening.toml not_when) -------
+
+
+@pytest.mark.parametrize(
+    ("entry", "product"),
+    [
+        ("egg albumin", "botox"),
+        ("Egg-albumin (rash)", "xeomin"),
+        ("egg white albumin", "dysport"),
+        ("ovalbumin", "botox"),  # one word: never albumin
+        ("milk thistle", "dysport"),
+        ("Milk-thistle (hives)", "dysport"),
+        ("coconut milk", "dysport"),
+        ("almond milk", "dysport"),
+        ("Oat milk - bloating", "dysport"),
+        ("soy milk", "dysport"),
+        ("soy milk protein", "dysport"),
+        ("milk of magnesia", "dysport"),
+    ],
+)
+def test_an_entry_that_is_not_the_allergen__gives_no_block_and_is_checked_by_the_clinician(
+    run, entry, product
+) -> None:
+    """Before: "egg albumin" blocked the products with human albumin and "milk thistle" or
+    "coconut milk" blocked DYSPORT (cow's milk protein)."""
+    decision = run(with_allergies(product, entry))
+    assert decision.decision == "allow", [f.message for f in decision.findings]
+    assert {c for c in codes(decision) if c.startswith("allergy.")} == {"allergy.unknown"}
+    (unknown,) = [f for f in decision.findings if f.code == "allergy.unknown"]
+    assert f"'{entry}'" in unknown.message  # quoted as entered
+    if entry != "ovalbumin":  # the knowledge base's reason for the phrase in it
+        assert (
+            "not human albumin" in unknown.message
+            or "no milk protein" in unknown.message
+            or ("no cow's milk protein" in unknown.message)
+        )
+
+
+@pytest.mark.parametrize(
+    ("entry", "product", "code"),
+    [
+        ("milk thistle, cow's milk", "dysport", "allergy.cows_milk_protein"),
+        ("coconut milk; milk (anaphylaxis)", "dysport", "allergy.cows_milk_protein"),
+        ("egg albumin and albumin human", "botox", "allergy.human_albumin"),
+        # other punctuation parts the words: milk and thistle, two entries in one
+        ("milk, thistle", "dysport", "allergy.cows_milk_protein"),
+        # chosen: a reaction to breast milk is to the cow's milk protein passed into it
+        ("breast milk", "dysport", "allergy.cows_milk_protein"),
+        ("goat milk", "dysport", "allergy.cows_milk_protein"),  # cross-reacts: not listed
+    ],
+)
+def test_an_entry_that_also_names_the_allergen__still_blocks_quoting_it(run, entry, product, code) -> None:
+    decision = run(with_allergies(product, entry))
+    assert decision.decision == "block"
+    (found,) = [f for f in decision.findings if f.code == code]
+    assert found.severity == "block" and f"(entered as '{entry}')" in found.message
+
+
+def test_every_not_when_phrase__names_nothing_and_gives_its_reason(kb) -> None:
+    phrases = [(i, p, why) for i, item in kb.files.allergies.items() for p, why in item.not_when.items()]
+    assert {"milk thistle", "coconut milk", "egg albumin"} <= {p for _, p, _ in phrases}
+    for item_id, phrase, why in phrases:
+        assert allergies_named(phrase, kb) == [], phrase
+        assert [m.item_id for m in allergies_named(f"{phrase}, {item_id}", kb)] == [item_id]
+        assert why.strip(), phrase

@@ -99,6 +99,29 @@ def test_allergies__read_by_the_one_rule_of_every_face() -> None:
     assert plan.notes[5][0].startswith("not recorded: screening asks only about")
 
 
+def test_allergies__a_phrase_that_is_not_the_allergen_is_not_recorded_and_the_note_says_why() -> None:
+    """Before: "Milk thistle" and "Egg albumin" were recorded as cow's milk protein and human
+    albumin allergies (screening.toml not_when); "Milk thistle; cow's milk" still is."""
+    written = ["Milk thistle", "Egg albumin", "Milk thistle; cow's milk"]
+    doc = with_entries(
+        *(
+            {"resourceType": "AllergyIntolerance", "patient": {"reference": PATIENT}, "code": {"text": text}}
+            for text in written
+        )
+    )
+    plan = plan_import(parse(doc), TODAY)
+    [patient] = plan.patients
+    assert [a for a, _ in patient.allergies] == ["cows_milk_protein"]
+    assert plan.notes[1][0].startswith("not recorded: screening asks only about")
+    assert plan.notes[1][0].endswith(
+        "(milk thistle: a plant (Silybum marianum) taken as a herbal medicine; no milk protein)"
+    )
+    assert plan.notes[2][0].endswith(
+        "(egg albumin: ovalbumin, the protein of egg white; an egg allergy, not human albumin)"
+    )
+    assert plan.notes[3] == ["recorded in the screening: Cow's milk protein allergy"]
+
+
 def test_medications__by_reference_and_by_status() -> None:
     medication = {
         "resourceType": "Medication",

@@ -14,6 +14,7 @@ from bontrack.injections.models import InjectionSessionRow
 from bontrack.injections.schemas import AdverseEventCreate, Override
 from bontrack.knowledge import load_knowledge
 from bontrack.storage.engine import transaction
+from bontrack.synth.events import OVERRIDE_REASONS
 from factories import ACTOR, DAY, clinic_world, saved_session, session_input
 
 
@@ -128,17 +129,76 @@ def test_create_session__a_one_character_reason_is_refused_with_the_minimum(engi
         short = Override(clinician_id=world.clinician_id, reason="x", acknowledged=["screening.pregnant"])
         with pytest.raises(RefusedError) as info:
             service.create_session(db=db, actor=ACTOR, data=session_input(world, override=short))
-        # spaces do not count: 14 letters spread out are still short
+        # spaces do not count: letters spread out are no words
         spread = short.model_copy(update={"reason": "p a t i e n t  i n f o r m"})
         with pytest.raises(RefusedError) as again:
             service.create_session(db=db, actor=ACTOR, data=session_input(world, override=spread))
-    least = load_knowledge().files.pathway.override_reason_min_chars.value
-    assert least == 15
+    pathway = load_knowledge().files.pathway
+    assert (pathway.override_reason_min_chars.value, pathway.override_reason_min_words.value) == (15, 3)
     ((field, message),) = [(e.field, e.message) for e in info.value.errors]
     assert field == "override.reason"
-    assert "at least 15 characters other than spaces; 1 written" in message
-    assert "13 written" in again.value.errors[0].message
+    assert message.startswith(
+        "Write why going ahead outweighs the blocks in a few words of your own: at least 3 different "
+        "words with 15 letters between them"
+    )
+    assert message.endswith("; written: 0 different words, 0 letters")
+    assert again.value.errors[0].message.endswith("; written: 0 different words, 0 letters")
     assert _count_sessions(engine) == 0
+
+
+FILLER = [
+    "aaaaaaaaaaaaaaa",  # one character repeated to the length
+    "override override override",  # one word repeated
+    "...............",
+    "123456789012345",
+    "patient informed",  # 15 letters, 2 words: says what, not why
+    "ok ok ok ok ok ok ok ok risk go",  # a word written again counts once
+]
+
+
+@pytest.mark.parametrize("reason", FILLER)
+def test_create_session__a_reason_that_fills_the_length_without_words_is_refused(
+    engine: Engine, reason: str
+) -> None:
+    with transaction(engine) as db:
+        world = clinic_world(db, screening={"pregnant": True})
+        filler = Override(clinician_id=world.clinician_id, reason=reason, acknowledged=["screening.pregnant"])
+        with pytest.raises(RefusedError) as info:
+            service.create_session(db=db, actor=ACTOR, data=session_input(world, override=filler))
+    ((field, message),) = [(e.field, e.message) for e in info.value.errors]
+    assert field == "override.reason" and "at least 3 different words" in message
+    assert _count_sessions(engine) == 0
+
+
+@pytest.mark.parametrize(
+    ("reason", "written"),
+    [
+        ("aaaaaaaaaaaaaaa", "0 different words, 0 letters"),
+        ("Override override OVERRIDE", "1 different word, 8 letters"),
+        ("patient informed", "2 different words, 15 letters"),
+        ("ok, MG 2y: go", "3 different words, 6 letters"),
+    ],
+)
+def test_reason_problem__says_what_was_written(reason: str, written: str) -> None:
+    from bontrack.injections.authority import reason_problem  # new with the words rule
+
+    problem = reason_problem(reason)
+    assert problem is not None and problem.endswith(f"; written: {written}")
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "neurology review: stable MG",
+        "Patient informed, risk accepted.",
+        "Grossesse exclue, bénéfice discuté avec la patiente",  # letters of any alphabet
+        *OVERRIDE_REASONS,  # what the synthetic clinic writes
+    ],
+)
+def test_reason_problem__a_reason_in_words_passes(reason: str) -> None:
+    from bontrack.injections.authority import reason_problem
+
+    assert reason_problem(reason) is None
 
 
 def test_create_session__a_code_that_does_not_block_is_not_recorded(engine: Engine) -> None:

@@ -122,6 +122,28 @@ def test_drug_in_two_classes_is_refused(raw: dict[str, Any]) -> None:
         build_knowledge(raw)
 
 
+def test_a_not_when_phrase_without_its_reason_is_refused(raw: dict[str, Any]) -> None:
+    raw["allergies"]["cows_milk_protein"]["not_when"]["oat milk"] = " "
+    with pytest.raises(KnowledgeError, match=re.escape("allergies.cows_milk_protein.not_when")):
+        build_knowledge(raw)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "says"),
+    [
+        ("oat drink", "must contain a name of cows_milk_protein and of nothing else; it names []"),
+        ("milk albumin", "it names ['cows_milk_protein', 'human_albumin']"),  # would hide albumin
+        ("cows milk", "'cows milk' is a name of cows_milk_protein"),
+    ],
+)
+def test_a_not_when_phrase_that_could_hide_another_name_is_refused(
+    raw: dict[str, Any], phrase: str, says: str
+) -> None:
+    raw["allergies"]["cows_milk_protein"]["not_when"][phrase] = "a test phrase"
+    with pytest.raises(KnowledgeError, match=re.escape(says)):
+        build_knowledge(raw)
+
+
 def test_cap_on_unknown_muscle_is_refused(raw: dict[str, Any]) -> None:
     raw["products"]["onabotulinumtoxinA"]["muscle_caps"][0]["muscle"] = "biceps"
     with pytest.raises(KnowledgeError, match=re.escape("unknown muscle 'biceps'")):

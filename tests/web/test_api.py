@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bontrack.audit.models import AuditEntry
@@ -100,8 +101,9 @@ def test_sessions__a_one_character_reason_and_one_override_for_every_block_are_r
     errors = [(e["field"], e["message"]) for e in refused.json()["errors"]]
     assert errors[0] == (
         "override.reason",
-        "must say why going ahead outweighs the blocks in at least 15 characters other than spaces; "
-        "1 written",
+        "Write why going ahead outweighs the blocks in a few words of your own: at least 3 different "
+        "words with 15 letters between them (a word written again counts once; numbers, punctuation and "
+        "one letter repeated do not count); written: 0 different words, 0 letters",
     )
     # one error per block not acknowledged, each naming it: its code and its words
     assert [f for f, _ in errors[1:]] == ["override.acknowledged"] * 2
@@ -116,6 +118,21 @@ def test_sessions__a_one_character_reason_and_one_override_for_every_block_are_r
     assert refused.status_code == 409
     ((field, message),) = [(e["field"], e["message"]) for e in refused.json()["errors"]]
     assert field == "override.acknowledged" and "dose.session_max is not acknowledged" in message
+    assert _sessions_saved(site) == 0
+
+
+@pytest.mark.parametrize(
+    "reason", ["aaaaaaaaaaaaaaa", "override override override", "...............", "123456789012345"]
+)
+def test_sessions__a_reason_that_fills_the_length_without_words_is_refused(site: Site, reason: str) -> None:
+    """Filler passed the 15 characters: the reason now needs 3 different words (pathway.toml)."""
+    blocked = _session_body(site, units=400)
+    filler = blocked | {"override": {"reason": reason, "acknowledged": BLOCKS_400_U}}
+    refused = site.client.post("/api/sessions", json=filler, headers=site.bearer("physician"))
+    assert refused.status_code == 409, refused.text
+    ((field, message),) = [(e["field"], e["message"]) for e in refused.json()["errors"]]
+    assert field == "override.reason"
+    assert message.startswith("Write why going ahead outweighs the blocks in a few words of your own")
     assert _sessions_saved(site) == 0
 
 
@@ -191,6 +208,23 @@ def test_screening__an_allergy_is_kept_as_written_when_it_names_one_the_check_kn
     form = site.client.get(path).text
     assert '<input type="checkbox" name="allergies" value="Botox (hives)" checked> Botox (hives)' in form
     assert 'value="cows_milk_protein" checked' in form
+
+
+def test_screening__a_plant_milk_is_not_cow_milk_protein_and_the_refusal_says_why(site: Site) -> None:
+    """Before: "coconut milk" was kept as a cow's milk protein allergy (it blocked DYSPORT)."""
+    body = {"patient_id": site.world.patient_id, "date": "2026-03-01", "allergies": ["coconut milk"]}
+    refused = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert refused.status_code == 400, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "allergies[0]"
+    assert error["message"].startswith(
+        "'coconut milk' names none of the allergies screening asks about (coconut milk: a plant milk, "
+        "pressed from coconut flesh; no cow's milk protein); allowed:"
+    )
+    body["allergies"] = ["milk thistle, cow's milk"]  # both: kept, as written
+    saved = site.client.post("/api/screenings", json=body, headers=site.bearer("staff"))
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["data"]["allergies"] == ["milk thistle, cow's milk"]
 
 
 def test_problems__unknown_record_is_404_naming_the_field(site: Site) -> None:

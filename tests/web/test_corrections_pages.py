@@ -164,6 +164,10 @@ def test_session_correction__shows_the_decision_and_a_block_needs_an_override(si
     unticked = site.client.post(path, data=blocked | override)
     assert unticked.status_code == 409 and "Tick each block you override; not ticked:" in unticked.text
     ticked = {"override.acknowledged": ["dose.exceeds_vials", "dose.session_max"]}  # two boxes ticked
+    filler = override | {"override.reason": "override override override"}  # one word, repeated
+    weak = site.client.post(path, data=blocked | filler | ticked)
+    assert weak.status_code == 409
+    assert "The reason for overriding has too few words of your own: 1 different word, 8 letters" in weak.text
     saved = site.client.post(path, data=blocked | override | ticked)
     assert saved.status_code == 303, saved.text
     current = site.client.get(f"/api/sessions/{session['id']}", headers=site.bearer("staff")).json()

@@ -290,9 +290,17 @@ def test_session_form__a_second_session_that_day_needs_each_block_ticked_and_a_r
     expired = session_form(site, lot_expiry="2026-01-01")
     status, html = post_form(site, path, expired | {"override.reason": "x"})
     assert status == 409
+    # what the reason holds; the hint above it gives the minimum
     assert (
-        "Reason for overriding the block must say why going ahead outweighs the blocks in at least 15 "
+        "The reason for overriding has too few words of your own: 0 different words, 0 letters written"
         in html
+    )
+    # the hint says the same numbers (pathway.toml)
+    assert "in a few words of your own: at least 3 different words with 15 letters between them." in html
+    # filler that once passed the 15 characters: one word repeated
+    status, filled = post_form(site, path, expired | {"override.reason": "override override override"})
+    assert (
+        status == 409 and "too few words of your own: 1 different word, 8 letters written (a word" in filled
     )
     # one checkbox per block, in the finding's words, the same-day block first
     boxes = re.findall(r'name="override.acknowledged" value="([^"]+)"', html)

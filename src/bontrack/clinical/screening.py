@@ -20,7 +20,7 @@ from bontrack.clinical.plan import Context, Patient
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.loader import screening_key
 from bontrack.knowledge.models import ScreeningItem, Severity
-from bontrack.knowledge.screening_names import allergies_named, conditions_named
+from bontrack.knowledge.screening_names import allergies_named, allergies_not_named, conditions_named
 
 
 def _applies(item: ScreeningItem, product_id: str, kb: KnowledgeBase) -> bool:
@@ -50,16 +50,20 @@ def _as_entered(item_id: str, names: list[str]) -> str:
     return f" (entered as {_quoted(shown)})" if shown else ""
 
 
-def _unknown(kb: KnowledgeBase, code: str, what: str, names: list[str]) -> list[Finding]:
-    """Entries the knowledge base does not know: accepted, but the clinician must check them."""
+def _unknown(
+    kb: KnowledgeBase, code: str, what: str, names: list[str], why: Iterable[str] = ()
+) -> list[Finding]:
+    """Entries the knowledge base does not know: accepted, but the clinician must check them;
+    ``why``: what the knowledge base says of a phrase in them ("coconut milk: a plant milk ...")."""
     if not names:
         return []
+    said = "; ".join(dict.fromkeys(why))
     return [
         Finding(
             code=code,
             severity="info",
             message=f"Not in the knowledge base (version {kb.version}), check yourself: {what} "
-            f"{_quoted(names)}.",
+            f"{_quoted(names)}{f' ({said})' if said else ''}.",
             source=f"bontrack knowledge base {kb.version}",
         )
     ]
@@ -73,7 +77,8 @@ def screen_allergies(patient: Patient, product_id: str | None, kb: KnowledgeBase
     """Allergies against the planned product; without one (None), against every product: an
     allergy names the products it contraindicates, "every botulinum toxin product" if all. An
     entry is read by ``knowledge.screening_names.allergies_named`` ("Botox (hives)" is an allergy
-    to botulinum toxin); one naming none is "not in the knowledge base" (info)."""
+    to botulinum toxin); one naming none is "not in the knowledge base" (info), saying why a
+    phrase in it is not the allergy whose name it contains ("coconut milk": ``not_when``)."""
     products = list(kb.files.products) if product_id is None else [product_id]
     out = []
     unknown: list[str] = []
@@ -99,7 +104,8 @@ def screen_allergies(patient: Patient, product_id: str | None, kb: KnowledgeBase
         else:
             message = f"{item.label}{entered}: recorded; does not apply to {product_id or 'any product'}."
             out.append(screening_finding(kb, f"allergy.{item_id}", "info", message, item, product_id))
-    return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown)]
+    why = [reason for name in unknown for reason in allergies_not_named(name, kb)]
+    return [*out, *_unknown(kb, "allergy.unknown", "allergy", unknown, why)]
 
 
 STATES = ("pregnant", "breastfeeding", "infection_at_injection_site")

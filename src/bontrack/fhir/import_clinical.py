@@ -19,7 +19,7 @@ from bontrack.fhir.codes import ICD10CM, RXNORM
 from bontrack.fhir.import_outcome import FhirImportError, Issue
 from bontrack.knowledge import load_knowledge
 from bontrack.knowledge.loader import ScreeningMatch
-from bontrack.knowledge.screening_names import allergies_named, conditions_named
+from bontrack.knowledge.screening_names import allergies_named, allergies_not_named, conditions_named
 from bontrack.patients.schemas import DiagnosisCode, PatientCreate
 
 IMPORTED = ("Patient", "Condition", "MedicationStatement", "AllergyIntolerance")
@@ -242,7 +242,8 @@ class Planner:
         items = _screening_items(names, lambda name: allergies_named(name, kb))
         if not items:
             asked = ", ".join(a.label for a in kb.files.allergies.values())
-            plan.notes[i] = [f"not recorded: screening asks only about {asked}"]
+            said = "; ".join(dict.fromkeys(r for name in names for r in allergies_not_named(name, kb)))
+            plan.notes[i] = [f"not recorded: screening asks only about {asked}{f' ({said})' if said else ''}"]
             return
         owner.allergies += [(item, i) for item in items]
         labels = ", ".join(kb.files.allergies[item].label for item in items)

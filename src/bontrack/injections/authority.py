@@ -3,6 +3,7 @@ override check and its audit entry."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,8 +76,8 @@ def check_override(
     author: Author | None,
 ) -> SessionCreate:
     """A blocked plan needs an override given by the author as themself, that acknowledges every
-    block of the decision, each on its own, with a written reason of at least the pathway's
-    ``override_reason_min_chars`` (RefusedError naming each block not acknowledged). Returns the
+    block of the decision, each on its own, with a written reason that says something
+    (``reason_problem``; RefusedError naming the reason and each block not acknowledged). Returns the
     session with the override's clinician filled in from the author when it was left out, and
     its ``acknowledged`` as the blocks acknowledged, in the decision's order."""
     blocks = [f for f in decision.findings if f.severity == "block"]
@@ -132,26 +133,57 @@ def check_override(
     )
 
 
-def reason_chars(reason: str) -> int:
-    """The characters of a written reason other than spaces (what the minimum counts)."""
-    return len("".join(reason.split()))
+# A word of a written reason: a run of letters (any alphabet), read in lower case.
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def reason_words(reason: str) -> list[str]:
+    """The different words of a written reason, lower case, in the order first written: a word is
+    a run of letters with at least two different letters ("x", "aaaa" and the "s" of "patient's"
+    are not words; "MG" and "ok" are); numbers, punctuation and spaces are not words.
+
+    >>> reason_words("Override override OVERRIDE: 2 x ok.")
+    ['override', 'ok']
+    """
+    words = (w.lower() for w in _LETTERS.findall(reason))
+    return list(dict.fromkeys(w for w in words if len(set(w)) > 1))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def reason_written(reason: str) -> str:
+    """What a written reason holds, as the rule counts it: "1 different word, 8 letters"."""
+    words = reason_words(reason)
+    return f"{_count(len(words), 'different word')}, {_count(sum(len(w) for w in words), 'letter')}"
+
+
+def reason_problem(reason: str) -> str | None:
+    """What a written override reason lacks, in the clinician's words, or None when it says
+    something: at least the pathway's ``override_reason_min_words`` different words with at least
+    ``override_reason_min_chars`` letters between them (a word written again counts once, so no
+    character or word repeated fills the length). A stored reason is never judged again."""
+    pathway = load_knowledge().files.pathway
+    least_words = int(pathway.override_reason_min_words.value)
+    least_letters = int(pathway.override_reason_min_chars.value)
+    words = reason_words(reason)
+    if len(words) >= least_words and sum(len(w) for w in words) >= least_letters:
+        return None
+    return (
+        "Write why going ahead outweighs the blocks in a few words of your own: at least "
+        f"{least_words} different words with {least_letters} letters between them (a word written "
+        f"again counts once; numbers, punctuation and one letter repeated do not count); written: "
+        f"{reason_written(reason)}"
+    )
 
 
 def _override_problems(override: Override, blocks: list[Finding]) -> list[FieldError]:
-    """A reason shorter than the pathway's minimum, and each block the override does not
+    """A reason that says too little (``reason_problem``), and each block the override does not
     acknowledge (one error per block, in the decision's order: the block first)."""
-    fact = load_knowledge().files.pathway.override_reason_min_chars
-    least = int(fact.value)
     problems = []
-    written = reason_chars(override.reason)
-    if written < least:
-        problems.append(
-            FieldError(
-                "override.reason",
-                f"must say why going ahead outweighs the blocks in at least {least} characters other than "
-                f"spaces; {written} written",
-            )
-        )
+    if (lacks := reason_problem(override.reason)) is not None:
+        problems.append(FieldError("override.reason", lacks))
     given = set(override.acknowledged)
     problems.extend(
         FieldError(

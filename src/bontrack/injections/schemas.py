@@ -67,8 +67,11 @@ class Override(Input):
         "always the logged-in physician's own (left out: filled in from the account; anyone else: 400)",
     )
     reason: Text = Field(
-        description="why going ahead outweighs the blocks: at least the knowledge base's "
-        "pathway.override_reason_min_chars (15) characters other than spaces when the plan is saved"
+        description="why going ahead outweighs the blocks, in words: when the plan is saved, at least the "
+        "knowledge base's pathway.override_reason_min_words (3) different words with "
+        "pathway.override_reason_min_chars (15) letters between them (a word written again counts once; "
+        "numbers and punctuation do not count; else 409 naming override.reason). A stored reason is kept "
+        "as written"
     )
     acknowledged: Annotated[list[FindingCode], at_most(MAX_ACKNOWLEDGED, "codes")] = Field(
         default_factory=list,

@@ -92,6 +92,9 @@ class KnowledgeBase:
     _product_citations: dict[tuple[int, str | None], str] = field(repr=False, default_factory=dict)
     _allergies: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
     _conditions: dict[str, ScreeningMatch] = field(repr=False, default_factory=dict)
+    # phrases that contain a name but are not the item ("milk thistle"): key -> the item they are not
+    _not_allergies: dict[str, str] = field(repr=False, default_factory=dict)
+    _not_conditions: dict[str, str] = field(repr=False, default_factory=dict)
     _no_interaction: dict[str, str] = field(repr=False, default_factory=dict)
 
     @property
@@ -179,6 +182,14 @@ class KnowledgeBase:
 
     def condition(self, name: str) -> ScreeningMatch | None:
         return self._conditions.get(screening_key(name))
+
+    def not_allergy(self, phrase: str) -> str | None:
+        """The allergy a phrase is not although it contains its name ("coconut milk" ->
+        cows_milk_protein: allergies.<id>.not_when), else None."""
+        return self._not_allergies.get(screening_key(phrase))
+
+    def not_condition(self, phrase: str) -> str | None:
+        return self._not_conditions.get(screening_key(phrase))
 
     def cite(self, fact: Sourced) -> str:
         """Human-readable citation of a fact: title, label identity, where in it, address.
@@ -356,6 +367,38 @@ def _index_screening(items: dict[str, ScreeningItem]) -> dict[str, ScreeningMatc
     return index
 
 
+def _index_not_when(
+    kind: str, items: dict[str, ScreeningItem], names: dict[str, ScreeningMatch]
+) -> dict[str, str]:
+    """The phrases of every item's ``not_when``: each contains a name of its own item as whole
+    words and no name of another, and is not itself a name (else it would hide what it names)."""
+    index: dict[str, str] = {}
+    problems = []
+    for item_id, item in items.items():
+        for phrase in item.not_when:
+            key = screening_key(phrase)
+            words = key.split("_")
+            inside = {
+                names[run].item_id
+                for n in range(1, len(words) + 1)
+                for i in range(len(words) - n + 1)
+                if (run := "_".join(words[i : i + n])) in names
+            }
+            place = f"{kind}.{item_id}.not_when: '{phrase}'"
+            if key in names:
+                problems.append(f"{place} is a name of {names[key].item_id}")
+            elif inside != {item_id}:
+                problems.append(
+                    f"{place} must contain a name of {item_id} and of nothing else; it names {sorted(inside)}"
+                )
+            elif key in index:
+                problems.append(f"{place} is also listed under {index[key]}")
+            index[key] = item_id
+    if problems:
+        raise KnowledgeError("screening phrases that are not the item:\n  " + "\n  ".join(problems))
+    return index
+
+
 def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
     """Validate raw knowledge data (as merged from the TOML files) into a KnowledgeBase."""
     try:
@@ -369,6 +412,8 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
     kb._no_interaction.update(_index_no_interaction(files, drugs, products))
     kb._allergies.update(_index_screening(files.allergies))
     kb._conditions.update(_index_screening(files.conditions))
+    kb._not_allergies.update(_index_not_when("allergies", files.allergies, kb._allergies))
+    kb._not_conditions.update(_index_not_when("conditions", files.conditions, kb._conditions))
     # Facts are immutable and live as long as the KnowledgeBase, so id() is a stable key.
     kb._citations.update({id(fact): kb.cite(fact) for _, fact in _sourced_facts(files, "")})
     kb._product_citations.update(

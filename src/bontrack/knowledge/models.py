@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -201,6 +201,12 @@ class ScreeningItem(ProductSourced):
     products: list[str] = Field(default_factory=list, description="empty: every product")
     excipient: str = Field("", description="applies to products containing this excipient")
     aliases: list[str] = Field(default_factory=list, description="other names people write for it")
+    not_when: dict[str, Annotated[str, Field(pattern=r"\S", description="why it is not this item")]] = Field(
+        default_factory=dict,
+        description="phrase -> why it is not this item: phrases that contain one of its names but name "
+        "something else ('milk thistle', a plant, is not cow's milk protein); an entry naming the item "
+        "only inside such a phrase does not name it (knowledge.screening_names)",
+    )
 
 
 class DrugClass(ProductSourced):
@@ -281,6 +287,7 @@ class Pathway(Strict):
     therapist_roles: SourcedRoles
     adverse_event_window_days: SourcedNumber
     override_reason_min_chars: SourcedNumber
+    override_reason_min_words: SourcedNumber
 
 
 class Mcid(Sourced):

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from bontrack.errors import FieldError, InputError
-from bontrack.knowledge import load_knowledge
-from bontrack.knowledge.screening_names import allergies_named
+from bontrack.knowledge import KnowledgeBase, load_knowledge
+from bontrack.knowledge.screening_names import allergies_named, allergies_not_named
 from bontrack.patients.service import born_by
 from bontrack.repository import Repository
 from bontrack.screening.kind import SCREENING
@@ -17,6 +17,13 @@ from bontrack.screening.models import ScreeningRow
 from bontrack.screening.schemas import ScreeningCreate, ScreeningRead
 
 _SCREENING = Repository.of(SCREENING)
+
+
+def _why_not(value: str, kb: KnowledgeBase) -> str:
+    """ " (coconut milk: a plant milk ...; no cow's milk protein)": why a phrase in the entry is
+    not the allergy whose name it holds (``allergies_not_named``), else ""."""
+    said = "; ".join(allergies_not_named(value, kb))
+    return f" ({said})" if said else ""
 
 
 def _check_ids(data: ScreeningCreate) -> None:
@@ -28,8 +35,8 @@ def _check_ids(data: ScreeningCreate) -> None:
     errors = [
         FieldError(
             f"allergies[{i}]",
-            f"{value!r} names none of the allergies screening asks about; allowed: their ids "
-            f"({', '.join(kb.files.allergies)}), or any entry that names one ('Botox (hives)', "
+            f"{value!r} names none of the allergies screening asks about{_why_not(value, kb)}; allowed: "
+            f"their ids ({', '.join(kb.files.allergies)}), or any entry that names one ('Botox (hives)', "
             "'Albumin (Human)')",
         )
         for i, value in enumerate(data.allergies)

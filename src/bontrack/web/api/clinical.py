@@ -113,8 +113,9 @@ def create_session(data: SessionCreate, db: SessionDep, principal: Injector) -> 
     (``override.clinician_id`` is their own clinician record, filled in when left out; naming
     anyone else is a 400): ``override.acknowledged`` lists the code of every blocking finding of
     the decision at save time (``POST /api/sessions/check`` shows them), and ``override.reason``
-    says why in at least 15 characters other than spaces (the knowledge base's
-    ``pathway.override_reason_min_chars``). Else 409: naming ``override`` when there is none,
+    says why in words: at least 3 different words with 15 letters between them (the knowledge
+    base's ``pathway.override_reason_min_words`` and ``override_reason_min_chars``; a word written
+    again, numbers and punctuation do not count). Else 409: naming ``override`` when there is none,
     ``override.acknowledged`` once per block not acknowledged (its code and words), or
     ``override.reason``. The override is stored and audited with the blocks it acknowledged."""
     patient_in_scope(db, principal, data.patient_id)

@@ -242,7 +242,14 @@ def _save_session(c: Correcting, items: Fields, write: Write) -> Response:
     decision = _judged(c, doc)
     ticked = [v for k, v in items if k == injection_form.ACKNOWLEDGED]
     # (a stale version's 409 names "version", not "override": no override words then)
-    errors = injection_form.override_errors(errors, status, decision, ticked, correcting=True)
+    errors = injection_form.override_errors(
+        errors,
+        status,
+        decision,
+        ticked,
+        correcting=True,
+        reason=str(dict(items).get(injection_form.REASON, "")),
+    )
     values = injection_form.flat(doc) | {"reason": dict(items).get("reason", "")}
     return injection_form.session_form(
         c.request,

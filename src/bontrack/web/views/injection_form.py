@@ -19,6 +19,7 @@ from bontrack.clinical.findings import Decision
 from bontrack.clinical.standing import Standing
 from bontrack.errors import InputError
 from bontrack.injections import service as injections
+from bontrack.injections.authority import reason_written
 from bontrack.injections.schemas import Guidance, SessionCreate
 from bontrack.knowledge import load_knowledge
 from bontrack.patients.schemas import PatientRead
@@ -37,6 +38,7 @@ LABELS = form_labels("session_form.html")  # its date is the "Session date"
 
 
 ACKNOWLEDGED = "override.acknowledged"  # one checkbox per block, each posting its code
+REASON = "override.reason"
 
 
 def flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -77,9 +79,11 @@ def override_errors(
     acknowledged: list[str],
     *,
     correcting: bool,
+    reason: str = "",
 ) -> dict[str, str]:
     """A refused override in the page's words: the API's errors name the JSON fields (override,
-    override.acknowledged with each block's code); on the page they are the ticks below."""
+    override.acknowledged with each block's code); on the page they are the ticks below, and a
+    reason that says too little is told what it holds (the hint above it gives the minimum)."""
     if status != 409:
         return errors
     out = dict(errors)
@@ -95,6 +99,12 @@ def override_errors(
         ]
         if missing:
             out[ACKNOWLEDGED] = "Tick each block you override; not ticked: " + " ".join(missing)
+    if REASON in out:
+        out[REASON] = (
+            f"The reason for overriding has too few words of your own: {reason_written(reason)} written "
+            "(a word written again counts once; numbers, punctuation and one letter repeated, as in "
+            "'aaa', do not count)."
+        )
     return out
 
 
@@ -177,6 +187,7 @@ def session_form(
         standing=standing,
         site_rows=max(3, rows + SPARE_SITE_ROWS),
         maps=body_map(names, marks),
+        override_min_words=f"{kb.files.pathway.override_reason_min_words.value:g}",
         override_min_chars=f"{kb.files.pathway.override_reason_min_chars.value:g}",
         earlier_events=earlier,
         **stock,
@@ -230,7 +241,9 @@ def create_session(
     with suppress(InputError):  # show why it was blocked (or what else the engine says)
         _record, decision = injections.judge(db=db, actor=principal.actor, data=parse(SessionCreate, doc))
     ticked = [v for k, v in items if k == ACKNOWLEDGED]
-    errors = override_errors(errors, status, decision, ticked, correcting=False)
+    errors = override_errors(
+        errors, status, decision, ticked, correcting=False, reason=str(dict(items).get(REASON, ""))
+    )
     standing = None
     if decision is None:  # no plan to judge yet: what stands on its day, else today
         from bontrack import clock
