@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 from bontrack import clock, records
 from bontrack.errors import InputError
 from bontrack.injections.models import InjectionSessionRow
-from bontrack.injections.service import withdraw_session
+from bontrack.injections.schemas import AdverseEventCreate
+from bontrack.injections.service import (
+    report_adverse_event,
+    update_adverse_event,
+    withdraw_adverse_event,
+    withdraw_session,
+)
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.outcomes.schemas import OutcomeCreate
@@ -43,7 +49,7 @@ from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
 from bontrack.therapy.service import create_plan, record_visit, withdraw_visit
 from factories import ACTOR, DAY, World, clinic_world, saved_session
 
-WRITES = 60
+WRITES = 80
 WORLDS = 3
 
 
@@ -71,6 +77,7 @@ class Clinic:
             w.patient_id: [(w.plan_id, DAY, 6)] for w in worlds
         }
         self.spare: list[str] = []  # patients with no records (they may be withdrawn)
+        self.events: list[tuple[str, AdverseEventCreate]] = []  # adverse events reported
 
     def world(self) -> World:
         return self.rng.choice(self.worlds)
@@ -192,6 +199,40 @@ class Clinic:
         )
         record_action(db=db, actor=ACTOR, data=data)
 
+    def adverse_event(self, db: Session) -> None:
+        world = self.world()
+        own = self.sessions[world.patient_id]
+        if not own:
+            return
+        session_id, day = self.rng.choice(own)
+        onset = day + dt.timedelta(days=self.rng.randrange(1, 10))
+        data = AdverseEventCreate.model_validate(
+            {
+                "patient_id": world.patient_id,
+                "session_id": session_id,
+                "event": self.rng.choice(("dysphagia", "neck weakness", "headache")),
+                "onset_date": onset,
+                "reported_date": onset + dt.timedelta(days=self.rng.randrange(0, 5)),
+                "severity": "moderate",
+                "serious": self.rng.random() < 0.3,
+                "status": self.rng.choice(("ongoing", "recovering", "resolved", "unknown", None)),
+                "outcome": self.rng.choice(("", "resolved in a week")),
+            }
+        )
+        self.events.append((report_adverse_event(db=db, actor=ACTOR, data=data).id, data))
+
+    def correct_event(self, db: Session) -> None:
+        if self.events:
+            event_id, data = self.rng.choice(self.events)
+            status = self.rng.choice(("ongoing", "resolved", "resolvedWithSequelae"))
+            changed = data.model_copy(update={"status": status, "serious": self.rng.random() < 0.3})
+            update_adverse_event(db=db, actor=ACTOR, event_id=event_id, data=changed, reason="seen again")
+
+    def withdraw_event(self, db: Session) -> None:
+        if self.events:
+            event_id, _ = self.events.pop(self.rng.randrange(len(self.events)))
+            withdraw_adverse_event(db=db, actor=ACTOR, event_id=event_id, reason="entered twice")
+
     def rename(self, db: Session) -> None:
         world = self.world()
         current = patients.get_patient(db=db, actor=ACTOR, patient_id=world.patient_id)
@@ -227,6 +268,9 @@ class Clinic:
             (self.new_plan, 2),
             (self.withdraw_visit, 1),
             (self.act, 3),
+            (self.adverse_event, 3),
+            (self.correct_event, 2),
+            (self.withdraw_event, 1),
             (self.rename, 1),
             (self.spare_patient, 1),
             (self.withdraw_spare, 1),
@@ -269,7 +313,7 @@ def test_kept_items__equal_the_derivation_from_scratch_after_random_writes(engin
     with transaction(engine) as db:
         kinds = {r["kind"] for r in _same(db)}
         actions = {r["last_action"] for r in due.kept(db, None)}
-    assert {"outcome_visit", "reinjection", "therapy_visit"} <= kinds
+    assert {"outcome_visit", "reinjection", "therapy_visit", "adverse_event"} <= kinds
     assert actions - {None}, "some items carry a worklist action"
     assert any(len(own) > 1 for own in clinic.plans.values()), "some patients have a newer plan"
 
@@ -395,6 +439,7 @@ def test_one_patients_derivation__equals_the_rebuild_for_every_demo_patient(
     assert clinic_id is not None
     rng = random.Random(seed)
     seen_review: set[str] = set()
+    seen_events: set[str] = set()
     with transaction(engine) as db:
         outcomes = Outcomes(db, rng)
     for step in range(DEMO_WRITES // 4 + 1):
@@ -407,7 +452,9 @@ def test_one_patients_derivation__equals_the_rebuild_for_every_demo_patient(
             assert _derived_alone(db, clinic_id, patient_ids) == rebuilt
             assert _sorted(due.kept(db, clinic_id)) == rebuilt  # kept by the writes, one patient each
             seen_review |= {r["patient_id"] for r in rebuilt if r["kind"] == "stop_review"}
+            seen_events |= {r["item_key"] for r in rebuilt if r["kind"] == "adverse_event"}
     assert seen_review, "some patient is due for stop-and-review (the rule is exercised)"
+    assert seen_events, "some adverse event is open or serious (followed up)"
 
 
 def test_plain_and_frame_rules__agree_on_ties_and_edges(engine: Engine) -> None:

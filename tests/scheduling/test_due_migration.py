@@ -137,3 +137,38 @@ def test_migration_0021__a_flag_is_shown_from_its_day_and_snoozed_items_stay_sno
         assert _on(engine, until)[2] == 0
     finally:
         engine.dispose()
+
+
+def test_migration_0023__derives_the_adverse_event_items_and_the_downgrade_drops_them(db_url: str) -> None:
+    """A registry whose open adverse events the code before 0023 did not follow up lists them once
+    upgraded; the downgrade leaves only the kinds that code shows."""
+    from bontrack.injections.schemas import AdverseEventCreate
+    from bontrack.injections.service import report_adverse_event
+
+    engine = make_engine(db_url)
+    try:
+        _migrate(engine, "upgrade", "head")
+        with transaction(engine) as db:
+            world = clinic_world(db)
+            session = saved_session(db, world)
+            event = AdverseEventCreate(
+                patient_id=world.patient_id,
+                session_id=session.id,
+                event="neck weakness",
+                onset_date=DAY + ONE_DAY,
+                reported_date=DAY + ONE_DAY,
+                severity="mild",
+                status="ongoing",
+            )
+            event_id = report_adverse_event(db=db, actor=ACTOR, data=event).id
+        derived = _items(engine)
+        key = f"adverse_event:{event_id}"
+        assert key in {k for _, k, _ in derived}
+        _migrate(engine, "downgrade", "0022_link_revoked")
+        with engine.connect() as conn:
+            kinds = {k for (k,) in conn.execute(select(BEFORE_0021.c.kind))}
+        assert kinds and "adverse_event" not in kinds
+        _migrate(engine, "upgrade", "head")
+        assert _items(engine) == derived
+    finally:
+        engine.dispose()

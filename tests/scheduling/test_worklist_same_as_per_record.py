@@ -19,8 +19,9 @@ from bontrack import records
 from bontrack.analytics.cycles import number_cycles
 from bontrack.audit.models import AuditEntry
 from bontrack.clinical.review import stops_for_review
-from bontrack.injections.models import InjectionSessionRow
-from bontrack.injections.schemas import SessionRead, SessionRecord
+from bontrack.injections.ae_terms import is_open
+from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
+from bontrack.injections.schemas import AdverseEventCreate, SessionRead, SessionRecord
 from bontrack.injections.service import cycle_responses
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OutcomeRow
@@ -30,6 +31,7 @@ from bontrack.patients.schemas import PatientCreate
 from bontrack.reports.content import build_report
 from bontrack.reports.data import cohort_frames
 from bontrack.reports.review import responses, review_cycles
+from bontrack.scheduling.derive import Event, event_words
 from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, Kind
 from bontrack.scheduling.service import _status, planned_therapy_dates, stop_and_review, worklist
 from bontrack.storage.engine import transaction
@@ -130,6 +132,26 @@ def _reference_worklist(
                 plan_id=plan.id,
                 clinician_id=plan.data.therapist_id,
             )
+    injectors = {s.id: s.data.injector_id for own in sessions.values() for s in own}
+    for r in records.find_current(db, row_cls=AdverseEventRow, actor="ref", **where):
+        e = records.to_read(r, AdverseEventCreate).data
+        if e.patient_id in patients and (e.serious or e.status == "fatal" or is_open(e)):
+            event = Event(
+                r.id,
+                e.patient_id,
+                e.session_id,
+                e.onset_date,
+                e.reported_date,
+                e.event,
+                e.serious,
+                e.status,
+                e.outcome,
+            )
+            what = event_words(event)
+            ids = {"session_id": e.session_id, "event_id": r.id}
+            if e.session_id in injectors:  # (a withdrawn session: nobody assigned)
+                ids["clinician_id"] = injectors[e.session_id]
+            add(e.reported_date, "adverse_event", e.patient_id, what, **ids)
     return sorted(items, key=lambda i: (STATUS_ORDER[i.status], i.due_date, i.record_number, i.kind))
 
 

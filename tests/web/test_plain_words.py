@@ -182,8 +182,8 @@ def test_worklist_page__an_unknown_type_lists_the_options_in_words(site: Site) -
     response = site.client.get("/worklist?kind=bogus", headers=BROWSER)
     assert response.status_code == 400
     assert (
-        "Type must be one of: All, Outcome visit, Re-injection, Physical therapy or Stop and review."
-        in response.text
+        "Type must be one of: All, Outcome visit, Re-injection, Physical therapy, Adverse event follow-up "
+        "or Stop and review." in response.text
     )
     assert "outcome_visit" not in response.text.split("<main")[1]
     assert site.client.get("/worklist?kind=reinjection", headers=BROWSER).status_code == 200

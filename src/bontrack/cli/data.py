@@ -95,7 +95,8 @@ def due(
 ) -> None:
     """The worklist, as the web pages show it, overdue first.
 
-    Outcome visits, re-injection dates and physical-therapy visits within the one window
+    Outcome visits, re-injection dates, physical-therapy visits and adverse events to follow up
+    (open or serious) within the one window
     (bontrack.scheduling.window); done, cancelled and snoozed items left out; older open items
     counted."""
     from rich.console import Console

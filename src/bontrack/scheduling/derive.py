@@ -22,7 +22,19 @@ clinic (all its patients at once). Pure: facts in, rows out; no database.
   write. Over data frames for many patients (the rebuild, a bulk block's thousands), over each
   patient's plain lists for a few (a write: frames cost more than the write itself); the two
   forms of the rule are analytics.response_rules', and give the same items
-  (tests/scheduling/test_due_items_kept.py checks every demo patient).
+  (tests/scheduling/test_due_items_kept.py checks every demo patient);
+* adverse-event follow-up (kind ``adverse_event``): one item per adverse event that is open
+  (bontrack.injections.ae_terms.is_open: status recovering, ongoing or unknown; a record without
+  a status judged by its outcome note's first word) or serious (``serious`` ticked, or status
+  fatal: a death is a serious event by definition). Due on the day the event was reported
+  (``reported_date``: the day the clinic learnt of it, so it is not shown as overdue for days
+  it could not have been followed up; its onset is in the words), so it stays overdue until dealt
+  with: no clinical number is needed. Keyed by the event alone (a corrected date keeps the item
+  and its actions), assigned to the session's injector. It lapses once the event is neither open
+  nor serious (a correction to resolved); a serious event stays, whatever its status, until a
+  worklist action closes it (Done, or cancelled with a reason): someone must review every
+  serious event, and whether it was already resolved when recorded or corrected to resolved
+  later cannot be told from the current records alone. A withdrawn event gives no item.
 
 Every item carries the latest worklist action on it (by the day of the action, then the time it
 was recorded). Items are kept whatever their date: the window is applied when they are read.
@@ -39,6 +51,7 @@ from typing import Any
 from bontrack.analytics.patient_rules import Score, cycle_judgements, review_cycles
 from bontrack.clinical.review import flagged_from
 from bontrack.dates import clamp_text, shift
+from bontrack.injections.ae_terms import is_open, words
 from bontrack.knowledge import KnowledgeBase
 from bontrack.scheduling.schemas import ACTION_WORDS, DECISION_WORDS, item_key
 
@@ -62,6 +75,43 @@ class Latest:
     words: str
 
 
+@dataclass(frozen=True)
+class Event:
+    """An adverse event as its follow-up item reads it (ae_terms.Judged: ``status``, ``outcome``)."""
+
+    id: str
+    patient_id: str
+    session_id: str | None
+    onset: dt.date
+    reported: dt.date
+    event: str
+    serious: bool
+    status: str | None
+    outcome: str
+
+
+EVENT_WORDS = 120  # an event's own words in the item, at most (the action form keeps 300 of "what")
+
+
+def event_words(e: Event) -> str:
+    """The follow-up in words: "Follow up dysphagia (serious), began 2026-05-03, still ongoing"."""
+    name = " ".join(e.event.split())
+    name = name if len(name) <= EVENT_WORDS else name[: EVENT_WORDS - 1] + "…"
+    if e.status == "ongoing":
+        state = "still ongoing"
+    elif e.status is None:
+        state = "status not recorded"
+    else:
+        state = words("status", e.status).lower()
+        state = f"status {state}" if e.status == "unknown" else state
+    return f"Follow up {name}{' (serious)' if e.serious else ''}, began {e.onset}, {state}"
+
+
+def needs_follow_up(e: Event) -> bool:
+    """Open, or serious (ticked, or fatal): see the module's docstring."""
+    return e.serious or e.status == "fatal" or is_open(e)
+
+
 @dataclass
 class Facts:
     """What the due items of some patients derive from (current, non-withdrawn records only)."""
@@ -76,6 +126,7 @@ class Facts:
     # the review rule's instrument's outcomes, as stored, in the order of their ids: (patient id,
     # session id, weeks after session, date, the rule's score)
     scores: list[tuple[str, Any, Any, Any, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # adverse events
     # (item key, action, on, snooze until, decision, reason, recorded at)
     actions: list[tuple[str, str, str, str | None, str | None, str | None, Any]] = field(default_factory=list)
 
@@ -121,7 +172,8 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
     ) -> None:
         if patient_id not in facts.patients:  # a withdrawn patient has no items
             return
-        key = item_key(kind, ids.get("session_id") or ids.get("plan_id"), None if kind in NO_DATE else due)
+        record_id = ids.get("event_id") or ids.get("session_id") or ids.get("plan_id")
+        key = item_key(kind, record_id, None if kind in NO_DATE else due)
         if key in seen:  # dates at the calendar's end (a stored year 9999) fall on one day: one item
             return
         seen.add(key)
@@ -193,10 +245,25 @@ def derive(facts: Facts, kb: KnowledgeBase, *, frames: bool = False) -> list[dic
     for patient_id, (sid, day, since) in to_review.items():
         what = f"no response in the last {n} judged cycles: stop and review before another injection"
         add("stop_review", patient_id, day, what, since if since > day else None, session_id=sid)
+
+    injector = {sid: by for sid, _, _, _, _, by in facts.sessions}
+    for e in facts.events:
+        if needs_follow_up(e):
+            injected_by = injector.get(e.session_id) if e.session_id else None
+            what = event_words(e)
+            add(
+                "adverse_event",
+                e.patient_id,
+                e.reported,
+                what,
+                event_id=e.id,
+                session_id=e.session_id,
+                clinician_id=injected_by,
+            )
     return rows
 
 
-NO_DATE = frozenset({"reinjection", "stop_review"})  # keyed by their session alone
+NO_DATE = frozenset({"reinjection", "stop_review", "adverse_event"})  # keyed by their session alone
 
 
 Sessions = dict[str, list[tuple[dt.date, Any, str, str, str]]]  # patient id -> (date, recorded at, id, ...)

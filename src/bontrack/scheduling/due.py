@@ -1,7 +1,7 @@
 """The due items kept as records are written: the ``due_items`` table (bontrack.scheduling.models).
 
-Whenever a patient's record is written (patient, session, outcome, therapy plan or visit,
-worklist action; created, corrected or withdrawn), the unit of work notes the patient
+Whenever a patient's record is written (patient, session, adverse event, outcome, therapy plan or
+visit, worklist action; created, corrected or withdrawn), the unit of work notes the patient
 (bontrack.storage.derived) and, before it commits, this module derives that patient's items again
 from their current records (bontrack.scheduling.derive: the same function the from-scratch
 rebuild uses) and replaces their rows. A record never moves to another patient (a correction keeps
@@ -27,12 +27,12 @@ from sqlalchemy import Table, Text, bindparam, delete, func, insert, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
-from bontrack.injections.models import InjectionSessionRow
+from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.knowledge import load_knowledge
 from bontrack.outcomes.models import OUTCOME_PATHS, OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.records import VersionedRow
-from bontrack.scheduling.derive import Facts, derive
+from bontrack.scheduling.derive import Event, Facts, derive
 from bontrack.scheduling.models import DueItemRow, WorklistActionRow
 from bontrack.storage import derived, record_json
 from bontrack.storage.record_ids import no_index
@@ -179,6 +179,31 @@ def load_facts(db: Session, clinic_id: str | None, patient_ids: Sequence[str] | 
         for plan_id, pid, start, per_week, weeks, therapist, at in plans
     ]
     facts.visits = dict(Counter(plan_id for _, plan_id in read(TherapyVisitRow, columns=("plan_id",))))
+    events = read(
+        AdverseEventRow,
+        "patient_id",
+        "session_id",
+        "onset_date",
+        "reported_date",
+        "event",
+        "serious",
+        "status",
+        "outcome",
+    )
+    facts.events = [
+        Event(
+            eid,
+            pid,
+            sid,
+            _date(onset),
+            _date(reported),
+            str(what or ""),
+            bool(serious),
+            status,
+            str(note or ""),
+        )
+        for eid, pid, sid, onset, reported, what, serious, status, note in events
+    ]
     actions = read(
         WorklistActionRow,
         "item_key",

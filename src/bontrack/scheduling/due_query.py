@@ -231,6 +231,11 @@ def due_rows(
     )
 
 
+def event_of(kind: str, key: str) -> str | None:
+    """An adverse event's follow-up: the event's id, from its item's key ("adverse_event:<id>")."""
+    return key.partition(":")[2] or None if kind == "adverse_event" else None
+
+
 def items_of(
     db: Session,
     actor: str,
@@ -256,6 +261,7 @@ def items_of(
             what=r.what,
             session_id=r.session_id,
             plan_id=r.plan_id,
+            event_id=event_of(r.kind, r.item_key),
             clinician_id=r.clinician_id,
             last_action=r.last_action,
             last_action_on=r.last_action_on,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bontrack.injections.models import InjectionSessionRow
+from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.record_kind import RecordKind
@@ -32,6 +32,7 @@ WORKLIST_ACTION = RecordKind(
 WATCHED: dict[str, str] = {
     PatientRow.__tablename__: "id",
     InjectionSessionRow.__tablename__: "patient_id",
+    AdverseEventRow.__tablename__: "patient_id",  # (an open or serious event: a follow-up item)
     OutcomeRow.__tablename__: "patient_id",
     TherapyPlanRow.__tablename__: "patient_id",
     TherapyVisitRow.__tablename__: "patient_id",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bontrack.records import Stored
 from bontrack.schemas import EventDate, Id, Input, NoControls, PlannedDate
 
-Kind = Literal["outcome_visit", "reinjection", "therapy_visit"]
+Kind = Literal["outcome_visit", "reinjection", "therapy_visit", "adverse_event"]
 # overdue: past its date and not done; due: today; eligible: re-injection allowed from then on
 Status = Literal["overdue", "due", "eligible", "upcoming"]
 STATUS_ORDER: dict[str, int] = {"overdue": 0, "due": 1, "eligible": 2, "upcoming": 3}
@@ -26,8 +26,9 @@ class DueItem(BaseModel):
     patient_id: str
     record_number: str
     what: str
-    session_id: str | None = None
+    session_id: str | None = None  # (an adverse event's follow-up: the session it came after)
     plan_id: str | None = None
+    event_id: str | None = None  # an adverse event's follow-up: the event (its item's key)
     # who the patient is and how to reach them (phone and e-mail where recorded)
     name: str = ""
     birth_date: dt.date | None = None
@@ -41,6 +42,8 @@ class DueItem(BaseModel):
 
     @property
     def key(self) -> str:
+        if self.kind == "adverse_event":
+            return item_key(self.kind, self.event_id, None)
         due = None if self.kind == "reinjection" else self.due_date
         return item_key(self.kind, self.session_id or self.plan_id, due)
 
@@ -70,7 +73,7 @@ class ReviewItem(BaseModel):
 # done, contacted (still open), cancelled (with a reason), snoozed to a date, and for a
 # stop-and-review flag "reviewed" with the decision taken.
 Action = Literal["done", "contacted", "cancelled", "snoozed", "reviewed"]
-ActionKind = Literal["outcome_visit", "reinjection", "therapy_visit", "stop_review"]
+ActionKind = Literal["outcome_visit", "reinjection", "therapy_visit", "stop_review", "adverse_event"]
 Decision = Literal["continue", "change", "stop"]
 ACTION_WORDS: dict[str, str] = {
     "done": "done",
@@ -88,13 +91,15 @@ KIND_WORDS: dict[str, str] = {
     "outcome_visit": "Outcome visit",
     "reinjection": "Re-injection",
     "therapy_visit": "Physical therapy",
+    "adverse_event": "Adverse event follow-up",
     "stop_review": "Stop and review",
 }
 
 
 def item_key(kind: str, record_id: str | None, due: dt.date | None) -> str:
     """One worklist item, the same on every read: its kind, the session or plan it follows, and
-    its date (a stop-and-review flag: the last session judged, no date)."""
+    its date (a stop-and-review flag: the last session judged, no date; an adverse event's
+    follow-up: the event, no date)."""
     return f"{kind}:{record_id}" + (f":{due.isoformat()}" if due is not None else "")
 
 

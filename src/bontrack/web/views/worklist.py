@@ -17,7 +17,7 @@ from bontrack.audit.service import page_entries
 from bontrack.errors import InputError
 from bontrack.patients.listing import age_on
 from bontrack.patients.service import clinicians_of_clinic
-from bontrack.roles import WRITE_OUTCOMES, WRITE_SESSIONS, WRITE_THERAPY
+from bontrack.roles import WRITE_ADVERSE_EVENTS, WRITE_OUTCOMES, WRITE_SESSIONS, WRITE_THERAPY
 from bontrack.scheduling.actions import Filters, Worked, item_of, record_action, work_list
 from bontrack.scheduling.deciders import may_decide_review, review_deciders
 from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, ReviewItem, WorklistActionCreate
@@ -43,7 +43,7 @@ AUDIT_PAGE = 50
 WORKLIST_PAGE = 25  # rows of due items per page (a large clinic has thousands; a person reads a few dozen)
 STATUS_BADGES = {"overdue": "block", "due": "warn", "eligible": "allow", "upcoming": "info"}
 REVIEWS_BESIDE = 10  # stop-and-review flags under the items (the rest: ?kind=stop_review)
-KindFilter = Literal["", "outcome_visit", "reinjection", "therapy_visit", "stop_review"]
+KindFilter = Literal["", "outcome_visit", "reinjection", "therapy_visit", "adverse_event", "stop_review"]
 ACTION_LABELS = {
     "snooze_until": "Snooze until",
     "reason": "Reason",
@@ -89,11 +89,14 @@ def row_helpers(today: dt.date, principal: Principal) -> dict[str, Any]:
     }
 
 
-# What a row's link opens for each kind of due item, and the roles that may do it (bontrack.roles)
+# What a row's link opens for each kind of due item, and the roles that may do it (bontrack.roles);
+# an adverse event's follow-up: the event's correction form (its status now), the path completed
+# with the event's id (templates/_work.html)
 _STEPS = {
     "outcome_visit": ("outcomes/new", "Record the follow-up", WRITE_OUTCOMES),
     "reinjection": ("sessions/new", "Plan a session", WRITE_SESSIONS),
     "therapy_visit": ("therapy/visit", "Record the visit", WRITE_THERAPY),
+    "adverse_event": ("records/adverse_event", "Update the event's status", WRITE_ADVERSE_EVENTS),
 }
 
 
