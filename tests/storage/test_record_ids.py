@@ -165,6 +165,11 @@ def _report(url: str) -> dict[str, Any]:
     return build_report(frames, load_knowledge(), today=dt.date(2026, 11, 23)).to_dict()
 
 
+def _without_event_items(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """``rows`` without the due items of kind ``adverse_event`` (migration 0023)."""
+    return rows | {"due_items": [r for r in rows["due_items"] if repr("adverse_event") not in r]}
+
+
 def _migrate(url: str, revision: str, *, down: bool) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -184,7 +189,9 @@ def test_migration_0018_keeps_every_row_both_ways(db_url: str, tmp_path: Path) -
         assert _blobs(path) == len(before["patient_versions"]) > 0
     _migrate(db_url, "0017_due_item_counts", down=True)
     engine = make_engine(db_url)
-    assert _rows(engine) == before
+    # every row but the adverse event follow-up items, which migration 0023's downgrade removes
+    # (a kind the code before it does not know); the upgrade back to head derives them again
+    assert _rows(engine) == _without_event_items(before)
     engine.dispose()
     if sqlite:
         assert _blobs(path) == 0
