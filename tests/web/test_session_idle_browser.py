@@ -279,3 +279,38 @@ def test_ended__the_injection_session_form_with_an_override_is_saved_once_after_
     assert data.lot == "C0001"
     assert data.override is not None and "lot.expired" in data.override.acknowledged
     assert data.override.reason == "Only lot in stock; potency confirmed by the pharmacy."
+
+
+def test_warning__the_report_page_shows_it_and_stay_logged_in_keeps_the_session(
+    served: Served, page: Any
+) -> None:
+    """The report is not drawn from base.html; its reader gets the same warning and button."""
+    _log_in(page, served, "physician", "/report")
+    warning = page.locator(".idle-warning")
+    assert warning.is_hidden()
+    served.clock.advance(minutes=28, seconds=30)
+    page.clock.fast_forward("27:05")
+    warning.wait_for(state="visible")
+    assert warning.locator("p").inner_text() == WARNING
+    keep = warning.get_by_role("button", name="Stay logged in")
+    assert keep.evaluate("b => document.activeElement === b")
+    assert keep.evaluate("b => getComputedStyle(b).minHeight") == "44px"  # drawn, not a bare button
+    _shoot(page, "report-idle-warning")
+    keep.click()
+    warning.wait_for(state="hidden")
+    assert served.last_used() == [served.clock.now]
+
+    served.clock.advance(minutes=31)  # ended: the bar says so and logs in again in the page
+    page.clock.fast_forward("31:00")
+    expect(warning.locator("p")).to_have_text("Your session has ended. Log in again to go on.")
+    warning.get_by_role("button", name="Log in again").click()
+    dialog = page.locator("dialog.relogin")
+    dialog.wait_for(state="visible")
+    _shoot(page, "report-relogin")
+    page.fill("#relogin-password", password("physician"))
+    dialog.get_by_role("button", name="Log in").click()
+    dialog.wait_for(state="hidden")
+    assert warning.is_hidden()
+    page.get_by_role("button", name="Show").click()  # the report's own filter, with the new session
+    page.wait_for_url(re.compile(r".*/report\?.*"))
+    assert page.locator(".report-filter").is_visible()  # the report again, not the log-in page
