@@ -314,3 +314,41 @@ def test_warning__the_report_page_shows_it_and_stay_logged_in_keeps_the_session(
     page.get_by_role("button", name="Show").click()  # the report's own filter, with the new session
     page.wait_for_url(re.compile(r".*/report\?.*"))
     assert page.locator(".report-filter").is_visible()  # the report again, not the log-in page
+
+
+def test_ended__the_session_forms_check_refused_after_the_end_is_made_again_after_log_in_again(
+    served: Served, page: Any
+) -> None:
+    """Logged in again from the bar (no form sent), the plan refused meanwhile is judged again at
+    once, without typing; then Save sends it once."""
+    _log_in(page, served, "physician", f"/patients/{served.world.patient_id}/sessions/new")
+    page.select_option('[name="guidance"]', "emg")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    page.fill('[name="vial_units"]', "100")
+    page.fill('[name="diluent_ml"]', "2")
+    page.fill('[name="lot"]', "C2002")
+    page.fill('[name="lot_expiry"]', "2027-12-31")
+    page.select_option('[name="sites[0].muscle"]', "upper_trapezius")
+    page.select_option('[name="sites[0].side"]', "right")
+    page.fill('[name="sites[0].units"]', "20")
+    page.clock.run_for(1000)
+    page.locator("#decision .decision").wait_for()
+    served.clock.advance(minutes=31)
+    page.fill('[name="sites[0].units"]', "25")
+    page.press('[name="sites[0].units"]', "Tab")  # its change event too is checked (and refused) now
+    page.clock.run_for(1000)
+    expect(page.locator("#check-status")).to_contain_text("Your session has ended")
+    assert page.locator("#decision p.dilution").inner_text().count("; 20 U in") == 1  # the last one shown
+
+    page.locator(".idle-warning").get_by_role("button", name="Log in again").click()
+    page.fill("#relogin-password", password("physician"))
+    page.locator("dialog.relogin").get_by_role("button", name="Log in").click()
+    page.locator("dialog.relogin").wait_for(state="hidden")
+    page.clock.run_for(1000)
+    expect(page.locator("#decision p.dilution")).to_contain_text("; 25 U in")  # judged again
+    expect(page.locator("#check-status")).to_contain_text("Decision updated")
+    page.click("button:text('Save session')")
+    page.wait_for_url(re.compile(r".*\?saved=injection_session&session=[0-9a-f-]{36}$"))
+    saved = _saved_sessions(served)
+    assert [(s.muscle, s.side, s.units) for s in saved[0].data.sites] == [("upper_trapezius", "right", 25)]
+    assert len(saved) == 1
