@@ -77,3 +77,22 @@ def test_report_pdf_style__headings_kept_with_next_and_short_tables_whole() -> N
     assert "table:not(:has(tr:nth-child(10))) { break-inside: avoid;" in style
     assert "table { break-inside: auto; }" in style  # a long table may break between rows
     assert "li:last-child { break-before: avoid; }" in style  # no bullet alone on a page
+
+
+def test_report_page__has_the_idle_warning_of_every_logged_in_page(site: Site) -> None:
+    """The report is its own document (not base.html): it had no idle warning, so a person reading
+    it was logged out without a word. It now gets the same script, token and body attributes, and
+    a policy that lets that one script (the app's own) ask about the session."""
+    assert log_in(site, "physician") == 303
+    response = site.client.get("/report")
+    page = response.text
+    head = page.split("</head>", 1)[0]
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', head)
+    assert token and token.group(1) == re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert re.search(r'<script src="[^"]*/static/session_idle\.js" defer></script>', head)
+    assert '<body data-idle-seconds="1800" data-user-email="physician@clinic.example.org">' in page
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "connect-src 'self';" in policy
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]  # no inline script
+    assert len(re.findall(r"<script", page)) == 1  # the report itself has none
+    assert ".idle-warning{" in head and "dialog.relogin{" in head  # drawn as on every page

@@ -197,3 +197,158 @@ def test_ended__a_typed_form_is_saved_after_logging_in_again_in_the_page(served:
     page.wait_for_url(re.compile(r".*/patients/[0-9a-f-]{36}\?saved=patient$"))
     assert "Typed Before Lunch" in page.inner_text("main")
     assert "IDLE-31" in page.inner_text("main")
+
+
+def _saved_sessions(served: Served) -> list[Any]:
+    from bontrack.injections.service import sessions_of_patient
+
+    with transaction(served.engine) as db:
+        return sessions_of_patient(db=db, actor="test:check", patient_id=served.world.patient_id)
+
+
+def _fill_blocked_plan(page: Any) -> None:
+    """A plan the engine blocks (the lot expired before the session day), overridden: every block
+    ticked and the reason written, as a physician does."""
+    page.select_option('[name="guidance"]', "emg")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    page.fill('[name="vial_units"]', "100")
+    page.fill('[name="diluent_ml"]', "2")
+    page.fill('[name="lot"]', "C0001")
+    page.fill('[name="lot_expiry"]', "2026-01-31")  # before the session day: lot.expired blocks
+    page.select_option('[name="sites[0].muscle"]', "upper_trapezius")
+    page.select_option('[name="sites[0].side"]', "left")
+    page.fill('[name="sites[0].units"]', "30")
+    page.select_option('[name="sites[1].muscle"]', "levator_scapulae")
+    page.select_option('[name="sites[1].side"]', "right")
+    page.fill('[name="sites[1].units"]', "15")
+    page.clock.run_for(1000)  # the live check waits 350 ms after the last keystroke
+    page.locator("#decision .decision.block").wait_for()
+    page.locator('#override-blocks input[value="lot.expired"]').wait_for()
+    for box in page.locator('#override-blocks input[type="checkbox"]').all():
+        box.check()
+    page.fill('[name="override.reason"]', "Only lot in stock; potency confirmed by the pharmacy.")
+
+
+def test_ended__the_injection_session_form_with_an_override_is_saved_once_after_logging_in_in_the_page(
+    served: Served, page: Any
+) -> None:
+    """The most important form: typed, a block overridden, the session ends while the physician is
+    away; the live check says so in words and keeps the decision shown; Save opens the log-in, and
+    the session is saved once, with the units, muscles and override typed."""
+    form_path = f"/patients/{served.world.patient_id}/sessions/new"
+    _log_in(page, served, "physician", form_path)
+    _fill_blocked_plan(page)
+    assert _saved_sessions(served) == []
+    served.clock.advance(minutes=31)  # ended on the server
+
+    # typing on: the live check is refused (401); the physician reads words, the decision stays
+    page.fill('[name="sites[0].units"]', "35")
+    page.clock.run_for(1000)
+    status = page.locator("#check-status")
+    expect(status).to_contain_text("Your session has ended")
+    assert "POST /api" not in page.inner_text("main") and "log in first" not in page.inner_text("main")
+    assert page.locator("#decision .decision.block").is_visible()  # not replaced by an empty list
+    assert page.locator("#override").is_visible()
+    bar = page.locator(".idle-warning")  # the bar says so too, with Log in again
+    expect(bar.locator("p")).to_have_text(
+        "Your session has ended. What you typed is still here: saving it will ask you to log in again."
+    )
+    assert bar.get_by_role("button", name="Log in again").is_visible()
+    page.click("#suggest-plan")  # the dose planner is refused too: in words
+    suggest = page.locator("#suggest-status")
+    expect(suggest).to_contain_text("Your session has ended")
+    assert "POST /api" not in suggest.inner_text()
+    assert page.locator('[name="sites[0].units"]').input_value() == "35"  # nothing typed replaced
+
+    page.click("button:text('Save session')")
+    dialog = page.locator("dialog.relogin")
+    dialog.wait_for(state="visible")
+    assert page.url.endswith(form_path)  # nothing sent yet
+    page.fill("#relogin-password", password("physician"))
+    _shoot(page, "session-form-relogin")
+    dialog.get_by_role("button", name="Log in and save").click()
+    page.wait_for_url(re.compile(r".*\?saved=injection_session&session=[0-9a-f-]{36}$"))
+
+    saved = _saved_sessions(served)
+    assert len(saved) == 1  # exactly once
+    data = saved[0].data
+    assert [(s.muscle, s.side, s.units) for s in data.sites] == [
+        ("upper_trapezius", "left", 35),
+        ("levator_scapulae", "right", 15),
+    ]
+    assert data.lot == "C0001"
+    assert data.override is not None and "lot.expired" in data.override.acknowledged
+    assert data.override.reason == "Only lot in stock; potency confirmed by the pharmacy."
+
+
+def test_warning__the_report_page_shows_it_and_stay_logged_in_keeps_the_session(
+    served: Served, page: Any
+) -> None:
+    """The report is not drawn from base.html; its reader gets the same warning and button."""
+    _log_in(page, served, "physician", "/report")
+    warning = page.locator(".idle-warning")
+    assert warning.is_hidden()
+    served.clock.advance(minutes=28, seconds=30)
+    page.clock.fast_forward("27:05")
+    warning.wait_for(state="visible")
+    assert warning.locator("p").inner_text() == WARNING
+    keep = warning.get_by_role("button", name="Stay logged in")
+    assert keep.evaluate("b => document.activeElement === b")
+    assert keep.evaluate("b => getComputedStyle(b).minHeight") == "44px"  # drawn, not a bare button
+    _shoot(page, "report-idle-warning")
+    keep.click()
+    warning.wait_for(state="hidden")
+    assert served.last_used() == [served.clock.now]
+
+    served.clock.advance(minutes=31)  # ended: the bar says so and logs in again in the page
+    page.clock.fast_forward("31:00")
+    expect(warning.locator("p")).to_have_text("Your session has ended. Log in again to go on.")
+    warning.get_by_role("button", name="Log in again").click()
+    dialog = page.locator("dialog.relogin")
+    dialog.wait_for(state="visible")
+    _shoot(page, "report-relogin")
+    page.fill("#relogin-password", password("physician"))
+    dialog.get_by_role("button", name="Log in").click()
+    dialog.wait_for(state="hidden")
+    assert warning.is_hidden()
+    page.get_by_role("button", name="Show").click()  # the report's own filter, with the new session
+    page.wait_for_url(re.compile(r".*/report\?.*"))
+    assert page.locator(".report-filter").is_visible()  # the report again, not the log-in page
+
+
+def test_ended__the_session_forms_check_refused_after_the_end_is_made_again_after_log_in_again(
+    served: Served, page: Any
+) -> None:
+    """Logged in again from the bar (no form sent), the plan refused meanwhile is judged again at
+    once, without typing; then Save sends it once."""
+    _log_in(page, served, "physician", f"/patients/{served.world.patient_id}/sessions/new")
+    page.select_option('[name="guidance"]', "emg")
+    page.select_option('[name="product"]', "onabotulinumtoxinA")
+    page.fill('[name="vial_units"]', "100")
+    page.fill('[name="diluent_ml"]', "2")
+    page.fill('[name="lot"]', "C2002")
+    page.fill('[name="lot_expiry"]', "2027-12-31")
+    page.select_option('[name="sites[0].muscle"]', "upper_trapezius")
+    page.select_option('[name="sites[0].side"]', "right")
+    page.fill('[name="sites[0].units"]', "20")
+    page.clock.run_for(1000)
+    page.locator("#decision .decision").wait_for()
+    served.clock.advance(minutes=31)
+    page.fill('[name="sites[0].units"]', "25")
+    page.press('[name="sites[0].units"]', "Tab")  # its change event too is checked (and refused) now
+    page.clock.run_for(1000)
+    expect(page.locator("#check-status")).to_contain_text("Your session has ended")
+    assert page.locator("#decision p.dilution").inner_text().count("; 20 U in") == 1  # the last one shown
+
+    page.locator(".idle-warning").get_by_role("button", name="Log in again").click()
+    page.fill("#relogin-password", password("physician"))
+    page.locator("dialog.relogin").get_by_role("button", name="Log in").click()
+    page.locator("dialog.relogin").wait_for(state="hidden")
+    page.clock.run_for(1000)
+    expect(page.locator("#decision p.dilution")).to_contain_text("; 25 U in")  # judged again
+    expect(page.locator("#check-status")).to_contain_text("Decision updated")
+    page.click("button:text('Save session')")
+    page.wait_for_url(re.compile(r".*\?saved=injection_session&session=[0-9a-f-]{36}$"))
+    saved = _saved_sessions(served)
+    assert [(s.muscle, s.side, s.units) for s in saved[0].data.sites] == [("upper_trapezius", "right", 25)]
+    assert len(saved) == 1

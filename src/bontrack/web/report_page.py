@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from html import escape
 from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bontrack.analytics.event_terms import event_key, known_names
@@ -44,7 +45,12 @@ from bontrack.web.settings import WebSettings
 
 router = APIRouter()
 # The report is one self-contained document: its style is inline and its figures are data: URLs.
-REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
+# The one script is the app's own idle warning (static/session_idle.js), which asks the server
+# about the session (connect-src) and posts "Stay logged in" or the in-page log-in.
+REPORT_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 DateQuery = Annotated[
@@ -186,6 +192,43 @@ NAV_STYLE = (
 )
 
 
+# The idle warning and the log-in dialog of static/session_idle.js, as style.css draws them
+# (the report loads no style sheet: its CSP allows inline style only).
+IDLE_STYLE = (
+    "<style>.idle-warning{position:fixed;top:.5rem;left:50%;transform:translateX(-50%);z-index:20;"
+    "box-sizing:border-box;width:min(38rem,calc(100vw - 1rem));display:flex;flex-wrap:wrap;"
+    "align-items:center;gap:.5rem 1rem;background:#fff2cc;color:#1d2430;border:2px solid #b58a00;"
+    "border-radius:8px;padding:.6rem .9rem;box-shadow:0 2px 10px rgba(0,0,0,.25);"
+    "font:16px/1.5 system-ui,sans-serif}.idle-warning[hidden]{display:none}"
+    ".idle-warning p{margin:0;flex:1 1 14rem}"
+    ".idle-warning button,dialog.relogin button{margin:0;min-height:44px;padding:.6rem 1.2rem;font:inherit;"
+    "border:0;border-radius:6px;background:#1f5fa8;color:#fff;cursor:pointer}"
+    "dialog.relogin button.secondary{background:#fff;color:#1f5fa8;border:1px solid #1f5fa8}"
+    "dialog.relogin{box-sizing:border-box;width:min(26rem,calc(100vw - 1.5rem));border:1px solid #d8dde4;"
+    "border-radius:8px;padding:1.2rem 1.4rem;color:#1d2430;background:#fff;"
+    "font:16px/1.5 system-ui,sans-serif}dialog.relogin::backdrop{background:rgba(29,36,48,.55)}"
+    "dialog.relogin h2{border:0;margin-top:0}dialog.relogin .error{color:#a8261f}"
+    "dialog.relogin label{display:block;margin-top:.8rem;font-weight:600}"
+    "dialog.relogin input{box-sizing:border-box;width:100%;padding:.6rem;font:inherit;"
+    "border:1px solid #d8dde4;border-radius:6px}"
+    "dialog.relogin .relogin-actions{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:1rem}"
+    "@media print{.idle-warning{display:none}}</style>"
+)
+
+
+def _idle_parts(request: Request, principal: Principal, settings: WebSettings) -> tuple[str, str]:
+    """What base.html gives a logged-in page for its idle warning: the head's CSRF token and
+    script, and the body's attributes (how long the session lasts unused, and whose it is)."""
+    script = request.url_for("static", path="session_idle.js").path
+    head = (
+        f'<meta name="csrf-token" content="{escape(principal.csrf_token or "")}">'
+        f'<script src="{escape(script)}" defer></script>{IDLE_STYLE}'
+    )
+    idle = int(settings.session_idle_timeout.total_seconds())
+    body = f' data-idle-seconds="{idle}" data-user-email="{escape(principal.user.email)}"'
+    return head, body
+
+
 def _nav(principal: Principal) -> str:
     """The app's bar: the same links and the same way out as every page's (templates/base.html)."""
     from bontrack.web.pages import templates
@@ -222,6 +265,7 @@ def _filter_form(
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
 def report_page(
+    request: Request,
     principal: PageUser,
     db: SessionDep,
     at: NowDep,
@@ -242,7 +286,9 @@ def report_page(
         raise PageProblem(400, "Cannot show this report", words, link=("/report", "Today's report")) from exc
     report = _report(db, principal, settings, chosen)
     top = _nav(principal) + _filter_form(db, principal, chosen, report, at.date())
-    html = render_html(report, render_figures(report)).replace("<body>", f"<body>\n{top}", 1)
+    head, body = _idle_parts(request, principal, settings)
+    html = render_html(report, render_figures(report)).replace("</head>", f"{head}\n</head>", 1)
+    html = html.replace("<body>", f"<body{body}>\n{top}", 1)
     return HTMLResponse(
         html,
         headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"},

@@ -166,14 +166,30 @@
       body: JSON.stringify(p.doc),
       credentials: "same-origin"
     }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
     }).then(function (res) {
       if (mine !== seq) return; // a newer check is on its way
+      if (res.status === 401) { // the session ended: the plan and its last decision stay as they are
+        refused = true;
+        status.textContent = "Your session has ended, so the plan was not checked again. What you typed is " +
+          "still here: Save asks you to log in again, and the plan is judged when it is saved.";
+        document.dispatchEvent(new CustomEvent("bontrack:session-ended")); // session_idle.js says so too
+        return;
+      }
+      if (!res.ok && !(res.body && res.body.errors)) { // refused as a whole (not the plan's fields)
+        refused = true;
+        status.textContent = "The plan could not be checked just now; it is judged when you save.";
+        return;
+      }
+      refused = false;
       clearErrors();
       if (res.ok) { showDecision(res.body, p.rows); status.textContent = "Decision updated " + new Date().toLocaleTimeString(); }
       else { showErrors(res.body, p.rows); status.textContent = ""; }
     }).catch(function () { if (mine === seq) status.textContent = "Could not reach the server; the decision is shown when you save."; });
   }
+  // logged in again in the page (session_idle.js): a check refused meanwhile is made again
+  var refused = false;
+  document.addEventListener("bontrack:session-renewed", function () { if (refused) later(); });
   function later() { clearTimeout(timer); timer = setTimeout(check, 350); }
   form.addEventListener("input", later);
   form.addEventListener("change", later);

@@ -123,6 +123,8 @@
   });
 
   again.addEventListener("click", function () { openDialog(null, null); });
+  // a page's own script was refused for an ended session (401): the bar says so, with Log in again
+  document.addEventListener("bontrack:session-ended", function () { if (!ended) showEnded(); });
 
   // typing does not keep the session alive; near the end it makes sure the warning is shown
   var lastAsked = 0;
@@ -272,6 +274,7 @@
     pending = null;
     dialog.close();
     restart(idle);
+    document.dispatchEvent(new CustomEvent("bontrack:session-renewed")); // the page's scripts may ask again
     if (waiting) send(waiting.form, waiting.submitter);
   }
 })();

@@ -156,9 +156,15 @@
       body: JSON.stringify(request()),
       credentials: "same-origin"
     }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
     }).then(function (res) {
       if (res.ok) { fill(res.body); return; }
+      if (res.status === 401) { // the session ended: words, not the API's
+        status.textContent = "Your session has ended: no plan suggested. Log in again (the button at the top " +
+          "of the page, or Save), then ask again. What you typed is still here.";
+        document.dispatchEvent(new CustomEvent("bontrack:session-ended")); // session_idle.js says so too
+        return;
+      }
       var names = { product: "Product", episode_id: "Episode", injector_id: "Injecting physician", date: "Session date",
         vial_units: "Vial size", lot_expiry: "Lot expiry", reconstituted_at: "Reconstituted at", targets: "" };
       var errors = (res.body.errors || []).map(function (e) {
