@@ -650,7 +650,9 @@ def test_report__empty_registry_says_there_is_nothing_to_report(tmp_path: Path) 
     assert bontrack("--db", empty, "db", "upgrade").exit_code == 0  # (a missing registry is refused)
     result = bontrack("--db", empty, "report", "--out", str(out))
     assert result.exit_code == 0
-    assert "holds no injection sessions yet" in out.read_text()
+    html = out.read_text()
+    assert "holds no injection sessions yet" in html
+    assert "no sessions · bontrack" in html and "none to none" not in html  # not "sessions none to none"
 
 
 def test_report__time_is_not_read_from_the_clock(clinic: tuple[str, Path]) -> None:
