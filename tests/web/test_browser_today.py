@@ -71,8 +71,9 @@ def test_a_physicians_day_from_the_home_page(browser: Any, server: str, size: st
     _no_sideways_scroll(page, width)
     page.screenshot(path=str(ARTIFACTS / f"today_worklist_{size}.png"), full_page=True)
     done = _first_key(page, "done")
-    page.locator("table.work tbody tr").first.locator('button[value="done"]').click()
-    page.wait_for_load_state()
+    # (the page's script asks whether the session is live before a form is sent: wait for the page)
+    with page.expect_navigation():
+        page.locator("table.work tbody tr").first.locator('button[value="done"]').click()
     assert done not in page.content()
     snoozed = _first_key(page, "done")
     # the row links to the item's own page for the rest (snooze to a date, cancel with a reason)
@@ -95,8 +96,8 @@ def test_a_physicians_day_from_the_home_page(browser: Any, server: str, size: st
     who = first.locator("td[data-label=Patient] a").inner_text()
     patient_href = str(first.locator("td[data-label=Patient] a").get_attribute("href"))
     first.locator('select[name="decision"]').select_option("change")
-    first.locator('button[value="reviewed"]').click()
-    page.wait_for_url(f"{server}/")
+    with page.expect_navigation(url=f"{server}/"):  # (the page was at / already: wait for the new one)
+        first.locator('button[value="reviewed"]').click()
     assert page.locator("#review table.work tbody tr").count() == before - 1
     page.screenshot(path=str(ARTIFACTS / f"today_home_after_{size}.png"), full_page=True)
 
