@@ -281,10 +281,11 @@ def end_sessions(*, db: Session, actor: str, user_id: str, now: datetime) -> int
 
 
 def _active_admins(db: Session) -> int:
-    return int(
-        db.scalar(select(func.count()).select_from(UserRow).where(UserRow.role == "admin", UserRow.active))
-        or 0
-    )
+    """How many admins are active, their rows locked until the transaction ends: two admins
+    deactivating each other at once (PostgreSQL, READ COMMITTED) would each count the other
+    still active, and leave none."""
+    active = select(UserRow.id).where(UserRow.role == "admin", UserRow.active).with_for_update()
+    return len(db.scalars(active).all())
 
 
 def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> UserRead:
