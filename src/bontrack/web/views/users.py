@@ -47,6 +47,7 @@ DONE = {
     "reactivated": "reactivated: can log in again with the same password",
     "password": "has a new password; every session and API token ended",
     "ended": "every session and API token ended",
+    "role": "has a new role; every session and API token ended (it applies from the next log-in)",
 }
 
 
@@ -256,4 +257,26 @@ async def set_password(
         lambda db: service.set_password(
             db=db, actor=principal.actor, user_id=user_id, password_hash=password_hash, now=at
         ),
+    )
+
+
+@router.post("/users/{user_id}/role", response_class=HTMLResponse)
+async def change_role(
+    request: Request,
+    user_id: UserId,
+    principal: BriefPageUser,
+    items: FormItems,
+    settings: SettingsDep,
+    at: NowDep,
+) -> Response:
+    """Another role for the user (not your own; not the last active admin's)."""
+    role = dict(items).get("role", "")
+    return await _act(
+        request,
+        settings,
+        principal,
+        items,
+        user_id,
+        "role",
+        lambda db: service.change_role(db=db, actor=principal.actor, user_id=user_id, role=role, now=at),
     )
