@@ -270,6 +270,23 @@ def test_recall__admin_sees_all_three_patients_physician_only_their_clinics(engi
     assert details.count("recall of lot R-77") == 4  # two sessions and two patients read
 
 
+def test_recall__a_lot_written_with_spaces_inside_is_the_same_lot(engine: Engine) -> None:
+    """QA pass 5: a session whose lot was typed "R 77" was missed by the recall of lot R77."""
+    with transaction(engine) as db:
+        a = clinic_world(db)
+        a2 = another_patient(db, a, "P-A2")
+        a3 = another_patient(db, a, "P-A3")
+        create_session(db=db, actor=ACTOR, data=session_input(a, lot="R 77"))
+        create_session(db=db, actor=ACTOR, data=session_input(a2, lot="r77"))
+        create_session(db=db, actor=ACTOR, data=session_input(a3, lot="R-77"))  # another lot number
+    admin = Actor("root:admin", clinic_id=None, role="admin")
+    with transaction(engine) as db:
+        joined = stock.recall(db=db, actor=admin, lot="R77")
+        spaced = stock.recall(db=db, actor=admin, lot=" r 7 7 ")
+    assert {x.patient_id for x in joined.sessions} == {a.patient_id, a2.patient_id}
+    assert {x.patient_id for x in spaced.sessions} == {a.patient_id, a2.patient_id}
+
+
 def test_recall__an_empty_lot_names_the_field(engine: Engine) -> None:
     with pytest.raises(InputError) as info, transaction(engine) as db:
         stock.recall(db=db, actor=ACTOR, lot="  ")

@@ -293,13 +293,15 @@ _SESSION_PATHS = ("patient_id", "date", "product", "total_units", "vial_count", 
 
 def recall(*, db: Session, actor: str, lot: str) -> Recall:
     """Every current session that used ``lot`` (the lot as written on the session, ignoring case
-    and spaces around it) with its patient's contact details, in the clinics the actor sees.
-    Each session and patient read is audited with the purpose "recall of lot ..."."""
+    and spaces: "AB 12" typed on a session is lot AB12, and a recall must not miss its patient)
+    with its patient's contact details, in the clinics the actor sees. Each session and patient
+    read is audited with the purpose "recall of lot ..."."""
     wanted = lot.strip()
     if not wanted:
         raise InputError.one("lot", "give the lot number printed on the carton")
     purpose = f"recall of lot {wanted}"
-    condition = func.upper(func.trim(json_of(InjectionSessionRow.data)["lot"].as_string())) == wanted.upper()
+    written = func.upper(json_of(InjectionSessionRow.data)["lot"].as_string())
+    condition = func.replace(written, " ", "") == "".join(wanted.upper().split())
     frame = current_frame(
         db,
         InjectionSessionRow,
