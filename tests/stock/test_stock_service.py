@@ -400,6 +400,21 @@ def test_receive__the_same_lot_in_another_case_joins_the_lot_as_first_written(en
         assert (line.discarded, line.opened, line.remaining) == (1, 1, 6)
 
 
+def test_receive__the_same_lot_with_spaces_inside_joins_the_lot_as_first_written(engine: Engine) -> None:
+    """QA pass 5: "c 1234" received after "C1234" made a second stock line of the same lot."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("C1234"))
+        again = stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("c 1234"))
+        assert again.data.lot == "C1234"
+        stock.discard_vials(
+            db=db, actor=ACTOR, data=DiscardRequest(lot="C 12 34", vial_count=1, reason="x", discarded_on=DAY)
+        )
+        [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)
+        assert (line.lot, line.received, line.discarded) == ("C1234", 8, 1)
+    assert stock.same_lot("c 1234", " C1234") and not stock.same_lot("C-1234", "C1234")
+
+
 @pytest.mark.parametrize(
     ("extra", "field", "words"),
     [
