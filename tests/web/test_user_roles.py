@@ -70,3 +70,16 @@ def test_api_and_cli__change_a_role_but_not_the_last_admins(site: Site) -> None:
     assert f"{email('researcher')} is now researcher" in back.output
     spaced = runner.invoke(cli_app, [*base, "user", "set-role", email("staff"), "physical therapist"])
     assert spaced.exit_code == 0 and "is now physical therapist" in spaced.output
+
+
+def test_users_page__own_row_links_to_changing_ones_own_password(site: Site) -> None:
+    """QA pass 5: "Set password" on one's own row ended one's own session, and the log-in page
+    then said an administrator had ended it; one's own password is changed on /account/password
+    (asks for the current one, keeps the session)."""
+    _admin_page_csrf(site)
+    page = site.client.get("/users").text
+    admin, staff = _user_id(site, "admin"), _user_id(site, "staff")
+    own_row = page.split(f'id="user-{admin}"')[1].split("</tr>")[0]
+    assert 'href="/account/password">Change your password</a>' in own_row
+    assert f'action="/users/{admin}/password"' not in page
+    assert f'action="/users/{staff}/password"' in page
