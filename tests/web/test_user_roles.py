@@ -30,7 +30,7 @@ def test_users_page__change_a_role_ends_the_sessions_and_is_audited(site: Site) 
         "role changed from staff to physical_therapist; sessions and tokens ended (1)"
     ]
     same = site.client.post(f"/users/{staff}/role", data={"csrf_token": token, "role": "physical_therapist"})
-    assert same.status_code == 400 and "is a physical therapist already; choose another role" in same.text
+    assert same.status_code == 400 and "has the role physical therapist already; choose another" in same.text
     wrong = site.client.post(f"/users/{staff}/role", data={"csrf_token": token, "role": "boss"})
     assert wrong.status_code == 400 and "&#39;boss&#39; is not a role; allowed: physician" in wrong.text
 
@@ -68,6 +68,13 @@ def test_api_and_cli__change_a_role_but_not_the_last_admins(site: Site) -> None:
     )
     assert back.exit_code == 0, back.output
     assert f"{email('researcher')} is now researcher" in back.output
+    boss = runner.invoke(cli_app, [*base, "user", "set-role", email("staff"), "boss"])
+    assert (
+        boss.exit_code == 2
+        and "error ROLE: 'boss' is not a role; allowed: physician, physical therapist" in boss.output
+    )
+    unfit = runner.invoke(cli_app, [*base, "user", "set-role", email("physician"), "physical therapist"])
+    assert unfit.exit_code == 2 and "error ROLE: Dr Ada Reyes is recorded as physician" in unfit.output
     spaced = runner.invoke(cli_app, [*base, "user", "set-role", email("staff"), "physical therapist"])
     assert spaced.exit_code == 0 and "is now physical therapist" in spaced.output
 

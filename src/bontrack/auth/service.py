@@ -356,7 +356,7 @@ def change_role(*, db: Session, actor: str, user_id: str, role: str, now: dateti
         raise InputError.one("role", f"{role[:40]!r} is not a role; allowed: {allowed}")
     if role == row.role:
         raise InputError.one(
-            "role", f"{row.email} is a {role.replace('_', ' ')} already; choose another role"
+            "role", f"{row.email} has the role {role.replace('_', ' ')} already; choose another"
         )
     if row.role == "admin" and row.active and _active_admins(db) <= 1:
         raise ConflictError.one(

@@ -319,7 +319,8 @@ def user_set_role(
     wanted = "_".join(role.lower().split())  # "physical therapist" as the role's name
 
     def go() -> None:
-        with transaction(engine(settings)) as db:
+        # the role, or the linked clinician record it does not fit, said as the argument typed
+        with transaction(engine(settings)) as db, options_named({"role": "ROLE", "clinician_id": "ROLE"}):
             found = service.find_user(db=db, ref=user)
             service.change_role(db=db, actor=actor, user_id=found.id, role=wanted, now=utcnow())
         print(f"{found.email} is now {wanted.replace('_', ' ')}; sessions and tokens ended")
