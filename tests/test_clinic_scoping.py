@@ -76,6 +76,7 @@ READ_NOTHING = {
     "scheduling.listed_conditions",  # SQL conditions of the items a list holds
     "stock.expiry_warning_days",  # a knowledge-base number
     "stock.same_lot",  # compares two lot numbers given
+    "stock.lot_key",  # a lot number given, as compared
     "stock.receipt_warnings",  # words about a delivery the caller holds
     "stock.lot_mismatch",  # judges a stock line the caller has read
     "screening.latest_of",  # picks among screenings the caller has read

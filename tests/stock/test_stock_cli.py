@@ -91,3 +91,28 @@ def test_receive__without_clinic_takes_the_only_one_and_asks_when_there_are_seve
     two = bontrack(db, *delivery, "--lot", "TWO2")
     assert two.returncode == 2
     assert "--clinic" in two.stderr and other.clinic_id in two.stderr and "Traceback" not in two.stderr
+
+
+def test_receive__an_expired_lot_is_kept_with_a_warning_and_a_day_ahead_is_refused_in_words(
+    tmp_path: Path,
+) -> None:
+    """QA pass 5: the command line saved an expired delivery without a word (the API warns), and
+    a received day after tomorrow was said to be "not a date"."""
+    db = tmp_path / "r.db"
+    engine = open_engine(f"sqlite:///{db}")
+    with transaction(engine) as session:
+        world = clinic_world(session)
+    engine.dispose()
+    delivery = ["stock", "receive", "--product", "botox", "--vial-units", "100", "--count", "2",
+                "--supplier", "McKesson", "--clinic", world.clinic_id]  # fmt: skip
+    expired = bontrack(db, *delivery, "--lot", "OLD1", "--expiry", "2020-01-31", "--date", "2026-02-01")
+    assert expired.returncode == 0, expired.stderr
+    assert json.loads(expired.stdout)["data"]["lot"] == "OLD1"
+    assert "warning Lot OLD1 expired on 2020-01-31" in expired.stderr
+    assert "record its vials as discarded" in expired.stderr
+    fresh = bontrack(db, *delivery, "--lot", "NEW1", "--expiry", "2027-01-31", "--date", "2026-02-01")
+    assert fresh.returncode == 0 and "warning" not in fresh.stderr
+    ahead = bontrack(db, *delivery, "--lot", "NEW2", "--expiry", "2099-01-31", "--date", "2099-01-01")
+    assert ahead.returncode == 2
+    assert ahead.stderr.startswith("error --date: 2099-01-01 is out of range; allowed: ")
+    assert "not after tomorrow" in ahead.stderr and "is not a date" not in ahead.stderr

@@ -270,6 +270,23 @@ def test_recall__admin_sees_all_three_patients_physician_only_their_clinics(engi
     assert details.count("recall of lot R-77") == 4  # two sessions and two patients read
 
 
+def test_recall__a_lot_written_with_spaces_inside_is_the_same_lot(engine: Engine) -> None:
+    """QA pass 5: a session whose lot was typed "R 77" was missed by the recall of lot R77."""
+    with transaction(engine) as db:
+        a = clinic_world(db)
+        a2 = another_patient(db, a, "P-A2")
+        a3 = another_patient(db, a, "P-A3")
+        create_session(db=db, actor=ACTOR, data=session_input(a, lot="R 77"))
+        create_session(db=db, actor=ACTOR, data=session_input(a2, lot="r77"))
+        create_session(db=db, actor=ACTOR, data=session_input(a3, lot="R-77"))  # another lot number
+    admin = Actor("root:admin", clinic_id=None, role="admin")
+    with transaction(engine) as db:
+        joined = stock.recall(db=db, actor=admin, lot="R77")
+        spaced = stock.recall(db=db, actor=admin, lot=" r 7 7 ")
+    assert {x.patient_id for x in joined.sessions} == {a.patient_id, a2.patient_id}
+    assert {x.patient_id for x in spaced.sessions} == {a.patient_id, a2.patient_id}
+
+
 def test_recall__an_empty_lot_names_the_field(engine: Engine) -> None:
     with pytest.raises(InputError) as info, transaction(engine) as db:
         stock.recall(db=db, actor=ACTOR, lot="  ")
@@ -381,6 +398,21 @@ def test_receive__the_same_lot_in_another_case_joins_the_lot_as_first_written(en
         create_session(db=db, actor=ACTOR, data=session_input(world, lot="Stk-A1"))
         [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)
         assert (line.discarded, line.opened, line.remaining) == (1, 1, 6)
+
+
+def test_receive__the_same_lot_with_spaces_inside_joins_the_lot_as_first_written(engine: Engine) -> None:
+    """QA pass 5: "c 1234" received after "C1234" made a second stock line of the same lot."""
+    with transaction(engine) as db:
+        world = clinic_world(db)
+        stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("C1234"))
+        again = stock.receive_vials(db=db, actor=ACTOR, clinic_id=world.clinic_id, data=receipt("c 1234"))
+        assert again.data.lot == "C1234"
+        stock.discard_vials(
+            db=db, actor=ACTOR, data=DiscardRequest(lot="C 12 34", vial_count=1, reason="x", discarded_on=DAY)
+        )
+        [line] = stock.stock_on_hand(db=db, actor=ACTOR, on=DAY)
+        assert (line.lot, line.received, line.discarded) == ("C1234", 8, 1)
+    assert stock.same_lot("c 1234", " C1234") and not stock.same_lot("C-1234", "C1234")
 
 
 @pytest.mark.parametrize(

@@ -428,6 +428,25 @@ def test_backup__existing_file_is_kept_unless_forced(
     assert not copy.with_name(copy.name + ".partial").exists()
 
 
+def test_backup__onto_the_registry_itself_is_refused_even_forced(tmp_path: Path) -> None:
+    """QA pass 5: `backup registry.db --force` replaced the live registry file with its copy (a
+    running server kept writing into the replaced file, and lost it)."""
+    registry = tmp_path / "registry.db"
+    engine = open_engine(f"sqlite:///{registry}")
+    populate(engine)
+    engine.dispose()
+    before = (registry.stat().st_ino, registry.read_bytes())
+    for target in (registry, tmp_path / "registry.db-wal", tmp_path / "." / "registry.db"):
+        done = bontrack("backup", str(target), "--db", f"sqlite:///{registry}", "--force")
+        assert done.returncode == 2, done.stdout
+        assert (
+            done.stderr.strip()
+            == f"error FILE: {target} is the registry itself (or its journal); give another name"
+        )
+    assert (registry.stat().st_ino, registry.read_bytes()) == before
+    assert not list(tmp_path.glob("*.partial"))
+
+
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 def test_backup__a_file_that_cannot_be_written_exits_2_naming_it(
     engine: Engine, db_url: str, request: pytest.FixtureRequest

@@ -305,6 +305,20 @@ def test_users_page__add_user(site: Site) -> None:
     assert login.status_code == 200
 
 
+def test_users_page__an_e_mail_taken_in_another_case_is_refused_naming_the_field_as_the_form_does(
+    site: Site,
+) -> None:
+    """QA pass 5: the message called the field "E-mail (optional)" (the patient form's label)."""
+    token = _admin_page_csrf(site)
+    form = {"csrf_token": token, "role": "staff", "clinic_id": site.world.clinic_id, "password": STRONG}
+    taken = site.client.post("/users", data={**form, "email": f"  {email('staff').upper()} "})
+    assert taken.status_code == 400
+    assert f"E-mail: &#39;{email('staff')}&#39; already has an account." in taken.text
+    assert "optional" not in taken.text.split("Add a user")[1]
+    bad = site.client.post("/users", data={**form, "email": "no address"})
+    assert bad.status_code == 400 and "E-mail: &#39;no address&#39; is not an e-mail address" in bad.text
+
+
 # ---- sessions: idle timeout and lifetime ------------------------------------------------------------
 
 

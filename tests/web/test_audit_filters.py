@@ -132,3 +132,33 @@ def test_audit_page__a_page_beyond_the_last_is_a_404_in_words_with_the_way_to_th
         in page.text
     )
     assert dated.client.get(f"/audit?actor={DATED}&page=1").status_code == 200
+
+
+def test_audit_page__a_users_e_mail_as_typed_finds_their_entries(site: Site) -> None:
+    """QA pass 5: the actor filter found nothing for the e-mail alone, in another case or with a
+    space around it (the log writes ``user:EMAIL``), and a record id pasted with a space was
+    refused as too long."""
+    patient = site.world.patient_id
+    read = site.client.get(f"/api/patients/{patient}", headers=site.bearer("physician"))  # audited
+    assert read.status_code == 200
+    assert log_in(site, "admin") == 303
+    exact = site.client.get("/audit?actor=user:physician@clinic.example.org")
+    total = exact.text.split(" entries, newest first")[0].rsplit(">", 1)[-1].strip()
+    assert int(total) > 0
+    for typed in (
+        "physician@clinic.example.org",
+        " Physician@Clinic.example.org ",
+        "USER:physician@clinic.example.org",
+    ):
+        page = site.client.get("/audit", params={"actor": typed})
+        assert page.status_code == 200 and f">{total} entries, newest first" in page.text.replace(
+            "\n", ""
+        ).replace("  ", "")
+        assert 'value="user:physician@clinic.example.org"' in page.text
+    pasted = site.client.get("/audit", params={"record_id": f" {patient.upper()} "})
+    assert pasted.status_code == 200 and "0 entries" not in pasted.text
+    assert f'value="{patient}"' in pasted.text
+    api = site.client.get(
+        "/api/audit", params={"actor": "Physician@clinic.example.org"}, headers=site.bearer("admin")
+    )
+    assert api.status_code == 200 and api.json()["total"] > 0

@@ -497,7 +497,7 @@ def test_correct_a_session_and_read_its_history(browser: Any, server: str) -> No
     page.wait_for_selector("#v2")
     assert "units per site misread" in page.inner_text("#v2")
     changed = page.locator("#v2 table.diff th[scope=row]").all_inner_texts()
-    assert "sites[0].units" in changed and "lot" not in changed  # changed fields only
+    assert "Injection site 1: units" in changed and "Lot" not in changed  # changed fields only, in words
     page.screenshot(path=str(ARTIFACTS / "session_history.png"), full_page=True)
     assert errors == []
     context.close()

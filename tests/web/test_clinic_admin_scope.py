@@ -15,10 +15,10 @@ from bontrack.audit.models import AuditEntry
 from bontrack.auth.schemas import UserCreate
 from bontrack.auth.service import create_user, get_user_by_email
 from bontrack.patients import service as patients
-from bontrack.patients.schemas import ClinicCreate, PatientCreate
+from bontrack.patients.schemas import ClinicCreate, ClinicianCreate, PatientCreate
 from bontrack.storage.engine import transaction
 from factories import DAY
-from web.conftest import START, Site, csrf_from, email, password
+from web.conftest import START, Site, csrf_from, email, log_in, password
 
 ADMIN_A = "admin-a@clinic.example.org"
 DOC_B = "doc-b@other.example.org"
@@ -114,6 +114,32 @@ def test_clinic_admin__users_page_lists_and_changes_its_clinic_only(two: TwoClin
         assert client.post(f"/users/{two.admin_all}/{action}", data={"csrf_token": csrf}).status_code == 404
     form = {"csrf_token": csrf, "password": "zebra-harmonica-tundra-58"}
     assert client.post(f"/users/{two.doc_b}/password", data=form).status_code == 404
+
+
+def test_clinic_admin__users_page_offers_its_clinic_and_its_clinicians_only(two: TwoClinics) -> None:
+    """QA pass 5: the add-a-user form of a clinic's administrator listed every clinic's clinician
+    records (names, roles, clinics) and every clinic, and offered "Every clinic" (all refused)."""
+    with transaction(two.site.engine) as db:
+        patients.create_clinician(
+            db=db,
+            actor="test:setup",
+            clinic_id=two.clinic_b,
+            data=ClinicianCreate(name="Dr Bertrand Elsewhere", role="physician"),
+        )
+    client = two.site.client
+    page = client.get("/login")
+    form = {"email": ADMIN_A, "password": password(ADMIN_A), "csrf_token": csrf_from(page.text), "next": "/"}
+    assert client.post("/login", data=form).status_code == 303
+    users = client.get("/users").text
+    assert "Dr Ada Reyes" in users  # clinic A's own clinician record
+    assert "Dr Bertrand Elsewhere" not in users and "Other Clinic" not in users
+    assert ">Every clinic</option>" not in users
+    assert f'<option value="{two.site.world.clinic_id}" selected>' in users
+    everyone = two.site.client
+    everyone.post("/logout", data={"csrf_token": csrf_from(users)})
+    assert log_in(two.site, "admin") == 303
+    shown = everyone.get("/users").text
+    assert "Dr Bertrand Elsewhere" in shown and "Other Clinic" in shown and ">Every clinic</option>" in shown
 
 
 def test_clinic_admin__reads_only_its_clinics_audit_entries(two: TwoClinics) -> None:

@@ -16,6 +16,7 @@ from bontrack.injections.models import AdverseEventRow
 from bontrack.patients.models import EpisodeRow, PatientRow
 from bontrack.records import VersionedRow
 from bontrack.storage.engine import transaction
+from bontrack.web.plain import label
 from web.conftest import Site, log_in
 from web.test_corrections_pages import _api, _at, _session, _stored
 
@@ -149,7 +150,7 @@ def test_correct__a_change_is_version_2_with_its_reason(site: Site, case: str) -
     history = site.client.get(_at(site, kind, record_id, "history")).text
     version_2 = history.split('id="v2"')[1]
     assert "typo at entry" in version_2
-    assert re.findall(r'<th scope="row">([^<]+)</th>', version_2) == [field]
+    assert re.findall(r'<th scope="row">([^<]+)</th>', version_2) == [label(field)]  # in words
 
 
 @pytest.mark.parametrize("case", ["patient", "episode", "adverse_event"])

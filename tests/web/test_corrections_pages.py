@@ -233,7 +233,7 @@ def test_history__who_when_why_and_only_the_changed_fields(site: Site) -> None:
     version_2 = page.text.split('id="v2"')[1]
     assert "wrong drug noted" in version_2 and "physician@clinic.example.org" in version_2
     changed = re.findall(r'<th scope="row">([^<]+)</th>', version_2)
-    assert changed == ["medications"]  # the date did not change: not listed
+    assert changed == ["Medications"]  # by its label; the date did not change: not listed
     assert "ibuprofen 400 mg" in version_2 and "warfarin" in version_2
     with transaction(site.engine) as db:
         reads = db.scalars(
@@ -278,9 +278,9 @@ def test_history__first_version_folded_corrections_shown(site: Site) -> None:
     )
     assert folded, "version 1's listing is not folded"
     rows = re.findall(r'<th scope="row">([^<]+)</th>', folded.group(2))
-    assert len(rows) == int(folded.group(1)) and "decision.decision" in rows  # every field, the decision too
+    assert len(rows) == int(folded.group(1)) and "Decision: decision" in rows  # every field, the decision too
     assert "<details" not in version_2  # a correction shows its changes at once
-    assert re.findall(r'<th scope="row">([^<]+)</th>', version_2) == ["lot"]
+    assert re.findall(r'<th scope="row">([^<]+)</th>', version_2) == ["Lot"]
 
 
 def test_correct_form__nothing_changed_is_refused_in_words_and_writes_nothing(site: Site) -> None:

@@ -151,6 +151,9 @@ def test_label__from_the_form_templates() -> None:
     assert label("override.reason") == "Reason for overriding the block"
     assert label("diagnosis_other") == "Other ICD-10-CM codes"
     assert label("diluent_ml") == "Diluent (mL)"
+    # "(optional)" stays on the form, not in a message nor a record's history (QA pass 5)
+    assert label("email") == "E-mail" and label("phone") == "Phone"
+    assert sentence("email", "must be at most 320 characters") == "E-mail must be at most 320 characters."
 
 
 def test_impossible_dates__named_by_the_forms_label_and_written_as_allowed(site: Site) -> None:

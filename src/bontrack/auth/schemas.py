@@ -69,6 +69,12 @@ class PasswordSet(Input):
     password: Password
 
 
+class RoleSet(Input):
+    """Another role for an existing user."""
+
+    role: Role
+
+
 class PasswordChange(Input):
     """A user's own new password: the current one, and the new one (twice, as a form asks for it).
 

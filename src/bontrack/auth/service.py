@@ -281,10 +281,11 @@ def end_sessions(*, db: Session, actor: str, user_id: str, now: datetime) -> int
 
 
 def _active_admins(db: Session) -> int:
-    return int(
-        db.scalar(select(func.count()).select_from(UserRow).where(UserRow.role == "admin", UserRow.active))
-        or 0
-    )
+    """How many admins are active, their rows locked until the transaction ends: two admins
+    deactivating each other at once (PostgreSQL, READ COMMITTED) would each count the other
+    still active, and leave none."""
+    active = select(UserRow.id).where(UserRow.role == "admin", UserRow.active).with_for_update()
+    return len(db.scalars(active).all())
 
 
 def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> UserRead:
@@ -337,3 +338,52 @@ def set_password(*, db: Session, actor: str, user_id: str, password_hash: str, n
     db.flush()
     _audit_user(db, actor=actor, row=row, detail=f"password changed; sessions and tokens ended ({ended})")
     return ended
+
+
+def change_role(*, db: Session, actor: str, user_id: str, role: str, now: datetime) -> UserRead:
+    """Give an account another role (the same person keeps the e-mail and password); every
+    session and token of theirs ends, so the new role applies from their next log-in. The last
+    active admin keeps the role; a physician's or physical therapist's linked clinician record
+    must be of that profession (bontrack.auth.service.check_own_clinician)."""
+    from bontrack.auth.models import ROLES
+    from bontrack.errors import ConflictError
+
+    row = _user_row(db, user_id, actor)
+    if str(actor) == f"user:{row.email}":  # an admin making themself a researcher: locked out
+        raise ConflictError.one("user", "you cannot change your own role; ask another admin")
+    if role not in ROLES:
+        allowed = ", ".join(r.replace("_", " ") for r in ROLES)
+        raise InputError.one("role", f"{role[:40]!r} is not a role; allowed: {allowed}")
+    if role == row.role:
+        raise InputError.one(
+            "role", f"{row.email} has the role {role.replace('_', ' ')} already; choose another"
+        )
+    if row.role == "admin" and row.active and _active_admins(db) <= 1:
+        raise ConflictError.one(
+            "user", f"{row.email} is the only active admin; add or reactivate another admin first"
+        )
+    if row.clinician_id is not None:
+        check_own_clinician(
+            db=db,
+            actor=actor,
+            role=role,
+            clinic_id=row.clinic_id,
+            clinician_id=row.clinician_id,
+            user_id=row.id,
+        )
+    before = row.role
+    row.role = role
+    ended = _end_tokens(db, row.id, now)
+    db.flush()
+    log(
+        db,
+        actor=actor,
+        action="update",
+        record_type="user",
+        record_id=row.id,
+        clinic_id=row.clinic_id,
+        before={"role": before},
+        after={"email": row.email, "role": row.role, "active": row.active},
+        detail=f"role changed from {before} to {role}; sessions and tokens ended ({ended})",
+    )
+    return _read(row)

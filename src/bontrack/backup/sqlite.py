@@ -101,6 +101,12 @@ def _sqlite_backup(url: URL, file: Path, *, force: bool, stages: Stages) -> Summ
     path = _sqlite_file(url)
     if not path.is_file():
         raise InputError.one("--db", f"no registry at {path} (the file does not exist)")
+    if file.resolve() in {
+        path.resolve().with_name(path.name + end) for end in ("", "-wal", "-shm", "-journal")
+    }:
+        # replacing the registry (or its journal) with its copy would lose what a running server
+        # writes meanwhile, into the file replaced
+        raise InputError.one("FILE", f"{file} is the registry itself (or its journal); give another name")
     partial = _target_file(file, force=force)
     source = _open_sqlite(path, read_only=False, what="--db")
     try:

@@ -202,6 +202,8 @@ def in_words(err: Mapping[str, Any]) -> str:
         return "must not be empty" if least == 1 else f"must have at least {least} characters"
     if kind == "string_too_long":
         return f"must have at most {ctx.get('max_length')} characters (got {len(str(given)):,})"
+    if kind == "date_range":  # a real day out of the allowed range: our own words say which
+        return str(err["msg"])
     if kind.startswith("date_") or kind.startswith("datetime_"):
         return f"{shown} is not a date; use YYYY-MM-DD, e.g. 2026-03-02"
     if kind in ("int_parsing", "int_from_float", "int_type"):

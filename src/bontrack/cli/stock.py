@@ -151,7 +151,7 @@ def stock_receive(
 ) -> None:
     """Record a delivery of vials of one lot."""
     from bontrack.stock.schemas import StockReceiptCreate
-    from bontrack.stock.service import receive_vials
+    from bontrack.stock.service import receipt_warnings, receive_vials
     from bontrack.storage.engine import transaction
 
     settings = settings_of(ctx)
@@ -172,6 +172,8 @@ def stock_receive(
             chosen = clinic or _only_clinic(db, actor)
             saved = receive_vials(db=db, actor=actor, data=data, clinic_id=chosen)
         print(json.dumps(saved.model_dump(mode="json"), indent=2))
+        for warning in receipt_warnings(saved.data):  # an expired lot is kept: say so (as the API does)
+            print(f"warning {warning}", file=sys.stderr)
 
     run(go)
 

@@ -301,6 +301,33 @@ def user_end_sessions(ctx: typer.Context, user: str = USER_ARG) -> None:
     change_state(settings_of(ctx), user=user, what="end-sessions")
 
 
+@user_app.command("set-role")
+def user_set_role(
+    ctx: typer.Context,
+    user: str = USER_ARG,
+    role: str = typer.Argument(
+        ..., metavar="ROLE", help="physician, physical_therapist, staff, researcher or admin."
+    ),
+) -> None:
+    """Give a user another role (same e-mail and password); every session and token of theirs ends."""
+    from bontrack.auth import service
+    from bontrack.clock import utcnow
+    from bontrack.storage.engine import transaction
+
+    settings = settings_of(ctx)
+    actor = settings.resolved_actor()
+    wanted = "_".join(role.lower().split())  # "physical therapist" as the role's name
+
+    def go() -> None:
+        # the role, or the linked clinician record it does not fit, said as the argument typed
+        with transaction(engine(settings)) as db, options_named({"role": "ROLE", "clinician_id": "ROLE"}):
+            found = service.find_user(db=db, ref=user)
+            service.change_role(db=db, actor=actor, user_id=found.id, role=wanted, now=utcnow())
+        print(f"{found.email} is now {wanted.replace('_', ' ')}; sessions and tokens ended")
+
+    run(go)
+
+
 @user_app.command("demo-logins")
 def user_demo_logins(ctx: typer.Context) -> None:
     """Create one demo user per role (fixed, printed passwords) unless they exist, and print them."""

@@ -20,7 +20,7 @@ from bontrack.errors import InputError
 from bontrack.injections.schemas import SessionRead, SessionRecord
 from bontrack.stock.models import StockReceiptRow, VialOpeningRow
 from bontrack.stock.schemas import VialOpeningCreate, VialOpeningRead
-from bontrack.stock.service import _lot_as_received, _one_line, lot_mismatch
+from bontrack.stock.service import _lot_as_received, _one_line, lot_key, lot_mismatch
 
 
 def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOpeningRead | None:
@@ -76,7 +76,7 @@ def reopen_for_session(*, db: Session, actor: str, session: SessionRead, reason:
     kept = [
         (
             r.data["product"],
-            r.data["lot"].strip().upper(),
+            lot_key(r.data["lot"]),
             float(r.data["vial_units"]),
             int(r.data["vial_count"]),
             dt.datetime.fromisoformat(str(r.data["opened_at"])),
@@ -84,7 +84,7 @@ def reopen_for_session(*, db: Session, actor: str, session: SessionRead, reason:
         for r in rows
     ]
     product, lot, units, count, opened_at = _opening_of(session.data)
-    if kept == [(product, lot.strip().upper(), units, count, opened_at)]:
+    if kept == [(product, lot_key(lot), units, count, opened_at)]:
         return 0
     for row in rows:
         records.withdraw(

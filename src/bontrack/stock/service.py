@@ -67,14 +67,19 @@ def _brand(pid: str) -> str:
 
 
 def same_lot(a: str, b: str) -> bool:
-    """Whether two lot numbers as written name the same lot: case and surrounding spaces aside
-    (as the recall matches them)."""
-    return a.strip().upper() == b.strip().upper()
+    """Whether two lot numbers as written name the same lot: case and spaces aside (as the
+    recall matches them)."""
+    return lot_key(a) == lot_key(b)
+
+
+def lot_key(lot: str) -> str:
+    """A lot number as compared: capitals, no spaces ("ab 12 " -> "AB12")."""
+    return "".join(lot.upper().split())
 
 
 def _lot_as_received(db: Session, actor: str, clinic_id: str | None, lot: str) -> str:
     """The lot as written when it was first received at the clinic, when ``lot`` names it in
-    another case or with spaces around it (one physical lot is one stock line); else ``lot``.
+    another case or with spaces (one physical lot is one stock line); else ``lot``.
     ``clinic_id`` None: any clinic the actor sees. Reads only lot numbers of the actor's clinics
     (no record content: not audited)."""
     scope = clinic_of(actor)
@@ -83,7 +88,7 @@ def _lot_as_received(db: Session, actor: str, clinic_id: str | None, lot: str) -
     if type(writer_of(db)) is not BufferedWriter:  # inside a bulk block (the demo's workers read
         return lot  # nothing of the registry: their lots are written as the stock has them)
     clinic_id = clinic_id or scope
-    wanted = [func.upper(func.trim(StockReceiptRow.lot)) == lot.strip().upper()]
+    wanted = [func.replace(func.upper(StockReceiptRow.lot), " ", "") == lot_key(lot)]
     if clinic_id is not None:
         wanted.append(StockReceiptRow.clinic_id == clinic_id)
     found = db.scalar(
@@ -293,13 +298,15 @@ _SESSION_PATHS = ("patient_id", "date", "product", "total_units", "vial_count", 
 
 def recall(*, db: Session, actor: str, lot: str) -> Recall:
     """Every current session that used ``lot`` (the lot as written on the session, ignoring case
-    and spaces around it) with its patient's contact details, in the clinics the actor sees.
-    Each session and patient read is audited with the purpose "recall of lot ..."."""
+    and spaces: "AB 12" typed on a session is lot AB12, and a recall must not miss its patient)
+    with its patient's contact details, in the clinics the actor sees. Each session and patient
+    read is audited with the purpose "recall of lot ..."."""
     wanted = lot.strip()
     if not wanted:
         raise InputError.one("lot", "give the lot number printed on the carton")
     purpose = f"recall of lot {wanted}"
-    condition = func.upper(func.trim(json_of(InjectionSessionRow.data)["lot"].as_string())) == wanted.upper()
+    written = func.upper(json_of(InjectionSessionRow.data)["lot"].as_string())
+    condition = func.replace(written, " ", "") == lot_key(wanted)
     frame = current_frame(
         db,
         InjectionSessionRow,

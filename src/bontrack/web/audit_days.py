@@ -44,3 +44,15 @@ def audit_days(
     if errors:
         raise InputError(errors)
     return first, last
+
+
+def audit_filters(actor: str, record_id: str) -> tuple[str, str]:
+    """The actor and record id asked for, as the log writes them: an e-mail alone, or in another
+    case, is the user's (``user:ann@example.org``), and spaces around either are dropped (a
+    record id copied from a page: its lowercase form)."""
+    who = actor.strip()
+    if who.lower().startswith("user:"):
+        who = "user:" + who[5:].strip().lower()
+    elif "@" in who and ":" not in who:
+        who = "user:" + who.lower()
+    return who, record_id.strip().lower()

@@ -43,7 +43,7 @@ LABELS = {
     "new_password": "The new password",
     "new_password_again": "The two new passwords",
 }
-_HINT = re.compile(r"\s*\([^)]* [^)]*\)\s*$")
+_HINT = re.compile(r"\s*\((?:[^)]* [^)]*|optional)\)\s*$")  # "(one a line)", "(optional)"
 _GOT = re.compile(r"\s*\(got .*\)\s*$", re.DOTALL)
 _NUMBER = r"(-?[\d.]+(?:e[+-]?\d+)?)"
 # pydantic's wording (after our "(got ...)" is dropped) -> what the field must be

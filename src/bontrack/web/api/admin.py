@@ -13,7 +13,7 @@ from bontrack.storage.audit_log import log
 from bontrack.storage.replica import read_session
 from bontrack.web.api.common import AUTHENTICATED, ERRORS
 from bontrack.web.api.schemas import AuditEntryRead, Page
-from bontrack.web.audit_days import audit_days
+from bontrack.web.audit_days import audit_days, audit_filters
 from bontrack.web.deps import (
     ADMIN,
     READ_DEIDENTIFIED,
@@ -44,8 +44,11 @@ def read_audit(
     ] = "",
 ) -> Page[AuditEntryRead]:
     """The audit trail, newest first (entries hold record snapshots: reading them is audited);
-    ``from`` and ``to``: the entries of those days only (UTC, both included)."""
+    ``from`` and ``to``: the entries of those days only (UTC, both included); ``actor``: as the
+    log names it, or a user's e-mail."""
     from_day, to_day = audit_days(from_text, to_text)
+    who, record = audit_filters(actor or "", record_id or "")
+    actor, record_id = who or None, record or None
     total, entries = page_entries(
         db,
         limit=page.limit,

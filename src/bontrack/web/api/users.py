@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bontrack.auth import service
-from bontrack.auth.schemas import PasswordSet, UserCreate, UserRead
+from bontrack.auth.schemas import PasswordSet, RoleSet, UserCreate, UserRead
 from bontrack.errors import ConflictError
 from bontrack.roles import not_allowed
 from bontrack.web.accounts import add_user
@@ -119,3 +119,16 @@ async def end_sessions(
         )
 
     return await in_transaction(settings, end, clinic_id=principal.user.clinic_id)
+
+
+@router.post("/{user_id}/role", response_model=UserRead)
+async def change_role(
+    user_id: RecordId, data: RoleSet, principal: Admin, settings: SettingsDep, at: NowDep
+) -> UserRead:
+    """Give the user another role (same e-mail and password); every session and API token of
+    theirs ends. Your own role, and the last active admin's, cannot be changed."""
+    return await in_transaction(
+        settings,
+        lambda db: service.change_role(db=db, actor=principal.actor, user_id=user_id, role=data.role, now=at),
+        clinic_id=principal.user.clinic_id,
+    )

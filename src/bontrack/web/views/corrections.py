@@ -29,6 +29,7 @@ from bontrack.records import Stored, VersionedRow
 from bontrack.repository import Repository, correct, expecting, withdraw_record
 from bontrack.schemas import parse
 from bontrack.web.deps import READ_CLINICAL, PageUser, Principal, SessionDep
+from bontrack.web.plain import label
 from bontrack.web.views import injection_form
 from bontrack.web.views.common import (
     FormItems,
@@ -125,14 +126,15 @@ def flat_values(value: Any, prefix: str = "") -> dict[str, str]:
 def changes(
     before: dict[str, Any] | None, after: dict[str, Any], shown: Callable[[str, str], str] | None = None
 ) -> list[tuple[str, str, str]]:
-    """(field, before, after) for every field that differs; all fields for the first version.
+    """(field label, before, after) for every field that differs; all fields for the first version.
     ``shown`` gives a field's value in words (an adverse event's coded status and relatedness)."""
     old = flat_values(before) if before is not None else {}
     new = flat_values(after)
     if shown is not None:
         old, new = ({k: shown(k, v) for k, v in values.items()} for values in (old, new))
     names = list(new) + [n for n in old if n not in new]
-    return [(n, old.get(n, "—"), new.get(n, "—")) for n in names if old.get(n) != new.get(n)]
+    # each field by its label, as the forms name it ("Onset date", "Injection site 2: units")
+    return [(label(n), old.get(n, "—"), new.get(n, "—")) for n in names if old.get(n) != new.get(n)]
 
 
 @router.get("/patients/{patient_id}/records/{kind}/{record_id}/history", response_class=HTMLResponse)

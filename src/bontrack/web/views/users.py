@@ -27,6 +27,7 @@ from bontrack.web import accounts
 from bontrack.web.deps import ADMIN, NowDep, PageUser, Principal, SessionDep, SettingsDep, in_transaction
 from bontrack.web.deps import page_user_briefly as _page_user_briefly
 from bontrack.web.forms import field_errors
+from bontrack.web.plain import form_labels
 from bontrack.web.settings import WebSettings
 from bontrack.web.views.common import FormItems, allow, check_csrf, clinic_choices, csrf_of, page
 
@@ -46,15 +47,20 @@ DONE = {
     "reactivated": "reactivated: can log in again with the same password",
     "password": "has a new password; every session and API token ended",
     "ended": "every session and API token ended",
+    "role": "has a new role; every session and API token ended (it applies from the next log-in)",
 }
 
 
-def _clinicians(db: Session, clinic_names: dict[str, str]) -> list[tuple[str, str]]:
-    """(id, "name, role, clinic") of the current clinician records, to link a new account to."""
+def _clinicians(db: Session, clinic_names: dict[str, str], scope: str | None) -> list[tuple[str, str]]:
+    """(id, "name, role, clinic") of the current clinician records, to link a new account to
+    (``scope``: an administrator of one clinic: that clinic's only, not another clinic's staff)."""
     from bontrack.patients.models import ClinicianRow
 
+    current = newest_versions(ClinicianRow).order_by(ClinicianRow.id)
+    if scope is not None:
+        current = current.where(ClinicianRow.clinic_id == scope)
     described = []
-    for c in db.scalars(newest_versions(ClinicianRow).order_by(ClinicianRow.id)):
+    for c in db.scalars(current):
         where = clinic_names.get(c.clinic_id, c.clinic_id)
         described.append((c.id, f"{c.data.get('name', c.id)}, {c.data.get('role', '')}, {where}"))
     return sorted(described, key=lambda c: c[1])
@@ -72,7 +78,8 @@ def _users_page(
     notice: str | None = None,
 ) -> HTMLResponse:
     users = service.list_users(db=db, actor=principal.actor)
-    clinics = clinic_choices(db)
+    scope = principal.user.clinic_id  # an administrator of one clinic adds users of it only
+    clinics = [c for c in clinic_choices(db) if scope is None or c[0] == scope]
     if notice is None:
         done, who = request.query_params.get("done", ""), request.query_params.get("user", "")
         user = next((u for u in users if u.id == who), None)
@@ -86,10 +93,11 @@ def _users_page(
         users=users,
         clinics=clinics,
         clinic_names=dict(clinics),
-        clinicians=_clinicians(db, dict(clinics)),
+        clinicians=_clinicians(db, dict(clinics), scope),
+        every_clinic=scope is None,
         roles=[(r, ROLE_NAMES[r]) for r in ROLES],
         errors=errors or {},
-        values=values or {"role": "physician"},
+        values=values or {"role": "physician", "clinic_id": scope or ""},
         row_errors=row_errors or {},
         notice=notice,
         min_length=MIN_LENGTH,
@@ -138,7 +146,8 @@ async def add_user(
         data = parse(UserCreate, raw)
         user = await accounts.add_user(settings, principal, data, at)
     except InputError as exc:
-        return await _show_errors(request, settings, principal, 400, errors=field_errors(exc), values=values)
+        errors = field_errors(exc, form_labels("users.html"))  # "E-mail", not another form's label
+        return await _show_errors(request, settings, principal, 400, errors=errors, values=values)
     return _done("added", user.id)
 
 
@@ -248,4 +257,26 @@ async def set_password(
         lambda db: service.set_password(
             db=db, actor=principal.actor, user_id=user_id, password_hash=password_hash, now=at
         ),
+    )
+
+
+@router.post("/users/{user_id}/role", response_class=HTMLResponse)
+async def change_role(
+    request: Request,
+    user_id: UserId,
+    principal: BriefPageUser,
+    items: FormItems,
+    settings: SettingsDep,
+    at: NowDep,
+) -> Response:
+    """Another role for the user (not your own; not the last active admin's)."""
+    role = dict(items).get("role", "")
+    return await _act(
+        request,
+        settings,
+        principal,
+        items,
+        user_id,
+        "role",
+        lambda db: service.change_role(db=db, actor=principal.actor, user_id=user_id, role=role, now=at),
     )

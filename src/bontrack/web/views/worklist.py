@@ -24,7 +24,7 @@ from bontrack.scheduling.schemas import DECISION_WORDS, KIND_WORDS, DueItem, Rev
 from bontrack.scheduling.window import load_window
 from bontrack.schemas import parse
 from bontrack.storage.audit_log import log
-from bontrack.web.audit_days import audit_days
+from bontrack.web.audit_days import audit_days, audit_filters
 from bontrack.web.deps import ADMIN, READ_CLINICAL, NowDep, PageUser, Principal, SessionDep
 from bontrack.web.pages import safe_next
 from bontrack.web.views.common import (
@@ -287,7 +287,7 @@ def audit_page(
     db: SessionDep,
     principal: PageUser,
     actor: Annotated[str, Query(max_length=200)] = "",
-    record_id: Annotated[str, Query(max_length=36)] = "",
+    record_id: Annotated[str, Query(max_length=100)] = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
     from_text: Annotated[str, Query(alias="from", max_length=40)] = "",
     to_text: Annotated[str, Query(alias="to", max_length=40)] = "",
@@ -296,6 +296,7 @@ def audit_page(
     days, both included); reading it is itself audited. Wrong days are a 400 page in words; a page
     beyond the last is a 404 page in words with the way to the last."""
     allow(request, principal, ADMIN)
+    actor, record_id = audit_filters(actor, record_id)  # "ann@example.org": the user's entries
     try:
         from_day, to_day = audit_days(from_text, to_text, AUDIT_DAY_LABELS)
     except InputError as exc:
