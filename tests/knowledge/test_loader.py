@@ -77,9 +77,9 @@ def test_screening_items_required_by_the_pathway() -> None:
 
 def test_every_fact_cites_a_known_source_with_an_address() -> None:
     kb = load_knowledge()
-    from bontrack.knowledge.loader import _sourced_facts
+    from bontrack.knowledge.checks import sourced_facts
 
-    facts = list(_sourced_facts(kb.files, ""))
+    facts = list(sourced_facts(kb.files, ""))
     assert len(facts) > 60
     for _, fact in facts:
         assert isinstance(fact, Sourced)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bontrack.knowledge import KnowledgeError, load_knowledge
-from bontrack.knowledge.loader import LABEL_SECTION, _read_files, _sourced_facts, build_knowledge
+from bontrack.knowledge.checks import LABEL_SECTION, sourced_facts
+from bontrack.knowledge.loader import _read_files, build_knowledge
 
 LABEL_SOURCES = {
     "onabotulinumtoxinA": "botox_fda_label",
@@ -103,7 +104,7 @@ def test_every_label_fact_names_its_section() -> None:
     kb = load_knowledge()
     label_facts = [
         (path, fact)
-        for path, fact in _sourced_facts(kb.files, "")
+        for path, fact in sourced_facts(kb.files, "")
         if kb.files.sources[fact.source].confidence == "label"
     ]
     assert len(label_facts) > 40
@@ -131,7 +132,7 @@ def test_every_product_limit_cites_its_own_label_or_the_pathway() -> None:
     files = load_knowledge().files
     wrong = []
     for pid, product in files.products.items():
-        for path, fact in _sourced_facts(product, f"products.{pid}"):
+        for path, fact in sourced_facts(product, f"products.{pid}"):
             source = files.sources[fact.source]
             own_label = (
                 fact.source == LABEL_SOURCES[pid] or source.set_id == files.sources[LABEL_SOURCES[pid]].set_id
@@ -145,12 +146,12 @@ def test_no_screening_or_product_fact_cites_a_cosmetic_or_secondary_page() -> No
     kb = load_knowledge()
     files = kb.files
     facts = [
-        *_sourced_facts(files.products, "products"),
-        *_sourced_facts(files.allergies, "allergies"),
-        *_sourced_facts(files.states, "states"),
-        *_sourced_facts(files.conditions, "conditions"),
-        *_sourced_facts(files.drug_classes, "drug_classes"),
-        *_sourced_facts(files.pathway, "pathway"),
+        *sourced_facts(files.products, "products"),
+        *sourced_facts(files.allergies, "allergies"),
+        *sourced_facts(files.states, "states"),
+        *sourced_facts(files.conditions, "conditions"),
+        *sourced_facts(files.drug_classes, "drug_classes"),
+        *sourced_facts(files.pathway, "pathway"),
     ]
     bad = []
     for path, fact in facts:

@@ -6,17 +6,16 @@ stops loading with a message naming the file and the field.
 
 from __future__ import annotations
 
-import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from bontrack.knowledge.citing import citation_for, product_source_problems, screening_facts
+from bontrack.knowledge.checks import reference_problems, sourced_facts
+from bontrack.knowledge.citing import citation_for, screening_facts
 from bontrack.knowledge.models import (
     DrugClass,
     KnowledgeFiles,
@@ -26,8 +25,6 @@ from bontrack.knowledge.models import (
     ScreeningItem,
     Sourced,
 )
-
-LABEL_SECTION = re.compile(r"\bsection \d+(\.\d+)*\b", re.IGNORECASE)
 
 FILES = (
     "meta",
@@ -238,70 +235,6 @@ def _read_files() -> dict[str, Any]:
     return merged
 
 
-def _sourced_facts(obj: Any, path: str) -> Iterator[tuple[str, Sourced]]:
-    """Every Sourced fact inside a validated model, with its dotted path."""
-    if isinstance(obj, Sourced):
-        yield path, obj
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield from _sourced_facts(value, f"{path}.{key}")
-    elif isinstance(obj, list):
-        for i, value in enumerate(obj):
-            yield from _sourced_facts(value, f"{path}[{i}]")
-    elif isinstance(obj, BaseModel):
-        for key in type(obj).model_fields:
-            yield from _sourced_facts(getattr(obj, key), f"{path}.{key}" if path else key)
-
-
-def _check_references(kb: KnowledgeFiles) -> None:
-    problems: list[str] = []
-    for path, fact in _sourced_facts(kb, ""):
-        source = kb.sources.get(fact.source)
-        if source is None:
-            problems.append(f"{path}: unknown source '{fact.source}'")
-        elif source.confidence == "label" and not LABEL_SECTION.search(fact.where):
-            problems.append(
-                f"{path}.where: a fact from a label ('{fact.source}') names its section "
-                f"(e.g. 'section 2.1'), got {fact.where!r}"
-            )
-    for pid, product in kb.products.items():
-        for cap in product.muscle_caps:
-            if cap.muscle not in kb.muscles:
-                problems.append(f"products.{pid}.muscle_caps: unknown muscle '{cap.muscle}'")
-        for vial in product.vials:
-            if product.form == "powder" and not 0 < vial.diluent_ml_min <= vial.diluent_ml_max:
-                problems.append(f"products.{pid}.vials[{vial.units}]: powder needs a diluent range")
-    if kb.pathway.bilateral_scm.muscle not in kb.muscles:
-        problems.append(f"pathway.bilateral_scm.muscle: unknown muscle '{kb.pathway.bilateral_scm.muscle}'")
-    for group in (kb.allergies, kb.states, kb.conditions):
-        for item_id, item in group.items():
-            problems.extend(
-                f"screening {item_id}: unknown product '{p}'" for p in item.products if p not in kb.products
-            )
-    problems.extend(product_source_problems(kb))
-    problems.extend(
-        f"label_adverse_reactions: unknown product '{pid}'"
-        for pid in kb.label_adverse_reactions
-        if pid not in kb.products
-    )
-    listed = {term for label in kb.label_adverse_reactions.values() for term in label.percent}
-    problems.extend(
-        f"adverse_event_aliases: '{term}' is not a reaction a label lists"
-        for term in kb.adverse_event_aliases
-        if term not in listed
-    )
-    problems.extend(
-        f"{name}.fhir_source: unknown source '{terms.fhir_source}'"
-        for name, terms in (
-            ("adverse_event_status", kb.adverse_event_status),
-            ("adverse_event_relatedness", kb.adverse_event_relatedness),
-        )
-        if terms.fhir_source and terms.fhir_source not in kb.sources
-    )
-    if problems:
-        raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
-
-
 def _index_products(kb: KnowledgeFiles) -> dict[str, str]:
     index: dict[str, str] = {}
     for pid, product in kb.products.items():
@@ -406,7 +339,9 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
     except ValidationError as exc:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise KnowledgeError("knowledge base is invalid:\n  " + "\n  ".join(lines)) from exc
-    _check_references(files)
+    problems = reference_problems(files)
+    if problems:
+        raise KnowledgeError("knowledge base references are broken:\n  " + "\n  ".join(problems))
     products, drugs = _index_products(files), _index_drugs(files)
     kb = KnowledgeBase(files, products, drugs)
     kb._no_interaction.update(_index_no_interaction(files, drugs, products))
@@ -415,7 +350,7 @@ def build_knowledge(data: dict[str, Any]) -> KnowledgeBase:
     kb._not_allergies.update(_index_not_when("allergies", files.allergies, kb._allergies))
     kb._not_conditions.update(_index_not_when("conditions", files.conditions, kb._conditions))
     # Facts are immutable and live as long as the KnowledgeBase, so id() is a stable key.
-    kb._citations.update({id(fact): kb.cite(fact) for _, fact in _sourced_facts(files, "")})
+    kb._citations.update({id(fact): kb.cite(fact) for _, fact in sourced_facts(files, "")})
     kb._product_citations.update(
         {
             (id(fact), pid): kb.cite_for(fact, pid)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from bontrack.knowledge import KnowledgeBase, load_knowledge
-from bontrack.knowledge.loader import LABEL_SECTION, KnowledgeError, _sourced_facts
+from bontrack.knowledge.checks import LABEL_SECTION, sourced_facts
+from bontrack.knowledge.loader import KnowledgeError
 from bontrack.knowledge.models import Source, Sourced, Strict
 
 Intensity = Literal["low", "usual", "high"]
@@ -151,7 +152,7 @@ def build_planning(data: dict[str, Any], kb: KnowledgeBase) -> PlanningKnowledge
     clash = files.billing_sources.keys() & kb.files.sources.keys()
     problems.extend(f"billing_sources.{s}: also defined in sources.toml" for s in sorted(clash))
     sources = {**kb.files.sources, **files.billing_sources}
-    for path, fact in _sourced_facts(files, ""):
+    for path, fact in sourced_facts(files, ""):
         src = sources.get(fact.source)
         if src is None:
             problems.append(f"{path}: unknown source '{fact.source}'")
