@@ -30,6 +30,11 @@ class Throttled(RegistryError):
         self.retry_after_seconds = retry_after_seconds
         super().__init__(f"too many failed log-ins; try again in {retry_after_seconds} seconds")
 
+    def words(self) -> str:
+        """For a person: "Too many failed log-ins. Try again in about 15 minutes." """
+        minutes = max(1, round(self.retry_after_seconds / 60))
+        return f"Too many failed log-ins. Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
+
 
 @dataclass(frozen=True)
 class ThrottlePolicy:

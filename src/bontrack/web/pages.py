@@ -186,13 +186,11 @@ async def login(
             lifetime=settings.session_lifetime,
         )
     except Throttled as exc:
-        minutes = max(1, round(exc.retry_after_seconds / 60))
-        plural = "s" if minutes != 1 else ""
         response = login_form(
             request,
             settings,
             status=429,
-            error=f"Too many failed log-ins. Try again in about {minutes} minute{plural}.",
+            error=exc.words(),
             email=email,
             next_path=next_path,
         )

@@ -142,13 +142,8 @@ async def renew_session(request: Request, body: SessionRenew, settings: Settings
             lifetime=settings.session_lifetime,
         )
     except Throttled as exc:
-        minutes = max(1, round(exc.retry_after_seconds / 60))
-        plural = "s" if minutes != 1 else ""
         return problem(
-            429,
-            "Too many failed log-ins",
-            f"Too many failed log-ins. Try again in about {minutes} minute{plural}.",
-            headers={"Retry-After": str(exc.retry_after_seconds)},
+            429, "Too many failed log-ins", exc.words(), headers={"Retry-After": str(exc.retry_after_seconds)}
         )
     if token is None:
         return problem(401, "Log-in failed", "Wrong e-mail or password.")
