@@ -10,7 +10,7 @@ found, as a missing one); the withdrawal rule in ``bontrack.corrections``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -152,9 +152,14 @@ class Repository(Generic[R, T]):
         field = self.dated_by
         return sorted(found, key=lambda s: (getattr(s.data, field), s.recorded_at))
 
-    def withdrawn_of_patient(self, db: Session, actor: str, patient_id: str) -> list[Stored[T]]:
-        """A patient's records whose newest version is withdrawn (audited as reads)."""
-        rows = corrections.withdrawn_of_patient(db, row_cls=self.row, actor=actor, patient_id=patient_id)
+    def withdrawn_of_patient(
+        self, db: Session, actor: str, patient_id: str, ids: Collection[str] | None = None
+    ) -> list[Stored[T]]:
+        """A patient's records whose newest version is withdrawn (audited as reads); ``ids``:
+        only those of these ids (the others not read)."""
+        rows = corrections.withdrawn_of_patient(
+            db, row_cls=self.row, actor=actor, patient_id=patient_id, ids=ids
+        )
         return [records.to_read(r, self.schema) for r in rows]
 
 

@@ -5,6 +5,7 @@ is still worded, never a failed page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -12,8 +13,9 @@ from sqlalchemy import select
 
 from bontrack.audit.models import AuditEntry
 from bontrack.injections.models import AdverseEventRow
+from bontrack.injections.service import withdraw_session
 from bontrack.storage.engine import transaction
-from factories import clinic_world, saved_session, session_input
+from factories import ACTOR, DAY, clinic_world, saved_session, session_input
 from web.conftest import Site, email, log_in
 
 SESSION = "the session of 2026-03-02 (onabotulinumtoxinA (Botox))"
@@ -84,9 +86,13 @@ def test_history__a_withdrawn_session_is_named_and_linked_to_its_history(site: S
             f"/api/{collection}/{record['id']}/withdraw", json={"reason": "wrong patient"}, headers=headers
         )
         assert gone.status_code == 200, gone.text
+    with transaction(site.engine) as db:  # another withdrawn session: not linked, so not read
+        other = saved_session(db, site.world, day=DAY + dt.timedelta(days=120))
+        withdraw_session(db=db, actor=ACTOR, session_id=other.id, reason="entered twice")
     log_in(site, "physician")
     page = _history(site, "adverse_event", event["id"])
     assert _cells(page)["After the injection session of"] == f"{SESSION} (withdrawn)"
+    assert session["id"] in _reads(site) and other.id not in _reads(site)
     assert (
         f'href="/patients/{site.world.patient_id}/records/injection_session/{session["id"]}/history"' in page
     )

@@ -124,8 +124,8 @@ def _read(
     current = repository.many(db, principal.actor, ids)
     records = list(current.values())
     if kind.patient_field is not None and len(current) < len(ids):
-        gone = repository.withdrawn_of_patient(db, principal.actor, patient.id)
-        records += [r for r in gone if r.id in ids and r.id not in current]
+        wanted = set(ids) - set(current)  # only these read (and audited)
+        records += repository.withdrawn_of_patient(db, principal.actor, patient.id, ids=wanted)
     return records
 
 
