@@ -22,6 +22,7 @@ lets the clinician decide, one record and one reason at a time.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from typing import Literal
 
 from pydantic import BaseModel
@@ -106,13 +107,15 @@ def withdraw(db: Session, *, row_cls: type[R], record_id: str, actor: str, reaso
     return records.withdraw(db, row_cls=row_cls, record_id=record_id, actor=actor, reason=reason)
 
 
-def withdrawn_of_patient(db: Session, *, row_cls: type[R], actor: str, patient_id: str) -> list[R]:
+def withdrawn_of_patient(
+    db: Session, *, row_cls: type[R], actor: str, patient_id: str, ids: Collection[str] | None = None
+) -> list[R]:
     """A patient's records of one type whose newest version is withdrawn (the chart's "show
-    withdrawn"); audited as reads."""
+    withdrawn"); audited as reads. ``ids``: only those of these ids (the others not read)."""
     writer_of(db).flush(db)
     column = "patient_id"  # every record type a patient has indexes it
     among = row_cls.id.in_(select(row_cls.id).where(getattr(row_cls, column) == patient_id))
     query = newest_versions(row_cls, among=among, withdrawn=True).order_by(row_cls.recorded_at, row_cls.id)
-    rows = [row for row in db.scalars(query) if sees(actor, row.clinic_id)]
+    rows = [row for row in db.scalars(query) if sees(actor, row.clinic_id) and (ids is None or row.id in ids)]
     audit_read(db, rows, actor, "withdrawn records")
     return rows

@@ -10,7 +10,7 @@ found, as a missing one); the withdrawal rule in ``bontrack.corrections``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -55,6 +55,12 @@ class Repository(Generic[R, T]):
         """The current version (audited; withdrawn, unknown or of another clinic: not found)."""
         row = records.get(db, row_cls=self.row, record_id=record_id, actor=actor, field=field)
         return records.to_read(row, self.schema)
+
+    def many(self, db: Session, actor: str, record_ids: list[str]) -> dict[str, Stored[T]]:
+        """The current versions of several records by id, in a few queries, not one a record
+        (each audited as read; withdrawn, unknown or of another clinic: left out)."""
+        rows = records.get_many(db, row_cls=self.row, record_ids=record_ids, actor=actor)
+        return {record_id: records.to_read(row, self.schema) for record_id, row in rows.items()}
 
     def read(self, db: Session, actor: str, record_id: str, *, field: str = "id") -> Stored[T]:
         """``get``: the same version, errors and audit entry, read as plain columns (a version
@@ -146,9 +152,14 @@ class Repository(Generic[R, T]):
         field = self.dated_by
         return sorted(found, key=lambda s: (getattr(s.data, field), s.recorded_at))
 
-    def withdrawn_of_patient(self, db: Session, actor: str, patient_id: str) -> list[Stored[T]]:
-        """A patient's records whose newest version is withdrawn (audited as reads)."""
-        rows = corrections.withdrawn_of_patient(db, row_cls=self.row, actor=actor, patient_id=patient_id)
+    def withdrawn_of_patient(
+        self, db: Session, actor: str, patient_id: str, ids: Collection[str] | None = None
+    ) -> list[Stored[T]]:
+        """A patient's records whose newest version is withdrawn (audited as reads); ``ids``:
+        only those of these ids (the others not read)."""
+        rows = corrections.withdrawn_of_patient(
+            db, row_cls=self.row, actor=actor, patient_id=patient_id, ids=ids
+        )
         return [records.to_read(r, self.schema) for r in rows]
 
 

@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bontrack.injections.ae_terms import is_open
-from bontrack.injections.schemas import AdverseEventRead
+from bontrack.injections.schemas import AdverseEventRead, SessionRead
 from bontrack.injections.service import adverse_events_of_patient, sessions_of_patient
-from bontrack.knowledge import load_knowledge
+from bontrack.knowledge import KnowledgeBase, load_knowledge
+
+
+def session_words(session: SessionRead | None, kb: KnowledgeBase) -> str:
+    """A session as the pages word it: "the session of 2026-11-03 (abobotulinumtoxinA
+    (Dysport))"; not found: "the session of an unknown date"."""
+    if session is None:
+        return "the session of an unknown date"
+    return f"the session of {session.data.date} ({kb.product_name(session.data.product)})"
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class EarlierEvent:
     open: bool
     session_date: dt.date | None
     product: str  # the product's name ("" when the session is not found)
+    session_words: str  # "the session of 2026-11-03 (abobotulinumtoxinA (Dysport))"
 
 
 def open_or_serious(
@@ -49,6 +58,7 @@ def open_or_serious(
                 open=is_open(e.data),
                 session_date=session.data.date if session else None,
                 product=kb.product_name(session.data.product) if session else "",
+                session_words=session_words(session, kb),
             )
         )
     return found

@@ -29,6 +29,7 @@ from bontrack.records import Stored, VersionedRow
 from bontrack.repository import Repository, correct, expecting, withdraw_record
 from bontrack.schemas import parse
 from bontrack.web.deps import READ_CLINICAL, PageUser, Principal, SessionDep
+from bontrack.web.linked_records import Linked, link_fields, linked_words
 from bontrack.web.plain import label
 from bontrack.web.views import injection_form
 from bontrack.web.views.common import (
@@ -47,6 +48,7 @@ from bontrack.web.views.correction_specs import FORMS, Correcting, CorrectionFor
 
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
+Shown = str | Linked  # a value on the history page: words, or a linked record's words and page
 
 
 def actions_for(principal: Principal) -> dict[str, dict[str, bool]]:
@@ -124,17 +126,29 @@ def flat_values(value: Any, prefix: str = "") -> dict[str, str]:
 
 
 def changes(
-    before: dict[str, Any] | None, after: dict[str, Any], shown: Callable[[str, str], str] | None = None
-) -> list[tuple[str, str, str]]:
+    before: dict[str, Any] | None, after: dict[str, Any], shown: Callable[[str, str], Shown] | None = None
+) -> list[tuple[str, Shown, Shown]]:
     """(field label, before, after) for every field that differs; all fields for the first version.
-    ``shown`` gives a field's value in words (an adverse event's coded status and relatedness)."""
-    old = flat_values(before) if before is not None else {}
-    new = flat_values(after)
-    if shown is not None:
-        old, new = ({k: shown(k, v) for k, v in values.items()} for values in (old, new))
+    ``shown`` gives a field's value in words (an adverse event's coded status and relatedness, a
+    linked record: ``web.linked_records``)."""
+    words = shown if shown is not None else (lambda _path, value: value)
+    old: dict[str, Shown] = {k: words(k, v) for k, v in (flat_values(before) if before else {}).items()}
+    new: dict[str, Shown] = {k: words(k, v) for k, v in flat_values(after).items()}
     names = list(new) + [n for n in old if n not in new]
     # each field by its label, as the forms name it ("Onset date", "Injection site 2: units")
     return [(label(n), old.get(n, "—"), new.get(n, "—")) for n in names if old.get(n) != new.get(n)]
+
+
+def _shown(
+    db: Session, principal: Principal, patient: PatientRead, kind: AnyKind, rows: list[VersionedRow]
+) -> Callable[[str, str], Shown]:
+    """A stored value as the history page shows it: a linked record in words (all of the page's
+    looked up at once), a code in words (the kind's form's ``shown``), anything else as stored."""
+    form = FORMS.get(kind.name)
+    coded = form.shown if form is not None and form.shown is not None else (lambda _path, value: value)
+    fields = link_fields(kind)
+    linked = linked_words(db, principal, patient, fields, [row.data for row in rows])
+    return lambda path, value: linked(path, value) if path in fields else coded(path, value)
 
 
 @router.get("/patients/{patient_id}/records/{kind}/{record_id}/history", response_class=HTMLResponse)
@@ -147,7 +161,7 @@ def record_history(
     spec = _kind(kind)
     patient, rows = _versions(db, principal, patient_id, spec, record_id)
     versions = []
-    shown = form.shown if (form := FORMS.get(kind)) is not None else None  # codes in words
+    shown = _shown(db, principal, patient, spec, rows)  # codes and linked records in words
     for i, row in enumerate(rows):
         before = rows[i - 1] if i else None
         if row.withdrawn and before is not None and row.data == before.data:
