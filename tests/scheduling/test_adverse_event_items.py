@@ -8,16 +8,20 @@ SQLite and PostgreSQL (``engine``)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from bontrack.cli import app
 from bontrack.injections.schemas import AdverseEventCreate, SessionRead
 from bontrack.injections.service import report_adverse_event, update_adverse_event, withdraw_adverse_event
 from bontrack.scheduling import due
-from bontrack.scheduling.actions import record_action, work_list
+from bontrack.scheduling.actions import Filters, record_action, work_list
 from bontrack.scheduling.schemas import WorklistActionCreate
+from bontrack.scheduling.today import today_of_clinic
 from bontrack.scheduling.window import Window
 from bontrack.storage.engine import transaction
 from factories import ACTOR, DAY, World, clinic_world, saved_session
@@ -166,3 +170,80 @@ def test_snoozed__comes_back_on_its_day(engine: Engine) -> None:
         assert key not in keys
         keys = {i.key for i in work_list(db=db, actor=ACTOR, today=until, window=WINDOW).items}
         assert key in keys
+
+
+LATE = DAY + dt.timedelta(days=74)  # the 2-week visit due 60 days before, the event reported 69 before
+
+
+def _done(world: World, key: str, action: str = "done") -> WorklistActionCreate:
+    data = {"patient_id": world.patient_id, "item_key": key, "kind": "adverse_event", "action": action}
+    return WorklistActionCreate.model_validate(data | {"on": LATE})
+
+
+def test_open_event_reported_before_the_look_back__listed_not_counted_as_older(engine: Engine) -> None:
+    """An open (or serious) event is listed whatever its due date, on every path of the list (all
+    rows, a page, the filters); the outcome visits due before the look-back are still counted."""
+    world, _, event_id = _setup(engine, serious=True)
+    key = f"adverse_event:{event_id}"
+    with transaction(engine) as db:
+        since = WINDOW.since(LATE)
+        kept = due.kept(db, None)
+        old = [r for r in kept if r["kind"] not in ("adverse_event", "stop_review") and r["due_date"] < since]
+        visits = {r["due_date"] for r in old if r["kind"] == "outcome_visit"}
+        assert LATE - dt.timedelta(days=60) in visits  # the 2-week visit: counted, not listed
+        worked = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW)
+        assert worked.older == len(old)
+        assert [(i.key, i.status) for i in worked.items if i.due_date < since] == [(key, "overdue")]
+        assert worked.total == len(worked.items)
+        assert worked.by_status["overdue"] == sum(1 for i in worked.items if i.status == "overdue")
+        first = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW, limit=1)
+        assert [i.key for i in first.items] == [key]  # the oldest overdue, first
+        assert (first.total, first.older) == (worked.total, worked.older)
+        pages = [
+            i.key
+            for at in range(0, worked.total, 2)
+            for i in work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW, limit=2, offset=at).items
+        ]
+        assert pages == [i.key for i in worked.items]
+        n = worked.by_status["overdue"]
+        for rows in (None, 1):  # the home page: every row, or the first of each section
+            home = today_of_clinic(
+                db=db, actor=ACTOR, today=LATE, window=WINDOW, clinic_id=None, role=None, rows=rows
+            )
+            assert [i.key for i in home.overdue][:1] == [key] and len(home.overdue) == (rows or n)
+            assert home.counts["overdue"] == n and home.worked.older == worked.older
+        for filters, listed in (
+            (Filters(kind="adverse_event"), True),
+            (Filters(overdue=True), True),
+            (Filters(clinician_id=world.clinician_id), True),
+            (Filters(kind="outcome_visit"), False),
+        ):
+            some = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW, filters=filters)
+            assert (key in {i.key for i in some.items}) is listed, filters
+            assert some.total == len(some.items) and some.older == worked.older, filters
+        everything = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW, everything=True)
+        assert everything.older == 0 and key in {i.key for i in everything.items}
+
+
+def test_event_reported_before_the_look_back__contacted_stays_done_leaves(engine: Engine) -> None:
+    world, _, event_id = _setup(engine)
+    key = f"adverse_event:{event_id}"
+    with transaction(engine) as db:
+        before = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW)
+        record_action(db=db, actor=ACTOR, data=_done(world, key, "contacted"))
+        contacted = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW)
+        assert [i.last_action for i in contacted.items if i.key == key] == ["contacted"]
+        record_action(db=db, actor=ACTOR, data=_done(world, key))
+        done = work_list(db=db, actor=ACTOR, today=LATE, window=WINDOW)
+    assert key not in {i.key for i in done.items}
+    assert (done.total, done.older, done.closed) == (before.total - 1, before.older, before.closed + 1)
+
+
+def test_due_command__lists_an_event_reported_before_the_look_back(engine: Engine, db_url: str) -> None:
+    _, _, event_id = _setup(engine, serious=True)
+    result = CliRunner().invoke(app, ["--db", db_url, "due", "--date", str(LATE), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert (rows[0]["kind"], rows[0]["event_id"], rows[0]["status"]) == ("adverse_event", event_id, "overdue")
+    since = str(WINDOW.since(LATE))
+    assert [r["kind"] for r in rows if r["due_date"] < since] == ["adverse_event"]  # the visits: counted

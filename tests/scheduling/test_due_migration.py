@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Date, Engine, column, delete, func, select, table
+from sqlalchemy import Date, Engine, column, delete, func, inspect, select, table
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.review import lapses_on
@@ -170,5 +170,24 @@ def test_migration_0023__derives_the_adverse_event_items_and_the_downgrade_drops
         assert kinds and "adverse_event" not in kinds
         _migrate(engine, "upgrade", "head")
         assert _items(engine) == derived
+    finally:
+        engine.dispose()
+
+
+def test_migration_0024__the_adverse_events_partial_index_and_its_downgrade(db_url: str) -> None:
+    """0024 gives the adverse events' follow-ups the partial index the worklist reads them from
+    (listed whatever their due date); the downgrade drops it, the upgrade makes it again."""
+    engine = make_engine(db_url)
+
+    def indexes() -> set[str]:
+        return {str(i["name"]) for i in inspect(engine).get_indexes("due_items")}
+
+    try:
+        _migrate(engine, "upgrade", "head")
+        assert "ix_due_items_events" in indexes()
+        _migrate(engine, "downgrade", "0023_adverse_event_items")
+        assert "ix_due_items_events" not in indexes() and "ix_due_items_acted" in indexes()
+        _migrate(engine, "upgrade", "head")
+        assert "ix_due_items_events" in indexes()
     finally:
         engine.dispose()

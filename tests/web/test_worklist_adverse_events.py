@@ -55,3 +55,30 @@ def test_worklist__an_open_serious_adverse_event_is_listed_in_words_until_done(s
     response = site.client.post("/worklist/actions", data=fields | {"action": "done"})
     assert response.status_code == 303, response.text
     assert words not in site.client.get("/worklist").text
+
+
+def test_worklist_and_home__an_event_reported_before_the_look_back_is_listed_not_counted(site: Site) -> None:
+    """74 days on, the serious event (reported on the session's day) is still listed as overdue on
+    both pages, while the 2-week outcome visit (due 60 days before) is only counted as older."""
+    event_id, day = _serious_dysphagia(site)
+    site.clock.advance(days=74)
+    log_in(site, "physician")
+    words = f"Follow up dysphagia (serious), began {day}, still ongoing"
+    visit = f"2-week outcome visit after {day}"
+    page = site.client.get("/worklist").text
+    assert words in page and visit not in page
+    older = re.search(r"(\d+) open items? due more than 28 days ago not listed", page)
+    assert older is not None
+    assert visit in site.client.get("/worklist?back=0").text
+    home = site.client.get("/").text
+    overdue = re.search(r'<section class="card" id="overdue".*?</section>', home, re.S)
+    assert overdue is not None and words in overdue.group(0)
+    assert f"(and {older.group(1)} older than 28 days" in home
+    only = site.client.get("/worklist?kind=adverse_event").text
+    forms = re.findall(r'<form method="post" action="/worklist/actions".*?</form>', only, re.S)
+    (done,) = [f for f in forms if f'value="adverse_event:{event_id}"' in f]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', done))
+    response = site.client.post("/worklist/actions", data=fields | {"action": "done"})
+    assert response.status_code == 303, response.text
+    after = site.client.get("/worklist").text
+    assert words not in after and f"{older.group(1)} open item" in after

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from bontrack import record_reads, records
@@ -30,13 +30,16 @@ from bontrack.scheduling.deciders import check_decider
 from bontrack.scheduling.derive import Latest, latest_of
 from bontrack.scheduling.due_query import (
     DAY,
+    EVENT,
     REVIEW,
     Dates,
     T,
-    due_rows,
+    early,
     flag_on,
     in_scope,
+    is_event,
     items_of,
+    listed_rows,
     meet,
     not_reviewed,
     page_rows,
@@ -168,7 +171,7 @@ class Worked:
     """The worklist on a day once the actions are applied, within the window."""
 
     items: list[DueItem]  # listed: open, not snoozed, due within the window (the page asked for)
-    older: int  # open, due before the window's look-back (overdue or eligible): counted, not listed
+    older: int  # open, due before the look-back (not an adverse event's): counted, not listed
     closed: int  # done or cancelled (not listed)
     snoozed: int  # snoozed to a later day (not listed)
     reviews: list[ReviewItem] = field(default_factory=list)  # stop-and-review flags not yet reviewed
@@ -209,12 +212,15 @@ def listed_conditions(
     filters: Filters = Filters(),
 ) -> tuple[Dates, list[ColumnElement[bool]]]:
     """What the list holds, in SQL: the range of due dates (the window's; from the first with
-    ``everything``) and the other conditions (the clinic, open items, the filters)."""
+    ``everything``) and the other conditions (the clinic, open items, the filters). Open
+    adverse-event items due before the range's first date are listed too, whatever their due
+    date (an unreviewed serious event must not drop into a count): due_query.parts reads them
+    as a range of their own partial index (migration 0024), before the overdue."""
     _, open_, _, _ = window_conditions(scope, today, window)
     dates: Dates = (None if everything else window.since(today), window.until(today))
     listed = [*in_scope(scope), T.kind != REVIEW, open_]
     if filters.kind:
-        listed.append(T.kind == filters.kind)
+        listed.append(is_event() if filters.kind == EVENT else T.kind == filters.kind)
     if filters.clinician_id:
         listed.append(T.clinician_id == filters.clinician_id)
     if filters.overdue:
@@ -227,7 +233,7 @@ def listed_conditions(
 class Counts:
     closed: int  # done or cancelled, up to the look-ahead
     snoozed: int  # snoozed to a later day, up to the look-ahead
-    older: int  # open, due before the look-back (0 with ``everything``)
+    older: int  # open, due before the look-back, not an adverse event (0 with ``everything``)
     flags: int  # stop-and-review flags not yet reviewed
     by_status: dict[Status, int]  # the items listed (the filters kept), by status
 
@@ -246,8 +252,10 @@ def _counts(
     the clinic's items due before the look-back (the one part that grows with its history: a
     plain count of one index range), the stop-and-review flags (their own partial index), the
     items with an action (theirs: the few whose counts need conditions), and the items listed
-    (``dates``, ``listed``) by status. Evaluating the actions' and kinds' conditions for every
-    item of the clinic's history, in one scan, cost most of the home page's query."""
+    (``dates``, ``listed``) by status, with the open adverse events due before the look-back
+    (their own partial index, 0024: listed, not older). Evaluating the actions' and kinds'
+    conditions for every item of the clinic's history, in one scan, cost most of the home
+    page's query."""
     # the flags' index is partial: its condition written as it is (PostgreSQL's generic plans do
     # not look into a bound value)
     flag = T.kind == literal(REVIEW, literal_execute=True)
@@ -283,6 +291,17 @@ def _counts(
         .where(*scoped, T.last_action.is_not(None), T.kind != REVIEW)
         .cte("acted")
     )
+    _, open_, _, _ = window_conditions(scope, today, window)
+    ahead = early(dates)  # the adverse events listed before the list's dates (None: none)
+    events = (  # ix_due_items_events (migration 0024): listed whatever their due date while open
+        select(
+            func.count().filter(and_(T.due_date < since, open_)).label("events_before"),
+            func.count().filter(and_(*listed, *within(ahead)) if ahead else false()).label("early"),
+        )
+        .select_from(table)
+        .where(*scoped, is_event())
+        .cte("events")
+    )
     statuses = segments(today)
     shown = (
         select(*(func.count().filter(and_(*k, *within(span))).label(s) for s, (k, span) in statuses.items()))
@@ -290,16 +309,17 @@ def _counts(
         .where(T.kind != REVIEW, *listed, *within(dates))
         .cte("shown")
     )
-    parts = history.join(flags, true()).join(acted, true()).join(shown, true())
-    row = db.execute(select(history, flags, acted, shown).select_from(parts)).one()._mapping
+    parts = history.join(flags, true()).join(acted, true()).join(events, true()).join(shown, true())
+    row = db.execute(select(history, flags, acted, events, shown).select_from(parts)).one()._mapping
     n = {k: int(v or 0) for k, v in row.items()}
-    before = n["all_before"] - n["flags_before"]  # due before the look-back, not a flag
+    # due before the look-back, not a flag, nor an open adverse event's follow-up (listed)
+    before = n["all_before"] - n["flags_before"] - n["events_before"]
     return Counts(
         closed=n["closed"],
         snoozed=n["snoozed"],
         older=0 if everything else before - n["put_by"],
         flags=n["flags"] - n["reviewed"],
-        by_status={s: n[s] for s in statuses},
+        by_status={s: n[s] + (n["early"] if s == "overdue" else 0) for s in statuses},
     )
 
 
@@ -319,10 +339,10 @@ def work_list(
     """The worklist the pages, ``bontrack due`` and the summary show: due items up to the
     window's look-ahead and stop-and-review flags, with the clinicians' latest actions applied
     (done or cancelled: closed; snoozed to a later day: snoozed; due before the look-back: older,
-    unless ``everything``; all three counted, not listed). Read from the due items kept as records
-    are written, with the window and the actions as conditions of indexed range queries; the
-    items listed (``limit`` from ``offset``, and ``review_limit`` flags) are then made rows, their
-    patients read and audited."""
+    unless ``everything`` or an adverse event's follow-up; all three counted, not listed). Read
+    from the due items kept as records are written, with the window and the actions as
+    conditions of indexed range queries; the items listed (``limit`` from ``offset``, and
+    ``review_limit`` flags) are then made rows, their patients read and audited."""
     from bontrack.scheduling import due
 
     scope = list_scope(actor, clinic_id)
@@ -332,7 +352,7 @@ def work_list(
     by_status = n.by_status
     total = sum(by_status.values())
     if limit is None:
-        rows = due_rows(db, today, *listed, *within(dates), offset=offset)
+        rows = listed_rows(db, today, dates, *listed, offset=offset)
     else:
         rows = page_rows(db, today, by_status, dates, *listed, limit=limit, offset=offset)
     flags = (

@@ -32,6 +32,7 @@ from bontrack.scheduling.schemas import STATUS_ORDER, DueItem, ReviewItem, Statu
 
 T = DueItemRow.__table__.c  # the due_items table's columns
 REVIEW = "stop_review"
+EVENT = "adverse_event"  # listed whatever its due date, while open (actions.listed_conditions)
 
 
 def person(data: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +68,12 @@ STATUSES: tuple[Status, ...] = ("overdue", "due", "eligible", "upcoming")  # the
 ORDER = (T.due_date, T.record_number, T.kind, T.patient_id, T.item_key)  # within a status
 
 
+def is_event() -> ColumnElement[bool]:
+    """An adverse event's follow-up, as the partial index of those items has it (written in the
+    query: PostgreSQL's generic plans do not look into a bound value)."""
+    return T.kind == literal(EVENT, literal_execute=True)
+
+
 def within(dates: Dates) -> list[ColumnElement[bool]]:
     """The due dates as one range of the index (one lower and one upper bound at most: SQLite
     bounds its index range by one of each, and would scan from the looser one)."""
@@ -93,6 +100,40 @@ def segments(today: dt.date) -> dict[Status, tuple[tuple[ColumnElement[bool], ..
         "eligible": ((reinjection,), (None, today)),
         "upcoming": ((), (today + DAY, None)),
     }
+
+
+Part = tuple[Status, tuple[ColumnElement[bool], ...], Dates]
+
+
+def early(dates: Dates) -> Dates | None:
+    """The due dates of the open adverse events listed before a range (None: the range has no
+    first date); an adverse event's follow-up is listed whatever its due date."""
+    return None if dates[0] is None else (None, min(dates[0] - DAY, dates[1] or LAST_DAY))
+
+
+def parts(today: dt.date, dates: Dates) -> list[Part]:
+    """The list of the due dates ``dates`` in parts, in its order: ``segments`` each met with
+    ``dates``, and first the adverse events due before them (``early``; overdue, and earlier
+    than the rest): one range of an index each, theirs of their own partial index (0024)."""
+    out: list[Part] = []
+    before = early(dates)
+    for status, (kinds, span) in segments(today).items():
+        if status == "overdue" and before is not None:
+            out.append((status, (is_event(),), meet(before, span)))
+        out.append((status, kinds, meet(dates, span)))
+    return out
+
+
+def listed_rows(
+    db: Session, today: dt.date, dates: Dates, *where: ColumnElement[bool], offset: int = 0
+) -> list[Row[Any]]:
+    """Every row ``due_rows`` would give for ``where`` and ``dates``, and the adverse events
+    before them (``parts``), in the worklist's order, from ``offset``."""
+    before = early(dates)
+    rows = due_rows(db, today, *where, *within(dates))
+    if before is not None:
+        rows = due_rows(db, today, *where, is_event(), *within(before)) + rows  # (overdue, earlier)
+    return rows[offset:]
 
 
 def ordered_rows(
@@ -130,12 +171,15 @@ def ordered_rows(
 def segment_rows(
     db: Session, today: dt.date, status: Status, dates: Dates, *where: ColumnElement[bool], limit: int | None
 ) -> list[Row[Any]]:
-    """The first ``limit`` rows (None: all) of one status, with due dates in ``dates``, meeting ``where``."""
-    kinds, span = segments(today)[status]
-    both = meet(dates, span)
-    if limit is None:
-        return due_rows(db, today, T.kind != REVIEW, *where, *kinds, *within(both))
-    return ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit)
+    """The first ``limit`` rows (None: all) of one status, with due dates in ``dates`` (and the
+    adverse events before them: ``parts``), meeting ``where``."""
+    out: list[Row[Any]] = []
+    for _, kinds, both in (p for p in parts(today, dates) if p[0] == status):
+        if limit is None:
+            out += due_rows(db, today, T.kind != REVIEW, *where, *kinds, *within(both))
+        else:
+            out += ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit - len(out))
+    return out
 
 
 def first_rows_statement(
@@ -144,10 +188,11 @@ def first_rows_statement(
     """The first rows of several statuses at once (``limits``: how many of each), with due dates in
     ``dates``, meeting ``where``: one statement, a part per status as in ``ordered_rows``, run by
     ``first_rows_of`` (a caller that runs it again keeps it: building it costs more than running it)."""
-    parts = []
-    for status, n in limits.items():
-        kinds, span = segments(today)[status]
-        first, last = meet(dates, span)
+    statements = []
+    for status, kinds, (first, last) in parts(today, dates):
+        if status not in limits:
+            continue
+        n = limits[status]
         conditions = (T.kind != REVIEW, *where, *kinds)
         days = select(T.due_date).where(*conditions, *within((first, last))).order_by(T.due_date)
         cut = func.coalesce(days.offset(max(n, 1) - 1).limit(1).scalar_subquery(), last or LAST_DAY)
@@ -157,8 +202,8 @@ def first_rows_statement(
             .order_by(*ORDER)
             .limit(n)
         )
-        parts.append(select(part.subquery()))
-    return union_all(*parts)
+        statements.append(select(part.subquery()))
+    return union_all(*statements)
 
 
 def first_rows_of(
@@ -169,7 +214,8 @@ def first_rows_of(
     for row in db.execute(statement):
         out[row.segment].append(row)
     key = attrgetter("due_date", "record_number", "kind", "patient_id", "item_key")
-    return {status: sorted(rows, key=key) for status, rows in out.items()}
+    # (a status of two parts: the first ``limits`` of both, in order)
+    return {status: sorted(rows, key=key)[: limits[status]] for status, rows in out.items()}
 
 
 def page_rows(
@@ -183,14 +229,19 @@ def page_rows(
 ) -> list[Row[Any]]:
     """The rows ``due_rows`` would give for ``limit`` from ``offset``, read segment by segment
     (``counts``: how many each status has with the same ``dates`` and ``where``), each with
-    ``ordered_rows``."""
+    ``ordered_rows``; a status of two parts (``parts``) counts its first part here."""
     out: list[Row[Any]] = []
-    for status, (kinds, span) in segments(today).items():
+    listed = parts(today, dates)
+    for i, (status, kinds, both) in enumerate(listed):
         n = counts[status]
+        if i + 1 < len(listed) and listed[i + 1][0] == status:  # the adverse events before the rest
+            if offset >= n:
+                continue
+            n = count(db, T.kind != REVIEW, *where, *kinds, *within(both))
+            counts = counts | {status: counts[status] - n}
         if offset >= n:
             offset -= n
             continue
-        both = meet(dates, span)
         out += ordered_rows(db, both, T.kind != REVIEW, *where, *kinds, limit=limit - len(out), offset=offset)
         offset = 0
         if len(out) >= limit:

@@ -25,6 +25,7 @@ class WorklistActionRow(VersionedRow, Base):
 # the partial indexes' conditions (the queries that use them state the same terms)
 FLAGS_ONLY = "kind = 'stop_review'"
 ACTED_ONLY = "last_action IS NOT NULL"
+EVENTS_ONLY = "kind = 'adverse_event'"
 
 
 class DueItemRow(Base):
@@ -45,7 +46,9 @@ class DueItemRow(Base):
     # indexes alone: the stop-and-review flags and the items with an action (few of the clinic's
     # history) each in a partial index of their own (migration 0017), so that counting them
     # does not test every item (bontrack.scheduling.actions._counts); the flags' index holds the
-    # day each is shown from, so that the flags shown on a day are counted from it alone (0021)
+    # day each is shown from, so that the flags shown on a day are counted from it alone (0021);
+    # the adverse events' follow-ups, listed whatever their due date while open, in one of their
+    # own (0024), so that those due before the look-back are found without the clinic's history
     __table_args__ = (
         Index(
             "ix_due_items_clinic_id_due_date", "clinic_id", "due_date", "kind", "last_action", "snooze_until"
@@ -69,6 +72,16 @@ class DueItemRow(Base):
             "snooze_until",
             sqlite_where=text(ACTED_ONLY),
             postgresql_where=text(ACTED_ONLY),
+        ),
+        Index(
+            "ix_due_items_events",
+            "clinic_id",
+            "due_date",
+            "kind",
+            "last_action",
+            "snooze_until",
+            sqlite_where=text(EVENTS_ONLY),
+            postgresql_where=text(EVENTS_ONLY),
         ),
     )
 

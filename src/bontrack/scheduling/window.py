@@ -10,6 +10,11 @@ BONTRACK_WORKLIST_LOOK_BACK_DAYS and BONTRACK_WORKLIST_LOOK_AHEAD_DAYS):
   near its planned week (the 2-week visit becomes a 6-week one), and a patient who dropped out
   long ago is not work for today. Older open items are counted on every page, not listed; they
   stay open (and a click shows them) until someone marks them done or cancelled.
+* except an adverse event's follow-up (open or serious): listed while open whatever its due date,
+  never counted among the older ones, since an unreviewed serious event must not drop into a
+  count. With no limit of its own: a registry that imported years of history lists every such
+  event once (bontrack cannot tell one reviewed before it from one never reviewed); each leaves
+  the list when marked done, or cancelled with a reason ("reviewed before bontrack").
 * look ahead 7 days: what the clinic books and calls about this week.
 """
 
@@ -38,7 +43,8 @@ class Window(BaseSettings):
     look_ahead_days: int = Field(7, ge=0, le=MAX_LOOK_AHEAD)
 
     def since(self, today: dt.date) -> dt.date:
-        """The oldest due date listed; items due before it are counted, not listed."""
+        """The oldest due date listed; items due before it are counted, not listed (but an open
+        adverse event's follow-up, listed whatever its date)."""
         return today - dt.timedelta(days=self.look_back_days)
 
     def until(self, today: dt.date) -> dt.date:

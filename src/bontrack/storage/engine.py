@@ -202,7 +202,7 @@ def _alembic_config(connection: Any) -> Any:
 # imports it and every migration (about 0.4 s of CPU, a fixed cost of every command), so a database
 # already at this revision is recognised without it (``ensure_schema``);
 # tests/storage/test_db.py checks that the two agree, so a new migration must name itself here.
-SCHEMA_HEAD = "0023_adverse_event_items"
+SCHEMA_HEAD = "0024_adverse_event_index"
 
 
 def head_revision() -> str:
