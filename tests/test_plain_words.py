@@ -23,6 +23,12 @@ from bontrack.plain_words import given, joined, path_words, wording
         ("Input should be a valid integer (got True)", "must be a whole number", "true"),
         ("Input should be a valid string (got None)", "was not filled in as expected", "null"),
         ("is required", "is required", None),
+        (
+            "Input should be a valid datetime or date, input is too short (got 'yesterday')",
+            "must be a date and time written YYYY-MM-DDTHH:MM:SS",
+            "'yesterday'",
+        ),
+        ("Input should be a valid date (got 3)", "must be a date written YYYY-MM-DD", "3"),
     ],
 )
 def test_wording_and_the_value_given(message: str, words: str, value: str | None) -> None:

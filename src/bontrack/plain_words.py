@@ -34,6 +34,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Input should be a finite number$"), "must be a number"),
     (re.compile(r"^Input should be a valid boolean.*$"), "must be yes or no"),
     (
+        re.compile(r"^Input should be a valid datetime.*$"),
+        "must be a date and time written YYYY-MM-DDTHH:MM:SS",
+    ),
+    (re.compile(r"^Input should be a valid date\b.*$"), "must be a date written YYYY-MM-DD"),
+    (
         re.compile(r"^Input should be a valid (string|list|dictionary|array).*$"),
         "was not filled in as expected",
     ),

@@ -143,6 +143,12 @@ def _index(lines: list[str], type_name: str) -> int:
         ),
         (
             "patient",
+            lambda r: r.__setitem__("recorded_at", "yesterday"),
+            "patient: Recorded at must be a date and time written YYYY-MM-DDTHH:MM:SS; 'yesterday' was given",
+        ),
+        ("episode", lambda r: r.__setitem__("data", [1]), "episode: Data must be a JSON object ({...})"),
+        (
+            "patient",
             lambda r: r["data"].__setitem__("name", "Te\x00st"),
             "patient: Name must not contain an invisible control character (found U+0000 at character 3)",
         ),

@@ -26,6 +26,8 @@ LABELS = {
 }
 _LINE = re.compile(r"^line \d+: ")
 _ALLOWED = re.compile(r"; allowed: ([\w, ]+)$")
+_SHAPE = re.compile(r"^Input should be a valid (string|list|dictionary|array)")
+_SHAPES = {"string": "text", "list": "a list", "array": "a list", "dictionary": "a JSON object ({...})"}
 SHORT = 40  # characters of a value given quoted back
 _FIELD_OF = "is not a field of this form"
 
@@ -61,6 +63,9 @@ def worded(number: int, type_name: str | None, error: FieldError) -> FieldError:
     words = wording(message)
     if words == "must be yes or no":
         words += " (true or false)"
+    elif words == "was not filled in as expected":  # a JSON value of another kind
+        shape = _SHAPE.match(message)
+        words = f"must be {_SHAPES[shape[1]]}" if shape else words
     elif words == _FIELD_OF:
         kind = BY_NAME.get(type_name) if type_name and field.startswith("data.") else None
         words = f"is not a field of {kind.words if kind is not None else 'an exported line'}"
