@@ -166,7 +166,7 @@ def test_import__a_patients_new_version_born_after_a_record_in_the_registry_refu
     assert result.exit_code != 0
     words = " ".join(result.output.split())
     assert (
-        "line 1: data.birth_date: 2026-04-01 is after the date of the patient's episode "
+        "line 1, patient: Birth date: 2026-04-01 is after the date of the patient's episode "
         "(pain onset date 2025-01-10) and 3 later records" in words
     ), words
     assert _versions(engine) == before

@@ -221,7 +221,8 @@ def test_import__a_record_before_its_patients_birth_refused_all_or_nothing(
     result = CliRunner().invoke(app, ["--db", target, "import", str(bad)])
     assert result.exit_code != 0
     words = " ".join(result.output.split())
-    assert f"line {number}: data.date: 1970-01-01 is before the patient's birth date" in words, words
+    said = f"line {number}, outcome measurement: Date: 1970-01-01 is before the patient's birth date"
+    assert said in words, words
     assert not (tmp_path / "target.db").exists()  # the registry the failed import created is gone
     # the patient already in the registry, the record alone in the file
     patient_lines = [line for line in lines if line["type"] in ("clinic", "clinician", "patient")]

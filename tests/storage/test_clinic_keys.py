@@ -238,7 +238,8 @@ def test_an_id_already_in_another_clinic_is_refused_on_import(engine: Engine) ->
     moved = patient | {"clinic_id": b.world.clinic_id}
     with pytest.raises(InputError) as info, transaction(engine) as db:
         import_lines(db=db, actor=ACTOR, lines=[json.dumps(moved)])
-    assert info.value.errors[0].field == "line 1: version"
+    assert info.value.errors[0].field == "line 1, patient"
+    assert "version 1 exists with other content" in info.value.errors[0].message
     with engine.connect() as conn:
         same_id = text("SELECT count(*) FROM patient_versions WHERE id = :id").bindparams(
             bindparam("id", type_=RecordId())

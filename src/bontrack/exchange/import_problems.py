@@ -4,9 +4,12 @@ and a note when the file looks like another version's export."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 
 from bontrack.errors import FieldError, InputError
+from bontrack.exchange.import_words import worded
 
 MAX_REPORTED = 20
 MAX_REFUSED_IDS = 100_000  # ids of refused lines remembered, to leave out errors that follow from them
@@ -20,6 +23,7 @@ class Problems:
         self.total = 0
         self.refused: dict[str, int] = {}  # the id of a line that was refused -> its line number
         self.notes: list[FieldError] = []  # said after the errors, whatever their number
+        self.types: dict[int, str] = {}  # a reported line's record type, as the line gives it
 
     def refuse(self, number: int, text: str) -> None:
         """Remember the id of a line refused (if it names one), so that lines referring to that
@@ -30,20 +34,28 @@ class Problems:
             raw = orjson.loads(text)
         except orjson.JSONDecodeError:
             return
-        record_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            return
+        if self.kept and self.kept[-1][0] == number and isinstance(raw.get("type"), str):
+            self.types.setdefault(number, raw["type"])  # (a reported line's type, to name it)
+        record_id = raw.get("id")
         if isinstance(record_id, str):
             self.refused.setdefault(record_id, number)
 
-    def add(self, number: int, field: str, message: str, rank: int = 0) -> None:
+    def add(self, number: int, field: str, message: str, rank: int = 0, type_name: str = "") -> None:
         self.total += 1
         if len(self.kept) < MAX_REPORTED:
+            if type_name:
+                self.types.setdefault(number, type_name)
             named = field if field.startswith("line ") else f"line {number}: {field}"
             self.kept.append((number, rank, FieldError(named, message)))
 
-    def error(self) -> InputError | None:
+    def error(self, type_of: Callable[[int], str | None] = lambda _number: None) -> InputError | None:
+        """The errors kept, each in plain words naming its line and record type (``type_of``:
+        the type of a line the import took in, as staged), then the notes."""
         if not self.total:
             return None
-        shown = [e for _n, _r, e in self.kept[:MAX_REPORTED]]
+        shown = [worded(n, self.types.get(n) or type_of(n), e) for n, _r, e in self.kept[:MAX_REPORTED]]
         if self.total > len(shown):
             shown.append(FieldError("(file)", f"... and {self.total - len(shown)} more errors"))
         return InputError(shown + self.notes)

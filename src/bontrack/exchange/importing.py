@@ -141,7 +141,7 @@ class _Stage:
                 continue  # the same version twice in the file
             if earlier is not None and earlier != digest:
                 message = f"{kind.name} {key[0]} version {key[1]} exists with other content"
-                problems.add(number, "version", message)
+                problems.add(number, "version", message, type_name=kind.name)
                 continue
             fresh = earlier is None
             execute(
@@ -265,6 +265,11 @@ class _Stage:
                 touched[clinic_id].add(patient_id)
             derived.refresh_for(self.db, touched)
 
+    def type_of(self, number: int) -> str | None:
+        """The record type of a line taken in (to name a line's error by it)."""
+        found = self.stage.execute("select type from seen where no = ?", (number,)).fetchone()
+        return None if found is None else TYPE_NAME[found[0]]
+
     def in_registry(self, type_name: str, ids: set[str]) -> set[str]:
         table = _table(BY_NAME[type_name])
         found: set[str] = set()
@@ -381,7 +386,7 @@ def import_lines(
             )
         stage.consistency(problems)
         problems.note_another_version(unknown, records_given)
-        error = problems.error()
+        error = problems.error(stage.type_of)
         if error is not None:
             raise error  # the caller's transaction rolls back what was written
         stage.refresh_derived()

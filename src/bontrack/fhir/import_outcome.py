@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from bontrack.plain_words import wording
+
 Severity = Literal["fatal", "error", "warning", "information"]
 # FHIR IssueType codes used here (http://hl7.org/fhir/R4/valueset-issue-type.html)
 IssueCode = Literal[
@@ -82,17 +84,32 @@ def fhirpath(prefix: str, loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_SPEC = {  # fhir.resources' wording of a primitive not written as FHIR R4 writes it
+    "Date": "must be a date written YYYY, YYYY-MM or YYYY-MM-DD",
+    "DateTime": "must be a date written YYYY, YYYY-MM or YYYY-MM-DD, or a date and time with its zone",
+    "Instant": "must be a date and time with its zone (YYYY-MM-DDThh:mm:ssZ)",
+    "Time": "must be a time written hh:mm:ss",
+}
+
+
 def _plain(err: dict[str, Any]) -> str:
+    """An error in plain words (bontrack.plain_words, as the web's forms and the JSONL import say
+    it): what the element must be, and the value given."""
     kind = err["type"]
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
         return "is not an element of this resource in FHIR R4"
     message = str(err["msg"]).removeprefix("Value error, ")
-    if "input" in err and isinstance(err["input"], str | int | float | bool) and kind != "value_error":
-        text = repr(err["input"])
-        message += f" (got {text[:80]}{'...' if len(text) > 80 else ''})"
-    return message
+    spec = message.removesuffix(" value string does not match spec regex.")
+    words = _SPEC.get(spec) or wording(message)
+    if words == "must be yes or no":
+        words += " (true or false)"
+    value = err.get("input")
+    if isinstance(value, str | int | float | bool) and (kind != "value_error" or spec in _SPEC):
+        text = str(value).lower() if isinstance(value, bool) else repr(value)
+        words += f"; {text[:80]}{'…' if len(text) > 80 else ''} was given"
+    return words
 
 
 def issues_of(exc: ValidationError, prefix: str) -> list[Issue]:
