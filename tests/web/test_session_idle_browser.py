@@ -169,6 +169,7 @@ def test_ended__a_typed_form_is_saved_after_logging_in_again_in_the_page(served:
     page.fill("#f-birth_date", "1971-04-05")
     page.select_option("#f-sex", "female")
     served.clock.advance(minutes=31)  # the session ended on the server while the person was away
+    page.clock.fast_forward("31:00")  # and for the page too
 
     page.click("button:text('Register patient')")
     dialog = page.locator("dialog.relogin")
@@ -197,6 +198,25 @@ def test_ended__a_typed_form_is_saved_after_logging_in_again_in_the_page(served:
     page.wait_for_url(re.compile(r".*/patients/[0-9a-f-]{36}\?saved=patient$"))
     assert "Typed Before Lunch" in page.inner_text("main")
     assert "IDLE-31" in page.inner_text("main")
+
+
+def test_fresh__a_form_sent_soon_after_the_page_was_served_goes_without_asking(
+    served: Served, page: Any
+) -> None:
+    """Within a minute of the server last saying the session was live, Save sends the form at
+    once: no question to /login/state first (no idle end falls in that minute)."""
+    _log_in(page, served, "physician", "/patients/new")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/login/state" in r.url else None)
+    page.fill("#f-record_number", "FRESH-1")
+    page.fill("#f-name", "Saved At Once")
+    page.fill("#f-birth_date", "1980-02-03")
+    page.select_option("#f-sex", "male")
+    page.clock.fast_forward("00:50")
+    with page.expect_navigation():
+        page.click("button:text('Register patient')")
+    assert "Saved At Once" in page.inner_text("main")
+    assert asked == []
 
 
 def _saved_sessions(served: Served) -> list[Any]:

@@ -8,7 +8,9 @@
 // 2. A POST form sent after the session ended: the session is asked about first (GET /login/state,
 //    which does not keep it alive); if it ended, a log-in dialog opens in the page (POST
 //    /login/renew, the log-in page's rules), and the form goes with the new session's CSRF token:
-//    nothing typed is lost. Only the page's own user may log in there.
+//    nothing typed is lost. Only the page's own user may log in there. A form sent within a minute
+//    of the server last saying the session was live goes at once (no question asked): no idle end
+//    falls in that minute, and a person saving a form they just opened waits for nothing.
 // Without this script, pages behave as before (the log-in page, "please enter it again").
 (function () {
   "use strict";
@@ -23,6 +25,8 @@
   var shownWords = "";
   var ended = false;
   var typed = false; // something was typed in the page since it was opened
+  var FRESH = 60; // seconds after the server last said the session was live in which a form goes at once
+  var liveAt = Date.now(); // when it last said so (the page itself was just served to this session)
 
   function same(a, b) { return a.trim().toLowerCase() === b.trim().toLowerCase(); }
 
@@ -59,6 +63,7 @@
   }
 
   function restart(secondsLeft) {
+    liveAt = Date.now();
     endsAt = Date.now() + secondsLeft * 1000;
     ended = false;
     bar.hidden = true;
@@ -93,6 +98,7 @@
   function check() {
     state().then(function (s) {
       if (!s.live) { showEnded(); return; }
+      liveAt = Date.now();
       endsAt = Date.now() + s.seconds_left * 1000;
       if (s.seconds_left > LEAD + 5) { bar.hidden = true; shownWords = ""; schedule(s.seconds_left - LEAD); return; }
       keep.hidden = s.ends === "lifetime";
@@ -156,13 +162,14 @@
     if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
     if ((form.getAttribute("method") || "").toLowerCase() !== "post" || form.getAttribute("action") === "/logout") return;
     if (form.hasAttribute("data-session-checked")) { form.removeAttribute("data-session-checked"); return; }
+    if (!ended && Date.now() - liveAt < FRESH * 1000) return; // live moments ago: sent as it is
     event.preventDefault();
     if (form.hasAttribute("data-session-asking")) return; // a second press while the first is asked about
     form.setAttribute("data-session-asking", "");
     var submitter = event.submitter || null;
     state().then(function (s) {
       form.removeAttribute("data-session-asking");
-      if (s.live) { send(form, submitter); return; }
+      if (s.live) { liveAt = Date.now(); send(form, submitter); return; }
       loginToken = s.login_token || "";
       showEnded();
       openDialog(form, submitter);
