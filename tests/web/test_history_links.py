@@ -106,7 +106,7 @@ def test_history__a_missing_link_is_worded_not_a_failed_page(site: Site) -> None
         row.data = row.data | {"session_id": "imported-4d2f9a0b-0000-elsewhere"}
     log_in(site, "physician")
     cells = _cells(_history(site, "adverse_event", event["id"]))
-    assert cells["After the injection session of"] == "a session not found (id imported…)"
+    assert cells["After the injection session of"] == "an injection session not found (id imported…)"
 
 
 def test_history__another_clinics_session_is_not_read_and_the_linked_reads_are_audited(site: Site) -> None:
@@ -123,7 +123,9 @@ def test_history__another_clinics_session_is_not_read_and_the_linked_reads_are_a
         row = db.scalars(select(AdverseEventRow).where(AdverseEventRow.id == event["id"])).one()
         row.data = row.data | {"session_id": elsewhere.id}
     cells = _cells(_history(site, "adverse_event", event["id"]))
-    assert cells["After the injection session of"] == f"a session not found (id {elsewhere.id[:8]}…)"
+    assert (
+        cells["After the injection session of"] == f"an injection session not found (id {elsewhere.id[:8]}…)"
+    )
     assert elsewhere.id not in _reads(site)
 
 

@@ -28,14 +28,6 @@ from bontrack.web.earlier_events import session_words
 
 # links the kinds' ``references`` do not list: the overriding physician of a session
 NESTED = {"override.clinician_id": "clinician"}
-# what a record of each kind is called when it cannot be read
-NOUNS = {
-    "patient": "patient",
-    "injection_session": "session",
-    "episode": "episode",
-    "therapy_plan": "therapy plan",
-    "clinician": "clinician",
-}
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,9 @@ def _words(target: str, record: Stored[Any], patient: PatientRead) -> Linked:
 
 
 def not_found(target: str, record_id: str) -> Linked:
-    return Linked(f"a {NOUNS.get(target, target.replace('_', ' '))} not found (id {short_id(record_id)})")
+    noun = BY_NAME[target].label if target in BY_NAME else target.replace("_", " ")  # (the kind's own words)
+    article = "an" if noun[:1] in "aeiou" else "a"
+    return Linked(f"{article} {noun} not found (id {short_id(record_id)})")
 
 
 def linked_words(
