@@ -288,16 +288,22 @@ def _active_admins(db: Session) -> int:
     return len(db.scalars(active).all())
 
 
-def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> UserRead:
-    """Close an account: it can no longer log in, and its sessions and tokens end now. The user's
-    records and audit entries stay (nothing is deleted); reactivate_user opens it again."""
-    row = _user_row(db, user_id, actor)
+def _keep_last_admin(db: Session, row: UserRow) -> None:
+    """Refuse (409) to take the admin role from the last active admin: deactivated or given
+    another role, nobody would be left to manage accounts."""
     if row.active and row.role == "admin" and _active_admins(db) <= 1:
         from bontrack.errors import ConflictError
 
         raise ConflictError.one(
             "user", f"{row.email} is the only active admin; add or reactivate another admin first"
         )
+
+
+def deactivate_user(*, db: Session, actor: str, user_id: str, now: datetime) -> UserRead:
+    """Close an account: it can no longer log in, and its sessions and tokens end now. The user's
+    records and audit entries stay (nothing is deleted); reactivate_user opens it again."""
+    row = _user_row(db, user_id, actor)
+    _keep_last_admin(db, row)
     was = row.active
     row.active = False
     ended = _end_tokens(db, row.id, now)
@@ -358,10 +364,7 @@ def change_role(*, db: Session, actor: str, user_id: str, role: str, now: dateti
         raise InputError.one(
             "role", f"{row.email} has the role {role.replace('_', ' ')} already; choose another"
         )
-    if row.role == "admin" and row.active and _active_admins(db) <= 1:
-        raise ConflictError.one(
-            "user", f"{row.email} is the only active admin; add or reactivate another admin first"
-        )
+    _keep_last_admin(db, row)
     if row.clinician_id is not None:
         check_own_clinician(
             db=db,
