@@ -43,6 +43,25 @@ def sees(actor: str, clinic_id: str) -> bool:
     return scope is None or scope == clinic_id
 
 
+# how an actor is written in the audit log and on each version, by who acted
+USER = "user:"  # a logged-in user: user:<e-mail>
+COMMAND_LINE = "cli:"  # a command: cli:<the operating system's login>
+PATIENT_LINK = "patient-link:"  # a patient through a one-time link: patient-link:<the link's id>
+
+
+def who(actor: str) -> str:
+    """Who acted, in words for a page: a user's e-mail; "the command line (login root)"; "the
+    patient, through a link"; any other name (an import's --actor) as it was given."""
+    if actor.startswith(USER):
+        return actor.removeprefix(USER)
+    if actor.startswith(COMMAND_LINE):
+        login = actor.removeprefix(COMMAND_LINE)
+        return "the command line" + (f" (login {login})" if login and login != "unknown" else "")
+    if actor.startswith(PATIENT_LINK):
+        return "the patient, through a link"
+    return actor
+
+
 NO_CLINIC = ""  # no record has an empty clinic id: a list limited to it is empty
 
 

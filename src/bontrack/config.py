@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bontrack.actor import COMMAND_LINE
+
 DEFAULT_DATABASE_URL = "sqlite:///bontrack.db"
 DATABASE_ENV = "BONTRACK_DATABASE_URL"
 ACTOR_ENV = "BONTRACK_ACTOR"
@@ -48,6 +50,6 @@ class Settings(BaseSettings):
         if self.actor:
             return self.actor
         try:
-            return f"cli:{getpass.getuser()}"
+            return f"{COMMAND_LINE}{getpass.getuser()}"
         except (KeyError, OSError):
-            return "cli:unknown"
+            return f"{COMMAND_LINE}unknown"

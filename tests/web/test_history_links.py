@@ -139,3 +139,18 @@ def _reads(site: Site) -> list[str]:
                 )
             )
         )
+
+
+def test_who_recorded_each_version_is_in_words(site: Site) -> None:
+    """Each version says who recorded it in words: a user by e-mail, a command as "the command
+    line (login root)", never the actor's code ("cli:root", "user:...")."""
+    session = _api(
+        site, "/api/sessions", session_input(site.world).model_dump(mode="json", exclude_none=True)
+    )
+    with transaction(site.engine) as db:
+        withdraw_session(db=db, actor="cli:root", session_id=session["id"], reason="entered twice")
+    log_in(site, "physician")
+    shown = re.sub(r"<[^>]+>", "", _history(site, "injection_session", session["id"]))
+    assert f"UTC · by {email('physician')}" in shown
+    assert "UTC · by the command line (login root)" in shown
+    assert "cli:" not in shown and "user:" not in shown

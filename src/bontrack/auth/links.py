@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
+from bontrack.actor import PATIENT_LINK
 from bontrack.auth.link_words import (
     NOT_IN_FORM,
     NOT_IN_LINK,
@@ -101,7 +102,7 @@ class PatientLinkRead(BaseModel):
     @property
     def actor(self) -> str:
         """How the patient appears in the audit log when acting through this link."""
-        return f"patient-link:{self.id}"
+        return f"{PATIENT_LINK}{self.id}"
 
 
 class LinkForm(Input):

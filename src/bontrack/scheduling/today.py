@@ -16,7 +16,7 @@ from sqlalchemy import CompoundSelect, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bontrack import records
-from bontrack.actor import list_scope
+from bontrack.actor import PATIENT_LINK, list_scope
 from bontrack.injections.models import InjectionSessionRow
 from bontrack.instruments.definitions import load_definition
 from bontrack.outcomes.models import OutcomeRow
@@ -41,7 +41,6 @@ from bontrack.scheduling.window import Window
 from bontrack.storage.versioned import R, is_newest
 
 DECISION_ORDER = {"block": 0, "warn": 1, "allow": 2}
-PATIENT_LINK = "patient-link:"  # how a patient acting through a link is recorded
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from bontrack.actor import PATIENT_LINK
 from bontrack.injections.ae_terms import status_text, words
 from bontrack.injections.schemas import Override, SessionRead
 from bontrack.instruments.definitions import load_definition
@@ -35,8 +36,6 @@ FILTERS = (
 CATEGORIES = frozenset(c for c, _ in FILTERS)
 # the order of lines on one day: what was checked before the injection comes first
 _DAY_ORDER = {"Screening": 0, "Assessment": 1, "Injection": 2}
-# how a patient's own answers through a one-time link are recorded (auth.links: the link's actor)
-PATIENT_LINK_ACTOR = "patient-link:"
 
 
 def _override_text(override: Override) -> dict[str, str]:
@@ -60,9 +59,8 @@ def _ref(record_type: str, record: Any) -> dict[str, Any]:
 def patient_reported(outcome: Any) -> bool:
     """Filled in by the patient through a one-time link (marked when saved; older records: by
     the link being the actor that recorded them)."""
-    return bool(getattr(outcome.data, "patient_reported", False)) or outcome.recorded_by.startswith(
-        PATIENT_LINK_ACTOR
-    )
+    by_link = outcome.recorded_by.startswith(PATIENT_LINK)
+    return bool(getattr(outcome.data, "patient_reported", False)) or by_link
 
 
 def timeline_rows(**records: list[Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from starlette.datastructures import URLPath
 
+from bontrack.actor import who
 from bontrack.auth.service import Throttled, revoke_token
 from bontrack.injections import ae_terms
 from bontrack.web import csrf, display
@@ -82,6 +83,7 @@ def load_templates() -> None:
 
 
 templates.env.filters["bdi"] = isolated  # {{ patient.data.name | bdi }}: entered text, isolated
+templates.env.filters["who"] = who  # {{ row.recorded_by | who }}: who acted, in words
 templates.env.filters["units"] = display.units  # {{ s.total_units | units }} U: 120, 12.5, 10,000
 templates.env.filters["product"] = display.product  # the knowledge base's one name of a product
 templates.env.filters["ae_status"] = ae_terms.status_text  # {{ e.data | ae_status }}: words, or not recorded
