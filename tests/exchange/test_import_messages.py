@@ -63,7 +63,7 @@ def test_a_file_of_another_version_is_said_to_be_one(tmp_path: Path, lines: list
     newer = [json.dumps(json.loads(line) | {"schema_version": 99}) for line in lines]
     errors = _refused(tmp_path, newer)
     assert errors[-1] == (
-        f"(file): {len(lines)} of {len(lines)} lines have fields or record types this bontrack does "
+        f"the file: {len(lines)} of {len(lines)} lines have fields or record types this bontrack does "
         "not know: the file may come from another version of bontrack (this one writes and reads "
         f"the export of schema {SCHEMA_HEAD})"
     )

@@ -220,7 +220,8 @@ def _import_command(tmp_path: Path, text: str) -> tuple[int, str, str]:
 def test_import_command__a_file_without_records_exits_2_and_writes_nothing(tmp_path: Path, text: str) -> None:
     code, stderr, written = _import_command(tmp_path, text)
     assert code == 2
-    assert "holds no records" in stderr and "Traceback" not in stderr
+    assert f"{tmp_path / 'in.jsonl'}: holds no records" in stderr and "Traceback" not in stderr
+    assert "(file)" not in stderr  # the file named as given, not a placeholder
     assert written == ""
 
 

@@ -12,13 +12,15 @@ from bontrack.errors import FieldError, InputError
 from bontrack.exchange.import_words import worded
 
 MAX_REPORTED = 20
+WHOLE_FILE = "the file"  # an error of the whole file, when the import was not told the file's name
 MAX_REFUSED_IDS = 100_000  # ids of refused lines remembered, to leave out errors that follow from them
 
 
 class Problems:
     """The errors found, in line order per phase; the first MAX_REPORTED are kept, the rest counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, file: str = "") -> None:
+        self.file = file or WHOLE_FILE  # what an error of the whole file names: the file as given
         self.kept: list[tuple[int, int, FieldError]] = []
         self.total = 0
         self.refused: dict[str, int] = {}  # the id of a line that was refused -> its line number
@@ -57,7 +59,7 @@ class Problems:
             return None
         shown = [worded(n, self.types.get(n) or type_of(n), e) for n, _r, e in self.kept[:MAX_REPORTED]]
         if self.total > len(shown):
-            shown.append(FieldError("(file)", f"... and {self.total - len(shown)} more errors"))
+            shown.append(FieldError(self.file, f"... and {self.total - len(shown)} more errors"))
         return InputError(shown + self.notes)
 
     def note_another_version(self, unknown: int, given: int) -> None:
@@ -69,7 +71,7 @@ class Problems:
 
         self.notes.append(
             FieldError(
-                "(file)",
+                self.file,
                 f"{unknown:,} of {given:,} lines have fields or record types this "
                 "bontrack does not know: the file may come from another version of bontrack "
                 f"(this one writes and reads the export of schema {SCHEMA_HEAD})",

@@ -351,7 +351,7 @@ def import_lines(
     line and field (the caller's transaction must then roll back: versions may have been written
     before a bad line was found); returns the record versions added. ``batch``: lines checked and
     written together."""
-    problems = Problems()
+    problems = Problems(source)
     with (
         tempfile.TemporaryDirectory(prefix="bontrack-import-") as folder,
         closing(sqlite3.connect(Path(folder) / "stage.db")) as connection,
@@ -381,7 +381,7 @@ def import_lines(
         stage.flush(problems)
         if not records_given:
             raise InputError.one(
-                "(file)",
+                problems.file,
                 "holds no records (it is empty or blank); allowed: one exported record version per line",
             )
         stage.consistency(problems)
