@@ -84,6 +84,9 @@ def load_templates() -> None:
 
 templates.env.filters["bdi"] = isolated  # {{ patient.data.name | bdi }}: entered text, isolated
 templates.env.filters["who"] = who  # {{ row.recorded_by | who }}: who acted, in words
+templates.env.filters["dates_whole"] = display.dates_whole  # each date in a text on one line
+templates.env.filters["whole"] = display.whole  # {{ i.phone | whole }}: a short value on one line
+templates.env.filters["email"] = display.email  # {{ i.email | email }}: broken only before its @
 templates.env.filters["units"] = display.units  # {{ s.total_units | units }} U: 120, 12.5, 10,000
 templates.env.filters["product"] = display.product  # the knowledge base's one name of a product
 templates.env.filters["ae_status"] = ae_terms.status_text  # {{ e.data | ae_status }}: words, or not recorded
