@@ -154,3 +154,53 @@ def test_who_recorded_each_version_is_in_words(site: Site) -> None:
     assert f"UTC · by {email('physician')}" in shown
     assert "UTC · by the command line (login root)" in shown
     assert "cli:" not in shown and "user:" not in shown
+
+
+def test_history__a_link_corrected_to_another_record_shows_both_in_words(site: Site) -> None:
+    """An adverse event moved from one session to another: the correction reads "the session of
+    <A>" before and "the session of <B>" after, both linked to the chart at that session."""
+    first, event = _session_and_event(site)
+    with transaction(site.engine) as db:
+        second = saved_session(db, site.world, day=DAY + dt.timedelta(days=100))
+    began = second.data.date + dt.timedelta(days=7)
+    data = {k: v for k, v in event["data"].items() if v is not None} | {
+        "session_id": second.id,
+        "onset_date": str(began),
+        "reported_date": str(began + dt.timedelta(days=1)),
+    }
+    moved = site.client.put(
+        f"/api/adverse-events/{event['id']}",
+        json={"data": data, "reason": "belongs to the later session"},
+        headers=site.bearer("physician"),
+    )
+    assert moved.status_code == 200, moved.text
+    log_in(site, "physician")
+    page = _history(site, "adverse_event", event["id"])
+    corrected = page[page.index('id="v2"') :]
+    (before, after) = re.findall(
+        r'<th scope="row">After the injection session of</th><td class="before">(.*?)</td>'
+        r'<td class="after">(.*?)</td>',
+        corrected,
+        re.S,
+    )[0]
+    assert re.sub(r"<[^>]+>", "", before).strip() == SESSION
+    later_words = f"the session of {second.data.date} (onabotulinumtoxinA (Botox))"
+    assert re.sub(r"<[^>]+>", "", after).strip() == later_words
+    assert f'?session={first["id"]}#bodymap"' in before and f"?session={second.id}#bodymap" in after
+
+
+def test_history__the_overriding_physician_is_named(site: Site) -> None:
+    """A session saved over a block: its history names the physician who overrode it, not an id."""
+    body = session_input(site.world, units=400).model_dump(mode="json", exclude_none=True)
+    body["override"] = {
+        "clinician_id": site.world.clinician_id,
+        "reason": "patient informed; dose agreed with the clinic lead",
+        "acknowledged": ["dose.exceeds_vials", "dose.session_max"],
+    }
+    session = _api(site, "/api/sessions", body)
+    log_in(site, "physician")
+    page = _history(site, "injection_session", session["id"])
+    cells = _cells(page)
+    overriding = [value for name, value in cells.items() if "verrid" in name and "linician" in name]
+    assert overriding == ["Dr Ada Reyes"], cells
+    assert site.world.clinician_id not in re.sub(r"<[^>]+>", "", page)
