@@ -18,7 +18,6 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from bontrack.injections.models import AdverseEventRow, InjectionSessionRow
-from bontrack.kinds import KINDS
 from bontrack.outcomes.models import OutcomeRow
 from bontrack.patients.models import PatientRow
 from bontrack.queries import audit_reads, number_series
@@ -115,8 +114,6 @@ DISCARD_FIELDS = _fields("discarded_on", "product", ("units", "units", "number")
 # the fields holding another record's id (read as UUIDs with the ids: reports.stored_ids)
 REFERENCES = ("patient_id", "session_id")
 
-# a record type's Parquet file (the export names its files by kind)
-KIND_FILES = {k.row.record_type: k.name for k in KINDS}
 # loads a record type's current rows (its fields) into the named DuckDB table, in the order of
 # their ids unless the last argument is False; returns how many
 Loader = Callable[[type[VersionedRow], Sequence[Field], str, bool], int]
@@ -237,9 +234,17 @@ PARQUET_ROWS: tuple[type[VersionedRow], ...] = (
 )
 
 
+def parquet_name(row_cls: type[VersionedRow]) -> str:
+    """A record type's name in a Parquet export (the export names its files by kind)."""
+    # the kinds import every record type's schema and model (0.1 s): only for a Parquet read
+    from bontrack.kinds import KINDS
+
+    return next(k.name for k in KINDS if k.row.record_type == row_cls.record_type)
+
+
 def parquet_files() -> list[str]:
     """The files of a Parquet export folder the report reads."""
-    return [f"{KIND_FILES[row.record_type]}.parquet" for row in PARQUET_ROWS]
+    return [f"{parquet_name(row)}.parquet" for row in PARQUET_ROWS]
 
 
 def parquet_frames(
@@ -256,7 +261,7 @@ def parquet_frames(
     duck = connect()
 
     def load(row_cls: type[VersionedRow], fields: Sequence[Field], into: str, ordered: bool) -> int:
-        name = KIND_FILES[row_cls.record_type]
+        name = parquet_name(row_cls)
         return load_parquet(folder, name, clinic_id, fields, duck=duck, into=into, ordered=ordered)
 
     return _kept(duck, lambda: _assemble(load, duck, scores, coded_ids=coded_ids, every_score=every_score))
