@@ -10,8 +10,11 @@ import io
 import math
 from collections.abc import Callable
 
+import matplotlib as mpl
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 
 from bontrack.reports.content import Report
 
@@ -26,8 +29,17 @@ CYCLE_SPAN = 16
 
 
 def _png(fig: Figure) -> bytes:
+    """The figure as PNG, cropped as ``bbox_inches="tight"`` crops it, drawn once.
+
+    ``savefig(bbox_inches="tight")`` draws the whole figure (painting switched off) to find where
+    its text lands, then draws it again to paint it. Here the same box is measured without that
+    first draw (``get_tightbbox`` lays out what it measures: ticks, titles, legends) on a renderer
+    at the saving dpi, as savefig measures it, and given to savefig: one draw, the same pixels."""
+    fig.set_dpi(DPI)
+    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]  # (not annotated)
+    box = fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches=box)
     return buf.getvalue()
 
 
@@ -183,7 +195,8 @@ def trajectories_plot(report: Report) -> bytes | None:
             fontsize=9,
         )
         _style(ax)
-    fig.tight_layout()
+    # the tight layout applied once, no layout engine left on the figure (savefig would draw it first)
+    TightLayoutEngine().execute(fig)
     return _png(fig)
 
 
