@@ -67,10 +67,22 @@ def _pixels(png: bytes) -> np.ndarray[Any, Any]:
 
 def test_figures__the_pixels_of_a_tight_savefig(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same size, same pixels as ``savefig(bbox_inches="tight")`` (nothing cropped off: the legend
-    below the responders' axes, titles, tick labels)."""
+    below the responders' axes, titles, tick labels), written as RGB (every pixel is opaque)."""
     figures = plots.render_figures(report)
     monkeypatch.setattr(plots, "_png", _tight)
     before = plots.render_figures(report)
     assert sorted(figures) == sorted(before)
     for name, png in figures.items():
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.mode == "RGB", name
         assert np.array_equal(_pixels(png), _pixels(before[name])), name
+        with Image.open(io.BytesIO(before[name])) as image:
+            assert np.all(np.asarray(image)[..., 3] == 255), name  # the alpha dropped said nothing
+
+
+def test_figures__a_transparent_pixel_keeps_its_alpha() -> None:
+    fig = Figure(figsize=(2, 1))
+    fig.patch.set_alpha(0)
+    fig.subplots().set_title("t")
+    with Image.open(io.BytesIO(plots._png(fig))) as image:
+        assert image.mode == "RGBA" and np.asarray(image)[..., 3].min() == 0

@@ -11,10 +11,12 @@ import math
 from collections.abc import Callable
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
+from PIL import Image
 
 from bontrack.reports.content import Report
 
@@ -24,6 +26,9 @@ GREY = "#7f8c8d"
 GREEN = "#1e8449"
 PALETTE = [BLUE, ORANGE, GREEN, "#8e44ad", "#c0392b"]
 DPI = 130
+# zlib level of the PNGs: 3 is as fast as 1 here (the row filters cost the rest) and the files, written
+# as RGB, are smaller than matplotlib's RGBA ones at its level 6 (docs/scale.md, session 28)
+PNG_LEVEL = 3
 # Width of one cycle on the schematic trajectory axis: the last visit plus a gap, in weeks.
 CYCLE_SPAN = 16
 
@@ -34,12 +39,19 @@ def _png(fig: Figure) -> bytes:
     ``savefig(bbox_inches="tight")`` draws the whole figure (painting switched off) to find where
     its text lands, then draws it again to paint it. Here the same box is measured without that
     first draw (``get_tightbbox`` lays out what it measures: ticks, titles, legends) on a renderer
-    at the saving dpi, as savefig measures it, and given to savefig: one draw, the same pixels."""
+    at the saving dpi, as savefig measures it, and given to savefig: one draw, the same pixels.
+    They are written as RGB when every pixel is opaque (the figures' white face: the alpha channel
+    says nothing), else as RGBA, at ``PNG_LEVEL``."""
     fig.set_dpi(DPI)
-    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]  # (not annotated)
+    canvas = FigureCanvasAgg(fig)  # (its methods are not annotated: the two ignores below)
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     box = fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
+    # painted into the canvas's renderer, at the box's size (the raw bytes written are not used)
+    fig.savefig(io.BytesIO(), format="rgba", dpi=DPI, bbox_inches=box)
+    rgba = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
+    image = Image.fromarray(rgba[..., :3] if (rgba[..., 3] == 255).all() else rgba)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches=box)
+    image.save(buf, format="png", compress_level=PNG_LEVEL, dpi=(DPI, DPI))
     return buf.getvalue()
 
 
