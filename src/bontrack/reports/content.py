@@ -16,7 +16,7 @@ from bontrack.analytics.cycles import cycle_outcomes, judged_rows, number_cycles
 from bontrack.analytics.review import responses
 from bontrack.instruments.definitions import load_definition
 from bontrack.knowledge.loader import KnowledgeBase
-from bontrack.reports.cycle_rows import NARROW, SECTIONS, Rows, rows_call, visits_call
+from bontrack.reports.cycle_rows import NARROW, SECTIONS, Rows, rows_call, visits_call, visits_scored_call
 from bontrack.reports.data import CohortFrames
 from bontrack.reports.plain import plain
 from bontrack.reports.sections.adverse_events import EventRow, SeriousRow, adverse_events
@@ -26,7 +26,7 @@ from bontrack.reports.sections.definitions import definitions
 from bontrack.reports.sections.duration import Duration, duration
 from bontrack.reports.sections.evidence import Evidence, evidence
 from bontrack.reports.sections.frames import as_of, coded, dates_at_the_edge
-from bontrack.reports.sections.profile import ProfileRow, profile
+from bontrack.reports.sections.profile import ProfileRow, profile, rand36_scales
 from bontrack.reports.sections.responders import Mean, Rate, lasting_relief, means, rates
 from bontrack.reports.sections.review import ReviewRow, review
 from bontrack.reports.sections.summary import summary
@@ -80,10 +80,10 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     visit_weeks = list(kb.files.pathway.outcome_visit_weeks.weeks)
     main_week = sorted(visit_weeks)[len(visit_weeks) // 2]  # the knowledge base lists at least one
     last_week = max(visit_weeks)
+    as_read = frames  # (the waste is counted on these, not as_of's: it keeps only the frames it knows)
     at_edge = dates_at_the_edge(frames)  # before as_of: a year-9999 date is after any report date
-    toxin_waste = waste(frames, today)  # before as_of, which keeps only the frames it knows
+    # (these two ask DuckDB before the plan below: once it starts, the connection is its thread's)
     frames = as_of(coded(frames), today)
-    frames = replace(frames, sessions=number_cycles(frames.sessions))
     computed: dict[tuple[str, str], pd.DataFrame] = {}
     pathway_rule = kb.files.pathway.cycle_response  # its rows: the same score's, judged by its own rule
     # only the pain score's rows (and the pathway rule's) are kept: most sections read them. Each
@@ -143,7 +143,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         if instrument == "rand36":
             first_at_last[(instrument, score)] = rows[(rows["cycle"] == 1) & (rows["weeks"] == last_week)]
 
-    if frames.cycle_rows is not None:  # DuckDB's joins in the order read below, each made ahead
+    if frames.cycle_rows is not None:  # DuckDB's work in the order it is read below, each made ahead
         joined = [
             ("nprs", "pain_intensity"),
             ("ndi", "total"),
@@ -152,7 +152,18 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         ]
         calls = [rows_call(Rows(*key, today, columns=columns_of(key))) for key in joined]
         visits = [visits_call(*key, today, max_cycle=TRAJECTORY_MAX_CYCLES) for key in joined[:2]]
-        frames.cycle_rows.plan([calls[0], visits[0], calls[1], visits[1], *calls[2:]])
+        # then the summary's scored visits, and the profile's rows of the scales not read above
+        profiled_rows = [
+            rows_call(Rows("rand36", scale, today, cycle=1, weeks=last_week))
+            for scale in rand36_scales()
+            if ("rand36", scale) not in joined
+        ]
+        later = [visits_scored_call("nprs", today), *profiled_rows]
+        frames.cycle_rows.plan([calls[0], visits[0], calls[1], visits[1], *calls[2:], *later])
+    # what reads none of DuckDB's rows, while it joins the pain score's
+    toxin_waste = waste(as_read, today)
+    frames = replace(frames, sessions=number_cycles(frames.sessions))
+    events = adverse_events(frames, kb, today)
     nprs = outcomes("nprs", "pain_intensity")
     nprs_trajectory = trajectory_of("nprs", "pain_intensity", nprs, "Pain (NPRS 0-10)")
     t = kb.files.outcomes.responder_thresholds
@@ -183,7 +194,6 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     )
     benefit = duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
     trajectories = [s for s in (nprs_trajectory, ndi_trajectory) if s is not None]
-    events = adverse_events(frames, kb, today)
     event_counts = events.counts
     # the first cycles' pain at the main week, as the comparisons and the evidence read it (their
     # columns only: not a copy of every column of every first cycle's rows)

@@ -232,19 +232,22 @@ class CycleRows:
             return int(rows.fetchall()[0][0])
 
     def visits_scored(self, instrument: str, day: date) -> pd.DataFrame:
+        """``_visits_scored``, made ahead when planned (``plan``, ``visits_scored_call``)."""
+        return self._ahead.answer(visits_scored_call(instrument, day))
+
+    def _visits_scored(self, instrument: str, day: date) -> pd.DataFrame:
         """The distinct (session_id, weeks_after_session) of the follow-up scores of ``instrument``
         dated on or before ``day``."""
-        with self._turn:
-            return to_frame(
-                self._connection()
-                .sql(
-                    "select distinct session_id, weeks_after_session from outcomes "
-                    f"where ({self._measured}) and instrument = {_text(instrument)} "
-                    f"and date <= {_text(day.isoformat())}::timestamp "
-                    "and session_id is not null and weeks_after_session is not null"
-                )
-                .to_arrow_table()
+        return to_frame(
+            self._connection()
+            .sql(
+                "select distinct session_id, weeks_after_session from outcomes "
+                f"where ({self._measured}) and instrument = {_text(instrument)} "
+                f"and date <= {_text(day.isoformat())}::timestamp "
+                "and session_id is not null and weeks_after_session is not null"
             )
+            .to_arrow_table()
+        )
 
 
 def _follow(duck: duckdb.DuckDBPyConnection, present: Sequence[int], mine: str, valid: Sequence[str]) -> None:
@@ -367,4 +370,12 @@ def visits_call(instrument: str, score: str, day: date, *, max_cycle: int) -> Ca
     return Call(
         ("visits", instrument, score, day, max_cycle),
         lambda rows: rows._visits(instrument, score, day, max_cycle=max_cycle),
+    )
+
+
+def visits_scored_call(instrument: str, day: date) -> Call[pd.DataFrame]:
+    """``CycleRows.visits_scored`` of these arguments, for ``CycleRows.plan``."""
+    return Call(
+        ("visits_scored", instrument, day),
+        lambda rows: rows._visits_scored(instrument, day),
     )
