@@ -170,31 +170,19 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
     mod, sub = t.moderate_percent.value, t.substantial_percent.value
     ndi_mcid = kb.files.outcomes.mcid["ndi"]["total"].value
     nprs_mcid = kb.files.outcomes.mcid["nprs"]["pain_intensity"].value
-    # each other score read by its sections in turn (the lists keep the report's order)
+    # the pain score's sections in two parts, each while DuckDB joins the next score's rows (so
+    # neither waits long for the other); each other score read by its sections in turn (the
+    # lists keep the report's order)
+    nprs_rates = rates(nprs, "responder_moderate", f"Pain (NPRS) at least {mod:g}% lower") + rates(
+        nprs, "responder_substantial", f"Pain (NPRS) at least {sub:g}% lower"
+    )
+    nprs_means = means(nprs, f"Pain, {_named('nprs', 'pain_intensity', short=True)} (points better)")
+    benefit = duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
     ndi = outcomes("ndi", "total")
     ndi_rates = rates(ndi, "mcid_met", f"Neck Disability Index at least {ndi_mcid:g} points better")
     ndi_means = means(ndi, f"{_named('ndi', 'total')} (points better)")
     ndi_trajectory = trajectory_of("ndi", "total", ndi, "Neck Disability Index (0-50)")
     del ndi
-    rand_means = []
-    for scale in ("pain", "emotional_wellbeing"):
-        rows = outcomes("rand36", scale)
-        rand_means += means(rows, f"{_named('rand36', scale, short=True, scale=True)} (points better)")
-        let_go("rand36", scale, rows)
-        del rows
-    responders = (
-        rates(nprs, "responder_moderate", f"Pain (NPRS) at least {mod:g}% lower")
-        + rates(nprs, "responder_substantial", f"Pain (NPRS) at least {sub:g}% lower")
-        + ndi_rates
-    )
-    changes = (
-        means(nprs, f"Pain, {_named('nprs', 'pain_intensity', short=True)} (points better)")
-        + ndi_means
-        + rand_means
-    )
-    benefit = duration(nprs, nprs_mcid) if len(nprs) and nprs_mcid is not None else None
-    trajectories = [s for s in (nprs_trajectory, ndi_trajectory) if s is not None]
-    event_counts = events.counts
     # the first cycles' pain at the main week, as the comparisons and the evidence read it (their
     # columns only: not a copy of every column of every first cycle's rows)
     read = ["session_id", "weeks", "improvement", "responder_moderate"]
@@ -213,6 +201,17 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         if len(frames.measurements) or frames.cycle_rows is not None
         else None,
     )
+    stop_and_review = review(frames, kb, responded, today=today)
+    rand_means = []
+    for scale in ("pain", "emotional_wellbeing"):
+        rows = outcomes("rand36", scale)
+        rand_means += means(rows, f"{_named('rand36', scale, short=True, scale=True)} (points better)")
+        let_go("rand36", scale, rows)
+        del rows
+    responders = nprs_rates + ndi_rates
+    changes = nprs_means + ndi_means + rand_means
+    trajectories = [s for s in (nprs_trajectory, ndi_trajectory) if s is not None]
+    event_counts = events.counts
     window = event_counts["adverse_event_window_days"]
     recent = event_counts["sessions_too_recent_for_adverse_events"]
     caveats = [
@@ -266,7 +265,7 @@ def build_report(frames: CohortFrames, kb: KnowledgeBase, *, today: date) -> Rep
         comparisons=compared.rows,
         comparisons_skipped=compared.skipped,
         evidence=evidence(first, main_week, mod),
-        stop_and_review=review(frames, kb, responded, today=today),
+        stop_and_review=stop_and_review,
         caveats=caveats,
         definitions=definitions(kb),
         waste=toxin_waste,
