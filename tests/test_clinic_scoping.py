@@ -465,6 +465,14 @@ CALLS.update(
         "stock.open_for_session": lambda db, a, i: stock_openings.open_for_session(
             db=db, actor=a, session=injections.get_session(db=db, actor=a, session_id=i.session_id)
         ),
+        # the session as an actor of every clinic read it: the opening itself keeps to the clinic
+        "stock.record_opening": lambda db, a, i: stock_openings.record_opening(
+            db=db,
+            actor=a,
+            session=injections.get_session(db=db, actor=ACTOR, session_id=i.session_id),
+            product="onabotulinumtoxinA",
+            lot=LOT,
+        ),
         "stock.openings_of_session": lambda db, a, i: stock_openings.openings_of_session(
             db=db, actor=a, session_id=i.session_id
         ),

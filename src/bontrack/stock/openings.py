@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bontrack import records
 from bontrack.errors import InputError
 from bontrack.injections.schemas import SessionRead, SessionRecord
+from bontrack.knowledge import load_knowledge
 from bontrack.stock.models import StockReceiptRow, VialOpeningRow
 from bontrack.stock.schemas import VialOpeningCreate, VialOpeningRead
 from bontrack.stock.service import _lot_as_received, _one_line, lot_key, lot_mismatch
@@ -45,19 +46,32 @@ def open_for_session(*, db: Session, actor: str, session: SessionRead) -> VialOp
         raise InputError.one(
             "vial_count", f"only {line.remaining} unopened vial(s) of lot {data.lot} are left in stock"
         )
+    return record_opening(db=db, actor=actor, session=session, product=line.product, lot=line.lot)
+
+
+def record_opening(
+    *, db: Session, actor: str, session: SessionRead, product: str, lot: str, record_id: str | None = None
+) -> VialOpeningRead:
+    """Write the opening of a saved session's vials of ``lot`` (as the stock names the product and
+    lot), usable for the product's hours after reconstitution (knowledge: products.toml), without
+    the stock's checks: ``open_for_session`` makes them first; the demo clinic, whose stock is
+    derived from its sessions afterwards (bontrack.synth.stock), records its openings here."""
+    data = session.data
     opened_at = _opening_of(data)[4]
-    hours = line.usable_hours_after_reconstitution
+    hours = load_knowledge().product(product).usable_hours_after_preparation.value
     record = VialOpeningCreate(
-        product=line.product,
-        lot=line.lot,
-        vial_units=line.vial_units,
+        product=product,
+        lot=lot,
+        vial_units=data.vial_units,
         vial_count=data.vial_count,
         session_id=session.id,
         patient_id=data.patient_id,
         opened_at=opened_at,
         usable_until=opened_at + dt.timedelta(hours=hours) if hours is not None else None,
     )
-    row = records.create(db, row_cls=VialOpeningRow, data=record, clinic_id=session.clinic_id, actor=actor)
+    row = records.create(
+        db, row_cls=VialOpeningRow, data=record, clinic_id=session.clinic_id, actor=actor, record_id=record_id
+    )
     return records.to_read(row, VialOpeningCreate)
 
 

@@ -14,7 +14,9 @@ Lot = Annotated[
     str, Field(min_length=1, max_length=64, description="the lot number on the carton"), NoControls
 ]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
-VialCount = Annotated[int, Field(ge=1, le=1000, strict=True)]
+#: The most vials one delivery, opening or discard records (a larger delivery: several records).
+MAX_VIALS_PER_RECORD = 1000
+VialCount = Annotated[int, Field(ge=1, le=MAX_VIALS_PER_RECORD, strict=True)]
 
 
 class StockReceiptCreate(Input):

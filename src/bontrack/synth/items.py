@@ -21,6 +21,8 @@ ItemKind = Literal[
     "adverse_event",
     "therapy_visit",
     "outcome",
+    "stock_receipt",
+    "vial_discard",
 ]
 
 
@@ -29,7 +31,8 @@ class Item:
     """One record to write: its kind, pre-drawn id, when it is recorded, and its content.
 
     ``expect_refusal``: the plan holds a contraindication; the engine must block it and nothing
-    is saved (the loader counts it as refused).
+    is saved (the loader counts it as refused). ``opening_id``: a session's record of the vials
+    it opened (``opening_id_of``).
     """
 
     kind: ItemKind
@@ -38,6 +41,7 @@ class Item:
     data: BaseModel
     clinic_id: str = ""
     expect_refusal: bool = False
+    opening_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,3 +65,9 @@ def draw_id(rng: random.Random) -> str:
     n = (rng.getrandbits(128) & _VARIANT_AND_VERSION_CLEAR) | _VARIANT_AND_VERSION_SET
     h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def opening_id_of(session_id: str) -> str:
+    """The id of the vial opening a session records: drawn from a stream of its own, seeded by the
+    session's id, so the patient's stream (and every figure drawn from it) is as before openings."""
+    return draw_id(random.Random(f"bontrack-demo-opening:{session_id}"))

@@ -21,9 +21,18 @@ CLINICIANS = (
 )
 
 
+#: who delivers the demo clinic's toxin (bontrack.synth.stock)
+SUPPLIER = "Synthetic Pharma Supply (fictional)"
+
+
+def demo_prefix(batch: int) -> str:
+    """SYN, or SYN2 for a second demo clinic in the same registry (its record numbers and lots)."""
+    return f"SYN{batch + 1 if batch else ''}"
+
+
 def record_number(batch: int, number: int) -> str:
     """SYN-000123 (SYN2-000123 for a second demo clinic in the same registry)."""
-    return f"SYN{batch + 1 if batch else ''}-{number:06d}"
+    return f"{demo_prefix(batch)}-{number:06d}"
 
 
 def patient_name(rng: random.Random) -> str:

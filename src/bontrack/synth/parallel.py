@@ -6,6 +6,8 @@ the same services (decision engine, scoring, audit) inside a bulk block of their
 writing, they hand back the rows and audit entries. The main process adds them to its block in
 patient order (``BulkWriter.merge``, which keeps the rule of one read entry per actor, record,
 version and purpose across the whole load) and inserts them, all in the caller's one transaction.
+Then it writes the clinic's stock, derived from what the workers' sessions opened (summed in
+their summaries), as ``load`` does.
 
 Why the result is the same as ``load(generate(...))``: every patient's records depend only on the
 seed, the clinic and the patient's number (each patient has its own random stream, ids and
@@ -34,7 +36,7 @@ from bontrack.records import ids_from
 from bontrack.storage.bulk import bulk
 from bontrack.storage.times import recorded_by_clock
 from bontrack.synth.generator import clinic_items, patient_items
-from bontrack.synth.loader import DemoSummary, Pending, write_batch
+from bontrack.synth.loader import DemoSummary, Pending, write_batch, write_stock
 
 #: Below this many patients one process is quicker than starting workers.
 PARALLEL_FROM = 2_000
@@ -130,4 +132,5 @@ def load_parallel(
                 summary.add(part.summary)
                 if progress is not None:
                     progress(part.patients)
+    write_stock(db, actor, summary)
     return summary

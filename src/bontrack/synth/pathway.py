@@ -23,7 +23,7 @@ from bontrack.screening.schemas import ScreeningCreate
 from bontrack.synth.answers import clamp, ndi_answers, nprs_answers, rand36_answers, response_shape
 from bontrack.synth.calibration import Calibration
 from bontrack.synth.events import adverse_events, override_reason
-from bontrack.synth.items import Item, ItemKind, Staff, draw_id
+from bontrack.synth.items import Item, ItemKind, Staff, draw_id, opening_id_of
 from bontrack.synth.names import contact, patient_name, record_number
 from bontrack.synth.plans import Site, plan_session, weighted
 from bontrack.therapy.schemas import TherapyPlanCreate, TherapyVisitCreate
@@ -52,7 +52,8 @@ class PatientWalk:
         record_id = draw_id(self.rng)
         self.clock += 1  # a second apart, in the order a clinic records them on a day
         at = dt.datetime.combine(day, dt.time(9, 0)) + dt.timedelta(seconds=self.clock)
-        self.items.append(Item(kind, record_id, at, data, self.staff.clinic_id, refusal))
+        opening = opening_id_of(record_id) if kind == "session" else ""
+        self.items.append(Item(kind, record_id, at, data, self.staff.clinic_id, refusal, opening))
         return record_id
 
     def chance(self, p: float) -> bool:
@@ -255,7 +256,7 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
             w.outcome(prep, "rand36", rand36_answers(rng, health_level(pain0, ndi0)))
         plan = plan_session(
             rng, kb, cal, ids=w.ids, product_id=product, sites=sites, day=session_day, first=cycle == 0,
-            lot=f"SYN{rng.randint(10000, 99999)}",
+            batch=batch, lot_draw=rng.randint(10000, 99999),
         )  # fmt: skip
         if override is not None and not blocked:
             # the override was written for the early date; a contraindication found at this

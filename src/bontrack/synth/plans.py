@@ -11,6 +11,7 @@ from bontrack.injections.schemas import SessionCreate
 from bontrack.knowledge import KnowledgeBase
 from bontrack.knowledge.models import Product, Vial
 from bontrack.synth.calibration import Calibration
+from bontrack.synth.lots import demo_lot
 
 Site = tuple[str, str]  # muscle, side
 
@@ -82,9 +83,12 @@ def plan_session(
     sites: list[Site],
     day: dt.date,
     first: bool,
-    lot: str,
+    batch: int,
+    lot_draw: int,
 ) -> SessionCreate:
-    """A session plan for the trigger-point sites; doses stay within every knowledge-base limit."""
+    """A session plan for the trigger-point sites; doses stay within every knowledge-base limit.
+    Its vials come from one of the quarter's lots of the product and vial size (``lot_draw``
+    chooses which: bontrack.synth.lots)."""
     product = kb.product(product_id)
     typical_high = product.typical_cervical_session_units.high
     fraction = rng.uniform(cal.num("dose.fraction_of_typical_low"), cal.num("dose.fraction_of_typical_high"))
@@ -95,6 +99,10 @@ def plan_session(
         units[i] -= dose_step(product)
     vial, count = choose_vial(product, sum(units))
     prepared = dt.datetime.combine(day, dt.time(8, 0)) + dt.timedelta(minutes=rng.randint(0, 120))
+    lot = demo_lot(kb, cal, batch=batch, product_id=product_id, vial_units=vial.units, day=day, draw=lot_draw)
+    # before the demo had lots in stock, each session drew an expiry of its own here; the number
+    # is still drawn (and unused), so that every later draw of the patient's stream stays the same
+    rng.randint(60, 540)
     return SessionCreate.model_validate(
         {
             "patient_id": ids["patient"],
@@ -104,8 +112,8 @@ def plan_session(
             "product": product_id,
             "vial_units": vial.units,
             "vial_count": count,
-            "lot": lot,
-            "lot_expiry": day + dt.timedelta(days=rng.randint(60, 540)),
+            "lot": lot.name,
+            "lot_expiry": lot.expiry,
             "diluent_ml": diluent_for(vial),
             "reconstituted_at": prepared,
             "administered_at": prepared + dt.timedelta(minutes=rng.randint(10, 90)),
