@@ -114,13 +114,15 @@ def test_a_demo_opening_is_what_saving_the_session_records_against_the_stock(eng
         stored = {r["data"]["session_id"]: r["data"] for r in lines if r["type"] == "vial_opening"}
         checked = 0
         for line in stock_on_hand(db=db, actor=ACTOR, on=AS_OF):
+            left = line.remaining  # (each opening made here takes its vials out of the lot's stock)
             for r in lines:
                 if r["type"] == "injection_session" and r["data"]["lot"] == line.lot:
                     session = get_session(db=db, actor=ACTOR, session_id=r["id"])
-                    if session.data.vial_count <= line.remaining:
+                    if session.data.vial_count <= left:
                         opened = open_for_session(db=db, actor=ACTOR, session=session)
                         assert opened is not None
                         assert opened.data.model_dump(mode="json") == stored[r["id"]]
+                        left -= session.data.vial_count
                         checked += 1
         db.rollback()
     assert checked

@@ -52,10 +52,12 @@ def demo_lot(
     day: dt.date,
     draw: int,
 ) -> DemoLot:
-    """The lot a session on ``day`` takes its vials from: ``SYN-BOTOX100-2026Q4-2`` (SYN2- for a
-    second demo clinic), one of stock.lots_per_quarter lots, chosen by ``draw``."""
+    """The lot a session on ``day`` takes its vials from: ``SYN-BOT100-26Q4-2`` (the brand's first
+    three letters, the vial's units, the quarter, which lot; SYN2- for a second demo clinic), one
+    of stock.lots_per_quarter lots, chosen by ``draw``. Short, as a carton's lot number is: the
+    stock list's lot column stays narrow."""
     start = quarter_start(day)
-    brand = kb.product(product_id).brands[0].upper()
+    brand = kb.product(product_id).brands[0][:3].upper()
     k = draw % int(cal.num("stock.lots_per_quarter")) + 1
-    name = f"{demo_prefix(batch)}-{brand}{vial_units:g}-{start.year}Q{(start.month + 2) // 3}-{k}"
+    name = f"{demo_prefix(batch)}-{brand}{vial_units:g}-{start.year % 100:02d}Q{(start.month + 2) // 3}-{k}"
     return DemoLot(name, lot_expiry(cal, start))
