@@ -78,6 +78,7 @@ def test_pick_a_lot_and_suggest_a_plan(browser: Any, stock_server: str) -> None:
     assert page.input_value('[name="lot"]') == LOT
     page.wait_for_selector("#lot-warning:not([hidden])")
     assert "in 20 days" in page.inner_text("#lot-warning")
+    assert "use it before lots that expire later" in page.inner_text("#lot-warning")
     assert "usable until" in page.inner_text("#usable-until")
     # MYOBLOC given undiluted was not prepared: no usable-until window (its 4 h are for diluted solution)
     page.select_option('[name="product"]', "rimabotulinumtoxinB")

@@ -44,7 +44,7 @@
     if (left !== null && left < 0) text = "Lot " + lot + " expired on " + expiry + ": do not use it.";
     else if (left !== null && left <= warnDays)
       text = "Lot " + lot + " expires on " + expiry + ", " + (left === 0 ? "today" : "in " + left + (left === 1 ? " day" : " days")) +
-        " (flagged within " + warnDays + " days). Use it only if it is used up today; check the carton.";
+        " (flagged within " + warnDays + " days): use it before lots that expire later, and check the date on the carton.";
     warning.textContent = text;
     warning.hidden = text === "";
   }
