@@ -113,3 +113,33 @@ def test_pick_a_lot_and_suggest_a_plan(browser: Any, stock_server: str) -> None:
     page.screenshot(path=str(ARTIFACTS / "suggest_plan.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_recall_keeps_each_product_word_whole_at_desktop_width(browser: Any, stock_server: str) -> None:  # noqa: F811
+    """The recall table's product column is squeezed by six others at 1280 px: its name breaks
+    between words ("onabotulinumtoxinA" / "(Botox)"), never inside one ("onabotulinumtox" / "inA")."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, stock_server, "physician")
+    page.goto(f"{stock_server}/stock")
+    lots = [cell.inner_text().strip() for cell in page.query_selector_all("td.lot")]
+    recalled = 0
+    for lot in lots:
+        page.goto(f"{stock_server}/stock/recall?lot={lot}")
+        cells = page.query_selector_all("#recall td.product")
+        for cell in cells:
+            # one box per word: a word broken across two lines has two
+            boxes = cell.evaluate(
+                """td => td.textContent.trim().split(/\\s+/).map(word => {
+                       const text = td.firstChild, at = text.textContent.indexOf(word);
+                       const range = document.createRange();
+                       range.setStart(text, at); range.setEnd(text, at + word.length);
+                       return range.getClientRects().length; })"""
+            )
+            assert boxes and set(boxes) == {1}, (lot, cell.inner_text(), boxes)
+        recalled += len(cells)
+    assert recalled, lots  # the demo's sessions took vials of the lots on hand
+    page.screenshot(path=str(ARTIFACTS / "recall_1280.png"), full_page=True)
+    assert not errors
+    context.close()
