@@ -122,3 +122,20 @@ def read_session(read_engine: Engine | None, primary: Session, clinic_id: str | 
                 db.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             limit_to_clinic(db, clinic_id)
             yield db
+
+
+@contextmanager
+def held_read_session(engine: Engine, primary: Session, clinic_id: str | None) -> Iterator[Session]:
+    """A session on ``engine`` (the registry's writer engine) holding SQLite's write lock for the
+    read (the writers' turn, then BEGIN IMMEDIATE), audited into ``primary`` as a replica's read
+    is. No unit commits while it reads, so reads of the file on connections of their own (the
+    report's driver reads: ``committed=True``) see one state of the registry, as `bontrack
+    report`'s do. For a request whose own transaction is a reader's (a GET on the read-only
+    engine), whose unit of work then commits the audit entries."""
+    from bontrack.storage.write_queue import write_turn
+
+    with write_turn(engine), engine.connect() as connection, Session(bind=connection) as db:
+        db.info[KEY] = AuditToPrimary(primary)
+        with db.begin():
+            limit_to_clinic(db, clinic_id)
+            yield db

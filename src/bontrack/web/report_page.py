@@ -28,10 +28,11 @@ from bontrack.dates import EARLIEST, not_a_date
 from bontrack.errors import FieldError, InputError
 from bontrack.knowledge.loader import KnowledgeBase, load_knowledge
 from bontrack.patients.service import get_clinic
+from bontrack.reports.columnar import _sqlite_file
 from bontrack.reports.content import Report, build_report
 from bontrack.reports.data import cohort_frames
 from bontrack.reports.sections.adverse_events import known_events
-from bontrack.storage.replica import read_session
+from bontrack.storage.replica import held_read_session, read_session
 from bontrack.web.deps import (
     CurrentUser,
     NowDep,
@@ -119,15 +120,36 @@ def report_filter(db: SessionDep, principal: Principal, at: NowDep, date: str, c
 
 
 def _report(db: SessionDep, principal: Principal, settings: WebSettings, chosen: ReportFilter) -> Report:
-    """Rows from the read replica if there is one; the reads are audited in ``db`` (the primary),
-    committed before the answer leaves."""
-    with read_session(settings.read_engine, db, principal.user.clinic_id) as source:
-        frames = cohort_frames(db=source, actor=principal.actor, clinic_id=chosen.clinic_id)
+    """Rows from the read replica if there is one; on a SQLite file, read by the driver with the
+    write lock held for the read (storage.replica.held_read_session: the request's own
+    transaction is a reader's, which other connections' reads could not share). The reads are
+    audited in ``db`` (the primary), committed before the answer leaves."""
+    held = settings.read_engine is None and _sqlite_file(db) is not None
+    clinic_id = principal.user.clinic_id
+    with (
+        held_read_session(settings.engine, db, clinic_id)
+        if held
+        else read_session(settings.read_engine, db, clinic_id)
+    ) as rows:
+        # as `bontrack report` reads: held, the file by the driver (committed: the read's
+        # transaction has written nothing); the ids coded and the scores kept in DuckDB
+        frames = cohort_frames(
+            db=rows,
+            actor=principal.actor,
+            clinic_id=chosen.clinic_id,
+            committed=held,
+            coded_ids=True,
+            every_score=False,
+        )
     kb = load_knowledge()
     researcher = principal.role == "researcher"
-    if researcher:
-        frames = replace(frames, adverse_events=coded_events(frames.adverse_events, kb))
-    report = replace(build_report(frames, kb, today=chosen.day), covers=chosen.covers)
+    try:
+        if researcher:
+            frames = replace(frames, adverse_events=coded_events(frames.adverse_events, kb))
+        report = replace(build_report(frames, kb, today=chosen.day), covers=chosen.covers)
+    finally:  # the read's DuckDB tables (and their temporary folder) let go
+        if frames.cycle_rows is not None:
+            frames.cycle_rows.close()
     if researcher:
         summary = dict(report.summary)
         for key in ("first_session", "last_session"):  # dates to the year, as every de-identified date
