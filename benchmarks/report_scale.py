@@ -279,10 +279,12 @@ def main(
     reuse: bool = False,
     read_only: bool = False,
     json_sessions: bool = False,
+    web: bool = False,
 ) -> dict[str, float]:
     """``keep``: build the registry there (and leave it); ``reuse``: a registry already there;
     ``read_only``: that registry belongs to another job (nothing is written to it: see ``run_report``);
-    ``json_sessions``: the report reads the sessions from their JSON, as before migration 0015."""
+    ``json_sessions``: the report reads the sessions from their JSON, as before migration 0015;
+    ``web``: then the report page and API from a running server too (benchmarks/report_web.py)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "large.db"
         url = f"sqlite:///{path}"
@@ -306,6 +308,11 @@ def main(
         floors.append(floor_read(path))  # once more after the report: the same load on both sides
         if scored:
             new_floors.append(floor_read(path, scores_table=True, sessions_table=kept))
+        served: dict[str, float] = {}
+        if web and not read_only:  # (before the registry goes with the temporary folder)
+            from report_web import main as web_report
+
+            served = {f"web_{k}": v for k, v in web_report(path).items()}
     floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     new_floor = min((f[0] for f in new_floors), default=float("nan"))
     new_floor_cpu = min((f[1] for f in new_floors), default=float("nan"))
@@ -344,7 +351,7 @@ def main(
         f"{analysis_cpu:.1f}, read + analysis {(read_cpu + analysis_cpu) / floor_cpu:.1f}x; figures "
         f"and HTML {drawn_cpu:.1f}"
     )
-    return {
+    return served | {
         "seconds": seconds,
         "peak_gb": gb,
         "floor_seconds": floor,
@@ -370,4 +377,5 @@ if __name__ == "__main__":
         reuse="--reuse" in sys.argv,  # measure again on the registry kept there
         read_only="--read-only" in sys.argv,  # another job's registry: read it, write nothing to it
         json_sessions="--json-sessions" in sys.argv,  # the sessions read from their JSON (as before 0015)
+        web="--web" in sys.argv,  # then the report page and API from a running server
     )

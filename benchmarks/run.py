@@ -11,8 +11,9 @@ named parts (default: all; `web` includes `pages`).
    only (aim < 60 s) and `bontrack import` against a bare executemany (aim >= 10,000 records/s).
 4. The clinic report on a 100,000-patient registry (benchmarks/report_scale.py): wall time and
    peak memory (VmHWM) against the floor of only reading the same rows the same way (the same ADBC
-   reader, the same six tables), with the report's phases and CPU seconds. Aim: within 3x the floor
-   and 4 GB; with BONTRACK_BENCH_MILLION=1 also on 1,000,000 patients (aim: 60 s and 4 GB), or
+   reader, the same six tables), with the report's phases and CPU seconds; then the report page and
+   `/api/report` from a running server on the same registry (benchmarks/report_web.py: no start
+   or import), against the floor measured beside them. Aim: within 3x the floor and 4 GB; with BONTRACK_BENCH_MILLION=1 also on 1,000,000 patients (aim: 60 s and 4 GB), or
    with BONTRACK_BENCH_MILLION_DB=FILE on a 1,000,000-patient registry already built (read only).
 5. Web API under load (benchmarks/web_load.py): p95 latency of the patient chart and of an outcome
    submission, 32 concurrent clients against `bontrack serve` on a 10,000-patient registry, with
@@ -171,7 +172,7 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).parent))
         import report_scale
 
-        report_scale.main()
+        report_scale.main(web=True)  # then the report page and API from a running server
         if million := os.environ.get("BONTRACK_BENCH_MILLION_DB"):  # a 1,000,000-patient registry
             report_scale.main(1_000_000, Path(million), read_only=True)  # already built: read, not written
         elif os.environ.get("BONTRACK_BENCH_MILLION"):  # 1,000,000 patients only when asked (~45 GB of disk)
