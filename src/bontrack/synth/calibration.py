@@ -6,7 +6,7 @@ import datetime as dt
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Calibration:
@@ -44,3 +44,20 @@ def load_calibration() -> Calibration:
     """The packaged calibration; each table carries ``source`` and ``note``."""
     text = resources.files("bontrack.synth").joinpath("calibration.toml").read_text(encoding="utf-8")
     return Calibration(tomllib.loads(text))
+
+
+class Timeline(NamedTuple):
+    """The demo clinic's days: referrals from ``first_referral``, nothing generated after ``as_of``."""
+
+    first_referral: dt.date
+    as_of: dt.date
+
+
+def timeline(as_of: dt.date | None = None) -> Timeline:
+    """The calibrated timeline (calibration.toml, ``[timeline]``) moved, its span kept, to end on
+    ``as_of`` (``bontrack demo --as-of``); default: the calibrated day, unmoved. Every patient
+    draws the same numbers on any timeline: only the days move."""
+    cal = load_calibration()
+    first, calibrated = cal.date("timeline.first_referral"), cal.date("timeline.as_of")
+    day = as_of or calibrated
+    return Timeline(day - (calibrated - first), day)

@@ -152,9 +152,16 @@ def write_batch(db: Session, actor: str, batch: list[Item], summary: DemoSummary
 
 
 def load(
-    db: Session, *, actor: str, batches: Iterable[list[Item]], progress: Callable[[], None] | None = None
+    db: Session,
+    *,
+    actor: str,
+    batches: Iterable[list[Item]],
+    progress: Callable[[], None] | None = None,
+    as_of: dt.date | None = None,
 ) -> DemoSummary:
-    """Write each batch of generated items (the clinic, then one batch per patient)."""
+    """Write each batch of generated items (the clinic, then one batch per patient), then the
+    stock as it stands on ``as_of``, the day they were generated for (default: the calibrated
+    day)."""
     summary = DemoSummary()
     pending = Pending()
     with bulk(db), ids_from(pending.take_id), recorded_by_clock(pending.now):
@@ -162,15 +169,15 @@ def load(
             write_batch(db, actor, batch, summary, pending)
             if progress is not None:
                 progress()
-    write_stock(db, actor, summary)
+    write_stock(db, actor, summary, as_of=as_of)
     return summary
 
 
-def write_stock(db: Session, actor: str, summary: DemoSummary) -> None:
+def write_stock(db: Session, actor: str, summary: DemoSummary, *, as_of: dt.date | None = None) -> None:
     """After the patients: the deliveries of the lots their sessions opened, and the discards of
     vials left over (bontrack.synth.stock), through the stock services, in a bulk block of their
     own (the patients' block may have merged rows it cannot read back)."""
     pending = Pending()
-    items = stock_items(summary.lots, clinic_id=summary.clinic_id)
+    items = stock_items(summary.lots, clinic_id=summary.clinic_id, as_of=as_of)
     with bulk(db), ids_from(pending.take_id), recorded_by_clock(pending.now):
         write_batch(db, actor, items, summary, pending)

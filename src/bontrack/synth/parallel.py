@@ -23,6 +23,7 @@ instead of answering differently.
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class Task:
     batch: int
     first: int
     last: int
+    as_of: dt.date | None = None  # the demo's day (None: the calibrated one)
 
 
 @dataclass
@@ -86,7 +88,7 @@ def _scratch_engine() -> Engine:
 
 def load_part(task: Task) -> Part:
     """In a worker: the records and audit entries of patients ``first`` to ``last``."""
-    staff, clinic = clinic_items(task.seed, task.batch)
+    staff, clinic = clinic_items(task.seed, task.batch, as_of=task.as_of)
     summary = DemoSummary()
     pending = Pending()
     with Session(_scratch_engine()) as db:
@@ -94,7 +96,7 @@ def load_part(task: Task) -> Part:
             write_batch(db, task.actor, clinic, DemoSummary(), pending)
             writer.take()  # the clinic and staff: the main process writes them
             for number in range(task.first, task.last + 1):
-                batch = patient_items(number, seed=task.seed, staff=staff, batch=task.batch)
+                batch = patient_items(number, seed=task.seed, staff=staff, batch=task.batch, as_of=task.as_of)
                 write_batch(db, task.actor, batch, summary, pending)
             rows, audit = writer.take()
         db.rollback()
@@ -111,14 +113,16 @@ def load_parallel(
     workers: int,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
 ) -> DemoSummary:
     """Write the clinic and ``patients`` patients into the caller's transaction, using ``workers``
-    processes; the result equals ``load(db, batches=generate(patients, seed=seed, batch=batch))``."""
+    processes; the result equals ``load(db, batches=generate(patients, seed=seed, batch=batch,
+    as_of=as_of), as_of=as_of)``."""
     summary = DemoSummary()
     pending = Pending()
-    _staff, clinic = clinic_items(seed, batch)
+    _staff, clinic = clinic_items(seed, batch, as_of=as_of)
     tasks = [
-        Task(actor, seed, batch, first, min(first + chunk - 1, patients))
+        Task(actor, seed, batch, first, min(first + chunk - 1, patients), as_of)
         for first in range(1, patients + 1, chunk)
     ]
     # spawn, not fork: the caller may run threads (the progress bar) that fork would copy mid-step
@@ -132,5 +136,5 @@ def load_parallel(
                 summary.add(part.summary)
                 if progress is not None:
                     progress(part.patients)
-    write_stock(db, actor, summary)
+    write_stock(db, actor, summary, as_of=as_of)
     return summary

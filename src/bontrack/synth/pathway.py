@@ -43,7 +43,8 @@ class PatientWalk:
     kb: KnowledgeBase
     cal: Calibration
     staff: Staff
-    as_of: dt.date
+    as_of: dt.date  # nothing is generated after it
+    first_referral: dt.date  # referrals from it to two weeks before as_of (synth.calibration.timeline)
     ids: dict[str, str] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
     clock: int = 0
@@ -187,7 +188,7 @@ def walk(w: PatientWalk, number: int, batch: int) -> None:
     cal, rng, kb = w.cal, w.rng, w.kb
     sex = "female" if w.chance(cal.num("patients.female_fraction")) else "male"
     age = rng.randint(int(cal.num("patients.age_min")), int(cal.num("patients.age_max")))
-    first = cal.date("timeline.first_referral")
+    first = w.first_referral
     referral = first + dt.timedelta(days=rng.randrange((w.as_of - first).days - 14))
     birth = referral - dt.timedelta(days=age * 365 + rng.randrange(365))
     phone, email = contact(batch, number)

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 
 from bontrack.stock.schemas import MAX_VIALS_PER_RECORD, DiscardRequest, StockReceiptCreate
-from bontrack.synth.calibration import load_calibration
+from bontrack.synth.calibration import load_calibration, timeline
 from bontrack.synth.items import Item, draw_id
 from bontrack.synth.lots import next_quarter, quarter_start
 from bontrack.synth.names import SUPPLIER
@@ -53,9 +53,10 @@ def _ordered(use: LotUse, as_of: dt.date) -> int:
 
 
 def stock_items(lots: dict[str, LotUse], *, clinic_id: str, as_of: dt.date | None = None) -> list[Item]:
-    """The deliveries of the clinic's lots (by first use), then the discards (by date)."""
+    """The deliveries of the clinic's lots (by first use), then the discards (by date), as the
+    stock stands on ``as_of`` (default: the calibrated day)."""
     cal = load_calibration()
-    as_of = as_of or cal.date("timeline.as_of")
+    as_of = timeline(as_of).as_of
     receipts: list[Item] = []
     discards: list[tuple[dt.date, str, Item]] = []
     for lot, use in sorted(lots.items(), key=lambda kv: (kv[1].first, kv[0])):
