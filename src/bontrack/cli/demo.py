@@ -36,28 +36,74 @@ def _count_clinics(db: Session) -> int:
     return int(db.scalar(select(func.count(func.distinct(ClinicRow.id)))) or 0)
 
 
-def check_options(*, patients: int, seed: int) -> None:
-    """Refuse bad options before the registry is opened (so nothing, not even a schema, is written)."""
+def check_options(*, patients: int, seed: int, as_of: str | None = None) -> dt.date | None:
+    """Refuse bad options before the registry is opened (so nothing, not even a schema, is written);
+    the demo's day (None: the calibrated one)."""
     from bontrack.errors import InputError
 
     if not 1 <= patients <= MAX_PATIENTS:
         raise InputError.one("--patients", f"must be 1 to {MAX_PATIENTS:,}, got {patients}")
     if seed < 0:
         raise InputError.one("--seed", f"must be 0 or more, got {seed}")
+    return demo_day(as_of)
 
 
-def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, quiet: bool = False) -> None:
-    """Generate and load the clinic in one transaction, with a progress bar."""
+def demo_day(text: str | None) -> dt.date | None:
+    """--as-of: ``today`` or a day from the calibrated one (calibration.toml) to today; None when
+    not given (the calibrated day: the same seed builds the same clinic)."""
+    from bontrack import clock
+    from bontrack.dates import not_a_date
+    from bontrack.errors import InputError
+    from bontrack.synth.calibration import timeline
+
+    if text is None:
+        return None
+    today, earliest = clock.today(), timeline().as_of
+    allowed = f"allowed: today, or YYYY-MM-DD from {earliest} to today ({today})"
+    text = text.strip()
+    if text.lower() == "today":
+        return today
+    try:
+        day = parse_date("--as-of", text)
+    except InputError:
+        if not_a_date(text) is not None:
+            raise InputError.one("--as-of", f"{text!r} is not a date; {allowed}") from None
+        day = dt.date.fromisoformat(text)  # a day outside the calendar's bounds: said below
+    if day > today:
+        raise InputError.one(
+            "--as-of", f"{day} is after today: the demo records only what has happened; {allowed}"
+        )
+    if day < earliest:
+        raise InputError.one(
+            "--as-of",
+            f"{day} is before {earliest}, the demo's calibrated day: its knowledge base, products and "
+            f"the README's figures are of that time; {allowed}",
+        )
+    return day
+
+
+def build_demo(
+    settings: Settings,
+    *,
+    patients: int,
+    seed: int,
+    force: bool,
+    as_of: str | None = None,
+    quiet: bool = False,
+) -> None:
+    """Generate and load the clinic as of the day ``as_of`` (--as-of; default the calibrated day)
+    in one transaction, with a progress bar."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from bontrack.errors import InputError
     from bontrack.storage.engine import refresh_statistics, transaction
+    from bontrack.synth.calibration import timeline
     from bontrack.synth.generator import generate
     from bontrack.synth.loader import load
     from bontrack.synth.parallel import load_parallel, worker_count
 
-    check_options(patients=patients, seed=seed)
+    day = check_options(patients=patients, seed=seed, as_of=as_of)
     console = Console(stderr=True, quiet=quiet)
     actor = settings.resolved_actor()
     eng = engine(settings, new=True)
@@ -91,13 +137,15 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
                     batch=batch,
                     workers=workers,
                     progress=lambda n: progress.advance(task, n),
+                    as_of=day,
                 )
             else:
                 summary = load(
                     db,
                     actor=actor,
-                    batches=generate(patients, seed=seed, batch=batch),
+                    batches=generate(patients, seed=seed, batch=batch, as_of=day),
                     progress=lambda: progress.advance(task),
+                    as_of=day,
                 )
             # the first batch is the clinic and its staff, not a patient
             progress.update(task, completed=patients)
@@ -108,7 +156,8 @@ def build_demo(settings: Settings, *, patients: int, seed: int, force: bool, qui
         f"demo clinic {summary.clinic_id}: {summary.records['patient']:,} patients, "
         f"{records:,} records in {seconds:.1f} s ({records / seconds:,.0f} records/s); "
         f"sessions: {_decisions_in_words(summary.decisions)}; "
-        f"{counted(summary.refused, 'blocked plan')} refused (not saved); seed {seed}"
+        f"{counted(summary.refused, 'blocked plan')} refused (not saved); seed {seed}, "
+        f"as of {timeline(day).as_of}"
     )
 
 
@@ -125,8 +174,8 @@ def _decisions_in_words(decisions: Mapping[str, int]) -> str:
     return ", ".join(f"{decisions.get(code, 0):,} {words}" for code, words in DECISION_COUNTED.items())
 
 
-def demo(settings: Settings, *, patients: int, seed: int, force: bool) -> None:
-    run(lambda: build_demo(settings, patients=patients, seed=seed, force=force))
+def demo(settings: Settings, *, patients: int, seed: int, force: bool, as_of: str | None = None) -> None:
+    run(lambda: build_demo(settings, patients=patients, seed=seed, force=force, as_of=as_of))
 
 
 def print_summary(settings: Settings, *, on: dt.date | None, head: int) -> None:
@@ -188,19 +237,22 @@ def summary(settings: Settings, *, date_text: str | None, head: int) -> None:
     run(go)
 
 
-def run_demo_if_empty(settings: Settings, *, patients: int, seed: int, force: bool = False) -> None:
-    """`make run`: build the demo when the registry has no patients, then summarise it."""
+def run_demo_if_empty(
+    settings: Settings, *, patients: int, seed: int, force: bool = False, as_of: str | None = None
+) -> None:
+    """`make run`: build the demo (as of ``as_of``) when the registry has no patients, then
+    summarise it; a registry with patients is left as it is."""
     from bontrack.errors import InputError
     from bontrack.storage.engine import transaction
 
     def go() -> None:
         if force:
             raise InputError.one("--force", "cannot be combined with --if-empty (which never adds a clinic)")
-        check_options(patients=patients, seed=seed)
+        check_options(patients=patients, seed=seed, as_of=as_of)
         with transaction(engine(settings, new=True)) as db:
             empty = _count_patients(db) == 0
         if empty:
-            build_demo(settings, patients=patients, seed=seed, force=False)
+            build_demo(settings, patients=patients, seed=seed, force=False, as_of=as_of)
         print_summary(settings, on=None, head=15)
 
     run(go)
@@ -216,12 +268,20 @@ def demo_command(
     if_empty: bool = typer.Option(
         False, "--if-empty", help="Build only when the registry has no patients; then print the summary."
     ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        metavar="YYYY-MM-DD|today",
+        help="The day the clinic is as of: today, or from 2026-11-23 (the calibrated day, the default) to "
+        "today. Its 22 months of records end that day, open follow-ups fall due then, its stock is "
+        "judged then.",
+    ),
 ) -> None:
     """Build a synthetic clinic (fictional patients) through the services, in one transaction."""
     if if_empty:
-        run_demo_if_empty(settings_of(ctx), patients=patients, seed=seed, force=force)
+        run_demo_if_empty(settings_of(ctx), patients=patients, seed=seed, force=force, as_of=as_of)
     else:
-        demo(settings_of(ctx), patients=patients, seed=seed, force=force)
+        demo(settings_of(ctx), patients=patients, seed=seed, force=force, as_of=as_of)
 
 
 def summary_command(
