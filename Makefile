@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Builds the demo clinic (200 synthetic patients, seed 1) into bontrack.db when it has no patients,
-# prints the registry summary and the demo logins, then serves the web app on 127.0.0.1:8000.
+# Builds the demo clinic (200 synthetic patients, seed 1, as of the day it is built) into bontrack.db
+# when it has no patients, prints the registry summary and the demo logins, then serves the web app
+# on 127.0.0.1:8000.
 # `bontrack tour examples` walks through the example plans.
 run: $(STAMP)
-	$(BIN)/bontrack demo --if-empty --patients 200 --seed 1
+	$(BIN)/bontrack demo --if-empty --patients 200 --seed 1 --as-of today
 	$(BIN)/bontrack user demo-logins
 	@echo "Serving the demo clinic at http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(BIN)/bontrack serve --host 127.0.0.1 --port 8000
