@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from typing import Any
 
@@ -42,6 +44,20 @@ def test_parallel__same_records_and_audit_as_one_process(engine: Engine, second_
     lines, audit = _stored(engine)
     assert _stored(second_engine) == (lines, audit)
     assert len(lines) > PATIENTS * 10 and any(entry[3] == "read" for entry in audit)
+
+
+def test_parallel__as_of_a_later_day_the_same_as_one_process(engine: Engine, second_engine: Engine) -> None:
+    """The workers' tasks carry the demo's day (`bontrack demo --as-of`): their patients end on it."""
+    day = dt.date(2026, 12, 1)
+    with transaction(engine) as db:
+        one = load(db, actor=ACTOR, batches=generate(PATIENTS, seed=SEED, as_of=day), as_of=day)
+    with transaction(second_engine) as db:
+        several = load_parallel(db, actor=ACTOR, patients=PATIENTS, seed=SEED, workers=2, chunk=7, as_of=day)
+    assert several == one
+    lines, audit = _stored(engine)
+    assert _stored(second_engine) == (lines, audit)
+    last = max(dt.datetime.fromisoformat(json.loads(line)["recorded_at"]).date() for line in lines)
+    assert dt.date(2026, 11, 23) < last <= day
 
 
 @pytest.mark.parametrize(("cpus", "large", "small"), [(1, 1, 1), (2, 2, 1), (3, 3, 1), (8, 4, 1)])
