@@ -13,7 +13,8 @@ named parts (default: all; `web` includes `pages`).
    peak memory (VmHWM) against the floor of only reading the same rows the same way (the same ADBC
    reader, the same six tables), with the report's phases and CPU seconds; then the report page and
    `/api/report` from a running server on the same registry (benchmarks/report_web.py: no start
-   or import), against the floor measured beside them. Aim: within 3x the floor and 4 GB; with BONTRACK_BENCH_MILLION=1 also on 1,000,000 patients (aim: 60 s and 4 GB), or
+   or import), against the floor measured beside them. Aim: within 3x the floor and 4 GB; with
+   BONTRACK_BENCH_MILLION=1 also on 1,000,000 patients (aim: 60 s and 4 GB), or
    with BONTRACK_BENCH_MILLION_DB=FILE on a 1,000,000-patient registry already built (read only).
 5. Web API under load (benchmarks/web_load.py): p95 latency of the patient chart and of an outcome
    submission, 32 concurrent clients against `bontrack serve` on a 10,000-patient registry, with
