@@ -20,10 +20,9 @@ measure (a score: a number; NULL when missing or null, NaN when there but not a 
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
+from bontrack.reports.columnar_driver import pg_batches, prefetched, shared_snapshot
 from bontrack.reports.scratch import scratch_folder
 from bontrack.reports.stored_ids import (
     as_uuid,
@@ -232,7 +232,9 @@ def load_current(
     nothing yet, so a SQLite file may be read by the ADBC driver on a read-only connection of its
     own (straight into Arrow, no Python object per row, in a thread of its own while DuckDB
     picks the fields of the batch before): it sees the same rows, as the session's transaction
-    holds SQLite's write lock from its start (storage.engine: BEGIN IMMEDIATE).
+    holds SQLite's write lock from its start (storage.engine: BEGIN IMMEDIATE). PostgreSQL's
+    rows are then read by its ADBC driver in the session's exported snapshot, as its role and
+    clinic (reports.columnar_driver), unless the transaction has written after all.
 
     Only the picked fields of each version are kept (typed columns in DuckDB, not Python
     objects); DuckDB then keeps each record's newest version (within its clinic), drops it when
@@ -249,6 +251,7 @@ def load_current(
     # (through the session's connection SQLite hands over text or the packed bytes: _cursor_batches)
     sql = f"select id, version, withdrawn, clinic_id, {data} as data{extra} from {table}"
     path = _sqlite_file(db) if committed else None
+    shared = shared_snapshot(db) if committed and path is None else None  # (PostgreSQL: columnar_driver)
     uuids = uuids and path is not None
     # (the driver's read: on SQLite each id as its bytes and whether it is a UUID's 16: reports.stored_ids)
     flagged = f"select {id_select('id', dialect)}, version, withdrawn, {id_select('clinic_id', dialect)}"
@@ -257,7 +260,10 @@ def load_current(
     check = f"select count(*) from (select 1 from {table} where version <> 1 limit 1) as later"
     if path is not None:
         corrected = any(t.column(0)[0].as_py() for t in _adbc_batches(path, check))
-        batches = _prefetched(path, adbc_sql)
+        batches = prefetched(partial(_adbc_batches, path, adbc_sql, BATCH))
+    elif shared is not None:  # (the check too: in the shared snapshot, not the session's next one)
+        corrected = any(t.column(0)[0].as_py() for t in pg_batches(shared, check))
+        batches = prefetched(partial(pg_batches, shared, adbc_sql))
     else:
         corrected = bool(db.execute(text(check)).scalar())
         batches = _cursor_batches(db, sql, columns)
@@ -333,39 +339,6 @@ def run(duck: duckdb.DuckDBPyConnection, sql: str) -> None:
 def _count(duck: duckdb.DuckDBPyConnection, table: str) -> int:
     rows = duck.execute(f"select count(*) from {_quote(table)}").fetchall()
     return int(rows[0][0])
-
-
-def _prefetched(path: Path, sql: str, rows: int = BATCH) -> Iterator[pa.Table]:
-    """``_adbc_batches`` (of ``rows``) read ahead by a thread of their own (the driver and DuckDB both work
-    without Python's lock, so reading the next batch and picking the fields of this one overlap)."""
-    ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for batch in _adbc_batches(path, sql, rows):
-                while not stop.is_set():
-                    try:
-                        ahead.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ahead.put(None)
-        except BaseException as error:  # handed to the reader, raised there
-            ahead.put(error)
-
-    worker = threading.Thread(target=work, name="bontrack-adbc-read", daemon=True)
-    worker.start()
-    try:
-        while (item := ahead.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _objects(column: pa.ChunkedArray) -> np.ndarray:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from bontrack.reports.columnar import (
     DERIVED_BATCH,
     Field,
+    _adbc_batches,
     _count,
     _literal,
-    _prefetched,
     _quote,
     _sqlite_file,
     _typed,
@@ -26,6 +26,7 @@ from bontrack.reports.columnar import (
     run,
     uuid_ids,
 )
+from bontrack.reports.columnar_driver import pg_batches, prefetched, shared_snapshot
 from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts, with_id_uuids
 from bontrack.storage.record_ids import id_literal
 
@@ -108,9 +109,14 @@ def derived_stream(
     by the driver (an empty text then a missing id: reports.stored_ids.with_id_uuids)."""
     dialect = db.get_bind().dialect.name
     path = _sqlite_file(db) if committed else None
+    shared = shared_snapshot(db) if committed and path is None else None  # (PostgreSQL: columnar_driver)
     as_uuids = bool(uuids) and path is not None
     if path is not None:
-        batches = _prefetched(path, sql(dialect, clinic_id, flagged=True), DERIVED_BATCH)
+        batches = prefetched(
+            partial(_adbc_batches, path, sql(dialect, clinic_id, flagged=True), DERIVED_BATCH)
+        )
+    elif shared is not None:  # (the driver's own batches: of 16 MB, not of rows)
+        batches = prefetched(partial(pg_batches, shared, sql(dialect, clinic_id, flagged=True)))
     else:
         batches = _rows_batches(db, sql(dialect, clinic_id, flagged=False), schema)
     if as_uuids:

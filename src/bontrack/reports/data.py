@@ -33,6 +33,7 @@ from bontrack.reports.columnar import (
     run,
     to_frame,
 )
+from bontrack.reports.columnar_driver import shared_snapshot
 from bontrack.reports.columnar_parquet import load_parquet
 from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.columnar_sessions import load_sessions
@@ -161,6 +162,10 @@ def cohort_frames(
     if (by_scores or by_fields) and not committed:  # what this unit wrote, derived before it is read
         scores_kept.current(db)  # (every derived table: bontrack.storage.unit.derived_up_to_date)
 
+    # each load reads by a driver on a connection of its own: a SQLite file, or PostgreSQL in the
+    # session's snapshot (exported here, before the loads' threads: reports.columnar_driver)
+    by_driver = committed and (_sqlite_file(db) is not None or shared_snapshot(db) is not None)
+
     def assembled(uuids: bool) -> CohortFrames:
         duck = connect()
 
@@ -200,8 +205,7 @@ def cohort_frames(
                 every_score=every_score,
                 load_outcomes=load_outcomes if by_scores else None,
                 load_sessions=load_sessions_kept if by_fields else None,
-                # each load reads the file by the driver on a connection of its own
-                beside=committed and _sqlite_file(db) is not None,
+                beside=by_driver,
             ),
         )
 

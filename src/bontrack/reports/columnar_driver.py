@@ -1,0 +1,133 @@
+"""The report's rows read by an ADBC driver on connections of its own, straight into Arrow (in C:
+no Python object per row), read ahead in a thread (``prefetched``); from PostgreSQL
+(``pg_batches``) on connections that see exactly what the session's transaction sees.
+
+The session's transaction exports its snapshot (``pg_export_snapshot``); each driver connection
+begins REPEATABLE READ READ ONLY and takes that snapshot (``SET TRANSACTION SNAPSHOT``) before its
+first query, runs as the session's role and with the session's clinic limit (row-level security:
+storage.row_security), so it reads the same rows the session's own cursor would. A transaction
+that has written cannot be shared so (its own writes are not in the snapshot others import): then
+there is no shared snapshot and the rows are read through the session's connection, as before.
+
+In a READ COMMITTED transaction each statement reads its own snapshot: the exported one is taken
+once (``shared_snapshot``, kept for the transaction), so all the report's reads see one state.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from bontrack.storage.row_security import SETTING
+
+_KEY = "bontrack_shared_snapshot"  # db.info: (the transaction, its SharedSnapshot or None)
+
+
+@dataclass(frozen=True)
+class SharedSnapshot:
+    """What a driver connection needs to read as the session does."""
+
+    conninfo: str  # the session's connection's parameters (libpq), its password included
+    snapshot: str  # pg_export_snapshot()
+    role: str  # the session's current_user
+    clinic: str | None  # the session's clinic limit (storage.row_security.SETTING), if set
+
+
+def shared_snapshot(db: Session) -> SharedSnapshot | None:
+    """The snapshot of ``db``'s transaction, exported for the driver's connections (once per
+    transaction: the same one for every read), or None: not PostgreSQL, or the transaction has
+    written (it has a transaction id), whose own rows only its connection sees. Call it before
+    reading in threads (it runs a statement on the session's connection; later calls do not)."""
+    transaction = db.get_transaction()
+    kept = db.info.get(_KEY)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        shared: SharedSnapshot | None = kept[1]
+        return shared
+    if db.get_bind().dialect.name != "postgresql":
+        return None
+    from psycopg.conninfo import make_conninfo
+
+    conn = db.connection()
+    row = conn.exec_driver_sql(
+        "select pg_current_xact_id_if_assigned() is not null, current_user, "
+        f"current_setting('{SETTING}', true)"
+    ).one()
+    shared = None
+    if not row[0]:  # nothing written: the snapshot can be shared
+        snapshot = conn.exec_driver_sql("select pg_export_snapshot()").scalar_one()
+        info = conn.connection.driver_connection.info  # type: ignore[union-attr]
+        conninfo = make_conninfo(info.dsn, password=info.password) if info.password else info.dsn
+        shared = SharedSnapshot(conninfo, snapshot, row[1], row[2] or None)
+    db.info[_KEY] = (transaction, shared)
+    return shared
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def pg_batches(shared: SharedSnapshot, sql: str) -> Iterator[pa.Table]:
+    """The rows of ``sql`` read by the ADBC PostgreSQL driver on a connection of its own, in the
+    session's snapshot, as its role, limited to its clinic; in Arrow tables as the driver hands
+    them over."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    begin = [
+        "begin isolation level repeatable read read only",
+        f"set transaction snapshot {_literal(shared.snapshot)}",  # (before any query)
+        f"set local role {_identifier(shared.role)}",
+    ]
+    if shared.clinic is not None:  # as storage.row_security.limit_to_clinic sets it
+        begin.append(f"set local {SETTING} = {_literal(shared.clinic)}")
+    conn: Any
+    with adbc.connect(shared.conninfo, autocommit=True) as conn, conn.cursor() as cursor:
+        for statement in begin:
+            cursor.execute(statement)
+        cursor.execute(sql)
+        for batch in cursor.fetch_record_batch():
+            yield pa.Table.from_batches([batch])
+        cursor.execute("rollback")  # (read only: nothing to keep)
+
+
+def prefetched(read: Callable[[], Iterator[pa.Table]]) -> Iterator[pa.Table]:
+    """The batches of a driver's ``read`` (``_adbc_batches``, ``pg_batches``) read ahead by a
+    thread of their own (the driver and DuckDB both work without Python's lock, so reading the next
+    batch and picking the fields of this one overlap)."""
+    ahead: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for batch in read():
+                while not stop.is_set():
+                    try:
+                        ahead.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as error:  # handed to the reader, raised there
+            ahead.put(error)
+
+    worker = threading.Thread(target=work, name="bontrack-adbc-read", daemon=True)
+    worker.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
