@@ -1,0 +1,134 @@
+"""The report's read of PostgreSQL by the ADBC driver (reports.columnar_driver) keeps the
+guarantees of the read through the session's own connection: the clinic limit of row-level
+security (the driver's connections run as the session's role, with its clinic setting), the
+session's snapshot, and a transaction that has written is read through its own connection.
+
+Run as the README's serving role (not a superuser: superusers bypass row-level security), with
+two clinics' records written through the real services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from bontrack.patients.models import PatientRow
+from bontrack.reports import columnar, columnar_driver, columnar_scores
+from bontrack.reports.columnar import connect, load_current
+from bontrack.reports.columnar_sessions import load_sessions
+from bontrack.reports.data import SESSION_FIELDS, cohort_frames
+from bontrack.storage.engine import transaction
+from bontrack.storage.row_security import limit_to_clinic
+from factories import clinic_world, saved_session
+from pg_roles import readme_grants
+
+
+@pytest.fixture
+def two_clinics(engine: Engine) -> tuple[str, str]:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the PostgreSQL driver's read")
+    with transaction(engine) as db:
+        a = clinic_world(db)
+        saved_session(db, a)
+        b = clinic_world(db, record_number="P-B")
+        saved_session(db, b)
+    return a.clinic_id, b.clinic_id
+
+
+@pytest.fixture
+def app_engine(engine: Engine) -> Iterator[Engine]:
+    role = f"bontrack_rls_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        for statement in readme_grants(role):
+            conn.execute(text(statement))
+    app = create_engine(engine.url.set(username=role))
+    yield app
+    app.dispose()
+
+
+@pytest.fixture
+def driver_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements read by the driver (``pg_batches``), in the loaders' modules."""
+    reads: list[str] = []
+    real = columnar_driver.pg_batches
+
+    def counted(shared: columnar_driver.SharedSnapshot, sql: str) -> Iterator[Any]:
+        reads.append(sql)
+        return real(shared, sql)
+
+    monkeypatch.setattr(columnar, "pg_batches", counted)
+    monkeypatch.setattr(columnar_scores, "pg_batches", counted)
+    return reads
+
+
+def _ids(engine: Engine, table: str, clinic_id: str) -> set[str]:
+    with engine.connect() as conn:  # (as the superuser: every clinic's rows)
+        rows = conn.execute(text(f"select id from {table} where clinic_id = :c"), {"c": clinic_id})
+        return set(rows.scalars())
+
+
+def test_pg_driver_read__a_clinic_limited_sessions_driver_read_returns_no_row_of_another_clinic(
+    engine: Engine, two_clinics: tuple[str, str], app_engine: Engine, driver_reads: list[str]
+) -> None:
+    a, b = two_clinics
+    of_a, of_b = _ids(engine, "patient_versions", a), _ids(engine, "patient_versions", b)
+    assert of_a and of_b
+    duck = connect()
+    with transaction(app_engine) as db:
+        limit_to_clinic(db, a)
+        # no clinic asked of the read (an unscoped query): the database limits it
+        load_current(db, PatientRow, None, [], duck=duck, into="patients", committed=True)
+        load_sessions(db, None, SESSION_FIELDS, duck=duck, into="sessions", committed=True)
+        frames = cohort_frames(db=db, actor="test:rls", committed=True)
+    assert driver_reads  # (read by the driver, not the session's cursor)
+    assert {r[0] for r in duck.sql("select id from patients").fetchall()} == of_a
+    assert duck.sql("select count(*) from sessions").fetchall() == [(1,)]  # A's, not B's
+    assert len(frames.patients) == 1 and len(frames.sessions) == 1
+    with transaction(engine) as db:  # a superuser's session that took the role: read as that role
+        db.execute(text(f"set local role {app_engine.url.username}"))
+        limit_to_clinic(db, a)
+        load_current(db, PatientRow, None, [], duck=duck, into="as_role", committed=True)
+    assert {r[0] for r in duck.sql("select id from as_role").fetchall()} == of_a
+    with transaction(app_engine) as db:  # unlimited, the same read sees both clinics
+        load_current(db, PatientRow, None, [], duck=duck, into="everyone", committed=True)
+    assert {r[0] for r in duck.sql("select id from everyone").fetchall()} == of_a | of_b
+
+
+def test_pg_driver_read__the_driver_reads_the_sessions_snapshot_not_a_later_commit(
+    engine: Engine, two_clinics: tuple[str, str], app_engine: Engine, driver_reads: list[str]
+) -> None:
+    """The snapshot is exported once for the transaction: a patient committed by another
+    connection after it is not read, by any of the report's loads."""
+    duck = connect()
+    with transaction(app_engine) as db:
+        assert columnar_driver.shared_snapshot(db) is not None
+        with transaction(engine) as other:  # committed while the report's transaction is open
+            clinic_world(other, record_number="P-C")
+        load_current(db, PatientRow, None, [], duck=duck, into="patients", committed=True)
+    assert driver_reads
+    assert duck.sql("select count(*) from patients").fetchall() == [(2,)]  # not the third
+
+
+def test_pg_driver_read__a_transaction_that_has_written_is_read_through_its_own_connection(
+    two_clinics: tuple[str, str], engine: Engine, driver_reads: list[str]
+) -> None:
+    a, _b = two_clinics
+    duck = connect()
+    with transaction(engine) as db:
+        db.execute(
+            text(
+                "INSERT INTO patient_versions (id, version, clinic_id, withdrawn, recorded_at, recorded_by,"
+                " data) VALUES ('x', 1, :a, false, now(), 'test', '{}')"
+            ),
+            {"a": a},
+        )
+        assert columnar_driver.shared_snapshot(db) is None
+        load_current(db, PatientRow, None, [], duck=duck, into="patients", committed=True)
+        db.rollback()
+    assert not driver_reads
+    assert ("x",) in duck.sql("select id from patients").fetchall()  # its own write is read
