@@ -312,3 +312,30 @@ def test_row_security_web__a_one_clinic_admins_users_pages_run_limited_to_that_c
         and not (t == {"users"} and "auth_tokens" in s)  # the log-in's look-up of the session's user
     ]
     assert unlimited == [], unlimited
+
+
+def test_row_security_web__the_report_read_by_the_driver_counts_only_the_users_clinic(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's rows are read by the PostgreSQL driver (reports.columnar_driver: connections of
+    its own, in the snapshot of a read transaction of the report's own) limited as the user is."""
+    from bontrack.reports import columnar, columnar_driver, columnar_scores
+
+    reads: list[str] = []
+    real = columnar_driver.pg_batches
+
+    def counted(snapshot: columnar_driver.SharedSnapshot, sql: str) -> Iterator[Any]:
+        reads.append(sql)
+        return real(snapshot, sql)
+
+    monkeypatch.setattr(columnar, "pg_batches", counted)
+    monkeypatch.setattr(columnar_scores, "pg_batches", counted)
+    physician = _bearer(shared.client, email("physician"), password("physician"))
+    report = shared.client.get("/api/report", headers=physician).json()
+    assert reads  # (not through the request's own connection)
+    assert report["summary"]["patients"] == 1 and report["summary"]["sessions"] == 1
+    reads.clear()
+    admin = shared.client.get(
+        "/api/report", headers=_bearer(shared.client, email("admin"), password("admin"))
+    )
+    assert reads and admin.json()["summary"]["patients"] == 2
