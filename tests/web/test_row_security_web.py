@@ -318,7 +318,7 @@ def test_row_security_web__the_report_read_by_the_driver_counts_only_the_users_c
     shared: Shared, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report's rows are read by the PostgreSQL driver (reports.columnar_driver: connections of
-    its own, in the snapshot of a read transaction of the report's own) limited as the user is."""
+    its own, in the snapshot of the request's transaction) limited as the user is."""
     from bontrack.reports import columnar, columnar_driver, columnar_scores
 
     reads: list[str] = []

@@ -122,25 +122,26 @@ def report_filter(db: SessionDep, principal: Principal, at: NowDep, date: str, c
 def _report(db: SessionDep, principal: Principal, settings: WebSettings, chosen: ReportFilter) -> Report:
     """Rows from the read replica if there is one; on a SQLite file, read by the driver with the
     write lock held for the read (storage.replica.held_read_session: the request's own
-    transaction is a reader's, which other connections' reads could not share); on PostgreSQL, in
-    a read transaction of their own on the primary (as on a replica: REPEATABLE READ READ ONLY,
-    limited to the user's clinic), whose snapshot the driver's reads share. The reads are
-    audited in ``db`` (the primary), committed before the answer leaves."""
+    transaction is a reader's, which other connections' reads could not share). On PostgreSQL
+    the driver's connections share the snapshot of the read's transaction (a GET's has written
+    nothing: its audit entries come at its end; one that has is read through its own connection:
+    reports.columnar_driver). The reads are audited in ``db`` (the primary), committed before the
+    answer leaves."""
     held = settings.read_engine is None and _sqlite_file(db) is not None
     clinic_id = principal.user.clinic_id
-    own = settings.read_engine or (settings.engine if settings.engine.dialect.name == "postgresql" else None)
     with (
-        held_read_session(settings.engine, db, clinic_id) if held else read_session(own, db, clinic_id)
+        held_read_session(settings.engine, db, clinic_id)
+        if held
+        else read_session(settings.read_engine, db, clinic_id)
     ) as rows:
-        # as `bontrack report` reads: held, the file by the driver; a read transaction of its own
-        # (not the request's, when the replica could not be reached), PostgreSQL by the driver
+        # as `bontrack report` reads: held, the file by the driver; PostgreSQL by the driver
         # (committed: the read's transaction has written nothing); the ids coded and the scores
         # kept in DuckDB
         frames = cohort_frames(
             db=rows,
             actor=principal.actor,
             clinic_id=chosen.clinic_id,
-            committed=held or (rows is not db and rows.get_bind().dialect.name == "postgresql"),
+            committed=held or rows.get_bind().dialect.name == "postgresql",
             coded_ids=True,
             every_score=False,
         )
