@@ -9,6 +9,7 @@ two clinics' records written through the real services.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -132,3 +133,37 @@ def test_pg_driver_read__a_transaction_that_has_written_is_read_through_its_own_
         db.rollback()
     assert not driver_reads
     assert ("x",) in duck.sql("select id from patients").fetchall()  # its own write is read
+
+
+def _backends(engine: Engine, role: str | None) -> int:
+    """The role's server processes (one closed a moment ago may still end: waited for, 5 s at most)."""
+    for _ in range(50):
+        with engine.connect() as conn:
+            sql = text("select count(*) from pg_stat_activity where usename = :r")
+            n = int(conn.execute(sql, {"r": role}).scalar_one())
+        if n <= 1:
+            return n
+        time.sleep(0.1)
+    return n
+
+
+def test_pg_driver_read__the_reports_read_reuses_its_connections_and_leaves_none_open(
+    engine: Engine, two_clinics: tuple[str, str], app_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a driver connection costs 35-40 ms: the report's reads share two (the outcomes'
+    load beside the others'), closed when the read ends."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    opened: list[Any] = []
+    real = adbc.connect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(adbc, "connect", counted)
+    with transaction(app_engine) as db:
+        frames = cohort_frames(db=db, actor="test:read", committed=True)
+        assert _backends(engine, app_engine.url.username) == 1  # the session's own
+    assert len(frames.patients) == 2
+    assert 1 <= len(opened) <= 2

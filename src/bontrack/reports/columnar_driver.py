@@ -18,7 +18,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -29,14 +30,67 @@ from bontrack.storage.row_security import SETTING
 _KEY = "bontrack_shared_snapshot"  # db.info: (the transaction, its SharedSnapshot or None)
 
 
-@dataclass(frozen=True)
+@dataclass
 class SharedSnapshot:
-    """What a driver connection needs to read as the session does."""
+    """What a driver connection needs to read as the session does; while ``kept_connections``
+    runs, the connections it opened (each in its transaction in the snapshot) kept for the next
+    read: opening one costs 35-40 ms (the driver reads the server's types), ten a report."""
 
     conninfo: str  # the session's connection's parameters (libpq), its password included
     snapshot: str  # pg_export_snapshot()
     role: str  # the session's current_user
     clinic: str | None  # the session's clinic limit (storage.row_security.SETTING), if set
+    keep: bool = False
+    idle: list[Any] = field(default_factory=list, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def connection(self) -> Any:
+        """An idle connection, else a new one in the snapshot, as the role, in the clinic."""
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+        import adbc_driver_postgresql.dbapi as adbc
+
+        begin = [
+            "begin isolation level repeatable read read only",
+            f"set transaction snapshot {_literal(self.snapshot)}",  # (before any query)
+            f"set local role {_identifier(self.role)}",
+        ]
+        if self.clinic is not None:  # as storage.row_security.limit_to_clinic sets it
+            begin.append(f"set local {SETTING} = {_literal(self.clinic)}")
+        conn = adbc.connect(self.conninfo, autocommit=True)
+        try:
+            with conn.cursor() as cursor:
+                for statement in begin:
+                    cursor.execute(statement)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def done(self, conn: Any) -> None:
+        """A connection whose read ended: kept for the next one, or closed."""
+        with self.lock:
+            if self.keep:
+                self.idle.append(conn)
+                return
+        conn.close()
+
+
+@contextmanager
+def kept_connections(shared: SharedSnapshot | None) -> Iterator[None]:
+    """The driver's connections kept from one read to the next while the block runs, then closed."""
+    if shared is None:
+        yield
+        return
+    shared.keep = True
+    try:
+        yield
+    finally:
+        with shared.lock:
+            shared.keep, idle, shared.idle = False, shared.idle, []
+        for conn in idle:
+            conn.close()
 
 
 def shared_snapshot(db: Session) -> SharedSnapshot | None:
@@ -80,23 +134,19 @@ def pg_batches(shared: SharedSnapshot, sql: str) -> Iterator[pa.Table]:
     """The rows of ``sql`` read by the ADBC PostgreSQL driver on a connection of its own, in the
     session's snapshot, as its role, limited to its clinic; in Arrow tables as the driver hands
     them over."""
-    import adbc_driver_postgresql.dbapi as adbc
-
-    begin = [
-        "begin isolation level repeatable read read only",
-        f"set transaction snapshot {_literal(shared.snapshot)}",  # (before any query)
-        f"set local role {_identifier(shared.role)}",
-    ]
-    if shared.clinic is not None:  # as storage.row_security.limit_to_clinic sets it
-        begin.append(f"set local {SETTING} = {_literal(shared.clinic)}")
-    conn: Any
-    with adbc.connect(shared.conninfo, autocommit=True) as conn, conn.cursor() as cursor:
-        for statement in begin:
-            cursor.execute(statement)
-        cursor.execute(sql)
-        for batch in cursor.fetch_record_batch():
-            yield pa.Table.from_batches([batch])
-        cursor.execute("rollback")  # (read only: nothing to keep)
+    conn = shared.connection()
+    read = False
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            for batch in cursor.fetch_record_batch():
+                yield pa.Table.from_batches([batch])
+        read = True
+    finally:  # (a read left unfinished: its connection closed, not kept)
+        if read:
+            shared.done(conn)
+        else:
+            conn.close()
 
 
 def prefetched(read: Callable[[], Iterator[pa.Table]]) -> Iterator[pa.Table]:

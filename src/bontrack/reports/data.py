@@ -33,7 +33,7 @@ from bontrack.reports.columnar import (
     run,
     to_frame,
 )
-from bontrack.reports.columnar_driver import shared_snapshot
+from bontrack.reports.columnar_driver import kept_connections, shared_snapshot
 from bontrack.reports.columnar_parquet import load_parquet
 from bontrack.reports.columnar_scores import load_scores
 from bontrack.reports.columnar_sessions import load_sessions
@@ -164,7 +164,8 @@ def cohort_frames(
 
     # each load reads by a driver on a connection of its own: a SQLite file, or PostgreSQL in the
     # session's snapshot (exported here, before the loads' threads: reports.columnar_driver)
-    by_driver = committed and (_sqlite_file(db) is not None or shared_snapshot(db) is not None)
+    shared = shared_snapshot(db) if committed and _sqlite_file(db) is None else None
+    by_driver = committed and (_sqlite_file(db) is not None or shared is not None)
 
     def assembled(uuids: bool) -> CohortFrames:
         duck = connect()
@@ -211,16 +212,17 @@ def cohort_frames(
 
     # ids coded: only joined and ordered, so read as UUIDs when every one is (reports.stored_ids),
     # else (an id imported as text, or a registry from before migration 0018) read again as text
-    if coded_ids:
-        try:
-            frames = replace(assembled(uuids=True), uuid_ids=True)
-        except Exception as error:
-            if not not_uuid(error):
-                raise
-            read.clear()
+    with kept_connections(shared):  # (PostgreSQL's: one costs 35-40 ms to open)
+        if coded_ids:
+            try:
+                frames = replace(assembled(uuids=True), uuid_ids=True)
+            except Exception as error:
+                if not not_uuid(error):
+                    raise
+                read.clear()
+                frames = assembled(uuids=False)
+        else:
             frames = assembled(uuids=False)
-    else:
-        frames = assembled(uuids=False)
     # (in the order of the types, whichever load ended first)
     read = {row.record_type: read[row.record_type] for row in PARQUET_ROWS if row.record_type in read} | read
     audit_reads(db, actor=actor, clinic_id=clinic_id, purpose=purpose, read=read)
