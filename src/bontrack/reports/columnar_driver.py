@@ -15,6 +15,7 @@ once (``shared_snapshot``, kept for the transaction), so all the report's reads 
 
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ class SharedSnapshot:
     runs, the connections it opened (each in its transaction in the snapshot) kept for the next
     read: opening one costs 35-40 ms (the driver reads the server's types), ten a report."""
 
-    conninfo: str  # the session's connection's parameters (libpq), its password included
+    conninfo: str = field(repr=False)  # the engine's connection parameters (libpq), its password too
     snapshot: str  # pg_export_snapshot()
     role: str  # the session's current_user
     clinic: str | None  # the session's clinic limit (storage.row_security.SETTING), if set
@@ -105,8 +106,6 @@ def shared_snapshot(db: Session) -> SharedSnapshot | None:
         return shared
     if db.get_bind().dialect.name != "postgresql":
         return None
-    from psycopg.conninfo import make_conninfo
-
     conn = db.connection()
     row = conn.exec_driver_sql(
         "select pg_current_xact_id_if_assigned() is not null, current_user, "
@@ -115,11 +114,21 @@ def shared_snapshot(db: Session) -> SharedSnapshot | None:
     shared = None
     if not row[0]:  # nothing written: the snapshot can be shared
         snapshot = conn.exec_driver_sql("select pg_export_snapshot()").scalar_one()
-        info = conn.connection.driver_connection.info  # type: ignore[union-attr]
-        conninfo = make_conninfo(info.dsn, password=info.password) if info.password else info.dsn
-        shared = SharedSnapshot(conninfo, snapshot, row[1], row[2] or None)
+        shared = SharedSnapshot(_conninfo(db), snapshot, row[1], row[2] or None)
     db.info[_KEY] = (transaction, shared)
     return shared
+
+
+def _conninfo(db: Session) -> str:
+    """The libpq parameters the session's engine connects with (its URL's), as psycopg takes them:
+    its own keyword arguments (``psycopg.Connection.connect``'s) left out."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    engine = db.get_bind().engine
+    args, params = engine.dialect.create_connect_args(engine.url)
+    own = inspect.signature(psycopg.Connection.connect).parameters
+    return make_conninfo(*args, **{k: v for k, v in params.items() if k not in own})
 
 
 def _literal(text: str) -> str:
