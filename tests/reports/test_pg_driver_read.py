@@ -10,61 +10,31 @@ two clinics' records written through the real services.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
+import pg_roles
 from bontrack.patients.models import PatientRow
-from bontrack.reports import columnar, columnar_driver, columnar_scores
+from bontrack.reports import columnar_driver
 from bontrack.reports.columnar import connect, load_current
 from bontrack.reports.columnar_sessions import load_sessions
 from bontrack.reports.data import SESSION_FIELDS, cohort_frames
 from bontrack.storage.engine import transaction
 from bontrack.storage.row_security import limit_to_clinic
-from factories import clinic_world, saved_session
-from pg_roles import readme_grants
+from factories import clinic_world
+from pg_roles import count_driver_reads
 
-
-@pytest.fixture
-def two_clinics(engine: Engine) -> tuple[str, str]:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the PostgreSQL driver's read")
-    with transaction(engine) as db:
-        a = clinic_world(db)
-        saved_session(db, a)
-        b = clinic_world(db, record_number="P-B")
-        saved_session(db, b)
-    return a.clinic_id, b.clinic_id
-
-
-@pytest.fixture
-def app_engine(engine: Engine) -> Iterator[Engine]:
-    role = f"bontrack_rls_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
-        for statement in readme_grants(role):
-            conn.execute(text(statement))
-    app = create_engine(engine.url.set(username=role))
-    yield app
-    app.dispose()
+# the README's role and two clinics (tests/pg_roles.py), as this module's fixtures
+two_clinics = pg_roles.two_clinics
+app_engine = pg_roles.app_engine
 
 
 @pytest.fixture
 def driver_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The statements read by the driver (``pg_batches``), in the loaders' modules."""
-    reads: list[str] = []
-    real = columnar_driver.pg_batches
-
-    def counted(shared: columnar_driver.SharedSnapshot, sql: str) -> Iterator[Any]:
-        reads.append(sql)
-        return real(shared, sql)
-
-    monkeypatch.setattr(columnar, "pg_batches", counted)
-    monkeypatch.setattr(columnar_scores, "pg_batches", counted)
-    return reads
+    return count_driver_reads(monkeypatch)
 
 
 def _ids(engine: Engine, table: str, clinic_id: str) -> set[str]:

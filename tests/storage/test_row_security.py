@@ -7,41 +7,17 @@ two clinics' records written through the real services.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DatabaseError
 
+import pg_roles
 from bontrack.storage.engine import transaction
 from bontrack.storage.row_security import limit_to_clinic
-from factories import clinic_world, saved_session
-from pg_roles import readme_grants
 
-
-@pytest.fixture
-def two_clinics(engine: Engine) -> tuple[str, str]:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row-level security is PostgreSQL's")
-    with transaction(engine) as db:
-        a = clinic_world(db)
-        saved_session(db, a)
-        b = clinic_world(db, record_number="P-B")
-        saved_session(db, b)
-    return a.clinic_id, b.clinic_id
-
-
-@pytest.fixture
-def app_engine(engine: Engine) -> Iterator[Engine]:
-    role = f"bontrack_rls_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
-        for statement in readme_grants(role):
-            conn.execute(text(statement))
-    app = create_engine(engine.url.set(username=role))
-    yield app
-    app.dispose()
+# the README's role and two clinics (tests/pg_roles.py), as this module's fixtures
+two_clinics = pg_roles.two_clinics
+app_engine = pg_roles.app_engine
 
 
 def _clinic_tables(engine: Engine) -> list[str]:

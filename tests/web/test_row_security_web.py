@@ -28,7 +28,7 @@ from bontrack.web.app import create_app
 from bontrack.web.deps import CurrentUser, SessionDep
 from bontrack.web.settings import WebSettings
 from factories import World, clinic_world, saved_session
-from pg_roles import readme_grants
+from pg_roles import count_driver_reads, readme_grants
 from web.conftest import START, Clock, csrf_from, email, password, populate
 
 pytestmark = pytest.mark.postgres
@@ -319,17 +319,7 @@ def test_row_security_web__the_report_read_by_the_driver_counts_only_the_users_c
 ) -> None:
     """The report's rows are read by the PostgreSQL driver (reports.columnar_driver: connections of
     its own, in the snapshot of the request's transaction) limited as the user is."""
-    from bontrack.reports import columnar, columnar_driver, columnar_scores
-
-    reads: list[str] = []
-    real = columnar_driver.pg_batches
-
-    def counted(snapshot: columnar_driver.SharedSnapshot, sql: str) -> Iterator[Any]:
-        reads.append(sql)
-        return real(snapshot, sql)
-
-    monkeypatch.setattr(columnar, "pg_batches", counted)
-    monkeypatch.setattr(columnar_scores, "pg_batches", counted)
+    reads = count_driver_reads(monkeypatch)
     physician = _bearer(shared.client, email("physician"), password("physician"))
     report = shared.client.get("/api/report", headers=physician).json()
     assert reads  # (not through the request's own connection)
