@@ -137,3 +137,17 @@ def test_report_api__reads_the_file_by_the_driver_while_no_unit_can_commit(
             db.scalars(select(AuditEntry.actor).where(AuditEntry.record_type == "injection_session"))
         )
     assert any("physician" in a for a in actors)
+
+
+def test_report_page__the_heading_keeps_each_date_on_one_line(site: Site) -> None:
+    """ "sessions 2025-01-26 to 2026-12-06" broke "2026-12-" / "06" at 1280 px: each date, and
+    "As of" with its date, is kept whole (a value longer than a date may still break)."""
+    with transaction(site.engine) as db:
+        saved_session(db, site.world)
+    assert log_in(site, "physician") == 303
+    page = site.client.get("/report").text
+    meta = page.split('<p class="meta">', 1)[1].split("</p>", 1)[0]
+    assert re.search(r'<span class="whole">As of \d{4}-\d{2}-\d{2}</span>', meta), meta
+    day = r'<span class="whole">\d{4}-\d{2}-\d{2}</span>'
+    assert re.search(f"sessions {day} to {day}", meta), meta
+    assert ".whole { white-space: nowrap; }" in page
