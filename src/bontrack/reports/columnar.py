@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session
 
 from bontrack.dates import EARLIEST, LATEST
 from bontrack.records import VersionedRow
-from bontrack.reports.columnar_driver import pg_batches, prefetched, shared_snapshot
+from bontrack.reports.columnar_driver import _identifier as _quote
+from bontrack.reports.columnar_driver import _literal, pg_batches, prefetched, shared_snapshot
 from bontrack.reports.scratch import scratch_folder
 from bontrack.reports.stored_ids import (
     as_uuid,
@@ -76,14 +77,6 @@ class Field:
     name: str
     path: str
     kind: Kind = "text"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _typed(text: str, json_value: str | None, kind: Kind) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from bontrack.reports.columnar import Field, _count, _literal, _quote, _typed, run
+from bontrack.reports.columnar import Field, _count, _typed, run
+from bontrack.reports.columnar_driver import _identifier as _quote
+from bontrack.reports.columnar_driver import _literal
 
 
 def _from_parquet(f: Field, columns: set[str]) -> str:

@@ -18,15 +18,14 @@ from bontrack.reports.columnar import (
     Field,
     _adbc_batches,
     _count,
-    _literal,
-    _quote,
     _sqlite_file,
     _typed,
     fetched,
     run,
     uuid_ids,
 )
-from bontrack.reports.columnar_driver import pg_batches, prefetched, shared_snapshot
+from bontrack.reports.columnar_driver import _identifier as _quote
+from bontrack.reports.columnar_driver import _literal, pg_batches, prefetched, shared_snapshot
 from bontrack.reports.stored_ids import id_select, id_texts_of, with_id_texts, with_id_uuids
 from bontrack.storage.record_ids import id_literal
 

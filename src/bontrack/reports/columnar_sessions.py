@@ -11,13 +11,8 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from bontrack.injections.fields_kept import SESSION_PATHS, column
-from bontrack.reports.columnar import (
-    Field,
-    _count,
-    _quote,
-    _typed,
-    run,
-)
+from bontrack.reports.columnar import Field, _count, _typed, run
+from bontrack.reports.columnar_driver import _identifier as _quote
 from bontrack.reports.columnar_scores import derived_stream
 from bontrack.reports.stored_ids import as_uuid, id_select
 from bontrack.storage.record_ids import id_literal
