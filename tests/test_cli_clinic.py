@@ -58,7 +58,9 @@ def test_the_report_of_one_clinic_names_it(registry: tuple[str, str], tmp_path: 
     done = bontrack("--db", url, "report", "--clinic", clinic, "--out", str(out))
     assert done.returncode == 0, done.stderr
     html = out.read_text()
-    assert '<p class="meta"><strong>Synthetic Demo Clinic (fictional)</strong> · As of' in html
+    named = '<p class="meta"><strong>Synthetic Demo Clinic (fictional)</strong> · <span class="whole">As of'
+    assert named in html
     every = tmp_path / "every.html"
     assert bontrack("--db", url, "report", "--out", str(every)).returncode == 0
-    assert '<p class="meta">As of' in every.read_text()  # every clinic: no name in the heading
+    # every clinic: no name in the heading
+    assert '<p class="meta"><span class="whole">As of' in every.read_text()
